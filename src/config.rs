@@ -1,0 +1,517 @@
+//! Settings: built-in defaults < optional `vorgang.toml` < `VORGANG_*` environment variables.
+//!
+//! Loading never panics: every problem becomes a [`ConfigError`] that names the setting and where
+//! its value came from, so an operator can fix it from one line on stderr.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use url::Url;
+
+use crate::db::DatabaseUrl;
+
+/// File read when neither `--config` nor `VORGANG_CONFIG` names one (and only if it exists).
+pub const DEFAULT_CONFIG_FILE: &str = "vorgang.toml";
+
+/// Where a setting's value came from; shown in error messages so the operator knows what to edit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// The built-in default.
+    Default,
+    /// A key in the configuration file.
+    File(PathBuf),
+    /// An environment variable.
+    Env(&'static str),
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Default => f.write_str("Voreinstellung"),
+            Source::File(path) => write!(f, "{}", path.display()),
+            Source::Env(var) => f.write_str(var),
+        }
+    }
+}
+
+/// A configuration problem, always tied to the setting it concerns.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The configuration file could not be read or parsed.
+    #[error("Konfigurationsdatei {path}: {reason}")]
+    File { path: PathBuf, reason: String },
+    /// A setting has a value of the wrong type or form.
+    #[error("Einstellung {key} ({origin}): {reason}")]
+    Invalid {
+        key: &'static str,
+        origin: Source,
+        reason: String,
+    },
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines, the default for a terminal.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// Where outgoing mail goes; parsed from `mail_url`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MailUrl {
+    /// Messages are written as `.eml` files into this directory.
+    File(PathBuf),
+    /// SMTP relay with STARTTLS (`smtp://`) or implicit TLS (`smtps://`).
+    Smtp(Url),
+}
+
+/// The resolved settings the whole process runs with.
+#[derive(Clone)]
+pub struct Settings {
+    /// The database to use; its scheme picks the backend.
+    pub database_url: DatabaseUrl,
+    /// Upper bound of pooled database connections.
+    pub database_pool_size: u32,
+    /// Address the HTTP server binds (`HOST:PORT`; port 0 picks a free port).
+    pub listen: String,
+    /// Base URL used in links sent by mail (no trailing slash).
+    pub public_url: Url,
+    /// Outgoing mail transport.
+    pub mail_url: MailUrl,
+    /// Directory for the SQLite database, the outbox, documents and the generated secret.
+    pub data_dir: PathBuf,
+    /// Log line format.
+    pub log: LogFormat,
+    /// Signing secret from configuration; `None` means: generate once and keep in `data_dir`.
+    pub secret: Option<crate::secret::Secret>,
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("database_url", &self.database_url.redacted())
+            .field("database_pool_size", &self.database_pool_size)
+            .field("listen", &self.listen)
+            .field("public_url", &self.public_url.as_str())
+            .field("mail_url", &self.mail_url)
+            .field("data_dir", &self.data_dir)
+            .field("log", &self.log)
+            .field("secret", &self.secret.as_ref().map(|_| "<gesetzt>"))
+            .finish()
+    }
+}
+
+/// Every key the file may contain, with the environment variable that overrides it.
+const KEYS: &[(&str, Option<&str>)] = &[
+    ("database_url", Some("VORGANG_DATABASE_URL")),
+    ("database_pool_size", Some("VORGANG_DATABASE_POOL_SIZE")),
+    ("listen", Some("VORGANG_LISTEN")),
+    ("public_url", Some("VORGANG_PUBLIC_URL")),
+    ("mail_url", Some("VORGANG_MAIL_URL")),
+    ("data_dir", Some("VORGANG_DATA_DIR")),
+    ("log", Some("VORGANG_LOG")),
+    ("secret", Some("VORGANG_SECRET")),
+];
+
+/// A raw value before validation: from the file it keeps its TOML type, from the environment it is text.
+#[derive(Debug, Clone)]
+enum RawValue {
+    Toml(toml::Value),
+    Text(String),
+}
+
+struct Raw {
+    values: BTreeMap<&'static str, (RawValue, Source)>,
+}
+
+impl Raw {
+    fn take(&mut self, key: &'static str) -> Option<(RawValue, Source)> {
+        self.values.remove(key)
+    }
+
+    /// A string setting: TOML strings or environment text; any other TOML type is an error.
+    fn string(&mut self, key: &'static str) -> Result<Option<(String, Source)>, ConfigError> {
+        match self.take(key) {
+            None => Ok(None),
+            Some((RawValue::Text(text), source)) => Ok(Some((text, source))),
+            Some((RawValue::Toml(toml::Value::String(text)), source)) => Ok(Some((text, source))),
+            Some((RawValue::Toml(other), source)) => Err(ConfigError::Invalid {
+                key,
+                origin: source,
+                reason: format!("erwartet eine Zeichenkette, gefunden: {}", other.type_str()),
+            }),
+        }
+    }
+}
+
+/// Reads the settings for this process: `config_path` is `--config`, `env` the process environment.
+pub fn load(
+    config_path: Option<&Path>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Settings, ConfigError> {
+    let mut raw = Raw {
+        values: BTreeMap::new(),
+    };
+    let explicit = config_path
+        .map(Path::to_path_buf)
+        .or_else(|| env("VORGANG_CONFIG").map(PathBuf::from));
+    match explicit {
+        Some(path) => read_file(&path, &mut raw)?,
+        None => {
+            let path = PathBuf::from(DEFAULT_CONFIG_FILE);
+            if path.exists() {
+                read_file(&path, &mut raw)?;
+            }
+        }
+    }
+    for (key, var) in KEYS {
+        if let Some(var) = var
+            && let Some(value) = env(var)
+        {
+            raw.values
+                .insert(key, (RawValue::Text(value), Source::Env(var)));
+        }
+    }
+    resolve(raw)
+}
+
+fn read_file(path: &Path, raw: &mut Raw) -> Result<(), ConfigError> {
+    let file_error = |reason: String| ConfigError::File {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| file_error(format!("kann nicht gelesen werden: {e}")))?;
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| file_error(one_line_toml_error(&text, &e)))?;
+    for (key, value) in table {
+        let Some((known, _)) = KEYS.iter().find(|(k, _)| *k == key) else {
+            let known: Vec<&str> = KEYS.iter().map(|(k, _)| *k).collect();
+            return Err(file_error(format!(
+                "unbekannter Schlüssel „{key}“ (bekannt: {})",
+                known.join(", ")
+            )));
+        };
+        raw.values.insert(
+            known,
+            (RawValue::Toml(value), Source::File(path.to_path_buf())),
+        );
+    }
+    Ok(())
+}
+
+fn one_line_toml_error(text: &str, error: &toml::de::Error) -> String {
+    let message = error.message().trim().replace('\n', " ");
+    match error.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+            format!("Zeile {line}, Spalte {column}: {message}")
+        }
+        None => message,
+    }
+}
+
+fn resolve(mut raw: Raw) -> Result<Settings, ConfigError> {
+    let data_dir = match raw.string("data_dir")? {
+        Some((dir, source)) if dir.trim().is_empty() => {
+            return Err(ConfigError::Invalid {
+                key: "data_dir",
+                origin: source,
+                reason: "darf nicht leer sein".into(),
+            });
+        }
+        Some((dir, _)) => PathBuf::from(dir),
+        None => PathBuf::from("./data"),
+    };
+
+    let database_url = match raw.string("database_url")? {
+        Some((url, source)) => DatabaseUrl::parse(&url).map_err(|reason| ConfigError::Invalid {
+            key: "database_url",
+            origin: source,
+            reason,
+        })?,
+        None => DatabaseUrl::Sqlite(data_dir.join("vorgang.db")),
+    };
+
+    let database_pool_size = match raw.take("database_pool_size") {
+        None => 8,
+        Some((value, source)) => {
+            let invalid = |reason: String| ConfigError::Invalid {
+                key: "database_pool_size",
+                origin: source.clone(),
+                reason,
+            };
+            let number = match value {
+                RawValue::Toml(toml::Value::Integer(n)) => n,
+                RawValue::Text(text) => text
+                    .trim()
+                    .parse::<i64>()
+                    .map_err(|_| invalid(format!("„{text}“ ist keine ganze Zahl")))?,
+                RawValue::Toml(other) => {
+                    return Err(invalid(format!(
+                        "erwartet eine ganze Zahl, gefunden: {}",
+                        other.type_str()
+                    )));
+                }
+            };
+            u32::try_from(number)
+                .ok()
+                .filter(|n| (1..=256).contains(n))
+                .ok_or_else(|| invalid(format!("{number} liegt nicht zwischen 1 und 256")))?
+        }
+    };
+
+    let listen = match raw.string("listen")? {
+        Some((listen, source)) => {
+            validate_listen(&listen).map_err(|reason| ConfigError::Invalid {
+                key: "listen",
+                origin: source,
+                reason,
+            })?;
+            listen
+        }
+        None => "127.0.0.1:8080".to_string(),
+    };
+
+    let public_url = match raw.string("public_url")? {
+        Some((text, source)) => parse_public_url(&text).map_err(|reason| ConfigError::Invalid {
+            key: "public_url",
+            origin: source,
+            reason,
+        })?,
+        None => parse_public_url(&format!("http://{listen}")).map_err(|reason| {
+            ConfigError::Invalid {
+                key: "listen",
+                origin: Source::Default,
+                reason,
+            }
+        })?,
+    };
+
+    let mail_url = match raw.string("mail_url")? {
+        Some((text, source)) => parse_mail_url(&text).map_err(|reason| ConfigError::Invalid {
+            key: "mail_url",
+            origin: source,
+            reason,
+        })?,
+        None => MailUrl::File(data_dir.join("outbox")),
+    };
+
+    let log = match raw.string("log")? {
+        None => LogFormat::Text,
+        Some((text, source)) => match text.trim() {
+            "" | "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            other => {
+                return Err(ConfigError::Invalid {
+                    key: "log",
+                    origin: source,
+                    reason: format!("„{other}“ ist unbekannt; erlaubt sind „text“ und „json“"),
+                });
+            }
+        },
+    };
+
+    let secret = match raw.string("secret")? {
+        None => None,
+        Some((text, source)) => Some(crate::secret::Secret::from_configured(&text).map_err(
+            |reason| ConfigError::Invalid {
+                key: "secret",
+                origin: source,
+                reason,
+            },
+        )?),
+    };
+
+    Ok(Settings {
+        database_url,
+        database_pool_size,
+        listen,
+        public_url,
+        mail_url,
+        data_dir,
+        log,
+        secret,
+    })
+}
+
+fn validate_listen(listen: &str) -> Result<(), String> {
+    if listen.parse::<SocketAddr>().is_ok() {
+        return Ok(());
+    }
+    let valid_host_port = listen.rsplit_once(':').is_some_and(|(host, port)| {
+        !host.is_empty()
+            && host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+            && port.parse::<u16>().is_ok()
+    });
+    if valid_host_port {
+        Ok(())
+    } else {
+        Err(format!(
+            "„{listen}“ ist keine gültige Adresse (erwartet HOST:PORT, z. B. 127.0.0.1:8080)"
+        ))
+    }
+}
+
+fn parse_public_url(text: &str) -> Result<Url, String> {
+    let url = Url::parse(text.trim_end_matches('/'))
+        .map_err(|e| format!("„{text}“ ist keine gültige URL ({e})"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(format!(
+            "„{text}“ muss eine http- oder https-URL mit Host sein"
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(format!("„{text}“ darf weder Query noch Fragment enthalten"));
+    }
+    Ok(url)
+}
+
+fn parse_mail_url(text: &str) -> Result<MailUrl, String> {
+    if let Some(dir) = text.strip_prefix("file://") {
+        if dir.is_empty() {
+            return Err("file:// braucht ein Verzeichnis, z. B. file://./data/outbox".into());
+        }
+        return Ok(MailUrl::File(PathBuf::from(dir)));
+    }
+    let url = Url::parse(text).map_err(|e| format!("„{text}“ ist keine gültige URL ({e})"))?;
+    match url.scheme() {
+        "smtp" | "smtps" if url.host().is_some() => Ok(MailUrl::Smtp(url)),
+        "smtp" | "smtps" => Err("die SMTP-URL braucht einen Host".into()),
+        other => Err(format!(
+            "Schema „{other}“ wird nicht unterstützt; erlaubt sind smtp://, smtps:// und file://"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |key| map.get(key).cloned()
+    }
+
+    fn write_config(text: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vorgang.toml");
+        std::fs::write(&path, text).unwrap();
+        (dir, path)
+    }
+
+    #[test]
+    fn defaults_follow_the_data_directory() {
+        let settings = load(Some(Path::new("/nonexistent-is-not-read")), &env_of(&[]));
+        // An explicitly named file must exist.
+        assert!(matches!(settings, Err(ConfigError::File { .. })));
+
+        let (_dir, path) = write_config("");
+        let settings = load(Some(&path), &env_of(&[])).unwrap();
+        assert_eq!(
+            settings.database_url,
+            DatabaseUrl::Sqlite(PathBuf::from("./data/vorgang.db"))
+        );
+        assert_eq!(settings.listen, "127.0.0.1:8080");
+        assert_eq!(settings.public_url.as_str(), "http://127.0.0.1:8080/");
+        assert_eq!(
+            settings.mail_url,
+            MailUrl::File(PathBuf::from("./data/outbox"))
+        );
+        assert_eq!(settings.log, LogFormat::Text);
+        assert!(settings.secret.is_none());
+
+        let settings = load(Some(&path), &env_of(&[("VORGANG_DATA_DIR", "/srv/v")])).unwrap();
+        assert_eq!(
+            settings.database_url,
+            DatabaseUrl::Sqlite(PathBuf::from("/srv/v/vorgang.db"))
+        );
+        assert_eq!(
+            settings.mail_url,
+            MailUrl::File(PathBuf::from("/srv/v/outbox"))
+        );
+    }
+
+    #[test]
+    fn environment_overrides_file_overrides_default() {
+        let (_dir, path) = write_config(
+            "listen = \"0.0.0.0:9000\"\nlog = \"json\"\nmail_url = \"smtp://relay.example:25\"\n",
+        );
+        let settings = load(
+            Some(&path),
+            &env_of(&[("VORGANG_LISTEN", "127.0.0.1:7000")]),
+        )
+        .unwrap();
+        assert_eq!(settings.listen, "127.0.0.1:7000");
+        assert_eq!(settings.log, LogFormat::Json);
+        assert!(matches!(settings.mail_url, MailUrl::Smtp(_)));
+    }
+
+    #[test]
+    fn config_path_may_come_from_the_environment() {
+        let (_dir, path) = write_config("listen = \"127.0.0.1:9100\"\n");
+        let settings = load(None, &env_of(&[("VORGANG_CONFIG", path.to_str().unwrap())])).unwrap();
+        assert_eq!(settings.listen, "127.0.0.1:9100");
+    }
+
+    #[test]
+    fn wrong_type_in_file_names_key_and_file() {
+        let (_dir, path) = write_config("listen = 8080\n");
+        let error = load(Some(&path), &env_of(&[])).unwrap_err().to_string();
+        assert!(error.starts_with("Einstellung listen ("), "{error}");
+        assert!(error.contains("vorgang.toml"), "{error}");
+        assert!(error.contains("Zeichenkette"), "{error}");
+    }
+
+    #[test]
+    fn unknown_key_and_syntax_errors_are_reported_on_one_line() {
+        let (_dir, path) = write_config("lissten = \"x\"\n");
+        let error = load(Some(&path), &env_of(&[])).unwrap_err().to_string();
+        assert!(error.contains("unbekannter Schlüssel „lissten“"), "{error}");
+
+        let (_dir, path) = write_config("listen = \"127.0.0.1:1\"\nlog = [\n");
+        let error = load(Some(&path), &env_of(&[])).unwrap_err().to_string();
+        assert!(error.contains("Zeile 2"), "{error}");
+        assert!(!error.contains('\n'), "{error}");
+    }
+
+    #[test]
+    fn invalid_environment_values_name_the_variable() {
+        let (_dir, path) = write_config("");
+        let cases = [
+            ("VORGANG_LISTEN", "abc", "listen"),
+            ("VORGANG_PUBLIC_URL", "ftp://x", "public_url"),
+            ("VORGANG_MAIL_URL", "pigeon://x", "mail_url"),
+            ("VORGANG_LOG", "xml", "log"),
+            (
+                "VORGANG_DATABASE_URL",
+                "mysql://localhost/db",
+                "database_url",
+            ),
+            ("VORGANG_DATABASE_POOL_SIZE", "many", "database_pool_size"),
+            ("VORGANG_SECRET", "short", "secret"),
+        ];
+        for (var, value, key) in cases {
+            let error = load(Some(&path), &env_of(&[(var, value)]))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                error.starts_with(&format!("Einstellung {key} ({var})")),
+                "{var}: {error}"
+            );
+        }
+    }
+}

@@ -1,0 +1,223 @@
+//! Storage: one connection type over SQLite and PostgreSQL, the pool, and the transaction helpers.
+//!
+//! Everything here blocks; async callers go through [`Database::run`], which moves the work onto
+//! actix-web's blocking thread pool. Nothing in this module reads configuration files or the clock.
+
+pub mod migrations;
+pub mod models;
+pub mod schema;
+mod url;
+
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::r2d2::{self, ManageConnection, R2D2Connection};
+use diesel::{Connection, ConnectionError};
+
+pub use self::url::DatabaseUrl;
+
+/// One connection to either backend; all queries are written once against this type.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    /// The embedded default.
+    Sqlite(diesel::sqlite::SqliteConnection),
+    /// Production, several instances side by side.
+    Pg(diesel::pg::PgConnection),
+}
+
+/// Set on every SQLite connection: wait for locks instead of failing, WAL for concurrent readers,
+/// and enforce foreign keys (SQLite's default is off).
+const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 10000; \
+     PRAGMA journal_mode = WAL; \
+     PRAGMA synchronous = NORMAL; \
+     PRAGMA foreign_keys = ON;";
+
+/// Errors of the storage layer, kept apart so callers can map them to HTTP or exit codes.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The database could not be reached or opened.
+    #[error("Datenbank {url} nicht erreichbar: {reason}")]
+    Unreachable { url: String, reason: String },
+    /// No pooled connection became free in time.
+    #[error("keine Datenbankverbindung verfügbar: {0}")]
+    Pool(String),
+    /// A query failed.
+    #[error(transparent)]
+    Query(#[from] diesel::result::Error),
+    /// Applying or reverting migrations failed.
+    #[error("Migration fehlgeschlagen: {0}")]
+    Migration(String),
+    /// The blocking thread pool refused or lost the job.
+    #[error("Hintergrundausführung fehlgeschlagen: {0}")]
+    Blocking(String),
+}
+
+/// Opens connections for the pool and prepares each one for its backend.
+#[derive(Debug, Clone)]
+pub struct ConnectionFactory {
+    url: DatabaseUrl,
+}
+
+impl ConnectionFactory {
+    /// A factory for the given database.
+    pub fn new(url: DatabaseUrl) -> Self {
+        Self { url }
+    }
+
+    /// Opens one connection, creating the SQLite file's directory if needed.
+    pub fn open(&self) -> Result<DbConnection, DbError> {
+        let unreachable = |reason: String| DbError::Unreachable {
+            url: self.url.redacted(),
+            reason: one_line(&reason),
+        };
+        match &self.url {
+            DatabaseUrl::Sqlite(path) => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|e| {
+                        unreachable(format!("Verzeichnis {} nicht anlegbar: {e}", dir.display()))
+                    })?;
+                }
+                let path = path
+                    .to_str()
+                    .ok_or_else(|| unreachable("Pfad ist kein gültiges UTF-8".into()))?;
+                let mut conn = diesel::sqlite::SqliteConnection::establish(path)
+                    .map_err(|e| unreachable(connection_error_text(e)))?;
+                conn.batch_execute(SQLITE_PRAGMAS)
+                    .map_err(|e| unreachable(e.to_string()))?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+            DatabaseUrl::Postgres(url) => diesel::pg::PgConnection::establish(url)
+                .map(DbConnection::Pg)
+                .map_err(|e| unreachable(connection_error_text(e))),
+        }
+    }
+}
+
+fn connection_error_text(error: ConnectionError) -> String {
+    match error {
+        ConnectionError::BadConnection(text) | ConnectionError::InvalidConnectionUrl(text) => text,
+        other => other.to_string(),
+    }
+}
+
+/// Multi-line driver messages (libpq's in particular) folded into one line.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+impl ManageConnection for ConnectionFactory {
+    type Connection = DbConnection;
+    type Error = DbError;
+
+    fn connect(&self) -> Result<DbConnection, DbError> {
+        self.open()
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), DbError> {
+        conn.ping().map_err(DbError::Query)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        conn.is_broken()
+    }
+}
+
+/// A pooled connection, returned to the pool on drop.
+pub type PooledConnection = r2d2::PooledConnection<ConnectionFactory>;
+
+/// The process-wide handle to the database: cheap to clone, shared by web handlers and workers.
+#[derive(Clone)]
+pub struct Database {
+    pool: r2d2::Pool<ConnectionFactory>,
+    url: DatabaseUrl,
+}
+
+impl Database {
+    /// Connects once (so an unreachable database fails now, with its reason) and builds the pool.
+    pub fn connect(url: DatabaseUrl, pool_size: u32) -> Result<Self, DbError> {
+        let factory = ConnectionFactory::new(url.clone());
+        let first = factory.open()?;
+        drop(first);
+        let pool = r2d2::Pool::builder()
+            .max_size(pool_size)
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(15))
+            .error_handler(Box::new(LogPoolErrors))
+            .build_unchecked(factory);
+        Ok(Self { pool, url })
+    }
+
+    /// Which database this is (password redacted).
+    pub fn url(&self) -> &DatabaseUrl {
+        &self.url
+    }
+
+    /// Takes a connection, waiting at most `timeout`.
+    pub fn get_timeout(&self, timeout: Duration) -> Result<PooledConnection, DbError> {
+        self.pool
+            .get_timeout(timeout)
+            .map_err(|e| DbError::Pool(e.to_string()))
+    }
+
+    /// Takes a connection, waiting up to the pool's configured timeout.
+    pub fn get(&self) -> Result<PooledConnection, DbError> {
+        self.pool.get().map_err(|e| DbError::Pool(e.to_string()))
+    }
+
+    /// Runs blocking database work on actix-web's blocking pool, inside the caller's tracing span.
+    pub async fn run<T, F>(&self, work: F) -> Result<T, DbError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, DbError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let database = self.clone();
+        let span = tracing::Span::current();
+        actix_web::web::block(move || {
+            span.in_scope(|| {
+                let mut conn = database.get()?;
+                work(&mut conn)
+            })
+        })
+        .await
+        .map_err(|e| DbError::Blocking(e.to_string()))?
+    }
+}
+
+#[derive(Debug)]
+struct LogPoolErrors;
+
+impl r2d2::HandleError<DbError> for LogPoolErrors {
+    fn handle_error(&self, error: DbError) {
+        tracing::warn!(error = %error, "database connection failed");
+    }
+}
+
+/// Runs `work` in a write transaction. On SQLite it starts with `BEGIN IMMEDIATE`, so the write
+/// lock is taken up front and a concurrent writer waits (busy_timeout) instead of failing with
+/// SQLITE_BUSY when a deferred transaction tries to upgrade its read lock.
+pub fn write_transaction<T, E, F>(conn: &mut DbConnection, work: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    match conn {
+        DbConnection::Pg(_) => conn.transaction(work),
+        DbConnection::Sqlite(inner) => {
+            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
+            let outcome = work(conn);
+            let DbConnection::Sqlite(inner) = conn else {
+                unreachable!("the backend of a connection never changes");
+            };
+            match outcome {
+                Ok(value) => {
+                    AnsiTransactionManager::commit_transaction(inner)?;
+                    Ok(value)
+                }
+                Err(error) => {
+                    AnsiTransactionManager::rollback_transaction(inner)?;
+                    Err(error)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! vorgang: a workflow and case-management server for legal, deadline-driven procedures of public
+//! administration, first of all the Kommunales Integrationszentrum procedure in NRW.
+
+pub mod config;
+pub mod db;
+pub mod secret;
+pub mod server;
+pub mod telemetry;
+pub mod web;

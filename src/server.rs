@@ -1,0 +1,160 @@
+//! Start-up of `vorgang serve`: every check that can fail runs before the first log line, so a
+//! misconfiguration ends in exactly one line on stderr.
+
+use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
+
+use actix_web::HttpServer;
+
+use crate::config::{ConfigError, Settings};
+use crate::db::{Database, DbError, migrations};
+use crate::secret::{Secret, SecretError};
+use crate::web;
+
+/// Seconds in-flight requests get to finish after SIGTERM/SIGINT.
+const SHUTDOWN_GRACE_SECONDS: u64 = 30;
+
+/// Why the process could not start; each variant names the setting to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// Settings could not be loaded.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The data directory cannot be created.
+    #[error("Einstellung data_dir: Verzeichnis {path} nicht anlegbar: {reason}")]
+    DataDir { path: String, reason: String },
+    /// The signing secret cannot be read or generated.
+    #[error("Einstellung secret: {0}")]
+    Secret(#[from] SecretError),
+    /// The database cannot be reached or migrated.
+    #[error("Einstellung database_url: {0}")]
+    Database(#[from] DbError),
+    /// The listen address cannot be bound.
+    #[error("Einstellung listen: {address} kann nicht gebunden werden: {reason}")]
+    Bind { address: String, reason: String },
+    /// The HTTP server stopped with an I/O error.
+    #[error("HTTP-Server: {0}")]
+    Server(std::io::Error),
+}
+
+/// Creates the data directory if it is missing.
+pub fn ensure_data_dir(settings: &Settings) -> Result<(), StartupError> {
+    std::fs::create_dir_all(&settings.data_dir).map_err(|e| StartupError::DataDir {
+        path: settings.data_dir.display().to_string(),
+        reason: e.to_string(),
+    })
+}
+
+/// Connects to the configured database and applies pending migrations; returns the versions applied.
+pub fn open_and_migrate(settings: &Settings) -> Result<(Database, Vec<String>), StartupError> {
+    let db = Database::connect(settings.database_url.clone(), settings.database_pool_size)?;
+    let mut conn = db.get()?;
+    let applied = migrations::run_pending(&mut conn)?;
+    drop(conn);
+    Ok((db, applied))
+}
+
+fn bind(listen: &str) -> Result<TcpListener, StartupError> {
+    let bind_error = |reason: String| StartupError::Bind {
+        address: listen.to_string(),
+        reason,
+    };
+    let addresses: Vec<SocketAddr> = listen
+        .to_socket_addrs()
+        .map_err(|e| bind_error(format!("Adresse nicht auflösbar: {e}")))?
+        .collect();
+    let mut last_error = None;
+    for address in addresses {
+        match TcpListener::bind(address) {
+            Ok(listener) => return Ok(listener),
+            Err(e) => last_error = Some(e),
+        }
+    }
+    Err(match last_error {
+        Some(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+            bind_error("die Adresse ist bereits belegt".into())
+        }
+        Some(e) => bind_error(e.to_string()),
+        None => bind_error("keine Adresse gefunden".into()),
+    })
+}
+
+/// Runs the server until SIGTERM or SIGINT, then lets in-flight requests finish.
+pub fn serve(settings: Settings) -> Result<(), StartupError> {
+    ensure_data_dir(&settings)?;
+    let secret = match &settings.secret {
+        Some(secret) => secret.clone(),
+        None => Secret::load_or_generate(&settings.data_dir)?,
+    };
+    let listener = bind(&settings.listen)?;
+    let (db, applied) = open_and_migrate(&settings)?;
+    let address = listener.local_addr().map_err(StartupError::Server)?;
+
+    for version in &applied {
+        tracing::info!(version, "migration applied");
+    }
+    tracing::info!(
+        address = %address,
+        database = %db.url(),
+        public_url = %settings.public_url,
+        version = env!("CARGO_PKG_VERSION"),
+        "vorgang listening"
+    );
+
+    actix_web::rt::System::new().block_on(async move {
+        let secret = actix_web::web::Data::new(secret);
+        HttpServer::new(move || web::app(db.clone()).app_data(secret.clone()))
+            .disable_signals()
+            .shutdown_signal(shutdown_requested())
+            .shutdown_timeout(SHUTDOWN_GRACE_SECONDS)
+            .listen(listener)
+            .map_err(StartupError::Server)?
+            .run()
+            .await
+            .map_err(StartupError::Server)?;
+        tracing::info!("vorgang stopped");
+        Ok(())
+    })
+}
+
+/// Resolves on the first SIGTERM or SIGINT (Ctrl-C); both mean "finish what you are doing, then stop".
+async fn shutdown_requested() {
+    #[cfg(unix)]
+    {
+        use actix_web::rt::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio_select(terminate.recv(), actix_web::rt::signal::ctrl_c()).await;
+            }
+            Err(_) => {
+                let _ = actix_web::rt::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = actix_web::rt::signal::ctrl_c().await;
+    }
+    tracing::info!("shutdown signal received; finishing open requests");
+}
+
+/// Waits for whichever of two futures finishes first.
+async fn tokio_select<A: std::future::Future, B: std::future::Future>(a: A, b: B) {
+    let a = std::pin::pin!(a);
+    let b = std::pin::pin!(b);
+    futures_first(a, b).await;
+}
+
+async fn futures_first<A, B>(mut a: std::pin::Pin<&mut A>, mut b: std::pin::Pin<&mut B>)
+where
+    A: std::future::Future,
+    B: std::future::Future,
+{
+    std::future::poll_fn(|cx| {
+        if a.as_mut().poll(cx).is_ready() || b.as_mut().poll(cx).is_ready() {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await
+}
