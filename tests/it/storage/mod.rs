@@ -1,0 +1,6 @@
+//! Storage on both backends: migrations, seed data, connection settings, transactions.
+
+mod connections;
+mod migrations;
+mod organisations;
+mod users;
