@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod db;
+pub mod frist;
 pub mod secret;
 pub mod server;
 pub mod telemetry;

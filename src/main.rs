@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use vorgang::config::{self, Settings};
+use vorgang::frist::cli::{FristArgs, FristCliError};
 use vorgang::server::{self, StartupError};
 use vorgang::telemetry;
 
@@ -27,6 +28,17 @@ enum Command {
     Serve,
     /// Wendet ausstehende Datenbankmigrationen an und beendet sich.
     Migrate,
+    /// Berechnet das Ende einer Frist nach §§ 187–193 BGB und § 31 VwVfG NRW.
+    Frist(FristArgs),
+}
+
+/// Everything a command can fail with; each is one German line on stderr and exit code 2.
+#[derive(Debug, thiserror::Error)]
+enum CliError {
+    #[error(transparent)]
+    Startup(#[from] StartupError),
+    #[error(transparent)]
+    Frist(#[from] FristCliError),
 }
 
 /// Exit code for every start-up and input error: the operator must change something.
@@ -49,12 +61,12 @@ fn load_settings(cli: &Cli) -> Result<Settings, StartupError> {
     })?)
 }
 
-fn run(cli: Cli) -> Result<(), StartupError> {
+fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Serve => {
             let settings = load_settings(&cli)?;
             telemetry::init(settings.log);
-            server::serve(settings)
+            Ok(server::serve(settings)?)
         }
         Command::Migrate => {
             let settings = load_settings(&cli)?;
@@ -70,6 +82,10 @@ fn run(cli: Cli) -> Result<(), StartupError> {
                     applied.join(", ")
                 );
             }
+            Ok(())
+        }
+        Command::Frist(args) => {
+            println!("{}", vorgang::frist::cli::run(&args)?);
             Ok(())
         }
     }

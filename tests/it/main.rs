@@ -4,6 +4,7 @@
 #[macro_use]
 mod support;
 
+mod frist_cli;
 mod health;
 mod startup;
 mod storage;
