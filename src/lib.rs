@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod db;
+pub mod engine;
 pub mod frist;
 pub mod secret;
 pub mod server;

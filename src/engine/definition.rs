@@ -1,0 +1,576 @@
+//! The workflow language: what a `workflows/*.yaml` file says, as Rust types.
+//!
+//! The serde representation of these types *is* the file format (YAML in, JSON for storage), so
+//! `vorgang schema` derives the JSON Schema from them and a definition survives a JSON round trip
+//! unchanged. Structural checks live here as serde attributes; every check that needs more than
+//! one place of the file (references, reachability, expressions) is the validator's job.
+//!
+//! Every step type maps onto one BPMN 2.0 element (see `docs/workflow-language.md`).
+
+use indexmap::IndexMap;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::frist::Period;
+
+/// Name of a step, unique within a workflow (`kreistag`, `beteiligung`).
+pub type StepName = String;
+/// Name of an action, unique within its step (`beteiligung_starten`).
+pub type ActionName = String;
+/// Name of a workflow role (`koordination`, `bewilligung`).
+pub type RoleName = String;
+
+/// A dotted path into the case data (`integrationskonzept.status`), optionally written with the
+/// `data.` prefix that expressions use.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(transparent)]
+pub struct DataPath(pub String);
+
+impl DataPath {
+    /// The path's segments without the optional `data.` prefix.
+    pub fn segments(&self) -> impl Iterator<Item = &str> {
+        self.0.strip_prefix("data.").unwrap_or(&self.0).split('.')
+    }
+
+    /// The path without the optional `data.` prefix.
+    pub fn as_field_path(&self) -> &str {
+        self.0.strip_prefix("data.").unwrap_or(&self.0)
+    }
+}
+
+/// A CEL expression over `data` (the case data), `applicant` (`key`, `kind`) and `today`
+/// (ISO date string); compiled when the definition is loaded.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(transparent)]
+pub struct Expression(pub String);
+
+/// One workflow definition, as written in one file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Definition {
+    /// Stable key of the workflow (`ki-antrag`); cases refer to it.
+    pub workflow: String,
+    /// German title shown to users.
+    pub title: String,
+    /// German description: what the procedure is and where it comes from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Prefix of the Aktenzeichen of cases of this workflow (`KI`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    /// Roles that act in this workflow, with their German titles.
+    pub roles: IndexMap<RoleName, RoleDefinition>,
+    /// The case data: typed fields with German labels.
+    #[serde(default)]
+    pub data: IndexMap<String, Field>,
+    /// Who may withdraw a case (the Antrag is zurückgezogen); absent: nobody.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withdraw: Option<Withdrawal>,
+    /// The step a new case starts in.
+    pub start: StepName,
+    /// The steps, in the order they are shown.
+    pub steps: IndexMap<StepName, Step>,
+}
+
+/// A role of the workflow.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleDefinition {
+    /// German title of the role.
+    pub title: String,
+}
+
+/// Who may withdraw a running case, and the outcome recorded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Withdrawal {
+    /// Roles allowed to withdraw.
+    pub roles: Vec<RoleName>,
+    /// Outcome the case ends with (`zurueckgezogen`).
+    pub outcome: String,
+}
+
+/// The type of a data field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldType {
+    /// One line of text.
+    Text,
+    /// Several paragraphs of text.
+    LongText,
+    /// A calendar date, `YYYY-MM-DD`.
+    Date,
+    /// A number (integer or decimal).
+    Number,
+    /// Yes or no.
+    Boolean,
+    /// One of the listed `options`.
+    Enum,
+    /// One organisation, by AGS or key.
+    Organisation,
+    /// Several organisations, by AGS or key.
+    Organisations,
+    /// An uploaded document, by id.
+    Document,
+    /// A group of named `fields`.
+    Group,
+    /// A list of `items`.
+    List,
+}
+
+/// A field of the case data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Field {
+    /// The value's type.
+    #[serde(rename = "type")]
+    pub field_type: FieldType,
+    /// German label.
+    pub label: String,
+    /// German help text: what to enter and why (cite the rule it comes from).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+    /// For `enum`: allowed values with their German labels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub options: Option<IndexMap<String, String>>,
+    /// For `group`: the nested fields.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fields: Option<IndexMap<String, Field>>,
+    /// For `list`: the type of each item.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub items: Option<Box<Field>>,
+    /// For `number`: the smallest allowed value; for `list`: the fewest items.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    /// For `number`: the largest allowed value; for `list`: the most items.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+    /// Shown to consulted partners on their answer page.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub partner_visible: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
+}
+
+/// A step: where tokens wait or pass through.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Step {
+    /// A person of `role` takes one of the named actions (BPMN userTask).
+    Task(TaskStep),
+    /// Invite every participant, collect answers (BPMN multi-instance receive task).
+    Consultation(ConsultationStep),
+    /// The first condition that holds picks the next step (BPMN exclusiveGateway).
+    Decision(DecisionStep),
+    /// Start all branches at once (BPMN parallelGateway, diverging).
+    Parallel(ParallelStep),
+    /// Wait until every branch of the matching `parallel` arrived (BPMN parallelGateway, converging).
+    Join(JoinStep),
+    /// Wait for a date, a period or a message (BPMN intermediate timer / message catch event).
+    Wait(WaitStep),
+    /// Finish the case with an outcome (BPMN endEvent).
+    End(EndStep),
+}
+
+/// A task step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TaskStep {
+    /// German title.
+    pub title: String,
+    /// German help text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+    /// The role whose members take the actions.
+    pub role: RoleName,
+    /// The actions, in the order they are offered.
+    pub actions: IndexMap<ActionName, Action>,
+    /// Effects when a token enters the step.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub on_enter: Vec<Effect>,
+    /// Boundary timers while a token waits here.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub timers: Vec<Timer>,
+}
+
+/// An action a person can take on a task.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Action {
+    /// German label of the button.
+    pub title: String,
+    /// The step the token moves to.
+    pub to: StepName,
+    /// Data paths that must be filled (and valid) before the action can be taken.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub require: Vec<DataPath>,
+    /// Conditions that must hold, each with the German reason shown when it does not.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub guard: Vec<Guard>,
+    /// Domain rules (implemented in Rust) that must pass.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<String>,
+    /// Data set when the action is taken (values are JSON literals).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub set: IndexMap<String, serde_json::Value>,
+}
+
+/// A guard: an expression and the German message shown when it is false.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Guard {
+    /// Must evaluate to `true`.
+    pub expr: Expression,
+    /// Why the action is not possible while it is false.
+    pub message: String,
+}
+
+/// A consultation (Beteiligung) step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsultationStep {
+    /// German title.
+    pub title: String,
+    /// German help text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+    /// The role coordinating the consultation (receives reminders, may close it early).
+    pub role: RoleName,
+    /// What the partners are asked, in German (goes into the invitation).
+    pub question: String,
+    /// Who is invited: a data path of type `organisations` or `organisation`.
+    pub participants: DataPath,
+    /// The answer deadline, computed by the Fristen rules from the day the step is entered.
+    pub deadline: Deadline,
+    /// When the step completes.
+    #[serde(default)]
+    pub complete: Completion,
+    /// Mail template of the invitation.
+    pub invitation: String,
+    /// Reminders to participants who have not answered yet.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remind: Vec<Reminder>,
+    /// The step after the consultation.
+    pub next: StepName,
+    /// Effects when a token enters the step.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub on_enter: Vec<Effect>,
+    /// Further boundary timers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub timers: Vec<Timer>,
+}
+
+/// When a consultation is complete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Completion {
+    /// As soon as every participant answered, at the latest at the deadline.
+    #[default]
+    AllAnswered,
+    /// Only at the deadline (late answers to a public consultation are still welcome until then).
+    Deadline,
+}
+
+/// A legal period, counted by the Fristen rules.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Deadline {
+    /// The length (`P4W`, `P1M`, `P6M`).
+    #[schemars(with = "String")]
+    pub period: Period,
+    /// Ereignisfrist (default) or Beginnfrist.
+    #[serde(default)]
+    pub art: PeriodKind,
+    /// Counted from a date field instead of the day the step is entered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<DataPath>,
+}
+
+/// The two ways a period starts (§ 187 BGB).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PeriodKind {
+    /// The event day is not counted (§ 187 (1) BGB).
+    #[default]
+    Ereignis,
+    /// The start day is counted (§ 187 (2) BGB).
+    Beginn,
+}
+
+/// A reminder `before` the deadline of a consultation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Reminder {
+    /// How long before the deadline (`P1W`).
+    #[schemars(with = "String")]
+    pub before: Period,
+    /// Mail template of the reminder.
+    pub template: String,
+}
+
+/// A decision step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionStep {
+    /// German title.
+    pub title: String,
+    /// German help text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+    /// Conditions in order; the first that holds wins.
+    pub conditions: Vec<Condition>,
+    /// The step when no condition holds.
+    pub otherwise: StepName,
+}
+
+/// One branch of a decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Condition {
+    /// Expression that must be `true`.
+    pub when: Expression,
+    /// The step taken when it is.
+    pub to: StepName,
+}
+
+/// A parallel fork.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ParallelStep {
+    /// German title.
+    pub title: String,
+    /// German help text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+    /// The first step of each branch.
+    pub branches: Vec<StepName>,
+    /// The join step where the branches meet again.
+    pub join: StepName,
+}
+
+/// A parallel join.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JoinStep {
+    /// German title.
+    pub title: String,
+    /// German help text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+    /// The step after all branches arrived.
+    pub next: StepName,
+}
+
+/// A wait step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WaitStep {
+    /// German title.
+    pub title: String,
+    /// German help text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+    /// What ends the wait.
+    pub until: WaitFor,
+    /// The step after the wait.
+    pub next: StepName,
+    /// Effects when a token enters the step.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub on_enter: Vec<Effect>,
+    /// Boundary timers while a token waits here.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub timers: Vec<Timer>,
+}
+
+/// What a wait step waits for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum WaitFor {
+    /// The date in this field (the wait ends at the start of that day).
+    Date(DataPath),
+    /// A legal period from entering the step.
+    Period(Deadline),
+    /// A named message sent to the case (by a person, another case or the API).
+    Message(String),
+}
+
+/// An end step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EndStep {
+    /// German title.
+    pub title: String,
+    /// German help text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+    /// The outcome recorded on the case (`bewilligt`, `abgelehnt`).
+    pub outcome: String,
+    /// Effects when the case ends here.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub on_enter: Vec<Effect>,
+}
+
+/// A boundary timer on a waiting step (BPMN boundary timer event).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Timer {
+    /// Name, unique within the step (`konzept_frist`).
+    pub name: String,
+    /// When it fires.
+    pub when: TimerWhen,
+    /// Interrupting: the token leaves the step for this one. Absent: the token stays.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<StepName>,
+    /// What happens when it fires (reminders, escalation).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub effects: Vec<Effect>,
+}
+
+/// When a timer fires.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum TimerWhen {
+    /// At the end of a legal period (fires the day after its last day).
+    After(Deadline),
+    /// A period before the end of a legal period (reminders before a deadline).
+    Before {
+        /// The deadline reminded of.
+        deadline: Deadline,
+        /// How long before it.
+        #[schemars(with = "String")]
+        before: Period,
+    },
+    /// At the start of the date in this field.
+    At(DataPath),
+    /// Repeatedly, every period after entering the step (never interrupting).
+    #[schemars(with = "String")]
+    Every(Period),
+}
+
+/// Something that happens when a step is entered or a timer fires.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Effect {
+    /// Send a mail rendered from a template.
+    Mail(MailEffect),
+    /// Set data fields to literal values.
+    Set(IndexMap<String, serde_json::Value>),
+    /// Record an escalation in the journal and mail a role.
+    Escalate(MailEffect),
+    /// Start a case of another workflow.
+    StartCase(StartCaseEffect),
+}
+
+/// A mail to send.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MailEffect {
+    /// Template name (`templates/mail/{template}.subject.hbs` etc.).
+    pub template: String,
+    /// Who receives it.
+    pub to: Recipient,
+}
+
+/// Receivers of a mail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Recipient {
+    /// Everybody with this role at the applicant organisation (or, for `bewilligung`, the authority).
+    Role(RoleName),
+    /// Every participant of the consultation of this step.
+    Participants,
+    /// Participants who have not answered yet.
+    Unanswered,
+    /// The applicant organisation's functional mailbox.
+    Applicant,
+}
+
+/// Start a case of another workflow, copying data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StartCaseEffect {
+    /// Key of the workflow to start.
+    pub workflow: String,
+    /// Fields of the new case, each taken from a data path of this case.
+    #[serde(default)]
+    pub data: IndexMap<String, DataPath>,
+}
+
+impl Step {
+    /// The German title of any step.
+    pub fn title(&self) -> &str {
+        match self {
+            Step::Task(s) => &s.title,
+            Step::Consultation(s) => &s.title,
+            Step::Decision(s) => &s.title,
+            Step::Parallel(s) => &s.title,
+            Step::Join(s) => &s.title,
+            Step::Wait(s) => &s.title,
+            Step::End(s) => &s.title,
+        }
+    }
+
+    /// The step type as written in the file.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Step::Task(_) => "task",
+            Step::Consultation(_) => "consultation",
+            Step::Decision(_) => "decision",
+            Step::Parallel(_) => "parallel",
+            Step::Join(_) => "join",
+            Step::Wait(_) => "wait",
+            Step::End(_) => "end",
+        }
+    }
+
+    /// Effects run when a token enters.
+    pub fn on_enter(&self) -> &[Effect] {
+        match self {
+            Step::Task(s) => &s.on_enter,
+            Step::Consultation(s) => &s.on_enter,
+            Step::Wait(s) => &s.on_enter,
+            Step::End(s) => &s.on_enter,
+            Step::Decision(_) | Step::Parallel(_) | Step::Join(_) => &[],
+        }
+    }
+
+    /// Boundary timers (only waiting steps have them).
+    pub fn timers(&self) -> &[Timer] {
+        match self {
+            Step::Task(s) => &s.timers,
+            Step::Consultation(s) => &s.timers,
+            Step::Wait(s) => &s.timers,
+            Step::Decision(_) | Step::Parallel(_) | Step::Join(_) | Step::End(_) => &[],
+        }
+    }
+
+    /// Every step this one can lead to, in file order (for reachability checks and BPMN export).
+    pub fn successors(&self) -> Vec<&str> {
+        let timer_targets = self.timers().iter().filter_map(|t| t.to.as_deref());
+        match self {
+            Step::Task(s) => s
+                .actions
+                .values()
+                .map(|a| a.to.as_str())
+                .chain(timer_targets)
+                .collect(),
+            Step::Consultation(s) => std::iter::once(s.next.as_str())
+                .chain(timer_targets)
+                .collect(),
+            Step::Decision(s) => s
+                .conditions
+                .iter()
+                .map(|c| c.to.as_str())
+                .chain(std::iter::once(s.otherwise.as_str()))
+                .collect(),
+            Step::Parallel(s) => s.branches.iter().map(String::as_str).collect(),
+            Step::Join(s) => vec![s.next.as_str()],
+            Step::Wait(s) => std::iter::once(s.next.as_str())
+                .chain(timer_targets)
+                .collect(),
+            Step::End(_) => Vec::new(),
+        }
+    }
+}
