@@ -3,3 +3,4 @@
 //! Must never do I/O, read the clock or use randomness: callers pass time in and carry effects out.
 
 pub mod definition;
+pub mod expr;
