@@ -1,0 +1,76 @@
+//! What can happen to a case: the engine's inputs.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::instance::{Answer, LocalId};
+
+/// The time of an event, passed in by the caller (the engine never reads the clock).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Clock {
+    /// The instant, for the journal.
+    pub now: DateTime<Utc>,
+    /// The calendar day at the authority (Europe/Berlin), for legal periods.
+    pub today: NaiveDate,
+}
+
+/// Who does something.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    /// User id, e-mail or `system`; recorded in the journal.
+    pub id: String,
+    /// Workflow roles the actor holds for this case.
+    pub roles: Vec<String>,
+}
+
+impl Actor {
+    /// The actor for timers and other automatic events.
+    pub fn system() -> Self {
+        Self {
+            id: "system".into(),
+            roles: Vec::new(),
+        }
+    }
+
+    /// Whether the actor holds the role.
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles.iter().any(|r| r == role)
+    }
+}
+
+/// An input to [`super::step`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// Start the case with initial data.
+    Start {
+        actor: Actor,
+        #[serde(default)]
+        data: serde_json::Value,
+    },
+    /// Take an action on the token's task, after applying `data` as a JSON merge patch.
+    Act {
+        token: LocalId,
+        action: String,
+        actor: Actor,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        data: Option<serde_json::Value>,
+    },
+    /// Change case data without moving (a JSON merge patch).
+    ChangeData {
+        actor: Actor,
+        data: serde_json::Value,
+    },
+    /// A partner answered an invitation.
+    Answer { invitation: LocalId, answer: Answer },
+    /// A scheduled timer is due.
+    TimerFired { timer: LocalId },
+    /// A named message arrived for waiting steps.
+    Message { name: String, actor: Actor },
+    /// The applicant withdraws the case.
+    Withdraw {
+        actor: Actor,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+}

@@ -1,0 +1,892 @@
+//! The state machine: one event in, the new state plus journal and side effects out.
+//!
+//! Works on a copy of the instance; on any error the caller's instance is untouched. Tokens move
+//! through non-waiting steps (decision, parallel, join, end) within the same event.
+
+use std::collections::VecDeque;
+
+use chrono::{Days, Months, NaiveDate};
+use serde_json::{Value, json};
+
+use super::actions::check_action;
+use super::data::{lookup, merge_patch, set_path};
+use super::definition::{
+    ConsultationStep, Deadline, Effect, PeriodKind, Recipient, Step, TimerWhen, WaitFor,
+};
+use super::error::{EngineError, Refusal};
+use super::event::{Actor, Clock, Event};
+use super::expr::ExprInput;
+use super::instance::{
+    CaseStatus, ForkFrame, Instance, InvitationState, InvitationStatus, LocalId, TimerPurpose,
+    TimerState, Token,
+};
+use super::outcome::{JournalEntry, MailTarget, Outcome, SideEffect};
+use super::workflow::Workflow;
+use crate::frist::{EndShift, HolidayCalendar, StartKind, compute_deadline};
+
+/// Transitions one event may cause before the engine assumes a loop without a waiting step.
+const MAX_TRANSITIONS: usize = 10_000;
+
+/// Holiday calendar for legal periods (the procedure is NRW's).
+const LAND: &str = "NW";
+
+/// Applies one event to a case. Pure: same inputs, same outputs.
+pub fn step(
+    workflow: &Workflow,
+    instance: &Instance,
+    event: Event,
+    clock: &Clock,
+) -> Result<Outcome, EngineError> {
+    if instance.workflow != workflow.key() || instance.workflow_version != workflow.version() {
+        return Err(EngineError::Inconsistent(format!(
+            "case runs on {}@{}, definition is {}@{}",
+            instance.workflow,
+            instance.workflow_version,
+            workflow.key(),
+            workflow.version()
+        )));
+    }
+    let mut run = Run {
+        workflow,
+        instance: instance.clone(),
+        clock: *clock,
+        journal: Vec::new(),
+        effects: Vec::new(),
+        queue: VecDeque::new(),
+        last_outcome: None,
+    };
+    run.apply(event)?;
+    Ok(Outcome {
+        instance: run.instance,
+        journal: run.journal,
+        effects: run.effects,
+    })
+}
+
+struct Run<'w> {
+    workflow: &'w Workflow,
+    instance: Instance,
+    clock: Clock,
+    journal: Vec<JournalEntry>,
+    effects: Vec<SideEffect>,
+    /// Steps to enter, with the fork frames of the arriving token.
+    queue: VecDeque<(String, Vec<ForkFrame>)>,
+    last_outcome: Option<String>,
+}
+
+impl Run<'_> {
+    fn record(&mut self, kind: &str, payload: Value) {
+        self.journal.push(JournalEntry {
+            kind: kind.to_string(),
+            payload,
+        });
+    }
+
+    fn require_running(&self) -> Result<(), EngineError> {
+        match self.instance.status {
+            CaseStatus::Running => Ok(()),
+            _ => Err(EngineError::NotRunning),
+        }
+    }
+
+    fn apply(&mut self, event: Event) -> Result<(), EngineError> {
+        match event {
+            Event::Start { actor, data } => {
+                if self.instance.status != CaseStatus::New {
+                    return Err(EngineError::AlreadyStarted);
+                }
+                self.instance.data = match data {
+                    Value::Null => Value::Object(Default::default()),
+                    Value::Object(object) => Value::Object(object),
+                    _ => return Err(EngineError::DataNotAnObject),
+                };
+                self.instance.status = CaseStatus::Running;
+                self.record(
+                    "case_started",
+                    json!({
+                        "actor": actor.id,
+                        "workflow": self.workflow.key(),
+                        "version": self.workflow.version(),
+                        "applicant": self.instance.applicant.key,
+                    }),
+                );
+                let start = self.workflow.definition().start.clone();
+                self.queue.push_back((start, Vec::new()));
+            }
+            Event::Act {
+                token,
+                action,
+                actor,
+                data,
+            } => {
+                self.require_running()?;
+                let token = self
+                    .instance
+                    .token(token)
+                    .cloned()
+                    .ok_or(EngineError::UnknownToken(token))?;
+                if let Some(patch) = &data {
+                    self.patch_data(&actor, patch)?;
+                }
+                let checked = check_action(
+                    self.workflow,
+                    &self.instance,
+                    &token,
+                    &action,
+                    &actor,
+                    &self.clock,
+                );
+                let target = match checked {
+                    Ok(action) => action,
+                    Err(reasons) => return Err(EngineError::Refused { reasons }),
+                };
+                let (to, set) = (target.to.clone(), target.set.clone());
+                self.record(
+                    "action_taken",
+                    json!({ "step": token.step, "action": action, "actor": actor.id, "token": token.id }),
+                );
+                for (path, value) in set {
+                    self.set_data(&token.step, &path, value);
+                }
+                self.leave(token.id, &format!("action:{action}"));
+                self.queue.push_back((to, token.forks));
+            }
+            Event::ChangeData { actor, data } => {
+                self.require_running()?;
+                self.patch_data(&actor, &data)?;
+            }
+            Event::Answer { invitation, answer } => {
+                self.require_running()?;
+                let index = self
+                    .instance
+                    .invitations
+                    .iter()
+                    .position(|i| i.id == invitation)
+                    .ok_or(EngineError::UnknownInvitation(invitation))?;
+                if self.instance.invitations[index].status != InvitationStatus::Open {
+                    return Err(EngineError::InvitationClosed(invitation));
+                }
+                let (token, step_name, participant) = {
+                    let inv = &self.instance.invitations[index];
+                    (inv.token, inv.step.clone(), inv.participant.clone())
+                };
+                self.record(
+                    "answer_recorded",
+                    json!({
+                        "step": step_name,
+                        "invitation": invitation,
+                        "participant": participant,
+                        "votum": answer.votum,
+                        "answered_by": answer.answered_by,
+                    }),
+                );
+                self.instance.invitations[index].status = InvitationStatus::Answered {
+                    answer,
+                    at: self.clock.now,
+                };
+                let consultation = self.consultation(&step_name)?;
+                let all_answered = !self
+                    .instance
+                    .invitations
+                    .iter()
+                    .any(|i| i.token == token && i.status == InvitationStatus::Open);
+                if all_answered
+                    && consultation.complete == super::definition::Completion::AllAnswered
+                {
+                    let next = consultation.next.clone();
+                    self.record(
+                        "consultation_completed",
+                        json!({ "step": step_name, "reason": "all_answered" }),
+                    );
+                    self.move_on(token, "all_answered", next)?;
+                }
+            }
+            Event::TimerFired { timer } => {
+                self.require_running()?;
+                let index = self
+                    .instance
+                    .timers
+                    .iter()
+                    .position(|t| t.id == timer)
+                    .ok_or(EngineError::UnknownTimer(timer))?;
+                let fired = self.instance.timers.remove(index);
+                self.fire(fired)?;
+            }
+            Event::Message { name, actor } => {
+                self.require_running()?;
+                let receivers: Vec<(LocalId, String)> = self
+                    .instance
+                    .active_steps()
+                    .filter_map(|token| match self.workflow.step(&token.step) {
+                        Some(Step::Wait(wait)) if wait.until == WaitFor::Message(name.clone()) => {
+                            Some((token.id, wait.next.clone()))
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                if receivers.is_empty() {
+                    return Err(EngineError::NoReceiver(name));
+                }
+                self.record(
+                    "message_received",
+                    json!({ "message": name, "actor": actor.id }),
+                );
+                for (token, next) in receivers {
+                    self.move_on(token, &format!("message:{name}"), next)?;
+                }
+            }
+            Event::Withdraw { actor, reason } => {
+                self.require_running()?;
+                let Some(withdrawal) = self.workflow.definition().withdraw.clone() else {
+                    return Err(EngineError::Refused {
+                        reasons: vec![Refusal::NotAvailable {
+                            message: "Dieser Vorgang kann nicht zurückgezogen werden.".into(),
+                        }],
+                    });
+                };
+                if !withdrawal.roles.iter().any(|r| actor.has_role(r)) {
+                    return Err(EngineError::Refused {
+                        reasons: vec![Refusal::RoleNotAllowed {
+                            role: withdrawal.roles.join(", "),
+                            message: "Sie dürfen diesen Vorgang nicht zurückziehen.".into(),
+                        }],
+                    });
+                }
+                let tokens: Vec<LocalId> = self.instance.tokens.iter().map(|t| t.id).collect();
+                for token in tokens {
+                    self.leave(token, "withdrawn");
+                }
+                self.instance.status = CaseStatus::Withdrawn;
+                self.instance.outcome = Some(withdrawal.outcome.clone());
+                self.record(
+                    "case_withdrawn",
+                    json!({ "actor": actor.id, "reason": reason, "outcome": withdrawal.outcome }),
+                );
+                self.effects.push(SideEffect::Finished {
+                    outcome: withdrawal.outcome,
+                });
+                return Ok(());
+            }
+        }
+        self.process_queue()?;
+        if self.instance.status == CaseStatus::Running && self.instance.tokens.is_empty() {
+            let outcome = self
+                .last_outcome
+                .clone()
+                .unwrap_or_else(|| "beendet".to_string());
+            self.instance.status = CaseStatus::Completed;
+            self.instance.outcome = Some(outcome.clone());
+            self.record("case_completed", json!({ "outcome": outcome }));
+            self.effects.push(SideEffect::Finished { outcome });
+        }
+        Ok(())
+    }
+
+    fn patch_data(&mut self, actor: &Actor, patch: &Value) -> Result<(), EngineError> {
+        if !patch.is_object() {
+            return Err(EngineError::DataNotAnObject);
+        }
+        merge_patch(&mut self.instance.data, patch);
+        self.record("data_changed", json!({ "actor": actor.id, "patch": patch }));
+        Ok(())
+    }
+
+    fn set_data(&mut self, step: &str, path: &str, value: Value) {
+        if set_path(&mut self.instance.data, path, value.clone()) {
+            self.record(
+                "data_set",
+                json!({ "step": step, "path": path, "value": value }),
+            );
+        }
+    }
+
+    fn consultation(&self, step: &str) -> Result<&ConsultationStep, EngineError> {
+        match self.workflow.step(step) {
+            Some(Step::Consultation(c)) => Ok(c),
+            _ => Err(EngineError::Inconsistent(format!(
+                "{step} is not a consultation"
+            ))),
+        }
+    }
+
+    /// Removes a token: cancels its timers and closes its invitations.
+    fn leave(&mut self, token: LocalId, via: &str) {
+        let Some(index) = self.instance.tokens.iter().position(|t| t.id == token) else {
+            return;
+        };
+        let left = self.instance.tokens.remove(index);
+        let (cancelled, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut self.instance.timers)
+            .into_iter()
+            .partition(|t| t.token == token);
+        self.instance.timers = kept;
+        for timer in cancelled {
+            self.effects
+                .push(SideEffect::CancelTimer { timer: timer.id });
+        }
+        let mut closed = Vec::new();
+        for invitation in self
+            .instance
+            .invitations
+            .iter_mut()
+            .filter(|i| i.token == token)
+        {
+            if invitation.status == InvitationStatus::Open {
+                invitation.status = InvitationStatus::Expired;
+            }
+            closed.push(invitation.id);
+        }
+        for invitation in closed {
+            self.effects
+                .push(SideEffect::CloseInvitation { invitation });
+        }
+        if !left.at_join {
+            self.record(
+                "step_left",
+                json!({ "step": left.step, "token": left.id, "via": via }),
+            );
+        }
+    }
+
+    /// Leaves the token's step and continues at `next` with the same fork frames.
+    fn move_on(&mut self, token: LocalId, via: &str, next: String) -> Result<(), EngineError> {
+        let forks = self
+            .instance
+            .token(token)
+            .map(|t| t.forks.clone())
+            .ok_or(EngineError::UnknownToken(token))?;
+        self.leave(token, via);
+        self.queue.push_back((next, forks));
+        Ok(())
+    }
+
+    fn process_queue(&mut self) -> Result<(), EngineError> {
+        let mut transitions = 0;
+        while let Some((step_name, forks)) = self.queue.pop_front() {
+            transitions += 1;
+            if transitions > MAX_TRANSITIONS {
+                return Err(EngineError::Livelock(step_name));
+            }
+            self.enter(step_name, forks)?;
+        }
+        Ok(())
+    }
+
+    fn new_token(&mut self, step: &str, forks: Vec<ForkFrame>, at_join: bool) -> LocalId {
+        let id = self.instance.allocate_id();
+        self.instance.tokens.push(Token {
+            id,
+            step: step.to_string(),
+            since: self.clock.now,
+            entered_on: self.clock.today,
+            forks,
+            at_join,
+        });
+        id
+    }
+
+    fn enter(&mut self, name: String, forks: Vec<ForkFrame>) -> Result<(), EngineError> {
+        let workflow = self.workflow;
+        let step = workflow
+            .step(&name)
+            .ok_or_else(|| EngineError::Inconsistent(format!("unknown step {name}")))?;
+        match step {
+            Step::Task(task) => {
+                let token = self.new_token(&name, forks, false);
+                self.record("step_entered", json!({ "step": name, "token": token }));
+                self.run_effects(&task.on_enter, &name, token)?;
+                self.schedule_boundary_timers(&name, token, &task.timers)?;
+            }
+            Step::Consultation(consultation) => {
+                let token = self.new_token(&name, forks, false);
+                self.record("step_entered", json!({ "step": name, "token": token }));
+                self.run_effects(&consultation.on_enter, &name, token)?;
+                self.open_consultation(&name, token, consultation)?;
+                self.schedule_boundary_timers(&name, token, &consultation.timers)?;
+            }
+            Step::Wait(wait) => {
+                let token = self.new_token(&name, forks, false);
+                self.record("step_entered", json!({ "step": name, "token": token }));
+                self.run_effects(&wait.on_enter, &name, token)?;
+                let due = match &wait.until {
+                    WaitFor::Date(path) => Some(self.required_date(&name, path.as_field_path())?),
+                    WaitFor::Period(deadline) => {
+                        Some(day_after(&name, self.deadline_end(&name, deadline)?)?)
+                    }
+                    WaitFor::Message(_) => None,
+                };
+                if let Some(due) = due {
+                    self.schedule(token, &name, TimerPurpose::WaitOver, due);
+                }
+                self.schedule_boundary_timers(&name, token, &wait.timers)?;
+            }
+            Step::Decision(decision) => {
+                let input = ExprInput {
+                    data: &self.instance.data,
+                    applicant_key: &self.instance.applicant.key,
+                    applicant_kind: &self.instance.applicant.kind,
+                    today: self.clock.today,
+                };
+                let mut chosen = None;
+                for condition in &decision.conditions {
+                    let compiled = workflow.compiled(&condition.when).ok_or_else(|| {
+                        EngineError::Inconsistent(format!("uncompiled {}", condition.when.0))
+                    })?;
+                    let holds =
+                        compiled
+                            .eval_bool(&input)
+                            .map_err(|error| EngineError::Expression {
+                                step: name.clone(),
+                                expr: condition.when.0.clone(),
+                                error,
+                            })?;
+                    if holds {
+                        chosen = Some((condition.to.clone(), condition.when.0.clone()));
+                        break;
+                    }
+                }
+                let (to, because) =
+                    chosen.unwrap_or_else(|| (decision.otherwise.clone(), "otherwise".to_string()));
+                self.record(
+                    "decision_taken",
+                    json!({ "step": name, "to": to, "because": because }),
+                );
+                self.queue.push_back((to, forks));
+            }
+            Step::Parallel(parallel) => {
+                let fork = self.instance.allocate_id();
+                self.record(
+                    "parallel_started",
+                    json!({ "step": name, "fork": fork, "branches": parallel.branches }),
+                );
+                for (branch, first) in parallel.branches.iter().enumerate() {
+                    let mut frames = forks.clone();
+                    frames.push(ForkFrame {
+                        fork,
+                        parallel: name.clone(),
+                        branch,
+                    });
+                    self.queue.push_back((first.clone(), frames));
+                }
+            }
+            Step::Join(join) => {
+                let frame = forks.last().cloned().ok_or_else(|| {
+                    EngineError::Inconsistent(format!(
+                        "token reached join {name} outside a parallel"
+                    ))
+                })?;
+                let branches = match workflow.step(&frame.parallel) {
+                    Some(Step::Parallel(p)) if p.join == name => p.branches.len(),
+                    _ => {
+                        return Err(EngineError::Inconsistent(format!(
+                            "join {name} does not belong to parallel {}",
+                            frame.parallel
+                        )));
+                    }
+                };
+                self.new_token(&name, forks.clone(), true);
+                let arrived: Vec<LocalId> = self
+                    .instance
+                    .tokens
+                    .iter()
+                    .filter(|t| {
+                        t.at_join
+                            && t.step == name
+                            && t.forks.last().map(|f| f.fork) == Some(frame.fork)
+                    })
+                    .map(|t| t.id)
+                    .collect();
+                if arrived.len() == branches {
+                    for token in arrived {
+                        self.leave(token, "joined");
+                    }
+                    self.record(
+                        "join_completed",
+                        json!({ "step": name, "fork": frame.fork }),
+                    );
+                    let mut outer = forks;
+                    outer.pop();
+                    self.queue.push_back((join.next.clone(), outer));
+                }
+            }
+            Step::End(end) => {
+                let token = self.new_token(&name, forks, false);
+                self.record("step_entered", json!({ "step": name, "token": token }));
+                self.run_effects(&end.on_enter, &name, token)?;
+                self.leave(token, "end");
+                self.last_outcome = Some(end.outcome.clone());
+            }
+        }
+        Ok(())
+    }
+
+    fn open_consultation(
+        &mut self,
+        name: &str,
+        token: LocalId,
+        consultation: &ConsultationStep,
+    ) -> Result<(), EngineError> {
+        let participants = participants(
+            &self.instance.data,
+            consultation.participants.as_field_path(),
+        );
+        let end = self.deadline_end(name, &consultation.deadline)?;
+        if participants.is_empty() {
+            self.record(
+                "consultation_completed",
+                json!({ "step": name, "reason": "no_participants" }),
+            );
+            let next = consultation.next.clone();
+            return self.move_on(token, "no_participants", next);
+        }
+        for participant in participants {
+            let id = self.instance.allocate_id();
+            self.instance.invitations.push(InvitationState {
+                id,
+                step: name.to_string(),
+                token,
+                participant: participant.clone(),
+                deadline: end,
+                status: InvitationStatus::Open,
+            });
+            self.effects.push(SideEffect::Invite {
+                invitation: id,
+                step: name.to_string(),
+                participant,
+                deadline: end,
+                template: consultation.invitation.clone(),
+            });
+        }
+        self.record(
+            "consultation_opened",
+            json!({ "step": name, "deadline": end }),
+        );
+        self.schedule(
+            token,
+            name,
+            TimerPurpose::ConsultationDeadline,
+            day_after(name, end)?,
+        );
+        for (index, reminder) in consultation.remind.iter().enumerate() {
+            if let Some(due) = subtract_period(end, reminder.before)
+                && due > self.clock.today
+            {
+                self.schedule(
+                    token,
+                    name,
+                    TimerPurpose::ConsultationReminder { index },
+                    due,
+                );
+            }
+        }
+        Ok(())
+    }
+
+    fn schedule(&mut self, token: LocalId, step: &str, purpose: TimerPurpose, due: NaiveDate) {
+        let id = self.instance.allocate_id();
+        self.instance.timers.push(TimerState {
+            id,
+            token,
+            step: step.to_string(),
+            purpose,
+            due,
+        });
+        self.effects.push(SideEffect::ScheduleTimer {
+            timer: id,
+            step: step.to_string(),
+            due,
+        });
+    }
+
+    fn schedule_boundary_timers(
+        &mut self,
+        step: &str,
+        token: LocalId,
+        timers: &[super::definition::Timer],
+    ) -> Result<(), EngineError> {
+        for timer in timers {
+            let due = match &timer.when {
+                TimerWhen::After(deadline) => match self.optional_deadline_end(step, deadline)? {
+                    Some(end) => Some(day_after(step, end)?),
+                    None => None,
+                },
+                TimerWhen::Before { deadline, before } => self
+                    .optional_deadline_end(step, deadline)?
+                    .and_then(|end| subtract_period(end, *before))
+                    .filter(|due| *due > self.clock.today),
+                TimerWhen::At(path) => date_at(&self.instance.data, path.as_field_path()),
+                TimerWhen::Every(period) => add_period(self.clock.today, *period),
+            };
+            match due {
+                Some(due) => self.schedule(
+                    token,
+                    step,
+                    TimerPurpose::Boundary {
+                        name: timer.name.clone(),
+                    },
+                    due,
+                ),
+                None => self.record(
+                    "timer_not_scheduled",
+                    json!({ "step": step, "timer": timer.name }),
+                ),
+            }
+        }
+        Ok(())
+    }
+
+    fn fire(&mut self, timer: TimerState) -> Result<(), EngineError> {
+        let token = self
+            .instance
+            .token(timer.token)
+            .filter(|t| t.step == timer.step)
+            .cloned()
+            .ok_or_else(|| {
+                EngineError::Inconsistent(format!("timer {} without token", timer.id))
+            })?;
+        self.record(
+            "timer_fired",
+            json!({ "step": timer.step, "timer": timer.id, "purpose": timer.purpose, "due": timer.due }),
+        );
+        let workflow = self.workflow;
+        let step = workflow
+            .step(&timer.step)
+            .ok_or_else(|| EngineError::Inconsistent(format!("unknown step {}", timer.step)))?;
+        match &timer.purpose {
+            TimerPurpose::Boundary { name } => {
+                let definition = step
+                    .timers()
+                    .iter()
+                    .find(|t| &t.name == name)
+                    .ok_or_else(|| EngineError::Inconsistent(format!("unknown timer {name}")))?;
+                self.run_effects(&definition.effects, &timer.step, token.id)?;
+                if let Some(to) = &definition.to {
+                    self.move_on(token.id, &format!("timer:{name}"), to.clone())?;
+                } else if let TimerWhen::Every(period) = &definition.when
+                    && let Some(due) = add_period(timer.due, *period)
+                {
+                    self.schedule(token.id, &timer.step, timer.purpose.clone(), due);
+                }
+            }
+            TimerPurpose::ConsultationDeadline => {
+                let consultation = self.consultation(&timer.step)?;
+                let next = consultation.next.clone();
+                let unanswered: Vec<String> = self
+                    .instance
+                    .invitations
+                    .iter()
+                    .filter(|i| i.token == token.id && i.status == InvitationStatus::Open)
+                    .map(|i| i.participant.clone())
+                    .collect();
+                self.record(
+                    "consultation_completed",
+                    json!({ "step": timer.step, "reason": "deadline", "unanswered": unanswered }),
+                );
+                self.move_on(token.id, "deadline", next)?;
+            }
+            TimerPurpose::ConsultationReminder { index } => {
+                let consultation = self.consultation(&timer.step)?;
+                let reminder = consultation.remind.get(*index).ok_or_else(|| {
+                    EngineError::Inconsistent(format!("no reminder {index} at {}", timer.step))
+                })?;
+                let template = reminder.template.clone();
+                let invitations = self.invitations_of(token.id, true);
+                if !invitations.is_empty() {
+                    self.effects.push(SideEffect::SendMail {
+                        template,
+                        step: timer.step.clone(),
+                        to: MailTarget::Organisations { invitations },
+                    });
+                }
+            }
+            TimerPurpose::WaitOver => {
+                let Step::Wait(wait) = step else {
+                    return Err(EngineError::Inconsistent(format!(
+                        "{} is not a wait step",
+                        timer.step
+                    )));
+                };
+                self.move_on(token.id, "wait_over", wait.next.clone())?;
+            }
+        }
+        Ok(())
+    }
+
+    fn invitations_of(&self, token: LocalId, only_open: bool) -> Vec<(LocalId, String)> {
+        self.instance
+            .invitations
+            .iter()
+            .filter(|i| i.token == token && (!only_open || i.status == InvitationStatus::Open))
+            .map(|i| (i.id, i.participant.clone()))
+            .collect()
+    }
+
+    fn run_effects(
+        &mut self,
+        effects: &[Effect],
+        step: &str,
+        token: LocalId,
+    ) -> Result<(), EngineError> {
+        for effect in effects {
+            match effect {
+                Effect::Mail(mail) | Effect::Escalate(mail) => {
+                    if matches!(effect, Effect::Escalate(_)) {
+                        self.record(
+                            "escalated",
+                            json!({ "step": step, "template": mail.template, "to": mail.to }),
+                        );
+                    }
+                    let to = match &mail.to {
+                        Recipient::Role(role) => MailTarget::Role { role: role.clone() },
+                        Recipient::Applicant => MailTarget::Applicant,
+                        Recipient::Participants => MailTarget::Organisations {
+                            invitations: self.invitations_of(token, false),
+                        },
+                        Recipient::Unanswered => MailTarget::Organisations {
+                            invitations: self.invitations_of(token, true),
+                        },
+                    };
+                    let empty = matches!(&to, MailTarget::Organisations { invitations } if invitations.is_empty());
+                    if !empty {
+                        self.effects.push(SideEffect::SendMail {
+                            template: mail.template.clone(),
+                            step: step.to_string(),
+                            to,
+                        });
+                    }
+                }
+                Effect::Set(values) => {
+                    for (path, value) in values {
+                        self.set_data(step, path, value.clone());
+                    }
+                }
+                Effect::StartCase(start) => {
+                    let mut data = Value::Object(Default::default());
+                    for (target, source) in &start.data {
+                        if let Some(value) = lookup(&self.instance.data, source.as_field_path()) {
+                            set_path(&mut data, target, value.clone());
+                        }
+                    }
+                    self.record(
+                        "case_start_requested",
+                        json!({ "step": step, "workflow": start.workflow }),
+                    );
+                    self.effects.push(SideEffect::StartCase {
+                        workflow: start.workflow.clone(),
+                        data,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn required_date(&self, step: &str, path: &str) -> Result<NaiveDate, EngineError> {
+        date_at(&self.instance.data, path).ok_or_else(|| EngineError::Refused {
+            reasons: vec![Refusal::MissingData {
+                paths: vec![path.to_string()],
+                message: format!(
+                    "Für den Schritt „{}“ fehlt das Datum „{path}“.",
+                    self.workflow.step(step).map_or(step, Step::title)
+                ),
+            }],
+        })
+    }
+
+    /// The last day of a legal period; its start is the field `from` or the day of entry.
+    fn deadline_end(&self, step: &str, deadline: &Deadline) -> Result<NaiveDate, EngineError> {
+        let start = match &deadline.from {
+            Some(path) => self.required_date(step, path.as_field_path())?,
+            None => self.clock.today,
+        };
+        legal_end(step, start, deadline)
+    }
+
+    /// Like [`Self::deadline_end`], but a missing `from` date means "no timer", not an error.
+    fn optional_deadline_end(
+        &self,
+        step: &str,
+        deadline: &Deadline,
+    ) -> Result<Option<NaiveDate>, EngineError> {
+        let start = match &deadline.from {
+            Some(path) => match date_at(&self.instance.data, path.as_field_path()) {
+                Some(date) => date,
+                None => return Ok(None),
+            },
+            None => self.clock.today,
+        };
+        legal_end(step, start, deadline).map(Some)
+    }
+}
+
+fn legal_end(step: &str, start: NaiveDate, deadline: &Deadline) -> Result<NaiveDate, EngineError> {
+    let error = |message: String| EngineError::Deadline {
+        step: step.to_string(),
+        message,
+    };
+    let calendar = HolidayCalendar::for_land(LAND).map_err(|e| error(e.to_string()))?;
+    let kind = match deadline.art {
+        PeriodKind::Ereignis => StartKind::Event,
+        PeriodKind::Beginn => StartKind::StartOfDay,
+    };
+    compute_deadline(
+        start,
+        deadline.period,
+        kind,
+        calendar,
+        EndShift::NextWorkingDay,
+    )
+    .map(|d| d.end)
+    .map_err(|e| error(e.to_string()))
+}
+
+fn day_after(step: &str, date: NaiveDate) -> Result<NaiveDate, EngineError> {
+    date.checked_add_days(Days::new(1))
+        .ok_or_else(|| EngineError::Deadline {
+            step: step.to_string(),
+            message: format!("{date} liegt außerhalb des Kalenders"),
+        })
+}
+
+fn date_at(data: &Value, path: &str) -> Option<NaiveDate> {
+    lookup(data, path)
+        .and_then(Value::as_str)
+        .and_then(|text| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok())
+}
+
+fn participants(data: &Value, path: &str) -> Vec<String> {
+    let mut keys: Vec<String> = match lookup(data, path) {
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
+        Some(Value::String(key)) if !key.trim().is_empty() => vec![key.trim().to_string()],
+        _ => Vec::new(),
+    };
+    let mut seen = std::collections::HashSet::new();
+    keys.retain(|k| seen.insert(k.clone()));
+    keys
+}
+
+fn period_parts(period: crate::frist::Period) -> (u32, u64) {
+    (
+        period.years() * 12 + period.months(),
+        u64::from(period.weeks()) * 7 + u64::from(period.days()),
+    )
+}
+
+/// `date` plus the period, counted like a calendar (`every` timers).
+fn add_period(date: NaiveDate, period: crate::frist::Period) -> Option<NaiveDate> {
+    let (months, days) = period_parts(period);
+    date.checked_add_months(Months::new(months))?
+        .checked_add_days(Days::new(days))
+}
+
+/// `date` minus the period (reminders `before` a deadline).
+fn subtract_period(date: NaiveDate, period: crate::frist::Period) -> Option<NaiveDate> {
+    let (months, days) = period_parts(period);
+    date.checked_sub_months(Months::new(months))?
+        .checked_sub_days(Days::new(days))
+}

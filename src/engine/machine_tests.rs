@@ -1,0 +1,857 @@
+//! Behaviour of the state machine, step type by step type.
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use serde_json::{Value, json};
+
+use super::definition::Definition;
+use super::instance::{InvitationStatus, TimerPurpose, Votum};
+use super::*;
+
+pub(crate) fn workflow(definition: Value) -> Workflow {
+    let definition: Definition = serde_json::from_value(definition).expect("test definition");
+    Workflow::new(definition).expect("expressions compile")
+}
+
+pub(crate) fn clock(date: &str) -> Clock {
+    let today = NaiveDate::parse_from_str(date, "%Y-%m-%d").unwrap();
+    Clock {
+        now: Utc.from_utc_datetime(&today.and_hms_opt(9, 0, 0).unwrap()),
+        today,
+    }
+}
+
+pub(crate) fn kreis() -> Applicant {
+    Applicant {
+        key: "05154".into(),
+        kind: "kreis".into(),
+        name: "Kleve".into(),
+    }
+}
+
+pub(crate) fn koordination() -> Actor {
+    Actor {
+        id: "anna@kreis-kleve.de".into(),
+        roles: vec!["koordination".into()],
+    }
+}
+
+fn started(workflow: &Workflow, data: Value, date: &str) -> Outcome {
+    let instance = Instance::new(workflow.key(), workflow.version(), kreis());
+    step(
+        workflow,
+        &instance,
+        Event::Start {
+            actor: koordination(),
+            data,
+        },
+        &clock(date),
+    )
+    .expect("start")
+}
+
+fn token_at(instance: &Instance, step_name: &str) -> LocalId {
+    instance
+        .active_steps()
+        .find(|t| t.step == step_name)
+        .unwrap_or_else(|| panic!("no token at {step_name}: {:?}", instance.tokens))
+        .id
+}
+
+fn act(
+    workflow: &Workflow,
+    instance: &Instance,
+    at: &str,
+    action: &str,
+) -> Result<Outcome, EngineError> {
+    step(
+        workflow,
+        instance,
+        Event::Act {
+            token: token_at(instance, at),
+            action: action.into(),
+            actor: koordination(),
+            data: None,
+        },
+        &clock("2026-03-04"),
+    )
+}
+
+fn kinds(outcome: &Outcome) -> Vec<&str> {
+    outcome.journal.iter().map(|j| j.kind.as_str()).collect()
+}
+
+fn base(steps: Value) -> Value {
+    json!({
+        "workflow": "test",
+        "title": "Test",
+        "roles": { "koordination": { "title": "Koordination" }, "bewilligung": { "title": "Bewilligung" } },
+        "data": {
+            "name": { "type": "text", "label": "Name" },
+            "menge": { "type": "number", "label": "Menge" },
+            "stichtag": { "type": "date", "label": "Stichtag" },
+            "beteiligte": { "type": "organisations", "label": "Beteiligte" },
+            "konzept": { "type": "group", "label": "Konzept", "fields": {
+                "status": { "type": "enum", "label": "Stand", "options": { "beschlossen": "Beschlossen", "offen": "Offen" } }
+            } }
+        },
+        "withdraw": { "roles": ["koordination"], "outcome": "zurueckgezogen" },
+        "start": "entwurf",
+        "steps": steps,
+    })
+}
+
+fn linear() -> Workflow {
+    workflow(base(json!({
+        "entwurf": { "type": "task", "title": "Entwurf", "role": "koordination", "actions": {
+            "fertig": {
+                "title": "Fertig", "to": "ende",
+                "require": ["name", "konzept.status"],
+                "guard": [ { "expr": "data.menge <= 6", "message": "Höchstens sechs." } ],
+                "set": { "abgeschlossen_von": "koordination" }
+            }
+        } },
+        "ende": { "type": "end", "title": "Ende", "outcome": "erledigt" }
+    })))
+}
+
+#[test]
+fn a_task_waits_for_its_action_and_the_case_completes_at_the_end() {
+    let wf = linear();
+    let start = started(
+        &wf,
+        json!({ "name": "x", "menge": 3, "konzept": { "status": "offen" } }),
+        "2026-03-04",
+    );
+    assert_eq!(start.instance.status, CaseStatus::Running);
+    assert_eq!(kinds(&start), ["case_started", "step_entered"]);
+    let done = act(&wf, &start.instance, "entwurf", "fertig").unwrap();
+    assert_eq!(done.instance.status, CaseStatus::Completed);
+    assert_eq!(done.instance.outcome.as_deref(), Some("erledigt"));
+    assert!(done.instance.tokens.is_empty());
+    assert_eq!(done.instance.data["abgeschlossen_von"], "koordination");
+    assert_eq!(
+        done.effects.last(),
+        Some(&SideEffect::Finished {
+            outcome: "erledigt".into()
+        })
+    );
+    assert!(kinds(&done).contains(&"action_taken"));
+}
+
+#[test]
+fn a_refused_action_names_every_reason_and_changes_nothing() {
+    let wf = linear();
+    let start = started(&wf, json!({ "menge": 9 }), "2026-03-04");
+    let outsider = Actor {
+        id: "x".into(),
+        roles: vec!["bewilligung".into()],
+    };
+    let before = start.instance.clone();
+    let error = step(
+        &wf,
+        &start.instance,
+        Event::Act {
+            token: token_at(&start.instance, "entwurf"),
+            action: "fertig".into(),
+            actor: outsider,
+            data: None,
+        },
+        &clock("2026-03-04"),
+    )
+    .unwrap_err();
+    let EngineError::Refused { reasons } = error else {
+        panic!("{error:?}")
+    };
+    assert!(
+        matches!(&reasons[0], Refusal::RoleNotAllowed { role, message } if role == "koordination" && message.contains("Koordination"))
+    );
+    assert!(
+        matches!(&reasons[1], Refusal::MissingData { paths, message }
+        if paths == &["name", "konzept.status"] && message == "Bitte ergänzen Sie: Name, Stand.")
+    );
+    assert!(
+        matches!(&reasons[2], Refusal::GuardFalse { message, .. } if message == "Höchstens sechs.")
+    );
+    assert_eq!(start.instance, before);
+}
+
+#[test]
+fn invalid_required_values_count_as_missing_and_unknown_actions_are_refused() {
+    let wf = linear();
+    let start = started(
+        &wf,
+        json!({ "name": "x", "menge": 1, "konzept": { "status": "erfunden" } }),
+        "2026-03-04",
+    );
+    let EngineError::Refused { reasons } =
+        act(&wf, &start.instance, "entwurf", "fertig").unwrap_err()
+    else {
+        panic!()
+    };
+    assert!(
+        matches!(&reasons[0], Refusal::MissingData { paths, .. } if paths == &["konzept.status"])
+    );
+    let EngineError::Refused { reasons } =
+        act(&wf, &start.instance, "entwurf", "gibtsnicht").unwrap_err()
+    else {
+        panic!()
+    };
+    assert!(matches!(&reasons[0], Refusal::NotAvailable { .. }));
+}
+
+#[test]
+fn data_sent_with_an_action_is_applied_before_the_checks() {
+    let wf = linear();
+    let start = started(&wf, json!({}), "2026-03-04");
+    let done = step(
+        &wf,
+        &start.instance,
+        Event::Act {
+            token: token_at(&start.instance, "entwurf"),
+            action: "fertig".into(),
+            actor: koordination(),
+            data: Some(json!({ "name": "x", "menge": 1, "konzept": { "status": "offen" } })),
+        },
+        &clock("2026-03-04"),
+    )
+    .unwrap();
+    assert_eq!(done.instance.status, CaseStatus::Completed);
+    assert_eq!(kinds(&done)[0], "data_changed");
+}
+
+#[test]
+fn available_actions_explain_themselves() {
+    let wf = linear();
+    let start = started(&wf, json!({ "menge": 1 }), "2026-03-04");
+    let actions = available_actions(&wf, &start.instance, &koordination(), &clock("2026-03-04"));
+    assert_eq!(actions.len(), 1);
+    assert!(!actions[0].allowed);
+    assert_eq!(actions[0].title, "Fertig");
+    assert_eq!(actions[0].reasons.len(), 1);
+}
+
+fn branching() -> Workflow {
+    workflow(base(json!({
+        "entwurf": { "type": "task", "title": "Entwurf", "role": "koordination", "actions": {
+            "weiter": { "title": "Weiter", "to": "pruefen" } } },
+        "pruefen": { "type": "decision", "title": "Prüfen",
+            "conditions": [
+                { "when": "data.menge > 10", "to": "gross" },
+                { "when": "data.menge > 5", "to": "mittel" } ],
+            "otherwise": "klein" },
+        "gross": { "type": "end", "title": "Groß", "outcome": "gross" },
+        "mittel": { "type": "end", "title": "Mittel", "outcome": "mittel" },
+        "klein": { "type": "end", "title": "Klein", "outcome": "klein" }
+    })))
+}
+
+#[test]
+fn a_decision_takes_the_first_condition_that_holds_else_otherwise() {
+    let wf = branching();
+    for (menge, outcome) in [
+        (20, "gross"),
+        (11, "gross"),
+        (6, "mittel"),
+        (5, "klein"),
+        (0, "klein"),
+    ] {
+        let start = started(&wf, json!({ "menge": menge }), "2026-03-04");
+        let done = act(&wf, &start.instance, "entwurf", "weiter").unwrap();
+        assert_eq!(
+            done.instance.outcome.as_deref(),
+            Some(outcome),
+            "menge {menge}"
+        );
+    }
+}
+
+#[test]
+fn a_decision_that_cannot_be_evaluated_refuses_the_event() {
+    let wf = branching();
+    let start = started(&wf, json!({}), "2026-03-04");
+    let error = act(&wf, &start.instance, "entwurf", "weiter").unwrap_err();
+    assert!(
+        matches!(error, EngineError::Expression { ref step, .. } if step == "pruefen"),
+        "{error:?}"
+    );
+}
+
+fn parallel() -> Workflow {
+    workflow(base(json!({
+        "entwurf": { "type": "task", "title": "Entwurf", "role": "koordination", "actions": {
+            "verteilen": { "title": "Verteilen", "to": "verteilen" } } },
+        "verteilen": { "type": "parallel", "title": "Verteilen", "branches": ["a", "b", "c"], "join": "sammeln" },
+        "a": { "type": "task", "title": "A", "role": "koordination", "actions": { "ok": { "title": "OK", "to": "sammeln" } } },
+        "b": { "type": "task", "title": "B", "role": "koordination", "actions": { "ok": { "title": "OK", "to": "sammeln" } } },
+        "c": { "type": "task", "title": "C", "role": "koordination", "actions": {
+            "ok": { "title": "OK", "to": "sammeln" },
+            "nochmal": { "title": "Nochmal", "to": "c" } } },
+        "sammeln": { "type": "join", "title": "Sammeln", "next": "abschluss" },
+        "abschluss": { "type": "task", "title": "Abschluss", "role": "koordination", "actions": {
+            "fertig": { "title": "Fertig", "to": "ende" } } },
+        "ende": { "type": "end", "title": "Ende", "outcome": "erledigt" }
+    })))
+}
+
+#[test]
+fn a_join_waits_for_every_branch_and_fires_once() {
+    let wf = parallel();
+    let start = started(&wf, json!({}), "2026-03-04");
+    let forked = act(&wf, &start.instance, "entwurf", "verteilen").unwrap();
+    let active: Vec<&str> = forked
+        .instance
+        .active_steps()
+        .map(|t| t.step.as_str())
+        .collect();
+    assert_eq!(active, ["a", "b", "c"]);
+    let after_a = act(&wf, &forked.instance, "a", "ok").unwrap();
+    let after_c_loop = act(&wf, &after_a.instance, "c", "nochmal").unwrap();
+    let after_c = act(&wf, &after_c_loop.instance, "c", "ok").unwrap();
+    assert!(!kinds(&after_c).contains(&"join_completed"));
+    assert_eq!(
+        after_c
+            .instance
+            .active_steps()
+            .map(|t| t.step.as_str())
+            .collect::<Vec<_>>(),
+        ["b"]
+    );
+    let joined = act(&wf, &after_c.instance, "b", "ok").unwrap();
+    assert_eq!(
+        kinds(&joined)
+            .iter()
+            .filter(|k| **k == "join_completed")
+            .count(),
+        1
+    );
+    let tokens: Vec<&str> = joined
+        .instance
+        .tokens
+        .iter()
+        .map(|t| t.step.as_str())
+        .collect();
+    assert_eq!(tokens, ["abschluss"]);
+    assert!(joined.instance.tokens[0].forks.is_empty());
+    let done = act(&wf, &joined.instance, "abschluss", "fertig").unwrap();
+    assert_eq!(done.instance.status, CaseStatus::Completed);
+}
+
+fn consultation(complete: &str) -> Workflow {
+    workflow(base(json!({
+        "entwurf": { "type": "task", "title": "Entwurf", "role": "koordination", "actions": {
+            "beteiligen": { "title": "Beteiligen", "to": "beteiligung", "require": ["beteiligte"] } } },
+        "beteiligung": {
+            "type": "consultation", "title": "Beteiligung", "role": "koordination",
+            "question": "Bitte nehmen Sie Stellung.",
+            "participants": "data.beteiligte",
+            "deadline": { "period": "P4W" },
+            "complete": complete,
+            "invitation": "beteiligung_einladung",
+            "remind": [ { "before": "P1W", "template": "beteiligung_erinnerung" } ],
+            "next": "auswertung" },
+        "auswertung": { "type": "task", "title": "Auswertung", "role": "koordination", "actions": {
+            "fertig": { "title": "Fertig", "to": "ende" } } },
+        "ende": { "type": "end", "title": "Ende", "outcome": "erledigt" }
+    })))
+}
+
+fn answer(votum: Votum) -> instance::Answer {
+    instance::Answer {
+        votum,
+        text: "Keine Einwände.".into(),
+        answered_by: "Dr. Meyer, Schulamt".into(),
+        attachment: None,
+    }
+}
+
+#[test]
+fn a_consultation_invites_each_participant_with_a_legal_deadline() {
+    let wf = consultation("all_answered");
+    // FRISTEN.md example 1: four weeks from Wednesday 04.03.2026 end on Wednesday 01.04.2026.
+    let start = started(
+        &wf,
+        json!({ "beteiligte": ["SCHULAMT-KLE", "JUGENDAMT-KLE", "SCHULAMT-KLE"] }),
+        "2026-03-04",
+    );
+    let opened = act(&wf, &start.instance, "entwurf", "beteiligen").unwrap();
+    let invites: Vec<_> = opened
+        .effects
+        .iter()
+        .filter_map(|e| match e {
+            SideEffect::Invite {
+                participant,
+                deadline,
+                template,
+                ..
+            } => Some((participant.as_str(), *deadline, template.as_str())),
+            _ => None,
+        })
+        .collect();
+    let deadline = NaiveDate::from_ymd_opt(2026, 4, 1).unwrap();
+    assert_eq!(
+        invites,
+        [
+            ("SCHULAMT-KLE", deadline, "beteiligung_einladung"),
+            ("JUGENDAMT-KLE", deadline, "beteiligung_einladung")
+        ]
+    );
+    let timers: Vec<(&TimerPurpose, NaiveDate)> = opened
+        .instance
+        .timers
+        .iter()
+        .map(|t| (&t.purpose, t.due))
+        .collect();
+    assert_eq!(
+        timers,
+        [
+            (
+                &TimerPurpose::ConsultationDeadline,
+                NaiveDate::from_ymd_opt(2026, 4, 2).unwrap()
+            ),
+            (
+                &TimerPurpose::ConsultationReminder { index: 0 },
+                NaiveDate::from_ymd_opt(2026, 3, 25).unwrap()
+            ),
+        ]
+    );
+}
+
+#[test]
+fn all_answers_complete_the_consultation_and_cancel_its_timers() {
+    let wf = consultation("all_answered");
+    let start = started(&wf, json!({ "beteiligte": ["A", "B"] }), "2026-03-04");
+    let opened = act(&wf, &start.instance, "entwurf", "beteiligen").unwrap();
+    let ids: Vec<LocalId> = opened.instance.invitations.iter().map(|i| i.id).collect();
+    let first = step(
+        &wf,
+        &opened.instance,
+        Event::Answer {
+            invitation: ids[0],
+            answer: answer(Votum::Zustimmung),
+        },
+        &clock("2026-03-10"),
+    )
+    .unwrap();
+    assert_eq!(
+        token_at(&first.instance, "beteiligung"),
+        token_at(&opened.instance, "beteiligung")
+    );
+    let again = step(
+        &wf,
+        &first.instance,
+        Event::Answer {
+            invitation: ids[0],
+            answer: answer(Votum::Bedenken),
+        },
+        &clock("2026-03-10"),
+    );
+    assert_eq!(again.unwrap_err(), EngineError::InvitationClosed(ids[0]));
+    let second = step(
+        &wf,
+        &first.instance,
+        Event::Answer {
+            invitation: ids[1],
+            answer: answer(Votum::Bedenken),
+        },
+        &clock("2026-03-11"),
+    )
+    .unwrap();
+    token_at(&second.instance, "auswertung");
+    assert!(second.instance.timers.is_empty());
+    let cancelled = second
+        .effects
+        .iter()
+        .filter(|e| matches!(e, SideEffect::CancelTimer { .. }))
+        .count();
+    assert_eq!(cancelled, 2);
+    let closed = second
+        .effects
+        .iter()
+        .filter(|e| matches!(e, SideEffect::CloseInvitation { .. }))
+        .count();
+    assert_eq!(closed, 2);
+}
+
+#[test]
+fn the_deadline_closes_the_consultation_and_unanswered_invitations_expire() {
+    let wf = consultation("deadline");
+    let start = started(&wf, json!({ "beteiligte": ["A", "B"] }), "2026-03-04");
+    let opened = act(&wf, &start.instance, "entwurf", "beteiligen").unwrap();
+    let ids: Vec<LocalId> = opened.instance.invitations.iter().map(|i| i.id).collect();
+    let mut state = opened.instance;
+    for id in &ids {
+        // With complete: deadline, even all answers keep the step open until the deadline.
+        state = step(
+            &wf,
+            &state,
+            Event::Answer {
+                invitation: *id,
+                answer: answer(Votum::Zustimmung),
+            },
+            &clock("2026-03-05"),
+        )
+        .unwrap()
+        .instance;
+        if *id == ids[0] {
+            break;
+        }
+    }
+    token_at(&state, "beteiligung");
+    let reminder = state
+        .timers
+        .iter()
+        .find(|t| matches!(t.purpose, TimerPurpose::ConsultationReminder { .. }))
+        .unwrap()
+        .id;
+    let reminded = step(
+        &wf,
+        &state,
+        Event::TimerFired { timer: reminder },
+        &clock("2026-03-25"),
+    )
+    .unwrap();
+    let mails: Vec<_> = reminded
+        .effects
+        .iter()
+        .filter_map(|e| match e {
+            SideEffect::SendMail {
+                template,
+                to: MailTarget::Organisations { invitations },
+                ..
+            } => Some((template.clone(), invitations.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        mails,
+        [(
+            "beteiligung_erinnerung".to_string(),
+            vec![(ids[1], "B".to_string())]
+        )]
+    );
+    let deadline = reminded
+        .instance
+        .timers
+        .iter()
+        .find(|t| t.purpose == TimerPurpose::ConsultationDeadline)
+        .unwrap()
+        .id;
+    let closed = step(
+        &wf,
+        &reminded.instance,
+        Event::TimerFired { timer: deadline },
+        &clock("2026-04-02"),
+    )
+    .unwrap();
+    token_at(&closed.instance, "auswertung");
+    assert!(matches!(
+        closed.instance.invitations[0].status,
+        InvitationStatus::Answered { .. }
+    ));
+    assert_eq!(
+        closed.instance.invitations[1].status,
+        InvitationStatus::Expired
+    );
+    let late = step(
+        &wf,
+        &closed.instance,
+        Event::Answer {
+            invitation: ids[1],
+            answer: answer(Votum::Zustimmung),
+        },
+        &clock("2026-04-03"),
+    );
+    assert_eq!(late.unwrap_err(), EngineError::InvitationClosed(ids[1]));
+}
+
+#[test]
+fn a_consultation_without_participants_moves_on_at_once() {
+    let mut definition = consultation("all_answered").definition().clone();
+    if let Some(super::definition::Step::Task(task)) = definition.steps.get_mut("entwurf") {
+        task.actions["beteiligen"].require.clear();
+    }
+    let wf = Workflow::new(definition).unwrap();
+    let start = started(&wf, json!({}), "2026-03-04");
+    let moved = act(&wf, &start.instance, "entwurf", "beteiligen").unwrap();
+    token_at(&moved.instance, "auswertung");
+    assert!(moved.instance.timers.is_empty());
+    assert!(
+        moved
+            .effects
+            .iter()
+            .all(|e| !matches!(e, SideEffect::Invite { .. }))
+    );
+}
+
+fn timers_and_waits() -> Workflow {
+    workflow(base(json!({
+        "entwurf": { "type": "task", "title": "Entwurf", "role": "koordination",
+            "actions": { "weiter": { "title": "Weiter", "to": "warten" } },
+            "timers": [
+                { "name": "erinnerung", "when": { "before": { "deadline": { "period": "P6M", "art": "beginn", "from": "stichtag" }, "before": "P1M" } },
+                  "effects": [ { "mail": { "template": "frist_erinnerung", "to": { "role": "koordination" } } } ] },
+                { "name": "woechentlich", "when": { "every": "P1W" },
+                  "effects": [ { "mail": { "template": "frist_erinnerung", "to": "applicant" } } ] },
+                { "name": "ueberfaellig", "when": { "after": { "period": "P6M", "art": "beginn", "from": "stichtag" } },
+                  "to": "eskalation",
+                  "effects": [ { "escalate": { "template": "frist_ueberschritten", "to": { "role": "bewilligung" } } } ] }
+            ] },
+        "eskalation": { "type": "task", "title": "Eskalation", "role": "koordination", "actions": {
+            "weiter": { "title": "Weiter", "to": "warten" } } },
+        "warten": { "type": "wait", "title": "Warten", "until": { "message": "konzept_eingegangen" }, "next": "bis_stichtag" },
+        "bis_stichtag": { "type": "wait", "title": "Bis Stichtag", "until": { "date": "stichtag" }, "next": "ende" },
+        "ende": { "type": "end", "title": "Ende", "outcome": "erledigt" }
+    })))
+}
+
+#[test]
+fn boundary_timers_are_scheduled_from_legal_periods() {
+    let wf = timers_and_waits();
+    // FRISTEN.md example 4: Beginnfrist of six months from 01.12.2025 ends Monday 01.06.2026.
+    let start = started(&wf, json!({ "stichtag": "2025-12-01" }), "2026-01-10");
+    let due: Vec<(String, NaiveDate)> = start
+        .instance
+        .timers
+        .iter()
+        .map(|t| match &t.purpose {
+            TimerPurpose::Boundary { name } => (name.clone(), t.due),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    let date = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    assert_eq!(
+        due,
+        [
+            ("erinnerung".to_string(), date("2026-05-01")),
+            ("woechentlich".to_string(), date("2026-01-17")),
+            ("ueberfaellig".to_string(), date("2026-06-02")),
+        ]
+    );
+}
+
+#[test]
+fn non_interrupting_timers_keep_the_token_and_repeat_every_period() {
+    let wf = timers_and_waits();
+    let start = started(&wf, json!({ "stichtag": "2025-12-01" }), "2026-01-10");
+    let weekly = start.instance.timers[1].id;
+    let fired = step(
+        &wf,
+        &start.instance,
+        Event::TimerFired { timer: weekly },
+        &clock("2026-01-17"),
+    )
+    .unwrap();
+    token_at(&fired.instance, "entwurf");
+    assert!(
+        matches!(fired.effects[0], SideEffect::SendMail { ref template, to: MailTarget::Applicant, .. } if template == "frist_erinnerung")
+    );
+    let next = fired.instance.timers.last().unwrap();
+    assert_eq!(next.due, NaiveDate::from_ymd_opt(2026, 1, 24).unwrap());
+    assert_eq!(
+        step(
+            &wf,
+            &fired.instance,
+            Event::TimerFired { timer: weekly },
+            &clock("2026-01-17")
+        )
+        .unwrap_err(),
+        EngineError::UnknownTimer(weekly)
+    );
+}
+
+#[test]
+fn an_interrupting_timer_escalates_moves_the_token_and_cancels_the_other_timers() {
+    let wf = timers_and_waits();
+    let start = started(&wf, json!({ "stichtag": "2025-12-01" }), "2026-01-10");
+    let overdue = start.instance.timers[2].id;
+    let fired = step(
+        &wf,
+        &start.instance,
+        Event::TimerFired { timer: overdue },
+        &clock("2026-06-02"),
+    )
+    .unwrap();
+    token_at(&fired.instance, "eskalation");
+    assert!(kinds(&fired).contains(&"escalated"));
+    assert!(fired.instance.timers.is_empty());
+    let cancelled: Vec<_> = fired
+        .effects
+        .iter()
+        .filter(|e| matches!(e, SideEffect::CancelTimer { .. }))
+        .collect();
+    assert_eq!(cancelled.len(), 2);
+}
+
+#[test]
+fn waits_end_on_their_message_or_date() {
+    let wf = timers_and_waits();
+    let start = started(&wf, json!({ "stichtag": "2026-06-01" }), "2026-01-10");
+    let waiting = act(&wf, &start.instance, "entwurf", "weiter").unwrap();
+    token_at(&waiting.instance, "warten");
+    let wrong = step(
+        &wf,
+        &waiting.instance,
+        Event::Message {
+            name: "anderes".into(),
+            actor: koordination(),
+        },
+        &clock("2026-02-01"),
+    );
+    assert_eq!(
+        wrong.unwrap_err(),
+        EngineError::NoReceiver("anderes".into())
+    );
+    let message = step(
+        &wf,
+        &waiting.instance,
+        Event::Message {
+            name: "konzept_eingegangen".into(),
+            actor: koordination(),
+        },
+        &clock("2026-02-01"),
+    )
+    .unwrap();
+    token_at(&message.instance, "bis_stichtag");
+    let timer = &message.instance.timers[0];
+    assert_eq!(timer.due, NaiveDate::from_ymd_opt(2026, 6, 1).unwrap());
+    let done = step(
+        &wf,
+        &message.instance,
+        Event::TimerFired { timer: timer.id },
+        &clock("2026-06-01"),
+    )
+    .unwrap();
+    assert_eq!(done.instance.status, CaseStatus::Completed);
+}
+
+#[test]
+fn a_wait_on_a_missing_date_refuses_the_move_there() {
+    let wf = timers_and_waits();
+    let start = started(&wf, json!({}), "2026-01-10");
+    let waiting = act(&wf, &start.instance, "entwurf", "weiter").unwrap();
+    let error = step(
+        &wf,
+        &waiting.instance,
+        Event::Message {
+            name: "konzept_eingegangen".into(),
+            actor: koordination(),
+        },
+        &clock("2026-02-01"),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(error, EngineError::Refused { ref reasons } if matches!(&reasons[0], Refusal::MissingData { paths, .. } if paths == &["stichtag"]))
+    );
+}
+
+#[test]
+fn withdrawal_ends_everything_and_needs_the_role() {
+    let wf = consultation("all_answered");
+    let start = started(&wf, json!({ "beteiligte": ["A", "B"] }), "2026-03-04");
+    let opened = act(&wf, &start.instance, "entwurf", "beteiligen").unwrap();
+    let reader = Actor {
+        id: "r".into(),
+        roles: vec!["lesen".into()],
+    };
+    assert!(matches!(
+        step(
+            &wf,
+            &opened.instance,
+            Event::Withdraw {
+                actor: reader,
+                reason: None
+            },
+            &clock("2026-03-05")
+        ),
+        Err(EngineError::Refused { .. })
+    ));
+    let withdrawn = step(
+        &wf,
+        &opened.instance,
+        Event::Withdraw {
+            actor: koordination(),
+            reason: Some("Kreistag hat anders entschieden".into()),
+        },
+        &clock("2026-03-05"),
+    )
+    .unwrap();
+    assert_eq!(withdrawn.instance.status, CaseStatus::Withdrawn);
+    assert_eq!(
+        withdrawn.instance.outcome.as_deref(),
+        Some("zurueckgezogen")
+    );
+    assert!(withdrawn.instance.tokens.is_empty() && withdrawn.instance.timers.is_empty());
+    assert!(
+        withdrawn
+            .instance
+            .invitations
+            .iter()
+            .all(|i| i.status == InvitationStatus::Expired)
+    );
+    assert_eq!(
+        step(
+            &wf,
+            &withdrawn.instance,
+            Event::Withdraw {
+                actor: koordination(),
+                reason: None
+            },
+            &clock("2026-03-06")
+        )
+        .unwrap_err(),
+        EngineError::NotRunning
+    );
+}
+
+#[test]
+fn instances_survive_a_json_round_trip_and_steps_are_deterministic() {
+    let wf = consultation("all_answered");
+    let start = started(&wf, json!({ "beteiligte": ["A", "B"] }), "2026-03-04");
+    let opened = act(&wf, &start.instance, "entwurf", "beteiligen").unwrap();
+    let json = serde_json::to_string(&opened.instance).unwrap();
+    let back: Instance = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, opened.instance);
+    let again = act(&wf, &start.instance, "entwurf", "beteiligen").unwrap();
+    assert_eq!(again, opened);
+    let definition_json = serde_json::to_string(wf.definition()).unwrap();
+    let definition: Definition = serde_json::from_str(&definition_json).unwrap();
+    assert_eq!(&definition, wf.definition());
+    assert_eq!(Workflow::new(definition).unwrap().version(), wf.version());
+}
+
+#[test]
+fn a_case_runs_only_on_the_version_it_started_with() {
+    let wf = linear();
+    let start = started(&wf, json!({}), "2026-03-04");
+    let mut changed = wf.definition().clone();
+    changed.title = "Geändert".into();
+    let other = Workflow::new(changed).unwrap();
+    assert_ne!(other.version(), wf.version());
+    let error = step(
+        &other,
+        &start.instance,
+        Event::ChangeData {
+            actor: koordination(),
+            data: json!({ "name": "y" }),
+        },
+        &clock("2026-03-04"),
+    )
+    .unwrap_err();
+    assert!(matches!(error, EngineError::Inconsistent(_)));
+}
+
+#[test]
+fn a_loop_without_a_waiting_step_is_stopped() {
+    let wf = workflow(base(json!({
+        "entwurf": { "type": "task", "title": "Entwurf", "role": "koordination", "actions": {
+            "los": { "title": "Los", "to": "a" } } },
+        "a": { "type": "decision", "title": "A", "conditions": [ { "when": "true", "to": "b" } ], "otherwise": "ende" },
+        "b": { "type": "decision", "title": "B", "conditions": [ { "when": "true", "to": "a" } ], "otherwise": "ende" },
+        "ende": { "type": "end", "title": "Ende", "outcome": "x" }
+    })));
+    let start = started(&wf, json!({}), "2026-03-04");
+    assert!(matches!(
+        act(&wf, &start.instance, "entwurf", "los"),
+        Err(EngineError::Livelock(_))
+    ));
+}
