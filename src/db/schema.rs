@@ -38,6 +38,131 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Every version of every workflow ever deployed; cases point at the version they run on.
+    workflow_definitions (id) {
+        id -> BigInt,
+        key -> Text,
+        version -> Integer,
+        hash -> Text,
+        title -> Text,
+        source -> Text,
+        definition -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Cases (Vorgänge) with the engine state as JSON and an optimistic-concurrency version.
+    cases (id) {
+        id -> BigInt,
+        aktenzeichen -> Text,
+        definition_id -> BigInt,
+        workflow_key -> Text,
+        applicant_id -> BigInt,
+        status -> Text,
+        outcome -> Nullable<Text>,
+        state -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Running numbers of Aktenzeichen per prefix, applicant and year.
+    aktenzeichen_counters (prefix, applicant_key, year) {
+        prefix -> Text,
+        applicant_key -> Text,
+        year -> Integer,
+        last_number -> Integer,
+    }
+}
+
+diesel::table! {
+    /// The append-only journal; each row hashes its predecessor (per case).
+    case_events (id) {
+        id -> BigInt,
+        case_id -> BigInt,
+        seq -> Integer,
+        at -> Timestamp,
+        actor -> Text,
+        kind -> Text,
+        payload -> Text,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    /// Durable timers of the engine, claimed by the scheduler with leases.
+    timers (id) {
+        id -> BigInt,
+        case_id -> BigInt,
+        local_id -> BigInt,
+        step -> Text,
+        due -> Date,
+        status -> Text,
+        lease_owner -> Nullable<Text>,
+        lease_until -> Nullable<Timestamp>,
+        attempts -> Integer,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Mails waiting to be sent, sent, or failed: written in the same transaction as the change.
+    outbox (id) {
+        id -> BigInt,
+        message_id -> Text,
+        case_id -> Nullable<BigInt>,
+        template -> Text,
+        recipients -> Text,
+        context -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        lease_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// Uploaded documents; the content lives content-addressed under the data directory.
+    documents (id) {
+        id -> BigInt,
+        case_id -> BigInt,
+        sha256 -> Text,
+        size -> BigInt,
+        content_type -> Text,
+        filename -> Text,
+        uploaded_by -> Text,
+        partner_visible -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(user_roles -> users (user_id));
-diesel::allow_tables_to_appear_in_same_query!(organisations, users, user_roles);
+diesel::joinable!(cases -> workflow_definitions (definition_id));
+diesel::joinable!(cases -> organisations (applicant_id));
+diesel::joinable!(case_events -> cases (case_id));
+diesel::joinable!(timers -> cases (case_id));
+diesel::joinable!(outbox -> cases (case_id));
+diesel::joinable!(documents -> cases (case_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    organisations,
+    users,
+    user_roles,
+    workflow_definitions,
+    cases,
+    aktenzeichen_counters,
+    case_events,
+    timers,
+    outbox,
+    documents,
+);
