@@ -65,6 +65,8 @@ diesel::table! {
         outcome -> Nullable<Text>,
         state -> Text,
         version -> BigInt,
+        /// First time a token reached a step of the `bewilligung` role (visible to that role from then on).
+        submitted_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
     }

@@ -25,6 +25,7 @@ CREATE TABLE cases (
     outcome TEXT,
     state TEXT NOT NULL,
     version BIGINT NOT NULL CHECK (version > 0),
+    submitted_at TIMESTAMP,
     created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
     updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP
 );
