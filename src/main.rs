@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use vorgang::config::{self, Settings};
+use vorgang::engine::cli::ValidateArgs;
 use vorgang::frist::cli::{FristArgs, FristCliError};
 use vorgang::server::{self, StartupError};
 use vorgang::telemetry;
@@ -30,6 +31,16 @@ enum Command {
     Migrate,
     /// Berechnet das Ende einer Frist nach §§ 187–193 BGB und § 31 VwVfG NRW.
     Frist(FristArgs),
+    /// Prüft Workflow-Definitionen und meldet jedes Problem mit Datei:Zeile:Spalte.
+    Validate {
+        #[command(flatten)]
+        args: ValidateArgs,
+        /// Verzeichnis der Mail-Vorlagen, gegen das Vorlagennamen geprüft werden.
+        #[arg(long, value_name = "VERZEICHNIS", default_value = "templates/mail")]
+        templates: PathBuf,
+    },
+    /// Gibt das JSON-Schema des Workflow-Formats aus (für die Autovervollständigung im Editor).
+    Schema,
 }
 
 /// Everything a command can fail with; each is one German line on stderr and exit code 2.
@@ -39,6 +50,8 @@ enum CliError {
     Startup(#[from] StartupError),
     #[error(transparent)]
     Frist(#[from] FristCliError),
+    #[error("Vorlagenverzeichnis {path}: {reason}")]
+    Templates { path: String, reason: String },
 }
 
 /// Exit code for every start-up and input error: the operator must change something.
@@ -47,12 +60,25 @@ const EXIT_USAGE: u8 = 2;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(error) => {
             eprintln!("vorgang: {error}");
             ExitCode::from(EXIT_USAGE)
         }
     }
+}
+
+/// `vorgang validate`: exit 0 valid, 1 invalid, 2 cannot read.
+fn validate(args: &ValidateArgs, templates: &std::path::Path) -> Result<ExitCode, CliError> {
+    let context = vorgang::engine::cli::validation_context(templates).map_err(|error| {
+        CliError::Templates {
+            path: templates.display().to_string(),
+            reason: error.to_string(),
+        }
+    })?;
+    let (code, output) = vorgang::engine::cli::run_validate(args, &context);
+    print!("{output}");
+    Ok(ExitCode::from(code))
 }
 
 fn load_settings(cli: &Cli) -> Result<Settings, StartupError> {
@@ -61,12 +87,13 @@ fn load_settings(cli: &Cli) -> Result<Settings, StartupError> {
     })?)
 }
 
-fn run(cli: Cli) -> Result<(), CliError> {
+fn run(cli: Cli) -> Result<ExitCode, CliError> {
     match cli.command {
         Command::Serve => {
             let settings = load_settings(&cli)?;
             telemetry::init(settings.log);
-            Ok(server::serve(settings)?)
+            server::serve(settings)?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Migrate => {
             let settings = load_settings(&cli)?;
@@ -82,11 +109,16 @@ fn run(cli: Cli) -> Result<(), CliError> {
                     applied.join(", ")
                 );
             }
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
+        Command::Schema => {
+            print!("{}", vorgang::engine::cli::json_schema());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Validate { args, templates } => validate(&args, &templates),
         Command::Frist(args) => {
             println!("{}", vorgang::frist::cli::run(&args)?);
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
     }
 }

@@ -72,7 +72,7 @@ impl CompiledExpr {
                         .map(|e| e.msg.clone())
                         .unwrap_or_else(|| "invalid expression".into()),
                     line: first.map_or(1, |e| usize::try_from(e.pos.0).unwrap_or(0).max(1)),
-                    column: first.map_or(1, |e| usize::try_from(e.pos.1).unwrap_or(0) + 1),
+                    column: first.map_or(1, |e| usize::try_from(e.pos.1).unwrap_or(0).max(1)),
                 }
             })?;
         let mut paths = Vec::new();

@@ -6,7 +6,7 @@
 use std::collections::VecDeque;
 
 use chrono::{Days, Months, NaiveDate};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::actions::check_action;
 use super::data::{lookup, merge_patch, set_path};
@@ -20,7 +20,7 @@ use super::instance::{
     CaseStatus, ForkFrame, Instance, InvitationState, InvitationStatus, LocalId, TimerPurpose,
     TimerState, Token,
 };
-use super::outcome::{JournalEntry, MailTarget, Outcome, SideEffect};
+use super::outcome::{CompletionReason, JournalEntry, MailTarget, Outcome, SideEffect};
 use super::workflow::Workflow;
 use crate::frist::{EndShift, HolidayCalendar, StartKind, compute_deadline};
 
@@ -30,10 +30,21 @@ const MAX_TRANSITIONS: usize = 10_000;
 /// Holiday calendar for legal periods (the procedure is NRW's).
 const LAND: &str = "NW";
 
-/// Applies one event to a case. Pure: same inputs, same outputs.
+/// Applies one event to a case. Pure: same inputs, same outputs; `instance` is left untouched.
 pub fn step(
     workflow: &Workflow,
     instance: &Instance,
+    event: Event,
+    clock: &Clock,
+) -> Result<Outcome, EngineError> {
+    step_owned(workflow, instance.clone(), event, clock)
+}
+
+/// Like [`step`], but consumes the instance instead of copying it: for callers that load the
+/// state, apply one event and store the result (the service layer), this saves a deep copy.
+pub fn step_owned(
+    workflow: &Workflow,
+    instance: Instance,
     event: Event,
     clock: &Clock,
 ) -> Result<Outcome, EngineError> {
@@ -48,7 +59,7 @@ pub fn step(
     }
     let mut run = Run {
         workflow,
-        instance: instance.clone(),
+        instance,
         clock: *clock,
         journal: Vec::new(),
         effects: Vec::new(),
@@ -75,11 +86,8 @@ struct Run<'w> {
 }
 
 impl Run<'_> {
-    fn record(&mut self, kind: &str, payload: Value) {
-        self.journal.push(JournalEntry {
-            kind: kind.to_string(),
-            payload,
-        });
+    fn record(&mut self, entry: JournalEntry) {
+        self.journal.push(entry);
     }
 
     fn require_running(&self) -> Result<(), EngineError> {
@@ -101,15 +109,12 @@ impl Run<'_> {
                     _ => return Err(EngineError::DataNotAnObject),
                 };
                 self.instance.status = CaseStatus::Running;
-                self.record(
-                    "case_started",
-                    json!({
-                        "actor": actor.id,
-                        "workflow": self.workflow.key(),
-                        "version": self.workflow.version(),
-                        "applicant": self.instance.applicant.key,
-                    }),
-                );
+                self.record(JournalEntry::CaseStarted {
+                    actor: actor.id.clone(),
+                    workflow: self.workflow.key().to_string(),
+                    version: self.workflow.version().to_string(),
+                    applicant: self.instance.applicant.key.clone(),
+                });
                 let start = self.workflow.definition().start.clone();
                 self.queue.push_back((start, Vec::new()));
             }
@@ -141,10 +146,12 @@ impl Run<'_> {
                     Err(reasons) => return Err(EngineError::Refused { reasons }),
                 };
                 let (to, set) = (target.to.clone(), target.set.clone());
-                self.record(
-                    "action_taken",
-                    json!({ "step": token.step, "action": action, "actor": actor.id, "token": token.id }),
-                );
+                self.record(JournalEntry::ActionTaken {
+                    step: token.step.clone(),
+                    action: action.clone(),
+                    actor: actor.id,
+                    token: token.id,
+                });
                 for (path, value) in set {
                     self.set_data(&token.step, &path, value);
                 }
@@ -170,16 +177,13 @@ impl Run<'_> {
                     let inv = &self.instance.invitations[index];
                     (inv.token, inv.step.clone(), inv.participant.clone())
                 };
-                self.record(
-                    "answer_recorded",
-                    json!({
-                        "step": step_name,
-                        "invitation": invitation,
-                        "participant": participant,
-                        "votum": answer.votum,
-                        "answered_by": answer.answered_by,
-                    }),
-                );
+                self.record(JournalEntry::AnswerRecorded {
+                    step: step_name.clone(),
+                    invitation,
+                    participant,
+                    votum: answer.votum,
+                    answered_by: answer.answered_by.clone(),
+                });
                 self.instance.invitations[index].status = InvitationStatus::Answered {
                     answer,
                     at: self.clock.now,
@@ -194,10 +198,11 @@ impl Run<'_> {
                     && consultation.complete == super::definition::Completion::AllAnswered
                 {
                     let next = consultation.next.clone();
-                    self.record(
-                        "consultation_completed",
-                        json!({ "step": step_name, "reason": "all_answered" }),
-                    );
+                    self.record(JournalEntry::ConsultationCompleted {
+                        step: step_name.clone(),
+                        reason: CompletionReason::AllAnswered,
+                        unanswered: Vec::new(),
+                    });
                     self.move_on(token, "all_answered", next)?;
                 }
             }
@@ -227,10 +232,10 @@ impl Run<'_> {
                 if receivers.is_empty() {
                     return Err(EngineError::NoReceiver(name));
                 }
-                self.record(
-                    "message_received",
-                    json!({ "message": name, "actor": actor.id }),
-                );
+                self.record(JournalEntry::MessageReceived {
+                    message: name.clone(),
+                    actor: actor.id,
+                });
                 for (token, next) in receivers {
                     self.move_on(token, &format!("message:{name}"), next)?;
                 }
@@ -258,10 +263,11 @@ impl Run<'_> {
                 }
                 self.instance.status = CaseStatus::Withdrawn;
                 self.instance.outcome = Some(withdrawal.outcome.clone());
-                self.record(
-                    "case_withdrawn",
-                    json!({ "actor": actor.id, "reason": reason, "outcome": withdrawal.outcome }),
-                );
+                self.record(JournalEntry::CaseWithdrawn {
+                    actor: actor.id,
+                    reason,
+                    outcome: withdrawal.outcome.clone(),
+                });
                 self.effects.push(SideEffect::Finished {
                     outcome: withdrawal.outcome,
                 });
@@ -276,7 +282,9 @@ impl Run<'_> {
                 .unwrap_or_else(|| "beendet".to_string());
             self.instance.status = CaseStatus::Completed;
             self.instance.outcome = Some(outcome.clone());
-            self.record("case_completed", json!({ "outcome": outcome }));
+            self.record(JournalEntry::CaseCompleted {
+                outcome: outcome.clone(),
+            });
             self.effects.push(SideEffect::Finished { outcome });
         }
         Ok(())
@@ -287,16 +295,20 @@ impl Run<'_> {
             return Err(EngineError::DataNotAnObject);
         }
         merge_patch(&mut self.instance.data, patch);
-        self.record("data_changed", json!({ "actor": actor.id, "patch": patch }));
+        self.record(JournalEntry::DataChanged {
+            actor: actor.id.clone(),
+            patch: patch.clone(),
+        });
         Ok(())
     }
 
     fn set_data(&mut self, step: &str, path: &str, value: Value) {
         if set_path(&mut self.instance.data, path, value.clone()) {
-            self.record(
-                "data_set",
-                json!({ "step": step, "path": path, "value": value }),
-            );
+            self.record(JournalEntry::DataSet {
+                step: step.to_string(),
+                path: path.to_string(),
+                value,
+            });
         }
     }
 
@@ -315,14 +327,14 @@ impl Run<'_> {
             return;
         };
         let left = self.instance.tokens.remove(index);
-        let (cancelled, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut self.instance.timers)
-            .into_iter()
-            .partition(|t| t.token == token);
-        self.instance.timers = kept;
-        for timer in cancelled {
-            self.effects
-                .push(SideEffect::CancelTimer { timer: timer.id });
-        }
+        let effects = &mut self.effects;
+        self.instance.timers.retain(|timer| {
+            let keep = timer.token != token;
+            if !keep {
+                effects.push(SideEffect::CancelTimer { timer: timer.id });
+            }
+            keep
+        });
         let mut closed = Vec::new();
         for invitation in self
             .instance
@@ -340,10 +352,11 @@ impl Run<'_> {
                 .push(SideEffect::CloseInvitation { invitation });
         }
         if !left.at_join {
-            self.record(
-                "step_left",
-                json!({ "step": left.step, "token": left.id, "via": via }),
-            );
+            self.record(JournalEntry::StepLeft {
+                step: left.step,
+                token: left.id,
+                via: via.to_string(),
+            });
         }
     }
 
@@ -392,20 +405,29 @@ impl Run<'_> {
         match step {
             Step::Task(task) => {
                 let token = self.new_token(&name, forks, false);
-                self.record("step_entered", json!({ "step": name, "token": token }));
+                self.record(JournalEntry::StepEntered {
+                    step: name.clone(),
+                    token,
+                });
                 self.run_effects(&task.on_enter, &name, token)?;
                 self.schedule_boundary_timers(&name, token, &task.timers)?;
             }
             Step::Consultation(consultation) => {
                 let token = self.new_token(&name, forks, false);
-                self.record("step_entered", json!({ "step": name, "token": token }));
+                self.record(JournalEntry::StepEntered {
+                    step: name.clone(),
+                    token,
+                });
                 self.run_effects(&consultation.on_enter, &name, token)?;
                 self.open_consultation(&name, token, consultation)?;
                 self.schedule_boundary_timers(&name, token, &consultation.timers)?;
             }
             Step::Wait(wait) => {
                 let token = self.new_token(&name, forks, false);
-                self.record("step_entered", json!({ "step": name, "token": token }));
+                self.record(JournalEntry::StepEntered {
+                    step: name.clone(),
+                    token,
+                });
                 self.run_effects(&wait.on_enter, &name, token)?;
                 let due = match &wait.until {
                     WaitFor::Date(path) => Some(self.required_date(&name, path.as_field_path())?),
@@ -446,18 +468,20 @@ impl Run<'_> {
                 }
                 let (to, because) =
                     chosen.unwrap_or_else(|| (decision.otherwise.clone(), "otherwise".to_string()));
-                self.record(
-                    "decision_taken",
-                    json!({ "step": name, "to": to, "because": because }),
-                );
+                self.record(JournalEntry::DecisionTaken {
+                    step: name.clone(),
+                    to: to.clone(),
+                    because,
+                });
                 self.queue.push_back((to, forks));
             }
             Step::Parallel(parallel) => {
                 let fork = self.instance.allocate_id();
-                self.record(
-                    "parallel_started",
-                    json!({ "step": name, "fork": fork, "branches": parallel.branches }),
-                );
+                self.record(JournalEntry::ParallelStarted {
+                    step: name.clone(),
+                    fork,
+                    branches: parallel.branches.clone(),
+                });
                 for (branch, first) in parallel.branches.iter().enumerate() {
                     let mut frames = forks.clone();
                     frames.push(ForkFrame {
@@ -499,10 +523,10 @@ impl Run<'_> {
                     for token in arrived {
                         self.leave(token, "joined");
                     }
-                    self.record(
-                        "join_completed",
-                        json!({ "step": name, "fork": frame.fork }),
-                    );
+                    self.record(JournalEntry::JoinCompleted {
+                        step: name.clone(),
+                        fork: frame.fork,
+                    });
                     let mut outer = forks;
                     outer.pop();
                     self.queue.push_back((join.next.clone(), outer));
@@ -510,7 +534,10 @@ impl Run<'_> {
             }
             Step::End(end) => {
                 let token = self.new_token(&name, forks, false);
-                self.record("step_entered", json!({ "step": name, "token": token }));
+                self.record(JournalEntry::StepEntered {
+                    step: name.clone(),
+                    token,
+                });
                 self.run_effects(&end.on_enter, &name, token)?;
                 self.leave(token, "end");
                 self.last_outcome = Some(end.outcome.clone());
@@ -531,10 +558,11 @@ impl Run<'_> {
         );
         let end = self.deadline_end(name, &consultation.deadline)?;
         if participants.is_empty() {
-            self.record(
-                "consultation_completed",
-                json!({ "step": name, "reason": "no_participants" }),
-            );
+            self.record(JournalEntry::ConsultationCompleted {
+                step: name.to_string(),
+                reason: CompletionReason::NoParticipants,
+                unanswered: Vec::new(),
+            });
             let next = consultation.next.clone();
             return self.move_on(token, "no_participants", next);
         }
@@ -556,10 +584,10 @@ impl Run<'_> {
                 template: consultation.invitation.clone(),
             });
         }
-        self.record(
-            "consultation_opened",
-            json!({ "step": name, "deadline": end }),
-        );
+        self.record(JournalEntry::ConsultationOpened {
+            step: name.to_string(),
+            deadline: end,
+        });
         self.schedule(
             token,
             name,
@@ -625,10 +653,10 @@ impl Run<'_> {
                     },
                     due,
                 ),
-                None => self.record(
-                    "timer_not_scheduled",
-                    json!({ "step": step, "timer": timer.name }),
-                ),
+                None => self.record(JournalEntry::TimerNotScheduled {
+                    step: step.to_string(),
+                    timer: timer.name.clone(),
+                }),
             }
         }
         Ok(())
@@ -643,10 +671,12 @@ impl Run<'_> {
             .ok_or_else(|| {
                 EngineError::Inconsistent(format!("timer {} without token", timer.id))
             })?;
-        self.record(
-            "timer_fired",
-            json!({ "step": timer.step, "timer": timer.id, "purpose": timer.purpose, "due": timer.due }),
-        );
+        self.record(JournalEntry::TimerFired {
+            step: timer.step.clone(),
+            timer: timer.id,
+            purpose: timer.purpose.clone(),
+            due: timer.due,
+        });
         let workflow = self.workflow;
         let step = workflow
             .step(&timer.step)
@@ -677,10 +707,11 @@ impl Run<'_> {
                     .filter(|i| i.token == token.id && i.status == InvitationStatus::Open)
                     .map(|i| i.participant.clone())
                     .collect();
-                self.record(
-                    "consultation_completed",
-                    json!({ "step": timer.step, "reason": "deadline", "unanswered": unanswered }),
-                );
+                self.record(JournalEntry::ConsultationCompleted {
+                    step: timer.step.clone(),
+                    reason: CompletionReason::Deadline,
+                    unanswered,
+                });
                 self.move_on(token.id, "deadline", next)?;
             }
             TimerPurpose::ConsultationReminder { index } => {
@@ -730,10 +761,11 @@ impl Run<'_> {
             match effect {
                 Effect::Mail(mail) | Effect::Escalate(mail) => {
                     if matches!(effect, Effect::Escalate(_)) {
-                        self.record(
-                            "escalated",
-                            json!({ "step": step, "template": mail.template, "to": mail.to }),
-                        );
+                        self.record(JournalEntry::Escalated {
+                            step: step.to_string(),
+                            template: mail.template.clone(),
+                            to: mail.to.clone(),
+                        });
                     }
                     let to = match &mail.to {
                         Recipient::Role(role) => MailTarget::Role { role: role.clone() },
@@ -766,10 +798,10 @@ impl Run<'_> {
                             set_path(&mut data, target, value.clone());
                         }
                     }
-                    self.record(
-                        "case_start_requested",
-                        json!({ "step": step, "workflow": start.workflow }),
-                    );
+                    self.record(JournalEntry::CaseStartRequested {
+                        step: step.to_string(),
+                        workflow: start.workflow.clone(),
+                    });
                     self.effects.push(SideEffect::StartCase {
                         workflow: start.workflow.clone(),
                         data,

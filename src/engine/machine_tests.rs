@@ -77,7 +77,7 @@ fn act(
 }
 
 fn kinds(outcome: &Outcome) -> Vec<&str> {
-    outcome.journal.iter().map(|j| j.kind.as_str()).collect()
+    outcome.journal.iter().map(JournalEntry::kind).collect()
 }
 
 fn base(steps: Value) -> Value {

@@ -3,7 +3,8 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::instance::{Instance, LocalId};
+use super::definition::Recipient;
+use super::instance::{Instance, LocalId, TimerPurpose, Votum};
 
 /// The result of one event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -16,13 +17,149 @@ pub struct Outcome {
     pub effects: Vec<SideEffect>,
 }
 
-/// One journal entry: a kind and its details.
+/// Why a consultation ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CompletionReason {
+    /// Every participant answered.
+    AllAnswered,
+    /// The deadline passed.
+    Deadline,
+    /// Nobody was to be invited.
+    NoParticipants,
+}
+
+/// One journal entry: what happened, with its details (serialised with a `kind` tag).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct JournalEntry {
-    /// Stable kind (`step_entered`, `action_taken`, …).
-    pub kind: String,
-    /// Details of the entry.
-    pub payload: serde_json::Value,
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum JournalEntry {
+    /// The case started on this workflow version.
+    CaseStarted {
+        actor: String,
+        workflow: String,
+        version: String,
+        applicant: String,
+    },
+    /// A person took an action.
+    ActionTaken {
+        step: String,
+        action: String,
+        actor: String,
+        token: LocalId,
+    },
+    /// Data changed by a JSON merge patch.
+    DataChanged {
+        actor: String,
+        patch: serde_json::Value,
+    },
+    /// The definition set a data field (action `set`, `on_enter` `set`).
+    DataSet {
+        step: String,
+        path: String,
+        value: serde_json::Value,
+    },
+    /// A partner answered.
+    AnswerRecorded {
+        step: String,
+        invitation: LocalId,
+        participant: String,
+        votum: Votum,
+        answered_by: String,
+    },
+    /// Invitations went out with this deadline.
+    ConsultationOpened { step: String, deadline: NaiveDate },
+    /// The consultation ended.
+    ConsultationCompleted {
+        step: String,
+        reason: CompletionReason,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        unanswered: Vec<String>,
+    },
+    /// A named message arrived.
+    MessageReceived { message: String, actor: String },
+    /// A token arrived at a step.
+    StepEntered { step: String, token: LocalId },
+    /// A token left a step (`via` an action, a timer, the deadline, …).
+    StepLeft {
+        step: String,
+        token: LocalId,
+        via: String,
+    },
+    /// A decision chose its branch.
+    DecisionTaken {
+        step: String,
+        to: String,
+        because: String,
+    },
+    /// A parallel forked.
+    ParallelStarted {
+        step: String,
+        fork: LocalId,
+        branches: Vec<String>,
+    },
+    /// All branches of a fork arrived at the join.
+    JoinCompleted { step: String, fork: LocalId },
+    /// A timer could not be scheduled (its date field is empty).
+    TimerNotScheduled { step: String, timer: String },
+    /// A timer fired.
+    TimerFired {
+        step: String,
+        timer: LocalId,
+        purpose: TimerPurpose,
+        due: NaiveDate,
+    },
+    /// An escalation was raised.
+    Escalated {
+        step: String,
+        template: String,
+        to: Recipient,
+    },
+    /// Another case is to be started.
+    CaseStartRequested { step: String, workflow: String },
+    /// The case was withdrawn.
+    CaseWithdrawn {
+        actor: String,
+        reason: Option<String>,
+        outcome: String,
+    },
+    /// The case reached its end.
+    CaseCompleted { outcome: String },
+}
+
+impl JournalEntry {
+    /// The stable kind name stored in `case_events.kind`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::CaseStarted { .. } => "case_started",
+            Self::ActionTaken { .. } => "action_taken",
+            Self::DataChanged { .. } => "data_changed",
+            Self::DataSet { .. } => "data_set",
+            Self::AnswerRecorded { .. } => "answer_recorded",
+            Self::ConsultationOpened { .. } => "consultation_opened",
+            Self::ConsultationCompleted { .. } => "consultation_completed",
+            Self::MessageReceived { .. } => "message_received",
+            Self::StepEntered { .. } => "step_entered",
+            Self::StepLeft { .. } => "step_left",
+            Self::DecisionTaken { .. } => "decision_taken",
+            Self::ParallelStarted { .. } => "parallel_started",
+            Self::JoinCompleted { .. } => "join_completed",
+            Self::TimerNotScheduled { .. } => "timer_not_scheduled",
+            Self::TimerFired { .. } => "timer_fired",
+            Self::Escalated { .. } => "escalated",
+            Self::CaseStartRequested { .. } => "case_start_requested",
+            Self::CaseWithdrawn { .. } => "case_withdrawn",
+            Self::CaseCompleted { .. } => "case_completed",
+        }
+    }
+
+    /// The details as JSON (everything but the kind), for the journal table.
+    pub fn payload(&self) -> serde_json::Value {
+        let mut value = serde_json::to_value(self).unwrap_or(serde_json::Value::Null);
+        if let Some(object) = value.as_object_mut() {
+            object.remove("kind");
+        }
+        value
+    }
 }
 
 /// Who a mail goes to, resolved by the engine as far as it can.

@@ -146,8 +146,8 @@ pub(crate) fn run_and_check(
                 }
             }
             for entry in &outcome.journal {
-                if entry.kind == "join_completed" {
-                    *joins.entry(entry.payload["fork"].to_string()).or_default() += 1;
+                if let JournalEntry::JoinCompleted { fork, .. } = entry {
+                    *joins.entry(fork.to_string()).or_default() += 1;
                 }
             }
             instance = outcome.instance.clone();

@@ -8,3 +8,4 @@ mod frist_cli;
 mod health;
 mod startup;
 mod storage;
+mod validate_cli;

@@ -1,8 +1,10 @@
 //! One file per entity: plain data first, database methods after.
 
+pub mod case;
 pub mod organisation;
 pub mod user;
 
+pub use case::{CaseId, CaseRow, DefinitionId, NewCase};
 pub use organisation::{Organisation, OrganisationId, OrganisationKind};
 pub use user::{NewUser, Role, User, UserId};
 

@@ -1,0 +1,261 @@
+//! The `vorgang validate` and `vorgang schema` commands, and finding the mail templates the
+//! validator may accept. Returns text and exit codes; the caller prints.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use super::definition::Definition;
+use super::files::validate_paths;
+use super::validate::ValidationContext;
+
+/// Options of `vorgang validate`.
+#[derive(clap::Args, Debug, Clone, PartialEq, Eq)]
+#[command(about = "Checks workflow definitions and reports every problem with file:line:column")]
+pub struct ValidateArgs {
+    /// Workflow files, or directories whose `*.yaml`/`*.yml` files are all checked.
+    #[arg(value_name = "PATH", default_value = "workflows")]
+    pub paths: Vec<PathBuf>,
+}
+
+/// Runs `vorgang validate`: one line per diagnostic, then a summary. Exit code 0 when every
+/// definition is valid (warnings allowed), 1 when one is invalid, 2 when something could not be
+/// read.
+pub fn run_validate(args: &ValidateArgs, ctx: &ValidationContext) -> (u8, String) {
+    let report = validate_paths(&args.paths, ctx);
+    let mut out = String::new();
+    for unreadable in &report.unreadable {
+        out.push_str(&format!(
+            "{}: error: cannot read: {}\n",
+            unreadable.path.display(),
+            unreadable.reason
+        ));
+    }
+    for diagnostic in &report.diagnostics {
+        out.push_str(&format!("{diagnostic}\n"));
+    }
+    let errors = report.error_count();
+    let warnings = report.warning_count();
+    let warning_note = if warnings > 0 {
+        format!(" ({})", count(warnings, "warning", "warnings"))
+    } else {
+        String::new()
+    };
+    if !report.unreadable.is_empty() {
+        out.push_str(&format!(
+            "{} could not be read\n",
+            count(report.unreadable.len(), "path", "paths")
+        ));
+    }
+    if errors > 0 {
+        out.push_str(&format!(
+            "{} in {}{warning_note}\n",
+            count(errors, "error", "errors"),
+            count(report.invalid_file_count(), "file", "files")
+        ));
+    } else if !report.files.is_empty() {
+        out.push_str(&format!(
+            "{} valid{warning_note}\n",
+            count(
+                report.valid.len(),
+                "workflow definition",
+                "workflow definitions"
+            )
+        ));
+    }
+    (report.exit_code(), out)
+}
+
+fn count(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+/// The JSON Schema of workflow files (`vorgang schema`), pretty-printed: editors use it for
+/// completion and checks while a definition is written.
+pub fn json_schema() -> String {
+    let mut schema = schemars::schema_for!(Definition);
+    schema.insert(
+        "$id".into(),
+        "urn:vorgang:schema:workflow-definition".into(),
+    );
+    schema.insert("title".into(), "vorgang workflow definition".into());
+    schema.insert(
+        "description".into(),
+        "One workflow of vorgang, as written in workflows/*.yaml (see docs/workflow-language.md)"
+            .into(),
+    );
+    let mut text = serde_json::to_string_pretty(&schema)
+        .unwrap_or_else(|error| format!("{{\"error\": \"{error}\"}}"));
+    text.push('\n');
+    text
+}
+
+/// The context the shipped binary validates against: the templates in `templates_dir` and the
+/// domain rules compiled into it.
+pub fn validation_context(templates_dir: &Path) -> io::Result<ValidationContext> {
+    Ok(ValidationContext {
+        templates: known_templates(templates_dir)?,
+        rules: crate::rules::known_rules()
+            .iter()
+            .map(|rule| rule.to_string())
+            .collect(),
+        workflows: BTreeSet::new(),
+    })
+}
+
+/// The three files that make a mail template.
+const TEMPLATE_PARTS: [&str; 3] = [".subject.hbs", ".text.hbs", ".html.hbs"];
+
+/// Names of the complete mail templates in `dir` (usually `templates/mail`): `x` when
+/// `x.subject.hbs`, `x.text.hbs` and `x.html.hbs` all exist there.
+pub fn known_templates(dir: &Path) -> io::Result<BTreeSet<String>> {
+    let mut parts: BTreeMap<String, usize> = BTreeMap::new();
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        if !entry.file_type()?.is_file() {
+            continue;
+        }
+        let file_name = entry.file_name();
+        let Some(file_name) = file_name.to_str() else {
+            continue;
+        };
+        for part in TEMPLATE_PARTS {
+            if let Some(name) = file_name.strip_suffix(part)
+                && !name.is_empty()
+            {
+                *parts.entry(name.to_string()).or_default() += 1;
+            }
+        }
+    }
+    Ok(parts
+        .into_iter()
+        .filter(|(_, found)| *found == TEMPLATE_PARTS.len())
+        .map(|(name, _)| name)
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::engine::test_support::{KI_ANTRAG, KI_BETRIEB, context};
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        validate: ValidateArgs,
+    }
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let path = dir.join(name);
+        fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn paths_default_to_the_workflows_directory() {
+        let cli = Cli::try_parse_from(["validate"]).unwrap();
+        assert_eq!(cli.validate.paths, [PathBuf::from("workflows")]);
+        let cli = Cli::try_parse_from(["validate", "a.yaml", "dir"]).unwrap();
+        assert_eq!(
+            cli.validate.paths,
+            [PathBuf::from("a.yaml"), PathBuf::from("dir")]
+        );
+    }
+
+    #[test]
+    fn valid_definitions_exit_0_with_a_summary() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "ki-antrag.yaml", KI_ANTRAG);
+        write(dir.path(), "ki-betrieb.yaml", KI_BETRIEB);
+        let args = ValidateArgs {
+            paths: vec![dir.path().to_path_buf()],
+        };
+        assert_eq!(
+            run_validate(&args, &context()),
+            (0, "2 workflow definitions valid\n".to_string())
+        );
+    }
+
+    #[test]
+    fn invalid_definitions_exit_1_with_every_diagnostic() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(
+            dir.path(),
+            "ki-betrieb.yaml",
+            &KI_BETRIEB
+                .replace("to: beendet", "to: beendt")
+                .replace("role: koordination", "role: koordinaton"),
+        );
+        let args = ValidateArgs {
+            paths: vec![path.clone()],
+        };
+        let file = path.display();
+        assert_eq!(
+            run_validate(&args, &context()),
+            (
+                1,
+                format!(
+                    "{file}:12:11: error: unknown role 'koordinaton' in steps.laufend.role (did you mean 'koordination'?)\n\
+                     {file}:14:38: error: unknown step 'beendt' in steps.laufend.actions.beenden.to (did you mean 'beendet'?)\n\
+                     2 errors in 1 file\n"
+                )
+            )
+        );
+    }
+
+    #[test]
+    fn unreadable_paths_exit_2() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("fehlt.yaml");
+        let args = ValidateArgs {
+            paths: vec![missing.clone()],
+        };
+        let (code, output) = run_validate(&args, &context());
+        assert_eq!(code, 2);
+        assert!(
+            output.starts_with(&format!("{}: error: cannot read: ", missing.display())),
+            "{output}"
+        );
+        assert!(output.ends_with("1 path could not be read\n"), "{output}");
+    }
+
+    #[test]
+    fn the_json_schema_describes_definitions() {
+        let text = json_schema();
+        let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(schema["$id"], "urn:vorgang:schema:workflow-definition");
+        assert_eq!(schema["title"], "vorgang workflow definition");
+        assert!(schema["properties"]["steps"].is_object());
+        assert_eq!(
+            schema["required"],
+            serde_json::json!(["workflow", "title", "roles", "start", "steps"])
+        );
+        assert!(text.ends_with("}\n"));
+    }
+
+    #[test]
+    fn templates_are_known_when_all_three_parts_exist() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in [
+            "einladung.subject.hbs",
+            "einladung.text.hbs",
+            "einladung.html.hbs",
+            "erinnerung.subject.hbs",
+            "erinnerung.text.hbs",
+            "README.md",
+        ] {
+            write(dir.path(), name, "");
+        }
+        fs::create_dir(dir.path().join("partials.subject.hbs")).unwrap();
+        let known = known_templates(dir.path()).unwrap();
+        assert_eq!(known, BTreeSet::from(["einladung".to_string()]));
+        assert!(known_templates(&dir.path().join("fehlt")).is_err());
+    }
+}

@@ -1,0 +1,139 @@
+//! Aktenzeichen: the file number every case carries, e.g. `KI-05154-2026-0007`.
+//!
+//! The running number counts per prefix, applicant and year; it is drawn inside the case-creating
+//! transaction with an upsert, so two concurrent creations never get the same number.
+
+use diesel::prelude::*;
+use diesel::sql_types::{Integer, Text};
+
+use crate::db::{DbConnection, DbError};
+
+/// The default pattern: workflow prefix, applicant AGS, year, four-digit running number.
+pub const DEFAULT_PATTERN: &str = "{prefix}-{ags}-{year}-{number:04}";
+
+/// A validated Aktenzeichen pattern with the placeholders `{prefix}`, `{ags}`, `{year}` and
+/// `{number}` (optionally zero-padded: `{number:04}`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AktenzeichenPattern {
+    pattern: String,
+}
+
+impl AktenzeichenPattern {
+    /// Checks that the pattern contains `{number}` (else numbers would repeat) and no unknown placeholder.
+    pub fn parse(pattern: &str) -> Result<Self, String> {
+        let mut rest = pattern;
+        let mut has_number = false;
+        while let Some(start) = rest.find('{') {
+            let Some(end) = rest[start..].find('}') else {
+                return Err(format!("„{pattern}“: „{{“ ohne schließende Klammer"));
+            };
+            let placeholder = &rest[start + 1..start + end];
+            match placeholder {
+                "prefix" | "ags" | "year" => {}
+                "number" => has_number = true,
+                other if other.starts_with("number:0") && other[8..].parse::<u8>().is_ok_and(|w| (1..=9).contains(&w)) => {
+                    has_number = true
+                }
+                other => {
+                    return Err(format!(
+                        "„{pattern}“: unbekannter Platzhalter „{{{other}}}“ (erlaubt: {{prefix}}, {{ags}}, {{year}}, {{number}}, {{number:04}})"
+                    ));
+                }
+            }
+            rest = &rest[start + end + 1..];
+        }
+        if !has_number {
+            return Err(format!("„{pattern}“ enthält keinen Platzhalter {{number}}"));
+        }
+        Ok(Self {
+            pattern: pattern.to_string(),
+        })
+    }
+
+    /// The Aktenzeichen for these parts.
+    pub fn render(&self, prefix: &str, ags: &str, year: i32, number: i32) -> String {
+        let mut out = self
+            .pattern
+            .replace("{prefix}", prefix)
+            .replace("{ags}", ags)
+            .replace("{year}", &year.to_string())
+            .replace("{number}", &number.to_string());
+        while let Some(start) = out.find("{number:0") {
+            let Some(end) = out[start..].find('}') else {
+                break;
+            };
+            let width: usize = out[start + 9..start + end].parse().unwrap_or(4);
+            out.replace_range(start..start + end + 1, &format!("{number:0width$}"));
+        }
+        out
+    }
+}
+
+impl Default for AktenzeichenPattern {
+    fn default() -> Self {
+        Self {
+            pattern: DEFAULT_PATTERN.to_string(),
+        }
+    }
+}
+
+#[derive(QueryableByName)]
+struct LastNumber {
+    #[diesel(sql_type = Integer)]
+    last_number: i32,
+}
+
+/// Draws the next running number for (prefix, applicant, year). Must run inside the caller's
+/// write transaction: the upsert locks the counter row until commit.
+pub fn next_number(
+    conn: &mut DbConnection,
+    prefix: &str,
+    applicant_key: &str,
+    year: i32,
+) -> Result<i32, DbError> {
+    const UPSERT: &str = "DO UPDATE SET last_number = aktenzeichen_counters.last_number + 1 \
+                          RETURNING last_number";
+    let row: LastNumber = match conn {
+        DbConnection::Sqlite(c) => diesel::sql_query(format!(
+            "INSERT INTO aktenzeichen_counters (prefix, applicant_key, year, last_number) \
+             VALUES (?, ?, ?, 1) ON CONFLICT (prefix, applicant_key, year) {UPSERT}"
+        ))
+        .bind::<Text, _>(prefix)
+        .bind::<Text, _>(applicant_key)
+        .bind::<Integer, _>(year)
+        .get_result(c)?,
+        DbConnection::Pg(c) => diesel::sql_query(format!(
+            "INSERT INTO aktenzeichen_counters (prefix, applicant_key, year, last_number) \
+             VALUES ($1, $2, $3, 1) ON CONFLICT (prefix, applicant_key, year) {UPSERT}"
+        ))
+        .bind::<Text, _>(prefix)
+        .bind::<Text, _>(applicant_key)
+        .bind::<Integer, _>(year)
+        .get_result(c)?,
+    };
+    Ok(row.last_number)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_pattern_gives_the_documented_form() {
+        let pattern = AktenzeichenPattern::default();
+        assert_eq!(pattern.render("KI", "05154", 2026, 7), "KI-05154-2026-0007");
+        assert_eq!(pattern.render("KI", "05154", 2026, 12345), "KI-05154-2026-12345");
+    }
+
+    #[test]
+    fn patterns_are_checked() {
+        assert!(AktenzeichenPattern::parse("{prefix}/{year}/{number}").is_ok());
+        assert_eq!(
+            AktenzeichenPattern::parse("{prefix}/{year}/{number:06}").unwrap().render("A", "1", 2026, 5),
+            "A/2026/000005"
+        );
+        assert!(AktenzeichenPattern::parse("{prefix}-{year}").unwrap_err().contains("{number}"));
+        assert!(AktenzeichenPattern::parse("{prefix}-{jahr}-{number}").unwrap_err().contains("{jahr}"));
+        assert!(AktenzeichenPattern::parse("{prefix-{number}").is_err());
+    }
+}

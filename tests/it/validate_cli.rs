@@ -1,0 +1,82 @@
+//! `vorgang validate` and `vorgang schema` as processes.
+
+use std::path::Path;
+
+use crate::support::process::vorgang;
+
+fn project() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn the_shipped_workflows_are_valid() {
+    let output = vorgang()
+        .arg("validate")
+        .current_dir(project())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("3 workflow definitions valid"), "{stdout}");
+}
+
+#[test]
+fn an_invalid_definition_is_reported_like_a_compiler_and_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(project().join("workflows/ki-anregung.yaml"))
+        .unwrap()
+        .replacen("to: ", "to: entscheidnug_typo_", 1);
+    let file = dir.path().join("kaputt.yaml");
+    std::fs::write(&file, text).unwrap();
+    let output = vorgang()
+        .args(["validate", file.to_str().unwrap(), "--templates"])
+        .arg(project().join("templates/mail"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    let first = stdout.lines().next().unwrap();
+    assert!(
+        first.starts_with(&format!("{}:", file.display())),
+        "{first}"
+    );
+    assert!(
+        first.contains(": error: unknown step 'entscheidnug_typo_"),
+        "{first}"
+    );
+    assert!(
+        stdout.contains("1 error in 1 file") || stdout.contains("errors in 1 file"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn an_unreadable_path_exits_2() {
+    let output = vorgang()
+        .args(["validate", "/nonexistent/workflows"])
+        .current_dir(project())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let output = vorgang()
+        .args(["validate", "--templates", "/nonexistent/templates"])
+        .current_dir(project())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).starts_with("vorgang: Vorlagenverzeichnis"));
+}
+
+#[test]
+fn the_committed_json_schema_is_current() {
+    let output = vorgang().arg("schema").output().unwrap();
+    assert!(output.status.success());
+    let committed = std::fs::read_to_string(project().join("docs/workflow.schema.json")).unwrap();
+    assert!(
+        String::from_utf8_lossy(&output.stdout) == committed,
+        "docs/workflow.schema.json is stale: run `cargo run -- schema > docs/workflow.schema.json`"
+    );
+    let schema: serde_json::Value = serde_json::from_str(&committed).unwrap();
+    assert_eq!(schema["title"], "vorgang workflow definition");
+    assert!(schema["properties"]["steps"].is_object());
+}
