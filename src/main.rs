@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 use vorgang::config::{self, Settings};
 use vorgang::frist::cli::{FristArgs, FristCliError};
+use vorgang::journal::cli::AuditArgs;
 use vorgang::server::{self, StartupError};
 use vorgang::telemetry;
 
@@ -30,6 +31,8 @@ enum Command {
     Migrate,
     /// Berechnet das Ende einer Frist nach §§ 187–193 BGB und § 31 VwVfG NRW.
     Frist(FristArgs),
+    /// Prüft die Unversehrtheit der Vorgangsjournale (Exit-Code 0: unversehrt, 1: gebrochen).
+    Audit(AuditArgs),
 }
 
 /// Everything a command can fail with; each is one German line on stderr and exit code 2.
@@ -46,6 +49,9 @@ const EXIT_USAGE: u8 = 2;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Audit(args) = &cli.command {
+        return audit(&cli, args);
+    }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -59,6 +65,30 @@ fn load_settings(cli: &Cli) -> Result<Settings, StartupError> {
     Ok(config::load(cli.config.as_deref(), &|key| {
         std::env::var(key).ok()
     })?)
+}
+
+/// `vorgang audit …`: exit code 0 when every journal is intact, 1 when one is broken, 2 when the
+/// check cannot run (settings, database).
+fn audit(cli: &Cli, args: &AuditArgs) -> ExitCode {
+    let outcome = load_settings(cli)
+        .map_err(vorgang::journal::cli::AuditError::from)
+        .and_then(|settings| vorgang::journal::cli::run(args, &settings));
+    match outcome {
+        Ok(outcome) => {
+            for line in &outcome.lines {
+                println!("{line}");
+            }
+            if outcome.intact {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(error) => {
+            eprintln!("vorgang: {error}");
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
 }
 
 fn run(cli: Cli) -> Result<(), CliError> {
@@ -88,5 +118,6 @@ fn run(cli: Cli) -> Result<(), CliError> {
             println!("{}", vorgang::frist::cli::run(&args)?);
             Ok(())
         }
+        Command::Audit(_) => unreachable!("handled in main before run"),
     }
 }

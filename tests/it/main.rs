@@ -6,5 +6,6 @@ mod support;
 
 mod frist_cli;
 mod health;
+mod journal;
 mod startup;
 mod storage;
