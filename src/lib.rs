@@ -5,6 +5,7 @@ pub mod config;
 pub mod db;
 pub mod engine;
 pub mod frist;
+pub mod journal;
 pub mod rules;
 pub mod secret;
 pub mod server;

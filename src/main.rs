@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 use vorgang::config::{self, Settings};
 use vorgang::engine::cli::ValidateArgs;
 use vorgang::frist::cli::{FristArgs, FristCliError};
+use vorgang::journal::cli::AuditArgs;
 use vorgang::server::{self, StartupError};
 use vorgang::telemetry;
 
@@ -41,6 +42,8 @@ enum Command {
     },
     /// Gibt das JSON-Schema des Workflow-Formats aus (für die Autovervollständigung im Editor).
     Schema,
+    /// Prüft die Unversehrtheit der Vorgangsjournale (Exit-Code 0: unversehrt, 1: gebrochen).
+    Audit(AuditArgs),
 }
 
 /// Everything a command can fail with; each is one German line on stderr and exit code 2.
@@ -50,6 +53,8 @@ enum CliError {
     Startup(#[from] StartupError),
     #[error(transparent)]
     Frist(#[from] FristCliError),
+    #[error(transparent)]
+    Audit(#[from] vorgang::journal::cli::AuditError),
     #[error("Vorlagenverzeichnis {path}: {reason}")]
     Templates { path: String, reason: String },
 }
@@ -119,6 +124,18 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Frist(args) => {
             println!("{}", vorgang::frist::cli::run(&args)?);
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit(ref args) => {
+            let settings = load_settings(&cli)?;
+            let outcome = vorgang::journal::cli::run(args, &settings)?;
+            for line in &outcome.lines {
+                println!("{line}");
+            }
+            Ok(if outcome.intact {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
     }
 }

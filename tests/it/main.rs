@@ -6,6 +6,7 @@ mod support;
 
 mod frist_cli;
 mod health;
+mod journal;
 mod startup;
 mod storage;
 mod validate_cli;

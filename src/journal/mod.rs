@@ -1,0 +1,234 @@
+//! The tamper-evident case journal: every change to a case is appended to `case_events`, and each
+//! entry carries the SHA-256 of its predecessor in the same case, so altering, removing or
+//! reordering an entry breaks the chain and `vorgang audit verify` names the first broken entry.
+//!
+//! Entries are only ever inserted; nothing in vorgang updates or deletes them. How the hash is
+//! computed is defined once, in [`hash`].
+
+pub mod cli;
+pub mod hash;
+mod verify;
+
+use chrono::NaiveDateTime;
+use diesel::connection::TransactionManager;
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::db::schema::{case_events, cases};
+use crate::db::{DbConnection, DbError};
+
+pub use self::hash::GENESIS_HASH;
+pub use self::verify::{BreakReason, ChainBreak, VerifyReport, verify, verify_all};
+
+/// One event to be appended; the journal assigns its sequence number and hashes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    /// When it happened, in UTC; truncated to microseconds when stored.
+    pub at: NaiveDateTime,
+    /// Who did it: a user's e-mail address, `system`, a partner mailbox, …
+    pub actor: String,
+    /// What happened, a dotted name such as `case.created` or `task.completed`.
+    pub kind: String,
+    /// Details; stored as canonical JSON text.
+    pub payload: serde_json::Value,
+}
+
+/// A stored journal entry as the API shows it (the row id and case id are not serialised).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JournalEntry {
+    /// Primary key of the `case_events` row.
+    #[serde(skip)]
+    pub id: i64,
+    /// The case this entry belongs to.
+    #[serde(skip)]
+    pub case_id: i64,
+    /// 1, 2, 3, … per case, without gaps.
+    pub seq: i32,
+    /// UTC, whole microseconds; serialised as `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
+    #[serde(serialize_with = "serialize_at")]
+    pub at: NaiveDateTime,
+    pub actor: String,
+    pub kind: String,
+    pub payload: serde_json::Value,
+    /// Hash of the previous entry of the case (64 zeros for the first).
+    pub prev_hash: String,
+    /// SHA-256 of this entry, see [`hash`].
+    pub hash: String,
+}
+
+fn serialize_at<S: serde::Serializer>(at: &NaiveDateTime, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&hash::format_at(*at))
+}
+
+/// A row of `case_events` exactly as stored (payload still text); shared with the verifier.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = case_events)]
+pub(crate) struct EventRow {
+    pub id: i64,
+    pub case_id: i64,
+    pub seq: i32,
+    pub at: NaiveDateTime,
+    pub actor: String,
+    pub kind: String,
+    pub payload: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl EventRow {
+    /// The hash this row should carry, recomputed from its stored fields.
+    pub(crate) fn recomputed_hash(&self) -> String {
+        hash::entry_hash(&hash::HashInput {
+            case_id: self.case_id,
+            seq: self.seq,
+            at: self.at,
+            actor: &self.actor,
+            kind: &self.kind,
+            payload: &self.payload,
+            prev_hash: &self.prev_hash,
+        })
+    }
+
+    fn into_entry(self) -> Result<JournalEntry, DbError> {
+        let payload = serde_json::from_str(&self.payload).map_err(|e| {
+            DbError::Query(diesel::result::Error::DeserializationError(
+                format!(
+                    "Journaleintrag {} (Vorgang {}, Nr. {}): Nutzdaten sind kein gültiges JSON: {e}",
+                    self.id, self.case_id, self.seq
+                )
+                .into(),
+            ))
+        })?;
+        Ok(JournalEntry {
+            id: self.id,
+            case_id: self.case_id,
+            seq: self.seq,
+            at: self.at,
+            actor: self.actor,
+            kind: self.kind,
+            payload,
+            prev_hash: self.prev_hash,
+            hash: self.hash,
+        })
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = case_events)]
+struct EventInsert<'a> {
+    case_id: i64,
+    seq: i32,
+    at: NaiveDateTime,
+    actor: &'a str,
+    kind: &'a str,
+    payload: &'a str,
+    prev_hash: &'a str,
+    hash: &'a str,
+}
+
+/// True while `conn` is inside a transaction (ours or the caller's).
+fn in_transaction(conn: &mut DbConnection) -> bool {
+    <DbConnection as Connection>::TransactionManager::transaction_manager_status_mut(conn)
+        .transaction_depth()
+        .is_ok_and(|depth| depth.is_some())
+}
+
+/// Appends `events` to the journal of case `case_id`, in order, and returns the stored entries.
+///
+/// Must be called inside the caller's [`crate::db::write_transaction`], together with the change
+/// the events describe, so both commit or neither does; it opens no transaction of its own and
+/// returns [`diesel::result::Error::NotInTransaction`] when there is none. A missing case is
+/// [`diesel::result::Error::NotFound`].
+///
+/// Concurrent appends to one case cannot fork the chain or duplicate a sequence number:
+/// - PostgreSQL: the case row is locked (`SELECT … FOR UPDATE`) before the last entry is read, so
+///   a second appender waits until the first transaction ends and then sees its entries.
+/// - SQLite: `write_transaction` starts with `BEGIN IMMEDIATE`, which takes the database's write
+///   lock before anything is read, so writers are serialised as a whole.
+///
+/// `UNIQUE (case_id, seq)` is the backstop should a caller break these rules.
+pub fn append(
+    conn: &mut DbConnection,
+    case_id: i64,
+    events: &[NewEvent],
+) -> Result<Vec<JournalEntry>, DbError> {
+    if !in_transaction(conn) {
+        return Err(diesel::result::Error::NotInTransaction.into());
+    }
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
+    lock_case(conn, case_id)?;
+    let last: Option<(i32, String)> = case_events::table
+        .filter(case_events::case_id.eq(case_id))
+        .order(case_events::seq.desc())
+        .select((case_events::seq, case_events::hash))
+        .first(conn)
+        .optional()?;
+    let (last_seq, mut prev_hash) = last.unwrap_or_else(|| (0, GENESIS_HASH.to_string()));
+
+    let mut seq = last_seq;
+    for event in events {
+        seq = seq.checked_add(1).ok_or_else(|| {
+            DbError::Query(diesel::result::Error::QueryBuilderError(
+                format!("Journal von Vorgang {case_id}: Nummernbereich erschöpft").into(),
+            ))
+        })?;
+        let at = hash::truncate_at(event.at);
+        let payload = hash::canonical_json(&event.payload);
+        let hash = hash::entry_hash(&hash::HashInput {
+            case_id,
+            seq,
+            at,
+            actor: &event.actor,
+            kind: &event.kind,
+            payload: &payload,
+            prev_hash: &prev_hash,
+        });
+        diesel::insert_into(case_events::table)
+            .values(EventInsert {
+                case_id,
+                seq,
+                at,
+                actor: &event.actor,
+                kind: &event.kind,
+                payload: &payload,
+                prev_hash: &prev_hash,
+                hash: &hash,
+            })
+            .execute(conn)?;
+        prev_hash = hash;
+    }
+
+    case_events::table
+        .filter(case_events::case_id.eq(case_id))
+        .filter(case_events::seq.gt(last_seq))
+        .order(case_events::seq)
+        .select(EventRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(EventRow::into_entry)
+        .collect()
+}
+
+/// Makes sure the case exists; on PostgreSQL also locks its row until the transaction ends.
+fn lock_case(conn: &mut DbConnection, case_id: i64) -> Result<(), DbError> {
+    let query = cases::table.find(case_id).select(cases::id);
+    match conn {
+        DbConnection::Pg(pg) => query.for_update().first::<i64>(pg)?,
+        DbConnection::Sqlite(sqlite) => query.first::<i64>(sqlite)?,
+    };
+    Ok(())
+}
+
+/// The whole journal of a case, oldest first; what the case history view shows.
+pub fn list(conn: &mut DbConnection, case_id: i64) -> Result<Vec<JournalEntry>, DbError> {
+    case_events::table
+        .filter(case_events::case_id.eq(case_id))
+        .order(case_events::seq)
+        .select(EventRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(EventRow::into_entry)
+        .collect()
+}

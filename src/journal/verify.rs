@@ -1,0 +1,206 @@
+//! Checking every chain: what `vorgang audit verify` runs.
+//!
+//! Journals are read case by case and each case in pages of [`PAGE`] entries (keyset pagination
+//! on the `UNIQUE (case_id, seq)` index), so memory stays flat however large the table grows.
+
+use std::fmt;
+
+use diesel::prelude::*;
+use serde::Serialize;
+
+use super::EventRow;
+use super::hash::GENESIS_HASH;
+use crate::db::schema::{case_events, cases};
+use crate::db::{DbConnection, DbError};
+
+/// Case ids fetched per round trip.
+const CASE_BATCH: i64 = 500;
+/// Entries fetched per round trip.
+const PAGE: i64 = 1_000;
+
+/// Why a chain is broken at an entry; the German text is what operators read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "art", rename_all = "snake_case")]
+pub enum BreakReason {
+    /// The stored hash does not match the entry's fields: the entry was edited.
+    HashMismatch,
+    /// `prev_hash` is not the hash of the entry before: an entry was replaced or reordered.
+    PrevHashMismatch,
+    /// Sequence numbers skip: entries were removed (or the first one is missing).
+    Gap { expected: i32, found: i32 },
+}
+
+impl fmt::Display for BreakReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::HashMismatch => f.write_str("Hash stimmt nicht: Eintrag wurde verändert"),
+            Self::PrevHashMismatch => f.write_str("Vorgänger-Hash passt nicht"),
+            Self::Gap { expected, found } => write!(
+                f,
+                "Lücke in der Nummerierung (erwartet {expected}, gefunden {found})"
+            ),
+        }
+    }
+}
+
+/// The first broken entry of one case's journal; later entries of that case are not judged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChainBreak {
+    pub case_id: i64,
+    /// `None` only if the case row itself is gone (possible only with foreign keys bypassed).
+    pub aktenzeichen: Option<String>,
+    /// Sequence number of the first broken entry.
+    pub seq: i32,
+    /// Row id of that entry in `case_events`.
+    pub event_id: i64,
+    pub reason: BreakReason,
+}
+
+impl fmt::Display for ChainBreak {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let aktenzeichen = self.aktenzeichen.as_deref().unwrap_or("(Vorgang fehlt)");
+        write!(
+            f,
+            "Journal von Vorgang {aktenzeichen} (ID {}) gebrochen bei Eintrag Nr. {} (Ereignis-ID {}): {}",
+            self.case_id, self.seq, self.event_id, self.reason
+        )
+    }
+}
+
+/// The outcome of checking every journal.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct VerifyReport {
+    /// Cases with at least one journal entry.
+    pub journals: u64,
+    /// Entries checked (a broken journal is not read past its first break).
+    pub entries: u64,
+    /// One per broken journal, ordered by case id.
+    pub breaks: Vec<ChainBreak>,
+}
+
+impl VerifyReport {
+    /// True when no chain is broken.
+    pub fn intact(&self) -> bool {
+        self.breaks.is_empty()
+    }
+}
+
+/// Checks every case's chain and returns the first broken entry of each broken one.
+pub fn verify_all(conn: &mut DbConnection) -> Result<Vec<ChainBreak>, DbError> {
+    Ok(verify(conn)?.breaks)
+}
+
+/// Like [`verify_all`], with the counts `vorgang audit verify` reports.
+///
+/// The chain of a case is intact when its sequence numbers run 1, 2, 3, … without gaps, each
+/// entry's `prev_hash` is the stored hash of the entry before (64 zeros for the first), and each
+/// stored hash equals the hash recomputed from the entry's fields. Removing the newest entries
+/// of a case leaves a valid, shorter chain; detecting that needs an anchor outside the journal.
+pub fn verify(conn: &mut DbConnection) -> Result<VerifyReport, DbError> {
+    let mut report = VerifyReport::default();
+    let mut after_case = i64::MIN;
+    loop {
+        let case_ids: Vec<i64> = case_events::table
+            .filter(case_events::case_id.gt(after_case))
+            .select(case_events::case_id)
+            .distinct()
+            .order(case_events::case_id)
+            .limit(CASE_BATCH)
+            .load(conn)?;
+        let Some(&last) = case_ids.last() else {
+            break;
+        };
+        for case_id in case_ids {
+            report.journals += 1;
+            if let Some(found) = verify_case(conn, case_id, &mut report.entries)? {
+                let aktenzeichen = cases::table
+                    .find(case_id)
+                    .select(cases::aktenzeichen)
+                    .first(conn)
+                    .optional()?;
+                report.breaks.push(ChainBreak {
+                    case_id,
+                    aktenzeichen,
+                    seq: found.seq,
+                    event_id: found.event_id,
+                    reason: found.reason,
+                });
+            }
+        }
+        after_case = last;
+    }
+    Ok(report)
+}
+
+struct FirstBreak {
+    seq: i32,
+    event_id: i64,
+    reason: BreakReason,
+}
+
+/// Walks one case's journal page by page; stops at the first broken entry.
+fn verify_case(
+    conn: &mut DbConnection,
+    case_id: i64,
+    entries: &mut u64,
+) -> Result<Option<FirstBreak>, DbError> {
+    let mut checker = ChainChecker::new();
+    let mut after_seq = i32::MIN;
+    loop {
+        let page: Vec<EventRow> = case_events::table
+            .filter(case_events::case_id.eq(case_id))
+            .filter(case_events::seq.gt(after_seq))
+            .order(case_events::seq)
+            .limit(PAGE)
+            .select(EventRow::as_select())
+            .load(conn)?;
+        let Some(last) = page.last() else {
+            return Ok(None);
+        };
+        after_seq = last.seq;
+        for row in &page {
+            *entries += 1;
+            if let Some(reason) = checker.check(row) {
+                return Ok(Some(FirstBreak {
+                    seq: row.seq,
+                    event_id: row.id,
+                    reason,
+                }));
+            }
+        }
+    }
+}
+
+/// The state of one chain walk: what the next entry must look like.
+struct ChainChecker {
+    expected_seq: i32,
+    expected_prev: String,
+}
+
+impl ChainChecker {
+    fn new() -> Self {
+        Self {
+            expected_seq: 1,
+            expected_prev: GENESIS_HASH.to_string(),
+        }
+    }
+
+    /// Judges the next row (rows arrive ordered by seq); `None` means it continues the chain.
+    fn check(&mut self, row: &EventRow) -> Option<BreakReason> {
+        if row.seq != self.expected_seq {
+            return Some(BreakReason::Gap {
+                expected: self.expected_seq,
+                found: row.seq,
+            });
+        }
+        if row.prev_hash != self.expected_prev {
+            return Some(BreakReason::PrevHashMismatch);
+        }
+        if row.recomputed_hash() != row.hash {
+            return Some(BreakReason::HashMismatch);
+        }
+        self.expected_seq = self.expected_seq.saturating_add(1);
+        self.expected_prev.clone_from(&row.hash);
+        None
+    }
+}
