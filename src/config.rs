@@ -88,6 +88,12 @@ pub struct Settings {
     pub log: LogFormat,
     /// Signing secret from configuration; `None` means: generate once and keep in `data_dir`.
     pub secret: Option<crate::secret::Secret>,
+    /// Workflow definitions deployed at start-up (new content becomes a new version).
+    pub workflows_dir: PathBuf,
+    /// Mail templates (`mail/`) and partials (`partials/`).
+    pub templates_dir: PathBuf,
+    /// How Aktenzeichen are formed.
+    pub aktenzeichen_pattern: crate::service::aktenzeichen::AktenzeichenPattern,
 }
 
 impl fmt::Debug for Settings {
@@ -101,6 +107,9 @@ impl fmt::Debug for Settings {
             .field("data_dir", &self.data_dir)
             .field("log", &self.log)
             .field("secret", &self.secret.as_ref().map(|_| "<gesetzt>"))
+            .field("workflows_dir", &self.workflows_dir)
+            .field("templates_dir", &self.templates_dir)
+            .field("aktenzeichen_pattern", &self.aktenzeichen_pattern)
             .finish()
     }
 }
@@ -115,6 +124,9 @@ const KEYS: &[(&str, Option<&str>)] = &[
     ("data_dir", Some("VORGANG_DATA_DIR")),
     ("log", Some("VORGANG_LOG")),
     ("secret", Some("VORGANG_SECRET")),
+    ("workflows_dir", Some("VORGANG_WORKFLOWS_DIR")),
+    ("templates_dir", Some("VORGANG_TEMPLATES_DIR")),
+    ("aktenzeichen_pattern", Some("VORGANG_AKTENZEICHEN_PATTERN")),
 ];
 
 /// A raw value before validation: from the file it keeps its TOML type, from the environment it is text.
@@ -131,6 +143,43 @@ struct Raw {
 impl Raw {
     fn take(&mut self, key: &'static str) -> Option<(RawValue, Source)> {
         self.values.remove(key)
+    }
+
+    /// An integer setting within `min..=max`: TOML integers or environment text.
+    fn integer(
+        &mut self,
+        key: &'static str,
+        min: i64,
+        max: i64,
+    ) -> Result<Option<i64>, ConfigError> {
+        let Some((value, source)) = self.take(key) else {
+            return Ok(None);
+        };
+        let invalid = |reason: String| ConfigError::Invalid {
+            key,
+            origin: source.clone(),
+            reason,
+        };
+        let number = match value {
+            RawValue::Toml(toml::Value::Integer(n)) => n,
+            RawValue::Text(text) => text
+                .trim()
+                .parse::<i64>()
+                .map_err(|_| invalid(format!("„{text}“ ist keine ganze Zahl")))?,
+            RawValue::Toml(other) => {
+                return Err(invalid(format!(
+                    "erwartet eine ganze Zahl, gefunden: {}",
+                    other.type_str()
+                )));
+            }
+        };
+        if (min..=max).contains(&number) {
+            Ok(Some(number))
+        } else {
+            Err(invalid(format!(
+                "{number} liegt nicht zwischen {min} und {max}"
+            )))
+        }
     }
 
     /// A string setting: TOML strings or environment text; any other TOML type is an error.
@@ -240,33 +289,9 @@ fn resolve(mut raw: Raw) -> Result<Settings, ConfigError> {
         None => DatabaseUrl::Sqlite(data_dir.join("vorgang.db")),
     };
 
-    let database_pool_size = match raw.take("database_pool_size") {
-        None => 8,
-        Some((value, source)) => {
-            let invalid = |reason: String| ConfigError::Invalid {
-                key: "database_pool_size",
-                origin: source.clone(),
-                reason,
-            };
-            let number = match value {
-                RawValue::Toml(toml::Value::Integer(n)) => n,
-                RawValue::Text(text) => text
-                    .trim()
-                    .parse::<i64>()
-                    .map_err(|_| invalid(format!("„{text}“ ist keine ganze Zahl")))?,
-                RawValue::Toml(other) => {
-                    return Err(invalid(format!(
-                        "erwartet eine ganze Zahl, gefunden: {}",
-                        other.type_str()
-                    )));
-                }
-            };
-            u32::try_from(number)
-                .ok()
-                .filter(|n| (1..=256).contains(n))
-                .ok_or_else(|| invalid(format!("{number} liegt nicht zwischen 1 und 256")))?
-        }
-    };
+    let database_pool_size = raw
+        .integer("database_pool_size", 1, 256)?
+        .map_or(8, |n| n as u32);
 
     let listen = match raw.string("listen")? {
         Some((listen, source)) => {
@@ -330,6 +355,23 @@ fn resolve(mut raw: Raw) -> Result<Settings, ConfigError> {
         )?),
     };
 
+    let workflows_dir = raw.string("workflows_dir")?.map_or_else(
+        || PathBuf::from("./workflows"),
+        |(dir, _)| PathBuf::from(dir),
+    );
+    let templates_dir = raw.string("templates_dir")?.map_or_else(
+        || PathBuf::from("./templates"),
+        |(dir, _)| PathBuf::from(dir),
+    );
+    let aktenzeichen_pattern = match raw.string("aktenzeichen_pattern")? {
+        None => Default::default(),
+        Some((text, source)) => crate::service::aktenzeichen::AktenzeichenPattern::parse(&text)
+            .map_err(|reason| ConfigError::Invalid {
+                key: "aktenzeichen_pattern",
+                origin: source,
+                reason,
+            })?,
+    };
     Ok(Settings {
         database_url,
         database_pool_size,
@@ -339,6 +381,9 @@ fn resolve(mut raw: Raw) -> Result<Settings, ConfigError> {
         data_dir,
         log,
         secret,
+        workflows_dir,
+        templates_dir,
+        aktenzeichen_pattern,
     })
 }
 

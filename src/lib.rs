@@ -9,5 +9,6 @@ pub mod journal;
 pub mod rules;
 pub mod secret;
 pub mod server;
+pub mod service;
 pub mod telemetry;
 pub mod web;

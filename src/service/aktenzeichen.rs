@@ -31,7 +31,10 @@ impl AktenzeichenPattern {
             match placeholder {
                 "prefix" | "ags" | "year" => {}
                 "number" => has_number = true,
-                other if other.starts_with("number:0") && other[8..].parse::<u8>().is_ok_and(|w| (1..=9).contains(&w)) => {
+                other
+                    if other.starts_with("number:0")
+                        && other[8..].parse::<u8>().is_ok_and(|w| (1..=9).contains(&w)) =>
+                {
                     has_number = true
                 }
                 other => {
@@ -122,18 +125,31 @@ mod tests {
     fn the_default_pattern_gives_the_documented_form() {
         let pattern = AktenzeichenPattern::default();
         assert_eq!(pattern.render("KI", "05154", 2026, 7), "KI-05154-2026-0007");
-        assert_eq!(pattern.render("KI", "05154", 2026, 12345), "KI-05154-2026-12345");
+        assert_eq!(
+            pattern.render("KI", "05154", 2026, 12345),
+            "KI-05154-2026-12345"
+        );
     }
 
     #[test]
     fn patterns_are_checked() {
         assert!(AktenzeichenPattern::parse("{prefix}/{year}/{number}").is_ok());
         assert_eq!(
-            AktenzeichenPattern::parse("{prefix}/{year}/{number:06}").unwrap().render("A", "1", 2026, 5),
+            AktenzeichenPattern::parse("{prefix}/{year}/{number:06}")
+                .unwrap()
+                .render("A", "1", 2026, 5),
             "A/2026/000005"
         );
-        assert!(AktenzeichenPattern::parse("{prefix}-{year}").unwrap_err().contains("{number}"));
-        assert!(AktenzeichenPattern::parse("{prefix}-{jahr}-{number}").unwrap_err().contains("{jahr}"));
+        assert!(
+            AktenzeichenPattern::parse("{prefix}-{year}")
+                .unwrap_err()
+                .contains("{number}")
+        );
+        assert!(
+            AktenzeichenPattern::parse("{prefix}-{jahr}-{number}")
+                .unwrap_err()
+                .contains("{jahr}")
+        );
         assert!(AktenzeichenPattern::parse("{prefix-{number}").is_err());
     }
 }

@@ -3,10 +3,12 @@
 pub mod case;
 pub mod organisation;
 pub mod user;
+pub mod workflow_definition;
 
 pub use case::{CaseId, CaseRow, DefinitionId, NewCase};
 pub use organisation::{Organisation, OrganisationId, OrganisationKind};
 pub use user::{NewUser, Role, User, UserId};
+pub use workflow_definition::{DefinitionRow, NewDefinition};
 
 /// Declares an id newtype over BIGINT so ids of different tables cannot be mixed up.
 macro_rules! id_newtype {

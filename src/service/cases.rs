@@ -1,0 +1,602 @@
+//! Case commands. Each runs in one write transaction: load (and lock) the case, check its version,
+//! call the engine, then store the new state, the journal entries, the timers and the outbox rows
+//! together. A failure anywhere rolls everything back.
+
+use std::sync::Arc;
+
+use chrono::{Datelike, NaiveDateTime, Timelike};
+use diesel::prelude::*;
+use serde_json::{Value, json};
+
+use super::error::ServiceError;
+use super::workflows::{DeployedWorkflow, WorkflowRegistry};
+use crate::db::models::{CaseId, CaseRow, NewCase, Organisation, OrganisationId};
+use crate::db::schema::{cases, outbox, timers};
+use crate::db::{DbConnection, write_transaction};
+use crate::engine::data::validate_data;
+use crate::engine::definition::Step;
+use crate::engine::instance::{Answer, LocalId};
+use crate::engine::{
+    Actor, Applicant, CaseStatus, Clock, Event, Instance, MailTarget, Outcome, SideEffect,
+    step_owned,
+};
+use crate::journal::{self, NewEvent};
+
+/// The parts of a case a permission decision needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CaseAccess {
+    /// The applicant organisation that owns the case.
+    pub applicant: OrganisationId,
+    /// Whether the case has reached the approving authority.
+    pub submitted: bool,
+}
+
+/// Checks, inside the transaction and before anything changes, whether the caller may proceed.
+pub type AccessCheck<'a> = &'a dyn Fn(CaseAccess) -> Result<(), ServiceError>;
+
+/// What the commands need besides the connection.
+pub struct CaseContext<'a> {
+    pub registry: &'a WorkflowRegistry,
+    pub pattern: &'a super::aktenzeichen::AktenzeichenPattern,
+    /// Host part of Message-IDs (the public URL's host).
+    pub mail_domain: &'a str,
+}
+
+/// A stored case with its workflow, after a command.
+pub struct LoadedCase {
+    pub row: CaseRow,
+    pub instance: Instance,
+    pub workflow: Arc<DeployedWorkflow>,
+}
+
+impl LoadedCase {
+    /// Who may see and change it.
+    pub fn access(&self) -> CaseAccess {
+        access(&self.row)
+    }
+}
+
+fn access(row: &CaseRow) -> CaseAccess {
+    CaseAccess {
+        applicant: row.applicant_id,
+        submitted: row.submitted_at.is_some(),
+    }
+}
+
+fn db_time(clock: &Clock) -> NaiveDateTime {
+    let now = clock.now.naive_utc();
+    now.with_nanosecond(now.nanosecond() / 1000 * 1000)
+        .unwrap_or(now)
+}
+
+fn status_name(status: CaseStatus) -> &'static str {
+    match status {
+        CaseStatus::New => "new",
+        CaseStatus::Running => "running",
+        CaseStatus::Completed => "completed",
+        CaseStatus::Withdrawn => "withdrawn",
+    }
+}
+
+/// Reads a case for display or a permission check.
+pub fn load(
+    conn: &mut DbConnection,
+    registry: &WorkflowRegistry,
+    id: CaseId,
+) -> Result<LoadedCase, ServiceError> {
+    let row = CaseRow::find(conn, id)?.ok_or_else(not_found)?;
+    let workflow = registry.by_id(conn, row.definition_id)?;
+    let instance = parse_state(&row)?;
+    Ok(LoadedCase {
+        row,
+        instance,
+        workflow,
+    })
+}
+
+fn not_found() -> ServiceError {
+    ServiceError::NotFound("Diesen Vorgang gibt es nicht.".into())
+}
+
+fn parse_state(row: &CaseRow) -> Result<Instance, ServiceError> {
+    serde_json::from_str(&row.state).map_err(|e| {
+        ServiceError::Db(crate::db::DbError::Migration(format!(
+            "Zustand von {} unlesbar: {e}",
+            row.aktenzeichen
+        )))
+    })
+}
+
+/// Starts a case of the newest version of `workflow_key` for `applicant`.
+pub fn start_case(
+    conn: &mut DbConnection,
+    ctx: &CaseContext<'_>,
+    workflow_key: &str,
+    applicant: &Organisation,
+    data: Value,
+    actor: &Actor,
+    clock: &Clock,
+) -> Result<LoadedCase, ServiceError> {
+    let workflow = ctx.registry.latest(conn, workflow_key)?;
+    write_transaction(conn, |conn| {
+        start_in_transaction(conn, ctx, &workflow, applicant, data, actor, clock)
+    })
+}
+
+fn start_in_transaction(
+    conn: &mut DbConnection,
+    ctx: &CaseContext<'_>,
+    workflow: &Arc<DeployedWorkflow>,
+    applicant: &Organisation,
+    data: Value,
+    actor: &Actor,
+    clock: &Clock,
+) -> Result<LoadedCase, ServiceError> {
+    let data = match data {
+        Value::Null => json!({}),
+        other => other,
+    };
+    let errors = validate_data(&workflow.definition().data, &data);
+    if !errors.is_empty() {
+        return Err(ServiceError::InvalidData(errors));
+    }
+    let definition = workflow.definition();
+    let prefix = definition
+        .prefix
+        .clone()
+        .unwrap_or_else(|| definition.workflow.to_uppercase());
+    let year = clock.today.year();
+    let number = super::aktenzeichen::next_number(conn, &prefix, &applicant.key, year)?;
+    let aktenzeichen = ctx.pattern.render(&prefix, &applicant.key, year, number);
+    let instance = Instance::new(
+        workflow.key(),
+        workflow.workflow.version(),
+        Applicant {
+            key: applicant.key.clone(),
+            kind: applicant.kind.as_str().to_string(),
+            name: applicant.name.clone(),
+        },
+    );
+    let outcome = step_owned(
+        &workflow.workflow,
+        instance,
+        Event::Start {
+            actor: actor.clone(),
+            data,
+        },
+        clock,
+    )?;
+    let now = db_time(clock);
+    let state = serde_json::to_string(&outcome.instance).map_err(internal)?;
+    let id = NewCase {
+        aktenzeichen: &aktenzeichen,
+        definition_id: workflow.id,
+        workflow_key: workflow.key(),
+        applicant_id: applicant.id,
+        status: status_name(outcome.instance.status),
+        outcome: outcome.instance.outcome.as_deref(),
+        state: &state,
+        version: 1,
+        submitted_at: submitted(workflow, &outcome.instance).then_some(now),
+        created_at: now,
+        updated_at: now,
+    }
+    .insert(conn)?;
+    record(
+        conn,
+        ctx,
+        id,
+        &aktenzeichen,
+        workflow,
+        &outcome,
+        actor,
+        clock,
+    )?;
+    let row = CaseRow::find(conn, id)?.ok_or_else(not_found)?;
+    Ok(LoadedCase {
+        row,
+        instance: outcome.instance,
+        workflow: Arc::clone(workflow),
+    })
+}
+
+fn internal(error: serde_json::Error) -> ServiceError {
+    ServiceError::Db(crate::db::DbError::Migration(error.to_string()))
+}
+
+/// True once a token rests at a step of the approving authority's role.
+fn submitted(workflow: &DeployedWorkflow, instance: &Instance) -> bool {
+    instance.active_steps().any(|token| {
+        matches!(workflow.workflow.step(&token.step), Some(Step::Task(task)) if task.role == "bewilligung")
+    })
+}
+
+/// Applies an engine event to a stored case under optimistic concurrency.
+#[allow(clippy::too_many_arguments)]
+fn apply(
+    conn: &mut DbConnection,
+    ctx: &CaseContext<'_>,
+    id: CaseId,
+    expected_version: Option<i64>,
+    check: AccessCheck<'_>,
+    actor: &Actor,
+    clock: &Clock,
+    make_event: impl FnOnce(&DeployedWorkflow, &Instance) -> Result<Event, ServiceError>,
+    validate: bool,
+) -> Result<LoadedCase, ServiceError> {
+    write_transaction(conn, |conn| {
+        let row = CaseRow::lock(conn, id)?.ok_or_else(not_found)?;
+        check(access(&row))?;
+        if let Some(expected) = expected_version
+            && expected != row.version
+        {
+            return Err(ServiceError::VersionConflict {
+                current: row.version,
+            });
+        }
+        let workflow = ctx.registry.by_id(conn, row.definition_id)?;
+        let instance = parse_state(&row)?;
+        let event = make_event(&workflow, &instance)?;
+        let outcome = step_owned(&workflow.workflow, instance, event, clock)?;
+        if validate {
+            let errors = validate_data(&workflow.definition().data, &outcome.instance.data);
+            if !errors.is_empty() {
+                return Err(ServiceError::InvalidData(errors));
+            }
+        }
+        let now = db_time(clock);
+        let state = serde_json::to_string(&outcome.instance).map_err(internal)?;
+        let submitted_at = row
+            .submitted_at
+            .or_else(|| submitted(&workflow, &outcome.instance).then_some(now));
+        let updated = diesel::update(cases::table)
+            .filter(cases::id.eq(id))
+            .filter(cases::version.eq(row.version))
+            .set((
+                cases::state.eq(&state),
+                cases::status.eq(status_name(outcome.instance.status)),
+                cases::outcome.eq(outcome.instance.outcome.as_deref()),
+                cases::version.eq(row.version + 1),
+                cases::submitted_at.eq(submitted_at),
+                cases::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        if updated != 1 {
+            let current = cases::table.find(id).select(cases::version).first(conn)?;
+            return Err(ServiceError::VersionConflict { current });
+        }
+        record(
+            conn,
+            ctx,
+            id,
+            &row.aktenzeichen,
+            &workflow,
+            &outcome,
+            actor,
+            clock,
+        )?;
+        let row = CaseRow::find(conn, id)?.ok_or_else(not_found)?;
+        Ok(LoadedCase {
+            row,
+            instance: outcome.instance,
+            workflow,
+        })
+    })
+}
+
+/// Changes case data (JSON merge patch), validated against the data schema.
+pub fn change_data(
+    conn: &mut DbConnection,
+    ctx: &CaseContext<'_>,
+    id: CaseId,
+    version: i64,
+    patch: Value,
+    check: AccessCheck<'_>,
+    actor: &Actor,
+    clock: &Clock,
+) -> Result<LoadedCase, ServiceError> {
+    let actor_for_event = actor.clone();
+    apply(
+        conn,
+        ctx,
+        id,
+        Some(version),
+        check,
+        actor,
+        clock,
+        move |_, _| {
+            Ok(Event::ChangeData {
+                actor: actor_for_event,
+                data: patch,
+            })
+        },
+        true,
+    )
+}
+
+/// Takes an action on the task that offers it (`step` picks one when several tasks do).
+#[allow(clippy::too_many_arguments)]
+pub fn take_action(
+    conn: &mut DbConnection,
+    ctx: &CaseContext<'_>,
+    id: CaseId,
+    version: i64,
+    action: &str,
+    step: Option<&str>,
+    data: Option<Value>,
+    check: AccessCheck<'_>,
+    actor: &Actor,
+    clock: &Clock,
+) -> Result<LoadedCase, ServiceError> {
+    let actor_for_event = actor.clone();
+    apply(
+        conn,
+        ctx,
+        id,
+        Some(version),
+        check,
+        actor,
+        clock,
+        move |workflow, instance| {
+            let candidates: Vec<LocalId> = instance
+            .active_steps()
+            .filter(|token| step.is_none_or(|s| s == token.step))
+            .filter(|token| {
+                matches!(workflow.workflow.step(&token.step), Some(Step::Task(task)) if task.actions.contains_key(action))
+            })
+            .map(|token| token.id)
+            .collect();
+            let token = match candidates.as_slice() {
+                [one] => *one,
+                [] => {
+                    return Err(ServiceError::Refused(vec![
+                        crate::engine::Refusal::NotAvailable {
+                            message: format!(
+                                "Die Aktion „{action}“ ist im aktuellen Stand des Vorgangs nicht vorgesehen."
+                            ),
+                        },
+                    ]));
+                }
+                _ => {
+                    return Err(ServiceError::BadRequest(format!(
+                        "Die Aktion „{action}“ wird in mehreren Schritten angeboten; bitte geben Sie den Schritt an („step“)."
+                    )));
+                }
+            };
+            Ok(Event::Act {
+                token,
+                action: action.to_string(),
+                actor: actor_for_event,
+                data,
+            })
+        },
+        true,
+    )
+}
+
+/// Withdraws the case (the applicant's Rücknahme).
+pub fn withdraw(
+    conn: &mut DbConnection,
+    ctx: &CaseContext<'_>,
+    id: CaseId,
+    version: i64,
+    reason: Option<String>,
+    check: AccessCheck<'_>,
+    actor: &Actor,
+    clock: &Clock,
+) -> Result<LoadedCase, ServiceError> {
+    let actor_for_event = actor.clone();
+    apply(
+        conn,
+        ctx,
+        id,
+        Some(version),
+        check,
+        actor,
+        clock,
+        move |_, _| {
+            Ok(Event::Withdraw {
+                actor: actor_for_event,
+                reason,
+            })
+        },
+        false,
+    )
+}
+
+/// Records a partner's answer to an invitation.
+pub fn record_answer(
+    conn: &mut DbConnection,
+    ctx: &CaseContext<'_>,
+    id: CaseId,
+    invitation: LocalId,
+    answer: Answer,
+    actor: &Actor,
+    clock: &Clock,
+) -> Result<LoadedCase, ServiceError> {
+    apply(
+        conn,
+        ctx,
+        id,
+        None,
+        &|_| Ok(()),
+        actor,
+        clock,
+        move |_, _| Ok(Event::Answer { invitation, answer }),
+        false,
+    )
+}
+
+/// Fires a due timer (the scheduler's command).
+pub fn fire_timer(
+    conn: &mut DbConnection,
+    ctx: &CaseContext<'_>,
+    id: CaseId,
+    timer: LocalId,
+    clock: &Clock,
+) -> Result<LoadedCase, ServiceError> {
+    let result = apply(
+        conn,
+        ctx,
+        id,
+        None,
+        &|_| Ok(()),
+        &Actor::system(),
+        clock,
+        move |_, _| Ok(Event::TimerFired { timer }),
+        false,
+    );
+    if result.is_ok() {
+        write_transaction(conn, |conn| -> Result<(), ServiceError> {
+            diesel::update(timers::table)
+                .filter(timers::case_id.eq(id))
+                .filter(timers::local_id.eq(timer.0 as i64))
+                .filter(timers::status.eq("scheduled"))
+                .set(timers::status.eq("fired"))
+                .execute(conn)?;
+            Ok(())
+        })?;
+    }
+    result
+}
+
+/// Writes what an engine outcome asks for: journal entries, timers, outbox rows, started cases.
+#[allow(clippy::too_many_arguments)]
+fn record(
+    conn: &mut DbConnection,
+    ctx: &CaseContext<'_>,
+    id: CaseId,
+    aktenzeichen: &str,
+    workflow: &DeployedWorkflow,
+    outcome: &Outcome,
+    actor: &Actor,
+    clock: &Clock,
+) -> Result<(), ServiceError> {
+    let at = db_time(clock);
+    let events: Vec<NewEvent> = outcome
+        .journal
+        .iter()
+        .map(|entry| NewEvent {
+            at,
+            actor: actor.id.clone(),
+            kind: entry.kind().to_string(),
+            payload: entry.payload(),
+        })
+        .collect();
+    journal::append(conn, id.0, &events)?;
+
+    for effect in &outcome.effects {
+        match effect {
+            SideEffect::ScheduleTimer { timer, step, due } => {
+                diesel::insert_into(timers::table)
+                    .values((
+                        timers::case_id.eq(id),
+                        timers::local_id.eq(timer.0 as i64),
+                        timers::step.eq(step),
+                        timers::due.eq(due),
+                        timers::created_at.eq(at),
+                    ))
+                    .execute(conn)?;
+            }
+            SideEffect::CancelTimer { timer } => {
+                diesel::update(timers::table)
+                    .filter(timers::case_id.eq(id))
+                    .filter(timers::local_id.eq(timer.0 as i64))
+                    .filter(timers::status.eq("scheduled"))
+                    .set(timers::status.eq("cancelled"))
+                    .execute(conn)?;
+            }
+            SideEffect::Invite {
+                invitation,
+                step,
+                participant,
+                deadline,
+                template,
+            } => {
+                let recipients = json!({ "kind": "invitation", "invitation": invitation, "organisation": participant });
+                let context = mail_context(
+                    aktenzeichen,
+                    workflow,
+                    step,
+                    &outcome.instance,
+                    json!({ "deadline": deadline }),
+                );
+                queue_mail(conn, ctx, id, template, &recipients, &context, at)?;
+            }
+            SideEffect::SendMail { template, step, to } => {
+                let recipients = match to {
+                    MailTarget::Organisations { invitations } => json!({
+                        "kind": "invitations",
+                        "invitations": invitations.iter().map(|(id, org)| json!({ "invitation": id, "organisation": org })).collect::<Vec<_>>(),
+                    }),
+                    other => serde_json::to_value(other).map_err(internal)?,
+                };
+                let context =
+                    mail_context(aktenzeichen, workflow, step, &outcome.instance, json!({}));
+                queue_mail(conn, ctx, id, template, &recipients, &context, at)?;
+            }
+            SideEffect::StartCase {
+                workflow: key,
+                data,
+            } => {
+                let target = ctx.registry.latest(conn, key)?;
+                let applicant =
+                    Organisation::find_by_key(conn, &outcome.instance.applicant.key)?
+                        .ok_or_else(|| ServiceError::NotFound("Antragsteller fehlt.".into()))?;
+                start_in_transaction(
+                    conn,
+                    ctx,
+                    &target,
+                    &applicant,
+                    data.clone(),
+                    &Actor::system(),
+                    clock,
+                )?;
+            }
+            SideEffect::CloseInvitation { .. } | SideEffect::Finished { .. } => {}
+        }
+    }
+    Ok(())
+}
+
+fn mail_context(
+    aktenzeichen: &str,
+    workflow: &DeployedWorkflow,
+    step: &str,
+    instance: &Instance,
+    extra: Value,
+) -> Value {
+    json!({
+        "aktenzeichen": aktenzeichen,
+        "verfahren": workflow.definition().title,
+        "schritt": workflow.workflow.step(step).map_or(step, Step::title),
+        "step": step,
+        "antragsteller": instance.applicant.name,
+        "antragsteller_key": instance.applicant.key,
+        "extra": extra,
+    })
+}
+
+fn queue_mail(
+    conn: &mut DbConnection,
+    ctx: &CaseContext<'_>,
+    id: CaseId,
+    template: &str,
+    recipients: &Value,
+    context: &Value,
+    at: NaiveDateTime,
+) -> Result<(), ServiceError> {
+    let message_id = format!("<{}@{}>", uuid::Uuid::new_v4(), ctx.mail_domain);
+    diesel::insert_into(outbox::table)
+        .values((
+            outbox::message_id.eq(message_id),
+            outbox::case_id.eq(Some(id)),
+            outbox::template.eq(template),
+            outbox::recipients.eq(recipients.to_string()),
+            outbox::context.eq(context.to_string()),
+            outbox::next_attempt_at.eq(at),
+            outbox::created_at.eq(at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
