@@ -88,6 +88,8 @@ pub struct Settings {
     pub log: LogFormat,
     /// Signing secret from configuration; `None` means: generate once and keep in `data_dir`.
     pub secret: Option<crate::secret::Secret>,
+    /// Largest accepted document upload in bytes (`document_max_mb` × 1 MiB).
+    pub document_max_size: u64,
 }
 
 impl fmt::Debug for Settings {
@@ -101,6 +103,7 @@ impl fmt::Debug for Settings {
             .field("data_dir", &self.data_dir)
             .field("log", &self.log)
             .field("secret", &self.secret.as_ref().map(|_| "<gesetzt>"))
+            .field("document_max_size", &self.document_max_size)
             .finish()
     }
 }
@@ -115,6 +118,7 @@ const KEYS: &[(&str, Option<&str>)] = &[
     ("data_dir", Some("VORGANG_DATA_DIR")),
     ("log", Some("VORGANG_LOG")),
     ("secret", Some("VORGANG_SECRET")),
+    ("document_max_mb", Some("VORGANG_DOCUMENT_MAX_MB")),
 ];
 
 /// A raw value before validation: from the file it keeps its TOML type, from the environment it is text.
@@ -330,6 +334,11 @@ fn resolve(mut raw: Raw) -> Result<Settings, ConfigError> {
         )?),
     };
 
+    let document_max_size = match bounded_integer(&mut raw, "document_max_mb", 1..=1024)? {
+        Some(mb) => mb * 1024 * 1024,
+        None => crate::documents::DEFAULT_MAX_SIZE,
+    };
+
     Ok(Settings {
         database_url,
         database_pool_size,
@@ -339,7 +348,48 @@ fn resolve(mut raw: Raw) -> Result<Settings, ConfigError> {
         data_dir,
         log,
         secret,
+        document_max_size,
     })
+}
+
+/// An integer setting that must lie in `range`: a TOML integer or environment text.
+fn bounded_integer(
+    raw: &mut Raw,
+    key: &'static str,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<Option<u64>, ConfigError> {
+    let Some((value, source)) = raw.take(key) else {
+        return Ok(None);
+    };
+    let invalid = |reason: String| ConfigError::Invalid {
+        key,
+        origin: source.clone(),
+        reason,
+    };
+    let number = match value {
+        RawValue::Toml(toml::Value::Integer(n)) => n,
+        RawValue::Text(text) => text
+            .trim()
+            .parse::<i64>()
+            .map_err(|_| invalid(format!("„{text}“ ist keine ganze Zahl")))?,
+        RawValue::Toml(other) => {
+            return Err(invalid(format!(
+                "erwartet eine ganze Zahl, gefunden: {}",
+                other.type_str()
+            )));
+        }
+    };
+    u64::try_from(number)
+        .ok()
+        .filter(|n| range.contains(n))
+        .map(Some)
+        .ok_or_else(|| {
+            invalid(format!(
+                "{number} liegt nicht zwischen {} und {}",
+                range.start(),
+                range.end()
+            ))
+        })
 }
 
 fn validate_listen(listen: &str) -> Result<(), String> {
@@ -433,6 +483,7 @@ mod tests {
         );
         assert_eq!(settings.log, LogFormat::Text);
         assert!(settings.secret.is_none());
+        assert_eq!(settings.document_max_size, 20 * 1024 * 1024);
 
         let settings = load(Some(&path), &env_of(&[("VORGANG_DATA_DIR", "/srv/v")])).unwrap();
         assert_eq!(
@@ -458,6 +509,21 @@ mod tests {
         assert_eq!(settings.listen, "127.0.0.1:7000");
         assert_eq!(settings.log, LogFormat::Json);
         assert!(matches!(settings.mail_url, MailUrl::Smtp(_)));
+    }
+
+    #[test]
+    fn document_size_limit_is_given_in_mebibytes() {
+        let (_dir, path) = write_config("document_max_mb = 5\n");
+        let settings = load(Some(&path), &env_of(&[])).unwrap();
+        assert_eq!(settings.document_max_size, 5 * 1024 * 1024);
+        let settings = load(Some(&path), &env_of(&[("VORGANG_DOCUMENT_MAX_MB", "64")])).unwrap();
+        assert_eq!(settings.document_max_size, 64 * 1024 * 1024);
+        let (_dir, path) = write_config("document_max_mb = \"20\"\n");
+        let error = load(Some(&path), &env_of(&[])).unwrap_err().to_string();
+        assert!(
+            error.starts_with("Einstellung document_max_mb ("),
+            "{error}"
+        );
     }
 
     #[test]
@@ -503,6 +569,8 @@ mod tests {
             ),
             ("VORGANG_DATABASE_POOL_SIZE", "many", "database_pool_size"),
             ("VORGANG_SECRET", "short", "secret"),
+            ("VORGANG_DOCUMENT_MAX_MB", "0", "document_max_mb"),
+            ("VORGANG_DOCUMENT_MAX_MB", "viel", "document_max_mb"),
         ];
         for (var, value, key) in cases {
             let error = load(Some(&path), &env_of(&[(var, value)]))
