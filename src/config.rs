@@ -94,6 +94,8 @@ pub struct Settings {
     pub templates_dir: PathBuf,
     /// How Aktenzeichen are formed.
     pub aktenzeichen_pattern: crate::service::aktenzeichen::AktenzeichenPattern,
+    /// Largest accepted document upload in bytes (`document_max_mb` × 1 MiB).
+    pub document_max_size: u64,
 }
 
 impl fmt::Debug for Settings {
@@ -110,6 +112,7 @@ impl fmt::Debug for Settings {
             .field("workflows_dir", &self.workflows_dir)
             .field("templates_dir", &self.templates_dir)
             .field("aktenzeichen_pattern", &self.aktenzeichen_pattern)
+            .field("document_max_size", &self.document_max_size)
             .finish()
     }
 }
@@ -127,6 +130,7 @@ const KEYS: &[(&str, Option<&str>)] = &[
     ("workflows_dir", Some("VORGANG_WORKFLOWS_DIR")),
     ("templates_dir", Some("VORGANG_TEMPLATES_DIR")),
     ("aktenzeichen_pattern", Some("VORGANG_AKTENZEICHEN_PATTERN")),
+    ("document_max_mb", Some("VORGANG_DOCUMENT_MAX_MB")),
 ];
 
 /// A raw value before validation: from the file it keeps its TOML type, from the environment it is text.
@@ -372,6 +376,11 @@ fn resolve(mut raw: Raw) -> Result<Settings, ConfigError> {
                 reason,
             })?,
     };
+    let document_max_size = match raw.integer("document_max_mb", 1, 1024)? {
+        Some(mb) => mb as u64 * 1024 * 1024,
+        None => crate::documents::DEFAULT_MAX_SIZE,
+    };
+
     Ok(Settings {
         database_url,
         database_pool_size,
@@ -384,6 +393,7 @@ fn resolve(mut raw: Raw) -> Result<Settings, ConfigError> {
         workflows_dir,
         templates_dir,
         aktenzeichen_pattern,
+        document_max_size,
     })
 }
 
@@ -478,6 +488,7 @@ mod tests {
         );
         assert_eq!(settings.log, LogFormat::Text);
         assert!(settings.secret.is_none());
+        assert_eq!(settings.document_max_size, 20 * 1024 * 1024);
 
         let settings = load(Some(&path), &env_of(&[("VORGANG_DATA_DIR", "/srv/v")])).unwrap();
         assert_eq!(
@@ -503,6 +514,21 @@ mod tests {
         assert_eq!(settings.listen, "127.0.0.1:7000");
         assert_eq!(settings.log, LogFormat::Json);
         assert!(matches!(settings.mail_url, MailUrl::Smtp(_)));
+    }
+
+    #[test]
+    fn document_size_limit_is_given_in_mebibytes() {
+        let (_dir, path) = write_config("document_max_mb = 5\n");
+        let settings = load(Some(&path), &env_of(&[])).unwrap();
+        assert_eq!(settings.document_max_size, 5 * 1024 * 1024);
+        let settings = load(Some(&path), &env_of(&[("VORGANG_DOCUMENT_MAX_MB", "64")])).unwrap();
+        assert_eq!(settings.document_max_size, 64 * 1024 * 1024);
+        let (_dir, path) = write_config("document_max_mb = \"20\"\n");
+        let error = load(Some(&path), &env_of(&[])).unwrap_err().to_string();
+        assert!(
+            error.starts_with("Einstellung document_max_mb ("),
+            "{error}"
+        );
     }
 
     #[test]
@@ -548,6 +574,8 @@ mod tests {
             ),
             ("VORGANG_DATABASE_POOL_SIZE", "many", "database_pool_size"),
             ("VORGANG_SECRET", "short", "secret"),
+            ("VORGANG_DOCUMENT_MAX_MB", "0", "document_max_mb"),
+            ("VORGANG_DOCUMENT_MAX_MB", "viel", "document_max_mb"),
         ];
         for (var, value, key) in cases {
             let error = load(Some(&path), &env_of(&[(var, value)]))

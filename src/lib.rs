@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod db;
+pub mod documents;
 pub mod engine;
 pub mod frist;
 pub mod journal;

@@ -11,6 +11,7 @@ use crate::server::StartupError;
 #[derive(clap::Args, Debug, Clone)]
 #[command(about = "Prüft die Unversehrtheit der Vorgangsjournale", long_about = None)]
 pub struct AuditArgs {
+    /// Which check to run.
     #[command(subcommand)]
     pub command: AuditCommand,
 }

@@ -34,13 +34,19 @@ const FORMAT_TAG: &str = "vorgang.journal.v1";
 /// The fields that go into an entry's hash, borrowed from wherever they live.
 #[derive(Debug, Clone, Copy)]
 pub struct HashInput<'a> {
+    /// The case the entry belongs to, so entries cannot be moved between cases.
     pub case_id: i64,
+    /// Position in the case's journal, so entries cannot be reordered.
     pub seq: i32,
+    /// UTC, already truncated to microseconds.
     pub at: NaiveDateTime,
+    /// Who did it.
     pub actor: &'a str,
+    /// What happened.
     pub kind: &'a str,
     /// The stored payload text (canonical JSON).
     pub payload: &'a str,
+    /// Hash of the previous entry, or [`GENESIS_HASH`].
     pub prev_hash: &'a str,
 }
 

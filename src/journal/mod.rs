@@ -47,8 +47,11 @@ pub struct JournalEntry {
     /// UTC, whole microseconds; serialised as `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
     #[serde(serialize_with = "serialize_at")]
     pub at: NaiveDateTime,
+    /// Who did it (see [`NewEvent::actor`]).
     pub actor: String,
+    /// What happened (see [`NewEvent::kind`]).
     pub kind: String,
+    /// Details, parsed from the stored canonical JSON.
     pub payload: serde_json::Value,
     /// Hash of the previous entry of the case (64 zeros for the first).
     pub prev_hash: String,

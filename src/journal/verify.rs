@@ -27,7 +27,12 @@ pub enum BreakReason {
     /// `prev_hash` is not the hash of the entry before: an entry was replaced or reordered.
     PrevHashMismatch,
     /// Sequence numbers skip: entries were removed (or the first one is missing).
-    Gap { expected: i32, found: i32 },
+    Gap {
+        /// The number the next entry should have had.
+        expected: i32,
+        /// The number it has.
+        found: i32,
+    },
 }
 
 impl fmt::Display for BreakReason {
@@ -46,6 +51,7 @@ impl fmt::Display for BreakReason {
 /// The first broken entry of one case's journal; later entries of that case are not judged.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ChainBreak {
+    /// The case whose journal is broken.
     pub case_id: i64,
     /// `None` only if the case row itself is gone (possible only with foreign keys bypassed).
     pub aktenzeichen: Option<String>,
@@ -53,6 +59,7 @@ pub struct ChainBreak {
     pub seq: i32,
     /// Row id of that entry in `case_events`.
     pub event_id: i64,
+    /// What is wrong with that entry.
     pub reason: BreakReason,
 }
 

@@ -34,6 +34,14 @@ pub struct CaseAccess {
 /// Checks, inside the transaction and before anything changes, whether the caller may proceed.
 pub type AccessCheck<'a> = &'a dyn Fn(CaseAccess) -> Result<(), ServiceError>;
 
+/// Who runs a command, when, and the permission check to run on the loaded case.
+#[derive(Clone, Copy)]
+pub struct Invocation<'a> {
+    pub actor: &'a Actor,
+    pub clock: &'a Clock,
+    pub check: AccessCheck<'a>,
+}
+
 /// What the commands need besides the connection.
 pub struct CaseContext<'a> {
     pub registry: &'a WorkflowRegistry,
@@ -212,18 +220,20 @@ fn submitted(workflow: &DeployedWorkflow, instance: &Instance) -> bool {
 }
 
 /// Applies an engine event to a stored case under optimistic concurrency.
-#[allow(clippy::too_many_arguments)]
 fn apply(
     conn: &mut DbConnection,
     ctx: &CaseContext<'_>,
     id: CaseId,
     expected_version: Option<i64>,
-    check: AccessCheck<'_>,
-    actor: &Actor,
-    clock: &Clock,
+    call: Invocation<'_>,
     make_event: impl FnOnce(&DeployedWorkflow, &Instance) -> Result<Event, ServiceError>,
     validate: bool,
 ) -> Result<LoadedCase, ServiceError> {
+    let Invocation {
+        actor,
+        clock,
+        check,
+    } = call;
     write_transaction(conn, |conn| {
         let row = CaseRow::lock(conn, id)?.ok_or_else(not_found)?;
         check(access(&row))?;
@@ -291,19 +301,15 @@ pub fn change_data(
     id: CaseId,
     version: i64,
     patch: Value,
-    check: AccessCheck<'_>,
-    actor: &Actor,
-    clock: &Clock,
+    call: Invocation<'_>,
 ) -> Result<LoadedCase, ServiceError> {
-    let actor_for_event = actor.clone();
+    let actor_for_event = call.actor.clone();
     apply(
         conn,
         ctx,
         id,
         Some(version),
-        check,
-        actor,
-        clock,
+        call,
         move |_, _| {
             Ok(Event::ChangeData {
                 actor: actor_for_event,
@@ -324,19 +330,15 @@ pub fn take_action(
     action: &str,
     step: Option<&str>,
     data: Option<Value>,
-    check: AccessCheck<'_>,
-    actor: &Actor,
-    clock: &Clock,
+    call: Invocation<'_>,
 ) -> Result<LoadedCase, ServiceError> {
-    let actor_for_event = actor.clone();
+    let actor_for_event = call.actor.clone();
     apply(
         conn,
         ctx,
         id,
         Some(version),
-        check,
-        actor,
-        clock,
+        call,
         move |workflow, instance| {
             let candidates: Vec<LocalId> = instance
             .active_steps()
@@ -381,19 +383,15 @@ pub fn withdraw(
     id: CaseId,
     version: i64,
     reason: Option<String>,
-    check: AccessCheck<'_>,
-    actor: &Actor,
-    clock: &Clock,
+    call: Invocation<'_>,
 ) -> Result<LoadedCase, ServiceError> {
-    let actor_for_event = actor.clone();
+    let actor_for_event = call.actor.clone();
     apply(
         conn,
         ctx,
         id,
         Some(version),
-        check,
-        actor,
-        clock,
+        call,
         move |_, _| {
             Ok(Event::Withdraw {
                 actor: actor_for_event,
@@ -414,14 +412,17 @@ pub fn record_answer(
     actor: &Actor,
     clock: &Clock,
 ) -> Result<LoadedCase, ServiceError> {
+    let call = Invocation {
+        actor,
+        clock,
+        check: &|_| Ok(()),
+    };
     apply(
         conn,
         ctx,
         id,
         None,
-        &|_| Ok(()),
-        actor,
-        clock,
+        call,
         move |_, _| Ok(Event::Answer { invitation, answer }),
         false,
     )
@@ -435,14 +436,18 @@ pub fn fire_timer(
     timer: LocalId,
     clock: &Clock,
 ) -> Result<LoadedCase, ServiceError> {
+    let system = Actor::system();
+    let call = Invocation {
+        actor: &system,
+        clock,
+        check: &|_| Ok(()),
+    };
     let result = apply(
         conn,
         ctx,
         id,
         None,
-        &|_| Ok(()),
-        &Actor::system(),
-        clock,
+        call,
         move |_, _| Ok(Event::TimerFired { timer }),
         false,
     );

@@ -4,6 +4,7 @@
 #[macro_use]
 mod support;
 
+mod documents;
 mod frist_cli;
 mod health;
 mod journal;
