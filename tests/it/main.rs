@@ -9,5 +9,6 @@ mod frist_cli;
 mod health;
 mod journal;
 mod startup;
+mod cases;
 mod storage;
 mod validate_cli;

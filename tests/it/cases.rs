@@ -1,0 +1,304 @@
+//! The service layer on both databases: cases start with an Aktenzeichen, commands change them in
+//! one transaction, stale versions are refused, and the journal stays a valid chain.
+
+use std::path::Path;
+use std::sync::{Arc, Barrier};
+
+use chrono::{TimeZone, Utc};
+use diesel::prelude::*;
+use serde_json::{Value, json};
+use vorgang::db::models::Organisation;
+use vorgang::db::schema::{outbox, timers};
+use vorgang::db::{Database, DbConnection};
+use vorgang::engine::{Actor, CaseStatus, Clock};
+use vorgang::service::ServiceError;
+use vorgang::service::aktenzeichen::AktenzeichenPattern;
+use vorgang::service::cases::{self, CaseContext, Invocation};
+use vorgang::service::workflows::{WorkflowRegistry, WorkflowSources};
+
+use crate::support::{Backend, TestDatabase};
+
+fn sources() -> WorkflowSources {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    WorkflowSources {
+        workflows_dir: root.join("workflows"),
+        templates_dir: root.join("templates"),
+    }
+}
+
+fn clock(date: &str) -> Clock {
+    let day = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").unwrap();
+    vorgang::service::clock::at(Utc.from_utc_datetime(&day.and_hms_opt(10, 0, 0).unwrap()))
+}
+
+fn koordination() -> Actor {
+    Actor {
+        id: "anna@kreis-soest.de".into(),
+        roles: vec!["koordination".into()],
+    }
+}
+
+struct Fixture {
+    _db: TestDatabase,
+    pool: Database,
+    registry: WorkflowRegistry,
+    pattern: AktenzeichenPattern,
+}
+
+impl Fixture {
+    fn new(backend: Backend) -> Self {
+        let db = TestDatabase::migrated(backend);
+        let pool = db.pool(8);
+        let registry = WorkflowRegistry::default();
+        let added = registry
+            .sync_directory(&mut pool.get().unwrap(), &sources(), clock("2026-03-01").now.naive_utc())
+            .unwrap();
+        assert_eq!(added.len(), 3, "{added:?}");
+        Self {
+            _db: db,
+            pool,
+            registry,
+            pattern: AktenzeichenPattern::default(),
+        }
+    }
+
+    fn ctx(&self) -> CaseContext<'_> {
+        CaseContext {
+            registry: &self.registry,
+            pattern: &self.pattern,
+            mail_domain: "vorgang.test",
+        }
+    }
+
+    fn conn(&self) -> vorgang::db::PooledConnection {
+        self.pool.get().unwrap()
+    }
+
+    fn org(&self, key: &str) -> Organisation {
+        Organisation::find_by_key(&mut self.conn(), key).unwrap().unwrap()
+    }
+}
+
+fn application() -> Value {
+    json!({
+        "antragsteller": { "dienststelle": "Fachbereich Bildung", "ansprechperson": "Frau Beispiel",
+                           "telefon": "02921 30-0", "email": "ki@kreis-soest.de" },
+        "zentrum_name": "Kommunales Integrationszentrum Kreis Soest",
+        "oeffentliche_bezeichnung": "Kommunales Integrationszentrum Kreis Soest – anerkannt durch das Land NRW als Kommunales Integrationszentrum nach § 8 Teilhabe- und Integrationsgesetz",
+        "ausgangslage": "Rund 12 % der Schülerinnen und Schüler sind neu zugewandert.",
+        "standorte": [{ "bezeichnung": "Kreishaus", "anschrift": "Hoher Weg 1–3, 59494 Soest" }],
+        "arbeitsaufnahme": "2026-09-01",
+        "integrationskonzept": { "status": "beschlossen", "gremium": "kreistag",
+                                 "beschluss_datum": "2025-06-26", "fortschreibung": "aktualisiert" },
+        "personal": { "lehrkraefte_vze": 2, "fachkraefte_vze": 6, "verwaltungsassistenz_vze": 0.5 },
+        "leitung": { "name": "Herr Beispiel", "gruppe": "fachkraft",
+                     "stellvertretung_name": "Frau Muster", "stellvertretung_gruppe": "lehrkraft" },
+        "beteiligte": ["SCHULAMT-SO", "05974-JA"],
+        "beteiligung_abdeckung": { "untere_schulaufsicht": true, "schulverwaltung": true,
+            "jugendhilfe_oeffentlich": true, "jugendhilfe_frei": true, "wohlfahrtsverbaende": true }
+    })
+}
+
+fn allow() -> impl Fn(cases::CaseAccess) -> Result<(), ServiceError> {
+    |_| Ok(())
+}
+
+both_backends! {
+    fn a_case_starts_with_an_aktenzeichen_and_a_journal(backend) {
+        let f = Fixture::new(backend);
+        let soest = f.org("05974");
+        let first = cases::start_case(&mut f.conn(), &f.ctx(), "ki-antrag", &soest, application(), &koordination(), &clock("2026-03-04")).unwrap();
+        let second = cases::start_case(&mut f.conn(), &f.ctx(), "ki-antrag", &soest, json!({}), &koordination(), &clock("2026-03-05")).unwrap();
+        assert_eq!(first.row.aktenzeichen, "KI-05974-2026-0001");
+        assert_eq!(second.row.aktenzeichen, "KI-05974-2026-0002");
+        let kleve = cases::start_case(&mut f.conn(), &f.ctx(), "ki-antrag", &f.org("05154"), json!({}), &koordination(), &clock("2026-03-05")).unwrap();
+        assert_eq!(kleve.row.aktenzeichen, "KI-05154-2026-0001");
+        assert_eq!(first.row.version, 1);
+        assert_eq!(first.row.status, "running");
+        let journal = vorgang::journal::list(&mut f.conn(), first.row.id.0).unwrap();
+        let kinds: Vec<&str> = journal.iter().map(|e| e.kind.as_str()).collect();
+        assert_eq!(kinds, ["case_started", "step_entered"]);
+        assert_eq!(journal[0].actor, "anna@kreis-soest.de");
+    }
+}
+
+both_backends! {
+    fn invalid_data_is_refused_with_pointers_and_nothing_is_stored(backend) {
+        let f = Fixture::new(backend);
+        let error = cases::start_case(&mut f.conn(), &f.ctx(), "ki-antrag", &f.org("05974"), json!({ "arbeitsaufnahme": "morgen", "erfunden": 1 }), &koordination(), &clock("2026-03-04")).unwrap_err();
+        let ServiceError::InvalidData(errors) = error else { panic!("{error:?}") };
+        let pointers: Vec<&str> = errors.iter().map(|e| e.pointer.as_str()).collect();
+        assert_eq!(pointers, ["/arbeitsaufnahme", "/erfunden"]);
+        let count: i64 = vorgang::db::schema::cases::table.count().get_result(&mut *f.conn()).unwrap();
+        assert_eq!(count, 0);
+        // The failed attempt did not use up a running number.
+        let ok = cases::start_case(&mut f.conn(), &f.ctx(), "ki-antrag", &f.org("05974"), json!({}), &koordination(), &clock("2026-03-04")).unwrap();
+        assert_eq!(ok.row.aktenzeichen, "KI-05974-2026-0001");
+    }
+}
+
+both_backends! {
+    fn actions_need_the_current_version_and_write_timers_and_mail(backend) {
+        let f = Fixture::new(backend);
+        let case = cases::start_case(&mut f.conn(), &f.ctx(), "ki-antrag", &f.org("05974"), application(), &koordination(), &clock("2026-03-04")).unwrap();
+        let actor = koordination();
+        let check = allow();
+        let call = Invocation { actor: &actor, clock: &clock("2026-03-04"), check: &check };
+        let stale = cases::take_action(&mut f.conn(), &f.ctx(), case.row.id, 7, "beteiligung_starten", None, None, call);
+        assert!(matches!(stale, Err(ServiceError::VersionConflict { current: 1 })));
+        let moved = cases::take_action(&mut f.conn(), &f.ctx(), case.row.id, 1, "beteiligung_starten", None, None, call).unwrap();
+        assert_eq!(moved.row.version, 2);
+        let due: Vec<(String, String)> = timers::table
+            .filter(timers::case_id.eq(case.row.id))
+            .select((timers::step, timers::status))
+            .load(&mut *f.conn())
+            .unwrap();
+        assert_eq!(due.len(), 2, "deadline and reminder: {due:?}");
+        let mails: Vec<(String, String)> = outbox::table
+            .filter(outbox::case_id.eq(case.row.id))
+            .select((outbox::template, outbox::recipients))
+            .load(&mut *f.conn())
+            .unwrap();
+        assert_eq!(mails.len(), 2, "one invitation per participant");
+        assert!(mails.iter().all(|(template, _)| template == "beteiligung_einladung"));
+        assert!(mails[0].1.contains("SCHULAMT-SO"));
+        // A refused action changes nothing, not even the version.
+        let refused = cases::take_action(&mut f.conn(), &f.ctx(), case.row.id, 2, "zum_beschluss", None, None, call);
+        assert!(matches!(refused, Err(ServiceError::Refused(_))), "{refused:?}");
+        let reloaded = cases::load(&mut f.conn(), &f.registry, case.row.id).unwrap();
+        assert_eq!(reloaded.row.version, 2);
+    }
+}
+
+both_backends! {
+    fn the_access_check_runs_before_anything_changes(backend) {
+        let f = Fixture::new(backend);
+        let case = cases::start_case(&mut f.conn(), &f.ctx(), "ki-antrag", &f.org("05974"), json!({}), &koordination(), &clock("2026-03-04")).unwrap();
+        let actor = koordination();
+        let deny = |_| Err(ServiceError::Forbidden("nein".into()));
+        let call = Invocation { actor: &actor, clock: &clock("2026-03-04"), check: &deny };
+        let result = cases::change_data(&mut f.conn(), &f.ctx(), case.row.id, 1, json!({ "ausgangslage": "x" }), call);
+        assert!(matches!(result, Err(ServiceError::Forbidden(_))));
+        assert_eq!(cases::load(&mut f.conn(), &f.registry, case.row.id).unwrap().row.version, 1);
+    }
+}
+
+both_backends! {
+    fn twenty_concurrent_actions_on_one_version_yield_exactly_one_success(backend) {
+        let f = Arc::new(Fixture::new(backend));
+        let case = cases::start_case(&mut f.conn(), &f.ctx(), "ki-antrag", &f.org("05974"), application(), &koordination(), &clock("2026-03-04")).unwrap();
+        let barrier = Arc::new(Barrier::new(20));
+        let threads: Vec<_> = (0..20)
+            .map(|i| {
+                let f = Arc::clone(&f);
+                let barrier = Arc::clone(&barrier);
+                let id = case.row.id;
+                std::thread::spawn(move || {
+                    let mut conn = f.conn();
+                    let actor = koordination();
+                    let check = allow();
+                    let call = Invocation { actor: &actor, clock: &clock("2026-03-04"), check: &check };
+                    barrier.wait();
+                    if i % 2 == 0 {
+                        cases::take_action(&mut conn, &f.ctx(), id, 1, "beteiligung_starten", None, None, call).map(|_| ())
+                    } else {
+                        cases::change_data(&mut conn, &f.ctx(), id, 1, json!({ "ausgangslage": format!("Fassung {i}") }), call).map(|_| ())
+                    }
+                })
+            })
+            .collect();
+        let results: Vec<Result<(), ServiceError>> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+        let successes = results.iter().filter(|r| r.is_ok()).count();
+        let conflicts = results.iter().filter(|r| matches!(r, Err(ServiceError::VersionConflict { current: 2 }))).count();
+        assert_eq!(successes, 1, "{results:?}");
+        assert_eq!(conflicts, 19, "{results:?}");
+        let report = vorgang::journal::verify(&mut f.conn()).unwrap();
+        assert!(report.breaks.is_empty(), "{:?}", report.breaks);
+        assert_eq!(cases::load(&mut f.conn(), &f.registry, case.row.id).unwrap().row.version, 2);
+    }
+}
+
+both_backends! {
+    fn concurrent_creations_never_share_an_aktenzeichen(backend) {
+        let f = Arc::new(Fixture::new(backend));
+        let barrier = Arc::new(Barrier::new(8));
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let f = Arc::clone(&f);
+                let barrier = Arc::clone(&barrier);
+                std::thread::spawn(move || {
+                    let soest = f.org("05974");
+                    let mut conn = f.conn();
+                    barrier.wait();
+                    cases::start_case(&mut conn, &f.ctx(), "ki-antrag", &soest, json!({}), &koordination(), &clock("2026-03-04"))
+                        .map(|case| case.row.aktenzeichen)
+                })
+            })
+            .collect();
+        let mut numbers: Vec<String> = threads.into_iter().map(|t| t.join().unwrap().unwrap()).collect();
+        numbers.sort();
+        let expected: Vec<String> = (1..=8).map(|n| format!("KI-05974-2026-{n:04}")).collect();
+        assert_eq!(numbers, expected);
+    }
+}
+
+both_backends! {
+    fn approval_completes_the_application_and_starts_the_operation_case(backend) {
+        let f = Fixture::new(backend);
+        let case = cases::start_case(&mut f.conn(), &f.ctx(), "ki-antrag", &f.org("05974"), application(), &koordination(), &clock("2026-03-04")).unwrap();
+        let actor = koordination();
+        let check = allow();
+        let at = |date: &'static str| clock(date);
+        let mut version = 1;
+        let mut act = |action: &str, data: Option<Value>, actor: &Actor, date: &'static str| {
+            let now = at(date);
+            let call = Invocation { actor, clock: &now, check: &check };
+            let done = cases::take_action(&mut f.conn(), &f.ctx(), case.row.id, version, action, None, data, call)
+                .unwrap_or_else(|e| panic!("{action}: {e:?}"));
+            version = done.row.version;
+            done
+        };
+        act("beteiligung_starten", None, &actor, "2026-03-04");
+        let invitations: Vec<_> = cases::load(&mut f.conn(), &f.registry, case.row.id).unwrap().instance.invitations.iter().map(|i| i.id).collect();
+        for invitation in invitations {
+            let answer = vorgang::engine::instance::Answer { votum: vorgang::engine::instance::Votum::Zustimmung, text: "Einverstanden.".into(), answered_by: "Schulamt".into(), attachment: None };
+            cases::record_answer(&mut f.conn(), &f.ctx(), case.row.id, invitation, answer, &Actor { id: "partner".into(), roles: vec![] }, &clock("2026-03-10")).unwrap();
+            version += 1;
+        }
+        act("zum_beschluss", Some(json!({ "auswertung": { "zusammenfassung": "Zustimmung." } })), &actor, "2026-03-11");
+        act("beschlossen", Some(json!({ "beschluss": { "gremium": "kreistag", "datum": "2026-03-26", "drucksache": "XV/1" } })), &actor, "2026-03-27");
+        let submitted = act("einreichen", Some(json!({ "schwerpunkte": "Sprachbildung", "unterlagen": { "antragsformular": "1", "finanzierungsplan": "2", "arbeitsplan": "3" } })), &actor, "2026-03-30");
+        assert!(submitted.row.submitted_at.is_some(), "visible to the Bewilligungsbehörde now");
+        let bewilligung = Actor { id: "kfi@bra.nrw.de".into(), roles: vec!["bewilligung".into()] };
+        let approved = act("bewilligen", Some(json!({ "bewilligung": { "datum": "2026-04-15", "bescheid": "4" } })), &bewilligung, "2026-04-15");
+        assert_eq!(approved.instance.status, CaseStatus::Completed);
+        assert_eq!(approved.row.status, "completed");
+        assert_eq!(approved.row.outcome.as_deref(), Some("bewilligt"));
+        let betrieb: Vec<(String, String)> = vorgang::db::schema::cases::table
+            .filter(vorgang::db::schema::cases::workflow_key.eq("ki-betrieb"))
+            .select((vorgang::db::schema::cases::aktenzeichen, vorgang::db::schema::cases::status))
+            .load(&mut *f.conn())
+            .unwrap();
+        assert_eq!(betrieb.len(), 1, "the operation case was started in the same transaction");
+        assert_eq!(betrieb[0].1, "running");
+        let report = vorgang::journal::verify(&mut f.conn()).unwrap();
+        assert!(report.breaks.is_empty());
+    }
+}
+
+both_backends! {
+    fn unchanged_workflow_files_do_not_make_new_versions(backend) {
+        let f = Fixture::new(backend);
+        let again = f.registry.sync_directory(&mut f.conn(), &sources(), clock("2026-03-02").now.naive_utc()).unwrap();
+        assert_eq!(again, Vec::<(String, i32)>::new());
+        let yaml = std::fs::read_to_string(sources().workflows_dir.join("ki-anregung.yaml")).unwrap();
+        let changed = yaml.replacen("title: ", "title: Geänderte ", 1);
+        let deployed = f.registry.deploy(&mut f.conn(), &sources(), &changed, "admin", clock("2026-03-02").now.naive_utc()).unwrap();
+        assert_eq!(deployed.version, 2);
+        let same = f.registry.deploy(&mut f.conn(), &sources(), &changed, "admin", clock("2026-03-03").now.naive_utc()).unwrap();
+        assert_eq!(same.version, 2, "same content, same version");
+        let broken = f.registry.deploy(&mut f.conn(), &sources(), "workflow: x\n", "admin", clock("2026-03-03").now.naive_utc());
+        assert!(matches!(broken, Err(ServiceError::InvalidDefinition(ref d)) if !d.is_empty()));
+        let _: &mut DbConnection = &mut f.conn();
+    }
+}
