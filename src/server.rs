@@ -5,6 +5,7 @@ use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 
 use actix_web::HttpServer;
 
+use crate::auth::Auth;
 use crate::config::{ConfigError, Settings};
 use crate::db::{Database, DbError, migrations};
 use crate::secret::{Secret, SecretError};
@@ -100,9 +101,11 @@ pub fn serve(settings: Settings) -> Result<(), StartupError> {
         "vorgang listening"
     );
 
+    // Built once, before the workers: the login limits must be shared by all of them.
+    let auth = actix_web::web::Data::new(Auth::from_secret(&secret));
     actix_web::rt::System::new().block_on(async move {
         let secret = actix_web::web::Data::new(secret);
-        HttpServer::new(move || web::app(db.clone()).app_data(secret.clone()))
+        HttpServer::new(move || web::app(db.clone(), auth.clone()).app_data(secret.clone()))
             .disable_signals()
             .shutdown_signal(shutdown_requested())
             .shutdown_timeout(SHUTDOWN_GRACE_SECONDS)

@@ -7,20 +7,30 @@ pub mod request_id;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpResponse, web};
 
+use crate::auth::{self, Auth};
 use crate::db::Database;
 
 /// Registers every route; shared by the server and by in-process tests.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(health::healthz)
         .service(health::readyz)
+        .service(
+            web::resource(auth::login::TOKEN_PATH)
+                .app_data(auth::login::json_config())
+                .route(web::post().to(auth::login::issue_token))
+                .default_service(web::to(auth::login::method_not_allowed)),
+        )
         .default_service(web::to(|| async {
             HttpResponse::from_error(problem::Problem::not_found())
         }));
 }
 
 /// The application with its middleware, as served; tests build it the same way.
+///
+/// `auth` is created once and shared by every worker (the login limits must be process-wide).
 pub fn app(
     db: Database,
+    auth: web::Data<Auth>,
 ) -> App<
     impl actix_web::dev::ServiceFactory<
         actix_web::dev::ServiceRequest,
@@ -32,6 +42,7 @@ pub fn app(
 > {
     App::new()
         .app_data(web::Data::new(db))
+        .app_data(auth)
         .configure(configure)
         .wrap(from_fn(request_id::assign_request_id))
 }

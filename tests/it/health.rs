@@ -8,7 +8,7 @@ use crate::support::db::postgres_available;
 use crate::support::{Backend, TestDatabase};
 
 async fn readyz_status(db: Database) -> (u16, serde_json::Value) {
-    let app = test::init_service(vorgang::web::app(db)).await;
+    let app = test::init_service(vorgang::web::app(db, crate::support::auth::test_auth())).await;
     let response =
         test::call_service(&app, test::TestRequest::get().uri("/readyz").to_request()).await;
     let status = response.status().as_u16();

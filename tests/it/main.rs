@@ -4,6 +4,7 @@
 #[macro_use]
 mod support;
 
+mod auth;
 mod frist_cli;
 mod health;
 mod startup;

@@ -1,5 +1,6 @@
 //! Shared test harness: databases on both backends and a real `vorgang` process.
 
+pub mod auth;
 pub mod db;
 pub mod process;
 
