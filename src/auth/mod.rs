@@ -1,9 +1,10 @@
-//! Authentication: passwords, access tokens, the [`Principal`] of a request, and failed-login
-//! limits.
+//! Authentication and permissions: passwords, access tokens, the [`Principal`] of a request,
+//! failed-login limits, and the permission matrix.
 
 pub mod limiter;
 pub mod login;
 pub mod password;
+pub mod permissions;
 pub mod principal;
 pub mod token;
 
@@ -11,6 +12,7 @@ use std::sync::Arc;
 
 pub use limiter::{LoginLimiter, LoginLimits};
 pub use password::Passwords;
+pub use permissions::{CaseScope, Denied, Permission, authorize, workflow_roles};
 pub use principal::Principal;
 pub use token::{Signer, StaffTokens};
 
