@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use vorgang::auth::cli::{UserArgs, UserCliError};
 use vorgang::config::{self, Settings};
 use vorgang::frist::cli::{FristArgs, FristCliError};
 use vorgang::server::{self, StartupError};
@@ -30,6 +31,8 @@ enum Command {
     Migrate,
     /// Berechnet das Ende einer Frist nach §§ 187–193 BGB und § 31 VwVfG NRW.
     Frist(FristArgs),
+    /// Legt Benutzer an und setzt Passwörter.
+    User(UserArgs),
 }
 
 /// Everything a command can fail with; each is one German line on stderr and exit code 2.
@@ -39,6 +42,8 @@ enum CliError {
     Startup(#[from] StartupError),
     #[error(transparent)]
     Frist(#[from] FristCliError),
+    #[error(transparent)]
+    User(#[from] UserCliError),
 }
 
 /// Exit code for every start-up and input error: the operator must change something.
@@ -86,6 +91,11 @@ fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Frist(args) => {
             println!("{}", vorgang::frist::cli::run(&args)?);
+            Ok(())
+        }
+        Command::User(ref args) => {
+            let settings = load_settings(&cli)?;
+            println!("{}", vorgang::auth::cli::run(args, &settings)?);
             Ok(())
         }
     }

@@ -1,6 +1,7 @@
 //! Authentication and permissions: passwords, access tokens, the [`Principal`] of a request,
-//! failed-login limits, and the permission matrix.
+//! failed-login limits, the permission matrix, and the `vorgang user` command.
 
+pub mod cli;
 pub mod limiter;
 pub mod login;
 pub mod password;

@@ -1,6 +1,9 @@
-//! Authentication: the token endpoint, bearer tokens on API calls, failed-login limits.
+//! Authentication: the token endpoint, bearer tokens on API calls, failed-login limits, and
+//! `vorgang user` as a real process.
 
-use std::time::Instant;
+use std::io::Write;
+use std::process::{Output, Stdio};
+use std::time::{Duration, Instant};
 
 use actix_web::http::header::HeaderMap;
 use actix_web::test as actix_test;
@@ -15,7 +18,10 @@ use vorgang::db::models::{Role, User};
 use vorgang::db::schema::{user_roles, users};
 
 use crate::support::TestDatabase;
-use crate::support::auth::{TEST_SECRET, create_user, test_auth, test_auth_with, test_secret};
+use crate::support::auth::{
+    TEST_SECRET, cheap_passwords, create_user, test_auth, test_auth_with, test_secret,
+};
+use crate::support::process::{RunningServer, http, vorgang};
 
 const PASSWORD: &str = "richtig-langes-passwort";
 const PEER: &str = "192.0.2.10:40000";
@@ -426,4 +432,181 @@ fn a_token_of_one_purpose_never_verifies_for_another() {
         signer.verify::<StaffAccess>(&partner.token),
         Err(TokenError::Invalid(_))
     ));
+}
+
+// ---------------------------------------------------------------------------------------------
+// `vorgang user` as a real process
+
+/// Runs `vorgang user ARGS` against the database with `stdin` piped in.
+fn user_command(db: &TestDatabase, args: &[&str], stdin: &str) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = vorgang()
+        .arg("user")
+        .args(args)
+        .current_dir(dir.path())
+        .env("VORGANG_DATABASE_URL", db.url_text())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn assert_exit_2_one_line(output: &Output, expected: &str) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "stderr: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one line expected: {stderr}");
+    assert!(
+        stderr.starts_with(&format!("vorgang: {expected}")),
+        "expected {expected:?}, got {stderr}"
+    );
+    assert!(output.stdout.is_empty());
+}
+
+fn add_anna<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "add",
+        "--email",
+        "Anna.Schmidt@Kreis-Kleve.de",
+        "--name",
+        "Anna Schmidt",
+        "--org",
+        "05154",
+        "--role",
+        "koordination",
+        "--role",
+        "lesen",
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
+both_backends! {
+    fn user_add_and_passwd_as_processes(backend) {
+        let db = TestDatabase::migrated(backend);
+
+        let created = user_command(&db, &add_anna(&[]), "ein-sehr-gutes-passwort\n");
+        let stdout = String::from_utf8_lossy(&created.stdout);
+        assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+        assert_eq!(stdout.trim(), "Benutzer anna.schmidt@kreis-kleve.de angelegt: Kleve (05154), Rollen: koordination, lesen.");
+
+        let mut conn = db.connection();
+        let anna = User::find_by_email(&mut conn, "anna.schmidt@kreis-kleve.de").unwrap().unwrap();
+        assert_eq!(anna.display_name, "Anna Schmidt");
+        assert_eq!(anna.roles(&mut conn).unwrap(), [Role::Koordination, Role::Lesen]);
+        let hash = anna.password_hash.clone().unwrap();
+        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "production parameters: {hash}");
+        assert!(!hash.contains("ein-sehr-gutes-passwort"));
+        let passwords = cheap_passwords();
+        assert!(passwords.verify(Some(&hash), "ein-sehr-gutes-passwort"));
+
+        // Duplicate address (in another spelling): exit 2, one line, nothing changed.
+        let duplicate = user_command(&db, &["add", "--email", "ANNA.SCHMIDT@kreis-kleve.de", "--name", "Andere", "--org", "05315", "--role", "admin"], "noch-ein-gutes-passwort\n");
+        assert_exit_2_one_line(&duplicate, "Ein Benutzer mit der E-Mail-Adresse „anna.schmidt@kreis-kleve.de“ existiert bereits.");
+        let again = User::find_by_email(&mut conn, "anna.schmidt@kreis-kleve.de").unwrap().unwrap();
+        assert_eq!(again.display_name, "Anna Schmidt");
+        assert_eq!(again.roles(&mut conn).unwrap(), [Role::Koordination, Role::Lesen]);
+
+        // passwd: the new password replaces the old one.
+        let changed = user_command(&db, &["passwd", "--email", "anna.schmidt@kreis-kleve.de"], "das-neue-passwort-1\r\nignoriert\n");
+        assert!(changed.status.success(), "{}", String::from_utf8_lossy(&changed.stderr));
+        assert_eq!(String::from_utf8_lossy(&changed.stdout).trim(), "Passwort für anna.schmidt@kreis-kleve.de gesetzt.");
+        let new_hash = User::find_by_email(&mut conn, "anna.schmidt@kreis-kleve.de").unwrap().unwrap().password_hash.unwrap();
+        assert!(passwords.verify(Some(&new_hash), "das-neue-passwort-1"));
+        assert!(!passwords.verify(Some(&new_hash), "ein-sehr-gutes-passwort"));
+
+        let short = user_command(&db, &["passwd", "--email", "anna.schmidt@kreis-kleve.de"], "zu-kurz\n");
+        assert_exit_2_one_line(&short, "Passwort: Das Passwort muss mindestens 12 Zeichen lang sein.");
+        let unchanged = User::find_by_email(&mut conn, "anna.schmidt@kreis-kleve.de").unwrap().unwrap().password_hash.unwrap();
+        assert_eq!(unchanged, new_hash);
+
+        let nobody = user_command(&db, &["passwd", "--email", "niemand@kreis-kleve.de"], "ein-sehr-gutes-passwort\n");
+        assert_exit_2_one_line(&nobody, "Es gibt keinen Benutzer mit der E-Mail-Adresse „niemand@kreis-kleve.de“.");
+    }
+}
+
+both_backends! {
+    fn user_add_rejects_bad_input_and_creates_nothing(backend) {
+        let db = TestDatabase::migrated(backend);
+        let cases: [(Vec<&str>, &str, &str); 6] = [
+            (
+                vec!["add", "--email", "b@kreis-kleve.de", "--name", "B", "--org", "99999", "--role", "lesen"],
+                "ein-sehr-gutes-passwort\n",
+                "--org: Organisation „99999“ ist unbekannt.",
+            ),
+            (
+                vec!["add", "--email", "b@kreis-kleve.de", "--name", "B", "--org", "05154", "--role", "chef"],
+                "ein-sehr-gutes-passwort\n",
+                "--role: unbekannte Rolle „chef“",
+            ),
+            (
+                vec!["add", "--email", "b@kreis-kleve.de", "--name", "B", "--org", "05154", "--role", "lesen"],
+                "elf-zeichen\n",
+                "Passwort: Das Passwort muss mindestens 12 Zeichen lang sein.",
+            ),
+            (
+                vec!["add", "--email", "b@kreis-kleve.de", "--name", "B", "--org", "05154", "--role", "lesen"],
+                "",
+                "Passwort: Die Standardeingabe ist leer",
+            ),
+            (
+                vec!["add", "--email", "b@kreis-kleve.de", "--name", "B", "--org", "05154"],
+                "ein-sehr-gutes-passwort\n",
+                "--role fehlt",
+            ),
+            (
+                vec!["add", "--email", "kein-at", "--name", "B", "--org", "05154", "--role", "lesen"],
+                "ein-sehr-gutes-passwort\n",
+                "--email: „kein-at“ ist keine gültige E-Mail-Adresse.",
+            ),
+        ];
+        for (args, stdin, expected) in cases {
+            let output = user_command(&db, &args, stdin);
+            assert_exit_2_one_line(&output, expected);
+        }
+        assert!(User::find_by_email(&mut db.connection(), "b@kreis-kleve.de").unwrap().is_none());
+    }
+}
+
+both_backends! {
+    fn a_user_created_by_the_cli_logs_in_at_the_running_server(backend) {
+        let db = TestDatabase::migrated(backend);
+        let created = user_command(&db, &add_anna(&[]), "ein-sehr-gutes-passwort\n");
+        assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+
+        let dir = tempfile::tempdir().unwrap();
+        let url = db.url_text();
+        let server = RunningServer::start(dir.path(), &[("VORGANG_DATABASE_URL", &url), ("VORGANG_SECRET", TEST_SECRET)]);
+        let mut reply = http()
+            .post(server.url("/api/v1/auth/token"))
+            .send_json(json!({ "email": "anna.schmidt@kreis-kleve.de", "password": "ein-sehr-gutes-passwort" }))
+            .unwrap();
+        assert_eq!(reply.status(), 200);
+        let body: Value = reply.body_mut().read_json().unwrap();
+        let token = body["token"].as_str().unwrap().to_string();
+        assert_eq!(verified_claims(&token)["iss"], "vorgang");
+
+        let mut wrong = http()
+            .post(server.url("/api/v1/auth/token"))
+            .send_json(json!({ "email": "anna.schmidt@kreis-kleve.de", "password": "falsches-passwort" }))
+            .unwrap();
+        assert_eq!(wrong.status(), 401);
+        let problem: Value = wrong.body_mut().read_json().unwrap();
+        assert_eq!(problem["type"], "urn:vorgang:problem:invalid-credentials");
+
+        // Neither the password nor the token ever reaches the log.
+        std::thread::sleep(Duration::from_millis(200));
+        let log = server.log_lines().join("\n");
+        assert!(log.contains("login succeeded"), "{log}");
+        for secret in ["ein-sehr-gutes-passwort", "falsches-passwort", token.as_str(), TEST_SECRET] {
+            assert!(!log.contains(secret), "{secret} appears in the log");
+        }
+    }
 }
