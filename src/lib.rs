@@ -1,6 +1,7 @@
 //! vorgang: a workflow and case-management server for legal, deadline-driven procedures of public
 //! administration, first of all the Kommunales Integrationszentrum procedure in NRW.
 
+pub mod auth;
 pub mod config;
 pub mod db;
 pub mod documents;

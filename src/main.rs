@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use vorgang::auth::cli::{UserArgs, UserCliError};
 use vorgang::config::{self, Settings};
 use vorgang::engine::cli::ValidateArgs;
 use vorgang::frist::cli::{FristArgs, FristCliError};
@@ -44,6 +45,8 @@ enum Command {
     Schema,
     /// Prüft die Unversehrtheit der Vorgangsjournale (Exit-Code 0: unversehrt, 1: gebrochen).
     Audit(AuditArgs),
+    /// Legt Benutzer an und setzt Passwörter.
+    User(UserArgs),
 }
 
 /// Everything a command can fail with; each is one German line on stderr and exit code 2.
@@ -57,6 +60,8 @@ enum CliError {
     Audit(#[from] vorgang::journal::cli::AuditError),
     #[error("Vorlagenverzeichnis {path}: {reason}")]
     Templates { path: String, reason: String },
+    #[error(transparent)]
+    User(#[from] UserCliError),
 }
 
 /// Exit code for every start-up and input error: the operator must change something.
@@ -136,6 +141,11 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             } else {
                 ExitCode::from(1)
             })
+        }
+        Command::User(ref args) => {
+            let settings = load_settings(&cli)?;
+            println!("{}", vorgang::auth::cli::run(args, &settings)?);
+            Ok(ExitCode::SUCCESS)
         }
     }
 }

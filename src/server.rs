@@ -5,6 +5,7 @@ use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 
 use actix_web::HttpServer;
 
+use crate::auth::Auth;
 use crate::config::{ConfigError, Settings};
 use crate::db::{Database, DbError, migrations};
 use crate::secret::{Secret, SecretError};
@@ -31,6 +32,9 @@ pub enum StartupError {
     /// The listen address cannot be bound.
     #[error("Einstellung listen: {address} kann nicht gebunden werden: {reason}")]
     Bind { address: String, reason: String },
+    /// The shipped workflow definitions are invalid or unreadable.
+    #[error("Einstellung workflows_dir: {0}")]
+    Workflows(#[from] crate::service::workflows::SyncError),
     /// The HTTP server stopped with an I/O error.
     #[error("HTTP-Server: {0}")]
     Server(std::io::Error),
@@ -78,6 +82,24 @@ fn bind(listen: &str) -> Result<TcpListener, StartupError> {
     })
 }
 
+/// The state the API handlers share, from the settings.
+pub fn api_state(settings: &Settings) -> web::api::ApiState {
+    web::api::ApiState {
+        registry: std::sync::Arc::new(crate::service::workflows::WorkflowRegistry::default()),
+        pattern: settings.aktenzeichen_pattern.clone(),
+        sources: crate::service::workflows::WorkflowSources {
+            workflows_dir: settings.workflows_dir.clone(),
+            templates_dir: settings.templates_dir.clone(),
+        },
+        documents: crate::documents::DocumentStore::for_settings(settings),
+        mail_domain: settings
+            .public_url
+            .host_str()
+            .unwrap_or("vorgang.invalid")
+            .to_string(),
+    }
+}
+
 /// Runs the server until SIGTERM or SIGINT, then lets in-flight requests finish.
 pub fn serve(settings: Settings) -> Result<(), StartupError> {
     ensure_data_dir(&settings)?;
@@ -87,10 +109,19 @@ pub fn serve(settings: Settings) -> Result<(), StartupError> {
     };
     let listener = bind(&settings.listen)?;
     let (db, applied) = open_and_migrate(&settings)?;
+    let api = api_state(&settings);
+    let deployed = {
+        let mut conn = db.get()?;
+        api.registry
+            .sync_directory(&mut conn, &api.sources, chrono::Utc::now().naive_utc())?
+    };
     let address = listener.local_addr().map_err(StartupError::Server)?;
 
     for version in &applied {
         tracing::info!(version, "migration applied");
+    }
+    for (workflow, version) in &deployed {
+        tracing::info!(workflow, version, "workflow version deployed");
     }
     tracing::info!(
         address = %address,
@@ -100,17 +131,22 @@ pub fn serve(settings: Settings) -> Result<(), StartupError> {
         "vorgang listening"
     );
 
+    // Built once, before the workers: the login limits must be shared by all of them.
+    let auth = actix_web::web::Data::new(Auth::from_secret(&secret));
+    let api = actix_web::web::Data::new(api);
     actix_web::rt::System::new().block_on(async move {
         let secret = actix_web::web::Data::new(secret);
-        HttpServer::new(move || web::app(db.clone()).app_data(secret.clone()))
-            .disable_signals()
-            .shutdown_signal(shutdown_requested())
-            .shutdown_timeout(SHUTDOWN_GRACE_SECONDS)
-            .listen(listener)
-            .map_err(StartupError::Server)?
-            .run()
-            .await
-            .map_err(StartupError::Server)?;
+        HttpServer::new(move || {
+            web::app(db.clone(), auth.clone(), api.clone()).app_data(secret.clone())
+        })
+        .disable_signals()
+        .shutdown_signal(shutdown_requested())
+        .shutdown_timeout(SHUTDOWN_GRACE_SECONDS)
+        .listen(listener)
+        .map_err(StartupError::Server)?
+        .run()
+        .await
+        .map_err(StartupError::Server)?;
         tracing::info!("vorgang stopped");
         Ok(())
     })

@@ -67,6 +67,8 @@ diesel::table! {
         version -> BigInt,
         /// First time a token reached a step of the `bewilligung` role (visible to that role from then on).
         submitted_at -> Nullable<Timestamp>,
+        /// Active steps as `,a,b,` so lists can filter by step without parsing the state.
+        current_steps -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
     }

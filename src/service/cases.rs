@@ -51,6 +51,7 @@ pub struct CaseContext<'a> {
 }
 
 /// A stored case with its workflow, after a command.
+#[derive(Debug)]
 pub struct LoadedCase {
     pub row: CaseRow,
     pub instance: Instance,
@@ -186,6 +187,7 @@ fn start_in_transaction(
         state: &state,
         version: 1,
         submitted_at: submitted(workflow, &outcome.instance).then_some(now),
+        current_steps: &current_steps(&outcome.instance),
         created_at: now,
         updated_at: now,
     }
@@ -210,6 +212,18 @@ fn start_in_transaction(
 
 fn internal(error: serde_json::Error) -> ServiceError {
     ServiceError::Db(crate::db::DbError::Migration(error.to_string()))
+}
+
+/// The active steps in the form stored in `cases.current_steps` (`,a,b,`).
+fn current_steps(instance: &Instance) -> String {
+    let mut steps: Vec<&str> = instance.active_steps().map(|t| t.step.as_str()).collect();
+    steps.sort_unstable();
+    steps.dedup();
+    if steps.is_empty() {
+        String::new()
+    } else {
+        format!(",{},", steps.join(","))
+    }
 }
 
 /// True once a token rests at a step of the approving authority's role.
@@ -268,6 +282,7 @@ fn apply(
                 cases::outcome.eq(outcome.instance.outcome.as_deref()),
                 cases::version.eq(row.version + 1),
                 cases::submitted_at.eq(submitted_at),
+                cases::current_steps.eq(current_steps(&outcome.instance)),
                 cases::updated_at.eq(now),
             ))
             .execute(conn)?;

@@ -20,6 +20,9 @@ pub struct Problem {
     /// German explanation of this occurrence.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// Members beyond RFC 9457's (`errors`, `reasons`, `current_version`), flattened in.
+    #[serde(flatten, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub extensions: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Problem {
@@ -30,7 +33,14 @@ impl Problem {
             title: title.to_string(),
             status: status.as_u16(),
             detail: None,
+            extensions: serde_json::Map::new(),
         }
+    }
+
+    /// Adds a member such as `errors` or `current_version`.
+    pub fn with(mut self, key: &str, value: serde_json::Value) -> Self {
+        self.extensions.insert(key.to_string(), value);
+        self
     }
 
     /// Adds the explanation of this occurrence.

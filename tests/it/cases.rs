@@ -51,7 +51,11 @@ impl Fixture {
         let pool = db.pool(8);
         let registry = WorkflowRegistry::default();
         let added = registry
-            .sync_directory(&mut pool.get().unwrap(), &sources(), clock("2026-03-01").now.naive_utc())
+            .sync_directory(
+                &mut pool.get().unwrap(),
+                &sources(),
+                clock("2026-03-01").now.naive_utc(),
+            )
             .unwrap();
         assert_eq!(added.len(), 3, "{added:?}");
         Self {
@@ -75,7 +79,9 @@ impl Fixture {
     }
 
     fn org(&self, key: &str) -> Organisation {
-        Organisation::find_by_key(&mut self.conn(), key).unwrap().unwrap()
+        Organisation::find_by_key(&mut self.conn(), key)
+            .unwrap()
+            .unwrap()
     }
 }
 
@@ -194,11 +200,12 @@ both_backends! {
                 let barrier = Arc::clone(&barrier);
                 let id = case.row.id;
                 std::thread::spawn(move || {
-                    let mut conn = f.conn();
                     let actor = koordination();
                     let check = allow();
                     let call = Invocation { actor: &actor, clock: &clock("2026-03-04"), check: &check };
+                    // Wait for all threads first: the pool has fewer connections than threads.
                     barrier.wait();
+                    let mut conn = f.conn();
                     if i % 2 == 0 {
                         cases::take_action(&mut conn, &f.ctx(), id, 1, "beteiligung_starten", None, None, call).map(|_| ())
                     } else {
@@ -228,8 +235,8 @@ both_backends! {
                 let barrier = Arc::clone(&barrier);
                 std::thread::spawn(move || {
                     let soest = f.org("05974");
-                    let mut conn = f.conn();
                     barrier.wait();
+                    let mut conn = f.conn();
                     cases::start_case(&mut conn, &f.ctx(), "ki-antrag", &soest, json!({}), &koordination(), &clock("2026-03-04"))
                         .map(|case| case.row.aktenzeichen)
                 })
@@ -249,21 +256,18 @@ both_backends! {
         let actor = koordination();
         let check = allow();
         let at = |date: &'static str| clock(date);
-        let mut version = 1;
-        let mut act = |action: &str, data: Option<Value>, actor: &Actor, date: &'static str| {
+        let act = |action: &str, data: Option<Value>, actor: &Actor, date: &'static str| {
             let now = at(date);
             let call = Invocation { actor, clock: &now, check: &check };
-            let done = cases::take_action(&mut f.conn(), &f.ctx(), case.row.id, version, action, None, data, call)
-                .unwrap_or_else(|e| panic!("{action}: {e:?}"));
-            version = done.row.version;
-            done
+            let version = cases::load(&mut f.conn(), &f.registry, case.row.id).unwrap().row.version;
+            cases::take_action(&mut f.conn(), &f.ctx(), case.row.id, version, action, None, data, call)
+                .unwrap_or_else(|e| panic!("{action}: {e:?}"))
         };
         act("beteiligung_starten", None, &actor, "2026-03-04");
         let invitations: Vec<_> = cases::load(&mut f.conn(), &f.registry, case.row.id).unwrap().instance.invitations.iter().map(|i| i.id).collect();
         for invitation in invitations {
             let answer = vorgang::engine::instance::Answer { votum: vorgang::engine::instance::Votum::Zustimmung, text: "Einverstanden.".into(), answered_by: "Schulamt".into(), attachment: None };
             cases::record_answer(&mut f.conn(), &f.ctx(), case.row.id, invitation, answer, &Actor { id: "partner".into(), roles: vec![] }, &clock("2026-03-10")).unwrap();
-            version += 1;
         }
         act("zum_beschluss", Some(json!({ "auswertung": { "zusammenfassung": "Zustimmung." } })), &actor, "2026-03-11");
         act("beschlossen", Some(json!({ "beschluss": { "gremium": "kreistag", "datum": "2026-03-26", "drucksache": "XV/1" } })), &actor, "2026-03-27");

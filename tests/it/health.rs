@@ -8,7 +8,14 @@ use crate::support::db::postgres_available;
 use crate::support::{Backend, TestDatabase};
 
 async fn readyz_status(db: Database) -> (u16, serde_json::Value) {
-    let app = test::init_service(vorgang::web::app(db)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let api = crate::support::api::state(&db, dir.path());
+    let app = test::init_service(vorgang::web::app(
+        db,
+        crate::support::auth::test_auth(),
+        api,
+    ))
+    .await;
     let response =
         test::call_service(&app, test::TestRequest::get().uri("/readyz").to_request()).await;
     let status = response.status().as_u16();

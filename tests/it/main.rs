@@ -4,11 +4,13 @@
 #[macro_use]
 mod support;
 
+mod api;
+mod auth;
+mod cases;
 mod documents;
 mod frist_cli;
 mod health;
 mod journal;
 mod startup;
-mod cases;
 mod storage;
 mod validate_cli;

@@ -26,6 +26,7 @@ CREATE TABLE cases (
     state TEXT NOT NULL,
     version BIGINT NOT NULL CHECK (version > 0),
     submitted_at TIMESTAMP,
+    current_steps TEXT NOT NULL DEFAULT '',
     created_at TIMESTAMP NOT NULL DEFAULT (now() AT TIME ZONE 'UTC'),
     updated_at TIMESTAMP NOT NULL DEFAULT (now() AT TIME ZONE 'UTC')
 );

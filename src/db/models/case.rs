@@ -34,6 +34,8 @@ pub struct CaseRow {
     /// Optimistic-concurrency version, incremented by every change.
     pub version: i64,
     pub submitted_at: Option<NaiveDateTime>,
+    /// Active steps as `,a,b,`.
+    pub current_steps: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
@@ -51,6 +53,7 @@ pub struct NewCase<'a> {
     pub state: &'a str,
     pub version: i64,
     pub submitted_at: Option<NaiveDateTime>,
+    pub current_steps: &'a str,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }

@@ -102,6 +102,15 @@ impl Organisation {
             .load(conn)?)
     }
 
+    /// The organisation with this id, if any.
+    pub fn find(conn: &mut DbConnection, id: OrganisationId) -> Result<Option<Self>, DbError> {
+        Ok(organisations::table
+            .find(id)
+            .select(Self::as_select())
+            .first(conn)
+            .optional()?)
+    }
+
     /// The organisation with this AGS or key, if any.
     pub fn find_by_key(conn: &mut DbConnection, key: &str) -> Result<Option<Self>, DbError> {
         Ok(organisations::table

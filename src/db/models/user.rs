@@ -121,6 +121,30 @@ impl NewUser {
 }
 
 impl User {
+    /// Looks a user up by id: a token names its user by id, and every request reloads it.
+    pub fn find_by_id(conn: &mut DbConnection, id: UserId) -> Result<Option<Self>, DbError> {
+        Ok(users::table
+            .find(id)
+            .select(Self::as_select())
+            .first(conn)
+            .optional()?)
+    }
+
+    /// Replaces the password hash (an Argon2 PHC string); returns whether the user existed.
+    pub fn set_password_hash(
+        conn: &mut DbConnection,
+        id: UserId,
+        password_hash: &str,
+    ) -> Result<bool, DbError> {
+        let updated = diesel::update(users::table.find(id))
+            .set((
+                users::password_hash.eq(password_hash),
+                users::updated_at.eq(chrono::Utc::now().naive_utc()),
+            ))
+            .execute(conn)?;
+        Ok(updated == 1)
+    }
+
     /// Looks a user up by e-mail address, case-insensitively.
     pub fn find_by_email(conn: &mut DbConnection, email: &str) -> Result<Option<Self>, DbError> {
         Ok(users::table

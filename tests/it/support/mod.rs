@@ -1,5 +1,7 @@
 //! Shared test harness: databases on both backends and a real `vorgang` process.
 
+pub mod api;
+pub mod auth;
 pub mod cases;
 pub mod db;
 pub mod process;

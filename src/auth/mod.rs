@@ -1,0 +1,57 @@
+//! Authentication and permissions: passwords, access tokens, the [`Principal`] of a request,
+//! failed-login limits, the permission matrix, and the `vorgang user` command.
+
+pub mod cli;
+pub mod limiter;
+pub mod login;
+pub mod password;
+pub mod permissions;
+pub mod principal;
+pub mod token;
+
+use std::sync::Arc;
+
+pub use limiter::{LoginLimiter, LoginLimits};
+pub use password::Passwords;
+pub use permissions::{CaseScope, Denied, Permission, authorize, workflow_roles};
+pub use principal::Principal;
+pub use token::{Signer, StaffTokens};
+
+use crate::secret::Secret;
+
+/// E-mail addresses as stored and compared: trimmed and lower case.
+pub fn normalise_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+/// Everything the HTTP layer needs for authentication, shared by all workers (as `web::Data`).
+#[derive(Debug)]
+pub struct Auth {
+    /// Issues and verifies staff access tokens.
+    pub tokens: StaffTokens,
+    /// Verifies passwords at login.
+    pub passwords: Passwords,
+    /// Counts failed logins.
+    pub limiter: LoginLimiter,
+}
+
+impl Auth {
+    /// Assembles the parts; tests use it with cheap password parameters and short limits.
+    pub fn new(tokens: StaffTokens, passwords: Passwords, limiter: LoginLimiter) -> Self {
+        Self {
+            tokens,
+            passwords,
+            limiter,
+        }
+    }
+
+    /// The production set-up: tokens signed with `secret` and valid for the default lifetime,
+    /// argon2id with default parameters, default login limits.
+    pub fn from_secret(secret: &Secret) -> Self {
+        Self::new(
+            StaffTokens::new(Arc::new(Signer::new(secret)), StaffTokens::DEFAULT_LIFETIME),
+            Passwords::new(),
+            LoginLimiter::new(LoginLimits::default()),
+        )
+    }
+}

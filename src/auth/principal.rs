@@ -1,0 +1,164 @@
+//! The authenticated caller of an API request: an extractor that verifies the bearer token and
+//! reloads the user, so deactivation and role changes apply to the very next request.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, dev::Payload, web};
+
+use super::Auth;
+use crate::db::models::{OrganisationId, Role, User, UserId};
+use crate::db::{Database, DbError};
+use crate::web::problem::Problem;
+
+/// `WWW-Authenticate` when no credentials were sent (RFC 6750, section 3).
+const CHALLENGE: &str = "Bearer realm=\"vorgang\"";
+
+/// `WWW-Authenticate` when the token sent is not accepted.
+const CHALLENGE_INVALID: &str = "Bearer realm=\"vorgang\", error=\"invalid_token\"";
+
+/// Who is calling: an active user with the roles the database holds right now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// The user.
+    pub user_id: UserId,
+    /// The user's (normalised) e-mail address, for journals and logs.
+    pub email: String,
+    /// The organisation the user works for; decides which cases are "own".
+    pub organisation_id: OrganisationId,
+    /// The user's roles, sorted.
+    pub roles: Vec<Role>,
+}
+
+impl Principal {
+    /// Whether the principal holds `role`.
+    pub fn has_role(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+
+    /// Loads the principal for a user id; `None` when the user is gone or inactive.
+    pub fn load(conn: &mut crate::db::DbConnection, id: UserId) -> Result<Option<Self>, DbError> {
+        let Some(user) = User::find_by_id(conn, id)? else {
+            return Ok(None);
+        };
+        if !user.active {
+            return Ok(None);
+        }
+        let roles = user.roles(conn)?;
+        Ok(Some(Self {
+            user_id: user.id,
+            email: user.email,
+            organisation_id: user.organisation_id,
+            roles,
+        }))
+    }
+}
+
+/// Why a request was not authenticated; answers 401 (or 500 when the server cannot tell).
+#[derive(Debug, thiserror::Error)]
+pub enum Unauthenticated {
+    /// No `Authorization: Bearer` header.
+    #[error("kein Zugangstoken")]
+    Missing,
+    /// The token is malformed, forged, expired, or its user is gone or inactive.
+    #[error("Zugangstoken nicht akzeptiert")]
+    Rejected,
+    /// The server is missing its auth state or the database failed.
+    #[error("Anmeldung nicht prüfbar: {0}")]
+    Internal(String),
+}
+
+impl ResponseError for Unauthenticated {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::Missing | Self::Rejected => StatusCode::UNAUTHORIZED,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let (problem, challenge) = match self {
+            Self::Missing => (
+                unauthorized().with_detail(
+                    "Für diese Anfrage ist eine Anmeldung erforderlich. Bitte senden Sie Ihr \
+                     Zugangstoken im Header „Authorization: Bearer …“.",
+                ),
+                Some(CHALLENGE),
+            ),
+            Self::Rejected => (
+                unauthorized().with_detail(
+                    "Das Zugangstoken ist ungültig oder abgelaufen. Bitte melden Sie sich erneut an.",
+                ),
+                Some(CHALLENGE_INVALID),
+            ),
+            Self::Internal(_) => (internal_error(), None),
+        };
+        let mut response = problem.error_response();
+        if let Some(challenge) = challenge {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(challenge),
+            );
+        }
+        response
+    }
+}
+
+fn unauthorized() -> Problem {
+    Problem::new(StatusCode::UNAUTHORIZED, "unauthorized", "Nicht angemeldet")
+}
+
+/// The problem for failures the caller cannot fix (database down, server misconfigured).
+pub(super) fn internal_error() -> Problem {
+    Problem::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "Interner Fehler",
+    )
+    .with_detail(
+        "Die Anfrage konnte nicht bearbeitet werden. Bitte versuchen Sie es später erneut.",
+    )
+}
+
+/// The token of an `Authorization: Bearer TOKEN` header (scheme case-insensitive).
+fn bearer_token(req: &HttpRequest) -> Option<String> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_string())
+}
+
+impl FromRequest for Principal {
+    type Error = Unauthenticated;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        let token = bearer_token(req);
+        let auth = req.app_data::<web::Data<Auth>>().cloned();
+        let db = req.app_data::<web::Data<Database>>().cloned();
+        Box::pin(async move {
+            let (Some(auth), Some(db)) = (auth, db) else {
+                tracing::error!("Principal used on an app without Auth or Database data");
+                return Err(Unauthenticated::Internal("app data missing".into()));
+            };
+            let token = token.ok_or(Unauthenticated::Missing)?;
+            let user_id = auth.tokens.verify(&token).map_err(|error| {
+                tracing::info!(%error, "bearer token refused");
+                Unauthenticated::Rejected
+            })?;
+            let principal = db
+                .run(move |conn| Principal::load(conn, user_id))
+                .await
+                .map_err(|error| {
+                    tracing::error!(%error, "cannot load the principal");
+                    Unauthenticated::Internal(error.to_string())
+                })?;
+            principal.ok_or_else(|| {
+                tracing::info!(user_id = %user_id, "token of a missing or inactive user");
+                Unauthenticated::Rejected
+            })
+        })
+    }
+}

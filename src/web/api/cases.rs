@@ -1,0 +1,376 @@
+//! `/api/v1/cases`: create, list, show, change data, take actions, withdraw, journal.
+
+use actix_web::{HttpResponse, web};
+use diesel::prelude::*;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::view::{CaseView, case_view};
+use super::{ApiState, actor, blocking};
+use crate::auth::{CaseScope, Permission, Principal, authorize};
+use crate::db::models::{CaseId, CaseRow, Organisation, Role};
+use crate::db::schema::cases as cases_table;
+use crate::db::{Database, DbConnection};
+use crate::service::ServiceError;
+use crate::service::cases::{self, CaseAccess, Invocation, LoadedCase};
+use crate::service::clock;
+use crate::web::problem::Problem;
+
+/// Decides one permission on a case; a denial the caller must not notice becomes "not found".
+pub(crate) fn permit(
+    principal: &Principal,
+    permission: Permission,
+    access: CaseAccess,
+) -> Result<(), ServiceError> {
+    let scope = CaseScope {
+        applicant: access.applicant,
+        submitted: access.submitted,
+    };
+    authorize(principal, permission, Some(&scope)).map_err(|d| {
+        if d.hides_existence() {
+            ServiceError::NotFound("Diesen Vorgang gibt es nicht.".into())
+        } else {
+            ServiceError::Forbidden(d.message().to_string())
+        }
+    })
+}
+
+fn view(
+    conn: &mut DbConnection,
+    case: &LoadedCase,
+    principal: &Principal,
+) -> Result<CaseView, ServiceError> {
+    let applicant = Organisation::find(conn, case.row.applicant_id)?
+        .ok_or_else(|| ServiceError::NotFound("Antragsteller fehlt.".into()))?;
+    Ok(case_view(
+        case,
+        &applicant,
+        &actor(principal),
+        &clock::now(),
+    ))
+}
+
+/// Body of `POST /cases`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCase {
+    pub workflow: String,
+    #[serde(default)]
+    pub data: Value,
+    /// AGS or key of the applicant; defaults to the caller's organisation.
+    #[serde(default)]
+    pub applicant: Option<String>,
+}
+
+/// `POST /cases` → 201 with the case.
+pub async fn create(
+    principal: Principal,
+    body: web::Json<CreateCase>,
+    db: web::Data<Database>,
+    api: web::Data<ApiState>,
+) -> Result<HttpResponse, Problem> {
+    let body = body.into_inner();
+    let api = api.into_inner();
+    let view = blocking(&db, move |conn| {
+        let applicant = match &body.applicant {
+            Some(key) => Organisation::find_by_key(conn, key)?.ok_or_else(|| {
+                ServiceError::BadRequest(format!("Die Organisation „{key}“ gibt es nicht."))
+            })?,
+            None => Organisation::find(conn, principal.organisation_id)?
+                .ok_or_else(|| ServiceError::NotFound("Ihre Organisation fehlt.".into()))?,
+        };
+        permit(
+            &principal,
+            Permission::CreateCase,
+            CaseAccess {
+                applicant: applicant.id,
+                submitted: false,
+            },
+        )?;
+        let case = cases::start_case(
+            conn,
+            &api.case_context(),
+            &body.workflow,
+            &applicant,
+            body.data,
+            &actor(&principal),
+            &clock::now(),
+        )?;
+        view(conn, &case, &principal)
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// Query of `GET /cases`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    pub status: Option<String>,
+    pub step: Option<String>,
+    pub workflow: Option<String>,
+    pub q: Option<String>,
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
+}
+
+/// `GET /cases` → `{"items","total","page","per_page"}`, only cases the caller may read.
+pub async fn list(
+    principal: Principal,
+    query: web::Query<ListQuery>,
+    db: web::Data<Database>,
+    api: web::Data<ApiState>,
+) -> Result<HttpResponse, Problem> {
+    let query = query.into_inner();
+    let page = query.page.unwrap_or(1);
+    let per_page = query.per_page.unwrap_or(20);
+    if page < 1 || !(1..=100).contains(&per_page) {
+        return Err(super::bad_request(
+            "„page“ muss mindestens 1 und „per_page“ zwischen 1 und 100 liegen.".into(),
+        ));
+    }
+    if let Some(status) = &query.status
+        && !["running", "completed", "withdrawn"].contains(&status.as_str())
+    {
+        return Err(super::bad_request(format!(
+            "Unbekannter Status „{status}“ (erlaubt: running, completed, withdrawn)."
+        )));
+    }
+    let api = api.into_inner();
+    let result = blocking(&db, move |conn| {
+        let filtered = || {
+            let mut select = cases_table::table.into_boxed();
+            if !principal.roles.contains(&Role::Admin) {
+                let own = cases_table::applicant_id.eq(principal.organisation_id);
+                select = if principal.roles.contains(&Role::Bewilligung) {
+                    select.filter(own.or(cases_table::submitted_at.is_not_null()))
+                } else {
+                    select.filter(own)
+                };
+            }
+            if let Some(status) = &query.status {
+                select = select.filter(cases_table::status.eq(status.clone()));
+            }
+            if let Some(workflow) = &query.workflow {
+                select = select.filter(cases_table::workflow_key.eq(workflow.clone()));
+            }
+            if let Some(step) = &query.step {
+                select = select.filter(
+                    cases_table::current_steps
+                        .like(format!("%,{},%", escape_like(step)))
+                        .escape('\\'),
+                );
+            }
+            if let Some(q) = query.q.as_ref().filter(|q| !q.trim().is_empty()) {
+                select = select.filter(
+                    cases_table::aktenzeichen
+                        .like(format!("%{}%", escape_like(q.trim())))
+                        .escape('\\'),
+                );
+            }
+            select
+        };
+        let total: i64 = filtered().count().get_result(conn)?;
+        let rows: Vec<CaseRow> = filtered()
+            .order(cases_table::id.desc())
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+            .select(CaseRow::as_select())
+            .load(conn)?;
+        let mut items = Vec::with_capacity(rows.len());
+        for row in rows {
+            let case = cases::load(conn, &api.registry, row.id)?;
+            if permit(&principal, Permission::ReadCase, case.access()).is_ok() {
+                items.push(view(conn, &case, &principal)?);
+            }
+        }
+        Ok(json!({ "items": items, "total": total, "page": page, "per_page": per_page }))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(result))
+}
+
+fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+/// `GET /cases/{id}`.
+pub async fn show(
+    principal: Principal,
+    path: web::Path<i64>,
+    db: web::Data<Database>,
+    api: web::Data<ApiState>,
+) -> Result<HttpResponse, Problem> {
+    let id = CaseId(path.into_inner());
+    let api = api.into_inner();
+    let view = blocking(&db, move |conn| {
+        let case = cases::load(conn, &api.registry, id)?;
+        permit(&principal, Permission::ReadCase, case.access())?;
+        view(conn, &case, &principal)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Body of `PATCH /cases/{id}/data`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeData {
+    pub version: i64,
+    pub data: Value,
+}
+
+/// `PATCH /cases/{id}/data` (JSON merge patch semantics).
+pub async fn change_data(
+    principal: Principal,
+    path: web::Path<i64>,
+    body: web::Json<ChangeData>,
+    db: web::Data<Database>,
+    api: web::Data<ApiState>,
+) -> Result<HttpResponse, Problem> {
+    let id = CaseId(path.into_inner());
+    let body = body.into_inner();
+    if !body.data.is_object() {
+        return Err(super::bad_request(
+            "„data“ muss ein JSON-Objekt sein.".into(),
+        ));
+    }
+    let api = api.into_inner();
+    let view = blocking(&db, move |conn| {
+        let actor = actor(&principal);
+        let now = clock::now();
+        let check = |access| permit(&principal, Permission::ChangeCaseData, access);
+        let call = Invocation {
+            actor: &actor,
+            clock: &now,
+            check: &check,
+        };
+        let case =
+            cases::change_data(conn, &api.case_context(), id, body.version, body.data, call)?;
+        view(conn, &case, &principal)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Body of `POST /cases/{id}/actions/{action}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TakeAction {
+    pub version: i64,
+    #[serde(default)]
+    pub data: Option<Value>,
+    /// Which step, when several active steps offer the action.
+    #[serde(default)]
+    pub step: Option<String>,
+}
+
+/// `POST /cases/{id}/actions/{action}` → 200 with the case, 409 on a stale version, 422 with reasons.
+pub async fn act(
+    principal: Principal,
+    path: web::Path<(i64, String)>,
+    body: web::Json<TakeAction>,
+    db: web::Data<Database>,
+    api: web::Data<ApiState>,
+) -> Result<HttpResponse, Problem> {
+    let (id, action) = path.into_inner();
+    let body = body.into_inner();
+    if body.data.as_ref().is_some_and(|d| !d.is_object()) {
+        return Err(super::bad_request(
+            "„data“ muss ein JSON-Objekt sein.".into(),
+        ));
+    }
+    let api = api.into_inner();
+    let view = blocking(&db, move |conn| {
+        let actor = actor(&principal);
+        let now = clock::now();
+        let check = |access| permit(&principal, Permission::TakeAction, access);
+        let call = Invocation {
+            actor: &actor,
+            clock: &now,
+            check: &check,
+        };
+        let case = cases::take_action(
+            conn,
+            &api.case_context(),
+            CaseId(id),
+            body.version,
+            &action,
+            body.step.as_deref(),
+            body.data,
+            call,
+        )?;
+        view(conn, &case, &principal)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Body of `POST /cases/{id}/withdraw`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Withdraw {
+    pub version: i64,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// `POST /cases/{id}/withdraw`: the applicant withdraws the case.
+pub async fn withdraw(
+    principal: Principal,
+    path: web::Path<i64>,
+    body: web::Json<Withdraw>,
+    db: web::Data<Database>,
+    api: web::Data<ApiState>,
+) -> Result<HttpResponse, Problem> {
+    let id = CaseId(path.into_inner());
+    let body = body.into_inner();
+    let api = api.into_inner();
+    let view = blocking(&db, move |conn| {
+        let actor = actor(&principal);
+        let now = clock::now();
+        let check = |access| permit(&principal, Permission::WithdrawCase, access);
+        let call = Invocation {
+            actor: &actor,
+            clock: &now,
+            check: &check,
+        };
+        let case = cases::withdraw(
+            conn,
+            &api.case_context(),
+            id,
+            body.version,
+            body.reason,
+            call,
+        )?;
+        view(conn, &case, &principal)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// `GET /cases/{id}/journal`: every entry with its hash.
+pub async fn journal(
+    principal: Principal,
+    path: web::Path<i64>,
+    db: web::Data<Database>,
+) -> Result<HttpResponse, Problem> {
+    let id = CaseId(path.into_inner());
+    let entries = blocking(&db, move |conn| {
+        let row = CaseRow::find(conn, id)?
+            .ok_or_else(|| ServiceError::NotFound("Diesen Vorgang gibt es nicht.".into()))?;
+        permit(
+            &principal,
+            Permission::ReadJournal,
+            CaseAccess {
+                applicant: row.applicant_id,
+                submitted: row.submitted_at.is_some(),
+            },
+        )?;
+        Ok(crate::journal::list(conn, id.0)?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(entries))
+}

@@ -1,0 +1,184 @@
+//! `/api/v1/cases/{id}/documents`: upload (multipart), list, download.
+
+use actix_multipart::Multipart;
+use actix_web::http::StatusCode;
+use actix_web::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use actix_web::{HttpResponse, web};
+use futures_util::StreamExt;
+use serde_json::json;
+
+use super::cases::permit;
+use super::{ApiState, blocking};
+use crate::auth::{Permission, Principal};
+use crate::db::Database;
+use crate::db::models::{CaseId, CaseRow};
+use crate::documents::{self, Declared, DocumentError, NewDocument};
+use crate::service::ServiceError;
+use crate::service::cases::CaseAccess;
+use crate::web::problem::Problem;
+
+fn access(row: &CaseRow) -> CaseAccess {
+    CaseAccess {
+        applicant: row.applicant_id,
+        submitted: row.submitted_at.is_some(),
+    }
+}
+
+fn rejected(error: DocumentError) -> Problem {
+    match error {
+        DocumentError::Io(error) => {
+            tracing::error!(error = %error, "document store failed");
+            Problem::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Interner Fehler",
+            )
+            .with_detail("Das Dokument konnte nicht gespeichert werden; es wurde nichts geändert.")
+        }
+        other => Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-document",
+            "Dokument abgelehnt",
+        )
+        .with_detail(other.to_string())
+        .with(
+            "errors",
+            json!([{ "pointer": "/file", "message": other.to_string() }]),
+        ),
+    }
+}
+
+/// `POST /cases/{id}/documents` with one multipart field `file` (and optional `partner_visible`).
+pub async fn upload(
+    principal: Principal,
+    path: web::Path<i64>,
+    mut form: Multipart,
+    db: web::Data<Database>,
+    api: web::Data<ApiState>,
+) -> Result<HttpResponse, Problem> {
+    let id = CaseId(path.into_inner());
+    // Check the permission before reading a possibly large body.
+    let check_principal = principal.clone();
+    blocking(&db, move |conn| {
+        let row = CaseRow::find(conn, id)?
+            .ok_or_else(|| ServiceError::NotFound("Diesen Vorgang gibt es nicht.".into()))?;
+        permit(&check_principal, Permission::UploadDocument, access(&row))
+    })
+    .await?;
+
+    let mut file = None;
+    let mut partner_visible = false;
+    while let Some(field) = form.next().await {
+        let mut field = field.map_err(|e| super::bad_request(format!("Ungültiger Upload: {e}")))?;
+        let name = field.name().unwrap_or_default().to_string();
+        match name.as_str() {
+            "file" if file.is_none() => {
+                let filename = field
+                    .content_disposition()
+                    .and_then(|d| d.get_filename())
+                    .map(str::to_string);
+                let content_type = field.content_type().map(|m| m.essence_str().to_string());
+                let mut buffer = api.documents.upload_buffer();
+                while let Some(chunk) = field.next().await {
+                    let chunk =
+                        chunk.map_err(|e| super::bad_request(format!("Ungültiger Upload: {e}")))?;
+                    buffer.push(&chunk).map_err(rejected)?;
+                }
+                file = Some((filename, content_type, buffer.into_bytes()));
+            }
+            "partner_visible" => {
+                let mut value = Vec::new();
+                while let Some(chunk) = field.next().await {
+                    let chunk =
+                        chunk.map_err(|e| super::bad_request(format!("Ungültiger Upload: {e}")))?;
+                    value.extend_from_slice(&chunk);
+                    if value.len() > 16 {
+                        break;
+                    }
+                }
+                partner_visible = matches!(value.as_slice(), b"true" | b"1" | b"ja");
+            }
+            other => {
+                return Err(super::bad_request(format!(
+                    "Unbekanntes Feld „{other}“; erwartet werden „file“ und optional „partner_visible“."
+                )));
+            }
+        }
+    }
+    let Some((filename, content_type, bytes)) = file else {
+        return Err(rejected(DocumentError::Empty));
+    };
+    let declared = Declared {
+        content_type: content_type.as_deref(),
+        filename: filename.as_deref(),
+    };
+    let blob = api
+        .documents
+        .store_upload(&bytes, &declared)
+        .map_err(rejected)?;
+    let uploaded_by = principal.email.clone();
+    let document = blocking(&db, move |conn| {
+        let new = NewDocument::for_blob(
+            id.0,
+            &blob,
+            filename.as_deref().unwrap_or("dokument"),
+            &uploaded_by,
+            partner_visible,
+        );
+        Ok(documents::insert(conn, new)?)
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(document))
+}
+
+/// `GET /cases/{id}/documents`.
+pub async fn list(
+    principal: Principal,
+    path: web::Path<i64>,
+    db: web::Data<Database>,
+) -> Result<HttpResponse, Problem> {
+    let id = CaseId(path.into_inner());
+    let list = blocking(&db, move |conn| {
+        let row = CaseRow::find(conn, id)?
+            .ok_or_else(|| ServiceError::NotFound("Diesen Vorgang gibt es nicht.".into()))?;
+        permit(&principal, Permission::ReadDocument, access(&row))?;
+        Ok(documents::list(conn, id.0)?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(list))
+}
+
+/// `GET /cases/{id}/documents/{doc_id}`: the file with its type and name.
+pub async fn download(
+    principal: Principal,
+    path: web::Path<(i64, i64)>,
+    db: web::Data<Database>,
+    api: web::Data<ApiState>,
+) -> Result<HttpResponse, Problem> {
+    let (case_id, doc_id) = path.into_inner();
+    let document = blocking(&db, move |conn| {
+        let row = CaseRow::find(conn, CaseId(case_id))?
+            .ok_or_else(|| ServiceError::NotFound("Diesen Vorgang gibt es nicht.".into()))?;
+        permit(&principal, Permission::ReadDocument, access(&row))?;
+        documents::find(conn, case_id, doc_id)?
+            .ok_or_else(|| ServiceError::NotFound("Dieses Dokument gibt es nicht.".into()))
+    })
+    .await?;
+    let api = api.into_inner();
+    let sha = document.sha256.clone();
+    let bytes = web::block(move || -> std::io::Result<Vec<u8>> {
+        use std::io::Read;
+        let mut file = api.documents.open(&sha)?;
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes)?;
+        Ok(bytes)
+    })
+    .await
+    .map_err(|e| rejected(DocumentError::Io(std::io::Error::other(e.to_string()))))?
+    .map_err(|e| rejected(DocumentError::Io(e)))?;
+    Ok(HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, document.content_type.clone()))
+        .insert_header((CONTENT_DISPOSITION, document.content_disposition()))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .body(bytes))
+}

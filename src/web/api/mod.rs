@@ -1,0 +1,206 @@
+//! The JSON API under `/api/v1`: workflows, cases, their journal and documents.
+//!
+//! Handlers authenticate ([`Principal`]), decide permissions through [`authorize`] only, and call
+//! the service layer inside `Database::run`; every error leaves as problem+json.
+
+mod cases;
+mod documents;
+mod view;
+mod workflows;
+
+use std::sync::Arc;
+
+use actix_web::http::StatusCode;
+use actix_web::web;
+use serde_json::json;
+
+use super::problem::Problem;
+use crate::auth::{Denied, Principal};
+use crate::documents::DocumentStore;
+use crate::service::ServiceError;
+use crate::service::aktenzeichen::AktenzeichenPattern;
+use crate::service::cases::CaseContext;
+use crate::service::workflows::{WorkflowRegistry, WorkflowSources};
+
+/// What the API handlers share: the compiled workflows and the settings commands need.
+#[derive(Debug)]
+pub struct ApiState {
+    pub registry: Arc<WorkflowRegistry>,
+    pub pattern: AktenzeichenPattern,
+    pub sources: WorkflowSources,
+    pub documents: DocumentStore,
+    /// Host part of Message-IDs.
+    pub mail_domain: String,
+}
+
+impl ApiState {
+    /// The context case commands run in.
+    pub fn case_context(&self) -> CaseContext<'_> {
+        CaseContext {
+            registry: &self.registry,
+            pattern: &self.pattern,
+            mail_domain: &self.mail_domain,
+        }
+    }
+}
+
+/// Registers the API routes.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/api/v1")
+            .app_data(web::JsonConfig::default().error_handler(|error, _| {
+                bad_request(format!("Der JSON-Inhalt ist ungültig: {error}")).into()
+            }))
+            .app_data(web::PathConfig::default().error_handler(|_, _| Problem::not_found().into()))
+            .app_data(web::QueryConfig::default().error_handler(|error, _| {
+                bad_request(format!("Die Abfrageparameter sind ungültig: {error}")).into()
+            }))
+            .service(
+                web::resource("/workflows")
+                    .route(web::get().to(workflows::list))
+                    .route(web::post().to(workflows::deploy)),
+            )
+            .service(web::resource("/workflows/{key}").route(web::get().to(workflows::show)))
+            .service(
+                web::resource("/cases")
+                    .route(web::get().to(cases::list))
+                    .route(web::post().to(cases::create)),
+            )
+            .service(web::resource("/cases/{id}").route(web::get().to(cases::show)))
+            .service(web::resource("/cases/{id}/data").route(web::patch().to(cases::change_data)))
+            .service(
+                web::resource("/cases/{id}/actions/{action}").route(web::post().to(cases::act)),
+            )
+            .service(web::resource("/cases/{id}/withdraw").route(web::post().to(cases::withdraw)))
+            .service(web::resource("/cases/{id}/journal").route(web::get().to(cases::journal)))
+            .service(
+                web::resource("/cases/{id}/documents")
+                    .route(web::get().to(documents::list))
+                    .route(web::post().to(documents::upload)),
+            )
+            .service(
+                web::resource("/cases/{id}/documents/{doc_id}")
+                    .route(web::get().to(documents::download)),
+            ),
+    );
+}
+
+/// 400 with a German explanation.
+pub(crate) fn bad_request(detail: String) -> Problem {
+    Problem::new(StatusCode::BAD_REQUEST, "bad-request", "Ungültige Anfrage").with_detail(detail)
+}
+
+/// A denied permission: 404 when the caller must not learn that the case exists, else 403.
+pub(crate) fn denied(denied: Denied) -> Problem {
+    if denied.hides_existence() {
+        Problem::not_found().with_detail("Diesen Vorgang gibt es nicht.")
+    } else {
+        denied.to_problem()
+    }
+}
+
+/// Maps a service error to its problem document.
+pub(crate) fn problem(error: ServiceError) -> Problem {
+    match error {
+        ServiceError::NotFound(detail) => Problem::not_found().with_detail(detail),
+        ServiceError::Forbidden(detail) => {
+            Problem::new(StatusCode::FORBIDDEN, "forbidden", "Keine Berechtigung").with_detail(detail)
+        }
+        ServiceError::VersionConflict { current } => Problem::new(
+            StatusCode::CONFLICT,
+            "version-conflict",
+            "Versionskonflikt",
+        )
+        .with_detail(format!(
+            "Der Vorgang wurde inzwischen geändert; die aktuelle Version ist {current}. Bitte laden Sie ihn neu."
+        ))
+        .with("current_version", json!(current)),
+        ServiceError::InvalidData(errors) => Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-data",
+            "Ungültige Angaben",
+        )
+        .with_detail("Die Daten passen nicht zum Datenschema des Verfahrens.")
+        .with("errors", json!(errors)),
+        ServiceError::Refused(reasons) => Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "action-refused",
+            "Aktion nicht möglich",
+        )
+        .with_detail(
+            reasons
+                .iter()
+                .map(|r| r.message().to_string())
+                .collect::<Vec<_>>()
+                .join(" "),
+        )
+        .with("reasons", json!(reasons)),
+        ServiceError::Engine(error) => Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "not-possible",
+            "Nicht möglich",
+        )
+        .with_detail(error.to_string()),
+        ServiceError::InvalidDefinition(diagnostics) => Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-workflow",
+            "Ungültige Workflow-Definition",
+        )
+        .with_detail(format!("{} Fehler in der Definition.", diagnostics.len()))
+        .with(
+            "errors",
+            json!(
+                diagnostics
+                    .iter()
+                    .map(|d| json!({
+                        "line": d.line,
+                        "column": d.column,
+                        "pointer": d.path,
+                        "message": d.message,
+                    }))
+                    .collect::<Vec<_>>()
+            ),
+        ),
+        ServiceError::BadRequest(detail) => bad_request(detail),
+        ServiceError::Db(error) => {
+            tracing::error!(error = %error, "storage failed");
+            Problem::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Interner Fehler",
+            )
+            .with_detail("Die Anfrage konnte nicht verarbeitet werden; es wurde nichts geändert.")
+        }
+    }
+}
+
+/// Runs blocking service work on the blocking pool and maps its errors.
+pub(crate) async fn blocking<T, F>(db: &crate::db::Database, work: F) -> Result<T, Problem>
+where
+    F: FnOnce(&mut crate::db::DbConnection) -> Result<T, ServiceError> + Send + 'static,
+    T: Send + 'static,
+{
+    let database = db.clone();
+    let span = tracing::Span::current();
+    web::block(move || {
+        span.in_scope(|| {
+            let mut conn = database.get().map_err(ServiceError::Db)?;
+            work(&mut conn)
+        })
+    })
+    .await
+    .map_err(|e| {
+        problem(ServiceError::Db(crate::db::DbError::Blocking(
+            e.to_string(),
+        )))
+    })?
+    .map_err(problem)
+}
+
+/// The engine's view of the caller.
+pub(crate) fn actor(principal: &Principal) -> crate::engine::Actor {
+    crate::engine::Actor {
+        id: principal.email.clone(),
+        roles: crate::auth::workflow_roles(principal),
+    }
+}

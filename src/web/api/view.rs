@@ -1,0 +1,138 @@
+//! The case as the API returns it everywhere.
+
+use chrono::{Days, NaiveDate, NaiveDateTime};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::db::models::Organisation;
+use crate::engine::definition::{Step, TimerWhen};
+use crate::engine::instance::TimerPurpose;
+use crate::engine::{Actor, Clock, available_actions};
+use crate::service::cases::LoadedCase;
+
+/// `{"key","name"}` of the applicant.
+#[derive(Debug, Serialize)]
+pub struct ApplicantView {
+    pub key: String,
+    pub name: String,
+}
+
+/// A step where the case waits.
+#[derive(Debug, Serialize)]
+pub struct ActiveStepView {
+    pub step: String,
+    pub title: String,
+    /// Since when (UTC).
+    pub since: String,
+    /// The legal deadline of the step, if it has one (last day, `YYYY-MM-DD`).
+    pub deadline: Option<NaiveDate>,
+}
+
+/// An action of an active step, with why it cannot be taken now.
+#[derive(Debug, Serialize)]
+pub struct ActionView {
+    pub step: String,
+    pub action: String,
+    pub title: String,
+    pub allowed: bool,
+    /// German reasons, one per obstacle.
+    pub reasons: Vec<String>,
+    /// Non-blocking hints of domain rules.
+    pub warnings: Vec<String>,
+}
+
+/// The case document of the API contract.
+#[derive(Debug, Serialize)]
+pub struct CaseView {
+    pub id: i64,
+    pub aktenzeichen: String,
+    pub workflow: String,
+    pub workflow_version: i32,
+    pub version: i64,
+    pub status: String,
+    pub outcome: Option<String>,
+    pub applicant: ApplicantView,
+    pub data: Value,
+    pub active_steps: Vec<ActiveStepView>,
+    pub actions: Vec<ActionView>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+fn timestamp(at: NaiveDateTime) -> String {
+    at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// Builds the view for this caller (actions are evaluated with the caller's roles).
+pub fn case_view(
+    case: &LoadedCase,
+    applicant: &Organisation,
+    actor: &Actor,
+    clock: &Clock,
+) -> CaseView {
+    let workflow = &case.workflow.workflow;
+    let instance = &case.instance;
+    let active_steps = instance
+        .active_steps()
+        .map(|token| {
+            let deadline = instance
+                .invitations
+                .iter()
+                .find(|i| i.token == token.id)
+                .map(|i| i.deadline)
+                .or_else(|| {
+                    instance
+                        .timers
+                        .iter()
+                        .filter(|t| t.token == token.id)
+                        .filter_map(|t| match &t.purpose {
+                            TimerPurpose::Boundary { name } => workflow
+                                .step(&token.step)
+                                .and_then(|s| s.timers().iter().find(|d| &d.name == name))
+                                .filter(|d| matches!(d.when, TimerWhen::After(_)))
+                                .and_then(|_| t.due.checked_sub_days(Days::new(1))),
+                            _ => None,
+                        })
+                        .min()
+                });
+            ActiveStepView {
+                step: token.step.clone(),
+                title: workflow
+                    .step(&token.step)
+                    .map_or(token.step.as_str(), Step::title)
+                    .to_string(),
+                since: token.since.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                deadline,
+            }
+        })
+        .collect();
+    let actions = available_actions(workflow, instance, actor, clock)
+        .into_iter()
+        .map(|a| ActionView {
+            step: a.step,
+            action: a.action,
+            title: a.title,
+            allowed: a.allowed,
+            reasons: a.reasons.iter().map(|r| r.message().to_string()).collect(),
+            warnings: a.warnings,
+        })
+        .collect();
+    CaseView {
+        id: case.row.id.0,
+        aktenzeichen: case.row.aktenzeichen.clone(),
+        workflow: case.row.workflow_key.clone(),
+        workflow_version: case.workflow.version,
+        version: case.row.version,
+        status: case.row.status.clone(),
+        outcome: case.row.outcome.clone(),
+        applicant: ApplicantView {
+            key: applicant.key.clone(),
+            name: applicant.name.clone(),
+        },
+        data: instance.data.clone(),
+        active_steps,
+        actions,
+        created_at: timestamp(case.row.created_at),
+        updated_at: timestamp(case.row.updated_at),
+    }
+}

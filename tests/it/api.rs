@@ -1,0 +1,289 @@
+//! The JSON API in process, on both databases: the case contract, errors as problem+json,
+//! permissions by role and organisation, documents.
+
+use actix_web::http::StatusCode;
+use actix_web::test as actix_test;
+use serde_json::{Value, json};
+use vorgang::auth::StaffTokens;
+use vorgang::auth::token::Signer;
+use vorgang::db::models::Role;
+
+use crate::support::TestDatabase;
+use crate::support::auth::{create_user, test_auth, test_secret};
+
+struct Reply {
+    status: StatusCode,
+    content_type: String,
+    body: Value,
+}
+
+fn token(user: &vorgang::db::models::User) -> String {
+    let tokens = StaffTokens::new(
+        std::sync::Arc::new(Signer::new(&test_secret())),
+        StaffTokens::DEFAULT_LIFETIME,
+    );
+    tokens.issue(user.id).unwrap().token
+}
+
+macro_rules! call {
+    ($app:expr, $method:ident, $uri:expr, $token:expr, $body:expr) => {{
+        let mut request = actix_test::TestRequest::$method()
+            .uri(&$uri)
+            .insert_header(("Authorization", format!("Bearer {}", $token)));
+        let body: Option<Value> = $body;
+        if let Some(body) = body {
+            request = request.set_json(body);
+        }
+        let response = actix_test::call_service(&$app, request.to_request()).await;
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let bytes = actix_test::read_body(response).await;
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Reply {
+            status,
+            content_type,
+            body,
+        }
+    }};
+}
+
+macro_rules! app {
+    ($db:expr, $dir:expr) => {{
+        let pool = $db.pool(4);
+        let api = crate::support::api::state(&pool, $dir);
+        actix_test::init_service(vorgang::web::app(pool, test_auth(), api)).await
+    }};
+}
+
+struct Users {
+    soest: String,
+    kleve: String,
+    reader_soest: String,
+    kfi: String,
+    admin: String,
+}
+
+fn users(db: &TestDatabase) -> Users {
+    let mut conn = db.connection();
+    Users {
+        soest: token(&create_user(
+            &mut conn,
+            "k@kreis-soest.de",
+            "05974",
+            &[Role::Koordination],
+            None,
+        )),
+        kleve: token(&create_user(
+            &mut conn,
+            "k@kreis-kleve.de",
+            "05154",
+            &[Role::Koordination],
+            None,
+        )),
+        reader_soest: token(&create_user(
+            &mut conn,
+            "l@kreis-soest.de",
+            "05974",
+            &[Role::Lesen],
+            None,
+        )),
+        kfi: token(&create_user(
+            &mut conn,
+            "b@bra.nrw.de",
+            "KFI",
+            &[Role::Bewilligung],
+            None,
+        )),
+        admin: token(&create_user(
+            &mut conn,
+            "admin@it.nrw.de",
+            "KFI",
+            &[Role::Admin],
+            None,
+        )),
+    }
+}
+
+both_backends! {
+    async fn the_case_contract_and_its_errors(backend) {
+        let db = TestDatabase::migrated(backend);
+        let dir = tempfile::tempdir().unwrap();
+        let users = users(&db);
+        let app = app!(db, dir.path());
+
+        let workflows = call!(app, get, "/api/v1/workflows", users.soest, None);
+        assert_eq!(workflows.status, StatusCode::OK);
+        let keys: Vec<&str> = workflows.body.as_array().unwrap().iter().map(|w| w["key"].as_str().unwrap()).collect();
+        assert_eq!(keys, ["ki-anregung", "ki-antrag", "ki-betrieb"]);
+
+        let created = call!(app, post, "/api/v1/cases", users.soest, Some(json!({ "workflow": "ki-antrag", "data": { "zentrum_name": "KI Soest" } })));
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        let case = &created.body;
+        for key in ["id", "aktenzeichen", "workflow", "workflow_version", "version", "status", "applicant", "data", "active_steps", "actions", "created_at", "updated_at"] {
+            assert!(case.get(key).is_some(), "missing {key}: {case}");
+        }
+        assert_eq!(case["aktenzeichen"], "KI-05974-2026-0001".replace("2026", &chrono::Utc::now().format("%Y").to_string()));
+        assert_eq!(case["applicant"]["key"], "05974");
+        assert_eq!(case["active_steps"][0]["step"], "entwurf");
+        let start = case["actions"].as_array().unwrap().iter().find(|a| a["action"] == "beteiligung_starten").unwrap();
+        assert_eq!(start["allowed"], false);
+        assert!(!start["reasons"].as_array().unwrap().is_empty());
+        let id = case["id"].as_i64().unwrap();
+
+        let invalid = call!(app, patch, format!("/api/v1/cases/{id}/data"), users.soest, Some(json!({ "version": 1, "data": { "arbeitsaufnahme": "bald" } })));
+        assert_eq!(invalid.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(invalid.content_type, "application/problem+json");
+        assert_eq!(invalid.body["errors"][0]["pointer"], "/arbeitsaufnahme");
+
+        let changed = call!(app, patch, format!("/api/v1/cases/{id}/data"), users.soest, Some(json!({ "version": 1, "data": { "arbeitsaufnahme": "2026-09-01" } })));
+        assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
+        assert_eq!(changed.body["version"], 2);
+        assert_eq!(changed.body["data"]["zentrum_name"], "KI Soest", "merge patch keeps other fields");
+
+        let stale = call!(app, patch, format!("/api/v1/cases/{id}/data"), users.soest, Some(json!({ "version": 1, "data": { "ausgangslage": "x" } })));
+        assert_eq!(stale.status, StatusCode::CONFLICT);
+        assert_eq!(stale.body["current_version"], 2);
+
+        let refused = call!(app, post, format!("/api/v1/cases/{id}/actions/beteiligung_starten"), users.soest, Some(json!({ "version": 2 })));
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(!refused.body["reasons"].as_array().unwrap().is_empty());
+
+        let unknown = call!(app, post, format!("/api/v1/cases/{id}/actions/zaubern"), users.soest, Some(json!({ "version": 2 })));
+        assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+        let bad_json = call!(app, post, "/api/v1/cases", users.soest, Some(json!({ "workflow": 3 })));
+        assert_eq!(bad_json.status, StatusCode::BAD_REQUEST);
+        let unknown_workflow = call!(app, post, "/api/v1/cases", users.soest, Some(json!({ "workflow": "gibtsnicht" })));
+        assert_eq!(unknown_workflow.status, StatusCode::NOT_FOUND);
+
+        let journal = call!(app, get, format!("/api/v1/cases/{id}/journal"), users.soest, None);
+        assert_eq!(journal.status, StatusCode::OK);
+        assert_eq!(journal.body[0]["kind"], "case_started");
+        assert_eq!(journal.body[0]["seq"], 1);
+
+        let listed = call!(app, get, "/api/v1/cases?workflow=ki-antrag&step=entwurf&per_page=10", users.soest, None);
+        assert_eq!(listed.status, StatusCode::OK);
+        assert_eq!(listed.body["total"], 1);
+        assert_eq!(listed.body["items"][0]["id"], id);
+        let other_step = call!(app, get, "/api/v1/cases?step=bewilligung", users.soest, None);
+        assert_eq!(other_step.body["total"], 0);
+        let bad_page = call!(app, get, "/api/v1/cases?per_page=1000", users.soest, None);
+        assert_eq!(bad_page.status, StatusCode::BAD_REQUEST);
+
+        let withdrawn = call!(app, post, format!("/api/v1/cases/{id}/withdraw"), users.soest, Some(json!({ "version": 2, "reason": "Neuer Anlauf" })));
+        assert_eq!(withdrawn.status, StatusCode::OK, "{}", withdrawn.body);
+        assert_eq!(withdrawn.body["status"], "withdrawn");
+        assert_eq!(withdrawn.body["outcome"], "zurueckgezogen");
+    }
+}
+
+both_backends! {
+    async fn roles_and_organisations_decide_what_is_visible(backend) {
+        let db = TestDatabase::migrated(backend);
+        let dir = tempfile::tempdir().unwrap();
+        let users = users(&db);
+        let app = app!(db, dir.path());
+        let created = call!(app, post, "/api/v1/cases", users.soest, Some(json!({ "workflow": "ki-antrag" })));
+        let id = created.body["id"].as_i64().unwrap();
+        let case = format!("/api/v1/cases/{id}");
+
+        assert_eq!(call!(app, get, case, users.soest, None).status, StatusCode::OK);
+        assert_eq!(call!(app, get, case, users.reader_soest, None).status, StatusCode::OK);
+        assert_eq!(call!(app, get, case, users.admin, None).status, StatusCode::OK);
+        // A foreign Kreis and the Bewilligungsbehörde (before submission) do not learn it exists.
+        assert_eq!(call!(app, get, case, users.kleve, None).status, StatusCode::NOT_FOUND);
+        assert_eq!(call!(app, get, case, users.kfi, None).status, StatusCode::NOT_FOUND);
+        assert_eq!(call!(app, get, "/api/v1/cases", users.kleve, None).body["total"], 0);
+        // Reading is not writing.
+        let write = call!(app, patch, format!("{case}/data"), users.reader_soest, Some(json!({ "version": 1, "data": { "ausgangslage": "x" } })));
+        assert_eq!(write.status, StatusCode::FORBIDDEN);
+        assert_eq!(write.content_type, "application/problem+json");
+        // Cases for another organisation cannot be opened by Koordination.
+        let foreign = call!(app, post, "/api/v1/cases", users.soest, Some(json!({ "workflow": "ki-antrag", "applicant": "05154" })));
+        assert_eq!(foreign.status, StatusCode::FORBIDDEN);
+        // Only admins deploy workflows.
+        let deploy = actix_test::TestRequest::post()
+            .uri("/api/v1/workflows")
+            .insert_header(("Authorization", format!("Bearer {}", users.soest)))
+            .insert_header(("Content-Type", "application/yaml"))
+            .set_payload("workflow: x\n")
+            .to_request();
+        assert_eq!(actix_test::call_service(&app, deploy).await.status(), StatusCode::FORBIDDEN);
+        let invalid = actix_test::TestRequest::post()
+            .uri("/api/v1/workflows")
+            .insert_header(("Authorization", format!("Bearer {}", users.admin)))
+            .insert_header(("Content-Type", "application/yaml"))
+            .set_payload("workflow: x\ntitle: X\n")
+            .to_request();
+        let response = actix_test::call_service(&app, invalid).await;
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let body: Value = actix_test::read_body_json(response).await;
+        assert!(body["errors"][0]["line"].as_u64().is_some(), "{body}");
+        // Without a token nothing is served.
+        let anonymous = actix_test::call_service(&app, actix_test::TestRequest::get().uri(&case).to_request()).await;
+        assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    }
+}
+
+fn multipart(name: &str, filename: &str, content_type: &str, bytes: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "vorgangtestgrenze";
+    let mut body = Vec::new();
+    body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{filename}\"\r\nContent-Type: {content_type}\r\n\r\n").as_bytes());
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+both_backends! {
+    async fn documents_are_sniffed_stored_and_served(backend) {
+        let db = TestDatabase::migrated(backend);
+        let dir = tempfile::tempdir().unwrap();
+        let users = users(&db);
+        let app = app!(db, dir.path());
+        let created = call!(app, post, "/api/v1/cases", users.soest, Some(json!({ "workflow": "ki-antrag" })));
+        let id = created.body["id"].as_i64().unwrap();
+        let mut png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR".to_vec();
+        png.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 1, 8, 6, 0, 0, 0, 0x1f, 0x15, 0xc4, 0x89]);
+        let png = png.as_slice();
+        let upload = |filename: &str, content_type: &str, bytes: &[u8]| {
+            let (header, body) = multipart("file", filename, content_type, bytes);
+            actix_test::TestRequest::post()
+                .uri(&format!("/api/v1/cases/{id}/documents"))
+                .insert_header(("Authorization", format!("Bearer {}", users.soest)))
+                .insert_header(("Content-Type", header))
+                .set_payload(body)
+                .to_request()
+        };
+        let stored = actix_test::call_service(&app, upload("Lageplan Kreishaus.png", "image/png", png)).await;
+        assert_eq!(stored.status(), StatusCode::CREATED);
+        let document: Value = actix_test::read_body_json(stored).await;
+        assert_eq!(document["content_type"], "image/png");
+
+        let lying = actix_test::call_service(&app, upload("antrag.pdf", "application/pdf", png)).await;
+        assert_eq!(lying.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let empty = actix_test::call_service(&app, upload("leer.pdf", "application/pdf", b"")).await;
+        assert_eq!(empty.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let html = actix_test::call_service(&app, upload("x.html", "text/html", b"<html><script>alert(1)</script></html>")).await;
+        assert_eq!(html.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let listed = call!(app, get, format!("/api/v1/cases/{id}/documents"), users.soest, None);
+        assert_eq!(listed.body.as_array().unwrap().len(), 1, "rejected uploads store nothing");
+
+        let download = actix_test::TestRequest::get()
+            .uri(&format!("/api/v1/cases/{id}/documents/{}", document["id"]))
+            .insert_header(("Authorization", format!("Bearer {}", users.soest)))
+            .to_request();
+        let response = actix_test::call_service(&app, download).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers().get("content-type").unwrap(), "image/png");
+        assert!(response.headers().get("content-disposition").unwrap().to_str().unwrap().contains("Lageplan"));
+        assert_eq!(actix_test::read_body(response).await.as_ref(), png);
+
+        let foreign = call!(app, get, format!("/api/v1/cases/{id}/documents/{}", document["id"]), users.kleve, None);
+        assert_eq!(foreign.status, StatusCode::NOT_FOUND);
+    }
+}

@@ -1,0 +1,32 @@
+//! The API's shared state for in-process tests: the shipped workflows, a temporary document store.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use actix_web::web;
+use vorgang::db::Database;
+use vorgang::documents::DocumentStore;
+use vorgang::service::aktenzeichen::AktenzeichenPattern;
+use vorgang::service::workflows::{WorkflowRegistry, WorkflowSources};
+use vorgang::web::api::ApiState;
+
+/// API state over `db` with the project's workflows deployed and documents under `data_dir`.
+pub fn state(db: &Database, data_dir: &Path) -> web::Data<ApiState> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let sources = WorkflowSources {
+        workflows_dir: root.join("workflows"),
+        templates_dir: root.join("templates"),
+    };
+    let registry = Arc::new(WorkflowRegistry::default());
+    if let Ok(mut conn) = db.get() {
+        // An unmigrated test database has no tables to deploy into; the API then has no workflows.
+        let _ = registry.sync_directory(&mut conn, &sources, chrono::Utc::now().naive_utc());
+    }
+    web::Data::new(ApiState {
+        registry,
+        pattern: AktenzeichenPattern::default(),
+        sources,
+        documents: DocumentStore::in_data_dir(data_dir),
+        mail_domain: "vorgang.test".into(),
+    })
+}

@@ -1,0 +1,60 @@
+//! Authentication for in-process tests: a fixed secret, cheap password hashing, users in the DB.
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::web;
+use vorgang::auth::{Auth, LoginLimiter, LoginLimits, Passwords, Signer, StaffTokens};
+use vorgang::db::DbConnection;
+use vorgang::db::models::{NewUser, Organisation, Role, User};
+use vorgang::secret::Secret;
+
+/// The signing secret of in-process test servers.
+pub const TEST_SECRET: &str = "test-secret-0123456789abcdef0123456789abcdef";
+
+/// The secret as the server holds it.
+pub fn test_secret() -> Secret {
+    Secret::from_configured(TEST_SECRET).unwrap()
+}
+
+/// Password hashing with the cheapest argon2 parameters: tests hash many passwords. Production
+/// uses `Passwords::new()` (argon2's defaults); stored hashes carry their own parameters.
+pub fn cheap_passwords() -> Passwords {
+    Passwords::with_params(argon2::Params::new(argon2::Params::MIN_M_COST, 1, 1, None).unwrap())
+}
+
+/// The auth state of an in-process app: test secret, default token lifetime, cheap hashing,
+/// default login limits (5 failures per 15 minutes).
+pub fn test_auth() -> web::Data<Auth> {
+    test_auth_with(cheap_passwords())
+}
+
+/// Like [`test_auth`], with the given password hashing.
+pub fn test_auth_with(passwords: Passwords) -> web::Data<Auth> {
+    web::Data::new(Auth::new(
+        StaffTokens::new(
+            Arc::new(Signer::new(&test_secret())),
+            StaffTokens::DEFAULT_LIFETIME,
+        ),
+        passwords,
+        LoginLimiter::new(LoginLimits {
+            max_failures: NonZeroU32::new(5).unwrap(),
+            window: Duration::from_secs(15 * 60),
+        }),
+    ))
+}
+
+/// Creates a user of the organisation with this key, with roles and (optionally) a password.
+pub fn create_user(
+    conn: &mut DbConnection,
+    email: &str,
+    org_key: &str,
+    roles: &[Role],
+    password: Option<&str>,
+) -> User {
+    let organisation = Organisation::find_by_key(conn, org_key).unwrap().unwrap();
+    let mut new_user = NewUser::new(organisation.id, email, "Test Person");
+    new_user.password_hash = password.map(|p| cheap_passwords().hash(p).unwrap());
+    new_user.create(conn, roles).unwrap()
+}
