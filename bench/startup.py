@@ -4,14 +4,15 @@
 Usage: cargo build --release && python3 bench/startup.py [--runs N] [--pg postgres://USER@HOST:PORT/ADMIN_DB]
 
 For each backend it starts `target/release/vorgang serve` N times on a free port and polls
-`/readyz` every 2 ms. "cold" starts use an empty database (migrations run); "warm" starts reuse
-a migrated one. Resident memory (VmRSS) is read from /proc after two idle seconds.
+`/readyz` every 2 ms. "cold" starts use an empty database (migrations run, the shipped workflows are
+deployed); "warm" starts reuse a migrated one. Resident memory (VmRSS) is read from /proc after two idle seconds.
 Only loopback addresses are contacted.
 """
 
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import tempfile
@@ -80,6 +81,9 @@ def run_backend(name, runs, make_env):
     cold, warm, rss = [], [], []
     for i in range(runs):
         with tempfile.TemporaryDirectory() as cwd:
+            # The shipped workflows and templates, as `cargo run -- serve` from the repository sees them.
+            for folder in ("workflows", "templates"):
+                shutil.copytree(os.path.join(ROOT, folder), os.path.join(cwd, folder))
             env, cleanup = make_env(i)
             try:
                 proc, ms = start(env, cwd)
