@@ -288,7 +288,9 @@ both_backends! {
         known.sort();
         unknown.sort();
         let ratio = unknown[1].as_secs_f64() / known[1].as_secs_f64();
-        assert!((0.3..=3.0).contains(&ratio), "median unknown {:?} vs known {:?}", unknown[1], known[1]);
+        // Without the dummy verification the unknown path would be ~100 times faster; the wide band
+        // keeps the check meaningful on a loaded machine.
+        assert!((0.2..=5.0).contains(&ratio), "median unknown {:?} vs known {:?}", unknown[1], known[1]);
     }
 }
 
