@@ -35,6 +35,42 @@ pub(crate) fn permit(
     })
 }
 
+/// The case row, if the caller holds `permission` on it (else not found / forbidden).
+pub(crate) fn permitted_row(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    permission: Permission,
+    id: CaseId,
+) -> Result<CaseRow, ServiceError> {
+    let row = CaseRow::find(conn, id)?
+        .ok_or_else(|| ServiceError::NotFound("Diesen Vorgang gibt es nicht.".into()))?;
+    permit(
+        principal,
+        permission,
+        CaseAccess {
+            applicant: row.applicant_id,
+            submitted: row.submitted_at.is_some(),
+        },
+    )?;
+    Ok(row)
+}
+
+/// Runs a command as the caller, with `permission` checked on the loaded case.
+fn as_caller<T>(
+    principal: &Principal,
+    permission: Permission,
+    run: impl FnOnce(Invocation<'_>) -> Result<T, ServiceError>,
+) -> Result<T, ServiceError> {
+    let actor = actor(principal);
+    let now = clock::now();
+    let check = |access| permit(principal, permission, access);
+    run(Invocation {
+        actor: &actor,
+        clock: &now,
+        check: &check,
+    })
+}
+
 fn view(
     conn: &mut DbConnection,
     case: &LoadedCase,
@@ -239,16 +275,9 @@ pub async fn change_data(
     }
     let api = api.into_inner();
     let view = blocking(&db, move |conn| {
-        let actor = actor(&principal);
-        let now = clock::now();
-        let check = |access| permit(&principal, Permission::ChangeCaseData, access);
-        let call = Invocation {
-            actor: &actor,
-            clock: &now,
-            check: &check,
-        };
-        let case =
-            cases::change_data(conn, &api.case_context(), id, body.version, body.data, call)?;
+        let case = as_caller(&principal, Permission::ChangeCaseData, |call| {
+            cases::change_data(conn, &api.case_context(), id, body.version, body.data, call)
+        })?;
         view(conn, &case, &principal)
     })
     .await?;
@@ -284,24 +313,18 @@ pub async fn act(
     }
     let api = api.into_inner();
     let view = blocking(&db, move |conn| {
-        let actor = actor(&principal);
-        let now = clock::now();
-        let check = |access| permit(&principal, Permission::TakeAction, access);
-        let call = Invocation {
-            actor: &actor,
-            clock: &now,
-            check: &check,
-        };
-        let case = cases::take_action(
-            conn,
-            &api.case_context(),
-            CaseId(id),
-            body.version,
-            &action,
-            body.step.as_deref(),
-            body.data,
-            call,
-        )?;
+        let case = as_caller(&principal, Permission::TakeAction, |call| {
+            cases::take_action(
+                conn,
+                &api.case_context(),
+                CaseId(id),
+                body.version,
+                &action,
+                body.step.as_deref(),
+                body.data,
+                call,
+            )
+        })?;
         view(conn, &case, &principal)
     })
     .await?;
@@ -329,22 +352,16 @@ pub async fn withdraw(
     let body = body.into_inner();
     let api = api.into_inner();
     let view = blocking(&db, move |conn| {
-        let actor = actor(&principal);
-        let now = clock::now();
-        let check = |access| permit(&principal, Permission::WithdrawCase, access);
-        let call = Invocation {
-            actor: &actor,
-            clock: &now,
-            check: &check,
-        };
-        let case = cases::withdraw(
-            conn,
-            &api.case_context(),
-            id,
-            body.version,
-            body.reason,
-            call,
-        )?;
+        let case = as_caller(&principal, Permission::WithdrawCase, |call| {
+            cases::withdraw(
+                conn,
+                &api.case_context(),
+                id,
+                body.version,
+                body.reason,
+                call,
+            )
+        })?;
         view(conn, &case, &principal)
     })
     .await?;
@@ -359,16 +376,7 @@ pub async fn journal(
 ) -> Result<HttpResponse, Problem> {
     let id = CaseId(path.into_inner());
     let entries = blocking(&db, move |conn| {
-        let row = CaseRow::find(conn, id)?
-            .ok_or_else(|| ServiceError::NotFound("Diesen Vorgang gibt es nicht.".into()))?;
-        permit(
-            &principal,
-            Permission::ReadJournal,
-            CaseAccess {
-                applicant: row.applicant_id,
-                submitted: row.submitted_at.is_some(),
-            },
-        )?;
+        permitted_row(conn, &principal, Permission::ReadJournal, id)?;
         Ok(crate::journal::list(conn, id.0)?)
     })
     .await?;

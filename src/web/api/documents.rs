@@ -7,22 +7,14 @@ use actix_web::{HttpResponse, web};
 use futures_util::StreamExt;
 use serde_json::json;
 
-use super::cases::permit;
+use super::cases::permitted_row;
 use super::{ApiState, blocking};
 use crate::auth::{Permission, Principal};
 use crate::db::Database;
-use crate::db::models::{CaseId, CaseRow};
+use crate::db::models::CaseId;
 use crate::documents::{self, Declared, DocumentError, NewDocument};
 use crate::service::ServiceError;
-use crate::service::cases::CaseAccess;
 use crate::web::problem::Problem;
-
-fn access(row: &CaseRow) -> CaseAccess {
-    CaseAccess {
-        applicant: row.applicant_id,
-        submitted: row.submitted_at.is_some(),
-    }
-}
 
 fn rejected(error: DocumentError) -> Problem {
     match error {
@@ -60,9 +52,7 @@ pub async fn upload(
     // Check the permission before reading a possibly large body.
     let check_principal = principal.clone();
     blocking(&db, move |conn| {
-        let row = CaseRow::find(conn, id)?
-            .ok_or_else(|| ServiceError::NotFound("Diesen Vorgang gibt es nicht.".into()))?;
-        permit(&check_principal, Permission::UploadDocument, access(&row))
+        permitted_row(conn, &check_principal, Permission::UploadDocument, id).map(|_| ())
     })
     .await?;
 
@@ -139,9 +129,7 @@ pub async fn list(
 ) -> Result<HttpResponse, Problem> {
     let id = CaseId(path.into_inner());
     let list = blocking(&db, move |conn| {
-        let row = CaseRow::find(conn, id)?
-            .ok_or_else(|| ServiceError::NotFound("Diesen Vorgang gibt es nicht.".into()))?;
-        permit(&principal, Permission::ReadDocument, access(&row))?;
+        permitted_row(conn, &principal, Permission::ReadDocument, id)?;
         Ok(documents::list(conn, id.0)?)
     })
     .await?;
@@ -157,9 +145,7 @@ pub async fn download(
 ) -> Result<HttpResponse, Problem> {
     let (case_id, doc_id) = path.into_inner();
     let document = blocking(&db, move |conn| {
-        let row = CaseRow::find(conn, CaseId(case_id))?
-            .ok_or_else(|| ServiceError::NotFound("Diesen Vorgang gibt es nicht.".into()))?;
-        permit(&principal, Permission::ReadDocument, access(&row))?;
+        permitted_row(conn, &principal, Permission::ReadDocument, CaseId(case_id))?;
         documents::find(conn, case_id, doc_id)?
             .ok_or_else(|| ServiceError::NotFound("Dieses Dokument gibt es nicht.".into()))
     })
