@@ -17,8 +17,8 @@ use crate::engine::data::validate_data;
 use crate::engine::definition::Step;
 use crate::engine::instance::{Answer, LocalId};
 use crate::engine::{
-    Actor, Applicant, CaseStatus, Clock, Event, Instance, MailTarget, Outcome, SideEffect,
-    step_owned,
+    Actor, Applicant, CaseStatus, Clock, Event, Instance, JournalEntry, MailTarget, Outcome,
+    SideEffect, step_owned,
 };
 use crate::journal::{self, NewEvent};
 
@@ -457,7 +457,7 @@ pub fn fire_timer(
         clock,
         check: &|_| Ok(()),
     };
-    let result = apply(
+    apply(
         conn,
         ctx,
         id,
@@ -465,19 +465,7 @@ pub fn fire_timer(
         call,
         move |_, _| Ok(Event::TimerFired { timer }),
         false,
-    );
-    if result.is_ok() {
-        write_transaction(conn, |conn| -> Result<(), ServiceError> {
-            diesel::update(timers::table)
-                .filter(timers::case_id.eq(id))
-                .filter(timers::local_id.eq(timer.0 as i64))
-                .filter(timers::status.eq("scheduled"))
-                .set(timers::status.eq("fired"))
-                .execute(conn)?;
-            Ok(())
-        })?;
-    }
-    result
+    )
 }
 
 /// Writes what an engine outcome asks for: journal entries, timers, outbox rows, started cases.
@@ -504,6 +492,16 @@ fn record(
         })
         .collect();
     journal::append(conn, id.0, &events)?;
+    for entry in &outcome.journal {
+        if let JournalEntry::TimerFired { timer, .. } = entry {
+            diesel::update(timers::table)
+                .filter(timers::case_id.eq(id))
+                .filter(timers::local_id.eq(timer.0 as i64))
+                .filter(timers::status.eq("scheduled"))
+                .set(timers::status.eq("fired"))
+                .execute(conn)?;
+        }
+    }
 
     for effect in &outcome.effects {
         match effect {

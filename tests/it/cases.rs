@@ -306,3 +306,32 @@ both_backends! {
         let _: &mut DbConnection = &mut f.conn();
     }
 }
+
+both_backends! {
+    fn a_fired_timer_is_marked_in_the_same_transaction(backend) {
+        let f = Fixture::new(backend);
+        let case = cases::start_case(&mut f.conn(), &f.ctx(), "ki-antrag", &f.org("05974"), application(), &koordination(), &clock("2026-03-04")).unwrap();
+        let actor = koordination();
+        let check = allow();
+        let call = Invocation { actor: &actor, clock: &clock("2026-03-04"), check: &check };
+        let opened = cases::take_action(&mut f.conn(), &f.ctx(), case.row.id, 1, "beteiligung_starten", None, None, call).unwrap();
+        let reminder = opened.instance.timers.iter().find(|t| matches!(t.purpose, vorgang::engine::instance::TimerPurpose::ConsultationReminder { .. })).unwrap().id;
+        cases::fire_timer(&mut f.conn(), &f.ctx(), case.row.id, reminder, &clock("2026-03-25")).unwrap();
+        let status: String = timers::table
+            .filter(timers::case_id.eq(case.row.id))
+            .filter(timers::local_id.eq(reminder.0 as i64))
+            .select(timers::status)
+            .first(&mut *f.conn())
+            .unwrap();
+        assert_eq!(status, "fired");
+        let reminders: i64 = outbox::table
+            .filter(outbox::template.eq("beteiligung_erinnerung"))
+            .count()
+            .get_result(&mut *f.conn())
+            .unwrap();
+        assert_eq!(reminders, 1, "one reminder mail for the unanswered participants");
+        // Firing it again is refused and changes nothing.
+        let again = cases::fire_timer(&mut f.conn(), &f.ctx(), case.row.id, reminder, &clock("2026-03-25"));
+        assert!(matches!(again, Err(ServiceError::Engine(_))), "{again:?}");
+    }
+}
