@@ -12,6 +12,18 @@ use vorgang::web::api::ApiState;
 
 /// API state over `db` with the project's workflows deployed and documents under `data_dir`.
 pub fn state(db: &Database, data_dir: &Path) -> web::Data<ApiState> {
+    state_with_documents(db, DocumentStore::in_data_dir(data_dir))
+}
+
+/// Like [`state`], with documents limited to `max_size` bytes (to provoke oversized uploads).
+pub fn state_with_max_size(db: &Database, data_dir: &Path, max_size: u64) -> web::Data<ApiState> {
+    state_with_documents(
+        db,
+        DocumentStore::in_data_dir(data_dir).with_max_size(max_size),
+    )
+}
+
+fn state_with_documents(db: &Database, documents: DocumentStore) -> web::Data<ApiState> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let sources = WorkflowSources {
         workflows_dir: root.join("workflows"),
@@ -26,7 +38,7 @@ pub fn state(db: &Database, data_dir: &Path) -> web::Data<ApiState> {
         registry,
         pattern: AktenzeichenPattern::default(),
         sources,
-        documents: DocumentStore::in_data_dir(data_dir),
+        documents,
         mail_domain: "vorgang.test".into(),
     })
 }

@@ -1,0 +1,341 @@
+//! The API's permission matrix, end to end: every role × every endpoint × own/foreign case and
+//! submitted/unsubmitted case, against an expected table written out here (not derived from
+//! `authorize`). Plus error statuses of authentication, content type and upload size.
+//!
+//! Writes use a stale `version`: the service checks access before the version
+//! (`service::cases::apply`), so a permitted write answers 409, a refused one 403 and a hidden one
+//! 404 – and nothing changes. Uploads send an empty file: permitted → 422, else 403/404.
+
+use actix_web::http::StatusCode;
+use actix_web::test as actix_test;
+use diesel::prelude::*;
+use serde_json::{Value, json};
+use vorgang::auth::StaffTokens;
+use vorgang::auth::token::Signer;
+use vorgang::db::models::{Role, User};
+use vorgang::db::schema::cases;
+
+use crate::support::TestDatabase;
+use crate::support::auth::{create_user, test_auth, test_secret};
+
+fn tokens() -> StaffTokens {
+    StaffTokens::new(
+        std::sync::Arc::new(Signer::new(&test_secret())),
+        StaffTokens::DEFAULT_LIFETIME,
+    )
+}
+
+fn token(user: &User) -> String {
+    tokens().issue(user.id).unwrap().token
+}
+
+struct Reply {
+    status: StatusCode,
+    content_type: String,
+    body: Value,
+}
+
+/// Sends a request and collects status, content type and (JSON) body.
+macro_rules! send {
+    ($app:expr, $request:expr) => {{
+        let response = actix_test::call_service(&$app, $request.to_request()).await;
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let bytes = actix_test::read_body(response).await;
+        Reply {
+            status,
+            content_type,
+            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        }
+    }};
+}
+
+fn bearer(token: &str) -> (&'static str, String) {
+    ("Authorization", format!("Bearer {token}"))
+}
+
+fn png() -> Vec<u8> {
+    let mut png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR".to_vec();
+    png.extend_from_slice(&[
+        0, 0, 0, 1, 0, 0, 0, 1, 8, 6, 0, 0, 0, 0x1f, 0x15, 0xc4, 0x89,
+    ]);
+    png
+}
+
+fn upload(case: i64, token: &str, bytes: &[u8]) -> actix_test::TestRequest {
+    let boundary = "vorgangtestgrenze";
+    let mut body = Vec::new();
+    body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"plan.png\"\r\nContent-Type: image/png\r\n\r\n").as_bytes());
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    actix_test::TestRequest::post()
+        .uri(&format!("/api/v1/cases/{case}/documents"))
+        .insert_header(bearer(token))
+        .insert_header((
+            "Content-Type",
+            format!("multipart/form-data; boundary={boundary}"),
+        ))
+        .set_payload(body)
+}
+
+/// The principals, in the row order of the tables below.
+const PRINCIPALS: [&str; 5] = [
+    "admin 05974",
+    "koordination 05974",
+    "bewilligung KFI",
+    "lesen 05974",
+    "koordination 05154 (Kleve)",
+];
+
+/// Workflow endpoints per principal: GET /workflows, GET /workflows/ki-antrag, POST /workflows
+/// (an invalid definition: permitted → 422, nothing is deployed).
+#[rustfmt::skip]
+const WORKFLOWS: [[u16; 3]; 5] = [
+    //  list  show  deploy
+    [200, 200, 422], // admin
+    [200, 200, 403], // koordination
+    [200, 200, 403], // bewilligung
+    [200, 200, 403], // lesen
+    [200, 200, 403], // koordination Kleve
+];
+
+/// POST /cases per principal: for applicant 05974 (Soest), for applicant 05154 (Kleve).
+#[rustfmt::skip]
+const CREATE: [[u16; 2]; 5] = [
+    [201, 201], // admin
+    [201, 403], // koordination 05974
+    [403, 403], // bewilligung
+    [403, 403], // lesen
+    [403, 201], // koordination Kleve
+];
+
+/// GET /cases: which of the two cases (O = open/unsubmitted, S = submitted) appear in `items`.
+const LISTED: [&str; 5] = ["OS", "OS", "S", "OS", ""];
+
+/// Case endpoints × principal: `[unsubmitted case, submitted case]`, both owned by 05974.
+#[rustfmt::skip]
+const CASE_ENDPOINTS: [(&str, [[u16; 2]; 5]); 9] = [
+    //                                  admin       koord 05974  bewilligung  lesen       koord Kleve
+    ("GET /cases/{id}",                [[200, 200], [200, 200], [404, 200], [200, 200], [404, 404]]),
+    ("PATCH /cases/{id}/data",         [[409, 409], [409, 409], [404, 403], [403, 403], [404, 404]]),
+    ("POST /cases/{id}/actions/{a}",   [[409, 409], [409, 409], [404, 409], [403, 403], [404, 404]]),
+    ("POST /cases/{id}/withdraw",      [[409, 409], [409, 409], [404, 403], [403, 403], [404, 404]]),
+    ("GET /cases/{id}/journal",        [[200, 200], [200, 200], [404, 200], [200, 200], [404, 404]]),
+    ("GET /cases/{id}/documents",      [[200, 200], [200, 200], [404, 200], [200, 200], [404, 404]]),
+    ("POST /cases/{id}/documents",     [[422, 422], [422, 422], [404, 403], [403, 403], [404, 404]]),
+    ("GET /cases/{id}/documents/{d}",  [[200, 200], [200, 200], [404, 200], [200, 200], [404, 404]]),
+    // The unknown document id behind a readable case: not found, but only after the case check.
+    ("GET /cases/{id}/documents/0",    [[404, 404], [404, 404], [404, 404], [404, 404], [404, 404]]),
+];
+
+const CASE_NAMES: [&str; 2] = ["unsubmitted case of 05974", "submitted case of 05974"];
+
+fn case_request(endpoint: &str, case: i64, document: i64, token: &str) -> actix_test::TestRequest {
+    let uri = |suffix: &str| format!("/api/v1/cases/{case}{suffix}");
+    // Version 0 is stale for every case (versions start at 1).
+    let stale = json!({ "version": 0 });
+    let request = match endpoint {
+        "GET /cases/{id}" => actix_test::TestRequest::get().uri(&uri("")),
+        "PATCH /cases/{id}/data" => actix_test::TestRequest::patch()
+            .uri(&uri("/data"))
+            .set_json(json!({ "version": 0, "data": { "ausgangslage": "x" } })),
+        "POST /cases/{id}/actions/{a}" => actix_test::TestRequest::post()
+            .uri(&uri("/actions/beteiligung_starten"))
+            .set_json(stale),
+        "POST /cases/{id}/withdraw" => actix_test::TestRequest::post()
+            .uri(&uri("/withdraw"))
+            .set_json(stale),
+        "GET /cases/{id}/journal" => actix_test::TestRequest::get().uri(&uri("/journal")),
+        "GET /cases/{id}/documents" => actix_test::TestRequest::get().uri(&uri("/documents")),
+        "POST /cases/{id}/documents" => return upload(case, token, b""),
+        "GET /cases/{id}/documents/{d}" => {
+            actix_test::TestRequest::get().uri(&uri(&format!("/documents/{document}")))
+        }
+        "GET /cases/{id}/documents/0" => actix_test::TestRequest::get().uri(&uri("/documents/0")),
+        other => panic!("no request for {other}"),
+    };
+    request.insert_header(bearer(token))
+}
+
+/// Records a mismatch of status or error format.
+fn check(mismatches: &mut Vec<String>, what: String, expected: u16, reply: &Reply) {
+    if reply.status.as_u16() != expected {
+        mismatches.push(format!(
+            "{what}: expected {expected}, got {} {}",
+            reply.status.as_u16(),
+            reply.body
+        ));
+    } else if reply.status.is_client_error() && reply.content_type != "application/problem+json" {
+        mismatches.push(format!(
+            "{what}: error {} as {:?}, not application/problem+json",
+            reply.status.as_u16(),
+            reply.content_type
+        ));
+    } else if expected == 409 && !reply.body["current_version"].is_i64() {
+        mismatches.push(format!(
+            "{what}: 409 without current_version: {}",
+            reply.body
+        ));
+    }
+}
+
+both_backends! {
+    async fn every_role_on_every_endpoint(backend) {
+        let db = TestDatabase::migrated(backend);
+        let dir = tempfile::tempdir().unwrap();
+        let principals: Vec<String> = {
+            let mut conn = db.connection();
+            [
+                ("admin@kreis-soest.de", "05974", Role::Admin),
+                ("k@kreis-soest.de", "05974", Role::Koordination),
+                ("b@bra.nrw.de", "KFI", Role::Bewilligung),
+                ("l@kreis-soest.de", "05974", Role::Lesen),
+                ("k@kreis-kleve.de", "05154", Role::Koordination),
+            ]
+            .iter()
+            .map(|(email, org, role)| token(&create_user(&mut conn, email, org, &[*role], None)))
+            .collect()
+        };
+        let soest = &principals[1];
+        let pool = db.pool(4);
+        let api = crate::support::api::state(&pool, dir.path());
+        let app = actix_test::init_service(vorgang::web::app(pool, test_auth(), api)).await;
+
+        // Two cases of 05974 with a document each; the second one is marked submitted directly
+        // in the table (the service sets `submitted_at` when a token reaches a `bewilligung`
+        // step; walking the workflow there is not what this test is about).
+        let mut case_ids = [0_i64; 2];
+        let mut document_ids = [0_i64; 2];
+        for (i, name) in CASE_NAMES.iter().enumerate() {
+            let created = send!(app, actix_test::TestRequest::post()
+                .uri("/api/v1/cases")
+                .insert_header(bearer(soest))
+                .set_json(json!({ "workflow": "ki-antrag", "data": { "zentrum_name": name } })));
+            assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+            case_ids[i] = created.body["id"].as_i64().unwrap();
+            let stored = send!(app, upload(case_ids[i], soest, &png()));
+            assert_eq!(stored.status, StatusCode::CREATED, "{}", stored.body);
+            document_ids[i] = stored.body["id"].as_i64().unwrap();
+        }
+        diesel::update(cases::table.find(case_ids[1]))
+            .set(cases::submitted_at.eq(Some(chrono::Utc::now().naive_utc())))
+            .execute(&mut db.connection())
+            .unwrap();
+
+        let mut mismatches = Vec::new();
+        for (p, token) in principals.iter().enumerate() {
+            let who = PRINCIPALS[p];
+
+            // Workflows.
+            let list = send!(app, actix_test::TestRequest::get().uri("/api/v1/workflows").insert_header(bearer(token)));
+            check(&mut mismatches, format!("{who} GET /workflows"), WORKFLOWS[p][0], &list);
+            let show = send!(app, actix_test::TestRequest::get().uri("/api/v1/workflows/ki-antrag").insert_header(bearer(token)));
+            check(&mut mismatches, format!("{who} GET /workflows/ki-antrag"), WORKFLOWS[p][1], &show);
+            let deploy = send!(app, actix_test::TestRequest::post()
+                .uri("/api/v1/workflows")
+                .insert_header(bearer(token))
+                .insert_header(("Content-Type", "application/yaml"))
+                .set_payload("workflow: x\ntitle: X\n"));
+            check(&mut mismatches, format!("{who} POST /workflows"), WORKFLOWS[p][2], &deploy);
+
+            // The list, before anyone creates further cases.
+            let listed = send!(app, actix_test::TestRequest::get().uri("/api/v1/cases?per_page=100").insert_header(bearer(token)));
+            check(&mut mismatches, format!("{who} GET /cases"), 200, &listed);
+            let ids: Vec<i64> = listed.body["items"]
+                .as_array()
+                .map(|items| items.iter().filter_map(|c| c["id"].as_i64()).collect())
+                .unwrap_or_default();
+            let expected: Vec<i64> = LISTED[p]
+                .chars()
+                .map(|c| if c == 'O' { case_ids[0] } else { case_ids[1] })
+                .rev() // the list is newest first
+                .collect();
+            if ids != expected {
+                mismatches.push(format!("{who} GET /cases: expected items {expected:?} (O={}, S={}), got {ids:?}", case_ids[0], case_ids[1]));
+            }
+
+            // Every case endpoint on both cases.
+            for (endpoint, expected) in CASE_ENDPOINTS {
+                for (c, case_name) in CASE_NAMES.iter().enumerate() {
+                    let reply = send!(app, case_request(endpoint, case_ids[c], document_ids[c], token));
+                    check(&mut mismatches, format!("{who} {endpoint} on {case_name}"), expected[p][c], &reply);
+                }
+            }
+        }
+
+        // Creating cases (last: permitted requests create cases).
+        for (p, token) in principals.iter().enumerate() {
+            for (a, applicant) in ["05974", "05154"].iter().enumerate() {
+                let reply = send!(app, actix_test::TestRequest::post()
+                    .uri("/api/v1/cases")
+                    .insert_header(bearer(token))
+                    .set_json(json!({ "workflow": "ki-antrag", "applicant": applicant })));
+                check(&mut mismatches, format!("{} POST /cases for applicant {applicant}", PRINCIPALS[p]), CREATE[p][a], &reply);
+            }
+        }
+
+        // Nothing the matrix sent changed the two cases.
+        for (c, case_name) in CASE_NAMES.iter().enumerate() {
+            let case = send!(app, actix_test::TestRequest::get().uri(&format!("/api/v1/cases/{}", case_ids[c])).insert_header(bearer(&principals[0])));
+            assert_eq!(case.body["version"], 1, "{case_name} changed: {}", case.body);
+            assert_eq!(case.body["status"], "running", "{case_name}: {}", case.body);
+            let documents = send!(app, actix_test::TestRequest::get().uri(&format!("/api/v1/cases/{}/documents", case_ids[c])).insert_header(bearer(&principals[0])));
+            assert_eq!(documents.body.as_array().map(Vec::len), Some(1), "{case_name}: {}", documents.body);
+        }
+
+        assert!(mismatches.is_empty(), "{} mismatches:\n{}", mismatches.len(), mismatches.join("\n"));
+    }
+}
+
+both_backends! {
+    async fn authentication_content_type_and_size_errors(backend) {
+        let db = TestDatabase::migrated(backend);
+        let dir = tempfile::tempdir().unwrap();
+        let (admin, soest) = {
+            let mut conn = db.connection();
+            (
+                create_user(&mut conn, "admin@kreis-soest.de", "05974", &[Role::Admin], None),
+                create_user(&mut conn, "k@kreis-soest.de", "05974", &[Role::Koordination], None),
+            )
+        };
+        let pool = db.pool(4);
+        // Documents of at most 16 bytes: the minimal PNG is larger.
+        let api = crate::support::api::state_with_max_size(&pool, dir.path(), 16);
+        let app = actix_test::init_service(vorgang::web::app(pool, test_auth(), api)).await;
+        let created = send!(app, actix_test::TestRequest::post()
+            .uri("/api/v1/cases")
+            .insert_header(bearer(&token(&soest)))
+            .set_json(json!({ "workflow": "ki-antrag" })));
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        let id = created.body["id"].as_i64().unwrap();
+
+        let expired = tokens()
+            .issue_at(soest.id, chrono::Utc::now() - chrono::TimeDelta::days(1))
+            .unwrap()
+            .token;
+        for (name, bad) in [("garbage", "not.a.token".to_string()), ("expired", expired)] {
+            let reply = send!(app, actix_test::TestRequest::get().uri(&format!("/api/v1/cases/{id}")).insert_header(bearer(&bad)));
+            assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{name} token: {}", reply.body);
+            assert_eq!(reply.content_type, "application/problem+json", "{name} token");
+        }
+
+        let json_deploy = send!(app, actix_test::TestRequest::post()
+            .uri("/api/v1/workflows")
+            .insert_header(bearer(&token(&admin)))
+            .set_json(json!({ "workflow": "x" })));
+        assert_eq!(json_deploy.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{}", json_deploy.body);
+        assert_eq!(json_deploy.content_type, "application/problem+json");
+
+        let oversized = send!(app, upload(id, &token(&soest), &png()));
+        assert_eq!(oversized.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", oversized.body);
+        assert_eq!(oversized.content_type, "application/problem+json");
+        assert_eq!(oversized.body["errors"][0]["pointer"], "/file");
+        let documents = send!(app, actix_test::TestRequest::get().uri(&format!("/api/v1/cases/{id}/documents")).insert_header(bearer(&token(&soest))));
+        assert_eq!(documents.body, json!([]), "an oversized upload stores nothing");
+    }
+}
