@@ -224,6 +224,13 @@ both_backends! {
         assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
         let body: Value = actix_test::read_body_json(response).await;
         assert!(body["errors"][0]["line"].as_u64().is_some(), "{body}");
+        // A case of the approving authority's own organisation that was never submitted is not
+        // counted in its list either (the list filter follows the same rule as reading).
+        let own_kfi = call!(app, post, "/api/v1/cases", users.admin, Some(json!({ "workflow": "ki-antrag", "applicant": "KFI" })));
+        assert_eq!(own_kfi.status, StatusCode::CREATED);
+        let listed = call!(app, get, "/api/v1/cases", users.kfi, None);
+        assert_eq!(listed.body["total"], 0, "{}", listed.body);
+        assert_eq!(listed.body["items"], json!([]));
         // Without a token nothing is served.
         let anonymous = actix_test::call_service(&app, actix_test::TestRequest::get().uri(&case).to_request()).await;
         assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);

@@ -177,11 +177,18 @@ pub async fn list(
         let filtered = || {
             let mut select = cases_table::table.into_boxed();
             if !principal.roles.contains(&Role::Admin) {
+                // The same rule as `authorize` for ReadCase, as SQL: own organisation for
+                // koordination and lesen, submitted cases for bewilligung.
+                let reads_own = principal.roles.contains(&Role::Koordination)
+                    || principal.roles.contains(&Role::Lesen);
+                let reads_submitted = principal.roles.contains(&Role::Bewilligung);
                 let own = cases_table::applicant_id.eq(principal.organisation_id);
-                select = if principal.roles.contains(&Role::Bewilligung) {
-                    select.filter(own.or(cases_table::submitted_at.is_not_null()))
-                } else {
-                    select.filter(own)
+                let submitted = cases_table::submitted_at.is_not_null();
+                select = match (reads_own, reads_submitted) {
+                    (true, true) => select.filter(own.or(submitted)),
+                    (true, false) => select.filter(own),
+                    (false, true) => select.filter(submitted),
+                    (false, false) => select.filter(cases_table::id.lt(0)),
                 };
             }
             if let Some(status) = &query.status {
