@@ -11,8 +11,8 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use chrono::SecondsFormat;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::Auth;
 use super::limiter::LimitKey;
@@ -28,10 +28,22 @@ pub const TOKEN_PATH: &str = "/api/v1/auth/token";
 const BODY_LIMIT: usize = 4 * 1024;
 
 /// The login request body.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct Credentials {
+    /// E-Mail-Adresse des Kontos.
     email: String,
+    /// Passwort des Kontos.
+    #[schema(format = Password)]
     password: String,
+}
+
+/// The login response body.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IssuedToken {
+    /// Zugangstoken (JWT) für `Authorization: Bearer …`.
+    pub token: String,
+    /// Ablaufzeitpunkt (UTC, RFC 3339).
+    pub expires_at: String,
 }
 
 impl fmt::Debug for Credentials {
@@ -152,6 +164,20 @@ pub async fn method_not_allowed() -> HttpResponse {
 }
 
 /// Checks the credentials and issues a staff access token: `{"token", "expires_at"}`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/token",
+    tag = "Anmeldung",
+    summary = "Zugangstoken anfordern",
+    description = "Anmeldung mit E-Mail-Adresse und Passwort; keine Authentifizierung nötig.",
+    request_body = Credentials,
+    responses(
+        (status = 200, description = "Das Zugangstoken", body = IssuedToken),
+        (status = 400, description = "Ungültige Anfrage (JSON oder Parameter)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Anmeldung fehlgeschlagen", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Zu viele fehlgeschlagene Anmeldeversuche (`Retry-After`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn issue_token(
     req: HttpRequest,
     credentials: web::Json<Credentials>,
@@ -208,10 +234,10 @@ pub async fn issue_token(
     tracing::info!(user_id = %user.id, "login succeeded");
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(json!({
-            "token": issued.token,
-            "expires_at": issued.expires_at.to_rfc3339_opts(SecondsFormat::Secs, true),
-        })))
+        .json(IssuedToken {
+            token: issued.token,
+            expires_at: issued.expires_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+        }))
 }
 
 #[cfg(test)]

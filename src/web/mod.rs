@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod health;
+pub mod openapi;
 pub mod problem;
 pub mod request_id;
 
@@ -21,6 +22,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(auth::login::issue_token))
                 .default_service(web::to(auth::login::method_not_allowed)),
         )
+        .service(web::resource(openapi::PATH).route(web::get().to(openapi::serve)))
         .configure(api::configure)
         .default_service(web::to(|| async {
             HttpResponse::from_error(problem::Problem::not_found())

@@ -3,12 +3,17 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 /// Media type of problem responses.
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
 /// An API error as the client sees it: a stable `type`, a German `title` and `detail`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(
+    description = "Fehlerbeschreibung nach RFC 9457 (application/problem+json); je nach Art kommen \
+                   `errors`, `reasons` oder `current_version` hinzu."
+)]
 pub struct Problem {
     /// Stable identifier of the kind of problem, e.g. `urn:vorgang:problem:not-ready`.
     #[serde(rename = "type")]
@@ -22,6 +27,7 @@ pub struct Problem {
     pub detail: Option<String>,
     /// Members beyond RFC 9457's (`errors`, `reasons`, `current_version`), flattened in.
     #[serde(flatten, skip_serializing_if = "serde_json::Map::is_empty")]
+    #[schema(ignore)]
     pub extensions: serde_json::Map<String, serde_json::Value>,
 }
 

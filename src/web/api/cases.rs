@@ -4,6 +4,7 @@ use actix_web::{HttpResponse, web};
 use diesel::prelude::*;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::{IntoParams, ToSchema};
 
 use super::view::{CaseView, case_view};
 use super::{ApiState, actor, blocking};
@@ -87,11 +88,12 @@ fn view(
 }
 
 /// Body of `POST /cases`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateCase {
     pub workflow: String,
     #[serde(default)]
+    #[schema(value_type = Object)]
     pub data: Value,
     /// AGS or key of the applicant; defaults to the caller's organisation.
     #[serde(default)]
@@ -99,6 +101,21 @@ pub struct CreateCase {
 }
 
 /// `POST /cases` → 201 with the case.
+#[utoipa::path(
+    post,
+    path = "/api/v1/cases",
+    tag = "Vorgänge",
+    summary = "Vorgang anlegen",
+    request_body = CreateCase,
+    responses(
+        (status = 201, description = "Der neue Vorgang", body = CaseView),
+        (status = 400, description = "Ungültige Anfrage (JSON oder Parameter)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Nicht angemeldet: Bearer-Token fehlt oder ist ungültig", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Keine Berechtigung", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Nicht gefunden (oder für den Aufrufer nicht sichtbar)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Fachlich nicht möglich oder ungültige Angaben (`errors`, `reasons`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn create(
     principal: Principal,
     body: web::Json<CreateCase>,
@@ -139,7 +156,8 @@ pub async fn create(
 }
 
 /// Query of `GET /cases`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     pub status: Option<String>,
@@ -151,6 +169,19 @@ pub struct ListQuery {
 }
 
 /// `GET /cases` → `{"items","total","page","per_page"}`, only cases the caller may read.
+#[utoipa::path(
+    get,
+    path = "/api/v1/cases",
+    tag = "Vorgänge",
+    summary = "Vorgänge suchen",
+    description = "Nur Vorgänge, die der Aufrufer lesen darf; neueste zuerst.",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "Eine Seite Vorgänge", body = crate::web::openapi::CaseList),
+        (status = 400, description = "Ungültige Anfrage (JSON oder Parameter)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Nicht angemeldet: Bearer-Token fehlt oder ist ungültig", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn list(
     principal: Principal,
     query: web::Query<ListQuery>,
@@ -240,6 +271,21 @@ fn escape_like(text: &str) -> String {
 }
 
 /// `GET /cases/{id}`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/cases/{id}",
+    tag = "Vorgänge",
+    summary = "Vorgang anzeigen",
+    params(
+        ("id" = i64, Path, description = "Nummer des Vorgangs"),
+    ),
+    responses(
+        (status = 200, description = "Der Vorgang mit den für den Aufrufer möglichen Aktionen", body = CaseView),
+        (status = 401, description = "Nicht angemeldet: Bearer-Token fehlt oder ist ungültig", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Keine Berechtigung", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Nicht gefunden (oder für den Aufrufer nicht sichtbar)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn show(
     principal: Principal,
     path: web::Path<i64>,
@@ -258,14 +304,36 @@ pub async fn show(
 }
 
 /// Body of `PATCH /cases/{id}/data`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangeData {
     pub version: i64,
+    /// JSON-Merge-Patch auf die Daten des Vorgangs.
+    #[schema(value_type = Object)]
     pub data: Value,
 }
 
 /// `PATCH /cases/{id}/data` (JSON merge patch semantics).
+#[utoipa::path(
+    patch,
+    path = "/api/v1/cases/{id}/data",
+    tag = "Vorgänge",
+    summary = "Daten ändern",
+    description = "Ändert die Daten des Vorgangs (JSON-Merge-Patch); `version` muss die aktuelle sein.",
+    params(
+        ("id" = i64, Path, description = "Nummer des Vorgangs"),
+    ),
+    request_body = ChangeData,
+    responses(
+        (status = 200, description = "Der geänderte Vorgang", body = CaseView),
+        (status = 400, description = "Ungültige Anfrage (JSON oder Parameter)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Nicht angemeldet: Bearer-Token fehlt oder ist ungültig", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Keine Berechtigung", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Nicht gefunden (oder für den Aufrufer nicht sichtbar)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Versionskonflikt; `current_version` nennt die aktuelle Version", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Fachlich nicht möglich oder ungültige Angaben (`errors`, `reasons`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn change_data(
     principal: Principal,
     path: web::Path<i64>,
@@ -292,11 +360,12 @@ pub async fn change_data(
 }
 
 /// Body of `POST /cases/{id}/actions/{action}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TakeAction {
     pub version: i64,
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     pub data: Option<Value>,
     /// Which step, when several active steps offer the action.
     #[serde(default)]
@@ -304,6 +373,26 @@ pub struct TakeAction {
 }
 
 /// `POST /cases/{id}/actions/{action}` → 200 with the case, 409 on a stale version, 422 with reasons.
+#[utoipa::path(
+    post,
+    path = "/api/v1/cases/{id}/actions/{action}",
+    tag = "Vorgänge",
+    summary = "Aktion ausführen",
+    params(
+        ("id" = i64, Path, description = "Nummer des Vorgangs"),
+        ("action" = String, Path, description = "Schlüssel der Aktion, z. B. `einreichen`"),
+    ),
+    request_body = TakeAction,
+    responses(
+        (status = 200, description = "Der Vorgang nach der Aktion", body = CaseView),
+        (status = 400, description = "Ungültige Anfrage (JSON oder Parameter)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Nicht angemeldet: Bearer-Token fehlt oder ist ungültig", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Keine Berechtigung", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Nicht gefunden (oder für den Aufrufer nicht sichtbar)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Versionskonflikt; `current_version` nennt die aktuelle Version", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Fachlich nicht möglich oder ungültige Angaben (`errors`, `reasons`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn act(
     principal: Principal,
     path: web::Path<(i64, String)>,
@@ -339,7 +428,7 @@ pub async fn act(
 }
 
 /// Body of `POST /cases/{id}/withdraw`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Withdraw {
     pub version: i64,
@@ -348,6 +437,25 @@ pub struct Withdraw {
 }
 
 /// `POST /cases/{id}/withdraw`: the applicant withdraws the case.
+#[utoipa::path(
+    post,
+    path = "/api/v1/cases/{id}/withdraw",
+    tag = "Vorgänge",
+    summary = "Vorgang zurückziehen",
+    params(
+        ("id" = i64, Path, description = "Nummer des Vorgangs"),
+    ),
+    request_body = Withdraw,
+    responses(
+        (status = 200, description = "Der zurückgezogene Vorgang", body = CaseView),
+        (status = 400, description = "Ungültige Anfrage (JSON oder Parameter)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Nicht angemeldet: Bearer-Token fehlt oder ist ungültig", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Keine Berechtigung", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Nicht gefunden (oder für den Aufrufer nicht sichtbar)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Versionskonflikt; `current_version` nennt die aktuelle Version", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Fachlich nicht möglich oder ungültige Angaben (`errors`, `reasons`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn withdraw(
     principal: Principal,
     path: web::Path<i64>,
@@ -376,6 +484,22 @@ pub async fn withdraw(
 }
 
 /// `GET /cases/{id}/journal`: every entry with its hash.
+#[utoipa::path(
+    get,
+    path = "/api/v1/cases/{id}/journal",
+    tag = "Vorgänge",
+    summary = "Journal des Vorgangs",
+    description = "Alle Einträge des hash-verketteten Journals, ältester zuerst.",
+    params(
+        ("id" = i64, Path, description = "Nummer des Vorgangs"),
+    ),
+    responses(
+        (status = 200, description = "Die Journaleinträge", body = [Object]),
+        (status = 401, description = "Nicht angemeldet: Bearer-Token fehlt oder ist ungültig", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Keine Berechtigung", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Nicht gefunden (oder für den Aufrufer nicht sichtbar)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn journal(
     principal: Principal,
     path: web::Path<i64>,

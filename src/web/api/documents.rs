@@ -41,6 +41,25 @@ fn rejected(error: DocumentError) -> Problem {
 }
 
 /// `POST /cases/{id}/documents` with one multipart field `file` (and optional `partner_visible`).
+#[utoipa::path(
+    post,
+    path = "/api/v1/cases/{id}/documents",
+    tag = "Dokumente",
+    summary = "Dokument hochladen",
+    description = "Multipart-Feld `file` (PDF, ODT, DOCX, XLSX, PNG oder JPEG, erkannt am Inhalt) und optional `partner_visible`.",
+    params(
+        ("id" = i64, Path, description = "Nummer des Vorgangs"),
+    ),
+    request_body(content = crate::web::openapi::UploadForm, content_type = "multipart/form-data"),
+    responses(
+        (status = 201, description = "Das gespeicherte Dokument", body = Object),
+        (status = 400, description = "Ungültige Anfrage (JSON oder Parameter)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Nicht angemeldet: Bearer-Token fehlt oder ist ungültig", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Keine Berechtigung", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Nicht gefunden (oder für den Aufrufer nicht sichtbar)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Fachlich nicht möglich oder ungültige Angaben (`errors`, `reasons`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn upload(
     principal: Principal,
     path: web::Path<i64>,
@@ -122,6 +141,21 @@ pub async fn upload(
 }
 
 /// `GET /cases/{id}/documents`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/cases/{id}/documents",
+    tag = "Dokumente",
+    summary = "Dokumente auflisten",
+    params(
+        ("id" = i64, Path, description = "Nummer des Vorgangs"),
+    ),
+    responses(
+        (status = 200, description = "Die Dokumente des Vorgangs", body = [Object]),
+        (status = 401, description = "Nicht angemeldet: Bearer-Token fehlt oder ist ungültig", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Keine Berechtigung", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Nicht gefunden (oder für den Aufrufer nicht sichtbar)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn list(
     principal: Principal,
     path: web::Path<i64>,
@@ -137,6 +171,22 @@ pub async fn list(
 }
 
 /// `GET /cases/{id}/documents/{doc_id}`: the file with its type and name.
+#[utoipa::path(
+    get,
+    path = "/api/v1/cases/{id}/documents/{doc_id}",
+    tag = "Dokumente",
+    summary = "Dokument herunterladen",
+    params(
+        ("id" = i64, Path, description = "Nummer des Vorgangs"),
+        ("doc_id" = i64, Path, description = "Nummer des Dokuments"),
+    ),
+    responses(
+        (status = 200, description = "Die Datei mit ihrem Inhaltstyp und `Content-Disposition`", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 401, description = "Nicht angemeldet: Bearer-Token fehlt oder ist ungültig", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Keine Berechtigung", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Nicht gefunden (oder für den Aufrufer nicht sichtbar)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn download(
     principal: Principal,
     path: web::Path<(i64, i64)>,

@@ -3,10 +3,10 @@
 //! Handlers authenticate ([`Principal`]), decide permissions through [`authorize`] only, and call
 //! the service layer inside `Database::run`; every error leaves as problem+json.
 
-mod cases;
-mod documents;
-mod view;
-mod workflows;
+pub(crate) mod cases;
+pub(crate) mod documents;
+pub(crate) mod view;
+pub(crate) mod workflows;
 
 use std::sync::Arc;
 

@@ -3,6 +3,7 @@
 use chrono::{Days, NaiveDate, NaiveDateTime};
 use serde::Serialize;
 use serde_json::Value;
+use utoipa::ToSchema;
 
 use crate::db::models::Organisation;
 use crate::engine::definition::{Step, TimerWhen};
@@ -11,14 +12,14 @@ use crate::engine::{Actor, Clock, available_actions};
 use crate::service::cases::LoadedCase;
 
 /// `{"key","name"}` of the applicant.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ApplicantView {
     pub key: String,
     pub name: String,
 }
 
 /// A step where the case waits.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ActiveStepView {
     pub step: String,
     pub title: String,
@@ -29,7 +30,7 @@ pub struct ActiveStepView {
 }
 
 /// An action of an active step, with why it cannot be taken now.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ActionView {
     pub step: String,
     pub action: String,
@@ -42,7 +43,7 @@ pub struct ActionView {
 }
 
 /// The case document of the API contract.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct CaseView {
     pub id: i64,
     pub aktenzeichen: String,
@@ -52,6 +53,8 @@ pub struct CaseView {
     pub status: String,
     pub outcome: Option<String>,
     pub applicant: ApplicantView,
+    /// Die fachlichen Daten des Vorgangs (nach dem Datenschema des Verfahrens).
+    #[schema(value_type = Object)]
     pub data: Value,
     pub active_steps: Vec<ActiveStepView>,
     pub actions: Vec<ActionView>,

@@ -11,6 +11,17 @@ use crate::db::models::DefinitionRow;
 use crate::web::problem::Problem;
 
 /// `GET /workflows`: the newest version of every workflow.
+#[utoipa::path(
+    get,
+    path = "/api/v1/workflows",
+    tag = "Verfahren",
+    summary = "Verfahren auflisten",
+    responses(
+        (status = 200, description = "Die neueste Version jedes Verfahrens", body = [crate::web::openapi::WorkflowSummary]),
+        (status = 401, description = "Nicht angemeldet: Bearer-Token fehlt oder ist ungültig", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Keine Berechtigung", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn list(principal: Principal, db: web::Data<Database>) -> Result<HttpResponse, Problem> {
     authorize(&principal, Permission::ListWorkflows, None).map_err(denied)?;
     let rows = blocking(&db, |conn| Ok(DefinitionRow::all_latest(conn)?)).await?;
@@ -22,6 +33,21 @@ pub async fn list(principal: Principal, db: web::Data<Database>) -> Result<HttpR
 }
 
 /// `GET /workflows/{key}`: the newest version with its source and data schema.
+#[utoipa::path(
+    get,
+    path = "/api/v1/workflows/{key}",
+    tag = "Verfahren",
+    summary = "Verfahren anzeigen",
+    params(
+        ("key" = String, Path, description = "Schlüssel des Verfahrens"),
+    ),
+    responses(
+        (status = 200, description = "Neueste Version mit YAML-Quelle, Datenschema und Definition", body = Object),
+        (status = 401, description = "Nicht angemeldet: Bearer-Token fehlt oder ist ungültig", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Keine Berechtigung", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Nicht gefunden (oder für den Aufrufer nicht sichtbar)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn show(
     principal: Principal,
     key: web::Path<String>,
@@ -44,6 +70,22 @@ pub async fn show(
 }
 
 /// `POST /workflows` (admin, `Content-Type: application/yaml`): deploys a new version.
+#[utoipa::path(
+    post,
+    path = "/api/v1/workflows",
+    tag = "Verfahren",
+    summary = "Verfahren bereitstellen",
+    description = "Nur für Administratoren: stellt eine neue Version aus einer YAML-Definition bereit.",
+    request_body(content = String, content_type = "application/yaml", description = "Die Workflow-Definition als YAML"),
+    responses(
+        (status = 201, description = "Die neue Version", body = crate::web::openapi::WorkflowSummary),
+        (status = 400, description = "Ungültige Anfrage (JSON oder Parameter)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Nicht angemeldet: Bearer-Token fehlt oder ist ungültig", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Keine Berechtigung", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Falscher Inhaltstyp", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Fachlich nicht möglich oder ungültige Angaben (`errors`, `reasons`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn deploy(
     principal: Principal,
     request: HttpRequest,

@@ -1,0 +1,160 @@
+//! The OpenAPI 3 document of the JSON API, generated from the handlers' annotations.
+//!
+//! Served at [`PATH`] without authentication. Every operation but the token endpoint requires the
+//! bearer token; that requirement and the scheme are added here, not per handler.
+
+use std::sync::LazyLock;
+
+use actix_web::HttpResponse;
+use actix_web::http::header::ContentType;
+use serde::Serialize;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+use crate::auth::login;
+use crate::web::api::{cases, documents, view, workflows};
+use crate::web::problem::Problem;
+
+/// Where the document is served.
+pub const PATH: &str = "/api/openapi.json";
+
+/// Name of the security scheme in the document.
+const BEARER: &str = "bearer";
+
+/// The document.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "vorgang API",
+        description = "JSON-API von vorgang: Verfahren (Workflows), Vorgänge, ihr Journal und ihre \
+                       Dokumente. Außer der Anmeldung verlangt jeder Aufruf \
+                       `Authorization: Bearer TOKEN`; Fehler kommen als `application/problem+json` \
+                       (RFC 9457) mit deutscher Beschreibung.",
+    ),
+    paths(
+        login::issue_token,
+        workflows::list,
+        workflows::deploy,
+        workflows::show,
+        cases::list,
+        cases::create,
+        cases::show,
+        cases::change_data,
+        cases::act,
+        cases::withdraw,
+        cases::journal,
+        documents::list,
+        documents::upload,
+        documents::download,
+    ),
+    components(schemas(
+        Problem,
+        login::Credentials,
+        login::IssuedToken,
+        cases::CreateCase,
+        cases::ChangeData,
+        cases::TakeAction,
+        cases::Withdraw,
+        view::CaseView,
+        view::ActiveStepView,
+        view::ActionView,
+        view::ApplicantView,
+        CaseList,
+        WorkflowSummary,
+        UploadForm,
+    )),
+    modifiers(&Security),
+    tags(
+        (name = "Anmeldung", description = "Zugangstoken für Mitarbeitende"),
+        (name = "Verfahren", description = "Workflow-Definitionen"),
+        (name = "Vorgänge", description = "Vorgänge anlegen, bearbeiten und verfolgen"),
+        (name = "Dokumente", description = "Dokumente zu einem Vorgang"),
+    )
+)]
+pub struct ApiDoc;
+
+/// Adds the bearer scheme, the version, and the requirement to every operation but the login.
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        openapi.info.version = env!("CARGO_PKG_VERSION").to_string();
+        openapi
+            .components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme(
+                BEARER,
+                SecurityScheme::Http(
+                    HttpBuilder::new()
+                        .scheme(HttpAuthScheme::Bearer)
+                        .bearer_format("JWT")
+                        .description(Some(
+                            "Zugangstoken von `POST /api/v1/auth/token` (JWT, HS256).",
+                        ))
+                        .build(),
+                ),
+            );
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            if path == login::TOKEN_PATH {
+                continue;
+            }
+            for operation in [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.options,
+                &mut item.head,
+                &mut item.patch,
+                &mut item.trace,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                operation.security =
+                    Some(vec![SecurityRequirement::new(BEARER, Vec::<String>::new())]);
+            }
+        }
+    }
+}
+
+/// Answer of `GET /api/v1/cases` (documentation only).
+#[derive(Serialize, ToSchema)]
+pub struct CaseList {
+    pub items: Vec<view::CaseView>,
+    /// Anzahl aller Treffer.
+    pub total: i64,
+    pub page: i64,
+    pub per_page: i64,
+}
+
+/// One workflow in `GET /api/v1/workflows` (documentation only).
+#[derive(Serialize, ToSchema)]
+pub struct WorkflowSummary {
+    pub key: String,
+    pub version: i32,
+    pub title: String,
+}
+
+/// Multipart body of a document upload (documentation only).
+#[derive(Serialize, ToSchema)]
+pub struct UploadForm {
+    /// Die Datei.
+    #[schema(value_type = String, format = Binary)]
+    pub file: Vec<u8>,
+    /// Für den Antragsteller sichtbar (`true`, `1` oder `ja`).
+    pub partner_visible: Option<bool>,
+}
+
+static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
+    ApiDoc::openapi()
+        .to_json()
+        .expect("the OpenAPI document serialises")
+});
+
+/// `GET /api/openapi.json`.
+pub async fn serve() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(ContentType::json())
+        .body(DOCUMENT.as_str())
+}

@@ -1,0 +1,185 @@
+//! `GET /api/openapi.json`: an OpenAPI 3 document that matches the routes really served.
+
+use std::collections::BTreeSet;
+
+use actix_web::test;
+use serde_json::Value;
+
+use crate::support::{Backend, TestDatabase};
+
+/// The routes of `vorgang::web::api::configure` plus the token endpoint, written out by hand:
+/// a route added there without documenting it (or documented without serving it) fails here.
+const ROUTES: &[(&str, &str)] = &[
+    ("POST", "/api/v1/auth/token"),
+    ("GET", "/api/v1/workflows"),
+    ("POST", "/api/v1/workflows"),
+    ("GET", "/api/v1/workflows/{key}"),
+    ("GET", "/api/v1/cases"),
+    ("POST", "/api/v1/cases"),
+    ("GET", "/api/v1/cases/{id}"),
+    ("PATCH", "/api/v1/cases/{id}/data"),
+    ("POST", "/api/v1/cases/{id}/actions/{action}"),
+    ("POST", "/api/v1/cases/{id}/withdraw"),
+    ("GET", "/api/v1/cases/{id}/journal"),
+    ("GET", "/api/v1/cases/{id}/documents"),
+    ("POST", "/api/v1/cases/{id}/documents"),
+    ("GET", "/api/v1/cases/{id}/documents/{doc_id}"),
+];
+
+const TOKEN_PATH: &str = "/api/v1/auth/token";
+const METHODS: &[&str] = &[
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+macro_rules! app {
+    ($db:expr, $dir:expr) => {{
+        let pool = $db.pool(2);
+        let api = crate::support::api::state(&pool, $dir);
+        test::init_service(vorgang::web::app(
+            pool,
+            crate::support::auth::test_auth(),
+            api,
+        ))
+        .await
+    }};
+}
+
+async fn fetch_document() -> Value {
+    let db = TestDatabase::migrated(Backend::Sqlite);
+    let dir = tempfile::tempdir().unwrap();
+    let app = app!(db, dir.path());
+    let response = test::call_service(
+        &app,
+        test::TestRequest::get()
+            .uri("/api/openapi.json")
+            .to_request(),
+    )
+    .await;
+    assert_eq!(response.status().as_u16(), 200);
+    let body = test::read_body(response).await;
+    serde_json::from_slice(&body).expect("the document is JSON")
+}
+
+/// Every (METHOD, path) operation in the document with its operation object.
+fn operations(doc: &Value) -> Vec<(String, String, &Value)> {
+    let mut found = Vec::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for method in METHODS {
+            if let Some(operation) = item.get(*method) {
+                found.push((method.to_uppercase(), path.clone(), operation));
+            }
+        }
+    }
+    found
+}
+
+/// The path with its parameters filled in: numbers for ids, a word otherwise.
+fn concrete(path: &str) -> String {
+    path.split('/')
+        .map(|segment| match segment {
+            "{id}" | "{doc_id}" => "1",
+            s if s.starts_with('{') => "x",
+            s => s,
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[actix_web::test]
+async fn is_an_openapi_3_document() {
+    let doc = fetch_document().await;
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3."),
+        "{}",
+        doc["openapi"]
+    );
+    assert_eq!(doc["info"]["title"], "vorgang API");
+    assert_eq!(doc["info"]["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+}
+
+#[actix_web::test]
+async fn documents_exactly_the_routes_served() {
+    let doc = fetch_document().await;
+    let documented: BTreeSet<(String, String)> = operations(&doc)
+        .into_iter()
+        .map(|(method, path, _)| (method, path))
+        .collect();
+    let expected: BTreeSet<(String, String)> = ROUTES
+        .iter()
+        .map(|(method, path)| (method.to_string(), path.to_string()))
+        .collect();
+    assert_eq!(documented, expected, "document and route table differ");
+
+    // Independently: the app really serves every documented operation.
+    let db = TestDatabase::migrated(Backend::Sqlite);
+    let dir = tempfile::tempdir().unwrap();
+    let app = app!(db, dir.path());
+    for (method, path) in &documented {
+        let request = test::TestRequest::default()
+            .method(method.parse().unwrap())
+            .uri(&concrete(path))
+            .to_request();
+        let status = test::call_service(&app, request).await.status().as_u16();
+        if path == TOKEN_PATH {
+            assert_eq!(status, 400, "{method} {path}");
+        } else {
+            assert_eq!(status, 401, "{method} {path} without a token");
+        }
+    }
+    // And the probe can tell: an undocumented method or path is not served.
+    for (method, path) in [("DELETE", "/api/v1/cases/1"), ("GET", "/api/v1/nothing")] {
+        let request = test::TestRequest::default()
+            .method(method.parse().unwrap())
+            .uri(path)
+            .to_request();
+        let status = test::call_service(&app, request).await.status().as_u16();
+        assert!([404, 405].contains(&status), "{method} {path}: {status}");
+    }
+}
+
+#[actix_web::test]
+async fn every_operation_but_the_login_needs_the_bearer_token() {
+    let doc = fetch_document().await;
+    for (method, path, operation) in operations(&doc) {
+        let bearer = operation["security"]
+            .as_array()
+            .is_some_and(|s| s.iter().any(|r| r.get("bearer").is_some()));
+        assert_eq!(bearer, path != TOKEN_PATH, "{method} {path}");
+        if path == TOKEN_PATH {
+            assert!(doc.get("security").is_none(), "no global requirement");
+        }
+    }
+}
+
+#[actix_web::test]
+async fn every_client_error_is_problem_json() {
+    let doc = fetch_document().await;
+    for (method, path, operation) in operations(&doc) {
+        let responses = operation["responses"].as_object().unwrap();
+        assert!(
+            responses.contains_key("401") || path == TOKEN_PATH,
+            "{method} {path}"
+        );
+        for (status, response) in responses {
+            if !status.starts_with('4') {
+                continue;
+            }
+            let content = response["content"].as_object().unwrap();
+            let keys: Vec<_> = content.keys().collect();
+            assert_eq!(
+                keys,
+                ["application/problem+json"],
+                "{method} {path} {status}"
+            );
+            assert_eq!(
+                content["application/problem+json"]["schema"]["$ref"],
+                "#/components/schemas/Problem",
+                "{method} {path} {status}"
+            );
+        }
+    }
+}
