@@ -40,7 +40,8 @@ pub fn available_actions(
             continue;
         };
         for (name, action) in &task.actions {
-            let reasons = check_action(workflow, instance, token, name, actor, clock)
+            let mut warnings = Vec::new();
+            let reasons = assess(workflow, instance, token, name, actor, clock, &mut warnings)
                 .err()
                 .unwrap_or_default();
             out.push(ActionAvailability {
@@ -50,7 +51,7 @@ pub fn available_actions(
                 title: action.title.clone(),
                 allowed: reasons.is_empty(),
                 reasons,
-                warnings: rule_findings(action, instance, Severity::Warning),
+                warnings,
             });
         }
     }
@@ -65,6 +66,27 @@ pub fn check_action<'w>(
     action_name: &str,
     actor: &Actor,
     clock: &Clock,
+) -> Result<&'w Action, Vec<Refusal>> {
+    assess(
+        workflow,
+        instance,
+        token,
+        action_name,
+        actor,
+        clock,
+        &mut Vec::new(),
+    )
+}
+
+/// The checks of [`check_action`]; rule warnings go to `warnings`, so each rule runs once.
+fn assess<'w>(
+    workflow: &'w Workflow,
+    instance: &Instance,
+    token: &Token,
+    action_name: &str,
+    actor: &Actor,
+    clock: &Clock,
+    warnings: &mut Vec<String>,
 ) -> Result<&'w Action, Vec<Refusal>> {
     if instance.status != CaseStatus::Running {
         return Err(vec![Refusal::CaseNotRunning {
@@ -154,16 +176,18 @@ pub fn check_action<'w>(
             applicant_name: &instance.applicant.name,
         };
         match rules::check(rule, &context) {
-            Ok(findings) => reasons.extend(
-                findings
-                    .into_iter()
-                    .filter(|f| f.severity == Severity::Error)
-                    .map(|f| Refusal::RuleViolated {
-                        rule: f.rule,
-                        path: f.path,
-                        message: f.message,
-                    }),
-            ),
+            Ok(findings) => {
+                for finding in findings {
+                    match finding.severity {
+                        Severity::Error => reasons.push(Refusal::RuleViolated {
+                            rule: finding.rule,
+                            path: finding.path,
+                            message: finding.message,
+                        }),
+                        Severity::Warning => warnings.push(finding.message),
+                    }
+                }
+            }
             Err(_) => reasons.push(Refusal::RuleViolated {
                 rule: rule.clone(),
                 path: None,
@@ -177,20 +201,4 @@ pub fn check_action<'w>(
     } else {
         Err(reasons)
     }
-}
-
-fn rule_findings(action: &Action, instance: &Instance, severity: Severity) -> Vec<String> {
-    let context = RuleContext {
-        data: &instance.data,
-        applicant_kind: &instance.applicant.kind,
-        applicant_name: &instance.applicant.name,
-    };
-    action
-        .rules
-        .iter()
-        .filter_map(|rule| rules::check(rule, &context).ok())
-        .flatten()
-        .filter(|f| f.severity == severity)
-        .map(|f| f.message)
-        .collect()
 }
