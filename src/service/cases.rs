@@ -273,17 +273,26 @@ fn apply(
         let submitted_at = row
             .submitted_at
             .or_else(|| submitted(&workflow, &outcome.instance).then_some(now));
+        let mut row = row;
+        let expected = row.version;
+        row.state = state;
+        row.status = status_name(outcome.instance.status).to_string();
+        row.outcome = outcome.instance.outcome.clone();
+        row.version = expected + 1;
+        row.submitted_at = submitted_at;
+        row.current_steps = current_steps(&outcome.instance);
+        row.updated_at = now;
         let updated = diesel::update(cases::table)
             .filter(cases::id.eq(id))
-            .filter(cases::version.eq(row.version))
+            .filter(cases::version.eq(expected))
             .set((
-                cases::state.eq(&state),
-                cases::status.eq(status_name(outcome.instance.status)),
-                cases::outcome.eq(outcome.instance.outcome.as_deref()),
-                cases::version.eq(row.version + 1),
-                cases::submitted_at.eq(submitted_at),
-                cases::current_steps.eq(current_steps(&outcome.instance)),
-                cases::updated_at.eq(now),
+                cases::state.eq(&row.state),
+                cases::status.eq(&row.status),
+                cases::outcome.eq(&row.outcome),
+                cases::version.eq(row.version),
+                cases::submitted_at.eq(row.submitted_at),
+                cases::current_steps.eq(&row.current_steps),
+                cases::updated_at.eq(row.updated_at),
             ))
             .execute(conn)?;
         if updated != 1 {
@@ -300,7 +309,6 @@ fn apply(
             actor,
             clock,
         )?;
-        let row = CaseRow::find(conn, id)?.ok_or_else(not_found)?;
         Ok(LoadedCase {
             row,
             instance: outcome.instance,
