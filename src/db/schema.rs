@@ -132,6 +132,9 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> Timestamp,
         sent_at -> Nullable<Timestamp>,
+        invitation_id -> Nullable<BigInt>,
+        subject -> Text,
+        rendered -> Text,
     }
 }
 
@@ -150,6 +153,62 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Further addresses of an organisation besides its functional mailbox.
+    organisation_contacts (organisation_id, email) {
+        organisation_id -> BigInt,
+        email -> Text,
+        name -> Text,
+    }
+}
+
+diesel::table! {
+    /// One participant's invitation to one consultation; mirrors the engine state for queries.
+    invitations (id) {
+        id -> BigInt,
+        case_id -> BigInt,
+        local_id -> BigInt,
+        step -> Text,
+        organisation_id -> BigInt,
+        deadline -> Date,
+        deadline_reason -> Nullable<Text>,
+        status -> Text,
+        invited_at -> Timestamp,
+        answered_at -> Nullable<Timestamp>,
+        votum -> Nullable<Text>,
+        late -> Bool,
+        versions -> Integer,
+        reminders_sent -> Integer,
+        closed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// Issued personal answer links, by token id, so a link can be revoked.
+    partner_links (jti) {
+        jti -> Text,
+        invitation_id -> BigInt,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// Every version of every Stellungnahme.
+    answers (id) {
+        id -> BigInt,
+        invitation_id -> BigInt,
+        version -> Integer,
+        votum -> Text,
+        text -> Text,
+        answered_by -> Text,
+        document_id -> Nullable<BigInt>,
+        late -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(user_roles -> users (user_id));
 diesel::joinable!(cases -> workflow_definitions (definition_id));
@@ -158,8 +217,19 @@ diesel::joinable!(case_events -> cases (case_id));
 diesel::joinable!(timers -> cases (case_id));
 diesel::joinable!(outbox -> cases (case_id));
 diesel::joinable!(documents -> cases (case_id));
+diesel::joinable!(organisation_contacts -> organisations (organisation_id));
+diesel::joinable!(invitations -> cases (case_id));
+diesel::joinable!(invitations -> organisations (organisation_id));
+diesel::joinable!(partner_links -> invitations (invitation_id));
+diesel::joinable!(answers -> invitations (invitation_id));
+diesel::joinable!(answers -> documents (document_id));
+diesel::joinable!(outbox -> invitations (invitation_id));
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
+    organisation_contacts,
+    invitations,
+    partner_links,
+    answers,
     users,
     user_roles,
     workflow_definitions,
