@@ -96,6 +96,8 @@ pub struct Settings {
     pub aktenzeichen_pattern: crate::service::aktenzeichen::AktenzeichenPattern,
     /// Largest accepted document upload in bytes (`document_max_mb` × 1 MiB).
     pub document_max_size: u64,
+    /// Days a partner's answer link stays readable after its consultation closed.
+    pub partner_link_grace_days: u32,
 }
 
 impl fmt::Debug for Settings {
@@ -113,6 +115,7 @@ impl fmt::Debug for Settings {
             .field("templates_dir", &self.templates_dir)
             .field("aktenzeichen_pattern", &self.aktenzeichen_pattern)
             .field("document_max_size", &self.document_max_size)
+            .field("partner_link_grace_days", &self.partner_link_grace_days)
             .finish()
     }
 }
@@ -131,6 +134,10 @@ const KEYS: &[(&str, Option<&str>)] = &[
     ("templates_dir", Some("VORGANG_TEMPLATES_DIR")),
     ("aktenzeichen_pattern", Some("VORGANG_AKTENZEICHEN_PATTERN")),
     ("document_max_mb", Some("VORGANG_DOCUMENT_MAX_MB")),
+    (
+        "partner_link_grace_days",
+        Some("VORGANG_PARTNER_LINK_GRACE_DAYS"),
+    ),
 ];
 
 /// A raw value before validation: from the file it keeps its TOML type, from the environment it is text.
@@ -363,10 +370,22 @@ fn resolve(mut raw: Raw) -> Result<Settings, ConfigError> {
         || PathBuf::from("./workflows"),
         |(dir, _)| PathBuf::from(dir),
     );
-    let templates_dir = raw.string("templates_dir")?.map_or_else(
-        || PathBuf::from("./templates"),
-        |(dir, _)| PathBuf::from(dir),
-    );
+    // The shipped templates are compiled in; this directory only overrides them. The default
+    // may be absent, a configured one must exist (a typo would silently drop the overrides).
+    let templates_dir = match raw.string("templates_dir")? {
+        None => PathBuf::from("./templates"),
+        Some((dir, source)) => {
+            let dir = PathBuf::from(dir);
+            if !dir.is_dir() {
+                return Err(ConfigError::Invalid {
+                    key: "templates_dir",
+                    origin: source,
+                    reason: format!("Verzeichnis {} gibt es nicht", dir.display()),
+                });
+            }
+            dir
+        }
+    };
     let aktenzeichen_pattern = match raw.string("aktenzeichen_pattern")? {
         None => Default::default(),
         Some((text, source)) => crate::service::aktenzeichen::AktenzeichenPattern::parse(&text)
@@ -380,6 +399,9 @@ fn resolve(mut raw: Raw) -> Result<Settings, ConfigError> {
         Some(mb) => mb as u64 * 1024 * 1024,
         None => crate::documents::DEFAULT_MAX_SIZE,
     };
+    let partner_link_grace_days = raw
+        .integer("partner_link_grace_days", 0, 365)?
+        .map_or(DEFAULT_PARTNER_LINK_GRACE_DAYS, |days| days as u32);
 
     Ok(Settings {
         database_url,
@@ -394,8 +416,12 @@ fn resolve(mut raw: Raw) -> Result<Settings, ConfigError> {
         templates_dir,
         aktenzeichen_pattern,
         document_max_size,
+        partner_link_grace_days,
     })
 }
+
+/// Partners can still read their answer page for two weeks after the consultation closed.
+pub const DEFAULT_PARTNER_LINK_GRACE_DAYS: u32 = 14;
 
 fn validate_listen(listen: &str) -> Result<(), String> {
     if listen.parse::<SocketAddr>().is_ok() {

@@ -37,9 +37,11 @@ enum Command {
     Validate {
         #[command(flatten)]
         args: ValidateArgs,
-        /// Verzeichnis der Mail-Vorlagen, gegen das Vorlagennamen geprüft werden.
-        #[arg(long, value_name = "VERZEICHNIS", default_value = "templates/mail")]
-        templates: PathBuf,
+        /// Vorlagenverzeichnis (mit `mail/`, `partials/`), dessen Dateien die mitgelieferten
+        /// Vorlagen ersetzen; gegen das Ergebnis werden Vorlagennamen und -variablen geprüft.
+        /// (Voreinstellung: ./templates, falls vorhanden.)
+        #[arg(long, value_name = "VERZEICHNIS")]
+        templates: Option<PathBuf>,
     },
     /// Gibt das JSON-Schema des Workflow-Formats aus (für die Autovervollständigung im Editor).
     Schema,
@@ -79,13 +81,30 @@ fn main() -> ExitCode {
 }
 
 /// `vorgang validate`: exit 0 valid, 1 invalid, 2 cannot read.
-fn validate(args: &ValidateArgs, templates: &std::path::Path) -> Result<ExitCode, CliError> {
-    let context = vorgang::engine::cli::validation_context(templates).map_err(|error| {
-        CliError::Templates {
+fn validate(
+    args: &ValidateArgs,
+    templates: Option<&std::path::Path>,
+) -> Result<ExitCode, CliError> {
+    let templates = match templates {
+        Some(dir) if !dir.is_dir() => {
+            return Err(CliError::Templates {
+                path: dir.display().to_string(),
+                reason: "Verzeichnis gibt es nicht".into(),
+            });
+        }
+        Some(dir) => dir,
+        None => std::path::Path::new("templates"),
+    };
+    let loaded = vorgang::render::Templates::load(templates)
+        .and_then(|loaded| {
+            vorgang::service::mail::check_builtin_templates(&loaded)?;
+            Ok(loaded)
+        })
+        .map_err(|error| CliError::Templates {
             path: templates.display().to_string(),
             reason: error.to_string(),
-        }
-    })?;
+        })?;
+    let context = vorgang::service::mail::validation_context(&loaded);
     let (code, output) = vorgang::engine::cli::run_validate(args, &context);
     print!("{output}");
     Ok(ExitCode::from(code))
@@ -125,7 +144,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             print!("{}", vorgang::engine::cli::json_schema());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Validate { args, templates } => validate(&args, &templates),
+        Command::Validate { args, templates } => validate(&args, templates.as_deref()),
         Command::Frist(args) => {
             println!("{}", vorgang::frist::cli::run(&args)?);
             Ok(ExitCode::SUCCESS)

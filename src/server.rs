@@ -36,6 +36,8 @@ pub enum StartupError {
     #[error("Einstellung workflows_dir: {0}")]
     Workflows(#[from] crate::service::workflows::SyncError),
     /// The HTTP server stopped with an I/O error.
+    #[error("Einstellung templates_dir: {0}")]
+    Templates(#[from] crate::render::TemplateError),
     #[error("HTTP-Server: {0}")]
     Server(std::io::Error),
 }
@@ -83,21 +85,31 @@ fn bind(listen: &str) -> Result<TcpListener, StartupError> {
 }
 
 /// The state the API handlers share, from the settings.
-pub fn api_state(settings: &Settings) -> web::api::ApiState {
-    web::api::ApiState {
+pub fn api_state(settings: &Settings, secret: &Secret) -> Result<web::api::ApiState, StartupError> {
+    let templates = std::sync::Arc::new(crate::render::Templates::load(&settings.templates_dir)?);
+    crate::service::mail::check_builtin_templates(&templates)?;
+    let mail_domain = settings
+        .public_url
+        .host_str()
+        .unwrap_or("vorgang.invalid")
+        .to_string();
+    Ok(web::api::ApiState {
         registry: std::sync::Arc::new(crate::service::workflows::WorkflowRegistry::default()),
         pattern: settings.aktenzeichen_pattern.clone(),
         sources: crate::service::workflows::WorkflowSources {
             workflows_dir: settings.workflows_dir.clone(),
-            templates_dir: settings.templates_dir.clone(),
+            templates: templates.clone(),
         },
         documents: crate::documents::DocumentStore::for_settings(settings),
-        mail_domain: settings
-            .public_url
-            .host_str()
-            .unwrap_or("vorgang.invalid")
-            .to_string(),
-    }
+        outgoing: crate::service::mail::Outgoing {
+            templates,
+            signer: std::sync::Arc::new(crate::auth::token::Signer::new(secret)),
+            public_url: settings.public_url.clone(),
+            from: format!("vorgang <noreply@{mail_domain}>"),
+            mail_domain,
+            link_grace: chrono::TimeDelta::days(i64::from(settings.partner_link_grace_days)),
+        },
+    })
 }
 
 /// Runs the server until SIGTERM or SIGINT, then lets in-flight requests finish.
@@ -109,7 +121,7 @@ pub fn serve(settings: Settings) -> Result<(), StartupError> {
     };
     let listener = bind(&settings.listen)?;
     let (db, applied) = open_and_migrate(&settings)?;
-    let api = api_state(&settings);
+    let api = api_state(&settings, &secret)?;
     let deployed = {
         let mut conn = db.get()?;
         api.registry

@@ -1,10 +1,7 @@
-//! The `vorgang validate` and `vorgang schema` commands, and finding the mail templates the
-//! validator may accept. Returns text and exit codes; the caller prints.
+//! The `vorgang validate` and `vorgang schema` commands. Return text and exit codes; the caller
+//! prints.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::fs;
-use std::io;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use super::definition::Definition;
 use super::files::validate_paths;
@@ -95,52 +92,11 @@ pub fn json_schema() -> String {
     text
 }
 
-/// The context the shipped binary validates against: the templates in `templates_dir` and the
-/// domain rules compiled into it.
-pub fn validation_context(templates_dir: &Path) -> io::Result<ValidationContext> {
-    Ok(ValidationContext {
-        templates: known_templates(templates_dir)?,
-        rules: crate::rules::known_rules()
-            .iter()
-            .map(|rule| rule.to_string())
-            .collect(),
-        workflows: BTreeSet::new(),
-    })
-}
-
-/// The three files that make a mail template.
-const TEMPLATE_PARTS: [&str; 3] = [".subject.hbs", ".text.hbs", ".html.hbs"];
-
-/// Names of the complete mail templates in `dir` (usually `templates/mail`): `x` when
-/// `x.subject.hbs`, `x.text.hbs` and `x.html.hbs` all exist there.
-pub fn known_templates(dir: &Path) -> io::Result<BTreeSet<String>> {
-    let mut parts: BTreeMap<String, usize> = BTreeMap::new();
-    for entry in fs::read_dir(dir)? {
-        let entry = entry?;
-        if !entry.file_type()?.is_file() {
-            continue;
-        }
-        let file_name = entry.file_name();
-        let Some(file_name) = file_name.to_str() else {
-            continue;
-        };
-        for part in TEMPLATE_PARTS {
-            if let Some(name) = file_name.strip_suffix(part)
-                && !name.is_empty()
-            {
-                *parts.entry(name.to_string()).or_default() += 1;
-            }
-        }
-    }
-    Ok(parts
-        .into_iter()
-        .filter(|(_, found)| *found == TEMPLATE_PARTS.len())
-        .map(|(name, _)| name)
-        .collect())
-}
-
 #[cfg(test)]
 mod tests {
+    use std::fs;
+    use std::path::Path;
+
     use clap::Parser;
 
     use super::*;
@@ -238,24 +194,5 @@ mod tests {
             serde_json::json!(["workflow", "title", "roles", "start", "steps"])
         );
         assert!(text.ends_with("}\n"));
-    }
-
-    #[test]
-    fn templates_are_known_when_all_three_parts_exist() {
-        let dir = tempfile::tempdir().unwrap();
-        for name in [
-            "einladung.subject.hbs",
-            "einladung.text.hbs",
-            "einladung.html.hbs",
-            "erinnerung.subject.hbs",
-            "erinnerung.text.hbs",
-            "README.md",
-        ] {
-            write(dir.path(), name, "");
-        }
-        fs::create_dir(dir.path().join("partials.subject.hbs")).unwrap();
-        let known = known_templates(dir.path()).unwrap();
-        assert_eq!(known, BTreeSet::from(["einladung".to_string()]));
-        assert!(known_templates(&dir.path().join("fehlt")).is_err());
     }
 }

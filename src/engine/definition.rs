@@ -252,6 +252,9 @@ pub struct ConsultationStep {
     /// Reminders to participants who have not answered yet.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub remind: Vec<Reminder>,
+    /// Whether answers after the deadline are still recorded (marked as late).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub late_answers: bool,
     /// The step after the consultation.
     pub next: StepName,
     /// Effects when a token enters the step.

@@ -65,6 +65,11 @@ pub enum EngineError {
     /// The invitation is answered already or its consultation is over.
     #[error("Die Beteiligung ist bereits beantwortet oder abgeschlossen.")]
     InvitationClosed(LocalId),
+    /// The deadline has passed and the workflow does not accept late answers.
+    #[error(
+        "Die Frist für die Stellungnahme ist am {0} abgelaufen; eine Antwort ist nicht mehr möglich."
+    )]
+    DeadlinePassed(String),
     /// No step waits for this message.
     #[error("Kein Schritt wartet auf die Nachricht „{0}“.")]
     NoReceiver(String),

@@ -126,10 +126,22 @@ pub enum Votum {
 pub enum InvitationStatus {
     /// Waiting for the answer.
     Open,
-    /// Answered in time.
-    Answered { answer: Answer, at: DateTime<Utc> },
+    /// Answered; `version` counts amendments (1 = first answer), `late` marks an answer after
+    /// the deadline that the workflow accepts.
+    Answered {
+        answer: Answer,
+        at: DateTime<Utc>,
+        #[serde(default = "first_version")]
+        version: u32,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        late: bool,
+    },
     /// The consultation closed without an answer (counts as „keine Stellungnahme“).
     Expired,
+}
+
+fn first_version() -> u32 {
+    1
 }
 
 /// One participant's invitation in one consultation.

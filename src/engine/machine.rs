@@ -164,47 +164,7 @@ impl Run<'_> {
             }
             Event::Answer { invitation, answer } => {
                 self.require_running()?;
-                let index = self
-                    .instance
-                    .invitations
-                    .iter()
-                    .position(|i| i.id == invitation)
-                    .ok_or(EngineError::UnknownInvitation(invitation))?;
-                if self.instance.invitations[index].status != InvitationStatus::Open {
-                    return Err(EngineError::InvitationClosed(invitation));
-                }
-                let (token, step_name, participant) = {
-                    let inv = &self.instance.invitations[index];
-                    (inv.token, inv.step.clone(), inv.participant.clone())
-                };
-                self.record(JournalEntry::AnswerRecorded {
-                    step: step_name.clone(),
-                    invitation,
-                    participant,
-                    votum: answer.votum,
-                    answered_by: answer.answered_by.clone(),
-                });
-                self.instance.invitations[index].status = InvitationStatus::Answered {
-                    answer,
-                    at: self.clock.now,
-                };
-                let consultation = self.consultation(&step_name)?;
-                let all_answered = !self
-                    .instance
-                    .invitations
-                    .iter()
-                    .any(|i| i.token == token && i.status == InvitationStatus::Open);
-                if all_answered
-                    && consultation.complete == super::definition::Completion::AllAnswered
-                {
-                    let next = consultation.next.clone();
-                    self.record(JournalEntry::ConsultationCompleted {
-                        step: step_name.clone(),
-                        reason: CompletionReason::AllAnswered,
-                        unanswered: Vec::new(),
-                    });
-                    self.move_on(token, "all_answered", next)?;
-                }
+                self.answer(invitation, answer)?;
             }
             Event::TimerFired { timer } => {
                 self.require_running()?;
@@ -319,6 +279,94 @@ impl Run<'_> {
                 "{step} is not a consultation"
             ))),
         }
+    }
+
+    /// Records a partner's answer: the first one, an amendment while the consultation is open
+    /// and the deadline not passed, or a late one where the workflow accepts it.
+    fn answer(
+        &mut self,
+        invitation: LocalId,
+        answer: super::instance::Answer,
+    ) -> Result<(), EngineError> {
+        let index = self
+            .instance
+            .invitations
+            .iter()
+            .position(|i| i.id == invitation)
+            .ok_or(EngineError::UnknownInvitation(invitation))?;
+        let (token, step_name, participant, deadline) = {
+            let inv = &self.instance.invitations[index];
+            (
+                inv.token,
+                inv.step.clone(),
+                inv.participant.clone(),
+                inv.deadline,
+            )
+        };
+        let consultation = self.consultation(&step_name)?;
+        let late_allowed = consultation.late_answers;
+        let completion = consultation.complete;
+        let next = consultation.next.clone();
+        let open_step = self
+            .instance
+            .tokens
+            .iter()
+            .any(|t| t.id == token && t.step == step_name);
+        let in_time = self.clock.today <= deadline;
+        let (version, late) = match &self.instance.invitations[index].status {
+            InvitationStatus::Open if in_time => (1, false),
+            InvitationStatus::Answered { version, late, .. } if in_time && open_step && !late => {
+                (version + 1, false)
+            }
+            InvitationStatus::Open | InvitationStatus::Expired if !in_time && late_allowed => {
+                (1, true)
+            }
+            InvitationStatus::Answered {
+                version,
+                late: true,
+                ..
+            } if late_allowed => (version + 1, true),
+            InvitationStatus::Open | InvitationStatus::Expired if !in_time => {
+                return Err(EngineError::DeadlinePassed(
+                    deadline.format("%d.%m.%Y").to_string(),
+                ));
+            }
+            _ => return Err(EngineError::InvitationClosed(invitation)),
+        };
+        let was_open = self.instance.invitations[index].status == InvitationStatus::Open;
+        self.record(JournalEntry::AnswerRecorded {
+            step: step_name.clone(),
+            invitation,
+            participant,
+            votum: answer.votum,
+            answered_by: answer.answered_by.clone(),
+            version,
+            late,
+        });
+        self.instance.invitations[index].status = InvitationStatus::Answered {
+            answer,
+            at: self.clock.now,
+            version,
+            late,
+        };
+        let all_answered = !self
+            .instance
+            .invitations
+            .iter()
+            .any(|i| i.token == token && i.status == InvitationStatus::Open);
+        if was_open
+            && open_step
+            && all_answered
+            && completion == super::definition::Completion::AllAnswered
+        {
+            self.record(JournalEntry::ConsultationCompleted {
+                step: step_name,
+                reason: CompletionReason::AllAnswered,
+                unanswered: Vec::new(),
+            });
+            self.move_on(token, "all_answered", next)?;
+        }
+        Ok(())
     }
 
     /// Removes a token: cancels its timers and closes its invitations.
@@ -556,7 +604,13 @@ impl Run<'_> {
             &self.instance.data,
             consultation.participants.as_field_path(),
         );
-        let end = self.deadline_end(name, &consultation.deadline)?;
+        let start = match &consultation.deadline.from {
+            Some(path) => self.required_date(name, path.as_field_path())?,
+            None => self.clock.today,
+        };
+        let computed = legal_deadline(name, start, &consultation.deadline)?;
+        let end = computed.end;
+        let deadline_reason = shift_reason(&computed);
         if participants.is_empty() {
             self.record(JournalEntry::ConsultationCompleted {
                 step: name.to_string(),
@@ -581,6 +635,7 @@ impl Run<'_> {
                 step: name.to_string(),
                 participant,
                 deadline: end,
+                deadline_reason: deadline_reason.clone(),
                 template: consultation.invitation.clone(),
             });
         }
@@ -726,6 +781,7 @@ impl Run<'_> {
                         template,
                         step: timer.step.clone(),
                         to: MailTarget::Organisations { invitations },
+                        reminder: true,
                     });
                 }
             }
@@ -783,6 +839,7 @@ impl Run<'_> {
                             template: mail.template.clone(),
                             step: step.to_string(),
                             to,
+                            reminder: false,
                         });
                     }
                 }
@@ -851,6 +908,15 @@ impl Run<'_> {
 }
 
 fn legal_end(step: &str, start: NaiveDate, deadline: &Deadline) -> Result<NaiveDate, EngineError> {
+    legal_deadline(step, start, deadline).map(|d| d.end)
+}
+
+/// The deadline with its explanation (which non-working days moved the end).
+fn legal_deadline(
+    step: &str,
+    start: NaiveDate,
+    deadline: &Deadline,
+) -> Result<crate::frist::Deadline, EngineError> {
     let error = |message: String| EngineError::Deadline {
         step: step.to_string(),
         message,
@@ -867,8 +933,25 @@ fn legal_end(step: &str, start: NaiveDate, deadline: &Deadline) -> Result<NaiveD
         calendar,
         EndShift::NextWorkingDay,
     )
-    .map(|d| d.end)
     .map_err(|e| error(e.to_string()))
+}
+
+/// Why the end is not the day §§ 187–189 BGB alone give, in German; `None` when it is.
+fn shift_reason(deadline: &crate::frist::Deadline) -> Option<String> {
+    if deadline.skipped.is_empty() {
+        return None;
+    }
+    let days: Vec<String> = deadline
+        .skipped
+        .iter()
+        .map(|day| format!("{} ({})", day.date.format("%d.%m.%Y"), day.reason))
+        .collect();
+    Some(format!(
+        "Die Frist endet rechnerisch am {}; weil {} kein Werktag ist, verschiebt sich das \
+         Fristende nach § 193 BGB auf den nächsten Werktag.",
+        deadline.unshifted_end.format("%d.%m.%Y"),
+        days.join(", ")
+    ))
 }
 
 fn day_after(step: &str, date: NaiveDate) -> Result<NaiveDate, EngineError> {

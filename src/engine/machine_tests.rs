@@ -436,7 +436,8 @@ fn all_answers_complete_the_consultation_and_cancel_its_timers() {
         token_at(&first.instance, "beteiligung"),
         token_at(&opened.instance, "beteiligung")
     );
-    let again = step(
+    // Amending before the deadline keeps the step open and counts the version.
+    let amended = step(
         &wf,
         &first.instance,
         Event::Answer {
@@ -444,8 +445,21 @@ fn all_answers_complete_the_consultation_and_cancel_its_timers() {
             answer: answer(Votum::Bedenken),
         },
         &clock("2026-03-10"),
-    );
-    assert_eq!(again.unwrap_err(), EngineError::InvitationClosed(ids[0]));
+    )
+    .unwrap();
+    token_at(&amended.instance, "beteiligung");
+    assert!(matches!(
+        &amended.instance.invitations[0].status,
+        InvitationStatus::Answered { version: 2, late: false, answer, .. } if answer.votum == Votum::Bedenken
+    ));
+    assert!(matches!(
+        amended.journal.as_slice(),
+        [JournalEntry::AnswerRecorded {
+            version: 2,
+            late: false,
+            ..
+        }]
+    ));
     let second = step(
         &wf,
         &first.instance,
@@ -458,6 +472,17 @@ fn all_answers_complete_the_consultation_and_cancel_its_timers() {
     .unwrap();
     token_at(&second.instance, "auswertung");
     assert!(second.instance.timers.is_empty());
+    // Once the consultation is over, answers are no longer amended.
+    let after = step(
+        &wf,
+        &second.instance,
+        Event::Answer {
+            invitation: ids[0],
+            answer: answer(Votum::Zustimmung),
+        },
+        &clock("2026-03-12"),
+    );
+    assert_eq!(after.unwrap_err(), EngineError::InvitationClosed(ids[0]));
     let cancelled = second
         .effects
         .iter()
@@ -561,7 +586,73 @@ fn the_deadline_closes_the_consultation_and_unanswered_invitations_expire() {
         },
         &clock("2026-04-03"),
     );
-    assert_eq!(late.unwrap_err(), EngineError::InvitationClosed(ids[1]));
+    assert_eq!(
+        late.unwrap_err(),
+        EngineError::DeadlinePassed("01.04.2026".into())
+    );
+}
+
+#[test]
+fn late_answers_are_recorded_as_late_where_the_workflow_accepts_them() {
+    let mut definition = consultation("deadline").definition().clone();
+    if let Some(super::definition::Step::Consultation(c)) = definition.steps.get_mut("beteiligung")
+    {
+        c.late_answers = true;
+    }
+    let wf = Workflow::new(definition).unwrap();
+    let start = started(&wf, json!({ "beteiligte": ["A"] }), "2026-03-04");
+    let opened = act(&wf, &start.instance, "entwurf", "beteiligen").unwrap();
+    let id = opened.instance.invitations[0].id;
+    let deadline = opened.instance.timers[0].id;
+    let closed = step(
+        &wf,
+        &opened.instance,
+        Event::TimerFired { timer: deadline },
+        &clock("2026-04-02"),
+    )
+    .unwrap();
+    token_at(&closed.instance, "auswertung");
+    let late = step(
+        &wf,
+        &closed.instance,
+        Event::Answer {
+            invitation: id,
+            answer: answer(Votum::Bedenken),
+        },
+        &clock("2026-04-03"),
+    )
+    .unwrap();
+    assert!(matches!(
+        late.journal.as_slice(),
+        [JournalEntry::AnswerRecorded {
+            version: 1,
+            late: true,
+            ..
+        }]
+    ));
+    token_at(&late.instance, "auswertung");
+}
+
+#[test]
+fn an_open_invitation_past_its_deadline_is_refused_without_late_answers() {
+    let wf = consultation("all_answered");
+    let start = started(&wf, json!({ "beteiligte": ["A", "B"] }), "2026-03-04");
+    let opened = act(&wf, &start.instance, "entwurf", "beteiligen").unwrap();
+    let id = opened.instance.invitations[0].id;
+    // The deadline timer has not fired yet, but the deadline (01.04.2026) has passed.
+    let refused = step(
+        &wf,
+        &opened.instance,
+        Event::Answer {
+            invitation: id,
+            answer: answer(Votum::Zustimmung),
+        },
+        &clock("2026-04-02"),
+    );
+    assert_eq!(
+        refused.unwrap_err(),
+        EngineError::DeadlinePassed("01.04.2026".into())
+    );
 }
 
 #[test]

@@ -65,6 +65,12 @@ pub enum JournalEntry {
         participant: String,
         votum: Votum,
         answered_by: String,
+        /// 1 for the first answer, higher for amendments.
+        #[serde(default = "first_version")]
+        version: u32,
+        /// After the deadline (accepted because the workflow allows late answers).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        late: bool,
     },
     /// Invitations went out with this deadline.
     ConsultationOpened { step: String, deadline: NaiveDate },
@@ -192,6 +198,9 @@ pub enum SideEffect {
         step: String,
         participant: String,
         deadline: NaiveDate,
+        /// Why the deadline falls on that day, in German, when it was moved (§ 193 BGB).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        deadline_reason: Option<String>,
         template: String,
     },
     /// The consultation is over: revoke links after the grace period.
@@ -201,6 +210,9 @@ pub enum SideEffect {
         template: String,
         step: String,
         to: MailTarget,
+        /// A reminder before a consultation deadline (counted per invitation).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        reminder: bool,
     },
     /// Start a case of another workflow for the same applicant.
     StartCase {
@@ -209,4 +221,8 @@ pub enum SideEffect {
     },
     /// The case is finished (completed or withdrawn).
     Finished { outcome: String },
+}
+
+fn first_version() -> u32 {
+    1
 }

@@ -169,6 +169,7 @@ pub fn context() -> ValidationContext {
         ]),
         rules: set(&["antragsberechtigt", "ein_standort"]),
         workflows: set(&["ki-betrieb"]),
+        template_problems: Default::default(),
     }
 }
 

@@ -30,6 +30,19 @@ pub struct ValidationContext {
     pub rules: BTreeSet<String>,
     /// Workflow keys that `start_case` may start (besides the definition's own key).
     pub workflows: BTreeSet<String>,
+    /// Templates that exist but fail to render for a use (e.g. a variable that kind of mail
+    /// does not have), with the reason.
+    pub template_problems: BTreeMap<(String, TemplateUse), String>,
+}
+
+/// What a mail template is used for, which decides the variables it may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TemplateUse {
+    /// Mail to an invited organisation (invitation, reminder, mail to participants): has the
+    /// question, the deadline and the personal link.
+    Invitation,
+    /// Any other mail about a case (to the applicant or a role).
+    Case,
 }
 
 /// Checks a loaded definition; returns errors and warnings sorted by position.
@@ -323,9 +336,17 @@ impl Checker<'_> {
                     Some(&[FieldType::Organisations, FieldType::Organisation]),
                 );
                 self.deadline(&consultation.deadline, &at.k("deadline"));
-                self.template_ref(&consultation.invitation, &at.k("invitation"));
+                self.template_ref(
+                    &consultation.invitation,
+                    &at.k("invitation"),
+                    TemplateUse::Invitation,
+                );
                 for (i, reminder) in consultation.remind.iter().enumerate() {
-                    self.template_ref(&reminder.template, &at.k("remind").i(i).k("template"));
+                    self.template_ref(
+                        &reminder.template,
+                        &at.k("remind").i(i).k("template"),
+                        TemplateUse::Invitation,
+                    );
                 }
                 self.step_ref(&consultation.next, &at.k("next"));
             }
@@ -455,7 +476,11 @@ impl Checker<'_> {
                     "escalate"
                 };
                 let at = at.k(kind);
-                self.template_ref(&mail.template, &at.k("template"));
+                let usage = match &mail.to {
+                    Recipient::Participants | Recipient::Unanswered => TemplateUse::Invitation,
+                    Recipient::Role(_) | Recipient::Applicant => TemplateUse::Case,
+                };
+                self.template_ref(&mail.template, &at.k("template"), usage);
                 match &mail.to {
                     Recipient::Role(role) => self.role_ref(role, &at.k("to").k("role")),
                     Recipient::Participants | Recipient::Unanswered if !waits_for_answers => {
@@ -527,8 +552,16 @@ impl Checker<'_> {
         }
     }
 
-    fn template_ref(&mut self, name: &str, at: &At) {
-        if !self.ctx.templates.contains(name) {
+    fn template_ref(&mut self, name: &str, at: &At, usage: TemplateUse) {
+        if let Some(problem) = self.ctx.template_problems.get(&(name.to_string(), usage)) {
+            self.error(
+                at,
+                format!(
+                    "mail template '{name}' in {} cannot be used for this mail: {problem}",
+                    at.path()
+                ),
+            );
+        } else if !self.ctx.templates.contains(name) {
             let hint = match did_you_mean(name, self.ctx.templates.iter().map(String::as_str)) {
                 Some(candidate) => format!(" (did you mean '{candidate}'?)"),
                 None => format!(

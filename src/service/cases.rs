@@ -8,10 +8,12 @@ use chrono::{Datelike, NaiveDateTime, Timelike};
 use diesel::prelude::*;
 use serde_json::{Value, json};
 
+use super::beteiligung;
 use super::error::ServiceError;
+use super::mail::{self, CaseMailFacts, MailContext, QueuedMail};
 use super::workflows::{DeployedWorkflow, WorkflowRegistry};
 use crate::db::models::{CaseId, CaseRow, NewCase, Organisation, OrganisationId};
-use crate::db::schema::{cases, outbox, timers};
+use crate::db::schema::{cases, timers};
 use crate::db::{DbConnection, write_transaction};
 use crate::engine::data::validate_data;
 use crate::engine::definition::Step;
@@ -46,8 +48,8 @@ pub struct Invocation<'a> {
 pub struct CaseContext<'a> {
     pub registry: &'a WorkflowRegistry,
     pub pattern: &'a super::aktenzeichen::AktenzeichenPattern,
-    /// Host part of Message-IDs (the public URL's host).
-    pub mail_domain: &'a str,
+    /// Templates, link signer and sender for the mails commands write.
+    pub mail: &'a super::mail::Outgoing,
 }
 
 /// A stored case with its workflow, after a command.
@@ -511,6 +513,61 @@ fn record(
         }
     }
 
+    let mut facts: Option<MailContext> = None;
+    let mut base = |conn: &mut DbConnection, step: &str| -> Result<MailContext, ServiceError> {
+        if facts.is_none() {
+            facts = Some(case_mail_context(
+                conn,
+                aktenzeichen,
+                workflow,
+                &outcome.instance,
+            )?);
+        }
+        let mut context = facts.clone().unwrap_or_default();
+        context.schritt = Some(
+            workflow
+                .workflow
+                .step(step)
+                .map_or(step, Step::title)
+                .to_string(),
+        );
+        if let Some(Step::Consultation(consultation)) = workflow.workflow.step(step) {
+            context.frage = Some(consultation.question.clone());
+        }
+        Ok(context)
+    };
+    for entry in &outcome.journal {
+        match entry {
+            JournalEntry::AnswerRecorded {
+                invitation, step, ..
+            } => {
+                if let Some(state) = outcome
+                    .instance
+                    .invitations
+                    .iter()
+                    .find(|i| i.id == *invitation)
+                {
+                    let context = base(conn, step)?;
+                    beteiligung::answered(
+                        conn,
+                        ctx.mail,
+                        id.0,
+                        *invitation,
+                        &state.status,
+                        &context,
+                        at,
+                    )?;
+                }
+            }
+            JournalEntry::ConsultationCompleted { step, .. } => {
+                let context = base(conn, step)?;
+                let applicant = applicant_id(conn, &outcome.instance)?;
+                beteiligung::completed(conn, ctx.mail, id.0, applicant, step, &context, at)?;
+            }
+            _ => {}
+        }
+    }
+
     for effect in &outcome.effects {
         match effect {
             SideEffect::ScheduleTimer { timer, step, due } => {
@@ -537,29 +594,73 @@ fn record(
                 step,
                 participant,
                 deadline,
+                deadline_reason,
                 template,
             } => {
-                let recipients = json!({ "kind": "invitation", "invitation": invitation, "organisation": participant });
-                let context = mail_context(
-                    aktenzeichen,
-                    workflow,
+                let context = base(conn, step)?;
+                beteiligung::invite(
+                    conn,
+                    ctx.mail,
+                    id.0,
+                    *invitation,
                     step,
-                    &outcome.instance,
-                    json!({ "deadline": deadline }),
-                );
-                queue_mail(conn, ctx, id, template, &recipients, &context, at)?;
+                    participant,
+                    *deadline,
+                    deadline_reason.as_deref(),
+                    template,
+                    &context,
+                    at,
+                )?;
             }
-            SideEffect::SendMail { template, step, to } => {
-                let recipients = match to {
-                    MailTarget::Organisations { invitations } => json!({
-                        "kind": "invitations",
-                        "invitations": invitations.iter().map(|(id, org)| json!({ "invitation": id, "organisation": org })).collect::<Vec<_>>(),
-                    }),
-                    other => serde_json::to_value(other).map_err(internal)?,
-                };
-                let context =
-                    mail_context(aktenzeichen, workflow, step, &outcome.instance, json!({}));
-                queue_mail(conn, ctx, id, template, &recipients, &context, at)?;
+            SideEffect::SendMail {
+                template,
+                step,
+                to,
+                reminder,
+            } => {
+                let context = base(conn, step)?;
+                match to {
+                    MailTarget::Organisations { invitations } => beteiligung::mail_invited(
+                        conn,
+                        ctx.mail,
+                        id.0,
+                        invitations,
+                        template,
+                        *reminder,
+                        &context,
+                        at,
+                    )?,
+                    MailTarget::Applicant | MailTarget::Role { .. } => {
+                        let applicant = applicant_id(conn, &outcome.instance)?;
+                        let addresses = match to {
+                            MailTarget::Role { role } => {
+                                mail::role_addresses(conn, role, applicant)?
+                            }
+                            _ => mail::office_addresses(conn, applicant)?,
+                        };
+                        if addresses.is_empty() {
+                            tracing::warn!(
+                                case = id.0,
+                                template,
+                                "no recipient address; mail not queued"
+                            );
+                        } else {
+                            mail::queue(
+                                conn,
+                                ctx.mail,
+                                QueuedMail {
+                                    case: Some(id.0),
+                                    invitation: None,
+                                    template,
+                                    recipients: serde_json::to_value(to).map_err(internal)?,
+                                    to: addresses,
+                                    context: &context,
+                                },
+                                at,
+                            )?;
+                        }
+                    }
+                }
             }
             SideEffect::StartCase {
                 workflow: key,
@@ -579,50 +680,54 @@ fn record(
                     clock,
                 )?;
             }
-            SideEffect::CloseInvitation { .. } | SideEffect::Finished { .. } => {}
+            SideEffect::CloseInvitation { invitation } => {
+                beteiligung::close(conn, id.0, *invitation, at)?;
+            }
+            SideEffect::Finished { .. } => {}
         }
     }
     Ok(())
 }
 
-fn mail_context(
-    aktenzeichen: &str,
-    workflow: &DeployedWorkflow,
-    step: &str,
+fn applicant_id(
+    conn: &mut DbConnection,
     instance: &Instance,
-    extra: Value,
-) -> Value {
-    json!({
-        "aktenzeichen": aktenzeichen,
-        "verfahren": workflow.definition().title,
-        "schritt": workflow.workflow.step(step).map_or(step, Step::title),
-        "step": step,
-        "antragsteller": instance.applicant.name,
-        "antragsteller_key": instance.applicant.key,
-        "extra": extra,
-    })
+) -> Result<OrganisationId, ServiceError> {
+    Organisation::find_by_key(conn, &instance.applicant.key)?
+        .map(|o| o.id)
+        .ok_or_else(|| ServiceError::NotFound("Antragsteller fehlt.".into()))
 }
 
-fn queue_mail(
+/// What every mail about this case says: Aktenzeichen, procedure, applicant, and the contact of
+/// the coordinating office (from the application's `antragsteller` data where the workflow has
+/// it, else the applicant organisation and its mailbox).
+fn case_mail_context(
     conn: &mut DbConnection,
-    ctx: &CaseContext<'_>,
-    id: CaseId,
-    template: &str,
-    recipients: &Value,
-    context: &Value,
-    at: NaiveDateTime,
-) -> Result<(), ServiceError> {
-    let message_id = format!("<{}@{}>", uuid::Uuid::new_v4(), ctx.mail_domain);
-    diesel::insert_into(outbox::table)
-        .values((
-            outbox::message_id.eq(message_id),
-            outbox::case_id.eq(Some(id)),
-            outbox::template.eq(template),
-            outbox::recipients.eq(recipients.to_string()),
-            outbox::context.eq(context.to_string()),
-            outbox::next_attempt_at.eq(at),
-            outbox::created_at.eq(at),
-        ))
-        .execute(conn)?;
-    Ok(())
+    aktenzeichen: &str,
+    workflow: &DeployedWorkflow,
+    instance: &Instance,
+) -> Result<MailContext, ServiceError> {
+    let text = |path: &str| {
+        crate::engine::data::lookup(&instance.data, path)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    let mailbox = Organisation::find_by_key(conn, &instance.applicant.key)?.and_then(|o| o.mailbox);
+    let stelle = match text("antragsteller.dienststelle") {
+        Some(office) => format!("{}, {office}", instance.applicant.name),
+        None => instance.applicant.name.clone(),
+    };
+    Ok(MailContext {
+        case: CaseMailFacts {
+            aktenzeichen: aktenzeichen.to_string(),
+            verfahren: workflow.definition().title.clone(),
+            antragsteller: instance.applicant.name.clone(),
+            kontakt_stelle: stelle,
+            kontakt_telefon: text("antragsteller.telefon"),
+            kontakt_email: text("antragsteller.email").or(mailbox),
+        },
+        ..Default::default()
+    })
 }

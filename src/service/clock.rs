@@ -20,6 +20,16 @@ pub fn at(now: DateTime<Utc>) -> Clock {
 /// The date in Germany at this instant: CET (UTC+1), CEST (UTC+2) from the last Sunday of March
 /// 01:00 UTC to the last Sunday of October 01:00 UTC (EU summer time rule).
 pub fn berlin_date(now: DateTime<Utc>) -> NaiveDate {
+    berlin_local(now).date()
+}
+
+/// The time in Germany, as shown to people: `23.11.2026, 14:05 Uhr`.
+pub fn berlin_time_de(now: DateTime<Utc>) -> String {
+    berlin_local(now).format("%d.%m.%Y, %H:%M Uhr").to_string()
+}
+
+/// Wall-clock time in Germany as a naive date-time.
+fn berlin_local(now: DateTime<Utc>) -> chrono::NaiveDateTime {
     let year = now.year();
     let summer_start = last_sunday_0100_utc(year, 3);
     let summer_end = last_sunday_0100_utc(year, 10);
@@ -28,7 +38,7 @@ pub fn berlin_date(now: DateTime<Utc>) -> NaiveDate {
     } else {
         1
     };
-    (now + Duration::hours(offset)).date_naive()
+    (now + Duration::hours(offset)).naive_utc()
 }
 
 fn last_sunday_0100_utc(year: i32, month: u32) -> DateTime<Utc> {

@@ -32,6 +32,13 @@ pub enum ServiceError {
     /// The request itself is malformed (e.g. an ambiguous action).
     #[error("{0}")]
     BadRequest(String),
+    /// The command cannot be carried out as the stored facts stand (e.g. a partner body
+    /// without any mail address); German message for the user.
+    #[error("{0}")]
+    Unprocessable(String),
+    /// A mail or page template failed to render (a template the start-up check did not cover).
+    #[error("Vorlagenfehler: {0}")]
+    Template(String),
     /// Storage failed.
     #[error(transparent)]
     Db(#[from] DbError),

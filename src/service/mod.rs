@@ -1,9 +1,12 @@
 //! The service layer: one function per command, each in one database transaction.
 
 pub mod aktenzeichen;
+pub mod beteiligung;
 pub mod cases;
 pub mod clock;
 pub mod error;
+pub mod mail;
+pub mod partner_link;
 pub mod workflows;
 
 pub use error::ServiceError;

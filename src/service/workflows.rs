@@ -45,8 +45,8 @@ impl DeployedWorkflow {
 pub struct WorkflowSources {
     /// Directory of the shipped definitions (`workflows/`).
     pub workflows_dir: PathBuf,
-    /// Directory with `mail/` templates.
-    pub templates_dir: PathBuf,
+    /// The mail templates definitions may name (checked for each use).
+    pub templates: Arc<crate::render::Templates>,
 }
 
 /// The versions in use, compiled once.
@@ -79,9 +79,7 @@ fn context(
     sources: &WorkflowSources,
     known_keys: BTreeSet<String>,
 ) -> Result<ValidationContext, String> {
-    let mut context =
-        crate::engine::cli::validation_context(&sources.templates_dir.join("mail"))
-            .map_err(|e| format!("{}: {e}", sources.templates_dir.join("mail").display()))?;
+    let mut context = crate::service::mail::validation_context(&sources.templates);
     context.workflows = known_keys;
     Ok(context)
 }

@@ -22,7 +22,7 @@ fn sources() -> WorkflowSources {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     WorkflowSources {
         workflows_dir: root.join("workflows"),
-        templates_dir: root.join("templates"),
+        templates: crate::support::partners::outgoing().templates,
     }
 }
 
@@ -43,6 +43,7 @@ struct Fixture {
     pool: Database,
     registry: WorkflowRegistry,
     pattern: AktenzeichenPattern,
+    outgoing: vorgang::service::mail::Outgoing,
 }
 
 impl Fixture {
@@ -58,11 +59,13 @@ impl Fixture {
             )
             .unwrap();
         assert_eq!(added.len(), 3, "{added:?}");
+        crate::support::partners::add_partners(&mut pool.get().unwrap());
         Self {
             _db: db,
             pool,
             registry,
             pattern: AktenzeichenPattern::default(),
+            outgoing: crate::support::partners::outgoing(),
         }
     }
 
@@ -70,7 +73,7 @@ impl Fixture {
         CaseContext {
             registry: &self.registry,
             pattern: &self.pattern,
-            mail_domain: "vorgang.test",
+            mail: &self.outgoing,
         }
     }
 
@@ -329,7 +332,13 @@ both_backends! {
             .count()
             .get_result(&mut *f.conn())
             .unwrap();
-        assert_eq!(reminders, 1, "one reminder mail for the unanswered participants");
+        assert_eq!(reminders, 2, "one reminder mail per unanswered participant");
+        let counted: Vec<i32> = vorgang::db::schema::invitations::table
+            .filter(vorgang::db::schema::invitations::case_id.eq(case.row.id))
+            .select(vorgang::db::schema::invitations::reminders_sent)
+            .load(&mut *f.conn())
+            .unwrap();
+        assert_eq!(counted, [1, 1]);
         // Firing it again is refused and changes nothing.
         let again = cases::fire_timer(&mut f.conn(), &f.ctx(), case.row.id, reminder, &clock("2026-03-25"));
         assert!(matches!(again, Err(ServiceError::Engine(_))), "{again:?}");

@@ -6,7 +6,7 @@ pub mod user;
 pub mod workflow_definition;
 
 pub use case::{CaseId, CaseRow, DefinitionId, NewCase};
-pub use organisation::{Organisation, OrganisationId, OrganisationKind};
+pub use organisation::{NewOrganisation, Organisation, OrganisationId, OrganisationKind};
 pub use user::{NewUser, Role, User, UserId};
 pub use workflow_definition::{DefinitionRow, NewDefinition};
 

@@ -120,3 +120,55 @@ impl Organisation {
             .optional()?)
     }
 }
+
+/// A new organisation, typically a partner body consulted in a Beteiligung.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = organisations)]
+pub struct NewOrganisation<'a> {
+    pub key: &'a str,
+    pub name: &'a str,
+    /// Stored kind (`partner`, `gemeinde`, …; see [`OrganisationKind::as_str`]).
+    pub kind: &'a str,
+    pub parent_id: Option<OrganisationId>,
+    pub mailbox: Option<&'a str>,
+}
+
+impl NewOrganisation<'_> {
+    /// Inserts the organisation and returns it as stored.
+    pub fn insert(&self, conn: &mut DbConnection) -> Result<Organisation, DbError> {
+        diesel::insert_into(organisations::table)
+            .values(self)
+            .execute(conn)?;
+        Organisation::find_by_key(conn, self.key)?
+            .ok_or(DbError::Query(diesel::result::Error::NotFound))
+    }
+}
+
+impl Organisation {
+    /// Replaces the functional mailbox and the further contact addresses.
+    pub fn set_addresses(
+        conn: &mut DbConnection,
+        id: OrganisationId,
+        mailbox: Option<&str>,
+        contacts: &[(String, String)],
+    ) -> Result<(), DbError> {
+        use crate::db::schema::organisation_contacts;
+        diesel::update(organisations::table.find(id))
+            .set(organisations::mailbox.eq(mailbox))
+            .execute(conn)?;
+        diesel::delete(
+            organisation_contacts::table.filter(organisation_contacts::organisation_id.eq(id)),
+        )
+        .execute(conn)?;
+        for (email, name) in contacts {
+            diesel::insert_into(organisation_contacts::table)
+                .values((
+                    organisation_contacts::organisation_id.eq(id),
+                    organisation_contacts::email.eq(email),
+                    organisation_contacts::name.eq(name),
+                ))
+                .execute(conn)?;
+        }
+        Ok(())
+    }
+}

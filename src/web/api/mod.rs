@@ -29,8 +29,8 @@ pub struct ApiState {
     pub pattern: AktenzeichenPattern,
     pub sources: WorkflowSources,
     pub documents: DocumentStore,
-    /// Host part of Message-IDs.
-    pub mail_domain: String,
+    /// Templates, link signer and sender for mails and partner pages.
+    pub outgoing: crate::service::mail::Outgoing,
 }
 
 impl ApiState {
@@ -39,7 +39,7 @@ impl ApiState {
         CaseContext {
             registry: &self.registry,
             pattern: &self.pattern,
-            mail_domain: &self.mail_domain,
+            mail: &self.outgoing,
         }
     }
 }
@@ -122,6 +122,21 @@ pub(crate) fn problem(error: ServiceError) -> Problem {
         )
         .with_detail("Die Daten passen nicht zum Datenschema des Verfahrens.")
         .with("errors", json!(errors)),
+        ServiceError::Unprocessable(detail) => Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "not-possible",
+            "Nicht möglich",
+        )
+        .with_detail(detail),
+        ServiceError::Template(detail) => {
+            tracing::error!(%detail, "template failed to render");
+            Problem::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "template-error",
+                "Interner Fehler",
+            )
+            .with_detail("Eine Mailvorlage konnte nicht verarbeitet werden; der Vorgang wurde nicht geändert.")
+        }
         ServiceError::Refused(reasons) => Problem::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "action-refused",

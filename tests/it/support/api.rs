@@ -25,20 +25,26 @@ pub fn state_with_max_size(db: &Database, data_dir: &Path, max_size: u64) -> web
 
 fn state_with_documents(db: &Database, documents: DocumentStore) -> web::Data<ApiState> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let outgoing = super::partners::outgoing();
     let sources = WorkflowSources {
         workflows_dir: root.join("workflows"),
-        templates_dir: root.join("templates"),
+        templates: outgoing.templates.clone(),
     };
     let registry = Arc::new(WorkflowRegistry::default());
     if let Ok(mut conn) = db.get() {
         // An unmigrated test database has no tables to deploy into; the API then has no workflows.
-        let _ = registry.sync_directory(&mut conn, &sources, chrono::Utc::now().naive_utc());
+        if registry
+            .sync_directory(&mut conn, &sources, chrono::Utc::now().naive_utc())
+            .is_ok()
+        {
+            super::partners::add_partners(&mut conn);
+        }
     }
     web::Data::new(ApiState {
         registry,
         pattern: AktenzeichenPattern::default(),
         sources,
         documents,
-        mail_domain: "vorgang.test".into(),
+        outgoing,
     })
 }

@@ -4,6 +4,7 @@ pub mod api;
 pub mod auth;
 pub mod cases;
 pub mod db;
+pub mod partners;
 pub mod process;
 
 pub use db::{Backend, TestDatabase};

@@ -1,0 +1,489 @@
+//! Beteiligung in storage: the `invitations` rows that mirror the engine's invitations (for the
+//! consultation matrix and for links), every answer version in `answers`, and the mails that go
+//! with them. Called from the case commands' transaction, so rows, journal and mails agree.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::ServiceError;
+use super::mail::{self, MailContext, Outgoing, QueuedMail};
+use super::partner_link;
+use crate::db::DbConnection;
+use crate::db::models::{Organisation, OrganisationId};
+use crate::db::schema::{answers, documents, invitations, organisations};
+use crate::engine::instance::{Answer, InvitationStatus, LocalId, Votum};
+
+/// German label of a Votum, as partners chose it.
+pub fn votum_de(votum: Votum) -> &'static str {
+    match votum {
+        Votum::Zustimmung => "Zustimmung",
+        Votum::ZustimmungMitHinweisen => "Zustimmung mit Hinweisen",
+        Votum::Bedenken => "Bedenken",
+        Votum::KeineStellungnahme => "Keine Stellungnahme",
+    }
+}
+
+/// The stored name of a Votum (`zustimmung_mit_hinweisen`).
+pub fn votum_key(votum: Votum) -> &'static str {
+    match votum {
+        Votum::Zustimmung => "zustimmung",
+        Votum::ZustimmungMitHinweisen => "zustimmung_mit_hinweisen",
+        Votum::Bedenken => "bedenken",
+        Votum::KeineStellungnahme => "keine_stellungnahme",
+    }
+}
+
+/// Parses a stored or submitted Votum name.
+pub fn parse_votum(text: &str) -> Option<Votum> {
+    [
+        Votum::Zustimmung,
+        Votum::ZustimmungMitHinweisen,
+        Votum::Bedenken,
+        Votum::KeineStellungnahme,
+    ]
+    .into_iter()
+    .find(|v| votum_key(*v) == text)
+}
+
+/// A row of `invitations`.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = invitations)]
+pub struct InvitationRow {
+    pub id: i64,
+    pub case_id: i64,
+    pub local_id: i64,
+    pub step: String,
+    pub organisation_id: OrganisationId,
+    pub deadline: NaiveDate,
+    pub deadline_reason: Option<String>,
+    pub status: String,
+    pub invited_at: NaiveDateTime,
+    pub answered_at: Option<NaiveDateTime>,
+    pub votum: Option<String>,
+    pub late: bool,
+    pub versions: i32,
+    pub reminders_sent: i32,
+    pub closed_at: Option<NaiveDateTime>,
+}
+
+impl InvitationRow {
+    /// The invitation with this id.
+    pub fn find(conn: &mut DbConnection, id: i64) -> Result<Option<Self>, ServiceError> {
+        Ok(invitations::table
+            .find(id)
+            .select(Self::as_select())
+            .first(conn)
+            .optional()?)
+    }
+
+    /// The invitation of a case by its engine id.
+    pub fn by_local(
+        conn: &mut DbConnection,
+        case: i64,
+        local: LocalId,
+    ) -> Result<Option<Self>, ServiceError> {
+        Ok(invitations::table
+            .filter(invitations::case_id.eq(case))
+            .filter(invitations::local_id.eq(local.0 as i64))
+            .select(Self::as_select())
+            .first(conn)
+            .optional()?)
+    }
+}
+
+/// One answer version, as stored.
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = answers)]
+pub struct AnswerVersion {
+    #[serde(skip)]
+    pub id: i64,
+    #[serde(skip)]
+    pub invitation_id: i64,
+    pub version: i32,
+    pub votum: String,
+    pub text: String,
+    pub answered_by: String,
+    pub document_id: Option<i64>,
+    pub late: bool,
+    pub created_at: NaiveDateTime,
+}
+
+/// Every version of the answers to `invitation`, oldest first.
+pub fn answer_versions(
+    conn: &mut DbConnection,
+    invitation: i64,
+) -> Result<Vec<AnswerVersion>, ServiceError> {
+    Ok(answers::table
+        .filter(answers::invitation_id.eq(invitation))
+        .order(answers::version)
+        .select(AnswerVersion::as_select())
+        .load(conn)?)
+}
+
+/// Everything a mail about one invitation needs besides the case facts.
+fn invitation_context(
+    base: &MailContext,
+    organisation: &Organisation,
+    row: &InvitationRow,
+    link: Option<String>,
+) -> MailContext {
+    let mut context = base.clone();
+    context.empfaenger = Some(organisation.name.clone());
+    context.frist = Some((row.deadline, row.deadline_reason.clone()));
+    context.link = link;
+    context
+}
+
+/// A new invitation: its row, its first link and the invitation mail.
+#[allow(clippy::too_many_arguments)]
+pub fn invite(
+    conn: &mut DbConnection,
+    out: &Outgoing,
+    case: i64,
+    invitation: LocalId,
+    step: &str,
+    participant: &str,
+    deadline: NaiveDate,
+    deadline_reason: Option<&str>,
+    template: &str,
+    base: &MailContext,
+    at: NaiveDateTime,
+) -> Result<(), ServiceError> {
+    let organisation = Organisation::find_by_key(conn, participant)?.ok_or_else(|| {
+        ServiceError::Unprocessable(format!(
+            "Die zu beteiligende Stelle „{participant}“ ist nicht als Organisation erfasst; \
+             bitte legen Sie sie zuerst an."
+        ))
+    })?;
+    let to = mail::organisation_addresses(conn, organisation.id)?;
+    if to.is_empty() {
+        return Err(ServiceError::Unprocessable(format!(
+            "Für „{}“ ist weder ein Funktionspostfach noch eine Kontaktadresse hinterlegt; \
+             die Einladung zur Beteiligung kann nicht versandt werden.",
+            organisation.name
+        )));
+    }
+    diesel::insert_into(invitations::table)
+        .values((
+            invitations::case_id.eq(case),
+            invitations::local_id.eq(invitation.0 as i64),
+            invitations::step.eq(step),
+            invitations::organisation_id.eq(organisation.id),
+            invitations::deadline.eq(deadline),
+            invitations::deadline_reason.eq(deadline_reason),
+            invitations::invited_at.eq(at),
+        ))
+        .execute(conn)?;
+    let id: i64 = invitations::table
+        .filter(invitations::case_id.eq(case))
+        .filter(invitations::local_id.eq(invitation.0 as i64))
+        .select(invitations::id)
+        .first(conn)?;
+    let link = partner_link::issue(conn, out, id, deadline, at)?;
+    let row = InvitationRow::find(conn, id)?.ok_or_else(|| {
+        ServiceError::NotFound("Die Einladung wurde soeben angelegt, fehlt aber.".into())
+    })?;
+    let context = invitation_context(base, &organisation, &row, Some(link));
+    mail::queue(
+        conn,
+        out,
+        QueuedMail {
+            case: Some(case),
+            invitation: Some(id),
+            template,
+            recipients: json!({ "kind": "invitation", "invitation": invitation, "organisation": participant }),
+            to,
+            context: &context,
+        },
+        at,
+    )
+}
+
+/// A mail to invited organisations (a reminder, or a workflow's mail to participants), each
+/// with its own personal link.
+#[allow(clippy::too_many_arguments)]
+pub fn mail_invited(
+    conn: &mut DbConnection,
+    out: &Outgoing,
+    case: i64,
+    invitations_to: &[(LocalId, String)],
+    template: &str,
+    reminder: bool,
+    base: &MailContext,
+    at: NaiveDateTime,
+) -> Result<(), ServiceError> {
+    for (local, participant) in invitations_to {
+        let Some(row) = InvitationRow::by_local(conn, case, *local)? else {
+            continue;
+        };
+        let Some(organisation) = Organisation::find(conn, row.organisation_id)? else {
+            continue;
+        };
+        let to = mail::organisation_addresses(conn, organisation.id)?;
+        if to.is_empty() {
+            tracing::warn!(
+                organisation = %organisation.key,
+                "no mail address left for an invited organisation; mail not queued"
+            );
+            continue;
+        }
+        let link = partner_link::current(conn, out, row.id)?;
+        let context = invitation_context(base, &organisation, &row, link);
+        mail::queue(
+            conn,
+            out,
+            QueuedMail {
+                case: Some(case),
+                invitation: Some(row.id),
+                template,
+                recipients: json!({ "kind": "invitation", "invitation": local, "organisation": participant }),
+                to,
+                context: &context,
+            },
+            at,
+        )?;
+        if reminder {
+            diesel::update(invitations::table.find(row.id))
+                .set(invitations::reminders_sent.eq(invitations::reminders_sent + 1))
+                .execute(conn)?;
+        }
+    }
+    Ok(())
+}
+
+/// Stores an answer version the engine accepted, updates the invitation and mails the partner
+/// a confirmation with a copy of the answer.
+#[allow(clippy::too_many_arguments)]
+pub fn answered(
+    conn: &mut DbConnection,
+    out: &Outgoing,
+    case: i64,
+    local: LocalId,
+    status: &InvitationStatus,
+    base: &MailContext,
+    at: NaiveDateTime,
+) -> Result<(), ServiceError> {
+    let InvitationStatus::Answered {
+        answer,
+        version,
+        late,
+        ..
+    } = status
+    else {
+        return Ok(());
+    };
+    let Some(row) = InvitationRow::by_local(conn, case, local)? else {
+        return Ok(());
+    };
+    let document = answer
+        .attachment
+        .as_deref()
+        .and_then(|id| id.parse::<i64>().ok());
+    diesel::insert_into(answers::table)
+        .values((
+            answers::invitation_id.eq(row.id),
+            answers::version.eq(*version as i32),
+            answers::votum.eq(votum_key(answer.votum)),
+            answers::text.eq(&answer.text),
+            answers::answered_by.eq(&answer.answered_by),
+            answers::document_id.eq(document),
+            answers::late.eq(*late),
+            answers::created_at.eq(at),
+        ))
+        .execute(conn)?;
+    diesel::update(invitations::table.find(row.id))
+        .set((
+            invitations::status.eq("answered"),
+            invitations::answered_at.eq(at),
+            invitations::votum.eq(votum_key(answer.votum)),
+            invitations::late.eq(*late),
+            invitations::versions.eq(*version as i32),
+        ))
+        .execute(conn)?;
+    let Some(organisation) = Organisation::find(conn, row.organisation_id)? else {
+        return Ok(());
+    };
+    let to = mail::organisation_addresses(conn, organisation.id)?;
+    if to.is_empty() {
+        return Ok(());
+    }
+    let link = partner_link::current(conn, out, row.id)?;
+    let mut context = invitation_context(base, &organisation, &row, link);
+    context.antwort = Some(answer_json(answer, *version, *late, at));
+    mail::queue(
+        conn,
+        out,
+        QueuedMail {
+            case: Some(case),
+            invitation: Some(row.id),
+            template: mail::CONFIRMATION_TEMPLATE,
+            recipients: json!({ "kind": "invitation", "invitation": local, "organisation": organisation.key }),
+            to,
+            context: &context,
+        },
+        at,
+    )
+}
+
+fn answer_json(answer: &Answer, version: u32, late: bool, at: NaiveDateTime) -> Value {
+    mail::answer_value(
+        votum_de(answer.votum),
+        &answer.text,
+        &answer.answered_by,
+        version,
+        late,
+        at,
+    )
+}
+
+/// The invitation is over (its step was left): unanswered ones expire; the link stays readable
+/// for the grace period.
+pub fn close(
+    conn: &mut DbConnection,
+    case: i64,
+    local: LocalId,
+    at: NaiveDateTime,
+) -> Result<(), ServiceError> {
+    let target = invitations::table
+        .filter(invitations::case_id.eq(case))
+        .filter(invitations::local_id.eq(local.0 as i64));
+    diesel::update(target.filter(invitations::status.eq("open")))
+        .set(invitations::status.eq("expired"))
+        .execute(conn)?;
+    diesel::update(target.filter(invitations::closed_at.is_null()))
+        .set(invitations::closed_at.eq(at))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Tells the coordinating office that the consultation at `step` is over, with the result per
+/// participant.
+pub fn completed(
+    conn: &mut DbConnection,
+    out: &Outgoing,
+    case: i64,
+    applicant: OrganisationId,
+    step: &str,
+    base: &MailContext,
+    at: NaiveDateTime,
+) -> Result<(), ServiceError> {
+    let rows: Vec<(String, Option<String>)> = invitations::table
+        .inner_join(organisations::table)
+        .filter(invitations::case_id.eq(case))
+        .filter(invitations::step.eq(step))
+        .filter(invitations::closed_at.is_null())
+        .order(organisations::name)
+        .select((organisations::name, invitations::votum))
+        .load(conn)?;
+    let ergebnis: Vec<Value> = rows
+        .into_iter()
+        .map(|(organisation, votum)| {
+            let label = votum.as_deref().and_then(parse_votum).map(votum_de);
+            json!({ "organisation": organisation, "votum": label, "beantwortet": label.is_some() })
+        })
+        .collect();
+    let to = mail::office_addresses(conn, applicant)?;
+    if to.is_empty() {
+        tracing::warn!(
+            case,
+            step,
+            "no address for the coordinating office; result mail not queued"
+        );
+        return Ok(());
+    }
+    let mut context = base.clone();
+    context.ergebnis = Some(Value::Array(ergebnis));
+    mail::queue(
+        conn,
+        out,
+        QueuedMail {
+            case: Some(case),
+            invitation: None,
+            template: mail::RESULT_TEMPLATE,
+            recipients: json!({ "kind": "applicant" }),
+            to,
+            context: &context,
+        },
+        at,
+    )
+}
+
+/// One participant's line in the consultation matrix.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct MatrixRow {
+    /// `invitations.id`.
+    pub invitation: i64,
+    /// The consultation step.
+    pub step: String,
+    /// AGS or key of the participant.
+    pub organisation: String,
+    /// Its name.
+    pub organisation_name: String,
+    pub invited_at: NaiveDateTime,
+    pub deadline: NaiveDate,
+    /// Why the deadline falls on that day, when it was moved.
+    pub deadline_reason: Option<String>,
+    pub reminders_sent: i32,
+    /// `open`, `answered` or `expired`.
+    pub status: String,
+    pub answered_at: Option<NaiveDateTime>,
+    /// Stored name of the Votum of the latest version.
+    pub votum: Option<String>,
+    pub late: bool,
+    /// How many versions of the answer exist.
+    pub versions: i32,
+    /// When the consultation closed for this participant.
+    pub closed_at: Option<NaiveDateTime>,
+}
+
+/// The consultation matrix of a case: every invitation, oldest consultation first.
+pub fn matrix(conn: &mut DbConnection, case: i64) -> Result<Vec<MatrixRow>, ServiceError> {
+    let rows: Vec<(InvitationRow, (String, String))> = invitations::table
+        .inner_join(organisations::table)
+        .filter(invitations::case_id.eq(case))
+        .order((invitations::invited_at, organisations::name))
+        .select((
+            InvitationRow::as_select(),
+            (organisations::key, organisations::name),
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(row, (key, name))| MatrixRow {
+            invitation: row.id,
+            step: row.step,
+            organisation: key,
+            organisation_name: name,
+            invited_at: row.invited_at,
+            deadline: row.deadline,
+            deadline_reason: row.deadline_reason,
+            reminders_sent: row.reminders_sent,
+            status: row.status,
+            answered_at: row.answered_at,
+            votum: row.votum,
+            late: row.late,
+            versions: row.versions,
+            closed_at: row.closed_at,
+        })
+        .collect())
+}
+
+/// Documents of a case that partners may see (id, file name, content type, size).
+pub fn partner_documents(
+    conn: &mut DbConnection,
+    case: i64,
+) -> Result<Vec<(i64, String, String, i64)>, ServiceError> {
+    Ok(documents::table
+        .filter(documents::case_id.eq(case))
+        .filter(documents::partner_visible.eq(true))
+        .order(documents::id)
+        .select((
+            documents::id,
+            documents::filename,
+            documents::content_type,
+            documents::size,
+        ))
+        .load(conn)?)
+}

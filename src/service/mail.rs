@@ -1,0 +1,418 @@
+//! Putting mails into the outbox: recipients resolved, templates rendered, all inside the
+//! command's transaction, so a mail exists exactly when the change that caused it exists.
+//!
+//! Every mail template sees the same variables (missing ones are `null`, so strict rendering
+//! catches a template that uses a variable its kind of mail never has):
+//! `aktenzeichen`, `verfahren`, `schritt`, `antragsteller`, `kontakt.{stelle,telefon,email}`,
+//! `empfaenger.name`, `frage`, `frist.{datum,wochentag,begruendung}`, `link`,
+//! `antwort.{votum,text,name,version,verspaetet,zeitpunkt}`, `ergebnis[].{organisation,votum,
+//! beantwortet}`. The subject sees only `aktenzeichen`, `verfahren`, `schritt` and `frist`, so
+//! no personal data can end up in a subject line.
+
+use std::sync::Arc;
+
+use chrono::{Datelike, NaiveDate, NaiveDateTime, TimeDelta};
+use diesel::prelude::*;
+use serde_json::{Value, json};
+use url::Url;
+
+use super::ServiceError;
+use crate::auth::token::Signer;
+use crate::db::DbConnection;
+use crate::db::models::OrganisationId;
+use crate::db::schema::{organisation_contacts, organisations, outbox, user_roles, users};
+use crate::engine::validate::{TemplateUse, ValidationContext};
+use crate::render::{RenderedMail, TemplateError, Templates};
+
+/// What commands need to write mails: templates, the link signer and the sender.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    /// Parsed mail and page templates.
+    pub templates: Arc<Templates>,
+    /// Signs personal answer links.
+    pub signer: Arc<Signer>,
+    /// Base of links in mails (no trailing slash).
+    pub public_url: Url,
+    /// The `From` mailbox (`Name <address>`).
+    pub from: String,
+    /// Host part of Message-IDs.
+    pub mail_domain: String,
+    /// How long a partner may still read the page after the consultation closed.
+    pub link_grace: TimeDelta,
+}
+
+impl Outgoing {
+    /// A link below the public URL (`path` without leading slash).
+    pub fn link(&self, path: &str) -> String {
+        format!("{}/{path}", self.public_url.as_str().trim_end_matches('/'))
+    }
+}
+
+/// The kinds of mail, each with the variables it provides; used to check templates before use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum MailKind {
+    /// To a participant about its invitation: question, deadline, personal link.
+    Invitation,
+    /// To a participant after it answered: its answer.
+    Confirmation,
+    /// To the coordinating office when a consultation is over: the result per participant.
+    ConsultationResult,
+    /// Any other mail about a case (to the applicant, a role).
+    Case,
+}
+
+impl MailKind {
+    /// Every kind, for checks.
+    pub const ALL: [MailKind; 4] = [
+        Self::Invitation,
+        Self::Confirmation,
+        Self::ConsultationResult,
+        Self::Case,
+    ];
+
+    /// German description for error messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Invitation => "Einladung oder Erinnerung zur Beteiligung",
+            Self::Confirmation => "Eingangsbestätigung einer Stellungnahme",
+            Self::ConsultationResult => "Abschluss einer Beteiligung",
+            Self::Case => "Mitteilung zu einem Vorgang",
+        }
+    }
+}
+
+/// Template every installation needs besides those the workflows name.
+pub const CONFIRMATION_TEMPLATE: &str = "beteiligung_bestaetigung";
+/// Sent to the coordinating office when a consultation completes.
+pub const RESULT_TEMPLATE: &str = "beteiligung_abgeschlossen";
+
+/// The variables of a mail; `base` parts come from the case, the rest from the occasion.
+#[derive(Debug, Clone, Default)]
+pub struct MailContext {
+    /// Case-level variables (aktenzeichen, verfahren, antragsteller, kontakt).
+    pub case: CaseMailFacts,
+    pub schritt: Option<String>,
+    pub empfaenger: Option<String>,
+    pub frage: Option<String>,
+    pub frist: Option<(NaiveDate, Option<String>)>,
+    pub link: Option<String>,
+    pub antwort: Option<Value>,
+    pub ergebnis: Option<Value>,
+}
+
+/// What every mail about a case says about the case.
+#[derive(Debug, Clone, Default)]
+pub struct CaseMailFacts {
+    pub aktenzeichen: String,
+    pub verfahren: String,
+    pub antragsteller: String,
+    pub kontakt_stelle: String,
+    pub kontakt_telefon: Option<String>,
+    pub kontakt_email: Option<String>,
+}
+
+impl MailContext {
+    /// The full context for text and HTML parts.
+    pub fn full(&self) -> Value {
+        json!({
+            "aktenzeichen": self.case.aktenzeichen,
+            "verfahren": self.case.verfahren,
+            "schritt": self.schritt,
+            "antragsteller": self.case.antragsteller,
+            "kontakt": {
+                "stelle": self.case.kontakt_stelle,
+                "telefon": self.case.kontakt_telefon,
+                "email": self.case.kontakt_email,
+            },
+            "empfaenger": self.empfaenger.as_ref().map(|name| json!({ "name": name })),
+            "frage": self.frage,
+            "frist": self.frist_value(),
+            "link": self.link,
+            "antwort": self.antwort,
+            "ergebnis": self.ergebnis,
+        })
+    }
+
+    /// The restricted context of the subject line.
+    pub fn subject(&self) -> Value {
+        json!({
+            "aktenzeichen": self.case.aktenzeichen,
+            "verfahren": self.case.verfahren,
+            "schritt": self.schritt,
+            "frist": self.frist_value(),
+        })
+    }
+
+    fn frist_value(&self) -> Value {
+        match &self.frist {
+            Some((date, reason)) => json!({
+                "datum": date.format("%d.%m.%Y").to_string(),
+                "wochentag": weekday_de(*date),
+                "begruendung": reason,
+            }),
+            None => Value::Null,
+        }
+    }
+
+    /// A realistic context of `kind`, for checking templates before they are used.
+    pub fn sample(kind: MailKind) -> Self {
+        let mut context = MailContext {
+            case: CaseMailFacts {
+                aktenzeichen: "KI-05558-2026-0001".into(),
+                verfahren: "Antrag auf Förderung eines Kommunalen Integrationszentrums".into(),
+                antragsteller: "Kreis Coesfeld".into(),
+                kontakt_stelle: "Kreis Coesfeld, Fachbereich Bildung".into(),
+                kontakt_telefon: Some("02541 18-0".into()),
+                kontakt_email: Some("ki@kreis-coesfeld.de".into()),
+            },
+            schritt: Some("Beteiligung".into()),
+            ..Default::default()
+        };
+        let deadline = NaiveDate::from_ymd_opt(2026, 10, 5).unwrap_or_default();
+        match kind {
+            MailKind::Invitation | MailKind::Confirmation => {
+                context.empfaenger = Some("Schulamt für den Kreis Coesfeld".into());
+                context.frage = Some("Bitte nehmen Sie zum Integrationskonzept Stellung.".into());
+                context.frist = Some((
+                    deadline,
+                    Some("Das Fristende verschiebt sich nach § 193 BGB.".into()),
+                ));
+                context.link = Some("https://vorgang.example/beteiligung/eyJ0eXAi".into());
+                if kind == MailKind::Confirmation {
+                    context.antwort = Some(answer_value(
+                        "Zustimmung mit Hinweisen",
+                        "Wir stimmen zu.",
+                        "Frau Muster, Schulrätin",
+                        1,
+                        false,
+                        NaiveDateTime::default(),
+                    ));
+                }
+            }
+            MailKind::ConsultationResult => {
+                context.ergebnis = Some(json!([{
+                    "organisation": "Schulamt für den Kreis Coesfeld",
+                    "votum": "Zustimmung",
+                    "beantwortet": true,
+                }]));
+            }
+            MailKind::Case => {}
+        }
+        context
+    }
+}
+
+/// The answer as mail templates see it.
+pub fn answer_value(
+    votum: &str,
+    text: &str,
+    name: &str,
+    version: u32,
+    late: bool,
+    at: NaiveDateTime,
+) -> Value {
+    json!({
+        "votum": votum,
+        "text": text,
+        "name": name,
+        "version": version,
+        "verspaetet": late,
+        "zeitpunkt": crate::service::clock::berlin_time_de(at.and_utc()),
+    })
+}
+
+/// German weekday name.
+pub fn weekday_de(date: NaiveDate) -> &'static str {
+    match date.weekday() {
+        chrono::Weekday::Mon => "Montag",
+        chrono::Weekday::Tue => "Dienstag",
+        chrono::Weekday::Wed => "Mittwoch",
+        chrono::Weekday::Thu => "Donnerstag",
+        chrono::Weekday::Fri => "Freitag",
+        chrono::Weekday::Sat => "Samstag",
+        chrono::Weekday::Sun => "Sonntag",
+    }
+}
+
+/// Renders `template` as a mail of `kind` with sample values: an error names the template and
+/// the variable it lacks, before any real mail depends on it.
+pub fn check_template(
+    templates: &Templates,
+    template: &str,
+    kind: MailKind,
+) -> Result<(), TemplateError> {
+    let context = MailContext::sample(kind);
+    templates
+        .render_mail(template, &context.subject(), &context.full())
+        .map(|_| ())
+}
+
+/// What workflow definitions may refer to: the complete mail templates, each checked for the
+/// uses a definition can put it to, and the domain rules compiled in.
+pub fn validation_context(templates: &Templates) -> ValidationContext {
+    let mut template_problems = std::collections::BTreeMap::new();
+    for name in templates.mail_names() {
+        for (usage, kind) in [
+            (TemplateUse::Invitation, MailKind::Invitation),
+            (TemplateUse::Case, MailKind::Case),
+        ] {
+            if let Err(error) = check_template(templates, name, kind) {
+                template_problems.insert((name.clone(), usage), error.to_string());
+            }
+        }
+    }
+    ValidationContext {
+        templates: templates.mail_names().clone(),
+        rules: crate::rules::known_rules()
+            .iter()
+            .map(|rule| rule.to_string())
+            .collect(),
+        workflows: Default::default(),
+        template_problems,
+    }
+}
+
+/// Checks the templates every installation needs, whatever its workflows: the confirmation to
+/// partners and the result mail to the coordinating office.
+pub fn check_builtin_templates(templates: &Templates) -> Result<(), TemplateError> {
+    check_template(templates, CONFIRMATION_TEMPLATE, MailKind::Confirmation)?;
+    check_template(templates, RESULT_TEMPLATE, MailKind::ConsultationResult)
+}
+
+/// One mail to write into the outbox.
+pub struct QueuedMail<'a> {
+    pub case: Option<i64>,
+    pub invitation: Option<i64>,
+    pub template: &'a str,
+    /// Who, logically (kept for the record, e.g. `{"kind":"invitation",…}`).
+    pub recipients: Value,
+    /// Addresses.
+    pub to: Vec<String>,
+    pub context: &'a MailContext,
+}
+
+/// Renders and inserts one outbox row with a fresh, stable Message-ID.
+pub fn queue(
+    conn: &mut DbConnection,
+    out: &Outgoing,
+    mail: QueuedMail<'_>,
+    at: NaiveDateTime,
+) -> Result<(), ServiceError> {
+    let rendered: RenderedMail = out
+        .templates
+        .render_mail(mail.template, &mail.context.subject(), &mail.context.full())
+        .map_err(|e| ServiceError::Template(e.to_string()))?;
+    let message_id = format!("<{}@{}>", uuid::Uuid::new_v4(), out.mail_domain);
+    let body = json!({
+        "from": out.from,
+        "to": mail.to,
+        "text": rendered.text,
+        "html": rendered.html,
+    });
+    diesel::insert_into(outbox::table)
+        .values((
+            outbox::message_id.eq(message_id),
+            outbox::case_id.eq(mail.case),
+            outbox::invitation_id.eq(mail.invitation),
+            outbox::template.eq(mail.template),
+            outbox::recipients.eq(mail.recipients.to_string()),
+            outbox::context.eq(mail.context.full().to_string()),
+            outbox::subject.eq(&rendered.subject),
+            outbox::rendered.eq(body.to_string()),
+            outbox::next_attempt_at.eq(at),
+            outbox::created_at.eq(at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The functional mailbox and recorded contact addresses of an organisation, mailbox first.
+pub fn organisation_addresses(
+    conn: &mut DbConnection,
+    organisation: OrganisationId,
+) -> Result<Vec<String>, ServiceError> {
+    let mailbox: Option<String> = organisations::table
+        .find(organisation)
+        .select(organisations::mailbox)
+        .first(conn)?;
+    let contacts: Vec<String> = organisation_contacts::table
+        .filter(organisation_contacts::organisation_id.eq(organisation))
+        .order(organisation_contacts::email)
+        .select(organisation_contacts::email)
+        .load(conn)?;
+    let mut addresses: Vec<String> = mailbox
+        .into_iter()
+        .map(|m| m.trim().to_string())
+        .filter(|m| !m.is_empty())
+        .collect();
+    for contact in contacts {
+        if !addresses.contains(&contact) {
+            addresses.push(contact);
+        }
+    }
+    Ok(addresses)
+}
+
+/// Addresses of active users holding `role`; for the office roles (`koordination`, `lesen`)
+/// only those of `organisation`.
+pub fn role_addresses(
+    conn: &mut DbConnection,
+    role: &str,
+    organisation: OrganisationId,
+) -> Result<Vec<String>, ServiceError> {
+    let mut query = users::table
+        .inner_join(user_roles::table)
+        .filter(user_roles::role.eq(role))
+        .filter(users::active.eq(true))
+        .select(users::email)
+        .order(users::email)
+        .into_boxed();
+    if matches!(role, "koordination" | "lesen") {
+        query = query.filter(users::organisation_id.eq(organisation));
+    }
+    Ok(query.load(conn)?)
+}
+
+/// Where mail for the coordinating office of a case goes: the applicant's mailbox and contacts,
+/// or else its coordinators.
+pub fn office_addresses(
+    conn: &mut DbConnection,
+    applicant: OrganisationId,
+) -> Result<Vec<String>, ServiceError> {
+    let addresses = organisation_addresses(conn, applicant)?;
+    if !addresses.is_empty() {
+        return Ok(addresses);
+    }
+    role_addresses(conn, "koordination", applicant)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_shipped_template_renders_for_the_kinds_it_serves() {
+        let templates = Templates::embedded().unwrap();
+        for name in ["beteiligung_einladung", "beteiligung_erinnerung"] {
+            check_template(&templates, name, MailKind::Invitation).unwrap();
+        }
+        check_template(&templates, CONFIRMATION_TEMPLATE, MailKind::Confirmation).unwrap();
+        check_template(&templates, RESULT_TEMPLATE, MailKind::ConsultationResult).unwrap();
+        check_template(&templates, "antrag_eingegangen", MailKind::Case).unwrap();
+    }
+
+    #[test]
+    fn an_invitation_template_cannot_serve_as_a_case_mail() {
+        let templates = Templates::embedded().unwrap();
+        let error = check_template(&templates, "beteiligung_einladung", MailKind::Case)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("frist"), "{error}");
+    }
+
+    #[test]
+    fn weekdays_are_german() {
+        let date = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+        assert_eq!(weekday_de(date), "Montag");
+    }
+}

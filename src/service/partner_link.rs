@@ -1,0 +1,204 @@
+//! Personal answer links: `{public_url}/beteiligung/{token}`, where the token is a JWT of its own
+//! purpose (audience `vorgang-beteiligung`) naming one invitation, with an id (`jti`) recorded in
+//! `partner_links` so that a link can be revoked. Staff tokens never verify here and these never
+//! verify as staff tokens (different audiences, see [`crate::auth::token`]).
+//!
+//! The same link is rendered into the invitation, every reminder and the confirmation: the
+//! token is re-signed from the stored row (same claims, same times), so it is never stored.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeDelta, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::ServiceError;
+use super::mail::Outgoing;
+use crate::auth::token::{Purpose, Signer, TokenError};
+use crate::db::DbConnection;
+use crate::db::schema::{invitations, partner_links};
+
+/// The purpose of answer links.
+pub struct PartnerLink;
+
+/// What an answer link names.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LinkClaims {
+    /// The link's id (row of `partner_links`).
+    pub jti: String,
+    /// The invitation (`invitations.id`).
+    pub inv: i64,
+}
+
+impl Purpose for PartnerLink {
+    const AUDIENCE: &'static str = "vorgang-beteiligung";
+    type Claims = LinkClaims;
+}
+
+/// Why a link does not open the answer page. Each maps to one status and one German page.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum LinkError {
+    /// Malformed, tampered, wrong purpose or unknown: 403.
+    #[error(
+        "Dieser Link ist ungültig. Bitte verwenden Sie den vollständigen Link aus Ihrer E-Mail."
+    )]
+    Invalid,
+    /// Past its validity: 410.
+    #[error("Dieser Link ist abgelaufen. Die Beteiligung ist abgeschlossen.")]
+    Expired,
+    /// Replaced by a newer invitation mail: 410.
+    #[error(
+        "Dieser Link wurde durch einen neueren ersetzt. Bitte verwenden Sie den Link aus der zuletzt erhaltenen E-Mail."
+    )]
+    Revoked,
+}
+
+/// A link that opened: which invitation, and whether the consultation still takes answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinkAccess {
+    /// `invitations.id`.
+    pub invitation: i64,
+}
+
+/// Start of the day after `deadline` in Germany, as UTC (an upper bound: 00:00 CET).
+fn end_of_deadline(deadline: NaiveDate) -> NaiveDateTime {
+    deadline
+        .succ_opt()
+        .unwrap_or(deadline)
+        .and_hms_opt(0, 0, 0)
+        .unwrap_or_default()
+        - TimeDelta::hours(1)
+}
+
+/// Issues a new link for `invitation`, revoking every earlier one (re-sending an invitation).
+/// Valid until the end of the deadline plus the grace period; closing the consultation earlier
+/// shortens that (checked in [`resolve`]).
+pub fn issue(
+    conn: &mut DbConnection,
+    out: &Outgoing,
+    invitation: i64,
+    deadline: NaiveDate,
+    now: NaiveDateTime,
+) -> Result<String, ServiceError> {
+    diesel::update(partner_links::table)
+        .filter(partner_links::invitation_id.eq(invitation))
+        .filter(partner_links::revoked_at.is_null())
+        .set(partner_links::revoked_at.eq(now))
+        .execute(conn)?;
+    let jti = uuid::Uuid::new_v4().to_string();
+    let created = now.and_utc().timestamp();
+    let created = DateTime::from_timestamp(created, 0).unwrap_or_default();
+    let expires = (end_of_deadline(deadline) + out.link_grace).max(now + TimeDelta::days(1));
+    let expires = DateTime::from_timestamp(expires.and_utc().timestamp(), 0).unwrap_or_default();
+    diesel::insert_into(partner_links::table)
+        .values((
+            partner_links::jti.eq(&jti),
+            partner_links::invitation_id.eq(invitation),
+            partner_links::created_at.eq(created.naive_utc()),
+            partner_links::expires_at.eq(expires.naive_utc()),
+        ))
+        .execute(conn)?;
+    sign(out, &jti, invitation, created, expires)
+}
+
+/// The current link of `invitation` (for reminders and confirmations), if one was issued and
+/// not revoked.
+pub fn current(
+    conn: &mut DbConnection,
+    out: &Outgoing,
+    invitation: i64,
+) -> Result<Option<String>, ServiceError> {
+    let row: Option<(String, NaiveDateTime, NaiveDateTime)> = partner_links::table
+        .filter(partner_links::invitation_id.eq(invitation))
+        .filter(partner_links::revoked_at.is_null())
+        .order(partner_links::created_at.desc())
+        .select((
+            partner_links::jti,
+            partner_links::created_at,
+            partner_links::expires_at,
+        ))
+        .first(conn)
+        .optional()?;
+    row.map(|(jti, created, expires)| {
+        sign(out, &jti, invitation, created.and_utc(), expires.and_utc())
+    })
+    .transpose()
+}
+
+fn sign(
+    out: &Outgoing,
+    jti: &str,
+    invitation: i64,
+    created: DateTime<Utc>,
+    expires: DateTime<Utc>,
+) -> Result<String, ServiceError> {
+    let issued = out
+        .signer
+        .issue::<PartnerLink>(
+            LinkClaims {
+                jti: jti.to_string(),
+                inv: invitation,
+            },
+            created,
+            expires - created,
+        )
+        .map_err(|e| ServiceError::Template(e.to_string()))?;
+    Ok(out.link(&format!("beteiligung/{}", issued.token)))
+}
+
+/// Checks a link token: signature and purpose, then that its id is recorded for this invitation,
+/// not revoked, and that the consultation closed less than `grace` ago (if it closed).
+pub fn resolve(
+    conn: &mut DbConnection,
+    signer: &Signer,
+    token: &str,
+    grace: TimeDelta,
+    now: NaiveDateTime,
+) -> Result<LinkAccess, ResolveError> {
+    let verified = signer
+        .verify::<PartnerLink>(token)
+        .map_err(|error| match error {
+            TokenError::Expired => LinkError::Expired,
+            _ => LinkError::Invalid,
+        })?;
+    let claims = verified.claims;
+    let row: Option<(i64, Option<NaiveDateTime>)> = partner_links::table
+        .find(&claims.jti)
+        .select((partner_links::invitation_id, partner_links::revoked_at))
+        .first(conn)
+        .optional()?;
+    let Some((invitation, revoked)) = row else {
+        return Err(LinkError::Invalid.into());
+    };
+    if invitation != claims.inv {
+        return Err(LinkError::Invalid.into());
+    }
+    if revoked.is_some() {
+        return Err(LinkError::Revoked.into());
+    }
+    let closed: Option<Option<NaiveDateTime>> = invitations::table
+        .find(invitation)
+        .select(invitations::closed_at)
+        .first(conn)
+        .optional()?;
+    match closed {
+        None => Err(LinkError::Invalid.into()),
+        Some(Some(closed)) if closed + grace < now => Err(LinkError::Expired.into()),
+        Some(_) => Ok(LinkAccess { invitation }),
+    }
+}
+
+/// A refused link, or storage trouble while checking it.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    /// The link itself is refused.
+    #[error(transparent)]
+    Link(#[from] LinkError),
+    /// Storage failed.
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+}
+
+impl From<diesel::result::Error> for ResolveError {
+    fn from(error: diesel::result::Error) -> Self {
+        ResolveError::Service(error.into())
+    }
+}
