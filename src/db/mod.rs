@@ -194,7 +194,8 @@ impl r2d2::HandleError<DbError> for LogPoolErrors {
 
 /// Runs `work` in a write transaction. On SQLite it starts with `BEGIN IMMEDIATE`, so the write
 /// lock is taken up front and a concurrent writer waits (busy_timeout) instead of failing with
-/// SQLITE_BUSY when a deferred transaction tries to upgrade its read lock.
+/// SQLITE_BUSY when a deferred transaction tries to upgrade its read lock. Inside a transaction
+/// it nests as a savepoint, so commands can be composed into one atomic unit.
 pub fn write_transaction<T, E, F>(conn: &mut DbConnection, work: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, E>,
@@ -203,6 +204,13 @@ where
     match conn {
         DbConnection::Pg(_) => conn.transaction(work),
         DbConnection::Sqlite(inner) => {
+            let nested = matches!(
+                AnsiTransactionManager::transaction_manager_status_mut(inner).transaction_depth(),
+                Ok(Some(_))
+            );
+            if nested {
+                return conn.transaction(work);
+            }
             AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
             let outcome = work(conn);
             let DbConnection::Sqlite(inner) = conn else {

@@ -201,6 +201,41 @@ pub fn invite(
     )
 }
 
+/// Re-sends the invitation mail of an open invitation with a new link (the old one is revoked).
+pub fn resend(
+    conn: &mut DbConnection,
+    out: &Outgoing,
+    row: &InvitationRow,
+    template: &str,
+    base: &MailContext,
+    at: NaiveDateTime,
+) -> Result<(), ServiceError> {
+    let organisation = Organisation::find(conn, row.organisation_id)?
+        .ok_or_else(|| ServiceError::NotFound("Die beteiligte Stelle fehlt.".into()))?;
+    let to = mail::organisation_addresses(conn, organisation.id)?;
+    if to.is_empty() {
+        return Err(ServiceError::Unprocessable(format!(
+            "Für „{}“ ist weder ein Funktionspostfach noch eine Kontaktadresse hinterlegt.",
+            organisation.name
+        )));
+    }
+    let link = partner_link::issue(conn, out, row.id, row.deadline, at)?;
+    let context = invitation_context(base, &organisation, row, Some(link));
+    mail::queue(
+        conn,
+        out,
+        QueuedMail {
+            case: Some(row.case_id),
+            invitation: Some(row.id),
+            template,
+            recipients: json!({ "kind": "invitation", "invitation": row.local_id, "organisation": organisation.key, "resent": true }),
+            to,
+            context: &context,
+        },
+        at,
+    )
+}
+
 /// A mail to invited organisations (a reminder, or a workflow's mail to participants), each
 /// with its own personal link.
 #[allow(clippy::too_many_arguments)]

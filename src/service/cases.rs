@@ -689,6 +689,62 @@ fn record(
     Ok(())
 }
 
+/// Sends an open invitation again with a new personal link; the previous link stops working.
+/// Journaled as `invitation_resent`; the case version does not change (its state does not).
+pub fn resend_invitation(
+    conn: &mut DbConnection,
+    ctx: &CaseContext<'_>,
+    id: CaseId,
+    invitation: i64,
+    actor: &Actor,
+    clock: &Clock,
+    check: &dyn Fn(CaseAccess) -> Result<(), ServiceError>,
+) -> Result<(), ServiceError> {
+    write_transaction(conn, |conn| {
+        let row = CaseRow::lock(conn, id)?.ok_or_else(not_found)?;
+        check(access(&row))?;
+        let invitation_row = beteiligung::InvitationRow::find(conn, invitation)?
+            .filter(|i| i.case_id == id.0)
+            .ok_or_else(|| ServiceError::NotFound("Diese Einladung gibt es nicht.".into()))?;
+        if invitation_row.status != "open" || invitation_row.closed_at.is_some() {
+            return Err(ServiceError::Unprocessable(
+                "Die Einladung ist beantwortet oder die Beteiligung abgeschlossen; sie kann nicht erneut versandt werden.".into(),
+            ));
+        }
+        let workflow = ctx.registry.by_id(conn, row.definition_id)?;
+        let instance = parse_state(&row)?;
+        let Some(Step::Consultation(consultation)) = workflow.workflow.step(&invitation_row.step)
+        else {
+            return Err(ServiceError::NotFound(
+                "Diese Einladung gibt es nicht.".into(),
+            ));
+        };
+        let at = db_time(clock);
+        let mut context = case_mail_context(conn, &row.aktenzeichen, &workflow, &instance)?;
+        context.schritt = Some(consultation.title.clone());
+        context.frage = Some(consultation.question.clone());
+        beteiligung::resend(
+            conn,
+            ctx.mail,
+            &invitation_row,
+            &consultation.invitation,
+            &context,
+            at,
+        )?;
+        journal::append(
+            conn,
+            id.0,
+            &[NewEvent {
+                at,
+                actor: actor.id.clone(),
+                kind: "invitation_resent".into(),
+                payload: json!({ "invitation": invitation_row.local_id, "step": invitation_row.step }),
+            }],
+        )?;
+        Ok(())
+    })
+}
+
 fn applicant_id(
     conn: &mut DbConnection,
     instance: &Instance,

@@ -1,6 +1,7 @@
 //! HTTP: routes, middleware and the error shape shared by every endpoint.
 
 pub mod api;
+pub mod beteiligung;
 pub mod health;
 pub mod openapi;
 pub mod problem;
@@ -24,6 +25,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(web::resource(openapi::PATH).route(web::get().to(openapi::serve)))
         .configure(api::configure)
+        .configure(beteiligung::configure)
         .default_service(web::to(|| async {
             HttpResponse::from_error(problem::Problem::not_found())
         }));

@@ -12,7 +12,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement
 use utoipa::{Modify, OpenApi, ToSchema};
 
 use crate::auth::login;
-use crate::web::api::{cases, documents, view, workflows};
+use crate::web::api::{beteiligung, cases, documents, view, workflows};
 use crate::web::problem::Problem;
 
 /// Where the document is served.
@@ -46,6 +46,10 @@ const BEARER: &str = "bearer";
         documents::list,
         documents::upload,
         documents::download,
+        beteiligung::matrix,
+        beteiligung::resend,
+        beteiligung::show,
+        beteiligung::answer,
     ),
     components(schemas(
         Problem,
@@ -62,6 +66,13 @@ const BEARER: &str = "bearer";
         CaseList,
         WorkflowSummary,
         UploadForm,
+        beteiligung::AnswerBody,
+        crate::service::beteiligung::MatrixRow,
+        crate::service::partner::PartnerPage,
+        crate::service::partner::SummaryLine,
+        crate::service::partner::PartnerDocument,
+        crate::service::partner::AnswerVersionView,
+        crate::service::partner::FieldError,
     )),
     modifiers(&Security),
     tags(
@@ -69,6 +80,7 @@ const BEARER: &str = "bearer";
         (name = "Verfahren", description = "Workflow-Definitionen"),
         (name = "Vorgänge", description = "Vorgänge anlegen, bearbeiten und verfolgen"),
         (name = "Dokumente", description = "Dokumente zu einem Vorgang"),
+        (name = "Beteiligung", description = "Beteiligung von Partnerstellen per E-Mail und persönlichem Link"),
     )
 )]
 pub struct ApiDoc;
@@ -95,7 +107,8 @@ impl Modify for Security {
                 ),
             );
         for (path, item) in openapi.paths.paths.iter_mut() {
-            if path == login::TOKEN_PATH {
+            // The login and the partner's link (its token is the credential) need no bearer.
+            if path == login::TOKEN_PATH || path.starts_with("/api/v1/beteiligung/") {
                 continue;
             }
             for operation in [

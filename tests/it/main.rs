@@ -6,6 +6,7 @@ mod support;
 
 mod api;
 mod auth;
+mod beteiligung;
 mod cases;
 mod documents;
 mod frist_cli;

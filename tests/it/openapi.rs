@@ -24,7 +24,17 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/cases/{id}/documents"),
     ("POST", "/api/v1/cases/{id}/documents"),
     ("GET", "/api/v1/cases/{id}/documents/{doc_id}"),
+    ("GET", "/api/v1/cases/{id}/consultations"),
+    (
+        "POST",
+        "/api/v1/cases/{id}/consultations/{invitation}/resend",
+    ),
+    ("GET", "/api/v1/beteiligung/{token}"),
+    ("POST", "/api/v1/beteiligung/{token}"),
 ];
+
+/// Operations authenticated by the partner's link token instead of a bearer token.
+const LINK_PREFIX: &str = "/api/v1/beteiligung/";
 
 const TOKEN_PATH: &str = "/api/v1/auth/token";
 const METHODS: &[&str] = &[
@@ -126,6 +136,9 @@ async fn documents_exactly_the_routes_served() {
         let status = test::call_service(&app, request).await.status().as_u16();
         if path == TOKEN_PATH {
             assert_eq!(status, 400, "{method} {path}");
+        } else if path.starts_with(LINK_PREFIX) {
+            // No body (400) or no valid link (403); never served without a valid link.
+            assert!([400, 403].contains(&status), "{method} {path}: {status}");
         } else {
             assert_eq!(status, 401, "{method} {path} without a token");
         }
@@ -148,7 +161,8 @@ async fn every_operation_but_the_login_needs_the_bearer_token() {
         let bearer = operation["security"]
             .as_array()
             .is_some_and(|s| s.iter().any(|r| r.get("bearer").is_some()));
-        assert_eq!(bearer, path != TOKEN_PATH, "{method} {path}");
+        let by_link = path.starts_with(LINK_PREFIX);
+        assert_eq!(bearer, path != TOKEN_PATH && !by_link, "{method} {path}");
         if path == TOKEN_PATH {
             assert!(doc.get("security").is_none(), "no global requirement");
         }
@@ -161,7 +175,7 @@ async fn every_client_error_is_problem_json() {
     for (method, path, operation) in operations(&doc) {
         let responses = operation["responses"].as_object().unwrap();
         assert!(
-            responses.contains_key("401") || path == TOKEN_PATH,
+            responses.contains_key("401") || path == TOKEN_PATH || path.starts_with(LINK_PREFIX),
             "{method} {path}"
         );
         for (status, response) in responses {

@@ -3,6 +3,7 @@
 //! Handlers authenticate ([`Principal`]), decide permissions through [`authorize`] only, and call
 //! the service layer inside `Database::run`; every error leaves as problem+json.
 
+pub(crate) mod beteiligung;
 pub(crate) mod cases;
 pub(crate) mod documents;
 pub(crate) mod view;
@@ -73,6 +74,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .service(web::resource("/cases/{id}/withdraw").route(web::post().to(cases::withdraw)))
             .service(web::resource("/cases/{id}/journal").route(web::get().to(cases::journal)))
+            .service(
+                web::resource("/cases/{id}/consultations")
+                    .route(web::get().to(beteiligung::matrix)),
+            )
+            .service(
+                web::resource("/cases/{id}/consultations/{invitation}/resend")
+                    .route(web::post().to(beteiligung::resend)),
+            )
+            .service(
+                web::resource("/beteiligung/{token}")
+                    .route(web::get().to(beteiligung::show))
+                    .route(web::post().to(beteiligung::answer)),
+            )
             .service(
                 web::resource("/cases/{id}/documents")
                     .route(web::get().to(documents::list))

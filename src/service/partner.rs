@@ -1,0 +1,520 @@
+//! What a consulted partner sees and does through its personal link: the page data (only what
+//! the workflow marks as visible to partners), answering, and its documents. The partner has no
+//! account; the link (see [`super::partner_link`]) is its only credential.
+
+use chrono::NaiveDateTime;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::ServiceError;
+use super::beteiligung::{self, InvitationRow, parse_votum, votum_de, votum_key};
+use super::cases::{self, CaseContext};
+use super::mail::weekday_de;
+use crate::db::models::{CaseId, CaseRow, Organisation};
+use crate::db::{DbConnection, write_transaction};
+use crate::documents::{self, Document, NewDocument};
+use crate::engine::definition::{Field, FieldType, Step};
+use crate::engine::instance::{Answer, Instance, LocalId, Votum};
+use crate::engine::{Actor, Clock, Event, step};
+
+/// The partner's answer as submitted (form or API).
+#[derive(Debug, Clone)]
+pub struct PartnerAnswer {
+    pub votum: Votum,
+    pub text: String,
+    /// Name of the person answering.
+    pub name: String,
+    /// Their function (e.g. „Schulrätin“).
+    pub function: String,
+}
+
+/// A field error of a submitted answer: which form field, what is wrong (German).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct FieldError {
+    /// JSON pointer of the field (`/votum`, `/stellungnahme`, `/name`, `/funktion`, `/anhang`).
+    pub pointer: String,
+    pub message: String,
+}
+
+/// Checks the submitted fields; every problem at once.
+pub fn check_answer(
+    votum: Option<&str>,
+    text: &str,
+    name: &str,
+    function: &str,
+) -> Result<PartnerAnswer, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let error = |pointer: &str, message: &str| FieldError {
+        pointer: pointer.into(),
+        message: message.into(),
+    };
+    let votum = match votum.map(str::trim).filter(|v| !v.is_empty()) {
+        None => {
+            errors.push(error("/votum", "Bitte wählen Sie Ihr Votum."));
+            None
+        }
+        Some(v) => match parse_votum(v) {
+            Some(votum) => Some(votum),
+            None => {
+                errors.push(error(
+                    "/votum",
+                    "Bitte wählen Sie eines der angebotenen Voten.",
+                ));
+                None
+            }
+        },
+    };
+    let text = text.trim().replace("\r\n", "\n");
+    if matches!(votum, Some(Votum::Bedenken | Votum::ZustimmungMitHinweisen)) && text.is_empty() {
+        errors.push(error(
+            "/stellungnahme",
+            "Bitte begründen Sie Ihr Votum in der Stellungnahme.",
+        ));
+    }
+    if text.chars().count() > 20_000 {
+        errors.push(error(
+            "/stellungnahme",
+            "Die Stellungnahme ist zu lang (höchstens 20.000 Zeichen); bitte fügen Sie längere Ausführungen als Anhang bei.",
+        ));
+    }
+    let name = name.trim();
+    if name.is_empty() {
+        errors.push(error(
+            "/name",
+            "Bitte geben Sie an, wer die Stellungnahme abgibt.",
+        ));
+    } else if name.chars().count() > 200 {
+        errors.push(error(
+            "/name",
+            "Der Name ist zu lang (höchstens 200 Zeichen).",
+        ));
+    }
+    let function = function.trim();
+    if function.chars().count() > 200 {
+        errors.push(error(
+            "/funktion",
+            "Die Funktion ist zu lang (höchstens 200 Zeichen).",
+        ));
+    }
+    match (votum, errors.is_empty()) {
+        (Some(votum), true) => Ok(PartnerAnswer {
+            votum,
+            text,
+            name: name.to_string(),
+            function: function.to_string(),
+        }),
+        _ => Err(errors),
+    }
+}
+
+/// One line of the case summary shown to partners.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SummaryLine {
+    pub label: String,
+    pub value: String,
+}
+
+/// A document the partner may download.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PartnerDocument {
+    pub id: i64,
+    pub filename: String,
+    pub content_type: String,
+    /// Human-readable size (`1,2 MB`).
+    pub size: String,
+}
+
+/// One stored version of the partner's answer.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct AnswerVersionView {
+    pub version: i32,
+    /// Stored name (`zustimmung_mit_hinweisen`).
+    pub votum: String,
+    /// German label.
+    pub votum_label: String,
+    pub text: String,
+    pub answered_by: String,
+    pub late: bool,
+    /// German local time.
+    pub at: String,
+    /// Attached document, if any.
+    pub attachment: Option<PartnerDocument>,
+}
+
+/// Everything the partner page shows; also the JSON of `/api/v1/beteiligung/{token}`.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PartnerPage {
+    pub aktenzeichen: String,
+    pub verfahren: String,
+    /// Who asks (the applicant organisation).
+    pub antragsteller: String,
+    /// The consultation step's title.
+    pub schritt: String,
+    /// What is asked.
+    pub frage: String,
+    /// The invited organisation.
+    pub organisation: String,
+    /// Deadline as `TT.MM.JJJJ`.
+    pub frist: String,
+    /// Its weekday.
+    pub frist_wochentag: String,
+    /// Why the deadline is that day, when it was moved.
+    pub frist_begruendung: Option<String>,
+    /// `offen`, `beantwortet` or `abgeschlossen`.
+    pub status: String,
+    /// Whether an answer (or amendment) is accepted now.
+    pub kann_antworten: bool,
+    /// Whether an answer now would be recorded as late.
+    pub verspaetet: bool,
+    /// Why the page is read-only, when it is.
+    pub hinweis: Option<String>,
+    /// Case data the workflow shows to partners.
+    pub angaben: Vec<SummaryLine>,
+    /// Documents shared with partners.
+    pub dokumente: Vec<PartnerDocument>,
+    /// The partner's answer versions, newest last.
+    pub antworten: Vec<AnswerVersionView>,
+}
+
+/// Loads the page data of an invitation; `today` decides whether answering is still possible.
+pub fn page(
+    conn: &mut DbConnection,
+    ctx: &CaseContext<'_>,
+    invitation: i64,
+    clock: &Clock,
+) -> Result<PartnerPage, ServiceError> {
+    let row = InvitationRow::find(conn, invitation)?.ok_or_else(gone)?;
+    let case = CaseRow::find(conn, CaseId(row.case_id))?.ok_or_else(gone)?;
+    let workflow = ctx.registry.by_id(conn, case.definition_id)?;
+    let instance: Instance = serde_json::from_str(&case.state)
+        .map_err(|e| ServiceError::Template(format!("Zustand des Vorgangs: {e}")))?;
+    let organisation = Organisation::find(conn, row.organisation_id)?.ok_or_else(gone)?;
+    let definition = workflow.definition();
+    let (schritt, frage) = match workflow.workflow.step(&row.step) {
+        Some(Step::Consultation(c)) => (c.title.clone(), c.question.clone()),
+        Some(other) => (other.title().to_string(), String::new()),
+        None => (row.step.clone(), String::new()),
+    };
+    // Whether the engine would take an answer now: a dry run of the real command.
+    let probe = Answer {
+        votum: Votum::KeineStellungnahme,
+        text: String::new(),
+        answered_by: String::from("-"),
+        attachment: None,
+    };
+    let trial = step(
+        &workflow.workflow,
+        &instance,
+        Event::Answer {
+            invitation: LocalId(row.local_id as u64),
+            answer: probe,
+        },
+        clock,
+    );
+    let (kann_antworten, verspaetet, hinweis) = match &trial {
+        Ok(outcome) => {
+            let late = outcome.journal.iter().any(|entry| {
+                matches!(
+                    entry,
+                    crate::engine::JournalEntry::AnswerRecorded { late: true, .. }
+                )
+            });
+            let note = late.then(|| {
+                "Die Frist ist abgelaufen. Das Verfahren nimmt Ihre Stellungnahme dennoch entgegen; sie wird als verspätet vermerkt.".to_string()
+            });
+            (true, late, note)
+        }
+        Err(error) => (false, false, Some(read_only_reason(error, &row))),
+    };
+    let status = match row.status.as_str() {
+        "answered" if row.closed_at.is_none() => "beantwortet",
+        "open" => "offen",
+        _ => "abgeschlossen",
+    };
+    let dokumente = beteiligung::partner_documents(conn, row.case_id)?
+        .into_iter()
+        .map(|(id, filename, content_type, size)| PartnerDocument {
+            id,
+            filename,
+            content_type,
+            size: human_size(size),
+        })
+        .collect();
+    let mut antworten = Vec::new();
+    for version in beteiligung::answer_versions(conn, row.id)? {
+        let attachment = match version.document_id {
+            Some(id) => documents::find(conn, row.case_id, id)?.map(|d| PartnerDocument {
+                id: d.id,
+                filename: d.filename,
+                content_type: d.content_type,
+                size: human_size(d.size),
+            }),
+            None => None,
+        };
+        antworten.push(AnswerVersionView {
+            version: version.version,
+            votum_label: parse_votum(&version.votum)
+                .map(votum_de)
+                .unwrap_or_default()
+                .to_string(),
+            votum: version.votum,
+            text: version.text,
+            answered_by: version.answered_by,
+            late: version.late,
+            at: super::clock::berlin_time_de(version.created_at.and_utc()),
+            attachment,
+        });
+    }
+    Ok(PartnerPage {
+        aktenzeichen: case.aktenzeichen,
+        verfahren: definition.title.clone(),
+        antragsteller: instance.applicant.name.clone(),
+        schritt,
+        frage,
+        organisation: organisation.name,
+        frist: row.deadline.format("%d.%m.%Y").to_string(),
+        frist_wochentag: weekday_de(row.deadline).to_string(),
+        frist_begruendung: row.deadline_reason.clone(),
+        status: status.to_string(),
+        kann_antworten,
+        verspaetet,
+        hinweis,
+        angaben: summary(&definition.data, &instance.data),
+        dokumente,
+        antworten,
+    })
+}
+
+fn gone() -> ServiceError {
+    ServiceError::NotFound("Diese Beteiligung gibt es nicht mehr.".into())
+}
+
+fn read_only_reason(error: &crate::engine::EngineError, row: &InvitationRow) -> String {
+    use crate::engine::EngineError;
+    match error {
+        EngineError::DeadlinePassed(date) => format!(
+            "Die Frist ist am {date} abgelaufen. Eine Stellungnahme kann nicht mehr abgegeben werden; Sie können diese Seite noch lesen."
+        ),
+        EngineError::InvitationClosed(_) if row.status == "answered" => {
+            "Die Beteiligung ist abgeschlossen. Ihre Stellungnahme liegt vor; sie kann nicht mehr geändert werden.".to_string()
+        }
+        EngineError::InvitationClosed(_) | EngineError::NotRunning => {
+            "Die Beteiligung ist abgeschlossen; eine Stellungnahme ist nicht mehr möglich.".to_string()
+        }
+        other => other.to_string(),
+    }
+}
+
+/// Records the partner's answer (with an optional attachment already stored as a blob) in one
+/// transaction: the document row, the engine command, the answer version, the confirmation mail.
+pub fn answer(
+    conn: &mut DbConnection,
+    ctx: &CaseContext<'_>,
+    invitation: i64,
+    input: PartnerAnswer,
+    attachment: Option<(crate::documents::StoredBlob, String)>,
+    clock: &Clock,
+) -> Result<(), ServiceError> {
+    write_transaction(conn, |conn| {
+        let row = InvitationRow::find(conn, invitation)?.ok_or_else(gone)?;
+        let organisation = Organisation::find(conn, row.organisation_id)?.ok_or_else(gone)?;
+        let actor_id = format!("beteiligung:{}", organisation.key);
+        let document = match &attachment {
+            Some((blob, filename)) => Some(documents::insert(
+                conn,
+                NewDocument::for_blob(row.case_id, blob, filename, &actor_id, false),
+            )?),
+            None => None,
+        };
+        let answered_by = if input.function.is_empty() {
+            input.name.clone()
+        } else {
+            format!("{}, {}", input.name, input.function)
+        };
+        let answer = Answer {
+            votum: input.votum,
+            text: input.text.clone(),
+            answered_by,
+            attachment: document.as_ref().map(|d| d.id.to_string()),
+        };
+        let actor = Actor {
+            id: actor_id,
+            roles: Vec::new(),
+        };
+        cases::record_answer(
+            conn,
+            ctx,
+            CaseId(row.case_id),
+            LocalId(row.local_id as u64),
+            answer,
+            &actor,
+            clock,
+        )?;
+        Ok(())
+    })
+}
+
+/// A document the partner may download: shared with partners, or attached to its own answer.
+pub fn document(
+    conn: &mut DbConnection,
+    invitation: i64,
+    id: i64,
+) -> Result<Option<Document>, ServiceError> {
+    let Some(row) = InvitationRow::find(conn, invitation)? else {
+        return Ok(None);
+    };
+    let Some(document) = documents::find(conn, row.case_id, id)? else {
+        return Ok(None);
+    };
+    if document.partner_visible {
+        return Ok(Some(document));
+    }
+    let own = beteiligung::answer_versions(conn, row.id)?
+        .iter()
+        .any(|v| v.document_id == Some(id));
+    Ok(own.then_some(document))
+}
+
+/// The stored name of a Votum, for forms.
+pub fn votum_options(selected: Option<&str>) -> Vec<Value> {
+    [
+        Votum::Zustimmung,
+        Votum::ZustimmungMitHinweisen,
+        Votum::Bedenken,
+        Votum::KeineStellungnahme,
+    ]
+    .into_iter()
+    .map(|v| {
+        serde_json::json!({
+            "key": votum_key(v),
+            "label": votum_de(v),
+            "selected": selected == Some(votum_key(v)),
+        })
+    })
+    .collect()
+}
+
+/// The partner-visible fields with their values, formatted for reading.
+fn summary(fields: &indexmap::IndexMap<String, Field>, data: &Value) -> Vec<SummaryLine> {
+    let mut lines = Vec::new();
+    for (key, field) in fields {
+        if !field.partner_visible {
+            continue;
+        }
+        let Some(value) = data.get(key) else {
+            continue;
+        };
+        let text = format_value(field, value);
+        if !text.is_empty() {
+            lines.push(SummaryLine {
+                label: field.label.clone(),
+                value: text,
+            });
+        }
+    }
+    lines
+}
+
+fn format_value(field: &Field, value: &Value) -> String {
+    match (field.field_type, value) {
+        (_, Value::Null) => String::new(),
+        (FieldType::Boolean, Value::Bool(b)) => if *b { "Ja" } else { "Nein" }.to_string(),
+        (FieldType::Enum, Value::String(key)) => field
+            .options
+            .as_ref()
+            .and_then(|o| o.get(key))
+            .cloned()
+            .unwrap_or_else(|| key.clone()),
+        (FieldType::Date, Value::String(text)) => {
+            chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .map(|d| d.format("%d.%m.%Y").to_string())
+                .unwrap_or_else(|_| text.clone())
+        }
+        (FieldType::Number, Value::Number(n)) => n.to_string().replace('.', ","),
+        (FieldType::Group, Value::Object(map)) => {
+            let Some(children) = &field.fields else {
+                return String::new();
+            };
+            children
+                .iter()
+                .filter_map(|(key, child)| {
+                    let text = format_value(child, map.get(key)?);
+                    (!text.is_empty()).then(|| format!("{}: {text}", child.label))
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        }
+        (FieldType::List, Value::Array(items)) => {
+            let Some(item) = &field.items else {
+                return String::new();
+            };
+            items
+                .iter()
+                .map(|v| format_value(item, v))
+                .filter(|t| !t.is_empty())
+                .collect::<Vec<_>>()
+                .join(" | ")
+        }
+        (FieldType::Organisations, Value::Array(items)) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join(", "),
+        (_, Value::String(text)) => text.clone(),
+        (_, other) => other.to_string(),
+    }
+}
+
+fn human_size(bytes: i64) -> String {
+    let bytes = bytes.max(0) as f64;
+    if bytes >= 1024.0 * 1024.0 {
+        format!("{:.1} MB", bytes / (1024.0 * 1024.0)).replace('.', ",")
+    } else {
+        format!("{} KB", (bytes / 1024.0).ceil() as i64)
+    }
+}
+
+/// When the partner's answer was last recorded (for the confirmation page).
+pub fn last_answer_at(
+    conn: &mut DbConnection,
+    invitation: i64,
+) -> Result<Option<NaiveDateTime>, ServiceError> {
+    Ok(beteiligung::answer_versions(conn, invitation)?
+        .last()
+        .map(|v| v.created_at))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_problem_of_a_submitted_answer_is_reported_at_once() {
+        let errors = check_answer(Some("bedenken"), "  ", "", "").unwrap_err();
+        let pointers: Vec<&str> = errors.iter().map(|e| e.pointer.as_str()).collect();
+        assert_eq!(pointers, ["/stellungnahme", "/name"]);
+        let errors = check_answer(Some("vielleicht"), "", "Frau Muster", "").unwrap_err();
+        assert_eq!(errors[0].pointer, "/votum");
+        assert!(check_answer(None, "", "Frau Muster", "").is_err());
+    }
+
+    #[test]
+    fn a_complete_answer_is_trimmed() {
+        let answer = check_answer(
+            Some("zustimmung_mit_hinweisen"),
+            " Bitte beachten Sie …\r\n",
+            " Frau Muster ",
+            "Schulrätin",
+        )
+        .unwrap();
+        assert_eq!(answer.votum, Votum::ZustimmungMitHinweisen);
+        assert_eq!(answer.text, "Bitte beachten Sie …");
+        assert_eq!(answer.name, "Frau Muster");
+    }
+
+    #[test]
+    fn sizes_read_like_german_numbers() {
+        assert_eq!(human_size(1536), "2 KB");
+        assert_eq!(human_size(1_572_864), "1,5 MB");
+    }
+}

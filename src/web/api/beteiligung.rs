@@ -1,0 +1,211 @@
+//! Beteiligung over the API: the partner's view and answer for programs
+//! (`/api/v1/beteiligung/{token}`, authenticated by the link token alone), and the coordinator's
+//! consultation matrix and re-sending of invitations.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::ToSchema;
+
+use super::cases::{permit, permitted_row};
+use super::{ApiState, actor, blocking};
+use crate::auth::{Permission, Principal};
+use crate::db::Database;
+use crate::db::models::CaseId;
+use crate::service::partner::{self};
+use crate::service::{beteiligung, cases, clock};
+use crate::web::beteiligung::{RecordError, link_status, load_page, record, resolve};
+use crate::web::problem::Problem;
+
+async fn invitation_of(
+    db: &Database,
+    api: &web::Data<ApiState>,
+    token: String,
+) -> Result<i64, Problem> {
+    match resolve(db, api, token).await {
+        Ok(invitation) => Ok(invitation),
+        Err(Ok(error)) => {
+            let (status, title) = link_status(&error);
+            let kind = if status == StatusCode::GONE {
+                "link-expired"
+            } else {
+                "link-invalid"
+            };
+            Err(Problem::new(status, kind, title).with_detail(error.to_string()))
+        }
+        Err(Err(problem)) => Err(problem),
+    }
+}
+
+/// `GET /api/v1/beteiligung/{token}`: what the partner's page shows.
+#[utoipa::path(
+    get,
+    path = "/api/v1/beteiligung/{token}",
+    tag = "Beteiligung",
+    summary = "Beteiligung über den persönlichen Link lesen",
+    description = "Ohne Anmeldung: der Link-Token ist der Nachweis. Nur die für Beteiligte freigegebenen Angaben und Dokumente.",
+    params(("token" = String, Path, description = "Token aus dem persönlichen Link")),
+    responses(
+        (status = 200, description = "Die Beteiligung", body = partner::PartnerPage),
+        (status = 403, description = "Link ungültig (verändert, falscher Zweck, unbekannt)", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "Link abgelaufen oder durch einen neueren ersetzt", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn show(
+    path: web::Path<String>,
+    db: web::Data<Database>,
+    api: web::Data<ApiState>,
+) -> Result<HttpResponse, Problem> {
+    let invitation = invitation_of(&db, &api, path.into_inner()).await?;
+    let page = load_page(&db, &api, invitation).await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// Body of `POST /api/v1/beteiligung/{token}`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AnswerBody {
+    /// `zustimmung`, `zustimmung_mit_hinweisen`, `bedenken` or `keine_stellungnahme`.
+    pub votum: Option<String>,
+    #[serde(default)]
+    pub stellungnahme: String,
+    /// Name of the person answering.
+    #[serde(default)]
+    pub name: String,
+    /// Their function.
+    #[serde(default)]
+    pub funktion: String,
+}
+
+/// `POST /api/v1/beteiligung/{token}`: answer or amend.
+#[utoipa::path(
+    post,
+    path = "/api/v1/beteiligung/{token}",
+    tag = "Beteiligung",
+    summary = "Stellungnahme abgeben oder ändern",
+    params(("token" = String, Path, description = "Token aus dem persönlichen Link")),
+    request_body = AnswerBody,
+    responses(
+        (status = 200, description = "Gespeichert; die Beteiligung mit allen Fassungen", body = partner::PartnerPage),
+        (status = 400, description = "Ungültiges JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Link ungültig", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Frist abgelaufen oder Beteiligung abgeschlossen", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "Link abgelaufen oder ersetzt", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Ungültige Angaben (`errors`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn answer(
+    path: web::Path<String>,
+    body: web::Json<AnswerBody>,
+    db: web::Data<Database>,
+    api: web::Data<ApiState>,
+) -> Result<HttpResponse, Problem> {
+    let invitation = invitation_of(&db, &api, path.into_inner()).await?;
+    let body = body.into_inner();
+    let checked = partner::check_answer(
+        body.votum.as_deref(),
+        &body.stellungnahme,
+        &body.name,
+        &body.funktion,
+    )
+    .map_err(|errors| {
+        Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-answer",
+            "Ungültige Angaben",
+        )
+        .with_detail("Die Stellungnahme ist unvollständig oder ungültig.")
+        .with("errors", json!(errors))
+    })?;
+    match record(&db, &api, invitation, checked, None).await {
+        Ok(page) => Ok(HttpResponse::Ok().json(page)),
+        Err(RecordError::Closed) => {
+            let page = load_page(&db, &api, invitation).await?;
+            Err(Problem::new(
+                StatusCode::CONFLICT,
+                "consultation-closed",
+                "Keine Stellungnahme mehr möglich",
+            )
+            .with_detail(
+                page.hinweis
+                    .unwrap_or_else(|| "Die Beteiligung nimmt keine Stellungnahme mehr an.".into()),
+            ))
+        }
+        Err(RecordError::Other(problem)) => Err(problem),
+    }
+}
+
+/// `GET /api/v1/cases/{id}/consultations`: the consultation matrix.
+#[utoipa::path(
+    get,
+    path = "/api/v1/cases/{id}/consultations",
+    tag = "Beteiligung",
+    summary = "Beteiligungsmatrix eines Vorgangs",
+    description = "Je eingeladener Stelle: eingeladen am, Frist, Erinnerungen, beantwortet am, Votum, verspätet, Zahl der Fassungen.",
+    params(("id" = i64, Path, description = "Nummer des Vorgangs")),
+    responses(
+        (status = 200, description = "Die Einladungen", body = [beteiligung::MatrixRow]),
+        (status = 401, description = "Nicht angemeldet", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Keine Berechtigung", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Nicht gefunden (oder für den Aufrufer nicht sichtbar)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn matrix(
+    principal: Principal,
+    path: web::Path<i64>,
+    db: web::Data<Database>,
+) -> Result<HttpResponse, Problem> {
+    let id = CaseId(path.into_inner());
+    let rows = blocking(&db, move |conn| {
+        permitted_row(conn, &principal, Permission::ReadCase, id)?;
+        beteiligung::matrix(conn, id.0)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(rows))
+}
+
+/// `POST /api/v1/cases/{id}/consultations/{invitation}/resend`: new link, mail again.
+#[utoipa::path(
+    post,
+    path = "/api/v1/cases/{id}/consultations/{invitation}/resend",
+    tag = "Beteiligung",
+    summary = "Einladung erneut senden",
+    description = "Sendet die Einladung mit einem neuen persönlichen Link; der bisherige Link wird ungültig.",
+    params(
+        ("id" = i64, Path, description = "Nummer des Vorgangs"),
+        ("invitation" = i64, Path, description = "Nummer der Einladung (aus der Beteiligungsmatrix)"),
+    ),
+    responses(
+        (status = 200, description = "Die Beteiligungsmatrix nach dem Versand", body = [beteiligung::MatrixRow]),
+        (status = 401, description = "Nicht angemeldet", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Keine Berechtigung", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Nicht gefunden", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Einladung beantwortet oder Beteiligung abgeschlossen", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn resend(
+    principal: Principal,
+    path: web::Path<(i64, i64)>,
+    db: web::Data<Database>,
+    api: web::Data<ApiState>,
+) -> Result<HttpResponse, Problem> {
+    let (id, invitation) = path.into_inner();
+    let id = CaseId(id);
+    let rows = blocking(&db, move |conn| {
+        let caller = actor(&principal);
+        let check = |access| permit(&principal, Permission::TakeAction, access);
+        cases::resend_invitation(
+            conn,
+            &api.case_context(),
+            id,
+            invitation,
+            &caller,
+            &clock::now(),
+            &check,
+        )?;
+        beteiligung::matrix(conn, id.0)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(rows))
+}

@@ -1,0 +1,458 @@
+//! The partner's answer page `/beteiligung/{token}` (HTML, no account, the link is the
+//! credential) and its documents; the same for programs under `/api/v1/beteiligung/{token}`.
+//!
+//! Every refused link gets a German page (403 invalid, 410 expired or replaced) and records
+//! nothing. Pages carry a strict Content-Security-Policy and `Referrer-Policy: no-referrer`, so
+//! the token in the address never leaves through a link.
+
+use actix_multipart::Multipart;
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{Either, HttpResponse, HttpResponseBuilder, web};
+use futures_util::StreamExt;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::api::{ApiState, blocking};
+use super::problem::Problem;
+use crate::db::Database;
+use crate::documents::{Declared, DocumentError, StoredBlob};
+use crate::engine::EngineError;
+use crate::service::ServiceError;
+use crate::service::partner::{self, FieldError, PartnerAnswer, PartnerPage};
+use crate::service::partner_link::{self, LinkError, ResolveError};
+
+/// The stylesheet of every page, compiled in.
+const STYLESHEET: &str = include_str!("../../assets/vorgang.css");
+
+/// The Content-Security-Policy of HTML pages: no script at all, styles from here only.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
+     form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// Registers the partner pages and the stylesheet.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/static/vorgang.css").route(web::get().to(stylesheet)))
+        .service(
+            web::resource("/beteiligung/{token}")
+                .app_data(web::FormConfig::default().limit(256 * 1024))
+                .route(web::get().to(show))
+                .route(web::post().to(submit)),
+        )
+        .service(
+            web::resource("/beteiligung/{token}/dokumente/{id}").route(web::get().to(download)),
+        );
+}
+
+async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(STYLESHEET)
+}
+
+/// Adds the security headers every HTML page carries.
+pub fn secure(mut builder: HttpResponseBuilder) -> HttpResponseBuilder {
+    builder
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
+        .insert_header((header::REFERRER_POLICY, "no-referrer"))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((
+            header::HeaderName::from_static("x-robots-tag"),
+            HeaderValue::from_static("noindex"),
+        ));
+    builder
+}
+
+fn render(api: &ApiState, status: StatusCode, page: &str, context: &Value) -> HttpResponse {
+    match api.outgoing.templates.render_page(page, context) {
+        Ok(body) => secure(HttpResponse::build(status)).body(body),
+        Err(error) => {
+            tracing::error!(%error, page, "page template failed");
+            secure(HttpResponse::InternalServerError()).body(
+                "<!DOCTYPE html><html lang=\"de\"><title>Fehler</title><h1>Interner Fehler</h1>\
+                 <p>Die Seite kann gerade nicht angezeigt werden.</p></html>",
+            )
+        }
+    }
+}
+
+/// Status and German page of a refused link.
+pub fn link_status(error: &LinkError) -> (StatusCode, &'static str) {
+    match error {
+        LinkError::Invalid => (StatusCode::FORBIDDEN, "Link ungültig"),
+        LinkError::Expired => (StatusCode::GONE, "Link abgelaufen"),
+        LinkError::Revoked => (StatusCode::GONE, "Link ersetzt"),
+    }
+}
+
+fn error_page(api: &ApiState, status: StatusCode, title: &str, message: &str) -> HttpResponse {
+    render(
+        api,
+        status,
+        "fehler",
+        &json!({ "titel": title, "meldung": message }),
+    )
+}
+
+fn internal_page(api: &ApiState) -> HttpResponse {
+    error_page(
+        api,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Interner Fehler",
+        "Die Seite kann gerade nicht angezeigt werden. Bitte versuchen Sie es später erneut; es wurde nichts gespeichert.",
+    )
+}
+
+/// Resolves a link token to its invitation.
+pub(crate) async fn resolve(
+    db: &Database,
+    api: &web::Data<ApiState>,
+    token: String,
+) -> Result<i64, Result<LinkError, Problem>> {
+    let state = api.clone();
+    let db = db.clone();
+    let outcome = web::block(move || {
+        let mut conn = db.get().map_err(ServiceError::Db)?;
+        Ok::<_, ServiceError>(partner_link::resolve(
+            &mut conn,
+            &state.outgoing.signer,
+            &token,
+            state.outgoing.link_grace,
+            chrono::Utc::now().naive_utc(),
+        ))
+    })
+    .await;
+    match outcome {
+        Ok(Ok(Ok(access))) => Ok(access.invitation),
+        Ok(Ok(Err(ResolveError::Link(error)))) => Err(Ok(error)),
+        Ok(Ok(Err(ResolveError::Service(error)))) | Ok(Err(error)) => {
+            Err(Err(super::api::problem(error)))
+        }
+        Err(error) => Err(Err(super::api::problem(ServiceError::Db(
+            crate::db::DbError::Blocking(error.to_string()),
+        )))),
+    }
+}
+
+pub(crate) async fn load_page(
+    db: &Database,
+    api: &web::Data<ApiState>,
+    invitation: i64,
+) -> Result<PartnerPage, Problem> {
+    let state = api.clone();
+    blocking(db, move |conn| {
+        partner::page(
+            conn,
+            &state.case_context(),
+            invitation,
+            &crate::service::clock::now(),
+        )
+    })
+    .await
+}
+
+fn page_context(
+    token: &str,
+    page: &PartnerPage,
+    input: Option<&FormInput>,
+    errors: &[FieldError],
+) -> Value {
+    let mut context = json!({
+        "titel": format!("Beteiligung {}", page.aktenzeichen),
+        "basis": format!("/beteiligung/{token}"),
+        "seite": page,
+        "voten": partner::votum_options(input.and_then(|i| i.votum.as_deref())),
+        "eingabe": {
+            "stellungnahme": input.map(|i| i.stellungnahme.as_str()).unwrap_or_default(),
+            "name": input.map(|i| i.name.as_str()).unwrap_or_default(),
+            "funktion": input.map(|i| i.funktion.as_str()).unwrap_or_default(),
+        },
+        "fehler": errors.iter().map(|e| json!({
+            "feld": e.pointer.trim_start_matches('/'),
+            "message": e.message,
+        })).collect::<Vec<_>>(),
+    });
+    for field in ["votum", "stellungnahme", "name", "funktion", "anhang"] {
+        let message = errors
+            .iter()
+            .find(|e| e.pointer == format!("/{field}"))
+            .map(|e| e.message.clone());
+        context[format!("fehler_{field}")] = json!(message);
+    }
+    context
+}
+
+async fn show(
+    path: web::Path<String>,
+    db: web::Data<Database>,
+    api: web::Data<ApiState>,
+) -> HttpResponse {
+    let token = path.into_inner();
+    let invitation = match resolve(&db, &api, token.clone()).await {
+        Ok(invitation) => invitation,
+        Err(Ok(error)) => {
+            let (status, title) = link_status(&error);
+            return error_page(&api, status, title, &error.to_string());
+        }
+        Err(Err(_)) => return internal_page(&api),
+    };
+    match load_page(&db, &api, invitation).await {
+        Ok(page) => render(
+            &api,
+            StatusCode::OK,
+            "beteiligung",
+            &page_context(&token, &page, None, &[]),
+        ),
+        Err(_) => internal_page(&api),
+    }
+}
+
+/// The submitted form fields, as typed (kept to show them again next to errors).
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct FormInput {
+    votum: Option<String>,
+    #[serde(default)]
+    stellungnahme: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    funktion: String,
+}
+
+/// Upper bound of one text field of the form.
+const TEXT_FIELD_LIMIT: usize = 128 * 1024;
+
+async fn read_multipart(
+    mut form: Multipart,
+    api: &ApiState,
+) -> Result<(FormInput, Option<(Vec<u8>, Option<String>, Option<String>)>), FieldError> {
+    let mut input = FormInput::default();
+    let mut file = None;
+    let broken = |e: String| FieldError {
+        pointer: "/anhang".into(),
+        message: format!("Das Formular konnte nicht gelesen werden: {e}"),
+    };
+    while let Some(field) = form.next().await {
+        let mut field = field.map_err(|e| broken(e.to_string()))?;
+        let name = field.name().unwrap_or_default().to_string();
+        if name == "anhang" {
+            let filename = field
+                .content_disposition()
+                .and_then(|d| d.get_filename())
+                .map(str::to_string);
+            let content_type = field.content_type().map(|m| m.essence_str().to_string());
+            let mut buffer = api.documents.upload_buffer();
+            while let Some(chunk) = field.next().await {
+                let chunk = chunk.map_err(|e| broken(e.to_string()))?;
+                buffer.push(&chunk).map_err(|e| FieldError {
+                    pointer: "/anhang".into(),
+                    message: e.to_string(),
+                })?;
+            }
+            let bytes = buffer.into_bytes();
+            // An empty file input (nothing chosen) sends an empty part without a name.
+            if !bytes.is_empty() || filename.as_deref().is_some_and(|f| !f.is_empty()) {
+                file = Some((bytes, filename, content_type));
+            }
+            continue;
+        }
+        let mut value = Vec::new();
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk.map_err(|e| broken(e.to_string()))?;
+            if value.len() + chunk.len() > TEXT_FIELD_LIMIT {
+                return Err(FieldError {
+                    pointer: format!("/{name}"),
+                    message: "Die Eingabe ist zu lang.".into(),
+                });
+            }
+            value.extend_from_slice(&chunk);
+        }
+        let text = String::from_utf8_lossy(&value).into_owned();
+        match name.as_str() {
+            "votum" => input.votum = Some(text),
+            "stellungnahme" => input.stellungnahme = text,
+            "name" => input.name = text,
+            "funktion" => input.funktion = text,
+            _ => {}
+        }
+    }
+    Ok((input, file))
+}
+
+async fn submit(
+    path: web::Path<String>,
+    body: Either<web::Form<FormInput>, Multipart>,
+    db: web::Data<Database>,
+    api: web::Data<ApiState>,
+) -> HttpResponse {
+    let token = path.into_inner();
+    let invitation = match resolve(&db, &api, token.clone()).await {
+        Ok(invitation) => invitation,
+        Err(Ok(error)) => {
+            let (status, title) = link_status(&error);
+            return error_page(&api, status, title, &error.to_string());
+        }
+        Err(Err(_)) => return internal_page(&api),
+    };
+    let (input, file, mut errors) = match body {
+        Either::Left(form) => (form.into_inner(), None, Vec::new()),
+        Either::Right(multipart) => match read_multipart(multipart, &api).await {
+            Ok((input, file)) => (input, file, Vec::new()),
+            Err(error) => (FormInput::default(), None, vec![error]),
+        },
+    };
+    let checked = partner::check_answer(
+        input.votum.as_deref(),
+        &input.stellungnahme,
+        &input.name,
+        &input.funktion,
+    );
+    let answer = match checked {
+        Ok(answer) => Some(answer),
+        Err(mut field_errors) => {
+            errors.append(&mut field_errors);
+            None
+        }
+    };
+    let mut blob: Option<(StoredBlob, String)> = None;
+    if errors.is_empty()
+        && let Some((bytes, filename, content_type)) = &file
+    {
+        let declared = Declared {
+            content_type: content_type.as_deref(),
+            filename: filename.as_deref(),
+        };
+        match api.documents.store_upload(bytes, &declared) {
+            Ok(stored) => {
+                blob = Some((stored, filename.clone().unwrap_or_else(|| "anhang".into())));
+            }
+            Err(DocumentError::Io(error)) => {
+                tracing::error!(%error, "document store failed");
+                return internal_page(&api);
+            }
+            Err(error) => errors.push(FieldError {
+                pointer: "/anhang".into(),
+                message: error.to_string(),
+            }),
+        }
+    }
+    let answer = match (answer, errors.is_empty()) {
+        (Some(answer), true) => answer,
+        _ => {
+            return match load_page(&db, &api, invitation).await {
+                Ok(page) => render(
+                    &api,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "beteiligung",
+                    &page_context(&token, &page, Some(&input), &errors),
+                ),
+                Err(_) => internal_page(&api),
+            };
+        }
+    };
+    match record(&db, &api, invitation, answer, blob).await {
+        Ok(page) => {
+            let verspaetet = page.antworten.last().is_some_and(|a| a.late);
+            render(
+                &api,
+                StatusCode::OK,
+                "beteiligung_danke",
+                &json!({
+                    "titel": "Stellungnahme eingegangen",
+                    "basis": format!("/beteiligung/{token}"),
+                    "seite": page,
+                    "verspaetet": verspaetet,
+                }),
+            )
+        }
+        Err(RecordError::Closed) => match load_page(&db, &api, invitation).await {
+            Ok(page) => render(
+                &api,
+                StatusCode::CONFLICT,
+                "beteiligung",
+                &page_context(&token, &page, Some(&input), &[]),
+            ),
+            Err(_) => internal_page(&api),
+        },
+        Err(RecordError::Other(_)) => internal_page(&api),
+    }
+}
+
+/// Why recording an answer failed: the consultation no longer takes it, or something broke.
+pub(crate) enum RecordError {
+    Closed,
+    Other(Problem),
+}
+
+pub(crate) async fn record(
+    db: &Database,
+    api: &web::Data<ApiState>,
+    invitation: i64,
+    answer: PartnerAnswer,
+    blob: Option<(StoredBlob, String)>,
+) -> Result<PartnerPage, RecordError> {
+    let state = api.clone();
+    let outcome = blocking(db, move |conn| {
+        let clock = crate::service::clock::now();
+        let ctx = state.case_context();
+        match partner::answer(conn, &ctx, invitation, answer, blob, &clock) {
+            Ok(()) => partner::page(conn, &ctx, invitation, &clock).map(Ok),
+            Err(ServiceError::Engine(
+                EngineError::DeadlinePassed(_)
+                | EngineError::InvitationClosed(_)
+                | EngineError::NotRunning,
+            )) => Ok(Err(())),
+            Err(other) => Err(other),
+        }
+    })
+    .await;
+    match outcome {
+        Ok(Ok(page)) => Ok(page),
+        Ok(Err(())) => Err(RecordError::Closed),
+        Err(problem) => Err(RecordError::Other(problem)),
+    }
+}
+
+async fn download(
+    path: web::Path<(String, i64)>,
+    db: web::Data<Database>,
+    api: web::Data<ApiState>,
+) -> HttpResponse {
+    let (token, id) = path.into_inner();
+    let invitation = match resolve(&db, &api, token).await {
+        Ok(invitation) => invitation,
+        Err(Ok(error)) => {
+            let (status, title) = link_status(&error);
+            return error_page(&api, status, title, &error.to_string());
+        }
+        Err(Err(_)) => return internal_page(&api),
+    };
+    let found = blocking(&db, move |conn| partner::document(conn, invitation, id)).await;
+    let document = match found {
+        Ok(Some(document)) => document,
+        Ok(None) => {
+            return error_page(
+                &api,
+                StatusCode::NOT_FOUND,
+                "Dokument nicht gefunden",
+                "Dieses Dokument gibt es nicht oder es ist für Sie nicht freigegeben.",
+            );
+        }
+        Err(_) => return internal_page(&api),
+    };
+    match std::fs::read(api.documents.path_of(&document.sha256).unwrap_or_default()) {
+        Ok(bytes) => HttpResponse::Ok()
+            .content_type(document.content_type.clone())
+            .insert_header((header::CONTENT_DISPOSITION, document.content_disposition()))
+            .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+            .insert_header((header::REFERRER_POLICY, "no-referrer"))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .body(bytes),
+        Err(error) => {
+            tracing::error!(%error, "document blob missing");
+            internal_page(&api)
+        }
+    }
+}

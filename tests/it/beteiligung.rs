@@ -1,0 +1,303 @@
+//! Beteiligung end to end in process, on both databases: entering the consultation writes one
+//! invitation mail per partner with a personal link; the link opens the answer page; answers
+//! and amendments are recorded (journal, matrix, confirmation mail); every kind of bad link is
+//! refused and records nothing; user text is escaped in HTML and left alone in plain text.
+
+use actix_web::http::StatusCode;
+use actix_web::test as actix_test;
+use base64::Engine as _;
+use diesel::prelude::*;
+use serde_json::{Value, json};
+use vorgang::auth::StaffTokens;
+use vorgang::auth::token::Signer;
+use vorgang::db::models::Role;
+use vorgang::db::schema::{answers, case_events, outbox};
+
+use crate::support::TestDatabase;
+use crate::support::auth::{create_user, test_auth, test_secret};
+
+/// The full application of the Kreis Soest, ready for the Beteiligung.
+pub fn application() -> Value {
+    json!({
+        "antragsteller": { "dienststelle": "Fachbereich Bildung", "ansprechperson": "Frau Beispiel",
+                           "telefon": "02921 30-0", "email": "ki@kreis-soest.de" },
+        "zentrum_name": "Kommunales Integrationszentrum Kreis Soest",
+        "oeffentliche_bezeichnung": "Kommunales Integrationszentrum Kreis Soest – anerkannt durch das Land NRW als Kommunales Integrationszentrum nach § 8 Teilhabe- und Integrationsgesetz",
+        "ausgangslage": "Rund 12 % der Schülerinnen und Schüler sind neu zugewandert.",
+        "standorte": [{ "bezeichnung": "Kreishaus", "anschrift": "Hoher Weg 1–3, 59494 Soest" }],
+        "arbeitsaufnahme": "2026-09-01",
+        "integrationskonzept": { "status": "beschlossen", "gremium": "kreistag",
+                                 "beschluss_datum": "2025-06-26", "fortschreibung": "aktualisiert" },
+        "personal": { "lehrkraefte_vze": 2, "fachkraefte_vze": 6, "verwaltungsassistenz_vze": 0.5 },
+        "leitung": { "name": "Herr Beispiel", "gruppe": "fachkraft",
+                     "stellvertretung_name": "Frau Muster", "stellvertretung_gruppe": "lehrkraft" },
+        "beteiligte": ["SCHULAMT-SO", "05974-JA"],
+        "beteiligung_abdeckung": { "untere_schulaufsicht": true, "schulverwaltung": true,
+            "jugendhilfe_oeffentlich": true, "jugendhilfe_frei": true, "wohlfahrtsverbaende": true }
+    })
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: actix_web::http::header::HeaderMap,
+    text: String,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or(Value::Null)
+    }
+
+    fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+}
+
+macro_rules! send {
+    ($app:expr, $request:expr) => {{
+        let response = actix_test::call_service(&$app, $request.to_request()).await;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = actix_test::read_body(response).await;
+        Reply {
+            status,
+            headers,
+            text: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }};
+}
+
+fn bearer(token: &str) -> (&'static str, String) {
+    ("Authorization", format!("Bearer {token}"))
+}
+
+/// An outbox row: (template, to, subject, text, html, invitation id).
+type Mail = (String, Vec<String>, String, String, String, Option<i64>);
+
+/// The outbox rows, oldest first.
+fn mails(db: &TestDatabase) -> Vec<Mail> {
+    let rows: Vec<(String, String, String, Option<i64>)> = outbox::table
+        .order(outbox::id)
+        .select((
+            outbox::template,
+            outbox::subject,
+            outbox::rendered,
+            outbox::invitation_id,
+        ))
+        .load(&mut db.connection())
+        .unwrap();
+    rows.into_iter()
+        .map(|(template, subject, rendered, invitation)| {
+            let rendered: Value = serde_json::from_str(&rendered).unwrap();
+            let to = rendered["to"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_str().unwrap().to_string())
+                .collect();
+            (
+                template,
+                to,
+                subject,
+                rendered["text"].as_str().unwrap().to_string(),
+                rendered["html"].as_str().unwrap().to_string(),
+                invitation,
+            )
+        })
+        .collect()
+}
+
+/// The personal link's token from a plain-text mail.
+fn token_in(text: &str) -> String {
+    let start = text
+        .find("https://vorgang.test/beteiligung/")
+        .expect("link in mail")
+        + "https://vorgang.test/beteiligung/".len();
+    text[start..]
+        .split(|c: char| c.is_whitespace())
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+fn counts(db: &TestDatabase) -> (i64, i64) {
+    let mut conn = db.connection();
+    let answers: i64 = answers::table.count().get_result(&mut conn).unwrap();
+    let events: i64 = case_events::table.count().get_result(&mut conn).unwrap();
+    (answers, events)
+}
+
+both_backends! {
+    async fn partners_answer_through_their_personal_link(backend) {
+        let db = TestDatabase::migrated(backend);
+        let dir = tempfile::tempdir().unwrap();
+        let coordinator = create_user(&mut db.connection(), "k@kreis-soest.de", "05974", &[Role::Koordination], None);
+        let staff = StaffTokens::new(std::sync::Arc::new(Signer::new(&test_secret())), StaffTokens::DEFAULT_LIFETIME)
+            .issue(coordinator.id).unwrap().token;
+        let pool = db.pool(4);
+        let api = crate::support::api::state(&pool, dir.path());
+        let app = actix_test::init_service(vorgang::web::app(pool, test_auth(), api)).await;
+
+        let created = send!(app, actix_test::TestRequest::post().uri("/api/v1/cases").insert_header(bearer(&staff))
+            .set_json(json!({ "workflow": "ki-antrag", "data": application() })));
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+        let case = created.json();
+        let id = case["id"].as_i64().unwrap();
+        let aktenzeichen = case["aktenzeichen"].as_str().unwrap().to_string();
+        let started = send!(app, actix_test::TestRequest::post().uri(&format!("/api/v1/cases/{id}/actions/beteiligung_starten"))
+            .insert_header(bearer(&staff)).set_json(json!({ "version": 1 })));
+        assert_eq!(started.status, StatusCode::OK, "{}", started.text);
+
+        // One invitation per partner, to its mailbox, with the Aktenzeichen and no personal data
+        // in the subject, and the link intact in the plain-text part.
+        let invitations: Vec<_> = mails(&db).into_iter().filter(|m| m.0 == "beteiligung_einladung").collect();
+        assert_eq!(invitations.len(), 2);
+        let schulamt = invitations.iter().find(|m| m.1 == ["schulamt@kreis-soest.test"]).unwrap();
+        let jugendamt = invitations.iter().find(|m| m.1 == ["jugendamt@kreis-soest.test"]).unwrap();
+        assert!(schulamt.2.contains(&aktenzeichen), "{}", schulamt.2);
+        assert!(!schulamt.2.contains("Beispiel") && !schulamt.2.contains("Muster"), "{}", schulamt.2);
+        assert!(schulamt.3.contains("Kreis Soest bittet Sie") || schulamt.3.contains("Soest"), "{}", schulamt.3);
+        assert!(schulamt.3.contains("Integrationskonzept"), "the question: {}", schulamt.3);
+        let token = token_in(&schulamt.3);
+        assert!(schulamt.4.contains(&format!("href=\"https://vorgang.test/beteiligung/{token}\"")), "{}", schulamt.4);
+        assert!(schulamt.5.is_some());
+
+        // The page: who asks, what, the deadline; strict headers; only partner-visible data.
+        let page = send!(app, actix_test::TestRequest::get().uri(&format!("/beteiligung/{token}")));
+        assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+        assert!(page.text.contains("<html lang=\"de\">"));
+        assert!(page.text.contains(&aktenzeichen));
+        assert!(page.text.contains("Kommunales Integrationszentrum Kreis Soest"));
+        assert!(page.text.contains("02921 30-0"), "the applicant's contact is partner-visible");
+        assert!(!page.text.contains("Nach Nr. 2 des Erlasses zu beteiligende Stellen"), "fields not marked partner-visible stay hidden");
+        assert!(page.header("content-security-policy").contains("frame-ancestors 'none'"));
+        assert!(!page.header("content-security-policy").contains("unsafe-inline"));
+        assert_eq!(page.header("referrer-policy"), "no-referrer");
+        assert_eq!(page.header("x-content-type-options"), "nosniff");
+
+        // Bad input: nothing recorded, German messages next to the fields.
+        let before = counts(&db);
+        let incomplete = send!(app, actix_test::TestRequest::post().uri(&format!("/beteiligung/{token}"))
+            .set_form([("votum", "bedenken"), ("stellungnahme", ""), ("name", "")]));
+        assert_eq!(incomplete.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(incomplete.text.contains("Bitte begründen Sie Ihr Votum"));
+        assert!(incomplete.text.contains("href=\"#feld-name\""));
+        assert_eq!(counts(&db), before);
+
+        // A real answer with markup in it.
+        let answered = send!(app, actix_test::TestRequest::post().uri(&format!("/beteiligung/{token}"))
+            .set_form([("votum", "bedenken"), ("stellungnahme", "<script>alert(1)</script> Die Räume fehlen."),
+                       ("name", "Frau Muster"), ("funktion", "Schulrätin")]));
+        assert_eq!(answered.status, StatusCode::OK, "{}", answered.text);
+        assert!(answered.text.contains("Vielen Dank"));
+        let again = send!(app, actix_test::TestRequest::get().uri(&format!("/beteiligung/{token}")));
+        assert!(again.text.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "escaped on the page");
+        assert!(!again.text.contains("<script>"));
+
+        // The confirmation carries a copy: escaped in HTML, verbatim in plain text.
+        let confirmation = mails(&db).into_iter().find(|m| m.0 == "beteiligung_bestaetigung").unwrap();
+        assert_eq!(confirmation.1, ["schulamt@kreis-soest.test"]);
+        assert!(confirmation.3.contains("<script>alert(1)</script> Die Räume fehlen."));
+        assert!(confirmation.4.contains("&lt;script&gt;"));
+        assert!(!confirmation.4.contains("<script>"));
+
+        // The coordinator's matrix and the journal show it.
+        let matrix = send!(app, actix_test::TestRequest::get().uri(&format!("/api/v1/cases/{id}/consultations")).insert_header(bearer(&staff)));
+        assert_eq!(matrix.status, StatusCode::OK, "{}", matrix.text);
+        let rows = matrix.json();
+        let row = rows.as_array().unwrap().iter().find(|r| r["organisation"] == "SCHULAMT-SO").unwrap();
+        assert_eq!(row["status"], "answered");
+        assert_eq!(row["votum"], "bedenken");
+        assert_eq!(row["versions"], 1);
+        assert_eq!(row["late"], false);
+        assert!(row["answered_at"].is_string() && row["invited_at"].is_string() && row["deadline"].is_string());
+        let journal = send!(app, actix_test::TestRequest::get().uri(&format!("/api/v1/cases/{id}/journal")).insert_header(bearer(&staff)));
+        assert!(journal.json().as_array().unwrap().iter().any(|e| e["kind"] == "answer_recorded"));
+
+        // Amending through the API keeps both versions.
+        let amended = send!(app, actix_test::TestRequest::post().uri(&format!("/api/v1/beteiligung/{token}"))
+            .set_json(json!({ "votum": "zustimmung_mit_hinweisen", "stellungnahme": "Räume sind gefunden.", "name": "Frau Muster" })));
+        assert_eq!(amended.status, StatusCode::OK, "{}", amended.text);
+        let versions = amended.json()["antworten"].as_array().unwrap().len();
+        assert_eq!(versions, 2);
+        let invalid = send!(app, actix_test::TestRequest::post().uri(&format!("/api/v1/beteiligung/{token}"))
+            .set_json(json!({ "votum": "vielleicht", "name": "" })));
+        assert_eq!(invalid.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(invalid.header("content-type"), "application/problem+json");
+        assert!(invalid.json()["errors"].as_array().unwrap().iter().any(|e| e["pointer"] == "/votum"));
+
+        // Token abuse: refused with a German page, nothing recorded.
+        let before = counts(&db);
+        let jugendamt_token = token_in(&jugendamt.3);
+        let mut altered = jugendamt_token.clone();
+        let last = altered.pop().unwrap();
+        altered.push(if last == 'A' { 'B' } else { 'A' });
+        let parts: Vec<&str> = jugendamt_token.split('.').collect();
+        let claims: Value = serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+        let none_header = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
+        let alg_none = format!("{none_header}.{}.", parts[1]);
+        let key = jsonwebtoken::EncodingKey::from_secret(crate::support::auth::TEST_SECRET.as_bytes());
+        let header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+        let mut other_invitation = claims.clone();
+        other_invitation["inv"] = json!(schulamt.5.unwrap());
+        let other_invitation = jsonwebtoken::encode(&header, &other_invitation, &key).unwrap();
+        let mut expired = claims.clone();
+        expired["iat"] = json!(1_700_000_000);
+        expired["exp"] = json!(1_700_000_600);
+        let expired = jsonwebtoken::encode(&header, &expired, &key).unwrap();
+        for (bad, status) in [
+            (altered.as_str(), StatusCode::FORBIDDEN),
+            (alg_none.as_str(), StatusCode::FORBIDDEN),
+            (staff.as_str(), StatusCode::FORBIDDEN),
+            (other_invitation.as_str(), StatusCode::FORBIDDEN),
+            (expired.as_str(), StatusCode::GONE),
+            ("kein-token", StatusCode::FORBIDDEN),
+        ] {
+            let page = send!(app, actix_test::TestRequest::get().uri(&format!("/beteiligung/{bad}")));
+            assert_eq!(page.status, status, "{bad}");
+            assert!(page.text.contains("<html lang=\"de\">") && page.text.contains("Link"), "{}", page.text);
+            let post = send!(app, actix_test::TestRequest::post().uri(&format!("/beteiligung/{bad}"))
+                .set_form([("votum", "zustimmung"), ("name", "Eindringling")]));
+            assert_eq!(post.status, status, "{bad}");
+            let api = send!(app, actix_test::TestRequest::post().uri(&format!("/api/v1/beteiligung/{bad}"))
+                .set_json(json!({ "votum": "zustimmung", "name": "Eindringling" })));
+            assert_eq!(api.status, status, "{bad}");
+            assert_eq!(api.header("content-type"), "application/problem+json");
+        }
+        // A partner link is no staff token.
+        let as_staff = send!(app, actix_test::TestRequest::get().uri(&format!("/api/v1/cases/{id}")).insert_header(bearer(&jugendamt_token)));
+        assert_eq!(as_staff.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(counts(&db), before);
+
+        // Re-sending revokes the old link; the new one works.
+        let jugendamt_invitation = jugendamt.5.unwrap();
+        let resent = send!(app, actix_test::TestRequest::post().uri(&format!("/api/v1/cases/{id}/consultations/{jugendamt_invitation}/resend")).insert_header(bearer(&staff)));
+        assert_eq!(resent.status, StatusCode::OK, "{}", resent.text);
+        let revoked = send!(app, actix_test::TestRequest::get().uri(&format!("/beteiligung/{jugendamt_token}")));
+        assert_eq!(revoked.status, StatusCode::GONE);
+        let fresh = mails(&db).into_iter().rev().find(|m| m.0 == "beteiligung_einladung" && m.5 == Some(jugendamt_invitation)).unwrap();
+        let fresh_token = token_in(&fresh.3);
+        assert_ne!(fresh_token, jugendamt_token);
+
+        // The last answer completes the consultation; the office is told the result.
+        let last = send!(app, actix_test::TestRequest::post().uri(&format!("/api/v1/beteiligung/{fresh_token}"))
+            .set_json(json!({ "votum": "zustimmung", "name": "Herr Jugend", "funktion": "Amtsleiter" })));
+        assert_eq!(last.status, StatusCode::OK, "{}", last.text);
+        let result = mails(&db).into_iter().find(|m| m.0 == "beteiligung_abgeschlossen").unwrap();
+        assert_eq!(result.1, ["k@kreis-soest.de"]);
+        assert!(result.3.contains("Schulamt für den Kreis Soest: Zustimmung mit Hinweisen"), "{}", result.3);
+        let case = send!(app, actix_test::TestRequest::get().uri(&format!("/api/v1/cases/{id}")).insert_header(bearer(&staff)));
+        assert_eq!(case.json()["active_steps"][0]["step"], "auswertung");
+        // Now the page is read-only and says so; answering is refused.
+        let closed = send!(app, actix_test::TestRequest::get().uri(&format!("/beteiligung/{token}")));
+        assert_eq!(closed.status, StatusCode::OK);
+        assert!(closed.text.contains("Die Beteiligung ist abgeschlossen"));
+        assert!(!closed.text.contains("<form"));
+        let refused = send!(app, actix_test::TestRequest::post().uri(&format!("/api/v1/beteiligung/{token}"))
+            .set_json(json!({ "votum": "zustimmung", "name": "Frau Muster" })));
+        assert_eq!(refused.status, StatusCode::CONFLICT);
+    }
+}
