@@ -10,6 +10,7 @@ pub mod frist;
 pub mod journal;
 pub mod render;
 pub mod rules;
+pub mod scheduler;
 pub mod secret;
 pub mod server;
 pub mod service;

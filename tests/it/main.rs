@@ -16,4 +16,5 @@ mod openapi;
 mod permissions;
 mod startup;
 mod storage;
+mod timers;
 mod validate_cli;

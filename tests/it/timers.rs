@@ -1,0 +1,74 @@
+//! The timer poller's core on both databases: due timers are claimed under a lease and fired
+//! once, reminders reach each unanswered partner exactly once, and stale timers are closed.
+
+use chrono::{TimeDelta, TimeZone, Utc};
+use diesel::prelude::*;
+use vorgang::db::models::Organisation;
+use vorgang::db::schema::{outbox, timers};
+use vorgang::engine::{Actor, Clock};
+use vorgang::scheduler::timers::{TimerRound, claim_due, run_due};
+use vorgang::service::cases::{self, CaseContext, Invocation};
+
+use crate::support::TestDatabase;
+
+fn clock(date: &str) -> Clock {
+    let day = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").unwrap();
+    vorgang::service::clock::at(Utc.from_utc_datetime(&day.and_hms_opt(6, 0, 0).unwrap()))
+}
+
+fn reminders(conn: &mut vorgang::db::DbConnection) -> i64 {
+    outbox::table
+        .filter(outbox::template.eq("beteiligung_erinnerung"))
+        .count()
+        .get_result(conn)
+        .unwrap()
+}
+
+both_backends! {
+    fn due_timers_fire_once_and_reminders_go_out_once_per_partner(backend) {
+        let db = TestDatabase::migrated(backend);
+        let pool = db.pool(4);
+        let dir = tempfile::tempdir().unwrap();
+        let api = crate::support::api::state(&pool, dir.path());
+        let ctx: CaseContext<'_> = api.case_context();
+        let mut conn = pool.get().unwrap();
+        let soest = Organisation::find_by_key(&mut conn, "05974").unwrap().unwrap();
+        let actor = Actor { id: "k@kreis-soest.de".into(), roles: vec!["koordination".into()] };
+        let case = cases::start_case(&mut conn, &ctx, "ki-antrag", &soest, crate::beteiligung::application(), &actor, &clock("2026-03-04")).unwrap();
+        let allow = |_| Ok(());
+        let call = Invocation { actor: &actor, clock: &clock("2026-03-04"), check: &allow };
+        cases::take_action(&mut conn, &ctx, case.row.id, 1, "beteiligung_starten", None, None, call).unwrap();
+
+        // Nothing is due before the reminder day (one week before the deadline 01.04.2026).
+        let early = run_due(&mut conn, &ctx, "a", &clock("2026-03-24"), TimeDelta::minutes(5), &|| false).unwrap();
+        assert_eq!(early, TimerRound::default());
+
+        // Two pollers on the reminder day: the first claims it, the second finds nothing.
+        let claimed = claim_due(&mut conn, "a", &clock("2026-03-25"), 10, TimeDelta::minutes(5)).unwrap();
+        assert_eq!(claimed.len(), 1);
+        let other = claim_due(&mut pool.get().unwrap(), "b", &clock("2026-03-25"), 10, TimeDelta::minutes(5)).unwrap();
+        assert!(other.is_empty(), "a leased timer is not claimed twice");
+        vorgang::scheduler::timers::fire(&mut conn, &ctx, claimed[0], &clock("2026-03-25")).unwrap();
+        assert_eq!(reminders(&mut conn), 2, "one reminder per unanswered partner");
+
+        // After the lease ran out a claim would be possible again, but the timer fired: nothing
+        // is due, nothing is sent twice.
+        let later = run_due(&mut conn, &ctx, "b", &clock("2026-03-26"), TimeDelta::minutes(5), &|| false).unwrap();
+        assert_eq!(later, TimerRound::default());
+        assert_eq!(reminders(&mut conn), 2);
+
+        // A claim whose process died: the lease expires and another process fires the timer.
+        let deadline_day = clock("2026-04-02");
+        let dead = claim_due(&mut conn, "dead", &deadline_day, 10, TimeDelta::minutes(5)).unwrap();
+        assert_eq!(dead.len(), 1);
+        let during = run_due(&mut conn, &ctx, "b", &deadline_day, TimeDelta::minutes(5), &|| false).unwrap();
+        assert_eq!(during, TimerRound::default(), "still leased");
+        let after_lease = vorgang::service::clock::at(deadline_day.now + TimeDelta::minutes(6));
+        let round = run_due(&mut conn, &ctx, "b", &after_lease, TimeDelta::minutes(5), &|| false).unwrap();
+        assert_eq!(round.fired, 1);
+        let statuses: Vec<String> = timers::table.filter(timers::case_id.eq(case.row.id)).order(timers::id).select(timers::status).load(&mut conn).unwrap();
+        assert_eq!(statuses, ["fired", "fired"]);
+        let view = cases::load(&mut conn, ctx.registry, case.row.id).unwrap();
+        assert!(view.instance.active_steps().any(|t| t.step == "auswertung"));
+    }
+}
