@@ -12,7 +12,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement
 use utoipa::{Modify, OpenApi, ToSchema};
 
 use crate::auth::login;
-use crate::web::api::{cases, documents, view, workflows};
+use crate::web::api::{cases, documents, outbox, view, workflows};
 use crate::web::problem::Problem;
 
 /// Where the document is served.
@@ -26,8 +26,8 @@ const BEARER: &str = "bearer";
 #[openapi(
     info(
         title = "vorgang API",
-        description = "JSON-API von vorgang: Verfahren (Workflows), Vorgänge, ihr Journal und ihre \
-                       Dokumente. Außer der Anmeldung verlangt jeder Aufruf \
+        description = "JSON-API von vorgang: Verfahren (Workflows), Vorgänge, ihr Journal, ihre \
+                       Dokumente und der Postausgang. Außer der Anmeldung verlangt jeder Aufruf \
                        `Authorization: Bearer TOKEN`; Fehler kommen als `application/problem+json` \
                        (RFC 9457) mit deutscher Beschreibung.",
     ),
@@ -46,6 +46,8 @@ const BEARER: &str = "bearer";
         documents::list,
         documents::upload,
         documents::download,
+        outbox::list,
+        outbox::retry,
     ),
     components(schemas(
         Problem,
@@ -62,6 +64,8 @@ const BEARER: &str = "bearer";
         CaseList,
         WorkflowSummary,
         UploadForm,
+        outbox::OutboxList,
+        outbox::OutboxItem,
     )),
     modifiers(&Security),
     tags(
@@ -69,6 +73,7 @@ const BEARER: &str = "bearer";
         (name = "Verfahren", description = "Workflow-Definitionen"),
         (name = "Vorgänge", description = "Vorgänge anlegen, bearbeiten und verfolgen"),
         (name = "Dokumente", description = "Dokumente zu einem Vorgang"),
+        (name = "Postausgang", description = "Versand der Mails (nur Administratoren)"),
     )
 )]
 pub struct ApiDoc;

@@ -24,6 +24,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/cases/{id}/documents"),
     ("POST", "/api/v1/cases/{id}/documents"),
     ("GET", "/api/v1/cases/{id}/documents/{doc_id}"),
+    ("GET", "/api/v1/admin/outbox"),
+    ("POST", "/api/v1/admin/outbox/{id}/retry"),
 ];
 
 const TOKEN_PATH: &str = "/api/v1/auth/token";

@@ -5,6 +5,7 @@
 
 pub(crate) mod cases;
 pub(crate) mod documents;
+pub(crate) mod outbox;
 pub(crate) mod view;
 pub(crate) mod workflows;
 
@@ -81,6 +82,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(
                 web::resource("/cases/{id}/documents/{doc_id}")
                     .route(web::get().to(documents::download)),
+            )
+            .service(web::resource("/admin/outbox").route(web::get().to(outbox::list)))
+            .service(
+                web::resource("/admin/outbox/{id}/retry").route(web::post().to(outbox::retry)),
             ),
     );
 }
