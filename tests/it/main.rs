@@ -11,6 +11,7 @@ mod documents;
 mod frist_cli;
 mod health;
 mod journal;
+mod mail;
 mod openapi;
 mod permissions;
 mod startup;

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod cases;
 pub mod db;
 pub mod process;
+pub mod smtp;
 
 pub use db::{Backend, TestDatabase};
 
