@@ -82,6 +82,17 @@ pub struct Settings {
     pub public_url: Url,
     /// Outgoing mail transport.
     pub mail_url: MailUrl,
+    /// Sender of outgoing mail: the `From` of mails rendered without one, and the envelope sender
+    /// (where bounces go) of every mail.
+    pub mail_from: lettre::message::Mailbox,
+    /// Upper bound for connecting and for each read or write of one SMTP send.
+    pub mail_timeout: std::time::Duration,
+    /// Pooled SMTP connections, and so the number of mails sent at once.
+    pub mail_pool_size: u32,
+    /// First retry delay after a transient failure; doubled per attempt (capped at one hour).
+    pub mail_retry_base: std::time::Duration,
+    /// Attempts after which a mail that keeps failing transiently is marked failed.
+    pub mail_max_attempts: u32,
     /// Directory for the SQLite database, the outbox, documents and the generated secret.
     pub data_dir: PathBuf,
     /// Log line format.
@@ -98,6 +109,8 @@ pub struct Settings {
     pub document_max_size: u64,
     /// Days a partner's answer link stays readable after its consultation closed.
     pub partner_link_grace_days: u32,
+    /// How often `serve` looks for due timers (`timer_poll_secs`).
+    pub timer_poll_interval: std::time::Duration,
 }
 
 impl fmt::Debug for Settings {
@@ -108,6 +121,11 @@ impl fmt::Debug for Settings {
             .field("listen", &self.listen)
             .field("public_url", &self.public_url.as_str())
             .field("mail_url", &self.mail_url)
+            .field("mail_from", &self.mail_from.to_string())
+            .field("mail_timeout", &self.mail_timeout)
+            .field("mail_pool_size", &self.mail_pool_size)
+            .field("mail_retry_base", &self.mail_retry_base)
+            .field("mail_max_attempts", &self.mail_max_attempts)
             .field("data_dir", &self.data_dir)
             .field("log", &self.log)
             .field("secret", &self.secret.as_ref().map(|_| "<gesetzt>"))
@@ -116,6 +134,7 @@ impl fmt::Debug for Settings {
             .field("aktenzeichen_pattern", &self.aktenzeichen_pattern)
             .field("document_max_size", &self.document_max_size)
             .field("partner_link_grace_days", &self.partner_link_grace_days)
+            .field("timer_poll_interval", &self.timer_poll_interval)
             .finish()
     }
 }
@@ -127,6 +146,11 @@ const KEYS: &[(&str, Option<&str>)] = &[
     ("listen", Some("VORGANG_LISTEN")),
     ("public_url", Some("VORGANG_PUBLIC_URL")),
     ("mail_url", Some("VORGANG_MAIL_URL")),
+    ("mail_from", Some("VORGANG_MAIL_FROM")),
+    ("mail_timeout_secs", Some("VORGANG_MAIL_TIMEOUT_SECS")),
+    ("mail_pool_size", Some("VORGANG_MAIL_POOL_SIZE")),
+    ("mail_retry_base_secs", Some("VORGANG_MAIL_RETRY_BASE_SECS")),
+    ("mail_max_attempts", Some("VORGANG_MAIL_MAX_ATTEMPTS")),
     ("data_dir", Some("VORGANG_DATA_DIR")),
     ("log", Some("VORGANG_LOG")),
     ("secret", Some("VORGANG_SECRET")),
@@ -339,6 +363,22 @@ fn resolve(mut raw: Raw) -> Result<Settings, ConfigError> {
         })?,
         None => MailUrl::File(data_dir.join("outbox")),
     };
+    let mail_from = match raw.string("mail_from")? {
+        Some((text, source)) => parse_mailbox(&text).map_err(|reason| ConfigError::Invalid {
+            key: "mail_from",
+            origin: source,
+            reason,
+        })?,
+        None => default_mail_from(&public_url),
+    };
+    let mail_timeout = std::time::Duration::from_secs(
+        raw.integer("mail_timeout_secs", 1, 600)?.unwrap_or(30) as u64,
+    );
+    let mail_pool_size = raw.integer("mail_pool_size", 1, 64)?.unwrap_or(4) as u32;
+    let mail_retry_base = std::time::Duration::from_secs(
+        raw.integer("mail_retry_base_secs", 1, 3600)?.unwrap_or(60) as u64,
+    );
+    let mail_max_attempts = raw.integer("mail_max_attempts", 1, 100)?.unwrap_or(8) as u32;
 
     let log = match raw.string("log")? {
         None => LogFormat::Text,
@@ -402,6 +442,9 @@ fn resolve(mut raw: Raw) -> Result<Settings, ConfigError> {
     let partner_link_grace_days = raw
         .integer("partner_link_grace_days", 0, 365)?
         .map_or(DEFAULT_PARTNER_LINK_GRACE_DAYS, |days| days as u32);
+    let timer_poll_interval = std::time::Duration::from_secs(
+        raw.integer("timer_poll_secs", 1, 3600)?.unwrap_or(30) as u64,
+    );
 
     Ok(Settings {
         database_url,
@@ -409,6 +452,11 @@ fn resolve(mut raw: Raw) -> Result<Settings, ConfigError> {
         listen,
         public_url,
         mail_url,
+        mail_from,
+        mail_timeout,
+        mail_pool_size,
+        mail_retry_base,
+        mail_max_attempts,
         data_dir,
         log,
         secret,
@@ -417,6 +465,7 @@ fn resolve(mut raw: Raw) -> Result<Settings, ConfigError> {
         aktenzeichen_pattern,
         document_max_size,
         partner_link_grace_days,
+        timer_poll_interval,
     })
 }
 
@@ -457,6 +506,25 @@ fn parse_public_url(text: &str) -> Result<Url, String> {
     Ok(url)
 }
 
+/// A mailbox such as `vorgang <noreply@kreis.de>` or a bare address.
+fn parse_mailbox(text: &str) -> Result<lettre::message::Mailbox, String> {
+    text.trim()
+        .parse()
+        .map_err(|e| format!("„{text}“ ist keine gültige Absenderadresse ({e})"))
+}
+
+/// `vorgang <noreply@HOST>` with the host of `public_url`; a host that makes no valid address
+/// (rare: e.g. an IPv6 literal) falls back to `localhost`.
+fn default_mail_from(public_url: &Url) -> lettre::message::Mailbox {
+    let host = public_url.host_str().unwrap_or("localhost");
+    parse_mailbox(&format!("vorgang <noreply@{host}>")).unwrap_or_else(|_| {
+        lettre::message::Mailbox::new(
+            Some("vorgang".into()),
+            lettre::Address::new("noreply", "localhost").expect("a valid literal address"),
+        )
+    })
+}
+
 fn parse_mail_url(text: &str) -> Result<MailUrl, String> {
     if let Some(dir) = text.strip_prefix("file://") {
         if dir.is_empty() {
@@ -465,6 +533,17 @@ fn parse_mail_url(text: &str) -> Result<MailUrl, String> {
         return Ok(MailUrl::File(PathBuf::from(dir)));
     }
     let url = Url::parse(text).map_err(|e| format!("„{text}“ ist keine gültige URL ({e})"))?;
+    for (key, value) in url.query_pairs() {
+        match (url.scheme(), key.as_ref(), value.as_ref()) {
+            ("smtp", "tls", "required" | "opportunistic" | "none") => {}
+            ("smtp", "tls", other) => {
+                return Err(format!(
+                    "tls={other} ist unbekannt; erlaubt sind required, opportunistic und none"
+                ));
+            }
+            (_, other, _) => return Err(format!("unbekannter Parameter „{other}“")),
+        }
+    }
     match url.scheme() {
         "smtp" | "smtps" if url.host().is_some() => Ok(MailUrl::Smtp(url)),
         "smtp" | "smtps" => Err("die SMTP-URL braucht einen Host".into()),
@@ -515,6 +594,14 @@ mod tests {
         assert_eq!(settings.log, LogFormat::Text);
         assert!(settings.secret.is_none());
         assert_eq!(settings.document_max_size, 20 * 1024 * 1024);
+        assert_eq!(
+            settings.mail_from.to_string(),
+            "vorgang <noreply@127.0.0.1>"
+        );
+        assert_eq!(settings.mail_timeout, std::time::Duration::from_secs(30));
+        assert_eq!(settings.mail_pool_size, 4);
+        assert_eq!(settings.mail_retry_base, std::time::Duration::from_secs(60));
+        assert_eq!(settings.mail_max_attempts, 8);
 
         let settings = load(Some(&path), &env_of(&[("VORGANG_DATA_DIR", "/srv/v")])).unwrap();
         assert_eq!(
@@ -555,6 +642,34 @@ mod tests {
             error.starts_with("Einstellung document_max_mb ("),
             "{error}"
         );
+    }
+
+    #[test]
+    fn mail_settings_come_from_file_and_environment() {
+        let (_dir, path) = write_config(
+            "public_url = \"https://vorgang.kreis-soest.de\"\nmail_timeout_secs = 5\nmail_pool_size = 2\n",
+        );
+        let settings = load(Some(&path), &env_of(&[])).unwrap();
+        assert_eq!(
+            settings.mail_from.to_string(),
+            "vorgang <noreply@vorgang.kreis-soest.de>"
+        );
+        assert_eq!(settings.mail_timeout, std::time::Duration::from_secs(5));
+        assert_eq!(settings.mail_pool_size, 2);
+        let settings = load(
+            Some(&path),
+            &env_of(&[
+                ("VORGANG_MAIL_FROM", "Kreis Soest <ki@kreis-soest.de>"),
+                ("VORGANG_MAIL_RETRY_BASE_SECS", "1"),
+                ("VORGANG_MAIL_MAX_ATTEMPTS", "3"),
+                ("VORGANG_MAIL_URL", "smtp://127.0.0.1:2525?tls=none"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(settings.mail_from.email.to_string(), "ki@kreis-soest.de");
+        assert_eq!(settings.mail_retry_base, std::time::Duration::from_secs(1));
+        assert_eq!(settings.mail_max_attempts, 3);
+        assert!(matches!(settings.mail_url, MailUrl::Smtp(_)));
     }
 
     #[test]
@@ -602,6 +717,23 @@ mod tests {
             ("VORGANG_SECRET", "short", "secret"),
             ("VORGANG_DOCUMENT_MAX_MB", "0", "document_max_mb"),
             ("VORGANG_DOCUMENT_MAX_MB", "viel", "document_max_mb"),
+            (
+                "VORGANG_MAIL_URL",
+                "smtp://relay.example?tls=maybe",
+                "mail_url",
+            ),
+            (
+                "VORGANG_MAIL_URL",
+                "smtps://relay.example?tls=none",
+                "mail_url",
+            ),
+            ("VORGANG_MAIL_FROM", "kein Absender", "mail_from"),
+            ("VORGANG_MAIL_FROM", "a@b@c", "mail_from"),
+            ("VORGANG_MAIL_TIMEOUT_SECS", "0", "mail_timeout_secs"),
+            ("VORGANG_MAIL_TIMEOUT_SECS", "lang", "mail_timeout_secs"),
+            ("VORGANG_MAIL_POOL_SIZE", "0", "mail_pool_size"),
+            ("VORGANG_MAIL_RETRY_BASE_SECS", "-1", "mail_retry_base_secs"),
+            ("VORGANG_MAIL_MAX_ATTEMPTS", "1000", "mail_max_attempts"),
         ];
         for (var, value, key) in cases {
             let error = load(Some(&path), &env_of(&[(var, value)]))

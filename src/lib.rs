@@ -8,6 +8,7 @@ pub mod documents;
 pub mod engine;
 pub mod frist;
 pub mod journal;
+pub mod mail;
 pub mod render;
 pub mod rules;
 pub mod scheduler;

@@ -35,6 +35,9 @@ pub enum StartupError {
     /// The shipped workflow definitions are invalid or unreadable.
     #[error("Einstellung workflows_dir: {0}")]
     Workflows(#[from] crate::service::workflows::SyncError),
+    /// The mail transport cannot be set up (e.g. the `file://` directory cannot be created).
+    #[error(transparent)]
+    Mail(#[from] crate::mail::TransportError),
     /// The HTTP server stopped with an I/O error.
     #[error("Einstellung templates_dir: {0}")]
     Templates(#[from] crate::render::TemplateError),
@@ -105,7 +108,7 @@ pub fn api_state(settings: &Settings, secret: &Secret) -> Result<web::api::ApiSt
             templates,
             signer: std::sync::Arc::new(crate::auth::token::Signer::new(secret)),
             public_url: settings.public_url.clone(),
-            from: format!("vorgang <noreply@{mail_domain}>"),
+            from: settings.mail_from.to_string(),
             mail_domain,
             link_grace: chrono::TimeDelta::days(i64::from(settings.partner_link_grace_days)),
         },
@@ -127,6 +130,7 @@ pub fn serve(settings: Settings) -> Result<(), StartupError> {
         api.registry
             .sync_directory(&mut conn, &api.sources, chrono::Utc::now().naive_utc())?
     };
+    let deliverer = crate::mail::deliverer(&settings, db.clone())?;
     let address = listener.local_addr().map_err(StartupError::Server)?;
 
     for version in &applied {
@@ -148,17 +152,32 @@ pub fn serve(settings: Settings) -> Result<(), StartupError> {
     let api = actix_web::web::Data::new(api);
     actix_web::rt::System::new().block_on(async move {
         let secret = actix_web::web::Data::new(secret);
-        HttpServer::new(move || {
-            web::app(db.clone(), auth.clone(), api.clone()).app_data(secret.clone())
+        let worker = crate::mail::Worker::spawn(deliverer);
+        let mail = actix_web::web::Data::new(worker.handle());
+        let timers = crate::scheduler::TimerWorker::spawn(
+            db.clone(),
+            api.clone(),
+            format!("{}:{}", address, std::process::id()),
+            settings.timer_poll_interval,
+        );
+        let server = HttpServer::new(move || {
+            web::app(db.clone(), auth.clone(), api.clone())
+                .app_data(secret.clone())
+                .app_data(mail.clone())
         })
         .disable_signals()
         .shutdown_signal(shutdown_requested())
         .shutdown_timeout(SHUTDOWN_GRACE_SECONDS)
-        .listen(listener)
-        .map_err(StartupError::Server)?
-        .run()
-        .await
-        .map_err(StartupError::Server)?;
+        .listen(listener);
+        let served = match server {
+            Ok(server) => server.run().await,
+            Err(error) => Err(error),
+        };
+        // After the last request: the timer being fired and the sends in flight finish and are
+        // recorded; claimed but unfired timers are released.
+        timers.shutdown().await;
+        worker.shutdown().await;
+        served.map_err(StartupError::Server)?;
         tracing::info!("vorgang stopped");
         Ok(())
     })

@@ -9,7 +9,7 @@
 //! | `bewilligung` | list, read | read, documents, journal, actions on *submitted* cases of every organisation |
 //! | `lesen` | list, read | read, documents, journal within the own organisation |
 //!
-//! Only `admin` deploys workflows.
+//! Only `admin` deploys workflows and manages the mail outbox.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
@@ -43,11 +43,13 @@ pub enum Permission {
     ReadJournal,
     /// Withdraw a case (the applicant's Rücknahme).
     WithdrawCase,
+    /// See the mail outbox and retry failed mails (operations, not case work).
+    ManageOutbox,
 }
 
 impl Permission {
     /// Every permission, for exhaustive checks.
-    pub const ALL: [Permission; 11] = [
+    pub const ALL: [Permission; 12] = [
         Permission::ListWorkflows,
         Permission::ReadWorkflow,
         Permission::DeployWorkflow,
@@ -59,13 +61,17 @@ impl Permission {
         Permission::ReadDocument,
         Permission::ReadJournal,
         Permission::WithdrawCase,
+        Permission::ManageOutbox,
     ];
 
     /// Permissions about one case, which therefore need a [`CaseScope`].
     pub fn concerns_a_case(self) -> bool {
         !matches!(
             self,
-            Permission::ListWorkflows | Permission::ReadWorkflow | Permission::DeployWorkflow
+            Permission::ListWorkflows
+                | Permission::ReadWorkflow
+                | Permission::DeployWorkflow
+                | Permission::ManageOutbox
         )
     }
 
@@ -91,6 +97,7 @@ impl Permission {
             Permission::ReadDocument => "die Dokumente dieses Vorgangs zu lesen",
             Permission::ReadJournal => "das Protokoll dieses Vorgangs zu lesen",
             Permission::WithdrawCase => "diesen Vorgang zurückzunehmen",
+            Permission::ManageOutbox => "den Postausgang zu verwalten",
         }
     }
 }
@@ -174,20 +181,21 @@ fn role_allows(
         Role::Admin => true,
         Role::Koordination => match permission {
             ListWorkflows | ReadWorkflow => true,
-            DeployWorkflow => false,
+            DeployWorkflow | ManageOutbox => false,
             CreateCase | ReadCase | ChangeCaseData | TakeAction | UploadDocument | ReadDocument
             | ReadJournal | WithdrawCase => own,
         },
         Role::Bewilligung => match permission {
             ListWorkflows | ReadWorkflow => true,
             ReadCase | ReadDocument | ReadJournal | TakeAction => submitted,
-            DeployWorkflow | CreateCase | ChangeCaseData | UploadDocument | WithdrawCase => false,
+            DeployWorkflow | CreateCase | ChangeCaseData | UploadDocument | WithdrawCase
+            | ManageOutbox => false,
         },
         Role::Lesen => match permission {
             ListWorkflows | ReadWorkflow => true,
             ReadCase | ReadDocument | ReadJournal => own,
             DeployWorkflow | CreateCase | ChangeCaseData | TakeAction | UploadDocument
-            | WithdrawCase => false,
+            | WithdrawCase | ManageOutbox => false,
         },
     }
 }
@@ -286,7 +294,7 @@ mod tests {
     /// own/not submitted, own/submitted, foreign/not submitted, foreign/submitted.
     /// `Y` allowed; `-` refused with 403; `h` refused and hidden (answer 404).
     #[rustfmt::skip]
-    const EXPECTED: [(Permission, [&str; 4]); 11] = [
+    const EXPECTED: [(Permission, [&str; 4]); 12] = [
         //                  admin   koordination bewilligung lesen
         (ListWorkflows,  ["YYYY", "YYYY",      "YYYY",     "YYYY"]),
         (ReadWorkflow,   ["YYYY", "YYYY",      "YYYY",     "YYYY"]),
@@ -299,6 +307,7 @@ mod tests {
         (ReadDocument,   ["YYYY", "YYhh",      "hYhY",     "YYhh"]),
         (ReadJournal,    ["YYYY", "YYhh",      "hYhY",     "YYhh"]),
         (WithdrawCase,   ["YYYY", "YYhh",      "h-h-",     "--hh"]),
+        (ManageOutbox,   ["YYYY", "----",      "----",     "----"]),
     ];
 
     const ROLES: [Role; 4] = [
@@ -345,6 +354,10 @@ mod tests {
             assert!(authorize(&principal, ReadWorkflow, None).is_ok());
             assert_eq!(
                 authorize(&principal, DeployWorkflow, None).is_ok(),
+                role == Role::Admin
+            );
+            assert_eq!(
+                authorize(&principal, ManageOutbox, None).is_ok(),
                 role == Role::Admin
             );
             for permission in Permission::ALL.into_iter().filter(|p| p.concerns_a_case()) {

@@ -12,7 +12,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement
 use utoipa::{Modify, OpenApi, ToSchema};
 
 use crate::auth::login;
-use crate::web::api::{beteiligung, cases, documents, view, workflows};
+use crate::web::api::{beteiligung, cases, documents, outbox, view, workflows};
 use crate::web::problem::Problem;
 
 /// Where the document is served.
@@ -26,8 +26,8 @@ const BEARER: &str = "bearer";
 #[openapi(
     info(
         title = "vorgang API",
-        description = "JSON-API von vorgang: Verfahren (Workflows), Vorgänge, ihr Journal und ihre \
-                       Dokumente. Außer der Anmeldung verlangt jeder Aufruf \
+        description = "JSON-API von vorgang: Verfahren (Workflows), Vorgänge, ihr Journal, ihre \
+                       Dokumente und der Postausgang. Außer der Anmeldung verlangt jeder Aufruf \
                        `Authorization: Bearer TOKEN`; Fehler kommen als `application/problem+json` \
                        (RFC 9457) mit deutscher Beschreibung.",
     ),
@@ -50,6 +50,8 @@ const BEARER: &str = "bearer";
         beteiligung::resend,
         beteiligung::show,
         beteiligung::answer,
+        outbox::list,
+        outbox::retry,
     ),
     components(schemas(
         Problem,
@@ -73,6 +75,8 @@ const BEARER: &str = "bearer";
         crate::service::partner::PartnerDocument,
         crate::service::partner::AnswerVersionView,
         crate::service::partner::FieldError,
+        outbox::OutboxList,
+        outbox::OutboxItem,
     )),
     modifiers(&Security),
     tags(
@@ -81,6 +85,7 @@ const BEARER: &str = "bearer";
         (name = "Vorgänge", description = "Vorgänge anlegen, bearbeiten und verfolgen"),
         (name = "Dokumente", description = "Dokumente zu einem Vorgang"),
         (name = "Beteiligung", description = "Beteiligung von Partnerstellen per E-Mail und persönlichem Link"),
+        (name = "Postausgang", description = "Versand der Mails (nur Administratoren)"),
     )
 )]
 pub struct ApiDoc;

@@ -12,6 +12,7 @@ mod documents;
 mod frist_cli;
 mod health;
 mod journal;
+mod mail;
 mod openapi;
 mod permissions;
 mod startup;

@@ -31,6 +31,8 @@ const ROUTES: &[(&str, &str)] = &[
     ),
     ("GET", "/api/v1/beteiligung/{token}"),
     ("POST", "/api/v1/beteiligung/{token}"),
+    ("GET", "/api/v1/admin/outbox"),
+    ("POST", "/api/v1/admin/outbox/{id}/retry"),
 ];
 
 /// Operations authenticated by the partner's link token instead of a bearer token.

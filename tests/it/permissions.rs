@@ -104,6 +104,18 @@ const WORKFLOWS: [[u16; 3]; 5] = [
     [200, 200, 403], // koordination Kleve
 ];
 
+/// The outbox per principal: GET /admin/outbox, POST /admin/outbox/0/retry (an unknown mail:
+/// permitted → 404).
+#[rustfmt::skip]
+const OUTBOX: [[u16; 2]; 5] = [
+    //  list  retry
+    [200, 404], // admin
+    [403, 403], // koordination
+    [403, 403], // bewilligung
+    [403, 403], // lesen
+    [403, 403], // koordination Kleve
+];
+
 /// POST /cases per principal: for applicant 05974 (Soest), for applicant 05154 (Kleve).
 #[rustfmt::skip]
 const CREATE: [[u16; 2]; 5] = [
@@ -242,6 +254,12 @@ both_backends! {
                 .insert_header(("Content-Type", "application/yaml"))
                 .set_payload("workflow: x\ntitle: X\n"));
             check(&mut mismatches, format!("{who} POST /workflows"), WORKFLOWS[p][2], &deploy);
+
+            // The outbox.
+            let outbox = send!(app, actix_test::TestRequest::get().uri("/api/v1/admin/outbox?status=failed").insert_header(bearer(token)));
+            check(&mut mismatches, format!("{who} GET /admin/outbox"), OUTBOX[p][0], &outbox);
+            let retry = send!(app, actix_test::TestRequest::post().uri("/api/v1/admin/outbox/0/retry").insert_header(bearer(token)));
+            check(&mut mismatches, format!("{who} POST /admin/outbox/0/retry"), OUTBOX[p][1], &retry);
 
             // The list, before anyone creates further cases.
             let listed = send!(app, actix_test::TestRequest::get().uri("/api/v1/cases?per_page=100").insert_header(bearer(token)));

@@ -6,6 +6,7 @@
 pub(crate) mod beteiligung;
 pub(crate) mod cases;
 pub(crate) mod documents;
+pub(crate) mod outbox;
 pub(crate) mod view;
 pub(crate) mod workflows;
 
@@ -95,6 +96,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(
                 web::resource("/cases/{id}/documents/{doc_id}")
                     .route(web::get().to(documents::download)),
+            )
+            .service(web::resource("/admin/outbox").route(web::get().to(outbox::list)))
+            .service(
+                web::resource("/admin/outbox/{id}/retry").route(web::post().to(outbox::retry)),
             ),
     );
 }

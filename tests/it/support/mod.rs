@@ -6,6 +6,7 @@ pub mod cases;
 pub mod db;
 pub mod partners;
 pub mod process;
+pub mod smtp;
 
 pub use db::{Backend, TestDatabase};
 

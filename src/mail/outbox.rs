@@ -1,0 +1,344 @@
+//! The `outbox` table as the delivery side sees it: claim due rows, record each outcome, list and
+//! retry for the admin API.
+//!
+//! A claimed row has `status = 'sending'` and a lease (`lease_until`). The lease doubles as the
+//! claim's token: every outcome is written with `WHERE status = 'sending' AND lease_until =
+//! <the lease we set>`, so a worker whose lease expired (and whose row was claimed again by
+//! another) cannot overwrite the newer claim's outcome. Rows left in `sending` by a crashed
+//! process become due again once their lease has expired.
+
+use std::time::Duration;
+
+use chrono::{NaiveDateTime, SubsecRound, TimeDelta};
+use diesel::prelude::*;
+
+use crate::db::models::CaseId;
+use crate::db::schema::outbox;
+use crate::db::{DbConnection, DbError, write_transaction};
+
+/// Longest delay between two attempts, whatever the base and the attempt count.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(3600);
+
+/// The life cycle of an outbox row (the `status` column's CHECK constraint).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutboxStatus {
+    /// Waiting for its next attempt (`next_attempt_at`).
+    Pending,
+    /// Claimed by a worker until `lease_until`.
+    Sending,
+    /// Accepted by the transport.
+    Sent,
+    /// Refused permanently or out of attempts; waits for an admin's retry.
+    Failed,
+}
+
+impl OutboxStatus {
+    /// The value stored in the `status` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutboxStatus::Pending => "pending",
+            OutboxStatus::Sending => "sending",
+            OutboxStatus::Sent => "sent",
+            OutboxStatus::Failed => "failed",
+        }
+    }
+
+    /// Parses a stored or requested status; `None` for anything else.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "pending" => Some(OutboxStatus::Pending),
+            "sending" => Some(OutboxStatus::Sending),
+            "sent" => Some(OutboxStatus::Sent),
+            "failed" => Some(OutboxStatus::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// A row of `outbox`, as written by the command that queued the mail.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = outbox)]
+pub struct OutboxRow {
+    pub id: i64,
+    /// `<uuid@domain>`, fixed when the row is written, so a resend carries the same id.
+    pub message_id: String,
+    pub case_id: Option<CaseId>,
+    pub template: String,
+    /// The logical recipients (JSON), as the command chose them.
+    pub recipients: String,
+    /// The template context (JSON).
+    pub context: String,
+    pub status: String,
+    /// Attempts started so far (counted when a row is claimed).
+    pub attempts: i32,
+    pub next_attempt_at: NaiveDateTime,
+    pub lease_until: Option<NaiveDateTime>,
+    /// The last failure, with the server's answer where there was one.
+    pub last_error: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub sent_at: Option<NaiveDateTime>,
+    pub invitation_id: Option<i64>,
+    pub subject: String,
+    /// `{"from", "to": [...], "text", "html"}`.
+    pub rendered: String,
+}
+
+/// A row claimed for one attempt, with the lease that identifies the claim.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    /// The row as it was claimed (`status = 'sending'`, `attempts` already counted).
+    pub row: OutboxRow,
+    /// The claim's token; every outcome must present it.
+    pub lease: NaiveDateTime,
+}
+
+/// Why an admin's retry did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum RetryError {
+    /// No row has this id.
+    #[error("Diese Mail gibt es nicht.")]
+    NotFound,
+    /// Only failed mails can be retried.
+    #[error("Nur fehlgeschlagene Mails können erneut gesendet werden; diese ist „{0}“.")]
+    NotFailed(String),
+    /// Storage failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for RetryError {
+    fn from(error: diesel::result::Error) -> Self {
+        RetryError::Db(DbError::Query(error))
+    }
+}
+
+/// Delay before the next attempt after `attempts` attempts have failed transiently:
+/// `base × 2^(attempts − 1)` (the first retry waits `base`), at most [`MAX_BACKOFF`].
+pub fn backoff(base: Duration, attempts: u32) -> Duration {
+    let exponent = attempts.saturating_sub(1).min(31);
+    base.checked_mul(1_u32 << exponent)
+        .map_or(MAX_BACKOFF, |delay| delay.min(MAX_BACKOFF))
+}
+
+fn delta(duration: Duration) -> TimeDelta {
+    TimeDelta::from_std(duration).unwrap_or(TimeDelta::MAX)
+}
+
+/// Claims up to `limit` due rows for one attempt each: pending rows whose `next_attempt_at` has
+/// come, and rows in `sending` whose lease has expired. They become `sending` with
+/// `lease_until = now + lease` and one more attempt counted.
+///
+/// PostgreSQL: the candidates are selected `FOR UPDATE SKIP LOCKED`, so concurrent claimers
+/// (threads or processes) take disjoint rows without waiting for each other. SQLite: the
+/// write transaction starts with `BEGIN IMMEDIATE`, which serialises claimers.
+pub fn claim_due(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    lease: Duration,
+    limit: i64,
+) -> Result<Vec<Claimed>, DbError> {
+    // Stored and compared back as the claim token: both backends keep microseconds.
+    let lease_until = (now + delta(lease)).trunc_subsecs(6);
+    write_transaction(conn, |conn| {
+        let due = outbox::table
+            .select(outbox::id)
+            .filter(
+                (outbox::status
+                    .eq(OutboxStatus::Pending.as_str())
+                    .and(outbox::next_attempt_at.le(now)))
+                .or(outbox::status
+                    .eq(OutboxStatus::Sending.as_str())
+                    .and(outbox::lease_until.lt(now))),
+            )
+            .order((outbox::next_attempt_at, outbox::id))
+            .limit(limit);
+        let ids: Vec<i64> = match conn {
+            DbConnection::Pg(pg) => due.for_update().skip_locked().load(pg)?,
+            DbConnection::Sqlite(sqlite) => due.load(sqlite)?,
+        };
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        diesel::update(outbox::table.filter(outbox::id.eq_any(&ids)))
+            .set((
+                outbox::status.eq(OutboxStatus::Sending.as_str()),
+                outbox::lease_until.eq(Some(lease_until)),
+                outbox::attempts.eq(outbox::attempts + 1),
+            ))
+            .execute(conn)?;
+        let rows: Vec<OutboxRow> = outbox::table
+            .filter(outbox::id.eq_any(&ids))
+            .order((outbox::next_attempt_at, outbox::id))
+            .select(OutboxRow::as_select())
+            .load(conn)?;
+        Ok(rows
+            .into_iter()
+            .map(|row| Claimed {
+                row,
+                lease: lease_until,
+            })
+            .collect())
+    })
+}
+
+/// The filter that finds a row only while this claim still holds it.
+macro_rules! held {
+    ($claim:expr) => {
+        outbox::table
+            .filter(outbox::id.eq($claim.row.id))
+            .filter(outbox::status.eq(OutboxStatus::Sending.as_str()))
+            .filter(outbox::lease_until.eq(Some($claim.lease)))
+    };
+}
+
+/// Records a successful send. False when the claim had been lost (lease expired and the row
+/// claimed again), in which case nothing is written.
+pub fn mark_sent(
+    conn: &mut DbConnection,
+    claim: &Claimed,
+    now: NaiveDateTime,
+) -> Result<bool, DbError> {
+    let updated = diesel::update(held!(claim))
+        .set((
+            outbox::status.eq(OutboxStatus::Sent.as_str()),
+            outbox::sent_at.eq(Some(now)),
+            outbox::lease_until.eq(None::<NaiveDateTime>),
+            outbox::last_error.eq(None::<String>),
+        ))
+        .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// Records a transient failure: back to `pending` at `next_attempt_at` with the error.
+pub fn reschedule(
+    conn: &mut DbConnection,
+    claim: &Claimed,
+    error: &str,
+    next_attempt_at: NaiveDateTime,
+) -> Result<bool, DbError> {
+    let updated = diesel::update(held!(claim))
+        .set((
+            outbox::status.eq(OutboxStatus::Pending.as_str()),
+            outbox::next_attempt_at.eq(next_attempt_at),
+            outbox::lease_until.eq(None::<NaiveDateTime>),
+            outbox::last_error.eq(Some(error)),
+        ))
+        .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// Records a permanent failure (or the last allowed attempt): `failed` with the error.
+pub fn mark_failed(conn: &mut DbConnection, claim: &Claimed, error: &str) -> Result<bool, DbError> {
+    let updated = diesel::update(held!(claim))
+        .set((
+            outbox::status.eq(OutboxStatus::Failed.as_str()),
+            outbox::lease_until.eq(None::<NaiveDateTime>),
+            outbox::last_error.eq(Some(error)),
+        ))
+        .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// Gives a claimed row back untouched (the worker is stopping before it sent it): `pending`
+/// again, the attempt not counted.
+pub fn release(conn: &mut DbConnection, claim: &Claimed) -> Result<bool, DbError> {
+    let updated = diesel::update(held!(claim))
+        .set((
+            outbox::status.eq(OutboxStatus::Pending.as_str()),
+            outbox::lease_until.eq(None::<NaiveDateTime>),
+            outbox::attempts.eq(outbox::attempts - 1),
+        ))
+        .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// An admin's retry of a failed mail: `pending` now, with a fresh set of attempts. The last
+/// error stays visible until the next attempt's outcome replaces it.
+pub fn retry(
+    conn: &mut DbConnection,
+    id: i64,
+    now: NaiveDateTime,
+) -> Result<OutboxRow, RetryError> {
+    write_transaction(conn, |conn| {
+        let updated = diesel::update(
+            outbox::table
+                .filter(outbox::id.eq(id))
+                .filter(outbox::status.eq(OutboxStatus::Failed.as_str())),
+        )
+        .set((
+            outbox::status.eq(OutboxStatus::Pending.as_str()),
+            outbox::attempts.eq(0),
+            outbox::next_attempt_at.eq(now),
+            outbox::lease_until.eq(None::<NaiveDateTime>),
+        ))
+        .execute(conn)?;
+        let row = find(conn, id)?.ok_or(RetryError::NotFound)?;
+        if updated == 0 {
+            return Err(RetryError::NotFailed(row.status));
+        }
+        Ok(row)
+    })
+}
+
+/// One row by id.
+pub fn find(conn: &mut DbConnection, id: i64) -> Result<Option<OutboxRow>, DbError> {
+    Ok(outbox::table
+        .find(id)
+        .select(OutboxRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// One page of rows (newest first), optionally of one status, and the number of all matches.
+pub fn list(
+    conn: &mut DbConnection,
+    status: Option<OutboxStatus>,
+    page: i64,
+    per_page: i64,
+) -> Result<(Vec<OutboxRow>, i64), DbError> {
+    let filtered = || {
+        let mut query = outbox::table.into_boxed();
+        if let Some(status) = status {
+            query = query.filter(outbox::status.eq(status.as_str()));
+        }
+        query
+    };
+    let total: i64 = filtered().count().get_result(conn)?;
+    let rows = filtered()
+        .order(outbox::id.desc())
+        .limit(per_page)
+        .offset((page - 1).saturating_mul(per_page))
+        .select(OutboxRow::as_select())
+        .load(conn)?;
+    Ok((rows, total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_the_base_and_is_capped_at_an_hour() {
+        let base = Duration::from_secs(60);
+        assert_eq!(backoff(base, 1), Duration::from_secs(60));
+        assert_eq!(backoff(base, 2), Duration::from_secs(120));
+        assert_eq!(backoff(base, 4), Duration::from_secs(480));
+        assert_eq!(backoff(base, 7), MAX_BACKOFF);
+        assert_eq!(backoff(base, 500), MAX_BACKOFF);
+        assert_eq!(backoff(Duration::from_secs(1), 0), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn status_round_trips() {
+        for status in [
+            OutboxStatus::Pending,
+            OutboxStatus::Sending,
+            OutboxStatus::Sent,
+            OutboxStatus::Failed,
+        ] {
+            assert_eq!(OutboxStatus::parse(status.as_str()), Some(status));
+        }
+        assert_eq!(OutboxStatus::parse("lost"), None);
+    }
+}
