@@ -7,6 +7,7 @@ use actix_web::http::StatusCode;
 use actix_web::test as actix_test;
 use base64::Engine as _;
 use diesel::prelude::*;
+use mail_parser::MimeHeaders;
 use serde_json::{Value, json};
 use vorgang::auth::StaffTokens;
 use vorgang::auth::token::Signer;
@@ -299,5 +300,105 @@ both_backends! {
         let refused = send!(app, actix_test::TestRequest::post().uri(&format!("/api/v1/beteiligung/{token}"))
             .set_json(json!({ "votum": "zustimmung", "name": "Frau Muster" })));
         assert_eq!(refused.status, StatusCode::CONFLICT);
+    }
+}
+
+/// Waits until the server's worker delivered `count` mails.
+fn received(
+    smtp: &crate::support::smtp::SmtpServer,
+    count: usize,
+) -> Vec<crate::support::smtp::Received> {
+    let mails = smtp.wait_for(count, std::time::Duration::from_secs(60));
+    assert!(
+        mails.len() >= count,
+        "only {} of {count} mails arrived",
+        mails.len()
+    );
+    mails
+}
+
+both_backends! {
+    fn the_full_path_from_the_received_mail_to_the_matrix(backend) {
+        use crate::support::process::{RunningServer, http};
+        let db = TestDatabase::migrated(backend);
+        {
+            let mut conn = db.connection();
+            crate::support::partners::add_partners(&mut conn);
+            create_user(&mut conn, "k@kreis-soest.de", "05974", &[Role::Koordination], Some("ein-sehr-gutes-passwort"));
+        }
+        let smtp = crate::support::smtp::SmtpServer::start();
+        let dir = tempfile::tempdir().unwrap();
+        let workflows = crate::support::partners::root().join("workflows");
+        let server = RunningServer::start(dir.path(), &[
+            ("VORGANG_DATABASE_URL", &db.url_text()),
+            ("VORGANG_WORKFLOWS_DIR", workflows.to_str().unwrap()),
+            ("VORGANG_MAIL_URL", &format!("smtp://127.0.0.1:{}?tls=none", smtp.port)),
+            ("VORGANG_MAIL_FROM", "Kreis Soest – Beteiligung <beteiligung@kreis-soest.test>"),
+            ("VORGANG_PUBLIC_URL", "https://vorgang.kreis-soest.test"),
+        ]);
+        let client = http();
+        let mut login = client.post(server.url("/api/v1/auth/token"))
+            .send_json(json!({ "email": "k@kreis-soest.de", "password": "ein-sehr-gutes-passwort" })).unwrap();
+        assert_eq!(login.status(), 200);
+        let token = login.body_mut().read_json::<Value>().unwrap()["token"].as_str().unwrap().to_string();
+        let auth = format!("Bearer {token}");
+        let mut created = client.post(server.url("/api/v1/cases")).header("Authorization", &auth)
+            .send_json(json!({ "workflow": "ki-antrag", "data": application() })).unwrap();
+        assert_eq!(created.status(), 201);
+        let case: Value = created.body_mut().read_json().unwrap();
+        let id = case["id"].as_i64().unwrap();
+        let aktenzeichen = case["aktenzeichen"].as_str().unwrap().to_string();
+        let started = client.post(server.url(&format!("/api/v1/cases/{id}/actions/beteiligung_starten")))
+            .header("Authorization", &auth).send_json(json!({ "version": 1 })).unwrap();
+        assert_eq!(started.status(), 200);
+
+        // The invitations arrive at the partners' mailboxes.
+        let mails = received(&smtp, 2);
+        let invitation = mails.iter().find(|m| m.to == ["schulamt@kreis-soest.test"]).expect("mail to the Schulamt");
+        assert_eq!(invitation.from, "beteiligung@kreis-soest.test");
+        let parsed = invitation.parsed();
+        assert!(parsed.message_id().is_some_and(|m| m.ends_with("@vorgang.kreis-soest.test")));
+        assert!(parsed.date().is_some());
+        assert_eq!(parsed.from().and_then(|f| f.first()).and_then(|a| a.name()), Some("Kreis Soest – Beteiligung"));
+        let subject = parsed.subject().unwrap().to_string();
+        assert!(subject.contains(&aktenzeichen), "{subject}");
+        let root = parsed.content_type().unwrap();
+        assert_eq!((root.ctype(), root.subtype()), ("multipart", Some("alternative")));
+        let text = parsed.body_text(0).unwrap().replace("\r\n", "\n");
+        assert!(text.contains("Sehr geehrte Damen und Herren") && text.contains("Stellungnahme"), "{text}");
+        assert!(text.contains("Über diesen persönlichen Link"), "umlauts survive: {text}");
+        assert!(text.contains("Mit freundlichen Grüßen") && text.contains("Fachbereich Bildung"), "closing block with the office: {text}");
+        let prefix = "https://vorgang.kreis-soest.test";
+        let start = text.find(&format!("{prefix}/beteiligung/")).expect("the personal link");
+        let link = text[start..].split_whitespace().next().unwrap().to_string();
+        let html = parsed.body_html(0).unwrap();
+        assert!(html.contains(&format!("href=\"{link}\"")), "{html}");
+
+        // The partner opens the link and answers.
+        let path = link.trim_start_matches(prefix).to_string();
+        let mut page = client.get(server.url(&path)).call().unwrap();
+        assert_eq!(page.status(), 200);
+        let body = page.body_mut().read_to_string().unwrap();
+        assert!(body.contains(&aktenzeichen) && body.contains("<form"), "{body}");
+        let mut answered = client.post(server.url(&path))
+            .send_form([("votum", "zustimmung_mit_hinweisen"), ("stellungnahme", "Bitte die Schulsozialarbeit einbeziehen."),
+                        ("name", "Frau Muster"), ("funktion", "Schulrätin")]).unwrap();
+        assert_eq!(answered.status(), 200);
+        assert!(answered.body_mut().read_to_string().unwrap().contains("Vielen Dank"));
+
+        // The coordinator sees it in the matrix and the journal; the partner gets a copy.
+        let mut matrix = client.get(server.url(&format!("/api/v1/cases/{id}/consultations"))).header("Authorization", &auth).call().unwrap();
+        let rows: Value = matrix.body_mut().read_json().unwrap();
+        let row = rows.as_array().unwrap().iter().find(|r| r["organisation"] == "SCHULAMT-SO").unwrap();
+        assert_eq!(row["votum"], "zustimmung_mit_hinweisen");
+        assert_eq!(row["status"], "answered");
+        let mut journal = client.get(server.url(&format!("/api/v1/cases/{id}/journal"))).header("Authorization", &auth).call().unwrap();
+        let entries: Value = journal.body_mut().read_json().unwrap();
+        assert!(entries.as_array().unwrap().iter().any(|e| e["kind"] == "answer_recorded" && e["payload"]["participant"] == "SCHULAMT-SO"));
+        let mails = received(&smtp, 3);
+        let copy = mails.iter().find(|m| m.parsed().subject().is_some_and(|s| s.contains("eingegangen"))).expect("confirmation");
+        assert_eq!(copy.to, ["schulamt@kreis-soest.test"]);
+        assert!(copy.parsed().body_text(0).unwrap().contains("Bitte die Schulsozialarbeit einbeziehen."));
+        drop(server);
     }
 }
