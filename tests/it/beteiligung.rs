@@ -402,3 +402,45 @@ both_backends! {
         drop(server);
     }
 }
+
+both_backends! {
+    async fn after_the_deadline_the_page_is_read_only_and_records_nothing(backend) {
+        use vorgang::service::cases::{self, Invocation};
+        let db = TestDatabase::migrated(backend);
+        let dir = tempfile::tempdir().unwrap();
+        let pool = db.pool(4);
+        let api = crate::support::api::state(&pool, dir.path());
+        // Invited five weeks ago: the four-week deadline has passed, the link is still valid
+        // (deadline plus the grace period for reading).
+        let then = vorgang::service::clock::at(chrono::Utc::now() - chrono::TimeDelta::days(35));
+        {
+            let ctx = api.case_context();
+            let mut conn = pool.get().unwrap();
+            let soest = vorgang::db::models::Organisation::find_by_key(&mut conn, "05974").unwrap().unwrap();
+            let actor = vorgang::engine::Actor { id: "k@kreis-soest.de".into(), roles: vec!["koordination".into()] };
+            let case = cases::start_case(&mut conn, &ctx, "ki-antrag", &soest, application(), &actor, &then).unwrap();
+            let allow = |_| Ok(());
+            let call = Invocation { actor: &actor, clock: &then, check: &allow };
+            cases::take_action(&mut conn, &ctx, case.row.id, 1, "beteiligung_starten", None, None, call).unwrap();
+        }
+        let invitation = mails(&db).into_iter().find(|m| m.0 == "beteiligung_einladung").unwrap();
+        let token = token_in(&invitation.3);
+        let app = actix_test::init_service(vorgang::web::app(pool, test_auth(), api)).await;
+
+        let page = send!(app, actix_test::TestRequest::get().uri(&format!("/beteiligung/{token}")));
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.text.contains("abgelaufen"), "{}", page.text);
+        assert!(!page.text.contains("<form"), "read-only after the deadline");
+        let before = counts(&db);
+        let late = send!(app, actix_test::TestRequest::post().uri(&format!("/beteiligung/{token}"))
+            .set_form([("votum", "zustimmung"), ("name", "Frau Spät")]));
+        assert_eq!(late.status, StatusCode::CONFLICT);
+        assert!(late.text.contains("abgelaufen"));
+        let api_late = send!(app, actix_test::TestRequest::post().uri(&format!("/api/v1/beteiligung/{token}"))
+            .set_json(json!({ "votum": "zustimmung", "name": "Frau Spät" })));
+        assert_eq!(api_late.status, StatusCode::CONFLICT);
+        assert_eq!(counts(&db), before, "nothing recorded");
+        let json = send!(app, actix_test::TestRequest::get().uri(&format!("/api/v1/beteiligung/{token}")));
+        assert_eq!(json.json()["kann_antworten"], false);
+    }
+}

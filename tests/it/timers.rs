@@ -33,6 +33,7 @@ both_backends! {
         let ctx: CaseContext<'_> = api.case_context();
         let mut conn = pool.get().unwrap();
         let soest = Organisation::find_by_key(&mut conn, "05974").unwrap().unwrap();
+        crate::support::auth::create_user(&mut conn, "k@kreis-soest.de", "05974", &[vorgang::db::models::Role::Koordination], None);
         let actor = Actor { id: "k@kreis-soest.de".into(), roles: vec!["koordination".into()] };
         let case = cases::start_case(&mut conn, &ctx, "ki-antrag", &soest, crate::beteiligung::application(), &actor, &clock("2026-03-04")).unwrap();
         let allow = |_| Ok(());
@@ -68,6 +69,8 @@ both_backends! {
         assert_eq!(round.fired, 1);
         let statuses: Vec<String> = timers::table.filter(timers::case_id.eq(case.row.id)).order(timers::id).select(timers::status).load(&mut conn).unwrap();
         assert_eq!(statuses, ["fired", "fired"]);
+        let result: i64 = outbox::table.filter(outbox::template.eq("beteiligung_abgeschlossen")).count().get_result(&mut conn).unwrap();
+        assert_eq!(result, 1, "the office is told when the deadline closes the consultation");
         let view = cases::load(&mut conn, ctx.registry, case.row.id).unwrap();
         assert!(view.instance.active_steps().any(|t| t.step == "auswertung"));
     }
