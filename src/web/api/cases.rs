@@ -79,12 +79,12 @@ fn view(
 ) -> Result<CaseView, ServiceError> {
     let applicant = Organisation::find(conn, case.row.applicant_id)?
         .ok_or_else(|| ServiceError::NotFound("Antragsteller fehlt.".into()))?;
-    Ok(case_view(
-        case,
-        &applicant,
-        &actor(principal),
-        &clock::now(),
-    ))
+    Ok(view_with(case, &applicant, principal))
+}
+
+/// The view when the caller already has the applicant organisation at hand.
+fn view_with(case: &LoadedCase, applicant: &Organisation, principal: &Principal) -> CaseView {
+    case_view(case, applicant, &actor(principal), &clock::now())
 }
 
 /// Body of `POST /cases`.
@@ -149,7 +149,8 @@ pub async fn create(
             &actor(&principal),
             &clock::now(),
         )?;
-        view(conn, &case, &principal)
+        // The case was started for `applicant`; no need to read the organisation again.
+        Ok(view_with(&case, &applicant, &principal))
     })
     .await?;
     Ok(HttpResponse::Created().json(view))
@@ -295,9 +296,9 @@ pub async fn show(
     let id = CaseId(path.into_inner());
     let api = api.into_inner();
     let view = blocking(&db, move |conn| {
-        let case = cases::load(conn, &api.registry, id)?;
+        let (case, applicant) = cases::load_with_applicant(conn, &api.registry, id)?;
         permit(&principal, Permission::ReadCase, case.access())?;
-        view(conn, &case, &principal)
+        Ok(view_with(&case, &applicant, &principal))
     })
     .await?;
     Ok(HttpResponse::Ok().json(view))
