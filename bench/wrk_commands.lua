@@ -67,8 +67,8 @@ function done(summary, latency, requests)
     if first == "" and e ~= "" then first = e end
   end
   io.write(string.format(
-    'RESULT {"commands":%d,"errors":%d,"seconds":%.3f,"p50_ms":%.3f,"p99_ms":%.3f,"first_error":"%s"}\n',
+    'RESULT {"commands":%d,"errors":%d,"seconds":%.3f,"p50_ms":%.3f,"p99_ms":%.3f,"p90_ms":%.3f,"max_ms":%.3f,"first_error":"%s"}\n',
     total_commands, total_errors, summary.duration / 1e6,
-    latency:percentile(50) / 1000, latency:percentile(99) / 1000,
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency:percentile(90) / 1000, latency.max / 1000,
     (first:gsub('[%c"\\]', ' '))))
 end
