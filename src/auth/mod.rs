@@ -14,7 +14,7 @@ use std::sync::Arc;
 pub use limiter::{LoginLimiter, LoginLimits};
 pub use password::Passwords;
 pub use permissions::{CaseScope, Denied, Permission, authorize, workflow_roles};
-pub use principal::Principal;
+pub use principal::{Caller, Principal};
 pub use token::{Signer, StaffTokens};
 
 use crate::secret::Secret;

@@ -162,6 +162,48 @@ pub fn append(
         return Ok(Vec::new());
     }
     lock_case(conn, case_id)?;
+    let last_seq = insert_chained(conn, case_id, events)?;
+    case_events::table
+        .filter(case_events::case_id.eq(case_id))
+        .filter(case_events::seq.gt(last_seq))
+        .order(case_events::seq)
+        .select(EventRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(EventRow::into_entry)
+        .collect()
+}
+
+/// Appends `events` like [`append`], for a caller that already holds the case: it has locked the
+/// case row in this transaction (`SELECT … FOR UPDATE` on PostgreSQL; on SQLite the
+/// `BEGIN IMMEDIATE` of [`crate::db::write_transaction`]) or inserted the case in it.
+///
+/// The case commands run on every API request that changes a case; this variant spares them the
+/// second lock and reading the entries back, so an append costs two statements (chain head, one
+/// multi-row insert) however many entries it writes. A missing case fails on the foreign key;
+/// `UNIQUE (case_id, seq)` remains the backstop should a caller not hold the lock.
+pub fn append_locked(
+    conn: &mut DbConnection,
+    case_id: i64,
+    events: &[NewEvent],
+) -> Result<(), DbError> {
+    if !in_transaction(conn) {
+        return Err(diesel::result::Error::NotInTransaction.into());
+    }
+    if events.is_empty() {
+        return Ok(());
+    }
+    insert_chained(conn, case_id, events)?;
+    Ok(())
+}
+
+/// Reads the chain head of the case and inserts `events` after it in one statement; returns the
+/// sequence number the head had (0 for an empty journal). The caller holds the case.
+fn insert_chained(
+    conn: &mut DbConnection,
+    case_id: i64,
+    events: &[NewEvent],
+) -> Result<i32, DbError> {
     let last: Option<(i32, String)> = case_events::table
         .filter(case_events::case_id.eq(case_id))
         .order(case_events::seq.desc())
@@ -170,6 +212,14 @@ pub fn append(
         .optional()?;
     let (last_seq, mut prev_hash) = last.unwrap_or_else(|| (0, GENESIS_HASH.to_string()));
 
+    struct Prepared {
+        seq: i32,
+        at: NaiveDateTime,
+        payload: String,
+        prev_hash: String,
+        hash: String,
+    }
+    let mut prepared = Vec::with_capacity(events.len());
     let mut seq = last_seq;
     for event in events {
         seq = seq.checked_add(1).ok_or_else(|| {
@@ -188,30 +238,36 @@ pub fn append(
             payload: &payload,
             prev_hash: &prev_hash,
         });
-        diesel::insert_into(case_events::table)
-            .values(EventInsert {
-                case_id,
-                seq,
-                at,
-                actor: &event.actor,
-                kind: &event.kind,
-                payload: &payload,
-                prev_hash: &prev_hash,
-                hash: &hash,
-            })
-            .execute(conn)?;
-        prev_hash = hash;
+        let entry_prev = std::mem::replace(&mut prev_hash, hash.clone());
+        prepared.push(Prepared {
+            seq,
+            at,
+            payload,
+            prev_hash: entry_prev,
+            hash,
+        });
     }
-
-    case_events::table
-        .filter(case_events::case_id.eq(case_id))
-        .filter(case_events::seq.gt(last_seq))
-        .order(case_events::seq)
-        .select(EventRow::as_select())
-        .load(conn)?
-        .into_iter()
-        .map(EventRow::into_entry)
-        .collect()
+    let rows: Vec<EventInsert<'_>> = prepared
+        .iter()
+        .zip(events)
+        .map(|(p, event)| EventInsert {
+            case_id,
+            seq: p.seq,
+            at: p.at,
+            actor: &event.actor,
+            kind: &event.kind,
+            payload: &p.payload,
+            prev_hash: &p.prev_hash,
+            hash: &p.hash,
+        })
+        .collect();
+    // One multi-row INSERT; the multi-backend connection does not offer batch inserts itself.
+    let insert = diesel::insert_into(case_events::table).values(&rows);
+    match conn {
+        DbConnection::Pg(pg) => insert.execute(pg)?,
+        DbConnection::Sqlite(sqlite) => insert.execute(sqlite)?,
+    };
+    Ok(last_seq)
 }
 
 /// Makes sure the case exists; on PostgreSQL also locks its row until the transaction ends.

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use chrono::{Datelike, NaiveDateTime, Timelike};
+use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
 use diesel::prelude::*;
 use serde_json::{Value, json};
 
@@ -13,7 +13,7 @@ use super::error::ServiceError;
 use super::mail::{self, CaseMailFacts, MailContext, QueuedMail};
 use super::workflows::{DeployedWorkflow, WorkflowRegistry};
 use crate::db::models::{CaseId, CaseRow, NewCase, Organisation, OrganisationId};
-use crate::db::schema::{cases, timers};
+use crate::db::schema::{cases, organisations, timers};
 use crate::db::{DbConnection, write_transaction};
 use crate::engine::data::validate_data;
 use crate::engine::definition::Step;
@@ -103,6 +103,32 @@ pub fn load(
         instance,
         workflow,
     })
+}
+
+/// Reads a case together with its applicant organisation, in one query: what showing a case
+/// needs (the view names the applicant), without a second round trip for the organisation.
+pub fn load_with_applicant(
+    conn: &mut DbConnection,
+    registry: &WorkflowRegistry,
+    id: CaseId,
+) -> Result<(LoadedCase, Organisation), ServiceError> {
+    let (row, applicant): (CaseRow, Organisation) = cases::table
+        .inner_join(organisations::table)
+        .filter(cases::id.eq(id))
+        .select((CaseRow::as_select(), Organisation::as_select()))
+        .first(conn)
+        .optional()?
+        .ok_or_else(not_found)?;
+    let workflow = registry.by_id(conn, row.definition_id)?;
+    let instance = parse_state(&row)?;
+    Ok((
+        LoadedCase {
+            row,
+            instance,
+            workflow,
+        },
+        applicant,
+    ))
 }
 
 fn not_found() -> ServiceError {
@@ -501,17 +527,17 @@ fn record(
             payload: entry.payload(),
         })
         .collect();
-    journal::append(conn, id.0, &events)?;
-    for entry in &outcome.journal {
-        if let JournalEntry::TimerFired { timer, .. } = entry {
-            diesel::update(timers::table)
-                .filter(timers::case_id.eq(id))
-                .filter(timers::local_id.eq(timer.0 as i64))
-                .filter(timers::status.eq("scheduled"))
-                .set(timers::status.eq("fired"))
-                .execute(conn)?;
-        }
-    }
+    // The commands hold the case (row lock or a fresh insert), see `journal::append_locked`.
+    journal::append_locked(conn, id.0, &events)?;
+    let fired: Vec<i64> = outcome
+        .journal
+        .iter()
+        .filter_map(|entry| match entry {
+            JournalEntry::TimerFired { timer, .. } => Some(timer.0 as i64),
+            _ => None,
+        })
+        .collect();
+    set_timer_status(conn, id, &fired, "fired")?;
 
     let mut facts: Option<MailContext> = None;
     let mut base = |conn: &mut DbConnection, step: &str| -> Result<MailContext, ServiceError> {
@@ -568,26 +594,22 @@ fn record(
         }
     }
 
+    // Timer rows are written after the loop, one statement each for new and cancelled timers,
+    // with the same result as writing them effect by effect: a timer scheduled and cancelled by
+    // the same outcome is inserted as cancelled.
+    let mut scheduled: Vec<(i64, &str, NaiveDate, &str)> = Vec::new();
+    let mut cancelled: Vec<i64> = Vec::new();
     for effect in &outcome.effects {
         match effect {
             SideEffect::ScheduleTimer { timer, step, due } => {
-                diesel::insert_into(timers::table)
-                    .values((
-                        timers::case_id.eq(id),
-                        timers::local_id.eq(timer.0 as i64),
-                        timers::step.eq(step),
-                        timers::due.eq(due),
-                        timers::created_at.eq(at),
-                    ))
-                    .execute(conn)?;
+                scheduled.push((timer.0 as i64, step, *due, "scheduled"));
             }
             SideEffect::CancelTimer { timer } => {
-                diesel::update(timers::table)
-                    .filter(timers::case_id.eq(id))
-                    .filter(timers::local_id.eq(timer.0 as i64))
-                    .filter(timers::status.eq("scheduled"))
-                    .set(timers::status.eq("cancelled"))
-                    .execute(conn)?;
+                let local = timer.0 as i64;
+                match scheduled.iter_mut().find(|(id, ..)| *id == local) {
+                    Some(new) => new.3 = "cancelled",
+                    None => cancelled.push(local),
+                }
             }
             SideEffect::Invite {
                 invitation,
@@ -686,6 +708,47 @@ fn record(
             SideEffect::Finished { .. } => {}
         }
     }
+    if !scheduled.is_empty() {
+        let rows: Vec<_> = scheduled
+            .iter()
+            .map(|(local, step, due, status)| {
+                (
+                    timers::case_id.eq(id),
+                    timers::local_id.eq(*local),
+                    timers::step.eq(*step),
+                    timers::due.eq(*due),
+                    timers::status.eq(*status),
+                    timers::created_at.eq(at),
+                )
+            })
+            .collect();
+        // One multi-row INSERT; the multi-backend connection does not offer batch inserts itself.
+        let insert = diesel::insert_into(timers::table).values(&rows);
+        match conn {
+            DbConnection::Pg(pg) => insert.execute(pg)?,
+            DbConnection::Sqlite(sqlite) => insert.execute(sqlite)?,
+        };
+    }
+    set_timer_status(conn, id, &cancelled, "cancelled")?;
+    Ok(())
+}
+
+/// Moves the case's scheduled timers `locals` to `status` in one statement.
+fn set_timer_status(
+    conn: &mut DbConnection,
+    id: CaseId,
+    locals: &[i64],
+    status: &str,
+) -> Result<(), ServiceError> {
+    if locals.is_empty() {
+        return Ok(());
+    }
+    diesel::update(timers::table)
+        .filter(timers::case_id.eq(id))
+        .filter(timers::local_id.eq_any(locals))
+        .filter(timers::status.eq("scheduled"))
+        .set(timers::status.eq(status))
+        .execute(conn)?;
     Ok(())
 }
 

@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::view::{CaseView, case_view};
 use super::{ApiState, actor, blocking};
-use crate::auth::{CaseScope, Permission, Principal, authorize};
+use crate::auth::{Caller, CaseScope, Permission, Principal, authorize};
 use crate::db::models::{CaseId, CaseRow, Organisation, Role};
 use crate::db::schema::cases as cases_table;
 use crate::db::{Database, DbConnection};
@@ -16,6 +16,21 @@ use crate::service::ServiceError;
 use crate::service::cases::{self, CaseAccess, Invocation, LoadedCase};
 use crate::service::clock;
 use crate::web::problem::Problem;
+
+/// Runs `work` on the blocking pool with the caller's principal, loaded on the same connection
+/// (see [`Caller`]); a gone or inactive user is refused with 401 like an invalid token.
+async fn with_principal<T, F>(db: &Database, caller: Caller, work: F) -> Result<T, actix_web::Error>
+where
+    F: FnOnce(&mut DbConnection, Principal) -> Result<T, ServiceError> + Send + 'static,
+    T: Send + 'static,
+{
+    let outcome = blocking(db, move |conn| match caller.principal(conn)? {
+        Ok(principal) => work(conn, principal).map(Ok),
+        Err(refused) => Ok(Err(refused)),
+    })
+    .await?;
+    Ok(outcome?)
+}
 
 /// Decides one permission on a case; a denial the caller must not notice becomes "not found".
 pub(crate) fn permit(
@@ -79,12 +94,12 @@ fn view(
 ) -> Result<CaseView, ServiceError> {
     let applicant = Organisation::find(conn, case.row.applicant_id)?
         .ok_or_else(|| ServiceError::NotFound("Antragsteller fehlt.".into()))?;
-    Ok(case_view(
-        case,
-        &applicant,
-        &actor(principal),
-        &clock::now(),
-    ))
+    Ok(view_with(case, &applicant, principal))
+}
+
+/// The view when the caller already has the applicant organisation at hand.
+fn view_with(case: &LoadedCase, applicant: &Organisation, principal: &Principal) -> CaseView {
+    case_view(case, applicant, &actor(principal), &clock::now())
 }
 
 /// Body of `POST /cases`.
@@ -117,14 +132,14 @@ pub struct CreateCase {
     )
 )]
 pub async fn create(
-    principal: Principal,
+    caller: Caller,
     body: web::Json<CreateCase>,
     db: web::Data<Database>,
     api: web::Data<ApiState>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, actix_web::Error> {
     let body = body.into_inner();
     let api = api.into_inner();
-    let view = blocking(&db, move |conn| {
+    let view = with_principal(&db, caller, move |conn, principal| {
         let applicant = match &body.applicant {
             Some(key) => Organisation::find_by_key(conn, key)?.ok_or_else(|| {
                 ServiceError::BadRequest(format!("Die Organisation „{key}“ gibt es nicht."))
@@ -149,7 +164,8 @@ pub async fn create(
             &actor(&principal),
             &clock::now(),
         )?;
-        view(conn, &case, &principal)
+        // The case was started for `applicant`; no need to read the organisation again.
+        Ok(view_with(&case, &applicant, &principal))
     })
     .await?;
     Ok(HttpResponse::Created().json(view))
@@ -183,28 +199,30 @@ pub struct ListQuery {
     )
 )]
 pub async fn list(
-    principal: Principal,
+    caller: Caller,
     query: web::Query<ListQuery>,
     db: web::Data<Database>,
     api: web::Data<ApiState>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, actix_web::Error> {
     let query = query.into_inner();
     let page = query.page.unwrap_or(1);
     let per_page = query.per_page.unwrap_or(20);
     if page < 1 || !(1..=100).contains(&per_page) {
         return Err(super::bad_request(
             "„page“ muss mindestens 1 und „per_page“ zwischen 1 und 100 liegen.".into(),
-        ));
+        )
+        .into());
     }
     if let Some(status) = &query.status
         && !["running", "completed", "withdrawn"].contains(&status.as_str())
     {
         return Err(super::bad_request(format!(
             "Unbekannter Status „{status}“ (erlaubt: running, completed, withdrawn)."
-        )));
+        ))
+        .into());
     }
     let api = api.into_inner();
-    let result = blocking(&db, move |conn| {
+    let result = with_principal(&db, caller, move |conn, principal| {
         let filtered = || {
             let mut select = cases_table::table.into_boxed();
             if !principal.roles.contains(&Role::Admin) {
@@ -287,17 +305,17 @@ fn escape_like(text: &str) -> String {
     )
 )]
 pub async fn show(
-    principal: Principal,
+    caller: Caller,
     path: web::Path<i64>,
     db: web::Data<Database>,
     api: web::Data<ApiState>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, actix_web::Error> {
     let id = CaseId(path.into_inner());
     let api = api.into_inner();
-    let view = blocking(&db, move |conn| {
-        let case = cases::load(conn, &api.registry, id)?;
+    let view = with_principal(&db, caller, move |conn, principal| {
+        let (case, applicant) = cases::load_with_applicant(conn, &api.registry, id)?;
         permit(&principal, Permission::ReadCase, case.access())?;
-        view(conn, &case, &principal)
+        Ok(view_with(&case, &applicant, &principal))
     })
     .await?;
     Ok(HttpResponse::Ok().json(view))
@@ -335,21 +353,19 @@ pub struct ChangeData {
     )
 )]
 pub async fn change_data(
-    principal: Principal,
+    caller: Caller,
     path: web::Path<i64>,
     body: web::Json<ChangeData>,
     db: web::Data<Database>,
     api: web::Data<ApiState>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, actix_web::Error> {
     let id = CaseId(path.into_inner());
     let body = body.into_inner();
     if !body.data.is_object() {
-        return Err(super::bad_request(
-            "„data“ muss ein JSON-Objekt sein.".into(),
-        ));
+        return Err(super::bad_request("„data“ muss ein JSON-Objekt sein.".into()).into());
     }
     let api = api.into_inner();
-    let view = blocking(&db, move |conn| {
+    let view = with_principal(&db, caller, move |conn, principal| {
         let case = as_caller(&principal, Permission::ChangeCaseData, |call| {
             cases::change_data(conn, &api.case_context(), id, body.version, body.data, call)
         })?;
@@ -394,21 +410,19 @@ pub struct TakeAction {
     )
 )]
 pub async fn act(
-    principal: Principal,
+    caller: Caller,
     path: web::Path<(i64, String)>,
     body: web::Json<TakeAction>,
     db: web::Data<Database>,
     api: web::Data<ApiState>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, actix_web::Error> {
     let (id, action) = path.into_inner();
     let body = body.into_inner();
     if body.data.as_ref().is_some_and(|d| !d.is_object()) {
-        return Err(super::bad_request(
-            "„data“ muss ein JSON-Objekt sein.".into(),
-        ));
+        return Err(super::bad_request("„data“ muss ein JSON-Objekt sein.".into()).into());
     }
     let api = api.into_inner();
-    let view = blocking(&db, move |conn| {
+    let view = with_principal(&db, caller, move |conn, principal| {
         let case = as_caller(&principal, Permission::TakeAction, |call| {
             cases::take_action(
                 conn,
@@ -457,16 +471,16 @@ pub struct Withdraw {
     )
 )]
 pub async fn withdraw(
-    principal: Principal,
+    caller: Caller,
     path: web::Path<i64>,
     body: web::Json<Withdraw>,
     db: web::Data<Database>,
     api: web::Data<ApiState>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, actix_web::Error> {
     let id = CaseId(path.into_inner());
     let body = body.into_inner();
     let api = api.into_inner();
-    let view = blocking(&db, move |conn| {
+    let view = with_principal(&db, caller, move |conn, principal| {
         let case = as_caller(&principal, Permission::WithdrawCase, |call| {
             cases::withdraw(
                 conn,
@@ -501,12 +515,12 @@ pub async fn withdraw(
     )
 )]
 pub async fn journal(
-    principal: Principal,
+    caller: Caller,
     path: web::Path<i64>,
     db: web::Data<Database>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, actix_web::Error> {
     let id = CaseId(path.into_inner());
-    let entries = blocking(&db, move |conn| {
+    let entries = with_principal(&db, caller, move |conn, principal| {
         permitted_row(conn, &principal, Permission::ReadJournal, id)?;
         Ok(crate::journal::list(conn, id.0)?)
     })
