@@ -287,3 +287,26 @@ fn config_key_with_wrong_type_exits_2_with_one_line() {
         "vorgang: Einstellung listen (VORGANG_LISTEN):",
     );
 }
+
+#[test]
+fn a_template_with_an_unknown_variable_stops_start_up_naming_file_and_variable() {
+    let templates = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(templates.path().join("mail")).unwrap();
+    std::fs::write(
+        templates.path().join("mail/beteiligung_bestaetigung.text.hbs"),
+        "Guten Tag {{empfaenger.anrede}},\n",
+    )
+    .unwrap();
+    let dir = templates.path().to_str().unwrap();
+    let line = assert_fails_with_one_line(
+        &["serve"],
+        &[("VORGANG_TEMPLATES_DIR", dir)],
+        "vorgang: Einstellung templates_dir: Vorlage mail/beteiligung_bestaetigung.text.hbs",
+    );
+    assert!(line.contains("empfaenger.anrede"), "{line}");
+    assert_fails_with_one_line(
+        &["serve"],
+        &[("VORGANG_TEMPLATES_DIR", "/nonexistent/templates")],
+        "vorgang: Einstellung templates_dir (VORGANG_TEMPLATES_DIR): Verzeichnis /nonexistent/templates gibt es nicht",
+    );
+}

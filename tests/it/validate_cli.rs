@@ -80,3 +80,49 @@ fn the_committed_json_schema_is_current() {
     assert_eq!(schema["title"], "vorgang workflow definition");
     assert!(schema["properties"]["steps"].is_object());
 }
+
+#[test]
+fn templates_are_checked_for_the_variables_of_each_use() {
+    // An override that uses a variable no mail provides.
+    let templates = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(templates.path().join("mail")).unwrap();
+    std::fs::write(
+        templates.path().join("mail/beteiligung_erinnerung.text.hbs"),
+        "Erinnerung an {{empfaenger.anrede}}: {{link}}\n",
+    )
+    .unwrap();
+    let output = vorgang()
+        .args(["validate", "--templates"])
+        .arg(templates.path())
+        .current_dir(project())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("mail template 'beteiligung_erinnerung'")
+            && stdout.contains("empfaenger.anrede"),
+        "{stdout}"
+    );
+
+    // An invitation template used for a mail to the applicant, which has no deadline or link.
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(project().join("workflows/ki-antrag.yaml"))
+        .unwrap()
+        .replacen("template: antrag_eingegangen", "template: beteiligung_einladung", 1);
+    let file = dir.path().join("ki-antrag.yaml");
+    std::fs::write(&file, text).unwrap();
+    let output = vorgang()
+        .args(["validate", file.to_str().unwrap()])
+        .current_dir(project())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("mail template 'beteiligung_einladung'")
+            && stdout.contains("cannot be used for this mail")
+            && stdout.contains("frist"),
+        "{stdout}"
+    );
+}
