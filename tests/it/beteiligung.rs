@@ -444,3 +444,106 @@ both_backends! {
         assert_eq!(json.json()["kann_antworten"], false);
     }
 }
+
+/// A multipart body with text fields and one file field.
+fn form_with_file(fields: &[(&str, &str)], file: (&str, &str, &str, &[u8])) -> (String, Vec<u8>) {
+    let boundary = "beteiligungsgrenze";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    let (name, filename, content_type, bytes) = file;
+    body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{filename}\"\r\nContent-Type: {content_type}\r\n\r\n").as_bytes());
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+const PDF: &[u8] = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n";
+
+both_backends! {
+    async fn shared_documents_attachments_and_markup_in_organisation_names(backend) {
+        let db = TestDatabase::migrated(backend);
+        let dir = tempfile::tempdir().unwrap();
+        let coordinator = create_user(&mut db.connection(), "k@kreis-soest.de", "05974", &[Role::Koordination], None);
+        let staff = StaffTokens::new(std::sync::Arc::new(Signer::new(&test_secret())), StaffTokens::DEFAULT_LIFETIME)
+            .issue(coordinator.id).unwrap().token;
+        crate::support::partners::add_partner(&mut db.connection(), "RAT-SO", "Integrationsrat <script>alert(2)</script>", Some("rat@kreis-soest.test"));
+        let pool = db.pool(4);
+        let api = crate::support::api::state(&pool, dir.path());
+        let app = actix_test::init_service(vorgang::web::app(pool, test_auth(), api)).await;
+        let mut data = application();
+        data["beteiligte"] = json!(["RAT-SO"]);
+        let created = send!(app, actix_test::TestRequest::post().uri("/api/v1/cases").insert_header(bearer(&staff))
+            .set_json(json!({ "workflow": "ki-antrag", "data": data })));
+        let id = created.json()["id"].as_i64().unwrap();
+        // One document shared with partners, one internal.
+        let mut shared = None;
+        for (name, visible) in [("Entwurf.pdf", "true"), ("Intern.pdf", "false")] {
+            let (content_type, body) = form_with_file(&[("partner_visible", visible)], ("file", name, "application/pdf", PDF));
+            let stored = send!(app, actix_test::TestRequest::post().uri(&format!("/api/v1/cases/{id}/documents"))
+                .insert_header(bearer(&staff)).insert_header(("Content-Type", content_type)).set_payload(body));
+            assert_eq!(stored.status, StatusCode::CREATED, "{}", stored.text);
+            if visible == "true" {
+                shared = stored.json()["id"].as_i64();
+            }
+        }
+        let shared = shared.unwrap();
+        let internal = shared + 1;
+        let started = send!(app, actix_test::TestRequest::post().uri(&format!("/api/v1/cases/{id}/actions/beteiligung_starten"))
+            .insert_header(bearer(&staff)).set_json(json!({ "version": 1 })));
+        assert_eq!(started.status, StatusCode::OK, "{}", started.text);
+
+        // The organisation's name is escaped in the HTML mail and left alone in plain text.
+        let invitation = mails(&db).into_iter().find(|m| m.0 == "beteiligung_einladung").unwrap();
+        let token = token_in(&invitation.3);
+        assert!(!invitation.4.contains("<script>"), "{}", invitation.4);
+
+        // The page lists the shared document only; it downloads through the same link.
+        let page = send!(app, actix_test::TestRequest::get().uri(&format!("/beteiligung/{token}")));
+        assert!(page.text.contains("Integrationsrat &lt;script&gt;"), "escaped on the page");
+        assert!(!page.text.contains("<script>"));
+        assert!(page.text.contains("Entwurf.pdf") && !page.text.contains("Intern.pdf"));
+        let download = send!(app, actix_test::TestRequest::get().uri(&format!("/beteiligung/{token}/dokumente/{shared}")));
+        assert_eq!(download.status, StatusCode::OK);
+        assert_eq!(download.header("content-type"), "application/pdf");
+        assert!(download.header("content-disposition").contains("Entwurf.pdf"));
+        let hidden = send!(app, actix_test::TestRequest::get().uri(&format!("/beteiligung/{token}/dokumente/{internal}")));
+        assert_eq!(hidden.status, StatusCode::NOT_FOUND);
+        let forged = send!(app, actix_test::TestRequest::get().uri(&format!("/beteiligung/x{token}/dokumente/{shared}")));
+        assert_eq!(forged.status, StatusCode::FORBIDDEN);
+
+        // An attachment that lies about its type is refused next to the field; nothing recorded.
+        let before = counts(&db);
+        let fields = [("votum", "zustimmung"), ("name", "Herr Rat")];
+        let (content_type, body) = form_with_file(&fields, ("anhang", "stellungnahme.pdf", "application/pdf", b"MZ\x90\x00 not a pdf"));
+        let refused = send!(app, actix_test::TestRequest::post().uri(&format!("/beteiligung/{token}"))
+            .insert_header(("Content-Type", content_type)).set_payload(body));
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.text);
+        assert!(refused.text.contains("id=\"fehler-anhang\""), "{}", refused.text);
+        assert_eq!(counts(&db), before);
+
+        // A real PDF attachment is stored with the answer and downloadable by the partner.
+        let (content_type, body) = form_with_file(&fields, ("anhang", "stellungnahme.pdf", "application/pdf", PDF));
+        let answered = send!(app, actix_test::TestRequest::post().uri(&format!("/beteiligung/{token}"))
+            .insert_header(("Content-Type", content_type)).set_payload(body));
+        assert_eq!(answered.status, StatusCode::OK, "{}", answered.text);
+        let view = send!(app, actix_test::TestRequest::get().uri(&format!("/api/v1/beteiligung/{token}")));
+        let attachment = view.json()["antworten"][0]["attachment"]["id"].as_i64().expect("attachment recorded");
+        let own = send!(app, actix_test::TestRequest::get().uri(&format!("/beteiligung/{token}/dokumente/{attachment}")));
+        assert_eq!(own.status, StatusCode::OK);
+        let listed = send!(app, actix_test::TestRequest::get().uri(&format!("/api/v1/cases/{id}/documents")).insert_header(bearer(&staff)));
+        assert!(listed.json().as_array().unwrap().iter().any(|d| d["uploaded_by"] == "beteiligung:RAT-SO"));
+
+        // The result mail names the organisation: verbatim in plain text, escaped in HTML.
+        let result = mails(&db).into_iter().find(|m| m.0 == "beteiligung_abgeschlossen").unwrap();
+        assert!(result.3.contains("Integrationsrat <script>alert(2)</script>: Zustimmung"), "{}", result.3);
+        assert!(result.4.contains("Integrationsrat &lt;script&gt;alert(2)&lt;/script&gt;"), "{}", result.4);
+        assert!(!result.4.contains("<script>"));
+    }
+}

@@ -293,7 +293,9 @@ fn a_template_with_an_unknown_variable_stops_start_up_naming_file_and_variable()
     let templates = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(templates.path().join("mail")).unwrap();
     std::fs::write(
-        templates.path().join("mail/beteiligung_bestaetigung.text.hbs"),
+        templates
+            .path()
+            .join("mail/beteiligung_bestaetigung.text.hbs"),
         "Guten Tag {{empfaenger.anrede}},\n",
     )
     .unwrap();

@@ -87,7 +87,9 @@ fn templates_are_checked_for_the_variables_of_each_use() {
     let templates = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(templates.path().join("mail")).unwrap();
     std::fs::write(
-        templates.path().join("mail/beteiligung_erinnerung.text.hbs"),
+        templates
+            .path()
+            .join("mail/beteiligung_erinnerung.text.hbs"),
         "Erinnerung an {{empfaenger.anrede}}: {{link}}\n",
     )
     .unwrap();
@@ -109,7 +111,11 @@ fn templates_are_checked_for_the_variables_of_each_use() {
     let dir = tempfile::tempdir().unwrap();
     let text = std::fs::read_to_string(project().join("workflows/ki-antrag.yaml"))
         .unwrap()
-        .replacen("template: antrag_eingegangen", "template: beteiligung_einladung", 1);
+        .replacen(
+            "template: antrag_eingegangen",
+            "template: beteiligung_einladung",
+            1,
+        );
     let file = dir.path().join("ki-antrag.yaml");
     std::fs::write(&file, text).unwrap();
     let output = vorgang()
