@@ -9,7 +9,8 @@
 //! | `bewilligung` | list, read | read, documents, journal, actions on *submitted* cases of every organisation |
 //! | `lesen` | list, read | read, documents, journal within the own organisation |
 //!
-//! Only `admin` deploys workflows and manages the mail outbox.
+//! Only `admin` deploys workflows, manages the mail outbox and registers partner organisations
+//! and their addresses; every role may list the organisations (to pick whom to consult).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
@@ -45,11 +46,15 @@ pub enum Permission {
     WithdrawCase,
     /// See the mail outbox and retry failed mails (operations, not case work).
     ManageOutbox,
+    /// See the organisations and their addresses (pickers for the bodies to consult).
+    ListOrganisations,
+    /// Register partner organisations and maintain the addresses consultations are mailed to.
+    ManageOrganisations,
 }
 
 impl Permission {
     /// Every permission, for exhaustive checks.
-    pub const ALL: [Permission; 12] = [
+    pub const ALL: [Permission; 14] = [
         Permission::ListWorkflows,
         Permission::ReadWorkflow,
         Permission::DeployWorkflow,
@@ -62,6 +67,8 @@ impl Permission {
         Permission::ReadJournal,
         Permission::WithdrawCase,
         Permission::ManageOutbox,
+        Permission::ListOrganisations,
+        Permission::ManageOrganisations,
     ];
 
     /// Permissions about one case, which therefore need a [`CaseScope`].
@@ -72,6 +79,8 @@ impl Permission {
                 | Permission::ReadWorkflow
                 | Permission::DeployWorkflow
                 | Permission::ManageOutbox
+                | Permission::ListOrganisations
+                | Permission::ManageOrganisations
         )
     }
 
@@ -98,6 +107,8 @@ impl Permission {
             Permission::ReadJournal => "das Protokoll dieses Vorgangs zu lesen",
             Permission::WithdrawCase => "diesen Vorgang zurückzunehmen",
             Permission::ManageOutbox => "den Postausgang zu verwalten",
+            Permission::ListOrganisations => "Organisationen aufzulisten",
+            Permission::ManageOrganisations => "Organisationen und ihre Adressen zu verwalten",
         }
     }
 }
@@ -180,22 +191,22 @@ fn role_allows(
     match role {
         Role::Admin => true,
         Role::Koordination => match permission {
-            ListWorkflows | ReadWorkflow => true,
-            DeployWorkflow | ManageOutbox => false,
+            ListWorkflows | ReadWorkflow | ListOrganisations => true,
+            DeployWorkflow | ManageOutbox | ManageOrganisations => false,
             CreateCase | ReadCase | ChangeCaseData | TakeAction | UploadDocument | ReadDocument
             | ReadJournal | WithdrawCase => own,
         },
         Role::Bewilligung => match permission {
-            ListWorkflows | ReadWorkflow => true,
+            ListWorkflows | ReadWorkflow | ListOrganisations => true,
             ReadCase | ReadDocument | ReadJournal | TakeAction => submitted,
             DeployWorkflow | CreateCase | ChangeCaseData | UploadDocument | WithdrawCase
-            | ManageOutbox => false,
+            | ManageOutbox | ManageOrganisations => false,
         },
         Role::Lesen => match permission {
-            ListWorkflows | ReadWorkflow => true,
+            ListWorkflows | ReadWorkflow | ListOrganisations => true,
             ReadCase | ReadDocument | ReadJournal => own,
             DeployWorkflow | CreateCase | ChangeCaseData | TakeAction | UploadDocument
-            | WithdrawCase | ManageOutbox => false,
+            | WithdrawCase | ManageOutbox | ManageOrganisations => false,
         },
     }
 }
@@ -294,7 +305,7 @@ mod tests {
     /// own/not submitted, own/submitted, foreign/not submitted, foreign/submitted.
     /// `Y` allowed; `-` refused with 403; `h` refused and hidden (answer 404).
     #[rustfmt::skip]
-    const EXPECTED: [(Permission, [&str; 4]); 12] = [
+    const EXPECTED: [(Permission, [&str; 4]); 14] = [
         //                  admin   koordination bewilligung lesen
         (ListWorkflows,  ["YYYY", "YYYY",      "YYYY",     "YYYY"]),
         (ReadWorkflow,   ["YYYY", "YYYY",      "YYYY",     "YYYY"]),
@@ -308,6 +319,8 @@ mod tests {
         (ReadJournal,    ["YYYY", "YYhh",      "hYhY",     "YYhh"]),
         (WithdrawCase,   ["YYYY", "YYhh",      "h-h-",     "--hh"]),
         (ManageOutbox,   ["YYYY", "----",      "----",     "----"]),
+        (ListOrganisations,   ["YYYY", "YYYY", "YYYY", "YYYY"]),
+        (ManageOrganisations, ["YYYY", "----", "----", "----"]),
     ];
 
     const ROLES: [Role; 4] = [
@@ -358,6 +371,11 @@ mod tests {
             );
             assert_eq!(
                 authorize(&principal, ManageOutbox, None).is_ok(),
+                role == Role::Admin
+            );
+            assert!(authorize(&principal, ListOrganisations, None).is_ok());
+            assert_eq!(
+                authorize(&principal, ManageOrganisations, None).is_ok(),
                 role == Role::Admin
             );
             for permission in Permission::ALL.into_iter().filter(|p| p.concerns_a_case()) {

@@ -26,6 +26,13 @@ pub enum ServiceError {
     /// Any other engine refusal (closed invitation, unknown timer, …).
     #[error("{0}")]
     Engine(EngineError),
+    /// A request's fields are invalid (every problem, each with its JSON pointer); used where no
+    /// workflow data schema is involved, e.g. registering an organisation.
+    #[error("Die Angaben sind ungültig.")]
+    InvalidInput(Vec<DataError>),
+    /// The request clashes with what is stored (e.g. a key that is already taken).
+    #[error("{0}")]
+    Conflict(String),
     /// A workflow definition is invalid.
     #[error("Die Workflow-Definition ist ungültig.")]
     InvalidDefinition(Vec<Diagnostic>),

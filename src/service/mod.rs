@@ -6,6 +6,7 @@ pub mod cases;
 pub mod clock;
 pub mod error;
 pub mod mail;
+pub mod organisations;
 pub mod partner;
 pub mod partner_link;
 pub mod workflows;

@@ -12,7 +12,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement
 use utoipa::{Modify, OpenApi, ToSchema};
 
 use crate::auth::login;
-use crate::web::api::{beteiligung, cases, documents, outbox, view, workflows};
+use crate::web::api::{beteiligung, cases, documents, organisations, outbox, view, workflows};
 use crate::web::problem::Problem;
 
 /// Where the document is served.
@@ -27,9 +27,9 @@ const BEARER: &str = "bearer";
     info(
         title = "vorgang API",
         description = "JSON-API von vorgang: Verfahren (Workflows), Vorgänge, ihr Journal, ihre \
-                       Dokumente und der Postausgang. Außer der Anmeldung verlangt jeder Aufruf \
-                       `Authorization: Bearer TOKEN`; Fehler kommen als `application/problem+json` \
-                       (RFC 9457) mit deutscher Beschreibung.",
+                       Dokumente, die Organisationen und der Postausgang. Außer der Anmeldung \
+                       verlangt jeder Aufruf `Authorization: Bearer TOKEN`; Fehler kommen als \
+                       `application/problem+json` (RFC 9457) mit deutscher Beschreibung.",
     ),
     paths(
         login::issue_token,
@@ -50,6 +50,10 @@ const BEARER: &str = "bearer";
         beteiligung::resend,
         beteiligung::show,
         beteiligung::answer,
+        organisations::list,
+        organisations::show,
+        organisations::register,
+        organisations::replace_addresses,
         outbox::list,
         outbox::retry,
     ),
@@ -75,6 +79,11 @@ const BEARER: &str = "bearer";
         crate::service::partner::PartnerDocument,
         crate::service::partner::AnswerVersionView,
         crate::service::partner::FieldError,
+        crate::service::organisations::OrganisationView,
+        crate::service::organisations::ContactView,
+        crate::service::organisations::ContactInput,
+        crate::service::organisations::RegisterOrganisation,
+        crate::service::organisations::ReplaceAddresses,
         outbox::OutboxList,
         outbox::OutboxItem,
     )),
@@ -85,6 +94,7 @@ const BEARER: &str = "bearer";
         (name = "Vorgänge", description = "Vorgänge anlegen, bearbeiten und verfolgen"),
         (name = "Dokumente", description = "Dokumente zu einem Vorgang"),
         (name = "Beteiligung", description = "Beteiligung von Partnerstellen per E-Mail und persönlichem Link"),
+        (name = "Organisationen", description = "Partnerstellen und andere Organisationen mit den Adressen, an die Beteiligungen gehen"),
         (name = "Postausgang", description = "Versand der Mails (nur Administratoren)"),
     )
 )]

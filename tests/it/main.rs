@@ -14,6 +14,7 @@ mod health;
 mod journal;
 mod mail;
 mod openapi;
+mod organisations;
 mod permissions;
 mod startup;
 mod storage;

@@ -31,6 +31,10 @@ const ROUTES: &[(&str, &str)] = &[
     ),
     ("GET", "/api/v1/beteiligung/{token}"),
     ("POST", "/api/v1/beteiligung/{token}"),
+    ("GET", "/api/v1/organisations"),
+    ("POST", "/api/v1/organisations"),
+    ("GET", "/api/v1/organisations/{key}"),
+    ("PUT", "/api/v1/organisations/{key}/addresses"),
     ("GET", "/api/v1/admin/outbox"),
     ("POST", "/api/v1/admin/outbox/{id}/retry"),
 ];

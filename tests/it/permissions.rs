@@ -116,6 +116,19 @@ const OUTBOX: [[u16; 2]; 5] = [
     [403, 403], // koordination Kleve
 ];
 
+/// Organisations per principal: GET /organisations, GET /organisations/KFI, POST /organisations
+/// (without a name: permitted → 422, nothing is created), PUT /organisations/UNBEKANNT/addresses
+/// (an unknown organisation: permitted → 404).
+#[rustfmt::skip]
+const ORGANISATIONS: [[u16; 4]; 5] = [
+    //  list  show  create  addresses
+    [200, 200, 422, 404], // admin
+    [200, 200, 403, 403], // koordination
+    [200, 200, 403, 403], // bewilligung
+    [200, 200, 403, 403], // lesen
+    [200, 200, 403, 403], // koordination Kleve
+];
+
 /// POST /cases per principal: for applicant 05974 (Soest), for applicant 05154 (Kleve).
 #[rustfmt::skip]
 const CREATE: [[u16; 2]; 5] = [
@@ -261,6 +274,22 @@ both_backends! {
             let retry = send!(app, actix_test::TestRequest::post().uri("/api/v1/admin/outbox/0/retry").insert_header(bearer(token)));
             check(&mut mismatches, format!("{who} POST /admin/outbox/0/retry"), OUTBOX[p][1], &retry);
 
+            // Organisations.
+            let organisations = send!(app, actix_test::TestRequest::get().uri("/api/v1/organisations").insert_header(bearer(token)));
+            check(&mut mismatches, format!("{who} GET /organisations"), ORGANISATIONS[p][0], &organisations);
+            let organisation = send!(app, actix_test::TestRequest::get().uri("/api/v1/organisations/KFI").insert_header(bearer(token)));
+            check(&mut mismatches, format!("{who} GET /organisations/KFI"), ORGANISATIONS[p][1], &organisation);
+            let register = send!(app, actix_test::TestRequest::post()
+                .uri("/api/v1/organisations")
+                .insert_header(bearer(token))
+                .set_json(json!({ "key": "NEU" })));
+            check(&mut mismatches, format!("{who} POST /organisations"), ORGANISATIONS[p][2], &register);
+            let addresses = send!(app, actix_test::TestRequest::put()
+                .uri("/api/v1/organisations/UNBEKANNT/addresses")
+                .insert_header(bearer(token))
+                .set_json(json!({ "mailbox": "x@example.org", "contacts": [] })));
+            check(&mut mismatches, format!("{who} PUT /organisations/UNBEKANNT/addresses"), ORGANISATIONS[p][3], &addresses);
+
             // The list, before anyone creates further cases.
             let listed = send!(app, actix_test::TestRequest::get().uri("/api/v1/cases?per_page=100").insert_header(bearer(token)));
             check(&mut mismatches, format!("{who} GET /cases"), 200, &listed);
@@ -305,6 +334,10 @@ both_backends! {
             let documents = send!(app, actix_test::TestRequest::get().uri(&format!("/api/v1/cases/{}/documents", case_ids[c])).insert_header(bearer(&principals[0])));
             assert_eq!(documents.body.as_array().map(Vec::len), Some(1), "{case_name}: {}", documents.body);
         }
+
+        // Nor did it create an organisation.
+        let missing = send!(app, actix_test::TestRequest::get().uri("/api/v1/organisations/NEU").insert_header(bearer(&principals[0])));
+        assert_eq!(missing.status, StatusCode::NOT_FOUND, "{}", missing.body);
 
         assert!(mismatches.is_empty(), "{} mismatches:\n{}", mismatches.len(), mismatches.join("\n"));
     }

@@ -1,4 +1,4 @@
-//! The JSON API under `/api/v1`: workflows, cases, their journal and documents.
+//! The JSON API under `/api/v1`: workflows, cases, their journal and documents, organisations.
 //!
 //! Handlers authenticate ([`Principal`]), decide permissions through [`authorize`] only, and call
 //! the service layer inside `Database::run`; every error leaves as problem+json.
@@ -6,6 +6,7 @@
 pub(crate) mod beteiligung;
 pub(crate) mod cases;
 pub(crate) mod documents;
+pub(crate) mod organisations;
 pub(crate) mod outbox;
 pub(crate) mod view;
 pub(crate) mod workflows;
@@ -97,6 +98,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::resource("/cases/{id}/documents/{doc_id}")
                     .route(web::get().to(documents::download)),
             )
+            .service(
+                web::resource("/organisations")
+                    .route(web::get().to(organisations::list))
+                    .route(web::post().to(organisations::register)),
+            )
+            .service(
+                web::resource("/organisations/{key}").route(web::get().to(organisations::show)),
+            )
+            .service(
+                web::resource("/organisations/{key}/addresses")
+                    .route(web::put().to(organisations::replace_addresses)),
+            )
             .service(web::resource("/admin/outbox").route(web::get().to(outbox::list)))
             .service(
                 web::resource("/admin/outbox/{id}/retry").route(web::post().to(outbox::retry)),
@@ -141,6 +154,16 @@ pub(crate) fn problem(error: ServiceError) -> Problem {
         )
         .with_detail("Die Daten passen nicht zum Datenschema des Verfahrens.")
         .with("errors", json!(errors)),
+        ServiceError::InvalidInput(errors) => Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-input",
+            "Ungültige Angaben",
+        )
+        .with_detail("Bitte korrigieren Sie die markierten Angaben; es wurde nichts geändert.")
+        .with("errors", json!(errors)),
+        ServiceError::Conflict(detail) => {
+            Problem::new(StatusCode::CONFLICT, "conflict", "Konflikt").with_detail(detail)
+        }
         ServiceError::Unprocessable(detail) => Problem::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "not-possible",
