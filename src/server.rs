@@ -159,6 +159,7 @@ pub fn serve(settings: Settings) -> Result<(), StartupError> {
             api.clone(),
             format!("{}:{}", address, std::process::id()),
             settings.timer_poll_interval,
+            settings.timer_lease,
         );
         let server = HttpServer::new(move || {
             web::app(db.clone(), auth.clone(), api.clone())
