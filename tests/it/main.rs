@@ -17,5 +17,6 @@ mod openapi;
 mod permissions;
 mod startup;
 mod storage;
+mod timer_instances;
 mod timers;
 mod validate_cli;
