@@ -78,9 +78,10 @@ fn migrate(db: &Database) -> Result<Vec<String>, StartupError> {
 /// Proof that this process is the one `vorgang serve` of its SQLite database; released when
 /// dropped or when the process ends, however it ends (the kernel drops the lock with the file).
 ///
-/// Two servers on one SQLite file would not corrupt it (SQLite locks every write), but the timer
-/// poller relies on `FOR UPDATE SKIP LOCKED` leases only PostgreSQL has, mail and timer work would
-/// queue behind one writer lock, and nothing would tell the operator that the setup is wrong.
+/// Two servers on one SQLite file would not corrupt it (SQLite locks every write), but they gain
+/// nothing: every write of both queues behind the one writer lock, so under load requests wait
+/// out `busy_timeout` and fail, and a second server on the same file is nearly always a mistake
+/// (a copied unit, a forgotten process) that nothing else would report.
 /// One-shot commands (`migrate`, `user`, `audit`) do not take the lock: SQLite serialises their
 /// writes with the server's, and an operator must be able to run them next to it.
 #[derive(Debug)]
