@@ -111,6 +111,9 @@ pub struct Settings {
     pub partner_link_grace_days: u32,
     /// How often `serve` looks for due timers (`timer_poll_secs`).
     pub timer_poll_interval: std::time::Duration,
+    /// How long a claimed timer stays with the process that claimed it (`timer_lease_secs`);
+    /// a process that dies mid-way delays its timers by at most this long.
+    pub timer_lease: std::time::Duration,
 }
 
 impl fmt::Debug for Settings {
@@ -135,6 +138,7 @@ impl fmt::Debug for Settings {
             .field("document_max_size", &self.document_max_size)
             .field("partner_link_grace_days", &self.partner_link_grace_days)
             .field("timer_poll_interval", &self.timer_poll_interval)
+            .field("timer_lease", &self.timer_lease)
             .finish()
     }
 }
@@ -162,6 +166,8 @@ const KEYS: &[(&str, Option<&str>)] = &[
         "partner_link_grace_days",
         Some("VORGANG_PARTNER_LINK_GRACE_DAYS"),
     ),
+    ("timer_poll_secs", Some("VORGANG_TIMER_POLL_SECS")),
+    ("timer_lease_secs", Some("VORGANG_TIMER_LEASE_SECS")),
 ];
 
 /// A raw value before validation: from the file it keeps its TOML type, from the environment it is text.
@@ -445,6 +451,10 @@ fn resolve(mut raw: Raw) -> Result<Settings, ConfigError> {
     let timer_poll_interval = std::time::Duration::from_secs(
         raw.integer("timer_poll_secs", 1, 3600)?.unwrap_or(30) as u64,
     );
+    let timer_lease = std::time::Duration::from_secs(
+        raw.integer("timer_lease_secs", 5, 86_400)?
+            .unwrap_or(DEFAULT_TIMER_LEASE_SECS) as u64,
+    );
 
     Ok(Settings {
         database_url,
@@ -466,8 +476,13 @@ fn resolve(mut raw: Raw) -> Result<Settings, ConfigError> {
         document_max_size,
         partner_link_grace_days,
         timer_poll_interval,
+        timer_lease,
     })
 }
+
+/// A claimed timer is the claiming process's for five minutes: far longer than firing a batch
+/// takes, short enough that the timers of a crashed process are not late by much.
+pub const DEFAULT_TIMER_LEASE_SECS: i64 = 300;
 
 /// Partners can still read their answer page for two weeks after the consultation closed.
 pub const DEFAULT_PARTNER_LINK_GRACE_DAYS: u32 = 14;
@@ -673,6 +688,37 @@ mod tests {
     }
 
     #[test]
+    fn timer_settings_come_from_file_and_environment() {
+        let (_dir, path) = write_config("");
+        let settings = load(Some(&path), &env_of(&[])).unwrap();
+        assert_eq!(
+            settings.timer_poll_interval,
+            std::time::Duration::from_secs(30)
+        );
+        assert_eq!(settings.timer_lease, std::time::Duration::from_secs(300));
+        let (_dir, path) = write_config("timer_poll_secs = 10\ntimer_lease_secs = 60\n");
+        let settings = load(Some(&path), &env_of(&[])).unwrap();
+        assert_eq!(
+            settings.timer_poll_interval,
+            std::time::Duration::from_secs(10)
+        );
+        assert_eq!(settings.timer_lease, std::time::Duration::from_secs(60));
+        let settings = load(
+            Some(&path),
+            &env_of(&[
+                ("VORGANG_TIMER_POLL_SECS", "1"),
+                ("VORGANG_TIMER_LEASE_SECS", "5"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            settings.timer_poll_interval,
+            std::time::Duration::from_secs(1)
+        );
+        assert_eq!(settings.timer_lease, std::time::Duration::from_secs(5));
+    }
+
+    #[test]
     fn config_path_may_come_from_the_environment() {
         let (_dir, path) = write_config("listen = \"127.0.0.1:9100\"\n");
         let settings = load(None, &env_of(&[("VORGANG_CONFIG", path.to_str().unwrap())])).unwrap();
@@ -734,6 +780,10 @@ mod tests {
             ("VORGANG_MAIL_POOL_SIZE", "0", "mail_pool_size"),
             ("VORGANG_MAIL_RETRY_BASE_SECS", "-1", "mail_retry_base_secs"),
             ("VORGANG_MAIL_MAX_ATTEMPTS", "1000", "mail_max_attempts"),
+            ("VORGANG_TIMER_POLL_SECS", "0", "timer_poll_secs"),
+            ("VORGANG_TIMER_LEASE_SECS", "4", "timer_lease_secs"),
+            ("VORGANG_TIMER_LEASE_SECS", "86401", "timer_lease_secs"),
+            ("VORGANG_TIMER_LEASE_SECS", "kurz", "timer_lease_secs"),
         ];
         for (var, value, key) in cases {
             let error = load(Some(&path), &env_of(&[(var, value)]))

@@ -29,6 +29,16 @@ pub enum StartupError {
     /// The database cannot be reached or migrated.
     #[error("Einstellung database_url: {0}")]
     Database(#[from] DbError),
+    /// Another `vorgang serve` holds the SQLite database.
+    #[error(
+        "Einstellung database_url: {url} wird bereits von einem anderen vorgang-Prozess verwendet \
+         (Sperrdatei {lock}); mit SQLite bedient genau ein Prozess eine Datenbank – beenden Sie \
+         den anderen Prozess oder verwenden Sie PostgreSQL für mehrere Instanzen"
+    )]
+    DatabaseInUse { url: String, lock: String },
+    /// The lock file next to the SQLite database cannot be created or locked.
+    #[error("Einstellung database_url: Sperrdatei {lock} nicht nutzbar: {reason}")]
+    DatabaseLock { lock: String, reason: String },
     /// The listen address cannot be bound.
     #[error("Einstellung listen: {address} kann nicht gebunden werden: {reason}")]
     Bind { address: String, reason: String },
@@ -56,10 +66,63 @@ pub fn ensure_data_dir(settings: &Settings) -> Result<(), StartupError> {
 /// Connects to the configured database and applies pending migrations; returns the versions applied.
 pub fn open_and_migrate(settings: &Settings) -> Result<(Database, Vec<String>), StartupError> {
     let db = Database::connect(settings.database_url.clone(), settings.database_pool_size)?;
-    let mut conn = db.get()?;
-    let applied = migrations::run_pending(&mut conn)?;
-    drop(conn);
+    let applied = migrate(&db)?;
     Ok((db, applied))
+}
+
+fn migrate(db: &Database) -> Result<Vec<String>, StartupError> {
+    let mut conn = db.get()?;
+    Ok(migrations::run_pending(&mut conn)?)
+}
+
+/// Proof that this process is the one `vorgang serve` of its SQLite database; released when
+/// dropped or when the process ends, however it ends (the kernel drops the lock with the file).
+///
+/// Two servers on one SQLite file would not corrupt it (SQLite locks every write), but they gain
+/// nothing: every write of both queues behind the one writer lock, so under load requests wait
+/// out `busy_timeout` and fail, and a second server on the same file is nearly always a mistake
+/// (a copied unit, a forgotten process) that nothing else would report.
+/// One-shot commands (`migrate`, `user`, `audit`) do not take the lock: SQLite serialises their
+/// writes with the server's, and an operator must be able to run them next to it.
+#[derive(Debug)]
+pub struct InstanceLock {
+    _file: Option<std::fs::File>,
+}
+
+impl InstanceLock {
+    /// On SQLite, takes an exclusive lock on `{database}.lock` or says who holds it; on
+    /// PostgreSQL several instances are intended, so there is nothing to lock.
+    ///
+    /// A file of its own rather than the database file: SQLite's own (`fcntl`) locks stay
+    /// untouched, and on network file systems that emulate `flock` with `fcntl` the two would
+    /// collide. The lock file is never deleted, which would let a second process lock a new file
+    /// while the first still holds the old one.
+    pub fn acquire(url: &crate::db::DatabaseUrl) -> Result<Self, StartupError> {
+        let crate::db::DatabaseUrl::Sqlite(path) = url else {
+            return Ok(Self { _file: None });
+        };
+        let mut name = path.as_os_str().to_owned();
+        name.push(".lock");
+        let lock = std::path::PathBuf::from(name);
+        let unusable = |reason: String| StartupError::DatabaseLock {
+            lock: lock.display().to_string(),
+            reason,
+        };
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock)
+            .map_err(|e| unusable(e.to_string()))?;
+        match file.try_lock() {
+            Ok(()) => Ok(Self { _file: Some(file) }),
+            Err(std::fs::TryLockError::WouldBlock) => Err(StartupError::DatabaseInUse {
+                url: url.redacted(),
+                lock: lock.display().to_string(),
+            }),
+            Err(std::fs::TryLockError::Error(e)) => Err(unusable(e.to_string())),
+        }
+    }
 }
 
 fn bind(listen: &str) -> Result<TcpListener, StartupError> {
@@ -123,7 +186,11 @@ pub fn serve(settings: Settings) -> Result<(), StartupError> {
         None => Secret::load_or_generate(&settings.data_dir)?,
     };
     let listener = bind(&settings.listen)?;
-    let (db, applied) = open_and_migrate(&settings)?;
+    // Connecting first reports an unreachable database as such (and creates the SQLite file's
+    // directory); the lock comes before anything is written.
+    let db = Database::connect(settings.database_url.clone(), settings.database_pool_size)?;
+    let _instance = InstanceLock::acquire(db.url())?;
+    let applied = migrate(&db)?;
     let api = api_state(&settings, &secret)?;
     let deployed = {
         let mut conn = db.get()?;
@@ -159,6 +226,7 @@ pub fn serve(settings: Settings) -> Result<(), StartupError> {
             api.clone(),
             format!("{}:{}", address, std::process::id()),
             settings.timer_poll_interval,
+            settings.timer_lease,
         );
         let server = HttpServer::new(move || {
             web::app(db.clone(), auth.clone(), api.clone())

@@ -14,9 +14,6 @@ use tokio::sync::Notify;
 use crate::db::Database;
 use crate::web::api::ApiState;
 
-/// How long a claimed timer is exclusive to the process that claimed it.
-pub const TIMER_LEASE: TimeDelta = TimeDelta::minutes(5);
-
 /// The timer poller of one `vorgang serve` process.
 pub struct TimerWorker {
     stop: Arc<AtomicBool>,
@@ -25,13 +22,17 @@ pub struct TimerWorker {
 }
 
 impl TimerWorker {
-    /// Starts polling every `interval` on the current runtime; claims are made as `owner`.
+    /// Starts polling every `interval` on the current runtime; claims are made as `owner` and
+    /// last `lease` (`timer_lease_secs`): another process takes a timer over only after that.
     pub fn spawn(
         db: Database,
         api: web::Data<ApiState>,
         owner: String,
         interval: Duration,
+        lease: Duration,
     ) -> Self {
+        // `timer_lease_secs` is at most a day, so the fallback is never taken.
+        let lease = TimeDelta::from_std(lease).unwrap_or(TimeDelta::days(1));
         let stop = Arc::new(AtomicBool::new(false));
         let wake = Arc::new(Notify::new());
         let task = {
@@ -51,7 +52,7 @@ impl TimerWorker {
                             &api.case_context(),
                             &owner,
                             &clock,
-                            TIMER_LEASE,
+                            lease,
                             &|| flag.load(Ordering::SeqCst),
                         )
                     })

@@ -30,6 +30,28 @@ pub struct ClaimedTimer {
     pub local_id: i64,
 }
 
+/// The claim statement for `conn`'s backend. Binds, in order: owner, lease end, today, now,
+/// limit. Public so the timer benchmark can show the plan of exactly this statement.
+///
+/// The inner select walks the partial index `timers_scheduled_due` (`(due, id) WHERE status =
+/// 'scheduled'`) in its order and stops after `limit` rows: when nothing is due it reads one
+/// index entry, whatever the number of pending or past timers.
+pub fn claim_statement(conn: &DbConnection) -> String {
+    // SQLite has one writer at a time (BEGIN IMMEDIATE); PostgreSQL skips rows other
+    // processes are claiming right now.
+    let (p, skip_locked) = match conn {
+        DbConnection::Pg(_) => (["$1", "$2", "$3", "$4", "$5"], "FOR UPDATE SKIP LOCKED"),
+        DbConnection::Sqlite(_) => (["?", "?", "?", "?", "?"], ""),
+    };
+    format!(
+        "UPDATE timers SET lease_owner = {}, lease_until = {}, attempts = attempts + 1 \
+         WHERE id IN (SELECT id FROM timers WHERE status = 'scheduled' AND due <= {} \
+         AND (lease_until IS NULL OR lease_until < {}) ORDER BY due, id LIMIT {} {skip_locked}) \
+         RETURNING id, case_id, local_id",
+        p[0], p[1], p[2], p[3], p[4]
+    )
+}
+
 /// Claims up to `limit` timers due by `clock.today` for `owner` until `now + lease`.
 pub fn claim_due(
     conn: &mut DbConnection,
@@ -39,19 +61,7 @@ pub fn claim_due(
     lease: TimeDelta,
 ) -> Result<Vec<ClaimedTimer>, ServiceError> {
     let now = clock.now.naive_utc();
-    // SQLite has one writer at a time (BEGIN IMMEDIATE); PostgreSQL skips rows other
-    // processes are claiming right now.
-    let (p, skip_locked) = match conn {
-        DbConnection::Pg(_) => (["$1", "$2", "$3", "$4", "$5"], "FOR UPDATE SKIP LOCKED"),
-        DbConnection::Sqlite(_) => (["?", "?", "?", "?", "?"], ""),
-    };
-    let sql = format!(
-        "UPDATE timers SET lease_owner = {}, lease_until = {}, attempts = attempts + 1 \
-         WHERE id IN (SELECT id FROM timers WHERE status = 'scheduled' AND due <= {} \
-         AND (lease_until IS NULL OR lease_until < {}) ORDER BY due, id LIMIT {} {skip_locked}) \
-         RETURNING id, case_id, local_id",
-        p[0], p[1], p[2], p[3], p[4]
-    );
+    let sql = claim_statement(conn);
     write_transaction(conn, |conn| {
         Ok(diesel::sql_query(&sql)
             .bind::<Text, _>(owner)

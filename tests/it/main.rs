@@ -18,5 +18,6 @@ mod organisations;
 mod permissions;
 mod startup;
 mod storage;
+mod timer_instances;
 mod timers;
 mod validate_cli;

@@ -257,6 +257,44 @@ fn port_in_use_exits_2_with_one_line() {
 }
 
 #[test]
+fn second_server_on_one_sqlite_database_is_refused_and_the_first_keeps_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDatabase::migrated(Backend::Sqlite);
+    let url = db.url_text();
+    let first = RunningServer::start(dir.path(), &[("VORGANG_DATABASE_URL", &url)]);
+
+    let line = assert_fails_with_one_line(
+        &["serve"],
+        &[
+            ("VORGANG_DATABASE_URL", &url),
+            ("VORGANG_LISTEN", "127.0.0.1:0"),
+        ],
+        &format!(
+            "vorgang: Einstellung database_url: {url} wird bereits von einem anderen vorgang-Prozess verwendet"
+        ),
+    );
+    assert!(line.contains("PostgreSQL"), "{line}");
+
+    let ready = http().get(first.url("/readyz")).call().unwrap();
+    assert_eq!(ready.status(), 200, "the first server keeps serving");
+    // One-shot commands still open the database next to the server.
+    let migrate = vorgang()
+        .arg("migrate")
+        .current_dir(dir.path())
+        .env("VORGANG_DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(migrate.status.success(), "{}", stderr_of(&migrate));
+
+    // The lock goes with the process, however it ends.
+    let mut first = first;
+    first.signal_and_wait("KILL", Duration::from_secs(10));
+    let second = RunningServer::start(dir.path(), &[("VORGANG_DATABASE_URL", &url)]);
+    let ready = http().get(second.url("/readyz")).call().unwrap();
+    assert_eq!(ready.status(), 200);
+}
+
+#[test]
 fn unreadable_config_file_exits_2_with_one_line() {
     assert_fails_with_one_line(
         &["serve", "--config", "/nonexistent/vorgang.toml"],

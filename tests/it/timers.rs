@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use vorgang::db::models::Organisation;
 use vorgang::db::schema::{outbox, timers};
 use vorgang::engine::{Actor, Clock};
-use vorgang::scheduler::timers::{TimerRound, claim_due, run_due};
+use vorgang::scheduler::timers::{Fired, TimerRound, claim_due, fire, run_due};
 use vorgang::service::cases::{self, CaseContext, Invocation};
 
 use crate::support::TestDatabase;
@@ -73,5 +73,44 @@ both_backends! {
         assert_eq!(result, 1, "the office is told when the deadline closes the consultation");
         let view = cases::load(&mut conn, ctx.registry, case.row.id).unwrap();
         assert!(view.instance.active_steps().any(|t| t.step == "auswertung"));
+    }
+}
+
+both_backends! {
+    fn a_timer_fired_by_two_processes_takes_effect_once(backend) {
+        let db = TestDatabase::migrated(backend);
+        let pool = db.pool(4);
+        let dir = tempfile::tempdir().unwrap();
+        let api = crate::support::api::state(&pool, dir.path());
+        let ctx: CaseContext<'_> = api.case_context();
+        let mut conn = pool.get().unwrap();
+        let soest = Organisation::find_by_key(&mut conn, "05974").unwrap().unwrap();
+        let actor = Actor { id: "k@kreis-soest.de".into(), roles: vec!["koordination".into()] };
+        let case = cases::start_case(&mut conn, &ctx, "ki-antrag", &soest, crate::beteiligung::application(), &actor, &clock("2026-03-04")).unwrap();
+        let allow = |_| Ok(());
+        let call = Invocation { actor: &actor, clock: &clock("2026-03-04"), check: &allow };
+        cases::take_action(&mut conn, &ctx, case.row.id, 1, "beteiligung_starten", None, None, call).unwrap();
+
+        // Process a claims the reminder and is slow; its lease runs out and b claims it too.
+        let day = clock("2026-03-25");
+        let by_a = claim_due(&mut conn, "a", &day, 10, TimeDelta::minutes(5)).unwrap();
+        let after_lease = vorgang::service::clock::at(day.now + TimeDelta::minutes(6));
+        let by_b = claim_due(&mut conn, "b", &after_lease, 10, TimeDelta::minutes(5)).unwrap();
+        assert_eq!((by_a.len(), by_b.len()), (1, 1));
+        assert_eq!(by_a[0], by_b[0]);
+
+        // Both fire it; the engine takes it once, the second firing finds it gone.
+        assert_eq!(fire(&mut conn, &ctx, by_b[0], &after_lease).unwrap(), Fired::Fired);
+        assert_eq!(fire(&mut conn, &ctx, by_a[0], &day).unwrap(), Fired::Stale);
+        assert_eq!(reminders(&mut conn), 2, "one reminder per unanswered partner");
+        let status: String = timers::table.find(by_a[0].id).select(timers::status).first(&mut conn).unwrap();
+        assert_eq!(status, "fired", "the stale firing does not overwrite the outcome");
+        let journalled: i64 = vorgang::db::schema::case_events::table
+            .filter(vorgang::db::schema::case_events::case_id.eq(case.row.id))
+            .filter(vorgang::db::schema::case_events::kind.eq("timer_fired"))
+            .count()
+            .get_result(&mut conn)
+            .unwrap();
+        assert_eq!(journalled, 1);
     }
 }

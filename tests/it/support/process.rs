@@ -24,6 +24,9 @@ pub struct RunningServer {
     child: Child,
     pub address: String,
     stderr_lines: Arc<Mutex<Vec<String>>>,
+    /// Collects stderr until the process closes it; joined after the exit, so the last lines
+    /// (e.g. "vorgang stopped") are in `log_lines` when `signal_and_wait` returns.
+    reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl RunningServer {
@@ -45,7 +48,7 @@ impl RunningServer {
         let lines = Arc::new(Mutex::new(Vec::new()));
         let (address_tx, address_rx) = mpsc::channel();
         let collected = Arc::clone(&lines);
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if let Ok(event) = serde_json::from_str::<serde_json::Value>(&line)
                     && event["message"] == "vorgang listening"
@@ -69,6 +72,7 @@ impl RunningServer {
             child,
             address,
             stderr_lines: lines,
+            reader: Some(reader),
         }
     }
 
@@ -98,6 +102,9 @@ impl RunningServer {
         let started = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
+                if let Some(reader) = self.reader.take() {
+                    let _ = reader.join();
+                }
                 return status;
             }
             assert!(
