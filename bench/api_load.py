@@ -12,12 +12,20 @@ What it does, against a server it starts itself on 127.0.0.1 (loopback only):
 1. Commands: --clients connections (wrk, one thread per connection, script
    bench/wrk_commands.lua), each driving its own cases through `ki-antrag` as far as the API
    reaches without partners: create the case, fill the draft (PATCH), start the Beteiligung
-   (action), next case. Every accepted request is one command, i.e. one database transaction.
+   (action: invites the two partner bodies of `beteiligte`, which the setup inserts, and queues
+   their mails), next case. Every accepted request is one command, i.e. one database
+   transaction.
    Runs for --seconds; reports commands per second. Any refused command fails the run.
-2. Reads: the database is filled to --cases cases (copies of a real case row, inserted with SQL so
-   seeding takes seconds), then --clients connections read random cases with
-   GET /api/v1/cases/{id} for --seconds (bench/wrk_reads.lua); reports p50/p99 latency and
-   requests per second.
+   Each connection acts as the coordinator of its own applicant (one of the 31 seeded Kreise, one
+   user each; with more clients than Kreise, connections share them in turn).
+   That is the realistic setting: the Kreise work on their applications independently. The
+   Aktenzeichen is numbered gaplessly per applicant and year, so creations for one applicant
+   queue on its counter row until commit; with every client acting for the same applicant
+   (--one-applicant) the benchmark measures that queue instead of the server.
+2. Reads: the database is filled to --cases cases (copies of a case row of the first applicant,
+   inserted with SQL so seeding takes seconds), then --clients connections read random copies
+   with GET /api/v1/cases/{id} for --seconds as that applicant's coordinator
+   (bench/wrk_reads.lua); reports p50/p99 latency and requests per second.
 3. `pgbench -N` (simple-update transactions) with the same number of clients against the
    PostgreSQL given by --pg (for both backends, when --pg is given), as the yardstick for "one
    command is about one transaction": prints the ratio and whether the goals are met
@@ -129,14 +137,17 @@ def run_wrk(script, address, clients, seconds, env):
     raise SystemExit(f"wrk printed no result:\n{out}")
 
 
-def seed(backend, db_url, sqlite_path, total):
-    """Copies the most advanced case until `total` cases exist (unique Aktenzeichen, same state); returns the id range."""
+def seed(backend, db_url, sqlite_path, total, applicant):
+    """Copies the most advanced case of `applicant` until `total` cases exist (unique Aktenzeichen,
+    same state); returns the id range of the copies (all of `applicant`, so its coordinator may
+    read every one; the cases of the command phase belong to many applicants)."""
     insert = ("INSERT INTO cases (aktenzeichen, definition_id, workflow_key, applicant_id, status, outcome, "
               "state, version, submitted_at, current_steps, created_at, updated_at) "
               "SELECT 'BENCH-' || n, c.definition_id, c.workflow_key, c.applicant_id, c.status, c.outcome, "
               "c.state, c.version, c.submitted_at, c.current_steps, c.created_at, c.updated_at "
               "FROM cases c, {series} "
-              "WHERE c.id = (SELECT id FROM cases ORDER BY version DESC, id DESC LIMIT 1)")
+              "WHERE c.id = (SELECT cases.id FROM cases JOIN organisations o ON o.id = cases.applicant_id "
+              f"WHERE o.key = '{applicant}' ORDER BY cases.version DESC, cases.id DESC LIMIT 1)")
     if backend == "postgres":
         have = int(psql(db_url, "SELECT count(*) FROM cases", capture=True))
         series = f"generate_series(1, {max(total - have, 0)}) AS n"
@@ -145,7 +156,8 @@ def seed(backend, db_url, sqlite_path, total):
         # checkpoint of their WAL) before reads are timed, as pgbench -i does for its tables.
         psql(db_url, "VACUUM ANALYZE cases")
         psql(db_url, "CHECKPOINT")
-        low, high = psql(db_url, "SELECT min(id) || ' ' || max(id) FROM cases", capture=True).split()
+        low, high = psql(db_url, "SELECT min(id) || ' ' || max(id) FROM cases WHERE aktenzeichen LIKE 'BENCH-%'",
+                         capture=True).split()
         return int(low), int(high)
     import sqlite3
     db = sqlite3.connect(sqlite_path, timeout=30)
@@ -157,9 +169,42 @@ def seed(backend, db_url, sqlite_path, total):
         db.commit()
         db.execute("ANALYZE")
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    low, high = db.execute("SELECT min(id), max(id) FROM cases").fetchone()
+    low, high = db.execute("SELECT min(id), max(id) FROM cases WHERE aktenzeichen LIKE 'BENCH-%'").fetchone()
     db.close()
     return low, high
+
+
+PARTNERS = [("SCHULAMT-SO", "Schulamt für den Kreis Soest", "schulamt@kreis-soest.example"),
+            ("05974-JA", "Jugendamt des Kreises Soest", "jugendamt@kreis-soest.example")]
+
+
+def sql_run(backend, db_url, sqlite_path, sql, fetch=False):
+    """Runs one statement on the benchmark database; the rows' first column when `fetch`."""
+    if backend == "postgres":
+        out = psql(db_url, sql, capture=True)
+        return out.split() if fetch else None
+    import sqlite3
+    db = sqlite3.connect(sqlite_path, timeout=30)
+    rows = [row[0] for row in db.execute(sql)]
+    db.commit()
+    db.close()
+    return rows if fetch else None
+
+
+def add_partners(backend, db_url, sqlite_path):
+    """The partner bodies `beteiligte` names (the Beteiligung invites them and mails their
+    mailboxes); there is no command for organisations, so they are inserted with SQL."""
+    for key, name, mailbox in PARTNERS:
+        sql_run(backend, db_url, sqlite_path,
+                "INSERT INTO organisations (key, name, kind, mailbox, created_at, updated_at) "
+                f"VALUES ('{key}', '{name}', 'partner', '{mailbox}', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")
+
+
+def applicants(backend, db_url, sqlite_path):
+    """Keys of the Kreise, sorted (kreisfreie Städte may apply too, but under other rules than
+    the Kreis application the benchmark sends)."""
+    sql = "SELECT key FROM organisations WHERE kind = 'kreis' ORDER BY key"
+    return sql_run(backend, db_url, sqlite_path, sql, fetch=True)
 
 
 def pgbench(admin_url, clients, seconds):
@@ -179,6 +224,7 @@ def pgbench(admin_url, clients, seconds):
 
 
 def main():
+    global BINARY
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--pg", default=os.environ.get("VORGANG_TEST_PG_URL"),
@@ -186,9 +232,14 @@ def main():
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--seconds", type=int, default=20, help="duration of each phase")
+    parser.add_argument("--binary", default=BINARY, help="the vorgang binary (to compare builds)")
+    parser.add_argument("--no-pgbench", action="store_true", help="skip the yardstick (A/B runs of builds)")
+    parser.add_argument("--one-applicant", action="store_true",
+                        help="all clients act for the same applicant (creations queue on its counter)")
     parser.add_argument("--pool-size", type=int, default=None,
                         help="VORGANG_DATABASE_POOL_SIZE of the server (default: the server's default)")
     args = parser.parse_args()
+    BINARY = os.path.abspath(args.binary)
     if not os.path.exists(BINARY):
         raise SystemExit("build first: cargo build --release")
     if not shutil.which("wrk"):
@@ -215,32 +266,55 @@ def main():
     try:
         user_env = {k: v for k, v in os.environ.items() if not k.startswith("VORGANG_")}
         user_env.update(env)
-        subprocess.run([BINARY, "user", "add", "--email", "bench@kreis-soest.de", "--name", "Bench",
-                        "--org", "05974", "--role", "koordination"], cwd=workdir, env=user_env,
-                       input=PASSWORD + "\n", text=True, check=True, capture_output=True)
+
+        def add_user(key):
+            subprocess.run([BINARY, "user", "add", "--email", f"bench-{key}@example.org", "--name", "Bench",
+                            "--org", key, "--role", "koordination"], cwd=workdir, env=user_env,
+                           input=PASSWORD + "\n", text=True, check=True, capture_output=True)
+
+        # The first user creates the database (migrations seed the organisations).
+        add_user("05974")
+        add_partners(args.backend, db_url, sqlite_path)
+        keys = ["05974"]
+        if not args.one_applicant:
+            others = [k for k in applicants(args.backend, db_url, sqlite_path) if k != "05974"]
+            keys += others[:args.clients - 1]
+            for key in keys[1:]:
+                add_user(key)
         server, address = start_server(env, workdir)
-        status, body = Client(address).call("POST", "/api/v1/auth/token",
-                                            {"email": "bench@kreis-soest.de", "password": PASSWORD})
-        token = body["token"]
+        login = Client(address)
+        tokens = []
+        for key in keys:
+            status, body = login.call("POST", "/api/v1/auth/token",
+                                      {"email": f"bench-{key}@example.org", "password": PASSWORD})
+            if status != 200:
+                raise SystemExit(f"login for {key} failed: {status} {body}")
+            tokens.append(body["token"])
+        tokens_file = os.path.join(workdir, "tokens.txt")
+        with open(tokens_file, "w") as f:
+            f.write("\n".join(tokens) + "\n")
         data_file = os.path.join(workdir, "application.json")
         with open(data_file, "w", encoding="utf-8") as f:
             json.dump(APPLICATION, f, ensure_ascii=False, separators=(",", ":"))
-        wrk_env = {"VORGANG_BENCH_TOKEN": token, "VORGANG_BENCH_DATA": data_file}
+        wrk_env = {"VORGANG_BENCH_TOKENS": tokens_file, "VORGANG_BENCH_TOKEN": tokens[0],
+                   "VORGANG_BENCH_DATA": data_file}
 
         cmd = run_wrk("wrk_commands.lua", address, args.clients, args.seconds, wrk_env)
         if cmd["errors"]:
             raise SystemExit(f"{cmd['errors']} commands refused, first: {cmd['first_error']}")
         commands_per_s = cmd["commands"] / cmd["seconds"]
-        print(f"{args.backend}: {cmd['commands']} commands from {args.clients} clients in {cmd['seconds']:.1f} s "
+        print(f"{args.backend}: {cmd['commands']} commands from {args.clients} clients "
+              f"for {len(keys)} applicant(s) in {cmd['seconds']:.1f} s "
               f"= {commands_per_s:.0f} commands/s (command latency p50 {cmd['p50_ms']:.1f} ms, "
               f"p99 {cmd['p99_ms']:.1f} ms)")
 
-        low, high = seed(args.backend, db_url, sqlite_path, args.cases)
+        low, high = seed(args.backend, db_url, sqlite_path, args.cases, keys[0])
         wrk_env.update({"VORGANG_BENCH_MIN_ID": str(low), "VORGANG_BENCH_MAX_ID": str(high)})
         read = run_wrk("wrk_reads.lua", address, args.clients, args.seconds, wrk_env)
         if read["errors"]:
             raise SystemExit(f"{read['errors']} reads failed, first: {read['first_error']}")
-        print(f"{args.backend}: GET /api/v1/cases/{{id}} with {high - low + 1} cases, {args.clients} clients: "
+        print(f"{args.backend}: GET /api/v1/cases/{{id}} of {high - low + 1} of {args.cases} cases, "
+              f"{args.clients} clients: "
               f"p50 {read['p50_ms']:.1f} ms, p90 {read['p90_ms']:.1f} ms, p99 {read['p99_ms']:.1f} ms, "
               f"max {read['max_ms']:.0f} ms, "
               f"{read['requests'] / read['seconds']:.0f} requests/s")
@@ -248,7 +322,7 @@ def main():
         server.wait(timeout=30)
         server = None
 
-        if args.pg:
+        if args.pg and not args.no_pgbench:
             tps = pgbench(args.pg, args.clients, args.seconds)
             ratio = 100 * commands_per_s / tps
             print(f"postgres: pgbench -N -c {args.clients}: {tps:.0f} tps; {args.backend} API commands/s "

@@ -2,14 +2,21 @@
 -- thread's state belongs to exactly one client) drives its own cases through ki-antrag:
 -- POST /cases (201) -> PATCH /cases/{id}/data (200) -> POST .../actions/beteiligung_starten (200),
 -- then starts the next case. Each accepted request is one command (one database transaction).
--- Environment: VORGANG_BENCH_TOKEN (bearer token), VORGANG_BENCH_DATA (file with the JSON data).
+-- Environment: VORGANG_BENCH_TOKENS (file with one bearer token per line; connection i uses line
+-- i, cycling, so each acts for its own applicant), VORGANG_BENCH_DATA (file with the JSON data).
 
-local token = os.getenv("VORGANG_BENCH_TOKEN")
+local tokens_file = os.getenv("VORGANG_BENCH_TOKENS")
 local data_file = os.getenv("VORGANG_BENCH_DATA")
+
+local tokens = {}
+for line in io.lines(tokens_file) do
+  if line ~= "" then table.insert(tokens, line) end
+end
 
 local threads = {}
 
 function setup(thread)
+  thread:set("token", tokens[(#threads % #tokens) + 1])
   table.insert(threads, thread)
 end
 

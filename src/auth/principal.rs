@@ -10,7 +10,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, dev::Payload, web};
 
 use super::Auth;
-use crate::db::models::{OrganisationId, Role, UserId};
+use crate::db::models::{Organisation, OrganisationId, Role, UserId};
 use crate::db::{Database, DbError};
 use crate::web::problem::Problem;
 
@@ -40,41 +40,54 @@ impl Principal {
     }
 
     /// Loads the principal for a user id; `None` when the user is gone or inactive.
-    ///
-    /// One query (the user joined with its roles) rather than one for the user and one for the
-    /// roles: it runs on every authenticated request, and each round trip to the database costs
-    /// more than the work it does.
     pub fn load(conn: &mut crate::db::DbConnection, id: UserId) -> Result<Option<Self>, DbError> {
+        Ok(Self::load_with_organisation(conn, id)?.map(|(principal, _)| principal))
+    }
+
+    /// The principal together with its organisation; `None` when the user is gone or inactive.
+    ///
+    /// One query (the user joined with its organisation and roles) rather than one each: it runs
+    /// on every authenticated request, and each round trip to the database costs more than the
+    /// work it does. The organisation comes along because most case commands are made by a
+    /// coordinator for their own organisation, which the answer names as the applicant.
+    pub fn load_with_organisation(
+        conn: &mut crate::db::DbConnection,
+        id: UserId,
+    ) -> Result<Option<(Self, Organisation)>, DbError> {
         use diesel::prelude::*;
 
-        use crate::db::schema::{user_roles, users};
+        use crate::db::schema::{organisations, user_roles, users};
 
-        let rows: Vec<(UserId, String, OrganisationId, Option<String>)> = users::table
+        let rows: Vec<(UserId, String, Organisation, Option<String>)> = users::table
+            .inner_join(organisations::table)
             .left_join(user_roles::table)
             .filter(users::id.eq(id))
             .filter(users::active.eq(true))
             .select((
                 users::id,
                 users::email,
-                users::organisation_id,
+                Organisation::as_select(),
                 user_roles::role.nullable(),
             ))
             .load(conn)?;
-        let Some((user_id, email, organisation_id, _)) = rows.first().cloned() else {
-            return Ok(None);
-        };
         let mut roles: Vec<Role> = rows
             .iter()
             .filter_map(|(.., role)| role.as_deref()?.parse().ok())
             .collect();
+        let Some((user_id, email, organisation, _)) = rows.into_iter().next() else {
+            return Ok(None);
+        };
         roles.sort();
         roles.dedup();
-        Ok(Some(Self {
-            user_id,
-            email,
-            organisation_id,
-            roles,
-        }))
+        Ok(Some((
+            Self {
+                user_id,
+                email,
+                organisation_id: organisation.id,
+                roles,
+            },
+            organisation,
+        )))
     }
 }
 
@@ -219,6 +232,19 @@ impl Caller {
         conn: &mut crate::db::DbConnection,
     ) -> Result<Result<Principal, Unauthenticated>, DbError> {
         principal_of(conn, self.user_id)
+    }
+
+    /// Like [`Caller::principal`], with the caller's organisation read in the same query.
+    pub fn principal_with_organisation(
+        &self,
+        conn: &mut crate::db::DbConnection,
+    ) -> Result<Result<(Principal, Organisation), Unauthenticated>, DbError> {
+        Ok(
+            Principal::load_with_organisation(conn, self.user_id)?.ok_or_else(|| {
+                tracing::info!(user_id = %self.user_id, "token of a missing or inactive user");
+                Unauthenticated::Rejected
+            }),
+        )
     }
 }
 

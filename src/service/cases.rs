@@ -96,6 +96,15 @@ pub fn load(
     id: CaseId,
 ) -> Result<LoadedCase, ServiceError> {
     let row = CaseRow::find(conn, id)?.ok_or_else(not_found)?;
+    from_row(conn, registry, row)
+}
+
+/// A case from a row the caller has read already (a page of a list), without reading it again.
+pub fn from_row(
+    conn: &mut DbConnection,
+    registry: &WorkflowRegistry,
+    row: CaseRow,
+) -> Result<LoadedCase, ServiceError> {
     let workflow = registry.by_id(conn, row.definition_id)?;
     let instance = parse_state(&row)?;
     Ok(LoadedCase {
@@ -205,7 +214,7 @@ fn start_in_transaction(
     )?;
     let now = db_time(clock);
     let state = serde_json::to_string(&outcome.instance).map_err(internal)?;
-    let id = NewCase {
+    let row = NewCase {
         aktenzeichen: &aktenzeichen,
         definition_id: workflow.id,
         workflow_key: workflow.key(),
@@ -223,14 +232,14 @@ fn start_in_transaction(
     record(
         conn,
         ctx,
-        id,
+        row.id,
         &aktenzeichen,
         workflow,
         &outcome,
         actor,
         clock,
     )?;
-    let row = CaseRow::find(conn, id)?.ok_or_else(not_found)?;
+    // `record` changes no column of the case row, so the inserted row is the stored one.
     Ok(LoadedCase {
         row,
         instance: outcome.instance,

@@ -237,6 +237,43 @@ both_backends! {
     }
 }
 
+both_backends! {
+    async fn every_answer_names_the_case_s_own_applicant(backend) {
+        // Commands answer with the caller's organisation when it is the applicant (read with
+        // the caller) and read the applicant otherwise; the list reads a page's applicants at
+        // once. Each answer must name the applicant of its own case either way.
+        let db = TestDatabase::migrated(backend);
+        let dir = tempfile::tempdir().unwrap();
+        let users = users(&db);
+        let app = app!(db, dir.path());
+        let soest = call!(app, post, "/api/v1/cases", users.soest, Some(json!({ "workflow": "ki-antrag", "applicant": "05974" })));
+        assert_eq!(soest.status, StatusCode::CREATED, "{}", soest.body);
+        assert_eq!(soest.body["applicant"], json!({ "key": "05974", "name": "Soest" }));
+        let kleve = call!(app, post, "/api/v1/cases", users.admin, Some(json!({ "workflow": "ki-antrag", "applicant": "05154" })));
+        assert_eq!(kleve.status, StatusCode::CREATED, "{}", kleve.body);
+        assert_eq!(kleve.body["applicant"], json!({ "key": "05154", "name": "Kleve" }));
+        let kfi = call!(app, post, "/api/v1/cases", users.admin, Some(json!({ "workflow": "ki-antrag" })));
+        assert_eq!(kfi.status, StatusCode::CREATED, "{}", kfi.body);
+        assert_eq!(kfi.body["applicant"]["key"], "KFI");
+
+        let kleve_id = kleve.body["id"].as_i64().unwrap();
+        let by_admin = call!(app, patch, format!("/api/v1/cases/{kleve_id}/data"), users.admin, Some(json!({ "version": 1, "data": { "ausgangslage": "x" } })));
+        assert_eq!(by_admin.status, StatusCode::OK, "{}", by_admin.body);
+        assert_eq!(by_admin.body["applicant"], json!({ "key": "05154", "name": "Kleve" }));
+        let by_kleve = call!(app, patch, format!("/api/v1/cases/{kleve_id}/data"), users.kleve, Some(json!({ "version": 2, "data": { "ausgangslage": "y" } })));
+        assert_eq!(by_kleve.status, StatusCode::OK, "{}", by_kleve.body);
+        assert_eq!(by_kleve.body["applicant"], json!({ "key": "05154", "name": "Kleve" }));
+
+        let listed = call!(app, get, "/api/v1/cases", users.admin, None);
+        assert_eq!(listed.status, StatusCode::OK);
+        let applicants: Vec<&str> = listed.body["items"].as_array().unwrap().iter().map(|c| c["applicant"]["key"].as_str().unwrap()).collect();
+        assert_eq!(applicants, ["KFI", "05154", "05974"], "newest first: {}", listed.body);
+        let names: Vec<&str> = listed.body["items"].as_array().unwrap().iter().map(|c| c["applicant"]["name"].as_str().unwrap()).collect();
+        assert_eq!(names[1..], ["Kleve", "Soest"]);
+        assert_eq!(listed.body["items"][1]["version"], 3, "the list shows the stored row");
+    }
+}
+
 fn multipart(name: &str, filename: &str, content_type: &str, bytes: &[u8]) -> (String, Vec<u8>) {
     let boundary = "vorgangtestgrenze";
     let mut body = Vec::new();

@@ -96,14 +96,18 @@ impl CaseRow {
 }
 
 impl NewCase<'_> {
-    /// Inserts the case and returns its id.
-    pub fn insert(&self, conn: &mut DbConnection) -> Result<CaseId, DbError> {
-        diesel::insert_into(cases::table)
-            .values(self)
-            .execute(conn)?;
-        Ok(cases::table
-            .filter(cases::aktenzeichen.eq(self.aktenzeichen))
-            .select(cases::id)
-            .first(conn)?)
+    /// Inserts the case and returns the stored row. PostgreSQL returns it from the INSERT itself
+    /// (one round trip instead of two); on SQLite, where a statement costs no round trip, it is
+    /// read back by its unique Aktenzeichen.
+    pub fn insert(&self, conn: &mut DbConnection) -> Result<CaseRow, DbError> {
+        let insert = diesel::insert_into(cases::table).values(self);
+        match conn {
+            DbConnection::Pg(pg) => Ok(insert.returning(CaseRow::as_returning()).get_result(pg)?),
+            DbConnection::Sqlite(_) => {
+                insert.execute(conn)?;
+                Ok(CaseRow::find_by_aktenzeichen(conn, self.aktenzeichen)?
+                    .ok_or(diesel::result::Error::NotFound)?)
+            }
+        }
     }
 }

@@ -111,6 +111,17 @@ impl Organisation {
             .optional()?)
     }
 
+    /// The organisations with these ids (those that exist), in one query.
+    pub fn find_many(
+        conn: &mut DbConnection,
+        ids: &[OrganisationId],
+    ) -> Result<Vec<Self>, DbError> {
+        Ok(organisations::table
+            .filter(organisations::id.eq_any(ids))
+            .select(Self::as_select())
+            .load(conn)?)
+    }
+
     /// The organisation with this AGS or key, if any.
     pub fn find_by_key(conn: &mut DbConnection, key: &str) -> Result<Option<Self>, DbError> {
         Ok(organisations::table

@@ -1,5 +1,7 @@
 //! `/api/v1/cases`: create, list, show, change data, take actions, withdraw, journal.
 
+use std::collections::HashMap;
+
 use actix_web::{HttpResponse, web};
 use diesel::prelude::*;
 use serde::Deserialize;
@@ -27,6 +29,30 @@ where
     let outcome = blocking(db, move |conn| match caller.principal(conn)? {
         Ok(principal) => work(conn, principal).map(Ok),
         Err(refused) => Ok(Err(refused)),
+    })
+    .await?;
+    Ok(outcome?)
+}
+
+/// Like [`with_principal`], with the caller's organisation loaded in the same query: commands
+/// answer with the case, which names its applicant, and that is usually the caller's own
+/// organisation (see [`view`]).
+async fn with_principal_and_organisation<T, F>(
+    db: &Database,
+    caller: Caller,
+    work: F,
+) -> Result<T, actix_web::Error>
+where
+    F: FnOnce(&mut DbConnection, Principal, Organisation) -> Result<T, ServiceError>
+        + Send
+        + 'static,
+    T: Send + 'static,
+{
+    let outcome = blocking(db, move |conn| {
+        match caller.principal_with_organisation(conn)? {
+            Ok((principal, own)) => work(conn, principal, own).map(Ok),
+            Err(refused) => Ok(Err(refused)),
+        }
     })
     .await?;
     Ok(outcome?)
@@ -87,11 +113,17 @@ fn as_caller<T>(
     })
 }
 
+/// The view after a command. The applicant is read only when it is not the caller's own
+/// organisation (`own`), which a coordinator's commands always concern.
 fn view(
     conn: &mut DbConnection,
     case: &LoadedCase,
     principal: &Principal,
+    own: &Organisation,
 ) -> Result<CaseView, ServiceError> {
+    if case.row.applicant_id == own.id {
+        return Ok(view_with(case, own, principal));
+    }
     let applicant = Organisation::find(conn, case.row.applicant_id)?
         .ok_or_else(|| ServiceError::NotFound("Antragsteller fehlt.".into()))?;
     Ok(view_with(case, &applicant, principal))
@@ -139,13 +171,14 @@ pub async fn create(
 ) -> Result<HttpResponse, actix_web::Error> {
     let body = body.into_inner();
     let api = api.into_inner();
-    let view = with_principal(&db, caller, move |conn, principal| {
+    let view = with_principal_and_organisation(&db, caller, move |conn, principal, own| {
         let applicant = match &body.applicant {
-            Some(key) => Organisation::find_by_key(conn, key)?.ok_or_else(|| {
-                ServiceError::BadRequest(format!("Die Organisation „{key}“ gibt es nicht."))
-            })?,
-            None => Organisation::find(conn, principal.organisation_id)?
-                .ok_or_else(|| ServiceError::NotFound("Ihre Organisation fehlt.".into()))?,
+            Some(key) if *key != own.key => {
+                Organisation::find_by_key(conn, key)?.ok_or_else(|| {
+                    ServiceError::BadRequest(format!("Die Organisation „{key}“ gibt es nicht."))
+                })?
+            }
+            _ => own,
         };
         permit(
             &principal,
@@ -269,11 +302,22 @@ pub async fn list(
             .offset((page - 1) * per_page)
             .select(CaseRow::as_select())
             .load(conn)?;
+        // The page's applicants in one query, not one per case.
+        let mut applicant_ids: Vec<_> = rows.iter().map(|row| row.applicant_id).collect();
+        applicant_ids.sort_unstable();
+        applicant_ids.dedup();
+        let applicants: HashMap<_, _> = Organisation::find_many(conn, &applicant_ids)?
+            .into_iter()
+            .map(|organisation| (organisation.id, organisation))
+            .collect();
         let mut items = Vec::with_capacity(rows.len());
         for row in rows {
-            let case = cases::load(conn, &api.registry, row.id)?;
+            let case = cases::from_row(conn, &api.registry, row)?;
             if permit(&principal, Permission::ReadCase, case.access()).is_ok() {
-                items.push(view(conn, &case, &principal)?);
+                let applicant = applicants
+                    .get(&case.row.applicant_id)
+                    .ok_or_else(|| ServiceError::NotFound("Antragsteller fehlt.".into()))?;
+                items.push(view_with(&case, applicant, &principal));
             }
         }
         Ok(json!({ "items": items, "total": total, "page": page, "per_page": per_page }))
@@ -365,11 +409,11 @@ pub async fn change_data(
         return Err(super::bad_request("„data“ muss ein JSON-Objekt sein.".into()).into());
     }
     let api = api.into_inner();
-    let view = with_principal(&db, caller, move |conn, principal| {
+    let view = with_principal_and_organisation(&db, caller, move |conn, principal, own| {
         let case = as_caller(&principal, Permission::ChangeCaseData, |call| {
             cases::change_data(conn, &api.case_context(), id, body.version, body.data, call)
         })?;
-        view(conn, &case, &principal)
+        view(conn, &case, &principal, &own)
     })
     .await?;
     Ok(HttpResponse::Ok().json(view))
@@ -422,7 +466,7 @@ pub async fn act(
         return Err(super::bad_request("„data“ muss ein JSON-Objekt sein.".into()).into());
     }
     let api = api.into_inner();
-    let view = with_principal(&db, caller, move |conn, principal| {
+    let view = with_principal_and_organisation(&db, caller, move |conn, principal, own| {
         let case = as_caller(&principal, Permission::TakeAction, |call| {
             cases::take_action(
                 conn,
@@ -435,7 +479,7 @@ pub async fn act(
                 call,
             )
         })?;
-        view(conn, &case, &principal)
+        view(conn, &case, &principal, &own)
     })
     .await?;
     Ok(HttpResponse::Ok().json(view))
@@ -480,7 +524,7 @@ pub async fn withdraw(
     let id = CaseId(path.into_inner());
     let body = body.into_inner();
     let api = api.into_inner();
-    let view = with_principal(&db, caller, move |conn, principal| {
+    let view = with_principal_and_organisation(&db, caller, move |conn, principal, own| {
         let case = as_caller(&principal, Permission::WithdrawCase, |call| {
             cases::withdraw(
                 conn,
@@ -491,7 +535,7 @@ pub async fn withdraw(
                 call,
             )
         })?;
-        view(conn, &case, &principal)
+        view(conn, &case, &principal, &own)
     })
     .await?;
     Ok(HttpResponse::Ok().json(view))
