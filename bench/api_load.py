@@ -51,24 +51,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BINARY = os.path.join(ROOT, "target", "release", "vorgang")
 PASSWORD = "bench-passwort-0123456789"
 
-APPLICATION = {
-    "antragsteller": {"dienststelle": "Fachbereich Bildung", "ansprechperson": "Frau Beispiel",
-                      "telefon": "02921 30-0", "email": "ki@kreis-soest.de"},
-    "zentrum_name": "Kommunales Integrationszentrum Kreis Soest",
-    "oeffentliche_bezeichnung": "Kommunales Integrationszentrum Kreis Soest – anerkannt durch das Land NRW als Kommunales Integrationszentrum nach § 8 Teilhabe- und Integrationsgesetz",
-    "ausgangslage": "Rund 12 % der Schülerinnen und Schüler sind neu zugewandert.",
-    "standorte": [{"bezeichnung": "Kreishaus", "anschrift": "Hoher Weg 1–3, 59494 Soest"}],
-    "arbeitsaufnahme": "2026-09-01",
-    "integrationskonzept": {"status": "beschlossen", "gremium": "kreistag",
-                            "beschluss_datum": "2025-06-26", "fortschreibung": "aktualisiert"},
-    "personal": {"lehrkraefte_vze": 2, "fachkraefte_vze": 6, "verwaltungsassistenz_vze": 0.5},
-    "leitung": {"name": "Herr Beispiel", "gruppe": "fachkraft",
-                "stellvertretung_name": "Frau Muster", "stellvertretung_gruppe": "lehrkraft"},
-    "beteiligte": ["SCHULAMT-SO", "05974-JA"],
-    "beteiligung_abdeckung": {"untere_schulaufsicht": True, "schulverwaltung": True,
-                              "jugendhilfe_oeffentlich": True, "jugendhilfe_frei": True,
-                              "wohlfahrtsverbaende": True},
-}
+# The Kreis Soest's complete application, shared with the tests.
+with open(os.path.join(ROOT, "tests", "fixtures", "antrag-kreis-soest.json"), encoding="utf-8") as fixture:
+    APPLICATION = json.load(fixture)
 
 
 def psql(url, sql, capture=False):

@@ -382,23 +382,8 @@ fn sqlite_plan(conn: &mut DbConnection, sql: &str) -> Vec<String> {
     lines
 }
 
-/// The Kreis Soest's application, complete for the consultation.
+/// The Kreis Soest's application, complete for the consultation (the tests' fixture).
 fn application() -> serde_json::Value {
-    serde_json::json!({
-        "antragsteller": { "dienststelle": "Fachbereich Bildung", "ansprechperson": "Frau Beispiel",
-                           "telefon": "02921 30-0", "email": "ki@kreis-soest.de" },
-        "zentrum_name": "Kommunales Integrationszentrum Kreis Soest",
-        "oeffentliche_bezeichnung": "Kommunales Integrationszentrum Kreis Soest – anerkannt durch das Land NRW als Kommunales Integrationszentrum nach § 8 Teilhabe- und Integrationsgesetz",
-        "ausgangslage": "Rund 12 % der Schülerinnen und Schüler sind neu zugewandert.",
-        "standorte": [{ "bezeichnung": "Kreishaus", "anschrift": "Hoher Weg 1–3, 59494 Soest" }],
-        "arbeitsaufnahme": "2026-09-01",
-        "integrationskonzept": { "status": "beschlossen", "gremium": "kreistag",
-                                 "beschluss_datum": "2025-06-26", "fortschreibung": "aktualisiert" },
-        "personal": { "lehrkraefte_vze": 2, "fachkraefte_vze": 6, "verwaltungsassistenz_vze": 0.5 },
-        "leitung": { "name": "Herr Beispiel", "gruppe": "fachkraft",
-                     "stellvertretung_name": "Frau Muster", "stellvertretung_gruppe": "lehrkraft" },
-        "beteiligte": ["SCHULAMT-SO", "05974-JA"],
-        "beteiligung_abdeckung": { "untere_schulaufsicht": true, "schulverwaltung": true,
-            "jugendhilfe_oeffentlich": true, "jugendhilfe_frei": true, "wohlfahrtsverbaende": true }
-    })
+    serde_json::from_str(include_str!("../tests/fixtures/antrag-kreis-soest.json"))
+        .expect("the fixture is JSON")
 }

@@ -136,6 +136,22 @@ pub(crate) async fn resolve(
     }
 }
 
+/// The invitation a link names, or the German page that refuses the link.
+async fn invitation_or_page(
+    db: &Database,
+    api: &web::Data<ApiState>,
+    token: String,
+) -> Result<i64, HttpResponse> {
+    match resolve(db, api, token).await {
+        Ok(invitation) => Ok(invitation),
+        Err(Ok(error)) => {
+            let (status, title) = link_status(&error);
+            Err(error_page(api, status, title, &error.to_string()))
+        }
+        Err(Err(_)) => Err(internal_page(api)),
+    }
+}
+
 pub(crate) async fn load_page(
     db: &Database,
     api: &web::Data<ApiState>,
@@ -190,13 +206,9 @@ async fn show(
     api: web::Data<ApiState>,
 ) -> HttpResponse {
     let token = path.into_inner();
-    let invitation = match resolve(&db, &api, token.clone()).await {
+    let invitation = match invitation_or_page(&db, &api, token.clone()).await {
         Ok(invitation) => invitation,
-        Err(Ok(error)) => {
-            let (status, title) = link_status(&error);
-            return error_page(&api, status, title, &error.to_string());
-        }
-        Err(Err(_)) => return internal_page(&api),
+        Err(page) => return page,
     };
     match load_page(&db, &api, invitation).await {
         Ok(page) => render(
@@ -288,13 +300,9 @@ async fn submit(
     api: web::Data<ApiState>,
 ) -> HttpResponse {
     let token = path.into_inner();
-    let invitation = match resolve(&db, &api, token.clone()).await {
+    let invitation = match invitation_or_page(&db, &api, token.clone()).await {
         Ok(invitation) => invitation,
-        Err(Ok(error)) => {
-            let (status, title) = link_status(&error);
-            return error_page(&api, status, title, &error.to_string());
-        }
-        Err(Err(_)) => return internal_page(&api),
+        Err(page) => return page,
     };
     let (input, file, mut errors) = match body {
         Either::Left(form) => (form.into_inner(), None, Vec::new()),
@@ -421,13 +429,9 @@ async fn download(
     api: web::Data<ApiState>,
 ) -> HttpResponse {
     let (token, id) = path.into_inner();
-    let invitation = match resolve(&db, &api, token).await {
+    let invitation = match invitation_or_page(&db, &api, token).await {
         Ok(invitation) => invitation,
-        Err(Ok(error)) => {
-            let (status, title) = link_status(&error);
-            return error_page(&api, status, title, &error.to_string());
-        }
-        Err(Err(_)) => return internal_page(&api),
+        Err(page) => return page,
     };
     let found = blocking(&db, move |conn| partner::document(conn, invitation, id)).await;
     let document = match found {

@@ -17,25 +17,10 @@ use vorgang::db::schema::{answers, case_events, outbox};
 use crate::support::TestDatabase;
 use crate::support::auth::{create_user, test_auth, test_secret};
 
-/// The full application of the Kreis Soest, ready for the Beteiligung.
+/// The full application of the Kreis Soest, ready for the Beteiligung (shared fixture).
 pub fn application() -> Value {
-    json!({
-        "antragsteller": { "dienststelle": "Fachbereich Bildung", "ansprechperson": "Frau Beispiel",
-                           "telefon": "02921 30-0", "email": "ki@kreis-soest.de" },
-        "zentrum_name": "Kommunales Integrationszentrum Kreis Soest",
-        "oeffentliche_bezeichnung": "Kommunales Integrationszentrum Kreis Soest – anerkannt durch das Land NRW als Kommunales Integrationszentrum nach § 8 Teilhabe- und Integrationsgesetz",
-        "ausgangslage": "Rund 12 % der Schülerinnen und Schüler sind neu zugewandert.",
-        "standorte": [{ "bezeichnung": "Kreishaus", "anschrift": "Hoher Weg 1–3, 59494 Soest" }],
-        "arbeitsaufnahme": "2026-09-01",
-        "integrationskonzept": { "status": "beschlossen", "gremium": "kreistag",
-                                 "beschluss_datum": "2025-06-26", "fortschreibung": "aktualisiert" },
-        "personal": { "lehrkraefte_vze": 2, "fachkraefte_vze": 6, "verwaltungsassistenz_vze": 0.5 },
-        "leitung": { "name": "Herr Beispiel", "gruppe": "fachkraft",
-                     "stellvertretung_name": "Frau Muster", "stellvertretung_gruppe": "lehrkraft" },
-        "beteiligte": ["SCHULAMT-SO", "05974-JA"],
-        "beteiligung_abdeckung": { "untere_schulaufsicht": true, "schulverwaltung": true,
-            "jugendhilfe_oeffentlich": true, "jugendhilfe_frei": true, "wohlfahrtsverbaende": true }
-    })
+    serde_json::from_str(include_str!("../fixtures/antrag-kreis-soest.json"))
+        .expect("the fixture is JSON")
 }
 
 struct Reply {
