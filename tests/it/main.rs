@@ -11,6 +11,7 @@ mod cases;
 mod documents;
 mod frist_cli;
 mod health;
+mod jobs;
 mod journal;
 mod mail;
 mod openapi;
