@@ -152,3 +152,56 @@ both_backends! {
         assert_eq!(links, 0);
     }
 }
+
+both_backends! {
+    async fn administrators_see_the_jobs_and_their_latest_runs(backend) {
+        use actix_web::test as actix_test;
+        use vorgang::auth::{Signer, StaffTokens};
+        use vorgang::db::models::Role;
+
+        let db = TestDatabase::migrated(backend);
+        let pool = db.pool(2);
+        let dir = tempfile::tempdir().unwrap();
+        let admin = {
+            let mut conn = db.connection();
+            let tokens = StaffTokens::new(std::sync::Arc::new(Signer::new(&crate::support::auth::test_secret())), StaffTokens::DEFAULT_LIFETIME);
+            let admin = crate::support::auth::create_user(&mut conn, "admin@kreis-soest.de", "05974", &[Role::Admin], None);
+            tokens.issue(admin.id).unwrap().token
+        };
+        let api = crate::support::api::state(&pool, dir.path());
+        {
+            let ctx = JobContext {
+                case: api.case_context(),
+                jobs: &api.jobs,
+                owner: "instanz-a",
+                timer_lease: TimeDelta::minutes(5),
+                stop: &|| false,
+            };
+            let mut conn = pool.get().unwrap();
+            for day in ["2026-03-10", "2026-03-11"] {
+                let now = at(&format!("{day}T03:30:00+01:00"));
+                run_locked(&mut conn, &ctx, JobName::Housekeeping, now, now).unwrap();
+            }
+        }
+        let app = actix_test::init_service(vorgang::web::app(pool.clone(), crate::support::auth::test_auth(), api)).await;
+        let request = actix_test::TestRequest::get()
+            .uri("/api/v1/admin/jobs")
+            .insert_header(("Authorization", format!("Bearer {admin}")))
+            .to_request();
+        let body: serde_json::Value = actix_test::call_and_read_body_json(&app, request).await;
+        let jobs = body["jobs"].as_array().unwrap();
+        let names: Vec<&str> = jobs.iter().map(|j| j["name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["reminders", "housekeeping"]);
+        assert_eq!(jobs[0]["schedule"], "0 0 7 * * MON-FRI");
+        assert_eq!(jobs[0]["enabled"], true);
+        let next = DateTime::parse_from_rfc3339(jobs[0]["next_run"].as_str().unwrap()).unwrap();
+        assert!(next.to_utc() > Utc::now());
+        let runs = body["runs"].as_array().unwrap();
+        assert_eq!(runs.len(), 2);
+        assert_eq!(runs[0]["scheduled_for"], "2026-03-11T02:30:00Z", "newest first: {body}");
+        assert_eq!(runs[0]["job"], "housekeeping");
+        assert_eq!(runs[0]["outcome"], "ok");
+        assert_eq!(runs[0]["owner"], "instanz-a");
+        assert_eq!(runs[0]["counts"], serde_json::json!({"partner_links_deleted": 0, "outbox_deleted": 0}));
+    }
+}
