@@ -12,6 +12,7 @@ mod documents;
 mod frist_cli;
 mod health;
 mod jobs;
+mod jobs_cli;
 mod journal;
 mod mail;
 mod openapi;
