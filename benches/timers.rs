@@ -258,6 +258,7 @@ fn api_state(conn: &mut DbConnection, data_dir: &std::path::Path) -> ApiState {
             mail_domain: "vorgang.test".into(),
             link_grace: TimeDelta::days(14),
         },
+        jobs: vorgang::scheduler::jobs::Jobs::default(),
     }
 }
 

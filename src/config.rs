@@ -114,6 +114,8 @@ pub struct Settings {
     /// How long a claimed timer stays with the process that claimed it (`timer_lease_secs`);
     /// a process that dies mid-way delays its timers by at most this long.
     pub timer_lease: std::time::Duration,
+    /// The periodic jobs (`[jobs.<name>]`) and `outbox_retention_days`.
+    pub jobs: crate::scheduler::jobs::Jobs,
 }
 
 impl fmt::Debug for Settings {
@@ -139,6 +141,7 @@ impl fmt::Debug for Settings {
             .field("partner_link_grace_days", &self.partner_link_grace_days)
             .field("timer_poll_interval", &self.timer_poll_interval)
             .field("timer_lease", &self.timer_lease)
+            .field("jobs", &self.jobs)
             .finish()
     }
 }
@@ -168,7 +171,31 @@ const KEYS: &[(&str, Option<&str>)] = &[
     ),
     ("timer_poll_secs", Some("VORGANG_TIMER_POLL_SECS")),
     ("timer_lease_secs", Some("VORGANG_TIMER_LEASE_SECS")),
+    (
+        "outbox_retention_days",
+        Some("VORGANG_OUTBOX_RETENTION_DAYS"),
+    ),
+    // Keys of the `[jobs.<name>]` tables, one pair per `scheduler::jobs::JobName`.
+    (
+        "jobs.reminders.schedule",
+        Some("VORGANG_JOBS_REMINDERS_SCHEDULE"),
+    ),
+    (
+        "jobs.reminders.enabled",
+        Some("VORGANG_JOBS_REMINDERS_ENABLED"),
+    ),
+    (
+        "jobs.housekeeping.schedule",
+        Some("VORGANG_JOBS_HOUSEKEEPING_SCHEDULE"),
+    ),
+    (
+        "jobs.housekeeping.enabled",
+        Some("VORGANG_JOBS_HOUSEKEEPING_ENABLED"),
+    ),
 ];
+
+/// The table holding one sub-table per job.
+const JOBS_TABLE: &str = "jobs";
 
 /// A raw value before validation: from the file it keeps its TOML type, from the environment it is text.
 #[derive(Debug, Clone)]
@@ -220,6 +247,30 @@ impl Raw {
             Err(invalid(format!(
                 "{number} liegt nicht zwischen {min} und {max}"
             )))
+        }
+    }
+
+    /// A boolean setting: TOML booleans or environment text `true`/`false`.
+    fn boolean(&mut self, key: &'static str) -> Result<Option<bool>, ConfigError> {
+        let Some((value, source)) = self.take(key) else {
+            return Ok(None);
+        };
+        match value {
+            RawValue::Toml(toml::Value::Boolean(flag)) => Ok(Some(flag)),
+            RawValue::Text(text) => match text.trim() {
+                "true" => Ok(Some(true)),
+                "false" => Ok(Some(false)),
+                _ => Err(ConfigError::Invalid {
+                    key,
+                    origin: source,
+                    reason: format!("„{text}“ ist weder „true“ noch „false“"),
+                }),
+            },
+            RawValue::Toml(other) => Err(ConfigError::Invalid {
+                key,
+                origin: source,
+                reason: format!("erwartet true oder false, gefunden: {}", other.type_str()),
+            }),
         }
     }
 
@@ -280,8 +331,17 @@ fn read_file(path: &Path, raw: &mut Raw) -> Result<(), ConfigError> {
         .parse()
         .map_err(|e: toml::de::Error| file_error(one_line_toml_error(&text, &e)))?;
     for (key, value) in table {
-        let Some((known, _)) = KEYS.iter().find(|(k, _)| *k == key) else {
-            let known: Vec<&str> = KEYS.iter().map(|(k, _)| *k).collect();
+        if key == JOBS_TABLE {
+            read_jobs_table(path, value, raw)?;
+            continue;
+        }
+        let Some((known, _)) = KEYS.iter().find(|(k, _)| *k == key && !k.contains('.')) else {
+            let known: Vec<&str> = KEYS
+                .iter()
+                .map(|(k, _)| *k)
+                .filter(|k| !k.contains('.'))
+                .chain([JOBS_TABLE])
+                .collect();
             return Err(file_error(format!(
                 "unbekannter Schlüssel „{key}“ (bekannt: {})",
                 known.join(", ")
@@ -291,6 +351,46 @@ fn read_file(path: &Path, raw: &mut Raw) -> Result<(), ConfigError> {
             known,
             (RawValue::Toml(value), Source::File(path.to_path_buf())),
         );
+    }
+    Ok(())
+}
+
+/// `[jobs.<name>]` tables: each key becomes the flat setting `jobs.<name>.<key>`, so it is
+/// validated, overridden by the environment and named in errors like every other setting.
+fn read_jobs_table(path: &Path, value: toml::Value, raw: &mut Raw) -> Result<(), ConfigError> {
+    let file_error = |reason: String| ConfigError::File {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let toml::Value::Table(jobs) = value else {
+        return Err(file_error(format!(
+            "„{JOBS_TABLE}“ muss eine Tabelle sein, z. B. [jobs.reminders]"
+        )));
+    };
+    for (name, settings) in jobs {
+        if crate::scheduler::jobs::JobName::parse(&name).is_none() {
+            return Err(file_error(format!(
+                "unbekannter Job „{name}“ (bekannt: {})",
+                crate::scheduler::jobs::JobName::known()
+            )));
+        }
+        let toml::Value::Table(settings) = settings else {
+            return Err(file_error(format!(
+                "„jobs.{name}“ muss eine Tabelle sein, z. B. [jobs.{name}]"
+            )));
+        };
+        for (field, value) in settings {
+            let flat = format!("jobs.{name}.{field}");
+            let Some((known, _)) = KEYS.iter().find(|(k, _)| *k == flat) else {
+                return Err(file_error(format!(
+                    "unbekannter Schlüssel „{flat}“ (bekannt: schedule, enabled)"
+                )));
+            };
+            raw.values.insert(
+                known,
+                (RawValue::Toml(value), Source::File(path.to_path_buf())),
+            );
+        }
     }
     Ok(())
 }
@@ -456,6 +556,8 @@ fn resolve(mut raw: Raw) -> Result<Settings, ConfigError> {
             .unwrap_or(DEFAULT_TIMER_LEASE_SECS) as u64,
     );
 
+    let jobs = resolve_jobs(&mut raw)?;
+
     Ok(Settings {
         database_url,
         database_pool_size,
@@ -477,6 +579,53 @@ fn resolve(mut raw: Raw) -> Result<Settings, ConfigError> {
         partner_link_grace_days,
         timer_poll_interval,
         timer_lease,
+        jobs,
+    })
+}
+
+/// The keys of one job's settings; every job has its pair in [`KEYS`].
+fn job_keys(job: crate::scheduler::jobs::JobName) -> (&'static str, &'static str) {
+    use crate::scheduler::jobs::JobName;
+    match job {
+        JobName::Reminders => ("jobs.reminders.schedule", "jobs.reminders.enabled"),
+        JobName::Housekeeping => ("jobs.housekeeping.schedule", "jobs.housekeeping.enabled"),
+    }
+}
+
+fn resolve_jobs(raw: &mut Raw) -> Result<crate::scheduler::jobs::Jobs, ConfigError> {
+    use crate::scheduler::jobs::{DEFAULT_OUTBOX_RETENTION_DAYS, JobName, JobSettings, Schedule};
+    let mut jobs = Vec::new();
+    for name in JobName::ALL {
+        let (schedule_key, enabled_key) = job_keys(name);
+        let schedule = match raw.string(schedule_key)? {
+            Some((text, source)) => {
+                Schedule::parse(&text).map_err(|reason| ConfigError::Invalid {
+                    key: schedule_key,
+                    origin: source,
+                    reason,
+                })?
+            }
+            None => {
+                Schedule::parse(name.default_schedule()).map_err(|reason| ConfigError::Invalid {
+                    key: schedule_key,
+                    origin: Source::Default,
+                    reason,
+                })?
+            }
+        };
+        let enabled = raw.boolean(enabled_key)?.unwrap_or(true);
+        jobs.push(JobSettings {
+            name,
+            schedule,
+            enabled,
+        });
+    }
+    let outbox_retention_days = raw
+        .integer("outbox_retention_days", 1, 3650)?
+        .map_or(DEFAULT_OUTBOX_RETENTION_DAYS, |days| days as u32);
+    Ok(crate::scheduler::jobs::Jobs {
+        jobs,
+        outbox_retention_days,
     })
 }
 
@@ -719,6 +868,96 @@ mod tests {
     }
 
     #[test]
+    fn jobs_have_defaults_and_come_from_tables_and_environment() {
+        use crate::scheduler::jobs::JobName;
+        let (_dir, path) = write_config("");
+        let settings = load(Some(&path), &env_of(&[])).unwrap();
+        let reminders = settings.jobs.get(JobName::Reminders).unwrap();
+        assert_eq!(reminders.schedule.expression(), "0 0 7 * * MON-FRI");
+        assert!(reminders.enabled);
+        assert_eq!(
+            settings
+                .jobs
+                .get(JobName::Housekeeping)
+                .unwrap()
+                .schedule
+                .expression(),
+            "0 30 3 * * *"
+        );
+        assert_eq!(settings.jobs.outbox_retention_days, 90);
+
+        let (_dir, path) = write_config(
+            "outbox_retention_days = 30\n[jobs.reminders]\nschedule = \"0 0 6 * * MON-SAT\"\n\
+             [jobs.housekeeping]\nenabled = false\n",
+        );
+        let settings = load(Some(&path), &env_of(&[])).unwrap();
+        assert_eq!(
+            settings
+                .jobs
+                .get(JobName::Reminders)
+                .unwrap()
+                .schedule
+                .expression(),
+            "0 0 6 * * MON-SAT"
+        );
+        assert!(!settings.jobs.get(JobName::Housekeeping).unwrap().enabled);
+        assert_eq!(settings.jobs.outbox_retention_days, 30);
+
+        let settings = load(
+            Some(&path),
+            &env_of(&[
+                ("VORGANG_JOBS_REMINDERS_SCHEDULE", "0 15 7 * * MON-FRI"),
+                ("VORGANG_JOBS_HOUSEKEEPING_ENABLED", "true"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            settings
+                .jobs
+                .get(JobName::Reminders)
+                .unwrap()
+                .schedule
+                .expression(),
+            "0 15 7 * * MON-FRI"
+        );
+        assert!(settings.jobs.get(JobName::Housekeeping).unwrap().enabled);
+    }
+
+    #[test]
+    fn job_errors_name_the_job_setting() {
+        let (_dir, path) = write_config("[jobs.reminders]\nschedule = \"0 7 * * *\"\n");
+        let error = load(Some(&path), &env_of(&[])).unwrap_err().to_string();
+        assert!(
+            error.starts_with("Einstellung jobs.reminders.schedule ("),
+            "{error}"
+        );
+        assert!(error.contains("vorgang.toml"), "{error}");
+
+        let (_dir, path) = write_config("[jobs.nachts]\nschedule = \"0 0 1 * * *\"\n");
+        let error = load(Some(&path), &env_of(&[])).unwrap_err().to_string();
+        assert!(error.contains("unbekannter Job „nachts“"), "{error}");
+        assert!(error.contains("reminders, housekeeping"), "{error}");
+
+        let (_dir, path) = write_config("[jobs.reminders]\nzeitplan = \"x\"\n");
+        let error = load(Some(&path), &env_of(&[])).unwrap_err().to_string();
+        assert!(
+            error.contains("unbekannter Schlüssel „jobs.reminders.zeitplan“"),
+            "{error}"
+        );
+
+        let (_dir, path) = write_config("jobs = 1\n");
+        let error = load(Some(&path), &env_of(&[])).unwrap_err().to_string();
+        assert!(error.contains("Tabelle"), "{error}");
+
+        let (_dir, path) = write_config("[jobs.housekeeping]\nenabled = \"nein\"\n");
+        let error = load(Some(&path), &env_of(&[])).unwrap_err().to_string();
+        assert!(
+            error.starts_with("Einstellung jobs.housekeeping.enabled ("),
+            "{error}"
+        );
+    }
+
+    #[test]
     fn config_path_may_come_from_the_environment() {
         let (_dir, path) = write_config("listen = \"127.0.0.1:9100\"\n");
         let settings = load(None, &env_of(&[("VORGANG_CONFIG", path.to_str().unwrap())])).unwrap();
@@ -784,6 +1023,26 @@ mod tests {
             ("VORGANG_TIMER_LEASE_SECS", "4", "timer_lease_secs"),
             ("VORGANG_TIMER_LEASE_SECS", "86401", "timer_lease_secs"),
             ("VORGANG_TIMER_LEASE_SECS", "kurz", "timer_lease_secs"),
+            (
+                "VORGANG_OUTBOX_RETENTION_DAYS",
+                "0",
+                "outbox_retention_days",
+            ),
+            (
+                "VORGANG_JOBS_REMINDERS_SCHEDULE",
+                "jeden Morgen",
+                "jobs.reminders.schedule",
+            ),
+            (
+                "VORGANG_JOBS_HOUSEKEEPING_SCHEDULE",
+                "0 61 3 * * *",
+                "jobs.housekeeping.schedule",
+            ),
+            (
+                "VORGANG_JOBS_REMINDERS_ENABLED",
+                "ja",
+                "jobs.reminders.enabled",
+            ),
         ];
         for (var, value, key) in cases {
             let error = load(Some(&path), &env_of(&[(var, value)]))

@@ -49,6 +49,24 @@ enum Command {
     Audit(AuditArgs),
     /// Legt Benutzer an und setzt Passwörter.
     User(UserArgs),
+    /// Zeigt die regelmäßigen Aufgaben oder führt eine davon einmal aus.
+    #[command(subcommand)]
+    Jobs(JobsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum JobsCommand {
+    /// Zeigt die Aufgaben mit Zeitplan und nächstem Lauf.
+    List,
+    /// Führt eine Aufgabe einmal aus (Exit-Code 0: erfolgreich, 1: fehlgeschlagen oder schon gelaufen).
+    Run {
+        /// Name der Aufgabe, z. B. reminders oder housekeeping.
+        job: String,
+        /// Zeitpunkt, für den die Aufgabe läuft (RFC 3339, z. B. 2027-06-01T07:00:00+02:00);
+        /// Voreinstellung: jetzt.
+        #[arg(long, value_name = "ZEITPUNKT")]
+        now: Option<String>,
+    },
 }
 
 /// Everything a command can fail with; each is one German line on stderr and exit code 2.
@@ -64,6 +82,12 @@ enum CliError {
     Templates { path: String, reason: String },
     #[error(transparent)]
     User(#[from] UserCliError),
+    #[error("Unbekannte Aufgabe „{name}“ (bekannt: {known})")]
+    UnknownJob { name: String, known: String },
+    #[error("--now: „{0}“ ist kein Zeitpunkt nach RFC 3339 (z. B. 2027-06-01T07:00:00+02:00)")]
+    InvalidNow(String),
+    #[error("Datenbank: {0}")]
+    Job(#[from] vorgang::service::ServiceError),
 }
 
 /// Exit code for every start-up and input error: the operator must change something.
@@ -108,6 +132,81 @@ fn validate(
     let (code, output) = vorgang::engine::cli::run_validate(args, &context);
     print!("{output}");
     Ok(ExitCode::from(code))
+}
+
+/// `vorgang jobs list` and `vorgang jobs run`.
+fn jobs(cli: &Cli, command: &JobsCommand) -> Result<ExitCode, CliError> {
+    use vorgang::scheduler::jobs::{self, JobContext, JobName, RunOutcome};
+    let settings = load_settings(cli)?;
+    match command {
+        JobsCommand::List => {
+            let now = chrono::Utc::now();
+            for job in &settings.jobs.jobs {
+                let next = match job.schedule.next_after(now) {
+                    Some(at) if job.enabled => at.to_rfc3339(),
+                    Some(_) => "abgeschaltet".to_string(),
+                    None => "nie".to_string(),
+                };
+                println!(
+                    "{:<14} {:<24} nächster Lauf: {next}",
+                    job.name.as_str(),
+                    job.schedule.expression()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        JobsCommand::Run { job, now } => {
+            let name = JobName::parse(job).ok_or_else(|| CliError::UnknownJob {
+                name: job.clone(),
+                known: JobName::known(),
+            })?;
+            let now = match now {
+                Some(text) => chrono::DateTime::parse_from_rfc3339(text.trim())
+                    .map_err(|_| CliError::InvalidNow(text.clone()))?
+                    .to_utc(),
+                // Whole seconds, like the scheduled times: the run lock compares exactly.
+                None => chrono::DateTime::from_timestamp(chrono::Utc::now().timestamp(), 0)
+                    .unwrap_or_else(chrono::Utc::now),
+            };
+            server::ensure_data_dir(&settings)?;
+            let secret = match &settings.secret {
+                Some(secret) => secret.clone(),
+                None => vorgang::secret::Secret::load_or_generate(&settings.data_dir)
+                    .map_err(StartupError::from)?,
+            };
+            let (db, _) = server::open_and_migrate(&settings)?;
+            let api = server::api_state(&settings, &secret)?;
+            let owner = format!("vorgang jobs run (pid {})", std::process::id());
+            let lease = chrono::TimeDelta::from_std(settings.timer_lease)
+                .unwrap_or(chrono::TimeDelta::days(1));
+            let ctx = JobContext {
+                case: api.case_context(),
+                jobs: &settings.jobs,
+                owner: &owner,
+                timer_lease: lease,
+                stop: &|| false,
+            };
+            let mut conn = db.get().map_err(StartupError::from)?;
+            let when = now.with_timezone(&jobs::ZONE).to_rfc3339();
+            match jobs::run_locked(&mut conn, &ctx, name, now, now)? {
+                RunOutcome::Ran { counts, .. } => {
+                    println!(
+                        "Aufgabe {name} für {when} ausgeführt: {}",
+                        serde_json::Value::Object(counts)
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                RunOutcome::Failed { error, .. } => {
+                    eprintln!("vorgang: Aufgabe {name} für {when} fehlgeschlagen: {error}");
+                    Ok(ExitCode::from(1))
+                }
+                RunOutcome::Skipped => {
+                    eprintln!("vorgang: Aufgabe {name} für {when} ist bereits gelaufen");
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+    }
 }
 
 fn load_settings(cli: &Cli) -> Result<Settings, StartupError> {
@@ -161,6 +260,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 ExitCode::from(1)
             })
         }
+        Command::Jobs(ref command) => jobs(&cli, command),
         Command::User(ref args) => {
             let settings = load_settings(&cli)?;
             println!("{}", vorgang::auth::cli::run(args, &settings)?);

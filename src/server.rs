@@ -175,6 +175,7 @@ pub fn api_state(settings: &Settings, secret: &Secret) -> Result<web::api::ApiSt
             mail_domain,
             link_grace: chrono::TimeDelta::days(i64::from(settings.partner_link_grace_days)),
         },
+        jobs: settings.jobs.clone(),
     })
 }
 

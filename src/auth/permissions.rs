@@ -46,6 +46,8 @@ pub enum Permission {
     WithdrawCase,
     /// See the mail outbox and retry failed mails (operations, not case work).
     ManageOutbox,
+    /// See the periodic jobs, their schedules and recent runs (operations, not case work).
+    ViewJobs,
     /// See the organisations and their addresses (pickers for the bodies to consult).
     ListOrganisations,
     /// Register partner organisations and maintain the addresses consultations are mailed to.
@@ -54,7 +56,7 @@ pub enum Permission {
 
 impl Permission {
     /// Every permission, for exhaustive checks.
-    pub const ALL: [Permission; 14] = [
+    pub const ALL: [Permission; 15] = [
         Permission::ListWorkflows,
         Permission::ReadWorkflow,
         Permission::DeployWorkflow,
@@ -67,6 +69,7 @@ impl Permission {
         Permission::ReadJournal,
         Permission::WithdrawCase,
         Permission::ManageOutbox,
+        Permission::ViewJobs,
         Permission::ListOrganisations,
         Permission::ManageOrganisations,
     ];
@@ -79,6 +82,7 @@ impl Permission {
                 | Permission::ReadWorkflow
                 | Permission::DeployWorkflow
                 | Permission::ManageOutbox
+                | Permission::ViewJobs
                 | Permission::ListOrganisations
                 | Permission::ManageOrganisations
         )
@@ -107,6 +111,7 @@ impl Permission {
             Permission::ReadJournal => "das Protokoll dieses Vorgangs zu lesen",
             Permission::WithdrawCase => "diesen Vorgang zurückzunehmen",
             Permission::ManageOutbox => "den Postausgang zu verwalten",
+            Permission::ViewJobs => "die regelmäßigen Aufgaben einzusehen",
             Permission::ListOrganisations => "Organisationen aufzulisten",
             Permission::ManageOrganisations => "Organisationen und ihre Adressen zu verwalten",
         }
@@ -192,7 +197,7 @@ fn role_allows(
         Role::Admin => true,
         Role::Koordination => match permission {
             ListWorkflows | ReadWorkflow | ListOrganisations => true,
-            DeployWorkflow | ManageOutbox | ManageOrganisations => false,
+            DeployWorkflow | ManageOutbox | ViewJobs | ManageOrganisations => false,
             CreateCase | ReadCase | ChangeCaseData | TakeAction | UploadDocument | ReadDocument
             | ReadJournal | WithdrawCase => own,
         },
@@ -200,13 +205,13 @@ fn role_allows(
             ListWorkflows | ReadWorkflow | ListOrganisations => true,
             ReadCase | ReadDocument | ReadJournal | TakeAction => submitted,
             DeployWorkflow | CreateCase | ChangeCaseData | UploadDocument | WithdrawCase
-            | ManageOutbox | ManageOrganisations => false,
+            | ManageOutbox | ViewJobs | ManageOrganisations => false,
         },
         Role::Lesen => match permission {
             ListWorkflows | ReadWorkflow | ListOrganisations => true,
             ReadCase | ReadDocument | ReadJournal => own,
             DeployWorkflow | CreateCase | ChangeCaseData | TakeAction | UploadDocument
-            | WithdrawCase | ManageOutbox | ManageOrganisations => false,
+            | WithdrawCase | ManageOutbox | ViewJobs | ManageOrganisations => false,
         },
     }
 }
@@ -305,7 +310,7 @@ mod tests {
     /// own/not submitted, own/submitted, foreign/not submitted, foreign/submitted.
     /// `Y` allowed; `-` refused with 403; `h` refused and hidden (answer 404).
     #[rustfmt::skip]
-    const EXPECTED: [(Permission, [&str; 4]); 14] = [
+    const EXPECTED: [(Permission, [&str; 4]); 15] = [
         //                  admin   koordination bewilligung lesen
         (ListWorkflows,  ["YYYY", "YYYY",      "YYYY",     "YYYY"]),
         (ReadWorkflow,   ["YYYY", "YYYY",      "YYYY",     "YYYY"]),
@@ -319,6 +324,7 @@ mod tests {
         (ReadJournal,    ["YYYY", "YYhh",      "hYhY",     "YYhh"]),
         (WithdrawCase,   ["YYYY", "YYhh",      "h-h-",     "--hh"]),
         (ManageOutbox,   ["YYYY", "----",      "----",     "----"]),
+        (ViewJobs,       ["YYYY", "----",      "----",     "----"]),
         (ListOrganisations,   ["YYYY", "YYYY", "YYYY", "YYYY"]),
         (ManageOrganisations, ["YYYY", "----", "----", "----"]),
     ];
@@ -371,6 +377,10 @@ mod tests {
             );
             assert_eq!(
                 authorize(&principal, ManageOutbox, None).is_ok(),
+                role == Role::Admin
+            );
+            assert_eq!(
+                authorize(&principal, ViewJobs, None).is_ok(),
                 role == Role::Admin
             );
             assert!(authorize(&principal, ListOrganisations, None).is_ok());

@@ -222,6 +222,21 @@ diesel::joinable!(invitations -> cases (case_id));
 diesel::joinable!(invitations -> organisations (organisation_id));
 diesel::joinable!(partner_links -> invitations (invitation_id));
 diesel::joinable!(answers -> invitations (invitation_id));
+diesel::table! {
+    /// Runs of the periodic jobs; `UNIQUE (job, scheduled_for)` is the run lock.
+    job_runs (id) {
+        id -> BigInt,
+        job -> Text,
+        scheduled_for -> Timestamp,
+        started_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+        outcome -> Text,
+        counts -> Text,
+        error -> Nullable<Text>,
+        owner -> Text,
+    }
+}
+
 diesel::joinable!(answers -> documents (document_id));
 diesel::joinable!(outbox -> invitations (invitation_id));
 diesel::allow_tables_to_appear_in_same_query!(
@@ -239,4 +254,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     timers,
     outbox,
     documents,
+    job_runs,
 );

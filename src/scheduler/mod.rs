@@ -1,6 +1,7 @@
 //! Work that happens because time passes: durable timers (deadlines, reminders) fired by a
 //! poller inside `vorgang serve`.
 
+pub mod jobs;
 pub mod timers;
 
 use std::sync::Arc;

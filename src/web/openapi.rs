@@ -12,7 +12,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement
 use utoipa::{Modify, OpenApi, ToSchema};
 
 use crate::auth::login;
-use crate::web::api::{beteiligung, cases, documents, organisations, outbox, view, workflows};
+use crate::web::api::{
+    beteiligung, cases, documents, jobs, organisations, outbox, view, workflows,
+};
 use crate::web::problem::Problem;
 
 /// Where the document is served.
@@ -56,6 +58,7 @@ const BEARER: &str = "bearer";
         organisations::replace_addresses,
         outbox::list,
         outbox::retry,
+        jobs::list,
     ),
     components(schemas(
         Problem,
@@ -86,6 +89,9 @@ const BEARER: &str = "bearer";
         crate::service::organisations::ReplaceAddresses,
         outbox::OutboxList,
         outbox::OutboxItem,
+        jobs::JobsOverview,
+        jobs::JobView,
+        jobs::JobRunView,
     )),
     modifiers(&Security),
     tags(
@@ -96,6 +102,7 @@ const BEARER: &str = "bearer";
         (name = "Beteiligung", description = "Beteiligung von Partnerstellen per E-Mail und persönlichem Link"),
         (name = "Organisationen", description = "Partnerstellen und andere Organisationen mit den Adressen, an die Beteiligungen gehen"),
         (name = "Postausgang", description = "Versand der Mails (nur Administratoren)"),
+        (name = "Aufgaben", description = "Regelmäßige Aufgaben und ihre Läufe (nur Administratoren)"),
     )
 )]
 pub struct ApiDoc;

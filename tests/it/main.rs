@@ -11,6 +11,8 @@ mod cases;
 mod documents;
 mod frist_cli;
 mod health;
+mod jobs;
+mod jobs_cli;
 mod journal;
 mod mail;
 mod openapi;

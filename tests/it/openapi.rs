@@ -37,6 +37,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("PUT", "/api/v1/organisations/{key}/addresses"),
     ("GET", "/api/v1/admin/outbox"),
     ("POST", "/api/v1/admin/outbox/{id}/retry"),
+    ("GET", "/api/v1/admin/jobs"),
 ];
 
 /// Operations authenticated by the partner's link token instead of a bearer token.

@@ -116,6 +116,9 @@ const OUTBOX: [[u16; 2]; 5] = [
     [403, 403], // koordination Kleve
 ];
 
+/// The periodic jobs per principal: GET /admin/jobs.
+const JOBS: [u16; 5] = [200, 403, 403, 403, 403];
+
 /// Organisations per principal: GET /organisations, GET /organisations/KFI, POST /organisations
 /// (without a name: permitted → 422, nothing is created), PUT /organisations/UNBEKANNT/addresses
 /// (an unknown organisation: permitted → 404).
@@ -273,6 +276,10 @@ both_backends! {
             check(&mut mismatches, format!("{who} GET /admin/outbox"), OUTBOX[p][0], &outbox);
             let retry = send!(app, actix_test::TestRequest::post().uri("/api/v1/admin/outbox/0/retry").insert_header(bearer(token)));
             check(&mut mismatches, format!("{who} POST /admin/outbox/0/retry"), OUTBOX[p][1], &retry);
+
+            // The periodic jobs.
+            let jobs = send!(app, actix_test::TestRequest::get().uri("/api/v1/admin/jobs").insert_header(bearer(token)));
+            check(&mut mismatches, format!("{who} GET /admin/jobs"), JOBS[p], &jobs);
 
             // Organisations.
             let organisations = send!(app, actix_test::TestRequest::get().uri("/api/v1/organisations").insert_header(bearer(token)));

@@ -327,6 +327,36 @@ fn config_key_with_wrong_type_exits_2_with_one_line() {
 }
 
 #[test]
+fn a_job_schedule_that_does_not_parse_exits_2_naming_the_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("vorgang.toml");
+    std::fs::write(&config, "[jobs.housekeeping]\nschedule = \"30 3 * * *\"\n").unwrap();
+    let config = config.to_str().unwrap();
+    let stderr = assert_fails_with_one_line(
+        &["serve", "--config", config],
+        &[],
+        &format!("vorgang: Einstellung jobs.housekeeping.schedule ({config}): „30 3 * * *“"),
+    );
+    assert!(stderr.contains("6 oder 7"), "{stderr}");
+    assert_fails_with_one_line(
+        &["serve"],
+        &[("VORGANG_JOBS_REMINDERS_SCHEDULE", "0 0 7 * * MO-FR")],
+        "vorgang: Einstellung jobs.reminders.schedule (VORGANG_JOBS_REMINDERS_SCHEDULE): „0 0 7 * * MO-FR“ ist kein gültiger Cron-Ausdruck",
+    );
+    let config_dir = tempfile::tempdir().unwrap();
+    let config = config_dir.path().join("vorgang.toml");
+    std::fs::write(&config, "[jobs.nightly]\nenabled = false\n").unwrap();
+    assert_fails_with_one_line(
+        &["serve", "--config", config.to_str().unwrap()],
+        &[],
+        &format!(
+            "vorgang: Konfigurationsdatei {}: unbekannter Job „nightly“",
+            config.display()
+        ),
+    );
+}
+
+#[test]
 fn a_template_with_an_unknown_variable_stops_start_up_naming_file_and_variable() {
     let templates = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(templates.path().join("mail")).unwrap();

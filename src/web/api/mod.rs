@@ -6,6 +6,7 @@
 pub(crate) mod beteiligung;
 pub(crate) mod cases;
 pub(crate) mod documents;
+pub(crate) mod jobs;
 pub(crate) mod organisations;
 pub(crate) mod outbox;
 pub(crate) mod view;
@@ -34,6 +35,8 @@ pub struct ApiState {
     pub documents: DocumentStore,
     /// Templates, link signer and sender for mails and partner pages.
     pub outgoing: crate::service::mail::Outgoing,
+    /// The periodic jobs' settings, shown at `/admin/jobs`.
+    pub jobs: crate::scheduler::jobs::Jobs,
 }
 
 impl ApiState {
@@ -111,6 +114,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .route(web::put().to(organisations::replace_addresses)),
             )
             .service(web::resource("/admin/outbox").route(web::get().to(outbox::list)))
+            .service(web::resource("/admin/jobs").route(web::get().to(jobs::list)))
             .service(
                 web::resource("/admin/outbox/{id}/retry").route(web::post().to(outbox::retry)),
             ),

@@ -46,5 +46,6 @@ fn state_with_documents(db: &Database, documents: DocumentStore) -> web::Data<Ap
         sources,
         documents,
         outgoing,
+        jobs: vorgang::scheduler::jobs::Jobs::default(),
     })
 }

@@ -1,0 +1,377 @@
+//! Periodic jobs: what runs on a cron schedule, when it runs next, and the record of each run.
+//!
+//! Schedules are cron expressions (seconds first) read as wall-clock time in Germany, so
+//! "07:00 on working days" stays 07:00 across the change to and from summer time.
+//! Each run is a row of `job_runs`; its `UNIQUE (job, scheduled_for)` is the run lock: with
+//! several instances on one database, each scheduled run happens once, in the instance whose
+//! insert succeeds. Runs missed while no instance was up are not caught up; the next one is.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
+use chrono_tz::Tz;
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+use crate::db::DbConnection;
+use crate::db::schema::{job_runs, outbox, partner_links};
+use crate::service::ServiceError;
+use crate::service::cases::CaseContext;
+
+/// The time zone schedules are read in: the authority's.
+pub const ZONE: Tz = chrono_tz::Europe::Berlin;
+
+/// The periodic jobs there are; any other name in the configuration is an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum JobName {
+    /// Fires due timers (reminder mails among them).
+    Reminders,
+    /// Deletes data that is no longer needed.
+    Housekeeping,
+}
+
+impl JobName {
+    /// Every job, in the order they are listed.
+    pub const ALL: [JobName; 2] = [JobName::Reminders, JobName::Housekeeping];
+
+    /// The name used in configuration, on the command line and in `job_runs.job`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobName::Reminders => "reminders",
+            JobName::Housekeeping => "housekeeping",
+        }
+    }
+
+    /// The job called `name`, if there is one.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|job| job.as_str() == name)
+    }
+
+    /// The built-in schedule: reminders on working days at 07:00 (before office hours),
+    /// housekeeping at night when nobody works.
+    pub fn default_schedule(self) -> &'static str {
+        match self {
+            JobName::Reminders => "0 0 7 * * MON-FRI",
+            JobName::Housekeeping => "0 30 3 * * *",
+        }
+    }
+
+    /// The known names, for error messages.
+    pub fn known() -> String {
+        Self::ALL.map(JobName::as_str).join(", ")
+    }
+}
+
+impl fmt::Display for JobName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A validated cron schedule together with the text it was written as.
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    expression: String,
+    parsed: cron::Schedule,
+}
+
+impl Schedule {
+    /// Parses a cron expression with 6 or 7 fields (seconds first); the error is one German line.
+    pub fn parse(expression: &str) -> Result<Self, String> {
+        let trimmed = expression.trim();
+        let fields = trimmed.split_whitespace().count();
+        if !(6..=7).contains(&fields) {
+            return Err(format!(
+                "„{expression}“ hat {fields} Felder; erwartet sind 6 oder 7 (Sekunde zuerst), \
+                 z. B. „0 0 7 * * MON-FRI“"
+            ));
+        }
+        let parsed = cron::Schedule::from_str(trimmed).map_err(|e| {
+            format!(
+                "„{expression}“ ist kein gültiger Cron-Ausdruck ({}); erwartet sind 6 oder 7 \
+                 Felder (Sekunde zuerst), z. B. „0 0 7 * * MON-FRI“",
+                e.to_string().replace('\n', " ")
+            )
+        })?;
+        if parsed.upcoming(ZONE).next().is_none() {
+            return Err(format!("„{expression}“ liegt nie in der Zukunft"));
+        }
+        Ok(Self {
+            expression: trimmed.to_string(),
+            parsed,
+        })
+    }
+
+    /// The expression as configured.
+    pub fn expression(&self) -> &str {
+        &self.expression
+    }
+
+    /// The first scheduled time strictly after `after`, in German wall-clock time.
+    pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Tz>> {
+        self.parsed.after(&after.with_timezone(&ZONE)).next()
+    }
+}
+
+/// One job's settings (`[jobs.<name>]`).
+#[derive(Debug, Clone)]
+pub struct JobSettings {
+    pub name: JobName,
+    pub schedule: Schedule,
+    /// `enabled = false` keeps the scheduler from running it; `vorgang jobs run` still can.
+    pub enabled: bool,
+}
+
+/// The settings of all jobs.
+#[derive(Debug, Clone)]
+pub struct Jobs {
+    /// One entry per [`JobName::ALL`], in that order.
+    pub jobs: Vec<JobSettings>,
+    /// Sent mails older than this many days are deleted by `housekeeping`.
+    pub outbox_retention_days: u32,
+}
+
+/// Sent mails stay in the outbox for three months, long enough to answer "did the mail go out?".
+pub const DEFAULT_OUTBOX_RETENTION_DAYS: u32 = 90;
+
+impl Default for Jobs {
+    fn default() -> Self {
+        Self {
+            jobs: JobName::ALL
+                .into_iter()
+                .map(|name| JobSettings {
+                    name,
+                    schedule: Schedule::parse(name.default_schedule())
+                        .expect("the built-in schedules are valid"),
+                    enabled: true,
+                })
+                .collect(),
+            outbox_retention_days: DEFAULT_OUTBOX_RETENTION_DAYS,
+        }
+    }
+}
+
+impl Jobs {
+    /// The settings of `name`.
+    pub fn get(&self, name: JobName) -> Option<&JobSettings> {
+        self.jobs.iter().find(|job| job.name == name)
+    }
+}
+
+/// What a run counted, as recorded in `job_runs.counts`.
+pub type Counts = serde_json::Map<String, serde_json::Value>;
+
+/// Everything a job needs to run.
+pub struct JobContext<'a> {
+    pub case: CaseContext<'a>,
+    pub jobs: &'a Jobs,
+    /// Timer claims are made as this owner (see `scheduler::timers`).
+    pub owner: &'a str,
+    /// How long claimed timers stay with this process.
+    pub timer_lease: TimeDelta,
+    /// Asked between timers: `true` stops the run early (shutdown).
+    pub stop: &'a dyn Fn() -> bool,
+}
+
+/// Runs `job` as if it were `now`; returns what it counted.
+pub fn execute(
+    conn: &mut DbConnection,
+    ctx: &JobContext<'_>,
+    job: JobName,
+    now: DateTime<Utc>,
+) -> Result<Counts, ServiceError> {
+    match job {
+        JobName::Reminders => reminders(conn, ctx, now),
+        JobName::Housekeeping => housekeeping(conn, ctx.jobs, now),
+    }
+}
+
+/// Fires the timers due at `now` through the engine, which sends each reminder mail once.
+fn reminders(
+    conn: &mut DbConnection,
+    ctx: &JobContext<'_>,
+    now: DateTime<Utc>,
+) -> Result<Counts, ServiceError> {
+    let clock = crate::service::clock::at(now);
+    let round = super::timers::run_due(
+        conn,
+        &ctx.case,
+        ctx.owner,
+        &clock,
+        ctx.timer_lease,
+        ctx.stop,
+    )?;
+    let mut counts = Counts::new();
+    counts.insert("fired".into(), round.fired.into());
+    counts.insert("stale".into(), round.stale.into());
+    counts.insert("failed".into(), round.failed.into());
+    Ok(counts)
+}
+
+/// Deletes partner links that can no longer be used (revoked, or expired: the answer page of an
+/// expired link cannot be opened anyway) and sent mails older than `outbox_retention_days`.
+fn housekeeping(
+    conn: &mut DbConnection,
+    jobs: &Jobs,
+    now: DateTime<Utc>,
+) -> Result<Counts, ServiceError> {
+    let now = now.naive_utc();
+    let links = diesel::delete(
+        partner_links::table.filter(
+            partner_links::revoked_at
+                .is_not_null()
+                .or(partner_links::expires_at.lt(now)),
+        ),
+    )
+    .execute(conn)?;
+    let sent_before = now - TimeDelta::days(i64::from(jobs.outbox_retention_days));
+    let mails = diesel::delete(
+        outbox::table
+            .filter(outbox::status.eq("sent"))
+            .filter(outbox::sent_at.lt(sent_before)),
+    )
+    .execute(conn)?;
+    let mut counts = Counts::new();
+    counts.insert("partner_links_deleted".into(), links.into());
+    counts.insert("outbox_deleted".into(), mails.into());
+    Ok(counts)
+}
+
+/// One row of `job_runs`.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = job_runs)]
+pub struct JobRun {
+    pub id: i64,
+    pub job: String,
+    pub scheduled_for: NaiveDateTime,
+    pub started_at: NaiveDateTime,
+    pub finished_at: Option<NaiveDateTime>,
+    /// `running`, `ok` or `failed`.
+    pub outcome: String,
+    /// The counts as JSON text.
+    pub counts: String,
+    pub error: Option<String>,
+    /// The instance that ran it.
+    pub owner: String,
+}
+
+/// How a run attempt ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunOutcome {
+    /// This instance ran the job.
+    Ran { run_id: i64, counts: Counts },
+    /// The job ran and failed; the error is recorded.
+    Failed { run_id: i64, error: String },
+    /// Another run holds the lock for this scheduled time; nothing was done.
+    Skipped,
+}
+
+/// Takes the run lock for `job` at `scheduled_for`, runs the job as of `now` and records the result.
+pub fn run_locked(
+    conn: &mut DbConnection,
+    ctx: &JobContext<'_>,
+    job: JobName,
+    scheduled_for: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<RunOutcome, ServiceError> {
+    let scheduled = scheduled_for.naive_utc();
+    let inserted = diesel::insert_into(job_runs::table)
+        .values((
+            job_runs::job.eq(job.as_str()),
+            job_runs::scheduled_for.eq(scheduled),
+            job_runs::started_at.eq(Utc::now().naive_utc()),
+            job_runs::outcome.eq("running"),
+            job_runs::counts.eq("{}"),
+            job_runs::owner.eq(ctx.owner),
+        ))
+        .execute(conn);
+    match inserted {
+        Ok(_) => {}
+        Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
+            return Ok(RunOutcome::Skipped);
+        }
+        Err(error) => return Err(error.into()),
+    }
+    let run_id: i64 = job_runs::table
+        .filter(job_runs::job.eq(job.as_str()))
+        .filter(job_runs::scheduled_for.eq(scheduled))
+        .select(job_runs::id)
+        .first(conn)?;
+    let result = execute(conn, ctx, job, now);
+    let finished = Utc::now().naive_utc();
+    let (outcome, counts, error) = match &result {
+        Ok(counts) => ("ok", serde_json::Value::Object(counts.clone()), None),
+        Err(error) => ("failed", serde_json::json!({}), Some(error.to_string())),
+    };
+    diesel::update(job_runs::table.find(run_id))
+        .set((
+            job_runs::finished_at.eq(finished),
+            job_runs::outcome.eq(outcome),
+            job_runs::counts.eq(counts.to_string()),
+            job_runs::error.eq(error.as_deref()),
+        ))
+        .execute(conn)?;
+    Ok(match result {
+        Ok(counts) => RunOutcome::Ran { run_id, counts },
+        Err(error) => RunOutcome::Failed {
+            run_id,
+            error: error.to_string(),
+        },
+    })
+}
+
+/// The latest `limit` runs, newest first.
+pub fn latest_runs(conn: &mut DbConnection, limit: i64) -> Result<Vec<JobRun>, ServiceError> {
+    Ok(job_runs::table
+        .order((job_runs::started_at.desc(), job_runs::id.desc()))
+        .limit(limit)
+        .select(JobRun::as_select())
+        .load(conn)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text).unwrap().to_utc()
+    }
+
+    #[test]
+    fn defaults_parse_and_follow_german_wall_clock_time() {
+        let jobs = Jobs::default();
+        let reminders = &jobs.get(JobName::Reminders).unwrap().schedule;
+        // Friday after 07:00 in winter: next is Monday 07:00, after the change to summer time
+        // on Sunday 28 March 2027, so 05:00 UTC instead of 06:00.
+        let next = reminders
+            .next_after(utc("2027-03-26T08:00:00+01:00"))
+            .unwrap();
+        assert_eq!(next.to_rfc3339(), "2027-03-29T07:00:00+02:00");
+        let next = reminders
+            .next_after(utc("2027-03-29T07:00:00+02:00"))
+            .unwrap();
+        assert_eq!(next.to_rfc3339(), "2027-03-30T07:00:00+02:00");
+        let housekeeping = &jobs.get(JobName::Housekeeping).unwrap().schedule;
+        // The night summer time ends (31 October 2027) still has its 03:30, once.
+        let next = housekeeping
+            .next_after(utc("2027-10-30T12:00:00+02:00"))
+            .unwrap();
+        assert_eq!(next.to_rfc3339(), "2027-10-31T03:30:00+01:00");
+    }
+
+    #[test]
+    fn invalid_expressions_are_one_german_line() {
+        for text in [
+            "0 7 * * *",
+            "0 0 25 * * *",
+            "x y z a b c",
+            "0 0 7 * * MON-FRI 1999",
+        ] {
+            let error = Schedule::parse(text).unwrap_err();
+            assert!(error.contains(text), "{error}");
+            assert!(!error.contains('\n'), "{error}");
+        }
+        assert!(Schedule::parse("0 0 7 * * MON-FRI 2030-2099").is_ok());
+    }
+}

@@ -1,0 +1,207 @@
+//! Periodic jobs on both databases: each scheduled run happens once (the run lock), is recorded
+//! with its counts, and the jobs do what they promise.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use diesel::prelude::*;
+use vorgang::db::models::Organisation;
+use vorgang::db::schema::{job_runs, outbox, partner_links};
+use vorgang::engine::Actor;
+use vorgang::scheduler::jobs::{JobContext, JobName, Jobs, RunOutcome, latest_runs, run_locked};
+use vorgang::service::cases::{self, Invocation};
+
+use crate::support::TestDatabase;
+
+fn at(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text).unwrap().to_utc()
+}
+
+/// Starts the consultation of a new case on 4 March 2026 (deadline 1 April, reminder 25 March).
+fn consultation(conn: &mut vorgang::db::DbConnection, api: &vorgang::web::api::ApiState) {
+    let ctx = api.case_context();
+    let soest = Organisation::find_by_key(conn, "05974").unwrap().unwrap();
+    let actor = Actor {
+        id: "k@kreis-soest.de".into(),
+        roles: vec!["koordination".into()],
+    };
+    let clock = vorgang::service::clock::at(at("2026-03-04T09:00:00+01:00"));
+    let case = cases::start_case(
+        conn,
+        &ctx,
+        "ki-antrag",
+        &soest,
+        crate::beteiligung::application(),
+        &actor,
+        &clock,
+    )
+    .unwrap();
+    let allow = |_| Ok(());
+    let call = Invocation {
+        actor: &actor,
+        clock: &clock,
+        check: &allow,
+    };
+    cases::take_action(
+        conn,
+        &ctx,
+        case.row.id,
+        1,
+        "beteiligung_starten",
+        None,
+        None,
+        call,
+    )
+    .unwrap();
+}
+
+both_backends! {
+    fn a_scheduled_run_happens_once_and_is_recorded(backend) {
+        let db = TestDatabase::migrated(backend);
+        let pool = db.pool(4);
+        let dir = tempfile::tempdir().unwrap();
+        let api = crate::support::api::state(&pool, dir.path());
+        let jobs = Jobs::default();
+        let mut conn = pool.get().unwrap();
+        consultation(&mut conn, &api);
+        let context = |owner| JobContext {
+            case: api.case_context(),
+            jobs: &jobs,
+            owner,
+            timer_lease: TimeDelta::minutes(5),
+            stop: &|| false,
+        };
+
+        let scheduled = jobs.get(JobName::Reminders).unwrap().schedule
+            .next_after(at("2026-03-24T12:00:00+01:00")).unwrap().to_utc();
+        assert_eq!(scheduled, at("2026-03-25T07:00:00+01:00"));
+        let first = run_locked(&mut conn, &context("a"), JobName::Reminders, scheduled, scheduled).unwrap();
+        let RunOutcome::Ran { run_id, counts } = first else { panic!("{first:?}") };
+        assert_eq!(counts["fired"], 1);
+        let reminders: i64 = outbox::table.filter(outbox::template.eq("beteiligung_erinnerung")).count().get_result(&mut conn).unwrap();
+        assert_eq!(reminders, 2, "one reminder per unanswered partner");
+
+        // A second instance waking for the same time loses the insert and does nothing.
+        let second = run_locked(&mut pool.get().unwrap(), &context("b"), JobName::Reminders, scheduled, scheduled).unwrap();
+        assert_eq!(second, RunOutcome::Skipped);
+        let rows: i64 = job_runs::table.count().get_result(&mut conn).unwrap();
+        assert_eq!(rows, 1);
+
+        let runs = latest_runs(&mut conn, 50).unwrap();
+        assert_eq!(runs.len(), 1);
+        let run = &runs[0];
+        assert_eq!((run.id, run.job.as_str(), run.outcome.as_str(), run.owner.as_str()), (run_id, "reminders", "ok", "a"));
+        assert_eq!(run.scheduled_for, scheduled.naive_utc());
+        assert!(run.finished_at.is_some());
+        let counts: serde_json::Value = serde_json::from_str(&run.counts).unwrap();
+        assert_eq!(counts, serde_json::json!({"fired": 1, "stale": 0, "failed": 0}));
+
+        // The same job at another time is another run.
+        let next = at("2026-03-26T07:00:00+01:00");
+        let third = run_locked(&mut conn, &context("b"), JobName::Reminders, next, next).unwrap();
+        assert!(matches!(third, RunOutcome::Ran { ref counts, .. } if counts["fired"] == 0), "{third:?}");
+        assert_eq!(latest_runs(&mut conn, 50).unwrap().len(), 2);
+        assert_eq!(latest_runs(&mut conn, 1).unwrap().len(), 1);
+    }
+}
+
+both_backends! {
+    fn housekeeping_deletes_unusable_links_and_old_sent_mails(backend) {
+        let db = TestDatabase::migrated(backend);
+        let pool = db.pool(2);
+        let dir = tempfile::tempdir().unwrap();
+        let api = crate::support::api::state(&pool, dir.path());
+        let jobs = Jobs::default();
+        let mut conn = pool.get().unwrap();
+        consultation(&mut conn, &api);
+        let ctx = JobContext {
+            case: api.case_context(),
+            jobs: &jobs,
+            owner: "a",
+            timer_lease: TimeDelta::minutes(5),
+            stop: &|| false,
+        };
+        let links: i64 = partner_links::table.count().get_result(&mut conn).unwrap();
+        assert_eq!(links, 2, "one link per invited partner");
+        let mails: Vec<i64> = outbox::table.order(outbox::id).select(outbox::id).load(&mut conn).unwrap();
+        assert_eq!(mails.len(), 2, "one invitation per partner: {mails:?}");
+
+        // One link revoked; one mail sent 91 days before the run, the other 89 days.
+        let now = at("2026-03-10T03:30:00+01:00");
+        let first_link: String = partner_links::table.order(partner_links::jti).select(partner_links::jti).first(&mut conn).unwrap();
+        diesel::update(partner_links::table.find(&first_link))
+            .set(partner_links::revoked_at.eq(now.naive_utc() - TimeDelta::days(1)))
+            .execute(&mut conn).unwrap();
+        for (id, days) in [(mails[0], 91), (mails[1], 89)] {
+            diesel::update(outbox::table.find(id))
+                .set((outbox::status.eq("sent"), outbox::sent_at.eq(now.naive_utc() - TimeDelta::days(days))))
+                .execute(&mut conn).unwrap();
+        }
+
+        let outcome = run_locked(&mut conn, &ctx, JobName::Housekeeping, now, now).unwrap();
+        let RunOutcome::Ran { counts, .. } = outcome else { panic!("{outcome:?}") };
+        assert_eq!(counts["partner_links_deleted"], 1, "only the revoked link; the other is still valid");
+        assert_eq!(counts["outbox_deleted"], 1, "only the mail sent more than 90 days ago");
+        let left: Vec<i64> = outbox::table.order(outbox::id).select(outbox::id).load(&mut conn).unwrap();
+        assert_eq!(left, mails[1..].to_vec());
+
+        // A year later the remaining link has expired.
+        let later = at("2027-03-10T03:30:00+01:00");
+        let outcome = run_locked(&mut conn, &ctx, JobName::Housekeeping, later, later).unwrap();
+        let RunOutcome::Ran { counts, .. } = outcome else { panic!("{outcome:?}") };
+        assert_eq!(counts["partner_links_deleted"], 1);
+        let links: i64 = partner_links::table.count().get_result(&mut conn).unwrap();
+        assert_eq!(links, 0);
+    }
+}
+
+both_backends! {
+    async fn administrators_see_the_jobs_and_their_latest_runs(backend) {
+        use actix_web::test as actix_test;
+        use vorgang::auth::{Signer, StaffTokens};
+        use vorgang::db::models::Role;
+
+        let db = TestDatabase::migrated(backend);
+        let pool = db.pool(2);
+        let dir = tempfile::tempdir().unwrap();
+        let admin = {
+            let mut conn = db.connection();
+            let tokens = StaffTokens::new(std::sync::Arc::new(Signer::new(&crate::support::auth::test_secret())), StaffTokens::DEFAULT_LIFETIME);
+            let admin = crate::support::auth::create_user(&mut conn, "admin@kreis-soest.de", "05974", &[Role::Admin], None);
+            tokens.issue(admin.id).unwrap().token
+        };
+        let api = crate::support::api::state(&pool, dir.path());
+        {
+            let ctx = JobContext {
+                case: api.case_context(),
+                jobs: &api.jobs,
+                owner: "instanz-a",
+                timer_lease: TimeDelta::minutes(5),
+                stop: &|| false,
+            };
+            let mut conn = pool.get().unwrap();
+            for day in ["2026-03-10", "2026-03-11"] {
+                let now = at(&format!("{day}T03:30:00+01:00"));
+                run_locked(&mut conn, &ctx, JobName::Housekeeping, now, now).unwrap();
+            }
+        }
+        let app = actix_test::init_service(vorgang::web::app(pool.clone(), crate::support::auth::test_auth(), api)).await;
+        let request = actix_test::TestRequest::get()
+            .uri("/api/v1/admin/jobs")
+            .insert_header(("Authorization", format!("Bearer {admin}")))
+            .to_request();
+        let body: serde_json::Value = actix_test::call_and_read_body_json(&app, request).await;
+        let jobs = body["jobs"].as_array().unwrap();
+        let names: Vec<&str> = jobs.iter().map(|j| j["name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["reminders", "housekeeping"]);
+        assert_eq!(jobs[0]["schedule"], "0 0 7 * * MON-FRI");
+        assert_eq!(jobs[0]["enabled"], true);
+        let next = DateTime::parse_from_rfc3339(jobs[0]["next_run"].as_str().unwrap()).unwrap();
+        assert!(next.to_utc() > Utc::now());
+        let runs = body["runs"].as_array().unwrap();
+        assert_eq!(runs.len(), 2);
+        assert_eq!(runs[0]["scheduled_for"], "2026-03-11T02:30:00Z", "newest first: {body}");
+        assert_eq!(runs[0]["job"], "housekeeping");
+        assert_eq!(runs[0]["outcome"], "ok");
+        assert_eq!(runs[0]["owner"], "instanz-a");
+        assert_eq!(runs[0]["counts"], serde_json::json!({"partner_links_deleted": 0, "outbox_deleted": 0}));
+    }
+}

@@ -1,0 +1,80 @@
+//! `vorgang jobs`: listing the jobs and running one once, as a real process.
+
+use crate::support::process::vorgang;
+
+fn run(dir: &std::path::Path, args: &[&str]) -> (Option<i32>, String, String) {
+    let output = vorgang()
+        .args(args)
+        .current_dir(dir)
+        .env("VORGANG_DATA_DIR", dir.join("data"))
+        .output()
+        .unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn list_shows_schedules_and_next_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("vorgang.toml"),
+        "[jobs.housekeeping]\nenabled = false\n",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = run(dir.path(), &["jobs", "list"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert!(lines[0].starts_with("reminders"), "{stdout}");
+    assert!(lines[0].contains("0 0 7 * * MON-FRI"), "{stdout}");
+    assert!(lines[0].contains("T07:00:00+0"), "{stdout}");
+    assert!(lines[1].starts_with("housekeeping"), "{stdout}");
+    assert!(lines[1].ends_with("abgeschaltet"), "{stdout}");
+}
+
+#[test]
+fn run_executes_once_per_time_and_reports_in_german() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = "2027-06-01T03:30:00+02:00";
+    let (code, stdout, stderr) = run(dir.path(), &["jobs", "run", "housekeeping", "--now", now]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(
+        stdout.trim(),
+        "Aufgabe housekeeping für 2027-06-01T03:30:00+02:00 ausgeführt: \
+         {\"partner_links_deleted\":0,\"outbox_deleted\":0}"
+    );
+
+    // The same time again: the run lock says it ran.
+    let (code, stdout, stderr) = run(dir.path(), &["jobs", "run", "housekeeping", "--now", now]);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert_eq!(
+        stderr.trim(),
+        "vorgang: Aufgabe housekeeping für 2027-06-01T03:30:00+02:00 ist bereits gelaufen"
+    );
+
+    let (code, _, stderr) = run(dir.path(), &["jobs", "run", "reminders", "--now", now]);
+    assert_eq!(code, Some(0), "{stderr}");
+}
+
+#[test]
+fn unknown_jobs_and_bad_times_exit_2_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    for (args, expected) in [
+        (
+            &["jobs", "run", "nightly"][..],
+            "vorgang: Unbekannte Aufgabe „nightly“ (bekannt: reminders, housekeeping)",
+        ),
+        (
+            &["jobs", "run", "reminders", "--now", "gestern"][..],
+            "vorgang: --now: „gestern“ ist kein Zeitpunkt nach RFC 3339",
+        ),
+    ] {
+        let (code, _, stderr) = run(dir.path(), args);
+        assert_eq!(code, Some(2), "{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.starts_with(expected), "{stderr}");
+    }
+}
