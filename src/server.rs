@@ -229,6 +229,13 @@ pub fn serve(settings: Settings) -> Result<(), StartupError> {
             settings.timer_poll_interval,
             settings.timer_lease,
         );
+        let jobs = crate::scheduler::JobWorker::spawn(
+            db.clone(),
+            api.clone(),
+            settings.jobs.clone(),
+            format!("{}:{}", address, std::process::id()),
+            settings.timer_lease,
+        );
         let server = HttpServer::new(move || {
             web::app(db.clone(), auth.clone(), api.clone())
                 .app_data(secret.clone())
@@ -244,6 +251,7 @@ pub fn serve(settings: Settings) -> Result<(), StartupError> {
         };
         // After the last request: the timer being fired and the sends in flight finish and are
         // recorded; claimed but unfired timers are released.
+        jobs.shutdown().await;
         timers.shutdown().await;
         worker.shutdown().await;
         served.map_err(StartupError::Server)?;

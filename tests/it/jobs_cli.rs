@@ -78,3 +78,46 @@ fn unknown_jobs_and_bad_times_exit_2_with_one_line() {
         assert!(stderr.starts_with(expected), "{stderr}");
     }
 }
+
+#[test]
+fn serve_runs_enabled_jobs_on_their_schedule_and_each_time_once() {
+    use diesel::prelude::*;
+    use vorgang::db::schema::job_runs;
+    let dir = tempfile::tempdir().unwrap();
+    // Housekeeping every second, reminders switched off.
+    std::fs::write(
+        dir.path().join("vorgang.toml"),
+        "[jobs.housekeeping]\nschedule = \"* * * * * *\"\n\n[jobs.reminders]\nenabled = false\n",
+    )
+    .unwrap();
+    let mut server = crate::support::process::RunningServer::start(dir.path(), &[]);
+    let url = vorgang::db::DatabaseUrl::Sqlite(dir.path().join("data/vorgang.db"));
+    let mut conn = vorgang::db::ConnectionFactory::new(url).open().unwrap();
+    let started = std::time::Instant::now();
+    let mut runs: Vec<(String, chrono::NaiveDateTime, String)> = Vec::new();
+    while started.elapsed() < std::time::Duration::from_secs(60) {
+        runs = job_runs::table
+            .order(job_runs::scheduled_for)
+            .select((job_runs::job, job_runs::scheduled_for, job_runs::outcome))
+            .load(&mut conn)
+            .unwrap();
+        if runs.iter().filter(|r| r.2 == "ok").count() >= 3 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert!(
+        runs.iter().filter(|r| r.2 == "ok").count() >= 3,
+        "{runs:?}\n{}",
+        server.log_lines().join("\n")
+    );
+    assert!(
+        runs.iter().all(|r| r.0 == "housekeeping"),
+        "disabled jobs do not run: {runs:?}"
+    );
+    let mut times: Vec<_> = runs.iter().map(|r| r.1).collect();
+    times.dedup();
+    assert_eq!(times.len(), runs.len(), "each scheduled time runs once");
+    let status = server.signal_and_wait("TERM", std::time::Duration::from_secs(40));
+    assert!(status.success(), "{status:?}");
+}
