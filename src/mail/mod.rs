@@ -7,8 +7,8 @@
 //! - [`outbox`] claims due rows under a lease and records outcomes; the admin API's list and retry.
 //! - [`worker`] is the background task of `vorgang serve`.
 //!
-//! Start-up: [`start`] builds the transport from the settings and spawns the worker; its
-//! [`WorkerHandle`] wakes the worker after a mail was queued.
+//! Start-up: [`deliverer`] builds the transport from the settings, [`Worker::spawn`] starts the
+//! worker; its [`WorkerHandle`] wakes the worker after a mail was queued.
 
 pub mod compose;
 pub mod outbox;
@@ -45,9 +45,4 @@ pub fn deliverer(settings: &Settings, db: Database) -> Result<Deliverer, Transpo
         transport,
         DeliveryPolicy::from_settings(settings),
     ))
-}
-
-/// Builds the deliverer and starts the worker on the current actix/tokio runtime.
-pub fn start(settings: &Settings, db: Database) -> Result<Worker, TransportError> {
-    Ok(Worker::spawn(deliverer(settings, db)?))
 }

@@ -162,11 +162,6 @@ impl Templates {
         &self.mails
     }
 
-    /// Names of the pages (`ui/{name}.hbs`).
-    pub fn page_names(&self) -> &BTreeSet<String> {
-        &self.pages
-    }
-
     /// Renders mail `name`: the subject from `subject_context` (kept free of personal data by
     /// what the caller puts there), text and HTML from `context`.
     pub fn render_mail(

@@ -176,15 +176,12 @@ pub fn invite(
             invitations::invited_at.eq(at),
         ))
         .execute(conn)?;
-    let id: i64 = invitations::table
-        .filter(invitations::case_id.eq(case))
-        .filter(invitations::local_id.eq(invitation.0 as i64))
-        .select(invitations::id)
-        .first(conn)?;
-    let link = partner_link::issue(conn, out, id, deadline, at)?;
-    let row = InvitationRow::find(conn, id)?.ok_or_else(|| {
+    // Read back once: the id (SQLite has no RETURNING through diesel) and the stored row.
+    let row = InvitationRow::by_local(conn, case, invitation)?.ok_or_else(|| {
         ServiceError::NotFound("Die Einladung wurde soeben angelegt, fehlt aber.".into())
     })?;
+    let id = row.id;
+    let link = partner_link::issue(conn, out, id, deadline, at)?;
     let context = invitation_context(base, &organisation, &row, Some(link));
     mail::queue(
         conn,

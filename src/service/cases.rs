@@ -229,16 +229,7 @@ fn start_in_transaction(
         updated_at: now,
     }
     .insert(conn)?;
-    record(
-        conn,
-        ctx,
-        row.id,
-        &aktenzeichen,
-        workflow,
-        &outcome,
-        actor,
-        clock,
-    )?;
+    record(conn, ctx, &row, workflow, &outcome, actor, clock)?;
     // `record` changes no column of the case row, so the inserted row is the stored one.
     Ok(LoadedCase {
         row,
@@ -336,16 +327,7 @@ fn apply(
             let current = cases::table.find(id).select(cases::version).first(conn)?;
             return Err(ServiceError::VersionConflict { current });
         }
-        record(
-            conn,
-            ctx,
-            id,
-            &row.aktenzeichen,
-            &workflow,
-            &outcome,
-            actor,
-            clock,
-        )?;
+        record(conn, ctx, &row, &workflow, &outcome, actor, clock)?;
         Ok(LoadedCase {
             row,
             instance: outcome.instance,
@@ -518,13 +500,14 @@ pub fn fire_timer(
 fn record(
     conn: &mut DbConnection,
     ctx: &CaseContext<'_>,
-    id: CaseId,
-    aktenzeichen: &str,
+    case: &CaseRow,
     workflow: &DeployedWorkflow,
     outcome: &Outcome,
     actor: &Actor,
     clock: &Clock,
 ) -> Result<(), ServiceError> {
+    let id = case.id;
+    let applicant = case.applicant_id;
     let at = db_time(clock);
     let events: Vec<NewEvent> = outcome
         .journal
@@ -551,12 +534,7 @@ fn record(
     let mut facts: Option<MailContext> = None;
     let mut base = |conn: &mut DbConnection, step: &str| -> Result<MailContext, ServiceError> {
         if facts.is_none() {
-            facts = Some(case_mail_context(
-                conn,
-                aktenzeichen,
-                workflow,
-                &outcome.instance,
-            )?);
+            facts = Some(case_mail_context(conn, case, workflow, &outcome.instance)?);
         }
         let mut context = facts.clone().unwrap_or_default();
         context.schritt = Some(
@@ -596,7 +574,6 @@ fn record(
             }
             JournalEntry::ConsultationCompleted { step, .. } => {
                 let context = base(conn, step)?;
-                let applicant = applicant_id(conn, &outcome.instance)?;
                 beteiligung::completed(conn, ctx.mail, id.0, applicant, step, &context, at)?;
             }
             _ => {}
@@ -662,7 +639,6 @@ fn record(
                         at,
                     )?,
                     MailTarget::Applicant | MailTarget::Role { .. } => {
-                        let applicant = applicant_id(conn, &outcome.instance)?;
                         let addresses = match to {
                             MailTarget::Role { role } => {
                                 mail::role_addresses(conn, role, applicant)?
@@ -698,14 +674,13 @@ fn record(
                 data,
             } => {
                 let target = ctx.registry.latest(conn, key)?;
-                let applicant =
-                    Organisation::find_by_key(conn, &outcome.instance.applicant.key)?
-                        .ok_or_else(|| ServiceError::NotFound("Antragsteller fehlt.".into()))?;
+                let owner = Organisation::find(conn, applicant)?
+                    .ok_or_else(|| ServiceError::NotFound("Antragsteller fehlt.".into()))?;
                 start_in_transaction(
                     conn,
                     ctx,
                     &target,
-                    &applicant,
+                    &owner,
                     data.clone(),
                     &Actor::system(),
                     clock,
@@ -792,7 +767,7 @@ pub fn resend_invitation(
             ));
         };
         let at = db_time(clock);
-        let mut context = case_mail_context(conn, &row.aktenzeichen, &workflow, &instance)?;
+        let mut context = case_mail_context(conn, &row, &workflow, &instance)?;
         context.schritt = Some(consultation.title.clone());
         context.frage = Some(consultation.question.clone());
         beteiligung::resend(
@@ -817,21 +792,12 @@ pub fn resend_invitation(
     })
 }
 
-fn applicant_id(
-    conn: &mut DbConnection,
-    instance: &Instance,
-) -> Result<OrganisationId, ServiceError> {
-    Organisation::find_by_key(conn, &instance.applicant.key)?
-        .map(|o| o.id)
-        .ok_or_else(|| ServiceError::NotFound("Antragsteller fehlt.".into()))
-}
-
 /// What every mail about this case says: Aktenzeichen, procedure, applicant, and the contact of
 /// the coordinating office (from the application's `antragsteller` data where the workflow has
 /// it, else the applicant organisation and its mailbox).
 fn case_mail_context(
     conn: &mut DbConnection,
-    aktenzeichen: &str,
+    case: &CaseRow,
     workflow: &DeployedWorkflow,
     instance: &Instance,
 ) -> Result<MailContext, ServiceError> {
@@ -842,14 +808,14 @@ fn case_mail_context(
             .filter(|s| !s.is_empty())
             .map(str::to_string)
     };
-    let mailbox = Organisation::find_by_key(conn, &instance.applicant.key)?.and_then(|o| o.mailbox);
+    let mailbox = Organisation::find(conn, case.applicant_id)?.and_then(|o| o.mailbox);
     let stelle = match text("antragsteller.dienststelle") {
         Some(office) => format!("{}, {office}", instance.applicant.name),
         None => instance.applicant.name.clone(),
     };
     Ok(MailContext {
         case: CaseMailFacts {
-            aktenzeichen: aktenzeichen.to_string(),
+            aktenzeichen: case.aktenzeichen.clone(),
             verfahren: workflow.definition().title.clone(),
             antragsteller: instance.applicant.name.clone(),
             kontakt_stelle: stelle,

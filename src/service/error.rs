@@ -46,6 +46,9 @@ pub enum ServiceError {
     /// A mail or page template failed to render (a template the start-up check did not cover).
     #[error("Vorlagenfehler: {0}")]
     Template(String),
+    /// Something that cannot fail with valid settings failed (e.g. signing a link).
+    #[error("Interner Fehler: {0}")]
+    Internal(String),
     /// Storage failed.
     #[error(transparent)]
     Db(#[from] DbError),

@@ -69,16 +69,6 @@ impl MailKind {
         Self::ConsultationResult,
         Self::Case,
     ];
-
-    /// German description for error messages.
-    pub fn describe(self) -> &'static str {
-        match self {
-            Self::Invitation => "Einladung oder Erinnerung zur Beteiligung",
-            Self::Confirmation => "Eingangsbestätigung einer Stellungnahme",
-            Self::ConsultationResult => "Abschluss einer Beteiligung",
-            Self::Case => "Mitteilung zu einem Vorgang",
-        }
-    }
 }
 
 /// Template every installation needs besides those the workflows name.
@@ -298,9 +288,10 @@ pub fn queue(
     mail: QueuedMail<'_>,
     at: NaiveDateTime,
 ) -> Result<(), ServiceError> {
+    let context = mail.context.full();
     let rendered: RenderedMail = out
         .templates
-        .render_mail(mail.template, &mail.context.subject(), &mail.context.full())
+        .render_mail(mail.template, &mail.context.subject(), &context)
         .map_err(|e| ServiceError::Template(e.to_string()))?;
     let message_id = format!("<{}@{}>", uuid::Uuid::new_v4(), out.mail_domain);
     let body = json!({
@@ -316,7 +307,7 @@ pub fn queue(
             outbox::invitation_id.eq(mail.invitation),
             outbox::template.eq(mail.template),
             outbox::recipients.eq(mail.recipients.to_string()),
-            outbox::context.eq(mail.context.full().to_string()),
+            outbox::context.eq(context.to_string()),
             outbox::subject.eq(&rendered.subject),
             outbox::rendered.eq(body.to_string()),
             outbox::next_attempt_at.eq(at),

@@ -2,7 +2,6 @@
 //! the workflow marks as visible to partners), answering, and its documents. The partner has no
 //! account; the link (see [`super::partner_link`]) is its only credential.
 
-use chrono::NaiveDateTime;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -10,11 +9,11 @@ use super::ServiceError;
 use super::beteiligung::{self, InvitationRow, parse_votum, votum_de, votum_key};
 use super::cases::{self, CaseContext};
 use super::mail::weekday_de;
-use crate::db::models::{CaseId, CaseRow, Organisation};
+use crate::db::models::{CaseId, Organisation};
 use crate::db::{DbConnection, write_transaction};
 use crate::documents::{self, Document, NewDocument};
 use crate::engine::definition::{Field, FieldType, Step};
-use crate::engine::instance::{Answer, Instance, LocalId, Votum};
+use crate::engine::instance::{Answer, LocalId, Votum};
 use crate::engine::{Actor, Clock, Event, step};
 
 /// The partner's answer as submitted (form or API).
@@ -184,10 +183,11 @@ pub fn page(
     clock: &Clock,
 ) -> Result<PartnerPage, ServiceError> {
     let row = InvitationRow::find(conn, invitation)?.ok_or_else(gone)?;
-    let case = CaseRow::find(conn, CaseId(row.case_id))?.ok_or_else(gone)?;
-    let workflow = ctx.registry.by_id(conn, case.definition_id)?;
-    let instance: Instance = serde_json::from_str(&case.state)
-        .map_err(|e| ServiceError::Template(format!("Zustand des Vorgangs: {e}")))?;
+    let cases::LoadedCase {
+        row: case,
+        instance,
+        workflow,
+    } = cases::load(conn, ctx.registry, CaseId(row.case_id))?;
     let organisation = Organisation::find(conn, row.organisation_id)?.ok_or_else(gone)?;
     let definition = workflow.definition();
     let (schritt, frage) = match workflow.workflow.step(&row.step) {
@@ -472,16 +472,6 @@ fn human_size(bytes: i64) -> String {
     } else {
         format!("{} KB", (bytes / 1024.0).ceil() as i64)
     }
-}
-
-/// When the partner's answer was last recorded (for the confirmation page).
-pub fn last_answer_at(
-    conn: &mut DbConnection,
-    invitation: i64,
-) -> Result<Option<NaiveDateTime>, ServiceError> {
-    Ok(beteiligung::answer_versions(conn, invitation)?
-        .last()
-        .map(|v| v.created_at))
 }
 
 #[cfg(test)]

@@ -140,7 +140,7 @@ fn sign(
             created,
             expires - created,
         )
-        .map_err(|e| ServiceError::Template(e.to_string()))?;
+        .map_err(|e| ServiceError::Internal(e.to_string()))?;
     Ok(out.link(&format!("beteiligung/{}", issued.token)))
 }
 

@@ -183,6 +183,15 @@ pub(crate) fn problem(error: ServiceError) -> Problem {
             )
             .with_detail("Eine Mailvorlage konnte nicht verarbeitet werden; der Vorgang wurde nicht geändert.")
         }
+        ServiceError::Internal(detail) => {
+            tracing::error!(%detail, "internal error");
+            Problem::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Interner Fehler",
+            )
+            .with_detail("Die Anfrage konnte nicht bearbeitet werden; es wurde nichts geändert.")
+        }
         ServiceError::Refused(reasons) => Problem::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "action-refused",
