@@ -4,12 +4,10 @@
 use actix_web::http::StatusCode;
 use actix_web::test as actix_test;
 use serde_json::{Value, json};
-use vorgang::auth::StaffTokens;
-use vorgang::auth::token::Signer;
 use vorgang::db::models::Role;
 
 use crate::support::TestDatabase;
-use crate::support::auth::{create_user, test_auth, test_secret};
+use crate::support::auth::{create_user, test_auth};
 
 struct Reply {
     status: StatusCode,
@@ -18,11 +16,7 @@ struct Reply {
 }
 
 fn token(user: &vorgang::db::models::User) -> String {
-    let tokens = StaffTokens::new(
-        std::sync::Arc::new(Signer::new(&test_secret())),
-        StaffTokens::DEFAULT_LIFETIME,
-    );
-    tokens.issue(user.id).unwrap().token
+    crate::support::auth::staff_token(user)
 }
 
 macro_rules! call {

@@ -9,13 +9,11 @@ use base64::Engine as _;
 use diesel::prelude::*;
 use mail_parser::MimeHeaders;
 use serde_json::{Value, json};
-use vorgang::auth::StaffTokens;
-use vorgang::auth::token::Signer;
 use vorgang::db::models::Role;
 use vorgang::db::schema::{answers, case_events, outbox};
 
 use crate::support::TestDatabase;
-use crate::support::auth::{create_user, test_auth, test_secret};
+use crate::support::auth::{create_user, test_auth};
 
 /// The full application of the Kreis Soest, ready for the Beteiligung (shared fixture).
 pub fn application() -> Value {
@@ -121,8 +119,7 @@ both_backends! {
         let db = TestDatabase::migrated(backend);
         let dir = tempfile::tempdir().unwrap();
         let coordinator = create_user(&mut db.connection(), "k@kreis-soest.de", "05974", &[Role::Koordination], None);
-        let staff = StaffTokens::new(std::sync::Arc::new(Signer::new(&test_secret())), StaffTokens::DEFAULT_LIFETIME)
-            .issue(coordinator.id).unwrap().token;
+        let staff = crate::support::auth::staff_token(&coordinator);
         let pool = db.pool(4);
         let api = crate::support::api::state(&pool, dir.path());
         let app = actix_test::init_service(vorgang::web::app(pool, test_auth(), api)).await;
@@ -456,8 +453,7 @@ both_backends! {
         let db = TestDatabase::migrated(backend);
         let dir = tempfile::tempdir().unwrap();
         let coordinator = create_user(&mut db.connection(), "k@kreis-soest.de", "05974", &[Role::Koordination], None);
-        let staff = StaffTokens::new(std::sync::Arc::new(Signer::new(&test_secret())), StaffTokens::DEFAULT_LIFETIME)
-            .issue(coordinator.id).unwrap().token;
+        let staff = crate::support::auth::staff_token(&coordinator);
         crate::support::partners::add_partner(&mut db.connection(), "RAT-SO", "Integrationsrat <script>alert(2)</script>", Some("rat@kreis-soest.test"));
         let pool = db.pool(4);
         let api = crate::support::api::state(&pool, dir.path());

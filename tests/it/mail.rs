@@ -11,8 +11,6 @@ use chrono::{NaiveDateTime, TimeDelta};
 use diesel::prelude::*;
 use mail_parser::MimeHeaders;
 use serde_json::{Value, json};
-use vorgang::auth::StaffTokens;
-use vorgang::auth::token::Signer;
 use vorgang::config::MailUrl;
 use vorgang::db::models::Role;
 use vorgang::db::schema::outbox;
@@ -21,7 +19,7 @@ use vorgang::mail::outbox::{self as queue, OutboxRow};
 use vorgang::mail::{Deliverer, DeliveryPolicy, MailTransport, Round, SmtpOptions, Worker};
 
 use crate::support::TestDatabase;
-use crate::support::auth::{create_user, test_auth, test_secret};
+use crate::support::auth::{create_user, test_auth};
 use crate::support::smtp::{SmtpServer, free_port};
 
 /// A link as partner mails carry it: longer than a line of quoted-printable, with `=` and `&`.
@@ -266,10 +264,9 @@ both_backends! {
         server.refuse_with(550, "5.1.1 Postfach unbekannt");
         let (admin, koordination) = {
             let mut conn = db.connection();
-            let tokens = StaffTokens::new(std::sync::Arc::new(Signer::new(&test_secret())), StaffTokens::DEFAULT_LIFETIME);
             let admin = create_user(&mut conn, "admin@kreis-soest.de", "05974", &[Role::Admin], None);
             let koordination = create_user(&mut conn, "k@kreis-soest.de", "05974", &[Role::Koordination], None);
-            (tokens.issue(admin.id).unwrap().token, tokens.issue(koordination.id).unwrap().token)
+            (crate::support::auth::staff_token(&admin), crate::support::auth::staff_token(&koordination))
         };
         let (id, other) = {
             let mut conn = db.connection();

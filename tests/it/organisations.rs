@@ -7,13 +7,11 @@ use actix_web::http::StatusCode;
 use actix_web::test as actix_test;
 use diesel::prelude::*;
 use serde_json::{Value, json};
-use vorgang::auth::StaffTokens;
-use vorgang::auth::token::Signer;
 use vorgang::db::models::{Role, User};
 use vorgang::db::schema::{case_events, invitations, organisation_contacts, organisations, outbox};
 
 use crate::support::TestDatabase;
-use crate::support::auth::{create_user, test_auth, test_secret};
+use crate::support::auth::{create_user, test_auth};
 
 struct Reply {
     status: StatusCode,
@@ -22,13 +20,7 @@ struct Reply {
 }
 
 fn token(user: &User) -> String {
-    StaffTokens::new(
-        std::sync::Arc::new(Signer::new(&test_secret())),
-        StaffTokens::DEFAULT_LIFETIME,
-    )
-    .issue(user.id)
-    .unwrap()
-    .token
+    crate::support::auth::staff_token(user)
 }
 
 /// Sends a request with the bearer token (and a JSON body, if given).

@@ -58,3 +58,14 @@ pub fn create_user(
     new_user.password_hash = password.map(|p| cheap_passwords().hash(p).unwrap());
     new_user.create(conn, roles).unwrap()
 }
+
+/// A bearer token for `user`, as `POST /api/v1/auth/token` would issue it with the test secret.
+pub fn staff_token(user: &User) -> String {
+    StaffTokens::new(
+        Arc::new(Signer::new(&test_secret())),
+        StaffTokens::DEFAULT_LIFETIME,
+    )
+    .issue(user.id)
+    .unwrap()
+    .token
+}
