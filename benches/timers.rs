@@ -30,7 +30,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use vorgang::db::models::{NewOrganisation, NewUser, Organisation, Role};
 use vorgang::db::{DatabaseUrl, DbConnection, migrations};
-use vorgang::engine::{Actor, Clock};
+use vorgang::engine::{Actor, Clock, TimerKind};
 use vorgang::scheduler::timers::{claim_statement, run_due};
 use vorgang::service::cases::{self, Invocation};
 use vorgang::web::api::ApiState;
@@ -134,14 +134,15 @@ fn run(url: &DatabaseUrl, data_dir: &std::path::Path) {
     assert_eq!(due, DUE as i64);
 
     let now = vorgang::service::clock::now();
-    println!("\nplan of the claim with {DUE} due:");
-    explain(&mut conn, &now);
+    println!("\nplan of the reminders job's claim with {DUE} due:");
+    explain(&mut conn, TimerKind::Reminder, &now);
 
     let t = Instant::now();
     let round = run_due(
         &mut conn,
         &ctx,
         "bench",
+        TimerKind::Reminder,
         &now,
         TimeDelta::minutes(5),
         &|| false,
@@ -157,8 +158,10 @@ fn run(url: &DatabaseUrl, data_dir: &std::path::Path) {
         elapsed.as_secs_f64() * 1000.0 / round.fired as f64
     );
 
-    println!("\nplan of the claim with nothing due:");
-    explain(&mut conn, &now);
+    println!("\nplan of the reminders job's claim with nothing due:");
+    explain(&mut conn, TimerKind::Reminder, &now);
+    println!("\nplan of the poller's claim with nothing due:");
+    explain(&mut conn, TimerKind::Flow, &now);
 
     drop(conn);
     let mut ticks = Vec::with_capacity(IDLE_TICKS);
@@ -171,6 +174,7 @@ fn run(url: &DatabaseUrl, data_dir: &std::path::Path) {
             &mut conn,
             &ctx,
             "bench",
+            TimerKind::Flow,
             &clock,
             TimeDelta::minutes(5),
             &|| false,
@@ -308,13 +312,14 @@ fn counts(conn: &mut DbConnection, today: NaiveDate) -> (i64, i64) {
 }
 
 /// Prints the plan of the claim statement with this clock's values in place of the binds.
-fn explain(conn: &mut DbConnection, clock: &Clock) {
+fn explain(conn: &mut DbConnection, kind: TimerKind, clock: &Clock) {
     let now = clock.now.naive_utc();
     let lease_end = now + TimeDelta::minutes(5);
     let mut sql = claim_statement(conn);
     let values = [
         "'bench'".to_string(),
         format!("'{}'", lease_end.format("%Y-%m-%d %H:%M:%S%.6f")),
+        format!("'{}'", kind.as_str()),
         format!("'{}'", clock.today.format("%Y-%m-%d")),
         format!("'{}'", now.format("%Y-%m-%d %H:%M:%S%.6f")),
         "32".to_string(),

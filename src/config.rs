@@ -184,6 +184,8 @@ const KEYS: &[(&str, Option<&str>)] = &[
         "jobs.reminders.enabled",
         Some("VORGANG_JOBS_REMINDERS_ENABLED"),
     ),
+    ("jobs.digest.schedule", Some("VORGANG_JOBS_DIGEST_SCHEDULE")),
+    ("jobs.digest.enabled", Some("VORGANG_JOBS_DIGEST_ENABLED")),
     (
         "jobs.housekeeping.schedule",
         Some("VORGANG_JOBS_HOUSEKEEPING_SCHEDULE"),
@@ -588,6 +590,7 @@ fn job_keys(job: crate::scheduler::jobs::JobName) -> (&'static str, &'static str
     use crate::scheduler::jobs::JobName;
     match job {
         JobName::Reminders => ("jobs.reminders.schedule", "jobs.reminders.enabled"),
+        JobName::Digest => ("jobs.digest.schedule", "jobs.digest.enabled"),
         JobName::Housekeeping => ("jobs.housekeeping.schedule", "jobs.housekeeping.enabled"),
     }
 }
@@ -936,7 +939,7 @@ mod tests {
         let (_dir, path) = write_config("[jobs.nachts]\nschedule = \"0 0 1 * * *\"\n");
         let error = load(Some(&path), &env_of(&[])).unwrap_err().to_string();
         assert!(error.contains("unbekannter Job „nachts“"), "{error}");
-        assert!(error.contains("reminders, housekeeping"), "{error}");
+        assert!(error.contains("reminders, digest, housekeeping"), "{error}");
 
         let (_dir, path) = write_config("[jobs.reminders]\nzeitplan = \"x\"\n");
         let error = load(Some(&path), &env_of(&[])).unwrap_err().to_string();

@@ -13,6 +13,8 @@ diesel::table! {
         mailbox -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        /// The head of the office (Leitung): receives escalations.
+        head_email -> Nullable<Text>,
     }
 }
 
@@ -113,6 +115,11 @@ diesel::table! {
         attempts -> Integer,
         last_error -> Nullable<Text>,
         created_at -> Timestamp,
+        /// `flow` (poller) or `reminder` (the `reminders` job).
+        kind -> Text,
+        /// The last day of the legal deadline the timer is about.
+        deadline -> Nullable<Date>,
+        deadline_reason -> Nullable<Text>,
     }
 }
 
@@ -209,6 +216,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Personal calendar feed tokens (only their SHA-256 is stored).
+    calendar_tokens (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        token_hash -> Text,
+        label -> Text,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(calendar_tokens -> users (user_id));
 diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(user_roles -> users (user_id));
 diesel::joinable!(cases -> workflow_definitions (definition_id));
@@ -255,4 +275,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox,
     documents,
     job_runs,
+    calendar_tokens,
 );

@@ -488,6 +488,9 @@ pub enum Recipient {
     Unanswered,
     /// The applicant organisation's functional mailbox.
     Applicant,
+    /// The head of the applicant's office (Leitung), for escalations; falls back to the
+    /// office's mailbox when no head is recorded.
+    Leitung,
 }
 
 /// Start a case of another workflow, copying data.

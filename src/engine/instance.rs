@@ -93,6 +93,9 @@ pub struct TimerState {
     pub purpose: TimerPurpose,
     /// The day at whose start it fires.
     pub due: NaiveDate,
+    /// The legal deadline it is about; its mails name it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<super::outcome::TimerDeadline>,
 }
 
 /// A partner's answer (Stellungnahme) to a consultation.

@@ -20,7 +20,9 @@ use super::instance::{
     CaseStatus, ForkFrame, Instance, InvitationState, InvitationStatus, LocalId, TimerPurpose,
     TimerState, Token,
 };
-use super::outcome::{CompletionReason, JournalEntry, MailTarget, Outcome, SideEffect};
+use super::outcome::{
+    CompletionReason, JournalEntry, MailTarget, Outcome, SideEffect, TimerDeadline, TimerKind,
+};
 use super::workflow::Workflow;
 use crate::frist::{EndShift, HolidayCalendar, StartKind, compute_deadline};
 
@@ -457,7 +459,7 @@ impl Run<'_> {
                     step: name.clone(),
                     token,
                 });
-                self.run_effects(&task.on_enter, &name, token)?;
+                self.run_effects(&task.on_enter, &name, token, None)?;
                 self.schedule_boundary_timers(&name, token, &task.timers)?;
             }
             Step::Consultation(consultation) => {
@@ -466,7 +468,7 @@ impl Run<'_> {
                     step: name.clone(),
                     token,
                 });
-                self.run_effects(&consultation.on_enter, &name, token)?;
+                self.run_effects(&consultation.on_enter, &name, token, None)?;
                 self.open_consultation(&name, token, consultation)?;
                 self.schedule_boundary_timers(&name, token, &consultation.timers)?;
             }
@@ -476,7 +478,7 @@ impl Run<'_> {
                     step: name.clone(),
                     token,
                 });
-                self.run_effects(&wait.on_enter, &name, token)?;
+                self.run_effects(&wait.on_enter, &name, token, None)?;
                 let due = match &wait.until {
                     WaitFor::Date(path) => Some(self.required_date(&name, path.as_field_path())?),
                     WaitFor::Period(deadline) => {
@@ -485,7 +487,14 @@ impl Run<'_> {
                     WaitFor::Message(_) => None,
                 };
                 if let Some(due) = due {
-                    self.schedule(token, &name, TimerPurpose::WaitOver, due);
+                    self.schedule(
+                        token,
+                        &name,
+                        TimerPurpose::WaitOver,
+                        due,
+                        TimerKind::Flow,
+                        None,
+                    );
                 }
                 self.schedule_boundary_timers(&name, token, &wait.timers)?;
             }
@@ -586,7 +595,7 @@ impl Run<'_> {
                     step: name.clone(),
                     token,
                 });
-                self.run_effects(&end.on_enter, &name, token)?;
+                self.run_effects(&end.on_enter, &name, token, None)?;
                 self.leave(token, "end");
                 self.last_outcome = Some(end.outcome.clone());
             }
@@ -611,6 +620,10 @@ impl Run<'_> {
         let computed = legal_deadline(name, start, &consultation.deadline)?;
         let end = computed.end;
         let deadline_reason = shift_reason(&computed);
+        let about = TimerDeadline {
+            end,
+            reason: deadline_reason.clone(),
+        };
         if participants.is_empty() {
             self.record(JournalEntry::ConsultationCompleted {
                 step: name.to_string(),
@@ -648,6 +661,8 @@ impl Run<'_> {
             name,
             TimerPurpose::ConsultationDeadline,
             day_after(name, end)?,
+            TimerKind::Flow,
+            Some(about.clone()),
         );
         for (index, reminder) in consultation.remind.iter().enumerate() {
             if let Some(due) = subtract_period(end, reminder.before)
@@ -658,13 +673,23 @@ impl Run<'_> {
                     name,
                     TimerPurpose::ConsultationReminder { index },
                     due,
+                    TimerKind::Reminder,
+                    Some(about.clone()),
                 );
             }
         }
         Ok(())
     }
 
-    fn schedule(&mut self, token: LocalId, step: &str, purpose: TimerPurpose, due: NaiveDate) {
+    fn schedule(
+        &mut self,
+        token: LocalId,
+        step: &str,
+        purpose: TimerPurpose,
+        due: NaiveDate,
+        kind: TimerKind,
+        deadline: Option<TimerDeadline>,
+    ) {
         let id = self.instance.allocate_id();
         self.instance.timers.push(TimerState {
             id,
@@ -672,11 +697,14 @@ impl Run<'_> {
             step: step.to_string(),
             purpose,
             due,
+            deadline: deadline.clone(),
         });
         self.effects.push(SideEffect::ScheduleTimer {
             timer: id,
             step: step.to_string(),
             due,
+            kind,
+            deadline,
         });
     }
 
@@ -687,17 +715,22 @@ impl Run<'_> {
         timers: &[super::definition::Timer],
     ) -> Result<(), EngineError> {
         for timer in timers {
-            let due = match &timer.when {
-                TimerWhen::After(deadline) => match self.optional_deadline_end(step, deadline)? {
-                    Some(end) => Some(day_after(step, end)?),
-                    None => None,
+            let (due, about) = match &timer.when {
+                TimerWhen::After(deadline) => match self.optional_deadline(step, deadline)? {
+                    Some(about) => (Some(day_after(step, about.end)?), Some(about)),
+                    None => (None, None),
                 },
-                TimerWhen::Before { deadline, before } => self
-                    .optional_deadline_end(step, deadline)?
-                    .and_then(|end| subtract_period(end, *before))
-                    .filter(|due| *due > self.clock.today),
-                TimerWhen::At(path) => date_at(&self.instance.data, path.as_field_path()),
-                TimerWhen::Every(period) => add_period(self.clock.today, *period),
+                TimerWhen::Before { deadline, before } => match self
+                    .optional_deadline(step, deadline)?
+                {
+                    Some(about) => (
+                        subtract_period(about.end, *before).filter(|due| *due > self.clock.today),
+                        Some(about),
+                    ),
+                    None => (None, None),
+                },
+                TimerWhen::At(path) => (date_at(&self.instance.data, path.as_field_path()), None),
+                TimerWhen::Every(period) => (add_period(self.clock.today, *period), None),
             };
             match due {
                 Some(due) => self.schedule(
@@ -707,6 +740,8 @@ impl Run<'_> {
                         name: timer.name.clone(),
                     },
                     due,
+                    boundary_kind(timer),
+                    about,
                 ),
                 None => self.record(JournalEntry::TimerNotScheduled {
                     step: step.to_string(),
@@ -743,13 +778,25 @@ impl Run<'_> {
                     .iter()
                     .find(|t| &t.name == name)
                     .ok_or_else(|| EngineError::Inconsistent(format!("unknown timer {name}")))?;
-                self.run_effects(&definition.effects, &timer.step, token.id)?;
+                self.run_effects(
+                    &definition.effects,
+                    &timer.step,
+                    token.id,
+                    timer.deadline.as_ref(),
+                )?;
                 if let Some(to) = &definition.to {
                     self.move_on(token.id, &format!("timer:{name}"), to.clone())?;
                 } else if let TimerWhen::Every(period) = &definition.when
                     && let Some(due) = add_period(timer.due, *period)
                 {
-                    self.schedule(token.id, &timer.step, timer.purpose.clone(), due);
+                    self.schedule(
+                        token.id,
+                        &timer.step,
+                        timer.purpose.clone(),
+                        due,
+                        boundary_kind(definition),
+                        None,
+                    );
                 }
             }
             TimerPurpose::ConsultationDeadline => {
@@ -782,6 +829,7 @@ impl Run<'_> {
                         step: timer.step.clone(),
                         to: MailTarget::Organisations { invitations },
                         reminder: true,
+                        deadline: timer.deadline.clone(),
                     });
                 }
             }
@@ -812,6 +860,7 @@ impl Run<'_> {
         effects: &[Effect],
         step: &str,
         token: LocalId,
+        deadline: Option<&TimerDeadline>,
     ) -> Result<(), EngineError> {
         for effect in effects {
             match effect {
@@ -826,6 +875,7 @@ impl Run<'_> {
                     let to = match &mail.to {
                         Recipient::Role(role) => MailTarget::Role { role: role.clone() },
                         Recipient::Applicant => MailTarget::Applicant,
+                        Recipient::Leitung => MailTarget::Leitung,
                         Recipient::Participants => MailTarget::Organisations {
                             invitations: self.invitations_of(token, false),
                         },
@@ -840,6 +890,7 @@ impl Run<'_> {
                             step: step.to_string(),
                             to,
                             reminder: false,
+                            deadline: deadline.cloned(),
                         });
                     }
                 }
@@ -890,12 +941,13 @@ impl Run<'_> {
         legal_end(step, start, deadline)
     }
 
-    /// Like [`Self::deadline_end`], but a missing `from` date means "no timer", not an error.
-    fn optional_deadline_end(
+    /// Like [`Self::deadline_end`] with the reason of a shift; a missing `from` date means
+    /// "no timer", not an error.
+    fn optional_deadline(
         &self,
         step: &str,
         deadline: &Deadline,
-    ) -> Result<Option<NaiveDate>, EngineError> {
+    ) -> Result<Option<TimerDeadline>, EngineError> {
         let start = match &deadline.from {
             Some(path) => match date_at(&self.instance.data, path.as_field_path()) {
                 Some(date) => date,
@@ -903,7 +955,11 @@ impl Run<'_> {
             },
             None => self.clock.today,
         };
-        legal_end(step, start, deadline).map(Some)
+        let computed = legal_deadline(step, start, deadline)?;
+        Ok(Some(TimerDeadline {
+            end: computed.end,
+            reason: shift_reason(&computed),
+        }))
     }
 }
 
@@ -952,6 +1008,21 @@ fn shift_reason(deadline: &crate::frist::Deadline) -> Option<String> {
         deadline.unshifted_end.format("%d.%m.%Y"),
         days.join(", ")
     ))
+}
+
+/// A boundary timer that only sends mail is a reminder; one that moves the token or changes
+/// data belongs to the flow.
+fn boundary_kind(timer: &super::definition::Timer) -> TimerKind {
+    let mail_only = !timer.effects.is_empty()
+        && timer
+            .effects
+            .iter()
+            .all(|effect| matches!(effect, Effect::Mail(_) | Effect::Escalate(_)));
+    if timer.to.is_none() && mail_only {
+        TimerKind::Reminder
+    } else {
+        TimerKind::Flow
+    }
 }
 
 fn day_after(step: &str, date: NaiveDate) -> Result<NaiveDate, EngineError> {

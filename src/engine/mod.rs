@@ -26,7 +26,7 @@ pub use error::{EngineError, Refusal};
 pub use event::{Actor, Clock, Event};
 pub use instance::{Applicant, CaseStatus, Instance, LocalId};
 pub use machine::{step, step_owned};
-pub use outcome::{JournalEntry, MailTarget, Outcome, SideEffect};
+pub use outcome::{JournalEntry, MailTarget, Outcome, SideEffect, TimerDeadline, TimerKind};
 pub use workflow::Workflow;
 
 #[cfg(test)]

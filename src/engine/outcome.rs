@@ -168,6 +168,38 @@ impl JournalEntry {
     }
 }
 
+/// Who fires a timer, and when.
+///
+/// Flow timers move a case (a deadline ends a consultation, a boundary timer leads elsewhere)
+/// and fire at the start of their day. Reminder timers only send mail; they go out with the
+/// `reminders` job on working days at office hours, so nobody is mailed at midnight or on a
+/// Sunday, and each still fires once.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimerKind {
+    #[default]
+    Flow,
+    Reminder,
+}
+
+impl TimerKind {
+    /// The value of `timers.kind`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TimerKind::Flow => "flow",
+            TimerKind::Reminder => "reminder",
+        }
+    }
+}
+
+/// The last day of a legal period and, when § 193 BGB moved it, why (German).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimerDeadline {
+    pub end: NaiveDate,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
 /// Who a mail goes to, resolved by the engine as far as it can.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -176,6 +208,8 @@ pub enum MailTarget {
     Role { role: String },
     /// The applicant's functional mailbox.
     Applicant,
+    /// The head of the applicant's office (Leitung).
+    Leitung,
     /// These organisations (by key), with the invitation each one answers through.
     Organisations { invitations: Vec<(LocalId, String)> },
 }
@@ -184,11 +218,16 @@ pub enum MailTarget {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "effect", rename_all = "snake_case")]
 pub enum SideEffect {
-    /// Persist a timer that fires at the start of `due`.
+    /// Persist a timer that fires at the start of `due` (flow) or with the next reminder run.
     ScheduleTimer {
         timer: LocalId,
         step: String,
         due: NaiveDate,
+        #[serde(default)]
+        kind: TimerKind,
+        /// The legal deadline the timer is about, for deadline lists and calendars.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        deadline: Option<TimerDeadline>,
     },
     /// Remove a timer that has not fired.
     CancelTimer { timer: LocalId },
@@ -213,6 +252,9 @@ pub enum SideEffect {
         /// A reminder before a consultation deadline (counted per invitation).
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         reminder: bool,
+        /// The deadline the mail is about (a timer's), for the template's `frist`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        deadline: Option<TimerDeadline>,
     },
     /// Start a case of another workflow for the same applicant.
     StartCase {

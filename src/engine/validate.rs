@@ -478,7 +478,9 @@ impl Checker<'_> {
                 let at = at.k(kind);
                 let usage = match &mail.to {
                     Recipient::Participants | Recipient::Unanswered => TemplateUse::Invitation,
-                    Recipient::Role(_) | Recipient::Applicant => TemplateUse::Case,
+                    Recipient::Role(_) | Recipient::Applicant | Recipient::Leitung => {
+                        TemplateUse::Case
+                    }
                 };
                 self.template_ref(&mail.template, &at.k("template"), usage);
                 match &mail.to {
@@ -654,6 +656,7 @@ fn recipient_name(recipient: &Recipient) -> &'static str {
         Recipient::Participants => "participants",
         Recipient::Unanswered => "unanswered",
         Recipient::Applicant => "applicant",
+        Recipient::Leitung => "leitung",
     }
 }
 

@@ -25,20 +25,23 @@ pub const ZONE: Tz = chrono_tz::Europe::Berlin;
 /// The periodic jobs there are; any other name in the configuration is an error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum JobName {
-    /// Fires due timers (reminder mails among them).
+    /// Sends the reminder mails that are due.
     Reminders,
+    /// Mails each coordinating office its deadlines of the next 14 days.
+    Digest,
     /// Deletes data that is no longer needed.
     Housekeeping,
 }
 
 impl JobName {
     /// Every job, in the order they are listed.
-    pub const ALL: [JobName; 2] = [JobName::Reminders, JobName::Housekeeping];
+    pub const ALL: [JobName; 3] = [JobName::Reminders, JobName::Digest, JobName::Housekeeping];
 
     /// The name used in configuration, on the command line and in `job_runs.job`.
     pub fn as_str(self) -> &'static str {
         match self {
             JobName::Reminders => "reminders",
+            JobName::Digest => "digest",
             JobName::Housekeeping => "housekeeping",
         }
     }
@@ -48,11 +51,12 @@ impl JobName {
         Self::ALL.into_iter().find(|job| job.as_str() == name)
     }
 
-    /// The built-in schedule: reminders on working days at 07:00 (before office hours),
-    /// housekeeping at night when nobody works.
+    /// The built-in schedule: reminders on working days at 07:00 (before office hours), the
+    /// digest on Mondays at 07:00, housekeeping at night when nobody works.
     pub fn default_schedule(self) -> &'static str {
         match self {
             JobName::Reminders => "0 0 7 * * MON-FRI",
+            JobName::Digest => "0 0 7 * * MON",
             JobName::Housekeeping => "0 30 3 * * *",
         }
     }
@@ -183,26 +187,50 @@ pub fn execute(
 ) -> Result<Counts, ServiceError> {
     match job {
         JobName::Reminders => reminders(conn, ctx, now),
+        JobName::Digest => {
+            let run = super::digest::run(conn, &ctx.case, now)?;
+            let mut counts = Counts::new();
+            counts.insert("mails".into(), run.mails.into());
+            counts.insert("deadlines".into(), run.deadlines.into());
+            counts.insert("unreachable".into(), run.unreachable.into());
+            Ok(counts)
+        }
         JobName::Housekeeping => housekeeping(conn, ctx.jobs, now),
     }
 }
 
-/// Fires the timers due at `now` through the engine, which sends each reminder mail once.
+/// Fires the reminder timers due at `now` through the engine, which sends each reminder mail
+/// once (the timer row is marked fired in the same transaction as the mails).
+///
+/// Schedules say "working days"; cron knows weekdays, not public holidays, so on a holiday in
+/// North Rhine-Westphalia the run sends nothing and the reminders go out on the next working
+/// day's run, like the post.
 fn reminders(
     conn: &mut DbConnection,
     ctx: &JobContext<'_>,
     now: DateTime<Utc>,
 ) -> Result<Counts, ServiceError> {
     let clock = crate::service::clock::at(now);
+    let mut counts = Counts::new();
+    let calendar = crate::frist::HolidayCalendar::for_land("NW")
+        .map_err(|e| ServiceError::Internal(e.to_string()))?;
+    if let Some(holiday) = calendar
+        .holiday_name(clock.today)
+        .map_err(|e| ServiceError::Internal(e.to_string()))?
+    {
+        counts.insert("feiertag".into(), holiday.into());
+        counts.insert("fired".into(), 0.into());
+        return Ok(counts);
+    }
     let round = super::timers::run_due(
         conn,
         &ctx.case,
         ctx.owner,
+        crate::engine::TimerKind::Reminder,
         &clock,
         ctx.timer_lease,
         ctx.stop,
     )?;
-    let mut counts = Counts::new();
     counts.insert("fired".into(), round.fired.into());
     counts.insert("stale".into(), round.stale.into());
     counts.insert("failed".into(), round.failed.into());

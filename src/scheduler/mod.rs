@@ -1,6 +1,7 @@
 //! Work that happens because time passes, inside `vorgang serve`: durable timers (deadlines,
 //! reminders) fired by a poller, and the periodic jobs run at their cron times.
 
+pub mod digest;
 pub mod jobs;
 pub mod timers;
 
@@ -52,6 +53,7 @@ impl TimerWorker {
                             &mut conn,
                             &api.case_context(),
                             &owner,
+                            crate::engine::TimerKind::Flow,
                             &clock,
                             lease,
                             &|| flag.load(Ordering::SeqCst),

@@ -14,7 +14,7 @@ use diesel::sql_types::{BigInt, Date, Text, Timestamp};
 use crate::db::models::CaseId;
 use crate::db::schema::timers;
 use crate::db::{DbConnection, write_transaction};
-use crate::engine::{Clock, EngineError, LocalId};
+use crate::engine::{Clock, EngineError, LocalId, TimerKind};
 use crate::service::ServiceError;
 use crate::service::cases::{self, CaseContext};
 
@@ -30,32 +30,37 @@ pub struct ClaimedTimer {
     pub local_id: i64,
 }
 
-/// The claim statement for `conn`'s backend. Binds, in order: owner, lease end, today, now,
-/// limit. Public so the timer benchmark can show the plan of exactly this statement.
+/// The claim statement for `conn`'s backend. Binds, in order: owner, lease end, kind, today,
+/// now, limit. Public so the timer benchmark can show the plan of exactly this statement.
 ///
-/// The inner select walks the partial index `timers_scheduled_due` (`(due, id) WHERE status =
-/// 'scheduled'`) in its order and stops after `limit` rows: when nothing is due it reads one
-/// index entry, whatever the number of pending or past timers.
+/// The inner select walks the partial index `timers_scheduled_due` (`(kind, due, id) WHERE
+/// status = 'scheduled'`) in its order and stops after `limit` rows: when nothing is due it
+/// reads one index entry, whatever the number of pending or past timers.
 pub fn claim_statement(conn: &DbConnection) -> String {
     // SQLite has one writer at a time (BEGIN IMMEDIATE); PostgreSQL skips rows other
     // processes are claiming right now.
     let (p, skip_locked) = match conn {
-        DbConnection::Pg(_) => (["$1", "$2", "$3", "$4", "$5"], "FOR UPDATE SKIP LOCKED"),
-        DbConnection::Sqlite(_) => (["?", "?", "?", "?", "?"], ""),
+        DbConnection::Pg(_) => (
+            ["$1", "$2", "$3", "$4", "$5", "$6"],
+            "FOR UPDATE SKIP LOCKED",
+        ),
+        DbConnection::Sqlite(_) => (["?", "?", "?", "?", "?", "?"], ""),
     };
     format!(
         "UPDATE timers SET lease_owner = {}, lease_until = {}, attempts = attempts + 1 \
-         WHERE id IN (SELECT id FROM timers WHERE status = 'scheduled' AND due <= {} \
-         AND (lease_until IS NULL OR lease_until < {}) ORDER BY due, id LIMIT {} {skip_locked}) \
+         WHERE id IN (SELECT id FROM timers WHERE status = 'scheduled' AND kind = {} \
+         AND due <= {} AND (lease_until IS NULL OR lease_until < {}) \
+         ORDER BY kind, due, id LIMIT {} {skip_locked}) \
          RETURNING id, case_id, local_id",
-        p[0], p[1], p[2], p[3], p[4]
+        p[0], p[1], p[2], p[3], p[4], p[5]
     )
 }
 
-/// Claims up to `limit` timers due by `clock.today` for `owner` until `now + lease`.
+/// Claims up to `limit` timers of `kind` due by `clock.today` for `owner` until `now + lease`.
 pub fn claim_due(
     conn: &mut DbConnection,
     owner: &str,
+    kind: TimerKind,
     clock: &Clock,
     limit: i64,
     lease: TimeDelta,
@@ -66,6 +71,7 @@ pub fn claim_due(
         Ok(diesel::sql_query(&sql)
             .bind::<Text, _>(owner)
             .bind::<Timestamp, _>(now + lease)
+            .bind::<Text, _>(kind.as_str())
             .bind::<Date, _>(clock.today)
             .bind::<Timestamp, _>(now)
             .bind::<BigInt, _>(limit)
@@ -140,18 +146,19 @@ pub struct TimerRound {
     pub failed: usize,
 }
 
-/// Claims and fires everything due at `clock`, batch by batch, until nothing is due.
+/// Claims and fires every timer of `kind` due at `clock`, batch by batch, until none is due.
 pub fn run_due(
     conn: &mut DbConnection,
     ctx: &CaseContext<'_>,
     owner: &str,
+    kind: TimerKind,
     clock: &Clock,
     lease: TimeDelta,
     stop: &dyn Fn() -> bool,
 ) -> Result<TimerRound, ServiceError> {
     let mut round = TimerRound::default();
     loop {
-        let claimed = claim_due(conn, owner, clock, 32, lease)?;
+        let claimed = claim_due(conn, owner, kind, clock, 32, lease)?;
         if claimed.is_empty() {
             return Ok(round);
         }

@@ -583,17 +583,30 @@ fn record(
     // Timer rows are written after the loop, one statement each for new and cancelled timers,
     // with the same result as writing them effect by effect: a timer scheduled and cancelled by
     // the same outcome is inserted as cancelled.
-    let mut scheduled: Vec<(i64, &str, NaiveDate, &str)> = Vec::new();
+    let mut scheduled: Vec<NewTimer<'_>> = Vec::new();
     let mut cancelled: Vec<i64> = Vec::new();
     for effect in &outcome.effects {
         match effect {
-            SideEffect::ScheduleTimer { timer, step, due } => {
-                scheduled.push((timer.0 as i64, step, *due, "scheduled"));
+            SideEffect::ScheduleTimer {
+                timer,
+                step,
+                due,
+                kind,
+                deadline,
+            } => {
+                scheduled.push(NewTimer {
+                    local: timer.0 as i64,
+                    step,
+                    due: *due,
+                    kind: kind.as_str(),
+                    deadline: deadline.as_ref(),
+                    status: "scheduled",
+                });
             }
             SideEffect::CancelTimer { timer } => {
                 let local = timer.0 as i64;
-                match scheduled.iter_mut().find(|(id, ..)| *id == local) {
-                    Some(new) => new.3 = "cancelled",
+                match scheduled.iter_mut().find(|new| new.local == local) {
+                    Some(new) => new.status = "cancelled",
                     None => cancelled.push(local),
                 }
             }
@@ -625,8 +638,12 @@ fn record(
                 step,
                 to,
                 reminder,
+                deadline,
             } => {
-                let context = base(conn, step)?;
+                let mut context = base(conn, step)?;
+                if let Some(deadline) = deadline {
+                    context.frist = Some((deadline.end, deadline.reason.clone()));
+                }
                 match to {
                     MailTarget::Organisations { invitations } => beteiligung::mail_invited(
                         conn,
@@ -638,11 +655,12 @@ fn record(
                         &context,
                         at,
                     )?,
-                    MailTarget::Applicant | MailTarget::Role { .. } => {
+                    MailTarget::Applicant | MailTarget::Leitung | MailTarget::Role { .. } => {
                         let addresses = match to {
                             MailTarget::Role { role } => {
                                 mail::role_addresses(conn, role, applicant)?
                             }
+                            MailTarget::Leitung => mail::head_addresses(conn, applicant)?,
                             _ => mail::office_addresses(conn, applicant)?,
                         };
                         if addresses.is_empty() {
@@ -695,14 +713,17 @@ fn record(
     if !scheduled.is_empty() {
         let rows: Vec<_> = scheduled
             .iter()
-            .map(|(local, step, due, status)| {
+            .map(|new| {
                 (
                     timers::case_id.eq(id),
-                    timers::local_id.eq(*local),
-                    timers::step.eq(*step),
-                    timers::due.eq(*due),
-                    timers::status.eq(*status),
+                    timers::local_id.eq(new.local),
+                    timers::step.eq(new.step),
+                    timers::due.eq(new.due),
+                    timers::status.eq(new.status),
                     timers::created_at.eq(at),
+                    timers::kind.eq(new.kind),
+                    timers::deadline.eq(new.deadline.map(|d| d.end)),
+                    timers::deadline_reason.eq(new.deadline.and_then(|d| d.reason.as_deref())),
                 )
             })
             .collect();
@@ -715,6 +736,16 @@ fn record(
     }
     set_timer_status(conn, id, &cancelled, "cancelled")?;
     Ok(())
+}
+
+/// A timer row to insert.
+struct NewTimer<'a> {
+    local: i64,
+    step: &'a str,
+    due: NaiveDate,
+    kind: &'static str,
+    deadline: Option<&'a crate::engine::TimerDeadline>,
+    status: &'static str,
 }
 
 /// Moves the case's scheduled timers `locals` to `status` in one statement.

@@ -232,9 +232,19 @@ pub fn check_template(
     kind: MailKind,
 ) -> Result<(), TemplateError> {
     let context = MailContext::sample(kind);
-    templates
-        .render_mail(template, &context.subject(), &context.full())
-        .map(|_| ())
+    templates.render_mail(template, &context.subject(), &context.full())?;
+    if kind == MailKind::Case {
+        // A case mail names a deadline only when a timer sent it: it must render both ways.
+        let with_deadline = MailContext {
+            frist: Some((
+                NaiveDate::from_ymd_opt(2027, 3, 30).unwrap_or_default(),
+                Some("Das Fristende verschiebt sich nach § 193 BGB.".into()),
+            )),
+            ..context
+        };
+        templates.render_mail(template, &with_deadline.subject(), &with_deadline.full())?;
+    }
+    Ok(())
 }
 
 /// What workflow definitions may refer to: the complete mail templates, each checked for the
@@ -266,7 +276,8 @@ pub fn validation_context(templates: &Templates) -> ValidationContext {
 /// partners and the result mail to the coordinating office.
 pub fn check_builtin_templates(templates: &Templates) -> Result<(), TemplateError> {
     check_template(templates, CONFIRMATION_TEMPLATE, MailKind::Confirmation)?;
-    check_template(templates, RESULT_TEMPLATE, MailKind::ConsultationResult)
+    check_template(templates, RESULT_TEMPLATE, MailKind::ConsultationResult)?;
+    crate::scheduler::digest::check_template(templates)
 }
 
 /// One mail to write into the outbox.
@@ -288,10 +299,45 @@ pub fn queue(
     mail: QueuedMail<'_>,
     at: NaiveDateTime,
 ) -> Result<(), ServiceError> {
-    let context = mail.context.full();
+    let envelope = Envelope {
+        case: mail.case,
+        invitation: mail.invitation,
+        template: mail.template,
+        recipients: mail.recipients,
+        to: mail.to,
+    };
+    queue_with(
+        conn,
+        out,
+        envelope,
+        &mail.context.subject(),
+        &mail.context.full(),
+        at,
+    )
+}
+
+/// Where a mail goes and what it is about, for mails whose context is not a [`MailContext`]
+/// (the weekly deadline digest).
+pub struct Envelope<'a> {
+    pub case: Option<i64>,
+    pub invitation: Option<i64>,
+    pub template: &'a str,
+    pub recipients: Value,
+    pub to: Vec<String>,
+}
+
+/// Renders `template` with the given subject and body contexts into one outbox row.
+pub fn queue_with(
+    conn: &mut DbConnection,
+    out: &Outgoing,
+    mail: Envelope<'_>,
+    subject: &Value,
+    context: &Value,
+    at: NaiveDateTime,
+) -> Result<(), ServiceError> {
     let rendered: RenderedMail = out
         .templates
-        .render_mail(mail.template, &mail.context.subject(), &context)
+        .render_mail(mail.template, subject, context)
         .map_err(|e| ServiceError::Template(e.to_string()))?;
     let message_id = format!("<{}@{}>", uuid::Uuid::new_v4(), out.mail_domain);
     let body = json!({
@@ -375,6 +421,24 @@ pub fn office_addresses(
         return Ok(addresses);
     }
     role_addresses(conn, "koordination", applicant)
+}
+
+/// Where escalations for an office go: the head of the office (Leitung), or, when none is
+/// recorded, the office itself, so an escalation is never dropped.
+pub fn head_addresses(
+    conn: &mut DbConnection,
+    applicant: OrganisationId,
+) -> Result<Vec<String>, ServiceError> {
+    let head: Option<String> = organisations::table
+        .find(applicant)
+        .select(organisations::head_email)
+        .first::<Option<String>>(conn)
+        .optional()?
+        .flatten();
+    match head {
+        Some(address) => Ok(vec![address]),
+        None => office_addresses(conn, applicant),
+    }
 }
 
 #[cfg(test)]

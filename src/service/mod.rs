@@ -2,9 +2,11 @@
 
 pub mod aktenzeichen;
 pub mod beteiligung;
+pub mod calendar;
 pub mod cases;
 pub mod clock;
 pub mod error;
+pub mod fristen;
 pub mod mail;
 pub mod organisations;
 pub mod partner;

@@ -53,6 +53,8 @@ pub struct OrganisationView {
     pub regierungsbezirk: Option<String>,
     /// Funktionspostfach für Einladungen und Mitteilungen.
     pub mailbox: Option<String>,
+    /// Adresse der Leitung: erhält Eskalationen, wenn eine Frist überschritten ist.
+    pub head: Option<String>,
     /// Weitere Kontaktadressen, nach Adresse sortiert.
     pub contacts: Vec<ContactView>,
 }
@@ -113,6 +115,11 @@ pub struct ReplaceAddresses {
     #[serde(default)]
     #[schema(required = true)]
     pub contacts: Option<Vec<ContactInput>>,
+    /// Adresse der Leitung (Eskalationen bei Fristüberschreitung); fehlt das Feld, bleibt sie
+    /// unverändert, `null` entfernt sie.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub head: Option<Option<String>>,
 }
 
 /// Tells a field given as `null` (`Some(None)`) from a missing one (`None`, by `default`).
@@ -247,10 +254,26 @@ pub fn replace_addresses(
             input.contacts.as_deref().unwrap_or_default(),
             &mut errors,
         );
+        let head = match input.head.as_ref().map(|h| h.as_deref().map(str::trim)) {
+            Some(Some(text)) if !text.is_empty() => match check_email(text) {
+                Ok(address) => Some(Some(address)),
+                Err(message) => {
+                    errors.push(error("/head", message));
+                    None
+                }
+            },
+            Some(_) => Some(None),
+            None => None,
+        };
         if !errors.is_empty() {
             return Err(ServiceError::InvalidInput(errors));
         }
         Organisation::set_addresses(conn, organisation.id, mailbox.as_deref(), &contacts)?;
+        if let Some(head) = head {
+            diesel::update(organisations::table.find(organisation.id))
+                .set(organisations::head_email.eq(head))
+                .execute(conn)?;
+        }
         diesel::update(organisations::table.find(organisation.id))
             .set(organisations::updated_at.eq(at))
             .execute(conn)?;
@@ -488,6 +511,7 @@ fn views(
             kind: o.kind.as_str().to_string(),
             regierungsbezirk: o.regierungsbezirk,
             mailbox: o.mailbox,
+            head: o.head_email,
         })
         .collect())
 }

@@ -3,6 +3,7 @@
 pub mod api;
 pub mod beteiligung;
 pub mod health;
+pub mod kalender;
 pub mod openapi;
 pub mod problem;
 pub mod request_id;
@@ -26,6 +27,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource(openapi::PATH).route(web::get().to(openapi::serve)))
         .configure(api::configure)
         .configure(beteiligung::configure)
+        .configure(kalender::configure)
         .default_service(web::to(|| async {
             HttpResponse::from_error(problem::Problem::not_found())
         }));

@@ -13,7 +13,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
 
 use crate::auth::login;
 use crate::web::api::{
-    beteiligung, cases, documents, jobs, organisations, outbox, view, workflows,
+    beteiligung, calendar, cases, documents, jobs, organisations, outbox, view, workflows,
 };
 use crate::web::problem::Problem;
 
@@ -59,6 +59,9 @@ const BEARER: &str = "bearer";
         outbox::list,
         outbox::retry,
         jobs::list,
+        calendar::issue,
+        calendar::list,
+        calendar::revoke,
     ),
     components(schemas(
         Problem,
@@ -92,6 +95,9 @@ const BEARER: &str = "bearer";
         jobs::JobsOverview,
         jobs::JobView,
         jobs::JobRunView,
+        calendar::NewFeed,
+        calendar::FeedView,
+        calendar::IssuedFeedView,
     )),
     modifiers(&Security),
     tags(
@@ -103,6 +109,7 @@ const BEARER: &str = "bearer";
         (name = "Organisationen", description = "Partnerstellen und andere Organisationen mit den Adressen, an die Beteiligungen gehen"),
         (name = "Postausgang", description = "Versand der Mails (nur Administratoren)"),
         (name = "Aufgaben", description = "Regelmäßige Aufgaben und ihre Läufe (nur Administratoren)"),
+        (name = "Kalender", description = "Persönliche Kalenderadressen (iCalendar) für die Fristen"),
     )
 )]
 pub struct ApiDoc;

@@ -27,12 +27,14 @@ fn list_shows_schedules_and_next_runs() {
     let (code, stdout, stderr) = run(dir.path(), &["jobs", "list"]);
     assert_eq!(code, Some(0), "{stderr}");
     let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(lines.len(), 2, "{stdout}");
+    assert_eq!(lines.len(), 3, "{stdout}");
     assert!(lines[0].starts_with("reminders"), "{stdout}");
     assert!(lines[0].contains("0 0 7 * * MON-FRI"), "{stdout}");
     assert!(lines[0].contains("T07:00:00+0"), "{stdout}");
-    assert!(lines[1].starts_with("housekeeping"), "{stdout}");
-    assert!(lines[1].ends_with("abgeschaltet"), "{stdout}");
+    assert!(lines[1].starts_with("digest"), "{stdout}");
+    assert!(lines[1].contains("0 0 7 * * MON "), "{stdout}");
+    assert!(lines[2].starts_with("housekeeping"), "{stdout}");
+    assert!(lines[2].ends_with("abgeschaltet"), "{stdout}");
 }
 
 #[test]
@@ -65,7 +67,7 @@ fn unknown_jobs_and_bad_times_exit_2_with_one_line() {
     for (args, expected) in [
         (
             &["jobs", "run", "nightly"][..],
-            "vorgang: Unbekannte Aufgabe „nightly“ (bekannt: reminders, housekeeping)",
+            "vorgang: Unbekannte Aufgabe „nightly“ (bekannt: reminders, digest, housekeeping)",
         ),
         (
             &["jobs", "run", "reminders", "--now", "gestern"][..],

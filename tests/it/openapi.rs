@@ -38,6 +38,9 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/admin/outbox"),
     ("POST", "/api/v1/admin/outbox/{id}/retry"),
     ("GET", "/api/v1/admin/jobs"),
+    ("GET", "/api/v1/calendar/feeds"),
+    ("POST", "/api/v1/calendar/feeds"),
+    ("DELETE", "/api/v1/calendar/feeds/{id}"),
 ];
 
 /// Operations authenticated by the partner's link token instead of a bearer token.

@@ -177,6 +177,7 @@ both_backends! {
             "parent": "05974",
             "regierungsbezirk": "Arnsberg",
             "mailbox": "integrationsrat@kreis-soest.test",
+            "head": null,
             "contacts": [
                 { "email": "geschaeftsstelle@kreis-soest.test", "name": "" },
                 { "email": "vorsitz@kreis-soest.test", "name": "Frau Vorsitzende" }
@@ -193,7 +194,7 @@ both_backends! {
         assert_eq!(gemeinde.status, StatusCode::CREATED, "{}", gemeinde.body);
         assert_eq!(gemeinde.body, json!({
             "key": "05974028", "name": "Lippstadt", "kind": "gemeinde", "parent": "05974",
-            "regierungsbezirk": "Arnsberg", "mailbox": null, "contacts": []
+            "regierungsbezirk": "Arnsberg", "mailbox": null, "head": null, "contacts": []
         }));
         let without_parent = call!(app, post, "/api/v1/organisations", users.admin, Some(json!({
             "key": "awo_westfalen", "name": "AWO Westliches Westfalen", "parent": "", "mailbox": ""
@@ -240,15 +241,31 @@ both_backends! {
         assert_eq!(replaced.body["mailbox"], Value::Null);
         assert_eq!(replaced.body["contacts"], json!([{ "email": "neu@kreis-soest.test", "name": "Herr Neu" }]));
         assert_eq!(call!(app, get, "/api/v1/organisations/INTEGRATIONSRAT-SO", users.reader).body, replaced.body);
-        // Seeded organisations too: a Kreis receives result mails at its mailbox.
+        // Seeded organisations too: a Kreis receives result mails at its mailbox, its head
+        // (Leitung) the escalations of missed deadlines.
         let kreis = call!(app, put, "/api/v1/organisations/05974/addresses", users.admin, Some(json!({
-            "mailbox": "ki@kreis-soest.test", "contacts": []
+            "mailbox": "ki@kreis-soest.test", "contacts": [], "head": " Leitung@Kreis-Soest.test "
         })));
         assert_eq!(kreis.status, StatusCode::OK, "{}", kreis.body);
         assert_eq!(kreis.body, json!({
             "key": "05974", "name": "Soest", "kind": "kreis", "parent": null,
-            "regierungsbezirk": "Arnsberg", "mailbox": "ki@kreis-soest.test", "contacts": []
+            "regierungsbezirk": "Arnsberg", "mailbox": "ki@kreis-soest.test",
+            "head": "leitung@kreis-soest.test", "contacts": []
         }));
+        // Without `head` it stays; `null` removes it; a bad address is named.
+        let kept = call!(app, put, "/api/v1/organisations/05974/addresses", users.admin, Some(json!({
+            "mailbox": "ki@kreis-soest.test", "contacts": []
+        })));
+        assert_eq!(kept.body["head"], "leitung@kreis-soest.test");
+        let bad = call!(app, put, "/api/v1/organisations/05974/addresses", users.admin, Some(json!({
+            "mailbox": "ki@kreis-soest.test", "contacts": [], "head": "keine-adresse"
+        })));
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+        assert_eq!(bad.body["errors"][0]["pointer"], "/head");
+        let removed = call!(app, put, "/api/v1/organisations/05974/addresses", users.admin, Some(json!({
+            "mailbox": "ki@kreis-soest.test", "contacts": [], "head": null
+        })));
+        assert_eq!(removed.body["head"], Value::Null);
 
         // Unknown organisations.
         for reply in [

@@ -5,7 +5,7 @@ use chrono::{TimeDelta, TimeZone, Utc};
 use diesel::prelude::*;
 use vorgang::db::models::Organisation;
 use vorgang::db::schema::{outbox, timers};
-use vorgang::engine::{Actor, Clock};
+use vorgang::engine::{Actor, Clock, TimerKind};
 use vorgang::scheduler::timers::{Fired, TimerRound, claim_due, fire, run_due};
 use vorgang::service::cases::{self, CaseContext, Invocation};
 
@@ -40,32 +40,40 @@ both_backends! {
         let call = Invocation { actor: &actor, clock: &clock("2026-03-04"), check: &allow };
         cases::take_action(&mut conn, &ctx, case.row.id, 1, "beteiligung_starten", None, None, call).unwrap();
 
-        // Nothing is due before the reminder day (one week before the deadline 01.04.2026).
-        let early = run_due(&mut conn, &ctx, "a", &clock("2026-03-24"), TimeDelta::minutes(5), &|| false).unwrap();
-        assert_eq!(early, TimerRound::default());
+        // The reminder is a reminder timer, the deadline a flow timer; both name the deadline.
+        let rows: Vec<(String, Option<chrono::NaiveDate>)> = timers::table.filter(timers::case_id.eq(case.row.id)).order(timers::due).select((timers::kind, timers::deadline)).load(&mut conn).unwrap();
+        let end = chrono::NaiveDate::from_ymd_opt(2026, 4, 1);
+        assert_eq!(rows, [("reminder".to_string(), end), ("flow".to_string(), end)]);
 
-        // Two pollers on the reminder day: the first claims it, the second finds nothing.
-        let claimed = claim_due(&mut conn, "a", &clock("2026-03-25"), 10, TimeDelta::minutes(5)).unwrap();
+        // Nothing is due before the reminder day (one week before the deadline 01.04.2026).
+        let early = run_due(&mut conn, &ctx, "a", TimerKind::Reminder, &clock("2026-03-24"), TimeDelta::minutes(5), &|| false).unwrap();
+        assert_eq!(early, TimerRound::default());
+        // The poller leaves reminders to the reminders job.
+        let poller = run_due(&mut conn, &ctx, "a", TimerKind::Flow, &clock("2026-03-25"), TimeDelta::minutes(5), &|| false).unwrap();
+        assert_eq!(poller, TimerRound::default());
+
+        // Two runs on the reminder day: the first claims it, the second finds nothing.
+        let claimed = claim_due(&mut conn, "a", TimerKind::Reminder, &clock("2026-03-25"), 10, TimeDelta::minutes(5)).unwrap();
         assert_eq!(claimed.len(), 1);
-        let other = claim_due(&mut pool.get().unwrap(), "b", &clock("2026-03-25"), 10, TimeDelta::minutes(5)).unwrap();
+        let other = claim_due(&mut pool.get().unwrap(), "b", TimerKind::Reminder, &clock("2026-03-25"), 10, TimeDelta::minutes(5)).unwrap();
         assert!(other.is_empty(), "a leased timer is not claimed twice");
         vorgang::scheduler::timers::fire(&mut conn, &ctx, claimed[0], &clock("2026-03-25")).unwrap();
         assert_eq!(reminders(&mut conn), 2, "one reminder per unanswered partner");
 
         // After the lease ran out a claim would be possible again, but the timer fired: nothing
         // is due, nothing is sent twice.
-        let later = run_due(&mut conn, &ctx, "b", &clock("2026-03-26"), TimeDelta::minutes(5), &|| false).unwrap();
+        let later = run_due(&mut conn, &ctx, "b", TimerKind::Reminder, &clock("2026-03-26"), TimeDelta::minutes(5), &|| false).unwrap();
         assert_eq!(later, TimerRound::default());
         assert_eq!(reminders(&mut conn), 2);
 
         // A claim whose process died: the lease expires and another process fires the timer.
         let deadline_day = clock("2026-04-02");
-        let dead = claim_due(&mut conn, "dead", &deadline_day, 10, TimeDelta::minutes(5)).unwrap();
+        let dead = claim_due(&mut conn, "dead", TimerKind::Flow, &deadline_day, 10, TimeDelta::minutes(5)).unwrap();
         assert_eq!(dead.len(), 1);
-        let during = run_due(&mut conn, &ctx, "b", &deadline_day, TimeDelta::minutes(5), &|| false).unwrap();
+        let during = run_due(&mut conn, &ctx, "b", TimerKind::Flow, &deadline_day, TimeDelta::minutes(5), &|| false).unwrap();
         assert_eq!(during, TimerRound::default(), "still leased");
         let after_lease = vorgang::service::clock::at(deadline_day.now + TimeDelta::minutes(6));
-        let round = run_due(&mut conn, &ctx, "b", &after_lease, TimeDelta::minutes(5), &|| false).unwrap();
+        let round = run_due(&mut conn, &ctx, "b", TimerKind::Flow, &after_lease, TimeDelta::minutes(5), &|| false).unwrap();
         assert_eq!(round.fired, 1);
         let statuses: Vec<String> = timers::table.filter(timers::case_id.eq(case.row.id)).order(timers::id).select(timers::status).load(&mut conn).unwrap();
         assert_eq!(statuses, ["fired", "fired"]);
@@ -93,9 +101,9 @@ both_backends! {
 
         // Process a claims the reminder and is slow; its lease runs out and b claims it too.
         let day = clock("2026-03-25");
-        let by_a = claim_due(&mut conn, "a", &day, 10, TimeDelta::minutes(5)).unwrap();
+        let by_a = claim_due(&mut conn, "a", TimerKind::Reminder, &day, 10, TimeDelta::minutes(5)).unwrap();
         let after_lease = vorgang::service::clock::at(day.now + TimeDelta::minutes(6));
-        let by_b = claim_due(&mut conn, "b", &after_lease, 10, TimeDelta::minutes(5)).unwrap();
+        let by_b = claim_due(&mut conn, "b", TimerKind::Reminder, &after_lease, 10, TimeDelta::minutes(5)).unwrap();
         assert_eq!((by_a.len(), by_b.len()), (1, 1));
         assert_eq!(by_a[0], by_b[0]);
 

@@ -91,6 +91,8 @@ pub struct Organisation {
     pub mailbox: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The head of the office (Leitung), who receives escalations of missed deadlines.
+    pub head_email: Option<String>,
 }
 
 impl Organisation {

@@ -4,6 +4,7 @@
 //! the service layer inside `Database::run`; every error leaves as problem+json.
 
 pub(crate) mod beteiligung;
+pub(crate) mod calendar;
 pub(crate) mod cases;
 pub(crate) mod documents;
 pub(crate) mod jobs;
@@ -115,6 +116,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .service(web::resource("/admin/outbox").route(web::get().to(outbox::list)))
             .service(web::resource("/admin/jobs").route(web::get().to(jobs::list)))
+            .service(
+                web::resource("/calendar/feeds")
+                    .route(web::get().to(calendar::list))
+                    .route(web::post().to(calendar::issue)),
+            )
+            .service(
+                web::resource("/calendar/feeds/{id}").route(web::delete().to(calendar::revoke)),
+            )
             .service(
                 web::resource("/admin/outbox/{id}/retry").route(web::post().to(outbox::retry)),
             ),

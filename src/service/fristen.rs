@@ -1,0 +1,120 @@
+//! The running deadlines of cases, as the weekly digest, the calendar feed and the start page
+//! list them.
+//!
+//! Every timer that belongs to a legal deadline carries that deadline's last day
+//! (`timers.deadline`) and, when § 193 BGB moved it, why. A deadline with several timers
+//! (reminders before it, the timer at its end) is listed once. Only scheduled timers count, so
+//! a deadline disappears the moment its step is left or it has passed.
+
+use chrono::NaiveDate;
+use diesel::prelude::*;
+
+use super::ServiceError;
+use super::workflows::WorkflowRegistry;
+use crate::db::DbConnection;
+use crate::db::models::{DefinitionId, OrganisationId};
+use crate::db::schema::{cases, organisations, timers};
+
+/// Which cases' deadlines to list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Every case (administrators, the Bewilligungsbehörde).
+    All,
+    /// The cases of one applicant (its coordinating office).
+    Applicant(OrganisationId),
+}
+
+/// One deadline of one case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseDeadline {
+    pub case_id: i64,
+    pub aktenzeichen: String,
+    pub workflow_key: String,
+    /// Title of the workflow (the procedure), e.g. "Betrieb eines Kommunalen Integrationszentrums".
+    pub workflow_title: String,
+    pub applicant_id: OrganisationId,
+    pub applicant_name: String,
+    /// Whether the case has reached the approving authority (for permission checks).
+    pub submitted: bool,
+    /// The step key.
+    pub step: String,
+    /// The step's title in the workflow version the case runs.
+    pub step_title: String,
+    /// The last day of the deadline.
+    pub end: NaiveDate,
+    /// Why the end was moved (§ 193 BGB), in German.
+    pub reason: Option<String>,
+}
+
+type Row = (
+    i64,
+    String,
+    String,
+    DefinitionId,
+    OrganisationId,
+    String,
+    bool,
+    String,
+    NaiveDate,
+    Option<String>,
+);
+
+/// The deadlines ending between `from` and `to` (both included), earliest first.
+pub fn between(
+    conn: &mut DbConnection,
+    registry: &WorkflowRegistry,
+    scope: Scope,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<CaseDeadline>, ServiceError> {
+    let mut query = timers::table
+        .inner_join(cases::table.inner_join(organisations::table))
+        .filter(timers::status.eq("scheduled"))
+        .filter(timers::deadline.ge(from))
+        .filter(timers::deadline.le(to))
+        .select((
+            cases::id,
+            cases::aktenzeichen,
+            cases::workflow_key,
+            cases::definition_id,
+            cases::applicant_id,
+            organisations::name,
+            cases::submitted_at.is_not_null(),
+            timers::step,
+            timers::deadline.assume_not_null(),
+            timers::deadline_reason,
+        ))
+        .distinct()
+        .order((timers::deadline, cases::aktenzeichen, timers::step))
+        .into_boxed();
+    if let Scope::Applicant(id) = scope {
+        query = query.filter(cases::applicant_id.eq(id));
+    }
+    let rows: Vec<Row> = query.load(conn)?;
+    let mut deadlines = Vec::with_capacity(rows.len());
+    for row in rows {
+        let (case_id, aktenzeichen, workflow_key, definition, applicant_id, applicant_name) =
+            (row.0, row.1, row.2, row.3, row.4, row.5);
+        let (submitted, step, end, reason) = (row.6, row.7, row.8, row.9);
+        let workflow = registry.by_id(conn, definition)?;
+        let step_title = workflow
+            .workflow
+            .step(&step)
+            .map_or(step.as_str(), crate::engine::definition::Step::title)
+            .to_string();
+        deadlines.push(CaseDeadline {
+            case_id,
+            aktenzeichen,
+            workflow_key,
+            workflow_title: workflow.title.clone(),
+            applicant_id,
+            applicant_name,
+            submitted,
+            step,
+            step_title,
+            end,
+            reason,
+        });
+    }
+    Ok(deadlines)
+}
