@@ -7,6 +7,7 @@ mod support;
 mod api;
 mod auth;
 mod beteiligung;
+mod browser;
 mod cases;
 mod documents;
 mod frist_cli;

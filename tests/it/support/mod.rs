@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod browser;
 pub mod cases;
 pub mod db;
 pub mod partners;

@@ -3,8 +3,12 @@
 //!
 //! mailin-embedded serves until the process ends; each test takes its own port, so servers of
 //! different tests never meet. "The server is down" is a port nobody listens on yet.
+//!
+//! For programs outside the test process (the browser stories), a server can also write every
+//! message it accepts into a directory (see [`SmtpServer::start_with_sink`]).
 
 use std::net::{IpAddr, TcpListener};
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -35,6 +39,40 @@ struct State {
     received: Vec<Received>,
     /// When set, DATA is answered with this code and text instead of 250.
     refuse: Option<(u16, String)>,
+    /// When set, every accepted message is also written here.
+    sink: Option<PathBuf>,
+}
+
+/// Writes message number `number` (1-based) into `dir`: `NNNN.eml` as received, `NNNN.txt` with
+/// the decoded plain-text body (line ends `\n`), then `index.json` with one entry per message so
+/// far (`file`, `text`, `from`, `to`, `subject`). The index is replaced by a rename, so a reader
+/// never sees it half written, and it only names files that are complete.
+fn write_to_sink(dir: &Path, number: usize, received: &[Received]) -> std::io::Result<()> {
+    let message = &received[number - 1];
+    let stem = format!("{number:04}");
+    std::fs::write(dir.join(format!("{stem}.eml")), &message.data)?;
+    let parsed = message.parsed();
+    let text = parsed
+        .body_text(0)
+        .map(|t| t.replace("\r\n", "\n"))
+        .unwrap_or_default();
+    std::fs::write(dir.join(format!("{stem}.txt")), text)?;
+    let index: Vec<serde_json::Value> = received
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            serde_json::json!({
+                "file": format!("{:04}.eml", i + 1),
+                "text": format!("{:04}.txt", i + 1),
+                "from": m.from,
+                "to": m.to,
+                "subject": m.parsed().subject().unwrap_or_default(),
+            })
+        })
+        .collect();
+    let partial = dir.join("index.json.partial");
+    std::fs::write(&partial, serde_json::to_vec_pretty(&index)?)?;
+    std::fs::rename(partial, dir.join("index.json"))
 }
 
 #[derive(Clone)]
@@ -68,6 +106,11 @@ impl Handler for Collector {
             to: std::mem::take(&mut self.to),
             data: std::mem::take(&mut self.data),
         });
+        if let Some(dir) = &state.sink
+            && let Err(error) = write_to_sink(dir, state.received.len(), &state.received)
+        {
+            return Response::custom(451, format!("cannot write the mail sink: {error}"));
+        }
         mailin_embedded::response::OK
     }
 
@@ -98,10 +141,23 @@ impl SmtpServer {
         Self::start_on(free_port())
     }
 
+    /// A server on a free loopback port that also writes every accepted message into `dir`
+    /// (which must exist): `0001.eml`, `0001.txt` (decoded plain text), … and `index.json`.
+    pub fn start_with_sink(dir: &Path) -> Self {
+        Self::start_with(free_port(), Some(dir.to_path_buf()))
+    }
+
     /// A server on `port` (which must be free); it accepts connections when this returns.
     pub fn start_on(port: u16) -> Self {
+        Self::start_with(port, None)
+    }
+
+    fn start_with(port: u16, sink: Option<PathBuf>) -> Self {
         let listener = TcpListener::bind(("127.0.0.1", port)).expect("the SMTP port is free");
-        let state = Arc::new(Mutex::new(State::default()));
+        let state = Arc::new(Mutex::new(State {
+            sink,
+            ..State::default()
+        }));
         let handler = Collector {
             state: Arc::clone(&state),
             from: String::new(),
