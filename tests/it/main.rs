@@ -15,6 +15,8 @@ mod health;
 mod jobs;
 mod jobs_cli;
 mod journal;
+mod kalender;
+mod ki_betrieb_fristen;
 mod mail;
 mod openapi;
 mod organisations;

@@ -1,0 +1,249 @@
+//! Deadlines leave vorgang in two ways besides reminders: the weekly digest mail to each
+//! coordinating office, and the calendar feed behind a personal, revocable address, parsed here
+//! by an independent iCalendar parser (the `ical` crate).
+
+use actix_web::http::StatusCode;
+use actix_web::test as actix_test;
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use diesel::prelude::*;
+use serde_json::Value;
+use vorgang::db::models::{CaseId, Organisation, Role};
+use vorgang::db::schema::{outbox, timers};
+use vorgang::engine::Actor;
+use vorgang::scheduler::jobs::{JobContext, JobName, execute};
+use vorgang::service::cases::{self, Invocation};
+
+use crate::support::TestDatabase;
+use crate::support::auth::{create_user, staff_token};
+
+fn at(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text).unwrap().to_utc()
+}
+
+/// Starts a ki-antrag case of `kreis` and its Beteiligung at `when`; returns the case.
+fn consultation(
+    conn: &mut vorgang::db::DbConnection,
+    api: &vorgang::web::api::ApiState,
+    kreis: &str,
+    coordinator: &str,
+    when: DateTime<Utc>,
+) -> CaseId {
+    let ctx = api.case_context();
+    let applicant = Organisation::find_by_key(conn, kreis).unwrap().unwrap();
+    let actor = Actor {
+        id: coordinator.into(),
+        roles: vec!["koordination".into()],
+    };
+    let clock = vorgang::service::clock::at(when);
+    let application = crate::beteiligung::application();
+    let case = cases::start_case(
+        conn,
+        &ctx,
+        "ki-antrag",
+        &applicant,
+        application,
+        &actor,
+        &clock,
+    )
+    .unwrap();
+    let allow = |_| Ok(());
+    let call = Invocation {
+        actor: &actor,
+        clock: &clock,
+        check: &allow,
+    };
+    cases::take_action(
+        conn,
+        &ctx,
+        case.row.id,
+        case.row.version,
+        "beteiligung_starten",
+        None,
+        None,
+        call,
+    )
+    .unwrap();
+    case.row.id
+}
+
+fn deadline_of(conn: &mut vorgang::db::DbConnection, case: CaseId) -> NaiveDate {
+    timers::table
+        .filter(timers::case_id.eq(case))
+        .filter(timers::kind.eq("flow"))
+        .select(timers::deadline.assume_not_null())
+        .first(conn)
+        .unwrap()
+}
+
+both_backends! {
+    fn the_monday_digest_lists_each_office_its_deadlines_of_the_next_14_days(backend) {
+        let db = TestDatabase::migrated(backend);
+        let pool = db.pool(2);
+        let dir = tempfile::tempdir().unwrap();
+        let api = crate::support::api::state(&pool, dir.path());
+        let mut conn = pool.get().unwrap();
+        crate::support::partners::add_partners(&mut conn);
+        create_user(&mut conn, "k@kreis-soest.de", "05974", &[Role::Koordination], None);
+        create_user(&mut conn, "k@kreis-coesfeld.de", "05558", &[Role::Koordination], None);
+        // Soest: the consultation opened on 4 March ends on Wednesday 1 April, inside the
+        // window of Monday 23 March; Coesfeld's, opened on 20 March, ends on 17 April, outside.
+        let soest = consultation(&mut conn, &api, "05974", "k@kreis-soest.de", at("2026-03-04T09:00:00+01:00"));
+        let coesfeld = consultation(&mut conn, &api, "05558", "k@kreis-coesfeld.de", at("2026-03-20T09:00:00+01:00"));
+        assert_eq!(deadline_of(&mut conn, soest), NaiveDate::from_ymd_opt(2026, 4, 1).unwrap());
+        assert_eq!(deadline_of(&mut conn, coesfeld), NaiveDate::from_ymd_opt(2026, 4, 17).unwrap());
+        let before: i64 = outbox::table.count().get_result(&mut conn).unwrap();
+
+        let ctx = JobContext { case: api.case_context(), jobs: &api.jobs, owner: "test", timer_lease: TimeDelta::minutes(5), stop: &|| false };
+        let counts = execute(&mut conn, &ctx, JobName::Digest, at("2026-03-23T07:00:00+01:00")).unwrap();
+        assert_eq!(counts["mails"], 1, "{counts:?}");
+        assert_eq!(counts["deadlines"], 1, "{counts:?}");
+
+        let digests: Vec<(String, String, String)> = outbox::table
+            .filter(outbox::template.eq("fristen_uebersicht"))
+            .select((outbox::subject, outbox::rendered, outbox::recipients))
+            .load(&mut conn)
+            .unwrap();
+        assert_eq!(digests.len(), 1);
+        let (subject, rendered, _) = &digests[0];
+        assert_eq!(subject, "Fristen der nächsten 14 Tage (23.03.2026 bis 05.04.2026): 1 Frist");
+        let rendered: Value = serde_json::from_str(rendered).unwrap();
+        assert_eq!(rendered["to"], serde_json::json!(["k@kreis-soest.de"]));
+        let text = rendered["text"].as_str().unwrap();
+        let aktenzeichen: String = vorgang::db::schema::cases::table.find(soest).select(vorgang::db::schema::cases::aktenzeichen).first(&mut conn).unwrap();
+        assert!(text.contains(&format!("Mittwoch, 01.04.2026: {aktenzeichen} – Beteiligung")), "{text}");
+        let other: String = vorgang::db::schema::cases::table.find(coesfeld).select(vorgang::db::schema::cases::aktenzeichen).first(&mut conn).unwrap();
+        assert!(!text.contains(&other), "{text}");
+        let html = rendered["html"].as_str().unwrap();
+        assert!(html.contains("<caption>Fristen vom 23.03.2026 bis 05.04.2026</caption>"), "{html}");
+
+        // A week later the window reaches Coesfeld's deadline too: two offices, two mails.
+        let counts = execute(&mut conn, &ctx, JobName::Digest, at("2026-04-06T07:00:00+02:00")).unwrap();
+        assert_eq!(counts["mails"], 1, "Soest's deadline has passed: {counts:?}");
+        let after: i64 = outbox::table.count().get_result(&mut conn).unwrap();
+        assert_eq!(after, before + 2);
+    }
+}
+
+/// A parsed feed: (DTSTART value, SUMMARY, DESCRIPTION) per event.
+fn events(body: &str) -> Vec<(String, String, String)> {
+    let mut parser = ical::IcalParser::new(body.as_bytes());
+    let calendar = parser
+        .next()
+        .expect("one calendar")
+        .expect("a valid calendar");
+    assert!(parser.next().is_none(), "exactly one calendar");
+    calendar
+        .events
+        .iter()
+        .map(|event| {
+            let value = |name: &str| {
+                event
+                    .properties
+                    .iter()
+                    .find(|p| p.name == name)
+                    .and_then(|p| p.value.clone())
+                    .unwrap_or_default()
+            };
+            let start = event
+                .properties
+                .iter()
+                .find(|p| p.name == "DTSTART")
+                .unwrap();
+            let is_date = start.params.as_ref().is_some_and(|params| {
+                params
+                    .iter()
+                    .any(|(k, v)| k == "VALUE" && v.iter().any(|x| x == "DATE"))
+            });
+            assert!(is_date, "deadlines are all-day events");
+            (value("DTSTART"), value("SUMMARY"), value("DESCRIPTION"))
+        })
+        .collect()
+}
+
+both_backends! {
+    async fn the_calendar_feed_lists_the_deadlines_a_user_may_see_until_revoked(backend) {
+        let db = TestDatabase::migrated(backend);
+        let pool = db.pool(2);
+        let dir = tempfile::tempdir().unwrap();
+        let api = crate::support::api::state(&pool, dir.path());
+        let (soest_user, coesfeld_user, soest_case, coesfeld_case) = {
+            let mut conn = pool.get().unwrap();
+            crate::support::partners::add_partners(&mut conn);
+            let soest_user = create_user(&mut conn, "k@kreis-soest.de", "05974", &[Role::Koordination], None);
+            let coesfeld_user = create_user(&mut conn, "k@kreis-coesfeld.de", "05558", &[Role::Koordination], None);
+            // Opened three days ago: the deadline lies about 25 days ahead.
+            let when = Utc::now() - TimeDelta::days(3);
+            let soest_case = consultation(&mut conn, &api, "05974", "k@kreis-soest.de", when);
+            let coesfeld_case = consultation(&mut conn, &api, "05558", "k@kreis-coesfeld.de", when);
+            (soest_user, coesfeld_user, soest_case, coesfeld_case)
+        };
+        let (soest_end, soest_az) = {
+            let mut conn = pool.get().unwrap();
+            let az: String = vorgang::db::schema::cases::table.find(soest_case).select(vorgang::db::schema::cases::aktenzeichen).first(&mut conn).unwrap();
+            (deadline_of(&mut conn, soest_case), az)
+        };
+        let coesfeld_az: String = {
+            let mut conn = pool.get().unwrap();
+            vorgang::db::schema::cases::table.find(coesfeld_case).select(vorgang::db::schema::cases::aktenzeichen).first(&mut conn).unwrap()
+        };
+        let app = actix_test::init_service(vorgang::web::app(pool.clone(), crate::support::auth::test_auth(), api)).await;
+        let token = staff_token(&soest_user);
+
+        // Issue an address; its secret appears once, the list shows it without.
+        let request = actix_test::TestRequest::post()
+            .uri("/api/v1/calendar/feeds")
+            .insert_header(("Authorization", format!("Bearer {token}")))
+            .set_json(serde_json::json!({ "label": "Outlook Büro" }))
+            .to_request();
+        let response = actix_test::call_service(&app, request).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let issued: Value = actix_test::read_body_json(response).await;
+        let url = issued["url"].as_str().unwrap();
+        let path = url.strip_prefix("https://vorgang.test").expect("below the public URL");
+        assert!(path.starts_with("/kalender/") && path.ends_with(".ics"), "{path}");
+        let listed: Value = actix_test::call_and_read_body_json(&app, actix_test::TestRequest::get()
+            .uri("/api/v1/calendar/feeds")
+            .insert_header(("Authorization", format!("Bearer {token}")))
+            .to_request()).await;
+        assert_eq!(listed.as_array().unwrap().len(), 1);
+        assert_eq!(listed[0]["label"], "Outlook Büro");
+        assert!(!listed.to_string().contains(&path["/kalender/".len()..path.len() - 4]), "the secret is shown only once");
+
+        // The feed: Soest's deadline as an all-day event, not Coesfeld's.
+        let response = actix_test::call_service(&app, actix_test::TestRequest::get().uri(path).to_request()).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers().get("content-type").unwrap(), "text/calendar; charset=utf-8");
+        let body = String::from_utf8(actix_test::read_body(response).await.to_vec()).unwrap();
+        assert!(body.contains("\r\n"), "lines end in CRLF");
+        assert!(body.lines().all(|line| line.len() <= 75), "lines are folded at 75 octets");
+        let events = events(&body);
+        assert_eq!(events.len(), 1, "{body}");
+        assert_eq!(events[0].0, soest_end.format("%Y%m%d").to_string());
+        assert!(events[0].1.contains(&soest_az), "{:?}", events[0]);
+        assert!(events[0].1.contains("Beteiligung"), "{:?}", events[0]);
+        assert!(!body.contains(&coesfeld_az));
+
+        // Another user cannot revoke it; its owner can, and then the feed is gone.
+        let foreign = staff_token(&coesfeld_user);
+        let id = issued["id"].as_i64().unwrap();
+        let refused = actix_test::call_service(&app, actix_test::TestRequest::delete()
+            .uri(&format!("/api/v1/calendar/feeds/{id}"))
+            .insert_header(("Authorization", format!("Bearer {foreign}")))
+            .to_request()).await;
+        assert_eq!(refused.status(), StatusCode::NOT_FOUND);
+        let still = actix_test::call_service(&app, actix_test::TestRequest::get().uri(path).to_request()).await;
+        assert_eq!(still.status(), StatusCode::OK);
+        let revoked = actix_test::call_service(&app, actix_test::TestRequest::delete()
+            .uri(&format!("/api/v1/calendar/feeds/{id}"))
+            .insert_header(("Authorization", format!("Bearer {token}")))
+            .to_request()).await;
+        assert_eq!(revoked.status(), StatusCode::NO_CONTENT);
+        for uri in [path.to_string(), "/kalender/unbekannt.ics".into(), "/kalender/x".into(), format!("{}x.ics", &path[..path.len() - 4])] {
+            let gone = actix_test::call_service(&app, actix_test::TestRequest::get().uri(&uri).to_request()).await;
+            assert_eq!(gone.status(), StatusCode::NOT_FOUND, "{uri}");
+        }
+        // Without a staff token the management API refuses.
+        let anonymous = actix_test::call_service(&app, actix_test::TestRequest::post().uri("/api/v1/calendar/feeds").to_request()).await;
+        assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    }
+}
