@@ -48,9 +48,16 @@ pub enum StartupError {
     /// The mail transport cannot be set up (e.g. the `file://` directory cannot be created).
     #[error(transparent)]
     Mail(#[from] crate::mail::TransportError),
-    /// The HTTP server stopped with an I/O error.
+    /// A template does not parse or render.
     #[error("Einstellung templates_dir: {0}")]
     Templates(#[from] crate::render::TemplateError),
+    /// A legal text in `legal_dir` cannot be read.
+    #[error("Einstellung legal_dir: {0}")]
+    Legal(#[from] crate::web::ui::legal::LegalError),
+    /// The first administrator cannot be created.
+    #[error("Erster Start: {0}")]
+    FirstRun(#[from] crate::service::first_run::FirstRunError),
+    /// The HTTP server stopped with an I/O error.
     #[error("HTTP-Server: {0}")]
     Server(std::io::Error),
 }
@@ -199,6 +206,18 @@ pub fn serve(settings: Settings) -> Result<(), StartupError> {
             .sync_directory(&mut conn, &api.sources, chrono::Utc::now().naive_utc())?
     };
     let deliverer = crate::mail::deliverer(&settings, db.clone())?;
+    let legal = match &settings.legal_dir {
+        Some(dir) => crate::web::ui::LegalTexts::load(dir)?,
+        None => crate::web::ui::LegalTexts::builtin(),
+    };
+    let first_admin = {
+        let mut conn = db.get()?;
+        crate::service::first_run::ensure_admin(
+            &mut conn,
+            &crate::auth::Passwords::new(),
+            &settings.public_url,
+        )?
+    };
     let address = listener.local_addr().map_err(StartupError::Server)?;
 
     for version in &applied {
@@ -206,6 +225,27 @@ pub fn serve(settings: Settings) -> Result<(), StartupError> {
     }
     for (workflow, version) in &deployed {
         tracing::info!(workflow, version, "workflow version deployed");
+    }
+    if let Some(admin) = &first_admin {
+        // The password goes to stdout once, never into the log.
+        tracing::warn!(
+            email = %admin.email,
+            "first start: administrator created; the one-time password was printed on stdout"
+        );
+        println!(
+            "{}",
+            crate::service::first_run::announcement(admin, &settings.public_url)
+        );
+    }
+    drop(first_admin);
+    if settings.legal_dir.is_some() {
+        for page in legal.placeholders() {
+            tracing::warn!(
+                file = page.name(),
+                "legal_dir has no {}.html; the built-in placeholder is shown",
+                page.name()
+            );
+        }
     }
     tracing::info!(
         address = %address,
@@ -217,6 +257,7 @@ pub fn serve(settings: Settings) -> Result<(), StartupError> {
 
     // Built once, before the workers: the login limits must be shared by all of them.
     let auth = actix_web::web::Data::new(Auth::from_secret(&secret));
+    let ui = actix_web::web::Data::new(crate::web::ui::UiState::new(&settings.public_url, legal));
     let api = actix_web::web::Data::new(api);
     actix_web::rt::System::new().block_on(async move {
         let secret = actix_web::web::Data::new(secret);
@@ -237,7 +278,7 @@ pub fn serve(settings: Settings) -> Result<(), StartupError> {
             settings.timer_lease,
         );
         let server = HttpServer::new(move || {
-            web::app(db.clone(), auth.clone(), api.clone())
+            web::app_with_ui(db.clone(), auth.clone(), api.clone(), ui.clone())
                 .app_data(secret.clone())
                 .app_data(mail.clone())
         })

@@ -5,6 +5,7 @@ pub mod beteiligung;
 pub mod cases;
 pub mod clock;
 pub mod error;
+pub mod first_run;
 pub mod mail;
 pub mod organisations;
 pub mod partner;
