@@ -1,6 +1,7 @@
 //! Start-up of `vorgang serve`: every check that can fail runs before the first log line, so a
 //! misconfiguration ends in exactly one line on stderr.
 
+use std::io::Write;
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 
 use actix_web::HttpServer;
@@ -232,10 +233,13 @@ pub fn serve(settings: Settings) -> Result<(), StartupError> {
             email = %admin.email,
             "first start: administrator created; the one-time password was printed on stdout"
         );
-        println!(
-            "{}",
-            crate::service::first_run::announcement(admin, &settings.public_url)
-        );
+        let announcement = crate::service::first_run::announcement(admin, &settings.public_url);
+        let mut stdout = std::io::stdout().lock();
+        // Not println!: a closed stdout must not stop the server (the password can be reset
+        // with `vorgang user passwd`).
+        if let Err(error) = writeln!(stdout, "{announcement}").and_then(|()| stdout.flush()) {
+            tracing::error!(%error, "cannot print the one-time password on stdout");
+        }
     }
     drop(first_admin);
     if settings.legal_dir.is_some() {
