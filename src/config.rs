@@ -103,6 +103,9 @@ pub struct Settings {
     pub workflows_dir: PathBuf,
     /// Mail templates (`mail/`) and partials (`partials/`).
     pub templates_dir: PathBuf,
+    /// The operator's legal texts (`impressum.html`, `datenschutz.html`,
+    /// `barrierefreiheit.html`); `None` shows the built-in placeholders.
+    pub legal_dir: Option<PathBuf>,
     /// How Aktenzeichen are formed.
     pub aktenzeichen_pattern: crate::service::aktenzeichen::AktenzeichenPattern,
     /// Largest accepted document upload in bytes (`document_max_mb` × 1 MiB).
@@ -136,6 +139,7 @@ impl fmt::Debug for Settings {
             .field("secret", &self.secret.as_ref().map(|_| "<gesetzt>"))
             .field("workflows_dir", &self.workflows_dir)
             .field("templates_dir", &self.templates_dir)
+            .field("legal_dir", &self.legal_dir)
             .field("aktenzeichen_pattern", &self.aktenzeichen_pattern)
             .field("document_max_size", &self.document_max_size)
             .field("partner_link_grace_days", &self.partner_link_grace_days)
@@ -163,6 +167,7 @@ const KEYS: &[(&str, Option<&str>)] = &[
     ("secret", Some("VORGANG_SECRET")),
     ("workflows_dir", Some("VORGANG_WORKFLOWS_DIR")),
     ("templates_dir", Some("VORGANG_TEMPLATES_DIR")),
+    ("legal_dir", Some("VORGANG_LEGAL_DIR")),
     ("aktenzeichen_pattern", Some("VORGANG_AKTENZEICHEN_PATTERN")),
     ("document_max_mb", Some("VORGANG_DOCUMENT_MAX_MB")),
     (
@@ -534,6 +539,22 @@ fn resolve(mut raw: Raw) -> Result<Settings, ConfigError> {
             dir
         }
     };
+    // Like templates_dir: a configured directory must exist (a typo would silently keep the
+    // placeholder texts online).
+    let legal_dir = match raw.string("legal_dir")? {
+        None => None,
+        Some((dir, source)) => {
+            let dir = PathBuf::from(dir);
+            if !dir.is_dir() {
+                return Err(ConfigError::Invalid {
+                    key: "legal_dir",
+                    origin: source,
+                    reason: format!("Verzeichnis {} gibt es nicht", dir.display()),
+                });
+            }
+            Some(dir)
+        }
+    };
     let aktenzeichen_pattern = match raw.string("aktenzeichen_pattern")? {
         None => Default::default(),
         Some((text, source)) => crate::service::aktenzeichen::AktenzeichenPattern::parse(&text)
@@ -576,6 +597,7 @@ fn resolve(mut raw: Raw) -> Result<Settings, ConfigError> {
         secret,
         workflows_dir,
         templates_dir,
+        legal_dir,
         aktenzeichen_pattern,
         document_max_size,
         partner_link_grace_days,
@@ -956,6 +978,30 @@ mod tests {
         let error = load(Some(&path), &env_of(&[])).unwrap_err().to_string();
         assert!(
             error.starts_with("Einstellung jobs.housekeeping.enabled ("),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn legal_dir_is_optional_but_must_exist_when_set() {
+        let (dir, path) = write_config("");
+        assert_eq!(load(Some(&path), &env_of(&[])).unwrap().legal_dir, None);
+        let legal = dir.path().join("rechtliches");
+        std::fs::create_dir(&legal).unwrap();
+        let settings = load(
+            Some(&path),
+            &env_of(&[("VORGANG_LEGAL_DIR", legal.to_str().unwrap())]),
+        )
+        .unwrap();
+        assert_eq!(settings.legal_dir, Some(legal));
+        let error = load(
+            Some(&path),
+            &env_of(&[("VORGANG_LEGAL_DIR", "/gibt/es/nicht")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.starts_with("Einstellung legal_dir (VORGANG_LEGAL_DIR)"),
             "{error}"
         );
     }

@@ -1,6 +1,7 @@
 //! Start-up of `vorgang serve`: every check that can fail runs before the first log line, so a
 //! misconfiguration ends in exactly one line on stderr.
 
+use std::io::Write;
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 
 use actix_web::HttpServer;
@@ -48,9 +49,16 @@ pub enum StartupError {
     /// The mail transport cannot be set up (e.g. the `file://` directory cannot be created).
     #[error(transparent)]
     Mail(#[from] crate::mail::TransportError),
-    /// The HTTP server stopped with an I/O error.
+    /// A template does not parse or render.
     #[error("Einstellung templates_dir: {0}")]
     Templates(#[from] crate::render::TemplateError),
+    /// A legal text in `legal_dir` cannot be read.
+    #[error("Einstellung legal_dir: {0}")]
+    Legal(#[from] crate::web::ui::legal::LegalError),
+    /// The first administrator cannot be created.
+    #[error("Erster Start: {0}")]
+    FirstRun(#[from] crate::service::first_run::FirstRunError),
+    /// The HTTP server stopped with an I/O error.
     #[error("HTTP-Server: {0}")]
     Server(std::io::Error),
 }
@@ -199,6 +207,18 @@ pub fn serve(settings: Settings) -> Result<(), StartupError> {
             .sync_directory(&mut conn, &api.sources, chrono::Utc::now().naive_utc())?
     };
     let deliverer = crate::mail::deliverer(&settings, db.clone())?;
+    let legal = match &settings.legal_dir {
+        Some(dir) => crate::web::ui::LegalTexts::load(dir)?,
+        None => crate::web::ui::LegalTexts::builtin(),
+    };
+    let first_admin = {
+        let mut conn = db.get()?;
+        crate::service::first_run::ensure_admin(
+            &mut conn,
+            &crate::auth::Passwords::new(),
+            &settings.public_url,
+        )?
+    };
     let address = listener.local_addr().map_err(StartupError::Server)?;
 
     for version in &applied {
@@ -206,6 +226,30 @@ pub fn serve(settings: Settings) -> Result<(), StartupError> {
     }
     for (workflow, version) in &deployed {
         tracing::info!(workflow, version, "workflow version deployed");
+    }
+    if let Some(admin) = &first_admin {
+        // The password goes to stdout once, never into the log.
+        tracing::warn!(
+            email = %admin.email,
+            "first start: administrator created; the one-time password was printed on stdout"
+        );
+        let announcement = crate::service::first_run::announcement(admin, &settings.public_url);
+        let mut stdout = std::io::stdout().lock();
+        // Not println!: a closed stdout must not stop the server (the password can be reset
+        // with `vorgang user passwd`).
+        if let Err(error) = writeln!(stdout, "{announcement}").and_then(|()| stdout.flush()) {
+            tracing::error!(%error, "cannot print the one-time password on stdout");
+        }
+    }
+    drop(first_admin);
+    if settings.legal_dir.is_some() {
+        for page in legal.placeholders() {
+            tracing::warn!(
+                file = page.name(),
+                "legal_dir has no {}.html; the built-in placeholder is shown",
+                page.name()
+            );
+        }
     }
     tracing::info!(
         address = %address,
@@ -217,6 +261,7 @@ pub fn serve(settings: Settings) -> Result<(), StartupError> {
 
     // Built once, before the workers: the login limits must be shared by all of them.
     let auth = actix_web::web::Data::new(Auth::from_secret(&secret));
+    let ui = actix_web::web::Data::new(crate::web::ui::UiState::new(&settings.public_url, legal));
     let api = actix_web::web::Data::new(api);
     actix_web::rt::System::new().block_on(async move {
         let secret = actix_web::web::Data::new(secret);
@@ -237,7 +282,7 @@ pub fn serve(settings: Settings) -> Result<(), StartupError> {
             settings.timer_lease,
         );
         let server = HttpServer::new(move || {
-            web::app(db.clone(), auth.clone(), api.clone())
+            web::app_with_ui(db.clone(), auth.clone(), api.clone(), ui.clone())
                 .app_data(secret.clone())
                 .app_data(mail.clone())
         })

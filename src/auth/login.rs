@@ -5,6 +5,7 @@
 //! per account and per client address (see [`super::limiter`]).
 
 use std::fmt;
+use std::net::IpAddr;
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
@@ -117,12 +118,12 @@ impl ResponseError for LoginError {
 }
 
 /// Whole seconds to wait, rounded up, at least one.
-fn retry_after_seconds(wait: Duration) -> u64 {
+pub(crate) fn retry_after_seconds(wait: Duration) -> u64 {
     (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
 }
 
 /// "1 Sekunde", "45 Sekunden", "3 Minuten" (rounded up).
-fn describe_wait(seconds: u64) -> String {
+pub(crate) fn describe_wait(seconds: u64) -> String {
     match seconds {
         1 => "1 Sekunde".into(),
         0..=90 => format!("{seconds} Sekunden"),
@@ -185,10 +186,34 @@ pub async fn issue_token(
     auth: web::Data<Auth>,
 ) -> Result<HttpResponse, LoginError> {
     let Credentials { email, password } = credentials.into_inner();
-    let keys = [
-        LimitKey::account(&email),
-        LimitKey::address(req.peer_addr().map(|a| a.ip())),
-    ];
+    let peer = req.peer_addr().map(|a| a.ip());
+    let user = authenticate(&auth, &db, peer, email, password).await?;
+    let issued = auth.tokens.issue(user.id).map_err(|error| {
+        tracing::error!(%error, "cannot sign a token");
+        LoginError::Internal(error.to_string())
+    })?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(IssuedToken {
+            token: issued.token,
+            expires_at: issued.expires_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+        }))
+}
+
+/// Checks e-mail and password under the failed-login limits and returns the active user.
+///
+/// The one credential check of the server: the token endpoint and the web login both call it,
+/// with the same [`Auth::limiter`], so failures on either count against the same account and
+/// client address. Unknown address, wrong password, inactive user and user without password are
+/// the same [`LoginError::InvalidCredentials`], after the same work (one argon2 verification).
+pub async fn authenticate(
+    auth: &web::Data<Auth>,
+    db: &Database,
+    peer: Option<IpAddr>,
+    email: String,
+    password: String,
+) -> Result<User, LoginError> {
+    let keys = [LimitKey::account(&email), LimitKey::address(peer)];
     let reservation = auth.limiter.reserve(&keys).map_err(|wait| {
         tracing::warn!(
             wait_s = wait.as_secs(),
@@ -218,26 +243,18 @@ pub async fn issue_token(
         }
     };
 
-    let user = match user {
-        Some(user) if password_ok && user.active => user,
+    match user {
+        Some(user) if password_ok && user.active => {
+            reservation.give_back();
+            tracing::info!(user_id = %user.id, "login succeeded");
+            Ok(user)
+        }
         _ => {
             drop(reservation); // counts as a failure
             tracing::info!("login failed");
-            return Err(LoginError::InvalidCredentials);
+            Err(LoginError::InvalidCredentials)
         }
-    };
-    reservation.give_back();
-    let issued = auth.tokens.issue(user.id).map_err(|error| {
-        tracing::error!(%error, "cannot sign a token");
-        LoginError::Internal(error.to_string())
-    })?;
-    tracing::info!(user_id = %user.id, "login succeeded");
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(IssuedToken {
-            token: issued.token,
-            expires_at: issued.expires_at.to_rfc3339_opts(SecondsFormat::Secs, true),
-        }))
+    }
 }
 
 #[cfg(test)]

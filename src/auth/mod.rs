@@ -7,6 +7,7 @@ pub mod login;
 pub mod password;
 pub mod permissions;
 pub mod principal;
+pub mod session;
 pub mod token;
 
 use std::sync::Arc;

@@ -70,16 +70,26 @@ impl Principal {
                 user_roles::role.nullable(),
             ))
             .load(conn)?;
+        Ok(Self::from_rows(rows))
+    }
+
+    /// Assembles the principal from the rows of a query that joins the user with its
+    /// organisation and left-joins its roles: one row per role (or one row with `None` for a user
+    /// without roles), each `(user id, e-mail, organisation, role)`. `None` without rows.
+    ///
+    /// Shared by the bearer-token path and the browser session lookup (`auth::session`), so both
+    /// read roles and organisation the same way.
+    pub(crate) fn from_rows(
+        rows: Vec<(UserId, String, Organisation, Option<String>)>,
+    ) -> Option<(Self, Organisation)> {
         let mut roles: Vec<Role> = rows
             .iter()
             .filter_map(|(.., role)| role.as_deref()?.parse().ok())
             .collect();
-        let Some((user_id, email, organisation, _)) = rows.into_iter().next() else {
-            return Ok(None);
-        };
+        let (user_id, email, organisation, _) = rows.into_iter().next()?;
         roles.sort();
         roles.dedup();
-        Ok(Some((
+        Some((
             Self {
                 user_id,
                 email,
@@ -87,7 +97,7 @@ impl Principal {
                 roles,
             },
             organisation,
-        )))
+        ))
     }
 }
 

@@ -29,6 +29,8 @@ diesel::table! {
         active -> Bool,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        /// Set for the first-run administrator: the web interface insists on a new password.
+        must_change_password -> Bool,
     }
 }
 
@@ -257,6 +259,20 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Browser sessions of the staff web interface; the cookie's id is stored only as a hash.
+    ui_sessions (id) {
+        id -> BigInt,
+        token_hash -> Text,
+        user_id -> BigInt,
+        csrf_secret -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(ui_sessions -> users (user_id));
 diesel::joinable!(answers -> documents (document_id));
 diesel::joinable!(outbox -> invitations (invitation_id));
 diesel::allow_tables_to_appear_in_same_query!(
@@ -276,4 +292,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     documents,
     job_runs,
     calendar_tokens,
+    ui_sessions,
 );

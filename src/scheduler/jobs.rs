@@ -238,7 +238,8 @@ fn reminders(
 }
 
 /// Deletes partner links that can no longer be used (revoked, or expired: the answer page of an
-/// expired link cannot be opened anyway) and sent mails older than `outbox_retention_days`.
+/// expired link cannot be opened anyway), sent mails older than `outbox_retention_days`, and
+/// browser sessions that have ended (idle too long or past their lifetime).
 fn housekeeping(
     conn: &mut DbConnection,
     jobs: &Jobs,
@@ -260,9 +261,15 @@ fn housekeeping(
             .filter(outbox::sent_at.lt(sent_before)),
     )
     .execute(conn)?;
+    let sessions = crate::auth::session::purge_ended(
+        conn,
+        now,
+        crate::auth::session::SessionLifetimes::default(),
+    )?;
     let mut counts = Counts::new();
     counts.insert("partner_links_deleted".into(), links.into());
     counts.insert("outbox_deleted".into(), mails.into());
+    counts.insert("ui_sessions_deleted".into(), sessions.into());
     Ok(counts)
 }
 

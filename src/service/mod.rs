@@ -7,6 +7,7 @@ pub mod cases;
 pub mod clock;
 pub mod error;
 pub mod fristen;
+pub mod first_run;
 pub mod mail;
 pub mod organisations;
 pub mod partner;

@@ -92,7 +92,12 @@ fn error_page(api: &ApiState, status: StatusCode, title: &str, message: &str) ->
         api,
         status,
         "fehler",
-        &json!({ "titel": title, "meldung": message }),
+        &json!({
+            "titel": title,
+            "meldung": message,
+            "hinweis": "Wenn Sie Fragen haben, wenden Sie sich bitte an die Stelle, die Sie um \
+                        Ihre Stellungnahme gebeten hat.",
+        }),
     )
 }
 

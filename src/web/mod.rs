@@ -7,6 +7,7 @@ pub mod kalender;
 pub mod openapi;
 pub mod problem;
 pub mod request_id;
+pub mod ui;
 
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpResponse, web};
@@ -28,12 +29,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(api::configure)
         .configure(beteiligung::configure)
         .configure(kalender::configure)
+        .configure(ui::configure)
         .default_service(web::to(|| async {
             HttpResponse::from_error(problem::Problem::not_found())
         }));
 }
 
-/// The application with its middleware, as served; tests build it the same way.
+/// The application with its middleware, as tests build it: the web interface with the built-in
+/// legal texts and cookie settings that follow the API state's `public_url`.
 ///
 /// `auth` and `api` are created once and shared by every worker (the login limits must be process-wide).
 pub fn app(
@@ -49,10 +52,34 @@ pub fn app(
         InitError = (),
     >,
 > {
+    let ui = web::Data::new(ui::UiState::new(
+        &api.outgoing.public_url,
+        ui::LegalTexts::builtin(),
+    ));
+    app_with_ui(db, auth, api, ui)
+}
+
+/// The application with its middleware, as served: like [`app`], with the web interface's
+/// settings (`legal_dir`, secure cookies) given.
+pub fn app_with_ui(
+    db: Database,
+    auth: web::Data<Auth>,
+    api: web::Data<api::ApiState>,
+    ui: web::Data<ui::UiState>,
+) -> App<
+    impl actix_web::dev::ServiceFactory<
+        actix_web::dev::ServiceRequest,
+        Config = (),
+        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
     App::new()
         .app_data(web::Data::new(db))
         .app_data(auth)
         .app_data(api)
+        .app_data(ui)
         .configure(configure)
         .wrap(from_fn(request_id::assign_request_id))
 }

@@ -154,6 +154,40 @@ both_backends! {
 }
 
 both_backends! {
+    fn housekeeping_deletes_ended_browser_sessions(backend) {
+        use vorgang::auth::session::{self, SessionLifetimes};
+        use vorgang::db::models::Role;
+        use vorgang::db::schema::ui_sessions;
+
+        let db = TestDatabase::migrated(backend);
+        let pool = db.pool(2);
+        let dir = tempfile::tempdir().unwrap();
+        let api = crate::support::api::state(&pool, dir.path());
+        let jobs = Jobs::default();
+        let mut conn = pool.get().unwrap();
+        let user = crate::support::auth::create_user(&mut conn, "a@kreis-soest.de", "05974", &[Role::Lesen], None);
+        let now = at("2026-03-10T03:30:00+01:00");
+        let lifetimes = SessionLifetimes::default();
+        // Started 10 and 30 minutes ago, 2 hours ago (idle too long), 9 hours ago (expired).
+        for minutes in [10, 30, 120, 540] {
+            session::create(&mut conn, user.id, now.naive_utc() - TimeDelta::minutes(minutes), lifetimes).unwrap();
+        }
+        let ctx = JobContext {
+            case: api.case_context(),
+            jobs: &jobs,
+            owner: "a",
+            timer_lease: TimeDelta::minutes(5),
+            stop: &|| false,
+        };
+        let outcome = run_locked(&mut conn, &ctx, JobName::Housekeeping, now, now).unwrap();
+        let RunOutcome::Ran { counts, .. } = outcome else { panic!("{outcome:?}") };
+        assert_eq!(counts["ui_sessions_deleted"], 2);
+        let left: i64 = ui_sessions::table.count().get_result(&mut conn).unwrap();
+        assert_eq!(left, 2);
+    }
+}
+
+both_backends! {
     async fn administrators_see_the_jobs_and_their_latest_runs(backend) {
         use actix_web::test as actix_test;
         use vorgang::auth::{Signer, StaffTokens};
@@ -202,6 +236,6 @@ both_backends! {
         assert_eq!(runs[0]["job"], "housekeeping");
         assert_eq!(runs[0]["outcome"], "ok");
         assert_eq!(runs[0]["owner"], "instanz-a");
-        assert_eq!(runs[0]["counts"], serde_json::json!({"partner_links_deleted": 0, "outbox_deleted": 0}));
+        assert_eq!(runs[0]["counts"], serde_json::json!({"partner_links_deleted": 0, "outbox_deleted": 0, "ui_sessions_deleted": 0}));
     }
 }

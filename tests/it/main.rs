@@ -25,4 +25,5 @@ mod startup;
 mod storage;
 mod timer_instances;
 mod timers;
+mod ui_login;
 mod validate_cli;

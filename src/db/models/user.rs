@@ -77,6 +77,9 @@ pub struct User {
     pub active: bool,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The web interface sends the user to the password form until this is cleared (set for
+    /// the first-run administrator, whose one-time password was printed on the console).
+    pub must_change_password: bool,
 }
 
 /// What is needed to create a user.
@@ -87,6 +90,8 @@ pub struct NewUser {
     pub email: String,
     pub display_name: String,
     pub password_hash: Option<String>,
+    /// Whether the first web login must set a new password (`false` for `vorgang user add`).
+    pub must_change_password: bool,
 }
 
 impl NewUser {
@@ -97,6 +102,7 @@ impl NewUser {
             email: email.trim().to_lowercase(),
             display_name: display_name.trim().to_string(),
             password_hash: None,
+            must_change_password: false,
         }
     }
 
@@ -143,6 +149,27 @@ impl User {
             ))
             .execute(conn)?;
         Ok(updated == 1)
+    }
+
+    /// Sets a new password hash chosen by the user and clears `must_change_password`.
+    pub fn change_password(
+        conn: &mut DbConnection,
+        id: UserId,
+        password_hash: &str,
+    ) -> Result<bool, DbError> {
+        let updated = diesel::update(users::table.find(id))
+            .set((
+                users::password_hash.eq(password_hash),
+                users::must_change_password.eq(false),
+                users::updated_at.eq(chrono::Utc::now().naive_utc()),
+            ))
+            .execute(conn)?;
+        Ok(updated == 1)
+    }
+
+    /// Whether any user exists at all (the first start creates an administrator when not).
+    pub fn any_exists(conn: &mut DbConnection) -> Result<bool, DbError> {
+        Ok(diesel::select(diesel::dsl::exists(users::table.select(users::id))).get_result(conn)?)
     }
 
     /// Looks a user up by e-mail address, case-insensitively.

@@ -8,6 +8,7 @@ pub mod db;
 pub mod partners;
 pub mod process;
 pub mod smtp;
+pub mod ui;
 
 pub use db::{Backend, TestDatabase};
 

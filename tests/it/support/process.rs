@@ -24,6 +24,7 @@ pub struct RunningServer {
     child: Child,
     pub address: String,
     stderr_lines: Arc<Mutex<Vec<String>>>,
+    stdout_lines: Arc<Mutex<Vec<String>>>,
     /// Collects stderr until the process closes it; joined after the exit, so the last lines
     /// (e.g. "vorgang stopped") are in `log_lines` when `signal_and_wait` returns.
     reader: Option<std::thread::JoinHandle<()>>,
@@ -38,13 +39,21 @@ impl RunningServer {
             .current_dir(dir)
             .env("VORGANG_LISTEN", "127.0.0.1:0")
             .env("VORGANG_LOG", "json")
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         for (key, value) in env {
             command.env(key, value);
         }
         let mut child = command.spawn().expect("vorgang starts");
         let stderr = child.stderr.take().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let stdout_lines = Arc::new(Mutex::new(Vec::new()));
+        let printed = Arc::clone(&stdout_lines);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                printed.lock().unwrap().push(line);
+            }
+        });
         let lines = Arc::new(Mutex::new(Vec::new()));
         let (address_tx, address_rx) = mpsc::channel();
         let collected = Arc::clone(&lines);
@@ -72,6 +81,7 @@ impl RunningServer {
             child,
             address,
             stderr_lines: lines,
+            stdout_lines,
             reader: Some(reader),
         }
     }
@@ -89,6 +99,12 @@ impl RunningServer {
     /// Every stderr line so far.
     pub fn log_lines(&self) -> Vec<String> {
         self.stderr_lines.lock().unwrap().clone()
+    }
+
+    /// Every stdout line so far (the server prints there only what an operator must see once,
+    /// such as the first administrator's password).
+    pub fn stdout_lines(&self) -> Vec<String> {
+        self.stdout_lines.lock().unwrap().clone()
     }
 
     /// Sends a signal by name (`TERM`, `INT`) and waits for the exit.

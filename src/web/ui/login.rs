@@ -1,0 +1,393 @@
+//! `GET/POST /login` and `POST /logout`.
+//!
+//! The credentials are checked by [`crate::auth::login::authenticate`], the same function and
+//! the same failed-login limiter as `POST /api/v1/auth/token`. Every failure reads the same
+//! ("E-Mail-Adresse oder Passwort ist nicht korrekt."), whether or not the address exists. After
+//! a login the browser goes to `next` when that is a local path, else to `/`.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+use serde_json::{Value, json};
+
+use super::cookie::{self, Lifetime};
+use super::session::AllowPending;
+use super::{CsrfForm, OptionalSession, UiState, csrf, error_page, layout, render, see_other};
+use crate::auth::Auth;
+use crate::auth::login::{LoginError, authenticate, describe_wait, retry_after_seconds};
+use crate::auth::session as store;
+use crate::db::Database;
+use crate::web::api::ApiState;
+
+/// Longest `next` accepted; longer ones are ignored.
+const MAX_NEXT_CHARS: usize = 2048;
+
+/// `next` when it is a path on this server (`/…`), else `None`: never another host
+/// (`//host`, `/\host`, `https://…`), never control characters or spaces, ASCII only so it is
+/// a valid `Location`.
+pub fn local_path(next: &str) -> Option<&str> {
+    let bytes = next.as_bytes();
+    let local = !next.is_empty()
+        && next.len() <= MAX_NEXT_CHARS
+        && bytes[0] == b'/'
+        && bytes.get(1).is_none_or(|b| *b != b'/')
+        && bytes.iter().all(|b| b.is_ascii_graphic() && *b != b'\\');
+    local.then_some(next)
+}
+
+#[derive(Deserialize, Default)]
+struct LoginQuery {
+    next: Option<String>,
+    abgemeldet: Option<String>,
+}
+
+/// The fields of the login form, as typed.
+#[derive(Deserialize, Default)]
+struct LoginInput {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    passwort: String,
+    next: Option<String>,
+    csrf: Option<String>,
+}
+
+/// What the login page shows besides the form.
+struct LoginView<'a> {
+    email: &'a str,
+    next: Option<&'a str>,
+    meldung: Option<&'a str>,
+    fehler: Vec<(&'static str, String)>,
+    hinweis: Option<&'static str>,
+}
+
+/// `GET /login`: the form; a logged-in user goes on to `next` (or `/`) at once.
+pub async fn show(
+    req: HttpRequest,
+    session: OptionalSession,
+    api: web::Data<ApiState>,
+    ui: web::Data<UiState>,
+) -> HttpResponse {
+    let query: LoginQuery = serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+    let next = query.next.as_deref().and_then(local_path);
+    if let OptionalSession(Some(session)) = &session {
+        if session.must_change_password() {
+            return see_other("/passwort");
+        }
+        return see_other(next.unwrap_or("/"));
+    }
+    let hinweis = query
+        .abgemeldet
+        .is_some()
+        .then_some("Sie haben sich abgemeldet.");
+    login_page(
+        &req,
+        &api,
+        &ui,
+        StatusCode::OK,
+        LoginView {
+            email: "",
+            next,
+            meldung: None,
+            fehler: Vec::new(),
+            hinweis,
+        },
+    )
+}
+
+/// Renders the login form with a login CSRF token bound to the browser's nonce cookie (a new
+/// nonce when the browser has none, so two open login tabs keep working).
+fn login_page(
+    req: &HttpRequest,
+    api: &ApiState,
+    ui: &UiState,
+    status: StatusCode,
+    view: LoginView<'_>,
+) -> HttpResponse {
+    let nonce = match cookie::read(req, cookie::LOGIN).filter(|n| nonce_well_formed(n)) {
+        Some(nonce) => nonce,
+        None => match store::random_hex(16) {
+            Ok(nonce) => nonce,
+            Err(error) => {
+                tracing::error!(%error, "no randomness for the login form");
+                return internal(api);
+            }
+        },
+    };
+    let Some(token) = csrf::login_token(&api.outgoing.signer, &nonce) else {
+        return internal(api);
+    };
+    let mut context = layout("Anmeldung", None, None);
+    let fehler: Vec<Value> = view
+        .fehler
+        .iter()
+        .map(|(feld, meldung)| json!({ "feld": feld, "meldung": meldung }))
+        .collect();
+    let field_error = |name: &str| {
+        view.fehler
+            .iter()
+            .find(|(feld, _)| *feld == name)
+            .map(|(_, m)| m.clone())
+    };
+    context["fehler_email"] = json!(field_error("email"));
+    context["fehler_passwort"] = json!(field_error("passwort"));
+    context["fehler"] = json!(fehler);
+    context["meldung"] = json!(view.meldung);
+    context["hinweis"] = json!(view.hinweis);
+    context["email"] = json!(view.email);
+    context["next"] = json!(view.next);
+    context["login_csrf"] = json!(token);
+    let mut response = render(api, status, "login", &context);
+    let lifetime = Lifetime::Seconds(csrf::LOGIN_FORM_LIFETIME.num_seconds());
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        cookie::set(
+            cookie::LOGIN,
+            &nonce,
+            "/login",
+            "Strict",
+            lifetime,
+            ui.secure_cookies,
+        ),
+    );
+    response
+}
+
+fn nonce_well_formed(nonce: &str) -> bool {
+    nonce.len() == 32 && nonce.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+fn internal(api: &ApiState) -> HttpResponse {
+    error_page(
+        api,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        None,
+        "Interner Fehler",
+        "Die Anmeldung ist gerade nicht möglich. Bitte versuchen Sie es später erneut.",
+        "",
+    )
+}
+
+/// The answer to every wrong combination of address and password.
+const WRONG_CREDENTIALS: &str = "E-Mail-Adresse oder Passwort ist nicht korrekt.";
+
+/// `POST /login`: checks the form's CSRF token, then the credentials (under the shared limits),
+/// then starts a session and redirects.
+pub async fn submit(
+    req: HttpRequest,
+    body: web::Bytes,
+    db: web::Data<Database>,
+    auth: web::Data<Auth>,
+    api: web::Data<ApiState>,
+    ui: web::Data<UiState>,
+) -> HttpResponse {
+    let input: LoginInput = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let next = input.next.as_deref().and_then(local_path);
+    let view = |meldung, fehler| LoginView {
+        email: &input.email,
+        next,
+        meldung,
+        fehler,
+        hinweis: None,
+    };
+
+    let nonce = cookie::read(&req, cookie::LOGIN).filter(|n| nonce_well_formed(n));
+    let form_ok = match (&nonce, &input.csrf) {
+        (Some(nonce), Some(token)) => csrf::login_token_matches(&api.outgoing.signer, token, nonce),
+        _ => false,
+    };
+    if !form_ok {
+        tracing::warn!("login refused: login form token missing or wrong");
+        return login_page(
+            &req,
+            &api,
+            &ui,
+            StatusCode::FORBIDDEN,
+            view(
+                Some(
+                    "Die Anmeldung konnte nicht sicher zugeordnet werden, etwa weil die Seite \
+                     zu lange geöffnet war oder Ihr Browser keine Cookies zulässt. Bitte melden \
+                     Sie sich noch einmal an.",
+                ),
+                Vec::new(),
+            ),
+        );
+    }
+
+    let mut fehler = Vec::new();
+    if input.email.trim().is_empty() {
+        fehler.push((
+            "email",
+            "Bitte geben Sie Ihre E-Mail-Adresse ein.".to_string(),
+        ));
+    }
+    if input.passwort.is_empty() {
+        fehler.push(("passwort", "Bitte geben Sie Ihr Passwort ein.".to_string()));
+    }
+    if !fehler.is_empty() {
+        return login_page(
+            &req,
+            &api,
+            &ui,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            view(None, fehler),
+        );
+    }
+
+    let peer = req.peer_addr().map(|a| a.ip());
+    let user = match authenticate(
+        &auth,
+        &db,
+        peer,
+        input.email.clone(),
+        input.passwort.clone(),
+    )
+    .await
+    {
+        Ok(user) => user,
+        Err(LoginError::InvalidCredentials) => {
+            return login_page(
+                &req,
+                &api,
+                &ui,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                view(Some(WRONG_CREDENTIALS), Vec::new()),
+            );
+        }
+        Err(LoginError::TooManyAttempts(wait)) => {
+            let seconds = retry_after_seconds(wait);
+            let message = format!(
+                "Zu viele fehlgeschlagene Anmeldeversuche. Bitte versuchen Sie es in {} erneut.",
+                describe_wait(seconds)
+            );
+            let mut response = login_page(
+                &req,
+                &api,
+                &ui,
+                StatusCode::TOO_MANY_REQUESTS,
+                view(Some(&message), Vec::new()),
+            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            return response;
+        }
+        Err(LoginError::Internal(_)) => return internal(&api),
+    };
+
+    let old = cookie::read(&req, cookie::SESSION);
+    let now = chrono::Utc::now().naive_utc();
+    let lifetimes = ui.sessions;
+    let user_id = user.id;
+    let created = db
+        .run(move |conn| {
+            if let Some(old) = old {
+                store::delete_by_cookie(conn, &old)?;
+            }
+            store::create(conn, user_id, now, lifetimes).map_err(|error| match error {
+                store::SessionError::Db(error) => error,
+                other => crate::db::DbError::Blocking(other.to_string()),
+            })
+        })
+        .await;
+    let session = match created {
+        Ok(session) => session,
+        Err(error) => {
+            tracing::error!(%error, "cannot start a session");
+            return internal(&api);
+        }
+    };
+    let target = if user.must_change_password {
+        "/passwort"
+    } else {
+        next.unwrap_or("/")
+    };
+    let mut response = see_other(target);
+    let headers = response.headers_mut();
+    headers.append(
+        header::SET_COOKIE,
+        cookie::set(
+            cookie::SESSION,
+            &session.cookie_value,
+            "/",
+            "Lax",
+            Lifetime::Browser,
+            ui.secure_cookies,
+        ),
+    );
+    headers.append(
+        header::SET_COOKIE,
+        cookie::set(
+            cookie::LOGIN,
+            "",
+            "/login",
+            "Strict",
+            Lifetime::Remove,
+            ui.secure_cookies,
+        ),
+    );
+    response
+}
+
+/// `POST /logout`: deletes the session (server side, so the cookie is worthless from now on),
+/// removes the cookie and shows the login page.
+pub async fn logout(
+    form: CsrfForm<IgnoredAny, AllowPending>,
+    db: web::Data<Database>,
+    ui: web::Data<UiState>,
+    api: web::Data<ApiState>,
+) -> HttpResponse {
+    let user = form.session.principal().user_id;
+    let id = form.session.id();
+    let deleted = db.run(move |conn| store::delete(conn, id)).await;
+    if let Err(error) = deleted {
+        tracing::error!(%error, "cannot end a session");
+        return internal(&api);
+    }
+    tracing::info!(user_id = %user, "logout");
+    let mut response = see_other("/login?abgemeldet=1");
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        cookie::set(
+            cookie::SESSION,
+            "",
+            "/",
+            "Lax",
+            Lifetime::Remove,
+            ui.secure_cookies,
+        ),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_local_paths_are_followed() {
+        for good in ["/", "/passwort", "/vorgaenge?seite=2&q=a%20b", "/a/b#x"] {
+            assert_eq!(local_path(good), Some(good), "{good}");
+        }
+        for bad in [
+            "",
+            "//evil.example",
+            "/\\evil.example",
+            "https://evil.example/",
+            "evil.example",
+            "/a b",
+            "/a\r\nLocation: x",
+            "/ä",
+            "\t/",
+            "/a\\b",
+        ] {
+            assert_eq!(local_path(bad), None, "{bad:?}");
+        }
+        assert_eq!(
+            local_path(&format!("/{}", "a".repeat(MAX_NEXT_CHARS))),
+            None
+        );
+    }
+}

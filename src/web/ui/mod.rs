@@ -1,0 +1,239 @@
+//! The staff web interface: German HTML pages, rendered on the server from `templates/ui/`,
+//! without any script.
+//!
+//! Building blocks for pages (later pages use the same):
+//! - [`page`] registers a resource with the security headers of [`headers`];
+//! - [`UiSession`] / [`OptionalSession`] give GET handlers the logged-in [`Session`];
+//! - [`CsrfForm`] gives POST handlers the session and the form, CSRF-checked;
+//! - [`layout`] is the context every template's layout needs (title, user, logout token,
+//!   navigation); the partial `{{> csrf}}` writes a form's hidden token;
+//! - [`render`] and [`error_page`] answer with a page.
+
+mod cookie;
+pub mod csrf;
+pub mod headers;
+pub mod legal;
+pub mod login;
+pub mod password;
+pub mod session;
+mod start;
+
+use actix_web::dev::HttpServiceFactory;
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::middleware::from_fn;
+use actix_web::{HttpRequest, HttpResponse, Resource, web};
+use serde_json::{Value, json};
+
+pub use csrf::CsrfForm;
+pub use legal::LegalTexts;
+pub use session::{AllowPending, OptionalSession, Ready, Session, SessionPolicy, UiSession};
+
+use crate::auth::session::SessionLifetimes;
+use crate::db::models::Role;
+use crate::web::api::ApiState;
+
+/// What the pages share besides the API state, built once at start-up.
+#[derive(Debug, Clone)]
+pub struct UiState {
+    /// The operator's legal texts (or the built-in placeholders).
+    pub legal: LegalTexts,
+    /// Cookies get `Secure` (set when `public_url` is https).
+    pub secure_cookies: bool,
+    /// Idle and absolute lifetime of browser sessions.
+    pub sessions: SessionLifetimes,
+}
+
+impl UiState {
+    /// The settings for an installation reached at `public_url`, with default session lifetimes.
+    pub fn new(public_url: &url::Url, legal: LegalTexts) -> Self {
+        Self {
+            legal,
+            secure_cookies: public_url.scheme() == "https",
+            sessions: SessionLifetimes::default(),
+        }
+    }
+}
+
+/// Registers the pages of the web interface.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(page("/", |r| r.route(web::get().to(start::show))))
+        .service(page("/login", |r| {
+            r.route(web::get().to(login::show))
+                .route(web::post().to(login::submit))
+        }))
+        .service(page("/logout", |r| r.route(web::post().to(login::logout))))
+        .service(page("/passwort", |r| {
+            r.route(web::get().to(password::show))
+                .route(web::post().to(password::submit))
+        }))
+        .service(page("/impressum", |r| {
+            r.route(web::get().to(legal::impressum))
+        }))
+        .service(page("/datenschutz", |r| {
+            r.route(web::get().to(legal::datenschutz))
+        }))
+        .service(page("/barrierefreiheit", |r| {
+            r.route(web::get().to(legal::barrierefreiheit))
+        }));
+}
+
+/// A page's resource at `path` with its routes, wrapped in the security headers middleware:
+/// register every page of the web interface through this.
+pub fn page<F>(path: &str, routes: F) -> impl HttpServiceFactory + use<F>
+where
+    F: FnOnce(Resource) -> Resource,
+{
+    routes(web::resource(path)).wrap(from_fn(headers::security_headers))
+}
+
+/// The main navigation of logged-in users: (address, label).
+const NAVIGATION: &[(&str, &str)] = &[("/", "Startseite"), ("/passwort", "Passwort ändern")];
+
+/// The context the layout needs: `titel`, and `sitzung` (user, organisation, the logout form's
+/// CSRF token, navigation with `current` marked) when someone is logged in, else `null`. Pages
+/// add their own keys to the returned object.
+pub fn layout(titel: &str, session: Option<&Session>, current: Option<&str>) -> Value {
+    let sitzung = session.map(|session| {
+        let navigation: Vec<Value> = if session.must_change_password() {
+            Vec::new()
+        } else {
+            NAVIGATION
+                .iter()
+                .map(|(href, label)| {
+                    json!({ "href": href, "label": label, "aktuell": current == Some(*href) })
+                })
+                .collect()
+        };
+        json!({
+            "name": session.display_name(),
+            "email": session.principal().email,
+            "organisation": session.organisation().name,
+            "csrf": session.csrf_token(),
+            "navigation": navigation,
+        })
+    });
+    json!({ "titel": titel, "sitzung": sitzung })
+}
+
+/// German name of a role, as pages show it.
+pub fn role_label(role: Role) -> &'static str {
+    match role {
+        Role::Admin => "Administration",
+        Role::Koordination => "Koordination",
+        Role::Bewilligung => "Bewilligung",
+        Role::Lesen => "Lesen",
+    }
+}
+
+/// Renders page `ui/{name}.hbs` with `context` as an HTML response of `status`.
+pub fn render(api: &ApiState, status: StatusCode, name: &str, context: &Value) -> HttpResponse {
+    match api.outgoing.templates.render_page(name, context) {
+        Ok(body) => HttpResponse::build(status)
+            .content_type("text/html; charset=utf-8")
+            .body(body),
+        Err(error) => {
+            tracing::error!(%error, page = name, "page template failed");
+            fallback_page()
+        }
+    }
+}
+
+/// The page shown when even the error template fails.
+fn fallback_page() -> HttpResponse {
+    HttpResponse::InternalServerError()
+        .content_type("text/html; charset=utf-8")
+        .body(
+            "<!DOCTYPE html><html lang=\"de\"><title>Fehler</title><h1>Interner Fehler</h1>\
+             <p>Die Seite kann gerade nicht angezeigt werden.</p></html>",
+        )
+}
+
+/// A German error page (`ui/fehler.hbs`) in the layout, for `session` when there is one.
+pub fn error_page(
+    api: &ApiState,
+    status: StatusCode,
+    session: Option<&Session>,
+    titel: &str,
+    meldung: &str,
+    hinweis: &str,
+) -> HttpResponse {
+    let mut context = layout(titel, session, None);
+    context["meldung"] = json!(meldung);
+    context["hinweis"] = json!(hinweis);
+    render(api, status, "fehler", &context)
+}
+
+/// `303 See Other` to a local address (after a form, and to the login).
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .finish()
+}
+
+/// `value` encoded for a query string.
+pub fn encode_query_value(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+/// An extractor's way out with a ready response.
+fn respond_with(response: HttpResponse) -> actix_web::Error {
+    actix_web::error::InternalError::from_response("web interface", response).into()
+}
+
+/// An extractor's redirect.
+fn redirect_error(location: &str) -> actix_web::Error {
+    respond_with(see_other(location))
+}
+
+/// An error page from an extractor, rendered with the request's app state.
+fn page_error(
+    req: &HttpRequest,
+    status: StatusCode,
+    session: Option<&Session>,
+    titel: &str,
+    meldung: &str,
+) -> actix_web::Error {
+    let response = match session::api_state(req) {
+        Ok(api) => error_page(&api, status, session, titel, meldung, ""),
+        Err(_) => fallback_page(),
+    };
+    respond_with(response)
+}
+
+/// 500: something on the server failed; nothing was changed.
+fn internal_error(req: &HttpRequest) -> actix_web::Error {
+    page_error(
+        req,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        None,
+        "Interner Fehler",
+        "Die Seite kann gerade nicht angezeigt werden. Bitte versuchen Sie es später erneut; \
+         es wurde nichts gespeichert.",
+    )
+}
+
+/// 403: a form without its valid CSRF token; nothing was changed.
+fn csrf_refused(req: &HttpRequest, session: Option<&Session>) -> actix_web::Error {
+    page_error(
+        req,
+        StatusCode::FORBIDDEN,
+        session,
+        "Sicherheitsprüfung fehlgeschlagen",
+        "Das Formular konnte nicht sicher zugeordnet werden, etwa weil es aus einer älteren \
+         Sitzung stammt. Es wurde nichts geändert. Bitte laden Sie die Seite neu und versuchen \
+         Sie es noch einmal.",
+    )
+}
+
+/// 400: a form that does not parse; nothing was changed.
+fn bad_form(req: &HttpRequest, session: Option<&Session>) -> actix_web::Error {
+    page_error(
+        req,
+        StatusCode::BAD_REQUEST,
+        session,
+        "Ungültiges Formular",
+        "Das Formular konnte nicht gelesen werden. Es wurde nichts geändert. Bitte laden Sie \
+         die Seite neu und versuchen Sie es noch einmal.",
+    )
+}
