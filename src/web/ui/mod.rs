@@ -87,8 +87,36 @@ where
     routes(web::resource(path)).wrap(from_fn(headers::security_headers))
 }
 
-/// The main navigation of logged-in users: (address, label).
-const NAVIGATION: &[(&str, &str)] = &[("/", "Startseite"), ("/passwort", "Passwort ändern")];
+/// The main navigation of logged-in users: (address, label, who sees it).
+const NAVIGATION: &[(&str, &str, Shown)] = &[
+    ("/", "Startseite", Shown::Always),
+    ("/vorgaenge", "Vorgänge", Shown::Always),
+    ("/vorgaenge/neu", "Neuer Vorgang", Shown::CaseCreators),
+    ("/admin", "Verwaltung", Shown::Admins),
+    ("/konto", "Mein Konto", Shown::Always),
+];
+
+/// Which users see a navigation entry (what they could not use is not offered).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shown {
+    Always,
+    /// Administrators and coordinators.
+    CaseCreators,
+    Admins,
+}
+
+impl Shown {
+    fn to(self, session: &Session) -> bool {
+        let principal = session.principal();
+        match self {
+            Shown::Always => true,
+            Shown::CaseCreators => {
+                principal.has_role(Role::Admin) || principal.has_role(Role::Koordination)
+            }
+            Shown::Admins => principal.has_role(Role::Admin),
+        }
+    }
+}
 
 /// The context the layout needs: `titel`, and `sitzung` (user, organisation, the logout form's
 /// CSRF token, navigation with `current` marked) when someone is logged in, else `null`. Pages
@@ -100,7 +128,8 @@ pub fn layout(titel: &str, session: Option<&Session>, current: Option<&str>) -> 
         } else {
             NAVIGATION
                 .iter()
-                .map(|(href, label)| {
+                .filter(|(.., shown)| shown.to(session))
+                .map(|(href, label, _)| {
                     json!({ "href": href, "label": label, "aktuell": current == Some(*href) })
                 })
                 .collect()
