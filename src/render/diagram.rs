@@ -16,13 +16,23 @@
 //!    predecessor; between two step layers lies a layer for edge labels;
 //! 3. edges spanning several layers get a placeholder in every layer they cross, the one next to
 //!    the source carries the label, so labels take space like nodes and never overlap them;
-//! 4. barycenter sweeps (down and up, keeping the ordering with the fewest crossings) order each
-//!    layer;
+//! 4. each layer is ordered by a depth-first walk from the start, then by barycenter sweeps (down
+//!    and up) each followed by swapping neighbours while that removes crossings; the ordering
+//!    with the fewest crossings wins;
 //! 5. x positions come from alternating sweeps that pull every item to the weighted mean of its
 //!    neighbours, each layer solved exactly under the no-overlap constraints (pool adjacent
-//!    violators), with long edges weighted stiffer so they run straight;
+//!    violators), with long edges weighted stiffer; a last pass lines up the placeholders of
+//!    each long edge (and a node whose only edge on that side it is) wherever every layer on
+//!    the way has room, so long edges and simple sequences run straight;
 //! 6. edges are vertical within a layer and smooth curves between layers; back edges leave the
 //!    top of their source and enter the bottom of their target, so loops read as going back up.
+//!    Edges meet rectangles at points spread over the border, diamonds and circles at their top
+//!    or bottom point.
+//!
+//! Known limits: no edge bundling, so a step many edges lead to (a join that every branch can
+//! reach) gets a fan of lines that merge just above it; a definition with very many loops back
+//! to one step gets wide; layout time grows with steps × layers (a few hundred steps with loops
+//! take a second or more in a debug build).
 //!
 //! The output has no `style` attribute or element (the site's Content-Security-Policy forbids
 //! inline styles), no script and no external reference; colours are presentation attributes and
@@ -34,7 +44,9 @@ use std::fmt::Write;
 use crate::engine::definition::{Definition, Step, WaitFor};
 use crate::engine::workflow::version_of;
 
-/// The definition as a standalone, accessible SVG document (also fit to be embedded in HTML).
+/// The definition as a standalone, accessible SVG document, so the administration pages can show
+/// the procedure a workflow file describes (inline in HTML or as an image). Pass
+/// `workflow.definition()` for a compiled [`crate::engine::Workflow`].
 ///
 /// Never panics: references to steps that do not exist (an invalid definition) are left out, an
 /// empty definition gives a diagram with only the start. Element ids are derived from the
@@ -250,6 +262,10 @@ impl Graph {
                     .get(role)
                     .map_or(role.as_str(), |r| &r.title);
                 let _ = write!(tooltip, ", Rolle: {role_title}");
+            }
+            let timers: Vec<&str> = step.timers().iter().map(|t| t.name.as_str()).collect();
+            if !timers.is_empty() {
+                let _ = write!(tooltip, ", Fristen: {}", timers.join(", "));
             }
             if let Step::End(end) = step {
                 let _ = write!(tooltip, ", Ergebnis: {}", end.outcome);
@@ -587,7 +603,7 @@ impl Layout {
             };
             let (top_band, bottom_band) = (2 * layer[top], 2 * layer[bottom]);
             let label_band = if edge.reversed {
-                bottom_band - 1
+                bottom_band.saturating_sub(1)
             } else {
                 top_band + 1
             };
@@ -1293,10 +1309,13 @@ fn description(definition: &Definition) -> String {
             .get(name)
             .map_or_else(|| format!("„{name}“"), |s| format!("„{}“", s.title()))
     };
+    let count = match definition.steps.len() {
+        1 => "einem Schritt".to_string(),
+        n => format!("{n} Schritten"),
+    };
     let mut text = format!(
-        "Ablauf „{}“ mit {} Schritten, Beginn bei {}.",
+        "Ablauf „{}“ mit {count}, Beginn bei {}.",
         definition.title,
-        definition.steps.len(),
         title_of(&definition.start)
     );
     for (i, step) in definition.steps.values().enumerate() {
