@@ -9,6 +9,12 @@
 //!
 //! Subjects and plain-text parts are rendered without HTML escaping (a link stays a link); HTML
 //! parts and pages escape every value.
+//!
+//! Besides the templates, two pure renderers for the administration pages live here:
+//! [`diagram`] draws a workflow definition as SVG, [`diff`] compares two versions of its source.
+
+pub mod diagram;
+pub mod diff;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
