@@ -3,6 +3,7 @@
 pub mod aktenzeichen;
 pub mod beteiligung;
 pub mod calendar;
+pub mod case_list;
 pub mod cases;
 pub mod clock;
 pub mod error;
@@ -10,6 +11,7 @@ pub mod fristen;
 pub mod first_run;
 pub mod mail;
 pub mod organisations;
+pub mod overview;
 pub mod partner;
 pub mod partner_link;
 pub mod workflows;
