@@ -159,7 +159,12 @@ pub fn search(
                     .escape('\\'),
             );
         }
-        if let Some(q) = filter.q.as_ref().map(|q| q.trim()).filter(|q| !q.is_empty()) {
+        if let Some(q) = filter
+            .q
+            .as_ref()
+            .map(|q| q.trim())
+            .filter(|q| !q.is_empty())
+        {
             let pattern = format!("%{}%", escape_like(q));
             select = select.filter(
                 cases::aktenzeichen

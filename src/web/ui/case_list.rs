@@ -70,7 +70,9 @@ fn check(query: ListQuery) -> Result<Checked, String> {
     if let Some(status) = &status
         && !STATUSES.contains(&status.as_str())
     {
-        return Err("Diesen Status gibt es nicht. Bitte wählen Sie einen Status aus der Liste.".into());
+        return Err(
+            "Diesen Status gibt es nicht. Bitte wählen Sie einen Status aus der Liste.".into(),
+        );
     }
     let sort = match non_empty(query.sort) {
         None => "geaendert",
@@ -123,7 +125,10 @@ fn address(filter: &CaseFilter, sort: &str, descending: bool, page: i64) -> Stri
         }
     }
     parts.push(format!("sort={sort}"));
-    parts.push(format!("richtung={}", if descending { "ab" } else { "auf" }));
+    parts.push(format!(
+        "richtung={}",
+        if descending { "ab" } else { "auf" }
+    ));
     if page > 1 {
         parts.push(format!("seite={page}"));
     }
@@ -139,7 +144,13 @@ pub async fn show(
 ) -> HttpResponse {
     let query = match serde_urlencoded::from_str::<ListQuery>(req.query_string()) {
         Ok(query) => query,
-        Err(_) => return refused(&api, &session, "Die Suchangaben konnten nicht gelesen werden."),
+        Err(_) => {
+            return refused(
+                &api,
+                &session,
+                "Die Suchangaben konnten nicht gelesen werden.",
+            );
+        }
     };
     let checked = match check(query) {
         Ok(checked) => checked,
@@ -305,6 +316,9 @@ mod tests {
         assert!(check(query("id; DROP TABLE cases", "auf")).is_err());
         assert!(check(query("stand", "seitwärts")).is_err());
         let checked = check(ListQuery::default()).unwrap();
-        assert_eq!((checked.sort, checked.descending, checked.page), ("geaendert", true, 1));
+        assert_eq!(
+            (checked.sort, checked.descending, checked.page),
+            ("geaendert", true, 1)
+        );
     }
 }
