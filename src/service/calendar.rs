@@ -141,16 +141,28 @@ pub fn visible_deadlines(
     principal: &Principal,
     today: NaiveDate,
 ) -> Result<Vec<CaseDeadline>, ServiceError> {
+    let until = today
+        .checked_add_days(Days::new(YEARS_AHEAD * 366))
+        .unwrap_or(today);
+    visible_between(conn, registry, principal, today, until)
+}
+
+/// The deadlines `principal` may see ending between `from` and `to` (both included): the feed
+/// and the start page list the same ones.
+pub fn visible_between(
+    conn: &mut DbConnection,
+    registry: &WorkflowRegistry,
+    principal: &Principal,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<CaseDeadline>, ServiceError> {
     let sees_foreign = principal.has_role(Role::Admin) || principal.has_role(Role::Bewilligung);
     let scope = if sees_foreign {
         Scope::All
     } else {
         Scope::Applicant(principal.organisation_id)
     };
-    let until = today
-        .checked_add_days(Days::new(YEARS_AHEAD * 366))
-        .unwrap_or(today);
-    let deadlines = fristen::between(conn, registry, scope, today, until)?;
+    let deadlines = fristen::between(conn, registry, scope, from, to)?;
     Ok(deadlines
         .into_iter()
         .filter(|d| {

@@ -3,13 +3,15 @@
 pub mod aktenzeichen;
 pub mod beteiligung;
 pub mod calendar;
+pub mod case_list;
 pub mod cases;
 pub mod clock;
 pub mod error;
-pub mod fristen;
 pub mod first_run;
+pub mod fristen;
 pub mod mail;
 pub mod organisations;
+pub mod overview;
 pub mod partner;
 pub mod partner_link;
 pub mod workflows;

@@ -21,7 +21,7 @@ fn at(text: &str) -> DateTime<Utc> {
 }
 
 /// Starts a ki-antrag case of `kreis` and its Beteiligung at `when`; returns the case.
-fn consultation(
+pub(crate) fn consultation(
     conn: &mut vorgang::db::DbConnection,
     api: &vorgang::web::api::ApiState,
     kreis: &str,
@@ -66,7 +66,7 @@ fn consultation(
     case.row.id
 }
 
-fn deadline_of(conn: &mut vorgang::db::DbConnection, case: CaseId) -> NaiveDate {
+pub(crate) fn deadline_of(conn: &mut vorgang::db::DbConnection, case: CaseId) -> NaiveDate {
     timers::table
         .filter(timers::case_id.eq(case))
         .filter(timers::kind.eq("flow"))

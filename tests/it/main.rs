@@ -26,4 +26,5 @@ mod storage;
 mod timer_instances;
 mod timers;
 mod ui_login;
+mod ui_pages;
 mod validate_cli;

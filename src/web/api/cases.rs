@@ -1,9 +1,6 @@
 //! `/api/v1/cases`: create, list, show, change data, take actions, withdraw, journal.
 
-use std::collections::HashMap;
-
 use actix_web::{HttpResponse, web};
-use diesel::prelude::*;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
@@ -11,10 +8,10 @@ use utoipa::{IntoParams, ToSchema};
 use super::view::{CaseView, case_view};
 use super::{ApiState, actor, blocking};
 use crate::auth::{Caller, CaseScope, Permission, Principal, authorize};
-use crate::db::models::{CaseId, CaseRow, Organisation, Role};
-use crate::db::schema::cases as cases_table;
+use crate::db::models::{CaseId, CaseRow, Organisation};
 use crate::db::{Database, DbConnection};
 use crate::service::ServiceError;
+use crate::service::case_list::{self, CaseFilter, Sort, SortKey};
 use crate::service::cases::{self, CaseAccess, Invocation, LoadedCase};
 use crate::service::clock;
 use crate::web::problem::Problem;
@@ -223,7 +220,7 @@ pub struct ListQuery {
     path = "/api/v1/cases",
     tag = "Vorgänge",
     summary = "Vorgänge suchen",
-    description = "Nur Vorgänge, die der Aufrufer lesen darf; neueste zuerst.",
+    description = "Nur Vorgänge, die der Aufrufer lesen darf; neueste zuerst. „q“ sucht im Aktenzeichen und im Namen des Antragstellers.",
     params(ListQuery),
     responses(
         (status = 200, description = "Eine Seite Vorgänge", body = crate::web::openapi::CaseList),
@@ -256,80 +253,26 @@ pub async fn list(
     }
     let api = api.into_inner();
     let result = with_principal(&db, caller, move |conn, principal| {
-        let filtered = || {
-            let mut select = cases_table::table.into_boxed();
-            if !principal.roles.contains(&Role::Admin) {
-                // The same rule as `authorize` for ReadCase, as SQL: own organisation for
-                // koordination and lesen, submitted cases for bewilligung.
-                let reads_own = principal.roles.contains(&Role::Koordination)
-                    || principal.roles.contains(&Role::Lesen);
-                let reads_submitted = principal.roles.contains(&Role::Bewilligung);
-                let own = cases_table::applicant_id.eq(principal.organisation_id);
-                let submitted = cases_table::submitted_at.is_not_null();
-                select = match (reads_own, reads_submitted) {
-                    (true, true) => select.filter(own.or(submitted)),
-                    (true, false) => select.filter(own),
-                    (false, true) => select.filter(submitted),
-                    (false, false) => select.filter(cases_table::id.lt(0)),
-                };
-            }
-            if let Some(status) = &query.status {
-                select = select.filter(cases_table::status.eq(status.clone()));
-            }
-            if let Some(workflow) = &query.workflow {
-                select = select.filter(cases_table::workflow_key.eq(workflow.clone()));
-            }
-            if let Some(step) = &query.step {
-                select = select.filter(
-                    cases_table::current_steps
-                        .like(format!("%,{},%", escape_like(step)))
-                        .escape('\\'),
-                );
-            }
-            if let Some(q) = query.q.as_ref().filter(|q| !q.trim().is_empty()) {
-                select = select.filter(
-                    cases_table::aktenzeichen
-                        .like(format!("%{}%", escape_like(q.trim())))
-                        .escape('\\'),
-                );
-            }
-            select
+        let filter = CaseFilter {
+            status: query.status,
+            step: query.step,
+            workflow: query.workflow,
+            q: query.q,
         };
-        let total: i64 = filtered().count().get_result(conn)?;
-        let rows: Vec<CaseRow> = filtered()
-            .order(cases_table::id.desc())
-            .limit(per_page)
-            .offset((page - 1) * per_page)
-            .select(CaseRow::as_select())
-            .load(conn)?;
-        // The page's applicants in one query, not one per case.
-        let mut applicant_ids: Vec<_> = rows.iter().map(|row| row.applicant_id).collect();
-        applicant_ids.sort_unstable();
-        applicant_ids.dedup();
-        let applicants: HashMap<_, _> = Organisation::find_many(conn, &applicant_ids)?
-            .into_iter()
-            .map(|organisation| (organisation.id, organisation))
-            .collect();
-        let mut items = Vec::with_capacity(rows.len());
-        for row in rows {
+        let newest = Sort {
+            key: SortKey::Newest,
+            descending: true,
+        };
+        let found = case_list::search(conn, &principal, &filter, newest, page, per_page)?;
+        let mut items = Vec::with_capacity(found.rows.len());
+        for (row, applicant) in found.rows {
             let case = cases::from_row(conn, &api.registry, row)?;
-            if permit(&principal, Permission::ReadCase, case.access()).is_ok() {
-                let applicant = applicants
-                    .get(&case.row.applicant_id)
-                    .ok_or_else(|| ServiceError::NotFound("Antragsteller fehlt.".into()))?;
-                items.push(view_with(&case, applicant, &principal));
-            }
+            items.push(view_with(&case, &applicant, &principal));
         }
-        Ok(json!({ "items": items, "total": total, "page": page, "per_page": per_page }))
+        Ok(json!({ "items": items, "total": found.total, "page": page, "per_page": per_page }))
     })
     .await?;
     Ok(HttpResponse::Ok().json(result))
-}
-
-fn escape_like(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
 }
 
 /// `GET /cases/{id}`.

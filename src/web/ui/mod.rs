@@ -9,6 +9,8 @@
 //!   navigation); the partial `{{> csrf}}` writes a form's hidden token;
 //! - [`render`] and [`error_page`] answer with a page.
 
+mod account;
+mod case_list;
 mod cookie;
 pub mod csrf;
 pub mod headers;
@@ -58,6 +60,16 @@ impl UiState {
 /// Registers the pages of the web interface.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(page("/", |r| r.route(web::get().to(start::show))))
+        .service(page("/vorgaenge", |r| {
+            r.route(web::get().to(case_list::show))
+        }))
+        .service(page("/konto", |r| r.route(web::get().to(account::show))))
+        .service(page("/konto/kalender", |r| {
+            r.route(web::post().to(account::issue))
+        }))
+        .service(page("/konto/kalender/{id}/widerrufen", |r| {
+            r.route(web::post().to(account::revoke))
+        }))
         .service(page("/login", |r| {
             r.route(web::get().to(login::show))
                 .route(web::post().to(login::submit))

@@ -1,30 +1,91 @@
-//! `GET /`: the start page of a logged-in user. For now a greeting with organisation and roles;
-//! tasks and deadlines come later.
+//! `GET /`: the start page of a logged-in user: greeting, own tasks, deadlines of the next 14
+//! days, the running cases per step (a small chart with the same numbers as a table), and the
+//! latest partner answers. Four queries in all; the page is opened all day.
+
+use std::collections::BTreeMap;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{Datelike, Days, NaiveDate, NaiveDateTime, Weekday};
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{Value, json};
 
-use super::{UiSession, layout, render, role_label};
-use crate::web::api::ApiState;
+use super::{Session, UiSession, error_page, layout, render, role_label};
+use crate::auth::Permission;
+use crate::db::Database;
+use crate::engine::definition::Step;
+use crate::service::beteiligung::{parse_votum, votum_de};
+use crate::service::case_list::permitted;
+use crate::service::{ServiceError, calendar, clock, overview};
+use crate::web::api::{ApiState, blocking};
 
 /// Confirmations other pages send the user here with (`/?hinweis=…`); only these fixed texts
 /// are ever shown, never the parameter itself.
 const NOTICES: &[(&str, &str)] = &[("passwort-geaendert", "Ihr Passwort wurde geändert.")];
+
+/// How many days ahead the deadline list looks.
+const DEADLINE_DAYS: u64 = 14;
+
+/// How many partner answers are listed.
+const ANSWERS: i64 = 10;
+
+/// Width of the chart's longest bar, in SVG units.
+const BAR_MAX: usize = 300;
 
 #[derive(Deserialize)]
 struct StartQuery {
     hinweis: Option<String>,
 }
 
+/// German weekday and date: „Mittwoch, 01.04.2026“.
+pub(super) fn german_date(date: NaiveDate) -> String {
+    let weekday = match date.weekday() {
+        Weekday::Mon => "Montag",
+        Weekday::Tue => "Dienstag",
+        Weekday::Wed => "Mittwoch",
+        Weekday::Thu => "Donnerstag",
+        Weekday::Fri => "Freitag",
+        Weekday::Sat => "Samstag",
+        Weekday::Sun => "Sonntag",
+    };
+    format!("{weekday}, {}", date.format("%d.%m.%Y"))
+}
+
+/// Date and time as shown in lists: „01.04.2026, 14:05 Uhr“ (UTC as stored).
+pub(super) fn german_time(at: NaiveDateTime) -> String {
+    at.format("%d.%m.%Y, %H:%M Uhr").to_string()
+}
+
 /// The start page.
-pub async fn show(req: HttpRequest, session: UiSession, api: web::Data<ApiState>) -> HttpResponse {
+pub async fn show(
+    req: HttpRequest,
+    session: UiSession,
+    db: web::Data<Database>,
+    api: web::Data<ApiState>,
+) -> HttpResponse {
     let notice = serde_urlencoded::from_str::<StartQuery>(req.query_string())
         .ok()
         .and_then(|query| query.hinweis)
         .and_then(|key| NOTICES.iter().find(|(k, _)| *k == key))
         .map(|(_, text)| *text);
+    let principal = session.principal().clone();
+    let state = api.clone().into_inner();
+    let summary = blocking(&db, move |conn| summarise(conn, &state, &principal)).await;
+    let summary = match summary {
+        Ok(summary) => summary,
+        Err(error) => {
+            tracing::error!(?error, "start page: summary failed");
+            return error_page(
+                &api,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Some(&session),
+                "Interner Fehler",
+                "Die Übersicht kann gerade nicht angezeigt werden. Bitte versuchen Sie es später \
+                 erneut.",
+                "",
+            );
+        }
+    };
     let organisation = session.organisation();
     let mut context = layout("Startseite", Some(&session), Some("/"));
     context["hinweis"] = json!(notice);
@@ -35,5 +96,148 @@ pub async fn show(req: HttpRequest, session: UiSession, api: web::Data<ApiState>
         "organisation_schluessel": organisation.key,
         "rollen": session.principal().roles.iter().map(|r| role_label(*r)).collect::<Vec<_>>(),
     });
+    context["tage"] = json!(DEADLINE_DAYS);
+    context["neuer_vorgang"] = json!(may_create(&session));
+    for (key, value) in summary {
+        context[key] = value;
+    }
     render(&api, StatusCode::OK, "start", &context)
+}
+
+fn may_create(session: &Session) -> bool {
+    let principal = session.principal();
+    permitted(
+        principal,
+        Permission::CreateCase,
+        principal.organisation_id,
+        false,
+    )
+}
+
+/// The page's sections: `aufgaben`, `fristen`, `stand` (rows and chart), `stellungnahmen`.
+fn summarise(
+    conn: &mut crate::db::DbConnection,
+    api: &ApiState,
+    principal: &crate::auth::Principal,
+) -> Result<Vec<(&'static str, Value)>, ServiceError> {
+    let today = clock::now().today;
+    let until = today
+        .checked_add_days(Days::new(DEADLINE_DAYS))
+        .unwrap_or(today);
+    let running = overview::running_cases(conn, principal)?;
+    let roles: Vec<&str> = principal.roles.iter().map(|r| r.as_str()).collect();
+    let mut tasks = Vec::new();
+    // (workflow title, step title) → number of cases.
+    let mut per_step: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for case in &running {
+        let workflow = api.registry.by_id(conn, case.definition_id)?;
+        let may_act = permitted(
+            principal,
+            Permission::TakeAction,
+            case.applicant_id,
+            case.submitted,
+        );
+        for step in &case.steps {
+            let found = workflow.workflow.step(step);
+            let title = found.map_or(step.as_str(), Step::title).to_string();
+            *per_step
+                .entry((workflow.title.clone(), title.clone()))
+                .or_default() += 1;
+            if let Some(Step::Task(task)) = found
+                && may_act
+                && !task.actions.is_empty()
+                && roles.contains(&task.role.as_str())
+            {
+                tasks.push(json!({
+                    "id": case.id,
+                    "aktenzeichen": case.aktenzeichen,
+                    "schritt": title,
+                    "verfahren": workflow.title,
+                    "geaendert": german_time(case.updated_at),
+                }));
+            }
+        }
+    }
+    let deadlines = calendar::visible_between(conn, &api.registry, principal, today, until)?;
+    let fristen: Vec<Value> = deadlines
+        .iter()
+        .map(|d| {
+            json!({
+                "id": d.case_id,
+                "aktenzeichen": d.aktenzeichen,
+                "datum": german_date(d.end),
+                "iso": d.end.format("%Y-%m-%d").to_string(),
+                "schritt": d.step_title,
+                "antragsteller": d.applicant_name,
+                "grund": d.reason,
+            })
+        })
+        .collect();
+    let answers = overview::recent_answers(conn, principal, ANSWERS)?;
+    let stellungnahmen: Vec<Value> = answers
+        .iter()
+        .map(|a| {
+            let votum = a
+                .votum
+                .as_deref()
+                .and_then(parse_votum)
+                .map_or("ohne Votum", votum_de);
+            json!({
+                "id": a.case_id,
+                "aktenzeichen": a.aktenzeichen,
+                "organisation": a.organisation,
+                "votum": votum,
+                "datum": german_time(a.answered_at),
+                "verspaetet": a.late,
+            })
+        })
+        .collect();
+    Ok(vec![
+        ("aufgaben", json!(tasks)),
+        ("fristen", json!(fristen)),
+        ("stand", chart(&per_step, running.len())),
+        ("stellungnahmen", json!(stellungnahmen)),
+    ])
+}
+
+/// The counts per step as table rows and as bars of an inline SVG (presentation attributes
+/// only; the content security policy forbids `style`).
+fn chart(per_step: &BTreeMap<(String, String), usize>, cases: usize) -> Value {
+    let max = per_step.values().copied().max().unwrap_or(0).max(1);
+    let row_height = 28;
+    let label_width = 260;
+    let rows: Vec<Value> = per_step
+        .iter()
+        .enumerate()
+        .map(|(index, ((workflow, step), count))| {
+            let y = index * row_height;
+            json!({
+                "verfahren": workflow,
+                "schritt": step,
+                "anzahl": count,
+                "y": y,
+                "text_y": y + 18,
+                "breite": (count * BAR_MAX).div_ceil(max).max(2),
+                "zahl_x": label_width + (count * BAR_MAX).div_ceil(max).max(2) + 6,
+            })
+        })
+        .collect();
+    json!({
+        "zeilen": rows,
+        "vorgaenge": cases,
+        "hoehe": per_step.len() * row_height,
+        "breite": label_width + BAR_MAX + 40,
+        "balken_x": label_width,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_read_in_german_with_the_weekday() {
+        let date = NaiveDate::from_ymd_opt(2026, 4, 1).unwrap();
+        assert_eq!(german_date(date), "Mittwoch, 01.04.2026");
+    }
 }

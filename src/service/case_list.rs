@@ -1,0 +1,216 @@
+//! Listing cases for one principal: the API's `GET /cases`, the web interface's case list and
+//! its start page all read through here, so every list applies the same rule of who may read
+//! which case.
+//!
+//! The rule is [`authorize`]'s `ReadCase`, expressed once as SQL by [`readable`] (so counts
+//! and pages are right) and checked again per row by the callers.
+
+use diesel::prelude::*;
+
+use super::ServiceError;
+use crate::auth::{CaseScope, Permission, Principal, authorize};
+use crate::db::DbConnection;
+use crate::db::models::{CaseRow, Organisation, OrganisationId, Role};
+use crate::db::schema::{cases, organisations};
+
+/// Which cases a principal may read, as a filter on `cases` (the SQL form of `ReadCase`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Readable {
+    /// Administrators.
+    All,
+    /// Koordination and Lesen: the own organisation's cases.
+    Own(OrganisationId),
+    /// Bewilligung: cases that reached the approving authority.
+    Submitted,
+    /// Both of the above.
+    OwnOrSubmitted(OrganisationId),
+    /// No role that reads cases.
+    Nothing,
+}
+
+/// The cases `principal` may read.
+pub fn readable(principal: &Principal) -> Readable {
+    if principal.has_role(Role::Admin) {
+        return Readable::All;
+    }
+    let own = principal.has_role(Role::Koordination) || principal.has_role(Role::Lesen);
+    let submitted = principal.has_role(Role::Bewilligung);
+    match (own, submitted) {
+        (true, true) => Readable::OwnOrSubmitted(principal.organisation_id),
+        (true, false) => Readable::Own(principal.organisation_id),
+        (false, true) => Readable::Submitted,
+        (false, false) => Readable::Nothing,
+    }
+}
+
+/// Whether `principal` holds `permission` on a case (the per-row check after the SQL filter).
+pub fn permitted(
+    principal: &Principal,
+    permission: Permission,
+    applicant: OrganisationId,
+    submitted: bool,
+) -> bool {
+    let scope = CaseScope {
+        applicant,
+        submitted,
+    };
+    authorize(principal, permission, Some(&scope)).is_ok()
+}
+
+/// Applies [`Readable`] to a boxed query over `cases` (joined or not).
+macro_rules! restrict_to_readable {
+    ($query:expr, $readable:expr) => {{
+        let query = $query;
+        match $readable {
+            $crate::service::case_list::Readable::All => query,
+            $crate::service::case_list::Readable::Own(own) => {
+                query.filter($crate::db::schema::cases::applicant_id.eq(own))
+            }
+            $crate::service::case_list::Readable::Submitted => {
+                query.filter($crate::db::schema::cases::submitted_at.is_not_null())
+            }
+            $crate::service::case_list::Readable::OwnOrSubmitted(own) => query.filter(
+                $crate::db::schema::cases::applicant_id
+                    .eq(own)
+                    .or($crate::db::schema::cases::submitted_at.is_not_null()),
+            ),
+            $crate::service::case_list::Readable::Nothing => {
+                query.filter($crate::db::schema::cases::id.lt(0))
+            }
+        }
+    }};
+}
+pub(crate) use restrict_to_readable;
+
+/// The statuses a list can filter by, as stored in `cases.status`.
+pub const STATUSES: [&str; 3] = ["running", "completed", "withdrawn"];
+
+/// Filters of a case list; `None` means no filter.
+#[derive(Debug, Clone, Default)]
+pub struct CaseFilter {
+    /// One of [`STATUSES`].
+    pub status: Option<String>,
+    /// A step key the case currently rests at.
+    pub step: Option<String>,
+    /// A workflow key.
+    pub workflow: Option<String>,
+    /// Part of the Aktenzeichen or of the applicant's name.
+    pub q: Option<String>,
+}
+
+/// Columns a list can be sorted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    /// Newest case first (the API's order).
+    Newest,
+    Aktenzeichen,
+    /// The applicant organisation's name.
+    Applicant,
+    /// The current steps (by key), then status.
+    Stand,
+    /// Last change.
+    Updated,
+}
+
+/// A sort order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sort {
+    pub key: SortKey,
+    pub descending: bool,
+}
+
+/// One page of a list, with the number of all matching cases.
+#[derive(Debug)]
+pub struct CasePage {
+    /// The cases with their applicant, only those the principal may read.
+    pub rows: Vec<(CaseRow, Organisation)>,
+    pub total: i64,
+}
+
+fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+/// Page `page` (from 1) of `per_page` cases `principal` may read that match `filter`.
+pub fn search(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    filter: &CaseFilter,
+    sort: Sort,
+    page: i64,
+    per_page: i64,
+) -> Result<CasePage, ServiceError> {
+    let scope = readable(principal);
+    let filtered = || {
+        let mut select = cases::table.inner_join(organisations::table).into_boxed();
+        select = restrict_to_readable!(select, scope);
+        if let Some(status) = &filter.status {
+            select = select.filter(cases::status.eq(status.clone()));
+        }
+        if let Some(workflow) = &filter.workflow {
+            select = select.filter(cases::workflow_key.eq(workflow.clone()));
+        }
+        if let Some(step) = &filter.step {
+            select = select.filter(
+                cases::current_steps
+                    .like(format!("%,{},%", escape_like(step)))
+                    .escape('\\'),
+            );
+        }
+        if let Some(q) = filter
+            .q
+            .as_ref()
+            .map(|q| q.trim())
+            .filter(|q| !q.is_empty())
+        {
+            let pattern = format!("%{}%", escape_like(q));
+            select = select.filter(
+                cases::aktenzeichen
+                    .like(pattern.clone())
+                    .escape('\\')
+                    .or(organisations::name.like(pattern).escape('\\')),
+            );
+        }
+        select
+    };
+    let total: i64 = filtered().count().get_result(conn)?;
+    let mut query = filtered();
+    query = match (sort.key, sort.descending) {
+        (SortKey::Newest, _) => query.order(cases::id.desc()),
+        (SortKey::Aktenzeichen, false) => query.order(cases::aktenzeichen.asc()),
+        (SortKey::Aktenzeichen, true) => query.order(cases::aktenzeichen.desc()),
+        (SortKey::Applicant, false) => query.order((organisations::name.asc(), cases::id.asc())),
+        (SortKey::Applicant, true) => query.order((organisations::name.desc(), cases::id.desc())),
+        (SortKey::Stand, false) => query.order((
+            cases::status.asc(),
+            cases::current_steps.asc(),
+            cases::id.asc(),
+        )),
+        (SortKey::Stand, true) => query.order((
+            cases::status.desc(),
+            cases::current_steps.desc(),
+            cases::id.desc(),
+        )),
+        (SortKey::Updated, false) => query.order((cases::updated_at.asc(), cases::id.asc())),
+        (SortKey::Updated, true) => query.order((cases::updated_at.desc(), cases::id.desc())),
+    };
+    let rows: Vec<(CaseRow, Organisation)> = query
+        .limit(per_page)
+        .offset((page - 1).saturating_mul(per_page))
+        .select((CaseRow::as_select(), Organisation::as_select()))
+        .load(conn)?;
+    let rows = rows
+        .into_iter()
+        .filter(|(row, _)| {
+            permitted(
+                principal,
+                Permission::ReadCase,
+                row.applicant_id,
+                row.submitted_at.is_some(),
+            )
+        })
+        .collect();
+    Ok(CasePage { rows, total })
+}

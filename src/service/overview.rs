@@ -1,0 +1,155 @@
+//! What the start page summarises for one user: the running cases it may read (for tasks and
+//! the counts per step) and the latest partner answers. Two queries in all, since the page is
+//! opened all day; permissions as in every list (see [`super::case_list`]).
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::ServiceError;
+use super::case_list::{Readable, permitted, readable, restrict_to_readable};
+use crate::auth::{Permission, Principal};
+use crate::db::DbConnection;
+use crate::db::models::{DefinitionId, OrganisationId};
+use crate::db::schema::{cases, invitations, organisations};
+
+/// A running case, as much as the start page needs of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunningCase {
+    pub id: i64,
+    pub aktenzeichen: String,
+    pub definition_id: DefinitionId,
+    pub applicant_id: OrganisationId,
+    pub submitted: bool,
+    /// The active step keys.
+    pub steps: Vec<String>,
+    pub updated_at: NaiveDateTime,
+}
+
+type RunningRow = (
+    i64,
+    String,
+    DefinitionId,
+    OrganisationId,
+    Option<NaiveDateTime>,
+    String,
+    NaiveDateTime,
+);
+
+/// The running cases `principal` may read, the most recently changed first.
+pub fn running_cases(
+    conn: &mut DbConnection,
+    principal: &Principal,
+) -> Result<Vec<RunningCase>, ServiceError> {
+    let scope: Readable = readable(principal);
+    let query = cases::table
+        .filter(cases::status.eq("running"))
+        .into_boxed();
+    let rows: Vec<RunningRow> = restrict_to_readable!(query, scope)
+        .order((cases::updated_at.desc(), cases::id.desc()))
+        .select((
+            cases::id,
+            cases::aktenzeichen,
+            cases::definition_id,
+            cases::applicant_id,
+            cases::submitted_at,
+            cases::current_steps,
+            cases::updated_at,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(id, aktenzeichen, definition_id, applicant_id, submitted_at, steps, updated_at)| {
+                RunningCase {
+                    id,
+                    aktenzeichen,
+                    definition_id,
+                    applicant_id,
+                    submitted: submitted_at.is_some(),
+                    steps: steps
+                        .split(',')
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_string)
+                        .collect(),
+                    updated_at,
+                }
+            },
+        )
+        .filter(|case| {
+            permitted(
+                principal,
+                Permission::ReadCase,
+                case.applicant_id,
+                case.submitted,
+            )
+        })
+        .collect())
+}
+
+/// A partner's answer (its latest version) to an invitation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecentAnswer {
+    pub case_id: i64,
+    pub aktenzeichen: String,
+    /// The answering organisation.
+    pub organisation: String,
+    /// The stored Votum name (`zustimmung_mit_hinweisen`).
+    pub votum: Option<String>,
+    pub answered_at: NaiveDateTime,
+    pub late: bool,
+}
+
+type AnswerRow = (
+    i64,
+    String,
+    OrganisationId,
+    Option<NaiveDateTime>,
+    String,
+    Option<String>,
+    Option<NaiveDateTime>,
+    bool,
+);
+
+/// The `limit` latest answers on cases `principal` may read, newest first.
+pub fn recent_answers(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    limit: i64,
+) -> Result<Vec<RecentAnswer>, ServiceError> {
+    let scope = readable(principal);
+    let query = invitations::table
+        .inner_join(cases::table)
+        .inner_join(organisations::table)
+        .filter(invitations::answered_at.is_not_null())
+        .into_boxed();
+    let rows: Vec<AnswerRow> = restrict_to_readable!(query, scope)
+        .order((invitations::answered_at.desc(), invitations::id.desc()))
+        .limit(limit)
+        .select((
+            cases::id,
+            cases::aktenzeichen,
+            cases::applicant_id,
+            cases::submitted_at,
+            organisations::name,
+            invitations::votum,
+            invitations::answered_at,
+            invitations::late,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter(|row| permitted(principal, Permission::ReadCase, row.2, row.3.is_some()))
+        .filter_map(
+            |(case_id, aktenzeichen, _, _, organisation, votum, answered_at, late)| {
+                Some(RecentAnswer {
+                    case_id,
+                    aktenzeichen,
+                    organisation,
+                    votum,
+                    answered_at: answered_at?,
+                    late,
+                })
+            },
+        )
+        .collect())
+}

@@ -1,0 +1,180 @@
+//! `/konto`: the user's own settings: the way to the password change, and the personal calendar
+//! addresses (see `service::calendar`). A new address is shown exactly once, on the page that
+//! answers its creation, because only its hash is stored.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::start::german_time;
+use super::{CsrfForm, Session, UiSession, error_page, layout, render, see_other};
+use crate::db::Database;
+use crate::service::{calendar, clock};
+use crate::web::api::{ApiState, blocking};
+
+/// Confirmations after a redirect (`/konto?hinweis=…`); only these fixed texts are shown.
+const NOTICES: &[(&str, &str)] = &[(
+    "widerrufen",
+    "Die Kalenderadresse wurde widerrufen. Kalenderprogramme, die sie abonniert haben, \
+     erhalten keine Fristen mehr.",
+)];
+
+#[derive(Deserialize)]
+struct AccountQuery {
+    hinweis: Option<String>,
+}
+
+/// The creation form's field.
+#[derive(Deserialize)]
+pub struct IssueInput {
+    #[serde(default)]
+    bezeichnung: String,
+}
+
+/// The revoke button's form has no field besides the token.
+#[derive(Deserialize)]
+pub struct NoFields {}
+
+/// A freshly issued address, to be shown this once.
+struct NewAddress {
+    label: String,
+    url: String,
+}
+
+/// `GET /konto`.
+pub async fn show(
+    req: HttpRequest,
+    session: UiSession,
+    db: web::Data<Database>,
+    api: web::Data<ApiState>,
+) -> HttpResponse {
+    let notice = serde_urlencoded::from_str::<AccountQuery>(req.query_string())
+        .ok()
+        .and_then(|query| query.hinweis)
+        .and_then(|key| NOTICES.iter().find(|(k, _)| *k == key))
+        .map(|(_, text)| *text);
+    page(&db, &api, &session, StatusCode::OK, notice, None, None).await
+}
+
+/// `POST /konto/kalender`: issues an address and shows it once.
+pub async fn issue(
+    form: CsrfForm<IssueInput>,
+    db: web::Data<Database>,
+    api: web::Data<ApiState>,
+) -> HttpResponse {
+    let CsrfForm { session, form, .. } = form;
+    let user = session.principal().user_id;
+    let label = form.bezeichnung.trim().to_string();
+    let label = if label.is_empty() {
+        "Kalender".to_string()
+    } else {
+        label
+    };
+    let issued = blocking(&db, move |conn| {
+        calendar::issue(conn, user, &label, clock::now().now.naive_utc())
+    })
+    .await;
+    match issued {
+        Ok(issued) => {
+            let url = api
+                .outgoing
+                .link(&format!("kalender/{}.ics", issued.secret));
+            tracing::info!(user_id = %user, token = issued.token.id, "calendar address issued");
+            let new = NewAddress {
+                label: issued.token.label,
+                url,
+            };
+            page(&db, &api, &session, StatusCode::OK, None, Some(new), None).await
+        }
+        Err(problem) => {
+            let message = problem
+                .detail
+                .unwrap_or_else(|| "Die Kalenderadresse konnte nicht angelegt werden.".into());
+            page(
+                &db,
+                &api,
+                &session,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                None,
+                None,
+                Some(&message),
+            )
+            .await
+        }
+    }
+}
+
+/// `POST /konto/kalender/{id}/widerrufen`.
+pub async fn revoke(
+    path: web::Path<i64>,
+    form: CsrfForm<NoFields>,
+    db: web::Data<Database>,
+    api: web::Data<ApiState>,
+) -> HttpResponse {
+    let session = form.session;
+    let user = session.principal().user_id;
+    let id = path.into_inner();
+    let revoked = blocking(&db, move |conn| {
+        calendar::revoke(conn, user, id, clock::now().now.naive_utc())
+    })
+    .await;
+    match revoked {
+        Ok(()) => {
+            tracing::info!(user_id = %user, token = id, "calendar address revoked");
+            see_other("/konto?hinweis=widerrufen")
+        }
+        Err(_) => error_page(
+            &api,
+            StatusCode::NOT_FOUND,
+            Some(&session),
+            "Nicht gefunden",
+            "Diese Kalenderadresse gibt es nicht.",
+            "",
+        ),
+    }
+}
+
+async fn page(
+    db: &Database,
+    api: &ApiState,
+    session: &Session,
+    status: StatusCode,
+    notice: Option<&str>,
+    new: Option<NewAddress>,
+    fehler: Option<&str>,
+) -> HttpResponse {
+    let user = session.principal().user_id;
+    let tokens = blocking(db, move |conn| calendar::list(conn, user)).await;
+    let tokens = match tokens {
+        Ok(tokens) => tokens,
+        Err(error) => {
+            tracing::error!(?error, "account page: calendar addresses failed");
+            return error_page(
+                api,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Some(session),
+                "Interner Fehler",
+                "Ihr Konto kann gerade nicht angezeigt werden. Bitte versuchen Sie es später \
+                 erneut.",
+                "",
+            );
+        }
+    };
+    let mut context = layout("Mein Konto", Some(session), Some("/konto"));
+    context["hinweis"] = json!(notice);
+    context["fehler"] = json!(fehler);
+    context["neu"] = json!(new.map(|n| json!({ "label": n.label, "url": n.url })));
+    context["adressen"] = json!(
+        tokens
+            .iter()
+            .map(|t| json!({
+                "id": t.id,
+                "label": t.label,
+                "angelegt": german_time(t.created_at),
+                "widerrufen": t.revoked_at.map(german_time),
+            }))
+            .collect::<Vec<_>>()
+    );
+    render(api, status, "konto", &context)
+}

@@ -1,0 +1,324 @@
+//! `GET /vorgaenge`: the cases the user may read, filtered, sorted and paged by a plain GET
+//! form, so the list works without script and every state of it has its own address.
+//!
+//! Reads through `service::case_list::search`, the function the API lists with. Parameters are
+//! checked against fixed lists; anything else is answered with a German 400 page.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::start::german_time;
+use super::{Session, UiSession, encode_query_value, error_page, layout, render};
+use crate::db::Database;
+use crate::db::models::DefinitionRow;
+use crate::engine::definition::Step;
+use crate::service::case_list::{self, CaseFilter, STATUSES, Sort, SortKey};
+use crate::service::{ServiceError, cases};
+use crate::web::api::{ApiState, blocking};
+
+/// Cases per page.
+const PER_PAGE: i64 = 20;
+
+/// Sortable columns: (parameter, service key, column heading).
+const COLUMNS: &[(&str, SortKey, &str)] = &[
+    ("aktenzeichen", SortKey::Aktenzeichen, "Aktenzeichen"),
+    ("antragsteller", SortKey::Applicant, "Antragsteller"),
+    ("stand", SortKey::Stand, "Stand"),
+    ("geaendert", SortKey::Updated, "geändert"),
+];
+
+/// German names of the statuses in `cases.status`.
+fn status_label(status: &str) -> &'static str {
+    match status {
+        "running" => "laufend",
+        "completed" => "abgeschlossen",
+        "withdrawn" => "zurückgenommen",
+        _ => "neu",
+    }
+}
+
+/// The form's parameters, as typed (unknown parameters are ignored).
+#[derive(Deserialize, Default)]
+struct ListQuery {
+    workflow: Option<String>,
+    step: Option<String>,
+    status: Option<String>,
+    q: Option<String>,
+    sort: Option<String>,
+    richtung: Option<String>,
+    seite: Option<String>,
+}
+
+/// The checked parameters.
+struct Checked {
+    filter: CaseFilter,
+    sort: &'static str,
+    descending: bool,
+    page: i64,
+}
+
+fn non_empty(value: Option<String>) -> Option<String> {
+    value
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+fn check(query: ListQuery) -> Result<Checked, String> {
+    let status = non_empty(query.status);
+    if let Some(status) = &status
+        && !STATUSES.contains(&status.as_str())
+    {
+        return Err(
+            "Diesen Status gibt es nicht. Bitte wählen Sie einen Status aus der Liste.".into(),
+        );
+    }
+    let sort = match non_empty(query.sort) {
+        None => "geaendert",
+        Some(value) => COLUMNS
+            .iter()
+            .find(|(key, ..)| *key == value)
+            .map(|(key, ..)| *key)
+            .ok_or("Nach dieser Spalte kann nicht sortiert werden. Sortiert werden kann nach Aktenzeichen, Antragsteller, Stand und Änderungsdatum.")?,
+    };
+    let descending = match non_empty(query.richtung).as_deref() {
+        None => sort == "geaendert",
+        Some("auf") => false,
+        Some("ab") => true,
+        Some(_) => {
+            return Err("Die Sortierrichtung muss „auf“ oder „ab“ sein.".into());
+        }
+    };
+    let page = match non_empty(query.seite) {
+        None => 1,
+        Some(text) => text
+            .parse::<i64>()
+            .ok()
+            .filter(|p| (1..=1_000_000).contains(p))
+            .ok_or("Die Seitenzahl muss eine positive ganze Zahl sein.")?,
+    };
+    Ok(Checked {
+        filter: CaseFilter {
+            status,
+            step: non_empty(query.step),
+            workflow: non_empty(query.workflow),
+            q: non_empty(query.q),
+        },
+        sort,
+        descending,
+        page,
+    })
+}
+
+/// The list's address with these parameters (filters kept, empty ones left out).
+fn address(filter: &CaseFilter, sort: &str, descending: bool, page: i64) -> String {
+    let mut parts = Vec::new();
+    for (name, value) in [
+        ("workflow", &filter.workflow),
+        ("step", &filter.step),
+        ("status", &filter.status),
+        ("q", &filter.q),
+    ] {
+        if let Some(value) = value {
+            parts.push(format!("{name}={}", encode_query_value(value)));
+        }
+    }
+    parts.push(format!("sort={sort}"));
+    parts.push(format!(
+        "richtung={}",
+        if descending { "ab" } else { "auf" }
+    ));
+    if page > 1 {
+        parts.push(format!("seite={page}"));
+    }
+    format!("/vorgaenge?{}", parts.join("&"))
+}
+
+/// `GET /vorgaenge`.
+pub async fn show(
+    req: HttpRequest,
+    session: UiSession,
+    db: web::Data<Database>,
+    api: web::Data<ApiState>,
+) -> HttpResponse {
+    let query = match serde_urlencoded::from_str::<ListQuery>(req.query_string()) {
+        Ok(query) => query,
+        Err(_) => {
+            return refused(
+                &api,
+                &session,
+                "Die Suchangaben konnten nicht gelesen werden.",
+            );
+        }
+    };
+    let checked = match check(query) {
+        Ok(checked) => checked,
+        Err(message) => return refused(&api, &session, &message),
+    };
+    let principal = session.principal().clone();
+    let state = api.clone().into_inner();
+    let filter = checked.filter.clone();
+    let sort = Sort {
+        key: COLUMNS
+            .iter()
+            .find(|(key, ..)| *key == checked.sort)
+            .map_or(SortKey::Updated, |(_, key, _)| *key),
+        descending: checked.descending,
+    };
+    let page = checked.page;
+    let found = blocking(&db, move |conn| {
+        let found = case_list::search(conn, &principal, &filter, sort, page, PER_PAGE)?;
+        let mut rows = Vec::with_capacity(found.rows.len());
+        for (row, applicant) in found.rows {
+            let case = cases::from_row(conn, &state.registry, row)?;
+            let steps: Vec<String> = case
+                .instance
+                .active_steps()
+                .map(|t| {
+                    case.workflow
+                        .workflow
+                        .step(&t.step)
+                        .map_or(t.step.as_str(), Step::title)
+                        .to_string()
+                })
+                .collect();
+            rows.push(json!({
+                "id": case.row.id,
+                "aktenzeichen": case.row.aktenzeichen,
+                "antragsteller": applicant.name,
+                "verfahren": case.workflow.title,
+                "status": status_label(&case.row.status),
+                "schritte": steps,
+                "geaendert": german_time(case.row.updated_at),
+            }));
+        }
+        let workflows = workflow_options(conn, &state)?;
+        Ok((rows, found.total, workflows))
+    })
+    .await;
+    let (rows, total, (workflows, steps)) = match found {
+        Ok(found) => found,
+        Err(error) => {
+            tracing::error!(?error, "case list failed");
+            return error_page(
+                &api,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Some(&session),
+                "Interner Fehler",
+                "Die Vorgänge können gerade nicht angezeigt werden. Bitte versuchen Sie es \
+                 später erneut.",
+                "",
+            );
+        }
+    };
+    let Checked {
+        filter,
+        sort,
+        descending,
+        page,
+    } = checked;
+    let pages = ((total + PER_PAGE - 1) / PER_PAGE).max(1);
+    let columns: Vec<Value> = COLUMNS
+        .iter()
+        .map(|(key, _, label)| {
+            let sorted = *key == sort;
+            // A click on the sorted column turns the order round; other columns start ascending.
+            let next_descending = sorted && !descending;
+            json!({
+                "label": label,
+                "href": address(&filter, key, next_descending, 1),
+                "aria_sort": if sorted { if descending { "descending" } else { "ascending" } } else { "" },
+                "richtung": if sorted { if descending { "absteigend sortiert" } else { "aufsteigend sortiert" } } else { "" },
+            })
+        })
+        .collect();
+    let mut context = layout("Vorgänge", Some(&session), Some("/vorgaenge"));
+    let selected = |value: &Option<String>, option: &str| value.as_deref() == Some(option);
+    context["verfahren"] = json!(
+        workflows
+            .iter()
+            .map(|(key, title)| json!({ "key": key, "title": title, "gewaehlt": selected(&filter.workflow, key) }))
+            .collect::<Vec<_>>()
+    );
+    context["schritte"] = json!(
+        steps
+            .iter()
+            .map(|(key, title)| json!({ "key": key, "title": title, "gewaehlt": selected(&filter.step, key) }))
+            .collect::<Vec<_>>()
+    );
+    context["status"] = json!(
+        STATUSES
+            .iter()
+            .map(|s| json!({ "key": s, "title": status_label(s), "gewaehlt": selected(&filter.status, s) }))
+            .collect::<Vec<_>>()
+    );
+    context["q"] = json!(filter.q.clone().unwrap_or_default());
+    context["sort"] = json!(sort);
+    context["richtung"] = json!(if descending { "ab" } else { "auf" });
+    context["spalten"] = json!(columns);
+    context["vorgaenge"] = json!(rows);
+    context["anzahl"] = json!(total);
+    context["seite"] = json!(page);
+    context["seiten"] = json!(pages);
+    context["zurueck"] = json!((page > 1).then(|| address(&filter, sort, descending, page - 1)));
+    context["weiter"] = json!((page < pages).then(|| address(&filter, sort, descending, page + 1)));
+    render(&api, StatusCode::OK, "vorgaenge", &context)
+}
+
+/// The workflows for the filter (key, title) and their steps (key, "title (workflow)"), newest
+/// versions only.
+#[allow(clippy::type_complexity)]
+fn workflow_options(
+    conn: &mut crate::db::DbConnection,
+    api: &ApiState,
+) -> Result<(Vec<(String, String)>, Vec<(String, String)>), ServiceError> {
+    let rows = DefinitionRow::all_latest(conn)?;
+    let mut workflows = Vec::new();
+    let mut steps: Vec<(String, String)> = Vec::new();
+    for row in rows {
+        let deployed = api.registry.by_id(conn, row.id)?;
+        for (key, step) in &deployed.definition().steps {
+            if matches!(step, Step::Task(_) | Step::Consultation(_) | Step::Wait(_))
+                && !steps.iter().any(|(k, _)| k == key)
+            {
+                steps.push((key.clone(), format!("{} ({})", step.title(), row.title)));
+            }
+        }
+        workflows.push((row.key, row.title));
+    }
+    Ok((workflows, steps))
+}
+
+fn refused(api: &ApiState, session: &Session, message: &str) -> HttpResponse {
+    error_page(
+        api,
+        StatusCode::BAD_REQUEST,
+        Some(session),
+        "Ungültige Suchangaben",
+        message,
+        "Bitte passen Sie die Suche an oder beginnen Sie neu über „Vorgänge“ in der Navigation.",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_known_columns_and_directions_are_accepted() {
+        let query = |sort: &str, richtung: &str| ListQuery {
+            sort: Some(sort.into()),
+            richtung: Some(richtung.into()),
+            ..Default::default()
+        };
+        assert!(check(query("aktenzeichen", "ab")).is_ok());
+        assert!(check(query("id; DROP TABLE cases", "auf")).is_err());
+        assert!(check(query("stand", "seitwärts")).is_err());
+        let checked = check(ListQuery::default()).unwrap();
+        assert_eq!(
+            (checked.sort, checked.descending, checked.page),
+            ("geaendert", true, 1)
+        );
+    }
+}

@@ -1,0 +1,241 @@
+//! The pages of daily work: the start page (tasks, deadlines, counts per step, answers), the
+//! case list (filters, sorting, pages) and the account page with the calendar addresses.
+
+use actix_web::test as actix_test;
+use actix_web::web;
+use chrono::{Datelike, NaiveDate, TimeDelta, Utc, Weekday};
+use diesel::prelude::*;
+use vorgang::db::models::{Organisation, Role};
+use vorgang::db::schema::organisations;
+use vorgang::engine::Actor;
+use vorgang::service::cases;
+use vorgang::web::ui::{LegalTexts, UiState};
+
+use crate::kalender::{consultation, deadline_of};
+use crate::support::TestDatabase;
+use crate::support::auth::{create_user, test_auth};
+use crate::support::ui::{Browser, unescape};
+
+const PASSWORD: &str = "richtig-langes-passwort";
+const SOEST: &str = "k@kreis-soest.de";
+
+macro_rules! ui_app {
+    ($db:expr, $api:expr) => {
+        actix_test::init_service(vorgang::web::app_with_ui(
+            $db,
+            test_auth(),
+            $api,
+            web::Data::new(UiState::new(
+                &"http://127.0.0.1:8080".parse().unwrap(),
+                LegalTexts::builtin(),
+            )),
+        ))
+        .await
+    };
+}
+
+fn german(date: NaiveDate) -> String {
+    let day = match date.weekday() {
+        Weekday::Mon => "Montag",
+        Weekday::Tue => "Dienstag",
+        Weekday::Wed => "Mittwoch",
+        Weekday::Thu => "Donnerstag",
+        Weekday::Fri => "Freitag",
+        Weekday::Sat => "Samstag",
+        Weekday::Sun => "Sonntag",
+    };
+    format!("{day}, {}", date.format("%d.%m.%Y"))
+}
+
+/// Starts a ki-antrag case of `kreis` now (no further step).
+fn application(
+    conn: &mut vorgang::db::DbConnection,
+    api: &vorgang::web::api::ApiState,
+    kreis: &str,
+) -> String {
+    let applicant = Organisation::find_by_key(conn, kreis).unwrap().unwrap();
+    let actor = Actor {
+        id: "test".into(),
+        roles: vec!["koordination".into()],
+    };
+    let case = cases::start_case(
+        conn,
+        &api.case_context(),
+        "ki-antrag",
+        &applicant,
+        crate::beteiligung::application(),
+        &actor,
+        &vorgang::service::clock::now(),
+    )
+    .unwrap();
+    case.row.aktenzeichen
+}
+
+fn aktenzeichen(conn: &mut vorgang::db::DbConnection, id: vorgang::db::models::CaseId) -> String {
+    vorgang::db::models::CaseRow::find(conn, id)
+        .unwrap()
+        .unwrap()
+        .aktenzeichen
+}
+
+both_backends! {
+    async fn ui_start_page_shows_own_deadlines_tasks_and_counts(backend) {
+        let db = TestDatabase::migrated(backend);
+        let pool = db.pool(2);
+        let dir = tempfile::tempdir().unwrap();
+        let api = crate::support::api::state(&pool, dir.path());
+        let mut conn = pool.get().unwrap();
+        crate::support::partners::add_partners(&mut conn);
+        create_user(&mut conn, SOEST, "05974", &[Role::Koordination], Some(PASSWORD));
+        create_user(&mut conn, "k@kreis-coesfeld.de", "05558", &[Role::Koordination], None);
+        // Opened three weeks ago: the four-week consultation ends within the next 14 days.
+        let started = Utc::now() - TimeDelta::days(21);
+        let soest = consultation(&mut conn, &api, "05974", SOEST, started);
+        let coesfeld = consultation(&mut conn, &api, "05558", "k@kreis-coesfeld.de", started);
+        let fresh = application(&mut conn, &api, "05974");
+        let end = deadline_of(&mut conn, soest);
+        let soest_az = aktenzeichen(&mut conn, soest);
+        let coesfeld_az = aktenzeichen(&mut conn, coesfeld);
+        diesel::update(organisations::table.filter(organisations::key.eq("05974")))
+            .set(organisations::name.eq("Kreis <script>alert(1)</script> Soest"))
+            .execute(&mut conn)
+            .unwrap();
+        drop(conn);
+        let app = ui_app!(pool, api);
+        let mut browser = Browser::default();
+        assert_eq!(browser.login(&app, SOEST, PASSWORD).await.location(), "/");
+
+        let page = browser.get(&app, "/").await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        let body = &page.body;
+        assert!(body.contains("Guten Tag"), "{body}");
+        assert!(body.contains(&german(end)), "{} missing: {body}", german(end));
+        assert!(body.contains(&format!("href=\"/vorgaenge/{}\">{}</a>", soest.0, soest_az)), "{body}");
+        assert!(!body.contains(&coesfeld_az), "a foreign Kreis's case on the start page: {body}");
+        // The fresh application waits for the coordinator: a task.
+        let tasks = &body[body.find("Meine Aufgaben").unwrap()..body.find("Fristen der nächsten").unwrap()];
+        assert!(tasks.contains(&fresh), "{tasks}");
+        // Two running cases in two different steps: each counted once, chart and table agree.
+        let chart = &body[body.find("<svg").unwrap()..body.find("</svg>").unwrap()];
+        assert!(chart.contains("role=\"img\"") && chart.contains("<title"), "{chart}");
+        assert_eq!(chart.matches("<rect").count(), 2, "{chart}");
+        assert_eq!(chart.matches(">1</text>").count(), 2, "{chart}");
+        assert_eq!(body.matches("<td class=\"zahl\">1</td>").count(), 2, "{body}");
+        assert!(body.contains("2 laufende Vorgänge"), "{body}");
+        assert!(!body.contains(" style="), "inline styles are forbidden by the CSP");
+        // The applicant's name is escaped wherever it appears.
+        assert!(!body.contains("<script>alert"), "{body}");
+        assert!(body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{body}");
+    }
+}
+
+both_backends! {
+    async fn ui_case_list_filters_sorts_pages_and_refuses_unknown_sort(backend) {
+        let db = TestDatabase::migrated(backend);
+        let pool = db.pool(2);
+        let dir = tempfile::tempdir().unwrap();
+        let api = crate::support::api::state(&pool, dir.path());
+        let mut conn = pool.get().unwrap();
+        create_user(&mut conn, SOEST, "05974", &[Role::Koordination], Some(PASSWORD));
+        create_user(&mut conn, "l@kreis-soest.de", "05974", &[Role::Lesen], Some(PASSWORD));
+        let mut numbers: Vec<String> = (0..21).map(|_| application(&mut conn, &api, "05974")).collect();
+        let foreign = application(&mut conn, &api, "05558");
+        numbers.sort();
+        drop(conn);
+        let app = ui_app!(pool, api);
+        let mut browser = Browser::default();
+        browser.login(&app, SOEST, PASSWORD).await;
+
+        let first = browser.get(&app, "/vorgaenge").await;
+        assert_eq!(first.status, 200, "{}", first.body);
+        assert!(first.body.contains("21 Vorgänge gefunden, Seite 1 von 2."), "{}", first.body);
+        assert!(first.body.contains("role=\"status\""));
+        assert!(first.body.contains("aria-sort=\"descending\""));
+        assert!(!first.body.contains(&foreign), "a foreign case listed");
+        assert!(first.body.contains("<label for=\"feld-q\">"));
+
+        let sorted = browser.get(&app, "/vorgaenge?status=running&sort=aktenzeichen&richtung=auf").await;
+        assert_eq!(sorted.status, 200, "{}", sorted.body);
+        assert!(sorted.body.contains("aria-sort=\"ascending\""), "{}", sorted.body);
+        let rows = &sorted.body[sorted.body.find("<tbody>").unwrap()..];
+        let position = |az: &str| rows.find(&format!(">{az}</a>")).unwrap_or(usize::MAX);
+        assert!(position(&numbers[0]) < position(&numbers[1]), "not ascending: {rows}");
+        assert_eq!(position(&numbers[20]), usize::MAX, "the last one is on page 2");
+        let next = unescape(&sorted.body);
+        assert!(next.contains("/vorgaenge?status=running&sort=aktenzeichen&richtung=auf&seite=2"), "filters lost: {next}");
+
+        let second = browser.get(&app, "/vorgaenge?status=running&sort=aktenzeichen&richtung=auf&seite=2").await;
+        assert!(second.body.contains("Seite 2 von 2"), "{}", second.body);
+        assert!(second.body.contains(&format!(">{}</a>", numbers[20])), "{}", second.body);
+        assert!(second.body.contains("rel=\"prev\""));
+
+        let one = browser.get(&app, &format!("/vorgaenge?q={}", numbers[3])).await;
+        assert!(one.body.contains("1 Vorgänge gefunden"), "{}", one.body);
+        let none = browser.get(&app, "/vorgaenge?status=completed").await;
+        assert!(none.body.contains("Keine Vorgänge gefunden."), "{}", none.body);
+
+        for bad in ["/vorgaenge?sort=id", "/vorgaenge?richtung=quer", "/vorgaenge?seite=0", "/vorgaenge?status=geloescht"] {
+            let refused = browser.get(&app, bad).await;
+            assert_eq!(refused.status, 400, "{bad}: {}", refused.body);
+            assert!(refused.body.contains("Ungültige Suchangaben"), "{bad}: {}", refused.body);
+        }
+        let refused = browser.get(&app, "/vorgaenge?sort=id").await;
+        assert!(refused.body.contains("Nach dieser Spalte kann nicht sortiert werden."));
+
+        let mut reader = Browser::default();
+        reader.login(&app, "l@kreis-soest.de", PASSWORD).await;
+        let list = reader.get(&app, "/vorgaenge").await;
+        assert_eq!(list.status, 200);
+        assert!(list.body.contains("21 Vorgänge gefunden"), "{}", list.body);
+        assert!(!list.body.contains("Neuer Vorgang"), "a reader is offered case creation");
+        assert!(!reader.get(&app, "/").await.body.contains("Neuer Vorgang"));
+    }
+}
+
+both_backends! {
+    async fn ui_calendar_address_is_shown_once_and_revocable(backend) {
+        let db = TestDatabase::migrated(backend);
+        let pool = db.pool(2);
+        let dir = tempfile::tempdir().unwrap();
+        let api = crate::support::api::state(&pool, dir.path());
+        create_user(&mut pool.get().unwrap(), SOEST, "05974", &[Role::Koordination], Some(PASSWORD));
+        let app = ui_app!(pool, api);
+        let mut browser = Browser::default();
+        browser.login(&app, SOEST, PASSWORD).await;
+
+        let account = browser.get(&app, "/konto").await;
+        assert_eq!(account.status, 200);
+        assert!(account.body.contains("href=\"/passwort\""));
+        assert!(account.body.contains("Sie haben noch keine Kalenderadresse."));
+        let csrf = account.hidden("csrf");
+
+        let forged = browser.post(&app, "/konto/kalender", &[("bezeichnung", "Outlook")]).await;
+        assert_eq!(forged.status, 403, "{}", forged.body);
+
+        let created = browser.post(&app, "/konto/kalender", &[("csrf", &csrf), ("bezeichnung", "Outlook <b>Büro</b>")]).await;
+        assert_eq!(created.status, 200, "{}", created.body);
+        assert!(created.body.contains("Outlook &lt;b&gt;Büro&lt;/b&gt;"), "{}", created.body);
+        assert!(created.body.contains("Thunderbird"));
+        let marker = "id=\"feld-adresse\" value=\"";
+        let start = created.body.find(marker).unwrap() + marker.len();
+        let url = unescape(&created.body[start..start + created.body[start..].find('"').unwrap()]);
+        let path = &url[url.find("/kalender/").unwrap()..];
+        assert!(path.ends_with(".ics"), "{url}");
+        assert_eq!(browser.get(&app, path).await.status, 200);
+
+        let again = browser.get(&app, "/konto").await;
+        assert!(!again.body.contains(path), "the address is shown only once");
+        assert!(again.body.contains("gültig"));
+        let action = "action=\"/konto/kalender/";
+        let at = again.body.find(action).unwrap() + "action=\"".len();
+        let revoke = again.body[at..at + again.body[at..].find('"').unwrap()].to_string();
+
+        assert_eq!(browser.post(&app, &revoke, &[]).await.status, 403);
+        let done = browser.post(&app, &revoke, &[("csrf", &csrf)]).await;
+        assert_eq!(done.location(), "/konto?hinweis=widerrufen");
+        assert_eq!(browser.get(&app, path).await.status, 404);
+        let after = browser.get(&app, "/konto?hinweis=widerrufen").await;
+        assert!(after.body.contains("wurde widerrufen"));
+        assert!(after.body.contains("widerrufen am"));
+    }
+}
