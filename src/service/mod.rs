@@ -6,12 +6,13 @@ pub mod calendar;
 pub mod cases;
 pub mod clock;
 pub mod error;
-pub mod fristen;
 pub mod first_run;
+pub mod fristen;
 pub mod mail;
 pub mod organisations;
 pub mod partner;
 pub mod partner_link;
+pub mod users;
 pub mod workflows;
 
 pub use error::ServiceError;

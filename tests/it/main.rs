@@ -25,5 +25,6 @@ mod startup;
 mod storage;
 mod timer_instances;
 mod timers;
+mod ui_admin;
 mod ui_login;
 mod validate_cli;
