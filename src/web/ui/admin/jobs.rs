@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use diesel::prelude::*;
 use serde_json::{Value, json};
 
-use super::{allowed, failure, local_time};
+use super::{failure, local_time, refusal};
 use crate::auth::Permission;
 use crate::db::schema::{cases, timers};
 use crate::db::{Database, DbConnection, DbError};
@@ -101,7 +101,7 @@ pub async fn show(
     api: web::Data<ApiState>,
     db: web::Data<Database>,
 ) -> HttpResponse {
-    if let Err(refused) = allowed(&api, &session, Permission::ViewJobs) {
+    if let Some(refused) = refusal(&api, &session, Permission::ViewJobs) {
         return refused;
     }
     let loaded = db

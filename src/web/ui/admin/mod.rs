@@ -29,23 +29,20 @@ pub async fn overview(session: UiSession, api: actix_web::web::Data<ApiState>) -
         Permission::ManageOutbox,
         Permission::ViewJobs,
     ];
-    if let Some(refused) = permissions
-        .iter()
-        .find_map(|p| allowed(&api, &session, *p).err())
-    {
+    if let Some(refused) = permissions.iter().find_map(|p| refusal(&api, &session, *p)) {
         return refused;
     }
     let context = layout("Verwaltung", Some(&session), Some("/admin"));
     render(&api, StatusCode::OK, "admin", &context)
 }
 
-/// `Ok` when the session may do `permission`, else the German 403 page to answer with.
-pub(crate) fn allowed(
+/// The German 403 page to answer with when the session may not do `permission`.
+pub(crate) fn refusal(
     api: &ApiState,
     session: &Session,
     permission: Permission,
-) -> Result<(), HttpResponse> {
-    session.authorize(permission, None).map_err(|denied| {
+) -> Option<HttpResponse> {
+    session.authorize(permission, None).err().map(|denied| {
         error_page(
             api,
             StatusCode::FORBIDDEN,

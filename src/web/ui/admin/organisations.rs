@@ -7,7 +7,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
-use super::{allowed, failure, field_errors, notice, query_value};
+use super::{failure, field_errors, notice, query_value, refusal};
 use crate::auth::Permission;
 use crate::db::Database;
 use crate::db::models::OrganisationKind;
@@ -67,7 +67,7 @@ pub async fn list(
     api: web::Data<ApiState>,
     db: web::Data<Database>,
 ) -> HttpResponse {
-    if let Err(refused) = allowed(&api, &session, Permission::ManageOrganisations) {
+    if let Some(refused) = refusal(&api, &session, Permission::ManageOrganisations) {
         return refused;
     }
     let query = req.query_string();
@@ -107,7 +107,7 @@ pub async fn edit(
     api: web::Data<ApiState>,
     db: web::Data<Database>,
 ) -> HttpResponse {
-    if let Err(refused) = allowed(&api, &session, Permission::ManageOrganisations) {
+    if let Some(refused) = refusal(&api, &session, Permission::ManageOrganisations) {
         return refused;
     }
     let key = key.into_inner();
@@ -184,7 +184,7 @@ pub async fn submit(
     db: web::Data<Database>,
 ) -> HttpResponse {
     let CsrfForm { session, form, .. } = form;
-    if let Err(refused) = allowed(&api, &session, Permission::ManageOrganisations) {
+    if let Some(refused) = refusal(&api, &session, Permission::ManageOrganisations) {
         return refused;
     }
     let key = key.into_inner();
@@ -340,7 +340,7 @@ pub async fn new_form(
     api: web::Data<ApiState>,
     db: web::Data<Database>,
 ) -> HttpResponse {
-    if let Err(refused) = allowed(&api, &session, Permission::ManageOrganisations) {
+    if let Some(refused) = refusal(&api, &session, Permission::ManageOrganisations) {
         return refused;
     }
     register_page(
@@ -376,7 +376,7 @@ pub async fn register(
     db: web::Data<Database>,
 ) -> HttpResponse {
     let CsrfForm { session, form, .. } = form;
-    if let Err(refused) = allowed(&api, &session, Permission::ManageOrganisations) {
+    if let Some(refused) = refusal(&api, &session, Permission::ManageOrganisations) {
         return refused;
     }
     let input = RegisterOrganisation {

@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
-use super::{allowed, failure, local_time, notice, query_value};
+use super::{failure, local_time, notice, query_value, refusal};
 use crate::auth::Permission;
 use crate::db::Database;
 use crate::mail::WorkerHandle;
@@ -61,7 +61,7 @@ pub async fn list(
     api: web::Data<ApiState>,
     db: web::Data<Database>,
 ) -> HttpResponse {
-    if let Err(refused) = allowed(&api, &session, Permission::ManageOutbox) {
+    if let Some(refused) = refusal(&api, &session, Permission::ManageOutbox) {
         return refused;
     }
     let query = req.query_string();
@@ -69,7 +69,7 @@ pub async fn list(
     let rows = db
         .run(move |conn| {
             if status.is_some() {
-                return Ok(outbox::list(conn, status, 1, PAGE)?);
+                return outbox::list(conn, status, 1, PAGE);
             }
             let (mut rows, failed) = outbox::list(conn, Some(OutboxStatus::Failed), 1, PAGE)?;
             let (others, total) = outbox::list(conn, None, 1, PAGE)?;
@@ -108,7 +108,7 @@ pub async fn retry(
     worker: Option<web::Data<WorkerHandle>>,
 ) -> HttpResponse {
     let session = form.session;
-    if let Err(refused) = allowed(&api, &session, Permission::ManageOutbox) {
+    if let Some(refused) = refusal(&api, &session, Permission::ManageOutbox) {
         return refused;
     }
     let id = id.into_inner();

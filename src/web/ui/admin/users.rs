@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
-use super::{allowed, failure, field_errors, notice};
+use super::{failure, field_errors, notice, refusal};
 use crate::auth::{Auth, Permission};
 use crate::db::Database;
 use crate::db::models::{Role, UserId};
@@ -44,7 +44,7 @@ pub async fn list(
     api: web::Data<ApiState>,
     db: web::Data<Database>,
 ) -> HttpResponse {
-    if let Err(refused) = allowed(&api, &session, Permission::ManageUsers) {
+    if let Some(refused) = refusal(&api, &session, Permission::ManageUsers) {
         return refused;
     }
     match db.run(|conn| Ok(users::list(conn))).await {
@@ -90,7 +90,7 @@ pub async fn new_form(
     api: web::Data<ApiState>,
     db: web::Data<Database>,
 ) -> HttpResponse {
-    if let Err(refused) = allowed(&api, &session, Permission::ManageUsers) {
+    if let Some(refused) = refusal(&api, &session, Permission::ManageUsers) {
         return refused;
     }
     create_page(
@@ -112,7 +112,7 @@ pub async fn create(
     auth: web::Data<Auth>,
 ) -> HttpResponse {
     let CsrfForm { session, form, .. } = form;
-    if let Err(refused) = allowed(&api, &session, Permission::ManageUsers) {
+    if let Some(refused) = refusal(&api, &session, Permission::ManageUsers) {
         return refused;
     }
     let input = CreateUser {
@@ -212,7 +212,7 @@ pub async fn edit(
     api: web::Data<ApiState>,
     db: web::Data<Database>,
 ) -> HttpResponse {
-    if let Err(refused) = allowed(&api, &session, Permission::ManageUsers) {
+    if let Some(refused) = refusal(&api, &session, Permission::ManageUsers) {
         return refused;
     }
     let id = UserId(id.into_inner());
@@ -264,7 +264,7 @@ pub async fn set_roles(
     db: web::Data<Database>,
 ) -> HttpResponse {
     let CsrfForm { session, form, .. } = form;
-    if let Err(refused) = allowed(&api, &session, Permission::ManageUsers) {
+    if let Some(refused) = refusal(&api, &session, Permission::ManageUsers) {
         return refused;
     }
     let id = UserId(id.into_inner());
@@ -308,7 +308,7 @@ pub async fn set_active(
     db: web::Data<Database>,
 ) -> HttpResponse {
     let CsrfForm { session, form, .. } = form;
-    if let Err(refused) = allowed(&api, &session, Permission::ManageUsers) {
+    if let Some(refused) = refusal(&api, &session, Permission::ManageUsers) {
         return refused;
     }
     let id = UserId(id.into_inner());

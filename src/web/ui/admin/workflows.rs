@@ -13,7 +13,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{allowed, failure, local_time, query_value};
+use super::{failure, local_time, query_value, refusal};
 use crate::auth::Permission;
 use crate::db::Database;
 use crate::db::models::DefinitionRow;
@@ -31,7 +31,7 @@ pub async fn list(
     api: web::Data<ApiState>,
     db: web::Data<Database>,
 ) -> HttpResponse {
-    if let Err(refused) = allowed(&api, &session, Permission::DeployWorkflow) {
+    if let Some(refused) = refusal(&api, &session, Permission::DeployWorkflow) {
         return refused;
     }
     let rows = db
@@ -76,7 +76,7 @@ pub async fn show(
     api: web::Data<ApiState>,
     db: web::Data<Database>,
 ) -> HttpResponse {
-    if let Err(refused) = allowed(&api, &session, Permission::DeployWorkflow) {
+    if let Some(refused) = refusal(&api, &session, Permission::DeployWorkflow) {
         return refused;
     }
     let key = key.into_inner();
@@ -159,7 +159,7 @@ pub async fn edit(
     api: web::Data<ApiState>,
     db: web::Data<Database>,
 ) -> HttpResponse {
-    if let Err(refused) = allowed(&api, &session, Permission::DeployWorkflow) {
+    if let Some(refused) = refusal(&api, &session, Permission::DeployWorkflow) {
         return refused;
     }
     let key = key.into_inner();
@@ -188,7 +188,7 @@ pub async fn edit(
 
 /// `GET /admin/workflows/neu`: the editor for a new workflow.
 pub async fn new_form(session: UiSession, api: web::Data<ApiState>) -> HttpResponse {
-    if let Err(refused) = allowed(&api, &session, Permission::DeployWorkflow) {
+    if let Some(refused) = refusal(&api, &session, Permission::DeployWorkflow) {
         return refused;
     }
     editor(&api, StatusCode::OK, &session, None, SKELETON, &[], None)
@@ -236,7 +236,7 @@ async fn submit(
     db: web::Data<Database>,
 ) -> HttpResponse {
     let CsrfForm { session, form, .. } = form;
-    if let Err(refused) = allowed(&api, &session, Permission::DeployWorkflow) {
+    if let Some(refused) = refusal(&api, &session, Permission::DeployWorkflow) {
         return refused;
     }
     // Browsers send a textarea's line breaks as CR LF.
