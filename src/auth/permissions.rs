@@ -9,8 +9,8 @@
 //! | `bewilligung` | list, read | read, documents, journal, actions on *submitted* cases of every organisation |
 //! | `lesen` | list, read | read, documents, journal within the own organisation |
 //!
-//! Only `admin` deploys workflows, manages the mail outbox and registers partner organisations
-//! and their addresses; every role may list the organisations (to pick whom to consult).
+//! Only `admin` deploys workflows, manages the mail outbox and the users, and registers partner
+//! organisations and their addresses; every role may list the organisations (to pick whom to consult).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
@@ -52,11 +52,13 @@ pub enum Permission {
     ListOrganisations,
     /// Register partner organisations and maintain the addresses consultations are mailed to.
     ManageOrganisations,
+    /// Create users, change their roles, deactivate and reactivate them (web interface).
+    ManageUsers,
 }
 
 impl Permission {
     /// Every permission, for exhaustive checks.
-    pub const ALL: [Permission; 15] = [
+    pub const ALL: [Permission; 16] = [
         Permission::ListWorkflows,
         Permission::ReadWorkflow,
         Permission::DeployWorkflow,
@@ -72,6 +74,7 @@ impl Permission {
         Permission::ViewJobs,
         Permission::ListOrganisations,
         Permission::ManageOrganisations,
+        Permission::ManageUsers,
     ];
 
     /// Permissions about one case, which therefore need a [`CaseScope`].
@@ -85,6 +88,7 @@ impl Permission {
                 | Permission::ViewJobs
                 | Permission::ListOrganisations
                 | Permission::ManageOrganisations
+                | Permission::ManageUsers
         )
     }
 
@@ -114,6 +118,7 @@ impl Permission {
             Permission::ViewJobs => "die regelmäßigen Aufgaben einzusehen",
             Permission::ListOrganisations => "Organisationen aufzulisten",
             Permission::ManageOrganisations => "Organisationen und ihre Adressen zu verwalten",
+            Permission::ManageUsers => "Benutzer zu verwalten",
         }
     }
 }
@@ -197,7 +202,7 @@ fn role_allows(
         Role::Admin => true,
         Role::Koordination => match permission {
             ListWorkflows | ReadWorkflow | ListOrganisations => true,
-            DeployWorkflow | ManageOutbox | ViewJobs | ManageOrganisations => false,
+            DeployWorkflow | ManageOutbox | ViewJobs | ManageOrganisations | ManageUsers => false,
             CreateCase | ReadCase | ChangeCaseData | TakeAction | UploadDocument | ReadDocument
             | ReadJournal | WithdrawCase => own,
         },
@@ -205,13 +210,13 @@ fn role_allows(
             ListWorkflows | ReadWorkflow | ListOrganisations => true,
             ReadCase | ReadDocument | ReadJournal | TakeAction => submitted,
             DeployWorkflow | CreateCase | ChangeCaseData | UploadDocument | WithdrawCase
-            | ManageOutbox | ViewJobs | ManageOrganisations => false,
+            | ManageOutbox | ViewJobs | ManageOrganisations | ManageUsers => false,
         },
         Role::Lesen => match permission {
             ListWorkflows | ReadWorkflow | ListOrganisations => true,
             ReadCase | ReadDocument | ReadJournal => own,
             DeployWorkflow | CreateCase | ChangeCaseData | TakeAction | UploadDocument
-            | WithdrawCase | ManageOutbox | ViewJobs | ManageOrganisations => false,
+            | WithdrawCase | ManageOutbox | ViewJobs | ManageOrganisations | ManageUsers => false,
         },
     }
 }
@@ -310,7 +315,7 @@ mod tests {
     /// own/not submitted, own/submitted, foreign/not submitted, foreign/submitted.
     /// `Y` allowed; `-` refused with 403; `h` refused and hidden (answer 404).
     #[rustfmt::skip]
-    const EXPECTED: [(Permission, [&str; 4]); 15] = [
+    const EXPECTED: [(Permission, [&str; 4]); 16] = [
         //                  admin   koordination bewilligung lesen
         (ListWorkflows,  ["YYYY", "YYYY",      "YYYY",     "YYYY"]),
         (ReadWorkflow,   ["YYYY", "YYYY",      "YYYY",     "YYYY"]),
@@ -327,6 +332,7 @@ mod tests {
         (ViewJobs,       ["YYYY", "----",      "----",     "----"]),
         (ListOrganisations,   ["YYYY", "YYYY", "YYYY", "YYYY"]),
         (ManageOrganisations, ["YYYY", "----", "----", "----"]),
+        (ManageUsers,         ["YYYY", "----", "----", "----"]),
     ];
 
     const ROLES: [Role; 4] = [

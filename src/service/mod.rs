@@ -14,6 +14,7 @@ pub mod organisations;
 pub mod overview;
 pub mod partner;
 pub mod partner_link;
+pub mod users;
 pub mod workflows;
 
 pub use error::ServiceError;

@@ -144,6 +144,35 @@ impl WorkflowRegistry {
         actor: &str,
         now: NaiveDateTime,
     ) -> Result<Arc<DeployedWorkflow>, ServiceError> {
+        let loaded = Self::validated(conn, sources, source)?;
+        let key = loaded.definition.workflow.clone();
+        let hash = version_of(&loaded.definition);
+        write_transaction(conn, |conn| -> Result<(), ServiceError> {
+            serialise_deployments(conn)?;
+            store_if_new(conn, loaded.definition, source, actor, now)?;
+            Ok(())
+        })?;
+        let row = DefinitionRow::find_by_hash(conn, &key, &hash)?
+            .ok_or_else(|| ServiceError::NotFound(format!("Workflow „{key}“ nicht gefunden.")))?;
+        self.compile(row)
+    }
+
+    /// Validates a definition exactly as [`Self::deploy`] would, without deploying it (the
+    /// editor's „Prüfen“); returns the workflow key it names.
+    pub fn check(
+        &self,
+        conn: &mut DbConnection,
+        sources: &WorkflowSources,
+        source: &str,
+    ) -> Result<String, ServiceError> {
+        Ok(Self::validated(conn, sources, source)?.definition.workflow)
+    }
+
+    fn validated(
+        conn: &mut DbConnection,
+        sources: &WorkflowSources,
+        source: &str,
+    ) -> Result<load::Loaded, ServiceError> {
         let loaded = load::load_definition("upload.yaml", source)
             .map_err(ServiceError::InvalidDefinition)?;
         let known: BTreeSet<String> = DefinitionRow::all_latest(conn)?
@@ -159,16 +188,7 @@ impl WorkflowRegistry {
         if !errors.is_empty() {
             return Err(ServiceError::InvalidDefinition(errors));
         }
-        let key = loaded.definition.workflow.clone();
-        let hash = version_of(&loaded.definition);
-        write_transaction(conn, |conn| -> Result<(), ServiceError> {
-            serialise_deployments(conn)?;
-            store_if_new(conn, loaded.definition, source, actor, now)?;
-            Ok(())
-        })?;
-        let row = DefinitionRow::find_by_hash(conn, &key, &hash)?
-            .ok_or_else(|| ServiceError::NotFound(format!("Workflow „{key}“ nicht gefunden.")))?;
-        self.compile(row)
+        Ok(loaded)
     }
 
     /// A version by id, compiled once and cached.

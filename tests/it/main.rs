@@ -25,6 +25,7 @@ mod startup;
 mod storage;
 mod timer_instances;
 mod timers;
+mod ui_admin;
 mod ui_login;
 mod ui_pages;
 mod validate_cli;

@@ -74,6 +74,24 @@ impl DefinitionRow {
             .optional()?)
     }
 
+    /// Every version of `key`, newest first (the version history of the admin pages).
+    pub fn history(conn: &mut DbConnection, key: &str) -> Result<Vec<Self>, DbError> {
+        Ok(workflow_definitions::table
+            .filter(workflow_definitions::key.eq(key))
+            .order(workflow_definitions::version.desc())
+            .select(Self::as_select())
+            .load(conn)?)
+    }
+
+    /// How many versions each key has, ordered by key.
+    pub fn version_counts(conn: &mut DbConnection) -> Result<Vec<(String, i64)>, DbError> {
+        Ok(workflow_definitions::table
+            .group_by(workflow_definitions::key)
+            .select((workflow_definitions::key, diesel::dsl::count_star()))
+            .order(workflow_definitions::key)
+            .load(conn)?)
+    }
+
     /// The newest version of every workflow, ordered by key.
     pub fn all_latest(conn: &mut DbConnection) -> Result<Vec<Self>, DbError> {
         let rows: Vec<Self> = workflow_definitions::table

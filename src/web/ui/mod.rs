@@ -11,6 +11,7 @@
 
 mod account;
 mod case_list;
+pub mod admin;
 mod cookie;
 pub mod csrf;
 pub mod headers;
@@ -87,6 +88,57 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         }))
         .service(page("/barrierefreiheit", |r| {
             r.route(web::get().to(legal::barrierefreiheit))
+        }))
+        .service(page("/admin", |r| r.route(web::get().to(admin::overview))))
+        .service(page("/admin/workflows", |r| {
+            r.route(web::get().to(admin::workflows::list))
+        }))
+        .service(page("/admin/workflows/neu", |r| {
+            r.route(web::get().to(admin::workflows::new_form))
+                .route(web::post().to(admin::workflows::submit_new))
+        }))
+        .service(page("/admin/workflows/{key}", |r| {
+            r.route(web::get().to(admin::workflows::show))
+        }))
+        .service(page("/admin/workflows/{key}/bearbeiten", |r| {
+            r.route(web::get().to(admin::workflows::edit))
+                .route(web::post().to(admin::workflows::submit_edit))
+        }))
+        .service(page("/admin/organisationen", |r| {
+            r.route(web::get().to(admin::organisations::list))
+        }))
+        .service(page("/admin/organisationen/neu", |r| {
+            r.route(web::get().to(admin::organisations::new_form))
+                .route(web::post().to(admin::organisations::register))
+        }))
+        .service(page("/admin/organisationen/{key}", |r| {
+            r.route(web::get().to(admin::organisations::edit))
+                .route(web::post().to(admin::organisations::submit))
+        }))
+        .service(page("/admin/benutzer", |r| {
+            r.route(web::get().to(admin::users::list))
+        }))
+        .service(page("/admin/benutzer/neu", |r| {
+            r.route(web::get().to(admin::users::new_form))
+                .route(web::post().to(admin::users::create))
+        }))
+        .service(page("/admin/benutzer/{id}", |r| {
+            r.route(web::get().to(admin::users::edit))
+        }))
+        .service(page("/admin/benutzer/{id}/rollen", |r| {
+            r.route(web::post().to(admin::users::set_roles))
+        }))
+        .service(page("/admin/benutzer/{id}/aktiv", |r| {
+            r.route(web::post().to(admin::users::set_active))
+        }))
+        .service(page("/admin/postausgang", |r| {
+            r.route(web::get().to(admin::outbox::list))
+        }))
+        .service(page("/admin/postausgang/{id}/erneut", |r| {
+            r.route(web::post().to(admin::outbox::retry))
+        }))
+        .service(page("/admin/aufgaben", |r| {
+            r.route(web::get().to(admin::jobs::show))
         }));
 }
 

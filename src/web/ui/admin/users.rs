@@ -1,0 +1,347 @@
+//! `/admin/benutzer…`: the staff users – list, create with a one-time password shown once, change
+//! roles, deactivate and reactivate – through [`crate::service::users`].
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::{Value, json};
+
+use super::{failure, field_errors, notice, refusal};
+use crate::auth::{Auth, Permission};
+use crate::db::Database;
+use crate::db::models::{Role, UserId};
+use crate::engine::data::DataError;
+use crate::service::ServiceError;
+use crate::service::organisations;
+use crate::service::users::{self, CreateUser, UserView};
+use crate::web::api::ApiState;
+use crate::web::ui::{CsrfForm, Session, UiSession, layout, render, role_label, see_other};
+
+const NOTICES: &[(&str, &str)] = &[
+    ("rollen", "Die Rollen wurden gespeichert."),
+    (
+        "deaktiviert",
+        "Das Konto wurde deaktiviert; der Benutzer wurde abgemeldet.",
+    ),
+    ("aktiviert", "Das Konto wurde wieder aktiviert."),
+];
+
+fn user_json(user: &UserView) -> Value {
+    json!({
+        "id": user.id.0,
+        "email": user.email,
+        "name": user.name,
+        "organisation": user.organisation_name,
+        "organisation_key": user.organisation_key,
+        "rollen": user.roles.iter().map(|r| role_label(*r)).collect::<Vec<_>>(),
+        "aktiv": user.active,
+        "pflichtwechsel": user.must_change_password,
+    })
+}
+
+/// `GET /admin/benutzer`: every user.
+pub async fn list(
+    session: UiSession,
+    api: web::Data<ApiState>,
+    db: web::Data<Database>,
+) -> HttpResponse {
+    if let Some(refused) = refusal(&api, &session, Permission::ManageUsers) {
+        return refused;
+    }
+    match db.run(|conn| Ok(users::list(conn))).await {
+        Ok(Ok(list)) => {
+            let mut context = layout("Benutzer", Some(&session), Some("/admin"));
+            context["benutzer"] = json!(list.iter().map(user_json).collect::<Vec<_>>());
+            render(&api, StatusCode::OK, "admin_benutzer", &context)
+        }
+        Ok(Err(error)) => failure(&api, &session, error),
+        Err(error) => failure(&api, &session, ServiceError::Db(error)),
+    }
+}
+
+/// Roles ticked in a form (`rolle=admin&rolle=lesen`); unknown values are ignored.
+fn ticked_roles(pairs: &[(String, String)]) -> Vec<Role> {
+    pairs
+        .iter()
+        .filter(|(k, _)| k == "rolle")
+        .filter_map(|(_, v)| v.parse().ok())
+        .collect()
+}
+
+fn role_boxes(ticked: &[Role]) -> Value {
+    json!(
+        Role::ALL
+            .iter()
+            .map(|r| json!({ "wert": r.as_str(), "name": role_label(*r), "gewaehlt": ticked.contains(r) }))
+            .collect::<Vec<_>>()
+    )
+}
+
+fn field(pairs: &[(String, String)], name: &str) -> String {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default()
+}
+
+/// `GET /admin/benutzer/neu`: the form creating a user.
+pub async fn new_form(
+    session: UiSession,
+    api: web::Data<ApiState>,
+    db: web::Data<Database>,
+) -> HttpResponse {
+    if let Some(refused) = refusal(&api, &session, Permission::ManageUsers) {
+        return refused;
+    }
+    create_page(
+        &api,
+        &db,
+        StatusCode::OK,
+        &session,
+        &CreateUser::default(),
+        &[],
+    )
+    .await
+}
+
+/// `POST /admin/benutzer/neu`: creates the user and shows the one-time password once.
+pub async fn create(
+    form: CsrfForm<Vec<(String, String)>>,
+    api: web::Data<ApiState>,
+    db: web::Data<Database>,
+    auth: web::Data<Auth>,
+) -> HttpResponse {
+    let CsrfForm { session, form, .. } = form;
+    if let Some(refused) = refusal(&api, &session, Permission::ManageUsers) {
+        return refused;
+    }
+    let input = CreateUser {
+        email: field(&form, "email"),
+        name: field(&form, "name"),
+        organisation: field(&form, "organisation"),
+        roles: ticked_roles(&form),
+    };
+    let request = input.clone();
+    let outcome = db
+        .run(move |conn| {
+            Ok(users::create(
+                conn,
+                &auth.passwords,
+                &request,
+                chrono::Utc::now().naive_utc(),
+            ))
+        })
+        .await;
+    match outcome {
+        Ok(Ok(created)) => {
+            let mut context = layout("Benutzer angelegt", Some(&session), Some("/admin"));
+            context["benutzer"] = user_json(&created.user);
+            context["passwort"] = json!(created.password);
+            render(&api, StatusCode::OK, "admin_benutzer_angelegt", &context)
+        }
+        Ok(Err(ServiceError::InvalidInput(errors))) => {
+            create_page(
+                &api,
+                &db,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &session,
+                &input,
+                &errors,
+            )
+            .await
+        }
+        Ok(Err(error)) => failure(&api, &session, error),
+        Err(error) => failure(&api, &session, ServiceError::Db(error)),
+    }
+}
+
+async fn create_page(
+    api: &ApiState,
+    db: &Database,
+    status: StatusCode,
+    session: &Session,
+    input: &CreateUser,
+    errors: &[DataError],
+) -> HttpResponse {
+    let all = db
+        .run(|conn| {
+            organisations::list(conn, None, None)
+                .map_err(|e| crate::db::DbError::Blocking(e.to_string()))
+        })
+        .await;
+    let all = match all {
+        Ok(all) => all,
+        Err(error) => return failure(api, session, ServiceError::Db(error)),
+    };
+    let mut context = layout("Benutzer anlegen", Some(session), Some("/admin"));
+    context["email"] = json!(input.email);
+    context["name"] = json!(input.name);
+    context["organisationen"] = json!(
+        all.iter()
+            .map(
+                |o| json!({ "key": o.key, "name": o.name, "gewaehlt": o.key == input.organisation })
+            )
+            .collect::<Vec<_>>()
+    );
+    context["rollen"] = role_boxes(&input.roles);
+    field_errors(
+        &mut context,
+        errors,
+        &["email", "name", "organisation", "rolle"],
+        pointer_field,
+    );
+    render(api, status, "admin_benutzer_neu", &context)
+}
+
+fn pointer_field(pointer: &str) -> String {
+    match pointer {
+        "/email" => "email",
+        "/name" => "name",
+        "/organisation" => "organisation",
+        "/active" => "aktiv",
+        _ => "rolle",
+    }
+    .to_string()
+}
+
+/// `GET /admin/benutzer/{id}`: roles and activation of one user.
+pub async fn edit(
+    req: HttpRequest,
+    session: UiSession,
+    id: web::Path<i64>,
+    api: web::Data<ApiState>,
+    db: web::Data<Database>,
+) -> HttpResponse {
+    if let Some(refused) = refusal(&api, &session, Permission::ManageUsers) {
+        return refused;
+    }
+    let id = UserId(id.into_inner());
+    match db.run(move |conn| Ok(users::show(conn, id))).await {
+        Ok(Ok(user)) => {
+            let roles = user.roles.clone();
+            edit_page(
+                &api,
+                StatusCode::OK,
+                &session,
+                &user,
+                &roles,
+                &[],
+                notice(req.query_string(), NOTICES),
+            )
+        }
+        Ok(Err(error)) => failure(&api, &session, error),
+        Err(error) => failure(&api, &session, ServiceError::Db(error)),
+    }
+}
+
+fn edit_page(
+    api: &ApiState,
+    status: StatusCode,
+    session: &Session,
+    user: &UserView,
+    ticked: &[Role],
+    errors: &[DataError],
+    hinweis: Option<&str>,
+) -> HttpResponse {
+    let mut context = layout(
+        &format!("Benutzer {}", user.email),
+        Some(session),
+        Some("/admin"),
+    );
+    context["benutzer"] = user_json(user);
+    context["selbst"] = json!(user.id == session.principal().user_id);
+    context["rollen"] = role_boxes(ticked);
+    context["hinweis"] = json!(hinweis);
+    field_errors(&mut context, errors, &["rolle", "aktiv"], pointer_field);
+    render(api, status, "admin_benutzer_bearbeiten", &context)
+}
+
+/// `POST /admin/benutzer/{id}/rollen`: replaces the roles.
+pub async fn set_roles(
+    form: CsrfForm<Vec<(String, String)>>,
+    id: web::Path<i64>,
+    api: web::Data<ApiState>,
+    db: web::Data<Database>,
+) -> HttpResponse {
+    let CsrfForm { session, form, .. } = form;
+    if let Some(refused) = refusal(&api, &session, Permission::ManageUsers) {
+        return refused;
+    }
+    let id = UserId(id.into_inner());
+    let actor = session.principal().user_id;
+    let roles = ticked_roles(&form);
+    let wanted = roles.clone();
+    let outcome = db
+        .run(move |conn| {
+            let result = users::set_roles(conn, actor, id, &wanted, chrono::Utc::now().naive_utc());
+            Ok((result, users::show(conn, id)))
+        })
+        .await;
+    match outcome {
+        Ok((Ok(_), _)) => see_other(&format!("/admin/benutzer/{}?hinweis=rollen", id.0)),
+        Ok((Err(ServiceError::InvalidInput(errors)), Ok(user))) => edit_page(
+            &api,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &session,
+            &user,
+            &roles,
+            &errors,
+            None,
+        ),
+        Ok((Err(error), _)) => failure(&api, &session, error),
+        Err(error) => failure(&api, &session, ServiceError::Db(error)),
+    }
+}
+
+/// The activation form: `aktiv=ja` or `aktiv=nein`.
+#[derive(serde::Deserialize)]
+pub struct ActiveForm {
+    #[serde(default)]
+    aktiv: String,
+}
+
+/// `POST /admin/benutzer/{id}/aktiv`: deactivates or reactivates the user.
+pub async fn set_active(
+    form: CsrfForm<ActiveForm>,
+    id: web::Path<i64>,
+    api: web::Data<ApiState>,
+    db: web::Data<Database>,
+) -> HttpResponse {
+    let CsrfForm { session, form, .. } = form;
+    if let Some(refused) = refusal(&api, &session, Permission::ManageUsers) {
+        return refused;
+    }
+    let id = UserId(id.into_inner());
+    let actor = session.principal().user_id;
+    let active = form.aktiv == "ja";
+    let outcome = db
+        .run(move |conn| {
+            let result = users::set_active(conn, actor, id, active, chrono::Utc::now().naive_utc());
+            Ok((result, users::show(conn, id)))
+        })
+        .await;
+    match outcome {
+        Ok((Ok(_), _)) => see_other(&format!(
+            "/admin/benutzer/{}?hinweis={}",
+            id.0,
+            if active { "aktiviert" } else { "deaktiviert" }
+        )),
+        Ok((Err(ServiceError::Unprocessable(message)), Ok(user))) => {
+            let roles = user.roles.clone();
+            edit_page(
+                &api,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &session,
+                &user,
+                &roles,
+                &[DataError {
+                    pointer: "/active".into(),
+                    message,
+                }],
+                None,
+            )
+        }
+        Ok((Err(error), _)) => failure(&api, &session, error),
+        Err(error) => failure(&api, &session, ServiceError::Db(error)),
+    }
+}

@@ -1,0 +1,426 @@
+//! `/admin/workflows…`: the deployed workflows, their version history and sources, and the editor
+//! that checks and deploys a new version.
+//!
+//! The editor validates with the very function the deployment uses
+//! ([`crate::service::workflows::WorkflowRegistry::check`]), so „Prüfen“ and „Bereitstellen“ can
+//! never disagree. Errors carry line and column; the source is shown again with line numbers and
+//! the erroneous lines marked in text, each error linking to its line.
+
+use std::collections::BTreeSet;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{failure, local_time, query_value, refusal};
+use crate::auth::Permission;
+use crate::db::Database;
+use crate::db::models::DefinitionRow;
+use crate::engine::diagnostic::Diagnostic;
+use crate::service::ServiceError;
+use crate::web::api::ApiState;
+use crate::web::ui::{CsrfForm, Session, UiSession, encode_query_value, layout, render, see_other};
+
+/// What a new workflow's editor starts with: the keys every definition needs.
+const SKELETON: &str = "workflow: neuer-workflow\ntitle: Neuer Workflow\n";
+
+/// `GET /admin/workflows`: every workflow with its latest version and number of versions.
+pub async fn list(
+    session: UiSession,
+    api: web::Data<ApiState>,
+    db: web::Data<Database>,
+) -> HttpResponse {
+    if let Some(refused) = refusal(&api, &session, Permission::DeployWorkflow) {
+        return refused;
+    }
+    let rows = db
+        .run(|conn| {
+            Ok((
+                DefinitionRow::all_latest(conn)?,
+                DefinitionRow::version_counts(conn)?,
+            ))
+        })
+        .await;
+    let (latest, counts) = match rows {
+        Ok(rows) => rows,
+        Err(error) => return failure(&api, &session, ServiceError::Db(error)),
+    };
+    let workflows: Vec<Value> = latest
+        .iter()
+        .map(|row| {
+            let count = counts
+                .iter()
+                .find(|(key, _)| *key == row.key)
+                .map_or(1, |(_, n)| *n);
+            json!({
+                "key": row.key,
+                "titel": row.title,
+                "version": row.version,
+                "anzahl": count,
+                "erstellt": local_time(row.created_at),
+            })
+        })
+        .collect();
+    let mut context = layout("Workflows", Some(&session), Some("/admin"));
+    context["workflows"] = json!(workflows);
+    render(&api, StatusCode::OK, "admin_workflows", &context)
+}
+
+/// `GET /admin/workflows/{key}`: the version history and the source of one version
+/// (`?version=`, else the newest).
+pub async fn show(
+    req: HttpRequest,
+    session: UiSession,
+    key: web::Path<String>,
+    api: web::Data<ApiState>,
+    db: web::Data<Database>,
+) -> HttpResponse {
+    if let Some(refused) = refusal(&api, &session, Permission::DeployWorkflow) {
+        return refused;
+    }
+    let key = key.into_inner();
+    let lookup = key.clone();
+    let history = match db
+        .run(move |conn| DefinitionRow::history(conn, &lookup))
+        .await
+    {
+        Ok(history) => history,
+        Err(error) => return failure(&api, &session, ServiceError::Db(error)),
+    };
+    if history.is_empty() {
+        return failure(
+            &api,
+            &session,
+            ServiceError::NotFound(format!("Es gibt keinen Workflow „{key}“.")),
+        );
+    }
+    let query = req.query_string();
+    let wanted: Option<i32> = query_value(query, "version").and_then(|v| v.parse().ok());
+    let Some(selected) = history
+        .iter()
+        .find(|row| wanted.is_none_or(|v| row.version == v))
+    else {
+        return failure(
+            &api,
+            &session,
+            ServiceError::NotFound(format!("Workflow „{key}“ hat keine solche Version.")),
+        );
+    };
+    let hinweis = match query_value(query, "hinweis").as_deref() {
+        Some("bereitgestellt") => Some(format!(
+            "Version {} wurde bereitgestellt.",
+            selected.version
+        )),
+        Some("unveraendert") => Some(format!(
+            "Die Definition ist unverändert; es gilt weiterhin Version {}. Es wurde keine neue \
+             Version angelegt.",
+            selected.version
+        )),
+        _ => None,
+    };
+    let versions: Vec<Value> = history
+        .iter()
+        .map(|row| {
+            json!({
+                "version": row.version,
+                "titel": row.title,
+                "erstellt": local_time(row.created_at),
+                "von": row.created_by,
+                "gewaehlt": row.version == selected.version,
+            })
+        })
+        .collect();
+    let mut context = layout(
+        &format!("Workflow {}", selected.title),
+        Some(&session),
+        Some("/admin"),
+    );
+    context["key"] = json!(key);
+    context["hinweis"] = json!(hinweis);
+    context["versionen"] = json!(versions);
+    context["gewaehlt"] = json!({
+        "version": selected.version,
+        "titel": selected.title,
+        "erstellt": local_time(selected.created_at),
+        "von": selected.created_by,
+        "neueste": selected.version == history[0].version,
+    });
+    context["zeilen"] = json!(numbered_lines(&selected.source, &BTreeSet::new()));
+    // The sections „Ablaufdiagramm“ and „Unterschiede zur Vorversion“ of `admin_workflow.hbs`
+    // are kept for the diagram and the diff of the selected version against its predecessor.
+    render(&api, StatusCode::OK, "admin_workflow", &context)
+}
+
+/// `GET /admin/workflows/{key}/bearbeiten`: the editor with the newest version's source.
+pub async fn edit(
+    session: UiSession,
+    key: web::Path<String>,
+    api: web::Data<ApiState>,
+    db: web::Data<Database>,
+) -> HttpResponse {
+    if let Some(refused) = refusal(&api, &session, Permission::DeployWorkflow) {
+        return refused;
+    }
+    let key = key.into_inner();
+    let lookup = key.clone();
+    match db
+        .run(move |conn| DefinitionRow::latest(conn, &lookup))
+        .await
+    {
+        Ok(Some(row)) => editor(
+            &api,
+            StatusCode::OK,
+            &session,
+            Some(&key),
+            &row.source,
+            &[],
+            None,
+        ),
+        Ok(None) => failure(
+            &api,
+            &session,
+            ServiceError::NotFound(format!("Es gibt keinen Workflow „{key}“.")),
+        ),
+        Err(error) => failure(&api, &session, ServiceError::Db(error)),
+    }
+}
+
+/// `GET /admin/workflows/neu`: the editor for a new workflow.
+pub async fn new_form(session: UiSession, api: web::Data<ApiState>) -> HttpResponse {
+    if let Some(refused) = refusal(&api, &session, Permission::DeployWorkflow) {
+        return refused;
+    }
+    editor(&api, StatusCode::OK, &session, None, SKELETON, &[], None)
+}
+
+/// The editor's form.
+#[derive(Deserialize)]
+pub struct EditorInput {
+    #[serde(default)]
+    quelle: String,
+    /// `pruefen` or `bereitstellen`.
+    #[serde(default)]
+    aktion: String,
+}
+
+/// `POST /admin/workflows/{key}/bearbeiten`.
+pub async fn submit_edit(
+    form: CsrfForm<EditorInput>,
+    key: web::Path<String>,
+    api: web::Data<ApiState>,
+    db: web::Data<Database>,
+) -> HttpResponse {
+    submit(form, Some(key.into_inner()), api, db).await
+}
+
+/// `POST /admin/workflows/neu`.
+pub async fn submit_new(
+    form: CsrfForm<EditorInput>,
+    api: web::Data<ApiState>,
+    db: web::Data<Database>,
+) -> HttpResponse {
+    submit(form, None, api, db).await
+}
+
+/// What checking a source found.
+enum Checked {
+    Valid(String),
+    Invalid(Vec<Diagnostic>),
+}
+
+async fn submit(
+    form: CsrfForm<EditorInput>,
+    fixed_key: Option<String>,
+    api: web::Data<ApiState>,
+    db: web::Data<Database>,
+) -> HttpResponse {
+    let CsrfForm { session, form, .. } = form;
+    if let Some(refused) = refusal(&api, &session, Permission::DeployWorkflow) {
+        return refused;
+    }
+    // Browsers send a textarea's line breaks as CR LF.
+    let source = form.quelle.replace("\r\n", "\n");
+    let deploy = form.aktion == "bereitstellen";
+    let state = api.clone().into_inner();
+    let expected = fixed_key.clone();
+    let text = source.clone();
+    let actor = session.principal().email.clone();
+    let outcome = db
+        .run(move |conn| {
+            let checked = match state.registry.check(conn, &state.sources, &text) {
+                Ok(key) => match key_problem(conn, &text, &key, expected.as_deref())? {
+                    Some(problem) => Checked::Invalid(vec![problem]),
+                    None => Checked::Valid(key),
+                },
+                Err(ServiceError::InvalidDefinition(diagnostics)) => Checked::Invalid(diagnostics),
+                Err(ServiceError::Db(error)) => return Err(error),
+                Err(other) => return Err(crate::db::DbError::Blocking(other.to_string())),
+            };
+            let Checked::Valid(key) = checked else {
+                return Ok((checked, None));
+            };
+            if !deploy {
+                return Ok((Checked::Valid(key), None));
+            }
+            let before = DefinitionRow::latest(conn, &key)?.map(|row| row.version);
+            let now = chrono::Utc::now().naive_utc();
+            match state
+                .registry
+                .deploy(conn, &state.sources, &text, &actor, now)
+            {
+                Ok(deployed) => Ok((
+                    Checked::Valid(key),
+                    Some((deployed.version, before == Some(deployed.version))),
+                )),
+                Err(ServiceError::InvalidDefinition(diagnostics)) => {
+                    Ok((Checked::Invalid(diagnostics), None))
+                }
+                Err(ServiceError::Db(error)) => Err(error),
+                Err(other) => Err(crate::db::DbError::Blocking(other.to_string())),
+            }
+        })
+        .await;
+    match outcome {
+        Ok((Checked::Valid(key), Some((version, unchanged)))) => {
+            let hinweis = if unchanged {
+                "unveraendert"
+            } else {
+                "bereitgestellt"
+            };
+            tracing::info!(workflow = %key, version, unchanged, "workflow deployed in the web interface");
+            see_other(&format!(
+                "/admin/workflows/{}?version={version}&hinweis={hinweis}",
+                encode_query_value(&key)
+            ))
+        }
+        Ok((Checked::Valid(_), None)) => editor(
+            &api,
+            StatusCode::OK,
+            &session,
+            fixed_key.as_deref(),
+            &source,
+            &[],
+            Some("Die Definition ist gültig. Mit „Bereitstellen“ legen Sie eine neue Version an."),
+        ),
+        Ok((Checked::Invalid(diagnostics), _)) => editor(
+            &api,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &session,
+            fixed_key.as_deref(),
+            &source,
+            &diagnostics,
+            None,
+        ),
+        Err(error) => failure(&api, &session, ServiceError::Db(error)),
+    }
+}
+
+/// The editor of one workflow must keep its key; a new workflow must not take an existing one.
+fn key_problem(
+    conn: &mut crate::db::DbConnection,
+    source: &str,
+    key: &str,
+    expected: Option<&str>,
+) -> Result<Option<Diagnostic>, crate::db::DbError> {
+    let message = match expected {
+        Some(expected) if expected != key => format!(
+            "Der Schlüssel „{key}“ passt nicht zu diesem Workflow („{expected}“); für einen \
+             neuen Workflow nutzen Sie bitte „Neuer Workflow“."
+        ),
+        None if DefinitionRow::latest(conn, key)?.is_some() => format!(
+            "Einen Workflow „{key}“ gibt es bereits; bitte bearbeiten Sie ihn dort oder wählen \
+             Sie einen anderen Schlüssel."
+        ),
+        _ => return Ok(None),
+    };
+    let line = source
+        .lines()
+        .position(|line| line.starts_with("workflow:"))
+        .map_or(1, |index| index + 1);
+    Ok(Some(Diagnostic::error(
+        "upload.yaml",
+        (line, 1),
+        "workflow",
+        message,
+    )))
+}
+
+fn editor(
+    api: &ApiState,
+    status: StatusCode,
+    session: &Session,
+    key: Option<&str>,
+    source: &str,
+    diagnostics: &[Diagnostic],
+    gueltig: Option<&str>,
+) -> HttpResponse {
+    let titel = match key {
+        Some(key) => format!("Workflow {key} bearbeiten"),
+        None => "Neuer Workflow".to_string(),
+    };
+    let mut context = layout(&titel, Some(session), Some("/admin"));
+    context["key"] = json!(key);
+    context["ziel"] = json!(match key {
+        Some(key) => format!("/admin/workflows/{}/bearbeiten", encode_query_value(key)),
+        None => "/admin/workflows/neu".to_string(),
+    });
+    context["quelle"] = json!(source);
+    context["gueltig"] = json!(gueltig);
+    let mut sorted: Vec<&Diagnostic> = diagnostics.iter().collect();
+    sorted.sort_by_key(|d| (d.line, d.column));
+    // A diagnostic behind the last line (e.g. an unexpected end) links to one extra line.
+    let last = source.lines().count() + 1;
+    context["fehler"] = json!(
+        sorted
+            .iter()
+            .map(|d| json!({
+                "zeile": d.line,
+                "spalte": d.column,
+                "meldung": d.message,
+                "anker": d.line.clamp(1, last),
+            }))
+            .collect::<Vec<_>>()
+    );
+    let marked: BTreeSet<usize> = sorted.iter().map(|d| d.line.clamp(1, last)).collect();
+    context["zeilen"] = if diagnostics.is_empty() {
+        json!([])
+    } else {
+        json!(numbered_lines(source, &marked))
+    };
+    render(api, status, "admin_workflow_editor", &context)
+}
+
+/// The source's lines, numbered from 1, those in `marked` flagged as erroneous; a mark behind
+/// the last line adds one empty line, so an error's link has a target.
+fn numbered_lines(source: &str, marked: &BTreeSet<usize>) -> Vec<Value> {
+    let mut lines: Vec<Value> = source
+        .lines()
+        .enumerate()
+        .map(|(index, text)| {
+            json!({ "nummer": index + 1, "text": text, "fehler": marked.contains(&(index + 1)) })
+        })
+        .collect();
+    let count = lines.len();
+    if marked.iter().any(|line| *line > count) {
+        lines.push(json!({ "nummer": count + 1, "text": "", "fehler": true }));
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_numbered_and_marked() {
+        let lines = numbered_lines("a: 1\nb: 2\n", &BTreeSet::from([2]));
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[1]["nummer"], 2);
+        assert_eq!(lines[1]["fehler"], true);
+        assert_eq!(lines[0]["fehler"], false);
+        let past_end = numbered_lines("a: 1", &BTreeSet::from([2]));
+        assert_eq!(past_end.len(), 2);
+        assert_eq!(past_end[1]["fehler"], true);
+    }
+}

@@ -1,0 +1,352 @@
+//! The administration pages of the web interface: admin-only, the workflow editor, organisation
+//! addresses, users with one-time passwords, the outbox retry, jobs and timers, escaping.
+
+use actix_web::test as actix_test;
+use actix_web::web;
+use chrono::Utc;
+use diesel::prelude::*;
+use serde_json::json;
+use vorgang::db::models::{DefinitionRow, Role, User};
+use vorgang::db::schema::{job_runs, organisations, outbox, timers, users};
+use vorgang::service::organisations as orgs;
+use vorgang::web::ui::{LegalTexts, UiState};
+
+use crate::support::TestDatabase;
+use crate::support::auth::{create_user, test_auth};
+use crate::support::cases::insert_case;
+use crate::support::ui::{Browser, unescape};
+
+const PASSWORD: &str = "richtig-langes-passwort";
+const ADMIN: &str = "admin@kfi.nrw.de";
+
+macro_rules! admin_app {
+    ($db:expr) => {{
+        let db = $db;
+        let api =
+            crate::support::api::state(&db, &std::env::temp_dir().join("vorgang-ui-admin-tests"));
+        let ui = UiState::new(
+            &"http://127.0.0.1:8080".parse().unwrap(),
+            LegalTexts::builtin(),
+        );
+        actix_test::init_service(vorgang::web::app_with_ui(
+            db,
+            test_auth(),
+            api,
+            web::Data::new(ui),
+        ))
+        .await
+    }};
+}
+
+/// A browser logged in as a new admin.
+macro_rules! admin_browser {
+    ($app:expr, $db:expr) => {{
+        create_user(
+            &mut $db.connection(),
+            ADMIN,
+            "KFI",
+            &[Role::Admin],
+            Some(PASSWORD),
+        );
+        let mut browser = Browser::default();
+        assert_eq!(browser.login(&$app, ADMIN, PASSWORD).await.location(), "/");
+        browser
+    }};
+}
+
+const PAGES: [&str; 10] = [
+    "/admin",
+    "/admin/workflows",
+    "/admin/workflows/ki-antrag",
+    "/admin/workflows/ki-antrag/bearbeiten",
+    "/admin/workflows/neu",
+    "/admin/organisationen",
+    "/admin/organisationen/KFI",
+    "/admin/benutzer",
+    "/admin/postausgang",
+    "/admin/aufgaben",
+];
+
+both_backends! {
+    async fn only_admins_see_the_administration(backend) {
+        let db = TestDatabase::migrated(backend);
+        let app = admin_app!(db.pool(2));
+        create_user(&mut db.connection(), "ko@kreis-kleve.de", "05154", &[Role::Koordination, Role::Lesen, Role::Bewilligung], Some(PASSWORD));
+        let mut other = Browser::default();
+        assert_eq!(other.login(&app, "ko@kreis-kleve.de", PASSWORD).await.location(), "/");
+        for path in PAGES {
+            let page = other.get(&app, path).await;
+            assert_eq!(page.status, 403, "{path}");
+            assert!(page.body.contains("Keine Berechtigung"), "{path}: {}", page.body);
+            assert!(page.body.contains("<html lang=\"de\">"));
+        }
+        let csrf = other.csrf_token(&app, "/").await;
+        let refused = other.post(&app, "/admin/benutzer/neu", &[("csrf", &csrf), ("email", "x@y.de"), ("name", "X"), ("organisation", "KFI"), ("rolle", "admin")]).await;
+        assert_eq!(refused.status, 403);
+        assert!(User::find_by_email(&mut db.connection(), "x@y.de").unwrap().is_none());
+
+        let mut admin = admin_browser!(app, db);
+        for path in PAGES {
+            let page = admin.get(&app, path).await;
+            assert_eq!(page.status, 200, "{path}: {}", page.body);
+        }
+        let overview = admin.get(&app, "/admin").await;
+        for link in ["/admin/workflows", "/admin/organisationen", "/admin/benutzer", "/admin/postausgang", "/admin/aufgaben"] {
+            assert!(overview.body.contains(&format!("href=\"{link}\"")), "{link}");
+        }
+        // Without a session: to the login.
+        let anonymous = Browser::default().get(&app, "/admin/benutzer").await;
+        assert!(anonymous.location().starts_with("/login"));
+    }
+}
+
+both_backends! {
+    async fn the_workflow_editor_checks_and_deploys(backend) {
+        let db = TestDatabase::migrated(backend);
+        let app = admin_app!(db.pool(2));
+        let mut admin = admin_browser!(app, db);
+        let versions = |db: &TestDatabase| DefinitionRow::history(&mut db.connection(), "ki-antrag").unwrap().len();
+        let before = versions(&db);
+        let source = DefinitionRow::latest(&mut db.connection(), "ki-antrag").unwrap().unwrap().source;
+
+        let list = admin.get(&app, "/admin/workflows").await;
+        assert!(list.body.contains("href=\"/admin/workflows/ki-antrag\""), "{}", list.body);
+        let shown = admin.get(&app, "/admin/workflows/ki-antrag").await;
+        assert!(shown.body.contains("id=\"zeile-1\""));
+        assert!(shown.body.contains("Ablaufdiagramm"));
+        assert!(shown.body.contains("Unterschiede zur Vorversion"));
+
+        let csrf = admin.csrf_token(&app, "/admin/workflows/ki-antrag/bearbeiten").await;
+        let broken = format!("{source}\nsteps: [kaputt\n");
+        let checked = admin.post(&app, "/admin/workflows/ki-antrag/bearbeiten", &[("csrf", &csrf), ("quelle", &broken), ("aktion", "bereitstellen")]).await;
+        assert_eq!(checked.status, 422, "{}", checked.body);
+        assert!(checked.body.contains("Die Definition enthält Fehler"));
+        assert!(checked.body.contains("href=\"#zeile-"), "{}", checked.body);
+        assert!(checked.body.contains("» Fehler:"));
+        assert!(checked.body.contains("aria-invalid=\"true\""));
+        assert_eq!(versions(&db), before, "nothing deployed");
+
+        let changed = source.replacen("title: ", "title: Geändert ", 1);
+        let valid = admin.post(&app, "/admin/workflows/ki-antrag/bearbeiten", &[("csrf", &csrf), ("quelle", &changed.replace('\n', "\r\n")), ("aktion", "pruefen")]).await;
+        assert_eq!(valid.status, 200, "{}", valid.body);
+        assert!(valid.body.contains("Die Definition ist gültig."));
+        assert_eq!(versions(&db), before, "checking deploys nothing");
+
+        let deployed = admin.post(&app, "/admin/workflows/ki-antrag/bearbeiten", &[("csrf", &csrf), ("quelle", &changed), ("aktion", "bereitstellen")]).await;
+        let location = deployed.location().to_string();
+        assert_eq!(location, format!("/admin/workflows/ki-antrag?version={}&hinweis=bereitgestellt", before + 1));
+        assert_eq!(versions(&db), before + 1);
+        let page = admin.get(&app, &location).await;
+        assert!(page.body.contains(&format!("Version {} wurde bereitgestellt.", before + 1)), "{}", page.body);
+        assert!(page.body.contains("Geändert"));
+        assert!(page.body.contains(ADMIN));
+
+        // A new workflow may not take an existing key.
+        let taken = admin.post(&app, "/admin/workflows/neu", &[("csrf", &csrf), ("quelle", &source), ("aktion", "pruefen")]).await;
+        assert_eq!(taken.status, 422);
+        assert!(taken.body.contains("gibt es bereits"), "{}", taken.body);
+    }
+}
+
+both_backends! {
+    async fn organisation_addresses_are_edited_with_field_errors(backend) {
+        let db = TestDatabase::migrated(backend);
+        let app = admin_app!(db.pool(2));
+        let mut admin = admin_browser!(app, db);
+        let csrf = admin.csrf_token(&app, "/admin/organisationen/05154").await;
+
+        let saved = admin.post(&app, "/admin/organisationen/05154", &[
+            ("csrf", &csrf), ("postfach", "ki@kreis-kleve.de"), ("leitung", "Leitung@Kreis-Kleve.de"),
+            ("kontakt_email", "anna@kreis-kleve.de"), ("kontakt_name", "Anna"),
+            ("kontakt_email", ""), ("kontakt_name", ""),
+        ]).await;
+        assert_eq!(saved.location(), "/admin/organisationen/05154?hinweis=gespeichert");
+        let view = orgs::show(&mut db.connection(), "05154").unwrap();
+        assert_eq!(view.mailbox.as_deref(), Some("ki@kreis-kleve.de"));
+        assert_eq!(view.head.as_deref(), Some("leitung@kreis-kleve.de"));
+        assert_eq!(view.contacts.len(), 1);
+        let page = admin.get(&app, "/admin/organisationen/05154?hinweis=gespeichert").await;
+        assert!(page.body.contains("Die Adressen wurden gespeichert."));
+        assert!(page.body.contains("value=\"anna@kreis-kleve.de\""));
+
+        let invalid = admin.post(&app, "/admin/organisationen/05154", &[
+            ("csrf", &csrf), ("postfach", "kein-postfach"), ("leitung", ""),
+            ("kontakt_email", "neu@kreis-kleve.de"), ("kontakt_name", ""),
+        ]).await;
+        assert_eq!(invalid.status, 422, "{}", invalid.body);
+        assert!(invalid.body.contains("href=\"#feld-postfach\""), "{}", invalid.body);
+        assert!(invalid.body.contains("aria-describedby=\"fehler-postfach\""));
+        assert!(invalid.body.contains("value=\"kein-postfach\""));
+        assert_eq!(orgs::show(&mut db.connection(), "05154").unwrap(), view, "nothing changed");
+
+        let list = admin.get(&app, "/admin/organisationen?q=kleve&art=kreis").await;
+        assert!(list.body.contains("leitung@kreis-kleve.de"), "{}", list.body);
+        assert!(list.body.contains("Anna"));
+    }
+}
+
+both_backends! {
+    async fn organisations_are_registered_and_names_escaped(backend) {
+        let db = TestDatabase::migrated(backend);
+        let app = admin_app!(db.pool(2));
+        let mut admin = admin_browser!(app, db);
+        let csrf = admin.csrf_token(&app, "/admin/organisationen/neu").await;
+        let wrong = admin.post(&app, "/admin/organisationen/neu", &[("csrf", &csrf), ("schluessel", "mit leerzeichen"), ("name", ""), ("art", "partner"), ("uebergeordnet", ""), ("postfach", "")]).await;
+        assert_eq!(wrong.status, 422);
+        assert!(wrong.body.contains("href=\"#feld-schluessel\""));
+        assert!(wrong.body.contains("href=\"#feld-name\""));
+
+        let name = "<script>alert(1)</script> Schulamt";
+        let made = admin.post(&app, "/admin/organisationen/neu", &[("csrf", &csrf), ("schluessel", "SCHULAMT-KLE"), ("name", name), ("art", "partner"), ("uebergeordnet", "05154"), ("postfach", "schulamt@kreis-kleve.de")]).await;
+        assert_eq!(made.location(), "/admin/organisationen/SCHULAMT-KLE?hinweis=angelegt");
+        for path in ["/admin/organisationen?q=schulamt", "/admin/organisationen/SCHULAMT-KLE"] {
+            let page = admin.get(&app, path).await;
+            assert!(!page.body.contains("<script>"), "{path}");
+            assert!(page.body.contains("&lt;script&gt;"), "{path}: {}", page.body);
+        }
+        let stored: String = organisations::table.filter(organisations::key.eq("SCHULAMT-KLE")).select(organisations::name).first(&mut db.connection()).unwrap();
+        assert_eq!(stored, name);
+    }
+}
+
+both_backends! {
+    async fn users_are_created_with_a_one_time_password(backend) {
+        let db = TestDatabase::migrated(backend);
+        let app = admin_app!(db.pool(2));
+        let mut admin = admin_browser!(app, db);
+        let csrf = admin.csrf_token(&app, "/admin/benutzer/neu").await;
+
+        let missing = admin.post(&app, "/admin/benutzer/neu", &[("csrf", &csrf), ("email", "kaputt"), ("name", ""), ("organisation", "05154")]).await;
+        assert_eq!(missing.status, 422);
+        assert!(missing.body.contains("href=\"#feld-email\""));
+        assert!(missing.body.contains("href=\"#feld-rolle\""));
+
+        let created = admin.post(&app, "/admin/benutzer/neu", &[("csrf", &csrf), ("email", "Neu@Kreis-Kleve.de"), ("name", "Nora Neu"), ("organisation", "05154"), ("rolle", "koordination"), ("rolle", "lesen")]).await;
+        assert_eq!(created.status, 200, "{}", created.body);
+        assert!(created.body.contains("nur jetzt angezeigt"));
+        let start = created.body.find("<p class=\"passwort\"><code>").unwrap() + "<p class=\"passwort\"><code>".len();
+        let end = created.body[start..].find("</code>").unwrap();
+        let password = unescape(&created.body[start..start + end]);
+        assert_eq!(password.len(), 20);
+        let user = User::find_by_email(&mut db.connection(), "neu@kreis-kleve.de").unwrap().unwrap();
+        assert!(user.must_change_password);
+        assert_eq!(user.roles(&mut db.connection()).unwrap(), [Role::Koordination, Role::Lesen]);
+        let list = admin.get(&app, "/admin/benutzer").await;
+        assert!(list.body.contains("neu@kreis-kleve.de"));
+        assert!(!list.body.contains(&password), "shown once only");
+
+        let mut nora = Browser::default();
+        assert_eq!(nora.login(&app, "neu@kreis-kleve.de", &password).await.location(), "/passwort");
+        assert_eq!(nora.get(&app, "/").await.location(), "/passwort");
+
+        // Roles change; the admin may not drop their own admin role nor deactivate themselves.
+        let roles = admin.post(&app, &format!("/admin/benutzer/{}/rollen", user.id.0), &[("csrf", &csrf), ("rolle", "lesen")]).await;
+        assert_eq!(roles.location(), format!("/admin/benutzer/{}?hinweis=rollen", user.id.0));
+        assert_eq!(user.roles(&mut db.connection()).unwrap(), [Role::Lesen]);
+        let me = User::find_by_email(&mut db.connection(), ADMIN).unwrap().unwrap();
+        let own = admin.post(&app, &format!("/admin/benutzer/{}/rollen", me.id.0), &[("csrf", &csrf), ("rolle", "lesen")]).await;
+        assert_eq!(own.status, 422);
+        assert!(own.body.contains("nicht selbst entziehen"), "{}", own.body);
+        assert_eq!(me.roles(&mut db.connection()).unwrap(), [Role::Admin]);
+        let self_off = admin.post(&app, &format!("/admin/benutzer/{}/aktiv", me.id.0), &[("csrf", &csrf), ("aktiv", "nein")]).await;
+        assert_eq!(self_off.status, 422);
+        assert!(self_off.body.contains("Sie können Ihr eigenes Konto nicht deaktivieren."), "{}", self_off.body);
+        let active: bool = users::table.find(me.id).select(users::active).first(&mut db.connection()).unwrap();
+        assert!(active);
+
+        // Deactivating another user ends their session; reactivating works.
+        let off = admin.post(&app, &format!("/admin/benutzer/{}/aktiv", user.id.0), &[("csrf", &csrf), ("aktiv", "nein")]).await;
+        assert_eq!(off.location(), format!("/admin/benutzer/{}?hinweis=deaktiviert", user.id.0));
+        assert!(nora.get(&app, "/passwort").await.location().starts_with("/login"));
+        let on = admin.post(&app, &format!("/admin/benutzer/{}/aktiv", user.id.0), &[("csrf", &csrf), ("aktiv", "ja")]).await;
+        assert_eq!(on.status, 303);
+        let active: bool = users::table.find(user.id).select(users::active).first(&mut db.connection()).unwrap();
+        assert!(active);
+    }
+}
+
+both_backends! {
+    async fn failed_mails_are_retried(backend) {
+        let db = TestDatabase::migrated(backend);
+        let app = admin_app!(db.pool(2));
+        let mut admin = admin_browser!(app, db);
+        let now = Utc::now().naive_utc();
+        let rendered = json!({ "from": "ki@kreis-kleve.de", "to": ["partner@example.org"], "text": "Hallo", "html": "<p>Hallo</p>" });
+        diesel::insert_into(outbox::table)
+            .values((
+                outbox::message_id.eq("<fehl@vorgang>"),
+                outbox::template.eq("beteiligung_einladung"),
+                outbox::recipients.eq("[]"),
+                outbox::context.eq("{}"),
+                outbox::status.eq("failed"),
+                outbox::attempts.eq(5),
+                outbox::last_error.eq("550 Postfach unbekannt"),
+                outbox::next_attempt_at.eq(now),
+                outbox::created_at.eq(now),
+                outbox::subject.eq("Einladung <Beteiligung>"),
+                outbox::rendered.eq(rendered.to_string()),
+            ))
+            .execute(&mut db.connection())
+            .unwrap();
+        let id: i64 = outbox::table.select(outbox::id).first(&mut db.connection()).unwrap();
+        let page = admin.get(&app, "/admin/postausgang").await;
+        assert!(page.body.contains("550 Postfach unbekannt"), "{}", page.body);
+        assert!(page.body.contains("partner@example.org"));
+        assert!(page.body.contains("Einladung &lt;Beteiligung&gt;"));
+        assert!(page.body.contains(&format!("action=\"/admin/postausgang/{id}/erneut\"")));
+        let csrf = page.hidden("csrf");
+        let retried = admin.post(&app, &format!("/admin/postausgang/{id}/erneut"), &[("csrf", &csrf)]).await;
+        assert_eq!(retried.location(), "/admin/postausgang?hinweis=erneut");
+        let (status, attempts): (String, i32) = outbox::table.find(id).select((outbox::status, outbox::attempts)).first(&mut db.connection()).unwrap();
+        assert_eq!((status.as_str(), attempts), ("pending", 0));
+        let again = admin.post(&app, &format!("/admin/postausgang/{id}/erneut"), &[("csrf", &csrf)]).await;
+        assert_eq!(again.status, 409);
+    }
+}
+
+both_backends! {
+    async fn the_jobs_page_lists_runs_and_timers(backend) {
+        let db = TestDatabase::migrated(backend);
+        let app = admin_app!(db.pool(2));
+        let mut admin = admin_browser!(app, db);
+        let now = Utc::now().naive_utc();
+        let case = insert_case(&mut db.connection(), "KI-05154-2026-0007");
+        let today = now.date();
+        for (local, step, error) in [(1, "pruefung", None), (2, "entscheidung", Some("Vorlage fehlt"))] {
+            diesel::insert_into(timers::table)
+                .values((
+                    timers::case_id.eq(case),
+                    timers::local_id.eq(local),
+                    timers::step.eq(step),
+                    timers::due.eq(today),
+                    timers::kind.eq("reminder"),
+                    timers::deadline.eq(today),
+                    timers::last_error.eq(error),
+                    timers::created_at.eq(now),
+                ))
+                .execute(&mut db.connection())
+                .unwrap();
+        }
+        diesel::insert_into(job_runs::table)
+            .values((
+                job_runs::job.eq("reminders"),
+                job_runs::scheduled_for.eq(now),
+                job_runs::started_at.eq(now),
+                job_runs::finished_at.eq(now),
+                job_runs::outcome.eq("failed"),
+                job_runs::counts.eq("{\"fired\": 3}"),
+                job_runs::error.eq("Datenbank nicht erreichbar"),
+                job_runs::owner.eq("test"),
+            ))
+            .execute(&mut db.connection())
+            .unwrap();
+        let page = admin.get(&app, "/admin/aufgaben").await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(page.body.contains("Datenbank nicht erreichbar"));
+        assert!(page.body.contains("fired: 3"));
+        assert!(page.body.contains(&format!("href=\"/vorgaenge/{case}\">KI-05154-2026-0007</a>")), "{}", page.body);
+        assert!(page.body.contains("entscheidung"));
+        assert!(page.body.contains("Vorlage fehlt"));
+        assert!(page.body.contains("housekeeping"));
+    }
+}
