@@ -140,6 +140,13 @@ both_backends! {
         assert!(page.body.contains(&format!("Version {} wurde bereitgestellt.", before + 1)), "{}", page.body);
         assert!(page.body.contains("Geändert"));
         assert!(page.body.contains(ADMIN));
+        // The diagram of the new version, and what changed against the previous one.
+        assert!(page.body.contains("<svg") && page.body.contains("role=\"img\""), "{}", page.body);
+        assert!(page.body.contains(&format!("Version {before} → Version {}", before + 1)), "{}", page.body);
+        assert!(page.body.contains("+ hinzugefügt") && page.body.contains("− entfernt"), "{}", page.body);
+        assert!(page.body.contains("title: Geändert "), "{}", page.body);
+        let first = admin.get(&app, "/admin/workflows/ki-antrag?version=1").await;
+        assert!(first.body.contains("Dies ist die erste Version"), "{}", first.body);
 
         // A new workflow may not take an existing key.
         let taken = admin.post(&app, "/admin/workflows/neu", &[("csrf", &csrf), ("quelle", &source), ("aktion", "pruefen")]).await;

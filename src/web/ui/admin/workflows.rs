@@ -147,8 +147,18 @@ pub async fn show(
         "neueste": selected.version == history[0].version,
     });
     context["zeilen"] = json!(numbered_lines(&selected.source, &BTreeSet::new()));
-    // The sections „Ablaufdiagramm“ and „Unterschiede zur Vorversion“ of `admin_workflow.hbs`
-    // are kept for the diagram and the diff of the selected version against its predecessor.
+    // The diagram is generated here from the stored definition, its titles escaped by the
+    // generator, so the template inserts it as markup.
+    context["diagramm"] = json!(
+        serde_json::from_str::<crate::engine::definition::Definition>(&selected.definition)
+            .ok()
+            .map(|definition| crate::render::diagram::workflow_svg(&definition))
+    );
+    let previous = history.iter().find(|row| row.version < selected.version);
+    context["vorversion"] = json!(previous.map(|row| row.version));
+    context["unterschiede"] = json!(
+        previous.map(|row| crate::render::diff::source_diff(&row.source, &selected.source))
+    );
     render(&api, StatusCode::OK, "admin_workflow", &context)
 }
 
