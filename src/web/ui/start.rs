@@ -51,9 +51,10 @@ pub(super) fn german_date(date: NaiveDate) -> String {
     format!("{weekday}, {}", date.format("%d.%m.%Y"))
 }
 
-/// Date and time as shown in lists: „01.04.2026, 14:05 Uhr“ (UTC as stored).
+/// Date and time as shown in lists: „01.04.2026, 14:05 Uhr“, stored in UTC and shown in German
+/// local time (summer time included).
 pub(super) fn german_time(at: NaiveDateTime) -> String {
-    at.format("%d.%m.%Y, %H:%M Uhr").to_string()
+    format!("{} Uhr", super::admin::local_time(at))
 }
 
 /// The start page.
