@@ -25,5 +25,6 @@ mod startup;
 mod storage;
 mod timer_instances;
 mod timers;
+mod ui_case;
 mod ui_login;
 mod validate_cli;
