@@ -291,14 +291,9 @@ fn context(session: &Session, loaded: &Loaded, overrides: Overrides) -> Value {
     );
 
     // Active steps with their deadline (and why it falls on that day).
-    let view = crate::web::api::view::case_view(
-        case,
-        &loaded.applicant,
-        &crate::web::api::actor(principal),
-        &clock::now(),
-    );
+    let active_steps = crate::web::api::view::active_steps(case);
     context["aktiv"] = json!(
-        view.active_steps
+        active_steps
             .iter()
             .map(|step| {
                 let reason = loaded

@@ -33,7 +33,7 @@ pub struct Choices {
 
 /// The id of the form element of the value at JSON `pointer` (`/a/0/b` → `feld-a-0-b`).
 pub fn field_id(pointer: &str) -> String {
-    format!("feld{}", pointer.replace('/', "-").replace('~', "-"))
+    format!("feld{}", pointer.replace(['/', '~'], "-"))
 }
 
 /// A dotted data path (`antragsteller.email`, as actions require them) as JSON pointer.
