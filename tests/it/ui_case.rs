@@ -305,7 +305,6 @@ both_backends! {
         assert!(page.body.contains("<th scope=\"row\">Jugendamt des Kreises Soest</th>"));
         assert!(page.body.contains("Einladung erneut senden"));
         assert!(page.body.contains("Beteiligung „"), "journal describes the consultation");
-        std::fs::write(std::env::temp_dir().join("vorgang-ui-case.html"), &page.body).unwrap();
         let resend = page.body.split("/einladungen/").nth(1).unwrap().split('/').next().unwrap().to_string();
         let resent = browser.post(&app, &format!("/vorgaenge/{id}/einladungen/{resend}/erneut-senden"), &[("csrf", &csrf)]).await;
         assert_eq!(resent.location(), format!("/vorgaenge/{id}?hinweis=erneut-gesendet#beteiligung"));
