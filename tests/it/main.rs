@@ -26,6 +26,7 @@ mod storage;
 mod timer_instances;
 mod timers;
 mod ui_admin;
+mod ui_case;
 mod ui_login;
 mod ui_pages;
 mod validate_cli;

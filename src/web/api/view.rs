@@ -66,16 +66,12 @@ fn timestamp(at: NaiveDateTime) -> String {
     at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
-/// Builds the view for this caller (actions are evaluated with the caller's roles).
-pub fn case_view(
-    case: &LoadedCase,
-    applicant: &Organisation,
-    actor: &Actor,
-    clock: &Clock,
-) -> CaseView {
+/// The steps where the case waits, each with its legal deadline (shared with the web pages,
+/// which evaluate the actions themselves).
+pub fn active_steps(case: &LoadedCase) -> Vec<ActiveStepView> {
     let workflow = &case.workflow.workflow;
     let instance = &case.instance;
-    let active_steps = instance
+    instance
         .active_steps()
         .map(|token| {
             let deadline = instance
@@ -108,7 +104,19 @@ pub fn case_view(
                 deadline,
             }
         })
-        .collect();
+        .collect()
+}
+
+/// Builds the view for this caller (actions are evaluated with the caller's roles).
+pub fn case_view(
+    case: &LoadedCase,
+    applicant: &Organisation,
+    actor: &Actor,
+    clock: &Clock,
+) -> CaseView {
+    let workflow = &case.workflow.workflow;
+    let instance = &case.instance;
+    let active_steps = active_steps(case);
     let actions = available_actions(workflow, instance, actor, clock)
         .into_iter()
         .map(|a| ActionView {

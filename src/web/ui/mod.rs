@@ -10,13 +10,18 @@
 //! - [`render`] and [`error_page`] answer with a page.
 
 mod account;
-mod case_list;
 pub mod admin;
+mod case_actions;
+mod case_documents;
+mod case_list;
+mod case_page;
 mod cookie;
 pub mod csrf;
+pub mod form;
 pub mod headers;
 pub mod legal;
 pub mod login;
+mod new_case;
 pub mod password;
 pub mod session;
 mod start;
@@ -139,7 +144,37 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         }))
         .service(page("/admin/aufgaben", |r| {
             r.route(web::get().to(admin::jobs::show))
-        }));
+        }))
+        .service(page("/vorgaenge/neu", |r| {
+            r.route(web::get().to(new_case::choose))
+        }))
+        .service(page("/vorgaenge/neu/{workflow}", |r| {
+            r.route(web::get().to(new_case::form))
+                .route(web::post().to(new_case::create))
+        }))
+        .service(page(r"/vorgaenge/{id:\d+}", |r| {
+            r.route(web::get().to(case_page::page))
+        }))
+        .service(page(r"/vorgaenge/{id:\d+}/daten", |r| {
+            r.route(web::post().to(case_actions::change_data))
+        }))
+        .service(page(r"/vorgaenge/{id:\d+}/aktionen/{action}", |r| {
+            r.route(web::post().to(case_actions::take_action))
+        }))
+        .service(page(
+            r"/vorgaenge/{id:\d+}/einladungen/{invitation:\d+}/erneut-senden",
+            |r| r.route(web::post().to(case_actions::resend)),
+        ))
+        .service(page(r"/vorgaenge/{id:\d+}/dokumente", |r| {
+            r.route(web::post().to(case_documents::upload))
+        }))
+        .service(page(r"/vorgaenge/{id:\d+}/dokumente/{doc:\d+}", |r| {
+            r.route(web::get().to(case_documents::download))
+        }))
+        .service(page(
+            r"/vorgaenge/{id:\d+}/stellungnahmen/{invitation:\d+}",
+            |r| r.route(web::get().to(case_documents::statement)),
+        ));
 }
 
 /// A page's resource at `path` with its routes, wrapped in the security headers middleware:

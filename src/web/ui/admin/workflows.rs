@@ -156,9 +156,8 @@ pub async fn show(
     );
     let previous = history.iter().find(|row| row.version < selected.version);
     context["vorversion"] = json!(previous.map(|row| row.version));
-    context["unterschiede"] = json!(
-        previous.map(|row| crate::render::diff::source_diff(&row.source, &selected.source))
-    );
+    context["unterschiede"] =
+        json!(previous.map(|row| crate::render::diff::source_diff(&row.source, &selected.source)));
     render(&api, StatusCode::OK, "admin_workflow", &context)
 }
 

@@ -1,0 +1,272 @@
+//! Documents and statements on the case page: upload (multipart, CSRF token as a form field),
+//! download, and one partner's Stellungnahme with all its versions.
+//!
+//! The upload uses the same store as the API: the same size limit while reading, and the type
+//! sniffed from the content (a text file named `.pdf` is refused with a German message).
+
+use actix_multipart::Multipart;
+use actix_web::http::StatusCode;
+use actix_web::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use actix_web::{HttpRequest, HttpResponse, web};
+use futures_util::StreamExt;
+use serde_json::json;
+
+use super::case_page::{Overrides, blocking, date_de, service_error, show, time_de};
+use super::session::{self, Ready};
+use super::{UiSession, layout, render, see_other};
+use crate::auth::Permission;
+use crate::db::Database;
+use crate::db::models::{CaseId, Organisation};
+use crate::documents::{self, Declared, DocumentError, NewDocument};
+use crate::service::ServiceError;
+use crate::service::beteiligung::{self, InvitationRow};
+use crate::web::api::ApiState;
+use crate::web::api::cases::permitted_row;
+
+/// What the browser sent in the upload form.
+#[derive(Default)]
+struct Upload {
+    csrf: Option<String>,
+    file: Option<(Option<String>, Option<String>, Vec<u8>)>,
+    partner_visible: bool,
+}
+
+async fn read_field(field: &mut actix_multipart::Field, limit: usize) -> Option<Vec<u8>> {
+    let mut value = Vec::new();
+    while let Some(chunk) = field.next().await {
+        value.extend_from_slice(&chunk.ok()?);
+        if value.len() > limit {
+            return None;
+        }
+    }
+    Some(value)
+}
+
+/// `POST /vorgaenge/{id}/dokumente` (multipart: `csrf`, `datei`, optional `fuer_beteiligte`).
+pub async fn upload(
+    req: HttpRequest,
+    path: web::Path<i64>,
+    mut multipart: Multipart,
+    db: web::Data<Database>,
+    api: web::Data<ApiState>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let session = session::require::<Ready>(session::load(&req).await?, None)?;
+    let id = CaseId(path.into_inner());
+    // Permission first, before reading a possibly large body.
+    let principal = session.principal().clone();
+    if let Err(error) = blocking(&db, move |conn| {
+        permitted_row(conn, &principal, Permission::ReadCase, id)?;
+        permitted_row(conn, &principal, Permission::UploadDocument, id).map(|_| ())
+    })
+    .await
+    {
+        return Ok(service_error(&api, &session, error));
+    }
+
+    let mut upload = Upload::default();
+    let mut refused: Option<DocumentError> = None;
+    while let Some(field) = multipart.next().await {
+        let Ok(mut field) = field else {
+            return Err(super::bad_form(&req, Some(&session)));
+        };
+        let name = field.name().unwrap_or_default().to_string();
+        match name.as_str() {
+            "csrf" => {
+                upload.csrf = read_field(&mut field, 128)
+                    .await
+                    .and_then(|v| String::from_utf8(v).ok())
+            }
+            "fuer_beteiligte" => {
+                upload.partner_visible = read_field(&mut field, 16).await.is_some();
+            }
+            "datei" if upload.file.is_none() => {
+                let filename = field
+                    .content_disposition()
+                    .and_then(|d| d.get_filename())
+                    .filter(|f| !f.is_empty())
+                    .map(str::to_string);
+                let content_type = field.content_type().map(|m| m.essence_str().to_string());
+                let mut buffer = api.documents.upload_buffer();
+                while let Some(chunk) = field.next().await {
+                    let Ok(chunk) = chunk else {
+                        return Err(super::bad_form(&req, Some(&session)));
+                    };
+                    if refused.is_none()
+                        && let Err(error) = buffer.push(&chunk)
+                    {
+                        refused = Some(error);
+                    }
+                }
+                if filename.is_some() {
+                    upload.file = Some((filename, content_type, buffer.into_bytes()));
+                }
+            }
+            _ => {
+                // Unknown fields are drained and ignored.
+                while field.next().await.is_some() {}
+            }
+        }
+    }
+    if !upload
+        .csrf
+        .as_deref()
+        .is_some_and(|token| session.csrf_matches(token))
+    {
+        tracing::warn!(
+            path = req.path(),
+            "upload refused: CSRF token missing or wrong"
+        );
+        return Err(super::csrf_refused(&req, Some(&session)));
+    }
+    let stored = match (refused, upload.file) {
+        (Some(error), _) => Err(error),
+        (None, None) => Err(DocumentError::Empty),
+        (None, Some((filename, content_type, bytes))) => {
+            let declared = Declared {
+                content_type: content_type.as_deref(),
+                filename: filename.as_deref(),
+            };
+            api.documents
+                .store_upload(&bytes, &declared)
+                .map(|blob| (blob, filename))
+        }
+    };
+    let (blob, filename) = match stored {
+        Ok(stored) => stored,
+        Err(DocumentError::Io(error)) => {
+            tracing::error!(%error, "document store failed");
+            return Ok(service_error(
+                &api,
+                &session,
+                ServiceError::Internal(error.to_string()),
+            ));
+        }
+        Err(error) => {
+            let message = if matches!(error, DocumentError::Empty) {
+                "Bitte wählen Sie eine Datei aus.".to_string()
+            } else {
+                error.to_string()
+            };
+            return Ok(show(
+                &db,
+                &api,
+                &session,
+                id,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Overrides {
+                    upload_error: Some(message.clone()),
+                    summary: vec![("feld-datei".into(), message)],
+                    ..Overrides::default()
+                },
+            )
+            .await);
+        }
+    };
+    let uploaded_by = session.principal().email.clone();
+    let partner_visible = upload.partner_visible;
+    let inserted = blocking(&db, move |conn| {
+        let new = NewDocument::for_blob(
+            id.0,
+            &blob,
+            filename.as_deref().unwrap_or("dokument"),
+            &uploaded_by,
+            partner_visible,
+        );
+        Ok(documents::insert(conn, new)?)
+    })
+    .await;
+    Ok(match inserted {
+        Ok(_) => see_other(&format!(
+            "/vorgaenge/{}?hinweis=hochgeladen#dokumente",
+            id.0
+        )),
+        Err(error) => service_error(&api, &session, error),
+    })
+}
+
+/// `GET /vorgaenge/{id}/dokumente/{doc}`: the file, with its type and name.
+pub async fn download(
+    session: UiSession,
+    path: web::Path<(i64, i64)>,
+    db: web::Data<Database>,
+    api: web::Data<ApiState>,
+) -> HttpResponse {
+    let session = session.into_inner();
+    let (case_id, doc_id) = path.into_inner();
+    let principal = session.principal().clone();
+    let state = api.clone();
+    let found = blocking(&db, move |conn| {
+        permitted_row(conn, &principal, Permission::ReadCase, CaseId(case_id))?;
+        permitted_row(conn, &principal, Permission::ReadDocument, CaseId(case_id))?;
+        let document = documents::find(conn, case_id, doc_id)?
+            .ok_or_else(|| ServiceError::NotFound("Dieses Dokument gibt es nicht.".into()))?;
+        let mut file = state
+            .documents
+            .open(&document.sha256)
+            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut file, &mut bytes)
+            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        Ok((document, bytes))
+    })
+    .await;
+    match found {
+        Ok((document, bytes)) => HttpResponse::Ok()
+            .insert_header((CONTENT_TYPE, document.content_type.clone()))
+            .insert_header((CONTENT_DISPOSITION, document.content_disposition()))
+            .body(bytes),
+        Err(error) => service_error(&api, &session, error),
+    }
+}
+
+/// `GET /vorgaenge/{id}/stellungnahmen/{invitation}`: the statement and every version of it.
+pub async fn statement(
+    session: UiSession,
+    path: web::Path<(i64, i64)>,
+    db: web::Data<Database>,
+    api: web::Data<ApiState>,
+) -> HttpResponse {
+    let session = session.into_inner();
+    let (case_id, invitation) = path.into_inner();
+    let principal = session.principal().clone();
+    let found = blocking(&db, move |conn| {
+        let row = permitted_row(conn, &principal, Permission::ReadCase, CaseId(case_id))?;
+        let invitation = InvitationRow::find(conn, invitation)?
+            .filter(|i| i.case_id == case_id)
+            .ok_or_else(|| ServiceError::NotFound("Diese Stellungnahme gibt es nicht.".into()))?;
+        let organisation = Organisation::find(conn, invitation.organisation_id)?
+            .map_or_else(String::new, |o| o.name);
+        let versions = beteiligung::answer_versions(conn, invitation.id)?;
+        Ok((row, invitation, organisation, versions))
+    })
+    .await;
+    let (row, invitation, organisation, versions) = match found {
+        Ok(found) => found,
+        Err(error) => return service_error(&api, &session, error),
+    };
+    let versions: Vec<_> = versions
+        .iter()
+        .rev()
+        .map(|v| {
+            json!({
+                "fassung": v.version,
+                "votum": beteiligung::parse_votum(&v.votum).map_or_else(|| v.votum.clone(), |x| beteiligung::votum_de(x).to_string()),
+                "text": v.text,
+                "von": v.answered_by,
+                "am": time_de(v.created_at),
+                "verspaetet": v.late,
+            })
+        })
+        .collect();
+    let mut context = layout(
+        &format!("Stellungnahme von {organisation}"),
+        Some(&session),
+        None,
+    );
+    context["fall"] = json!({ "id": case_id, "aktenzeichen": row.aktenzeichen });
+    context["organisation"] = json!(organisation);
+    context["frist"] = json!(date_de(invitation.deadline));
+    context["aktuell"] = json!(versions.first());
+    context["fassungen"] = json!(versions);
+    render(&api, StatusCode::OK, "stellungnahme", &context)
+}

@@ -1,0 +1,624 @@
+//! `GET /vorgaenge/{id}`: one case with everything its people work with — progress, active
+//! steps with deadlines, actions (or why not), the data form, documents, the consultation
+//! matrix and the journal (newest entry first).
+//!
+//! Everything is read in one blocking call with six queries (case with applicant, documents,
+//! matrix, journal, organisations for the pickers and names); forms posting back here re-render
+//! the page through [`show`] with their [`Overrides`] (field errors, a conflict, a notice).
+
+use std::collections::{BTreeSet, HashMap};
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use chrono::{NaiveDateTime, TimeZone, Utc};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::form::{self, Choices, FieldErrors};
+use super::{Session, UiSession, error_page, layout, render};
+use crate::auth::{CaseScope, Permission, Principal};
+use crate::db::models::{CaseId, Organisation};
+use crate::db::{Database, DbConnection};
+use crate::documents::{self, Document};
+use crate::engine::definition::Step;
+use crate::engine::{Refusal, available_actions};
+use crate::journal::{self, JournalEntry};
+use crate::service::beteiligung::{self, MatrixRow};
+use crate::service::cases::{self, LoadedCase};
+use crate::service::{ServiceError, clock, mail};
+use crate::web::api::ApiState;
+use crate::web::api::cases::permit;
+
+/// What a form handler changes about the page it re-renders.
+#[derive(Debug, Default)]
+pub struct Overrides {
+    /// Values to show in the data form instead of the stored data (what the user submitted).
+    pub data: Option<Value>,
+    /// Field errors by JSON pointer.
+    pub errors: FieldErrors,
+    /// Further messages for the error summary: (target id, message).
+    pub summary: Vec<(String, String)>,
+    /// A problem notice above everything (`role="alert"`).
+    pub notice: Option<String>,
+    /// A confirmation of the last form (`role="status"`).
+    pub confirmation: Option<String>,
+    /// A version conflict: the comparison and what happened since.
+    pub conflict: Option<Conflict>,
+    /// Why the last upload was refused.
+    pub upload_error: Option<String>,
+}
+
+/// What the conflict notice shows.
+#[derive(Debug, Default)]
+pub struct Conflict {
+    /// The version the form was loaded with.
+    pub submitted_version: i64,
+    /// Field-by-field comparison (from [`form::differences`]); empty for actions.
+    pub differences: Vec<Value>,
+}
+
+/// Query of the case page: `hinweis` names what the last form did.
+#[derive(Debug, Deserialize)]
+pub struct PageQuery {
+    hinweis: Option<String>,
+}
+
+/// Everything the page shows, read together.
+pub(super) struct Loaded {
+    pub case: LoadedCase,
+    pub applicant: Organisation,
+    pub documents: Vec<Document>,
+    pub matrix: Vec<MatrixRow>,
+    pub journal: Vec<JournalEntry>,
+    pub organisations: Vec<Organisation>,
+}
+
+/// Reads the case for `principal` (404 when hidden) with everything the page shows.
+pub(super) fn load(
+    conn: &mut DbConnection,
+    api: &ApiState,
+    principal: &Principal,
+    id: CaseId,
+) -> Result<Loaded, ServiceError> {
+    let (case, applicant) = cases::load_with_applicant(conn, &api.registry, id)?;
+    permit(principal, Permission::ReadCase, case.access())?;
+    let documents = documents::list(conn, id.0)?;
+    let matrix = beteiligung::matrix(conn, id.0)?;
+    let journal = journal::list(conn, id.0)?;
+    let organisations = Organisation::all(conn)?;
+    Ok(Loaded {
+        case,
+        applicant,
+        documents,
+        matrix,
+        journal,
+        organisations,
+    })
+}
+
+/// Runs `work` on the blocking pool with a connection.
+pub(super) async fn blocking<T, F>(db: &Database, work: F) -> Result<T, ServiceError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, ServiceError> + Send + 'static,
+    T: Send + 'static,
+{
+    let database = db.clone();
+    web::block(move || {
+        let mut conn = database.get().map_err(ServiceError::Db)?;
+        work(&mut conn)
+    })
+    .await
+    .map_err(|e| ServiceError::Internal(e.to_string()))?
+}
+
+/// The German page for a failed service call: 404 for hidden or missing things, 403, else 500.
+pub(super) fn service_error(
+    api: &ApiState,
+    session: &Session,
+    error: ServiceError,
+) -> HttpResponse {
+    match error {
+        ServiceError::NotFound(message) => error_page(
+            api,
+            StatusCode::NOT_FOUND,
+            Some(session),
+            "Nicht gefunden",
+            &message,
+            "Vielleicht wurde die Adresse falsch eingegeben, oder Sie haben keinen Zugriff darauf.",
+        ),
+        ServiceError::Forbidden(message) => error_page(
+            api,
+            StatusCode::FORBIDDEN,
+            Some(session),
+            "Keine Berechtigung",
+            &message,
+            "Es wurde nichts geändert.",
+        ),
+        other => {
+            tracing::error!(error = %other, "case page failed");
+            error_page(
+                api,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Some(session),
+                "Interner Fehler",
+                "Die Seite kann gerade nicht angezeigt werden. Bitte versuchen Sie es später \
+                 erneut.",
+                "",
+            )
+        }
+    }
+}
+
+/// `GET /vorgaenge/{id}`.
+pub async fn page(
+    session: UiSession,
+    path: web::Path<i64>,
+    query: web::Query<PageQuery>,
+    db: web::Data<Database>,
+    api: web::Data<ApiState>,
+) -> HttpResponse {
+    let session = session.into_inner();
+    let notice = query.hinweis.as_deref().and_then(|h| match h {
+        "gespeichert" => Some("Die Änderungen wurden gespeichert."),
+        "unveraendert" => Some("Sie haben nichts geändert; es wurde nichts gespeichert."),
+        "aktion" => Some("Die Aktion wurde ausgeführt."),
+        "angelegt" => Some("Der Vorgang wurde angelegt."),
+        "hochgeladen" => Some("Das Dokument wurde hochgeladen."),
+        "erneut-gesendet" => Some("Die Einladung wurde mit einem neuen Link erneut gesendet."),
+        _ => None,
+    });
+    show(
+        &db,
+        &api,
+        &session,
+        CaseId(path.into_inner()),
+        StatusCode::OK,
+        Overrides {
+            confirmation: notice.map(str::to_string),
+            ..Overrides::default()
+        },
+    )
+    .await
+}
+
+/// Loads and renders the case page with `status` and `overrides`.
+pub async fn show(
+    db: &Database,
+    api: &web::Data<ApiState>,
+    session: &Session,
+    id: CaseId,
+    status: StatusCode,
+    overrides: Overrides,
+) -> HttpResponse {
+    let principal = session.principal().clone();
+    let state = api.clone();
+    let loaded = blocking(db, move |conn| load(conn, &state, &principal, id)).await;
+    match loaded {
+        Ok(loaded) => {
+            let context = context(session, &loaded, overrides);
+            render(api, status, "vorgang", &context)
+        }
+        Err(error) => service_error(api, session, error),
+    }
+}
+
+/// `Montag, 01.09.2026`.
+pub(super) fn date_de(date: chrono::NaiveDate) -> String {
+    format!("{}, {}", mail::weekday_de(date), date.format("%d.%m.%Y"))
+}
+
+/// A stored UTC time as German wall-clock time.
+pub(super) fn time_de(at: NaiveDateTime) -> String {
+    clock::berlin_time_de(Utc.from_utc_datetime(&at))
+}
+
+fn status_de(status: &str, outcome: Option<&str>) -> String {
+    match (status, outcome) {
+        ("running", _) => "In Bearbeitung".into(),
+        ("new", _) => "Neu".into(),
+        ("completed", Some(outcome)) => format!("Abgeschlossen ({outcome})"),
+        ("completed", None) => "Abgeschlossen".into(),
+        ("withdrawn", _) => "Zurückgezogen".into(),
+        (other, _) => other.to_string(),
+    }
+}
+
+fn status_invitation_de(status: &str) -> &str {
+    match status {
+        "open" => "offen",
+        "answered" => "beantwortet",
+        "expired" => "abgelaufen",
+        other => other,
+    }
+}
+
+fn context(session: &Session, loaded: &Loaded, overrides: Overrides) -> Value {
+    let case = &loaded.case;
+    let workflow = &case.workflow;
+    let definition = workflow.definition();
+    let principal = session.principal();
+    let scope = CaseScope {
+        applicant: case.row.applicant_id,
+        submitted: case.row.submitted_at.is_some(),
+    };
+    let may = |permission| session.authorize(permission, Some(&scope)).is_ok();
+    let running = case.row.status == "running";
+    let darf_handeln = may(Permission::TakeAction) && running;
+    let darf_aendern = may(Permission::ChangeCaseData) && running;
+    let names: HashMap<&str, &str> = loaded
+        .organisations
+        .iter()
+        .map(|o| (o.key.as_str(), o.name.as_str()))
+        .collect();
+
+    let mut context = layout(&case.row.aktenzeichen, Some(session), None);
+    context["fall"] = json!({
+        "id": case.row.id.0,
+        "aktenzeichen": case.row.aktenzeichen,
+        "verfahren": workflow.title,
+        "antragsteller": loaded.applicant.name,
+        "status": status_de(&case.row.status, case.row.outcome.as_deref()),
+        "version": case.row.version,
+        "angelegt": time_de(case.row.created_at),
+    });
+
+    // Progress: the workflow's steps where people wait, in definition order.
+    let active: BTreeSet<&str> = case
+        .instance
+        .active_steps()
+        .map(|t| t.step.as_str())
+        .collect();
+    let passed: BTreeSet<&str> = loaded
+        .journal
+        .iter()
+        .filter(|e| e.kind == "step_left")
+        .filter_map(|e| e.payload.get("step").and_then(Value::as_str))
+        .collect();
+    context["schritte"] = json!(
+        definition
+            .steps
+            .iter()
+            .filter(|(_, step)| !matches!(
+                step,
+                Step::Decision(_) | Step::Parallel(_) | Step::Join(_)
+            ))
+            .map(|(name, step)| json!({
+                "titel": step.title(),
+                "aktuell": active.contains(name.as_str()),
+                "erledigt": passed.contains(name.as_str()) && !active.contains(name.as_str()),
+            }))
+            .collect::<Vec<_>>()
+    );
+
+    // Active steps with their deadline (and why it falls on that day).
+    let active_steps = crate::web::api::view::active_steps(case);
+    context["aktiv"] = json!(
+        active_steps
+            .iter()
+            .map(|step| {
+                let reason = loaded
+                    .matrix
+                    .iter()
+                    .find(|row| row.step == step.step && Some(row.deadline) == step.deadline)
+                    .and_then(|row| row.deadline_reason.clone());
+                json!({
+                    "titel": step.title,
+                    "frist": step.deadline.map(date_de),
+                    "frist_grund": reason,
+                    "hilfe": definition.steps.get(&step.step).and_then(step_help),
+                })
+            })
+            .collect::<Vec<_>>()
+    );
+
+    // Actions, with every reason and links to the missing fields.
+    let labels = field_labels(definition);
+    let clock = clock::now();
+    let actions = available_actions(
+        &workflow.workflow,
+        &case.instance,
+        &crate::web::api::actor(principal),
+        &clock,
+    );
+    context["darf_handeln"] = json!(darf_handeln);
+    context["aktionen"] = json!(
+        actions
+            .iter()
+            .map(|a| json!({
+                "aktion": a.action,
+                "schritt": a.step,
+                "titel": a.title,
+                "moeglich": a.allowed,
+                "gruende": a.reasons.iter().map(|r| reason(r, &labels)).collect::<Vec<_>>(),
+                "warnungen": a.warnings,
+            }))
+            .collect::<Vec<_>>()
+    );
+
+    // The data form.
+    let choices = Choices {
+        organisations: loaded
+            .organisations
+            .iter()
+            .map(|o| (o.key.clone(), o.name.clone()))
+            .collect(),
+        documents: loaded
+            .documents
+            .iter()
+            .map(|d| (d.id.to_string(), d.filename.clone()))
+            .collect(),
+    };
+    let data = overrides.data.as_ref().unwrap_or(&case.instance.data);
+    context["felder"] = json!(form::render(
+        &definition.data,
+        data,
+        &overrides.errors,
+        &choices
+    ));
+    context["darf_aendern"] = json!(darf_aendern);
+
+    let mut summary: Vec<Value> = overrides
+        .errors
+        .iter()
+        .map(|(pointer, message)| json!({ "ziel": form::field_id(pointer), "meldung": message }))
+        .collect();
+    summary.extend(
+        overrides
+            .summary
+            .iter()
+            .map(|(target, message)| json!({ "ziel": target, "meldung": message })),
+    );
+    context["fehler"] = json!(summary);
+    context["meldung"] = json!(overrides.notice);
+    context["bestaetigung"] = json!(overrides.confirmation);
+    context["konflikt"] = match &overrides.conflict {
+        Some(conflict) => json!({
+            "aenderungen": conflict.differences,
+            "seither": since(&loaded.journal, conflict.submitted_version, case.row.version, definition, &names),
+        }),
+        None => Value::Null,
+    };
+
+    // Documents.
+    context["dokumente"] = json!(
+        loaded
+            .documents
+            .iter()
+            .map(|d| json!({
+                "id": d.id,
+                "name": d.filename,
+                "von": d.uploaded_by,
+                "am": time_de(d.created_at),
+                "groesse": size_de(d.size),
+                "fuer_beteiligte": d.partner_visible,
+            }))
+            .collect::<Vec<_>>()
+    );
+    context["darf_hochladen"] = json!(may(Permission::UploadDocument));
+    context["upload_fehler"] = json!(overrides.upload_error);
+
+    // Consultation matrix.
+    context["beteiligung"] = json!(
+        loaded
+            .matrix
+            .iter()
+            .map(|row| json!({
+                "einladung": row.invitation,
+                "organisation": row.organisation_name,
+                "eingeladen": time_de(row.invited_at),
+                "frist": date_de(row.deadline),
+                "frist_grund": row.deadline_reason,
+                "erinnerungen": row.reminders_sent,
+                "status": status_invitation_de(&row.status),
+                "beantwortet": row.answered_at.map(time_de),
+                "votum": row.votum.as_deref().and_then(beteiligung::parse_votum).map(beteiligung::votum_de),
+                "verspaetet": row.late,
+                "fassungen": row.versions,
+                "offen": row.status == "open",
+            }))
+            .collect::<Vec<_>>()
+    );
+    context["darf_erneut_senden"] = json!(may(Permission::TakeAction) && running);
+
+    // Journal, newest first.
+    context["journal"] = json!(
+        loaded
+            .journal
+            .iter()
+            .rev()
+            .map(|e| journal_item(e, definition, &names))
+            .collect::<Vec<_>>()
+    );
+    context
+}
+
+fn step_help(step: &Step) -> Option<String> {
+    match step {
+        Step::Task(t) => t.help.clone(),
+        Step::Consultation(c) => c.help.clone(),
+        Step::Wait(w) => w.help.clone(),
+        _ => None,
+    }
+}
+
+fn size_de(bytes: i64) -> String {
+    if bytes >= 1024 * 1024 {
+        format!("{:.1} MB", bytes as f64 / (1024.0 * 1024.0)).replace('.', ",")
+    } else {
+        format!("{} KB", (bytes + 1023) / 1024)
+    }
+}
+
+/// Label of every field by dotted path (`antragsteller.email` → „Antragsteller › E-Mail …“).
+fn field_labels(definition: &crate::engine::definition::Definition) -> HashMap<String, String> {
+    fn walk(
+        fields: &indexmap::IndexMap<String, crate::engine::definition::Field>,
+        path: &str,
+        label: &str,
+        out: &mut HashMap<String, String>,
+    ) {
+        for (key, field) in fields {
+            let path = if path.is_empty() {
+                key.clone()
+            } else {
+                format!("{path}.{key}")
+            };
+            let label = if label.is_empty() {
+                field.label.clone()
+            } else {
+                format!("{label} › {}", field.label)
+            };
+            if let Some(children) = &field.fields {
+                walk(children, &path, &label, out);
+            }
+            out.insert(path, label);
+        }
+    }
+    let mut out = HashMap::new();
+    walk(&definition.data, "", "", &mut out);
+    out
+}
+
+/// A refusal for the page: its text and links to the fields it is about.
+fn reason(refusal: &Refusal, labels: &HashMap<String, String>) -> Value {
+    let paths: Vec<&str> = match refusal {
+        Refusal::MissingData { paths, .. } => paths.iter().map(String::as_str).collect(),
+        Refusal::RuleViolated {
+            path: Some(path), ..
+        } => vec![path.as_str()],
+        _ => Vec::new(),
+    };
+    json!({
+        "text": refusal.message(),
+        "felder": paths.iter().map(|p| json!({
+            "id": form::field_id(&form::pointer_of_path(p)),
+            "label": labels.get(*p).cloned().unwrap_or_else(|| p.to_string()),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn title_of(definition: &crate::engine::definition::Definition, step: &str) -> String {
+    definition
+        .steps
+        .get(step)
+        .map_or(step, Step::title)
+        .to_string()
+}
+
+/// One journal entry for the timeline, described in German.
+fn journal_item(
+    entry: &JournalEntry,
+    definition: &crate::engine::definition::Definition,
+    names: &HashMap<&str, &str>,
+) -> Value {
+    let p = &entry.payload;
+    let text = |key: &str| p.get(key).and_then(Value::as_str).unwrap_or("").to_string();
+    let step = || title_of(definition, &text("step"));
+    let description = match entry.kind.as_str() {
+        "case_started" => "Vorgang angelegt".to_string(),
+        "action_taken" => {
+            let action = text("action");
+            let title = match definition.steps.get(&text("step")) {
+                Some(Step::Task(task)) => task
+                    .actions
+                    .get(&action)
+                    .map_or(action.clone(), |a| a.title.clone()),
+                _ => action,
+            };
+            format!("Aktion „{title}“ ausgeführt")
+        }
+        "data_changed" => {
+            let fields: Vec<String> = p
+                .get("patch")
+                .and_then(Value::as_object)
+                .map(|o| {
+                    o.keys()
+                        .map(|k| {
+                            definition
+                                .data
+                                .get(k)
+                                .map_or(k.clone(), |f| f.label.clone())
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            format!("Daten geändert: {}", fields.join(", "))
+        }
+        "data_set" => format!("Feld „{}“ vom Verfahren gesetzt", text("path")),
+        "answer_recorded" => {
+            let participant = text("participant");
+            let name = names
+                .get(participant.as_str())
+                .copied()
+                .unwrap_or(&participant);
+            let votum = beteiligung::parse_votum(&text("votum"))
+                .map(beteiligung::votum_de)
+                .unwrap_or("");
+            let version = p.get("version").and_then(Value::as_u64).unwrap_or(1);
+            if version > 1 {
+                format!("Stellungnahme von {name} geändert (Fassung {version}, Votum: {votum})")
+            } else {
+                format!("Stellungnahme von {name} eingegangen (Votum: {votum})")
+            }
+        }
+        "consultation_opened" => {
+            let deadline = p
+                .get("deadline")
+                .and_then(Value::as_str)
+                .and_then(form::parse_date)
+                .map(date_de)
+                .unwrap_or_default();
+            format!("Beteiligung „{}“ eröffnet, Frist bis {deadline}", step())
+        }
+        "consultation_completed" => format!("Beteiligung „{}“ abgeschlossen", step()),
+        "message_received" => format!("Nachricht „{}“ eingegangen", text("message")),
+        "step_entered" => format!("Schritt „{}“ begonnen", step()),
+        "step_left" => format!("Schritt „{}“ beendet", step()),
+        "decision_taken" => format!(
+            "Entscheidung: weiter mit „{}“",
+            title_of(definition, &text("to"))
+        ),
+        "parallel_started" => "Parallele Bearbeitung begonnen".to_string(),
+        "join_completed" => "Parallele Bearbeitung zusammengeführt".to_string(),
+        "timer_not_scheduled" => format!("Frist in „{}“ nicht geplant: das Datum fehlt", step()),
+        "timer_fired" => format!("Frist in „{}“ erreicht", step()),
+        "escalated" => format!(
+            "Fristüberschreitung in „{}“ an die Leitung gemeldet",
+            step()
+        ),
+        "case_start_requested" => format!("Folgevorgang „{}“ angestoßen", text("workflow")),
+        "case_withdrawn" => "Vorgang zurückgezogen".to_string(),
+        "case_completed" => format!("Vorgang abgeschlossen (Ergebnis: {})", text("outcome")),
+        "invitation_resent" => "Einladung erneut gesendet".to_string(),
+        other => format!("Ereignis „{other}“"),
+    };
+    json!({
+        "zeit": time_de(entry.at),
+        "wer": entry.actor,
+        "text": description,
+        "nr": entry.seq,
+    })
+}
+
+/// The journal entries of the commands after `submitted` (each command writes its entries with
+/// one timestamp, so the newest `current - submitted` timestamps are the commands since).
+fn since(
+    journal: &[JournalEntry],
+    submitted: i64,
+    current: i64,
+    definition: &crate::engine::definition::Definition,
+    names: &HashMap<&str, &str>,
+) -> Vec<Value> {
+    let wanted = usize::try_from(current - submitted).unwrap_or(0);
+    let mut stamps: Vec<NaiveDateTime> = journal.iter().map(|e| e.at).collect();
+    stamps.dedup();
+    let Some(first) = stamps.len().checked_sub(wanted).and_then(|i| stamps.get(i)) else {
+        return Vec::new();
+    };
+    journal
+        .iter()
+        .filter(|e| e.at >= *first && wanted > 0)
+        .filter(|e| !matches!(e.kind.as_str(), "step_entered" | "step_left"))
+        .map(|e| journal_item(e, definition, names))
+        .collect()
+}

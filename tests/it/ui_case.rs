@@ -1,0 +1,539 @@
+//! The case pages of the web interface: a new case through the generated form, the case page
+//! (actions with reasons linked to fields, the data form, documents, the consultation matrix,
+//! the journal), version conflicts, permissions and escaping.
+
+use std::time::Instant;
+
+use actix_web::test::{self as actix_test, TestRequest};
+use actix_web::web;
+use serde_json::{Value, json};
+use vorgang::db::DbConnection;
+use vorgang::db::models::{CaseId, NewOrganisation, Organisation, Role};
+use vorgang::engine::Actor;
+use vorgang::service::cases::{self, Invocation};
+use vorgang::service::clock;
+use vorgang::web::api::ApiState;
+use vorgang::web::ui::{LegalTexts, UiState};
+
+use crate::beteiligung::application;
+use crate::support::TestDatabase;
+use crate::support::auth::{create_user, test_auth};
+use crate::support::partners::add_partners;
+use crate::support::ui::{Browser, Page};
+
+const PASSWORD: &str = "richtig-langes-passwort";
+const COORDINATOR: &str = "k@kreis-soest.de";
+
+const PDF: &[u8] =
+    b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n";
+
+macro_rules! ui_app {
+    ($db:expr, $dir:expr) => {{
+        let pool = $db.pool(4);
+        let api = crate::support::api::state(&pool, $dir);
+        let ui = UiState::new(
+            &"http://127.0.0.1:8080".parse().unwrap(),
+            LegalTexts::builtin(),
+        );
+        let app = actix_test::init_service(vorgang::web::app_with_ui(
+            pool,
+            test_auth(),
+            api.clone(),
+            web::Data::new(ui),
+        ))
+        .await;
+        (app, api)
+    }};
+}
+
+fn actor(email: &str) -> Actor {
+    Actor {
+        id: email.into(),
+        roles: vec!["koordination".into()],
+    }
+}
+
+/// Starts a ki-antrag case of `org` with `data` through the service layer.
+fn start(conn: &mut DbConnection, api: &ApiState, org: &str, data: Value) -> i64 {
+    let applicant = Organisation::find_by_key(conn, org).unwrap().unwrap();
+    cases::start_case(
+        conn,
+        &api.case_context(),
+        "ki-antrag",
+        &applicant,
+        data,
+        &actor(COORDINATOR),
+        &clock::now(),
+    )
+    .unwrap()
+    .row
+    .id
+    .0
+}
+
+fn change(conn: &mut DbConnection, api: &ApiState, id: i64, version: i64, patch: Value) {
+    let allow = |_| Ok(());
+    let actor = actor("jemand@kreis-soest.de");
+    let now = clock::now();
+    cases::change_data(
+        conn,
+        &api.case_context(),
+        CaseId(id),
+        version,
+        patch,
+        Invocation {
+            actor: &actor,
+            clock: &now,
+            check: &allow,
+        },
+    )
+    .unwrap();
+}
+
+fn case_data(conn: &mut DbConnection, api: &ApiState, id: i64) -> (i64, Value, String) {
+    let case = cases::load(conn, &api.registry, CaseId(id)).unwrap();
+    (case.row.version, case.instance.data, case.row.current_steps)
+}
+
+fn multipart(fields: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = "----vorgangtestgrenze";
+    let mut body = Vec::new();
+    for (name, filename, content) in fields {
+        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        match filename {
+            Some(filename) => body.extend_from_slice(
+                format!(
+                    "Content-Disposition: form-data; name=\"{name}\"; filename=\"{filename}\"\r\n\
+                     Content-Type: application/pdf\r\n\r\n"
+                )
+                .as_bytes(),
+            ),
+            None => body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
+            ),
+        }
+        body.extend_from_slice(content);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+fn assert_no_raw_script(page: &Page) {
+    assert!(
+        !page.body.contains("<script"),
+        "unescaped markup: {}",
+        page.body
+    );
+}
+
+both_backends! {
+    async fn a_new_case_is_started_through_the_generated_form(backend) {
+        let db = TestDatabase::migrated(backend);
+        let dir = tempfile::tempdir().unwrap();
+        create_user(&mut db.connection(), COORDINATOR, "05974", &[Role::Koordination], Some(PASSWORD));
+        let (app, api) = ui_app!(db, dir.path());
+        let mut browser = Browser::from("10.0.0.1:1000");
+        browser.login(&app, COORDINATOR, PASSWORD).await;
+
+        let choose = browser.get(&app, "/vorgaenge/neu").await;
+        assert_eq!(choose.status, 200, "{}", choose.body);
+        assert!(choose.body.contains("name=\"verfahren\" id=\"verfahren-ki-antrag\" value=\"ki-antrag\""), "{}", choose.body);
+        assert_eq!(browser.get(&app, "/vorgaenge/neu?verfahren=ki-antrag").await.location(), "/vorgaenge/neu/ki-antrag");
+
+        let form = browser.get(&app, "/vorgaenge/neu/ki-antrag").await;
+        assert_eq!(form.status, 200, "{}", form.body);
+        for expected in [
+            "<label for=\"feld-antragsteller-email\">",
+            "name=\"antragsteller[email]\" id=\"feld-antragsteller-email\"",
+            "type=\"date\" name=\"arbeitsaufnahme\" id=\"feld-arbeitsaufnahme\"",
+            "name=\"standorte[0][anschrift]\" id=\"feld-standorte-0-anschrift\"",
+            "<legend>Antragsteller</legend>",
+            "aria-describedby=\"hilfe-zentrum_name\"",
+            "<select multiple size=\"6\" name=\"beteiligte\" id=\"feld-beteiligte\"",
+            "<textarea name=\"ausgangslage\" id=\"feld-ausgangslage\"",
+        ] {
+            assert!(form.body.contains(expected), "missing {expected}");
+        }
+        let csrf = form.hidden("csrf");
+
+        // A bad date: German message at the field, in the summary, nothing saved.
+        let bad = browser.post(&app, "/vorgaenge/neu/ki-antrag", &[
+            ("csrf", &csrf), ("zentrum_name", "KI Kreis Soest"), ("arbeitsaufnahme", "31.02.2026"),
+        ]).await;
+        assert_eq!(bad.status, 422, "{}", bad.body);
+        assert!(bad.body.contains("<span class=\"feldfehler\" id=\"fehler-arbeitsaufnahme\">Geplante Arbeitsaufnahme: „31.02.2026“ ist kein gültiges Datum."), "{}", bad.body);
+        assert!(bad.body.contains("href=\"#feld-arbeitsaufnahme\""));
+        assert!(bad.body.contains("aria-invalid=\"true\""));
+        assert!(bad.body.contains("value=\"KI Kreis Soest\""), "the other input is kept");
+        let count = || -> i64 {
+            use diesel::prelude::*;
+            vorgang::db::schema::cases::table.count().get_result(&mut db.connection()).unwrap()
+        };
+        assert_eq!(count(), 0);
+
+        // A number out of range is refused by the service's schema check, at its field.
+        let range = browser.post(&app, "/vorgaenge/neu/ki-antrag", &[
+            ("csrf", &csrf), ("personal[lehrkraefte_vze]", "-1"),
+        ]).await;
+        assert_eq!(range.status, 422, "{}", range.body);
+        assert!(range.body.contains("id=\"fehler-personal-lehrkraefte_vze\""), "{}", range.body);
+        assert_eq!(count(), 0);
+
+        let created = browser.post(&app, "/vorgaenge/neu/ki-antrag", &[
+            ("csrf", &csrf),
+            ("zentrum_name", "KI Kreis Soest"),
+            ("arbeitsaufnahme", "01.09.2026"),
+            ("antragsteller[email]", "ki@kreis-soest.de"),
+            ("antragsteller[telefon]", ""),
+            ("standorte[0][bezeichnung]", "Kreishaus"),
+            ("standorte[0][anschrift]", "Hoher Weg 1"),
+            ("standorte[1][bezeichnung]", ""),
+            ("personal[lehrkraefte_vze]", "1,5"),
+            ("beteiligung_abdeckung[untere_schulaufsicht]", "ja"),
+        ]).await;
+        let location = created.location().to_string();
+        assert!(location.starts_with("/vorgaenge/"), "{location}");
+        let id: i64 = location.trim_start_matches("/vorgaenge/").split('?').next().unwrap().parse().unwrap();
+        let (_, data, _) = case_data(&mut db.connection(), &api, id);
+        assert_eq!(data, json!({
+            "zentrum_name": "KI Kreis Soest",
+            "arbeitsaufnahme": "2026-09-01",
+            "antragsteller": { "email": "ki@kreis-soest.de" },
+            "standorte": [{ "bezeichnung": "Kreishaus", "anschrift": "Hoher Weg 1" }],
+            "personal": { "lehrkraefte_vze": 1.5 },
+            "beteiligung_abdeckung": { "untere_schulaufsicht": true },
+        }));
+        let page = browser.get(&app, &location).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(page.body.contains("Der Vorgang wurde angelegt."));
+    }
+}
+
+both_backends! {
+    async fn a_kreisangehoerige_gemeinde_is_pointed_to_the_anregung(backend) {
+        let db = TestDatabase::migrated(backend);
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut conn = db.connection();
+            let kreis = Organisation::find_by_key(&mut conn, "05974").unwrap().unwrap();
+            NewOrganisation { key: "05974028", name: "Lippstadt", kind: "gemeinde", parent_id: Some(kreis.id), mailbox: None }
+                .insert(&mut conn).unwrap();
+            create_user(&mut conn, "k@lippstadt.de", "05974028", &[Role::Koordination], Some(PASSWORD));
+        }
+        let (app, _api) = ui_app!(db, dir.path());
+        let mut browser = Browser::from("10.0.0.2:1000");
+        browser.login(&app, "k@lippstadt.de", PASSWORD).await;
+
+        let choose = browser.get(&app, "/vorgaenge/neu").await;
+        assert_eq!(choose.status, 200, "{}", choose.body);
+        assert!(choose.body.contains("„Lippstadt“ ist eine kreisangehörige Gemeinde"), "{}", choose.body);
+
+        let form = browser.get(&app, "/vorgaenge/neu/ki-antrag").await;
+        assert_eq!(form.status, 422, "{}", form.body);
+        assert!(form.body.contains("role=\"alert\""));
+        assert!(form.body.contains("kreisangehörige Gemeinde und kann keinen Antrag"));
+        assert!(form.body.contains("Anregung eines Kommunalen Integrationszentrums beim \
+             Kreis“ (ki-anregung)") || form.body.contains("(ki-anregung)"), "{}", form.body);
+        assert!(!form.body.contains("Vorgang anlegen</button>"), "no form to fill in for nothing");
+
+        let csrf = browser.csrf_token(&app, "/vorgaenge/neu").await;
+        let refused = browser.post(&app, "/vorgaenge/neu/ki-antrag", &[("csrf", &csrf), ("zentrum_name", "X")]).await;
+        assert_eq!(refused.status, 422);
+        assert!(refused.body.contains("(ki-anregung)"));
+    }
+}
+
+both_backends! {
+    async fn the_case_page_shows_actions_and_takes_them(backend) {
+        let db = TestDatabase::migrated(backend);
+        let dir = tempfile::tempdir().unwrap();
+        create_user(&mut db.connection(), COORDINATOR, "05974", &[Role::Koordination], Some(PASSWORD));
+        create_user(&mut db.connection(), "leser@kreis-soest.de", "05974", &[Role::Lesen], Some(PASSWORD));
+        create_user(&mut db.connection(), "k@kreis-kleve.de", "05154", &[Role::Koordination], Some(PASSWORD));
+        add_partners(&mut db.connection());
+        let (app, api) = ui_app!(db, dir.path());
+        let id = start(&mut db.connection(), &api, "05974", json!({ "zentrum_name": "KI <script>alert(1)</script>" }));
+        let mut browser = Browser::from("10.0.0.3:1000");
+        browser.login(&app, COORDINATOR, PASSWORD).await;
+
+        let page = browser.get(&app, &format!("/vorgaenge/{id}")).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(page.body.contains("KI-05974-"), "Aktenzeichen");
+        assert!(page.body.contains("Antrag auf Einrichtung eines Kommunalen Integrationszentrums"));
+        assert!(page.body.contains("aria-current=\"step\""));
+        assert!(page.body.contains("Antrag entwerfen <span class=\"marke-schritt\">(aktueller Schritt)</span>"));
+        // Not possible yet: the reasons, and links to the missing fields.
+        assert!(page.body.contains("<strong>Beteiligung der Partner starten</strong> ist noch nicht möglich"), "{}", page.body);
+        assert!(page.body.contains("href=\"#feld-antragsteller-email\""));
+        assert!(page.body.contains("id=\"feld-antragsteller-email\""));
+        assert!(page.body.contains("Bitte beteiligen Sie die untere Schulaufsicht"));
+        // Escaped data value.
+        assert!(page.body.contains("KI &lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert_no_raw_script(&page);
+        assert!(page.body.contains("<ol class=\"zeitleiste\" reversed>"));
+        assert!(page.body.contains("Vorgang angelegt"));
+
+        // Fill in the application through the data form, then start the consultation.
+        let csrf = page.hidden("csrf");
+        let version = page.hidden("version");
+        let app_data = application();
+        let mut fields: Vec<(String, String)> = vec![("csrf".into(), csrf.clone()), ("version".into(), version.clone())];
+        flatten(&app_data, "", &mut fields);
+        let pairs: Vec<(&str, &str)> = fields.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        let saved = browser.post(&app, &format!("/vorgaenge/{id}/daten"), &pairs).await;
+        assert_eq!(saved.location(), format!("/vorgaenge/{id}?hinweis=gespeichert"));
+        let (version, data, _) = case_data(&mut db.connection(), &api, id);
+        assert_eq!(data["antragsteller"]["email"], "ki@kreis-soest.de");
+        assert_eq!(data["zentrum_name"], "Kommunales Integrationszentrum Kreis Soest");
+        assert_eq!(data["beteiligte"], json!(["SCHULAMT-SO", "05974-JA"]));
+        assert_eq!(data["personal"]["verwaltungsassistenz_vze"], json!(0.5));
+
+        let page = browser.get(&app, &format!("/vorgaenge/{id}")).await;
+        assert!(page.body.contains(&format!("action=\"/vorgaenge/{id}/aktionen/beteiligung_starten\"")), "{}", page.body);
+        let taken = browser.post(&app, &format!("/vorgaenge/{id}/aktionen/beteiligung_starten"), &[
+            ("csrf", &csrf), ("version", &version.to_string()), ("schritt", "entwurf"),
+        ]).await;
+        assert_eq!(taken.location(), format!("/vorgaenge/{id}?hinweis=aktion"));
+        let (_, _, steps) = case_data(&mut db.connection(), &api, id);
+        assert_eq!(steps, ",beteiligung,");
+
+        // The consultation matrix lists the invited partners, with a resend button each.
+        let page = browser.get(&app, taken.location()).await;
+        assert!(page.body.contains("Die Aktion wurde ausgeführt."));
+        assert!(page.body.contains("<th scope=\"row\">Schulamt für den Kreis Soest</th>"), "{}", page.body);
+        assert!(page.body.contains("<th scope=\"row\">Jugendamt des Kreises Soest</th>"));
+        assert!(page.body.contains("Einladung erneut senden"));
+        assert!(page.body.contains("Beteiligung „"), "journal describes the consultation");
+        let resend = page.body.split("/einladungen/").nth(1).unwrap().split('/').next().unwrap().to_string();
+        let resent = browser.post(&app, &format!("/vorgaenge/{id}/einladungen/{resend}/erneut-senden"), &[("csrf", &csrf)]).await;
+        assert_eq!(resent.location(), format!("/vorgaenge/{id}?hinweis=erneut-gesendet#beteiligung"));
+
+        // A `lesen` user sees the case but no action buttons and no editable form.
+        let mut reader = Browser::from("10.0.0.4:1000");
+        reader.login(&app, "leser@kreis-soest.de", PASSWORD).await;
+        let read = reader.get(&app, &format!("/vorgaenge/{id}")).await;
+        assert_eq!(read.status, 200, "{}", read.body);
+        assert!(!read.body.contains("/aktionen/"));
+        assert!(!read.body.contains("Einladung erneut senden"));
+        assert!(!read.body.contains("Angaben speichern"));
+        assert!(read.body.contains("<fieldset disabled"));
+
+        // Another Kreis's coordinator: the case does not exist for them.
+        let mut foreign = Browser::from("10.0.0.5:1000");
+        foreign.login(&app, "k@kreis-kleve.de", PASSWORD).await;
+        let hidden = foreign.get(&app, &format!("/vorgaenge/{id}")).await;
+        assert_eq!(hidden.status, 404, "{}", hidden.body);
+        assert!(!hidden.body.contains("Kreis Soest"));
+        let csrf_foreign = foreign.csrf_token(&app, "/passwort").await;
+        let post = foreign.post(&app, &format!("/vorgaenge/{id}/daten"), &[("csrf", &csrf_foreign), ("version", "1")]).await;
+        assert_eq!(post.status, 404);
+        assert_eq!(foreign.get(&app, &format!("/vorgaenge/{id}/stellungnahmen/1")).await.status, 404);
+    }
+}
+
+/// The form fields of a JSON value under the UI's naming scheme.
+fn flatten(value: &Value, prefix: &str, out: &mut Vec<(String, String)>) {
+    let name = |key: &str| {
+        if prefix.is_empty() {
+            key.to_string()
+        } else {
+            format!("{prefix}[{key}]")
+        }
+    };
+    match value {
+        Value::Object(object) => {
+            for (key, value) in object {
+                flatten(value, &name(key), out);
+            }
+        }
+        Value::Array(items) if items.iter().all(Value::is_string) && prefix == "beteiligte" => {
+            for item in items {
+                out.push((prefix.to_string(), item.as_str().unwrap().to_string()));
+            }
+        }
+        Value::Array(items) => {
+            for (index, item) in items.iter().enumerate() {
+                flatten(item, &name(&index.to_string()), out);
+            }
+        }
+        Value::Bool(true) => out.push((prefix.to_string(), "ja".into())),
+        Value::Bool(false) => {}
+        Value::String(s) => out.push((prefix.to_string(), s.clone())),
+        other => out.push((prefix.to_string(), other.to_string())),
+    }
+}
+
+both_backends! {
+    async fn an_outdated_version_is_a_409_that_overwrites_nothing(backend) {
+        let db = TestDatabase::migrated(backend);
+        let dir = tempfile::tempdir().unwrap();
+        create_user(&mut db.connection(), COORDINATOR, "05974", &[Role::Koordination], Some(PASSWORD));
+        let (app, api) = ui_app!(db, dir.path());
+        let id = start(&mut db.connection(), &api, "05974", json!({ "zentrum_name": "Alt", "ausgangslage": "Bisher" }));
+        let mut browser = Browser::from("10.0.0.6:1000");
+        browser.login(&app, COORDINATOR, PASSWORD).await;
+        let page = browser.get(&app, &format!("/vorgaenge/{id}")).await;
+        let csrf = page.hidden("csrf");
+        assert_eq!(page.hidden("version"), "1");
+
+        // Someone else saves in between.
+        change(&mut db.connection(), &api, id, 1, json!({ "ausgangslage": "Von jemand anderem" }));
+
+        let stale = browser.post(&app, &format!("/vorgaenge/{id}/daten"), &[
+            ("csrf", &csrf), ("version", "1"), ("zentrum_name", "Mein neuer Name"), ("ausgangslage", "Bisher"),
+        ]).await;
+        assert_eq!(stale.status, 409, "{}", stale.body);
+        assert!(stale.body.contains("Der Vorgang wurde inzwischen geändert"));
+        assert!(stale.body.contains("Ihre Eingaben im Vergleich zum aktuellen Stand"));
+        assert!(stale.body.contains("Von jemand anderem"), "the current value is shown");
+        assert!(stale.body.contains("value=\"Mein neuer Name\""), "the user's input is kept");
+        assert!(stale.body.contains("Daten geändert"), "what happened since");
+        assert_eq!(crate::support::ui::hidden_field(&stale.body, "version").unwrap(), "2");
+        let (version, data, _) = case_data(&mut db.connection(), &api, id);
+        assert_eq!(version, 2);
+        assert_eq!(data, json!({ "zentrum_name": "Alt", "ausgangslage": "Von jemand anderem" }));
+
+        // An action with the old version: 409 as well, nothing taken.
+        let action = browser.post(&app, &format!("/vorgaenge/{id}/aktionen/beteiligung_starten"), &[
+            ("csrf", &csrf), ("version", "1"),
+        ]).await;
+        assert_eq!(action.status, 409);
+        assert!(action.body.contains("Der Vorgang wurde inzwischen geändert"));
+
+        // Retrying with the current version saves the user's values (only what changed).
+        let retry = browser.post(&app, &format!("/vorgaenge/{id}/daten"), &[
+            ("csrf", &csrf), ("version", "2"), ("zentrum_name", "Mein neuer Name"), ("ausgangslage", "Von jemand anderem"),
+        ]).await;
+        assert_eq!(retry.location(), format!("/vorgaenge/{id}?hinweis=gespeichert"));
+        let (version, data, _) = case_data(&mut db.connection(), &api, id);
+        assert_eq!(version, 3);
+        assert_eq!(data, json!({ "zentrum_name": "Mein neuer Name", "ausgangslage": "Von jemand anderem" }));
+
+        // A bad number in the data form: at the field, nothing saved.
+        let bad = browser.post(&app, &format!("/vorgaenge/{id}/daten"), &[
+            ("csrf", &csrf), ("version", "3"), ("personal[fachkraefte_vze]", "sechs"),
+        ]).await;
+        assert_eq!(bad.status, 422);
+        assert!(bad.body.contains("id=\"fehler-personal-fachkraefte_vze\""));
+        assert!(bad.body.contains("„sechs“ ist keine Zahl"));
+        assert_eq!(case_data(&mut db.connection(), &api, id).0, 3);
+    }
+}
+
+both_backends! {
+    async fn documents_are_uploaded_checked_and_downloaded(backend) {
+        let db = TestDatabase::migrated(backend);
+        let dir = tempfile::tempdir().unwrap();
+        create_user(&mut db.connection(), COORDINATOR, "05974", &[Role::Koordination], Some(PASSWORD));
+        let (app, api) = ui_app!(db, dir.path());
+        let id = start(&mut db.connection(), &api, "05974", json!({}));
+        let mut browser = Browser::from("10.0.0.7:1000");
+        browser.login(&app, COORDINATOR, PASSWORD).await;
+        let csrf = browser.csrf_token(&app, &format!("/vorgaenge/{id}")).await;
+
+        let upload = |fields: Vec<(&'static str, Option<&'static str>, Vec<u8>)>| {
+            let borrowed: Vec<(&str, Option<&str>, &[u8])> = fields.iter().map(|(a, b, c)| (*a, *b, c.as_slice())).collect();
+            let (content_type, body) = multipart(&borrowed);
+            TestRequest::post().uri(&format!("/vorgaenge/{id}/dokumente"))
+                .insert_header(("content-type", content_type)).set_payload(body)
+        };
+        // Without the CSRF token: refused, nothing stored.
+        let forged = browser.send(&app, upload(vec![("datei", Some("Antrag.pdf"), PDF.to_vec())])).await;
+        assert_eq!(forged.status, 403);
+
+        // A text file named .pdf: refused in German, at the field.
+        let fake = browser.send(&app, upload(vec![
+            ("csrf", None, csrf.clone().into_bytes()),
+            ("datei", Some("Antrag.pdf"), b"Das ist nur Text.".to_vec()),
+        ])).await;
+        assert_eq!(fake.status, 422, "{}", fake.body);
+        assert!(fake.body.contains("id=\"fehler-datei\">Dieser Dateityp ist nicht erlaubt: Die Datei ist eine Textdatei"), "{}", fake.body);
+        assert!(fake.body.contains("href=\"#feld-datei\""));
+
+        let stored = browser.send(&app, upload(vec![
+            ("csrf", None, csrf.clone().into_bytes()),
+            ("datei", Some("Antrag <final>.pdf"), PDF.to_vec()),
+            ("fuer_beteiligte", None, b"ja".to_vec()),
+        ])).await;
+        assert_eq!(stored.location(), format!("/vorgaenge/{id}?hinweis=hochgeladen#dokumente"));
+        let page = browser.get(&app, &format!("/vorgaenge/{id}")).await;
+        assert!(page.body.contains("Antrag &lt;final&gt;.pdf") || page.body.contains("Antrag _final_.pdf"), "{}", page.body);
+        assert!(page.body.contains(COORDINATOR));
+        let doc = page.body.split(&format!("/vorgaenge/{id}/dokumente/")).nth(1).unwrap().split('"').next().unwrap().to_string();
+        let cookie = browser.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
+        let download = actix_test::call_service(&app, TestRequest::get()
+            .uri(&format!("/vorgaenge/{id}/dokumente/{doc}")).insert_header(("cookie", cookie)).to_request()).await;
+        assert_eq!(download.status(), 200);
+        let header = |name: &str| download.headers().get(name).unwrap().to_str().unwrap().to_string();
+        assert_eq!(header("content-type"), "application/pdf");
+        assert!(header("content-disposition").starts_with("attachment"), "{}", header("content-disposition"));
+        assert_eq!(actix_test::read_body(download).await.as_ref(), PDF);
+        // The document can now be linked in a document field.
+        assert!(page.body.contains(&format!("<option value=\"{doc}\">")));
+    }
+}
+
+both_backends! {
+    async fn statements_are_escaped_and_the_page_is_fast(backend) {
+        let db = TestDatabase::migrated(backend);
+        let dir = tempfile::tempdir().unwrap();
+        create_user(&mut db.connection(), COORDINATOR, "05974", &[Role::Koordination], Some(PASSWORD));
+        add_partners(&mut db.connection());
+        let (app, api) = ui_app!(db, dir.path());
+        let id = start(&mut db.connection(), &api, "05974", application());
+        {
+            let mut conn = db.connection();
+            let allow = |_| Ok(());
+            let actor = actor(COORDINATOR);
+            let now = clock::now();
+            let call = Invocation { actor: &actor, clock: &now, check: &allow };
+            cases::take_action(&mut conn, &api.case_context(), CaseId(id), 1, "beteiligung_starten", None, None, call).unwrap();
+            let case = cases::load(&mut conn, &api.registry, CaseId(id)).unwrap();
+            let invitation = case.instance.invitations[0].id;
+            cases::record_answer(&mut conn, &api.case_context(), CaseId(id), invitation,
+                vorgang::engine::instance::Answer {
+                    votum: vorgang::engine::instance::Votum::Bedenken,
+                    text: "<script>alert(2)</script> Räume fehlen.".into(),
+                    answered_by: "Frau Muster".into(),
+                    attachment: None,
+                }, &actor, &now).unwrap();
+        }
+        let mut browser = Browser::from("10.0.0.8:1000");
+        browser.login(&app, COORDINATOR, PASSWORD).await;
+        let page = browser.get(&app, &format!("/vorgaenge/{id}")).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(page.body.contains("Bedenken"));
+        let link = page.body.split(&format!("/vorgaenge/{id}/stellungnahmen/")).nth(1).unwrap().split('"').next().unwrap().to_string();
+        let statement = browser.get(&app, &format!("/vorgaenge/{id}/stellungnahmen/{link}")).await;
+        assert_eq!(statement.status, 200, "{}", statement.body);
+        assert!(statement.body.contains("&lt;script&gt;alert(2)&lt;/script&gt; Räume fehlen."));
+        assert!(statement.body.contains("Fassung 1"));
+        assert_no_raw_script(&statement);
+
+        // 100 journal entries: time the page (printed, not asserted).
+        let mut version = cases::load(&mut db.connection(), &api.registry, CaseId(id)).unwrap().row.version;
+        while journal_len(&db, id) < 100 {
+            change(&mut db.connection(), &api, id, version, json!({ "schwerpunkte": format!("Fassung {version}") }));
+            version += 1;
+        }
+        let _ = browser.get(&app, &format!("/vorgaenge/{id}")).await;
+        let mut best = std::time::Duration::MAX;
+        for _ in 0..5 {
+            let started = Instant::now();
+            let page = browser.get(&app, &format!("/vorgaenge/{id}")).await;
+            best = best.min(started.elapsed());
+            assert_eq!(page.status, 200);
+        }
+        println!("case page with {} journal entries ({backend:?}): {best:?} (best of 5, debug build)", journal_len(&db, id));
+    }
+}
+
+fn journal_len(db: &TestDatabase, id: i64) -> i64 {
+    use diesel::prelude::*;
+    vorgang::db::schema::case_events::table
+        .filter(vorgang::db::schema::case_events::case_id.eq(id))
+        .count()
+        .get_result(&mut db.connection())
+        .unwrap()
+}
