@@ -6,7 +6,7 @@
 //! |---|---|---|
 //! | `admin` | everything | everything, every organisation |
 //! | `koordination` | list, read | everything on cases of the own organisation |
-//! | `bewilligung` | list, read | read, documents, journal, actions on *submitted* cases of every organisation |
+//! | `bewilligung` | list, read | read, documents, journal, actions, data and uploads on *submitted* cases of every organisation (it records its decision, its date and the Bescheid in the case) |
 //! | `lesen` | list, read | read, documents, journal within the own organisation |
 //!
 //! Only `admin` deploys workflows, manages the mail outbox and the users, and registers partner
@@ -208,9 +208,12 @@ fn role_allows(
         },
         Role::Bewilligung => match permission {
             ListWorkflows | ReadWorkflow | ListOrganisations => true,
-            ReadCase | ReadDocument | ReadJournal | TakeAction => submitted,
-            DeployWorkflow | CreateCase | ChangeCaseData | UploadDocument | WithdrawCase
-            | ManageOutbox | ViewJobs | ManageOrganisations | ManageUsers => false,
+            // The authority records its decision in the case: date, Bescheid (a document),
+            // reasons. Every change is journaled with the actor.
+            ReadCase | ReadDocument | ReadJournal | TakeAction | ChangeCaseData
+            | UploadDocument => submitted,
+            DeployWorkflow | CreateCase | WithdrawCase | ManageOutbox | ViewJobs
+            | ManageOrganisations | ManageUsers => false,
         },
         Role::Lesen => match permission {
             ListWorkflows | ReadWorkflow | ListOrganisations => true,
@@ -322,9 +325,9 @@ mod tests {
         (DeployWorkflow, ["YYYY", "----",      "----",     "----"]),
         (CreateCase,     ["YYYY", "YY--",      "----",     "----"]),
         (ReadCase,       ["YYYY", "YYhh",      "hYhY",     "YYhh"]),
-        (ChangeCaseData, ["YYYY", "YYhh",      "h-h-",     "--hh"]),
+        (ChangeCaseData, ["YYYY", "YYhh",      "hYhY",     "--hh"]),
         (TakeAction,     ["YYYY", "YYhh",      "hYhY",     "--hh"]),
-        (UploadDocument, ["YYYY", "YYhh",      "h-h-",     "--hh"]),
+        (UploadDocument, ["YYYY", "YYhh",      "hYhY",     "--hh"]),
         (ReadDocument,   ["YYYY", "YYhh",      "hYhY",     "YYhh"]),
         (ReadJournal,    ["YYYY", "YYhh",      "hYhY",     "YYhh"]),
         (WithdrawCase,   ["YYYY", "YYhh",      "h-h-",     "--hh"]),

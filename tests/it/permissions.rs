@@ -150,12 +150,12 @@ const LISTED: [&str; 5] = ["OS", "OS", "S", "OS", ""];
 const CASE_ENDPOINTS: [(&str, [[u16; 2]; 5]); 9] = [
     //                                  admin       koord 05974  bewilligung  lesen       koord Kleve
     ("GET /cases/{id}",                [[200, 200], [200, 200], [404, 200], [200, 200], [404, 404]]),
-    ("PATCH /cases/{id}/data",         [[409, 409], [409, 409], [404, 403], [403, 403], [404, 404]]),
+    ("PATCH /cases/{id}/data",         [[409, 409], [409, 409], [404, 409], [403, 403], [404, 404]]),
     ("POST /cases/{id}/actions/{a}",   [[409, 409], [409, 409], [404, 409], [403, 403], [404, 404]]),
     ("POST /cases/{id}/withdraw",      [[409, 409], [409, 409], [404, 403], [403, 403], [404, 404]]),
     ("GET /cases/{id}/journal",        [[200, 200], [200, 200], [404, 200], [200, 200], [404, 404]]),
     ("GET /cases/{id}/documents",      [[200, 200], [200, 200], [404, 200], [200, 200], [404, 404]]),
-    ("POST /cases/{id}/documents",     [[422, 422], [422, 422], [404, 403], [403, 403], [404, 404]]),
+    ("POST /cases/{id}/documents",     [[422, 422], [422, 422], [404, 422], [403, 403], [404, 404]]),
     ("GET /cases/{id}/documents/{d}",  [[200, 200], [200, 200], [404, 200], [200, 200], [404, 404]]),
     // The unknown document id behind a readable case: not found, but only after the case check.
     ("GET /cases/{id}/documents/0",    [[404, 404], [404, 404], [404, 404], [404, 404], [404, 404]]),

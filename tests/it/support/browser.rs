@@ -118,24 +118,31 @@ impl Stage {
     /// Migrates a fresh SQLite database, adds the partners and the coordinator, starts the SMTP
     /// server and `vorgang serve`.
     pub fn start() -> Self {
-        let db = TestDatabase::migrated(Backend::Sqlite);
-        {
-            let mut conn = db.connection();
-            add_partners(&mut conn);
+        Self::start_with(&root().join("workflows"), |conn| {
+            add_partners(conn);
             create_user(
-                &mut conn,
+                conn,
                 COORDINATOR_EMAIL,
                 "05974",
                 &[Role::Koordination],
                 Some(COORDINATOR_PASSWORD),
             );
-        }
+        })
+    }
+
+    /// Like [`Stage::start`], with the shipped definitions read from `workflows` and the data
+    /// `setup` puts into the fresh database instead of the default partners and coordinator.
+    pub fn start_with(
+        workflows: &Path,
+        setup: impl FnOnce(&mut vorgang::db::DbConnection),
+    ) -> Self {
+        let db = TestDatabase::migrated(Backend::Sqlite);
+        setup(&mut db.connection());
         let mail_dir = tempfile::tempdir().unwrap();
         let smtp = SmtpServer::start_with_sink(mail_dir.path());
         let work_dir = tempfile::tempdir().unwrap();
         let listen = format!("127.0.0.1:{}", free_port());
         let public_url = format!("http://{listen}");
-        let workflows = root().join("workflows");
         let server = RunningServer::start(
             work_dir.path(),
             &[
