@@ -257,6 +257,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// What `vorgang demo` created (`case`, `user`, `organisation`) or changed (`office`: a
+    /// seeded Kreis or Stadt whose addresses it set); `vorgang demo --remove` deletes by it.
+    demo_records (kind, record_id) {
+        kind -> Text,
+        record_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(answers -> documents (document_id));
 diesel::joinable!(outbox -> invitations (invitation_id));
 diesel::allow_tables_to_appear_in_same_query!(
@@ -276,4 +286,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     documents,
     job_runs,
     calendar_tokens,
+    demo_records,
 );

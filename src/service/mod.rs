@@ -5,6 +5,7 @@ pub mod beteiligung;
 pub mod calendar;
 pub mod cases;
 pub mod clock;
+pub mod demo;
 pub mod error;
 pub mod fristen;
 pub mod mail;
