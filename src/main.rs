@@ -11,6 +11,7 @@ use vorgang::engine::cli::ValidateArgs;
 use vorgang::frist::cli::{FristArgs, FristCliError};
 use vorgang::journal::cli::AuditArgs;
 use vorgang::server::{self, StartupError};
+use vorgang::service::demo::cli::{DemoArgs, DemoCliError};
 use vorgang::telemetry;
 
 /// Vorgangsbearbeitung für Verwaltungsverfahren mit Fristen und Beteiligungen.
@@ -49,6 +50,9 @@ enum Command {
     Audit(AuditArgs),
     /// Legt Benutzer an und setzt Passwörter.
     User(UserArgs),
+    /// Lädt Demodaten (Kreis Coesfeld, Stadt Bielefeld, Bewilligungsbehörde) oder entfernt sie
+    /// mit --remove wieder (Exit-Code 0: erledigt, 1: abgelehnt, nichts geändert).
+    Demo(DemoArgs),
     /// Zeigt die regelmäßigen Aufgaben oder führt eine davon einmal aus.
     #[command(subcommand)]
     Jobs(JobsCommand),
@@ -261,6 +265,20 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             })
         }
         Command::Jobs(ref command) => jobs(&cli, command),
+        Command::Demo(ref args) => {
+            let settings = load_settings(&cli)?;
+            match vorgang::service::demo::cli::run(args, &settings) {
+                Ok(text) => {
+                    print!("{text}");
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(DemoCliError::Failed(message)) => {
+                    eprintln!("vorgang: {message}");
+                    Ok(ExitCode::from(1))
+                }
+                Err(DemoCliError::Startup(error)) => Err(error.into()),
+            }
+        }
         Command::User(ref args) => {
             let settings = load_settings(&cli)?;
             println!("{}", vorgang::auth::cli::run(args, &settings)?);

@@ -273,6 +273,17 @@ diesel::table! {
 }
 
 diesel::joinable!(ui_sessions -> users (user_id));
+
+diesel::table! {
+    /// What `vorgang demo` created (`case`, `user`, `organisation`) or changed (`office`: a
+    /// seeded Kreis or Stadt whose addresses it set); `vorgang demo --remove` deletes by it.
+    demo_records (kind, record_id) {
+        kind -> Text,
+        record_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(answers -> documents (document_id));
 diesel::joinable!(outbox -> invitations (invitation_id));
 diesel::allow_tables_to_appear_in_same_query!(
@@ -293,4 +304,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     job_runs,
     calendar_tokens,
     ui_sessions,
+    demo_records,
 );

@@ -6,6 +6,7 @@ pub mod calendar;
 pub mod case_list;
 pub mod cases;
 pub mod clock;
+pub mod demo;
 pub mod error;
 pub mod first_run;
 pub mod fristen;

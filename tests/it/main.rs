@@ -9,6 +9,7 @@ mod auth;
 mod beteiligung;
 mod browser;
 mod cases;
+mod demo;
 mod documents;
 mod frist_cli;
 mod health;
