@@ -446,7 +446,7 @@ fn form_with_file(fields: &[(&str, &str)], file: (&str, &str, &str, &[u8])) -> (
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
-const PDF: &[u8] = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n";
+pub(crate) const PDF: &[u8] = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n";
 
 both_backends! {
     async fn shared_documents_attachments_and_markup_in_organisation_names(backend) {

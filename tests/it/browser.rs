@@ -86,3 +86,144 @@ fn partner_answers_through_the_link_in_the_mail() {
         "{text}"
     );
 }
+
+const PASSWORD: &str = "ein-sehr-gutes-passwort";
+const ADMIN: &str = "admin@kfi.test";
+const COORDINATOR: &str = "koordination@kreis-coesfeld.test";
+const BEWILLIGUNG: &str = "bewilligung@kfi.test";
+const GEMEINDE: &str = "koordination@duelmen.test";
+
+/// The Coesfeld partners of the story: key, name, mailbox, the Votum their person gives.
+const COESFELD_PARTNERS: [(&str, &str, &str, &str); 3] = [
+    (
+        "SCHULAMT-COE",
+        "Schulamt für den Kreis Coesfeld",
+        "schulamt@kreis-coesfeld.test",
+        "bedenken",
+    ),
+    (
+        "05558-JA",
+        "Jugendamt des Kreises Coesfeld",
+        "jugendamt@kreis-coesfeld.test",
+        "zustimmung",
+    ),
+    (
+        "CARITAS-COE",
+        "Caritasverband für den Kreis Coesfeld",
+        "caritas@coesfeld.test",
+        "zustimmung",
+    ),
+];
+
+/// The application of the Kreis Coesfeld as the coordinator types it into the form.
+fn coesfeld_application() -> Value {
+    let mut data = application();
+    data["antragsteller"]["email"] = json!("ki@kreis-coesfeld.test");
+    data["antragsteller"]["telefon"] = json!("02541 18-0");
+    data["zentrum_name"] = json!("Kommunales Integrationszentrum Kreis Coesfeld");
+    data["oeffentliche_bezeichnung"] = json!(
+        "Kommunales Integrationszentrum Kreis Coesfeld – anerkannt durch das Land NRW als \
+         Kommunales Integrationszentrum nach § 8 Teilhabe- und Integrationsgesetz"
+    );
+    data["standorte"] = json!([{ "bezeichnung": "Kreishaus", "anschrift": "Friedrich-Ebert-Straße 7, 48653 Coesfeld" }]);
+    data["arbeitsaufnahme"] = json!("2027-01-01");
+    data["schwerpunkte"] = json!("Sprachbildung, Übergang Schule–Beruf, Elternarbeit.");
+    data["beteiligte"] = json!(COESFELD_PARTNERS.map(|p| p.0));
+    data
+}
+
+/// The whole procedure in the browser, from deploying the workflows to the operation case with
+/// its deadlines (see tests/e2e/procedure.mjs); every page passes axe (WCAG 2.1 AA).
+#[test]
+fn the_whole_procedure_in_the_browser() {
+    if !browser::available() {
+        return;
+    }
+    // No shipped definitions at start-up (a missing directory deploys nothing): the
+    // administrator deploys them through the editor.
+    let nothing = tempfile::tempdir().unwrap();
+    let stage = Stage::start_with(&nothing.path().join("keine-workflows"), |conn| {
+        use vorgang::db::models::{NewOrganisation, Organisation, Role};
+        for (key, name, mailbox, _) in COESFELD_PARTNERS {
+            crate::support::partners::add_partner(conn, key, name, Some(mailbox));
+        }
+        let coesfeld = Organisation::find_by_key(conn, "05558").unwrap().unwrap();
+        NewOrganisation {
+            key: "05558012",
+            name: "Stadt Dülmen",
+            kind: "gemeinde",
+            parent_id: Some(coesfeld.id),
+            mailbox: None,
+        }
+        .insert(conn)
+        .unwrap();
+        let users = [
+            (ADMIN, "KFI", Role::Admin),
+            (COORDINATOR, "05558", Role::Koordination),
+            (BEWILLIGUNG, "KFI", Role::Bewilligung),
+            (GEMEINDE, "05558012", Role::Koordination),
+        ];
+        for (email, organisation, role) in users {
+            crate::support::auth::create_user(conn, email, organisation, &[role], Some(PASSWORD));
+        }
+    });
+    let files = tempfile::tempdir().unwrap();
+    let pdf = files.path().join("unterlage.pdf");
+    std::fs::write(&pdf, crate::beteiligung::PDF).unwrap();
+    let partners: Vec<Value> = COESFELD_PARTNERS
+        .iter()
+        .map(|(_, _, email, votum)| json!({ "email": email, "votum": votum }))
+        .collect();
+
+    stage
+        .story("procedure")
+        .env("PASSWORD", PASSWORD)
+        .env("ADMIN_EMAIL", ADMIN)
+        .env("COORDINATOR_EMAIL", COORDINATOR)
+        .env("BEWILLIGUNG_EMAIL", BEWILLIGUNG)
+        .env("GEMEINDE_EMAIL", GEMEINDE)
+        .env("APPLICATION", &coesfeld_application().to_string())
+        .env("PARTNERS", &Value::Array(partners).to_string())
+        .env("PDF_FILE", pdf.to_str().unwrap())
+        .run();
+
+    // Afterwards, through the database: the application approved, every partner answered once
+    // (one with Bedenken), the operation case running with its concept deadline.
+    let mut conn = stage.db.connection();
+    use vorgang::db::schema::{cases, invitations, timers};
+    let outcomes: Vec<(String, String, Option<String>)> = cases::table
+        .order(cases::id)
+        .select((cases::workflow_key, cases::status, cases::outcome))
+        .load(&mut conn)
+        .unwrap();
+    assert_eq!(outcomes.len(), 2, "{outcomes:?}");
+    assert_eq!(outcomes[0].0, "ki-antrag");
+    assert_eq!(outcomes[0].2.as_deref(), Some("bewilligt"), "{outcomes:?}");
+    assert_eq!(outcomes[1].0, "ki-betrieb");
+    assert_eq!(outcomes[1].1, "running");
+    let voten: Vec<Option<String>> = invitations::table
+        .order(invitations::id)
+        .select(invitations::votum)
+        .load(&mut conn)
+        .unwrap();
+    assert_eq!(voten.len(), 3);
+    assert_eq!(
+        voten
+            .iter()
+            .filter(|v| v.as_deref() == Some("bedenken"))
+            .count(),
+        1,
+        "{voten:?}"
+    );
+    let deadlines: Vec<Option<chrono::NaiveDate>> = timers::table
+        .filter(timers::status.eq("scheduled"))
+        .filter(timers::kind.eq("flow"))
+        .select(timers::deadline)
+        .load(&mut conn)
+        .unwrap();
+    // Arbeitsaufnahme 1 January 2027, updated concept six months on: Wednesday 30 June 2027.
+    assert!(
+        deadlines.contains(&chrono::NaiveDate::from_ymd_opt(2027, 6, 30)),
+        "{deadlines:?}"
+    );
+}

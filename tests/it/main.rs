@@ -28,6 +28,7 @@ mod timer_instances;
 mod timers;
 mod ui_admin;
 mod ui_case;
+mod ui_demo;
 mod ui_login;
 mod ui_pages;
 mod validate_cli;

@@ -17,6 +17,7 @@ mod case_list;
 mod case_page;
 mod cookie;
 pub mod csrf;
+mod demo;
 pub mod form;
 pub mod headers;
 pub mod legal;
@@ -66,6 +67,10 @@ impl UiState {
 /// Registers the pages of the web interface.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(page("/", |r| r.route(web::get().to(start::show))))
+        .service(page("/demo", |r| r.route(web::post().to(demo::load))))
+        .service(page("/demo/entfernen", |r| {
+            r.route(web::post().to(demo::remove))
+        }))
         .service(page("/vorgaenge", |r| {
             r.route(web::get().to(case_list::show))
         }))

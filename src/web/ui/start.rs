@@ -21,7 +21,10 @@ use crate::web::api::{ApiState, blocking};
 
 /// Confirmations other pages send the user here with (`/?hinweis=…`); only these fixed texts
 /// are ever shown, never the parameter itself.
-const NOTICES: &[(&str, &str)] = &[("passwort-geaendert", "Ihr Passwort wurde geändert.")];
+const NOTICES: &[(&str, &str)] = &[
+    ("passwort-geaendert", "Ihr Passwort wurde geändert."),
+    ("demo-entfernt", "Die Demodaten wurden entfernt."),
+];
 
 /// How many days ahead the deadline list looks.
 const DEADLINE_DAYS: u64 = 14;
@@ -71,7 +74,13 @@ pub async fn show(
         .map(|(_, text)| *text);
     let principal = session.principal().clone();
     let state = api.clone().into_inner();
-    let summary = blocking(&db, move |conn| summarise(conn, &state, &principal)).await;
+    let for_offer = session.clone();
+    let summary = blocking(&db, move |conn| {
+        let mut summary = summarise(conn, &state, &principal)?;
+        summary.push(("demo", super::demo::offer(conn, &for_offer)?));
+        Ok(summary)
+    })
+    .await;
     let summary = match summary {
         Ok(summary) => summary,
         Err(error) => {

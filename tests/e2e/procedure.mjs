@@ -1,0 +1,272 @@
+// The whole procedure in the browser (tests/it/browser.rs prepares users and partners on an
+// empty server and checks the outcome afterwards):
+//
+// an administrator deploys the shipped workflows through the editor; a coordinator of the Kreis
+// Coesfeld creates a ki-antrag case, fills it in and starts the Beteiligung; every partner opens
+// the link from the mail the SMTP server received and answers (one with Bedenken); the
+// coordinator evaluates, records the Kreistag's decision, attaches the documents and submits;
+// the Bewilligungsbehörde approves; the ki-betrieb case exists and, once the Arbeitsaufnahme is
+// confirmed, shows its deadlines. A user of a kreisangehörige Gemeinde is pointed to the
+// Anregung. axe-core on every page, a screenshot of every page.
+
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+
+import {
+  assertNoBrowserErrors,
+  checkA11y,
+  env,
+  linkFrom,
+  newPage,
+  run,
+  screenshot,
+  step,
+  submitting,
+  waitForMail,
+} from './lib.mjs';
+
+const BASE_URL = env('BASE_URL');
+const PASSWORD = env('PASSWORD');
+const ADMIN = env('ADMIN_EMAIL');
+const COORDINATOR = env('COORDINATOR_EMAIL');
+const BEWILLIGUNG = env('BEWILLIGUNG_EMAIL');
+const GEMEINDE = env('GEMEINDE_EMAIL');
+const APPLICATION = JSON.parse(env('APPLICATION'));
+const PARTNERS = JSON.parse(env('PARTNERS')); // [{ email, votum }]
+const PDF = env('PDF_FILE');
+
+let shot = 0;
+/** axe and a screenshot of the page as it is now. */
+async function page_done(page, name) {
+  await checkA11y(page, name);
+  shot += 1;
+  await screenshot(page, `${String(shot).padStart(2, '0')}-${name}`);
+  assertNoBrowserErrors(page);
+}
+
+async function login(page, email) {
+  await page.goto(`${BASE_URL}/login`);
+  await page.fill('#feld-email', email);
+  await page.fill('#feld-passwort', PASSWORD);
+  const response = await submitting(page, () => page.getByRole('button', { name: 'Anmelden' }).click());
+  assert.ok(response.status() === 303 || response.status() === 200, `login of ${email}: ${response.status()}`);
+  assert.ok(!page.url().includes('/login'), `still on the login page: ${page.url()}`);
+}
+
+async function logout(page) {
+  await submitting(page, () => page.getByRole('button', { name: 'Abmelden' }).click());
+}
+
+/** Every leaf of the JSON as [pointer, value]. */
+function leaves(value, pointer = '') {
+  if (Array.isArray(value) && value.every((v) => typeof v !== 'object')) return [[pointer, value]];
+  if (value !== null && typeof value === 'object') {
+    return Object.entries(value).flatMap(([key, v]) => leaves(v, `${pointer}/${key}`));
+  }
+  return [[pointer, value]];
+}
+
+/** Fills the form fields of the generated form from `data` (ids follow the JSON pointers). */
+async function fillForm(page, data) {
+  for (const [pointer, value] of leaves(data)) {
+    const id = `#feld${pointer.replaceAll('/', '-')}`;
+    const field = page.locator(id);
+    assert.equal(await field.count(), 1, `no form field ${id}`);
+    const tag = await field.evaluate((el) => `${el.tagName.toLowerCase()}:${el.type ?? ''}`);
+    if (tag === 'input:checkbox') {
+      if (value) await field.check(); else await field.uncheck();
+    } else if (tag.startsWith('select')) {
+      await field.selectOption(Array.isArray(value) ? value.map(String) : String(value));
+    } else {
+      await field.fill(typeof value === 'number' ? String(value).replace('.', ',') : String(value));
+    }
+  }
+}
+
+/** Saves the case page's data form and expects the confirmation. */
+async function saveData(page) {
+  const response = await submitting(page, () => page.getByRole('button', { name: 'Angaben speichern' }).click());
+  assert.ok([200, 303].includes(response.status()), `saving: ${response.status()}`);
+  assert.ok(page.url().includes('hinweis=gespeichert'), `not saved: ${page.url()}\n${await page.locator('main').textContent()}`);
+}
+
+/** Takes the action with this button title; the page afterwards. */
+async function act(page, title) {
+  const response = await submitting(page, () => page.getByRole('button', { name: title, exact: true }).click());
+  assert.ok([200, 303].includes(response.status()), `${title}: ${response.status()}`);
+  assert.ok(page.url().includes('hinweis=aktion'), `${title} not taken: ${page.url()}\n${await page.locator('main').textContent()}`);
+}
+
+/** Uploads the test PDF under `name` on the case page; returns the new document's option value. */
+async function upload(page, name) {
+  const bytes = await fs.readFile(PDF);
+  await page.setInputFiles('#feld-datei', { name, mimeType: 'application/pdf', buffer: bytes });
+  const response = await submitting(page, () => page.getByRole('button', { name: 'Hochladen', exact: true }).click());
+  assert.ok([200, 303].includes(response.status()), `upload ${name}: ${response.status()}`);
+  assert.ok((await page.locator('#dokumente').locator('..').textContent()).includes(name), `${name} not listed`);
+}
+
+/** Selects the document called `name` in the document field with this id. */
+async function pickDocument(page, id, name) {
+  const option = page.locator(`${id} option`, { hasText: name });
+  await page.selectOption(id, await option.first().getAttribute('value'));
+}
+
+await run(async (browser) => {
+  const admin = await newPage(browser, 'desktop');
+  await step('the administrator deploys the shipped workflows', async () => {
+    await login(admin, ADMIN);
+    await page_done(admin, 'admin-start');
+    // ki-antrag starts ki-betrieb, so that one comes first.
+    for (const key of ['ki-betrieb', 'ki-antrag', 'ki-anregung']) {
+      await admin.goto(`${BASE_URL}/admin/workflows/neu`);
+      const source = await fs.readFile(`workflows/${key}.yaml`, 'utf8');
+      await admin.fill('textarea', source);
+      if (key === 'ki-antrag') await page_done(admin, 'admin-editor');
+      const response = await submitting(admin, () => admin.getByRole('button', { name: 'Bereitstellen' }).click());
+      if (![200, 303].includes(response.status())) {
+        const errors = await admin.locator('[role=alert]').first().textContent().catch(() => '');
+        assert.fail(`deploy ${key}: ${response.status()}: ${errors}`);
+      }
+      assert.ok((await admin.locator('main').textContent()).includes('Version 1 wurde bereitgestellt.'), await admin.locator('main').textContent());
+    }
+    await page_done(admin, 'admin-workflow-mit-diagramm');
+    await admin.goto(`${BASE_URL}/admin/workflows`);
+    await page_done(admin, 'admin-workflows');
+    await logout(admin);
+  });
+
+  const coordinator = await newPage(browser, 'desktop');
+  let casePath;
+  await step('the coordinator creates the application and fills it in', async () => {
+    await login(coordinator, COORDINATOR);
+    await page_done(coordinator, 'koordination-start');
+    await coordinator.goto(`${BASE_URL}/vorgaenge/neu`);
+    await page_done(coordinator, 'neuer-vorgang');
+    await coordinator.locator('input[name=verfahren][value=ki-antrag]').check();
+    await Promise.all([
+      coordinator.waitForURL(/\/vorgaenge\/neu\/ki-antrag/),
+      coordinator.getByRole('button', { name: 'Weiter' }).click(),
+    ]);
+    await fillForm(coordinator, APPLICATION);
+    await page_done(coordinator, 'antrag-formular');
+    await submitting(coordinator, () => coordinator.getByRole('button', { name: 'Vorgang anlegen' }).click());
+    assert.match(coordinator.url(), /\/vorgaenge\/\d+/);
+    casePath = new URL(coordinator.url()).pathname;
+    await page_done(coordinator, 'vorgang-angelegt');
+  });
+
+  await step('the coordinator starts the Beteiligung', async () => {
+    await act(coordinator, 'Beteiligung der Partner starten');
+    const text = await coordinator.locator('main').textContent();
+    assert.ok(text.includes('Beteiligung der örtlichen Partner'), text);
+    await page_done(coordinator, 'beteiligung-gestartet');
+  });
+
+  await step('every partner answers through the link in the mail', async () => {
+    for (const [index, partner] of PARTNERS.entries()) {
+      const mail = await waitForMail(partner.email, 'Bitte um Stellungnahme');
+      const link = linkFrom(mail, `${BASE_URL}/beteiligung/`);
+      const phone = await newPage(browser, 'phone');
+      await phone.goto(link);
+      if (index === 0) await page_done(phone, 'partner-antwortseite');
+      await phone.locator(`input[name=votum][value=${partner.votum}]`).check();
+      if (partner.votum === 'bedenken') {
+        await phone.fill('#feld-stellungnahme', 'Für die Sprachförderung fehlen Räume; bitte einen zweiten Standort prüfen.');
+      } else {
+        await phone.fill('#feld-stellungnahme', 'Wir unterstützen den Antrag.');
+      }
+      await phone.fill('#feld-name', `Ansprechperson ${index + 1}`);
+      const response = await submitting(phone, () => phone.getByRole('button', { name: 'Stellungnahme absenden' }).click());
+      assert.equal(response.status(), 200, `answer of ${partner.email}`);
+      if (index === 0) await page_done(phone, 'partner-danke');
+      await phone.context().close();
+    }
+  });
+
+  await step('the coordinator reads the answers and records the Kreistag decision', async () => {
+    await coordinator.goto(`${BASE_URL}${casePath}`);
+    const text = await coordinator.locator('main').textContent();
+    assert.ok(text.includes('Stellungnahmen auswerten'), text);
+    assert.ok(text.includes('Bedenken'), 'the matrix shows the Votum');
+    await page_done(coordinator, 'stellungnahmen-eingegangen');
+    const statement = coordinator.getByRole('link', { name: /Stellungnahme von .* lesen/ }).first();
+    await statement.click();
+    await coordinator.waitForLoadState('load');
+    await page_done(coordinator, 'stellungnahme-lesen');
+    await coordinator.goto(`${BASE_URL}${casePath}`);
+
+    await fillForm(coordinator, { auswertung: { zusammenfassung: 'Die Bedenken zu den Räumen werden mit einem zweiten Raum im Kreishaus aufgegriffen.' } });
+    await saveData(coordinator);
+    await act(coordinator, 'Dem Kreistag bzw. Rat zur Beschlussfassung vorlegen');
+    await fillForm(coordinator, { beschluss: { gremium: 'kreistag', datum: '2026-11-19', drucksache: 'SV-10-123' } });
+    await saveData(coordinator);
+    await act(coordinator, 'Beschlossen');
+    await page_done(coordinator, 'beschluss-erfasst');
+  });
+
+  await step('the coordinator attaches the documents and submits', async () => {
+    for (const name of ['antragsformular.pdf', 'finanzierungsplan.pdf', 'arbeitsplan.pdf']) {
+      await upload(coordinator, name);
+    }
+    await pickDocument(coordinator, '#feld-unterlagen-antragsformular', 'antragsformular.pdf');
+    await pickDocument(coordinator, '#feld-unterlagen-finanzierungsplan', 'finanzierungsplan.pdf');
+    await pickDocument(coordinator, '#feld-unterlagen-arbeitsplan', 'arbeitsplan.pdf');
+    await saveData(coordinator);
+    await page_done(coordinator, 'unterlagen');
+    await act(coordinator, 'Antrag einreichen');
+    await page_done(coordinator, 'eingereicht');
+    await logout(coordinator);
+  });
+
+  const authority = await newPage(browser, 'desktop');
+  await step('the Bewilligungsbehörde approves', async () => {
+    await login(authority, BEWILLIGUNG);
+    await page_done(authority, 'bewilligung-start');
+    await authority.goto(`${BASE_URL}${casePath}`);
+    await upload(authority, 'bescheid.pdf');
+    await fillForm(authority, { bewilligung: { datum: '2026-11-23' } });
+    await pickDocument(authority, '#feld-bewilligung-bescheid', 'bescheid.pdf');
+    await saveData(authority);
+    await page_done(authority, 'bewilligung-vorgang');
+    await act(authority, 'Bewilligen');
+    assert.match(await authority.locator('main').textContent(), /bewilligt/i);
+    await page_done(authority, 'bewilligt');
+    await logout(authority);
+  });
+
+  await step('the operation case exists and has its deadlines', async () => {
+    await login(coordinator, COORDINATOR);
+    await coordinator.goto(`${BASE_URL}/vorgaenge?workflow=ki-betrieb`);
+    await page_done(coordinator, 'vorgangsliste');
+    await coordinator.getByRole('link', { name: /^KIB-05558-/ }).first().click();
+    await coordinator.waitForLoadState('load');
+    await act(coordinator, 'Arbeitsaufnahme bestätigen');
+    const text = await coordinator.locator('main').textContent();
+    assert.ok(text.includes('Aktualisiertes Integrationskonzept vorlegen'), text);
+    await page_done(coordinator, 'betrieb-fristen');
+    await coordinator.goto(`${BASE_URL}/`);
+    await page_done(coordinator, 'start-mit-fristen');
+    await coordinator.goto(`${BASE_URL}/konto`);
+    await page_done(coordinator, 'konto');
+    await logout(coordinator);
+  });
+
+  await step('a kreisangehörige Gemeinde is pointed to the Anregung', async () => {
+    const gemeinde = await newPage(browser, 'desktop');
+    await login(gemeinde, GEMEINDE);
+    await gemeinde.goto(`${BASE_URL}/vorgaenge/neu/ki-antrag`);
+    const text = await gemeinde.locator('main').textContent();
+    assert.ok(text.includes('Anregung'), text);
+    await page_done(gemeinde, 'gemeinde-anregung');
+  });
+
+  await step('the legal pages are reachable without login', async () => {
+    const visitor = await newPage(browser, 'phone');
+    for (const path of ['/impressum', '/datenschutz', '/barrierefreiheit', '/login']) {
+      const response = await visitor.goto(`${BASE_URL}${path}`);
+      assert.equal(response.status(), 200, path);
+      await page_done(visitor, `oeffentlich${path.replace('/', '-')}`);
+    }
+  });
+});
