@@ -35,12 +35,10 @@ const APPLICATION = JSON.parse(env('APPLICATION'));
 const PARTNERS = JSON.parse(env('PARTNERS')); // [{ email, votum }]
 const PDF = env('PDF_FILE');
 
-let shot = 0;
 /** axe and a screenshot of the page as it is now. */
 async function page_done(page, name) {
   await checkA11y(page, name);
-  shot += 1;
-  await screenshot(page, `${String(shot).padStart(2, '0')}-${name}`);
+  await screenshot(page, name);
   assertNoBrowserErrors(page);
 }
 
