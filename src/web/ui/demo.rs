@@ -52,6 +52,19 @@ where
     .map_err(|e| ServiceError::Internal(e.to_string()))?
 }
 
+/// Loading and removing the demo touch users and every case: administrators only.
+fn admin_only(api: &ApiState, session: &Session) -> Option<HttpResponse> {
+    let denied = session.authorize(Permission::ManageUsers, None).err()?;
+    Some(error_page(
+        api,
+        StatusCode::FORBIDDEN,
+        Some(session),
+        "Keine Berechtigung",
+        denied.message(),
+        "",
+    ))
+}
+
 fn refused(api: &ApiState, session: &Session, error: ServiceError) -> HttpResponse {
     tracing::warn!(%error, "demo refused");
     let message = match &error {
@@ -78,15 +91,8 @@ pub async fn load(
     auth: web::Data<Auth>,
 ) -> HttpResponse {
     let session = form.session;
-    if let Err(denied) = session.authorize(Permission::ManageUsers, None) {
-        return error_page(
-            &api,
-            StatusCode::FORBIDDEN,
-            Some(&session),
-            "Keine Berechtigung",
-            denied.message(),
-            "",
-        );
+    if let Some(refusal) = admin_only(&api, &session) {
+        return refusal;
     }
     let password = match demo::generate_password() {
         Ok(password) => password,
@@ -132,15 +138,8 @@ pub async fn remove(
     api: web::Data<ApiState>,
 ) -> HttpResponse {
     let session = form.session;
-    if let Err(denied) = session.authorize(Permission::ManageUsers, None) {
-        return error_page(
-            &api,
-            StatusCode::FORBIDDEN,
-            Some(&session),
-            "Keine Berechtigung",
-            denied.message(),
-            "",
-        );
+    if let Some(refusal) = admin_only(&api, &session) {
+        return refusal;
     }
     let state = api.clone().into_inner();
     match on_connection(&db, move |conn| demo::remove(conn, &state.documents)).await {
