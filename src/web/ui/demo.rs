@@ -52,19 +52,6 @@ where
     .map_err(|e| ServiceError::Internal(e.to_string()))?
 }
 
-/// Loading and removing the demo touch users and every case: administrators only.
-fn admin_only(api: &ApiState, session: &Session) -> Option<HttpResponse> {
-    let denied = session.authorize(Permission::ManageUsers, None).err()?;
-    Some(error_page(
-        api,
-        StatusCode::FORBIDDEN,
-        Some(session),
-        "Keine Berechtigung",
-        denied.message(),
-        "",
-    ))
-}
-
 fn refused(api: &ApiState, session: &Session, error: ServiceError) -> HttpResponse {
     tracing::warn!(%error, "demo refused");
     let message = match &error {
@@ -91,7 +78,7 @@ pub async fn load(
     auth: web::Data<Auth>,
 ) -> HttpResponse {
     let session = form.session;
-    if let Some(refusal) = admin_only(&api, &session) {
+    if let Some(refusal) = super::admin::refusal(&api, &session, Permission::ManageUsers) {
         return refusal;
     }
     let password = match demo::generate_password() {
@@ -138,7 +125,7 @@ pub async fn remove(
     api: web::Data<ApiState>,
 ) -> HttpResponse {
     let session = form.session;
-    if let Some(refusal) = admin_only(&api, &session) {
+    if let Some(refusal) = super::admin::refusal(&api, &session, Permission::ManageUsers) {
         return refusal;
     }
     let state = api.clone().into_inner();
