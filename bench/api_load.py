@@ -115,7 +115,10 @@ def run_wrk(script, address, clients, seconds, env):
     full.update(env)
     command = ["wrk", "-t", str(clients), "-c", str(clients), "-d", f"{seconds}s", "--timeout", "30s",
                "-s", os.path.join(ROOT, "bench", script), f"http://{address}"]
-    out = subprocess.run(command, check=True, capture_output=True, text=True, env=full).stdout
+    run = subprocess.run(command, capture_output=True, text=True, env=full)
+    if run.returncode != 0:
+        raise SystemExit(f"wrk failed ({run.returncode}):\n{run.stdout[-2000:]}\n{run.stderr[-2000:]}")
+    out = run.stdout
     for line in out.splitlines():
         if line.startswith("RESULT "):
             return json.loads(line[len("RESULT "):])

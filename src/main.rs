@@ -14,6 +14,10 @@ use vorgang::server::{self, StartupError};
 use vorgang::service::demo::cli::{DemoArgs, DemoCliError};
 use vorgang::telemetry;
 
+/// The allocator of the server binary (see Cargo.toml: glibc's malloc contends under load).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Vorgangsbearbeitung für Verwaltungsverfahren mit Fristen und Beteiligungen.
 #[derive(Debug, Parser)]
 #[command(name = "vorgang", version, about, long_about = None)]

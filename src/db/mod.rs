@@ -6,7 +6,9 @@
 pub mod migrations;
 pub mod models;
 pub mod schema;
+mod sqlite_plans;
 mod url;
+mod write_gate;
 
 use std::time::Duration;
 
@@ -15,6 +17,7 @@ use diesel::r2d2::{self, ManageConnection, R2D2Connection};
 use diesel::{Connection, ConnectionError};
 
 pub use self::url::DatabaseUrl;
+use self::write_gate::WriteGate;
 
 /// One connection to either backend; all queries are written once against this type.
 #[derive(diesel::MultiConnection)]
@@ -80,10 +83,12 @@ impl ConnectionFactory {
                 let path = path
                     .to_str()
                     .ok_or_else(|| unreachable("Pfad ist kein gültiges UTF-8".into()))?;
+                sqlite_plans::install();
                 let mut conn = diesel::sqlite::SqliteConnection::establish(path)
                     .map_err(|e| unreachable(connection_error_text(e)))?;
                 conn.batch_execute(SQLITE_PRAGMAS)
                     .map_err(|e| unreachable(e.to_string()))?;
+                conn.set_instrumentation(WriteGate::for_path(std::path::Path::new(path)));
                 Ok(DbConnection::Sqlite(conn))
             }
             DatabaseUrl::Postgres(url) => diesel::pg::PgConnection::establish(url)
@@ -200,8 +205,9 @@ impl r2d2::HandleError<DbError> for LogPoolErrors {
 }
 
 /// Runs `work` in a write transaction. On SQLite it starts with `BEGIN IMMEDIATE`, so the write
-/// lock is taken up front and a concurrent writer waits (busy_timeout) instead of failing with
-/// SQLITE_BUSY when a deferred transaction tries to upgrade its read lock. Inside a transaction
+/// lock is taken up front and a concurrent writer waits instead of failing with SQLITE_BUSY when a
+/// deferred transaction tries to upgrade its read lock: a writer of the same process on the
+/// file's write gate (see `write_gate`), one of another process through busy_timeout. Inside a transaction
 /// it nests as a savepoint, so commands can be composed into one atomic unit.
 pub fn write_transaction<T, E, F>(conn: &mut DbConnection, work: F) -> Result<T, E>
 where
@@ -218,6 +224,11 @@ where
             if nested {
                 return conn.transaction(work);
             }
+            let gate = inner.instrumentation().downcast_ref::<WriteGate>().cloned();
+            let _entered = gate.as_ref().map(WriteGate::enter);
+            let DbConnection::Sqlite(inner) = conn else {
+                unreachable!("the backend of a connection never changes");
+            };
             AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
             let outcome = work(conn);
             let DbConnection::Sqlite(inner) = conn else {

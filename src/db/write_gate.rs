@@ -1,0 +1,96 @@
+//! Queues SQLite write transactions of one process on a mutex instead of SQLite's busy handler.
+//!
+//! SQLite lets one writer at a time hold a database. A second `BEGIN IMMEDIATE` gets
+//! `SQLITE_BUSY` and the busy handler retries after sleeping 1, 2, 5, 10, … up to 100 ms, however
+//! soon the lock comes free. Under concurrent commands most of that time the lock is free and
+//! nobody holds it: the cores idle and the slowest requests wait hundreds of milliseconds for a
+//! transaction of one. Writers of the same process therefore wait for each other on a mutex per
+//! database file, which wakes the next one the moment the previous one commits. `busy_timeout`
+//! still covers writers of other processes (the command line next to a running server).
+//!
+//! The gate travels with each connection as its diesel instrumentation (the one per-connection
+//! slot diesel offers that can be read back by type), so `write_transaction` finds it from
+//! nothing but the connection.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+
+use diesel::connection::{Instrumentation, InstrumentationEvent};
+
+/// The write gate of one SQLite database file, shared by all connections of the process to it.
+#[derive(Debug, Clone)]
+pub struct WriteGate {
+    lock: Arc<Mutex<()>>,
+}
+
+impl WriteGate {
+    /// The gate for `path`: the same one for every connection to the same file.
+    pub fn for_path(path: &Path) -> Self {
+        static GATES: OnceLock<Mutex<HashMap<PathBuf, Arc<Mutex<()>>>>> = OnceLock::new();
+        // A file that exists is named by its canonical path, so `./data/x.db` and its absolute
+        // form share a gate; the connection has just opened (and so created) it.
+        let key = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        let mut gates = GATES
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let lock = Arc::clone(gates.entry(key).or_default());
+        Self { lock }
+    }
+
+    /// Waits until no other write transaction of this process holds the database.
+    ///
+    /// A panic in another writer leaves nothing to protect here (SQLite rolled its transaction
+    /// back), so a poisoned mutex is simply taken over.
+    pub fn enter(&self) -> MutexGuard<'_, ()> {
+        self.lock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Installed as the connection's instrumentation, it only carries the gate.
+impl Instrumentation for WriteGate {
+    fn on_connection_event(&mut self, _event: InstrumentationEvent<'_>) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_file_one_gate_whatever_the_spelling() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a.db");
+        std::fs::write(&file, b"").unwrap();
+        let spelled_differently = dir.path().join(".").join("a.db");
+        let a = WriteGate::for_path(&file);
+        let b = WriteGate::for_path(&spelled_differently);
+        assert!(Arc::ptr_eq(&a.lock, &b.lock));
+        let other = WriteGate::for_path(&dir.path().join("b.db"));
+        assert!(!Arc::ptr_eq(&a.lock, &other.lock));
+    }
+
+    #[test]
+    fn a_second_writer_waits_for_the_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let gate = WriteGate::for_path(&dir.path().join("c.db"));
+        let held = gate.enter();
+        let waiter = gate.clone();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            let _entered = waiter.enter();
+            tx.send(()).unwrap();
+        });
+        assert!(
+            rx.recv_timeout(std::time::Duration::from_millis(100))
+                .is_err(),
+            "the second writer entered while the first held the gate"
+        );
+        drop(held);
+        rx.recv_timeout(std::time::Duration::from_secs(10))
+            .expect("the second writer enters once the first leaves");
+        thread.join().unwrap();
+    }
+}
