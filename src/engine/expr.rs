@@ -48,6 +48,9 @@ pub struct CompiledExpr {
     source: Arc<str>,
     program: Arc<Program>,
     data_paths: Arc<[String]>,
+    /// The top-level data fields the expression can reach; `None` when it uses `data` as a
+    /// whole (`size(data)`, `data[key]`, a macro over `data`).
+    data_roots: Option<Arc<[String]>>,
 }
 
 impl PartialEq for CompiledExpr {
@@ -76,13 +79,24 @@ impl CompiledExpr {
                 }
             })?;
         let mut paths = Vec::new();
-        collect_data_paths(program.expression(), &mut paths);
+        let mut whole = false;
+        collect_data_paths(program.expression(), &mut paths, &mut whole);
         paths.sort();
         paths.dedup();
+        let data_roots = (!whole).then(|| {
+            let mut roots: Vec<String> = paths
+                .iter()
+                .map(|path| path.split('.').next().unwrap_or(path).to_string())
+                .collect();
+            roots.sort();
+            roots.dedup();
+            roots.into()
+        });
         Ok(Self {
             source: expression.0.as_str().into(),
             program: Arc::new(program),
             data_paths: paths.into(),
+            data_roots,
         })
     }
 
@@ -105,8 +119,22 @@ impl CompiledExpr {
         }
     }
 
+    /// The top-level data fields the expression can reach, `None` for all of them.
+    pub fn data_roots(&self) -> Option<&[String]> {
+        self.data_roots.as_deref()
+    }
+
     fn eval(&self, input: &ExprInput<'_>) -> Result<Value, ExprError> {
-        let data = cel::to_value(input.data).map_err(|e| ExprError::Eval(e.to_string()))?;
+        // Only the fields the expression can reach are converted to CEL values: a guard reads one
+        // or two fields, the data of an application holds dozens, and the conversion of all of
+        // them for every guard of every offered action was most of the cost of listing actions.
+        let data = match (&self.data_roots, input.data) {
+            (Some(roots), serde_json::Value::Object(fields)) => {
+                cel::to_value(Reachable { fields, roots })
+            }
+            _ => cel::to_value(input.data),
+        }
+        .map_err(|e| ExprError::Eval(e.to_string()))?;
         let applicant = cel::to_value(serde_json::json!({
             "key": input.applicant_key,
             "kind": input.applicant_kind,
@@ -124,15 +152,38 @@ impl CompiledExpr {
     }
 }
 
+/// The part of an object of data that an expression can reach: its fields named in `roots`
+/// that are present (so `has()` answers as on the whole object).
+struct Reachable<'a> {
+    fields: &'a serde_json::Map<String, serde_json::Value>,
+    roots: &'a [String],
+}
+
+impl serde::Serialize for Reachable<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        for root in self.roots {
+            if let Some(value) = self.fields.get(root) {
+                map.serialize_entry(root, value)?;
+            }
+        }
+        map.end()
+    }
+}
+
 thread_local! {
     /// The standard function registry, built once per thread instead of once per evaluation.
     static ROOT_CONTEXT: Context<'static, 'static> = Context::default();
 }
 
 /// Walks the AST and records every member chain rooted at the variable `data`.
-fn collect_data_paths(expr: &IdedExpr, out: &mut Vec<String>) {
+/// Sets `whole` where `data` itself is used, not one of its fields.
+fn collect_data_paths(expr: &IdedExpr, out: &mut Vec<String>, whole: &mut bool) {
     if let Some(path) = data_path_of(expr) {
-        if !path.is_empty() {
+        if path.is_empty() {
+            *whole = true;
+        } else {
             out.push(path.join("."));
         }
         return;
@@ -140,10 +191,10 @@ fn collect_data_paths(expr: &IdedExpr, out: &mut Vec<String>) {
     match &expr.expr {
         Expr::Call(call) => {
             if let Some(target) = &call.target {
-                collect_data_paths(target, out);
+                collect_data_paths(target, out, whole);
             }
             for arg in &call.args {
-                collect_data_paths(arg, out);
+                collect_data_paths(arg, out, whole);
             }
         }
         Expr::Comprehension(comprehension) => {
@@ -154,30 +205,30 @@ fn collect_data_paths(expr: &IdedExpr, out: &mut Vec<String>) {
                 &comprehension.loop_step,
                 &comprehension.result,
             ] {
-                collect_data_paths(part, out);
+                collect_data_paths(part, out, whole);
             }
         }
         Expr::List(list) => {
             for element in &list.elements {
-                collect_data_paths(element, out);
+                collect_data_paths(element, out, whole);
             }
         }
         Expr::Map(map) => {
             for entry in &map.entries {
                 if let EntryExpr::MapEntry(entry) = &entry.expr {
-                    collect_data_paths(&entry.key, out);
-                    collect_data_paths(&entry.value, out);
+                    collect_data_paths(&entry.key, out, whole);
+                    collect_data_paths(&entry.value, out, whole);
                 }
             }
         }
         Expr::Struct(structure) => {
             for entry in &structure.entries {
                 if let EntryExpr::StructField(field) = &entry.expr {
-                    collect_data_paths(&field.value, out);
+                    collect_data_paths(&field.value, out, whole);
                 }
             }
         }
-        Expr::Select(select) => collect_data_paths(&select.operand, out),
+        Expr::Select(select) => collect_data_paths(&select.operand, out, whole),
         Expr::Ident(_) | Expr::Literal(_) | Expr::Unspecified => {}
     }
 }
@@ -270,6 +321,53 @@ mod tests {
                 "leitung.gruppe",
                 "standorte"
             ]
+        );
+        assert_eq!(
+            expr.data_roots(),
+            Some(&["beteiligte", "konzept", "leitung", "standorte"].map(String::from)[..])
+        );
+    }
+
+    #[test]
+    fn data_used_as_a_whole_is_converted_whole() {
+        for text in [
+            "size(data) == 2",
+            "data['a'] == 1",
+            "data.all(k, k != '')",
+            "data.a == 1 && size(data) == 2",
+        ] {
+            assert_eq!(compile(text).data_roots(), None, "{text}");
+            assert_eq!(eval(text, json!({"a": 1, "b": 2})), Ok(true), "{text}");
+        }
+    }
+
+    #[test]
+    fn only_reachable_fields_are_converted_and_they_answer_as_the_whole() {
+        let data = json!({
+            "a": {"b": 1, "c": [1, 2]},
+            "ab": "x",
+            "d": {"nested": {"deep": true}},
+            "e": null
+        });
+        let cases = [
+            ("data.a.b == 1", Ok(true)),
+            ("size(data.a.c) == 2 && data.ab == 'x'", Ok(true)),
+            ("has(data.a.b) && !has(data.a.z)", Ok(true)),
+            ("has(data.missing)", Ok(false)),
+            ("data.d.nested.deep", Ok(true)),
+            ("data.e == null", Ok(true)),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(eval(text, data.clone()), expected, "{text}");
+        }
+        assert!(matches!(
+            eval("data.missing == 1", data.clone()),
+            Err(ExprError::Eval(_))
+        ));
+        // Other fields are simply not there for the expression, as if `data` held only these.
+        assert_eq!(
+            compile("data.a.b == 1 && data.ab == 'x'").data_roots(),
+            Some(&["a", "ab"].map(String::from)[..])
         );
     }
 }
