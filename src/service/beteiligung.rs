@@ -157,7 +157,7 @@ pub fn invite(
              bitte legen Sie sie zuerst an."
         ))
     })?;
-    let to = mail::organisation_addresses(conn, organisation.id)?;
+    let to = mail::addresses_of(conn, &organisation)?;
     if to.is_empty() {
         return Err(ServiceError::Unprocessable(format!(
             "Für „{}“ ist weder ein Funktionspostfach noch eine Kontaktadresse hinterlegt; \
@@ -165,23 +165,31 @@ pub fn invite(
             organisation.name
         )));
     }
-    diesel::insert_into(invitations::table)
-        .values((
-            invitations::case_id.eq(case),
-            invitations::local_id.eq(invitation.0 as i64),
-            invitations::step.eq(step),
-            invitations::organisation_id.eq(organisation.id),
-            invitations::deadline.eq(deadline),
-            invitations::deadline_reason.eq(deadline_reason),
-            invitations::invited_at.eq(at),
-        ))
-        .execute(conn)?;
-    // Read back once: the id (SQLite has no RETURNING through diesel) and the stored row.
-    let row = InvitationRow::by_local(conn, case, invitation)?.ok_or_else(|| {
-        ServiceError::NotFound("Die Einladung wurde soeben angelegt, fehlt aber.".into())
-    })?;
+    let insert = diesel::insert_into(invitations::table).values((
+        invitations::case_id.eq(case),
+        invitations::local_id.eq(invitation.0 as i64),
+        invitations::step.eq(step),
+        invitations::organisation_id.eq(organisation.id),
+        invitations::deadline.eq(deadline),
+        invitations::deadline_reason.eq(deadline_reason),
+        invitations::invited_at.eq(at),
+    ));
+    // PostgreSQL returns the stored row from the INSERT (one round trip); SQLite, where a
+    // statement costs no round trip, reads it back.
+    let row = match conn {
+        DbConnection::Pg(pg) => insert
+            .returning(InvitationRow::as_returning())
+            .get_result(pg)?,
+        DbConnection::Sqlite(_) => {
+            insert.execute(conn)?;
+            InvitationRow::by_local(conn, case, invitation)?.ok_or_else(|| {
+                ServiceError::NotFound("Die Einladung wurde soeben angelegt, fehlt aber.".into())
+            })?
+        }
+    };
     let id = row.id;
-    let link = partner_link::issue(conn, out, id, deadline, at)?;
+    // The invitation is new, so it has no link yet that would have to be revoked.
+    let link = partner_link::issue_first(conn, out, id, deadline, at)?;
     let context = invitation_context(base, &organisation, &row, Some(link));
     mail::queue(
         conn,
@@ -209,7 +217,7 @@ pub fn resend(
 ) -> Result<(), ServiceError> {
     let organisation = Organisation::find(conn, row.organisation_id)?
         .ok_or_else(|| ServiceError::NotFound("Die beteiligte Stelle fehlt.".into()))?;
-    let to = mail::organisation_addresses(conn, organisation.id)?;
+    let to = mail::addresses_of(conn, &organisation)?;
     if to.is_empty() {
         return Err(ServiceError::Unprocessable(format!(
             "Für „{}“ ist weder ein Funktionspostfach noch eine Kontaktadresse hinterlegt.",
@@ -253,7 +261,7 @@ pub fn mail_invited(
         let Some(organisation) = Organisation::find(conn, row.organisation_id)? else {
             continue;
         };
-        let to = mail::organisation_addresses(conn, organisation.id)?;
+        let to = mail::addresses_of(conn, &organisation)?;
         if to.is_empty() {
             tracing::warn!(
                 organisation = %organisation.key,
@@ -337,7 +345,7 @@ pub fn answered(
     let Some(organisation) = Organisation::find(conn, row.organisation_id)? else {
         return Ok(());
     };
-    let to = mail::organisation_addresses(conn, organisation.id)?;
+    let to = mail::addresses_of(conn, &organisation)?;
     if to.is_empty() {
         return Ok(());
     }

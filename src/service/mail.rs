@@ -372,6 +372,22 @@ pub fn organisation_addresses(
         .find(organisation)
         .select(organisations::mailbox)
         .first(conn)?;
+    addresses_with_contacts(conn, organisation, mailbox.as_deref())
+}
+
+/// [`organisation_addresses`] of an organisation whose row is already loaded (one query fewer).
+pub fn addresses_of(
+    conn: &mut DbConnection,
+    organisation: &crate::db::models::Organisation,
+) -> Result<Vec<String>, ServiceError> {
+    addresses_with_contacts(conn, organisation.id, organisation.mailbox.as_deref())
+}
+
+fn addresses_with_contacts(
+    conn: &mut DbConnection,
+    organisation: OrganisationId,
+    mailbox: Option<&str>,
+) -> Result<Vec<String>, ServiceError> {
     let contacts: Vec<String> = organisation_contacts::table
         .filter(organisation_contacts::organisation_id.eq(organisation))
         .order(organisation_contacts::email)

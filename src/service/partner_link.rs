@@ -83,6 +83,17 @@ pub fn issue(
         .filter(partner_links::revoked_at.is_null())
         .set(partner_links::revoked_at.eq(now))
         .execute(conn)?;
+    issue_first(conn, out, invitation, deadline, now)
+}
+
+/// [`issue`] for an invitation created in the same transaction, which has no link to revoke.
+pub fn issue_first(
+    conn: &mut DbConnection,
+    out: &Outgoing,
+    invitation: i64,
+    deadline: NaiveDate,
+    now: NaiveDateTime,
+) -> Result<String, ServiceError> {
     let jti = uuid::Uuid::new_v4().to_string();
     let created = now.and_utc().timestamp();
     let created = DateTime::from_timestamp(created, 0).unwrap_or_default();

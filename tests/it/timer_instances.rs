@@ -114,10 +114,25 @@ fn seed(db: &TestDatabase, count: usize, due: Due) {
         }
     });
     if due == Due::Deadline {
-        // The reminders of these cases went out long ago (on their day, at a reminder run).
+        // The reminders of these cases went out long ago (on their day, at a reminder run). That
+        // day is read from the timers: a reminder due on a weekend or holiday moves to the next
+        // working day, so a fixed offset from today would miss it on some days of the year. The
+        // earliest scheduled reminder is this batch's (a batch seeded with `Due::Reminder` is
+        // a week younger).
         let ctx = api.case_context();
         let mut conn = pool.get().unwrap();
-        let reminder_day = clock_on(today() - TimeDelta::days(days_ago - 22));
+        let reminder_due: Option<NaiveDate> = timers::table
+            .filter(timers::kind.eq("reminder"))
+            .filter(timers::status.eq("scheduled"))
+            .select(diesel::dsl::min(timers::due))
+            .first(&mut conn)
+            .unwrap();
+        let reminder_due = reminder_due.expect("the Beteiligung scheduled reminders");
+        assert!(
+            reminder_due < today(),
+            "reminders due {reminder_due}, not in the past"
+        );
+        let reminder_day = clock_on(reminder_due);
         let round = vorgang::scheduler::timers::run_due(
             &mut conn,
             &ctx,
