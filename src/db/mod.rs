@@ -210,8 +210,8 @@ impl r2d2::HandleError<DbError> for LogPoolErrors {
 /// Runs `work` in a write transaction. On SQLite it starts with `BEGIN IMMEDIATE`, so the write
 /// lock is taken up front and a concurrent writer waits instead of failing with SQLITE_BUSY when a
 /// deferred transaction tries to upgrade its read lock: a writer of the same process on the
-/// file's write gate (see `write_gate`), one of another process through busy_timeout. Inside a transaction
-/// it nests as a savepoint, so commands can be composed into one atomic unit.
+/// file's write gate (see `write_gate`), one of another process through busy_timeout. Inside a
+/// transaction it nests as a savepoint, so commands can be composed into one atomic unit.
 pub fn write_transaction<T, E, F>(conn: &mut DbConnection, work: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, E>,
