@@ -229,9 +229,6 @@ where
             }
             let gate = inner.instrumentation().downcast_ref::<WriteGate>().cloned();
             let _entered = gate.as_ref().map(WriteGate::enter);
-            let DbConnection::Sqlite(inner) = conn else {
-                unreachable!("the backend of a connection never changes");
-            };
             AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
             let outcome = work(conn);
             let DbConnection::Sqlite(inner) = conn else {

@@ -19,7 +19,7 @@ use url::Url;
 use super::ServiceError;
 use crate::auth::token::Signer;
 use crate::db::DbConnection;
-use crate::db::models::OrganisationId;
+use crate::db::models::{Organisation, OrganisationId};
 use crate::db::schema::{organisation_contacts, organisations, outbox, user_roles, users};
 use crate::engine::validate::{TemplateUse, ValidationContext};
 use crate::render::{RenderedMail, TemplateError, Templates};
@@ -378,7 +378,7 @@ pub fn organisation_addresses(
 /// [`organisation_addresses`] of an organisation whose row is already loaded (one query fewer).
 pub fn addresses_of(
     conn: &mut DbConnection,
-    organisation: &crate::db::models::Organisation,
+    organisation: &Organisation,
 ) -> Result<Vec<String>, ServiceError> {
     addresses_with_contacts(conn, organisation.id, organisation.mailbox.as_deref())
 }
