@@ -22,6 +22,9 @@ What it does, against a server it starts itself on 127.0.0.1 (loopback only):
    Aktenzeichen is numbered gaplessly per applicant and year, so creations for one applicant
    queue on its counter row until commit; with every client acting for the same applicant
    (--one-applicant) the benchmark measures that queue instead of the server.
+   The server then delivers the mails those commands queued (to files, the default); the script
+   waits until the outbox is empty and reports how long that took, so the read phase measures
+   reads rather than the delivery of a backlog.
 2. Reads: the database is filled to --cases cases (copies of a case row of the first applicant,
    inserted with SQL so seeding takes seconds), then --clients connections read random copies
    with GET /api/v1/cases/{id} for --seconds as that applicant's coordinator
@@ -188,6 +191,22 @@ def add_partners(backend, db_url, sqlite_path):
                 f"VALUES ('{key}', '{name}', 'partner', '{mailbox}', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")
 
 
+def drain_outbox(backend, db_url, sqlite_path, limit):
+    """Waits until the server has delivered the mails the commands queued, so the read phase
+    measures reads and not the delivery of a backlog; returns the seconds waited and the mails.
+    A backlog still pending after `limit` seconds fails the run."""
+    started = time.monotonic()
+    while True:
+        pending, total = (int(sql_run(backend, db_url, sqlite_path, sql, fetch=True)[0]) for sql in (
+            "SELECT count(*) FROM outbox WHERE status IN ('pending', 'sending')", "SELECT count(*) FROM outbox"))
+        waited = time.monotonic() - started
+        if pending == 0:
+            return waited, total
+        if waited > limit:
+            raise SystemExit(f"{pending} of {total} mails still pending after {limit} s")
+        time.sleep(0.5)
+
+
 def applicants(backend, db_url, sqlite_path):
     """Keys of the Kreise, sorted (kreisfreie Städte may apply too, but under other rules than
     the Kreis application the benchmark sends)."""
@@ -226,6 +245,10 @@ def main():
                         help="all clients act for the same applicant (creations queue on its counter)")
     parser.add_argument("--pool-size", type=int, default=None,
                         help="VORGANG_DATABASE_POOL_SIZE of the server (default: the server's default)")
+    parser.add_argument("--drain-seconds", type=int, default=600,
+                        help="how long to wait for the command phase's mails before reading")
+    parser.add_argument("--mail-url", default=None,
+                        help="VORGANG_MAIL_URL of the server (default: files under the data directory)")
     args = parser.parse_args()
     BINARY = os.path.abspath(args.binary)
     if not os.path.exists(BINARY):
@@ -239,6 +262,8 @@ def main():
     env = {"VORGANG_DATA_DIR": os.path.join(workdir, "data")}
     if args.pool_size:
         env["VORGANG_DATABASE_POOL_SIZE"] = str(args.pool_size)
+    if args.mail_url:
+        env["VORGANG_MAIL_URL"] = args.mail_url
     db_url, sqlite_path, pg_db = None, None, None
     if args.backend == "postgres":
         if not args.pg:
@@ -295,6 +320,10 @@ def main():
               f"for {len(keys)} applicant(s) in {cmd['seconds']:.1f} s "
               f"= {commands_per_s:.0f} commands/s (command latency p50 {cmd['p50_ms']:.1f} ms, "
               f"p99 {cmd['p99_ms']:.1f} ms)")
+
+        drained_in, mails = drain_outbox(args.backend, db_url, sqlite_path, args.drain_seconds)
+        print(f"{args.backend}: the last of the {mails} mails queued by the commands was delivered "
+              f"{drained_in:.1f} s after they ended (to files)")
 
         low, high = seed(args.backend, db_url, sqlite_path, args.cases, keys[0])
         wrk_env.update({"VORGANG_BENCH_MIN_ID": str(low), "VORGANG_BENCH_MAX_ID": str(high)})

@@ -14,20 +14,32 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use diesel::connection::{Instrumentation, InstrumentationEvent};
 
+/// Commits between two checkpoints. A command writes about ten pages to the WAL, so this is
+/// near SQLite's own default of a checkpoint per 1,000 pages.
+const COMMITS_PER_CHECKPOINT: u32 = 100;
+
+/// The shared part of a gate: the lock and the commits since the last checkpoint.
+#[derive(Debug, Default)]
+struct Shared {
+    lock: Mutex<()>,
+    commits: AtomicU32,
+}
+
 /// The write gate of one SQLite database file, shared by all connections of the process to it.
 #[derive(Debug, Clone)]
 pub struct WriteGate {
-    lock: Arc<Mutex<()>>,
+    shared: Arc<Shared>,
 }
 
 impl WriteGate {
     /// The gate for `path`: the same one for every connection to the same file.
     pub fn for_path(path: &Path) -> Self {
-        static GATES: OnceLock<Mutex<HashMap<PathBuf, Arc<Mutex<()>>>>> = OnceLock::new();
+        static GATES: OnceLock<Mutex<HashMap<PathBuf, Arc<Shared>>>> = OnceLock::new();
         // A file that exists is named by its canonical path, so `./data/x.db` and its absolute
         // form share a gate; the connection has just opened (and so created) it.
         let key = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
@@ -35,8 +47,8 @@ impl WriteGate {
             .get_or_init(Default::default)
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let lock = Arc::clone(gates.entry(key).or_default());
-        Self { lock }
+        let shared = Arc::clone(gates.entry(key).or_default());
+        Self { shared }
     }
 
     /// Waits until no other write transaction of this process holds the database.
@@ -44,9 +56,22 @@ impl WriteGate {
     /// A panic in another writer leaves nothing to protect here (SQLite rolled its transaction
     /// back), so a poisoned mutex is simply taken over.
     pub fn enter(&self) -> MutexGuard<'_, ()> {
-        self.lock
+        self.shared
+            .lock
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Counts a commit; true for every [`COMMITS_PER_CHECKPOINT`]th, after which the committer
+    /// checkpoints the WAL once it has left the gate.
+    ///
+    /// SQLite's automatic checkpoint runs inside the `COMMIT` that crosses its threshold, and so
+    /// inside the gate: every writer of the process waited for it to copy the WAL into the
+    /// database file and sync it. Connections therefore turn it off (`wal_autocheckpoint = 0`)
+    /// and checkpoint passively outside the gate, while the next writers go on.
+    pub fn count_commit(&self) -> bool {
+        let commits = self.shared.commits.fetch_add(1, Ordering::Relaxed) + 1;
+        commits.is_multiple_of(COMMITS_PER_CHECKPOINT)
     }
 }
 
@@ -67,9 +92,9 @@ mod tests {
         let spelled_differently = dir.path().join(".").join("a.db");
         let a = WriteGate::for_path(&file);
         let b = WriteGate::for_path(&spelled_differently);
-        assert!(Arc::ptr_eq(&a.lock, &b.lock));
+        assert!(Arc::ptr_eq(&a.shared, &b.shared));
         let other = WriteGate::for_path(&dir.path().join("b.db"));
-        assert!(!Arc::ptr_eq(&a.lock, &other.lock));
+        assert!(!Arc::ptr_eq(&a.shared, &other.shared));
     }
 
     #[test]
