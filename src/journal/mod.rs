@@ -197,6 +197,23 @@ pub fn append_locked(
     Ok(())
 }
 
+/// Starts the journal of a case inserted in the same transaction: like [`append_locked`], but
+/// without reading the chain head, which for a case that did not exist a moment ago is the
+/// genesis. Should the case have entries after all, `UNIQUE (case_id, seq)` refuses the insert.
+pub fn append_first(
+    conn: &mut DbConnection,
+    case_id: i64,
+    events: &[NewEvent],
+) -> Result<(), DbError> {
+    if !in_transaction(conn) {
+        return Err(diesel::result::Error::NotInTransaction.into());
+    }
+    if events.is_empty() {
+        return Ok(());
+    }
+    insert_after(conn, case_id, events, 0, GENESIS_HASH.to_string())
+}
+
 /// Reads the chain head of the case and inserts `events` after it in one statement; returns the
 /// sequence number the head had (0 for an empty journal). The caller holds the case.
 fn insert_chained(
@@ -210,8 +227,19 @@ fn insert_chained(
         .select((case_events::seq, case_events::hash))
         .first(conn)
         .optional()?;
-    let (last_seq, mut prev_hash) = last.unwrap_or_else(|| (0, GENESIS_HASH.to_string()));
+    let (last_seq, prev_hash) = last.unwrap_or_else(|| (0, GENESIS_HASH.to_string()));
+    insert_after(conn, case_id, events, last_seq, prev_hash)?;
+    Ok(last_seq)
+}
 
+/// Inserts `events` after the entry `last_seq` with hash `prev_hash`, in one statement.
+fn insert_after(
+    conn: &mut DbConnection,
+    case_id: i64,
+    events: &[NewEvent],
+    last_seq: i32,
+    mut prev_hash: String,
+) -> Result<(), DbError> {
     struct Prepared {
         seq: i32,
         at: NaiveDateTime,
@@ -267,7 +295,7 @@ fn insert_chained(
         DbConnection::Pg(pg) => insert.execute(pg)?,
         DbConnection::Sqlite(sqlite) => insert.execute(sqlite)?,
     };
-    Ok(last_seq)
+    Ok(())
 }
 
 /// Makes sure the case exists; on PostgreSQL also locks its row until the transaction ends.

@@ -229,7 +229,16 @@ fn start_in_transaction(
         updated_at: now,
     }
     .insert(conn)?;
-    record(conn, ctx, &row, workflow, &outcome, actor, clock)?;
+    record(
+        conn,
+        ctx,
+        &row,
+        workflow,
+        &outcome,
+        actor,
+        clock,
+        Journal::New,
+    )?;
     // `record` changes no column of the case row, so the inserted row is the stored one.
     Ok(LoadedCase {
         row,
@@ -327,7 +336,16 @@ fn apply(
             let current = cases::table.find(id).select(cases::version).first(conn)?;
             return Err(ServiceError::VersionConflict { current });
         }
-        record(conn, ctx, &row, &workflow, &outcome, actor, clock)?;
+        record(
+            conn,
+            ctx,
+            &row,
+            &workflow,
+            &outcome,
+            actor,
+            clock,
+            Journal::Existing,
+        )?;
         Ok(LoadedCase {
             row,
             instance: outcome.instance,
@@ -495,6 +513,15 @@ pub fn fire_timer(
     )
 }
 
+/// Whether the case's journal already has entries, which `record` would have to chain onto.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Journal {
+    /// The case was inserted in this transaction: its journal starts at the genesis.
+    New,
+    /// The case existed before: its chain head is read first.
+    Existing,
+}
+
 /// Writes what an engine outcome asks for: journal entries, timers, outbox rows, started cases.
 #[allow(clippy::too_many_arguments)]
 fn record(
@@ -505,6 +532,7 @@ fn record(
     outcome: &Outcome,
     actor: &Actor,
     clock: &Clock,
+    journal_state: Journal,
 ) -> Result<(), ServiceError> {
     let id = case.id;
     let applicant = case.applicant_id;
@@ -520,7 +548,10 @@ fn record(
         })
         .collect();
     // The commands hold the case (row lock or a fresh insert), see `journal::append_locked`.
-    journal::append_locked(conn, id.0, &events)?;
+    match journal_state {
+        Journal::New => journal::append_first(conn, id.0, &events)?,
+        Journal::Existing => journal::append_locked(conn, id.0, &events)?,
+    }
     let fired: Vec<i64> = outcome
         .journal
         .iter()

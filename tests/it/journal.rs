@@ -123,6 +123,43 @@ both_backends! {
 }
 
 both_backends! {
+    fn a_new_cases_journal_starts_at_the_genesis_and_only_there(backend) {
+        let db = TestDatabase::migrated(backend);
+        let mut conn = db.connection();
+        let case_id = insert_case(&mut conn, "05154-KI-2026-0001");
+        write_transaction(&mut conn, |conn| journal::append_first(conn, case_id, &[event(1), event(2)]))
+            .unwrap();
+        let first = journal::list(&mut conn, case_id).unwrap();
+        assert_eq!(first.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 2]);
+        assert_eq!(first[0].prev_hash, GENESIS_HASH);
+        assert_eq!(first[1].prev_hash, first[0].hash);
+        // The audit recomputes every hash from the genesis.
+        let report = journal::verify(&mut conn).unwrap();
+        assert!(report.intact(), "{report:?}");
+        assert_eq!((report.journals, report.entries), (1, 2));
+        // Later entries chain on as usual.
+        append(&mut conn, case_id, &[event(3)]);
+        assert!(journal::verify(&mut conn).unwrap().intact());
+        let first: Vec<JournalEntry> = journal::list(&mut conn, case_id).unwrap();
+
+        // A journal that has entries already is not started again: the insert is refused and
+        // nothing changes.
+        let again = write_transaction(&mut conn, |conn| journal::append_first(conn, case_id, &[event(4)]));
+        assert!(
+            matches!(again, Err(DbError::Query(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation, _)))),
+            "{again:?}"
+        );
+        assert_eq!(journal::list(&mut conn, case_id).unwrap(), first);
+        let outside = journal::append_first(&mut conn, case_id, &[event(4)]);
+        assert!(
+            matches!(outside, Err(DbError::Query(diesel::result::Error::NotInTransaction))),
+            "{outside:?}"
+        );
+    }
+}
+
+both_backends! {
     fn intact_chains_verify_and_are_counted(backend) {
         let db = TestDatabase::migrated(backend);
         let mut conn = db.connection();
