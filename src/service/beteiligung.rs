@@ -136,74 +136,119 @@ fn invitation_context(
     context
 }
 
-/// A new invitation: its row, its first link and the invitation mail.
-#[allow(clippy::too_many_arguments)]
-pub fn invite(
+/// One invitation an engine outcome asks for (`SideEffect::Invite`), with the mail context of
+/// its step.
+pub struct NewInvitation<'a> {
+    pub invitation: LocalId,
+    pub step: &'a str,
+    pub participant: &'a str,
+    pub deadline: NaiveDate,
+    pub deadline_reason: Option<&'a str>,
+    pub template: &'a str,
+    pub base: MailContext,
+}
+
+/// New invitations of one command: their rows, their first links and the invitation mails.
+/// However many partners a step names, it takes one statement each for the organisations,
+/// their contact addresses, the invitations, the links and the mails (five per partner when
+/// written one by one). A participant that is not a known organisation, or has no address,
+/// refuses the whole command, the first such in `new` named.
+pub fn invite_all(
     conn: &mut DbConnection,
     out: &Outgoing,
     case: i64,
-    invitation: LocalId,
-    step: &str,
-    participant: &str,
-    deadline: NaiveDate,
-    deadline_reason: Option<&str>,
-    template: &str,
-    base: &MailContext,
+    new: &[NewInvitation<'_>],
     at: NaiveDateTime,
 ) -> Result<(), ServiceError> {
-    let organisation = Organisation::find_by_key(conn, participant)?.ok_or_else(|| {
-        ServiceError::Unprocessable(format!(
-            "Die zu beteiligende Stelle „{participant}“ ist nicht als Organisation erfasst; \
-             bitte legen Sie sie zuerst an."
-        ))
-    })?;
-    let to = mail::addresses_of(conn, &organisation)?;
-    if to.is_empty() {
-        return Err(ServiceError::Unprocessable(format!(
-            "Für „{}“ ist weder ein Funktionspostfach noch eine Kontaktadresse hinterlegt; \
-             die Einladung zur Beteiligung kann nicht versandt werden.",
-            organisation.name
-        )));
+    if new.is_empty() {
+        return Ok(());
     }
-    let insert = diesel::insert_into(invitations::table).values((
-        invitations::case_id.eq(case),
-        invitations::local_id.eq(invitation.0 as i64),
-        invitations::step.eq(step),
-        invitations::organisation_id.eq(organisation.id),
-        invitations::deadline.eq(deadline),
-        invitations::deadline_reason.eq(deadline_reason),
-        invitations::invited_at.eq(at),
-    ));
-    // PostgreSQL returns the stored row from the INSERT (one round trip); SQLite, where a
-    // statement costs no round trip, reads it back.
-    let row = match conn {
+    let keys: Vec<&str> = new.iter().map(|n| n.participant).collect();
+    let found: Vec<Organisation> = organisations::table
+        .filter(organisations::key.eq_any(&keys))
+        .select(Organisation::as_select())
+        .load(conn)?;
+    let found_addresses = mail::addresses_of_all(conn, &found.iter().collect::<Vec<_>>())?;
+    let mut recipients: Vec<(&Organisation, &Vec<String>)> = Vec::with_capacity(new.len());
+    for n in new {
+        let participant = n.participant;
+        let Some(index) = found.iter().position(|o| o.key == participant) else {
+            return Err(ServiceError::Unprocessable(format!(
+                "Die zu beteiligende Stelle „{participant}“ ist nicht als Organisation erfasst; \
+                 bitte legen Sie sie zuerst an."
+            )));
+        };
+        let (organisation, to) = (&found[index], &found_addresses[index]);
+        if to.is_empty() {
+            return Err(ServiceError::Unprocessable(format!(
+                "Für „{}“ ist weder ein Funktionspostfach noch eine Kontaktadresse hinterlegt; \
+                 die Einladung zur Beteiligung kann nicht versandt werden.",
+                organisation.name
+            )));
+        }
+        recipients.push((organisation, to));
+    }
+
+    let rows: Vec<_> = new
+        .iter()
+        .zip(&recipients)
+        .map(|(n, (organisation, _))| {
+            (
+                invitations::case_id.eq(case),
+                invitations::local_id.eq(n.invitation.0 as i64),
+                invitations::step.eq(n.step),
+                invitations::organisation_id.eq(organisation.id),
+                invitations::deadline.eq(n.deadline),
+                invitations::deadline_reason.eq(n.deadline_reason),
+                invitations::invited_at.eq(at),
+            )
+        })
+        .collect();
+    // One multi-row INSERT. PostgreSQL returns the stored rows from it (one round trip); SQLite,
+    // where a statement costs no round trip, reads them back.
+    let insert = diesel::insert_into(invitations::table).values(&rows);
+    let stored: Vec<InvitationRow> = match conn {
         DbConnection::Pg(pg) => insert
             .returning(InvitationRow::as_returning())
-            .get_result(pg)?,
-        DbConnection::Sqlite(_) => {
-            insert.execute(conn)?;
-            InvitationRow::by_local(conn, case, invitation)?.ok_or_else(|| {
-                ServiceError::NotFound("Die Einladung wurde soeben angelegt, fehlt aber.".into())
-            })?
+            .get_results(pg)?,
+        DbConnection::Sqlite(sqlite) => {
+            insert.execute(sqlite)?;
+            let locals: Vec<i64> = new.iter().map(|n| n.invitation.0 as i64).collect();
+            invitations::table
+                .filter(invitations::case_id.eq(case))
+                .filter(invitations::local_id.eq_any(&locals))
+                .select(InvitationRow::as_select())
+                .load(sqlite)?
         }
     };
-    let id = row.id;
-    // The invitation is new, so it has no link yet that would have to be revoked.
-    let link = partner_link::issue_first(conn, out, id, deadline, at)?;
-    let context = invitation_context(base, &organisation, &row, Some(link));
-    mail::queue(
-        conn,
-        out,
-        QueuedMail {
-            case: Some(case),
-            invitation: Some(id),
-            template,
-            recipients: json!({ "kind": "invitation", "invitation": invitation, "organisation": participant }),
-            to,
-            context: &context,
-        },
-        at,
-    )
+
+    let mut links = Vec::with_capacity(new.len());
+    let mut mails = Vec::with_capacity(new.len());
+    for (n, (organisation, to)) in new.iter().zip(&recipients) {
+        let row = stored
+            .iter()
+            .find(|row| row.local_id == n.invitation.0 as i64)
+            .ok_or_else(|| {
+                ServiceError::NotFound("Die Einladung wurde soeben angelegt, fehlt aber.".into())
+            })?;
+        // The invitation is new, so it has no link yet that would have to be revoked.
+        let (link, url) = partner_link::prepare_first(out, row.id, n.deadline, at)?;
+        links.push(link);
+        let context = invitation_context(&n.base, organisation, row, Some(url));
+        mails.push(mail::prepare(
+            out,
+            QueuedMail {
+                case: Some(case),
+                invitation: Some(row.id),
+                template: n.template,
+                recipients: json!({ "kind": "invitation", "invitation": n.invitation, "organisation": n.participant }),
+                to: to.to_vec(),
+                context: &context,
+            },
+        )?);
+    }
+    partner_link::insert_first(conn, &links)?;
+    mail::insert_prepared(conn, &mails, at)
 }
 
 /// Re-sends the invitation mail of an open invitation with a new link (the old one is revoked).

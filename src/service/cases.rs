@@ -8,7 +8,7 @@ use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
 use diesel::prelude::*;
 use serde_json::{Value, json};
 
-use super::beteiligung;
+use super::beteiligung::{self, NewInvitation};
 use super::error::ServiceError;
 use super::mail::{self, CaseMailFacts, MailContext, QueuedMail};
 use super::workflows::{DeployedWorkflow, WorkflowRegistry};
@@ -616,7 +616,19 @@ fn record(
     // the same outcome is inserted as cancelled.
     let mut scheduled: Vec<NewTimer<'_>> = Vec::new();
     let mut cancelled: Vec<i64> = Vec::new();
+    // Invitations are written together (`beteiligung::invite_all`): collected here and written
+    // before the first effect that could read them (a mail to invited organisations, closing an
+    // invitation) and after the loop.
+    let mut invites: Vec<NewInvitation<'_>> = Vec::new();
     for effect in &outcome.effects {
+        if matches!(
+            effect,
+            SideEffect::SendMail { .. } | SideEffect::CloseInvitation { .. }
+        ) && !invites.is_empty()
+        {
+            beteiligung::invite_all(conn, ctx.mail, id.0, &invites, at)?;
+            invites.clear();
+        }
         match effect {
             SideEffect::ScheduleTimer {
                 timer,
@@ -649,20 +661,15 @@ fn record(
                 deadline_reason,
                 template,
             } => {
-                let context = base(conn, step)?;
-                beteiligung::invite(
-                    conn,
-                    ctx.mail,
-                    id.0,
-                    *invitation,
+                invites.push(NewInvitation {
+                    invitation: *invitation,
                     step,
                     participant,
-                    *deadline,
-                    deadline_reason.as_deref(),
+                    deadline: *deadline,
+                    deadline_reason: deadline_reason.as_deref(),
                     template,
-                    &context,
-                    at,
-                )?;
+                    base: base(conn, step)?,
+                });
             }
             SideEffect::SendMail {
                 template,
@@ -741,6 +748,7 @@ fn record(
             SideEffect::Finished { .. } => {}
         }
     }
+    beteiligung::invite_all(conn, ctx.mail, id.0, &invites, at)?;
     if !scheduled.is_empty() {
         let rows: Vec<_> = scheduled
             .iter()

@@ -299,21 +299,8 @@ pub fn queue(
     mail: QueuedMail<'_>,
     at: NaiveDateTime,
 ) -> Result<(), ServiceError> {
-    let envelope = Envelope {
-        case: mail.case,
-        invitation: mail.invitation,
-        template: mail.template,
-        recipients: mail.recipients,
-        to: mail.to,
-    };
-    queue_with(
-        conn,
-        out,
-        envelope,
-        &mail.context.subject(),
-        &mail.context.full(),
-        at,
-    )
+    let prepared = prepare(out, mail)?;
+    insert_prepared(conn, &[prepared], at)
 }
 
 /// Where a mail goes and what it is about, for mails whose context is not a [`MailContext`]
@@ -335,31 +322,95 @@ pub fn queue_with(
     context: &Value,
     at: NaiveDateTime,
 ) -> Result<(), ServiceError> {
+    let prepared = prepare_with(out, mail, subject, context)?;
+    insert_prepared(conn, &[prepared], at)
+}
+
+/// A rendered mail not yet in the outbox, so that the mails of one command can be inserted
+/// together ([`insert_prepared`]).
+pub struct PreparedMail {
+    message_id: String,
+    case: Option<i64>,
+    invitation: Option<i64>,
+    template: String,
+    recipients: String,
+    context: String,
+    subject: String,
+    rendered: String,
+}
+
+/// Renders a mail like [`queue`] without inserting it.
+pub fn prepare(out: &Outgoing, mail: QueuedMail<'_>) -> Result<PreparedMail, ServiceError> {
+    let envelope = Envelope {
+        case: mail.case,
+        invitation: mail.invitation,
+        template: mail.template,
+        recipients: mail.recipients,
+        to: mail.to,
+    };
+    prepare_with(out, envelope, &mail.context.subject(), &mail.context.full())
+}
+
+fn prepare_with(
+    out: &Outgoing,
+    mail: Envelope<'_>,
+    subject: &Value,
+    context: &Value,
+) -> Result<PreparedMail, ServiceError> {
     let rendered: RenderedMail = out
         .templates
         .render_mail(mail.template, subject, context)
         .map_err(|e| ServiceError::Template(e.to_string()))?;
-    let message_id = format!("<{}@{}>", uuid::Uuid::new_v4(), out.mail_domain);
     let body = json!({
         "from": out.from,
         "to": mail.to,
         "text": rendered.text,
         "html": rendered.html,
     });
-    diesel::insert_into(outbox::table)
-        .values((
-            outbox::message_id.eq(message_id),
-            outbox::case_id.eq(mail.case),
-            outbox::invitation_id.eq(mail.invitation),
-            outbox::template.eq(mail.template),
-            outbox::recipients.eq(mail.recipients.to_string()),
-            outbox::context.eq(context.to_string()),
-            outbox::subject.eq(&rendered.subject),
-            outbox::rendered.eq(body.to_string()),
-            outbox::next_attempt_at.eq(at),
-            outbox::created_at.eq(at),
-        ))
-        .execute(conn)?;
+    Ok(PreparedMail {
+        message_id: format!("<{}@{}>", uuid::Uuid::new_v4(), out.mail_domain),
+        case: mail.case,
+        invitation: mail.invitation,
+        template: mail.template.to_string(),
+        recipients: mail.recipients.to_string(),
+        context: context.to_string(),
+        subject: rendered.subject,
+        rendered: body.to_string(),
+    })
+}
+
+/// Puts prepared mails into the outbox with one multi-row INSERT, due at `at`.
+pub fn insert_prepared(
+    conn: &mut DbConnection,
+    mails: &[PreparedMail],
+    at: NaiveDateTime,
+) -> Result<(), ServiceError> {
+    if mails.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<_> = mails
+        .iter()
+        .map(|mail| {
+            (
+                outbox::message_id.eq(&mail.message_id),
+                outbox::case_id.eq(mail.case),
+                outbox::invitation_id.eq(mail.invitation),
+                outbox::template.eq(&mail.template),
+                outbox::recipients.eq(&mail.recipients),
+                outbox::context.eq(&mail.context),
+                outbox::subject.eq(&mail.subject),
+                outbox::rendered.eq(&mail.rendered),
+                outbox::next_attempt_at.eq(at),
+                outbox::created_at.eq(at),
+            )
+        })
+        .collect();
+    // The multi-backend connection does not offer batch inserts itself.
+    let insert = diesel::insert_into(outbox::table).values(&rows);
+    match conn {
+        DbConnection::Pg(pg) => insert.execute(pg)?,
+        DbConnection::Sqlite(sqlite) => insert.execute(sqlite)?,
+    };
     Ok(())
 }
 
@@ -383,16 +434,39 @@ pub fn addresses_of(
     addresses_with_contacts(conn, organisation.id, organisation.mailbox.as_deref())
 }
 
-fn addresses_with_contacts(
+/// [`addresses_of`] for several organisations with one query, in the order given.
+pub fn addresses_of_all(
     conn: &mut DbConnection,
-    organisation: OrganisationId,
-    mailbox: Option<&str>,
-) -> Result<Vec<String>, ServiceError> {
-    let contacts: Vec<String> = organisation_contacts::table
-        .filter(organisation_contacts::organisation_id.eq(organisation))
-        .order(organisation_contacts::email)
-        .select(organisation_contacts::email)
+    organisations: &[&Organisation],
+) -> Result<Vec<Vec<String>>, ServiceError> {
+    let ids: Vec<OrganisationId> = organisations.iter().map(|o| o.id).collect();
+    let contacts: Vec<(OrganisationId, String)> = organisation_contacts::table
+        .filter(organisation_contacts::organisation_id.eq_any(&ids))
+        .order((
+            organisation_contacts::organisation_id,
+            organisation_contacts::email,
+        ))
+        .select((
+            organisation_contacts::organisation_id,
+            organisation_contacts::email,
+        ))
         .load(conn)?;
+    Ok(organisations
+        .iter()
+        .map(|organisation| {
+            merge_addresses(
+                organisation.mailbox.as_deref(),
+                contacts
+                    .iter()
+                    .filter(|(id, _)| *id == organisation.id)
+                    .map(|(_, email)| email.clone()),
+            )
+        })
+        .collect())
+}
+
+/// The mailbox first, then the contacts not equal to it.
+fn merge_addresses(mailbox: Option<&str>, contacts: impl Iterator<Item = String>) -> Vec<String> {
     let mut addresses: Vec<String> = mailbox
         .into_iter()
         .map(|m| m.trim().to_string())
@@ -403,7 +477,20 @@ fn addresses_with_contacts(
             addresses.push(contact);
         }
     }
-    Ok(addresses)
+    addresses
+}
+
+fn addresses_with_contacts(
+    conn: &mut DbConnection,
+    organisation: OrganisationId,
+    mailbox: Option<&str>,
+) -> Result<Vec<String>, ServiceError> {
+    let contacts: Vec<String> = organisation_contacts::table
+        .filter(organisation_contacts::organisation_id.eq(organisation))
+        .order(organisation_contacts::email)
+        .select(organisation_contacts::email)
+        .load(conn)?;
+    Ok(merge_addresses(mailbox, contacts.into_iter()))
 }
 
 /// Addresses of active users holding `role`; for the office roles (`koordination`, `lesen`)

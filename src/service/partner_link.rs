@@ -94,20 +94,66 @@ pub fn issue_first(
     deadline: NaiveDate,
     now: NaiveDateTime,
 ) -> Result<String, ServiceError> {
+    let (link, url) = prepare_first(out, invitation, deadline, now)?;
+    insert_first(conn, &[link])?;
+    Ok(url)
+}
+
+/// A first link not yet recorded, so that the links of one command can be inserted together
+/// ([`insert_first`]).
+pub struct NewLink {
+    jti: String,
+    invitation: i64,
+    created: NaiveDateTime,
+    expires: NaiveDateTime,
+}
+
+/// Signs the first link of a new invitation; returns the row to record and the link's URL,
+/// which is valid only once the row is recorded.
+pub fn prepare_first(
+    out: &Outgoing,
+    invitation: i64,
+    deadline: NaiveDate,
+    now: NaiveDateTime,
+) -> Result<(NewLink, String), ServiceError> {
     let jti = uuid::Uuid::new_v4().to_string();
     let created = now.and_utc().timestamp();
     let created = DateTime::from_timestamp(created, 0).unwrap_or_default();
     let expires = (end_of_deadline(deadline) + out.link_grace).max(now + TimeDelta::days(1));
     let expires = DateTime::from_timestamp(expires.and_utc().timestamp(), 0).unwrap_or_default();
-    diesel::insert_into(partner_links::table)
-        .values((
-            partner_links::jti.eq(&jti),
-            partner_links::invitation_id.eq(invitation),
-            partner_links::created_at.eq(created.naive_utc()),
-            partner_links::expires_at.eq(expires.naive_utc()),
-        ))
-        .execute(conn)?;
-    sign(out, &jti, invitation, created, expires)
+    let url = sign(out, &jti, invitation, created, expires)?;
+    let link = NewLink {
+        jti,
+        invitation,
+        created: created.naive_utc(),
+        expires: expires.naive_utc(),
+    };
+    Ok((link, url))
+}
+
+/// Records first links with one multi-row INSERT.
+pub fn insert_first(conn: &mut DbConnection, links: &[NewLink]) -> Result<(), ServiceError> {
+    if links.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<_> = links
+        .iter()
+        .map(|link| {
+            (
+                partner_links::jti.eq(&link.jti),
+                partner_links::invitation_id.eq(link.invitation),
+                partner_links::created_at.eq(link.created),
+                partner_links::expires_at.eq(link.expires),
+            )
+        })
+        .collect();
+    // The multi-backend connection does not offer batch inserts itself.
+    let insert = diesel::insert_into(partner_links::table).values(&rows);
+    match conn {
+        DbConnection::Pg(pg) => insert.execute(pg)?,
+        DbConnection::Sqlite(sqlite) => insert.execute(sqlite)?,
+    };
+    Ok(())
 }
 
 /// The current link of `invitation` (for reminders and confirmations), if one was issued and

@@ -432,7 +432,7 @@ fn events_of(db: &TestDatabase, case: i64) -> i64 {
 }
 
 both_backends! {
-    async fn a_registered_partner_is_consulted_and_one_without_address_refused(backend) {
+    async fn a_registered_partner_is_consulted_and_unknown_or_addressless_ones_refused(backend) {
         let db = TestDatabase::migrated(backend);
         let dir = tempfile::tempdir().unwrap();
         let users = users(&db);
@@ -480,6 +480,16 @@ both_backends! {
         assert_eq!(call!(app, get, uri, users.coordinator).body, case_before);
         assert_eq!(events_of(&db, refused_case), events_before);
         assert_eq!(invitations_of(&db, refused_case), 0);
+        assert_eq!(mails(&db), mails_before);
+
+        // An organisation nobody registered: refused as well, naming it, nothing written.
+        let created = call!(app, post, "/api/v1/cases", users.coordinator, Some(start_case(json!(["INTEGRATIONSRAT-SO", "GIBT-ES-NICHT"]))));
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        let unknown_case = created.body["id"].as_i64().unwrap();
+        let refused = call!(app, post, format!("/api/v1/cases/{unknown_case}/actions/beteiligung_starten"), users.coordinator, Some(json!({ "version": 1 })));
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+        assert!(refused.body["detail"].as_str().unwrap().contains("„GIBT-ES-NICHT“ ist nicht als Organisation erfasst"), "{}", refused.body);
+        assert_eq!(invitations_of(&db, unknown_case), 0);
         assert_eq!(mails(&db), mails_before);
 
         // With a contact address the same case can start its Beteiligung.
