@@ -385,26 +385,32 @@ pub fn insert_prepared(
     mails: &[PreparedMail],
     at: NaiveDateTime,
 ) -> Result<(), ServiceError> {
-    if mails.is_empty() {
-        return Ok(());
-    }
-    let rows: Vec<_> = mails
-        .iter()
-        .map(|mail| {
-            (
-                outbox::message_id.eq(&mail.message_id),
-                outbox::case_id.eq(mail.case),
-                outbox::invitation_id.eq(mail.invitation),
-                outbox::template.eq(&mail.template),
-                outbox::recipients.eq(&mail.recipients),
-                outbox::context.eq(&mail.context),
-                outbox::subject.eq(&mail.subject),
-                outbox::rendered.eq(&mail.rendered),
-                outbox::next_attempt_at.eq(at),
-                outbox::created_at.eq(at),
-            )
-        })
-        .collect();
+    let row = |mail: &PreparedMail| {
+        (
+            outbox::message_id.eq(mail.message_id.clone()),
+            outbox::case_id.eq(mail.case),
+            outbox::invitation_id.eq(mail.invitation),
+            outbox::template.eq(mail.template.clone()),
+            outbox::recipients.eq(mail.recipients.clone()),
+            outbox::context.eq(mail.context.clone()),
+            outbox::subject.eq(mail.subject.clone()),
+            outbox::rendered.eq(mail.rendered.clone()),
+            outbox::next_attempt_at.eq(at),
+            outbox::created_at.eq(at),
+        )
+    };
+    let rows: Vec<_> = match mails {
+        [] => return Ok(()),
+        // A single row goes as the plain INSERT, which PostgreSQL keeps prepared; a multi-row
+        // INSERT is parsed and planned on every call.
+        [one] => {
+            diesel::insert_into(outbox::table)
+                .values(row(one))
+                .execute(conn)?;
+            return Ok(());
+        }
+        several => several.iter().map(row).collect(),
+    };
     // The multi-backend connection does not offer batch inserts itself.
     let insert = diesel::insert_into(outbox::table).values(&rows);
     match conn {

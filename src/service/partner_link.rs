@@ -133,20 +133,25 @@ pub fn prepare_first(
 
 /// Records first links with one multi-row INSERT.
 pub fn insert_first(conn: &mut DbConnection, links: &[NewLink]) -> Result<(), ServiceError> {
-    if links.is_empty() {
-        return Ok(());
-    }
-    let rows: Vec<_> = links
-        .iter()
-        .map(|link| {
-            (
-                partner_links::jti.eq(&link.jti),
-                partner_links::invitation_id.eq(link.invitation),
-                partner_links::created_at.eq(link.created),
-                partner_links::expires_at.eq(link.expires),
-            )
-        })
-        .collect();
+    let row = |link: &NewLink| {
+        (
+            partner_links::jti.eq(link.jti.clone()),
+            partner_links::invitation_id.eq(link.invitation),
+            partner_links::created_at.eq(link.created),
+            partner_links::expires_at.eq(link.expires),
+        )
+    };
+    let rows: Vec<_> = match links {
+        [] => return Ok(()),
+        // A single row goes as the plain INSERT, which PostgreSQL keeps prepared.
+        [one] => {
+            diesel::insert_into(partner_links::table)
+                .values(row(one))
+                .execute(conn)?;
+            return Ok(());
+        }
+        several => several.iter().map(row).collect(),
+    };
     // The multi-backend connection does not offer batch inserts itself.
     let insert = diesel::insert_into(partner_links::table).values(&rows);
     match conn {
