@@ -379,7 +379,7 @@ fn prepare_with(
     })
 }
 
-/// Puts prepared mails into the outbox with one multi-row INSERT, due at `at`.
+/// Puts prepared mails into the outbox with one INSERT, due at `at`.
 pub fn insert_prepared(
     conn: &mut DbConnection,
     mails: &[PreparedMail],

@@ -131,7 +131,7 @@ pub fn prepare_first(
     Ok((link, url))
 }
 
-/// Records first links with one multi-row INSERT.
+/// Records first links with one INSERT.
 pub fn insert_first(conn: &mut DbConnection, links: &[NewLink]) -> Result<(), ServiceError> {
     let row = |link: &NewLink| {
         (
