@@ -323,7 +323,7 @@ def main():
 
         drained_in, mails = drain_outbox(args.backend, db_url, sqlite_path, args.drain_seconds)
         print(f"{args.backend}: the last of the {mails} mails queued by the commands was delivered "
-              f"{drained_in:.1f} s after they ended (to files)")
+              f"{drained_in:.1f} s after they ended (to {args.mail_url or 'files'})")
 
         low, high = seed(args.backend, db_url, sqlite_path, args.cases, keys[0])
         wrk_env.update({"VORGANG_BENCH_MIN_ID": str(low), "VORGANG_BENCH_MAX_ID": str(high)})

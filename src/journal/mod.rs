@@ -187,13 +187,9 @@ pub fn append_locked(
     case_id: i64,
     events: &[NewEvent],
 ) -> Result<(), DbError> {
-    if !in_transaction(conn) {
-        return Err(diesel::result::Error::NotInTransaction.into());
+    if has_work(conn, events)? {
+        insert_chained(conn, case_id, events)?;
     }
-    if events.is_empty() {
-        return Ok(());
-    }
-    insert_chained(conn, case_id, events)?;
     Ok(())
 }
 
@@ -205,13 +201,19 @@ pub fn append_first(
     case_id: i64,
     events: &[NewEvent],
 ) -> Result<(), DbError> {
+    if has_work(conn, events)? {
+        insert_after(conn, case_id, events, 0, GENESIS_HASH.to_string())?;
+    }
+    Ok(())
+}
+
+/// The precondition of the appenders for callers holding the case: a transaction (else
+/// `NotInTransaction`); false when there is nothing to append.
+fn has_work(conn: &mut DbConnection, events: &[NewEvent]) -> Result<bool, DbError> {
     if !in_transaction(conn) {
         return Err(diesel::result::Error::NotInTransaction.into());
     }
-    if events.is_empty() {
-        return Ok(());
-    }
-    insert_after(conn, case_id, events, 0, GENESIS_HASH.to_string())
+    Ok(!events.is_empty())
 }
 
 /// Reads the chain head of the case and inserts `events` after it in one statement; returns the

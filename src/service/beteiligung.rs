@@ -168,7 +168,7 @@ pub fn invite_all(
         .filter(organisations::key.eq_any(&keys))
         .select(Organisation::as_select())
         .load(conn)?;
-    let found_addresses = mail::addresses_of_all(conn, &found.iter().collect::<Vec<_>>())?;
+    let found_addresses = mail::addresses_of_all(conn, &found)?;
     let mut recipients: Vec<(&Organisation, &Vec<String>)> = Vec::with_capacity(new.len());
     for n in new {
         let participant = n.participant;

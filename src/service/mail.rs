@@ -443,7 +443,7 @@ pub fn addresses_of(
 /// [`addresses_of`] for several organisations with one query, in the order given.
 pub fn addresses_of_all(
     conn: &mut DbConnection,
-    organisations: &[&Organisation],
+    organisations: &[Organisation],
 ) -> Result<Vec<Vec<String>>, ServiceError> {
     let ids: Vec<OrganisationId> = organisations.iter().map(|o| o.id).collect();
     let contacts: Vec<(OrganisationId, String)> = organisation_contacts::table

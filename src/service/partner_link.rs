@@ -83,17 +83,6 @@ pub fn issue(
         .filter(partner_links::revoked_at.is_null())
         .set(partner_links::revoked_at.eq(now))
         .execute(conn)?;
-    issue_first(conn, out, invitation, deadline, now)
-}
-
-/// [`issue`] for an invitation created in the same transaction, which has no link to revoke.
-pub fn issue_first(
-    conn: &mut DbConnection,
-    out: &Outgoing,
-    invitation: i64,
-    deadline: NaiveDate,
-    now: NaiveDateTime,
-) -> Result<String, ServiceError> {
     let (link, url) = prepare_first(out, invitation, deadline, now)?;
     insert_first(conn, &[link])?;
     Ok(url)
