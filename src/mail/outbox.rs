@@ -102,6 +102,9 @@ pub enum RetryError {
     /// Only failed mails can be retried.
     #[error("Nur fehlgeschlagene Mails können erneut gesendet werden; diese ist „{0}“.")]
     NotFailed(String),
+    /// The mail still has nobody to go to (the reason says who is missing).
+    #[error("{0}")]
+    NoAddress(String),
     /// Storage failed.
     #[error(transparent)]
     Db(#[from] DbError),
@@ -288,6 +291,14 @@ pub fn find(conn: &mut DbConnection, id: i64) -> Result<Option<OutboxRow>, DbErr
         .select(OutboxRow::as_select())
         .first(conn)
         .optional()?)
+}
+
+/// How many rows have `status`, e.g. the failed mails an administrator should look at.
+pub fn count(conn: &mut DbConnection, status: OutboxStatus) -> Result<i64, DbError> {
+    Ok(outbox::table
+        .filter(outbox::status.eq(status.as_str()))
+        .count()
+        .get_result(conn)?)
 }
 
 /// One page of rows (newest first), optionally of one status, and the number of all matches.

@@ -24,11 +24,12 @@ pub const DAYS_AHEAD: u64 = 14;
 /// What one run did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DigestRun {
-    /// Mails queued (one per office with deadlines).
+    /// Mails queued for delivery (one per office with deadlines and an address).
     pub mails: usize,
-    /// Deadlines listed in them.
+    /// Deadlines listed in all digests, held ones included.
     pub deadlines: usize,
-    /// Offices with deadlines but no address to write to.
+    /// Offices with deadlines but no address to write to: their digest is stored as a failed
+    /// mail, for an administrator to retry once an address is recorded.
     pub unreachable: usize,
 }
 
@@ -55,14 +56,7 @@ pub fn run(
     let mut done = DigestRun::default();
     for (office, deadlines) in by_office {
         let addresses = mail::office_addresses(conn, office)?;
-        if addresses.is_empty() {
-            tracing::warn!(
-                office = office.0,
-                "no address for the deadline digest of this office"
-            );
-            done.unreachable += 1;
-            continue;
-        }
+        let held = addresses.is_empty();
         let context = context(&deadlines, from, to);
         crate::db::write_transaction(conn, |conn| {
             mail::queue_with(
@@ -80,7 +74,11 @@ pub fn run(
                 at,
             )
         })?;
-        done.mails += 1;
+        if held {
+            done.unreachable += 1;
+        } else {
+            done.mails += 1;
+        }
         done.deadlines += deadlines.len();
     }
     Ok(done)

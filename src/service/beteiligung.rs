@@ -307,13 +307,6 @@ pub fn mail_invited(
             continue;
         };
         let to = mail::addresses_of(conn, &organisation)?;
-        if to.is_empty() {
-            tracing::warn!(
-                organisation = %organisation.key,
-                "no mail address left for an invited organisation; mail not queued"
-            );
-            continue;
-        }
         let link = partner_link::current(conn, out, row.id)?;
         let context = invitation_context(base, &organisation, &row, link);
         mail::queue(
@@ -470,14 +463,6 @@ pub fn completed(
         })
         .collect();
     let to = mail::office_addresses(conn, applicant)?;
-    if to.is_empty() {
-        tracing::warn!(
-            case,
-            step,
-            "no address for the coordinating office; result mail not queued"
-        );
-        return Ok(());
-    }
     let mut context = base.clone();
     context.ergebnis = Some(Value::Array(ergebnis));
     mail::queue(

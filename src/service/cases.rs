@@ -701,27 +701,19 @@ fn record(
                             MailTarget::Leitung => mail::head_addresses(conn, applicant)?,
                             _ => mail::office_addresses(conn, applicant)?,
                         };
-                        if addresses.is_empty() {
-                            tracing::warn!(
-                                case = id.0,
+                        mail::queue(
+                            conn,
+                            ctx.mail,
+                            QueuedMail {
+                                case: Some(id.0),
+                                invitation: None,
                                 template,
-                                "no recipient address; mail not queued"
-                            );
-                        } else {
-                            mail::queue(
-                                conn,
-                                ctx.mail,
-                                QueuedMail {
-                                    case: Some(id.0),
-                                    invitation: None,
-                                    template,
-                                    recipients: serde_json::to_value(to).map_err(internal)?,
-                                    to: addresses,
-                                    context: &context,
-                                },
-                                at,
-                            )?;
-                        }
+                                recipients: serde_json::to_value(to).map_err(internal)?,
+                                to: addresses,
+                                context: &context,
+                            },
+                            at,
+                        )?;
                     }
                 }
             }

@@ -18,10 +18,13 @@ use url::Url;
 
 use super::ServiceError;
 use crate::auth::token::Signer;
-use crate::db::DbConnection;
 use crate::db::models::{Organisation, OrganisationId};
-use crate::db::schema::{organisation_contacts, organisations, outbox, user_roles, users};
+use crate::db::schema::{
+    cases, invitations, organisation_contacts, organisations, outbox, user_roles, users,
+};
+use crate::db::{DbConnection, DbError, write_transaction};
 use crate::engine::validate::{TemplateUse, ValidationContext};
+use crate::mail::outbox::{self as outbox_rows, OutboxRow, OutboxStatus, RetryError};
 use crate::render::{RenderedMail, TemplateError, Templates};
 
 /// What commands need to write mails: templates, the link signer and the sender.
@@ -337,6 +340,9 @@ pub struct PreparedMail {
     context: String,
     subject: String,
     rendered: String,
+    /// Why the mail cannot go out (nobody to send it to): it is stored as failed with this
+    /// reason, so it shows in the outbox instead of vanishing.
+    held: Option<String>,
 }
 
 /// Renders a mail like [`queue`] without inserting it.
@@ -361,6 +367,13 @@ fn prepare_with(
         .templates
         .render_mail(mail.template, subject, context)
         .map_err(|e| ServiceError::Template(e.to_string()))?;
+    let held = mail
+        .to
+        .is_empty()
+        .then(|| no_address_reason(&mail.recipients));
+    if let Some(reason) = &held {
+        tracing::warn!(case = ?mail.case, template = mail.template, %reason, "mail held: no recipient address");
+    }
     let body = json!({
         "from": out.from,
         "to": mail.to,
@@ -376,10 +389,12 @@ fn prepare_with(
         context: context.to_string(),
         subject: rendered.subject,
         rendered: body.to_string(),
+        held,
     })
 }
 
-/// Puts prepared mails into the outbox with one INSERT, due at `at`.
+/// Puts prepared mails into the outbox with one INSERT, due at `at`; a mail without addresses
+/// goes in as failed, with the reason, for an administrator to retry.
 pub fn insert_prepared(
     conn: &mut DbConnection,
     mails: &[PreparedMail],
@@ -397,6 +412,11 @@ pub fn insert_prepared(
             outbox::rendered.eq(mail.rendered.clone()),
             outbox::next_attempt_at.eq(at),
             outbox::created_at.eq(at),
+            outbox::status.eq(match mail.held {
+                Some(_) => OutboxStatus::Failed.as_str(),
+                None => OutboxStatus::Pending.as_str(),
+            }),
+            outbox::last_error.eq(mail.held.clone()),
         )
     };
     let rows: Vec<_> = match mails {
@@ -424,7 +444,7 @@ pub fn insert_prepared(
 pub fn organisation_addresses(
     conn: &mut DbConnection,
     organisation: OrganisationId,
-) -> Result<Vec<String>, ServiceError> {
+) -> Result<Vec<String>, DbError> {
     let mailbox: Option<String> = organisations::table
         .find(organisation)
         .select(organisations::mailbox)
@@ -436,7 +456,7 @@ pub fn organisation_addresses(
 pub fn addresses_of(
     conn: &mut DbConnection,
     organisation: &Organisation,
-) -> Result<Vec<String>, ServiceError> {
+) -> Result<Vec<String>, DbError> {
     addresses_with_contacts(conn, organisation.id, organisation.mailbox.as_deref())
 }
 
@@ -444,7 +464,7 @@ pub fn addresses_of(
 pub fn addresses_of_all(
     conn: &mut DbConnection,
     organisations: &[Organisation],
-) -> Result<Vec<Vec<String>>, ServiceError> {
+) -> Result<Vec<Vec<String>>, DbError> {
     let ids: Vec<OrganisationId> = organisations.iter().map(|o| o.id).collect();
     let contacts: Vec<(OrganisationId, String)> = organisation_contacts::table
         .filter(organisation_contacts::organisation_id.eq_any(&ids))
@@ -490,7 +510,7 @@ fn addresses_with_contacts(
     conn: &mut DbConnection,
     organisation: OrganisationId,
     mailbox: Option<&str>,
-) -> Result<Vec<String>, ServiceError> {
+) -> Result<Vec<String>, DbError> {
     let contacts: Vec<String> = organisation_contacts::table
         .filter(organisation_contacts::organisation_id.eq(organisation))
         .order(organisation_contacts::email)
@@ -505,7 +525,7 @@ pub fn role_addresses(
     conn: &mut DbConnection,
     role: &str,
     organisation: OrganisationId,
-) -> Result<Vec<String>, ServiceError> {
+) -> Result<Vec<String>, DbError> {
     let mut query = users::table
         .inner_join(user_roles::table)
         .filter(user_roles::role.eq(role))
@@ -524,7 +544,7 @@ pub fn role_addresses(
 pub fn office_addresses(
     conn: &mut DbConnection,
     applicant: OrganisationId,
-) -> Result<Vec<String>, ServiceError> {
+) -> Result<Vec<String>, DbError> {
     let addresses = organisation_addresses(conn, applicant)?;
     if !addresses.is_empty() {
         return Ok(addresses);
@@ -537,7 +557,7 @@ pub fn office_addresses(
 pub fn head_addresses(
     conn: &mut DbConnection,
     applicant: OrganisationId,
-) -> Result<Vec<String>, ServiceError> {
+) -> Result<Vec<String>, DbError> {
     let head: Option<String> = organisations::table
         .find(applicant)
         .select(organisations::head_email)
@@ -548,6 +568,105 @@ pub fn head_addresses(
         Some(address) => Ok(vec![address]),
         None => office_addresses(conn, applicant),
     }
+}
+
+/// Why a mail has nobody to go to, in German for the administrators reading the outbox.
+fn no_address_reason(recipients: &Value) -> String {
+    let whom = match recipients["kind"].as_str() {
+        Some("role") => {
+            let role = recipients["role"].as_str().unwrap_or_default();
+            if matches!(role, "koordination" | "lesen") {
+                format!("Bei der antragstellenden Stelle hat niemand mit der Rolle „{role}“ ein aktives Konto")
+            } else {
+                format!("Niemand mit der Rolle „{role}“ hat ein aktives Konto")
+            }
+        }
+        Some("invitation") => format!(
+            "Für die beteiligte Organisation „{}“ ist weder ein Funktionspostfach noch ein Kontakt hinterlegt",
+            recipients["organisation"].as_str().unwrap_or_default()
+        ),
+        _ => "Für die Stelle ist weder ein Funktionspostfach noch ein Kontakt noch ein Konto mit der Rolle „koordination“ hinterlegt".to_string(),
+    };
+    format!(
+        "Keine Empfängeradresse: {whom}. Bitte tragen Sie eine Adresse nach und senden Sie die Mail dann erneut."
+    )
+}
+
+/// The addresses a queued mail's logical recipients have now, resolved as when it was queued.
+pub fn current_addresses(conn: &mut DbConnection, row: &OutboxRow) -> Result<Vec<String>, DbError> {
+    let recipients: Value = serde_json::from_str(&row.recipients).unwrap_or(Value::Null);
+    let applicant = |conn: &mut DbConnection| -> Result<Option<OrganisationId>, DbError> {
+        let Some(case) = row.case_id else {
+            return Ok(None);
+        };
+        Ok(cases::table
+            .find(case)
+            .select(cases::applicant_id)
+            .first(conn)
+            .optional()?)
+    };
+    match recipients["kind"].as_str() {
+        Some("role") => match (recipients["role"].as_str(), applicant(conn)?) {
+            (Some(role), Some(applicant)) => role_addresses(conn, role, applicant),
+            _ => Ok(Vec::new()),
+        },
+        Some("applicant") => match applicant(conn)? {
+            Some(applicant) => office_addresses(conn, applicant),
+            None => Ok(Vec::new()),
+        },
+        Some("leitung") => match applicant(conn)? {
+            Some(applicant) => head_addresses(conn, applicant),
+            None => Ok(Vec::new()),
+        },
+        Some("office") => match recipients["organisation"].as_i64() {
+            Some(office) => office_addresses(conn, OrganisationId(office)),
+            None => Ok(Vec::new()),
+        },
+        Some("invitation") => {
+            let Some(invitation) = row.invitation_id else {
+                return Ok(Vec::new());
+            };
+            let organisation: Option<OrganisationId> = invitations::table
+                .find(invitation)
+                .select(invitations::organisation_id)
+                .first(conn)
+                .optional()?;
+            match organisation {
+                Some(organisation) => organisation_addresses(conn, organisation),
+                None => Ok(Vec::new()),
+            }
+        }
+        _ => Ok(Vec::new()),
+    }
+}
+
+/// An administrator's retry of a failed mail. A mail that was held for want of an address is
+/// addressed anew from its logical recipients first, so an address recorded since then is used;
+/// if there still is none, nothing changes.
+pub fn retry(
+    conn: &mut DbConnection,
+    id: i64,
+    now: NaiveDateTime,
+) -> Result<OutboxRow, RetryError> {
+    write_transaction(conn, |conn| {
+        let row = outbox_rows::find(conn, id)?.ok_or(RetryError::NotFound)?;
+        if row.status == OutboxStatus::Failed.as_str() {
+            let mut rendered: Value = serde_json::from_str(&row.rendered).unwrap_or(Value::Null);
+            let unaddressed = rendered["to"].as_array().is_none_or(|to| to.is_empty());
+            if rendered.is_object() && unaddressed {
+                let to = current_addresses(conn, &row)?;
+                if to.is_empty() {
+                    let recipients = serde_json::from_str(&row.recipients).unwrap_or(Value::Null);
+                    return Err(RetryError::NoAddress(no_address_reason(&recipients)));
+                }
+                rendered["to"] = json!(to);
+                diesel::update(outbox::table.find(id))
+                    .set(outbox::rendered.eq(rendered.to_string()))
+                    .execute(conn)?;
+            }
+        }
+        outbox_rows::retry(conn, id, now)
+    })
 }
 
 #[cfg(test)]

@@ -7,15 +7,19 @@ use std::sync::{Arc, Barrier};
 use chrono::{TimeZone, Utc};
 use diesel::prelude::*;
 use serde_json::{Value, json};
-use vorgang::db::models::Organisation;
+use vorgang::db::models::{Organisation, Role};
 use vorgang::db::schema::{outbox, timers};
 use vorgang::db::{Database, DbConnection};
 use vorgang::engine::{Actor, CaseStatus, Clock};
+use vorgang::mail::compose::Rendered;
+use vorgang::mail::outbox::{OutboxRow, RetryError};
 use vorgang::service::ServiceError;
 use vorgang::service::aktenzeichen::AktenzeichenPattern;
 use vorgang::service::cases::{self, CaseContext, Invocation};
+use vorgang::service::mail;
 use vorgang::service::workflows::{WorkflowRegistry, WorkflowSources};
 
+use crate::support::smtp::SmtpServer;
 use crate::support::{Backend, TestDatabase};
 
 fn sources() -> WorkflowSources {
@@ -236,32 +240,110 @@ both_backends! {
     }
 }
 
+/// Takes `action` on the case's current version at 10:00 on `date`.
+fn act(
+    f: &Fixture,
+    id: vorgang::db::models::CaseId,
+    action: &str,
+    data: Option<Value>,
+    actor: &Actor,
+    date: &str,
+) -> cases::LoadedCase {
+    let now = clock(date);
+    let check = allow();
+    let call = Invocation {
+        actor,
+        clock: &now,
+        check: &check,
+    };
+    let version = cases::load(&mut f.conn(), &f.registry, id)
+        .unwrap()
+        .row
+        .version;
+    cases::take_action(
+        &mut f.conn(),
+        &f.ctx(),
+        id,
+        version,
+        action,
+        None,
+        data,
+        call,
+    )
+    .unwrap_or_else(|e| panic!("{action}: {e:?}"))
+}
+
+/// Walks an application through the Beteiligung (every partner agrees) and the Kreistag to
+/// its submission on 30 March 2026.
+fn submit(f: &Fixture, id: vorgang::db::models::CaseId) -> cases::LoadedCase {
+    let actor = koordination();
+    act(f, id, "beteiligung_starten", None, &actor, "2026-03-04");
+    let invitations: Vec<_> = cases::load(&mut f.conn(), &f.registry, id)
+        .unwrap()
+        .instance
+        .invitations
+        .iter()
+        .map(|i| i.id)
+        .collect();
+    for invitation in invitations {
+        let answer = vorgang::engine::instance::Answer {
+            votum: vorgang::engine::instance::Votum::Zustimmung,
+            text: "Einverstanden.".into(),
+            answered_by: "Schulamt".into(),
+            attachment: None,
+        };
+        cases::record_answer(
+            &mut f.conn(),
+            &f.ctx(),
+            id,
+            invitation,
+            answer,
+            &Actor {
+                id: "partner".into(),
+                roles: vec![],
+            },
+            &clock("2026-03-10"),
+        )
+        .unwrap();
+    }
+    act(
+        f,
+        id,
+        "zum_beschluss",
+        Some(json!({ "auswertung": { "zusammenfassung": "Zustimmung." } })),
+        &actor,
+        "2026-03-11",
+    );
+    act(
+        f,
+        id,
+        "beschlossen",
+        Some(
+            json!({ "beschluss": { "gremium": "kreistag", "datum": "2026-03-26", "drucksache": "XV/1" } }),
+        ),
+        &actor,
+        "2026-03-27",
+    );
+    act(
+        f,
+        id,
+        "einreichen",
+        Some(
+            json!({ "schwerpunkte": "Sprachbildung", "unterlagen": { "antragsformular": "1", "finanzierungsplan": "2", "arbeitsplan": "3" } }),
+        ),
+        &actor,
+        "2026-03-30",
+    )
+}
+
 both_backends! {
     fn approval_completes_the_application_and_starts_the_operation_case(backend) {
         let f = Fixture::new(backend);
         let case = cases::start_case(&mut f.conn(), &f.ctx(), "ki-antrag", &f.org("05974"), application(), &koordination(), &clock("2026-03-04")).unwrap();
-        let actor = koordination();
-        let check = allow();
-        let at = |date: &'static str| clock(date);
-        let act = |action: &str, data: Option<Value>, actor: &Actor, date: &'static str| {
-            let now = at(date);
-            let call = Invocation { actor, clock: &now, check: &check };
-            let version = cases::load(&mut f.conn(), &f.registry, case.row.id).unwrap().row.version;
-            cases::take_action(&mut f.conn(), &f.ctx(), case.row.id, version, action, None, data, call)
-                .unwrap_or_else(|e| panic!("{action}: {e:?}"))
-        };
-        act("beteiligung_starten", None, &actor, "2026-03-04");
-        let invitations: Vec<_> = cases::load(&mut f.conn(), &f.registry, case.row.id).unwrap().instance.invitations.iter().map(|i| i.id).collect();
-        for invitation in invitations {
-            let answer = vorgang::engine::instance::Answer { votum: vorgang::engine::instance::Votum::Zustimmung, text: "Einverstanden.".into(), answered_by: "Schulamt".into(), attachment: None };
-            cases::record_answer(&mut f.conn(), &f.ctx(), case.row.id, invitation, answer, &Actor { id: "partner".into(), roles: vec![] }, &clock("2026-03-10")).unwrap();
-        }
-        act("zum_beschluss", Some(json!({ "auswertung": { "zusammenfassung": "Zustimmung." } })), &actor, "2026-03-11");
-        act("beschlossen", Some(json!({ "beschluss": { "gremium": "kreistag", "datum": "2026-03-26", "drucksache": "XV/1" } })), &actor, "2026-03-27");
-        let submitted = act("einreichen", Some(json!({ "schwerpunkte": "Sprachbildung", "unterlagen": { "antragsformular": "1", "finanzierungsplan": "2", "arbeitsplan": "3" } })), &actor, "2026-03-30");
+        let submitted = submit(&f, case.row.id);
         assert!(submitted.row.submitted_at.is_some(), "visible to the Bewilligungsbehörde now");
         let bewilligung = Actor { id: "kfi@bra.nrw.de".into(), roles: vec!["bewilligung".into()] };
-        let approved = act("bewilligen", Some(json!({ "bewilligung": { "datum": "2026-04-15", "bescheid": "4" } })), &bewilligung, "2026-04-15");
+        let approved = act(&f, case.row.id, "bewilligen", Some(json!({ "bewilligung": { "datum": "2026-04-15", "bescheid": "4" } })), &bewilligung, "2026-04-15");
         assert_eq!(approved.instance.status, CaseStatus::Completed);
         assert_eq!(approved.row.status, "completed");
         assert_eq!(approved.row.outcome.as_deref(), Some("bewilligt"));
@@ -274,6 +356,61 @@ both_backends! {
         assert_eq!(betrieb[0].1, "running");
         let report = vorgang::journal::verify(&mut f.conn()).unwrap();
         assert!(report.breaks.is_empty());
+    }
+}
+
+both_backends! {
+    fn a_mail_nobody_can_receive_is_held_visibly_and_goes_out_once_an_address_exists(backend) {
+        let f = Fixture::new(backend);
+        let case = cases::start_case(&mut f.conn(), &f.ctx(), "ki-antrag", &f.org("05974"), application(), &koordination(), &clock("2026-03-04")).unwrap();
+        let submitted = submit(&f, case.row.id);
+        let notice = |f: &Fixture| -> OutboxRow {
+            let id: i64 = outbox::table
+                .filter(outbox::template.eq("antrag_eingegangen"))
+                .select(outbox::id)
+                .get_result(&mut *f.conn())
+                .expect("exactly one notice of the submission");
+            vorgang::mail::outbox::find(&mut f.conn(), id).unwrap().unwrap()
+        };
+
+        // Nobody holds the role `bewilligung` yet: the notice is stored as failed, with the reason.
+        let held = notice(&f);
+        assert_eq!(held.status, "failed");
+        assert_eq!(held.attempts, 0);
+        let reason = "Keine Empfängeradresse: Niemand mit der Rolle „bewilligung“ hat ein aktives Konto. \
+                      Bitte tragen Sie eine Adresse nach und senden Sie die Mail dann erneut.";
+        assert_eq!(held.last_error.as_deref(), Some(reason));
+        assert_eq!(Rendered::parse(&held.rendered).unwrap().to, Vec::<String>::new());
+        assert!(held.subject.contains(&submitted.row.aktenzeichen), "{}", held.subject);
+
+        // Delivery leaves it alone; every other mail goes out.
+        let server = SmtpServer::start();
+        let deliverer = crate::mail::smtp_deliverer(&f.pool, server.port, 3);
+        let round = crate::mail::deliver(&deliverer);
+        assert_eq!(round.failed, 0, "{round:?}");
+        assert!(round.sent > 0, "{round:?}");
+        let before = server.received().len();
+        assert_eq!(notice(&f).status, "failed");
+
+        // A retry while there still is nobody is refused with the same reason and changes nothing.
+        let now = clock("2026-03-31").now.naive_utc();
+        let refused = mail::retry(&mut f.conn(), held.id, now);
+        assert!(matches!(refused, Err(RetryError::NoAddress(ref r)) if r == reason), "{refused:?}");
+        let unchanged = notice(&f);
+        assert_eq!((unchanged.status.as_str(), unchanged.rendered.as_str()), ("failed", held.rendered.as_str()));
+
+        // Once an account with the role exists, the retry addresses the mail to it; it arrives once.
+        crate::support::auth::create_user(&mut f.conn(), "pruefung@bezreg-arnsberg.nrw.de", "KFI", &[Role::Bewilligung], None);
+        let retried = mail::retry(&mut f.conn(), held.id, now).unwrap();
+        assert_eq!(retried.status, "pending");
+        assert_eq!(Rendered::parse(&retried.rendered).unwrap().to, ["pruefung@bezreg-arnsberg.nrw.de"]);
+        assert_eq!(crate::mail::deliver(&deliverer).sent, 1);
+        let received = server.received();
+        assert_eq!(received.len(), before + 1);
+        let arrived = received.last().unwrap();
+        assert_eq!(arrived.to, ["pruefung@bezreg-arnsberg.nrw.de"]);
+        assert_eq!(arrived.parsed().message_id(), Some(held.message_id.trim_matches(['<', '>'])));
+        assert_eq!(notice(&f).status, "sent");
     }
 }
 

@@ -116,11 +116,28 @@ both_backends! {
         let html = rendered["html"].as_str().unwrap();
         assert!(html.contains("<caption>Fristen vom 23.03.2026 bis 05.04.2026</caption>"), "{html}");
 
-        // A week later the window reaches Coesfeld's deadline too: two offices, two mails.
+        // A week later the window reaches Coesfeld's deadline, but Coesfeld's only coordinator
+        // has left and the office has no mailbox: its digest is held as a failed mail, with the
+        // reason, instead of vanishing.
+        diesel::update(vorgang::db::schema::users::table.filter(vorgang::db::schema::users::email.eq("k@kreis-coesfeld.de")))
+            .set(vorgang::db::schema::users::active.eq(false))
+            .execute(&mut conn)
+            .unwrap();
         let counts = execute(&mut conn, &ctx, JobName::Digest, at("2026-04-06T07:00:00+02:00")).unwrap();
-        assert_eq!(counts["mails"], 1, "Soest's deadline has passed: {counts:?}");
+        assert_eq!(counts["mails"], 0, "Soest's deadline has passed: {counts:?}");
+        assert_eq!(counts["unreachable"], 1, "{counts:?}");
         let after: i64 = outbox::table.count().get_result(&mut conn).unwrap();
         assert_eq!(after, before + 2);
+        let (status, error, rendered): (String, Option<String>, String) = outbox::table
+            .order(outbox::id.desc())
+            .select((outbox::status, outbox::last_error, outbox::rendered))
+            .first(&mut conn)
+            .unwrap();
+        assert_eq!(status, "failed");
+        assert!(error.unwrap().starts_with("Keine Empfängeradresse: Für die Stelle"));
+        let rendered: Value = serde_json::from_str(&rendered).unwrap();
+        assert_eq!(rendered["to"], serde_json::json!([]));
+        assert!(rendered["text"].as_str().unwrap().contains(&other), "the held digest lists Coesfeld's deadline");
     }
 }
 

@@ -76,7 +76,7 @@ fn policy(max_attempts: u32) -> DeliveryPolicy {
     }
 }
 
-fn smtp_deliverer(pool: &Database, port: u16, max_attempts: u32) -> Deliverer {
+pub(crate) fn smtp_deliverer(pool: &Database, port: u16, max_attempts: u32) -> Deliverer {
     let url = url::Url::parse(&format!("smtp://127.0.0.1:{port}?tls=none")).unwrap();
     let transport = MailTransport::new(
         &MailUrl::Smtp(url),
@@ -90,7 +90,7 @@ fn smtp_deliverer(pool: &Database, port: u16, max_attempts: u32) -> Deliverer {
     Deliverer::new(pool.clone(), transport, policy(max_attempts))
 }
 
-fn deliver(deliverer: &Deliverer) -> Round {
+pub(crate) fn deliver(deliverer: &Deliverer) -> Round {
     deliverer.deliver_due(&AtomicBool::new(false)).unwrap()
 }
 
@@ -288,15 +288,27 @@ both_backends! {
             .execute(&mut db.connection())
             .unwrap();
 
+        // A mail held for want of an address: nobody holds the role it is for.
+        let held = {
+            let mut conn = db.connection();
+            let held = queue_mail(&mut conn, "<held@vorgang.test>", "Antrag eingegangen", &json!({ "from": "", "to": [], "text": "x", "html": "x" }));
+            diesel::update(outbox::table.find(held))
+                .set((outbox::status.eq("failed"), outbox::recipients.eq(r#"{"kind":"role","role":"bewilligung"}"#)))
+                .execute(&mut conn)
+                .unwrap();
+            held
+        };
+
         let api = crate::support::api::state(&pool, dir.path());
         let app = actix_test::init_service(vorgang::web::app(pool.clone(), test_auth(), api)).await;
         let get = |token: &str, uri: &str| actix_test::TestRequest::get().uri(uri).insert_header(bearer(token)).to_request();
         let post = |token: &str, uri: &str| actix_test::TestRequest::post().uri(uri).insert_header(bearer(token)).to_request();
 
         let listed: Value = actix_test::call_and_read_body_json(&app, get(&admin, "/api/v1/admin/outbox?status=failed")).await;
-        assert_eq!(listed["total"], 1, "{listed}");
+        assert_eq!(listed["total"], 2, "{listed}");
         assert_eq!((listed["page"].as_i64(), listed["per_page"].as_i64()), (Some(1), Some(20)));
-        let item = &listed["items"][0];
+        assert_eq!(listed["items"][0]["id"], held, "newest first");
+        let item = &listed["items"][1];
         assert_eq!(item["id"], id);
         assert_eq!(item["message_id"], "<refused@vorgang.test>");
         assert_eq!(item["status"], "failed");
@@ -309,7 +321,7 @@ both_backends! {
             assert!(item.get(key).is_some(), "{key} missing: {item}");
         }
         let all: Value = actix_test::call_and_read_body_json(&app, get(&admin, "/api/v1/admin/outbox")).await;
-        assert_eq!(all["total"], 2, "{all}");
+        assert_eq!(all["total"], 3, "{all}");
 
         for (request, status) in [
             (get(&koordination, "/api/v1/admin/outbox?status=failed"), 403),
@@ -318,11 +330,18 @@ both_backends! {
             (get(&admin, "/api/v1/admin/outbox?per_page=0"), 400),
             (post(&admin, "/api/v1/admin/outbox/999999/retry"), 404),
             (post(&admin, &format!("/api/v1/admin/outbox/{other}/retry")), 409),
+            (post(&admin, &format!("/api/v1/admin/outbox/{held}/retry")), 422),
         ] {
             let response = actix_test::call_service(&app, request).await;
             assert_eq!(response.status().as_u16(), status);
             assert_eq!(response.headers().get("content-type").unwrap(), "application/problem+json");
+            if status == 422 {
+                let problem: Value = actix_test::read_body_json(response).await;
+                assert_eq!(problem["title"], "Keine Empfängeradresse");
+                assert!(problem["detail"].as_str().unwrap().contains("Rolle „bewilligung“"), "{problem}");
+            }
         }
+        assert_eq!(row(&mut db.connection(), held).status, "failed", "a refused retry changes nothing");
         assert!(server.received().is_empty());
 
         // The admin retries; the server accepts again; the mail arrives, once.
@@ -338,7 +357,7 @@ both_backends! {
         assert_eq!(received.len(), 1);
         assert_eq!(received[0].parsed().message_id(), Some("refused@vorgang.test"));
         let failed: Value = actix_test::call_and_read_body_json(&app, get(&admin, "/api/v1/admin/outbox?status=failed")).await;
-        assert_eq!(failed["total"], 0, "{failed}");
+        assert_eq!(failed["total"], 1, "only the held mail: {failed}");
     }
 }
 

@@ -5,8 +5,8 @@ use actix_web::test as actix_test;
 use actix_web::web;
 use chrono::Utc;
 use diesel::prelude::*;
-use serde_json::json;
-use vorgang::db::models::{DefinitionRow, Role, User};
+use serde_json::{Value, json};
+use vorgang::db::models::{DefinitionRow, Organisation, Role, User};
 use vorgang::db::schema::{job_runs, organisations, outbox, timers, users};
 use vorgang::service::organisations as orgs;
 use vorgang::web::ui::{LegalTexts, UiState};
@@ -296,6 +296,9 @@ both_backends! {
             .execute(&mut db.connection())
             .unwrap();
         let id: i64 = outbox::table.select(outbox::id).first(&mut db.connection()).unwrap();
+        let start = admin.get(&app, "/").await;
+        assert!(start.body.contains("1 Mail wurde nicht versandt"), "{}", start.body);
+        assert!(start.body.contains("href=\"/admin/postausgang?status=failed\""));
         let page = admin.get(&app, "/admin/postausgang").await;
         assert!(page.body.contains("550 Postfach unbekannt"), "{}", page.body);
         assert!(page.body.contains("partner@example.org"));
@@ -308,6 +311,48 @@ both_backends! {
         assert_eq!((status.as_str(), attempts), ("pending", 0));
         let again = admin.post(&app, &format!("/admin/postausgang/{id}/erneut"), &[("csrf", &csrf)]).await;
         assert_eq!(again.status, 409);
+
+        // A digest held because the Kreis Soest had no address: the retry says so and changes
+        // nothing, until the office's mailbox is recorded.
+        let soest = Organisation::find_by_key(&mut db.connection(), "05974").unwrap().unwrap();
+        let unaddressed = json!({ "from": "", "to": [], "text": "Fristen", "html": "<p>Fristen</p>" });
+        let reason = "Keine Empfängeradresse: Für die Stelle ist weder ein Funktionspostfach noch ein Kontakt noch ein Konto mit der Rolle „koordination“ hinterlegt. Bitte tragen Sie eine Adresse nach und senden Sie die Mail dann erneut.";
+        diesel::insert_into(outbox::table)
+            .values((
+                outbox::message_id.eq("<digest@vorgang>"),
+                outbox::template.eq("fristen_uebersicht"),
+                outbox::recipients.eq(json!({ "kind": "office", "organisation": soest.id.0 }).to_string()),
+                outbox::context.eq("{}"),
+                outbox::status.eq("failed"),
+                outbox::last_error.eq(reason),
+                outbox::next_attempt_at.eq(now),
+                outbox::created_at.eq(now),
+                outbox::subject.eq("Fristen der nächsten 14 Tage"),
+                outbox::rendered.eq(unaddressed.to_string()),
+            ))
+            .execute(&mut db.connection())
+            .unwrap();
+        let held: i64 = outbox::table.filter(outbox::message_id.eq("<digest@vorgang>")).select(outbox::id).first(&mut db.connection()).unwrap();
+        let page = admin.get(&app, "/admin/postausgang").await;
+        assert!(page.body.contains("Keine Empfängeradresse: Für die Stelle"), "{}", page.body);
+        let refused = admin.post(&app, &format!("/admin/postausgang/{held}/erneut"), &[("csrf", &csrf)]).await;
+        assert_eq!(refused.status, 422);
+        assert!(refused.body.contains("Für die Stelle ist weder ein Funktionspostfach"), "{}", refused.body);
+        let (status, rendered): (String, String) = outbox::table.find(held).select((outbox::status, outbox::rendered)).first(&mut db.connection()).unwrap();
+        assert_eq!((status.as_str(), rendered), ("failed", unaddressed.to_string()));
+        diesel::update(organisations::table.find(soest.id))
+            .set(organisations::mailbox.eq("ki@kreis-soest.de"))
+            .execute(&mut db.connection())
+            .unwrap();
+        let retried = admin.post(&app, &format!("/admin/postausgang/{held}/erneut"), &[("csrf", &csrf)]).await;
+        assert_eq!(retried.location(), "/admin/postausgang?hinweis=erneut");
+        let (status, rendered): (String, String) = outbox::table.find(held).select((outbox::status, outbox::rendered)).first(&mut db.connection()).unwrap();
+        assert_eq!(status, "pending");
+        let rendered: Value = serde_json::from_str(&rendered).unwrap();
+        assert_eq!(rendered["to"], json!(["ki@kreis-soest.de"]));
+        assert_eq!(rendered["text"], "Fristen", "only the addresses change");
+        let start = admin.get(&app, "/").await;
+        assert!(!start.body.contains("nicht versandt"), "nothing failed any more: {}", start.body);
     }
 }
 

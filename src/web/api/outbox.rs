@@ -12,7 +12,7 @@ use crate::db::Database;
 use crate::mail::WorkerHandle;
 use crate::mail::compose::Rendered;
 use crate::mail::outbox::{self, OutboxRow, OutboxStatus, RetryError};
-use crate::service::ServiceError;
+use crate::service::{ServiceError, mail};
 use crate::web::problem::Problem;
 
 /// Query of `GET /admin/outbox`.
@@ -147,6 +147,7 @@ pub async fn list(
         (status = 403, description = "Keine Berechtigung", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Nicht gefunden", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Die Mail ist nicht fehlgeschlagen", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Für die Mail ist weiterhin keine Empfängeradresse hinterlegt", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn retry(
@@ -158,7 +159,7 @@ pub async fn retry(
     authorize(&principal, Permission::ManageOutbox, None).map_err(denied)?;
     let id = id.into_inner();
     let retried = blocking(&db, move |conn| {
-        Ok(outbox::retry(conn, id, chrono::Utc::now().naive_utc()))
+        Ok(mail::retry(conn, id, chrono::Utc::now().naive_utc()))
     })
     .await?;
     match retried {
@@ -175,6 +176,12 @@ pub async fn retry(
             StatusCode::CONFLICT,
             "not-failed",
             "Mail nicht fehlgeschlagen",
+        )
+        .with_detail(error.to_string())),
+        Err(error @ RetryError::NoAddress(_)) => Err(Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "no-address",
+            "Keine Empfängeradresse",
         )
         .with_detail(error.to_string())),
         Err(RetryError::Db(error)) => Err(super::problem(ServiceError::Db(error))),

@@ -14,6 +14,7 @@ use super::{Session, UiSession, error_page, layout, render, role_label};
 use crate::auth::Permission;
 use crate::db::Database;
 use crate::engine::definition::Step;
+use crate::mail::outbox::{self, OutboxStatus};
 use crate::service::beteiligung::{parse_votum, votum_de};
 use crate::service::case_list::permitted;
 use crate::service::{ServiceError, calendar, clock, overview};
@@ -124,7 +125,8 @@ fn may_create(session: &Session) -> bool {
     )
 }
 
-/// The page's sections: `aufgaben`, `fristen`, `stand` (rows and chart), `stellungnahmen`.
+/// The page's sections: `postausgang` (failed mails, for administrators), `aufgaben`, `fristen`,
+/// `stand` (rows and chart), `stellungnahmen`.
 fn summarise(
     conn: &mut crate::db::DbConnection,
     api: &ApiState,
@@ -202,7 +204,23 @@ fn summarise(
             })
         })
         .collect();
+    let failed_mails = if permitted(
+        principal,
+        Permission::ManageOutbox,
+        principal.organisation_id,
+        false,
+    ) {
+        outbox::count(conn, OutboxStatus::Failed)?
+    } else {
+        0
+    };
+    let postausgang = match failed_mails {
+        0 => Value::Null,
+        1 => json!("1 Mail wurde nicht versandt"),
+        n => json!(format!("{n} Mails wurden nicht versandt")),
+    };
     Ok(vec![
+        ("postausgang", postausgang),
         ("aufgaben", json!(tasks)),
         ("fristen", json!(fristen)),
         ("stand", chart(&per_step, running.len())),

@@ -11,7 +11,7 @@ use crate::db::Database;
 use crate::mail::WorkerHandle;
 use crate::mail::compose::Rendered;
 use crate::mail::outbox::{self, OutboxRow, OutboxStatus, RetryError};
-use crate::service::ServiceError;
+use crate::service::{ServiceError, mail};
 use crate::web::api::ApiState;
 use crate::web::ui::{CsrfForm, UiSession, error_page, layout, render, see_other};
 
@@ -113,7 +113,7 @@ pub async fn retry(
     }
     let id = id.into_inner();
     let retried = db
-        .run(move |conn| Ok(outbox::retry(conn, id, chrono::Utc::now().naive_utc())))
+        .run(move |conn| Ok(mail::retry(conn, id, chrono::Utc::now().naive_utc())))
         .await;
     match retried {
         Ok(Ok(_)) => {
@@ -137,6 +137,14 @@ pub async fn retry(
             Some(&session),
             "Nicht möglich",
             "Diese Mail ist nicht fehlgeschlagen und wird daher nicht erneut gesendet.",
+            "",
+        ),
+        Ok(Err(RetryError::NoAddress(reason))) => error_page(
+            &api,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(&session),
+            "Keine Empfängeradresse",
+            &reason,
             "",
         ),
         Ok(Err(RetryError::Db(error))) | Err(error) => {
