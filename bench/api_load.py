@@ -34,6 +34,12 @@ What it does, against a server it starts itself on 127.0.0.1 (loopback only):
    command is about one transaction": prints the ratio and whether the goals are met
    (commands/s >= 50 % of pgbench tps, read p99 < 20 ms).
 
+CPU accounting: where PostgreSQL runs on this machine (the postmaster's PID is readable), the
+command phase and pgbench are also measured in CPU time per command or transaction, split into
+the server, PostgreSQL (postmaster, its live backends and those it reaped) and the load generator
+(wrk or pgbench, the script's children). Together with the machine's busy share this says where
+the time goes and what PostgreSQL's own share per command allows at best.
+
 The load generator is wrk (C, epoll) rather than Python threads: on a small machine a Python
 client spends as much CPU per request as the server and competes with it for the same cores,
 so the figures measured the client. All phases are bounded in time.
@@ -128,6 +134,83 @@ def run_wrk(script, address, clients, seconds, env):
     raise SystemExit(f"wrk printed no result:\n{out}")
 
 
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def proc_cpu(pid, with_children=False):
+    """CPU seconds of a process (user + system), and of its reaped children if asked."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    # Fields after "(comm)": state is [0]; utime [11], stime [12], cutime [13], cstime [14].
+    ticks = int(fields[11]) + int(fields[12])
+    if with_children:
+        ticks += int(fields[13]) + int(fields[14])
+    return ticks / TICKS
+
+
+def children_of(pid):
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(entry))
+    return found
+
+
+def postmaster_pid(admin_url):
+    """The local PostgreSQL's postmaster PID, or None where it cannot be read (another host)."""
+    if not admin_url:
+        return None
+    try:
+        data_dir = psql(admin_url, "SHOW data_directory", capture=True)
+        with open(os.path.join(data_dir, "postmaster.pid")) as f:
+            pid = int(f.readline())
+        os.kill(pid, 0)
+        return pid
+    except (OSError, ValueError, subprocess.CalledProcessError):
+        return None
+
+
+class CpuMeter:
+    """CPU seconds spent by the server, PostgreSQL and this script's children (the load
+    generator) between start() and stop(), and the machine's busy share."""
+
+    def __init__(self, server_pid, postmaster):
+        self.server_pid, self.postmaster = server_pid, postmaster
+
+    def sample(self):
+        pg = 0.0
+        if self.postmaster:
+            pg = proc_cpu(self.postmaster, with_children=True)
+            pg += sum(proc_cpu(child) for child in children_of(self.postmaster))
+        server = proc_cpu(self.server_pid) if self.server_pid else 0.0
+        times = os.times()
+        with open("/proc/stat") as f:
+            cpu = [int(x) for x in f.readline().split()[1:]]
+        idle, total = cpu[3] + cpu[4], sum(cpu[:8])
+        return server, pg, times.children_user + times.children_system, idle, total
+
+    def start(self):
+        self.before = self.sample()
+
+    def stop(self):
+        after = self.sample()
+        server, pg, load = (after[i] - self.before[i] for i in range(3))
+        idle, total = after[3] - self.before[3], after[4] - self.before[4]
+        busy = 100 * (1 - idle / total) if total else 0.0
+        return {"server": server, "postgres": pg, "load": load, "busy": busy}
+
+
 def seed(backend, db_url, sqlite_path, total, applicant):
     """Copies the most advanced case of `applicant` until `total` cases exist (unique Aktenzeichen,
     same state); returns the id range of the copies (all of `applicant`, so its coordinator may
@@ -214,20 +297,26 @@ def applicants(backend, db_url, sqlite_path):
     return sql_run(backend, db_url, sqlite_path, sql, fetch=True)
 
 
-def pgbench(admin_url, clients, seconds):
+def pgbench(admin_url, clients, seconds, meter):
+    """pgbench -N's transactions per second, and its CPU per transaction (meter)."""
     name = f"vorgang_pgbench_{os.getpid()}"
     psql(admin_url, f"CREATE DATABASE {name}")
     try:
         url = with_db(admin_url, name)
         subprocess.run(["pgbench", "-i", "-q", "-s", "10", url], check=True, capture_output=True)
+        meter.start()
         out = subprocess.run(["pgbench", "-N", "-c", str(clients), "-j", "2", "-T", str(seconds), url],
                              check=True, capture_output=True, text=True).stdout
+        cpu = meter.stop()
+        transactions = None
         for line in out.splitlines():
+            if line.startswith("number of transactions actually processed"):
+                transactions = int(line.split(":")[1].split("/")[0])
             if line.startswith("tps"):
-                return float(line.split("=")[1].split()[0])
+                return float(line.split("=")[1].split()[0]), cpu, transactions
     finally:
         psql(admin_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    return None
+    raise SystemExit("pgbench printed no tps")
 
 
 def main():
@@ -312,7 +401,11 @@ def main():
         wrk_env = {"VORGANG_BENCH_TOKENS": tokens_file, "VORGANG_BENCH_TOKEN": tokens[0],
                    "VORGANG_BENCH_DATA": data_file}
 
+        postmaster = postmaster_pid(args.pg)
+        meter = CpuMeter(server.pid, postmaster)
+        meter.start()
         cmd = run_wrk("wrk_commands.lua", address, args.clients, args.seconds, wrk_env)
+        command_cpu = meter.stop()
         if cmd["errors"]:
             raise SystemExit(f"{cmd['errors']} commands refused, first: {cmd['first_error']}")
         commands_per_s = cmd["commands"] / cmd["seconds"]
@@ -320,6 +413,11 @@ def main():
               f"for {len(keys)} applicant(s) in {cmd['seconds']:.1f} s "
               f"= {commands_per_s:.0f} commands/s (command latency p50 {cmd['p50_ms']:.1f} ms, "
               f"p99 {cmd['p99_ms']:.1f} ms)")
+        per_command = {k: 1000 * command_cpu[k] / cmd["commands"] for k in ("server", "postgres", "load")}
+        print(f"{args.backend}: CPU per command: server {per_command['server']:.2f} ms, "
+              f"PostgreSQL {per_command['postgres']:.2f} ms{'' if postmaster else ' (not measured)'}, "
+              f"wrk {per_command['load']:.2f} ms; machine {command_cpu['busy']:.0f} % busy "
+              f"({os.cpu_count()} cores)")
 
         drained_in, mails = drain_outbox(args.backend, db_url, sqlite_path, args.drain_seconds)
         print(f"{args.backend}: the last of the {mails} mails queued by the commands was delivered "
@@ -340,10 +438,21 @@ def main():
         server = None
 
         if args.pg and not args.no_pgbench:
-            tps = pgbench(args.pg, args.clients, args.seconds)
+            tps, bench_cpu, transactions = pgbench(args.pg, args.clients, args.seconds,
+                                                   CpuMeter(None, postmaster))
             ratio = 100 * commands_per_s / tps
             print(f"postgres: pgbench -N -c {args.clients}: {tps:.0f} tps; {args.backend} API commands/s "
                   f"= {ratio:.0f} % of it (goal >= 50 %: {'met' if ratio >= 50 else 'missed'})")
+            if postmaster and transactions:
+                per_txn = {k: 1000 * bench_cpu[k] / transactions for k in ("postgres", "load")}
+                print(f"postgres: CPU per pgbench transaction: PostgreSQL {per_txn['postgres']:.2f} ms, "
+                      f"pgbench {per_txn['load']:.2f} ms; machine {bench_cpu['busy']:.0f} % busy")
+                if per_command["postgres"] > 0:
+                    # Both CPU-bound on the same cores: rates are inversely proportional to the
+                    # CPU per unit. A server costing nothing would leave PostgreSQL's share.
+                    ceiling = 100 * (per_txn["postgres"] + per_txn["load"]) / per_command["postgres"]
+                    print(f"postgres: with a server and load generator costing no CPU at all, "
+                          f"PostgreSQL's CPU per command would allow at most {ceiling:.0f} % of pgbench")
         print(f"{args.backend}: read p99 {read['p99_ms']:.1f} ms (goal < 20 ms: "
               f"{'met' if read['p99_ms'] < 20 else 'missed'})")
     finally:
