@@ -3,6 +3,7 @@
 //! Everything here blocks; async callers go through [`Database::run`], which moves the work onto
 //! actix-web's blocking thread pool. Nothing in this module reads configuration files or the clock.
 
+mod durable_commit;
 pub mod migrations;
 pub mod models;
 pub mod schema;
@@ -29,13 +30,17 @@ pub enum DbConnection {
 }
 
 /// Set on every SQLite connection: wait for locks instead of failing, WAL for concurrent readers,
-/// checkpoints by the committer after it left the write gate instead of inside its `COMMIT`
-/// (`write_gate`), and enforce foreign keys (SQLite's default is off).
+/// and enforce foreign keys (SQLite's default is off). Commits do not sync inside `COMMIT`:
+/// `durable_commit` syncs them after the locks are released, and its WAL hook also replaces the
+/// automatic checkpoint, which the committer runs after leaving the write gate (`write_gate`).
+/// Connections set no `wal_autocheckpoint`: setting it would remove that hook.
 const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 10000; \
      PRAGMA journal_mode = WAL; \
      PRAGMA synchronous = NORMAL; \
-     PRAGMA wal_autocheckpoint = 0; \
      PRAGMA foreign_keys = ON;";
+
+/// Without the group commit's hook every commit must sync itself.
+const SQLITE_SYNC_EVERY_COMMIT: &str = "PRAGMA synchronous = FULL;";
 
 /// Errors of the storage layer, kept apart so callers can map them to HTTP or exit codes.
 #[derive(Debug, thiserror::Error)]
@@ -86,10 +91,15 @@ impl ConnectionFactory {
                     .to_str()
                     .ok_or_else(|| unreachable("Pfad ist kein gültiges UTF-8".into()))?;
                 sqlite_plans::install();
+                durable_commit::install();
                 let mut conn = diesel::sqlite::SqliteConnection::establish(path)
                     .map_err(|e| unreachable(connection_error_text(e)))?;
                 conn.batch_execute(SQLITE_PRAGMAS)
                     .map_err(|e| unreachable(e.to_string()))?;
+                if !durable_commit::enable(&mut conn) {
+                    conn.batch_execute(SQLITE_SYNC_EVERY_COMMIT)
+                        .map_err(|e| unreachable(e.to_string()))?;
+                }
                 conn.set_instrumentation(WriteGate::for_path(std::path::Path::new(path)));
                 Ok(DbConnection::Sqlite(conn))
             }
@@ -245,8 +255,19 @@ where
             };
             match outcome {
                 Ok(value) => {
-                    AnsiTransactionManager::commit_transaction(inner)?;
+                    let (committed, pending) = durable_commit::deferred(|| {
+                        AnsiTransactionManager::commit_transaction(inner)
+                    });
+                    committed?;
                     drop(entered);
+                    if let Some(pending) = pending {
+                        pending.wait().map_err(|error| {
+                            diesel::result::Error::DatabaseError(
+                                diesel::result::DatabaseErrorKind::Unknown,
+                                Box::new(format!("WAL nicht auf die Platte geschrieben: {error}")),
+                            )
+                        })?;
+                    }
                     if gate.as_ref().is_some_and(WriteGate::count_commit) {
                         checkpoint(inner);
                     }
@@ -263,6 +284,8 @@ where
 
 #[cfg(test)]
 mod tests {
+    use diesel::RunQueryDsl;
+
     use super::*;
 
     fn file_len(path: &std::path::Path) -> u64 {
@@ -296,5 +319,103 @@ mod tests {
             "the hundredth commit did not checkpoint: {} bytes",
             file_len(&path)
         );
+    }
+
+    fn open(path: &std::path::Path) -> DbConnection {
+        let url = DatabaseUrl::parse(path.to_str().unwrap()).unwrap();
+        ConnectionFactory::new(url).open().unwrap()
+    }
+
+    /// Every commit is on disk when its caller hears of it: those of write transactions (synced
+    /// after the gate) and single statements outside one (synced by the hook itself).
+    #[test]
+    fn every_commit_is_synced_before_it_returns() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("durable.db");
+        let mut conn = open(&path);
+        conn.batch_execute("CREATE TABLE t (n INTEGER NOT NULL)")
+            .unwrap();
+        let log = durable_commit::WalLog::for_database(&std::fs::canonicalize(&path).unwrap());
+        let before = log.committed();
+        assert!(before > 0, "the CREATE TABLE was counted");
+        assert_eq!(log.synced(), before);
+        for n in 0..5 {
+            write_transaction(&mut conn, |conn| {
+                conn.batch_execute(&format!("INSERT INTO t (n) VALUES ({n})"))
+            })
+            .unwrap();
+            assert_eq!(log.committed(), before + n + 1);
+            assert_eq!(
+                log.synced(),
+                log.committed(),
+                "commit {n} returned unsynced"
+            );
+        }
+        conn.batch_execute("INSERT INTO t (n) VALUES (99)").unwrap();
+        assert_eq!(log.committed(), before + 6);
+        assert_eq!(
+            log.synced(),
+            before + 6,
+            "an autocommit statement returned unsynced"
+        );
+        // A transaction that writes nothing, or is rolled back, commits no frames.
+        write_transaction(&mut conn, |conn| conn.batch_execute("SELECT 1")).unwrap();
+        let failed: Result<(), diesel::result::Error> = write_transaction(&mut conn, |conn| {
+            conn.batch_execute("INSERT INTO t (n) VALUES (100)")?;
+            Err(diesel::result::Error::RollbackTransaction)
+        });
+        assert!(failed.is_err());
+        assert_eq!(log.committed(), before + 6);
+    }
+
+    /// Writers of several threads all return synced, and no write is lost.
+    #[test]
+    fn concurrent_writers_are_all_synced() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("group.db");
+        open(&path)
+            .batch_execute("CREATE TABLE t (n INTEGER NOT NULL)")
+            .unwrap();
+        let log = durable_commit::WalLog::for_database(&std::fs::canonicalize(&path).unwrap());
+        let start = log.committed();
+        let threads: Vec<_> = (0..8)
+            .map(|thread| {
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    let mut conn = open(&path);
+                    let log = durable_commit::WalLog::for_database(
+                        &std::fs::canonicalize(&path).unwrap(),
+                    );
+                    for n in 0..25 {
+                        // This commit's number will be above everything counted now.
+                        let counted = log.committed();
+                        write_transaction(&mut conn, |conn| {
+                            conn.batch_execute(&format!(
+                                "INSERT INTO t (n) VALUES ({})",
+                                thread * 100 + n
+                            ))
+                        })
+                        .unwrap();
+                        assert!(log.synced() > counted, "a commit returned before its sync");
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        assert_eq!(log.committed(), start + 200);
+        assert_eq!(log.synced(), start + 200);
+        assert!(log.syncs() <= start + 200);
+        let mut conn = open(&path);
+        let DbConnection::Sqlite(inner) = &mut conn else {
+            unreachable!()
+        };
+        let rows: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+            "(SELECT count(*) FROM t)",
+        ))
+        .get_result(inner)
+        .unwrap();
+        assert_eq!(rows, 200);
     }
 }

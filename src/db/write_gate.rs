@@ -67,8 +67,9 @@ impl WriteGate {
     ///
     /// SQLite's automatic checkpoint runs inside the `COMMIT` that crosses its threshold, and so
     /// inside the gate: every writer of the process waited for it to copy the WAL into the
-    /// database file and sync it. Connections therefore turn it off (`wal_autocheckpoint = 0`)
-    /// and checkpoint passively outside the gate, while the next writers go on.
+    /// database file and sync it. Connections therefore go without it (the group commit's WAL
+    /// hook replaces it, `db::durable_commit`) and checkpoint passively outside the gate, while
+    /// the next writers go on.
     pub fn count_commit(&self) -> bool {
         let commits = self.shared.commits.fetch_add(1, Ordering::Relaxed) + 1;
         commits.is_multiple_of(COMMITS_PER_CHECKPOINT)
