@@ -16,7 +16,9 @@
 //! Either way the sync is a group commit: commits are numbered in the order their hooks run, and
 //! a sync covers every commit numbered before it started, because the WAL is one file written in
 //! order and `fdatasync` flushes all of it, whichever connection wrote it. Whoever comes next
-//! finds its number covered and returns without a sync of its own.
+//! finds its number covered and returns without a sync of its own. A WAL file the sync has not
+//! seen before (SQLite created it anew) gets its directory synced as well, so that the file
+//! itself survives.
 //!
 //! Registering a WAL hook replaces SQLite's automatic checkpoint (itself a WAL hook), which the
 //! write gate's own checkpoints replace anyway (`WriteGate::count_commit`).
@@ -38,8 +40,8 @@ pub struct WalLog {
     wal: PathBuf,
     /// Commits whose hook has run, numbered from 1.
     committed: AtomicU64,
-    /// The highest commit number covered by a completed sync.
-    synced: Mutex<u64>,
+    /// How far the WAL is known to be on disk.
+    synced: Mutex<Synced>,
     /// Syncs performed (for the benchmark and the tests).
     syncs: AtomicU64,
 }
@@ -60,7 +62,7 @@ impl WalLog {
             Box::leak(Box::new(WalLog {
                 wal: PathBuf::from(wal),
                 committed: AtomicU64::new(0),
-                synced: Mutex::new(0),
+                synced: Mutex::new(Synced::default()),
                 syncs: AtomicU64::new(0),
             }))
         })
@@ -78,20 +80,28 @@ impl WalLog {
             .synced
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if *synced >= number {
+        if synced.number >= number {
             return Ok(());
         }
         // Every commit numbered up to here has written its frames: a sync from now on covers it.
         let target = self.committed.load(Ordering::SeqCst);
         match std::fs::File::open(&self.wal) {
-            Ok(file) => file.sync_data()?,
+            Ok(file) => {
+                file.sync_data()?;
+                // A WAL file SQLite has just created needs its directory entry on disk too.
+                let identity = file_identity(&file)?;
+                if synced.file != Some(identity) {
+                    sync_directory_of(&self.wal)?;
+                    synced.file = Some(identity);
+                }
+            }
             // The last connection closed, checkpointed and removed the WAL: everything is in
             // the database file, which SQLite synced before removing it.
             Err(error) if error.kind() == io::ErrorKind::NotFound => {}
             Err(error) => return Err(error),
         }
         self.syncs.fetch_add(1, Ordering::Relaxed);
-        *synced = target;
+        synced.number = target;
         Ok(())
     }
 
@@ -104,10 +114,10 @@ impl WalLog {
     /// The highest commit number known to be on disk.
     #[cfg(test)]
     pub fn synced(&self) -> u64 {
-        *self
-            .synced
+        self.synced
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .number
     }
 
     /// Syncs performed so far; fewer than commits when commits were grouped.
@@ -115,6 +125,41 @@ impl WalLog {
     pub fn syncs(&self) -> u64 {
         self.syncs.load(Ordering::Relaxed)
     }
+}
+
+/// The highest commit number covered by a completed sync, and the WAL file that sync found.
+#[derive(Debug, Default)]
+struct Synced {
+    number: u64,
+    /// Device and inode of the WAL file whose directory entry is known to be on disk.
+    file: Option<(u64, u64)>,
+}
+
+#[cfg(unix)]
+fn file_identity(file: &std::fs::File) -> io::Result<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let metadata = file.metadata()?;
+    Ok((metadata.dev(), metadata.ino()))
+}
+
+#[cfg(not(unix))]
+fn file_identity(_file: &std::fs::File) -> io::Result<(u64, u64)> {
+    Ok((0, 0))
+}
+
+/// Syncs the directory holding `path`, so that a file created in it survives a power failure.
+#[cfg(unix)]
+fn sync_directory_of(path: &Path) -> io::Result<()> {
+    match path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+        Some(dir) => std::fs::File::open(dir)?.sync_all(),
+        None => std::fs::File::open(".")?.sync_all(),
+    }
+}
+
+/// Directories cannot be opened for syncing here; their entries are the file system's concern.
+#[cfg(not(unix))]
+fn sync_directory_of(_path: &Path) -> io::Result<()> {
+    Ok(())
 }
 
 thread_local! {

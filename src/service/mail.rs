@@ -593,7 +593,7 @@ fn no_address_reason(recipients: &Value) -> String {
 }
 
 /// The addresses a queued mail's logical recipients have now, resolved as when it was queued.
-pub fn current_addresses(conn: &mut DbConnection, row: &OutboxRow) -> Result<Vec<String>, DbError> {
+fn current_addresses(conn: &mut DbConnection, row: &OutboxRow) -> Result<Vec<String>, DbError> {
     let recipients: Value = serde_json::from_str(&row.recipients).unwrap_or(Value::Null);
     let applicant = |conn: &mut DbConnection| -> Result<Option<OrganisationId>, DbError> {
         let Some(case) = row.case_id else {
