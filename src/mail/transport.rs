@@ -199,8 +199,9 @@ pub fn eml_file_name(message_id: &str) -> String {
     format!("{name}.eml")
 }
 
-/// Writes the mail to a temporary file in `dir`, syncs it and renames it into place, so a reader
-/// never sees half a mail. A resend of the same Message-ID replaces the file (no duplicate).
+/// Writes the mail to a temporary file in `dir`, syncs it, renames it into place and syncs the
+/// directory, so a reader never sees half a mail and a mail counted as sent survives a power
+/// failure. A resend of the same Message-ID replaces the file (no duplicate).
 fn write_eml(dir: &Path, message_id: &str, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     let target = dir.join(eml_file_name(message_id));
@@ -209,12 +210,25 @@ fn write_eml(dir: &Path, message_id: &str, bytes: &[u8]) -> std::io::Result<()> 
         let mut file = std::fs::File::create(&temporary)?;
         file.write_all(bytes)?;
         file.sync_all()?;
-        std::fs::rename(&temporary, &target)
+        std::fs::rename(&temporary, &target)?;
+        sync_dir(dir)
     })();
     if written.is_err() {
         let _ = std::fs::remove_file(&temporary);
     }
     written
+}
+
+/// Makes the directory's entries (the renamed mail) durable.
+#[cfg(unix)]
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
+}
+
+/// Directories cannot be opened for syncing here; their entries are the file system's concern.
+#[cfg(not(unix))]
+fn sync_dir(_dir: &Path) -> std::io::Result<()> {
+    Ok(())
 }
 
 #[cfg(test)]
