@@ -42,7 +42,7 @@ pub struct WalLog {
     committed: AtomicU64,
     /// How far the WAL is known to be on disk.
     synced: Mutex<Synced>,
-    /// Syncs performed (for the benchmark and the tests).
+    /// Syncs performed; fewer than commits where commits were grouped (read by the tests).
     syncs: AtomicU64,
 }
 
