@@ -293,6 +293,24 @@ pub fn find(conn: &mut DbConnection, id: i64) -> Result<Option<OutboxRow>, DbErr
         .optional()?)
 }
 
+/// A mail of a case that failed: what it was about, why, and since when.
+#[derive(Debug, Clone, Queryable)]
+pub struct FailedMail {
+    pub subject: String,
+    pub last_error: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+/// The failed mails of one case, oldest first, for the people working on it.
+pub fn failed_of_case(conn: &mut DbConnection, case: CaseId) -> Result<Vec<FailedMail>, DbError> {
+    Ok(outbox::table
+        .filter(outbox::case_id.eq(case))
+        .filter(outbox::status.eq(OutboxStatus::Failed.as_str()))
+        .order(outbox::id)
+        .select((outbox::subject, outbox::last_error, outbox::created_at))
+        .load(conn)?)
+}
+
 /// How many rows have `status`, e.g. the failed mails an administrator should look at.
 pub fn count(conn: &mut DbConnection, status: OutboxStatus) -> Result<i64, DbError> {
     Ok(outbox::table

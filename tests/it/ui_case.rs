@@ -6,9 +6,11 @@ use std::time::Instant;
 
 use actix_web::test::{self as actix_test, TestRequest};
 use actix_web::web;
+use diesel::prelude::*;
 use serde_json::{Value, json};
 use vorgang::db::DbConnection;
 use vorgang::db::models::{CaseId, NewOrganisation, Organisation, Role};
+use vorgang::db::schema::outbox;
 use vorgang::engine::Actor;
 use vorgang::service::cases::{self, Invocation};
 use vorgang::service::clock;
@@ -273,6 +275,7 @@ both_backends! {
         assert_no_raw_script(&page);
         assert!(page.body.contains("<ol class=\"zeitleiste\" reversed>"));
         assert!(page.body.contains("Vorgang angelegt"));
+        assert!(!page.body.contains("Nicht versandte Mails"), "nothing failed yet");
 
         // Fill in the application through the data form, then start the consultation.
         let csrf = page.hidden("csrf");
@@ -308,6 +311,28 @@ both_backends! {
         let resend = page.body.split("/einladungen/").nth(1).unwrap().split('/').next().unwrap().to_string();
         let resent = browser.post(&app, &format!("/vorgaenge/{id}/einladungen/{resend}/erneut-senden"), &[("csrf", &csrf)]).await;
         assert_eq!(resent.location(), format!("/vorgaenge/{id}?hinweis=erneut-gesendet#beteiligung"));
+
+        // A mail of the case that did not go out is named on the case page, with the reason.
+        let now = chrono::Utc::now().naive_utc();
+        diesel::insert_into(outbox::table)
+            .values((
+                outbox::message_id.eq("<gehalten@vorgang>"),
+                outbox::case_id.eq(id),
+                outbox::template.eq("beteiligung_erinnerung"),
+                outbox::recipients.eq(r#"{"kind":"invitation","invitation":1,"organisation":"SCHULAMT-SO"}"#),
+                outbox::context.eq("{}"),
+                outbox::status.eq("failed"),
+                outbox::last_error.eq("Keine Empfängeradresse: Für die beteiligte Organisation „SCHULAMT-SO“ ist weder ein Funktionspostfach noch ein Kontakt hinterlegt."),
+                outbox::next_attempt_at.eq(now),
+                outbox::created_at.eq(now),
+                outbox::subject.eq("Erinnerung: Beteiligung <KI-05974>"),
+                outbox::rendered.eq(r#"{"from":"","to":[],"text":"x","html":"x"}"#),
+            ))
+            .execute(&mut db.connection())
+            .unwrap();
+        let page = browser.get(&app, &format!("/vorgaenge/{id}")).await;
+        assert!(page.body.contains("<h2 id=\"nicht-versandt\">Nicht versandte Mails</h2>"), "{}", page.body);
+        assert!(page.body.contains("„Erinnerung: Beteiligung &lt;KI-05974&gt;“ – Keine Empfängeradresse: Für die beteiligte Organisation „SCHULAMT-SO“"), "{}", page.body);
 
         // A `lesen` user sees the case but no action buttons and no editable form.
         let mut reader = Browser::from("10.0.0.4:1000");

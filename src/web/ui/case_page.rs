@@ -23,6 +23,7 @@ use crate::documents::{self, Document};
 use crate::engine::definition::Step;
 use crate::engine::{Refusal, available_actions};
 use crate::journal::{self, JournalEntry};
+use crate::mail::outbox::{self, FailedMail};
 use crate::service::beteiligung::{self, MatrixRow};
 use crate::service::cases::{self, LoadedCase};
 use crate::service::{ServiceError, clock, mail};
@@ -71,6 +72,8 @@ pub(super) struct Loaded {
     pub matrix: Vec<MatrixRow>,
     pub journal: Vec<JournalEntry>,
     pub organisations: Vec<Organisation>,
+    /// Mails of the case that did not go out (no address, refused by the mail server).
+    pub undelivered: Vec<FailedMail>,
 }
 
 /// Reads the case for `principal` (404 when hidden) with everything the page shows.
@@ -86,6 +89,7 @@ pub(super) fn load(
     let matrix = beteiligung::matrix(conn, id.0)?;
     let journal = journal::list(conn, id.0)?;
     let organisations = Organisation::all(conn)?;
+    let undelivered = outbox::failed_of_case(conn, id)?;
     Ok(Loaded {
         case,
         applicant,
@@ -93,6 +97,7 @@ pub(super) fn load(
         matrix,
         journal,
         organisations,
+        undelivered,
     })
 }
 
@@ -367,6 +372,17 @@ fn context(session: &Session, loaded: &Loaded, overrides: Overrides) -> Value {
             .summary
             .iter()
             .map(|(target, message)| json!({ "ziel": target, "meldung": message })),
+    );
+    context["nicht_versandt"] = json!(
+        loaded
+            .undelivered
+            .iter()
+            .map(|mail| json!({
+                "betreff": mail.subject,
+                "grund": mail.last_error,
+                "zeit": time_de(mail.created_at),
+            }))
+            .collect::<Vec<_>>()
     );
     context["fehler"] = json!(summary);
     context["meldung"] = json!(overrides.notice);
