@@ -447,7 +447,11 @@ def main():
                 per_txn = {k: 1000 * bench_cpu[k] / transactions for k in ("postgres", "load")}
                 print(f"postgres: CPU per pgbench transaction: PostgreSQL {per_txn['postgres']:.2f} ms, "
                       f"pgbench {per_txn['load']:.2f} ms; machine {bench_cpu['busy']:.0f} % busy")
-                if args.backend == "postgres" and per_command["postgres"] > 0:
+                saturated = command_cpu["busy"] >= 90 and bench_cpu["busy"] >= 90
+                if args.backend == "postgres" and per_command["postgres"] > 0 and not saturated:
+                    print("postgres: the cores were not saturated in both phases, so rates are not "
+                          "bound by CPU alone; no ceiling from CPU time")
+                elif args.backend == "postgres" and per_command["postgres"] > 0:
                     # Both CPU-bound on the same cores: rates are inversely proportional to the
                     # CPU per unit. A server costing nothing would leave PostgreSQL's share.
                     ceiling = 100 * (per_txn["postgres"] + per_txn["load"]) / per_command["postgres"]
