@@ -296,8 +296,11 @@ pub fn find(conn: &mut DbConnection, id: i64) -> Result<Option<OutboxRow>, DbErr
 /// A mail of a case that failed: what it was about, why, and since when.
 #[derive(Debug, Clone, Queryable)]
 pub struct FailedMail {
+    /// The subject line (no personal data by design, so it may be shown to the case's readers).
     pub subject: String,
+    /// Why it failed: no address, or the mail server's answer.
     pub last_error: Option<String>,
+    /// When the command queued it.
     pub created_at: NaiveDateTime,
 }
 
