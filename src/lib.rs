@@ -5,6 +5,7 @@ pub mod auth;
 pub mod config;
 pub mod db;
 pub mod documents;
+pub mod durable_fs;
 pub mod engine;
 pub mod frist;
 pub mod journal;

@@ -91,7 +91,7 @@ impl WalLog {
                 // A WAL file SQLite has just created needs its directory entry on disk too.
                 let identity = file_identity(&file)?;
                 if synced.file != Some(identity) {
-                    sync_directory_of(&self.wal)?;
+                    crate::durable_fs::sync_parent_of(&self.wal)?;
                     synced.file = Some(identity);
                 }
             }
@@ -145,21 +145,6 @@ fn file_identity(file: &std::fs::File) -> io::Result<(u64, u64)> {
 #[cfg(not(unix))]
 fn file_identity(_file: &std::fs::File) -> io::Result<(u64, u64)> {
     Ok((0, 0))
-}
-
-/// Syncs the directory holding `path`, so that a file created in it survives a power failure.
-#[cfg(unix)]
-fn sync_directory_of(path: &Path) -> io::Result<()> {
-    match path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
-        Some(dir) => std::fs::File::open(dir)?.sync_all(),
-        None => std::fs::File::open(".")?.sync_all(),
-    }
-}
-
-/// Directories cannot be opened for syncing here; their entries are the file system's concern.
-#[cfg(not(unix))]
-fn sync_directory_of(_path: &Path) -> io::Result<()> {
-    Ok(())
 }
 
 thread_local! {

@@ -180,7 +180,7 @@ fn write_once(path: &Path, bytes: &[u8]) -> io::Result<bool> {
         }
     };
     drop(temp);
-    sync_dir(dir)?;
+    crate::durable_fs::sync_dir(dir)?;
     Ok(written)
 }
 
@@ -222,7 +222,7 @@ fn create_dirs_durably(dir: &Path) -> io::Result<()> {
         Err(e) => return Err(e),
     }
     match dir.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => sync_dir(parent),
+        Some(parent) if !parent.as_os_str().is_empty() => crate::durable_fs::sync_dir(parent),
         _ => Ok(()),
     }
 }
@@ -236,17 +236,6 @@ fn create_private(path: &Path) -> io::Result<File> {
         options.mode(0o600);
     }
     options.open(path)
-}
-
-/// Makes a directory's entries durable (a no-op where directories cannot be opened).
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    #[cfg(unix)]
-    {
-        File::open(dir)?.sync_all()?;
-    }
-    #[cfg(not(unix))]
-    let _ = dir;
-    Ok(())
 }
 
 /// Removes the temporary file when dropped, whether the write succeeded or not.

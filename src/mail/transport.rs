@@ -211,24 +211,12 @@ fn write_eml(dir: &Path, message_id: &str, bytes: &[u8]) -> std::io::Result<()> 
         file.write_all(bytes)?;
         file.sync_all()?;
         std::fs::rename(&temporary, &target)?;
-        sync_dir(dir)
+        crate::durable_fs::sync_dir(dir)
     })();
     if written.is_err() {
         let _ = std::fs::remove_file(&temporary);
     }
     written
-}
-
-/// Makes the directory's entries (the renamed mail) durable.
-#[cfg(unix)]
-fn sync_dir(dir: &Path) -> std::io::Result<()> {
-    std::fs::File::open(dir)?.sync_all()
-}
-
-/// Directories cannot be opened for syncing here; their entries are the file system's concern.
-#[cfg(not(unix))]
-fn sync_dir(_dir: &Path) -> std::io::Result<()> {
-    Ok(())
 }
 
 #[cfg(test)]
