@@ -211,12 +211,9 @@ impl WorkflowRegistry {
         conn: &mut DbConnection,
         key: &str,
     ) -> Result<Arc<DeployedWorkflow>, ServiceError> {
-        let row = DefinitionRow::latest(conn, key)?
+        let id = DefinitionRow::latest_id(conn, key)?
             .ok_or_else(|| ServiceError::NotFound(format!("Es gibt keinen Workflow „{key}“.")))?;
-        match self.cached(row.id) {
-            Some(found) => Ok(found),
-            None => self.compile(row),
-        }
+        self.by_id(conn, id)
     }
 
     fn cached(&self, id: DefinitionId) -> Option<Arc<DeployedWorkflow>> {

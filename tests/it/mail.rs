@@ -438,6 +438,55 @@ both_backends! {
     }
 }
 
+both_backends! {
+    fn a_claim_takes_the_oldest_due_rows_of_both_kinds_and_nothing_else(backend) {
+        let db = TestDatabase::migrated(backend);
+        let mut conn = db.connection();
+        let start = now() - TimeDelta::minutes(10);
+        // (message id, status, next attempt after `start` in minutes, lease expired?)
+        let rows = [
+            ("<p3@t>", "pending", 3, false),
+            ("<s2@t>", "sending", 2, true),
+            ("<p1@t>", "pending", 1, false),
+            ("<s0@t>", "sending", 0, false),
+            ("<f0@t>", "failed", 0, false),
+            ("<x0@t>", "sent", 0, false),
+            ("<p4@t>", "pending", 4, false),
+            ("<later@t>", "pending", 20, false),
+        ];
+        let mut ids = BTreeMap::new();
+        for (message_id, status, minutes, expired) in rows {
+            let id = queue_mail(&mut conn, message_id, "x", &simple_mail("a@example.org"));
+            let lease = (status == "sending")
+                .then(|| if expired { now() - TimeDelta::seconds(1) } else { now() + TimeDelta::minutes(5) });
+            diesel::update(outbox::table.find(id))
+                .set((
+                    outbox::status.eq(status),
+                    outbox::next_attempt_at.eq(start + TimeDelta::minutes(minutes)),
+                    outbox::lease_until.eq(lease),
+                ))
+                .execute(&mut conn)
+                .unwrap();
+            ids.insert(message_id, id);
+        }
+        let claim = |conn: &mut DbConnection, limit| -> Vec<i64> {
+            queue::claim_due(conn, now(), Duration::from_secs(300), limit)
+                .unwrap()
+                .iter()
+                .map(|c| c.row.id)
+                .collect()
+        };
+        // Oldest first across an expired lease and pending rows; the live lease, failed, sent
+        // and not yet due rows are left alone.
+        assert_eq!(claim(&mut conn, 2), [ids["<p1@t>"], ids["<s2@t>"]]);
+        assert_eq!(claim(&mut conn, 5), [ids["<p3@t>"], ids["<p4@t>"]]);
+        assert!(claim(&mut conn, 5).is_empty());
+        assert_eq!(row(&mut conn, ids["<later@t>"]).status, "pending");
+        assert_eq!(row(&mut conn, ids["<f0@t>"]).status, "failed");
+        assert_eq!(row(&mut conn, ids["<s0@t>"]).attempts, 0);
+    }
+}
+
 #[test]
 fn serve_writes_eml_files_into_the_data_directory_by_default() {
     let dir = tempfile::tempdir().unwrap();

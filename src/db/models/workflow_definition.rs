@@ -74,6 +74,17 @@ impl DefinitionRow {
             .optional()?)
     }
 
+    /// The id of the newest version of `key`: reads no source or definition, which the
+    /// registry has compiled and cached already for every version it has seen.
+    pub fn latest_id(conn: &mut DbConnection, key: &str) -> Result<Option<DefinitionId>, DbError> {
+        Ok(workflow_definitions::table
+            .filter(workflow_definitions::key.eq(key))
+            .order(workflow_definitions::version.desc())
+            .select(workflow_definitions::id)
+            .first(conn)
+            .optional()?)
+    }
+
     /// Every version of `key`, newest first (the version history of the admin pages).
     pub fn history(conn: &mut DbConnection, key: &str) -> Result<Vec<Self>, DbError> {
         Ok(workflow_definitions::table
