@@ -6,6 +6,7 @@
 mod durable_commit;
 pub mod migrations;
 pub mod models;
+mod reused;
 pub mod schema;
 mod sqlite_plans;
 mod url;
@@ -17,6 +18,8 @@ use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionMa
 use diesel::r2d2::{self, ManageConnection, R2D2Connection};
 use diesel::{Connection, ConnectionError};
 
+pub(crate) use self::reused::execute_reused;
+pub use self::reused::{Reused, reused};
 pub use self::url::DatabaseUrl;
 use self::write_gate::WriteGate;
 

@@ -15,7 +15,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::db::schema::{case_events, cases};
-use crate::db::{DbConnection, DbError};
+use crate::db::{DbConnection, DbError, execute_reused};
 
 pub use self::hash::GENESIS_HASH;
 pub use self::verify::{BreakReason, ChainBreak, VerifyReport, verify, verify_all};
@@ -294,7 +294,7 @@ fn insert_after(
     // One multi-row INSERT; the multi-backend connection does not offer batch inserts itself.
     let insert = diesel::insert_into(case_events::table).values(&rows);
     match conn {
-        DbConnection::Pg(pg) => insert.execute(pg)?,
+        DbConnection::Pg(pg) => execute_reused!(pg, insert)?,
         DbConnection::Sqlite(sqlite) => insert.execute(sqlite)?,
     };
     Ok(())

@@ -14,7 +14,7 @@ use diesel::prelude::*;
 
 use crate::db::models::CaseId;
 use crate::db::schema::outbox;
-use crate::db::{DbConnection, DbError, write_transaction};
+use crate::db::{DbConnection, DbError, execute_reused, write_transaction};
 
 /// Longest delay between two attempts, whatever the base and the attempt count.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(3600);
@@ -182,13 +182,15 @@ pub fn claim_due(
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        diesel::update(outbox::table.filter(outbox::id.eq_any(&ids)))
-            .set((
-                outbox::status.eq(OutboxStatus::Sending.as_str()),
-                outbox::lease_until.eq(Some(lease_until)),
-                outbox::attempts.eq(outbox::attempts + 1),
-            ))
-            .execute(conn)?;
+        let claim = diesel::update(outbox::table.filter(outbox::id.eq_any(&ids))).set((
+            outbox::status.eq(OutboxStatus::Sending.as_str()),
+            outbox::lease_until.eq(Some(lease_until)),
+            outbox::attempts.eq(outbox::attempts + 1),
+        ));
+        match conn {
+            DbConnection::Pg(pg) => execute_reused!(pg, claim)?,
+            DbConnection::Sqlite(sqlite) => claim.execute(sqlite)?,
+        };
         let rows: Vec<OutboxRow> = outbox::table
             .filter(outbox::id.eq_any(&ids))
             .order((outbox::next_attempt_at, outbox::id))
@@ -221,14 +223,16 @@ pub fn mark_sent(
     claim: &Claimed,
     now: NaiveDateTime,
 ) -> Result<bool, DbError> {
-    let updated = diesel::update(held!(claim))
-        .set((
-            outbox::status.eq(OutboxStatus::Sent.as_str()),
-            outbox::sent_at.eq(Some(now)),
-            outbox::lease_until.eq(None::<NaiveDateTime>),
-            outbox::last_error.eq(None::<String>),
-        ))
-        .execute(conn)?;
+    let update = diesel::update(held!(claim)).set((
+        outbox::status.eq(OutboxStatus::Sent.as_str()),
+        outbox::sent_at.eq(Some(now)),
+        outbox::lease_until.eq(None::<NaiveDateTime>),
+        outbox::last_error.eq(None::<String>),
+    ));
+    let updated = match conn {
+        DbConnection::Pg(pg) => execute_reused!(pg, update)?,
+        DbConnection::Sqlite(sqlite) => update.execute(sqlite)?,
+    };
     Ok(updated == 1)
 }
 

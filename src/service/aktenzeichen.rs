@@ -6,7 +6,7 @@
 use diesel::prelude::*;
 use diesel::sql_types::{Integer, Text};
 
-use crate::db::{DbConnection, DbError};
+use crate::db::{DbConnection, DbError, reused};
 
 /// The default pattern: workflow prefix, applicant AGS, year, four-digit running number.
 pub const DEFAULT_PATTERN: &str = "{prefix}-{ags}-{year}-{number:04}";
@@ -97,21 +97,25 @@ pub fn next_number(
     const UPSERT: &str = "DO UPDATE SET last_number = aktenzeichen_counters.last_number + 1 \
                           RETURNING last_number";
     let row: LastNumber = match conn {
-        DbConnection::Sqlite(c) => diesel::sql_query(format!(
-            "INSERT INTO aktenzeichen_counters (prefix, applicant_key, year, last_number) \
+        DbConnection::Sqlite(c) => reused(
+            diesel::sql_query(format!(
+                "INSERT INTO aktenzeichen_counters (prefix, applicant_key, year, last_number) \
              VALUES (?, ?, ?, 1) ON CONFLICT (prefix, applicant_key, year) {UPSERT}"
-        ))
-        .bind::<Text, _>(prefix)
-        .bind::<Text, _>(applicant_key)
-        .bind::<Integer, _>(year)
+            ))
+            .bind::<Text, _>(prefix)
+            .bind::<Text, _>(applicant_key)
+            .bind::<Integer, _>(year),
+        )
         .get_result(c)?,
-        DbConnection::Pg(c) => diesel::sql_query(format!(
-            "INSERT INTO aktenzeichen_counters (prefix, applicant_key, year, last_number) \
+        DbConnection::Pg(c) => reused(
+            diesel::sql_query(format!(
+                "INSERT INTO aktenzeichen_counters (prefix, applicant_key, year, last_number) \
              VALUES ($1, $2, $3, 1) ON CONFLICT (prefix, applicant_key, year) {UPSERT}"
-        ))
-        .bind::<Text, _>(prefix)
-        .bind::<Text, _>(applicant_key)
-        .bind::<Integer, _>(year)
+            ))
+            .bind::<Text, _>(prefix)
+            .bind::<Text, _>(applicant_key)
+            .bind::<Integer, _>(year),
+        )
         .get_result(c)?,
     };
     Ok(row.last_number)

@@ -10,9 +10,9 @@ use serde_json::{Value, json};
 use super::ServiceError;
 use super::mail::{self, MailContext, Outgoing, QueuedMail};
 use super::partner_link;
-use crate::db::DbConnection;
 use crate::db::models::{Organisation, OrganisationId};
 use crate::db::schema::{answers, documents, invitations, organisations};
+use crate::db::{DbConnection, reused};
 use crate::engine::instance::{Answer, InvitationStatus, LocalId, Votum};
 
 /// German label of a Votum, as partners chose it.
@@ -208,9 +208,9 @@ pub fn invite_all(
     // where a statement costs no round trip, reads them back.
     let insert = diesel::insert_into(invitations::table).values(&rows);
     let stored: Vec<InvitationRow> = match conn {
-        DbConnection::Pg(pg) => insert
-            .returning(InvitationRow::as_returning())
-            .get_results(pg)?,
+        DbConnection::Pg(pg) => {
+            reused(insert.returning(InvitationRow::as_returning())).get_results(pg)?
+        }
         DbConnection::Sqlite(sqlite) => {
             insert.execute(sqlite)?;
             let locals: Vec<i64> = new.iter().map(|n| n.invitation.0 as i64).collect();

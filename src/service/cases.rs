@@ -14,7 +14,7 @@ use super::mail::{self, CaseMailFacts, MailContext, QueuedMail};
 use super::workflows::{DeployedWorkflow, WorkflowRegistry};
 use crate::db::models::{CaseId, CaseRow, NewCase, Organisation, OrganisationId};
 use crate::db::schema::{cases, organisations, timers};
-use crate::db::{DbConnection, write_transaction};
+use crate::db::{DbConnection, execute_reused, write_transaction};
 use crate::engine::data::validate_data;
 use crate::engine::definition::Step;
 use crate::engine::instance::{Answer, LocalId};
@@ -319,7 +319,7 @@ fn apply(
         row.submitted_at = submitted_at;
         row.current_steps = current_steps(&outcome.instance);
         row.updated_at = now;
-        let updated = diesel::update(cases::table)
+        let update = diesel::update(cases::table)
             .filter(cases::id.eq(id))
             .filter(cases::version.eq(expected))
             .set((
@@ -330,8 +330,11 @@ fn apply(
                 cases::submitted_at.eq(row.submitted_at),
                 cases::current_steps.eq(&row.current_steps),
                 cases::updated_at.eq(row.updated_at),
-            ))
-            .execute(conn)?;
+            ));
+        let updated = match conn {
+            DbConnection::Pg(pg) => execute_reused!(pg, update)?,
+            DbConnection::Sqlite(sqlite) => update.execute(sqlite)?,
+        };
         if updated != 1 {
             let current = cases::table.find(id).select(cases::version).first(conn)?;
             return Err(ServiceError::VersionConflict { current });
@@ -761,7 +764,7 @@ fn record(
         // One multi-row INSERT; the multi-backend connection does not offer batch inserts itself.
         let insert = diesel::insert_into(timers::table).values(&rows);
         match conn {
-            DbConnection::Pg(pg) => insert.execute(pg)?,
+            DbConnection::Pg(pg) => execute_reused!(pg, insert)?,
             DbConnection::Sqlite(sqlite) => insert.execute(sqlite)?,
         };
     }
@@ -789,12 +792,15 @@ fn set_timer_status(
     if locals.is_empty() {
         return Ok(());
     }
-    diesel::update(timers::table)
+    let update = diesel::update(timers::table)
         .filter(timers::case_id.eq(id))
         .filter(timers::local_id.eq_any(locals))
         .filter(timers::status.eq("scheduled"))
-        .set(timers::status.eq(status))
-        .execute(conn)?;
+        .set(timers::status.eq(status));
+    match conn {
+        DbConnection::Pg(pg) => execute_reused!(pg, update)?,
+        DbConnection::Sqlite(sqlite) => update.execute(sqlite)?,
+    };
     Ok(())
 }
 

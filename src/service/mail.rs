@@ -22,7 +22,7 @@ use crate::db::models::{Organisation, OrganisationId};
 use crate::db::schema::{
     cases, invitations, organisation_contacts, organisations, outbox, user_roles, users,
 };
-use crate::db::{DbConnection, DbError, write_transaction};
+use crate::db::{DbConnection, DbError, execute_reused, write_transaction};
 use crate::engine::validate::{TemplateUse, ValidationContext};
 use crate::mail::outbox::{self as outbox_rows, OutboxRow, OutboxStatus, RetryError};
 use crate::render::{RenderedMail, TemplateError, Templates};
@@ -419,22 +419,14 @@ pub fn insert_prepared(
             outbox::last_error.eq(mail.held.clone()),
         )
     };
-    let rows: Vec<_> = match mails {
-        [] => return Ok(()),
-        // A single row goes as the plain INSERT, which PostgreSQL keeps prepared; a multi-row
-        // INSERT is parsed and planned on every call.
-        [one] => {
-            diesel::insert_into(outbox::table)
-                .values(row(one))
-                .execute(conn)?;
-            return Ok(());
-        }
-        several => several.iter().map(row).collect(),
-    };
+    if mails.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<_> = mails.iter().map(row).collect();
     // The multi-backend connection does not offer batch inserts itself.
     let insert = diesel::insert_into(outbox::table).values(&rows);
     match conn {
-        DbConnection::Pg(pg) => insert.execute(pg)?,
+        DbConnection::Pg(pg) => execute_reused!(pg, insert)?,
         DbConnection::Sqlite(sqlite) => insert.execute(sqlite)?,
     };
     Ok(())

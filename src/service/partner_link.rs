@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use super::ServiceError;
 use super::mail::Outgoing;
 use crate::auth::token::{Purpose, Signer, TokenError};
-use crate::db::DbConnection;
 use crate::db::schema::{invitations, partner_links};
+use crate::db::{DbConnection, execute_reused};
 
 /// The purpose of answer links.
 pub struct PartnerLink;
@@ -130,21 +130,14 @@ pub fn insert_first(conn: &mut DbConnection, links: &[NewLink]) -> Result<(), Se
             partner_links::expires_at.eq(link.expires),
         )
     };
-    let rows: Vec<_> = match links {
-        [] => return Ok(()),
-        // A single row goes as the plain INSERT, which PostgreSQL keeps prepared.
-        [one] => {
-            diesel::insert_into(partner_links::table)
-                .values(row(one))
-                .execute(conn)?;
-            return Ok(());
-        }
-        several => several.iter().map(row).collect(),
-    };
+    if links.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<_> = links.iter().map(row).collect();
     // The multi-backend connection does not offer batch inserts itself.
     let insert = diesel::insert_into(partner_links::table).values(&rows);
     match conn {
-        DbConnection::Pg(pg) => insert.execute(pg)?,
+        DbConnection::Pg(pg) => execute_reused!(pg, insert)?,
         DbConnection::Sqlite(sqlite) => insert.execute(sqlite)?,
     };
     Ok(())

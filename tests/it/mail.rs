@@ -487,6 +487,46 @@ both_backends! {
     }
 }
 
+/// A row of `pg_prepared_statements`: how often PostgreSQL ran the statement from its plan cache.
+#[derive(QueryableByName)]
+struct PreparedUse {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    executions: i64,
+}
+
+#[test]
+fn recording_outcomes_reuses_one_prepared_statement_on_postgres() {
+    if !crate::support::db::postgres_available() {
+        return;
+    }
+    let db = TestDatabase::migrated(crate::support::Backend::Postgres);
+    let mut conn = db.connection();
+    for i in 0..3 {
+        queue_mail(
+            &mut conn,
+            &format!("<prepared-{i}@vorgang.test>"),
+            "x",
+            &simple_mail("a@example.org"),
+        );
+    }
+    let claimed = queue::claim_due(&mut conn, now(), Duration::from_secs(300), 10).unwrap();
+    assert_eq!(claimed.len(), 3);
+    for claim in &claimed {
+        assert!(queue::mark_sent(&mut conn, claim, now()).unwrap());
+    }
+    // Three outcomes, one statement parsed once and executed three times on this connection.
+    let uses: Vec<PreparedUse> = diesel::sql_query(
+        "SELECT generic_plans + custom_plans AS executions FROM pg_prepared_statements \
+         WHERE statement LIKE 'UPDATE \"outbox\" SET \"status\" = $1, \"sent_at\"%'",
+    )
+    .load(&mut conn)
+    .unwrap();
+    assert_eq!(uses.iter().map(|u| u.executions).collect::<Vec<_>>(), [3]);
+    for claim in &claimed {
+        assert_eq!(row(&mut conn, claim.row.id).status, "sent");
+    }
+}
+
 #[test]
 fn serve_writes_eml_files_into_the_data_directory_by_default() {
     let dir = tempfile::tempdir().unwrap();

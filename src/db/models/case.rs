@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use super::id_newtype;
 use super::organisation::OrganisationId;
 use crate::db::schema::cases;
-use crate::db::{DbConnection, DbError};
+use crate::db::{DbConnection, DbError, reused};
 
 id_newtype!(
     /// Primary key of `cases`.
@@ -102,9 +102,11 @@ impl NewCase<'_> {
     pub fn insert(&self, conn: &mut DbConnection) -> Result<CaseRow, DbError> {
         let insert = diesel::insert_into(cases::table).values(self);
         match conn {
-            DbConnection::Pg(pg) => Ok(insert.returning(CaseRow::as_returning()).get_result(pg)?),
+            DbConnection::Pg(pg) => {
+                Ok(reused(insert.returning(CaseRow::as_returning())).get_result(pg)?)
+            }
             DbConnection::Sqlite(_) => {
-                insert.execute(conn)?;
+                reused(insert).execute(conn)?;
                 Ok(CaseRow::find_by_aktenzeichen(conn, self.aktenzeichen)?
                     .ok_or(diesel::result::Error::NotFound)?)
             }

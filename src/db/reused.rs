@@ -1,0 +1,68 @@
+//! Keeping the commands' INSERTs and UPDATEs prepared per connection.
+//!
+//! Diesel prepares a statement once per connection and reuses it only when it can prove that
+//! the SQL alone identifies the statement. It never does for UPDATEs, INSERTs with nullable
+//! values on PostgreSQL, multi-row INSERTs or `sql_query`: their SQL may vary with the values.
+//! PostgreSQL therefore parsed and planned every write of every command anew. Yet the statement
+//! cache is keyed by the SQL text *and* the bind types, so a statement whose text differs with
+//! its values simply gets an entry of its own.
+//!
+//! [`reused`] marks a query as safe to keep; it takes effect where diesel receives the query by
+//! value, i.e. when it is loaded (`get_result`, `load`, an INSERT … RETURNING). Diesel's
+//! `execute` passes the query on by reference, and the reference asks the wrapped query itself,
+//! which says no; [`execute_reused!`] therefore runs such a write as a load with `RETURNING 1`.
+//! The cost is one cache entry per distinct text, which stays small where the variations are
+//! few (a batch of a handful of rows, a fixed changeset). Use them only for such queries, never
+//! for SQL assembled from unbounded input.
+
+use diesel::backend::Backend;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::{QueryResult, RunQueryDsl};
+
+/// A query the connection keeps prepared, keyed by its SQL text and bind types.
+#[derive(Debug, Clone, Copy)]
+pub struct Reused<Q>(Q);
+
+/// Wraps `query` so that the connection prepares it once and reuses it (see the module docs).
+pub fn reused<Q>(query: Q) -> Reused<Q> {
+    Reused(query)
+}
+
+impl<Q, DB> QueryFragment<DB> for Reused<Q>
+where
+    Q: QueryFragment<DB>,
+    DB: Backend,
+{
+    fn walk_ast<'b>(&'b self, pass: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        self.0.walk_ast(pass)
+    }
+
+    fn is_safe_to_cache_prepared(&self, _backend: &DB) -> QueryResult<bool> {
+        Ok(true)
+    }
+}
+
+impl<Q> QueryId for Reused<Q> {
+    // No type-level identity: the cache falls back to the SQL text and the bind types.
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Q: Query> Query for Reused<Q> {
+    type SqlType = Q::SqlType;
+}
+
+impl<Q, Conn> RunQueryDsl<Conn> for Reused<Q> {}
+
+/// `query.execute(pg)` for an INSERT or UPDATE that PostgreSQL keeps prepared; evaluates to the
+/// number of rows written (one `RETURNING 1` row each), as `execute` would.
+macro_rules! execute_reused {
+    ($pg:expr, $query:expr) => {
+        $crate::db::reused(
+            $query.returning(::diesel::dsl::sql::<::diesel::sql_types::Integer>("1")),
+        )
+        .load::<i32>($pg)
+        .map(|rows| rows.len())
+    };
+}
+pub(crate) use execute_reused;
