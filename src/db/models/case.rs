@@ -106,7 +106,7 @@ impl NewCase<'_> {
                 Ok(reused(insert.returning(CaseRow::as_returning())).get_result(pg)?)
             }
             DbConnection::Sqlite(_) => {
-                reused(insert).execute(conn)?;
+                insert.execute(conn)?;
                 Ok(CaseRow::find_by_aktenzeichen(conn, self.aktenzeichen)?
                     .ok_or(diesel::result::Error::NotFound)?)
             }
