@@ -10,7 +10,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, dev::Payload, web};
 
 use super::Auth;
-use crate::db::models::{Organisation, OrganisationId, Role, UserId};
+use crate::db::models::{CaseId, CaseRow, Organisation, OrganisationId, Role, UserId};
 use crate::db::{Database, DbError};
 use crate::web::problem::Problem;
 
@@ -19,6 +19,9 @@ const CHALLENGE: &str = "Bearer realm=\"vorgang\"";
 
 /// `WWW-Authenticate` when the token sent is not accepted.
 const CHALLENGE_INVALID: &str = "Bearer realm=\"vorgang\", error=\"invalid_token\"";
+
+/// A case row with its applicant organisation, as `GET /cases/{id}` shows it.
+pub type CaseWithApplicant = (CaseRow, Organisation);
 
 /// Who is calling: an active user with the roles the database holds right now.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,6 +74,61 @@ impl Principal {
             ))
             .load(conn)?;
         Ok(Self::from_rows(rows))
+    }
+
+    /// The principal together with a case and its applicant, in one query: showing a case is
+    /// the most frequent request, and it would otherwise take two round trips (the principal,
+    /// then the case) where one does. The outer `None` when the user is gone or inactive; the
+    /// inner one when the case does not exist (the permission check comes after, as always).
+    pub fn load_with_case(
+        conn: &mut crate::db::DbConnection,
+        id: UserId,
+        case: CaseId,
+    ) -> Result<Option<(Self, Option<CaseWithApplicant>)>, DbError> {
+        use diesel::prelude::*;
+
+        use crate::db::schema::{cases, organisations, user_roles, users};
+
+        type Row = (
+            UserId,
+            String,
+            OrganisationId,
+            Option<String>,
+            Option<CaseRow>,
+            Option<Organisation>,
+        );
+        let rows: Vec<Row> = users::table
+            .left_join(user_roles::table)
+            .left_join(cases::table.on(cases::id.eq(case)))
+            .left_join(organisations::table.on(organisations::id.eq(cases::applicant_id)))
+            .filter(users::id.eq(id))
+            .filter(users::active.eq(true))
+            .select((
+                users::id,
+                users::email,
+                users::organisation_id,
+                user_roles::role.nullable(),
+                Option::<CaseRow>::as_select(),
+                Option::<Organisation>::as_select(),
+            ))
+            .load(conn)?;
+        let mut roles: Vec<Role> = rows
+            .iter()
+            .filter_map(|(_, _, _, role, ..)| role.as_deref()?.parse().ok())
+            .collect();
+        roles.sort();
+        roles.dedup();
+        let Some((user_id, email, organisation_id, _, case, applicant)) = rows.into_iter().next()
+        else {
+            return Ok(None);
+        };
+        let principal = Self {
+            user_id,
+            email,
+            organisation_id,
+            roles,
+        };
+        Ok(Some((principal, case.zip(applicant))))
     }
 
     /// Assembles the principal from the rows of a query that joins the user with its
@@ -242,6 +300,21 @@ impl Caller {
         conn: &mut crate::db::DbConnection,
     ) -> Result<Result<Principal, Unauthenticated>, DbError> {
         principal_of(conn, self.user_id)
+    }
+
+    /// Like [`Caller::principal`], with a case and its applicant read in the same query
+    /// (`None` inside when the case does not exist).
+    pub fn principal_with_case(
+        &self,
+        conn: &mut crate::db::DbConnection,
+        case: CaseId,
+    ) -> Result<Result<(Principal, Option<CaseWithApplicant>), Unauthenticated>, DbError> {
+        Ok(
+            Principal::load_with_case(conn, self.user_id, case)?.ok_or_else(|| {
+                tracing::info!(user_id = %self.user_id, "token of a missing or inactive user");
+                Unauthenticated::Rejected
+            }),
+        )
     }
 
     /// Like [`Caller::principal`], with the caller's organisation read in the same query.

@@ -121,13 +121,23 @@ pub fn load_with_applicant(
     registry: &WorkflowRegistry,
     id: CaseId,
 ) -> Result<(LoadedCase, Organisation), ServiceError> {
-    let (row, applicant): (CaseRow, Organisation) = cases::table
+    let found: Option<(CaseRow, Organisation)> = cases::table
         .inner_join(organisations::table)
         .filter(cases::id.eq(id))
         .select((CaseRow::as_select(), Organisation::as_select()))
         .first(conn)
-        .optional()?
-        .ok_or_else(not_found)?;
+        .optional()?;
+    with_applicant(conn, registry, found)
+}
+
+/// A case and its applicant from rows the caller has read already (the principal's query of
+/// `GET /cases/{id}`, see `auth::Caller::principal_with_case`); not found when there are none.
+pub fn with_applicant(
+    conn: &mut DbConnection,
+    registry: &WorkflowRegistry,
+    found: Option<(CaseRow, Organisation)>,
+) -> Result<(LoadedCase, Organisation), ServiceError> {
+    let (row, applicant) = found.ok_or_else(not_found)?;
     let workflow = registry.by_id(conn, row.definition_id)?;
     let instance = parse_state(&row)?;
     Ok((

@@ -232,6 +232,59 @@ both_backends! {
 }
 
 both_backends! {
+    async fn showing_a_case_reads_the_caller_afresh_with_it(backend) {
+        use diesel::prelude::*;
+        use vorgang::db::schema::{user_roles, users};
+
+        let db = TestDatabase::migrated(backend);
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = db.connection();
+        let anna = create_user(&mut conn, "anna@kreis-soest.de", "05974", &[Role::Koordination, Role::Lesen], None);
+        let token = token(&anna);
+        let app = app!(db, dir.path());
+        let created = call!(app, post, "/api/v1/cases", token, Some(json!({ "workflow": "ki-antrag" })));
+        let id = created.body["id"].as_i64().unwrap();
+        let case = format!("/api/v1/cases/{id}");
+
+        // Several roles give several rows of the caller's query, still one case and its applicant.
+        let shown = call!(app, get, case, token, None);
+        assert_eq!(shown.status, StatusCode::OK);
+        assert_eq!(shown.body["id"], id);
+        assert_eq!(shown.body["aktenzeichen"], created.body["aktenzeichen"]);
+        assert_eq!(shown.body["applicant"]["key"], "05974", "{}", shown.body);
+        assert_eq!(shown.body["data"], created.body["data"]);
+        let missing = call!(app, get, format!("/api/v1/cases/{}", id + 1000), token, None);
+        assert_eq!((missing.status, missing.content_type.as_str()), (StatusCode::NOT_FOUND, "application/problem+json"));
+
+        // Without any role the case is not visible; roles come from the database on each request.
+        diesel::delete(user_roles::table.filter(user_roles::user_id.eq(anna.id))).execute(&mut conn).unwrap();
+        assert_eq!(call!(app, get, case, token, None).status, StatusCode::NOT_FOUND);
+        create_user_role(&mut conn, anna.id, "lesen");
+        assert_eq!(call!(app, get, case, token, None).status, StatusCode::OK);
+
+        // A deactivated user is refused as unauthenticated, whether the case exists or not.
+        diesel::update(users::table.find(anna.id)).set(users::active.eq(false)).execute(&mut conn).unwrap();
+        for uri in [case.clone(), format!("/api/v1/cases/{}", id + 1000)] {
+            let refused = call!(app, get, uri, token, None);
+            assert_eq!((refused.status, refused.content_type.as_str()), (StatusCode::UNAUTHORIZED, "application/problem+json"));
+        }
+    }
+}
+
+fn create_user_role(
+    conn: &mut vorgang::db::DbConnection,
+    user: vorgang::db::models::UserId,
+    role: &str,
+) {
+    use diesel::prelude::*;
+    use vorgang::db::schema::user_roles;
+    diesel::insert_into(user_roles::table)
+        .values((user_roles::user_id.eq(user), user_roles::role.eq(role)))
+        .execute(conn)
+        .unwrap();
+}
+
+both_backends! {
     async fn every_answer_names_the_case_s_own_applicant(backend) {
         // Commands answer with the caller's organisation when it is the applicant (read with
         // the caller) and read the applicant otherwise; the list reads a page's applicants at

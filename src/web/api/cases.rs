@@ -299,13 +299,18 @@ pub async fn show(
 ) -> Result<HttpResponse, actix_web::Error> {
     let id = CaseId(path.into_inner());
     let api = api.into_inner();
-    let view = with_principal(&db, caller, move |conn, principal| {
-        let (case, applicant) = cases::load_with_applicant(conn, &api.registry, id)?;
+    // The principal and the case come from one query (`Caller::principal_with_case`).
+    let outcome = blocking(&db, move |conn| {
+        let (principal, found) = match caller.principal_with_case(conn, id)? {
+            Ok(loaded) => loaded,
+            Err(refused) => return Ok(Err(refused)),
+        };
+        let (case, applicant) = cases::with_applicant(conn, &api.registry, found)?;
         permit(&principal, Permission::ReadCase, case.access())?;
-        Ok(view_with(&case, &applicant, &principal))
+        Ok(Ok(view_with(&case, &applicant, &principal)))
     })
     .await?;
-    Ok(HttpResponse::Ok().json(view))
+    Ok(HttpResponse::Ok().json(outcome?))
 }
 
 /// Body of `PATCH /cases/{id}/data`.
