@@ -112,12 +112,7 @@ impl Principal {
                 Option::<Organisation>::as_select(),
             ))
             .load(conn)?;
-        let mut roles: Vec<Role> = rows
-            .iter()
-            .filter_map(|(_, _, _, role, ..)| role.as_deref()?.parse().ok())
-            .collect();
-        roles.sort();
-        roles.dedup();
+        let roles = roles_of(rows.iter().map(|(_, _, _, role, ..)| role.as_deref()));
         let Some((user_id, email, organisation_id, _, case, applicant)) = rows.into_iter().next()
         else {
             return Ok(None);
@@ -140,13 +135,8 @@ impl Principal {
     pub(crate) fn from_rows(
         rows: Vec<(UserId, String, Organisation, Option<String>)>,
     ) -> Option<(Self, Organisation)> {
-        let mut roles: Vec<Role> = rows
-            .iter()
-            .filter_map(|(.., role)| role.as_deref()?.parse().ok())
-            .collect();
+        let roles = roles_of(rows.iter().map(|(.., role)| role.as_deref()));
         let (user_id, email, organisation, _) = rows.into_iter().next()?;
-        roles.sort();
-        roles.dedup();
         Some((
             Self {
                 user_id,
@@ -157,6 +147,15 @@ impl Principal {
             organisation,
         ))
     }
+}
+
+/// The roles named by the rows of a query that left-joins `user_roles` (one row per role, `None`
+/// for a user without any), sorted and without repeats; unknown names are ignored.
+fn roles_of<'a>(names: impl Iterator<Item = Option<&'a str>>) -> Vec<Role> {
+    let mut roles: Vec<Role> = names.filter_map(|name| name?.parse().ok()).collect();
+    roles.sort();
+    roles.dedup();
+    roles
 }
 
 /// Why a request was not authenticated; answers 401 (or 500 when the server cannot tell).
