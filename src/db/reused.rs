@@ -54,15 +54,20 @@ impl<Q: Query> Query for Reused<Q> {
 
 impl<Q, Conn> RunQueryDsl<Conn> for Reused<Q> {}
 
-/// `query.execute(pg)` for an INSERT or UPDATE that PostgreSQL keeps prepared; evaluates to the
-/// number of rows written (one `RETURNING 1` row each), as `execute` would.
+/// `query.execute(conn)` for an INSERT or UPDATE (a multi-row INSERT too) that PostgreSQL keeps
+/// prepared; evaluates to the number of rows written, as `execute` would. On PostgreSQL it is a
+/// load with `RETURNING 1` (one row per row written); SQLite executes the query as it is.
 macro_rules! execute_reused {
-    ($pg:expr, $query:expr) => {
-        $crate::db::reused(
-            $query.returning(::diesel::dsl::sql::<::diesel::sql_types::Integer>("1")),
-        )
-        .load::<i32>($pg)
-        .map(|rows| rows.len())
-    };
+    ($conn:expr, $query:expr) => {{
+        let query = $query;
+        match $conn {
+            $crate::db::DbConnection::Pg(pg) => $crate::db::reused(
+                query.returning(::diesel::dsl::sql::<::diesel::sql_types::Integer>("1")),
+            )
+            .load::<i32>(pg)
+            .map(|rows| rows.len()),
+            $crate::db::DbConnection::Sqlite(sqlite) => query.execute(sqlite),
+        }
+    }};
 }
 pub(crate) use execute_reused;

@@ -293,10 +293,7 @@ fn insert_after(
         .collect();
     // One multi-row INSERT; the multi-backend connection does not offer batch inserts itself.
     let insert = diesel::insert_into(case_events::table).values(&rows);
-    match conn {
-        DbConnection::Pg(pg) => execute_reused!(pg, insert)?,
-        DbConnection::Sqlite(sqlite) => insert.execute(sqlite)?,
-    };
+    execute_reused!(conn, insert)?;
     Ok(())
 }
 

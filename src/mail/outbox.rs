@@ -187,10 +187,7 @@ pub fn claim_due(
             outbox::lease_until.eq(Some(lease_until)),
             outbox::attempts.eq(outbox::attempts + 1),
         ));
-        match conn {
-            DbConnection::Pg(pg) => execute_reused!(pg, claim)?,
-            DbConnection::Sqlite(sqlite) => claim.execute(sqlite)?,
-        };
+        execute_reused!(conn, claim)?;
         let rows: Vec<OutboxRow> = outbox::table
             .filter(outbox::id.eq_any(&ids))
             .order((outbox::next_attempt_at, outbox::id))
@@ -229,10 +226,7 @@ pub fn mark_sent(
         outbox::lease_until.eq(None::<NaiveDateTime>),
         outbox::last_error.eq(None::<String>),
     ));
-    let updated = match conn {
-        DbConnection::Pg(pg) => execute_reused!(pg, update)?,
-        DbConnection::Sqlite(sqlite) => update.execute(sqlite)?,
-    };
+    let updated = execute_reused!(conn, update)?;
     Ok(updated == 1)
 }
 

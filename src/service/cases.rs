@@ -341,10 +341,7 @@ fn apply(
                 cases::current_steps.eq(&row.current_steps),
                 cases::updated_at.eq(row.updated_at),
             ));
-        let updated = match conn {
-            DbConnection::Pg(pg) => execute_reused!(pg, update)?,
-            DbConnection::Sqlite(sqlite) => update.execute(sqlite)?,
-        };
+        let updated = execute_reused!(conn, update)?;
         if updated != 1 {
             let current = cases::table.find(id).select(cases::version).first(conn)?;
             return Err(ServiceError::VersionConflict { current });
@@ -773,10 +770,7 @@ fn record(
             .collect();
         // One multi-row INSERT; the multi-backend connection does not offer batch inserts itself.
         let insert = diesel::insert_into(timers::table).values(&rows);
-        match conn {
-            DbConnection::Pg(pg) => execute_reused!(pg, insert)?,
-            DbConnection::Sqlite(sqlite) => insert.execute(sqlite)?,
-        };
+        execute_reused!(conn, insert)?;
     }
     set_timer_status(conn, id, &cancelled, "cancelled")?;
     Ok(())
@@ -807,10 +801,7 @@ fn set_timer_status(
         .filter(timers::local_id.eq_any(locals))
         .filter(timers::status.eq("scheduled"))
         .set(timers::status.eq(status));
-    match conn {
-        DbConnection::Pg(pg) => execute_reused!(pg, update)?,
-        DbConnection::Sqlite(sqlite) => update.execute(sqlite)?,
-    };
+    execute_reused!(conn, update)?;
     Ok(())
 }
 

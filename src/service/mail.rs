@@ -425,10 +425,7 @@ pub fn insert_prepared(
     let rows: Vec<_> = mails.iter().map(row).collect();
     // The multi-backend connection does not offer batch inserts itself.
     let insert = diesel::insert_into(outbox::table).values(&rows);
-    match conn {
-        DbConnection::Pg(pg) => execute_reused!(pg, insert)?,
-        DbConnection::Sqlite(sqlite) => insert.execute(sqlite)?,
-    };
+    execute_reused!(conn, insert)?;
     Ok(())
 }
 

@@ -136,10 +136,7 @@ pub fn insert_first(conn: &mut DbConnection, links: &[NewLink]) -> Result<(), Se
     let rows: Vec<_> = links.iter().map(row).collect();
     // The multi-backend connection does not offer batch inserts itself.
     let insert = diesel::insert_into(partner_links::table).values(&rows);
-    match conn {
-        DbConnection::Pg(pg) => execute_reused!(pg, insert)?,
-        DbConnection::Sqlite(sqlite) => insert.execute(sqlite)?,
-    };
+    execute_reused!(conn, insert)?;
     Ok(())
 }
 
