@@ -3,6 +3,7 @@
 //! Everything here blocks; async callers go through [`Database::run`], which moves the work onto
 //! actix-web's blocking thread pool. Nothing in this module reads configuration files or the clock.
 
+mod deferred;
 mod durable_commit;
 pub mod migrations;
 pub mod models;
@@ -18,6 +19,8 @@ use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionMa
 use diesel::r2d2::{self, ManageConnection, R2D2Connection};
 use diesel::{Connection, ConnectionError};
 
+pub use self::deferred::Deferred;
+pub(crate) use self::deferred::defer_write;
 pub(crate) use self::reused::execute_reused;
 pub use self::reused::{Reused, reused};
 pub use self::url::DatabaseUrl;

@@ -15,7 +15,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::db::schema::{case_events, cases};
-use crate::db::{DbConnection, DbError, execute_reused};
+use crate::db::{DbConnection, DbError, Deferred, defer_write, execute_reused};
 
 pub use self::hash::GENESIS_HASH;
 pub use self::verify::{BreakReason, ChainBreak, VerifyReport, verify, verify_all};
@@ -118,15 +118,39 @@ impl EventRow {
 
 #[derive(Insertable)]
 #[diesel(table_name = case_events)]
-struct EventInsert<'a> {
+struct EventInsert {
     case_id: i64,
     seq: i32,
     at: NaiveDateTime,
-    actor: &'a str,
-    kind: &'a str,
-    payload: &'a str,
-    prev_hash: &'a str,
-    hash: &'a str,
+    actor: String,
+    kind: String,
+    payload: String,
+    prev_hash: String,
+    hash: String,
+}
+
+/// The newest entry of a case's journal: what the next entry chains onto.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainHead {
+    /// Its sequence number (0 for an empty journal).
+    pub seq: i32,
+    /// Its hash ([`GENESIS_HASH`] for an empty journal).
+    pub hash: String,
+}
+
+impl ChainHead {
+    /// The head of an empty journal, which a new case starts from.
+    pub fn genesis() -> Self {
+        Self {
+            seq: 0,
+            hash: GENESIS_HASH.to_string(),
+        }
+    }
+
+    /// The head given the newest entry's sequence number and hash, if the journal has one.
+    pub fn from_newest(newest: Option<(i32, String)>) -> Self {
+        newest.map_or_else(Self::genesis, |(seq, hash)| Self { seq, hash })
+    }
 }
 
 /// True while `conn` is inside a transaction (ours or the caller's).
@@ -174,46 +198,34 @@ pub fn append(
         .collect()
 }
 
-/// Appends `events` like [`append`], for a caller that already holds the case: it has locked the
-/// case row in this transaction (`SELECT … FOR UPDATE` on PostgreSQL; on SQLite the
-/// `BEGIN IMMEDIATE` of [`crate::db::write_transaction`]) or inserted the case in it.
+/// Appends `events` after `head`, for a caller that holds the case: it has locked the case row
+/// in this transaction (`SELECT … FOR UPDATE` on PostgreSQL; on SQLite the `BEGIN IMMEDIATE` of
+/// [`crate::db::write_transaction`]) and read the head with it, or inserted the case in it (the
+/// head is then [`ChainHead::genesis`]).
 ///
 /// The case commands run on every API request that changes a case; this variant spares them the
-/// second lock and reading the entries back, so an append costs two statements (chain head, one
-/// multi-row insert) however many entries it writes. A missing case fails on the foreign key;
+/// second lock, reading the head and reading the entries back. On PostgreSQL the one multi-row
+/// insert joins the command's other writes in `deferred`. A missing case fails on the foreign key;
 /// `UNIQUE (case_id, seq)` remains the backstop should a caller not hold the lock.
-pub fn append_locked(
+pub fn append_after(
     conn: &mut DbConnection,
+    deferred: &mut Deferred,
     case_id: i64,
     events: &[NewEvent],
+    head: ChainHead,
 ) -> Result<(), DbError> {
-    if has_work(conn, events)? {
-        insert_chained(conn, case_id, events)?;
-    }
-    Ok(())
-}
-
-/// Starts the journal of a case inserted in the same transaction: like [`append_locked`], but
-/// without reading the chain head, which for a case that did not exist a moment ago is the
-/// genesis. Should the case have entries after all, `UNIQUE (case_id, seq)` refuses the insert.
-pub fn append_first(
-    conn: &mut DbConnection,
-    case_id: i64,
-    events: &[NewEvent],
-) -> Result<(), DbError> {
-    if has_work(conn, events)? {
-        insert_after(conn, case_id, events, 0, GENESIS_HASH.to_string())?;
-    }
-    Ok(())
-}
-
-/// The precondition of the appenders for callers holding the case: a transaction (else
-/// `NotInTransaction`); false when there is nothing to append.
-fn has_work(conn: &mut DbConnection, events: &[NewEvent]) -> Result<bool, DbError> {
     if !in_transaction(conn) {
         return Err(diesel::result::Error::NotInTransaction.into());
     }
-    Ok(!events.is_empty())
+    if events.is_empty() {
+        return Ok(());
+    }
+    let rows = rows_after(case_id, events, head)?;
+    defer_write!(
+        conn,
+        deferred,
+        diesel::insert_into(case_events::table).values(rows)
+    )
 }
 
 /// Reads the chain head of the case and inserts `events` after it in one statement; returns the
@@ -229,28 +241,27 @@ fn insert_chained(
         .select((case_events::seq, case_events::hash))
         .first(conn)
         .optional()?;
-    let (last_seq, prev_hash) = last.unwrap_or_else(|| (0, GENESIS_HASH.to_string()));
-    insert_after(conn, case_id, events, last_seq, prev_hash)?;
+    let head = ChainHead::from_newest(last);
+    let last_seq = head.seq;
+    let rows = rows_after(case_id, events, head)?;
+    // One multi-row INSERT; the multi-backend connection does not offer batch inserts itself.
+    let insert = diesel::insert_into(case_events::table).values(&rows);
+    execute_reused!(conn, insert)?;
     Ok(last_seq)
 }
 
-/// Inserts `events` after the entry `last_seq` with hash `prev_hash`, in one statement.
-fn insert_after(
-    conn: &mut DbConnection,
+/// The rows of `events` chained after `head`: numbered on from its sequence number, each
+/// carrying the hash of its predecessor.
+fn rows_after(
     case_id: i64,
     events: &[NewEvent],
-    last_seq: i32,
-    mut prev_hash: String,
-) -> Result<(), DbError> {
-    struct Prepared {
-        seq: i32,
-        at: NaiveDateTime,
-        payload: String,
-        prev_hash: String,
-        hash: String,
-    }
-    let mut prepared = Vec::with_capacity(events.len());
-    let mut seq = last_seq;
+    head: ChainHead,
+) -> Result<Vec<EventInsert>, DbError> {
+    let ChainHead {
+        mut seq,
+        hash: mut prev_hash,
+    } = head;
+    let mut rows = Vec::with_capacity(events.len());
     for event in events {
         seq = seq.checked_add(1).ok_or_else(|| {
             DbError::Query(diesel::result::Error::QueryBuilderError(
@@ -269,32 +280,18 @@ fn insert_after(
             prev_hash: &prev_hash,
         });
         let entry_prev = std::mem::replace(&mut prev_hash, hash.clone());
-        prepared.push(Prepared {
+        rows.push(EventInsert {
+            case_id,
             seq,
             at,
+            actor: event.actor.clone(),
+            kind: event.kind.clone(),
             payload,
             prev_hash: entry_prev,
             hash,
         });
     }
-    let rows: Vec<EventInsert<'_>> = prepared
-        .iter()
-        .zip(events)
-        .map(|(p, event)| EventInsert {
-            case_id,
-            seq: p.seq,
-            at: p.at,
-            actor: &event.actor,
-            kind: &event.kind,
-            payload: &p.payload,
-            prev_hash: &p.prev_hash,
-            hash: &p.hash,
-        })
-        .collect();
-    // One multi-row INSERT; the multi-backend connection does not offer batch inserts itself.
-    let insert = diesel::insert_into(case_events::table).values(&rows);
-    execute_reused!(conn, insert)?;
-    Ok(())
+    Ok(rows)
 }
 
 /// Makes sure the case exists; on PostgreSQL also locks its row until the transaction ends.

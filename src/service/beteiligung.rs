@@ -12,7 +12,7 @@ use super::mail::{self, MailContext, Outgoing, QueuedMail};
 use super::partner_link;
 use crate::db::models::{Organisation, OrganisationId};
 use crate::db::schema::{answers, documents, invitations, organisations};
-use crate::db::{DbConnection, reused};
+use crate::db::{DbConnection, Deferred, reused};
 use crate::engine::instance::{Answer, InvitationStatus, LocalId, Votum};
 
 /// German label of a Votum, as partners chose it.
@@ -155,6 +155,7 @@ pub struct NewInvitation<'a> {
 /// refuses the whole command, the first such in `new` named.
 pub fn invite_all(
     conn: &mut DbConnection,
+    deferred: &mut Deferred,
     out: &Outgoing,
     case: i64,
     new: &[NewInvitation<'_>],
@@ -247,8 +248,8 @@ pub fn invite_all(
             },
         )?);
     }
-    partner_link::insert_first(conn, &links)?;
-    mail::insert_prepared(conn, &mails, at)
+    partner_link::insert_first(conn, deferred, links)?;
+    mail::insert_prepared(conn, deferred, mails, at)
 }
 
 /// Re-sends the invitation mail of an open invitation with a new link (the old one is revoked).

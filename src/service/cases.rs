@@ -12,9 +12,9 @@ use super::beteiligung::{self, NewInvitation};
 use super::error::ServiceError;
 use super::mail::{self, CaseMailFacts, MailContext, QueuedMail};
 use super::workflows::{DeployedWorkflow, WorkflowRegistry};
-use crate::db::models::{CaseId, CaseRow, NewCase, Organisation, OrganisationId};
+use crate::db::models::{CaseId, CaseRow, LockedCase, NewCase, Organisation, OrganisationId};
 use crate::db::schema::{cases, organisations, timers};
-use crate::db::{DbConnection, execute_reused, write_transaction};
+use crate::db::{DbConnection, Deferred, defer_write, execute_reused, write_transaction};
 use crate::engine::data::validate_data;
 use crate::engine::definition::Step;
 use crate::engine::instance::{Answer, LocalId};
@@ -22,7 +22,7 @@ use crate::engine::{
     Actor, Applicant, CaseStatus, Clock, Event, Instance, JournalEntry, MailTarget, Outcome,
     SideEffect, step_owned,
 };
-use crate::journal::{self, NewEvent};
+use crate::journal::{self, ChainHead, NewEvent};
 
 /// The parts of a case a permission decision needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -175,12 +175,26 @@ pub fn start_case(
 ) -> Result<LoadedCase, ServiceError> {
     let workflow = ctx.registry.latest(conn, workflow_key)?;
     write_transaction(conn, |conn| {
-        start_in_transaction(conn, ctx, &workflow, applicant, data, actor, clock)
+        let mut deferred = Deferred::new();
+        let started = start_in_transaction(
+            conn,
+            &mut deferred,
+            ctx,
+            &workflow,
+            applicant,
+            data,
+            actor,
+            clock,
+        )?;
+        deferred.flush(conn)?;
+        Ok(started)
     })
 }
 
+#[allow(clippy::too_many_arguments)]
 fn start_in_transaction(
     conn: &mut DbConnection,
+    deferred: &mut Deferred,
     ctx: &CaseContext<'_>,
     workflow: &Arc<DeployedWorkflow>,
     applicant: &Organisation,
@@ -239,16 +253,12 @@ fn start_in_transaction(
         updated_at: now,
     }
     .insert(conn)?;
-    record(
-        conn,
-        ctx,
-        &row,
-        workflow,
-        &outcome,
-        actor,
-        clock,
-        Journal::New,
-    )?;
+    let held = Held {
+        row: &row,
+        head: ChainHead::genesis(),
+        applicant_mailbox: applicant.mailbox.as_deref(),
+    };
+    record(conn, deferred, ctx, held, workflow, &outcome, actor, clock)?;
     // `record` changes no column of the case row, so the inserted row is the stored one.
     Ok(LoadedCase {
         row,
@@ -296,7 +306,11 @@ fn apply(
         check,
     } = call;
     write_transaction(conn, |conn| {
-        let row = CaseRow::lock(conn, id)?.ok_or_else(not_found)?;
+        let LockedCase {
+            row,
+            newest_event,
+            applicant_mailbox,
+        } = LockedCase::lock(conn, id)?.ok_or_else(not_found)?;
         check(access(&row))?;
         if let Some(expected) = expected_version
             && expected != row.version
@@ -333,29 +347,45 @@ fn apply(
             .filter(cases::id.eq(id))
             .filter(cases::version.eq(expected))
             .set((
-                cases::state.eq(&row.state),
-                cases::status.eq(&row.status),
-                cases::outcome.eq(&row.outcome),
+                cases::state.eq(row.state.clone()),
+                cases::status.eq(row.status.clone()),
+                cases::outcome.eq(row.outcome.clone()),
                 cases::version.eq(row.version),
                 cases::submitted_at.eq(row.submitted_at),
-                cases::current_steps.eq(&row.current_steps),
+                cases::current_steps.eq(row.current_steps.clone()),
                 cases::updated_at.eq(row.updated_at),
             ));
-        let updated = execute_reused!(conn, update)?;
-        if updated != 1 {
-            let current = cases::table.find(id).select(cases::version).first(conn)?;
-            return Err(ServiceError::VersionConflict { current });
+        // The row is locked and its version was checked above, so the update writes it; on
+        // PostgreSQL it joins the command's other writes, guarded to have written exactly it.
+        let mut deferred = Deferred::new();
+        match conn {
+            DbConnection::Pg(_) => deferred.push_counted(
+                update.returning(diesel::dsl::sql::<diesel::sql_types::Integer>("1")),
+                1,
+            )?,
+            DbConnection::Sqlite(_) => {
+                if execute_reused!(conn, update)? != 1 {
+                    let current = cases::table.find(id).select(cases::version).first(conn)?;
+                    return Err(ServiceError::VersionConflict { current });
+                }
+            }
         }
+        let held = Held {
+            row: &row,
+            head: ChainHead::from_newest(newest_event),
+            applicant_mailbox: applicant_mailbox.as_deref(),
+        };
         record(
             conn,
+            &mut deferred,
             ctx,
-            &row,
+            held,
             &workflow,
             &outcome,
             actor,
             clock,
-            Journal::Existing,
         )?;
+        deferred.flush(conn)?;
         Ok(LoadedCase {
             row,
             instance: outcome.instance,
@@ -523,27 +553,29 @@ pub fn fire_timer(
     )
 }
 
-/// Whether the case's journal already has entries, which `record` would have to chain onto.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Journal {
-    /// The case was inserted in this transaction: its journal starts at the genesis.
-    New,
-    /// The case existed before: its chain head is read first.
-    Existing,
+/// The case a command holds (locked, or inserted in its transaction), with what `record` needs
+/// besides the row.
+struct Held<'a> {
+    row: &'a CaseRow,
+    /// The journal's newest entry, read with the lock (the genesis for a new case).
+    head: ChainHead,
+    /// The applicant's functional mailbox, the contact of mails without one in the data.
+    applicant_mailbox: Option<&'a str>,
 }
 
 /// Writes what an engine outcome asks for: journal entries, timers, outbox rows, started cases.
 #[allow(clippy::too_many_arguments)]
 fn record(
     conn: &mut DbConnection,
+    deferred: &mut Deferred,
     ctx: &CaseContext<'_>,
-    case: &CaseRow,
+    held: Held<'_>,
     workflow: &DeployedWorkflow,
     outcome: &Outcome,
     actor: &Actor,
     clock: &Clock,
-    journal_state: Journal,
 ) -> Result<(), ServiceError> {
+    let case = held.row;
     let id = case.id;
     let applicant = case.applicant_id;
     let at = db_time(clock);
@@ -557,11 +589,8 @@ fn record(
             payload: entry.payload(),
         })
         .collect();
-    // The commands hold the case (row lock or a fresh insert), see `journal::append_locked`.
-    match journal_state {
-        Journal::New => journal::append_first(conn, id.0, &events)?,
-        Journal::Existing => journal::append_locked(conn, id.0, &events)?,
-    }
+    // The commands hold the case (row lock or a fresh insert), see `journal::append_after`.
+    journal::append_after(conn, deferred, id.0, &events, held.head)?;
     let fired: Vec<i64> = outcome
         .journal
         .iter()
@@ -572,12 +601,9 @@ fn record(
         .collect();
     set_timer_status(conn, id, &fired, "fired")?;
 
-    let mut facts: Option<MailContext> = None;
-    let mut base = |conn: &mut DbConnection, step: &str| -> Result<MailContext, ServiceError> {
-        if facts.is_none() {
-            facts = Some(case_mail_context(conn, case, workflow, &outcome.instance)?);
-        }
-        let mut context = facts.clone().unwrap_or_default();
+    let facts = case_mail_context(case, held.applicant_mailbox, workflow, &outcome.instance);
+    let base = |step: &str| -> MailContext {
+        let mut context = facts.clone();
         context.schritt = Some(
             workflow
                 .workflow
@@ -588,7 +614,7 @@ fn record(
         if let Some(Step::Consultation(consultation)) = workflow.workflow.step(step) {
             context.frage = Some(consultation.question.clone());
         }
-        Ok(context)
+        context
     };
     for entry in &outcome.journal {
         match entry {
@@ -601,7 +627,7 @@ fn record(
                     .iter()
                     .find(|i| i.id == *invitation)
                 {
-                    let context = base(conn, step)?;
+                    let context = base(step);
                     beteiligung::answered(
                         conn,
                         ctx.mail,
@@ -614,7 +640,7 @@ fn record(
                 }
             }
             JournalEntry::ConsultationCompleted { step, .. } => {
-                let context = base(conn, step)?;
+                let context = base(step);
                 beteiligung::completed(conn, ctx.mail, id.0, applicant, step, &context, at)?;
             }
             _ => {}
@@ -636,8 +662,10 @@ fn record(
             SideEffect::SendMail { .. } | SideEffect::CloseInvitation { .. }
         ) && !invites.is_empty()
         {
-            beteiligung::invite_all(conn, ctx.mail, id.0, &invites, at)?;
+            beteiligung::invite_all(conn, deferred, ctx.mail, id.0, &invites, at)?;
             invites.clear();
+            // The mail and the closing read the links and invitations just written.
+            deferred.flush(conn)?;
         }
         match effect {
             SideEffect::ScheduleTimer {
@@ -678,7 +706,7 @@ fn record(
                     deadline: *deadline,
                     deadline_reason: deadline_reason.as_deref(),
                     template,
-                    base: base(conn, step)?,
+                    base: base(step),
                 });
             }
             SideEffect::SendMail {
@@ -688,7 +716,7 @@ fn record(
                 reminder,
                 deadline,
             } => {
-                let mut context = base(conn, step)?;
+                let mut context = base(step);
                 if let Some(deadline) = deadline {
                     context.frist = Some((deadline.end, deadline.reason.clone()));
                 }
@@ -736,6 +764,7 @@ fn record(
                     .ok_or_else(|| ServiceError::NotFound("Antragsteller fehlt.".into()))?;
                 start_in_transaction(
                     conn,
+                    deferred,
                     ctx,
                     &target,
                     &owner,
@@ -750,7 +779,7 @@ fn record(
             SideEffect::Finished { .. } => {}
         }
     }
-    beteiligung::invite_all(conn, ctx.mail, id.0, &invites, at)?;
+    beteiligung::invite_all(conn, deferred, ctx.mail, id.0, &invites, at)?;
     if !scheduled.is_empty() {
         let rows: Vec<_> = scheduled
             .iter()
@@ -758,19 +787,22 @@ fn record(
                 (
                     timers::case_id.eq(id),
                     timers::local_id.eq(new.local),
-                    timers::step.eq(new.step),
+                    timers::step.eq(new.step.to_string()),
                     timers::due.eq(new.due),
                     timers::status.eq(new.status),
                     timers::created_at.eq(at),
                     timers::kind.eq(new.kind),
                     timers::deadline.eq(new.deadline.map(|d| d.end)),
-                    timers::deadline_reason.eq(new.deadline.and_then(|d| d.reason.as_deref())),
+                    timers::deadline_reason.eq(new.deadline.and_then(|d| d.reason.clone())),
                 )
             })
             .collect();
-        // One multi-row INSERT; the multi-backend connection does not offer batch inserts itself.
-        let insert = diesel::insert_into(timers::table).values(&rows);
-        execute_reused!(conn, insert)?;
+        // One multi-row INSERT, with the command's other writes on PostgreSQL.
+        defer_write!(
+            conn,
+            deferred,
+            diesel::insert_into(timers::table).values(rows)
+        )?;
     }
     set_timer_status(conn, id, &cancelled, "cancelled")?;
     Ok(())
@@ -817,7 +849,11 @@ pub fn resend_invitation(
     check: &dyn Fn(CaseAccess) -> Result<(), ServiceError>,
 ) -> Result<(), ServiceError> {
     write_transaction(conn, |conn| {
-        let row = CaseRow::lock(conn, id)?.ok_or_else(not_found)?;
+        let LockedCase {
+            row,
+            applicant_mailbox,
+            ..
+        } = LockedCase::lock(conn, id)?.ok_or_else(not_found)?;
         check(access(&row))?;
         let invitation_row = beteiligung::InvitationRow::find(conn, invitation)?
             .filter(|i| i.case_id == id.0)
@@ -836,7 +872,8 @@ pub fn resend_invitation(
             ));
         };
         let at = db_time(clock);
-        let mut context = case_mail_context(conn, &row, &workflow, &instance)?;
+        let mut context =
+            case_mail_context(&row, applicant_mailbox.as_deref(), &workflow, &instance);
         context.schritt = Some(consultation.title.clone());
         context.frage = Some(consultation.question.clone());
         beteiligung::resend(
@@ -865,11 +902,11 @@ pub fn resend_invitation(
 /// the coordinating office (from the application's `antragsteller` data where the workflow has
 /// it, else the applicant organisation and its mailbox).
 fn case_mail_context(
-    conn: &mut DbConnection,
     case: &CaseRow,
+    applicant_mailbox: Option<&str>,
     workflow: &DeployedWorkflow,
     instance: &Instance,
-) -> Result<MailContext, ServiceError> {
+) -> MailContext {
     let text = |path: &str| {
         crate::engine::data::lookup(&instance.data, path)
             .and_then(Value::as_str)
@@ -877,20 +914,19 @@ fn case_mail_context(
             .filter(|s| !s.is_empty())
             .map(str::to_string)
     };
-    let mailbox = Organisation::find(conn, case.applicant_id)?.and_then(|o| o.mailbox);
     let stelle = match text("antragsteller.dienststelle") {
         Some(office) => format!("{}, {office}", instance.applicant.name),
         None => instance.applicant.name.clone(),
     };
-    Ok(MailContext {
+    MailContext {
         case: CaseMailFacts {
             aktenzeichen: case.aktenzeichen.clone(),
             verfahren: workflow.definition().title.clone(),
             antragsteller: instance.applicant.name.clone(),
             kontakt_stelle: stelle,
             kontakt_telefon: text("antragsteller.telefon"),
-            kontakt_email: text("antragsteller.email").or(mailbox),
+            kontakt_email: text("antragsteller.email").or(applicant_mailbox.map(str::to_string)),
         },
         ..Default::default()
-    })
+    }
 }

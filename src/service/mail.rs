@@ -22,7 +22,7 @@ use crate::db::models::{Organisation, OrganisationId};
 use crate::db::schema::{
     cases, invitations, organisation_contacts, organisations, outbox, user_roles, users,
 };
-use crate::db::{DbConnection, DbError, execute_reused, write_transaction};
+use crate::db::{DbConnection, DbError, Deferred, defer_write, write_transaction};
 use crate::engine::validate::{TemplateUse, ValidationContext};
 use crate::mail::outbox::{self as outbox_rows, OutboxRow, OutboxStatus, RetryError};
 use crate::render::{RenderedMail, TemplateError, Templates};
@@ -303,7 +303,18 @@ pub fn queue(
     at: NaiveDateTime,
 ) -> Result<(), ServiceError> {
     let prepared = prepare(out, mail)?;
-    insert_prepared(conn, &[prepared], at)
+    insert_now(conn, vec![prepared], at)
+}
+
+/// [`insert_prepared`] for a caller without other writes to send along.
+fn insert_now(
+    conn: &mut DbConnection,
+    mails: Vec<PreparedMail>,
+    at: NaiveDateTime,
+) -> Result<(), ServiceError> {
+    let mut deferred = Deferred::new();
+    insert_prepared(conn, &mut deferred, mails, at)?;
+    Ok(deferred.flush(conn)?)
 }
 
 /// Where a mail goes and what it is about, for mails whose context is not a [`MailContext`]
@@ -326,7 +337,7 @@ pub fn queue_with(
     at: NaiveDateTime,
 ) -> Result<(), ServiceError> {
     let prepared = prepare_with(out, mail, subject, context)?;
-    insert_prepared(conn, &[prepared], at)
+    insert_now(conn, vec![prepared], at)
 }
 
 /// A rendered mail not yet in the outbox, so that the mails of one command can be inserted
@@ -394,38 +405,42 @@ fn prepare_with(
 }
 
 /// Puts prepared mails into the outbox with one INSERT, due at `at`; a mail without addresses
-/// goes in as failed, with the reason, for an administrator to retry.
+/// goes in as failed, with the reason, for an administrator to retry. On PostgreSQL the INSERT
+/// joins the command's other writes in `deferred`.
 pub fn insert_prepared(
     conn: &mut DbConnection,
-    mails: &[PreparedMail],
+    deferred: &mut Deferred,
+    mails: Vec<PreparedMail>,
     at: NaiveDateTime,
 ) -> Result<(), ServiceError> {
-    let row = |mail: &PreparedMail| {
+    let row = |mail: PreparedMail| {
         (
-            outbox::message_id.eq(mail.message_id.clone()),
+            outbox::message_id.eq(mail.message_id),
             outbox::case_id.eq(mail.case),
             outbox::invitation_id.eq(mail.invitation),
-            outbox::template.eq(mail.template.clone()),
-            outbox::recipients.eq(mail.recipients.clone()),
-            outbox::context.eq(mail.context.clone()),
-            outbox::subject.eq(mail.subject.clone()),
-            outbox::rendered.eq(mail.rendered.clone()),
+            outbox::template.eq(mail.template),
+            outbox::recipients.eq(mail.recipients),
+            outbox::context.eq(mail.context),
+            outbox::subject.eq(mail.subject),
+            outbox::rendered.eq(mail.rendered),
             outbox::next_attempt_at.eq(at),
             outbox::created_at.eq(at),
             outbox::status.eq(match mail.held {
                 Some(_) => OutboxStatus::Failed.as_str(),
                 None => OutboxStatus::Pending.as_str(),
             }),
-            outbox::last_error.eq(mail.held.clone()),
+            outbox::last_error.eq(mail.held),
         )
     };
     if mails.is_empty() {
         return Ok(());
     }
-    let rows: Vec<_> = mails.iter().map(row).collect();
-    // The multi-backend connection does not offer batch inserts itself.
-    let insert = diesel::insert_into(outbox::table).values(&rows);
-    execute_reused!(conn, insert)?;
+    let rows: Vec<_> = mails.into_iter().map(row).collect();
+    defer_write!(
+        conn,
+        deferred,
+        diesel::insert_into(outbox::table).values(rows)
+    )?;
     Ok(())
 }
 

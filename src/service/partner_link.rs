@@ -14,7 +14,7 @@ use super::ServiceError;
 use super::mail::Outgoing;
 use crate::auth::token::{Purpose, Signer, TokenError};
 use crate::db::schema::{invitations, partner_links};
-use crate::db::{DbConnection, execute_reused};
+use crate::db::{DbConnection, Deferred, defer_write};
 
 /// The purpose of answer links.
 pub struct PartnerLink;
@@ -84,7 +84,9 @@ pub fn issue(
         .set(partner_links::revoked_at.eq(now))
         .execute(conn)?;
     let (link, url) = prepare_first(out, invitation, deadline, now)?;
-    insert_first(conn, &[link])?;
+    let mut deferred = Deferred::new();
+    insert_first(conn, &mut deferred, vec![link])?;
+    deferred.flush(conn)?;
     Ok(url)
 }
 
@@ -121,10 +123,14 @@ pub fn prepare_first(
 }
 
 /// Records first links with one INSERT.
-pub fn insert_first(conn: &mut DbConnection, links: &[NewLink]) -> Result<(), ServiceError> {
-    let row = |link: &NewLink| {
+pub fn insert_first(
+    conn: &mut DbConnection,
+    deferred: &mut Deferred,
+    links: Vec<NewLink>,
+) -> Result<(), ServiceError> {
+    let row = |link: NewLink| {
         (
-            partner_links::jti.eq(link.jti.clone()),
+            partner_links::jti.eq(link.jti),
             partner_links::invitation_id.eq(link.invitation),
             partner_links::created_at.eq(link.created),
             partner_links::expires_at.eq(link.expires),
@@ -133,10 +139,13 @@ pub fn insert_first(conn: &mut DbConnection, links: &[NewLink]) -> Result<(), Se
     if links.is_empty() {
         return Ok(());
     }
-    let rows: Vec<_> = links.iter().map(row).collect();
-    // The multi-backend connection does not offer batch inserts itself.
-    let insert = diesel::insert_into(partner_links::table).values(&rows);
-    execute_reused!(conn, insert)?;
+    let rows: Vec<_> = links.into_iter().map(row).collect();
+    // One multi-row INSERT, on PostgreSQL with the command's other writes (`deferred`).
+    defer_write!(
+        conn,
+        deferred,
+        diesel::insert_into(partner_links::table).values(rows)
+    )?;
     Ok(())
 }
 

@@ -167,6 +167,97 @@ both_backends! {
     }
 }
 
+/// A statement PostgreSQL keeps prepared for a connection, and how often it ran.
+#[derive(QueryableByName, Debug)]
+struct Prepared {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    statement: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    executions: i64,
+}
+
+#[test]
+fn an_action_sends_its_writes_as_one_statement_on_postgres() {
+    if !crate::support::db::postgres_available() {
+        return;
+    }
+    let f = Fixture::new(Backend::Postgres);
+    let case = cases::start_case(
+        &mut f.conn(),
+        &f.ctx(),
+        "ki-antrag",
+        &f.org("05974"),
+        application(),
+        &koordination(),
+        &clock("2026-03-04"),
+    )
+    .unwrap();
+    let actor = koordination();
+    let check = allow();
+    let call = Invocation {
+        actor: &actor,
+        clock: &clock("2026-03-04"),
+        check: &check,
+    };
+    let mut conn = f.conn();
+    let moved = cases::take_action(
+        &mut conn,
+        &f.ctx(),
+        case.row.id,
+        1,
+        "beteiligung_starten",
+        None,
+        None,
+        call,
+    )
+    .unwrap();
+    assert_eq!(moved.row.version, 2);
+    let prepared: Vec<Prepared> = diesel::sql_query(
+        "SELECT statement, generic_plans + custom_plans AS executions FROM pg_prepared_statements",
+    )
+    .load(&mut *conn)
+    .unwrap();
+    // The case update, the journal entries, the timers, the partner links and the invitation
+    // mails: one statement, guarded by the update.
+    let chains: Vec<&Prepared> = prepared
+        .iter()
+        .filter(|p| p.statement.starts_with(r#"WITH "w0" AS (UPDATE "cases""#))
+        .collect();
+    assert_eq!(chains.len(), 1, "{prepared:#?}");
+    assert_eq!(chains[0].executions, 1);
+    for table in ["case_events", "timers", "partner_links", "outbox"] {
+        assert!(
+            chains[0]
+                .statement
+                .contains(&format!(r#"INSERT INTO "{table}""#)),
+            "{table}: {}",
+            chains[0].statement
+        );
+        assert!(
+            !prepared.iter().any(|p| p
+                .statement
+                .starts_with(&format!(r#"INSERT INTO "{table}""#))),
+            "{table} written on its own: {prepared:#?}"
+        );
+    }
+    assert!(
+        !prepared
+            .iter()
+            .any(|p| p.statement.starts_with(r#"UPDATE "cases""#)),
+        "{prepared:#?}"
+    );
+    // What the statement wrote is there.
+    let journal = vorgang::journal::list(&mut conn, case.row.id.0).unwrap();
+    assert!(journal.len() > 2, "{journal:?}");
+    assert!(vorgang::journal::verify(&mut conn).unwrap().intact());
+    let mails: i64 = outbox::table
+        .filter(outbox::case_id.eq(case.row.id))
+        .count()
+        .get_result(&mut *conn)
+        .unwrap();
+    assert_eq!(mails, 2);
+}
+
 both_backends! {
     fn the_access_check_runs_before_anything_changes(backend) {
         let f = Fixture::new(backend);

@@ -5,8 +5,8 @@ use chrono::{NaiveDate, NaiveDateTime, Timelike};
 use diesel::prelude::*;
 use serde_json::json;
 use vorgang::db::schema::case_events;
-use vorgang::db::{DbConnection, DbError, write_transaction};
-use vorgang::journal::{self, BreakReason, GENESIS_HASH, JournalEntry, NewEvent};
+use vorgang::db::{DbConnection, DbError, Deferred, write_transaction};
+use vorgang::journal::{self, BreakReason, ChainHead, GENESIS_HASH, JournalEntry, NewEvent};
 
 use crate::support::cases::insert_case;
 use crate::support::process::vorgang;
@@ -30,6 +30,18 @@ fn event(n: u32) -> NewEvent {
 
 fn append(conn: &mut DbConnection, case_id: i64, events: &[NewEvent]) -> Vec<JournalEntry> {
     write_transaction(conn, |conn| journal::append(conn, case_id, events)).unwrap()
+}
+
+/// `journal::append_after` as the commands use it: deferred, then sent.
+fn append_after(
+    conn: &mut DbConnection,
+    case_id: i64,
+    events: &[NewEvent],
+    head: ChainHead,
+) -> Result<(), DbError> {
+    let mut deferred = Deferred::new();
+    journal::append_after(conn, &mut deferred, case_id, events, head)?;
+    deferred.flush(conn)
 }
 
 /// A case with `n` journal entries; returns its id.
@@ -127,7 +139,7 @@ both_backends! {
         let db = TestDatabase::migrated(backend);
         let mut conn = db.connection();
         let case_id = insert_case(&mut conn, "05154-KI-2026-0001");
-        write_transaction(&mut conn, |conn| journal::append_first(conn, case_id, &[event(1), event(2)]))
+        write_transaction(&mut conn, |conn| append_after(conn, case_id, &[event(1), event(2)], ChainHead::genesis()))
             .unwrap();
         let first = journal::list(&mut conn, case_id).unwrap();
         assert_eq!(first.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 2]);
@@ -144,14 +156,28 @@ both_backends! {
 
         // A journal that has entries already is not started again: the insert is refused and
         // nothing changes.
-        let again = write_transaction(&mut conn, |conn| journal::append_first(conn, case_id, &[event(4)]));
+        let again = write_transaction(&mut conn, |conn| append_after(conn, case_id, &[event(4)], ChainHead::genesis()));
         assert!(
             matches!(again, Err(DbError::Query(diesel::result::Error::DatabaseError(
                 diesel::result::DatabaseErrorKind::UniqueViolation, _)))),
             "{again:?}"
         );
         assert_eq!(journal::list(&mut conn, case_id).unwrap(), first);
-        let outside = journal::append_first(&mut conn, case_id, &[event(4)]);
+        // So is an entry after a head that is no longer the newest (a caller not holding the case).
+        let stale = ChainHead { seq: first[1].seq, hash: first[1].hash.clone() };
+        let forked = write_transaction(&mut conn, |conn| append_after(conn, case_id, &[event(4)], stale));
+        assert!(
+            matches!(forked, Err(DbError::Query(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation, _)))),
+            "{forked:?}"
+        );
+        assert_eq!(journal::list(&mut conn, case_id).unwrap(), first);
+        // After the true head it chains on.
+        let newest = ChainHead { seq: first[2].seq, hash: first[2].hash.clone() };
+        write_transaction(&mut conn, |conn| append_after(conn, case_id, &[event(4)], newest)).unwrap();
+        assert_eq!(journal::list(&mut conn, case_id).unwrap().len(), 4);
+        assert!(journal::verify(&mut conn).unwrap().intact());
+        let outside = append_after(&mut conn, case_id, &[event(5)], ChainHead::genesis());
         assert!(
             matches!(outside, Err(DbError::Query(diesel::result::Error::NotInTransaction))),
             "{outside:?}"

@@ -1,0 +1,173 @@
+//! The blind writes of a PostgreSQL transaction, sent together as one statement.
+//!
+//! A command writes a handful of rows to different tables: the case, its journal entries, its
+//! timers, partner links and outbox rows. Sent one by one, each write costs a round trip and
+//! PostgreSQL's fixed work per statement (bind, snapshot, executor start and end), and that
+//! overhead, not the rows, was most of PostgreSQL's CPU per command. [`Deferred`] collects such
+//! writes and [`Deferred::flush`] sends them as one statement of data-modifying CTEs:
+//!
+//! ```sql
+//! WITH w0 AS (UPDATE cases … RETURNING 1), w1 AS (INSERT INTO case_events …), …
+//! SELECT count(*) FROM w0
+//! ```
+//!
+//! PostgreSQL runs every part once and to completion. The parts share one snapshot: none sees
+//! what another wrote, and no row may be changed by two parts. Defer therefore only *blind*
+//! writes, whose rows nothing else in the transaction reads or changes before the flush, and
+//! flush before anything that might. An error of any part fails the statement, and the caller's
+//! transaction rolls back as it would have for the single write.
+//!
+//! SQLite has no data-modifying CTEs, and a statement there costs no round trip: [`defer_write!`]
+//! executes the write at once.
+
+use diesel::pg::Pg;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::sql_types::BigInt;
+use diesel::{QueryResult, RunQueryDsl};
+
+use super::{DbConnection, DbError};
+
+/// A write waiting for the flush.
+type Write = Box<dyn QueryFragment<Pg> + Send>;
+
+/// Blind writes of one transaction not sent yet (PostgreSQL only; see the module docs).
+#[derive(Default)]
+pub struct Deferred {
+    writes: Vec<Write>,
+    /// The write whose row count the flush checks, and the count it must have.
+    counted: Option<(usize, i64)>,
+}
+
+impl std::fmt::Debug for Deferred {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Deferred")
+            .field("writes", &self.writes.len())
+            .field("counted", &self.counted)
+            .finish()
+    }
+}
+
+impl Deferred {
+    /// Nothing deferred yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Whether no write is waiting.
+    pub fn is_empty(&self) -> bool {
+        self.writes.is_empty()
+    }
+
+    /// Adds a write; it must own its values (they are sent at the flush).
+    pub fn push(&mut self, write: impl QueryFragment<Pg> + Send + 'static) {
+        self.writes.push(Box::new(write));
+    }
+
+    /// Adds a write with `RETURNING 1` that must write exactly `rows` rows, or the flush fails
+    /// (and with it the transaction). One per flush: the guard of an update under optimistic
+    /// concurrency, which the other writes presuppose.
+    pub fn push_counted(
+        &mut self,
+        write: impl QueryFragment<Pg> + Send + 'static,
+        rows: i64,
+    ) -> Result<(), DbError> {
+        if self.counted.is_some() {
+            return Err(DbError::Query(diesel::result::Error::QueryBuilderError(
+                "nur ein gezählter Schreibvorgang je Sammelanweisung".into(),
+            )));
+        }
+        self.counted = Some((self.writes.len(), rows));
+        self.push(write);
+        Ok(())
+    }
+
+    /// Sends the waiting writes as one statement and empties the batch. On SQLite there is
+    /// never anything to send (its writes ran at once).
+    pub fn flush(&mut self, conn: &mut DbConnection) -> Result<(), DbError> {
+        if self.writes.is_empty() {
+            return Ok(());
+        }
+        let counted = self.counted.take();
+        let chain = Chain {
+            writes: std::mem::take(&mut self.writes),
+            counted,
+        };
+        let DbConnection::Pg(pg) = conn else {
+            return Err(DbError::Query(diesel::result::Error::QueryBuilderError(
+                "aufgeschobene Schreibvorgänge gibt es nur für PostgreSQL".into(),
+            )));
+        };
+        let written: i64 = chain.get_result(pg)?;
+        match counted {
+            Some((_, expected)) if written != expected => {
+                Err(DbError::Query(diesel::result::Error::QueryBuilderError(
+                    format!("Sammelanweisung: {written} statt {expected} Zeilen geändert").into(),
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The statement a flush sends: every write as a CTE, then the counted write's row count.
+struct Chain {
+    writes: Vec<Write>,
+    counted: Option<(usize, i64)>,
+}
+
+impl QueryFragment<Pg> for Chain {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        for (index, write) in self.writes.iter().enumerate() {
+            out.push_sql(if index == 0 { "WITH " } else { ", " });
+            out.push_identifier(&format!("w{index}"))?;
+            out.push_sql(" AS (");
+            write.walk_ast(out.reborrow())?;
+            out.push_sql(")");
+        }
+        match self.counted {
+            Some((index, _)) => {
+                out.push_sql(" SELECT count(*) FROM ");
+                out.push_identifier(&format!("w{index}"))?;
+            }
+            None => out.push_sql(" SELECT CAST(0 AS BIGINT)"),
+        }
+        Ok(())
+    }
+
+    /// The text depends only on the shape of the writes (tables, columns, number of rows), of
+    /// which a command has few, so the connection keeps each shape prepared; see `db::reused`.
+    fn is_safe_to_cache_prepared(&self, _backend: &Pg) -> QueryResult<bool> {
+        Ok(true)
+    }
+}
+
+impl QueryId for Chain {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl Query for Chain {
+    type SqlType = BigInt;
+}
+
+impl RunQueryDsl<diesel::pg::PgConnection> for Chain {}
+
+/// Adds an INSERT or UPDATE to `deferred` on PostgreSQL, or executes it at once on SQLite;
+/// evaluates to `Result<(), DbError>`. The query must own its values.
+macro_rules! defer_write {
+    ($conn:expr, $deferred:expr, $query:expr) => {{
+        let query = $query;
+        match $conn {
+            $crate::db::DbConnection::Pg(_) => {
+                $deferred.push(query);
+                Ok::<(), $crate::db::DbError>(())
+            }
+            $crate::db::DbConnection::Sqlite(sqlite) => {
+                ::diesel::RunQueryDsl::execute(query, sqlite)
+                    .map(|_| ())
+                    .map_err($crate::db::DbError::from)
+            }
+        }
+    }};
+}
+pub(crate) use defer_write;
