@@ -165,21 +165,17 @@ pub fn invite_all(
         return Ok(());
     }
     let keys: Vec<&str> = new.iter().map(|n| n.participant).collect();
-    let found: Vec<Organisation> = organisations::table
-        .filter(organisations::key.eq_any(&keys))
-        .select(Organisation::as_select())
-        .load(conn)?;
-    let found_addresses = mail::addresses_of_all(conn, &found)?;
+    let found = mail::organisations_with_addresses(conn, &keys)?;
     let mut recipients: Vec<(&Organisation, &Vec<String>)> = Vec::with_capacity(new.len());
     for n in new {
         let participant = n.participant;
-        let Some(index) = found.iter().position(|o| o.key == participant) else {
+        let Some(index) = found.iter().position(|(o, _)| o.key == participant) else {
             return Err(ServiceError::Unprocessable(format!(
                 "Die zu beteiligende Stelle „{participant}“ ist nicht als Organisation erfasst; \
                  bitte legen Sie sie zuerst an."
             )));
         };
-        let (organisation, to) = (&found[index], &found_addresses[index]);
+        let (organisation, to) = (&found[index].0, &found[index].1);
         if to.is_empty() {
             return Err(ServiceError::Unprocessable(format!(
                 "Für „{}“ ist weder ein Funktionspostfach noch eine Kontaktadresse hinterlegt; \

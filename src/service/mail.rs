@@ -464,33 +464,34 @@ pub fn addresses_of(
     addresses_with_contacts(conn, organisation.id, organisation.mailbox.as_deref())
 }
 
-/// [`addresses_of`] for several organisations with one query, in the order given.
-pub fn addresses_of_all(
+/// The organisations with these keys, each with its addresses (mailbox first), in one query:
+/// what inviting the partners of a Beteiligung needs, without a second round trip for the
+/// contacts. Keys without an organisation are simply missing from the result.
+pub fn organisations_with_addresses(
     conn: &mut DbConnection,
-    organisations: &[Organisation],
-) -> Result<Vec<Vec<String>>, DbError> {
-    let ids: Vec<OrganisationId> = organisations.iter().map(|o| o.id).collect();
-    let contacts: Vec<(OrganisationId, String)> = organisation_contacts::table
-        .filter(organisation_contacts::organisation_id.eq_any(&ids))
-        .order((
-            organisation_contacts::organisation_id,
-            organisation_contacts::email,
-        ))
+    keys: &[&str],
+) -> Result<Vec<(Organisation, Vec<String>)>, DbError> {
+    let rows: Vec<(Organisation, Option<String>)> = organisations::table
+        .left_join(organisation_contacts::table)
+        .filter(organisations::key.eq_any(keys))
+        .order((organisations::id, organisation_contacts::email))
         .select((
-            organisation_contacts::organisation_id,
-            organisation_contacts::email,
+            Organisation::as_select(),
+            organisation_contacts::email.nullable(),
         ))
         .load(conn)?;
-    Ok(organisations
-        .iter()
-        .map(|organisation| {
-            merge_addresses(
-                organisation.mailbox.as_deref(),
-                contacts
-                    .iter()
-                    .filter(|(id, _)| *id == organisation.id)
-                    .map(|(_, email)| email.clone()),
-            )
+    let mut found: Vec<(Organisation, Vec<String>)> = Vec::new();
+    for (organisation, contact) in rows {
+        match found.last_mut() {
+            Some((last, contacts)) if last.id == organisation.id => contacts.extend(contact),
+            _ => found.push((organisation, contact.into_iter().collect())),
+        }
+    }
+    Ok(found
+        .into_iter()
+        .map(|(organisation, contacts)| {
+            let addresses = merge_addresses(organisation.mailbox.as_deref(), contacts.into_iter());
+            (organisation, addresses)
         })
         .collect())
 }

@@ -4,7 +4,7 @@ use diesel::prelude::*;
 use diesel::sql_types::Text;
 use vorgang::db::{DbConnection, migrations};
 
-use crate::support::TestDatabase;
+use crate::support::{Backend, TestDatabase};
 
 #[derive(QueryableByName)]
 struct Line {
@@ -92,4 +92,55 @@ fn both_backends_have_the_same_migrations() {
         names
     };
     assert_eq!(names("sqlite"), names("postgres"));
+}
+
+/// The compression method of a column, as `pg_attribute` records it (`l` lz4, `p` pglz, empty
+/// for the server's default).
+#[derive(QueryableByName)]
+struct Compression {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    column: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    method: String,
+}
+
+#[test]
+fn large_values_are_compressed_with_lz4_on_postgres() {
+    if !crate::support::db::postgres_available() {
+        return;
+    }
+    let db = TestDatabase::migrated(Backend::Postgres);
+    let mut conn = db.connection();
+    let lz4: bool = diesel::sql_query(
+        "SELECT 'lz4' = ANY (enumvals) AS value FROM pg_settings WHERE name = 'default_toast_compression'",
+    )
+    .get_result::<Flag>(&mut conn)
+    .unwrap()
+    .value;
+    let methods: Vec<Compression> = diesel::sql_query(
+        "SELECT c.relname || '.' || a.attname AS column, a.attcompression::text AS method \
+         FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid \
+         WHERE (c.relname, a.attname) IN (('cases', 'state'), ('outbox', 'rendered'), ('outbox', 'context')) \
+         ORDER BY 1",
+    )
+    .load(&mut conn)
+    .unwrap();
+    let expected = if lz4 { "l" } else { "" };
+    assert_eq!(
+        methods
+            .iter()
+            .map(|m| (m.column.as_str(), m.method.as_str()))
+            .collect::<Vec<_>>(),
+        [
+            ("cases.state", expected),
+            ("outbox.context", expected),
+            ("outbox.rendered", expected)
+        ]
+    );
+}
+
+#[derive(QueryableByName)]
+struct Flag {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    value: bool,
 }
