@@ -14,7 +14,7 @@ use diesel::prelude::*;
 
 use crate::db::models::CaseId;
 use crate::db::schema::outbox;
-use crate::db::{DbConnection, DbError, execute_reused, write_transaction};
+use crate::db::{DbConnection, DbError, execute_reused, reused, write_transaction};
 
 /// Longest delay between two attempts, whatever the base and the attempt count.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(3600);
@@ -57,7 +57,7 @@ impl OutboxStatus {
 }
 
 /// A row of `outbox`, as written by the command that queued the mail.
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = outbox)]
 pub struct OutboxRow {
     pub id: i64,
@@ -129,12 +129,13 @@ fn delta(duration: Duration) -> TimeDelta {
 }
 
 /// Claims up to `limit` due rows for one attempt each: pending rows whose `next_attempt_at` has
-/// come, and rows in `sending` whose lease has expired. They become `sending` with
+/// come, and rows in `sending` whose lease has expired, oldest first. They become `sending` with
 /// `lease_until = now + lease` and one more attempt counted.
 ///
-/// PostgreSQL: the candidates are selected `FOR UPDATE SKIP LOCKED`, so concurrent claimers
-/// (threads or processes) take disjoint rows without waiting for each other. SQLite: the
-/// write transaction starts with `BEGIN IMMEDIATE`, which serialises claimers.
+/// PostgreSQL: one statement ([`CLAIM_POSTGRES`]), so a claim costs one round trip and no
+/// transaction of its own; the candidates are locked `FOR UPDATE SKIP LOCKED`, so concurrent
+/// claimers (threads or processes) take disjoint rows without waiting for each other. SQLite:
+/// the same selection in a write transaction, whose `BEGIN IMMEDIATE` serialises claimers.
 pub fn claim_due(
     conn: &mut DbConnection,
     now: NaiveDateTime,
@@ -143,63 +144,87 @@ pub fn claim_due(
 ) -> Result<Vec<Claimed>, DbError> {
     // Stored and compared back as the claim token: both backends keep microseconds.
     let lease_until = (now + delta(lease)).trunc_subsecs(6);
+    let mut rows: Vec<OutboxRow> = match conn {
+        DbConnection::Pg(pg) => {
+            use diesel::sql_types::{BigInt, Text, Timestamp};
+            reused(
+                diesel::sql_query(CLAIM_POSTGRES)
+                    .bind::<Timestamp, _>(lease_until)
+                    .bind::<Timestamp, _>(now)
+                    .bind::<BigInt, _>(limit)
+                    .bind::<Text, _>(OutboxStatus::Sending.as_str())
+                    .bind::<Text, _>(OutboxStatus::Pending.as_str()),
+            )
+            .load(pg)?
+        }
+        DbConnection::Sqlite(_) => claim_in_transaction(conn, now, lease_until, limit)?,
+    };
+    rows.sort_by_key(|row| (row.next_attempt_at, row.id));
+    Ok(rows
+        .into_iter()
+        .map(|row| Claimed {
+            row,
+            lease: lease_until,
+        })
+        .collect())
+}
+
+/// The claim on PostgreSQL: `$1` the new lease, `$2` now, `$3` the batch size, `$4`/`$5` the
+/// statuses `sending` and `pending`. Each branch is an ordered range of the index
+/// (status, next_attempt_at, id) that stops after `$3` rows: one condition with `OR` would read
+/// and sort the whole backlog on every claim, which under load made claiming cost more than
+/// queuing.
+const CLAIM_POSTGRES: &str = "WITH \
+     expired AS (SELECT id, next_attempt_at FROM outbox WHERE status = $4 AND lease_until < $2 \
+                 ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED), \
+     pending AS (SELECT id, next_attempt_at FROM outbox WHERE status = $5 AND next_attempt_at <= $2 \
+                 ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED), \
+     due AS (SELECT id FROM (SELECT * FROM expired UNION ALL SELECT * FROM pending) AS candidates \
+             ORDER BY next_attempt_at, id LIMIT $3) \
+     UPDATE outbox SET status = $4, lease_until = $1, attempts = attempts + 1 \
+     WHERE id IN (SELECT id FROM due) \
+     RETURNING *";
+
+/// The claim on SQLite, as [`CLAIM_POSTGRES`] does it, in steps.
+fn claim_in_transaction(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    lease_until: NaiveDateTime,
+    limit: i64,
+) -> Result<Vec<OutboxRow>, DbError> {
     write_transaction(conn, |conn| {
-        // Two queries, each an ordered range of the index (status, next_attempt_at, id) that
-        // stops after `limit` rows: one query with `OR` would read and sort the whole backlog on
-        // every claim, which under load made claiming cost more than queuing.
-        let expired = outbox::table
-            .select((outbox::id, outbox::next_attempt_at))
-            .filter(outbox::status.eq(OutboxStatus::Sending.as_str()))
-            .filter(outbox::lease_until.lt(now))
-            .order((outbox::next_attempt_at, outbox::id))
-            .limit(limit);
-        let pending = outbox::table
-            .select((outbox::id, outbox::next_attempt_at))
-            .filter(outbox::status.eq(OutboxStatus::Pending.as_str()))
-            .filter(outbox::next_attempt_at.le(now))
-            .order((outbox::next_attempt_at, outbox::id))
-            .limit(limit);
-        let mut due: Vec<(i64, NaiveDateTime)> = match conn {
-            DbConnection::Pg(pg) => {
-                let mut due = expired.for_update().skip_locked().load(pg)?;
-                due.extend(
-                    pending
-                        .for_update()
-                        .skip_locked()
-                        .load::<(i64, NaiveDateTime)>(pg)?,
-                );
-                due
-            }
-            DbConnection::Sqlite(sqlite) => {
-                let mut due = expired.load(sqlite)?;
-                due.extend(pending.load::<(i64, NaiveDateTime)>(sqlite)?);
-                due
-            }
+        let range = |status: OutboxStatus| {
+            outbox::table
+                .select((outbox::id, outbox::next_attempt_at))
+                .filter(outbox::status.eq(status.as_str()))
+                .order((outbox::next_attempt_at, outbox::id))
+                .limit(limit)
         };
+        let mut due: Vec<(i64, NaiveDateTime)> = range(OutboxStatus::Sending)
+            .filter(outbox::lease_until.lt(now))
+            .load(conn)?;
+        due.extend(
+            range(OutboxStatus::Pending)
+                .filter(outbox::next_attempt_at.le(now))
+                .load::<(i64, NaiveDateTime)>(conn)?,
+        );
         due.sort_by_key(|&(id, at)| (at, id));
         due.truncate(usize::try_from(limit).unwrap_or(0));
         let ids: Vec<i64> = due.into_iter().map(|(id, _)| id).collect();
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let claim = diesel::update(outbox::table.filter(outbox::id.eq_any(&ids))).set((
-            outbox::status.eq(OutboxStatus::Sending.as_str()),
-            outbox::lease_until.eq(Some(lease_until)),
-            outbox::attempts.eq(outbox::attempts + 1),
-        ));
-        execute_reused!(conn, claim)?;
-        let rows: Vec<OutboxRow> = outbox::table
+        diesel::update(outbox::table.filter(outbox::id.eq_any(&ids)))
+            .set((
+                outbox::status.eq(OutboxStatus::Sending.as_str()),
+                outbox::lease_until.eq(Some(lease_until)),
+                outbox::attempts.eq(outbox::attempts + 1),
+            ))
+            .execute(conn)?;
+        Ok(outbox::table
             .filter(outbox::id.eq_any(&ids))
-            .order((outbox::next_attempt_at, outbox::id))
             .select(OutboxRow::as_select())
-            .load(conn)?;
-        Ok(rows
-            .into_iter()
-            .map(|row| Claimed {
-                row,
-                lease: lease_until,
-            })
-            .collect())
+            .load(conn)?)
     })
 }
 
