@@ -222,8 +222,14 @@ def seed(backend, db_url, sqlite_path, total, applicant):
               "FROM cases c, {series} "
               "WHERE c.id = (SELECT cases.id FROM cases JOIN organisations o ON o.id = cases.applicant_id "
               f"WHERE o.key = '{applicant}' ORDER BY cases.version DESC, cases.id DESC LIMIT 1)")
+    def enough(have):
+        if have >= total:
+            raise SystemExit(f"--cases {total} is not more than the {have} cases the command phase left; "
+                             "the read phase reads copies made on top of them, so ask for more")
+
     if backend == "postgres":
         have = int(psql(db_url, "SELECT count(*) FROM cases", capture=True))
+        enough(have)
         series = f"generate_series(1, {max(total - have, 0)}) AS n"
         psql(db_url, insert.format(series=series))
         # Settle what the bulk insert left behind (autovacuum/analyze of 100,000 new rows, a
@@ -236,6 +242,7 @@ def seed(backend, db_url, sqlite_path, total, applicant):
     import sqlite3
     db = sqlite3.connect(sqlite_path, timeout=30)
     have = db.execute("SELECT count(*) FROM cases").fetchone()[0]
+    enough(have)
     series = (f"(WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < {max(total - have, 0)}) "
               "SELECT n FROM s)")
     if total > have:
