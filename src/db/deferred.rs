@@ -2,8 +2,8 @@
 //!
 //! A command writes a handful of rows to different tables: the case, its journal entries, its
 //! timers, partner links and outbox rows. Sent one by one, each write costs a round trip and
-//! PostgreSQL's fixed work per statement (bind, snapshot, executor start and end), and that
-//! overhead, not the rows, was most of PostgreSQL's CPU per command. [`Deferred`] collects such
+//! PostgreSQL's fixed work per statement (bind, snapshot, executor start and end), a large
+//! share of PostgreSQL's CPU per command, whose profile is flat. [`Deferred`] collects such
 //! writes and [`Deferred::flush`] sends them as one statement of data-modifying CTEs:
 //!
 //! ```sql

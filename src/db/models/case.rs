@@ -93,7 +93,7 @@ pub struct LockedCase {
 
 /// The newest journal entry's sequence number and hash, and the applicant's mailbox, as columns
 /// beside the case: one index lookup each, read in the statement that locks the case rather than
-/// in three more round trips.
+/// in two more round trips.
 const NEWEST_SEQ: &str =
     "(SELECT e.seq FROM case_events e WHERE e.case_id = cases.id ORDER BY e.seq DESC LIMIT 1)";
 const NEWEST_HASH: &str =
