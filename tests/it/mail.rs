@@ -487,13 +487,6 @@ both_backends! {
     }
 }
 
-/// A row of `pg_prepared_statements`: how often PostgreSQL ran the statement from its plan cache.
-#[derive(QueryableByName)]
-struct PreparedUse {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    executions: i64,
-}
-
 #[test]
 fn recording_outcomes_reuses_one_prepared_statement_on_postgres() {
     if !crate::support::db::postgres_available() {
@@ -515,13 +508,14 @@ fn recording_outcomes_reuses_one_prepared_statement_on_postgres() {
         assert!(queue::mark_sent(&mut conn, claim, now()).unwrap());
     }
     // Three outcomes, one statement parsed once and executed three times on this connection.
-    let uses: Vec<PreparedUse> = diesel::sql_query(
-        "SELECT generic_plans + custom_plans AS executions FROM pg_prepared_statements \
-         WHERE statement LIKE 'UPDATE \"outbox\" SET \"status\" = $1, \"sent_at\"%'",
-    )
-    .load(&mut conn)
-    .unwrap();
-    assert_eq!(uses.iter().map(|u| u.executions).collect::<Vec<_>>(), [3]);
+    let uses: Vec<i64> = crate::support::db::prepared_statements(&mut conn)
+        .into_iter()
+        .filter(|(statement, _)| {
+            statement.starts_with(r#"UPDATE "outbox" SET "status" = $1, "sent_at""#)
+        })
+        .map(|(_, executions)| executions)
+        .collect();
+    assert_eq!(uses, [3]);
     for claim in &claimed {
         assert_eq!(row(&mut conn, claim.row.id).status, "sent");
     }

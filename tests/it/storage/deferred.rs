@@ -13,13 +13,6 @@ diesel::table! {
     }
 }
 
-/// A row of `pg_prepared_statements`: how often PostgreSQL ran the statement from its plan cache.
-#[derive(QueryableByName)]
-struct PreparedUse {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    executions: i64,
-}
-
 fn insert(
     id: i64,
     note: &str,
@@ -145,11 +138,12 @@ fn deferred_writes_of_one_shape_are_prepared_once() {
         deferred.flush(&mut conn).unwrap();
     }
     assert_eq!(notes(&mut conn).len(), 6);
-    let uses: Vec<PreparedUse> = diesel::sql_query(
-        "SELECT generic_plans + custom_plans AS executions FROM pg_prepared_statements \
-         WHERE statement LIKE 'WITH \"w0\" AS (INSERT INTO \"deferred_probe\"%'",
-    )
-    .load(&mut conn)
-    .unwrap();
-    assert_eq!(uses.iter().map(|u| u.executions).collect::<Vec<_>>(), [3]);
+    let uses: Vec<i64> = crate::support::db::prepared_statements(&mut conn)
+        .into_iter()
+        .filter(|(statement, _)| {
+            statement.starts_with(r#"WITH "w0" AS (INSERT INTO "deferred_probe""#)
+        })
+        .map(|(_, executions)| executions)
+        .collect();
+    assert_eq!(uses, [3]);
 }

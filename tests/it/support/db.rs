@@ -211,3 +211,25 @@ impl Drop for TestDatabase {
         }
     }
 }
+
+/// A row of `pg_prepared_statements`.
+#[derive(QueryableByName)]
+struct PreparedRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    statement: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    executions: i64,
+}
+
+/// The statements PostgreSQL keeps prepared for this connection, with how often each ran from
+/// its plan cache: what shows whether writes are sent together and prepared once.
+pub fn prepared_statements(conn: &mut DbConnection) -> Vec<(String, i64)> {
+    diesel::sql_query(
+        "SELECT statement, generic_plans + custom_plans AS executions FROM pg_prepared_statements",
+    )
+    .load::<PreparedRow>(conn)
+    .unwrap()
+    .into_iter()
+    .map(|row| (row.statement, row.executions))
+    .collect()
+}
