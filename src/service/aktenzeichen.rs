@@ -4,8 +4,9 @@
 //! transaction with an upsert, so two concurrent creations never get the same number.
 
 use diesel::prelude::*;
-use diesel::sql_types::{Integer, Text};
+use diesel::sql_types::{BigInt, Integer, Text};
 
+use crate::db::models::CaseId;
 use crate::db::{DbConnection, DbError, reused};
 
 /// The default pattern: workflow prefix, applicant AGS, year, four-digit running number.
@@ -86,39 +87,72 @@ struct LastNumber {
     last_number: i32,
 }
 
-/// Draws the next running number for (prefix, applicant, year). Must run inside the caller's
-/// write transaction: the upsert locks the counter row until commit.
-pub fn next_number(
+#[derive(QueryableByName)]
+struct NumberAndId {
+    #[diesel(sql_type = Integer)]
+    last_number: i32,
+    #[diesel(sql_type = BigInt)]
+    case_id: i64,
+}
+
+/// What a new case draws before it is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reserved {
+    /// The running number of its Aktenzeichen.
+    pub number: i32,
+    /// On PostgreSQL the id the case will have, drawn from the id sequence in the same
+    /// statement, so the case's INSERT can join the command's other writes instead of coming
+    /// back with its id first. SQLite, where a statement costs no round trip, assigns the id
+    /// when the case is inserted.
+    pub case_id: Option<CaseId>,
+}
+
+/// Draws the next running number for (prefix, applicant, year) and, on PostgreSQL, the new
+/// case's id. Must run inside the caller's write transaction: the upsert locks the counter row
+/// until commit, so numbers stay gapless; ids may have gaps (a sequence is not transactional).
+pub fn reserve(
     conn: &mut DbConnection,
     prefix: &str,
     applicant_key: &str,
     year: i32,
-) -> Result<i32, DbError> {
+) -> Result<Reserved, DbError> {
     const UPSERT: &str = "DO UPDATE SET last_number = aktenzeichen_counters.last_number + 1 \
                           RETURNING last_number";
-    let row: LastNumber = match conn {
-        DbConnection::Sqlite(c) => reused(
-            diesel::sql_query(format!(
-                "INSERT INTO aktenzeichen_counters (prefix, applicant_key, year, last_number) \
-             VALUES (?, ?, ?, 1) ON CONFLICT (prefix, applicant_key, year) {UPSERT}"
-            ))
-            .bind::<Text, _>(prefix)
-            .bind::<Text, _>(applicant_key)
-            .bind::<Integer, _>(year),
-        )
-        .get_result(c)?,
-        DbConnection::Pg(c) => reused(
-            diesel::sql_query(format!(
-                "INSERT INTO aktenzeichen_counters (prefix, applicant_key, year, last_number) \
-             VALUES ($1, $2, $3, 1) ON CONFLICT (prefix, applicant_key, year) {UPSERT}"
-            ))
-            .bind::<Text, _>(prefix)
-            .bind::<Text, _>(applicant_key)
-            .bind::<Integer, _>(year),
-        )
-        .get_result(c)?,
-    };
-    Ok(row.last_number)
+    match conn {
+        DbConnection::Sqlite(c) => {
+            let row: LastNumber = reused(
+                diesel::sql_query(format!(
+                    "INSERT INTO aktenzeichen_counters (prefix, applicant_key, year, last_number) \
+                     VALUES (?, ?, ?, 1) ON CONFLICT (prefix, applicant_key, year) {UPSERT}"
+                ))
+                .bind::<Text, _>(prefix)
+                .bind::<Text, _>(applicant_key)
+                .bind::<Integer, _>(year),
+            )
+            .get_result(c)?;
+            Ok(Reserved {
+                number: row.last_number,
+                case_id: None,
+            })
+        }
+        DbConnection::Pg(c) => {
+            let row: NumberAndId = reused(
+                diesel::sql_query(format!(
+                    "INSERT INTO aktenzeichen_counters (prefix, applicant_key, year, last_number) \
+                     VALUES ($1, $2, $3, 1) ON CONFLICT (prefix, applicant_key, year) {UPSERT}, \
+                     nextval(pg_get_serial_sequence('cases', 'id')) AS case_id"
+                ))
+                .bind::<Text, _>(prefix)
+                .bind::<Text, _>(applicant_key)
+                .bind::<Integer, _>(year),
+            )
+            .get_result(c)?;
+            Ok(Reserved {
+                number: row.last_number,
+                case_id: Some(CaseId(row.case_id)),
+            })
+        }
+    }
 }
 
 #[cfg(test)]

@@ -216,8 +216,10 @@ fn start_in_transaction(
         .clone()
         .unwrap_or_else(|| definition.workflow.to_uppercase());
     let year = clock.today.year();
-    let number = super::aktenzeichen::next_number(conn, &prefix, &applicant.key, year)?;
-    let aktenzeichen = ctx.pattern.render(&prefix, &applicant.key, year, number);
+    let reserved = super::aktenzeichen::reserve(conn, &prefix, &applicant.key, year)?;
+    let aktenzeichen = ctx
+        .pattern
+        .render(&prefix, &applicant.key, year, reserved.number);
     let instance = Instance::new(
         workflow.key(),
         workflow.workflow.version(),
@@ -238,7 +240,7 @@ fn start_in_transaction(
     )?;
     let now = db_time(clock);
     let state = serde_json::to_string(&outcome.instance).map_err(internal)?;
-    let row = NewCase {
+    let new = NewCase {
         aktenzeichen: &aktenzeichen,
         definition_id: workflow.id,
         workflow_key: workflow.key(),
@@ -251,8 +253,28 @@ fn start_in_transaction(
         current_steps: &current_steps(&outcome.instance),
         created_at: now,
         updated_at: now,
-    }
-    .insert(conn)?;
+    };
+    let row = match reserved.case_id {
+        // PostgreSQL: the row is known in full, so its INSERT joins the command's other writes.
+        // Effects that write at once (invitations, mails, a started case) reference the case,
+        // which must then exist first.
+        Some(id) => {
+            let row = new.row_with_id(id);
+            deferred.push(diesel::insert_into(cases::table).values(row.clone()));
+            if outcome.effects.iter().any(|effect| {
+                !matches!(
+                    effect,
+                    SideEffect::ScheduleTimer { .. }
+                        | SideEffect::CancelTimer { .. }
+                        | SideEffect::Finished { .. }
+                )
+            }) {
+                deferred.flush(conn)?;
+            }
+            row
+        }
+        None => new.insert(conn)?,
+    };
     let held = Held {
         row: &row,
         head: ChainHead::genesis(),

@@ -168,6 +168,67 @@ both_backends! {
 }
 
 #[test]
+fn a_new_case_is_written_with_its_journal_in_one_statement_on_postgres() {
+    if !crate::support::db::postgres_available() {
+        return;
+    }
+    let f = Fixture::new(Backend::Postgres);
+    let mut conn = f.conn();
+    let started = cases::start_case(
+        &mut conn,
+        &f.ctx(),
+        "ki-antrag",
+        &f.org("05974"),
+        application(),
+        &koordination(),
+        &clock("2026-03-04"),
+    )
+    .unwrap();
+    let again = cases::start_case(
+        &mut conn,
+        &f.ctx(),
+        "ki-antrag",
+        &f.org("05974"),
+        json!({}),
+        &koordination(),
+        &clock("2026-03-05"),
+    )
+    .unwrap();
+    assert_eq!(again.row.aktenzeichen, "KI-05974-2026-0002");
+    let prepared = crate::support::db::prepared_statements(&mut conn);
+    let chains: Vec<&(String, i64)> = prepared
+        .iter()
+        .filter(|(statement, _)| statement.starts_with(r#"WITH "w0" AS (INSERT INTO "cases""#))
+        .collect();
+    assert_eq!(chains.len(), 1, "{prepared:#?}");
+    assert!(
+        chains[0].0.contains(r#"INSERT INTO "case_events""#),
+        "{}",
+        chains[0].0
+    );
+    assert_eq!(chains[0].1, 2);
+    assert!(
+        !prepared
+            .iter()
+            .any(|(statement, _)| statement.starts_with(r#"INSERT INTO "cases""#)),
+        "{prepared:#?}"
+    );
+    // The row the command answered with is the row stored, id included.
+    for case in [&started, &again] {
+        let stored = vorgang::db::models::CaseRow::find(&mut conn, case.row.id)
+            .unwrap()
+            .unwrap();
+        assert_eq!(format!("{stored:?}"), format!("{:?}", case.row));
+        let journal = vorgang::journal::list(&mut conn, case.row.id.0).unwrap();
+        assert_eq!(
+            journal.first().map(|e| e.prev_hash.as_str()),
+            Some(vorgang::journal::GENESIS_HASH)
+        );
+    }
+    assert!(vorgang::journal::verify(&mut conn).unwrap().intact());
+}
+
+#[test]
 fn an_action_sends_its_writes_as_one_statement_on_postgres() {
     if !crate::support::db::postgres_available() {
         return;

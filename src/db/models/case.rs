@@ -19,7 +19,7 @@ id_newtype!(
 );
 
 /// A row of `cases`.
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = cases)]
 pub struct CaseRow {
     pub id: CaseId,
@@ -132,6 +132,26 @@ impl LockedCase {
 }
 
 impl NewCase<'_> {
+    /// The row this case will be once inserted with `id` (PostgreSQL draws the id beforehand,
+    /// see `service::aktenzeichen::reserve`).
+    pub fn row_with_id(&self, id: CaseId) -> CaseRow {
+        CaseRow {
+            id,
+            aktenzeichen: self.aktenzeichen.to_string(),
+            definition_id: self.definition_id,
+            workflow_key: self.workflow_key.to_string(),
+            applicant_id: self.applicant_id,
+            status: self.status.to_string(),
+            outcome: self.outcome.map(str::to_string),
+            state: self.state.to_string(),
+            version: self.version,
+            submitted_at: self.submitted_at,
+            current_steps: self.current_steps.to_string(),
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
+
     /// Inserts the case and returns the stored row. PostgreSQL returns it from the INSERT itself
     /// (one round trip instead of two); on SQLite, where a statement costs no round trip, it is
     /// read back by its unique Aktenzeichen.
