@@ -100,7 +100,8 @@ struct NumberAndId {
 pub struct Reserved {
     /// The running number of its Aktenzeichen.
     pub number: i32,
-    /// On PostgreSQL the id the case will have, drawn from the id sequence in the same
+    /// On PostgreSQL the id the case will have, drawn from its identity column's sequence
+    /// (`cases_id_seq`, resolved once when the statement is prepared) in the same
     /// statement, so the case's INSERT can join the command's other writes instead of coming
     /// back with its id first. SQLite, where a statement costs no round trip, assigns the id
     /// when the case is inserted.
@@ -140,7 +141,7 @@ pub fn reserve(
                 diesel::sql_query(format!(
                     "INSERT INTO aktenzeichen_counters (prefix, applicant_key, year, last_number) \
                      VALUES ($1, $2, $3, 1) ON CONFLICT (prefix, applicant_key, year) {UPSERT}, \
-                     nextval(pg_get_serial_sequence('cases', 'id')) AS case_id"
+                     nextval('cases_id_seq'::regclass) AS case_id"
                 ))
                 .bind::<Text, _>(prefix)
                 .bind::<Text, _>(applicant_key)
