@@ -873,8 +873,8 @@ pub fn resend_invitation(
     write_transaction(conn, |conn| {
         let LockedCase {
             row,
+            newest_event,
             applicant_mailbox,
-            ..
         } = LockedCase::lock(conn, id)?.ok_or_else(not_found)?;
         check(access(&row))?;
         let invitation_row = beteiligung::InvitationRow::find(conn, invitation)?
@@ -906,8 +906,11 @@ pub fn resend_invitation(
             &context,
             at,
         )?;
-        journal::append(
+        // The lock read the chain head already; no second lock, no second read.
+        let mut deferred = Deferred::new();
+        journal::append_after(
             conn,
+            &mut deferred,
             id.0,
             &[NewEvent {
                 at,
@@ -915,7 +918,9 @@ pub fn resend_invitation(
                 kind: "invitation_resent".into(),
                 payload: json!({ "invitation": invitation_row.local_id, "step": invitation_row.step }),
             }],
+            ChainHead::from_newest(newest_event),
         )?;
+        deferred.flush(conn)?;
         Ok(())
     })
 }
