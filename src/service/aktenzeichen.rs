@@ -117,43 +117,45 @@ pub fn reserve(
     applicant_key: &str,
     year: i32,
 ) -> Result<Reserved, DbError> {
-    const UPSERT: &str = "DO UPDATE SET last_number = aktenzeichen_counters.last_number + 1 \
-                          RETURNING last_number";
-    match conn {
-        DbConnection::Sqlite(c) => {
-            let row: LastNumber = reused(
-                diesel::sql_query(format!(
-                    "INSERT INTO aktenzeichen_counters (prefix, applicant_key, year, last_number) \
-                     VALUES (?, ?, ?, 1) ON CONFLICT (prefix, applicant_key, year) {UPSERT}"
-                ))
-                .bind::<Text, _>(prefix)
-                .bind::<Text, _>(applicant_key)
-                .bind::<Integer, _>(year),
+    // One statement on both backends; PostgreSQL also draws the case id in it.
+    let upsert = |placeholders: &str, also: &str| {
+        format!(
+            "INSERT INTO aktenzeichen_counters (prefix, applicant_key, year, last_number) \
+             VALUES ({placeholders}, 1) ON CONFLICT (prefix, applicant_key, year) \
+             DO UPDATE SET last_number = aktenzeichen_counters.last_number + 1 \
+             RETURNING last_number{also}"
+        )
+    };
+    macro_rules! bound {
+        ($sql:expr) => {
+            reused(
+                diesel::sql_query($sql)
+                    .bind::<Text, _>(prefix)
+                    .bind::<Text, _>(applicant_key)
+                    .bind::<Integer, _>(year),
             )
-            .get_result(c)?;
-            Ok(Reserved {
+        };
+    }
+    Ok(match conn {
+        DbConnection::Sqlite(c) => {
+            let row: LastNumber = bound!(upsert("?, ?, ?", "")).get_result(c)?;
+            Reserved {
                 number: row.last_number,
                 case_id: None,
-            })
+            }
         }
         DbConnection::Pg(c) => {
-            let row: NumberAndId = reused(
-                diesel::sql_query(format!(
-                    "INSERT INTO aktenzeichen_counters (prefix, applicant_key, year, last_number) \
-                     VALUES ($1, $2, $3, 1) ON CONFLICT (prefix, applicant_key, year) {UPSERT}, \
-                     nextval('cases_id_seq'::regclass) AS case_id"
-                ))
-                .bind::<Text, _>(prefix)
-                .bind::<Text, _>(applicant_key)
-                .bind::<Integer, _>(year),
-            )
+            let row: NumberAndId = bound!(upsert(
+                "$1, $2, $3",
+                ", nextval('cases_id_seq'::regclass) AS case_id"
+            ))
             .get_result(c)?;
-            Ok(Reserved {
+            Reserved {
                 number: row.last_number,
                 case_id: Some(CaseId(row.case_id)),
-            })
+            }
         }
-    }
+    })
 }
 
 #[cfg(test)]
