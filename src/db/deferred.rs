@@ -8,7 +8,7 @@
 //!
 //! ```sql
 //! WITH w0 AS (UPDATE cases … RETURNING 1), w1 AS (INSERT INTO case_events …), …
-//! SELECT count(*) FROM w0
+//! SELECT vorgang_expect_rows(count(*), 1) FROM w0
 //! ```
 //!
 //! PostgreSQL runs every part once and to completion. The parts share one snapshot: none sees
@@ -16,6 +16,12 @@
 //! writes, whose rows nothing else in the transaction reads or changes before the flush, and
 //! flush before anything that might. An error of any part fails the statement, and the caller's
 //! transaction rolls back as it would have for the single write.
+//!
+//! The counted write (the case update under optimistic concurrency) is checked by the statement
+//! itself: `vorgang_expect_rows` (a migration) raises a serialization failure when the count is
+//! wrong, which PostgreSQL raises before it runs the writes no part reads. So the statement
+//! writes all or nothing also without a transaction around it, and a command whose writes all
+//! fit into it needs none ([`is_guard_failure`] tells its refusal from other errors).
 //!
 //! SQLite has no data-modifying CTEs, and a statement there costs no round trip: [`defer_write!`]
 //! executes the write at once.
@@ -64,7 +70,7 @@ impl Deferred {
     }
 
     /// Adds a write with `RETURNING 1` that must write exactly `rows` rows, or the flush fails
-    /// (and with it the transaction). One per flush: the guard of an update under optimistic
+    /// as a whole (and with it the transaction, if there is one). One per flush: the guard of an update under optimistic
     /// concurrency, which the other writes presuppose.
     pub fn push_counted(
         &mut self,
@@ -87,26 +93,30 @@ impl Deferred {
         if self.writes.is_empty() {
             return Ok(());
         }
-        let counted = self.counted.take();
         let chain = Chain {
             writes: std::mem::take(&mut self.writes),
-            counted,
+            counted: self.counted.take(),
         };
         let DbConnection::Pg(pg) = conn else {
             return Err(DbError::Query(diesel::result::Error::QueryBuilderError(
                 "aufgeschobene Schreibvorgänge gibt es nur für PostgreSQL".into(),
             )));
         };
-        let written: i64 = chain.get_result(pg)?;
-        match counted {
-            Some((_, expected)) if written != expected => {
-                Err(DbError::Query(diesel::result::Error::QueryBuilderError(
-                    format!("Sammelanweisung: {written} statt {expected} Zeilen geändert").into(),
-                )))
-            }
-            _ => Ok(()),
-        }
+        // The count is checked by the statement itself (see the module docs).
+        let _written: i64 = chain.get_result(pg)?;
+        Ok(())
     }
+}
+
+/// Whether `error` is the refusal of a flush whose counted write did not write the rows it had
+/// to: under optimistic concurrency, the case changed since it was read.
+pub fn is_guard_failure(error: &DbError) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    matches!(
+        error,
+        DbError::Query(Error::DatabaseError(DatabaseErrorKind::SerializationFailure, info))
+            if info.constraint_name() == Some("vorgang_expect_rows")
+    )
 }
 
 /// The statement a flush sends: every write as a CTE, then the counted write's row count.
@@ -124,9 +134,11 @@ impl QueryFragment<Pg> for Chain {
             write.walk_ast(out.reborrow())?;
             out.push_sql(")");
         }
-        match self.counted {
-            Some((index, _)) => {
-                out.push_sql(" SELECT count(*) FROM ");
+        match &self.counted {
+            Some((index, expected)) => {
+                out.push_sql(" SELECT vorgang_expect_rows(count(*), ");
+                out.push_bind_param::<BigInt, i64>(expected)?;
+                out.push_sql(") FROM ");
                 out.push_identifier(&format!("w{index}"))?;
             }
             None => out.push_sql(" SELECT CAST(0 AS BIGINT)"),

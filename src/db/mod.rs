@@ -19,8 +19,8 @@ use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionMa
 use diesel::r2d2::{self, ManageConnection, R2D2Connection};
 use diesel::{Connection, ConnectionError};
 
-pub use self::deferred::Deferred;
 pub(crate) use self::deferred::defer_write;
+pub use self::deferred::{Deferred, is_guard_failure};
 pub(crate) use self::reused::execute_reused;
 pub use self::reused::{Reused, reused};
 pub use self::url::DatabaseUrl;

@@ -201,12 +201,15 @@ pub fn append(
 /// Appends `events` after `head`, for a caller that holds the case: it has locked the case row
 /// in this transaction (`SELECT … FOR UPDATE` on PostgreSQL; on SQLite the `BEGIN IMMEDIATE` of
 /// [`crate::db::write_transaction`]) and read the head with it, or inserted the case in it (the
-/// head is then [`ChainHead::genesis`]).
+/// head is then [`ChainHead::genesis`]). On PostgreSQL a caller may instead have read the head
+/// with the case's version, unlocked, and guard its one statement of writes by that version
+/// (`db::deferred`): the statement then fails as a whole if the case changed.
 ///
 /// The case commands run on every API request that changes a case; this variant spares them the
 /// second lock, reading the head and reading the entries back. On PostgreSQL the one multi-row
 /// insert joins the command's other writes in `deferred`. A missing case fails on the foreign key;
-/// `UNIQUE (case_id, seq)` remains the backstop should a caller not hold the lock.
+/// `UNIQUE (case_id, seq)` remains the backstop should the head be taken meanwhile
+/// ([`is_head_taken`]).
 pub fn append_after(
     conn: &mut DbConnection,
     deferred: &mut Deferred,
@@ -214,7 +217,8 @@ pub fn append_after(
     events: &[NewEvent],
     head: ChainHead,
 ) -> Result<(), DbError> {
-    if !in_transaction(conn) {
+    // On SQLite the insert runs at once; only the transaction's lock makes the head current.
+    if matches!(conn, DbConnection::Sqlite(_)) && !in_transaction(conn) {
         return Err(diesel::result::Error::NotInTransaction.into());
     }
     if events.is_empty() {
@@ -225,6 +229,18 @@ pub fn append_after(
         conn,
         deferred,
         diesel::insert_into(case_events::table).values(rows)
+    )
+}
+
+/// Whether `error` says that an entry after the head a command read was written meanwhile (by a
+/// writer that did not change the case's version), so the head is no longer the newest.
+pub fn is_head_taken(error: &DbError) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    matches!(
+        error,
+        DbError::Query(Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info))
+            if info.table_name() == Some("case_events")
+                || info.constraint_name() == Some("case_events_case_id_seq_key")
     )
 }
 

@@ -186,30 +186,71 @@ pub fn invite_all(
         recipients.push((organisation, to));
     }
 
-    let rows: Vec<_> = new
-        .iter()
-        .zip(&recipients)
-        .map(|(n, (organisation, _))| {
-            (
-                invitations::case_id.eq(case),
-                invitations::local_id.eq(n.invitation.0 as i64),
-                invitations::step.eq(n.step),
-                invitations::organisation_id.eq(organisation.id),
-                invitations::deadline.eq(n.deadline),
-                invitations::deadline_reason.eq(n.deadline_reason),
-                invitations::invited_at.eq(at),
-            )
-        })
-        .collect();
-    // One multi-row INSERT. PostgreSQL returns the stored rows from it (one round trip); SQLite,
-    // where a statement costs no round trip, reads them back.
-    let insert = diesel::insert_into(invitations::table).values(&rows);
     let stored: Vec<InvitationRow> = match conn {
+        // PostgreSQL draws the ids first, so the invitations can join the command's other writes
+        // (`deferred`) and the rows are known in full before they are written.
         DbConnection::Pg(pg) => {
-            reused(insert.returning(InvitationRow::as_returning())).get_results(pg)?
+            let ids = draw_invitation_ids(pg, new.len())?;
+            let stored: Vec<InvitationRow> = new
+                .iter()
+                .zip(&recipients)
+                .zip(ids)
+                .map(|((n, (organisation, _)), id)| InvitationRow {
+                    id,
+                    case_id: case,
+                    local_id: n.invitation.0 as i64,
+                    step: n.step.to_string(),
+                    organisation_id: organisation.id,
+                    deadline: n.deadline,
+                    deadline_reason: n.deadline_reason.map(str::to_string),
+                    status: "open".to_string(),
+                    invited_at: at,
+                    answered_at: None,
+                    votum: None,
+                    late: false,
+                    versions: 0,
+                    reminders_sent: 0,
+                    closed_at: None,
+                })
+                .collect();
+            let rows: Vec<_> = stored
+                .iter()
+                .map(|row| {
+                    (
+                        invitations::id.eq(row.id),
+                        invitations::case_id.eq(row.case_id),
+                        invitations::local_id.eq(row.local_id),
+                        invitations::step.eq(row.step.clone()),
+                        invitations::organisation_id.eq(row.organisation_id),
+                        invitations::deadline.eq(row.deadline),
+                        invitations::deadline_reason.eq(row.deadline_reason.clone()),
+                        invitations::invited_at.eq(row.invited_at),
+                    )
+                })
+                .collect();
+            deferred.push(diesel::insert_into(invitations::table).values(rows));
+            stored
         }
+        // SQLite, where a statement costs no round trip, inserts them and reads them back.
         DbConnection::Sqlite(sqlite) => {
-            insert.execute(sqlite)?;
+            let rows: Vec<_> = new
+                .iter()
+                .zip(&recipients)
+                .map(|(n, (organisation, _))| {
+                    (
+                        invitations::case_id.eq(case),
+                        invitations::local_id.eq(n.invitation.0 as i64),
+                        invitations::step.eq(n.step),
+                        invitations::organisation_id.eq(organisation.id),
+                        invitations::deadline.eq(n.deadline),
+                        invitations::deadline_reason.eq(n.deadline_reason),
+                        invitations::invited_at.eq(at),
+                    )
+                })
+                .collect();
+            diesel::insert_into(invitations::table)
+                .values(&rows)
+                .execute(sqlite)?;
             let locals: Vec<i64> = new.iter().map(|n| n.invitation.0 as i64).collect();
             invitations::table
                 .filter(invitations::case_id.eq(case))
@@ -246,6 +287,26 @@ pub fn invite_all(
     }
     partner_link::insert_first(conn, deferred, links)?;
     mail::insert_prepared(conn, deferred, mails, at)
+}
+
+/// `count` fresh ids of `invitations` (PostgreSQL), in one round trip.
+fn draw_invitation_ids(
+    pg: &mut diesel::pg::PgConnection,
+    count: usize,
+) -> Result<Vec<i64>, ServiceError> {
+    #[derive(QueryableByName)]
+    struct Drawn {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        id: i64,
+    }
+    let drawn: Vec<Drawn> = reused(
+        diesel::sql_query(
+            "SELECT nextval('invitations_id_seq'::regclass) AS id FROM generate_series(1, $1)",
+        )
+        .bind::<diesel::sql_types::BigInt, _>(count as i64),
+    )
+    .load(pg)?;
+    Ok(drawn.into_iter().map(|d| d.id).collect())
 }
 
 /// Re-sends the invitation mail of an open invitation with a new link (the old one is revoked).

@@ -1,6 +1,7 @@
-//! Case commands. Each runs in one write transaction: load (and lock) the case, check its version,
-//! call the engine, then store the new state, the journal entries, the timers and the outbox rows
-//! together. A failure anywhere rolls everything back.
+//! Case commands. Each loads the case, checks its version, calls the engine, then stores the new
+//! state, the journal entries, the timers and the outbox rows together: in one write transaction
+//! that locks the case first, or on PostgreSQL, where the outcome allows, as one statement guarded
+//! by the version read (see `apply`). A failure anywhere writes nothing.
 
 use std::sync::Arc;
 
@@ -12,9 +13,11 @@ use super::beteiligung::{self, NewInvitation};
 use super::error::ServiceError;
 use super::mail::{self, CaseMailFacts, MailContext, QueuedMail};
 use super::workflows::{DeployedWorkflow, WorkflowRegistry};
-use crate::db::models::{CaseId, CaseRow, LockedCase, NewCase, Organisation, OrganisationId};
+use crate::db::models::{CaseForCommand, CaseId, CaseRow, NewCase, Organisation, OrganisationId};
 use crate::db::schema::{cases, organisations, timers};
-use crate::db::{DbConnection, Deferred, defer_write, execute_reused, write_transaction};
+use crate::db::{
+    DbConnection, Deferred, defer_write, execute_reused, is_guard_failure, write_transaction,
+};
 use crate::engine::data::validate_data;
 use crate::engine::definition::Step;
 use crate::engine::instance::{Answer, LocalId};
@@ -313,6 +316,12 @@ fn submitted(workflow: &DeployedWorkflow, instance: &Instance) -> bool {
 }
 
 /// Applies an engine event to a stored case under optimistic concurrency.
+///
+/// On PostgreSQL, a command that names the version it expects reads the case without a lock
+/// and, if its outcome's writes all fit into one statement (`one_statement`), sends them as
+/// that statement without a transaction around it: guarded by the version read, it writes all
+/// or nothing (`db::deferred`), and a case changed in between fails it, as a version conflict.
+/// Any other command runs in a write transaction that locks the case first.
 fn apply(
     conn: &mut DbConnection,
     ctx: &CaseContext<'_>,
@@ -322,98 +331,235 @@ fn apply(
     make_event: impl FnOnce(&DeployedWorkflow, &Instance) -> Result<Event, ServiceError>,
     validate: bool,
 ) -> Result<LoadedCase, ServiceError> {
-    let Invocation {
-        actor,
-        clock,
-        check,
-    } = call;
+    if let (DbConnection::Pg(_), Some(expected)) = (&*conn, expected_version) {
+        return apply_unlocked(conn, ctx, id, expected, call, make_event, validate);
+    }
     write_transaction(conn, |conn| {
-        let LockedCase {
-            row,
-            newest_event,
-            applicant_mailbox,
-        } = LockedCase::lock(conn, id)?.ok_or_else(not_found)?;
-        check(access(&row))?;
-        if let Some(expected) = expected_version
-            && expected != row.version
-        {
+        let case = CaseForCommand::lock(conn, id)?.ok_or_else(not_found)?;
+        let change = compute(
+            conn,
+            ctx,
+            case.row,
+            expected_version,
+            call,
+            make_event,
+            validate,
+        )?;
+        let held = Held {
+            row: &change.row,
+            head: ChainHead::from_newest(case.newest_event),
+            applicant_mailbox: case.applicant_mailbox.as_deref(),
+        };
+        write_change(conn, ctx, &change, held, call)?;
+        Ok(change.into_loaded())
+    })
+}
+
+/// `apply` on PostgreSQL for a command that names the version it expects: see there.
+fn apply_unlocked(
+    conn: &mut DbConnection,
+    ctx: &CaseContext<'_>,
+    id: CaseId,
+    expected: i64,
+    call: Invocation<'_>,
+    make_event: impl FnOnce(&DeployedWorkflow, &Instance) -> Result<Event, ServiceError>,
+    validate: bool,
+) -> Result<LoadedCase, ServiceError> {
+    let case = CaseForCommand::read(conn, id)?.ok_or_else(not_found)?;
+    let change = compute(
+        conn,
+        ctx,
+        case.row,
+        Some(expected),
+        call,
+        make_event,
+        validate,
+    )?;
+    if one_statement(&change.outcome) {
+        let held = Held {
+            row: &change.row,
+            head: ChainHead::from_newest(case.newest_event.clone()),
+            applicant_mailbox: case.applicant_mailbox.as_deref(),
+        };
+        match write_change(conn, ctx, &change, held, call) {
+            Ok(()) => return Ok(change.into_loaded()),
+            Err(ServiceError::Db(error)) if is_guard_failure(&error) => {
+                let current = cases::table.find(id).select(cases::version).first(conn)?;
+                return Err(ServiceError::VersionConflict { current });
+            }
+            // The journal grew without a new version (an invitation sent again): the outcome
+            // still holds, and is written below after the entries that came in between.
+            Err(ServiceError::Db(error)) if journal::is_head_taken(&error) => {}
+            Err(other) => return Err(other),
+        }
+    }
+    // The outcome needs statements of its own (or lost the race for the journal's head): write
+    // it under the lock, provided the case is still the one it was computed from.
+    write_transaction(conn, |conn| {
+        let locked = CaseForCommand::lock(conn, id)?.ok_or_else(not_found)?;
+        if locked.row.version != change.read_version {
             return Err(ServiceError::VersionConflict {
-                current: row.version,
+                current: locked.row.version,
             });
         }
-        let workflow = ctx.registry.by_id(conn, row.definition_id)?;
-        let instance = parse_state(&row)?;
-        let event = make_event(&workflow, &instance)?;
-        let outcome = step_owned(&workflow.workflow, instance, event, clock)?;
-        if validate {
-            let errors = validate_data(&workflow.definition().data, &outcome.instance.data);
-            if !errors.is_empty() {
-                return Err(ServiceError::InvalidData(errors));
-            }
-        }
-        let now = db_time(clock);
-        let state = serde_json::to_string(&outcome.instance).map_err(internal)?;
-        let submitted_at = row
-            .submitted_at
-            .or_else(|| submitted(&workflow, &outcome.instance).then_some(now));
-        let mut row = row;
-        let expected = row.version;
-        row.state = state;
-        row.status = status_name(outcome.instance.status).to_string();
-        row.outcome = outcome.instance.outcome.clone();
-        row.version = expected + 1;
-        row.submitted_at = submitted_at;
-        row.current_steps = current_steps(&outcome.instance);
-        row.updated_at = now;
-        let update = diesel::update(cases::table)
-            .filter(cases::id.eq(id))
-            .filter(cases::version.eq(expected))
-            .set((
-                cases::state.eq(row.state.clone()),
-                cases::status.eq(row.status.clone()),
-                cases::outcome.eq(row.outcome.clone()),
-                cases::version.eq(row.version),
-                cases::submitted_at.eq(row.submitted_at),
-                cases::current_steps.eq(row.current_steps.clone()),
-                cases::updated_at.eq(row.updated_at),
-            ));
-        // The row is locked and its version was checked above, so the update writes it; on
-        // PostgreSQL it joins the command's other writes, guarded to have written exactly it.
-        let mut deferred = Deferred::new();
-        match conn {
-            DbConnection::Pg(_) => deferred.push_counted(
-                update.returning(diesel::dsl::sql::<diesel::sql_types::Integer>("1")),
-                1,
-            )?,
-            DbConnection::Sqlite(_) => {
-                if execute_reused!(conn, update)? != 1 {
-                    let current = cases::table.find(id).select(cases::version).first(conn)?;
-                    return Err(ServiceError::VersionConflict { current });
-                }
-            }
-        }
         let held = Held {
-            row: &row,
-            head: ChainHead::from_newest(newest_event),
-            applicant_mailbox: applicant_mailbox.as_deref(),
+            row: &change.row,
+            head: ChainHead::from_newest(locked.newest_event),
+            applicant_mailbox: locked.applicant_mailbox.as_deref(),
         };
-        record(
-            conn,
-            &mut deferred,
-            ctx,
-            held,
-            &workflow,
-            &outcome,
-            actor,
-            clock,
-        )?;
-        deferred.flush(conn)?;
-        Ok(LoadedCase {
-            row,
-            instance: outcome.instance,
-            workflow,
-        })
+        write_change(conn, ctx, &change, held, call)
+    })?;
+    Ok(change.into_loaded())
+}
+
+/// A command's new case state, computed from the case as read and not yet written.
+struct Change {
+    /// The row as it will be stored (version already incremented).
+    row: CaseRow,
+    /// The version the change was computed from, which the update requires.
+    read_version: i64,
+    workflow: Arc<DeployedWorkflow>,
+    outcome: Outcome,
+}
+
+impl Change {
+    fn into_loaded(self) -> LoadedCase {
+        LoadedCase {
+            row: self.row,
+            instance: self.outcome.instance,
+            workflow: self.workflow,
+        }
+    }
+}
+
+/// Checks access and version, runs the engine on the event and validates the result.
+fn compute(
+    conn: &mut DbConnection,
+    ctx: &CaseContext<'_>,
+    mut row: CaseRow,
+    expected_version: Option<i64>,
+    call: Invocation<'_>,
+    make_event: impl FnOnce(&DeployedWorkflow, &Instance) -> Result<Event, ServiceError>,
+    validate: bool,
+) -> Result<Change, ServiceError> {
+    (call.check)(access(&row))?;
+    if let Some(expected) = expected_version
+        && expected != row.version
+    {
+        return Err(ServiceError::VersionConflict {
+            current: row.version,
+        });
+    }
+    let workflow = ctx.registry.by_id(conn, row.definition_id)?;
+    let instance = parse_state(&row)?;
+    let event = make_event(&workflow, &instance)?;
+    let outcome = step_owned(&workflow.workflow, instance, event, call.clock)?;
+    if validate {
+        let errors = validate_data(&workflow.definition().data, &outcome.instance.data);
+        if !errors.is_empty() {
+            return Err(ServiceError::InvalidData(errors));
+        }
+    }
+    let now = db_time(call.clock);
+    let read_version = row.version;
+    row.state = serde_json::to_string(&outcome.instance).map_err(internal)?;
+    row.status = status_name(outcome.instance.status).to_string();
+    row.outcome = outcome.instance.outcome.clone();
+    row.version = read_version + 1;
+    row.submitted_at = row
+        .submitted_at
+        .or_else(|| submitted(&workflow, &outcome.instance).then_some(now));
+    row.current_steps = current_steps(&outcome.instance);
+    row.updated_at = now;
+    Ok(Change {
+        row,
+        read_version,
+        workflow,
+        outcome,
     })
+}
+
+/// Writes a change: the case update, guarded by the version it was computed from, and what the
+/// outcome asks for (`record`); on PostgreSQL the update joins the command's one statement.
+fn write_change(
+    conn: &mut DbConnection,
+    ctx: &CaseContext<'_>,
+    change: &Change,
+    held: Held<'_>,
+    call: Invocation<'_>,
+) -> Result<(), ServiceError> {
+    let row = &change.row;
+    let update = diesel::update(cases::table)
+        .filter(cases::id.eq(row.id))
+        .filter(cases::version.eq(change.read_version))
+        .set((
+            cases::state.eq(row.state.clone()),
+            cases::status.eq(row.status.clone()),
+            cases::outcome.eq(row.outcome.clone()),
+            cases::version.eq(row.version),
+            cases::submitted_at.eq(row.submitted_at),
+            cases::current_steps.eq(row.current_steps.clone()),
+            cases::updated_at.eq(row.updated_at),
+        ));
+    let mut deferred = Deferred::new();
+    match conn {
+        DbConnection::Pg(_) => deferred.push_counted(
+            update.returning(diesel::dsl::sql::<diesel::sql_types::Integer>("1")),
+            1,
+        )?,
+        DbConnection::Sqlite(_) => {
+            if execute_reused!(conn, update)? != 1 {
+                let current = cases::table
+                    .find(row.id)
+                    .select(cases::version)
+                    .first(conn)?;
+                return Err(ServiceError::VersionConflict { current });
+            }
+        }
+    }
+    record(
+        conn,
+        &mut deferred,
+        ctx,
+        held,
+        &change.workflow,
+        &change.outcome,
+        call.actor,
+        call.clock,
+    )?;
+    deferred.flush(conn)?;
+    Ok(())
+}
+
+/// Whether `record` writes this outcome with deferred writes only, i.e. on PostgreSQL as the
+/// command's one statement and nothing before it. Its reads (the invited organisations, fresh
+/// invitation ids) change nothing a failed statement would have to undo. Not so: fired timers
+/// and cancelled timers of earlier commands, answers, a completed consultation, mails and closed
+/// invitations (written or read back in statements of their own) and a started case.
+fn one_statement(outcome: &Outcome) -> bool {
+    let journal = outcome.journal.iter().all(|entry| {
+        !matches!(
+            entry,
+            JournalEntry::TimerFired { .. }
+                | JournalEntry::AnswerRecorded { .. }
+                | JournalEntry::ConsultationCompleted { .. }
+        )
+    });
+    let scheduled = |timer: &LocalId| {
+        outcome.effects.iter().any(
+            |effect| matches!(effect, SideEffect::ScheduleTimer { timer: new, .. } if new == timer),
+        )
+    };
+    journal
+        && outcome.effects.iter().all(|effect| match effect {
+            SideEffect::ScheduleTimer { .. }
+            | SideEffect::Invite { .. }
+            | SideEffect::Finished { .. } => true,
+            SideEffect::CancelTimer { timer } => scheduled(timer),
+            SideEffect::SendMail { .. }
+            | SideEffect::StartCase { .. }
+            | SideEffect::CloseInvitation { .. } => false,
+        })
 }
 
 /// Changes case data (JSON merge patch), validated against the data schema.
@@ -871,11 +1017,11 @@ pub fn resend_invitation(
     check: &dyn Fn(CaseAccess) -> Result<(), ServiceError>,
 ) -> Result<(), ServiceError> {
     write_transaction(conn, |conn| {
-        let LockedCase {
+        let CaseForCommand {
             row,
             newest_event,
             applicant_mailbox,
-        } = LockedCase::lock(conn, id)?.ok_or_else(not_found)?;
+        } = CaseForCommand::lock(conn, id)?.ok_or_else(not_found)?;
         check(access(&row))?;
         let invitation_row = beteiligung::InvitationRow::find(conn, invitation)?
             .filter(|i| i.case_id == id.0)

@@ -252,34 +252,66 @@ fn an_action_sends_its_writes_as_one_statement_on_postgres() {
         check: &check,
     };
     let mut conn = f.conn();
-    let moved = cases::take_action(
+    let changed = cases::change_data(
         &mut conn,
         &f.ctx(),
         case.row.id,
         1,
+        json!({ "ausgangslage": "Neu gefasst." }),
+        call,
+    )
+    .unwrap();
+    assert_eq!(changed.row.version, 2);
+    let moved = cases::take_action(
+        &mut conn,
+        &f.ctx(),
+        case.row.id,
+        2,
         "beteiligung_starten",
         None,
         None,
         call,
     )
     .unwrap();
-    assert_eq!(moved.row.version, 2);
+    assert_eq!(moved.row.version, 3);
     let prepared = crate::support::db::prepared_statements(&mut conn);
-    // The case update, the journal entries, the timers, the partner links and the invitation
-    // mails: one statement, guarded by the update.
+    // Each command read the case without locking it and wrote everything in one statement,
+    // guarded by the version it read; so neither opened a transaction to hold a lock in.
+    assert!(
+        !prepared
+            .iter()
+            .any(|(statement, _)| statement.contains("FOR UPDATE")),
+        "{prepared:#?}"
+    );
     let chains: Vec<&(String, i64)> = prepared
         .iter()
         .filter(|(statement, _)| statement.starts_with(r#"WITH "w0" AS (UPDATE "cases""#))
         .collect();
-    assert_eq!(chains.len(), 1, "{prepared:#?}");
-    let (chain, executions) = chains[0];
-    assert_eq!(*executions, 1);
+    assert_eq!(chains.len(), 2, "{prepared:#?}");
+    assert!(
+        chains
+            .iter()
+            .all(|(chain, runs)| *runs == 1 && chain.contains("vorgang_expect_rows(count(*)")),
+        "{chains:#?}"
+    );
+    // The Beteiligung's: the case update, the journal entries, the timers, the invitations, the
+    // partner links and the invitation mails.
+    let (chain, _) = chains
+        .iter()
+        .find(|(chain, _)| chain.contains(r#"INSERT INTO "outbox""#))
+        .expect("the Beteiligung's statement");
     let written_alone = |prefix: &str| {
         prepared
             .iter()
             .any(|(statement, _)| statement.starts_with(prefix))
     };
-    for table in ["case_events", "timers", "partner_links", "outbox"] {
+    for table in [
+        "case_events",
+        "timers",
+        "invitations",
+        "partner_links",
+        "outbox",
+    ] {
         let insert = format!(r#"INSERT INTO "{table}""#);
         assert!(chain.contains(&insert), "{table}: {chain}");
         assert!(
@@ -298,6 +330,106 @@ fn an_action_sends_its_writes_as_one_statement_on_postgres() {
         .get_result(&mut *conn)
         .unwrap();
     assert_eq!(mails, 2);
+    // The stored invitations are those the links and mails name (ids drawn beforehand).
+    let linked: Vec<(i64, i64)> = vorgang::db::schema::partner_links::table
+        .inner_join(vorgang::db::schema::invitations::table)
+        .select((
+            vorgang::db::schema::invitations::id,
+            vorgang::db::schema::invitations::local_id,
+        ))
+        .order(vorgang::db::schema::invitations::id)
+        .load(&mut *conn)
+        .unwrap();
+    assert_eq!(linked.len(), 2, "{linked:?}");
+}
+
+#[test]
+fn a_command_whose_journal_head_was_taken_meanwhile_is_written_after_it_on_postgres() {
+    if !crate::support::db::postgres_available() {
+        return;
+    }
+    let f = Arc::new(Fixture::new(Backend::Postgres));
+    let case = cases::start_case(
+        &mut f.conn(),
+        &f.ctx(),
+        "ki-antrag",
+        &f.org("05974"),
+        application(),
+        &koordination(),
+        &clock("2026-03-04"),
+    )
+    .unwrap();
+    let id = case.row.id;
+    let before = vorgang::journal::list(&mut f.conn(), id.0).unwrap().len();
+    let waiting = |f: &Fixture| -> i64 {
+        diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+            "(SELECT count(*) FROM pg_stat_activity \
+              WHERE datname = current_database() AND wait_event_type = 'Lock')",
+        ))
+        .get_result(&mut *f.conn())
+        .unwrap()
+    };
+    // Another writer holds the case and appends to its journal without changing its version,
+    // as resending an invitation does. Meanwhile the command reads the case (and the old head)
+    // unlocked, then waits for the row.
+    let patch = vorgang::db::write_transaction(&mut f.conn(), |conn| {
+        vorgang::db::models::CaseForCommand::lock(conn, id)?.expect("the case");
+        vorgang::journal::append(
+            conn,
+            id.0,
+            &[vorgang::journal::NewEvent {
+                at: chrono::NaiveDate::from_ymd_opt(2026, 3, 4)
+                    .unwrap()
+                    .and_hms_opt(10, 0, 0)
+                    .unwrap(),
+                actor: "dazwischen@kreis-soest.de".into(),
+                kind: "note".into(),
+                payload: json!({ "text": "dazwischen" }),
+            }],
+        )?;
+        let patch = {
+            let f = Arc::clone(&f);
+            std::thread::spawn(move || {
+                let actor = koordination();
+                let check = allow();
+                let call = Invocation {
+                    actor: &actor,
+                    clock: &clock("2026-03-04"),
+                    check: &check,
+                };
+                cases::change_data(
+                    &mut f.conn(),
+                    &f.ctx(),
+                    id,
+                    1,
+                    json!({ "ausgangslage": "Nach dem Warten." }),
+                    call,
+                )
+                .map(|changed| changed.row.version)
+            })
+        };
+        let started = std::time::Instant::now();
+        while waiting(&f) == 0 {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(20),
+                "the command never waited for the row"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        Ok::<_, vorgang::db::DbError>(patch)
+    })
+    .unwrap();
+    // Its one statement fails on the journal's unique key; it writes again under the lock,
+    // after the entry that came in between.
+    assert_eq!(patch.join().unwrap().unwrap(), 2);
+    let journal = vorgang::journal::list(&mut f.conn(), id.0).unwrap();
+    let kinds: Vec<&str> = journal.iter().map(|entry| entry.kind.as_str()).collect();
+    assert_eq!(kinds.len(), before + 2, "{kinds:?}");
+    assert_eq!(kinds[kinds.len() - 2], "note", "{kinds:?}");
+    assert!(vorgang::journal::verify(&mut f.conn()).unwrap().intact());
+    let stored = cases::load(&mut f.conn(), &f.registry, id).unwrap();
+    assert_eq!(stored.row.version, 2);
+    assert_eq!(stored.instance.data["ausgangslage"], "Nach dem Warten.");
 }
 
 both_backends! {

@@ -81,10 +81,10 @@ impl CaseRow {
     }
 }
 
-/// A case as a command holds it: the locked row, the newest journal entry it chains onto, and
-/// the applicant's functional mailbox (the contact every mail about the case names).
+/// A case as a command works on it: the row, the newest journal entry it chains onto, and the
+/// applicant's functional mailbox (the contact every mail about the case names).
 #[derive(Debug, Clone)]
-pub struct LockedCase {
+pub struct CaseForCommand {
     pub row: CaseRow,
     /// Sequence number and hash of the newest journal entry, if the journal has one.
     pub newest_event: Option<(i32, String)>,
@@ -101,11 +101,21 @@ const NEWEST_HASH: &str =
 const APPLICANT_MAILBOX: &str =
     "(SELECT o.mailbox FROM organisations o WHERE o.id = cases.applicant_id)";
 
-impl LockedCase {
+impl CaseForCommand {
     /// Locks the row for the rest of the transaction on PostgreSQL (SQLite's IMMEDIATE
     /// transaction already excludes other writers) and reads what a command needs besides the
     /// row in the same statement.
     pub fn lock(conn: &mut DbConnection, id: CaseId) -> Result<Option<Self>, DbError> {
+        Self::fetch(conn, id, true)
+    }
+
+    /// Reads the same without a lock, for a command on PostgreSQL that writes with one
+    /// statement guarded by the version read here (`db::deferred`).
+    pub fn read(conn: &mut DbConnection, id: CaseId) -> Result<Option<Self>, DbError> {
+        Self::fetch(conn, id, false)
+    }
+
+    fn fetch(conn: &mut DbConnection, id: CaseId, lock: bool) -> Result<Option<Self>, DbError> {
         use diesel::dsl::sql;
         use diesel::sql_types::{Integer, Nullable, Text};
         macro_rules! query {
@@ -120,7 +130,10 @@ impl LockedCase {
         }
         type Found = (CaseRow, Option<i32>, Option<String>, Option<String>);
         let found: Option<Found> = match conn {
-            DbConnection::Pg(pg) => reused(query!().for_update()).get_result(pg).optional()?,
+            DbConnection::Pg(pg) if lock => {
+                reused(query!().for_update()).get_result(pg).optional()?
+            }
+            DbConnection::Pg(pg) => reused(query!()).get_result(pg).optional()?,
             DbConnection::Sqlite(sqlite) => query!().first(sqlite).optional()?,
         };
         Ok(found.map(|(row, seq, hash, applicant_mailbox)| Self {

@@ -5,7 +5,7 @@ pub mod organisation;
 pub mod user;
 pub mod workflow_definition;
 
-pub use case::{CaseId, CaseRow, DefinitionId, LockedCase, NewCase};
+pub use case::{CaseForCommand, CaseId, CaseRow, DefinitionId, NewCase};
 pub use organisation::{NewOrganisation, Organisation, OrganisationId, OrganisationKind};
 pub use user::{NewUser, Role, User, UserId};
 pub use workflow_definition::{DefinitionRow, NewDefinition};

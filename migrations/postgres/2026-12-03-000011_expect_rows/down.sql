@@ -1,0 +1,1 @@
+DROP FUNCTION vorgang_expect_rows(BIGINT, BIGINT);
