@@ -70,8 +70,8 @@ impl Deferred {
     }
 
     /// Adds a write with `RETURNING 1` that must write exactly `rows` rows, or the flush fails
-    /// as a whole (and with it the transaction, if there is one). One per flush: the guard of an update under optimistic
-    /// concurrency, which the other writes presuppose.
+    /// as a whole (and with it the transaction, if there is one). One per flush: the guard of an
+    /// update under optimistic concurrency, which the other writes presuppose.
     pub fn push_counted(
         &mut self,
         write: impl QueryFragment<Pg> + Send + 'static,

@@ -232,6 +232,14 @@ impl r2d2::HandleError<DbError> for LogPoolErrors {
     }
 }
 
+/// True while `conn` is inside a transaction (ours or a caller's): code that must write in one
+/// with the caller's other changes, or that may only run outside one, asks here.
+pub fn in_transaction(conn: &mut DbConnection) -> bool {
+    <DbConnection as Connection>::TransactionManager::transaction_manager_status_mut(conn)
+        .transaction_depth()
+        .is_ok_and(|depth| depth.is_some())
+}
+
 /// Runs `work` in a write transaction. On SQLite it starts with `BEGIN IMMEDIATE`, so the write
 /// lock is taken up front and a concurrent writer waits instead of failing with SQLITE_BUSY when a
 /// deferred transaction tries to upgrade its read lock: a writer of the same process on the

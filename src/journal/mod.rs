@@ -10,12 +10,11 @@ pub mod hash;
 mod verify;
 
 use chrono::NaiveDateTime;
-use diesel::connection::TransactionManager;
 use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::db::schema::{case_events, cases};
-use crate::db::{DbConnection, DbError, Deferred, defer_write, execute_reused};
+use crate::db::{DbConnection, DbError, Deferred, defer_write, execute_reused, in_transaction};
 
 pub use self::hash::GENESIS_HASH;
 pub use self::verify::{BreakReason, ChainBreak, VerifyReport, verify, verify_all};
@@ -151,13 +150,6 @@ impl ChainHead {
     pub fn from_newest(newest: Option<(i32, String)>) -> Self {
         newest.map_or_else(Self::genesis, |(seq, hash)| Self { seq, hash })
     }
-}
-
-/// True while `conn` is inside a transaction (ours or the caller's).
-fn in_transaction(conn: &mut DbConnection) -> bool {
-    <DbConnection as Connection>::TransactionManager::transaction_manager_status_mut(conn)
-        .transaction_depth()
-        .is_ok_and(|depth| depth.is_some())
 }
 
 /// Appends `events` to the journal of case `case_id`, in order, and returns the stored entries.

@@ -16,7 +16,8 @@ use super::workflows::{DeployedWorkflow, WorkflowRegistry};
 use crate::db::models::{CaseForCommand, CaseId, CaseRow, NewCase, Organisation, OrganisationId};
 use crate::db::schema::{cases, organisations, timers};
 use crate::db::{
-    DbConnection, Deferred, defer_write, execute_reused, is_guard_failure, write_transaction,
+    DbConnection, Deferred, defer_write, execute_reused, in_transaction, is_guard_failure,
+    write_transaction,
 };
 use crate::engine::data::validate_data;
 use crate::engine::definition::Step;
@@ -321,7 +322,8 @@ fn submitted(workflow: &DeployedWorkflow, instance: &Instance) -> bool {
 /// and, if its outcome's writes all fit into one statement (`one_statement`), sends them as
 /// that statement without a transaction around it: guarded by the version read, it writes all
 /// or nothing (`db::deferred`), and a case changed in between fails it, as a version conflict.
-/// Any other command runs in a write transaction that locks the case first.
+/// Any other command, and any inside a caller's transaction, runs in a write transaction that
+/// locks the case first.
 fn apply(
     conn: &mut DbConnection,
     ctx: &CaseContext<'_>,
@@ -331,7 +333,11 @@ fn apply(
     make_event: impl FnOnce(&DeployedWorkflow, &Instance) -> Result<Event, ServiceError>,
     validate: bool,
 ) -> Result<LoadedCase, ServiceError> {
-    if let (DbConnection::Pg(_), Some(expected)) = (&*conn, expected_version) {
+    // Inside a caller's transaction (commands composed into one unit) a failed statement would
+    // abort that transaction; there the command takes the lock as always.
+    if let (DbConnection::Pg(_), Some(expected)) = (&*conn, expected_version)
+        && !in_transaction(conn)
+    {
         return apply_unlocked(conn, ctx, id, expected, call, make_event, validate);
     }
     write_transaction(conn, |conn| {

@@ -341,6 +341,27 @@ fn an_action_sends_its_writes_as_one_statement_on_postgres() {
         .load(&mut *conn)
         .unwrap();
     assert_eq!(linked.len(), 2, "{linked:?}");
+
+    // Inside a caller's transaction, where a failed statement would abort the caller's work, the
+    // command takes the lock as always.
+    vorgang::db::write_transaction(&mut conn, |conn| {
+        cases::change_data(
+            conn,
+            &f.ctx(),
+            case.row.id,
+            3,
+            json!({ "ausgangslage": "Im Verbund geändert." }),
+            call,
+        )
+    })
+    .unwrap();
+    let prepared = crate::support::db::prepared_statements(&mut conn);
+    assert!(
+        prepared
+            .iter()
+            .any(|(statement, runs)| statement.contains("FOR UPDATE") && *runs == 1),
+        "{prepared:#?}"
+    );
 }
 
 #[test]
