@@ -1,0 +1,2 @@
+ALTER TABLE cases RESET (fillfactor);
+ALTER TABLE outbox RESET (toast_tuple_target);
