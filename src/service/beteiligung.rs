@@ -186,13 +186,34 @@ pub fn invite_all(
         recipients.push((organisation, to));
     }
 
+    // The columns every invitation is written with; owned, since on PostgreSQL the INSERT waits
+    // in `deferred` for the command's one statement.
+    let values = |n: &NewInvitation<'_>, organisation: &Organisation| {
+        (
+            invitations::case_id.eq(case),
+            invitations::local_id.eq(n.invitation.0 as i64),
+            invitations::step.eq(n.step.to_string()),
+            invitations::organisation_id.eq(organisation.id),
+            invitations::deadline.eq(n.deadline),
+            invitations::deadline_reason.eq(n.deadline_reason.map(str::to_string)),
+            invitations::invited_at.eq(at),
+        )
+    };
     let stored: Vec<InvitationRow> = match conn {
         // PostgreSQL draws the ids first, so the invitations can join the command's other writes
         // (`deferred`) and the rows are known in full before they are written.
         DbConnection::Pg(pg) => {
             let ids = draw_invitation_ids(pg, new.len())?;
-            let stored: Vec<InvitationRow> = new
+            let rows: Vec<_> = new
                 .iter()
+                .zip(&recipients)
+                .zip(&ids)
+                .map(|((n, (organisation, _)), id)| {
+                    (invitations::id.eq(*id), values(n, organisation))
+                })
+                .collect();
+            deferred.push(diesel::insert_into(invitations::table).values(rows));
+            new.iter()
                 .zip(&recipients)
                 .zip(ids)
                 .map(|((n, (organisation, _)), id)| InvitationRow {
@@ -212,44 +233,17 @@ pub fn invite_all(
                     reminders_sent: 0,
                     closed_at: None,
                 })
-                .collect();
-            let rows: Vec<_> = stored
-                .iter()
-                .map(|row| {
-                    (
-                        invitations::id.eq(row.id),
-                        invitations::case_id.eq(row.case_id),
-                        invitations::local_id.eq(row.local_id),
-                        invitations::step.eq(row.step.clone()),
-                        invitations::organisation_id.eq(row.organisation_id),
-                        invitations::deadline.eq(row.deadline),
-                        invitations::deadline_reason.eq(row.deadline_reason.clone()),
-                        invitations::invited_at.eq(row.invited_at),
-                    )
-                })
-                .collect();
-            deferred.push(diesel::insert_into(invitations::table).values(rows));
-            stored
+                .collect()
         }
         // SQLite, where a statement costs no round trip, inserts them and reads them back.
         DbConnection::Sqlite(sqlite) => {
             let rows: Vec<_> = new
                 .iter()
                 .zip(&recipients)
-                .map(|(n, (organisation, _))| {
-                    (
-                        invitations::case_id.eq(case),
-                        invitations::local_id.eq(n.invitation.0 as i64),
-                        invitations::step.eq(n.step),
-                        invitations::organisation_id.eq(organisation.id),
-                        invitations::deadline.eq(n.deadline),
-                        invitations::deadline_reason.eq(n.deadline_reason),
-                        invitations::invited_at.eq(at),
-                    )
-                })
+                .map(|(n, (organisation, _))| values(n, organisation))
                 .collect();
             diesel::insert_into(invitations::table)
-                .values(&rows)
+                .values(rows)
                 .execute(sqlite)?;
             let locals: Vec<i64> = new.iter().map(|n| n.invitation.0 as i64).collect();
             invitations::table
