@@ -90,6 +90,20 @@ impl Fixture {
             .unwrap()
             .unwrap()
     }
+
+    /// The Kreis Soest's complete application, started by its coordinator on 4 March 2026.
+    fn started_application(&self) -> cases::LoadedCase {
+        cases::start_case(
+            &mut self.conn(),
+            &self.ctx(),
+            "ki-antrag",
+            &self.org("05974"),
+            application(),
+            &koordination(),
+            &clock("2026-03-04"),
+        )
+        .unwrap()
+    }
 }
 
 fn application() -> Value {
@@ -137,7 +151,7 @@ both_backends! {
 both_backends! {
     fn actions_need_the_current_version_and_write_timers_and_mail(backend) {
         let f = Fixture::new(backend);
-        let case = cases::start_case(&mut f.conn(), &f.ctx(), "ki-antrag", &f.org("05974"), application(), &koordination(), &clock("2026-03-04")).unwrap();
+        let case = f.started_application();
         let actor = koordination();
         let check = allow();
         let call = Invocation { actor: &actor, clock: &clock("2026-03-04"), check: &check };
@@ -234,16 +248,7 @@ fn an_action_sends_its_writes_as_one_statement_on_postgres() {
         return;
     }
     let f = Fixture::new(Backend::Postgres);
-    let case = cases::start_case(
-        &mut f.conn(),
-        &f.ctx(),
-        "ki-antrag",
-        &f.org("05974"),
-        application(),
-        &koordination(),
-        &clock("2026-03-04"),
-    )
-    .unwrap();
+    let case = f.started_application();
     let actor = koordination();
     let check = allow();
     let call = Invocation {
@@ -370,16 +375,7 @@ fn a_command_whose_journal_head_was_taken_meanwhile_is_written_after_it_on_postg
         return;
     }
     let f = Arc::new(Fixture::new(Backend::Postgres));
-    let case = cases::start_case(
-        &mut f.conn(),
-        &f.ctx(),
-        "ki-antrag",
-        &f.org("05974"),
-        application(),
-        &koordination(),
-        &clock("2026-03-04"),
-    )
-    .unwrap();
+    let case = f.started_application();
     let id = case.row.id;
     let before = vorgang::journal::list(&mut f.conn(), id.0).unwrap().len();
     let waiting = |f: &Fixture| -> i64 {
@@ -469,7 +465,7 @@ both_backends! {
 both_backends! {
     fn twenty_concurrent_actions_on_one_version_yield_exactly_one_success(backend) {
         let f = Arc::new(Fixture::new(backend));
-        let case = cases::start_case(&mut f.conn(), &f.ctx(), "ki-antrag", &f.org("05974"), application(), &koordination(), &clock("2026-03-04")).unwrap();
+        let case = f.started_application();
         let barrier = Arc::new(Barrier::new(20));
         let threads: Vec<_> = (0..20)
             .map(|i| {
@@ -625,7 +621,7 @@ fn submit(f: &Fixture, id: vorgang::db::models::CaseId) -> cases::LoadedCase {
 both_backends! {
     fn approval_completes_the_application_and_starts_the_operation_case(backend) {
         let f = Fixture::new(backend);
-        let case = cases::start_case(&mut f.conn(), &f.ctx(), "ki-antrag", &f.org("05974"), application(), &koordination(), &clock("2026-03-04")).unwrap();
+        let case = f.started_application();
         let submitted = submit(&f, case.row.id);
         assert!(submitted.row.submitted_at.is_some(), "visible to the Bewilligungsbehörde now");
         let bewilligung = Actor { id: "kfi@bra.nrw.de".into(), roles: vec!["bewilligung".into()] };
@@ -648,7 +644,7 @@ both_backends! {
 both_backends! {
     fn a_mail_nobody_can_receive_is_held_visibly_and_goes_out_once_an_address_exists(backend) {
         let f = Fixture::new(backend);
-        let case = cases::start_case(&mut f.conn(), &f.ctx(), "ki-antrag", &f.org("05974"), application(), &koordination(), &clock("2026-03-04")).unwrap();
+        let case = f.started_application();
         let submitted = submit(&f, case.row.id);
         let notice = |f: &Fixture| -> OutboxRow {
             let id: i64 = outbox::table
@@ -720,7 +716,7 @@ both_backends! {
 both_backends! {
     fn a_fired_timer_is_marked_in_the_same_transaction(backend) {
         let f = Fixture::new(backend);
-        let case = cases::start_case(&mut f.conn(), &f.ctx(), "ki-antrag", &f.org("05974"), application(), &koordination(), &clock("2026-03-04")).unwrap();
+        let case = f.started_application();
         let actor = koordination();
         let check = allow();
         let call = Invocation { actor: &actor, clock: &clock("2026-03-04"), check: &check };
