@@ -23,7 +23,7 @@
 //! writes all or nothing also without a transaction around it, and a command whose writes all
 //! fit into it needs none ([`is_guard_failure`] tells its refusal from other errors).
 //!
-//! SQLite has no data-modifying CTEs, and a statement there costs no round trip: [`defer_write!`]
+//! SQLite has no data-modifying CTEs, and a statement there costs no round trip: [`defer_insert!`]
 //! executes the write at once.
 
 use diesel::pg::Pg;
@@ -164,22 +164,19 @@ impl Query for Chain {
 
 impl RunQueryDsl<diesel::pg::PgConnection> for Chain {}
 
-/// Adds an INSERT or UPDATE to `deferred` on PostgreSQL, or executes it at once on SQLite;
-/// evaluates to `Result<(), DbError>`. The query must own its values.
-macro_rules! defer_write {
-    ($conn:expr, $deferred:expr, $query:expr) => {{
-        let query = $query;
-        match $conn {
-            $crate::db::DbConnection::Pg(_) => {
-                $deferred.push(query);
-                Ok::<(), $crate::db::DbError>(())
-            }
-            $crate::db::DbConnection::Sqlite(sqlite) => {
-                ::diesel::RunQueryDsl::execute(query, sqlite)
-                    .map(|_| ())
-                    .map_err($crate::db::DbError::from)
-            }
+/// Adds a multi-row INSERT of `rows` into `table` to `deferred` on PostgreSQL, or inserts them
+/// at once on SQLite (row by row, see [`insert_rows!`]); evaluates to `Result<(), DbError>`.
+/// The rows must own their values.
+macro_rules! defer_insert {
+    ($conn:expr, $deferred:expr, $table:expr, $rows:expr) => {{
+        let rows = $rows;
+        let conn: &mut $crate::db::DbConnection = &mut *$conn;
+        if matches!(conn, $crate::db::DbConnection::Pg(_)) {
+            $deferred.push(::diesel::insert_into($table).values(rows));
+            Ok::<(), $crate::db::DbError>(())
+        } else {
+            $crate::db::insert_rows!(conn, $table, rows)
         }
     }};
 }
-pub(crate) use defer_write;
+pub(crate) use defer_insert;

@@ -19,10 +19,10 @@ use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionMa
 use diesel::r2d2::{self, ManageConnection, R2D2Connection};
 use diesel::{Connection, ConnectionError};
 
-pub(crate) use self::deferred::defer_write;
+pub(crate) use self::deferred::defer_insert;
 pub use self::deferred::{Deferred, is_guard_failure};
-pub(crate) use self::reused::execute_reused;
 pub use self::reused::{Reused, reused};
+pub(crate) use self::reused::{execute_reused, insert_rows};
 pub use self::url::DatabaseUrl;
 use self::write_gate::WriteGate;
 

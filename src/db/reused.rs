@@ -3,7 +3,8 @@
 //! Diesel prepares a statement once per connection and reuses it only when it can prove that
 //! the SQL alone identifies the statement. It never does for UPDATEs, INSERTs with nullable
 //! values on PostgreSQL, multi-row INSERTs or `sql_query`: their SQL may vary with the values.
-//! PostgreSQL therefore parsed and planned every write of every command anew. Yet the statement
+//! PostgreSQL therefore parsed and planned every write of every command anew, and SQLite parsed
+//! them inside its write lock, where every other writer waited. Yet the statement
 //! cache is keyed by the SQL text *and* the bind types, so a statement whose text differs with
 //! its values simply gets an entry of its own.
 //!
@@ -54,9 +55,9 @@ impl<Q: Query> Query for Reused<Q> {
 
 impl<Q, Conn> RunQueryDsl<Conn> for Reused<Q> {}
 
-/// `query.execute(conn)` for an INSERT or UPDATE (a multi-row INSERT too) that PostgreSQL keeps
-/// prepared; evaluates to the number of rows written, as `execute` would. On PostgreSQL it is a
-/// load with `RETURNING 1` (one row per row written); SQLite executes the query as it is.
+/// `query.execute(conn)` for an UPDATE or a one-row INSERT that the connection keeps prepared;
+/// evaluates to the number of rows written, as `execute` would. It is a load with `RETURNING 1`
+/// (one row per row written) on both backends. Multi-row INSERTs go through [`insert_rows!`].
 macro_rules! execute_reused {
     ($conn:expr, $query:expr) => {{
         let query = $query;
@@ -66,8 +67,52 @@ macro_rules! execute_reused {
             )
             .load::<i32>(pg)
             .map(|rows| rows.len()),
-            $crate::db::DbConnection::Sqlite(sqlite) => query.execute(sqlite),
+            $crate::db::DbConnection::Sqlite(sqlite) => $crate::db::reused(
+                query.returning(::diesel::dsl::sql::<::diesel::sql_types::Integer>("1")),
+            )
+            .load::<i32>(sqlite)
+            .map(|rows| rows.len()),
         }
     }};
 }
 pub(crate) use execute_reused;
+
+/// Inserts `rows` (a `Vec` of value tuples or insertable structs) into `table` with statements
+/// the connection keeps prepared; evaluates to `Result<(), DbError>`.
+///
+/// PostgreSQL sends one multi-row INSERT, which saves round trips. SQLite has no round trip to
+/// save but cannot keep a multi-row INSERT prepared (diesel builds it anew for SQLite's lack of
+/// `DEFAULT` in `VALUES`), and parsing it again for every command, inside the write lock, cost
+/// more than stepping one prepared single-row INSERT once per row.
+macro_rules! insert_rows {
+    ($conn:expr, $table:expr, $rows:expr) => {{
+        let rows = $rows;
+        match $conn {
+            $crate::db::DbConnection::Pg(pg) => ::diesel::RunQueryDsl::load::<i32>(
+                $crate::db::reused(
+                    ::diesel::insert_into($table)
+                        .values(rows)
+                        .returning(::diesel::dsl::sql::<::diesel::sql_types::Integer>("1")),
+                ),
+                pg,
+            )
+            .map(|_| ())
+            .map_err($crate::db::DbError::from),
+            $crate::db::DbConnection::Sqlite(sqlite) => rows
+                .into_iter()
+                .try_for_each(|row| {
+                    ::diesel::RunQueryDsl::load::<i32>(
+                        $crate::db::reused(
+                            ::diesel::insert_into($table)
+                                .values(row)
+                                .returning(::diesel::dsl::sql::<::diesel::sql_types::Integer>("1")),
+                        ),
+                        sqlite,
+                    )
+                    .map(|_| ())
+                })
+                .map_err($crate::db::DbError::from),
+        }
+    }};
+}
+pub(crate) use insert_rows;

@@ -14,7 +14,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::db::schema::{case_events, cases};
-use crate::db::{DbConnection, DbError, Deferred, defer_write, execute_reused, in_transaction};
+use crate::db::{DbConnection, DbError, Deferred, defer_insert, in_transaction, insert_rows};
 
 pub use self::hash::GENESIS_HASH;
 pub use self::verify::{BreakReason, ChainBreak, VerifyReport, verify, verify_all};
@@ -217,11 +217,7 @@ pub fn append_after(
         return Ok(());
     }
     let rows = rows_after(case_id, events, head)?;
-    defer_write!(
-        conn,
-        deferred,
-        diesel::insert_into(case_events::table).values(rows)
-    )
+    defer_insert!(conn, deferred, case_events::table, rows)
 }
 
 /// Whether `error` says that an entry after the head a command read was written meanwhile (by a
@@ -252,9 +248,7 @@ fn insert_chained(
     let head = ChainHead::from_newest(last);
     let last_seq = head.seq;
     let rows = rows_after(case_id, events, head)?;
-    // One multi-row INSERT; the multi-backend connection does not offer batch inserts itself.
-    let insert = diesel::insert_into(case_events::table).values(&rows);
-    execute_reused!(conn, insert)?;
+    insert_rows!(conn, case_events::table, rows)?;
     Ok(last_seq)
 }
 

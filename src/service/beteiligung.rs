@@ -12,7 +12,7 @@ use super::mail::{self, MailContext, Outgoing, QueuedMail};
 use super::partner_link;
 use crate::db::models::{Organisation, OrganisationId};
 use crate::db::schema::{answers, documents, invitations, organisations};
-use crate::db::{DbConnection, Deferred, reused};
+use crate::db::{DbConnection, Deferred, insert_rows, reused};
 use crate::engine::instance::{Answer, InvitationStatus, LocalId, Votum};
 
 /// German label of a Votum, as partners chose it.
@@ -236,21 +236,19 @@ pub fn invite_all(
                 .collect()
         }
         // SQLite, where a statement costs no round trip, inserts them and reads them back.
-        DbConnection::Sqlite(sqlite) => {
+        DbConnection::Sqlite(_) => {
             let rows: Vec<_> = new
                 .iter()
                 .zip(&recipients)
                 .map(|(n, (organisation, _))| values(n, organisation))
                 .collect();
-            diesel::insert_into(invitations::table)
-                .values(rows)
-                .execute(sqlite)?;
+            insert_rows!(conn, invitations::table, rows)?;
             let locals: Vec<i64> = new.iter().map(|n| n.invitation.0 as i64).collect();
             invitations::table
                 .filter(invitations::case_id.eq(case))
                 .filter(invitations::local_id.eq_any(&locals))
                 .select(InvitationRow::as_select())
-                .load(sqlite)?
+                .load(conn)?
         }
     };
 

@@ -16,7 +16,7 @@ use super::workflows::{DeployedWorkflow, WorkflowRegistry};
 use crate::db::models::{CaseForCommand, CaseId, CaseRow, NewCase, Organisation, OrganisationId};
 use crate::db::schema::{cases, organisations, timers};
 use crate::db::{
-    DbConnection, Deferred, defer_write, execute_reused, in_transaction, is_guard_failure,
+    DbConnection, Deferred, defer_insert, execute_reused, in_transaction, is_guard_failure,
     write_transaction,
 };
 use crate::engine::data::validate_data;
@@ -318,12 +318,14 @@ fn submitted(workflow: &DeployedWorkflow, instance: &Instance) -> bool {
 
 /// Applies an engine event to a stored case under optimistic concurrency.
 ///
-/// On PostgreSQL, a command that names the version it expects reads the case without a lock
-/// and, if its outcome's writes all fit into one statement (`one_statement`), sends them as
-/// that statement without a transaction around it: guarded by the version read, it writes all
-/// or nothing (`db::deferred`), and a case changed in between fails it, as a version conflict.
-/// Any other command, and any inside a caller's transaction, runs in a write transaction that
-/// locks the case first.
+/// A command that names the version it expects reads the case without a lock and runs the
+/// engine before it takes one (`apply_optimistic`): the lock is held only to write, and a case
+/// changed in between is a version conflict. On PostgreSQL, if the outcome's writes all fit into
+/// one statement (`one_statement`), they go out as that statement without a transaction around
+/// it: guarded by the version read, it writes all or nothing (`db::deferred`). On SQLite, whose
+/// writers queue one at a time on the write gate, this keeps the engine's work out of the queue.
+/// A command without an expected version, and any inside a caller's transaction, runs in a
+/// write transaction that locks the case first.
 fn apply(
     conn: &mut DbConnection,
     ctx: &CaseContext<'_>,
@@ -335,10 +337,10 @@ fn apply(
 ) -> Result<LoadedCase, ServiceError> {
     // Inside a caller's transaction (commands composed into one unit) a failed statement would
     // abort that transaction; there the command takes the lock as always.
-    if let (DbConnection::Pg(_), Some(expected)) = (&*conn, expected_version)
+    if let Some(expected) = expected_version
         && !in_transaction(conn)
     {
-        return apply_unlocked(conn, ctx, id, expected, call, make_event, validate);
+        return apply_optimistic(conn, ctx, id, expected, call, make_event, validate);
     }
     write_transaction(conn, |conn| {
         let case = CaseForCommand::lock(conn, id)?.ok_or_else(not_found)?;
@@ -361,8 +363,8 @@ fn apply(
     })
 }
 
-/// `apply` on PostgreSQL for a command that names the version it expects: see there.
-fn apply_unlocked(
+/// `apply` for a command that names the version it expects: see there.
+fn apply_optimistic(
     conn: &mut DbConnection,
     ctx: &CaseContext<'_>,
     id: CaseId,
@@ -381,7 +383,7 @@ fn apply_unlocked(
         make_event,
         validate,
     )?;
-    if one_statement(&change.outcome) {
+    if matches!(conn, DbConnection::Pg(_)) && one_statement(&change.outcome) {
         let held = Held {
             row: &change.row,
             head: ChainHead::from_newest(case.newest_event.clone()),
@@ -399,8 +401,9 @@ fn apply_unlocked(
             Err(other) => return Err(other),
         }
     }
-    // The outcome needs statements of its own (or lost the race for the journal's head): write
-    // it under the lock, provided the case is still the one it was computed from.
+    // SQLite, an outcome that needs statements of its own, or one that lost the race for the
+    // journal's head: write it under the lock, provided the case is still the one it was
+    // computed from.
     write_transaction(conn, |conn| {
         let locked = CaseForCommand::lock(conn, id)?.ok_or_else(not_found)?;
         if locked.row.version != change.read_version {
@@ -972,11 +975,7 @@ fn record(
             })
             .collect();
         // One multi-row INSERT, with the command's other writes on PostgreSQL.
-        defer_write!(
-            conn,
-            deferred,
-            diesel::insert_into(timers::table).values(rows)
-        )?;
+        defer_insert!(conn, deferred, timers::table, rows)?;
     }
     set_timer_status(conn, id, &cancelled, "cancelled")?;
     Ok(())

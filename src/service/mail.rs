@@ -22,7 +22,7 @@ use crate::db::models::{Organisation, OrganisationId};
 use crate::db::schema::{
     cases, invitations, organisation_contacts, organisations, outbox, user_roles, users,
 };
-use crate::db::{DbConnection, DbError, Deferred, defer_write, write_transaction};
+use crate::db::{DbConnection, DbError, Deferred, defer_insert, write_transaction};
 use crate::engine::validate::{TemplateUse, ValidationContext};
 use crate::mail::outbox::{self as outbox_rows, OutboxRow, OutboxStatus, RetryError};
 use crate::render::{RenderedMail, TemplateError, Templates};
@@ -436,11 +436,7 @@ pub fn insert_prepared(
         return Ok(());
     }
     let rows: Vec<_> = mails.into_iter().map(row).collect();
-    defer_write!(
-        conn,
-        deferred,
-        diesel::insert_into(outbox::table).values(rows)
-    )?;
+    defer_insert!(conn, deferred, outbox::table, rows)?;
     Ok(())
 }
 

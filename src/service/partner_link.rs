@@ -14,7 +14,7 @@ use super::ServiceError;
 use super::mail::Outgoing;
 use crate::auth::token::{Purpose, Signer, TokenError};
 use crate::db::schema::{invitations, partner_links};
-use crate::db::{DbConnection, Deferred, defer_write};
+use crate::db::{DbConnection, Deferred, defer_insert};
 
 /// The purpose of answer links.
 pub struct PartnerLink;
@@ -141,11 +141,7 @@ pub fn insert_first(
     }
     let rows: Vec<_> = links.into_iter().map(row).collect();
     // One multi-row INSERT, on PostgreSQL with the command's other writes (`deferred`).
-    defer_write!(
-        conn,
-        deferred,
-        diesel::insert_into(partner_links::table).values(rows)
-    )?;
+    defer_insert!(conn, deferred, partner_links::table, rows)?;
     Ok(())
 }
 

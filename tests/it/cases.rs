@@ -369,6 +369,106 @@ fn an_action_sends_its_writes_as_one_statement_on_postgres() {
     );
 }
 
+/// What a SQLite connection ran, and what it added to its statement cache (diesel reports both
+/// through the connection's instrumentation).
+#[derive(Clone, Default)]
+struct StatementLog {
+    seen: Arc<std::sync::Mutex<(Vec<String>, std::collections::HashSet<String>)>>,
+}
+
+impl diesel::connection::Instrumentation for StatementLog {
+    fn on_connection_event(&mut self, event: diesel::connection::InstrumentationEvent<'_>) {
+        use diesel::connection::InstrumentationEvent;
+        let mut seen = self.seen.lock().unwrap();
+        match event {
+            // Rendered with its binds appended; the SQL is what comes before them.
+            InstrumentationEvent::StartQuery { query, .. } => {
+                let text = query.to_string();
+                let sql = text.split(" -- binds:").next().unwrap_or_default();
+                seen.0.push(sql.trim().to_string());
+            }
+            InstrumentationEvent::CacheQuery { sql, .. } => {
+                seen.1.insert(sql.trim().to_string());
+            }
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn commands_keep_their_statements_prepared_on_sqlite() {
+    let f = Fixture::new(Backend::Sqlite);
+    let actor = koordination();
+    let check = allow();
+    let call = Invocation {
+        actor: &actor,
+        clock: &clock("2026-03-04"),
+        check: &check,
+    };
+    let log = StatementLog::default();
+    let mut conn = f.conn();
+    match &mut *conn {
+        DbConnection::Sqlite(sqlite) => sqlite.set_instrumentation(log.clone()),
+        DbConnection::Pg(_) => unreachable!("a SQLite fixture"),
+    }
+    // The same round twice: change the data, start the Beteiligung. The second round must find
+    // every statement of the case, the journal, timers, invitations, links and mails prepared.
+    let mut second_round = 0;
+    for round in 0..2 {
+        let case = f.started_application();
+        log.seen.lock().unwrap().0.clear();
+        cases::change_data(
+            &mut conn,
+            &f.ctx(),
+            case.row.id,
+            1,
+            json!({ "ausgangslage": "Neu gefasst." }),
+            call,
+        )
+        .unwrap();
+        let moved = cases::take_action(
+            &mut conn,
+            &f.ctx(),
+            case.row.id,
+            2,
+            "beteiligung_starten",
+            None,
+            None,
+            call,
+        )
+        .unwrap();
+        assert_eq!(moved.row.version, 3);
+        second_round = round;
+    }
+    assert_eq!(second_round, 1);
+    let seen = log.seen.lock().unwrap();
+    let (ran, cached) = (&seen.0, &seen.1);
+    for table in [
+        "cases",
+        "case_events",
+        "timers",
+        "invitations",
+        "partner_links",
+        "outbox",
+    ] {
+        let written = format!("INTO `{table}`");
+        assert!(
+            ran.iter()
+                .any(|sql| sql.contains(&written) || sql.starts_with(&format!("UPDATE `{table}`"))),
+            "no write to {table} in {ran:#?}"
+        );
+    }
+    // Transaction control is no prepared statement, and a filter on a list of keys (`IN (?, ?)`)
+    // has a text of its own for every length of the list.
+    let prepared_anew: Vec<&String> = ran
+        .iter()
+        .filter(|sql| !cached.contains(*sql))
+        .filter(|sql| !sql.starts_with("BEGIN") && !sql.starts_with("COMMIT"))
+        .filter(|sql| !sql.contains(" IN ("))
+        .collect();
+    assert!(prepared_anew.is_empty(), "parsed anew: {prepared_anew:#?}");
+}
+
 #[test]
 fn a_command_whose_journal_head_was_taken_meanwhile_is_written_after_it_on_postgres() {
     if !crate::support::db::postgres_available() {

@@ -109,8 +109,8 @@ impl CaseForCommand {
         Self::fetch(conn, id, true)
     }
 
-    /// Reads the same without a lock, for a command on PostgreSQL that writes with one
-    /// statement guarded by the version read here (`db::deferred`).
+    /// Reads the same without a lock, for a command that computes its outcome before it locks
+    /// and writes only if the version read here still holds (`service::cases::apply`).
     pub fn read(conn: &mut DbConnection, id: CaseId) -> Result<Option<Self>, DbError> {
         Self::fetch(conn, id, false)
     }
@@ -134,7 +134,7 @@ impl CaseForCommand {
                 reused(query!().for_update()).get_result(pg).optional()?
             }
             DbConnection::Pg(pg) => reused(query!()).get_result(pg).optional()?,
-            DbConnection::Sqlite(sqlite) => query!().first(sqlite).optional()?,
+            DbConnection::Sqlite(sqlite) => reused(query!()).get_result(sqlite).optional()?,
         };
         Ok(found.map(|(row, seq, hash, applicant_mailbox)| Self {
             row,
