@@ -167,7 +167,10 @@ fn parse_state(row: &CaseRow) -> Result<Instance, ServiceError> {
     })
 }
 
-/// Starts a case of the newest version of `workflow_key` for `applicant`.
+/// Starts a case of the newest version of `workflow_key` for `applicant`. The data is
+/// validated and the engine run before the write transaction, which only numbers the case and
+/// writes it: on PostgreSQL the Aktenzeichen counter's row stays locked for less time, on SQLite
+/// the write gate.
 pub fn start_case(
     conn: &mut DbConnection,
     ctx: &CaseContext<'_>,
@@ -178,119 +181,133 @@ pub fn start_case(
     clock: &Clock,
 ) -> Result<LoadedCase, ServiceError> {
     let workflow = ctx.registry.latest(conn, workflow_key)?;
+    let start = Start::compute(&workflow, applicant, data, actor, clock)?;
     write_transaction(conn, |conn| {
         let mut deferred = Deferred::new();
-        let started = start_in_transaction(
-            conn,
-            &mut deferred,
-            ctx,
-            &workflow,
-            applicant,
-            data,
-            actor,
-            clock,
-        )?;
+        let started = start.write(conn, &mut deferred, ctx, &workflow, applicant, actor, clock)?;
         deferred.flush(conn)?;
         Ok(started)
     })
 }
 
-#[allow(clippy::too_many_arguments)]
-fn start_in_transaction(
-    conn: &mut DbConnection,
-    deferred: &mut Deferred,
-    ctx: &CaseContext<'_>,
-    workflow: &Arc<DeployedWorkflow>,
-    applicant: &Organisation,
-    data: Value,
-    actor: &Actor,
-    clock: &Clock,
-) -> Result<LoadedCase, ServiceError> {
-    let data = match data {
-        Value::Null => json!({}),
-        other => other,
-    };
-    let errors = validate_data(&workflow.definition().data, &data);
-    if !errors.is_empty() {
-        return Err(ServiceError::InvalidData(errors));
-    }
-    let definition = workflow.definition();
-    let prefix = definition
-        .prefix
-        .clone()
-        .unwrap_or_else(|| definition.workflow.to_uppercase());
-    let year = clock.today.year();
-    let reserved = super::aktenzeichen::reserve(conn, &prefix, &applicant.key, year)?;
-    let aktenzeichen = ctx
-        .pattern
-        .render(&prefix, &applicant.key, year, reserved.number);
-    let instance = Instance::new(
-        workflow.key(),
-        workflow.workflow.version(),
-        Applicant {
-            key: applicant.key.clone(),
-            kind: applicant.kind.as_str().to_string(),
-            name: applicant.name.clone(),
-        },
-    );
-    let outcome = step_owned(
-        &workflow.workflow,
-        instance,
-        Event::Start {
-            actor: actor.clone(),
-            data,
-        },
-        clock,
-    )?;
-    let now = db_time(clock);
-    let state = serde_json::to_string(&outcome.instance).map_err(internal)?;
-    let new = NewCase {
-        aktenzeichen: &aktenzeichen,
-        definition_id: workflow.id,
-        workflow_key: workflow.key(),
-        applicant_id: applicant.id,
-        status: status_name(outcome.instance.status),
-        outcome: outcome.instance.outcome.as_deref(),
-        state: &state,
-        version: 1,
-        submitted_at: submitted(workflow, &outcome.instance).then_some(now),
-        current_steps: &current_steps(&outcome.instance),
-        created_at: now,
-        updated_at: now,
-    };
-    let row = match reserved.case_id {
-        // PostgreSQL: the row is known in full, so its INSERT joins the command's other writes.
-        // Effects that write at once (invitations, mails, a started case) reference the case,
-        // which must then exist first.
-        Some(id) => {
-            let row = new.row_with_id(id);
-            deferred.push(diesel::insert_into(cases::table).values(row.clone()));
-            if outcome.effects.iter().any(|effect| {
-                !matches!(
-                    effect,
-                    SideEffect::ScheduleTimer { .. }
-                        | SideEffect::CancelTimer { .. }
-                        | SideEffect::Finished { .. }
-                )
-            }) {
-                deferred.flush(conn)?;
-            }
-            row
+/// A new case's first state, computed before it has an Aktenzeichen (the engine does not see
+/// it) and not yet written.
+struct Start {
+    outcome: Outcome,
+    state: String,
+}
+
+impl Start {
+    /// Validates the data and runs the engine's start event.
+    fn compute(
+        workflow: &DeployedWorkflow,
+        applicant: &Organisation,
+        data: Value,
+        actor: &Actor,
+        clock: &Clock,
+    ) -> Result<Self, ServiceError> {
+        let data = match data {
+            Value::Null => json!({}),
+            other => other,
+        };
+        let errors = validate_data(&workflow.definition().data, &data);
+        if !errors.is_empty() {
+            return Err(ServiceError::InvalidData(errors));
         }
-        None => new.insert(conn)?,
-    };
-    let held = Held {
-        row: &row,
-        head: ChainHead::genesis(),
-        applicant_mailbox: applicant.mailbox.as_deref(),
-    };
-    record(conn, deferred, ctx, held, workflow, &outcome, actor, clock)?;
-    // `record` changes no column of the case row, so the inserted row is the stored one.
-    Ok(LoadedCase {
-        row,
-        instance: outcome.instance,
-        workflow: Arc::clone(workflow),
-    })
+        let instance = Instance::new(
+            workflow.key(),
+            workflow.workflow.version(),
+            Applicant {
+                key: applicant.key.clone(),
+                kind: applicant.kind.as_str().to_string(),
+                name: applicant.name.clone(),
+            },
+        );
+        let outcome = step_owned(
+            &workflow.workflow,
+            instance,
+            Event::Start {
+                actor: actor.clone(),
+                data,
+            },
+            clock,
+        )?;
+        let state = serde_json::to_string(&outcome.instance).map_err(internal)?;
+        Ok(Self { outcome, state })
+    }
+
+    /// Reserves the Aktenzeichen and writes the case with what its outcome asks for.
+    #[allow(clippy::too_many_arguments)]
+    fn write(
+        self,
+        conn: &mut DbConnection,
+        deferred: &mut Deferred,
+        ctx: &CaseContext<'_>,
+        workflow: &Arc<DeployedWorkflow>,
+        applicant: &Organisation,
+        actor: &Actor,
+        clock: &Clock,
+    ) -> Result<LoadedCase, ServiceError> {
+        let Self { outcome, state } = self;
+        let definition = workflow.definition();
+        let prefix = definition
+            .prefix
+            .clone()
+            .unwrap_or_else(|| definition.workflow.to_uppercase());
+        let year = clock.today.year();
+        let reserved = super::aktenzeichen::reserve(conn, &prefix, &applicant.key, year)?;
+        let aktenzeichen = ctx
+            .pattern
+            .render(&prefix, &applicant.key, year, reserved.number);
+        let now = db_time(clock);
+        let new = NewCase {
+            aktenzeichen: &aktenzeichen,
+            definition_id: workflow.id,
+            workflow_key: workflow.key(),
+            applicant_id: applicant.id,
+            status: status_name(outcome.instance.status),
+            outcome: outcome.instance.outcome.as_deref(),
+            state: &state,
+            version: 1,
+            submitted_at: submitted(workflow, &outcome.instance).then_some(now),
+            current_steps: &current_steps(&outcome.instance),
+            created_at: now,
+            updated_at: now,
+        };
+        let row = match reserved.case_id {
+            // PostgreSQL: the row is known in full, so its INSERT joins the command's other
+            // writes. Effects that write at once (invitations, mails, a started case) reference
+            // the case, which must then exist first.
+            Some(id) => {
+                let row = new.row_with_id(id);
+                deferred.push(diesel::insert_into(cases::table).values(row.clone()));
+                if outcome.effects.iter().any(|effect| {
+                    !matches!(
+                        effect,
+                        SideEffect::ScheduleTimer { .. }
+                            | SideEffect::CancelTimer { .. }
+                            | SideEffect::Finished { .. }
+                    )
+                }) {
+                    deferred.flush(conn)?;
+                }
+                row
+            }
+            None => new.insert(conn)?,
+        };
+        let held = Held {
+            row: &row,
+            head: ChainHead::genesis(),
+            applicant_mailbox: applicant.mailbox.as_deref(),
+        };
+        record(conn, deferred, ctx, held, workflow, &outcome, actor, clock)?;
+        // `record` changes no column of the case row, so the inserted row is the stored one.
+        Ok(LoadedCase {
+            row,
+            instance: outcome.instance,
+            workflow: Arc::clone(workflow),
+        })
+    }
 }
 
 fn internal(error: serde_json::Error) -> ServiceError {
@@ -939,16 +956,9 @@ fn record(
                 let target = ctx.registry.latest(conn, key)?;
                 let owner = Organisation::find(conn, applicant)?
                     .ok_or_else(|| ServiceError::NotFound("Antragsteller fehlt.".into()))?;
-                start_in_transaction(
-                    conn,
-                    deferred,
-                    ctx,
-                    &target,
-                    &owner,
-                    data.clone(),
-                    &Actor::system(),
-                    clock,
-                )?;
+                let system = Actor::system();
+                Start::compute(&target, &owner, data.clone(), &system, clock)?
+                    .write(conn, deferred, ctx, &target, &owner, &system, clock)?;
             }
             SideEffect::CloseInvitation { invitation } => {
                 beteiligung::close(conn, id.0, *invitation, at)?;

@@ -67,18 +67,6 @@ impl CaseRow {
             .first(conn)
             .optional()?)
     }
-
-    /// The case by Aktenzeichen.
-    pub fn find_by_aktenzeichen(
-        conn: &mut DbConnection,
-        aktenzeichen: &str,
-    ) -> Result<Option<Self>, DbError> {
-        Ok(cases::table
-            .filter(cases::aktenzeichen.eq(aktenzeichen))
-            .select(Self::as_select())
-            .first(conn)
-            .optional()?)
-    }
 }
 
 /// A case as a command works on it: the row, the newest journal entry it chains onto, and the
@@ -165,20 +153,21 @@ impl NewCase<'_> {
         }
     }
 
-    /// Inserts the case and returns the stored row. PostgreSQL returns it from the INSERT itself
-    /// (one round trip instead of two); on SQLite, where a statement costs no round trip, it is
-    /// read back by its unique Aktenzeichen.
+    /// Inserts the case and returns the stored row, from the INSERT itself (`RETURNING`).
     pub fn insert(&self, conn: &mut DbConnection) -> Result<CaseRow, DbError> {
-        let insert = diesel::insert_into(cases::table).values(self);
-        match conn {
-            DbConnection::Pg(pg) => {
-                Ok(reused(insert.returning(CaseRow::as_returning())).get_result(pg)?)
-            }
-            DbConnection::Sqlite(_) => {
-                insert.execute(conn)?;
-                Ok(CaseRow::find_by_aktenzeichen(conn, self.aktenzeichen)?
-                    .ok_or(diesel::result::Error::NotFound)?)
-            }
+        // Built per backend: the returned columns' types depend on it.
+        macro_rules! insert {
+            () => {
+                reused(
+                    diesel::insert_into(cases::table)
+                        .values(self)
+                        .returning(CaseRow::as_returning()),
+                )
+            };
         }
+        Ok(match conn {
+            DbConnection::Pg(pg) => insert!().get_result(pg)?,
+            DbConnection::Sqlite(sqlite) => insert!().get_result(sqlite)?,
+        })
     }
 }
