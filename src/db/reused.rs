@@ -83,7 +83,9 @@ pub(crate) use execute_reused;
 /// PostgreSQL sends one multi-row INSERT, which saves round trips. SQLite has no round trip to
 /// save but cannot keep a multi-row INSERT prepared (diesel builds it anew for SQLite's lack of
 /// `DEFAULT` in `VALUES`), and parsing it again for every command, inside the write lock, cost
-/// more than stepping one prepared single-row INSERT once per row.
+/// more than stepping one prepared single-row INSERT once per row. Several rows are therefore
+/// all-or-nothing on SQLite only within a transaction, which every caller with more than one
+/// row runs in.
 macro_rules! insert_rows {
     ($conn:expr, $table:expr, $rows:expr) => {{
         let rows = $rows;
