@@ -413,9 +413,8 @@ fn commands_keep_their_statements_prepared_on_sqlite() {
     }
     // The same round twice: create a case, change its data, start the Beteiligung. The second
     // round must find every statement of the case, its Aktenzeichen, the journal, timers,
-    // invitations, links and mails prepared.
-    let mut second_round = 0;
-    for round in 0..2 {
+    // invitations, links and mails prepared; the log keeps the statements of the last round.
+    for _ in 0..2 {
         log.seen.lock().unwrap().0.clear();
         let case = cases::start_case(
             &mut conn,
@@ -448,9 +447,7 @@ fn commands_keep_their_statements_prepared_on_sqlite() {
         )
         .unwrap();
         assert_eq!(moved.row.version, 3);
-        second_round = round;
     }
-    assert_eq!(second_round, 1);
     let seen = log.seen.lock().unwrap();
     let (ran, cached) = (&seen.0, &seen.1);
     for table in [
