@@ -21,7 +21,7 @@ use diesel::{Connection, ConnectionError};
 
 pub(crate) use self::deferred::defer_insert;
 pub use self::deferred::{Deferred, is_guard_failure};
-pub use self::reused::{Reused, reused};
+pub use self::reused::{Reused, one_per_row, reused};
 pub(crate) use self::reused::{execute_reused, insert_rows};
 pub use self::url::DatabaseUrl;
 use self::write_gate::WriteGate;

@@ -55,6 +55,12 @@ impl<Q: Query> Query for Reused<Q> {
 
 impl<Q, Conn> RunQueryDsl<Conn> for Reused<Q> {}
 
+/// `RETURNING 1`: one row per row written, which the load-path writes count instead of
+/// `execute`'s affected rows.
+pub fn one_per_row() -> diesel::expression::SqlLiteral<diesel::sql_types::Integer> {
+    diesel::dsl::sql("1")
+}
+
 /// `query.execute(conn)` for an UPDATE or a one-row INSERT that the connection keeps prepared;
 /// evaluates to the number of rows written, as `execute` would. It is a load with `RETURNING 1`
 /// (one row per row written) on both backends. Multi-row INSERTs go through [`insert_rows!`].
@@ -62,16 +68,16 @@ macro_rules! execute_reused {
     ($conn:expr, $query:expr) => {{
         let query = $query;
         match $conn {
-            $crate::db::DbConnection::Pg(pg) => $crate::db::reused(
-                query.returning(::diesel::dsl::sql::<::diesel::sql_types::Integer>("1")),
-            )
-            .load::<i32>(pg)
-            .map(|rows| rows.len()),
-            $crate::db::DbConnection::Sqlite(sqlite) => $crate::db::reused(
-                query.returning(::diesel::dsl::sql::<::diesel::sql_types::Integer>("1")),
-            )
-            .load::<i32>(sqlite)
-            .map(|rows| rows.len()),
+            $crate::db::DbConnection::Pg(pg) => {
+                $crate::db::reused(query.returning($crate::db::one_per_row()))
+                    .load::<i32>(pg)
+                    .map(|rows| rows.len())
+            }
+            $crate::db::DbConnection::Sqlite(sqlite) => {
+                $crate::db::reused(query.returning($crate::db::one_per_row()))
+                    .load::<i32>(sqlite)
+                    .map(|rows| rows.len())
+            }
         }
     }};
 }
@@ -94,7 +100,7 @@ macro_rules! insert_rows {
                 $crate::db::reused(
                     ::diesel::insert_into($table)
                         .values(rows)
-                        .returning(::diesel::dsl::sql::<::diesel::sql_types::Integer>("1")),
+                        .returning($crate::db::one_per_row()),
                 ),
                 pg,
             )
@@ -107,7 +113,7 @@ macro_rules! insert_rows {
                         $crate::db::reused(
                             ::diesel::insert_into($table)
                                 .values(row)
-                                .returning(::diesel::dsl::sql::<::diesel::sql_types::Integer>("1")),
+                                .returning($crate::db::one_per_row()),
                         ),
                         sqlite,
                     )

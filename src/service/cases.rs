@@ -529,10 +529,9 @@ fn write_change(
         ));
     let mut deferred = Deferred::new();
     match conn {
-        DbConnection::Pg(_) => deferred.push_counted(
-            update.returning(diesel::dsl::sql::<diesel::sql_types::Integer>("1")),
-            1,
-        )?,
+        DbConnection::Pg(_) => {
+            deferred.push_counted(update.returning(crate::db::one_per_row()), 1)?
+        }
         DbConnection::Sqlite(_) => {
             if execute_reused!(conn, update)? != 1 {
                 let current = cases::table
