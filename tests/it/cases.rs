@@ -104,6 +104,37 @@ impl Fixture {
         )
         .unwrap()
     }
+
+    /// Revises a freshly started application's draft (version 1 to 2) and starts its
+    /// Beteiligung (to 3) on `conn`; the case after each command.
+    fn revise_and_start_beteiligung(
+        &self,
+        conn: &mut DbConnection,
+        case: &cases::LoadedCase,
+        call: Invocation<'_>,
+    ) -> (cases::LoadedCase, cases::LoadedCase) {
+        let changed = cases::change_data(
+            conn,
+            &self.ctx(),
+            case.row.id,
+            1,
+            json!({ "ausgangslage": "Neu gefasst." }),
+            call,
+        )
+        .unwrap();
+        let moved = cases::take_action(
+            conn,
+            &self.ctx(),
+            case.row.id,
+            2,
+            "beteiligung_starten",
+            None,
+            None,
+            call,
+        )
+        .unwrap();
+        (changed, moved)
+    }
 }
 
 fn application() -> Value {
@@ -257,27 +288,8 @@ fn an_action_sends_its_writes_as_one_statement_on_postgres() {
         check: &check,
     };
     let mut conn = f.conn();
-    let changed = cases::change_data(
-        &mut conn,
-        &f.ctx(),
-        case.row.id,
-        1,
-        json!({ "ausgangslage": "Neu gefasst." }),
-        call,
-    )
-    .unwrap();
+    let (changed, moved) = f.revise_and_start_beteiligung(&mut conn, &case, call);
     assert_eq!(changed.row.version, 2);
-    let moved = cases::take_action(
-        &mut conn,
-        &f.ctx(),
-        case.row.id,
-        2,
-        "beteiligung_starten",
-        None,
-        None,
-        call,
-    )
-    .unwrap();
     assert_eq!(moved.row.version, 3);
     let prepared = crate::support::db::prepared_statements(&mut conn);
     // Each command read the case without locking it and wrote everything in one statement,
@@ -426,26 +438,7 @@ fn commands_keep_their_statements_prepared_on_sqlite() {
             &clock("2026-03-04"),
         )
         .unwrap();
-        cases::change_data(
-            &mut conn,
-            &f.ctx(),
-            case.row.id,
-            1,
-            json!({ "ausgangslage": "Neu gefasst." }),
-            call,
-        )
-        .unwrap();
-        let moved = cases::take_action(
-            &mut conn,
-            &f.ctx(),
-            case.row.id,
-            2,
-            "beteiligung_starten",
-            None,
-            None,
-            call,
-        )
-        .unwrap();
+        let (_, moved) = f.revise_and_start_beteiligung(&mut conn, &case, call);
         assert_eq!(moved.row.version, 3);
     }
     let seen = log.seen.lock().unwrap();
