@@ -88,6 +88,8 @@ both_backends! {
         crate::support::partners::add_partners(&mut conn);
         create_user(&mut conn, SOEST, "05974", &[Role::Koordination], Some(PASSWORD));
         create_user(&mut conn, "k@kreis-coesfeld.de", "05558", &[Role::Koordination], None);
+        create_user(&mut conn, "admin@it.nrw.de", "05974", &[Role::Admin], Some(PASSWORD));
+        create_user(&mut conn, "l@kreis-soest.de", "05974", &[Role::Lesen], Some(PASSWORD));
         // Opened three weeks ago: the four-week consultation ends within the next 14 days.
         let started = Utc::now() - TimeDelta::days(21);
         let soest = consultation(&mut conn, &api, "05974", SOEST, started);
@@ -126,6 +128,18 @@ both_backends! {
         // The applicant's name is escaped wherever it appears.
         assert!(!body.contains("<script>alert"), "{body}");
         assert!(body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{body}");
+
+        // An administrator may take every action, so the coordinator's task is theirs as well;
+        // a reader may take none.
+        for (email, listed) in [("admin@it.nrw.de", true), ("l@kreis-soest.de", false)] {
+            let mut browser = Browser::default();
+            browser.login(&app, email, PASSWORD).await;
+            let page = browser.get(&app, "/").await;
+            assert_eq!(page.status, 200, "{}", page.body);
+            let body = &page.body;
+            let tasks = &body[body.find("Meine Aufgaben").unwrap()..body.find("Fristen der nächsten").unwrap()];
+            assert_eq!(tasks.contains(&fresh), listed, "{email}: {tasks}");
+        }
     }
 }
 

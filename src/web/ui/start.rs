@@ -137,7 +137,9 @@ fn summarise(
         .checked_add_days(Days::new(DEADLINE_DAYS))
         .unwrap_or(today);
     let running = overview::running_cases(conn, principal)?;
-    let roles: Vec<&str> = principal.roles.iter().map(|r| r.as_str()).collect();
+    // The roles the engine checks an action against (an admin acts in every role), so the list
+    // holds exactly the tasks whose actions the case page offers.
+    let roles = crate::auth::workflow_roles(principal);
     let mut tasks = Vec::new();
     // (workflow title, step title) → number of cases.
     let mut per_step: BTreeMap<(String, String), usize> = BTreeMap::new();
@@ -158,7 +160,7 @@ fn summarise(
             if let Some(Step::Task(task)) = found
                 && may_act
                 && !task.actions.is_empty()
-                && roles.contains(&task.role.as_str())
+                && roles.contains(&task.role)
             {
                 tasks.push(json!({
                     "id": case.id,
