@@ -261,7 +261,16 @@ where
                 return conn.transaction(work);
             }
             let gate = inner.instrumentation().downcast_ref::<WriteGate>().cloned();
-            let entered = gate.as_ref().map(WriteGate::enter);
+            let entered = match gate.as_ref().map(WriteGate::enter).transpose() {
+                Ok(entered) => entered,
+                Err(refused) => {
+                    return Err(diesel::result::Error::DatabaseError(
+                        diesel::result::DatabaseErrorKind::Unknown,
+                        Box::new(refused.to_string()),
+                    )
+                    .into());
+                }
+            };
             AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
             let outcome = work(conn);
             let DbConnection::Sqlite(inner) = conn else {
@@ -338,6 +347,45 @@ mod tests {
     fn open(path: &std::path::Path) -> DbConnection {
         let url = DatabaseUrl::parse(path.to_str().unwrap()).unwrap();
         ConnectionFactory::new(url).open().unwrap()
+    }
+
+    /// A write transaction on a second connection to the same file, opened from inside the
+    /// first, fails at once; the outer transaction goes on and commits. Before, it waited for
+    /// its own thread forever.
+    #[test]
+    fn a_nested_writer_on_a_second_connection_fails_instead_of_hanging() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested.db");
+        let mut first = open(&path);
+        first
+            .batch_execute("CREATE TABLE t (n INTEGER NOT NULL)")
+            .unwrap();
+        let mut second = open(&path);
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let inner = write_transaction(&mut first, |first| {
+                first.batch_execute("INSERT INTO t VALUES (1)")?;
+                let inner = write_transaction(&mut second, |second| {
+                    second.batch_execute("INSERT INTO t VALUES (2)")
+                });
+                Ok::<_, diesel::result::Error>(inner.map_err(|e| e.to_string()))
+            });
+            let rows: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+                "(SELECT count(*) FROM t)",
+            ))
+            .get_result(&mut first)
+            .unwrap();
+            tx.send((inner.unwrap(), rows)).unwrap();
+        });
+        let (inner, rows) = rx
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("the nested write transaction hangs");
+        let error = inner.unwrap_err();
+        assert!(error.contains("zweiten Verbindung"), "{error}");
+        assert_eq!(
+            rows, 1,
+            "the outer transaction's row is committed, the inner's is not"
+        );
     }
 
     /// Every commit is on disk when its caller hears of it: those of write transactions (synced

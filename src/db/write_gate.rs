@@ -11,7 +11,12 @@
 //! The gate travels with each connection as its diesel instrumentation (the one per-connection
 //! slot diesel offers that can be read back by type), so `write_transaction` finds it from
 //! nothing but the connection.
+//!
+//! A thread that already holds a file's gate and opens a second write transaction on another
+//! connection to the same file would wait for itself forever. The gate remembers which gates
+//! its thread holds and refuses that second entry with an error instead.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -51,15 +56,23 @@ impl WriteGate {
         Self { shared }
     }
 
-    /// Waits until no other write transaction of this process holds the database.
+    /// Waits until no other write transaction of this process holds the database; refuses when
+    /// the calling thread holds it already (through another connection), which would never end.
     ///
     /// A panic in another writer leaves nothing to protect here (SQLite rolled its transaction
     /// back), so a poisoned mutex is simply taken over.
-    pub fn enter(&self) -> MutexGuard<'_, ()> {
-        self.shared
+    pub fn enter(&self) -> Result<Entered<'_>, HeldByThisThread> {
+        let key = Arc::as_ptr(&self.shared) as usize;
+        if HELD.with(|held| held.borrow().contains(&key)) {
+            return Err(HeldByThisThread);
+        }
+        let guard = self
+            .shared
             .lock
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        HELD.with(|held| held.borrow_mut().push(key));
+        Ok(Entered { _guard: guard, key })
     }
 
     /// Counts a commit; true for every [`COMMITS_PER_CHECKPOINT`]th, after which the committer
@@ -75,6 +88,38 @@ impl WriteGate {
         commits.is_multiple_of(COMMITS_PER_CHECKPOINT)
     }
 }
+
+thread_local! {
+    /// The gates the current thread holds, by the address of their shared part.
+    static HELD: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The gate, held until dropped.
+#[derive(Debug)]
+pub struct Entered<'a> {
+    _guard: MutexGuard<'a, ()>,
+    key: usize,
+}
+
+impl Drop for Entered<'_> {
+    fn drop(&mut self) {
+        HELD.with(|held| {
+            let mut held = held.borrow_mut();
+            if let Some(at) = held.iter().rposition(|&key| key == self.key) {
+                held.swap_remove(at);
+            }
+        });
+    }
+}
+
+/// A write transaction was opened on a second connection to a file while the same thread's
+/// write transaction on another connection holds it: waiting would never end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "Schreibtransaktion auf einer zweiten Verbindung zur selben SQLite-Datei, während derselbe \
+     Thread dort schon schreibt"
+)]
+pub struct HeldByThisThread;
 
 /// Installed as the connection's instrumentation, it only carries the gate.
 impl Instrumentation for WriteGate {
@@ -102,11 +147,11 @@ mod tests {
     fn a_second_writer_waits_for_the_first() {
         let dir = tempfile::tempdir().unwrap();
         let gate = WriteGate::for_path(&dir.path().join("c.db"));
-        let held = gate.enter();
+        let held = gate.enter().unwrap();
         let waiter = gate.clone();
         let (tx, rx) = std::sync::mpsc::channel();
         let thread = std::thread::spawn(move || {
-            let _entered = waiter.enter();
+            let _entered = waiter.enter().unwrap();
             tx.send(()).unwrap();
         });
         assert!(
@@ -118,5 +163,19 @@ mod tests {
         rx.recv_timeout(std::time::Duration::from_secs(10))
             .expect("the second writer enters once the first leaves");
         thread.join().unwrap();
+    }
+
+    #[test]
+    fn the_holding_thread_is_refused_instead_of_waiting_for_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        let gate = WriteGate::for_path(&dir.path().join("d.db"));
+        let other_file = WriteGate::for_path(&dir.path().join("e.db"));
+        let held = gate.enter().unwrap();
+        assert_eq!(gate.clone().enter().unwrap_err(), HeldByThisThread);
+        // Another file's gate is a different lock.
+        drop(other_file.enter().unwrap());
+        drop(held);
+        // Leaving the gate clears the mark: the thread may enter again.
+        drop(gate.enter().unwrap());
     }
 }
