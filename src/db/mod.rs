@@ -305,6 +305,23 @@ where
     }
 }
 
+/// Runs one write that needs no transaction of its own (a single statement, committed by
+/// itself): on PostgreSQL as it is, on SQLite in a write transaction, so that it queues at the
+/// file's write gate with the other writers of the process. Outside the gate it would wait in
+/// SQLite's busy handler, which only polls (after 1, 2, 5 … 100 ms) and under a steady stream
+/// of write transactions can miss every free moment until `busy_timeout` runs out ("database is
+/// locked").
+pub fn write_alone<T, E, F>(conn: &mut DbConnection, work: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    match conn {
+        DbConnection::Pg(_) => work(conn),
+        DbConnection::Sqlite(_) => write_transaction(conn, work),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use diesel::RunQueryDsl;
@@ -386,6 +403,43 @@ mod tests {
             rows, 1,
             "the outer transaction's row is committed, the inner's is not"
         );
+    }
+
+    /// A single write queues at the gate behind a long write transaction of another thread,
+    /// where on its own it gives up after its busy timeout.
+    #[test]
+    fn a_write_alone_waits_at_the_gate_instead_of_failing_busy() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("alone.db");
+        let mut holder = open(&path);
+        holder
+            .batch_execute("CREATE TABLE t (n INTEGER NOT NULL)")
+            .unwrap();
+        let (inside, entered) = std::sync::mpsc::channel();
+        let long = std::thread::spawn(move || {
+            write_transaction(&mut holder, |conn| {
+                conn.batch_execute("INSERT INTO t VALUES (1)")?;
+                inside.send(()).unwrap();
+                std::thread::sleep(Duration::from_millis(400));
+                Ok::<_, diesel::result::Error>(())
+            })
+        });
+        entered.recv().unwrap();
+        let mut other = open(&path);
+        other.batch_execute("PRAGMA busy_timeout = 50").unwrap();
+        let busy = other.batch_execute("INSERT INTO t VALUES (2)");
+        assert!(busy.is_err(), "a plain write got past the held lock");
+        write_alone(&mut other, |conn| {
+            conn.batch_execute("INSERT INTO t VALUES (3)")
+        })
+        .unwrap();
+        long.join().unwrap().unwrap();
+        let rows: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+            "(SELECT count(*) FROM t)",
+        ))
+        .get_result(&mut other)
+        .unwrap();
+        assert_eq!(rows, 2);
     }
 
     /// Every commit is on disk when its caller hears of it: those of write transactions (synced

@@ -14,7 +14,7 @@ use diesel::prelude::*;
 
 use crate::db::models::CaseId;
 use crate::db::schema::outbox;
-use crate::db::{DbConnection, DbError, execute_reused, reused, write_transaction};
+use crate::db::{DbConnection, DbError, execute_reused, reused, write_alone, write_transaction};
 
 /// Longest delay between two attempts, whatever the base and the attempt count.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(3600);
@@ -245,13 +245,15 @@ pub fn mark_sent(
     claim: &Claimed,
     now: NaiveDateTime,
 ) -> Result<bool, DbError> {
-    let update = diesel::update(held!(claim)).set((
-        outbox::status.eq(OutboxStatus::Sent.as_str()),
-        outbox::sent_at.eq(Some(now)),
-        outbox::lease_until.eq(None::<NaiveDateTime>),
-        outbox::last_error.eq(None::<String>),
-    ));
-    let updated = execute_reused!(conn, update)?;
+    let updated = write_alone(conn, |conn| {
+        let update = diesel::update(held!(claim)).set((
+            outbox::status.eq(OutboxStatus::Sent.as_str()),
+            outbox::sent_at.eq(Some(now)),
+            outbox::lease_until.eq(None::<NaiveDateTime>),
+            outbox::last_error.eq(None::<String>),
+        ));
+        execute_reused!(conn, update)
+    })?;
     Ok(updated == 1)
 }
 
@@ -262,39 +264,45 @@ pub fn reschedule(
     error: &str,
     next_attempt_at: NaiveDateTime,
 ) -> Result<bool, DbError> {
-    let updated = diesel::update(held!(claim))
-        .set((
-            outbox::status.eq(OutboxStatus::Pending.as_str()),
-            outbox::next_attempt_at.eq(next_attempt_at),
-            outbox::lease_until.eq(None::<NaiveDateTime>),
-            outbox::last_error.eq(Some(error)),
-        ))
-        .execute(conn)?;
+    let updated = write_alone(conn, |conn| {
+        diesel::update(held!(claim))
+            .set((
+                outbox::status.eq(OutboxStatus::Pending.as_str()),
+                outbox::next_attempt_at.eq(next_attempt_at),
+                outbox::lease_until.eq(None::<NaiveDateTime>),
+                outbox::last_error.eq(Some(error)),
+            ))
+            .execute(conn)
+    })?;
     Ok(updated == 1)
 }
 
 /// Records a permanent failure (or the last allowed attempt): `failed` with the error.
 pub fn mark_failed(conn: &mut DbConnection, claim: &Claimed, error: &str) -> Result<bool, DbError> {
-    let updated = diesel::update(held!(claim))
-        .set((
-            outbox::status.eq(OutboxStatus::Failed.as_str()),
-            outbox::lease_until.eq(None::<NaiveDateTime>),
-            outbox::last_error.eq(Some(error)),
-        ))
-        .execute(conn)?;
+    let updated = write_alone(conn, |conn| {
+        diesel::update(held!(claim))
+            .set((
+                outbox::status.eq(OutboxStatus::Failed.as_str()),
+                outbox::lease_until.eq(None::<NaiveDateTime>),
+                outbox::last_error.eq(Some(error)),
+            ))
+            .execute(conn)
+    })?;
     Ok(updated == 1)
 }
 
 /// Gives a claimed row back untouched (the worker is stopping before it sent it): `pending`
 /// again, the attempt not counted.
 pub fn release(conn: &mut DbConnection, claim: &Claimed) -> Result<bool, DbError> {
-    let updated = diesel::update(held!(claim))
-        .set((
-            outbox::status.eq(OutboxStatus::Pending.as_str()),
-            outbox::lease_until.eq(None::<NaiveDateTime>),
-            outbox::attempts.eq(outbox::attempts - 1),
-        ))
-        .execute(conn)?;
+    let updated = write_alone(conn, |conn| {
+        diesel::update(held!(claim))
+            .set((
+                outbox::status.eq(OutboxStatus::Pending.as_str()),
+                outbox::lease_until.eq(None::<NaiveDateTime>),
+                outbox::attempts.eq(outbox::attempts - 1),
+            ))
+            .execute(conn)
+    })?;
     Ok(updated == 1)
 }
 
