@@ -261,16 +261,11 @@ where
                 return conn.transaction(work);
             }
             let gate = inner.instrumentation().downcast_ref::<WriteGate>().cloned();
-            let entered = match gate.as_ref().map(WriteGate::enter).transpose() {
-                Ok(entered) => entered,
-                Err(refused) => {
-                    return Err(diesel::result::Error::DatabaseError(
-                        diesel::result::DatabaseErrorKind::Unknown,
-                        Box::new(refused.to_string()),
-                    )
-                    .into());
-                }
-            };
+            let entered = gate
+                .as_ref()
+                .map(WriteGate::enter)
+                .transpose()
+                .map_err(|refused| failure(refused.to_string()))?;
             AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
             let outcome = work(conn);
             let DbConnection::Sqlite(inner) = conn else {
@@ -285,10 +280,7 @@ where
                     drop(entered);
                     if let Some(pending) = pending {
                         pending.wait().map_err(|error| {
-                            diesel::result::Error::DatabaseError(
-                                diesel::result::DatabaseErrorKind::Unknown,
-                                Box::new(format!("WAL nicht auf die Platte geschrieben: {error}")),
-                            )
+                            failure(format!("WAL nicht auf die Platte geschrieben: {error}"))
                         })?;
                     }
                     if gate.as_ref().is_some_and(WriteGate::count_commit) {
@@ -303,6 +295,15 @@ where
             }
         }
     }
+}
+
+/// A failure of the write path itself (not of a statement), as diesel's error type so that it
+/// reaches callers like any other database error.
+fn failure(message: String) -> diesel::result::Error {
+    diesel::result::Error::DatabaseError(
+        diesel::result::DatabaseErrorKind::Unknown,
+        Box::new(message),
+    )
 }
 
 /// Runs one write that needs no transaction of its own (a single statement, committed by
