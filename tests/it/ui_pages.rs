@@ -71,6 +71,11 @@ fn application(
     case.row.aktenzeichen
 }
 
+/// The start page's „Meine Aufgaben“ section.
+fn tasks_section(body: &str) -> &str {
+    &body[body.find("Meine Aufgaben").unwrap()..body.find("Fristen der nächsten").unwrap()]
+}
+
 fn aktenzeichen(conn: &mut vorgang::db::DbConnection, id: vorgang::db::models::CaseId) -> String {
     vorgang::db::models::CaseRow::find(conn, id)
         .unwrap()
@@ -115,7 +120,7 @@ both_backends! {
         assert!(body.contains(&format!("href=\"/vorgaenge/{}\">{}</a>", soest.0, soest_az)), "{body}");
         assert!(!body.contains(&coesfeld_az), "a foreign Kreis's case on the start page: {body}");
         // The fresh application waits for the coordinator: a task.
-        let tasks = &body[body.find("Meine Aufgaben").unwrap()..body.find("Fristen der nächsten").unwrap()];
+        let tasks = tasks_section(body);
         assert!(tasks.contains(&fresh), "{tasks}");
         // Two running cases in two different steps: each counted once, chart and table agree.
         let chart = &body[body.find("<svg").unwrap()..body.find("</svg>").unwrap()];
@@ -136,8 +141,7 @@ both_backends! {
             browser.login(&app, email, PASSWORD).await;
             let page = browser.get(&app, "/").await;
             assert_eq!(page.status, 200, "{}", page.body);
-            let body = &page.body;
-            let tasks = &body[body.find("Meine Aufgaben").unwrap()..body.find("Fristen der nächsten").unwrap()];
+            let tasks = tasks_section(&page.body);
             assert_eq!(tasks.contains(&fresh), listed, "{email}: {tasks}");
         }
     }
