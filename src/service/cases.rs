@@ -1019,8 +1019,21 @@ fn set_timer_status(
     Ok(())
 }
 
+/// The journal kind of [`resend_invitation`].
+pub const INVITATION_RESENT: &str = "invitation_resent";
+
+/// Whether the command that journals `kind` gives the case a new version. Resending an
+/// invitation and attaching a document leave data and state alone, so they do not; readers that
+/// match journal entries to versions (the conflict view) skip these entries.
+pub fn changes_version(kind: &str) -> bool {
+    !matches!(
+        kind,
+        INVITATION_RESENT | crate::service::documents::UPLOADED
+    )
+}
+
 /// Sends an open invitation again with a new personal link; the previous link stops working.
-/// Journaled as `invitation_resent`; the case version does not change (its state does not).
+/// Journaled as [`INVITATION_RESENT`]; the case version does not change (its state does not).
 pub fn resend_invitation(
     conn: &mut DbConnection,
     ctx: &CaseContext<'_>,
@@ -1075,7 +1088,7 @@ pub fn resend_invitation(
             &[NewEvent {
                 at,
                 actor: actor.id.clone(),
-                kind: "invitation_resent".into(),
+                kind: INVITATION_RESENT.into(),
                 payload: json!({ "invitation": invitation_row.local_id, "step": invitation_row.step }),
             }],
             ChainHead::from_newest(newest_event),

@@ -7,6 +7,7 @@ pub mod case_list;
 pub mod cases;
 pub mod clock;
 pub mod demo;
+pub mod documents;
 pub mod error;
 pub mod first_run;
 pub mod fristen;

@@ -8,6 +8,7 @@ use serde_json::Value;
 use super::ServiceError;
 use super::beteiligung::{self, InvitationRow, parse_votum, votum_de, votum_key};
 use super::cases::{self, CaseContext};
+use super::documents as documents_service;
 use super::mail::weekday_de;
 use crate::db::models::{CaseId, Organisation};
 use crate::db::{DbConnection, write_transaction};
@@ -15,6 +16,7 @@ use crate::documents::{self, Document, NewDocument};
 use crate::engine::definition::{Field, FieldType, Step};
 use crate::engine::instance::{Answer, LocalId, Votum};
 use crate::engine::{Actor, Clock, Event, step};
+use crate::journal;
 
 /// The partner's answer as submitted (form or API).
 #[derive(Debug, Clone)]
@@ -350,6 +352,10 @@ pub fn answer(
             &actor,
             clock,
         )?;
+        // The attachment's content enters the journal by its hash, after the answer it belongs to.
+        if let Some(document) = &document {
+            journal::append(conn, row.case_id, &[documents_service::uploaded(document)])?;
+        }
         Ok(())
     })
 }

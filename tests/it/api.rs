@@ -364,6 +364,23 @@ both_backends! {
         let listed = call!(app, get, format!("/api/v1/cases/{id}/documents"), users.soest, None);
         assert_eq!(listed.body.as_array().unwrap().len(), 1, "rejected uploads store nothing");
 
+        // The upload is in the case's journal, chained after the case's start, naming the
+        // content by its hash; the refused uploads left no entry, and the version is unchanged.
+        let journal = call!(app, get, format!("/api/v1/cases/{id}/journal"), users.soest, None);
+        let entries = journal.body.as_array().unwrap();
+        let uploads: Vec<&Value> = entries.iter().filter(|e| e["kind"] == "document_uploaded").collect();
+        assert_eq!(uploads.len(), 1, "one entry per stored document: {entries:?}");
+        let entry = uploads[0];
+        assert_eq!(entry["actor"], "k@kreis-soest.de");
+        assert_eq!(entry["payload"]["document"], document["id"]);
+        assert_eq!(entry["payload"]["filename"], "Lageplan Kreishaus.png");
+        assert_eq!(entry["payload"]["sha256"], document["sha256"]);
+        assert_eq!(entry["payload"]["partner_visible"], false);
+        assert_eq!(entry["seq"], entries.len(), "the upload is the newest entry");
+        assert_eq!(entry["prev_hash"], entries[entries.len() - 2]["hash"]);
+        let case = call!(app, get, format!("/api/v1/cases/{id}"), users.soest, None);
+        assert_eq!(case.body["version"], created.body["version"]);
+
         let download = actix_test::TestRequest::get()
             .uri(&format!("/api/v1/cases/{id}/documents/{}", document["id"]))
             .insert_header(("Authorization", format!("Bearer {}", users.soest)))

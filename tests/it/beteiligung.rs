@@ -520,6 +520,18 @@ both_backends! {
         assert_eq!(own.status, StatusCode::OK);
         let listed = send!(app, actix_test::TestRequest::get().uri(&format!("/api/v1/cases/{id}/documents")).insert_header(bearer(&staff)));
         assert!(listed.json().as_array().unwrap().iter().any(|d| d["uploaded_by"] == "beteiligung:RAT-SO"));
+        // Every document's arrival is journaled with its hash: the two uploads, and the
+        // attachment right after the answer it came with.
+        let journal = send!(app, actix_test::TestRequest::get().uri(&format!("/api/v1/cases/{id}/journal")).insert_header(bearer(&staff)));
+        let entries = journal.json().as_array().unwrap().clone();
+        let arrivals: Vec<&Value> = entries.iter().filter(|e| e["kind"] == "document_uploaded").collect();
+        assert_eq!(arrivals.len(), 3, "{entries:?}");
+        let last = entries.last().unwrap();
+        assert_eq!(last["kind"], "document_uploaded");
+        assert_eq!(last["actor"], "beteiligung:RAT-SO");
+        assert_eq!(last["payload"]["document"], attachment);
+        assert_eq!(last["payload"]["filename"], "stellungnahme.pdf");
+        assert_eq!(last["payload"]["sha256"].as_str().unwrap().len(), 64);
 
         // The result mail names the organisation: verbatim in plain text, escaped in HTML.
         let result = mails(&db).into_iter().find(|m| m.0 == "beteiligung_abgeschlossen").unwrap();

@@ -402,8 +402,17 @@ both_backends! {
         let csrf = page.hidden("csrf");
         assert_eq!(page.hidden("version"), "1");
 
-        // Someone else saves in between.
+        // Someone else saves in between, and then adds a document (which keeps the version).
         change(&mut db.connection(), &api, id, 1, json!({ "ausgangslage": "Von jemand anderem" }));
+        vorgang::service::documents::attach(&mut db.connection(), vorgang::documents::NewDocument {
+            case_id: id,
+            sha256: "ab".repeat(32),
+            size: 1234,
+            content_type: "application/pdf".into(),
+            filename: "Stellenplan.pdf".into(),
+            uploaded_by: "kollegin@kreis-soest.de".into(),
+            partner_visible: false,
+        }).unwrap();
 
         let stale = browser.post(&app, &format!("/vorgaenge/{id}/daten"), &[
             ("csrf", &csrf), ("version", "1"), ("zentrum_name", "Mein neuer Name"), ("ausgangslage", "Bisher"),
@@ -413,7 +422,10 @@ both_backends! {
         assert!(stale.body.contains("Ihre Eingaben im Vergleich zum aktuellen Stand"));
         assert!(stale.body.contains("Von jemand anderem"), "the current value is shown");
         assert!(stale.body.contains("value=\"Mein neuer Name\""), "the user's input is kept");
-        assert!(stale.body.contains("Daten geändert"), "what happened since");
+        // What happened since: the one change of version 2, not the document that followed it.
+        let since = stale.body.split("<h2>Inzwischen geschehen</h2>").nth(1).and_then(|rest| rest.split("</ul>").next()).unwrap_or_default();
+        assert!(since.contains("Daten geändert"), "{}", stale.body);
+        assert!(!since.contains("Stellenplan.pdf"), "{since}");
         assert_eq!(crate::support::ui::hidden_field(&stale.body, "version").unwrap(), "2");
         let (version, data, _) = case_data(&mut db.connection(), &api, id);
         assert_eq!(version, 2);
@@ -485,6 +497,9 @@ both_backends! {
         let page = browser.get(&app, &format!("/vorgaenge/{id}")).await;
         assert!(page.body.contains("Antrag &lt;final&gt;.pdf") || page.body.contains("Antrag _final_.pdf"), "{}", page.body);
         assert!(page.body.contains(COORDINATOR));
+        // The journal names the upload; the refused and forged ones left no entry.
+        assert_eq!(page.body.matches("hinzugefügt (für Beteiligte sichtbar)").count(), 1, "{}", page.body);
+        assert!(page.body.contains("Dokument „Antrag"), "{}", page.body);
         let doc = page.body.split(&format!("/vorgaenge/{id}/dokumente/")).nth(1).unwrap().split('"').next().unwrap().to_string();
         let cookie = browser.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
         let download = actix_test::call_service(&app, TestRequest::get()

@@ -172,7 +172,7 @@ pub async fn upload(
             &uploaded_by,
             partner_visible,
         );
-        Ok(documents::insert(conn, new)?)
+        crate::service::documents::attach(conn, new)
     })
     .await;
     Ok(match inserted {

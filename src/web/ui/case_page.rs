@@ -605,7 +605,19 @@ fn journal_item(
         "case_start_requested" => format!("Folgevorgang „{}“ angestoßen", text("workflow")),
         "case_withdrawn" => "Vorgang zurückgezogen".to_string(),
         "case_completed" => format!("Vorgang abgeschlossen (Ergebnis: {})", text("outcome")),
-        "invitation_resent" => "Einladung erneut gesendet".to_string(),
+        cases::INVITATION_RESENT => "Einladung erneut gesendet".to_string(),
+        crate::service::documents::UPLOADED => {
+            let shared = p.get("partner_visible").and_then(Value::as_bool) == Some(true);
+            format!(
+                "Dokument „{}“ hinzugefügt{}",
+                text("filename"),
+                if shared {
+                    " (für Beteiligte sichtbar)"
+                } else {
+                    ""
+                }
+            )
+        }
         other => format!("Ereignis „{other}“"),
     };
     json!({
@@ -616,8 +628,9 @@ fn journal_item(
     })
 }
 
-/// The journal entries of the commands after `submitted` (each command writes its entries with
-/// one timestamp, so the newest `current - submitted` timestamps are the commands since).
+/// The journal entries of the commands after `submitted` (each command that changes the version
+/// writes its entries with one timestamp, so the newest `current - submitted` timestamps of
+/// such entries are the commands since).
 fn since(
     journal: &[JournalEntry],
     submitted: i64,
@@ -626,13 +639,13 @@ fn since(
     names: &HashMap<&str, &str>,
 ) -> Vec<Value> {
     let wanted = usize::try_from(current - submitted).unwrap_or(0);
-    let mut stamps: Vec<NaiveDateTime> = journal.iter().map(|e| e.at).collect();
+    let versioned = || journal.iter().filter(|e| cases::changes_version(&e.kind));
+    let mut stamps: Vec<NaiveDateTime> = versioned().map(|e| e.at).collect();
     stamps.dedup();
     let Some(first) = stamps.len().checked_sub(wanted).and_then(|i| stamps.get(i)) else {
         return Vec::new();
     };
-    journal
-        .iter()
+    versioned()
         .filter(|e| e.at >= *first && wanted > 0)
         .filter(|e| !matches!(e.kind.as_str(), "step_entered" | "step_left"))
         .map(|e| journal_item(e, definition, names))
