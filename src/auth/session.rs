@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use super::principal::Principal;
 use crate::db::models::{Organisation, UserId};
 use crate::db::schema::{organisations, ui_sessions, user_roles, users};
-use crate::db::{DbConnection, DbError};
+use crate::db::{DbConnection, DbError, write_alone, write_transaction};
 
 /// Bytes of randomness in a session id and in a session's CSRF secret.
 const RANDOM_BYTES: usize = 32;
@@ -145,26 +145,29 @@ pub fn create(
     let cookie_value = random_hex(RANDOM_BYTES)?;
     let csrf_secret = random_hex(RANDOM_BYTES)?;
     let expires_at = now + lifetimes.absolute;
-    diesel::delete(
-        ui_sessions::table
-            .filter(ui_sessions::user_id.eq(user))
-            .filter(
-                ui_sessions::expires_at
-                    .le(now)
-                    .or(ui_sessions::last_seen_at.le(now - lifetimes.idle)),
-            ),
-    )
-    .execute(conn)?;
-    diesel::insert_into(ui_sessions::table)
-        .values((
-            ui_sessions::token_hash.eq(hash_session_id(&cookie_value)),
-            ui_sessions::user_id.eq(user),
-            ui_sessions::csrf_secret.eq(csrf_secret),
-            ui_sessions::created_at.eq(now),
-            ui_sessions::last_seen_at.eq(now),
-            ui_sessions::expires_at.eq(expires_at),
-        ))
+    let token_hash = hash_session_id(&cookie_value);
+    write_transaction(conn, |conn| {
+        diesel::delete(
+            ui_sessions::table
+                .filter(ui_sessions::user_id.eq(user))
+                .filter(
+                    ui_sessions::expires_at
+                        .le(now)
+                        .or(ui_sessions::last_seen_at.le(now - lifetimes.idle)),
+                ),
+        )
         .execute(conn)?;
+        diesel::insert_into(ui_sessions::table)
+            .values((
+                ui_sessions::token_hash.eq(token_hash),
+                ui_sessions::user_id.eq(user),
+                ui_sessions::csrf_secret.eq(csrf_secret),
+                ui_sessions::created_at.eq(now),
+                ui_sessions::last_seen_at.eq(now),
+                ui_sessions::expires_at.eq(expires_at),
+            ))
+            .execute(conn)
+    })?;
     Ok(NewSession {
         cookie_value,
         expires_at,
@@ -229,9 +232,11 @@ pub fn lookup(
         return Ok(None);
     };
     if now - last_seen_at >= TOUCH_AFTER {
-        diesel::update(ui_sessions::table.find(id))
-            .set(ui_sessions::last_seen_at.eq(now))
-            .execute(conn)?;
+        write_alone(conn, |conn| {
+            diesel::update(ui_sessions::table.find(id))
+                .set(ui_sessions::last_seen_at.eq(now))
+                .execute(conn)
+        })?;
     }
     Ok(Some(SessionRecord {
         id,
@@ -245,7 +250,10 @@ pub fn lookup(
 
 /// Ends a session (logout); true when it was still there.
 pub fn delete(conn: &mut DbConnection, id: i64) -> Result<bool, DbError> {
-    Ok(diesel::delete(ui_sessions::table.find(id)).execute(conn)? > 0)
+    let deleted = write_alone(conn, |conn| {
+        diesel::delete(ui_sessions::table.find(id)).execute(conn)
+    })?;
+    Ok(deleted > 0)
 }
 
 /// Ends the session behind a cookie value (a new login in the same browser); true when there
@@ -254,22 +262,25 @@ pub fn delete_by_cookie(conn: &mut DbConnection, cookie_value: &str) -> Result<b
     if !well_formed(cookie_value) {
         return Ok(false);
     }
-    let deleted = diesel::delete(
-        ui_sessions::table.filter(ui_sessions::token_hash.eq(hash_session_id(cookie_value))),
-    )
-    .execute(conn)?;
+    let token_hash = hash_session_id(cookie_value);
+    let deleted = write_alone(conn, |conn| {
+        diesel::delete(ui_sessions::table.filter(ui_sessions::token_hash.eq(token_hash)))
+            .execute(conn)
+    })?;
     Ok(deleted > 0)
 }
 
 /// Ends every session of `user` except `keep` (after a password change: whoever else was
 /// logged in with the old password is logged out).
 pub fn delete_others(conn: &mut DbConnection, user: UserId, keep: i64) -> Result<usize, DbError> {
-    Ok(diesel::delete(
-        ui_sessions::table
-            .filter(ui_sessions::user_id.eq(user))
-            .filter(ui_sessions::id.ne(keep)),
-    )
-    .execute(conn)?)
+    Ok(write_alone(conn, |conn| {
+        diesel::delete(
+            ui_sessions::table
+                .filter(ui_sessions::user_id.eq(user))
+                .filter(ui_sessions::id.ne(keep)),
+        )
+        .execute(conn)
+    })?)
 }
 
 /// Deletes every session that has ended by `now` (housekeeping); returns how many.
@@ -278,14 +289,16 @@ pub fn purge_ended(
     now: NaiveDateTime,
     lifetimes: SessionLifetimes,
 ) -> Result<usize, DbError> {
-    Ok(diesel::delete(
-        ui_sessions::table.filter(
-            ui_sessions::expires_at
-                .le(now)
-                .or(ui_sessions::last_seen_at.le(now - lifetimes.idle)),
-        ),
-    )
-    .execute(conn)?)
+    Ok(write_alone(conn, |conn| {
+        diesel::delete(
+            ui_sessions::table.filter(
+                ui_sessions::expires_at
+                    .le(now)
+                    .or(ui_sessions::last_seen_at.le(now - lifetimes.idle)),
+            ),
+        )
+        .execute(conn)
+    })?)
 }
 
 #[cfg(test)]

@@ -14,8 +14,8 @@ use chrono_tz::Tz;
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
-use crate::db::DbConnection;
 use crate::db::schema::{job_runs, outbox, partner_links};
+use crate::db::{DbConnection, write_alone, write_transaction};
 use crate::service::ServiceError;
 use crate::service::cases::CaseContext;
 
@@ -246,6 +246,14 @@ fn housekeeping(
     now: DateTime<Utc>,
 ) -> Result<Counts, ServiceError> {
     let now = now.naive_utc();
+    write_transaction(conn, |conn| housekeep(conn, jobs, now))
+}
+
+fn housekeep(
+    conn: &mut DbConnection,
+    jobs: &Jobs,
+    now: NaiveDateTime,
+) -> Result<Counts, ServiceError> {
     let links = diesel::delete(
         partner_links::table.filter(
             partner_links::revoked_at
@@ -311,16 +319,18 @@ pub fn run_locked(
     now: DateTime<Utc>,
 ) -> Result<RunOutcome, ServiceError> {
     let scheduled = scheduled_for.naive_utc();
-    let inserted = diesel::insert_into(job_runs::table)
-        .values((
-            job_runs::job.eq(job.as_str()),
-            job_runs::scheduled_for.eq(scheduled),
-            job_runs::started_at.eq(Utc::now().naive_utc()),
-            job_runs::outcome.eq("running"),
-            job_runs::counts.eq("{}"),
-            job_runs::owner.eq(ctx.owner),
-        ))
-        .execute(conn);
+    let inserted = write_alone(conn, |conn| {
+        diesel::insert_into(job_runs::table)
+            .values((
+                job_runs::job.eq(job.as_str()),
+                job_runs::scheduled_for.eq(scheduled),
+                job_runs::started_at.eq(Utc::now().naive_utc()),
+                job_runs::outcome.eq("running"),
+                job_runs::counts.eq("{}"),
+                job_runs::owner.eq(ctx.owner),
+            ))
+            .execute(conn)
+    });
     match inserted {
         Ok(_) => {}
         Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
@@ -339,14 +349,16 @@ pub fn run_locked(
         Ok(counts) => ("ok", serde_json::Value::Object(counts.clone()), None),
         Err(error) => ("failed", serde_json::json!({}), Some(error.to_string())),
     };
-    diesel::update(job_runs::table.find(run_id))
-        .set((
-            job_runs::finished_at.eq(finished),
-            job_runs::outcome.eq(outcome),
-            job_runs::counts.eq(counts.to_string()),
-            job_runs::error.eq(error.as_deref()),
-        ))
-        .execute(conn)?;
+    write_alone(conn, |conn| {
+        diesel::update(job_runs::table.find(run_id))
+            .set((
+                job_runs::finished_at.eq(finished),
+                job_runs::outcome.eq(outcome),
+                job_runs::counts.eq(counts.to_string()),
+                job_runs::error.eq(error.as_deref()),
+            ))
+            .execute(conn)
+    })?;
     Ok(match result {
         Ok(counts) => RunOutcome::Ran { run_id, counts },
         Err(error) => RunOutcome::Failed {

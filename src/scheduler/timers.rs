@@ -13,7 +13,7 @@ use diesel::sql_types::{BigInt, Date, Text, Timestamp};
 
 use crate::db::models::CaseId;
 use crate::db::schema::timers;
-use crate::db::{DbConnection, write_transaction};
+use crate::db::{DbConnection, write_alone, write_transaction};
 use crate::engine::{Clock, EngineError, LocalId, TimerKind};
 use crate::service::ServiceError;
 use crate::service::cases::{self, CaseContext};
@@ -106,20 +106,24 @@ pub fn fire(
     ) {
         Ok(_) => Ok(Fired::Fired),
         Err(ServiceError::Engine(EngineError::UnknownTimer(_) | EngineError::NotRunning)) => {
-            diesel::update(timers::table.find(timer.id))
-                .filter(timers::status.eq("scheduled"))
-                .set((
-                    timers::status.eq("cancelled"),
-                    timers::last_error.eq("Der Vorgang kennt diesen Timer nicht mehr."),
-                ))
-                .execute(conn)?;
+            write_alone(conn, |conn| {
+                diesel::update(timers::table.find(timer.id))
+                    .filter(timers::status.eq("scheduled"))
+                    .set((
+                        timers::status.eq("cancelled"),
+                        timers::last_error.eq("Der Vorgang kennt diesen Timer nicht mehr."),
+                    ))
+                    .execute(conn)
+            })?;
             Ok(Fired::Stale)
         }
         Err(error) => {
             let message = error.to_string();
-            diesel::update(timers::table.find(timer.id))
-                .set(timers::last_error.eq(&message))
-                .execute(conn)?;
+            write_alone(conn, |conn| {
+                diesel::update(timers::table.find(timer.id))
+                    .set(timers::last_error.eq(&message))
+                    .execute(conn)
+            })?;
             Ok(Fired::Failed(message))
         }
     }
@@ -127,14 +131,16 @@ pub fn fire(
 
 /// Releases the lease of a timer this process claimed but did not fire (shutting down).
 pub fn release(conn: &mut DbConnection, timer: ClaimedTimer) -> Result<(), ServiceError> {
-    diesel::update(timers::table.find(timer.id))
-        .filter(timers::status.eq("scheduled"))
-        .set((
-            timers::lease_owner.eq(None::<String>),
-            timers::lease_until.eq(None::<NaiveDateTime>),
-            timers::attempts.eq(timers::attempts - 1),
-        ))
-        .execute(conn)?;
+    write_alone(conn, |conn| {
+        diesel::update(timers::table.find(timer.id))
+            .filter(timers::status.eq("scheduled"))
+            .set((
+                timers::lease_owner.eq(None::<String>),
+                timers::lease_until.eq(None::<NaiveDateTime>),
+                timers::attempts.eq(timers::attempts - 1),
+            ))
+            .execute(conn)
+    })?;
     Ok(())
 }
 

@@ -113,10 +113,12 @@ pub fn revoke(
             "Diese Kalenderadresse gibt es nicht.".into(),
         ));
     }
-    diesel::update(calendar_tokens::table.find(id))
-        .filter(calendar_tokens::revoked_at.is_null())
-        .set(calendar_tokens::revoked_at.eq(now))
-        .execute(conn)?;
+    crate::db::write_alone(conn, |conn| {
+        diesel::update(calendar_tokens::table.find(id))
+            .filter(calendar_tokens::revoked_at.is_null())
+            .set(calendar_tokens::revoked_at.eq(now))
+            .execute(conn)
+    })?;
     Ok(())
 }
 

@@ -226,16 +226,21 @@ pub fn create(
     let mut new_user = NewUser::new(organisation.id, &email, name);
     new_user.password_hash = Some(hash);
     new_user.must_change_password = true;
-    let user = new_user.create(conn, &roles).map_err(|e| match e {
+    // The user with its roles and the clock's timestamps, or nothing.
+    let user = write_transaction(conn, |conn| {
+        let user = new_user.create(conn, &roles)?;
+        diesel::update(users::table.find(user.id))
+            .set((users::created_at.eq(at), users::updated_at.eq(at)))
+            .execute(conn)?;
+        Ok(user)
+    })
+    .map_err(|e| match e {
         // Another administrator took the address since the check above.
         DbError::Query(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
             ServiceError::InvalidInput(vec![error("/email", taken(&email))])
         }
         other => ServiceError::Db(other),
     })?;
-    diesel::update(users::table.find(user.id))
-        .set((users::created_at.eq(at), users::updated_at.eq(at)))
-        .execute(conn)?;
     tracing::info!(user_id = %user.id, "user created in the web interface");
     Ok(CreatedUser {
         user: show(conn, user.id)?,

@@ -705,3 +705,80 @@ fn serve_creates_no_administrator_when_vorgang_user_add_came_first() {
         "users of `vorgang user add` keep their password"
     );
 }
+
+/// On SQLite a session's writes (marking it used, ending it) queue at the file's write gate
+/// behind the server's write transactions, as every write of the process does. Outside the gate
+/// they would wait in SQLite's busy handler, which under a stream of commands can miss every
+/// free moment and fail the page view with "database is locked"; the short busy timeout here
+/// makes that failure certain for a plain statement.
+#[test]
+fn session_writes_wait_at_the_sqlite_write_gate() {
+    use diesel::connection::SimpleConnection;
+    use vorgang::auth::session::{self, SessionLifetimes};
+    use vorgang::db::write_transaction;
+
+    let db = TestDatabase::migrated(Backend::Sqlite);
+    let user = create_user(
+        &mut db.connection(),
+        "k@kreis-soest.de",
+        "05974",
+        &[Role::Koordination],
+        None,
+    );
+    let lifetimes = SessionLifetimes::default();
+    let now = Utc::now().naive_utc();
+    let started = session::create(
+        &mut db.connection(),
+        user.id,
+        now - TimeDelta::minutes(5),
+        lifetimes,
+    )
+    .unwrap();
+
+    // Another writer of the process holds the write lock for a while, twice.
+    let hold = || {
+        let mut holder = db.connection();
+        let (inside, entered) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            write_transaction(&mut holder, |conn| {
+                conn.batch_execute("UPDATE users SET updated_at = updated_at")?;
+                inside.send(()).unwrap();
+                std::thread::sleep(Duration::from_millis(400));
+                Ok::<_, diesel::result::Error>(())
+            })
+        });
+        entered.recv().unwrap();
+        thread
+    };
+    let mut conn = db.connection();
+    conn.batch_execute("PRAGMA busy_timeout = 50").unwrap();
+
+    let holder = hold();
+    assert!(
+        conn.batch_execute("UPDATE ui_sessions SET last_seen_at = last_seen_at")
+            .is_err(),
+        "a plain write got past the held lock"
+    );
+    let found = session::lookup(&mut conn, &started.cookie_value, now, lifetimes)
+        .unwrap()
+        .expect("the session is live");
+    holder.join().unwrap().unwrap();
+    let seen: chrono::NaiveDateTime = ui_sessions::table
+        .find(found.id)
+        .select(ui_sessions::last_seen_at)
+        .first(&mut conn)
+        .unwrap();
+    assert!(
+        seen > now - TimeDelta::minutes(1),
+        "the session was marked as used: {seen}"
+    );
+
+    let holder = hold();
+    assert!(
+        session::delete_by_cookie(&mut conn, &started.cookie_value).unwrap(),
+        "logged out"
+    );
+    holder.join().unwrap().unwrap();
+    let left: i64 = ui_sessions::table.count().get_result(&mut conn).unwrap();
+    assert_eq!(left, 0);
+}

@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::id_newtype;
 use super::organisation::OrganisationId;
 use crate::db::schema::{user_roles, users};
-use crate::db::{DbConnection, DbError, write_transaction};
+use crate::db::{DbConnection, DbError, write_alone, write_transaction};
 
 id_newtype!(
     /// Primary key of `users`.
@@ -142,12 +142,14 @@ impl User {
         id: UserId,
         password_hash: &str,
     ) -> Result<bool, DbError> {
-        let updated = diesel::update(users::table.find(id))
-            .set((
-                users::password_hash.eq(password_hash),
-                users::updated_at.eq(chrono::Utc::now().naive_utc()),
-            ))
-            .execute(conn)?;
+        let updated = write_alone(conn, |conn| {
+            diesel::update(users::table.find(id))
+                .set((
+                    users::password_hash.eq(password_hash),
+                    users::updated_at.eq(chrono::Utc::now().naive_utc()),
+                ))
+                .execute(conn)
+        })?;
         Ok(updated == 1)
     }
 
@@ -157,13 +159,15 @@ impl User {
         id: UserId,
         password_hash: &str,
     ) -> Result<bool, DbError> {
-        let updated = diesel::update(users::table.find(id))
-            .set((
-                users::password_hash.eq(password_hash),
-                users::must_change_password.eq(false),
-                users::updated_at.eq(chrono::Utc::now().naive_utc()),
-            ))
-            .execute(conn)?;
+        let updated = write_alone(conn, |conn| {
+            diesel::update(users::table.find(id))
+                .set((
+                    users::password_hash.eq(password_hash),
+                    users::must_change_password.eq(false),
+                    users::updated_at.eq(chrono::Utc::now().naive_utc()),
+                ))
+                .execute(conn)
+        })?;
         Ok(updated == 1)
     }
 
