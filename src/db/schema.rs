@@ -75,6 +75,8 @@ diesel::table! {
         current_steps -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        /// Entries the case's journal has recorded (its newest `seq`); see `journal::verify`.
+        journal_seq -> Integer,
     }
 }
 

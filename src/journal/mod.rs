@@ -1,6 +1,8 @@
 //! The tamper-evident case journal: every change to a case is appended to `case_events`, and each
 //! entry carries the SHA-256 of its predecessor in the same case, so altering, removing or
 //! reordering an entry breaks the chain and `vorgang audit verify` names the first broken entry.
+//! The case row records how many entries its journal has (`cases.journal_seq`, set in the same
+//! transaction as every append), so a journal cut short at its end shows as well.
 //!
 //! Entries are only ever inserted; nothing in vorgang updates or deletes them. How the hash is
 //! computed is defined once, in [`hash`].
@@ -179,6 +181,10 @@ pub fn append(
     }
     lock_case(conn, case_id)?;
     let last_seq = insert_chained(conn, case_id, events)?;
+    let newest = newest_after(case_id, last_seq, events.len())?;
+    diesel::update(cases::table.find(case_id))
+        .set(cases::journal_seq.eq(newest))
+        .execute(conn)?;
     case_events::table
         .filter(case_events::case_id.eq(case_id))
         .filter(case_events::seq.gt(last_seq))
@@ -188,6 +194,40 @@ pub fn append(
         .into_iter()
         .map(EventRow::into_entry)
         .collect()
+}
+
+/// The sequence number of the newest entry once `count` entries follow `seq` (what
+/// `cases.journal_seq` must then say).
+pub fn newest_after(case_id: i64, seq: i32, count: usize) -> Result<i32, DbError> {
+    i32::try_from(count)
+        .ok()
+        .and_then(|count| seq.checked_add(count))
+        .ok_or_else(|| exhausted(case_id))
+}
+
+fn exhausted(case_id: i64) -> DbError {
+    DbError::Query(diesel::result::Error::QueryBuilderError(
+        format!("Journal von Vorgang {case_id}: Nummernbereich erschöpft").into(),
+    ))
+}
+
+/// Records on the case row how many entries its journal has (`cases.journal_seq`), for a caller
+/// of [`append_after`] that does not update the case row anyway: deferred with the entries on
+/// PostgreSQL, at once on SQLite.
+pub fn anchor(
+    conn: &mut DbConnection,
+    deferred: &mut Deferred,
+    case_id: i64,
+    newest: i32,
+) -> Result<(), DbError> {
+    let update = diesel::update(cases::table.find(case_id)).set(cases::journal_seq.eq(newest));
+    match conn {
+        DbConnection::Pg(_) => deferred.push(update),
+        DbConnection::Sqlite(sqlite) => {
+            update.execute(sqlite)?;
+        }
+    }
+    Ok(())
 }
 
 /// Appends `events` after `head`, for a caller that holds the case: it has locked the case row
@@ -202,6 +242,9 @@ pub fn append(
 /// insert joins the command's other writes in `deferred`. A missing case fails on the foreign key;
 /// `UNIQUE (case_id, seq)` remains the backstop should the head be taken meanwhile
 /// ([`is_head_taken`]).
+///
+/// The caller also records the new newest sequence number ([`newest_after`]) on the case row,
+/// in the same transaction: in its own update or insert of the case, or with [`anchor`].
 pub fn append_after(
     conn: &mut DbConnection,
     deferred: &mut Deferred,
@@ -265,11 +308,7 @@ fn rows_after(
     } = head;
     let mut rows = Vec::with_capacity(events.len());
     for event in events {
-        seq = seq.checked_add(1).ok_or_else(|| {
-            DbError::Query(diesel::result::Error::QueryBuilderError(
-                format!("Journal von Vorgang {case_id}: Nummernbereich erschöpft").into(),
-            ))
-        })?;
+        seq = seq.checked_add(1).ok_or_else(|| exhausted(case_id))?;
         let at = hash::truncate_at(event.at);
         let payload = hash::canonical_json(&event.payload);
         let hash = hash::entry_hash(&hash::HashInput {

@@ -3,6 +3,7 @@
 //! Journals are read case by case and each case in pages of [`PAGE`] entries (keyset pagination
 //! on the `UNIQUE (case_id, seq)` index), so memory stays flat however large the table grows.
 
+use std::collections::HashMap;
 use std::fmt;
 
 use diesel::prelude::*;
@@ -33,6 +34,19 @@ pub enum BreakReason {
         /// The number it has.
         found: i32,
     },
+    /// The journal ends before the last entry its case recorded (`cases.journal_seq`): the
+    /// newest entries, or all of them, were removed.
+    Truncated {
+        /// Entries the case recorded.
+        recorded: i32,
+        /// The last entry present (0: none).
+        last: i32,
+    },
+    /// An entry beyond the last one its case recorded: added outside vorgang.
+    Unrecorded {
+        /// Entries the case recorded.
+        recorded: i32,
+    },
 }
 
 impl fmt::Display for BreakReason {
@@ -43,6 +57,18 @@ impl fmt::Display for BreakReason {
             Self::Gap { expected, found } => write!(
                 f,
                 "Lücke in der Nummerierung (erwartet {expected}, gefunden {found})"
+            ),
+            Self::Truncated { recorded, last: 0 } => write!(
+                f,
+                "alle Einträge fehlen (der Vorgang verzeichnet {recorded})"
+            ),
+            Self::Truncated { recorded, last } => write!(
+                f,
+                "Einträge am Ende fehlen (der Vorgang verzeichnet {recorded}, vorhanden bis Nr. {last})"
+            ),
+            Self::Unrecorded { recorded } => write!(
+                f,
+                "Eintrag nicht verzeichnet (der Vorgang verzeichnet nur {recorded}): außerhalb von vorgang angefügt"
             ),
         }
     }
@@ -55,10 +81,11 @@ pub struct ChainBreak {
     pub case_id: i64,
     /// `None` only if the case row itself is gone (possible only with foreign keys bypassed).
     pub aktenzeichen: Option<String>,
-    /// Sequence number of the first broken entry.
+    /// Sequence number of the first broken entry (of the first missing one for
+    /// [`BreakReason::Truncated`]).
     pub seq: i32,
-    /// Row id of that entry in `case_events`.
-    pub event_id: i64,
+    /// Row id of that entry in `case_events`; `None` when it is missing.
+    pub event_id: Option<i64>,
     /// What is wrong with that entry.
     pub reason: BreakReason,
 }
@@ -68,9 +95,13 @@ impl fmt::Display for ChainBreak {
         let aktenzeichen = self.aktenzeichen.as_deref().unwrap_or("(Vorgang fehlt)");
         write!(
             f,
-            "Journal von Vorgang {aktenzeichen} (ID {}) gebrochen bei Eintrag Nr. {} (Ereignis-ID {}): {}",
-            self.case_id, self.seq, self.event_id, self.reason
-        )
+            "Journal von Vorgang {aktenzeichen} (ID {}) gebrochen bei Eintrag Nr. {}",
+            self.case_id, self.seq
+        )?;
+        if let Some(event_id) = self.event_id {
+            write!(f, " (Ereignis-ID {event_id})")?;
+        }
+        write!(f, ": {}", self.reason)
     }
 }
 
@@ -102,7 +133,9 @@ pub fn verify_all(conn: &mut DbConnection) -> Result<Vec<ChainBreak>, DbError> {
 /// The chain of a case is intact when its sequence numbers run 1, 2, 3, … without gaps, each
 /// entry's `prev_hash` is the stored hash of the entry before (64 zeros for the first), and each
 /// stored hash equals the hash recomputed from the entry's fields. Removing the newest entries
-/// of a case leaves a valid, shorter chain; detecting that needs an anchor outside the journal.
+/// of a case leaves a valid, shorter chain; the case row's anchor (`cases.journal_seq`, the
+/// number of entries its writers recorded) catches that, also for a journal removed entirely,
+/// and an entry appended behind vorgang's back.
 pub fn verify(conn: &mut DbConnection) -> Result<VerifyReport, DbError> {
     let mut report = VerifyReport::default();
     let mut after_case = i64::MIN;
@@ -117,17 +150,21 @@ pub fn verify(conn: &mut DbConnection) -> Result<VerifyReport, DbError> {
         let Some(&last) = case_ids.last() else {
             break;
         };
+        let recorded: HashMap<i64, (String, i32)> = cases::table
+            .filter(cases::id.eq_any(&case_ids))
+            .select((cases::id, cases::aktenzeichen, cases::journal_seq))
+            .load::<(i64, String, i32)>(conn)?
+            .into_iter()
+            .map(|(id, aktenzeichen, seq)| (id, (aktenzeichen, seq)))
+            .collect();
         for case_id in case_ids {
             report.journals += 1;
-            if let Some(found) = verify_case(conn, case_id, &mut report.entries)? {
-                let aktenzeichen = cases::table
-                    .find(case_id)
-                    .select(cases::aktenzeichen)
-                    .first(conn)
-                    .optional()?;
+            let case = recorded.get(&case_id);
+            let anchor = case.map(|(_, seq)| *seq);
+            if let Some(found) = verify_case(conn, case_id, anchor, &mut report.entries)? {
                 report.breaks.push(ChainBreak {
                     case_id,
-                    aktenzeichen,
+                    aktenzeichen: case.map(|(aktenzeichen, _)| aktenzeichen.clone()),
                     seq: found.seq,
                     event_id: found.event_id,
                     reason: found.reason,
@@ -136,19 +173,39 @@ pub fn verify(conn: &mut DbConnection) -> Result<VerifyReport, DbError> {
         }
         after_case = last;
     }
+    // Cases that recorded entries of which none is left.
+    let emptied: Vec<(i64, String, i32)> = cases::table
+        .filter(cases::journal_seq.gt(0))
+        .filter(diesel::dsl::not(diesel::dsl::exists(
+            case_events::table.filter(case_events::case_id.eq(cases::id)),
+        )))
+        .select((cases::id, cases::aktenzeichen, cases::journal_seq))
+        .load(conn)?;
+    for (case_id, aktenzeichen, recorded) in emptied {
+        report.breaks.push(ChainBreak {
+            case_id,
+            aktenzeichen: Some(aktenzeichen),
+            seq: 1,
+            event_id: None,
+            reason: BreakReason::Truncated { recorded, last: 0 },
+        });
+    }
+    report.breaks.sort_by_key(|b| b.case_id);
     Ok(report)
 }
 
 struct FirstBreak {
     seq: i32,
-    event_id: i64,
+    event_id: Option<i64>,
     reason: BreakReason,
 }
 
-/// Walks one case's journal page by page; stops at the first broken entry.
+/// Walks one case's journal page by page; stops at the first broken entry. `recorded` is the
+/// case's anchor (`None` when the case row is gone, which the foreign key prevents).
 fn verify_case(
     conn: &mut DbConnection,
     case_id: i64,
+    recorded: Option<i32>,
     entries: &mut u64,
 ) -> Result<Option<FirstBreak>, DbError> {
     let mut checker = ChainChecker::new();
@@ -162,15 +219,28 @@ fn verify_case(
             .select(EventRow::as_select())
             .load(conn)?;
         let Some(last) = page.last() else {
-            return Ok(None);
+            // The end of an intact chain: is it the end the case recorded?
+            let last = after_seq.max(0);
+            return Ok(recorded
+                .filter(|&recorded| recorded > last)
+                .map(|recorded| FirstBreak {
+                    seq: last + 1,
+                    event_id: None,
+                    reason: BreakReason::Truncated { recorded, last },
+                }));
         };
         after_seq = last.seq;
         for row in &page {
             *entries += 1;
-            if let Some(reason) = checker.check(row) {
+            let reason = checker.check(row).or_else(|| {
+                recorded
+                    .filter(|&recorded| row.seq > recorded)
+                    .map(|recorded| BreakReason::Unrecorded { recorded })
+            });
+            if let Some(reason) = reason {
                 return Ok(Some(FirstBreak {
                     seq: row.seq,
-                    event_id: row.id,
+                    event_id: Some(row.id),
                     reason,
                 }));
             }

@@ -273,6 +273,8 @@ impl Start {
             current_steps: &current_steps(&outcome.instance),
             created_at: now,
             updated_at: now,
+            journal_seq: i32::try_from(outcome.journal.len())
+                .map_err(|_| ServiceError::Internal("zu viele Journaleinträge".into()))?,
         };
         let row = match reserved.case_id {
             // PostgreSQL: the row is known in full, so its INSERT joins the command's other
@@ -280,7 +282,10 @@ impl Start {
             // the case, which must then exist first.
             Some(id) => {
                 let row = new.row_with_id(id);
-                deferred.push(diesel::insert_into(cases::table).values(row.clone()));
+                deferred.push(
+                    diesel::insert_into(cases::table)
+                        .values((row.clone(), cases::journal_seq.eq(new.journal_seq))),
+                );
                 if outcome.effects.iter().any(|effect| {
                     !matches!(
                         effect,
@@ -515,6 +520,8 @@ fn write_change(
     call: Invocation<'_>,
 ) -> Result<(), ServiceError> {
     let row = &change.row;
+    // The journal's anchor moves with the entries `record` chains after the head.
+    let journal_seq = journal::newest_after(row.id.0, held.head.seq, change.outcome.journal.len())?;
     let update = diesel::update(cases::table)
         .filter(cases::id.eq(row.id))
         .filter(cases::version.eq(change.read_version))
@@ -526,6 +533,7 @@ fn write_change(
             cases::submitted_at.eq(row.submitted_at),
             cases::current_steps.eq(row.current_steps.clone()),
             cases::updated_at.eq(row.updated_at),
+            cases::journal_seq.eq(journal_seq),
         ));
     let mut deferred = Deferred::new();
     match conn {
@@ -1081,6 +1089,8 @@ pub fn resend_invitation(
         )?;
         // The lock read the chain head already; no second lock, no second read.
         let mut deferred = Deferred::new();
+        let head = ChainHead::from_newest(newest_event);
+        let newest = journal::newest_after(id.0, head.seq, 1)?;
         journal::append_after(
             conn,
             &mut deferred,
@@ -1091,8 +1101,9 @@ pub fn resend_invitation(
                 kind: INVITATION_RESENT.into(),
                 payload: json!({ "invitation": invitation_row.local_id, "step": invitation_row.step }),
             }],
-            ChainHead::from_newest(newest_event),
+            head,
         )?;
+        journal::anchor(conn, &mut deferred, id.0, newest)?;
         deferred.flush(conn)?;
         Ok(())
     })

@@ -380,6 +380,8 @@ both_backends! {
         assert_eq!(entry["prev_hash"], entries[entries.len() - 2]["hash"]);
         let case = call!(app, get, format!("/api/v1/cases/{id}"), users.soest, None);
         assert_eq!(case.body["version"], created.body["version"]);
+        let report = vorgang::journal::verify(&mut db.connection()).unwrap();
+        assert!(report.intact(), "{:?}", report.breaks);
 
         let download = actix_test::TestRequest::get()
             .uri(&format!("/api/v1/cases/{id}/documents/{}", document["id"]))

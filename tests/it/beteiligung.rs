@@ -532,6 +532,8 @@ both_backends! {
         assert_eq!(last["payload"]["document"], attachment);
         assert_eq!(last["payload"]["filename"], "stellungnahme.pdf");
         assert_eq!(last["payload"]["sha256"].as_str().unwrap().len(), 64);
+        let report = vorgang::journal::verify(&mut db.connection()).unwrap();
+        assert!(report.intact(), "{:?}", report.breaks);
 
         // The result mail names the organisation: verbatim in plain text, escaped in HTML.
         let result = mails(&db).into_iter().find(|m| m.0 == "beteiligung_abgeschlossen").unwrap();

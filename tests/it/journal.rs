@@ -40,7 +40,9 @@ fn append_after(
     head: ChainHead,
 ) -> Result<(), DbError> {
     let mut deferred = Deferred::new();
+    let newest = journal::newest_after(case_id, head.seq, events.len())?;
     journal::append_after(conn, &mut deferred, case_id, events, head)?;
+    journal::anchor(conn, &mut deferred, case_id, newest)?;
     deferred.flush(conn)
 }
 
@@ -225,7 +227,7 @@ both_backends! {
         assert_ne!(found.case_id, intact);
         assert_eq!(found.case_id, tampered);
         assert_eq!(found.aktenzeichen.as_deref(), Some("05154-KI-2026-0002"));
-        assert_eq!((found.seq, found.event_id), (2, victim.id));
+        assert_eq!((found.seq, found.event_id), (2, Some(victim.id)));
         assert_eq!(found.reason, BreakReason::HashMismatch);
         assert_eq!(found.reason.to_string(), "Hash stimmt nicht: Eintrag wurde verändert");
         assert_eq!(
@@ -268,7 +270,7 @@ both_backends! {
         let breaks = journal::verify_all(&mut conn).unwrap();
         assert_eq!(breaks.len(), 1, "{breaks:?}");
         assert_eq!(breaks[0].seq, 5);
-        assert_eq!(breaks[0].event_id, entries[4].id);
+        assert_eq!(breaks[0].event_id, Some(entries[4].id));
         assert_eq!(breaks[0].reason, BreakReason::Gap { expected: 4, found: 5 });
         assert_eq!(
             breaks[0].reason.to_string(),
@@ -279,6 +281,61 @@ both_backends! {
         execute(&mut conn, &format!("DELETE FROM case_events WHERE id = {}", entries[0].id));
         let breaks = journal::verify_all(&mut conn).unwrap();
         assert_eq!(breaks[0].reason, BreakReason::Gap { expected: 1, found: 2 });
+    }
+}
+
+both_backends! {
+    fn removing_the_newest_entries_is_detected_by_the_case_anchor(backend) {
+        let db = TestDatabase::migrated(backend);
+        let mut conn = db.connection();
+        let intact = case_with_entries(&mut conn, "05154-KI-2026-0001", 2);
+        let case_id = case_with_entries(&mut conn, "05154-KI-2026-0002", 5);
+        // What is left is a valid chain; only the case's record of five entries tells.
+        execute(&mut conn, &format!("DELETE FROM case_events WHERE case_id = {case_id} AND seq >= 4"));
+        let breaks = journal::verify_all(&mut conn).unwrap();
+        assert_eq!(breaks.len(), 1, "{breaks:?}");
+        assert_eq!((breaks[0].case_id, breaks[0].seq, breaks[0].event_id), (case_id, 4, None));
+        assert_eq!(breaks[0].reason, BreakReason::Truncated { recorded: 5, last: 3 });
+        assert_eq!(
+            breaks[0].to_string(),
+            format!(
+                "Journal von Vorgang 05154-KI-2026-0002 (ID {case_id}) gebrochen bei Eintrag Nr. 4: \
+                 Einträge am Ende fehlen (der Vorgang verzeichnet 5, vorhanden bis Nr. 3)"
+            )
+        );
+
+        // A journal removed entirely is found too, although no entry of it is left to walk.
+        execute(&mut conn, &format!("DELETE FROM case_events WHERE case_id = {case_id}"));
+        let report = journal::verify(&mut conn).unwrap();
+        assert_eq!(report.journals, 1, "only the intact journal has entries");
+        assert_eq!(report.breaks.len(), 1, "{:?}", report.breaks);
+        assert_eq!(report.breaks[0].case_id, case_id);
+        assert_ne!(report.breaks[0].case_id, intact);
+        assert_eq!(report.breaks[0].reason, BreakReason::Truncated { recorded: 5, last: 0 });
+        assert_eq!(report.breaks[0].reason.to_string(), "alle Einträge fehlen (der Vorgang verzeichnet 5)");
+    }
+}
+
+both_backends! {
+    fn an_entry_the_case_did_not_record_is_reported(backend) {
+        let db = TestDatabase::migrated(backend);
+        let mut conn = db.connection();
+        let case_id = case_with_entries(&mut conn, "05154-KI-2026-0001", 3);
+        let entries = journal::list(&mut conn, case_id).unwrap();
+        // A correctly chained entry written without the case's record of it (as by SQL from
+        // outside, copying what a writer would insert).
+        let head = ChainHead { seq: entries[2].seq, hash: entries[2].hash.clone() };
+        write_transaction(&mut conn, |conn| {
+            let mut deferred = Deferred::new();
+            journal::append_after(conn, &mut deferred, case_id, &[event(4)], head)?;
+            deferred.flush(conn)
+        })
+        .unwrap();
+        let added = journal::list(&mut conn, case_id).unwrap()[3].id;
+        let breaks = journal::verify_all(&mut conn).unwrap();
+        assert_eq!(breaks.len(), 1, "{breaks:?}");
+        assert_eq!((breaks[0].seq, breaks[0].event_id), (4, Some(added)));
+        assert_eq!(breaks[0].reason, BreakReason::Unrecorded { recorded: 3 });
     }
 }
 
@@ -294,7 +351,7 @@ both_backends! {
         );
         let breaks = journal::verify_all(&mut conn).unwrap();
         assert_eq!(breaks.len(), 1);
-        assert_eq!((breaks[0].seq, breaks[0].event_id), (3, entries[2].id));
+        assert_eq!((breaks[0].seq, breaks[0].event_id), (3, Some(entries[2].id)));
         assert_eq!(breaks[0].reason, BreakReason::PrevHashMismatch);
         assert_eq!(breaks[0].reason.to_string(), "Vorgänger-Hash passt nicht");
     }

@@ -311,6 +311,9 @@ both_backends! {
         let resend = page.body.split("/einladungen/").nth(1).unwrap().split('/').next().unwrap().to_string();
         let resent = browser.post(&app, &format!("/vorgaenge/{id}/einladungen/{resend}/erneut-senden"), &[("csrf", &csrf)]).await;
         assert_eq!(resent.location(), format!("/vorgaenge/{id}?hinweis=erneut-gesendet#beteiligung"));
+        // The resend's journal entry is recorded on the case like every other.
+        let report = vorgang::journal::verify(&mut db.connection()).unwrap();
+        assert!(report.intact(), "{:?}", report.breaks);
 
         // A mail of the case that did not go out is named on the case page, with the reason.
         let now = chrono::Utc::now().naive_utc();

@@ -18,7 +18,8 @@ id_newtype!(
     DefinitionId
 );
 
-/// A row of `cases`.
+/// A row of `cases`, without `journal_seq`: the journal's anchor is written by the journal's
+/// writers and read by `vorgang audit verify`, nothing else.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = cases)]
 pub struct CaseRow {
@@ -56,6 +57,8 @@ pub struct NewCase<'a> {
     pub current_steps: &'a str,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// How many journal entries the case starts with (see `journal::verify`).
+    pub journal_seq: i32,
 }
 
 impl CaseRow {
