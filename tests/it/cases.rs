@@ -552,6 +552,78 @@ fn a_command_whose_journal_head_was_taken_meanwhile_is_written_after_it_on_postg
 }
 
 both_backends! {
+    fn a_journal_grown_between_reading_and_writing_is_written_after(backend) {
+        // The command reads the case without a lock and computes; its access check is the
+        // moment in between. There another writer appends to the journal without changing the
+        // version, as resending an invitation does. The command must notice that the head it
+        // read is gone (on SQLite by the journal's anchor, on PostgreSQL by the unique key) and
+        // chain its entries after the one that came in between.
+        let f = Fixture::new(backend);
+        let case = f.started_application();
+        let id = case.row.id;
+        let before = vorgang::journal::list(&mut f.conn(), id.0).unwrap().len();
+        let appended = std::cell::Cell::new(false);
+        let append_between = |_| {
+            if !appended.replace(true) {
+                vorgang::db::write_transaction(&mut f.conn(), |conn| {
+                    vorgang::journal::append(
+                        conn,
+                        id.0,
+                        &[vorgang::journal::NewEvent {
+                            at: chrono::NaiveDate::from_ymd_opt(2026, 3, 4).unwrap().and_hms_opt(10, 0, 0).unwrap(),
+                            actor: "dazwischen@kreis-soest.de".into(),
+                            kind: "note".into(),
+                            payload: json!({ "text": "dazwischen" }),
+                        }],
+                    )
+                })
+                .unwrap();
+            }
+            Ok(())
+        };
+        let actor = koordination();
+        let call = Invocation { actor: &actor, clock: &clock("2026-03-04"), check: &append_between };
+        let changed = cases::change_data(&mut f.conn(), &f.ctx(), id, 1, json!({ "ausgangslage": "Nach dem Eintrag." }), call).unwrap();
+        assert!(appended.get());
+        assert_eq!(changed.row.version, 2);
+        let journal = vorgang::journal::list(&mut f.conn(), id.0).unwrap();
+        let kinds: Vec<&str> = journal.iter().map(|entry| entry.kind.as_str()).collect();
+        assert_eq!(kinds.len(), before + 2, "{kinds:?}");
+        assert_eq!(kinds[kinds.len() - 2], "note", "{kinds:?}");
+        assert!(vorgang::journal::verify(&mut f.conn()).unwrap().intact());
+        let stored = cases::load(&mut f.conn(), &f.registry, id).unwrap();
+        assert_eq!(stored.instance.data["ausgangslage"], "Nach dem Eintrag.");
+    }
+}
+
+both_backends! {
+    fn a_change_between_reading_and_writing_is_a_version_conflict(backend) {
+        // As above, but in between another command changes the case: the first one must not
+        // write over it.
+        let f = Fixture::new(backend);
+        let id = f.started_application().row.id;
+        let changed_between = std::cell::Cell::new(false);
+        let change_between = |_| {
+            if !changed_between.replace(true) {
+                let actor = koordination();
+                let check = allow();
+                let call = Invocation { actor: &actor, clock: &clock("2026-03-04"), check: &check };
+                cases::change_data(&mut f.conn(), &f.ctx(), id, 1, json!({ "ausgangslage": "Dazwischen." }), call).unwrap();
+            }
+            Ok(())
+        };
+        let actor = koordination();
+        let call = Invocation { actor: &actor, clock: &clock("2026-03-04"), check: &change_between };
+        let late = cases::change_data(&mut f.conn(), &f.ctx(), id, 1, json!({ "ausgangslage": "Zu spät." }), call);
+        assert!(matches!(late, Err(ServiceError::VersionConflict { current: 2 })), "{late:?}");
+        let stored = cases::load(&mut f.conn(), &f.registry, id).unwrap();
+        assert_eq!(stored.row.version, 2);
+        assert_eq!(stored.instance.data["ausgangslage"], "Dazwischen.");
+        assert!(vorgang::journal::verify(&mut f.conn()).unwrap().intact());
+    }
+}
+
+both_backends! {
     fn the_access_check_runs_before_anything_changes(backend) {
         let f = Fixture::new(backend);
         let case = cases::start_case(&mut f.conn(), &f.ctx(), "ki-antrag", &f.org("05974"), json!({}), &koordination(), &clock("2026-03-04")).unwrap();
