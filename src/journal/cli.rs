@@ -3,6 +3,9 @@
 //! Nothing is printed here; [`run`] returns the lines and whether every chain is intact, and the
 //! caller prints them and picks the exit code (0 intact, 1 broken, 2 cannot check).
 
+use std::path::{Path, PathBuf};
+
+use super::heads;
 use crate::config::Settings;
 use crate::db::{ConnectionFactory, DatabaseUrl, DbError, migrations};
 use crate::server::StartupError;
@@ -17,11 +20,20 @@ pub struct AuditArgs {
 }
 
 /// The audit subcommands.
-#[derive(clap::Subcommand, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(clap::Subcommand, Debug, Clone, PartialEq, Eq)]
 pub enum AuditCommand {
     /// Prüft die Hash-Kette jedes Vorgangsjournals und nennt je gebrochener Kette den ersten
     /// gebrochenen Eintrag (Exit-Code 0: alle unversehrt, 1: mindestens eine gebrochen).
-    Verify,
+    Verify {
+        /// Vergleicht zusätzlich mit früher veröffentlichten Journalständen (Ausgabe von
+        /// „vorgang audit heads“): jeder dort verzeichnete Eintrag muss unverändert vorhanden
+        /// sein.
+        #[arg(long, value_name = "DATEI")]
+        heads: Option<PathBuf>,
+    },
+    /// Gibt den neuesten Eintrag jedes Journals mit seinem Hash aus, zum Aufbewahren außerhalb
+    /// der Datenbank; nur wenn alle Journale unversehrt sind (sonst wie „verify“, Exit-Code 1).
+    Heads,
 }
 
 /// Why the journals could not be checked at all (exit code 2).
@@ -38,6 +50,14 @@ pub enum AuditError {
     /// Reading the journal failed midway.
     #[error("Prüfung abgebrochen: {0}")]
     Database(#[from] DbError),
+    /// The file of published heads cannot be read or is malformed.
+    #[error("Journalstände {path}: {reason}")]
+    HeadsFile {
+        /// The file as given.
+        path: String,
+        /// Why it cannot be used.
+        reason: String,
+    },
 }
 
 /// What `vorgang audit …` prints, and whether everything was intact.
@@ -51,12 +71,14 @@ pub struct AuditOutcome {
 
 /// Runs an audit subcommand against the configured database (without migrating it).
 pub fn run(args: &AuditArgs, settings: &Settings) -> Result<AuditOutcome, AuditError> {
-    match args.command {
-        AuditCommand::Verify => verify(settings),
+    match &args.command {
+        AuditCommand::Verify { heads } => verify(settings, heads.as_deref()),
+        AuditCommand::Heads => current_heads(settings),
     }
 }
 
-fn verify(settings: &Settings) -> Result<AuditOutcome, AuditError> {
+/// A connection to the configured database, which must exist and be migrated.
+fn open(settings: &Settings) -> Result<crate::db::DbConnection, AuditError> {
     let url = &settings.database_url;
     // Opening SQLite would create an empty file; checking a database that is not there is a
     // configuration mistake, not an intact journal.
@@ -75,9 +97,36 @@ fn verify(settings: &Settings) -> Result<AuditOutcome, AuditError> {
     if migrations::has_pending(&mut conn).map_err(StartupError::Database)? {
         return Err(AuditError::NotMigrated(url.redacted()));
     }
-    let report = super::verify(&mut conn)?;
+    Ok(conn)
+}
+
+/// The published heads in `path`, read before anything is checked (a typo in the path must not
+/// cost a full check first).
+fn read_heads(path: &Path) -> Result<Vec<heads::Head>, AuditError> {
+    let error = |reason: String| AuditError::HeadsFile {
+        path: path.display().to_string(),
+        reason,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| error(format!("nicht lesbar: {e}")))?;
+    heads::parse(&text).map_err(|e| error(e.to_string()))
+}
+
+fn verify(settings: &Settings, heads_path: Option<&Path>) -> Result<AuditOutcome, AuditError> {
+    let published = heads_path.map(read_heads).transpose()?;
+    let mut conn = open(settings)?;
+    let mut report = super::verify(&mut conn)?;
+    if let Some(published) = &published {
+        report.breaks.extend(heads::check(&mut conn, published)?);
+        // One line per case, its earliest break; at the same entry the chain's own finding.
+        report.breaks.sort_by_key(|b| (b.case_id, b.seq));
+        report.breaks.dedup_by_key(|b| b.case_id);
+    }
     let lines = if report.intact() {
-        vec![summary(report.journals, report.entries)]
+        let mut line = summary(report.journals, report.entries);
+        if let Some(published) = &published {
+            line.push_str(&format!(" {}", published_summary(published.len())));
+        }
+        vec![line]
     } else {
         report.breaks.iter().map(ToString::to_string).collect()
     };
@@ -85,6 +134,40 @@ fn verify(settings: &Settings) -> Result<AuditOutcome, AuditError> {
         lines,
         intact: report.intact(),
     })
+}
+
+/// `vorgang audit heads`: the heads of intact journals, or the breaks.
+fn current_heads(settings: &Settings) -> Result<AuditOutcome, AuditError> {
+    let mut conn = open(settings)?;
+    let report = super::verify(&mut conn)?;
+    if !report.intact() {
+        return Ok(AuditOutcome {
+            lines: report.breaks.iter().map(ToString::to_string).collect(),
+            intact: false,
+        });
+    }
+    let taken = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ");
+    let lines = std::iter::once(format!(
+        "# vorgang Journalstände vom {taken}: Vorgang, Eintrag, Hash, Aktenzeichen (durch Tabulatoren getrennt)"
+    ))
+    .chain(
+        heads::current(&mut conn)?
+            .iter()
+            .map(ToString::to_string),
+    )
+    .collect();
+    Ok(AuditOutcome {
+        lines,
+        intact: true,
+    })
+}
+
+fn published_summary(count: usize) -> String {
+    match count {
+        0 => "Die Datei verzeichnet keine Journalstände.".to_string(),
+        1 => "Der veröffentlichte Journalstand stimmt überein.".to_string(),
+        n => format!("Alle {n} veröffentlichten Journalstände stimmen überein."),
+    }
 }
 
 fn summary(journals: u64, entries: u64) -> String {

@@ -2,13 +2,15 @@
 //! entry carries the SHA-256 of its predecessor in the same case, so altering, removing or
 //! reordering an entry breaks the chain and `vorgang audit verify` names the first broken entry.
 //! The case row records how many entries its journal has (`cases.journal_seq`, set in the same
-//! transaction as every append), so a journal cut short at its end shows as well.
+//! transaction as every append), so a journal cut short at its end shows as well. Heads kept
+//! outside the database ([`heads`]) reveal a journal rewritten with recomputed hashes.
 //!
 //! Entries are only ever inserted; nothing in vorgang updates or deletes them. How the hash is
 //! computed is defined once, in [`hash`].
 
 pub mod cli;
 pub mod hash;
+pub mod heads;
 mod verify;
 
 use chrono::NaiveDateTime;

@@ -47,6 +47,14 @@ pub enum BreakReason {
         /// Entries the case recorded.
         recorded: i32,
     },
+    /// An entry listed in published heads (`vorgang audit heads`) is gone.
+    PublishedMissing,
+    /// An entry listed in published heads carries another hash now: the journal was rewritten
+    /// up to it, its hashes recomputed.
+    Diverged {
+        /// The hash the heads list.
+        published: String,
+    },
 }
 
 impl fmt::Display for BreakReason {
@@ -69,6 +77,15 @@ impl fmt::Display for BreakReason {
             Self::Unrecorded { recorded } => write!(
                 f,
                 "Eintrag nicht verzeichnet (der Vorgang verzeichnet nur {recorded}): außerhalb von vorgang angefügt"
+            ),
+            Self::PublishedMissing => write!(
+                f,
+                "Eintrag fehlt, den der veröffentlichte Journalstand verzeichnet"
+            ),
+            Self::Diverged { published } => write!(
+                f,
+                "Hash weicht vom veröffentlichten Journalstand ab (dort {}…): das Journal wurde bis hier neu geschrieben",
+                published.get(..12).unwrap_or(published)
             ),
         }
     }

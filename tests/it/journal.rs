@@ -512,3 +512,153 @@ fn audit_verify_exits_2_when_the_database_cannot_be_checked() {
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("vorgang migrate"), "{stderr}");
 }
+
+fn audit(db: &TestDatabase, dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    vorgang()
+        .arg("audit")
+        .args(args)
+        .current_dir(dir)
+        .env("VORGANG_DATABASE_URL", db.url_text())
+        .output()
+        .unwrap()
+}
+
+/// What someone with write access to the database can do that the chain alone cannot show:
+/// alter an entry and recompute every hash after it, so the chain is valid again.
+fn rewrite_consistently(conn: &mut DbConnection, case_id: i64, first_payload: &str) {
+    type Row = (i64, i32, NaiveDateTime, String, String, String);
+    let rows: Vec<Row> = case_events::table
+        .filter(case_events::case_id.eq(case_id))
+        .order(case_events::seq)
+        .select((
+            case_events::id,
+            case_events::seq,
+            case_events::at,
+            case_events::actor,
+            case_events::kind,
+            case_events::payload,
+        ))
+        .load(conn)
+        .unwrap();
+    let mut prev = GENESIS_HASH.to_string();
+    for (id, seq, at, actor, kind, payload) in rows {
+        let payload = if seq == 1 {
+            first_payload.to_string()
+        } else {
+            payload
+        };
+        let hash = journal::hash::entry_hash(&journal::hash::HashInput {
+            case_id,
+            seq,
+            at,
+            actor: &actor,
+            kind: &kind,
+            payload: &payload,
+            prev_hash: &prev,
+        });
+        diesel::update(case_events::table.find(id))
+            .set((
+                case_events::payload.eq(&payload),
+                case_events::prev_hash.eq(&prev),
+                case_events::hash.eq(&hash),
+            ))
+            .execute(conn)
+            .unwrap();
+        prev = hash;
+    }
+}
+
+both_backends! {
+    fn published_heads_reveal_a_journal_rewritten_with_recomputed_hashes(backend) {
+        let db = TestDatabase::migrated(backend);
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = db.connection();
+        let kept = case_with_entries(&mut conn, "05154-KI-2026-0001", 3);
+        let rewritten = case_with_entries(&mut conn, "05154-KI-2026-0002", 2);
+
+        let output = audit(&db, dir.path(), &["heads"]);
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        assert_eq!(output.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+        let lines: Vec<&str> = stdout.lines().collect();
+        assert_eq!(lines.len(), 3, "{stdout}");
+        assert!(lines[0].starts_with("# vorgang Journalstände vom "), "{stdout}");
+        let newest = |case_id: i64| journal::list(&mut db.connection(), case_id).unwrap().pop().unwrap();
+        let head = newest(kept);
+        assert_eq!(lines[1], format!("{kept}\t3\t{}\t05154-KI-2026-0001", head.hash));
+        assert_eq!(lines[2], format!("{rewritten}\t2\t{}\t05154-KI-2026-0002", newest(rewritten).hash));
+        let heads_file = dir.path().join("journalstaende.tsv");
+        std::fs::write(&heads_file, &stdout).unwrap();
+        let heads_arg = heads_file.to_str().unwrap();
+
+        // The journals grow after publication: still in agreement.
+        append(&mut conn, kept, &[event(4)]);
+        let output = audit(&db, dir.path(), &["verify", "--heads", heads_arg]);
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        assert_eq!(output.status.code(), Some(0), "{stdout}");
+        assert_eq!(
+            stdout,
+            "Alle 2 Journale sind unversehrt (6 Einträge). Alle 2 veröffentlichten Journalstände stimmen überein.\n"
+        );
+
+        // Rewritten with recomputed hashes: the chain alone is content, the heads are not.
+        rewrite_consistently(&mut conn, rewritten, r#"{"n":999}"#);
+        let output = audit(&db, dir.path(), &["verify"]);
+        assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stdout));
+        let output = audit(&db, dir.path(), &["verify", "--heads", heads_arg]);
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        assert_eq!(output.status.code(), Some(1), "{stdout}");
+        let lines: Vec<&str> = stdout.lines().collect();
+        assert_eq!(lines.len(), 1, "{stdout}");
+        assert!(lines[0].starts_with(&format!("Journal von Vorgang 05154-KI-2026-0002 (ID {rewritten}) gebrochen bei Eintrag Nr. 2")), "{stdout}");
+        assert!(lines[0].contains("weicht vom veröffentlichten Journalstand ab"), "{stdout}");
+
+        // A published entry that is gone altogether (and the case's anchor moved back with it).
+        execute(&mut conn, &format!("DELETE FROM case_events WHERE case_id = {kept} AND seq >= 3"));
+        execute(&mut conn, &format!("UPDATE cases SET journal_seq = 2 WHERE id = {kept}"));
+        let output = audit(&db, dir.path(), &["verify", "--heads", heads_arg]);
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        assert_eq!(output.status.code(), Some(1), "{stdout}");
+        let lines: Vec<&str> = stdout.lines().collect();
+        assert_eq!(lines.len(), 2, "{stdout}");
+        assert!(lines[0].contains("05154-KI-2026-0001") && lines[0].contains("Eintrag Nr. 3"), "{stdout}");
+        assert!(lines[0].ends_with("Eintrag fehlt, den der veröffentlichte Journalstand verzeichnet"), "{stdout}");
+
+        // Heads are not published from a broken journal.
+        execute(&mut conn, &format!("UPDATE case_events SET payload = '{{}}' WHERE case_id = {kept} AND seq = 1"));
+        let output = audit(&db, dir.path(), &["heads"]);
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        assert_eq!(output.status.code(), Some(1), "{stdout}");
+        assert!(!stdout.contains("# vorgang Journalstände"), "{stdout}");
+        assert!(stdout.contains("Eintrag Nr. 1") && stdout.contains("Hash stimmt nicht"), "{stdout}");
+    }
+}
+
+#[test]
+fn audit_verify_refuses_an_unreadable_heads_file_before_checking() {
+    let db = TestDatabase::migrated(Backend::Sqlite);
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("fehlt.tsv");
+    let output = audit(
+        &db,
+        dir.path(),
+        &["verify", "--heads", missing.to_str().unwrap()],
+    );
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("fehlt.tsv: nicht lesbar"), "{stderr}");
+    assert!(output.stdout.is_empty());
+
+    let garbled = dir.path().join("kaputt.tsv");
+    std::fs::write(&garbled, "# Kommentar\n1\t2\tnicht-hex\tKI-1\n").unwrap();
+    let output = audit(
+        &db,
+        dir.path(),
+        &["verify", "--heads", garbled.to_str().unwrap()],
+    );
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("kaputt.tsv: Zeile 2: der Hash hat nicht 64 Hexadezimalziffern"),
+        "{stderr}"
+    );
+}
