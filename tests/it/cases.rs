@@ -145,6 +145,37 @@ fn allow() -> impl Fn(cases::CaseAccess) -> Result<(), ServiceError> {
     |_| Ok(())
 }
 
+/// Appends a note to the case's journal without changing its version, as resending an
+/// invitation does: the entry another writer slips in between a command's read and its write.
+fn append_note(
+    conn: &mut DbConnection,
+    id: vorgang::db::models::CaseId,
+) -> Result<(), vorgang::db::DbError> {
+    vorgang::journal::append(
+        conn,
+        id.0,
+        &[vorgang::journal::NewEvent {
+            at: chrono::NaiveDate::from_ymd_opt(2026, 3, 4)
+                .unwrap()
+                .and_hms_opt(10, 0, 0)
+                .unwrap(),
+            actor: "dazwischen@kreis-soest.de".into(),
+            kind: "note".into(),
+            payload: json!({ "text": "dazwischen" }),
+        }],
+    )?;
+    Ok(())
+}
+
+/// The journal ends with the note and then the command's one entry, and every chain is intact.
+fn assert_note_then_change(f: &Fixture, id: vorgang::db::models::CaseId, before: usize) {
+    let journal = vorgang::journal::list(&mut f.conn(), id.0).unwrap();
+    let kinds: Vec<&str> = journal.iter().map(|entry| entry.kind.as_str()).collect();
+    assert_eq!(kinds.len(), before + 2, "{kinds:?}");
+    assert_eq!(kinds[kinds.len() - 2], "note", "{kinds:?}");
+    assert!(vorgang::journal::verify(&mut f.conn()).unwrap().intact());
+}
+
 both_backends! {
     fn a_case_starts_with_an_aktenzeichen_and_a_journal(backend) {
         let f = Fixture::new(backend);
@@ -493,19 +524,7 @@ fn a_command_whose_journal_head_was_taken_meanwhile_is_written_after_it_on_postg
     // unlocked, then waits for the row.
     let patch = vorgang::db::write_transaction(&mut f.conn(), |conn| {
         vorgang::db::models::CaseForCommand::lock(conn, id)?.expect("the case");
-        vorgang::journal::append(
-            conn,
-            id.0,
-            &[vorgang::journal::NewEvent {
-                at: chrono::NaiveDate::from_ymd_opt(2026, 3, 4)
-                    .unwrap()
-                    .and_hms_opt(10, 0, 0)
-                    .unwrap(),
-                actor: "dazwischen@kreis-soest.de".into(),
-                kind: "note".into(),
-                payload: json!({ "text": "dazwischen" }),
-            }],
-        )?;
+        append_note(conn, id)?;
         let patch = {
             let f = Arc::clone(&f);
             std::thread::spawn(move || {
@@ -541,11 +560,7 @@ fn a_command_whose_journal_head_was_taken_meanwhile_is_written_after_it_on_postg
     // Its one statement fails on the journal's unique key; it writes again under the lock,
     // after the entry that came in between.
     assert_eq!(patch.join().unwrap().unwrap(), 2);
-    let journal = vorgang::journal::list(&mut f.conn(), id.0).unwrap();
-    let kinds: Vec<&str> = journal.iter().map(|entry| entry.kind.as_str()).collect();
-    assert_eq!(kinds.len(), before + 2, "{kinds:?}");
-    assert_eq!(kinds[kinds.len() - 2], "note", "{kinds:?}");
-    assert!(vorgang::journal::verify(&mut f.conn()).unwrap().intact());
+    assert_note_then_change(&f, id, before);
     let stored = cases::load(&mut f.conn(), &f.registry, id).unwrap();
     assert_eq!(stored.row.version, 2);
     assert_eq!(stored.instance.data["ausgangslage"], "Nach dem Warten.");
@@ -565,19 +580,7 @@ both_backends! {
         let appended = std::cell::Cell::new(false);
         let append_between = |_| {
             if !appended.replace(true) {
-                vorgang::db::write_transaction(&mut f.conn(), |conn| {
-                    vorgang::journal::append(
-                        conn,
-                        id.0,
-                        &[vorgang::journal::NewEvent {
-                            at: chrono::NaiveDate::from_ymd_opt(2026, 3, 4).unwrap().and_hms_opt(10, 0, 0).unwrap(),
-                            actor: "dazwischen@kreis-soest.de".into(),
-                            kind: "note".into(),
-                            payload: json!({ "text": "dazwischen" }),
-                        }],
-                    )
-                })
-                .unwrap();
+                vorgang::db::write_transaction(&mut f.conn(), |conn| append_note(conn, id)).unwrap();
             }
             Ok(())
         };
@@ -586,11 +589,7 @@ both_backends! {
         let changed = cases::change_data(&mut f.conn(), &f.ctx(), id, 1, json!({ "ausgangslage": "Nach dem Eintrag." }), call).unwrap();
         assert!(appended.get());
         assert_eq!(changed.row.version, 2);
-        let journal = vorgang::journal::list(&mut f.conn(), id.0).unwrap();
-        let kinds: Vec<&str> = journal.iter().map(|entry| entry.kind.as_str()).collect();
-        assert_eq!(kinds.len(), before + 2, "{kinds:?}");
-        assert_eq!(kinds[kinds.len() - 2], "note", "{kinds:?}");
-        assert!(vorgang::journal::verify(&mut f.conn()).unwrap().intact());
+        assert_note_then_change(&f, id, before);
         let stored = cases::load(&mut f.conn(), &f.registry, id).unwrap();
         assert_eq!(stored.instance.data["ausgangslage"], "Nach dem Eintrag.");
     }
