@@ -261,6 +261,7 @@ fn api_state(conn: &mut DbConnection, data_dir: &std::path::Path) -> ApiState {
             from: "vorgang <noreply@vorgang.test>".into(),
             mail_domain: "vorgang.test".into(),
             link_grace: TimeDelta::days(14),
+            hold_until: None,
         },
         jobs: vorgang::scheduler::jobs::Jobs::default(),
     }

@@ -182,6 +182,7 @@ pub fn api_state(settings: &Settings, secret: &Secret) -> Result<web::api::ApiSt
             from: settings.mail_from.to_string(),
             mail_domain,
             link_grace: chrono::TimeDelta::days(i64::from(settings.partner_link_grace_days)),
+            hold_until: None,
         },
         jobs: settings.jobs.clone(),
     })

@@ -801,6 +801,20 @@ fn record(
         })
         .collect();
     set_timer_status(conn, id, &fired, "fired")?;
+    // What a timer writes outside office hours (a flow timer fires at the start of its day)
+    // waits for them, like the reminders.
+    let held_until_office_hours;
+    let out = if fired.is_empty() {
+        ctx.mail
+    } else {
+        let opening = super::clock::office_hours_from(clock.now);
+        if opening > clock.now {
+            held_until_office_hours = ctx.mail.holding_until(opening.naive_utc());
+            &held_until_office_hours
+        } else {
+            ctx.mail
+        }
+    };
 
     let facts = case_mail_context(case, held.applicant_mailbox, workflow, &outcome.instance);
     let base = |step: &str| -> MailContext {
@@ -831,7 +845,7 @@ fn record(
                     let context = base(step);
                     beteiligung::answered(
                         conn,
-                        ctx.mail,
+                        out,
                         id.0,
                         *invitation,
                         &state.status,
@@ -842,7 +856,7 @@ fn record(
             }
             JournalEntry::ConsultationCompleted { step, .. } => {
                 let context = base(step);
-                beteiligung::completed(conn, ctx.mail, id.0, applicant, step, &context, at)?;
+                beteiligung::completed(conn, out, id.0, applicant, step, &context, at)?;
             }
             _ => {}
         }
@@ -863,7 +877,7 @@ fn record(
             SideEffect::SendMail { .. } | SideEffect::CloseInvitation { .. }
         ) && !invites.is_empty()
         {
-            beteiligung::invite_all(conn, deferred, ctx.mail, id.0, &invites, at)?;
+            beteiligung::invite_all(conn, deferred, out, id.0, &invites, at)?;
             invites.clear();
             // The mail and the closing read the links and invitations just written.
             deferred.flush(conn)?;
@@ -924,7 +938,7 @@ fn record(
                 match to {
                     MailTarget::Organisations { invitations } => beteiligung::mail_invited(
                         conn,
-                        ctx.mail,
+                        out,
                         id.0,
                         invitations,
                         template,
@@ -942,7 +956,7 @@ fn record(
                         };
                         mail::queue(
                             conn,
-                            ctx.mail,
+                            out,
                             QueuedMail {
                                 case: Some(id.0),
                                 invitation: None,
@@ -973,7 +987,7 @@ fn record(
             SideEffect::Finished { .. } => {}
         }
     }
-    beteiligung::invite_all(conn, deferred, ctx.mail, id.0, &invites, at)?;
+    beteiligung::invite_all(conn, deferred, out, id.0, &invites, at)?;
     if !scheduled.is_empty() {
         let rows: Vec<_> = scheduled
             .iter()

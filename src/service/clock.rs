@@ -1,6 +1,8 @@
 //! The one place the service reads the clock: the instant and the day in Germany.
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc, Weekday};
+use chrono::{
+    DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, TimeZone, Timelike, Utc, Weekday,
+};
 
 use crate::engine::Clock;
 
@@ -26,6 +28,49 @@ pub fn berlin_date(now: DateTime<Utc>) -> NaiveDate {
 /// The time in Germany, as shown to people: `23.11.2026, 14:05 Uhr`.
 pub fn berlin_time_de(now: DateTime<Utc>) -> String {
     berlin_local(now).format("%d.%m.%Y, %H:%M Uhr").to_string()
+}
+
+/// Office hours at the authority: on working days in North Rhine-Westphalia from 07:00, when the
+/// `reminders` job sends, until 18:00.
+const OFFICE_OPENS: u32 = 7;
+const OFFICE_CLOSES: u32 = 18;
+
+/// When mail the system writes at `now` goes out: at once during office hours, else at 07:00 on
+/// the next working day (no weekend, no public holiday in NRW), when reminders go out too. A
+/// flow timer fires at the start of its day and would otherwise mail partners and offices at
+/// midnight, also on Karfreitag. Should the holiday calendar fail, the mail is not held.
+pub fn office_hours_from(now: DateTime<Utc>) -> DateTime<Utc> {
+    let Ok(calendar) = crate::frist::HolidayCalendar::for_land("NW") else {
+        return now;
+    };
+    let working = |day: NaiveDate| calendar.is_working_day(day).unwrap_or(true);
+    let local = berlin_local(now);
+    let mut day = local.date();
+    if working(day) && (OFFICE_OPENS..OFFICE_CLOSES).contains(&local.hour()) {
+        return now;
+    }
+    if !working(day) || local.hour() >= OFFICE_CLOSES {
+        day = day.succ_opt().unwrap_or(day);
+    }
+    // Weekends and holidays never run longer than a few days; the bound only guards the loop.
+    for _ in 0..14 {
+        if working(day) {
+            break;
+        }
+        day = day.succ_opt().unwrap_or(day);
+    }
+    let opening = day.and_hms_opt(OFFICE_OPENS, 0, 0).unwrap_or(local);
+    berlin_to_utc(opening).max(now)
+}
+
+/// The instant at which Germany's wall clock shows `local` (not inside the hour skipped in
+/// spring, which office hours never are).
+fn berlin_to_utc(local: NaiveDateTime) -> DateTime<Utc> {
+    [1, 2]
+        .into_iter()
+        .map(|offset| Utc.from_utc_datetime(&(local - Duration::hours(offset))))
+        .find(|utc| berlin_local(*utc) == local)
+        .unwrap_or_else(|| Utc.from_utc_datetime(&(local - Duration::hours(1))))
 }
 
 /// Wall-clock time in Germany as a naive date-time.
@@ -94,5 +139,23 @@ mod tests {
             berlin_date(utc("2026-10-25T23:30:00Z")).to_string(),
             "2026-10-26"
         );
+    }
+
+    #[test]
+    fn system_mail_waits_for_office_hours_on_a_working_day() {
+        let at = |text: &str| office_hours_from(utc(text)).to_rfc3339();
+        // Wednesday 04.03.2026 (winter time): 10:00 in Germany goes out at once.
+        assert_eq!(at("2026-03-04T09:00:00Z"), "2026-03-04T09:00:00+00:00");
+        // 00:05 waits for 07:00 the same day; 19:00 for 07:00 the next.
+        assert_eq!(at("2026-03-03T23:05:00Z"), "2026-03-04T06:00:00+00:00");
+        assert_eq!(at("2026-03-04T18:00:00Z"), "2026-03-05T06:00:00+00:00");
+        // Friday evening and Saturday wait for Monday.
+        assert_eq!(at("2026-03-06T18:30:00Z"), "2026-03-09T06:00:00+00:00");
+        assert_eq!(at("2026-03-07T09:00:00Z"), "2026-03-09T06:00:00+00:00");
+        // Karfreitag 03.04.2026 just after midnight (summer time): Easter lies between, and
+        // Ostermontag, so Tuesday 07.04. at 07:00, 05:00 UTC.
+        assert_eq!(at("2026-04-02T22:05:00Z"), "2026-04-07T05:00:00+00:00");
+        // Christmas Eve evening: 25./26.12. are holidays, 27.12.2026 is a Sunday.
+        assert_eq!(at("2026-12-24T19:00:00Z"), "2026-12-28T06:00:00+00:00");
     }
 }

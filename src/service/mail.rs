@@ -42,9 +42,20 @@ pub struct Outgoing {
     pub mail_domain: String,
     /// How long a partner may still read the page after the consultation closed.
     pub link_grace: TimeDelta,
+    /// Mails prepared with this go out no earlier (UTC): what a timer writes outside office
+    /// hours waits for them (see [`Outgoing::holding_until`]).
+    pub hold_until: Option<NaiveDateTime>,
 }
 
 impl Outgoing {
+    /// The same, with the mails it prepares due no earlier than `at`.
+    pub fn holding_until(&self, at: NaiveDateTime) -> Self {
+        Self {
+            hold_until: Some(at),
+            ..self.clone()
+        }
+    }
+
     /// A link below the public URL (`path` without leading slash).
     pub fn link(&self, path: &str) -> String {
         format!("{}/{path}", self.public_url.as_str().trim_end_matches('/'))
@@ -354,6 +365,8 @@ pub struct PreparedMail {
     /// Why the mail cannot go out (nobody to send it to): it is stored as failed with this
     /// reason, so it shows in the outbox instead of vanishing.
     held: Option<String>,
+    /// Not to be sent before this ([`Outgoing::hold_until`]).
+    not_before: Option<NaiveDateTime>,
 }
 
 /// Renders a mail like [`queue`] without inserting it.
@@ -401,10 +414,12 @@ fn prepare_with(
         subject: rendered.subject,
         rendered: body.to_string(),
         held,
+        not_before: out.hold_until,
     })
 }
 
-/// Puts prepared mails into the outbox with one INSERT, due at `at`; a mail without addresses
+/// Puts prepared mails into the outbox with one INSERT, written at `at` and due then (or when
+/// held until office hours, then); a mail without addresses
 /// goes in as failed, with the reason, for an administrator to retry. On PostgreSQL the INSERT
 /// joins the command's other writes in `deferred`.
 pub fn insert_prepared(
@@ -423,7 +438,7 @@ pub fn insert_prepared(
             outbox::context.eq(mail.context),
             outbox::subject.eq(mail.subject),
             outbox::rendered.eq(mail.rendered),
-            outbox::next_attempt_at.eq(at),
+            outbox::next_attempt_at.eq(mail.not_before.map_or(at, |held| held.max(at))),
             outbox::created_at.eq(at),
             outbox::status.eq(match mail.held {
                 Some(_) => OutboxStatus::Failed.as_str(),

@@ -122,3 +122,62 @@ both_backends! {
         assert_eq!(journalled, 1);
     }
 }
+
+both_backends! {
+    fn mail_a_flow_timer_writes_at_night_or_on_a_holiday_waits_for_office_hours(backend) {
+        let db = TestDatabase::migrated(backend);
+        let pool = db.pool(4);
+        let dir = tempfile::tempdir().unwrap();
+        let api = crate::support::api::state(&pool, dir.path());
+        let ctx: CaseContext<'_> = api.case_context();
+        let mut conn = pool.get().unwrap();
+        let soest = Organisation::find_by_key(&mut conn, "05974").unwrap().unwrap();
+        crate::support::auth::create_user(&mut conn, "k@kreis-soest.de", "05974", &[vorgang::db::models::Role::Koordination], None);
+        let actor = Actor { id: "k@kreis-soest.de".into(), roles: vec!["koordination".into()] };
+        let allow = |_| Ok(());
+        let mut consulting = || {
+            let case = cases::start_case(&mut conn, &ctx, "ki-antrag", &soest, crate::beteiligung::application(), &actor, &clock("2026-03-04")).unwrap();
+            let call = Invocation { actor: &actor, clock: &clock("2026-03-04"), check: &allow };
+            cases::take_action(&mut conn, &ctx, case.row.id, 1, "beteiligung_starten", None, None, call).unwrap();
+            case.row.id
+        };
+        let (at_night, in_office) = (consulting(), consulting());
+        let utc = |text: &str| chrono::DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc);
+        let naive = |text: &str| utc(text).naive_utc();
+
+        // Both consultations end on Wednesday 01.04.2026; the flow timers are due on 02.04.
+        // One fires at 00:05 on Karfreitag 03.04. (a server that was down on Thursday),
+        // the other at 10:00 on Thursday.
+        let karfreitag = vorgang::service::clock::at(utc("2026-04-02T22:05:00Z"));
+        let thursday = vorgang::service::clock::at(utc("2026-04-02T08:00:00Z"));
+        let due = claim_due(&mut conn, "a", TimerKind::Flow, &karfreitag, 10, TimeDelta::minutes(5)).unwrap();
+        assert_eq!(due.len(), 2);
+        for timer in due {
+            let when = if timer.case_id == at_night.0 { &karfreitag } else { &thursday };
+            assert_eq!(fire(&mut conn, &ctx, timer, when).unwrap(), Fired::Fired);
+        }
+
+        let mail = |case: vorgang::db::models::CaseId, conn: &mut vorgang::db::DbConnection| -> (chrono::NaiveDateTime, chrono::NaiveDateTime) {
+            outbox::table
+                .filter(outbox::case_id.eq(case.0))
+                .filter(outbox::template.eq("beteiligung_abgeschlossen"))
+                .filter(outbox::status.eq("pending"))
+                .select((outbox::created_at, outbox::next_attempt_at))
+                .first(conn)
+                .unwrap()
+        };
+        // Written at once, sent on Tuesday after Easter at 07:00 in Germany (05:00 UTC).
+        assert_eq!(mail(at_night, &mut conn), (naive("2026-04-02T22:05:00Z"), naive("2026-04-07T05:00:00Z")));
+        // During office hours it is due at once.
+        assert_eq!(mail(in_office, &mut conn), (naive("2026-04-02T08:00:00Z"), naive("2026-04-02T08:00:00Z")));
+
+        // Delivery claims it no earlier.
+        let lease = std::time::Duration::from_secs(300);
+        let claimed = vorgang::mail::outbox::claim_due(&mut conn, naive("2026-04-06T12:00:00Z"), lease, 50).unwrap();
+        let closing = |c: &vorgang::mail::outbox::Claimed| c.row.case_id == Some(at_night) && c.row.template == "beteiligung_abgeschlossen";
+        assert!(!claimed.is_empty(), "the other mails are due");
+        assert!(!claimed.iter().any(closing), "claimed on Ostermontag");
+        let claimed = vorgang::mail::outbox::claim_due(&mut conn, naive("2026-04-07T05:00:00Z"), lease, 50).unwrap();
+        assert!(claimed.iter().any(closing), "{claimed:?}");
+    }
+}

@@ -59,6 +59,7 @@ pub fn outgoing() -> Outgoing {
         from: "vorgang <noreply@vorgang.test>".into(),
         mail_domain: "vorgang.test".into(),
         link_grace: chrono::TimeDelta::days(14),
+        hold_until: None,
     }
 }
 
