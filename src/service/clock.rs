@@ -43,22 +43,21 @@ pub fn office_hours_from(now: DateTime<Utc>) -> DateTime<Utc> {
     let Ok(calendar) = crate::frist::HolidayCalendar::for_land("NW") else {
         return now;
     };
-    let working = |day: NaiveDate| calendar.is_working_day(day).unwrap_or(true);
     let local = berlin_local(now);
-    let mut day = local.date();
-    if working(day) && (OFFICE_OPENS..OFFICE_CLOSES).contains(&local.hour()) {
+    let today = local.date();
+    let working_today = calendar.is_working_day(today).unwrap_or(true);
+    if working_today && (OFFICE_OPENS..OFFICE_CLOSES).contains(&local.hour()) {
         return now;
     }
-    if !working(day) || local.hour() >= OFFICE_CLOSES {
-        day = day.succ_opt().unwrap_or(day);
-    }
-    // Weekends and holidays never run longer than a few days; the bound only guards the loop.
-    for _ in 0..14 {
-        if working(day) {
-            break;
-        }
-        day = day.succ_opt().unwrap_or(day);
-    }
+    // Before opening on a working day: today; else from tomorrow on, the § 193 BGB shift.
+    let from = if working_today && local.hour() < OFFICE_OPENS {
+        today
+    } else {
+        today.succ_opt().unwrap_or(today)
+    };
+    let Ok((day, _)) = crate::frist::compute::next_working_day(from, calendar) else {
+        return now;
+    };
     let opening = day.and_hms_opt(OFFICE_OPENS, 0, 0).unwrap_or(local);
     berlin_to_utc(opening).max(now)
 }

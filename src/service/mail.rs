@@ -418,10 +418,10 @@ fn prepare_with(
     })
 }
 
-/// Puts prepared mails into the outbox with one INSERT, written at `at` and due then (or when
-/// held until office hours, then); a mail without addresses
-/// goes in as failed, with the reason, for an administrator to retry. On PostgreSQL the INSERT
-/// joins the command's other writes in `deferred`.
+/// Puts prepared mails into the outbox with one INSERT, written at `at` and due then (or, if
+/// held for office hours, at the opening); a mail without addresses goes in as failed, with the
+/// reason, for an administrator to retry. On PostgreSQL the INSERT joins the command's other
+/// writes in `deferred`.
 pub fn insert_prepared(
     conn: &mut DbConnection,
     deferred: &mut Deferred,
