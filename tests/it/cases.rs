@@ -570,9 +570,10 @@ both_backends! {
     fn a_journal_grown_between_reading_and_writing_is_written_after(backend) {
         // The command reads the case without a lock and computes; its access check is the
         // moment in between. There another writer appends to the journal without changing the
-        // version, as resending an invitation does. The command must notice that the head it
-        // read is gone (on SQLite by the journal's anchor, on PostgreSQL by the unique key) and
-        // chain its entries after the one that came in between.
+        // version, as resending an invitation does. The command must not chain onto the head it
+        // read (on SQLite it reads the case again inside the write gate; on PostgreSQL its one
+        // statement fails on the unique key and it writes again under the lock) and must chain
+        // its entries after the one that came in between.
         let f = Fixture::new(backend);
         let case = f.started_application();
         let id = case.row.id;
