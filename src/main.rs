@@ -262,6 +262,9 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             for line in &outcome.lines {
                 println!("{line}");
             }
+            for line in &outcome.problems {
+                eprintln!("{line}");
+            }
             Ok(if outcome.intact {
                 ExitCode::SUCCESS
             } else {

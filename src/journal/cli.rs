@@ -63,8 +63,11 @@ pub enum AuditError {
 /// What `vorgang audit …` prints, and whether everything was intact.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditOutcome {
-    /// Lines for stdout.
+    /// Lines for stdout: the report of `verify`, the heads file of `heads`.
     pub lines: Vec<String>,
+    /// Lines for stderr: breaks that stop `heads`, which must not end up in the file its
+    /// stdout is redirected to.
+    pub problems: Vec<String>,
     /// Exit code 0 when true, 1 otherwise.
     pub intact: bool,
 }
@@ -132,6 +135,7 @@ fn verify(settings: &Settings, heads_path: Option<&Path>) -> Result<AuditOutcome
     };
     Ok(AuditOutcome {
         lines,
+        problems: Vec::new(),
         intact: report.intact(),
     })
 }
@@ -141,8 +145,21 @@ fn current_heads(settings: &Settings) -> Result<AuditOutcome, AuditError> {
     let mut conn = open(settings)?;
     let report = super::verify(&mut conn)?;
     if !report.intact() {
+        let refusal = format!(
+            "Keine Journalstände ausgegeben: {} gebrochen.",
+            match report.breaks.len() {
+                1 => "1 Journal ist".to_string(),
+                n => format!("{n} Journale sind"),
+            }
+        );
         return Ok(AuditOutcome {
-            lines: report.breaks.iter().map(ToString::to_string).collect(),
+            lines: Vec::new(),
+            problems: report
+                .breaks
+                .iter()
+                .map(ToString::to_string)
+                .chain(std::iter::once(refusal))
+                .collect(),
             intact: false,
         });
     }
@@ -158,6 +175,7 @@ fn current_heads(settings: &Settings) -> Result<AuditOutcome, AuditError> {
     .collect();
     Ok(AuditOutcome {
         lines,
+        problems: Vec::new(),
         intact: true,
     })
 }

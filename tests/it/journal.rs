@@ -625,11 +625,15 @@ both_backends! {
 
         // Heads are not published from a broken journal.
         execute(&mut conn, &format!("UPDATE case_events SET payload = '{{}}' WHERE case_id = {kept} AND seq = 1"));
+        // The breaks go to stderr: stdout is the file the heads are redirected to.
         let output = audit(&db, dir.path(), &["heads"]);
-        let stdout = String::from_utf8(output.stdout).unwrap();
-        assert_eq!(output.status.code(), Some(1), "{stdout}");
-        assert!(!stdout.contains("# vorgang Journalstände"), "{stdout}");
-        assert!(stdout.contains("Eintrag Nr. 1") && stdout.contains("Hash stimmt nicht"), "{stdout}");
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        assert!(output.stdout.is_empty(), "{}", String::from_utf8_lossy(&output.stdout));
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert_eq!(lines.len(), 2, "{stderr}");
+        assert!(lines[0].contains("Eintrag Nr. 1") && lines[0].contains("Hash stimmt nicht"), "{stderr}");
+        assert_eq!(lines[1], "Keine Journalstände ausgegeben: 1 Journal ist gebrochen.");
     }
 }
 
