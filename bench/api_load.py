@@ -309,6 +309,31 @@ def commits(backend, db_url, settle=0.0):
                     capture=True))
 
 
+def statements_reset(admin_url):
+    """Empties pg_stat_statements (needs it in shared_preload_libraries and created in the admin
+    database); False if it is not there."""
+    try:
+        psql(admin_url, "SELECT pg_stat_statements_reset()")
+        return True
+    except subprocess.CalledProcessError:
+        return False
+
+
+def statements_top(admin_url, db_name, limit):
+    """The statements of the benchmark database by total time (planning plus execution) since the
+    reset, as printable lines."""
+    rows = psql(admin_url, f"""
+        SELECT s.calls, s.plans, round((s.total_plan_time + s.total_exec_time)::numeric, 0),
+               round(((s.total_plan_time + s.total_exec_time) / s.calls * 1000)::numeric, 0),
+               round((s.total_plan_time / greatest(s.plans, 1) * 1000)::numeric, 0), s.rows,
+               regexp_replace(left(s.query, 150), '\s+', ' ', 'g')
+        FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+        WHERE d.datname = '{db_name}'
+        ORDER BY s.total_plan_time + s.total_exec_time DESC LIMIT {limit}""", capture=True)
+    lines = ["calls | plans | total ms | µs per call | µs per plan | rows | statement"]
+    return lines + [line for line in rows.splitlines() if line]
+
+
 def applicants(backend, db_url, sqlite_path):
     """Keys of the Kreise, sorted (kreisfreie Städte may apply too, but under other rules than
     the Kreis application the benchmark sends)."""
@@ -355,6 +380,9 @@ def main():
                         help="VORGANG_DATABASE_POOL_SIZE of the server (default: the server's default)")
     parser.add_argument("--drain-seconds", type=int, default=600,
                         help="how long to wait for the command phase's mails before reading")
+    parser.add_argument("--statements", type=int, default=0,
+                        help="print the N costliest statements of the command phase (PostgreSQL, "
+                             "needs pg_stat_statements)")
     parser.add_argument("--mail-url", default=None,
                         help="VORGANG_MAIL_URL of the server (default: files under the data directory)")
     args = parser.parse_args()
@@ -423,6 +451,9 @@ def main():
         postmaster = postmaster_pid(args.pg)
         meter = CpuMeter(server.pid, postmaster)
         commits_before = commits(args.backend, db_url, settle=1.5)
+        statements = args.statements and args.backend == "postgres" and statements_reset(args.pg)
+        if args.statements and not statements:
+            print("postgres: pg_stat_statements is not available; --statements ignored")
         meter.start()
         cmd = run_wrk("wrk_commands.lua", address, args.clients, args.seconds, wrk_env)
         command_cpu = meter.stop()
@@ -442,6 +473,9 @@ def main():
               f"wrk {per_command['load']:.2f} ms; machine {command_cpu['busy']:.0f} % busy "
               f"({os.cpu_count()} cores)")
 
+        if statements:
+            for line in statements_top(args.pg, pg_db, args.statements):
+                print(f"postgres: {line}")
         if commits_during is not None:
             print(f"{args.backend}: at least {commits_during / cmd['commands']:.2f} PostgreSQL transactions per "
                   f"command (each statement outside a transaction counts, reads included; also the claims "
