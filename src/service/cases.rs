@@ -978,8 +978,17 @@ fn record(
                 let owner = Organisation::find(conn, applicant)?
                     .ok_or_else(|| ServiceError::NotFound("Antragsteller fehlt.".into()))?;
                 let system = Actor::system();
-                Start::compute(&target, &owner, data.clone(), &system, clock)?
-                    .write(conn, deferred, ctx, &target, &owner, &system, clock)?;
+                // The started case's first mails wait for office hours like this case's.
+                let started_ctx = CaseContext { mail: out, ..*ctx };
+                Start::compute(&target, &owner, data.clone(), &system, clock)?.write(
+                    conn,
+                    deferred,
+                    &started_ctx,
+                    &target,
+                    &owner,
+                    &system,
+                    clock,
+                )?;
             }
             SideEffect::CloseInvitation { invitation } => {
                 beteiligung::close(conn, id.0, *invitation, at)?;

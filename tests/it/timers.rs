@@ -181,3 +181,51 @@ both_backends! {
         assert!(claimed.iter().any(closing), "{claimed:?}");
     }
 }
+
+both_backends! {
+    fn a_case_a_timer_starts_at_night_mails_in_office_hours(backend) {
+        let db = TestDatabase::migrated(backend);
+        let pool = db.pool(4);
+        let dir = tempfile::tempdir().unwrap();
+        let api = crate::support::api::state(&pool, dir.path());
+        let ctx: CaseContext<'_> = api.case_context();
+        let mut conn = pool.get().unwrap();
+        let deployed_at = clock("2026-03-01").now.naive_utc();
+        for source in [
+            include_str!("../fixtures/workflows/folge.yaml"),
+            include_str!("../fixtures/workflows/nachtstart.yaml"),
+        ] {
+            api.registry.deploy(&mut conn, &api.sources, source, "admin", deployed_at).unwrap();
+        }
+        let soest = Organisation::find_by_key(&mut conn, "05974").unwrap().unwrap();
+        crate::support::auth::create_user(&mut conn, "k@kreis-soest.de", "05974", &[vorgang::db::models::Role::Koordination], None);
+        let actor = Actor { id: "k@kreis-soest.de".into(), roles: vec!["koordination".into()] };
+        let waiting = cases::start_case(&mut conn, &ctx, "nachtstart", &soest, serde_json::json!({}), &actor, &clock("2026-04-01")).unwrap();
+
+        // The one-day period ends on Thursday 02.04.2026; the timer fires at 00:05 on Karfreitag.
+        let utc = |text: &str| chrono::DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc);
+        let karfreitag = vorgang::service::clock::at(utc("2026-04-02T22:05:00Z"));
+        let due = claim_due(&mut conn, "a", TimerKind::Flow, &karfreitag, 10, TimeDelta::minutes(5)).unwrap();
+        assert_eq!(due.len(), 1);
+        assert_eq!(due[0].case_id, waiting.row.id.0);
+        assert_eq!(fire(&mut conn, &ctx, due.into_iter().next().unwrap(), &karfreitag).unwrap(), Fired::Fired);
+
+        // The follow-up case exists at once; its first mail waits for Tuesday 07:00 in Germany.
+        let started: Vec<i64> = vorgang::db::schema::cases::table
+            .filter(vorgang::db::schema::cases::workflow_key.eq("folge"))
+            .select(vorgang::db::schema::cases::id)
+            .load(&mut conn)
+            .unwrap();
+        assert_eq!(started.len(), 1, "{started:?}");
+        let mails: Vec<(String, chrono::NaiveDateTime, chrono::NaiveDateTime)> = outbox::table
+            .filter(outbox::case_id.eq(started[0]))
+            .select((outbox::template, outbox::created_at, outbox::next_attempt_at))
+            .load(&mut conn)
+            .unwrap();
+        let naive = |text: &str| utc(text).naive_utc();
+        assert_eq!(
+            mails,
+            vec![("frist_erinnerung".to_string(), naive("2026-04-02T22:05:00Z"), naive("2026-04-07T05:00:00Z"))]
+        );
+    }
+}
