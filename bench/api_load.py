@@ -216,9 +216,9 @@ def seed(backend, db_url, sqlite_path, total, applicant):
     same state); returns the id range of the copies (all of `applicant`, so its coordinator may
     read every one; the cases of the command phase belong to many applicants)."""
     insert = ("INSERT INTO cases (aktenzeichen, definition_id, workflow_key, applicant_id, status, outcome, "
-              "state, version, submitted_at, current_steps, created_at, updated_at) "
+              "state, version, submitted_at, current_steps, stand_rank, created_at, updated_at) "
               "SELECT 'BENCH-' || n, c.definition_id, c.workflow_key, c.applicant_id, c.status, c.outcome, "
-              "c.state, c.version, c.submitted_at, c.current_steps, c.created_at, c.updated_at "
+              "c.state, c.version, c.submitted_at, c.current_steps, c.stand_rank, c.created_at, c.updated_at "
               "FROM cases c, {series} "
               "WHERE c.id = (SELECT cases.id FROM cases JOIN organisations o ON o.id = cases.applicant_id "
               f"WHERE o.key = '{applicant}' ORDER BY cases.version DESC, cases.id DESC LIMIT 1)")

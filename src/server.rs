@@ -46,6 +46,10 @@ pub enum StartupError {
     /// The shipped workflow definitions are invalid or unreadable.
     #[error("Einstellung workflows_dir: {0}")]
     Workflows(#[from] crate::service::workflows::SyncError),
+    /// Older cases could not be ranked for sorting by „Stand“ (a case's workflow version
+    /// unreadable, or the database failed).
+    #[error("Vorgänge nach Stand einordnen: {0}")]
+    Ranking(#[source] crate::service::ServiceError),
     /// The mail transport cannot be set up (e.g. the `file://` directory cannot be created).
     #[error(transparent)]
     Mail(#[from] crate::mail::TransportError),
@@ -204,8 +208,15 @@ pub fn serve(settings: Settings) -> Result<(), StartupError> {
     let api = api_state(&settings, &secret)?;
     let deployed = {
         let mut conn = db.get()?;
-        api.registry
-            .sync_directory(&mut conn, &api.sources, chrono::Utc::now().naive_utc())?
+        let deployed =
+            api.registry
+                .sync_directory(&mut conn, &api.sources, chrono::Utc::now().naive_utc())?;
+        let ranked = crate::service::case_list::rank_unranked(&mut conn, &api.registry)
+            .map_err(StartupError::Ranking)?;
+        if ranked > 0 {
+            tracing::info!(ranked, "cases ranked for sorting by Stand");
+        }
+        deployed
     };
     let deliverer = crate::mail::deliverer(&settings, db.clone())?;
     let legal = match &settings.legal_dir {

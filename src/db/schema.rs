@@ -77,6 +77,8 @@ diesel::table! {
         updated_at -> Timestamp,
         /// Entries the case's journal has recorded (its newest `seq`); see `journal::verify`.
         journal_seq -> Integer,
+        /// Position of the earliest active step in the workflow, for sorting by „Stand“.
+        stand_rank -> Nullable<Integer>,
     }
 }
 

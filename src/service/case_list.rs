@@ -9,9 +9,9 @@ use diesel::prelude::*;
 
 use super::ServiceError;
 use crate::auth::{CaseScope, Permission, Principal, authorize};
-use crate::db::DbConnection;
-use crate::db::models::{CaseRow, Organisation, OrganisationId, Role};
+use crate::db::models::{CaseRow, DefinitionId, Organisation, OrganisationId, Role};
 use crate::db::schema::{cases, organisations};
+use crate::db::{DbConnection, write_transaction};
 
 /// Which cases a principal may read, as a filter on `cases` (the SQL form of `ReadCase`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,7 +106,7 @@ pub enum SortKey {
     Aktenzeichen,
     /// The applicant organisation's name.
     Applicant,
-    /// The current steps (by key), then status.
+    /// Status, then the position in the procedure (`cases.stand_rank`), then the steps by key.
     Stand,
     /// Last change.
     Updated,
@@ -185,11 +185,13 @@ pub fn search(
         (SortKey::Applicant, true) => query.order((organisations::name.desc(), cases::id.desc())),
         (SortKey::Stand, false) => query.order((
             cases::status.asc(),
+            cases::stand_rank.asc(),
             cases::current_steps.asc(),
             cases::id.asc(),
         )),
         (SortKey::Stand, true) => query.order((
             cases::status.desc(),
+            cases::stand_rank.desc(),
             cases::current_steps.desc(),
             cases::id.desc(),
         )),
@@ -213,4 +215,33 @@ pub fn search(
         })
         .collect();
     Ok(CasePage { rows, total })
+}
+
+/// Ranks the cases written before `cases.stand_rank` existed (see [`super::cases::stand_rank`]),
+/// once per workflow version and set of active steps, in one transaction; returns how many.
+/// Run at start-up, after the workflows are deployed.
+pub fn rank_unranked(
+    conn: &mut DbConnection,
+    registry: &super::workflows::WorkflowRegistry,
+) -> Result<usize, ServiceError> {
+    write_transaction(conn, |conn| -> Result<usize, ServiceError> {
+        let groups: Vec<(DefinitionId, String)> = cases::table
+            .filter(cases::stand_rank.is_null())
+            .select((cases::definition_id, cases::current_steps))
+            .distinct()
+            .load(conn)?;
+        let mut ranked = 0;
+        for (definition, steps) in groups {
+            let workflow = registry.by_id(conn, definition)?;
+            ranked += diesel::update(
+                cases::table
+                    .filter(cases::stand_rank.is_null())
+                    .filter(cases::definition_id.eq(definition))
+                    .filter(cases::current_steps.eq(&steps)),
+            )
+            .set(cases::stand_rank.eq(super::cases::stand_rank(&workflow, &steps)))
+            .execute(conn)?;
+        }
+        Ok(ranked)
+    })
 }

@@ -260,6 +260,7 @@ impl Start {
             .pattern
             .render(&prefix, &applicant.key, year, reserved.number);
         let now = db_time(clock);
+        let steps = current_steps(&outcome.instance);
         let new = NewCase {
             aktenzeichen: &aktenzeichen,
             definition_id: workflow.id,
@@ -270,7 +271,8 @@ impl Start {
             state: &state,
             version: 1,
             submitted_at: submitted(workflow, &outcome.instance).then_some(now),
-            current_steps: &current_steps(&outcome.instance),
+            current_steps: &steps,
+            stand_rank: Some(stand_rank(workflow, &steps)),
             created_at: now,
             updated_at: now,
             journal_seq: i32::try_from(outcome.journal.len())
@@ -282,10 +284,11 @@ impl Start {
             // the case, which must then exist first.
             Some(id) => {
                 let row = new.row_with_id(id);
-                deferred.push(
-                    diesel::insert_into(cases::table)
-                        .values((row.clone(), cases::journal_seq.eq(new.journal_seq))),
-                );
+                deferred.push(diesel::insert_into(cases::table).values((
+                    row.clone(),
+                    cases::journal_seq.eq(new.journal_seq),
+                    cases::stand_rank.eq(new.stand_rank),
+                )));
                 if outcome.effects.iter().any(|effect| {
                     !matches!(
                         effect,
@@ -317,6 +320,21 @@ impl Start {
 
 fn internal(error: serde_json::Error) -> ServiceError {
     ServiceError::Db(crate::db::DbError::Migration(error.to_string()))
+}
+
+/// Where a case with `current_steps` (`,a,b,`) stands in `workflow`, stored in
+/// `cases.stand_rank` so that lists sort by „Stand“ in procedure order rather than by step key:
+/// the authored position of its earliest active step (definitions list their steps in the order
+/// of the procedure); after every step once none is active.
+pub fn stand_rank(workflow: &DeployedWorkflow, current_steps: &str) -> i32 {
+    let steps = &workflow.definition().steps;
+    current_steps
+        .split(',')
+        .filter_map(|step| steps.get_index_of(step))
+        .min()
+        .unwrap_or(steps.len())
+        .try_into()
+        .unwrap_or(i32::MAX)
 }
 
 /// The active steps in the form stored in `cases.current_steps` (`,a,b,`).
@@ -532,6 +550,7 @@ fn write_change(
             cases::version.eq(row.version),
             cases::submitted_at.eq(row.submitted_at),
             cases::current_steps.eq(row.current_steps.clone()),
+            cases::stand_rank.eq(stand_rank(&change.workflow, &row.current_steps)),
             cases::updated_at.eq(row.updated_at),
             cases::journal_seq.eq(journal_seq),
         ));

@@ -921,3 +921,53 @@ both_backends! {
         assert!(matches!(again, Err(ServiceError::Engine(_))), "{again:?}");
     }
 }
+
+both_backends! {
+    fn lists_sort_by_stand_in_procedure_order_and_older_cases_are_ranked(backend) {
+        let f = Fixture::new(backend);
+        let actor = koordination();
+        let check = allow();
+        let call = Invocation { actor: &actor, clock: &clock("2026-03-04"), check: &check };
+        // „Entwurf“ comes before „Beteiligung“ in the procedure, after it by key.
+        let drafting = f.started_application();
+        let consulting = f.started_application();
+        cases::take_action(&mut f.conn(), &f.ctx(), consulting.row.id, 1, "beteiligung_starten", None, None, call).unwrap();
+        let admin = vorgang::auth::Principal {
+            user_id: vorgang::db::models::UserId(0),
+            email: "admin@example.org".into(),
+            organisation_id: f.org("05974").id,
+            roles: vec![Role::Admin],
+        };
+        let order = |descending: bool| -> Vec<i64> {
+            let sort = vorgang::service::case_list::Sort { key: vorgang::service::case_list::SortKey::Stand, descending };
+            vorgang::service::case_list::search(&mut f.conn(), &admin, &Default::default(), sort, 1, 10)
+                .unwrap()
+                .rows
+                .iter()
+                .map(|(row, _)| row.id.0)
+                .collect()
+        };
+        let ids = [drafting.row.id.0, consulting.row.id.0];
+        assert_eq!(order(false), ids);
+        assert_eq!(order(true), [ids[1], ids[0]]);
+
+        // Cases from before the column: ranked at start-up, once, as a command would have.
+        let ranks = |conn: &mut DbConnection| -> Vec<Option<i32>> {
+            vorgang::db::schema::cases::table
+                .order(vorgang::db::schema::cases::id)
+                .select(vorgang::db::schema::cases::stand_rank)
+                .load(conn)
+                .unwrap()
+        };
+        let written = ranks(&mut f.conn());
+        assert_eq!(written.len(), 2);
+        assert!(written[0].unwrap() < written[1].unwrap(), "{written:?}");
+        diesel::update(vorgang::db::schema::cases::table)
+            .set(vorgang::db::schema::cases::stand_rank.eq(None::<i32>))
+            .execute(&mut f.conn())
+            .unwrap();
+        assert_eq!(vorgang::service::case_list::rank_unranked(&mut f.conn(), &f.registry).unwrap(), 2);
+        assert_eq!(ranks(&mut f.conn()), written);
+        assert_eq!(vorgang::service::case_list::rank_unranked(&mut f.conn(), &f.registry).unwrap(), 0);
+    }
+}

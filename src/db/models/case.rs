@@ -55,6 +55,8 @@ pub struct NewCase<'a> {
     pub version: i64,
     pub submitted_at: Option<NaiveDateTime>,
     pub current_steps: &'a str,
+    /// See `service::cases::stand_rank`.
+    pub stand_rank: Option<i32>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     /// How many journal entries the case starts with (see `journal::verify`).
