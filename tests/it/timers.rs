@@ -16,6 +16,50 @@ fn clock(date: &str) -> Clock {
     vorgang::service::clock::at(Utc.from_utc_datetime(&day.and_hms_opt(6, 0, 0).unwrap()))
 }
 
+/// A migrated database with the shipped workflows, and the Kreis Soest with a coordinator who
+/// acts in the tests' cases.
+struct Soest {
+    _db: TestDatabase,
+    pool: vorgang::db::Database,
+    _dir: tempfile::TempDir,
+    api: actix_web::web::Data<vorgang::web::api::ApiState>,
+    soest: Organisation,
+    actor: Actor,
+}
+
+impl Soest {
+    fn with_coordinator(backend: crate::support::Backend) -> Self {
+        let db = TestDatabase::migrated(backend);
+        let pool = db.pool(4);
+        let dir = tempfile::tempdir().unwrap();
+        let api = crate::support::api::state(&pool, dir.path());
+        let mut conn = pool.get().unwrap();
+        let soest = Organisation::find_by_key(&mut conn, "05974")
+            .unwrap()
+            .unwrap();
+        crate::support::auth::create_user(
+            &mut conn,
+            "k@kreis-soest.de",
+            "05974",
+            &[vorgang::db::models::Role::Koordination],
+            None,
+        );
+        drop(conn);
+        let actor = Actor {
+            id: "k@kreis-soest.de".into(),
+            roles: vec!["koordination".into()],
+        };
+        Self {
+            _db: db,
+            pool,
+            _dir: dir,
+            api,
+            soest,
+            actor,
+        }
+    }
+}
+
 fn reminders(conn: &mut vorgang::db::DbConnection) -> i64 {
     outbox::table
         .filter(outbox::template.eq("beteiligung_erinnerung"))
@@ -26,15 +70,9 @@ fn reminders(conn: &mut vorgang::db::DbConnection) -> i64 {
 
 both_backends! {
     fn due_timers_fire_once_and_reminders_go_out_once_per_partner(backend) {
-        let db = TestDatabase::migrated(backend);
-        let pool = db.pool(4);
-        let dir = tempfile::tempdir().unwrap();
-        let api = crate::support::api::state(&pool, dir.path());
+        let Soest { _db, pool, _dir, api, soest, actor } = Soest::with_coordinator(backend);
         let ctx: CaseContext<'_> = api.case_context();
         let mut conn = pool.get().unwrap();
-        let soest = Organisation::find_by_key(&mut conn, "05974").unwrap().unwrap();
-        crate::support::auth::create_user(&mut conn, "k@kreis-soest.de", "05974", &[vorgang::db::models::Role::Koordination], None);
-        let actor = Actor { id: "k@kreis-soest.de".into(), roles: vec!["koordination".into()] };
         let case = cases::start_case(&mut conn, &ctx, "ki-antrag", &soest, crate::beteiligung::application(), &actor, &clock("2026-03-04")).unwrap();
         let allow = |_| Ok(());
         let call = Invocation { actor: &actor, clock: &clock("2026-03-04"), check: &allow };
@@ -86,14 +124,9 @@ both_backends! {
 
 both_backends! {
     fn a_timer_fired_by_two_processes_takes_effect_once(backend) {
-        let db = TestDatabase::migrated(backend);
-        let pool = db.pool(4);
-        let dir = tempfile::tempdir().unwrap();
-        let api = crate::support::api::state(&pool, dir.path());
+        let Soest { _db, pool, _dir, api, soest, actor } = Soest::with_coordinator(backend);
         let ctx: CaseContext<'_> = api.case_context();
         let mut conn = pool.get().unwrap();
-        let soest = Organisation::find_by_key(&mut conn, "05974").unwrap().unwrap();
-        let actor = Actor { id: "k@kreis-soest.de".into(), roles: vec!["koordination".into()] };
         let case = cases::start_case(&mut conn, &ctx, "ki-antrag", &soest, crate::beteiligung::application(), &actor, &clock("2026-03-04")).unwrap();
         let allow = |_| Ok(());
         let call = Invocation { actor: &actor, clock: &clock("2026-03-04"), check: &allow };
@@ -125,15 +158,9 @@ both_backends! {
 
 both_backends! {
     fn mail_a_flow_timer_writes_at_night_or_on_a_holiday_waits_for_office_hours(backend) {
-        let db = TestDatabase::migrated(backend);
-        let pool = db.pool(4);
-        let dir = tempfile::tempdir().unwrap();
-        let api = crate::support::api::state(&pool, dir.path());
+        let Soest { _db, pool, _dir, api, soest, actor } = Soest::with_coordinator(backend);
         let ctx: CaseContext<'_> = api.case_context();
         let mut conn = pool.get().unwrap();
-        let soest = Organisation::find_by_key(&mut conn, "05974").unwrap().unwrap();
-        crate::support::auth::create_user(&mut conn, "k@kreis-soest.de", "05974", &[vorgang::db::models::Role::Koordination], None);
-        let actor = Actor { id: "k@kreis-soest.de".into(), roles: vec!["koordination".into()] };
         let allow = |_| Ok(());
         let mut consulting = || {
             let case = cases::start_case(&mut conn, &ctx, "ki-antrag", &soest, crate::beteiligung::application(), &actor, &clock("2026-03-04")).unwrap();
@@ -184,10 +211,7 @@ both_backends! {
 
 both_backends! {
     fn a_case_a_timer_starts_at_night_mails_in_office_hours(backend) {
-        let db = TestDatabase::migrated(backend);
-        let pool = db.pool(4);
-        let dir = tempfile::tempdir().unwrap();
-        let api = crate::support::api::state(&pool, dir.path());
+        let Soest { _db, pool, _dir, api, soest, actor } = Soest::with_coordinator(backend);
         let ctx: CaseContext<'_> = api.case_context();
         let mut conn = pool.get().unwrap();
         let deployed_at = clock("2026-03-01").now.naive_utc();
@@ -197,9 +221,6 @@ both_backends! {
         ] {
             api.registry.deploy(&mut conn, &api.sources, source, "admin", deployed_at).unwrap();
         }
-        let soest = Organisation::find_by_key(&mut conn, "05974").unwrap().unwrap();
-        crate::support::auth::create_user(&mut conn, "k@kreis-soest.de", "05974", &[vorgang::db::models::Role::Koordination], None);
-        let actor = Actor { id: "k@kreis-soest.de".into(), roles: vec!["koordination".into()] };
         let waiting = cases::start_case(&mut conn, &ctx, "nachtstart", &soest, serde_json::json!({}), &actor, &clock("2026-04-01")).unwrap();
 
         // The one-day period ends on Thursday 02.04.2026; the timer fires at 00:05 on Karfreitag.
