@@ -136,6 +136,9 @@ fn validate(
             path: templates.display().to_string(),
             reason: error.to_string(),
         })?;
+    for warning in loaded.override_warnings() {
+        println!("{}: warning: {warning}", templates.display());
+    }
     let context = vorgang::service::mail::validation_context(&loaded);
     let (code, output) = vorgang::engine::cli::run_validate(args, &context);
     print!("{output}");

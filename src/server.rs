@@ -166,6 +166,9 @@ fn bind(listen: &str) -> Result<TcpListener, StartupError> {
 pub fn api_state(settings: &Settings, secret: &Secret) -> Result<web::api::ApiState, StartupError> {
     let templates = std::sync::Arc::new(crate::render::Templates::load(&settings.templates_dir)?);
     crate::service::mail::check_builtin_templates(&templates)?;
+    for warning in templates.override_warnings() {
+        tracing::warn!(templates_dir = %settings.templates_dir.display(), "{warning}");
+    }
     let mail_domain = settings
         .public_url
         .host_str()

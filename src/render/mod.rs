@@ -15,6 +15,7 @@
 
 pub mod diagram;
 pub mod diff;
+mod overrides;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -70,6 +71,8 @@ pub struct Templates {
     html: Handlebars<'static>,
     mails: BTreeSet<String>,
     pages: BTreeSet<String>,
+    /// Doubts about the operator's page overrides, see [`Templates::override_warnings`].
+    override_warnings: Vec<String>,
 }
 
 impl std::fmt::Debug for Templates {
@@ -90,11 +93,22 @@ impl Templates {
     /// The shipped templates, with every `*.hbs` file found below `dir` replacing or adding to
     /// them; a missing `dir` means no overrides.
     pub fn load(dir: &Path) -> Result<Self, TemplateError> {
-        let mut files = embedded_files();
+        let embedded = embedded_files();
+        let mut files = embedded.clone();
         if dir.is_dir() {
             read_dir_into(dir, dir, &mut files)?;
         }
-        Self::from_files(files)
+        let mut templates = Self::from_files(files.clone())?;
+        templates.override_warnings = overrides::check(&files, &embedded);
+        Ok(templates)
+    }
+
+    /// What looks wrong in the operator's page overrides without being certain to be: a
+    /// variable no shipped page uses (a page renders in strict mode and fails on an unknown
+    /// one when shown), a page that replaces none. German; `serve` logs them at start-up and
+    /// `vorgang validate` prints them.
+    pub fn override_warnings(&self) -> &[String] {
+        &self.override_warnings
     }
 
     fn from_files(files: BTreeMap<String, String>) -> Result<Self, TemplateError> {
@@ -160,6 +174,7 @@ impl Templates {
             html,
             mails,
             pages,
+            override_warnings: Vec::new(),
         })
     }
 

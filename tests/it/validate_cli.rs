@@ -132,3 +132,54 @@ fn templates_are_checked_for_the_variables_of_each_use() {
         "{stdout}"
     );
 }
+
+#[test]
+fn page_overrides_with_an_unknown_variable_or_no_page_are_warned_about() {
+    let templates = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(templates.path().join("ui")).unwrap();
+    let page = std::fs::read_to_string(project().join("templates/ui/vorgang.hbs")).unwrap();
+    assert!(
+        page.contains("{{fall.aktenzeichen}}"),
+        "the shipped page changed"
+    );
+    std::fs::write(
+        templates.path().join("ui/vorgang.hbs"),
+        page.replacen("{{fall.aktenzeichen}}", "{{fall.aktenzeichn}}", 1),
+    )
+    .unwrap();
+    std::fs::write(templates.path().join("ui/vorgang_alt.hbs"), "<p>alt</p>").unwrap();
+    let output = vorgang()
+        .args(["validate", "--templates"])
+        .arg(templates.path())
+        .current_dir(project())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    // Warnings only: the workflows are valid, and the page may still be right.
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    let warnings: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.contains(": warning: "))
+        .collect();
+    assert_eq!(warnings.len(), 2, "{stdout}");
+    assert!(
+        warnings[0].contains("Vorlage ui/vorgang.hbs verwendet „fall.aktenzeichn“"),
+        "{stdout}"
+    );
+    assert!(
+        warnings[1].contains("Vorlage ui/vorgang_alt.hbs ersetzt keine mitgelieferte Seite"),
+        "{stdout}"
+    );
+
+    // The unchanged page draws no warning.
+    std::fs::write(templates.path().join("ui/vorgang.hbs"), page).unwrap();
+    std::fs::remove_file(templates.path().join("ui/vorgang_alt.hbs")).unwrap();
+    let output = vorgang()
+        .args(["validate", "--templates"])
+        .arg(templates.path())
+        .current_dir(project())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(!stdout.contains("warning"), "{stdout}");
+}
