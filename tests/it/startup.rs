@@ -380,3 +380,32 @@ fn a_template_with_an_unknown_variable_stops_start_up_naming_file_and_variable()
         "vorgang: Einstellung templates_dir (VORGANG_TEMPLATES_DIR): Verzeichnis /nonexistent/templates gibt es nicht",
     );
 }
+
+#[test]
+fn a_page_override_with_an_unknown_variable_is_warned_about_at_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let page = std::fs::read_to_string(project.join("templates/ui/vorgang.hbs")).unwrap();
+    std::fs::create_dir_all(dir.path().join("templates/ui")).unwrap();
+    std::fs::write(
+        dir.path().join("templates/ui/vorgang.hbs"),
+        page.replacen("{{fall.aktenzeichen}}", "{{fall.aktenzeichn}}", 1),
+    )
+    .unwrap();
+    let server = RunningServer::start(dir.path(), &[]);
+    // The server runs: a warning, not a refusal.
+    assert_eq!(
+        http().get(server.url("/healthz")).call().unwrap().status(),
+        200
+    );
+    let log = server.log_lines();
+    let warning = log
+        .iter()
+        .find(|line| line.contains("fall.aktenzeichn"))
+        .unwrap_or_else(|| panic!("{}", log.join("\n")));
+    assert!(warning.contains("\"WARN\""), "{warning}");
+    assert!(
+        warning.contains("Vorlage ui/vorgang.hbs verwendet"),
+        "{warning}"
+    );
+}
