@@ -8,6 +8,16 @@ fn project() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// `vorgang validate --templates DIR` in the project: the shipped workflows against DIR's overrides.
+fn validate_shipped_workflows_with(templates: &Path) -> std::process::Output {
+    vorgang()
+        .args(["validate", "--templates"])
+        .arg(templates)
+        .current_dir(project())
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn the_shipped_workflows_are_valid() {
     let output = vorgang()
@@ -93,12 +103,7 @@ fn templates_are_checked_for_the_variables_of_each_use() {
         "Erinnerung an {{empfaenger.anrede}}: {{link}}\n",
     )
     .unwrap();
-    let output = vorgang()
-        .args(["validate", "--templates"])
-        .arg(templates.path())
-        .current_dir(project())
-        .output()
-        .unwrap();
+    let output = validate_shipped_workflows_with(templates.path());
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(1), "{stdout}");
     assert!(
@@ -148,12 +153,7 @@ fn page_overrides_with_an_unknown_variable_or_no_page_are_warned_about() {
     )
     .unwrap();
     std::fs::write(templates.path().join("ui/vorgang_alt.hbs"), "<p>alt</p>").unwrap();
-    let output = vorgang()
-        .args(["validate", "--templates"])
-        .arg(templates.path())
-        .current_dir(project())
-        .output()
-        .unwrap();
+    let output = validate_shipped_workflows_with(templates.path());
     let stdout = String::from_utf8_lossy(&output.stdout);
     // Warnings only: the workflows are valid, and the page may still be right.
     assert_eq!(output.status.code(), Some(0), "{stdout}");
@@ -174,12 +174,7 @@ fn page_overrides_with_an_unknown_variable_or_no_page_are_warned_about() {
     // The unchanged page draws no warning.
     std::fs::write(templates.path().join("ui/vorgang.hbs"), page).unwrap();
     std::fs::remove_file(templates.path().join("ui/vorgang_alt.hbs")).unwrap();
-    let output = vorgang()
-        .args(["validate", "--templates"])
-        .arg(templates.path())
-        .current_dir(project())
-        .output()
-        .unwrap();
+    let output = validate_shipped_workflows_with(templates.path());
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(!stdout.contains("warning"), "{stdout}");
 }
