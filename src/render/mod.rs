@@ -98,9 +98,11 @@ impl Templates {
         if dir.is_dir() {
             read_dir_into(dir, dir, &mut files)?;
         }
-        let mut templates = Self::from_files(files.clone())?;
-        templates.override_warnings = overrides::check(&files, &embedded);
-        Ok(templates)
+        let override_warnings = overrides::check(&files, &embedded);
+        Ok(Self {
+            override_warnings,
+            ..Self::from_files(files)?
+        })
     }
 
     /// What looks wrong in the operator's page overrides without being certain to be: a

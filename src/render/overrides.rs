@@ -21,6 +21,13 @@ const HELPERS: [&str; 17] = [
 /// Warnings about the page overrides among `files` (relative path → source), given the shipped
 /// files `embedded`; German, for the operator's log.
 pub fn check(files: &BTreeMap<String, String>, embedded: &BTreeMap<String, String>) -> Vec<String> {
+    let changed: Vec<(&String, &String)> = files
+        .iter()
+        .filter(|(path, source)| path.starts_with("ui/") && embedded.get(*path) != Some(*source))
+        .collect();
+    if changed.is_empty() {
+        return Vec::new();
+    }
     let is_page_file = |path: &str| path.starts_with("ui/") || path.starts_with("partials/");
     let known: BTreeSet<String> = embedded
         .iter()
@@ -29,16 +36,13 @@ pub fn check(files: &BTreeMap<String, String>, embedded: &BTreeMap<String, Strin
         .flatten()
         .collect();
     let mut warnings = Vec::new();
-    for (path, source) in files.iter().filter(|(path, _)| path.starts_with("ui/")) {
-        let Some(shipped) = embedded.get(path) else {
+    for (path, source) in changed {
+        if !embedded.contains_key(path) {
             if !path.starts_with("ui/partials/") {
                 warnings.push(format!(
                     "Vorlage {path} ersetzt keine mitgelieferte Seite und wird nicht angezeigt"
                 ));
             }
-            continue;
-        };
-        if shipped == source {
             continue;
         }
         // A file that does not parse is refused by the registry itself.
