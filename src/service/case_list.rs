@@ -101,8 +101,8 @@ pub struct CaseFilter {
 /// Columns a list can be sorted by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SortKey {
-    /// Newest case first (the API's order).
-    Newest,
+    /// Order of creation (the case id); newest first is the API's default.
+    Created,
     Aktenzeichen,
     /// The applicant organisation's name.
     Applicant,
@@ -178,7 +178,8 @@ pub fn search(
     let total: i64 = filtered().count().get_result(conn)?;
     let mut query = filtered();
     query = match (sort.key, sort.descending) {
-        (SortKey::Newest, _) => query.order(cases::id.desc()),
+        (SortKey::Created, false) => query.order(cases::id.asc()),
+        (SortKey::Created, true) => query.order(cases::id.desc()),
         (SortKey::Aktenzeichen, false) => query.order(cases::aktenzeichen.asc()),
         (SortKey::Aktenzeichen, true) => query.order(cases::aktenzeichen.desc()),
         (SortKey::Applicant, false) => query.order((organisations::name.asc(), cases::id.asc())),

@@ -177,6 +177,59 @@ both_backends! {
 }
 
 both_backends! {
+    async fn the_case_list_sorts_by_the_named_key_in_either_direction(backend) {
+        let db = TestDatabase::migrated(backend);
+        let dir = tempfile::tempdir().unwrap();
+        let users = users(&db);
+        let app = app!(db, dir.path());
+        let mut ids = Vec::new();
+        for token in [&users.soest, &users.kleve, &users.soest] {
+            let created = call!(app, post, "/api/v1/cases", token, Some(json!({ "workflow": "ki-antrag" })));
+            assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+            ids.push(created.body["id"].as_i64().unwrap());
+        }
+        let [soest_first, kleve, soest_second] = [ids[0], ids[1], ids[2]];
+        // Withdrawn sorts after running by „Stand“ (status first).
+        let withdrawn = call!(app, post, format!("/api/v1/cases/{soest_first}/withdraw"), users.soest, Some(json!({ "version": 1 })));
+        assert_eq!(withdrawn.status, StatusCode::OK, "{}", withdrawn.body);
+
+        let order = |body: &Value| -> Vec<i64> {
+            body["items"].as_array().unwrap().iter().map(|case| case["id"].as_i64().unwrap()).collect()
+        };
+        let expected: [(&str, [i64; 3]); 9] = [
+            ("", [soest_second, kleve, soest_first]),
+            ("&sort=-created_at", [soest_second, kleve, soest_first]),
+            ("&sort=created_at", [soest_first, kleve, soest_second]),
+            // KI-05154-… (Kleve) before KI-05974-…-0001 and -0002 (Soest).
+            ("&sort=aktenzeichen", [kleve, soest_first, soest_second]),
+            ("&sort=-aktenzeichen", [soest_second, soest_first, kleve]),
+            // „Kreis Kleve“ before „Kreis Soest“, then by creation.
+            ("&sort=applicant", [kleve, soest_first, soest_second]),
+            ("&sort=-applicant", [soest_second, soest_first, kleve]),
+            ("&sort=stand", [kleve, soest_second, soest_first]),
+            ("&sort=-stand", [soest_first, soest_second, kleve]),
+        ];
+        for (sort, ids) in expected {
+            let listed = call!(app, get, format!("/api/v1/cases?per_page=10{sort}"), users.admin, None);
+            assert_eq!(listed.status, StatusCode::OK, "{sort}: {}", listed.body);
+            assert_eq!(order(&listed.body), ids, "{sort}");
+        }
+        // The order holds across pages.
+        let second_page = call!(app, get, "/api/v1/cases?sort=aktenzeichen&per_page=2&page=2", users.admin, None);
+        assert_eq!(order(&second_page.body), [soest_second]);
+        assert_eq!(second_page.body["total"], 3);
+
+        for bad in ["zauber", "-", "--created_at", "Aktenzeichen", "created_at,stand"] {
+            let refused = call!(app, get, format!("/api/v1/cases?sort={bad}"), users.admin, None);
+            assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{bad}");
+            assert_eq!(refused.content_type, "application/problem+json");
+            let detail = refused.body["detail"].as_str().unwrap();
+            assert!(detail.contains("Unbekannte Sortierung") && detail.contains("aktenzeichen, applicant, stand"), "{detail}");
+        }
+    }
+}
+
+both_backends! {
     async fn roles_and_organisations_decide_what_is_visible(backend) {
         let db = TestDatabase::migrated(backend);
         let dir = tempfile::tempdir().unwrap();

@@ -210,8 +210,49 @@ pub struct ListQuery {
     pub step: Option<String>,
     pub workflow: Option<String>,
     pub q: Option<String>,
+    /// Sortierung: `created_at` (Standard `-created_at`, neueste zuerst), `updated_at`,
+    /// `aktenzeichen`, `applicant` (Name des Antragstellers) oder `stand` (Status, dann Position
+    /// im Verfahren); ein vorangestelltes `-` kehrt die Reihenfolge um.
+    pub sort: Option<String>,
     pub page: Option<i64>,
     pub per_page: Option<i64>,
+}
+
+/// The API's names of the sort keys of `GET /cases`.
+const SORT_KEYS: [(&str, SortKey); 5] = [
+    ("created_at", SortKey::Created),
+    ("updated_at", SortKey::Updated),
+    ("aktenzeichen", SortKey::Aktenzeichen),
+    ("applicant", SortKey::Applicant),
+    ("stand", SortKey::Stand),
+];
+
+/// Reads `sort` of `GET /cases` (`key` or `-key`); a German message for anything else.
+fn parse_sort(sort: Option<&str>) -> Result<Sort, String> {
+    let Some(text) = sort else {
+        return Ok(Sort {
+            key: SortKey::Created,
+            descending: true,
+        });
+    };
+    let (name, descending) = match text.strip_prefix('-') {
+        Some(name) => (name, true),
+        None => (text, false),
+    };
+    SORT_KEYS
+        .iter()
+        .find(|(known, _)| *known == name)
+        .map(|(_, key)| Sort {
+            key: *key,
+            descending,
+        })
+        .ok_or_else(|| {
+            let names: Vec<&str> = SORT_KEYS.iter().map(|(known, _)| *known).collect();
+            format!(
+                "Unbekannte Sortierung „{text}“ (erlaubt: {}; mit vorangestelltem „-“ absteigend).",
+                names.join(", ")
+            )
+        })
 }
 
 /// `GET /cases` → `{"items","total","page","per_page"}`, only cases the caller may read.
@@ -220,7 +261,7 @@ pub struct ListQuery {
     path = "/api/v1/cases",
     tag = "Vorgänge",
     summary = "Vorgänge suchen",
-    description = "Nur Vorgänge, die der Aufrufer lesen darf; neueste zuerst. „q“ sucht im Aktenzeichen und im Namen des Antragstellers.",
+    description = "Nur Vorgänge, die der Aufrufer lesen darf; ohne „sort“ neueste zuerst. „q“ sucht im Aktenzeichen und im Namen des Antragstellers.",
     params(ListQuery),
     responses(
         (status = 200, description = "Eine Seite Vorgänge", body = crate::web::openapi::CaseList),
@@ -251,6 +292,7 @@ pub async fn list(
         ))
         .into());
     }
+    let sort = parse_sort(query.sort.as_deref()).map_err(super::bad_request)?;
     let api = api.into_inner();
     let result = with_principal(&db, caller, move |conn, principal| {
         let filter = CaseFilter {
@@ -259,11 +301,7 @@ pub async fn list(
             workflow: query.workflow,
             q: query.q,
         };
-        let newest = Sort {
-            key: SortKey::Newest,
-            descending: true,
-        };
-        let found = case_list::search(conn, &principal, &filter, newest, page, per_page)?;
+        let found = case_list::search(conn, &principal, &filter, sort, page, per_page)?;
         let mut items = Vec::with_capacity(found.rows.len());
         for (row, applicant) in found.rows {
             let case = cases::from_row(conn, &api.registry, row)?;
