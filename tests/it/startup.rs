@@ -17,6 +17,11 @@ fn assert_fails_with_one_line(args: &[&str], env: &[(&str, &str)], prefix: &str)
     let dir = tempfile::tempdir().unwrap();
     let mut command = vorgang();
     command.args(args).current_dir(dir.path());
+    // A free port, so that a server already on the default one does not decide the outcome; a
+    // configuration file under test keeps its own (the environment would override it).
+    if !args.contains(&"--config") {
+        command.env("VORGANG_LISTEN", "127.0.0.1:0");
+    }
     for (key, value) in env {
         command.env(key, value);
     }
