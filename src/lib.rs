@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod config;
 pub mod db;
+pub mod designation;
 pub mod documents;
 pub mod durable_fs;
 pub mod engine;

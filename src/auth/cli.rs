@@ -254,7 +254,7 @@ pub fn add_user(
     Ok(format!(
         "Benutzer {} angelegt: {} ({}), Rollen: {}.",
         created.email,
-        organisation.name,
+        organisation.designation(),
         organisation.key,
         roles.join(", ")
     ))

@@ -35,8 +35,15 @@ pub struct Applicant {
     pub key: String,
     /// Organisation kind as stored (`kreis`, `kreisfreie_stadt`, `gemeinde`, …).
     pub kind: String,
-    /// Display name.
+    /// Name as registered („Coesfeld“); text shows [`Applicant::designation`].
     pub name: String,
+}
+
+impl Applicant {
+    /// The name as written in text („Kreis Coesfeld“), see [`crate::designation`].
+    pub fn designation(&self) -> std::borrow::Cow<'_, str> {
+        crate::designation::designation(&self.kind, &self.name)
+    }
 }
 
 /// The parallel a token belongs to: which fork and which branch of it.

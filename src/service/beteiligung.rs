@@ -13,6 +13,7 @@ use super::partner_link;
 use crate::db::models::{Organisation, OrganisationId};
 use crate::db::schema::{answers, documents, invitations, organisations};
 use crate::db::{DbConnection, Deferred, insert_rows, reused};
+use crate::designation::designation;
 use crate::engine::instance::{Answer, InvitationStatus, LocalId, Votum};
 
 /// German label of a Votum, as partners chose it.
@@ -130,7 +131,7 @@ fn invitation_context(
     link: Option<String>,
 ) -> MailContext {
     let mut context = base.clone();
-    context.empfaenger = Some(organisation.name.clone());
+    context.empfaenger = Some(organisation.designation().into_owned());
     context.frist = Some((row.deadline, row.deadline_reason.clone()));
     context.link = link;
     context
@@ -180,7 +181,7 @@ pub fn invite_all(
             return Err(ServiceError::Unprocessable(format!(
                 "Für „{}“ ist weder ein Funktionspostfach noch eine Kontaktadresse hinterlegt; \
                  die Einladung zur Beteiligung kann nicht versandt werden.",
-                organisation.name
+                organisation.designation()
             )));
         }
         recipients.push((organisation, to));
@@ -316,7 +317,7 @@ pub fn resend(
     if to.is_empty() {
         return Err(ServiceError::Unprocessable(format!(
             "Für „{}“ ist weder ein Funktionspostfach noch eine Kontaktadresse hinterlegt.",
-            organisation.name
+            organisation.designation()
         )));
     }
     let link = partner_link::issue(conn, out, row.id, row.deadline, at)?;
@@ -497,18 +498,19 @@ pub fn completed(
     base: &MailContext,
     at: NaiveDateTime,
 ) -> Result<(), ServiceError> {
-    let rows: Vec<(String, Option<String>)> = invitations::table
+    let rows: Vec<(String, String, Option<String>)> = invitations::table
         .inner_join(organisations::table)
         .filter(invitations::case_id.eq(case))
         .filter(invitations::step.eq(step))
         .filter(invitations::closed_at.is_null())
         .order(organisations::name)
-        .select((organisations::name, invitations::votum))
+        .select((organisations::kind, organisations::name, invitations::votum))
         .load(conn)?;
     let ergebnis: Vec<Value> = rows
         .into_iter()
-        .map(|(organisation, votum)| {
+        .map(|(kind, name, votum)| {
             let label = votum.as_deref().and_then(parse_votum).map(votum_de);
+            let organisation = designation(&kind, &name);
             json!({ "organisation": organisation, "votum": label, "beantwortet": label.is_some() })
         })
         .collect();
@@ -539,7 +541,7 @@ pub struct MatrixRow {
     pub step: String,
     /// AGS or key of the participant.
     pub organisation: String,
-    /// Its name.
+    /// Its name as written in text (see [`crate::designation`]).
     pub organisation_name: String,
     pub invited_at: NaiveDateTime,
     pub deadline: NaiveDate,
@@ -560,22 +562,22 @@ pub struct MatrixRow {
 
 /// The consultation matrix of a case: every invitation, oldest consultation first.
 pub fn matrix(conn: &mut DbConnection, case: i64) -> Result<Vec<MatrixRow>, ServiceError> {
-    let rows: Vec<(InvitationRow, (String, String))> = invitations::table
+    let rows: Vec<(InvitationRow, (String, String, String))> = invitations::table
         .inner_join(organisations::table)
         .filter(invitations::case_id.eq(case))
         .order((invitations::invited_at, organisations::name))
         .select((
             InvitationRow::as_select(),
-            (organisations::key, organisations::name),
+            (organisations::key, organisations::kind, organisations::name),
         ))
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(row, (key, name))| MatrixRow {
+        .map(|(row, (key, kind, name))| MatrixRow {
             invitation: row.id,
             step: row.step,
             organisation: key,
-            organisation_name: name,
+            organisation_name: designation(&kind, &name).into_owned(),
             invited_at: row.invited_at,
             deadline: row.deadline,
             deadline_reason: row.deadline_reason,

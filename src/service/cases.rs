@@ -1167,15 +1167,16 @@ fn case_mail_context(
             .filter(|s| !s.is_empty())
             .map(str::to_string)
     };
+    let applicant = instance.applicant.designation();
     let stelle = match text("antragsteller.dienststelle") {
-        Some(office) => format!("{}, {office}", instance.applicant.name),
-        None => instance.applicant.name.clone(),
+        Some(office) => format!("{applicant}, {office}"),
+        None => applicant.to_string(),
     };
     MailContext {
         case: CaseMailFacts {
             aktenzeichen: case.aktenzeichen.clone(),
             verfahren: workflow.definition().title.clone(),
-            antragsteller: instance.applicant.name.clone(),
+            antragsteller: applicant.into_owned(),
             kontakt_stelle: stelle,
             kontakt_telefon: text("antragsteller.telefon"),
             kontakt_email: text("antragsteller.email").or(applicant_mailbox.map(str::to_string)),

@@ -14,6 +14,7 @@ use super::workflows::WorkflowRegistry;
 use crate::db::DbConnection;
 use crate::db::models::{DefinitionId, OrganisationId};
 use crate::db::schema::{cases, organisations, timers};
+use crate::designation::designation;
 
 /// Which cases' deadlines to list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,7 +53,7 @@ type Row = (
     String,
     DefinitionId,
     OrganisationId,
-    String,
+    (String, String),
     bool,
     String,
     NaiveDate,
@@ -78,7 +79,7 @@ pub fn between(
             cases::workflow_key,
             cases::definition_id,
             cases::applicant_id,
-            organisations::name,
+            (organisations::kind, organisations::name),
             cases::submitted_at.is_not_null(),
             timers::step,
             timers::deadline.assume_not_null(),
@@ -93,8 +94,9 @@ pub fn between(
     let rows: Vec<Row> = query.load(conn)?;
     let mut deadlines = Vec::with_capacity(rows.len());
     for row in rows {
-        let (case_id, aktenzeichen, workflow_key, definition, applicant_id, applicant_name) =
-            (row.0, row.1, row.2, row.3, row.4, row.5);
+        let (case_id, aktenzeichen, workflow_key, definition, applicant_id) =
+            (row.0, row.1, row.2, row.3, row.4);
+        let applicant_name = designation(&row.5.0, &row.5.1).into_owned();
         let (submitted, step, end, reason) = (row.6, row.7, row.8, row.9);
         let workflow = registry.by_id(conn, definition)?;
         let step_title = workflow

@@ -11,6 +11,7 @@ use crate::auth::{Permission, Principal};
 use crate::db::DbConnection;
 use crate::db::models::{DefinitionId, OrganisationId};
 use crate::db::schema::{cases, invitations, organisations};
+use crate::designation::designation;
 
 /// A running case, as much as the start page needs of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,7 +105,7 @@ type AnswerRow = (
     String,
     OrganisationId,
     Option<NaiveDateTime>,
-    String,
+    (String, String),
     Option<String>,
     Option<NaiveDateTime>,
     bool,
@@ -130,7 +131,7 @@ pub fn recent_answers(
             cases::aktenzeichen,
             cases::applicant_id,
             cases::submitted_at,
-            organisations::name,
+            (organisations::kind, organisations::name),
             invitations::votum,
             invitations::answered_at,
             invitations::late,
@@ -140,11 +141,11 @@ pub fn recent_answers(
         .into_iter()
         .filter(|row| permitted(principal, Permission::ReadCase, row.2, row.3.is_some()))
         .filter_map(
-            |(case_id, aktenzeichen, _, _, organisation, votum, answered_at, late)| {
+            |(case_id, aktenzeichen, _, _, (kind, name), votum, answered_at, late)| {
                 Some(RecentAnswer {
                     case_id,
                     aktenzeichen,
-                    organisation,
+                    organisation: designation(&kind, &name).into_owned(),
                     votum,
                     answered_at: answered_at?,
                     late,

@@ -270,10 +270,10 @@ pub fn page(
     Ok(PartnerPage {
         aktenzeichen: case.aktenzeichen,
         verfahren: definition.title.clone(),
-        antragsteller: instance.applicant.name.clone(),
+        antragsteller: instance.applicant.designation().into_owned(),
         schritt,
         frage,
-        organisation: organisation.name,
+        organisation: organisation.designation().into_owned(),
         frist: row.deadline.format("%d.%m.%Y").to_string(),
         frist_wochentag: weekday_de(row.deadline).to_string(),
         frist_begruendung: row.deadline_reason.clone(),

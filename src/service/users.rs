@@ -17,6 +17,7 @@ use crate::auth::Passwords;
 use crate::db::models::{NewUser, Organisation, OrganisationId, Role, User, UserId};
 use crate::db::schema::{organisations, ui_sessions, user_roles, users};
 use crate::db::{DbConnection, DbError, write_transaction};
+use crate::designation::designation;
 use crate::engine::data::DataError;
 
 /// Longest display name; longer text is a paste error.
@@ -98,10 +99,15 @@ fn views(conn: &mut DbConnection, rows: Vec<User>) -> Result<Vec<UserView>, Serv
     let organisation_ids: Vec<OrganisationId> = rows.iter().map(|u| u.organisation_id).collect();
     let names: HashMap<OrganisationId, (String, String)> = organisations::table
         .filter(organisations::id.eq_any(&organisation_ids))
-        .select((organisations::id, organisations::key, organisations::name))
-        .load::<(OrganisationId, String, String)>(conn)?
+        .select((
+            organisations::id,
+            organisations::key,
+            organisations::kind,
+            organisations::name,
+        ))
+        .load::<(OrganisationId, String, String, String)>(conn)?
         .into_iter()
-        .map(|(id, key, name)| (id, (key, name)))
+        .map(|(id, key, kind, name)| (id, (key, designation(&kind, &name).into_owned())))
         .collect();
     Ok(rows
         .into_iter()

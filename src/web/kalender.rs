@@ -40,7 +40,7 @@ async fn feed(
         };
         let clock = crate::service::clock::now();
         let deadlines = calendar::visible_deadlines(conn, &api.registry, &principal, clock.today)?;
-        let name = format!("Fristen – {}", organisation.name);
+        let name = format!("Fristen – {}", organisation.designation());
         Ok(Some(calendar::ics(
             &deadlines,
             &FeedMeta {

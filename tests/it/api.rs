@@ -348,10 +348,10 @@ both_backends! {
         let app = app!(db, dir.path());
         let soest = call!(app, post, "/api/v1/cases", users.soest, Some(json!({ "workflow": "ki-antrag", "applicant": "05974" })));
         assert_eq!(soest.status, StatusCode::CREATED, "{}", soest.body);
-        assert_eq!(soest.body["applicant"], json!({ "key": "05974", "name": "Soest" }));
+        assert_eq!(soest.body["applicant"], json!({ "key": "05974", "name": "Soest", "designation": "Kreis Soest" }));
         let kleve = call!(app, post, "/api/v1/cases", users.admin, Some(json!({ "workflow": "ki-antrag", "applicant": "05154" })));
         assert_eq!(kleve.status, StatusCode::CREATED, "{}", kleve.body);
-        assert_eq!(kleve.body["applicant"], json!({ "key": "05154", "name": "Kleve" }));
+        assert_eq!(kleve.body["applicant"], json!({ "key": "05154", "name": "Kleve", "designation": "Kreis Kleve" }));
         let kfi = call!(app, post, "/api/v1/cases", users.admin, Some(json!({ "workflow": "ki-antrag" })));
         assert_eq!(kfi.status, StatusCode::CREATED, "{}", kfi.body);
         assert_eq!(kfi.body["applicant"]["key"], "KFI");
@@ -359,10 +359,10 @@ both_backends! {
         let kleve_id = kleve.body["id"].as_i64().unwrap();
         let by_admin = call!(app, patch, format!("/api/v1/cases/{kleve_id}/data"), users.admin, Some(json!({ "version": 1, "data": { "ausgangslage": "x" } })));
         assert_eq!(by_admin.status, StatusCode::OK, "{}", by_admin.body);
-        assert_eq!(by_admin.body["applicant"], json!({ "key": "05154", "name": "Kleve" }));
+        assert_eq!(by_admin.body["applicant"], json!({ "key": "05154", "name": "Kleve", "designation": "Kreis Kleve" }));
         let by_kleve = call!(app, patch, format!("/api/v1/cases/{kleve_id}/data"), users.kleve, Some(json!({ "version": 2, "data": { "ausgangslage": "y" } })));
         assert_eq!(by_kleve.status, StatusCode::OK, "{}", by_kleve.body);
-        assert_eq!(by_kleve.body["applicant"], json!({ "key": "05154", "name": "Kleve" }));
+        assert_eq!(by_kleve.body["applicant"], json!({ "key": "05154", "name": "Kleve", "designation": "Kreis Kleve" }));
 
         let listed = call!(app, get, "/api/v1/cases", users.admin, None);
         assert_eq!(listed.status, StatusCode::OK);
@@ -370,6 +370,8 @@ both_backends! {
         assert_eq!(applicants, ["KFI", "05154", "05974"], "newest first: {}", listed.body);
         let names: Vec<&str> = listed.body["items"].as_array().unwrap().iter().map(|c| c["applicant"]["name"].as_str().unwrap()).collect();
         assert_eq!(names[1..], ["Kleve", "Soest"]);
+        let designations: Vec<&str> = listed.body["items"].as_array().unwrap().iter().map(|c| c["applicant"]["designation"].as_str().unwrap()).collect();
+        assert_eq!(designations[1..], ["Kreis Kleve", "Kreis Soest"]);
         assert_eq!(listed.body["items"][1]["version"], 3, "the list shows the stored row");
     }
 }

@@ -499,7 +499,7 @@ both_backends! {
         let created = user_command(&db, &add_anna(&[]), "ein-sehr-gutes-passwort\n");
         let stdout = String::from_utf8_lossy(&created.stdout);
         assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
-        assert_eq!(stdout.trim(), "Benutzer anna.schmidt@kreis-kleve.de angelegt: Kleve (05154), Rollen: koordination, lesen.");
+        assert_eq!(stdout.trim(), "Benutzer anna.schmidt@kreis-kleve.de angelegt: Kreis Kleve (05154), Rollen: koordination, lesen.");
 
         let mut conn = db.connection();
         let anna = User::find_by_email(&mut conn, "anna.schmidt@kreis-kleve.de").unwrap().unwrap();

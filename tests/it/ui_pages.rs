@@ -171,6 +171,8 @@ both_backends! {
         assert!(first.body.contains("aria-sort=\"descending\""));
         assert!(!first.body.contains(&foreign), "a foreign case listed");
         assert!(first.body.contains("<label for=\"feld-q\">"));
+        // The applicant as written in text: the Kreis, not the town of the same name.
+        assert!(first.body.contains("<td>Kreis Soest</td>"), "{}", first.body);
 
         let sorted = browser.get(&app, "/vorgaenge?status=running&sort=aktenzeichen&richtung=auf").await;
         assert_eq!(sorted.status, 200, "{}", sorted.body);

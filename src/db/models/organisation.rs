@@ -96,6 +96,11 @@ pub struct Organisation {
 }
 
 impl Organisation {
+    /// The name as written in text („Kreis Coesfeld“), see [`crate::designation`].
+    pub fn designation(&self) -> std::borrow::Cow<'_, str> {
+        crate::designation::designation(self.kind.as_str(), &self.name)
+    }
+
     /// All organisations, ordered by key.
     pub fn all(conn: &mut DbConnection) -> Result<Vec<Self>, DbError> {
         Ok(organisations::table

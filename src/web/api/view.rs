@@ -11,11 +11,14 @@ use crate::engine::instance::TimerPurpose;
 use crate::engine::{Actor, Clock, available_actions};
 use crate::service::cases::LoadedCase;
 
-/// `{"key","name"}` of the applicant.
+/// `{"key","name","designation"}` of the applicant.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ApplicantView {
     pub key: String,
+    /// Name wie in den Referenzdaten („Coesfeld“).
     pub name: String,
+    /// Bezeichnung für Texte („Kreis Coesfeld“, „Stadt Bielefeld“).
+    pub designation: String,
 }
 
 /// A step where the case waits.
@@ -139,6 +142,7 @@ pub fn case_view(
         applicant: ApplicantView {
             key: applicant.key.clone(),
             name: applicant.name.clone(),
+            designation: applicant.designation().into_owned(),
         },
         data: instance.data.clone(),
         active_steps,

@@ -235,7 +235,7 @@ pub async fn statement(
             .filter(|i| i.case_id == case_id)
             .ok_or_else(|| ServiceError::NotFound("Diese Stellungnahme gibt es nicht.".into()))?;
         let organisation = Organisation::find(conn, invitation.organisation_id)?
-            .map_or_else(String::new, |o| o.name);
+            .map_or_else(String::new, |o| o.designation().into_owned());
         let versions = beteiligung::answer_versions(conn, invitation.id)?;
         Ok((row, invitation, organisation, versions))
     })

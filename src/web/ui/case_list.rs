@@ -186,7 +186,7 @@ pub async fn show(
             rows.push(json!({
                 "id": case.row.id,
                 "aktenzeichen": case.row.aktenzeichen,
-                "antragsteller": applicant.name,
+                "antragsteller": applicant.designation(),
                 "verfahren": case.workflow.title,
                 "status": status_label(&case.row.status),
                 "schritte": steps,

@@ -6,6 +6,7 @@
 //! matrix, journal, organisations for the pickers and names); forms posting back here re-render
 //! the page through [`show`] with their [`Overrides`] (field errors, a conflict, a notice).
 
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 
 use actix_web::http::StatusCode;
@@ -250,10 +251,10 @@ fn context(session: &Session, loaded: &Loaded, overrides: Overrides) -> Value {
     let running = case.row.status == "running";
     let darf_handeln = may(Permission::TakeAction) && running;
     let darf_aendern = may(Permission::ChangeCaseData) && running;
-    let names: HashMap<&str, &str> = loaded
+    let names: HashMap<&str, Cow<'_, str>> = loaded
         .organisations
         .iter()
-        .map(|o| (o.key.as_str(), o.name.as_str()))
+        .map(|o| (o.key.as_str(), o.designation()))
         .collect();
 
     let mut context = layout(&case.row.aktenzeichen, Some(session), None);
@@ -261,7 +262,7 @@ fn context(session: &Session, loaded: &Loaded, overrides: Overrides) -> Value {
         "id": case.row.id.0,
         "aktenzeichen": case.row.aktenzeichen,
         "verfahren": workflow.title,
-        "antragsteller": loaded.applicant.name,
+        "antragsteller": loaded.applicant.designation(),
         "status": status_de(&case.row.status, case.row.outcome.as_deref()),
         "version": case.row.version,
         "angelegt": time_de(case.row.created_at),
@@ -345,7 +346,7 @@ fn context(session: &Session, loaded: &Loaded, overrides: Overrides) -> Value {
         organisations: loaded
             .organisations
             .iter()
-            .map(|o| (o.key.clone(), o.name.clone()))
+            .map(|o| (o.key.clone(), o.designation().into_owned()))
             .collect(),
         documents: loaded
             .documents
@@ -525,7 +526,7 @@ fn title_of(definition: &crate::engine::definition::Definition, step: &str) -> S
 fn journal_item(
     entry: &JournalEntry,
     definition: &crate::engine::definition::Definition,
-    names: &HashMap<&str, &str>,
+    names: &HashMap<&str, Cow<'_, str>>,
 ) -> Value {
     let p = &entry.payload;
     let text = |key: &str| p.get(key).and_then(Value::as_str).unwrap_or("").to_string();
@@ -565,8 +566,7 @@ fn journal_item(
             let participant = text("participant");
             let name = names
                 .get(participant.as_str())
-                .copied()
-                .unwrap_or(&participant);
+                .map_or(participant.as_str(), AsRef::as_ref);
             let votum = beteiligung::parse_votum(&text("votum"))
                 .map(beteiligung::votum_de)
                 .unwrap_or("");
@@ -636,7 +636,7 @@ fn since(
     submitted: i64,
     current: i64,
     definition: &crate::engine::definition::Definition,
-    names: &HashMap<&str, &str>,
+    names: &HashMap<&str, Cow<'_, str>>,
 ) -> Vec<Value> {
     let wanted = usize::try_from(current - submitted).unwrap_or(0);
     let versioned = || journal.iter().filter(|e| cases::changes_version(&e.kind));

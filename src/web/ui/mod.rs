@@ -241,7 +241,7 @@ pub fn layout(titel: &str, session: Option<&Session>, current: Option<&str>) -> 
         json!({
             "name": session.display_name(),
             "email": session.principal().email,
-            "organisation": session.organisation().name,
+            "organisation": session.organisation().designation(),
             "csrf": session.csrf_token(),
             "navigation": navigation,
         })

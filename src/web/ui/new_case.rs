@@ -162,7 +162,7 @@ fn form_page(
         organisations: page
             .organisations
             .iter()
-            .map(|o| (o.key.clone(), o.name.clone()))
+            .map(|o| (o.key.clone(), o.designation().into_owned()))
             .collect(),
         documents: Vec::new(),
     };
@@ -192,12 +192,12 @@ fn form_page(
             .iter()
             .map(|o| json!({
                 "wert": o.key,
-                "label": o.name,
+                "label": o.designation(),
                 "gewaehlt": page.applicant.as_deref().unwrap_or(&session.organisation().key) == o.key,
             }))
             .collect::<Vec<_>>()
     );
-    context["eigene_organisation"] = json!(session.organisation().name);
+    context["eigene_organisation"] = json!(session.organisation().designation());
     render(api, status, "vorgang_neu_formular", &context)
 }
 

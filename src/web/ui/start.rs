@@ -103,7 +103,7 @@ pub async fn show(
     context["benutzer"] = json!({
         "name": session.display_name(),
         "email": session.principal().email,
-        "organisation": organisation.name,
+        "organisation": organisation.designation(),
         "organisation_schluessel": organisation.key,
         "rollen": session.principal().roles.iter().map(|r| role_label(*r)).collect::<Vec<_>>(),
     });
