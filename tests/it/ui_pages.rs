@@ -190,7 +190,7 @@ both_backends! {
         assert!(second.body.contains("rel=\"prev\""));
 
         let one = browser.get(&app, &format!("/vorgaenge?q={}", numbers[3])).await;
-        assert!(one.body.contains("1 Vorgänge gefunden"), "{}", one.body);
+        assert!(one.body.contains("1 Vorgang gefunden, Seite 1 von 1."), "{}", one.body);
         let none = browser.get(&app, "/vorgaenge?status=completed").await;
         assert!(none.body.contains("Keine Vorgänge gefunden."), "{}", none.body);
 

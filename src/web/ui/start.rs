@@ -34,7 +34,7 @@ const DEADLINE_DAYS: u64 = 14;
 const ANSWERS: i64 = 10;
 
 /// Width of the chart's longest bar, in SVG units.
-const BAR_MAX: usize = 300;
+const BAR_MAX: usize = 500;
 
 #[derive(Deserialize)]
 struct StartQuery {
@@ -231,24 +231,26 @@ fn summarise(
 }
 
 /// The counts per step as table rows and as bars of an inline SVG (presentation attributes
-/// only; the content security policy forbids `style`).
+/// only; the content security policy forbids `style`). Each step's title stands on its own line
+/// above its bar, so that long titles („Aktualisiertes Integrationskonzept vorlegen“) are not cut.
 fn chart(per_step: &BTreeMap<(String, String), usize>, cases: usize) -> Value {
     let max = per_step.values().copied().max().unwrap_or(0).max(1);
-    let row_height = 28;
-    let label_width = 260;
+    let row_height = 48;
     let rows: Vec<Value> = per_step
         .iter()
         .enumerate()
         .map(|(index, ((workflow, step), count))| {
             let y = index * row_height;
+            let bar = (count * BAR_MAX).div_ceil(max).max(2);
             json!({
                 "verfahren": workflow,
                 "schritt": step,
                 "anzahl": count,
-                "y": y,
-                "text_y": y + 18,
-                "breite": (count * BAR_MAX).div_ceil(max).max(2),
-                "zahl_x": label_width + (count * BAR_MAX).div_ceil(max).max(2) + 6,
+                "text_y": y + 15,
+                "y": y + 21,
+                "zahl_y": y + 36,
+                "breite": bar,
+                "zahl_x": bar + 6,
             })
         })
         .collect();
@@ -256,14 +258,49 @@ fn chart(per_step: &BTreeMap<(String, String), usize>, cases: usize) -> Value {
         "zeilen": rows,
         "vorgaenge": cases,
         "hoehe": per_step.len() * row_height,
-        "breite": label_width + BAR_MAX + 40,
-        "balken_x": label_width,
+        "breite": BAR_MAX + 60,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chart_titles_stand_above_their_bars_and_every_bar_fits() {
+        let per_step = BTreeMap::from([
+            (("Antrag".to_string(), "Entwurf".to_string()), 1),
+            (
+                (
+                    "Betrieb".to_string(),
+                    "Aktualisiertes Integrationskonzept vorlegen".to_string(),
+                ),
+                4,
+            ),
+        ]);
+        let chart = chart(&per_step, 5);
+        let width = chart["breite"].as_u64().unwrap();
+        let rows = chart["zeilen"].as_array().unwrap();
+        let mut previous_bottom = 0;
+        for row in rows {
+            let number = |key: &str| row[key].as_u64().unwrap();
+            // The title's baseline is above the bar, below the previous row's bar.
+            assert!(
+                number("text_y") > previous_bottom && number("text_y") < number("y"),
+                "{row}"
+            );
+            assert!(number("breite") > 0, "{row}");
+            // The bar and the number after it stay inside the drawing.
+            assert!(number("zahl_x") + 20 <= width, "{row} in {width}");
+            previous_bottom = number("y") + 20;
+        }
+        assert_eq!(
+            rows[1]["breite"].as_u64(),
+            Some(BAR_MAX as u64),
+            "the largest count is the longest bar"
+        );
+        assert!(previous_bottom <= chart["hoehe"].as_u64().unwrap());
+    }
 
     #[test]
     fn dates_read_in_german_with_the_weekday() {
