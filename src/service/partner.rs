@@ -2,6 +2,9 @@
 //! the workflow marks as visible to partners), answering, and its documents. The partner has no
 //! account; the link (see [`super::partner_link`]) is its only credential.
 
+use std::collections::{BTreeSet, HashMap};
+
+use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -281,7 +284,11 @@ pub fn page(
         kann_antworten,
         verspaetet,
         hinweis,
-        angaben: summary(&definition.data, &instance.data),
+        angaben: summary(
+            &definition.data,
+            &instance.data,
+            &References::load(conn, row.case_id, &definition.data, &instance.data)?,
+        ),
         dokumente,
         antworten,
     })
@@ -400,8 +407,99 @@ pub fn votum_options(selected: Option<&str>) -> Vec<Value> {
     .collect()
 }
 
+/// What the data refers to by id or key, named for a partner: the case's documents (by id, the
+/// file name only where the document is shared with partners) and the organisations (by key).
+#[derive(Debug, Default)]
+struct References {
+    /// Document id → its file name when partners may see it, `None` otherwise.
+    documents: HashMap<i64, Option<String>>,
+    /// Organisation key → its designation („Kreis Coesfeld“).
+    organisations: HashMap<String, String>,
+}
+
+impl References {
+    /// Reads the documents of `case` and the organisations the partner-visible fields name.
+    fn load(
+        conn: &mut DbConnection,
+        case: i64,
+        fields: &indexmap::IndexMap<String, Field>,
+        data: &Value,
+    ) -> Result<Self, ServiceError> {
+        let documents = crate::db::schema::documents::table
+            .filter(crate::db::schema::documents::case_id.eq(case))
+            .select((
+                crate::db::schema::documents::id,
+                crate::db::schema::documents::filename,
+                crate::db::schema::documents::partner_visible,
+            ))
+            .load::<(i64, String, bool)>(conn)?
+            .into_iter()
+            .map(|(id, filename, visible)| (id, visible.then_some(filename)))
+            .collect();
+        let mut keys = BTreeSet::new();
+        for (key, field) in fields.iter().filter(|(_, field)| field.partner_visible) {
+            if let Some(value) = data.get(key) {
+                organisation_keys(field, value, &mut keys);
+            }
+        }
+        let organisations = if keys.is_empty() {
+            HashMap::new()
+        } else {
+            crate::db::schema::organisations::table
+                .filter(crate::db::schema::organisations::key.eq_any(&keys))
+                .select(Organisation::as_select())
+                .load::<Organisation>(conn)?
+                .into_iter()
+                .map(|o| (o.key.clone(), o.designation().into_owned()))
+                .collect()
+        };
+        Ok(Self {
+            documents,
+            organisations,
+        })
+    }
+
+    fn organisation(&self, key: &str) -> String {
+        self.organisations
+            .get(key)
+            .cloned()
+            .unwrap_or_else(|| key.to_string())
+    }
+}
+
+/// Collects the organisation keys `value` of `field` holds (also inside groups and lists).
+fn organisation_keys(field: &Field, value: &Value, keys: &mut BTreeSet<String>) {
+    match (field.field_type, value) {
+        (FieldType::Organisation, Value::String(key)) => {
+            keys.insert(key.clone());
+        }
+        (FieldType::Organisations, Value::Array(items)) => {
+            keys.extend(items.iter().filter_map(Value::as_str).map(str::to_string));
+        }
+        (FieldType::Group, Value::Object(map)) => {
+            for (key, child) in field.fields.iter().flatten() {
+                if let Some(value) = map.get(key) {
+                    organisation_keys(child, value, keys);
+                }
+            }
+        }
+        (FieldType::List, Value::Array(items)) => {
+            if let Some(item) = &field.items {
+                for value in items {
+                    organisation_keys(item, value, keys);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
 /// The partner-visible fields with their values, formatted for reading.
-fn summary(fields: &indexmap::IndexMap<String, Field>, data: &Value) -> Vec<SummaryLine> {
+fn summary(
+    fields: &indexmap::IndexMap<String, Field>,
+    data: &Value,
+    references: &References,
+) -> Vec<SummaryLine> {
     let mut lines = Vec::new();
     for (key, field) in fields {
         if !field.partner_visible {
@@ -410,7 +508,7 @@ fn summary(fields: &indexmap::IndexMap<String, Field>, data: &Value) -> Vec<Summ
         let Some(value) = data.get(key) else {
             continue;
         };
-        let text = format_value(field, value);
+        let text = format_value(field, value, references);
         if !text.is_empty() {
             lines.push(SummaryLine {
                 label: field.label.clone(),
@@ -421,7 +519,7 @@ fn summary(fields: &indexmap::IndexMap<String, Field>, data: &Value) -> Vec<Summ
     lines
 }
 
-fn format_value(field: &Field, value: &Value) -> String {
+fn format_value(field: &Field, value: &Value, references: &References) -> String {
     match (field.field_type, value) {
         (_, Value::Null) => String::new(),
         (FieldType::Boolean, Value::Bool(b)) => if *b { "Ja" } else { "Nein" }.to_string(),
@@ -437,6 +535,20 @@ fn format_value(field: &Field, value: &Value) -> String {
                 .unwrap_or_else(|_| text.clone())
         }
         (FieldType::Number, Value::Number(n)) => n.to_string().replace('.', ","),
+        // Documents are referred to by their id as text (`"17"`).
+        (FieldType::Document, Value::String(id)) => {
+            match id
+                .trim()
+                .parse()
+                .ok()
+                .and_then(|id| references.documents.get(&id))
+            {
+                Some(Some(filename)) => format!("{filename} (unter „Unterlagen“)"),
+                Some(None) => "liegt vor (für Beteiligte nicht freigegeben)".to_string(),
+                None => "nicht mehr vorhanden".to_string(),
+            }
+        }
+        (FieldType::Organisation, Value::String(key)) => references.organisation(key),
         (FieldType::Group, Value::Object(map)) => {
             let Some(children) = &field.fields else {
                 return String::new();
@@ -444,7 +556,7 @@ fn format_value(field: &Field, value: &Value) -> String {
             children
                 .iter()
                 .filter_map(|(key, child)| {
-                    let text = format_value(child, map.get(key)?);
+                    let text = format_value(child, map.get(key)?, references);
                     (!text.is_empty()).then(|| format!("{}: {text}", child.label))
                 })
                 .collect::<Vec<_>>()
@@ -456,7 +568,7 @@ fn format_value(field: &Field, value: &Value) -> String {
             };
             items
                 .iter()
-                .map(|v| format_value(item, v))
+                .map(|v| format_value(item, v, references))
                 .filter(|t| !t.is_empty())
                 .collect::<Vec<_>>()
                 .join(" | ")
@@ -464,6 +576,7 @@ fn format_value(field: &Field, value: &Value) -> String {
         (FieldType::Organisations, Value::Array(items)) => items
             .iter()
             .filter_map(Value::as_str)
+            .map(|key| references.organisation(key))
             .collect::<Vec<_>>()
             .join(", "),
         (_, Value::String(text)) => text.clone(),
@@ -506,6 +619,62 @@ mod tests {
         assert_eq!(answer.votum, Votum::ZustimmungMitHinweisen);
         assert_eq!(answer.text, "Bitte beachten Sie …");
         assert_eq!(answer.name, "Frau Muster");
+    }
+
+    #[test]
+    fn documents_and_organisations_are_named_not_numbered() {
+        let fields: indexmap::IndexMap<String, Field> = serde_json::from_value(serde_json::json!({
+            "konzept": { "type": "document", "label": "Konzept", "partner_visible": true },
+            "stellenplan": { "type": "document", "label": "Stellenplan", "partner_visible": true },
+            "alt": { "type": "document", "label": "Alt", "partner_visible": true },
+            "stellen": { "type": "organisations", "label": "Stellen", "partner_visible": true },
+            "kreis": { "type": "organisation", "label": "Kreis", "partner_visible": true },
+            "leitung": {
+                "type": "group", "label": "Leitung", "partner_visible": true,
+                "fields": { "vertretung": { "type": "organisation", "label": "Vertretung" } }
+            },
+            "intern": { "type": "organisation", "label": "Intern" }
+        }))
+        .unwrap();
+        let data = serde_json::json!({
+            "konzept": "17", "stellenplan": "18", "alt": "99",
+            "stellen": ["SCHULAMT", "UNBEKANNT"], "kreis": "05558",
+            "leitung": { "vertretung": "05974" }, "intern": "GEHEIM"
+        });
+        let mut keys = BTreeSet::new();
+        for (key, field) in fields.iter().filter(|(_, field)| field.partner_visible) {
+            organisation_keys(field, &data[key], &mut keys);
+        }
+        let expected: BTreeSet<String> = ["05558", "05974", "SCHULAMT", "UNBEKANNT"]
+            .map(String::from)
+            .into();
+        assert_eq!(keys, expected, "only partner-visible fields are looked up");
+
+        let references = References {
+            documents: HashMap::from([(17, Some("Konzept.pdf".into())), (18, None)]),
+            organisations: HashMap::from([
+                ("SCHULAMT".into(), "Schulamt für den Kreis Coesfeld".into()),
+                ("05558".into(), "Kreis Coesfeld".into()),
+                ("05974".into(), "Kreis Soest".into()),
+            ]),
+        };
+        let lines: Vec<(String, String)> = summary(&fields, &data, &references)
+            .into_iter()
+            .map(|line| (line.label, line.value))
+            .collect();
+        let expected = [
+            ("Konzept", "Konzept.pdf (unter „Unterlagen“)"),
+            (
+                "Stellenplan",
+                "liegt vor (für Beteiligte nicht freigegeben)",
+            ),
+            ("Alt", "nicht mehr vorhanden"),
+            ("Stellen", "Schulamt für den Kreis Coesfeld, UNBEKANNT"),
+            ("Kreis", "Kreis Coesfeld"),
+            ("Leitung", "Vertretung: Kreis Soest"),
+        ]
+        .map(|(label, value)| (label.to_string(), value.to_string()));
+        assert_eq!(lines, expected);
     }
 
     #[test]

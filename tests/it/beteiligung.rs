@@ -157,6 +157,9 @@ both_backends! {
         assert!(page.text.contains("Kommunales Integrationszentrum Kreis Soest"));
         assert!(page.text.contains("02921 30-0"), "the applicant's contact is partner-visible");
         assert!(!page.text.contains("Nach Nr. 2 des Erlasses zu beteiligende Stellen"), "fields not marked partner-visible stay hidden");
+        // Organisations by their names, not their keys.
+        assert!(page.text.contains("Schulamt für den Kreis Soest, Jugendamt des Kreises Soest"), "{}", page.text);
+        assert!(!page.text.contains("SCHULAMT-SO"), "{}", page.text);
         assert!(page.header("content-security-policy").contains("frame-ancestors 'none'"));
         assert!(!page.header("content-security-policy").contains("unsafe-inline"));
         assert_eq!(page.header("referrer-policy"), "no-referrer");

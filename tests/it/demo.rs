@@ -372,6 +372,14 @@ both_backends! {
         .unwrap();
         assert!(page.kann_antworten && !page.verspaetet);
         assert!(page.dokumente.iter().any(|d| d.filename == "Integrationskonzept_Kreis_Coesfeld.pdf"));
+        // The data names documents and partner bodies instead of showing their ids and keys.
+        let value = |label: &str| page.angaben.iter().find(|line| line.label == label).map(|line| line.value.clone()).unwrap_or_default();
+        let konzept = value("Integrationskonzept");
+        assert!(konzept.contains("Integrationskonzept_Kreis_Coesfeld.pdf (unter „Unterlagen“)"), "{konzept}");
+        let personal = value("Personalausstattung");
+        assert!(personal.contains("Auszug aus dem Stellenplan: liegt vor (für Beteiligte nicht freigegeben)"), "{personal}");
+        let stellen = value("Zu beteiligende Stellen");
+        assert!(stellen.contains("Schulamt für den Kreis Coesfeld (Demo)") && !stellen.contains("DEMO-COE"), "{stellen}");
         let note = &summary.cases.iter().find(|c| c.id == open).unwrap().note;
         assert!(note.contains("4 von 6") && note.contains("1 mit Bedenken"), "{note}");
 
