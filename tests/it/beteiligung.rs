@@ -154,6 +154,8 @@ both_backends! {
         assert_eq!(page.status, StatusCode::OK, "{}", page.text);
         assert!(page.text.contains("<html lang=\"de\">"));
         assert!(page.text.contains(&aktenzeichen));
+        assert!(page.text.contains("Kreis Soest bittet Sie um eine Stellungnahme."), "{}", page.text);
+        assert!(page.text.contains("<dt>Angefragte Stelle</dt><dd>Schulamt für den Kreis Soest</dd>"), "{}", page.text);
         assert!(page.text.contains("Kommunales Integrationszentrum Kreis Soest"));
         assert!(page.text.contains("02921 30-0"), "the applicant's contact is partner-visible");
         assert!(!page.text.contains("Nach Nr. 2 des Erlasses zu beteiligende Stellen"), "fields not marked partner-visible stay hidden");
