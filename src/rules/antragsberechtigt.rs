@@ -32,9 +32,9 @@ pub(super) fn check(ctx: &RuleContext<'_>) -> Vec<RuleFinding> {
              Kommunalen Integrationszentrums stellen: Antragsberechtigt sind nur Kreise und \
              kreisfreie Städte (Nr. 1.2 des Erlasses „Kommunale Integrationszentren“; Hinweis des \
              Ordnungsamts: „Eine kreisangehörige Stadt kann keinen Antrag stellen.“). Sie können \
-             sich jedoch an Ihren Kreis wenden und dort anregen, dass er einen Antrag stellt. Bitte \
-             nutzen Sie dafür das Verfahren „Anregung eines Kommunalen Integrationszentrums beim \
-             Kreis“ (ki-anregung)."
+             sich jedoch an Ihren Kreis wenden und dort anregen, dass er einen Antrag stellt; der \
+             Kreis erfasst Ihre Anregung im Verfahren „Anregung eines Kommunalen \
+             Integrationszentrums durch eine kreisangehörige Gemeinde“ (ki-anregung)."
         )
     } else {
         format!(

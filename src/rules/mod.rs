@@ -8,6 +8,7 @@
 //! Rules are pure and must never panic: missing or mistyped data is a finding naming the path,
 //! never a crash. No I/O, no clock reads (a rule that needs "today" must get it from the data).
 
+mod anregung;
 mod antragsberechtigt;
 mod bezeichnung;
 mod integrationskonzept;
@@ -92,12 +93,19 @@ struct Rule {
 }
 
 /// All rules, in the order they are documented.
-const RULES: [Rule; 6] = [
+const RULES: [Rule; 7] = [
     Rule {
         name: antragsberechtigt::NAME,
         description: "Nur Kreise und kreisfreie Städte (einschließlich der Stadt Aachen) dürfen \
                       einen Antrag stellen (Nr. 1.2 des Erlasses; Hinweis des Ordnungsamts).",
         check: antragsberechtigt::check,
+    },
+    Rule {
+        name: anregung::NAME,
+        description: "Die Anregung einer kreisangehörigen Gemeinde erfasst ihr Kreis; eine \
+                      kreisfreie Stadt hat keine kreisangehörigen Gemeinden (Hinweis des \
+                      Ordnungsamts).",
+        check: anregung::check,
     },
     Rule {
         name: standort::NAME,
@@ -176,6 +184,7 @@ mod tests {
             known_rules(),
             [
                 "antragsberechtigt",
+                "anregung_beim_kreis",
                 "ein_standort",
                 "integrationskonzept",
                 "personalausstattung",
@@ -255,7 +264,11 @@ mod tests {
                 applicant_kind: kind,
                 applicant_name: "Antragsteller",
             };
-            for rule in known_rules() {
+            // The Anregung's rule admits Kreise only; its own tests cover every kind.
+            for rule in known_rules()
+                .iter()
+                .filter(|rule| **rule != "anregung_beim_kreis")
+            {
                 let findings = check(rule, &ctx).unwrap();
                 // Six Fachkräfte exceed the cap of a kreisfreie Stadt; that is the only finding.
                 if kind != "kreis" && *rule == "personalausstattung" {

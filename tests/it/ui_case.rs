@@ -235,14 +235,39 @@ both_backends! {
         assert_eq!(form.status, 422, "{}", form.body);
         assert!(form.body.contains("role=\"alert\""));
         assert!(form.body.contains("kreisangehörige Gemeinde und kann keinen Antrag"));
-        assert!(form.body.contains("Anregung eines Kommunalen Integrationszentrums beim \
-             Kreis“ (ki-anregung)") || form.body.contains("(ki-anregung)"), "{}", form.body);
+        assert!(form.body.contains("der Kreis erfasst Ihre Anregung im Verfahren"), "{}", form.body);
+        assert!(form.body.contains("(ki-anregung)"), "{}", form.body);
+        // Nor can it record the Anregung itself: that is its Kreis's procedure.
+        let anregung = browser.get(&app, "/vorgaenge/neu/ki-anregung").await;
+        assert_eq!(anregung.status, 422, "{}", anregung.body);
+        assert!(anregung.body.contains("„Lippstadt“ ist eine kreisangehörige Gemeinde"), "{}", anregung.body);
         assert!(!form.body.contains("Vorgang anlegen</button>"), "no form to fill in for nothing");
 
         let csrf = browser.csrf_token(&app, "/vorgaenge/neu").await;
         let refused = browser.post(&app, "/vorgaenge/neu/ki-antrag", &[("csrf", &csrf), ("zentrum_name", "X")]).await;
         assert_eq!(refused.status, 422);
         assert!(refused.body.contains("(ki-anregung)"));
+    }
+}
+
+both_backends! {
+    async fn a_kreisfreie_stadt_is_pointed_from_the_anregung_to_its_own_antrag(backend) {
+        let db = TestDatabase::migrated(backend);
+        let dir = tempfile::tempdir().unwrap();
+        create_user(&mut db.connection(), "k@bielefeld.de", "05711", &[Role::Koordination], Some(PASSWORD));
+        let (app, _api) = ui_app!(db, dir.path());
+        let mut browser = Browser::from("10.0.0.3:1000");
+        browser.login(&app, "k@bielefeld.de", PASSWORD).await;
+
+        let choose = browser.get(&app, "/vorgaenge/neu").await;
+        assert_eq!(choose.status, 200, "{}", choose.body);
+        assert!(choose.body.contains("„Stadt Bielefeld“ ist eine kreisfreie Stadt und hat keine kreisangehörigen Gemeinden"), "{}", choose.body);
+        let form = browser.get(&app, "/vorgaenge/neu/ki-anregung").await;
+        assert_eq!(form.status, 422, "{}", form.body);
+        assert!(form.body.contains("(ki-antrag)"), "{}", form.body);
+        assert!(!form.body.contains("Vorgang anlegen</button>"), "no form to fill in for nothing");
+        // Its own Antrag is open to it.
+        assert_eq!(browser.get(&app, "/vorgaenge/neu/ki-antrag").await.status, 200);
     }
 }
 

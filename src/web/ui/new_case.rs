@@ -25,7 +25,7 @@ use crate::web::api::ApiState;
 use crate::web::api::cases::permit;
 
 /// Rules that judge the applicant, not the data: checked before a case is started.
-const APPLICANT_RULES: &[&str] = &["antragsberechtigt"];
+const APPLICANT_RULES: &[&str] = &["antragsberechtigt", "anregung_beim_kreis"];
 
 /// Why `applicant` cannot use `workflow` (German rule message), if a rule of the first step's
 /// actions says so.
