@@ -359,9 +359,12 @@ pub fn answer(
             &actor,
             clock,
         )?;
-        // The attachment's content enters the journal by its hash, after the answer it belongs to.
+        // The attachment's content enters the journal by its hash, after the answer it belongs to
+        // and at the answer's time, so that the journal reads in order of time.
         if let Some(document) = &document {
-            journal::append(conn, row.case_id, &[documents_service::uploaded(document)])?;
+            let mut uploaded = documents_service::uploaded(document);
+            uploaded.at = clock.now.naive_utc();
+            journal::append(conn, row.case_id, &[uploaded])?;
         }
         Ok(())
     })

@@ -293,6 +293,19 @@ both_backends! {
         assert!(cheap_passwords().verify(hash.as_deref(), PASSWORD));
         assert!(summary.users.iter().all(|u| u.name.ends_with("(Demo)")));
 
+        // Every journal reads in order of time, as if the demo had happened day by day.
+        let entries: Vec<(i64, i32, chrono::NaiveDateTime)> = case_events::table
+            .order((case_events::case_id, case_events::seq))
+            .select((case_events::case_id, case_events::seq, case_events::at))
+            .load(&mut conn)
+            .unwrap();
+        assert!(!entries.is_empty());
+        for pair in entries.windows(2) {
+            if pair[0].0 == pair[1].0 {
+                assert!(pair[0].2 <= pair[1].2, "case {}: entry {} at {} after entry {} at {}", pair[0].0, pair[1].1, pair[1].2, pair[0].1, pair[0].2);
+            }
+        }
+
         // Partner bodies with .demo mailboxes; the offices have a mailbox and a head.
         assert_eq!(summary.partners.len(), 11);
         let partners: Vec<(String, String, Option<String>)> = organisations::table
