@@ -332,6 +332,11 @@ both_backends! {
         assert!(page.body.contains("<th scope=\"row\">Schulamt für den Kreis Soest</th>"), "{}", page.body);
         assert!(page.body.contains("<th scope=\"row\">Jugendamt des Kreises Soest</th>"));
         assert!(page.body.contains("Einladung erneut senden"));
+        // Both share one deadline: said once above the table, the rows carry the date alone.
+        let matrix = &page.body[page.body.find("id=\"beteiligung\"").unwrap()..page.body.find("id=\"journal\"").unwrap()];
+        assert_eq!(matrix.matches("Frist aller beteiligten Stellen: <strong>").count(), 1, "{matrix}");
+        let rows = &matrix[matrix.find("<tbody>").unwrap()..];
+        assert!(!rows.contains("class=\"hinweis\""), "{rows}");
         assert!(page.body.contains("Beteiligung „"), "journal describes the consultation");
         let resend = page.body.split("/einladungen/").nth(1).unwrap().split('/').next().unwrap().to_string();
         let resent = browser.post(&app, &format!("/vorgaenge/{id}/einladungen/{resend}/erneut-senden"), &[("csrf", &csrf)]).await;

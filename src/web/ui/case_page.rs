@@ -414,7 +414,18 @@ fn context(session: &Session, loaded: &Loaded, overrides: Overrides) -> Value {
     context["darf_hochladen"] = json!(may(Permission::UploadDocument));
     context["upload_fehler"] = json!(overrides.upload_error);
 
-    // Consultation matrix.
+    // Consultation matrix. A deadline all participants share (the usual case) is said once
+    // above the table, with its reason, instead of in every row.
+    let shared_deadline = loaded.matrix.first().filter(|first| {
+        loaded.matrix.len() > 1
+            && loaded.matrix.iter().all(|row| {
+                (row.deadline, &row.deadline_reason) == (first.deadline, &first.deadline_reason)
+            })
+    });
+    context["beteiligung_frist"] = json!(shared_deadline.map(|row| json!({
+        "frist": date_de(row.deadline),
+        "frist_grund": row.deadline_reason,
+    })));
     context["beteiligung"] = json!(
         loaded
             .matrix
@@ -424,7 +435,7 @@ fn context(session: &Session, loaded: &Loaded, overrides: Overrides) -> Value {
                 "organisation": row.organisation_name,
                 "eingeladen": time_de(row.invited_at),
                 "frist": date_de(row.deadline),
-                "frist_grund": row.deadline_reason,
+                "frist_grund": if shared_deadline.is_some() { None } else { row.deadline_reason.as_deref() },
                 "erinnerungen": row.reminders_sent,
                 "status": status_invitation_de(&row.status),
                 "beantwortet": row.answered_at.map(time_de),
