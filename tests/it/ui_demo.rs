@@ -48,6 +48,17 @@ both_backends! {
         let demo_cases: i64 = cases::table.count().get_result(&mut db.connection()).unwrap();
         assert!(demo_cases >= 6, "{demo_cases}");
 
+        // The running Beteiligung: its journal says what each timer was for.
+        let consulting: i64 = cases::table
+            .filter(cases::current_steps.eq(",beteiligung,"))
+            .select(cases::id)
+            .first(&mut db.connection())
+            .unwrap();
+        let page = admin.get(&app, &format!("/vorgaenge/{consulting}")).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(page.body.contains("Erinnerung vor Ablauf der Frist in „Beteiligung der örtlichen Partner“ fällig"), "{}", page.body);
+        assert!(!page.body.contains("Frist in „Beteiligung der örtlichen Partner“ erreicht"), "{}", page.body);
+
         let start = admin.get(&app, "/").await;
         assert!(start.body.contains("Demodaten entfernen") && !start.body.contains("Demodaten laden"), "{}", start.body);
         let again = admin.post(&app, "/demo", &[("csrf", &csrf)]).await;

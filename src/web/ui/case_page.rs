@@ -608,7 +608,20 @@ fn journal_item(
         "parallel_started" => "Parallele Bearbeitung begonnen".to_string(),
         "join_completed" => "Parallele Bearbeitung zusammengeführt".to_string(),
         "timer_not_scheduled" => format!("Frist in „{}“ nicht geplant: das Datum fehlt", step()),
-        "timer_fired" => format!("Frist in „{}“ erreicht", step()),
+        "timer_fired" => {
+            let purpose = p
+                .get("purpose")
+                .and_then(|purpose| purpose.get("kind"))
+                .and_then(Value::as_str);
+            match purpose {
+                Some("consultation_reminder") => {
+                    format!("Erinnerung vor Ablauf der Frist in „{}“ fällig", step())
+                }
+                Some("consultation_deadline") => format!("Frist in „{}“ abgelaufen", step()),
+                Some("wait_over") => format!("Wartezeit in „{}“ abgelaufen", step()),
+                _ => format!("Frist in „{}“ erreicht", step()),
+            }
+        }
         "escalated" => format!(
             "Fristüberschreitung in „{}“ an die Leitung gemeldet",
             step()
