@@ -14,6 +14,7 @@ use super::cases::{self, CaseContext};
 use super::documents as documents_service;
 use super::mail::weekday_de;
 use crate::db::models::{CaseId, Organisation};
+use crate::db::schema::{documents as document_rows, organisations};
 use crate::db::{DbConnection, write_transaction};
 use crate::documents::{self, Document, NewDocument};
 use crate::engine::definition::{Field, FieldType, Step};
@@ -412,7 +413,7 @@ pub fn votum_options(selected: Option<&str>) -> Vec<Value> {
 
 /// What the data refers to by id or key, named for a partner: the case's documents (by id, the
 /// file name only where the document is shared with partners) and the organisations (by key).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct References {
     /// Document id → its file name when partners may see it, `None` otherwise.
     documents: HashMap<i64, Option<String>>,
@@ -428,12 +429,12 @@ impl References {
         fields: &indexmap::IndexMap<String, Field>,
         data: &Value,
     ) -> Result<Self, ServiceError> {
-        let documents = crate::db::schema::documents::table
-            .filter(crate::db::schema::documents::case_id.eq(case))
+        let documents = document_rows::table
+            .filter(document_rows::case_id.eq(case))
             .select((
-                crate::db::schema::documents::id,
-                crate::db::schema::documents::filename,
-                crate::db::schema::documents::partner_visible,
+                document_rows::id,
+                document_rows::filename,
+                document_rows::partner_visible,
             ))
             .load::<(i64, String, bool)>(conn)?
             .into_iter()
@@ -448,8 +449,8 @@ impl References {
         let organisations = if keys.is_empty() {
             HashMap::new()
         } else {
-            crate::db::schema::organisations::table
-                .filter(crate::db::schema::organisations::key.eq_any(&keys))
+            organisations::table
+                .filter(organisations::key.eq_any(&keys))
                 .select(Organisation::as_select())
                 .load::<Organisation>(conn)?
                 .into_iter()
