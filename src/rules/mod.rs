@@ -85,10 +85,14 @@ impl RuleFinding {
 #[error("Unbekannte Regel „{0}“.")]
 pub struct UnknownRule(pub String);
 
-/// One entry of the rule table: the single source for `check`, `known_rules` and `describe`.
+/// One entry of the rule table: the single source for `check`, `known_rules`, `describe` and
+/// `judges_applicant_only`.
 struct Rule {
     name: &'static str,
     description: &'static str,
+    /// Whether the rule reads only the applicant organisation, not the data: such a rule can
+    /// refuse a procedure before a case exists.
+    applicant_only: bool,
     check: fn(&RuleContext<'_>) -> Vec<RuleFinding>,
 }
 
@@ -98,6 +102,7 @@ const RULES: [Rule; 7] = [
         name: antragsberechtigt::NAME,
         description: "Nur Kreise und kreisfreie Städte (einschließlich der Stadt Aachen) dürfen \
                       einen Antrag stellen (Nr. 1.2 des Erlasses; Hinweis des Ordnungsamts).",
+        applicant_only: true,
         check: antragsberechtigt::check,
     },
     Rule {
@@ -105,36 +110,42 @@ const RULES: [Rule; 7] = [
         description: "Die Anregung einer kreisangehörigen Gemeinde erfasst ihr Kreis; eine \
                       kreisfreie Stadt hat keine kreisangehörigen Gemeinden (Hinweis des \
                       Ordnungsamts).",
+        applicant_only: true,
         check: anregung::check,
     },
     Rule {
         name: standort::NAME,
         description: "Das Kommunale Integrationszentrum hat genau einen Standort (Hinweis des \
                       Ordnungsamts).",
+        applicant_only: false,
         check: standort::check,
     },
     Rule {
         name: integrationskonzept::NAME,
         description: "Ein vom Kreistag bzw. Rat beschlossenes Integrationskonzept liegt vor, oder \
                       der Antrag nennt, bis wann es vorgelegt wird (Nr. 2 des Erlasses).",
+        applicant_only: false,
         check: integrationskonzept::check,
     },
     Rule {
         name: personalausstattung::NAME,
         description: "Die Stellen für Lehrkräfte, Fachkräfte und Verwaltungsassistenz halten die \
                       Förderobergrenzen ein (Nr. 4.2 und 4.3 des Erlasses).",
+        applicant_only: false,
         check: personalausstattung::check,
     },
     Rule {
         name: leitung::NAME,
         description: "Die Leitung ist eine Lehrkraft oder eine Fachkraft, die Stellvertretung \
                       kommt aus dem jeweils anderen Bereich (Nr. 5.3 des Erlasses).",
+        applicant_only: false,
         check: leitung::check,
     },
     Rule {
         name: bezeichnung::NAME,
         description: "Die öffentliche Darstellung weist auf die Anerkennung durch das Land NRW als \
                       Kommunales Integrationszentrum hin (§ 8 TIntG; Hinweis des Ordnungsamts).",
+        applicant_only: false,
         check: bezeichnung::check,
     },
 ];
@@ -162,6 +173,14 @@ pub fn check(rule: &str, ctx: &RuleContext) -> Result<Vec<RuleFinding>, UnknownR
 /// Every rule name a workflow may use, so the validator can reject unknown ones.
 pub fn known_rules() -> &'static [&'static str] {
     &NAMES
+}
+
+/// Whether `rule` judges the applicant organisation alone, so that it can be checked before a
+/// case is started (an unknown rule does not).
+pub fn judges_applicant_only(rule: &str) -> bool {
+    RULES
+        .iter()
+        .any(|entry| entry.name == rule && entry.applicant_only)
 }
 
 /// A German one-line description of a rule, for documentation and the UI.
@@ -202,6 +221,33 @@ mod tests {
             assert!(describe(rule).is_some_and(|d| !d.is_empty()), "{rule}");
             let findings = check(rule, &ctx).expect("known rule");
             assert!(findings.iter().all(|f| f.rule == *rule), "{rule}");
+        }
+    }
+
+    #[test]
+    fn rules_judging_the_applicant_alone_do_not_read_the_data() {
+        let judging: Vec<&str> = known_rules()
+            .iter()
+            .copied()
+            .filter(|rule| judges_applicant_only(rule))
+            .collect();
+        assert_eq!(judging, ["antragsberechtigt", "anregung_beim_kreis"]);
+        assert!(!judges_applicant_only("gibt_es_nicht"));
+        let (empty, full) = (json!({}), valid_application());
+        for rule in judging {
+            for kind in ["kreis", "kreisfreie_stadt", "gemeinde", "partner"] {
+                let with = |data| {
+                    check(
+                        rule,
+                        &RuleContext {
+                            data,
+                            applicant_kind: kind,
+                            applicant_name: "X",
+                        },
+                    )
+                };
+                assert_eq!(with(&empty), with(&full), "{rule} {kind}");
+            }
         }
     }
 

@@ -24,11 +24,8 @@ use crate::service::{ServiceError, cases, clock};
 use crate::web::api::ApiState;
 use crate::web::api::cases::permit;
 
-/// Rules that judge the applicant, not the data: checked before a case is started.
-const APPLICANT_RULES: &[&str] = &["antragsberechtigt", "anregung_beim_kreis"];
-
 /// Why `applicant` cannot use `workflow` (German rule message), if a rule of the first step's
-/// actions says so.
+/// actions that judges the applicant alone ([`rules::judges_applicant_only`]) says so.
 pub fn applicant_refusal(workflow: &DeployedWorkflow, applicant: &Organisation) -> Option<String> {
     let definition = workflow.definition();
     let Some(Step::Task(task)) = definition.steps.get(&definition.start) else {
@@ -38,7 +35,7 @@ pub fn applicant_refusal(workflow: &DeployedWorkflow, applicant: &Organisation) 
     task.actions
         .values()
         .flat_map(|action| action.rules.iter())
-        .filter(|rule| APPLICANT_RULES.contains(&rule.as_str()))
+        .filter(|rule| rules::judges_applicant_only(rule))
         .filter_map(|rule| {
             rules::check(
                 rule,
