@@ -11,7 +11,7 @@ use super::ServiceError;
 use super::mail::{self, MailContext, Outgoing, QueuedMail};
 use super::partner_link;
 use crate::db::models::{Organisation, OrganisationId};
-use crate::db::schema::{answers, documents, invitations, organisations};
+use crate::db::schema::{answers, invitations, organisations};
 use crate::db::{DbConnection, Deferred, insert_rows, reused};
 use crate::designation::designation;
 use crate::engine::instance::{Answer, InvitationStatus, LocalId, Votum};
@@ -590,22 +590,4 @@ pub fn matrix(conn: &mut DbConnection, case: i64) -> Result<Vec<MatrixRow>, Serv
             closed_at: row.closed_at,
         })
         .collect())
-}
-
-/// Documents of a case that partners may see (id, file name, content type, size).
-pub fn partner_documents(
-    conn: &mut DbConnection,
-    case: i64,
-) -> Result<Vec<(i64, String, String, i64)>, ServiceError> {
-    Ok(documents::table
-        .filter(documents::case_id.eq(case))
-        .filter(documents::partner_visible.eq(true))
-        .order(documents::id)
-        .select((
-            documents::id,
-            documents::filename,
-            documents::content_type,
-            documents::size,
-        ))
-        .load(conn)?)
 }

@@ -237,26 +237,22 @@ pub fn page(
         "open" => "offen",
         _ => "abgeschlossen",
     };
-    let dokumente = beteiligung::partner_documents(conn, row.case_id)?
-        .into_iter()
-        .map(|(id, filename, content_type, size)| PartnerDocument {
-            id,
-            filename,
-            content_type,
-            size: human_size(size),
-        })
+    // Every document of the case, once: the shared ones are listed, an answer's attachment is
+    // shown to its author, and the data's references are named (see [`References`]).
+    let case_documents = case_documents(conn, row.case_id)?;
+    let dokumente = case_documents
+        .iter()
+        .filter(|(_, shared)| *shared)
+        .map(|(document, _)| document.clone())
         .collect();
     let mut antworten = Vec::new();
     for version in beteiligung::answer_versions(conn, row.id)? {
-        let attachment = match version.document_id {
-            Some(id) => documents::find(conn, row.case_id, id)?.map(|d| PartnerDocument {
-                id: d.id,
-                filename: d.filename,
-                content_type: d.content_type,
-                size: human_size(d.size),
-            }),
-            None => None,
-        };
+        let attachment = version.document_id.and_then(|id| {
+            case_documents
+                .iter()
+                .find(|(document, _)| document.id == id)
+                .map(|(document, _)| document.clone())
+        });
         antworten.push(AnswerVersionView {
             version: version.version,
             votum_label: parse_votum(&version.votum)
@@ -288,7 +284,7 @@ pub fn page(
         angaben: summary(
             &definition.data,
             &instance.data,
-            &References::load(conn, row.case_id, &definition.data, &instance.data)?,
+            &References::load(conn, &case_documents, &definition.data, &instance.data)?,
         ),
         dokumente,
         antworten,
@@ -411,6 +407,35 @@ pub fn votum_options(selected: Option<&str>) -> Vec<Value> {
     .collect()
 }
 
+/// Every document of `case`, oldest first, with whether partners may see it.
+fn case_documents(
+    conn: &mut DbConnection,
+    case: i64,
+) -> Result<Vec<(PartnerDocument, bool)>, ServiceError> {
+    Ok(document_rows::table
+        .filter(document_rows::case_id.eq(case))
+        .order(document_rows::id)
+        .select((
+            document_rows::id,
+            document_rows::filename,
+            document_rows::content_type,
+            document_rows::size,
+            document_rows::partner_visible,
+        ))
+        .load::<(i64, String, String, i64, bool)>(conn)?
+        .into_iter()
+        .map(|(id, filename, content_type, size, shared)| {
+            let document = PartnerDocument {
+                id,
+                filename,
+                content_type,
+                size: human_size(size),
+            };
+            (document, shared)
+        })
+        .collect())
+}
+
 /// What the data refers to by id or key, named for a partner: the case's documents (by id, the
 /// file name only where the document is shared with partners) and the organisations (by key).
 #[derive(Debug)]
@@ -422,23 +447,17 @@ struct References {
 }
 
 impl References {
-    /// Reads the documents of `case` and the organisations the partner-visible fields name.
+    /// Names the case's documents (with whether partners may see each) and reads the
+    /// organisations the partner-visible fields name.
     fn load(
         conn: &mut DbConnection,
-        case: i64,
+        case_documents: &[(PartnerDocument, bool)],
         fields: &indexmap::IndexMap<String, Field>,
         data: &Value,
     ) -> Result<Self, ServiceError> {
-        let documents = document_rows::table
-            .filter(document_rows::case_id.eq(case))
-            .select((
-                document_rows::id,
-                document_rows::filename,
-                document_rows::partner_visible,
-            ))
-            .load::<(i64, String, bool)>(conn)?
-            .into_iter()
-            .map(|(id, filename, visible)| (id, visible.then_some(filename)))
+        let documents = case_documents
+            .iter()
+            .map(|(document, shared)| (document.id, shared.then(|| document.filename.clone())))
             .collect();
         let mut keys = BTreeSet::new();
         for (key, field) in fields.iter().filter(|(_, field)| field.partner_visible) {
