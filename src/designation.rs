@@ -13,17 +13,17 @@ use std::borrow::Cow;
 /// says what it is („Rhein-Sieg-Kreis“, „StädteRegion Aachen“, „Landeshauptstadt Düsseldorf“).
 /// Every other kind is named as registered.
 pub fn designation<'a>(kind: &str, name: &'a str) -> Cow<'a, str> {
-    let name_says = |word: &str| name.to_lowercase().contains(word);
-    match kind {
-        "kreis" if !name_says("kreis") && !name_says("städteregion") && !name.is_empty() => {
-            Cow::Owned(format!("Kreis {name}"))
-        }
-        "kreisfreie_stadt" | "kreisfreie_stadt_in_staedteregion"
-            if !name_says("stadt") && !name.is_empty() =>
-        {
-            Cow::Owned(format!("Stadt {name}"))
-        }
-        _ => Cow::Borrowed(name),
+    // The word put in front, and the words that show a name already says what it is.
+    let (prefix, telling): (&str, &[&str]) = match kind {
+        "kreis" => ("Kreis", &["kreis", "städteregion"]),
+        "kreisfreie_stadt" | "kreisfreie_stadt_in_staedteregion" => ("Stadt", &["stadt"]),
+        _ => return Cow::Borrowed(name),
+    };
+    let lowered = name.to_lowercase();
+    if name.is_empty() || telling.iter().any(|word| lowered.contains(word)) {
+        Cow::Borrowed(name)
+    } else {
+        Cow::Owned(format!("{prefix} {name}"))
     }
 }
 
