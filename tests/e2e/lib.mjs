@@ -92,6 +92,25 @@ export function assertNoBrowserErrors(page) {
   assert.deepEqual(found, [], `the browser reported problems:\n  ${found.join('\n  ')}`);
 }
 
+/**
+ * Fails when the page is wider than the viewport, i.e. it scrolls sideways as a whole (WCAG 1.4.10
+ * Reflow); a wide table may scroll inside its own frame. Names the outermost elements that stick out.
+ */
+export async function assertFitsWidth(page, name) {
+  const { width, viewport, culprits } = await page.evaluate(() => {
+    const viewport = window.innerWidth;
+    const culprits = [];
+    for (const el of document.body.querySelectorAll('*')) {
+      const sticksOut = (e) => e.getBoundingClientRect().right > viewport + 1;
+      if (sticksOut(el) && !(el.parentElement && sticksOut(el.parentElement))) {
+        culprits.push(`${el.tagName.toLowerCase()}${el.className ? `.${el.className}` : ''}: ${(el.textContent ?? '').trim().slice(0, 60)}`);
+      }
+    }
+    return { width: document.documentElement.scrollWidth, viewport, culprits };
+  });
+  assert.ok(width <= viewport, `${name} is ${width}px wide in a ${viewport}px viewport:\n  ${culprits.join('\n  ')}`);
+}
+
 /** The axe rules run on every page: WCAG 2.0 and 2.1, levels A and AA. */
 export const WCAG_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
 

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 
 import {
+  assertFitsWidth,
   assertNoBrowserErrors,
   checkA11y,
   env,
@@ -53,6 +54,7 @@ await run(async (browser) => {
     assert.ok((await phone.locator('main').textContent()).includes(AKTENZEICHEN));
     await assertLaidOut(phone);
     await checkA11y(phone, 'phone: answer page');
+    await assertFitsWidth(phone, 'phone: answer page');
     await screenshot(phone, 'phone-antwortseite');
   });
 

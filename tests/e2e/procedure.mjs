@@ -13,6 +13,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 
 import {
+  assertFitsWidth,
   assertNoBrowserErrors,
   checkA11y,
   env,
@@ -38,6 +39,7 @@ const PDF = env('PDF_FILE');
 /** axe and a screenshot of the page as it is now. */
 async function page_done(page, name) {
   await checkA11y(page, name);
+  await assertFitsWidth(page, name);
   await screenshot(page, name);
   assertNoBrowserErrors(page);
 }
@@ -248,6 +250,19 @@ await run(async (browser) => {
     await coordinator.goto(`${BASE_URL}/konto`);
     await page_done(coordinator, 'konto');
     await logout(coordinator);
+  });
+
+  await step('the staff pages fit a phone without scrolling sideways', async () => {
+    const phone = await newPage(browser, 'phone');
+    await login(phone, ADMIN);
+    for (const path of ['/', '/vorgaenge', casePath, '/vorgaenge/neu', '/konto', '/admin', '/admin/workflows',
+      '/admin/workflows/ki-antrag', '/admin/organisationen', '/admin/benutzer', '/admin/postausgang', '/admin/aufgaben']) {
+      const response = await phone.goto(`${BASE_URL}${path}`);
+      assert.equal(response.status(), 200, path);
+      await assertFitsWidth(phone, path);
+    }
+    assertNoBrowserErrors(phone);
+    await phone.context().close();
   });
 
   await step('a kreisangehörige Gemeinde is pointed to the Anregung', async () => {
