@@ -262,6 +262,9 @@ both_backends! {
         let choose = browser.get(&app, "/vorgaenge/neu").await;
         assert_eq!(choose.status, 200, "{}", choose.body);
         assert!(choose.body.contains("„Stadt Bielefeld“ ist eine kreisfreie Stadt und hat keine kreisangehörigen Gemeinden"), "{}", choose.body);
+        // The Anregung cannot be chosen; the Antrag can, and one procedure must be.
+        assert!(choose.body.contains("value=\"ki-anregung\" aria-describedby=\"verfahren-ki-anregung-beschreibung verfahren-ki-anregung-hinweis\" disabled>"), "{}", choose.body);
+        assert!(choose.body.contains("value=\"ki-antrag\" aria-describedby=\"verfahren-ki-antrag-beschreibung\" required>"), "{}", choose.body);
         let form = browser.get(&app, "/vorgaenge/neu/ki-anregung").await;
         assert_eq!(form.status, 422, "{}", form.body);
         assert!(form.body.contains("(ki-antrag)"), "{}", form.body);
