@@ -20,6 +20,9 @@ pub struct RunningCase {
     pub aktenzeichen: String,
     pub definition_id: DefinitionId,
     pub applicant_id: OrganisationId,
+    /// The applicant as named in text („Kreis Coesfeld“): a task of the Bewilligungsbehörde is
+    /// someone else's case, and its Aktenzeichen alone does not say whose.
+    pub applicant: String,
     pub submitted: bool,
     /// The active step keys.
     pub steps: Vec<String>,
@@ -34,6 +37,7 @@ type RunningRow = (
     Option<NaiveDateTime>,
     String,
     NaiveDateTime,
+    (String, String),
 );
 
 /// The running cases `principal` may read, the most recently changed first.
@@ -43,6 +47,7 @@ pub fn running_cases(
 ) -> Result<Vec<RunningCase>, ServiceError> {
     let scope: Readable = readable(principal);
     let query = cases::table
+        .inner_join(organisations::table)
         .filter(cases::status.eq("running"))
         .into_boxed();
     let rows: Vec<RunningRow> = restrict_to_readable!(query, scope)
@@ -55,17 +60,28 @@ pub fn running_cases(
             cases::submitted_at,
             cases::current_steps,
             cases::updated_at,
+            (organisations::kind, organisations::name),
         ))
         .load(conn)?;
     Ok(rows
         .into_iter()
         .map(
-            |(id, aktenzeichen, definition_id, applicant_id, submitted_at, steps, updated_at)| {
+            |(
+                id,
+                aktenzeichen,
+                definition_id,
+                applicant_id,
+                submitted_at,
+                steps,
+                updated_at,
+                (kind, name),
+            )| {
                 RunningCase {
                     id,
                     aktenzeichen,
                     definition_id,
                     applicant_id,
+                    applicant: designation(&kind, &name).into_owned(),
                     submitted: submitted_at.is_some(),
                     steps: steps
                         .split(',')

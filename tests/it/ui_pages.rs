@@ -122,6 +122,8 @@ both_backends! {
         // The fresh application waits for the coordinator: a task.
         let tasks = tasks_section(body);
         assert!(tasks.contains(&fresh), "{tasks}");
+        // Each task says whose case it is (escaped like every name).
+        assert!(tasks.contains("<span class=\"nebenangabe\">Kreis &lt;script&gt;alert(1)&lt;/script&gt; Soest · "), "{tasks}");
         // Two running cases in two different steps: each counted once, chart and table agree.
         let chart = &body[body.find("<svg").unwrap()..body.find("</svg>").unwrap()];
         assert!(chart.contains("role=\"img\"") && chart.contains("<title"), "{chart}");

@@ -166,6 +166,7 @@ fn summarise(
                     "id": case.id,
                     "aktenzeichen": case.aktenzeichen,
                     "schritt": title,
+                    "antragsteller": case.applicant,
                     "verfahren": workflow.title,
                     "geaendert": german_time(case.updated_at),
                 }));
