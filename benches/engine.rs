@@ -1,6 +1,6 @@
 //! Engine throughput on the reference workflow (`bench/ki_antrag_bench.yaml`): one instance from
-//! start to end in memory, its 9 tasks completed one by one, as the peer engines are measured
-//! (`../shared/bench/peers`). Run: `cargo bench --bench engine`.
+//! start to end in memory, its 9 tasks completed one by one, as the same process is measured in
+//! the BPMN engines SpiffWorkflow and bpmn-engine. Run: `cargo bench --bench engine`.
 
 use std::hint::black_box;
 
