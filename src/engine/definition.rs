@@ -60,6 +60,11 @@ pub struct Definition {
     pub prefix: Option<String>,
     /// Roles that act in this workflow, with their German titles.
     pub roles: IndexMap<RoleName, RoleDefinition>,
+    /// Roles that may change the case data where a field names no `editors` of its own; absent:
+    /// every role that may change the case's data at all. Keeps, say, the Bewilligungsbehörde
+    /// from rewriting the applicant's Antrag while it fills in its decision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_editors: Option<Vec<RoleName>>,
     /// The case data: typed fields with German labels.
     #[serde(default)]
     pub data: IndexMap<String, Field>,
@@ -148,6 +153,10 @@ pub struct Field {
     /// Shown to consulted partners on their answer page.
     #[serde(default, skip_serializing_if = "is_false")]
     pub partner_visible: bool,
+    /// Roles that may change this field and the fields inside it; absent: those of the enclosing
+    /// group, else the workflow's `data_editors`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub editors: Option<Vec<RoleName>>,
 }
 
 fn is_false(value: &bool) -> bool {

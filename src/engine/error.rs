@@ -73,6 +73,9 @@ pub enum EngineError {
     /// No step waits for this message.
     #[error("Kein Schritt wartet auf die Nachricht „{0}“.")]
     NoReceiver(String),
+    /// The change touches data the actor's roles may not change (see [`super::editors`]).
+    #[error("{}", .0.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join(" "))]
+    NotEditable(Vec<super::data::DataError>),
     /// Patch or data not a JSON object.
     #[error("Die Daten müssen ein JSON-Objekt sein.")]
     DataNotAnObject,

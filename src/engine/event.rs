@@ -32,6 +32,12 @@ impl Actor {
         }
     }
 
+    /// Whether this is the actor of automatic events ([`Actor::system`]); user ids are numbers
+    /// or e-mail addresses, never this word.
+    pub fn is_system(&self) -> bool {
+        self.id == "system"
+    }
+
     /// Whether the actor holds the role.
     pub fn has_role(&self, role: &str) -> bool {
         self.roles.iter().any(|r| r == role)

@@ -110,6 +110,11 @@ impl Run<'_> {
                     Value::Object(object) => Value::Object(object),
                     _ => return Err(EngineError::DataNotAnObject),
                 };
+                // A case another one starts carries data its workflow hands over; a person
+                // starting a case fills in only what their roles may.
+                if !actor.is_system() {
+                    self.check_editors(&actor, &Value::Object(Default::default()))?;
+                }
                 self.instance.status = CaseStatus::Running;
                 self.record(JournalEntry::CaseStarted {
                     actor: actor.id.clone(),
@@ -256,12 +261,30 @@ impl Run<'_> {
         if !patch.is_object() {
             return Err(EngineError::DataNotAnObject);
         }
+        let before = self.instance.data.clone();
         merge_patch(&mut self.instance.data, patch);
+        self.check_editors(actor, &before)?;
         self.record(JournalEntry::DataChanged {
             actor: actor.id.clone(),
             patch: patch.clone(),
         });
         Ok(())
+    }
+
+    /// Refuses a change from `before` to the current data that touches fields the actor's roles
+    /// may not change (the event fails as a whole, so nothing of it is kept).
+    fn check_editors(&self, actor: &Actor, before: &Value) -> Result<(), EngineError> {
+        let errors = super::editors::refused_changes(
+            self.workflow.definition(),
+            &actor.roles,
+            before,
+            &self.instance.data,
+        );
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(EngineError::NotEditable(errors))
+        }
     }
 
     fn set_data(&mut self, step: &str, path: &str, value: Value) {

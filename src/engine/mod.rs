@@ -9,6 +9,7 @@ pub mod data;
 mod de;
 pub mod definition;
 pub mod diagnostic;
+pub mod editors;
 pub mod error;
 pub mod event;
 pub mod expr;

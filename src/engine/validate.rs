@@ -310,6 +310,22 @@ impl Checker<'_> {
                 self.role_ref(role, &at.i(i));
             }
         }
+        if let Some(editors) = &self.def.data_editors {
+            self.editors(editors, &At::root().k("data_editors"));
+        }
+    }
+
+    /// A list of `editors` (of the data or of a field): known roles, at least one.
+    fn editors(&mut self, editors: &[String], at: &At) {
+        if editors.is_empty() {
+            self.error(
+                at,
+                format!("{} must name at least one role (leave it out to let every role change the data)", at.path()),
+            );
+        }
+        for (i, role) in editors.iter().enumerate() {
+            self.role_ref(role, &at.i(i));
+        }
     }
 
     fn step(&mut self, name: &str, step: &Step) {

@@ -58,6 +58,7 @@ impl From<EngineError> for ServiceError {
     fn from(error: EngineError) -> Self {
         match error {
             EngineError::Refused { reasons } => ServiceError::Refused(reasons),
+            EngineError::NotEditable(errors) => ServiceError::InvalidData(errors),
             other => ServiceError::Engine(other),
         }
     }

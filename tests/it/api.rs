@@ -134,6 +134,16 @@ both_backends! {
         assert_eq!(invalid.content_type, "application/problem+json");
         assert_eq!(invalid.body["errors"][0]["pointer"], "/arbeitsaufnahme");
 
+        // The decision is the Bewilligungsbehörde's to write (`editors`), at creation as later.
+        let decided = call!(app, patch, format!("/api/v1/cases/{id}/data"), users.soest, Some(json!({ "version": 1, "data": { "bewilligung": { "datum": "2026-09-01" } } })));
+        assert_eq!(decided.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", decided.body);
+        assert_eq!(decided.content_type, "application/problem+json");
+        assert_eq!(decided.body["errors"][0]["pointer"], "/bewilligung/datum");
+        assert!(decided.body["errors"][0]["message"].as_str().unwrap().starts_with("„Datum des Bescheids“ ändert nur die Rolle „Bewilligungsbehörde"), "{}", decided.body);
+        let self_approved = call!(app, post, "/api/v1/cases", users.soest, Some(json!({ "workflow": "ki-antrag", "data": { "bewilligung": { "datum": "2026-09-01" } } })));
+        assert_eq!(self_approved.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", self_approved.body);
+        assert_eq!(self_approved.body["errors"][0]["pointer"], "/bewilligung/datum");
+
         let changed = call!(app, patch, format!("/api/v1/cases/{id}/data"), users.soest, Some(json!({ "version": 1, "data": { "arbeitsaufnahme": "2026-09-01" } })));
         assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
         assert_eq!(changed.body["version"], 2);

@@ -971,3 +971,54 @@ both_backends! {
         assert_eq!(vorgang::service::case_list::rank_unranked(&mut f.conn(), &f.registry).unwrap(), 0);
     }
 }
+
+both_backends! {
+    fn each_role_changes_only_the_data_it_is_editor_of(backend) {
+        let f = Fixture::new(backend);
+        let case = f.started_application();
+        let submitted = submit(&f, case.row.id);
+        let bewilligung = Actor { id: "kfi@bra.nrw.de".into(), roles: vec!["bewilligung".into()] };
+        let change = |actor: &Actor, version: i64, patch: Value| {
+            let now = clock("2026-04-02");
+            let check = allow();
+            let call = Invocation { actor, clock: &now, check: &check };
+            cases::change_data(&mut f.conn(), &f.ctx(), case.row.id, version, patch, call)
+        };
+        let refused = |result: Result<cases::LoadedCase, ServiceError>| match result {
+            Err(ServiceError::InvalidData(errors)) => errors.into_iter().map(|e| (e.pointer, e.message)).collect::<Vec<_>>(),
+            Err(other) => panic!("expected InvalidData, got {other:?}"),
+            Ok(case) => panic!("expected InvalidData, the change went through (version {})", case.row.version),
+        };
+        let version = submitted.row.version;
+
+        // The Bewilligungsbehörde may not rewrite the Antrag, not even together with its own part.
+        let errors = refused(change(&bewilligung, version, json!({
+            "antragsteller": { "ansprechperson": "Jemand anderes" },
+            "bewilligung": { "datum": "2026-04-02" },
+        })));
+        assert_eq!(errors, [(
+            "/antragsteller/ansprechperson".to_string(),
+            "„Ansprechperson“ ändert nur die Rolle „Koordination (Kreis bzw. kreisfreie Stadt)“; Ihre Änderung wurde nicht übernommen.".to_string(),
+        )]);
+        // The applicant may not write the decision.
+        let errors = refused(change(&koordination(), version, json!({ "bewilligung": { "datum": "2026-04-02" } })));
+        assert_eq!(errors[0].0, "/bewilligung/datum");
+        assert!(errors[0].1.contains("„Bewilligungsbehörde"), "{}", errors[0].1);
+        let stored = cases::load(&mut f.conn(), &f.registry, case.row.id).unwrap();
+        assert_eq!(stored.row.version, version, "nothing was written");
+        assert_eq!(stored.instance.data, submitted.instance.data);
+
+        // Each writes its own part; a value sent unchanged is no change.
+        let decided = change(&bewilligung, version, json!({
+            "bewilligung": { "datum": "2026-04-02" },
+            "zentrum_name": submitted.instance.data["zentrum_name"].clone(),
+        })).unwrap();
+        assert_eq!(decided.instance.data["bewilligung"]["datum"], "2026-04-02");
+        let refused_action = cases::take_action(
+            &mut f.conn(), &f.ctx(), case.row.id, decided.row.version, "bewilligen", None,
+            Some(json!({ "bewilligung": { "bescheid": "4" }, "arbeitsaufnahme": "2026-10-01" })),
+            Invocation { actor: &bewilligung, clock: &clock("2026-04-02"), check: &allow() },
+        );
+        assert_eq!(refused(refused_action)[0].0, "/arbeitsaufnahme", "an action's data is judged alike");
+    }
+}

@@ -284,11 +284,26 @@ both_backends! {
         add_partners(&mut db.connection());
         let (app, api) = ui_app!(db, dir.path());
         let id = start(&mut db.connection(), &api, "05974", json!({ "zentrum_name": "KI <script>alert(1)</script>" }));
+        // The Bewilligungsbehörde's part, as after a return for revision: the coordinator sees it
+        // disabled, and saving the form (which does not send it) keeps it.
+        {
+            let mut conn = db.connection();
+            let mut instance = cases::load(&mut conn, &api.registry, CaseId(id)).unwrap().instance;
+            instance.data["bewilligung"] = json!({ "hinweise": "Bitte den Standort erläutern." });
+            diesel::update(vorgang::db::schema::cases::table.find(CaseId(id)))
+                .set(vorgang::db::schema::cases::state.eq(serde_json::to_string(&instance).unwrap()))
+                .execute(&mut conn)
+                .unwrap();
+        }
         let mut browser = Browser::from("10.0.0.3:1000");
         browser.login(&app, COORDINATOR, PASSWORD).await;
 
         let page = browser.get(&app, &format!("/vorgaenge/{id}")).await;
         assert_eq!(page.status, 200, "{}", page.body);
+        assert!(page.body.contains("<fieldset class=\"gruppe\" id=\"feld-bewilligung\" disabled>"), "{}", page.body);
+        assert!(page.body.contains("<p class=\"hinweis\">Diese Angaben ändert nur: „Bewilligungsbehörde (Kompetenzzentrum für Integration, Bezirksregierung Arnsberg)“.</p>"), "{}", page.body);
+        assert!(page.body.contains("Bitte den Standort erläutern."));
+        assert!(!page.body.contains("<input disabled type=\"text\" name=\"zentrum_name\""), "the coordinator's own fields stay open");
         assert!(page.body.contains("KI-05974-"), "Aktenzeichen");
         assert!(page.body.contains("Antrag auf Einrichtung eines Kommunalen Integrationszentrums"));
         assert!(page.body.contains("aria-current=\"step\""));
@@ -319,6 +334,7 @@ both_backends! {
         assert_eq!(data["zentrum_name"], "Kommunales Integrationszentrum Kreis Soest");
         assert_eq!(data["beteiligte"], json!(["SCHULAMT-SO", "05974-JA"]));
         assert_eq!(data["personal"]["verwaltungsassistenz_vze"], json!(0.5));
+        assert_eq!(data["bewilligung"]["hinweise"], "Bitte den Standort erläutern.", "the disabled part is kept");
 
         let page = browser.get(&app, &format!("/vorgaenge/{id}")).await;
         assert!(page.body.contains(&format!("action=\"/vorgaenge/{id}/aktionen/beteiligung_starten\"")), "{}", page.body);

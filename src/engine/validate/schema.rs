@@ -192,9 +192,25 @@ fn check_field(checker: &mut Checker<'_>, field: &Field, at: &At) {
 
     match (&field.items, kind == FieldType::List) {
         (None, true) => checker.error(&type_at, format!("list field {} needs 'items'", at.path())),
-        (Some(items), true) => check_field(checker, items, &at.k("items")),
+        (Some(items), true) => {
+            if has_editors(items) {
+                checker.error(
+                    &at.k("items"),
+                    format!(
+                        "'editors' is not allowed inside the items of list field {}; a list is \
+                         changed as a whole, so set 'editors' on the list itself",
+                        at.path()
+                    ),
+                );
+            }
+            check_field(checker, items, &at.k("items"));
+        }
         (Some(_), false) => checker.error(&at.k("items").key(), only_on("items", "list")),
         (None, false) => {}
+    }
+
+    if let Some(editors) = &field.editors {
+        checker.editors(editors, &at.k("editors"));
     }
 
     let bounded = matches!(kind, FieldType::Number | FieldType::List);
@@ -220,6 +236,17 @@ fn check_field(checker: &mut Checker<'_>, field: &Field, at: &At) {
             format!("max ({max}) is less than min ({min}) in {}", at.path()),
         );
     }
+}
+
+/// Whether the field or one inside it names `editors`.
+fn has_editors(field: &Field) -> bool {
+    field.editors.is_some()
+        || field
+            .fields
+            .iter()
+            .flat_map(IndexMap::values)
+            .any(has_editors)
+        || field.items.as_deref().is_some_and(has_editors)
 }
 
 /// A `set` entry: the key must be a declared field and the value fit its type.

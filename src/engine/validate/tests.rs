@@ -652,3 +652,28 @@ fn data_schema_must_be_consistent() {
         ]
     );
 }
+
+#[test]
+fn editors_name_known_roles_and_stay_out_of_list_items() {
+    let head = HEAD
+        .replace("data:\n", "data_editors: [r, rx]\ndata:\n")
+        .replace(
+            "  text: { type: text, label: Text }\n",
+            "  text: { type: text, label: Text, editors: [] }\n  \
+             liste: { type: list, label: L, items: { type: group, label: E, fields: { x: { type: text, label: X, editors: [r] } } } }\n",
+        )
+        .replace(
+            "  flag: { type: boolean, label: Flag }\n",
+            "  flag: { type: boolean, label: Flag, editors: [q] }\n",
+        );
+    let steps = "  a:\n    type: task\n    title: A\n    role: r\n    actions:\n      weiter: { title: W, to: ende }\n";
+    assert_eq!(
+        check(&format!("{head}{steps}{END}")),
+        [
+            "w.yaml:5:19: error: unknown role 'rx' in data_editors[1] (did you mean 'r'?)",
+            "w.yaml:9:45: error: data.text.editors must name at least one role (leave it out to let every role change the data)",
+            "w.yaml:10:41: error: 'editors' is not allowed inside the items of list field data.liste; a list is changed as a whole, so set 'editors' on the list itself",
+            "w.yaml:11:49: error: unknown role 'q' in data.flag.editors[0] (known: r)",
+        ]
+    );
+}

@@ -119,7 +119,12 @@ pub async fn change_data(
         )
         .await;
     }
-    let patch = form::patch(schema, &current.instance.data, &submitted);
+    let roles = crate::auth::workflow_roles(session.principal());
+    let editing = form::Editing {
+        definition: current.workflow.definition(),
+        roles: &roles,
+    };
+    let patch = form::patch(editing, &current.instance.data, &submitted);
     if patch.as_object().is_some_and(|o| o.is_empty()) {
         return see_other(&format!("/vorgaenge/{}?hinweis=unveraendert", id.0));
     }

@@ -355,11 +355,15 @@ fn context(session: &Session, loaded: &Loaded, overrides: Overrides) -> Value {
             .collect(),
     };
     let data = overrides.data.as_ref().unwrap_or(&case.instance.data);
+    let roles = crate::auth::workflow_roles(principal);
     context["felder"] = json!(form::render(
-        &definition.data,
         data,
         &overrides.errors,
-        &choices
+        &choices,
+        form::Editing {
+            definition,
+            roles: &roles,
+        },
     ));
     context["darf_aendern"] = json!(darf_aendern);
 

@@ -17,7 +17,8 @@ use indexmap::IndexMap;
 use serde_json::{Map, Value, json};
 
 use crate::engine::data::DataError;
-use crate::engine::definition::{Field, FieldType};
+use crate::engine::definition::{Definition, Field, FieldType};
+use crate::engine::editors::{effective, may_edit};
 
 /// German messages per JSON pointer of the data.
 pub type FieldErrors = BTreeMap<String, String>;
@@ -29,6 +30,44 @@ pub struct Choices {
     pub organisations: Vec<(String, String)>,
     /// (id, file name) of the case's documents.
     pub documents: Vec<(String, String)>,
+}
+
+/// Who fills in the form: the fields their workflow roles may not change (`editors`, see
+/// [`crate::engine::editors`]) are shown disabled, and the patch leaves them out.
+#[derive(Debug, Clone, Copy)]
+pub struct Editing<'a> {
+    /// The workflow whose data the form edits (its `data_editors` and role titles).
+    pub definition: &'a Definition,
+    /// The viewer's workflow roles.
+    pub roles: &'a [String],
+}
+
+impl Editing<'_> {
+    /// "Nur lesbar" hint of a field restricted to `editors`.
+    fn hint(&self, editors: &[String]) -> String {
+        let titles: Vec<String> = editors
+            .iter()
+            .map(|role| {
+                let title = self
+                    .definition
+                    .roles
+                    .get(role)
+                    .map_or(role.as_str(), |r| r.title.as_str());
+                format!("„{title}“")
+            })
+            .collect();
+        format!("Diese Angaben ändert nur: {}.", titles.join(", "))
+    }
+}
+
+/// Whether the field or one inside it names editors of its own (then a locked group is not
+/// locked as a whole: its parts decide).
+fn names_editors_inside(field: &Field) -> bool {
+    field
+        .fields
+        .iter()
+        .flat_map(IndexMap::values)
+        .any(|f| f.editors.is_some() || names_editors_inside(f))
 }
 
 /// The id of the form element of the value at JSON `pointer` (`/a/0/b` → `feld-a-0-b`).
@@ -43,12 +82,19 @@ pub fn pointer_of_path(path: &str) -> String {
 
 /// The template nodes of every field of `schema`, with the values of `data` and `errors`.
 pub fn render(
-    schema: &IndexMap<String, Field>,
     data: &Value,
     errors: &FieldErrors,
     choices: &Choices,
+    editing: Editing<'_>,
 ) -> Vec<Value> {
-    schema
+    let lock = Lock {
+        editing,
+        inherited: editing.definition.data_editors.as_deref(),
+        inside_locked: false,
+    };
+    editing
+        .definition
+        .data
         .iter()
         .map(|(key, field)| {
             field_node(
@@ -59,11 +105,22 @@ pub fn render(
                 data.get(key),
                 errors,
                 choices,
+                lock,
             )
         })
         .collect()
 }
 
+/// Where a field stands as to editing: the editors it inherits, and whether an enclosing group
+/// is disabled already (then the field needs no hint of its own).
+#[derive(Clone, Copy)]
+struct Lock<'a> {
+    editing: Editing<'a>,
+    inherited: Option<&'a [String]>,
+    inside_locked: bool,
+}
+
+#[allow(clippy::too_many_arguments)]
 fn field_node(
     field: &Field,
     label: &str,
@@ -72,7 +129,17 @@ fn field_node(
     value: Option<&Value>,
     errors: &FieldErrors,
     choices: &Choices,
+    lock: Lock<'_>,
 ) -> Value {
+    let editors = effective(field, lock.inherited);
+    // A group whose parts name no editors of their own is locked (or not) as a whole.
+    let whole = field.field_type != FieldType::Group || !names_editors_inside(field);
+    let locked = whole && !lock.inside_locked && !may_edit(editors, lock.editing.roles);
+    let inner = Lock {
+        inherited: editors,
+        inside_locked: lock.inside_locked || locked,
+        ..lock
+    };
     let id = field_id(pointer);
     let suffix = &id["feld".len()..];
     let hilfe_id = format!("hilfe{suffix}");
@@ -95,6 +162,8 @@ fn field_node(
         "fehler_id": fehler_id,
         "beschreibung": if described.is_empty() { Value::Null } else { json!(described.join(" ")) },
         "wert": scalar_text(value),
+        "gesperrt": locked,
+        "gesperrt_hinweis": editors.filter(|_| locked).map(|e| lock.editing.hint(e)),
     });
     let flag = match field.field_type {
         FieldType::Text => "ist_text",
@@ -173,6 +242,7 @@ fn field_node(
                         object.and_then(|o| o.get(key)),
                         errors,
                         choices,
+                        inner,
                     ))
                     .collect::<Vec<_>>()
             );
@@ -192,6 +262,7 @@ fn field_node(
                                 items.get(index),
                                 errors,
                                 choices,
+                                inner,
                             );
                             entry["neu"] = json!(index == items.len());
                             entry
@@ -401,17 +472,33 @@ fn parse_number(text: &str) -> Option<Value> {
 
 /// The JSON merge patch that turns `current` into what the form `submitted`: changed values,
 /// `null` for cleared ones. An unchecked box only clears a `true` (it cannot say "no answer").
-pub fn patch(schema: &IndexMap<String, Field>, current: &Value, submitted: &Value) -> Value {
-    Value::Object(patch_fields(schema, current, submitted))
+/// Fields the viewer may not change are left out: the form shows them disabled, so it does not
+/// send them, which is not a wish to clear them.
+pub fn patch(editing: Editing<'_>, current: &Value, submitted: &Value) -> Value {
+    Value::Object(patch_fields(
+        &editing.definition.data,
+        current,
+        submitted,
+        editing,
+        editing.definition.data_editors.as_deref(),
+    ))
 }
 
 fn patch_fields(
     schema: &IndexMap<String, Field>,
     current: &Value,
     submitted: &Value,
+    editing: Editing<'_>,
+    inherited: Option<&[String]>,
 ) -> Map<String, Value> {
     let mut out = Map::new();
     for (key, field) in schema {
+        let editors = effective(field, inherited);
+        if !may_edit(editors, editing.roles)
+            && (field.field_type != FieldType::Group || !names_editors_inside(field))
+        {
+            continue;
+        }
         let old = current.get(key).filter(|v| !v.is_null());
         let new = submitted.get(key);
         match field.field_type {
@@ -421,6 +508,8 @@ fn patch_fields(
                     field.fields.as_ref().unwrap_or(&IndexMap::new()),
                     old.unwrap_or(&empty),
                     new.unwrap_or(&empty),
+                    editing,
+                    editors,
                 );
                 if !inner.is_empty() {
                     if old.is_some_and(|o| !o.is_object()) {
@@ -538,6 +627,24 @@ mod tests {
         .unwrap()
     }
 
+    /// A workflow with `schema()` as its data, editable by `koordination` except the group.
+    fn definition() -> Definition {
+        let mut definition = crate::engine::load::parse_definition(
+            "w.yaml",
+            "workflow: w\ntitle: W\nroles: { koordination: { title: Koordination }, \
+             bewilligung: { title: Bewilligungsbehörde } }\nstart: a\nsteps:\n  \
+             a: { type: end, title: A, outcome: ok }\n",
+        )
+        .expect("the test workflow parses");
+        definition.data = schema();
+        definition.data_editors = Some(vec!["koordination".into()]);
+        definition
+    }
+
+    fn roles(names: &[&str]) -> Vec<String> {
+        names.iter().map(|s| s.to_string()).collect()
+    }
+
     fn form(pairs: &[(&str, &str)]) -> Submitted {
         let pairs: Vec<(String, String)> = pairs
             .iter()
@@ -585,13 +692,62 @@ mod tests {
     fn patch_contains_changes_and_clears() {
         let current = json!({ "name": "alt", "ok": true, "gruppe": { "email": "a@b" } });
         let submitted = json!({ "name": "neu", "gruppe": { "email": "a@b" } });
+        let definition = definition();
+        let roles = roles(&["koordination"]);
+        let editing = Editing {
+            definition: &definition,
+            roles: &roles,
+        };
         assert_eq!(
-            patch(&schema(), &current, &submitted),
+            patch(editing, &current, &submitted),
             json!({ "name": "neu", "ok": false })
         );
         assert_eq!(
-            patch(&schema(), &json!({ "name": "x" }), &json!({})),
+            patch(editing, &json!({ "name": "x" }), &json!({})),
             json!({ "name": null })
+        );
+    }
+
+    #[test]
+    fn fields_the_viewer_may_not_change_are_disabled_and_left_out_of_the_patch() {
+        let mut definition = definition();
+        definition.data["gruppe"].editors = Some(vec!["bewilligung".into()]);
+        let roles = roles(&["koordination"]);
+        let editing = Editing {
+            definition: &definition,
+            roles: &roles,
+        };
+        // The disabled group is not submitted: that keeps its value, it does not clear it.
+        let current = json!({ "name": "alt", "gruppe": { "email": "a@b" } });
+        assert_eq!(
+            patch(editing, &current, &json!({ "name": "neu" })),
+            json!({ "name": "neu" })
+        );
+        let nodes = render(&current, &FieldErrors::new(), &Choices::default(), editing);
+        let node = |key: &str| nodes.iter().find(|n| n["name"] == key).unwrap().clone();
+        assert_eq!(node("name")["gesperrt"], false);
+        assert_eq!(node("gruppe")["gesperrt"], true);
+        assert_eq!(
+            node("gruppe")["gesperrt_hinweis"],
+            "Diese Angaben ändert nur: „Bewilligungsbehörde“."
+        );
+        // Inside a disabled group the fields need no hint of their own.
+        assert_eq!(node("gruppe")["kinder"][0]["gesperrt"], false);
+        // The Bewilligungsbehörde, the other way round.
+        let roles = self::roles(&["bewilligung"]);
+        let other = Editing {
+            definition: &definition,
+            roles: &roles,
+        };
+        let nodes = render(&current, &FieldErrors::new(), &Choices::default(), other);
+        assert_eq!(nodes[0]["gesperrt"], true);
+        assert_eq!(
+            nodes[0]["gesperrt_hinweis"],
+            "Diese Angaben ändert nur: „Koordination“."
+        );
+        assert_eq!(
+            patch(other, &current, &json!({ "gruppe": { "email": "c@d" } })),
+            json!({ "gruppe": { "email": "c@d" } })
         );
     }
 

@@ -168,11 +168,15 @@ fn form_page(
         "titel": page.workflow.title,
         "beschreibung": definition.description,
     });
+    let roles = crate::auth::workflow_roles(session.principal());
     context["felder"] = json!(form::render(
-        &definition.data,
         &page.data,
         &page.errors,
-        &choices
+        &choices,
+        form::Editing {
+            definition,
+            roles: &roles,
+        },
     ));
     context["fehler"] = json!(
         page.errors
