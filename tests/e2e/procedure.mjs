@@ -224,6 +224,10 @@ await run(async (browser) => {
     await login(authority, BEWILLIGUNG);
     await page_done(authority, 'bewilligung-start');
     await authority.goto(`${BASE_URL}${casePath}`);
+    // The authority fills in its decision; the applicant's Antrag is shown, not open to it.
+    assert.ok(await authority.locator('#feld-zentrum_name').isDisabled(), 'the Antrag is locked');
+    assert.ok(!(await authority.locator('#feld-bewilligung-datum').isDisabled()), 'the decision is open');
+    assert.match(await authority.locator('main').textContent(), /Grau dargestellte Angaben ändert nur: „Koordination/);
     await upload(authority, 'bescheid.pdf');
     await fillForm(authority, { bewilligung: { datum: '2026-11-23' } });
     await pickDocument(authority, '#feld-bewilligung-bescheid', 'bescheid.pdf');

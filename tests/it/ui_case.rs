@@ -303,6 +303,7 @@ both_backends! {
         assert!(page.body.contains("<fieldset class=\"gruppe\" id=\"feld-bewilligung\" disabled>"), "{}", page.body);
         assert!(page.body.contains("<p class=\"hinweis\">Diese Angaben ändert nur: „Bewilligungsbehörde (Kompetenzzentrum für Integration, Bezirksregierung Arnsberg)“.</p>"), "{}", page.body);
         assert!(page.body.contains("Bitte den Standort erläutern."));
+        assert!(!page.body.contains("Grau dargestellte Angaben"), "the coordinator writes the Antrag");
         assert!(!page.body.contains("<input disabled type=\"text\" name=\"zentrum_name\""), "the coordinator's own fields stay open");
         assert!(page.body.contains("KI-05974-"), "Aktenzeichen");
         assert!(page.body.contains("Antrag auf Einrichtung eines Kommunalen Integrationszentrums"));

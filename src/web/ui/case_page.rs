@@ -356,15 +356,12 @@ fn context(session: &Session, loaded: &Loaded, overrides: Overrides) -> Value {
     };
     let data = overrides.data.as_ref().unwrap_or(&case.instance.data);
     let roles = crate::auth::workflow_roles(principal);
-    context["felder"] = json!(form::render(
-        data,
-        &overrides.errors,
-        &choices,
-        form::Editing {
-            definition,
-            roles: &roles,
-        },
-    ));
+    let editing = form::Editing {
+        definition,
+        roles: &roles,
+    };
+    context["felder"] = json!(form::render(data, &overrides.errors, &choices, editing));
+    context["felder_hinweis"] = json!(form::locked_by_default(editing));
     context["darf_aendern"] = json!(darf_aendern);
 
     let mut summary: Vec<Value> = overrides

@@ -45,6 +45,11 @@ pub struct Editing<'a> {
 impl Editing<'_> {
     /// "Nur lesbar" hint of a field restricted to `editors`.
     fn hint(&self, editors: &[String]) -> String {
+        format!("Diese Angaben ändert nur: {}.", self.titles(editors))
+    }
+
+    /// The roles' titles, quoted: „Koordination“, „Bewilligungsbehörde“.
+    fn titles(&self, editors: &[String]) -> String {
         let titles: Vec<String> = editors
             .iter()
             .map(|role| {
@@ -56,7 +61,7 @@ impl Editing<'_> {
                 format!("„{title}“")
             })
             .collect();
-        format!("Diese Angaben ändert nur: {}.", titles.join(", "))
+        titles.join(", ")
     }
 }
 
@@ -91,6 +96,7 @@ pub fn render(
         editing,
         inherited: editing.definition.data_editors.as_deref(),
         inside_locked: false,
+        named_by_field: false,
     };
     editing
         .definition
@@ -111,13 +117,31 @@ pub fn render(
         .collect()
 }
 
-/// Where a field stands as to editing: the editors it inherits, and whether an enclosing group
-/// is disabled already (then the field needs no hint of its own).
+/// Where a field stands as to editing: the editors it inherits, whether an enclosing group is
+/// disabled already (then the field needs no hint of its own), and whether a field named the
+/// editors (those of `data_editors` are said once above the form, [`locked_by_default`]).
 #[derive(Clone, Copy)]
 struct Lock<'a> {
     editing: Editing<'a>,
     inherited: Option<&'a [String]>,
     inside_locked: bool,
+    named_by_field: bool,
+}
+
+/// The note above a form whose fields the viewer mostly may not change: the workflow's
+/// `data_editors` exclude them.
+pub fn locked_by_default(editing: Editing<'_>) -> Option<String> {
+    editing
+        .definition
+        .data_editors
+        .as_deref()
+        .filter(|editors| !may_edit(Some(editors), editing.roles))
+        .map(|editors| {
+            format!(
+                "Grau dargestellte Angaben ändert nur: {}.",
+                editing.titles(editors)
+            )
+        })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -135,9 +159,11 @@ fn field_node(
     // A group whose parts name no editors of their own is locked (or not) as a whole.
     let whole = field.field_type != FieldType::Group || !names_editors_inside(field);
     let locked = whole && !lock.inside_locked && !may_edit(editors, lock.editing.roles);
+    let named_by_field = lock.named_by_field || field.editors.is_some();
     let inner = Lock {
         inherited: editors,
         inside_locked: lock.inside_locked || locked,
+        named_by_field,
         ..lock
     };
     let id = field_id(pointer);
@@ -163,7 +189,9 @@ fn field_node(
         "beschreibung": if described.is_empty() { Value::Null } else { json!(described.join(" ")) },
         "wert": scalar_text(value),
         "gesperrt": locked,
-        "gesperrt_hinweis": editors.filter(|_| locked).map(|e| lock.editing.hint(e)),
+        "gesperrt_hinweis": editors
+            .filter(|_| locked && named_by_field)
+            .map(|e| lock.editing.hint(e)),
     });
     let flag = match field.field_type {
         FieldType::Text => "ist_text",
@@ -741,10 +769,13 @@ mod tests {
         };
         let nodes = render(&current, &FieldErrors::new(), &Choices::default(), other);
         assert_eq!(nodes[0]["gesperrt"], true);
+        // The workflow's default is said once above the form, not at every field.
+        assert_eq!(nodes[0]["gesperrt_hinweis"], Value::Null);
         assert_eq!(
-            nodes[0]["gesperrt_hinweis"],
-            "Diese Angaben ändert nur: „Koordination“."
+            locked_by_default(other).as_deref(),
+            Some("Grau dargestellte Angaben ändert nur: „Koordination“.")
         );
+        assert_eq!(locked_by_default(editing), None);
         assert_eq!(
             patch(other, &current, &json!({ "gruppe": { "email": "c@d" } })),
             json!({ "gruppe": { "email": "c@d" } })
