@@ -324,6 +324,13 @@ both_backends! {
         // Fill in the application through the data form, then start the consultation.
         let csrf = page.hidden("csrf");
         let version = page.hidden("version");
+        // A bad date shows the form again with the input, and the disabled part as stored.
+        let bad = browser.post(&app, &format!("/vorgaenge/{id}/daten"), &[
+            ("csrf", &csrf), ("version", &version), ("arbeitsaufnahme", "31.02.2026"),
+        ]).await;
+        assert_eq!(bad.status, 422, "{}", bad.body);
+        assert!(bad.body.contains("value=\"31.02.2026\""), "{}", bad.body);
+        assert!(bad.body.contains("Bitte den Standort erläutern.</textarea>"), "{}", bad.body);
         let app_data = application();
         let mut fields: Vec<(String, String)> = vec![("csrf".into(), csrf.clone()), ("version".into(), version.clone())];
         flatten(&app_data, "", &mut fields);

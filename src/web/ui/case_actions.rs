@@ -16,7 +16,7 @@ use super::{CsrfForm, Session, see_other};
 use crate::auth::Permission;
 use crate::db::Database;
 use crate::db::models::CaseId;
-use crate::engine::data::DataError;
+use crate::engine::data::{DataError, merge_patch};
 use crate::service::cases::{self, Invocation};
 use crate::service::{ServiceError, clock};
 use crate::web::api::ApiState;
@@ -87,6 +87,19 @@ pub async fn change_data(
     };
     let schema = &current.workflow.definition().data;
     let (submitted, parse_errors) = form::parse(schema, &Submitted::new(&pairs));
+    let roles = crate::auth::workflow_roles(session.principal());
+    let editing = form::Editing {
+        definition: current.workflow.definition(),
+        roles: &roles,
+    };
+    let patch = form::patch(editing, &current.instance.data, &submitted);
+    // What the form shows again after a failure: the input, and the fields the viewer may not
+    // change (disabled, so not submitted) as they are stored.
+    let submitted = {
+        let mut shown = current.instance.data.clone();
+        merge_patch(&mut shown, &patch);
+        shown
+    };
     if !parse_errors.is_empty() {
         return show(
             &db,
@@ -119,12 +132,6 @@ pub async fn change_data(
         )
         .await;
     }
-    let roles = crate::auth::workflow_roles(session.principal());
-    let editing = form::Editing {
-        definition: current.workflow.definition(),
-        roles: &roles,
-    };
-    let patch = form::patch(editing, &current.instance.data, &submitted);
     if patch.as_object().is_some_and(|o| o.is_empty()) {
         return see_other(&format!("/vorgaenge/{}?hinweis=unveraendert", id.0));
     }
