@@ -55,17 +55,17 @@ fn walk(
     errors: &mut Vec<DataError>,
 ) {
     for (key, field) in fields {
-        let present = |v: &Value| v.get(key).filter(|v| !v.is_null()).cloned();
-        let (before, after) = (present(old), present(new));
+        let before = old.get(key).filter(|v| !v.is_null());
+        let after = new.get(key).filter(|v| !v.is_null());
         if before == after {
             continue;
         }
         let editors = effective(field, inherited);
         let here = format!("{pointer}/{}", key.replace('~', "~0").replace('/', "~1"));
-        let inner = field.fields.as_ref().filter(|_| {
-            before.as_ref().is_none_or(Value::is_object)
-                && after.as_ref().is_none_or(Value::is_object)
-        });
+        let inner = field
+            .fields
+            .as_ref()
+            .filter(|_| before.is_none_or(Value::is_object) && after.is_none_or(Value::is_object));
         match inner {
             // A group: the change is judged field by field, so that a role may fill in its part.
             Some(inner) => walk(
@@ -73,8 +73,8 @@ fn walk(
                 inner,
                 editors,
                 roles,
-                before.as_ref().unwrap_or(&Value::Null),
-                after.as_ref().unwrap_or(&Value::Null),
+                before.unwrap_or(&Value::Null),
+                after.unwrap_or(&Value::Null),
                 &here,
                 errors,
             ),
