@@ -173,6 +173,7 @@ both_backends! {
         assert_eq!(view.head.as_deref(), Some("leitung@kreis-kleve.de"));
         assert_eq!(view.contacts.len(), 1);
         let page = admin.get(&app, "/admin/organisationen/05154?hinweis=gespeichert").await;
+        assert!(page.body.contains("<h1>Adressen: Kreis Kleve</h1>"), "the Kreis, not the town: {}", page.body);
         assert!(page.body.contains("Die Adressen wurden gespeichert."));
         assert!(page.body.contains("value=\"anna@kreis-kleve.de\""));
 

@@ -11,6 +11,7 @@ use super::{failure, field_errors, notice, query_value, refusal};
 use crate::auth::Permission;
 use crate::db::Database;
 use crate::db::models::OrganisationKind;
+use crate::designation::designation;
 use crate::engine::data::DataError;
 use crate::service::ServiceError;
 use crate::service::organisations::{
@@ -53,6 +54,7 @@ fn view_json(view: &OrganisationView) -> Value {
         "key": view.key,
         "pfad": encode_query_value(&view.key),
         "name": view.name,
+        "bezeichnung": designation(&view.kind, &view.name),
         "art": kind_label(&view.kind),
         "postfach": view.mailbox,
         "leitung": view.head,
@@ -281,7 +283,7 @@ fn address_page(
     hinweis: Option<&str>,
 ) -> HttpResponse {
     let mut context = layout(
-        &format!("Adressen: {}", view.name),
+        &format!("Adressen: {}", designation(&view.kind, &view.name)),
         Some(session),
         Some("/admin"),
     );
