@@ -513,6 +513,26 @@ pub struct StartCaseEffect {
     pub data: IndexMap<String, DataPath>,
 }
 
+impl Definition {
+    /// How a finished case's outcome reads: the title of the end step that records it
+    /// („Bewilligt“, „Nicht beschlossen“); the withdrawal's outcome reads „Zurückgezogen“.
+    pub fn outcome_title<'a>(&'a self, outcome: &'a str) -> &'a str {
+        self.steps
+            .values()
+            .find_map(|step| match step {
+                Step::End(end) if end.outcome == outcome => Some(end.title.as_str()),
+                _ => None,
+            })
+            .or_else(|| {
+                self.withdraw
+                    .as_ref()
+                    .filter(|w| w.outcome == outcome)
+                    .map(|_| "Zurückgezogen")
+            })
+            .unwrap_or(outcome)
+    }
+}
+
 impl Step {
     /// The German title of any step.
     pub fn title(&self) -> &str {
@@ -587,5 +607,24 @@ impl Step {
                 .collect(),
             Step::End(_) => Vec::new(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::engine::load::parse_definition;
+    use crate::engine::test_support::KI_ANTRAG;
+
+    #[test]
+    fn outcomes_read_as_the_titles_of_their_end_steps() {
+        let definition = parse_definition("ki-antrag.yaml", KI_ANTRAG).unwrap();
+        assert_eq!(definition.outcome_title("bewilligt"), "Bewilligt");
+        assert_eq!(
+            definition.outcome_title("nicht_beschlossen"),
+            "Nicht beschlossen"
+        );
+        assert_eq!(definition.outcome_title("zurueckgezogen"), "Zurückgezogen");
+        // An outcome no step records any more (an older version's) stays as stored.
+        assert_eq!(definition.outcome_title("verworfen"), "verworfen");
     }
 }

@@ -234,7 +234,10 @@ await run(async (browser) => {
     await saveData(authority);
     await page_done(authority, 'bewilligung-vorgang');
     await act(authority, 'Bewilligen');
-    assert.match(await authority.locator('main').textContent(), /bewilligt/i);
+    assert.match(await authority.locator('main').textContent(), /Abgeschlossen: Bewilligt/);
+    await authority.goto(`${BASE_URL}/vorgaenge?status=completed`);
+    assert.match(await authority.locator('table').textContent(), /abgeschlossen: Bewilligt/);
+    await authority.goto(`${BASE_URL}${casePath}`);
     await page_done(authority, 'bewilligt');
     await logout(authority);
   });

@@ -188,7 +188,14 @@ pub async fn show(
                 "aktenzeichen": case.row.aktenzeichen,
                 "antragsteller": applicant.designation(),
                 "verfahren": case.workflow.title,
-                "status": status_label(&case.row.status),
+                "status": match (case.row.status.as_str(), case.row.outcome.as_deref()) {
+                    ("completed", Some(outcome)) => format!(
+                        "{}: {}",
+                        status_label("completed"),
+                        case.workflow.definition().outcome_title(outcome)
+                    ),
+                    (status, _) => status_label(status).to_string(),
+                },
                 "schritte": steps,
                 "geaendert": german_time(case.row.updated_at),
             }));

@@ -218,11 +218,17 @@ pub(super) fn time_de(at: NaiveDateTime) -> String {
     clock::berlin_time_de(Utc.from_utc_datetime(&at))
 }
 
-fn status_de(status: &str, outcome: Option<&str>) -> String {
+fn status_de(
+    definition: &crate::engine::definition::Definition,
+    status: &str,
+    outcome: Option<&str>,
+) -> String {
     match (status, outcome) {
         ("running", _) => "In Bearbeitung".into(),
         ("new", _) => "Neu".into(),
-        ("completed", Some(outcome)) => format!("Abgeschlossen ({outcome})"),
+        ("completed", Some(outcome)) => {
+            format!("Abgeschlossen: {}", definition.outcome_title(outcome))
+        }
         ("completed", None) => "Abgeschlossen".into(),
         ("withdrawn", _) => "Zurückgezogen".into(),
         (other, _) => other.to_string(),
@@ -263,7 +269,7 @@ fn context(session: &Session, loaded: &Loaded, overrides: Overrides) -> Value {
         "aktenzeichen": case.row.aktenzeichen,
         "verfahren": workflow.title,
         "antragsteller": loaded.applicant.designation(),
-        "status": status_de(&case.row.status, case.row.outcome.as_deref()),
+        "status": status_de(definition, &case.row.status, case.row.outcome.as_deref()),
         "version": case.row.version,
         "angelegt": time_de(case.row.created_at),
     });
