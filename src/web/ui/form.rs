@@ -85,7 +85,8 @@ pub fn pointer_of_path(path: &str) -> String {
     path.split('.').map(|s| format!("/{s}")).collect()
 }
 
-/// The template nodes of every field of `schema`, with the values of `data` and `errors`.
+/// The template nodes of every field of the workflow's data, with the values of `data` and
+/// `errors`, disabled where the viewer may not change them.
 pub fn render(
     data: &Value,
     errors: &FieldErrors,
@@ -655,7 +656,7 @@ mod tests {
         .unwrap()
     }
 
-    /// A workflow with `schema()` as its data, editable by `koordination` except the group.
+    /// A workflow with `schema()` as its data, which `koordination` changes (`data_editors`).
     fn definition() -> Definition {
         let mut definition = crate::engine::load::parse_definition(
             "w.yaml",
