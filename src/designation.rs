@@ -27,9 +27,122 @@ pub fn designation<'a>(kind: &str, name: &'a str) -> Cow<'a, str> {
     }
 }
 
+/// A designation with its definite article, for the places where it stands in a sentence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InSentence {
+    /// Subject at the start of a sentence: „Der Kreis Coesfeld“, „Die Stadt Bielefeld“.
+    pub subject: String,
+    /// After „von“: „vom Kreis Coesfeld“, „von der Stadt Bielefeld“.
+    pub from: String,
+}
+
+/// `designation` (see [`designation`]) as it reads in a sentence. The article follows the head
+/// noun: a Kreis is masculine, a Stadt, StädteRegion or Gemeinde feminine; an adjective before
+/// „Kreis“ is declined („der Märkische Kreis“, „vom Märkischen Kreis“). A name whose gender
+/// cannot be told (a partner body as registered) stands without article.
+pub fn in_sentence(designation: &str) -> InSentence {
+    let words: Vec<&str> = designation.split(' ').collect();
+    let feminine = ["Stadt", "StädteRegion", "Landeshauptstadt", "Gemeinde"];
+    let bare = || InSentence {
+        subject: designation.to_string(),
+        from: format!("von {designation}"),
+    };
+    match words.as_slice() {
+        [] | [""] => bare(),
+        // „Märkischer Kreis“, „Rheinisch-Bergischer Kreis“: strong ending becomes weak.
+        [adjective, "Kreis"] if adjective.ends_with("er") => {
+            let stem = &adjective[..adjective.len() - 1];
+            InSentence {
+                subject: format!("Der {stem} Kreis"),
+                from: format!("vom {stem}n Kreis"),
+            }
+        }
+        [first, ..] if feminine.contains(first) => InSentence {
+            subject: format!("Die {designation}"),
+            from: format!("von der {designation}"),
+        },
+        [first, ..]
+            if *first == "Kreis" || first.ends_with("-Kreis") || first.ends_with("kreis") =>
+        {
+            InSentence {
+                subject: format!("Der {designation}"),
+                from: format!("vom {designation}"),
+            }
+        }
+        _ if designation.ends_with("-Kreis") || designation.ends_with("kreis") => InSentence {
+            subject: format!("Der {designation}"),
+            from: format!("vom {designation}"),
+        },
+        _ => bare(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::designation;
+    use super::{InSentence, designation, in_sentence};
+
+    #[test]
+    fn designations_take_their_article_in_a_sentence() {
+        let cases = [
+            ("Kreis Coesfeld", "Der Kreis Coesfeld", "vom Kreis Coesfeld"),
+            (
+                "Stadt Bielefeld",
+                "Die Stadt Bielefeld",
+                "von der Stadt Bielefeld",
+            ),
+            (
+                "StädteRegion Aachen",
+                "Die StädteRegion Aachen",
+                "von der StädteRegion Aachen",
+            ),
+            (
+                "Rhein-Sieg-Kreis",
+                "Der Rhein-Sieg-Kreis",
+                "vom Rhein-Sieg-Kreis",
+            ),
+            (
+                "Hochsauerlandkreis",
+                "Der Hochsauerlandkreis",
+                "vom Hochsauerlandkreis",
+            ),
+            (
+                "Rhein-Kreis Neuss",
+                "Der Rhein-Kreis Neuss",
+                "vom Rhein-Kreis Neuss",
+            ),
+            (
+                "Märkischer Kreis",
+                "Der Märkische Kreis",
+                "vom Märkischen Kreis",
+            ),
+            (
+                "Rheinisch-Bergischer Kreis",
+                "Der Rheinisch-Bergische Kreis",
+                "vom Rheinisch-Bergischen Kreis",
+            ),
+            (
+                "Landeshauptstadt Düsseldorf",
+                "Die Landeshauptstadt Düsseldorf",
+                "von der Landeshauptstadt Düsseldorf",
+            ),
+            (
+                "Schulamt für den Kreis Coesfeld",
+                "Schulamt für den Kreis Coesfeld",
+                "von Schulamt für den Kreis Coesfeld",
+            ),
+            ("", "", "von "),
+        ];
+        for (name, subject, from) in cases {
+            assert_eq!(
+                in_sentence(name),
+                InSentence {
+                    subject: subject.into(),
+                    from: from.into()
+                },
+                "{name}"
+            );
+        }
+    }
 
     #[test]
     fn kreise_and_kreisfreie_staedte_say_what_they_are() {

@@ -23,6 +23,7 @@ use crate::db::schema::{
     cases, invitations, organisation_contacts, organisations, outbox, user_roles, users,
 };
 use crate::db::{DbConnection, DbError, Deferred, defer_insert, write_transaction};
+use crate::designation::in_sentence;
 use crate::engine::validate::{TemplateUse, ValidationContext};
 use crate::mail::outbox::{self as outbox_rows, OutboxRow, OutboxStatus, RetryError};
 use crate::render::{RenderedMail, TemplateError, Templates};
@@ -123,6 +124,9 @@ impl MailContext {
             "verfahren": self.case.verfahren,
             "schritt": self.schritt,
             "antragsteller": self.case.antragsteller,
+            // The applicant in a sentence: „Der Kreis Coesfeld bittet Sie …“, „… vom Kreis Coesfeld“.
+            "antragsteller_satzanfang": in_sentence(&self.case.antragsteller).subject,
+            "vom_antragsteller": in_sentence(&self.case.antragsteller).from,
             "kontakt": {
                 "stelle": self.case.kontakt_stelle,
                 "telefon": self.case.kontakt_telefon,

@@ -184,6 +184,7 @@ fn page_context(
         "titel": format!("Beteiligung {}", page.aktenzeichen),
         "basis": format!("/beteiligung/{token}"),
         "seite": page,
+        "antragsteller_satzanfang": crate::designation::in_sentence(&page.antragsteller).subject,
         "voten": partner::votum_options(input.and_then(|i| i.votum.as_deref())),
         "eingabe": {
             "stellungnahme": input.map(|i| i.stellungnahme.as_str()).unwrap_or_default(),

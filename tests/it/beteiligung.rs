@@ -143,7 +143,7 @@ both_backends! {
         assert!(schulamt.2.contains(&aktenzeichen), "{}", schulamt.2);
         assert!(!schulamt.2.contains("Beispiel") && !schulamt.2.contains("Muster"), "{}", schulamt.2);
         // The applicant as written in text, not its bare area name („Soest“ is also a town).
-        assert!(schulamt.3.contains("Kreis Soest bittet Sie"), "{}", schulamt.3);
+        assert!(schulamt.3.contains("Der Kreis Soest bittet Sie"), "{}", schulamt.3);
         assert!(schulamt.3.contains("Integrationskonzept"), "the question: {}", schulamt.3);
         let token = token_in(&schulamt.3);
         assert!(schulamt.4.contains(&format!("href=\"https://vorgang.test/beteiligung/{token}\"")), "{}", schulamt.4);
@@ -154,7 +154,7 @@ both_backends! {
         assert_eq!(page.status, StatusCode::OK, "{}", page.text);
         assert!(page.text.contains("<html lang=\"de\">"));
         assert!(page.text.contains(&aktenzeichen));
-        assert!(page.text.contains("Kreis Soest bittet Sie um eine Stellungnahme."), "{}", page.text);
+        assert!(page.text.contains("Der Kreis Soest bittet Sie um eine Stellungnahme."), "{}", page.text);
         assert!(page.text.contains("<dt>Angefragte Stelle</dt><dd>Schulamt für den Kreis Soest</dd>"), "{}", page.text);
         assert!(page.text.contains("Kommunales Integrationszentrum Kreis Soest"));
         assert!(page.text.contains("02921 30-0"), "the applicant's contact is partner-visible");
@@ -189,6 +189,8 @@ both_backends! {
         // The confirmation carries a copy: escaped in HTML, verbatim in plain text.
         let confirmation = mails(&db).into_iter().find(|m| m.0 == "beteiligung_bestaetigung").unwrap();
         assert_eq!(confirmation.1, ["schulamt@kreis-soest.test"]);
+        assert!(confirmation.3.contains("Integrationszentrums“ (Aktenzeichen "), "{}", confirmation.3);
+        assert!(confirmation.3.contains(") vom Kreis Soest. Sie ist am"), "{}", confirmation.3);
         assert!(confirmation.3.contains("<script>alert(1)</script> Die Räume fehlen."));
         assert!(confirmation.4.contains("&lt;script&gt;"));
         assert!(!confirmation.4.contains("<script>"));
