@@ -157,6 +157,8 @@ both_backends! {
         ] {
             assert!(form.body.contains(expected), "missing {expected}");
         }
+        // The Bewilligungsbehörde's decision is not the applicant's to fill in: not offered at all.
+        assert!(!form.body.contains("feld-bewilligung"), "{}", form.body);
         let csrf = form.hidden("csrf");
 
         // A bad date: German message at the field, in the summary, nothing saved.

@@ -169,7 +169,8 @@ fn form_page(
         "beschreibung": definition.description,
     });
     let roles = crate::auth::workflow_roles(session.principal());
-    context["felder"] = json!(form::render(
+    // A new case has nothing yet in the fields its creator may not fill in: they are left out.
+    let fields: Vec<Value> = form::render(
         &page.data,
         &page.errors,
         &choices,
@@ -177,7 +178,11 @@ fn form_page(
             definition,
             roles: &roles,
         },
-    ));
+    )
+    .into_iter()
+    .filter(|node| node["gesperrt"] != true)
+    .collect();
+    context["felder"] = json!(fields);
     context["fehler"] = json!(
         page.errors
             .iter()
