@@ -166,7 +166,9 @@ fn summarise(
                     "id": case.id,
                     "aktenzeichen": case.aktenzeichen,
                     "schritt": title,
-                    "antragsteller": case.applicant,
+                    // Whose case it is, where it is not the viewer's own organisation's.
+                    "antragsteller": (case.applicant_id != principal.organisation_id)
+                        .then_some(&case.applicant),
                     "verfahren": workflow.title,
                     "geaendert": german_time(case.updated_at),
                 }));
