@@ -119,14 +119,15 @@ pub struct CaseMailFacts {
 impl MailContext {
     /// The full context for text and HTML parts.
     pub fn full(&self) -> Value {
+        let applicant = in_sentence(&self.case.antragsteller);
         json!({
             "aktenzeichen": self.case.aktenzeichen,
             "verfahren": self.case.verfahren,
             "schritt": self.schritt,
             "antragsteller": self.case.antragsteller,
             // The applicant in a sentence: „Der Kreis Coesfeld bittet Sie …“, „… vom Kreis Coesfeld“.
-            "antragsteller_satzanfang": in_sentence(&self.case.antragsteller).subject,
-            "vom_antragsteller": in_sentence(&self.case.antragsteller).from,
+            "antragsteller_satzanfang": applicant.subject,
+            "vom_antragsteller": applicant.from,
             "kontakt": {
                 "stelle": self.case.kontakt_stelle,
                 "telefon": self.case.kontakt_telefon,
