@@ -61,18 +61,18 @@ pub fn in_sentence(designation: &str) -> InSentence {
             subject: format!("Die {designation}"),
             from: format!("von der {designation}"),
         },
+        // „Kreis Soest“, „Rhein-Kreis Neuss“, „Hochsauerlandkreis“, „Ennepe-Ruhr-Kreis“.
         [first, ..]
-            if *first == "Kreis" || first.ends_with("-Kreis") || first.ends_with("kreis") =>
+            if *first == "Kreis"
+                || [first, &designation]
+                    .iter()
+                    .any(|w| w.ends_with("-Kreis") || w.ends_with("kreis")) =>
         {
             InSentence {
                 subject: format!("Der {designation}"),
                 from: format!("vom {designation}"),
             }
         }
-        _ if designation.ends_with("-Kreis") || designation.ends_with("kreis") => InSentence {
-            subject: format!("Der {designation}"),
-            from: format!("vom {designation}"),
-        },
         _ => bare(),
     }
 }

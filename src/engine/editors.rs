@@ -21,6 +21,17 @@ pub fn may_edit(editors: Option<&[String]>, roles: &[String]) -> bool {
     editors.is_none_or(|editors| editors.iter().any(|e| roles.contains(e)))
 }
 
+/// Whether the field or one inside it (a group's fields, a list's items) names `editors`.
+pub fn names_editors(field: &Field) -> bool {
+    field.editors.is_some()
+        || field
+            .fields
+            .iter()
+            .flat_map(IndexMap::values)
+            .any(names_editors)
+        || field.items.as_deref().is_some_and(names_editors)
+}
+
 /// Every field whose value differs between `old` and `new` and which `roles` may not change,
 /// as a German error at the field's pointer.
 pub fn refused_changes(

@@ -193,7 +193,7 @@ fn check_field(checker: &mut Checker<'_>, field: &Field, at: &At) {
     match (&field.items, kind == FieldType::List) {
         (None, true) => checker.error(&type_at, format!("list field {} needs 'items'", at.path())),
         (Some(items), true) => {
-            if has_editors(items) {
+            if crate::engine::editors::names_editors(items) {
                 checker.error(
                     &at.k("items"),
                     format!(
@@ -236,17 +236,6 @@ fn check_field(checker: &mut Checker<'_>, field: &Field, at: &At) {
             format!("max ({max}) is less than min ({min}) in {}", at.path()),
         );
     }
-}
-
-/// Whether the field or one inside it names `editors`.
-fn has_editors(field: &Field) -> bool {
-    field.editors.is_some()
-        || field
-            .fields
-            .iter()
-            .flat_map(IndexMap::values)
-            .any(has_editors)
-        || field.items.as_deref().is_some_and(has_editors)
 }
 
 /// A `set` entry: the key must be a declared field and the value fit its type.

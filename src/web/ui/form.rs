@@ -18,7 +18,7 @@ use serde_json::{Map, Value, json};
 
 use crate::engine::data::DataError;
 use crate::engine::definition::{Definition, Field, FieldType};
-use crate::engine::editors::{effective, may_edit};
+use crate::engine::editors::{effective, may_edit, names_editors};
 
 /// German messages per JSON pointer of the data.
 pub type FieldErrors = BTreeMap<String, String>;
@@ -65,14 +65,15 @@ impl Editing<'_> {
     }
 }
 
-/// Whether the field or one inside it names editors of its own (then a locked group is not
-/// locked as a whole: its parts decide).
-fn names_editors_inside(field: &Field) -> bool {
-    field
-        .fields
-        .iter()
-        .flat_map(IndexMap::values)
-        .any(|f| f.editors.is_some() || names_editors_inside(f))
+/// Whether a field is locked or open as a whole: anything but a group whose parts name editors
+/// of their own (there the parts decide).
+fn judged_as_a_whole(field: &Field) -> bool {
+    field.field_type != FieldType::Group
+        || !field
+            .fields
+            .iter()
+            .flat_map(IndexMap::values)
+            .any(names_editors)
 }
 
 /// The id of the form element of the value at JSON `pointer` (`/a/0/b` → `feld-a-0-b`).
@@ -157,9 +158,8 @@ fn field_node(
     lock: Lock<'_>,
 ) -> Value {
     let editors = effective(field, lock.inherited);
-    // A group whose parts name no editors of their own is locked (or not) as a whole.
-    let whole = field.field_type != FieldType::Group || !names_editors_inside(field);
-    let locked = whole && !lock.inside_locked && !may_edit(editors, lock.editing.roles);
+    let locked =
+        judged_as_a_whole(field) && !lock.inside_locked && !may_edit(editors, lock.editing.roles);
     let named_by_field = lock.named_by_field || field.editors.is_some();
     let inner = Lock {
         inherited: editors,
@@ -523,9 +523,7 @@ fn patch_fields(
     let mut out = Map::new();
     for (key, field) in schema {
         let editors = effective(field, inherited);
-        if !may_edit(editors, editing.roles)
-            && (field.field_type != FieldType::Group || !names_editors_inside(field))
-        {
+        if judged_as_a_whole(field) && !may_edit(editors, editing.roles) {
             continue;
         }
         let old = current.get(key).filter(|v| !v.is_null());
