@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod beteiligung;
+mod fallback;
 pub mod health;
 pub mod kalender;
 pub mod openapi;
@@ -10,7 +11,7 @@ pub mod request_id;
 pub mod ui;
 
 use actix_web::middleware::from_fn;
-use actix_web::{App, HttpResponse, web};
+use actix_web::{App, web};
 
 use crate::auth::{self, Auth};
 use crate::db::Database;
@@ -30,9 +31,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(beteiligung::configure)
         .configure(kalender::configure)
         .configure(ui::configure)
-        .default_service(web::to(|| async {
-            HttpResponse::from_error(problem::Problem::not_found())
-        }));
+        .default_service(web::to(fallback::not_found));
 }
 
 /// The application with its middleware, as tests build it: the web interface with the built-in

@@ -153,14 +153,41 @@ async fn documents_exactly_the_routes_served() {
             assert_eq!(status, 401, "{method} {path} without a token");
         }
     }
-    // And the probe can tell: an undocumented method or path is not served.
-    for (method, path) in [("DELETE", "/api/v1/cases/1"), ("GET", "/api/v1/nothing")] {
+    // And the probe can tell: an undocumented method or path is not served, and says so as a
+    // problem (the method one with the methods the address takes).
+    for (method, path, status, allow) in [
+        ("DELETE", "/api/v1/cases/1", 405, Some("GET")),
+        ("PUT", "/api/v1/cases/1/data", 405, Some("PATCH")),
+        ("GET", "/api/v1/nothing", 404, None),
+    ] {
         let request = test::TestRequest::default()
             .method(method.parse().unwrap())
             .uri(path)
             .to_request();
-        let status = test::call_service(&app, request).await.status().as_u16();
-        assert!([404, 405].contains(&status), "{method} {path}: {status}");
+        let response = test::call_service(&app, request).await;
+        assert_eq!(response.status().as_u16(), status, "{method} {path}");
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_string())
+        };
+        assert_eq!(header("allow").as_deref(), allow, "{method} {path}");
+        assert_eq!(
+            header("content-type").as_deref(),
+            Some("application/problem+json"),
+            "{method} {path}"
+        );
+        let problem: serde_json::Value = test::read_body_json(response).await;
+        assert_eq!(problem["status"], status, "{method} {path}");
+        if status == 405 {
+            assert_eq!(problem["title"], "Methode nicht erlaubt");
+            let detail = problem["detail"].as_str().unwrap();
+            assert!(
+                detail.contains(method) && detail.contains(allow.unwrap()),
+                "{detail}"
+            );
+        }
     }
 }
 

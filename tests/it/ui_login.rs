@@ -472,6 +472,46 @@ both_backends! {
 }
 
 both_backends! {
+    async fn unknown_addresses_and_form_addresses_opened_directly_get_a_german_page(backend) {
+        let db = TestDatabase::migrated(backend);
+        create_user(&mut db.connection(), EMAIL, "05154", &[Role::Lesen], Some(PASSWORD));
+        let app = ui_app!(db.pool(2));
+        let mut browser = Browser::default();
+
+        for path in ["/nirgends", "/vorgaenge/abc", "/static/nicht-da.css"] {
+            let page = browser.get(&app, path).await;
+            assert_eq!(page.status, 404, "{path}");
+            assert_eq!(page.header("content-type"), "text/html; charset=utf-8", "{path}");
+            assert_security_headers(&page);
+            assert!(page.body.contains("<h1>Seite nicht gefunden</h1>"), "{path}: {}", page.body);
+            assert!(page.body.contains("<a href=\"/\">Zur Startseite</a>"), "{path}");
+            assert!(!page.body.contains("Angemeldet als"), "{path}");
+        }
+        // A form's address (POST only) opened as a page names what to do instead, and the
+        // methods it takes.
+        let form_address = browser.get(&app, "/logout").await;
+        assert_eq!(form_address.status, 405);
+        assert_eq!(form_address.header("allow"), "POST");
+        assert_security_headers(&form_address);
+        assert!(form_address.body.contains("<h1>Seite nicht abrufbar</h1>"), "{}", form_address.body);
+        assert!(form_address.body.contains("nimmt nur ausgefüllte Formulare entgegen"));
+
+        // Logged in, both pages keep the header with the user and the navigation.
+        browser.login(&app, EMAIL, PASSWORD).await;
+        for (path, status) in [("/nirgends", 404), ("/logout", 405)] {
+            let page = browser.get(&app, path).await;
+            assert_eq!(page.status, status, "{path}");
+            assert!(page.body.contains("Angemeldet als"), "{path}: {}", page.body);
+            assert!(page.body.contains("href=\"/vorgaenge\""), "{path}");
+        }
+        // Under /api/ an unknown address stays a problem for programs.
+        let api = browser.get(&app, "/api/v1/nirgends").await;
+        assert_eq!(api.status, 404);
+        assert_eq!(api.header("content-type"), "application/problem+json");
+    }
+}
+
+both_backends! {
     async fn legal_pages_are_open_and_replaceable_from_legal_dir(backend) {
         let db = TestDatabase::migrated(backend);
         create_user(&mut db.connection(), EMAIL, "05154", &[Role::Lesen], Some(PASSWORD));

@@ -7,7 +7,7 @@
 use actix_web::Error;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header::{self, HeaderMap, HeaderValue};
 use actix_web::middleware::Next;
 
 /// Content-Security-Policy of the web interface: scripts, styles and images only from here,
@@ -25,7 +25,13 @@ pub async fn security_headers(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let mut response = next.call(req).await?;
-    let headers = response.headers_mut();
+    apply(response.headers_mut());
+    Ok(response)
+}
+
+/// Sets the headers of [`security_headers`] on a response made outside a page's resource (the
+/// page for an unknown address).
+pub fn apply(headers: &mut HeaderMap) {
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(CONTENT_SECURITY_POLICY),
@@ -40,5 +46,4 @@ pub async fn security_headers(
     );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(response)
 }

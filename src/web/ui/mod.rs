@@ -188,7 +188,9 @@ pub fn page<F>(path: &str, routes: F) -> impl HttpServiceFactory + use<F>
 where
     F: FnOnce(Resource) -> Resource,
 {
-    routes(web::resource(path)).wrap(from_fn(headers::security_headers))
+    routes(web::resource(path))
+        .wrap(from_fn(headers::security_headers))
+        .wrap(from_fn(crate::web::fallback::method_not_allowed))
 }
 
 /// The main navigation of logged-in users: (address, label, who sees it).
@@ -295,6 +297,27 @@ pub fn error_page(
     context["meldung"] = json!(meldung);
     context["hinweis"] = json!(hinweis);
     render(api, status, "fehler", &context)
+}
+
+/// A German error page for a request no handler took (unknown address, wrong method), with the
+/// navigation of the logged-in user where there is one.
+pub(crate) async fn status_page(
+    req: &HttpRequest,
+    status: StatusCode,
+    titel: &str,
+    meldung: &str,
+    hinweis: &str,
+) -> HttpResponse {
+    let Ok(api) = session::api_state(req) else {
+        return fallback_page();
+    };
+    // A session that cannot be read (database down) leaves the page without navigation.
+    let session = session::load(req).await.ok().flatten();
+    let mut context = layout(titel, session.as_ref(), None);
+    context["meldung"] = json!(meldung);
+    context["hinweis"] = json!(hinweis);
+    context["zurueck"] = json!({ "href": "/", "text": "Zur Startseite" });
+    render(&api, status, "fehler", &context)
 }
 
 /// `303 See Other` to a local address (after a form, and to the login).
