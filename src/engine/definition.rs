@@ -547,6 +547,15 @@ impl Step {
         }
     }
 
+    /// The role that works on the step (tasks and consultations); the others wait for nobody.
+    pub fn role(&self) -> Option<&str> {
+        match self {
+            Step::Task(s) => Some(&s.role),
+            Step::Consultation(s) => Some(&s.role),
+            _ => None,
+        }
+    }
+
     /// The step type as written in the file.
     pub fn type_name(&self) -> &'static str {
         match self {

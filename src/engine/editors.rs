@@ -4,12 +4,19 @@
 //!
 //! Only changes count: a form or a patch that sends a locked field's value unchanged passes, so a
 //! client never has to know which fields to leave out.
+//!
+//! And only who is at work changes the data: a person's roles count only while a task or
+//! consultation of that role is active. The Antrag stays as submitted while the
+//! Bewilligungsbehörde examines it, and the authority's decision is written in its own step.
 
 use indexmap::IndexMap;
 use serde_json::Value;
 
 use super::data::DataError;
 use super::definition::{Definition, Field};
+use super::error::Refusal;
+use super::instance::Instance;
+use super::workflow::Workflow;
 
 /// The roles that may change `field`, given those it inherits (`None`: no restriction).
 pub fn effective<'a>(field: &'a Field, inherited: Option<&'a [String]>) -> Option<&'a [String]> {
@@ -30,6 +37,72 @@ pub fn names_editors(field: &Field) -> bool {
             .flat_map(IndexMap::values)
             .any(names_editors)
         || field.items.as_deref().is_some_and(names_editors)
+}
+
+/// Of `roles`, those whose task or consultation is active: the roles in which a person may
+/// change the case data now.
+pub fn acting_roles(workflow: &Workflow, instance: &Instance, roles: &[String]) -> Vec<String> {
+    let at_work = roles_at_work(workflow, instance);
+    roles
+        .iter()
+        .filter(|role| at_work.contains(&role.as_str()))
+        .cloned()
+        .collect()
+}
+
+/// Why someone holding `roles` may not change the case data now (no step of theirs is
+/// active), as the refusal a person reads; `None` when they may.
+pub fn not_at_work(workflow: &Workflow, instance: &Instance, roles: &[String]) -> Option<Refusal> {
+    let at_work = roles_at_work(workflow, instance);
+    if roles.iter().any(|role| at_work.contains(&role.as_str())) {
+        return None;
+    }
+    let definition = workflow.definition();
+    let steps: Vec<String> = instance
+        .active_steps()
+        .filter_map(|token| workflow.step(&token.step))
+        .filter(|step| step.role().is_some())
+        .map(|step| format!("„{}“", step.title()))
+        .collect();
+    let message = if at_work.is_empty() {
+        "Zurzeit ist kein Schritt in Bearbeitung; die Angaben können nicht geändert werden."
+            .to_string()
+    } else {
+        let titles: Vec<&str> = at_work
+            .iter()
+            .map(|role| {
+                definition
+                    .roles
+                    .get(*role)
+                    .map_or(*role, |r| r.title.as_str())
+            })
+            .collect();
+        let running = match steps.as_slice() {
+            [one] => format!("der Schritt {one} läuft"),
+            more => format!("die Schritte {} laufen", more.join(", ")),
+        };
+        format!(
+            "Solange {running}, ändert die Angaben nur: {}.",
+            titles.join(", ")
+        )
+    };
+    Some(Refusal::RoleNotAllowed {
+        role: at_work.join(", "),
+        message,
+    })
+}
+
+/// The roles of the active tasks and consultations, each once.
+fn roles_at_work<'w>(workflow: &'w Workflow, instance: &Instance) -> Vec<&'w str> {
+    let mut roles: Vec<&str> = Vec::new();
+    for token in instance.active_steps() {
+        if let Some(role) = workflow.step(&token.step).and_then(|step| step.role())
+            && !roles.contains(&role)
+        {
+            roles.push(role);
+        }
+    }
+    roles
 }
 
 /// Every field whose value differs between `old` and `new` and which `roles` may not change,

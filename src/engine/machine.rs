@@ -113,7 +113,7 @@ impl Run<'_> {
                 // A case another one starts carries data its workflow hands over; a person
                 // starting a case fills in only what their roles may.
                 if !actor.is_system() {
-                    self.check_editors(&actor, &Value::Object(Default::default()))?;
+                    self.check_editors(&actor.roles, &Value::Object(Default::default()))?;
                 }
                 self.instance.status = CaseStatus::Running;
                 self.record(JournalEntry::CaseStarted {
@@ -257,13 +257,23 @@ impl Run<'_> {
         Ok(())
     }
 
+    /// Merges a person's patch into the data: refused unless a step of one of their roles is
+    /// active, and for the fields those roles may not change.
     fn patch_data(&mut self, actor: &Actor, patch: &Value) -> Result<(), EngineError> {
         if !patch.is_object() {
             return Err(EngineError::DataNotAnObject);
         }
+        if let Some(refusal) =
+            super::editors::not_at_work(self.workflow, &self.instance, &actor.roles)
+        {
+            return Err(EngineError::Refused {
+                reasons: vec![refusal],
+            });
+        }
+        let acting = super::editors::acting_roles(self.workflow, &self.instance, &actor.roles);
         let before = self.instance.data.clone();
         merge_patch(&mut self.instance.data, patch);
-        self.check_editors(actor, &before)?;
+        self.check_editors(&acting, &before)?;
         self.record(JournalEntry::DataChanged {
             actor: actor.id.clone(),
             patch: patch.clone(),
@@ -271,12 +281,13 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Refuses a change from `before` to the current data that touches fields the actor's roles
-    /// may not change (the event fails as a whole, so nothing of it is kept).
-    fn check_editors(&self, actor: &Actor, before: &Value) -> Result<(), EngineError> {
+    /// Refuses a change from `before` to the current data that touches fields `roles` may not
+    /// change (the event fails as a whole, so nothing of it is kept). For a running case these
+    /// are the actor's roles at work ([`super::editors::acting_roles`]).
+    fn check_editors(&self, roles: &[String], before: &Value) -> Result<(), EngineError> {
         let errors = super::editors::refused_changes(
             self.workflow.definition(),
-            &actor.roles,
+            roles,
             before,
             &self.instance.data,
         );

@@ -946,3 +946,139 @@ fn a_loop_without_a_waiting_step_is_stopped() {
         Err(EngineError::Livelock(_))
     ));
 }
+
+#[test]
+fn only_the_roles_at_work_change_the_data() {
+    let mut definition = base(json!({
+        "entwurf": { "type": "task", "title": "Entwurf", "role": "koordination", "actions": {
+            "einreichen": { "title": "Einreichen", "to": "pruefung" }
+        } },
+        "pruefung": { "type": "task", "title": "Antrag prüfen", "role": "bewilligung", "actions": {
+            "zurueckgeben": { "title": "Zurückgeben", "to": "entwurf" }
+        } }
+    }));
+    definition["data_editors"] = json!(["koordination"]);
+    definition["data"]["bescheid"] =
+        json!({ "type": "date", "label": "Bescheid vom", "editors": ["bewilligung"] });
+    let wf = workflow(definition);
+    let bewilligung = Actor {
+        id: "b@bezreg.de".into(),
+        roles: vec!["bewilligung".into()],
+    };
+    let admin = Actor {
+        id: "admin".into(),
+        roles: vec!["koordination".into(), "bewilligung".into()],
+    };
+    let change = |instance: &Instance, actor: &Actor, data: Value| {
+        step(
+            &wf,
+            instance,
+            Event::ChangeData {
+                actor: actor.clone(),
+                data,
+            },
+            &clock("2026-03-04"),
+        )
+    };
+    let refusal = |result: Result<Outcome, EngineError>| match result {
+        Err(EngineError::Refused { reasons }) => match reasons.as_slice() {
+            [Refusal::RoleNotAllowed { role, message }] => (role.clone(), message.clone()),
+            other => panic!("{other:?}"),
+        },
+        other => panic!("{other:?}"),
+    };
+
+    // While the applicant drafts, the authority changes nothing, not even its own fields.
+    let draft = started(&wf, json!({ "name": "Antrag" }), "2026-03-04").instance;
+    let draft = change(&draft, &koordination(), json!({ "name": "Antrag 2" }))
+        .unwrap()
+        .instance;
+    assert_eq!(
+        refusal(change(
+            &draft,
+            &bewilligung,
+            json!({ "bescheid": "2026-03-05" })
+        )),
+        (
+            "koordination".to_string(),
+            "Solange der Schritt „Entwurf“ läuft, ändert die Angaben nur: Koordination."
+                .to_string()
+        )
+    );
+
+    // Submitted, the Antrag stays as it is while the authority examines it.
+    let review = act(&wf, &draft, "entwurf", "einreichen").unwrap().instance;
+    assert_eq!(
+        refusal(change(
+            &review,
+            &koordination(),
+            json!({ "name": "Nachträglich" })
+        ))
+        .1,
+        "Solange der Schritt „Antrag prüfen“ läuft, ändert die Angaben nur: Bewilligung."
+    );
+    let decided = change(&review, &bewilligung, json!({ "bescheid": "2026-03-05" }))
+        .unwrap()
+        .instance;
+    assert_eq!(decided.data["bescheid"], "2026-03-05");
+    assert_eq!(decided.data["name"], "Antrag 2");
+    // An administrator acts in the role at work: the decision yes, the Antrag no.
+    assert!(change(&review, &admin, json!({ "bescheid": "2026-03-06" })).is_ok());
+    let Err(EngineError::NotEditable(errors)) =
+        change(&review, &admin, json!({ "name": "Nachträglich" }))
+    else {
+        panic!("the administrator must not rewrite the Antrag under review")
+    };
+    assert_eq!(errors[0].pointer, "/name");
+    // An action's data counts the same way: the authority's own step, its own field.
+    let returned = step(
+        &wf,
+        &review,
+        Event::Act {
+            token: token_at(&review, "pruefung"),
+            action: "zurueckgeben".into(),
+            actor: bewilligung.clone(),
+            data: Some(json!({ "bescheid": "2026-03-07" })),
+        },
+        &clock("2026-03-04"),
+    )
+    .unwrap()
+    .instance;
+    assert_eq!(returned.data["bescheid"], "2026-03-07");
+    // Back with the applicant, the Antrag is theirs to change again.
+    assert!(
+        change(
+            &returned,
+            &koordination(),
+            json!({ "name": "Überarbeitet" })
+        )
+        .is_ok()
+    );
+}
+
+#[test]
+fn a_refused_change_names_every_step_at_work() {
+    let wf = parallel();
+    let start = started(&wf, json!({}), "2026-03-04");
+    let forked = act(&wf, &start.instance, "entwurf", "verteilen").unwrap();
+    let error = step(
+        &wf,
+        &forked.instance,
+        Event::ChangeData {
+            actor: Actor {
+                id: "b@bezreg.de".into(),
+                roles: vec!["bewilligung".into()],
+            },
+            data: json!({ "name": "x" }),
+        },
+        &clock("2026-03-04"),
+    )
+    .unwrap_err();
+    let EngineError::Refused { reasons } = error else {
+        panic!("{error:?}")
+    };
+    assert_eq!(
+        reasons[0].message(),
+        "Solange die Schritte „A“, „B“, „C“ laufen, ändert die Angaben nur: Koordination."
+    );
+}

@@ -214,8 +214,24 @@ await run(async (browser) => {
     await pickDocument(coordinator, '#feld-unterlagen-arbeitsplan', 'arbeitsplan.pdf');
     await saveData(coordinator);
     await page_done(coordinator, 'unterlagen');
+    // A second tab, still showing the form of the draft.
+    const stale = await coordinator.context().newPage();
+    await stale.goto(coordinator.url());
     await act(coordinator, 'Antrag einreichen');
     await page_done(coordinator, 'eingereicht');
+    // Submitted, the Antrag is read-only for its author while the authority examines it.
+    const atWork = /Solange der Schritt „Antrag prüfen und bescheiden“ läuft, ändert die Angaben nur: Bewilligungsbehörde/;
+    assert.match(await coordinator.locator('main').textContent(), atWork);
+    assert.equal(await coordinator.getByRole('button', { name: 'Angaben speichern' }).count(), 0);
+    assert.ok(await coordinator.locator('#feld-zentrum_name').isDisabled());
+    // The form of the second tab is refused, and nothing changes.
+    await stale.fill('#feld-zentrum_name', 'Nach dem Einreichen geändert');
+    const refused = await submitting(stale, () => stale.getByRole('button', { name: 'Angaben speichern' }).click());
+    assert.equal(refused.status(), 422);
+    assert.match(await stale.locator('main').textContent(), atWork);
+    await stale.close();
+    await coordinator.reload();
+    assert.notEqual(await coordinator.locator('#feld-zentrum_name').inputValue(), 'Nach dem Einreichen geändert');
     await logout(coordinator);
   });
 

@@ -1002,10 +1002,18 @@ both_backends! {
             "/antragsteller/ansprechperson".to_string(),
             "„Ansprechperson“ ändert nur die Rolle „Koordination (Kreis bzw. kreisfreie Stadt)“; Ihre Änderung wurde nicht übernommen.".to_string(),
         )]);
-        // The applicant may not write the decision.
-        let errors = refused(change(&koordination(), version, json!({ "bewilligung": { "datum": "2026-04-02" } })));
-        assert_eq!(errors[0].0, "/bewilligung/datum");
-        assert!(errors[0].1.contains("„Bewilligungsbehörde"), "{}", errors[0].1);
+        // The applicant changes nothing while the authority examines its Antrag: neither the
+        // decision nor its own part.
+        for patch in [json!({ "bewilligung": { "datum": "2026-04-02" } }), json!({ "zentrum_name": "Umbenannt" })] {
+            match change(&koordination(), version, patch) {
+                Err(ServiceError::Refused(reasons)) => assert_eq!(
+                    reasons[0].message(),
+                    "Solange der Schritt „Antrag prüfen und bescheiden“ läuft, ändert die Angaben nur: \
+                     Bewilligungsbehörde (Kompetenzzentrum für Integration, Bezirksregierung Arnsberg)."
+                ),
+                other => panic!("expected a refusal, got {:?}", other.map(|c| c.row.version)),
+            }
+        }
         let stored = cases::load(&mut f.conn(), &f.registry, case.row.id).unwrap();
         assert_eq!(stored.row.version, version, "nothing was written");
         assert_eq!(stored.instance.data, submitted.instance.data);
@@ -1022,5 +1030,18 @@ both_backends! {
             Invocation { actor: &bewilligung, clock: &clock("2026-04-02"), check: &allow() },
         );
         assert_eq!(refused(refused_action)[0].0, "/arbeitsaufnahme", "an action's data is judged alike");
+
+        // Returned for revision, the Antrag is the applicant's again and the decision is closed.
+        let returned = cases::take_action(
+            &mut f.conn(), &f.ctx(), case.row.id, decided.row.version, "zurueckgeben", None,
+            Some(json!({ "bewilligung": { "hinweise": "Bitte den Standort ergänzen." } })),
+            Invocation { actor: &bewilligung, clock: &clock("2026-04-02"), check: &allow() },
+        ).unwrap();
+        let revised = change(&koordination(), returned.row.version, json!({ "zentrum_name": "Umbenannt" })).unwrap();
+        assert_eq!(revised.instance.data["zentrum_name"], "Umbenannt");
+        assert!(matches!(
+            change(&bewilligung, revised.row.version, json!({ "bewilligung": { "datum": "2026-04-03" } })),
+            Err(ServiceError::Refused(_))
+        ));
     }
 }

@@ -150,10 +150,13 @@ fn request_ids_are_echoed_or_generated_and_logged() {
 }
 
 #[test]
-fn unknown_paths_get_problem_json() {
+fn unknown_paths_get_problem_json_under_the_api_and_a_german_page_elsewhere() {
     let dir = tempfile::tempdir().unwrap();
     let server = RunningServer::start(dir.path(), &[]);
-    let mut response = http().get(server.url("/gibt-es-nicht")).call().unwrap();
+    let mut response = http()
+        .get(server.url("/api/v1/gibt-es-nicht"))
+        .call()
+        .unwrap();
     assert_eq!(response.status(), 404);
     assert_eq!(
         response.headers()["content-type"],
@@ -162,6 +165,12 @@ fn unknown_paths_get_problem_json() {
     let body: serde_json::Value = response.body_mut().read_json().unwrap();
     assert_eq!(body["status"], 404);
     assert_eq!(body["title"], "Nicht gefunden");
+
+    let mut page = http().get(server.url("/gibt-es-nicht")).call().unwrap();
+    assert_eq!(page.status(), 404);
+    assert_eq!(page.headers()["content-type"], "text/html; charset=utf-8");
+    let html = page.body_mut().read_to_string().unwrap();
+    assert!(html.contains("<h1>Seite nicht gefunden</h1>"), "{html}");
 }
 
 #[test]

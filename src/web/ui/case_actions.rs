@@ -17,6 +17,7 @@ use crate::auth::Permission;
 use crate::db::Database;
 use crate::db::models::CaseId;
 use crate::engine::data::{DataError, merge_patch};
+use crate::engine::editors;
 use crate::service::cases::{self, Invocation};
 use crate::service::{ServiceError, clock};
 use crate::web::api::ApiState;
@@ -86,11 +87,19 @@ pub async fn change_data(
         Err(error) => return service_error(&api, &session, error),
     };
     let schema = &current.workflow.definition().data;
-    let (submitted, parse_errors) = form::parse(schema, &Submitted::new(&pairs));
     let roles = crate::auth::workflow_roles(session.principal());
+    // A form sent while another role's step came up (the Antrag was submitted meanwhile).
+    if let Some(refusal) =
+        editors::not_at_work(&current.workflow.workflow, &current.instance, &roles)
+    {
+        let error = ServiceError::Refused(vec![refusal]);
+        return refused_or_error(&db, &api, &session, id, error).await;
+    }
+    let (submitted, parse_errors) = form::parse(schema, &Submitted::new(&pairs));
+    let acting = editors::acting_roles(&current.workflow.workflow, &current.instance, &roles);
     let editing = form::Editing {
         definition: current.workflow.definition(),
-        roles: &roles,
+        roles: &acting,
     };
     let patch = form::patch(editing, &current.instance.data, &submitted);
     // What the form shows again after a failure: the input, and the fields the viewer may not

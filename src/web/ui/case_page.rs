@@ -22,7 +22,7 @@ use crate::db::models::{CaseId, Organisation};
 use crate::db::{Database, DbConnection};
 use crate::documents::{self, Document};
 use crate::engine::definition::Step;
-use crate::engine::{Refusal, available_actions};
+use crate::engine::{Refusal, available_actions, editors};
 use crate::journal::{self, JournalEntry};
 use crate::mail::outbox::{self, FailedMail};
 use crate::service::beteiligung::{self, MatrixRow};
@@ -361,14 +361,23 @@ fn context(session: &Session, loaded: &Loaded, overrides: Overrides) -> Value {
             .collect(),
     };
     let data = overrides.data.as_ref().unwrap_or(&case.instance.data);
+    // Only the roles whose step is active change the data (the Antrag stays as submitted while
+    // the Bewilligungsbehörde examines it).
     let roles = crate::auth::workflow_roles(principal);
+    let not_at_work = editors::not_at_work(&workflow.workflow, &case.instance, &roles);
+    let acting = editors::acting_roles(&workflow.workflow, &case.instance, &roles);
     let editing = form::Editing {
         definition,
-        roles: &roles,
+        roles: &acting,
     };
     context["felder"] = json!(form::render(data, &overrides.errors, &choices, editing));
     context["felder_hinweis"] = json!(form::locked_by_default(editing));
-    context["darf_aendern"] = json!(darf_aendern);
+    context["darf_aendern"] = json!(darf_aendern && not_at_work.is_none());
+    context["nur_lesen_grund"] = json!(
+        not_at_work
+            .filter(|_| darf_aendern)
+            .map(|refusal| refusal.message().to_string())
+    );
 
     let mut summary: Vec<Value> = overrides
         .errors
