@@ -6,7 +6,7 @@
 //! |---|---|---|
 //! | `admin` | everything | everything, every organisation |
 //! | `koordination` | list, read | everything on cases of the own organisation |
-//! | `bewilligung` | list, read | read, documents, journal, actions, data and uploads on *submitted* cases of every organisation (it records its decision, its date and the Bescheid in the case) |
+//! | `bewilligung` | list, read | read, documents, journal, actions, data, uploads and Vermerke on *submitted* cases of every organisation (it records its decision, its date and the Bescheid in the case) |
 //! | `lesen` | list, read | read, documents, journal within the own organisation |
 //!
 //! Only `admin` deploys workflows, manages the mail outbox and the users, and registers partner
@@ -38,6 +38,8 @@ pub enum Permission {
     TakeAction,
     /// Attach a document to a case.
     UploadDocument,
+    /// Write an Aktenvermerk into a case's journal.
+    AddNote,
     /// Download a case's documents.
     ReadDocument,
     /// Read a case's journal.
@@ -58,7 +60,7 @@ pub enum Permission {
 
 impl Permission {
     /// Every permission, for exhaustive checks.
-    pub const ALL: [Permission; 16] = [
+    pub const ALL: [Permission; 17] = [
         Permission::ListWorkflows,
         Permission::ReadWorkflow,
         Permission::DeployWorkflow,
@@ -67,6 +69,7 @@ impl Permission {
         Permission::ChangeCaseData,
         Permission::TakeAction,
         Permission::UploadDocument,
+        Permission::AddNote,
         Permission::ReadDocument,
         Permission::ReadJournal,
         Permission::WithdrawCase,
@@ -111,6 +114,7 @@ impl Permission {
             Permission::ChangeCaseData => "die Daten dieses Vorgangs zu ändern",
             Permission::TakeAction => "in diesem Vorgang Aktionen auszuführen",
             Permission::UploadDocument => "Dokumente zu diesem Vorgang hochzuladen",
+            Permission::AddNote => "Vermerke zu diesem Vorgang zu schreiben",
             Permission::ReadDocument => "die Dokumente dieses Vorgangs zu lesen",
             Permission::ReadJournal => "das Protokoll dieses Vorgangs zu lesen",
             Permission::WithdrawCase => "diesen Vorgang zurückzunehmen",
@@ -203,15 +207,15 @@ fn role_allows(
         Role::Koordination => match permission {
             ListWorkflows | ReadWorkflow | ListOrganisations => true,
             DeployWorkflow | ManageOutbox | ViewJobs | ManageOrganisations | ManageUsers => false,
-            CreateCase | ReadCase | ChangeCaseData | TakeAction | UploadDocument | ReadDocument
-            | ReadJournal | WithdrawCase => own,
+            CreateCase | ReadCase | ChangeCaseData | TakeAction | UploadDocument | AddNote
+            | ReadDocument | ReadJournal | WithdrawCase => own,
         },
         Role::Bewilligung => match permission {
             ListWorkflows | ReadWorkflow | ListOrganisations => true,
             // The authority records its decision in the case: date, Bescheid (a document),
             // reasons. Every change is journaled with the actor.
             ReadCase | ReadDocument | ReadJournal | TakeAction | ChangeCaseData
-            | UploadDocument => submitted,
+            | UploadDocument | AddNote => submitted,
             DeployWorkflow | CreateCase | WithdrawCase | ManageOutbox | ViewJobs
             | ManageOrganisations | ManageUsers => false,
         },
@@ -219,7 +223,8 @@ fn role_allows(
             ListWorkflows | ReadWorkflow | ListOrganisations => true,
             ReadCase | ReadDocument | ReadJournal => own,
             DeployWorkflow | CreateCase | ChangeCaseData | TakeAction | UploadDocument
-            | WithdrawCase | ManageOutbox | ViewJobs | ManageOrganisations | ManageUsers => false,
+            | AddNote | WithdrawCase | ManageOutbox | ViewJobs | ManageOrganisations
+            | ManageUsers => false,
         },
     }
 }
@@ -318,7 +323,7 @@ mod tests {
     /// own/not submitted, own/submitted, foreign/not submitted, foreign/submitted.
     /// `Y` allowed; `-` refused with 403; `h` refused and hidden (answer 404).
     #[rustfmt::skip]
-    const EXPECTED: [(Permission, [&str; 4]); 16] = [
+    const EXPECTED: [(Permission, [&str; 4]); 17] = [
         //                  admin   koordination bewilligung lesen
         (ListWorkflows,  ["YYYY", "YYYY",      "YYYY",     "YYYY"]),
         (ReadWorkflow,   ["YYYY", "YYYY",      "YYYY",     "YYYY"]),
@@ -328,6 +333,7 @@ mod tests {
         (ChangeCaseData, ["YYYY", "YYhh",      "hYhY",     "--hh"]),
         (TakeAction,     ["YYYY", "YYhh",      "hYhY",     "--hh"]),
         (UploadDocument, ["YYYY", "YYhh",      "hYhY",     "--hh"]),
+        (AddNote,        ["YYYY", "YYhh",      "hYhY",     "--hh"]),
         (ReadDocument,   ["YYYY", "YYhh",      "hYhY",     "YYhh"]),
         (ReadJournal,    ["YYYY", "YYhh",      "hYhY",     "YYhh"]),
         (WithdrawCase,   ["YYYY", "YYhh",      "h-h-",     "--hh"]),

@@ -71,14 +71,14 @@ impl LoadedCase {
     }
 }
 
-fn access(row: &CaseRow) -> CaseAccess {
+pub(super) fn access(row: &CaseRow) -> CaseAccess {
     CaseAccess {
         applicant: row.applicant_id,
         submitted: row.submitted_at.is_some(),
     }
 }
 
-fn db_time(clock: &Clock) -> NaiveDateTime {
+pub(super) fn db_time(clock: &Clock) -> NaiveDateTime {
     let now = clock.now.naive_utc();
     now.with_nanosecond(now.nanosecond() / 1000 * 1000)
         .unwrap_or(now)
@@ -154,7 +154,7 @@ pub fn with_applicant(
     ))
 }
 
-fn not_found() -> ServiceError {
+pub(super) fn not_found() -> ServiceError {
     ServiceError::NotFound("Diesen Vorgang gibt es nicht.".into())
 }
 
@@ -1073,12 +1073,12 @@ fn set_timer_status(
 pub const INVITATION_RESENT: &str = "invitation_resent";
 
 /// Whether the command that journals `kind` gives the case a new version. Resending an
-/// invitation and attaching a document leave data and state alone, so they do not; readers that
+/// invitation, attaching a document and writing a Vermerk leave data and state alone, so they do not; readers that
 /// match journal entries to versions (the conflict view) skip these entries.
 pub fn changes_version(kind: &str) -> bool {
     !matches!(
         kind,
-        INVITATION_RESENT | crate::service::documents::UPLOADED
+        INVITATION_RESENT | crate::service::documents::UPLOADED | super::notes::NOTE_ADDED
     )
 }
 

@@ -12,6 +12,7 @@ pub mod error;
 pub mod first_run;
 pub mod fristen;
 pub mod mail;
+pub mod notes;
 pub mod organisations;
 pub mod overview;
 pub mod partner;

@@ -232,6 +232,12 @@ await run(async (browser) => {
     await stale.close();
     await coordinator.reload();
     assert.notEqual(await coordinator.locator('#feld-zentrum_name').inputValue(), 'Nach dem Einreichen geändert');
+    // A phone call goes into the file as an Aktenvermerk, line breaks kept.
+    const call = 'Telefonat mit dem Kompetenzzentrum:\nEingang des Antrags bestätigt.';
+    await coordinator.fill('#feld-vermerk', call);
+    await submitting(coordinator, () => coordinator.getByRole('button', { name: 'Vermerk speichern' }).click());
+    assert.equal(await coordinator.locator('.zeitleiste .vermerk').first().innerText(), call);
+    await page_done(coordinator, 'vermerk');
     await logout(coordinator);
   });
 

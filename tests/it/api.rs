@@ -462,3 +462,55 @@ both_backends! {
         assert_eq!(foreign.status, StatusCode::NOT_FOUND);
     }
 }
+
+both_backends! {
+    async fn a_vermerk_joins_the_journal_without_a_new_version(backend) {
+        let db = TestDatabase::migrated(backend);
+        let dir = tempfile::tempdir().unwrap();
+        let users = users(&db);
+        let app = app!(db, dir.path());
+        let created = call!(app, post, "/api/v1/cases", users.soest, Some(json!({ "workflow": "ki-antrag", "data": {} })));
+        let id = created.body["id"].as_i64().unwrap();
+        let version = created.body["version"].clone();
+        let notes = format!("/api/v1/cases/{id}/notes");
+
+        let text = "Telefonat mit dem Schulamt:\nRückmeldung bis Freitag zugesagt.";
+        let added = call!(app, post, notes, users.soest, Some(json!({ "text": format!("  {text}\r\n") })));
+        assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
+        assert_eq!(added.body["kind"], "note_added");
+        assert_eq!(added.body["actor"], "k@kreis-soest.de");
+        assert_eq!(added.body["payload"], json!({ "text": text }), "trimmed, lines kept");
+        let journal = call!(app, get, format!("/api/v1/cases/{id}/journal"), users.soest, None);
+        let entries = journal.body.as_array().unwrap();
+        assert_eq!(entries.last().unwrap(), &added.body, "the answer is the stored entry");
+        assert_eq!(entries[entries.len() - 2]["hash"], added.body["prev_hash"], "chained");
+        let case = call!(app, get, format!("/api/v1/cases/{id}"), users.soest, None);
+        assert_eq!(case.body["version"], version, "a Vermerk leaves the version alone");
+        assert!(vorgang::journal::verify(&mut db.connection()).unwrap().intact());
+
+        // Bad input: a problem at `/text`, and nothing written.
+        for (body, status, pointer) in [
+            (json!({ "text": " \n " }), StatusCode::UNPROCESSABLE_ENTITY, Some("/text")),
+            (json!({ "text": "x".repeat(20_001) }), StatusCode::UNPROCESSABLE_ENTITY, Some("/text")),
+            (json!({ "text": "a\u{7}b" }), StatusCode::UNPROCESSABLE_ENTITY, Some("/text")),
+            (json!({ "text": "x", "version": 1 }), StatusCode::BAD_REQUEST, None),
+            (json!({}), StatusCode::BAD_REQUEST, None),
+        ] {
+            let refused = call!(app, post, notes, users.soest, Some(body.clone()));
+            assert_eq!(refused.status, status, "{body}: {}", refused.body);
+            assert_eq!(refused.content_type, "application/problem+json");
+            if let Some(pointer) = pointer {
+                assert_eq!(refused.body["errors"][0]["pointer"], pointer, "{}", refused.body);
+            }
+        }
+        // A reader may not write one, another Kreis does not see the case.
+        let reader = call!(app, post, notes, users.reader_soest, Some(json!({ "text": "Gelesen." })));
+        assert_eq!(reader.status, StatusCode::FORBIDDEN, "{}", reader.body);
+        let foreign = call!(app, post, notes, users.kleve, Some(json!({ "text": "Hallo." })));
+        assert_eq!(foreign.status, StatusCode::NOT_FOUND, "{}", foreign.body);
+        let missing = call!(app, post, "/api/v1/cases/999999/notes", users.admin, Some(json!({ "text": "Hallo." })));
+        assert_eq!(missing.status, StatusCode::NOT_FOUND, "{}", missing.body);
+        let journal = call!(app, get, format!("/api/v1/cases/{id}/journal"), users.soest, None);
+        assert_eq!(journal.body.as_array().unwrap().len(), entries.len(), "nothing more was written");
+    }
+}

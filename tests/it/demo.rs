@@ -306,6 +306,16 @@ both_backends! {
             }
         }
 
+        // The case under review carries an Aktenvermerk of its coordinator.
+        let notes: Vec<(String, String)> = case_events::table
+            .filter(case_events::kind.eq("note_added"))
+            .select((case_events::actor, case_events::payload))
+            .load(&mut conn)
+            .unwrap();
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(notes[0].0.starts_with("koordination@"), "{notes:?}");
+        assert!(notes[0].1.contains("Telefonat mit dem Kompetenzzentrum"), "{notes:?}");
+
         // Partner bodies with .demo mailboxes; the offices have a mailbox and a head.
         assert_eq!(summary.partners.len(), 11);
         let partners: Vec<(String, String, Option<String>)> = organisations::table

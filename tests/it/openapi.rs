@@ -21,6 +21,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/cases/{id}/actions/{action}"),
     ("POST", "/api/v1/cases/{id}/withdraw"),
     ("GET", "/api/v1/cases/{id}/journal"),
+    ("POST", "/api/v1/cases/{id}/notes"),
     ("GET", "/api/v1/cases/{id}/documents"),
     ("POST", "/api/v1/cases/{id}/documents"),
     ("GET", "/api/v1/cases/{id}/documents/{doc_id}"),

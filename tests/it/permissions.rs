@@ -4,7 +4,8 @@
 //!
 //! Writes use a stale `version`: the service checks access before the version
 //! (`service::cases::apply`), so a permitted write answers 409, a refused one 403 and a hidden one
-//! 404 – and nothing changes. Uploads send an empty file: permitted → 422, else 403/404.
+//! 404 – and nothing changes. Uploads send an empty file and Vermerke an empty text:
+//! permitted → 422, else 403/404.
 
 use actix_web::http::StatusCode;
 use actix_web::test as actix_test;
@@ -147,7 +148,7 @@ const LISTED: [&str; 5] = ["OS", "OS", "S", "OS", ""];
 
 /// Case endpoints × principal: `[unsubmitted case, submitted case]`, both owned by 05974.
 #[rustfmt::skip]
-const CASE_ENDPOINTS: [(&str, [[u16; 2]; 5]); 9] = [
+const CASE_ENDPOINTS: [(&str, [[u16; 2]; 5]); 10] = [
     //                                  admin       koord 05974  bewilligung  lesen       koord Kleve
     ("GET /cases/{id}",                [[200, 200], [200, 200], [404, 200], [200, 200], [404, 404]]),
     ("PATCH /cases/{id}/data",         [[409, 409], [409, 409], [404, 409], [403, 403], [404, 404]]),
@@ -156,6 +157,7 @@ const CASE_ENDPOINTS: [(&str, [[u16; 2]; 5]); 9] = [
     ("GET /cases/{id}/journal",        [[200, 200], [200, 200], [404, 200], [200, 200], [404, 404]]),
     ("GET /cases/{id}/documents",      [[200, 200], [200, 200], [404, 200], [200, 200], [404, 404]]),
     ("POST /cases/{id}/documents",     [[422, 422], [422, 422], [404, 422], [403, 403], [404, 404]]),
+    ("POST /cases/{id}/notes",         [[422, 422], [422, 422], [404, 422], [403, 403], [404, 404]]),
     ("GET /cases/{id}/documents/{d}",  [[200, 200], [200, 200], [404, 200], [200, 200], [404, 404]]),
     // The unknown document id behind a readable case: not found, but only after the case check.
     ("GET /cases/{id}/documents/0",    [[404, 404], [404, 404], [404, 404], [404, 404], [404, 404]]),
@@ -181,6 +183,9 @@ fn case_request(endpoint: &str, case: i64, document: i64, token: &str) -> actix_
         "GET /cases/{id}/journal" => actix_test::TestRequest::get().uri(&uri("/journal")),
         "GET /cases/{id}/documents" => actix_test::TestRequest::get().uri(&uri("/documents")),
         "POST /cases/{id}/documents" => return upload(case, token, b""),
+        "POST /cases/{id}/notes" => actix_test::TestRequest::post()
+            .uri(&uri("/notes"))
+            .set_json(json!({ "text": " " })),
         "GET /cases/{id}/documents/{d}" => {
             actix_test::TestRequest::get().uri(&uri(&format!("/documents/{document}")))
         }
@@ -340,6 +345,8 @@ both_backends! {
             assert_eq!(case.body["status"], "running", "{case_name}: {}", case.body);
             let documents = send!(app, actix_test::TestRequest::get().uri(&format!("/api/v1/cases/{}/documents", case_ids[c])).insert_header(bearer(&principals[0])));
             assert_eq!(documents.body.as_array().map(Vec::len), Some(1), "{case_name}: {}", documents.body);
+            let journal = send!(app, actix_test::TestRequest::get().uri(&format!("/api/v1/cases/{}/journal", case_ids[c])).insert_header(bearer(&principals[0])));
+            assert!(journal.body.as_array().unwrap().iter().all(|e| e["kind"] != "note_added"), "{case_name}: {}", journal.body);
         }
 
         // Nor did it create an organisation.

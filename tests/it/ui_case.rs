@@ -639,3 +639,55 @@ fn journal_len(db: &TestDatabase, id: i64) -> i64 {
         .get_result(&mut db.connection())
         .unwrap()
 }
+
+both_backends! {
+    async fn a_vermerk_is_written_on_the_case_page_and_stands_in_the_timeline(backend) {
+        let db = TestDatabase::migrated(backend);
+        let dir = tempfile::tempdir().unwrap();
+        create_user(&mut db.connection(), COORDINATOR, "05974", &[Role::Koordination], Some(PASSWORD));
+        create_user(&mut db.connection(), "leser@kreis-soest.de", "05974", &[Role::Lesen], Some(PASSWORD));
+        create_user(&mut db.connection(), "k@kreis-kleve.de", "05154", &[Role::Koordination], Some(PASSWORD));
+        let (app, api) = ui_app!(db, dir.path());
+        let id = start(&mut db.connection(), &api, "05974", json!({}));
+        let (version, ..) = case_data(&mut db.connection(), &api, id);
+        let mut browser = Browser::from("10.0.0.3:1000");
+        browser.login(&app, COORDINATOR, PASSWORD).await;
+
+        let page = browser.get(&app, &format!("/vorgaenge/{id}")).await;
+        assert!(page.body.contains("<label for=\"feld-vermerk\">Aktenvermerk</label>"), "{}", page.body);
+        let csrf = page.hidden("csrf");
+        // Empty: the page again, the reason at the field, nothing written.
+        let empty = browser.post(&app, &format!("/vorgaenge/{id}/vermerke"), &[("csrf", &csrf), ("text", "   ")]).await;
+        assert_eq!(empty.status, 422, "{}", empty.body);
+        assert!(empty.body.contains("<span class=\"feldfehler\" id=\"fehler-vermerk\">Bitte geben Sie den Vermerk ein.</span>"), "{}", empty.body);
+        assert!(empty.body.contains("aria-invalid=\"true\">   </textarea>"), "the input is kept: {}", empty.body);
+        assert!(!empty.body.contains("<span class=\"vermerk\">"));
+
+        let text = "Telefonat mit Frau Berg (Schulamt): <Rückruf> bis Freitag.\r\nTermin folgt.";
+        let written = browser.post(&app, &format!("/vorgaenge/{id}/vermerke"), &[("csrf", &csrf), ("text", text)]).await;
+        assert_eq!(written.location(), format!("/vorgaenge/{id}?hinweis=vermerk#journal"));
+        let page = browser.get(&app, written.location()).await;
+        assert!(page.body.contains("Der Vermerk wurde in den Verlauf aufgenommen."));
+        assert!(page.body.contains("<span class=\"text\">Vermerk</span><span class=\"vermerk\">Telefonat mit Frau Berg (Schulamt): &lt;Rückruf&gt; bis Freitag.\nTermin folgt.</span> <span class=\"wer\">k@kreis-soest.de</span>"), "{}", page.body);
+        let (after, ..) = case_data(&mut db.connection(), &api, id);
+        assert_eq!(after, version, "a Vermerk needs no version and makes none");
+
+        // A reader sees the Vermerk but no form, and cannot post one.
+        let mut reader = Browser::from("10.0.0.4:1000");
+        reader.login(&app, "leser@kreis-soest.de", PASSWORD).await;
+        let read = reader.get(&app, &format!("/vorgaenge/{id}")).await;
+        assert!(read.body.contains("Termin folgt."));
+        assert!(!read.body.contains("feld-vermerk"));
+        let csrf_reader = read.hidden("csrf");
+        let refused = reader.post(&app, &format!("/vorgaenge/{id}/vermerke"), &[("csrf", &csrf_reader), ("text", "Gelesen.")]).await;
+        assert_eq!(refused.status, 403, "{}", refused.body);
+        // Another Kreis: the case does not exist.
+        let mut foreign = Browser::from("10.0.0.5:1000");
+        foreign.login(&app, "k@kreis-kleve.de", PASSWORD).await;
+        let csrf_foreign = foreign.csrf_token(&app, "/passwort").await;
+        let hidden = foreign.post(&app, &format!("/vorgaenge/{id}/vermerke"), &[("csrf", &csrf_foreign), ("text", "Hallo.")]).await;
+        assert_eq!(hidden.status, 404, "{}", hidden.body);
+        let notes = vorgang::journal::list(&mut db.connection(), id).unwrap().into_iter().filter(|e| e.kind == "note_added").count();
+        assert_eq!(notes, 1, "only the coordinator's Vermerk was written");
+    }
+}

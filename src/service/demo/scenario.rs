@@ -599,6 +599,21 @@ impl Loader<'_, '_> {
         )
     }
 
+    /// An Aktenvermerk in the journal of `case`, written by `who` at `at`.
+    fn note(
+        &mut self,
+        case: CaseId,
+        who: &Actor,
+        at: DateTime<Utc>,
+        text: &str,
+    ) -> Result<(), ServiceError> {
+        self.advance(&[case], at)?;
+        let clock = crate::service::clock::at(at);
+        let allow = |_| Ok(());
+        crate::service::notes::add(self.conn, case, text, who, &clock, &allow)?;
+        Ok(())
+    }
+
     fn change(
         &mut self,
         case: CaseId,
@@ -1164,6 +1179,13 @@ impl Loader<'_, '_> {
         )?;
         self.play_until_kreistag(case, start)?;
         self.play_until_submission(case, start + 95, -20)?;
+        self.note(
+            case,
+            &coordinator,
+            berlin(self.day(-13), 11, 20),
+            "Telefonat mit dem Kompetenzzentrum für Integration: Der Antrag ist vollständig \
+             eingegangen. Rückfragen zum Personalkonzept kommen gegebenenfalls schriftlich.",
+        )?;
         Ok(())
     }
 

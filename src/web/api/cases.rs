@@ -527,6 +527,53 @@ pub async fn withdraw(
     Ok(HttpResponse::Ok().json(view))
 }
 
+/// Body of `POST /cases/{id}/notes`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddNote {
+    /// The Vermerk, up to 20,000 characters; line breaks are kept.
+    pub text: String,
+}
+
+/// `POST /cases/{id}/notes`: an Aktenvermerk, appended to the case's journal.
+#[utoipa::path(
+    post,
+    path = "/api/v1/cases/{id}/notes",
+    tag = "Vorgänge",
+    summary = "Aktenvermerk schreiben",
+    description = "Schreibt einen Vermerk (Telefonat, Absprache, Posteingang auf Papier) als \
+                   Eintrag `note_added` in das Journal des Vorgangs. Vermerke lassen sich weder \
+                   ändern noch löschen; die Version des Vorgangs bleibt unverändert.",
+    params(
+        ("id" = i64, Path, description = "Nummer des Vorgangs"),
+    ),
+    request_body = AddNote,
+    responses(
+        (status = 201, description = "Der Journaleintrag des Vermerks", body = Object),
+        (status = 400, description = "Ungültige Anfrage (JSON oder Parameter)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Nicht angemeldet: Bearer-Token fehlt oder ist ungültig", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Keine Berechtigung", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Nicht gefunden (oder für den Aufrufer nicht sichtbar)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Leerer, zu langer oder ungültiger Text (`errors` mit Zeiger `/text`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn add_note(
+    caller: Caller,
+    path: web::Path<i64>,
+    body: web::Json<AddNote>,
+    db: web::Data<Database>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let id = CaseId(path.into_inner());
+    let text = body.into_inner().text;
+    let entry = with_principal(&db, caller, move |conn, principal| {
+        as_caller(&principal, Permission::AddNote, |call| {
+            crate::service::notes::add(conn, id, &text, call.actor, call.clock, call.check)
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(entry))
+}
+
 /// `GET /cases/{id}/journal`: every entry with its hash.
 #[utoipa::path(
     get,

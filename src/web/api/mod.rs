@@ -83,6 +83,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .service(web::resource("/cases/{id}/withdraw").route(web::post().to(cases::withdraw)))
             .service(web::resource("/cases/{id}/journal").route(web::get().to(cases::journal)))
+            .service(web::resource("/cases/{id}/notes").route(web::post().to(cases::add_note)))
             .service(
                 web::resource("/cases/{id}/consultations")
                     .route(web::get().to(beteiligung::matrix)),

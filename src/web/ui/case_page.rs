@@ -48,6 +48,10 @@ pub struct Overrides {
     pub conflict: Option<Conflict>,
     /// Why the last upload was refused.
     pub upload_error: Option<String>,
+    /// The Vermerk as typed, shown again with [`Overrides::note_error`].
+    pub note: Option<String>,
+    /// Why the Vermerk was not written.
+    pub note_error: Option<String>,
 }
 
 /// What the conflict notice shows.
@@ -171,6 +175,7 @@ pub async fn page(
         "angelegt" => Some("Der Vorgang wurde angelegt."),
         "hochgeladen" => Some("Das Dokument wurde hochgeladen."),
         "erneut-gesendet" => Some("Die Einladung wurde mit einem neuen Link erneut gesendet."),
+        "vermerk" => Some("Der Vermerk wurde in den Verlauf aufgenommen."),
         _ => None,
     });
     show(
@@ -429,6 +434,9 @@ fn context(session: &Session, loaded: &Loaded, overrides: Overrides) -> Value {
     );
     context["darf_hochladen"] = json!(may(Permission::UploadDocument));
     context["upload_fehler"] = json!(overrides.upload_error);
+    context["darf_vermerken"] = json!(may(Permission::AddNote));
+    context["vermerk_text"] = json!(overrides.note);
+    context["vermerk_fehler"] = json!(overrides.note_error);
 
     // Consultation matrix. A deadline all participants share (the usual case) is said once
     // above the table, with its reason, instead of in every row.
@@ -646,6 +654,7 @@ fn journal_item(
         "case_withdrawn" => "Vorgang zurückgezogen".to_string(),
         "case_completed" => format!("Vorgang abgeschlossen (Ergebnis: {})", text("outcome")),
         cases::INVITATION_RESENT => "Einladung erneut gesendet".to_string(),
+        crate::service::notes::NOTE_ADDED => "Vermerk".to_string(),
         crate::service::documents::UPLOADED => {
             let shared = p.get("partner_visible").and_then(Value::as_bool) == Some(true);
             format!(
@@ -664,6 +673,7 @@ fn journal_item(
         "zeit": time_de(entry.at),
         "wer": entry.actor,
         "text": description,
+        "vermerk": (entry.kind == crate::service::notes::NOTE_ADDED).then(|| text("text")),
         "nr": entry.seq,
     })
 }

@@ -14,6 +14,7 @@ pub mod admin;
 mod case_actions;
 mod case_documents;
 mod case_list;
+mod case_notes;
 mod case_page;
 mod cookie;
 pub mod csrf;
@@ -165,6 +166,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         }))
         .service(page(r"/vorgaenge/{id:\d+}/aktionen/{action}", |r| {
             r.route(web::post().to(case_actions::take_action))
+        }))
+        .service(page(r"/vorgaenge/{id:\d+}/vermerke", |r| {
+            r.route(web::post().to(case_notes::add))
         }))
         .service(page(
             r"/vorgaenge/{id:\d+}/einladungen/{invitation:\d+}/erneut-senden",

@@ -1,0 +1,118 @@
+//! Aktenvermerke: what happened outside vorgang (a call with the Schulamt, an agreement with the
+//! Bezirksregierung, a paper letter received) written into the case file by staff.
+//!
+//! A Vermerk is a journal entry of its own kind, so it stands in the tamper-evident chain with
+//! its author and time and can never be edited or removed; a correction is a further Vermerk.
+//! Like a document, it leaves the case's data, state and version alone: writing down a phone
+//! call must not turn a colleague's pending edit into a conflict.
+
+use serde_json::json;
+
+use super::ServiceError;
+use super::cases::AccessCheck;
+use crate::db::models::{CaseId, CaseRow};
+use crate::db::{DbConnection, write_transaction};
+use crate::engine::data::DataError;
+use crate::engine::{Actor, Clock};
+use crate::journal::{self, JournalEntry, NewEvent};
+
+/// The journal kind of a Vermerk; its payload is `{"text"}`.
+pub const NOTE_ADDED: &str = "note_added";
+
+/// Longest Vermerk, in characters; longer records belong in a document.
+pub const MAX_CHARS: usize = 20_000;
+
+/// Writes `text` as a Vermerk of case `id` by `actor`: only if `check` allows the caller on
+/// this case, then only a valid text (the problem at `/text`). Otherwise nothing is written.
+pub fn add(
+    conn: &mut DbConnection,
+    id: CaseId,
+    text: &str,
+    actor: &Actor,
+    clock: &Clock,
+    check: AccessCheck<'_>,
+) -> Result<JournalEntry, ServiceError> {
+    let at = super::cases::db_time(clock);
+    write_transaction(conn, |conn| {
+        let row = CaseRow::find(conn, id)?.ok_or_else(super::cases::not_found)?;
+        check(super::cases::access(&row))?;
+        let text = checked(text)?;
+        let entries = journal::append(
+            conn,
+            id.0,
+            &[NewEvent {
+                at,
+                actor: actor.id.clone(),
+                kind: NOTE_ADDED.into(),
+                payload: json!({ "text": text }),
+            }],
+        )?;
+        entries
+            .into_iter()
+            .next()
+            .ok_or_else(|| ServiceError::Internal("Vermerk nicht im Journal".into()))
+    })
+}
+
+/// The text as stored (trimmed, `\r\n` as `\n`), or why it cannot be one.
+fn checked(text: &str) -> Result<String, ServiceError> {
+    let text = text.trim().replace("\r\n", "\n");
+    let problem = if text.is_empty() {
+        Some("Bitte geben Sie den Vermerk ein.".to_string())
+    } else if text.chars().count() > MAX_CHARS {
+        Some(
+            "Der Vermerk ist zu lang (höchstens 20.000 Zeichen); bitte fügen Sie längere \
+             Ausführungen als Dokument bei."
+                .to_string(),
+        )
+    } else if text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        Some("Der Vermerk enthält Steuerzeichen; bitte geben Sie nur Text ein.".to_string())
+    } else {
+        None
+    };
+    match problem {
+        Some(message) => Err(ServiceError::InvalidInput(vec![DataError {
+            pointer: "/text".into(),
+            message,
+        }])),
+        None => Ok(text),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(result: Result<String, ServiceError>) -> String {
+        match result {
+            Err(ServiceError::InvalidInput(errors)) => {
+                assert_eq!(errors[0].pointer, "/text");
+                errors[0].message.clone()
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_note_is_trimmed_and_keeps_its_lines() {
+        assert_eq!(
+            checked("  Telefonat mit dem Schulamt.\r\nRückruf zugesagt.\n ").unwrap(),
+            "Telefonat mit dem Schulamt.\nRückruf zugesagt."
+        );
+    }
+
+    #[test]
+    fn empty_overlong_and_control_characters_are_refused_in_german() {
+        assert_eq!(message(checked(" \n ")), "Bitte geben Sie den Vermerk ein.");
+        assert!(message(checked(&"x".repeat(MAX_CHARS + 1))).contains("höchstens 20.000 Zeichen"));
+        assert!(
+            checked(&"ä".repeat(MAX_CHARS)).is_ok(),
+            "characters, not bytes"
+        );
+        assert!(message(checked("a\u{0}b")).contains("Steuerzeichen"));
+        assert!(checked("Spalte\tSpalte").is_ok());
+    }
+}
