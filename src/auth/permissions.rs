@@ -38,7 +38,7 @@ pub enum Permission {
     TakeAction,
     /// Attach a document to a case.
     UploadDocument,
-    /// Write an Aktenvermerk into a case's journal.
+    /// Write an Aktenvermerk into a case's journal, or set and close a Wiedervorlage on it.
     AddNote,
     /// Download a case's documents.
     ReadDocument,
@@ -114,7 +114,7 @@ impl Permission {
             Permission::ChangeCaseData => "die Daten dieses Vorgangs zu ändern",
             Permission::TakeAction => "in diesem Vorgang Aktionen auszuführen",
             Permission::UploadDocument => "Dokumente zu diesem Vorgang hochzuladen",
-            Permission::AddNote => "Vermerke zu diesem Vorgang zu schreiben",
+            Permission::AddNote => "zu diesem Vorgang Vermerke oder Wiedervorlagen zu schreiben",
             Permission::ReadDocument => "die Dokumente dieses Vorgangs zu lesen",
             Permission::ReadJournal => "das Protokoll dieses Vorgangs zu lesen",
             Permission::WithdrawCase => "diesen Vorgang zurückzunehmen",

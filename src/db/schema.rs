@@ -234,6 +234,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Wiedervorlagen: a user's request to see a case again on `due`, with the reason.
+    follow_ups (id) {
+        id -> BigInt,
+        case_id -> BigInt,
+        user_id -> BigInt,
+        due -> Date,
+        reason -> Text,
+        created_at -> Timestamp,
+        done_at -> Nullable<Timestamp>,
+        done_by -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(follow_ups -> cases (case_id));
+diesel::joinable!(follow_ups -> users (user_id));
 diesel::joinable!(calendar_tokens -> users (user_id));
 diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(user_roles -> users (user_id));
@@ -307,6 +323,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     documents,
     job_runs,
     calendar_tokens,
+    follow_ups,
     ui_sessions,
     demo_records,
 );

@@ -33,7 +33,7 @@ use super::cases::CaseContext;
 use crate::auth::Passwords;
 use crate::db::models::{OrganisationId, Role};
 use crate::db::schema::{
-    answers, calendar_tokens, case_events, cases, demo_records, documents, invitations,
+    answers, calendar_tokens, case_events, cases, demo_records, documents, follow_ups, invitations,
     organisation_contacts, organisations, outbox, partner_links, timers, user_roles, users,
 };
 use crate::db::{DbConnection, write_transaction};
@@ -291,6 +291,15 @@ fn remove_rows(
     summary.documents =
         diesel::delete(documents::table.filter(documents::case_id.eq_any(&case_ids)))
             .execute(conn)?;
+    // Wiedervorlagen on the demo cases and those the demo users set.
+    diesel::delete(
+        follow_ups::table.filter(
+            follow_ups::case_id
+                .eq_any(&case_ids)
+                .or(follow_ups::user_id.eq_any(&user_ids)),
+        ),
+    )
+    .execute(conn)?;
     // Whole journals go: every other case's chain stays intact.
     summary.journal_entries =
         diesel::delete(case_events::table.filter(case_events::case_id.eq_any(&case_ids)))

@@ -10,6 +10,7 @@ pub mod demo;
 pub mod documents;
 pub mod error;
 pub mod first_run;
+pub mod follow_ups;
 pub mod fristen;
 pub mod mail;
 pub mod notes;

@@ -13,7 +13,8 @@ use utoipa::{Modify, OpenApi, ToSchema};
 
 use crate::auth::login;
 use crate::web::api::{
-    beteiligung, calendar, cases, documents, jobs, organisations, outbox, view, workflows,
+    beteiligung, calendar, cases, documents, follow_ups, jobs, organisations, outbox, view,
+    workflows,
 };
 use crate::web::problem::Problem;
 
@@ -46,6 +47,9 @@ const BEARER: &str = "bearer";
         cases::withdraw,
         cases::journal,
         cases::add_note,
+        follow_ups::list,
+        follow_ups::set,
+        follow_ups::close,
         documents::list,
         documents::upload,
         documents::download,
@@ -73,6 +77,8 @@ const BEARER: &str = "bearer";
         cases::TakeAction,
         cases::Withdraw,
         cases::AddNote,
+        follow_ups::SetFollowUp,
+        crate::service::follow_ups::OpenFollowUp,
         view::CaseView,
         view::ActiveStepView,
         view::ActionView,

@@ -514,3 +514,53 @@ both_backends! {
         assert_eq!(journal.body.as_array().unwrap().len(), entries.len(), "nothing more was written");
     }
 }
+
+both_backends! {
+    async fn wiedervorlagen_are_set_listed_and_closed(backend) {
+        let db = TestDatabase::migrated(backend);
+        let dir = tempfile::tempdir().unwrap();
+        let users = users(&db);
+        let app = app!(db, dir.path());
+        let created = call!(app, post, "/api/v1/cases", users.soest, Some(json!({ "workflow": "ki-antrag", "data": {} })));
+        let id = created.body["id"].as_i64().unwrap();
+        let path = format!("/api/v1/cases/{id}/follow-ups");
+        let today = vorgang::service::clock::now().today;
+        let day = |days: u64| (today + chrono::Days::new(days)).format("%Y-%m-%d").to_string();
+
+        let later = call!(app, post, path, users.soest, Some(json!({ "due": day(7), "reason": "Sitzungstermin erfragen" })));
+        assert_eq!(later.status, StatusCode::CREATED, "{}", later.body);
+        let sooner = call!(app, post, path, users.soest, Some(json!({ "due": day(1), "reason": " Rückmeldung prüfen " })));
+        assert_eq!(sooner.body["reason"], "Rückmeldung prüfen");
+        assert_eq!(sooner.body["due"], day(1));
+        assert_eq!(sooner.body["set_by"], "Test Person", "the display name of whoever set it");
+        let listed = call!(app, get, path, users.reader_soest, None);
+        assert_eq!(listed.status, StatusCode::OK);
+        let reasons: Vec<&str> = listed.body.as_array().unwrap().iter().map(|f| f["reason"].as_str().unwrap()).collect();
+        assert_eq!(reasons, ["Rückmeldung prüfen", "Sitzungstermin erfragen"], "earliest first");
+
+        // Bad input: every problem at its pointer; a reader may not set one; nothing stored.
+        let yesterday = (today - chrono::Days::new(1)).format("%Y-%m-%d").to_string();
+        let refused = call!(app, post, path, users.soest, Some(json!({ "due": yesterday, "reason": "" })));
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let pointers: Vec<&str> = refused.body["errors"].as_array().unwrap().iter().map(|e| e["pointer"].as_str().unwrap()).collect();
+        assert_eq!(pointers, ["/due", "/reason"]);
+        let garbage = call!(app, post, path, users.soest, Some(json!({ "due": "morgen", "reason": "x" })));
+        assert_eq!(garbage.body["errors"][0]["pointer"], "/due", "{}", garbage.body);
+        assert_eq!(call!(app, post, path, users.soest, Some(json!({ "due": day(1) }))).status, StatusCode::BAD_REQUEST);
+        assert_eq!(call!(app, post, path, users.reader_soest, Some(json!({ "due": day(1), "reason": "x" }))).status, StatusCode::FORBIDDEN);
+        assert_eq!(call!(app, post, path, users.kleve, Some(json!({ "due": day(1), "reason": "x" }))).status, StatusCode::NOT_FOUND);
+        assert_eq!(call!(app, get, path, users.soest, None).body.as_array().unwrap().len(), 2);
+
+        // Closing: 204, again 204, an unknown one 404; the list keeps the other.
+        let done = format!("{path}/{}/done", sooner.body["id"]);
+        assert_eq!(call!(app, post, done, users.soest, None).status, StatusCode::NO_CONTENT);
+        assert_eq!(call!(app, post, done, users.soest, None).status, StatusCode::NO_CONTENT);
+        assert_eq!(call!(app, post, format!("{path}/999999/done"), users.soest, None).status, StatusCode::NOT_FOUND);
+        let left = call!(app, get, path, users.soest, None);
+        assert_eq!(left.body.as_array().unwrap().len(), 1);
+        assert_eq!(left.body[0]["reason"], "Sitzungstermin erfragen");
+        // The case itself is untouched.
+        let case = call!(app, get, format!("/api/v1/cases/{id}"), users.soest, None);
+        assert_eq!(case.body["version"], created.body["version"]);
+    }
+}

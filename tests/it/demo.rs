@@ -119,6 +119,13 @@ fn counts(conn: &mut DbConnection) -> Vec<(&'static str, i64)> {
         ),
         ("timers", timers::table.count().get_result(conn).unwrap()),
         (
+            "follow_ups",
+            vorgang::db::schema::follow_ups::table
+                .count()
+                .get_result(conn)
+                .unwrap(),
+        ),
+        (
             "invitations",
             invitations::table.count().get_result(conn).unwrap(),
         ),
@@ -315,6 +322,9 @@ both_backends! {
         assert_eq!(notes.len(), 1, "{notes:?}");
         assert!(notes[0].0.starts_with("koordination@"), "{notes:?}");
         assert!(notes[0].1.contains("Telefonat mit dem Kompetenzzentrum"), "{notes:?}");
+        // And its coordinator a Wiedervorlage for the coming days.
+        let follow_ups: i64 = vorgang::db::schema::follow_ups::table.count().get_result(&mut conn).unwrap();
+        assert_eq!(follow_ups, 1);
 
         // Partner bodies with .demo mailboxes; the offices have a mailbox and a head.
         assert_eq!(summary.partners.len(), 11);

@@ -4,8 +4,8 @@
 //!
 //! Writes use a stale `version`: the service checks access before the version
 //! (`service::cases::apply`), so a permitted write answers 409, a refused one 403 and a hidden one
-//! 404 – and nothing changes. Uploads send an empty file and Vermerke an empty text:
-//! permitted → 422, else 403/404.
+//! 404 – and nothing changes. Uploads send an empty file, Vermerke and Wiedervorlagen an empty
+//! text: permitted → 422, else 403/404.
 
 use actix_web::http::StatusCode;
 use actix_web::test as actix_test;
@@ -148,7 +148,7 @@ const LISTED: [&str; 5] = ["OS", "OS", "S", "OS", ""];
 
 /// Case endpoints × principal: `[unsubmitted case, submitted case]`, both owned by 05974.
 #[rustfmt::skip]
-const CASE_ENDPOINTS: [(&str, [[u16; 2]; 5]); 10] = [
+const CASE_ENDPOINTS: [(&str, [[u16; 2]; 5]); 13] = [
     //                                  admin       koord 05974  bewilligung  lesen       koord Kleve
     ("GET /cases/{id}",                [[200, 200], [200, 200], [404, 200], [200, 200], [404, 404]]),
     ("PATCH /cases/{id}/data",         [[409, 409], [409, 409], [404, 409], [403, 403], [404, 404]]),
@@ -158,6 +158,10 @@ const CASE_ENDPOINTS: [(&str, [[u16; 2]; 5]); 10] = [
     ("GET /cases/{id}/documents",      [[200, 200], [200, 200], [404, 200], [200, 200], [404, 404]]),
     ("POST /cases/{id}/documents",     [[422, 422], [422, 422], [404, 422], [403, 403], [404, 404]]),
     ("POST /cases/{id}/notes",         [[422, 422], [422, 422], [404, 422], [403, 403], [404, 404]]),
+    ("GET /cases/{id}/follow-ups",     [[200, 200], [200, 200], [404, 200], [200, 200], [404, 404]]),
+    ("POST /cases/{id}/follow-ups",    [[422, 422], [422, 422], [404, 422], [403, 403], [404, 404]]),
+    // An unknown Wiedervorlage behind a writable case: not found, but only after the case check.
+    ("POST /cases/{id}/follow-ups/0/done", [[404, 404], [404, 404], [404, 404], [403, 403], [404, 404]]),
     ("GET /cases/{id}/documents/{d}",  [[200, 200], [200, 200], [404, 200], [200, 200], [404, 404]]),
     // The unknown document id behind a readable case: not found, but only after the case check.
     ("GET /cases/{id}/documents/0",    [[404, 404], [404, 404], [404, 404], [404, 404], [404, 404]]),
@@ -183,6 +187,13 @@ fn case_request(endpoint: &str, case: i64, document: i64, token: &str) -> actix_
         "GET /cases/{id}/journal" => actix_test::TestRequest::get().uri(&uri("/journal")),
         "GET /cases/{id}/documents" => actix_test::TestRequest::get().uri(&uri("/documents")),
         "POST /cases/{id}/documents" => return upload(case, token, b""),
+        "GET /cases/{id}/follow-ups" => actix_test::TestRequest::get().uri(&uri("/follow-ups")),
+        "POST /cases/{id}/follow-ups" => actix_test::TestRequest::post()
+            .uri(&uri("/follow-ups"))
+            .set_json(json!({ "due": "2999-01-01", "reason": "" })),
+        "POST /cases/{id}/follow-ups/0/done" => {
+            actix_test::TestRequest::post().uri(&uri("/follow-ups/0/done"))
+        }
         "POST /cases/{id}/notes" => actix_test::TestRequest::post()
             .uri(&uri("/notes"))
             .set_json(json!({ "text": " " })),

@@ -691,3 +691,103 @@ both_backends! {
         assert_eq!(notes, 1, "only the coordinator's Vermerk was written");
     }
 }
+
+both_backends! {
+    async fn a_wiedervorlage_comes_back_on_the_start_page_until_someone_closes_it(backend) {
+        use vorgang::db::schema::{follow_ups, users};
+        let db = TestDatabase::migrated(backend);
+        let dir = tempfile::tempdir().unwrap();
+        create_user(&mut db.connection(), COORDINATOR, "05974", &[Role::Koordination], Some(PASSWORD));
+        create_user(&mut db.connection(), "vertretung@kreis-soest.de", "05974", &[Role::Koordination], Some(PASSWORD));
+        create_user(&mut db.connection(), "leser@kreis-soest.de", "05974", &[Role::Lesen], Some(PASSWORD));
+        create_user(&mut db.connection(), "k@kreis-kleve.de", "05154", &[Role::Koordination], Some(PASSWORD));
+        let (app, api) = ui_app!(db, dir.path());
+        let id = start(&mut db.connection(), &api, "05974", json!({}));
+        let aktenzeichen: String = vorgang::db::schema::cases::table.find(id).select(vorgang::db::schema::cases::aktenzeichen).first(&mut db.connection()).unwrap();
+        let (version, ..) = case_data(&mut db.connection(), &api, id);
+        let today = clock::now().today;
+        let iso = |days: u64| (today + chrono::Days::new(days)).format("%Y-%m-%d").to_string();
+        let mut browser = Browser::from("10.0.0.3:1000");
+        browser.login(&app, COORDINATOR, PASSWORD).await;
+        let page = browser.get(&app, &format!("/vorgaenge/{id}")).await;
+        assert!(page.body.contains("Keine offene Wiedervorlage."), "{}", page.body);
+        assert!(page.body.contains(&format!("min=\"{}\"", iso(0))));
+        let csrf = page.hidden("csrf");
+        let path = format!("/vorgaenge/{id}/wiedervorlagen");
+
+        // A past day and no reason: both named at their fields, the input kept, nothing stored.
+        let yesterday = (today - chrono::Days::new(1)).format("%Y-%m-%d").to_string();
+        let refused = browser.post(&app, &path, &[("csrf", &csrf), ("tag", &yesterday), ("anlass", " ")]).await;
+        assert_eq!(refused.status, 422, "{}", refused.body);
+        assert!(refused.body.contains("<span class=\"feldfehler\" id=\"fehler-wv-tag\">Der Tag der Wiedervorlage liegt in der Vergangenheit"), "{}", refused.body);
+        assert!(refused.body.contains("<span class=\"feldfehler\" id=\"fehler-wv-anlass\">Bitte geben Sie an, worum es bei der Wiedervorlage geht.</span>"));
+        assert!(refused.body.contains(&format!("value=\"{yesterday}\"")));
+        let typo = browser.post(&app, &path, &[("csrf", &csrf), ("tag", "31.02.2027"), ("anlass", "Prüfen")]).await;
+        assert_eq!(typo.status, 422);
+        assert!(typo.body.contains("Bitte geben Sie den Tag als Datum an, zum Beispiel 15.01.2027."), "{}", typo.body);
+        assert!(typo.body.contains("value=\"Prüfen\""));
+        let stored: i64 = follow_ups::table.count().get_result(&mut db.connection()).unwrap();
+        assert_eq!(stored, 0);
+
+        // Today and in thirty days: the start page lists today's, not the far one.
+        let set = browser.post(&app, &path, &[("csrf", &csrf), ("tag", &iso(0)), ("anlass", "Rückmeldung des Schulamts prüfen")]).await;
+        assert_eq!(set.location(), format!("/vorgaenge/{id}?hinweis=wiedervorlage#wiedervorlage"));
+        let typed = (today + chrono::Days::new(30)).format("%d.%m.%Y").to_string();
+        let later = browser.post(&app, &path, &[("csrf", &csrf), ("tag", &typed), ("anlass", "Sitzungstermin erfragen")]).await;
+        assert_eq!(later.status, 303, "German dates are read too: {}", later.body);
+        let start_page = browser.get(&app, "/").await;
+        let section = &start_page.body[start_page.body.find("Meine Wiedervorlagen").unwrap()..start_page.body.find("id=\"fristen\"").unwrap()];
+        assert!(section.contains(&format!("<strong>Heute</strong>, <time datetime=\"{}\">", iso(0))), "{section}");
+        assert!(section.contains(&format!("<a class=\"az\" href=\"/vorgaenge/{id}#wiedervorlage\">{aktenzeichen}</a> – Rückmeldung des Schulamts prüfen")), "{section}");
+        assert!(!section.contains("Sitzungstermin erfragen"), "beyond the horizon: {section}");
+        let (after, ..) = case_data(&mut db.connection(), &api, id);
+        assert_eq!(after, version, "a Wiedervorlage leaves the case alone");
+
+        // Personal: a colleague's start page does not list it; the case page shows both to
+        // every reader, the buttons only to those who may write.
+        let mut colleague = Browser::from("10.0.0.6:1000");
+        colleague.login(&app, "vertretung@kreis-soest.de", PASSWORD).await;
+        assert!(!colleague.get(&app, "/").await.body.contains("Rückmeldung des Schulamts prüfen"));
+        let mut reader = Browser::from("10.0.0.4:1000");
+        reader.login(&app, "leser@kreis-soest.de", PASSWORD).await;
+        let read = reader.get(&app, &format!("/vorgaenge/{id}")).await;
+        assert!(read.body.contains("Rückmeldung des Schulamts prüfen") && read.body.contains("Sitzungstermin erfragen"));
+        assert!(!read.body.contains("/erledigt\"") && !read.body.contains("feld-wv-tag"));
+        let csrf_reader = read.hidden("csrf");
+        let first: i64 = follow_ups::table.order(follow_ups::id).select(follow_ups::id).first(&mut db.connection()).unwrap();
+        let close = format!("/vorgaenge/{id}/wiedervorlagen/{first}/erledigt");
+        assert_eq!(reader.post(&app, &close, &[("csrf", &csrf_reader)]).await.status, 403);
+        let mut foreign = Browser::from("10.0.0.5:1000");
+        foreign.login(&app, "k@kreis-kleve.de", PASSWORD).await;
+        let csrf_foreign = foreign.csrf_token(&app, "/passwort").await;
+        assert_eq!(foreign.post(&app, &close, &[("csrf", &csrf_foreign)]).await.status, 404);
+        assert_eq!(foreign.post(&app, &path, &[("csrf", &csrf_foreign), ("tag", &iso(1)), ("anlass", "x")]).await.status, 404);
+
+        // The colleague standing in closes it: gone from the start page, recorded with who.
+        let csrf_colleague = colleague.csrf_token(&app, &format!("/vorgaenge/{id}")).await;
+        let closed = colleague.post(&app, &close, &[("csrf", &csrf_colleague)]).await;
+        assert_eq!(closed.location(), format!("/vorgaenge/{id}?hinweis=wiedervorlage-erledigt#wiedervorlage"));
+        assert_eq!(colleague.post(&app, &close, &[("csrf", &csrf_colleague)]).await.status, 303, "a second click changes nothing");
+        let done: (Option<String>, bool) = follow_ups::table.find(first).select((follow_ups::done_by, follow_ups::done_at.is_not_null())).first(&mut db.connection()).unwrap();
+        assert_eq!(done, (Some("vertretung@kreis-soest.de".to_string()), true));
+        assert!(!browser.get(&app, "/").await.body.contains("Rückmeldung des Schulamts prüfen"));
+        // Through another case's address it does not exist.
+        let second = browser.post(&app, &path, &[("csrf", &csrf), ("tag", &iso(1)), ("anlass", "Offen lassen")]).await;
+        assert_eq!(second.status, 303);
+        let open: i64 = follow_ups::table.filter(follow_ups::reason.eq("Offen lassen")).select(follow_ups::id).first(&mut db.connection()).unwrap();
+        let other = start(&mut db.connection(), &api, "05974", json!({}));
+        let wrong = colleague.post(&app, &format!("/vorgaenge/{other}/wiedervorlagen/{open}/erledigt"), &[("csrf", &csrf_colleague)]).await;
+        assert_eq!(wrong.status, 404, "{}", wrong.body);
+        assert!(wrong.body.contains("Diese Wiedervorlage gibt es nicht."), "{}", wrong.body);
+        let still_open: bool = follow_ups::table.find(open).select(follow_ups::done_at.is_null()).first(&mut db.connection()).unwrap();
+        assert!(still_open);
+
+        // Moved to another Kreis, the user no longer sees the old case's Wiedervorlage.
+        let far = browser.post(&app, &path, &[("csrf", &csrf), ("tag", &iso(2)), ("anlass", "Nachfassen")]).await;
+        assert_eq!(far.status, 303);
+        assert!(browser.get(&app, "/").await.body.contains("Nachfassen"));
+        let kleve: i64 = vorgang::db::schema::organisations::table.filter(vorgang::db::schema::organisations::key.eq("05154")).select(vorgang::db::schema::organisations::id).first(&mut db.connection()).unwrap();
+        diesel::update(users::table.filter(users::email.eq(COORDINATOR))).set(users::organisation_id.eq(kleve)).execute(&mut db.connection()).unwrap();
+        assert!(!browser.get(&app, "/").await.body.contains("Nachfassen"));
+    }
+}

@@ -1186,6 +1186,21 @@ impl Loader<'_, '_> {
             "Telefonat mit dem Kompetenzzentrum für Integration: Der Antrag ist vollständig \
              eingegangen. Rückfragen zum Personalkonzept kommen gegebenenfalls schriftlich.",
         )?;
+        // The coordinator's reminder to ask again if the Bescheid is still outstanding.
+        let coordinator_id = User::find_by_email(self.conn, COORDINATOR_COE)?
+            .map(|user| user.id)
+            .ok_or_else(|| ServiceError::Internal("Demo-Benutzer fehlt".into()))?;
+        let allow = |_| Ok(());
+        crate::service::follow_ups::set(
+            self.conn,
+            case,
+            coordinator_id,
+            &self.day(3).format("%Y-%m-%d").to_string(),
+            "Beim Kompetenzzentrum nachfragen, falls der Bescheid noch aussteht",
+            self.today,
+            berlin(self.day(-13), 11, 25).naive_utc(),
+            &allow,
+        )?;
         Ok(())
     }
 

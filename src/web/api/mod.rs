@@ -7,6 +7,7 @@ pub(crate) mod beteiligung;
 pub(crate) mod calendar;
 pub(crate) mod cases;
 pub(crate) mod documents;
+pub(crate) mod follow_ups;
 pub(crate) mod jobs;
 pub(crate) mod organisations;
 pub(crate) mod outbox;
@@ -84,6 +85,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/cases/{id}/withdraw").route(web::post().to(cases::withdraw)))
             .service(web::resource("/cases/{id}/journal").route(web::get().to(cases::journal)))
             .service(web::resource("/cases/{id}/notes").route(web::post().to(cases::add_note)))
+            .service(
+                web::resource("/cases/{id}/follow-ups")
+                    .route(web::get().to(follow_ups::list))
+                    .route(web::post().to(follow_ups::set)),
+            )
+            .service(
+                web::resource("/cases/{id}/follow-ups/{follow_up}/done")
+                    .route(web::post().to(follow_ups::close)),
+            )
             .service(
                 web::resource("/cases/{id}/consultations")
                     .route(web::get().to(beteiligung::matrix)),

@@ -27,6 +27,7 @@ use crate::journal::{self, JournalEntry};
 use crate::mail::outbox::{self, FailedMail};
 use crate::service::beteiligung::{self, MatrixRow};
 use crate::service::cases::{self, LoadedCase};
+use crate::service::follow_ups;
 use crate::service::{ServiceError, clock, mail};
 use crate::web::api::ApiState;
 use crate::web::api::cases::permit;
@@ -52,6 +53,10 @@ pub struct Overrides {
     pub note: Option<String>,
     /// Why the Vermerk was not written.
     pub note_error: Option<String>,
+    /// The Wiedervorlage form as sent (`tag`, `anlass`), shown again with its errors.
+    pub follow_up: Option<(String, String)>,
+    /// Why the Wiedervorlage was not set, by field (`tag`, `anlass`).
+    pub follow_up_errors: FieldErrors,
 }
 
 /// What the conflict notice shows.
@@ -79,6 +84,8 @@ pub(super) struct Loaded {
     pub organisations: Vec<Organisation>,
     /// Mails of the case that did not go out (no address, refused by the mail server).
     pub undelivered: Vec<FailedMail>,
+    /// The open Wiedervorlagen, earliest first.
+    pub follow_ups: Vec<follow_ups::OpenFollowUp>,
 }
 
 /// Reads the case for `principal` (404 when hidden) with everything the page shows.
@@ -95,6 +102,7 @@ pub(super) fn load(
     let journal = journal::list(conn, id.0)?;
     let organisations = Organisation::all(conn)?;
     let undelivered = outbox::failed_of_case(conn, id)?;
+    let follow_ups = follow_ups::open_of_case(conn, id)?;
     Ok(Loaded {
         case,
         applicant,
@@ -103,6 +111,7 @@ pub(super) fn load(
         journal,
         organisations,
         undelivered,
+        follow_ups,
     })
 }
 
@@ -176,6 +185,10 @@ pub async fn page(
         "hochgeladen" => Some("Das Dokument wurde hochgeladen."),
         "erneut-gesendet" => Some("Die Einladung wurde mit einem neuen Link erneut gesendet."),
         "vermerk" => Some("Der Vermerk wurde in den Verlauf aufgenommen."),
+        "wiedervorlage" => {
+            Some("Die Wiedervorlage ist gesetzt; sie erscheint am Tag auf Ihrer Startseite.")
+        }
+        "wiedervorlage-erledigt" => Some("Die Wiedervorlage ist erledigt."),
         _ => None,
     });
     show(
@@ -437,6 +450,23 @@ fn context(session: &Session, loaded: &Loaded, overrides: Overrides) -> Value {
     context["darf_vermerken"] = json!(may(Permission::AddNote));
     context["vermerk_text"] = json!(overrides.note);
     context["vermerk_fehler"] = json!(overrides.note_error);
+    context["wiedervorlagen"] = json!(
+        loaded
+            .follow_ups
+            .iter()
+            .map(|f| json!({
+                "id": f.id,
+                "datum": date_de(f.due),
+                "iso": f.due.format("%Y-%m-%d").to_string(),
+                "anlass": f.reason,
+                "von": f.set_by,
+            }))
+            .collect::<Vec<_>>()
+    );
+    let (tag, anlass) = overrides.follow_up.unwrap_or_default();
+    context["wv"] = json!({ "tag": tag, "anlass": anlass });
+    context["wv_fehler"] = json!(overrides.follow_up_errors);
+    context["heute_iso"] = json!(clock.today.format("%Y-%m-%d").to_string());
 
     // Consultation matrix. A deadline all participants share (the usual case) is said once
     // above the table, with its reason, instead of in every row.

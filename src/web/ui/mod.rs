@@ -13,6 +13,7 @@ mod account;
 pub mod admin;
 mod case_actions;
 mod case_documents;
+mod case_follow_ups;
 mod case_list;
 mod case_notes;
 mod case_page;
@@ -167,6 +168,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(page(r"/vorgaenge/{id:\d+}/aktionen/{action}", |r| {
             r.route(web::post().to(case_actions::take_action))
         }))
+        .service(page(r"/vorgaenge/{id:\d+}/wiedervorlagen", |r| {
+            r.route(web::post().to(case_follow_ups::set))
+        }))
+        .service(page(
+            r"/vorgaenge/{id:\d+}/wiedervorlagen/{follow_up:\d+}/erledigt",
+            |r| r.route(web::post().to(case_follow_ups::close)),
+        ))
         .service(page(r"/vorgaenge/{id:\d+}/vermerke", |r| {
             r.route(web::post().to(case_notes::add))
         }))

@@ -125,7 +125,8 @@ fn may_create(session: &Session) -> bool {
     )
 }
 
-/// The page's sections: `postausgang` (failed mails, for administrators), `aufgaben`, `fristen`,
+/// The page's sections: `postausgang` (failed mails, for administrators), `aufgaben`,
+/// `wiedervorlagen` (the user's own, due within the deadline horizon), `fristen`,
 /// `stand` (rows and chart), `stellungnahmen`.
 fn summarise(
     conn: &mut crate::db::DbConnection,
@@ -190,6 +191,21 @@ fn summarise(
             })
         })
         .collect();
+    // The user's own Wiedervorlagen: due ones and those of the coming days.
+    let follow_ups: Vec<Value> = crate::service::follow_ups::due_for(conn, principal, until)?
+        .into_iter()
+        .map(|f| {
+            json!({
+                "id": f.case_id,
+                "aktenzeichen": f.aktenzeichen,
+                "datum": german_date(f.due),
+                "iso": f.due.format("%Y-%m-%d").to_string(),
+                "anlass": f.reason,
+                "heute": f.due == today,
+                "ueberfaellig": f.due < today,
+            })
+        })
+        .collect();
     let answers = overview::recent_answers(conn, principal, ANSWERS)?;
     let stellungnahmen: Vec<Value> = answers
         .iter()
@@ -227,6 +243,7 @@ fn summarise(
     Ok(vec![
         ("postausgang", postausgang),
         ("aufgaben", json!(tasks)),
+        ("wiedervorlagen", json!(follow_ups)),
         ("fristen", json!(fristen)),
         ("stand", chart(&per_step, running.len())),
         ("stellungnahmen", json!(stellungnahmen)),

@@ -1,0 +1,296 @@
+//! Wiedervorlagen: a staff member asks to see a case again on a given day and says why
+//! („Rückmeldung des Schulamts prüfen“). The start page of whoever set one lists it once it is
+//! due; the case page shows the open ones to everyone who reads the case, and anyone who may
+//! write to the case closes one (a colleague standing in), recorded with who and when.
+//!
+//! They are working notes, not part of the file: they change neither the case nor its journal.
+
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::ServiceError;
+use super::cases::AccessCheck;
+use crate::auth::{CaseScope, Permission, Principal, authorize};
+use crate::db::models::{CaseId, CaseRow, UserId};
+use crate::db::schema::{cases, follow_ups, users};
+use crate::db::{DbConnection, write_transaction};
+use crate::engine::data::DataError;
+
+/// Longest reason, in characters (the database allows no more).
+pub const MAX_REASON_CHARS: usize = 500;
+
+/// How far ahead a Wiedervorlage may be set, in years.
+const MAX_YEARS_AHEAD: i32 = 5;
+
+/// An open Wiedervorlage as the case page shows it.
+#[derive(Debug, Clone, PartialEq, Queryable, serde::Serialize, utoipa::ToSchema)]
+pub struct OpenFollowUp {
+    pub id: i64,
+    /// The day it comes back (`YYYY-MM-DD`).
+    #[schema(value_type = String, format = Date)]
+    pub due: NaiveDate,
+    /// Why, in a line.
+    pub reason: String,
+    /// Display name of whoever set it.
+    pub set_by: String,
+}
+
+/// A Wiedervorlage of the user's, with its case, as the start page lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DueFollowUp {
+    pub id: i64,
+    pub case_id: CaseId,
+    pub aktenzeichen: String,
+    pub due: NaiveDate,
+    pub reason: String,
+}
+
+/// Sets a Wiedervorlage of `user` on case `id` for the day `due` (`YYYY-MM-DD`, or `TT.MM.JJJJ`
+/// as typed): only if `check` allows the caller on the case, then only a day from `today` on
+/// and a reason of up to 500 characters (every problem at its pointer, `/due` and `/reason`).
+/// Returns what was stored.
+#[allow(clippy::too_many_arguments)]
+pub fn set(
+    conn: &mut DbConnection,
+    id: CaseId,
+    user: UserId,
+    due: &str,
+    reason: &str,
+    today: NaiveDate,
+    at: NaiveDateTime,
+    check: AccessCheck<'_>,
+) -> Result<OpenFollowUp, ServiceError> {
+    write_transaction(conn, |conn| {
+        let row = CaseRow::find(conn, id)?.ok_or_else(super::cases::not_found)?;
+        check(super::cases::access(&row))?;
+        let (due, reason) = checked(due, reason, today)?;
+        let id: i64 = diesel::insert_into(follow_ups::table)
+            .values((
+                follow_ups::case_id.eq(id.0),
+                follow_ups::user_id.eq(user.0),
+                follow_ups::due.eq(due),
+                follow_ups::reason.eq(&reason),
+                follow_ups::created_at.eq(at),
+            ))
+            .returning(follow_ups::id)
+            .get_result(conn)?;
+        let set_by = users::table
+            .find(user.0)
+            .select(users::display_name)
+            .first(conn)?;
+        Ok(OpenFollowUp {
+            id,
+            due,
+            reason,
+            set_by,
+        })
+    })
+}
+
+/// Closes Wiedervorlage `follow_up` of case `id`, by `by` (an e-mail address) at `at`. Closing
+/// one that is closed already changes nothing (a second click); one of another case is not found.
+pub fn close(
+    conn: &mut DbConnection,
+    id: CaseId,
+    follow_up: i64,
+    by: &str,
+    at: NaiveDateTime,
+    check: AccessCheck<'_>,
+) -> Result<(), ServiceError> {
+    write_transaction(conn, |conn| {
+        let row = CaseRow::find(conn, id)?.ok_or_else(super::cases::not_found)?;
+        check(super::cases::access(&row))?;
+        let found: Option<Option<NaiveDateTime>> = follow_ups::table
+            .filter(follow_ups::id.eq(follow_up))
+            .filter(follow_ups::case_id.eq(id.0))
+            .select(follow_ups::done_at)
+            .first(conn)
+            .optional()?;
+        match found {
+            None => Err(ServiceError::NotFound(
+                "Diese Wiedervorlage gibt es nicht.".into(),
+            )),
+            Some(Some(_)) => Ok(()),
+            Some(None) => {
+                diesel::update(follow_ups::table.find(follow_up))
+                    .filter(follow_ups::done_at.is_null())
+                    .set((follow_ups::done_at.eq(at), follow_ups::done_by.eq(by)))
+                    .execute(conn)?;
+                Ok(())
+            }
+        }
+    })
+}
+
+/// The open Wiedervorlagen of a case, earliest first.
+pub fn open_of_case(
+    conn: &mut DbConnection,
+    id: CaseId,
+) -> Result<Vec<OpenFollowUp>, ServiceError> {
+    Ok(follow_ups::table
+        .inner_join(users::table)
+        .filter(follow_ups::case_id.eq(id.0))
+        .filter(follow_ups::done_at.is_null())
+        .order((follow_ups::due, follow_ups::id))
+        .select((
+            follow_ups::id,
+            follow_ups::due,
+            follow_ups::reason,
+            users::display_name,
+        ))
+        .load(conn)?)
+}
+
+/// The principal's open Wiedervorlagen due on or before `until`, earliest first, on cases the
+/// principal may still read (a user moved to another organisation does not see the old ones).
+pub fn due_for(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    until: NaiveDate,
+) -> Result<Vec<DueFollowUp>, ServiceError> {
+    type Row = (
+        i64,
+        i64,
+        String,
+        NaiveDate,
+        String,
+        crate::db::models::OrganisationId,
+        Option<NaiveDateTime>,
+    );
+    let rows: Vec<Row> = follow_ups::table
+        .inner_join(cases::table)
+        .filter(follow_ups::user_id.eq(principal.user_id.0))
+        .filter(follow_ups::done_at.is_null())
+        .filter(follow_ups::due.le(until))
+        .order((follow_ups::due, follow_ups::id))
+        .select((
+            follow_ups::id,
+            cases::id,
+            cases::aktenzeichen,
+            follow_ups::due,
+            follow_ups::reason,
+            cases::applicant_id,
+            cases::submitted_at,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter(|(.., applicant, submitted)| {
+            let scope = CaseScope {
+                applicant: *applicant,
+                submitted: submitted.is_some(),
+            };
+            authorize(principal, Permission::ReadCase, Some(&scope)).is_ok()
+        })
+        .map(|(id, case, aktenzeichen, due, reason, ..)| DueFollowUp {
+            id,
+            case_id: CaseId(case),
+            aktenzeichen,
+            due,
+            reason,
+        })
+        .collect())
+}
+
+/// The day and reason as stored, or every problem with them.
+fn checked(due: &str, reason: &str, today: NaiveDate) -> Result<(NaiveDate, String), ServiceError> {
+    let mut errors = Vec::new();
+    let mut error = |pointer: &str, message: &str| {
+        errors.push(DataError {
+            pointer: pointer.into(),
+            message: message.into(),
+        })
+    };
+    let latest = today
+        .with_year(today.year() + MAX_YEARS_AHEAD)
+        .unwrap_or(NaiveDate::MAX);
+    let typed = due.trim();
+    let due = NaiveDate::parse_from_str(typed, "%Y-%m-%d")
+        .or_else(|_| NaiveDate::parse_from_str(typed, "%d.%m.%Y"))
+        .ok();
+    match due {
+        None if typed.is_empty() => error("/due", "Bitte geben Sie den Tag der Wiedervorlage an."),
+        None => error(
+            "/due",
+            "Bitte geben Sie den Tag als Datum an, zum Beispiel 15.01.2027.",
+        ),
+        Some(due) if due < today => error(
+            "/due",
+            "Der Tag der Wiedervorlage liegt in der Vergangenheit; bitte wählen Sie heute oder einen späteren Tag.",
+        ),
+        Some(due) if due > latest => error(
+            "/due",
+            "Der Tag der Wiedervorlage liegt mehr als fünf Jahre in der Zukunft.",
+        ),
+        Some(_) => {}
+    }
+    let reason = reason.trim();
+    if reason.is_empty() {
+        error(
+            "/reason",
+            "Bitte geben Sie an, worum es bei der Wiedervorlage geht.",
+        );
+    } else if reason.chars().count() > MAX_REASON_CHARS {
+        error("/reason", "Der Anlass ist zu lang (höchstens 500 Zeichen).");
+    } else if reason.chars().any(char::is_control) {
+        error(
+            "/reason",
+            "Der Anlass enthält Steuerzeichen oder Zeilenumbrüche; bitte geben Sie eine Zeile Text ein.",
+        );
+    }
+    match (due, errors.is_empty()) {
+        (Some(due), true) => Ok((due, reason.to_string())),
+        _ => Err(ServiceError::InvalidInput(errors)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(text: &str) -> NaiveDate {
+        text.parse().unwrap()
+    }
+
+    fn pointers(result: Result<(NaiveDate, String), ServiceError>) -> Vec<(String, String)> {
+        match result {
+            Err(ServiceError::InvalidInput(errors)) => {
+                errors.into_iter().map(|e| (e.pointer, e.message)).collect()
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn today_and_later_days_with_a_reason_are_accepted() {
+        let today = day("2026-12-04");
+        assert_eq!(
+            checked("2026-12-04", "  Rückmeldung prüfen ", today).unwrap(),
+            (today, "Rückmeldung prüfen".to_string())
+        );
+        assert!(
+            checked(" 04.12.2031 ", "x", today).is_ok(),
+            "as typed in German"
+        );
+    }
+
+    #[test]
+    fn every_problem_is_named_at_its_field() {
+        let today = day("2026-12-04");
+        let errors = pointers(checked("2026-12-03", " ", today));
+        assert_eq!(errors.len(), 2);
+        assert_eq!(errors[0].0, "/due");
+        assert!(errors[0].1.contains("Vergangenheit"));
+        assert_eq!(errors[1].0, "/reason");
+        let message = |due: &str, reason: &str| pointers(checked(due, reason, today))[0].1.clone();
+        assert!(message("", "x").contains("Bitte geben Sie den Tag"));
+        assert!(message("31.02.2027", "x").contains("zum Beispiel 15.01.2027"));
+        assert!(message("2031-12-05", "x").contains("fünf Jahre"));
+        assert!(message("2026-12-04", &"ä".repeat(501)).contains("500"));
+        assert!(message("2026-12-04", "a\nb").contains("Zeilenumbrüche"));
+        assert!(
+            checked("2026-12-04", &"ä".repeat(500), today).is_ok(),
+            "characters, not bytes"
+        );
+    }
+}
