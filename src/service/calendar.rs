@@ -14,6 +14,7 @@ use icalendar::{Calendar, Component, EventLike};
 use sha2::{Digest, Sha256};
 
 use super::ServiceError;
+use super::follow_ups::DueFollowUp;
 use super::fristen::{self, CaseDeadline, Scope};
 use super::workflows::WorkflowRegistry;
 use crate::auth::{CaseScope, Permission, Principal, authorize};
@@ -179,7 +180,7 @@ pub fn visible_between(
 
 /// What the feed needs besides the deadlines.
 pub struct FeedMeta<'a> {
-    /// The calendar's name in the groupware ("Fristen – Kreis Coesfeld").
+    /// The calendar's name in the groupware ("Fristen und Wiedervorlagen – Kreis Coesfeld").
     pub name: &'a str,
     /// Base of links to cases (`public_url`).
     pub public_url: &'a str,
@@ -188,8 +189,9 @@ pub struct FeedMeta<'a> {
     pub now: DateTime<Utc>,
 }
 
-/// The iCalendar document: one all-day event per deadline, on its last day.
-pub fn ics(deadlines: &[CaseDeadline], meta: &FeedMeta<'_>) -> String {
+/// The iCalendar document: one all-day event per deadline, on its last day, and one per open
+/// Wiedervorlage of the user's, on its day.
+pub fn ics(deadlines: &[CaseDeadline], follow_ups: &[DueFollowUp], meta: &FeedMeta<'_>) -> String {
     let mut calendar = Calendar::new();
     calendar.name(meta.name);
     calendar.append_property(("PRODID", "-//vorgang//Fristen//DE"));
@@ -227,6 +229,32 @@ pub fn ics(deadlines: &[CaseDeadline], meta: &FeedMeta<'_>) -> String {
                 deadline.step_title, deadline.aktenzeichen
             ))
             .description(&description)
+            .url(&url)
+            .add_property("TRANSP", "TRANSPARENT")
+            .done();
+        calendar.push(event);
+    }
+    for follow_up in follow_ups {
+        let url = format!(
+            "{}/vorgaenge/{}#wiedervorlage",
+            meta.public_url.trim_end_matches('/'),
+            follow_up.case_id.0
+        );
+        let event = icalendar::Event::new()
+            .uid(&format!(
+                "wiedervorlage-{}@{}",
+                follow_up.id, meta.uid_domain
+            ))
+            .timestamp(meta.now)
+            .all_day(follow_up.due)
+            .summary(&format!(
+                "Wiedervorlage: {} ({})",
+                follow_up.reason, follow_up.aktenzeichen
+            ))
+            .description(&format!(
+                "{}\nVorgang {}",
+                follow_up.reason, follow_up.aktenzeichen
+            ))
             .url(&url)
             .add_property("TRANSP", "TRANSPARENT")
             .done();

@@ -1,5 +1,6 @@
-//! `GET /kalender/{token}.ics`: a user's deadlines as an iCalendar feed for groupware, which
-//! cannot log in; the personal address is the credential (see `service::calendar`).
+//! `GET /kalender/{token}.ics`: a user's deadlines and own Wiedervorlagen as an iCalendar feed
+//! for groupware, which cannot log in; the personal address is the credential (see
+//! `service::calendar`).
 //!
 //! An unknown, revoked or malformed address and a deactivated user all get the same 404, so the
 //! answer never tells whether an address once existed.
@@ -40,9 +41,19 @@ async fn feed(
         };
         let clock = crate::service::clock::now();
         let deadlines = calendar::visible_deadlines(conn, &api.registry, &principal, clock.today)?;
-        let name = format!("Fristen – {}", organisation.designation());
+        // Every open one of the user's (none lies more than five years ahead).
+        let horizon = clock
+            .today
+            .checked_add_months(chrono::Months::new(12 * 6))
+            .unwrap_or(clock.today);
+        let follow_ups = crate::service::follow_ups::due_for(conn, &principal, horizon)?;
+        let name = format!(
+            "Fristen und Wiedervorlagen – {}",
+            organisation.designation()
+        );
         Ok(Some(calendar::ics(
             &deadlines,
+            &follow_ups,
             &FeedMeta {
                 name: &name,
                 public_url: api.outgoing.public_url.as_str(),

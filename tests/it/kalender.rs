@@ -203,6 +203,16 @@ both_backends! {
             let mut conn = pool.get().unwrap();
             vorgang::db::schema::cases::table.find(coesfeld_case).select(vorgang::db::schema::cases::aktenzeichen).first(&mut conn).unwrap()
         };
+        // Wiedervorlagen: the Soest user's own appears in its feed, the Coesfeld user's does not.
+        let follow_up_day = Utc::now().date_naive() + chrono::Days::new(9);
+        {
+            let mut conn = pool.get().unwrap();
+            let allow = |_| Ok(());
+            let now = vorgang::service::clock::now();
+            for (user, case, reason) in [(&soest_user, soest_case, "Schulamt anrufen"), (&coesfeld_user, coesfeld_case, "Coesfelder Sache")] {
+                vorgang::service::follow_ups::set(&mut conn, case, user.id, &follow_up_day.format("%Y-%m-%d").to_string(), reason, now.today, now.now.naive_utc(), &allow).unwrap();
+            }
+        }
         let app = actix_test::init_service(vorgang::web::app(pool.clone(), crate::support::auth::test_auth(), api)).await;
         let token = staff_token(&soest_user);
 
@@ -234,11 +244,15 @@ both_backends! {
         assert!(body.contains("\r\n"), "lines end in CRLF");
         assert!(body.lines().all(|line| line.len() <= 75), "lines are folded at 75 octets");
         let events = events(&body);
-        assert_eq!(events.len(), 1, "{body}");
+        assert_eq!(events.len(), 2, "{body}");
         assert_eq!(events[0].0, soest_end.format("%Y%m%d").to_string());
         assert!(events[0].1.contains(&soest_az), "{:?}", events[0]);
         assert!(events[0].1.contains("Beteiligung"), "{:?}", events[0]);
+        assert_eq!(events[1].0, follow_up_day.format("%Y%m%d").to_string());
+        assert_eq!(events[1].1, format!("Wiedervorlage: Schulamt anrufen ({soest_az})"));
+        assert!(body.contains("X-WR-CALNAME:Fristen und Wiedervorlagen – Kreis Soest"), "{body}");
         assert!(!body.contains(&coesfeld_az));
+        assert!(!body.contains("Coesfelder Sache"));
 
         // Another user cannot revoke it; its owner can, and then the feed is gone.
         let foreign = staff_token(&coesfeld_user);
