@@ -274,7 +274,14 @@ await run(async (browser) => {
     const text = await coordinator.locator('main').textContent();
     assert.ok(text.includes('Aktualisiertes Integrationskonzept vorlegen'), text);
     await page_done(coordinator, 'betrieb-fristen');
+    // A Wiedervorlage for today comes back on the start page.
+    const today = new Date().toLocaleDateString('sv-SE', { timeZone: 'Europe/Berlin' });
+    await coordinator.fill('#feld-wv-tag', today);
+    await coordinator.fill('#feld-wv-anlass', 'Termin für die Auftaktveranstaltung abstimmen');
+    await submitting(coordinator, () => coordinator.getByRole('button', { name: 'Wiedervorlage setzen' }).click());
+    assert.match(await coordinator.locator('#wiedervorlage').locator('..').textContent(), /Termin für die Auftaktveranstaltung abstimmen/);
     await coordinator.goto(`${BASE_URL}/`);
+    assert.match(await coordinator.locator('#wiedervorlagen').locator('..').textContent(), /Heute, .*KIB-05558-.* – Termin für die Auftaktveranstaltung abstimmen/s);
     await page_done(coordinator, 'start-mit-fristen');
     await coordinator.goto(`${BASE_URL}/konto`);
     await page_done(coordinator, 'konto');
