@@ -238,6 +238,15 @@ await run(async (browser) => {
     await submitting(coordinator, () => coordinator.getByRole('button', { name: 'Vermerk speichern' }).click());
     assert.equal(await coordinator.locator('.zeitleiste .vermerk').first().innerText(), call);
     await page_done(coordinator, 'vermerk');
+    // Printed for the paper file: the data and the timeline, no navigation, buttons or forms to fill in.
+    await coordinator.emulateMedia({ media: 'print' });
+    assert.ok(await coordinator.locator('#feld-zentrum_name').isVisible(), 'the data prints');
+    assert.ok(await coordinator.locator('.zeitleiste .vermerk').first().isVisible(), 'the timeline prints');
+    for (const hidden of ['#feld-vermerk', '#feld-wv-tag', '#feld-datei', '.hauptnavigation', '.aktionen', 'button >> nth=0']) {
+      assert.ok(!(await coordinator.locator(hidden).isVisible()), `${hidden} does not print`);
+    }
+    await screenshot(coordinator, 'vorgang-gedruckt');
+    await coordinator.emulateMedia({ media: 'screen' });
     await logout(coordinator);
   });
 
