@@ -14,6 +14,7 @@ use crate::auth::{CaseScope, Permission, Principal, authorize};
 use crate::db::models::{CaseId, CaseRow, UserId};
 use crate::db::schema::{cases, follow_ups, users};
 use crate::db::{DbConnection, write_transaction};
+use crate::engine::Clock;
 use crate::engine::data::DataError;
 
 /// Longest reason, in characters (the database allows no more).
@@ -46,31 +47,28 @@ pub struct DueFollowUp {
 }
 
 /// Sets a Wiedervorlage of `user` on case `id` for the day `due` (`YYYY-MM-DD`, or `TT.MM.JJJJ`
-/// as typed): only if `check` allows the caller on the case, then only a day from `today` on
-/// and a reason of up to 500 characters (every problem at its pointer, `/due` and `/reason`).
-/// Returns what was stored.
-#[allow(clippy::too_many_arguments)]
+/// as typed): only if `check` allows the caller on the case, then only a day from the clock's
+/// today on and a reason of up to 500 characters (every problem at its pointer, `/due` and
+/// `/reason`). Returns what was stored.
 pub fn set(
     conn: &mut DbConnection,
     id: CaseId,
     user: UserId,
-    due: &str,
-    reason: &str,
-    today: NaiveDate,
-    at: NaiveDateTime,
+    (due, reason): (&str, &str),
+    clock: &Clock,
     check: AccessCheck<'_>,
 ) -> Result<OpenFollowUp, ServiceError> {
     write_transaction(conn, |conn| {
         let row = CaseRow::find(conn, id)?.ok_or_else(super::cases::not_found)?;
         check(super::cases::access(&row))?;
-        let (due, reason) = checked(due, reason, today)?;
+        let (due, reason) = checked(due, reason, clock.today)?;
         let id: i64 = diesel::insert_into(follow_ups::table)
             .values((
                 follow_ups::case_id.eq(id.0),
                 follow_ups::user_id.eq(user.0),
                 follow_ups::due.eq(due),
                 follow_ups::reason.eq(&reason),
-                follow_ups::created_at.eq(at),
+                follow_ups::created_at.eq(clock.now.naive_utc()),
             ))
             .returning(follow_ups::id)
             .get_result(conn)?;

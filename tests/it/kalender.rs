@@ -210,7 +210,7 @@ both_backends! {
             let allow = |_| Ok(());
             let now = vorgang::service::clock::now();
             for (user, case, reason) in [(&soest_user, soest_case, "Schulamt anrufen"), (&coesfeld_user, coesfeld_case, "Coesfelder Sache")] {
-                vorgang::service::follow_ups::set(&mut conn, case, user.id, &follow_up_day.format("%Y-%m-%d").to_string(), reason, now.today, now.now.naive_utc(), &allow).unwrap();
+                vorgang::service::follow_ups::set(&mut conn, case, user.id, (&follow_up_day.format("%Y-%m-%d").to_string(), reason), &now, &allow).unwrap();
             }
         }
         let app = actix_test::init_service(vorgang::web::app(pool.clone(), crate::support::auth::test_auth(), api)).await;

@@ -740,6 +740,9 @@ both_backends! {
         assert!(section.contains(&format!("<strong>Heute</strong>, <time datetime=\"{}\">", iso(0))), "{section}");
         assert!(section.contains(&format!("<a class=\"az\" href=\"/vorgaenge/{id}#wiedervorlage\">{aktenzeichen}</a> – Rückmeldung des Schulamts prüfen")), "{section}");
         assert!(!section.contains("Sitzungstermin erfragen"), "beyond the horizon: {section}");
+        let later_day = (today + chrono::Days::new(30)).format("%d.%m.%Y").to_string();
+        assert!(section.contains("Eine weitere Wiedervorlage liegt später, am "), "{section}");
+        assert!(section.contains(&format!(", {later_day}.</p>")), "the weekday and the day: {section}");
         let (after, ..) = case_data(&mut db.connection(), &api, id);
         assert_eq!(after, version, "a Wiedervorlage leaves the case alone");
 

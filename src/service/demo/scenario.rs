@@ -1195,10 +1195,11 @@ impl Loader<'_, '_> {
             self.conn,
             case,
             coordinator_id,
-            &self.day(3).format("%Y-%m-%d").to_string(),
-            "Beim Kompetenzzentrum nachfragen, falls der Bescheid noch aussteht",
-            self.today,
-            berlin(self.day(-13), 11, 25).naive_utc(),
+            (
+                &self.day(3).format("%Y-%m-%d").to_string(),
+                "Beim Kompetenzzentrum nachfragen, falls der Bescheid noch aussteht",
+            ),
+            &crate::service::clock::at(berlin(self.day(-13), 11, 25)),
             &allow,
         )?;
         Ok(())

@@ -85,15 +85,12 @@ pub async fn set(
     let body = body.into_inner();
     let set = blocking(&db, move |conn| {
         let check = |access| permit(&principal, Permission::AddNote, access);
-        let now = clock::now();
         follow_ups::set(
             conn,
             id,
             principal.user_id,
-            &body.due,
-            &body.reason,
-            now.today,
-            now.now.naive_utc(),
+            (&body.due, &body.reason),
+            &clock::now(),
             &check,
         )
     })

@@ -40,15 +40,12 @@ pub async fn set(
     let outcome = blocking(&db, move |conn| {
         permitted_row(conn, &principal, Permission::ReadCase, id)?;
         let check = |access| permit(&principal, Permission::AddNote, access);
-        let now = clock::now();
         follow_ups::set(
             conn,
             id,
             principal.user_id,
-            &due,
-            &reason,
-            now.today,
-            now.now.naive_utc(),
+            (&due, &reason),
+            &clock::now(),
             &check,
         )
     })

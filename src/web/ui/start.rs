@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::{Datelike, Days, NaiveDate, NaiveDateTime, Weekday};
+use chrono::{Datelike, Days, Months, NaiveDate, NaiveDateTime, Weekday};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -191,8 +191,16 @@ fn summarise(
             })
         })
         .collect();
-    // The user's own Wiedervorlagen: due ones and those of the coming days.
-    let follow_ups: Vec<Value> = crate::service::follow_ups::due_for(conn, principal, until)?
+    // The user's own Wiedervorlagen: due ones and those of the coming days listed, later ones
+    // counted (none lies more than five years ahead).
+    let horizon = today
+        .checked_add_months(Months::new(12 * 6))
+        .unwrap_or(until);
+    let (soon, later): (Vec<_>, Vec<_>) =
+        crate::service::follow_ups::due_for(conn, principal, horizon)?
+            .into_iter()
+            .partition(|f| f.due <= until);
+    let follow_ups: Vec<Value> = soon
         .into_iter()
         .map(|f| {
             json!({
@@ -244,6 +252,13 @@ fn summarise(
         ("postausgang", postausgang),
         ("aufgaben", json!(tasks)),
         ("wiedervorlagen", json!(follow_ups)),
+        (
+            "wiedervorlagen_spaeter",
+            json!(later.first().map(|next| json!({
+                "anzahl": later.len(),
+                "naechste": german_date(next.due),
+            }))),
+        ),
         ("fristen", json!(fristen)),
         ("stand", chart(&per_step, running.len())),
         ("stellungnahmen", json!(stellungnahmen)),
