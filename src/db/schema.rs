@@ -245,6 +245,8 @@ diesel::table! {
         created_at -> Timestamp,
         done_at -> Nullable<Timestamp>,
         done_by -> Nullable<Text>,
+        /// When the `reminders` job mailed it to its user (once).
+        notified_at -> Nullable<Timestamp>,
     }
 }
 

@@ -25,7 +25,7 @@ pub const ZONE: Tz = chrono_tz::Europe::Berlin;
 /// The periodic jobs there are; any other name in the configuration is an error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum JobName {
-    /// Sends the reminder mails that are due.
+    /// Sends the reminder mails that are due, and the mails about due Wiedervorlagen.
     Reminders,
     /// Mails each coordinating office its deadlines of the next 14 days.
     Digest,
@@ -234,6 +234,8 @@ fn reminders(
     counts.insert("fired".into(), round.fired.into());
     counts.insert("stale".into(), round.stale.into());
     counts.insert("failed".into(), round.failed.into());
+    let follow_ups = crate::service::follow_ups::mail_due(conn, ctx.case.mail, &clock)?;
+    counts.insert("wiedervorlagen".into(), follow_ups.into());
     Ok(counts)
 }
 

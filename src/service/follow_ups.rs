@@ -190,6 +190,146 @@ pub fn due_for(
         .collect())
 }
 
+/// The template of the mail about due Wiedervorlagen (`templates/mail/wiedervorlage.*`).
+pub const TEMPLATE: &str = "wiedervorlage";
+
+/// Mails each user the open Wiedervorlagen due by `clock.today` that were not mailed yet (due
+/// on a weekend or a holiday, they come with the next working day's run), one mail per user,
+/// each Wiedervorlage once: the mail and the mark are written in one transaction. Users no
+/// longer active, and cases they may no longer read, are left out. Returns the mails queued.
+pub fn mail_due(
+    conn: &mut DbConnection,
+    out: &super::mail::Outgoing,
+    clock: &Clock,
+) -> Result<usize, ServiceError> {
+    let rows: Vec<(i64, i64, i64, String, NaiveDate, String)> = follow_ups::table
+        .inner_join(cases::table)
+        .filter(follow_ups::done_at.is_null())
+        .filter(follow_ups::notified_at.is_null())
+        .filter(follow_ups::due.le(clock.today))
+        .order((follow_ups::user_id, follow_ups::due, follow_ups::id))
+        .select((
+            follow_ups::user_id,
+            follow_ups::id,
+            cases::id,
+            cases::aktenzeichen,
+            follow_ups::due,
+            follow_ups::reason,
+        ))
+        .load(conn)?;
+    let mut by_user: std::collections::BTreeMap<i64, Vec<_>> = Default::default();
+    for row in rows {
+        by_user.entry(row.0).or_default().push(row);
+    }
+    let base = out.public_url.as_str().trim_end_matches('/').to_string();
+    let mut mails = 0;
+    for (user, rows) in by_user {
+        let Some(principal) = Principal::load(conn, UserId(user))? else {
+            continue;
+        };
+        let visible: Vec<_> = due_for(conn, &principal, clock.today)?
+            .into_iter()
+            .filter(|f| rows.iter().any(|row| row.1 == f.id))
+            .collect();
+        if visible.is_empty() {
+            continue;
+        }
+        let name: String = users::table
+            .find(user)
+            .select(users::display_name)
+            .first(conn)?;
+        let entries: Vec<serde_json::Value> = visible
+            .iter()
+            .map(|f| {
+                serde_json::json!({
+                    "aktenzeichen": f.aktenzeichen,
+                    "anlass": f.reason,
+                    "datum": f.due.format("%d.%m.%Y").to_string(),
+                    "wochentag": super::mail::weekday_de(f.due),
+                    "ueberfaellig": f.due < clock.today,
+                    "link": format!("{base}/vorgaenge/{}#wiedervorlage", f.case_id.0),
+                })
+            })
+            .collect();
+        let context = serde_json::json!({
+            "name": name,
+            "datum": clock.today.format("%d.%m.%Y").to_string(),
+            "anzahl": entries.len(),
+            "erste": entries[0],
+            "wiedervorlagen": entries,
+        });
+        let ids: Vec<i64> = visible.iter().map(|f| f.id).collect();
+        let at = clock.now.naive_utc();
+        write_transaction(conn, |conn| {
+            let marked = diesel::update(
+                follow_ups::table
+                    .filter(follow_ups::id.eq_any(&ids))
+                    .filter(follow_ups::notified_at.is_null()),
+            )
+            .set(follow_ups::notified_at.eq(at))
+            .execute(conn)?;
+            if marked != ids.len() {
+                // Another run mailed some of them meanwhile: this mail would repeat them.
+                return Err(ServiceError::Conflict("bereits versandt".into()));
+            }
+            super::mail::queue_with(
+                conn,
+                out,
+                super::mail::Envelope {
+                    case: None,
+                    invitation: None,
+                    template: TEMPLATE,
+                    recipients: serde_json::json!({ "kind": "user", "user": user }),
+                    to: vec![principal.email.clone()],
+                },
+                &context,
+                &context,
+                at,
+            )
+        })
+        .or_else(|error| match error {
+            ServiceError::Conflict(_) => Ok(()),
+            other => Err(other),
+        })?;
+        mails += 1;
+    }
+    Ok(mails)
+}
+
+/// Renders the mail with sample data, so a broken override stops start-up instead of a
+/// morning's run.
+pub fn check_template(
+    templates: &crate::render::Templates,
+) -> Result<(), crate::render::TemplateError> {
+    let entry = |aktenzeichen: &str, overdue: bool| {
+        serde_json::json!({
+            "aktenzeichen": aktenzeichen,
+            "anlass": "Rückmeldung des Schulamts prüfen",
+            "datum": "04.01.2027",
+            "wochentag": "Montag",
+            "ueberfaellig": overdue,
+            "link": "https://vorgang.example/vorgaenge/1#wiedervorlage",
+        })
+    };
+    for entries in [
+        vec![entry("KI-05558-2027-0001", false)],
+        vec![
+            entry("KI-05558-2027-0001", true),
+            entry("KIB-05558-2027-0002", false),
+        ],
+    ] {
+        let context = serde_json::json!({
+            "name": "Anna Berg",
+            "datum": "05.01.2027",
+            "anzahl": entries.len(),
+            "erste": entries[0],
+            "wiedervorlagen": entries,
+        });
+        templates.render_mail(TEMPLATE, &context, &context)?;
+    }
+    Ok(())
+}
+
 /// The day and reason as stored, or every problem with them.
 fn checked(due: &str, reason: &str, today: NaiveDate) -> Result<(NaiveDate, String), ServiceError> {
     let mut errors = Vec::new();

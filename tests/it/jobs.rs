@@ -239,3 +239,80 @@ both_backends! {
         assert_eq!(runs[0]["counts"], serde_json::json!({"partner_links_deleted": 0, "outbox_deleted": 0, "ui_sessions_deleted": 0}));
     }
 }
+
+both_backends! {
+    fn due_wiedervorlagen_are_mailed_once_to_whoever_set_them(backend) {
+        use vorgang::db::models::{CaseId, Role};
+        use vorgang::db::schema::{follow_ups, users};
+        use vorgang::scheduler::jobs::execute;
+        use crate::support::auth::create_user;
+        let db = TestDatabase::migrated(backend);
+        let pool = db.pool(4);
+        let dir = tempfile::tempdir().unwrap();
+        let api = crate::support::api::state(&pool, dir.path());
+        let jobs = Jobs::default();
+        let mut conn = pool.get().unwrap();
+        let anna = create_user(&mut conn, "anna@kreis-soest.de", "05974", &[Role::Koordination], None);
+        let ben = create_user(&mut conn, "ben@kreis-soest.de", "05974", &[Role::Koordination], None);
+        let gone = create_user(&mut conn, "gone@kreis-soest.de", "05974", &[Role::Koordination], None);
+        let moved = create_user(&mut conn, "moved@kreis-soest.de", "05974", &[Role::Koordination], None);
+        let soest = Organisation::find_by_key(&mut conn, "05974").unwrap().unwrap();
+        let actor = Actor { id: "anna@kreis-soest.de".into(), roles: vec!["koordination".into()] };
+        // Set on Thursday 5 March 2026 for the days around the run on Monday 9 March.
+        let thursday = vorgang::service::clock::at(at("2026-03-05T10:00:00+01:00"));
+        let case = cases::start_case(&mut conn, &api.case_context(), "ki-antrag", &soest, serde_json::json!({}), &actor, &thursday).unwrap();
+        let az = case.row.aktenzeichen.clone();
+        let allow = |_| Ok(());
+        let mut set = |user: &vorgang::db::models::User, due: &str, reason: &str| {
+            vorgang::service::follow_ups::set(&mut conn, CaseId(case.row.id.0), user.id, (due, reason), &thursday, &allow).unwrap().id
+        };
+        set(&anna, "2026-03-07", "Samstags fällig");
+        set(&anna, "2026-03-09", "Heute fällig");
+        set(&anna, "2026-03-10", "Morgen fällig");
+        let closed = set(&anna, "2026-03-09", "Schon erledigt");
+        set(&ben, "2026-03-09", "Bens Sache");
+        set(&gone, "2026-03-09", "Konto deaktiviert");
+        set(&moved, "2026-03-09", "Kreis gewechselt");
+        vorgang::service::follow_ups::close(&mut conn, CaseId(case.row.id.0), closed, "anna@kreis-soest.de", thursday.now.naive_utc(), &allow).unwrap();
+        diesel::update(users::table.find(gone.id.0)).set(users::active.eq(false)).execute(&mut conn).unwrap();
+        let kleve = Organisation::find_by_key(&mut conn, "05154").unwrap().unwrap();
+        diesel::update(users::table.find(moved.id.0)).set(users::organisation_id.eq(kleve.id.0)).execute(&mut conn).unwrap();
+
+        let context = JobContext { case: api.case_context(), jobs: &jobs, owner: "t", timer_lease: TimeDelta::minutes(5), stop: &|| false };
+        let monday = at("2026-03-09T07:00:00+01:00");
+        let counts = execute(&mut conn, &context, JobName::Reminders, monday).unwrap();
+        assert_eq!(counts["wiedervorlagen"], 2, "{counts:?}");
+        let mails: Vec<(String, String, String)> = outbox::table
+            .filter(outbox::template.eq("wiedervorlage"))
+            .order(outbox::id)
+            .select((outbox::subject, outbox::rendered, outbox::recipients))
+            .load(&mut conn)
+            .unwrap();
+        assert_eq!(mails.len(), 2, "{mails:?}");
+        let (subject, rendered, recipients) = &mails[0];
+        assert_eq!(subject, "2 Wiedervorlagen zum 09.03.2026");
+        let rendered: serde_json::Value = serde_json::from_str(rendered).unwrap();
+        assert_eq!(rendered["to"], serde_json::json!(["anna@kreis-soest.de"]));
+        let text = rendered["text"].as_str().unwrap();
+        assert!(text.starts_with("Guten Tag Test Person,"), "{text}");
+        assert!(text.contains(&format!("- {az}: Samstags fällig (fällig seit Samstag, 07.03.2026)")), "{text}");
+        assert!(text.contains(&format!("- {az}: Heute fällig\n  https://vorgang.test/vorgaenge/{}#wiedervorlage", case.row.id.0)), "{text}");
+        assert!(!text.contains("Morgen fällig") && !text.contains("Schon erledigt"), "{text}");
+        assert!(recipients.contains("\"user\""), "{recipients}");
+        let (subject, rendered, _) = &mails[1];
+        assert_eq!(subject, &format!("Wiedervorlage: {az} – Bens Sache"));
+        assert!(rendered.contains("ben@kreis-soest.de"));
+        assert!(!mails.iter().any(|m| m.1.contains("Konto deaktiviert") || m.1.contains("Kreis gewechselt")));
+
+        // The next morning: only what came due since, each once.
+        let tuesday = at("2026-03-10T07:00:00+01:00");
+        let counts = execute(&mut conn, &context, JobName::Reminders, tuesday).unwrap();
+        assert_eq!(counts["wiedervorlagen"], 1, "{counts:?}");
+        let last: String = outbox::table.filter(outbox::template.eq("wiedervorlage")).order(outbox::id.desc()).select(outbox::rendered).first(&mut conn).unwrap();
+        assert!(last.contains("Morgen fällig") && !last.contains("Heute fällig"), "{last}");
+        let again = execute(&mut conn, &context, JobName::Reminders, tuesday).unwrap();
+        assert_eq!(again["wiedervorlagen"], 0);
+        let unmailed: i64 = follow_ups::table.filter(follow_ups::notified_at.is_null()).count().get_result(&mut conn).unwrap();
+        assert_eq!(unmailed, 3, "closed, deactivated and moved stay unmailed");
+    }
+}
