@@ -15,7 +15,7 @@ use super::ServiceError;
 use super::first_run::one_time_password;
 use crate::auth::Passwords;
 use crate::db::models::{NewUser, Organisation, OrganisationId, Role, User, UserId};
-use crate::db::schema::{organisations, ui_sessions, user_roles, users};
+use crate::db::schema::{follow_ups, organisations, ui_sessions, user_roles, users};
 use crate::db::{DbConnection, DbError, write_transaction};
 use crate::designation::designation;
 use crate::engine::data::DataError;
@@ -37,6 +37,9 @@ pub struct UserView {
     pub active: bool,
     /// The one-time password has not been replaced yet.
     pub must_change_password: bool,
+    /// Wiedervorlagen the user set that are still open (they show on no start page and are
+    /// mailed to nobody once the account is deactivated).
+    pub open_follow_ups: i64,
 }
 
 /// The fields of the „Benutzer anlegen“ form, as typed.
@@ -109,6 +112,15 @@ fn views(conn: &mut DbConnection, rows: Vec<User>) -> Result<Vec<UserView>, Serv
         .into_iter()
         .map(|(id, key, kind, name)| (id, (key, designation(&kind, &name).into_owned())))
         .collect();
+    let raw_ids: Vec<i64> = ids.iter().map(|id| id.0).collect();
+    let open_follow_ups: HashMap<i64, i64> = follow_ups::table
+        .filter(follow_ups::user_id.eq_any(&raw_ids))
+        .filter(follow_ups::done_at.is_null())
+        .group_by(follow_ups::user_id)
+        .select((follow_ups::user_id, diesel::dsl::count_star()))
+        .load::<(i64, i64)>(conn)?
+        .into_iter()
+        .collect();
     Ok(rows
         .into_iter()
         .map(|u| {
@@ -125,6 +137,7 @@ fn views(conn: &mut DbConnection, rows: Vec<User>) -> Result<Vec<UserView>, Serv
                 roles: user_roles,
                 active: u.active,
                 must_change_password: u.must_change_password,
+                open_follow_ups: open_follow_ups.get(&u.id.0).copied().unwrap_or(0),
             }
         })
         .collect())

@@ -655,6 +655,14 @@ both_backends! {
 
         let page = browser.get(&app, &format!("/vorgaenge/{id}")).await;
         assert!(page.body.contains("<label for=\"feld-vermerk\">Aktenvermerk</label>"), "{}", page.body);
+        // The long page starts with links to its sections, each of which exists.
+        let nav = &page.body[page.body.find("class=\"sprungmarken\"").unwrap()..];
+        let nav = &nav[..nav.find("</nav>").unwrap()];
+        let targets: Vec<&str> = nav.split("href=\"#").skip(1).map(|rest| &rest[..rest.find('"').unwrap()]).collect();
+        assert_eq!(targets, ["aufgaben", "wiedervorlage", "daten", "dokumente", "beteiligung", "journal"]);
+        for target in targets {
+            assert!(page.body.contains(&format!("<h2 id=\"{target}\">")), "{target}");
+        }
         let csrf = page.hidden("csrf");
         // Empty: the page again, the reason at the field, nothing written.
         let empty = browser.post(&app, &format!("/vorgaenge/{id}/vermerke"), &[("csrf", &csrf), ("text", "   ")]).await;
@@ -792,5 +800,13 @@ both_backends! {
         let kleve: i64 = vorgang::db::schema::organisations::table.filter(vorgang::db::schema::organisations::key.eq("05154")).select(vorgang::db::schema::organisations::id).first(&mut db.connection()).unwrap();
         diesel::update(users::table.filter(users::email.eq(COORDINATOR))).set(users::organisation_id.eq(kleve)).execute(&mut db.connection()).unwrap();
         assert!(!browser.get(&app, "/").await.body.contains("Nachfassen"));
+
+        // Before deactivating the account, the administrator learns of its open Wiedervorlagen.
+        create_user(&mut db.connection(), "admin@kreis-soest.de", "05974", &[Role::Admin], Some(PASSWORD));
+        let mut admin = Browser::from("10.0.0.7:1000");
+        admin.login(&app, "admin@kreis-soest.de", PASSWORD).await;
+        let user_id: i64 = users::table.filter(users::email.eq(COORDINATOR)).select(users::id).first(&mut db.connection()).unwrap();
+        let account = admin.get(&app, &format!("/admin/benutzer/{user_id}")).await;
+        assert!(account.body.contains("3 Wiedervorlagen dieses Kontos sind offen."), "{}", account.body);
     }
 }

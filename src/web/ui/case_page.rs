@@ -463,6 +463,8 @@ fn context(session: &Session, loaded: &Loaded, overrides: Overrides) -> Value {
             }))
             .collect::<Vec<_>>()
     );
+    context["wiedervorlagen_anzahl"] = json!(loaded.follow_ups.len());
+    context["dokumente_anzahl"] = json!(loaded.documents.len());
     let (tag, anlass) = overrides.follow_up.unwrap_or_default();
     context["wv"] = json!({ "tag": tag, "anlass": anlass });
     context["wv_fehler"] = json!(overrides.follow_up_errors);

@@ -35,6 +35,7 @@ fn user_json(user: &UserView) -> Value {
         "rollen": user.roles.iter().map(|r| role_label(*r)).collect::<Vec<_>>(),
         "aktiv": user.active,
         "pflichtwechsel": user.must_change_password,
+        "offene_wiedervorlagen": user.open_follow_ups,
     })
 }
 
