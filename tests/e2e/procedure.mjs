@@ -221,7 +221,11 @@ await run(async (browser) => {
     await page_done(coordinator, 'eingereicht');
     // Submitted, the Antrag is read-only for its author while the authority examines it.
     const atWork = /Solange der Schritt „Antrag prüfen und bescheiden“ läuft, ändert die Angaben nur: Bewilligungsbehörde/;
-    assert.match(await coordinator.locator('main').textContent(), atWork);
+    const submittedText = await coordinator.locator('main').textContent();
+    assert.match(submittedText, atWork);
+    // The authority's actions are not listed one by one as impossible; who acts is said once.
+    assert.match(submittedText, /Den Schritt „Antrag prüfen und bescheiden“ bearbeitet: Bewilligungsbehörde \(Kompetenzzentrum/);
+    assert.ok(!submittedText.includes('ist noch nicht möglich'), submittedText);
     assert.equal(await coordinator.getByRole('button', { name: 'Angaben speichern' }).count(), 0);
     assert.ok(await coordinator.locator('#feld-zentrum_name').isDisabled());
     // The form of the second tab is refused, and nothing changes.

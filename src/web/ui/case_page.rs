@@ -351,6 +351,34 @@ fn context(session: &Session, loaded: &Loaded, overrides: Overrides) -> Value {
         &clock,
     );
     context["darf_handeln"] = json!(darf_handeln);
+    // The actions of another role's step are named once, with who takes them, instead of each
+    // with „Diese Aktion ist der Rolle … vorbehalten“ (the API lists them all).
+    let (others, actions): (Vec<_>, Vec<_>) = actions.iter().partition(|a| {
+        a.reasons
+            .iter()
+            .any(|r| matches!(r, Refusal::RoleNotAllowed { .. }))
+    });
+    let mut elsewhere: Vec<(String, String)> = Vec::new();
+    for action in &others {
+        let step = title_of(definition, &action.step);
+        let role = match definition.steps.get(&action.step).and_then(Step::role) {
+            Some(role) => definition
+                .roles
+                .get(role)
+                .map_or(role, |r| r.title.as_str())
+                .to_string(),
+            None => continue,
+        };
+        if !elsewhere.contains(&(step.clone(), role.clone())) {
+            elsewhere.push((step, role));
+        }
+    }
+    context["bei_anderen"] = json!(
+        elsewhere
+            .iter()
+            .map(|(schritt, rolle)| json!({ "schritt": schritt, "rolle": rolle }))
+            .collect::<Vec<_>>()
+    );
     context["aktionen"] = json!(
         actions
             .iter()
