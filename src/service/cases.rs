@@ -1073,8 +1073,9 @@ fn set_timer_status(
 pub const INVITATION_RESENT: &str = "invitation_resent";
 
 /// Whether the command that journals `kind` gives the case a new version. Resending an
-/// invitation, attaching a document and writing a Vermerk leave data and state alone, so they do not; readers that
-/// match journal entries to versions (the conflict view) skip these entries.
+/// invitation, attaching a document and writing a Vermerk leave data and state alone, so they
+/// do not; readers that match journal entries to versions (the conflict view) skip these
+/// entries.
 pub fn changes_version(kind: &str) -> bool {
     !matches!(
         kind,

@@ -190,6 +190,19 @@ pub fn due_for(
         .collect())
 }
 
+/// Every open Wiedervorlage of the principal's, on cases the principal may still read: those due
+/// already and all ahead (none lies more than five years after the day it was set).
+pub fn open_for(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    today: NaiveDate,
+) -> Result<Vec<DueFollowUp>, ServiceError> {
+    let horizon = today
+        .with_year(today.year() + MAX_YEARS_AHEAD + 1)
+        .unwrap_or(NaiveDate::MAX);
+    due_for(conn, principal, horizon)
+}
+
 /// The template of the mail about due Wiedervorlagen (`templates/mail/wiedervorlage.*`).
 pub const TEMPLATE: &str = "wiedervorlage";
 
@@ -260,7 +273,7 @@ pub fn mail_due(
         });
         let ids: Vec<i64> = visible.iter().map(|f| f.id).collect();
         let at = clock.now.naive_utc();
-        write_transaction(conn, |conn| {
+        let sent = write_transaction(conn, |conn| {
             let marked = diesel::update(
                 follow_ups::table
                     .filter(follow_ups::id.eq_any(&ids))
@@ -286,12 +299,12 @@ pub fn mail_due(
                 &context,
                 at,
             )
-        })
-        .or_else(|error| match error {
-            ServiceError::Conflict(_) => Ok(()),
-            other => Err(other),
-        })?;
-        mails += 1;
+        });
+        match sent {
+            Ok(()) => mails += 1,
+            Err(ServiceError::Conflict(_)) => {}
+            Err(other) => return Err(other),
+        }
     }
     Ok(mails)
 }

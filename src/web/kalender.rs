@@ -41,12 +41,7 @@ async fn feed(
         };
         let clock = crate::service::clock::now();
         let deadlines = calendar::visible_deadlines(conn, &api.registry, &principal, clock.today)?;
-        // Every open one of the user's (none lies more than five years ahead).
-        let horizon = clock
-            .today
-            .checked_add_months(chrono::Months::new(12 * 6))
-            .unwrap_or(clock.today);
-        let follow_ups = crate::service::follow_ups::due_for(conn, &principal, horizon)?;
+        let follow_ups = crate::service::follow_ups::open_for(conn, &principal, clock.today)?;
         let name = format!(
             "Fristen und Wiedervorlagen – {}",
             organisation.designation()

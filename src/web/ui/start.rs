@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::{Datelike, Days, Months, NaiveDate, NaiveDateTime, Weekday};
+use chrono::{Datelike, Days, NaiveDate, NaiveDateTime, Weekday};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -192,12 +192,9 @@ fn summarise(
         })
         .collect();
     // The user's own Wiedervorlagen: due ones and those of the coming days listed, later ones
-    // counted (none lies more than five years ahead).
-    let horizon = today
-        .checked_add_months(Months::new(12 * 6))
-        .unwrap_or(until);
+    // counted.
     let (soon, later): (Vec<_>, Vec<_>) =
-        crate::service::follow_ups::due_for(conn, principal, horizon)?
+        crate::service::follow_ups::open_for(conn, principal, today)?
             .into_iter()
             .partition(|f| f.due <= until);
     let follow_ups: Vec<Value> = soon
