@@ -37,11 +37,15 @@ pub struct OpenFollowUp {
 }
 
 /// A Wiedervorlage of the user's, with its case, as the start page lists it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct DueFollowUp {
     pub id: i64,
+    /// The case's number (its address: `/api/v1/cases/{case_id}`).
+    #[schema(value_type = i64)]
     pub case_id: CaseId,
     pub aktenzeichen: String,
+    /// The day it comes back (`YYYY-MM-DD`).
+    #[schema(value_type = String, format = Date)]
     pub due: NaiveDate,
     pub reason: String,
 }

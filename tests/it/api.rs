@@ -533,6 +533,13 @@ both_backends! {
         assert_eq!(sooner.body["reason"], "Rückmeldung prüfen");
         assert_eq!(sooner.body["due"], day(1));
         assert_eq!(sooner.body["set_by"], "Test Person", "the display name of whoever set it");
+        // The caller's own, across cases; another user has none.
+        let mine = call!(app, get, "/api/v1/follow-ups", users.soest, None);
+        assert_eq!(mine.status, StatusCode::OK);
+        let own: Vec<(&str, i64, &str)> = mine.body.as_array().unwrap().iter().map(|f| (f["reason"].as_str().unwrap(), f["case_id"].as_i64().unwrap(), f["aktenzeichen"].as_str().unwrap())).collect();
+        let az = created.body["aktenzeichen"].as_str().unwrap();
+        assert_eq!(own, [("Rückmeldung prüfen", id, az), ("Sitzungstermin erfragen", id, az)]);
+        assert_eq!(call!(app, get, "/api/v1/follow-ups", users.reader_soest, None).body, json!([]));
         let listed = call!(app, get, path, users.reader_soest, None);
         assert_eq!(listed.status, StatusCode::OK);
         let reasons: Vec<&str> = listed.body.as_array().unwrap().iter().map(|f| f["reason"].as_str().unwrap()).collect();

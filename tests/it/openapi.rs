@@ -22,6 +22,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/cases/{id}/withdraw"),
     ("GET", "/api/v1/cases/{id}/journal"),
     ("POST", "/api/v1/cases/{id}/notes"),
+    ("GET", "/api/v1/follow-ups"),
     ("GET", "/api/v1/cases/{id}/follow-ups"),
     ("POST", "/api/v1/cases/{id}/follow-ups"),
     ("POST", "/api/v1/cases/{id}/follow-ups/{follow_up}/done"),

@@ -1,5 +1,5 @@
 //! `/api/v1/cases/{id}/follow-ups`: the Wiedervorlagen of a case (`service::follow_ups`) – list
-//! the open ones, set one for the caller, close one.
+//! the open ones, set one for the caller, close one; `/api/v1/follow-ups`: the caller's own.
 
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
@@ -21,6 +21,27 @@ pub struct SetFollowUp {
     pub due: String,
     /// Why, in one line of up to 500 characters.
     pub reason: String,
+}
+
+/// `GET /follow-ups`: the caller's own open Wiedervorlagen, on cases the caller may read.
+#[utoipa::path(
+    get,
+    path = "/api/v1/follow-ups",
+    tag = "Vorgänge",
+    summary = "Eigene Wiedervorlagen",
+    description = "Die offenen Wiedervorlagen des Aufrufers, früheste zuerst – fällige und \
+                   künftige, nur auf Vorgängen, die er lesen darf.",
+    responses(
+        (status = 200, description = "Die offenen Wiedervorlagen des Aufrufers", body = [follow_ups::DueFollowUp]),
+        (status = 401, description = "Nicht angemeldet: Bearer-Token fehlt oder ist ungültig", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn mine(principal: Principal, db: web::Data<Database>) -> Result<HttpResponse, Problem> {
+    let open = blocking(&db, move |conn| {
+        follow_ups::open_for(conn, &principal, clock::now().today)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(open))
 }
 
 /// `GET /cases/{id}/follow-ups`: the open Wiedervorlagen, earliest first.

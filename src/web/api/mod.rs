@@ -85,6 +85,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/cases/{id}/withdraw").route(web::post().to(cases::withdraw)))
             .service(web::resource("/cases/{id}/journal").route(web::get().to(cases::journal)))
             .service(web::resource("/cases/{id}/notes").route(web::post().to(cases::add_note)))
+            .service(web::resource("/follow-ups").route(web::get().to(follow_ups::mine)))
             .service(
                 web::resource("/cases/{id}/follow-ups")
                     .route(web::get().to(follow_ups::list))
