@@ -669,6 +669,7 @@ both_backends! {
         assert_eq!(empty.status, 422, "{}", empty.body);
         assert!(empty.body.contains("<span class=\"feldfehler\" id=\"fehler-vermerk\">Bitte geben Sie den Vermerk ein.</span>"), "{}", empty.body);
         assert!(empty.body.contains("aria-invalid=\"true\">   </textarea>"), "the input is kept: {}", empty.body);
+        assert!(empty.body.contains("<li><a href=\"#feld-vermerk\">Bitte geben Sie den Vermerk ein.</a></li>"), "named at the top: {}", empty.body);
         assert!(!empty.body.contains("<span class=\"vermerk\">"));
 
         let text = "Telefonat mit Frau Berg (Schulamt): <Rückruf> bis Freitag.\r\nTermin folgt.";
@@ -730,6 +731,8 @@ both_backends! {
         assert!(refused.body.contains("<span class=\"feldfehler\" id=\"fehler-wv-tag\">Der Tag der Wiedervorlage liegt in der Vergangenheit"), "{}", refused.body);
         assert!(refused.body.contains("<span class=\"feldfehler\" id=\"fehler-wv-anlass\">Bitte geben Sie an, worum es bei der Wiedervorlage geht.</span>"));
         assert!(refused.body.contains(&format!("value=\"{yesterday}\"")));
+        assert!(refused.body.contains("<li><a href=\"#feld-wv-anlass\">Bitte geben Sie an, worum es bei der Wiedervorlage geht.</a></li>"), "named at the top: {}", refused.body);
+        assert!(refused.body.contains("<li><a href=\"#feld-wv-tag\">Der Tag der Wiedervorlage liegt in der Vergangenheit"), "{}", refused.body);
         let typo = browser.post(&app, &path, &[("csrf", &csrf), ("tag", "31.02.2027"), ("anlass", "Prüfen")]).await;
         assert_eq!(typo.status, 422);
         assert!(typo.body.contains("Bitte geben Sie den Tag als Datum an, zum Beispiel 15.01.2027."), "{}", typo.body);

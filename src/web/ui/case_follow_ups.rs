@@ -78,6 +78,11 @@ pub async fn set(
         StatusCode::UNPROCESSABLE_ENTITY,
         Overrides {
             follow_up: Some((form.tag, form.anlass)),
+            // Named at the top as well: the page opens there, far from the form.
+            summary: errors
+                .iter()
+                .map(|(field, message)| (format!("feld-wv-{field}"), message.clone()))
+                .collect(),
             follow_up_errors: errors,
             ..Overrides::default()
         },

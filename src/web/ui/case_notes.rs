@@ -53,6 +53,11 @@ pub async fn add(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 Overrides {
                     note: Some(form.text),
+                    // Named at the top as well: the page opens there, far from the form.
+                    summary: errors
+                        .iter()
+                        .map(|e| ("feld-vermerk".to_string(), e.message.clone()))
+                        .collect(),
                     note_error: errors.into_iter().next().map(|e| e.message),
                     ..Overrides::default()
                 },
