@@ -1,9 +1,11 @@
 //! Wiedervorlagen: a staff member asks to see a case again on a given day and says why
 //! („Rückmeldung des Schulamts prüfen“). The start page of whoever set one lists it once it is
-//! due; the case page shows the open ones to everyone who reads the case, and anyone who may
+//! due; the case page shows the open ones to the setter's organisation, and anyone there who may
 //! write to the case closes one (a colleague standing in), recorded with who and when.
 //!
-//! They are working notes, not part of the file: they change neither the case nor its journal.
+//! They are working notes, not part of the file: they change neither the case nor its journal,
+//! and another organisation reading the case (the Bewilligungsbehörde) neither sees nor closes
+//! them.
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
@@ -11,7 +13,7 @@ use diesel::prelude::*;
 use super::ServiceError;
 use super::cases::AccessCheck;
 use crate::auth::{CaseScope, Permission, Principal, authorize};
-use crate::db::models::{CaseId, CaseRow, UserId};
+use crate::db::models::{CaseId, CaseRow, OrganisationId, UserId};
 use crate::db::schema::{cases, follow_ups, users};
 use crate::db::{DbConnection, write_transaction};
 use crate::engine::Clock;
@@ -89,13 +91,14 @@ pub fn set(
     })
 }
 
-/// Closes Wiedervorlage `follow_up` of case `id`, by `by` (an e-mail address) at `at`. Closing
-/// one that is closed already changes nothing (a second click); one of another case is not found.
+/// Closes Wiedervorlage `follow_up` of case `id`, by `by` at `at`. Closing one that is closed
+/// already changes nothing (a second click); one of another case, or set in another
+/// organisation than the closer's, is not found.
 pub fn close(
     conn: &mut DbConnection,
     id: CaseId,
     follow_up: i64,
-    by: &str,
+    by: &Principal,
     at: NaiveDateTime,
     check: AccessCheck<'_>,
 ) -> Result<(), ServiceError> {
@@ -103,8 +106,10 @@ pub fn close(
         let row = CaseRow::find(conn, id)?.ok_or_else(super::cases::not_found)?;
         check(super::cases::access(&row))?;
         let found: Option<Option<NaiveDateTime>> = follow_ups::table
+            .inner_join(users::table)
             .filter(follow_ups::id.eq(follow_up))
             .filter(follow_ups::case_id.eq(id.0))
+            .filter(users::organisation_id.eq(by.organisation_id))
             .select(follow_ups::done_at)
             .first(conn)
             .optional()?;
@@ -116,7 +121,10 @@ pub fn close(
             Some(None) => {
                 diesel::update(follow_ups::table.find(follow_up))
                     .filter(follow_ups::done_at.is_null())
-                    .set((follow_ups::done_at.eq(at), follow_ups::done_by.eq(by)))
+                    .set((
+                        follow_ups::done_at.eq(at),
+                        follow_ups::done_by.eq(&by.email),
+                    ))
                     .execute(conn)?;
                 Ok(())
             }
@@ -124,14 +132,16 @@ pub fn close(
     })
 }
 
-/// The open Wiedervorlagen of a case, earliest first.
+/// The open Wiedervorlagen of a case set in `organisation`, earliest first.
 pub fn open_of_case(
     conn: &mut DbConnection,
     id: CaseId,
+    organisation: OrganisationId,
 ) -> Result<Vec<OpenFollowUp>, ServiceError> {
     Ok(follow_ups::table
         .inner_join(users::table)
         .filter(follow_ups::case_id.eq(id.0))
+        .filter(users::organisation_id.eq(organisation))
         .filter(follow_ups::done_at.is_null())
         .order((follow_ups::due, follow_ups::id))
         .select((
@@ -156,7 +166,7 @@ pub fn due_for(
         String,
         NaiveDate,
         String,
-        crate::db::models::OrganisationId,
+        OrganisationId,
         Option<NaiveDateTime>,
     );
     let rows: Vec<Row> = follow_ups::table

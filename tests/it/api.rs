@@ -558,6 +558,19 @@ both_backends! {
         assert_eq!(call!(app, post, path, users.kleve, Some(json!({ "due": day(1), "reason": "x" }))).status, StatusCode::NOT_FOUND);
         assert_eq!(call!(app, get, path, users.soest, None).body.as_array().unwrap().len(), 2);
 
+        // Submitted, the case is open to the Bewilligungsbehörde, but not the applicant's notes.
+        {
+            use diesel::prelude::*;
+            diesel::update(vorgang::db::schema::cases::table.find(id))
+                .set(vorgang::db::schema::cases::submitted_at.eq(Some(chrono::Utc::now().naive_utc())))
+                .execute(&mut db.connection())
+                .unwrap();
+        }
+        assert_eq!(call!(app, get, path, users.kfi, None).body, json!([]));
+        let foreign = call!(app, post, format!("{path}/{}/done", sooner.body["id"]), users.kfi, None);
+        assert_eq!(foreign.status, StatusCode::NOT_FOUND, "{}", foreign.body);
+        assert_eq!(call!(app, get, path, users.soest, None).body.as_array().unwrap().len(), 2);
+
         // Closing: 204, again 204, an unknown one 404; the list keeps the other.
         let done = format!("{path}/{}/done", sooner.body["id"]);
         assert_eq!(call!(app, post, done, users.soest, None).status, StatusCode::NO_CONTENT);

@@ -273,7 +273,8 @@ both_backends! {
         set(&ben, "2026-03-09", "Bens Sache");
         set(&gone, "2026-03-09", "Konto deaktiviert");
         set(&moved, "2026-03-09", "Kreis gewechselt");
-        vorgang::service::follow_ups::close(&mut conn, CaseId(case.row.id.0), closed, "anna@kreis-soest.de", thursday.now.naive_utc(), &allow).unwrap();
+        let anna_principal = vorgang::auth::Principal::load(&mut conn, anna.id).unwrap().unwrap();
+        vorgang::service::follow_ups::close(&mut conn, CaseId(case.row.id.0), closed, &anna_principal, thursday.now.naive_utc(), &allow).unwrap();
         diesel::update(users::table.find(gone.id.0)).set(users::active.eq(false)).execute(&mut conn).unwrap();
         let kleve = Organisation::find_by_key(&mut conn, "05154").unwrap().unwrap();
         diesel::update(users::table.find(moved.id.0)).set(users::organisation_id.eq(kleve.id.0)).execute(&mut conn).unwrap();

@@ -796,6 +796,25 @@ both_backends! {
         let still_open: bool = follow_ups::table.find(open).select(follow_ups::done_at.is_null()).first(&mut db.connection()).unwrap();
         assert!(still_open);
 
+        // Submitted, the case is open to the Bewilligungsbehörde: it sees and closes none of the
+        // applicant's working notes, but may set its own.
+        create_user(&mut db.connection(), "b@bra.nrw.de", "KFI", &[Role::Bewilligung], Some(PASSWORD));
+        diesel::update(vorgang::db::schema::cases::table.find(id)).set(vorgang::db::schema::cases::submitted_at.eq(Some(chrono::Utc::now().naive_utc()))).execute(&mut db.connection()).unwrap();
+        let mut authority = Browser::from("10.0.0.8:1000");
+        authority.login(&app, "b@bra.nrw.de", PASSWORD).await;
+        let seen = authority.get(&app, &format!("/vorgaenge/{id}")).await;
+        assert_eq!(seen.status, 200, "{}", seen.body);
+        assert!(!seen.body.contains("Offen lassen") && !seen.body.contains("Sitzungstermin erfragen"), "{}", seen.body);
+        assert!(seen.body.contains("Keine offene Wiedervorlage."));
+        let csrf_authority = seen.hidden("csrf");
+        let foreign_close = authority.post(&app, &format!("/vorgaenge/{id}/wiedervorlagen/{open}/erledigt"), &[("csrf", &csrf_authority)]).await;
+        assert_eq!(foreign_close.status, 404, "{}", foreign_close.body);
+        let own = authority.post(&app, &path, &[("csrf", &csrf_authority), ("tag", &iso(3)), ("anlass", "Bescheid entwerfen")]).await;
+        assert_eq!(own.status, 303, "{}", own.body);
+        assert!(!browser.get(&app, &format!("/vorgaenge/{id}")).await.body.contains("Bescheid entwerfen"), "nor the other way round");
+        let still_open: bool = follow_ups::table.find(open).select(follow_ups::done_at.is_null()).first(&mut db.connection()).unwrap();
+        assert!(still_open);
+
         // Moved to another Kreis, the user no longer sees the old case's Wiedervorlage.
         let far = browser.post(&app, &path, &[("csrf", &csrf), ("tag", &iso(2)), ("anlass", "Nachfassen")]).await;
         assert_eq!(far.status, 303);

@@ -44,7 +44,8 @@ pub async fn mine(principal: Principal, db: web::Data<Database>) -> Result<HttpR
     Ok(HttpResponse::Ok().json(open))
 }
 
-/// `GET /cases/{id}/follow-ups`: the open Wiedervorlagen, earliest first.
+/// `GET /cases/{id}/follow-ups`: the open Wiedervorlagen set in the caller's organisation,
+/// earliest first.
 #[utoipa::path(
     get,
     path = "/api/v1/cases/{id}/follow-ups",
@@ -54,7 +55,7 @@ pub async fn mine(principal: Principal, db: web::Data<Database>) -> Result<HttpR
         ("id" = i64, Path, description = "Nummer des Vorgangs"),
     ),
     responses(
-        (status = 200, description = "Die offenen Wiedervorlagen, früheste zuerst", body = [follow_ups::OpenFollowUp]),
+        (status = 200, description = "Die offenen Wiedervorlagen der eigenen Organisation, früheste zuerst", body = [follow_ups::OpenFollowUp]),
         (status = 401, description = "Nicht angemeldet: Bearer-Token fehlt oder ist ungültig", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Keine Berechtigung", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Nicht gefunden (oder für den Aufrufer nicht sichtbar)", body = Problem, content_type = "application/problem+json"),
@@ -68,7 +69,7 @@ pub async fn list(
     let id = CaseId(path.into_inner());
     let open = blocking(&db, move |conn| {
         permitted_row(conn, &principal, Permission::ReadCase, id)?;
-        follow_ups::open_of_case(conn, id)
+        follow_ups::open_of_case(conn, id, principal.organisation_id)
     })
     .await?;
     Ok(HttpResponse::Ok().json(open))
@@ -119,8 +120,9 @@ pub async fn set(
     Ok(HttpResponse::Created().json(set))
 }
 
-/// `POST /cases/{id}/follow-ups/{follow_up}/done`: closes a Wiedervorlage (anyone who may write
-/// to the case, e.g. standing in for a colleague); closing it again changes nothing.
+/// `POST /cases/{id}/follow-ups/{follow_up}/done`: closes a Wiedervorlage (anyone of the setter's
+/// organisation who may write to the case, e.g. standing in for a colleague); closing it again
+/// changes nothing.
 #[utoipa::path(
     post,
     path = "/api/v1/cases/{id}/follow-ups/{follow_up}/done",
@@ -147,7 +149,7 @@ pub async fn close(
     blocking(&db, move |conn| {
         let check = |access| permit(&principal, Permission::AddNote, access);
         let at = clock::now().now.naive_utc();
-        follow_ups::close(conn, id, follow_up, &principal.email, at, &check)
+        follow_ups::close(conn, id, follow_up, &principal, at, &check)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

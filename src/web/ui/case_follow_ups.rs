@@ -105,7 +105,7 @@ pub async fn close(
         permitted_row(conn, &principal, Permission::ReadCase, id)?;
         let check = |access| permit(&principal, Permission::AddNote, access);
         let at = clock::now().now.naive_utc();
-        follow_ups::close(conn, id, follow_up, &principal.email, at, &check)
+        follow_ups::close(conn, id, follow_up, &principal, at, &check)
     })
     .await;
     match outcome {

@@ -102,7 +102,7 @@ pub(super) fn load(
     let journal = journal::list(conn, id.0)?;
     let organisations = Organisation::all(conn)?;
     let undelivered = outbox::failed_of_case(conn, id)?;
-    let follow_ups = follow_ups::open_of_case(conn, id)?;
+    let follow_ups = follow_ups::open_of_case(conn, id, principal.organisation_id)?;
     Ok(Loaded {
         case,
         applicant,
