@@ -117,11 +117,7 @@ fn assess<'w>(
 
     let mut reasons = Vec::new();
     if !actor.has_role(&task.role) {
-        let role_title = workflow
-            .definition()
-            .roles
-            .get(&task.role)
-            .map_or(task.role.as_str(), |r| r.title.as_str());
+        let role_title = workflow.definition().role_title(&task.role);
         reasons.push(Refusal::RoleNotAllowed {
             role: task.role.clone(),
             message: format!("Diese Aktion ist der Rolle „{role_title}“ vorbehalten."),

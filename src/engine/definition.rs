@@ -514,6 +514,12 @@ pub struct StartCaseEffect {
 }
 
 impl Definition {
+    /// A role's German title as the workflow gives it („Bewilligungsbehörde (…)“); the key
+    /// itself for a role the workflow does not declare.
+    pub fn role_title<'a>(&'a self, role: &'a str) -> &'a str {
+        self.roles.get(role).map_or(role, |r| r.title.as_str())
+    }
+
     /// How a finished case's outcome reads: the title of the end step that records it
     /// („Bewilligt“, „Nicht beschlossen“); the withdrawal's outcome reads „Zurückgezogen“.
     pub fn outcome_title<'a>(&'a self, outcome: &'a str) -> &'a str {

@@ -40,22 +40,20 @@ pub fn names_editors(field: &Field) -> bool {
 }
 
 /// Of `roles`, those whose task or consultation is active: the roles in which a person may
-/// change the case data now.
-pub fn acting_roles(workflow: &Workflow, instance: &Instance, roles: &[String]) -> Vec<String> {
+/// change the case data now. When none of them is, why not, as the refusal a person reads.
+pub fn at_work(
+    workflow: &Workflow,
+    instance: &Instance,
+    roles: &[String],
+) -> Result<Vec<String>, Refusal> {
     let at_work = roles_at_work(workflow, instance);
-    roles
+    let acting: Vec<String> = roles
         .iter()
         .filter(|role| at_work.contains(&role.as_str()))
         .cloned()
-        .collect()
-}
-
-/// Why someone holding `roles` may not change the case data now (no step of theirs is
-/// active), as the refusal a person reads; `None` when they may.
-pub fn not_at_work(workflow: &Workflow, instance: &Instance, roles: &[String]) -> Option<Refusal> {
-    let at_work = roles_at_work(workflow, instance);
-    if roles.iter().any(|role| at_work.contains(&role.as_str())) {
-        return None;
+        .collect();
+    if !acting.is_empty() {
+        return Ok(acting);
     }
     let definition = workflow.definition();
     let steps: Vec<String> = instance
@@ -70,12 +68,7 @@ pub fn not_at_work(workflow: &Workflow, instance: &Instance, roles: &[String]) -
     } else {
         let titles: Vec<&str> = at_work
             .iter()
-            .map(|role| {
-                definition
-                    .roles
-                    .get(*role)
-                    .map_or(*role, |r| r.title.as_str())
-            })
+            .map(|role| definition.role_title(role))
             .collect();
         let running = match steps.as_slice() {
             [one] => format!("der Schritt {one} läuft"),
@@ -86,7 +79,7 @@ pub fn not_at_work(workflow: &Workflow, instance: &Instance, roles: &[String]) -
             titles.join(", ")
         )
     };
-    Some(Refusal::RoleNotAllowed {
+    Err(Refusal::RoleNotAllowed {
         role: at_work.join(", "),
         message,
     })
@@ -174,13 +167,7 @@ fn walk(
 fn refusal(definition: &Definition, label: &str, editors: &[String]) -> String {
     let titles: Vec<String> = editors
         .iter()
-        .map(|role| {
-            let title = definition
-                .roles
-                .get(role)
-                .map_or(role.as_str(), |r| r.title.as_str());
-            format!("„{title}“")
-        })
+        .map(|role| format!("„{}“", definition.role_title(role)))
         .collect();
     let who = match titles.as_slice() {
         [one] => format!("nur die Rolle {one}"),

@@ -263,14 +263,11 @@ impl Run<'_> {
         if !patch.is_object() {
             return Err(EngineError::DataNotAnObject);
         }
-        if let Some(refusal) =
-            super::editors::not_at_work(self.workflow, &self.instance, &actor.roles)
-        {
-            return Err(EngineError::Refused {
+        let acting = super::editors::at_work(self.workflow, &self.instance, &actor.roles).map_err(
+            |refusal| EngineError::Refused {
                 reasons: vec![refusal],
-            });
-        }
-        let acting = super::editors::acting_roles(self.workflow, &self.instance, &actor.roles);
+            },
+        )?;
         let before = self.instance.data.clone();
         merge_patch(&mut self.instance.data, patch);
         self.check_editors(&acting, &before)?;
@@ -283,7 +280,7 @@ impl Run<'_> {
 
     /// Refuses a change from `before` to the current data that touches fields `roles` may not
     /// change (the event fails as a whole, so nothing of it is kept). For a running case these
-    /// are the actor's roles at work ([`super::editors::acting_roles`]).
+    /// are the actor's roles at work ([`super::editors::at_work`]).
     fn check_editors(&self, roles: &[String], before: &Value) -> Result<(), EngineError> {
         let errors = super::editors::refused_changes(
             self.workflow.definition(),

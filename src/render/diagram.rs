@@ -251,17 +251,8 @@ impl Graph {
         for (name, step) in &definition.steps {
             let shape = Shape::of(step);
             let mut tooltip = format!("{} „{}“", shape.german(), step.title());
-            let role = match step {
-                Step::Task(s) => Some(&s.role),
-                Step::Consultation(s) => Some(&s.role),
-                _ => None,
-            };
-            if let Some(role) = role {
-                let role_title = definition
-                    .roles
-                    .get(role)
-                    .map_or(role.as_str(), |r| &r.title);
-                let _ = write!(tooltip, ", Rolle: {role_title}");
+            if let Some(role) = step.role() {
+                let _ = write!(tooltip, ", Rolle: {}", definition.role_title(role));
             }
             let timers: Vec<&str> = step.timers().iter().map(|t| t.name.as_str()).collect();
             if !timers.is_empty() {

@@ -89,14 +89,14 @@ pub async fn change_data(
     let schema = &current.workflow.definition().data;
     let roles = crate::auth::workflow_roles(session.principal());
     // A form sent while another role's step came up (the Antrag was submitted meanwhile).
-    if let Some(refusal) =
-        editors::not_at_work(&current.workflow.workflow, &current.instance, &roles)
-    {
-        let error = ServiceError::Refused(vec![refusal]);
-        return refused_or_error(&db, &api, &session, id, error).await;
-    }
+    let acting = match editors::at_work(&current.workflow.workflow, &current.instance, &roles) {
+        Ok(acting) => acting,
+        Err(refusal) => {
+            let error = ServiceError::Refused(vec![refusal]);
+            return refused_or_error(&db, &api, &session, id, error).await;
+        }
+    };
     let (submitted, parse_errors) = form::parse(schema, &Submitted::new(&pairs));
-    let acting = editors::acting_roles(&current.workflow.workflow, &current.instance, &roles);
     let editing = form::Editing {
         definition: current.workflow.definition(),
         roles: &acting,

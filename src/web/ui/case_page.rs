@@ -361,14 +361,10 @@ fn context(session: &Session, loaded: &Loaded, overrides: Overrides) -> Value {
     let mut elsewhere: Vec<(String, String)> = Vec::new();
     for action in &others {
         let step = title_of(definition, &action.step);
-        let role = match definition.steps.get(&action.step).and_then(Step::role) {
-            Some(role) => definition
-                .roles
-                .get(role)
-                .map_or(role, |r| r.title.as_str())
-                .to_string(),
-            None => continue,
+        let Some(role) = definition.steps.get(&action.step).and_then(Step::role) else {
+            continue;
         };
+        let role = definition.role_title(role).to_string();
         if !elsewhere.contains(&(step.clone(), role.clone())) {
             elsewhere.push((step, role));
         }
@@ -410,8 +406,10 @@ fn context(session: &Session, loaded: &Loaded, overrides: Overrides) -> Value {
     // Only the roles whose step is active change the data (the Antrag stays as submitted while
     // the Bewilligungsbehörde examines it).
     let roles = crate::auth::workflow_roles(principal);
-    let not_at_work = editors::not_at_work(&workflow.workflow, &case.instance, &roles);
-    let acting = editors::acting_roles(&workflow.workflow, &case.instance, &roles);
+    let (acting, not_at_work) = match editors::at_work(&workflow.workflow, &case.instance, &roles) {
+        Ok(acting) => (acting, None),
+        Err(refusal) => (Vec::new(), Some(refusal)),
+    };
     let editing = form::Editing {
         definition,
         roles: &acting,

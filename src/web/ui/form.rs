@@ -52,14 +52,7 @@ impl Editing<'_> {
     fn titles(&self, editors: &[String]) -> String {
         let titles: Vec<String> = editors
             .iter()
-            .map(|role| {
-                let title = self
-                    .definition
-                    .roles
-                    .get(role)
-                    .map_or(role.as_str(), |r| r.title.as_str());
-                format!("„{title}“")
-            })
+            .map(|role| format!("„{}“", self.definition.role_title(role)))
             .collect();
         titles.join(", ")
     }
