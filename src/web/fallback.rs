@@ -73,13 +73,11 @@ pub async fn method_not_allowed(
         )
         .await
     };
+    // The router's headers (`Allow`) and those of the middleware inside (security headers).
     for (name, value) in original.headers() {
         if !answer.headers().contains_key(name) && name != header::CONTENT_LENGTH {
             answer.headers_mut().insert(name.clone(), value.clone());
         }
-    }
-    if let Some(allow) = allow {
-        answer.headers_mut().insert(header::ALLOW, allow);
     }
     Ok(ServiceResponse::new(req, answer).map_into_right_body())
 }
