@@ -160,7 +160,43 @@ pub fn due_for(
     principal: &Principal,
     until: NaiveDate,
 ) -> Result<Vec<DueFollowUp>, ServiceError> {
+    Ok(open_rows(conn, Some(principal.user_id), until, false)?
+        .into_iter()
+        .filter(|row| row.readable_by(principal))
+        .map(|row| row.follow_up)
+        .collect())
+}
+
+/// An open Wiedervorlage with what deciding whether its user may still see it needs.
+struct OpenRow {
+    user: i64,
+    user_name: String,
+    follow_up: DueFollowUp,
+    applicant: OrganisationId,
+    submitted: bool,
+}
+
+impl OpenRow {
+    fn readable_by(&self, principal: &Principal) -> bool {
+        let scope = CaseScope {
+            applicant: self.applicant,
+            submitted: self.submitted,
+        };
+        authorize(principal, Permission::ReadCase, Some(&scope)).is_ok()
+    }
+}
+
+/// The open Wiedervorlagen due by `until`, earliest first: `user`'s or everyone's, and with
+/// `unmailed` only those the `reminders` job has not mailed yet.
+fn open_rows(
+    conn: &mut DbConnection,
+    user: Option<UserId>,
+    until: NaiveDate,
+    unmailed: bool,
+) -> Result<Vec<OpenRow>, ServiceError> {
     type Row = (
+        i64,
+        String,
         i64,
         i64,
         String,
@@ -169,13 +205,23 @@ pub fn due_for(
         OrganisationId,
         Option<NaiveDateTime>,
     );
-    let rows: Vec<Row> = follow_ups::table
+    let mut query = follow_ups::table
         .inner_join(cases::table)
-        .filter(follow_ups::user_id.eq(principal.user_id.0))
+        .inner_join(users::table)
         .filter(follow_ups::done_at.is_null())
         .filter(follow_ups::due.le(until))
+        .into_boxed();
+    if let Some(user) = user {
+        query = query.filter(follow_ups::user_id.eq(user.0));
+    }
+    if unmailed {
+        query = query.filter(follow_ups::notified_at.is_null());
+    }
+    let rows: Vec<Row> = query
         .order((follow_ups::due, follow_ups::id))
         .select((
+            follow_ups::user_id,
+            users::display_name,
             follow_ups::id,
             cases::id,
             cases::aktenzeichen,
@@ -187,20 +233,23 @@ pub fn due_for(
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .filter(|(.., applicant, submitted)| {
-            let scope = CaseScope {
-                applicant: *applicant,
-                submitted: submitted.is_some(),
-            };
-            authorize(principal, Permission::ReadCase, Some(&scope)).is_ok()
-        })
-        .map(|(id, case, aktenzeichen, due, reason, ..)| DueFollowUp {
-            id,
-            case_id: CaseId(case),
-            aktenzeichen,
-            due,
-            reason,
-        })
+        .map(
+            |(user, user_name, id, case, aktenzeichen, due, reason, applicant, submitted)| {
+                OpenRow {
+                    user,
+                    user_name,
+                    follow_up: DueFollowUp {
+                        id,
+                        case_id: CaseId(case),
+                        aktenzeichen,
+                        due,
+                        reason,
+                    },
+                    applicant,
+                    submitted: submitted.is_some(),
+                }
+            },
+        )
         .collect())
 }
 
@@ -229,24 +278,9 @@ pub fn mail_due(
     out: &super::mail::Outgoing,
     clock: &Clock,
 ) -> Result<usize, ServiceError> {
-    let rows: Vec<(i64, i64, i64, String, NaiveDate, String)> = follow_ups::table
-        .inner_join(cases::table)
-        .filter(follow_ups::done_at.is_null())
-        .filter(follow_ups::notified_at.is_null())
-        .filter(follow_ups::due.le(clock.today))
-        .order((follow_ups::user_id, follow_ups::due, follow_ups::id))
-        .select((
-            follow_ups::user_id,
-            follow_ups::id,
-            cases::id,
-            cases::aktenzeichen,
-            follow_ups::due,
-            follow_ups::reason,
-        ))
-        .load(conn)?;
-    let mut by_user: std::collections::BTreeMap<i64, Vec<_>> = Default::default();
-    for row in rows {
-        by_user.entry(row.0).or_default().push(row);
+    let mut by_user: std::collections::BTreeMap<i64, Vec<OpenRow>> = Default::default();
+    for row in open_rows(conn, None, clock.today, true)? {
+        by_user.entry(row.user).or_default().push(row);
     }
     let base = out.public_url.as_str().trim_end_matches('/').to_string();
     let mut mails = 0;
@@ -254,17 +288,15 @@ pub fn mail_due(
         let Some(principal) = Principal::load(conn, UserId(user))? else {
             continue;
         };
-        let visible: Vec<_> = due_for(conn, &principal, clock.today)?
+        let name = rows[0].user_name.clone();
+        let visible: Vec<DueFollowUp> = rows
             .into_iter()
-            .filter(|f| rows.iter().any(|row| row.1 == f.id))
+            .filter(|row| row.readable_by(&principal))
+            .map(|row| row.follow_up)
             .collect();
         if visible.is_empty() {
             continue;
         }
-        let name: String = users::table
-            .find(user)
-            .select(users::display_name)
-            .first(conn)?;
         let entries: Vec<serde_json::Value> = visible
             .iter()
             .map(|f| {
