@@ -297,6 +297,27 @@ where
     }
 }
 
+/// Runs reads that must see one state of the database, such as everything an exported case
+/// file holds (the journal must name exactly the documents the archive carries): on PostgreSQL
+/// in a `REPEATABLE READ, READ ONLY` transaction (its default `READ COMMITTED` takes a new
+/// snapshot per statement), on SQLite in a deferred transaction, whose first read fixes the
+/// snapshot in WAL mode. It takes no write lock and does not queue at the write gate.
+pub fn read_snapshot<T, E, F>(conn: &mut DbConnection, work: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    conn.transaction(|conn| {
+        if matches!(conn, DbConnection::Pg(_)) {
+            diesel::RunQueryDsl::execute(
+                diesel::sql_query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"),
+                conn,
+            )?;
+        }
+        work(conn)
+    })
+}
+
 /// A failure of the write path itself (not of a statement), as diesel's error type so that it
 /// reaches callers like any other database error.
 fn failure(message: String) -> diesel::result::Error {

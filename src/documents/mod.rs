@@ -9,7 +9,9 @@ mod filename;
 mod kind;
 mod record;
 mod store;
-mod zip;
+/// Also reads the exported case files back in the tests (an implementation independent of the
+/// writer).
+pub mod zip;
 
 pub use self::filename::{content_disposition, sanitize_filename};
 pub use self::kind::{Declared, DocumentType, check_declared, identify, sniff};

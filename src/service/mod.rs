@@ -3,9 +3,11 @@
 pub mod aktenzeichen;
 pub mod beteiligung;
 pub mod calendar;
+pub mod case_file;
 pub mod case_list;
 pub mod cases;
 pub mod clock;
+pub mod data_summary;
 pub mod demo;
 pub mod documents;
 pub mod error;

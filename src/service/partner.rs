@@ -2,8 +2,6 @@
 //! the workflow marks as visible to partners), answering, and its documents. The partner has no
 //! account; the link (see [`super::partner_link`]) is its only credential.
 
-use std::collections::{BTreeSet, HashMap};
-
 use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
@@ -11,13 +9,15 @@ use serde_json::Value;
 use super::ServiceError;
 use super::beteiligung::{self, InvitationRow, parse_votum, votum_de, votum_key};
 use super::cases::{self, CaseContext};
+pub use super::data_summary::SummaryLine;
+use super::data_summary::{Readers, References, summary};
 use super::documents as documents_service;
 use super::mail::weekday_de;
 use crate::db::models::{CaseId, Organisation};
-use crate::db::schema::{documents as document_rows, organisations};
+use crate::db::schema::documents as document_rows;
 use crate::db::{DbConnection, write_transaction};
 use crate::documents::{self, Document, NewDocument};
-use crate::engine::definition::{Field, FieldType, Step};
+use crate::engine::definition::Step;
 use crate::engine::instance::{Answer, LocalId, Votum};
 use crate::engine::{Actor, Clock, Event, step};
 use crate::journal;
@@ -110,13 +110,6 @@ pub fn check_answer(
         }),
         _ => Err(errors),
     }
-}
-
-/// One line of the case summary shown to partners.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct SummaryLine {
-    pub label: String,
-    pub value: String,
 }
 
 /// A document the partner may download.
@@ -284,7 +277,15 @@ pub fn page(
         angaben: summary(
             &definition.data,
             &instance.data,
-            &References::load(conn, &case_documents, &definition.data, &instance.data)?,
+            &References::load(
+                conn,
+                Readers::Partners,
+                case_documents.iter().map(|(document, shared)| {
+                    (document.id, shared.then(|| document.filename.clone()))
+                }),
+                &definition.data,
+                &instance.data,
+            )?,
         ),
         dokumente,
         antworten,
@@ -436,177 +437,6 @@ fn case_documents(
         .collect())
 }
 
-/// What the data refers to by id or key, named for a partner: the case's documents (by id, the
-/// file name only where the document is shared with partners) and the organisations (by key).
-#[derive(Debug)]
-struct References {
-    /// Document id → its file name when partners may see it, `None` otherwise.
-    documents: HashMap<i64, Option<String>>,
-    /// Organisation key → its designation („Kreis Coesfeld“).
-    organisations: HashMap<String, String>,
-}
-
-impl References {
-    /// Names the case's documents (with whether partners may see each) and reads the
-    /// organisations the partner-visible fields name.
-    fn load(
-        conn: &mut DbConnection,
-        case_documents: &[(PartnerDocument, bool)],
-        fields: &indexmap::IndexMap<String, Field>,
-        data: &Value,
-    ) -> Result<Self, ServiceError> {
-        let documents = case_documents
-            .iter()
-            .map(|(document, shared)| (document.id, shared.then(|| document.filename.clone())))
-            .collect();
-        let mut keys = BTreeSet::new();
-        for (key, field) in fields.iter().filter(|(_, field)| field.partner_visible) {
-            if let Some(value) = data.get(key) {
-                organisation_keys(field, value, &mut keys);
-            }
-        }
-        let organisations = if keys.is_empty() {
-            HashMap::new()
-        } else {
-            organisations::table
-                .filter(organisations::key.eq_any(&keys))
-                .select(Organisation::as_select())
-                .load::<Organisation>(conn)?
-                .into_iter()
-                .map(|o| (o.key.clone(), o.designation().into_owned()))
-                .collect()
-        };
-        Ok(Self {
-            documents,
-            organisations,
-        })
-    }
-
-    fn organisation(&self, key: &str) -> String {
-        self.organisations
-            .get(key)
-            .cloned()
-            .unwrap_or_else(|| key.to_string())
-    }
-}
-
-/// Collects the organisation keys `value` of `field` holds (also inside groups and lists).
-fn organisation_keys(field: &Field, value: &Value, keys: &mut BTreeSet<String>) {
-    match (field.field_type, value) {
-        (FieldType::Organisation, Value::String(key)) => {
-            keys.insert(key.clone());
-        }
-        (FieldType::Organisations, Value::Array(items)) => {
-            keys.extend(items.iter().filter_map(Value::as_str).map(str::to_string));
-        }
-        (FieldType::Group, Value::Object(map)) => {
-            for (key, child) in field.fields.iter().flatten() {
-                if let Some(value) = map.get(key) {
-                    organisation_keys(child, value, keys);
-                }
-            }
-        }
-        (FieldType::List, Value::Array(items)) => {
-            if let Some(item) = &field.items {
-                for value in items {
-                    organisation_keys(item, value, keys);
-                }
-            }
-        }
-        _ => {}
-    }
-}
-
-/// The partner-visible fields with their values, formatted for reading.
-fn summary(
-    fields: &indexmap::IndexMap<String, Field>,
-    data: &Value,
-    references: &References,
-) -> Vec<SummaryLine> {
-    let mut lines = Vec::new();
-    for (key, field) in fields {
-        if !field.partner_visible {
-            continue;
-        }
-        let Some(value) = data.get(key) else {
-            continue;
-        };
-        let text = format_value(field, value, references);
-        if !text.is_empty() {
-            lines.push(SummaryLine {
-                label: field.label.clone(),
-                value: text,
-            });
-        }
-    }
-    lines
-}
-
-fn format_value(field: &Field, value: &Value, references: &References) -> String {
-    match (field.field_type, value) {
-        (_, Value::Null) => String::new(),
-        (FieldType::Boolean, Value::Bool(b)) => if *b { "Ja" } else { "Nein" }.to_string(),
-        (FieldType::Enum, Value::String(key)) => field
-            .options
-            .as_ref()
-            .and_then(|o| o.get(key))
-            .cloned()
-            .unwrap_or_else(|| key.clone()),
-        (FieldType::Date, Value::String(text)) => {
-            chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
-                .map(|d| d.format("%d.%m.%Y").to_string())
-                .unwrap_or_else(|_| text.clone())
-        }
-        (FieldType::Number, Value::Number(n)) => n.to_string().replace('.', ","),
-        // Documents are referred to by their id as text (`"17"`).
-        (FieldType::Document, Value::String(id)) => {
-            match id
-                .trim()
-                .parse()
-                .ok()
-                .and_then(|id| references.documents.get(&id))
-            {
-                Some(Some(filename)) => format!("{filename} (unter „Unterlagen“)"),
-                Some(None) => "liegt vor (für Beteiligte nicht freigegeben)".to_string(),
-                None => "nicht mehr vorhanden".to_string(),
-            }
-        }
-        (FieldType::Organisation, Value::String(key)) => references.organisation(key),
-        (FieldType::Group, Value::Object(map)) => {
-            let Some(children) = &field.fields else {
-                return String::new();
-            };
-            children
-                .iter()
-                .filter_map(|(key, child)| {
-                    let text = format_value(child, map.get(key)?, references);
-                    (!text.is_empty()).then(|| format!("{}: {text}", child.label))
-                })
-                .collect::<Vec<_>>()
-                .join("; ")
-        }
-        (FieldType::List, Value::Array(items)) => {
-            let Some(item) = &field.items else {
-                return String::new();
-            };
-            items
-                .iter()
-                .map(|v| format_value(item, v, references))
-                .filter(|t| !t.is_empty())
-                .collect::<Vec<_>>()
-                .join(" | ")
-        }
-        (FieldType::Organisations, Value::Array(items)) => items
-            .iter()
-            .filter_map(Value::as_str)
-            .map(|key| references.organisation(key))
-            .collect::<Vec<_>>()
-            .join(", "),
-        (_, Value::String(text)) => text.clone(),
-        (_, other) => other.to_string(),
-    }
-}
-
 fn human_size(bytes: i64) -> String {
     let bytes = bytes.max(0) as f64;
     if bytes >= 1024.0 * 1024.0 {
@@ -642,62 +472,6 @@ mod tests {
         assert_eq!(answer.votum, Votum::ZustimmungMitHinweisen);
         assert_eq!(answer.text, "Bitte beachten Sie …");
         assert_eq!(answer.name, "Frau Muster");
-    }
-
-    #[test]
-    fn documents_and_organisations_are_named_not_numbered() {
-        let fields: indexmap::IndexMap<String, Field> = serde_json::from_value(serde_json::json!({
-            "konzept": { "type": "document", "label": "Konzept", "partner_visible": true },
-            "stellenplan": { "type": "document", "label": "Stellenplan", "partner_visible": true },
-            "alt": { "type": "document", "label": "Alt", "partner_visible": true },
-            "stellen": { "type": "organisations", "label": "Stellen", "partner_visible": true },
-            "kreis": { "type": "organisation", "label": "Kreis", "partner_visible": true },
-            "leitung": {
-                "type": "group", "label": "Leitung", "partner_visible": true,
-                "fields": { "vertretung": { "type": "organisation", "label": "Vertretung" } }
-            },
-            "intern": { "type": "organisation", "label": "Intern" }
-        }))
-        .unwrap();
-        let data = serde_json::json!({
-            "konzept": "17", "stellenplan": "18", "alt": "99",
-            "stellen": ["SCHULAMT", "UNBEKANNT"], "kreis": "05558",
-            "leitung": { "vertretung": "05974" }, "intern": "GEHEIM"
-        });
-        let mut keys = BTreeSet::new();
-        for (key, field) in fields.iter().filter(|(_, field)| field.partner_visible) {
-            organisation_keys(field, &data[key], &mut keys);
-        }
-        let expected: BTreeSet<String> = ["05558", "05974", "SCHULAMT", "UNBEKANNT"]
-            .map(String::from)
-            .into();
-        assert_eq!(keys, expected, "only partner-visible fields are looked up");
-
-        let references = References {
-            documents: HashMap::from([(17, Some("Konzept.pdf".into())), (18, None)]),
-            organisations: HashMap::from([
-                ("SCHULAMT".into(), "Schulamt für den Kreis Coesfeld".into()),
-                ("05558".into(), "Kreis Coesfeld".into()),
-                ("05974".into(), "Kreis Soest".into()),
-            ]),
-        };
-        let lines: Vec<(String, String)> = summary(&fields, &data, &references)
-            .into_iter()
-            .map(|line| (line.label, line.value))
-            .collect();
-        let expected = [
-            ("Konzept", "Konzept.pdf (unter „Unterlagen“)"),
-            (
-                "Stellenplan",
-                "liegt vor (für Beteiligte nicht freigegeben)",
-            ),
-            ("Alt", "nicht mehr vorhanden"),
-            ("Stellen", "Schulamt für den Kreis Coesfeld, UNBEKANNT"),
-            ("Kreis", "Kreis Coesfeld"),
-            ("Leitung", "Vertretung: Kreis Soest"),
-        ]
-        .map(|(label, value)| (label.to_string(), value.to_string()));
-        assert_eq!(lines, expected);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod beteiligung;
+pub mod case_file;
 mod fallback;
 pub mod health;
 pub mod kalender;

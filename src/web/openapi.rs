@@ -13,8 +13,8 @@ use utoipa::{Modify, OpenApi, ToSchema};
 
 use crate::auth::login;
 use crate::web::api::{
-    beteiligung, calendar, cases, documents, follow_ups, jobs, organisations, outbox, view,
-    workflows,
+    beteiligung, calendar, case_file, cases, documents, follow_ups, jobs, organisations, outbox,
+    view, workflows,
 };
 use crate::web::problem::Problem;
 
@@ -47,6 +47,7 @@ const BEARER: &str = "bearer";
         cases::withdraw,
         cases::journal,
         cases::add_note,
+        case_file::export,
         follow_ups::mine,
         follow_ups::list,
         follow_ups::set,

@@ -8,6 +8,7 @@ mod api;
 mod auth;
 mod beteiligung;
 mod browser;
+mod case_file;
 mod cases;
 mod demo;
 mod documents;

@@ -21,6 +21,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/cases/{id}/actions/{action}"),
     ("POST", "/api/v1/cases/{id}/withdraw"),
     ("GET", "/api/v1/cases/{id}/journal"),
+    ("GET", "/api/v1/cases/{id}/export"),
     ("POST", "/api/v1/cases/{id}/notes"),
     ("GET", "/api/v1/follow-ups"),
     ("GET", "/api/v1/cases/{id}/follow-ups"),

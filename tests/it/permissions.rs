@@ -148,7 +148,7 @@ const LISTED: [&str; 5] = ["OS", "OS", "S", "OS", ""];
 
 /// Case endpoints × principal: `[unsubmitted case, submitted case]`, both owned by 05974.
 #[rustfmt::skip]
-const CASE_ENDPOINTS: [(&str, [[u16; 2]; 5]); 13] = [
+const CASE_ENDPOINTS: [(&str, [[u16; 2]; 5]); 14] = [
     //                                  admin       koord 05974  bewilligung  lesen       koord Kleve
     ("GET /cases/{id}",                [[200, 200], [200, 200], [404, 200], [200, 200], [404, 404]]),
     ("PATCH /cases/{id}/data",         [[409, 409], [409, 409], [404, 409], [403, 403], [404, 404]]),
@@ -156,6 +156,7 @@ const CASE_ENDPOINTS: [(&str, [[u16; 2]; 5]); 13] = [
     ("POST /cases/{id}/withdraw",      [[409, 409], [409, 409], [404, 403], [403, 403], [404, 404]]),
     ("GET /cases/{id}/journal",        [[200, 200], [200, 200], [404, 200], [200, 200], [404, 404]]),
     ("GET /cases/{id}/documents",      [[200, 200], [200, 200], [404, 200], [200, 200], [404, 404]]),
+    ("GET /cases/{id}/export",         [[200, 200], [200, 200], [404, 200], [200, 200], [404, 404]]),
     ("POST /cases/{id}/documents",     [[422, 422], [422, 422], [404, 422], [403, 403], [404, 404]]),
     ("POST /cases/{id}/notes",         [[422, 422], [422, 422], [404, 422], [403, 403], [404, 404]]),
     ("GET /cases/{id}/follow-ups",     [[200, 200], [200, 200], [404, 200], [200, 200], [404, 404]]),
@@ -186,6 +187,7 @@ fn case_request(endpoint: &str, case: i64, document: i64, token: &str) -> actix_
             .set_json(stale),
         "GET /cases/{id}/journal" => actix_test::TestRequest::get().uri(&uri("/journal")),
         "GET /cases/{id}/documents" => actix_test::TestRequest::get().uri(&uri("/documents")),
+        "GET /cases/{id}/export" => actix_test::TestRequest::get().uri(&uri("/export")),
         "POST /cases/{id}/documents" => return upload(case, token, b""),
         "GET /cases/{id}/follow-ups" => actix_test::TestRequest::get().uri(&uri("/follow-ups")),
         "POST /cases/{id}/follow-ups" => actix_test::TestRequest::post()

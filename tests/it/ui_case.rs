@@ -832,3 +832,44 @@ both_backends! {
         assert!(account.body.contains("3 Wiedervorlagen dieses Kontos sind offen."), "{}", account.body);
     }
 }
+
+both_backends! {
+    async fn the_case_file_is_downloaded_from_the_case_page(backend) {
+        let db = TestDatabase::migrated(backend);
+        let dir = tempfile::tempdir().unwrap();
+        create_user(&mut db.connection(), COORDINATOR, "05974", &[Role::Koordination], Some(PASSWORD));
+        create_user(&mut db.connection(), "k@kreis-kleve.de", "05154", &[Role::Koordination], Some(PASSWORD));
+        let (app, api) = ui_app!(db, dir.path());
+        let id = start(&mut db.connection(), &api, "05974", json!({ "zentrum_name": "KI <Soest>" }));
+        let aktenzeichen = cases::load(&mut db.connection(), &api.registry, CaseId(id)).unwrap().row.aktenzeichen;
+        let mut browser = Browser::from("10.0.0.8:1000");
+        browser.login(&app, COORDINATOR, PASSWORD).await;
+
+        let page = browser.get(&app, &format!("/vorgaenge/{id}")).await;
+        let link = format!("<a href=\"/vorgaenge/{id}/akte.zip\" download>Akte als ZIP-Datei herunterladen</a>");
+        assert!(page.body.contains(&link), "{}", page.body);
+
+        let cookie = browser.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
+        let download = actix_test::call_service(&app, TestRequest::get()
+            .uri(&format!("/vorgaenge/{id}/akte.zip")).insert_header(("cookie", cookie)).to_request()).await;
+        assert_eq!(download.status(), 200);
+        let header = |name: &str| download.headers().get(name).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+        assert_eq!(header("content-type"), "application/zip");
+        assert!(header("content-disposition").starts_with(&format!("attachment; filename=\"{aktenzeichen}.zip\"")), "{}", header("content-disposition"));
+        let bytes = actix_test::read_body(download).await;
+        let archive = vorgang::documents::zip::Archive::parse(&bytes).expect("a ZIP archive");
+        let overview = archive.stored_content(&format!("{aktenzeichen}/akte.html"), 1 << 20).expect("the overview");
+        let overview = std::str::from_utf8(overview).unwrap();
+        assert!(overview.contains("<th scope=\"row\">Name des Zentrums</th><td class=\"text\">KI &lt;Soest&gt;</td>"), "{overview}");
+        assert!(overview.contains("Der Vorgang hat keine Dokumente."));
+        assert!(overview.contains("Es wurde niemand beteiligt."));
+
+        // Another Kreis gets the German page of a case that does not exist.
+        let mut foreign = Browser::from("10.0.0.9:1000");
+        foreign.login(&app, "k@kreis-kleve.de", PASSWORD).await;
+        let hidden = foreign.get(&app, &format!("/vorgaenge/{id}/akte.zip")).await;
+        assert_eq!(hidden.status, 404);
+        assert!(hidden.header("content-type").starts_with("text/html"), "{}", hidden.header("content-type"));
+        assert!(hidden.body.contains("Diesen Vorgang gibt es nicht."), "{}", hidden.body);
+    }
+}

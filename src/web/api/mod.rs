@@ -5,6 +5,7 @@
 
 pub(crate) mod beteiligung;
 pub(crate) mod calendar;
+pub(crate) mod case_file;
 pub(crate) mod cases;
 pub(crate) mod documents;
 pub(crate) mod follow_ups;
@@ -84,6 +85,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .service(web::resource("/cases/{id}/withdraw").route(web::post().to(cases::withdraw)))
             .service(web::resource("/cases/{id}/journal").route(web::get().to(cases::journal)))
+            .service(web::resource("/cases/{id}/export").route(web::get().to(case_file::export)))
             .service(web::resource("/cases/{id}/notes").route(web::post().to(cases::add_note)))
             .service(web::resource("/follow-ups").route(web::get().to(follow_ups::mine)))
             .service(

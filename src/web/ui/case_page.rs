@@ -232,11 +232,12 @@ pub(super) fn date_de(date: chrono::NaiveDate) -> String {
 }
 
 /// A stored UTC time as German wall-clock time.
-pub(super) fn time_de(at: NaiveDateTime) -> String {
+pub(crate) fn time_de(at: NaiveDateTime) -> String {
     clock::berlin_time_de(Utc.from_utc_datetime(&at))
 }
 
-fn status_de(
+/// The case's status as staff read it (the outcome by its title).
+pub(crate) fn status_de(
     definition: &crate::engine::definition::Definition,
     status: &str,
     outcome: Option<&str>,
@@ -253,7 +254,8 @@ fn status_de(
     }
 }
 
-fn status_invitation_de(status: &str) -> &str {
+/// An invitation's status in German.
+pub(crate) fn status_invitation_de(status: &str) -> &str {
     match status {
         "open" => "offen",
         "answered" => "beantwortet",
@@ -551,7 +553,8 @@ fn step_help(step: &Step) -> Option<String> {
     }
 }
 
-fn size_de(bytes: i64) -> String {
+/// A file size as Germans write it (`1,5 MB`, `12 KB`).
+pub(crate) fn size_de(bytes: i64) -> String {
     if bytes >= 1024 * 1024 {
         format!("{:.1} MB", bytes as f64 / (1024.0 * 1024.0)).replace('.', ",")
     } else {
@@ -616,7 +619,7 @@ fn title_of(definition: &crate::engine::definition::Definition, step: &str) -> S
 }
 
 /// One journal entry for the timeline, described in German.
-fn journal_item(
+pub(crate) fn journal_item(
     entry: &JournalEntry,
     definition: &crate::engine::definition::Definition,
     names: &HashMap<&str, Cow<'_, str>>,

@@ -13,10 +13,11 @@ mod account;
 pub mod admin;
 mod case_actions;
 mod case_documents;
+mod case_file;
 mod case_follow_ups;
 mod case_list;
 mod case_notes;
-mod case_page;
+pub(crate) mod case_page;
 mod cookie;
 pub mod csrf;
 mod demo;
@@ -161,6 +162,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         }))
         .service(page(r"/vorgaenge/{id:\d+}", |r| {
             r.route(web::get().to(case_page::page))
+        }))
+        .service(page(r"/vorgaenge/{id:\d+}/akte.zip", |r| {
+            r.route(web::get().to(case_file::download))
         }))
         .service(page(r"/vorgaenge/{id:\d+}/daten", |r| {
             r.route(web::post().to(case_actions::change_data))

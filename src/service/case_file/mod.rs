@@ -1,0 +1,257 @@
+//! The case file (Akte) of one case as a single archive, for Akteneinsicht, for handing a case
+//! over, and for offering it to the Kreisarchiv before a retention period ends: what the case
+//! holds, readable by people (`akte.html`) and by programs (JSON), with every document and the
+//! procedure's definition, checked by SHA-256 sums.
+//!
+//! Layout below a folder named after the Aktenzeichen:
+//! - `akte.html`: overview, data, consultation with the Stellungnahmen, documents, timeline
+//!   (rendered by the caller from the page template `ui/akte.hbs`);
+//! - `vorgang.json`: the case with its data and the list of documents;
+//! - `journal.json`: every journal entry with its hashes, so the chain can be checked without
+//!   vorgang (see `docs/architecture.md`, Journal);
+//! - `beteiligung.json`: every invitation with every version of its answer;
+//! - `verfahren/{key}-v{version}.yaml`: the workflow definition the case runs under;
+//! - `dokumente/{id}-{name}`: the documents as uploaded;
+//! - `pruefsummen.sha256` (see [`archive`]).
+//!
+//! Everything is read in one snapshot ([`crate::db::read_snapshot`]): a document uploaded
+//! during the export is in all of the file or in none of it. Wiedervorlagen are not part of
+//! the file (see `service::follow_ups`).
+
+pub mod archive;
+
+use chrono::NaiveDateTime;
+use serde_json::{Value, json};
+
+use self::archive::{Content, Member};
+use super::ServiceError;
+use super::beteiligung::{self, AnswerVersion, MatrixRow};
+use super::cases::{self, AccessCheck, LoadedCase};
+use super::data_summary::{self, Readers, References, SummaryLine};
+use super::workflows::WorkflowRegistry;
+use crate::db::models::{CaseId, Organisation};
+use crate::db::{DbConnection, read_snapshot};
+use crate::documents::{self, Document, DocumentStore};
+use crate::journal::{self, JournalEntry, hash::format_at};
+
+/// Tag of the JSON members' format, so that a reader knows what it holds.
+pub const FORMAT: &str = "vorgang.akte.v1";
+
+/// One invitation of a Beteiligung with every version of its answer, oldest first.
+#[derive(Debug, Clone)]
+pub struct Consultation {
+    pub invitation: MatrixRow,
+    pub answers: Vec<AnswerVersion>,
+}
+
+/// Everything the case file holds, read in one snapshot.
+#[derive(Debug)]
+pub struct CaseFile {
+    pub case: LoadedCase,
+    pub applicant: Organisation,
+    pub documents: Vec<Document>,
+    pub journal: Vec<JournalEntry>,
+    pub consultations: Vec<Consultation>,
+    /// Every field with a value, labelled and formatted for reading.
+    pub summary: Vec<SummaryLine>,
+    /// All organisations, to name participants in the timeline.
+    pub organisations: Vec<Organisation>,
+}
+
+/// Reads the case file of case `id` if `check` allows it (else nothing is read beyond the case).
+pub fn load(
+    conn: &mut DbConnection,
+    registry: &WorkflowRegistry,
+    id: CaseId,
+    check: AccessCheck<'_>,
+) -> Result<CaseFile, ServiceError> {
+    read_snapshot(conn, |conn| {
+        let (case, applicant) = cases::load_with_applicant(conn, registry, id)?;
+        check(case.access())?;
+        let documents = documents::list(conn, id.0)?;
+        let journal = journal::list(conn, id.0)?;
+        let consultations = beteiligung::matrix(conn, id.0)?
+            .into_iter()
+            .map(|invitation| {
+                let answers = beteiligung::answer_versions(conn, invitation.invitation)?;
+                Ok(Consultation {
+                    invitation,
+                    answers,
+                })
+            })
+            .collect::<Result<Vec<_>, ServiceError>>()?;
+        let definition = case.workflow.definition();
+        let references = References::load(
+            conn,
+            Readers::CaseFile,
+            documents.iter().map(|d| (d.id, Some(d.filename.clone()))),
+            &definition.data,
+            &case.instance.data,
+        )?;
+        let summary = data_summary::summary(&definition.data, &case.instance.data, &references);
+        let organisations = Organisation::all(conn)?;
+        Ok(CaseFile {
+            case,
+            applicant,
+            documents,
+            journal,
+            consultations,
+            summary,
+            organisations,
+        })
+    })
+}
+
+impl CaseFile {
+    /// The archive's folder and file name: the Aktenzeichen, made safe for file systems.
+    pub fn folder(&self) -> String {
+        archive::portable_name(&self.case.row.aktenzeichen)
+    }
+
+    /// Where document `document` lies in the archive.
+    pub fn document_path(document: &Document) -> String {
+        format!(
+            "dokumente/{:04}-{}",
+            document.id,
+            archive::portable_name(&document.filename)
+        )
+    }
+
+    /// Where the workflow definition lies in the archive.
+    pub fn definition_path(&self) -> String {
+        format!(
+            "verfahren/{}-v{}.yaml",
+            archive::portable_name(self.case.workflow.key()),
+            self.case.workflow.version
+        )
+    }
+
+    /// The archive's members: `overview` as `akte.html`, the JSON members, the definition and
+    /// the documents, whose blobs are opened now: a blob missing from `store` fails the export
+    /// before anything is sent.
+    pub fn members(
+        &self,
+        store: &DocumentStore,
+        overview: String,
+        exported_by: &str,
+        exported_at: NaiveDateTime,
+    ) -> Result<Vec<Member>, ServiceError> {
+        let row = &self.case.row;
+        let json_member = |path: &str, value: Value| -> Result<Member, ServiceError> {
+            let mut bytes = serde_json::to_vec_pretty(&value)
+                .map_err(|e| ServiceError::Internal(e.to_string()))?;
+            bytes.push(b'\n');
+            Ok(Member {
+                path: path.to_string(),
+                modified: exported_at,
+                content: Content::Bytes(bytes),
+            })
+        };
+        let mut members = vec![
+            Member {
+                path: "akte.html".into(),
+                modified: exported_at,
+                content: Content::Bytes(overview.into_bytes()),
+            },
+            json_member("vorgang.json", self.case_json(exported_by, exported_at))?,
+            json_member(
+                "journal.json",
+                json!({ "format": FORMAT, "aktenzeichen": row.aktenzeichen, "entries": self.journal }),
+            )?,
+            json_member("beteiligung.json", self.consultations_json())?,
+            Member {
+                path: self.definition_path(),
+                modified: exported_at,
+                content: Content::Bytes(self.case.workflow.source.clone().into_bytes()),
+            },
+        ];
+        for document in &self.documents {
+            let file = store.open(&document.sha256).map_err(|error| {
+                ServiceError::Internal(format!(
+                    "Dokument {} ({}) fehlt in der Ablage: {error}",
+                    document.id, document.sha256
+                ))
+            })?;
+            members.push(Member {
+                path: Self::document_path(document),
+                modified: document.created_at,
+                content: Content::File(file),
+            });
+        }
+        Ok(members)
+    }
+
+    fn case_json(&self, exported_by: &str, exported_at: NaiveDateTime) -> Value {
+        let row = &self.case.row;
+        let time = |at: NaiveDateTime| format_at(at);
+        json!({
+            "format": FORMAT,
+            "exported_at": time(exported_at),
+            "exported_by": exported_by,
+            "case": {
+                "id": row.id.0,
+                "aktenzeichen": row.aktenzeichen,
+                "workflow": self.case.workflow.key(),
+                "workflow_version": self.case.workflow.version,
+                "workflow_title": self.case.workflow.title,
+                "version": row.version,
+                "status": row.status,
+                "outcome": row.outcome,
+                "applicant": {
+                    "key": self.applicant.key,
+                    "name": self.applicant.name,
+                    "designation": self.applicant.designation(),
+                },
+                "data": self.case.instance.data,
+                "created_at": time(row.created_at),
+                "updated_at": time(row.updated_at),
+                "submitted_at": row.submitted_at.map(time),
+            },
+            "documents": self.documents.iter().map(|d| json!({
+                "id": d.id,
+                "path": Self::document_path(d),
+                "filename": d.filename,
+                "content_type": d.content_type,
+                "size": d.size,
+                "sha256": d.sha256,
+                "uploaded_by": d.uploaded_by,
+                "uploaded_at": time(d.created_at),
+                "partner_visible": d.partner_visible,
+            })).collect::<Vec<_>>(),
+            "journal": self.journal.last().map(|newest| json!({
+                "entries": newest.seq,
+                "newest_hash": newest.hash,
+            })),
+        })
+    }
+
+    fn consultations_json(&self) -> Value {
+        let time = |at: NaiveDateTime| format_at(at);
+        json!({
+            "format": FORMAT,
+            "invitations": self.consultations.iter().map(|c| {
+                let i = &c.invitation;
+                json!({
+                    "step": i.step,
+                    "organisation": i.organisation,
+                    "organisation_name": i.organisation_name,
+                    "invited_at": time(i.invited_at),
+                    "deadline": i.deadline,
+                    "deadline_reason": i.deadline_reason,
+                    "reminders_sent": i.reminders_sent,
+                    "status": i.status,
+                    "closed_at": i.closed_at.map(time),
+                    "answers": c.answers.iter().map(|a| json!({
+                        "version": a.version,
+                        "votum": a.votum,
+                        "text": a.text,
+                        "answered_by": a.answered_by,
+                        "document_id": a.document_id,
+                        "late": a.late,
+                        "answered_at": time(a.created_at),
+                    })).collect::<Vec<_>>(),
+                })
+            }).collect::<Vec<_>>(),
+        })
+    }
+}

@@ -1,0 +1,317 @@
+//! A case's data written out for reading, field label by field label: for the consulted
+//! partners (only what the workflow marks as visible to them) and for the exported case file
+//! (everything). Documents and organisations the data refers to by id or key are named.
+
+use std::collections::{BTreeSet, HashMap};
+
+use diesel::prelude::*;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::ServiceError;
+use crate::db::DbConnection;
+use crate::db::models::Organisation;
+use crate::db::schema::organisations;
+use crate::engine::definition::{Field, FieldType};
+
+/// One line of a case summary: a field's label and its value as text.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SummaryLine {
+    pub label: String,
+    pub value: String,
+}
+
+/// Who reads the summary, which decides what it shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Readers {
+    /// A consulted partner: only fields marked `partner_visible`; a document's name only where
+    /// it is shared with partners, listed under „Unterlagen“ on the partner page.
+    Partners,
+    /// The case file (export, archive): every field; every document by name and number.
+    CaseFile,
+}
+
+impl Readers {
+    fn shows(self, field: &Field) -> bool {
+        match self {
+            Self::Partners => field.partner_visible,
+            Self::CaseFile => true,
+        }
+    }
+}
+
+/// What the data refers to by id or key, named for its readers: the case's documents (by id,
+/// with the file name where the readers may see it) and the organisations (by key).
+#[derive(Debug)]
+pub struct References {
+    readers: Readers,
+    /// Document id → its file name when the readers may see it, `None` otherwise.
+    documents: HashMap<i64, Option<String>>,
+    /// Organisation key → its designation („Kreis Coesfeld“).
+    organisations: HashMap<String, String>,
+}
+
+impl References {
+    /// Names the case's `documents` (id, and the file name where the readers may see it) and
+    /// reads the organisations that the fields shown to the readers name.
+    pub fn load(
+        conn: &mut DbConnection,
+        readers: Readers,
+        documents: impl IntoIterator<Item = (i64, Option<String>)>,
+        fields: &indexmap::IndexMap<String, Field>,
+        data: &Value,
+    ) -> Result<Self, ServiceError> {
+        let mut keys = BTreeSet::new();
+        for (key, field) in fields.iter().filter(|(_, field)| readers.shows(field)) {
+            if let Some(value) = data.get(key) {
+                organisation_keys(field, value, &mut keys);
+            }
+        }
+        let organisations = if keys.is_empty() {
+            HashMap::new()
+        } else {
+            organisations::table
+                .filter(organisations::key.eq_any(&keys))
+                .select(Organisation::as_select())
+                .load::<Organisation>(conn)?
+                .into_iter()
+                .map(|o| (o.key.clone(), o.designation().into_owned()))
+                .collect()
+        };
+        Ok(Self {
+            readers,
+            documents: documents.into_iter().collect(),
+            organisations,
+        })
+    }
+
+    fn organisation(&self, key: &str) -> String {
+        self.organisations
+            .get(key)
+            .cloned()
+            .unwrap_or_else(|| key.to_string())
+    }
+
+    fn document(&self, id: &str) -> String {
+        let id = id.trim().parse::<i64>().ok();
+        match (self.readers, id.and_then(|id| self.documents.get(&id))) {
+            (Readers::Partners, Some(Some(filename))) => format!("{filename} (unter „Unterlagen“)"),
+            (Readers::CaseFile, Some(Some(filename))) => {
+                format!("{filename} (Dokument Nr. {})", id.unwrap_or_default())
+            }
+            (Readers::Partners, Some(None)) => {
+                "liegt vor (für Beteiligte nicht freigegeben)".to_string()
+            }
+            (Readers::CaseFile, Some(None)) | (_, None) => "nicht mehr vorhanden".to_string(),
+        }
+    }
+}
+
+/// Collects the organisation keys `value` of `field` holds (also inside groups and lists).
+fn organisation_keys(field: &Field, value: &Value, keys: &mut BTreeSet<String>) {
+    match (field.field_type, value) {
+        (FieldType::Organisation, Value::String(key)) => {
+            keys.insert(key.clone());
+        }
+        (FieldType::Organisations, Value::Array(items)) => {
+            keys.extend(items.iter().filter_map(Value::as_str).map(str::to_string));
+        }
+        (FieldType::Group, Value::Object(map)) => {
+            for (key, child) in field.fields.iter().flatten() {
+                if let Some(value) = map.get(key) {
+                    organisation_keys(child, value, keys);
+                }
+            }
+        }
+        (FieldType::List, Value::Array(items)) => {
+            if let Some(item) = &field.items {
+                for value in items {
+                    organisation_keys(item, value, keys);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The fields shown to the readers of `references` that have a value, formatted for reading,
+/// in the order of the definition.
+pub fn summary(
+    fields: &indexmap::IndexMap<String, Field>,
+    data: &Value,
+    references: &References,
+) -> Vec<SummaryLine> {
+    let mut lines = Vec::new();
+    for (key, field) in fields {
+        if !references.readers.shows(field) {
+            continue;
+        }
+        let Some(value) = data.get(key) else {
+            continue;
+        };
+        let text = format_value(field, value, references);
+        if !text.is_empty() {
+            lines.push(SummaryLine {
+                label: field.label.clone(),
+                value: text,
+            });
+        }
+    }
+    lines
+}
+
+fn format_value(field: &Field, value: &Value, references: &References) -> String {
+    match (field.field_type, value) {
+        (_, Value::Null) => String::new(),
+        (FieldType::Boolean, Value::Bool(b)) => if *b { "Ja" } else { "Nein" }.to_string(),
+        (FieldType::Enum, Value::String(key)) => field
+            .options
+            .as_ref()
+            .and_then(|o| o.get(key))
+            .cloned()
+            .unwrap_or_else(|| key.clone()),
+        (FieldType::Date, Value::String(text)) => {
+            chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .map(|d| d.format("%d.%m.%Y").to_string())
+                .unwrap_or_else(|_| text.clone())
+        }
+        (FieldType::Number, Value::Number(n)) => n.to_string().replace('.', ","),
+        // Documents are referred to by their id as text (`"17"`).
+        (FieldType::Document, Value::String(id)) => references.document(id),
+        (FieldType::Organisation, Value::String(key)) => references.organisation(key),
+        (FieldType::Group, Value::Object(map)) => {
+            let Some(children) = &field.fields else {
+                return String::new();
+            };
+            children
+                .iter()
+                .filter_map(|(key, child)| {
+                    let text = format_value(child, map.get(key)?, references);
+                    (!text.is_empty()).then(|| format!("{}: {text}", child.label))
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        }
+        (FieldType::List, Value::Array(items)) => {
+            let Some(item) = &field.items else {
+                return String::new();
+            };
+            items
+                .iter()
+                .map(|v| format_value(item, v, references))
+                .filter(|t| !t.is_empty())
+                .collect::<Vec<_>>()
+                .join(" | ")
+        }
+        (FieldType::Organisations, Value::Array(items)) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .map(|key| references.organisation(key))
+            .collect::<Vec<_>>()
+            .join(", "),
+        (_, Value::String(text)) => text.clone(),
+        (_, other) => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields() -> indexmap::IndexMap<String, Field> {
+        serde_json::from_value(serde_json::json!({
+            "konzept": { "type": "document", "label": "Konzept", "partner_visible": true },
+            "stellenplan": { "type": "document", "label": "Stellenplan", "partner_visible": true },
+            "alt": { "type": "document", "label": "Alt", "partner_visible": true },
+            "stellen": { "type": "organisations", "label": "Stellen", "partner_visible": true },
+            "kreis": { "type": "organisation", "label": "Kreis", "partner_visible": true },
+            "leitung": {
+                "type": "group", "label": "Leitung", "partner_visible": true,
+                "fields": { "vertretung": { "type": "organisation", "label": "Vertretung" } }
+            },
+            "intern": { "type": "organisation", "label": "Intern" }
+        }))
+        .unwrap()
+    }
+
+    fn data() -> Value {
+        serde_json::json!({
+            "konzept": "17", "stellenplan": "18", "alt": "99",
+            "stellen": ["SCHULAMT", "UNBEKANNT"], "kreis": "05558",
+            "leitung": { "vertretung": "05974" }, "intern": "GEHEIM"
+        })
+    }
+
+    fn references(readers: Readers, documents: HashMap<i64, Option<String>>) -> References {
+        References {
+            readers,
+            documents,
+            organisations: HashMap::from([
+                ("SCHULAMT".into(), "Schulamt für den Kreis Coesfeld".into()),
+                ("05558".into(), "Kreis Coesfeld".into()),
+                ("05974".into(), "Kreis Soest".into()),
+            ]),
+        }
+    }
+
+    fn lines(references: &References) -> Vec<(String, String)> {
+        summary(&fields(), &data(), references)
+            .into_iter()
+            .map(|line| (line.label, line.value))
+            .collect()
+    }
+
+    #[test]
+    fn partners_read_documents_and_organisations_by_name_not_number() {
+        let fields = fields();
+        let data = data();
+        let mut keys = BTreeSet::new();
+        for (key, field) in fields.iter().filter(|(_, f)| Readers::Partners.shows(f)) {
+            organisation_keys(field, &data[key], &mut keys);
+        }
+        let expected: BTreeSet<String> = ["05558", "05974", "SCHULAMT", "UNBEKANNT"]
+            .map(String::from)
+            .into();
+        assert_eq!(keys, expected, "only partner-visible fields are looked up");
+
+        let references = references(
+            Readers::Partners,
+            HashMap::from([(17, Some("Konzept.pdf".into())), (18, None)]),
+        );
+        let expected = [
+            ("Konzept", "Konzept.pdf (unter „Unterlagen“)"),
+            (
+                "Stellenplan",
+                "liegt vor (für Beteiligte nicht freigegeben)",
+            ),
+            ("Alt", "nicht mehr vorhanden"),
+            ("Stellen", "Schulamt für den Kreis Coesfeld, UNBEKANNT"),
+            ("Kreis", "Kreis Coesfeld"),
+            ("Leitung", "Vertretung: Kreis Soest"),
+        ]
+        .map(|(label, value)| (label.to_string(), value.to_string()));
+        assert_eq!(lines(&references), expected);
+    }
+
+    #[test]
+    fn the_case_file_shows_every_field_and_numbers_its_documents() {
+        let references = references(
+            Readers::CaseFile,
+            HashMap::from([
+                (17, Some("Konzept.pdf".into())),
+                (18, Some("Stellenplan.xlsx".into())),
+            ]),
+        );
+        let expected = [
+            ("Konzept", "Konzept.pdf (Dokument Nr. 17)"),
+            ("Stellenplan", "Stellenplan.xlsx (Dokument Nr. 18)"),
+            ("Alt", "nicht mehr vorhanden"),
+            ("Stellen", "Schulamt für den Kreis Coesfeld, UNBEKANNT"),
+            ("Kreis", "Kreis Coesfeld"),
+            ("Leitung", "Vertretung: Kreis Soest"),
+            ("Intern", "GEHEIM"),
+        ]
+        .map(|(label, value)| (label.to_string(), value.to_string()));
+        assert_eq!(lines(&references), expected);
+    }
+}
