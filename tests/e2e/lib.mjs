@@ -189,6 +189,34 @@ export function linkFrom(mailText, prefix) {
   return link.replace(/[.,;:)>\]]+$/, '');
 }
 
+/**
+ * The content of the member of a ZIP archive (a Buffer) whose name matches `pattern`, read from
+ * the central directory; only stored (uncompressed) members, as the case file export writes them.
+ */
+export function zipMember(archive, pattern) {
+  const eocd = archive.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+  assert.ok(eocd >= 0, 'not a ZIP archive');
+  const count = archive.readUInt16LE(eocd + 10);
+  let at = archive.readUInt32LE(eocd + 16);
+  for (let i = 0; i < count; i += 1) {
+    assert.equal(archive.readUInt32LE(at), 0x02014b50, 'central directory');
+    const method = archive.readUInt16LE(at + 10);
+    const size = archive.readUInt32LE(at + 20);
+    const nameLength = archive.readUInt16LE(at + 28);
+    const extraLength = archive.readUInt16LE(at + 30);
+    const commentLength = archive.readUInt16LE(at + 32);
+    const local = archive.readUInt32LE(at + 42);
+    const name = archive.toString('utf8', at + 46, at + 46 + nameLength);
+    if (pattern.test(name)) {
+      assert.equal(method, 0, `${name} is compressed`);
+      const data = local + 30 + archive.readUInt16LE(local + 26) + archive.readUInt16LE(local + 28);
+      return archive.subarray(data, data + size);
+    }
+    at += 46 + nameLength + extraLength + commentLength;
+  }
+  throw new Error(`no member ${pattern} in the archive`);
+}
+
 /** Presses Tab until the focused element matches `selector` (at most `limit` times). */
 export async function tabTo(page, selector, limit = 40) {
   for (let i = 0; i < limit; i += 1) {

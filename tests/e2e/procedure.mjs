@@ -24,6 +24,7 @@ import {
   step,
   submitting,
   waitForMail,
+  zipMember,
 } from './lib.mjs';
 
 const BASE_URL = env('BASE_URL');
@@ -274,6 +275,24 @@ await run(async (browser) => {
     assert.match(await authority.locator('table').textContent(), /abgeschlossen: Bewilligt/);
     await authority.goto(`${BASE_URL}${casePath}`);
     await page_done(authority, 'bewilligt');
+    // The whole file as one archive; its overview is accessible on its own, on a desk and on a phone.
+    const [download] = await Promise.all([
+      authority.waitForEvent('download'),
+      authority.getByRole('link', { name: 'Akte als ZIP-Datei herunterladen' }).click(),
+    ]);
+    assert.match(download.suggestedFilename(), /^KI-05558-\d{4}-\d{4}\.zip$/);
+    const archive = await fs.readFile(await download.path());
+    const overview = zipMember(archive, /^KI-05558-\d{4}-\d{4}\/akte\.html$/).toString('utf8');
+    for (const viewport of ['desktop', 'phone']) {
+      const reader = await newPage(browser, viewport);
+      await reader.setContent(overview);
+      const text = await reader.locator('main').textContent();
+      assert.match(text, /Abgeschlossen: Bewilligt/);
+      assert.match(text, /Telefonat mit dem Kompetenzzentrum:/, 'the Vermerk');
+      assert.match(text, /bescheid\.pdf/, 'the documents');
+      await page_done(reader, `akte-${viewport}`);
+      await reader.context().close();
+    }
     await logout(authority);
   });
 

@@ -249,6 +249,7 @@ both_backends! {
         assert!(html.contains(&format!("href=\"{document_path}\"")), "the document linked inside the archive");
         assert!(html.contains(&format!("Konzept: Entwurf.pdf (Dokument Nr. {})", document["id"])), "data fields by label, documents by name: {html}");
         assert!(html.contains(&previous), "the newest hash");
+        assert!(html.contains("(über den persönlichen Link)") && !html.contains("beteiligung:"), "the partner by its name, not its key");
 
         // Refusals come before the archive, as problem+json; nothing is streamed.
         let foreign = send!(app, actix_test::TestRequest::get().uri(&format!("/api/v1/cases/{id}/export")).insert_header(bearer(&kleve)));

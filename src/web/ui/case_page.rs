@@ -618,6 +618,20 @@ fn title_of(definition: &crate::engine::definition::Definition, step: &str) -> S
         .to_string()
 }
 
+/// Who did it, as people read it: a user by the e-mail address, a consulted partner by its
+/// name (it answered through its personal link, `beteiligung:KEY`), the engine as vorgang.
+fn actor_de(actor: &str, names: &HashMap<&str, Cow<'_, str>>) -> String {
+    match actor.strip_prefix("beteiligung:") {
+        Some(key) => format!(
+            "{} (über den persönlichen Link)",
+            names.get(key).map_or(key, AsRef::as_ref)
+        ),
+        // `engine::Actor::system`.
+        None if actor == "system" => "vorgang (automatisch)".to_string(),
+        None => actor.to_string(),
+    }
+}
+
 /// One journal entry for the timeline, described in German.
 pub(crate) fn journal_item(
     entry: &JournalEntry,
@@ -732,7 +746,7 @@ pub(crate) fn journal_item(
     };
     json!({
         "zeit": time_de(entry.at),
-        "wer": entry.actor,
+        "wer": actor_de(&entry.actor, names),
         "text": description,
         "vermerk": (entry.kind == crate::service::notes::NOTE_ADDED).then(|| text("text")),
         "nr": entry.seq,
@@ -761,4 +775,25 @@ fn since(
         .filter(|e| !matches!(e.kind.as_str(), "step_entered" | "step_left"))
         .map(|e| journal_item(e, definition, names))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partners_and_the_engine_are_named_users_by_their_address() {
+        let names: HashMap<&str, Cow<'_, str>> =
+            HashMap::from([("SCHULAMT-SO", Cow::from("Schulamt für den Kreis Soest"))]);
+        assert_eq!(
+            actor_de("beteiligung:SCHULAMT-SO", &names),
+            "Schulamt für den Kreis Soest (über den persönlichen Link)"
+        );
+        assert_eq!(
+            actor_de("beteiligung:UNBEKANNT", &names),
+            "UNBEKANNT (über den persönlichen Link)"
+        );
+        assert_eq!(actor_de("system", &names), "vorgang (automatisch)");
+        assert_eq!(actor_de("k@kreis-soest.de", &names), "k@kreis-soest.de");
+    }
 }
