@@ -195,6 +195,23 @@ both_backends! {
         assert!(second.body.contains(&format!(">{}</a>", numbers[20])), "{}", second.body);
         assert!(second.body.contains("rel=\"prev\""));
 
+        // The whole list, not a page of it, as a CSV file with the same filters and order.
+        assert!(next.contains("href=\"/vorgaenge/liste.csv?status=running&sort=aktenzeichen&richtung=auf\""), "{next}");
+        let file = browser.get(&app, "/vorgaenge/liste.csv?status=running&sort=aktenzeichen&richtung=auf").await;
+        assert_eq!(file.status, 200, "{}", file.body);
+        assert_eq!(file.header("content-type"), "text/csv; charset=utf-8");
+        assert!(file.header("content-disposition").starts_with("attachment; filename=\"vorgaenge-"), "{}", file.header("content-disposition"));
+        let text = file.body.strip_prefix('\u{feff}').expect("a byte order mark for spreadsheets");
+        let lines: Vec<&str> = text.split("\r\n").filter(|line| !line.is_empty()).collect();
+        assert!(lines[0].starts_with("Aktenzeichen;Verfahren;Antragsteller;Gemeindeschlüssel bzw. Kennung;Status;"), "{}", lines[0]);
+        let listed: Vec<&str> = lines[1..].iter().map(|line| line.split(';').next().unwrap()).collect();
+        assert_eq!(listed, numbers, "all 21, in the order of the list");
+        assert!(lines[1].contains(";Kreis Soest;05974;laufend;Antrag entwerfen;"), "{}", lines[1]);
+        assert!(!text.contains(&foreign), "a foreign case exported");
+        let refused = browser.get(&app, "/vorgaenge/liste.csv?sort=id").await;
+        assert_eq!(refused.status, 400);
+        assert!(refused.body.contains("Nach dieser Spalte kann nicht sortiert werden."), "{}", refused.body);
+
         let one = browser.get(&app, &format!("/vorgaenge?q={}", numbers[3])).await;
         assert!(one.body.contains("1 Vorgang gefunden, Seite 1 von 1."), "{}", one.body);
         let none = browser.get(&app, "/vorgaenge?status=completed").await;

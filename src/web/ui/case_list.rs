@@ -12,10 +12,11 @@ use serde_json::{Value, json};
 use super::start::german_time;
 use super::{Session, UiSession, encode_query_value, error_page, layout, render};
 use crate::db::Database;
-use crate::db::models::DefinitionRow;
+use crate::db::models::{DefinitionRow, Organisation};
 use crate::engine::definition::Step;
+use crate::service::ServiceError;
 use crate::service::case_list::{self, CaseFilter, STATUSES, Sort, SortKey};
-use crate::service::{ServiceError, cases};
+use crate::service::cases::{self, LoadedCase};
 use crate::web::api::{ApiState, blocking};
 
 /// Cases per page.
@@ -39,9 +40,54 @@ fn status_label(status: &str) -> &'static str {
     }
 }
 
+/// One case as the list shows it (the page and the CSV file).
+pub(super) struct Listed {
+    pub id: i64,
+    pub aktenzeichen: String,
+    pub antragsteller: String,
+    /// The applicant's AGS or key.
+    pub ags: String,
+    pub verfahren: String,
+    /// „laufend“, „abgeschlossen: Bewilligt“ …
+    pub status: String,
+    /// Titles of the steps where the case waits.
+    pub schritte: Vec<String>,
+    /// The earliest legal deadline of those steps.
+    pub frist: Option<chrono::NaiveDate>,
+    pub angelegt: chrono::NaiveDateTime,
+    pub geaendert: chrono::NaiveDateTime,
+    pub eingereicht: Option<chrono::NaiveDateTime>,
+}
+
+impl Listed {
+    pub(super) fn of(case: &LoadedCase, applicant: &Organisation) -> Self {
+        let steps = crate::web::api::view::active_steps(case);
+        Self {
+            id: case.row.id.0,
+            aktenzeichen: case.row.aktenzeichen.clone(),
+            antragsteller: applicant.designation().into_owned(),
+            ags: applicant.key.clone(),
+            verfahren: case.workflow.title.clone(),
+            status: match (case.row.status.as_str(), case.row.outcome.as_deref()) {
+                ("completed", Some(outcome)) => format!(
+                    "{}: {}",
+                    status_label("completed"),
+                    case.workflow.definition().outcome_title(outcome)
+                ),
+                (status, _) => status_label(status).to_string(),
+            },
+            frist: steps.iter().filter_map(|s| s.deadline).min(),
+            schritte: steps.into_iter().map(|s| s.title).collect(),
+            angelegt: case.row.created_at,
+            geaendert: case.row.updated_at,
+            eingereicht: case.row.submitted_at,
+        }
+    }
+}
+
 /// The form's parameters, as typed (unknown parameters are ignored).
 #[derive(Deserialize, Default)]
-struct ListQuery {
+pub(super) struct ListQuery {
     workflow: Option<String>,
     step: Option<String>,
     status: Option<String>,
@@ -52,11 +98,24 @@ struct ListQuery {
 }
 
 /// The checked parameters.
-struct Checked {
-    filter: CaseFilter,
-    sort: &'static str,
-    descending: bool,
-    page: i64,
+pub(super) struct Checked {
+    pub filter: CaseFilter,
+    pub sort: &'static str,
+    pub descending: bool,
+    pub page: i64,
+}
+
+impl Checked {
+    /// The sort order for the service.
+    pub(super) fn order(&self) -> Sort {
+        Sort {
+            key: COLUMNS
+                .iter()
+                .find(|(key, ..)| *key == self.sort)
+                .map_or(SortKey::Updated, |(_, key, _)| *key),
+            descending: self.descending,
+        }
+    }
 }
 
 fn non_empty(value: Option<String>) -> Option<String> {
@@ -65,7 +124,7 @@ fn non_empty(value: Option<String>) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-fn check(query: ListQuery) -> Result<Checked, String> {
+pub(super) fn check(query: ListQuery) -> Result<Checked, String> {
     let status = non_empty(query.status);
     if let Some(status) = &status
         && !STATUSES.contains(&status.as_str())
@@ -111,8 +170,8 @@ fn check(query: ListQuery) -> Result<Checked, String> {
     })
 }
 
-/// The list's address with these parameters (filters kept, empty ones left out).
-fn address(filter: &CaseFilter, sort: &str, descending: bool, page: i64) -> String {
+/// The list's query with these parameters (filters kept, empty ones left out).
+fn query_of(filter: &CaseFilter, sort: &str, descending: bool, page: i64) -> String {
     let mut parts = Vec::new();
     for (name, value) in [
         ("workflow", &filter.workflow),
@@ -132,7 +191,12 @@ fn address(filter: &CaseFilter, sort: &str, descending: bool, page: i64) -> Stri
     if page > 1 {
         parts.push(format!("seite={page}"));
     }
-    format!("/vorgaenge?{}", parts.join("&"))
+    parts.join("&")
+}
+
+/// The list's address with these parameters.
+fn address(filter: &CaseFilter, sort: &str, descending: bool, page: i64) -> String {
+    format!("/vorgaenge?{}", query_of(filter, sort, descending, page))
 }
 
 /// `GET /vorgaenge`.
@@ -159,45 +223,21 @@ pub async fn show(
     let principal = session.principal().clone();
     let state = api.clone().into_inner();
     let filter = checked.filter.clone();
-    let sort = Sort {
-        key: COLUMNS
-            .iter()
-            .find(|(key, ..)| *key == checked.sort)
-            .map_or(SortKey::Updated, |(_, key, _)| *key),
-        descending: checked.descending,
-    };
+    let sort = checked.order();
     let page = checked.page;
     let found = blocking(&db, move |conn| {
         let found = case_list::search(conn, &principal, &filter, sort, page, PER_PAGE)?;
         let mut rows = Vec::with_capacity(found.rows.len());
         for (row, applicant) in found.rows {
-            let case = cases::from_row(conn, &state.registry, row)?;
-            let steps: Vec<String> = case
-                .instance
-                .active_steps()
-                .map(|t| {
-                    case.workflow
-                        .workflow
-                        .step(&t.step)
-                        .map_or(t.step.as_str(), Step::title)
-                        .to_string()
-                })
-                .collect();
+            let listed = Listed::of(&cases::from_row(conn, &state.registry, row)?, &applicant);
             rows.push(json!({
-                "id": case.row.id,
-                "aktenzeichen": case.row.aktenzeichen,
-                "antragsteller": applicant.designation(),
-                "verfahren": case.workflow.title,
-                "status": match (case.row.status.as_str(), case.row.outcome.as_deref()) {
-                    ("completed", Some(outcome)) => format!(
-                        "{}: {}",
-                        status_label("completed"),
-                        case.workflow.definition().outcome_title(outcome)
-                    ),
-                    (status, _) => status_label(status).to_string(),
-                },
-                "schritte": steps,
-                "geaendert": german_time(case.row.updated_at),
+                "id": listed.id,
+                "aktenzeichen": listed.aktenzeichen,
+                "antragsteller": listed.antragsteller,
+                "verfahren": listed.verfahren,
+                "status": listed.status,
+                "schritte": listed.schritte,
+                "geaendert": german_time(listed.geaendert),
             }));
         }
         let workflows = workflow_options(conn, &state)?;
@@ -270,6 +310,11 @@ pub async fn show(
     context["seiten"] = json!(pages);
     context["zurueck"] = json!((page > 1).then(|| address(&filter, sort, descending, page - 1)));
     context["weiter"] = json!((page < pages).then(|| address(&filter, sort, descending, page + 1)));
+    context["csv"] = json!(format!(
+        "{}?{}",
+        super::case_list_csv::PATH,
+        query_of(&filter, sort, descending, 1)
+    ));
     render(&api, StatusCode::OK, "vorgaenge", &context)
 }
 
@@ -297,7 +342,7 @@ fn workflow_options(
     Ok((workflows, steps))
 }
 
-fn refused(api: &ApiState, session: &Session, message: &str) -> HttpResponse {
+pub(super) fn refused(api: &ApiState, session: &Session, message: &str) -> HttpResponse {
     error_page(
         api,
         StatusCode::BAD_REQUEST,

@@ -16,6 +16,7 @@ mod case_documents;
 mod case_file;
 mod case_follow_ups;
 mod case_list;
+mod case_list_csv;
 mod case_notes;
 pub(crate) mod case_page;
 mod cookie;
@@ -152,6 +153,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         }))
         .service(page("/admin/aufgaben", |r| {
             r.route(web::get().to(admin::jobs::show))
+        }))
+        .service(page(case_list_csv::PATH, |r| {
+            r.route(web::get().to(case_list_csv::download))
         }))
         .service(page("/vorgaenge/neu", |r| {
             r.route(web::get().to(new_case::choose))
