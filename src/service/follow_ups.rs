@@ -14,7 +14,7 @@ use super::ServiceError;
 use super::cases::AccessCheck;
 use crate::auth::{CaseScope, Permission, Principal, authorize};
 use crate::db::models::{CaseId, CaseRow, OrganisationId, UserId};
-use crate::db::schema::{cases, follow_ups, users};
+use crate::db::schema::{cases, follow_ups, user_roles, users};
 use crate::db::{DbConnection, write_transaction};
 use crate::engine::Clock;
 use crate::engine::data::DataError;
@@ -353,6 +353,69 @@ pub fn mail_due(
         }
     }
     Ok(mails)
+}
+
+/// A colleague who can take over a user's open Wiedervorlagen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Successor {
+    pub id: UserId,
+    pub name: String,
+    pub email: String,
+}
+
+/// Roles that may write to the organisation's cases, i.e. close a Wiedervorlage there.
+const SUCCESSOR_ROLES: [&str; 3] = ["admin", "koordination", "bewilligung"];
+
+/// The active colleagues of `from`'s organisation who may write to its cases, by name: whoever
+/// takes over `from`'s open Wiedervorlagen (someone leaves, changes office, goes on leave).
+pub fn successors(conn: &mut DbConnection, from: UserId) -> Result<Vec<Successor>, ServiceError> {
+    let organisation: OrganisationId = users::table
+        .find(from.0)
+        .select(users::organisation_id)
+        .first(conn)?;
+    let rows: Vec<(UserId, String, String)> = users::table
+        .filter(users::organisation_id.eq(organisation))
+        .filter(users::active.eq(true))
+        .filter(users::id.ne(from.0))
+        .filter(
+            users::id.eq_any(
+                user_roles::table
+                    .filter(user_roles::role.eq_any(SUCCESSOR_ROLES))
+                    .select(user_roles::user_id),
+            ),
+        )
+        .order((users::display_name, users::email))
+        .select((users::id, users::display_name, users::email))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name, email)| Successor { id, name, email })
+        .collect())
+}
+
+/// Gives every open Wiedervorlage of `from` to `to`, one of [`successors`]: from now on they
+/// come back on `to`'s start page, and those due are mailed to `to` with the next morning's
+/// reminders even where `from` had been mailed already. Returns how many were handed over;
+/// anyone else as `to` is refused at `/nachfolge` and nothing changes.
+pub fn hand_over(conn: &mut DbConnection, from: UserId, to: UserId) -> Result<usize, ServiceError> {
+    write_transaction(conn, |conn| {
+        if !successors(conn, from)?.iter().any(|s| s.id == to) {
+            return Err(ServiceError::InvalidInput(vec![DataError {
+                pointer: "/nachfolge".into(),
+                message: "Bitte wählen Sie ein aktives Konto derselben Organisation, das deren \
+                          Vorgänge bearbeiten darf."
+                    .into(),
+            }]));
+        }
+        Ok(diesel::update(follow_ups::table)
+            .filter(follow_ups::user_id.eq(from.0))
+            .filter(follow_ups::done_at.is_null())
+            .set((
+                follow_ups::user_id.eq(to.0),
+                follow_ups::notified_at.eq(None::<NaiveDateTime>),
+            ))
+            .execute(conn)?)
+    })
 }
 
 /// Renders the mail with sample data, so a broken override stops start-up instead of a

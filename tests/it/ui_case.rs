@@ -873,3 +873,90 @@ both_backends! {
         assert!(hidden.body.contains("Diesen Vorgang gibt es nicht."), "{}", hidden.body);
     }
 }
+
+both_backends! {
+    async fn an_administrator_hands_open_wiedervorlagen_to_a_colleague(backend) {
+        use vorgang::db::schema::{follow_ups, users};
+        let db = TestDatabase::migrated(backend);
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = db.connection();
+        create_user(&mut conn, COORDINATOR, "05974", &[Role::Koordination], Some(PASSWORD));
+        create_user(&mut conn, "kollegin@kreis-soest.de", "05974", &[Role::Koordination], Some(PASSWORD));
+        create_user(&mut conn, "leser@kreis-soest.de", "05974", &[Role::Lesen], Some(PASSWORD));
+        let gone = create_user(&mut conn, "ehemals@kreis-soest.de", "05974", &[Role::Koordination], Some(PASSWORD));
+        diesel::update(users::table.find(gone.id.0)).set(users::active.eq(false)).execute(&mut conn).unwrap();
+        let kleve = create_user(&mut conn, "k@kreis-kleve.de", "05154", &[Role::Koordination], Some(PASSWORD));
+        create_user(&mut conn, "admin@kreis-soest.de", "05974", &[Role::Admin], Some(PASSWORD));
+        drop(conn);
+        let (app, api) = ui_app!(db, dir.path());
+        let id = start(&mut db.connection(), &api, "05974", json!({}));
+        let today = clock::now().today;
+        let iso = |days: u64| (today + chrono::Days::new(days)).format("%Y-%m-%d").to_string();
+
+        // The coordinator has three Wiedervorlagen: today's (already mailed), a later one, and
+        // one closed.
+        let mut leaving = Browser::from("10.0.0.3:1000");
+        leaving.login(&app, COORDINATOR, PASSWORD).await;
+        let csrf = leaving.csrf_token(&app, &format!("/vorgaenge/{id}")).await;
+        let path = format!("/vorgaenge/{id}/wiedervorlagen");
+        for (day, reason) in [(0, "Rückmeldung des Schulamts prüfen"), (20, "Sitzungstermin erfragen"), (5, "Erledigt")] {
+            let set = leaving.post(&app, &path, &[("csrf", &csrf), ("tag", &iso(day)), ("anlass", reason)]).await;
+            assert_eq!(set.status, 303, "{}", set.body);
+        }
+        let closed: i64 = follow_ups::table.filter(follow_ups::reason.eq("Erledigt")).select(follow_ups::id).first(&mut db.connection()).unwrap();
+        let done = leaving.post(&app, &format!("{path}/{closed}/erledigt"), &[("csrf", &csrf)]).await;
+        assert_eq!(done.status, 303, "{}", done.body);
+        diesel::update(follow_ups::table.filter(follow_ups::reason.eq("Rückmeldung des Schulamts prüfen")))
+            .set(follow_ups::notified_at.eq(Some(chrono::Utc::now().naive_utc())))
+            .execute(&mut db.connection()).unwrap();
+        let owners = || -> Vec<(String, String, bool)> {
+            follow_ups::table.inner_join(users::table).order(follow_ups::reason)
+                .select((follow_ups::reason, users::email, follow_ups::notified_at.is_not_null()))
+                .load(&mut db.connection()).unwrap()
+        };
+        let before = owners();
+
+        let mut admin = Browser::from("10.0.0.7:1000");
+        admin.login(&app, "admin@kreis-soest.de", PASSWORD).await;
+        let user_id: i64 = users::table.filter(users::email.eq(COORDINATOR)).select(users::id).first(&mut db.connection()).unwrap();
+        let account = admin.get(&app, &format!("/admin/benutzer/{user_id}")).await;
+        assert!(account.body.contains("<label for=\"feld-nachfolge\">Die 2 offenen Wiedervorlagen dieses Kontos übernimmt</label>"), "{}", account.body);
+        // Only active colleagues of the same organisation who may write to its cases.
+        let select = &account.body[account.body.find("id=\"feld-nachfolge\"").unwrap()..];
+        let select = &select[..select.find("</select>").unwrap()];
+        assert_eq!(select.matches("<option").count(), 2, "{select}");
+        assert!(select.contains("(kollegin@kreis-soest.de)") && select.contains("(admin@kreis-soest.de)"), "{select}");
+        let csrf_admin = account.hidden("csrf");
+        let hand_over = format!("/admin/benutzer/{user_id}/wiedervorlagen");
+
+        // Someone of another Kreis, an inactive account, a reader or no number: refused at the
+        // field, nothing moves.
+        for wrong in [kleve.id.0.to_string(), gone.id.0.to_string(), "keiner".to_string(), user_id.to_string()] {
+            let refused = admin.post(&app, &hand_over, &[("csrf", &csrf_admin), ("nachfolge", &wrong)]).await;
+            assert_eq!(refused.status, 422, "{wrong}: {}", refused.body);
+            assert!(refused.body.contains("<span class=\"feldfehler\" id=\"fehler-nachfolge\">Bitte wählen Sie ein aktives Konto derselben Organisation"), "{}", refused.body);
+            assert!(refused.body.contains("<a href=\"#feld-nachfolge\">"), "named at the top: {}", refused.body);
+        }
+        let reader: i64 = users::table.filter(users::email.eq("leser@kreis-soest.de")).select(users::id).first(&mut db.connection()).unwrap();
+        let refused = admin.post(&app, &hand_over, &[("csrf", &csrf_admin), ("nachfolge", &reader.to_string())]).await;
+        assert_eq!(refused.status, 422, "a reader cannot close them");
+        assert_eq!(owners(), before);
+
+        // To the colleague: both open ones move, mailed again to her; the closed one stays.
+        let colleague: i64 = users::table.filter(users::email.eq("kollegin@kreis-soest.de")).select(users::id).first(&mut db.connection()).unwrap();
+        let moved = admin.post(&app, &hand_over, &[("csrf", &csrf_admin), ("nachfolge", &colleague.to_string())]).await;
+        assert_eq!(moved.location(), format!("/admin/benutzer/{user_id}?hinweis=uebergeben"));
+        assert!(admin.get(&app, moved.location()).await.body.contains("Die offenen Wiedervorlagen wurden übergeben"));
+        assert_eq!(owners(), [
+            ("Erledigt".to_string(), COORDINATOR.to_string(), false),
+            ("Rückmeldung des Schulamts prüfen".to_string(), "kollegin@kreis-soest.de".to_string(), false),
+            ("Sitzungstermin erfragen".to_string(), "kollegin@kreis-soest.de".to_string(), false),
+        ]);
+        let mut successor = Browser::from("10.0.0.4:1000");
+        successor.login(&app, "kollegin@kreis-soest.de", PASSWORD).await;
+        assert!(successor.get(&app, "/").await.body.contains("Rückmeldung des Schulamts prüfen"));
+        assert!(!leaving.get(&app, "/").await.body.contains("Rückmeldung des Schulamts prüfen"));
+        let account = admin.get(&app, &format!("/admin/benutzer/{user_id}")).await;
+        assert!(!account.body.contains("feld-nachfolge"), "nothing left to hand over");
+    }
+}

@@ -11,6 +11,7 @@ use crate::db::Database;
 use crate::db::models::{Role, UserId};
 use crate::engine::data::DataError;
 use crate::service::ServiceError;
+use crate::service::follow_ups::{self, Successor};
 use crate::service::organisations;
 use crate::service::users::{self, CreateUser, UserView};
 use crate::web::api::ApiState;
@@ -23,6 +24,11 @@ const NOTICES: &[(&str, &str)] = &[
         "Das Konto wurde deaktiviert; der Benutzer wurde abgemeldet.",
     ),
     ("aktiviert", "Das Konto wurde wieder aktiviert."),
+    (
+        "uebergeben",
+        "Die offenen Wiedervorlagen wurden übergeben; sie erscheinen nun auf der Startseite \
+         der gewählten Person.",
+    ),
 ];
 
 fn user_json(user: &UserView) -> Value {
@@ -200,9 +206,26 @@ fn pointer_field(pointer: &str) -> String {
         "/name" => "name",
         "/organisation" => "organisation",
         "/active" => "aktiv",
+        "/nachfolge" => "nachfolge",
         _ => "rolle",
     }
     .to_string()
+}
+
+/// A user's page: the account and who could take over its open Wiedervorlagen.
+struct Shown {
+    user: UserView,
+    successors: Vec<Successor>,
+}
+
+fn load(conn: &mut crate::db::DbConnection, id: UserId) -> Result<Shown, ServiceError> {
+    let user = users::show(conn, id)?;
+    let successors = if user.open_follow_ups > 0 {
+        follow_ups::successors(conn, id)?
+    } else {
+        Vec::new()
+    };
+    Ok(Shown { user, successors })
 }
 
 /// `GET /admin/benutzer/{id}`: roles and activation of one user.
@@ -217,14 +240,14 @@ pub async fn edit(
         return refused;
     }
     let id = UserId(id.into_inner());
-    match db.run(move |conn| Ok(users::show(conn, id))).await {
-        Ok(Ok(user)) => {
-            let roles = user.roles.clone();
+    match db.run(move |conn| Ok(load(conn, id))).await {
+        Ok(Ok(shown)) => {
+            let roles = shown.user.roles.clone();
             edit_page(
                 &api,
                 StatusCode::OK,
                 &session,
-                &user,
+                &shown,
                 &roles,
                 &[],
                 notice(req.query_string(), NOTICES),
@@ -239,11 +262,12 @@ fn edit_page(
     api: &ApiState,
     status: StatusCode,
     session: &Session,
-    user: &UserView,
+    shown: &Shown,
     ticked: &[Role],
     errors: &[DataError],
     hinweis: Option<&str>,
 ) -> HttpResponse {
+    let user = &shown.user;
     let mut context = layout(
         &format!("Benutzer {}", user.email),
         Some(session),
@@ -252,8 +276,20 @@ fn edit_page(
     context["benutzer"] = user_json(user);
     context["selbst"] = json!(user.id == session.principal().user_id);
     context["rollen"] = role_boxes(ticked);
+    context["nachfolge"] = json!(
+        shown
+            .successors
+            .iter()
+            .map(|s| json!({ "id": s.id.0, "name": s.name, "email": s.email }))
+            .collect::<Vec<_>>()
+    );
     context["hinweis"] = json!(hinweis);
-    field_errors(&mut context, errors, &["rolle", "aktiv"], pointer_field);
+    field_errors(
+        &mut context,
+        errors,
+        &["rolle", "aktiv", "nachfolge"],
+        pointer_field,
+    );
     render(api, status, "admin_benutzer_bearbeiten", &context)
 }
 
@@ -275,16 +311,16 @@ pub async fn set_roles(
     let outcome = db
         .run(move |conn| {
             let result = users::set_roles(conn, actor, id, &wanted, chrono::Utc::now().naive_utc());
-            Ok((result, users::show(conn, id)))
+            Ok((result, load(conn, id)))
         })
         .await;
     match outcome {
         Ok((Ok(_), _)) => see_other(&format!("/admin/benutzer/{}?hinweis=rollen", id.0)),
-        Ok((Err(ServiceError::InvalidInput(errors)), Ok(user))) => edit_page(
+        Ok((Err(ServiceError::InvalidInput(errors)), Ok(shown))) => edit_page(
             &api,
             StatusCode::UNPROCESSABLE_ENTITY,
             &session,
-            &user,
+            &shown,
             &roles,
             &errors,
             None,
@@ -318,7 +354,7 @@ pub async fn set_active(
     let outcome = db
         .run(move |conn| {
             let result = users::set_active(conn, actor, id, active, chrono::Utc::now().naive_utc());
-            Ok((result, users::show(conn, id)))
+            Ok((result, load(conn, id)))
         })
         .await;
     match outcome {
@@ -327,18 +363,65 @@ pub async fn set_active(
             id.0,
             if active { "aktiviert" } else { "deaktiviert" }
         )),
-        Ok((Err(ServiceError::Unprocessable(message)), Ok(user))) => {
-            let roles = user.roles.clone();
+        Ok((Err(ServiceError::Unprocessable(message)), Ok(shown))) => {
+            let roles = shown.user.roles.clone();
             edit_page(
                 &api,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &session,
-                &user,
+                &shown,
                 &roles,
                 &[DataError {
                     pointer: "/active".into(),
                     message,
                 }],
+                None,
+            )
+        }
+        Ok((Err(error), _)) => failure(&api, &session, error),
+        Err(error) => failure(&api, &session, ServiceError::Db(error)),
+    }
+}
+
+/// The hand-over form: the id of the colleague who takes over.
+#[derive(serde::Deserialize)]
+pub struct HandOverForm {
+    #[serde(default)]
+    nachfolge: String,
+}
+
+/// `POST /admin/benutzer/{id}/wiedervorlagen`: gives the user's open Wiedervorlagen to a
+/// colleague of the same organisation.
+pub async fn hand_over(
+    form: CsrfForm<HandOverForm>,
+    id: web::Path<i64>,
+    api: web::Data<ApiState>,
+    db: web::Data<Database>,
+) -> HttpResponse {
+    let CsrfForm { session, form, .. } = form;
+    if let Some(refused) = refusal(&api, &session, Permission::ManageUsers) {
+        return refused;
+    }
+    let id = UserId(id.into_inner());
+    // Anything but a number names nobody; the service refuses it like a wrong colleague.
+    let to = UserId(form.nachfolge.trim().parse().unwrap_or(0));
+    let outcome = db
+        .run(move |conn| {
+            let result = follow_ups::hand_over(conn, id, to);
+            Ok((result, load(conn, id)))
+        })
+        .await;
+    match outcome {
+        Ok((Ok(_), _)) => see_other(&format!("/admin/benutzer/{}?hinweis=uebergeben", id.0)),
+        Ok((Err(ServiceError::InvalidInput(errors)), Ok(shown))) => {
+            let roles = shown.user.roles.clone();
+            edit_page(
+                &api,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &session,
+                &shown,
+                &roles,
+                &errors,
                 None,
             )
         }
