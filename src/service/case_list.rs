@@ -10,8 +10,9 @@ use diesel::prelude::*;
 use super::ServiceError;
 use crate::auth::{CaseScope, Permission, Principal, authorize};
 use crate::db::models::{CaseRow, DefinitionId, Organisation, OrganisationId, Role};
-use crate::db::schema::{cases, organisations};
+use crate::db::schema::{case_events, cases, organisations};
 use crate::db::{DbConnection, write_transaction};
+use crate::service::notes::NOTE_ADDED;
 
 /// Which cases a principal may read, as a filter on `cases` (the SQL form of `ReadCase`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,7 +95,7 @@ pub struct CaseFilter {
     pub step: Option<String>,
     /// A workflow key.
     pub workflow: Option<String>,
-    /// Part of the Aktenzeichen or of the applicant's name.
+    /// Part of the Aktenzeichen, of the applicant's name or of a Vermerk's text, in any case.
     pub q: Option<String>,
 }
 
@@ -125,6 +126,28 @@ pub struct CasePage {
     /// The cases with their applicant, only those the principal may read.
     pub rows: Vec<(CaseRow, Organisation)>,
     pub total: i64,
+}
+
+diesel::define_sql_function! {
+    /// SQL `lower()`: case-insensitive search on both backends (SQLite folds ASCII only).
+    fn lower(text: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
+/// The LIKE patterns of a search text, lower-cased: one for the Aktenzeichen and the applicant's
+/// name, one for a Vermerk's stored payload `{"text":"…"}`, which matches only inside the text
+/// (the search „text“ does not find every Vermerk by its key) and with the text escaped as the
+/// payload stores it (a quotation mark as `\"`).
+fn search_patterns(q: &str) -> (String, String) {
+    let needle = q.to_lowercase();
+    let as_json = serde_json::to_string(&needle).unwrap_or_default();
+    let as_json = as_json
+        .strip_prefix('"')
+        .and_then(|s| s.strip_suffix('"'))
+        .unwrap_or_default();
+    (
+        format!("%{}%", escape_like(&needle)),
+        format!("{{\"text\":\"%{}%\"}}", escape_like(as_json)),
+    )
 }
 
 fn escape_like(text: &str) -> String {
@@ -165,12 +188,17 @@ pub fn search(
             .map(|q| q.trim())
             .filter(|q| !q.is_empty())
         {
-            let pattern = format!("%{}%", escape_like(q));
+            let (pattern, in_note) = search_patterns(q);
+            let noted = case_events::table
+                .filter(case_events::kind.eq(NOTE_ADDED))
+                .filter(lower(case_events::payload).like(in_note).escape('\\'))
+                .select(case_events::case_id);
             select = select.filter(
-                cases::aktenzeichen
+                lower(cases::aktenzeichen)
                     .like(pattern.clone())
                     .escape('\\')
-                    .or(organisations::name.like(pattern).escape('\\')),
+                    .or(lower(organisations::name).like(pattern).escape('\\'))
+                    .or(cases::id.eq_any(noted)),
             );
         }
         select
@@ -245,4 +273,17 @@ pub fn rank_unranked(
         }
         Ok(ranked)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_search_matches_inside_a_vermerk_as_its_payload_is_stored() {
+        let (plain, in_note) = search_patterns("Frau \"Berg\" 100%_");
+        assert_eq!(plain, r#"%frau "berg" 100\%\_%"#);
+        // Escaped for JSON (`\"`), then for LIKE (`\\`), inside the fixed `{"text":"…"}`.
+        assert_eq!(in_note, r#"{"text":"%frau \\"berg\\" 100\%\_%"}"#);
+    }
 }

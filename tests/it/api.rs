@@ -512,6 +512,36 @@ both_backends! {
         assert_eq!(missing.status, StatusCode::NOT_FOUND, "{}", missing.body);
         let journal = call!(app, get, format!("/api/v1/cases/{id}/journal"), users.soest, None);
         assert_eq!(journal.body.as_array().unwrap().len(), entries.len(), "nothing more was written");
+
+        // The list finds a case by a Vermerk's words, in any case; only inside the text (the
+        // stored key `text` finds nothing), quotation marks included, and only readable cases.
+        let other = call!(app, post, "/api/v1/cases", users.soest, Some(json!({ "workflow": "ki-antrag", "data": {} })));
+        let other = other.body["id"].as_i64().unwrap();
+        let quoted = call!(app, post, format!("/api/v1/cases/{other}/notes"), users.soest, Some(json!({ "text": "Zitat: \"Räume 100% frei\"" })));
+        assert_eq!(quoted.status, StatusCode::CREATED);
+        let found = |q: &str, who: &str| {
+            let q = percent_encoding::utf8_percent_encode(q, percent_encoding::NON_ALPHANUMERIC);
+            (format!("/api/v1/cases?q={q}"), who.to_string())
+        };
+        for (q, expected) in [
+            ("schulamt:\nrückmeldung", vec![id]), // across the line break
+            (r"schulamt:\nrückmeldung", vec![]), // a typed backslash is no line break
+            ("RÜCKMELDUNG BIS", vec![id]),
+            ("schulamt", vec![id]),
+            ("text", vec![]),
+            ("\"räume 100% frei\"", vec![other]),
+            ("100%", vec![other]),
+            ("SOEST", vec![other, id]),
+        ] {
+            let (uri, token) = found(q, &users.soest);
+            let listed = call!(app, get, uri, token, None);
+            assert_eq!(listed.status, StatusCode::OK, "{q}: {}", listed.body);
+            let ids: Vec<i64> = listed.body["items"].as_array().unwrap().iter().map(|c| c["id"].as_i64().unwrap()).collect();
+            assert_eq!(ids, expected, "q={q}");
+        }
+        let (uri, token) = found("schulamt", &users.kleve);
+        let foreign = call!(app, get, uri, token, None);
+        assert_eq!(foreign.body["total"], 0, "another Kreis finds nothing by its words");
     }
 }
 

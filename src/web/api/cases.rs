@@ -209,6 +209,8 @@ pub struct ListQuery {
     pub status: Option<String>,
     pub step: Option<String>,
     pub workflow: Option<String>,
+    /// Suchtext: Teil des Aktenzeichens, des Namens des Antragstellers oder des Textes eines
+    /// Vermerks, ohne Unterscheidung von Groß- und Kleinschreibung.
     pub q: Option<String>,
     /// Sortierung: `created_at` (Standard `-created_at`, neueste zuerst), `updated_at`,
     /// `aktenzeichen`, `applicant` (Name des Antragstellers) oder `stand` (Status, dann Position
