@@ -149,7 +149,7 @@ pub fn summary(
         let Some(value) = data.get(key) else {
             continue;
         };
-        let text = format_value(field, value, references);
+        let text = format_value(field, value, references, true);
         if !text.is_empty() {
             lines.push(SummaryLine {
                 label: field.label.clone(),
@@ -160,7 +160,11 @@ pub fn summary(
     lines
 }
 
-fn format_value(field: &Field, value: &Value, references: &References) -> String {
+/// A value as text. For the case file a top-level group puts each field on a line of its own
+/// and a top-level list each item (the overview keeps line breaks); partners read one line, as
+/// does anything nested deeper.
+fn format_value(field: &Field, value: &Value, references: &References, top: bool) -> String {
+    let lines = top && references.readers == Readers::CaseFile;
     match (field.field_type, value) {
         (_, Value::Null) => String::new(),
         (FieldType::Boolean, Value::Bool(b)) => if *b { "Ja" } else { "Nein" }.to_string(),
@@ -186,22 +190,28 @@ fn format_value(field: &Field, value: &Value, references: &References) -> String
             children
                 .iter()
                 .filter_map(|(key, child)| {
-                    let text = format_value(child, map.get(key)?, references);
+                    let text = format_value(child, map.get(key)?, references, false);
                     (!text.is_empty()).then(|| format!("{}: {text}", child.label))
                 })
                 .collect::<Vec<_>>()
-                .join("; ")
+                .join(if lines { "\n" } else { "; " })
         }
         (FieldType::List, Value::Array(items)) => {
             let Some(item) = &field.items else {
                 return String::new();
             };
-            items
+            let texts = items
                 .iter()
-                .map(|v| format_value(item, v, references))
-                .filter(|t| !t.is_empty())
-                .collect::<Vec<_>>()
-                .join(" | ")
+                .map(|v| format_value(item, v, references, false))
+                .filter(|t| !t.is_empty());
+            if lines {
+                texts
+                    .map(|t| format!("– {t}"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            } else {
+                texts.collect::<Vec<_>>().join(" | ")
+            }
         }
         (FieldType::Organisations, Value::Array(items)) => items
             .iter()
@@ -313,5 +323,49 @@ mod tests {
         ]
         .map(|(label, value)| (label.to_string(), value.to_string()));
         assert_eq!(lines(&references), expected);
+    }
+
+    #[test]
+    fn the_case_file_puts_a_group_s_fields_and_a_list_s_items_on_lines_of_their_own() {
+        let fields: indexmap::IndexMap<String, Field> = serde_json::from_value(serde_json::json!({
+            "antragsteller": { "type": "group", "label": "Antragsteller", "partner_visible": true,
+                "fields": {
+                    "dienststelle": { "type": "text", "label": "Dienststelle" },
+                    "telefon": { "type": "text", "label": "Telefon" }
+                } },
+            "standorte": { "type": "list", "label": "Standort", "partner_visible": true,
+                "items": { "type": "group", "label": "Standort", "fields": {
+                    "bezeichnung": { "type": "text", "label": "Bezeichnung" },
+                    "anschrift": { "type": "text", "label": "Anschrift" }
+                } } }
+        }))
+        .unwrap();
+        let data = serde_json::json!({
+            "antragsteller": { "dienststelle": "FB 50", "telefon": "02921 30-0" },
+            "standorte": [
+                { "bezeichnung": "Kreishaus", "anschrift": "Hoher Weg 1" },
+                { "bezeichnung": "Außenstelle" }
+            ]
+        });
+        let values = |readers| -> Vec<String> {
+            summary(&fields, &data, &references(readers, HashMap::new()))
+                .into_iter()
+                .map(|line| line.value)
+                .collect()
+        };
+        assert_eq!(
+            values(Readers::CaseFile),
+            [
+                "Dienststelle: FB 50\nTelefon: 02921 30-0",
+                "– Bezeichnung: Kreishaus; Anschrift: Hoher Weg 1\n– Bezeichnung: Außenstelle",
+            ]
+        );
+        assert_eq!(
+            values(Readers::Partners),
+            [
+                "Dienststelle: FB 50; Telefon: 02921 30-0",
+                "Bezeichnung: Kreishaus; Anschrift: Hoher Weg 1 | Bezeichnung: Außenstelle",
+            ]
+        );
     }
 }
