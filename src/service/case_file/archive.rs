@@ -10,6 +10,7 @@
 
 use std::fs::File;
 use std::io::{self, Read, Write};
+use std::path::PathBuf;
 
 use chrono::{Datelike, NaiveDateTime, TimeZone, Timelike};
 use sha2::{Digest, Sha256};
@@ -24,9 +25,10 @@ pub const CHECKSUMS: &str = "pruefsummen.sha256";
 pub enum Content {
     /// Text or data produced for the export.
     Bytes(Vec<u8>),
-    /// A stored document, opened before the archive began, so that a missing blob is known
-    /// before anything is sent.
-    File(File),
+    /// A stored document, checked to exist before the archive began (so that a missing blob
+    /// is known before anything is sent) and opened only when its turn comes, so that a case
+    /// with hundreds of documents holds one file open, not hundreds.
+    File(PathBuf),
 }
 
 /// One member of the archive.
@@ -100,8 +102,8 @@ pub fn write<W: Write>(
         let options = SimpleFileOptions::default()
             .compression_method(CompressionMethod::Stored)
             .last_modified_time(dos_time(member.modified))
-            .large_file(matches!(&member.content, Content::File(file)
-                if file.metadata().is_ok_and(|m| m.len() >= u64::from(u32::MAX))));
+            .large_file(matches!(&member.content, Content::File(blob)
+                if blob.metadata().is_ok_and(|m| m.len() >= u64::from(u32::MAX))));
         zip.start_file(format!("{folder}/{path}"), options)
             .map_err(zip_error)?;
         let mut hasher = Sha256::new();
@@ -110,14 +112,17 @@ pub fn write<W: Write>(
                 hasher.update(&bytes);
                 zip.write_all(&bytes)?;
             }
-            Content::File(mut file) => loop {
-                let read = file.read(&mut buffer)?;
-                if read == 0 {
-                    break;
+            Content::File(blob) => {
+                let mut file = File::open(&blob)?;
+                loop {
+                    let read = file.read(&mut buffer)?;
+                    if read == 0 {
+                        break;
+                    }
+                    hasher.update(&buffer[..read]);
+                    zip.write_all(&buffer[..read])?;
                 }
-                hasher.update(&buffer[..read]);
-                zip.write_all(&buffer[..read])?;
-            },
+            }
         }
         checksums.push_str(&format!("{:x}  {path}\n", hasher.finalize()));
     }
@@ -155,7 +160,7 @@ mod tests {
             Member {
                 path: "dokumente/0003-Konzept: Entwurf?.pdf".into(),
                 modified: at("2026-07-02 09:30:00"),
-                content: Content::File(File::open(&stored).unwrap()),
+                content: Content::File(stored.clone()),
             },
         ];
         let bytes = write(

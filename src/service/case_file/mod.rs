@@ -127,8 +127,8 @@ impl CaseFile {
     }
 
     /// The archive's members: `overview` as `akte.html`, the JSON members, the definition and
-    /// the documents, whose blobs are opened now: a blob missing from `store` fails the export
-    /// before anything is sent.
+    /// the documents, whose blobs are looked up now: a blob missing from `store` fails the
+    /// export before anything is sent.
     pub fn members(
         &self,
         store: &DocumentStore,
@@ -166,16 +166,21 @@ impl CaseFile {
             },
         ];
         for document in &self.documents {
-            let file = store.open(&document.sha256).map_err(|error| {
-                ServiceError::Internal(format!(
-                    "Dokument {} ({}) fehlt in der Ablage: {error}",
-                    document.id, document.sha256
-                ))
-            })?;
+            // Blobs are never removed once stored, so one found now is there when its turn comes.
+            let path = store
+                .path_of(&document.sha256)
+                .ok()
+                .filter(|path| path.is_file())
+                .ok_or_else(|| {
+                    ServiceError::Internal(format!(
+                        "Dokument {} ({}) fehlt in der Ablage",
+                        document.id, document.sha256
+                    ))
+                })?;
             members.push(Member {
                 path: Self::document_path(document),
                 modified: document.created_at,
-                content: Content::File(file),
+                content: Content::File(path),
             });
         }
         Ok(members)
