@@ -372,7 +372,9 @@ pub fn successors(conn: &mut DbConnection, from: UserId) -> Result<Vec<Successor
     let organisation: OrganisationId = users::table
         .find(from.0)
         .select(users::organisation_id)
-        .first(conn)?;
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| ServiceError::NotFound("Diesen Benutzer gibt es nicht.".into()))?;
     let rows: Vec<(UserId, String, String)> = users::table
         .filter(users::organisation_id.eq(organisation))
         .filter(users::active.eq(true))

@@ -958,5 +958,7 @@ both_backends! {
         assert!(!leaving.get(&app, "/").await.body.contains("Rückmeldung des Schulamts prüfen"));
         let account = admin.get(&app, &format!("/admin/benutzer/{user_id}")).await;
         assert!(!account.body.contains("feld-nachfolge"), "nothing left to hand over");
+        let unknown = admin.post(&app, "/admin/benutzer/999999/wiedervorlagen", &[("csrf", &csrf_admin), ("nachfolge", &colleague.to_string())]).await;
+        assert_eq!(unknown.status, 404, "{}", unknown.body);
     }
 }
