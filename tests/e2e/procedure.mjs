@@ -300,6 +300,15 @@ await run(async (browser) => {
     await login(coordinator, COORDINATOR);
     await coordinator.goto(`${BASE_URL}/vorgaenge?workflow=ki-betrieb`);
     await page_done(coordinator, 'vorgangsliste');
+    // The list as a file for a spreadsheet, with the same filter.
+    const [list] = await Promise.all([
+      coordinator.waitForEvent('download'),
+      coordinator.getByRole('link', { name: 'Diese Liste als CSV-Datei herunterladen' }).click(),
+    ]);
+    const csv = await fs.readFile(await list.path(), 'utf8');
+    assert.match(csv, /^\uFEFFAktenzeichen;Verfahren;/);
+    assert.match(csv, /\r\nKIB-05558-\d{4}-\d{4};Betrieb/);
+    assert.doesNotMatch(csv, /\r\nKI-05558-/, 'only the filtered procedure');
     await coordinator.getByRole('link', { name: /^KIB-05558-/ }).first().click();
     await coordinator.waitForLoadState('load');
     await act(coordinator, 'Arbeitsaufnahme bestätigen');
@@ -318,6 +327,17 @@ await run(async (browser) => {
     await coordinator.goto(`${BASE_URL}/konto`);
     await page_done(coordinator, 'konto');
     await logout(coordinator);
+  });
+
+  await step('an account with an open Wiedervorlage offers to hand it over', async () => {
+    const admin = await newPage(browser, 'desktop');
+    await login(admin, ADMIN);
+    await admin.goto(`${BASE_URL}/admin/benutzer`);
+    await admin.getByRole('link', { name: COORDINATOR }).click();
+    await admin.waitForLoadState('load');
+    assert.match(await admin.locator('main').textContent(), /Wiedervorlagen übergeben/);
+    await page_done(admin, 'benutzer-wiedervorlagen');
+    await admin.context().close();
   });
 
   await step('the staff pages fit a phone without scrolling sideways', async () => {
