@@ -293,6 +293,53 @@ fn edit_page(
     render(api, status, "admin_benutzer_bearbeiten", &context)
 }
 
+/// Runs `change` on account `id` and answers like every form of the account page: back to the
+/// page with the notice `done`, or the page again (422) with the problems at their fields and,
+/// where the form was one of roles, the roles as ticked (`ticked`).
+async fn change_account<F>(
+    api: &ApiState,
+    db: &Database,
+    session: &Session,
+    id: UserId,
+    ticked: Option<Vec<Role>>,
+    done: &str,
+    change: F,
+) -> HttpResponse
+where
+    F: FnOnce(&mut crate::db::DbConnection) -> Result<(), ServiceError> + Send + 'static,
+{
+    let outcome = db
+        .run(move |conn| {
+            let result = change(conn);
+            Ok((result, load(conn, id)))
+        })
+        .await;
+    let errors = match outcome {
+        Ok((Ok(()), _)) => return see_other(&format!("/admin/benutzer/{}?hinweis={done}", id.0)),
+        Ok((Err(ServiceError::InvalidInput(errors)), Ok(shown))) => (errors, shown),
+        Ok((Err(ServiceError::Unprocessable(message)), Ok(shown))) => (
+            vec![DataError {
+                pointer: "/active".into(),
+                message,
+            }],
+            shown,
+        ),
+        Ok((Err(error), _)) => return failure(api, session, error),
+        Err(error) => return failure(api, session, ServiceError::Db(error)),
+    };
+    let (errors, shown) = errors;
+    let roles = ticked.unwrap_or_else(|| shown.user.roles.clone());
+    edit_page(
+        api,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        session,
+        &shown,
+        &roles,
+        &errors,
+        None,
+    )
+}
+
 /// `POST /admin/benutzer/{id}/rollen`: replaces the roles.
 pub async fn set_roles(
     form: CsrfForm<Vec<(String, String)>>,
@@ -308,26 +355,18 @@ pub async fn set_roles(
     let actor = session.principal().user_id;
     let roles = ticked_roles(&form);
     let wanted = roles.clone();
-    let outcome = db
-        .run(move |conn| {
-            let result = users::set_roles(conn, actor, id, &wanted, chrono::Utc::now().naive_utc());
-            Ok((result, load(conn, id)))
-        })
-        .await;
-    match outcome {
-        Ok((Ok(_), _)) => see_other(&format!("/admin/benutzer/{}?hinweis=rollen", id.0)),
-        Ok((Err(ServiceError::InvalidInput(errors)), Ok(shown))) => edit_page(
-            &api,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &session,
-            &shown,
-            &roles,
-            &errors,
-            None,
-        ),
-        Ok((Err(error), _)) => failure(&api, &session, error),
-        Err(error) => failure(&api, &session, ServiceError::Db(error)),
-    }
+    change_account(
+        &api,
+        &db,
+        &session,
+        id,
+        Some(roles),
+        "rollen",
+        move |conn| {
+            users::set_roles(conn, actor, id, &wanted, chrono::Utc::now().naive_utc()).map(|_| ())
+        },
+    )
+    .await
 }
 
 /// The activation form: `aktiv=ja` or `aktiv=nein`.
@@ -351,36 +390,11 @@ pub async fn set_active(
     let id = UserId(id.into_inner());
     let actor = session.principal().user_id;
     let active = form.aktiv == "ja";
-    let outcome = db
-        .run(move |conn| {
-            let result = users::set_active(conn, actor, id, active, chrono::Utc::now().naive_utc());
-            Ok((result, load(conn, id)))
-        })
-        .await;
-    match outcome {
-        Ok((Ok(_), _)) => see_other(&format!(
-            "/admin/benutzer/{}?hinweis={}",
-            id.0,
-            if active { "aktiviert" } else { "deaktiviert" }
-        )),
-        Ok((Err(ServiceError::Unprocessable(message)), Ok(shown))) => {
-            let roles = shown.user.roles.clone();
-            edit_page(
-                &api,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &session,
-                &shown,
-                &roles,
-                &[DataError {
-                    pointer: "/active".into(),
-                    message,
-                }],
-                None,
-            )
-        }
-        Ok((Err(error), _)) => failure(&api, &session, error),
-        Err(error) => failure(&api, &session, ServiceError::Db(error)),
-    }
+    let done = if active { "aktiviert" } else { "deaktiviert" };
+    change_account(&api, &db, &session, id, None, done, move |conn| {
+        users::set_active(conn, actor, id, active, chrono::Utc::now().naive_utc()).map(|_| ())
+    })
+    .await
 }
 
 /// The hand-over form: the id of the colleague who takes over.
@@ -405,27 +419,8 @@ pub async fn hand_over(
     let id = UserId(id.into_inner());
     // Anything but a number names nobody; the service refuses it like a wrong colleague.
     let to = UserId(form.nachfolge.trim().parse().unwrap_or(0));
-    let outcome = db
-        .run(move |conn| {
-            let result = follow_ups::hand_over(conn, id, to);
-            Ok((result, load(conn, id)))
-        })
-        .await;
-    match outcome {
-        Ok((Ok(_), _)) => see_other(&format!("/admin/benutzer/{}?hinweis=uebergeben", id.0)),
-        Ok((Err(ServiceError::InvalidInput(errors)), Ok(shown))) => {
-            let roles = shown.user.roles.clone();
-            edit_page(
-                &api,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &session,
-                &shown,
-                &roles,
-                &errors,
-                None,
-            )
-        }
-        Ok((Err(error), _)) => failure(&api, &session, error),
-        Err(error) => failure(&api, &session, ServiceError::Db(error)),
-    }
+    change_account(&api, &db, &session, id, None, "uebergeben", move |conn| {
+        follow_ups::hand_over(conn, id, to).map(|_| ())
+    })
+    .await
 }
