@@ -63,22 +63,6 @@ fn pdf(text: &str) -> Vec<u8> {
         .into_bytes()
 }
 
-fn upload(case: i64, token: &str, filename: &str, bytes: &[u8]) -> actix_test::TestRequest {
-    let boundary = "vorgangtestgrenze";
-    let mut body = Vec::new();
-    body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\nContent-Type: application/pdf\r\n\r\n").as_bytes());
-    body.extend_from_slice(bytes);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    actix_test::TestRequest::post()
-        .uri(&format!("/api/v1/cases/{case}/documents"))
-        .insert_header(bearer(token))
-        .insert_header((
-            "Content-Type",
-            format!("multipart/form-data; boundary={boundary}"),
-        ))
-        .set_payload(body)
-}
-
 /// The personal link's token from the first invitation mail's plain text.
 fn first_invitation_token(db: &TestDatabase) -> String {
     use diesel::prelude::*;
@@ -141,7 +125,7 @@ both_backends! {
         let aktenzeichen = case["aktenzeichen"].as_str().unwrap().to_string();
 
         let konzept = pdf("Integrationskonzept 2026");
-        let stored = send!(app, upload(id, &soest, "Konzept: Entwurf.pdf", &konzept));
+        let stored = send!(app, crate::support::api::upload(id, &soest, "Konzept: Entwurf.pdf", "application/pdf", &konzept));
         assert_eq!(stored.status, StatusCode::CREATED, "{}", stored.text());
         let document = stored.json();
         let noted = send!(app, actix_test::TestRequest::post().uri(&format!("/api/v1/cases/{id}/notes")).insert_header(bearer(&soest))

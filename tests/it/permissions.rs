@@ -68,22 +68,6 @@ fn png() -> Vec<u8> {
     png
 }
 
-fn upload(case: i64, token: &str, bytes: &[u8]) -> actix_test::TestRequest {
-    let boundary = "vorgangtestgrenze";
-    let mut body = Vec::new();
-    body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"plan.png\"\r\nContent-Type: image/png\r\n\r\n").as_bytes());
-    body.extend_from_slice(bytes);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    actix_test::TestRequest::post()
-        .uri(&format!("/api/v1/cases/{case}/documents"))
-        .insert_header(bearer(token))
-        .insert_header((
-            "Content-Type",
-            format!("multipart/form-data; boundary={boundary}"),
-        ))
-        .set_payload(body)
-}
-
 /// The principals, in the row order of the tables below.
 const PRINCIPALS: [&str; 5] = [
     "admin 05974",
@@ -188,7 +172,9 @@ fn case_request(endpoint: &str, case: i64, document: i64, token: &str) -> actix_
         "GET /cases/{id}/journal" => actix_test::TestRequest::get().uri(&uri("/journal")),
         "GET /cases/{id}/documents" => actix_test::TestRequest::get().uri(&uri("/documents")),
         "GET /cases/{id}/export" => actix_test::TestRequest::get().uri(&uri("/export")),
-        "POST /cases/{id}/documents" => return upload(case, token, b""),
+        "POST /cases/{id}/documents" => {
+            return crate::support::api::upload(case, token, "plan.png", "image/png", b"");
+        }
         "GET /cases/{id}/follow-ups" => actix_test::TestRequest::get().uri(&uri("/follow-ups")),
         "POST /cases/{id}/follow-ups" => actix_test::TestRequest::post()
             .uri(&uri("/follow-ups"))
@@ -264,7 +250,7 @@ both_backends! {
                 .set_json(json!({ "workflow": "ki-antrag", "data": { "zentrum_name": name } })));
             assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
             case_ids[i] = created.body["id"].as_i64().unwrap();
-            let stored = send!(app, upload(case_ids[i], soest, &png()));
+            let stored = send!(app, crate::support::api::upload(case_ids[i], soest, "plan.png", "image/png", &png()));
             assert_eq!(stored.status, StatusCode::CREATED, "{}", stored.body);
             document_ids[i] = stored.body["id"].as_i64().unwrap();
         }
@@ -409,7 +395,7 @@ both_backends! {
         assert_eq!(json_deploy.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{}", json_deploy.body);
         assert_eq!(json_deploy.content_type, "application/problem+json");
 
-        let oversized = send!(app, upload(id, &token(&soest), &png()));
+        let oversized = send!(app, crate::support::api::upload(id, &token(&soest), "plan.png", "image/png", &png()));
         assert_eq!(oversized.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", oversized.body);
         assert_eq!(oversized.content_type, "application/problem+json");
         assert_eq!(oversized.body["errors"][0]["pointer"], "/file");

@@ -49,3 +49,33 @@ fn state_with_documents(db: &Database, documents: DocumentStore) -> web::Data<Ap
         jobs: vorgang::scheduler::jobs::Jobs::default(),
     })
 }
+
+/// `POST /api/v1/cases/{case}/documents` with `bytes` as the multipart field `file`, named
+/// `filename` and declared as `content_type`, as staff `token`.
+pub fn upload(
+    case: i64,
+    token: &str,
+    filename: &str,
+    content_type: &str,
+    bytes: &[u8],
+) -> actix_web::test::TestRequest {
+    let boundary = "vorgangtestgrenze";
+    let mut body = Vec::new();
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; \
+             filename=\"{filename}\"\r\nContent-Type: {content_type}\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    actix_web::test::TestRequest::post()
+        .uri(&format!("/api/v1/cases/{case}/documents"))
+        .insert_header(("Authorization", format!("Bearer {token}")))
+        .insert_header((
+            "Content-Type",
+            format!("multipart/form-data; boundary={boundary}"),
+        ))
+        .set_payload(body)
+}
