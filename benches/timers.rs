@@ -264,6 +264,7 @@ fn api_state(conn: &mut DbConnection, data_dir: &std::path::Path) -> ApiState {
             hold_until: None,
         },
         jobs: vorgang::scheduler::jobs::Jobs::default(),
+        metrics_token: None,
     }
 }
 

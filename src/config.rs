@@ -119,6 +119,8 @@ pub struct Settings {
     pub timer_lease: std::time::Duration,
     /// The periodic jobs (`[jobs.<name>]`) and `outbox_retention_days`.
     pub jobs: crate::scheduler::jobs::Jobs,
+    /// Bearer token of `GET /metrics` (`metrics_token`); `None` leaves the endpoint off.
+    pub metrics_token: Option<crate::secret::Secret>,
 }
 
 impl fmt::Debug for Settings {
@@ -146,6 +148,10 @@ impl fmt::Debug for Settings {
             .field("timer_poll_interval", &self.timer_poll_interval)
             .field("timer_lease", &self.timer_lease)
             .field("jobs", &self.jobs)
+            .field(
+                "metrics_token",
+                &self.metrics_token.as_ref().map(|_| "<gesetzt>"),
+            )
             .finish()
     }
 }
@@ -165,6 +171,7 @@ const KEYS: &[(&str, Option<&str>)] = &[
     ("data_dir", Some("VORGANG_DATA_DIR")),
     ("log", Some("VORGANG_LOG")),
     ("secret", Some("VORGANG_SECRET")),
+    ("metrics_token", Some("VORGANG_METRICS_TOKEN")),
     ("workflows_dir", Some("VORGANG_WORKFLOWS_DIR")),
     ("templates_dir", Some("VORGANG_TEMPLATES_DIR")),
     ("legal_dir", Some("VORGANG_LEGAL_DIR")),
@@ -519,6 +526,17 @@ fn resolve(mut raw: Raw) -> Result<Settings, ConfigError> {
         )?),
     };
 
+    let metrics_token = match raw.string("metrics_token")? {
+        None => None,
+        Some((text, source)) => Some(crate::secret::Secret::from_configured(&text).map_err(
+            |reason| ConfigError::Invalid {
+                key: "metrics_token",
+                origin: source,
+                reason,
+            },
+        )?),
+    };
+
     let workflows_dir = raw.string("workflows_dir")?.map_or_else(
         || PathBuf::from("./workflows"),
         |(dir, _)| PathBuf::from(dir),
@@ -604,6 +622,7 @@ fn resolve(mut raw: Raw) -> Result<Settings, ConfigError> {
         timer_poll_interval,
         timer_lease,
         jobs,
+        metrics_token,
     })
 }
 
@@ -1049,6 +1068,7 @@ mod tests {
             ),
             ("VORGANG_DATABASE_POOL_SIZE", "many", "database_pool_size"),
             ("VORGANG_SECRET", "short", "secret"),
+            ("VORGANG_METRICS_TOKEN", "kurz", "metrics_token"),
             ("VORGANG_DOCUMENT_MAX_MB", "0", "document_max_mb"),
             ("VORGANG_DOCUMENT_MAX_MB", "viel", "document_max_mb"),
             (

@@ -192,6 +192,7 @@ pub fn api_state(settings: &Settings, secret: &Secret) -> Result<web::api::ApiSt
             hold_until: None,
         },
         jobs: settings.jobs.clone(),
+        metrics_token: settings.metrics_token.clone(),
     })
 }
 

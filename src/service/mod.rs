@@ -15,6 +15,7 @@ pub mod first_run;
 pub mod follow_ups;
 pub mod fristen;
 pub mod mail;
+pub mod metrics;
 pub mod notes;
 pub mod organisations;
 pub mod overview;

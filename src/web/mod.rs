@@ -6,6 +6,7 @@ pub mod case_file;
 mod fallback;
 pub mod health;
 pub mod kalender;
+pub mod metrics;
 pub mod openapi;
 pub mod problem;
 pub mod request_id;
@@ -28,6 +29,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .default_service(web::to(auth::login::method_not_allowed)),
         )
         .service(web::resource(openapi::PATH).route(web::get().to(openapi::serve)))
+        .service(web::resource(metrics::PATH).route(web::get().to(metrics::serve)))
         .configure(api::configure)
         .configure(beteiligung::configure)
         .configure(kalender::configure)

@@ -40,6 +40,8 @@ pub struct ApiState {
     pub outgoing: crate::service::mail::Outgoing,
     /// The periodic jobs' settings, shown at `/admin/jobs`.
     pub jobs: crate::scheduler::jobs::Jobs,
+    /// Bearer token of `GET /metrics`; `None` leaves the endpoint off.
+    pub metrics_token: Option<crate::secret::Secret>,
 }
 
 impl ApiState {

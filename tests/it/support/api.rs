@@ -12,7 +12,17 @@ use vorgang::web::api::ApiState;
 
 /// API state over `db` with the project's workflows deployed and documents under `data_dir`.
 pub fn state(db: &Database, data_dir: &Path) -> web::Data<ApiState> {
-    state_with_documents(db, DocumentStore::in_data_dir(data_dir))
+    state_with_documents(db, DocumentStore::in_data_dir(data_dir), None)
+}
+
+/// Like [`state`], with `GET /metrics` open to the bearer of `token`.
+pub fn state_with_metrics_token(
+    db: &Database,
+    data_dir: &Path,
+    token: &str,
+) -> web::Data<ApiState> {
+    let token = vorgang::secret::Secret::from_configured(token).expect("a long enough token");
+    state_with_documents(db, DocumentStore::in_data_dir(data_dir), Some(token))
 }
 
 /// Like [`state`], with documents limited to `max_size` bytes (to provoke oversized uploads).
@@ -20,10 +30,15 @@ pub fn state_with_max_size(db: &Database, data_dir: &Path, max_size: u64) -> web
     state_with_documents(
         db,
         DocumentStore::in_data_dir(data_dir).with_max_size(max_size),
+        None,
     )
 }
 
-fn state_with_documents(db: &Database, documents: DocumentStore) -> web::Data<ApiState> {
+fn state_with_documents(
+    db: &Database,
+    documents: DocumentStore,
+    metrics_token: Option<vorgang::secret::Secret>,
+) -> web::Data<ApiState> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let outgoing = super::partners::outgoing();
     let sources = WorkflowSources {
@@ -47,6 +62,7 @@ fn state_with_documents(db: &Database, documents: DocumentStore) -> web::Data<Ap
         documents,
         outgoing,
         jobs: vorgang::scheduler::jobs::Jobs::default(),
+        metrics_token,
     })
 }
 
