@@ -12,6 +12,7 @@ use diesel::prelude::*;
 use super::ServiceError;
 use crate::db::DbConnection;
 use crate::db::schema::{cases, job_runs, outbox, timers};
+use crate::scheduler::jobs::JobName;
 
 /// The outbox's statuses, always reported (a status without mails as 0).
 pub const OUTBOX_STATUSES: [&str; 4] = ["pending", "sending", "sent", "failed"];
@@ -37,6 +38,7 @@ pub struct Snapshot {
     pub oldest_unsent: Option<NaiveDateTime>,
     /// Kind (`flow`, `reminder`) → scheduled timers due on or before today.
     pub timers_due: BTreeMap<String, i64>,
+    /// Every periodic job of [`JobName::ALL`], in that order.
     pub jobs: Vec<JobState>,
 }
 
@@ -84,13 +86,9 @@ pub fn snapshot(conn: &mut DbConnection, today: NaiveDate) -> Result<Snapshot, S
         .load::<(String, Option<NaiveDateTime>)>(conn)?
         .into_iter()
         .collect();
-    let names: Vec<String> = job_runs::table
-        .select(job_runs::job)
-        .distinct()
-        .order(job_runs::job)
-        .load(conn)?;
-    let mut jobs = Vec::with_capacity(names.len());
-    for job in names {
+    let mut jobs = Vec::with_capacity(JobName::ALL.len());
+    // Every job, also one that never ran (a monitor then sees 0 as its last success).
+    for job in JobName::ALL.map(|job| job.as_str().to_string()) {
         let latest: Option<String> = job_runs::table
             .filter(job_runs::job.eq(&job))
             .filter(job_runs::finished_at.is_not_null())

@@ -125,7 +125,8 @@ both_backends! {
         assert_eq!(headers.get("content-type").unwrap(), "text/plain; version=0.0.4; charset=utf-8");
         let database = match backend { Backend::Sqlite => "sqlite", Backend::Postgres => "postgres" };
         assert!(body.contains(&format!(",database=\"{database}\"}} 1\n")), "{body}");
-        for line in ["vorgang_outbox_mails{status=\"pending\"} 0", "vorgang_outbox_oldest_unsent_age_seconds 0.000", "vorgang_timers_due{kind=\"flow\"} 0"] {
+        for line in ["vorgang_outbox_mails{status=\"pending\"} 0", "vorgang_outbox_oldest_unsent_age_seconds 0.000", "vorgang_timers_due{kind=\"flow\"} 0",
+                     "vorgang_job_last_success_timestamp_seconds{job=\"reminders\"} 0.000", "vorgang_job_last_run_failed{job=\"housekeeping\"} 0"] {
             assert!(body.lines().any(|l| l == line), "{line}:\n{body}");
         }
 
