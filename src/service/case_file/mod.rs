@@ -166,7 +166,8 @@ impl CaseFile {
             },
         ];
         for document in &self.documents {
-            // Blobs are never removed once stored, so one found now is there when its turn comes.
+            // Only `vorgang demo --remove` removes blobs (with the demo's cases); one found now
+            // is there when its turn comes, or the download ends incomplete.
             let path = store
                 .path_of(&document.sha256)
                 .ok()
