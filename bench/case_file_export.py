@@ -29,31 +29,10 @@ import threading
 import time
 import zipfile
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BINARY = os.path.join(ROOT, "target", "release", "vorgang")
-PASSWORD = "bench-passwort-0123456789"
+import api_load  # the server start shared with the API benchmark (same directory)
 
-
-def start_server(env, cwd):
-    full = {k: v for k, v in os.environ.items() if not k.startswith("VORGANG_")}
-    full.update(env)
-    full.update({"VORGANG_LISTEN": "127.0.0.1:0", "VORGANG_LOG": "json", "RUST_LOG": "warn,vorgang=info"})
-    log_path = os.path.join(cwd, "server.log")
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen([BINARY, "serve"], cwd=cwd, env=full, stdout=subprocess.DEVNULL, stderr=log)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and proc.poll() is None:
-        with open(log_path) as log:
-            for line in log:
-                try:
-                    event = json.loads(line)
-                except ValueError:
-                    continue
-                if event.get("message") == "vorgang listening":
-                    return proc, event["address"]
-        time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("server did not start")
+ROOT = api_load.ROOT
+PASSWORD = api_load.PASSWORD
 
 
 def peak_memory_kib(pid):
@@ -128,14 +107,13 @@ def check(archive_bytes, documents):
 
 
 def main():
-    global BINARY
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--documents", type=int, default=50)
     parser.add_argument("--megabytes", type=float, default=5.0)
     parser.add_argument("--clients", type=int, default=1)
-    parser.add_argument("--binary", default=BINARY)
+    parser.add_argument("--binary", default=api_load.BINARY)
     args = parser.parse_args()
-    BINARY = args.binary
+    api_load.BINARY = args.binary
 
     workdir = tempfile.mkdtemp(prefix="vorgang-export-bench-")
     shutil.copytree(os.path.join(ROOT, "workflows"), os.path.join(workdir, "workflows"))
@@ -145,10 +123,10 @@ def main():
     user_env.update(env)
     server = None
     try:
-        subprocess.run([BINARY, "user", "add", "--email", "bench@example.org", "--name", "Bench", "--org", "05974",
+        subprocess.run([args.binary, "user", "add", "--email", "bench@example.org", "--name", "Bench", "--org", "05974",
                         "--role", "koordination"], cwd=workdir, env=user_env, input=PASSWORD + "\n", text=True,
                        check=True, capture_output=True)
-        server, address = start_server(env, workdir)
+        server, address = api_load.start_server(env, workdir)
         status, body = call_json(address, "POST", "/api/v1/auth/token",
                                  payload={"email": "bench@example.org", "password": PASSWORD})
         if status != 200:
