@@ -13,7 +13,7 @@ use diesel::prelude::*;
 use super::ServiceError;
 use super::cases::AccessCheck;
 use crate::auth::{CaseScope, Permission, Principal, authorize};
-use crate::db::models::{CaseId, CaseRow, OrganisationId, UserId};
+use crate::db::models::{CaseId, CaseRow, OrganisationId, Role, UserId};
 use crate::db::schema::{cases, follow_ups, user_roles, users};
 use crate::db::{DbConnection, write_transaction};
 use crate::engine::Clock;
@@ -364,7 +364,7 @@ pub struct Successor {
 }
 
 /// Roles that may write to the organisation's cases, i.e. close a Wiedervorlage there.
-const SUCCESSOR_ROLES: [&str; 3] = ["admin", "koordination", "bewilligung"];
+const SUCCESSOR_ROLES: [Role; 3] = [Role::Admin, Role::Koordination, Role::Bewilligung];
 
 /// The active colleagues of `from`'s organisation who may write to its cases, by name: whoever
 /// takes over `from`'s open Wiedervorlagen (someone leaves, changes office, goes on leave).
@@ -382,7 +382,7 @@ pub fn successors(conn: &mut DbConnection, from: UserId) -> Result<Vec<Successor
         .filter(
             users::id.eq_any(
                 user_roles::table
-                    .filter(user_roles::role.eq_any(SUCCESSOR_ROLES))
+                    .filter(user_roles::role.eq_any(SUCCESSOR_ROLES.map(Role::as_str)))
                     .select(user_roles::user_id),
             ),
         )
