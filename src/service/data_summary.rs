@@ -85,6 +85,20 @@ impl References {
         })
     }
 
+    /// Like [`References::load`] for a caller that has read the organisations already: their
+    /// designations by key.
+    pub fn with_names(
+        readers: Readers,
+        documents: impl IntoIterator<Item = (i64, Option<String>)>,
+        organisations: HashMap<String, String>,
+    ) -> Self {
+        Self {
+            readers,
+            documents: documents.into_iter().collect(),
+            organisations,
+        }
+    }
+
     fn organisation(&self, key: &str) -> String {
         self.organisations
             .get(key)
@@ -253,15 +267,15 @@ mod tests {
     }
 
     fn references(readers: Readers, documents: HashMap<i64, Option<String>>) -> References {
-        References {
+        References::with_names(
             readers,
             documents,
-            organisations: HashMap::from([
+            HashMap::from([
                 ("SCHULAMT".into(), "Schulamt für den Kreis Coesfeld".into()),
                 ("05558".into(), "Kreis Coesfeld".into()),
                 ("05974".into(), "Kreis Soest".into()),
             ]),
-        }
+        )
     }
 
     fn lines(references: &References) -> Vec<(String, String)> {

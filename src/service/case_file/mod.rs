@@ -80,16 +80,17 @@ pub fn load(
                 })
             })
             .collect::<Result<Vec<_>, ServiceError>>()?;
+        let organisations = Organisation::all(conn)?;
         let definition = case.workflow.definition();
-        let references = References::load(
-            conn,
+        let references = References::with_names(
             Readers::CaseFile,
             documents.iter().map(|d| (d.id, Some(d.filename.clone()))),
-            &definition.data,
-            &case.instance.data,
-        )?;
+            organisations
+                .iter()
+                .map(|o| (o.key.clone(), o.designation().into_owned()))
+                .collect(),
+        );
         let summary = data_summary::summary(&definition.data, &case.instance.data, &references);
-        let organisations = Organisation::all(conn)?;
         Ok(CaseFile {
             case,
             applicant,
