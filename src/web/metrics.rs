@@ -59,8 +59,8 @@ pub async fn serve(
         return response;
     }
     let backend = db.url().backend_name();
-    let today = clock::now().today;
-    let now = clock::now().now.naive_utc();
+    let clock = clock::now();
+    let (today, now) = (clock.today, clock.now.naive_utc());
     let database = db.get_ref().clone();
     let snapshot = web::block(move || -> Result<Snapshot, ServiceError> {
         let mut conn = database.get().map_err(ServiceError::Db)?;
