@@ -2,6 +2,7 @@
 //! administration, first of all the Kommunales Integrationszentrum procedure in NRW.
 
 pub mod auth;
+pub mod backup;
 pub mod config;
 pub mod db;
 pub mod designation;

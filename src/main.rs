@@ -50,8 +50,15 @@ enum Command {
     },
     /// Gibt das JSON-Schema des Workflow-Formats aus (für die Autovervollständigung im Editor).
     Schema,
-    /// Prüft die Unversehrtheit der Vorgangsjournale (Exit-Code 0: unversehrt, 1: gebrochen).
+    /// Prüft die Unversehrtheit der Vorgangsjournale und der Dokumentablage (Exit-Code 0:
+    /// unversehrt, 1: gebrochen oder verändert).
     Audit(AuditArgs),
+    /// Sichert Datenbank und Dokumentablage in ein neues Verzeichnis, auch im laufenden Betrieb
+    /// (Exit-Code 0: vollständig, 1: Dokumentdateien fehlten, 2: keine Sicherung angelegt).
+    Backup(vorgang::backup::cli::BackupArgs),
+    /// Stellt eine Sicherung in eine leere Datenbank und die Dokumentablage wieder her
+    /// (Exit-Code 0: wiederhergestellt, 2: nichts verändert).
+    Restore(vorgang::backup::cli::RestoreArgs),
     /// Legt Benutzer an und setzt Passwörter.
     User(UserArgs),
     /// Lädt Demodaten (Kreis Coesfeld, Stadt Bielefeld, Bewilligungsbehörde) oder entfernt sie
@@ -90,6 +97,8 @@ enum CliError {
     Templates { path: String, reason: String },
     #[error(transparent)]
     User(#[from] UserCliError),
+    #[error(transparent)]
+    Backup(#[from] vorgang::backup::BackupError),
     #[error("Unbekannte Aufgabe „{name}“ (bekannt: {known})")]
     UnknownJob { name: String, known: String },
     #[error("--now: „{0}“ ist kein Zeitpunkt nach RFC 3339 (z. B. 2027-06-01T07:00:00+02:00)")]
@@ -273,6 +282,28 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             } else {
                 ExitCode::from(1)
             })
+        }
+        Command::Backup(ref args) => {
+            let settings = load_settings(&cli)?;
+            let (lines, problems) = vorgang::backup::cli::backup(args, &settings)?;
+            for line in &lines {
+                println!("{line}");
+            }
+            for line in &problems {
+                eprintln!("{line}");
+            }
+            Ok(if problems.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Command::Restore(ref args) => {
+            let settings = load_settings(&cli)?;
+            for line in vorgang::backup::cli::restore(args, &settings)? {
+                println!("{line}");
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Jobs(ref command) => jobs(&cli, command),
         Command::Demo(ref args) => {

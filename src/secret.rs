@@ -80,7 +80,7 @@ impl Secret {
 }
 
 /// Creates the file exclusively with owner-only permissions, so the secret is never world-readable.
-fn write_new_private_file(path: &Path, text: &str) -> std::io::Result<()> {
+pub fn write_new_private_file(path: &Path, text: &str) -> std::io::Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]

@@ -57,3 +57,36 @@ pub fn revert_all(conn: &mut DbConnection) -> Result<Vec<String>, DbError> {
     .map_err(migration_error)?;
     Ok(reverted.into_iter().map(|v| v.to_string()).collect())
 }
+
+/// Every migration version this binary knows for the backend, oldest first: a database whose
+/// newest applied version is not among them was written by a newer vorgang.
+pub fn known_versions(postgres: bool) -> Result<Vec<String>, DbError> {
+    use diesel::migration::MigrationSource;
+    let names: Vec<String> = if postgres {
+        MigrationSource::<diesel::pg::Pg>::migrations(&POSTGRES)
+            .map_err(migration_error)?
+            .iter()
+            .map(|m| m.name().version().to_string())
+            .collect()
+    } else {
+        MigrationSource::<diesel::sqlite::Sqlite>::migrations(&SQLITE)
+            .map_err(migration_error)?
+            .iter()
+            .map(|m| m.name().version().to_string())
+            .collect()
+    };
+    Ok(names)
+}
+
+/// The newest migration version applied to the database, if any.
+pub fn newest_applied(conn: &mut DbConnection) -> Result<Option<String>, DbError> {
+    #[derive(diesel::QueryableByName)]
+    struct Newest {
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+        version: Option<String>,
+    }
+    let row: Newest =
+        diesel::sql_query("SELECT max(version) AS version FROM __diesel_schema_migrations")
+            .get_result(conn)?;
+    Ok(row.version)
+}

@@ -68,6 +68,40 @@ pub enum DbError {
     Blocking(String),
 }
 
+/// Why a command that works on an existing installation (audit, backup) cannot use its database.
+#[derive(Debug, thiserror::Error)]
+pub enum ExistingDbError {
+    /// Missing (an SQLite file is never created by such a command) or unreachable.
+    #[error("Einstellung database_url: {0}")]
+    Unreachable(#[from] DbError),
+    /// The database schema is older than this binary.
+    #[error(
+        "Einstellung database_url: Datenbank {0} ist nicht auf dem aktuellen Stand; bitte zuerst „vorgang migrate“ ausführen"
+    )]
+    NotMigrated(String),
+}
+
+/// One connection to a database that must exist and be migrated, for commands that check or
+/// copy an installation and must never create or migrate it.
+pub fn open_existing(url: &DatabaseUrl) -> Result<DbConnection, ExistingDbError> {
+    // Opening SQLite would create an empty file; checking a database that is not there is a
+    // configuration mistake, not an intact installation.
+    if let DatabaseUrl::Sqlite(path) = url
+        && !path.exists()
+    {
+        return Err(DbError::Unreachable {
+            url: url.redacted(),
+            reason: "die Datei existiert nicht".into(),
+        }
+        .into());
+    }
+    let mut conn = ConnectionFactory::new(url.clone()).open()?;
+    if migrations::has_pending(&mut conn)? {
+        return Err(ExistingDbError::NotMigrated(url.redacted()));
+    }
+    Ok(conn)
+}
+
 /// Opens connections for the pool and prepares each one for its backend.
 #[derive(Debug, Clone)]
 pub struct ConnectionFactory {

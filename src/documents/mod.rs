@@ -5,6 +5,8 @@
 //! [`DocumentStore::max_size`]), calls [`DocumentStore::store_upload`] with the declared type and
 //! name, and records the result with [`insert`] and [`NewDocument::for_blob`].
 
+/// `vorgang audit documents`: is every document's content still on disk, unaltered?
+pub mod audit;
 mod filename;
 mod kind;
 mod record;
@@ -16,7 +18,9 @@ pub mod zip;
 pub use self::filename::{content_disposition, sanitize_filename};
 pub use self::kind::{Declared, DocumentType, check_declared, identify, sniff};
 pub use self::record::{Document, NewDocument, find, insert, list};
-pub use self::store::{DocumentStore, StoredBlob, UploadBuffer, is_valid_sha256, read_limited};
+pub use self::store::{
+    DocumentStore, StoredBlob, UploadBuffer, digest, is_valid_sha256, read_limited,
+};
 
 /// Default upper bound of one document: 20 MiB.
 pub const DEFAULT_MAX_SIZE: u64 = 20 * 1024 * 1024;

@@ -125,15 +125,33 @@ impl DocumentStore {
             .join(sha256))
     }
 
+    /// Copies the blob named `sha256` from `source` into this store unless it is there,
+    /// checking that the content has that hash and `size` bytes (it is never trusted: this is
+    /// how backups are written and restored). Returns whether it wrote; a mismatch is
+    /// `InvalidData` and leaves nothing behind.
+    pub fn import(&self, sha256: &str, size: u64, mut source: impl Read) -> io::Result<bool> {
+        let path = self.path_of(sha256)?;
+        if let Some(existing) = existing_len(&path)? {
+            return check_existing(&path, existing, size).map(|()| false);
+        }
+        link_new(&path, |file| {
+            let (found, len) = digest_into(&mut source, file)?;
+            if found != sha256 || len != size {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("Inhalt weicht ab: {len} Bytes mit SHA-256 {found}"),
+                ));
+            }
+            Ok(())
+        })
+    }
+
     fn write(
         &self,
         bytes: &[u8],
         document_type: DocumentType,
     ) -> Result<StoredBlob, DocumentError> {
-        let sha256: String = Sha256::digest(bytes)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let sha256 = hex(&Sha256::digest(bytes));
         let path = self.path_of(&sha256)?;
         let newly_written = write_once(&path, bytes)?;
         Ok(StoredBlob {
@@ -147,12 +165,18 @@ impl DocumentStore {
 
 /// Writes `bytes` to `path` unless it exists; returns whether it wrote.
 fn write_once(path: &Path, bytes: &[u8]) -> io::Result<bool> {
+    if let Some(existing) = existing_len(path)? {
+        return check_existing(path, existing, bytes.len() as u64).map(|()| false);
+    }
+    link_new(path, |file| file.write_all(bytes))
+}
+
+/// Writes a new blob at `path` through a temporary file that `fill` writes, fsyncs and links
+/// into place (never replacing a blob another writer placed first); returns whether it wrote.
+fn link_new(path: &Path, fill: impl FnOnce(&mut File) -> io::Result<()>) -> io::Result<bool> {
     let dir = path
         .parent()
         .ok_or_else(|| io::Error::other("Dokumentpfad ohne Verzeichnis"))?;
-    if let Some(existing) = existing_len(path)? {
-        return check_existing(path, existing, bytes).map(|()| false);
-    }
     create_dirs_durably(dir)?;
 
     let file_name = path
@@ -165,7 +189,7 @@ fn write_once(path: &Path, bytes: &[u8]) -> io::Result<bool> {
     )));
     {
         let mut file = create_private(&temp.0)?;
-        file.write_all(bytes)?;
+        fill(&mut file)?;
         file.sync_all()?;
     }
     let written = match fs::hard_link(&temp.0, path) {
@@ -193,19 +217,46 @@ fn existing_len(path: &Path) -> io::Result<Option<u64>> {
 }
 
 /// Same hash means same content; a different length means the store was damaged from outside.
-fn check_existing(path: &Path, len: u64, bytes: &[u8]) -> io::Result<()> {
-    if len == bytes.len() as u64 {
+fn check_existing(path: &Path, len: u64, expected: u64) -> io::Result<()> {
+    if len == expected {
         Ok(())
     } else {
         Err(io::Error::new(
             io::ErrorKind::InvalidData,
             format!(
-                "vorhandene Datei {} hat {len} statt {} Bytes; Dokumentablage beschädigt",
+                "vorhandene Datei {} hat {len} statt {expected} Bytes; Dokumentablage beschädigt",
                 path.display(),
-                bytes.len()
             ),
         ))
     }
+}
+
+/// Lowercase hex SHA-256 and length of everything `reader` yields, read in 64 KiB pieces.
+pub fn digest(mut reader: impl Read) -> io::Result<(String, u64)> {
+    digest_into(&mut reader, &mut io::sink())
+}
+
+/// [`digest`] that also copies every byte to `out`.
+fn digest_into(reader: &mut impl Read, out: &mut impl Write) -> io::Result<(String, u64)> {
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 64 * 1024];
+    let mut total = 0u64;
+    loop {
+        let n = match reader.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        hasher.update(&buffer[..n]);
+        out.write_all(&buffer[..n])?;
+        total += n as u64;
+    }
+    Ok((hex(&hasher.finalize()), total))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Creates `dir` and its missing parents, fsyncing each parent whose entries changed.

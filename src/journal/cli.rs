@@ -1,4 +1,5 @@
-//! `vorgang audit`: checks the journals from the command line, for operators and auditors.
+//! `vorgang audit`: checks the journals and the documents' files from the command line, for
+//! operators and auditors.
 //!
 //! Nothing is printed here; [`run`] returns the lines and whether every chain is intact, and the
 //! caller prints them and picks the exit code (0 intact, 1 broken, 2 cannot check).
@@ -7,12 +8,14 @@ use std::path::{Path, PathBuf};
 
 use super::heads;
 use crate::config::Settings;
-use crate::db::{ConnectionFactory, DatabaseUrl, DbError, migrations};
-use crate::server::StartupError;
+use crate::db::{DbError, ExistingDbError};
 
 /// Options of `vorgang audit`.
 #[derive(clap::Args, Debug, Clone)]
-#[command(about = "Prüft die Unversehrtheit der Vorgangsjournale", long_about = None)]
+#[command(
+    about = "Prüft die Unversehrtheit der Vorgangsjournale und der Dokumentablage",
+    long_about = None
+)]
 pub struct AuditArgs {
     /// Which check to run.
     #[command(subcommand)]
@@ -34,19 +37,18 @@ pub enum AuditCommand {
     /// Gibt den neuesten Eintrag jedes Journals mit seinem Hash aus, zum Aufbewahren außerhalb
     /// der Datenbank; nur wenn alle Journale unversehrt sind (sonst wie „verify“, Exit-Code 1).
     Heads,
+    /// Prüft, ob die Datei jedes Dokuments in der Dokumentablage vorhanden und unverändert ist
+    /// (Größe und SHA-256 wie beim Hochladen; Exit-Code 0: alle unversehrt, 1: mindestens eine
+    /// fehlt oder ist verändert).
+    Documents,
 }
 
 /// Why the journals could not be checked at all (exit code 2).
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {
-    /// Settings or the database connection failed, as at start-up.
+    /// The database is missing, unreachable or not migrated.
     #[error(transparent)]
-    Startup(#[from] StartupError),
-    /// The database schema is older than this binary.
-    #[error(
-        "Einstellung database_url: Datenbank {0} ist nicht auf dem aktuellen Stand; bitte zuerst „vorgang migrate“ ausführen"
-    )]
-    NotMigrated(String),
+    Open(#[from] ExistingDbError),
     /// Reading the journal failed midway.
     #[error("Prüfung abgebrochen: {0}")]
     Database(#[from] DbError),
@@ -77,30 +79,50 @@ pub fn run(args: &AuditArgs, settings: &Settings) -> Result<AuditOutcome, AuditE
     match &args.command {
         AuditCommand::Verify { heads } => verify(settings, heads.as_deref()),
         AuditCommand::Heads => current_heads(settings),
+        AuditCommand::Documents => documents(settings),
+    }
+}
+
+/// `vorgang audit documents`: one line per document whose file is missing or altered, or a
+/// summary when all are intact.
+fn documents(settings: &Settings) -> Result<AuditOutcome, AuditError> {
+    let mut conn = open(settings)?;
+    let listed = crate::documents::audit::listed(&mut conn)?;
+    drop(conn);
+    let store = crate::documents::DocumentStore::for_settings(settings);
+    let report = crate::documents::audit::check(&store, listed);
+    let intact = report.findings.is_empty();
+    let lines = if intact {
+        vec![documents_summary(
+            report.documents,
+            report.blobs,
+            report.bytes,
+        )]
+    } else {
+        report.findings.iter().map(ToString::to_string).collect()
+    };
+    Ok(AuditOutcome {
+        lines,
+        problems: Vec::new(),
+        intact,
+    })
+}
+
+fn documents_summary(documents: u64, blobs: u64, bytes: u64) -> String {
+    let files = match blobs {
+        1 => "1 Datei".to_string(),
+        n => format!("{n} Dateien"),
+    };
+    match documents {
+        0 => "Es gibt noch keine Dokumente; nichts zu prüfen.".to_string(),
+        1 => format!("Das eine Dokument ist unversehrt ({files}, {bytes} Bytes)."),
+        n => format!("Alle {n} Dokumente sind unversehrt ({files}, {bytes} Bytes)."),
     }
 }
 
 /// A connection to the configured database, which must exist and be migrated.
 fn open(settings: &Settings) -> Result<crate::db::DbConnection, AuditError> {
-    let url = &settings.database_url;
-    // Opening SQLite would create an empty file; checking a database that is not there is a
-    // configuration mistake, not an intact journal.
-    if let DatabaseUrl::Sqlite(path) = url
-        && !path.exists()
-    {
-        return Err(StartupError::Database(DbError::Unreachable {
-            url: url.redacted(),
-            reason: "die Datei existiert nicht".into(),
-        })
-        .into());
-    }
-    let mut conn = ConnectionFactory::new(url.clone())
-        .open()
-        .map_err(StartupError::Database)?;
-    if migrations::has_pending(&mut conn).map_err(StartupError::Database)? {
-        return Err(AuditError::NotMigrated(url.redacted()));
-    }
-    Ok(conn)
+    Ok(crate::db::open_existing(&settings.database_url)?)
 }
 
 /// The published heads in `path`, read before anything is checked (a typo in the path must not
@@ -202,7 +224,23 @@ fn summary(journals: u64, entries: u64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::summary;
+    use super::{documents_summary, summary};
+
+    #[test]
+    fn documents_summary_counts_files_separately() {
+        assert_eq!(
+            documents_summary(3, 2, 1500),
+            "Alle 3 Dokumente sind unversehrt (2 Dateien, 1500 Bytes)."
+        );
+        assert_eq!(
+            documents_summary(1, 1, 9),
+            "Das eine Dokument ist unversehrt (1 Datei, 9 Bytes)."
+        );
+        assert_eq!(
+            documents_summary(0, 0, 0),
+            "Es gibt noch keine Dokumente; nichts zu prüfen."
+        );
+    }
 
     #[test]
     fn summary_is_german_with_singular_and_plural() {

@@ -6,6 +6,7 @@ mod support;
 
 mod api;
 mod auth;
+mod backup;
 mod beteiligung;
 mod browser;
 mod case_file;

@@ -1,0 +1,105 @@
+//! The command-line side of backups: options, and the German lines printed.
+
+use std::path::PathBuf;
+
+use super::{BackupError, BackupReport, RestoreReport, Tools};
+use crate::config::Settings;
+
+/// Options of `vorgang backup`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct BackupArgs {
+    /// Neues Verzeichnis für die Sicherung (darf noch nicht existieren).
+    #[arg(value_name = "ZIEL")]
+    pub target: PathBuf,
+    /// Programm pg_dump (nur PostgreSQL; Voreinstellung: pg_dump aus PATH, in der Version des
+    /// Datenbankservers).
+    #[arg(long, value_name = "PFAD", default_value = "pg_dump")]
+    pub pg_dump: PathBuf,
+}
+
+/// Options of `vorgang restore`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct RestoreArgs {
+    /// Verzeichnis einer Sicherung von „vorgang backup“.
+    #[arg(value_name = "QUELLE")]
+    pub source: PathBuf,
+    /// Programm pg_restore (nur PostgreSQL; Voreinstellung: pg_restore aus PATH).
+    #[arg(long, value_name = "PFAD", default_value = "pg_restore")]
+    pub pg_restore: PathBuf,
+}
+
+/// Runs `vorgang backup`: the lines for stdout and stderr (documents that could not be backed
+/// up; exit code 1 when there are any).
+pub fn backup(
+    args: &BackupArgs,
+    settings: &Settings,
+) -> Result<(Vec<String>, Vec<String>), BackupError> {
+    let tools = Tools {
+        pg_dump: args.pg_dump.clone(),
+        ..Tools::default()
+    };
+    let report = super::create(settings, &args.target, &tools)?;
+    let mut lines = vec![backup_summary(&report)];
+    if !report.manifest.secret_included {
+        lines.push(
+            "Das Signiergeheimnis ist eingestellt (secret bzw. VORGANG_SECRET) und daher nicht in der Sicherung; bewahren Sie es getrennt auf: Ohne es gelten die versandten Beteiligungslinks nach einer Wiederherstellung nicht mehr."
+                .to_string(),
+        );
+    }
+    Ok((lines, report.manifest.problems.clone()))
+}
+
+/// Runs `vorgang restore`: the lines for stdout.
+pub fn restore(args: &RestoreArgs, settings: &Settings) -> Result<Vec<String>, BackupError> {
+    let tools = Tools {
+        pg_restore: args.pg_restore.clone(),
+        ..Tools::default()
+    };
+    let report = super::restore(settings, &args.source, &tools)?;
+    Ok(restore_summary(&report))
+}
+
+fn backup_summary(report: &BackupReport) -> String {
+    let m = &report.manifest;
+    let mut line = format!(
+        "Sicherung {} angelegt: {} Vorgänge, {} Journaleinträge, {} Dokumente in {} Dateien ({} Bytes).",
+        report.dir.display(),
+        m.cases,
+        m.journal_entries,
+        m.documents,
+        m.document_files,
+        m.document_bytes
+    );
+    if !m.problems.is_empty() {
+        line.push_str(&format!(
+            " {} Dokumente fehlen darin, weil ihre Datei in der Dokumentablage fehlt oder verändert ist (siehe unten und „vorgang audit documents“).",
+            m.problems.len()
+        ));
+    }
+    line
+}
+
+fn restore_summary(report: &RestoreReport) -> Vec<String> {
+    let m = &report.manifest;
+    let mut lines = vec![format!(
+        "Sicherung vom {} wiederhergestellt: {} Vorgänge, {} Journaleinträge, {} Dokumente ({} Dateien neu abgelegt).",
+        m.created_at, m.cases, m.journal_entries, m.documents, report.files_written
+    )];
+    if !m.problems.is_empty() {
+        lines.push(format!(
+            "Schon beim Sichern fehlten {} Dokumentdateien; sie sind in sicherung.json genannt.",
+            m.problems.len()
+        ));
+    }
+    if let Some(note) = &report.secret_note {
+        lines.push(note.clone());
+    }
+    if report.migrations_pending {
+        lines.push(
+            "Die Datenbank stammt von einer älteren Version; „vorgang migrate“ oder der nächste Start bringt sie auf den aktuellen Stand."
+                .to_string(),
+        );
+    }
+    lines.push("Zur Kontrolle: „vorgang audit verify“ und „vorgang audit documents“.".to_string());
+    lines
+}
