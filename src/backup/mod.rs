@@ -93,7 +93,10 @@ pub struct RestoreReport {
     pub migrations_pending: bool,
 }
 
-/// Why a backup or restore could not be done (exit code 2); nothing was changed then.
+/// Why a backup or restore could not be done (exit code 2). A failed backup leaves no directory
+/// behind; a failed restore leaves the database as it was (document files it already placed
+/// stay: they are named by their content and referenced by nothing), except for
+/// [`BackupError::Unexpected`], which is found after the database was loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum BackupError {
     /// The installation's database is missing, unreachable or not migrated.
@@ -170,6 +173,16 @@ pub enum BackupError {
         "Die Sicherung stammt von einer neueren vorgang-Version (Datenbankschema {0}); bitte mit dieser oder einer neueren Version wiederherstellen"
     )]
     NewerSchema(String),
+    /// The restored database does not hold what the manifest says; found after loading it.
+    #[error(
+        "Die wiederhergestellte Datenbank enthält {found}, die Sicherung nennt {expected}; bitte prüfen Sie die Datenbank, bevor Sie sie verwenden"
+    )]
+    Unexpected {
+        /// Cases and journal entries found.
+        found: String,
+        /// Cases and journal entries of the manifest.
+        expected: String,
+    },
     /// The configured SQLite file exists; a restore never replaces it.
     #[error(
         "Einstellung database_url: die Datenbankdatei {0} existiert bereits; die Wiederherstellung überschreibt nichts (bitte einen neuen Dateinamen angeben oder die Datei beiseitelegen)"
@@ -240,11 +253,13 @@ pub fn create(
         )
     })?;
     let mut partial = Partial {
-        path: partial_path
-            .canonicalize()
-            .map_err(|e| BackupError::io("Zielverzeichnis nicht auffindbar", e))?,
+        path: partial_path.clone(),
         complete: false,
     };
+    // Absolute, for the SQLite copy's URI.
+    partial.path = partial_path
+        .canonicalize()
+        .map_err(|e| BackupError::io("Zielverzeichnis nicht auffindbar", e))?;
     let created_at = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
     let (database_file, contents) =
         snapshot::take(&settings.database_url, conn, &partial.path, tools)?;
@@ -426,7 +441,15 @@ pub fn inspect(source: &Path) -> Result<(Manifest, BTreeMap<String, String>), Ba
         path: source.display().to_string(),
         reason,
     };
-    for required in [manifest.database_file.as_str(), MANIFEST] {
+    let secret = manifest.secret_included.then_some(SECRET);
+    for required in [
+        Some(manifest.database_file.as_str()),
+        Some(MANIFEST),
+        secret,
+    ]
+    .into_iter()
+    .flatten()
+    {
         if !sums.contains_key(required) {
             return Err(damaged(format!("{required} fehlt in {}", checksums::FILE)));
         }
@@ -515,12 +538,11 @@ pub fn restore(
     let mut conn = ConnectionFactory::new(url.clone()).open()?;
     let restored = snapshot::contents(&mut conn)?;
     if restored.cases != manifest.cases || restored.journal_entries != manifest.journal_entries {
-        return Err(BackupError::Damaged {
-            path: source.display().to_string(),
-            reason: format!(
-                "wiederhergestellt sind {} Vorgänge und {} Journaleinträge, {MANIFEST} nennt {} und {}",
-                restored.cases, restored.journal_entries, manifest.cases, manifest.journal_entries
-            ),
+        let counts =
+            |cases: i64, entries: i64| format!("{cases} Vorgänge und {entries} Journaleinträge");
+        return Err(BackupError::Unexpected {
+            found: counts(restored.cases, restored.journal_entries),
+            expected: counts(manifest.cases, manifest.journal_entries),
         });
     }
     let migrations_pending = migrations::has_pending(&mut conn)?;

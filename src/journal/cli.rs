@@ -43,7 +43,7 @@ pub enum AuditCommand {
     Documents,
 }
 
-/// Why the journals could not be checked at all (exit code 2).
+/// Why the journals or documents could not be checked at all (exit code 2).
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {
     /// The database is missing, unreachable or not migrated.
