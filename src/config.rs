@@ -206,6 +206,11 @@ const KEYS: &[(&str, Option<&str>)] = &[
         "jobs.housekeeping.enabled",
         Some("VORGANG_JOBS_HOUSEKEEPING_ENABLED"),
     ),
+    ("jobs.backup.schedule", Some("VORGANG_JOBS_BACKUP_SCHEDULE")),
+    ("jobs.backup.enabled", Some("VORGANG_JOBS_BACKUP_ENABLED")),
+    ("backup_dir", Some("VORGANG_BACKUP_DIR")),
+    ("backup_keep", Some("VORGANG_BACKUP_KEEP")),
+    ("pg_dump", Some("VORGANG_PG_DUMP")),
 ];
 
 /// The table holding one sub-table per job.
@@ -597,7 +602,16 @@ fn resolve(mut raw: Raw) -> Result<Settings, ConfigError> {
             .unwrap_or(DEFAULT_TIMER_LEASE_SECS) as u64,
     );
 
-    let jobs = resolve_jobs(&mut raw)?;
+    // Before the jobs: whether the backup job runs depends on `backup_dir`.
+    let (backup, backup_enabled) =
+        resolve_backup(&mut raw, &database_url, &data_dir, secret.is_some())?;
+    let mut jobs = resolve_jobs(&mut raw)?;
+    for job in &mut jobs.jobs {
+        if job.name == crate::scheduler::jobs::JobName::Backup {
+            job.enabled = backup_enabled;
+        }
+    }
+    jobs.backup = backup;
 
     Ok(Settings {
         database_url,
@@ -626,6 +640,45 @@ fn resolve(mut raw: Raw) -> Result<Settings, ConfigError> {
     })
 }
 
+/// The nightly backup: on when `backup_dir` is set (switching the job on without it is a
+/// mistake, since it would have nowhere to write).
+fn resolve_backup(
+    raw: &mut Raw,
+    database_url: &crate::db::DatabaseUrl,
+    data_dir: &std::path::Path,
+    secret_configured: bool,
+) -> Result<(Option<crate::scheduler::jobs::BackupPlan>, bool), ConfigError> {
+    use crate::scheduler::jobs::{BackupPlan, DEFAULT_BACKUP_KEEP};
+    let keep = raw
+        .integer("backup_keep", 1, 365)?
+        .map_or(DEFAULT_BACKUP_KEEP, |n| n as u32);
+    let pg_dump = raw
+        .string("pg_dump")?
+        .map_or_else(|| PathBuf::from("pg_dump"), |(path, _)| PathBuf::from(path));
+    let explicitly_enabled = raw.boolean("jobs.backup.enabled")?;
+    let Some((dir, _)) = raw.string("backup_dir")? else {
+        if explicitly_enabled == Some(true) {
+            return Err(ConfigError::Invalid {
+                key: "jobs.backup.enabled",
+                origin: Source::Default,
+                reason: "die Sicherung braucht ein Zielverzeichnis: bitte backup_dir (VORGANG_BACKUP_DIR) einstellen".into(),
+            });
+        }
+        return Ok((None, false));
+    };
+    let plan = BackupPlan {
+        dir: PathBuf::from(dir),
+        keep,
+        pg_dump,
+        installation: crate::backup::Installation {
+            database_url: database_url.clone(),
+            data_dir: data_dir.to_path_buf(),
+            secret_configured,
+        },
+    };
+    Ok((Some(plan), explicitly_enabled.unwrap_or(true)))
+}
+
 /// The keys of one job's settings; every job has its pair in [`KEYS`].
 fn job_keys(job: crate::scheduler::jobs::JobName) -> (&'static str, &'static str) {
     use crate::scheduler::jobs::JobName;
@@ -633,6 +686,7 @@ fn job_keys(job: crate::scheduler::jobs::JobName) -> (&'static str, &'static str
         JobName::Reminders => ("jobs.reminders.schedule", "jobs.reminders.enabled"),
         JobName::Digest => ("jobs.digest.schedule", "jobs.digest.enabled"),
         JobName::Housekeeping => ("jobs.housekeeping.schedule", "jobs.housekeeping.enabled"),
+        JobName::Backup => ("jobs.backup.schedule", "jobs.backup.enabled"),
     }
 }
 
@@ -670,6 +724,7 @@ fn resolve_jobs(raw: &mut Raw) -> Result<crate::scheduler::jobs::Jobs, ConfigErr
     Ok(crate::scheduler::jobs::Jobs {
         jobs,
         outbox_retention_days,
+        backup: None,
     })
 }
 

@@ -38,7 +38,7 @@ pub fn backup(
         pg_dump: args.pg_dump.clone(),
         ..Tools::default()
     };
-    let report = super::create(settings, &args.target, &tools)?;
+    let report = super::create(&super::Installation::of(settings), &args.target, &tools)?;
     let mut lines = vec![backup_summary(&report)];
     if !report.manifest.secret_included {
         lines.push(

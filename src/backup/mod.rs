@@ -12,6 +12,7 @@
 mod checksums;
 /// `vorgang backup` / `vorgang restore` on the command line.
 pub mod cli;
+mod rotation;
 mod snapshot;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -21,6 +22,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub use self::rotation::{prune, scheduled_name};
 pub use self::snapshot::Tools;
 use crate::config::Settings;
 use crate::db::{ConnectionFactory, DatabaseUrl, DbError, ExistingDbError, migrations};
@@ -224,9 +226,32 @@ impl Drop for Partial {
     }
 }
 
-/// Backs up the configured installation into the new directory `target`.
+/// What a backup copies: the database and the data directory of one installation.
+#[derive(Debug, Clone)]
+pub struct Installation {
+    /// Its database.
+    pub database_url: DatabaseUrl,
+    /// Its data directory (documents, generated secret).
+    pub data_dir: PathBuf,
+    /// True when the signing secret is set in the configuration rather than generated in the
+    /// data directory.
+    pub secret_configured: bool,
+}
+
+impl Installation {
+    /// The installation the settings describe.
+    pub fn of(settings: &Settings) -> Self {
+        Self {
+            database_url: settings.database_url.clone(),
+            data_dir: settings.data_dir.clone(),
+            secret_configured: settings.secret.is_some(),
+        }
+    }
+}
+
+/// Backs up the installation into the new directory `target`.
 pub fn create(
-    settings: &Settings,
+    installation: &Installation,
     target: &Path,
     tools: &Tools,
 ) -> Result<BackupReport, BackupError> {
@@ -245,7 +270,7 @@ pub fn create(
     if partial_path.symlink_metadata().is_ok() {
         return Err(BackupError::Leftover(partial_path.display().to_string()));
     }
-    let conn = crate::db::open_existing(&settings.database_url)?;
+    let conn = crate::db::open_existing(&installation.database_url)?;
     fs::create_dir(&partial_path).map_err(|e| {
         BackupError::io(
             &format!("Verzeichnis {} nicht anlegbar", partial_path.display()),
@@ -262,9 +287,9 @@ pub fn create(
         .map_err(|e| BackupError::io("Zielverzeichnis nicht auffindbar", e))?;
     let created_at = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
     let (database_file, contents) =
-        snapshot::take(&settings.database_url, conn, &partial.path, tools)?;
+        snapshot::take(&installation.database_url, conn, &partial.path, tools)?;
 
-    let source = DocumentStore::for_settings(settings);
+    let source = DocumentStore::in_data_dir(&installation.data_dir);
     let copies = DocumentStore::new(partial.path.join(DOCUMENTS));
     let mut sums = BTreeMap::new();
     let mut copied: BTreeSet<(String, i64)> = BTreeSet::new();
@@ -293,7 +318,7 @@ pub fn create(
         }
     }
     let secret_included =
-        settings.secret.is_none() && copy_secret(&settings.data_dir, &partial.path)?;
+        !installation.secret_configured && copy_secret(&installation.data_dir, &partial.path)?;
     if secret_included {
         let (sha256, _) = fs::File::open(partial.path.join(SECRET))
             .and_then(crate::documents::digest)
@@ -304,7 +329,7 @@ pub fn create(
         format: FORMAT.to_string(),
         created_at,
         vorgang_version: env!("CARGO_PKG_VERSION").to_string(),
-        backend: settings.database_url.backend_name().to_string(),
+        backend: installation.database_url.backend_name().to_string(),
         database_file: database_file.to_string(),
         schema_version: contents.schema_version,
         cases: contents.cases,

@@ -31,11 +31,18 @@ pub enum JobName {
     Digest,
     /// Deletes data that is no longer needed.
     Housekeeping,
+    /// Backs up the installation into `backup_dir` (only when that is set).
+    Backup,
 }
 
 impl JobName {
     /// Every job, in the order they are listed.
-    pub const ALL: [JobName; 3] = [JobName::Reminders, JobName::Digest, JobName::Housekeeping];
+    pub const ALL: [JobName; 4] = [
+        JobName::Reminders,
+        JobName::Digest,
+        JobName::Housekeeping,
+        JobName::Backup,
+    ];
 
     /// The name used in configuration, on the command line and in `job_runs.job`.
     pub fn as_str(self) -> &'static str {
@@ -43,6 +50,7 @@ impl JobName {
             JobName::Reminders => "reminders",
             JobName::Digest => "digest",
             JobName::Housekeeping => "housekeeping",
+            JobName::Backup => "backup",
         }
     }
 
@@ -52,12 +60,13 @@ impl JobName {
     }
 
     /// The built-in schedule: reminders on working days at 07:00 (before office hours), the
-    /// digest on Mondays at 07:00, housekeeping at night when nobody works.
+    /// digest on Mondays at 07:00, the backup and housekeeping at night when nobody works.
     pub fn default_schedule(self) -> &'static str {
         match self {
             JobName::Reminders => "0 0 7 * * MON-FRI",
             JobName::Digest => "0 0 7 * * MON",
             JobName::Housekeeping => "0 30 3 * * *",
+            JobName::Backup => "0 0 2 * * *",
         }
     }
 
@@ -134,7 +143,25 @@ pub struct Jobs {
     pub jobs: Vec<JobSettings>,
     /// Sent mails older than this many days are deleted by `housekeeping`.
     pub outbox_retention_days: u32,
+    /// What the `backup` job backs up and where; `None` when `backup_dir` is not set.
+    pub backup: Option<BackupPlan>,
 }
+
+/// Where the `backup` job writes, and how many of its backups it keeps.
+#[derive(Debug, Clone)]
+pub struct BackupPlan {
+    /// `backup_dir`: one directory per run, `vorgang-YYYY-MM-DDTHH-MM` (German time).
+    pub dir: std::path::PathBuf,
+    /// `backup_keep`: complete backups kept; older ones are deleted after a complete run.
+    pub keep: u32,
+    /// `pg_dump` for PostgreSQL installations.
+    pub pg_dump: std::path::PathBuf,
+    /// What is backed up.
+    pub installation: crate::backup::Installation,
+}
+
+/// Two weeks of nightly backups.
+pub const DEFAULT_BACKUP_KEEP: u32 = 14;
 
 /// Sent mails stay in the outbox for three months, long enough to answer "did the mail go out?".
 pub const DEFAULT_OUTBOX_RETENTION_DAYS: u32 = 90;
@@ -148,10 +175,12 @@ impl Default for Jobs {
                     name,
                     schedule: Schedule::parse(name.default_schedule())
                         .expect("the built-in schedules are valid"),
-                    enabled: true,
+                    // The backup has no directory to write to by default.
+                    enabled: name != JobName::Backup,
                 })
                 .collect(),
             outbox_retention_days: DEFAULT_OUTBOX_RETENTION_DAYS,
+            backup: None,
         }
     }
 }
@@ -196,7 +225,57 @@ pub fn execute(
             Ok(counts)
         }
         JobName::Housekeeping => housekeeping(conn, ctx.jobs, now),
+        JobName::Backup => backup(ctx.jobs, now),
     }
+}
+
+/// Backs up the installation into a new directory of `backup_dir` named after the run's time,
+/// then deletes the oldest of the job's complete backups beyond `backup_keep`. A backup that
+/// lacks document files fails the run (so monitoring sees it) and deletes nothing: older
+/// backups may be the last ones holding those files.
+fn backup(jobs: &Jobs, now: DateTime<Utc>) -> Result<Counts, ServiceError> {
+    let plan = jobs.backup.as_ref().ok_or_else(|| {
+        ServiceError::Internal(
+            "Für die Sicherung ist kein Zielverzeichnis eingestellt (backup_dir bzw. VORGANG_BACKUP_DIR)."
+                .into(),
+        )
+    })?;
+    let failed = |e: crate::backup::BackupError| ServiceError::Internal(e.to_string());
+    std::fs::create_dir_all(&plan.dir).map_err(|e| {
+        ServiceError::Internal(format!(
+            "Sicherungsverzeichnis {} nicht anlegbar: {e}",
+            plan.dir.display()
+        ))
+    })?;
+    let target = plan
+        .dir
+        .join(crate::backup::scheduled_name(now.with_timezone(&ZONE)));
+    let tools = crate::backup::Tools {
+        pg_dump: plan.pg_dump.clone(),
+        ..crate::backup::Tools::default()
+    };
+    let report = crate::backup::create(&plan.installation, &target, &tools).map_err(failed)?;
+    let m = &report.manifest;
+    if !report.findings.is_empty() {
+        return Err(ServiceError::Internal(format!(
+            "Sicherung {} angelegt, aber ohne {} Dokumentdateien, die in der Dokumentablage fehlen oder verändert sind (vorgang audit documents); ältere Sicherungen bleiben erhalten.",
+            target.display(),
+            report.findings.len()
+        )));
+    }
+    let removed = crate::backup::prune(&plan.dir, plan.keep as usize).map_err(|e| {
+        ServiceError::Internal(format!(
+            "Sicherung {} angelegt, ältere nicht gelöscht: {e}",
+            target.display()
+        ))
+    })?;
+    let mut counts = Counts::new();
+    counts.insert("cases".into(), m.cases.into());
+    counts.insert("documents".into(), m.documents.into());
+    counts.insert("document_files".into(), m.document_files.into());
+    counts.insert("bytes".into(), m.document_bytes.into());
+    counts.insert("deleted".into(), removed.len().into());
+    Ok(counts)
 }
 
 /// Fires the reminder timers due at `now` through the engine, which sends each reminder mail

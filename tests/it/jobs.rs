@@ -225,7 +225,8 @@ both_backends! {
         let body: serde_json::Value = actix_test::call_and_read_body_json(&app, request).await;
         let jobs = body["jobs"].as_array().unwrap();
         let names: Vec<&str> = jobs.iter().map(|j| j["name"].as_str().unwrap()).collect();
-        assert_eq!(names, ["reminders", "digest", "housekeeping"]);
+        assert_eq!(names, ["reminders", "digest", "housekeeping", "backup"]);
+        assert_eq!(jobs[3]["enabled"], false, "no backup_dir, no backup");
         assert_eq!(jobs[0]["schedule"], "0 0 7 * * MON-FRI");
         assert_eq!(jobs[0]["enabled"], true);
         let next = DateTime::parse_from_rfc3339(jobs[0]["next_run"].as_str().unwrap()).unwrap();
