@@ -218,3 +218,24 @@ fn run_tool(
         ),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::libpq_target;
+
+    #[test]
+    fn the_password_leaves_the_url_decoded_for_pgpassword() {
+        let (url, password) = libpq_target(
+            "postgres://vorgang:g%40heim%3Aw0rt@db.example:5432/vorgang?sslmode=require",
+        )
+        .unwrap();
+        assert_eq!(
+            url,
+            "postgres://vorgang@db.example:5432/vorgang?sslmode=require"
+        );
+        assert_eq!(password.as_deref(), Some("g@heim:w0rt"));
+        let (url, password) = libpq_target("postgres://postgres@127.0.0.1/vorgang").unwrap();
+        assert_eq!(url, "postgres://postgres@127.0.0.1/vorgang");
+        assert_eq!(password, None);
+    }
+}
