@@ -73,6 +73,21 @@ impl Installation {
             .to_string()
     }
 
+    /// Starts `vorgang serve` on this installation; returns it with a token of the demo's
+    /// coordinator of the Kreis Coesfeld (whose password `demo` printed).
+    fn serve_logged_in(&self, password: &str) -> (RunningServer, String) {
+        let env = self.env();
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let server = RunningServer::start(self.dir.path(), &env);
+        let mut reply = http()
+            .post(server.url("/api/v1/auth/token"))
+            .send_json(json!({ "email": "koordination@kreis-coesfeld.demo", "password": password }))
+            .unwrap();
+        assert_eq!(reply.status(), 200);
+        let body: Value = reply.body_mut().read_json().unwrap();
+        (server, body["token"].as_str().unwrap().to_string())
+    }
+
     /// Every document row: id, case, hash, name, size.
     fn documents(&self) -> Vec<(i64, i64, String, String, i64)> {
         documents::table
@@ -217,15 +232,7 @@ both_backends! {
 
         // The restored installation serves and numbers on: a user's password (a hash in the
         // database) still works, and a new case gets an id and Aktenzeichen of its own.
-        let env = target.env();
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let server = RunningServer::start(target.dir.path(), &env);
-        let mut reply = http()
-            .post(server.url("/api/v1/auth/token"))
-            .send_json(json!({ "email": "koordination@kreis-coesfeld.demo", "password": password }))
-            .unwrap();
-        assert_eq!(reply.status(), 200);
-        let token = reply.body_mut().read_json::<Value>().unwrap()["token"].as_str().unwrap().to_string();
+        let (server, token) = target.serve_logged_in(&password);
         let mut reply = http()
             .post(server.url("/api/v1/cases"))
             .header("Authorization", &format!("Bearer {token}"))
@@ -479,14 +486,7 @@ both_backends! {
 
         let source = Installation::new(TestDatabase::migrated(backend));
         let password = source.demo();
-        let env = source.env();
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let server = RunningServer::start(source.dir.path(), &env);
-        let mut reply = http()
-            .post(server.url("/api/v1/auth/token"))
-            .send_json(json!({ "email": "koordination@kreis-coesfeld.demo", "password": password }))
-            .unwrap();
-        let token = reply.body_mut().read_json::<Value>().unwrap()["token"].as_str().unwrap().to_string();
+        let (server, token) = source.serve_logged_in(&password);
         let before: i64 = cases::table.count().get_result(&mut source.db.connection()).unwrap();
 
         let out = tempfile::tempdir().unwrap();
