@@ -240,14 +240,14 @@ both_backends! {
             .unwrap();
         assert_eq!(reply.status(), 201);
         let created: Value = reply.body_mut().read_json().unwrap();
-        let restored: Vec<(i64, String)> = cases::table
+        let backed_up: Vec<(i64, String)> = cases::table
             .select((cases::id, cases::aktenzeichen))
             .load(&mut source.db.connection())
             .unwrap();
         let id = created["id"].as_i64().unwrap();
-        assert!(restored.iter().all(|(old, _)| *old < id), "{id} {restored:?}");
+        assert!(backed_up.iter().all(|(old, _)| *old < id), "{id} {backed_up:?}");
         let aktenzeichen = created["aktenzeichen"].as_str().unwrap();
-        assert!(restored.iter().all(|(_, old)| old != aktenzeichen), "{aktenzeichen}");
+        assert!(backed_up.iter().all(|(_, old)| old != aktenzeichen), "{aktenzeichen}");
     }
 }
 
