@@ -233,13 +233,7 @@ both_backends! {
         // The restored installation serves and numbers on: a user's password (a hash in the
         // database) still works, and a new case gets an id and Aktenzeichen of its own.
         let (server, token) = target.serve_logged_in(&password);
-        let mut reply = http()
-            .post(server.url("/api/v1/cases"))
-            .header("Authorization", &format!("Bearer {token}"))
-            .send_json(json!({ "workflow": "ki-antrag" }))
-            .unwrap();
-        assert_eq!(reply.status(), 201);
-        let created: Value = reply.body_mut().read_json().unwrap();
+        let created = new_case(&server, &token);
         let backed_up: Vec<(i64, String)> = cases::table
             .select((cases::id, cases::aktenzeichen))
             .load(&mut source.db.connection())
@@ -451,17 +445,20 @@ fn a_postgres_backup_without_pg_dump_says_so_and_leaves_nothing() {
     assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 0);
 }
 
-/// Creates a case and attaches a PDF of its own to it through the running server's API.
-fn case_with_document(server: &RunningServer, token: &str, n: usize) {
+/// Starts a `ki-antrag` case through the running server's API; the case as answered.
+fn new_case(server: &RunningServer, token: &str) -> Value {
     let mut reply = http()
         .post(server.url("/api/v1/cases"))
         .header("Authorization", &format!("Bearer {token}"))
         .send_json(json!({ "workflow": "ki-antrag" }))
         .unwrap();
     assert_eq!(reply.status(), 201);
-    let id = reply.body_mut().read_json::<Value>().unwrap()["id"]
-        .as_i64()
-        .unwrap();
+    reply.body_mut().read_json().unwrap()
+}
+
+/// Creates a case and attaches a PDF of its own to it through the running server's API.
+fn case_with_document(server: &RunningServer, token: &str, n: usize) {
+    let id = new_case(server, token)["id"].as_i64().unwrap();
     let boundary = "vorgangtestgrenze";
     let mut body = format!(
         "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"anlage-{n}.pdf\"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.4\nAnlage {n}\n"
