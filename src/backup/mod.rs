@@ -15,7 +15,7 @@ pub mod cli;
 mod rotation;
 mod snapshot;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -27,7 +27,7 @@ pub use self::snapshot::Tools;
 use crate::config::Settings;
 use crate::db::{ConnectionFactory, DatabaseUrl, DbError, ExistingDbError, migrations};
 use crate::documents::DocumentStore;
-use crate::documents::audit::{DocumentFinding, check_blob};
+use crate::documents::audit::{check_blob, check_each};
 
 /// The manifest's name inside a backup.
 pub const MANIFEST: &str = "sicherung.json";
@@ -75,10 +75,9 @@ pub struct Manifest {
 pub struct BackupReport {
     /// The complete backup directory.
     pub dir: PathBuf,
-    /// Its manifest.
+    /// Its manifest; its `problems` name the documents whose file could not be backed up
+    /// (exit code 1).
     pub manifest: Manifest,
-    /// Documents whose file could not be backed up (exit code 1).
-    pub findings: Vec<DocumentFinding>,
 }
 
 /// What a restore did.
@@ -292,31 +291,12 @@ pub fn create(
     let source = DocumentStore::in_data_dir(&installation.data_dir);
     let copies = DocumentStore::new(partial.path.join(DOCUMENTS));
     let mut sums = BTreeMap::new();
-    let mut copied: BTreeSet<(String, i64)> = BTreeSet::new();
-    let mut failed: BTreeMap<(String, i64), crate::documents::audit::BlobProblem> = BTreeMap::new();
-    let mut findings = Vec::new();
-    let mut bytes = 0u64;
-    for document in &contents.documents {
-        let key = (document.sha256.clone(), document.size);
-        if !copied.contains(&key) && !failed.contains_key(&key) {
-            match copy_blob(&source, &copies, &document.sha256, document.size) {
-                Ok(size) => {
-                    bytes += size;
-                    sums.insert(blob_path(&document.sha256), document.sha256.clone());
-                    copied.insert(key.clone());
-                }
-                Err(problem) => {
-                    failed.insert(key.clone(), problem);
-                }
-            }
-        }
-        if let Some(problem) = failed.get(&key) {
-            findings.push(DocumentFinding {
-                document: document.clone(),
-                problem: problem.clone(),
-            });
-        }
-    }
+    let report = check_each(contents.documents, |sha256, size| {
+        let copied = copy_blob(&source, &copies, sha256, size)?;
+        sums.insert(blob_path(sha256), sha256.to_string());
+        Ok(copied)
+    });
+    let document_files = sums.len() as u64;
     let secret_included =
         !installation.secret_configured && copy_secret(&installation.data_dir, &partial.path)?;
     if secret_included {
@@ -334,10 +314,10 @@ pub fn create(
         schema_version: contents.schema_version,
         cases: contents.cases,
         journal_entries: contents.journal_entries,
-        documents: contents.documents.len() as i64,
-        document_files: copied.len() as u64,
-        document_bytes: bytes,
-        problems: findings.iter().map(ToString::to_string).collect(),
+        documents: report.documents as i64,
+        document_files,
+        document_bytes: report.bytes,
+        problems: report.findings.iter().map(ToString::to_string).collect(),
         secret_included,
     };
     let write_failed = |e| BackupError::io("Sicherung nicht schreibbar", e);
@@ -362,7 +342,6 @@ pub fn create(
     Ok(BackupReport {
         dir: target.to_path_buf(),
         manifest,
-        findings,
     })
 }
 

@@ -125,6 +125,15 @@ pub fn check_blob(store: &DocumentStore, sha256: &str, size: i64) -> Result<u64,
 
 /// Checks the blob of every listed document, each distinct blob once.
 pub fn check(store: &DocumentStore, documents: Vec<ListedDocument>) -> DocumentReport {
+    check_each(documents, |sha256, size| check_blob(store, sha256, size))
+}
+
+/// Runs `blob` (check, copy) once per distinct blob of `documents` (identical content is stored
+/// once) and names every document whose blob it refused; `blob` answers the bytes it read.
+pub fn check_each(
+    documents: Vec<ListedDocument>,
+    mut blob: impl FnMut(&str, i64) -> Result<u64, BlobProblem>,
+) -> DocumentReport {
     let mut report = DocumentReport {
         documents: documents.len() as u64,
         ..DocumentReport::default()
@@ -134,7 +143,7 @@ pub fn check(store: &DocumentStore, documents: Vec<ListedDocument>) -> DocumentR
         let key = (document.sha256.clone(), document.size);
         let outcome = outcomes.entry(key).or_insert_with(|| {
             report.blobs += 1;
-            check_blob(store, &document.sha256, document.size).map(|len| {
+            blob(&document.sha256, document.size).map(|len| {
                 report.bytes += len;
             })
         });

@@ -256,11 +256,11 @@ fn backup(jobs: &Jobs, now: DateTime<Utc>) -> Result<Counts, ServiceError> {
     };
     let report = crate::backup::create(&plan.installation, &target, &tools).map_err(failed)?;
     let m = &report.manifest;
-    if !report.findings.is_empty() {
+    if !m.problems.is_empty() {
         return Err(ServiceError::Internal(format!(
             "Sicherung {} angelegt, aber ohne {} Dokumentdateien, die in der Dokumentablage fehlen oder verändert sind (vorgang audit documents); ältere Sicherungen bleiben erhalten.",
             target.display(),
-            report.findings.len()
+            m.problems.len()
         )));
     }
     let removed = crate::backup::prune(&plan.dir, plan.keep as usize).map_err(|e| {
