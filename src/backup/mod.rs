@@ -26,8 +26,8 @@ pub use self::rotation::{prune, scheduled_name};
 pub use self::snapshot::Tools;
 use crate::config::Settings;
 use crate::db::{ConnectionFactory, DatabaseUrl, DbError, ExistingDbError, migrations};
-use crate::documents::DocumentStore;
 use crate::documents::audit::{check_blob, check_each};
+use crate::documents::{DocumentStore, sha256_hex};
 
 /// The manifest's name inside a backup.
 pub const MANIFEST: &str = "sicherung.json";
@@ -297,12 +297,12 @@ pub fn create(
         Ok(copied)
     });
     let document_files = sums.len() as u64;
-    let secret_included =
-        !installation.secret_configured && copy_secret(&installation.data_dir, &partial.path)?;
-    if secret_included {
-        let (sha256, _) = fs::File::open(partial.path.join(SECRET))
-            .and_then(crate::documents::digest)
-            .map_err(|e| BackupError::io("Signiergeheimnis nicht lesbar", e))?;
+    let secret = match installation.secret_configured {
+        true => None,
+        false => copy_secret(&installation.data_dir, &partial.path)?,
+    };
+    let secret_included = secret.is_some();
+    if let Some(sha256) = secret {
         sums.insert(SECRET.to_string(), sha256);
     }
     let manifest = Manifest {
@@ -321,19 +321,16 @@ pub fn create(
         secret_included,
     };
     let write_failed = |e| BackupError::io("Sicherung nicht schreibbar", e);
-    let manifest_text = serde_json::to_string_pretty(&manifest).map_err(io::Error::other);
-    fs::write(
-        partial.path.join(MANIFEST),
-        manifest_text.map_err(write_failed)? + "\n",
-    )
-    .and_then(|()| fs::File::open(partial.path.join(MANIFEST))?.sync_all())
-    .map_err(write_failed)?;
-    for file in [database_file, MANIFEST] {
-        let (sha256, _) = fs::File::open(partial.path.join(file))
-            .and_then(crate::documents::digest)
-            .map_err(write_failed)?;
-        sums.insert(file.to_string(), sha256);
-    }
+    let manifest_text = serde_json::to_string_pretty(&manifest)
+        .map_err(io::Error::other)
+        .map_err(write_failed)?
+        + "\n";
+    write_synced(&partial.path.join(MANIFEST), manifest_text.as_bytes()).map_err(write_failed)?;
+    sums.insert(MANIFEST.to_string(), sha256_hex(manifest_text.as_bytes()));
+    let (sha256, _) = fs::File::open(partial.path.join(database_file))
+        .and_then(crate::documents::digest)
+        .map_err(write_failed)?;
+    sums.insert(database_file.to_string(), sha256);
     checksums::write(&partial.path, &sums).map_err(write_failed)?;
     crate::durable_fs::sync_dir(&partial.path).map_err(write_failed)?;
     fs::rename(&partial.path, target).map_err(write_failed)?;
@@ -348,16 +345,25 @@ pub fn create(
 /// The signing secret's file inside a backup, as in the data directory.
 const SECRET: &str = crate::secret::SECRET_FILE;
 
-/// Copies the generated secret of `data_dir`, if there is one, into the backup (owner-only).
-fn copy_secret(data_dir: &Path, backup: &Path) -> Result<bool, BackupError> {
+/// Copies the generated secret of `data_dir`, if there is one, into the backup (owner-only);
+/// returns its SHA-256.
+fn copy_secret(data_dir: &Path, backup: &Path) -> Result<Option<String>, BackupError> {
     let text = match fs::read_to_string(data_dir.join(SECRET)) {
         Ok(text) => text,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(BackupError::io("Signiergeheimnis nicht lesbar", e)),
     };
     crate::secret::write_new_private_file(&backup.join(SECRET), &text)
         .map_err(|e| BackupError::io("Signiergeheimnis nicht sicherbar", e))?;
-    Ok(true)
+    Ok(Some(sha256_hex(text.as_bytes())))
+}
+
+/// Writes a new file and syncs it before the caller goes on.
+fn write_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write;
+    let mut file = fs::File::create(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
 }
 
 /// Decides what happens to the backed-up secret before anything is restored: it goes to the

@@ -19,7 +19,7 @@ pub use self::filename::{content_disposition, sanitize_filename};
 pub use self::kind::{Declared, DocumentType, check_declared, identify, sniff};
 pub use self::record::{Document, NewDocument, find, insert, list};
 pub use self::store::{
-    DocumentStore, StoredBlob, UploadBuffer, digest, is_valid_sha256, read_limited,
+    DocumentStore, StoredBlob, UploadBuffer, digest, is_valid_sha256, read_limited, sha256_hex,
 };
 
 /// Default upper bound of one document: 20 MiB.

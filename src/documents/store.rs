@@ -151,7 +151,7 @@ impl DocumentStore {
         bytes: &[u8],
         document_type: DocumentType,
     ) -> Result<StoredBlob, DocumentError> {
-        let sha256 = hex(&Sha256::digest(bytes));
+        let sha256 = sha256_hex(bytes);
         let path = self.path_of(&sha256)?;
         let newly_written = write_once(&path, bytes)?;
         Ok(StoredBlob {
@@ -253,6 +253,11 @@ fn digest_into(reader: &mut impl Read, out: &mut impl Write) -> io::Result<(Stri
         total += n as u64;
     }
     Ok((hex(&hasher.finalize()), total))
+}
+
+/// Lowercase hex SHA-256 of `bytes`: a blob's name.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
 }
 
 fn hex(bytes: &[u8]) -> String {
