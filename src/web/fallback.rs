@@ -32,9 +32,9 @@ pub async fn not_found(req: HttpRequest) -> HttpResponse {
     page
 }
 
-/// Middleware around a resource: the router's empty `405 Method Not Allowed` (a page that only
-/// takes forms, opened by its address; a method the API route does not have) becomes a German
-/// page or problem, keeping its `Allow` header.
+/// Middleware around the whole application: the router's empty `405 Method Not Allowed` (a page
+/// that only takes forms, opened by its address; a method the API route, the partner page or a
+/// calendar feed does not have) becomes a German page or problem, keeping its `Allow` header.
 pub async fn method_not_allowed(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -62,8 +62,24 @@ pub async fn method_not_allowed(
                 .unwrap_or("keine Methode")
         ))
         .error_response()
+    } else if allows_get(allow.as_ref()) {
+        // A page or file (the partner page, a calendar feed, the stylesheet) sent something
+        // other than a plain request or its form.
+        let mut page = ui::status_page(
+            &req,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "Anfrage nicht möglich",
+            &format!(
+                "Diese Adresse nimmt Anfragen der Art {} nicht entgegen.",
+                req.method()
+            ),
+            "Bitte öffnen Sie die Seite über ihren Link oder die Adresszeile des Browsers.",
+        )
+        .await;
+        ui::headers::apply(page.headers_mut());
+        page
     } else {
-        ui::status_page(
+        let mut page = ui::status_page(
             &req,
             StatusCode::METHOD_NOT_ALLOWED,
             "Seite nicht abrufbar",
@@ -71,7 +87,9 @@ pub async fn method_not_allowed(
              aufrufen.",
             "Bitte öffnen Sie die Seite, zu der das Formular gehört, und senden Sie es dort ab.",
         )
-        .await
+        .await;
+        ui::headers::apply(page.headers_mut());
+        page
     };
     // The router's headers (`Allow`) and those of the middleware inside (security headers).
     for (name, value) in original.headers() {
@@ -80,6 +98,13 @@ pub async fn method_not_allowed(
         }
     }
     Ok(ServiceResponse::new(req, answer).map_into_right_body())
+}
+
+/// Whether the router's `Allow` header names GET: the address is a page, not a form's target.
+fn allows_get(allow: Option<&header::HeaderValue>) -> bool {
+    allow
+        .and_then(|allow| allow.to_str().ok())
+        .is_some_and(|allow| allow.split(',').any(|m| m.trim() == "GET"))
 }
 
 fn is_api(req: &HttpRequest) -> bool {

@@ -83,5 +83,6 @@ pub fn app_with_ui(
         .app_data(api)
         .app_data(ui)
         .configure(configure)
+        .wrap(from_fn(fallback::method_not_allowed))
         .wrap(from_fn(request_id::assign_request_id))
 }

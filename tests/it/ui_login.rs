@@ -495,6 +495,22 @@ both_backends! {
         assert_security_headers(&form_address);
         assert!(form_address.body.contains("<h1>Seite nicht abrufbar</h1>"), "{}", form_address.body);
         assert!(form_address.body.contains("nimmt nur ausgefüllte Formulare entgegen"));
+        // Pages and files outside the staff pages (the partner page, a calendar feed, the
+        // stylesheet) answer a method they lack the same way, naming the method.
+        for (method, path, allow) in [
+            ("DELETE", "/beteiligung/kein-link", "GET, POST"),
+            ("POST", "/kalender/kein-abo.ics", "GET"),
+            ("PUT", "/static/vorgang.css", "GET"),
+        ] {
+            let request = actix_test::TestRequest::default().method(method.parse().unwrap()).uri(path);
+            let page = browser.send(&app, request).await;
+            assert_eq!(page.status, 405, "{method} {path}");
+            assert_eq!(page.header("allow"), allow, "{method} {path}");
+            assert_eq!(page.header("content-type"), "text/html; charset=utf-8", "{method} {path}");
+            assert_security_headers(&page);
+            assert!(page.body.contains("<h1>Anfrage nicht möglich</h1>"), "{method} {path}: {}", page.body);
+            assert!(page.body.contains(&format!("nimmt Anfragen der Art {method} nicht entgegen")), "{method} {path}");
+        }
 
         // Logged in, both pages keep the header with the user and the navigation.
         browser.login(&app, EMAIL, PASSWORD).await;

@@ -59,9 +59,6 @@ impl ApiState {
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/v1")
-            .wrap(actix_web::middleware::from_fn(
-                crate::web::fallback::method_not_allowed,
-            ))
             .app_data(web::JsonConfig::default().error_handler(|error, _| {
                 bad_request(format!("Der JSON-Inhalt ist ungültig: {error}")).into()
             }))

@@ -211,9 +211,7 @@ pub fn page<F>(path: &str, routes: F) -> impl HttpServiceFactory + use<F>
 where
     F: FnOnce(Resource) -> Resource,
 {
-    routes(web::resource(path))
-        .wrap(from_fn(headers::security_headers))
-        .wrap(from_fn(crate::web::fallback::method_not_allowed))
+    routes(web::resource(path)).wrap(from_fn(headers::security_headers))
 }
 
 /// The main navigation of logged-in users: (address, label, who sees it).
