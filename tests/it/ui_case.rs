@@ -960,5 +960,15 @@ both_backends! {
         assert!(!account.body.contains("feld-nachfolge"), "nothing left to hand over");
         let unknown = admin.post(&app, "/admin/benutzer/999999/wiedervorlagen", &[("csrf", &csrf_admin), ("nachfolge", &colleague.to_string())]).await;
         assert_eq!(unknown.status, 404, "{}", unknown.body);
+
+        // The user list names a deactivated account whose open Wiedervorlagen nobody took over,
+        // and only such an account: mailed to nobody, they wait for the administrator.
+        let stranded = |body: &str| body.matches("nicht übergeben</a>").count();
+        assert_eq!(stranded(&admin.get(&app, "/admin/benutzer").await.body), 0, "all accounts with open ones are active");
+        diesel::update(users::table.filter(users::email.eq_any([COORDINATOR, "kollegin@kreis-soest.de"])))
+            .set(users::active.eq(false)).execute(&mut db.connection()).unwrap();
+        let list = admin.get(&app, "/admin/benutzer").await.body;
+        assert_eq!(stranded(&list), 1, "{list}");
+        assert!(list.contains(&format!("<strong>deaktiviert</strong>, <a href=\"/admin/benutzer/{colleague}#wiedervorlagen\">2 offene Wiedervorlagen nicht übergeben</a>")), "{list}");
     }
 }
