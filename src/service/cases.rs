@@ -1073,13 +1073,16 @@ fn set_timer_status(
 pub const INVITATION_RESENT: &str = "invitation_resent";
 
 /// Whether the command that journals `kind` gives the case a new version. Resending an
-/// invitation, attaching a document and writing a Vermerk leave data and state alone, so they
-/// do not; readers that match journal entries to versions (the conflict view) skip these
-/// entries.
+/// invitation, attaching a document, writing a Vermerk and exporting the file leave data and
+/// state alone, so they do not; readers that match journal entries to versions (the conflict
+/// view) skip these entries.
 pub fn changes_version(kind: &str) -> bool {
     !matches!(
         kind,
-        INVITATION_RESENT | crate::service::documents::UPLOADED | super::notes::NOTE_ADDED
+        INVITATION_RESENT
+            | crate::service::documents::UPLOADED
+            | super::notes::NOTE_ADDED
+            | super::case_file::EXPORTED
     )
 }
 

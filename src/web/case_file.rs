@@ -3,7 +3,8 @@
 //! is written ([`respond`]).
 //!
 //! Everything that can fail for a reason of the case (access, a document missing from the
-//! store, the overview template) fails in [`prepare`], before the response begins; a failure
+//! store, the overview template, journaling the export) fails in [`prepare`], before the
+//! response begins; a failure
 //! while writing (a disk error) can only end the transfer early, which the client sees as an
 //! incomplete download, never as a complete-looking archive.
 
@@ -63,14 +64,21 @@ pub async fn prepare(
             Ok(())
         };
         let file = case_file::load(&mut conn, &api.registry, id, &check)?;
-        drop(conn);
-        let exported_at = clock::now().now.naive_utc();
+        let exported_at = case_file::export_time(&clock::now());
         let overview = api
             .outgoing
             .templates
             .render_page("akte", &overview(&file, &principal.email, exported_at))
             .map_err(|e| ServiceError::Internal(e.to_string()))?;
         let members = file.members(&api.documents, overview, &principal.email, exported_at)?;
+        case_file::record_export(
+            &mut conn,
+            id,
+            file.journal_seq(),
+            &principal.email,
+            exported_at,
+        )?;
+        drop(conn);
         Ok(Prepared {
             folder: file.folder(),
             members,

@@ -235,6 +235,33 @@ both_backends! {
         assert!(html.contains(&previous), "the newest hash");
         assert!(html.contains("(über den persönlichen Link)") && !html.contains("beteiligung:"), "the partner by its name, not its key");
 
+        // The export is journaled before the archive is sent: who took the file and the newest
+        // entry it holds, chained after that entry.
+        let journal_of = |reply: Reply| -> Vec<Value> { reply.json().as_array().cloned().unwrap_or_default() };
+        let recorded = journal_of(send!(app, actix_test::TestRequest::get().uri(&format!("/api/v1/cases/{id}/journal")).insert_header(bearer(&soest))));
+        assert_eq!(recorded.len(), entries.len() + 1);
+        let export_entry = recorded.last().unwrap();
+        assert_eq!(export_entry["kind"], "case_file_exported");
+        assert_eq!(export_entry["actor"], "k@kreis-soest.de");
+        assert_eq!(export_entry["payload"], json!({ "journal_seq": entries.len() }));
+        assert_eq!(export_entry["prev_hash"], previous.as_str());
+        let at = chrono::NaiveDateTime::parse_from_str(export_entry["at"].as_str().unwrap(), "%Y-%m-%dT%H:%M:%S%.6fZ").unwrap();
+        assert_eq!(vorgang["exported_at"], vorgang::journal::hash::format_at(at), "the archive and its record name one moment");
+
+        // The next export's file holds the record of the first, in its journal and its overview.
+        let version = || actix_test::TestRequest::get().uri(&format!("/api/v1/cases/{id}")).insert_header(bearer(&soest));
+        let before = send!(app, version()).json()["version"].clone();
+        let again = send!(app, actix_test::TestRequest::get().uri(&format!("/api/v1/cases/{id}/export")).insert_header(bearer(&soest)));
+        assert_eq!(again.status, StatusCode::OK, "{}", again.text());
+        assert_eq!(send!(app, version()).json()["version"], before, "an export is no new version");
+        let second = Archive::parse(&again.body).expect("a well-formed ZIP archive");
+        let second = self::members(&second, &aktenzeichen);
+        let journal: Value = serde_json::from_slice(second["journal.json"]).unwrap();
+        assert_eq!(journal["entries"].as_array().unwrap().last(), Some(export_entry));
+        let html = std::str::from_utf8(second["akte.html"]).unwrap();
+        assert!(html.contains(&format!("Akte exportiert (ZIP-Archiv mit dem Journal bis Eintrag {})", entries.len())), "{html}");
+        let exports = entries.len() + 2;
+
         // Refusals come before the archive, as problem+json; nothing is streamed.
         let foreign = send!(app, actix_test::TestRequest::get().uri(&format!("/api/v1/cases/{id}/export")).insert_header(bearer(&kleve)));
         assert_eq!(foreign.status, StatusCode::NOT_FOUND);
@@ -253,5 +280,9 @@ both_backends! {
         let broken = send!(app, actix_test::TestRequest::get().uri(&format!("/api/v1/cases/{id}/export")).insert_header(bearer(&soest)));
         assert_eq!(broken.status, StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(broken.header("content-type"), "application/problem+json");
+
+        // Neither a refused nor a failed export is recorded: only an archive ready to be sent.
+        let recorded = journal_of(send!(app, actix_test::TestRequest::get().uri(&format!("/api/v1/cases/{id}/journal")).insert_header(bearer(&soest))));
+        assert_eq!(recorded.len(), exports);
     }
 }

@@ -863,6 +863,9 @@ both_backends! {
         assert!(overview.contains("<th scope=\"row\">Name des Zentrums</th><td class=\"text\">KI &lt;Soest&gt;</td>"), "{overview}");
         assert!(overview.contains("Der Vorgang hat keine Dokumente."));
         assert!(overview.contains("Es wurde niemand beteiligt."));
+        // The case page's journal names who took the file.
+        let page = browser.get(&app, &format!("/vorgaenge/{id}")).await;
+        assert!(page.body.contains("Akte exportiert (ZIP-Archiv mit dem Journal bis Eintrag "), "{}", page.body);
 
         // Another Kreis gets the German page of a case that does not exist.
         let mut foreign = Browser::from("10.0.0.9:1000");

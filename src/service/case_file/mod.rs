@@ -16,7 +16,8 @@
 //!
 //! Everything is read in one snapshot ([`crate::db::read_snapshot`]): a document uploaded
 //! during the export is in all of the file or in none of it. Wiedervorlagen are not part of
-//! the file (see `service::follow_ups`).
+//! the file (see `service::follow_ups`). Each export is journaled ([`EXPORTED`]) once the archive
+//! is ready: the next export's file shows who took the earlier ones.
 
 pub mod archive;
 
@@ -30,9 +31,10 @@ use super::cases::{self, AccessCheck, LoadedCase};
 use super::data_summary::{self, Readers, References, SummaryLine};
 use super::workflows::WorkflowRegistry;
 use crate::db::models::{CaseId, Organisation};
-use crate::db::{DbConnection, read_snapshot};
+use crate::db::{DbConnection, read_snapshot, write_transaction};
 use crate::documents::{self, Document, DocumentStore};
-use crate::journal::{self, JournalEntry, hash::format_at};
+use crate::engine::Clock;
+use crate::journal::{self, JournalEntry, NewEvent, hash::format_at};
 
 /// Tag of the JSON members' format, so that a reader knows what it holds.
 pub const FORMAT: &str = "vorgang.akte.v1";
@@ -103,7 +105,51 @@ pub fn load(
     })
 }
 
+/// The journal kind recording that a case file left vorgang, who took it and when; payload
+/// `{"journal_seq"}`: the newest journal entry the archive holds. Who has seen the whole file
+/// (Akteneinsicht, a hand-over, the Kreisarchiv) is part of the file's history.
+pub const EXPORTED: &str = "case_file_exported";
+
+/// The time an export is stamped with, as the journal stores times (whole microseconds), so the
+/// archive and the journal entry recording it name the same moment.
+pub fn export_time(clock: &Clock) -> NaiveDateTime {
+    cases::db_time(clock)
+}
+
+/// Journals that `actor` exported the file of case `id` at `at`, holding the journal up to
+/// entry `journal_seq`. Called once the archive is ready and before it is sent: an export that
+/// cannot be recorded is not handed out. Leaves the case's version alone, like a Vermerk.
+pub fn record_export(
+    conn: &mut DbConnection,
+    id: CaseId,
+    journal_seq: i32,
+    actor: &str,
+    at: NaiveDateTime,
+) -> Result<JournalEntry, ServiceError> {
+    write_transaction(conn, |conn| {
+        let entries = journal::append(
+            conn,
+            id.0,
+            &[NewEvent {
+                at,
+                actor: actor.to_string(),
+                kind: EXPORTED.into(),
+                payload: json!({ "journal_seq": journal_seq }),
+            }],
+        )?;
+        entries
+            .into_iter()
+            .next()
+            .ok_or_else(|| ServiceError::Internal("Export nicht im Journal".into()))
+    })
+}
+
 impl CaseFile {
+    /// The newest journal entry the file holds (0 for none).
+    pub fn journal_seq(&self) -> i32 {
+        self.journal.last().map_or(0, |entry| entry.seq)
+    }
+
     /// The archive's folder and file name: the Aktenzeichen, made safe for file systems.
     pub fn folder(&self) -> String {
         archive::portable_name(&self.case.row.aktenzeichen)

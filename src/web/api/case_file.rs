@@ -15,7 +15,7 @@ use crate::web::problem::Problem;
     path = "/api/v1/cases/{id}/export",
     tag = "Vorgänge",
     summary = "Akte exportieren",
-    description = "Die Akte als ZIP-Archiv in einem Ordner mit dem Aktenzeichen: `akte.html` (Übersicht zum Lesen), `vorgang.json`, `journal.json` (mit den Hashes), `beteiligung.json`, die Workflow-Definition unter `verfahren/`, die Dokumente unter `dokumente/` und `pruefsummen.sha256` (SHA-256 aller Dateien, prüfbar mit `sha256sum -c`). Wer den Vorgang, seine Dokumente und sein Journal lesen darf, darf ihn exportieren.",
+    description = "Die Akte als ZIP-Archiv in einem Ordner mit dem Aktenzeichen: `akte.html` (Übersicht zum Lesen), `vorgang.json`, `journal.json` (mit den Hashes), `beteiligung.json`, die Workflow-Definition unter `verfahren/`, die Dokumente unter `dokumente/` und `pruefsummen.sha256` (SHA-256 aller Dateien, prüfbar mit `sha256sum -c`). Wer den Vorgang, seine Dokumente und sein Journal lesen darf, darf ihn exportieren. Jeder Export wird im Journal des Vorgangs vermerkt (Eintrag `case_file_exported` mit dem letzten Journaleintrag, den das Archiv enthält), bevor das Archiv gesendet wird; die Version des Vorgangs bleibt gleich.",
     params(
         ("id" = i64, Path, description = "Nummer des Vorgangs"),
     ),

@@ -730,6 +730,10 @@ pub(crate) fn journal_item(
         "case_completed" => format!("Vorgang abgeschlossen (Ergebnis: {})", text("outcome")),
         cases::INVITATION_RESENT => "Einladung erneut gesendet".to_string(),
         crate::service::notes::NOTE_ADDED => "Vermerk".to_string(),
+        crate::service::case_file::EXPORTED => {
+            let seq = p.get("journal_seq").and_then(Value::as_i64).unwrap_or(0);
+            format!("Akte exportiert (ZIP-Archiv mit dem Journal bis Eintrag {seq})")
+        }
         crate::service::documents::UPLOADED => {
             let shared = p.get("partner_visible").and_then(Value::as_bool) == Some(true);
             format!(
