@@ -29,7 +29,8 @@ pub struct Document {
     pub uploaded_by: String,
     /// Whether consulted partners may see it.
     pub partner_visible: bool,
-    /// When it was recorded (UTC).
+    /// When it was recorded (UTC; RFC 3339 in JSON).
+    #[serde(serialize_with = "crate::utc::serialize")]
     pub created_at: NaiveDateTime,
 }
 

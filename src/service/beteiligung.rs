@@ -543,6 +543,9 @@ pub struct MatrixRow {
     pub organisation: String,
     /// Its name as written in text (see [`crate::designation`]).
     pub organisation_name: String,
+    /// UTC, RFC 3339.
+    #[serde(serialize_with = "crate::utc::serialize")]
+    #[schema(value_type = String, format = DateTime)]
     pub invited_at: NaiveDateTime,
     pub deadline: NaiveDate,
     /// Why the deadline falls on that day, when it was moved.
@@ -550,13 +553,18 @@ pub struct MatrixRow {
     pub reminders_sent: i32,
     /// `open`, `answered` or `expired`.
     pub status: String,
+    /// UTC, RFC 3339.
+    #[serde(serialize_with = "crate::utc::serialize_option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub answered_at: Option<NaiveDateTime>,
     /// Stored name of the Votum of the latest version.
     pub votum: Option<String>,
     pub late: bool,
     /// How many versions of the answer exist.
     pub versions: i32,
-    /// When the consultation closed for this participant.
+    /// When the consultation closed for this participant (UTC, RFC 3339).
+    #[serde(serialize_with = "crate::utc::serialize_option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub closed_at: Option<NaiveDateTime>,
 }
 

@@ -419,6 +419,7 @@ both_backends! {
         assert_eq!(stored.status(), StatusCode::CREATED);
         let document: Value = actix_test::read_body_json(stored).await;
         assert_eq!(document["content_type"], "image/png");
+        assert!(crate::support::api::is_utc_instant(&document["created_at"]), "{}", document["created_at"]);
 
         let lying = actix_test::call_service(&app, upload("antrag.pdf", "application/pdf", png)).await;
         assert_eq!(lying.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -428,6 +429,7 @@ both_backends! {
         assert_eq!(html.status(), StatusCode::UNPROCESSABLE_ENTITY);
         let listed = call!(app, get, format!("/api/v1/cases/{id}/documents"), users.soest, None);
         assert_eq!(listed.body.as_array().unwrap().len(), 1, "rejected uploads store nothing");
+        assert_eq!(listed.body[0]["created_at"], document["created_at"]);
 
         // The upload is in the case's journal, chained after the case's start, naming the
         // content by its hash; the refused uploads left no entry, and the version is unchanged.

@@ -9,6 +9,7 @@ use super::{ApiState, blocking};
 use crate::auth::Principal;
 use crate::db::Database;
 use crate::service::calendar::{self, FeedToken};
+use crate::utc::rfc3339;
 use crate::web::problem::Problem;
 
 /// Body of `POST /calendar/feeds`.
@@ -39,17 +40,13 @@ pub struct IssuedFeedView {
     pub url: String,
 }
 
-fn timestamp(at: chrono::NaiveDateTime) -> String {
-    at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
-}
-
 impl From<FeedToken> for FeedView {
     fn from(token: FeedToken) -> Self {
         Self {
             id: token.id,
             label: token.label,
-            created_at: timestamp(token.created_at),
-            revoked_at: token.revoked_at.map(timestamp),
+            created_at: rfc3339(token.created_at),
+            revoked_at: token.revoked_at.map(rfc3339),
         }
     }
 }

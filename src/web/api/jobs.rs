@@ -2,7 +2,6 @@
 //! latest runs went.
 
 use actix_web::{HttpResponse, web};
-use chrono::NaiveDateTime;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -10,6 +9,7 @@ use super::{ApiState, blocking, denied};
 use crate::auth::{Permission, Principal, authorize};
 use crate::db::Database;
 use crate::scheduler::jobs::{self, JobRun};
+use crate::utc::rfc3339;
 use crate::web::problem::Problem;
 
 /// How many runs the overview shows.
@@ -54,18 +54,14 @@ pub struct JobsOverview {
     pub runs: Vec<JobRunView>,
 }
 
-fn timestamp(at: NaiveDateTime) -> String {
-    at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
-}
-
 impl From<JobRun> for JobRunView {
     fn from(run: JobRun) -> Self {
         Self {
             id: run.id,
             job: run.job,
-            scheduled_for: timestamp(run.scheduled_for),
-            started_at: timestamp(run.started_at),
-            finished_at: run.finished_at.map(timestamp),
+            scheduled_for: rfc3339(run.scheduled_for),
+            started_at: rfc3339(run.started_at),
+            finished_at: run.finished_at.map(rfc3339),
             outcome: run.outcome,
             // Written by `run_locked` from a JSON object; anything else shows as empty.
             counts: serde_json::from_str(&run.counts).unwrap_or_else(|_| serde_json::json!({})),

@@ -2,7 +2,6 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
-use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -13,6 +12,7 @@ use crate::mail::WorkerHandle;
 use crate::mail::compose::Rendered;
 use crate::mail::outbox::{self, OutboxRow, OutboxStatus, RetryError};
 use crate::service::{ServiceError, mail};
+use crate::utc::rfc3339;
 use crate::web::problem::Problem;
 
 /// Query of `GET /admin/outbox`.
@@ -57,10 +57,6 @@ pub struct OutboxList {
     pub per_page: i64,
 }
 
-fn timestamp(at: NaiveDateTime) -> String {
-    at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
-}
-
 impl From<OutboxRow> for OutboxItem {
     fn from(row: OutboxRow) -> Self {
         Self {
@@ -75,9 +71,9 @@ impl From<OutboxRow> for OutboxItem {
             status: row.status,
             attempts: row.attempts,
             last_error: row.last_error,
-            next_attempt_at: timestamp(row.next_attempt_at),
-            created_at: timestamp(row.created_at),
-            sent_at: row.sent_at.map(timestamp),
+            next_attempt_at: rfc3339(row.next_attempt_at),
+            created_at: rfc3339(row.created_at),
+            sent_at: row.sent_at.map(rfc3339),
         }
     }
 }

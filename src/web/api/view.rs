@@ -1,6 +1,6 @@
 //! The case as the API returns it everywhere.
 
-use chrono::{Days, NaiveDate, NaiveDateTime};
+use chrono::{Days, NaiveDate};
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -10,6 +10,7 @@ use crate::engine::definition::{Step, TimerWhen};
 use crate::engine::instance::TimerPurpose;
 use crate::engine::{Actor, Clock, available_actions};
 use crate::service::cases::LoadedCase;
+use crate::utc::rfc3339;
 
 /// `{"key","name","designation"}` of the applicant.
 #[derive(Debug, Serialize, ToSchema)]
@@ -63,10 +64,6 @@ pub struct CaseView {
     pub actions: Vec<ActionView>,
     pub created_at: String,
     pub updated_at: String,
-}
-
-fn timestamp(at: NaiveDateTime) -> String {
-    at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 /// The steps where the case waits, each with its legal deadline (shared with the web pages,
@@ -147,7 +144,7 @@ pub fn case_view(
         data: instance.data.clone(),
         active_steps,
         actions,
-        created_at: timestamp(case.row.created_at),
-        updated_at: timestamp(case.row.updated_at),
+        created_at: rfc3339(case.row.created_at),
+        updated_at: rfc3339(case.row.updated_at),
     }
 }

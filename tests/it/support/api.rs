@@ -95,3 +95,13 @@ pub fn upload(
         ))
         .set_payload(body)
 }
+
+/// Whether `value` is an instant as the API writes them: RFC 3339 in UTC (`…Z`), not a bare
+/// local-looking time.
+pub fn is_utc_instant(value: &serde_json::Value) -> bool {
+    value.as_str().is_some_and(|text| {
+        text.ends_with('Z')
+            && chrono::DateTime::parse_from_rfc3339(text)
+                .is_ok_and(|at| at.offset().local_minus_utc() == 0)
+    })
+}
