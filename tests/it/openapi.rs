@@ -240,3 +240,50 @@ async fn every_client_error_is_problem_json() {
         }
     }
 }
+
+#[actix_web::test]
+async fn says_what_the_routes_really_send_and_take() {
+    let doc = fetch_document().await;
+    let paths = &doc["paths"];
+    // A download comes as the type it was admitted as: exactly the admitted types.
+    let download =
+        &paths["/api/v1/cases/{id}/documents/{doc_id}"]["get"]["responses"]["200"]["content"];
+    let documented: BTreeSet<&str> = download
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let admitted: BTreeSet<&str> = vorgang::documents::DocumentType::ALL
+        .iter()
+        .map(|kind| kind.mime())
+        .collect();
+    assert_eq!(documented, admitted);
+    // A calendar address may be asked for without a body (it then has no label).
+    let feed = &paths["/api/v1/calendar/feeds"]["post"]["requestBody"];
+    assert_ne!(feed["required"], true, "{feed}");
+    // The case list's paging bounds, as the handler checks them.
+    let parameters = paths["/api/v1/cases"]["get"]["parameters"]
+        .as_array()
+        .unwrap();
+    let schema = |name: &str| {
+        parameters
+            .iter()
+            .find(|p| p["name"] == name)
+            .map(|p| p["schema"].clone())
+            .unwrap()
+    };
+    assert_eq!(schema("page")["minimum"], 1);
+    assert_eq!(
+        (
+            schema("per_page")["minimum"].clone(),
+            schema("per_page")["maximum"].clone()
+        ),
+        (1.into(), 100.into())
+    );
+    // Instants of the consultation matrix are RFC 3339, as every instant the API writes.
+    let matrix = &doc["components"]["schemas"]["MatrixRow"]["properties"];
+    for field in ["invited_at", "answered_at", "closed_at"] {
+        assert_eq!(matrix[field]["format"], "date-time", "{field}");
+    }
+}

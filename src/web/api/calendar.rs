@@ -58,7 +58,7 @@ impl From<FeedToken> for FeedView {
     tag = "Kalender",
     summary = "Kalenderadresse anlegen",
     description = "Legt eine persönliche, widerrufbare Adresse an, unter der Kalenderprogramme die Fristen der Vorgänge abonnieren, die Sie sehen dürfen (iCalendar). Die Adresse wird nur in dieser Antwort angezeigt.",
-    request_body = NewFeed,
+    request_body(content = Option<NewFeed>, description = "Optional; ohne Inhalt erhält die Adresse keine Bezeichnung", content_type = "application/json"),
     responses(
         (status = 201, description = "Adresse angelegt", body = IssuedFeedView),
         (status = 401, description = "Nicht angemeldet", body = Problem, content_type = "application/problem+json"),

@@ -216,7 +216,11 @@ pub struct ListQuery {
     /// `aktenzeichen`, `applicant` (Name des Antragstellers) oder `stand` (Status, dann Position
     /// im Verfahren); ein vorangestelltes `-` kehrt die Reihenfolge um.
     pub sort: Option<String>,
+    /// Seite, ab 1 (Standard 1).
+    #[param(minimum = 1)]
     pub page: Option<i64>,
+    /// Vorgänge je Seite, 1 bis 100 (Standard 20).
+    #[param(minimum = 1, maximum = 100)]
     pub per_page: Option<i64>,
 }
 

@@ -181,7 +181,14 @@ pub async fn list(
         ("doc_id" = i64, Path, description = "Nummer des Dokuments"),
     ),
     responses(
-        (status = 200, description = "Die Datei mit ihrem Inhaltstyp und `Content-Disposition`", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 200, description = "Die Datei mit ihrem Inhaltstyp (einem der zugelassenen) und `Content-Disposition`", content(
+            (Vec<u8> = "application/pdf"),
+            (Vec<u8> = "application/vnd.oasis.opendocument.text"),
+            (Vec<u8> = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+            (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            (Vec<u8> = "image/png"),
+            (Vec<u8> = "image/jpeg"),
+        )),
         (status = 401, description = "Nicht angemeldet: Bearer-Token fehlt oder ist ungültig", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Keine Berechtigung", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Nicht gefunden (oder für den Aufrufer nicht sichtbar)", body = Problem, content_type = "application/problem+json"),
