@@ -235,6 +235,32 @@ both_backends! {
         assert_eq!(listed.as_array().unwrap().len(), 1);
         assert_eq!(listed[0]["label"], "Outlook Büro");
         assert!(!listed.to_string().contains(&path["/kalender/".len()..path.len() - 4]), "the secret is shown only once");
+        // A body that is not what the address takes (a misspelt field, a number, no JSON) is
+        // refused and issues nothing; no body at all issues an address without a label.
+        for body in [r#"{"lable":"Outlook"}"#, r#"{"label":5}"#, "Outlook"] {
+            let refused = actix_test::call_service(&app, actix_test::TestRequest::post()
+                .uri("/api/v1/calendar/feeds")
+                .insert_header(("Authorization", format!("Bearer {token}")))
+                .insert_header(("Content-Type", "application/json"))
+                .set_payload(body)
+                .to_request()).await;
+            assert_eq!(refused.status(), StatusCode::BAD_REQUEST, "{body}");
+            assert_eq!(refused.headers().get("content-type").unwrap(), "application/problem+json");
+        }
+        let count = || actix_test::TestRequest::get().uri("/api/v1/calendar/feeds").insert_header(("Authorization", format!("Bearer {token}"))).to_request();
+        assert_eq!(actix_test::call_and_read_body_json::<_, _, Value>(&app, count()).await.as_array().unwrap().len(), 1);
+        let unlabelled = actix_test::call_service(&app, actix_test::TestRequest::post()
+            .uri("/api/v1/calendar/feeds")
+            .insert_header(("Authorization", format!("Bearer {token}")))
+            .to_request()).await;
+        assert_eq!(unlabelled.status(), StatusCode::CREATED);
+        let unlabelled: Value = actix_test::read_body_json(unlabelled).await;
+        assert_eq!(unlabelled["label"], "");
+        let revoke = actix_test::call_service(&app, actix_test::TestRequest::delete()
+            .uri(&format!("/api/v1/calendar/feeds/{}", unlabelled["id"]))
+            .insert_header(("Authorization", format!("Bearer {token}")))
+            .to_request()).await;
+        assert_eq!(revoke.status(), StatusCode::NO_CONTENT);
 
         // The feed: Soest's deadline as an all-day event, not Coesfeld's.
         let response = actix_test::call_service(&app, actix_test::TestRequest::get().uri(path).to_request()).await;

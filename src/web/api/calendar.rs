@@ -5,7 +5,7 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{ApiState, blocking};
+use super::{ApiState, bad_request, blocking};
 use crate::auth::Principal;
 use crate::db::Database;
 use crate::service::calendar::{self, FeedToken};
@@ -61,6 +61,7 @@ impl From<FeedToken> for FeedView {
     request_body(content = Option<NewFeed>, description = "Optional; ohne Inhalt erhält die Adresse keine Bezeichnung", content_type = "application/json"),
     responses(
         (status = 201, description = "Adresse angelegt", body = IssuedFeedView),
+        (status = 400, description = "Inhalt ist kein gültiges JSON-Objekt mit `label`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Nicht angemeldet", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Bezeichnung zu lang", body = Problem, content_type = "application/problem+json"),
     )
@@ -69,9 +70,9 @@ pub async fn issue(
     principal: Principal,
     db: web::Data<Database>,
     api: web::Data<ApiState>,
-    body: Option<web::Json<NewFeed>>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, Problem> {
-    let label = body.map(|b| b.into_inner().label).unwrap_or_default();
+    let label = label_of(&body).map_err(bad_request)?;
     let user = principal.user_id;
     let issued = blocking(&db, move |conn| {
         calendar::issue(conn, user, &label, chrono::Utc::now().naive_utc())
@@ -84,6 +85,17 @@ pub async fn issue(
         feed: issued.token.into(),
         url,
     }))
+}
+
+/// The label a request body asks for: none without a body; a body that is not a valid
+/// [`NewFeed`] (a misspelt field, a number) is refused rather than taken as no label.
+fn label_of(body: &[u8]) -> Result<String, String> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(String::new());
+    }
+    serde_json::from_slice::<NewFeed>(body)
+        .map(|feed| feed.label)
+        .map_err(|error| format!("Der JSON-Inhalt ist ungültig: {error}"))
 }
 
 /// `GET /calendar/feeds`: the caller's feed addresses (without the secret part).

@@ -281,7 +281,20 @@ pub async fn list(
     db: web::Data<Database>,
     api: web::Data<ApiState>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let query = query.into_inner();
+    // An empty value (`?status=&q=`, as a form or a query builder sends an unset filter) filters
+    // nothing, for every filter alike.
+    let mut query = query.into_inner();
+    for value in [
+        &mut query.status,
+        &mut query.step,
+        &mut query.workflow,
+        &mut query.q,
+        &mut query.sort,
+    ] {
+        if value.as_deref() == Some("") {
+            *value = None;
+        }
+    }
     let page = query.page.unwrap_or(1);
     let per_page = query.per_page.unwrap_or(20);
     if page < 1 || !(1..=100).contains(&per_page) {
