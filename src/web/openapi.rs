@@ -195,7 +195,8 @@ pub struct UploadForm {
     /// Die Datei.
     #[schema(value_type = String, format = Binary)]
     pub file: Vec<u8>,
-    /// Für den Antragsteller sichtbar (`true`, `1` oder `ja`).
+    /// Für die Beteiligten sichtbar: `true`, `1` oder `ja`; `false`, `0`, `nein` oder leer
+    /// (Standard) für nur intern. Jeder andere Wert wird mit 400 abgelehnt.
     pub partner_visible: Option<bool>,
 }
 

@@ -487,6 +487,16 @@ both_backends! {
         }
         let shared = shared.unwrap();
         let internal = shared + 1;
+        // A value that says neither is refused, and nothing is stored.
+        for unclear in ["yes", "wahr", "{}"] {
+            let (content_type, body) = form_with_file(&[("partner_visible", unclear)], ("file", "Unklar.pdf", "application/pdf", PDF));
+            let refused = send!(app, actix_test::TestRequest::post().uri(&format!("/api/v1/cases/{id}/documents"))
+                .insert_header(bearer(&staff)).insert_header(("Content-Type", content_type)).set_payload(body));
+            assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{unclear}: {}", refused.text);
+            assert!(refused.text.contains("partner_visible"), "{}", refused.text);
+        }
+        let listed = send!(app, actix_test::TestRequest::get().uri(&format!("/api/v1/cases/{id}/documents")).insert_header(bearer(&staff)));
+        assert_eq!(listed.json().as_array().unwrap().len(), 2);
         let started = send!(app, actix_test::TestRequest::post().uri(&format!("/api/v1/cases/{id}/actions/beteiligung_starten"))
             .insert_header(bearer(&staff)).set_json(json!({ "version": 1 })));
         assert_eq!(started.status, StatusCode::OK, "{}", started.text);

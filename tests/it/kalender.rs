@@ -249,18 +249,22 @@ both_backends! {
         }
         let count = || actix_test::TestRequest::get().uri("/api/v1/calendar/feeds").insert_header(("Authorization", format!("Bearer {token}"))).to_request();
         assert_eq!(actix_test::call_and_read_body_json::<_, _, Value>(&app, count()).await.as_array().unwrap().len(), 1);
-        let unlabelled = actix_test::call_service(&app, actix_test::TestRequest::post()
-            .uri("/api/v1/calendar/feeds")
-            .insert_header(("Authorization", format!("Bearer {token}")))
-            .to_request()).await;
-        assert_eq!(unlabelled.status(), StatusCode::CREATED);
-        let unlabelled: Value = actix_test::read_body_json(unlabelled).await;
-        assert_eq!(unlabelled["label"], "");
-        let revoke = actix_test::call_service(&app, actix_test::TestRequest::delete()
-            .uri(&format!("/api/v1/calendar/feeds/{}", unlabelled["id"]))
-            .insert_header(("Authorization", format!("Bearer {token}")))
-            .to_request()).await;
-        assert_eq!(revoke.status(), StatusCode::NO_CONTENT);
+        for body in ["", "null"] {
+            let unlabelled = actix_test::call_service(&app, actix_test::TestRequest::post()
+                .uri("/api/v1/calendar/feeds")
+                .insert_header(("Authorization", format!("Bearer {token}")))
+                .insert_header(("Content-Type", "application/json"))
+                .set_payload(body)
+                .to_request()).await;
+            assert_eq!(unlabelled.status(), StatusCode::CREATED, "{body:?}");
+            let unlabelled: Value = actix_test::read_body_json(unlabelled).await;
+            assert_eq!(unlabelled["label"], "");
+            let revoke = actix_test::call_service(&app, actix_test::TestRequest::delete()
+                .uri(&format!("/api/v1/calendar/feeds/{}", unlabelled["id"]))
+                .insert_header(("Authorization", format!("Bearer {token}")))
+                .to_request()).await;
+            assert_eq!(revoke.status(), StatusCode::NO_CONTENT);
+        }
 
         // The feed: Soest's deadline as an all-day event, not Coesfeld's.
         let response = actix_test::call_service(&app, actix_test::TestRequest::get().uri(path).to_request()).await;

@@ -281,6 +281,15 @@ async fn says_what_the_routes_really_send_and_take() {
         ),
         (1.into(), 100.into())
     );
+    let outbox = paths["/api/v1/admin/outbox"]["get"]["parameters"]
+        .as_array()
+        .unwrap();
+    let bounds = |name: &str| {
+        let schema = &outbox.iter().find(|p| p["name"] == name).unwrap()["schema"];
+        (schema["minimum"].clone(), schema["maximum"].clone())
+    };
+    assert_eq!(bounds("page"), (1.into(), 1_000_000.into()));
+    assert_eq!(bounds("per_page"), (1.into(), 100.into()));
     // Instants of the consultation matrix are RFC 3339, as every instant the API writes.
     let matrix = &doc["components"]["schemas"]["MatrixRow"]["properties"];
     for field in ["invited_at", "answered_at", "closed_at"] {

@@ -87,14 +87,14 @@ pub async fn issue(
     }))
 }
 
-/// The label a request body asks for: none without a body; a body that is not a valid
+/// The label a request body asks for: none without a body (or `null`); a body that is not a valid
 /// [`NewFeed`] (a misspelt field, a number) is refused rather than taken as no label.
 fn label_of(body: &[u8]) -> Result<String, String> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(String::new());
     }
-    serde_json::from_slice::<NewFeed>(body)
-        .map(|feed| feed.label)
+    serde_json::from_slice::<Option<NewFeed>>(body)
+        .map(|feed| feed.map(|feed| feed.label).unwrap_or_default())
         .map_err(|error| format!("Der JSON-Inhalt ist ungültig: {error}"))
 }
 

@@ -105,7 +105,19 @@ pub async fn upload(
                         break;
                     }
                 }
-                partner_visible = matches!(value.as_slice(), b"true" | b"1" | b"ja");
+                // A value that says neither (`yes`, `wahr`, a typo) is refused rather than
+                // read as "not shared": the uploader meant something by it.
+                partner_visible = match value.trim_ascii() {
+                    b"true" | b"1" | b"ja" => true,
+                    b"false" | b"0" | b"nein" | b"" => false,
+                    _ => {
+                        return Err(super::bad_request(
+                            "„partner_visible“ muss „true“ oder „false“ sein (auch „1“/„0“, \
+                             „ja“/„nein“)."
+                                .into(),
+                        ));
+                    }
+                };
             }
             other => {
                 return Err(super::bad_request(format!(

@@ -22,7 +22,11 @@ use crate::web::problem::Problem;
 pub struct OutboxQuery {
     /// `pending`, `sending`, `sent` oder `failed`; ohne: alle.
     pub status: Option<String>,
+    /// Seite, 1 bis 1.000.000 (Standard 1).
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<i64>,
+    /// Mails je Seite, 1 bis 100 (Standard 20).
+    #[param(minimum = 1, maximum = 100)]
     pub per_page: Option<i64>,
 }
 
