@@ -4,9 +4,8 @@
 //!
 //! Everything that can fail for a reason of the case (access, a document missing from the
 //! store, the overview template, journaling the export) fails in [`prepare`], before the
-//! response begins; a failure
-//! while writing (a disk error) can only end the transfer early, which the client sees as an
-//! incomplete download, never as a complete-looking archive.
+//! response begins; a failure while writing (a disk error) can only end the transfer early,
+//! which the client sees as an incomplete download, never as a complete-looking archive.
 
 use std::collections::HashMap;
 use std::io::{self, Write};

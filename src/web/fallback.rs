@@ -20,14 +20,26 @@ pub async fn not_found(req: HttpRequest) -> HttpResponse {
     if is_api(&req) {
         return Problem::not_found().error_response();
     }
-    let mut page = ui::status_page(
+    page(
         &req,
         StatusCode::NOT_FOUND,
         "Seite nicht gefunden",
         "Unter dieser Adresse gibt es keine Seite.",
         "Bitte prüfen Sie die Adresse.",
     )
-    .await;
+    .await
+}
+
+/// The German status page with the web interface's security headers, which no page middleware
+/// added: the request reached no page.
+async fn page(
+    req: &HttpRequest,
+    status: StatusCode,
+    titel: &str,
+    meldung: &str,
+    hinweis: &str,
+) -> HttpResponse {
+    let mut page = ui::status_page(req, status, titel, meldung, hinweis).await;
     ui::headers::apply(page.headers_mut());
     page
 }
@@ -65,7 +77,7 @@ pub async fn method_not_allowed(
     } else if allows_get(allow.as_ref()) {
         // A page or file (the partner page, a calendar feed, the stylesheet) sent something
         // other than a plain request or its form.
-        let mut page = ui::status_page(
+        page(
             &req,
             StatusCode::METHOD_NOT_ALLOWED,
             "Anfrage nicht möglich",
@@ -75,11 +87,9 @@ pub async fn method_not_allowed(
             ),
             "Bitte öffnen Sie die Seite über ihren Link oder die Adresszeile des Browsers.",
         )
-        .await;
-        ui::headers::apply(page.headers_mut());
-        page
+        .await
     } else {
-        let mut page = ui::status_page(
+        page(
             &req,
             StatusCode::METHOD_NOT_ALLOWED,
             "Seite nicht abrufbar",
@@ -87,9 +97,7 @@ pub async fn method_not_allowed(
              aufrufen.",
             "Bitte öffnen Sie die Seite, zu der das Formular gehört, und senden Sie es dort ab.",
         )
-        .await;
-        ui::headers::apply(page.headers_mut());
-        page
+        .await
     };
     // The router's headers (`Allow`) and those of the middleware inside (security headers).
     for (name, value) in original.headers() {
