@@ -20,7 +20,7 @@ pub async fn not_found(req: HttpRequest) -> HttpResponse {
     if is_api(&req) {
         return Problem::not_found().error_response();
     }
-    page(
+    ui::status_page(
         &req,
         StatusCode::NOT_FOUND,
         "Seite nicht gefunden",
@@ -28,20 +28,6 @@ pub async fn not_found(req: HttpRequest) -> HttpResponse {
         "Bitte prüfen Sie die Adresse.",
     )
     .await
-}
-
-/// The German status page with the web interface's security headers, which no page middleware
-/// added: the request reached no page.
-async fn page(
-    req: &HttpRequest,
-    status: StatusCode,
-    titel: &str,
-    meldung: &str,
-    hinweis: &str,
-) -> HttpResponse {
-    let mut page = ui::status_page(req, status, titel, meldung, hinweis).await;
-    ui::headers::apply(page.headers_mut());
-    page
 }
 
 /// Middleware around the whole application: the router's empty `405 Method Not Allowed` (a page
@@ -77,7 +63,7 @@ pub async fn method_not_allowed(
     } else if allows_get(allow.as_ref()) {
         // A page or file (the partner page, a calendar feed, the stylesheet) sent something
         // other than a plain request or its form.
-        page(
+        ui::status_page(
             &req,
             StatusCode::METHOD_NOT_ALLOWED,
             "Anfrage nicht möglich",
@@ -89,7 +75,7 @@ pub async fn method_not_allowed(
         )
         .await
     } else {
-        page(
+        ui::status_page(
             &req,
             StatusCode::METHOD_NOT_ALLOWED,
             "Seite nicht abrufbar",

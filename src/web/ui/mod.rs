@@ -321,7 +321,8 @@ pub fn error_page(
 }
 
 /// A German error page for a request no handler took (unknown address, wrong method), with the
-/// navigation of the logged-in user where there is one.
+/// navigation of the logged-in user where there is one, and with the security headers, which
+/// no page's middleware added.
 pub(crate) async fn status_page(
     req: &HttpRequest,
     status: StatusCode,
@@ -329,16 +330,20 @@ pub(crate) async fn status_page(
     meldung: &str,
     hinweis: &str,
 ) -> HttpResponse {
-    let Ok(api) = session::api_state(req) else {
-        return fallback_page();
+    let mut page = match session::api_state(req) {
+        Ok(api) => {
+            // A session that cannot be read (database down) leaves the page without navigation.
+            let session = session::load(req).await.ok().flatten();
+            let mut context = layout(titel, session.as_ref(), None);
+            context["meldung"] = json!(meldung);
+            context["hinweis"] = json!(hinweis);
+            context["zurueck"] = json!({ "href": "/", "text": "Zur Startseite" });
+            render(&api, status, "fehler", &context)
+        }
+        Err(_) => fallback_page(),
     };
-    // A session that cannot be read (database down) leaves the page without navigation.
-    let session = session::load(req).await.ok().flatten();
-    let mut context = layout(titel, session.as_ref(), None);
-    context["meldung"] = json!(meldung);
-    context["hinweis"] = json!(hinweis);
-    context["zurueck"] = json!({ "href": "/", "text": "Zur Startseite" });
-    render(&api, status, "fehler", &context)
+    headers::apply(page.headers_mut());
+    page
 }
 
 /// `303 See Other` to a local address (after a form, and to the login).
