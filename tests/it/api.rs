@@ -162,6 +162,16 @@ both_backends! {
 
         let bad_json = call!(app, post, "/api/v1/cases", users.soest, Some(json!({ "workflow": 3 })));
         assert_eq!(bad_json.status, StatusCode::BAD_REQUEST);
+        // Said in German, with where and what: not serde's English.
+        assert_eq!(bad_json.body["detail"], "Der JSON-Inhalt ist ungültig (Zeile 1, Spalte 13): Erwartet wird ein Text, angegeben ist eine ganze Zahl (3).");
+        let float_version = call!(app, post, format!("/api/v1/cases/{id}/withdraw"), users.soest, Some(json!({ "version": 2.5 })));
+        assert_eq!(float_version.status, StatusCode::BAD_REQUEST);
+        assert!(float_version.body["detail"].as_str().unwrap().ends_with("Erwartet wird eine ganze Zahl, angegeben ist eine Zahl mit Nachkommastellen (2.5)."), "{}", float_version.body);
+        let misspelt = call!(app, get, "/api/v1/cases?seite=2", users.soest, None);
+        assert_eq!(misspelt.status, StatusCode::BAD_REQUEST);
+        assert!(misspelt.body["detail"].as_str().unwrap().starts_with("Die Abfrageparameter sind ungültig: Das Feld „seite“ ist hier nicht vorgesehen (erlaubt: „status“,"), "{}", misspelt.body);
+        let not_a_number = call!(app, get, "/api/v1/cases?page=zwei", users.soest, None);
+        assert_eq!(not_a_number.body["detail"], "Die Abfrageparameter sind ungültig: Ein Wert ist keine ganze Zahl.");
         let unknown_workflow = call!(app, post, "/api/v1/cases", users.soest, Some(json!({ "workflow": "gibtsnicht" })));
         assert_eq!(unknown_workflow.status, StatusCode::NOT_FOUND);
 

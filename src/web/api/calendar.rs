@@ -95,7 +95,7 @@ fn label_of(body: &[u8]) -> Result<String, String> {
     }
     serde_json::from_slice::<Option<NewFeed>>(body)
         .map(|feed| feed.map(|feed| feed.label).unwrap_or_default())
-        .map_err(|error| format!("Der JSON-Inhalt ist ungültig: {error}"))
+        .map_err(|error| super::input_errors::json_body(&error))
 }
 
 /// `GET /calendar/feeds`: the caller's feed addresses (without the secret part).

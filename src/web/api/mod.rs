@@ -9,6 +9,7 @@ pub(crate) mod case_file;
 pub(crate) mod cases;
 pub(crate) mod documents;
 pub(crate) mod follow_ups;
+pub(crate) mod input_errors;
 pub(crate) mod jobs;
 pub(crate) mod organisations;
 pub(crate) mod outbox;
@@ -59,13 +60,16 @@ impl ApiState {
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/v1")
-            .app_data(web::JsonConfig::default().error_handler(|error, _| {
-                bad_request(format!("Der JSON-Inhalt ist ungültig: {error}")).into()
-            }))
+            .app_data(
+                web::JsonConfig::default().error_handler(|error, _| {
+                    bad_request(input_errors::json_payload(&error)).into()
+                }),
+            )
             .app_data(web::PathConfig::default().error_handler(|_, _| Problem::not_found().into()))
-            .app_data(web::QueryConfig::default().error_handler(|error, _| {
-                bad_request(format!("Die Abfrageparameter sind ungültig: {error}")).into()
-            }))
+            .app_data(
+                web::QueryConfig::default()
+                    .error_handler(|error, _| bad_request(input_errors::query(&error)).into()),
+            )
             .service(
                 web::resource("/workflows")
                     .route(web::get().to(workflows::list))
