@@ -162,8 +162,24 @@ fn found_de(found: &str) -> String {
         return "ein anderer Wert".into();
     };
     match value {
-        Some(value) => format!("{kind} ({})", value.trim_matches('`').trim_matches('"')),
+        Some(value) => format!(
+            "{kind} ({})",
+            shortened(value.trim_matches('`').trim_matches('"'))
+        ),
         None => kind.to_string(),
+    }
+}
+
+/// Longest part of a refused value repeated in a detail, in characters.
+const SHOWN_CHARS: usize = 40;
+
+/// A refused value as a detail repeats it: a long text is cut, the detail is no echo of the body.
+fn shortened(value: &str) -> String {
+    if value.chars().count() <= SHOWN_CHARS {
+        value.to_string()
+    } else {
+        let start: String = value.chars().take(SHOWN_CHARS).collect();
+        format!("{start}…")
     }
 }
 
@@ -248,6 +264,16 @@ mod tests {
                 .ends_with("Der Wert „drei“ ist nicht vorgesehen (erlaubt: „eins“, „zwei“)."),
             "{}",
             detail(r#"{"version": 1, "kind": "drei"}"#)
+        );
+    }
+
+    #[test]
+    fn a_long_refused_value_is_cut() {
+        let long = "ä".repeat(500);
+        let detail = detail(&format!(r#"{{"version": "{long}"}}"#));
+        assert!(
+            detail.ends_with(&format!("angegeben ist ein Text ({}…).", "ä".repeat(40))),
+            "{detail}"
         );
     }
 
