@@ -147,6 +147,12 @@ both_backends! {
         assert!(page.body.contains("title: Geändert "), "{}", page.body);
         let first = admin.get(&app, "/admin/workflows/ki-antrag?version=1").await;
         assert!(first.body.contains("Dies ist die erste Version"), "{}", first.body);
+        // A version that does not exist, or is no number, is not silently the newest.
+        for wrong in ["999", "abc", ""] {
+            let missing = admin.get(&app, &format!("/admin/workflows/ki-antrag?version={wrong}")).await;
+            assert_eq!(missing.status, 404, "{wrong}");
+            assert!(missing.body.contains("hat keine solche Version"), "{wrong}: {}", missing.body);
+        }
 
         // A new workflow may not take an existing key.
         let taken = admin.post(&app, "/admin/workflows/neu", &[("csrf", &csrf), ("quelle", &source), ("aktion", "pruefen")]).await;

@@ -96,11 +96,12 @@ pub async fn show(
         );
     }
     let query = req.query_string();
-    let wanted: Option<i32> = query_value(query, "version").and_then(|v| v.parse().ok());
-    let Some(selected) = history
-        .iter()
-        .find(|row| wanted.is_none_or(|v| row.version == v))
-    else {
+    // A version that is no number (a mistyped address) matches none, like one that never existed.
+    let wanted: Option<Option<i32>> = query_value(query, "version").map(|v| v.trim().parse().ok());
+    let Some(selected) = history.iter().find(|row| match wanted {
+        None => true,
+        Some(version) => version == Some(row.version),
+    }) else {
         return failure(
             &api,
             &session,
