@@ -100,7 +100,7 @@ pub fn active_steps(case: &LoadedCase) -> Vec<ActiveStepView> {
                     .step(&token.step)
                     .map_or(token.step.as_str(), Step::title)
                     .to_string(),
-                since: token.since.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                since: rfc3339(token.since.naive_utc()),
                 deadline,
             }
         })
