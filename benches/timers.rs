@@ -265,6 +265,7 @@ fn api_state(conn: &mut DbConnection, data_dir: &std::path::Path) -> ApiState {
         },
         jobs: vorgang::scheduler::jobs::Jobs::default(),
         metrics_token: None,
+        retention_years: vorgang::service::retention::DEFAULT_RETENTION_YEARS,
     }
 }
 

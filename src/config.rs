@@ -112,6 +112,9 @@ pub struct Settings {
     pub document_max_size: u64,
     /// Days a partner's answer link stays readable after its consultation closed.
     pub partner_link_grace_days: u32,
+    /// Years an ended case is kept after the end of the year it ended in, before it is due for
+    /// Aussonderung (`service::retention`).
+    pub retention_years: u32,
     /// How often `serve` looks for due timers (`timer_poll_secs`).
     pub timer_poll_interval: std::time::Duration,
     /// How long a claimed timer stays with the process that claimed it (`timer_lease_secs`);
@@ -145,6 +148,7 @@ impl fmt::Debug for Settings {
             .field("aktenzeichen_pattern", &self.aktenzeichen_pattern)
             .field("document_max_size", &self.document_max_size)
             .field("partner_link_grace_days", &self.partner_link_grace_days)
+            .field("retention_years", &self.retention_years)
             .field("timer_poll_interval", &self.timer_poll_interval)
             .field("timer_lease", &self.timer_lease)
             .field("jobs", &self.jobs)
@@ -181,6 +185,7 @@ const KEYS: &[(&str, Option<&str>)] = &[
         "partner_link_grace_days",
         Some("VORGANG_PARTNER_LINK_GRACE_DAYS"),
     ),
+    ("retention_years", Some("VORGANG_RETENTION_YEARS")),
     ("timer_poll_secs", Some("VORGANG_TIMER_POLL_SECS")),
     ("timer_lease_secs", Some("VORGANG_TIMER_LEASE_SECS")),
     (
@@ -594,6 +599,10 @@ fn resolve(mut raw: Raw) -> Result<Settings, ConfigError> {
     let partner_link_grace_days = raw
         .integer("partner_link_grace_days", 0, 365)?
         .map_or(DEFAULT_PARTNER_LINK_GRACE_DAYS, |days| days as u32);
+    let retention_years = raw.integer("retention_years", 1, 100)?.map_or(
+        crate::service::retention::DEFAULT_RETENTION_YEARS,
+        |years| years as u32,
+    );
     let timer_poll_interval = std::time::Duration::from_secs(
         raw.integer("timer_poll_secs", 1, 3600)?.unwrap_or(30) as u64,
     );
@@ -633,6 +642,7 @@ fn resolve(mut raw: Raw) -> Result<Settings, ConfigError> {
         aktenzeichen_pattern,
         document_max_size,
         partner_link_grace_days,
+        retention_years,
         timer_poll_interval,
         timer_lease,
         jobs,

@@ -193,6 +193,7 @@ pub fn api_state(settings: &Settings, secret: &Secret) -> Result<web::api::ApiSt
         },
         jobs: settings.jobs.clone(),
         metrics_token: settings.metrics_token.clone(),
+        retention_years: settings.retention_years,
     })
 }
 

@@ -9,8 +9,8 @@
 //! | `bewilligung` | list, read | read, documents, journal, actions, data, uploads and Vermerke on *submitted* cases of every organisation (it records its decision, its date and the Bescheid in the case) |
 //! | `lesen` | list, read | read, documents, journal within the own organisation |
 //!
-//! Only `admin` deploys workflows, manages the mail outbox and the users, and registers partner
-//! organisations and their addresses; every role may list the organisations (to pick whom to consult).
+//! Only `admin` deploys workflows, manages the mail outbox and the users, registers partner
+//! organisations and their addresses, and deletes cases whose retention period has run out; every role may list the organisations (to pick whom to consult).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
@@ -56,11 +56,14 @@ pub enum Permission {
     ManageOrganisations,
     /// Create users, change their roles, deactivate and reactivate them (web interface).
     ManageUsers,
+    /// See which cases' retention periods have run out and delete them after the archive's
+    /// decision (Aussonderung); irreversible, so administrators only.
+    DisposeCases,
 }
 
 impl Permission {
     /// Every permission, for exhaustive checks.
-    pub const ALL: [Permission; 17] = [
+    pub const ALL: [Permission; 18] = [
         Permission::ListWorkflows,
         Permission::ReadWorkflow,
         Permission::DeployWorkflow,
@@ -78,6 +81,7 @@ impl Permission {
         Permission::ListOrganisations,
         Permission::ManageOrganisations,
         Permission::ManageUsers,
+        Permission::DisposeCases,
     ];
 
     /// Permissions about one case, which therefore need a [`CaseScope`].
@@ -92,6 +96,7 @@ impl Permission {
                 | Permission::ListOrganisations
                 | Permission::ManageOrganisations
                 | Permission::ManageUsers
+                | Permission::DisposeCases
         )
     }
 
@@ -123,6 +128,7 @@ impl Permission {
             Permission::ListOrganisations => "Organisationen aufzulisten",
             Permission::ManageOrganisations => "Organisationen und ihre Adressen zu verwalten",
             Permission::ManageUsers => "Benutzer zu verwalten",
+            Permission::DisposeCases => "Vorgänge auszusondern",
         }
     }
 }
@@ -206,7 +212,8 @@ fn role_allows(
         Role::Admin => true,
         Role::Koordination => match permission {
             ListWorkflows | ReadWorkflow | ListOrganisations => true,
-            DeployWorkflow | ManageOutbox | ViewJobs | ManageOrganisations | ManageUsers => false,
+            DeployWorkflow | ManageOutbox | ViewJobs | ManageOrganisations | ManageUsers
+            | DisposeCases => false,
             CreateCase | ReadCase | ChangeCaseData | TakeAction | UploadDocument | AddNote
             | ReadDocument | ReadJournal | WithdrawCase => own,
         },
@@ -217,14 +224,14 @@ fn role_allows(
             ReadCase | ReadDocument | ReadJournal | TakeAction | ChangeCaseData
             | UploadDocument | AddNote => submitted,
             DeployWorkflow | CreateCase | WithdrawCase | ManageOutbox | ViewJobs
-            | ManageOrganisations | ManageUsers => false,
+            | ManageOrganisations | ManageUsers | DisposeCases => false,
         },
         Role::Lesen => match permission {
             ListWorkflows | ReadWorkflow | ListOrganisations => true,
             ReadCase | ReadDocument | ReadJournal => own,
             DeployWorkflow | CreateCase | ChangeCaseData | TakeAction | UploadDocument
             | AddNote | WithdrawCase | ManageOutbox | ViewJobs | ManageOrganisations
-            | ManageUsers => false,
+            | ManageUsers | DisposeCases => false,
         },
     }
 }
@@ -323,7 +330,7 @@ mod tests {
     /// own/not submitted, own/submitted, foreign/not submitted, foreign/submitted.
     /// `Y` allowed; `-` refused with 403; `h` refused and hidden (answer 404).
     #[rustfmt::skip]
-    const EXPECTED: [(Permission, [&str; 4]); 17] = [
+    const EXPECTED: [(Permission, [&str; 4]); 18] = [
         //                  admin   koordination bewilligung lesen
         (ListWorkflows,  ["YYYY", "YYYY",      "YYYY",     "YYYY"]),
         (ReadWorkflow,   ["YYYY", "YYYY",      "YYYY",     "YYYY"]),
@@ -342,6 +349,7 @@ mod tests {
         (ListOrganisations,   ["YYYY", "YYYY", "YYYY", "YYYY"]),
         (ManageOrganisations, ["YYYY", "----", "----", "----"]),
         (ManageUsers,         ["YYYY", "----", "----", "----"]),
+        (DisposeCases,        ["YYYY", "----", "----", "----"]),
     ];
 
     const ROLES: [Role; 4] = [

@@ -306,6 +306,34 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// What remains of a case deleted after its retention period (Aussonderung); `id` is the
+    /// case's former id.
+    disposed_cases (id) {
+        id -> BigInt,
+        aktenzeichen -> Text,
+        workflow_key -> Text,
+        applicant_id -> BigInt,
+        /// `completed` or `withdrawn`, as the case ended.
+        status -> Text,
+        created_at -> Timestamp,
+        ended_at -> Timestamp,
+        /// Last day of the retention period.
+        retention_until -> Date,
+        /// `archived` (taken over by the archive) or `declined` (not worth archiving).
+        decision -> Text,
+        /// The archive's reference or letter, as entered.
+        reference -> Text,
+        /// Sequence number and hash of the journal's newest entry when it was deleted.
+        journal_seq -> Integer,
+        journal_head -> Text,
+        /// Documents deleted with the case.
+        documents -> Integer,
+        disposed_by -> Text,
+        disposed_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(answers -> documents (document_id));
 diesel::joinable!(outbox -> invitations (invitation_id));
 diesel::allow_tables_to_appear_in_same_query!(
@@ -328,4 +356,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     follow_ups,
     ui_sessions,
     demo_records,
+    disposed_cases,
 );

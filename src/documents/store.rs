@@ -100,6 +100,49 @@ impl DocumentStore {
         self.write(bytes, document_type)
     }
 
+    /// Writes `bytes` (whose hash is `sha256`) again if their blob is gone. Called after an
+    /// upload's document row has committed: an Aussonderung that removed the last other
+    /// document with the same content may have taken the blob away in between (see
+    /// [`Self::remove_unless`]). A failure is logged: the document is recorded either way,
+    /// and `vorgang documents audit` names a missing file.
+    pub fn keep(&self, sha256: &str, bytes: &[u8]) {
+        match self
+            .path_of(sha256)
+            .and_then(|path| write_once(&path, bytes))
+        {
+            Ok(false) => {}
+            Ok(true) => tracing::info!(%sha256, "document file written again after a removal"),
+            Err(error) => tracing::error!(%error, %sha256, "document file could not be kept"),
+        }
+    }
+
+    /// Removes the blob `sha256` unless `needed` says a document still refers to it. `needed`
+    /// is asked before and again after the blob has been moved aside: a document committed
+    /// before the second question keeps its blob (it is moved back); one committed after it
+    /// finds the blob gone and writes it again ([`Self::keep`]). Returns whether it removed.
+    pub fn remove_unless(
+        &self,
+        sha256: &str,
+        mut needed: impl FnMut() -> io::Result<bool>,
+    ) -> io::Result<bool> {
+        let path = self.path_of(sha256)?;
+        if needed()? {
+            return Ok(false);
+        }
+        let aside = path.with_file_name(format!(".{sha256}.entfernt"));
+        match fs::rename(&path, &aside) {
+            Ok(()) => {}
+            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(false),
+            Err(error) => return Err(error),
+        }
+        if needed()? {
+            fs::rename(&aside, &path)?;
+            return Ok(false);
+        }
+        fs::remove_file(&aside)?;
+        Ok(true)
+    }
+
     /// Opens a blob for reading; `InvalidInput` unless `sha256` is 64 lowercase hex digits.
     pub fn open(&self, sha256: &str) -> io::Result<File> {
         File::open(self.path_of(sha256)?)

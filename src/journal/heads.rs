@@ -19,7 +19,7 @@ use std::fmt;
 use diesel::prelude::*;
 
 use super::verify::{BreakReason, ChainBreak};
-use crate::db::schema::{case_events, cases};
+use crate::db::schema::{case_events, cases, disposed_cases};
 use crate::db::{DbConnection, DbError};
 
 /// Cases read or checked per round trip.
@@ -144,6 +144,10 @@ pub fn parse(text: &str) -> Result<Vec<Head>, HeadsFileError> {
 
 /// Compares the published `heads` with the journals: one break per case whose listed entry is
 /// gone or carries another hash, ordered by case id.
+///
+/// A case deleted after its retention period (`service::retention`) has no journal any more; its
+/// record keeps the newest entry's number and hash. A published head up to that entry is
+/// accounted for (the same entry must have the same hash); a later one is missing.
 pub fn check(conn: &mut DbConnection, heads: &[Head]) -> Result<Vec<ChainBreak>, DbError> {
     let mut breaks = Vec::new();
     for batch in heads.chunks(usize::try_from(BATCH).unwrap_or(500)) {
@@ -172,9 +176,30 @@ pub fn check(conn: &mut DbConnection, heads: &[Head]) -> Result<Vec<ChainBreak>,
             .into_iter()
             .map(|(case_id, seq, id, hash)| ((case_id, seq), (id, hash)))
             .collect();
+        let disposed: HashMap<i64, (i32, String, String)> = disposed_cases::table
+            .filter(disposed_cases::id.eq_any(&ids))
+            .select((
+                disposed_cases::id,
+                disposed_cases::journal_seq,
+                disposed_cases::journal_head,
+                disposed_cases::aktenzeichen,
+            ))
+            .load::<(i64, i32, String, String)>(conn)?
+            .into_iter()
+            .map(|(id, seq, hash, aktenzeichen)| (id, (seq, hash, aktenzeichen)))
+            .collect();
         for head in batch {
             let reason = match stored.get(&(head.case_id, head.seq)) {
-                None => Some((None, BreakReason::PublishedMissing)),
+                None => match disposed.get(&head.case_id) {
+                    Some((seq, hash, _)) if *seq == head.seq && *hash != head.hash => Some((
+                        None,
+                        BreakReason::Diverged {
+                            published: head.hash.clone(),
+                        },
+                    )),
+                    Some((seq, ..)) if *seq >= head.seq => None,
+                    _ => Some((None, BreakReason::PublishedMissing)),
+                },
                 Some((id, hash)) if *hash != head.hash => Some((
                     Some(*id),
                     BreakReason::Diverged {
@@ -186,7 +211,10 @@ pub fn check(conn: &mut DbConnection, heads: &[Head]) -> Result<Vec<ChainBreak>,
             if let Some((event_id, reason)) = reason {
                 breaks.push(ChainBreak {
                     case_id: head.case_id,
-                    aktenzeichen: aktenzeichen.get(&head.case_id).cloned(),
+                    aktenzeichen: aktenzeichen
+                        .get(&head.case_id)
+                        .cloned()
+                        .or_else(|| disposed.get(&head.case_id).map(|(_, _, az)| az.clone())),
                     seq: head.seq,
                     event_id,
                     reason,

@@ -29,12 +29,13 @@ use diesel::prelude::*;
 use serde_json::Value;
 
 use super::ServiceError;
+use super::case_removal;
 use super::cases::CaseContext;
 use crate::auth::Passwords;
 use crate::db::models::{OrganisationId, Role};
 use crate::db::schema::{
-    answers, calendar_tokens, case_events, cases, demo_records, documents, follow_ups, invitations,
-    organisation_contacts, organisations, outbox, partner_links, timers, user_roles, users,
+    calendar_tokens, cases, demo_records, follow_ups, invitations, organisation_contacts,
+    organisations, outbox, user_roles, users,
 };
 use crate::db::{DbConnection, write_transaction};
 use crate::documents::DocumentStore;
@@ -170,7 +171,7 @@ pub fn load(
     });
     if result.is_err() {
         // Blobs written for the rolled-back documents; a blob another document uses stays.
-        forget_unreferenced(conn, documents, written.iter().cloned().collect());
+        case_removal::release_blobs(conn, documents, &written.iter().cloned().collect());
     }
     result
 }
@@ -182,7 +183,7 @@ pub fn remove(
     documents: &DocumentStore,
 ) -> Result<RemovedSummary, ServiceError> {
     let (mut summary, blobs) = write_transaction(conn, remove_rows)?;
-    summary.blobs = forget_unreferenced(conn, documents, blobs);
+    summary.blobs = case_removal::release_blobs(conn, documents, &blobs);
     tracing::info!(
         cases = summary.cases,
         users = summary.users,
@@ -191,32 +192,6 @@ pub fn remove(
         "demo data removed"
     );
     Ok(summary)
-}
-
-/// Deletes the files of `blobs` that no document row refers to; returns how many it deleted.
-fn forget_unreferenced(
-    conn: &mut DbConnection,
-    store: &DocumentStore,
-    blobs: BTreeSet<String>,
-) -> usize {
-    let mut deleted = 0;
-    for sha256 in blobs {
-        let used: Result<i64, _> = documents::table
-            .filter(documents::sha256.eq(&sha256))
-            .count()
-            .get_result(conn);
-        if used != Ok(0) {
-            continue;
-        }
-        match store.path_of(&sha256).map(std::fs::remove_file) {
-            Ok(Ok(())) => deleted += 1,
-            Ok(Err(error)) if error.kind() == std::io::ErrorKind::NotFound => {}
-            Ok(Err(error)) | Err(error) => {
-                tracing::warn!(sha256, error = %error, "demo document file not deleted");
-            }
-        }
-    }
-    deleted
 }
 
 /// The ids of one kind of demo record.
@@ -258,54 +233,18 @@ fn remove_rows(
         case_ids.extend(later);
     }
 
-    let invitation_ids: Vec<i64> = invitations::table
-        .filter(invitations::case_id.eq_any(&case_ids))
-        .select(invitations::id)
-        .load(conn)?;
-    diesel::delete(
-        partner_links::table.filter(partner_links::invitation_id.eq_any(&invitation_ids)),
-    )
-    .execute(conn)?;
-    summary.mails += diesel::delete(
-        outbox::table.filter(
-            outbox::case_id
-                .eq_any(&case_ids)
-                .or(outbox::invitation_id.eq_any(&invitation_ids)),
-        ),
-    )
-    .execute(conn)?;
-    summary.answers =
-        diesel::delete(answers::table.filter(answers::invitation_id.eq_any(&invitation_ids)))
-            .execute(conn)?;
-    summary.invitations =
-        diesel::delete(invitations::table.filter(invitations::id.eq_any(&invitation_ids)))
-            .execute(conn)?;
-    summary.timers =
-        diesel::delete(timers::table.filter(timers::case_id.eq_any(&case_ids))).execute(conn)?;
-    let blobs: BTreeSet<String> = documents::table
-        .filter(documents::case_id.eq_any(&case_ids))
-        .select(documents::sha256)
-        .load::<String>(conn)?
-        .into_iter()
-        .collect();
-    summary.documents =
-        diesel::delete(documents::table.filter(documents::case_id.eq_any(&case_ids)))
-            .execute(conn)?;
-    // Wiedervorlagen on the demo cases and those the demo users set.
-    diesel::delete(
-        follow_ups::table.filter(
-            follow_ups::case_id
-                .eq_any(&case_ids)
-                .or(follow_ups::user_id.eq_any(&user_ids)),
-        ),
-    )
-    .execute(conn)?;
-    // Whole journals go: every other case's chain stays intact.
-    summary.journal_entries =
-        diesel::delete(case_events::table.filter(case_events::case_id.eq_any(&case_ids)))
-            .execute(conn)?;
-    summary.cases =
-        diesel::delete(cases::table.filter(cases::id.eq_any(&case_ids))).execute(conn)?;
+    // Wiedervorlagen the demo users set on other cases; those on the demo cases go with them.
+    diesel::delete(follow_ups::table.filter(follow_ups::user_id.eq_any(&user_ids)))
+        .execute(conn)?;
+    let deleted = case_removal::delete_rows(conn, &case_ids)?;
+    summary.mails += deleted.mails;
+    summary.answers = deleted.answers;
+    summary.invitations = deleted.invitations;
+    summary.timers = deleted.timers;
+    summary.documents = deleted.documents;
+    summary.journal_entries = deleted.journal_entries;
+    summary.cases = deleted.cases;
+    let blobs = deleted.blobs;
 
     diesel::delete(calendar_tokens::table.filter(calendar_tokens::user_id.eq_any(&user_ids)))
         .execute(conn)?;

@@ -5,6 +5,7 @@ pub mod beteiligung;
 pub mod calendar;
 pub mod case_file;
 pub mod case_list;
+pub(crate) mod case_removal;
 pub mod cases;
 pub mod clock;
 pub mod data_summary;
@@ -21,6 +22,7 @@ pub mod organisations;
 pub mod overview;
 pub mod partner;
 pub mod partner_link;
+pub mod retention;
 pub mod users;
 pub mod workflows;
 

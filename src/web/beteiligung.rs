@@ -366,8 +366,12 @@ async fn submit(
             };
         }
     };
+    let kept = blob.as_ref().map(|(stored, _)| stored.sha256.clone());
     match record(&db, &api, invitation, answer, blob).await {
         Ok(page) => {
+            if let (Some(sha256), Some((bytes, ..))) = (kept, &file) {
+                api.documents.keep(&sha256, bytes);
+            }
             let verspaetet = page.antworten.last().is_some_and(|a| a.late);
             render(
                 &api,

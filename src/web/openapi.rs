@@ -14,7 +14,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
 use crate::auth::login;
 use crate::web::api::{
     beteiligung, calendar, case_file, cases, documents, follow_ups, jobs, organisations, outbox,
-    view, workflows,
+    retention, view, workflows,
 };
 use crate::web::problem::Problem;
 
@@ -66,6 +66,8 @@ const BEARER: &str = "bearer";
         outbox::list,
         outbox::retry,
         jobs::list,
+        retention::overview,
+        retention::dispose,
         calendar::issue,
         calendar::list,
         calendar::revoke,
@@ -106,6 +108,11 @@ const BEARER: &str = "bearer";
         jobs::JobsOverview,
         jobs::JobView,
         jobs::JobRunView,
+        retention::RetentionOverview,
+        retention::Dispose,
+        crate::service::retention::DueCase,
+        crate::service::retention::DisposedCase,
+        crate::service::retention::Decision,
         calendar::NewFeed,
         calendar::FeedView,
         calendar::IssuedFeedView,
@@ -120,6 +127,7 @@ const BEARER: &str = "bearer";
         (name = "Organisationen", description = "Partnerstellen und andere Organisationen mit den Adressen, an die Beteiligungen gehen"),
         (name = "Postausgang", description = "Versand der Mails (nur Administratoren)"),
         (name = "Aufgaben", description = "Regelmäßige Aufgaben und ihre Läufe (nur Administratoren)"),
+        (name = "Aussonderung", description = "Löschen beendeter Vorgänge nach Ablauf der Aufbewahrungsfrist und Entscheidung des Archivs (nur Administratoren)"),
         (name = "Kalender", description = "Persönliche Kalenderadressen (iCalendar) für die Fristen"),
     )
 )]

@@ -513,3 +513,56 @@ both_backends! {
         assert!(matches!(orphan, Err(DbError::Query(_))), "{orphan:?}");
     }
 }
+
+/// A blob is removed only when it is not needed, asked before and after it is moved aside; an
+/// upload that committed after the second question writes its blob again.
+#[test]
+fn a_blob_is_removed_only_when_no_document_needs_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = DocumentStore::in_data_dir(dir.path());
+    let bytes = pdf();
+    let sha256 = store.store(&bytes).unwrap().sha256;
+
+    // Needed from the start: untouched, asked once.
+    let mut asked = 0;
+    let removed = store.remove_unless(&sha256, || {
+        asked += 1;
+        Ok(true)
+    });
+    assert!(!removed.unwrap());
+    assert_eq!(asked, 1);
+    assert!(store.contains(&sha256));
+
+    // A document committed between the two questions: the blob is moved back, unchanged.
+    let mut answers = [false, true].into_iter();
+    let removed = store.remove_unless(&sha256, || Ok(answers.next().unwrap()));
+    assert!(!removed.unwrap());
+    assert_eq!(
+        std::fs::read(store.path_of(&sha256).unwrap()).unwrap(),
+        bytes
+    );
+
+    // Needed by nobody: gone, with nothing left beside it.
+    assert!(store.remove_unless(&sha256, || Ok(false)).unwrap());
+    assert!(!store.contains(&sha256));
+    let folder = store
+        .path_of(&sha256)
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    assert_eq!(std::fs::read_dir(&folder).unwrap().count(), 0);
+    // Removing it again is no error.
+    assert!(!store.remove_unless(&sha256, || Ok(false)).unwrap());
+
+    // An upload that found the blob before it went writes it again after its commit.
+    store.keep(&sha256, &bytes);
+    assert_eq!(
+        std::fs::read(store.path_of(&sha256).unwrap()).unwrap(),
+        bytes
+    );
+    // A failing question removes nothing.
+    let failed = store.remove_unless(&sha256, || Err(std::io::Error::other("Datenbank weg")));
+    assert!(failed.is_err());
+    assert!(store.contains(&sha256));
+}

@@ -24,6 +24,7 @@ mod mail;
 mod openapi;
 mod organisations;
 mod permissions;
+mod retention;
 mod startup;
 mod storage;
 mod timer_instances;

@@ -104,6 +104,18 @@ const OUTBOX: [[u16; 2]; 5] = [
 /// The periodic jobs per principal: GET /admin/jobs.
 const JOBS: [u16; 5] = [200, 403, 403, 403, 403];
 
+/// Aussonderung per principal: GET /admin/retention, POST /admin/retention/0/dispose (an
+/// unknown case: permitted → 404).
+#[rustfmt::skip]
+const RETENTION: [[u16; 2]; 5] = [
+    //  list  dispose
+    [200, 404], // admin
+    [403, 403], // koordination
+    [403, 403], // bewilligung
+    [403, 403], // lesen
+    [403, 403], // koordination Kleve
+];
+
 /// Organisations per principal: GET /organisations, GET /organisations/KFI, POST /organisations
 /// (without a name: permitted → 422, nothing is created), PUT /organisations/UNBEKANNT/addresses
 /// (an unknown organisation: permitted → 404).
@@ -284,6 +296,13 @@ both_backends! {
             // The periodic jobs.
             let jobs = send!(app, actix_test::TestRequest::get().uri("/api/v1/admin/jobs").insert_header(bearer(token)));
             check(&mut mismatches, format!("{who} GET /admin/jobs"), JOBS[p], &jobs);
+
+            // Aussonderung.
+            let retention = send!(app, actix_test::TestRequest::get().uri("/api/v1/admin/retention").insert_header(bearer(token)));
+            check(&mut mismatches, format!("{who} GET /admin/retention"), RETENTION[p][0], &retention);
+            let dispose = send!(app, actix_test::TestRequest::post().uri("/api/v1/admin/retention/0/dispose")
+                .insert_header(bearer(token)).set_json(json!({ "decision": "declined" })));
+            check(&mut mismatches, format!("{who} POST /admin/retention/0/dispose"), RETENTION[p][1], &dispose);
 
             // Organisations.
             let organisations = send!(app, actix_test::TestRequest::get().uri("/api/v1/organisations").insert_header(bearer(token)));

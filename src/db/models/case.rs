@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use super::id_newtype;
 use super::organisation::OrganisationId;
-use crate::db::schema::cases;
+use crate::db::schema::{cases, disposed_cases};
 use crate::db::{DbConnection, DbError, reused};
 
 id_newtype!(
@@ -172,7 +172,26 @@ impl NewCase<'_> {
         }
         Ok(match conn {
             DbConnection::Pg(pg) => insert!().get_result(pg)?,
-            DbConnection::Sqlite(sqlite) => insert!().get_result(sqlite)?,
+            DbConnection::Sqlite(sqlite) => {
+                // SQLite gives a new row the largest id plus one, so the id of the newest case,
+                // once deleted after its retention period, would come back; the record of the
+                // deleted case keeps it taken (PostgreSQL's sequence never repeats an id).
+                let disposed: Option<i64> = disposed_cases::table
+                    .select(diesel::dsl::max(disposed_cases::id))
+                    .first(sqlite)?;
+                let newest: Option<i64> = cases::table
+                    .select(diesel::dsl::max(cases::id))
+                    .first(sqlite)?;
+                match disposed {
+                    Some(disposed) if disposed >= newest.unwrap_or(0) => {
+                        diesel::insert_into(cases::table)
+                            .values((self, cases::id.eq(disposed + 1)))
+                            .returning(CaseRow::as_returning())
+                            .get_result(sqlite)?
+                    }
+                    _ => insert!().get_result(sqlite)?,
+                }
+            }
         })
     }
 }

@@ -149,6 +149,7 @@ pub async fn upload(
         crate::service::documents::attach(conn, new)
     })
     .await?;
+    api.documents.keep(&document.sha256, &bytes);
     Ok(HttpResponse::Created().json(document))
 }
 

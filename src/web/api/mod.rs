@@ -13,6 +13,7 @@ pub(crate) mod input_errors;
 pub(crate) mod jobs;
 pub(crate) mod organisations;
 pub(crate) mod outbox;
+pub(crate) mod retention;
 pub(crate) mod view;
 pub(crate) mod workflows;
 
@@ -43,6 +44,8 @@ pub struct ApiState {
     pub jobs: crate::scheduler::jobs::Jobs,
     /// Bearer token of `GET /metrics`; `None` leaves the endpoint off.
     pub metrics_token: Option<crate::secret::Secret>,
+    /// Years ended cases are kept (see `service::retention`).
+    pub retention_years: u32,
 }
 
 impl ApiState {
@@ -136,6 +139,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .service(web::resource("/admin/outbox").route(web::get().to(outbox::list)))
             .service(web::resource("/admin/jobs").route(web::get().to(jobs::list)))
+            .service(web::resource("/admin/retention").route(web::get().to(retention::overview)))
+            .service(
+                web::resource("/admin/retention/{id}/dispose")
+                    .route(web::post().to(retention::dispose)),
+            )
             .service(
                 web::resource("/calendar/feeds")
                     .route(web::get().to(calendar::list))

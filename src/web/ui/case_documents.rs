@@ -128,10 +128,10 @@ pub async fn upload(
             };
             api.documents
                 .store_upload(&bytes, &declared)
-                .map(|blob| (blob, filename))
+                .map(|blob| (blob, filename, bytes))
         }
     };
-    let (blob, filename) = match stored {
+    let (blob, filename, bytes) = match stored {
         Ok(stored) => stored,
         Err(DocumentError::Io(error)) => {
             tracing::error!(%error, "document store failed");
@@ -164,6 +164,7 @@ pub async fn upload(
     };
     let uploaded_by = session.principal().email.clone();
     let partner_visible = upload.partner_visible;
+    let kept = (blob.sha256.clone(), bytes);
     let inserted = blocking(&db, move |conn| {
         let new = NewDocument::for_blob(
             id.0,
@@ -176,10 +177,13 @@ pub async fn upload(
     })
     .await;
     Ok(match inserted {
-        Ok(_) => see_other(&format!(
-            "/vorgaenge/{}?hinweis=hochgeladen#dokumente",
-            id.0
-        )),
+        Ok(_) => {
+            api.documents.keep(&kept.0, &kept.1);
+            see_other(&format!(
+                "/vorgaenge/{}?hinweis=hochgeladen#dokumente",
+                id.0
+            ))
+        }
         Err(error) => service_error(&api, &session, error),
     })
 }

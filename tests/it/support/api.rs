@@ -63,6 +63,7 @@ fn state_with_documents(
         outgoing,
         jobs: vorgang::scheduler::jobs::Jobs::default(),
         metrics_token,
+        retention_years: vorgang::service::retention::DEFAULT_RETENTION_YEARS,
     })
 }
 

@@ -1,0 +1,1 @@
+DROP TABLE disposed_cases;
