@@ -340,11 +340,24 @@ await run(async (browser) => {
     await admin.context().close();
   });
 
+  await step('nothing is due for Aussonderung while the cases are young', async () => {
+    const admin = await newPage(browser, 'desktop');
+    await login(admin, ADMIN);
+    await admin.goto(`${BASE_URL}/admin`);
+    await admin.getByRole('link', { name: 'Aussonderung' }).click();
+    await admin.waitForLoadState('load');
+    const text = await admin.locator('main').textContent();
+    assert.match(text, /Kein Vorgang ist zur Aussonderung fällig\./);
+    assert.match(text, /Noch kein Vorgang ausgesondert\./);
+    await page_done(admin, 'admin-aussonderung');
+    await admin.context().close();
+  });
+
   await step('the staff pages fit a phone without scrolling sideways', async () => {
     const phone = await newPage(browser, 'phone');
     await login(phone, ADMIN);
     for (const path of ['/', '/vorgaenge', casePath, '/vorgaenge/neu', '/konto', '/admin', '/admin/workflows',
-      '/admin/workflows/ki-antrag', '/admin/organisationen', '/admin/benutzer', '/admin/postausgang', '/admin/aufgaben']) {
+      '/admin/workflows/ki-antrag', '/admin/organisationen', '/admin/benutzer', '/admin/postausgang', '/admin/aufgaben', '/admin/aussonderung']) {
       const response = await phone.goto(`${BASE_URL}${path}`);
       assert.equal(response.status(), 200, path);
       await assertFitsWidth(phone, path);

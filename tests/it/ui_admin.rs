@@ -7,7 +7,7 @@ use chrono::Utc;
 use diesel::prelude::*;
 use serde_json::{Value, json};
 use vorgang::db::models::{DefinitionRow, Organisation, Role, User};
-use vorgang::db::schema::{job_runs, organisations, outbox, timers, users};
+use vorgang::db::schema::{cases, job_runs, organisations, outbox, timers, users};
 use vorgang::service::organisations as orgs;
 use vorgang::web::ui::{LegalTexts, UiState};
 
@@ -54,7 +54,7 @@ macro_rules! admin_browser {
     }};
 }
 
-const PAGES: [&str; 10] = [
+const PAGES: [&str; 11] = [
     "/admin",
     "/admin/workflows",
     "/admin/workflows/ki-antrag",
@@ -65,6 +65,7 @@ const PAGES: [&str; 10] = [
     "/admin/benutzer",
     "/admin/postausgang",
     "/admin/aufgaben",
+    "/admin/aussonderung",
 ];
 
 both_backends! {
@@ -91,7 +92,7 @@ both_backends! {
             assert_eq!(page.status, 200, "{path}: {}", page.body);
         }
         let overview = admin.get(&app, "/admin").await;
-        for link in ["/admin/workflows", "/admin/organisationen", "/admin/benutzer", "/admin/postausgang", "/admin/aufgaben"] {
+        for link in ["/admin/workflows", "/admin/organisationen", "/admin/benutzer", "/admin/postausgang", "/admin/aufgaben", "/admin/aussonderung"] {
             assert!(overview.body.contains(&format!("href=\"{link}\"")), "{link}");
         }
         // Without a session: to the login.
@@ -407,5 +408,76 @@ both_backends! {
         assert!(page.body.contains("entscheidung"));
         assert!(page.body.contains("Vorlage fehlt"));
         assert!(page.body.contains("housekeeping"));
+    }
+}
+
+both_backends! {
+    async fn an_ended_case_past_its_retention_period_is_disposed_of_through_the_form(backend) {
+        let db = TestDatabase::migrated(backend);
+        let app = admin_app!(db.pool(2));
+        let mut admin = admin_browser!(app, db);
+        let id = insert_case(&mut db.connection(), "KI-05154-2018-0003");
+        let running = insert_case(&mut db.connection(), "KI-05154-2018-0004");
+        let ended = chrono::NaiveDate::from_ymd_opt(2018, 6, 30).unwrap().and_hms_opt(8, 0, 0).unwrap();
+        diesel::update(cases::table.find(id))
+            .set((cases::status.eq("completed"), cases::updated_at.eq(ended)))
+            .execute(&mut db.connection())
+            .unwrap();
+        diesel::update(cases::table.find(running))
+            .set(cases::updated_at.eq(ended))
+            .execute(&mut db.connection())
+            .unwrap();
+        let exists = |id: i64| cases::table.find(id).count().get_result::<i64>(&mut db.connection()).unwrap() == 1;
+
+        let list = admin.get(&app, "/admin/aussonderung").await;
+        assert_eq!(list.status, 200, "{}", list.body);
+        assert!(list.body.contains("KI-05154-2018-0003"), "{}", list.body);
+        assert!(!list.body.contains("KI-05154-2018-0004"), "a running case is not due");
+        assert!(list.body.contains("31.12.2023"), "kept until the end of 2018 plus five years");
+        assert!(list.body.contains(&format!("href=\"/admin/aussonderung/{id}\"")));
+        assert!(list.body.contains("Noch kein Vorgang ausgesondert."));
+
+        let form = admin.get(&app, &format!("/admin/aussonderung/{id}")).await;
+        assert_eq!(form.status, 200, "{}", form.body);
+        assert!(form.body.contains("Vorgang KI-05154-2018-0003 aussondern"));
+        let csrf = form.hidden("csrf");
+        let path = format!("/admin/aussonderung/{id}");
+
+        // Neither decision nor confirmation: both named, nothing deleted.
+        let incomplete = admin.post(&app, &path, &[("csrf", &csrf), ("zeichen", "Az. 1")]).await;
+        assert_eq!(incomplete.status, 422, "{}", incomplete.body);
+        assert!(incomplete.body.contains("Bitte wählen Sie die Entscheidung des Archivs."));
+        assert!(incomplete.body.contains("Bitte bestätigen Sie, dass der Vorgang endgültig gelöscht wird."));
+        assert!(incomplete.body.contains("value=\"Az. 1\""), "the input is kept");
+        assert!(exists(id));
+        // Taken by the archive, but never exported: refused with the reason.
+        let unexported = admin.post(&app, &path, &[("csrf", &csrf), ("entscheidung", "archived"), ("bestaetigung", "ja")]).await;
+        assert_eq!(unexported.status, 422, "{}", unexported.body);
+        assert!(unexported.body.contains("exportieren Sie die Akte"), "{}", unexported.body);
+        assert!(exists(id));
+        // A reference that is no line of text.
+        let bad = admin.post(&app, &path, &[("csrf", &csrf), ("entscheidung", "declined"), ("zeichen", "a\u{7}b"), ("bestaetigung", "ja")]).await;
+        assert_eq!(bad.status, 422, "{}", bad.body);
+        assert!(bad.body.contains("Steuerzeichen"), "{}", bad.body);
+        assert!(exists(id));
+        // Without the form's token: refused.
+        let forged = admin.post(&app, &path, &[("entscheidung", "declined"), ("bestaetigung", "ja")]).await;
+        assert_eq!(forged.status, 403);
+        assert!(exists(id));
+
+        let done = admin.post(&app, &path, &[("csrf", &csrf), ("entscheidung", "declined"), ("zeichen", "Kreisarchiv <Kleve>, Az. 47"), ("bestaetigung", "ja")]).await;
+        assert_eq!(done.location(), "/admin/aussonderung?hinweis=ausgesondert");
+        assert!(!exists(id));
+        assert!(exists(running));
+        let list = admin.get(&app, "/admin/aussonderung?hinweis=ausgesondert").await;
+        assert!(list.body.contains("Der Vorgang wurde ausgesondert und gelöscht"));
+        assert!(list.body.contains("Kein Vorgang ist zur Aussonderung fällig."));
+        assert!(list.body.contains("vom Archiv als nicht archivwürdig bewertet"));
+        assert!(list.body.contains("Kreisarchiv &lt;Kleve&gt;, Az. 47"), "escaped: {}", list.body);
+        assert!(list.body.contains(ADMIN));
+        // Gone: the form is not found, and posting again deletes nothing.
+        assert_eq!(admin.get(&app, &path).await.status, 404);
+        let again = admin.post(&app, &path, &[("csrf", &csrf), ("entscheidung", "declined"), ("bestaetigung", "ja")]).await;
+        assert_eq!(again.status, 404, "{}", again.body);
     }
 }

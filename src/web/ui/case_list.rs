@@ -31,7 +31,7 @@ const COLUMNS: &[(&str, SortKey, &str)] = &[
 ];
 
 /// German names of the statuses in `cases.status`.
-fn status_label(status: &str) -> &'static str {
+pub(crate) fn status_label(status: &str) -> &'static str {
     match status {
         "running" => "laufend",
         "completed" => "abgeschlossen",

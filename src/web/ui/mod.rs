@@ -157,6 +157,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(page("/admin/aufgaben", |r| {
             r.route(web::get().to(admin::jobs::show))
         }))
+        .service(page("/admin/aussonderung", |r| {
+            r.route(web::get().to(admin::retention::list))
+        }))
+        .service(page(r"/admin/aussonderung/{id:\d+}", |r| {
+            r.route(web::get().to(admin::retention::form))
+                .route(web::post().to(admin::retention::dispose))
+        }))
         .service(page(case_list_csv::PATH, |r| {
             r.route(web::get().to(case_list_csv::download))
         }))

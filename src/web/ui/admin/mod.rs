@@ -1,11 +1,12 @@
 //! `/admin…`: the administration pages – workflows, organisations, users, mail outbox, jobs and
-//! timers. Every page is for administrators only: each handler first asks
+//! timers, Aussonderung. Every page is for administrators only: each handler first asks
 //! [`Session::authorize`] for its permission, the same decision the API makes, and anybody else
 //! gets a German 403 page.
 
 pub mod jobs;
 pub mod organisations;
 pub mod outbox;
+pub mod retention;
 pub mod users;
 pub mod workflows;
 
@@ -28,6 +29,7 @@ pub async fn overview(session: UiSession, api: actix_web::web::Data<ApiState>) -
         Permission::ManageUsers,
         Permission::ManageOutbox,
         Permission::ViewJobs,
+        Permission::DisposeCases,
     ];
     if let Some(refused) = permissions.iter().find_map(|p| refusal(&api, &session, *p)) {
         return refused;

@@ -1,0 +1,285 @@
+//! `/admin/aussonderung`: ended cases whose retention period is over, the form recording the
+//! archive's decision (which deletes the case), and the records of deleted cases
+//! (`service::retention`).
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::{Value, json};
+
+use super::{failure, field_errors, local_time, notice, refusal};
+use crate::auth::Permission;
+use crate::db::Database;
+use crate::db::models::CaseId;
+use crate::engine::data::DataError;
+use crate::service::retention::{self, Decision, Disposal, DisposedCase, DueCase};
+use crate::service::{ServiceError, clock};
+use crate::web::api::ApiState;
+use crate::web::ui::case_list::status_label;
+use crate::web::ui::{CsrfForm, Session, UiSession, layout, render, see_other};
+
+const NOTICES: &[(&str, &str)] = &[(
+    "ausgesondert",
+    "Der Vorgang wurde ausgesondert und gelöscht; der Nachweis steht unten.",
+)];
+
+/// The form's fields, in the order of the page.
+const FIELDS: [&str; 3] = ["entscheidung", "zeichen", "bestaetigung"];
+
+fn day(date: chrono::NaiveDate) -> String {
+    date.format("%d.%m.%Y").to_string()
+}
+
+/// How the case ended, and on which day in Germany: „zurückgenommen am 03.03.2026“.
+fn ended(status: &str, at: chrono::NaiveDateTime) -> String {
+    format!(
+        "{} am {}",
+        status_label(status),
+        day(clock::berlin_date(at.and_utc()))
+    )
+}
+
+fn due_json(case: &DueCase) -> Value {
+    json!({
+        "id": case.id,
+        "aktenzeichen": case.aktenzeichen,
+        "antragsteller": case.applicant_name,
+        "beendet": ended(&case.status, case.ended_at),
+        "aufbewahrt_bis": day(case.retention_until),
+        "exportiert": case.exported,
+    })
+}
+
+fn disposed_json(case: &DisposedCase) -> Value {
+    json!({
+        "aktenzeichen": case.aktenzeichen,
+        "antragsteller": case.applicant_name,
+        "beendet": ended(&case.status, case.ended_at),
+        "entscheidung": case.decision.label(),
+        "zeichen": case.reference,
+        "ausgesondert": local_time(case.disposed_at),
+        "von": case.disposed_by,
+        "dokumente": case.documents,
+        "journal_eintrag": case.journal_seq,
+        "journal_hash": case.journal_head,
+    })
+}
+
+/// `GET /admin/aussonderung`: the due cases and the records of deleted ones.
+pub async fn list(
+    req: HttpRequest,
+    session: UiSession,
+    api: web::Data<ApiState>,
+    db: web::Data<Database>,
+) -> HttpResponse {
+    let session = session.into_inner();
+    if let Some(refused) = refusal(&api, &session, Permission::DisposeCases) {
+        return refused;
+    }
+    let years = api.retention_years;
+    let today = clock::now().today;
+    let listed = db
+        .run(move |conn| {
+            Ok((
+                retention::due(conn, today, years)?,
+                retention::disposed(conn)?,
+            ))
+        })
+        .await;
+    let (due, disposed) = match listed {
+        Ok(listed) => listed,
+        Err(error) => return failure(&api, &session, ServiceError::Db(error)),
+    };
+    let mut context = layout("Aussonderung", Some(&session), Some("/admin"));
+    context["hinweis"] = json!(notice(req.query_string(), NOTICES));
+    context["jahre"] = json!(years);
+    context["anzahl_faellig"] = json!(due.len());
+    context["faellig"] = json!(due.iter().map(due_json).collect::<Vec<_>>());
+    context["ausgesondert"] = json!(disposed.iter().map(disposed_json).collect::<Vec<_>>());
+    render(&api, StatusCode::OK, "admin_aussonderung", &context)
+}
+
+/// What the form was sent with, to show it again.
+#[derive(Debug, Clone, Default)]
+struct Input {
+    decision: String,
+    reference: String,
+    confirmed: bool,
+}
+
+/// `GET /admin/aussonderung/{id}`: the form for one due case.
+pub async fn form(
+    session: UiSession,
+    id: web::Path<i64>,
+    api: web::Data<ApiState>,
+    db: web::Data<Database>,
+) -> HttpResponse {
+    let session = session.into_inner();
+    if let Some(refused) = refusal(&api, &session, Permission::DisposeCases) {
+        return refused;
+    }
+    form_page(
+        &api,
+        &db,
+        &session,
+        id.into_inner(),
+        StatusCode::OK,
+        &Input::default(),
+        &[],
+    )
+    .await
+}
+
+/// The form for due case `id`, with `input` and `errors`; "not found" when the case is not due.
+async fn form_page(
+    api: &ApiState,
+    db: &Database,
+    session: &Session,
+    id: i64,
+    status: StatusCode,
+    input: &Input,
+    errors: &[DataError],
+) -> HttpResponse {
+    let years = api.retention_years;
+    let today = clock::now().today;
+    let due = db.run(move |conn| retention::due(conn, today, years)).await;
+    let case = match due {
+        Ok(due) => due.into_iter().find(|case| case.id == id),
+        Err(error) => return failure(api, session, ServiceError::Db(error)),
+    };
+    let Some(case) = case else {
+        return failure(
+            api,
+            session,
+            ServiceError::NotFound(
+                "Dieser Vorgang ist nicht zur Aussonderung fällig: Er läuft noch, seine \
+                 Aufbewahrungsfrist ist nicht abgelaufen, oder er wurde schon ausgesondert."
+                    .into(),
+            ),
+        );
+    };
+    let mut context = layout(
+        &format!("Vorgang {} aussondern", case.aktenzeichen),
+        Some(session),
+        Some("/admin"),
+    );
+    context["vorgang"] = due_json(&case);
+    context["entscheidungen"] = json!(
+        [Decision::Archived, Decision::Declined]
+            .iter()
+            .map(|d| json!({
+                "wert": d.as_str(),
+                "name": match d {
+                    Decision::Archived => "Das Archiv übernimmt die Akte (die exportierte Akte wurde übergeben).",
+                    Decision::Declined => "Das Archiv hat die Akte als nicht archivwürdig bewertet.",
+                },
+                "gewaehlt": input.decision == d.as_str(),
+            }))
+            .collect::<Vec<_>>()
+    );
+    context["zeichen"] = json!(input.reference);
+    context["bestaetigt"] = json!(input.confirmed);
+    field_errors(&mut context, errors, &FIELDS, |pointer| {
+        match pointer {
+            "/reference" => "zeichen",
+            "/decision" => "entscheidung",
+            "/confirmed" => "bestaetigung",
+            // A refusal about the case as a whole is shown at the decision.
+            _ => "entscheidung",
+        }
+        .to_string()
+    });
+    render(api, status, "admin_aussonderung_vorgang", &context)
+}
+
+/// `POST /admin/aussonderung/{id}`: records the archive's decision and deletes the case, or
+/// shows the form again with what is missing; nothing is deleted then.
+pub async fn dispose(
+    form: CsrfForm<Vec<(String, String)>>,
+    id: web::Path<i64>,
+    api: web::Data<ApiState>,
+    db: web::Data<Database>,
+) -> HttpResponse {
+    let CsrfForm { session, form, .. } = form;
+    if let Some(refused) = refusal(&api, &session, Permission::DisposeCases) {
+        return refused;
+    }
+    let id = id.into_inner();
+    let value = |name: &str| {
+        form.iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.clone())
+            .unwrap_or_default()
+    };
+    let input = Input {
+        decision: value("entscheidung"),
+        reference: value("zeichen"),
+        confirmed: value("bestaetigung") == "ja",
+    };
+    let mut errors = Vec::new();
+    let decision = Decision::parse(&input.decision);
+    if decision.is_none() {
+        errors.push(DataError {
+            pointer: "/decision".into(),
+            message: "Bitte wählen Sie die Entscheidung des Archivs.".into(),
+        });
+    }
+    if !input.confirmed {
+        errors.push(DataError {
+            pointer: "/confirmed".into(),
+            message: "Bitte bestätigen Sie, dass der Vorgang endgültig gelöscht wird.".into(),
+        });
+    }
+    let Some(decision) = decision.filter(|_| errors.is_empty()) else {
+        return form_page(
+            &api,
+            &db,
+            &session,
+            id,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &input,
+            &errors,
+        )
+        .await;
+    };
+    let disposal = Disposal {
+        decision,
+        reference: input.reference.clone(),
+    };
+    let actor = crate::web::api::actor(session.principal());
+    let state = api.clone();
+    let outcome = db
+        .run(move |conn| {
+            Ok(retention::dispose(
+                conn,
+                &state.documents,
+                CaseId(id),
+                &disposal,
+                &actor,
+                &clock::now(),
+                state.retention_years,
+            ))
+        })
+        .await;
+    let errors = match outcome {
+        Ok(Ok(_)) => return see_other("/admin/aussonderung?hinweis=ausgesondert"),
+        Ok(Err(ServiceError::InvalidInput(errors))) => errors,
+        Ok(Err(ServiceError::Unprocessable(message) | ServiceError::Conflict(message))) => {
+            vec![DataError {
+                pointer: String::new(),
+                message,
+            }]
+        }
+        Ok(Err(error)) => return failure(&api, &session, error),
+        Err(error) => return failure(&api, &session, ServiceError::Db(error)),
+    };
+    form_page(
+        &api,
+        &db,
+        &session,
+        id,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        &input,
+        &errors,
+    )
+    .await
+}
