@@ -205,6 +205,15 @@ pub fn due(conn: &mut DbConnection, today: NaiveDate, years: u32) -> Result<Vec<
         .collect()
 }
 
+/// How many ended cases are due (what [`due`] would list), for the administrators' start page.
+pub fn count_due(conn: &mut DbConnection, today: NaiveDate, years: u32) -> Result<i64, DbError> {
+    Ok(cases::table
+        .filter(cases::status.eq_any(ENDED))
+        .filter(cases::updated_at.lt(kept_from(today, years)))
+        .count()
+        .get_result(conn)?)
+}
+
 /// Whether the newest export of case `id` holds every journal entry except the records of
 /// exports themselves.
 fn fully_exported(conn: &mut DbConnection, id: i64) -> Result<bool, DbError> {

@@ -436,6 +436,9 @@ both_backends! {
         assert!(list.body.contains("31.12.2023"), "kept until the end of 2018 plus five years");
         assert!(list.body.contains(&format!("href=\"/admin/aussonderung/{id}\"")));
         assert!(list.body.contains("Noch kein Vorgang ausgesondert."));
+        let start = admin.get(&app, "/").await;
+        assert!(start.body.contains("1 Vorgang ist zur Aussonderung fällig"), "{}", start.body);
+        assert!(start.body.contains("href=\"/admin/aussonderung\""));
 
         let form = admin.get(&app, &format!("/admin/aussonderung/{id}")).await;
         assert_eq!(form.status, 200, "{}", form.body);
@@ -475,6 +478,7 @@ both_backends! {
         assert!(list.body.contains("vom Archiv als nicht archivwürdig bewertet"));
         assert!(list.body.contains("Kreisarchiv &lt;Kleve&gt;, Az. 47"), "escaped: {}", list.body);
         assert!(list.body.contains(ADMIN));
+        assert!(!admin.get(&app, "/").await.body.contains("zur Aussonderung fällig"));
         // Gone: the form is not found, and posting again deletes nothing.
         assert_eq!(admin.get(&app, &path).await.status, 404);
         let again = admin.post(&app, &path, &[("csrf", &csrf), ("entscheidung", "declined"), ("bestaetigung", "ja")]).await;

@@ -245,8 +245,24 @@ fn summarise(
         1 => json!("1 Mail wurde nicht versandt"),
         n => json!(format!("{n} Mails wurden nicht versandt")),
     };
+    let due_for_disposal = if permitted(
+        principal,
+        Permission::DisposeCases,
+        principal.organisation_id,
+        false,
+    ) {
+        crate::service::retention::count_due(conn, today, api.retention_years)?
+    } else {
+        0
+    };
+    let aussonderung = match due_for_disposal {
+        0 => Value::Null,
+        1 => json!("1 Vorgang ist zur Aussonderung fällig"),
+        n => json!(format!("{n} Vorgänge sind zur Aussonderung fällig")),
+    };
     Ok(vec![
         ("postausgang", postausgang),
+        ("aussonderung", aussonderung),
         ("aufgaben", json!(tasks)),
         ("wiedervorlagen", json!(follow_ups)),
         (
