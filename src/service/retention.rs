@@ -394,7 +394,6 @@ pub fn dispose(
         case = disposed.id,
         aktenzeichen = %disposed.aktenzeichen,
         decision = disposed.decision.as_str(),
-        actor = %actor.id,
         "case disposed after its retention period"
     );
     Ok(disposed)

@@ -1,6 +1,9 @@
 //! Request ids: taken from `X-Request-Id` when the caller sends a sane one, generated otherwise,
 //! echoed in the response and attached to every log line of the request.
+//!
+//! Paths are logged without the secrets some of them carry (see [`loggable_path`]).
 
+use std::borrow::Cow;
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
@@ -24,6 +27,36 @@ fn acceptable(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
+/// Path segments after which the next segment is a secret: a partner's personal link
+/// (`/beteiligung/{token}`, also under `/api/v1`) and a personal calendar address
+/// (`/kalender/{token}.ics`). Whoever reads the log must not be able to answer for a partner or
+/// subscribe to someone's deadlines.
+const SECRET_FOLLOWS: [&str; 2] = ["beteiligung", "kalender"];
+
+/// `path` as it may be logged: the segment after each of [`SECRET_FOLLOWS`] replaced by
+/// `[redacted]`; other paths unchanged.
+pub fn loggable_path(path: &str) -> Cow<'_, str> {
+    let segments: Vec<&str> = path.split('/').collect();
+    let secret = |i: usize| i > 0 && SECRET_FOLLOWS.contains(&segments[i - 1]);
+    if !(0..segments.len()).any(|i| secret(i) && !segments[i].is_empty()) {
+        return Cow::Borrowed(path);
+    }
+    Cow::Owned(
+        segments
+            .iter()
+            .enumerate()
+            .map(|(i, segment)| {
+                if secret(i) && !segment.is_empty() {
+                    "[redacted]"
+                } else {
+                    segment
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("/"),
+    )
+}
+
 /// Middleware: assigns the id, wraps the request in a tracing span and logs its outcome.
 pub async fn assign_request_id(
     req: ServiceRequest,
@@ -41,7 +74,7 @@ pub async fn assign_request_id(
         "request",
         request_id = %id,
         method = %req.method(),
-        path = %req.path(),
+        path = %loggable_path(req.path()),
     );
     let started = Instant::now();
     let result = next.call(req).instrument(span.clone()).await;
@@ -64,6 +97,39 @@ pub async fn assign_request_id(
         Err(error) => {
             tracing::warn!(error = %error, elapsed_ms, "request failed");
             Err(error)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loggable_path;
+
+    #[test]
+    fn secrets_in_paths_are_not_logged() {
+        let token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiI0MiJ9.c2lnbmF0dXI";
+        for (path, logged) in [
+            (format!("/beteiligung/{token}"), "/beteiligung/[redacted]"),
+            (
+                format!("/beteiligung/{token}/dokumente/3"),
+                "/beteiligung/[redacted]/dokumente/3",
+            ),
+            (
+                format!("/api/v1/beteiligung/{token}"),
+                "/api/v1/beteiligung/[redacted]",
+            ),
+            (format!("/kalender/{token}.ics"), "/kalender/[redacted]"),
+        ] {
+            assert_eq!(loggable_path(&path), logged);
+        }
+        for path in [
+            "/",
+            "/vorgaenge/12",
+            "/api/v1/cases/3/journal",
+            "/beteiligung/",
+            "/kalender",
+        ] {
+            assert_eq!(loggable_path(path), path);
         }
     }
 }

@@ -150,6 +150,59 @@ fn request_ids_are_echoed_or_generated_and_logged() {
 }
 
 #[test]
+fn secrets_in_paths_stay_out_of_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = RunningServer::start(dir.path(), &[]);
+    let client = http();
+    let token = "geheimes-token-das-nicht-ins-log-gehoert";
+    for path in [
+        format!("/beteiligung/{token}"),
+        format!("/api/v1/beteiligung/{token}"),
+        format!("/kalender/{token}.ics"),
+    ] {
+        // Unknown links: refused, but logged like every request.
+        let _ = client
+            .get(server.url(&path))
+            .header("X-Request-Id", "geheim-1")
+            .call();
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let lines = server.log_lines();
+        let logged: Vec<&String> = lines
+            .iter()
+            .filter(|line| line.contains("geheim-1") && line.contains("request finished"))
+            .collect();
+        if logged.len() == 3 {
+            assert!(
+                lines.iter().all(|line| !line.contains(token)),
+                "{}",
+                lines.join("\n")
+            );
+            for path in [
+                "/beteiligung/[redacted]",
+                "/api/v1/beteiligung/[redacted]",
+                "/kalender/[redacted]",
+            ] {
+                assert!(
+                    logged
+                        .iter()
+                        .any(|line| line.contains(&format!("\"path\":\"{path}\""))),
+                    "{path}: {logged:?}"
+                );
+            }
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "three request lines expected:\n{}",
+            lines.join("\n")
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
 fn unknown_paths_get_problem_json_under_the_api_and_a_german_page_elsewhere() {
     let dir = tempfile::tempdir().unwrap();
     let server = RunningServer::start(dir.path(), &[]);

@@ -120,7 +120,7 @@ where
                 .and_then(|field| field.csrf);
             if !token.is_some_and(|token| session.csrf_matches(&token)) {
                 tracing::warn!(
-                    path = req.path(),
+                    path = %crate::web::request_id::loggable_path(req.path()),
                     "form refused: CSRF token missing or wrong"
                 );
                 return Err(super::csrf_refused(&req, Some(&session)));
