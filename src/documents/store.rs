@@ -104,7 +104,7 @@ impl DocumentStore {
     /// upload's document row has committed: an Aussonderung that removed the last other
     /// document with the same content may have taken the blob away in between (see
     /// [`Self::remove_unless`]). A failure is logged: the document is recorded either way,
-    /// and `vorgang documents audit` names a missing file.
+    /// and `vorgang audit documents` names a missing file.
     pub fn keep(&self, sha256: &str, bytes: &[u8]) {
         match self
             .path_of(sha256)
