@@ -9,8 +9,9 @@ use std::io::{BufRead, IsTerminal};
 
 use crate::config::Settings;
 use crate::db::models::{NewUser, Organisation, Role, User};
-use crate::db::{DbConnection, DbError};
+use crate::db::{DbConnection, DbError, write_transaction};
 use crate::server::{self, StartupError};
+use crate::service::admin_log;
 
 use super::normalise_email;
 use super::password::{PasswordError, Passwords, check_policy};
@@ -239,17 +240,28 @@ pub fn add_user(
     let hash = passwords.hash(&password)?;
     let mut new_user = NewUser::new(organisation.id, &request.email, &request.name);
     new_user.password_hash = Some(hash);
-    // `create` inserts user and roles in one transaction. Another process may have taken the
-    // address since the check above; the unique index then refuses it.
-    let created = new_user
-        .create(conn, &request.roles)
-        .map_err(|error| match error {
-            DbError::Query(diesel::result::Error::DatabaseError(
-                diesel::result::DatabaseErrorKind::UniqueViolation,
-                _,
-            )) => UserCliError::DuplicateEmail(request.email.clone()),
-            other => UserCliError::Database(other),
-        })?;
+    // User, roles and the record of their creation in one transaction. Another process may have
+    // taken the address since the check above; the unique index then refuses it.
+    let created = write_transaction(conn, |conn| {
+        let created = new_user.create(conn, &request.roles)?;
+        let roles: Vec<&str> = request.roles.iter().map(|r| r.as_str()).collect();
+        admin_log::record(
+            conn,
+            chrono::Utc::now().naive_utc(),
+            admin_log::COMMAND_LINE,
+            admin_log::USER_CREATED,
+            &created.email,
+            &serde_json::json!({ "organisation": organisation.key, "roles": roles }),
+        )?;
+        Ok(created)
+    })
+    .map_err(|error| match error {
+        DbError::Query(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => UserCliError::DuplicateEmail(request.email.clone()),
+        other => UserCliError::Database(other),
+    })?;
     let roles: Vec<&str> = request.roles.iter().map(|r| r.as_str()).collect();
     Ok(format!(
         "Benutzer {} angelegt: {} ({}), Rollen: {}.",
@@ -271,7 +283,21 @@ pub fn set_password(
         .ok_or_else(|| UserCliError::UnknownUser(email.to_string()))?;
     let password = read_password()?;
     let hash = passwords.hash(&password)?;
-    if !User::set_password_hash(conn, user.id, &hash)? {
+    let set = write_transaction(conn, |conn| {
+        let set = User::set_password_hash(conn, user.id, &hash)?;
+        if set {
+            admin_log::record(
+                conn,
+                chrono::Utc::now().naive_utc(),
+                admin_log::COMMAND_LINE,
+                admin_log::PASSWORD_SET,
+                &user.email,
+                &serde_json::json!({}),
+            )?;
+        }
+        Ok::<_, DbError>(set)
+    })?;
+    if !set {
         return Err(UserCliError::UnknownUser(email.to_string()));
     }
     Ok(format!("Passwort für {} gesetzt.", user.email))

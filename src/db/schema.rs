@@ -334,6 +334,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Administrative changes outside cases (users, roles, organisations, Aussonderung): who,
+    /// when, what; append-only.
+    admin_events (id) {
+        id -> BigInt,
+        at -> Timestamp,
+        /// E-mail address of the administrator.
+        actor -> Text,
+        kind -> Text,
+        /// What was changed: a user's e-mail address, an organisation's key, an Aktenzeichen.
+        subject -> Text,
+        /// JSON object with the particulars of the kind.
+        details -> Text,
+    }
+}
+
 diesel::joinable!(answers -> documents (document_id));
 diesel::joinable!(outbox -> invitations (invitation_id));
 diesel::allow_tables_to_appear_in_same_query!(
@@ -357,4 +373,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     ui_sessions,
     demo_records,
     disposed_cases,
+    admin_events,
 );

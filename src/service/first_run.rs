@@ -117,6 +117,14 @@ pub fn ensure_admin(
         admin.password_hash = Some(hash);
         admin.must_change_password = true;
         admin.create(conn, &[Role::Admin])?;
+        super::admin_log::record(
+            conn,
+            chrono::Utc::now().naive_utc(),
+            super::admin_log::FIRST_START,
+            super::admin_log::USER_CREATED,
+            &email,
+            &serde_json::json!({ "organisation": ADMIN_ORGANISATION, "roles": ["admin"] }),
+        )?;
         Ok::<_, FirstRunError>(true)
     });
     match created {

@@ -397,26 +397,44 @@ pub fn successors(conn: &mut DbConnection, from: UserId) -> Result<Vec<Successor
 
 /// Gives every open Wiedervorlage of `from` to `to`, one of [`successors`]: from now on they
 /// come back on `to`'s start page, and those due are mailed to `to` with the next morning's
-/// reminders even where `from` had been mailed already. Returns how many were handed over;
-/// anyone else as `to` is refused at `/nachfolge` and nothing changes.
-pub fn hand_over(conn: &mut DbConnection, from: UserId, to: UserId) -> Result<usize, ServiceError> {
+/// reminders even where `from` had been mailed already. Returns how many were handed over,
+/// recorded as done by `by` at `at`; anyone else as `to` is refused at `/nachfolge` and nothing
+/// changes.
+pub fn hand_over(
+    conn: &mut DbConnection,
+    from: UserId,
+    to: UserId,
+    by: &super::admin_log::Administrator,
+    at: NaiveDateTime,
+) -> Result<usize, ServiceError> {
     write_transaction(conn, |conn| {
-        if !successors(conn, from)?.iter().any(|s| s.id == to) {
+        let successors = successors(conn, from)?;
+        let Some(successor) = successors.iter().find(|s| s.id == to) else {
             return Err(ServiceError::InvalidInput(vec![DataError {
                 pointer: "/nachfolge".into(),
                 message: "Bitte wählen Sie ein aktives Konto derselben Organisation, das deren \
                           Vorgänge bearbeiten darf."
                     .into(),
             }]));
-        }
-        Ok(diesel::update(follow_ups::table)
+        };
+        let count = diesel::update(follow_ups::table)
             .filter(follow_ups::user_id.eq(from.0))
             .filter(follow_ups::done_at.is_null())
             .set((
                 follow_ups::user_id.eq(to.0),
                 follow_ups::notified_at.eq(None::<NaiveDateTime>),
             ))
-            .execute(conn)?)
+            .execute(conn)?;
+        let from_email: String = users::table.find(from.0).select(users::email).first(conn)?;
+        super::admin_log::record(
+            conn,
+            at,
+            &by.email,
+            super::admin_log::FOLLOW_UPS_HANDED_OVER,
+            &from_email,
+            &serde_json::json!({ "to": successor.email, "count": count }),
+        )?;
+        Ok(count)
     })
 }
 

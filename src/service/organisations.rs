@@ -15,9 +15,11 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::json;
 use utoipa::ToSchema;
 
 use super::ServiceError;
+use super::admin_log;
 use crate::db::models::{NewOrganisation, Organisation, OrganisationId, OrganisationKind};
 use crate::db::schema::{organisation_contacts, organisations};
 use crate::db::{DbConnection, DbError, write_transaction};
@@ -158,9 +160,12 @@ pub fn show(conn: &mut DbConnection, key: &str) -> Result<OrganisationView, Serv
 
 /// Registers a partner body or Gemeinde with its addresses, in one transaction: every field error
 /// at once (422), a taken key as a conflict (409), and nothing stored unless all is well.
+/// Recorded in the administration's record as done by `by`; `None` for the demo data, which is
+/// nobody's administrative act and leaves nothing behind when removed.
 pub fn register(
     conn: &mut DbConnection,
     input: RegisterOrganisation,
+    by: Option<&str>,
     at: NaiveDateTime,
 ) -> Result<OrganisationView, ServiceError> {
     write_transaction(conn, |conn| {
@@ -217,6 +222,16 @@ pub fn register(
             ))
             .execute(conn)?;
         Organisation::set_addresses(conn, organisation.id, mailbox.as_deref(), &contacts)?;
+        if let Some(by) = by {
+            admin_log::record(
+                conn,
+                at,
+                by,
+                admin_log::ORGANISATION_REGISTERED,
+                key,
+                &json!({ "name": name, "kind": kind.as_str() }),
+            )?;
+        }
         tracing::info!(
             organisation = key,
             kind = kind.as_str(),
@@ -227,11 +242,13 @@ pub fn register(
 }
 
 /// Replaces the functional mailbox and the contact addresses of any organisation (a Kreis needs
-/// its mailbox for result mails as much as a partner for invitations), in one transaction.
+/// its mailbox for result mails as much as a partner for invitations), in one transaction;
+/// recorded as done by `by` (see [`register`]).
 pub fn replace_addresses(
     conn: &mut DbConnection,
     key: &str,
     input: ReplaceAddresses,
+    by: Option<&str>,
     at: NaiveDateTime,
 ) -> Result<OrganisationView, ServiceError> {
     write_transaction(conn, |conn| {
@@ -269,6 +286,7 @@ pub fn replace_addresses(
             return Err(ServiceError::InvalidInput(errors));
         }
         Organisation::set_addresses(conn, organisation.id, mailbox.as_deref(), &contacts)?;
+        let head_set = head.as_ref().map(Option::is_some);
         if let Some(head) = head {
             diesel::update(organisations::table.find(organisation.id))
                 .set(organisations::head_email.eq(head))
@@ -277,6 +295,21 @@ pub fn replace_addresses(
         diesel::update(organisations::table.find(organisation.id))
             .set(organisations::updated_at.eq(at))
             .execute(conn)?;
+        // What changed, not the addresses: they are gone once replaced.
+        if let Some(by) = by {
+            admin_log::record(
+                conn,
+                at,
+                by,
+                admin_log::ADDRESSES_REPLACED,
+                key,
+                &json!({
+                    "mailbox": mailbox.is_some(),
+                    "contacts": contacts.len(),
+                    "head": head_set,
+                }),
+            )?;
+        }
         tracing::info!(organisation = key, "organisation addresses replaced");
         show(conn, key)
     })

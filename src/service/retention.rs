@@ -383,6 +383,14 @@ pub fn dispose(
         diesel::insert_into(disposed_cases::table)
             .values(&record)
             .execute(conn)?;
+        super::admin_log::record(
+            conn,
+            now,
+            &actor.id,
+            super::admin_log::CASE_DISPOSED,
+            &record.aktenzeichen,
+            &serde_json::json!({ "decision": record.decision }),
+        )?;
         let (applicant, applicant_name): (String, String) = organisations::table
             .find(record.applicant_id)
             .select((organisations::key, organisations::name))

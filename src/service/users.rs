@@ -11,7 +11,10 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
+use serde_json::json;
+
 use super::ServiceError;
+use super::admin_log::{self, Administrator};
 use super::first_run::one_time_password;
 use crate::auth::Passwords;
 use crate::db::models::{NewUser, Organisation, OrganisationId, Role, User, UserId};
@@ -188,11 +191,13 @@ fn check_roles(roles: &[Role], errors: &mut Vec<DataError>) -> Vec<Role> {
 }
 
 /// Creates a user with a random one-time password (hashed with `passwords`) that must be changed
-/// at the first login. Every field error at once; a taken address is a field error too.
+/// at the first login, recorded as done by `by`. Every field error at once; a taken address is
+/// a field error too.
 pub fn create(
     conn: &mut DbConnection,
     passwords: &Passwords,
     input: &CreateUser,
+    by: &Administrator,
     at: NaiveDateTime,
 ) -> Result<CreatedUser, ServiceError> {
     let mut errors = Vec::new();
@@ -251,6 +256,14 @@ pub fn create(
         diesel::update(users::table.find(user.id))
             .set((users::created_at.eq(at), users::updated_at.eq(at)))
             .execute(conn)?;
+        admin_log::record(
+            conn,
+            at,
+            &by.email,
+            admin_log::USER_CREATED,
+            &email,
+            &json!({ "organisation": organisation.key, "roles": role_names(&roles) }),
+        )?;
         Ok(user)
     })
     .map_err(|e| match e {
@@ -267,6 +280,11 @@ pub fn create(
     })
 }
 
+/// Roles as stored, for the record.
+fn role_names(roles: &[Role]) -> Vec<&'static str> {
+    roles.iter().map(|role| role.as_str()).collect()
+}
+
 fn taken(email: &str) -> String {
     format!("Es gibt bereits einen Benutzer mit der E-Mail-Adresse „{email}“.")
 }
@@ -274,14 +292,14 @@ fn taken(email: &str) -> String {
 /// Replaces the roles of `user`; `actor` (the administrator) may not drop their own `admin`.
 pub fn set_roles(
     conn: &mut DbConnection,
-    actor: UserId,
+    actor: &Administrator,
     user: UserId,
     roles: &[Role],
     at: NaiveDateTime,
 ) -> Result<UserView, ServiceError> {
     let mut errors = Vec::new();
     let roles = check_roles(roles, &mut errors);
-    if actor == user && !roles.contains(&Role::Admin) {
+    if actor.id == user && !roles.contains(&Role::Admin) {
         errors.push(error(
             "/roles",
             "Sie können sich die Rolle Administration nicht selbst entziehen. Bitten Sie eine \
@@ -292,7 +310,8 @@ pub fn set_roles(
         return Err(ServiceError::InvalidInput(errors));
     }
     write_transaction(conn, |conn| {
-        User::find_by_id(conn, user)?.ok_or_else(unknown)?;
+        let account = User::find_by_id(conn, user)?.ok_or_else(unknown)?;
+        let before = show(conn, user)?.roles;
         diesel::delete(user_roles::table.filter(user_roles::user_id.eq(user))).execute(conn)?;
         for role in &roles {
             diesel::insert_into(user_roles::table)
@@ -305,7 +324,15 @@ pub fn set_roles(
         diesel::update(users::table.find(user))
             .set(users::updated_at.eq(at))
             .execute(conn)?;
-        tracing::info!(user_id = %user, actor = %actor, "user roles replaced");
+        admin_log::record(
+            conn,
+            at,
+            &actor.email,
+            admin_log::ROLES_CHANGED,
+            &account.email,
+            &json!({ "before": role_names(&before), "after": role_names(&roles) }),
+        )?;
+        tracing::info!(user_id = %user, actor = %actor.id, "user roles replaced");
         show(conn, user)
     })
 }
@@ -314,12 +341,12 @@ pub fn set_roles(
 /// deactivate themselves.
 pub fn set_active(
     conn: &mut DbConnection,
-    actor: UserId,
+    actor: &Administrator,
     user: UserId,
     active: bool,
     at: NaiveDateTime,
 ) -> Result<UserView, ServiceError> {
-    if actor == user && !active {
+    if actor.id == user && !active {
         return Err(ServiceError::Unprocessable(
             "Sie können Ihr eigenes Konto nicht deaktivieren.".into(),
         ));
@@ -335,7 +362,16 @@ pub fn set_active(
             diesel::delete(ui_sessions::table.filter(ui_sessions::user_id.eq(user)))
                 .execute(conn)?;
         }
-        tracing::info!(user_id = %user, actor = %actor, active, "user activation changed");
+        let account = User::find_by_id(conn, user)?.ok_or_else(unknown)?;
+        admin_log::record(
+            conn,
+            at,
+            &actor.email,
+            admin_log::ACTIVATION_CHANGED,
+            &account.email,
+            &json!({ "active": active }),
+        )?;
+        tracing::info!(user_id = %user, actor = %actor.id, active, "user activation changed");
         show(conn, user)
     })
 }

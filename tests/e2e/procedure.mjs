@@ -340,7 +340,7 @@ await run(async (browser) => {
     await admin.context().close();
   });
 
-  await step('nothing is due for Aussonderung while the cases are young', async () => {
+  await step('nothing is due for Aussonderung while the cases are young; the record is there', async () => {
     const admin = await newPage(browser, 'desktop');
     await login(admin, ADMIN);
     await admin.goto(`${BASE_URL}/admin`);
@@ -350,6 +350,11 @@ await run(async (browser) => {
     assert.match(text, /Kein Vorgang ist zur Aussonderung fällig\./);
     assert.match(text, /Noch kein Vorgang ausgesondert\./);
     await page_done(admin, 'admin-aussonderung');
+    await admin.goto(`${BASE_URL}/admin`);
+    await admin.getByRole('link', { name: 'Verwaltungsprotokoll' }).click();
+    await admin.waitForLoadState('load');
+    assert.match(await admin.locator('main').textContent(), /Einträge, neueste zuerst/);
+    await page_done(admin, 'admin-protokoll');
     await admin.context().close();
   });
 
@@ -357,7 +362,7 @@ await run(async (browser) => {
     const phone = await newPage(browser, 'phone');
     await login(phone, ADMIN);
     for (const path of ['/', '/vorgaenge', casePath, '/vorgaenge/neu', '/konto', '/admin', '/admin/workflows',
-      '/admin/workflows/ki-antrag', '/admin/organisationen', '/admin/benutzer', '/admin/postausgang', '/admin/aufgaben', '/admin/aussonderung']) {
+      '/admin/workflows/ki-antrag', '/admin/organisationen', '/admin/benutzer', '/admin/postausgang', '/admin/aufgaben', '/admin/aussonderung', '/admin/protokoll']) {
       const response = await phone.goto(`${BASE_URL}${path}`);
       assert.equal(response.status(), 200, path);
       await assertFitsWidth(phone, path);

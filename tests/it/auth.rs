@@ -533,6 +533,20 @@ both_backends! {
 
         let nobody = user_command(&db, &["passwd", "--email", "niemand@kreis-kleve.de"], "ein-sehr-gutes-passwort\n");
         assert_exit_2_one_line(&nobody, "Es gibt keinen Benutzer mit der E-Mail-Adresse „niemand@kreis-kleve.de“.");
+
+        // The administration's record: the creation and the one password that was set, both
+        // from the command line; the refused attempts left nothing.
+        use vorgang::db::schema::admin_events;
+        let recorded: Vec<(String, String, String)> = admin_events::table
+            .order(admin_events::id)
+            .select((admin_events::actor, admin_events::kind, admin_events::subject))
+            .load(&mut conn)
+            .unwrap();
+        let anna = "anna.schmidt@kreis-kleve.de".to_string();
+        assert_eq!(recorded, [
+            ("Kommandozeile".to_string(), "user_created".to_string(), anna.clone()),
+            ("Kommandozeile".to_string(), "user_password_set".to_string(), anna),
+        ]);
     }
 }
 

@@ -304,6 +304,16 @@ both_backends! {
         assert_eq!(record["journal_head"], newest["hash"]);
         assert_eq!(record["documents"], 2);
         assert_eq!(record["disposed_by"], "admin@bra.nrw.de");
+        let logged: Vec<(String, String, String, String)> = vorgang::db::schema::admin_events::table
+            .select((
+                vorgang::db::schema::admin_events::actor,
+                vorgang::db::schema::admin_events::kind,
+                vorgang::db::schema::admin_events::subject,
+                vorgang::db::schema::admin_events::details,
+            ))
+            .load(&mut db.connection())
+            .unwrap();
+        assert_eq!(logged, [("admin@bra.nrw.de".to_string(), "case_disposed".to_string(), aktenzeichen.clone(), r#"{"decision":"archived"}"#.to_string())], "the refusals left no entry");
 
         // Nothing of the case is left; its own file is gone, the shared one stays.
         for (table, n) in rows_of(&db, id) {

@@ -7,7 +7,7 @@ use chrono::Utc;
 use diesel::prelude::*;
 use serde_json::{Value, json};
 use vorgang::db::models::{DefinitionRow, Organisation, Role, User};
-use vorgang::db::schema::{cases, job_runs, organisations, outbox, timers, users};
+use vorgang::db::schema::{admin_events, cases, job_runs, organisations, outbox, timers, users};
 use vorgang::service::organisations as orgs;
 use vorgang::web::ui::{LegalTexts, UiState};
 
@@ -54,7 +54,20 @@ macro_rules! admin_browser {
     }};
 }
 
-const PAGES: [&str; 11] = [
+/// The administration's record as stored, oldest first: (actor, kind, subject).
+fn recorded(db: &TestDatabase) -> Vec<(String, String, String)> {
+    admin_events::table
+        .order(admin_events::id)
+        .select((
+            admin_events::actor,
+            admin_events::kind,
+            admin_events::subject,
+        ))
+        .load(&mut db.connection())
+        .unwrap()
+}
+
+const PAGES: [&str; 12] = [
     "/admin",
     "/admin/workflows",
     "/admin/workflows/ki-antrag",
@@ -66,6 +79,7 @@ const PAGES: [&str; 11] = [
     "/admin/postausgang",
     "/admin/aufgaben",
     "/admin/aussonderung",
+    "/admin/protokoll",
 ];
 
 both_backends! {
@@ -92,7 +106,7 @@ both_backends! {
             assert_eq!(page.status, 200, "{path}: {}", page.body);
         }
         let overview = admin.get(&app, "/admin").await;
-        for link in ["/admin/workflows", "/admin/organisationen", "/admin/benutzer", "/admin/postausgang", "/admin/aufgaben", "/admin/aussonderung"] {
+        for link in ["/admin/workflows", "/admin/organisationen", "/admin/benutzer", "/admin/postausgang", "/admin/aufgaben", "/admin/aussonderung", "/admin/protokoll"] {
             assert!(overview.body.contains(&format!("href=\"{link}\"")), "{link}");
         }
         // Without a session: to the login.
@@ -193,6 +207,11 @@ both_backends! {
         assert!(invalid.body.contains("aria-describedby=\"fehler-postfach\""));
         assert!(invalid.body.contains("value=\"kein-postfach\""));
         assert_eq!(orgs::show(&mut db.connection(), "05154").unwrap(), view, "nothing changed");
+        // One change, one entry, without the addresses themselves.
+        assert_eq!(recorded(&db), [(ADMIN.to_string(), "organisation_addresses_replaced".to_string(), "05154".to_string())]);
+        let record = admin.get(&app, "/admin/protokoll").await;
+        assert!(record.body.contains("Adressen von 05154 ersetzt: mit Funktionspostfach, 1 Kontakte, Leitung eingetragen"), "{}", record.body);
+        assert!(!record.body.contains("anna@kreis-kleve.de"));
 
         let list = admin.get(&app, "/admin/organisationen?q=kleve&art=kreis").await;
         assert!(list.body.contains("leitung@kreis-kleve.de"), "{}", list.body);
@@ -221,6 +240,11 @@ both_backends! {
         }
         let stored: String = organisations::table.filter(organisations::key.eq("SCHULAMT-KLE")).select(organisations::name).first(&mut db.connection()).unwrap();
         assert_eq!(stored, name);
+        assert_eq!(recorded(&db), [(ADMIN.to_string(), "organisation_registered".to_string(), "SCHULAMT-KLE".to_string())], "the refused form left no entry");
+        let record = admin.get(&app, "/admin/protokoll").await;
+        assert!(record.body.contains("Schulamt“ (SCHULAMT-KLE) registriert"), "{}", record.body);
+        assert!(record.body.contains("Organisation „&lt;script&gt;"), "{}", record.body);
+        assert!(!record.body.contains("<script>"));
     }
 }
 
@@ -277,6 +301,30 @@ both_backends! {
         assert_eq!(on.status, 303);
         let active: bool = users::table.find(user.id).select(users::active).first(&mut db.connection()).unwrap();
         assert!(active);
+
+        // The administration's record: the four changes, by whom, newest first; the refused
+        // forms (missing fields, dropping one's own admin role, deactivating oneself) left none.
+        let nora_address = "neu@kreis-kleve.de".to_string();
+        assert_eq!(recorded(&db), [
+            (ADMIN.to_string(), "user_created".to_string(), nora_address.clone()),
+            (ADMIN.to_string(), "user_roles_changed".to_string(), nora_address.clone()),
+            (ADMIN.to_string(), "user_activation_changed".to_string(), nora_address.clone()),
+            (ADMIN.to_string(), "user_activation_changed".to_string(), nora_address),
+        ]);
+        let record = admin.get(&app, "/admin/protokoll").await;
+        assert_eq!(record.status, 200, "{}", record.body);
+        assert!(record.body.contains("(4 von 4 angezeigt)"), "{}", record.body);
+        let position = |text: &str| record.body.find(text).unwrap_or_else(|| panic!("{text}: {}", record.body));
+        let sentences = [
+            "Benutzer neu@kreis-kleve.de wieder aktiviert",
+            "Benutzer neu@kreis-kleve.de deaktiviert",
+            "Rollen von neu@kreis-kleve.de geändert: vorher Koordination, Lesen, jetzt Lesen",
+            "Benutzer neu@kreis-kleve.de angelegt (Organisation 05154, Rollen: Koordination, Lesen)",
+        ];
+        for pair in sentences.windows(2) {
+            assert!(position(pair[0]) < position(pair[1]), "newest first: {pair:?}");
+        }
+        assert!(record.body.contains(ADMIN));
     }
 }
 

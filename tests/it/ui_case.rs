@@ -963,6 +963,16 @@ both_backends! {
         assert!(!account.body.contains("feld-nachfolge"), "nothing left to hand over");
         let unknown = admin.post(&app, "/admin/benutzer/999999/wiedervorlagen", &[("csrf", &csrf_admin), ("nachfolge", &colleague.to_string())]).await;
         assert_eq!(unknown.status, 404, "{}", unknown.body);
+        // One entry in the administration's record, for the one hand-over that happened.
+        use vorgang::db::schema::admin_events;
+        let handed: Vec<(String, String)> = admin_events::table
+            .filter(admin_events::kind.eq("follow_ups_handed_over"))
+            .select((admin_events::subject, admin_events::details))
+            .load(&mut db.connection())
+            .unwrap();
+        assert_eq!(handed.len(), 1, "{handed:?}");
+        assert_eq!(handed[0].0, COORDINATOR);
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&handed[0].1).unwrap(), serde_json::json!({ "to": "kollegin@kreis-soest.de", "count": 2 }));
 
         // The user list names a deactivated account whose open Wiedervorlagen nobody took over,
         // and only such an account: mailed to nobody, they wait for the administrator.

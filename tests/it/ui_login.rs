@@ -683,6 +683,24 @@ fn first_run_on(backend: Backend) {
     );
     let count: i64 = users::table.count().get_result(&mut conn).unwrap();
     assert_eq!(count, 1);
+    // Recorded once, by the first start.
+    use vorgang::db::schema::admin_events;
+    let recorded: Vec<(String, String, String)> = admin_events::table
+        .select((
+            admin_events::actor,
+            admin_events::kind,
+            admin_events::subject,
+        ))
+        .load(&mut conn)
+        .unwrap();
+    assert_eq!(
+        recorded,
+        [(
+            "Erststart".to_string(),
+            "user_created".to_string(),
+            "admin@vorgang.kreis-kleve.de".to_string()
+        )]
+    );
     assert!(
         again
             .signal_and_wait("TERM", Duration::from_secs(30))

@@ -420,6 +420,7 @@ impl Loader<'_, '_> {
                     contacts: Some(Vec::new()),
                     head: Some(Some(head.to_string())),
                 },
+                None,
                 at,
             )?;
             let office = self.organisation(key)?;
@@ -450,6 +451,7 @@ impl Loader<'_, '_> {
                             .collect(),
                     ),
                 },
+                None,
                 at,
             )?;
             let organisation = self.organisation(spec.key)?;

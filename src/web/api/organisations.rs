@@ -116,8 +116,9 @@ pub async fn register(
 ) -> Result<HttpResponse, Problem> {
     authorize(&principal, Permission::ManageOrganisations, None).map_err(denied)?;
     let body = body.into_inner();
+    let by = principal.email.clone();
     let view = blocking(&db, move |conn| {
-        organisations::register(conn, body, chrono::Utc::now().naive_utc())
+        organisations::register(conn, body, Some(&by), chrono::Utc::now().naive_utc())
     })
     .await?;
     Ok(HttpResponse::Created().json(view))
@@ -152,8 +153,15 @@ pub async fn replace_addresses(
     authorize(&principal, Permission::ManageOrganisations, None).map_err(denied)?;
     let key = key.into_inner();
     let body = body.into_inner();
+    let by = principal.email.clone();
     let view = blocking(&db, move |conn| {
-        organisations::replace_addresses(conn, &key, body, chrono::Utc::now().naive_utc())
+        organisations::replace_addresses(
+            conn,
+            &key,
+            body,
+            Some(&by),
+            chrono::Utc::now().naive_utc(),
+        )
     })
     .await?;
     Ok(HttpResponse::Ok().json(view))

@@ -157,6 +157,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(page("/admin/aufgaben", |r| {
             r.route(web::get().to(admin::jobs::show))
         }))
+        .service(page("/admin/protokoll", |r| {
+            r.route(web::get().to(admin::events::list))
+        }))
         .service(page("/admin/aussonderung", |r| {
             r.route(web::get().to(admin::retention::list))
         }))

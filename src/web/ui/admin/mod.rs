@@ -1,8 +1,9 @@
 //! `/admin…`: the administration pages – workflows, organisations, users, mail outbox, jobs and
-//! timers, Aussonderung. Every page is for administrators only: each handler first asks
+//! timers, Aussonderung, the administration's record. Every page is for administrators only: each handler first asks
 //! [`Session::authorize`] for its permission, the same decision the API makes, and anybody else
 //! gets a German 403 page.
 
+pub mod events;
 pub mod jobs;
 pub mod organisations;
 pub mod outbox;
@@ -36,6 +37,14 @@ pub async fn overview(session: UiSession, api: actix_web::web::Data<ApiState>) -
     }
     let context = layout("Verwaltung", Some(&session), Some("/admin"));
     render(&api, StatusCode::OK, "admin", &context)
+}
+
+/// The logged-in administrator, as the administration's record names them.
+pub(crate) fn administrator(session: &Session) -> crate::service::admin_log::Administrator {
+    crate::service::admin_log::Administrator {
+        id: session.principal().user_id,
+        email: session.principal().email.clone(),
+    }
 }
 
 /// The German 403 page to answer with when the session may not do `permission`.

@@ -211,12 +211,14 @@ pub async fn submit(
         ),
     };
     let target = key.clone();
+    let by = session.principal().email.clone();
     let outcome = db
         .run(move |conn| {
             let result = organisations::replace_addresses(
                 conn,
                 &target,
                 input,
+                Some(&by),
                 chrono::Utc::now().naive_utc(),
             );
             let current = organisations::show(conn, &target);
@@ -389,11 +391,13 @@ pub async fn register(
         mailbox: Some(form.postfach.clone()),
         contacts: None,
     };
+    let by = session.principal().email.clone();
     let outcome = db
         .run(move |conn| {
             Ok(organisations::register(
                 conn,
                 input,
+                Some(&by),
                 chrono::Utc::now().naive_utc(),
             ))
         })

@@ -129,12 +129,14 @@ pub async fn create(
         roles: ticked_roles(&form),
     };
     let request = input.clone();
+    let by = super::administrator(&session);
     let outcome = db
         .run(move |conn| {
             Ok(users::create(
                 conn,
                 &auth.passwords,
                 &request,
+                &by,
                 chrono::Utc::now().naive_utc(),
             ))
         })
@@ -352,7 +354,7 @@ pub async fn set_roles(
         return refused;
     }
     let id = UserId(id.into_inner());
-    let actor = session.principal().user_id;
+    let actor = super::administrator(&session);
     let roles = ticked_roles(&form);
     let wanted = roles.clone();
     change_account(
@@ -363,7 +365,7 @@ pub async fn set_roles(
         Some(roles),
         "rollen",
         move |conn| {
-            users::set_roles(conn, actor, id, &wanted, chrono::Utc::now().naive_utc()).map(|_| ())
+            users::set_roles(conn, &actor, id, &wanted, chrono::Utc::now().naive_utc()).map(|_| ())
         },
     )
     .await
@@ -388,11 +390,11 @@ pub async fn set_active(
         return refused;
     }
     let id = UserId(id.into_inner());
-    let actor = session.principal().user_id;
+    let actor = super::administrator(&session);
     let active = form.aktiv == "ja";
     let done = if active { "aktiviert" } else { "deaktiviert" };
     change_account(&api, &db, &session, id, None, done, move |conn| {
-        users::set_active(conn, actor, id, active, chrono::Utc::now().naive_utc()).map(|_| ())
+        users::set_active(conn, &actor, id, active, chrono::Utc::now().naive_utc()).map(|_| ())
     })
     .await
 }
@@ -419,8 +421,9 @@ pub async fn hand_over(
     let id = UserId(id.into_inner());
     // Anything but a number names nobody; the service refuses it like a wrong colleague.
     let to = UserId(form.nachfolge.trim().parse().unwrap_or(0));
+    let by = super::administrator(&session);
     change_account(&api, &db, &session, id, None, "uebergeben", move |conn| {
-        follow_ups::hand_over(conn, id, to).map(|_| ())
+        follow_ups::hand_over(conn, id, to, &by, chrono::Utc::now().naive_utc()).map(|_| ())
     })
     .await
 }

@@ -1,0 +1,101 @@
+//! The administration's record (Verwaltungsprotokoll): who created a user, changed someone's
+//! roles, deactivated or reactivated an account, handed over Wiedervorlagen, registered an
+//! organisation, replaced its addresses or disposed of a case, and when.
+//!
+//! Cases carry their own journal; rights and addresses are changed outside any case, and "who
+//! gave this account the admin role?" must be answerable all the same. Each entry is written in
+//! the transaction of the change it records, so there is no change without its entry and no
+//! entry without its change. Entries are never changed or deleted. They name people only by the
+//! staff e-mail address (accounts are never deleted either) and keep no contact addresses of
+//! organisations, which are replaced and then gone (see docs/data-protection.md).
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde_json::Value;
+
+use crate::db::models::UserId;
+use crate::db::schema::admin_events;
+use crate::db::{DbConnection, DbError};
+
+/// A user was created (details: `organisation`, `roles`).
+pub const USER_CREATED: &str = "user_created";
+/// A user's password was set on the command line (`vorgang user passwd`; details: none).
+pub const PASSWORD_SET: &str = "user_password_set";
+/// A user's roles were replaced (details: `before`, `after`).
+pub const ROLES_CHANGED: &str = "user_roles_changed";
+/// A user was deactivated or reactivated (details: `active`).
+pub const ACTIVATION_CHANGED: &str = "user_activation_changed";
+/// A user's open Wiedervorlagen went to a colleague (details: `to`, `count`).
+pub const FOLLOW_UPS_HANDED_OVER: &str = "follow_ups_handed_over";
+/// An organisation was registered (details: `name`, `kind`).
+pub const ORGANISATION_REGISTERED: &str = "organisation_registered";
+/// An organisation's addresses were replaced (details: `mailbox`, `contacts`, `head`: whether
+/// there is one, how many, whether the Leitung was set; not the addresses themselves).
+pub const ADDRESSES_REPLACED: &str = "organisation_addresses_replaced";
+/// A case was deleted after its retention period (details: `decision`).
+pub const CASE_DISPOSED: &str = "case_disposed";
+
+/// The actor of changes made on the server's command line (`vorgang user …`), where nobody is
+/// logged in: whoever may run the command administers the installation.
+pub const COMMAND_LINE: &str = "Kommandozeile";
+/// The actor of the first administrator's creation at the first start.
+pub const FIRST_START: &str = "Erststart";
+
+/// The administrator making a change: the id for checks on oneself, the address for the record.
+#[derive(Debug, Clone)]
+pub struct Administrator {
+    pub id: UserId,
+    pub email: String,
+}
+
+/// One entry.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = admin_events)]
+pub struct AdminEvent {
+    pub id: i64,
+    pub at: NaiveDateTime,
+    pub actor: String,
+    pub kind: String,
+    pub subject: String,
+    /// The particulars as JSON text (see the kinds).
+    pub details: String,
+}
+
+impl AdminEvent {
+    /// The particulars; an empty object should the text not be JSON.
+    pub fn details(&self) -> Value {
+        serde_json::from_str(&self.details).unwrap_or_else(|_| Value::Object(Default::default()))
+    }
+}
+
+/// Records `kind` about `subject` by `actor` at `at`. Call inside the change's transaction.
+pub fn record(
+    conn: &mut DbConnection,
+    at: NaiveDateTime,
+    actor: &str,
+    kind: &str,
+    subject: &str,
+    details: &Value,
+) -> Result<(), DbError> {
+    diesel::insert_into(admin_events::table)
+        .values((
+            admin_events::at.eq(at),
+            admin_events::actor.eq(actor),
+            admin_events::kind.eq(kind),
+            admin_events::subject.eq(subject),
+            admin_events::details.eq(details.to_string()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The newest `limit` entries, newest first, and how many there are in all.
+pub fn newest(conn: &mut DbConnection, limit: i64) -> Result<(Vec<AdminEvent>, i64), DbError> {
+    let entries = admin_events::table
+        .order(admin_events::id.desc())
+        .limit(limit)
+        .select(AdminEvent::as_select())
+        .load(conn)?;
+    let total = admin_events::table.count().get_result(conn)?;
+    Ok((entries, total))
+}
