@@ -191,6 +191,31 @@ async fn form_page(
     render(api, status, "admin_aussonderung_vorgang", &context)
 }
 
+/// The decision as the form gives it, or what is missing: a decision, the confirmation.
+fn checked(input: &Input) -> Result<Disposal, Vec<DataError>> {
+    let mut errors = Vec::new();
+    let decision = Decision::parse(&input.decision);
+    if decision.is_none() {
+        errors.push(DataError {
+            pointer: "/decision".into(),
+            message: "Bitte wählen Sie die Entscheidung des Archivs.".into(),
+        });
+    }
+    if !input.confirmed {
+        errors.push(DataError {
+            pointer: "/confirmed".into(),
+            message: "Bitte bestätigen Sie, dass der Vorgang endgültig gelöscht wird.".into(),
+        });
+    }
+    match decision {
+        Some(decision) if errors.is_empty() => Ok(Disposal {
+            decision,
+            reference: input.reference.clone(),
+        }),
+        _ => Err(errors),
+    }
+}
+
 /// `POST /admin/aussonderung/{id}`: records the archive's decision and deletes the case, or
 /// shows the form again with what is missing; nothing is deleted then.
 pub async fn dispose(
@@ -215,62 +240,37 @@ pub async fn dispose(
         reference: value("zeichen"),
         confirmed: value("bestaetigung") == "ja",
     };
-    let mut errors = Vec::new();
-    let decision = Decision::parse(&input.decision);
-    if decision.is_none() {
-        errors.push(DataError {
-            pointer: "/decision".into(),
-            message: "Bitte wählen Sie die Entscheidung des Archivs.".into(),
-        });
-    }
-    if !input.confirmed {
-        errors.push(DataError {
-            pointer: "/confirmed".into(),
-            message: "Bitte bestätigen Sie, dass der Vorgang endgültig gelöscht wird.".into(),
-        });
-    }
-    let Some(decision) = decision.filter(|_| errors.is_empty()) else {
-        return form_page(
-            &api,
-            &db,
-            &session,
-            id,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &input,
-            &errors,
-        )
-        .await;
-    };
-    let disposal = Disposal {
-        decision,
-        reference: input.reference.clone(),
-    };
-    let actor = crate::web::api::actor(session.principal());
-    let state = api.clone();
-    let outcome = db
-        .run(move |conn| {
-            Ok(retention::dispose(
-                conn,
-                &state.documents,
-                CaseId(id),
-                &disposal,
-                &actor,
-                &clock::now(),
-                state.retention_years,
-            ))
-        })
-        .await;
-    let errors = match outcome {
-        Ok(Ok(_)) => return see_other("/admin/aussonderung?hinweis=ausgesondert"),
-        Ok(Err(ServiceError::InvalidInput(errors))) => errors,
-        Ok(Err(ServiceError::Unprocessable(message) | ServiceError::Conflict(message))) => {
-            vec![DataError {
-                pointer: String::new(),
-                message,
-            }]
+    let errors = match checked(&input) {
+        Ok(disposal) => {
+            let actor = crate::web::api::actor(session.principal());
+            let state = api.clone();
+            let outcome = db
+                .run(move |conn| {
+                    Ok(retention::dispose(
+                        conn,
+                        &state.documents,
+                        CaseId(id),
+                        &disposal,
+                        &actor,
+                        &clock::now(),
+                        state.retention_years,
+                    ))
+                })
+                .await;
+            match outcome {
+                Ok(Ok(_)) => return see_other("/admin/aussonderung?hinweis=ausgesondert"),
+                Ok(Err(ServiceError::InvalidInput(errors))) => errors,
+                Ok(Err(ServiceError::Unprocessable(message) | ServiceError::Conflict(message))) => {
+                    vec![DataError {
+                        pointer: String::new(),
+                        message,
+                    }]
+                }
+                Ok(Err(error)) => return failure(&api, &session, error),
+                Err(error) => return failure(&api, &session, ServiceError::Db(error)),
+            }
         }
-        Ok(Err(error)) => return failure(&api, &session, error),
-        Err(error) => return failure(&api, &session, ServiceError::Db(error)),
+        Err(errors) => errors,
     };
     form_page(
         &api,
