@@ -176,14 +176,18 @@ impl NewCase<'_> {
                 // SQLite gives a new row the largest id plus one, so the id of the newest case,
                 // once deleted after its retention period, would come back; the record of the
                 // deleted case keeps it taken (PostgreSQL's sequence never repeats an id).
+                // Both are the last entry of a primary key's index; the second is asked only
+                // once some case has been disposed of.
                 let disposed: Option<i64> = disposed_cases::table
                     .select(diesel::dsl::max(disposed_cases::id))
                     .first(sqlite)?;
-                let newest: Option<i64> = cases::table
-                    .select(diesel::dsl::max(cases::id))
-                    .first(sqlite)?;
+                let newest = |sqlite: &mut diesel::SqliteConnection| {
+                    cases::table
+                        .select(diesel::dsl::max(cases::id))
+                        .first::<Option<i64>>(sqlite)
+                };
                 match disposed {
-                    Some(disposed) if disposed >= newest.unwrap_or(0) => {
+                    Some(disposed) if disposed >= newest(sqlite)?.unwrap_or(0) => {
                         diesel::insert_into(cases::table)
                             .values((self, cases::id.eq(disposed + 1)))
                             .returning(CaseRow::as_returning())
