@@ -240,11 +240,11 @@ pub fn add_user(
     let hash = passwords.hash(&password)?;
     let mut new_user = NewUser::new(organisation.id, &request.email, &request.name);
     new_user.password_hash = Some(hash);
+    let roles: Vec<&str> = request.roles.iter().map(|r| r.as_str()).collect();
     // User, roles and the record of their creation in one transaction. Another process may have
     // taken the address since the check above; the unique index then refuses it.
     let created = write_transaction(conn, |conn| {
         let created = new_user.create(conn, &request.roles)?;
-        let roles: Vec<&str> = request.roles.iter().map(|r| r.as_str()).collect();
         admin_log::record(
             conn,
             chrono::Utc::now().naive_utc(),
@@ -262,7 +262,6 @@ pub fn add_user(
         )) => UserCliError::DuplicateEmail(request.email.clone()),
         other => UserCliError::Database(other),
     })?;
-    let roles: Vec<&str> = request.roles.iter().map(|r| r.as_str()).collect();
     Ok(format!(
         "Benutzer {} angelegt: {} ({}), Rollen: {}.",
         created.email,

@@ -10,7 +10,6 @@ use std::collections::HashMap;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-
 use serde_json::json;
 
 use super::ServiceError;
