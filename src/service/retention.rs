@@ -31,6 +31,7 @@ use super::case_removal;
 use crate::db::models::CaseId;
 use crate::db::schema::{case_events, cases, disposed_cases, organisations};
 use crate::db::{DbConnection, DbError, write_transaction};
+use crate::designation::designation;
 use crate::documents::DocumentStore;
 use crate::engine::data::DataError;
 use crate::engine::{Actor, Clock};
@@ -92,7 +93,7 @@ pub struct DueCase {
     pub workflow: String,
     /// Key of the applicant organisation (its AGS for a Kreis or kreisfreie Stadt).
     pub applicant: String,
-    /// Name of the applicant organisation.
+    /// The applicant as written in text („Kreis Soest“, „Stadt Bielefeld“).
     pub applicant_name: String,
     /// `completed` or `withdrawn`.
     pub status: String,
@@ -117,7 +118,7 @@ pub struct DisposedCase {
     pub workflow: String,
     /// Key of the applicant organisation.
     pub applicant: String,
-    /// Name of the applicant organisation.
+    /// The applicant as written in text („Kreis Soest“, „Stadt Bielefeld“).
     pub applicant_name: String,
     /// `completed` or `withdrawn`, as the case ended.
     pub status: String,
@@ -171,7 +172,17 @@ fn kept_from(today: NaiveDate, years: u32) -> NaiveDateTime {
 
 /// Every ended case whose retention period was over before `today`, oldest end first.
 pub fn due(conn: &mut DbConnection, today: NaiveDate, years: u32) -> Result<Vec<DueCase>, DbError> {
-    let rows: Vec<(i64, String, String, String, String, String, NaiveDateTime)> = cases::table
+    type Row = (
+        i64,
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        NaiveDateTime,
+    );
+    let rows: Vec<Row> = cases::table
         .inner_join(organisations::table.on(organisations::id.eq(cases::applicant_id)))
         .filter(cases::status.eq_any(ENDED))
         .filter(cases::updated_at.lt(kept_from(today, years)))
@@ -182,20 +193,21 @@ pub fn due(conn: &mut DbConnection, today: NaiveDate, years: u32) -> Result<Vec<
             cases::workflow_key,
             organisations::key,
             organisations::name,
+            organisations::kind,
             cases::status,
             cases::updated_at,
         ))
         .load(conn)?;
     rows.into_iter()
         .map(
-            |(id, aktenzeichen, workflow, applicant, applicant_name, status, ended_at)| {
+            |(id, aktenzeichen, workflow, applicant, name, kind, status, ended_at)| {
                 Ok(DueCase {
                     exported: fully_exported(conn, id)?,
                     id,
                     aktenzeichen,
                     workflow,
                     applicant,
-                    applicant_name,
+                    applicant_name: designation(&kind, &name).into_owned(),
                     status,
                     ended_at,
                     retention_until: retention_until(ended_at, years),
@@ -241,7 +253,7 @@ fn fully_exported(conn: &mut DbConnection, id: i64) -> Result<bool, DbError> {
 
 /// Every deleted case, most recently deleted first.
 pub fn disposed(conn: &mut DbConnection) -> Result<Vec<DisposedCase>, DbError> {
-    let rows: Vec<(DisposedRow, String, String)> = disposed_cases::table
+    let rows: Vec<(DisposedRow, String, String, String)> = disposed_cases::table
         .inner_join(organisations::table.on(organisations::id.eq(disposed_cases::applicant_id)))
         .order((
             disposed_cases::disposed_at.desc(),
@@ -251,11 +263,14 @@ pub fn disposed(conn: &mut DbConnection) -> Result<Vec<DisposedCase>, DbError> {
             DisposedRow::as_select(),
             organisations::key,
             organisations::name,
+            organisations::kind,
         ))
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(row, applicant, applicant_name)| row.into_view(applicant, applicant_name))
+        .map(|(row, applicant, name, kind)| {
+            row.into_view(applicant, designation(&kind, &name).into_owned())
+        })
         .collect())
 }
 
@@ -391,10 +406,11 @@ pub fn dispose(
             &record.aktenzeichen,
             &serde_json::json!({ "decision": record.decision }),
         )?;
-        let (applicant, applicant_name): (String, String) = organisations::table
+        let (applicant, name, kind): (String, String, String) = organisations::table
             .find(record.applicant_id)
-            .select((organisations::key, organisations::name))
+            .select((organisations::key, organisations::name, organisations::kind))
             .first(conn)?;
+        let applicant_name = designation(&kind, &name).into_owned();
         Ok((record.into_view(applicant, applicant_name), deleted.blobs))
     })?;
     case_removal::release_blobs(conn, store, &blobs);

@@ -295,7 +295,7 @@ both_backends! {
         assert_eq!(record["aktenzeichen"], aktenzeichen.as_str());
         assert_eq!(record["workflow"], "ki-antrag");
         assert_eq!(record["applicant"], "05974");
-        assert_eq!(record["applicant_name"], "Soest");
+        assert_eq!(record["applicant_name"], "Kreis Soest");
         assert_eq!(record["status"], "withdrawn");
         assert_eq!(record["decision"], "archived");
         assert_eq!(record["reference"], "Übernahme vom 2.2.2026");
