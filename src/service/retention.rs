@@ -172,6 +172,28 @@ fn kept_from(today: NaiveDate, years: u32) -> NaiveDateTime {
 
 /// Every ended case whose retention period was over before `today`, oldest end first.
 pub fn due(conn: &mut DbConnection, today: NaiveDate, years: u32) -> Result<Vec<DueCase>, DbError> {
+    due_among(conn, today, years, i64::MIN, i64::MAX)
+}
+
+/// Case `id` if it is due (see [`due`]); `None` while it runs or is still kept, or when there is
+/// no such case.
+pub fn due_case(
+    conn: &mut DbConnection,
+    id: CaseId,
+    today: NaiveDate,
+    years: u32,
+) -> Result<Option<DueCase>, DbError> {
+    Ok(due_among(conn, today, years, id.0, id.0)?.pop())
+}
+
+/// The due cases with ids from `first` to `last`.
+fn due_among(
+    conn: &mut DbConnection,
+    today: NaiveDate,
+    years: u32,
+    first: i64,
+    last: i64,
+) -> Result<Vec<DueCase>, DbError> {
     type Row = (
         i64,
         String,
@@ -184,6 +206,7 @@ pub fn due(conn: &mut DbConnection, today: NaiveDate, years: u32) -> Result<Vec<
     );
     let rows: Vec<Row> = cases::table
         .inner_join(organisations::table.on(organisations::id.eq(cases::applicant_id)))
+        .filter(cases::id.between(first, last))
         .filter(cases::status.eq_any(ENDED))
         .filter(cases::updated_at.lt(kept_from(today, years)))
         .order((cases::updated_at, cases::id))
@@ -440,6 +463,8 @@ fn checked_reference(text: &str) -> Result<String, ServiceError> {
 }
 
 /// The columns of the case a disposal needs.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = cases)]
 struct EndedCase {
     aktenzeichen: String,
     workflow_key: String,
@@ -453,39 +478,17 @@ struct EndedCase {
 /// Reads the case, locking its row on PostgreSQL (SQLite's write transaction holds the
 /// database's write lock already), so no command changes it while it is deleted.
 fn locked_case(conn: &mut DbConnection, id: CaseId) -> Result<EndedCase, ServiceError> {
-    type Columns = (
-        String,
-        String,
-        i64,
-        String,
-        NaiveDateTime,
-        NaiveDateTime,
-        i32,
-    );
-    let query = cases::table.find(id.0).select((
-        cases::aktenzeichen,
-        cases::workflow_key,
-        cases::applicant_id,
-        cases::status,
-        cases::created_at,
-        cases::updated_at,
-        cases::journal_seq,
-    ));
-    let row: Option<Columns> = match conn {
-        DbConnection::Pg(pg) => query.for_update().first(pg).optional()?,
-        DbConnection::Sqlite(sqlite) => query.first(sqlite).optional()?,
+    // Built per backend: `as_select` fixes the backend it is used with.
+    macro_rules! query {
+        () => {
+            cases::table.find(id.0).select(EndedCase::as_select())
+        };
+    }
+    let row = match conn {
+        DbConnection::Pg(pg) => query!().for_update().first(pg).optional()?,
+        DbConnection::Sqlite(sqlite) => query!().first(sqlite).optional()?,
     };
-    let (aktenzeichen, workflow_key, applicant_id, status, created_at, updated_at, journal_seq) =
-        row.ok_or_else(super::cases::not_found)?;
-    Ok(EndedCase {
-        aktenzeichen,
-        workflow_key,
-        applicant_id,
-        status,
-        created_at,
-        updated_at,
-        journal_seq,
-    })
+    row.ok_or_else(super::cases::not_found)
 }
 
 /// The journal's newest entry as the case row records it: its number and hash.

@@ -310,7 +310,7 @@ pub fn set_roles(
     }
     write_transaction(conn, |conn| {
         let account = User::find_by_id(conn, user)?.ok_or_else(unknown)?;
-        let before = show(conn, user)?.roles;
+        let before = account.roles(conn)?;
         diesel::delete(user_roles::table.filter(user_roles::user_id.eq(user))).execute(conn)?;
         for role in &roles {
             diesel::insert_into(user_roles::table)
@@ -361,17 +361,17 @@ pub fn set_active(
             diesel::delete(ui_sessions::table.filter(ui_sessions::user_id.eq(user)))
                 .execute(conn)?;
         }
-        let account = User::find_by_id(conn, user)?.ok_or_else(unknown)?;
+        let view = show(conn, user)?;
         admin_log::record(
             conn,
             at,
             &actor.email,
             admin_log::ACTIVATION_CHANGED,
-            &account.email,
+            &view.email,
             &json!({ "active": active }),
         )?;
         tracing::info!(user_id = %user, actor = %actor.id, active, "user activation changed");
-        show(conn, user)
+        Ok(view)
     })
 }
 

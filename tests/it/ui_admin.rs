@@ -490,6 +490,7 @@ both_backends! {
 
         let form = admin.get(&app, &format!("/admin/aussonderung/{id}")).await;
         assert_eq!(form.status, 200, "{}", form.body);
+        assert_eq!(admin.get(&app, &format!("/admin/aussonderung/{running}")).await.status, 404, "a running case has no form");
         assert!(form.body.contains("Vorgang KI-05154-2018-0003 aussondern"));
         let csrf = form.hidden("csrf");
         let path = format!("/admin/aussonderung/{id}");

@@ -98,12 +98,22 @@ pub async fn list(
     render(&api, StatusCode::OK, "admin_aussonderung", &context)
 }
 
-/// What the form was sent with, to show it again.
-#[derive(Debug, Clone, Default)]
-struct Input {
-    decision: String,
-    reference: String,
-    confirmed: bool,
+/// The form's fields as sent (shown again when something is missing); absent ones are empty.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct DisposeForm {
+    /// `archived` or `declined`.
+    entscheidung: String,
+    /// The archive's reference.
+    zeichen: String,
+    /// `ja` when the deletion is confirmed.
+    bestaetigung: String,
+}
+
+impl DisposeForm {
+    fn confirmed(&self) -> bool {
+        self.bestaetigung == "ja"
+    }
 }
 
 /// `GET /admin/aussonderung/{id}`: the form for one due case.
@@ -123,7 +133,7 @@ pub async fn form(
         &session,
         id.into_inner(),
         StatusCode::OK,
-        &Input::default(),
+        &DisposeForm::default(),
         &[],
     )
     .await
@@ -136,14 +146,16 @@ async fn form_page(
     session: &Session,
     id: i64,
     status: StatusCode,
-    input: &Input,
+    input: &DisposeForm,
     errors: &[DataError],
 ) -> HttpResponse {
     let years = api.retention_years;
     let today = clock::now().today;
-    let due = db.run(move |conn| retention::due(conn, today, years)).await;
+    let due = db
+        .run(move |conn| retention::due_case(conn, CaseId(id), today, years))
+        .await;
     let case = match due {
-        Ok(due) => due.into_iter().find(|case| case.id == id),
+        Ok(case) => case,
         Err(error) => return failure(api, session, ServiceError::Db(error)),
     };
     let Some(case) = case else {
@@ -172,12 +184,12 @@ async fn form_page(
                     Decision::Archived => "Das Archiv übernimmt die Akte (die exportierte Akte wurde übergeben).",
                     Decision::Declined => "Das Archiv hat die Akte als nicht archivwürdig bewertet.",
                 },
-                "gewaehlt": input.decision == d.as_str(),
+                "gewaehlt": input.entscheidung == d.as_str(),
             }))
             .collect::<Vec<_>>()
     );
-    context["zeichen"] = json!(input.reference);
-    context["bestaetigt"] = json!(input.confirmed);
+    context["zeichen"] = json!(input.zeichen);
+    context["bestaetigt"] = json!(input.confirmed());
     field_errors(&mut context, errors, &FIELDS, |pointer| {
         match pointer {
             "/reference" => "zeichen",
@@ -192,16 +204,16 @@ async fn form_page(
 }
 
 /// The decision as the form gives it, or what is missing: a decision, the confirmation.
-fn checked(input: &Input) -> Result<Disposal, Vec<DataError>> {
+fn checked(input: &DisposeForm) -> Result<Disposal, Vec<DataError>> {
     let mut errors = Vec::new();
-    let decision = Decision::parse(&input.decision);
+    let decision = Decision::parse(&input.entscheidung);
     if decision.is_none() {
         errors.push(DataError {
             pointer: "/decision".into(),
             message: "Bitte wählen Sie die Entscheidung des Archivs.".into(),
         });
     }
-    if !input.confirmed {
+    if !input.confirmed() {
         errors.push(DataError {
             pointer: "/confirmed".into(),
             message: "Bitte bestätigen Sie, dass der Vorgang endgültig gelöscht wird.".into(),
@@ -210,7 +222,7 @@ fn checked(input: &Input) -> Result<Disposal, Vec<DataError>> {
     match decision {
         Some(decision) if errors.is_empty() => Ok(Disposal {
             decision,
-            reference: input.reference.clone(),
+            reference: input.zeichen.clone(),
         }),
         _ => Err(errors),
     }
@@ -219,27 +231,20 @@ fn checked(input: &Input) -> Result<Disposal, Vec<DataError>> {
 /// `POST /admin/aussonderung/{id}`: records the archive's decision and deletes the case, or
 /// shows the form again with what is missing; nothing is deleted then.
 pub async fn dispose(
-    form: CsrfForm<Vec<(String, String)>>,
+    form: CsrfForm<DisposeForm>,
     id: web::Path<i64>,
     api: web::Data<ApiState>,
     db: web::Data<Database>,
 ) -> HttpResponse {
-    let CsrfForm { session, form, .. } = form;
+    let CsrfForm {
+        session,
+        form: input,
+        ..
+    } = form;
     if let Some(refused) = refusal(&api, &session, Permission::DisposeCases) {
         return refused;
     }
     let id = id.into_inner();
-    let value = |name: &str| {
-        form.iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.clone())
-            .unwrap_or_default()
-    };
-    let input = Input {
-        decision: value("entscheidung"),
-        reference: value("zeichen"),
-        confirmed: value("bestaetigung") == "ja",
-    };
     let errors = match checked(&input) {
         Ok(disposal) => {
             let actor = crate::web::api::actor(session.principal());
