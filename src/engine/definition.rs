@@ -71,6 +71,13 @@ pub struct Definition {
     /// Who may withdraw a case (the Antrag is zurückgezogen); absent: nobody.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub withdraw: Option<Withdrawal>,
+    /// Years an ended case of this workflow is kept after the end of the year it ended in,
+    /// before it is offered to the archive and deleted (Aussonderung); absent: the
+    /// installation's `retention_years`. The newest version's value applies to every case of
+    /// the workflow, as a records schedule applies to every file of its kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 100))]
+    pub retention_years: Option<u32>,
     /// The step a new case starts in.
     pub start: StepName,
     /// The steps, in the order they are shown.

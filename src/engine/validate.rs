@@ -313,6 +313,14 @@ impl Checker<'_> {
         if let Some(editors) = &self.def.data_editors {
             self.editors(editors, &At::root().k("data_editors"));
         }
+        if let Some(years) = self.def.retention_years
+            && !(1..=100).contains(&years)
+        {
+            self.error(
+                &At::root().k("retention_years"),
+                format!("retention_years must be from 1 to 100 (years after the end of the year a case ended in), not {years}"),
+            );
+        }
     }
 
     /// A list of `editors` (of the data or of a field): known roles, at least one.

@@ -5,8 +5,9 @@
 //! the journal only grows. But personal data may not be kept longer than needed, and public
 //! records must be offered to the responsible archive before they are destroyed. So an ended
 //! case (completed or withdrawn) is kept until the end of the calendar year in which it ended
-//! plus `retention_years` (five by default, as for grant paperwork); from the next day on it is
-//! listed as due. An administrator then records the archive's decision:
+//! plus the years of its workflow's `retention_years`, or of the installation's setting of that
+//! name where the workflow sets none (five by default, as for grant paperwork); from the next day
+//! on it is listed as due. An administrator then records the archive's decision:
 //! - `archived`: the archive takes the file. The exported case file (`GET /cases/{id}/export`)
 //!   is what it takes, so the newest export must hold the whole journal.
 //! - `declined`: the archive has declared the file not worth archiving.
@@ -20,6 +21,8 @@
 //!
 //! Backups taken before the deletion still hold the case until they are rotated away.
 
+use std::collections::BTreeMap;
+
 use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -28,8 +31,8 @@ use utoipa::ToSchema;
 use super::ServiceError;
 use super::case_file::EXPORTED;
 use super::case_removal;
-use crate::db::models::CaseId;
-use crate::db::schema::{case_events, cases, disposed_cases, organisations};
+use crate::db::models::{CaseId, DefinitionRow};
+use crate::db::schema::{case_events, cases, disposed_cases, organisations, workflow_definitions};
 use crate::db::{DbConnection, DbError, write_transaction};
 use crate::designation::designation;
 use crate::documents::DocumentStore;
@@ -45,6 +48,89 @@ pub const MAX_REFERENCE_CHARS: usize = 500;
 
 /// Statuses of an ended case.
 const ENDED: [&str; 2] = ["completed", "withdrawn"];
+
+/// How long the cases of each workflow are kept: the newest version's `retention_years`, else
+/// the installation's. Records managers set periods per kind of file; the newest version
+/// speaks for the workflow, so a period changed by a new version applies to its older cases too.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetentionPolicy {
+    default_years: u32,
+    by_workflow: BTreeMap<String, u32>,
+}
+
+impl RetentionPolicy {
+    /// `years` for every workflow.
+    pub fn uniform(years: u32) -> Self {
+        Self {
+            default_years: years,
+            by_workflow: BTreeMap::new(),
+        }
+    }
+
+    /// The periods the newest versions of the deployed workflows set, `default_years` for the
+    /// rest. Read from the stored definitions, without compiling them.
+    pub fn load(conn: &mut DbConnection, default_years: u32) -> Result<Self, ServiceError> {
+        let ids = DefinitionRow::latest_ids(conn)?;
+        let stored: Vec<(String, String)> = workflow_definitions::table
+            .filter(workflow_definitions::id.eq_any(ids))
+            .select((workflow_definitions::key, workflow_definitions::definition))
+            .load(conn)?;
+        let mut by_workflow = BTreeMap::new();
+        for (key, definition) in stored {
+            let definition: serde_json::Value = serde_json::from_str(&definition).map_err(|e| {
+                ServiceError::Db(DbError::Migration(format!(
+                    "gespeicherte Workflow-Definition „{key}“ ist unlesbar: {e}"
+                )))
+            })?;
+            if let Some(years) = definition
+                .get("retention_years")
+                .and_then(serde_json::Value::as_u64)
+            {
+                by_workflow.insert(key, u32::try_from(years).unwrap_or(u32::MAX));
+            }
+        }
+        Ok(Self {
+            default_years,
+            by_workflow,
+        })
+    }
+
+    /// Years the cases of `workflow` are kept.
+    pub fn years(&self, workflow: &str) -> u32 {
+        self.by_workflow
+            .get(workflow)
+            .copied()
+            .unwrap_or(self.default_years)
+    }
+
+    /// The installation's period, for workflows that set none.
+    pub fn default_years(&self) -> u32 {
+        self.default_years
+    }
+
+    /// The workflows with a period of their own, by key.
+    pub fn by_workflow(&self) -> &BTreeMap<String, u32> {
+        &self.by_workflow
+    }
+
+    /// Whether a case of `workflow` that ended at `ended_at` is no longer to be kept on `today`.
+    fn is_due(&self, workflow: &str, ended_at: NaiveDateTime, today: NaiveDate) -> bool {
+        ended_at < kept_from(today, self.years(workflow))
+    }
+
+    /// Only cases that ended before this can be due on `today`: the bound of the shortest
+    /// period, for the database to filter by; [`Self::is_due`] decides for each case.
+    fn candidates_before(&self, today: NaiveDate) -> NaiveDateTime {
+        let shortest = self
+            .by_workflow
+            .values()
+            .copied()
+            .chain([self.default_years])
+            .min()
+            .unwrap_or(self.default_years);
+        kept_from(today, shortest)
+    }
+}
 
 /// What the archive decided about a file offered to it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -101,6 +187,8 @@ pub struct DueCase {
     #[serde(serialize_with = "crate::utc::serialize")]
     #[schema(value_type = String, format = DateTime)]
     pub ended_at: NaiveDateTime,
+    /// Years the case is kept after the end of the year it ended in (its workflow's period).
+    pub retention_years: u32,
     /// Last day of the retention period.
     pub retention_until: NaiveDate,
     /// Whether the newest export of the case file holds its whole journal, i.e. what the
@@ -171,8 +259,12 @@ fn kept_from(today: NaiveDate, years: u32) -> NaiveDateTime {
 }
 
 /// Every ended case whose retention period was over before `today`, oldest end first.
-pub fn due(conn: &mut DbConnection, today: NaiveDate, years: u32) -> Result<Vec<DueCase>, DbError> {
-    due_among(conn, today, years, i64::MIN, i64::MAX)
+pub fn due(
+    conn: &mut DbConnection,
+    today: NaiveDate,
+    policy: &RetentionPolicy,
+) -> Result<Vec<DueCase>, DbError> {
+    due_among(conn, today, policy, i64::MIN, i64::MAX)
 }
 
 /// Case `id` if it is due (see [`due`]); `None` while it runs or is still kept, or when there is
@@ -181,16 +273,16 @@ pub fn due_case(
     conn: &mut DbConnection,
     id: CaseId,
     today: NaiveDate,
-    years: u32,
+    policy: &RetentionPolicy,
 ) -> Result<Option<DueCase>, DbError> {
-    Ok(due_among(conn, today, years, id.0, id.0)?.pop())
+    Ok(due_among(conn, today, policy, id.0, id.0)?.pop())
 }
 
 /// The due cases with ids from `first` to `last`.
 fn due_among(
     conn: &mut DbConnection,
     today: NaiveDate,
-    years: u32,
+    policy: &RetentionPolicy,
     first: i64,
     last: i64,
 ) -> Result<Vec<DueCase>, DbError> {
@@ -208,7 +300,7 @@ fn due_among(
         .inner_join(organisations::table.on(organisations::id.eq(cases::applicant_id)))
         .filter(cases::id.between(first, last))
         .filter(cases::status.eq_any(ENDED))
-        .filter(cases::updated_at.lt(kept_from(today, years)))
+        .filter(cases::updated_at.lt(policy.candidates_before(today)))
         .order((cases::updated_at, cases::id))
         .select((
             cases::id,
@@ -222,8 +314,10 @@ fn due_among(
         ))
         .load(conn)?;
     rows.into_iter()
+        .filter(|(_, _, workflow, _, _, _, _, ended_at)| policy.is_due(workflow, *ended_at, today))
         .map(
             |(id, aktenzeichen, workflow, applicant, name, kind, status, ended_at)| {
+                let years = policy.years(&workflow);
                 Ok(DueCase {
                     exported: fully_exported(conn, id)?,
                     id,
@@ -233,6 +327,7 @@ fn due_among(
                     applicant_name: designation(&kind, &name).into_owned(),
                     status,
                     ended_at,
+                    retention_years: years,
                     retention_until: retention_until(ended_at, years),
                 })
             },
@@ -241,12 +336,20 @@ fn due_among(
 }
 
 /// How many ended cases are due (what [`due`] would list), for the administrators' start page.
-pub fn count_due(conn: &mut DbConnection, today: NaiveDate, years: u32) -> Result<i64, DbError> {
-    Ok(cases::table
+pub fn count_due(
+    conn: &mut DbConnection,
+    today: NaiveDate,
+    policy: &RetentionPolicy,
+) -> Result<usize, DbError> {
+    let candidates: Vec<(String, NaiveDateTime)> = cases::table
         .filter(cases::status.eq_any(ENDED))
-        .filter(cases::updated_at.lt(kept_from(today, years)))
-        .count()
-        .get_result(conn)?)
+        .filter(cases::updated_at.lt(policy.candidates_before(today)))
+        .select((cases::workflow_key, cases::updated_at))
+        .load(conn)?;
+    Ok(candidates
+        .iter()
+        .filter(|(workflow, ended_at)| policy.is_due(workflow, *ended_at, today))
+        .count())
 }
 
 /// Whether the newest export of case `id` holds every journal entry except the records of
@@ -361,7 +464,7 @@ pub fn dispose(
     disposal: &Disposal,
     actor: &Actor,
     clock: &Clock,
-    years: u32,
+    policy: &RetentionPolicy,
 ) -> Result<DisposedCase, ServiceError> {
     let reference = checked_reference(&disposal.reference)?;
     let now = super::cases::db_time(clock);
@@ -375,7 +478,7 @@ pub fn dispose(
                 row.aktenzeichen
             )));
         }
-        let until = retention_until(row.updated_at, years);
+        let until = retention_until(row.updated_at, policy.years(&row.workflow_key));
         if clock.today <= until {
             return Err(ServiceError::Unprocessable(format!(
                 "Die Aufbewahrungsfrist des Vorgangs {} läuft noch bis zum {}.",
@@ -555,6 +658,30 @@ mod tests {
         assert_eq!(
             retention_until(ended, 5),
             NaiveDate::from_ymd_opt(2026, 12, 31).unwrap()
+        );
+    }
+
+    #[test]
+    fn each_workflow_is_judged_by_its_own_period() {
+        let policy = RetentionPolicy {
+            default_years: 5,
+            by_workflow: BTreeMap::from([("ki-betrieb".to_string(), 10), ("kurz".to_string(), 2)]),
+        };
+        let today = NaiveDate::from_ymd_opt(2026, 6, 1).unwrap();
+        let ended = at(2019, 3, 1, 10);
+        assert_eq!(policy.years("ki-antrag"), 5);
+        assert!(policy.is_due("ki-antrag", ended, today));
+        assert_eq!(policy.years("ki-betrieb"), 10);
+        assert!(!policy.is_due("ki-betrieb", ended, today));
+        assert!(policy.is_due("ki-betrieb", at(2014, 3, 1, 10), today));
+        // Two years: kept to the end of 2025, due in 2026; a case of 2024 is not.
+        assert!(policy.is_due("kurz", at(2023, 12, 1, 10), today));
+        assert!(!policy.is_due("kurz", at(2024, 1, 2, 10), today));
+        // The database's bound is the shortest period's: nothing due is filtered out.
+        assert_eq!(policy.candidates_before(today), kept_from(today, 2));
+        assert_eq!(
+            RetentionPolicy::uniform(7).candidates_before(today),
+            kept_from(today, 7)
         );
     }
 

@@ -402,3 +402,89 @@ both_backends! {
         assert_eq!(send!(app, overview(&admin)).json()["disposed"], json!([]));
     }
 }
+
+/// Deploys `ki-antrag` as shipped, with `extra` put in front of its `start:` line.
+fn deploy_ki_antrag(extra: &str, token: &str) -> actix_test::TestRequest {
+    let source = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/workflows/ki-antrag.yaml"
+    ))
+    .unwrap();
+    assert!(
+        source.contains("\nstart: "),
+        "ki-antrag.yaml names its start step at the top level"
+    );
+    actix_test::TestRequest::post()
+        .uri("/api/v1/workflows")
+        .insert_header(bearer(token))
+        .insert_header(("Content-Type", "application/yaml"))
+        .set_payload(source.replacen("\nstart: ", &format!("\n{extra}start: "), 1))
+}
+
+both_backends! {
+    async fn a_workflow_sets_its_own_period_and_its_newest_version_applies(backend) {
+        let db = TestDatabase::migrated(backend);
+        let dir = tempfile::tempdir().unwrap();
+        let (admin, soest) = {
+            let mut conn = db.connection();
+            (
+                staff_token(&create_user(&mut conn, "admin@bra.nrw.de", "KFI", &[Role::Admin], None)),
+                staff_token(&create_user(&mut conn, "k@kreis-soest.de", "05974", &[Role::Koordination], None)),
+            )
+        };
+        let pool = db.pool(2);
+        let api = crate::support::api::state(&pool, dir.path());
+        let app = actix_test::init_service(vorgang::web::app(pool, test_auth(), api)).await;
+        let mut ids = Vec::new();
+        for ended in ["2019-03-01 10:00:00", "2014-06-01 10:00:00"] {
+            let case = send!(app, actix_test::TestRequest::post().uri("/api/v1/cases").insert_header(bearer(&soest))
+                .set_json(json!({ "workflow": "ki-antrag", "data": crate::beteiligung::application() }))).json();
+            let id = case["id"].as_i64().unwrap();
+            let withdrawn = send!(app, actix_test::TestRequest::post().uri(&format!("/api/v1/cases/{id}/withdraw")).insert_header(bearer(&soest))
+                .set_json(json!({ "version": case["version"] })));
+            assert_eq!(withdrawn.status, StatusCode::OK, "{}", withdrawn.text());
+            ended_at(&db, id, ended);
+            ids.push(id);
+        }
+        let (ended_2019, ended_2014) = (ids[0], ids[1]);
+        let due_ids = |listed: &Value| -> Vec<i64> {
+            listed["due"].as_array().unwrap().iter().map(|c| c["id"].as_i64().unwrap()).collect()
+        };
+
+        // The installation's five years: both are due.
+        let listed = send!(app, overview(&admin)).json();
+        assert_eq!(listed["retention_years_by_workflow"], json!({}));
+        assert_eq!(due_ids(&listed), [ended_2014, ended_2019]);
+
+        // Ten years for ki-antrag: the case of 2019 is kept to the end of 2029.
+        let bad = send!(app, deploy_ki_antrag("retention_years: 0\n", &admin));
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.text());
+        assert!(bad.text().contains("retention_years must be from 1 to 100"), "{}", bad.text());
+        assert_eq!(send!(app, overview(&admin)).json()["retention_years_by_workflow"], json!({}));
+        let deployed = send!(app, deploy_ki_antrag("retention_years: 10\n", &admin));
+        assert_eq!(deployed.status, StatusCode::CREATED, "{}", deployed.text());
+        let listed = send!(app, overview(&admin)).json();
+        assert_eq!(listed["retention_years"], 5);
+        assert_eq!(listed["retention_years_by_workflow"], json!({ "ki-antrag": 10 }));
+        assert_eq!(due_ids(&listed), [ended_2014]);
+        assert_eq!(listed["due"][0]["retention_years"], 10);
+        assert_eq!(listed["due"][0]["retention_until"], "2024-12-31");
+        let kept = send!(app, dispose(ended_2019, &admin, json!({ "decision": "declined" })));
+        assert_eq!(kept.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", kept.text());
+        assert!(kept.json()["detail"].as_str().unwrap().contains("läuft noch bis zum 31.12.2029"), "{}", kept.text());
+        let before = rows_of(&db, ended_2019);
+        let gone = send!(app, dispose(ended_2014, &admin, json!({ "decision": "declined" })));
+        assert_eq!(gone.status, StatusCode::CREATED, "{}", gone.text());
+        assert_eq!(gone.json()["retention_until"], "2024-12-31");
+        assert_eq!(rows_of(&db, ended_2019), before);
+
+        // A newer version with six years: the case of 2019 was kept to the end of 2025.
+        let deployed = send!(app, deploy_ki_antrag("retention_years: 6\n", &admin));
+        assert_eq!(deployed.status, StatusCode::CREATED, "{}", deployed.text());
+        let listed = send!(app, overview(&admin)).json();
+        assert_eq!(listed["retention_years_by_workflow"], json!({ "ki-antrag": 6 }));
+        assert_eq!(due_ids(&listed), [ended_2019]);
+        assert_eq!(listed["due"][0]["retention_years"], 6);
+        assert_eq!(listed["due"][0]["retention_until"], "2025-12-31");
+    }
+}

@@ -130,6 +130,7 @@ both_backends! {
         assert!(shown.body.contains("id=\"zeile-1\""));
         assert!(shown.body.contains("Ablaufdiagramm"));
         assert!(shown.body.contains("Unterschiede zur Vorversion"));
+        assert!(shown.body.contains("und weitere 5 Jahre aufbewahrt (Einstellung der Installation;"), "{}", shown.body);
 
         let csrf = admin.csrf_token(&app, "/admin/workflows/ki-antrag/bearbeiten").await;
         let broken = format!("{source}\nsteps: [kaputt\n");
@@ -141,7 +142,7 @@ both_backends! {
         assert!(checked.body.contains("aria-invalid=\"true\""));
         assert_eq!(versions(&db), before, "nothing deployed");
 
-        let changed = source.replacen("title: ", "title: Geändert ", 1);
+        let changed = source.replacen("title: ", "title: Geändert ", 1).replacen("\nstart: ", "\nretention_years: 10\nstart: ", 1);
         let valid = admin.post(&app, "/admin/workflows/ki-antrag/bearbeiten", &[("csrf", &csrf), ("quelle", &changed.replace('\n', "\r\n")), ("aktion", "pruefen")]).await;
         assert_eq!(valid.status, 200, "{}", valid.body);
         assert!(valid.body.contains("Die Definition ist gültig."));
@@ -154,6 +155,8 @@ both_backends! {
         let page = admin.get(&app, &location).await;
         assert!(page.body.contains(&format!("Version {} wurde bereitgestellt.", before + 1)), "{}", page.body);
         assert!(page.body.contains("Geändert"));
+        let own_period = format!("und weitere 10 Jahre aufbewahrt (eigene Frist des Workflows, Version {})", before + 1);
+        assert!(page.body.contains(&own_period), "{}", page.body);
         assert!(page.body.contains(ADMIN));
         // The diagram of the new version, and what changed against the previous one.
         assert!(page.body.contains("<svg") && page.body.contains("role=\"img\""), "{}", page.body);
@@ -162,6 +165,7 @@ both_backends! {
         assert!(page.body.contains("title: Geändert "), "{}", page.body);
         let first = admin.get(&app, "/admin/workflows/ki-antrag?version=1").await;
         assert!(first.body.contains("Dies ist die erste Version"), "{}", first.body);
+        assert!(first.body.contains(&own_period), "the newest version's period holds: {}", first.body);
         // A version that does not exist, or is no number, is not silently the newest.
         for wrong in ["999", "abc", ""] {
             let missing = admin.get(&app, &format!("/admin/workflows/ki-antrag?version={wrong}")).await;

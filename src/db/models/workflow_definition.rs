@@ -85,6 +85,24 @@ impl DefinitionRow {
             .optional()?)
     }
 
+    /// The id of the newest version of every key, ordered by key (see [`Self::latest_id`]).
+    pub fn latest_ids(conn: &mut DbConnection) -> Result<Vec<DefinitionId>, DbError> {
+        let rows: Vec<(String, DefinitionId)> = workflow_definitions::table
+            .order((
+                workflow_definitions::key,
+                workflow_definitions::version.desc(),
+            ))
+            .select((workflow_definitions::key, workflow_definitions::id))
+            .load(conn)?;
+        let mut latest: Vec<(String, DefinitionId)> = Vec::new();
+        for (key, id) in rows {
+            if latest.last().is_none_or(|(last, _)| *last != key) {
+                latest.push((key, id));
+            }
+        }
+        Ok(latest.into_iter().map(|(_, id)| id).collect())
+    }
+
     /// Every version of `key`, newest first (the version history of the admin pages).
     pub fn history(conn: &mut DbConnection, key: &str) -> Result<Vec<Self>, DbError> {
         Ok(workflow_definitions::table

@@ -677,3 +677,34 @@ fn editors_name_known_roles_and_stay_out_of_list_items() {
         ]
     );
 }
+
+#[test]
+fn retention_years_run_from_one_to_a_hundred() {
+    let steps = format!("{}{END}", task_to("ende"));
+    let with = |years: &str| {
+        check(&format!(
+            "{}{steps}",
+            HEAD.replace(
+                "start: a\n",
+                &format!("retention_years: {years}\nstart: a\n")
+            )
+        ))
+    };
+    assert_eq!(with("10"), Vec::<String>::new());
+    assert_eq!(with("1"), Vec::<String>::new());
+    assert_eq!(with("100"), Vec::<String>::new());
+    for (years, column) in [("0", 18), ("101", 18)] {
+        assert_eq!(
+            with(years),
+            [format!(
+                "w.yaml:11:{column}: error: retention_years must be from 1 to 100 (years after \
+                 the end of the year a case ended in), not {years}"
+            )]
+        );
+    }
+    let negative = format!(
+        "{}{steps}",
+        HEAD.replace("start: a\n", "retention_years: -1\nstart: a\n")
+    );
+    assert!(load_definition("w.yaml", &negative).is_err());
+}

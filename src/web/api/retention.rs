@@ -1,6 +1,8 @@
 //! `/api/v1/admin/retention`: cases whose retention period has run out, and their deletion
 //! after the archive's decision (Aussonderung, see `service::retention`).
 
+use std::collections::BTreeMap;
+
 use actix_web::{HttpResponse, web};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -11,14 +13,18 @@ use crate::auth::{Permission, Principal, authorize};
 use crate::db::Database;
 use crate::db::models::CaseId;
 use crate::service::clock;
-use crate::service::retention::{self, Decision, Disposal, DisposedCase, DueCase};
+use crate::service::retention::{self, Decision, Disposal, DisposedCase, DueCase, RetentionPolicy};
 use crate::web::problem::Problem;
 
 /// Answer of `GET /admin/retention`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RetentionOverview {
-    /// Jahre, die ein beendeter Vorgang nach Ablauf des Jahres seines Endes aufbewahrt wird.
+    /// Jahre, die ein beendeter Vorgang nach Ablauf des Jahres seines Endes aufbewahrt wird,
+    /// wenn sein Workflow keine eigene Frist setzt.
     pub retention_years: u32,
+    /// Workflows mit eigener Aufbewahrungsfrist (`retention_years` der neuesten Version):
+    /// Schlüssel des Workflows → Jahre.
+    pub retention_years_by_workflow: BTreeMap<String, u32>,
     /// Der Tag, für den die fälligen Vorgänge bestimmt wurden.
     pub today: NaiveDate,
     /// Beendete Vorgänge, deren Aufbewahrungsfrist abgelaufen ist, ältestes Ende zuerst.
@@ -33,7 +39,7 @@ pub struct RetentionOverview {
     path = "/api/v1/admin/retention",
     tag = "Aussonderung",
     summary = "Fällige und ausgesonderte Vorgänge",
-    description = "Nur für Administratoren: abgeschlossene und zurückgenommene Vorgänge, deren Aufbewahrungsfrist (Ende des Jahres, in dem der Vorgang endete, plus `retention_years` Jahre) abgelaufen ist, und die Nachweise der bereits ausgesonderten Vorgänge.",
+    description = "Nur für Administratoren: abgeschlossene und zurückgenommene Vorgänge, deren Aufbewahrungsfrist (Ende des Jahres, in dem der Vorgang endete, plus die Jahre seines Workflows, sonst `retention_years`) abgelaufen ist, und die Nachweise der bereits ausgesonderten Vorgänge.",
     responses(
         (status = 200, description = "Fällige und ausgesonderte Vorgänge", body = RetentionOverview),
         (status = 401, description = "Nicht angemeldet: Bearer-Token fehlt oder ist ungültig", body = Problem, content_type = "application/problem+json"),
@@ -46,17 +52,17 @@ pub async fn overview(
     api: web::Data<ApiState>,
 ) -> Result<HttpResponse, Problem> {
     authorize(&principal, Permission::DisposeCases, None).map_err(denied)?;
-    let years = api.retention_years;
     let today = clock::now().today;
-    let (due, disposed) = blocking(&db, move |conn| {
-        Ok((
-            retention::due(conn, today, years)?,
-            retention::disposed(conn)?,
-        ))
+    let state = api.clone();
+    let (policy, due, disposed) = blocking(&db, move |conn| {
+        let policy = RetentionPolicy::load(conn, state.retention_years)?;
+        let due = retention::due(conn, today, &policy)?;
+        Ok((policy, due, retention::disposed(conn)?))
     })
     .await?;
     Ok(HttpResponse::Ok().json(RetentionOverview {
-        retention_years: years,
+        retention_years: policy.default_years(),
+        retention_years_by_workflow: policy.by_workflow().clone(),
         today,
         due,
         disposed,
@@ -113,6 +119,7 @@ pub async fn dispose(
     let actor = actor(&principal);
     let state = api.clone();
     let disposed = blocking(&db, move |conn| {
+        let policy = RetentionPolicy::load(conn, state.retention_years)?;
         retention::dispose(
             conn,
             &state.documents,
@@ -120,7 +127,7 @@ pub async fn dispose(
             &disposal,
             &actor,
             &clock::now(),
-            state.retention_years,
+            &policy,
         )
     })
     .await?;

@@ -17,6 +17,7 @@ use crate::engine::definition::Step;
 use crate::mail::outbox::{self, OutboxStatus};
 use crate::service::beteiligung::{parse_votum, votum_de};
 use crate::service::case_list::permitted;
+use crate::service::retention::RetentionPolicy;
 use crate::service::{ServiceError, calendar, clock, overview};
 use crate::web::api::{ApiState, blocking};
 
@@ -251,7 +252,8 @@ fn summarise(
         principal.organisation_id,
         false,
     ) {
-        crate::service::retention::count_due(conn, today, api.retention_years)?
+        let policy = RetentionPolicy::load(conn, api.retention_years)?;
+        crate::service::retention::count_due(conn, today, &policy)?
     } else {
         0
     };

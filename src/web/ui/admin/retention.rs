@@ -8,10 +8,10 @@ use serde_json::{Value, json};
 
 use super::{failure, field_errors, local_time, notice, refusal};
 use crate::auth::Permission;
-use crate::db::Database;
-use crate::db::models::CaseId;
+use crate::db::models::{CaseId, DefinitionRow};
+use crate::db::{Database, DbConnection};
 use crate::engine::data::DataError;
-use crate::service::retention::{self, Decision, Disposal, DisposedCase, DueCase};
+use crate::service::retention::{self, Decision, Disposal, DisposedCase, DueCase, RetentionPolicy};
 use crate::service::{ServiceError, clock};
 use crate::web::api::ApiState;
 use crate::web::ui::case_list::status_label;
@@ -75,27 +75,45 @@ pub async fn list(
     if let Some(refused) = refusal(&api, &session, Permission::DisposeCases) {
         return refused;
     }
-    let years = api.retention_years;
     let today = clock::now().today;
+    let state = api.clone();
     let listed = db
-        .run(move |conn| {
-            Ok((
-                retention::due(conn, today, years)?,
-                retention::disposed(conn)?,
-            ))
-        })
-        .await;
-    let (due, disposed) = match listed {
+        .run(move |conn| Ok(listing(conn, &state, today)))
+        .await
+        .map_err(ServiceError::Db)
+        .and_then(|listed| listed);
+    let (policy, periods, due, disposed) = match listed {
         Ok(listed) => listed,
-        Err(error) => return failure(&api, &session, ServiceError::Db(error)),
+        Err(error) => return failure(&api, &session, error),
     };
     let mut context = layout("Aussonderung", Some(&session), Some("/admin"));
     context["hinweis"] = json!(notice(req.query_string(), NOTICES));
-    context["jahre"] = json!(years);
+    context["jahre"] = json!(policy.default_years());
+    context["eigene_fristen"] = json!(periods);
     context["anzahl_faellig"] = json!(due.len());
     context["faellig"] = json!(due.iter().map(due_json).collect::<Vec<_>>());
     context["ausgesondert"] = json!(disposed.iter().map(disposed_json).collect::<Vec<_>>());
     render(&api, StatusCode::OK, "admin_aussonderung", &context)
+}
+
+/// What the list shows: the policy, the workflows with a period of their own (title and
+/// years), the due cases and the records of deleted ones.
+type Listing = (RetentionPolicy, Vec<Value>, Vec<DueCase>, Vec<DisposedCase>);
+
+fn listing(
+    conn: &mut DbConnection,
+    api: &ApiState,
+    today: chrono::NaiveDate,
+) -> Result<Listing, ServiceError> {
+    let policy = RetentionPolicy::load(conn, api.retention_years)?;
+    let mut periods = Vec::new();
+    for (key, years) in policy.by_workflow() {
+        let title = DefinitionRow::latest(conn, key)?.map_or_else(|| key.clone(), |row| row.title);
+        periods.push(json!({ "titel": title, "jahre": years }));
+    }
+    let due = retention::due(conn, today, &policy)?;
+    let disposed = retention::disposed(conn)?;
+    Ok((policy, periods, due, disposed))
 }
 
 /// The form's fields as sent (shown again when something is missing); absent ones are empty.
@@ -141,7 +159,7 @@ pub async fn form(
 
 /// The form for due case `id`, with `input` and `errors`; "not found" when the case is not due.
 async fn form_page(
-    api: &ApiState,
+    api: &web::Data<ApiState>,
     db: &Database,
     session: &Session,
     id: i64,
@@ -149,14 +167,19 @@ async fn form_page(
     input: &DisposeForm,
     errors: &[DataError],
 ) -> HttpResponse {
-    let years = api.retention_years;
     let today = clock::now().today;
+    let state = api.clone();
     let due = db
-        .run(move |conn| retention::due_case(conn, CaseId(id), today, years))
-        .await;
+        .run(move |conn| {
+            Ok(RetentionPolicy::load(conn, state.retention_years)
+                .and_then(|policy| Ok(retention::due_case(conn, CaseId(id), today, &policy)?)))
+        })
+        .await
+        .map_err(ServiceError::Db)
+        .and_then(|due| due);
     let case = match due {
         Ok(case) => case,
-        Err(error) => return failure(api, session, ServiceError::Db(error)),
+        Err(error) => return failure(api, session, error),
     };
     let Some(case) = case else {
         return failure(
@@ -251,15 +274,19 @@ pub async fn dispose(
             let state = api.clone();
             let outcome = db
                 .run(move |conn| {
-                    Ok(retention::dispose(
-                        conn,
-                        &state.documents,
-                        CaseId(id),
-                        &disposal,
-                        &actor,
-                        &clock::now(),
-                        state.retention_years,
-                    ))
+                    Ok(
+                        RetentionPolicy::load(conn, state.retention_years).and_then(|policy| {
+                            retention::dispose(
+                                conn,
+                                &state.documents,
+                                CaseId(id),
+                                &disposal,
+                                &actor,
+                                &clock::now(),
+                                &policy,
+                            )
+                        }),
+                    )
                 })
                 .await;
             match outcome {

@@ -147,6 +147,24 @@ pub async fn show(
         "von": selected.created_by,
         "neueste": selected.version == history[0].version,
     });
+    // The newest version's period applies to every case of the workflow (service::retention).
+    let own_period = serde_json::from_str::<serde_json::Value>(&history[0].definition)
+        .ok()
+        .and_then(|definition| definition["retention_years"].as_u64());
+    context["aufbewahrung"] = json!(match own_period {
+        Some(years) => format!(
+            "Beendete Vorgänge dieses Workflows werden bis zum Ende des Jahres, in dem sie \
+             endeten, und weitere {years} Jahre aufbewahrt (eigene Frist des Workflows, \
+             Version {}).",
+            history[0].version
+        ),
+        None => format!(
+            "Beendete Vorgänge dieses Workflows werden bis zum Ende des Jahres, in dem sie \
+             endeten, und weitere {} Jahre aufbewahrt (Einstellung der Installation; der \
+             Workflow setzt mit „retention_years“ keine eigene Frist).",
+            api.retention_years
+        ),
+    });
     context["zeilen"] = json!(numbered_lines(&selected.source, &BTreeSet::new()));
     // The diagram is generated here from the stored definition, its titles escaped by the
     // generator, so the template inserts it as markup.
