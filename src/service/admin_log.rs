@@ -89,6 +89,62 @@ pub fn record(
     Ok(())
 }
 
+/// Every kind, for filters and their checks.
+pub const KINDS: [&str; 8] = [
+    USER_CREATED,
+    PASSWORD_SET,
+    ROLES_CHANGED,
+    ACTIVATION_CHANGED,
+    FOLLOW_UPS_HANDED_OVER,
+    ORGANISATION_REGISTERED,
+    ADDRESSES_REPLACED,
+    CASE_DISPOSED,
+];
+
+/// Which entries to find: "what happened to this account", "what did this administrator do".
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    /// One of [`KINDS`].
+    pub kind: Option<String>,
+    /// Text contained in the subject or the actor, in any case.
+    pub q: Option<String>,
+}
+
+/// Page `page` (from 1) of `per_page` entries matching `filter`, newest first, and how many
+/// match in all.
+pub fn search(
+    conn: &mut DbConnection,
+    filter: &EventFilter,
+    page: i64,
+    per_page: i64,
+) -> Result<(Vec<AdminEvent>, i64), DbError> {
+    use super::case_list::{contains_pattern, lower};
+    let matching = || {
+        let mut select = admin_events::table.into_boxed();
+        if let Some(kind) = &filter.kind {
+            select = select.filter(admin_events::kind.eq(kind.clone()));
+        }
+        if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+            let pattern = contains_pattern(q);
+            select = select.filter(
+                lower(admin_events::subject)
+                    .like(pattern.clone())
+                    .escape('\\')
+                    .or(lower(admin_events::actor).like(pattern).escape('\\')),
+            );
+        }
+        select
+    };
+    let entries = matching()
+        .order(admin_events::id.desc())
+        .limit(per_page)
+        .offset((page - 1).saturating_mul(per_page))
+        .select(AdminEvent::as_select())
+        .load(conn)?;
+    let total = matching().count().get_result(conn)?;
+    Ok((entries, total))
+}
+
 /// The newest `limit` entries, newest first, and how many there are in all.
 pub fn newest(conn: &mut DbConnection, limit: i64) -> Result<(Vec<AdminEvent>, i64), DbError> {
     let entries = admin_events::table

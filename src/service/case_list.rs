@@ -133,6 +133,12 @@ diesel::define_sql_function! {
     fn lower(text: diesel::sql_types::Text) -> diesel::sql_types::Text;
 }
 
+/// The LIKE pattern (escaped with a backslash) matching text that contains `needle`, lower-cased
+/// for comparing with [`lower`] of a column.
+pub(crate) fn contains_pattern(needle: &str) -> String {
+    format!("%{}%", escape_like(&needle.to_lowercase()))
+}
+
 /// The LIKE patterns of a search text, lower-cased: one for the Aktenzeichen and the applicant's
 /// name, one for a Vermerk's stored payload `{"text":"…"}`, which matches only inside the text
 /// (the search „text“ does not find every Vermerk by its key) and with the text escaped as the
@@ -145,7 +151,7 @@ fn search_patterns(q: &str) -> (String, String) {
         .and_then(|s| s.strip_suffix('"'))
         .unwrap_or_default();
     (
-        format!("%{}%", escape_like(&needle)),
+        contains_pattern(&needle),
         format!("{{\"text\":\"%{}%\"}}", escape_like(as_json)),
     )
 }

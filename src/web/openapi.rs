@@ -13,8 +13,8 @@ use utoipa::{Modify, OpenApi, ToSchema};
 
 use crate::auth::login;
 use crate::web::api::{
-    beteiligung, calendar, case_file, cases, documents, follow_ups, jobs, organisations, outbox,
-    retention, view, workflows,
+    admin_events, beteiligung, calendar, case_file, cases, documents, follow_ups, jobs,
+    organisations, outbox, retention, view, workflows,
 };
 use crate::web::problem::Problem;
 
@@ -68,6 +68,7 @@ const BEARER: &str = "bearer";
         jobs::list,
         retention::overview,
         retention::dispose,
+        admin_events::list,
         calendar::issue,
         calendar::list,
         calendar::revoke,
@@ -113,6 +114,8 @@ const BEARER: &str = "bearer";
         crate::service::retention::DueCase,
         crate::service::retention::DisposedCase,
         crate::service::retention::Decision,
+        admin_events::AdminEventList,
+        admin_events::AdminEventItem,
         calendar::NewFeed,
         calendar::FeedView,
         calendar::IssuedFeedView,
@@ -128,6 +131,7 @@ const BEARER: &str = "bearer";
         (name = "Postausgang", description = "Versand der Mails (nur Administratoren)"),
         (name = "Aufgaben", description = "Regelmäßige Aufgaben und ihre Läufe (nur Administratoren)"),
         (name = "Aussonderung", description = "Löschen beendeter Vorgänge nach Ablauf der Aufbewahrungsfrist und Entscheidung des Archivs (nur Administratoren)"),
+        (name = "Verwaltungsprotokoll", description = "Wer Benutzer, Rollen, Organisationen und Aussonderungen geändert hat (nur Administratoren)"),
         (name = "Kalender", description = "Persönliche Kalenderadressen (iCalendar) für die Fristen"),
     )
 )]

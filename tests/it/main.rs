@@ -4,6 +4,7 @@
 #[macro_use]
 mod support;
 
+mod admin_events;
 mod api;
 mod auth;
 mod backup;

@@ -46,6 +46,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/admin/jobs"),
     ("GET", "/api/v1/admin/retention"),
     ("POST", "/api/v1/admin/retention/{id}/dispose"),
+    ("GET", "/api/v1/admin/events"),
     ("GET", "/api/v1/calendar/feeds"),
     ("POST", "/api/v1/calendar/feeds"),
     ("DELETE", "/api/v1/calendar/feeds/{id}"),

@@ -116,6 +116,9 @@ const RETENTION: [[u16; 2]; 5] = [
     [403, 403], // koordination Kleve
 ];
 
+/// The administration's record per principal: GET /admin/events.
+const EVENTS: [u16; 5] = [200, 403, 403, 403, 403];
+
 /// Organisations per principal: GET /organisations, GET /organisations/KFI, POST /organisations
 /// (without a name: permitted → 422, nothing is created), PUT /organisations/UNBEKANNT/addresses
 /// (an unknown organisation: permitted → 404).
@@ -303,6 +306,10 @@ both_backends! {
             let dispose = send!(app, actix_test::TestRequest::post().uri("/api/v1/admin/retention/0/dispose")
                 .insert_header(bearer(token)).set_json(json!({ "decision": "declined" })));
             check(&mut mismatches, format!("{who} POST /admin/retention/0/dispose"), RETENTION[p][1], &dispose);
+
+            // The administration's record.
+            let events = send!(app, actix_test::TestRequest::get().uri("/api/v1/admin/events?kind=user_created").insert_header(bearer(token)));
+            check(&mut mismatches, format!("{who} GET /admin/events"), EVENTS[p], &events);
 
             // Organisations.
             let organisations = send!(app, actix_test::TestRequest::get().uri("/api/v1/organisations").insert_header(bearer(token)));

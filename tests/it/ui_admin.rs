@@ -317,7 +317,7 @@ both_backends! {
         ]);
         let record = admin.get(&app, "/admin/protokoll").await;
         assert_eq!(record.status, 200, "{}", record.body);
-        assert!(record.body.contains("(4 von 4 angezeigt)"), "{}", record.body);
+        assert!(record.body.contains("4 Einträge, Seite 1 von 1."), "{}", record.body);
         let position = |text: &str| record.body.find(text).unwrap_or_else(|| panic!("{text}: {}", record.body));
         let sentences = [
             "Benutzer neu@kreis-kleve.de wieder aktiviert",
@@ -536,5 +536,64 @@ both_backends! {
         assert_eq!(admin.get(&app, &path).await.status, 404);
         let again = admin.post(&app, &path, &[("csrf", &csrf), ("entscheidung", "declined"), ("bestaetigung", "ja")]).await;
         assert_eq!(again.status, 404, "{}", again.body);
+    }
+}
+
+both_backends! {
+    async fn the_record_page_filters_by_kind_and_text_and_pages(backend) {
+        let db = TestDatabase::migrated(backend);
+        {
+            let mut conn = db.connection();
+            let start = chrono::NaiveDate::from_ymd_opt(2026, 11, 2).unwrap().and_hms_opt(8, 0, 0).unwrap();
+            // 60 role changes of one account, then one account created: 61 entries.
+            for i in 0..60 {
+                vorgang::service::admin_log::record(&mut conn, start + chrono::Duration::minutes(i), "chefin@kfi.nrw.de",
+                    vorgang::service::admin_log::ROLES_CHANGED, "anna@kreis-kleve.de",
+                    &json!({ "before": ["lesen"], "after": ["koordination"] })).unwrap();
+            }
+            vorgang::service::admin_log::record(&mut conn, start + chrono::Duration::hours(2), vorgang::service::admin_log::COMMAND_LINE,
+                vorgang::service::admin_log::USER_CREATED, "bernd@kreis-soest.de",
+                &json!({ "organisation": "05974", "roles": ["lesen"] })).unwrap();
+        }
+        let app = admin_app!(db.pool(2));
+        let mut admin = admin_browser!(app, db);
+
+        let first = admin.get(&app, "/admin/protokoll").await;
+        assert_eq!(first.status, 200);
+        assert!(first.body.contains("61 Einträge, Seite 1 von 2."), "{}", first.body);
+        assert_eq!(first.body.matches("<tr><td>").count(), 50);
+        // Newest first: the account created on the command line heads the first page.
+        let newest = first.body.find("Benutzer bernd@kreis-soest.de angelegt (Organisation 05974, Rollen: Lesen)").expect("newest entry");
+        assert!(newest < first.body.find("Rollen von anna@kreis-kleve.de geändert").unwrap());
+        assert!(unescape(&first.body).contains("href=\"/admin/protokoll?seite=2\" rel=\"next\""), "{}", first.body);
+        assert!(!first.body.contains("rel=\"prev\""));
+
+        let second = admin.get(&app, "/admin/protokoll?seite=2").await;
+        assert!(second.body.contains("Seite 2 von 2."));
+        assert_eq!(second.body.matches("<tr><td>").count(), 11);
+        assert!(unescape(&second.body).contains("href=\"/admin/protokoll\" rel=\"prev\""), "{}", second.body);
+        assert!(!second.body.contains("rel=\"next\""));
+
+        let created = admin.get(&app, "/admin/protokoll?art=user_created").await;
+        assert!(created.body.contains("1 Eintrag gefunden, Seite 1 von 1."), "{}", created.body);
+        assert!(unescape(&created.body).contains("<option value=\"user_created\" selected>Benutzer angelegt</option>"), "{}", created.body);
+        assert!(!created.body.contains("class=\"seiten\""));
+
+        // Text in the actor or the subject, in any case; the filter stays in the page links.
+        let by_text = admin.get(&app, "/admin/protokoll?q=ANNA%40kreis&art=user_roles_changed").await;
+        assert!(by_text.body.contains("60 Einträge gefunden, Seite 1 von 2."), "{}", by_text.body);
+        assert!(unescape(&by_text.body).contains("value=\"ANNA@kreis\""));
+        assert!(unescape(&by_text.body).contains("href=\"/admin/protokoll?art=user_roles_changed&q=ANNA%40kreis&seite=2\""), "{}", by_text.body);
+        let by_actor = admin.get(&app, "/admin/protokoll?q=kommandozeile").await;
+        assert!(by_actor.body.contains("1 Eintrag gefunden"), "{}", by_actor.body);
+        let none = admin.get(&app, "/admin/protokoll?q=niemand").await;
+        assert!(none.body.contains("Keine Einträge gefunden."), "{}", none.body);
+
+        // Unknown kinds and pages show everything, past the end the last page.
+        let unknown = admin.get(&app, "/admin/protokoll?art=erfunden&seite=null").await;
+        assert!(unknown.body.contains("61 Einträge, Seite 1 von 2."), "{}", unknown.body);
+        let beyond = admin.get(&app, "/admin/protokoll?seite=9").await;
+        assert!(beyond.body.contains("61 Einträge, Seite 2 von 2."), "{}", beyond.body);
+        assert_eq!(beyond.body.matches("<tr><td>").count(), 11);
     }
 }

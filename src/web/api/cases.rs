@@ -216,8 +216,8 @@ pub struct ListQuery {
     /// `aktenzeichen`, `applicant` (Name des Antragstellers) oder `stand` (Status, dann Position
     /// im Verfahren); ein vorangestelltes `-` kehrt die Reihenfolge um.
     pub sort: Option<String>,
-    /// Seite, ab 1 (Standard 1).
-    #[param(minimum = 1)]
+    /// Seite, 1 bis 1.000.000 (Standard 1).
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<i64>,
     /// Vorgänge je Seite, 1 bis 100 (Standard 20).
     #[param(minimum = 1, maximum = 100)]
@@ -295,14 +295,7 @@ pub async fn list(
             *value = None;
         }
     }
-    let page = query.page.unwrap_or(1);
-    let per_page = query.per_page.unwrap_or(20);
-    if page < 1 || !(1..=100).contains(&per_page) {
-        return Err(super::bad_request(
-            "„page“ muss mindestens 1 und „per_page“ zwischen 1 und 100 liegen.".into(),
-        )
-        .into());
-    }
+    let (page, per_page) = super::paging(query.page, query.per_page).map_err(super::bad_request)?;
     if let Some(status) = &query.status
         && !["running", "completed", "withdrawn"].contains(&status.as_str())
     {

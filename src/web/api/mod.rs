@@ -3,6 +3,7 @@
 //! Handlers authenticate ([`Principal`]), decide permissions through [`authorize`] only, and call
 //! the service layer inside `Database::run`; every error leaves as problem+json.
 
+pub(crate) mod admin_events;
 pub(crate) mod beteiligung;
 pub(crate) mod calendar;
 pub(crate) mod case_file;
@@ -138,6 +139,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .route(web::put().to(organisations::replace_addresses)),
             )
             .service(web::resource("/admin/outbox").route(web::get().to(outbox::list)))
+            .service(web::resource("/admin/events").route(web::get().to(admin_events::list)))
             .service(web::resource("/admin/jobs").route(web::get().to(jobs::list)))
             .service(web::resource("/admin/retention").route(web::get().to(retention::overview)))
             .service(
@@ -161,6 +163,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// 400 with a German explanation.
 pub(crate) fn bad_request(detail: String) -> Problem {
     Problem::new(StatusCode::BAD_REQUEST, "bad-request", "Ungültige Anfrage").with_detail(detail)
+}
+
+/// `page` and `per_page` of a list with their defaults (1 and 20), or why they cannot be (for
+/// [`bad_request`]).
+pub(crate) fn paging(page: Option<i64>, per_page: Option<i64>) -> Result<(i64, i64), String> {
+    let page = page.unwrap_or(1);
+    let per_page = per_page.unwrap_or(20);
+    if !(1..=1_000_000).contains(&page) || !(1..=100).contains(&per_page) {
+        return Err(
+            "„page“ muss zwischen 1 und 1.000.000 und „per_page“ zwischen 1 und 100 liegen.".into(),
+        );
+    }
+    Ok((page, per_page))
 }
 
 /// A denied permission: 404 when the caller must not learn that the case exists, else 403.

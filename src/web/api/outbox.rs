@@ -104,13 +104,7 @@ pub async fn list(
 ) -> Result<HttpResponse, Problem> {
     authorize(&principal, Permission::ManageOutbox, None).map_err(denied)?;
     let query = query.into_inner();
-    let page = query.page.unwrap_or(1);
-    let per_page = query.per_page.unwrap_or(20);
-    if !(1..=1_000_000).contains(&page) || !(1..=100).contains(&per_page) {
-        return Err(super::bad_request(
-            "„page“ muss mindestens 1 und „per_page“ zwischen 1 und 100 liegen.".into(),
-        ));
-    }
+    let (page, per_page) = super::paging(query.page, query.per_page).map_err(super::bad_request)?;
     let status = match query.status.as_deref() {
         None | Some("") => None,
         Some(text) => Some(OutboxStatus::parse(text).ok_or_else(|| {

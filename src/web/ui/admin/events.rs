@@ -2,21 +2,45 @@
 //! entry as a German sentence.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
-use super::{failure, local_time, refusal};
+use super::{failure, local_time, query_value, refusal};
 use crate::auth::Permission;
 use crate::db::Database;
 use crate::db::models::Role;
 use crate::service::ServiceError;
-use crate::service::admin_log::{self, AdminEvent};
+use crate::service::admin_log::{self, AdminEvent, EventFilter};
 use crate::service::retention::Decision;
 use crate::web::api::ApiState;
-use crate::web::ui::{UiSession, layout, render, role_label};
+use crate::web::ui::{UiSession, encode_query_value, layout, render, role_label};
 
-/// Entries shown; older ones stay in the database.
-const SHOWN: i64 = 500;
+/// Entries per page.
+const PER_PAGE: i64 = 50;
+
+/// The kinds as the filter offers them.
+const KIND_LABELS: [(&str, &str); 8] = [
+    (admin_log::USER_CREATED, "Benutzer angelegt"),
+    (admin_log::ROLES_CHANGED, "Rollen geändert"),
+    (
+        admin_log::ACTIVATION_CHANGED,
+        "Konto deaktiviert oder wieder aktiviert",
+    ),
+    (
+        admin_log::PASSWORD_SET,
+        "Passwort auf der Kommandozeile gesetzt",
+    ),
+    (
+        admin_log::FOLLOW_UPS_HANDED_OVER,
+        "Wiedervorlagen übergeben",
+    ),
+    (
+        admin_log::ORGANISATION_REGISTERED,
+        "Organisation registriert",
+    ),
+    (admin_log::ADDRESSES_REPLACED, "Adressen ersetzt"),
+    (admin_log::CASE_DISPOSED, "Vorgang ausgesondert"),
+];
 
 /// Role names of a record's list, as pages show them: „Koordination, Lesen“ („keine“ for none).
 fn roles(list: &Value) -> String {
@@ -90,8 +114,29 @@ pub(crate) fn describe(event: &AdminEvent) -> String {
     }
 }
 
-/// `GET /admin/protokoll`: the newest entries.
+/// The page's address for a filter and page (empty filters left out).
+fn address(filter: &EventFilter, page: i64) -> String {
+    let mut parts = Vec::new();
+    if let Some(kind) = &filter.kind {
+        parts.push(format!("art={kind}"));
+    }
+    if let Some(q) = &filter.q {
+        parts.push(format!("q={}", encode_query_value(q)));
+    }
+    if page > 1 {
+        parts.push(format!("seite={page}"));
+    }
+    if parts.is_empty() {
+        "/admin/protokoll".to_string()
+    } else {
+        format!("/admin/protokoll?{}", parts.join("&"))
+    }
+}
+
+/// `GET /admin/protokoll?art=&q=&seite=`: one page of entries, newest first; an unknown kind or
+/// page number shows all kinds or the first page.
 pub async fn list(
+    req: HttpRequest,
     session: UiSession,
     api: web::Data<ApiState>,
     db: web::Data<Database>,
@@ -100,10 +145,38 @@ pub async fn list(
     if let Some(refused) = refusal(&api, &session, Permission::ManageUsers) {
         return refused;
     }
-    let (entries, total) = match db.run(|conn| admin_log::newest(conn, SHOWN)).await {
+    let query = req.query_string();
+    let art = query_value(query, "art").unwrap_or_default();
+    let q = query_value(query, "q").unwrap_or_default();
+    let filter = EventFilter {
+        kind: admin_log::KINDS
+            .iter()
+            .find(|kind| **kind == art)
+            .map(ToString::to_string),
+        q: Some(q.trim().to_string()).filter(|q| !q.is_empty()),
+    };
+    let asked = query_value(query, "seite")
+        .and_then(|page| page.trim().parse::<i64>().ok())
+        .filter(|page| (1..=1_000_000).contains(page))
+        .unwrap_or(1);
+    let search = filter.clone();
+    let found = db
+        .run(move |conn| {
+            let (entries, total) = admin_log::search(conn, &search, asked, PER_PAGE)?;
+            let pages = ((total + PER_PAGE - 1) / PER_PAGE).max(1);
+            if entries.is_empty() && asked > pages {
+                // Past the end (entries of the filter are fewer now): the last page.
+                let (entries, total) = admin_log::search(conn, &search, pages, PER_PAGE)?;
+                return Ok((entries, total, pages));
+            }
+            Ok((entries, total, asked))
+        })
+        .await;
+    let (entries, total, page) = match found {
         Ok(found) => found,
         Err(error) => return failure(&api, &session, ServiceError::Db(error)),
     };
+    let pages = ((total + PER_PAGE - 1) / PER_PAGE).max(1);
     let mut context = layout("Verwaltungsprotokoll", Some(&session), Some("/admin"));
     context["eintraege"] = json!(
         entries
@@ -115,8 +188,23 @@ pub async fn list(
             }))
             .collect::<Vec<_>>()
     );
-    context["gezeigt"] = json!(entries.len());
+    context["q"] = json!(filter.q.clone().unwrap_or_default());
+    context["arten"] = json!(
+        KIND_LABELS
+            .iter()
+            .map(|(kind, label)| json!({
+                "wert": kind,
+                "name": label,
+                "gewaehlt": filter.kind.as_deref() == Some(*kind),
+            }))
+            .collect::<Vec<_>>()
+    );
+    context["gefiltert"] = json!(filter.kind.is_some() || filter.q.is_some());
     context["gesamt"] = json!(total);
+    context["seite"] = json!(page);
+    context["seiten"] = json!(pages);
+    context["zurueck"] = json!((page > 1).then(|| address(&filter, page - 1)));
+    context["weiter"] = json!((page < pages).then(|| address(&filter, page + 1)));
     render(&api, StatusCode::OK, "admin_protokoll", &context)
 }
 

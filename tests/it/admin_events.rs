@@ -1,0 +1,125 @@
+//! The administration's record through the API, on both databases: newest first, filtered by
+//! kind and by text in the subject or the actor, paged; bad queries are refused with 400.
+
+use actix_web::http::StatusCode;
+use actix_web::test as actix_test;
+use serde_json::{Value, json};
+use vorgang::db::models::Role;
+use vorgang::service::admin_log;
+
+use crate::support::TestDatabase;
+use crate::support::auth::{create_user, staff_token, test_auth};
+
+macro_rules! get {
+    ($app:expr, $uri:expr, $token:expr) => {{
+        let request = actix_test::TestRequest::get()
+            .uri(&$uri)
+            .insert_header(("Authorization", format!("Bearer {}", $token)))
+            .to_request();
+        let response = actix_test::call_service(&$app, request).await;
+        let status = response.status();
+        let body: Value =
+            serde_json::from_slice(&actix_test::read_body(response).await).unwrap_or(Value::Null);
+        (status, body)
+    }};
+}
+
+/// `(kind, subject)` of each listed entry.
+fn listed(body: &Value) -> Vec<(String, String)> {
+    body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["kind"].as_str().unwrap().to_string(),
+                e["subject"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+both_backends! {
+    async fn the_record_is_listed_newest_first_filtered_and_paged(backend) {
+        let db = TestDatabase::migrated(backend);
+        let dir = tempfile::tempdir().unwrap();
+        let admin = {
+            let mut conn = db.connection();
+            let at = |h| chrono::NaiveDate::from_ymd_opt(2026, 11, 2).unwrap().and_hms_opt(h, 0, 0).unwrap();
+            admin_log::record(&mut conn, at(8), admin_log::FIRST_START, admin_log::USER_CREATED, "admin@bra.nrw.de", &json!({ "organisation": "KFI", "roles": ["admin"] })).unwrap();
+            admin_log::record(&mut conn, at(9), "admin@bra.nrw.de", admin_log::USER_CREATED, "Anna.Muster@Kreis-Kleve.de", &json!({ "organisation": "05154", "roles": ["koordination"] })).unwrap();
+            admin_log::record(&mut conn, at(10), "admin@bra.nrw.de", admin_log::ROLES_CHANGED, "anna.muster@kreis-kleve.de", &json!({ "before": ["koordination"], "after": ["admin"] })).unwrap();
+            admin_log::record(&mut conn, at(11), admin_log::COMMAND_LINE, admin_log::PASSWORD_SET, "b_100%@kreis-kleve.de", &json!({})).unwrap();
+            staff_token(&create_user(&mut conn, "admin@bra.nrw.de", "KFI", &[Role::Admin], None))
+        };
+        let koordination = staff_token(&create_user(&mut db.connection(), "k@kreis-soest.de", "05974", &[Role::Koordination], None));
+        let pool = db.pool(2);
+        let api = crate::support::api::state(&pool, dir.path());
+        let app = actix_test::init_service(vorgang::web::app(pool, test_auth(), api)).await;
+
+        // A change through the API is recorded with its actor and read back.
+        let register = actix_test::TestRequest::post()
+            .uri("/api/v1/organisations")
+            .insert_header(("Authorization", format!("Bearer {admin}")))
+            .set_json(json!({ "key": "SCHULAMT-KLE", "name": "Schulamt für den Kreis Kleve", "mailbox": "schulamt@kreis-kleve.de" }))
+            .to_request();
+        assert_eq!(actix_test::call_service(&app, register).await.status(), StatusCode::CREATED);
+
+        let (status, all) = get!(app, "/api/v1/admin/events", admin);
+        assert_eq!(status, StatusCode::OK, "{all}");
+        assert_eq!((all["total"].clone(), all["page"].clone(), all["per_page"].clone()), (json!(5), json!(1), json!(20)));
+        assert_eq!(listed(&all), [
+            ("organisation_registered".to_string(), "SCHULAMT-KLE".to_string()),
+            ("user_password_set".to_string(), "b_100%@kreis-kleve.de".to_string()),
+            ("user_roles_changed".to_string(), "anna.muster@kreis-kleve.de".to_string()),
+            ("user_created".to_string(), "Anna.Muster@Kreis-Kleve.de".to_string()),
+            ("user_created".to_string(), "admin@bra.nrw.de".to_string()),
+        ]);
+        let newest = &all["items"][0];
+        assert_eq!(newest["actor"], "admin@bra.nrw.de");
+        assert_eq!(newest["details"], json!({ "name": "Schulamt für den Kreis Kleve", "kind": "partner" }));
+        assert!(newest["at"].as_str().unwrap().ends_with('Z'), "{newest}");
+        assert_eq!(all["items"][2]["details"], json!({ "before": ["koordination"], "after": ["admin"] }));
+        assert_eq!(all["items"][2]["at"], "2026-11-02T10:00:00Z");
+
+        // By kind; by text in the subject or the actor, in any case; LIKE's wildcards are text.
+        let (_, created) = get!(app, "/api/v1/admin/events?kind=user_created", admin);
+        assert_eq!(created["total"], 2);
+        assert_eq!(listed(&created)[0].1, "Anna.Muster@Kreis-Kleve.de");
+        let (_, anna) = get!(app, "/api/v1/admin/events?q=ANNA.muster", admin);
+        assert_eq!(listed(&anna).iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(), ["user_roles_changed", "user_created"]);
+        let (_, by_actor) = get!(app, "/api/v1/admin/events?q=kommandozeile", admin);
+        assert_eq!(listed(&by_actor), [("user_password_set".to_string(), "b_100%@kreis-kleve.de".to_string())]);
+        let (_, percent) = get!(app, "/api/v1/admin/events?q=_100%25", admin);
+        assert_eq!(percent["total"], 1, "{percent}");
+        let (_, literal) = get!(app, "/api/v1/admin/events?q=a%25k", admin);
+        assert_eq!(literal["total"], 0, "% is no wildcard: {literal}");
+        let (_, both) = get!(app, "/api/v1/admin/events?kind=user_created&q=kreis-kleve", admin);
+        assert_eq!(both["total"], 1);
+        let (_, empty) = get!(app, "/api/v1/admin/events?kind=&q=", admin);
+        assert_eq!(empty["total"], 5, "empty filters filter nothing");
+
+        // Paged.
+        let (_, second) = get!(app, "/api/v1/admin/events?per_page=2&page=2", admin);
+        assert_eq!((second["total"].clone(), second["page"].clone(), second["per_page"].clone()), (json!(5), json!(2), json!(2)));
+        assert_eq!(listed(&second), listed(&all)[2..4]);
+        let (_, beyond) = get!(app, "/api/v1/admin/events?per_page=2&page=4", admin);
+        assert_eq!(beyond["items"], json!([]));
+        assert_eq!(beyond["total"], 5);
+
+        // Bad queries.
+        for (query, says) in [
+            ("kind=user_deleted", "Unbekannte Art „user_deleted“"),
+            ("page=0", "„page“ muss zwischen 1 und 1.000.000"),
+            ("per_page=101", "„per_page“ zwischen 1 und 100"),
+            ("page=zwei", ""),
+            ("since=2026-01-01", ""),
+        ] {
+            let (status, body) = get!(app, format!("/api/v1/admin/events?{query}"), admin);
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
+            assert!(body["detail"].as_str().unwrap_or("").contains(says), "{query}: {body}");
+        }
+        let (status, _) = get!(app, "/api/v1/admin/events", koordination);
+        assert_eq!(status, StatusCode::FORBIDDEN);
+    }
+}
