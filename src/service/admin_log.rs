@@ -144,14 +144,3 @@ pub fn search(
     let total = matching().count().get_result(conn)?;
     Ok((entries, total))
 }
-
-/// The newest `limit` entries, newest first, and how many there are in all.
-pub fn newest(conn: &mut DbConnection, limit: i64) -> Result<(Vec<AdminEvent>, i64), DbError> {
-    let entries = admin_events::table
-        .order(admin_events::id.desc())
-        .limit(limit)
-        .select(AdminEvent::as_select())
-        .load(conn)?;
-    let total = admin_events::table.count().get_result(conn)?;
-    Ok((entries, total))
-}
