@@ -176,6 +176,7 @@ pub async fn method_not_allowed() -> HttpResponse {
         (status = 200, description = "Das Zugangstoken", body = IssuedToken),
         (status = 400, description = "Ungültige Anfrage (JSON oder Parameter)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Anmeldung fehlgeschlagen", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Das Konto hat noch sein Einmalpasswort; es muss zuerst in der Weboberfläche ersetzt werden", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Zu viele fehlgeschlagene Anmeldeversuche (`Retry-After`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -188,6 +189,20 @@ pub async fn issue_token(
     let Credentials { email, password } = credentials.into_inner();
     let peer = req.peer_addr().map(|a| a.ip());
     let user = authenticate(&auth, &db, peer, email, password).await?;
+    // A one-time password is for the first login in the web interface, which makes the user
+    // replace it; a program could otherwise go on using it for good.
+    if user.must_change_password {
+        return Ok(Problem::new(
+            StatusCode::FORBIDDEN,
+            "password-change-required",
+            "Einmalpasswort noch nicht ersetzt",
+        )
+        .with_detail(
+            "Bitte melden Sie sich in der Weboberfläche an und ersetzen Sie Ihr Einmalpasswort; \
+             danach erhalten Sie hier ein Zugangstoken.",
+        )
+        .error_response());
+    }
     let issued = auth.tokens.issue(user.id).map_err(|error| {
         tracing::error!(%error, "cannot sign a token");
         LoginError::Internal(error.to_string())

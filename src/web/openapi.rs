@@ -14,7 +14,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
 use crate::auth::login;
 use crate::web::api::{
     admin_events, beteiligung, calendar, case_file, cases, documents, follow_ups, jobs,
-    organisations, outbox, retention, view, workflows,
+    organisations, outbox, retention, users, view, workflows,
 };
 use crate::web::problem::Problem;
 
@@ -69,6 +69,11 @@ const BEARER: &str = "bearer";
         retention::overview,
         retention::dispose,
         admin_events::list,
+        users::list,
+        users::show,
+        users::create,
+        users::set_roles,
+        users::set_active,
         calendar::issue,
         calendar::list,
         calendar::revoke,
@@ -116,6 +121,11 @@ const BEARER: &str = "bearer";
         crate::service::retention::Decision,
         admin_events::AdminEventList,
         admin_events::AdminEventItem,
+        users::UserItem,
+        users::NewUserBody,
+        users::CreatedUserItem,
+        users::RolesBody,
+        users::ActiveBody,
         calendar::NewFeed,
         calendar::FeedView,
         calendar::IssuedFeedView,
@@ -131,6 +141,7 @@ const BEARER: &str = "bearer";
         (name = "Postausgang", description = "Versand der Mails (nur Administratoren)"),
         (name = "Aufgaben", description = "Regelmäßige Aufgaben und ihre Läufe (nur Administratoren)"),
         (name = "Aussonderung", description = "Löschen beendeter Vorgänge nach Ablauf der Aufbewahrungsfrist und Entscheidung des Archivs (nur Administratoren)"),
+        (name = "Benutzer", description = "Konten der Mitarbeitenden: anlegen, Rollen ändern, deaktivieren (nur Administratoren)"),
         (name = "Verwaltungsprotokoll", description = "Wer Benutzer, Rollen, Organisationen und Aussonderungen geändert hat (nur Administratoren)"),
         (name = "Kalender", description = "Persönliche Kalenderadressen (iCalendar) für die Fristen"),
     )

@@ -35,4 +35,5 @@ mod ui_case;
 mod ui_demo;
 mod ui_login;
 mod ui_pages;
+mod users_api;
 mod validate_cli;

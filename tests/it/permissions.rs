@@ -119,6 +119,18 @@ const RETENTION: [[u16; 2]; 5] = [
 /// The administration's record per principal: GET /admin/events.
 const EVENTS: [u16; 5] = [200, 403, 403, 403, 403];
 
+/// Staff accounts per principal: GET /admin/users, PUT /admin/users/0/active (an unknown
+/// account: permitted → 404).
+#[rustfmt::skip]
+const USERS: [[u16; 2]; 5] = [
+    //  list  active
+    [200, 404], // admin
+    [403, 403], // koordination
+    [403, 403], // bewilligung
+    [403, 403], // lesen
+    [403, 403], // koordination Kleve
+];
+
 /// Organisations per principal: GET /organisations, GET /organisations/KFI, POST /organisations
 /// (without a name: permitted → 422, nothing is created), PUT /organisations/UNBEKANNT/addresses
 /// (an unknown organisation: permitted → 404).
@@ -310,6 +322,13 @@ both_backends! {
             // The administration's record.
             let events = send!(app, actix_test::TestRequest::get().uri("/api/v1/admin/events?kind=user_created").insert_header(bearer(token)));
             check(&mut mismatches, format!("{who} GET /admin/events"), EVENTS[p], &events);
+
+            // Staff accounts.
+            let users = send!(app, actix_test::TestRequest::get().uri("/api/v1/admin/users").insert_header(bearer(token)));
+            check(&mut mismatches, format!("{who} GET /admin/users"), USERS[p][0], &users);
+            let active = send!(app, actix_test::TestRequest::put().uri("/api/v1/admin/users/0/active")
+                .insert_header(bearer(token)).set_json(json!({ "active": true })));
+            check(&mut mismatches, format!("{who} PUT /admin/users/0/active"), USERS[p][1], &active);
 
             // Organisations.
             let organisations = send!(app, actix_test::TestRequest::get().uri("/api/v1/organisations").insert_header(bearer(token)));

@@ -15,6 +15,7 @@ pub(crate) mod jobs;
 pub(crate) mod organisations;
 pub(crate) mod outbox;
 pub(crate) mod retention;
+pub(crate) mod users;
 pub(crate) mod view;
 pub(crate) mod workflows;
 
@@ -140,6 +141,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .service(web::resource("/admin/outbox").route(web::get().to(outbox::list)))
             .service(web::resource("/admin/events").route(web::get().to(admin_events::list)))
+            .service(
+                web::resource("/admin/users")
+                    .route(web::get().to(users::list))
+                    .route(web::post().to(users::create)),
+            )
+            .service(web::resource("/admin/users/{id}").route(web::get().to(users::show)))
+            .service(
+                web::resource("/admin/users/{id}/roles").route(web::put().to(users::set_roles)),
+            )
+            .service(
+                web::resource("/admin/users/{id}/active").route(web::put().to(users::set_active)),
+            )
             .service(web::resource("/admin/jobs").route(web::get().to(jobs::list)))
             .service(web::resource("/admin/retention").route(web::get().to(retention::overview)))
             .service(

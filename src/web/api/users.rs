@@ -1,0 +1,288 @@
+//! `/api/v1/admin/users`: staff accounts for programs, e.g. provisioning from the directory
+//! service: list, create with a one-time password, replace roles, deactivate and reactivate.
+//! The same rules as the administration pages (`service::users`): nobody locks themselves out,
+//! and each change is in the administration's record.
+
+use actix_web::http::header::{CACHE_CONTROL, HeaderValue};
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{blocking, denied};
+use crate::auth::{Auth, Permission, Principal, authorize};
+use crate::db::Database;
+use crate::db::models::{Role, UserId};
+use crate::engine::data::DataError;
+use crate::service::ServiceError;
+use crate::service::admin_log::Administrator;
+use crate::service::users::{self, CreateUser, UserView};
+use crate::web::problem::Problem;
+
+/// A staff account as the API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserItem {
+    pub id: i64,
+    /// Anmeldeadresse, kleingeschrieben.
+    pub email: String,
+    pub name: String,
+    /// Schlüssel (bei Kreisen und kreisfreien Städten der AGS) der Organisation.
+    pub organisation: String,
+    /// Die Organisation, wie sie im Text genannt wird („Kreis Kleve“).
+    pub organisation_name: String,
+    /// `admin`, `koordination`, `bewilligung`, `lesen`.
+    pub roles: Vec<String>,
+    /// Deaktivierte Konten können sich nicht anmelden.
+    pub active: bool,
+    /// Das Einmalpasswort ist noch nicht ersetzt.
+    pub must_change_password: bool,
+    /// Offene Wiedervorlagen, die das Konto gesetzt hat.
+    pub open_follow_ups: i64,
+}
+
+impl From<UserView> for UserItem {
+    fn from(view: UserView) -> Self {
+        Self {
+            id: view.id.0,
+            email: view.email,
+            name: view.name,
+            organisation: view.organisation_key,
+            organisation_name: view.organisation_name,
+            roles: view.roles.iter().map(|r| r.as_str().to_string()).collect(),
+            active: view.active,
+            must_change_password: view.must_change_password,
+            open_follow_ups: view.open_follow_ups,
+        }
+    }
+}
+
+/// Body of `POST /admin/users`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewUserBody {
+    pub email: String,
+    pub name: String,
+    /// Schlüssel oder AGS der Organisation.
+    pub organisation: String,
+    /// Mindestens eine von `admin`, `koordination`, `bewilligung`, `lesen`.
+    pub roles: Vec<String>,
+}
+
+/// Answer of `POST /admin/users`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedUserItem {
+    pub user: UserItem,
+    /// Einmalpasswort: wird nur in dieser Antwort genannt und muss bei der ersten Anmeldung
+    /// ersetzt werden.
+    pub password: String,
+}
+
+/// Body of `PUT /admin/users/{id}/roles`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RolesBody {
+    /// Die neuen Rollen (ersetzen die bisherigen), mindestens eine.
+    pub roles: Vec<String>,
+}
+
+/// Body of `PUT /admin/users/{id}/active`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActiveBody {
+    /// `false` deaktiviert das Konto und beendet seine Sitzungen; `true` aktiviert es wieder.
+    pub active: bool,
+}
+
+/// The roles named, or an error at `/roles/{i}` for each unknown name.
+fn parse_roles(names: &[String]) -> Result<Vec<Role>, ServiceError> {
+    let mut roles = Vec::new();
+    let mut errors = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        match name.parse::<Role>() {
+            Ok(role) => roles.push(role),
+            Err(_) => errors.push(DataError {
+                pointer: format!("/roles/{i}"),
+                message: format!(
+                    "Unbekannte Rolle „{name}“ (erlaubt: {}).",
+                    Role::ALL.map(Role::as_str).join(", ")
+                ),
+            }),
+        }
+    }
+    if errors.is_empty() {
+        Ok(roles)
+    } else {
+        Err(ServiceError::InvalidInput(errors))
+    }
+}
+
+fn administrator(principal: &Principal) -> Administrator {
+    Administrator {
+        id: principal.user_id,
+        email: principal.email.clone(),
+    }
+}
+
+/// `GET /admin/users`: every account, ordered by e-mail address.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/users",
+    tag = "Benutzer",
+    summary = "Benutzer auflisten",
+    description = "Nur für Administratoren: alle Konten mit Organisation, Rollen und Status, nach E-Mail-Adresse geordnet.",
+    responses(
+        (status = 200, description = "Alle Konten", body = Vec<UserItem>),
+        (status = 401, description = "Nicht angemeldet: Bearer-Token fehlt oder ist ungültig", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Keine Berechtigung", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list(principal: Principal, db: web::Data<Database>) -> Result<HttpResponse, Problem> {
+    authorize(&principal, Permission::ManageUsers, None).map_err(denied)?;
+    let views = blocking(&db, users::list).await?;
+    Ok(HttpResponse::Ok().json(views.into_iter().map(UserItem::from).collect::<Vec<_>>()))
+}
+
+/// `GET /admin/users/{id}`: one account.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/users/{id}",
+    tag = "Benutzer",
+    summary = "Benutzer anzeigen",
+    params(("id" = i64, Path, description = "Nummer des Kontos")),
+    responses(
+        (status = 200, description = "Das Konto", body = UserItem),
+        (status = 401, description = "Nicht angemeldet: Bearer-Token fehlt oder ist ungültig", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Keine Berechtigung", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Konto nicht gefunden", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn show(
+    principal: Principal,
+    id: web::Path<i64>,
+    db: web::Data<Database>,
+) -> Result<HttpResponse, Problem> {
+    authorize(&principal, Permission::ManageUsers, None).map_err(denied)?;
+    let id = UserId(id.into_inner());
+    let view = blocking(&db, move |conn| users::show(conn, id)).await?;
+    Ok(HttpResponse::Ok().json(UserItem::from(view)))
+}
+
+/// `POST /admin/users`: creates an account with a one-time password, named once in the answer.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/users",
+    tag = "Benutzer",
+    summary = "Benutzer anlegen",
+    description = "Nur für Administratoren: legt ein Konto mit einem Einmalpasswort an, das nur diese Antwort nennt (`Cache-Control: no-store`) und bei der ersten Anmeldung ersetzt werden muss.",
+    request_body = NewUserBody,
+    responses(
+        (status = 201, description = "Das Konto mit seinem Einmalpasswort", body = CreatedUserItem),
+        (status = 400, description = "Ungültige Anfrage (JSON)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Nicht angemeldet: Bearer-Token fehlt oder ist ungültig", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Keine Berechtigung", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Ungültige Angaben (`errors` mit Zeigern `/email`, `/name`, `/organisation`, `/roles`), auch eine schon vergebene Adresse", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn create(
+    principal: Principal,
+    body: web::Json<NewUserBody>,
+    db: web::Data<Database>,
+    auth: web::Data<Auth>,
+) -> Result<HttpResponse, Problem> {
+    authorize(&principal, Permission::ManageUsers, None).map_err(denied)?;
+    let body = body.into_inner();
+    let by = administrator(&principal);
+    let created = blocking(&db, move |conn| {
+        let input = CreateUser {
+            roles: parse_roles(&body.roles)?,
+            email: body.email,
+            name: body.name,
+            organisation: body.organisation,
+        };
+        users::create(
+            conn,
+            &auth.passwords,
+            &input,
+            &by,
+            chrono::Utc::now().naive_utc(),
+        )
+    })
+    .await?;
+    let mut response = HttpResponse::Created().json(CreatedUserItem {
+        user: UserItem::from(created.user),
+        password: created.password,
+    });
+    response
+        .headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+/// `PUT /admin/users/{id}/roles`: replaces the roles of an account.
+#[utoipa::path(
+    put,
+    path = "/api/v1/admin/users/{id}/roles",
+    tag = "Benutzer",
+    summary = "Rollen ersetzen",
+    description = "Nur für Administratoren; die eigene Rolle `admin` kann man sich nicht selbst entziehen.",
+    params(("id" = i64, Path, description = "Nummer des Kontos")),
+    request_body = RolesBody,
+    responses(
+        (status = 200, description = "Das Konto mit den neuen Rollen", body = UserItem),
+        (status = 400, description = "Ungültige Anfrage (JSON)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Nicht angemeldet: Bearer-Token fehlt oder ist ungültig", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Keine Berechtigung", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Konto nicht gefunden", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Keine oder unbekannte Rolle, oder die eigene Rolle `admin` entzogen (`errors` mit Zeiger `/roles`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn set_roles(
+    principal: Principal,
+    id: web::Path<i64>,
+    body: web::Json<RolesBody>,
+    db: web::Data<Database>,
+) -> Result<HttpResponse, Problem> {
+    authorize(&principal, Permission::ManageUsers, None).map_err(denied)?;
+    let id = UserId(id.into_inner());
+    let by = administrator(&principal);
+    let view = blocking(&db, move |conn| {
+        let roles = parse_roles(&body.roles)?;
+        users::set_roles(conn, &by, id, &roles, chrono::Utc::now().naive_utc())
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(UserItem::from(view)))
+}
+
+/// `PUT /admin/users/{id}/active`: deactivates or reactivates an account.
+#[utoipa::path(
+    put,
+    path = "/api/v1/admin/users/{id}/active",
+    tag = "Benutzer",
+    summary = "Konto deaktivieren oder wieder aktivieren",
+    description = "Nur für Administratoren: Deaktivieren beendet die Sitzungen des Kontos; ausgestellte API-Token gelten nicht mehr. Das eigene Konto kann man nicht deaktivieren.",
+    params(("id" = i64, Path, description = "Nummer des Kontos")),
+    request_body = ActiveBody,
+    responses(
+        (status = 200, description = "Das Konto", body = UserItem),
+        (status = 400, description = "Ungültige Anfrage (JSON)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Nicht angemeldet: Bearer-Token fehlt oder ist ungültig", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Keine Berechtigung", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Konto nicht gefunden", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Das eigene Konto soll deaktiviert werden", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn set_active(
+    principal: Principal,
+    id: web::Path<i64>,
+    body: web::Json<ActiveBody>,
+    db: web::Data<Database>,
+) -> Result<HttpResponse, Problem> {
+    authorize(&principal, Permission::ManageUsers, None).map_err(denied)?;
+    let id = UserId(id.into_inner());
+    let by = administrator(&principal);
+    let active = body.active;
+    let view = blocking(&db, move |conn| {
+        users::set_active(conn, &by, id, active, chrono::Utc::now().naive_utc())
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(UserItem::from(view)))
+}

@@ -1,0 +1,191 @@
+//! Staff accounts through the API, on both databases: listed, created with a one-time password
+//! that only the answer names, roles replaced, deactivated (its tokens stop working) and
+//! reactivated; every refusal changes nothing, and each change is in the administration's
+//! record.
+
+use actix_web::http::StatusCode;
+use actix_web::test as actix_test;
+use diesel::prelude::*;
+use serde_json::{Value, json};
+use vorgang::db::models::Role;
+use vorgang::db::schema::{admin_events, users};
+
+use crate::support::TestDatabase;
+use crate::support::auth::{create_user, staff_token, test_auth};
+
+struct Reply {
+    status: StatusCode,
+    cache_control: String,
+    body: Value,
+}
+
+macro_rules! call {
+    ($app:expr, $method:ident, $uri:expr, $token:expr) => {
+        call!($app, $method, $uri, $token, None::<Value>)
+    };
+    ($app:expr, $method:ident, $uri:expr, $token:expr, $body:expr) => {{
+        let mut request = actix_test::TestRequest::$method()
+            .uri(&$uri)
+            .insert_header(("Authorization", format!("Bearer {}", $token)));
+        if let Some(body) = $body {
+            request = request.set_json(body);
+        }
+        let response = actix_test::call_service(&$app, request.to_request()).await;
+        let status = response.status();
+        let cache_control = response
+            .headers()
+            .get("Cache-Control")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let body =
+            serde_json::from_slice(&actix_test::read_body(response).await).unwrap_or(Value::Null);
+        Reply {
+            status,
+            cache_control,
+            body,
+        }
+    }};
+}
+
+/// `(kind, subject)` of the administration's record, oldest first.
+fn recorded(db: &TestDatabase) -> Vec<(String, String)> {
+    admin_events::table
+        .order(admin_events::id)
+        .select((admin_events::kind, admin_events::subject))
+        .load(&mut db.connection())
+        .unwrap()
+}
+
+fn user_count(db: &TestDatabase) -> i64 {
+    users::table
+        .count()
+        .get_result(&mut db.connection())
+        .unwrap()
+}
+
+/// The pointers of a 422's `errors`.
+fn pointers(body: &Value) -> Vec<String> {
+    body["errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| e["pointer"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+both_backends! {
+    async fn accounts_are_created_changed_and_deactivated_through_the_api(backend) {
+        let db = TestDatabase::migrated(backend);
+        let dir = tempfile::tempdir().unwrap();
+        let (admin_user, admin, soest) = {
+            let mut conn = db.connection();
+            let admin_user = create_user(&mut conn, "admin@bra.nrw.de", "KFI", &[Role::Admin], None);
+            let admin = staff_token(&admin_user);
+            (admin_user, admin, staff_token(&create_user(&mut conn, "k@kreis-soest.de", "05974", &[Role::Koordination], None)))
+        };
+        let pool = db.pool(2);
+        let api = crate::support::api::state(&pool, dir.path());
+        let app = actix_test::init_service(vorgang::web::app(pool, test_auth(), api)).await;
+
+        let listed = call!(app, get, "/api/v1/admin/users", admin);
+        assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
+        let emails: Vec<&str> = listed.body.as_array().unwrap().iter().map(|u| u["email"].as_str().unwrap()).collect();
+        assert_eq!(emails, ["admin@bra.nrw.de", "k@kreis-soest.de"]);
+        assert_eq!(listed.body[1]["organisation"], "05974");
+        assert_eq!(listed.body[1]["organisation_name"], "Kreis Soest");
+        assert_eq!(listed.body[1]["roles"], json!(["koordination"]));
+
+        // Created with a one-time password that only this answer names.
+        let created = call!(app, post, "/api/v1/admin/users", admin, Some(json!({
+            "email": " Anna.Muster@Kreis-Kleve.DE ", "name": "Anna Muster", "organisation": "05154", "roles": ["lesen", "koordination"]
+        })));
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        assert_eq!(created.cache_control, "no-store");
+        let anna = &created.body["user"];
+        let id = anna["id"].as_i64().unwrap();
+        assert_eq!(anna["email"], "anna.muster@kreis-kleve.de");
+        assert_eq!(anna["organisation"], "05154");
+        assert_eq!(anna["roles"], json!(["koordination", "lesen"]));
+        assert_eq!((anna["active"].clone(), anna["must_change_password"].clone()), (json!(true), json!(true)));
+        let password = created.body["password"].as_str().unwrap();
+        assert!(password.len() >= 12, "{password}");
+        let shown = call!(app, get, format!("/api/v1/admin/users/{id}"), admin);
+        assert_eq!(shown.body, *anna);
+        assert!(!shown.body.to_string().contains(password), "the password is named once");
+        // The one-time password is for the web interface's first login, not for programs.
+        let login = actix_test::TestRequest::post().uri("/api/v1/auth/token")
+            .set_json(json!({ "email": "anna.muster@kreis-kleve.de", "password": password })).to_request();
+        let login = actix_test::call_service(&app, login).await;
+        assert_eq!(login.status(), StatusCode::FORBIDDEN);
+        let problem: Value = actix_test::read_body_json(login).await;
+        assert_eq!(problem["title"], "Einmalpasswort noch nicht ersetzt", "{problem}");
+        assert!(problem["detail"].as_str().unwrap().contains("Weboberfläche"), "{problem}");
+        let wrong = actix_test::TestRequest::post().uri("/api/v1/auth/token")
+            .set_json(json!({ "email": "anna.muster@kreis-kleve.de", "password": "falsch-falsch-falsch" })).to_request();
+        assert_eq!(actix_test::call_service(&app, wrong).await.status(), StatusCode::UNAUTHORIZED, "a wrong password learns nothing");
+
+        // Refused creations change nothing.
+        let before = (user_count(&db), recorded(&db));
+        let taken = call!(app, post, "/api/v1/admin/users", admin, Some(json!({
+            "email": "ANNA.MUSTER@kreis-kleve.de", "name": "Noch eine", "organisation": "05154", "roles": ["lesen"]
+        })));
+        assert_eq!(taken.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", taken.body);
+        assert_eq!(pointers(&taken.body), ["/email"]);
+        let wrong = call!(app, post, "/api/v1/admin/users", admin, Some(json!({
+            "email": "kein-at", "name": "", "organisation": "GIBTSNICHT", "roles": []
+        })));
+        assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", wrong.body);
+        assert_eq!(pointers(&wrong.body), ["/email", "/name", "/organisation", "/roles"]);
+        let unknown_role = call!(app, post, "/api/v1/admin/users", admin, Some(json!({
+            "email": "b@kreis-kleve.de", "name": "B", "organisation": "05154", "roles": ["lesen", "chef"]
+        })));
+        assert_eq!(unknown_role.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", unknown_role.body);
+        assert_eq!(pointers(&unknown_role.body), ["/roles/1"]);
+        assert!(unknown_role.body["errors"][0]["message"].as_str().unwrap().contains("Unbekannte Rolle „chef“"));
+        let extra = call!(app, post, "/api/v1/admin/users", admin, Some(json!({
+            "email": "b@kreis-kleve.de", "name": "B", "organisation": "05154", "roles": ["lesen"], "password": "selbst-gewaehlt"
+        })));
+        assert_eq!(extra.status, StatusCode::BAD_REQUEST, "{}", extra.body);
+        assert_eq!((user_count(&db), recorded(&db)), before);
+
+        // Roles replaced; an administrator keeps their own admin role.
+        let roles = call!(app, put, format!("/api/v1/admin/users/{id}/roles"), admin, Some(json!({ "roles": ["bewilligung"] })));
+        assert_eq!(roles.status, StatusCode::OK, "{}", roles.body);
+        assert_eq!(roles.body["roles"], json!(["bewilligung"]));
+        let own = call!(app, put, format!("/api/v1/admin/users/{}/roles", admin_user.id.0), admin, Some(json!({ "roles": ["lesen"] })));
+        assert_eq!(own.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", own.body);
+        assert_eq!(pointers(&own.body), ["/roles"]);
+        let none = call!(app, put, format!("/api/v1/admin/users/{id}/roles"), admin, Some(json!({ "roles": [] })));
+        assert_eq!(none.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", none.body);
+        let missing = call!(app, put, "/api/v1/admin/users/999999/roles", admin, Some(json!({ "roles": ["lesen"] })));
+        assert_eq!(missing.status, StatusCode::NOT_FOUND, "{}", missing.body);
+
+        // Deactivated: the account's token stops working; reactivated, it works again.
+        let token = staff_token(&vorgang::db::models::User::find_by_id(&mut db.connection(), vorgang::db::models::UserId(id)).unwrap().unwrap());
+        assert_eq!(call!(app, get, "/api/v1/cases", token).status, StatusCode::OK);
+        let off = call!(app, put, format!("/api/v1/admin/users/{id}/active"), admin, Some(json!({ "active": false })));
+        assert_eq!(off.status, StatusCode::OK, "{}", off.body);
+        assert_eq!(off.body["active"], false);
+        assert_eq!(call!(app, get, "/api/v1/cases", token).status, StatusCode::UNAUTHORIZED);
+        let on = call!(app, put, format!("/api/v1/admin/users/{id}/active"), admin, Some(json!({ "active": true })));
+        assert_eq!(on.body["active"], true);
+        assert_eq!(call!(app, get, "/api/v1/cases", token).status, StatusCode::OK);
+        let myself = call!(app, put, format!("/api/v1/admin/users/{}/active", admin_user.id.0), admin, Some(json!({ "active": false })));
+        assert_eq!(myself.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", myself.body);
+        let not_bool = call!(app, put, format!("/api/v1/admin/users/{id}/active"), admin, Some(json!({ "active": "nein" })));
+        assert_eq!(not_bool.status, StatusCode::BAD_REQUEST, "{}", not_bool.body);
+
+        // Only administrators.
+        assert_eq!(call!(app, get, "/api/v1/admin/users", soest).status, StatusCode::FORBIDDEN);
+        assert_eq!(call!(app, put, format!("/api/v1/admin/users/{id}/active"), soest, Some(json!({ "active": false }))).status, StatusCode::FORBIDDEN);
+
+        let subject = "anna.muster@kreis-kleve.de".to_string();
+        assert_eq!(recorded(&db), [
+            ("user_created".to_string(), subject.clone()),
+            ("user_roles_changed".to_string(), subject.clone()),
+            ("user_activation_changed".to_string(), subject.clone()),
+            ("user_activation_changed".to_string(), subject),
+        ]);
+    }
+}
