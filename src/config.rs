@@ -124,6 +124,9 @@ pub struct Settings {
     pub jobs: crate::scheduler::jobs::Jobs,
     /// Bearer token of `GET /metrics` (`metrics_token`); `None` leaves the endpoint off.
     pub metrics_token: Option<crate::secret::Secret>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (`trusted_proxies`); none by
+    /// default.
+    pub trusted_proxies: crate::web::client_addr::TrustedProxies,
 }
 
 impl fmt::Debug for Settings {
@@ -156,6 +159,7 @@ impl fmt::Debug for Settings {
                 "metrics_token",
                 &self.metrics_token.as_ref().map(|_| "<gesetzt>"),
             )
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish()
     }
 }
@@ -176,6 +180,7 @@ const KEYS: &[(&str, Option<&str>)] = &[
     ("log", Some("VORGANG_LOG")),
     ("secret", Some("VORGANG_SECRET")),
     ("metrics_token", Some("VORGANG_METRICS_TOKEN")),
+    ("trusted_proxies", Some("VORGANG_TRUSTED_PROXIES")),
     ("workflows_dir", Some("VORGANG_WORKFLOWS_DIR")),
     ("templates_dir", Some("VORGANG_TEMPLATES_DIR")),
     ("legal_dir", Some("VORGANG_LEGAL_DIR")),
@@ -603,6 +608,18 @@ fn resolve(mut raw: Raw) -> Result<Settings, ConfigError> {
         crate::service::retention::DEFAULT_RETENTION_YEARS,
         |years| years as u32,
     );
+    let trusted_proxies = match raw.string("trusted_proxies")? {
+        None => Default::default(),
+        Some((text, source)) => {
+            crate::web::client_addr::TrustedProxies::parse(&text).map_err(|reason| {
+                ConfigError::Invalid {
+                    key: "trusted_proxies",
+                    origin: source,
+                    reason,
+                }
+            })?
+        }
+    };
     let timer_poll_interval = std::time::Duration::from_secs(
         raw.integer("timer_poll_secs", 1, 3600)?.unwrap_or(30) as u64,
     );
@@ -647,6 +664,7 @@ fn resolve(mut raw: Raw) -> Result<Settings, ConfigError> {
         timer_lease,
         jobs,
         metrics_token,
+        trusted_proxies,
     })
 }
 
@@ -1134,6 +1152,11 @@ mod tests {
             ("VORGANG_DATABASE_POOL_SIZE", "many", "database_pool_size"),
             ("VORGANG_SECRET", "short", "secret"),
             ("VORGANG_METRICS_TOKEN", "kurz", "metrics_token"),
+            (
+                "VORGANG_TRUSTED_PROXIES",
+                "10.0.0.5, proxy",
+                "trusted_proxies",
+            ),
             ("VORGANG_DOCUMENT_MAX_MB", "0", "document_max_mb"),
             ("VORGANG_DOCUMENT_MAX_MB", "viel", "document_max_mb"),
             (

@@ -277,7 +277,9 @@ pub fn serve(settings: Settings) -> Result<(), StartupError> {
     );
 
     // Built once, before the workers: the login limits must be shared by all of them.
-    let auth = actix_web::web::Data::new(Auth::from_secret(&secret));
+    let auth = actix_web::web::Data::new(
+        Auth::from_secret(&secret).with_trusted_proxies(settings.trusted_proxies.clone()),
+    );
     let ui = actix_web::web::Data::new(crate::web::ui::UiState::new(&settings.public_url, legal));
     let api = actix_web::web::Data::new(api);
     actix_web::rt::System::new().block_on(async move {

@@ -187,7 +187,7 @@ pub async fn issue_token(
     auth: web::Data<Auth>,
 ) -> Result<HttpResponse, LoginError> {
     let Credentials { email, password } = credentials.into_inner();
-    let peer = req.peer_addr().map(|a| a.ip());
+    let peer = auth.proxies.client_of(&req);
     let user = authenticate(&auth, &db, peer, email, password).await?;
     // A one-time password is for the first login in the web interface, which makes the user
     // replace it; a program could otherwise go on using it for good.

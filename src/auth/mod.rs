@@ -19,6 +19,7 @@ pub use principal::{Caller, Principal};
 pub use token::{Signer, StaffTokens};
 
 use crate::secret::Secret;
+use crate::web::client_addr::TrustedProxies;
 
 /// E-mail addresses as stored and compared: trimmed and lower case.
 pub fn normalise_email(email: &str) -> String {
@@ -34,6 +35,8 @@ pub struct Auth {
     pub passwords: Passwords,
     /// Counts failed logins.
     pub limiter: LoginLimiter,
+    /// Reverse proxies that name the client, whose address the limiter counts.
+    pub proxies: TrustedProxies,
 }
 
 impl Auth {
@@ -43,7 +46,14 @@ impl Auth {
             tokens,
             passwords,
             limiter,
+            proxies: TrustedProxies::default(),
         }
+    }
+
+    /// The same, counting failures per client behind the given reverse proxies.
+    pub fn with_trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
+        self.proxies = proxies;
+        self
     }
 
     /// The production set-up: tokens signed with `secret` and valid for the default lifetime,

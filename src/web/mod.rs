@@ -3,6 +3,7 @@
 pub mod api;
 pub mod beteiligung;
 pub mod case_file;
+pub mod client_addr;
 mod fallback;
 pub mod health;
 pub mod kalender;

@@ -19,7 +19,8 @@ use vorgang::db::schema::{user_roles, users};
 
 use crate::support::TestDatabase;
 use crate::support::auth::{
-    TEST_SECRET, cheap_passwords, create_user, test_auth, test_auth_with, test_secret,
+    TEST_SECRET, cheap_passwords, create_user, test_auth, test_auth_behind, test_auth_with,
+    test_secret,
 };
 use crate::support::process::{RunningServer, http, vorgang};
 
@@ -262,6 +263,54 @@ both_backends! {
         let refused = send!(app, login_from("bob@kreis-kleve.de", PASSWORD, address));
         assert_eq!(refused.status, 429);
         assert!(refused.headers.contains_key("retry-after"));
+    }
+}
+
+/// A login through the reverse proxy at `10.0.0.5`, which names `client` in `X-Forwarded-For`.
+fn login_via_proxy(email: &str, password: &str, client: &str) -> actix_test::TestRequest {
+    login_from(email, password, "10.0.0.5:40000").insert_header(("X-Forwarded-For", client))
+}
+
+both_backends! {
+    async fn behind_a_trusted_proxy_failed_logins_count_per_client(backend) {
+        let db = TestDatabase::migrated(backend);
+        create_user(&mut db.connection(), "bob@kreis-kleve.de", "05154", &[Role::Lesen], Some(PASSWORD));
+        let app = app!(db.pool(2), test_auth_behind("10.0.0.5"));
+
+        // Five failures of one client on five accounts: that client is refused, the others
+        // behind the same proxy are not.
+        for i in 0..5 {
+            let reply = send!(app, login_via_proxy(&format!("probe{i}@kreis-kleve.de"), "falsches-passwort", "198.51.100.1"));
+            assert_eq!(reply.status, 401);
+        }
+        assert_eq!(send!(app, login_via_proxy("bob@kreis-kleve.de", PASSWORD, "198.51.100.1")).status, 429);
+        assert_eq!(send!(app, login_via_proxy("bob@kreis-kleve.de", PASSWORD, "198.51.100.2")).status, 200);
+        // The client is the nearest untrusted hop: what it wrote in front itself does not count.
+        assert_eq!(send!(app, login_via_proxy("bob@kreis-kleve.de", PASSWORD, "203.0.113.50, 198.51.100.1")).status, 429);
+
+        // A client that is no trusted proxy cannot name another address to escape the limit.
+        for i in 0..5 {
+            let reply = send!(app, login_from(&format!("probe{i}@kreis-kleve.de"), "falsches-passwort", "192.0.2.9:1")
+                .insert_header(("X-Forwarded-For", format!("198.51.100.{}", 100 + i))));
+            assert_eq!(reply.status, 401);
+        }
+        let spoofed = login_from("bob@kreis-kleve.de", PASSWORD, "192.0.2.9:1").insert_header(("X-Forwarded-For", "198.51.100.3"));
+        assert_eq!(send!(app, spoofed).status, 429);
+        assert_eq!(send!(app, login_via_proxy("bob@kreis-kleve.de", PASSWORD, "198.51.100.3")).status, 200);
+    }
+}
+
+both_backends! {
+    async fn behind_an_untrusted_proxy_all_clients_share_its_address(backend) {
+        let db = TestDatabase::migrated(backend);
+        create_user(&mut db.connection(), "bob@kreis-kleve.de", "05154", &[Role::Lesen], Some(PASSWORD));
+        let app = app!(db.pool(2), test_auth());
+        for i in 0..5 {
+            let reply = send!(app, login_via_proxy(&format!("probe{i}@kreis-kleve.de"), "falsches-passwort", "198.51.100.1"));
+            assert_eq!(reply.status, 401);
+        }
+        // Without `trusted_proxies` the header is ignored: everyone behind the proxy is refused.
+        assert_eq!(send!(app, login_via_proxy("bob@kreis-kleve.de", PASSWORD, "198.51.100.2")).status, 429);
     }
 }
 

@@ -236,7 +236,7 @@ pub async fn submit(
         );
     }
 
-    let peer = req.peer_addr().map(|a| a.ip());
+    let peer = auth.proxies.client_of(&req);
     let user = match authenticate(
         &auth,
         &db,

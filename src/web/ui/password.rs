@@ -122,7 +122,7 @@ pub async fn submit(
 
     let keys = [
         LimitKey::account(&session.principal().email),
-        LimitKey::address(req.peer_addr().map(|a| a.ip())),
+        LimitKey::address(auth.proxies.client_of(&req)),
     ];
     let reservation = match auth.limiter.reserve(&keys) {
         Ok(reservation) => reservation,

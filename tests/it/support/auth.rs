@@ -9,6 +9,7 @@ use vorgang::auth::{Auth, LoginLimiter, LoginLimits, Passwords, Signer, StaffTok
 use vorgang::db::DbConnection;
 use vorgang::db::models::{NewUser, Organisation, Role, User};
 use vorgang::secret::Secret;
+use vorgang::web::client_addr::TrustedProxies;
 
 /// The signing secret of in-process test servers.
 pub const TEST_SECRET: &str = "test-secret-0123456789abcdef0123456789abcdef";
@@ -32,7 +33,18 @@ pub fn test_auth() -> web::Data<Auth> {
 
 /// Like [`test_auth`], with the given password hashing.
 pub fn test_auth_with(passwords: Passwords) -> web::Data<Auth> {
-    web::Data::new(Auth::new(
+    web::Data::new(auth_parts(passwords))
+}
+
+/// Like [`test_auth`], behind the reverse proxies `proxies` (as `trusted_proxies` names them).
+pub fn test_auth_behind(proxies: &str) -> web::Data<Auth> {
+    web::Data::new(
+        auth_parts(cheap_passwords()).with_trusted_proxies(TrustedProxies::parse(proxies).unwrap()),
+    )
+}
+
+fn auth_parts(passwords: Passwords) -> Auth {
+    Auth::new(
         StaffTokens::new(
             Arc::new(Signer::new(&test_secret())),
             StaffTokens::DEFAULT_LIFETIME,
@@ -42,7 +54,7 @@ pub fn test_auth_with(passwords: Passwords) -> web::Data<Auth> {
             max_failures: NonZeroU32::new(5).unwrap(),
             window: Duration::from_secs(15 * 60),
         }),
-    ))
+    )
 }
 
 /// Creates a user of the organisation with this key, with roles and (optionally) a password.
