@@ -21,6 +21,8 @@ use crate::db::{DbConnection, DbError};
 pub const USER_CREATED: &str = "user_created";
 /// A user's password was set on the command line (`vorgang user passwd`; details: none).
 pub const PASSWORD_SET: &str = "user_password_set";
+/// An administrator gave a user a new one-time password (details: none).
+pub const PASSWORD_RESET: &str = "user_password_reset";
 /// A user's roles were replaced (details: `before`, `after`).
 pub const ROLES_CHANGED: &str = "user_roles_changed";
 /// A user was deactivated or reactivated (details: `active`).
@@ -90,9 +92,10 @@ pub fn record(
 }
 
 /// Every kind, for filters and their checks.
-pub const KINDS: [&str; 8] = [
+pub const KINDS: [&str; 9] = [
     USER_CREATED,
     PASSWORD_SET,
+    PASSWORD_RESET,
     ROLES_CHANGED,
     ACTIVATION_CHANGED,
     FOLLOW_UPS_HANDED_OVER,

@@ -336,6 +336,55 @@ pub fn set_roles(
     })
 }
 
+/// Gives `user` a new random one-time password (hashed with `passwords`) that must be replaced
+/// at the next login, and ends the user's web sessions: for a forgotten password, or one that
+/// may have been seen by others. `actor` changes their own password themselves.
+pub fn reset_password(
+    conn: &mut DbConnection,
+    passwords: &Passwords,
+    actor: &Administrator,
+    user: UserId,
+    at: NaiveDateTime,
+) -> Result<CreatedUser, ServiceError> {
+    if actor.id == user {
+        return Err(ServiceError::Unprocessable(
+            "Ihr eigenes Passwort ändern Sie unter „Passwort ändern“.".into(),
+        ));
+    }
+    let password = one_time_password().map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let hash = passwords
+        .hash(&password)
+        .map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let view = write_transaction(conn, |conn| {
+        let updated = diesel::update(users::table.find(user))
+            .set((
+                users::password_hash.eq(Some(hash)),
+                users::must_change_password.eq(true),
+                users::updated_at.eq(at),
+            ))
+            .execute(conn)?;
+        if updated == 0 {
+            return Err(unknown());
+        }
+        diesel::delete(ui_sessions::table.filter(ui_sessions::user_id.eq(user))).execute(conn)?;
+        let view = show(conn, user)?;
+        admin_log::record(
+            conn,
+            at,
+            &actor.email,
+            admin_log::PASSWORD_RESET,
+            &view.email,
+            &json!({}),
+        )?;
+        Ok(view)
+    })?;
+    tracing::info!(user_id = %user, actor = %actor.id, "one-time password issued");
+    Ok(CreatedUser {
+        user: view,
+        password,
+    })
+}
+
 /// Deactivates (ending the user's web sessions) or reactivates `user`; `actor` may not
 /// deactivate themselves.
 pub fn set_active(

@@ -74,6 +74,7 @@ const BEARER: &str = "bearer";
         users::create,
         users::set_roles,
         users::set_active,
+        users::reset_password,
         calendar::issue,
         calendar::list,
         calendar::revoke,

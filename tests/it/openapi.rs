@@ -52,6 +52,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/admin/users/{id}"),
     ("PUT", "/api/v1/admin/users/{id}/roles"),
     ("PUT", "/api/v1/admin/users/{id}/active"),
+    ("POST", "/api/v1/admin/users/{id}/password"),
     ("GET", "/api/v1/calendar/feeds"),
     ("POST", "/api/v1/calendar/feeds"),
     ("DELETE", "/api/v1/calendar/feeds/{id}"),

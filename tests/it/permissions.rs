@@ -119,16 +119,16 @@ const RETENTION: [[u16; 2]; 5] = [
 /// The administration's record per principal: GET /admin/events.
 const EVENTS: [u16; 5] = [200, 403, 403, 403, 403];
 
-/// Staff accounts per principal: GET /admin/users, PUT /admin/users/0/active (an unknown
-/// account: permitted → 404).
+/// Staff accounts per principal: GET /admin/users, PUT /admin/users/0/active, POST
+/// /admin/users/0/password (an unknown account: permitted → 404).
 #[rustfmt::skip]
-const USERS: [[u16; 2]; 5] = [
-    //  list  active
-    [200, 404], // admin
-    [403, 403], // koordination
-    [403, 403], // bewilligung
-    [403, 403], // lesen
-    [403, 403], // koordination Kleve
+const USERS: [[u16; 3]; 5] = [
+    //  list  active  password
+    [200, 404, 404], // admin
+    [403, 403, 403], // koordination
+    [403, 403, 403], // bewilligung
+    [403, 403, 403], // lesen
+    [403, 403, 403], // koordination Kleve
 ];
 
 /// Organisations per principal: GET /organisations, GET /organisations/KFI, POST /organisations
@@ -329,6 +329,8 @@ both_backends! {
             let active = send!(app, actix_test::TestRequest::put().uri("/api/v1/admin/users/0/active")
                 .insert_header(bearer(token)).set_json(json!({ "active": true })));
             check(&mut mismatches, format!("{who} PUT /admin/users/0/active"), USERS[p][1], &active);
+            let password = send!(app, actix_test::TestRequest::post().uri("/api/v1/admin/users/0/password").insert_header(bearer(token)));
+            check(&mut mismatches, format!("{who} POST /admin/users/0/password"), USERS[p][2], &password);
 
             // Organisations.
             let organisations = send!(app, actix_test::TestRequest::get().uri("/api/v1/organisations").insert_header(bearer(token)));

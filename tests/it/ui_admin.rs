@@ -597,3 +597,45 @@ both_backends! {
         assert_eq!(beyond.body.matches("<tr><td>").count(), 11);
     }
 }
+
+both_backends! {
+    async fn a_forgotten_password_is_replaced_by_a_new_one_time_password(backend) {
+        let db = TestDatabase::migrated(backend);
+        let app = admin_app!(db.pool(2));
+        let mut admin = admin_browser!(app, db);
+        let anna = create_user(&mut db.connection(), "anna@kreis-kleve.de", "05154", &[Role::Koordination], Some(PASSWORD));
+        let me = User::find_by_email(&mut db.connection(), ADMIN).unwrap().unwrap();
+        let mut browser = Browser::default();
+        assert_eq!(browser.login(&app, "anna@kreis-kleve.de", PASSWORD).await.location(), "/");
+
+        let page = admin.get(&app, &format!("/admin/benutzer/{}", anna.id.0)).await;
+        assert!(page.body.contains("Neues Einmalpasswort vergeben"), "{}", page.body);
+        let own = admin.get(&app, &format!("/admin/benutzer/{}", me.id.0)).await;
+        assert!(!own.body.contains("Neues Einmalpasswort vergeben"), "not for oneself: {}", own.body);
+
+        let csrf = admin.csrf_token(&app, &format!("/admin/benutzer/{}", anna.id.0)).await;
+        let issued = admin.post(&app, &format!("/admin/benutzer/{}/passwort", anna.id.0), &[("csrf", &csrf)]).await;
+        assert_eq!(issued.status, 200, "{}", issued.body);
+        assert!(issued.body.contains("nur jetzt angezeigt"));
+        let start = issued.body.find("<p class=\"passwort\"><code>").unwrap() + "<p class=\"passwort\"><code>".len();
+        let end = issued.body[start..].find("</code>").unwrap();
+        let password = unescape(&issued.body[start..start + end]);
+        assert_eq!(password.len(), 20);
+
+        // The old password and the running session are over; the new one leads to „Passwort ändern“.
+        assert!(browser.get(&app, "/").await.location().starts_with("/login"));
+        assert_eq!(Browser::default().login(&app, "anna@kreis-kleve.de", PASSWORD).await.status, 422);
+        assert_eq!(Browser::default().login(&app, "anna@kreis-kleve.de", &password).await.location(), "/passwort");
+        assert!(User::find_by_email(&mut db.connection(), "anna@kreis-kleve.de").unwrap().unwrap().must_change_password);
+
+        // Not for oneself, not for nobody; neither leaves a record.
+        let myself = admin.post(&app, &format!("/admin/benutzer/{}/passwort", me.id.0), &[("csrf", &csrf)]).await;
+        assert_eq!(myself.status, 422);
+        assert!(myself.body.contains("Ihr eigenes Passwort ändern Sie unter „Passwort ändern“."), "{}", myself.body);
+        let nobody = admin.post(&app, "/admin/benutzer/999999/passwort", &[("csrf", &csrf)]).await;
+        assert_eq!(nobody.status, 404);
+        assert_eq!(recorded(&db), [(ADMIN.to_string(), "user_password_reset".to_string(), "anna@kreis-kleve.de".to_string())]);
+        let record = admin.get(&app, "/admin/protokoll").await;
+        assert!(record.body.contains("Einmalpasswort für anna@kreis-kleve.de neu vergeben"), "{}", record.body);
+    }
+}

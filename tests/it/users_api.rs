@@ -1,7 +1,7 @@
 //! Staff accounts through the API, on both databases: listed, created with a one-time password
-//! that only the answer names, roles replaced, deactivated (its tokens stop working) and
-//! reactivated; every refusal changes nothing, and each change is in the administration's
-//! record.
+//! that only the answer names, roles replaced, deactivated (its tokens stop working),
+//! reactivated and given a new one-time password; every refusal changes nothing, and each
+//! change is in the administration's record.
 
 use actix_web::http::StatusCode;
 use actix_web::test as actix_test;
@@ -176,6 +176,19 @@ both_backends! {
         let not_bool = call!(app, put, format!("/api/v1/admin/users/{id}/active"), admin, Some(json!({ "active": "nein" })));
         assert_eq!(not_bool.status, StatusCode::BAD_REQUEST, "{}", not_bool.body);
 
+        // A new one-time password for a forgotten one, named once; not for oneself.
+        let reset = call!(app, post, format!("/api/v1/admin/users/{id}/password"), admin);
+        assert_eq!(reset.status, StatusCode::OK, "{}", reset.body);
+        assert_eq!(reset.cache_control, "no-store");
+        let second = reset.body["password"].as_str().unwrap();
+        assert_eq!(second.len(), 20);
+        assert_ne!(second, password);
+        assert_eq!(reset.body["user"]["must_change_password"], true);
+        let own_reset = call!(app, post, format!("/api/v1/admin/users/{}/password", admin_user.id.0), admin);
+        assert_eq!(own_reset.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", own_reset.body);
+        assert_eq!(call!(app, post, "/api/v1/admin/users/999999/password", admin).status, StatusCode::NOT_FOUND);
+        assert_eq!(call!(app, post, format!("/api/v1/admin/users/{id}/password"), soest).status, StatusCode::FORBIDDEN);
+
         // Only administrators.
         assert_eq!(call!(app, get, "/api/v1/admin/users", soest).status, StatusCode::FORBIDDEN);
         assert_eq!(call!(app, put, format!("/api/v1/admin/users/{id}/active"), soest, Some(json!({ "active": false }))).status, StatusCode::FORBIDDEN);
@@ -185,7 +198,8 @@ both_backends! {
             ("user_created".to_string(), subject.clone()),
             ("user_roles_changed".to_string(), subject.clone()),
             ("user_activation_changed".to_string(), subject.clone()),
-            ("user_activation_changed".to_string(), subject),
+            ("user_activation_changed".to_string(), subject.clone()),
+            ("user_password_reset".to_string(), subject),
         ]);
     }
 }

@@ -153,6 +153,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(
                 web::resource("/admin/users/{id}/active").route(web::put().to(users::set_active)),
             )
+            .service(
+                web::resource("/admin/users/{id}/password")
+                    .route(web::post().to(users::reset_password)),
+            )
             .service(web::resource("/admin/jobs").route(web::get().to(jobs::list)))
             .service(web::resource("/admin/retention").route(web::get().to(retention::overview)))
             .service(

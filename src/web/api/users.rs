@@ -15,7 +15,7 @@ use crate::db::models::{Role, UserId};
 use crate::engine::data::DataError;
 use crate::service::ServiceError;
 use crate::service::admin_log::Administrator;
-use crate::service::users::{self, CreateUser, UserView};
+use crate::service::users::{self, CreateUser, CreatedUser, UserView};
 use crate::web::problem::Problem;
 
 /// A staff account as the API shows it.
@@ -207,14 +207,55 @@ pub async fn create(
         )
     })
     .await?;
-    let mut response = HttpResponse::Created().json(CreatedUserItem {
-        user: UserItem::from(created.user),
-        password: created.password,
-    });
-    response
-        .headers_mut()
-        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(response)
+    Ok(with_password(HttpResponse::Created(), created))
+}
+
+/// The account with its one-time password, kept out of every cache.
+fn with_password(mut status: actix_web::HttpResponseBuilder, created: CreatedUser) -> HttpResponse {
+    status
+        .insert_header((CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .json(CreatedUserItem {
+            user: UserItem::from(created.user),
+            password: created.password,
+        })
+}
+
+/// `POST /admin/users/{id}/password`: a new one-time password for a forgotten one.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/users/{id}/password",
+    tag = "Benutzer",
+    summary = "Einmalpasswort vergeben",
+    description = "Nur für Administratoren: ersetzt das Passwort des Kontos durch ein Einmalpasswort, das nur diese Antwort nennt (`Cache-Control: no-store`) und bei der nächsten Anmeldung ersetzt werden muss; die Sitzungen des Kontos in der Weboberfläche enden. Ausgestellte API-Token gelten bis zu ihrem Ablauf. Das eigene Passwort ändert man in der Weboberfläche.",
+    params(("id" = i64, Path, description = "Nummer des Kontos")),
+    responses(
+        (status = 200, description = "Das Konto mit seinem Einmalpasswort", body = CreatedUserItem),
+        (status = 401, description = "Nicht angemeldet: Bearer-Token fehlt oder ist ungültig", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Keine Berechtigung", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Konto nicht gefunden", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Das eigene Konto", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn reset_password(
+    principal: Principal,
+    id: web::Path<i64>,
+    db: web::Data<Database>,
+    auth: web::Data<Auth>,
+) -> Result<HttpResponse, Problem> {
+    authorize(&principal, Permission::ManageUsers, None).map_err(denied)?;
+    let id = UserId(id.into_inner());
+    let by = administrator(&principal);
+    let issued = blocking(&db, move |conn| {
+        users::reset_password(
+            conn,
+            &auth.passwords,
+            &by,
+            id,
+            chrono::Utc::now().naive_utc(),
+        )
+    })
+    .await?;
+    Ok(with_password(HttpResponse::Ok(), issued))
 }
 
 /// `PUT /admin/users/{id}/roles`: replaces the roles of an account.

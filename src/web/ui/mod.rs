@@ -145,6 +145,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(page("/admin/benutzer/{id}/aktiv", |r| {
             r.route(web::post().to(admin::users::set_active))
         }))
+        .service(page("/admin/benutzer/{id}/passwort", |r| {
+            r.route(web::post().to(admin::users::reset_password))
+        }))
         .service(page("/admin/benutzer/{id}/wiedervorlagen", |r| {
             r.route(web::post().to(admin::users::hand_over))
         }))

@@ -19,7 +19,7 @@ use crate::web::ui::{UiSession, encode_query_value, layout, render, role_label};
 const PER_PAGE: i64 = 50;
 
 /// The kinds as the filter offers them.
-const KIND_LABELS: [(&str, &str); 8] = [
+const KIND_LABELS: [(&str, &str); 9] = [
     (admin_log::USER_CREATED, "Benutzer angelegt"),
     (admin_log::ROLES_CHANGED, "Rollen geändert"),
     (
@@ -30,6 +30,7 @@ const KIND_LABELS: [(&str, &str); 8] = [
         admin_log::PASSWORD_SET,
         "Passwort auf der Kommandozeile gesetzt",
     ),
+    (admin_log::PASSWORD_RESET, "Einmalpasswort neu vergeben"),
     (
         admin_log::FOLLOW_UPS_HANDED_OVER,
         "Wiedervorlagen übergeben",
@@ -78,6 +79,7 @@ pub(crate) fn describe(event: &AdminEvent) -> String {
             roles(&details["after"])
         ),
         admin_log::PASSWORD_SET => format!("Passwort von {subject} gesetzt"),
+        admin_log::PASSWORD_RESET => format!("Einmalpasswort für {subject} neu vergeben"),
         admin_log::ACTIVATION_CHANGED if details["active"] == json!(true) => {
             format!("Benutzer {subject} wieder aktiviert")
         }
@@ -301,6 +303,10 @@ mod tests {
             (
                 event(admin_log::PASSWORD_SET, "a@kleve.de", json!({})),
                 "Passwort von a@kleve.de gesetzt",
+            ),
+            (
+                event(admin_log::PASSWORD_RESET, "a@kleve.de", json!({})),
+                "Einmalpasswort für a@kleve.de neu vergeben",
             ),
             (event("kuenftig", "x", json!({})), "kuenftig: x"),
         ];

@@ -427,3 +427,41 @@ pub async fn hand_over(
     })
     .await
 }
+
+/// `POST /admin/benutzer/{id}/passwort`: gives the user a new one-time password and shows it
+/// once.
+pub async fn reset_password(
+    form: CsrfForm<Vec<(String, String)>>,
+    id: web::Path<i64>,
+    api: web::Data<ApiState>,
+    db: web::Data<Database>,
+    auth: web::Data<Auth>,
+) -> HttpResponse {
+    let CsrfForm { session, .. } = form;
+    if let Some(refused) = refusal(&api, &session, Permission::ManageUsers) {
+        return refused;
+    }
+    let id = UserId(id.into_inner());
+    let by = super::administrator(&session);
+    let outcome = db
+        .run(move |conn| {
+            Ok(users::reset_password(
+                conn,
+                &auth.passwords,
+                &by,
+                id,
+                chrono::Utc::now().naive_utc(),
+            ))
+        })
+        .await;
+    match outcome {
+        Ok(Ok(issued)) => {
+            let mut context = layout("Einmalpasswort vergeben", Some(&session), Some("/admin"));
+            context["benutzer"] = user_json(&issued.user);
+            context["passwort"] = json!(issued.password);
+            render(&api, StatusCode::OK, "admin_benutzer_passwort", &context)
+        }
+        Ok(Err(error)) => failure(&api, &session, error),
+        Err(error) => failure(&api, &session, ServiceError::Db(error)),
+    }
+}
