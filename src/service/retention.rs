@@ -59,14 +59,6 @@ pub struct RetentionPolicy {
 }
 
 impl RetentionPolicy {
-    /// `years` for every workflow.
-    pub fn uniform(years: u32) -> Self {
-        Self {
-            default_years: years,
-            by_workflow: BTreeMap::new(),
-        }
-    }
-
     /// The periods the newest versions of the deployed workflows set, `default_years` for the
     /// rest. Read from the stored definitions, without compiling them.
     pub fn load(conn: &mut DbConnection, default_years: u32) -> Result<Self, ServiceError> {
@@ -82,11 +74,8 @@ impl RetentionPolicy {
                     "gespeicherte Workflow-Definition „{key}“ ist unlesbar: {e}"
                 )))
             })?;
-            if let Some(years) = definition
-                .get("retention_years")
-                .and_then(serde_json::Value::as_u64)
-            {
-                by_workflow.insert(key, u32::try_from(years).unwrap_or(u32::MAX));
+            if let Some(years) = own_period(&definition) {
+                by_workflow.insert(key, years);
             }
         }
         Ok(Self {
@@ -130,6 +119,14 @@ impl RetentionPolicy {
             .unwrap_or(self.default_years);
         kept_from(today, shortest)
     }
+}
+
+/// The `retention_years` a stored definition (its JSON form) sets, if any.
+pub fn own_period(definition: &serde_json::Value) -> Option<u32> {
+    definition
+        .get("retention_years")
+        .and_then(serde_json::Value::as_u64)
+        .map(|years| u32::try_from(years).unwrap_or(u32::MAX))
 }
 
 /// What the archive decided about a file offered to it.
@@ -679,10 +676,11 @@ mod tests {
         assert!(!policy.is_due("kurz", at(2024, 1, 2, 10), today));
         // The database's bound is the shortest period's: nothing due is filtered out.
         assert_eq!(policy.candidates_before(today), kept_from(today, 2));
-        assert_eq!(
-            RetentionPolicy::uniform(7).candidates_before(today),
-            kept_from(today, 7)
-        );
+        let uniform = RetentionPolicy {
+            default_years: 7,
+            by_workflow: BTreeMap::new(),
+        };
+        assert_eq!(uniform.candidates_before(today), kept_from(today, 7));
     }
 
     #[test]

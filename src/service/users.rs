@@ -242,10 +242,7 @@ pub fn create(
     let (Some(email), Some(organisation), true) = (email, organisation, errors.is_empty()) else {
         return Err(ServiceError::InvalidInput(errors));
     };
-    let password = one_time_password().map_err(|e| ServiceError::Internal(e.to_string()))?;
-    let hash = passwords
-        .hash(&password)
-        .map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let (password, hash) = new_one_time_password(passwords)?;
     let mut new_user = NewUser::new(organisation.id, &email, name);
     new_user.password_hash = Some(hash);
     new_user.must_change_password = true;
@@ -277,6 +274,15 @@ pub fn create(
         user: show(conn, user.id)?,
         password,
     })
+}
+
+/// A random one-time password and its hash.
+fn new_one_time_password(passwords: &Passwords) -> Result<(String, String), ServiceError> {
+    let password = one_time_password().map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let hash = passwords
+        .hash(&password)
+        .map_err(|e| ServiceError::Internal(e.to_string()))?;
+    Ok((password, hash))
 }
 
 /// Roles as stored, for the record.
@@ -351,10 +357,7 @@ pub fn reset_password(
             "Ihr eigenes Passwort ändern Sie unter „Passwort ändern“.".into(),
         ));
     }
-    let password = one_time_password().map_err(|e| ServiceError::Internal(e.to_string()))?;
-    let hash = passwords
-        .hash(&password)
-        .map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let (password, hash) = new_one_time_password(passwords)?;
     let view = write_transaction(conn, |conn| {
         let updated = diesel::update(users::table.find(user))
             .set((

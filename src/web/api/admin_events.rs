@@ -19,9 +19,9 @@ use crate::web::problem::Problem;
 #[serde(deny_unknown_fields)]
 pub struct EventQuery {
     /// Art der Einträge: `user_created`, `user_password_set`, `user_password_reset`,
-    /// `user_roles_changed`,
-    /// `user_activation_changed`, `follow_ups_handed_over`, `organisation_registered`,
-    /// `organisation_addresses_replaced` oder `case_disposed`; ohne: alle.
+    /// `user_roles_changed`, `user_activation_changed`, `follow_ups_handed_over`,
+    /// `organisation_registered`, `organisation_addresses_replaced` oder `case_disposed`;
+    /// ohne: alle.
     pub kind: Option<String>,
     /// Text im Betroffenen (E-Mail-Adresse, Organisationsschlüssel, Aktenzeichen) oder im
     /// Handelnden, ohne Unterscheidung von Groß- und Kleinschreibung.
@@ -82,7 +82,7 @@ pub struct AdminEventList {
     path = "/api/v1/admin/events",
     tag = "Verwaltungsprotokoll",
     summary = "Verwaltungsprotokoll lesen",
-    description = "Nur für Administratoren: wer wann Benutzer angelegt, Rollen geändert, Konten deaktiviert, Wiedervorlagen übergeben, Organisationen registriert, Adressen ersetzt oder Vorgänge ausgesondert hat, neueste zuerst; z. B. `?q=anna@kreis-kleve.de` für alles zu einem Konto.",
+    description = "Nur für Administratoren: wer wann Benutzer angelegt, Rollen geändert, Einmalpasswörter vergeben, Konten deaktiviert, Wiedervorlagen übergeben, Organisationen registriert, Adressen ersetzt oder Vorgänge ausgesondert hat, neueste zuerst; z. B. `?q=anna@kreis-kleve.de` für alles zu einem Konto.",
     params(EventQuery),
     responses(
         (status = 200, description = "Eine Seite Einträge", body = AdminEventList),

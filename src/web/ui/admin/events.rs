@@ -116,6 +116,11 @@ pub(crate) fn describe(event: &AdminEvent) -> String {
     }
 }
 
+/// Pages for `total` entries; one when there are none.
+fn pages_of(total: i64) -> i64 {
+    ((total + PER_PAGE - 1) / PER_PAGE).max(1)
+}
+
 /// The page's address for a filter and page (empty filters left out).
 fn address(filter: &EventFilter, page: i64) -> String {
     let mut parts = Vec::new();
@@ -165,7 +170,7 @@ pub async fn list(
     let found = db
         .run(move |conn| {
             let (entries, total) = admin_log::search(conn, &search, asked, PER_PAGE)?;
-            let pages = ((total + PER_PAGE - 1) / PER_PAGE).max(1);
+            let pages = pages_of(total);
             if entries.is_empty() && asked > pages {
                 // Past the end (entries of the filter are fewer now): the last page.
                 let (entries, total) = admin_log::search(conn, &search, pages, PER_PAGE)?;
@@ -178,7 +183,7 @@ pub async fn list(
         Ok(found) => found,
         Err(error) => return failure(&api, &session, ServiceError::Db(error)),
     };
-    let pages = ((total + PER_PAGE - 1) / PER_PAGE).max(1);
+    let pages = pages_of(total);
     let mut context = layout("Verwaltungsprotokoll", Some(&session), Some("/admin"));
     context["eintraege"] = json!(
         entries

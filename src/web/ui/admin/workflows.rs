@@ -150,7 +150,7 @@ pub async fn show(
     // The newest version's period applies to every case of the workflow (service::retention).
     let own_period = serde_json::from_str::<serde_json::Value>(&history[0].definition)
         .ok()
-        .and_then(|definition| definition["retention_years"].as_u64());
+        .and_then(|definition| crate::service::retention::own_period(&definition));
     context["aufbewahrung"] = json!(match own_period {
         Some(years) => format!(
             "Beendete Vorgänge dieses Workflows werden bis zum Ende des Jahres, in dem sie \
