@@ -50,6 +50,15 @@ pub struct Administrator {
     pub email: String,
 }
 
+impl From<&crate::auth::Principal> for Administrator {
+    fn from(principal: &crate::auth::Principal) -> Self {
+        Self {
+            id: principal.user_id,
+            email: principal.email.clone(),
+        }
+    }
+}
+
 /// One entry.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = admin_events)]

@@ -115,13 +115,6 @@ fn parse_roles(names: &[String]) -> Result<Vec<Role>, ServiceError> {
     }
 }
 
-fn administrator(principal: &Principal) -> Administrator {
-    Administrator {
-        id: principal.user_id,
-        email: principal.email.clone(),
-    }
-}
-
 /// `GET /admin/users`: every account, ordered by e-mail address.
 #[utoipa::path(
     get,
@@ -190,7 +183,7 @@ pub async fn create(
 ) -> Result<HttpResponse, Problem> {
     authorize(&principal, Permission::ManageUsers, None).map_err(denied)?;
     let body = body.into_inner();
-    let by = administrator(&principal);
+    let by = Administrator::from(&principal);
     let created = blocking(&db, move |conn| {
         let input = CreateUser {
             roles: parse_roles(&body.roles)?,
@@ -244,7 +237,7 @@ pub async fn reset_password(
 ) -> Result<HttpResponse, Problem> {
     authorize(&principal, Permission::ManageUsers, None).map_err(denied)?;
     let id = UserId(id.into_inner());
-    let by = administrator(&principal);
+    let by = Administrator::from(&principal);
     let issued = blocking(&db, move |conn| {
         users::reset_password(
             conn,
@@ -284,7 +277,7 @@ pub async fn set_roles(
 ) -> Result<HttpResponse, Problem> {
     authorize(&principal, Permission::ManageUsers, None).map_err(denied)?;
     let id = UserId(id.into_inner());
-    let by = administrator(&principal);
+    let by = Administrator::from(&principal);
     let view = blocking(&db, move |conn| {
         let roles = parse_roles(&body.roles)?;
         users::set_roles(conn, &by, id, &roles, chrono::Utc::now().naive_utc())
@@ -319,7 +312,7 @@ pub async fn set_active(
 ) -> Result<HttpResponse, Problem> {
     authorize(&principal, Permission::ManageUsers, None).map_err(denied)?;
     let id = UserId(id.into_inner());
-    let by = administrator(&principal);
+    let by = Administrator::from(&principal);
     let active = body.active;
     let view = blocking(&db, move |conn| {
         users::set_active(conn, &by, id, active, chrono::Utc::now().naive_utc())

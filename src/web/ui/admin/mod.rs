@@ -41,10 +41,7 @@ pub async fn overview(session: UiSession, api: actix_web::web::Data<ApiState>) -
 
 /// The logged-in administrator, as the administration's record names them.
 pub(crate) fn administrator(session: &Session) -> crate::service::admin_log::Administrator {
-    crate::service::admin_log::Administrator {
-        id: session.principal().user_id,
-        email: session.principal().email.clone(),
-    }
+    session.principal().into()
 }
 
 /// The German 403 page to answer with when the session may not do `permission`.
