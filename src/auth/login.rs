@@ -1,4 +1,5 @@
-//! `POST /api/v1/auth/token`: e-mail and password in, a staff access token out.
+//! `POST /api/v1/auth/token`: e-mail and password in, a staff access token out;
+//! `DELETE` on the same path ends every token of the caller.
 //!
 //! Unknown address, wrong password, inactive user and user without password all get the same
 //! answer, after the same amount of work (one argon2 verification). Failed attempts are limited
@@ -17,9 +18,12 @@ use utoipa::ToSchema;
 
 use super::Auth;
 use super::limiter::LimitKey;
-use super::principal::internal_error;
+use super::principal::{Caller, internal_error};
+use super::token::StaffToken;
 use crate::db::Database;
 use crate::db::models::User;
+use crate::service::users;
+use crate::web::api::blocking;
 use crate::web::problem::Problem;
 
 /// Path of the token endpoint.
@@ -149,18 +153,20 @@ pub fn json_config() -> web::JsonConfig {
         .error_handler(|_error, _req| bad_request().into())
 }
 
-/// Any method but POST on the token path: 405 problem+json naming the allowed method.
+/// Any method but POST and DELETE on the token path: 405 problem+json naming the allowed ones.
 pub async fn method_not_allowed() -> HttpResponse {
     let mut response = Problem::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "method-not-allowed",
         "Methode nicht erlaubt",
     )
-    .with_detail("Ein Zugangstoken erhalten Sie mit POST.")
+    .with_detail(
+        "Ein Zugangstoken erhalten Sie mit POST; mit DELETE sperren Sie alle Ihre Zugangstoken.",
+    )
     .error_response();
     response
         .headers_mut()
-        .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        .insert(header::ALLOW, HeaderValue::from_static("POST, DELETE"));
     response
 }
 
@@ -203,7 +209,7 @@ pub async fn issue_token(
         )
         .error_response());
     }
-    let issued = auth.tokens.issue(user.id).map_err(|error| {
+    let issued = auth.tokens.issue(StaffToken::of(&user)).map_err(|error| {
         tracing::error!(%error, "cannot sign a token");
         LoginError::Internal(error.to_string())
     })?;
@@ -213,6 +219,34 @@ pub async fn issue_token(
             token: issued.token,
             expires_at: issued.expires_at.to_rfc3339_opts(SecondsFormat::Secs, true),
         }))
+}
+
+/// Ends every staff token of the caller, the one presented included: signing off everywhere, or
+/// stopping a token that leaked (anyone holding it can end it, but nothing more).
+#[utoipa::path(
+    delete,
+    path = "/api/v1/auth/token",
+    tag = "Anmeldung",
+    summary = "Alle eigenen Zugangstoken sperren",
+    description = "Beendet jedes API-Zugangstoken des eigenen Kontos, auch das gesendete: zum Abmelden überall oder wenn ein Token in falsche Hände geraten ist. Ein neues erhalten Sie wieder mit POST. Sitzungen in der Weboberfläche bleiben bestehen.",
+    responses(
+        (status = 204, description = "Alle Zugangstoken des Kontos sind gesperrt"),
+        (status = 401, description = "Nicht angemeldet: Bearer-Token fehlt oder ist ungültig", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn revoke_own_tokens(
+    caller: Caller,
+    db: web::Data<Database>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let outcome = blocking(&db, move |conn| match caller.principal(conn)? {
+        Ok(_) => {
+            users::revoke_own_tokens(conn, caller.token(), chrono::Utc::now().naive_utc()).map(Ok)
+        }
+        Err(refused) => Ok(Err(refused)),
+    })
+    .await?;
+    outcome?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// Checks e-mail and password under the failed-login limits and returns the active user.

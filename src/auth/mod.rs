@@ -16,7 +16,7 @@ pub use limiter::{LoginLimiter, LoginLimits};
 pub use password::Passwords;
 pub use permissions::{CaseScope, Denied, Permission, authorize, workflow_roles};
 pub use principal::{Caller, Principal};
-pub use token::{Signer, StaffTokens};
+pub use token::{Signer, StaffToken, StaffTokens};
 
 use crate::secret::Secret;
 use crate::web::client_addr::TrustedProxies;

@@ -1,6 +1,6 @@
 //! The authenticated caller of an API request: an extractor that verifies the bearer token and
-//! reloads the user, so deactivation and role changes apply to the very next request (no cache:
-//! the reload is one indexed query).
+//! reloads the user, so deactivation, role changes and revoked tokens apply to the very next
+//! request (no cache: the reload is one indexed query).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -10,6 +10,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, dev::Payload, web};
 
 use super::Auth;
+use super::token::StaffToken;
 use crate::db::models::{CaseId, CaseRow, Organisation, OrganisationId, Role, UserId};
 use crate::db::{Database, DbError};
 use crate::web::problem::Problem;
@@ -44,10 +45,11 @@ impl Principal {
 
     /// Loads the principal for a user id; `None` when the user is gone or inactive.
     pub fn load(conn: &mut crate::db::DbConnection, id: UserId) -> Result<Option<Self>, DbError> {
-        Ok(Self::load_with_organisation(conn, id)?.map(|(principal, _)| principal))
+        Ok(Self::load_with_organisation(conn, id, None)?.map(|(principal, _)| principal))
     }
 
-    /// The principal together with its organisation; `None` when the user is gone or inactive.
+    /// The principal together with its organisation; `None` when the user is gone or inactive,
+    /// or when `token_generation` (that of the bearer token presented) is no longer the user's.
     ///
     /// One query (the user joined with its organisation and roles) rather than one each: it runs
     /// on every authenticated request, and each round trip to the database costs more than the
@@ -56,12 +58,13 @@ impl Principal {
     pub fn load_with_organisation(
         conn: &mut crate::db::DbConnection,
         id: UserId,
+        token_generation: Option<i32>,
     ) -> Result<Option<(Self, Organisation)>, DbError> {
         use diesel::prelude::*;
 
         use crate::db::schema::{organisations, user_roles, users};
 
-        let rows: Vec<(UserId, String, Organisation, Option<String>)> = users::table
+        let rows: Vec<(UserId, String, Organisation, Option<String>, i32)> = users::table
             .inner_join(organisations::table)
             .left_join(user_roles::table)
             .filter(users::id.eq(id))
@@ -71,8 +74,16 @@ impl Principal {
                 users::email,
                 Organisation::as_select(),
                 user_roles::role.nullable(),
+                users::token_generation,
             ))
             .load(conn)?;
+        if revoked(token_generation, rows.first().map(|row| row.4)) {
+            return Ok(None);
+        }
+        let rows = rows
+            .into_iter()
+            .map(|(id, email, organisation, role, _)| (id, email, organisation, role))
+            .collect();
         Ok(Self::from_rows(rows))
     }
 
@@ -80,9 +91,11 @@ impl Principal {
     /// the most frequent request, and it would otherwise take two round trips (the principal,
     /// then the case) where one does. The outer `None` when the user is gone or inactive; the
     /// inner one when the case does not exist (the permission check comes after, as always).
+    /// `token_generation` as for [`Principal::load_with_organisation`].
     pub fn load_with_case(
         conn: &mut crate::db::DbConnection,
         id: UserId,
+        token_generation: Option<i32>,
         case: CaseId,
     ) -> Result<Option<(Self, Option<CaseWithApplicant>)>, DbError> {
         use diesel::prelude::*;
@@ -96,6 +109,7 @@ impl Principal {
             Option<String>,
             Option<CaseRow>,
             Option<Organisation>,
+            i32,
         );
         let rows: Vec<Row> = users::table
             .left_join(user_roles::table)
@@ -110,10 +124,15 @@ impl Principal {
                 user_roles::role.nullable(),
                 Option::<CaseRow>::as_select(),
                 Option::<Organisation>::as_select(),
+                users::token_generation,
             ))
             .load(conn)?;
+        if revoked(token_generation, rows.first().map(|row| row.6)) {
+            return Ok(None);
+        }
         let roles = roles_of(rows.iter().map(|(_, _, _, role, ..)| role.as_deref()));
-        let Some((user_id, email, organisation_id, _, case, applicant)) = rows.into_iter().next()
+        let Some((user_id, email, organisation_id, _, case, applicant, _)) =
+            rows.into_iter().next()
         else {
             return Ok(None);
         };
@@ -149,6 +168,23 @@ impl Principal {
     }
 }
 
+/// Whether a bearer token of generation `required` has been revoked, the user being in
+/// generation `current` (`None`: no such active user, refused anyway). `required` is `None` where
+/// no token is involved (browser sessions, calendar feeds).
+fn revoked(required: Option<i32>, current: Option<i32>) -> bool {
+    match (required, current) {
+        (Some(required), Some(current)) if required != current => {
+            tracing::info!(
+                token_generation = required,
+                user_generation = current,
+                "token of a revoked generation"
+            );
+            true
+        }
+        _ => false,
+    }
+}
+
 /// The roles named by the rows of a query that left-joins `user_roles` (one row per role, `None`
 /// for a user without any), sorted and without repeats; unknown names are ignored.
 fn roles_of<'a>(names: impl Iterator<Item = Option<&'a str>>) -> Vec<Role> {
@@ -164,7 +200,7 @@ pub enum Unauthenticated {
     /// No `Authorization: Bearer` header.
     #[error("kein Zugangstoken")]
     Missing,
-    /// The token is malformed, forged, expired, or its user is gone or inactive.
+    /// The token is malformed, forged, expired or revoked, or its user is gone or inactive.
     #[error("Zugangstoken nicht akzeptiert")]
     Rejected,
     /// The server is missing its auth state or the database failed.
@@ -232,8 +268,8 @@ fn bearer_token(req: &HttpRequest) -> Option<String> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_string())
 }
 
-/// Verifies the request's bearer token; the user id it names, or why it is refused.
-fn verified_user(req: &HttpRequest) -> Result<UserId, Unauthenticated> {
+/// Verifies the request's bearer token; the holder it names, or why it is refused.
+fn verified_user(req: &HttpRequest) -> Result<StaffToken, Unauthenticated> {
     let Some(auth) = req.app_data::<web::Data<Auth>>() else {
         tracing::error!("Principal used on an app without Auth data");
         return Err(Unauthenticated::Internal("app data missing".into()));
@@ -245,15 +281,23 @@ fn verified_user(req: &HttpRequest) -> Result<UserId, Unauthenticated> {
     })
 }
 
-/// The principal of `user_id`, or `Rejected` when the user is gone or inactive.
+/// The principal holding `token`, or `Rejected` when the user is gone or inactive or the token
+/// was revoked.
 fn principal_of(
     conn: &mut crate::db::DbConnection,
-    user_id: UserId,
+    token: StaffToken,
 ) -> Result<Result<Principal, Unauthenticated>, DbError> {
-    Ok(Principal::load(conn, user_id)?.ok_or_else(|| {
-        tracing::info!(user_id = %user_id, "token of a missing or inactive user");
-        Unauthenticated::Rejected
-    }))
+    Ok(
+        Principal::load_with_organisation(conn, token.user, Some(token.generation))?
+            .map(|(principal, _)| principal)
+            .ok_or_else(|| rejected(token)),
+    )
+}
+
+/// The refusal of a token whose user is gone or inactive, or whose generation has passed.
+fn rejected(token: StaffToken) -> Unauthenticated {
+    tracing::info!(user_id = %token.user, "token of a missing or inactive user, or revoked");
+    Unauthenticated::Rejected
 }
 
 impl FromRequest for Principal {
@@ -268,8 +312,8 @@ impl FromRequest for Principal {
                 tracing::error!("Principal used on an app without Database data");
                 return Err(Unauthenticated::Internal("app data missing".into()));
             };
-            let user_id = user_id?;
-            db.run(move |conn| principal_of(conn, user_id))
+            let token = user_id?;
+            db.run(move |conn| principal_of(conn, token))
                 .await
                 .map_err(|error| {
                     tracing::error!(%error, "cannot load the principal");
@@ -288,7 +332,7 @@ impl FromRequest for Principal {
 /// request; a gone or inactive user is refused like an invalid token.
 #[derive(Debug, Clone, Copy)]
 pub struct Caller {
-    user_id: UserId,
+    token: StaffToken,
 }
 
 impl Caller {
@@ -298,7 +342,12 @@ impl Caller {
         &self,
         conn: &mut crate::db::DbConnection,
     ) -> Result<Result<Principal, Unauthenticated>, DbError> {
-        principal_of(conn, self.user_id)
+        principal_of(conn, self.token)
+    }
+
+    /// The token's holder, e.g. to revoke the caller's tokens.
+    pub fn token(&self) -> StaffToken {
+        self.token
     }
 
     /// Like [`Caller::principal`], with a case and its applicant read in the same query
@@ -308,11 +357,10 @@ impl Caller {
         conn: &mut crate::db::DbConnection,
         case: CaseId,
     ) -> Result<Result<(Principal, Option<CaseWithApplicant>), Unauthenticated>, DbError> {
+        let token = self.token;
         Ok(
-            Principal::load_with_case(conn, self.user_id, case)?.ok_or_else(|| {
-                tracing::info!(user_id = %self.user_id, "token of a missing or inactive user");
-                Unauthenticated::Rejected
-            }),
+            Principal::load_with_case(conn, token.user, Some(token.generation), case)?
+                .ok_or_else(|| rejected(token)),
         )
     }
 
@@ -321,11 +369,10 @@ impl Caller {
         &self,
         conn: &mut crate::db::DbConnection,
     ) -> Result<Result<(Principal, Organisation), Unauthenticated>, DbError> {
+        let token = self.token;
         Ok(
-            Principal::load_with_organisation(conn, self.user_id)?.ok_or_else(|| {
-                tracing::info!(user_id = %self.user_id, "token of a missing or inactive user");
-                Unauthenticated::Rejected
-            }),
+            Principal::load_with_organisation(conn, token.user, Some(token.generation))?
+                .ok_or_else(|| rejected(token)),
         )
     }
 }
@@ -335,6 +382,6 @@ impl FromRequest for Caller {
     type Future = std::future::Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        std::future::ready(verified_user(req).map(|user_id| Self { user_id }))
+        std::future::ready(verified_user(req).map(|token| Self { token }))
     }
 }

@@ -15,7 +15,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::db::models::UserId;
+use crate::db::models::{User, UserId};
 use crate::secret::Secret;
 
 /// The `iss` claim of every token vorgang signs, and the only one it accepts.
@@ -188,12 +188,38 @@ impl Purpose for StaffAccess {
     type Claims = StaffClaims;
 }
 
-/// Claims of a staff access token: only whom it belongs to. Roles and organisation are reloaded
-/// from the database on every request, so revoking a role takes effect at once.
+/// Claims of a staff access token: whom it belongs to and in which of the user's token
+/// generations it was issued. Roles and organisation are reloaded from the database on every
+/// request, so revoking a role takes effect at once; the generation is compared with the
+/// user's on every request too, so raising it (password change or reset, deactivation,
+/// revocation) ends every token issued before.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StaffClaims {
     /// The user id, as a decimal string (JWT subjects are strings).
     pub sub: String,
+    /// The user's token generation at issue. Tokens from before generations existed lack the
+    /// claim and count as generation 0, the generation every user starts with.
+    #[serde(rename = "gen", default)]
+    pub generation: i32,
+}
+
+/// The holder of a staff token: the user, and the user's token generation it was issued in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StaffToken {
+    /// The user the token belongs to.
+    pub user: UserId,
+    /// Must equal the user's current `token_generation` for the token to be accepted.
+    pub generation: i32,
+}
+
+impl StaffToken {
+    /// A token for `user` as the database holds it now (its current generation).
+    pub fn of(user: &User) -> Self {
+        Self {
+            user: user.id,
+            generation: user.token_generation,
+        }
+    }
 }
 
 /// Issues and verifies staff access tokens; shared by the login endpoint and the extractor.
@@ -217,31 +243,36 @@ impl StaffTokens {
         self.lifetime
     }
 
-    /// A token for `user`, issued now.
-    pub fn issue(&self, user: UserId) -> Result<Issued, TokenError> {
-        self.issue_at(user, Utc::now())
+    /// A token for `holder`, issued now.
+    pub fn issue(&self, holder: StaffToken) -> Result<Issued, TokenError> {
+        self.issue_at(holder, Utc::now())
     }
 
-    /// A token for `user`, issued at `now` (tests mint expired tokens with it).
-    pub fn issue_at(&self, user: UserId, now: DateTime<Utc>) -> Result<Issued, TokenError> {
+    /// A token for `holder`, issued at `now` (tests mint expired tokens with it).
+    pub fn issue_at(&self, holder: StaffToken, now: DateTime<Utc>) -> Result<Issued, TokenError> {
         self.signer.issue::<StaffAccess>(
             StaffClaims {
-                sub: user.0.to_string(),
+                sub: holder.user.0.to_string(),
+                generation: holder.generation,
             },
             now,
             self.lifetime,
         )
     }
 
-    /// The user a valid staff token belongs to.
-    pub fn verify(&self, token: &str) -> Result<UserId, TokenError> {
-        let verified = self.signer.verify::<StaffAccess>(token)?;
-        verified
-            .claims
+    /// The holder a validly signed, unexpired staff token names. Whether its generation is still
+    /// the user's is for the caller to check against the database.
+    pub fn verify(&self, token: &str) -> Result<StaffToken, TokenError> {
+        let claims = self.signer.verify::<StaffAccess>(token)?.claims;
+        let user = claims
             .sub
             .parse::<i64>()
             .map(UserId)
-            .map_err(|_| TokenError::Invalid("sub is not a user id".into()))
+            .map_err(|_| TokenError::Invalid("sub is not a user id".into()))?;
+        Ok(StaffToken {
+            user,
+            generation: claims.generation,
+        })
     }
 }
 
@@ -263,7 +294,10 @@ mod tests {
     }
 
     fn claims() -> StaffClaims {
-        StaffClaims { sub: "7".into() }
+        StaffClaims {
+            sub: "7".into(),
+            generation: 0,
+        }
     }
 
     #[test]
@@ -318,9 +352,38 @@ mod tests {
     fn staff_tokens_carry_the_user_and_the_lifetime() {
         let tokens = StaffTokens::new(Arc::new(signer(KEY)), StaffTokens::DEFAULT_LIFETIME);
         let now = Utc::now();
-        let issued = tokens.issue_at(UserId(42), now).unwrap();
+        let holder = StaffToken {
+            user: UserId(42),
+            generation: 3,
+        };
+        let issued = tokens.issue_at(holder, now).unwrap();
         assert_eq!(issued.expires_at.timestamp(), now.timestamp() + 8 * 3600);
-        assert_eq!(tokens.verify(&issued.token).unwrap(), UserId(42));
+        assert_eq!(tokens.verify(&issued.token).unwrap(), holder);
         assert!(!format!("{issued:?}").contains(&issued.token));
+    }
+
+    #[test]
+    fn tokens_without_a_generation_count_as_the_first() {
+        #[derive(Serialize, Deserialize)]
+        struct Before {
+            sub: String,
+        }
+        struct Unversioned;
+        impl Purpose for Unversioned {
+            const AUDIENCE: &'static str = StaffAccess::AUDIENCE;
+            type Claims = Before;
+        }
+        let signer = Arc::new(signer(KEY));
+        let issued = signer
+            .issue::<Unversioned>(Before { sub: "42".into() }, Utc::now(), TimeDelta::hours(1))
+            .unwrap();
+        let tokens = StaffTokens::new(signer, StaffTokens::DEFAULT_LIFETIME);
+        assert_eq!(
+            tokens.verify(&issued.token).unwrap(),
+            StaffToken {
+                user: UserId(42),
+                generation: 0,
+            }
+        );
     }
 }

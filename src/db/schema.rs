@@ -31,6 +31,8 @@ diesel::table! {
         updated_at -> Timestamp,
         /// Set for the first-run administrator: the web interface insists on a new password.
         must_change_password -> Bool,
+        /// Raised when every staff token of the user must stop working (see `auth::token`).
+        token_generation -> Integer,
     }
 }
 

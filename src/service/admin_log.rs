@@ -23,6 +23,8 @@ pub const USER_CREATED: &str = "user_created";
 pub const PASSWORD_SET: &str = "user_password_set";
 /// An administrator gave a user a new one-time password (details: none).
 pub const PASSWORD_RESET: &str = "user_password_reset";
+/// An administrator revoked a user's API access tokens (details: none).
+pub const TOKENS_REVOKED: &str = "user_tokens_revoked";
 /// A user's roles were replaced (details: `before`, `after`).
 pub const ROLES_CHANGED: &str = "user_roles_changed";
 /// A user was deactivated or reactivated (details: `active`).
@@ -101,10 +103,11 @@ pub fn record(
 }
 
 /// Every kind, for filters and their checks.
-pub const KINDS: [&str; 9] = [
+pub const KINDS: [&str; 10] = [
     USER_CREATED,
     PASSWORD_SET,
     PASSWORD_RESET,
+    TOKENS_REVOKED,
     ROLES_CHANGED,
     ACTIVATION_CHANGED,
     FOLLOW_UPS_HANDED_OVER,

@@ -1,5 +1,5 @@
 //! Staff users as administrators manage them in the web interface: list, create with a one-time
-//! password, change roles, deactivate and reactivate.
+//! password, change roles, deactivate and reactivate, reset a password, revoke API tokens.
 //!
 //! An administrator can never lock themselves out: deactivating oneself or dropping one's own
 //! `admin` role is refused, so an installation cannot lose its last way in by a slip of the
@@ -15,7 +15,7 @@ use serde_json::json;
 use super::ServiceError;
 use super::admin_log::{self, Administrator};
 use super::first_run::one_time_password;
-use crate::auth::Passwords;
+use crate::auth::{Passwords, StaffToken};
 use crate::db::models::{NewUser, Organisation, OrganisationId, Role, User, UserId};
 use crate::db::schema::{follow_ups, organisations, ui_sessions, user_roles, users};
 use crate::db::{DbConnection, DbError, write_transaction};
@@ -343,8 +343,8 @@ pub fn set_roles(
 }
 
 /// Gives `user` a new random one-time password (hashed with `passwords`) that must be replaced
-/// at the next login, and ends the user's web sessions: for a forgotten password, or one that
-/// may have been seen by others. `actor` changes their own password themselves.
+/// at the next login, and ends the user's web sessions and API tokens: for a forgotten password,
+/// or one that may have been seen by others. `actor` changes their own password themselves.
 pub fn reset_password(
     conn: &mut DbConnection,
     passwords: &Passwords,
@@ -364,6 +364,7 @@ pub fn reset_password(
                 users::password_hash.eq(Some(hash)),
                 users::must_change_password.eq(true),
                 users::updated_at.eq(at),
+                users::token_generation.eq(users::token_generation + 1),
             ))
             .execute(conn)?;
         if updated == 0 {
@@ -389,7 +390,8 @@ pub fn reset_password(
 }
 
 /// Deactivates (ending the user's web sessions) or reactivates `user`; `actor` may not
-/// deactivate themselves.
+/// deactivate themselves. Either way the user's API tokens end: a deactivated user's are refused
+/// anyway, and reactivation must not bring them back.
 pub fn set_active(
     conn: &mut DbConnection,
     actor: &Administrator,
@@ -404,7 +406,11 @@ pub fn set_active(
     }
     write_transaction(conn, |conn| {
         let updated = diesel::update(users::table.find(user))
-            .set((users::active.eq(active), users::updated_at.eq(at)))
+            .set((
+                users::active.eq(active),
+                users::updated_at.eq(at),
+                users::token_generation.eq(users::token_generation + 1),
+            ))
             .execute(conn)?;
         if updated == 0 {
             return Err(unknown());
@@ -425,6 +431,73 @@ pub fn set_active(
         tracing::info!(user_id = %user, actor = %actor.id, active, "user activation changed");
         Ok(view)
     })
+}
+
+/// Ends every API access token of `user` (for a token that leaked, or a program that must stop
+/// at once); the web sessions stay. Administrators may do this to their own account too.
+pub fn revoke_tokens(
+    conn: &mut DbConnection,
+    actor: &Administrator,
+    user: UserId,
+    at: NaiveDateTime,
+) -> Result<UserView, ServiceError> {
+    write_transaction(conn, |conn| {
+        if !raise_token_generation(conn, user, at)? {
+            return Err(unknown());
+        }
+        let view = show(conn, user)?;
+        admin_log::record(
+            conn,
+            at,
+            &actor.email,
+            admin_log::TOKENS_REVOKED,
+            &view.email,
+            &json!({}),
+        )?;
+        tracing::info!(user_id = %user, actor = %actor.id, "API tokens revoked");
+        Ok(view)
+    })
+}
+
+/// Ends every API access token of the holder of `token`, the one presented included: a program
+/// or person signing off everywhere. Nothing changes when that token had already been revoked
+/// (its holder could not have presented it otherwise); `false` then.
+pub fn revoke_own_tokens(
+    conn: &mut DbConnection,
+    token: StaffToken,
+    at: NaiveDateTime,
+) -> Result<bool, ServiceError> {
+    let updated = write_transaction(conn, |conn| {
+        Ok::<_, ServiceError>(
+            diesel::update(
+                users::table
+                    .find(token.user)
+                    .filter(users::token_generation.eq(token.generation)),
+            )
+            .set((
+                users::updated_at.eq(at),
+                users::token_generation.eq(users::token_generation + 1),
+            ))
+            .execute(conn)?,
+        )
+    })?;
+    tracing::info!(user_id = %token.user, revoked = updated == 1, "own API tokens revoked");
+    Ok(updated == 1)
+}
+
+/// Raises the token generation of `user`; `false` when there is no such user.
+fn raise_token_generation(
+    conn: &mut DbConnection,
+    user: UserId,
+    at: NaiveDateTime,
+) -> Result<bool, ServiceError> {
+    let updated = diesel::update(users::table.find(user))
+        .set((
+            users::updated_at.eq(at),
+            users::token_generation.eq(users::token_generation + 1),
+        ))
+        .execute(conn)?;
+    Ok(updated == 1)
 }
 
 #[cfg(test)]

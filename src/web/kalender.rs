@@ -36,7 +36,8 @@ async fn feed(
         let Some(user) = calendar::resolve(conn, &secret)? else {
             return Ok(None);
         };
-        let Some((principal, organisation)) = Principal::load_with_organisation(conn, user)? else {
+        let Some((principal, organisation)) = Principal::load_with_organisation(conn, user, None)?
+        else {
             return Ok(None);
         };
         let clock = crate::service::clock::now();

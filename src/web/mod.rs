@@ -27,6 +27,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::resource(auth::login::TOKEN_PATH)
                 .app_data(auth::login::json_config())
                 .route(web::post().to(auth::login::issue_token))
+                .route(web::delete().to(auth::login::revoke_own_tokens))
                 .default_service(web::to(auth::login::method_not_allowed)),
         )
         .service(web::resource(openapi::PATH).route(web::get().to(openapi::serve)))

@@ -75,6 +75,8 @@ const BEARER: &str = "bearer";
         users::set_roles,
         users::set_active,
         users::reset_password,
+        users::revoke_tokens,
+        crate::auth::login::revoke_own_tokens,
         calendar::issue,
         calendar::list,
         calendar::revoke,
@@ -171,8 +173,9 @@ impl Modify for Security {
                 ),
             );
         for (path, item) in openapi.paths.paths.iter_mut() {
-            // The login and the partner's link (its token is the credential) need no bearer.
-            if path == login::TOKEN_PATH || path.starts_with("/api/v1/beteiligung/") {
+            // The partner's link (its token is the credential) needs no bearer, nor does the
+            // login (POST on the token path; DELETE there revokes the caller's tokens).
+            if path.starts_with("/api/v1/beteiligung/") {
                 continue;
             }
             for operation in [
@@ -190,6 +193,11 @@ impl Modify for Security {
             {
                 operation.security =
                     Some(vec![SecurityRequirement::new(BEARER, Vec::<String>::new())]);
+            }
+            if path == login::TOKEN_PATH
+                && let Some(operation) = item.post.as_mut()
+            {
+                operation.security = None;
             }
         }
     }

@@ -12,7 +12,7 @@ use chrono::{TimeDelta, Utc};
 use diesel::prelude::*;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde_json::{Value, json};
-use vorgang::auth::token::{Purpose, StaffAccess, StaffClaims, TokenError};
+use vorgang::auth::token::{Purpose, StaffAccess, StaffClaims, StaffToken, TokenError};
 use vorgang::auth::{Passwords, Principal, Signer};
 use vorgang::db::models::{Role, User};
 use vorgang::db::schema::{user_roles, users};
@@ -226,6 +226,61 @@ both_backends! {
     }
 }
 
+fn revoke_with(token: &str) -> actix_test::TestRequest {
+    actix_test::TestRequest::delete()
+        .uri("/api/v1/auth/token")
+        .insert_header(("Authorization", format!("Bearer {token}")))
+}
+
+both_backends! {
+    async fn revoked_tokens_are_refused_and_new_ones_work(backend) {
+        let db = TestDatabase::migrated(backend);
+        let mut conn = db.connection();
+        let user = create_user(&mut conn, "anna@kreis-kleve.de", "05154", &[Role::Koordination], Some(PASSWORD));
+        let other = create_user(&mut conn, "bob@kreis-kleve.de", "05154", &[Role::Koordination], Some(PASSWORD));
+        let app = app!(db.pool(2), test_auth());
+        let token = |app_reply: Reply| app_reply.json()["token"].as_str().unwrap().to_string();
+        let first = token(send!(app, login("anna@kreis-kleve.de", PASSWORD)));
+        let second = token(send!(app, login("anna@kreis-kleve.de", PASSWORD)));
+        let bobs = token(send!(app, login("bob@kreis-kleve.de", PASSWORD)));
+        assert_eq!(verified_claims(&first)["gen"], 0);
+        assert_eq!(send!(app, whoami_with(&second)).status, 200);
+
+        // Signing off everywhere: every token of the account ends, the one sent included; other
+        // accounts keep theirs.
+        let revoked = send!(app, revoke_with(&first));
+        assert_eq!(revoked.status, 204, "{}", String::from_utf8_lossy(&revoked.body));
+        assert!(revoked.body.is_empty());
+        assert_unauthorized(&send!(app, whoami_with(&first)));
+        assert_unauthorized(&send!(app, whoami_with(&second)));
+        assert_eq!(send!(app, whoami_with(&bobs)).json()["user_id"], other.id.0);
+        // A revoked token cannot revoke again (nor anything else), nor can no token at all.
+        assert_unauthorized(&send!(app, revoke_with(&first)));
+        let anonymous = send!(app, actix_test::TestRequest::delete().uri("/api/v1/auth/token"));
+        assert_unauthorized(&anonymous);
+        let generation = |conn: &mut vorgang::db::DbConnection| {
+            users::table.find(user.id).select(users::token_generation).first::<i32>(conn).unwrap()
+        };
+        assert_eq!(generation(&mut conn), 1);
+
+        // The password still works and gives tokens of the new generation.
+        let third = token(send!(app, login("anna@kreis-kleve.de", PASSWORD)));
+        assert_eq!(verified_claims(&third)["gen"], 1);
+        assert_eq!(send!(app, whoami_with(&third)).json()["user_id"], user.id.0);
+
+        // A changed password ends the tokens too, whether the user changes it or it is set
+        // on the command line.
+        User::change_password(&mut conn, user.id, &cheap_passwords().hash("ein-neues-passwort").unwrap()).unwrap();
+        assert_unauthorized(&send!(app, whoami_with(&third)));
+        let fourth = token(send!(app, login("anna@kreis-kleve.de", "ein-neues-passwort")));
+        assert_eq!(send!(app, whoami_with(&fourth)).status, 200);
+        User::set_password_hash(&mut conn, user.id, &cheap_passwords().hash(PASSWORD).unwrap()).unwrap();
+        assert_unauthorized(&send!(app, whoami_with(&fourth)));
+        assert_eq!(generation(&mut conn), 3);
+        assert_eq!(send!(app, whoami_with(&bobs)).status, 200);
+    }
+}
+
 both_backends! {
     async fn failed_logins_are_limited_per_account_and_per_address(backend) {
         let db = TestDatabase::migrated(backend);
@@ -375,7 +430,7 @@ async fn malformed_login_requests_get_problem_json_without_echo() {
         actix_test::TestRequest::get().uri("/api/v1/auth/token")
     );
     assert_eq!(get.status, 405);
-    assert_eq!(get.header("allow"), "POST");
+    assert_eq!(get.header("allow"), "POST, DELETE");
     assert_eq!(get.header("content-type"), "application/problem+json");
 }
 
@@ -438,8 +493,8 @@ both_backends! {
             ("missing iat", missing_iat),
             ("missing aud", missing_aud),
             ("garbage", "kein.jwt.token".to_string()),
-            ("another purpose", Signer::new(&test_secret()).issue::<Beteiligung>(StaffClaims { sub: sub.clone() }, Utc::now(), TimeDelta::hours(1)).unwrap().token),
-            ("expired by vorgang", auth.tokens.issue_at(user.id, Utc::now() - TimeDelta::hours(9)).unwrap().token),
+            ("another purpose", Signer::new(&test_secret()).issue::<Beteiligung>(StaffClaims { sub: sub.clone(), generation: 0 }, Utc::now(), TimeDelta::hours(1)).unwrap().token),
+            ("expired by vorgang", auth.tokens.issue_at(StaffToken::of(&user), Utc::now() - TimeDelta::hours(9)).unwrap().token),
         ];
         for (name, token) in &cases {
             let reply = send!(app, whoami_with(token));
@@ -468,7 +523,10 @@ both_backends! {
 #[test]
 fn a_token_of_one_purpose_never_verifies_for_another() {
     let signer = Signer::new(&test_secret());
-    let claims = || StaffClaims { sub: "1".into() };
+    let claims = || StaffClaims {
+        sub: "1".into(),
+        generation: 0,
+    };
     let staff = signer
         .issue::<StaffAccess>(claims(), Utc::now(), TimeDelta::hours(1))
         .unwrap();

@@ -200,7 +200,7 @@ both_backends! {
             let mut conn = db.connection();
             let tokens = StaffTokens::new(std::sync::Arc::new(Signer::new(&crate::support::auth::test_secret())), StaffTokens::DEFAULT_LIFETIME);
             let admin = crate::support::auth::create_user(&mut conn, "admin@kreis-soest.de", "05974", &[Role::Admin], None);
-            tokens.issue(admin.id).unwrap().token
+            tokens.issue(vorgang::auth::StaffToken::of(&admin)).unwrap().token
         };
         let api = crate::support::api::state(&pool, dir.path());
         {

@@ -120,15 +120,15 @@ const RETENTION: [[u16; 2]; 5] = [
 const EVENTS: [u16; 5] = [200, 403, 403, 403, 403];
 
 /// Staff accounts per principal: GET /admin/users, PUT /admin/users/0/active, POST
-/// /admin/users/0/password (an unknown account: permitted → 404).
+/// /admin/users/0/password, DELETE /admin/users/0/tokens (an unknown account: permitted → 404).
 #[rustfmt::skip]
-const USERS: [[u16; 3]; 5] = [
-    //  list  active  password
-    [200, 404, 404], // admin
-    [403, 403, 403], // koordination
-    [403, 403, 403], // bewilligung
-    [403, 403, 403], // lesen
-    [403, 403, 403], // koordination Kleve
+const USERS: [[u16; 4]; 5] = [
+    //  list  active  password  tokens
+    [200, 404, 404, 404], // admin
+    [403, 403, 403, 403], // koordination
+    [403, 403, 403, 403], // bewilligung
+    [403, 403, 403, 403], // lesen
+    [403, 403, 403, 403], // koordination Kleve
 ];
 
 /// Organisations per principal: GET /organisations, GET /organisations/KFI, POST /organisations
@@ -331,6 +331,8 @@ both_backends! {
             check(&mut mismatches, format!("{who} PUT /admin/users/0/active"), USERS[p][1], &active);
             let password = send!(app, actix_test::TestRequest::post().uri("/api/v1/admin/users/0/password").insert_header(bearer(token)));
             check(&mut mismatches, format!("{who} POST /admin/users/0/password"), USERS[p][2], &password);
+            let tokens = send!(app, actix_test::TestRequest::delete().uri("/api/v1/admin/users/0/tokens").insert_header(bearer(token)));
+            check(&mut mismatches, format!("{who} DELETE /admin/users/0/tokens"), USERS[p][3], &tokens);
 
             // Organisations.
             let organisations = send!(app, actix_test::TestRequest::get().uri("/api/v1/organisations").insert_header(bearer(token)));
@@ -426,7 +428,7 @@ both_backends! {
         let id = created.body["id"].as_i64().unwrap();
 
         let expired = tokens()
-            .issue_at(soest.id, chrono::Utc::now() - chrono::TimeDelta::days(1))
+            .issue_at(vorgang::auth::StaffToken::of(&soest), chrono::Utc::now() - chrono::TimeDelta::days(1))
             .unwrap()
             .token;
         for (name, bad) in [("garbage", "not.a.token".to_string()), ("expired", expired)] {

@@ -639,3 +639,43 @@ both_backends! {
         assert!(record.body.contains("Einmalpasswort für anna@kreis-kleve.de neu vergeben"), "{}", record.body);
     }
 }
+
+both_backends! {
+    async fn an_administrator_revokes_a_users_api_tokens(backend) {
+        let db = TestDatabase::migrated(backend);
+        let app = admin_app!(db.pool(2));
+        let mut admin = admin_browser!(app, db);
+        let anna = create_user(&mut db.connection(), "anna@kreis-kleve.de", "05154", &[Role::Koordination], Some(PASSWORD));
+        let mut browser = Browser::default();
+        assert_eq!(browser.login(&app, "anna@kreis-kleve.de", PASSWORD).await.location(), "/");
+        let token = crate::support::auth::staff_token(&anna);
+        let cases_with = |token: &str| {
+            actix_test::TestRequest::get()
+                .uri("/api/v1/cases")
+                .insert_header(("Authorization", format!("Bearer {token}")))
+                .to_request()
+        };
+        assert_eq!(actix_test::call_service(&app, cases_with(&token)).await.status(), 200);
+
+        let path = format!("/admin/benutzer/{}", anna.id.0);
+        let page = admin.get(&app, &path).await;
+        assert!(page.body.contains("Alle API-Zugangstoken sperren"), "{}", page.body);
+        let csrf = admin.csrf_token(&app, &path).await;
+        let done = admin.post(&app, &format!("{path}/token-sperren"), &[("csrf", &csrf)]).await;
+        assert_eq!(done.location(), format!("{path}?hinweis=token-gesperrt"));
+        let shown = admin.get(&app, done.location()).await;
+        assert!(shown.body.contains("Alle API-Zugangstoken des Kontos wurden gesperrt"), "{}", shown.body);
+
+        // The token is refused at once; the password and the web session stay.
+        assert_eq!(actix_test::call_service(&app, cases_with(&token)).await.status(), 401);
+        assert_eq!(browser.get(&app, "/").await.status, 200);
+        let fresh = User::find_by_email(&mut db.connection(), "anna@kreis-kleve.de").unwrap().unwrap();
+        assert_eq!(actix_test::call_service(&app, cases_with(&crate::support::auth::staff_token(&fresh))).await.status(), 200);
+
+        // Nobody's tokens: 404 and no record; the one change is in the record.
+        assert_eq!(admin.post(&app, "/admin/benutzer/999999/token-sperren", &[("csrf", &csrf)]).await.status, 404);
+        assert_eq!(recorded(&db), [(ADMIN.to_string(), "user_tokens_revoked".to_string(), "anna@kreis-kleve.de".to_string())]);
+        let record = admin.get(&app, "/admin/protokoll").await;
+        assert!(record.body.contains("API-Zugangstoken von anna@kreis-kleve.de gesperrt"), "{}", record.body);
+    }
+}

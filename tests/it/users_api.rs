@@ -1,7 +1,7 @@
 //! Staff accounts through the API, on both databases: listed, created with a one-time password
-//! that only the answer names, roles replaced, deactivated (its tokens stop working),
-//! reactivated and given a new one-time password; every refusal changes nothing, and each
-//! change is in the administration's record.
+//! that only the answer names, roles replaced, deactivated (its tokens stop working, also after
+//! reactivation), reactivated, given a new one-time password and its API tokens revoked; every
+//! refusal changes nothing, and each change is in the administration's record.
 
 use actix_web::http::StatusCode;
 use actix_web::test as actix_test;
@@ -54,6 +54,25 @@ fn recorded(db: &TestDatabase) -> Vec<(String, String)> {
         .order(admin_events::id)
         .select((admin_events::kind, admin_events::subject))
         .load(&mut db.connection())
+        .unwrap()
+}
+
+/// A token for account `id` as it is now (a login now would issue one like it).
+fn current_token(db: &TestDatabase, id: i64) -> String {
+    let user = vorgang::db::models::User::find_by_id(
+        &mut db.connection(),
+        vorgang::db::models::UserId(id),
+    )
+    .unwrap()
+    .unwrap();
+    staff_token(&user)
+}
+
+fn password_hash(db: &TestDatabase, id: i64) -> Option<String> {
+    users::table
+        .find(id)
+        .select(users::password_hash)
+        .first(&mut db.connection())
         .unwrap()
 }
 
@@ -161,8 +180,9 @@ both_backends! {
         let missing = call!(app, put, "/api/v1/admin/users/999999/roles", admin, Some(json!({ "roles": ["lesen"] })));
         assert_eq!(missing.status, StatusCode::NOT_FOUND, "{}", missing.body);
 
-        // Deactivated: the account's token stops working; reactivated, it works again.
-        let token = staff_token(&vorgang::db::models::User::find_by_id(&mut db.connection(), vorgang::db::models::UserId(id)).unwrap().unwrap());
+        // Deactivated: the account's token stops working, and stays refused after reactivation;
+        // a token issued after that works.
+        let token = current_token(&db, id);
         assert_eq!(call!(app, get, "/api/v1/cases", token).status, StatusCode::OK);
         let off = call!(app, put, format!("/api/v1/admin/users/{id}/active"), admin, Some(json!({ "active": false })));
         assert_eq!(off.status, StatusCode::OK, "{}", off.body);
@@ -170,15 +190,19 @@ both_backends! {
         assert_eq!(call!(app, get, "/api/v1/cases", token).status, StatusCode::UNAUTHORIZED);
         let on = call!(app, put, format!("/api/v1/admin/users/{id}/active"), admin, Some(json!({ "active": true })));
         assert_eq!(on.body["active"], true);
+        assert_eq!(call!(app, get, "/api/v1/cases", token).status, StatusCode::UNAUTHORIZED);
+        let token = current_token(&db, id);
         assert_eq!(call!(app, get, "/api/v1/cases", token).status, StatusCode::OK);
         let myself = call!(app, put, format!("/api/v1/admin/users/{}/active", admin_user.id.0), admin, Some(json!({ "active": false })));
         assert_eq!(myself.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", myself.body);
         let not_bool = call!(app, put, format!("/api/v1/admin/users/{id}/active"), admin, Some(json!({ "active": "nein" })));
         assert_eq!(not_bool.status, StatusCode::BAD_REQUEST, "{}", not_bool.body);
 
-        // A new one-time password for a forgotten one, named once; not for oneself.
+        // A new one-time password for a forgotten one, named once, ending the account's tokens;
+        // not for oneself.
         let reset = call!(app, post, format!("/api/v1/admin/users/{id}/password"), admin);
         assert_eq!(reset.status, StatusCode::OK, "{}", reset.body);
+        assert_eq!(call!(app, get, "/api/v1/cases", token).status, StatusCode::UNAUTHORIZED);
         assert_eq!(reset.cache_control, "no-store");
         let second = reset.body["password"].as_str().unwrap();
         assert_eq!(second.len(), 20);
@@ -188,6 +212,20 @@ both_backends! {
         assert_eq!(own_reset.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", own_reset.body);
         assert_eq!(call!(app, post, "/api/v1/admin/users/999999/password", admin).status, StatusCode::NOT_FOUND);
         assert_eq!(call!(app, post, format!("/api/v1/admin/users/{id}/password"), soest).status, StatusCode::FORBIDDEN);
+
+        // Revoking the API tokens: the account's token is refused at once, its password stays.
+        let token = current_token(&db, id);
+        assert_eq!(call!(app, get, "/api/v1/cases", token).status, StatusCode::OK);
+        let hash_before = password_hash(&db, id);
+        assert_eq!(call!(app, delete, format!("/api/v1/admin/users/{id}/tokens"), soest).status, StatusCode::FORBIDDEN);
+        assert_eq!(call!(app, get, "/api/v1/cases", token).status, StatusCode::OK);
+        assert_eq!(call!(app, delete, "/api/v1/admin/users/999999/tokens", admin).status, StatusCode::NOT_FOUND);
+        let revoked = call!(app, delete, format!("/api/v1/admin/users/{id}/tokens"), admin);
+        assert_eq!(revoked.status, StatusCode::OK, "{}", revoked.body);
+        assert_eq!(revoked.body["email"], "anna.muster@kreis-kleve.de");
+        assert_eq!(call!(app, get, "/api/v1/cases", token).status, StatusCode::UNAUTHORIZED);
+        assert_eq!(password_hash(&db, id), hash_before);
+        assert_eq!(call!(app, get, "/api/v1/cases", current_token(&db, id)).status, StatusCode::OK);
 
         // Only administrators.
         assert_eq!(call!(app, get, "/api/v1/admin/users", soest).status, StatusCode::FORBIDDEN);
@@ -199,7 +237,8 @@ both_backends! {
             ("user_roles_changed".to_string(), subject.clone()),
             ("user_activation_changed".to_string(), subject.clone()),
             ("user_activation_changed".to_string(), subject.clone()),
-            ("user_password_reset".to_string(), subject),
+            ("user_password_reset".to_string(), subject.clone()),
+            ("user_tokens_revoked".to_string(), subject),
         ]);
     }
 }

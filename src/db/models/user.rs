@@ -80,6 +80,8 @@ pub struct User {
     /// The web interface sends the user to the password form until this is cleared (set for
     /// the first-run administrator, whose one-time password was printed on the console).
     pub must_change_password: bool,
+    /// Staff tokens issued in another generation are refused; raised to end them all.
+    pub token_generation: i32,
 }
 
 /// What is needed to create a user.
@@ -136,7 +138,8 @@ impl User {
             .optional()?)
     }
 
-    /// Replaces the password hash (an Argon2 PHC string); returns whether the user existed.
+    /// Replaces the password hash (an Argon2 PHC string) and ends the user's staff tokens;
+    /// returns whether the user existed.
     pub fn set_password_hash(
         conn: &mut DbConnection,
         id: UserId,
@@ -147,13 +150,15 @@ impl User {
                 .set((
                     users::password_hash.eq(password_hash),
                     users::updated_at.eq(chrono::Utc::now().naive_utc()),
+                    users::token_generation.eq(users::token_generation + 1),
                 ))
                 .execute(conn)
         })?;
         Ok(updated == 1)
     }
 
-    /// Sets a new password hash chosen by the user and clears `must_change_password`.
+    /// Sets a new password hash chosen by the user, clears `must_change_password` and ends the
+    /// user's staff tokens (a password changed because it leaked must take its tokens along).
     pub fn change_password(
         conn: &mut DbConnection,
         id: UserId,
@@ -165,6 +170,7 @@ impl User {
                     users::password_hash.eq(password_hash),
                     users::must_change_password.eq(false),
                     users::updated_at.eq(chrono::Utc::now().naive_utc()),
+                    users::token_generation.eq(users::token_generation + 1),
                 ))
                 .execute(conn)
         })?;

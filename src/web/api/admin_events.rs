@@ -19,7 +19,8 @@ use crate::web::problem::Problem;
 #[serde(deny_unknown_fields)]
 pub struct EventQuery {
     /// Art der Einträge: `user_created`, `user_password_set`, `user_password_reset`,
-    /// `user_roles_changed`, `user_activation_changed`, `follow_ups_handed_over`,
+    /// `user_tokens_revoked`, `user_roles_changed`, `user_activation_changed`,
+    /// `follow_ups_handed_over`,
     /// `organisation_registered`, `organisation_addresses_replaced` oder `case_disposed`;
     /// ohne: alle.
     pub kind: Option<String>,

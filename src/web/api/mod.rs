@@ -154,6 +154,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::resource("/admin/users/{id}/active").route(web::put().to(users::set_active)),
             )
             .service(
+                web::resource("/admin/users/{id}/tokens")
+                    .route(web::delete().to(users::revoke_tokens)),
+            )
+            .service(
                 web::resource("/admin/users/{id}/password")
                     .route(web::post().to(users::reset_password)),
             )

@@ -219,7 +219,7 @@ fn with_password(mut status: actix_web::HttpResponseBuilder, created: CreatedUse
     path = "/api/v1/admin/users/{id}/password",
     tag = "Benutzer",
     summary = "Einmalpasswort vergeben",
-    description = "Nur für Administratoren: ersetzt das Passwort des Kontos durch ein Einmalpasswort, das nur diese Antwort nennt (`Cache-Control: no-store`) und bei der nächsten Anmeldung ersetzt werden muss; die Sitzungen des Kontos in der Weboberfläche enden. Ausgestellte API-Token gelten bis zu ihrem Ablauf. Das eigene Passwort ändert man in der Weboberfläche.",
+    description = "Nur für Administratoren: ersetzt das Passwort des Kontos durch ein Einmalpasswort, das nur diese Antwort nennt (`Cache-Control: no-store`) und bei der nächsten Anmeldung ersetzt werden muss; die Sitzungen des Kontos in der Weboberfläche und seine ausgestellten API-Token enden. Das eigene Passwort ändert man in der Weboberfläche.",
     params(("id" = i64, Path, description = "Nummer des Kontos")),
     responses(
         (status = 200, description = "Das Konto mit seinem Einmalpasswort", body = CreatedUserItem),
@@ -292,7 +292,7 @@ pub async fn set_roles(
     path = "/api/v1/admin/users/{id}/active",
     tag = "Benutzer",
     summary = "Konto deaktivieren oder wieder aktivieren",
-    description = "Nur für Administratoren: Deaktivieren beendet die Sitzungen des Kontos; ausgestellte API-Token gelten nicht mehr. Das eigene Konto kann man nicht deaktivieren.",
+    description = "Nur für Administratoren: Deaktivieren beendet die Sitzungen des Kontos; ausgestellte API-Token gelten nicht mehr, auch nicht nach einer Reaktivierung. Das eigene Konto kann man nicht deaktivieren.",
     params(("id" = i64, Path, description = "Nummer des Kontos")),
     request_body = ActiveBody,
     responses(
@@ -316,6 +316,36 @@ pub async fn set_active(
     let active = body.active;
     let view = blocking(&db, move |conn| {
         users::set_active(conn, &by, id, active, chrono::Utc::now().naive_utc())
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(UserItem::from(view)))
+}
+
+/// `DELETE /admin/users/{id}/tokens`: ends every API access token of an account.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/admin/users/{id}/tokens",
+    tag = "Benutzer",
+    summary = "API-Zugangstoken eines Kontos sperren",
+    description = "Nur für Administratoren: Alle ausgestellten API-Zugangstoken des Kontos gelten sofort nicht mehr (z. B. wenn eines in falsche Hände geraten ist); mit E-Mail-Adresse und Passwort erhält es neue. Passwort und Sitzungen in der Weboberfläche bleiben unverändert. Auch für das eigene Konto, dann einschließlich des gesendeten Tokens.",
+    params(("id" = i64, Path, description = "Nummer des Kontos")),
+    responses(
+        (status = 200, description = "Das Konto", body = UserItem),
+        (status = 401, description = "Nicht angemeldet: Bearer-Token fehlt oder ist ungültig", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Keine Berechtigung", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Konto nicht gefunden", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn revoke_tokens(
+    principal: Principal,
+    id: web::Path<i64>,
+    db: web::Data<Database>,
+) -> Result<HttpResponse, Problem> {
+    authorize(&principal, Permission::ManageUsers, None).map_err(denied)?;
+    let id = UserId(id.into_inner());
+    let by = Administrator::from(&principal);
+    let view = blocking(&db, move |conn| {
+        users::revoke_tokens(conn, &by, id, chrono::Utc::now().naive_utc())
     })
     .await?;
     Ok(HttpResponse::Ok().json(UserItem::from(view)))

@@ -148,6 +148,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(page("/admin/benutzer/{id}/passwort", |r| {
             r.route(web::post().to(admin::users::reset_password))
         }))
+        .service(page("/admin/benutzer/{id}/token-sperren", |r| {
+            r.route(web::post().to(admin::users::revoke_tokens))
+        }))
         .service(page("/admin/benutzer/{id}/wiedervorlagen", |r| {
             r.route(web::post().to(admin::users::hand_over))
         }))

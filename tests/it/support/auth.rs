@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::web;
-use vorgang::auth::{Auth, LoginLimiter, LoginLimits, Passwords, Signer, StaffTokens};
+use vorgang::auth::{Auth, LoginLimiter, LoginLimits, Passwords, Signer, StaffToken, StaffTokens};
 use vorgang::db::DbConnection;
 use vorgang::db::models::{NewUser, Organisation, Role, User};
 use vorgang::secret::Secret;
@@ -77,7 +77,7 @@ pub fn staff_token(user: &User) -> String {
         Arc::new(Signer::new(&test_secret())),
         StaffTokens::DEFAULT_LIFETIME,
     )
-    .issue(user.id)
+    .issue(StaffToken::of(user))
     .unwrap()
     .token
 }

@@ -25,6 +25,10 @@ const NOTICES: &[(&str, &str)] = &[
     ),
     ("aktiviert", "Das Konto wurde wieder aktiviert."),
     (
+        "token-gesperrt",
+        "Alle API-Zugangstoken des Kontos wurden gesperrt; Programme müssen sich neu anmelden.",
+    ),
+    (
         "uebergeben",
         "Die offenen Wiedervorlagen wurden übergeben; sie erscheinen nun auf der Startseite \
          der gewählten Person.",
@@ -425,6 +429,32 @@ pub async fn hand_over(
     change_account(&api, &db, &session, id, None, "uebergeben", move |conn| {
         follow_ups::hand_over(conn, id, to, &by, chrono::Utc::now().naive_utc()).map(|_| ())
     })
+    .await
+}
+
+/// `POST /admin/benutzer/{id}/token-sperren`: ends every API access token of the user, e.g. one
+/// that leaked or a program that must stop at once.
+pub async fn revoke_tokens(
+    form: CsrfForm<Vec<(String, String)>>,
+    id: web::Path<i64>,
+    api: web::Data<ApiState>,
+    db: web::Data<Database>,
+) -> HttpResponse {
+    let CsrfForm { session, .. } = form;
+    if let Some(refused) = refusal(&api, &session, Permission::ManageUsers) {
+        return refused;
+    }
+    let id = UserId(id.into_inner());
+    let by = super::administrator(&session);
+    change_account(
+        &api,
+        &db,
+        &session,
+        id,
+        None,
+        "token-gesperrt",
+        move |conn| users::revoke_tokens(conn, &by, id, chrono::Utc::now().naive_utc()).map(|_| ()),
+    )
     .await
 }
 
