@@ -239,8 +239,9 @@ pub async fn revoke_own_tokens(
     db: web::Data<Database>,
 ) -> Result<HttpResponse, actix_web::Error> {
     let outcome = blocking(&db, move |conn| match caller.principal(conn)? {
-        Ok(_) => {
-            users::revoke_own_tokens(conn, caller.token(), chrono::Utc::now().naive_utc()).map(Ok)
+        Ok(principal) => {
+            users::revoke_own_tokens(conn, principal.user_id, chrono::Utc::now().naive_utc())
+                .map(Ok)
         }
         Err(refused) => Ok(Err(refused)),
     })

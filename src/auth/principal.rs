@@ -345,11 +345,6 @@ impl Caller {
         principal_of(conn, self.token)
     }
 
-    /// The token's holder, e.g. to revoke the caller's tokens.
-    pub fn token(&self) -> StaffToken {
-        self.token
-    }
-
     /// Like [`Caller::principal`], with a case and its applicant read in the same query
     /// (`None` inside when the case does not exist).
     pub fn principal_with_case(

@@ -15,9 +15,11 @@ use serde_json::json;
 use super::ServiceError;
 use super::admin_log::{self, Administrator};
 use super::first_run::one_time_password;
-use crate::auth::{Passwords, StaffToken};
+use crate::auth::Passwords;
 use crate::db::models::{NewUser, Organisation, OrganisationId, Role, User, UserId};
-use crate::db::schema::{follow_ups, organisations, ui_sessions, user_roles, users};
+use crate::db::schema::{
+    calendar_tokens, follow_ups, organisations, ui_sessions, user_roles, users,
+};
 use crate::db::{DbConnection, DbError, write_transaction};
 use crate::designation::designation;
 use crate::engine::data::DataError;
@@ -343,8 +345,9 @@ pub fn set_roles(
 }
 
 /// Gives `user` a new random one-time password (hashed with `passwords`) that must be replaced
-/// at the next login, and ends the user's web sessions and API tokens: for a forgotten password,
-/// or one that may have been seen by others. `actor` changes their own password themselves.
+/// at the next login, and ends the user's web sessions, API tokens and calendar feed addresses:
+/// for a forgotten password, or one that may have been seen by others (who could have made
+/// themselves a token or a feed address with it). `actor` changes their own password themselves.
 pub fn reset_password(
     conn: &mut DbConnection,
     passwords: &Passwords,
@@ -371,6 +374,7 @@ pub fn reset_password(
             return Err(unknown());
         }
         diesel::delete(ui_sessions::table.filter(ui_sessions::user_id.eq(user))).execute(conn)?;
+        revoke_calendar_feeds(conn, user, at)?;
         let view = show(conn, user)?;
         admin_log::record(
             conn,
@@ -389,9 +393,10 @@ pub fn reset_password(
     })
 }
 
-/// Deactivates (ending the user's web sessions) or reactivates `user`; `actor` may not
-/// deactivate themselves. Either way the user's API tokens end: a deactivated user's are refused
-/// anyway, and reactivation must not bring them back.
+/// Deactivates (ending the user's web sessions and calendar feed addresses) or reactivates
+/// `user`; `actor` may not deactivate themselves. Either way the user's API tokens end: a
+/// deactivated user's are refused anyway, and reactivation must not bring them back (nor the feed
+/// addresses, which are revoked for good).
 pub fn set_active(
     conn: &mut DbConnection,
     actor: &Administrator,
@@ -418,6 +423,7 @@ pub fn set_active(
         if !active {
             diesel::delete(ui_sessions::table.filter(ui_sessions::user_id.eq(user)))
                 .execute(conn)?;
+            revoke_calendar_feeds(conn, user, at)?;
         }
         let view = show(conn, user)?;
         admin_log::record(
@@ -459,30 +465,39 @@ pub fn revoke_tokens(
     })
 }
 
-/// Ends every API access token of the holder of `token`, the one presented included: a program
-/// or person signing off everywhere. Nothing changes when that token had already been revoked
-/// (its holder could not have presented it otherwise); `false` then.
+/// Ends every API access token of `user`, at their own request (`DELETE /api/v1/auth/token`, or
+/// the account page): signing off everywhere, or a token that leaked. Not in the
+/// administration's record, like a logout; an administrator's revocation is [`revoke_tokens`].
 pub fn revoke_own_tokens(
     conn: &mut DbConnection,
-    token: StaffToken,
+    user: UserId,
     at: NaiveDateTime,
-) -> Result<bool, ServiceError> {
-    let updated = write_transaction(conn, |conn| {
-        Ok::<_, ServiceError>(
-            diesel::update(
-                users::table
-                    .find(token.user)
-                    .filter(users::token_generation.eq(token.generation)),
-            )
-            .set((
-                users::updated_at.eq(at),
-                users::token_generation.eq(users::token_generation + 1),
-            ))
-            .execute(conn)?,
-        )
+) -> Result<(), ServiceError> {
+    write_transaction(conn, |conn| {
+        if !raise_token_generation(conn, user, at)? {
+            return Err(unknown());
+        }
+        Ok(())
     })?;
-    tracing::info!(user_id = %token.user, revoked = updated == 1, "own API tokens revoked");
-    Ok(updated == 1)
+    tracing::info!(user_id = %user, "own API tokens revoked");
+    Ok(())
+}
+
+/// Revokes every calendar feed address of `user` that is still valid (the rows stay, marked, as
+/// the user's list shows them).
+fn revoke_calendar_feeds(
+    conn: &mut DbConnection,
+    user: UserId,
+    at: NaiveDateTime,
+) -> Result<(), ServiceError> {
+    diesel::update(
+        calendar_tokens::table
+            .filter(calendar_tokens::user_id.eq(user.0))
+            .filter(calendar_tokens::revoked_at.is_null()),
+    )
+    .set(calendar_tokens::revoked_at.eq(at))
+    .execute(conn)?;
+    Ok(())
 }
 
 /// Raises the token generation of `user`; `false` when there is no such user.

@@ -282,3 +282,41 @@ both_backends! {
         assert!(after.body.contains("widerrufen am"));
     }
 }
+
+both_backends! {
+    async fn ui_users_revoke_their_own_api_tokens(backend) {
+        let db = TestDatabase::migrated(backend);
+        let pool = db.pool(2);
+        let dir = tempfile::tempdir().unwrap();
+        let api = crate::support::api::state(&pool, dir.path());
+        let soest = create_user(&mut pool.get().unwrap(), SOEST, "05974", &[Role::Koordination], Some(PASSWORD));
+        let other = create_user(&mut pool.get().unwrap(), "l@kreis-soest.de", "05974", &[Role::Lesen], Some(PASSWORD));
+        let app = ui_app!(pool, api);
+        let mut browser = Browser::default();
+        browser.login(&app, SOEST, PASSWORD).await;
+        let cases_with = |token: &str| {
+            actix_test::TestRequest::get()
+                .uri("/api/v1/cases")
+                .insert_header(("Authorization", format!("Bearer {token}")))
+                .to_request()
+        };
+        let token = crate::support::auth::staff_token(&soest);
+        let others = crate::support::auth::staff_token(&other);
+        assert_eq!(actix_test::call_service(&app, cases_with(&token)).await.status(), 200);
+
+        let account = browser.get(&app, "/konto").await;
+        assert!(account.body.contains("Alle meine API-Zugangstoken sperren"), "{}", account.body);
+        let csrf = account.hidden("csrf");
+        assert_eq!(browser.post(&app, "/konto/token-sperren", &[]).await.status, 403);
+        assert_eq!(actix_test::call_service(&app, cases_with(&token)).await.status(), 200);
+
+        let done = browser.post(&app, "/konto/token-sperren", &[("csrf", &csrf)]).await;
+        assert_eq!(done.location(), "/konto?hinweis=token-gesperrt");
+        let after = browser.get(&app, done.location()).await;
+        assert!(after.body.contains("Alle API-Zugangstoken Ihres Kontos wurden gesperrt."), "{}", after.body);
+        // The own tokens end, the session and other accounts' tokens go on.
+        assert_eq!(actix_test::call_service(&app, cases_with(&token)).await.status(), 401);
+        assert_eq!(actix_test::call_service(&app, cases_with(&others)).await.status(), 200);
+        assert_eq!(browser.get(&app, "/").await.status, 200);
+    }
+}

@@ -7,8 +7,9 @@ use actix_web::http::StatusCode;
 use actix_web::test as actix_test;
 use diesel::prelude::*;
 use serde_json::{Value, json};
-use vorgang::db::models::Role;
+use vorgang::db::models::{Role, UserId};
 use vorgang::db::schema::{admin_events, users};
+use vorgang::service::calendar;
 
 use crate::support::TestDatabase;
 use crate::support::auth::{create_user, staff_token, test_auth};
@@ -66,6 +67,21 @@ fn current_token(db: &TestDatabase, id: i64) -> String {
     .unwrap()
     .unwrap();
     staff_token(&user)
+}
+
+/// A new calendar feed address of account `id` (its secret).
+fn feed_address(db: &TestDatabase, id: i64) -> String {
+    let now = chrono::Utc::now().naive_utc();
+    calendar::issue(&mut db.connection(), UserId(id), "Outlook", now)
+        .unwrap()
+        .secret
+}
+
+/// Whether the calendar feed address still leads to its account.
+fn feed_works(db: &TestDatabase, secret: &str) -> bool {
+    calendar::resolve(&mut db.connection(), secret)
+        .unwrap()
+        .is_some()
 }
 
 fn password_hash(db: &TestDatabase, id: i64) -> Option<String> {
@@ -180,8 +196,10 @@ both_backends! {
         let missing = call!(app, put, "/api/v1/admin/users/999999/roles", admin, Some(json!({ "roles": ["lesen"] })));
         assert_eq!(missing.status, StatusCode::NOT_FOUND, "{}", missing.body);
 
-        // Deactivated: the account's token stops working, and stays refused after reactivation;
-        // a token issued after that works.
+        // Deactivated: the account's token and calendar address stop working, and stay refused
+        // after reactivation; a token issued after that works.
+        let feed = feed_address(&db, id);
+        assert!(feed_works(&db, &feed));
         let token = current_token(&db, id);
         assert_eq!(call!(app, get, "/api/v1/cases", token).status, StatusCode::OK);
         let off = call!(app, put, format!("/api/v1/admin/users/{id}/active"), admin, Some(json!({ "active": false })));
@@ -191,6 +209,7 @@ both_backends! {
         let on = call!(app, put, format!("/api/v1/admin/users/{id}/active"), admin, Some(json!({ "active": true })));
         assert_eq!(on.body["active"], true);
         assert_eq!(call!(app, get, "/api/v1/cases", token).status, StatusCode::UNAUTHORIZED);
+        assert!(!feed_works(&db, &feed));
         let token = current_token(&db, id);
         assert_eq!(call!(app, get, "/api/v1/cases", token).status, StatusCode::OK);
         let myself = call!(app, put, format!("/api/v1/admin/users/{}/active", admin_user.id.0), admin, Some(json!({ "active": false })));
@@ -198,11 +217,14 @@ both_backends! {
         let not_bool = call!(app, put, format!("/api/v1/admin/users/{id}/active"), admin, Some(json!({ "active": "nein" })));
         assert_eq!(not_bool.status, StatusCode::BAD_REQUEST, "{}", not_bool.body);
 
-        // A new one-time password for a forgotten one, named once, ending the account's tokens;
-        // not for oneself.
+        // A new one-time password for a forgotten one, named once, ending the account's tokens
+        // and calendar addresses; not for oneself.
+        let feed = feed_address(&db, id);
+        assert!(feed_works(&db, &feed));
         let reset = call!(app, post, format!("/api/v1/admin/users/{id}/password"), admin);
         assert_eq!(reset.status, StatusCode::OK, "{}", reset.body);
         assert_eq!(call!(app, get, "/api/v1/cases", token).status, StatusCode::UNAUTHORIZED);
+        assert!(!feed_works(&db, &feed));
         assert_eq!(reset.cache_control, "no-store");
         let second = reset.body["password"].as_str().unwrap();
         assert_eq!(second.len(), 20);

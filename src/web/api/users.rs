@@ -219,7 +219,7 @@ fn with_password(mut status: actix_web::HttpResponseBuilder, created: CreatedUse
     path = "/api/v1/admin/users/{id}/password",
     tag = "Benutzer",
     summary = "Einmalpasswort vergeben",
-    description = "Nur für Administratoren: ersetzt das Passwort des Kontos durch ein Einmalpasswort, das nur diese Antwort nennt (`Cache-Control: no-store`) und bei der nächsten Anmeldung ersetzt werden muss; die Sitzungen des Kontos in der Weboberfläche und seine ausgestellten API-Token enden. Das eigene Passwort ändert man in der Weboberfläche.",
+    description = "Nur für Administratoren: ersetzt das Passwort des Kontos durch ein Einmalpasswort, das nur diese Antwort nennt (`Cache-Control: no-store`) und bei der nächsten Anmeldung ersetzt werden muss; die Sitzungen des Kontos in der Weboberfläche, seine ausgestellten API-Token und seine Kalenderadressen enden. Das eigene Passwort ändert man in der Weboberfläche.",
     params(("id" = i64, Path, description = "Nummer des Kontos")),
     responses(
         (status = 200, description = "Das Konto mit seinem Einmalpasswort", body = CreatedUserItem),
@@ -292,7 +292,7 @@ pub async fn set_roles(
     path = "/api/v1/admin/users/{id}/active",
     tag = "Benutzer",
     summary = "Konto deaktivieren oder wieder aktivieren",
-    description = "Nur für Administratoren: Deaktivieren beendet die Sitzungen des Kontos; ausgestellte API-Token gelten nicht mehr, auch nicht nach einer Reaktivierung. Das eigene Konto kann man nicht deaktivieren.",
+    description = "Nur für Administratoren: Deaktivieren beendet die Sitzungen des Kontos; ausgestellte API-Token und Kalenderadressen gelten nicht mehr, auch nicht nach einer Reaktivierung. Das eigene Konto kann man nicht deaktivieren.",
     params(("id" = i64, Path, description = "Nummer des Kontos")),
     request_body = ActiveBody,
     responses(

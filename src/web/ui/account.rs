@@ -1,5 +1,5 @@
-//! `/konto`: the user's own settings: the way to the password change, and the personal calendar
-//! addresses (see `service::calendar`). A new address is shown exactly once, on the page that
+//! `/konto`: the user's own settings: the way to the password change, revoking the own API
+//! tokens, and the personal calendar addresses (see `service::calendar`). A new address is shown exactly once, on the page that
 //! answers its creation, because only its hash is stored.
 
 use actix_web::http::StatusCode;
@@ -10,15 +10,22 @@ use serde_json::json;
 use super::start::german_time;
 use super::{CsrfForm, Session, UiSession, error_page, layout, render, see_other};
 use crate::db::Database;
-use crate::service::{calendar, clock};
+use crate::service::{calendar, clock, users};
 use crate::web::api::{ApiState, blocking};
 
 /// Confirmations after a redirect (`/konto?hinweis=…`); only these fixed texts are shown.
-const NOTICES: &[(&str, &str)] = &[(
-    "widerrufen",
-    "Die Kalenderadresse wurde widerrufen. Kalenderprogramme, die sie abonniert haben, \
-     erhalten keine Fristen mehr.",
-)];
+const NOTICES: &[(&str, &str)] = &[
+    (
+        "widerrufen",
+        "Die Kalenderadresse wurde widerrufen. Kalenderprogramme, die sie abonniert haben, \
+         erhalten keine Fristen mehr.",
+    ),
+    (
+        "token-gesperrt",
+        "Alle API-Zugangstoken Ihres Kontos wurden gesperrt. Programme, die eines benutzen, \
+         müssen sich neu anmelden.",
+    ),
+];
 
 #[derive(Deserialize)]
 struct AccountQuery {
@@ -102,6 +109,33 @@ pub async fn issue(
             )
             .await
         }
+    }
+}
+
+/// `POST /konto/token-sperren`: ends every API token of the own account (one that leaked, a
+/// script that must stop); the web session goes on.
+pub async fn revoke_tokens(
+    form: CsrfForm<NoFields>,
+    db: web::Data<Database>,
+    api: web::Data<ApiState>,
+) -> HttpResponse {
+    let session = form.session;
+    let user = session.principal().user_id;
+    let revoked = blocking(&db, move |conn| {
+        users::revoke_own_tokens(conn, user, clock::now().now.naive_utc())
+    })
+    .await;
+    match revoked {
+        Ok(()) => see_other("/konto?hinweis=token-gesperrt"),
+        Err(_) => error_page(
+            &api,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Some(&session),
+            "Interner Fehler",
+            "Die Zugangstoken konnten nicht gesperrt werden; sie gelten weiter. Bitte versuchen \
+             Sie es später erneut.",
+            "",
+        ),
     }
 }
 
