@@ -82,9 +82,13 @@ pub fn open_and_migrate(settings: &Settings) -> Result<(Database, Vec<String>), 
     Ok((db, applied))
 }
 
+/// Applies pending migrations, then chains the administration's entries written before its
+/// record was chained (nothing once that has happened).
 fn migrate(db: &Database) -> Result<Vec<String>, StartupError> {
     let mut conn = db.get()?;
-    Ok(migrations::run_pending(&mut conn)?)
+    let applied = migrations::run_pending(&mut conn)?;
+    crate::service::admin_chain::chain_legacy(&mut conn)?;
+    Ok(applied)
 }
 
 /// Proof that this process is the one `vorgang serve` of its SQLite database; released when

@@ -349,6 +349,22 @@ diesel::table! {
         subject -> Text,
         /// JSON object with the particulars of the kind.
         details -> Text,
+        /// Position in the record's hash chain, from 1 without gaps; 0 until chained.
+        seq -> BigInt,
+        /// Hash of the entry before (64 zeros for the first).
+        prev_hash -> Text,
+        /// SHA-256 of this entry (see `service::admin_chain`).
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    /// The newest entry of the administration's record (one row): its end, and the lock every
+    /// append takes.
+    admin_chain (id) {
+        id -> Integer,
+        last_seq -> BigInt,
+        last_hash -> Text,
     }
 }
 
@@ -376,4 +392,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     demo_records,
     disposed_cases,
     admin_events,
+    admin_chain,
 );

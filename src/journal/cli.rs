@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use super::heads;
 use crate::config::Settings;
 use crate::db::{DbError, ExistingDbError};
+use crate::service::admin_chain;
 
 /// Options of `vorgang audit`.
 #[derive(clap::Args, Debug, Clone)]
@@ -25,8 +26,9 @@ pub struct AuditArgs {
 /// The audit subcommands.
 #[derive(clap::Subcommand, Debug, Clone, PartialEq, Eq)]
 pub enum AuditCommand {
-    /// Prüft die Hash-Kette jedes Vorgangsjournals und nennt je gebrochener Kette den ersten
-    /// gebrochenen Eintrag (Exit-Code 0: alle unversehrt, 1: mindestens eine gebrochen).
+    /// Prüft die Hash-Kette jedes Vorgangsjournals und des Verwaltungsprotokolls und nennt je
+    /// gebrochener Kette den ersten gebrochenen Eintrag (Exit-Code 0: alle unversehrt, 1:
+    /// mindestens eine gebrochen).
     Verify {
         /// Vergleicht zusätzlich mit früher veröffentlichten Journalständen (Ausgabe von
         /// „vorgang audit heads“): jeder dort verzeichnete Eintrag muss unverändert vorhanden
@@ -146,7 +148,8 @@ fn verify(settings: &Settings, heads_path: Option<&Path>) -> Result<AuditOutcome
         report.breaks.sort_by_key(|b| (b.case_id, b.seq));
         report.breaks.dedup_by_key(|b| b.case_id);
     }
-    let lines = if report.intact() {
+    let record = admin_chain::verify(&mut conn)?;
+    let mut lines: Vec<String> = if report.intact() {
         let mut line = summary(report.journals, report.entries);
         if let Some(published) = &published {
             line.push_str(&format!(" {}", published_summary(published.len())));
@@ -155,11 +158,23 @@ fn verify(settings: &Settings, heads_path: Option<&Path>) -> Result<AuditOutcome
     } else {
         report.breaks.iter().map(ToString::to_string).collect()
     };
+    lines.push(match &record.broken {
+        None => record_summary(record.entries),
+        Some(broken) => broken.to_string(),
+    });
     Ok(AuditOutcome {
         lines,
         problems: Vec::new(),
-        intact: report.intact(),
+        intact: report.intact() && record.broken.is_none(),
     })
+}
+
+fn record_summary(entries: u64) -> String {
+    match entries {
+        0 => "Das Verwaltungsprotokoll ist noch leer.".to_string(),
+        1 => "Das Verwaltungsprotokoll ist unversehrt (1 Eintrag).".to_string(),
+        n => format!("Das Verwaltungsprotokoll ist unversehrt ({n} Einträge)."),
+    }
 }
 
 /// `vorgang audit heads`: the heads of intact journals, or the breaks.

@@ -5,7 +5,8 @@
 //! Cases carry their own journal; rights and addresses are changed outside any case, and "who
 //! gave this account the admin role?" must be answerable all the same. Each entry is written in
 //! the transaction of the change it records, so there is no change without its entry and no
-//! entry without its change. Entries are never changed or deleted. They name people only by the
+//! entry without its change. Entries are never changed or deleted, and are hash-chained
+//! (`service::admin_chain`) so that a change made outside vorgang shows. They name people only by the
 //! staff e-mail address (accounts are never deleted either) and keep no contact addresses of
 //! organisations, which are replaced and then gone (see docs/data-protection.md).
 
@@ -81,7 +82,8 @@ impl AdminEvent {
     }
 }
 
-/// Records `kind` about `subject` by `actor` at `at`. Call inside the change's transaction.
+/// Records `kind` about `subject` by `actor` at `at`, at the end of the record's hash chain
+/// (`service::admin_chain`). Call inside the change's transaction.
 pub fn record(
     conn: &mut DbConnection,
     at: NaiveDateTime,
@@ -90,16 +92,7 @@ pub fn record(
     subject: &str,
     details: &Value,
 ) -> Result<(), DbError> {
-    diesel::insert_into(admin_events::table)
-        .values((
-            admin_events::at.eq(at),
-            admin_events::actor.eq(actor),
-            admin_events::kind.eq(kind),
-            admin_events::subject.eq(subject),
-            admin_events::details.eq(details.to_string()),
-        ))
-        .execute(conn)?;
-    Ok(())
+    super::admin_chain::append(conn, at, actor, kind, subject, &details.to_string())
 }
 
 /// Every kind, for filters and their checks.

@@ -3,6 +3,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::test as actix_test;
+use diesel::prelude::*;
 use serde_json::{Value, json};
 use vorgang::db::models::Role;
 use vorgang::service::admin_log;
@@ -121,5 +122,190 @@ both_backends! {
         }
         let (status, _) = get!(app, "/api/v1/admin/events", koordination);
         assert_eq!(status, StatusCode::FORBIDDEN);
+    }
+}
+
+/// Runs raw SQL, as someone with access to the database would.
+fn execute(conn: &mut vorgang::db::DbConnection, sql: &str) {
+    diesel::sql_query(sql).execute(conn).unwrap();
+}
+
+/// A record of four entries, as administrators leave it.
+fn four_entries(db: &TestDatabase) {
+    let mut conn = db.connection();
+    let at = |m| {
+        chrono::NaiveDate::from_ymd_opt(2026, 12, 5)
+            .unwrap()
+            .and_hms_nano_opt(9, m, 0, 123_456_789)
+            .unwrap()
+    };
+    admin_log::record(
+        &mut conn,
+        at(1),
+        admin_log::FIRST_START,
+        admin_log::USER_CREATED,
+        "admin@kfi.nrw.de",
+        &json!({ "organisation": "KFI", "roles": ["admin"] }),
+    )
+    .unwrap();
+    admin_log::record(
+        &mut conn,
+        at(2),
+        "admin@kfi.nrw.de",
+        admin_log::USER_CREATED,
+        "anna@kreis-kleve.de",
+        &json!({ "organisation": "05154", "roles": ["koordination"] }),
+    )
+    .unwrap();
+    admin_log::record(
+        &mut conn,
+        at(3),
+        "admin@kfi.nrw.de",
+        admin_log::ROLES_CHANGED,
+        "anna@kreis-kleve.de",
+        &json!({ "before": ["koordination"], "after": ["admin"] }),
+    )
+    .unwrap();
+    admin_log::record(
+        &mut conn,
+        at(4),
+        "admin@kfi.nrw.de",
+        admin_log::CASE_DISPOSED,
+        "KI-05154-2014-0001",
+        &json!({ "decision": "declined" }),
+    )
+    .unwrap();
+}
+
+fn audit_verify(db: &TestDatabase) -> (Option<i32>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let output = crate::support::process::vorgang()
+        .args(["audit", "verify"])
+        .current_dir(dir.path())
+        .env("VORGANG_DATABASE_URL", db.url_text())
+        .output()
+        .unwrap();
+    (
+        output.status.code(),
+        String::from_utf8(output.stdout).unwrap(),
+    )
+}
+
+both_backends! {
+    fn the_record_is_a_hash_chain_that_shows_every_change_made_outside_vorgang(backend) {
+        use vorgang::service::admin_chain::{self, EntryFields, RecordBreakReason as Reason};
+
+        let db = TestDatabase::migrated(backend);
+        four_entries(&db);
+        let report = admin_chain::verify(&mut db.connection()).unwrap();
+        assert_eq!((report.entries, report.broken), (4, None));
+        let (code, stdout) = audit_verify(&db);
+        assert_eq!(code, Some(0), "{stdout}");
+        assert_eq!(stdout.lines().last(), Some("Das Verwaltungsprotokoll ist unversehrt (4 Einträge)."), "{stdout}");
+
+        // The last entry rewritten with a matching hash: only the record's end tells.
+        let rewritten_hash = admin_chain::entry_hash(&EntryFields {
+            seq: 4,
+            at: chrono::NaiveDate::from_ymd_opt(2026, 12, 5).unwrap().and_hms_nano_opt(9, 4, 0, 123_456_000).unwrap(),
+            actor: "jemand@kfi.nrw.de",
+            kind: admin_log::CASE_DISPOSED,
+            subject: "KI-05154-2014-0001",
+            details: r#"{"decision":"declined"}"#,
+            prev_hash: &vorgang::db::schema::admin_events::table
+                .filter(vorgang::db::schema::admin_events::seq.eq(3))
+                .select(vorgang::db::schema::admin_events::hash)
+                .first::<String>(&mut db.connection())
+                .unwrap(),
+        });
+        let tampering: Vec<(&str, String, i64, Reason)> = vec![
+            ("edited", "UPDATE admin_events SET details = '{}' WHERE seq = 2".into(), 2, Reason::HashMismatch),
+            ("relinked", format!("UPDATE admin_events SET prev_hash = '{}' WHERE seq = 3", "0".repeat(64)), 3, Reason::PrevHashMismatch),
+            ("removed inside", "DELETE FROM admin_events WHERE seq = 2".into(), 3, Reason::Gap { expected: 2, found: 3 }),
+            ("removed at the end", "DELETE FROM admin_events WHERE seq = 4".into(), 4, Reason::Truncated { recorded: 4, last: 3 }),
+            ("end moved back", "UPDATE admin_chain SET last_seq = 3".into(), 4, Reason::Unrecorded { recorded: 3 }),
+            ("rewritten at the end", format!("UPDATE admin_events SET actor = 'jemand@kfi.nrw.de', hash = '{rewritten_hash}' WHERE seq = 4"), 4, Reason::EndMismatch),
+            ("inserted", "INSERT INTO admin_events (at, actor, kind, subject, details) VALUES ('2026-12-05 10:00:00', 'x', 'user_created', 'y', '{}')".into(), 0, Reason::Unchained),
+            ("end removed", "DELETE FROM admin_chain".into(), 0, Reason::EndMissing),
+        ];
+        for (what, sql, seq, reason) in tampering {
+            let db = TestDatabase::migrated(backend);
+            four_entries(&db);
+            execute(&mut db.connection(), &sql);
+            let report = admin_chain::verify(&mut db.connection()).unwrap();
+            let broken = report.broken.unwrap_or_else(|| panic!("{what}: not detected"));
+            assert_eq!((broken.seq, broken.reason), (seq, reason), "{what}");
+            let (code, stdout) = audit_verify(&db);
+            assert_eq!(code, Some(1), "{what}: {stdout}");
+            assert!(stdout.lines().last().unwrap().starts_with("Verwaltungsprotokoll gebrochen"), "{what}: {stdout}");
+        }
+    }
+}
+
+both_backends! {
+    fn entries_from_before_the_chain_are_chained_in_their_order_at_the_next_start(backend) {
+        use vorgang::db::schema::admin_events;
+        use vorgang::service::admin_chain::{self, RecordBreakReason};
+
+        let db = TestDatabase::migrated(backend);
+        let mut conn = db.connection();
+        // As an installation upgraded from a version without the chain holds them.
+        for (minute, subject) in [(1, "c@kreis-kleve.de"), (2, "a@kreis-kleve.de"), (3, "b@kreis-kleve.de")] {
+            execute(&mut conn, &format!(
+                "INSERT INTO admin_events (at, actor, kind, subject, details) VALUES ('2026-11-02 09:0{minute}:00', 'admin@kfi.nrw.de', 'user_created', '{subject}', '{{}}')"
+            ));
+        }
+        let report = admin_chain::verify(&mut conn).unwrap();
+        assert_eq!(report.broken.map(|b| b.reason), Some(RecordBreakReason::Unchained));
+
+        // `vorgang migrate` (as every start) chains them.
+        let dir = tempfile::tempdir().unwrap();
+        let output = crate::support::process::vorgang()
+            .arg("migrate")
+            .current_dir(dir.path())
+            .env("VORGANG_DATABASE_URL", db.url_text())
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+        let chained: Vec<(i64, String)> = admin_events::table
+            .order(admin_events::id)
+            .select((admin_events::seq, admin_events::subject))
+            .load(&mut conn)
+            .unwrap();
+        assert_eq!(chained, [(1, "c@kreis-kleve.de".to_string()), (2, "a@kreis-kleve.de".to_string()), (3, "b@kreis-kleve.de".to_string())]);
+        assert_eq!(admin_chain::chain_legacy(&mut conn).unwrap(), 0, "nothing left to chain");
+
+        // New entries follow them.
+        admin_log::record(&mut conn, chrono::Utc::now().naive_utc(), "admin@kfi.nrw.de", admin_log::PASSWORD_RESET, "a@kreis-kleve.de", &json!({})).unwrap();
+        let report = admin_chain::verify(&mut conn).unwrap();
+        assert_eq!((report.entries, report.broken), (4, None));
+    }
+}
+
+both_backends! {
+    fn concurrent_changes_never_fork_the_record(backend) {
+        use vorgang::service::admin_chain;
+
+        let db = TestDatabase::migrated(backend);
+        let pool = db.pool(4);
+        let threads: Vec<_> = (0..4)
+            .map(|t| {
+                let pool = pool.clone();
+                std::thread::spawn(move || {
+                    for i in 0..5 {
+                        let mut conn = pool.get().unwrap();
+                        let subject = format!("nutzer{t}-{i}@kreis-kleve.de");
+                        vorgang::db::write_transaction(&mut conn, |conn| {
+                            admin_log::record(conn, chrono::Utc::now().naive_utc(), "admin@kfi.nrw.de", admin_log::USER_CREATED, &subject, &json!({}))
+                        })
+                        .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        let report = admin_chain::verify(&mut db.connection()).unwrap();
+        assert_eq!((report.entries, report.broken), (20, None));
     }
 }

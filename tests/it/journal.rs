@@ -467,14 +467,15 @@ both_backends! {
         let output = audit_verify(&db, dir.path());
         let stdout = String::from_utf8(output.stdout).unwrap();
         assert_eq!(output.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
-        assert_eq!(stdout, "Alle 2 Journale sind unversehrt (5 Einträge).\n");
+        assert_eq!(stdout, "Alle 2 Journale sind unversehrt (5 Einträge).\nDas Verwaltungsprotokoll ist noch leer.\n");
 
         execute(&mut conn, &format!("UPDATE case_events SET payload = '{{}}' WHERE case_id = {broken} AND seq = 2"));
         let output = audit_verify(&db, dir.path());
         let stdout = String::from_utf8(output.stdout).unwrap();
         assert_eq!(output.status.code(), Some(1), "{stdout}");
         let lines: Vec<&str> = stdout.lines().collect();
-        assert_eq!(lines.len(), 1, "{stdout}");
+        assert_eq!(lines.len(), 2, "{stdout}");
+        assert_eq!(lines[1], "Das Verwaltungsprotokoll ist noch leer.", "{stdout}");
         assert!(lines[0].contains("05154-KI-2026-0002"), "{stdout}");
         assert!(lines[0].contains("Eintrag Nr. 2"), "{stdout}");
         assert!(lines[0].ends_with("Hash stimmt nicht: Eintrag wurde verändert"), "{stdout}");
@@ -597,7 +598,7 @@ both_backends! {
         assert_eq!(output.status.code(), Some(0), "{stdout}");
         assert_eq!(
             stdout,
-            "Alle 2 Journale sind unversehrt (6 Einträge). Alle 2 veröffentlichten Journalstände stimmen überein.\n"
+            "Alle 2 Journale sind unversehrt (6 Einträge). Alle 2 veröffentlichten Journalstände stimmen überein.\nDas Verwaltungsprotokoll ist noch leer.\n"
         );
 
         // Rewritten with recomputed hashes: the chain alone is content, the heads are not.
@@ -608,7 +609,7 @@ both_backends! {
         let stdout = String::from_utf8(output.stdout).unwrap();
         assert_eq!(output.status.code(), Some(1), "{stdout}");
         let lines: Vec<&str> = stdout.lines().collect();
-        assert_eq!(lines.len(), 1, "{stdout}");
+        assert_eq!(lines.len(), 2, "{stdout}");
         assert!(lines[0].starts_with(&format!("Journal von Vorgang 05154-KI-2026-0002 (ID {rewritten}) gebrochen bei Eintrag Nr. 2")), "{stdout}");
         assert!(lines[0].contains("weicht vom veröffentlichten Journalstand ab"), "{stdout}");
 
@@ -619,7 +620,7 @@ both_backends! {
         let stdout = String::from_utf8(output.stdout).unwrap();
         assert_eq!(output.status.code(), Some(1), "{stdout}");
         let lines: Vec<&str> = stdout.lines().collect();
-        assert_eq!(lines.len(), 2, "{stdout}");
+        assert_eq!(lines.len(), 3, "{stdout}");
         assert!(lines[0].contains("05154-KI-2026-0001") && lines[0].contains("Eintrag Nr. 3"), "{stdout}");
         assert!(lines[0].ends_with("Eintrag fehlt, den der veröffentlichte Journalstand verzeichnet"), "{stdout}");
 
