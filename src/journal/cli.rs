@@ -129,7 +129,7 @@ fn open(settings: &Settings) -> Result<crate::db::DbConnection, AuditError> {
 
 /// The published heads in `path`, read before anything is checked (a typo in the path must not
 /// cost a full check first).
-fn read_heads(path: &Path) -> Result<Vec<heads::Head>, AuditError> {
+fn read_heads(path: &Path) -> Result<heads::Published, AuditError> {
     let error = |reason: String| AuditError::HeadsFile {
         path: path.display().to_string(),
         reason,
@@ -143,22 +143,37 @@ fn verify(settings: &Settings, heads_path: Option<&Path>) -> Result<AuditOutcome
     let mut conn = open(settings)?;
     let mut report = super::verify(&mut conn)?;
     if let Some(published) = &published {
-        report.breaks.extend(heads::check(&mut conn, published)?);
+        report
+            .breaks
+            .extend(heads::check(&mut conn, &published.journals)?);
         // One line per case, its earliest break; at the same entry the chain's own finding.
         report.breaks.sort_by_key(|b| (b.case_id, b.seq));
         report.breaks.dedup_by_key(|b| b.case_id);
     }
-    let record = admin_chain::verify(&mut conn)?;
+    let mut record = admin_chain::verify(&mut conn)?;
+    let published_record = published.as_ref().and_then(|p| p.record.as_ref());
+    if let Some(head) = published_record {
+        // The earlier break of the two; at the same entry the chain's own finding.
+        if let Some(found) = admin_chain::check_published(&mut conn, head)?
+            && record.broken.as_ref().is_none_or(|b| b.seq > found.seq)
+        {
+            record.broken = Some(found);
+        }
+    }
     let mut lines: Vec<String> = if report.intact() {
         let mut line = summary(report.journals, report.entries);
         if let Some(published) = &published {
-            line.push_str(&format!(" {}", published_summary(published.len())));
+            line.push_str(&format!(" {}", published_summary(published.journals.len())));
         }
         vec![line]
     } else {
         report.breaks.iter().map(ToString::to_string).collect()
     };
     lines.push(match &record.broken {
+        None if published_record.is_some() => format!(
+            "{} Der veröffentlichte Stand stimmt überein.",
+            record_summary(record.entries)
+        ),
         None => record_summary(record.entries),
         Some(broken) => broken.to_string(),
     });
@@ -177,17 +192,28 @@ fn record_summary(entries: u64) -> String {
     }
 }
 
-/// `vorgang audit heads`: the heads of intact journals, or the breaks.
+/// `vorgang audit heads`: the heads of intact journals and of the intact administration's
+/// record, or the breaks.
 fn current_heads(settings: &Settings) -> Result<AuditOutcome, AuditError> {
     let mut conn = open(settings)?;
     let report = super::verify(&mut conn)?;
-    if !report.intact() {
+    let record = admin_chain::verify(&mut conn)?;
+    if !report.intact() || record.broken.is_some() {
+        let mut broken: Vec<String> = Vec::new();
+        if !report.intact() {
+            broken.push(match report.breaks.len() {
+                1 => "1 Journal".to_string(),
+                n => format!("{n} Journale"),
+            });
+        }
+        if record.broken.is_some() {
+            broken.push("das Verwaltungsprotokoll".to_string());
+        }
+        let count = report.breaks.len() + usize::from(record.broken.is_some());
+        let verb = if count == 1 { "ist" } else { "sind" };
         let refusal = format!(
-            "Keine Journalstände ausgegeben: {} gebrochen.",
-            match report.breaks.len() {
-                1 => "1 Journal ist".to_string(),
-                n => format!("{n} Journale sind"),
-            }
+            "Keine Journalstände ausgegeben: {} {verb} gebrochen.",
+            broken.join(" und ")
         );
         return Ok(AuditOutcome {
             lines: Vec::new(),
@@ -195,6 +221,7 @@ fn current_heads(settings: &Settings) -> Result<AuditOutcome, AuditError> {
                 .breaks
                 .iter()
                 .map(ToString::to_string)
+                .chain(record.broken.iter().map(ToString::to_string))
                 .chain(std::iter::once(refusal))
                 .collect(),
             intact: false,
@@ -202,10 +229,15 @@ fn current_heads(settings: &Settings) -> Result<AuditOutcome, AuditError> {
     }
     let taken = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ");
     let lines = std::iter::once(format!(
-        "# vorgang Journalstände vom {taken}: Vorgang, Eintrag, Hash, Aktenzeichen (durch Tabulatoren getrennt)"
+        "# vorgang Journalstände vom {taken}: Vorgang, Eintrag, Hash, Aktenzeichen (durch Tabulatoren getrennt; „verwaltung“: das Verwaltungsprotokoll)"
     ))
     .chain(
         heads::current(&mut conn)?
+            .iter()
+            .map(ToString::to_string),
+    )
+    .chain(
+        admin_chain::current_head(&mut conn)?
             .iter()
             .map(ToString::to_string),
     )

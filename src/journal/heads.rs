@@ -11,7 +11,8 @@
 //!
 //! The file is plain text, one case per line: case id, sequence number of its newest entry,
 //! that entry's hash and the Aktenzeichen, separated by tabs; lines starting with `#` are
-//! comments.
+//! comments. The administration's record (`service::admin_chain`) has a line of its own, with
+//! [`RECORD_KEY`] in place of the case id.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -21,6 +22,38 @@ use diesel::prelude::*;
 use super::verify::{BreakReason, ChainBreak};
 use crate::db::schema::{case_events, cases, disposed_cases};
 use crate::db::{DbConnection, DbError};
+
+/// First field of the administration's record's line, where a journal's line has its case id.
+pub const RECORD_KEY: &str = "verwaltung";
+
+/// The newest entry of the administration's record, as published.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordHead {
+    /// Position of the entry.
+    pub seq: i64,
+    /// Its hash (64 lowercase hex digits).
+    pub hash: String,
+}
+
+impl fmt::Display for RecordHead {
+    /// The record's line of a heads file (without the line break).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{RECORD_KEY}\t{}\t{}\tVerwaltungsprotokoll",
+            self.seq, self.hash
+        )
+    }
+}
+
+/// What a heads file lists.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Published {
+    /// The journals' heads, in the order of the file.
+    pub journals: Vec<Head>,
+    /// The administration's record's head (files written before it was chained have none).
+    pub record: Option<RecordHead>,
+}
 
 /// Cases read or checked per round trip.
 const BATCH: i64 = 500;
@@ -98,9 +131,9 @@ pub fn current(conn: &mut DbConnection) -> Result<Vec<Head>, DbError> {
     }
 }
 
-/// Reads a heads file as [`current`] writes it (with its header comment).
-pub fn parse(text: &str) -> Result<Vec<Head>, HeadsFileError> {
-    let mut heads = Vec::new();
+/// Reads a heads file as `vorgang audit heads` writes it (with its header comment).
+pub fn parse(text: &str) -> Result<Published, HeadsFileError> {
+    let mut published = Published::default();
     for (index, line) in text.lines().enumerate() {
         let line_no = index + 1;
         let error = |message: &str| HeadsFileError {
@@ -117,10 +150,7 @@ pub fn parse(text: &str) -> Result<Vec<Head>, HeadsFileError> {
                 "erwartet vier durch Tabulatoren getrennte Felder: Vorgang, Eintrag, Hash, Aktenzeichen",
             ));
         };
-        let case_id: i64 = case_id
-            .parse()
-            .map_err(|_| error("die Vorgangsnummer ist keine ganze Zahl"))?;
-        let seq: i32 = seq
+        let seq: i64 = seq
             .parse()
             .ok()
             .filter(|&seq| seq >= 1)
@@ -132,14 +162,26 @@ pub fn parse(text: &str) -> Result<Vec<Head>, HeadsFileError> {
         {
             return Err(error("der Hash hat nicht 64 Hexadezimalziffern (0–9, a–f)"));
         }
-        heads.push(Head {
+        let hash = (*hash).to_string();
+        if *case_id == RECORD_KEY {
+            if published.record.is_some() {
+                return Err(error("das Verwaltungsprotokoll ist zweimal verzeichnet"));
+            }
+            published.record = Some(RecordHead { seq, hash });
+            continue;
+        }
+        let case_id: i64 = case_id
+            .parse()
+            .map_err(|_| error("die Vorgangsnummer ist keine ganze Zahl"))?;
+        let seq = i32::try_from(seq).map_err(|_| error("die Eintragsnummer ist zu groß"))?;
+        published.journals.push(Head {
             case_id,
             seq,
-            hash: (*hash).to_string(),
+            hash,
             aktenzeichen: (*aktenzeichen).to_string(),
         });
     }
-    Ok(heads)
+    Ok(published)
 }
 
 /// Compares the published `heads` with the journals: one break per case whose listed entry is
@@ -243,12 +285,30 @@ mod tests {
     #[test]
     fn a_written_line_reads_back() {
         let heads = vec![head(1, 3), head(17, 1)];
+        let record = RecordHead {
+            seq: 12,
+            hash: "cd".repeat(32),
+        };
         let text: String = std::iter::once("# Kommentar\n".to_string())
             .chain(heads.iter().map(|h| format!("{h}\n")))
+            .chain(std::iter::once(format!("{record}\n")))
             .collect();
-        assert_eq!(parse(&text).unwrap(), heads);
+        let expected = Published {
+            journals: heads.clone(),
+            record: Some(record),
+        };
+        assert_eq!(parse(&text).unwrap(), expected);
         // Windows line ends and blank lines are tolerated.
-        assert_eq!(parse(&text.replace('\n', "\r\n\r\n")).unwrap(), heads);
+        assert_eq!(parse(&text.replace('\n', "\r\n\r\n")).unwrap(), expected);
+        // Files from before the record was chained have no line for it.
+        let old: String = heads.iter().map(|h| format!("{h}\n")).collect();
+        assert_eq!(
+            parse(&old).unwrap(),
+            Published {
+                journals: heads,
+                record: None,
+            }
+        );
     }
 
     #[test]
@@ -267,6 +327,14 @@ mod tests {
                 &*format!("{good}\n1\t2\tzz\tKI"),
                 2,
                 "64 Hexadezimalziffern",
+            ),
+            (
+                &*format!(
+                    "verwaltung\t1\t{h}\tV\nverwaltung\t2\t{h}\tV",
+                    h = "ab".repeat(32)
+                ),
+                2,
+                "zweimal",
             ),
         ];
         for (text, line, needle) in cases {

@@ -24,6 +24,7 @@ use sha2::{Digest, Sha256};
 use crate::db::schema::{admin_chain, admin_events};
 use crate::db::{DbConnection, DbError, write_transaction};
 use crate::journal::hash::{GENESIS_HASH, format_at, truncate_at};
+use crate::journal::heads::RecordHead;
 
 /// First element of the hashed array; names the serialisation so it can evolve.
 const FORMAT_TAG: &str = "vorgang.verwaltung.v1";
@@ -216,6 +217,14 @@ pub enum RecordBreakReason {
     Unchained,
     /// The row naming the record's end is gone.
     EndMissing,
+    /// The entry listed in published heads (`vorgang audit heads`) is gone.
+    PublishedMissing,
+    /// The entry listed in published heads carries another hash now: the record was rewritten
+    /// up to it, its hashes recomputed.
+    Diverged {
+        /// The hash the heads list.
+        published: String,
+    },
 }
 
 impl fmt::Display for RecordBreakReason {
@@ -246,6 +255,14 @@ impl fmt::Display for RecordBreakReason {
                 f.write_str("Eintrag ohne Verkettung: außerhalb von vorgang eingefügt")
             }
             Self::EndMissing => f.write_str("der Verweis auf den neuesten Eintrag fehlt"),
+            Self::PublishedMissing => {
+                f.write_str("Eintrag fehlt, den der veröffentlichte Stand verzeichnet")
+            }
+            Self::Diverged { published } => write!(
+                f,
+                "Hash weicht vom veröffentlichten Stand ab (dort {}…): das Protokoll wurde bis hier neu geschrieben",
+                published.get(..12).unwrap_or(published)
+            ),
         }
     }
 }
@@ -402,6 +419,46 @@ pub fn verify(conn: &mut DbConnection) -> Result<RecordReport, DbError> {
         Some(_) => None,
     };
     Ok(report)
+}
+
+/// The record's newest entry as `vorgang audit heads` publishes it; `None` while it is empty.
+pub fn current_head(conn: &mut DbConnection) -> Result<Option<RecordHead>, DbError> {
+    let end: Option<(i64, String)> = admin_chain::table
+        .find(1)
+        .select((admin_chain::last_seq, admin_chain::last_hash))
+        .first(conn)
+        .optional()?;
+    Ok(end
+        .filter(|(seq, _)| *seq > 0)
+        .map(|(seq, hash)| RecordHead { seq, hash }))
+}
+
+/// Compares a published head with the record: the entry it lists must still be there with the
+/// same hash, and since every hash covers its predecessor's, so must every entry before it.
+pub fn check_published(
+    conn: &mut DbConnection,
+    published: &RecordHead,
+) -> Result<Option<RecordBreak>, DbError> {
+    let stored: Option<(i64, String)> = admin_events::table
+        .filter(admin_events::seq.eq(published.seq))
+        .select((admin_events::id, admin_events::hash))
+        .first(conn)
+        .optional()?;
+    Ok(match stored {
+        None => Some(RecordBreak {
+            seq: published.seq,
+            event_id: None,
+            reason: RecordBreakReason::PublishedMissing,
+        }),
+        Some((id, hash)) if hash != published.hash => Some(RecordBreak {
+            seq: published.seq,
+            event_id: Some(id),
+            reason: RecordBreakReason::Diverged {
+                published: published.hash.clone(),
+            },
+        }),
+        Some(_) => None,
+    })
 }
 
 #[cfg(test)]

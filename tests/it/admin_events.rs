@@ -309,3 +309,136 @@ both_backends! {
         assert_eq!((report.entries, report.broken), (20, None));
     }
 }
+
+/// Rewrites the record from entry 2 on as someone who knows the format would: entry 2 gets
+/// another actor, every later hash and the end are recomputed, so the chain alone is content.
+fn rewrite_from_the_second_entry(conn: &mut vorgang::db::DbConnection) {
+    use vorgang::db::schema::{admin_chain, admin_events};
+    use vorgang::service::admin_chain::{EntryFields, entry_hash};
+
+    type Row = (
+        i64,
+        i64,
+        chrono::NaiveDateTime,
+        String,
+        String,
+        String,
+        String,
+        String,
+    );
+    let rows: Vec<Row> = admin_events::table
+        .order(admin_events::seq)
+        .select((
+            admin_events::id,
+            admin_events::seq,
+            admin_events::at,
+            admin_events::actor,
+            admin_events::kind,
+            admin_events::subject,
+            admin_events::details,
+            admin_events::hash,
+        ))
+        .load(conn)
+        .unwrap();
+    let mut prev = rows[0].7.clone();
+    for (id, seq, at, actor, kind, subject, details, _) in rows.into_iter().skip(1) {
+        let actor = if seq == 2 {
+            "jemand@kfi.nrw.de".to_string()
+        } else {
+            actor
+        };
+        let hash = entry_hash(&EntryFields {
+            seq,
+            at,
+            actor: &actor,
+            kind: &kind,
+            subject: &subject,
+            details: &details,
+            prev_hash: &prev,
+        });
+        diesel::update(admin_events::table.find(id))
+            .set((
+                admin_events::actor.eq(&actor),
+                admin_events::prev_hash.eq(&prev),
+                admin_events::hash.eq(&hash),
+            ))
+            .execute(conn)
+            .unwrap();
+        prev = hash;
+    }
+    diesel::update(admin_chain::table)
+        .set(admin_chain::last_hash.eq(&prev))
+        .execute(conn)
+        .unwrap();
+}
+
+fn audit(db: &TestDatabase, dir: &std::path::Path, args: &[&str]) -> (Option<i32>, String, String) {
+    let output = crate::support::process::vorgang()
+        .arg("audit")
+        .args(args)
+        .current_dir(dir)
+        .env("VORGANG_DATABASE_URL", db.url_text())
+        .output()
+        .unwrap();
+    (
+        output.status.code(),
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+both_backends! {
+    fn published_heads_reveal_a_record_rewritten_with_recomputed_hashes(backend) {
+        use vorgang::service::admin_chain;
+
+        let db = TestDatabase::migrated(backend);
+        let dir = tempfile::tempdir().unwrap();
+        four_entries(&db);
+        let (code, stdout, stderr) = audit(&db, dir.path(), &["heads"]);
+        assert_eq!(code, Some(0), "{stdout}{stderr}");
+        let end = admin_chain::current_head(&mut db.connection()).unwrap().unwrap();
+        assert_eq!(end.seq, 4);
+        assert_eq!(stdout.lines().last(), Some(format!("verwaltung\t4\t{}\tVerwaltungsprotokoll", end.hash).as_str()), "{stdout}");
+        let heads_file = dir.path().join("staende.tsv");
+        std::fs::write(&heads_file, &stdout).unwrap();
+        let heads_arg = heads_file.to_str().unwrap();
+
+        // The record grows after publication: still in agreement.
+        admin_log::record(&mut db.connection(), chrono::Utc::now().naive_utc(), "admin@kfi.nrw.de", admin_log::PASSWORD_RESET, "anna@kreis-kleve.de", &json!({})).unwrap();
+        let (code, stdout, _) = audit(&db, dir.path(), &["verify", "--heads", heads_arg]);
+        assert_eq!(code, Some(0), "{stdout}");
+        assert_eq!(stdout.lines().last(), Some("Das Verwaltungsprotokoll ist unversehrt (5 Einträge). Der veröffentlichte Stand stimmt überein."), "{stdout}");
+
+        // Rewritten with recomputed hashes: the chain alone is content, the published head is not.
+        rewrite_from_the_second_entry(&mut db.connection());
+        assert_eq!(audit(&db, dir.path(), &["verify"]).0, Some(0));
+        let (code, stdout, _) = audit(&db, dir.path(), &["verify", "--heads", heads_arg]);
+        assert_eq!(code, Some(1), "{stdout}");
+        let last = stdout.lines().last().unwrap();
+        assert!(last.starts_with("Verwaltungsprotokoll gebrochen bei Eintrag Nr. 4"), "{stdout}");
+        assert!(last.contains("Hash weicht vom veröffentlichten Stand ab"), "{stdout}");
+
+        // The published entry gone altogether, the end moved back with it.
+        execute(&mut db.connection(), "DELETE FROM admin_events WHERE seq >= 4");
+        let third: String = vorgang::db::schema::admin_events::table
+            .filter(vorgang::db::schema::admin_events::seq.eq(3))
+            .select(vorgang::db::schema::admin_events::hash)
+            .first(&mut db.connection())
+            .unwrap();
+        execute(&mut db.connection(), &format!("UPDATE admin_chain SET last_seq = 3, last_hash = '{third}'"));
+        assert_eq!(audit(&db, dir.path(), &["verify"]).0, Some(0));
+        let (code, stdout, _) = audit(&db, dir.path(), &["verify", "--heads", heads_arg]);
+        assert_eq!(code, Some(1), "{stdout}");
+        assert!(stdout.lines().last().unwrap().ends_with("Eintrag fehlt, den der veröffentlichte Stand verzeichnet"), "{stdout}");
+
+        // No heads are published from a broken record.
+        execute(&mut db.connection(), "UPDATE admin_events SET details = '{}' WHERE seq = 1");
+        let (code, stdout, stderr) = audit(&db, dir.path(), &["heads"]);
+        assert_eq!(code, Some(1), "{stderr}");
+        assert!(stdout.is_empty(), "{stdout}");
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert_eq!(lines.len(), 2, "{stderr}");
+        assert!(lines[0].starts_with("Verwaltungsprotokoll gebrochen bei Eintrag Nr. 1"), "{stderr}");
+        assert_eq!(lines[1], "Keine Journalstände ausgegeben: das Verwaltungsprotokoll ist gebrochen.");
+    }
+}
