@@ -283,6 +283,37 @@ pub fn delete_others(conn: &mut DbConnection, user: UserId, keep: i64) -> Result
     })?)
 }
 
+/// A live session of a user, as the account page lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+pub struct LiveSession {
+    /// Row id (compared with the current session's).
+    pub id: i64,
+    /// When its login happened.
+    pub created_at: NaiveDateTime,
+    /// When it was last used (to the minute, see `TOUCH_AFTER`).
+    pub last_seen_at: NaiveDateTime,
+}
+
+/// The sessions of `user` that have not ended by `now`, the most recently used first.
+pub fn live(
+    conn: &mut DbConnection,
+    user: UserId,
+    now: NaiveDateTime,
+    lifetimes: SessionLifetimes,
+) -> Result<Vec<LiveSession>, DbError> {
+    Ok(ui_sessions::table
+        .filter(ui_sessions::user_id.eq(user))
+        .filter(ui_sessions::expires_at.gt(now))
+        .filter(ui_sessions::last_seen_at.gt(now - lifetimes.idle))
+        .order((ui_sessions::last_seen_at.desc(), ui_sessions::id.desc()))
+        .select((
+            ui_sessions::id,
+            ui_sessions::created_at,
+            ui_sessions::last_seen_at,
+        ))
+        .load(conn)?)
+}
+
 /// Deletes every session that has ended by `now` (housekeeping); returns how many.
 pub fn purge_ended(
     conn: &mut DbConnection,

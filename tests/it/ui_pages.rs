@@ -320,3 +320,40 @@ both_backends! {
         assert_eq!(browser.get(&app, "/").await.status, 200);
     }
 }
+
+both_backends! {
+    async fn ui_users_see_their_logins_and_end_the_others(backend) {
+        let db = TestDatabase::migrated(backend);
+        let pool = db.pool(2);
+        let dir = tempfile::tempdir().unwrap();
+        let api = crate::support::api::state(&pool, dir.path());
+        create_user(&mut pool.get().unwrap(), SOEST, "05974", &[Role::Koordination], Some(PASSWORD));
+        create_user(&mut pool.get().unwrap(), "l@kreis-soest.de", "05974", &[Role::Lesen], Some(PASSWORD));
+        let app = ui_app!(pool, api);
+        let mut office = Browser::default();
+        let mut home = Browser::default();
+        let mut colleague = Browser::default();
+        office.login(&app, SOEST, PASSWORD).await;
+        home.login(&app, SOEST, PASSWORD).await;
+        colleague.login(&app, "l@kreis-soest.de", PASSWORD).await;
+
+        let account = office.get(&app, "/konto").await;
+        assert_eq!(account.body.matches("dieser Browser").count(), 1, "{}", account.body);
+        assert_eq!(account.body.matches("ein anderer Browser").count(), 1, "{}", account.body);
+        assert!(account.body.contains("Alle anderen Anmeldungen beenden"));
+        let csrf = account.hidden("csrf");
+        assert_eq!(office.post(&app, "/konto/sitzungen-beenden", &[]).await.status, 403);
+        assert_eq!(home.get(&app, "/").await.status, 200);
+
+        let done = office.post(&app, "/konto/sitzungen-beenden", &[("csrf", &csrf)]).await;
+        assert_eq!(done.location(), "/konto?hinweis=abgemeldet");
+        let after = office.get(&app, done.location()).await;
+        assert!(after.body.contains("Alle anderen Anmeldungen wurden beendet"), "{}", after.body);
+        assert!(!after.body.contains("ein anderer Browser"), "{}", after.body);
+        assert!(!after.body.contains("Alle anderen Anmeldungen beenden"), "{}", after.body);
+        // The other browser is logged out; this one and the colleague's stay.
+        assert!(home.get(&app, "/").await.location().starts_with("/login"));
+        assert_eq!(office.get(&app, "/").await.status, 200);
+        assert_eq!(colleague.get(&app, "/").await.status, 200);
+    }
+}

@@ -1,5 +1,6 @@
-//! `/konto`: the user's own settings: the way to the password change, revoking the own API
-//! tokens, and the personal calendar addresses (see `service::calendar`). A new address is shown exactly once, on the page that
+//! `/konto`: the user's own settings: the way to the password change, the live web sessions
+//! (ending all others), revoking the own API tokens, and the personal calendar addresses (see
+//! `service::calendar`). A new address is shown exactly once, on the page that
 //! answers its creation, because only its hash is stored.
 
 use actix_web::http::StatusCode;
@@ -7,8 +8,10 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::UiState;
 use super::start::german_time;
 use super::{CsrfForm, Session, UiSession, error_page, layout, render, see_other};
+use crate::auth::session as store;
 use crate::db::Database;
 use crate::service::{calendar, clock, users};
 use crate::web::api::{ApiState, blocking};
@@ -19,6 +22,10 @@ const NOTICES: &[(&str, &str)] = &[
         "widerrufen",
         "Die Kalenderadresse wurde widerrufen. Kalenderprogramme, die sie abonniert haben, \
          erhalten keine Fristen mehr.",
+    ),
+    (
+        "abgemeldet",
+        "Alle anderen Anmeldungen wurden beendet; angemeldet sind Sie nur noch in diesem Browser.",
     ),
     (
         "token-gesperrt",
@@ -43,6 +50,14 @@ pub struct IssueInput {
 #[derive(Deserialize)]
 pub struct NoFields {}
 
+/// What the page shows besides the account: a confirmation, a new address, an error.
+#[derive(Default)]
+struct Shown<'a> {
+    notice: Option<&'a str>,
+    new: Option<NewAddress>,
+    fehler: Option<&'a str>,
+}
+
 /// A freshly issued address, to be shown this once.
 struct NewAddress {
     label: String,
@@ -55,13 +70,18 @@ pub async fn show(
     session: UiSession,
     db: web::Data<Database>,
     api: web::Data<ApiState>,
+    ui: web::Data<UiState>,
 ) -> HttpResponse {
     let notice = serde_urlencoded::from_str::<AccountQuery>(req.query_string())
         .ok()
         .and_then(|query| query.hinweis)
         .and_then(|key| NOTICES.iter().find(|(k, _)| *k == key))
         .map(|(_, text)| *text);
-    page(&db, &api, &session, StatusCode::OK, notice, None, None).await
+    let shown = Shown {
+        notice,
+        ..Shown::default()
+    };
+    page(&db, &api, &ui, &session, StatusCode::OK, shown).await
 }
 
 /// `POST /konto/kalender`: issues an address and shows it once.
@@ -69,6 +89,7 @@ pub async fn issue(
     form: CsrfForm<IssueInput>,
     db: web::Data<Database>,
     api: web::Data<ApiState>,
+    ui: web::Data<UiState>,
 ) -> HttpResponse {
     let CsrfForm { session, form, .. } = form;
     let user = session.principal().user_id;
@@ -92,20 +113,27 @@ pub async fn issue(
                 label: issued.token.label,
                 url,
             };
-            page(&db, &api, &session, StatusCode::OK, None, Some(new), None).await
+            let shown = Shown {
+                new: Some(new),
+                ..Shown::default()
+            };
+            page(&db, &api, &ui, &session, StatusCode::OK, shown).await
         }
         Err(problem) => {
             let message = problem
                 .detail
                 .unwrap_or_else(|| "Die Kalenderadresse konnte nicht angelegt werden.".into());
+            let shown = Shown {
+                fehler: Some(&message),
+                ..Shown::default()
+            };
             page(
                 &db,
                 &api,
+                &ui,
                 &session,
                 StatusCode::UNPROCESSABLE_ENTITY,
-                None,
-                None,
-                Some(&message),
+                shown,
             )
             .await
         }
@@ -136,6 +164,39 @@ pub async fn revoke_tokens(
              Sie es später erneut.",
             "",
         ),
+    }
+}
+
+/// `POST /konto/sitzungen-beenden`: logs the user out everywhere but here (a browser left
+/// logged in on another computer).
+pub async fn end_other_sessions(
+    form: CsrfForm<NoFields>,
+    db: web::Data<Database>,
+    api: web::Data<ApiState>,
+) -> HttpResponse {
+    let session = form.session;
+    let user = session.principal().user_id;
+    let keep = session.id();
+    let ended = db
+        .run(move |conn| store::delete_others(conn, user, keep))
+        .await;
+    match ended {
+        Ok(count) => {
+            tracing::info!(user_id = %user, count, "other sessions ended by their user");
+            see_other("/konto?hinweis=abgemeldet")
+        }
+        Err(error) => {
+            tracing::error!(%error, "ending other sessions failed");
+            error_page(
+                &api,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Some(&session),
+                "Interner Fehler",
+                "Die anderen Anmeldungen konnten nicht beendet werden. Bitte versuchen Sie es \
+                 später erneut.",
+                "",
+            )
+        }
     }
 }
 
@@ -172,16 +233,28 @@ pub async fn revoke(
 async fn page(
     db: &Database,
     api: &ApiState,
+    ui: &UiState,
     session: &Session,
     status: StatusCode,
-    notice: Option<&str>,
-    new: Option<NewAddress>,
-    fehler: Option<&str>,
+    shown: Shown<'_>,
 ) -> HttpResponse {
+    let Shown {
+        notice,
+        new,
+        fehler,
+    } = shown;
     let user = session.principal().user_id;
-    let tokens = blocking(db, move |conn| calendar::list(conn, user)).await;
-    let tokens = match tokens {
-        Ok(tokens) => tokens,
+    let lifetimes = ui.sessions;
+    let loaded = blocking(db, move |conn| {
+        let now = clock::now().now.naive_utc();
+        Ok((
+            calendar::list(conn, user)?,
+            store::live(conn, user, now, lifetimes)?,
+        ))
+    })
+    .await;
+    let (tokens, sessions) = match loaded {
+        Ok(loaded) => loaded,
         Err(error) => {
             tracing::error!(?error, "account page: calendar addresses failed");
             return error_page(
@@ -210,5 +283,17 @@ async fn page(
             }))
             .collect::<Vec<_>>()
     );
+    let current = session.id();
+    context["sitzungen"] = json!(
+        sessions
+            .iter()
+            .map(|s| json!({
+                "angemeldet": german_time(s.created_at),
+                "zuletzt": german_time(s.last_seen_at),
+                "diese": s.id == current,
+            }))
+            .collect::<Vec<_>>()
+    );
+    context["andere_sitzungen"] = json!(sessions.iter().any(|s| s.id != current));
     render(api, status, "konto", &context)
 }

@@ -79,6 +79,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             r.route(web::get().to(case_list::show))
         }))
         .service(page("/konto", |r| r.route(web::get().to(account::show))))
+        .service(page("/konto/sitzungen-beenden", |r| {
+            r.route(web::post().to(account::end_other_sessions))
+        }))
         .service(page("/konto/token-sperren", |r| {
             r.route(web::post().to(account::revoke_tokens))
         }))
