@@ -127,6 +127,11 @@ pub struct Settings {
     /// Reverse proxies whose `X-Forwarded-For` names the client (`trusted_proxies`); none by
     /// default.
     pub trusted_proxies: crate::web::client_addr::TrustedProxies,
+    /// How long an API token is valid (`token_lifetime_minutes`).
+    pub token_lifetime: chrono::TimeDelta,
+    /// How long a web session lasts unused and at most (`session_idle_minutes`,
+    /// `session_max_hours`): a security policy may ask for less than the defaults.
+    pub sessions: crate::auth::session::SessionLifetimes,
 }
 
 impl fmt::Debug for Settings {
@@ -160,6 +165,8 @@ impl fmt::Debug for Settings {
                 &self.metrics_token.as_ref().map(|_| "<gesetzt>"),
             )
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("token_lifetime", &self.token_lifetime)
+            .field("sessions", &self.sessions)
             .finish()
     }
 }
@@ -181,6 +188,12 @@ const KEYS: &[(&str, Option<&str>)] = &[
     ("secret", Some("VORGANG_SECRET")),
     ("metrics_token", Some("VORGANG_METRICS_TOKEN")),
     ("trusted_proxies", Some("VORGANG_TRUSTED_PROXIES")),
+    (
+        "token_lifetime_minutes",
+        Some("VORGANG_TOKEN_LIFETIME_MINUTES"),
+    ),
+    ("session_idle_minutes", Some("VORGANG_SESSION_IDLE_MINUTES")),
+    ("session_max_hours", Some("VORGANG_SESSION_MAX_HOURS")),
     ("workflows_dir", Some("VORGANG_WORKFLOWS_DIR")),
     ("templates_dir", Some("VORGANG_TEMPLATES_DIR")),
     ("legal_dir", Some("VORGANG_LEGAL_DIR")),
@@ -620,6 +633,20 @@ fn resolve(mut raw: Raw) -> Result<Settings, ConfigError> {
             })?
         }
     };
+    let token_lifetime = raw
+        .integer("token_lifetime_minutes", 5, 1440)?
+        .map_or(crate::auth::StaffTokens::DEFAULT_LIFETIME, |minutes| {
+            chrono::TimeDelta::minutes(minutes)
+        });
+    let defaults = crate::auth::session::SessionLifetimes::default();
+    let sessions = crate::auth::session::SessionLifetimes {
+        idle: raw
+            .integer("session_idle_minutes", 5, 1440)?
+            .map_or(defaults.idle, chrono::TimeDelta::minutes),
+        absolute: raw
+            .integer("session_max_hours", 1, 24)?
+            .map_or(defaults.absolute, chrono::TimeDelta::hours),
+    };
     let timer_poll_interval = std::time::Duration::from_secs(
         raw.integer("timer_poll_secs", 1, 3600)?.unwrap_or(30) as u64,
     );
@@ -638,6 +665,7 @@ fn resolve(mut raw: Raw) -> Result<Settings, ConfigError> {
         }
     }
     jobs.backup = backup;
+    jobs.sessions = sessions;
 
     Ok(Settings {
         database_url,
@@ -665,6 +693,8 @@ fn resolve(mut raw: Raw) -> Result<Settings, ConfigError> {
         jobs,
         metrics_token,
         trusted_proxies,
+        token_lifetime,
+        sessions,
     })
 }
 
@@ -753,6 +783,7 @@ fn resolve_jobs(raw: &mut Raw) -> Result<crate::scheduler::jobs::Jobs, ConfigErr
         jobs,
         outbox_retention_days,
         backup: None,
+        sessions: Default::default(),
     })
 }
 
@@ -995,6 +1026,21 @@ mod tests {
     }
 
     #[test]
+    fn token_and_session_lifetimes_default_to_a_working_day_and_can_be_shortened() {
+        let (_dir, path) = write_config("");
+        let settings = load(Some(&path), &env_of(&[])).unwrap();
+        assert_eq!(settings.token_lifetime, chrono::TimeDelta::hours(8));
+        assert_eq!(settings.sessions.idle, chrono::TimeDelta::hours(1));
+        assert_eq!(settings.sessions.absolute, chrono::TimeDelta::hours(8));
+
+        let (_dir, path) = write_config("token_lifetime_minutes = 60\nsession_idle_minutes = 15\n");
+        let settings = load(Some(&path), &env_of(&[("VORGANG_SESSION_MAX_HOURS", "4")])).unwrap();
+        assert_eq!(settings.token_lifetime, chrono::TimeDelta::minutes(60));
+        assert_eq!(settings.sessions.idle, chrono::TimeDelta::minutes(15));
+        assert_eq!(settings.sessions.absolute, chrono::TimeDelta::hours(4));
+    }
+
+    #[test]
     fn jobs_have_defaults_and_come_from_tables_and_environment() {
         use crate::scheduler::jobs::JobName;
         let (_dir, path) = write_config("");
@@ -1177,6 +1223,18 @@ mod tests {
             ("VORGANG_MAIL_RETRY_BASE_SECS", "-1", "mail_retry_base_secs"),
             ("VORGANG_MAIL_MAX_ATTEMPTS", "1000", "mail_max_attempts"),
             ("VORGANG_TIMER_POLL_SECS", "0", "timer_poll_secs"),
+            (
+                "VORGANG_TOKEN_LIFETIME_MINUTES",
+                "4",
+                "token_lifetime_minutes",
+            ),
+            (
+                "VORGANG_SESSION_IDLE_MINUTES",
+                "1441",
+                "session_idle_minutes",
+            ),
+            ("VORGANG_SESSION_MAX_HOURS", "0", "session_max_hours"),
+            ("VORGANG_SESSION_MAX_HOURS", "acht", "session_max_hours"),
             ("VORGANG_TIMER_LEASE_SECS", "4", "timer_lease_secs"),
             ("VORGANG_TIMER_LEASE_SECS", "86401", "timer_lease_secs"),
             ("VORGANG_TIMER_LEASE_SECS", "kurz", "timer_lease_secs"),

@@ -282,9 +282,12 @@ pub fn serve(settings: Settings) -> Result<(), StartupError> {
 
     // Built once, before the workers: the login limits must be shared by all of them.
     let auth = actix_web::web::Data::new(
-        Auth::from_secret(&secret).with_trusted_proxies(settings.trusted_proxies.clone()),
+        Auth::from_secret(&secret, settings.token_lifetime)
+            .with_trusted_proxies(settings.trusted_proxies.clone()),
     );
-    let ui = actix_web::web::Data::new(crate::web::ui::UiState::new(&settings.public_url, legal));
+    let ui = actix_web::web::Data::new(
+        crate::web::ui::UiState::new(&settings.public_url, legal).with_sessions(settings.sessions),
+    );
     let api = actix_web::web::Data::new(api);
     actix_web::rt::System::new().block_on(async move {
         let secret = actix_web::web::Data::new(secret);

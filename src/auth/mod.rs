@@ -56,11 +56,11 @@ impl Auth {
         self
     }
 
-    /// The production set-up: tokens signed with `secret` and valid for the default lifetime,
-    /// argon2id with default parameters, default login limits.
-    pub fn from_secret(secret: &Secret) -> Self {
+    /// The production set-up: tokens signed with `secret` and valid for `token_lifetime`
+    /// (`token_lifetime_minutes`), argon2id with default parameters, default login limits.
+    pub fn from_secret(secret: &Secret, token_lifetime: chrono::TimeDelta) -> Self {
         Self::new(
-            StaffTokens::new(Arc::new(Signer::new(secret)), StaffTokens::DEFAULT_LIFETIME),
+            StaffTokens::new(Arc::new(Signer::new(secret)), token_lifetime),
             Passwords::new(),
             LoginLimiter::new(LoginLimits::default()),
         )

@@ -145,6 +145,9 @@ pub struct Jobs {
     pub outbox_retention_days: u32,
     /// What the `backup` job backs up and where; `None` when `backup_dir` is not set.
     pub backup: Option<BackupPlan>,
+    /// The web sessions' lifetimes, by which `housekeeping` judges a session ended (the
+    /// configured ones: with the defaults it would delete sessions a longer idle time keeps).
+    pub sessions: crate::auth::session::SessionLifetimes,
 }
 
 /// Where the `backup` job writes, and how many of its backups it keeps.
@@ -181,6 +184,7 @@ impl Default for Jobs {
                 .collect(),
             outbox_retention_days: DEFAULT_OUTBOX_RETENTION_DAYS,
             backup: None,
+            sessions: Default::default(),
         }
     }
 }
@@ -350,11 +354,7 @@ fn housekeep(
             .filter(outbox::sent_at.lt(sent_before)),
     )
     .execute(conn)?;
-    let sessions = crate::auth::session::purge_ended(
-        conn,
-        now,
-        crate::auth::session::SessionLifetimes::default(),
-    )?;
+    let sessions = crate::auth::session::purge_ended(conn, now, jobs.sessions)?;
     let mut counts = Counts::new();
     counts.insert("partner_links_deleted".into(), links.into());
     counts.insert("outbox_deleted".into(), mails.into());

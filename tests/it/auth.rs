@@ -708,7 +708,11 @@ both_backends! {
 
         let dir = tempfile::tempdir().unwrap();
         let url = db.url_text();
-        let server = RunningServer::start(dir.path(), &[("VORGANG_DATABASE_URL", &url), ("VORGANG_SECRET", TEST_SECRET)]);
+        let server = RunningServer::start(dir.path(), &[
+            ("VORGANG_DATABASE_URL", &url),
+            ("VORGANG_SECRET", TEST_SECRET),
+            ("VORGANG_TOKEN_LIFETIME_MINUTES", "30"),
+        ]);
         let mut reply = http()
             .post(server.url("/api/v1/auth/token"))
             .send_json(json!({ "email": "anna.schmidt@kreis-kleve.de", "password": "ein-sehr-gutes-passwort" }))
@@ -716,7 +720,10 @@ both_backends! {
         assert_eq!(reply.status(), 200);
         let body: Value = reply.body_mut().read_json().unwrap();
         let token = body["token"].as_str().unwrap().to_string();
-        assert_eq!(verified_claims(&token)["iss"], "vorgang");
+        let claims = verified_claims(&token);
+        assert_eq!(claims["iss"], "vorgang");
+        // The configured lifetime, not the default working day.
+        assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), 30 * 60);
 
         let mut wrong = http()
             .post(server.url("/api/v1/auth/token"))

@@ -184,6 +184,22 @@ both_backends! {
         assert_eq!(counts["ui_sessions_deleted"], 2);
         let left: i64 = ui_sessions::table.count().get_result(&mut conn).unwrap();
         assert_eq!(left, 2);
+
+        // With the configured lifetimes (3 hours idle), not the defaults (1 hour): a session
+        // unused for 2 hours is alive, one unused for 3 hours and 20 minutes is not.
+        let policy = SessionLifetimes { idle: TimeDelta::hours(3), absolute: TimeDelta::hours(12) };
+        diesel::delete(ui_sessions::table).execute(&mut conn).unwrap();
+        for minutes in [120, 200] {
+            session::create(&mut conn, user.id, now.naive_utc() - TimeDelta::minutes(minutes), policy).unwrap();
+        }
+        let configured = Jobs { sessions: policy, ..Jobs::default() };
+        let ctx = JobContext { jobs: &configured, ..ctx };
+        let next = now + TimeDelta::seconds(1);
+        let outcome = run_locked(&mut conn, &ctx, JobName::Housekeeping, next, next).unwrap();
+        let RunOutcome::Ran { counts, .. } = outcome else { panic!("{outcome:?}") };
+        assert_eq!(counts["ui_sessions_deleted"], 1);
+        let left: i64 = ui_sessions::table.count().get_result(&mut conn).unwrap();
+        assert_eq!(left, 1);
     }
 }
 

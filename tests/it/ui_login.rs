@@ -313,6 +313,27 @@ both_backends! {
 }
 
 both_backends! {
+    async fn shorter_session_lifetimes_of_a_security_policy_apply(backend) {
+        let db = TestDatabase::migrated(backend);
+        create_user(&mut db.connection(), EMAIL, "05154", &[Role::Lesen], Some(PASSWORD));
+        let policy = vorgang::auth::session::SessionLifetimes { idle: TimeDelta::minutes(15), absolute: TimeDelta::hours(2) };
+        let app = ui_app!(db.pool(2), test_auth(), plain_ui().with_sessions(policy));
+        let now = Utc::now().naive_utc();
+        let mut conn = db.connection();
+
+        let mut browser = Browser::default();
+        browser.login(&app, EMAIL, PASSWORD).await;
+        let expires: chrono::NaiveDateTime = ui_sessions::table.select(ui_sessions::expires_at).first(&mut conn).unwrap();
+        assert!((expires - now - TimeDelta::hours(2)).num_seconds().abs() < 60, "{expires}");
+        // Unused for 14 minutes: alive; for 16: over (the default would keep it for an hour).
+        diesel::update(ui_sessions::table).set(ui_sessions::last_seen_at.eq(now - TimeDelta::minutes(14))).execute(&mut conn).unwrap();
+        assert_eq!(browser.get(&app, "/").await.status, 200);
+        diesel::update(ui_sessions::table).set(ui_sessions::last_seen_at.eq(now - TimeDelta::minutes(16))).execute(&mut conn).unwrap();
+        assert_eq!(browser.get(&app, "/").await.location(), "/login?next=%2F");
+    }
+}
+
+both_backends! {
     async fn next_is_followed_only_to_local_paths(backend) {
         let db = TestDatabase::migrated(backend);
         create_user(&mut db.connection(), EMAIL, "05154", &[Role::Lesen], Some(PASSWORD));

@@ -66,6 +66,12 @@ impl UiState {
             sessions: SessionLifetimes::default(),
         }
     }
+
+    /// The same with the configured session lifetimes.
+    pub fn with_sessions(mut self, sessions: SessionLifetimes) -> Self {
+        self.sessions = sessions;
+        self
+    }
 }
 
 /// Registers the pages of the web interface.
