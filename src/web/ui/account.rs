@@ -155,16 +155,27 @@ pub async fn revoke_tokens(
     .await;
     match revoked {
         Ok(()) => see_other("/konto?hinweis=token-gesperrt"),
-        Err(_) => error_page(
-            &api,
-            StatusCode::INTERNAL_SERVER_ERROR,
-            Some(&session),
-            "Interner Fehler",
-            "Die Zugangstoken konnten nicht gesperrt werden; sie gelten weiter. Bitte versuchen \
-             Sie es später erneut.",
-            "",
-        ),
+        Err(problem) => {
+            tracing::error!(?problem, "revoking the own tokens failed");
+            failed(
+                &api,
+                &session,
+                "Die Zugangstoken konnten nicht gesperrt werden; sie gelten weiter.",
+            )
+        }
     }
+}
+
+/// The page for a change of the own account that failed on the server's side.
+fn failed(api: &ApiState, session: &Session, what: &str) -> HttpResponse {
+    error_page(
+        api,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        Some(session),
+        "Interner Fehler",
+        &format!("{what} Bitte versuchen Sie es später erneut."),
+        "",
+    )
 }
 
 /// `POST /konto/sitzungen-beenden`: logs the user out everywhere but here (a browser left
@@ -187,14 +198,10 @@ pub async fn end_other_sessions(
         }
         Err(error) => {
             tracing::error!(%error, "ending other sessions failed");
-            error_page(
+            failed(
                 &api,
-                StatusCode::INTERNAL_SERVER_ERROR,
-                Some(&session),
-                "Interner Fehler",
-                "Die anderen Anmeldungen konnten nicht beendet werden. Bitte versuchen Sie es \
-                 später erneut.",
-                "",
+                &session,
+                "Die anderen Anmeldungen konnten nicht beendet werden.",
             )
         }
     }
