@@ -69,6 +69,7 @@ const BEARER: &str = "bearer";
         retention::overview,
         retention::dispose,
         admin_events::list,
+        users::me,
         users::list,
         users::show,
         users::create,

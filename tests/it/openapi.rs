@@ -12,6 +12,7 @@ use crate::support::{Backend, TestDatabase};
 const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/auth/token"),
     ("DELETE", "/api/v1/auth/token"),
+    ("GET", "/api/v1/me"),
     ("GET", "/api/v1/workflows"),
     ("POST", "/api/v1/workflows"),
     ("GET", "/api/v1/workflows/{key}"),

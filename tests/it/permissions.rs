@@ -119,6 +119,9 @@ const RETENTION: [[u16; 2]; 5] = [
 /// The administration's record per principal: GET /admin/events.
 const EVENTS: [u16; 5] = [200, 403, 403, 403, 403];
 
+/// The own account per principal: GET /me (everybody has one).
+const ME: [u16; 5] = [200, 200, 200, 200, 200];
+
 /// Staff accounts per principal: GET /admin/users, PUT /admin/users/0/active, POST
 /// /admin/users/0/password, DELETE /admin/users/0/tokens (an unknown account: permitted → 404).
 #[rustfmt::skip]
@@ -322,6 +325,8 @@ both_backends! {
             // The administration's record.
             let events = send!(app, actix_test::TestRequest::get().uri("/api/v1/admin/events?kind=user_created").insert_header(bearer(token)));
             check(&mut mismatches, format!("{who} GET /admin/events"), EVENTS[p], &events);
+            let me = send!(app, actix_test::TestRequest::get().uri("/api/v1/me").insert_header(bearer(token)));
+            check(&mut mismatches, format!("{who} GET /me"), ME[p], &me);
 
             // Staff accounts.
             let users = send!(app, actix_test::TestRequest::get().uri("/api/v1/admin/users").insert_header(bearer(token)));

@@ -249,6 +249,14 @@ both_backends! {
         assert_eq!(password_hash(&db, id), hash_before);
         assert_eq!(call!(app, get, "/api/v1/cases", current_token(&db, id)).status, StatusCode::OK);
 
+        // Everybody reads their own account.
+        let me = call!(app, get, "/api/v1/me", soest);
+        assert_eq!(me.status, StatusCode::OK, "{}", me.body);
+        assert_eq!((me.body["email"].clone(), me.body["organisation"].clone(), me.body["roles"].clone()), (json!("k@kreis-soest.de"), json!("05974"), json!(["koordination"])));
+        assert_eq!(me.body["organisation_name"], "Kreis Soest");
+        assert_eq!(call!(app, get, "/api/v1/me", admin).body["id"], admin_user.id.0);
+        assert_eq!(call!(app, get, "/api/v1/me", "kein.gueltiges.token").status, StatusCode::UNAUTHORIZED);
+
         // Only administrators.
         assert_eq!(call!(app, get, "/api/v1/admin/users", soest).status, StatusCode::FORBIDDEN);
         assert_eq!(call!(app, put, format!("/api/v1/admin/users/{id}/active"), soest, Some(json!({ "active": false }))).status, StatusCode::FORBIDDEN);

@@ -146,6 +146,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .route(web::get().to(users::list))
                     .route(web::post().to(users::create)),
             )
+            .service(web::resource("/me").route(web::get().to(users::me)))
             .service(web::resource("/admin/users/{id}").route(web::get().to(users::show)))
             .service(
                 web::resource("/admin/users/{id}/roles").route(web::put().to(users::set_roles)),

@@ -115,6 +115,25 @@ fn parse_roles(names: &[String]) -> Result<Vec<Role>, ServiceError> {
     }
 }
 
+/// `GET /me`: the caller's own account, so a program can tell whose token it holds and what it
+/// may do before it tries.
+#[utoipa::path(
+    get,
+    path = "/api/v1/me",
+    tag = "Anmeldung",
+    summary = "Eigenes Konto",
+    description = "Das Konto, dem das gesendete Zugangstoken gehört: Organisation, Rollen und Status, wie die Datenbank sie jetzt hält.",
+    responses(
+        (status = 200, description = "Das eigene Konto", body = UserItem),
+        (status = 401, description = "Nicht angemeldet: Bearer-Token fehlt oder ist ungültig", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn me(principal: Principal, db: web::Data<Database>) -> Result<HttpResponse, Problem> {
+    let id = principal.user_id;
+    let view = blocking(&db, move |conn| users::show(conn, id)).await?;
+    Ok(HttpResponse::Ok().json(UserItem::from(view)))
+}
+
 /// `GET /admin/users`: every account, ordered by e-mail address.
 #[utoipa::path(
     get,
