@@ -677,5 +677,13 @@ both_backends! {
         assert_eq!(recorded(&db), [(ADMIN.to_string(), "user_tokens_revoked".to_string(), "anna@kreis-kleve.de".to_string())]);
         let record = admin.get(&app, "/admin/protokoll").await;
         assert!(record.body.contains("API-Zugangstoken von anna@kreis-kleve.de gesperrt"), "{}", record.body);
+        assert!(record.body.contains("Die Verkettung ist unversehrt (1 Eintrag geprüft)."), "{}", record.body);
+
+        // An entry changed past vorgang shows at the next look.
+        diesel::sql_query("UPDATE admin_events SET actor = 'jemand@kfi.nrw.de'").execute(&mut db.connection()).unwrap();
+        let record = admin.get(&app, "/admin/protokoll").await;
+        assert!(record.body.contains("Das Verwaltungsprotokoll ist nicht unversehrt."), "{}", record.body);
+        assert!(record.body.contains("Verwaltungsprotokoll gebrochen bei Eintrag Nr. 1"), "{}", record.body);
+        assert!(!record.body.contains("Die Verkettung ist unversehrt"), "{}", record.body);
     }
 }

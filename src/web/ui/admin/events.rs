@@ -10,6 +10,7 @@ use crate::auth::Permission;
 use crate::db::Database;
 use crate::db::models::Role;
 use crate::service::ServiceError;
+use crate::service::admin_chain;
 use crate::service::admin_log::{self, AdminEvent, EventFilter};
 use crate::service::retention::Decision;
 use crate::web::api::ApiState;
@@ -171,22 +172,27 @@ pub async fn list(
     let search = filter.clone();
     let found = db
         .run(move |conn| {
+            // The chain is checked on every view: administrators come here rarely, and the
+            // record is small (changes of rights and addresses, not of cases).
+            let chain = admin_chain::verify(conn)?;
             let (entries, total) = admin_log::search(conn, &search, asked, PER_PAGE)?;
             let pages = pages_of(total);
             if entries.is_empty() && asked > pages {
                 // Past the end (entries of the filter are fewer now): the last page.
                 let (entries, total) = admin_log::search(conn, &search, pages, PER_PAGE)?;
-                return Ok((entries, total, pages));
+                return Ok((entries, total, pages, chain));
             }
-            Ok((entries, total, asked))
+            Ok((entries, total, asked, chain))
         })
         .await;
-    let (entries, total, page) = match found {
+    let (entries, total, page, chain) = match found {
         Ok(found) => found,
         Err(error) => return failure(&api, &session, ServiceError::Db(error)),
     };
     let pages = pages_of(total);
     let mut context = layout("Verwaltungsprotokoll", Some(&session), Some("/admin"));
+    context["kette_gebrochen"] = json!(chain.broken.as_ref().map(ToString::to_string));
+    context["kette_eintraege"] = json!(chain.entries);
     context["eintraege"] = json!(
         entries
             .iter()
