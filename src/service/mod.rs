@@ -7,6 +7,7 @@ pub mod beteiligung;
 pub mod calendar;
 pub mod case_file;
 pub mod case_list;
+pub mod case_migration;
 pub(crate) mod case_removal;
 pub mod cases;
 pub mod clock;

@@ -11,6 +11,7 @@ mod backup;
 mod beteiligung;
 mod browser;
 mod case_file;
+mod case_migration;
 mod cases;
 mod demo;
 mod documents;

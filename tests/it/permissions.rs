@@ -78,15 +78,16 @@ const PRINCIPALS: [&str; 5] = [
 ];
 
 /// Workflow endpoints per principal: GET /workflows, GET /workflows/ki-antrag, POST /workflows
-/// (an invalid definition: permitted → 422, nothing is deployed).
+/// (an invalid definition: permitted → 422, nothing is deployed), POST
+/// /workflows/ki-antrag/migrate (from a version that does not exist: permitted → 422).
 #[rustfmt::skip]
-const WORKFLOWS: [[u16; 3]; 5] = [
-    //  list  show  deploy
-    [200, 200, 422], // admin
-    [200, 200, 403], // koordination
-    [200, 200, 403], // bewilligung
-    [200, 200, 403], // lesen
-    [200, 200, 403], // koordination Kleve
+const WORKFLOWS: [[u16; 4]; 5] = [
+    //  list  show  deploy  migrate
+    [200, 200, 422, 422], // admin
+    [200, 200, 403, 403], // koordination
+    [200, 200, 403, 403], // bewilligung
+    [200, 200, 403, 403], // lesen
+    [200, 200, 403, 403], // koordination Kleve
 ];
 
 /// The outbox per principal: GET /admin/outbox, POST /admin/outbox/0/retry (an unknown mail:
@@ -162,12 +163,14 @@ const LISTED: [&str; 5] = ["OS", "OS", "S", "OS", ""];
 
 /// Case endpoints × principal: `[unsubmitted case, submitted case]`, both owned by 05974.
 #[rustfmt::skip]
-const CASE_ENDPOINTS: [(&str, [[u16; 2]; 5]); 14] = [
+const CASE_ENDPOINTS: [(&str, [[u16; 2]; 5]); 15] = [
     //                                  admin       koord 05974  bewilligung  lesen       koord Kleve
     ("GET /cases/{id}",                [[200, 200], [200, 200], [404, 200], [200, 200], [404, 404]]),
     ("PATCH /cases/{id}/data",         [[409, 409], [409, 409], [404, 409], [403, 403], [404, 404]]),
     ("POST /cases/{id}/actions/{a}",   [[409, 409], [409, 409], [404, 409], [403, 403], [404, 404]]),
     ("POST /cases/{id}/withdraw",      [[409, 409], [409, 409], [404, 403], [403, 403], [404, 404]]),
+    // Administrators only, decided before the case is read (so 403 even for a foreign case).
+    ("POST /cases/{id}/migrate",       [[409, 409], [403, 403], [403, 403], [403, 403], [403, 403]]),
     ("GET /cases/{id}/journal",        [[200, 200], [200, 200], [404, 200], [200, 200], [404, 404]]),
     ("GET /cases/{id}/documents",      [[200, 200], [200, 200], [404, 200], [200, 200], [404, 404]]),
     ("GET /cases/{id}/export",         [[200, 200], [200, 200], [404, 200], [200, 200], [404, 404]]),
@@ -198,6 +201,9 @@ fn case_request(endpoint: &str, case: i64, document: i64, token: &str) -> actix_
             .set_json(stale),
         "POST /cases/{id}/withdraw" => actix_test::TestRequest::post()
             .uri(&uri("/withdraw"))
+            .set_json(stale),
+        "POST /cases/{id}/migrate" => actix_test::TestRequest::post()
+            .uri(&uri("/migrate"))
             .set_json(stale),
         "GET /cases/{id}/journal" => actix_test::TestRequest::get().uri(&uri("/journal")),
         "GET /cases/{id}/documents" => actix_test::TestRequest::get().uri(&uri("/documents")),
@@ -304,6 +310,11 @@ both_backends! {
                 .insert_header(("Content-Type", "application/yaml"))
                 .set_payload("workflow: x\ntitle: X\n"));
             check(&mut mismatches, format!("{who} POST /workflows"), WORKFLOWS[p][2], &deploy);
+            let migrate = send!(app, actix_test::TestRequest::post()
+                .uri("/api/v1/workflows/ki-antrag/migrate")
+                .insert_header(bearer(token))
+                .set_json(json!({ "from": 99 })));
+            check(&mut mismatches, format!("{who} POST /workflows/ki-antrag/migrate"), WORKFLOWS[p][3], &migrate);
 
             // The outbox.
             let outbox = send!(app, actix_test::TestRequest::get().uri("/api/v1/admin/outbox?status=failed").insert_header(bearer(token)));

@@ -74,6 +74,20 @@ impl DefinitionRow {
             .optional()?)
     }
 
+    /// The id of version `version` of `key`, if deployed.
+    pub fn id_of(
+        conn: &mut DbConnection,
+        key: &str,
+        version: i32,
+    ) -> Result<Option<DefinitionId>, DbError> {
+        Ok(workflow_definitions::table
+            .filter(workflow_definitions::key.eq(key))
+            .filter(workflow_definitions::version.eq(version))
+            .select(workflow_definitions::id)
+            .first(conn)
+            .optional()?)
+    }
+
     /// The id of the newest version of `key`: reads no source or definition, which the
     /// registry has compiled and cached already for every version it has seen.
     pub fn latest_id(conn: &mut DbConnection, key: &str) -> Result<Option<DefinitionId>, DbError> {

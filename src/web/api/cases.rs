@@ -616,3 +616,67 @@ pub async fn journal(
     .await?;
     Ok(HttpResponse::Ok().json(entries))
 }
+
+/// Body of `POST /cases/{id}/migrate`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Migrate {
+    /// Die Version des Vorgangs, auf die sich die Umstellung bezieht.
+    pub version: i64,
+    /// Die Workflow-Version, auf die umgestellt wird; ohne: die neueste.
+    #[serde(default)]
+    pub to: Option<i32>,
+}
+
+/// `POST /cases/{id}/migrate`: moves a running case to a newer version of its workflow.
+#[utoipa::path(
+    post,
+    path = "/api/v1/cases/{id}/migrate",
+    tag = "Vorgänge",
+    summary = "Vorgang auf eine neuere Workflow-Version umstellen",
+    description = "Nur für Administratoren. Der Vorgang wird umgestellt, wenn jeder Schritt, an dem er steht, wartet oder beteiligt, in der neuen Version als Schritt derselben Art besteht, jede Verzweigung, in der er läuft, ihren Zweig behält und seine Daten zum Datenschema der neuen Version passen; sonst bleibt alles, wie es ist, und `reasons` nennt die Gründe. Fristen, Einladungen und Daten werden übernommen; die Umstellung steht im Journal (`workflow_version_changed`).",
+    params(
+        ("id" = i64, Path, description = "Nummer des Vorgangs"),
+    ),
+    request_body = Migrate,
+    responses(
+        (status = 200, description = "Der umgestellte Vorgang", body = CaseView),
+        (status = 400, description = "Ungültige Anfrage (JSON oder Parameter)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Nicht angemeldet: Bearer-Token fehlt oder ist ungültig", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Keine Berechtigung", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Nicht gefunden", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Versionskonflikt; `current_version` nennt die aktuelle Version", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Nicht umstellbar (`reasons`) oder die Workflow-Version gibt es nicht", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn migrate(
+    caller: Caller,
+    path: web::Path<i64>,
+    body: web::Json<Migrate>,
+    db: web::Data<Database>,
+    api: web::Data<ApiState>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let id = CaseId(path.into_inner());
+    let Migrate { version, to } = body.into_inner();
+    let api = api.into_inner();
+    let view = with_principal_and_organisation(&db, caller, move |conn, principal, own| {
+        authorize(&principal, Permission::DeployWorkflow, None)
+            .map_err(|_| ServiceError::Forbidden(forbidden_migration()))?;
+        let case = crate::service::case_migration::migrate(
+            conn,
+            &api.case_context(),
+            id,
+            version,
+            to,
+            &actor(&principal),
+            &clock::now(),
+        )?;
+        view(conn, &case, &principal, &own)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+fn forbidden_migration() -> String {
+    "Vorgänge auf eine neue Workflow-Version umstellen dürfen nur Administratoren.".to_string()
+}

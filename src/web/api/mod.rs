@@ -82,6 +82,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .service(web::resource("/workflows/{key}").route(web::get().to(workflows::show)))
             .service(
+                web::resource("/workflows/{key}/migrate")
+                    .route(web::post().to(workflows::migrate_all)),
+            )
+            .service(
                 web::resource("/cases")
                     .route(web::get().to(cases::list))
                     .route(web::post().to(cases::create)),
@@ -92,6 +96,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::resource("/cases/{id}/actions/{action}").route(web::post().to(cases::act)),
             )
             .service(web::resource("/cases/{id}/withdraw").route(web::post().to(cases::withdraw)))
+            .service(web::resource("/cases/{id}/migrate").route(web::post().to(cases::migrate)))
             .service(web::resource("/cases/{id}/journal").route(web::get().to(cases::journal)))
             .service(web::resource("/cases/{id}/export").route(web::get().to(case_file::export)))
             .service(web::resource("/cases/{id}/notes").route(web::post().to(cases::add_note)))

@@ -132,3 +132,95 @@ pub async fn deploy(
         "title": deployed.title,
     })))
 }
+
+/// Body of `POST /workflows/{key}/migrate`.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MigrateAll {
+    /// Die Workflow-Version, deren laufende Vorgänge umgestellt werden.
+    pub from: i32,
+    /// Die Workflow-Version, auf die umgestellt wird; ohne: die neueste.
+    #[serde(default)]
+    pub to: Option<i32>,
+    /// Nur prüfen: nennt, welche Vorgänge umgestellt würden, und ändert nichts.
+    #[serde(default)]
+    pub trial: bool,
+}
+
+/// One case that stays on its version, and why.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct RefusedMigration {
+    pub aktenzeichen: String,
+    /// Die Gründe, deutsch.
+    pub reasons: Vec<String>,
+}
+
+/// Answer of `POST /workflows/{key}/migrate`.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct MigrationReport {
+    /// Aktenzeichen der umgestellten Vorgänge (bei `trial` keine).
+    pub moved: Vec<String>,
+    /// Bei `trial`: Aktenzeichen der Vorgänge, die umgestellt würden.
+    pub movable: Vec<String>,
+    /// Vorgänge, die bei ihrer Version bleiben.
+    pub refused: Vec<RefusedMigration>,
+}
+
+/// `POST /workflows/{key}/migrate`: moves every running case of one version to a newer one.
+#[utoipa::path(
+    post,
+    path = "/api/v1/workflows/{key}/migrate",
+    tag = "Verfahren",
+    summary = "Laufende Vorgänge einer Version umstellen",
+    description = "Nur für Administratoren: stellt jeden laufenden Vorgang der Version `from` auf die Version `to` (ohne: die neueste) um, jeden für sich und nach denselben Regeln wie `POST /cases/{id}/migrate`; Vorgänge, die nicht umgestellt werden können, bleiben mit ihren Gründen bei ihrer Version. Mit `trial` wird nur geprüft.",
+    params(("key" = String, Path, description = "Schlüssel des Workflows")),
+    request_body = MigrateAll,
+    responses(
+        (status = 200, description = "Was umgestellt wurde und was nicht", body = MigrationReport),
+        (status = 400, description = "Ungültige Anfrage (JSON oder Parameter)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Nicht angemeldet: Bearer-Token fehlt oder ist ungültig", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Keine Berechtigung", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Die Workflow-Version gibt es nicht", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn migrate_all(
+    principal: Principal,
+    key: web::Path<String>,
+    body: web::Json<MigrateAll>,
+    db: web::Data<Database>,
+    api: web::Data<ApiState>,
+) -> Result<HttpResponse, Problem> {
+    authorize(&principal, Permission::DeployWorkflow, None).map_err(denied)?;
+    let key = key.into_inner();
+    let MigrateAll { from, to, trial } = body.into_inner();
+    let actor = super::actor(&principal);
+    let api = api.into_inner();
+    let outcome = blocking(&db, move |conn| {
+        let plan = crate::service::case_migration::BulkMove {
+            key,
+            from,
+            to,
+            trial,
+        };
+        crate::service::case_migration::migrate_all(
+            conn,
+            &api.case_context(),
+            &plan,
+            &actor,
+            &crate::service::clock::now(),
+        )
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(MigrationReport {
+        moved: outcome.moved,
+        movable: outcome.movable,
+        refused: outcome
+            .refused
+            .into_iter()
+            .map(|(aktenzeichen, reasons)| RefusedMigration {
+                aktenzeichen,
+                reasons,
+            })
+            .collect(),
+    }))
+}

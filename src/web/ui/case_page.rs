@@ -730,6 +730,11 @@ pub(crate) fn journal_item(
         "case_completed" => format!("Vorgang abgeschlossen (Ergebnis: {})", text("outcome")),
         cases::INVITATION_RESENT => "Einladung erneut gesendet".to_string(),
         crate::service::notes::NOTE_ADDED => "Vermerk".to_string(),
+        crate::service::case_migration::WORKFLOW_VERSION_CHANGED => format!(
+            "Auf Version {} des Workflows umgestellt (vorher Version {})",
+            p.get("to").and_then(Value::as_i64).unwrap_or(0),
+            p.get("from").and_then(Value::as_i64).unwrap_or(0)
+        ),
         crate::service::case_file::EXPORTED => {
             let seq = p.get("journal_seq").and_then(Value::as_i64).unwrap_or(0);
             format!("Akte exportiert (ZIP-Archiv mit dem Journal bis Eintrag {seq})")
