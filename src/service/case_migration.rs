@@ -203,6 +203,23 @@ pub fn migrate(
     })
 }
 
+/// How many cases of `key` are still running, per workflow version (versions without any left
+/// out), oldest version first.
+pub fn running_by_version(
+    conn: &mut DbConnection,
+    key: &str,
+) -> Result<Vec<(i32, i64)>, ServiceError> {
+    use crate::db::schema::workflow_definitions;
+    Ok(cases::table
+        .inner_join(workflow_definitions::table)
+        .filter(workflow_definitions::key.eq(key))
+        .filter(cases::status.eq_any(["new", "running"]))
+        .group_by(workflow_definitions::version)
+        .order(workflow_definitions::version)
+        .select((workflow_definitions::version, diesel::dsl::count_star()))
+        .load(conn)?)
+}
+
 /// What moving the running cases of one workflow version did: the moved Aktenzeichen, and the
 /// ones that stay with their reasons.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -687,3 +687,56 @@ both_backends! {
         assert!(!record.body.contains("Die Verkettung ist unversehrt"), "{}", record.body);
     }
 }
+
+both_backends! {
+    async fn administrators_move_running_cases_to_the_newest_version(backend) {
+        let db = TestDatabase::migrated(backend);
+        let app = admin_app!(db.pool(2));
+        let mut admin = admin_browser!(app, db);
+        let admin_token = crate::support::auth::staff_token(&User::find_by_email(&mut db.connection(), ADMIN).unwrap().unwrap());
+        let kleve = crate::support::auth::staff_token(&create_user(&mut db.connection(), "k@kreis-kleve.de", "05154", &[Role::Koordination], None));
+        let call = |request: actix_test::TestRequest, token: &str| request.insert_header(("Authorization", format!("Bearer {token}"))).to_request();
+        let mut ids = Vec::new();
+        for _ in 0..2 {
+            let created = actix_test::call_service(&app, call(actix_test::TestRequest::post().uri("/api/v1/cases").set_json(json!({ "workflow": "ki-antrag" })), &kleve)).await;
+            assert_eq!(created.status(), 201);
+            let body: Value = actix_test::read_body_json(created).await;
+            ids.push(body["id"].as_i64().unwrap());
+        }
+        let workflow_version = |id: i64| {
+            let request = call(actix_test::TestRequest::get().uri(&format!("/api/v1/cases/{id}")), &admin_token);
+            let app = &app;
+            async move {
+                let body: Value = actix_test::read_body_json(actix_test::call_service(app, request).await).await;
+                body["workflow_version"].as_i64().unwrap()
+            }
+        };
+        // Nothing to move while there is one version.
+        assert!(!admin.get(&app, "/admin/workflows/ki-antrag").await.body.contains("umstellen"));
+        let source = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/workflows/ki-antrag.yaml")).unwrap();
+        let deployed = actix_test::call_service(&app, call(actix_test::TestRequest::post().uri("/api/v1/workflows")
+            .insert_header(("Content-Type", "application/yaml"))
+            .set_payload(source.replacen("\ntitle: ", "\ntitle: (Fassung 2) ", 1)), &admin_token)).await;
+        assert_eq!(deployed.status(), 201);
+
+        let page = admin.get(&app, "/admin/workflows/ki-antrag").await;
+        assert!(page.body.contains("Laufende Vorgänge auf Version 2 umstellen"), "{}", page.body);
+        assert!(page.body.contains("Version 1 (2 laufende Vorgänge)"), "{}", page.body);
+        let csrf = admin.csrf_token(&app, "/admin/workflows/ki-antrag").await;
+
+        let trial = admin.post(&app, "/admin/workflows/ki-antrag/umstellen", &[("csrf", &csrf), ("von", "1"), ("aktion", "pruefen")]).await;
+        assert_eq!(trial.status, 200, "{}", trial.body);
+        assert!(trial.body.contains("2 Vorgänge würden umgestellt; geändert wurde nichts."), "{}", trial.body);
+        assert_eq!(workflow_version(ids[0]).await, 1);
+        assert_eq!(admin.post(&app, "/admin/workflows/ki-antrag/umstellen", &[("von", "1"), ("aktion", "umstellen")]).await.status, 403);
+        assert_eq!(admin.post(&app, "/admin/workflows/ki-antrag/umstellen", &[("csrf", &csrf), ("von", "eins"), ("aktion", "umstellen")]).await.status, 422);
+
+        let done = admin.post(&app, "/admin/workflows/ki-antrag/umstellen", &[("csrf", &csrf), ("von", "1"), ("aktion", "umstellen")]).await;
+        assert_eq!(done.status, 200, "{}", done.body);
+        assert!(done.body.contains("2 Vorgänge wurden auf Version 2 umgestellt."), "{}", done.body);
+        assert_eq!((workflow_version(ids[0]).await, workflow_version(ids[1]).await), (2, 2));
+        assert!(!admin.get(&app, "/admin/workflows/ki-antrag").await.body.contains("Laufende Vorgänge auf Version"));
+        let case_page = admin.get(&app, &format!("/vorgaenge/{}", ids[0])).await;
+        assert!(case_page.body.contains("Auf Version 2 des Workflows umgestellt (vorher Version 1)"), "{}", case_page.body);
+    }
+}

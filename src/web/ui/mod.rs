@@ -126,6 +126,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(page("/admin/workflows/{key}", |r| {
             r.route(web::get().to(admin::workflows::show))
         }))
+        .service(page("/admin/workflows/{key}/umstellen", |r| {
+            r.route(web::post().to(admin::workflows::migrate))
+        }))
         .service(page("/admin/workflows/{key}/bearbeiten", |r| {
             r.route(web::get().to(admin::workflows::edit))
                 .route(web::post().to(admin::workflows::submit_edit))

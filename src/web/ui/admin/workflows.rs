@@ -18,7 +18,7 @@ use crate::auth::Permission;
 use crate::db::Database;
 use crate::db::models::DefinitionRow;
 use crate::engine::diagnostic::Diagnostic;
-use crate::service::ServiceError;
+use crate::service::{ServiceError, case_migration, clock};
 use crate::web::api::ApiState;
 use crate::web::ui::{CsrfForm, Session, UiSession, encode_query_value, layout, render, see_other};
 
@@ -81,12 +81,20 @@ pub async fn show(
     }
     let key = key.into_inner();
     let lookup = key.clone();
-    let history = match db
-        .run(move |conn| DefinitionRow::history(conn, &lookup))
-        .await
-    {
-        Ok(history) => history,
-        Err(error) => return failure(&api, &session, ServiceError::Db(error)),
+    let found = db
+        .run(move |conn| {
+            Ok((
+                DefinitionRow::history(conn, &lookup),
+                case_migration::running_by_version(conn, &lookup),
+            ))
+        })
+        .await;
+    let (history, running) = match found {
+        Ok((Ok(history), Ok(running))) => (history, running),
+        Ok((Err(error), _)) | Err(error) => {
+            return failure(&api, &session, ServiceError::Db(error));
+        }
+        Ok((_, Err(error))) => return failure(&api, &session, error),
     };
     if history.is_empty() {
         return failure(
@@ -113,6 +121,7 @@ pub async fn show(
             "Version {} wurde bereitgestellt.",
             selected.version
         )),
+        Some("umgestellt") => Some("Die Umstellung ist abgeschlossen.".to_string()),
         Some("unveraendert") => Some(format!(
             "Die Definition ist unverändert; es gilt weiterhin Version {}. Es wurde keine neue \
              Version angelegt.",
@@ -129,6 +138,7 @@ pub async fn show(
                 "erstellt": local_time(row.created_at),
                 "von": row.created_by,
                 "gewaehlt": row.version == selected.version,
+                "laufend": running_of(&running, row.version),
             })
         })
         .collect();
@@ -140,6 +150,15 @@ pub async fn show(
     context["key"] = json!(key);
     context["hinweis"] = json!(hinweis);
     context["versionen"] = json!(versions);
+    let newest = history[0].version;
+    context["neueste_version"] = json!(newest);
+    context["umstellbar"] = json!(
+        running
+            .iter()
+            .filter(|(version, _)| *version < newest)
+            .map(|(version, count)| json!({ "version": version, "laufend": count }))
+            .collect::<Vec<_>>()
+    );
     context["gewaehlt"] = json!({
         "version": selected.version,
         "titel": selected.title,
@@ -178,6 +197,97 @@ pub async fn show(
     context["unterschiede"] =
         json!(previous.map(|row| crate::render::diff::source_diff(&row.source, &selected.source)));
     render(&api, StatusCode::OK, "admin_workflow", &context)
+}
+
+/// The running cases of `version` in a per-version count.
+fn running_of(running: &[(i32, i64)], version: i32) -> i64 {
+    running
+        .iter()
+        .find(|(v, _)| *v == version)
+        .map_or(0, |(_, count)| *count)
+}
+
+/// The form that moves the running cases of an older version to the newest.
+#[derive(Deserialize)]
+pub struct MigrateInput {
+    #[serde(default)]
+    von: String,
+    /// `pruefen` (a trial run) or `umstellen`.
+    #[serde(default)]
+    aktion: String,
+}
+
+/// `POST /admin/workflows/{key}/umstellen`: moves (or, with `aktion=pruefen`, checks) the
+/// running cases of version `von` to the newest version and shows what happened to each.
+pub async fn migrate(
+    form: CsrfForm<MigrateInput>,
+    key: web::Path<String>,
+    api: web::Data<ApiState>,
+    db: web::Data<Database>,
+) -> HttpResponse {
+    let CsrfForm { session, form, .. } = form;
+    if let Some(refused) = refusal(&api, &session, Permission::DeployWorkflow) {
+        return refused;
+    }
+    let key = key.into_inner();
+    let Ok(from) = form.von.trim().parse::<i32>() else {
+        return failure(
+            &api,
+            &session,
+            ServiceError::Unprocessable(
+                "Bitte wählen Sie die Version, deren Vorgänge umgestellt werden.".into(),
+            ),
+        );
+    };
+    let trial = form.aktion != "umstellen";
+    let plan = case_migration::BulkMove {
+        key: key.clone(),
+        from,
+        to: None,
+        trial,
+    };
+    let actor = crate::web::api::actor(session.principal());
+    let context_api = api.clone();
+    let outcome = db
+        .run(move |conn| {
+            let ctx = context_api.case_context();
+            let newest = case_migration::target(conn, &ctx, &plan.key, None).map(|w| w.version);
+            Ok(newest.and_then(|newest| {
+                case_migration::migrate_all(conn, &ctx, &plan, &actor, &clock::now())
+                    .map(|outcome| (newest, outcome))
+            }))
+        })
+        .await;
+    let (newest, outcome) = match outcome {
+        Ok(Ok(done)) => done,
+        Ok(Err(error)) => return failure(&api, &session, error),
+        Err(error) => return failure(&api, &session, ServiceError::Db(error)),
+    };
+    let mut context = layout(
+        if trial {
+            "Umstellung prüfen"
+        } else {
+            "Vorgänge umgestellt"
+        },
+        Some(&session),
+        Some("/admin"),
+    );
+    context["key"] = json!(key);
+    context["von"] = json!(from);
+    context["nach"] = json!(newest);
+    context["probe"] = json!(trial);
+    context["anzahl_umgestellt"] = json!(outcome.moved.len());
+    context["anzahl_umstellbar"] = json!(outcome.movable.len());
+    context["umgestellt"] = json!(outcome.moved);
+    context["umstellbar"] = json!(outcome.movable);
+    context["abgelehnt"] = json!(
+        outcome
+            .refused
+            .iter()
+            .map(|(aktenzeichen, reasons)| json!({ "aktenzeichen": aktenzeichen, "gruende": reasons }))
+            .collect::<Vec<_>>()
+    );
+    render(&api, StatusCode::OK, "admin_workflow_umstellung", &context)
 }
 
 /// `GET /admin/workflows/{key}/bearbeiten`: the editor with the newest version's source.
