@@ -7,7 +7,8 @@
 //! once. A case moves only where nothing of its state would lose its meaning: every step where
 //! it stands, waits or consults must exist in the new version as the same kind of step, every
 //! parallel it is inside must still have its branch, and its data must fit the new data schema.
-//! Otherwise nothing changes and the reasons are named. Tokens, timers, invitations and data are
+//! Every pending timer must find what it fires in the new version (its named boundary timer, its
+//! reminder). Otherwise nothing changes and the reasons are named. Tokens, timers, invitations and data are
 //! taken over as they are: deadlines already set stay; the new version's rules apply from the
 //! next step on. The move is journaled (`workflow_version_changed`, from and to) and gives the
 //! case a new version, like any other change.
@@ -23,7 +24,7 @@ use crate::db::schema::cases;
 use crate::db::{DbConnection, write_transaction};
 use crate::engine::data::validate_data;
 use crate::engine::definition::Step;
-use crate::engine::instance::{CaseStatus, Instance, InvitationStatus};
+use crate::engine::instance::{CaseStatus, Instance, InvitationStatus, TimerPurpose};
 use crate::engine::{Actor, Clock, Refusal};
 use crate::journal::{self, NewEvent};
 
@@ -80,6 +81,34 @@ pub fn obstacles(
                 found.push(format!(
                     "Der Schritt „{name}“ ist in Version {to} eine andere Art von Schritt."
                 ));
+            }
+            _ => {}
+        }
+    }
+    // A pending timer fires by the new version's rules: what it names must be there.
+    for timer in &instance.timers {
+        let Some(step) = target.workflow.step(&timer.step) else {
+            continue; // named above
+        };
+        match &timer.purpose {
+            TimerPurpose::Boundary { name } if !step.timers().iter().any(|t| &t.name == name) => {
+                found.push(format!(
+                    "Die Frist „{name}“ des Schritts „{}“, die für den Vorgang läuft, gibt es in \
+                     Version {to} nicht.",
+                    timer.step
+                ));
+            }
+            TimerPurpose::ConsultationReminder { index } => {
+                if let Step::Consultation(consultation) = step
+                    && *index >= consultation.remind.len()
+                {
+                    found.push(format!(
+                        "Die {}. Erinnerung im Schritt „{}“, die für den Vorgang geplant ist, gibt \
+                         es in Version {to} nicht.",
+                        index + 1,
+                        timer.step
+                    ));
+                }
             }
             _ => {}
         }
@@ -413,6 +442,35 @@ mod tests {
         assert_eq!(
             found,
             ["Der Schritt „b“ ist in Version 2 eine andere Art von Schritt."]
+        );
+    }
+
+    #[test]
+    fn a_pending_timer_must_find_its_definition_in_the_new_version() {
+        let mut with_timer = steps();
+        with_timer["b"]["timers"] = json!([{ "name": "mahnung", "when": { "every": "P1W" } }]);
+        let v1 = deployed(1, with_timer.clone(), text_field());
+        let mut case = in_branch("b", 1, json!({}));
+        case.timers.push(crate::engine::instance::TimerState {
+            id: LocalId(3),
+            token: LocalId(1),
+            step: "b".into(),
+            purpose: TimerPurpose::Boundary {
+                name: "mahnung".into(),
+            },
+            due: NaiveDate::from_ymd_opt(2026, 12, 19).unwrap(),
+            deadline: None,
+        });
+        assert_eq!(
+            obstacles(&v1, &deployed(2, with_timer, text_field()), &case),
+            Vec::<String>::new()
+        );
+        let found = obstacles(&v1, &deployed(2, steps(), text_field()), &case);
+        assert_eq!(
+            found,
+            [
+                "Die Frist „mahnung“ des Schritts „b“, die für den Vorgang läuft, gibt es in Version 2 nicht."
+            ]
         );
     }
 
