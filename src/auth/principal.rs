@@ -305,14 +305,14 @@ impl FromRequest for Principal {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        let user_id = verified_user(req);
+        let verified = verified_user(req);
         let db = req.app_data::<web::Data<Database>>().cloned();
         Box::pin(async move {
             let Some(db) = db else {
                 tracing::error!("Principal used on an app without Database data");
                 return Err(Unauthenticated::Internal("app data missing".into()));
             };
-            let token = user_id?;
+            let token = verified?;
             db.run(move |conn| principal_of(conn, token))
                 .await
                 .map_err(|error| {
