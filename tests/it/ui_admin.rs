@@ -694,7 +694,9 @@ both_backends! {
         let app = admin_app!(db.pool(2));
         let mut admin = admin_browser!(app, db);
         let admin_token = crate::support::auth::staff_token(&User::find_by_email(&mut db.connection(), ADMIN).unwrap().unwrap());
-        let kleve = crate::support::auth::staff_token(&create_user(&mut db.connection(), "k@kreis-kleve.de", "05154", &[Role::Koordination], None));
+        let kleve = crate::support::auth::staff_token(&create_user(&mut db.connection(), "k@kreis-kleve.de", "05154", &[Role::Koordination], Some(PASSWORD)));
+        let mut coordinator = Browser::default();
+        assert_eq!(coordinator.login(&app, "k@kreis-kleve.de", PASSWORD).await.location(), "/");
         let call = |request: actix_test::TestRequest, token: &str| request.insert_header(("Authorization", format!("Bearer {token}"))).to_request();
         let mut ids = Vec::new();
         for _ in 0..2 {
@@ -719,6 +721,13 @@ both_backends! {
             .set_payload(source.replacen("\ntitle: ", "\ntitle: (Fassung 2) ", 1)), &admin_token)).await;
         assert_eq!(deployed.status(), 201);
 
+        // The case page tells administrators that a newer version exists, nobody else.
+        let case_path = format!("/vorgaenge/{}", ids[0]);
+        let shown = admin.get(&app, &case_path).await;
+        assert!(unescape(&shown.body).contains("Version 1 (neueste: Version 2; <a href=\"/admin/workflows/ki-antrag#umstellen\">"), "{}", shown.body);
+        let seen = coordinator.get(&app, &case_path).await;
+        assert!(seen.body.contains("Version 1") && !seen.body.contains("neueste"), "{}", seen.body);
+
         let page = admin.get(&app, "/admin/workflows/ki-antrag").await;
         assert!(page.body.contains("Laufende Vorgänge auf Version 2 umstellen"), "{}", page.body);
         assert!(page.body.contains("Version 1 (2 laufende Vorgänge)"), "{}", page.body);
@@ -736,7 +745,8 @@ both_backends! {
         assert!(done.body.contains("2 Vorgänge wurden auf Version 2 umgestellt."), "{}", done.body);
         assert_eq!((workflow_version(ids[0]).await, workflow_version(ids[1]).await), (2, 2));
         assert!(!admin.get(&app, "/admin/workflows/ki-antrag").await.body.contains("Laufende Vorgänge auf Version"));
-        let case_page = admin.get(&app, &format!("/vorgaenge/{}", ids[0])).await;
+        let case_page = admin.get(&app, &case_path).await;
         assert!(case_page.body.contains("Auf Version 2 des Workflows umgestellt (vorher Version 1)"), "{}", case_page.body);
+        assert!(case_page.body.contains("Version 2") && !case_page.body.contains("neueste"), "{}", case_page.body);
     }
 }

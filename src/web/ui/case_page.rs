@@ -86,6 +86,9 @@ pub(super) struct Loaded {
     pub undelivered: Vec<FailedMail>,
     /// The open Wiedervorlagen, earliest first.
     pub follow_ups: Vec<follow_ups::OpenFollowUp>,
+    /// For administrators of a running case on an older workflow version: the newest version,
+    /// to which it could be moved.
+    pub newer_version: Option<i32>,
 }
 
 /// Reads the case for `principal` (404 when hidden) with everything the page shows.
@@ -103,6 +106,14 @@ pub(super) fn load(
     let organisations = Organisation::all(conn)?;
     let undelivered = outbox::failed_of_case(conn, id)?;
     let follow_ups = follow_ups::open_of_case(conn, id, principal.organisation_id)?;
+    let newer_version = if case.row.status == "running"
+        && crate::auth::authorize(principal, Permission::DeployWorkflow, None).is_ok()
+    {
+        let newest = api.registry.latest(conn, case.workflow.key())?.version;
+        (newest > case.workflow.version).then_some(newest)
+    } else {
+        None
+    };
     Ok(Loaded {
         case,
         applicant,
@@ -112,6 +123,7 @@ pub(super) fn load(
         organisations,
         undelivered,
         follow_ups,
+        newer_version,
     })
 }
 
@@ -288,6 +300,9 @@ fn context(session: &Session, loaded: &Loaded, overrides: Overrides) -> Value {
         "id": case.row.id.0,
         "aktenzeichen": case.row.aktenzeichen,
         "verfahren": workflow.title,
+        "workflow": workflow.key(),
+        "workflow_version": workflow.version,
+        "neuere_version": loaded.newer_version,
         "antragsteller": loaded.applicant.designation(),
         "status": status_de(definition, &case.row.status, case.row.outcome.as_deref()),
         "version": case.row.version,
