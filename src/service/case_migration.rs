@@ -6,9 +6,9 @@
 //! administrator moves the running ones over explicitly, one at a time or all of a version at
 //! once. A case moves only where nothing of its state would lose its meaning: every step where
 //! it stands, waits or consults must exist in the new version as the same kind of step, every
+//! pending timer must find what it fires there (its named boundary timer, its reminder), every
 //! parallel it is inside must still have its branch, and its data must fit the new data schema.
-//! Every pending timer must find what it fires in the new version (its named boundary timer, its
-//! reminder). Otherwise nothing changes and the reasons are named. Tokens, timers, invitations and data are
+//! Otherwise nothing changes and the reasons are named. Tokens, timers, invitations and data are
 //! taken over as they are: deadlines already set stay; the new version's rules apply from the
 //! next step on. The move is journaled (`workflow_version_changed`, from and to) and gives the
 //! case a new version, like any other change.
