@@ -365,6 +365,8 @@ diesel::table! {
         id -> Integer,
         last_seq -> BigInt,
         last_hash -> Text,
+        /// Entries written before the chain existed still wait to be chained (once).
+        legacy_pending -> Bool,
     }
 }
 

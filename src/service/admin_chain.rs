@@ -67,31 +67,51 @@ pub fn entry_hash(fields: &EntryFields<'_>) -> String {
     format!("{:x}", Sha256::digest(text.as_bytes()))
 }
 
-/// Locks the record's end (the `admin_chain` row) for the rest of the transaction and reads it:
-/// the newest entry's position and hash. Every writer updates the row first, so PostgreSQL
-/// queues concurrent appends on its row lock; SQLite has one writer anyway.
-fn lock_end(conn: &mut DbConnection) -> Result<(i64, String), DbError> {
+/// The record's end as the `admin_chain` row holds it.
+struct End {
+    /// Position of the newest entry (0: none yet).
+    seq: i64,
+    /// Its hash, or [`GENESIS_HASH`].
+    hash: String,
+    /// Entries from before the chain existed still wait to be chained.
+    legacy_pending: bool,
+}
+
+/// Locks the record's end (the `admin_chain` row) for the rest of the transaction and reads it.
+/// Every writer updates the row first, so PostgreSQL queues concurrent appends on its row lock;
+/// SQLite has one writer anyway.
+fn lock_end(conn: &mut DbConnection) -> Result<End, DbError> {
     diesel::update(admin_chain::table.find(1))
         .set(admin_chain::last_seq.eq(admin_chain::last_seq))
         .execute(conn)?;
-    Ok(admin_chain::table
+    let (seq, hash, legacy_pending) = admin_chain::table
         .find(1)
-        .select((admin_chain::last_seq, admin_chain::last_hash))
-        .first(conn)?)
+        .select((
+            admin_chain::last_seq,
+            admin_chain::last_hash,
+            admin_chain::legacy_pending,
+        ))
+        .first(conn)?;
+    Ok(End {
+        seq,
+        hash,
+        legacy_pending,
+    })
 }
 
+/// Moves the end to the entry `seq` with `hash`; the legacy entries are chained by then.
 fn set_end(conn: &mut DbConnection, seq: i64, hash: &str) -> Result<(), DbError> {
     diesel::update(admin_chain::table.find(1))
         .set((
             admin_chain::last_seq.eq(seq),
             admin_chain::last_hash.eq(hash),
+            admin_chain::legacy_pending.eq(false),
         ))
         .execute(conn)?;
     Ok(())
 }
 
-/// Appends an entry at the end of the chain (after chaining any entries written before the
-/// record was chained), in one transaction with the caller's, if any.
+/// Appends an entry at the end of the chain, in one transaction with the caller's, if any.
 pub(crate) fn append(
     conn: &mut DbConnection,
     at: NaiveDateTime,
@@ -101,9 +121,14 @@ pub(crate) fn append(
     details: &str,
 ) -> Result<(), DbError> {
     write_transaction(conn, |conn| {
-        let (last_seq, last_hash) = chain_unchained(conn)?;
+        let mut end = lock_end(conn)?;
+        if end.legacy_pending {
+            // A process that appends before any start has chained the old entries (a command
+            // line tool right after the upgrade): they go first, as they were written first.
+            chain_legacy_rows(conn, &mut end)?;
+        }
         let at = truncate_at(at);
-        let seq = last_seq + 1;
+        let seq = end.seq + 1;
         let hash = entry_hash(&EntryFields {
             seq,
             at,
@@ -111,7 +136,7 @@ pub(crate) fn append(
             kind,
             subject,
             details,
-            prev_hash: &last_hash,
+            prev_hash: &end.hash,
         });
         diesel::insert_into(admin_events::table)
             .values((
@@ -121,7 +146,7 @@ pub(crate) fn append(
                 admin_events::subject.eq(subject),
                 admin_events::details.eq(details),
                 admin_events::seq.eq(seq),
-                admin_events::prev_hash.eq(&last_hash),
+                admin_events::prev_hash.eq(&end.hash),
                 admin_events::hash.eq(&hash),
             ))
             .execute(conn)?;
@@ -130,19 +155,22 @@ pub(crate) fn append(
 }
 
 /// Chains the entries written before the record was chained (`seq` 0), in the order they were
-/// written; returns how many. Run at every start after the migrations, so an upgraded
-/// installation's whole record is covered from then on.
+/// written, once: at the first start after the upgrade. Returns how many; 0 on every later start.
+/// An entry with `seq` 0 found later was inserted past vorgang and is left for `verify` to name,
+/// not taken into the chain.
 pub fn chain_legacy(conn: &mut DbConnection) -> Result<usize, DbError> {
     write_transaction(conn, |conn| {
-        let before = lock_end(conn)?.0;
-        let (after, _) = chain_unchained(conn)?;
-        Ok(usize::try_from(after - before).unwrap_or(0))
+        let mut end = lock_end(conn)?;
+        if !end.legacy_pending {
+            return Ok(0);
+        }
+        chain_legacy_rows(conn, &mut end)
     })
 }
 
-/// Locks the end, chains every entry with `seq` 0 after it, and returns the new end.
-fn chain_unchained(conn: &mut DbConnection) -> Result<(i64, String), DbError> {
-    let (mut seq, mut hash) = lock_end(conn)?;
+/// Chains every entry with `seq` 0 after `end`, moves `end` along and marks the legacy entries
+/// done; returns how many were chained.
+fn chain_legacy_rows(conn: &mut DbConnection, end: &mut End) -> Result<usize, DbError> {
     type Unchained = (i64, NaiveDateTime, String, String, String, String);
     let rows: Vec<Unchained> = admin_events::table
         .filter(admin_events::seq.eq(0))
@@ -156,32 +184,34 @@ fn chain_unchained(conn: &mut DbConnection) -> Result<(i64, String), DbError> {
             admin_events::details,
         ))
         .load(conn)?;
-    if rows.is_empty() {
-        return Ok((seq, hash));
-    }
+    let chained = rows.len();
     for (id, at, actor, kind, subject, details) in rows {
-        seq += 1;
-        let next = entry_hash(&EntryFields {
+        let seq = end.seq + 1;
+        let hash = entry_hash(&EntryFields {
             seq,
             at,
             actor: &actor,
             kind: &kind,
             subject: &subject,
             details: &details,
-            prev_hash: &hash,
+            prev_hash: &end.hash,
         });
         diesel::update(admin_events::table.find(id))
             .set((
                 admin_events::seq.eq(seq),
-                admin_events::prev_hash.eq(&hash),
-                admin_events::hash.eq(&next),
+                admin_events::prev_hash.eq(&end.hash),
+                admin_events::hash.eq(&hash),
             ))
             .execute(conn)?;
-        hash = next;
+        end.seq = seq;
+        end.hash = hash;
     }
-    set_end(conn, seq, &hash)?;
-    tracing::info!(entries = seq, "administration's record chained");
-    Ok((seq, hash))
+    set_end(conn, end.seq, &end.hash)?;
+    end.legacy_pending = false;
+    if chained > 0 {
+        tracing::info!(chained, "administration's record: earlier entries chained");
+    }
+    Ok(chained)
 }
 
 /// Why the record's chain is broken at an entry; the German text is what operators read.

@@ -278,6 +278,14 @@ both_backends! {
         admin_log::record(&mut conn, chrono::Utc::now().naive_utc(), "admin@kfi.nrw.de", admin_log::PASSWORD_RESET, "a@kreis-kleve.de", &json!({})).unwrap();
         let report = admin_chain::verify(&mut conn).unwrap();
         assert_eq!((report.entries, report.broken), (4, None));
+
+        // An entry inserted past vorgang from then on is never taken into the chain, neither by
+        // the next change nor by the next start.
+        execute(&mut conn, "INSERT INTO admin_events (at, actor, kind, subject, details) VALUES ('2026-12-05 10:00:00', 'x@kfi.nrw.de', 'user_created', 'y@kreis-kleve.de', '{}')");
+        admin_log::record(&mut conn, chrono::Utc::now().naive_utc(), "admin@kfi.nrw.de", admin_log::PASSWORD_RESET, "b@kreis-kleve.de", &json!({})).unwrap();
+        assert_eq!(admin_chain::chain_legacy(&mut conn).unwrap(), 0);
+        let report = admin_chain::verify(&mut conn).unwrap();
+        assert_eq!((report.entries, report.broken.map(|b| b.reason)), (5, Some(RecordBreakReason::Unchained)));
     }
 }
 
