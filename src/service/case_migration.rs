@@ -17,7 +17,7 @@ use diesel::prelude::*;
 use serde_json::json;
 
 use super::ServiceError;
-use super::cases::{CaseContext, LoadedCase, not_found};
+use super::cases::{CaseContext, LoadedCase, not_found, parse_state};
 use super::workflows::DeployedWorkflow;
 use crate::db::models::{CaseId, CaseRow, DefinitionRow};
 use crate::db::schema::cases;
@@ -181,8 +181,7 @@ pub fn migrate(
         }
         let source = ctx.registry.by_id(conn, row.definition_id)?;
         let target = target(conn, ctx, source.key(), to)?;
-        let mut instance: Instance = serde_json::from_str(&row.state)
-            .map_err(|e| ServiceError::Internal(format!("Zustand unlesbar: {e}")))?;
+        let mut instance = parse_state(&row)?;
         let obstacles = obstacles(&source, &target, &instance);
         if !obstacles.is_empty() {
             return Err(ServiceError::Refused(
@@ -253,6 +252,8 @@ pub fn running_by_version(
 /// ones that stay with their reasons.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BulkOutcome {
+    /// The workflow version they were (or would be) moved to.
+    pub to: i32,
     /// Aktenzeichen of the cases moved (none on a trial run).
     pub moved: Vec<String>,
     /// Aktenzeichen of the cases that would move (on a trial run only).
@@ -280,37 +281,33 @@ pub fn migrate_all(
     actor: &Actor,
     clock: &Clock,
 ) -> Result<BulkOutcome, ServiceError> {
-    let BulkMove {
-        key,
-        from,
-        to,
-        trial,
-    } = plan;
-    let (key, from, to, trial) = (key.as_str(), *from, *to, *trial);
-    let source_id =
-        DefinitionRow::id_of(conn, key, from)?.ok_or_else(|| missing_version(key, from))?;
-    let target = target(conn, ctx, key, to)?;
+    let key = plan.key.as_str();
+    let source_id = DefinitionRow::id_of(conn, key, plan.from)?
+        .ok_or_else(|| missing_version(key, plan.from))?;
+    let target = target(conn, ctx, key, plan.to)?;
     let source = ctx.registry.by_id(conn, source_id)?;
-    let candidates: Vec<(CaseId, String, i64, String)> = cases::table
+    let candidates: Vec<CaseRow> = cases::table
         .filter(cases::definition_id.eq(source_id))
         .filter(cases::status.eq_any(["new", "running"]))
         .order(cases::id)
-        .select((cases::id, cases::aktenzeichen, cases::version, cases::state))
+        .select(CaseRow::as_select())
         .load(conn)?;
-    let mut outcome = BulkOutcome::default();
-    for (id, aktenzeichen, version, state) in candidates {
-        let instance: Instance = serde_json::from_str(&state).map_err(|e| {
-            ServiceError::Internal(format!("Zustand von {aktenzeichen} unlesbar: {e}"))
-        })?;
-        let obstacles = obstacles(&source, &target, &instance);
-        if !obstacles.is_empty() {
-            outcome.refused.push((aktenzeichen, obstacles));
+    let mut outcome = BulkOutcome {
+        to: target.version,
+        ..BulkOutcome::default()
+    };
+    for row in candidates {
+        if plan.trial {
+            let obstacles = obstacles(&source, &target, &parse_state(&row)?);
+            if obstacles.is_empty() {
+                outcome.movable.push(row.aktenzeichen);
+            } else {
+                outcome.refused.push((row.aktenzeichen, obstacles));
+            }
             continue;
         }
-        if trial {
-            outcome.movable.push(aktenzeichen);
-            continue;
-        }
+        // `migrate` checks the obstacles itself, on the case as it is when it moves.
+        let (id, version, aktenzeichen) = (row.id, row.version, row.aktenzeichen);
         match migrate(conn, ctx, id, version, Some(target.version), actor, clock) {
             Ok(_) => outcome.moved.push(aktenzeichen),
             Err(ServiceError::VersionConflict { .. }) => outcome.refused.push((

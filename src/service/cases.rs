@@ -158,7 +158,7 @@ pub(super) fn not_found() -> ServiceError {
     ServiceError::NotFound("Diesen Vorgang gibt es nicht.".into())
 }
 
-fn parse_state(row: &CaseRow) -> Result<Instance, ServiceError> {
+pub(super) fn parse_state(row: &CaseRow) -> Result<Instance, ServiceError> {
     serde_json::from_str(&row.state).map_err(|e| {
         ServiceError::Db(crate::db::DbError::Migration(format!(
             "Zustand von {} unlesbar: {e}",

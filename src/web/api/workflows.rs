@@ -158,6 +158,8 @@ pub struct RefusedMigration {
 /// Answer of `POST /workflows/{key}/migrate`.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct MigrationReport {
+    /// Die Workflow-Version, auf die umgestellt wurde (bei `trial`: würde).
+    pub to: i32,
     /// Aktenzeichen der umgestellten Vorgänge (bei `trial` keine).
     pub moved: Vec<String>,
     /// Bei `trial`: Aktenzeichen der Vorgänge, die umgestellt würden.
@@ -212,6 +214,7 @@ pub async fn migrate_all(
     })
     .await?;
     Ok(HttpResponse::Ok().json(MigrationReport {
+        to: outcome.to,
         moved: outcome.moved,
         movable: outcome.movable,
         refused: outcome

@@ -121,7 +121,6 @@ pub async fn show(
             "Version {} wurde bereitgestellt.",
             selected.version
         )),
-        Some("umgestellt") => Some("Die Umstellung ist abgeschlossen.".to_string()),
         Some("unveraendert") => Some(format!(
             "Die Definition ist unverändert; es gilt weiterhin Version {}. Es wurde keine neue \
              Version angelegt.",
@@ -251,14 +250,16 @@ pub async fn migrate(
     let outcome = db
         .run(move |conn| {
             let ctx = context_api.case_context();
-            let newest = case_migration::target(conn, &ctx, &plan.key, None).map(|w| w.version);
-            Ok(newest.and_then(|newest| {
-                case_migration::migrate_all(conn, &ctx, &plan, &actor, &clock::now())
-                    .map(|outcome| (newest, outcome))
-            }))
+            Ok(case_migration::migrate_all(
+                conn,
+                &ctx,
+                &plan,
+                &actor,
+                &clock::now(),
+            ))
         })
         .await;
-    let (newest, outcome) = match outcome {
+    let outcome = match outcome {
         Ok(Ok(done)) => done,
         Ok(Err(error)) => return failure(&api, &session, error),
         Err(error) => return failure(&api, &session, ServiceError::Db(error)),
@@ -274,7 +275,7 @@ pub async fn migrate(
     );
     context["key"] = json!(key);
     context["von"] = json!(from);
-    context["nach"] = json!(newest);
+    context["nach"] = json!(outcome.to);
     context["probe"] = json!(trial);
     context["anzahl_umgestellt"] = json!(outcome.moved.len());
     context["anzahl_umstellbar"] = json!(outcome.movable.len());
