@@ -6,9 +6,9 @@
 //! gave this account the admin role?" must be answerable all the same. Each entry is written in
 //! the transaction of the change it records, so there is no change without its entry and no
 //! entry without its change. Entries are never changed or deleted, and are hash-chained
-//! (`service::admin_chain`) so that a change made outside vorgang shows. They name people only by the
-//! staff e-mail address (accounts are never deleted either) and keep no contact addresses of
-//! organisations, which are replaced and then gone (see docs/data-protection.md).
+//! (`service::admin_chain`) so that a change made outside vorgang shows. They name people only
+//! by the staff e-mail address (accounts are never deleted either) and keep no contact addresses
+//! of organisations, which are replaced and then gone (see docs/data-protection.md).
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;

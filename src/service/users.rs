@@ -373,8 +373,7 @@ pub fn reset_password(
         if updated == 0 {
             return Err(unknown());
         }
-        diesel::delete(ui_sessions::table.filter(ui_sessions::user_id.eq(user))).execute(conn)?;
-        revoke_calendar_feeds(conn, user, at)?;
+        end_sessions_and_feeds(conn, user, at)?;
         let view = show(conn, user)?;
         admin_log::record(
             conn,
@@ -421,9 +420,7 @@ pub fn set_active(
             return Err(unknown());
         }
         if !active {
-            diesel::delete(ui_sessions::table.filter(ui_sessions::user_id.eq(user)))
-                .execute(conn)?;
-            revoke_calendar_feeds(conn, user, at)?;
+            end_sessions_and_feeds(conn, user, at)?;
         }
         let view = show(conn, user)?;
         admin_log::record(
@@ -483,13 +480,15 @@ pub fn revoke_own_tokens(
     Ok(())
 }
 
-/// Revokes every calendar feed address of `user` that is still valid (the rows stay, marked, as
-/// the user's list shows them).
-fn revoke_calendar_feeds(
+/// Ends the web sessions of `user` and revokes every calendar feed address that is still valid
+/// (those rows stay, marked, as the user's list shows them): what a reset password or a
+/// deactivated account must take along besides the tokens.
+fn end_sessions_and_feeds(
     conn: &mut DbConnection,
     user: UserId,
     at: NaiveDateTime,
 ) -> Result<(), ServiceError> {
+    diesel::delete(ui_sessions::table.filter(ui_sessions::user_id.eq(user))).execute(conn)?;
     diesel::update(
         calendar_tokens::table
             .filter(calendar_tokens::user_id.eq(user.0))
