@@ -135,6 +135,21 @@ fn well_formed(cookie_value: &str) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
+/// The SQL condition [`alive`] builds.
+type Alive = diesel::dsl::And<
+    diesel::dsl::Gt<ui_sessions::expires_at, NaiveDateTime>,
+    diesel::dsl::Gt<ui_sessions::last_seen_at, NaiveDateTime>,
+>;
+
+/// The condition of a session that has not ended by `now`: within its absolute lifetime and used
+/// within the idle time. The one statement of that rule, for looking sessions up, listing them
+/// and deleting the ended ones.
+fn alive(now: NaiveDateTime, lifetimes: SessionLifetimes) -> Alive {
+    ui_sessions::expires_at
+        .gt(now)
+        .and(ui_sessions::last_seen_at.gt(now - lifetimes.idle))
+}
+
 /// Starts a session for `user` at `now`; also forgets the user's sessions that have ended.
 pub fn create(
     conn: &mut DbConnection,
@@ -150,11 +165,7 @@ pub fn create(
         diesel::delete(
             ui_sessions::table
                 .filter(ui_sessions::user_id.eq(user))
-                .filter(
-                    ui_sessions::expires_at
-                        .le(now)
-                        .or(ui_sessions::last_seen_at.le(now - lifetimes.idle)),
-                ),
+                .filter(diesel::dsl::not(alive(now, lifetimes))),
         )
         .execute(conn)?;
         diesel::insert_into(ui_sessions::table)
@@ -204,8 +215,7 @@ pub fn lookup(
                 .left_join(user_roles::table),
         )
         .filter(ui_sessions::token_hash.eq(hash_session_id(cookie_value)))
-        .filter(ui_sessions::expires_at.gt(now))
-        .filter(ui_sessions::last_seen_at.gt(now - lifetimes.idle))
+        .filter(alive(now, lifetimes))
         .filter(users::active.eq(true))
         .select((
             ui_sessions::id,
@@ -303,8 +313,7 @@ pub fn live(
 ) -> Result<Vec<LiveSession>, DbError> {
     Ok(ui_sessions::table
         .filter(ui_sessions::user_id.eq(user))
-        .filter(ui_sessions::expires_at.gt(now))
-        .filter(ui_sessions::last_seen_at.gt(now - lifetimes.idle))
+        .filter(alive(now, lifetimes))
         .order((ui_sessions::last_seen_at.desc(), ui_sessions::id.desc()))
         .select((
             ui_sessions::id,
@@ -321,14 +330,8 @@ pub fn purge_ended(
     lifetimes: SessionLifetimes,
 ) -> Result<usize, DbError> {
     Ok(write_alone(conn, |conn| {
-        diesel::delete(
-            ui_sessions::table.filter(
-                ui_sessions::expires_at
-                    .le(now)
-                    .or(ui_sessions::last_seen_at.le(now - lifetimes.idle)),
-            ),
-        )
-        .execute(conn)
+        diesel::delete(ui_sessions::table.filter(diesel::dsl::not(alive(now, lifetimes))))
+            .execute(conn)
     })?)
 }
 
