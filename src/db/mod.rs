@@ -102,6 +102,16 @@ pub fn open_existing(url: &DatabaseUrl) -> Result<DbConnection, ExistingDbError>
     Ok(conn)
 }
 
+/// Initialises OpenSSL, which libpq uses for TLS, without the handler that frees it when the
+/// process exits; to be called before libpq's first connection, as OpenSSL's first initialisation
+/// decides. The pool opens its reserve connection on its own thread; a process that ended while
+/// that thread was in a TLS handshake (`vorgang migrate` finishes within milliseconds) crashed in
+/// the freed OpenSSL with SIGSEGV although its work was done (diesel-rs/diesel#3441). Memory is
+/// returned at exit anyway. Idempotent and cheap after the first call.
+pub fn init_openssl() {
+    openssl_sys::init();
+}
+
 /// Opens connections for the pool and prepares each one for its backend.
 #[derive(Debug, Clone)]
 pub struct ConnectionFactory {
@@ -143,9 +153,12 @@ impl ConnectionFactory {
                 conn.set_instrumentation(WriteGate::for_path(std::path::Path::new(path)));
                 Ok(DbConnection::Sqlite(conn))
             }
-            DatabaseUrl::Postgres(url) => diesel::pg::PgConnection::establish(url)
-                .map(DbConnection::Pg)
-                .map_err(|e| unreachable(connection_error_text(e))),
+            DatabaseUrl::Postgres(url) => {
+                init_openssl();
+                diesel::pg::PgConnection::establish(url)
+                    .map(DbConnection::Pg)
+                    .map_err(|e| unreachable(connection_error_text(e)))
+            }
         }
     }
 }

@@ -57,6 +57,7 @@ fn with_database_name(admin_url: &str, name: &str) -> String {
 }
 
 fn admin_connection() -> PgConnection {
+    vorgang::db::init_openssl();
     PgConnection::establish(&admin_url()).expect("cannot connect with VORGANG_TEST_PG_URL")
 }
 
