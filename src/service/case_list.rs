@@ -12,7 +12,7 @@ use crate::auth::{CaseScope, Permission, Principal, authorize};
 use crate::db::models::{CaseRow, DefinitionId, Organisation, OrganisationId, Role};
 use crate::db::schema::{case_events, cases, organisations};
 use crate::db::{DbConnection, write_transaction};
-use crate::service::notes::NOTE_ADDED;
+use crate::service::notes::{INTERNAL_TO, NOTE_ADDED, NoteReader};
 
 /// Which cases a principal may read, as a filter on `cases` (the SQL form of `ReadCase`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,21 +139,39 @@ pub(crate) fn contains_pattern(needle: &str) -> String {
     format!("%{}%", escape_like(&needle.to_lowercase()))
 }
 
-/// The LIKE patterns of a search text, lower-cased: one for the Aktenzeichen and the applicant's
-/// name, one for a Vermerk's stored payload `{"text":"…"}`, which matches only inside the text
-/// (the search „text“ does not find every Vermerk by its key) and with the text escaped as the
-/// payload stores it (a quotation mark as `\"`).
-fn search_patterns(q: &str) -> (String, String) {
-    let needle = q.to_lowercase();
-    let as_json = serde_json::to_string(&needle).unwrap_or_default();
-    let as_json = as_json
-        .strip_prefix('"')
-        .and_then(|s| s.strip_suffix('"'))
-        .unwrap_or_default();
-    (
-        contains_pattern(&needle),
-        format!("{{\"text\":\"%{}%\"}}", escape_like(as_json)),
-    )
+/// The LIKE patterns of a search text, lower-cased.
+struct SearchPatterns {
+    /// For the Aktenzeichen and the applicant's name.
+    plain: String,
+    /// For a Vermerk's stored payload `{"text":"…"}`, which matches only inside the text (the
+    /// search „text“ does not find every Vermerk by its key) and with the text escaped as the
+    /// payload stores it (a quotation mark as `\"`).
+    note: String,
+    /// For the internal Vermerke the reader may read, `{"internal_to":ID,"text":"…"}` (stored
+    /// with sorted keys, so the organisation comes first): another organisation's internal
+    /// Vermerk must not reveal its words by the cases a search finds.
+    internal_note: String,
+}
+
+impl SearchPatterns {
+    fn of(q: &str, reader: NoteReader) -> Self {
+        let needle = q.to_lowercase();
+        let as_json = serde_json::to_string(&needle).unwrap_or_default();
+        let as_json = as_json
+            .strip_prefix('"')
+            .and_then(|s| s.strip_suffix('"'))
+            .unwrap_or_default();
+        let text = format!("\"text\":\"%{}%\"}}", escape_like(as_json));
+        let owner = match reader {
+            NoteReader::All => "%".to_string(),
+            NoteReader::Of(own) => own.0.to_string(),
+        };
+        Self {
+            plain: contains_pattern(&needle),
+            note: format!("{{{text}"),
+            internal_note: format!("{{\"{INTERNAL_TO}\":{owner},{text}"),
+        }
+    }
 }
 
 fn escape_like(text: &str) -> String {
@@ -194,16 +212,23 @@ pub fn search(
             .map(|q| q.trim())
             .filter(|q| !q.is_empty())
         {
-            let (pattern, in_note) = search_patterns(q);
+            let patterns = SearchPatterns::of(q, NoteReader::of(principal));
             let noted = case_events::table
                 .filter(case_events::kind.eq(NOTE_ADDED))
-                .filter(lower(case_events::payload).like(in_note).escape('\\'))
+                .filter(
+                    lower(case_events::payload)
+                        .like(patterns.note)
+                        .escape('\\')
+                        .or(lower(case_events::payload)
+                            .like(patterns.internal_note)
+                            .escape('\\')),
+                )
                 .select(case_events::case_id);
             select = select.filter(
                 lower(cases::aktenzeichen)
-                    .like(pattern.clone())
+                    .like(patterns.plain.clone())
                     .escape('\\')
-                    .or(lower(organisations::name).like(pattern).escape('\\'))
+                    .or(lower(organisations::name).like(patterns.plain).escape('\\'))
                     .or(cases::id.eq_any(noted)),
             );
         }
@@ -287,9 +312,16 @@ mod tests {
 
     #[test]
     fn a_search_matches_inside_a_vermerk_as_its_payload_is_stored() {
-        let (plain, in_note) = search_patterns("Frau \"Berg\" 100%_");
-        assert_eq!(plain, r#"%frau "berg" 100\%\_%"#);
+        let patterns = SearchPatterns::of("Frau \"Berg\" 100%_", NoteReader::Of(OrganisationId(7)));
+        assert_eq!(patterns.plain, r#"%frau "berg" 100\%\_%"#);
         // Escaped for JSON (`\"`), then for LIKE (`\\`), inside the fixed `{"text":"…"}`.
-        assert_eq!(in_note, r#"{"text":"%frau \\"berg\\" 100\%\_%"}"#);
+        assert_eq!(patterns.note, r#"{"text":"%frau \\"berg\\" 100\%\_%"}"#);
+        // The reader's own internal Vermerke, and for administrators every one.
+        assert_eq!(
+            patterns.internal_note,
+            r#"{"internal_to":7,"text":"%frau \\"berg\\" 100\%\_%"}"#
+        );
+        let all = SearchPatterns::of("berg", NoteReader::All);
+        assert_eq!(all.internal_note, r#"{"internal_to":%,"text":"%berg%"}"#);
     }
 }

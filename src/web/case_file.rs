@@ -23,6 +23,7 @@ use crate::db::models::CaseId;
 use crate::documents::content_disposition;
 use crate::service::beteiligung::{parse_votum, votum_de};
 use crate::service::case_file::{self, CaseFile, archive};
+use crate::service::notes::NoteReader;
 use crate::service::{ServiceError, clock};
 use crate::web::api::ApiState;
 use crate::web::api::cases::permit;
@@ -62,7 +63,8 @@ pub async fn prepare(
             }
             Ok(())
         };
-        let file = case_file::load(&mut conn, &api.registry, id, &check)?;
+        let reader = NoteReader::of(&principal);
+        let file = case_file::load(&mut conn, &api.registry, id, reader, &check)?;
         let exported_at = case_file::export_time(&clock::now());
         let overview = api
             .outgoing

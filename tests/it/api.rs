@@ -478,6 +478,99 @@ both_backends! {
 }
 
 both_backends! {
+    async fn an_internal_vermerk_is_read_only_within_its_organisation(backend) {
+        let db = TestDatabase::migrated(backend);
+        let dir = tempfile::tempdir().unwrap();
+        let users = users(&db);
+        let app = app!(db, dir.path());
+        let created = call!(app, post, "/api/v1/cases", users.soest, Some(json!({ "workflow": "ki-antrag", "data": {} })));
+        let id = created.body["id"].as_i64().unwrap();
+        // Submitted, so that the Bewilligungsbehörde reads the case and may write Vermerke.
+        {
+            use diesel::prelude::*;
+            diesel::update(vorgang::db::schema::cases::table.find(id))
+                .set(vorgang::db::schema::cases::submitted_at.eq(Some(chrono::Utc::now().naive_utc())))
+                .execute(&mut db.connection())
+                .unwrap();
+        }
+        let notes = format!("/api/v1/cases/{id}/notes");
+        let write = |token: &str, text: &str, internal: bool| (token.to_string(), json!({ "text": text, "internal": internal }));
+
+        let (token, body) = write(&users.soest, "Kämmerei: Eigenanteil noch offen.", true);
+        let kreis = call!(app, post, notes, token, Some(body));
+        assert_eq!(kreis.status, StatusCode::CREATED, "{}", kreis.body);
+        let soest_org = kreis.body["payload"]["internal_to"].clone();
+        assert!(soest_org.is_i64(), "{}", kreis.body);
+        assert_eq!(kreis.body["payload"]["text"], "Kämmerei: Eigenanteil noch offen.");
+        let (token, body) = write(&users.kfi, "Prüfvermerk: Stellenplan fraglich.", true);
+        let bezreg = call!(app, post, notes, token, Some(body));
+        assert_eq!(bezreg.status, StatusCode::CREATED, "{}", bezreg.body);
+        let kfi_org = bezreg.body["payload"]["internal_to"].clone();
+        assert_ne!(kfi_org, soest_org);
+        let (token, body) = write(&users.kfi, "Bitte den Stellenplan nachreichen.", false);
+        let open = call!(app, post, notes, token, Some(body));
+        assert_eq!(open.body["payload"], json!({ "text": "Bitte den Stellenplan nachreichen." }));
+
+        // Each reads its own organisation's internal Vermerk; the other's stands in its place
+        // with time, author and hashes, without its text. Administrators read all.
+        let journal = |token: &str| (format!("/api/v1/cases/{id}/journal"), token.to_string());
+        let withheld = |org: &Value| json!({ "internal_to": org, "withheld": true });
+        let mut seen = Vec::new();
+        for (who, token, kreis_payload, bezreg_payload) in [
+            ("Koordination Soest", &users.soest, kreis.body["payload"].clone(), withheld(&kfi_org)),
+            ("Lesen Soest", &users.reader_soest, kreis.body["payload"].clone(), withheld(&kfi_org)),
+            ("Bewilligung", &users.kfi, withheld(&soest_org), bezreg.body["payload"].clone()),
+            ("Administration", &users.admin, kreis.body["payload"].clone(), bezreg.body["payload"].clone()),
+        ] {
+            let (uri, token) = journal(token);
+            let read = call!(app, get, uri, token, None);
+            assert_eq!(read.status, StatusCode::OK, "{who}: {}", read.body);
+            let entries = read.body.as_array().unwrap().clone();
+            let at = |seq: &Value| entries.iter().find(|e| e["seq"] == *seq).unwrap().clone();
+            let (k, b) = (at(&kreis.body["seq"]), at(&bezreg.body["seq"]));
+            assert_eq!(k["payload"], kreis_payload, "{who}");
+            assert_eq!(b["payload"], bezreg_payload, "{who}");
+            for (entry, written) in [(&k, &kreis.body), (&b, &bezreg.body)] {
+                for key in ["at", "actor", "kind", "prev_hash", "hash"] {
+                    assert_eq!(entry[key], written[key], "{who}: {key}");
+                }
+            }
+            assert_eq!(at(&open.body["seq"])["payload"], open.body["payload"], "{who}");
+            for pair in entries.windows(2) {
+                assert_eq!(pair[1]["prev_hash"], pair[0]["hash"], "{who}: the chain shows no gap");
+            }
+            seen.push(read.body.to_string());
+        }
+        assert!(!seen[2].contains("Eigenanteil"), "{}", seen[2]);
+        assert!(!seen[0].contains("fraglich") && !seen[1].contains("fraglich"));
+        assert!(vorgang::journal::verify(&mut db.connection()).unwrap().intact());
+
+        // Searching finds a case by the words of a Vermerk the searcher may read, never by
+        // another organisation's internal one.
+        for (who, token, q, found) in [
+            ("Koordination Soest", &users.soest, "eigenanteil", true),
+            ("Lesen Soest", &users.reader_soest, "eigenanteil", true),
+            ("Bewilligung", &users.kfi, "eigenanteil", false),
+            ("Koordination Soest", &users.soest, "stellenplan fraglich", false),
+            ("Bewilligung", &users.kfi, "stellenplan fraglich", true),
+            ("Koordination Soest", &users.soest, "stellenplan nachreichen", true),
+            ("Administration", &users.admin, "eigenanteil", true),
+            ("Administration", &users.admin, "stellenplan fraglich", true),
+        ] {
+            let q = percent_encoding::utf8_percent_encode(q, percent_encoding::NON_ALPHANUMERIC);
+            let (uri, token) = (format!("/api/v1/cases?q={q}"), token.to_string());
+            let listed = call!(app, get, uri, token, None);
+            assert_eq!(listed.status, StatusCode::OK, "{who}: {}", listed.body);
+            assert_eq!(listed.body["total"], i64::from(found), "{who} searching {q}");
+        }
+
+        // `internal` must be a truth value.
+        let refused = call!(app, post, notes, users.soest, Some(json!({ "text": "x", "internal": "ja" })));
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    }
+}
+
+both_backends! {
     async fn a_vermerk_joins_the_journal_without_a_new_version(backend) {
         let db = TestDatabase::migrated(backend);
         let dir = tempfile::tempdir().unwrap();

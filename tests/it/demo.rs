@@ -313,15 +313,20 @@ both_backends! {
             }
         }
 
-        // The case under review carries an Aktenvermerk of its coordinator.
+        // The case under review carries two Aktenvermerke of its coordinator, the second one
+        // internal to the Kreis.
         let notes: Vec<(String, String)> = case_events::table
             .filter(case_events::kind.eq("note_added"))
+            .order(case_events::id)
             .select((case_events::actor, case_events::payload))
             .load(&mut conn)
             .unwrap();
-        assert_eq!(notes.len(), 1, "{notes:?}");
-        assert!(notes[0].0.starts_with("koordination@"), "{notes:?}");
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        assert!(notes.iter().all(|(actor, _)| actor.starts_with("koordination@")), "{notes:?}");
         assert!(notes[0].1.contains("Telefonat mit dem Kompetenzzentrum"), "{notes:?}");
+        let coesfeld = vorgang::db::models::Organisation::find_by_key(&mut conn, "05558").unwrap().unwrap();
+        let internal: serde_json::Value = serde_json::from_str(&notes[1].1).unwrap();
+        assert_eq!(internal["internal_to"], coesfeld.id.0, "{notes:?}");
         // And its coordinator a Wiedervorlage for the coming days.
         let follow_ups: i64 = vorgang::db::schema::follow_ups::table.count().get_result(&mut conn).unwrap();
         assert_eq!(follow_ups, 1);

@@ -702,6 +702,72 @@ both_backends! {
 }
 
 both_backends! {
+    async fn an_internal_vermerk_stays_within_the_writers_organisation_on_the_page_and_in_the_file(backend) {
+        let db = TestDatabase::migrated(backend);
+        let dir = tempfile::tempdir().unwrap();
+        create_user(&mut db.connection(), COORDINATOR, "05974", &[Role::Koordination], Some(PASSWORD));
+        create_user(&mut db.connection(), "leser@kreis-soest.de", "05974", &[Role::Lesen], Some(PASSWORD));
+        create_user(&mut db.connection(), "b@bra.nrw.de", "KFI", &[Role::Bewilligung], Some(PASSWORD));
+        let (app, api) = ui_app!(db, dir.path());
+        let id = start(&mut db.connection(), &api, "05974", json!({}));
+        diesel::update(vorgang::db::schema::cases::table.find(id)).set(vorgang::db::schema::cases::submitted_at.eq(Some(chrono::Utc::now().naive_utc()))).execute(&mut db.connection()).unwrap();
+        let aktenzeichen = cases::load(&mut db.connection(), &api.registry, CaseId(id)).unwrap().row.aktenzeichen;
+        let mut browser = Browser::from("10.0.0.3:1000");
+        browser.login(&app, COORDINATOR, PASSWORD).await;
+        let page = browser.get(&app, &format!("/vorgaenge/{id}")).await;
+        assert!(page.body.contains("<input type=\"checkbox\" name=\"intern\" id=\"feld-vermerk-intern\" value=\"ja\">"), "{}", page.body);
+        let csrf = page.hidden("csrf");
+
+        // Refused, the page keeps the box ticked.
+        let empty = browser.post(&app, &format!("/vorgaenge/{id}/vermerke"), &[("csrf", &csrf), ("text", " "), ("intern", "ja")]).await;
+        assert_eq!(empty.status, 422, "{}", empty.body);
+        assert!(empty.body.contains("id=\"feld-vermerk-intern\" value=\"ja\" checked>"), "{}", empty.body);
+
+        let written = browser.post(&app, &format!("/vorgaenge/{id}/vermerke"), &[("csrf", &csrf), ("text", "Kämmerei: Eigenanteil noch offen."), ("intern", "ja")]).await;
+        assert_eq!(written.status, 303, "{}", written.body);
+        let shared = browser.post(&app, &format!("/vorgaenge/{id}/vermerke"), &[("csrf", &csrf), ("text", "Unterlagen vollständig übersandt.")]).await;
+        assert_eq!(shared.status, 303, "{}", shared.body);
+        let internal_item = "<span class=\"text\">Interner Vermerk (nur für die eigene Stelle sichtbar)</span><span class=\"vermerk\">Kämmerei: Eigenanteil noch offen.</span>";
+        for (who, mut reader) in [("Koordination", browser), ("Lesen", {
+            let mut reader = Browser::from("10.0.0.4:1000");
+            reader.login(&app, "leser@kreis-soest.de", PASSWORD).await;
+            reader
+        })] {
+            let page = reader.get(&app, &format!("/vorgaenge/{id}")).await;
+            assert!(page.body.contains(internal_item), "{who}: {}", page.body);
+            assert!(page.body.contains("<span class=\"text\">Vermerk</span><span class=\"vermerk\">Unterlagen vollständig übersandt.</span>"), "{who}");
+        }
+
+        // The Bewilligungsbehörde sees that a Vermerk stands there, not what it says: on the page
+        // and in the case file it exports.
+        let mut authority = Browser::from("10.0.0.5:1000");
+        authority.login(&app, "b@bra.nrw.de", PASSWORD).await;
+        let seen = authority.get(&app, &format!("/vorgaenge/{id}")).await;
+        assert_eq!(seen.status, 200, "{}", seen.body);
+        assert!(seen.body.contains("<span class=\"text\">Interner Vermerk einer anderen Stelle (nicht einsehbar)</span> <span class=\"wer\">k@kreis-soest.de</span>"), "{}", seen.body);
+        assert!(seen.body.contains("Unterlagen vollständig übersandt."));
+        assert!(!seen.body.contains("Eigenanteil"), "{}", seen.body);
+        let cookie = authority.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
+        let download = actix_test::call_service(&app, TestRequest::get()
+            .uri(&format!("/vorgaenge/{id}/akte.zip")).insert_header(("cookie", cookie)).to_request()).await;
+        assert_eq!(download.status(), 200);
+        let bytes = actix_test::read_body(download).await;
+        let archive = vorgang::documents::zip::Archive::parse(&bytes).expect("a ZIP archive");
+        let member = |name: &str| {
+            let content = archive.stored_content(&format!("{aktenzeichen}/{name}"), 1 << 20).unwrap_or_else(|| panic!("{name}"));
+            String::from_utf8(content.to_vec()).unwrap()
+        };
+        let (overview, journal) = (member("akte.html"), member("journal.json"));
+        assert!(overview.contains("Interner Vermerk einer anderen Stelle (nicht einsehbar)"), "{overview}");
+        assert!(!overview.contains("Eigenanteil") && !journal.contains("Eigenanteil"), "{journal}");
+        let journal: Value = serde_json::from_str(&journal).unwrap();
+        let withheld: Vec<&Value> = journal["entries"].as_array().unwrap().iter().filter(|e| e["payload"]["withheld"] == true).collect();
+        assert_eq!(withheld.len(), 1, "{journal}");
+        assert_eq!(withheld[0]["actor"], COORDINATOR);
+    }
+}
+
+both_backends! {
     async fn a_wiedervorlage_comes_back_on_the_start_page_until_someone_closes_it(backend) {
         use vorgang::db::schema::{follow_ups, users};
         let db = TestDatabase::migrated(backend);

@@ -8,7 +8,8 @@
 //!   (rendered by the caller from the page template `ui/akte.hbs`);
 //! - `vorgang.json`: the case with its data and the list of documents;
 //! - `journal.json`: every journal entry with its hashes, so the chain can be checked without
-//!   vorgang (see `docs/architecture.md`, Journal);
+//!   vorgang (see `docs/architecture.md`, Journal); another organisation's internal Vermerk
+//!   stands there without its text, as everywhere the exporter reads the journal;
 //! - `beteiligung.json`: every invitation with every version of its answer;
 //! - `verfahren/{key}-v{version}.yaml`: the workflow definition the case runs under;
 //! - `dokumente/{id}-{name}`: the documents as uploaded;
@@ -29,6 +30,7 @@ use super::ServiceError;
 use super::beteiligung::{self, AnswerVersion, MatrixRow};
 use super::cases::{self, AccessCheck, LoadedCase};
 use super::data_summary::{self, Readers, References, SummaryLine};
+use super::notes::{self, NoteReader};
 use super::workflows::WorkflowRegistry;
 use crate::db::models::{CaseId, Organisation};
 use crate::db::{DbConnection, read_snapshot, write_transaction};
@@ -60,18 +62,20 @@ pub struct CaseFile {
     pub organisations: Vec<Organisation>,
 }
 
-/// Reads the case file of case `id` if `check` allows it (else nothing is read beyond the case).
+/// Reads the case file of case `id` if `check` allows it (else nothing is read beyond the case),
+/// with the internal Vermerke of other organisations than `reader`'s withheld (`notes::redact`).
 pub fn load(
     conn: &mut DbConnection,
     registry: &WorkflowRegistry,
     id: CaseId,
+    reader: NoteReader,
     check: AccessCheck<'_>,
 ) -> Result<CaseFile, ServiceError> {
     read_snapshot(conn, |conn| {
         let (case, applicant) = cases::load_with_applicant(conn, registry, id)?;
         check(case.access())?;
         let documents = documents::list(conn, id.0)?;
-        let journal = journal::list(conn, id.0)?;
+        let journal = notes::redact(journal::list(conn, id.0)?, reader);
         let consultations = beteiligung::matrix(conn, id.0)?
             .into_iter()
             .map(|invitation| {

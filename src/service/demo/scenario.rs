@@ -601,18 +601,24 @@ impl Loader<'_, '_> {
         )
     }
 
-    /// An Aktenvermerk in the journal of `case`, written by `who` at `at`.
+    /// An Aktenvermerk in the journal of `case`, written by `who` at `at`; internal to the
+    /// organisation with key `internal_to` if given.
     fn note(
         &mut self,
         case: CaseId,
         who: &Actor,
         at: DateTime<Utc>,
         text: &str,
+        internal_to: Option<&str>,
     ) -> Result<(), ServiceError> {
         self.advance(&[case], at)?;
+        let internal_to = match internal_to {
+            Some(key) => Some(self.organisation(key)?.id),
+            None => None,
+        };
         let clock = crate::service::clock::at(at);
         let allow = |_| Ok(());
-        crate::service::notes::add(self.conn, case, text, who, &clock, &allow)?;
+        crate::service::notes::add(self.conn, case, text, internal_to, who, &clock, &allow)?;
         Ok(())
     }
 
@@ -1187,6 +1193,16 @@ impl Loader<'_, '_> {
             berlin(self.day(-13), 11, 20),
             "Telefonat mit dem Kompetenzzentrum für Integration: Der Antrag ist vollständig \
              eingegangen. Rückfragen zum Personalkonzept kommen gegebenenfalls schriftlich.",
+            None,
+        )?;
+        // Only the Kreis reads this one; the Bewilligungsbehörde sees that it stands there.
+        self.note(
+            case,
+            &coordinator,
+            berlin(self.day(-12), 9, 5),
+            "Kämmerei: Der Eigenanteil für 2027 ist im Haushaltsentwurf eingeplant, der \
+             Kreistag beschließt den Haushalt im Dezember.",
+            Some(COESFELD),
         )?;
         // The coordinator's reminder to ask again if the Bescheid is still outstanding.
         let coordinator_id = User::find_by_email(self.conn, COORDINATOR_COE)?

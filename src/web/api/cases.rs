@@ -545,6 +545,10 @@ pub async fn withdraw(
 pub struct AddNote {
     /// The Vermerk, up to 20,000 characters; line breaks are kept.
     pub text: String,
+    /// Nur für die eigene Organisation: andere, die den Vorgang lesen, sehen an seiner Stelle
+    /// nur Zeit und Verfasser (Nutzlast `{"internal_to", "withheld": true}`).
+    #[serde(default)]
+    pub internal: bool,
 }
 
 /// `POST /cases/{id}/notes`: an Aktenvermerk, appended to the case's journal.
@@ -555,7 +559,9 @@ pub struct AddNote {
     summary = "Aktenvermerk schreiben",
     description = "Schreibt einen Vermerk (Telefonat, Absprache, Posteingang auf Papier) als \
                    Eintrag `note_added` in das Journal des Vorgangs. Vermerke lassen sich weder \
-                   ändern noch löschen; die Version des Vorgangs bleibt unverändert.",
+                   ändern noch löschen; die Version des Vorgangs bleibt unverändert. Ein \
+                   interner Vermerk (`internal: true`) ist nur für die Organisation des \
+                   Verfassers lesbar.",
     params(
         ("id" = i64, Path, description = "Nummer des Vorgangs"),
     ),
@@ -576,10 +582,19 @@ pub async fn add_note(
     db: web::Data<Database>,
 ) -> Result<HttpResponse, actix_web::Error> {
     let id = CaseId(path.into_inner());
-    let text = body.into_inner().text;
+    let AddNote { text, internal } = body.into_inner();
     let entry = with_principal(&db, caller, move |conn, principal| {
+        let internal_to = internal.then_some(principal.organisation_id);
         as_caller(&principal, Permission::AddNote, |call| {
-            crate::service::notes::add(conn, id, &text, call.actor, call.clock, call.check)
+            crate::service::notes::add(
+                conn,
+                id,
+                &text,
+                internal_to,
+                call.actor,
+                call.clock,
+                call.check,
+            )
         })
     })
     .await?;
@@ -592,7 +607,9 @@ pub async fn add_note(
     path = "/api/v1/cases/{id}/journal",
     tag = "Vorgänge",
     summary = "Journal des Vorgangs",
-    description = "Alle Einträge des hash-verketteten Journals, ältester zuerst.",
+    description = "Alle Einträge des hash-verketteten Journals, ältester zuerst. Interne \
+                   Vermerke einer anderen Organisation stehen mit Zeit, Verfasser und Hashes an \
+                   ihrer Stelle, ihre Nutzlast ist `{\"internal_to\", \"withheld\": true}`.",
     params(
         ("id" = i64, Path, description = "Nummer des Vorgangs"),
     ),
@@ -611,7 +628,11 @@ pub async fn journal(
     let id = CaseId(path.into_inner());
     let entries = with_principal(&db, caller, move |conn, principal| {
         permitted_row(conn, &principal, Permission::ReadJournal, id)?;
-        Ok(crate::journal::list(conn, id.0)?)
+        let journal = crate::journal::list(conn, id.0)?;
+        Ok(crate::service::notes::redact(
+            journal,
+            crate::service::notes::NoteReader::of(&principal),
+        ))
     })
     .await?;
     Ok(HttpResponse::Ok().json(entries))

@@ -15,11 +15,13 @@ use crate::service::{ServiceError, clock, notes};
 use crate::web::api::ApiState;
 use crate::web::api::cases::permit;
 
-/// The form's one field.
+/// The form's fields: the text, and the box that keeps it within the writer's organisation.
 #[derive(Debug, Deserialize)]
 pub struct NoteForm {
     #[serde(default)]
     text: String,
+    #[serde(default)]
+    intern: Option<String>,
 }
 
 /// `POST /vorgaenge/{id}/vermerke`: writes the Vermerk, or shows the page again with the text
@@ -34,11 +36,12 @@ pub async fn add(
     let id = CaseId(path.into_inner());
     let principal = session.principal().clone();
     let text = form.text.clone();
+    let internal_to = form.intern.is_some().then_some(principal.organisation_id);
     let outcome = blocking(&db, move |conn| {
         // Refused on a case the user may not even read, it answers 404 (the case stays hidden).
         let actor = crate::web::api::actor(&principal);
         let check = |access| permit(&principal, Permission::AddNote, access);
-        notes::add(conn, id, &text, &actor, &clock::now(), &check)
+        notes::add(conn, id, &text, internal_to, &actor, &clock::now(), &check)
     })
     .await;
     match outcome {
@@ -52,6 +55,7 @@ pub async fn add(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 Overrides {
                     note: Some(form.text),
+                    note_internal: form.intern.is_some(),
                     // Named at the top as well: the page opens there, far from the form.
                     summary: errors
                         .iter()

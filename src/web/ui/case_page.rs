@@ -28,6 +28,7 @@ use crate::mail::outbox::{self, FailedMail};
 use crate::service::beteiligung::{self, MatrixRow};
 use crate::service::cases::{self, LoadedCase};
 use crate::service::follow_ups;
+use crate::service::notes::{self, NoteReader};
 use crate::service::{ServiceError, clock, mail};
 use crate::web::api::ApiState;
 use crate::web::api::cases::permit;
@@ -51,6 +52,8 @@ pub struct Overrides {
     pub upload_error: Option<String>,
     /// The Vermerk as typed, shown again with [`Overrides::note_error`].
     pub note: Option<String>,
+    /// Whether that Vermerk was to be internal.
+    pub note_internal: bool,
     /// Why the Vermerk was not written.
     pub note_error: Option<String>,
     /// The Wiedervorlage form as sent (`tag`, `anlass`), shown again with its errors.
@@ -102,7 +105,7 @@ pub(super) fn load(
     permit(principal, Permission::ReadCase, case.access())?;
     let documents = documents::list(conn, id.0)?;
     let matrix = beteiligung::matrix(conn, id.0)?;
-    let journal = journal::list(conn, id.0)?;
+    let journal = notes::redact(journal::list(conn, id.0)?, NoteReader::of(principal));
     let organisations = Organisation::all(conn)?;
     let undelivered = outbox::failed_of_case(conn, id)?;
     let follow_ups = follow_ups::open_of_case(conn, id, principal.organisation_id)?;
@@ -493,6 +496,7 @@ fn context(session: &Session, loaded: &Loaded, overrides: Overrides) -> Value {
     context["darf_vermerken"] = json!(may(Permission::AddNote));
     context["vermerk_text"] = json!(overrides.note);
     context["vermerk_fehler"] = json!(overrides.note_error);
+    context["vermerk_intern"] = json!(overrides.note_internal);
     context["wiedervorlagen"] = json!(
         loaded
             .follow_ups
@@ -744,7 +748,13 @@ pub(crate) fn journal_item(
         "case_withdrawn" => "Vorgang zurückgezogen".to_string(),
         "case_completed" => format!("Vorgang abgeschlossen (Ergebnis: {})", text("outcome")),
         cases::INVITATION_RESENT => "Einladung erneut gesendet".to_string(),
-        crate::service::notes::NOTE_ADDED => "Vermerk".to_string(),
+        notes::NOTE_ADDED if p.get("withheld").is_some() => {
+            "Interner Vermerk einer anderen Stelle (nicht einsehbar)".to_string()
+        }
+        notes::NOTE_ADDED if p.get(notes::INTERNAL_TO).is_some() => {
+            "Interner Vermerk (nur für die eigene Stelle sichtbar)".to_string()
+        }
+        notes::NOTE_ADDED => "Vermerk".to_string(),
         crate::service::case_migration::WORKFLOW_VERSION_CHANGED => format!(
             "Auf Version {} des Workflows umgestellt (vorher Version {})",
             p.get("to").and_then(Value::as_i64).unwrap_or(0),
@@ -772,7 +782,7 @@ pub(crate) fn journal_item(
         "zeit": time_de(entry.at),
         "wer": actor_de(&entry.actor, names),
         "text": description,
-        "vermerk": (entry.kind == crate::service::notes::NOTE_ADDED).then(|| text("text")),
+        "vermerk": (entry.kind == notes::NOTE_ADDED && p.get("withheld").is_none()).then(|| text("text")),
         "nr": entry.seq,
     })
 }
