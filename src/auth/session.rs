@@ -150,12 +150,15 @@ fn alive(now: NaiveDateTime, lifetimes: SessionLifetimes) -> Alive {
         .and(ui_sessions::last_seen_at.gt(now - lifetimes.idle))
 }
 
-/// Starts a session for `user` at `now`; also forgets the user's sessions that have ended.
+/// Starts a session for `user` at `now` in `browser` (a short description such as „Firefox
+/// unter Windows“, never the whole `User-Agent` header, so that the account page can tell the
+/// user's logins apart); also forgets the user's sessions that have ended.
 pub fn create(
     conn: &mut DbConnection,
     user: UserId,
     now: NaiveDateTime,
     lifetimes: SessionLifetimes,
+    browser: Option<&str>,
 ) -> Result<NewSession, SessionError> {
     let cookie_value = random_hex(RANDOM_BYTES)?;
     let csrf_secret = random_hex(RANDOM_BYTES)?;
@@ -176,6 +179,7 @@ pub fn create(
                 ui_sessions::created_at.eq(now),
                 ui_sessions::last_seen_at.eq(now),
                 ui_sessions::expires_at.eq(expires_at),
+                ui_sessions::browser.eq(browser),
             ))
             .execute(conn)
     })?;
@@ -302,6 +306,9 @@ pub struct LiveSession {
     pub created_at: NaiveDateTime,
     /// When it was last used (to the minute, see `TOUCH_AFTER`).
     pub last_seen_at: NaiveDateTime,
+    /// Which browser logged in, described (none if unrecognised, or for sessions started
+    /// before this was recorded).
+    pub browser: Option<String>,
 }
 
 /// The sessions of `user` that have not ended by `now`, the most recently used first.
@@ -319,6 +326,7 @@ pub fn live(
             ui_sessions::id,
             ui_sessions::created_at,
             ui_sessions::last_seen_at,
+            ui_sessions::browser,
         ))
         .load(conn)?)
 }

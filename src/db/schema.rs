@@ -293,6 +293,7 @@ diesel::table! {
         created_at -> Timestamp,
         last_seen_at -> Timestamp,
         expires_at -> Timestamp,
+        browser -> Nullable<Text>,
     }
 }
 

@@ -827,6 +827,7 @@ fn session_writes_wait_at_the_sqlite_write_gate() {
         user.id,
         now - TimeDelta::minutes(5),
         lifetimes,
+        None,
     )
     .unwrap();
 

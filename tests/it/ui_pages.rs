@@ -330,16 +330,27 @@ both_backends! {
         create_user(&mut pool.get().unwrap(), SOEST, "05974", &[Role::Koordination], Some(PASSWORD));
         create_user(&mut pool.get().unwrap(), "l@kreis-soest.de", "05974", &[Role::Lesen], Some(PASSWORD));
         let app = ui_app!(pool, api);
-        let mut office = Browser::default();
-        let mut home = Browser::default();
+        let mut office = Browser::from("10.20.30.40:50000")
+            .with_user_agent("Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0");
+        let mut home = Browser::from("192.0.2.7:41000")
+            .with_user_agent("Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1");
+        let mut script = Browser::default();
         let mut colleague = Browser::default();
         office.login(&app, SOEST, PASSWORD).await;
         home.login(&app, SOEST, PASSWORD).await;
+        script.login(&app, SOEST, PASSWORD).await;
         colleague.login(&app, "l@kreis-soest.de", PASSWORD).await;
 
+        // Each login with its browser, as far as it was told; no address.
         let account = office.get(&app, "/konto").await;
-        assert_eq!(account.body.matches("dieser Browser").count(), 1, "{}", account.body);
-        assert_eq!(account.body.matches("ein anderer Browser").count(), 1, "{}", account.body);
+        let rows: Vec<&str> = account.body.split("<tr><td>").skip(1).map(|row| &row[..row.find("</tr>").unwrap()]).collect();
+        assert_eq!(rows.len(), 3, "{}", account.body);
+        let row_with = |text: &str| rows.iter().filter(|row| row.ends_with(text)).count();
+        assert_eq!(row_with("<td>Firefox unter Windows (dieser Browser)</td>"), 1, "{rows:?}");
+        assert_eq!(row_with("<td>Safari unter iOS</td>"), 1, "{rows:?}");
+        assert_eq!(row_with("<td>unbekannter Browser</td>"), 1, "{rows:?}");
+        assert!(!account.body.contains("10.20.30.40") && !account.body.contains("192.0.2.7"));
+        assert_eq!(account.body.matches("(dieser Browser)").count(), 1, "{}", account.body);
         assert!(account.body.contains("Alle anderen Anmeldungen beenden"));
         let csrf = account.hidden("csrf");
         assert_eq!(office.post(&app, "/konto/sitzungen-beenden", &[]).await.status, 403);
@@ -349,10 +360,11 @@ both_backends! {
         assert_eq!(done.location(), "/konto?hinweis=abgemeldet");
         let after = office.get(&app, done.location()).await;
         assert!(after.body.contains("Alle anderen Anmeldungen wurden beendet"), "{}", after.body);
-        assert!(!after.body.contains("ein anderer Browser"), "{}", after.body);
+        assert!(!after.body.contains("Safari unter iOS") && !after.body.contains("unbekannter Browser"), "{}", after.body);
         assert!(!after.body.contains("Alle anderen Anmeldungen beenden"), "{}", after.body);
         // The other browser is logged out; this one and the colleague's stay.
         assert!(home.get(&app, "/").await.location().starts_with("/login"));
+        assert!(script.get(&app, "/").await.location().starts_with("/login"));
         assert_eq!(office.get(&app, "/").await.status, 200);
         assert_eq!(colleague.get(&app, "/").await.status, 200);
     }

@@ -298,6 +298,7 @@ async fn page(
                 "angemeldet": german_time(s.created_at),
                 "zuletzt": german_time(s.last_seen_at),
                 "diese": s.id == current,
+                "browser": s.browser.as_deref().unwrap_or("unbekannter Browser"),
             }))
             .collect::<Vec<_>>()
     );

@@ -278,6 +278,11 @@ pub async fn submit(
     };
 
     let old = cookie::read(&req, cookie::SESSION);
+    let browser = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|value| value.to_str().ok())
+        .and_then(super::user_agent::describe);
     let now = chrono::Utc::now().naive_utc();
     let lifetimes = ui.sessions;
     let user_id = user.id;
@@ -286,9 +291,11 @@ pub async fn submit(
             if let Some(old) = old {
                 store::delete_by_cookie(conn, &old)?;
             }
-            store::create(conn, user_id, now, lifetimes).map_err(|error| match error {
-                store::SessionError::Db(error) => error,
-                other => crate::db::DbError::Blocking(other.to_string()),
+            store::create(conn, user_id, now, lifetimes, browser.as_deref()).map_err(|error| {
+                match error {
+                    store::SessionError::Db(error) => error,
+                    other => crate::db::DbError::Blocking(other.to_string()),
+                }
             })
         })
         .await;

@@ -30,6 +30,7 @@ mod new_case;
 pub mod password;
 pub mod session;
 mod start;
+mod user_agent;
 
 use actix_web::dev::HttpServiceFactory;
 use actix_web::http::StatusCode;

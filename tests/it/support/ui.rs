@@ -81,6 +81,8 @@ pub struct Browser {
     pub cookies: BTreeMap<String, String>,
     /// Client address of its requests (login limits count per address).
     pub peer: Option<std::net::SocketAddr>,
+    /// The `User-Agent` header of its requests, if any.
+    pub user_agent: Option<String>,
 }
 
 impl Browser {
@@ -89,7 +91,14 @@ impl Browser {
         Self {
             cookies: BTreeMap::new(),
             peer: Some(peer.parse().unwrap()),
+            user_agent: None,
         }
+    }
+
+    /// The same browser, sending `header` as its `User-Agent`.
+    pub fn with_user_agent(mut self, header: &str) -> Self {
+        self.user_agent = Some(header.to_string());
+        self
     }
 
     fn prepare(&self, mut request: TestRequest) -> TestRequest {
@@ -104,6 +113,9 @@ impl Browser {
         }
         if let Some(peer) = self.peer {
             request = request.peer_addr(peer);
+        }
+        if let Some(agent) = &self.user_agent {
+            request = request.insert_header(("user-agent", agent.as_str()));
         }
         request
     }
