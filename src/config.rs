@@ -124,8 +124,8 @@ pub struct Settings {
     pub jobs: crate::scheduler::jobs::Jobs,
     /// Bearer token of `GET /metrics` (`metrics_token`); `None` leaves the endpoint off.
     pub metrics_token: Option<crate::secret::Secret>,
-    /// Reverse proxies whose `X-Forwarded-For` names the client (`trusted_proxies`); none by
-    /// default.
+    /// Reverse proxies whose forwarding header names the client (`trusted_proxies`, the header
+    /// by `forwarded_header`); none by default.
     pub trusted_proxies: crate::web::client_addr::TrustedProxies,
     /// How long an API token is valid (`token_lifetime_minutes`).
     pub token_lifetime: chrono::TimeDelta,
@@ -188,6 +188,7 @@ const KEYS: &[(&str, Option<&str>)] = &[
     ("secret", Some("VORGANG_SECRET")),
     ("metrics_token", Some("VORGANG_METRICS_TOKEN")),
     ("trusted_proxies", Some("VORGANG_TRUSTED_PROXIES")),
+    ("forwarded_header", Some("VORGANG_FORWARDED_HEADER")),
     (
         "token_lifetime_minutes",
         Some("VORGANG_TOKEN_LIFETIME_MINUTES"),
@@ -633,6 +634,18 @@ fn resolve(mut raw: Raw) -> Result<Settings, ConfigError> {
             })?
         }
     };
+    let trusted_proxies = match raw.string("forwarded_header")? {
+        None => trusted_proxies,
+        Some((text, source)) => trusted_proxies.with_header(
+            crate::web::client_addr::ForwardedHeader::parse(&text).map_err(|reason| {
+                ConfigError::Invalid {
+                    key: "forwarded_header",
+                    origin: source,
+                    reason,
+                }
+            })?,
+        ),
+    };
     let token_lifetime = raw
         .integer("token_lifetime_minutes", 5, 1440)?
         .map_or(crate::auth::StaffTokens::DEFAULT_LIFETIME, |minutes| {
@@ -1041,6 +1054,28 @@ mod tests {
     }
 
     #[test]
+    fn the_proxies_header_defaults_to_x_forwarded_for_and_may_be_forwarded() {
+        use crate::web::client_addr::{ForwardedHeader, TrustedProxies};
+        let (_dir, path) = write_config("trusted_proxies = \"10.0.0.5\"\n");
+        let proxies = TrustedProxies::parse("10.0.0.5").unwrap();
+        let settings = load(Some(&path), &env_of(&[])).unwrap();
+        assert_eq!(settings.trusted_proxies, proxies);
+        let (_dir, path) =
+            write_config("trusted_proxies = \"10.0.0.5\"\nforwarded_header = \"Forwarded\"\n");
+        let settings = load(Some(&path), &env_of(&[])).unwrap();
+        assert_eq!(
+            settings.trusted_proxies,
+            proxies.clone().with_header(ForwardedHeader::Forwarded)
+        );
+        let settings = load(
+            Some(&path),
+            &env_of(&[("VORGANG_FORWARDED_HEADER", "X-Forwarded-For")]),
+        )
+        .unwrap();
+        assert_eq!(settings.trusted_proxies, proxies);
+    }
+
+    #[test]
     fn jobs_have_defaults_and_come_from_tables_and_environment() {
         use crate::scheduler::jobs::JobName;
         let (_dir, path) = write_config("");
@@ -1203,6 +1238,7 @@ mod tests {
                 "10.0.0.5, proxy",
                 "trusted_proxies",
             ),
+            ("VORGANG_FORWARDED_HEADER", "X-Real-IP", "forwarded_header"),
             ("VORGANG_DOCUMENT_MAX_MB", "0", "document_max_mb"),
             ("VORGANG_DOCUMENT_MAX_MB", "viel", "document_max_mb"),
             (

@@ -356,6 +356,36 @@ both_backends! {
 }
 
 both_backends! {
+    async fn behind_a_proxy_writing_forwarded_the_client_is_read_from_it_alone(backend) {
+        use vorgang::web::client_addr::{ForwardedHeader, TrustedProxies};
+        let db = TestDatabase::migrated(backend);
+        create_user(&mut db.connection(), "bob@kreis-kleve.de", "05154", &[Role::Lesen], Some(PASSWORD));
+        let proxies = TrustedProxies::parse("10.0.0.5").unwrap().with_header(ForwardedHeader::Forwarded);
+        let app = app!(db.pool(2), crate::support::auth::test_auth_behind_proxies(proxies));
+        let via = |email: &str, password: &str, forwarded: &str| {
+            login_from(email, password, "10.0.0.5:40000").insert_header(("Forwarded", forwarded.to_string()))
+        };
+        for i in 0..5 {
+            let reply = send!(app, via(&format!("probe{i}@kreis-kleve.de"), "falsches-passwort", "for=198.51.100.1;proto=https"));
+            assert_eq!(reply.status, 401);
+        }
+        assert_eq!(send!(app, via("bob@kreis-kleve.de", PASSWORD, "for=\"198.51.100.1:5123\"")).status, 429);
+        assert_eq!(send!(app, via("bob@kreis-kleve.de", PASSWORD, "for=198.51.100.2")).status, 200);
+        // An `X-Forwarded-For` the client sent and the proxy passed on is not believed: the
+        // request counts for the proxy itself, which has failed nothing yet.
+        let passed_on = login_via_proxy("bob@kreis-kleve.de", PASSWORD, "198.51.100.2");
+        assert_eq!(send!(app, passed_on).status, 200);
+        for i in 0..5 {
+            let reply = send!(app, login_via_proxy(&format!("probe{i}@kreis-kleve.de"), "falsches-passwort", "198.51.100.3"));
+            assert_eq!(reply.status, 401);
+        }
+        // Those five counted for the proxy's address, not for 198.51.100.3.
+        assert_eq!(send!(app, via("bob@kreis-kleve.de", PASSWORD, "for=198.51.100.3")).status, 200);
+        assert_eq!(send!(app, login_from("bob@kreis-kleve.de", PASSWORD, "10.0.0.5:40000")).status, 429);
+    }
+}
+
+both_backends! {
     async fn behind_an_untrusted_proxy_all_clients_share_its_address(backend) {
         let db = TestDatabase::migrated(backend);
         create_user(&mut db.connection(), "bob@kreis-kleve.de", "05154", &[Role::Lesen], Some(PASSWORD));

@@ -38,9 +38,12 @@ pub fn test_auth_with(passwords: Passwords) -> web::Data<Auth> {
 
 /// Like [`test_auth`], behind the reverse proxies `proxies` (as `trusted_proxies` names them).
 pub fn test_auth_behind(proxies: &str) -> web::Data<Auth> {
-    web::Data::new(
-        auth_parts(cheap_passwords()).with_trusted_proxies(TrustedProxies::parse(proxies).unwrap()),
-    )
+    test_auth_behind_proxies(TrustedProxies::parse(proxies).unwrap())
+}
+
+/// Like [`test_auth`], behind `proxies` (with the header they write).
+pub fn test_auth_behind_proxies(proxies: TrustedProxies) -> web::Data<Auth> {
+    web::Data::new(auth_parts(cheap_passwords()).with_trusted_proxies(proxies))
 }
 
 fn auth_parts(passwords: Passwords) -> Auth {
