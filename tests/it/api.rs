@@ -486,13 +486,7 @@ both_backends! {
         let created = call!(app, post, "/api/v1/cases", users.soest, Some(json!({ "workflow": "ki-antrag", "data": {} })));
         let id = created.body["id"].as_i64().unwrap();
         // Submitted, so that the Bewilligungsbehörde reads the case and may write Vermerke.
-        {
-            use diesel::prelude::*;
-            diesel::update(vorgang::db::schema::cases::table.find(id))
-                .set(vorgang::db::schema::cases::submitted_at.eq(Some(chrono::Utc::now().naive_utc())))
-                .execute(&mut db.connection())
-                .unwrap();
-        }
+        crate::support::cases::mark_submitted(&mut db.connection(), id);
         let notes = format!("/api/v1/cases/{id}/notes");
         let write = |token: &str, text: &str, internal: bool| (token.to_string(), json!({ "text": text, "internal": internal }));
 
@@ -696,13 +690,7 @@ both_backends! {
         assert_eq!(call!(app, get, path, users.soest, None).body.as_array().unwrap().len(), 2);
 
         // Submitted, the case is open to the Bewilligungsbehörde, but not the applicant's notes.
-        {
-            use diesel::prelude::*;
-            diesel::update(vorgang::db::schema::cases::table.find(id))
-                .set(vorgang::db::schema::cases::submitted_at.eq(Some(chrono::Utc::now().naive_utc())))
-                .execute(&mut db.connection())
-                .unwrap();
-        }
+        crate::support::cases::mark_submitted(&mut db.connection(), id);
         assert_eq!(call!(app, get, path, users.kfi, None).body, json!([]));
         let foreign = call!(app, post, format!("{path}/{}/done", sooner.body["id"]), users.kfi, None);
         assert_eq!(foreign.status, StatusCode::NOT_FOUND, "{}", foreign.body);

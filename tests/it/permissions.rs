@@ -9,12 +9,10 @@
 
 use actix_web::http::StatusCode;
 use actix_web::test as actix_test;
-use diesel::prelude::*;
 use serde_json::{Value, json};
 use vorgang::auth::StaffTokens;
 use vorgang::auth::token::Signer;
 use vorgang::db::models::{Role, User};
-use vorgang::db::schema::cases;
 
 use crate::support::TestDatabase;
 use crate::support::auth::{create_user, test_auth, test_secret};
@@ -290,10 +288,7 @@ both_backends! {
             assert_eq!(stored.status, StatusCode::CREATED, "{}", stored.body);
             document_ids[i] = stored.body["id"].as_i64().unwrap();
         }
-        diesel::update(cases::table.find(case_ids[1]))
-            .set(cases::submitted_at.eq(Some(chrono::Utc::now().naive_utc())))
-            .execute(&mut db.connection())
-            .unwrap();
+        crate::support::cases::mark_submitted(&mut db.connection(), case_ids[1]);
 
         let mut mismatches = Vec::new();
         for (p, token) in principals.iter().enumerate() {

@@ -710,7 +710,7 @@ both_backends! {
         create_user(&mut db.connection(), "b@bra.nrw.de", "KFI", &[Role::Bewilligung], Some(PASSWORD));
         let (app, api) = ui_app!(db, dir.path());
         let id = start(&mut db.connection(), &api, "05974", json!({}));
-        diesel::update(vorgang::db::schema::cases::table.find(id)).set(vorgang::db::schema::cases::submitted_at.eq(Some(chrono::Utc::now().naive_utc()))).execute(&mut db.connection()).unwrap();
+        crate::support::cases::mark_submitted(&mut db.connection(), id);
         let aktenzeichen = cases::load(&mut db.connection(), &api.registry, CaseId(id)).unwrap().row.aktenzeichen;
         let mut browser = Browser::from("10.0.0.3:1000");
         browser.login(&app, COORDINATOR, PASSWORD).await;
@@ -865,7 +865,7 @@ both_backends! {
         // Submitted, the case is open to the Bewilligungsbehörde: it sees and closes none of the
         // applicant's working notes, but may set its own.
         create_user(&mut db.connection(), "b@bra.nrw.de", "KFI", &[Role::Bewilligung], Some(PASSWORD));
-        diesel::update(vorgang::db::schema::cases::table.find(id)).set(vorgang::db::schema::cases::submitted_at.eq(Some(chrono::Utc::now().naive_utc()))).execute(&mut db.connection()).unwrap();
+        crate::support::cases::mark_submitted(&mut db.connection(), id);
         let mut authority = Browser::from("10.0.0.8:1000");
         authority.login(&app, "b@bra.nrw.de", PASSWORD).await;
         let seen = authority.get(&app, &format!("/vorgaenge/{id}")).await;

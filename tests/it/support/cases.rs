@@ -61,3 +61,12 @@ pub fn insert_case(conn: &mut DbConnection, aktenzeichen: &str) -> i64 {
         .first(conn)
         .unwrap()
 }
+
+/// Marks case `id` as submitted now, as if it had reached the Bewilligungsbehörde, so that
+/// tests of what that authority may see need not play the procedure up to there.
+pub fn mark_submitted(conn: &mut DbConnection, id: i64) {
+    diesel::update(cases::table.find(id))
+        .set(cases::submitted_at.eq(Some(chrono::Utc::now().naive_utc())))
+        .execute(conn)
+        .unwrap();
+}
