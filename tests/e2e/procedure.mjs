@@ -243,6 +243,15 @@ await run(async (browser) => {
     await submitting(coordinator, () => coordinator.getByRole('button', { name: 'Vermerk speichern' }).click());
     assert.equal(await coordinator.locator('.zeitleiste .vermerk').first().innerText(), call);
     await page_done(coordinator, 'vermerk');
+    // One for the Kreis alone: the Bewilligungsbehörde sees that it stands there, not what it says.
+    const internal = 'Kämmerei: Eigenanteil 2027 im Haushaltsentwurf eingeplant.';
+    await coordinator.fill('#feld-vermerk', internal);
+    await coordinator.getByLabel(/^Interner Vermerk/).check();
+    await submitting(coordinator, () => coordinator.getByRole('button', { name: 'Vermerk speichern' }).click());
+    const newest = coordinator.locator('.zeitleiste li').first();
+    assert.match(await newest.textContent(), /Interner Vermerk \(nur für die eigene Stelle sichtbar\)/);
+    assert.equal(await newest.locator('.vermerk').innerText(), internal);
+    assert.ok(!(await coordinator.getByLabel(/^Interner Vermerk/).isChecked()), 'the next Vermerk is for everyone again');
     // Printed for the paper file: the data and the timeline, no navigation, buttons or forms to fill in.
     await coordinator.emulateMedia({ media: 'print' });
     assert.ok(await coordinator.locator('#feld-zentrum_name').isVisible(), 'the data prints');
@@ -260,6 +269,10 @@ await run(async (browser) => {
     await login(authority, BEWILLIGUNG);
     await page_done(authority, 'bewilligung-start');
     await authority.goto(`${BASE_URL}${casePath}`);
+    const timeline = await authority.locator('.zeitleiste').textContent();
+    assert.match(timeline, /Interner Vermerk einer anderen Stelle \(nicht einsehbar\)/);
+    assert.match(timeline, /Eingang des Antrags bestätigt/, 'the Vermerk for everyone');
+    assert.ok(!timeline.includes('Eigenanteil'), timeline);
     // The authority fills in its decision; the applicant's Antrag is shown, not open to it.
     assert.ok(await authority.locator('#feld-zentrum_name').isDisabled(), 'the Antrag is locked');
     assert.ok(!(await authority.locator('#feld-bewilligung-datum').isDisabled()), 'the decision is open');
@@ -289,6 +302,8 @@ await run(async (browser) => {
       const text = await reader.locator('main').textContent();
       assert.match(text, /Abgeschlossen: Bewilligt/);
       assert.match(text, /Telefonat mit dem Kompetenzzentrum:/, 'the Vermerk');
+      assert.match(text, /Interner Vermerk einer anderen Stelle/, 'the internal one in its place');
+      assert.ok(!text.includes('Eigenanteil'), 'without its text');
       assert.match(text, /bescheid\.pdf/, 'the documents');
       await page_done(reader, `akte-${viewport}`);
       await reader.context().close();
