@@ -31,6 +31,9 @@ pub const NOTE_ADDED: &str = "note_added";
 /// Payload key naming the organisation an internal Vermerk belongs to.
 pub const INTERNAL_TO: &str = "internal_to";
 
+/// Payload key (`true`) of an internal Vermerk another organisation sees without its text.
+pub const WITHHELD: &str = "withheld";
+
 /// Who reads a journal, as far as internal Vermerke are concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NoteReader {
@@ -75,7 +78,7 @@ pub fn redact(journal: Vec<JournalEntry>, reader: NoteReader) -> Vec<JournalEntr
         .into_iter()
         .map(|mut entry| {
             if let Some(owner) = internal_to(&entry).filter(|_| !reader.may_read(&entry)) {
-                entry.payload = json!({ INTERNAL_TO: owner.0, "withheld": true });
+                entry.payload = json!({ INTERNAL_TO: owner.0, WITHHELD: true });
             }
             entry
         })

@@ -249,7 +249,7 @@ await run(async (browser) => {
     await coordinator.getByLabel(/^Interner Vermerk/).check();
     await submitting(coordinator, () => coordinator.getByRole('button', { name: 'Vermerk speichern' }).click());
     const newest = coordinator.locator('.zeitleiste li').first();
-    assert.match(await newest.textContent(), /Interner Vermerk \(nur für die eigene Stelle sichtbar\)/);
+    assert.match(await newest.textContent(), /Interner Vermerk \(nur für die verfassende Stelle sichtbar\)/);
     assert.equal(await newest.locator('.vermerk').innerText(), internal);
     assert.ok(!(await coordinator.getByLabel(/^Interner Vermerk/).isChecked()), 'the next Vermerk is for everyone again');
     // Printed for the paper file: the data and the timeline, no navigation, buttons or forms to fill in.

@@ -727,7 +727,7 @@ both_backends! {
         assert_eq!(written.status, 303, "{}", written.body);
         let shared = browser.post(&app, &format!("/vorgaenge/{id}/vermerke"), &[("csrf", &csrf), ("text", "Unterlagen vollständig übersandt.")]).await;
         assert_eq!(shared.status, 303, "{}", shared.body);
-        let internal_item = "<span class=\"text\">Interner Vermerk (nur für die eigene Stelle sichtbar)</span><span class=\"vermerk\">Kämmerei: Eigenanteil noch offen.</span>";
+        let internal_item = "<span class=\"text\">Interner Vermerk (nur für die verfassende Stelle sichtbar)</span><span class=\"vermerk\">Kämmerei: Eigenanteil noch offen.</span>";
         for (who, mut reader) in [("Koordination", browser), ("Lesen", {
             let mut reader = Browser::from("10.0.0.4:1000");
             reader.login(&app, "leser@kreis-soest.de", PASSWORD).await;

@@ -748,11 +748,11 @@ pub(crate) fn journal_item(
         "case_withdrawn" => "Vorgang zurückgezogen".to_string(),
         "case_completed" => format!("Vorgang abgeschlossen (Ergebnis: {})", text("outcome")),
         cases::INVITATION_RESENT => "Einladung erneut gesendet".to_string(),
-        notes::NOTE_ADDED if p.get("withheld").is_some() => {
+        notes::NOTE_ADDED if p.get(notes::WITHHELD).is_some() => {
             "Interner Vermerk einer anderen Stelle (nicht einsehbar)".to_string()
         }
         notes::NOTE_ADDED if p.get(notes::INTERNAL_TO).is_some() => {
-            "Interner Vermerk (nur für die eigene Stelle sichtbar)".to_string()
+            "Interner Vermerk (nur für die verfassende Stelle sichtbar)".to_string()
         }
         notes::NOTE_ADDED => "Vermerk".to_string(),
         crate::service::case_migration::WORKFLOW_VERSION_CHANGED => format!(
@@ -782,7 +782,7 @@ pub(crate) fn journal_item(
         "zeit": time_de(entry.at),
         "wer": actor_de(&entry.actor, names),
         "text": description,
-        "vermerk": (entry.kind == notes::NOTE_ADDED && p.get("withheld").is_none()).then(|| text("text")),
+        "vermerk": (entry.kind == notes::NOTE_ADDED && p.get(notes::WITHHELD).is_none()).then(|| text("text")),
         "nr": entry.seq,
     })
 }
