@@ -287,11 +287,9 @@ fn principal_of(
     conn: &mut crate::db::DbConnection,
     token: StaffToken,
 ) -> Result<Result<Principal, Unauthenticated>, DbError> {
-    Ok(
-        Principal::load_with_organisation(conn, token.user, Some(token.generation))?
-            .map(|(principal, _)| principal)
-            .ok_or_else(|| rejected(token)),
-    )
+    Ok(Caller { token }
+        .principal_with_organisation(conn)?
+        .map(|(principal, _)| principal))
 }
 
 /// The refusal of a token whose user is gone or inactive, or whose generation has passed.

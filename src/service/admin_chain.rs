@@ -99,6 +99,16 @@ fn lock_end(conn: &mut DbConnection) -> Result<End, DbError> {
     })
 }
 
+/// The end as stored (position and hash of the newest entry), without locking it; `None` when
+/// its row is gone.
+fn stored_end(conn: &mut DbConnection) -> Result<Option<(i64, String)>, DbError> {
+    Ok(admin_chain::table
+        .find(1)
+        .select((admin_chain::last_seq, admin_chain::last_hash))
+        .first(conn)
+        .optional()?)
+}
+
 /// Moves the end to the entry `seq` with `hash`; the legacy entries are chained by then.
 fn set_end(conn: &mut DbConnection, seq: i64, hash: &str) -> Result<(), DbError> {
     diesel::update(admin_chain::table.find(1))
@@ -418,12 +428,7 @@ pub fn verify(conn: &mut DbConnection) -> Result<RecordReport, DbError> {
         report.broken = broken(0, Some(id), RecordBreakReason::Unchained);
         return Ok(report);
     }
-    let end: Option<(i64, String)> = admin_chain::table
-        .find(1)
-        .select((admin_chain::last_seq, admin_chain::last_hash))
-        .first(conn)
-        .optional()?;
-    report.broken = match end {
+    report.broken = match stored_end(conn)? {
         None => broken(0, None, RecordBreakReason::EndMissing),
         Some((recorded, _)) if recorded > last => broken(
             last + 1,
@@ -453,12 +458,7 @@ pub fn verify(conn: &mut DbConnection) -> Result<RecordReport, DbError> {
 
 /// The record's newest entry as `vorgang audit heads` publishes it; `None` while it is empty.
 pub fn current_head(conn: &mut DbConnection) -> Result<Option<RecordHead>, DbError> {
-    let end: Option<(i64, String)> = admin_chain::table
-        .find(1)
-        .select((admin_chain::last_seq, admin_chain::last_hash))
-        .first(conn)
-        .optional()?;
-    Ok(end
+    Ok(stored_end(conn)?
         .filter(|(seq, _)| *seq > 0)
         .map(|(seq, hash)| RecordHead { seq, hash }))
 }
