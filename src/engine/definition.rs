@@ -569,6 +569,19 @@ impl Step {
         }
     }
 
+    /// The kind of step in German, for messages that compare two steps' kinds.
+    pub fn german_kind(&self) -> &'static str {
+        match self {
+            Step::Task(_) => "Aufgabe",
+            Step::Consultation(_) => "Beteiligung",
+            Step::Decision(_) => "Entscheidung",
+            Step::Parallel(_) => "Verzweigung",
+            Step::Join(_) => "Zusammenführung",
+            Step::Wait(_) => "Warteschritt",
+            Step::End(_) => "Ende",
+        }
+    }
+
     /// The step type as written in the file.
     pub fn type_name(&self) -> &'static str {
         match self {

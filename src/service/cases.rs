@@ -338,7 +338,7 @@ pub fn stand_rank(workflow: &DeployedWorkflow, current_steps: &str) -> i32 {
 }
 
 /// The active steps in the form stored in `cases.current_steps` (`,a,b,`).
-fn current_steps(instance: &Instance) -> String {
+pub(super) fn current_steps(instance: &Instance) -> String {
     let mut steps: Vec<&str> = instance.active_steps().map(|t| t.step.as_str()).collect();
     steps.sort_unstable();
     steps.dedup();
@@ -350,7 +350,7 @@ fn current_steps(instance: &Instance) -> String {
 }
 
 /// True once a token rests at a step of the approving authority's role.
-fn submitted(workflow: &DeployedWorkflow, instance: &Instance) -> bool {
+pub(super) fn submitted(workflow: &DeployedWorkflow, instance: &Instance) -> bool {
     instance.active_steps().any(|token| {
         matches!(workflow.workflow.step(&token.step), Some(Step::Task(task)) if task.role == "bewilligung")
     })

@@ -96,6 +96,8 @@ const BEARER: &str = "bearer";
         workflows::MigrateAll,
         workflows::MigrationReport,
         workflows::RefusedMigration,
+        workflows::UnmatchedStepView,
+        workflows::StepCandidate,
         cases::AddNote,
         follow_ups::SetFollowUp,
         crate::service::follow_ups::OpenFollowUp,

@@ -59,10 +59,10 @@ fn bearer(token: &str) -> (&'static str, String) {
 }
 
 /// An outbox row: (template, to, subject, text, html, invitation id).
-type Mail = (String, Vec<String>, String, String, String, Option<i64>);
+pub type Mail = (String, Vec<String>, String, String, String, Option<i64>);
 
 /// The outbox rows, oldest first.
-fn mails(db: &TestDatabase) -> Vec<Mail> {
+pub fn mails(db: &TestDatabase) -> Vec<Mail> {
     let rows: Vec<(String, String, String, Option<i64>)> = outbox::table
         .order(outbox::id)
         .select((
@@ -95,7 +95,7 @@ fn mails(db: &TestDatabase) -> Vec<Mail> {
 }
 
 /// The personal link's token from a plain-text mail.
-fn token_in(text: &str) -> String {
+pub fn token_in(text: &str) -> String {
     let start = text
         .find("https://vorgang.test/beteiligung/")
         .expect("link in mail")

@@ -156,3 +156,122 @@ both_backends! {
         assert!(vorgang::journal::verify_all(&mut db.connection()).unwrap().is_empty());
     }
 }
+
+/// The consultation step `beteiligung` renamed to `partnerbeteiligung`.
+fn consultation_renamed(source: &str) -> String {
+    source
+        .replace("\n  beteiligung:\n", "\n  partnerbeteiligung:\n")
+        .replace("to: beteiligung\n", "to: partnerbeteiligung\n")
+}
+
+/// The step each of the case's rows in `table` names (`timers` or `invitations`).
+fn mirrored_steps(db: &TestDatabase, case: i64) -> (Vec<String>, Vec<String>) {
+    use diesel::prelude::*;
+    use vorgang::db::schema::{invitations, timers};
+    let mut conn = db.connection();
+    let timer_steps = timers::table
+        .filter(timers::case_id.eq(case))
+        .select(timers::step)
+        .load(&mut conn)
+        .unwrap();
+    let invitation_steps = invitations::table
+        .filter(invitations::case_id.eq(case))
+        .select(invitations::step)
+        .load(&mut conn)
+        .unwrap();
+    (timer_steps, invitation_steps)
+}
+
+both_backends! {
+    async fn a_case_in_a_renamed_consultation_moves_with_a_step_mapping_and_its_partners_links_keep_working(backend) {
+        let db = TestDatabase::migrated(backend);
+        let dir = tempfile::tempdir().unwrap();
+        let (admin, soest) = {
+            let mut conn = db.connection();
+            (
+                staff_token(&create_user(&mut conn, "admin@kfi.nrw.de", "KFI", &[Role::Admin], None)),
+                staff_token(&create_user(&mut conn, "k@kreis-soest.de", "05974", &[Role::Koordination], None)),
+            )
+        };
+        let pool = db.pool(2);
+        let api = crate::support::api::state(&pool, dir.path());
+        let app = actix_test::init_service(vorgang::web::app(pool, test_auth(), api)).await;
+        let created = send!(app, post("/api/v1/cases", &soest, json!({ "workflow": "ki-antrag", "data": crate::beteiligung::application() })));
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        let id = created.body["id"].as_i64().unwrap();
+        let started = send!(app, post(&format!("/api/v1/cases/{id}/actions/beteiligung_starten"), &soest, json!({ "version": 1 })));
+        assert_eq!(started.status, StatusCode::OK, "{}", started.body);
+        let version = started.body["version"].as_i64().unwrap();
+        let (timer_steps, invitation_steps) = mirrored_steps(&db, id);
+        assert!(!timer_steps.is_empty() && timer_steps.iter().all(|s| s == "beteiligung"), "{timer_steps:?}");
+        assert_eq!(invitation_steps, ["beteiligung", "beteiligung"]);
+        let deployed = send!(app, deploy(&admin, consultation_renamed));
+        assert_eq!(deployed.body["version"], 2, "{}", deployed.body);
+
+        // Without a mapping the case stays; the trial names the step to map and where it could go.
+        let migrate = |body: Value| post(&format!("/api/v1/cases/{id}/migrate"), &admin, body);
+        let refused = send!(app, migrate(json!({ "version": version })));
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+        assert_eq!(refused.body["reasons"][0]["message"], "Den Schritt „beteiligung“, an dem der Vorgang steht, gibt es in Version 2 nicht.");
+        let trial = send!(app, post("/api/v1/workflows/ki-antrag/migrate", &admin, json!({ "from": 1, "trial": true })));
+        assert_eq!(trial.status, StatusCode::OK, "{}", trial.body);
+        assert_eq!(trial.body["unmatched"], json!([{
+            "step": "beteiligung",
+            "title": "Beteiligung der örtlichen Partner",
+            "kind": "Beteiligung",
+            "cases": 1,
+            "candidates": [{ "step": "partnerbeteiligung", "title": "Beteiligung der örtlichen Partner" }],
+        }]));
+
+        // A mapping onto another kind of step or from a step that never was: 422 at the entry,
+        // for one case and for all; nothing changes.
+        let wrong_kind = send!(app, migrate(json!({ "version": version, "steps": { "beteiligung": "auswertung" } })));
+        assert_eq!(wrong_kind.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", wrong_kind.body);
+        assert_eq!(wrong_kind.body["errors"], json!([{
+            "pointer": "/steps/beteiligung",
+            "message": "Der Schritt „auswertung“ (Aufgabe) ist nicht von derselben Art wie „beteiligung“ (Beteiligung); zugeordnet wird nur ein Schritt derselben Art.",
+        }]));
+        let unknown = send!(app, post("/api/v1/workflows/ki-antrag/migrate", &admin, json!({ "from": 1, "steps": { "beteiligungen": "partnerbeteiligung" } })));
+        assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", unknown.body);
+        assert_eq!(unknown.body["errors"][0]["message"], "Den Schritt „beteiligungen“ gibt es in Version 1 nicht.");
+        let unchanged = send!(app, actix_test::TestRequest::get().uri(&format!("/api/v1/cases/{id}"))
+            .insert_header(("Authorization", format!("Bearer {admin}"))));
+        assert_eq!((unchanged.body["workflow_version"].clone(), unchanged.body["version"].clone()), (json!(1), json!(version)));
+
+        // With the mapping it moves: the consultation, its invitations and timers carry the new name.
+        let moved = send!(app, migrate(json!({ "version": version, "steps": { "beteiligung": "partnerbeteiligung" } })));
+        assert_eq!(moved.status, StatusCode::OK, "{}", moved.body);
+        assert_eq!(moved.body["workflow_version"], 2);
+        assert_eq!(moved.body["active_steps"][0]["step"], "partnerbeteiligung");
+        assert_eq!(moved.body["active_steps"][0]["deadline"], started.body["active_steps"][0]["deadline"]);
+        let (timer_steps, invitation_steps) = mirrored_steps(&db, id);
+        assert!(!timer_steps.is_empty() && timer_steps.iter().all(|s| s == "partnerbeteiligung"), "{timer_steps:?}");
+        assert_eq!(invitation_steps, ["partnerbeteiligung", "partnerbeteiligung"]);
+        let listed = send!(app, actix_test::TestRequest::get().uri("/api/v1/cases?step=partnerbeteiligung")
+            .insert_header(("Authorization", format!("Bearer {soest}"))));
+        assert_eq!(listed.body["total"], 1, "{}", listed.body);
+        let journal = send!(app, actix_test::TestRequest::get().uri(&format!("/api/v1/cases/{id}/journal"))
+            .insert_header(("Authorization", format!("Bearer {admin}"))));
+        let last = journal.body.as_array().unwrap().last().unwrap().clone();
+        assert_eq!(last["payload"], json!({ "from": 1, "to": 2, "steps": { "beteiligung": "partnerbeteiligung" } }));
+
+        // The partners answer through the links they were sent before the move; the
+        // consultation of the new version completes and the case goes on.
+        let links: Vec<String> = crate::beteiligung::mails(&db).into_iter()
+            .filter(|m| m.0 == "beteiligung_einladung")
+            .map(|m| crate::beteiligung::token_in(&m.3))
+            .collect();
+        assert_eq!(links.len(), 2);
+        for link in &links {
+            let answered = send!(app, actix_test::TestRequest::post().uri(&format!("/api/v1/beteiligung/{link}"))
+                .set_json(json!({ "votum": "zustimmung", "stellungnahme": "Einverstanden.", "name": "Frau Muster" })));
+            assert_eq!(answered.status, StatusCode::OK, "{}", answered.body);
+        }
+        let after = send!(app, actix_test::TestRequest::get().uri(&format!("/api/v1/cases/{id}"))
+            .insert_header(("Authorization", format!("Bearer {soest}"))));
+        assert_eq!(after.body["active_steps"][0]["step"], "auswertung", "{}", after.body);
+        let (timer_steps, _) = mirrored_steps(&db, id);
+        assert!(timer_steps.iter().all(|s| s == "partnerbeteiligung"), "{timer_steps:?}");
+        assert!(vorgang::journal::verify_all(&mut db.connection()).unwrap().is_empty());
+    }
+}

@@ -750,3 +750,57 @@ both_backends! {
         assert!(case_page.body.contains("Version 2") && !case_page.body.contains("neueste"), "{}", case_page.body);
     }
 }
+
+both_backends! {
+    async fn a_renamed_step_is_mapped_on_the_page_before_its_cases_move(backend) {
+        let db = TestDatabase::migrated(backend);
+        let app = admin_app!(db.pool(2));
+        let mut admin = admin_browser!(app, db);
+        let admin_token = crate::support::auth::staff_token(&User::find_by_email(&mut db.connection(), ADMIN).unwrap().unwrap());
+        let kleve = crate::support::auth::staff_token(&create_user(&mut db.connection(), "k@kreis-kleve.de", "05154", &[Role::Koordination], None));
+        let call = |request: actix_test::TestRequest, token: &str| request.insert_header(("Authorization", format!("Bearer {token}"))).to_request();
+        let created = actix_test::call_service(&app, call(actix_test::TestRequest::post().uri("/api/v1/cases").set_json(json!({ "workflow": "ki-antrag" })), &kleve)).await;
+        assert_eq!(created.status(), 201);
+        let case: Value = actix_test::read_body_json(created).await;
+        let source = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/workflows/ki-antrag.yaml")).unwrap();
+        let renamed = source
+            .replace("start: entwurf", "start: ausarbeitung")
+            .replace("\n  entwurf:", "\n  ausarbeitung:")
+            .replace("to: entwurf", "to: ausarbeitung");
+        let deployed = actix_test::call_service(&app, call(actix_test::TestRequest::post().uri("/api/v1/workflows")
+            .insert_header(("Content-Type", "application/yaml")).set_payload(renamed), &admin_token)).await;
+        assert_eq!(deployed.status(), 201);
+        let csrf = admin.csrf_token(&app, "/admin/workflows/ki-antrag").await;
+        let umstellen = "/admin/workflows/ki-antrag/umstellen";
+
+        // The trial names the missing step and offers the new version's tasks.
+        let trial = admin.post(&app, umstellen, &[("csrf", &csrf), ("von", "1"), ("aktion", "pruefen")]).await;
+        assert_eq!(trial.status, 200, "{}", trial.body);
+        let page = unescape(&trial.body);
+        assert!(page.contains("Kein Vorgang würde umgestellt"), "{page}");
+        assert!(page.contains("Schritte zuordnen"), "{page}");
+        assert!(page.contains("<label for=\"feld-schritt-0\">Aufgabe „Antrag entwerfen“ (entwurf; 1 Vorgang) in Version 2 zuordnen zu</label>"), "{page}");
+        assert!(page.contains("<select name=\"schritt.entwurf\" id=\"feld-schritt-0\">"), "{page}");
+        assert!(page.contains("<option value=\"ausarbeitung\">„Antrag entwerfen“ (ausarbeitung)</option>"), "{page}");
+        assert!(!page.contains("<option value=\"bewilligt\">"), "only tasks are offered: {page}");
+
+        // Chosen: the trial finds the case movable and carries the mapping into „Jetzt umstellen“.
+        let mapped = [("csrf", csrf.as_str()), ("von", "1"), ("aktion", "pruefen"), ("schritt.entwurf", "ausarbeitung")];
+        let trial = admin.post(&app, umstellen, &mapped).await;
+        let page = unescape(&trial.body);
+        assert!(page.contains("1 Vorgang würde umgestellt"), "{page}");
+        assert!(page.contains("Zugeordnete Schritte (Name in Version 1 → Name in Version 2): „entwurf“ → „ausarbeitung“."), "{page}");
+        assert!(page.contains("<input type=\"hidden\" name=\"schritt.entwurf\" value=\"ausarbeitung\">"), "{page}");
+        assert!(!page.contains("Schritte zuordnen"), "{page}");
+
+        // A forged mapping is refused and moves nothing.
+        let forged = admin.post(&app, umstellen, &[("csrf", &csrf), ("von", "1"), ("aktion", "umstellen"), ("schritt.entwurf", "bewilligt")]).await;
+        assert_eq!(forged.status, 422, "{}", forged.body);
+        assert!(unescape(&forged.body).contains("Der Schritt „bewilligt“ (Ende) ist nicht von derselben Art wie „entwurf“ (Aufgabe)"), "{}", forged.body);
+
+        let done = admin.post(&app, umstellen, &[("csrf", &csrf), ("von", "1"), ("aktion", "umstellen"), ("schritt.entwurf", "ausarbeitung")]).await;
+        assert!(done.body.contains("1 Vorgang wurde auf Version 2 umgestellt."), "{}", done.body);
+        let case_page = admin.get(&app, &format!("/vorgaenge/{}", case["id"])).await;
+        assert!(unescape(&case_page.body).contains("Auf Version 2 des Workflows umgestellt (vorher Version 1); Schritte zugeordnet: „entwurf“ → „Antrag entwerfen“"), "{}", case_page.body);
+    }
+}

@@ -647,6 +647,10 @@ pub struct Migrate {
     /// Die Workflow-Version, auf die umgestellt wird; ohne: die neueste.
     #[serde(default)]
     pub to: Option<i32>,
+    /// Umbenannte oder ersetzte Schritte: alter Name → Name in der neuen Version (nur Schritte
+    /// derselben Art). Nicht genannte Schritte behalten ihren Namen.
+    #[serde(default)]
+    pub steps: std::collections::BTreeMap<String, String>,
 }
 
 /// `POST /cases/{id}/migrate`: moves a running case to a newer version of its workflow.
@@ -655,7 +659,7 @@ pub struct Migrate {
     path = "/api/v1/cases/{id}/migrate",
     tag = "Vorgänge",
     summary = "Vorgang auf eine neuere Workflow-Version umstellen",
-    description = "Nur für Administratoren. Der Vorgang wird umgestellt, wenn jeder Schritt, an dem er steht, wartet oder beteiligt, in der neuen Version als Schritt derselben Art besteht, jede Verzweigung, in der er läuft, ihren Zweig behält und seine Daten zum Datenschema der neuen Version passen; sonst bleibt alles, wie es ist, und `reasons` nennt die Gründe. Fristen, Einladungen und Daten werden übernommen; die Umstellung steht im Journal (`workflow_version_changed`).",
+    description = "Nur für Administratoren. Der Vorgang wird umgestellt, wenn jeder Schritt, an dem er steht, wartet oder beteiligt, in der neuen Version als Schritt derselben Art besteht, jede Verzweigung, in der er läuft, ihren Zweig behält und seine Daten zum Datenschema der neuen Version passen; sonst bleibt alles, wie es ist, und `reasons` nennt die Gründe. Umbenannte oder ersetzte Schritte ordnet `steps` zu (alter Name → neuer Name, nur Schritte derselben Art). Fristen, Einladungen und Daten werden übernommen; die Umstellung steht im Journal (`workflow_version_changed`).",
     params(
         ("id" = i64, Path, description = "Nummer des Vorgangs"),
     ),
@@ -667,7 +671,7 @@ pub struct Migrate {
         (status = 403, description = "Keine Berechtigung", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Nicht gefunden", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Versionskonflikt; `current_version` nennt die aktuelle Version", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Nicht umstellbar (`reasons`) oder die Workflow-Version gibt es nicht", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Nicht umstellbar (`reasons`), die Workflow-Version gibt es nicht, oder `steps` passt nicht zu den Versionen (`errors`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn migrate(
@@ -678,7 +682,8 @@ pub async fn migrate(
     api: web::Data<ApiState>,
 ) -> Result<HttpResponse, actix_web::Error> {
     let id = CaseId(path.into_inner());
-    let Migrate { version, to } = body.into_inner();
+    let Migrate { version, to, steps } = body.into_inner();
+    let steps = crate::service::case_migration::StepMapping::new(steps);
     let api = api.into_inner();
     let view = with_principal_and_organisation(&db, caller, move |conn, principal, own| {
         authorize(&principal, Permission::DeployWorkflow, None)
@@ -687,8 +692,11 @@ pub async fn migrate(
             conn,
             &api.case_context(),
             id,
-            version,
-            to,
+            crate::service::case_migration::CaseMove {
+                expected: version,
+                to,
+                steps: &steps,
+            },
             &actor(&principal),
             &clock::now(),
         )?;

@@ -142,6 +142,10 @@ pub struct MigrateAll {
     /// Die Workflow-Version, auf die umgestellt wird; ohne: die neueste.
     #[serde(default)]
     pub to: Option<i32>,
+    /// Umbenannte oder ersetzte Schritte: alter Name → Name in der neuen Version (nur Schritte
+    /// derselben Art), für alle Vorgänge gleich. Nicht genannte Schritte behalten ihren Namen.
+    #[serde(default)]
+    pub steps: std::collections::BTreeMap<String, String>,
     /// Nur prüfen: nennt, welche Vorgänge umgestellt würden, und ändert nichts.
     #[serde(default)]
     pub trial: bool,
@@ -166,6 +170,31 @@ pub struct MigrationReport {
     pub movable: Vec<String>,
     /// Vorgänge, die bei ihrer Version bleiben.
     pub refused: Vec<RefusedMigration>,
+    /// Schritte, an denen bleibende Vorgänge stehen, die es in der neuen Version nicht gibt und
+    /// die `steps` nicht zuordnet: mit den Schritten derselben Art, denen sie zugeordnet werden
+    /// könnten.
+    pub unmatched: Vec<UnmatchedStepView>,
+}
+
+/// A step that needs a mapping before the cases occupying it can move.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct UnmatchedStepView {
+    /// Der Name des Schritts in der alten Version.
+    pub step: String,
+    pub title: String,
+    /// Die Art des Schritts, deutsch.
+    pub kind: String,
+    /// Wie viele der Vorgänge dort stehen.
+    pub cases: usize,
+    /// Die Schritte derselben Art in der neuen Version.
+    pub candidates: Vec<StepCandidate>,
+}
+
+/// A step of the new version a missing one could be mapped to.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct StepCandidate {
+    pub step: String,
+    pub title: String,
 }
 
 /// `POST /workflows/{key}/migrate`: moves every running case of one version to a newer one.
@@ -174,7 +203,7 @@ pub struct MigrationReport {
     path = "/api/v1/workflows/{key}/migrate",
     tag = "Verfahren",
     summary = "Laufende Vorgänge einer Version umstellen",
-    description = "Nur für Administratoren: stellt jeden laufenden Vorgang der Version `from` auf die Version `to` (ohne: die neueste) um, jeden für sich und nach denselben Regeln wie `POST /cases/{id}/migrate`; Vorgänge, die nicht umgestellt werden können, bleiben mit ihren Gründen bei ihrer Version. Mit `trial` wird nur geprüft.",
+    description = "Nur für Administratoren: stellt jeden laufenden Vorgang der Version `from` auf die Version `to` (ohne: die neueste) um, jeden für sich und nach denselben Regeln wie `POST /cases/{id}/migrate`; Vorgänge, die nicht umgestellt werden können, bleiben mit ihren Gründen bei ihrer Version. Umbenannte Schritte ordnet `steps` zu (alter Name → neuer Name); `unmatched` nennt die fehlenden Schritte bleibender Vorgänge mit den möglichen Zielen. Mit `trial` wird nur geprüft.",
     params(("key" = String, Path, description = "Schlüssel des Workflows")),
     request_body = MigrateAll,
     responses(
@@ -182,7 +211,7 @@ pub struct MigrationReport {
         (status = 400, description = "Ungültige Anfrage (JSON oder Parameter)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Nicht angemeldet: Bearer-Token fehlt oder ist ungültig", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Keine Berechtigung", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Die Workflow-Version gibt es nicht", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Die Workflow-Version gibt es nicht, oder `steps` nennt einen Schritt, den es nicht gibt oder der nicht von derselben Art ist (`errors`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn migrate_all(
@@ -194,7 +223,12 @@ pub async fn migrate_all(
 ) -> Result<HttpResponse, Problem> {
     authorize(&principal, Permission::DeployWorkflow, None).map_err(denied)?;
     let key = key.into_inner();
-    let MigrateAll { from, to, trial } = body.into_inner();
+    let MigrateAll {
+        from,
+        to,
+        steps,
+        trial,
+    } = body.into_inner();
     let actor = super::actor(&principal);
     let api = api.into_inner();
     let outcome = blocking(&db, move |conn| {
@@ -202,6 +236,7 @@ pub async fn migrate_all(
             key,
             from,
             to,
+            steps: crate::service::case_migration::StepMapping::new(steps),
             trial,
         };
         crate::service::case_migration::migrate_all(
@@ -223,6 +258,21 @@ pub async fn migrate_all(
             .map(|(aktenzeichen, reasons)| RefusedMigration {
                 aktenzeichen,
                 reasons,
+            })
+            .collect(),
+        unmatched: outcome
+            .unmatched
+            .into_iter()
+            .map(|unmatched| UnmatchedStepView {
+                step: unmatched.step,
+                title: unmatched.title,
+                kind: unmatched.kind.to_string(),
+                cases: unmatched.cases,
+                candidates: unmatched
+                    .candidates
+                    .into_iter()
+                    .map(|(step, title)| StepCandidate { step, title })
+                    .collect(),
             })
             .collect(),
     }))

@@ -755,11 +755,29 @@ pub(crate) fn journal_item(
             "Interner Vermerk (nur für die verfassende Stelle sichtbar)".to_string()
         }
         notes::NOTE_ADDED => "Vermerk".to_string(),
-        crate::service::case_migration::WORKFLOW_VERSION_CHANGED => format!(
-            "Auf Version {} des Workflows umgestellt (vorher Version {})",
-            p.get("to").and_then(Value::as_i64).unwrap_or(0),
-            p.get("from").and_then(Value::as_i64).unwrap_or(0)
-        ),
+        crate::service::case_migration::WORKFLOW_VERSION_CHANGED => {
+            // Renamed steps: the old name as it was, the new one with its title.
+            let renamed = p
+                .get(crate::service::case_migration::STEPS)
+                .and_then(Value::as_object)
+                .map(|steps| {
+                    steps
+                        .iter()
+                        .map(|(old, new)| {
+                            let new = new.as_str().unwrap_or_default();
+                            format!("„{old}“ → „{}“", title_of(definition, new))
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .filter(|renamed| !renamed.is_empty())
+                .map(|renamed| format!("; Schritte zugeordnet: {}", renamed.join(", ")))
+                .unwrap_or_default();
+            format!(
+                "Auf Version {} des Workflows umgestellt (vorher Version {}){renamed}",
+                p.get("to").and_then(Value::as_i64).unwrap_or(0),
+                p.get("from").and_then(Value::as_i64).unwrap_or(0)
+            )
+        }
         crate::service::case_file::EXPORTED => {
             let seq = p.get("journal_seq").and_then(Value::as_i64).unwrap_or(0);
             format!("Akte exportiert (ZIP-Archiv mit dem Journal bis Eintrag {seq})")

@@ -74,6 +74,15 @@ pub(crate) fn failure(api: &ApiState, session: &Session, error: ServiceError) ->
             "Nicht möglich",
             message.clone(),
         ),
+        ServiceError::InvalidInput(errors) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Nicht möglich",
+            errors
+                .iter()
+                .map(|error| error.message.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
         _ => {
             tracing::error!(%error, "administration page failed");
             (

@@ -214,7 +214,14 @@ pub struct MigrateInput {
     /// `pruefen` (a trial run) or `umstellen`.
     #[serde(default)]
     aktion: String,
+    /// Every other field; `schritt.{old}` = the new version's step a case at `old` moves to
+    /// (empty: none).
+    #[serde(flatten)]
+    weitere: std::collections::BTreeMap<String, String>,
 }
+
+/// The prefix of the form fields that map a missing step to one of the new version.
+const STEP_FIELD: &str = "schritt.";
 
 /// `POST /admin/workflows/{key}/umstellen`: moves (or, with `aktion=pruefen`, checks) the
 /// running cases of version `von` to the newest version and shows what happened to each.
@@ -239,10 +246,25 @@ pub async fn migrate(
         );
     };
     let trial = form.aktion != "umstellen";
+    let steps = case_migration::StepMapping::new(
+        form.weitere
+            .iter()
+            .filter_map(|(field, value)| {
+                let old = field.strip_prefix(STEP_FIELD)?;
+                let new = value.trim();
+                (!new.is_empty()).then(|| (old.to_string(), new.to_string()))
+            })
+            .collect(),
+    );
+    let chosen: Vec<Value> = steps
+        .entries()
+        .map(|(old, new)| json!({ "alt": old, "neu": new }))
+        .collect();
     let plan = case_migration::BulkMove {
         key: key.clone(),
         from,
         to: None,
+        steps,
         trial,
     };
     let actor = crate::web::api::actor(session.principal());
@@ -286,6 +308,22 @@ pub async fn migrate(
             .refused
             .iter()
             .map(|(aktenzeichen, reasons)| json!({ "aktenzeichen": aktenzeichen, "gruende": reasons }))
+            .collect::<Vec<_>>()
+    );
+    context["zuordnung"] = json!(chosen);
+    context["offen"] = json!(
+        outcome
+            .unmatched
+            .iter()
+            .map(|step| json!({
+                "schritt": step.step,
+                "titel": step.title,
+                "art": step.kind,
+                "vorgaenge": step.cases,
+                "ziele": step.candidates.iter()
+                    .map(|(name, title)| json!({ "schritt": name, "titel": title }))
+                    .collect::<Vec<_>>(),
+            }))
             .collect::<Vec<_>>()
     );
     render(&api, StatusCode::OK, "admin_workflow_umstellung", &context)
