@@ -2,6 +2,7 @@
 //! failed-login limits, the permission matrix, and the `vorgang user` command.
 
 pub mod cli;
+pub mod internal;
 pub mod limiter;
 pub mod login;
 pub mod password;
@@ -12,6 +13,7 @@ pub mod token;
 
 use std::sync::Arc;
 
+pub use internal::InternalReader;
 pub use limiter::{LoginLimiter, LoginLimits};
 pub use password::Passwords;
 pub use permissions::{CaseScope, Denied, Permission, authorize, workflow_roles};

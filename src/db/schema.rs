@@ -165,6 +165,8 @@ diesel::table! {
         uploaded_by -> Text,
         partner_visible -> Bool,
         created_at -> Timestamp,
+        /// The organisation the document is internal to; NULL for everyone who reads the case.
+        internal_to -> Nullable<BigInt>,
     }
 }
 

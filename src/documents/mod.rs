@@ -17,7 +17,7 @@ pub mod zip;
 
 pub use self::filename::{content_disposition, sanitize_filename};
 pub use self::kind::{Declared, DocumentType, check_declared, identify, sniff};
-pub use self::record::{Document, NewDocument, find, insert, list};
+pub use self::record::{Document, NewDocument, find, find_for, insert, list, list_for};
 pub use self::store::{
     DocumentStore, StoredBlob, UploadBuffer, digest, is_valid_sha256, read_limited, sha256_hex,
 };

@@ -6,6 +6,8 @@ use serde::Serialize;
 
 use super::filename::{content_disposition, sanitize_filename};
 use super::store::StoredBlob;
+use crate::auth::InternalReader;
+use crate::db::models::OrganisationId;
 use crate::db::schema::documents;
 use crate::db::{DbConnection, DbError};
 
@@ -32,6 +34,9 @@ pub struct Document {
     /// When it was recorded (UTC; RFC 3339 in JSON).
     #[serde(serialize_with = "crate::utc::serialize")]
     pub created_at: NaiveDateTime,
+    /// The organisation the document is internal to (the uploader's); `None`: for everyone who
+    /// reads the case.
+    pub internal_to: Option<OrganisationId>,
 }
 
 impl Document {
@@ -58,6 +63,8 @@ pub struct NewDocument {
     pub uploaded_by: String,
     /// Whether consulted partners may see it.
     pub partner_visible: bool,
+    /// The organisation it is internal to; never together with `partner_visible`.
+    pub internal_to: Option<OrganisationId>,
 }
 
 impl NewDocument {
@@ -77,6 +84,16 @@ impl NewDocument {
             filename: filename.to_string(),
             uploaded_by: uploaded_by.to_string(),
             partner_visible,
+            internal_to: None,
+        }
+    }
+
+    /// The same record, internal to `organisation` (or for everyone with `None`).
+    #[must_use]
+    pub fn internal_to(self, organisation: Option<OrganisationId>) -> Self {
+        Self {
+            internal_to: organisation,
+            ..self
         }
     }
 }
@@ -91,6 +108,7 @@ struct DocumentInsert<'a> {
     filename: &'a str,
     uploaded_by: &'a str,
     partner_visible: bool,
+    internal_to: Option<OrganisationId>,
 }
 
 /// Records a document (the blob must already be stored); the file name is sanitised here.
@@ -104,6 +122,7 @@ pub fn insert(conn: &mut DbConnection, new: NewDocument) -> Result<Document, DbE
         filename: &filename,
         uploaded_by: &new.uploaded_by,
         partner_visible: new.partner_visible,
+        internal_to: new.internal_to,
     };
     let id: i64 = match conn {
         DbConnection::Pg(pg) => diesel::insert_into(documents::table)
@@ -137,6 +156,17 @@ pub fn find(conn: &mut DbConnection, case_id: i64, id: i64) -> Result<Option<Doc
         .optional()?)
 }
 
+/// The document `id` of case `case_id` if `reader` sees it (another organisation's internal
+/// document is not found, as if it did not exist).
+pub fn find_for(
+    conn: &mut DbConnection,
+    case_id: i64,
+    id: i64,
+    reader: InternalReader,
+) -> Result<Option<Document>, DbError> {
+    Ok(find(conn, case_id, id)?.filter(|document| reader.sees(document.internal_to)))
+}
+
 /// All documents of a case, oldest first.
 pub fn list(conn: &mut DbConnection, case_id: i64) -> Result<Vec<Document>, DbError> {
     Ok(documents::table
@@ -144,4 +174,16 @@ pub fn list(conn: &mut DbConnection, case_id: i64) -> Result<Vec<Document>, DbEr
         .order((documents::created_at, documents::id))
         .select(Document::as_select())
         .load(conn)?)
+}
+
+/// The documents of a case `reader` sees, oldest first: without other organisations' internal
+/// ones.
+pub fn list_for(
+    conn: &mut DbConnection,
+    case_id: i64,
+    reader: InternalReader,
+) -> Result<Vec<Document>, DbError> {
+    let mut documents = list(conn, case_id)?;
+    documents.retain(|document| reader.sees(document.internal_to));
+    Ok(documents)
 }

@@ -8,11 +8,12 @@
 use diesel::prelude::*;
 
 use super::ServiceError;
-use crate::auth::{CaseScope, Permission, Principal, authorize};
+use crate::auth::{CaseScope, InternalReader, Permission, Principal, authorize};
 use crate::db::models::{CaseRow, DefinitionId, Organisation, OrganisationId, Role};
 use crate::db::schema::{case_events, cases, organisations};
 use crate::db::{DbConnection, write_transaction};
-use crate::service::notes::{INTERNAL_TO, NOTE_ADDED, NoteReader};
+use crate::service::internal::INTERNAL_TO;
+use crate::service::notes::NOTE_ADDED;
 
 /// Which cases a principal may read, as a filter on `cases` (the SQL form of `ReadCase`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,7 +155,7 @@ struct SearchPatterns {
 }
 
 impl SearchPatterns {
-    fn of(q: &str, reader: NoteReader) -> Self {
+    fn of(q: &str, reader: InternalReader) -> Self {
         let needle = q.to_lowercase();
         let as_json = serde_json::to_string(&needle).unwrap_or_default();
         let as_json = as_json
@@ -163,8 +164,8 @@ impl SearchPatterns {
             .unwrap_or_default();
         let text = format!("\"text\":\"%{}%\"}}", escape_like(as_json));
         let owner = match reader {
-            NoteReader::All => "%".to_string(),
-            NoteReader::Of(own) => own.0.to_string(),
+            InternalReader::All => "%".to_string(),
+            InternalReader::Of(own) => own.0.to_string(),
         };
         Self {
             plain: contains_pattern(&needle),
@@ -212,7 +213,7 @@ pub fn search(
             .map(|q| q.trim())
             .filter(|q| !q.is_empty())
         {
-            let patterns = SearchPatterns::of(q, NoteReader::of(principal));
+            let patterns = SearchPatterns::of(q, InternalReader::of(principal));
             let noted = case_events::table
                 .filter(case_events::kind.eq(NOTE_ADDED))
                 .filter(
@@ -312,7 +313,8 @@ mod tests {
 
     #[test]
     fn a_search_matches_inside_a_vermerk_as_its_payload_is_stored() {
-        let patterns = SearchPatterns::of("Frau \"Berg\" 100%_", NoteReader::Of(OrganisationId(7)));
+        let patterns =
+            SearchPatterns::of("Frau \"Berg\" 100%_", InternalReader::Of(OrganisationId(7)));
         assert_eq!(patterns.plain, r#"%frau "berg" 100\%\_%"#);
         // Escaped for JSON (`\"`), then for LIKE (`\\`), inside the fixed `{"text":"…"}`.
         assert_eq!(patterns.note, r#"{"text":"%frau \\"berg\\" 100\%\_%"}"#);
@@ -321,7 +323,7 @@ mod tests {
             patterns.internal_note,
             r#"{"internal_to":7,"text":"%frau \\"berg\\" 100\%\_%"}"#
         );
-        let all = SearchPatterns::of("berg", NoteReader::All);
+        let all = SearchPatterns::of("berg", InternalReader::All);
         assert_eq!(all.internal_note, r#"{"internal_to":%,"text":"%berg%"}"#);
     }
 }

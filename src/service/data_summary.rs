@@ -116,7 +116,10 @@ impl References {
             (Readers::Partners, Some(None)) => {
                 "liegt vor (für Beteiligte nicht freigegeben)".to_string()
             }
-            (Readers::CaseFile, Some(None)) | (_, None) => "nicht mehr vorhanden".to_string(),
+            (Readers::CaseFile, Some(None)) => {
+                "liegt vor (internes Dokument einer anderen Stelle)".to_string()
+            }
+            (_, None) => "nicht mehr vorhanden".to_string(),
         }
     }
 }
@@ -337,6 +340,22 @@ mod tests {
         ]
         .map(|(label, value)| (label.to_string(), value.to_string()));
         assert_eq!(lines(&references), expected);
+    }
+
+    #[test]
+    fn another_organisations_internal_document_is_named_as_such_in_the_case_file() {
+        let references = references(
+            Readers::CaseFile,
+            HashMap::from([(17, Some("Konzept.pdf".into())), (18, None)]),
+        );
+        let found = lines(&references);
+        assert!(
+            found.contains(&(
+                "Stellenplan".to_string(),
+                "liegt vor (internes Dokument einer anderen Stelle)".to_string()
+            )),
+            "{found:?}"
+        );
     }
 
     #[test]

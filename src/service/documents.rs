@@ -7,6 +7,7 @@
 
 use serde_json::json;
 
+use super::internal::INTERNAL_TO;
 use crate::db::{DbConnection, write_transaction};
 use crate::documents::{self, Document, NewDocument};
 use crate::journal::{self, NewEvent};
@@ -17,8 +18,12 @@ use crate::service::ServiceError;
 pub const UPLOADED: &str = "document_uploaded";
 
 /// Records `new` (its blob already stored) as a document of its case and journals it, by its
-/// uploader. A case that does not exist changes nothing.
+/// uploader. A case that does not exist changes nothing; an internal document cannot be shown
+/// to the consulted partners.
 pub fn attach(conn: &mut DbConnection, new: NewDocument) -> Result<Document, ServiceError> {
+    if new.internal_to.is_some() && new.partner_visible {
+        return Err(ServiceError::Unprocessable(INTERNAL_AND_SHARED.into()));
+    }
     write_transaction(conn, |conn| {
         let document = documents::insert(conn, new)?;
         journal::append(conn, document.case_id, &[uploaded(&document)])?;
@@ -26,19 +31,30 @@ pub fn attach(conn: &mut DbConnection, new: NewDocument) -> Result<Document, Ser
     })
 }
 
+/// Why a document cannot be both internal and shown to the consulted partners.
+pub const INTERNAL_AND_SHARED: &str = "Ein internes Dokument kann nicht für Beteiligte sichtbar \
+     sein; bitte wählen Sie eines von beiden.";
+
 /// The journal entry for `document`'s arrival.
+/// An internal one names its organisation (`internal_to`), so that other organisations read the
+/// entry withheld (`service::internal`): its file name is as much the owner's business as its
+/// content.
 pub(crate) fn uploaded(document: &Document) -> NewEvent {
+    let mut payload = json!({
+        "document": document.id,
+        "filename": document.filename,
+        "sha256": document.sha256,
+        "size": document.size,
+        "content_type": document.content_type,
+        "partner_visible": document.partner_visible,
+    });
+    if let Some(owner) = document.internal_to {
+        payload[INTERNAL_TO] = json!(owner.0);
+    }
     NewEvent {
         at: document.created_at,
         actor: document.uploaded_by.clone(),
         kind: UPLOADED.to_string(),
-        payload: json!({
-            "document": document.id,
-            "filename": document.filename,
-            "sha256": document.sha256,
-            "size": document.size,
-            "content_type": document.content_type,
-            "partner_visible": document.partner_visible,
-        }),
+        payload,
     }
 }

@@ -18,6 +18,7 @@ pub mod error;
 pub mod first_run;
 pub mod follow_ups;
 pub mod fristen;
+pub mod internal;
 pub mod mail;
 pub mod metrics;
 pub mod notes;

@@ -380,7 +380,7 @@ pub fn document(
     let Some(document) = documents::find(conn, row.case_id, id)? else {
         return Ok(None);
     };
-    if document.partner_visible {
+    if document.partner_visible && document.internal_to.is_none() {
         return Ok(Some(document));
     }
     let own = beteiligung::answer_versions(conn, row.id)?

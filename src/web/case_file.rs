@@ -17,13 +17,13 @@ use chrono::NaiveDateTime;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
+use crate::auth::InternalReader;
 use crate::auth::{Permission, Principal};
 use crate::db::Database;
 use crate::db::models::CaseId;
 use crate::documents::content_disposition;
 use crate::service::beteiligung::{parse_votum, votum_de};
 use crate::service::case_file::{self, CaseFile, archive};
-use crate::service::notes::NoteReader;
 use crate::service::{ServiceError, clock};
 use crate::web::api::ApiState;
 use crate::web::api::cases::permit;
@@ -63,7 +63,7 @@ pub async fn prepare(
             }
             Ok(())
         };
-        let reader = NoteReader::of(&principal);
+        let reader = InternalReader::of(&principal);
         let file = case_file::load(&mut conn, &api.registry, id, reader, &check)?;
         let exported_at = case_file::export_time(&clock::now());
         let overview = api
@@ -226,6 +226,7 @@ fn overview(file: &CaseFile, exported_by: &str, exported_at: NaiveDateTime) -> V
             "am": time_de(d.created_at),
             "sha256": d.sha256,
             "fuer_beteiligte": d.partner_visible,
+            "intern": d.internal_to.is_some(),
         })).collect::<Vec<_>>(),
         "verlauf": file.journal.iter().map(|entry| {
             let mut item = journal_item(entry, definition, &names);

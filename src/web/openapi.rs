@@ -237,8 +237,13 @@ pub struct UploadForm {
     #[schema(value_type = String, format = Binary)]
     pub file: Vec<u8>,
     /// Für die Beteiligten sichtbar: `true`, `1` oder `ja`; `false`, `0`, `nein` oder leer
-    /// (Standard) für nur intern. Jeder andere Wert wird mit 400 abgelehnt.
+    /// (Standard): nur für die Stellen, die den Vorgang lesen. Jeder andere Wert wird mit 400
+    /// abgelehnt.
     pub partner_visible: Option<bool>,
+    /// Nur für die eigene Stelle sichtbar (und für Administratoren): `true`, `1` oder `ja`;
+    /// andere Stellen, die den Vorgang lesen, sehen das Dokument nicht und im Journal nur einen
+    /// Platzhalter. Nicht zusammen mit `partner_visible`.
+    pub internal: Option<bool>,
 }
 
 static DOCUMENT: LazyLock<String> = LazyLock::new(|| {

@@ -98,10 +98,11 @@ async function act(page, title) {
   assert.ok(page.url().includes('hinweis=aktion'), `${title} not taken: ${page.url()}\n${await page.locator('main').textContent()}`);
 }
 
-/** Uploads the test PDF under `name` on the case page; returns the new document's option value. */
-async function upload(page, name) {
+/** Uploads the test PDF under `name` on the case page, with `internal` for the uploader's organisation only. */
+async function upload(page, name, { internal = false } = {}) {
   const bytes = await fs.readFile(PDF);
   await page.setInputFiles('#feld-datei', { name, mimeType: 'application/pdf', buffer: bytes });
+  if (internal) await page.getByLabel(/^Internes Dokument/).check();
   const response = await submitting(page, () => page.getByRole('button', { name: 'Hochladen', exact: true }).click());
   assert.ok([200, 303].includes(response.status()), `upload ${name}: ${response.status()}`);
   assert.ok((await page.locator('#dokumente').locator('..').textContent()).includes(name), `${name} not listed`);
@@ -252,6 +253,10 @@ await run(async (browser) => {
     assert.match(await newest.textContent(), /Interner Vermerk \(nur für die verfassende Stelle sichtbar\)/);
     assert.equal(await newest.locator('.vermerk').innerText(), internal);
     assert.ok(!(await coordinator.getByLabel(/^Interner Vermerk/).isChecked()), 'the next Vermerk is for everyone again');
+    // A document for the Kreis alone, marked as such in the list and the timeline.
+    await upload(coordinator, 'Haushaltsvermerk Kämmerei.pdf', { internal: true });
+    assert.match(await coordinator.locator('#dokumente').locator('..').textContent(), /Haushaltsvermerk Kämmerei\.pdf \(intern\)/);
+    assert.match(await coordinator.locator('.zeitleiste li').first().textContent(), /\(intern, nur für die hochladende Stelle sichtbar\)/);
     // Printed for the paper file: the data and the timeline, no navigation, buttons or forms to fill in.
     await coordinator.emulateMedia({ media: 'print' });
     assert.ok(await coordinator.locator('#feld-zentrum_name').isVisible(), 'the data prints');
@@ -273,6 +278,8 @@ await run(async (browser) => {
     assert.match(timeline, /Interner Vermerk einer anderen Stelle \(nicht einsehbar\)/);
     assert.match(timeline, /Eingang des Antrags bestätigt/, 'the Vermerk for everyone');
     assert.ok(!timeline.includes('Eigenanteil'), timeline);
+    assert.match(timeline, /Internes Dokument einer anderen Stelle hinzugefügt \(nicht einsehbar\)/);
+    assert.ok(!(await authority.locator('main').textContent()).includes('Haushaltsvermerk'), 'neither listed nor offered');
     // The authority fills in its decision; the applicant's Antrag is shown, not open to it.
     assert.ok(await authority.locator('#feld-zentrum_name').isDisabled(), 'the Antrag is locked');
     assert.ok(!(await authority.locator('#feld-bewilligung-datum').isDisabled()), 'the decision is open');
@@ -304,6 +311,7 @@ await run(async (browser) => {
       assert.match(text, /Telefonat mit dem Kompetenzzentrum:/, 'the Vermerk');
       assert.match(text, /Interner Vermerk einer anderen Stelle/, 'the internal one in its place');
       assert.ok(!text.includes('Eigenanteil'), 'without its text');
+      assert.ok(!text.includes('Haushaltsvermerk'), 'nor the Kreis\'s internal document');
       assert.match(text, /bescheid\.pdf/, 'the documents');
       await page_done(reader, `akte-${viewport}`);
       await reader.context().close();

@@ -709,3 +709,128 @@ both_backends! {
         assert_eq!(case.body["version"], created.body["version"]);
     }
 }
+
+/// `POST /api/v1/cases/{id}/documents` of a PDF named `filename` with the further text fields
+/// `fields` (`internal`, `partner_visible`).
+fn upload_with(
+    id: i64,
+    token: &str,
+    filename: &str,
+    fields: &[(&str, &str)],
+) -> actix_test::TestRequest {
+    let boundary = "vorgangtestgrenze";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\nContent-Type: application/pdf\r\n\r\n").as_bytes());
+    body.extend_from_slice(crate::beteiligung::PDF);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    actix_test::TestRequest::post()
+        .uri(&format!("/api/v1/cases/{id}/documents"))
+        .insert_header(("Authorization", format!("Bearer {token}")))
+        .insert_header((
+            "Content-Type",
+            format!("multipart/form-data; boundary={boundary}"),
+        ))
+        .set_payload(body)
+}
+
+both_backends! {
+    async fn an_internal_document_is_seen_only_within_its_organisation(backend) {
+        let db = TestDatabase::migrated(backend);
+        let dir = tempfile::tempdir().unwrap();
+        let users = users(&db);
+        let app = app!(db, dir.path());
+        let created = call!(app, post, "/api/v1/cases", users.soest, Some(json!({ "workflow": "ki-antrag", "data": {} })));
+        let id = created.body["id"].as_i64().unwrap();
+        crate::support::cases::mark_submitted(&mut db.connection(), id);
+        let send = |request: actix_test::TestRequest| {
+            let app = &app;
+            async move {
+                let response = actix_test::call_service(app, request.to_request()).await;
+                let status = response.status();
+                let body: Value = serde_json::from_slice(&actix_test::read_body(response).await).unwrap_or(Value::Null);
+                (status, body)
+            }
+        };
+
+        let (status, kreis) = send(upload_with(id, &users.soest, "Eigenanteil Kämmerei.pdf", &[("internal", "true")])).await;
+        assert_eq!(status, StatusCode::CREATED, "{kreis}");
+        let soest_org = kreis["internal_to"].clone();
+        assert!(soest_org.is_i64(), "{kreis}");
+        let (status, bezreg) = send(upload_with(id, &users.kfi, "Prüfvermerk Stellenplan.pdf", &[("internal", "ja")])).await;
+        assert_eq!(status, StatusCode::CREATED, "{bezreg}");
+        assert_ne!(bezreg["internal_to"], soest_org);
+        let (status, shared) = send(upload_with(id, &users.soest, "Konzept.pdf", &[("internal", "false")])).await;
+        assert_eq!(status, StatusCode::CREATED, "{shared}");
+        assert_eq!(shared["internal_to"], Value::Null);
+
+        // Internal and shown to the partners at once, or a value that is no yes or no: refused,
+        // nothing stored.
+        let (status, both) = send(upload_with(id, &users.soest, "Beides.pdf", &[("internal", "1"), ("partner_visible", "1")])).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{both}");
+        assert!(both["detail"].as_str().unwrap().contains("Ein internes Dokument kann nicht für Beteiligte sichtbar sein"), "{both}");
+        assert_eq!(both["errors"][0]["pointer"], "/internal", "{both}");
+        let (status, unclear) = send(upload_with(id, &users.soest, "Unklar.pdf", &[("internal", "vielleicht")])).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{unclear}");
+        assert!(unclear["detail"].as_str().unwrap().contains("„internal“ muss „true“ oder „false“ sein"), "{unclear}");
+
+        // Each organisation lists and downloads its own internal documents and the shared
+        // one; another's is not found. Administrators see all.
+        let names = |token: &str| {
+            let (uri, token) = (format!("/api/v1/cases/{id}/documents"), token.to_string());
+            let app = &app;
+            async move {
+                let listed = call!(app, get, uri, token, None);
+                assert_eq!(listed.status, StatusCode::OK);
+                listed.body.as_array().unwrap().iter().map(|d| d["filename"].as_str().unwrap().to_string()).collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(names(&users.soest).await, ["Eigenanteil Kämmerei.pdf", "Konzept.pdf"]);
+        assert_eq!(names(&users.reader_soest).await, ["Eigenanteil Kämmerei.pdf", "Konzept.pdf"]);
+        assert_eq!(names(&users.kfi).await, ["Prüfvermerk Stellenplan.pdf", "Konzept.pdf"]);
+        assert_eq!(names(&users.admin).await, ["Eigenanteil Kämmerei.pdf", "Prüfvermerk Stellenplan.pdf", "Konzept.pdf"]);
+        let download = |doc: &Value, token: &str| (format!("/api/v1/cases/{id}/documents/{doc}"), token.to_string());
+        for (who, doc, token, status) in [
+            ("Lesen Soest", &kreis["id"], &users.reader_soest, StatusCode::OK),
+            ("Bewilligung", &kreis["id"], &users.kfi, StatusCode::NOT_FOUND),
+            ("Koordination Soest", &bezreg["id"], &users.soest, StatusCode::NOT_FOUND),
+            ("Administration", &bezreg["id"], &users.admin, StatusCode::OK),
+        ] {
+            let (uri, token) = download(doc, token);
+            assert_eq!(call!(app, get, uri, token, None).status, status, "{who}");
+        }
+
+        // In the journal another organisation sees that a document arrived, not which.
+        let (uri, token) = (format!("/api/v1/cases/{id}/journal"), users.kfi.clone());
+        let journal = call!(app, get, uri, token, None);
+        let uploads: Vec<Value> = journal.body.as_array().unwrap().iter()
+            .filter(|e| e["kind"] == "document_uploaded").map(|e| e["payload"].clone()).collect();
+        assert_eq!(uploads[0], json!({ "internal_to": soest_org, "withheld": true }));
+        assert_eq!(uploads[1]["filename"], "Prüfvermerk Stellenplan.pdf");
+        assert_eq!(uploads[1]["internal_to"], bezreg["internal_to"]);
+        assert_eq!(uploads[2]["filename"], "Konzept.pdf");
+        assert!(vorgang::journal::verify(&mut db.connection()).unwrap().intact());
+
+        // The case file the Bewilligungsbehörde exports holds neither the document nor its name.
+        let export = actix_test::call_service(&app, actix_test::TestRequest::get()
+            .uri(&format!("/api/v1/cases/{id}/export"))
+            .insert_header(("Authorization", format!("Bearer {}", users.kfi))).to_request()).await;
+        assert_eq!(export.status(), StatusCode::OK);
+        let bytes = actix_test::read_body(export).await;
+        let archive = vorgang::documents::zip::Archive::parse(&bytes).expect("a ZIP archive");
+        let mut everything = String::new();
+        for entry in archive.entries() {
+            everything.push_str(&entry.name);
+            everything.push_str(&String::from_utf8_lossy(archive.stored_content(&entry.name, 1 << 26).unwrap()));
+        }
+        assert!(!everything.contains("Eigenanteil"), "another organisation's internal document leaked");
+        assert!(everything.contains("Prüfvermerk Stellenplan") && everything.contains("Konzept.pdf"));
+    }
+}

@@ -494,6 +494,7 @@ both_backends! {
                 filename: "Übersicht.docx".into(),
                 uploaded_by: "system".into(),
                 partner_visible: false,
+                internal_to: None,
             },
         )
         .unwrap();

@@ -474,6 +474,7 @@ both_backends! {
             filename: "Stellenplan.pdf".into(),
             uploaded_by: "kollegin@kreis-soest.de".into(),
             partner_visible: false,
+            internal_to: None,
         }).unwrap();
 
         let stale = browser.post(&app, &format!("/vorgaenge/{id}/daten"), &[
@@ -573,6 +574,67 @@ both_backends! {
         assert_eq!(actix_test::read_body(download).await.as_ref(), PDF);
         // The document can now be linked in a document field.
         assert!(page.body.contains(&format!("<option value=\"{doc}\">")));
+    }
+}
+
+both_backends! {
+    async fn an_internal_document_stays_with_the_organisation_that_uploaded_it(backend) {
+        let db = TestDatabase::migrated(backend);
+        let dir = tempfile::tempdir().unwrap();
+        create_user(&mut db.connection(), COORDINATOR, "05974", &[Role::Koordination], Some(PASSWORD));
+        create_user(&mut db.connection(), "pruefung@bezreg-arnsberg.nrw.de", "KFI", &[Role::Bewilligung], Some(PASSWORD));
+        let (app, api) = ui_app!(db, dir.path());
+        let id = start(&mut db.connection(), &api, "05974", json!({}));
+        crate::support::cases::mark_submitted(&mut db.connection(), id);
+        let mut browser = Browser::from("10.0.0.7:1000");
+        browser.login(&app, COORDINATOR, PASSWORD).await;
+        let csrf = browser.csrf_token(&app, &format!("/vorgaenge/{id}")).await;
+        let upload = |fields: Vec<(&'static str, Option<&'static str>, Vec<u8>)>| {
+            let borrowed: Vec<(&str, Option<&str>, &[u8])> = fields.iter().map(|(a, b, c)| (*a, *b, c.as_slice())).collect();
+            let (content_type, body) = multipart(&borrowed);
+            TestRequest::post().uri(&format!("/vorgaenge/{id}/dokumente"))
+                .insert_header(("content-type", content_type)).set_payload(body)
+        };
+
+        // Both boxes ticked: refused at the form, the boxes kept, nothing stored.
+        let both = browser.send(&app, upload(vec![
+            ("csrf", None, csrf.clone().into_bytes()),
+            ("datei", Some("Vermerk Kämmerei.pdf"), PDF.to_vec()),
+            ("fuer_beteiligte", None, b"ja".to_vec()),
+            ("intern", None, b"ja".to_vec()),
+        ])).await;
+        assert_eq!(both.status, 422, "{}", both.body);
+        assert!(both.body.contains("Ein internes Dokument kann nicht für Beteiligte sichtbar sein"), "{}", both.body);
+        assert!(both.body.contains("href=\"#feld-dokument-intern\""), "{}", both.body);
+        assert!(both.body.contains("id=\"feld-dokument-intern\" value=\"ja\" checked"), "{}", both.body);
+        assert!(both.body.contains("id=\"feld-fuer-beteiligte\" value=\"ja\" checked"), "{}", both.body);
+        assert!(!both.body.contains("Vermerk Kämmerei.pdf"), "nothing stored");
+
+        let stored = browser.send(&app, upload(vec![
+            ("csrf", None, csrf.clone().into_bytes()),
+            ("datei", Some("Vermerk Kämmerei.pdf"), PDF.to_vec()),
+            ("intern", None, b"ja".to_vec()),
+        ])).await;
+        assert_eq!(stored.location(), format!("/vorgaenge/{id}?hinweis=hochgeladen#dokumente"));
+        let page = browser.get(&app, &format!("/vorgaenge/{id}")).await;
+        assert!(page.body.contains("Vermerk Kämmerei.pdf</a> <span class=\"markierung\">(intern)</span>"), "{}", page.body);
+        assert!(page.body.contains("Dokument „Vermerk Kämmerei.pdf“ hinzugefügt (intern, nur für die hochladende Stelle sichtbar)"), "{}", page.body);
+        let doc = page.body.split(&format!("/vorgaenge/{id}/dokumente/")).nth(1).unwrap().split('"').next().unwrap().to_string();
+
+        // The Bewilligungsbehörde reads the case, but neither the document nor its name.
+        let mut bezreg = Browser::from("10.0.0.8:1000");
+        bezreg.login(&app, "pruefung@bezreg-arnsberg.nrw.de", PASSWORD).await;
+        let seen = bezreg.get(&app, &format!("/vorgaenge/{id}")).await;
+        assert_eq!(seen.status, 200, "{}", seen.body);
+        assert!(!seen.body.contains("Kämmerei"), "{}", seen.body);
+        assert!(seen.body.contains("Internes Dokument einer anderen Stelle hinzugefügt (nicht einsehbar)"), "{}", seen.body);
+        assert!(seen.body.contains("Noch keine Dokumente."), "{}", seen.body);
+        assert_eq!(bezreg.get(&app, &format!("/vorgaenge/{id}/dokumente/{doc}")).await.status, 404);
+        let cookie = browser.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
+        let own = actix_test::call_service(&app, TestRequest::get()
+            .uri(&format!("/vorgaenge/{id}/dokumente/{doc}")).insert_header(("cookie", cookie)).to_request()).await;
+        assert_eq!(own.status(), 200);
+        assert_eq!(actix_test::read_body(own).await.as_ref(), PDF);
     }
 }
 

@@ -30,8 +30,9 @@ use super::ServiceError;
 use super::beteiligung::{self, AnswerVersion, MatrixRow};
 use super::cases::{self, AccessCheck, LoadedCase};
 use super::data_summary::{self, Readers, References, SummaryLine};
-use super::notes::{self, NoteReader};
+use super::internal;
 use super::workflows::WorkflowRegistry;
+use crate::auth::InternalReader;
 use crate::db::models::{CaseId, Organisation};
 use crate::db::{DbConnection, read_snapshot, write_transaction};
 use crate::documents::{self, Document, DocumentStore};
@@ -63,19 +64,20 @@ pub struct CaseFile {
 }
 
 /// Reads the case file of case `id` if `check` allows it (else nothing is read beyond the case),
-/// with the internal Vermerke of other organisations than `reader`'s withheld (`notes::redact`).
+/// with the internal Vermerke and documents of other organisations than `reader`'s withheld
+/// (`internal::redact`; their documents are left out).
 pub fn load(
     conn: &mut DbConnection,
     registry: &WorkflowRegistry,
     id: CaseId,
-    reader: NoteReader,
+    reader: InternalReader,
     check: AccessCheck<'_>,
 ) -> Result<CaseFile, ServiceError> {
     read_snapshot(conn, |conn| {
         let (case, applicant) = cases::load_with_applicant(conn, registry, id)?;
         check(case.access())?;
-        let documents = documents::list(conn, id.0)?;
-        let journal = notes::redact(journal::list(conn, id.0)?, reader);
+        let every_document = documents::list(conn, id.0)?;
+        let journal = internal::redact(journal::list(conn, id.0)?, reader);
         let consultations = beteiligung::matrix(conn, id.0)?
             .into_iter()
             .map(|invitation| {
@@ -88,15 +90,22 @@ pub fn load(
             .collect::<Result<Vec<_>, ServiceError>>()?;
         let organisations = Organisation::all(conn)?;
         let definition = case.workflow.definition();
+        // Another organisation's internal document is referred to without its name.
         let references = References::with_names(
             Readers::CaseFile,
-            documents.iter().map(|d| (d.id, Some(d.filename.clone()))),
+            every_document
+                .iter()
+                .map(|d| (d.id, reader.sees(d.internal_to).then(|| d.filename.clone()))),
             organisations
                 .iter()
                 .map(|o| (o.key.clone(), o.designation().into_owned()))
                 .collect(),
         );
         let summary = data_summary::summary(&definition.data, &case.instance.data, &references);
+        let documents = every_document
+            .into_iter()
+            .filter(|d| reader.sees(d.internal_to))
+            .collect();
         Ok(CaseFile {
             case,
             applicant,
@@ -274,6 +283,7 @@ impl CaseFile {
                 "uploaded_by": d.uploaded_by,
                 "uploaded_at": time(d.created_at),
                 "partner_visible": d.partner_visible,
+                "internal_to": d.internal_to,
             })).collect::<Vec<_>>(),
             "journal": self.journal.last().map(|newest| json!({
                 "entries": newest.seq,

@@ -629,9 +629,9 @@ pub async fn journal(
     let entries = with_principal(&db, caller, move |conn, principal| {
         permitted_row(conn, &principal, Permission::ReadJournal, id)?;
         let journal = crate::journal::list(conn, id.0)?;
-        Ok(crate::service::notes::redact(
+        Ok(crate::service::internal::redact(
             journal,
-            crate::service::notes::NoteReader::of(&principal),
+            crate::auth::InternalReader::of(&principal),
         ))
     })
     .await?;

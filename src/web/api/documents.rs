@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::cases::permitted_row;
 use super::{ApiState, blocking};
-use crate::auth::{Permission, Principal};
+use crate::auth::{InternalReader, Permission, Principal};
 use crate::db::Database;
 use crate::db::models::CaseId;
 use crate::documents::{self, Declared, DocumentError, NewDocument};
@@ -40,13 +40,14 @@ fn rejected(error: DocumentError) -> Problem {
     }
 }
 
-/// `POST /cases/{id}/documents` with one multipart field `file` (and optional `partner_visible`).
+/// `POST /cases/{id}/documents` with one multipart field `file` (and optional `partner_visible`,
+/// `internal`).
 #[utoipa::path(
     post,
     path = "/api/v1/cases/{id}/documents",
     tag = "Dokumente",
     summary = "Dokument hochladen",
-    description = "Multipart-Feld `file` (PDF, ODT, DOCX, XLSX, PNG oder JPEG, erkannt am Inhalt) und optional `partner_visible`.",
+    description = "Multipart-Feld `file` (PDF, ODT, DOCX, XLSX, PNG oder JPEG, erkannt am Inhalt) und optional `partner_visible` (für Beteiligte sichtbar) oder `internal` (nur für die eigene Stelle sichtbar; nicht zusammen mit `partner_visible`).",
     params(
         ("id" = i64, Path, description = "Nummer des Vorgangs"),
     ),
@@ -77,6 +78,7 @@ pub async fn upload(
 
     let mut file = None;
     let mut partner_visible = false;
+    let mut internal = false;
     while let Some(field) = form.next().await {
         let mut field = field.map_err(|e| super::bad_request(format!("Ungültiger Upload: {e}")))?;
         let name = field.name().unwrap_or_default().to_string();
@@ -95,36 +97,29 @@ pub async fn upload(
                 }
                 file = Some((filename, content_type, buffer.into_bytes()));
             }
-            "partner_visible" => {
-                let mut value = Vec::new();
-                while let Some(chunk) = field.next().await {
-                    let chunk =
-                        chunk.map_err(|e| super::bad_request(format!("Ungültiger Upload: {e}")))?;
-                    value.extend_from_slice(&chunk);
-                    if value.len() > 16 {
-                        break;
-                    }
-                }
-                // A value that says neither (`yes`, `wahr`, a typo) is refused rather than
-                // read as "not shared": the uploader meant something by it.
-                partner_visible = match value.trim_ascii() {
-                    b"true" | b"1" | b"ja" => true,
-                    b"false" | b"0" | b"nein" | b"" => false,
-                    _ => {
-                        return Err(super::bad_request(
-                            "„partner_visible“ muss „true“ oder „false“ sein (auch „1“/„0“, \
-                             „ja“/„nein“)."
-                                .into(),
-                        ));
-                    }
-                };
-            }
+            "partner_visible" => partner_visible = flag(&mut field, "partner_visible").await?,
+            "internal" => internal = flag(&mut field, "internal").await?,
             other => {
                 return Err(super::bad_request(format!(
-                    "Unbekanntes Feld „{other}“; erwartet werden „file“ und optional „partner_visible“."
+                    "Unbekanntes Feld „{other}“; erwartet werden „file“ und optional \
+                     „partner_visible“ und „internal“."
                 )));
             }
         }
+    }
+    if internal && partner_visible {
+        // Refused before the content is stored.
+        let message = crate::service::documents::INTERNAL_AND_SHARED;
+        return Err(Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-document",
+            "Dokument abgelehnt",
+        )
+        .with_detail(message)
+        .with(
+            "errors",
+            json!([{ "pointer": "/internal", "message": message }]),
+        ));
     }
     let Some((filename, content_type, bytes)) = file else {
         return Err(rejected(DocumentError::Empty));
@@ -138,6 +133,7 @@ pub async fn upload(
         .store_upload(&bytes, &declared)
         .map_err(rejected)?;
     let uploaded_by = principal.email.clone();
+    let internal_to = internal.then_some(principal.organisation_id);
     let document = blocking(&db, move |conn| {
         let new = NewDocument::for_blob(
             id.0,
@@ -145,12 +141,33 @@ pub async fn upload(
             filename.as_deref().unwrap_or("dokument"),
             &uploaded_by,
             partner_visible,
-        );
+        )
+        .internal_to(internal_to);
         crate::service::documents::attach(conn, new)
     })
     .await?;
     api.documents.keep(&document.sha256, &bytes);
     Ok(HttpResponse::Created().json(document))
+}
+
+/// A yes/no multipart field. A value that says neither (`yes`, `wahr`, a typo) is refused rather
+/// than read as "no": the uploader meant something by it.
+async fn flag(field: &mut actix_multipart::Field, name: &str) -> Result<bool, Problem> {
+    let mut value = Vec::new();
+    while let Some(chunk) = field.next().await {
+        let chunk = chunk.map_err(|e| super::bad_request(format!("Ungültiger Upload: {e}")))?;
+        value.extend_from_slice(&chunk);
+        if value.len() > 16 {
+            break;
+        }
+    }
+    match value.trim_ascii() {
+        b"true" | b"1" | b"ja" => Ok(true),
+        b"false" | b"0" | b"nein" | b"" => Ok(false),
+        _ => Err(super::bad_request(format!(
+            "„{name}“ muss „true“ oder „false“ sein (auch „1“/„0“, „ja“/„nein“)."
+        ))),
+    }
 }
 
 /// `GET /cases/{id}/documents`.
@@ -177,7 +194,11 @@ pub async fn list(
     let id = CaseId(path.into_inner());
     let list = blocking(&db, move |conn| {
         permitted_row(conn, &principal, Permission::ReadDocument, id)?;
-        Ok(documents::list(conn, id.0)?)
+        Ok(documents::list_for(
+            conn,
+            id.0,
+            InternalReader::of(&principal),
+        )?)
     })
     .await?;
     Ok(HttpResponse::Ok().json(list))
@@ -216,7 +237,7 @@ pub async fn download(
     let (case_id, doc_id) = path.into_inner();
     let document = blocking(&db, move |conn| {
         permitted_row(conn, &principal, Permission::ReadDocument, CaseId(case_id))?;
-        documents::find(conn, case_id, doc_id)?
+        documents::find_for(conn, case_id, doc_id, InternalReader::of(&principal))?
             .ok_or_else(|| ServiceError::NotFound("Dieses Dokument gibt es nicht.".into()))
     })
     .await?;

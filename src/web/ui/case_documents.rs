@@ -29,6 +29,7 @@ struct Upload {
     csrf: Option<String>,
     file: Option<(Option<String>, Option<String>, Vec<u8>)>,
     partner_visible: bool,
+    internal: bool,
 }
 
 async fn read_field(field: &mut actix_multipart::Field, limit: usize) -> Option<Vec<u8>> {
@@ -42,7 +43,8 @@ async fn read_field(field: &mut actix_multipart::Field, limit: usize) -> Option<
     Some(value)
 }
 
-/// `POST /vorgaenge/{id}/dokumente` (multipart: `csrf`, `datei`, optional `fuer_beteiligte`).
+/// `POST /vorgaenge/{id}/dokumente` (multipart: `csrf`, `datei`, optional `fuer_beteiligte`,
+/// `intern`).
 pub async fn upload(
     req: HttpRequest,
     path: web::Path<i64>,
@@ -79,6 +81,7 @@ pub async fn upload(
             "fuer_beteiligte" => {
                 upload.partner_visible = read_field(&mut field, 16).await.is_some();
             }
+            "intern" => upload.internal = read_field(&mut field, 16).await.is_some(),
             "datei" if upload.file.is_none() => {
                 let filename = field
                     .content_disposition()
@@ -117,6 +120,24 @@ pub async fn upload(
             "upload refused: CSRF token missing or wrong"
         );
         return Err(super::csrf_refused(&req, Some(&session)));
+    }
+    if upload.internal && upload.partner_visible {
+        let message = crate::service::documents::INTERNAL_AND_SHARED.to_string();
+        return Ok(show(
+            &db,
+            &api,
+            &session,
+            id,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Overrides {
+                upload_error: Some(message.clone()),
+                summary: vec![("feld-dokument-intern".into(), message)],
+                document_internal: true,
+                document_partner_visible: true,
+                ..Overrides::default()
+            },
+        )
+        .await);
     }
     let stored = match (refused, upload.file) {
         (Some(error), _) => Err(error),
@@ -164,6 +185,9 @@ pub async fn upload(
     };
     let uploaded_by = session.principal().email.clone();
     let partner_visible = upload.partner_visible;
+    let internal_to = upload
+        .internal
+        .then_some(session.principal().organisation_id);
     let kept = (blob.sha256.clone(), bytes);
     let inserted = blocking(&db, move |conn| {
         let new = NewDocument::for_blob(
@@ -172,7 +196,8 @@ pub async fn upload(
             filename.as_deref().unwrap_or("dokument"),
             &uploaded_by,
             partner_visible,
-        );
+        )
+        .internal_to(internal_to);
         crate::service::documents::attach(conn, new)
     })
     .await;
@@ -202,7 +227,8 @@ pub async fn download(
     let found = blocking(&db, move |conn| {
         permitted_row(conn, &principal, Permission::ReadCase, CaseId(case_id))?;
         permitted_row(conn, &principal, Permission::ReadDocument, CaseId(case_id))?;
-        let document = documents::find(conn, case_id, doc_id)?
+        let reader = crate::auth::InternalReader::of(&principal);
+        let document = documents::find_for(conn, case_id, doc_id, reader)?
             .ok_or_else(|| ServiceError::NotFound("Dieses Dokument gibt es nicht.".into()))?;
         let mut file = state
             .documents

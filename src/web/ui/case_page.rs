@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 
 use super::form::{self, Choices, FieldErrors};
 use super::{Session, UiSession, error_page, layout, render};
+use crate::auth::InternalReader;
 use crate::auth::{CaseScope, Permission, Principal};
 use crate::db::models::{CaseId, Organisation};
 use crate::db::{Database, DbConnection};
@@ -28,8 +29,8 @@ use crate::mail::outbox::{self, FailedMail};
 use crate::service::beteiligung::{self, MatrixRow};
 use crate::service::cases::{self, LoadedCase};
 use crate::service::follow_ups;
-use crate::service::notes::{self, NoteReader};
 use crate::service::{ServiceError, clock, mail};
+use crate::service::{internal, notes};
 use crate::web::api::ApiState;
 use crate::web::api::cases::permit;
 
@@ -50,6 +51,9 @@ pub struct Overrides {
     pub conflict: Option<Conflict>,
     /// Why the last upload was refused.
     pub upload_error: Option<String>,
+    /// Whether the refused upload was to be internal, and shown to the partners (kept ticked).
+    pub document_internal: bool,
+    pub document_partner_visible: bool,
     /// The Vermerk as typed, shown again with [`Overrides::note_error`].
     pub note: Option<String>,
     /// Whether that Vermerk was to be internal.
@@ -103,9 +107,9 @@ pub(super) fn load(
 ) -> Result<Loaded, ServiceError> {
     let (case, applicant) = cases::load_with_applicant(conn, &api.registry, id)?;
     permit(principal, Permission::ReadCase, case.access())?;
-    let documents = documents::list(conn, id.0)?;
+    let documents = documents::list_for(conn, id.0, InternalReader::of(principal))?;
     let matrix = beteiligung::matrix(conn, id.0)?;
-    let journal = notes::redact(journal::list(conn, id.0)?, NoteReader::of(principal));
+    let journal = internal::redact(journal::list(conn, id.0)?, InternalReader::of(principal));
     let organisations = Organisation::all(conn)?;
     let undelivered = outbox::failed_of_case(conn, id)?;
     let follow_ups = follow_ups::open_of_case(conn, id, principal.organisation_id)?;
@@ -416,9 +420,12 @@ fn context(session: &Session, loaded: &Loaded, overrides: Overrides) -> Value {
             .iter()
             .map(|o| (o.key.clone(), o.designation().into_owned()))
             .collect(),
+        // The procedure's fields are read by everyone who reads the case: an internal document
+        // is not offered there.
         documents: loaded
             .documents
             .iter()
+            .filter(|d| d.internal_to.is_none())
             .map(|d| (d.id.to_string(), d.filename.clone()))
             .collect(),
     };
@@ -488,6 +495,7 @@ fn context(session: &Session, loaded: &Loaded, overrides: Overrides) -> Value {
                 "am": time_de(d.created_at),
                 "groesse": size_de(d.size),
                 "fuer_beteiligte": d.partner_visible,
+                "intern": d.internal_to.is_some(),
             }))
             .collect::<Vec<_>>()
     );
@@ -497,6 +505,8 @@ fn context(session: &Session, loaded: &Loaded, overrides: Overrides) -> Value {
     context["vermerk_text"] = json!(overrides.note);
     context["vermerk_fehler"] = json!(overrides.note_error);
     context["vermerk_intern"] = json!(overrides.note_internal);
+    context["dokument_intern"] = json!(overrides.document_internal);
+    context["dokument_fuer_beteiligte"] = json!(overrides.document_partner_visible);
     context["wiedervorlagen"] = json!(
         loaded
             .follow_ups
@@ -748,10 +758,10 @@ pub(crate) fn journal_item(
         "case_withdrawn" => "Vorgang zurückgezogen".to_string(),
         "case_completed" => format!("Vorgang abgeschlossen (Ergebnis: {})", text("outcome")),
         cases::INVITATION_RESENT => "Einladung erneut gesendet".to_string(),
-        notes::NOTE_ADDED if p.get(notes::WITHHELD).is_some() => {
+        notes::NOTE_ADDED if p.get(internal::WITHHELD).is_some() => {
             "Interner Vermerk einer anderen Stelle (nicht einsehbar)".to_string()
         }
-        notes::NOTE_ADDED if p.get(notes::INTERNAL_TO).is_some() => {
+        notes::NOTE_ADDED if p.get(internal::INTERNAL_TO).is_some() => {
             "Interner Vermerk (nur für die verfassende Stelle sichtbar)".to_string()
         }
         notes::NOTE_ADDED => "Vermerk".to_string(),
@@ -782,13 +792,19 @@ pub(crate) fn journal_item(
             let seq = p.get("journal_seq").and_then(Value::as_i64).unwrap_or(0);
             format!("Akte exportiert (ZIP-Archiv mit dem Journal bis Eintrag {seq})")
         }
+        crate::service::documents::UPLOADED if p.get(internal::WITHHELD).is_some() => {
+            "Internes Dokument einer anderen Stelle hinzugefügt (nicht einsehbar)".to_string()
+        }
         crate::service::documents::UPLOADED => {
             let shared = p.get("partner_visible").and_then(Value::as_bool) == Some(true);
+            let internal = p.get(internal::INTERNAL_TO).is_some();
             format!(
                 "Dokument „{}“ hinzugefügt{}",
                 text("filename"),
                 if shared {
                     " (für Beteiligte sichtbar)"
+                } else if internal {
+                    " (intern, nur für die hochladende Stelle sichtbar)"
                 } else {
                     ""
                 }
@@ -800,7 +816,7 @@ pub(crate) fn journal_item(
         "zeit": time_de(entry.at),
         "wer": actor_de(&entry.actor, names),
         "text": description,
-        "vermerk": (entry.kind == notes::NOTE_ADDED && p.get(notes::WITHHELD).is_none()).then(|| text("text")),
+        "vermerk": (entry.kind == notes::NOTE_ADDED && p.get(internal::WITHHELD).is_none()).then(|| text("text")),
         "nr": entry.seq,
     })
 }
