@@ -54,11 +54,6 @@ impl StepMapping {
         )
     }
 
-    /// True when every step keeps its name.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
     /// The entries, old name first, ordered by it.
     pub fn entries(&self) -> impl Iterator<Item = (&str, &str)> {
         self.0.iter().map(|(old, new)| (old.as_str(), new.as_str()))

@@ -327,6 +327,35 @@ both_backends! {
         let coesfeld = vorgang::db::models::Organisation::find_by_key(&mut conn, "05558").unwrap().unwrap();
         let internal: serde_json::Value = serde_json::from_str(&notes[1].1).unwrap();
         assert_eq!(internal["internal_to"], coesfeld.id.0, "{notes:?}");
+        // Every document's arrival is in its case's journal, as an upload's is; one of them is
+        // a working paper internal to the Kreis.
+        let documents: Vec<(i64, i64, Option<i64>)> = vorgang::db::schema::documents::table
+            .order(vorgang::db::schema::documents::id)
+            .select((
+                vorgang::db::schema::documents::id,
+                vorgang::db::schema::documents::case_id,
+                vorgang::db::schema::documents::internal_to,
+            ))
+            .load(&mut conn)
+            .unwrap();
+        let uploads: Vec<(i64, String)> = case_events::table
+            .filter(case_events::kind.eq("document_uploaded"))
+            .select((case_events::case_id, case_events::payload))
+            .load(&mut conn)
+            .unwrap();
+        for (id, case, internal_to) in &documents {
+            let entries: Vec<serde_json::Value> = uploads
+                .iter()
+                .filter(|(c, _)| c == case)
+                .map(|(_, payload)| serde_json::from_str(payload).unwrap())
+                .filter(|payload: &serde_json::Value| payload["document"] == *id)
+                .collect();
+            assert_eq!(entries.len(), 1, "document {id}: {entries:?}");
+            assert_eq!(entries[0]["internal_to"].as_i64(), *internal_to, "document {id}");
+        }
+        let internal: Vec<_> = documents.iter().filter(|(_, _, owner)| owner.is_some()).collect();
+        assert_eq!(internal.len(), 1, "{documents:?}");
+        assert_eq!(internal[0].2, Some(coesfeld.id.0));
         // And its coordinator a Wiedervorlage for the coming days.
         let follow_ups: i64 = vorgang::db::schema::follow_ups::table.count().get_result(&mut conn).unwrap();
         assert_eq!(follow_ups, 1);

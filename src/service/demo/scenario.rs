@@ -264,6 +264,17 @@ fn actor(email: &str, role: &str) -> Actor {
     }
 }
 
+/// Who reads a demo document besides the staff of its case.
+#[derive(Debug, Clone, Copy)]
+enum Audience {
+    /// Also the consulted partners.
+    Partners,
+    /// The staff reading the case.
+    Staff,
+    /// Only the organisation with this key.
+    Internal(&'static str),
+}
+
 /// A partner's answer in the demo.
 struct Reply<'t> {
     partner: &'t str,
@@ -674,7 +685,8 @@ impl Loader<'_, '_> {
         Ok(blob)
     }
 
-    /// Uploads a generated PDF to the case as `who` at `at`; returns its id as case data holds it.
+    /// Uploads a generated PDF to the case as `who` at `at`, journaled as an upload is; returns
+    /// its id as case data holds it.
     #[allow(clippy::too_many_arguments)]
     fn upload(
         &mut self,
@@ -684,16 +696,32 @@ impl Loader<'_, '_> {
         filename: &str,
         title: &str,
         text: &[&str],
-        partner_visible: bool,
+        audience: Audience,
     ) -> Result<Value, ServiceError> {
+        self.advance(&[case], at)?;
         let blob = self.blob(case, title, text)?;
-        let document = store::insert(
-            self.conn,
-            NewDocument::for_blob(case.0, &blob, filename, who, partner_visible),
-        )?;
+        let internal_to = match audience {
+            Audience::Internal(key) => Some(self.organisation(key)?.id),
+            Audience::Partners | Audience::Staff => None,
+        };
+        let new = NewDocument::for_blob(
+            case.0,
+            &blob,
+            filename,
+            who,
+            matches!(audience, Audience::Partners),
+        )
+        .internal_to(internal_to);
+        let mut document = store::insert(self.conn, new)?;
+        document.created_at = at.naive_utc();
         diesel::update(documents::table.find(document.id))
-            .set(documents::created_at.eq(at.naive_utc()))
+            .set(documents::created_at.eq(document.created_at))
             .execute(self.conn)?;
+        crate::journal::append(
+            self.conn,
+            case.0,
+            &[crate::service::documents::uploaded(&document)],
+        )?;
         Ok(Value::String(document.id.to_string()))
     }
 
@@ -890,7 +918,7 @@ impl Loader<'_, '_> {
                 "3. Ziele und Maßnahmen: Koordination der Angebote für neu Zugewanderte, Sprachbildung entlang der Bildungskette, Qualifizierung von Fachkräften.",
                 "4. Steuerung: Lenkungskreis Integration unter Vorsitz des Landrats, jährlicher Integrationsbericht an den Kreistag.",
             ],
-            true,
+            Audience::Partners,
         )?;
         let stellenplan = self.upload(
             case,
@@ -902,7 +930,7 @@ impl Loader<'_, '_> {
                 "Sachgebiet 50.4 Kommunales Integrationszentrum: 2,0 Stellen Lehrkräfte (vom Land frei gestellt), 5,5 Stellen Fachkräfte (EG 10/11 TVöD), 0,5 Stelle Verwaltungsassistenz (EG 6 TVöD).",
                 "Demodaten – kein echtes Dokument.",
             ],
-            false,
+            Audience::Staff,
         )?;
         self.change(
             case,
@@ -965,7 +993,7 @@ impl Loader<'_, '_> {
                 "Beschluss: Der Kreistag beschließt die Einrichtung eines Kommunalen Integrationszentrums nach § 8 TIntG und beauftragt die Verwaltung, die Förderung beim Kompetenzzentrum für Integration zu beantragen.",
                 "Abstimmungsergebnis: einstimmig bei zwei Enthaltungen. Demodaten – kein echtes Dokument.",
             ],
-            false,
+            Audience::Staff,
         )?;
         self.act(
             case,
@@ -991,7 +1019,7 @@ impl Loader<'_, '_> {
                 "Antragsteller: Kreis Coesfeld, Fachbereich 50. Gefördert werden sollen 5,5 Fachkraftstellen und 0,5 Stelle Verwaltungsassistenz; die Abordnung von zwei Lehrkräften wird beantragt.",
                 "Unterschrieben vom Landrat. Demodaten – kein echtes Dokument.",
             ],
-            false,
+            Audience::Staff,
         )?;
         let finanzen = self.upload(
             case,
@@ -1003,7 +1031,7 @@ impl Loader<'_, '_> {
                 "Personalausgaben Fachkräfte: 412.000 €; Verwaltungsassistenz: 29.000 €; Sachausgaben: 35.000 €. Eigenanteil des Kreises: 20 %.",
                 "Demodaten – kein echtes Dokument.",
             ],
-            false,
+            Audience::Staff,
         )?;
         let arbeitsplan = self.upload(
             case,
@@ -1016,7 +1044,7 @@ impl Loader<'_, '_> {
                 "Jahr 2: Sprachbildung in Kitas und Grundschulen, Fortbildungen zur interkulturellen Öffnung, erster Integrationsbericht.",
                 "Demodaten – kein echtes Dokument.",
             ],
-            false,
+            Audience::Staff,
         )?;
         self.act(
             case,
@@ -1072,7 +1100,7 @@ impl Loader<'_, '_> {
                 "Nebenbestimmung: Sechs Monate nach Arbeitsaufnahme ist ein aktualisiertes Integrationskonzept vorzulegen.",
                 "Demodaten – kein echtes Dokument.",
             ],
-            false,
+            Audience::Staff,
         )?;
         let before: i64 = cases::table
             .select(diesel::dsl::max(cases::id))
@@ -1154,7 +1182,7 @@ impl Loader<'_, '_> {
                 "1. Seiteneinstieg in Schule und Ausbildung. 2. Sprachbildung von der Kita bis zum Beruf, mit Elternarbeit. 3. Interkulturelle Öffnung der Kreisverwaltung.",
                 "Festgelegt im Benehmen mit den örtlichen Partnern (Nr. 4.6 des Erlasses). Demodaten – kein echtes Dokument.",
             ],
-            true,
+            Audience::Partners,
         )?;
         self.act(
             betrieb,
@@ -1203,6 +1231,18 @@ impl Loader<'_, '_> {
             "Kämmerei: Der Eigenanteil für 2027 ist im Haushaltsentwurf eingeplant, der \
              Kreistag beschließt den Haushalt im Dezember.",
             Some(COESFELD),
+        )?;
+        self.upload(
+            case,
+            COORDINATOR_COE,
+            berlin(self.day(-12), 9, 10),
+            "Haushaltsentwurf_2027_Auszug_KI.pdf",
+            "Auszug aus dem Haushaltsentwurf 2027 (Demo)",
+            &[
+                "Produkt 05.04 Integration: Eigenanteil des Kreises für das Kommunale Integrationszentrum, Personal- und Sachkosten 2027.",
+                "Nur für den Dienstgebrauch des Kreises. Demodaten – kein echtes Dokument.",
+            ],
+            Audience::Internal(COESFELD),
         )?;
         // The coordinator's reminder to ask again if the Bescheid is still outstanding.
         let coordinator_id = User::find_by_email(self.conn, COORDINATOR_COE)?
@@ -1387,7 +1427,7 @@ impl Loader<'_, '_> {
                 "Leitziele: Chancengerechte Bildung, Teilhabe am Arbeitsmarkt, Zusammenleben im Quartier, interkulturelle Öffnung.",
                 "Demodaten – kein echtes Dokument.",
             ],
-            true,
+            Audience::Partners,
         )?;
         self.change(
             case,
