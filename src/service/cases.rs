@@ -696,6 +696,59 @@ pub fn take_action(
     )
 }
 
+/// Records that the message `name` arrived (a letter, a council decision, another system's
+/// signal): every active step waiting for it moves on (BPMN message correlation). Refused with a
+/// reason when no step waits for it.
+pub fn receive_message(
+    conn: &mut DbConnection,
+    ctx: &CaseContext<'_>,
+    id: CaseId,
+    version: i64,
+    name: &str,
+    call: Invocation<'_>,
+) -> Result<LoadedCase, ServiceError> {
+    let actor_for_event = call.actor.clone();
+    apply(
+        conn,
+        ctx,
+        id,
+        Some(version),
+        call,
+        move |workflow, instance| {
+            if awaited_messages(workflow, instance).contains(&name) {
+                Ok(Event::Message {
+                    name: name.to_string(),
+                    actor: actor_for_event,
+                })
+            } else {
+                Err(ServiceError::Refused(vec![
+                    crate::engine::Refusal::NotAvailable {
+                        message: format!(
+                            "Im aktuellen Stand wartet kein Schritt des Vorgangs auf die \
+                             Nachricht „{name}“."
+                        ),
+                    },
+                ]))
+            }
+        },
+        false,
+    )
+}
+
+/// The messages the active steps of `instance` wait for, each once, in the order of its tokens.
+pub fn awaited_messages<'a>(workflow: &'a DeployedWorkflow, instance: &Instance) -> Vec<&'a str> {
+    let mut names: Vec<&str> = Vec::new();
+    for token in instance.active_steps() {
+        if let Some(Step::Wait(wait)) = workflow.workflow.step(&token.step)
+            && let crate::engine::definition::WaitFor::Message(name) = &wait.until
+            && !names.contains(&name.as_str())
+        {
+            names.push(name);
+        }
+    }
+    names
+}
+
 /// Withdraws the case (the applicant's Rücknahme).
 pub fn withdraw(
     conn: &mut DbConnection,

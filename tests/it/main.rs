@@ -23,6 +23,7 @@ mod journal;
 mod kalender;
 mod ki_betrieb_fristen;
 mod mail;
+mod messages;
 mod openapi;
 mod organisations;
 mod permissions;

@@ -161,12 +161,13 @@ const LISTED: [&str; 5] = ["OS", "OS", "S", "OS", ""];
 
 /// Case endpoints × principal: `[unsubmitted case, submitted case]`, both owned by 05974.
 #[rustfmt::skip]
-const CASE_ENDPOINTS: [(&str, [[u16; 2]; 5]); 15] = [
+const CASE_ENDPOINTS: [(&str, [[u16; 2]; 5]); 16] = [
     //                                  admin       koord 05974  bewilligung  lesen       koord Kleve
     ("GET /cases/{id}",                [[200, 200], [200, 200], [404, 200], [200, 200], [404, 404]]),
     ("PATCH /cases/{id}/data",         [[409, 409], [409, 409], [404, 409], [403, 403], [404, 404]]),
     ("POST /cases/{id}/actions/{a}",   [[409, 409], [409, 409], [404, 409], [403, 403], [404, 404]]),
     ("POST /cases/{id}/withdraw",      [[409, 409], [409, 409], [404, 403], [403, 403], [404, 404]]),
+    ("POST /cases/{id}/messages/{n}",  [[409, 409], [409, 409], [404, 409], [403, 403], [404, 404]]),
     // Administrators only, decided before the case is read (so 403 even for a foreign case).
     ("POST /cases/{id}/migrate",       [[409, 409], [403, 403], [403, 403], [403, 403], [403, 403]]),
     ("GET /cases/{id}/journal",        [[200, 200], [200, 200], [404, 200], [200, 200], [404, 404]]),
@@ -199,6 +200,9 @@ fn case_request(endpoint: &str, case: i64, document: i64, token: &str) -> actix_
             .set_json(stale),
         "POST /cases/{id}/withdraw" => actix_test::TestRequest::post()
             .uri(&uri("/withdraw"))
+            .set_json(stale),
+        "POST /cases/{id}/messages/{n}" => actix_test::TestRequest::post()
+            .uri(&uri("/messages/raeume_bereit"))
             .set_json(stale),
         "POST /cases/{id}/migrate" => actix_test::TestRequest::post()
             .uri(&uri("/migrate"))

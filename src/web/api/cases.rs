@@ -483,6 +483,56 @@ pub async fn act(
     Ok(HttpResponse::Ok().json(view))
 }
 
+/// Body of `POST /cases/{id}/messages/{name}`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReceiveMessage {
+    /// Die Version des Vorgangs, auf die sich die Nachricht bezieht.
+    pub version: i64,
+}
+
+/// `POST /cases/{id}/messages/{name}`: a message a waiting step expects has arrived.
+#[utoipa::path(
+    post,
+    path = "/api/v1/cases/{id}/messages/{name}",
+    tag = "Vorgänge",
+    summary = "Eingang einer Nachricht melden",
+    description = "Ein Schritt der Art `wait` mit `until: { message: NAME }` wartet, bis der Eingang der Nachricht gemeldet wird (ein Schreiben, ein Beschluss, das Signal eines anderen Systems); jeder aktive Schritt, der auf sie wartet, geht weiter. Wer im Vorgang Aktionen ausführen darf, darf den Eingang melden. Wartet kein Schritt auf die Nachricht, ist die Antwort 422 mit `reasons`, und es ändert sich nichts.",
+    params(
+        ("id" = i64, Path, description = "Nummer des Vorgangs"),
+        ("name" = String, Path, description = "Name der Nachricht, wie ihn der Workflow nennt"),
+    ),
+    request_body = ReceiveMessage,
+    responses(
+        (status = 200, description = "Der Vorgang nach dem Eingang", body = CaseView),
+        (status = 400, description = "Ungültige Anfrage (JSON oder Parameter)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Nicht angemeldet: Bearer-Token fehlt oder ist ungültig", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Keine Berechtigung", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Nicht gefunden (oder für den Aufrufer nicht sichtbar)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Versionskonflikt; `current_version` nennt die aktuelle Version", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Kein Schritt wartet auf diese Nachricht (`reasons`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn receive_message(
+    caller: Caller,
+    path: web::Path<(i64, String)>,
+    body: web::Json<ReceiveMessage>,
+    db: web::Data<Database>,
+    api: web::Data<ApiState>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let (id, name) = path.into_inner();
+    let version = body.into_inner().version;
+    let api = api.into_inner();
+    let view = with_principal_and_organisation(&db, caller, move |conn, principal, own| {
+        let case = as_caller(&principal, Permission::TakeAction, |call| {
+            cases::receive_message(conn, &api.case_context(), CaseId(id), version, &name, call)
+        })?;
+        view(conn, &case, &principal, &own)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
 /// Body of `POST /cases/{id}/withdraw`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

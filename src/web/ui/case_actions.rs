@@ -368,6 +368,70 @@ pub async fn take_action(
     }
 }
 
+/// The message form's fields.
+#[derive(Debug, Deserialize)]
+pub struct MessageForm {
+    version: Option<String>,
+}
+
+/// `POST /vorgaenge/{id}/nachrichten/{name}`: the message a waiting step expects has arrived.
+pub async fn receive_message(
+    path: web::Path<(i64, String)>,
+    form: CsrfForm<MessageForm>,
+    db: web::Data<Database>,
+    api: web::Data<ApiState>,
+) -> HttpResponse {
+    let CsrfForm { session, form, .. } = form;
+    let (id, name) = path.into_inner();
+    let id = CaseId(id);
+    let Some(version) = form.version.as_deref().and_then(|v| v.trim().parse().ok()) else {
+        return bad_version(&api, &session);
+    };
+    let principal = session.principal().clone();
+    let state = api.clone();
+    let outcome = blocking(&db, move |conn| {
+        permitted_row(conn, &principal, Permission::ReadCase, id)?;
+        let actor = crate::web::api::actor(&principal);
+        let now = clock::now();
+        let check = |access| permit(&principal, Permission::TakeAction, access);
+        cases::receive_message(
+            conn,
+            &state.case_context(),
+            id,
+            version,
+            &name,
+            Invocation {
+                actor: &actor,
+                clock: &now,
+                check: &check,
+            },
+        )
+    })
+    .await;
+    match outcome {
+        Ok(_) => see_other(&format!("/vorgaenge/{}?hinweis=nachricht", id.0)),
+        Err(ServiceError::VersionConflict { .. }) => {
+            show(
+                &db,
+                &api,
+                &session,
+                id,
+                StatusCode::CONFLICT,
+                Overrides {
+                    notice: Some(CONFLICT_NOTICE.into()),
+                    conflict: Some(Conflict {
+                        submitted_version: version,
+                        differences: Vec::new(),
+                    }),
+                    ..Overrides::default()
+                },
+            )
+            .await
+        }
+        Err(error) => refused_or_error(&db, &api, &session, id, error).await,
+    }
+}
+
 /// `POST /vorgaenge/{id}/einladungen/{invitation}/erneut-senden`: a new link, mailed again.
 pub async fn resend(
     path: web::Path<(i64, i64)>,

@@ -200,6 +200,7 @@ pub async fn page(
         "gespeichert" => Some("Die Änderungen wurden gespeichert."),
         "unveraendert" => Some("Sie haben nichts geändert; es wurde nichts gespeichert."),
         "aktion" => Some("Die Aktion wurde ausgeführt."),
+        "nachricht" => Some("Der Eingang der Nachricht ist vermerkt; der Vorgang geht weiter."),
         "angelegt" => Some("Der Vorgang wurde angelegt."),
         "hochgeladen" => Some("Das Dokument wurde hochgeladen."),
         "erneut-gesendet" => Some("Die Einladung wurde mit einem neuen Link erneut gesendet."),
@@ -355,11 +356,26 @@ fn context(session: &Session, loaded: &Loaded, overrides: Overrides) -> Value {
                     .iter()
                     .find(|row| row.step == step.step && Some(row.deadline) == step.deadline)
                     .and_then(|row| row.deadline_reason.clone());
+                // A step waiting for a message offers to record its arrival.
+                let message = match definition.steps.get(&step.step) {
+                    Some(Step::Wait(wait)) => match &wait.until {
+                        crate::engine::definition::WaitFor::Message(name) => Some(name.as_str()),
+                        _ => None,
+                    },
+                    _ => None,
+                };
                 json!({
                     "titel": step.title,
                     "frist": step.deadline.map(date_de),
                     "frist_grund": reason,
                     "hilfe": definition.steps.get(&step.step).and_then(step_help),
+                    "nachricht": message,
+                    // The name as one path segment, whatever characters it holds.
+                    "nachricht_pfad": message.map(|name| format!(
+                        "/vorgaenge/{}/nachrichten/{}",
+                        case.row.id.0,
+                        percent_encoding::utf8_percent_encode(name, percent_encoding::NON_ALPHANUMERIC)
+                    )),
                 })
             })
             .collect::<Vec<_>>()

@@ -211,6 +211,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(page(r"/vorgaenge/{id:\d+}/aktionen/{action}", |r| {
             r.route(web::post().to(case_actions::take_action))
         }))
+        .service(page(r"/vorgaenge/{id:\d+}/nachrichten/{name}", |r| {
+            r.route(web::post().to(case_actions::receive_message))
+        }))
         .service(page(r"/vorgaenge/{id:\d+}/wiedervorlagen", |r| {
             r.route(web::post().to(case_follow_ups::set))
         }))
