@@ -298,74 +298,17 @@ pub async fn take_action(
 ) -> HttpResponse {
     let CsrfForm { session, form, .. } = form;
     let (id, action) = path.into_inner();
-    let id = CaseId(id);
     let Some(version) = form.version.as_deref().and_then(|v| v.trim().parse().ok()) else {
         return bad_version(&api, &session);
     };
     let step = form.schritt.filter(|s| !s.is_empty());
-    let principal = session.principal().clone();
-    let state = api.clone();
-    let outcome = blocking(&db, move |conn| {
-        // Hidden cases stay 404 even for a user who could act on visible ones.
-        permitted_row(conn, &principal, Permission::ReadCase, id)?;
-        let actor = crate::web::api::actor(&principal);
-        let now = clock::now();
-        let check = |access| permit(&principal, Permission::TakeAction, access);
-        cases::take_action(
-            conn,
-            &state.case_context(),
-            id,
-            version,
-            &action,
-            step.as_deref(),
-            None,
-            Invocation {
-                actor: &actor,
-                clock: &now,
-                check: &check,
-            },
-        )
+    run_case_command(&db, &api, &session, CaseId(id), version, "aktion", {
+        move |conn, ctx, call| {
+            let step = step.as_deref();
+            cases::take_action(conn, ctx, CaseId(id), version, &action, step, None, call)
+        }
     })
-    .await;
-    match outcome {
-        Ok(_) => see_other(&format!("/vorgaenge/{}?hinweis=aktion", id.0)),
-        Err(ServiceError::VersionConflict { .. }) => {
-            show(
-                &db,
-                &api,
-                &session,
-                id,
-                StatusCode::CONFLICT,
-                Overrides {
-                    notice: Some(CONFLICT_NOTICE.into()),
-                    conflict: Some(Conflict {
-                        submitted_version: version,
-                        differences: Vec::new(),
-                    }),
-                    ..Overrides::default()
-                },
-            )
-            .await
-        }
-        Err(ServiceError::InvalidData(errors)) => {
-            show(
-                &db,
-                &api,
-                &session,
-                id,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Overrides {
-                    errors: errors_by_pointer(errors),
-                    notice: Some(
-                        "Die Daten passen nicht zum Verfahren; es wurde nichts geändert.".into(),
-                    ),
-                    ..Overrides::default()
-                },
-            )
-            .await
-        }
-        Err(error) => refused_or_error(&db, &api, &session, id, error).await,
-    }
+    .await
 }
 
 /// The message form's fields.
@@ -383,23 +326,47 @@ pub async fn receive_message(
 ) -> HttpResponse {
     let CsrfForm { session, form, .. } = form;
     let (id, name) = path.into_inner();
-    let id = CaseId(id);
     let Some(version) = form.version.as_deref().and_then(|v| v.trim().parse().ok()) else {
         return bad_version(&api, &session);
     };
+    run_case_command(&db, &api, &session, CaseId(id), version, "nachricht", {
+        move |conn, ctx, call| cases::receive_message(conn, ctx, CaseId(id), version, &name, call)
+    })
+    .await
+}
+
+/// Runs `command` on case `id` (the form's `version`) as the session's user, who must read the
+/// case (a hidden one stays 404, even for a user who could act on visible ones) and may act in
+/// it, then answers as the case page does: back to the page with `hinweis` when it happened, the
+/// conflict page for a stale version, the refusal with its reasons otherwise.
+async fn run_case_command<F>(
+    db: &web::Data<Database>,
+    api: &web::Data<ApiState>,
+    session: &Session,
+    id: CaseId,
+    version: i64,
+    hinweis: &str,
+    command: F,
+) -> HttpResponse
+where
+    F: FnOnce(
+            &mut crate::db::DbConnection,
+            &cases::CaseContext<'_>,
+            Invocation<'_>,
+        ) -> Result<cases::LoadedCase, ServiceError>
+        + Send
+        + 'static,
+{
     let principal = session.principal().clone();
     let state = api.clone();
-    let outcome = blocking(&db, move |conn| {
+    let outcome = blocking(db, move |conn| {
         permitted_row(conn, &principal, Permission::ReadCase, id)?;
         let actor = crate::web::api::actor(&principal);
         let now = clock::now();
         let check = |access| permit(&principal, Permission::TakeAction, access);
-        cases::receive_message(
+        command(
             conn,
             &state.case_context(),
-            id,
-            version,
-            &name,
             Invocation {
                 actor: &actor,
                 clock: &now,
@@ -409,12 +376,12 @@ pub async fn receive_message(
     })
     .await;
     match outcome {
-        Ok(_) => see_other(&format!("/vorgaenge/{}?hinweis=nachricht", id.0)),
+        Ok(_) => see_other(&format!("/vorgaenge/{}?hinweis={hinweis}", id.0)),
         Err(ServiceError::VersionConflict { .. }) => {
             show(
-                &db,
-                &api,
-                &session,
+                db,
+                api,
+                session,
                 id,
                 StatusCode::CONFLICT,
                 Overrides {
@@ -428,7 +395,24 @@ pub async fn receive_message(
             )
             .await
         }
-        Err(error) => refused_or_error(&db, &api, &session, id, error).await,
+        Err(ServiceError::InvalidData(errors)) => {
+            show(
+                db,
+                api,
+                session,
+                id,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Overrides {
+                    errors: errors_by_pointer(errors),
+                    notice: Some(
+                        "Die Daten passen nicht zum Verfahren; es wurde nichts geändert.".into(),
+                    ),
+                    ..Overrides::default()
+                },
+            )
+            .await
+        }
+        Err(error) => refused_or_error(db, api, session, id, error).await,
     }
 }
 
