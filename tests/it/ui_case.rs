@@ -609,6 +609,16 @@ both_backends! {
         assert!(both.body.contains("id=\"feld-dokument-intern\" value=\"ja\" checked"), "{}", both.body);
         assert!(both.body.contains("id=\"feld-fuer-beteiligte\" value=\"ja\" checked"), "{}", both.body);
         assert!(!both.body.contains("Vermerk Kämmerei.pdf"), "nothing stored");
+        // A file refused for its content keeps the box ticked as well.
+        let text = browser.send(&app, upload(vec![
+            ("csrf", None, csrf.clone().into_bytes()),
+            ("datei", Some("Vermerk Kämmerei.pdf"), b"Nur Text.".to_vec()),
+            ("intern", None, b"ja".to_vec()),
+        ])).await;
+        assert_eq!(text.status, 422, "{}", text.body);
+        assert!(text.body.contains("id=\"fehler-datei\">Dieser Dateityp ist nicht erlaubt"), "{}", text.body);
+        assert!(text.body.contains("id=\"feld-dokument-intern\" value=\"ja\" checked"), "{}", text.body);
+        assert!(!text.body.contains("id=\"feld-fuer-beteiligte\" value=\"ja\" checked"), "{}", text.body);
 
         let stored = browser.send(&app, upload(vec![
             ("csrf", None, csrf.clone().into_bytes()),

@@ -13,7 +13,7 @@ use serde_json::json;
 
 use super::case_page::{Overrides, blocking, date_de, service_error, show, time_de};
 use super::session::{self, Ready};
-use super::{UiSession, layout, render, see_other};
+use super::{Session, UiSession, layout, render, see_other};
 use crate::auth::Permission;
 use crate::db::Database;
 use crate::db::models::{CaseId, Organisation};
@@ -121,23 +121,14 @@ pub async fn upload(
         );
         return Err(super::csrf_refused(&req, Some(&session)));
     }
+    let ticked = Ticked {
+        internal: upload.internal,
+        partner_visible: upload.partner_visible,
+    };
     if upload.internal && upload.partner_visible {
         let message = crate::service::documents::INTERNAL_AND_SHARED.to_string();
-        return Ok(show(
-            &db,
-            &api,
-            &session,
-            id,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Overrides {
-                upload_error: Some(message.clone()),
-                summary: vec![("feld-dokument-intern".into(), message)],
-                document_internal: true,
-                document_partner_visible: true,
-                ..Overrides::default()
-            },
-        )
-        .await);
+        let field = "feld-dokument-intern";
+        return Ok(refused_upload(&db, &api, &session, id, field, message, ticked).await);
     }
     let stored = match (refused, upload.file) {
         (Some(error), _) => Err(error),
@@ -168,19 +159,8 @@ pub async fn upload(
             } else {
                 error.to_string()
             };
-            return Ok(show(
-                &db,
-                &api,
-                &session,
-                id,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Overrides {
-                    upload_error: Some(message.clone()),
-                    summary: vec![("feld-datei".into(), message)],
-                    ..Overrides::default()
-                },
-            )
-            .await);
+            let field = "feld-datei";
+            return Ok(refused_upload(&db, &api, &session, id, field, message, ticked).await);
         }
     };
     let uploaded_by = session.principal().email.clone();
@@ -211,6 +191,40 @@ pub async fn upload(
         }
         Err(error) => service_error(&api, &session, error),
     })
+}
+
+/// The upload form's boxes as the user ticked them, kept when the upload is refused.
+#[derive(Debug, Clone, Copy)]
+struct Ticked {
+    internal: bool,
+    partner_visible: bool,
+}
+
+/// The case page again (422) with why the upload was refused, at the form field `field`.
+async fn refused_upload(
+    db: &web::Data<Database>,
+    api: &web::Data<ApiState>,
+    session: &Session,
+    id: CaseId,
+    field: &str,
+    message: String,
+    ticked: Ticked,
+) -> HttpResponse {
+    show(
+        db,
+        api,
+        session,
+        id,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Overrides {
+            upload_error: Some(message.clone()),
+            summary: vec![(field.to_string(), message)],
+            document_internal: ticked.internal,
+            document_partner_visible: ticked.partner_visible,
+            ..Overrides::default()
+        },
+    )
+    .await
 }
 
 /// `GET /vorgaenge/{id}/dokumente/{doc}`: the file, with its type and name.
