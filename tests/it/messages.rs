@@ -105,6 +105,8 @@ both_backends! {
         let rented = send!(app, post(&format!("/api/v1/cases/{id}/actions/angemietet"), &soest, json!({ "version": 1 })));
         assert_eq!(rented.status, StatusCode::OK, "{}", rented.body);
         assert_eq!(rented.body["active_steps"][0]["step"], "raeume");
+        assert_eq!(rented.body["active_steps"][0]["message"], "raeume_uebergeben", "the case says what it waits for");
+        assert!(created.body["active_steps"][0].get("message").is_none(), "only a step waiting for a message names one");
         let version = rented.body["version"].as_i64().unwrap();
 
         // A message nobody waits for, a stale version, a reader, another Kreis: nothing changes.

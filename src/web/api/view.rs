@@ -6,7 +6,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::db::models::Organisation;
-use crate::engine::definition::{Step, TimerWhen};
+use crate::engine::definition::{Step, TimerWhen, WaitFor};
 use crate::engine::instance::TimerPurpose;
 use crate::engine::{Actor, Clock, available_actions};
 use crate::service::cases::LoadedCase;
@@ -31,6 +31,11 @@ pub struct ActiveStepView {
     pub since: String,
     /// The legal deadline of the step, if it has one (last day, `YYYY-MM-DD`).
     pub deadline: Option<NaiveDate>,
+    /// Die Nachricht, auf die der Schritt wartet (`wait` mit `until: { message }`); ihr Eingang
+    /// wird mit `POST /api/v1/cases/{id}/messages/{message}` gemeldet. Fehlt bei anderen
+    /// Schritten.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 /// An action of an active step, with why it cannot be taken now.
@@ -102,6 +107,13 @@ pub fn active_steps(case: &LoadedCase) -> Vec<ActiveStepView> {
                     .to_string(),
                 since: rfc3339(token.since.naive_utc()),
                 deadline,
+                message: match workflow.step(&token.step) {
+                    Some(Step::Wait(wait)) => match &wait.until {
+                        WaitFor::Message(name) => Some(name.clone()),
+                        _ => None,
+                    },
+                    _ => None,
+                },
             }
         })
         .collect()
