@@ -76,8 +76,10 @@ pub fn ensure_data_dir(settings: &Settings) -> Result<(), StartupError> {
 }
 
 /// Connects to the configured database and applies pending migrations; returns the versions applied.
+/// For commands that end when their work is done (see [`Database::connect_for_command`]).
 pub fn open_and_migrate(settings: &Settings) -> Result<(Database, Vec<String>), StartupError> {
-    let db = Database::connect(settings.database_url.clone(), settings.database_pool_size)?;
+    let db =
+        Database::connect_for_command(settings.database_url.clone(), settings.database_pool_size)?;
     let applied = migrate(&db)?;
     Ok((db, applied))
 }

@@ -221,17 +221,35 @@ impl Database {
     /// a query fails its request, diesel marks the connection broken, and the pool discards it on
     /// return; the next request gets a fresh one.
     pub fn connect(url: DatabaseUrl, pool_size: u32) -> Result<Self, DbError> {
+        Self::build(url, pool_size, 1)
+    }
+
+    /// The pool of a command that ends when its work is done (`migrate`, `user`, `demo`): it
+    /// opens a connection only when asked for one, and the caller waits for it. A pool that
+    /// keeps a connection in reserve opens it on a thread of its own, and a process that exits
+    /// while that thread is inside libpq's connection set-up (TLS, Kerberos) has the libraries'
+    /// exit handlers pull the ground from under it: an abort after the work was done.
+    pub fn connect_for_command(url: DatabaseUrl, pool_size: u32) -> Result<Self, DbError> {
+        Self::build(url, pool_size, 0)
+    }
+
+    fn build(url: DatabaseUrl, pool_size: u32, reserve: u32) -> Result<Self, DbError> {
         let factory = ConnectionFactory::new(url.clone());
         let first = factory.open()?;
         drop(first);
         let pool = r2d2::Pool::builder()
             .max_size(pool_size)
-            .min_idle(Some(1))
+            .min_idle(Some(reserve))
             .test_on_check_out(false)
             .connection_timeout(Duration::from_secs(15))
             .error_handler(Box::new(LogPoolErrors))
             .build_unchecked(factory);
         Ok(Self { pool, url })
+    }
+
+    /// How many connections the pool holds, idle or in use (not those still being opened).
+    pub fn connections(&self) -> u32 {
+        self.pool.state().connections
     }
 
     /// Which database this is (password redacted).

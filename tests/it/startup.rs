@@ -278,7 +278,8 @@ fn migrate_applies_once_then_reports_current() {
 /// `vorgang migrate` on an up-to-date PostgreSQL database is done within milliseconds, while the
 /// pool's thread is still opening its reserve connection; over TLS (PostgreSQL's default where the
 /// server offers it) the exit used to free OpenSSL under that handshake, and about one run in
-/// six ended in SIGSEGV after its work was done. A race, so many runs: each must exit with 0.
+/// six ended in SIGSEGV after its work was done; Kerberos, which libpq sets up as well, aborted
+/// the same way. A race, so many runs: each must exit with 0.
 #[test]
 fn migrate_on_postgres_ends_cleanly_every_time() {
     if !postgres_available() {

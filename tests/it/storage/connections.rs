@@ -114,3 +114,24 @@ both_backends! {
         .unwrap();
     }
 }
+
+both_backends! {
+    fn a_command_s_pool_opens_a_connection_only_when_asked_for_one(backend) {
+        let db = TestDatabase::migrated(backend);
+        let settle = || std::thread::sleep(std::time::Duration::from_millis(300));
+        // The server keeps one in reserve, opened by the pool's own thread.
+        let server = db.pool(4);
+        settle();
+        assert_eq!(server.connections(), 1);
+        // A command's pool opens nothing by itself, so no connection is being set up on another
+        // thread when the command exits.
+        let command = vorgang::db::Database::connect_for_command(db.url.clone(), 4).unwrap();
+        settle();
+        assert_eq!(command.connections(), 0);
+        let conn = command.get().unwrap();
+        assert_eq!(command.connections(), 1);
+        drop(conn);
+        settle();
+        assert_eq!(command.connections(), 1, "the one it opened, and no other");
+    }
+}
