@@ -569,6 +569,17 @@ impl Step {
         }
     }
 
+    /// The message the step waits for, if it is a `wait` step with `until: { message }`.
+    pub fn awaited_message(&self) -> Option<&str> {
+        match self {
+            Step::Wait(WaitStep {
+                until: WaitFor::Message(name),
+                ..
+            }) => Some(name),
+            _ => None,
+        }
+    }
+
     /// The kind of step in German, for messages that compare two steps' kinds.
     pub fn german_kind(&self) -> &'static str {
         match self {

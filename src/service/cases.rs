@@ -715,7 +715,7 @@ pub fn receive_message(
         Some(version),
         call,
         move |workflow, instance| {
-            if awaited_messages(workflow, instance).contains(&name) {
+            if awaited_messages(workflow, instance).any(|awaited| awaited == name) {
                 Ok(Event::Message {
                     name: name.to_string(),
                     actor: actor_for_event,
@@ -735,18 +735,14 @@ pub fn receive_message(
     )
 }
 
-/// The messages the active steps of `instance` wait for, each once, in the order of its tokens.
-pub fn awaited_messages<'a>(workflow: &'a DeployedWorkflow, instance: &Instance) -> Vec<&'a str> {
-    let mut names: Vec<&str> = Vec::new();
-    for token in instance.active_steps() {
-        if let Some(Step::Wait(wait)) = workflow.workflow.step(&token.step)
-            && let crate::engine::definition::WaitFor::Message(name) = &wait.until
-            && !names.contains(&name.as_str())
-        {
-            names.push(name);
-        }
-    }
-    names
+/// The messages the active steps of `instance` wait for.
+fn awaited_messages<'a>(
+    workflow: &'a DeployedWorkflow,
+    instance: &'a Instance,
+) -> impl Iterator<Item = &'a str> {
+    instance
+        .active_steps()
+        .filter_map(|token| workflow.workflow.step(&token.step)?.awaited_message())
 }
 
 /// Withdraws the case (the applicant's Rücknahme).

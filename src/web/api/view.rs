@@ -6,7 +6,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::db::models::Organisation;
-use crate::engine::definition::{Step, TimerWhen, WaitFor};
+use crate::engine::definition::{Step, TimerWhen};
 use crate::engine::instance::TimerPurpose;
 use crate::engine::{Actor, Clock, available_actions};
 use crate::service::cases::LoadedCase;
@@ -107,13 +107,10 @@ pub fn active_steps(case: &LoadedCase) -> Vec<ActiveStepView> {
                     .to_string(),
                 since: rfc3339(token.since.naive_utc()),
                 deadline,
-                message: match workflow.step(&token.step) {
-                    Some(Step::Wait(wait)) => match &wait.until {
-                        WaitFor::Message(name) => Some(name.clone()),
-                        _ => None,
-                    },
-                    _ => None,
-                },
+                message: workflow
+                    .step(&token.step)
+                    .and_then(Step::awaited_message)
+                    .map(str::to_string),
             }
         })
         .collect()

@@ -357,13 +357,10 @@ fn context(session: &Session, loaded: &Loaded, overrides: Overrides) -> Value {
                     .find(|row| row.step == step.step && Some(row.deadline) == step.deadline)
                     .and_then(|row| row.deadline_reason.clone());
                 // A step waiting for a message offers to record its arrival.
-                let message = match definition.steps.get(&step.step) {
-                    Some(Step::Wait(wait)) => match &wait.until {
-                        crate::engine::definition::WaitFor::Message(name) => Some(name.as_str()),
-                        _ => None,
-                    },
-                    _ => None,
-                };
+                let message = definition
+                    .steps
+                    .get(&step.step)
+                    .and_then(Step::awaited_message);
                 json!({
                     "titel": step.title,
                     "frist": step.deadline.map(date_de),
