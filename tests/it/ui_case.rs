@@ -121,6 +121,19 @@ fn multipart(fields: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
+/// The case page's upload form, sent with these multipart fields (name, file name, content).
+fn upload_request(case: i64, fields: &[(&str, Option<&str>, Vec<u8>)]) -> TestRequest {
+    let borrowed: Vec<(&str, Option<&str>, &[u8])> = fields
+        .iter()
+        .map(|(a, b, c)| (*a, *b, c.as_slice()))
+        .collect();
+    let (content_type, body) = multipart(&borrowed);
+    TestRequest::post()
+        .uri(&format!("/vorgaenge/{case}/dokumente"))
+        .insert_header(("content-type", content_type))
+        .set_payload(body)
+}
+
 fn assert_no_raw_script(page: &Page) {
     assert!(
         !page.body.contains("<script"),
@@ -532,12 +545,7 @@ both_backends! {
         browser.login(&app, COORDINATOR, PASSWORD).await;
         let csrf = browser.csrf_token(&app, &format!("/vorgaenge/{id}")).await;
 
-        let upload = |fields: Vec<(&'static str, Option<&'static str>, Vec<u8>)>| {
-            let borrowed: Vec<(&str, Option<&str>, &[u8])> = fields.iter().map(|(a, b, c)| (*a, *b, c.as_slice())).collect();
-            let (content_type, body) = multipart(&borrowed);
-            TestRequest::post().uri(&format!("/vorgaenge/{id}/dokumente"))
-                .insert_header(("content-type", content_type)).set_payload(body)
-        };
+        let upload = |fields: Vec<(&'static str, Option<&'static str>, Vec<u8>)>| upload_request(id, &fields);
         // Without the CSRF token: refused, nothing stored.
         let forged = browser.send(&app, upload(vec![("datei", Some("Antrag.pdf"), PDF.to_vec())])).await;
         assert_eq!(forged.status, 403);
@@ -589,12 +597,7 @@ both_backends! {
         let mut browser = Browser::from("10.0.0.7:1000");
         browser.login(&app, COORDINATOR, PASSWORD).await;
         let csrf = browser.csrf_token(&app, &format!("/vorgaenge/{id}")).await;
-        let upload = |fields: Vec<(&'static str, Option<&'static str>, Vec<u8>)>| {
-            let borrowed: Vec<(&str, Option<&str>, &[u8])> = fields.iter().map(|(a, b, c)| (*a, *b, c.as_slice())).collect();
-            let (content_type, body) = multipart(&borrowed);
-            TestRequest::post().uri(&format!("/vorgaenge/{id}/dokumente"))
-                .insert_header(("content-type", content_type)).set_payload(body)
-        };
+        let upload = |fields: Vec<(&'static str, Option<&'static str>, Vec<u8>)>| upload_request(id, &fields);
 
         // Both boxes ticked: refused at the form, the boxes kept, nothing stored.
         let both = browser.send(&app, upload(vec![
