@@ -51,8 +51,9 @@ pub struct Overrides {
     pub conflict: Option<Conflict>,
     /// Why the last upload was refused.
     pub upload_error: Option<String>,
-    /// Whether the refused upload was to be internal, and shown to the partners (kept ticked).
+    /// Whether the refused upload was to be internal (the box stays ticked).
     pub document_internal: bool,
+    /// Whether the refused upload was to be shown to the partners (the box stays ticked).
     pub document_partner_visible: bool,
     /// The Vermerk as typed, shown again with [`Overrides::note_error`].
     pub note: Option<String>,
