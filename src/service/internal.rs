@@ -21,7 +21,7 @@ pub const WITHHELD: &str = "withheld";
 
 /// The organisation `entry` is internal to, if it is an internal Vermerk or the arrival of an
 /// internal document (no other kind of entry is ever withheld).
-pub fn internal_to(entry: &JournalEntry) -> Option<OrganisationId> {
+fn internal_to(entry: &JournalEntry) -> Option<OrganisationId> {
     [notes::NOTE_ADDED, documents::UPLOADED]
         .contains(&entry.kind.as_str())
         .then(|| entry.payload.get(INTERNAL_TO)?.as_i64())
