@@ -560,6 +560,16 @@ fn unplaced_steps(
     instance: &Instance,
     steps: &StepMapping,
 ) -> Vec<String> {
+    occupied_steps(instance)
+        .into_iter()
+        .filter(|step| target.workflow.step(steps.renamed(step)).is_none())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The steps a running `instance` occupies: where it stands, waits or consults, and the
+/// parallels it runs in. A version that lacks one of them cannot take the case over.
+pub(super) fn occupied_steps(instance: &Instance) -> BTreeSet<&str> {
     let mut occupied = standing_steps(instance);
     occupied.extend(
         instance
@@ -568,10 +578,6 @@ fn unplaced_steps(
             .flat_map(|t| t.forks.iter().map(|f| f.parallel.as_str())),
     );
     occupied
-        .into_iter()
-        .filter(|step| target.workflow.step(steps.renamed(step)).is_none())
-        .map(str::to_string)
-        .collect()
 }
 
 #[cfg(test)]

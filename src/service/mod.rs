@@ -28,6 +28,7 @@ pub mod partner;
 pub mod partner_link;
 pub mod retention;
 pub mod users;
+pub mod version_impact;
 pub mod workflows;
 
 pub use error::ServiceError;

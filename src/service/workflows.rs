@@ -40,6 +40,15 @@ impl DeployedWorkflow {
     }
 }
 
+/// A definition that passed the deployment's checks, with what it was warned about.
+#[derive(Debug, Clone)]
+pub struct CheckedDefinition {
+    /// The definition as it would be deployed.
+    pub definition: Definition,
+    /// Findings that do not stop the deployment (a role never used, an undeclared message).
+    pub warnings: Vec<Diagnostic>,
+}
+
 /// What the validator of uploaded and shipped definitions checks against.
 #[derive(Debug, Clone)]
 pub struct WorkflowSources {
@@ -144,7 +153,7 @@ impl WorkflowRegistry {
         actor: &str,
         now: NaiveDateTime,
     ) -> Result<Arc<DeployedWorkflow>, ServiceError> {
-        let loaded = Self::validated(conn, sources, source)?;
+        let (loaded, _) = Self::validated(conn, sources, source)?;
         let key = loaded.definition.workflow.clone();
         let hash = version_of(&loaded.definition);
         write_transaction(conn, |conn| -> Result<(), ServiceError> {
@@ -158,21 +167,27 @@ impl WorkflowRegistry {
     }
 
     /// Validates a definition exactly as [`Self::deploy`] would, without deploying it (the
-    /// editor's „Prüfen“); returns the workflow key it names.
+    /// editor's „Prüfen“); returns the definition with the warnings the deployment would pass
+    /// over.
     pub fn check(
         &self,
         conn: &mut DbConnection,
         sources: &WorkflowSources,
         source: &str,
-    ) -> Result<String, ServiceError> {
-        Ok(Self::validated(conn, sources, source)?.definition.workflow)
+    ) -> Result<CheckedDefinition, ServiceError> {
+        let (loaded, warnings) = Self::validated(conn, sources, source)?;
+        Ok(CheckedDefinition {
+            definition: loaded.definition,
+            warnings,
+        })
     }
 
+    /// The loaded definition and its warnings; its errors as `InvalidDefinition`.
     fn validated(
         conn: &mut DbConnection,
         sources: &WorkflowSources,
         source: &str,
-    ) -> Result<load::Loaded, ServiceError> {
+    ) -> Result<(load::Loaded, Vec<Diagnostic>), ServiceError> {
         let loaded = load::load_definition("upload.yaml", source)
             .map_err(ServiceError::InvalidDefinition)?;
         let known: BTreeSet<String> = DefinitionRow::all_latest(conn)?
@@ -181,14 +196,14 @@ impl WorkflowRegistry {
             .collect();
         let context =
             context(sources, known).map_err(|e| ServiceError::Db(DbError::Blocking(e)))?;
-        let errors: Vec<Diagnostic> = validate(&loaded.definition, &loaded.tree, &context)
-            .into_iter()
-            .filter(Diagnostic::is_error)
-            .collect();
+        let (errors, warnings): (Vec<Diagnostic>, Vec<Diagnostic>) =
+            validate(&loaded.definition, &loaded.tree, &context)
+                .into_iter()
+                .partition(Diagnostic::is_error);
         if !errors.is_empty() {
             return Err(ServiceError::InvalidDefinition(errors));
         }
-        Ok(loaded)
+        Ok((loaded, warnings))
     }
 
     /// A version by id, compiled once and cached.

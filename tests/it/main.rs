@@ -39,3 +39,4 @@ mod ui_login;
 mod ui_pages;
 mod users_api;
 mod validate_cli;
+mod version_impact;

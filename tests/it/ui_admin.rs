@@ -804,3 +804,55 @@ both_backends! {
         assert!(unescape(&case_page.body).contains("Auf Version 2 des Workflows umgestellt (vorher Version 1); Schritte zugeordnet: „entwurf“ → „Antrag entwerfen“"), "{}", case_page.body);
     }
 }
+
+both_backends! {
+    async fn checking_a_new_version_shows_its_warnings_changes_and_the_cases_it_would_leave_behind(backend) {
+        let db = TestDatabase::migrated(backend);
+        let app = admin_app!(db.pool(2));
+        let mut admin = admin_browser!(app, db);
+        let kleve = crate::support::auth::staff_token(&create_user(&mut db.connection(), "k@kreis-kleve.de", "05154", &[Role::Koordination], None));
+        let created = actix_test::call_service(&app, actix_test::TestRequest::post().uri("/api/v1/cases")
+            .insert_header(("Authorization", format!("Bearer {kleve}")))
+            .set_json(json!({ "workflow": "ki-antrag" })).to_request()).await;
+        assert_eq!(created.status(), 201);
+        let case: Value = actix_test::read_body_json(created).await;
+        let aktenzeichen = case["aktenzeichen"].as_str().unwrap();
+        let versions = || DefinitionRow::history(&mut db.connection(), "ki-antrag").unwrap().len();
+        let before = versions();
+        let source = DefinitionRow::latest(&mut db.connection(), "ki-antrag").unwrap().unwrap().source;
+        let editor = "/admin/workflows/ki-antrag/bearbeiten";
+        let csrf = admin.csrf_token(&app, editor).await;
+
+        // The first step renamed and a role nobody uses: valid, with a warning, the changed lines
+        // and the running case that would stay behind at the step the new version lacks.
+        let changed = source
+            .replace("start: entwurf", "start: ausarbeitung")
+            .replace("\n  entwurf:", "\n  ausarbeitung:")
+            .replace("to: entwurf", "to: ausarbeitung")
+            .replacen("roles:\n", "roles:\n  pruefer: { title: Prüfer }\n", 1);
+        let role_line = changed.lines().position(|line| line.starts_with("  pruefer:")).unwrap() + 1;
+        let checked = admin.post(&app, editor, &[("csrf", &csrf), ("quelle", &changed), ("aktion", "pruefen")]).await;
+        assert_eq!(checked.status, 200, "{}", checked.body);
+        let page = unescape(&checked.body);
+        assert!(page.contains("Die Definition ist gültig."), "{page}");
+        assert!(page.contains(&format!("<li><a href=\"#zeile-{role_line}\">Zeile {role_line}:3</a> – role 'pruefer' is declared but never used</li>")), "{page}");
+        assert!(page.contains(&format!("id=\"zeile-{role_line}\"")), "the warning's link has its target: {page}");
+        assert!(!page.contains("» Fehler:"), "a warning marks no line as an error: {page}");
+        assert!(page.contains(&format!("<tr><td>Antrag entwerfen (<code>entwurf</code>)</td><td>Aufgabe</td><td>fehlt</td><td>1: {aktenzeichen}</td></tr>")), "{page}");
+        assert!(page.contains("<caption>Version 1 → geprüfte Fassung</caption>"), "{page}");
+        assert!(page.contains("<code>  ausarbeitung:</code>") && page.contains("+ hinzugefügt"), "{page}");
+        assert!(!page.contains("künftig"), "no placeholder is left: {page}");
+        assert_eq!(versions(), before, "checking deploys nothing");
+
+        // The deployed source unchanged: nothing left behind, nothing to deploy.
+        let same = unescape(&admin.post(&app, editor, &[("csrf", &csrf), ("quelle", &source), ("aktion", "pruefen")]).await.body);
+        assert!(same.contains("Der laufende Vorgang steht an keinem Schritt, den die geprüfte Fassung nicht mehr oder als andere Art von Schritt enthält."), "{same}");
+        assert!(same.contains("Die geprüfte Fassung stimmt mit Version 1 überein"), "{same}");
+        assert!(!same.contains("id=\"hinweise\""), "{same}");
+
+        // A new workflow has no running cases and no deployed version to compare with.
+        let new = unescape(&admin.post(&app, "/admin/workflows/neu", &[("csrf", &csrf), ("quelle", "workflow: ki-neu\ntitle: Neu\nroles:\n  k: { title: K }\nstart: ende\nsteps:\n  ende: { type: end, title: Ende, outcome: ok }\n"), ("aktion", "pruefen")]).await.body);
+        assert!(new.contains("Die Definition ist gültig."), "{new}");
+        assert!(!new.contains("Laufende Vorgänge") && !new.contains("Unterschiede zur bereitgestellten Version"), "{new}");
+    }
+}

@@ -18,7 +18,8 @@ use crate::auth::Permission;
 use crate::db::Database;
 use crate::db::models::DefinitionRow;
 use crate::engine::diagnostic::Diagnostic;
-use crate::service::{ServiceError, case_migration, clock};
+use crate::service::workflows::CheckedDefinition;
+use crate::service::{ServiceError, case_migration, clock, version_impact};
 use crate::web::api::ApiState;
 use crate::web::ui::{CsrfForm, Session, UiSession, encode_query_value, layout, render, see_other};
 
@@ -195,6 +196,9 @@ pub async fn show(
     context["vorversion"] = json!(previous.map(|row| row.version));
     context["unterschiede"] =
         json!(previous.map(|row| crate::render::diff::source_diff(&row.source, &selected.source)));
+    context["unterschiede_titel"] = json!(
+        previous.map(|row| format!("Version {} → Version {}", row.version, selected.version))
+    );
     render(&api, StatusCode::OK, "admin_workflow", &context)
 }
 
@@ -402,8 +406,53 @@ pub async fn submit_new(
 
 /// What checking a source found.
 enum Checked {
-    Valid(String),
+    Valid(String, Box<Review>),
     Invalid(Vec<Diagnostic>),
+}
+
+/// What „Prüfen“ shows about a valid definition besides its validity: what it was warned about,
+/// how it differs from the deployed version, and which running cases it would leave behind.
+#[derive(Default)]
+struct Review {
+    warnings: Vec<Diagnostic>,
+    /// The newest deployed version and the lines changed against it.
+    previous: Option<(i32, Vec<crate::render::diff::DiffLine>)>,
+    /// Running cases of the workflow, all versions.
+    running: i64,
+    stranded: Vec<version_impact::StrandedStep>,
+}
+
+impl Review {
+    /// Reviews `checked` (the source `text`, of workflow `key`) against what is deployed.
+    fn of(
+        conn: &mut crate::db::DbConnection,
+        registry: &crate::service::workflows::WorkflowRegistry,
+        key: &str,
+        text: &str,
+        checked: CheckedDefinition,
+    ) -> Result<Self, ServiceError> {
+        let previous = DefinitionRow::latest(conn, key)?.map(|row| {
+            (
+                row.version,
+                crate::render::diff::source_diff(&row.source, text),
+            )
+        });
+        let running = case_migration::running_by_version(conn, key)?
+            .iter()
+            .map(|(_, count)| count)
+            .sum();
+        let stranded = if running > 0 {
+            version_impact::stranded_steps(conn, registry, key, &checked.definition)?
+        } else {
+            Vec::new()
+        };
+        Ok(Self {
+            warnings: checked.warnings,
+            previous,
+            running,
+            stranded,
+        })
+    }
 }
 
 async fn submit(
@@ -426,19 +475,29 @@ async fn submit(
     let outcome = db
         .run(move |conn| {
             let checked = match state.registry.check(conn, &state.sources, &text) {
-                Ok(key) => match key_problem(conn, &text, &key, expected.as_deref())? {
-                    Some(problem) => Checked::Invalid(vec![problem]),
-                    None => Checked::Valid(key),
-                },
+                Ok(checked) => {
+                    let key = checked.definition.workflow.clone();
+                    match key_problem(conn, &text, &key, expected.as_deref())? {
+                        Some(problem) => Checked::Invalid(vec![problem]),
+                        None if deploy => Checked::Valid(key, Box::default()),
+                        None => match Review::of(conn, &state.registry, &key, &text, checked) {
+                            Ok(review) => Checked::Valid(key, Box::new(review)),
+                            Err(ServiceError::Db(error)) => return Err(error),
+                            Err(other) => {
+                                return Err(crate::db::DbError::Blocking(other.to_string()));
+                            }
+                        },
+                    }
+                }
                 Err(ServiceError::InvalidDefinition(diagnostics)) => Checked::Invalid(diagnostics),
                 Err(ServiceError::Db(error)) => return Err(error),
                 Err(other) => return Err(crate::db::DbError::Blocking(other.to_string())),
             };
-            let Checked::Valid(key) = checked else {
+            let Checked::Valid(key, review) = checked else {
                 return Ok((checked, None));
             };
             if !deploy {
-                return Ok((Checked::Valid(key), None));
+                return Ok((Checked::Valid(key, review), None));
             }
             let before = DefinitionRow::latest(conn, &key)?.map(|row| row.version);
             let now = chrono::Utc::now().naive_utc();
@@ -447,7 +506,7 @@ async fn submit(
                 .deploy(conn, &state.sources, &text, &actor, now)
             {
                 Ok(deployed) => Ok((
-                    Checked::Valid(key),
+                    Checked::Valid(key, review),
                     Some((deployed.version, before == Some(deployed.version))),
                 )),
                 Err(ServiceError::InvalidDefinition(diagnostics)) => {
@@ -459,7 +518,7 @@ async fn submit(
         })
         .await;
     match outcome {
-        Ok((Checked::Valid(key), Some((version, unchanged)))) => {
+        Ok((Checked::Valid(key, _), Some((version, unchanged)))) => {
             let hinweis = if unchanged {
                 "unveraendert"
             } else {
@@ -471,14 +530,14 @@ async fn submit(
                 encode_query_value(&key)
             ))
         }
-        Ok((Checked::Valid(_), None)) => editor(
+        Ok((Checked::Valid(_, review), None)) => editor(
             &api,
             StatusCode::OK,
             &session,
             fixed_key.as_deref(),
             &source,
             &[],
-            Some("Die Definition ist gültig. Mit „Bereitstellen“ legen Sie eine neue Version an."),
+            Some(&review),
         ),
         Ok((Checked::Invalid(diagnostics), _)) => editor(
             &api,
@@ -523,6 +582,8 @@ fn key_problem(
     )))
 }
 
+/// The editor page: the source, its errors with links to their lines, and after a successful
+/// „Prüfen“ the `review`.
 fn editor(
     api: &ApiState,
     status: StatusCode,
@@ -530,7 +591,7 @@ fn editor(
     key: Option<&str>,
     source: &str,
     diagnostics: &[Diagnostic],
-    gueltig: Option<&str>,
+    review: Option<&Review>,
 ) -> HttpResponse {
     let titel = match key {
         Some(key) => format!("Workflow {key} bearbeiten"),
@@ -543,30 +604,79 @@ fn editor(
         None => "/admin/workflows/neu".to_string(),
     });
     context["quelle"] = json!(source);
-    context["gueltig"] = json!(gueltig);
-    let mut sorted: Vec<&Diagnostic> = diagnostics.iter().collect();
-    sorted.sort_by_key(|d| (d.line, d.column));
+    context["gueltig"] = json!(review.map(|_| {
+        "Die Definition ist gültig. Mit „Bereitstellen“ legen Sie eine neue Version an."
+    }));
     // A diagnostic behind the last line (e.g. an unexpected end) links to one extra line.
     let last = source.lines().count() + 1;
-    context["fehler"] = json!(
+    let listed = |found: &[Diagnostic]| {
+        let mut sorted: Vec<&Diagnostic> = found.iter().collect();
+        sorted.sort_by_key(|d| (d.line, d.column));
         sorted
             .iter()
-            .map(|d| json!({
-                "zeile": d.line,
-                "spalte": d.column,
-                "meldung": d.message,
-                "anker": d.line.clamp(1, last),
-            }))
+            .map(|d| {
+                json!({
+                    "zeile": d.line,
+                    "spalte": d.column,
+                    "meldung": d.message,
+                    "anker": d.line.clamp(1, last),
+                })
+            })
             .collect::<Vec<_>>()
-    );
-    let marked: BTreeSet<usize> = sorted.iter().map(|d| d.line.clamp(1, last)).collect();
-    context["zeilen"] = if diagnostics.is_empty() {
+    };
+    context["fehler"] = json!(listed(diagnostics));
+    let warnings = review.map_or(&[][..], |r| r.warnings.as_slice());
+    context["hinweise"] = json!(listed(warnings));
+    let marked: BTreeSet<usize> = diagnostics.iter().map(|d| d.line.clamp(1, last)).collect();
+    // The numbered source, for the links of errors and warnings.
+    context["zeilen"] = if diagnostics.is_empty() && warnings.is_empty() {
         json!([])
     } else {
         json!(numbered_lines(source, &marked))
     };
+    context["zeilen_titel"] = json!(if diagnostics.is_empty() {
+        "Geprüfter Quelltext"
+    } else {
+        "Geprüfter Quelltext mit markierten Fehlerzeilen"
+    });
+    if let Some(review) = review {
+        context["geprueft"] = json!(true);
+        context["vorversion"] = json!(review.previous.as_ref().map(|(version, _)| version));
+        context["unterschiede"] = json!(
+            review
+                .previous
+                .as_ref()
+                .map(|(_, diff)| diff)
+                .filter(|diff| !diff.is_empty())
+        );
+        context["unterschiede_titel"] = json!(
+            review
+                .previous
+                .as_ref()
+                .map(|(version, _)| format!("Version {version} → geprüfte Fassung"))
+        );
+        context["laufend"] = json!(review.running);
+        context["gestrandet"] = json!(
+            review
+                .stranded
+                .iter()
+                .map(|step| json!({
+                    "schritt": step.step,
+                    "titel": step.title,
+                    "art": step.kind,
+                    "neue_art": step.new_kind,
+                    "anzahl": step.cases.len(),
+                    "beispiele": step.cases.iter().take(STRANDED_EXAMPLES).collect::<Vec<_>>(),
+                    "weitere": step.cases.len().saturating_sub(STRANDED_EXAMPLES),
+                }))
+                .collect::<Vec<_>>()
+        );
+    }
     render(api, status, "admin_workflow_editor", &context)
 }
+
+/// How many Aktenzeichen „Prüfen“ names per step that running cases would be left behind at.
+const STRANDED_EXAMPLES: usize = 5;
 
 /// The source's lines, numbered from 1, those in `marked` flagged as erroneous; a mark behind
 /// the last line adds one empty line, so an error's link has a target.
