@@ -78,6 +78,11 @@ pub struct Definition {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 100))]
     pub retention_years: Option<u32>,
+    /// The messages steps wait for (`wait` with `until: { message }`), each with the German
+    /// title the case page and the journal show; a message a step waits for must be declared
+    /// here (files without this section still load, with a warning per message).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub messages: IndexMap<String, MessageDefinition>,
     /// The step a new case starts in.
     pub start: StepName,
     /// The steps, in the order they are shown.
@@ -90,6 +95,18 @@ pub struct Definition {
 pub struct RoleDefinition {
     /// German title of the role.
     pub title: String,
+}
+
+/// A message from outside that a case may wait for (BPMN `message`): the Kreistag's decision
+/// arrived, the rooms were handed over.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MessageDefinition {
+    /// German title („Räume übergeben“), shown where the case waits for the message.
+    pub title: String,
+    /// German help text: who sends the message, and when.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
 }
 
 /// Who may withdraw a running case, and the outcome recorded.
@@ -521,6 +538,14 @@ pub struct StartCaseEffect {
 }
 
 impl Definition {
+    /// A message's German title as the workflow declares it; the name itself for a message the
+    /// workflow does not declare (files written before messages were declared).
+    pub fn message_title<'a>(&'a self, message: &'a str) -> &'a str {
+        self.messages
+            .get(message)
+            .map_or(message, |m| m.title.as_str())
+    }
+
     /// A role's German title as the workflow gives it („Bewilligungsbehörde (…)“); the key
     /// itself for a role the workflow does not declare.
     pub fn role_title<'a>(&'a self, role: &'a str) -> &'a str {

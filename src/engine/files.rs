@@ -302,7 +302,7 @@ mod tests {
         assert_eq!(
             lines(&report),
             [format!(
-                "{}:138:33: error: unknown workflow 'ki-betrieb' in \
+                "{}:140:33: error: unknown workflow 'ki-betrieb' in \
                  steps.bewilligt.on_enter[0].start_case.workflow (known: ki-antrag)",
                 antrag.display()
             )]
@@ -317,7 +317,7 @@ mod tests {
         assert_eq!(
             lines(&report),
             [format!(
-                "{}:138:53: error: unknown data field 'arbeitsaufnahme' in workflow 'ki-betrieb', \
+                "{}:140:53: error: unknown data field 'arbeitsaufnahme' in workflow 'ki-betrieb', \
                  named in steps.bewilligt.on_enter[0].start_case.data.arbeitsaufnahme (known: beginn)",
                 antrag.display()
             )]

@@ -42,6 +42,8 @@ data:
   arbeitsaufnahme: { type: date, label: Arbeitsaufnahme }
   personal_vze: { type: number, label: Personal (VZE), min: 0, max: 20 }
   bescheid: { type: document, label: Bescheid, partner_visible: true }
+messages:
+  raeume_bereit: { title: Räume bezugsfertig }
 start: entwurf
 steps:
   entwurf:

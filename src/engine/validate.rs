@@ -63,6 +63,7 @@ pub fn validate(def: &Definition, tree: &SourceTree, ctx: &ValidationContext) ->
     schema::check_schema(&mut checker);
     graph::check_graph(&mut checker);
     checker.unused_roles();
+    checker.unused_messages();
     let mut out = checker.out;
     out.sort_by_key(|d| (d.line, d.column));
     out.dedup();
@@ -405,7 +406,7 @@ impl Checker<'_> {
                         self.data_ref(&path.0, &until.k("date"), Some(&[FieldType::Date]));
                     }
                     WaitFor::Period(deadline) => self.deadline(deadline, &until.k("period")),
-                    WaitFor::Message(_) => {}
+                    WaitFor::Message(message) => self.message_ref(message, &until.k("message")),
                 }
                 self.step_ref(&wait.next, &at.k("next"));
             }
@@ -578,6 +579,30 @@ impl Checker<'_> {
         }
     }
 
+    /// A message a step waits for: declared under `messages`. A file without that section (one
+    /// written before messages were declared) still works; the case page then shows the name.
+    fn message_ref(&mut self, name: &str, at: &At) {
+        if self.def.messages.contains_key(name) {
+            return;
+        }
+        if self.def.messages.is_empty() {
+            self.warning(
+                at,
+                format!(
+                    "message '{name}' in {} is not declared; declare it under 'messages' with a \
+                     German title, which the case page shows instead of the name",
+                    at.path()
+                ),
+            );
+        } else {
+            let hint = unknown_hint(name, self.def.messages.keys().map(String::as_str));
+            self.error(
+                at,
+                format!("unknown message '{name}' in {}{hint}", at.path()),
+            );
+        }
+    }
+
     fn template_ref(&mut self, name: &str, at: &At, usage: TemplateUse) {
         if let Some(problem) = self.ctx.template_problems.get(&(name.to_string(), usage)) {
             self.error(
@@ -629,6 +654,23 @@ impl Checker<'_> {
             Err(problem) => {
                 let (what, hint) = problem.message(field_path, &self.def.data);
                 self.error(at, format!("{what} in {}{hint}", at.path()));
+            }
+        }
+    }
+
+    fn unused_messages(&mut self) {
+        let awaited: BTreeSet<&str> = self
+            .def
+            .steps
+            .values()
+            .filter_map(Step::awaited_message)
+            .collect();
+        for message in self.def.messages.keys() {
+            if !awaited.contains(message.as_str()) {
+                self.warning(
+                    &At::root().k("messages").k(message).key(),
+                    format!("message '{message}' is declared but no step waits for it"),
+                );
             }
         }
     }

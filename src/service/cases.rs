@@ -707,12 +707,53 @@ pub fn receive_message(
     name: &str,
     call: Invocation<'_>,
 ) -> Result<LoadedCase, ServiceError> {
+    deliver_message(conn, ctx, id, Some(version), name, call)
+}
+
+/// `receive_message` for a sender that knows the case by its Aktenzeichen, as another system
+/// does (Camunda's correlation by business key): the message applies to the case as it is when
+/// it arrives, so there is no version to match. A case the caller may not see is not found.
+pub fn correlate_message(
+    conn: &mut DbConnection,
+    ctx: &CaseContext<'_>,
+    aktenzeichen: &str,
+    name: &str,
+    call: Invocation<'_>,
+) -> Result<LoadedCase, ServiceError> {
+    let aktenzeichen = aktenzeichen.trim();
+    // One answer whether the case does not exist or belongs to someone else, so that the
+    // answer does not tell which Aktenzeichen are taken.
+    let unknown = || {
+        ServiceError::NotFound(format!(
+            "Einen Vorgang mit dem Aktenzeichen „{aktenzeichen}“ gibt es nicht."
+        ))
+    };
+    let id: Option<CaseId> = cases::table
+        .filter(cases::aktenzeichen.eq(aktenzeichen))
+        .select(cases::id)
+        .first(conn)
+        .optional()?;
+    match deliver_message(conn, ctx, id.ok_or_else(unknown)?, None, name, call) {
+        Err(ServiceError::NotFound(_)) => Err(unknown()),
+        other => other,
+    }
+}
+
+/// Moves the steps waiting for `name` on, at `version` if one is expected.
+fn deliver_message(
+    conn: &mut DbConnection,
+    ctx: &CaseContext<'_>,
+    id: CaseId,
+    version: Option<i64>,
+    name: &str,
+    call: Invocation<'_>,
+) -> Result<LoadedCase, ServiceError> {
     let actor_for_event = call.actor.clone();
     apply(
         conn,
         ctx,
         id,
-        Some(version),
+        version,
         call,
         move |workflow, instance| {
             if awaited_messages(workflow, instance).any(|awaited| awaited == name) {
@@ -725,7 +766,8 @@ pub fn receive_message(
                     crate::engine::Refusal::NotAvailable {
                         message: format!(
                             "Im aktuellen Stand wartet kein Schritt des Vorgangs auf die \
-                             Nachricht „{name}“."
+                             Nachricht „{}“.",
+                            workflow.definition().message_title(name)
                         ),
                     },
                 ]))

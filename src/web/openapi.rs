@@ -47,6 +47,7 @@ const BEARER: &str = "bearer";
         cases::act,
         cases::withdraw,
         cases::receive_message,
+        cases::correlate_message,
         cases::migrate,
         cases::journal,
         cases::add_note,

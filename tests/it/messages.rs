@@ -24,6 +24,10 @@ roles:
   koordination: { title: Koordination }
 data:
   notiz: { type: text, label: Notiz }
+messages:
+  raeume_uebergeben:
+    title: Räume übergeben
+    help: Der Vermieter meldet die Übergabe schriftlich.
 start: vorbereiten
 steps:
   vorbereiten:
@@ -101,11 +105,12 @@ both_backends! {
         // Before the step that waits for it: refused with the reason, nothing changes.
         let early = send!(app, message("raeume_uebergeben", 1, &soest));
         assert_eq!(early.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", early.body);
-        assert_eq!(early.body["reasons"][0]["message"], "Im aktuellen Stand wartet kein Schritt des Vorgangs auf die Nachricht „raeume_uebergeben“.");
+        assert_eq!(early.body["reasons"][0]["message"], "Im aktuellen Stand wartet kein Schritt des Vorgangs auf die Nachricht „Räume übergeben“.");
         let rented = send!(app, post(&format!("/api/v1/cases/{id}/actions/angemietet"), &soest, json!({ "version": 1 })));
         assert_eq!(rented.status, StatusCode::OK, "{}", rented.body);
         assert_eq!(rented.body["active_steps"][0]["step"], "raeume");
         assert_eq!(rented.body["active_steps"][0]["message"], "raeume_uebergeben", "the case says what it waits for");
+        assert_eq!(rented.body["active_steps"][0]["message_title"], "Räume übergeben", "by the title the workflow declares");
         assert!(created.body["active_steps"][0].get("message").is_none(), "only a step waiting for a message names one");
         let version = rented.body["version"].as_i64().unwrap();
 
@@ -158,14 +163,14 @@ both_backends! {
         let mut reader = Browser::from("10.0.0.9:1000");
         reader.login(&app, "l@kreis-soest.de", PASSWORD).await;
         let read = unescape(&reader.get(&app, &path).await.body);
-        assert!(read.contains("Wartet auf die Nachricht „raeume_uebergeben“."), "{read}");
+        assert!(read.contains("Wartet auf die Nachricht „Räume übergeben“.<p class=\"hilfe\">Der Vermieter meldet die Übergabe schriftlich.</p>"), "{read}");
         assert!(!read.contains("vermerken</button>"), "{read}");
 
         let mut browser = Browser::from("10.0.0.7:1000");
         browser.login(&app, COORDINATOR, PASSWORD).await;
         let page = unescape(&browser.get(&app, &path).await.body);
         assert!(page.contains(&format!("<form method=\"post\" action=\"/vorgaenge/{id}/nachrichten/raeume%5Fuebergeben\">")), "{page}");
-        assert!(page.contains("<button type=\"submit\">Eingang der Nachricht „raeume_uebergeben“ vermerken</button>"), "{page}");
+        assert!(page.contains("<button type=\"submit\">Eingang der Nachricht „Räume übergeben“ vermerken</button>"), "{page}");
         let csrf = browser.csrf_token(&app, &path).await;
         let form_path = format!("/vorgaenge/{id}/nachrichten/raeume%5Fuebergeben");
 
@@ -176,11 +181,79 @@ both_backends! {
         assert_eq!(done.location(), format!("/vorgaenge/{id}?hinweis=nachricht"));
         let after = unescape(&browser.get(&app, &format!("/vorgaenge/{id}?hinweis=nachricht")).await.body);
         assert!(after.contains("Der Eingang der Nachricht ist vermerkt; der Vorgang geht weiter."), "{after}");
-        assert!(after.contains("Nachricht „raeume_uebergeben“ eingegangen"), "{after}");
+        assert!(after.contains("Nachricht „Räume übergeben“ eingegangen"), "{after}");
         assert!(!after.contains("vermerken</button>"), "{after}");
         // Reported again from the same old page: refused in German, nothing changes.
         let twice = browser.post(&app, &form_path, &[("csrf", &csrf), ("version", &(rented.body["version"].as_i64().unwrap() + 1).to_string())]).await;
         assert_eq!(twice.status, 422, "{}", twice.body);
-        assert!(unescape(&twice.body).contains("wartet kein Schritt des Vorgangs auf die Nachricht „raeume_uebergeben“"), "{}", twice.body);
+        assert!(unescape(&twice.body).contains("wartet kein Schritt des Vorgangs auf die Nachricht „Räume übergeben“"), "{}", twice.body);
+    }
+}
+
+both_backends! {
+    async fn another_system_reports_a_message_by_the_aktenzeichen(backend) {
+        let db = TestDatabase::migrated(backend);
+        let dir = tempfile::tempdir().unwrap();
+        let (admin, soest, reader, kleve) = {
+            let mut conn = db.connection();
+            (
+                staff_token(&create_user(&mut conn, "admin@kfi.nrw.de", "KFI", &[Role::Admin], None)),
+                staff_token(&create_user(&mut conn, COORDINATOR, "05974", &[Role::Koordination], None)),
+                staff_token(&create_user(&mut conn, "l@kreis-soest.de", "05974", &[Role::Lesen], None)),
+                staff_token(&create_user(&mut conn, "k@kreis-kleve.de", "05154", &[Role::Koordination], None)),
+            )
+        };
+        let pool = db.pool(2);
+        let api = crate::support::api::state(&pool, dir.path());
+        let app = actix_test::init_service(vorgang::web::app(pool, test_auth(), api)).await;
+        assert_eq!(send!(app, deploy(&admin)).status, StatusCode::CREATED);
+        let created = send!(app, post("/api/v1/cases", &soest, json!({ "workflow": "ki-raeume" })));
+        let (id, aktenzeichen) = (created.body["id"].as_i64().unwrap(), created.body["aktenzeichen"].as_str().unwrap().to_string());
+        let kleves = send!(app, post("/api/v1/cases", &kleve, json!({ "workflow": "ki-raeume" })));
+        let kleves_aktenzeichen = kleves.body["aktenzeichen"].as_str().unwrap().to_string();
+        let report = |name: &str, body: Value, token: &str| post(&format!("/api/v1/messages/{name}"), token, body);
+        let versions = |db: &TestDatabase| -> Vec<i64> {
+            use diesel::prelude::*;
+            use vorgang::db::schema::cases;
+            cases::table.order(cases::id).select(cases::version).load(&mut db.connection()).unwrap()
+        };
+
+        // Before the step that waits for it: refused with the reason, nothing changes.
+        let early = send!(app, report("raeume_uebergeben", json!({ "aktenzeichen": aktenzeichen }), &soest));
+        assert_eq!(early.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", early.body);
+        assert_eq!(early.body["reasons"][0]["message"], "Im aktuellen Stand wartet kein Schritt des Vorgangs auf die Nachricht „Räume übergeben“.");
+        let rented = send!(app, post(&format!("/api/v1/cases/{id}/actions/angemietet"), &soest, json!({ "version": 1 })));
+        assert_eq!(rented.status, StatusCode::OK, "{}", rented.body);
+        let before = versions(&db);
+
+        // An Aktenzeichen nobody has and one of another Kreis read alike: nothing tells them apart.
+        let unknown = send!(app, report("raeume_uebergeben", json!({ "aktenzeichen": "KIR-05974-2026-9999" }), &soest));
+        assert_eq!(unknown.status, StatusCode::NOT_FOUND, "{}", unknown.body);
+        assert_eq!(unknown.body["detail"], "Einen Vorgang mit dem Aktenzeichen „KIR-05974-2026-9999“ gibt es nicht.");
+        let foreign = send!(app, report("raeume_uebergeben", json!({ "aktenzeichen": aktenzeichen }), &kleve));
+        assert_eq!(foreign.status, StatusCode::NOT_FOUND, "{}", foreign.body);
+        assert_eq!(foreign.body["detail"], format!("Einen Vorgang mit dem Aktenzeichen „{aktenzeichen}“ gibt es nicht."));
+        let other = send!(app, report("raeume_uebergeben", json!({ "aktenzeichen": kleves_aktenzeichen }), &soest));
+        assert_eq!((other.status, other.body["detail"].clone()), (StatusCode::NOT_FOUND, json!(format!("Einen Vorgang mit dem Aktenzeichen „{kleves_aktenzeichen}“ gibt es nicht."))));
+        // A reader may not report; a body without the Aktenzeichen or with more is refused.
+        assert_eq!(send!(app, report("raeume_uebergeben", json!({ "aktenzeichen": aktenzeichen }), &reader)).status, StatusCode::FORBIDDEN);
+        assert_eq!(send!(app, report("raeume_uebergeben", json!({}), &soest)).status, StatusCode::BAD_REQUEST);
+        assert_eq!(send!(app, report("raeume_uebergeben", json!({ "aktenzeichen": aktenzeichen, "version": 2 }), &soest)).status, StatusCode::BAD_REQUEST);
+        let unawaited = send!(app, report("schluessel_verloren", json!({ "aktenzeichen": aktenzeichen }), &soest));
+        assert_eq!(unawaited.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", unawaited.body);
+        assert_eq!(versions(&db), before, "nothing changed");
+
+        // Reported as another system writes it (with blanks around): the case as it stands moves on.
+        let reported = send!(app, report("raeume_uebergeben", json!({ "aktenzeichen": format!(" {aktenzeichen} ") }), &soest));
+        assert_eq!(reported.status, StatusCode::OK, "{}", reported.body);
+        assert_eq!((reported.body["id"].clone(), reported.body["status"].clone()), (json!(id), json!("completed")), "{}", reported.body);
+        let journal = send!(app, actix_test::TestRequest::get().uri(&format!("/api/v1/cases/{id}/journal"))
+            .insert_header(("Authorization", format!("Bearer {soest}"))));
+        let received: Vec<&Value> = journal.body.as_array().unwrap().iter().filter(|e| e["kind"] == "message_received").collect();
+        assert_eq!((received.len(), received[0]["actor"].clone()), (1, json!(COORDINATOR)), "{}", journal.body);
+        let again = send!(app, report("raeume_uebergeben", json!({ "aktenzeichen": aktenzeichen }), &soest));
+        assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", again.body);
+        assert_eq!(versions(&db)[1], before[1], "the other Kreis's case is untouched");
+        assert!(vorgang::journal::verify_all(&mut db.connection()).unwrap().is_empty());
     }
 }

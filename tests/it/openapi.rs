@@ -25,6 +25,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/cases/{id}/withdraw"),
     ("POST", "/api/v1/cases/{id}/migrate"),
     ("POST", "/api/v1/cases/{id}/messages/{name}"),
+    ("POST", "/api/v1/messages/{name}"),
     ("GET", "/api/v1/cases/{id}/journal"),
     ("GET", "/api/v1/cases/{id}/export"),
     ("POST", "/api/v1/cases/{id}/notes"),

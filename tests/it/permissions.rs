@@ -161,13 +161,15 @@ const LISTED: [&str; 5] = ["OS", "OS", "S", "OS", ""];
 
 /// Case endpoints × principal: `[unsubmitted case, submitted case]`, both owned by 05974.
 #[rustfmt::skip]
-const CASE_ENDPOINTS: [(&str, [[u16; 2]; 5]); 16] = [
+const CASE_ENDPOINTS: [(&str, [[u16; 2]; 5]); 17] = [
     //                                  admin       koord 05974  bewilligung  lesen       koord Kleve
     ("GET /cases/{id}",                [[200, 200], [200, 200], [404, 200], [200, 200], [404, 404]]),
     ("PATCH /cases/{id}/data",         [[409, 409], [409, 409], [404, 409], [403, 403], [404, 404]]),
     ("POST /cases/{id}/actions/{a}",   [[409, 409], [409, 409], [404, 409], [403, 403], [404, 404]]),
     ("POST /cases/{id}/withdraw",      [[409, 409], [409, 409], [404, 403], [403, 403], [404, 404]]),
     ("POST /cases/{id}/messages/{n}",  [[409, 409], [409, 409], [404, 409], [403, 403], [404, 404]]),
+    // By Aktenzeichen, without a version: permitted → 422 (no step of ki-antrag waits for it).
+    ("POST /messages/{n}",             [[422, 422], [422, 422], [404, 422], [403, 403], [404, 404]]),
     // Administrators only, decided before the case is read (so 403 even for a foreign case).
     ("POST /cases/{id}/migrate",       [[409, 409], [403, 403], [403, 403], [403, 403], [403, 403]]),
     ("GET /cases/{id}/journal",        [[200, 200], [200, 200], [404, 200], [200, 200], [404, 404]]),
@@ -186,7 +188,19 @@ const CASE_ENDPOINTS: [(&str, [[u16; 2]; 5]); 16] = [
 
 const CASE_NAMES: [&str; 2] = ["unsubmitted case of 05974", "submitted case of 05974"];
 
-fn case_request(endpoint: &str, case: i64, document: i64, token: &str) -> actix_test::TestRequest {
+/// A case of the matrix: its id, its Aktenzeichen and the id of its document.
+struct MatrixCase {
+    id: i64,
+    aktenzeichen: String,
+    document: i64,
+}
+
+fn case_request(endpoint: &str, case: &MatrixCase, token: &str) -> actix_test::TestRequest {
+    let MatrixCase {
+        id: case,
+        ref aktenzeichen,
+        document,
+    } = *case;
     let uri = |suffix: &str| format!("/api/v1/cases/{case}{suffix}");
     // Version 0 is stale for every case (versions start at 1).
     let stale = json!({ "version": 0 });
@@ -204,6 +218,9 @@ fn case_request(endpoint: &str, case: i64, document: i64, token: &str) -> actix_
         "POST /cases/{id}/messages/{n}" => actix_test::TestRequest::post()
             .uri(&uri("/messages/raeume_bereit"))
             .set_json(stale),
+        "POST /messages/{n}" => actix_test::TestRequest::post()
+            .uri("/api/v1/messages/raeume_bereit")
+            .set_json(json!({ "aktenzeichen": aktenzeichen })),
         "POST /cases/{id}/migrate" => actix_test::TestRequest::post()
             .uri(&uri("/migrate"))
             .set_json(stale),
@@ -281,6 +298,7 @@ both_backends! {
         // step; walking the workflow there is not what this test is about).
         let mut case_ids = [0_i64; 2];
         let mut document_ids = [0_i64; 2];
+        let mut aktenzeichen = [String::new(), String::new()];
         for (i, name) in CASE_NAMES.iter().enumerate() {
             let created = send!(app, actix_test::TestRequest::post()
                 .uri("/api/v1/cases")
@@ -288,6 +306,7 @@ both_backends! {
                 .set_json(json!({ "workflow": "ki-antrag", "data": { "zentrum_name": name } })));
             assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
             case_ids[i] = created.body["id"].as_i64().unwrap();
+            aktenzeichen[i] = created.body["aktenzeichen"].as_str().unwrap().to_string();
             let stored = send!(app, crate::support::api::upload(case_ids[i], soest, "plan.png", "image/png", &png()));
             assert_eq!(stored.status, StatusCode::CREATED, "{}", stored.body);
             document_ids[i] = stored.body["id"].as_i64().unwrap();
@@ -384,7 +403,8 @@ both_backends! {
             // Every case endpoint on both cases.
             for (endpoint, expected) in CASE_ENDPOINTS {
                 for (c, case_name) in CASE_NAMES.iter().enumerate() {
-                    let reply = send!(app, case_request(endpoint, case_ids[c], document_ids[c], token));
+                    let case = MatrixCase { id: case_ids[c], aktenzeichen: aktenzeichen[c].clone(), document: document_ids[c] };
+                    let reply = send!(app, case_request(endpoint, &case, token));
                     check(&mut mismatches, format!("{who} {endpoint} on {case_name}"), expected[p][c], &reply);
                 }
             }

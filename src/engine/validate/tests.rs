@@ -708,3 +708,47 @@ fn retention_years_run_from_one_to_a_hundred() {
     );
     assert!(load_definition("w.yaml", &negative).is_err());
 }
+
+/// A task `a` moving on to a step `w` waiting for `message`, with `messages` in front of the
+/// steps (empty: no section).
+fn waiting_for(message: &str, messages: &str) -> String {
+    let head = HEAD.replace("start: a\n", &format!("{messages}start: a\n"));
+    format!(
+        "{head}{}  w:\n    type: wait\n    title: W\n    until: {{ message: {message} }}\n    next: ende\n{END}",
+        task_to("w")
+    )
+}
+
+#[test]
+fn a_declared_message_is_valid() {
+    let text = waiting_for(
+        "uebergeben",
+        "messages:\n  uebergeben: { title: Räume übergeben }\n",
+    );
+    assert_eq!(check(&text), Vec::<String>::new());
+}
+
+#[test]
+fn an_undeclared_message_is_an_error_where_messages_are_declared() {
+    let text = waiting_for(
+        "uebergebn",
+        "messages:\n  uebergeben: { title: Räume übergeben }\n",
+    );
+    assert_eq!(
+        check(&text),
+        [
+            "w.yaml:12:3: warning: message 'uebergeben' is declared but no step waits for it",
+            "w.yaml:24:23: error: unknown message 'uebergebn' in steps.w.until.message (did you mean 'uebergeben'?)",
+        ]
+    );
+}
+
+#[test]
+fn a_file_without_messages_still_works_with_a_warning() {
+    assert_eq!(
+        check(&waiting_for("los", "")),
+        [
+            "w.yaml:22:23: warning: message 'los' in steps.w.until.message is not declared; declare it under 'messages' with a German title, which the case page shows instead of the name"
+        ]
+    );
+}

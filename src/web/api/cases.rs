@@ -533,6 +533,55 @@ pub async fn receive_message(
     Ok(HttpResponse::Ok().json(view))
 }
 
+/// Body of `POST /messages/{name}`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CorrelateMessage {
+    /// Das Aktenzeichen des Vorgangs, für den die Nachricht eingegangen ist.
+    #[schema(example = "KI-05154-2026-0007")]
+    pub aktenzeichen: String,
+}
+
+/// `POST /messages/{name}`: a message for the case with an Aktenzeichen has arrived.
+#[utoipa::path(
+    post,
+    path = "/api/v1/messages/{name}",
+    tag = "Vorgänge",
+    summary = "Eingang einer Nachricht zu einem Aktenzeichen melden",
+    description = "Für andere Systeme, die einen Vorgang unter seinem Aktenzeichen kennen (Zuordnung über den Geschäftsschlüssel): Die Nachricht gilt dem Vorgang in seinem Stand bei Eingang, eine Version wird nicht angegeben. Sonst wie `POST /api/v1/cases/{id}/messages/{name}`. Ein Aktenzeichen, das es nicht gibt oder dessen Vorgang der Aufrufer nicht sehen darf, ergibt 404.",
+    params(
+        ("name" = String, Path, description = "Name der Nachricht, wie ihn der Workflow nennt"),
+    ),
+    request_body = CorrelateMessage,
+    responses(
+        (status = 200, description = "Der Vorgang nach dem Eingang", body = CaseView),
+        (status = 400, description = "Ungültige Anfrage (JSON oder Parameter)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Nicht angemeldet: Bearer-Token fehlt oder ist ungültig", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Keine Berechtigung", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Kein (für den Aufrufer sichtbarer) Vorgang mit diesem Aktenzeichen", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Kein Schritt wartet auf diese Nachricht (`reasons`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn correlate_message(
+    caller: Caller,
+    path: web::Path<String>,
+    body: web::Json<CorrelateMessage>,
+    db: web::Data<Database>,
+    api: web::Data<ApiState>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let name = path.into_inner();
+    let aktenzeichen = body.into_inner().aktenzeichen;
+    let api = api.into_inner();
+    let view = with_principal_and_organisation(&db, caller, move |conn, principal, own| {
+        let case = as_caller(&principal, Permission::TakeAction, |call| {
+            cases::correlate_message(conn, &api.case_context(), &aktenzeichen, &name, call)
+        })?;
+        view(conn, &case, &principal, &own)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
 /// Body of `POST /cases/{id}/withdraw`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

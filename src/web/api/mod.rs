@@ -100,6 +100,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::resource("/cases/{id}/messages/{name}")
                     .route(web::post().to(cases::receive_message)),
             )
+            .service(
+                web::resource("/messages/{name}").route(web::post().to(cases::correlate_message)),
+            )
             .service(web::resource("/cases/{id}/migrate").route(web::post().to(cases::migrate)))
             .service(web::resource("/cases/{id}/journal").route(web::get().to(cases::journal)))
             .service(web::resource("/cases/{id}/export").route(web::get().to(case_file::export)))

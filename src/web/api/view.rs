@@ -36,6 +36,10 @@ pub struct ActiveStepView {
     /// Schritten.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// Der deutsche Titel dieser Nachricht aus dem Workflow (`messages`); ohne Deklaration ihr
+    /// Name. Fehlt bei Schritten, die auf keine Nachricht warten.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message_title: Option<String>,
 }
 
 /// An action of an active step, with why it cannot be taken now.
@@ -99,6 +103,7 @@ pub fn active_steps(case: &LoadedCase) -> Vec<ActiveStepView> {
                         })
                         .min()
                 });
+            let message = workflow.step(&token.step).and_then(Step::awaited_message);
             ActiveStepView {
                 step: token.step.clone(),
                 title: workflow
@@ -107,10 +112,9 @@ pub fn active_steps(case: &LoadedCase) -> Vec<ActiveStepView> {
                     .to_string(),
                 since: rfc3339(token.since.naive_utc()),
                 deadline,
-                message: workflow
-                    .step(&token.step)
-                    .and_then(Step::awaited_message)
-                    .map(str::to_string),
+                message: message.map(str::to_string),
+                message_title: message
+                    .map(|name| workflow.definition().message_title(name).to_string()),
             }
         })
         .collect()

@@ -367,7 +367,10 @@ fn context(session: &Session, loaded: &Loaded, overrides: Overrides) -> Value {
                     "frist": step.deadline.map(date_de),
                     "frist_grund": reason,
                     "hilfe": definition.steps.get(&step.step).and_then(step_help),
-                    "nachricht": message,
+                    "nachricht": message.map(|name| definition.message_title(name)),
+                    "nachricht_hilfe": message
+                        .and_then(|name| definition.messages.get(name))
+                        .and_then(|m| m.help.as_deref()),
                     // The name as one path segment, whatever characters it holds.
                     "nachricht_pfad": message.map(|name| format!(
                         "/vorgaenge/{}/nachrichten/{}",
@@ -740,7 +743,10 @@ pub(crate) fn journal_item(
             format!("Beteiligung „{}“ eröffnet, Frist bis {deadline}", step())
         }
         "consultation_completed" => format!("Beteiligung „{}“ abgeschlossen", step()),
-        "message_received" => format!("Nachricht „{}“ eingegangen", text("message")),
+        "message_received" => format!(
+            "Nachricht „{}“ eingegangen",
+            definition.message_title(&text("message"))
+        ),
         "step_entered" => format!("Schritt „{}“ begonnen", step()),
         "step_left" => format!("Schritt „{}“ beendet", step()),
         "decision_taken" => format!(
