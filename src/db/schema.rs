@@ -254,7 +254,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Zuständigkeit: the user of `organisation_id` who works on the case.
+    case_assignments (case_id, organisation_id) {
+        case_id -> BigInt,
+        organisation_id -> BigInt,
+        user_id -> BigInt,
+        assigned_at -> Timestamp,
+        /// E-mail of whoever arranged it.
+        assigned_by -> Text,
+    }
+}
+
 diesel::joinable!(follow_ups -> cases (case_id));
+diesel::joinable!(case_assignments -> cases (case_id));
+diesel::joinable!(case_assignments -> users (user_id));
 diesel::joinable!(follow_ups -> users (user_id));
 diesel::joinable!(calendar_tokens -> users (user_id));
 diesel::joinable!(users -> organisations (organisation_id));
@@ -393,6 +407,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     job_runs,
     calendar_tokens,
     follow_ups,
+    case_assignments,
     ui_sessions,
     demo_records,
     disposed_cases,

@@ -9,8 +9,8 @@ use diesel::prelude::*;
 
 use super::ServiceError;
 use crate::auth::{CaseScope, InternalReader, Permission, Principal, authorize};
-use crate::db::models::{CaseRow, DefinitionId, Organisation, OrganisationId, Role};
-use crate::db::schema::{case_events, cases, organisations};
+use crate::db::models::{CaseRow, DefinitionId, Organisation, OrganisationId, Role, UserId};
+use crate::db::schema::{case_assignments, case_events, cases, organisations};
 use crate::db::{DbConnection, write_transaction};
 use crate::service::internal::INTERNAL_TO;
 use crate::service::notes::NOTE_ADDED;
@@ -98,6 +98,8 @@ pub struct CaseFilter {
     pub workflow: Option<String>,
     /// Part of the Aktenzeichen, of the applicant's name or of a Vermerk's text, in any case.
     pub q: Option<String>,
+    /// Only cases assigned to this user (`service::assignments`).
+    pub assigned_to: Option<UserId>,
 }
 
 /// Columns a list can be sorted by.
@@ -199,6 +201,15 @@ pub fn search(
         }
         if let Some(workflow) = &filter.workflow {
             select = select.filter(cases::workflow_key.eq(workflow.clone()));
+        }
+        if let Some(user) = filter.assigned_to {
+            select = select.filter(
+                cases::id.eq_any(
+                    case_assignments::table
+                        .filter(case_assignments::user_id.eq(user.0))
+                        .select(case_assignments::case_id),
+                ),
+            );
         }
         if let Some(step) = &filter.step {
             select = select.filter(

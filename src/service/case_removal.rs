@@ -7,7 +7,8 @@ use std::collections::BTreeSet;
 use diesel::prelude::*;
 
 use crate::db::schema::{
-    answers, case_events, cases, documents, follow_ups, invitations, outbox, partner_links, timers,
+    answers, case_assignments, case_events, cases, documents, follow_ups, invitations, outbox,
+    partner_links, timers,
 };
 use crate::db::{DbConnection, DbError};
 use crate::documents::DocumentStore;
@@ -86,6 +87,8 @@ pub(crate) fn delete_rows(conn: &mut DbConnection, case_ids: &[i64]) -> Result<D
         diesel::delete(documents::table.filter(documents::case_id.eq_any(case_ids)))
             .execute(conn)?;
     diesel::delete(follow_ups::table.filter(follow_ups::case_id.eq_any(case_ids))).execute(conn)?;
+    diesel::delete(case_assignments::table.filter(case_assignments::case_id.eq_any(case_ids)))
+        .execute(conn)?;
     // Whole journals go: every other case's chain stays intact.
     deleted.journal_entries =
         diesel::delete(case_events::table.filter(case_events::case_id.eq_any(case_ids)))

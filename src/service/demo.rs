@@ -34,8 +34,8 @@ use super::cases::CaseContext;
 use crate::auth::Passwords;
 use crate::db::models::{OrganisationId, Role};
 use crate::db::schema::{
-    calendar_tokens, cases, demo_records, follow_ups, invitations, organisation_contacts,
-    organisations, outbox, user_roles, users,
+    calendar_tokens, case_assignments, cases, demo_records, follow_ups, invitations,
+    organisation_contacts, organisations, outbox, user_roles, users,
 };
 use crate::db::{DbConnection, write_transaction};
 use crate::documents::DocumentStore;
@@ -233,8 +233,11 @@ fn remove_rows(
         case_ids.extend(later);
     }
 
-    // Wiedervorlagen the demo users set on other cases; those on the demo cases go with them.
+    // Wiedervorlagen the demo users set on other cases, and cases assigned to them; those on the
+    // demo cases go with them.
     diesel::delete(follow_ups::table.filter(follow_ups::user_id.eq_any(&user_ids)))
+        .execute(conn)?;
+    diesel::delete(case_assignments::table.filter(case_assignments::user_id.eq_any(&user_ids)))
         .execute(conn)?;
     let deleted = case_removal::delete_rows(conn, &case_ids)?;
     summary.mails += deleted.mails;

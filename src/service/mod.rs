@@ -3,6 +3,7 @@
 pub mod admin_chain;
 pub mod admin_log;
 pub mod aktenzeichen;
+pub mod assignments;
 pub mod beteiligung;
 pub mod calendar;
 pub mod case_file;

@@ -13,8 +13,8 @@ use utoipa::{Modify, OpenApi, ToSchema};
 
 use crate::auth::login;
 use crate::web::api::{
-    admin_events, beteiligung, calendar, case_file, cases, documents, follow_ups, jobs,
-    organisations, outbox, retention, users, view, workflows,
+    admin_events, assignments, beteiligung, calendar, case_file, cases, documents, follow_ups,
+    jobs, organisations, outbox, retention, users, view, workflows,
 };
 use crate::web::problem::Problem;
 
@@ -52,6 +52,8 @@ const BEARER: &str = "bearer";
         cases::journal,
         cases::add_note,
         case_file::export,
+        assignments::show,
+        assignments::set,
         follow_ups::mine,
         follow_ups::list,
         follow_ups::set,
@@ -95,6 +97,7 @@ const BEARER: &str = "bearer";
         cases::TakeAction,
         cases::Withdraw,
         cases::ReceiveMessage,
+        cases::CorrelateMessage,
         cases::Migrate,
         workflows::MigrateAll,
         workflows::MigrationReport,
@@ -102,6 +105,9 @@ const BEARER: &str = "bearer";
         workflows::UnmatchedStepView,
         workflows::StepCandidate,
         cases::AddNote,
+        assignments::AssigneeView,
+        assignments::SetAssignee,
+        crate::service::assignments::Assignment,
         follow_ups::SetFollowUp,
         crate::service::follow_ups::OpenFollowUp,
         crate::service::follow_ups::DueFollowUp,

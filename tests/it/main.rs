@@ -6,6 +6,7 @@ mod support;
 
 mod admin_events;
 mod api;
+mod assignments;
 mod auth;
 mod backup;
 mod beteiligung;

@@ -29,6 +29,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/cases/{id}/journal"),
     ("GET", "/api/v1/cases/{id}/export"),
     ("POST", "/api/v1/cases/{id}/notes"),
+    ("GET", "/api/v1/cases/{id}/assignee"),
+    ("PUT", "/api/v1/cases/{id}/assignee"),
     ("GET", "/api/v1/follow-ups"),
     ("GET", "/api/v1/cases/{id}/follow-ups"),
     ("POST", "/api/v1/cases/{id}/follow-ups"),

@@ -161,7 +161,7 @@ const LISTED: [&str; 5] = ["OS", "OS", "S", "OS", ""];
 
 /// Case endpoints × principal: `[unsubmitted case, submitted case]`, both owned by 05974.
 #[rustfmt::skip]
-const CASE_ENDPOINTS: [(&str, [[u16; 2]; 5]); 17] = [
+const CASE_ENDPOINTS: [(&str, [[u16; 2]; 5]); 19] = [
     //                                  admin       koord 05974  bewilligung  lesen       koord Kleve
     ("GET /cases/{id}",                [[200, 200], [200, 200], [404, 200], [200, 200], [404, 404]]),
     ("PATCH /cases/{id}/data",         [[409, 409], [409, 409], [404, 409], [403, 403], [404, 404]]),
@@ -177,6 +177,9 @@ const CASE_ENDPOINTS: [(&str, [[u16; 2]; 5]); 17] = [
     ("GET /cases/{id}/export",         [[200, 200], [200, 200], [404, 200], [200, 200], [404, 404]]),
     ("POST /cases/{id}/documents",     [[422, 422], [422, 422], [404, 422], [403, 403], [404, 404]]),
     ("POST /cases/{id}/notes",         [[422, 422], [422, 422], [404, 422], [403, 403], [404, 404]]),
+    ("GET /cases/{id}/assignee",       [[200, 200], [200, 200], [404, 200], [200, 200], [404, 404]]),
+    // An unknown person behind a writable case: refused (422), but only after the case check.
+    ("PUT /cases/{id}/assignee",       [[422, 422], [422, 422], [404, 422], [403, 403], [404, 404]]),
     ("GET /cases/{id}/follow-ups",     [[200, 200], [200, 200], [404, 200], [200, 200], [404, 404]]),
     ("POST /cases/{id}/follow-ups",    [[422, 422], [422, 422], [404, 422], [403, 403], [404, 404]]),
     // An unknown Wiedervorlage behind a writable case: not found, but only after the case check.
@@ -230,6 +233,10 @@ fn case_request(endpoint: &str, case: &MatrixCase, token: &str) -> actix_test::T
         "POST /cases/{id}/documents" => {
             return crate::support::api::upload(case, token, "plan.png", "image/png", b"");
         }
+        "GET /cases/{id}/assignee" => actix_test::TestRequest::get().uri(&uri("/assignee")),
+        "PUT /cases/{id}/assignee" => actix_test::TestRequest::put()
+            .uri(&uri("/assignee"))
+            .set_json(json!({ "user": "niemand@example.org" })),
         "GET /cases/{id}/follow-ups" => actix_test::TestRequest::get().uri(&uri("/follow-ups")),
         "POST /cases/{id}/follow-ups" => actix_test::TestRequest::post()
             .uri(&uri("/follow-ups"))

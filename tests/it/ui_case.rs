@@ -734,7 +734,7 @@ both_backends! {
         let nav = &page.body[page.body.find("class=\"sprungmarken\"").unwrap()..];
         let nav = &nav[..nav.find("</nav>").unwrap()];
         let targets: Vec<&str> = nav.split("href=\"#").skip(1).map(|rest| &rest[..rest.find('"').unwrap()]).collect();
-        assert_eq!(targets, ["aufgaben", "wiedervorlage", "daten", "dokumente", "beteiligung", "journal"]);
+        assert_eq!(targets, ["aufgaben", "zustaendigkeit", "wiedervorlage", "daten", "dokumente", "beteiligung", "journal"]);
         for target in targets {
             assert!(page.body.contains(&format!("<h2 id=\"{target}\">")), "{target}");
         }
@@ -1124,5 +1124,63 @@ both_backends! {
         let list = admin.get(&app, "/admin/benutzer").await.body;
         assert_eq!(stranded(&list), 1, "{list}");
         assert!(list.contains(&format!("<strong>deaktiviert</strong>, <a href=\"/admin/benutzer/{colleague}#wiedervorlagen\">2 offene Wiedervorlagen nicht übergeben</a>")), "{list}");
+    }
+}
+
+both_backends! {
+    async fn the_zustaendigkeit_is_set_on_the_case_page_and_filters_the_list(backend) {
+        let db = TestDatabase::migrated(backend);
+        let dir = tempfile::tempdir().unwrap();
+        create_user(&mut db.connection(), COORDINATOR, "05974", &[Role::Koordination], Some(PASSWORD));
+        create_user(&mut db.connection(), "vertretung@kreis-soest.de", "05974", &[Role::Koordination], Some(PASSWORD));
+        create_user(&mut db.connection(), "leser@kreis-soest.de", "05974", &[Role::Lesen], Some(PASSWORD));
+        let (app, api) = ui_app!(db, dir.path());
+        let id = start(&mut db.connection(), &api, "05974", json!({}));
+        let other = start(&mut db.connection(), &api, "05974", json!({}));
+        let mut browser = Browser::from("10.0.0.3:1000");
+        browser.login(&app, COORDINATOR, PASSWORD).await;
+        let page = crate::support::ui::unescape(&browser.get(&app, &format!("/vorgaenge/{id}")).await.body);
+        assert!(page.contains("Niemand ist als zuständig eingetragen."), "{page}");
+        // Only people who work on cases are offered; the reader is not.
+        assert!(page.contains("<option value=\"vertretung@kreis-soest.de\">Test Person (vertretung@kreis-soest.de)</option>"), "{page}");
+        assert!(!page.contains("value=\"leser@kreis-soest.de\""), "{page}");
+        assert!(page.contains(&format!("<input type=\"hidden\" name=\"person\" value=\"{COORDINATOR}\">")), "„Mir zuweisen“: {page}");
+        let csrf = browser.csrf_token(&app, &format!("/vorgaenge/{id}")).await;
+        let path = format!("/vorgaenge/{id}/zustaendigkeit");
+
+        // A forged choice: refused at the field, nothing stored.
+        let forged = browser.post(&app, &path, &[("csrf", &csrf), ("person", "leser@kreis-soest.de")]).await;
+        assert_eq!(forged.status, 422, "{}", forged.body);
+        let forged = crate::support::ui::unescape(&forged.body);
+        assert!(forged.contains("<span class=\"feldfehler\" id=\"fehler-zustaendig\">Zuständig kann nur sein, wer in Ihrer Organisation Vorgänge bearbeitet"), "{forged}");
+        assert!(forged.contains("<li><a href=\"#feld-zustaendig\">"), "named at the top: {forged}");
+        assert!(forged.contains("Niemand ist als zuständig eingetragen."), "{forged}");
+
+        // „Mir zuweisen“: the case is the coordinator's, and the list filter finds it alone.
+        let mine = browser.post(&app, &path, &[("csrf", &csrf), ("person", COORDINATOR)]).await;
+        assert_eq!(mine.location(), format!("/vorgaenge/{id}?hinweis=zustaendigkeit#zustaendigkeit"));
+        let page = crate::support::ui::unescape(&browser.get(&app, &format!("/vorgaenge/{id}?hinweis=zustaendigkeit")).await.body);
+        assert!(page.contains("Die Zuständigkeit wurde gespeichert."), "{page}");
+        assert!(page.contains("Zuständig: <strong>Test Person</strong>"), "{page}");
+        assert!(page.contains(&format!("eingetragen von {COORDINATOR}")), "{page}");
+        assert!(!page.contains("Mir zuweisen"), "already the user's: {page}");
+        let list = crate::support::ui::unescape(&browser.get(&app, "/vorgaenge?zustaendig=ich").await.body);
+        assert!(list.contains("1 Vorgang gefunden"), "{list}");
+        assert!(list.contains(&format!("href=\"/vorgaenge/{id}\"")) && !list.contains(&format!("href=\"/vorgaenge/{other}\"")), "{list}");
+        assert!(list.contains("name=\"zustaendig\" value=\"ich\" id=\"feld-zustaendig\" checked"), "{list}");
+        assert!(list.contains("zustaendig=ich&amp;sort=") || list.contains("zustaendig=ich&sort="), "sorting keeps the filter: {list}");
+        assert_eq!(browser.get(&app, "/vorgaenge?zustaendig=alle").await.status, 400);
+
+        // Handed to the colleague: no longer in the coordinator's list.
+        browser.post(&app, &path, &[("csrf", &csrf), ("person", "vertretung@kreis-soest.de")]).await;
+        let list = crate::support::ui::unescape(&browser.get(&app, "/vorgaenge?zustaendig=ich").await.body);
+        assert!(list.contains("Keine Vorgänge gefunden."), "{list}");
+
+        // Someone who only reads sees who it is, without the form.
+        let mut reader = Browser::from("10.0.0.4:1000");
+        reader.login(&app, "leser@kreis-soest.de", PASSWORD).await;
+        let read = crate::support::ui::unescape(&reader.get(&app, &format!("/vorgaenge/{id}")).await.body);
+        assert!(read.contains("Zuständig: <strong>Test Person</strong>"), "{read}");
+        assert!(!read.contains(&format!("action=\"/vorgaenge/{id}/zustaendigkeit\"")), "{read}");
     }
 }

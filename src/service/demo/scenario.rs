@@ -1260,6 +1260,37 @@ impl Loader<'_, '_> {
             &crate::service::clock::at(berlin(self.day(-13), 11, 25)),
             &allow,
         )?;
+        // Each side names who works on it: the coordinator at the Kreis, the examiner at the KfI.
+        for (email, at) in [
+            (COORDINATOR_COE, berlin(self.day(-60), 8, 40)),
+            (APPROVER, berlin(self.day(-20), 9, 5)),
+        ] {
+            self.assign(case, email, at)?;
+        }
+        Ok(())
+    }
+
+    /// Makes the user `email` responsible for `case` in their organisation, as they did at `at`.
+    fn assign(
+        &mut self,
+        case: CaseId,
+        email: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), ServiceError> {
+        let principal = User::find_by_email(self.conn, email)?
+            .map(|user| user.id)
+            .and_then(|id| crate::auth::Principal::load(self.conn, id).transpose())
+            .transpose()?
+            .ok_or_else(|| ServiceError::Internal("Demo-Benutzer fehlt".into()))?;
+        let allow = |_| Ok(());
+        crate::service::assignments::assign(
+            self.conn,
+            case,
+            &principal,
+            Some(email),
+            at.naive_utc(),
+            &allow,
+        )?;
         Ok(())
     }
 

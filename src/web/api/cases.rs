@@ -212,6 +212,8 @@ pub struct ListQuery {
     /// Suchtext: Teil des Aktenzeichens, des Namens des Antragstellers oder des Textes eines
     /// Vermerks, ohne Unterscheidung von Groß- und Kleinschreibung.
     pub q: Option<String>,
+    /// `me`: nur Vorgänge, für die der Aufrufer in seiner Organisation zuständig ist.
+    pub assignee: Option<String>,
     /// Sortierung: `created_at` (Standard `-created_at`, neueste zuerst), `updated_at`,
     /// `aktenzeichen`, `applicant` (Name des Antragstellers) oder `stand` (Status, dann Position
     /// im Verfahren); ein vorangestelltes `-` kehrt die Reihenfolge um.
@@ -289,6 +291,7 @@ pub async fn list(
         &mut query.step,
         &mut query.workflow,
         &mut query.q,
+        &mut query.assignee,
         &mut query.sort,
     ] {
         if value.as_deref() == Some("") {
@@ -304,6 +307,16 @@ pub async fn list(
         ))
         .into());
     }
+    let mine = match query.assignee.as_deref() {
+        None => false,
+        Some("me") => true,
+        Some(other) => {
+            return Err(super::bad_request(format!(
+                "Unbekannter Wert „{other}“ für „assignee“ (erlaubt: me)."
+            ))
+            .into());
+        }
+    };
     let sort = parse_sort(query.sort.as_deref()).map_err(super::bad_request)?;
     let api = api.into_inner();
     let result = with_principal(&db, caller, move |conn, principal| {
@@ -312,6 +325,7 @@ pub async fn list(
             step: query.step,
             workflow: query.workflow,
             q: query.q,
+            assigned_to: mine.then_some(principal.user_id),
         };
         let found = case_list::search(conn, &principal, &filter, sort, page, per_page)?;
         let mut items = Vec::with_capacity(found.rows.len());

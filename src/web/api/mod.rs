@@ -4,6 +4,7 @@
 //! the service layer inside `Database::run`; every error leaves as problem+json.
 
 pub(crate) mod admin_events;
+pub(crate) mod assignments;
 pub(crate) mod beteiligung;
 pub(crate) mod calendar;
 pub(crate) mod case_file;
@@ -107,6 +108,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/cases/{id}/journal").route(web::get().to(cases::journal)))
             .service(web::resource("/cases/{id}/export").route(web::get().to(case_file::export)))
             .service(web::resource("/cases/{id}/notes").route(web::post().to(cases::add_note)))
+            .service(
+                web::resource("/cases/{id}/assignee")
+                    .route(web::get().to(assignments::show))
+                    .route(web::put().to(assignments::set)),
+            )
             .service(web::resource("/follow-ups").route(web::get().to(follow_ups::mine)))
             .service(
                 web::resource("/cases/{id}/follow-ups")

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::start::german_time;
 use super::{Session, UiSession, encode_query_value, error_page, layout, render};
 use crate::db::Database;
-use crate::db::models::{DefinitionRow, Organisation};
+use crate::db::models::{DefinitionRow, Organisation, UserId};
 use crate::engine::definition::Step;
 use crate::service::ServiceError;
 use crate::service::case_list::{self, CaseFilter, STATUSES, Sort, SortKey};
@@ -92,6 +92,8 @@ pub(super) struct ListQuery {
     step: Option<String>,
     status: Option<String>,
     q: Option<String>,
+    /// `ich`: only the cases the user is assigned to.
+    zustaendig: Option<String>,
     sort: Option<String>,
     richtung: Option<String>,
     seite: Option<String>,
@@ -124,8 +126,16 @@ fn non_empty(value: Option<String>) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-pub(super) fn check(query: ListQuery) -> Result<Checked, String> {
+/// Checks the parameters of `user`'s list.
+pub(super) fn check(query: ListQuery, user: UserId) -> Result<Checked, String> {
     let status = non_empty(query.status);
+    let assigned_to = match non_empty(query.zustaendig).as_deref() {
+        None => None,
+        Some("ich") => Some(user),
+        Some(_) => {
+            return Err("Der Filter „Zuständig“ kennt nur den Wert „ich“.".into());
+        }
+    };
     if let Some(status) = &status
         && !STATUSES.contains(&status.as_str())
     {
@@ -163,6 +173,7 @@ pub(super) fn check(query: ListQuery) -> Result<Checked, String> {
             step: non_empty(query.step),
             workflow: non_empty(query.workflow),
             q: non_empty(query.q),
+            assigned_to,
         },
         sort,
         descending,
@@ -182,6 +193,9 @@ fn query_of(filter: &CaseFilter, sort: &str, descending: bool, page: i64) -> Str
         if let Some(value) = value {
             parts.push(format!("{name}={}", encode_query_value(value)));
         }
+    }
+    if filter.assigned_to.is_some() {
+        parts.push("zustaendig=ich".into());
     }
     parts.push(format!("sort={sort}"));
     parts.push(format!(
@@ -216,7 +230,7 @@ pub async fn show(
             );
         }
     };
-    let checked = match check(query) {
+    let checked = match check(query, session.principal().user_id) {
         Ok(checked) => checked,
         Err(message) => return refused(&api, &session, &message),
     };
@@ -301,6 +315,7 @@ pub async fn show(
             .collect::<Vec<_>>()
     );
     context["q"] = json!(filter.q.clone().unwrap_or_default());
+    context["nur_meine"] = json!(filter.assigned_to.is_some());
     context["sort"] = json!(sort);
     context["richtung"] = json!(if descending { "ab" } else { "auf" });
     context["spalten"] = json!(columns);
@@ -364,13 +379,28 @@ mod tests {
             richtung: Some(richtung.into()),
             ..Default::default()
         };
-        assert!(check(query("aktenzeichen", "ab")).is_ok());
-        assert!(check(query("id; DROP TABLE cases", "auf")).is_err());
-        assert!(check(query("stand", "seitwärts")).is_err());
-        let checked = check(ListQuery::default()).unwrap();
+        let user = UserId(7);
+        assert!(check(query("aktenzeichen", "ab"), user).is_ok());
+        assert!(check(query("id; DROP TABLE cases", "auf"), user).is_err());
+        assert!(check(query("stand", "seitwärts"), user).is_err());
+        let checked = check(ListQuery::default(), user).unwrap();
         assert_eq!(
             (checked.sort, checked.descending, checked.page),
             ("geaendert", true, 1)
         );
+    }
+
+    #[test]
+    fn only_the_users_own_assignment_is_a_filter() {
+        let query = |value: &str| ListQuery {
+            zustaendig: Some(value.into()),
+            ..Default::default()
+        };
+        let user = UserId(7);
+        let mine = check(query("ich"), user).unwrap();
+        assert_eq!(mine.filter.assigned_to, Some(user));
+        assert!(query_of(&mine.filter, "geaendert", true, 1).contains("zustaendig=ich"));
+        assert_eq!(check(query(""), user).unwrap().filter.assigned_to, None);
+        assert!(check(query("alle"), user).is_err());
     }
 }

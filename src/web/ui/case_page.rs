@@ -28,8 +28,8 @@ use crate::journal::{self, JournalEntry};
 use crate::mail::outbox::{self, FailedMail};
 use crate::service::beteiligung::{self, MatrixRow};
 use crate::service::cases::{self, LoadedCase};
-use crate::service::follow_ups;
 use crate::service::{ServiceError, clock, mail};
+use crate::service::{assignments, follow_ups};
 use crate::service::{internal, notes};
 use crate::web::api::ApiState;
 use crate::web::api::cases::permit;
@@ -65,6 +65,8 @@ pub struct Overrides {
     pub follow_up: Option<(String, String)>,
     /// Why the Wiedervorlage was not set, by field (`tag`, `anlass`).
     pub follow_up_errors: FieldErrors,
+    /// Why the Zuständigkeit was not changed.
+    pub assignment_error: Option<String>,
 }
 
 /// What the conflict notice shows.
@@ -94,6 +96,10 @@ pub(super) struct Loaded {
     pub undelivered: Vec<FailedMail>,
     /// The open Wiedervorlagen, earliest first.
     pub follow_ups: Vec<follow_ups::OpenFollowUp>,
+    /// Who works on the case in the user's organisation.
+    pub assignment: Option<assignments::Assignment>,
+    /// Whom the user's organisation may make responsible.
+    pub assignable: Vec<assignments::Candidate>,
     /// For administrators of a running case on an older workflow version: the newest version,
     /// to which it could be moved.
     pub newer_version: Option<i32>,
@@ -114,6 +120,8 @@ pub(super) fn load(
     let organisations = Organisation::all(conn)?;
     let undelivered = outbox::failed_of_case(conn, id)?;
     let follow_ups = follow_ups::open_of_case(conn, id, principal.organisation_id)?;
+    let assignment = assignments::of_case(conn, id, principal.organisation_id)?;
+    let assignable = assignments::candidates(conn, principal.organisation_id)?;
     let newer_version = if case.row.status == "running"
         && crate::auth::authorize(principal, Permission::DeployWorkflow, None).is_ok()
     {
@@ -131,6 +139,8 @@ pub(super) fn load(
         organisations,
         undelivered,
         follow_ups,
+        assignment,
+        assignable,
         newer_version,
     })
 }
@@ -210,6 +220,7 @@ pub async fn page(
             Some("Die Wiedervorlage ist gesetzt; sie erscheint am Tag auf Ihrer Startseite.")
         }
         "wiedervorlage-erledigt" => Some("Die Wiedervorlage ist erledigt."),
+        "zustaendigkeit" => Some("Die Zuständigkeit wurde gespeichert."),
         _ => None,
     });
     show(
@@ -538,6 +549,30 @@ fn context(session: &Session, loaded: &Loaded, overrides: Overrides) -> Value {
             .collect::<Vec<_>>()
     );
     context["wiedervorlagen_anzahl"] = json!(loaded.follow_ups.len());
+    let assigned = loaded.assignment.as_ref().map(|a| a.email.as_str());
+    context["zustaendig"] = json!(loaded.assignment.as_ref().map(|a| json!({
+        "name": a.name,
+        "seit": super::start::german_time(a.since),
+        "von": a.by,
+    })));
+    context["zustaendig_auswahl"] = json!(
+        loaded
+            .assignable
+            .iter()
+            .map(|c| json!({
+                "email": c.email,
+                "name": c.name,
+                "gewaehlt": Some(c.email.as_str()) == assigned,
+            }))
+            .collect::<Vec<_>>()
+    );
+    // „Mir zuweisen“ for someone who may be responsible and is not yet.
+    context["mir_zuweisen"] = json!(
+        (assigned != Some(principal.email.as_str())
+            && loaded.assignable.iter().any(|c| c.email == principal.email))
+        .then_some(&principal.email)
+    );
+    context["zustaendig_fehler"] = json!(overrides.assignment_error);
     context["dokumente_anzahl"] = json!(loaded.documents.len());
     let (tag, anlass) = overrides.follow_up.unwrap_or_default();
     context["wv"] = json!({ "tag": tag, "anlass": anlass });

@@ -12,6 +12,7 @@
 mod account;
 pub mod admin;
 mod case_actions;
+mod case_assignment;
 mod case_documents;
 mod case_file;
 mod case_follow_ups;
@@ -213,6 +214,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         }))
         .service(page(r"/vorgaenge/{id:\d+}/nachrichten/{name}", |r| {
             r.route(web::post().to(case_actions::receive_message))
+        }))
+        .service(page(r"/vorgaenge/{id:\d+}/zustaendigkeit", |r| {
+            r.route(web::post().to(case_assignment::set))
         }))
         .service(page(r"/vorgaenge/{id:\d+}/wiedervorlagen", |r| {
             r.route(web::post().to(case_follow_ups::set))

@@ -1,0 +1,155 @@
+//! Zuständigkeit: who in an organisation works on a case. At the Kreis one Sachbearbeiterin
+//! drafts the Antrag and runs the Beteiligung, at the Bewilligungsbehörde a colleague examines
+//! it; each organisation names its own person, and a colleague standing in can take the case
+//! over. The case list filters by it („Meine Vorgänge“).
+//!
+//! Like the Wiedervorlagen it is a working arrangement, not part of the file: it changes neither
+//! the case nor its journal, and another organisation reading the case does not see it.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::ServiceError;
+use super::cases::AccessCheck;
+use crate::auth::{Principal, normalise_email};
+use crate::db::models::{CaseId, CaseRow, OrganisationId, Role};
+use crate::db::schema::{case_assignments, user_roles, users};
+use crate::db::{DbConnection, write_transaction};
+use crate::engine::data::DataError;
+
+/// The person a case is assigned to in an organisation, and since when, by whom.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct Assignment {
+    /// E-mail address of the person.
+    pub email: String,
+    /// Display name of the person.
+    pub name: String,
+    /// Since when (UTC).
+    #[schema(value_type = String, format = DateTime)]
+    pub since: NaiveDateTime,
+    /// E-mail address of whoever arranged it.
+    pub by: String,
+}
+
+/// Someone a case may be assigned to: an active user of the organisation who works on cases.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct Candidate {
+    pub email: String,
+    pub name: String,
+}
+
+/// Roles whose holders work on cases; someone who only reads is not assigned a case.
+const WORKING_ROLES: [Role; 3] = [Role::Koordination, Role::Bewilligung, Role::Admin];
+
+/// The person the case is assigned to in `organisation`, if any.
+pub fn of_case(
+    conn: &mut DbConnection,
+    id: CaseId,
+    organisation: OrganisationId,
+) -> Result<Option<Assignment>, ServiceError> {
+    let found: Option<(String, String, NaiveDateTime, String)> = case_assignments::table
+        .inner_join(users::table)
+        .filter(case_assignments::case_id.eq(id.0))
+        .filter(case_assignments::organisation_id.eq(organisation.0))
+        .select((
+            users::email,
+            users::display_name,
+            case_assignments::assigned_at,
+            case_assignments::assigned_by,
+        ))
+        .first(conn)
+        .optional()?;
+    Ok(found.map(|(email, name, since, by)| Assignment {
+        email,
+        name,
+        since,
+        by,
+    }))
+}
+
+/// The people of `organisation` a case may be assigned to, by name.
+pub fn candidates(
+    conn: &mut DbConnection,
+    organisation: OrganisationId,
+) -> Result<Vec<Candidate>, ServiceError> {
+    let working: Vec<&str> = WORKING_ROLES.iter().map(|r| r.as_str()).collect();
+    let rows: Vec<(String, String)> = users::table
+        .filter(users::organisation_id.eq(organisation))
+        .filter(users::active.eq(true))
+        .filter(
+            users::id.eq_any(
+                user_roles::table
+                    .filter(user_roles::role.eq_any(working))
+                    .select(user_roles::user_id),
+            ),
+        )
+        .order((users::display_name, users::email))
+        .select((users::email, users::display_name))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(email, name)| Candidate { email, name })
+        .collect())
+}
+
+/// Assigns case `id` in the caller's organisation to the person with e-mail `to`, or to nobody
+/// (`None`), provided `check` allows the caller on the case. The person must be one of the
+/// [`candidates`] (refused at the pointer `/user` otherwise). Returns the assignment now in
+/// force; assigning the person already assigned changes nothing.
+pub fn assign(
+    conn: &mut DbConnection,
+    id: CaseId,
+    by: &Principal,
+    to: Option<&str>,
+    at: NaiveDateTime,
+    check: AccessCheck<'_>,
+) -> Result<Option<Assignment>, ServiceError> {
+    let organisation = by.organisation_id;
+    write_transaction(conn, |conn| {
+        let row = CaseRow::find(conn, id)?.ok_or_else(super::cases::not_found)?;
+        check(super::cases::access(&row))?;
+        let Some(to) = to.map(normalise_email).filter(|email| !email.is_empty()) else {
+            diesel::delete(
+                case_assignments::table
+                    .filter(case_assignments::case_id.eq(id.0))
+                    .filter(case_assignments::organisation_id.eq(organisation.0)),
+            )
+            .execute(conn)?;
+            return Ok(None);
+        };
+        let candidates = candidates(conn, organisation)?;
+        if !candidates.iter().any(|c| c.email == to) {
+            return Err(ServiceError::InvalidInput(vec![DataError {
+                pointer: "/user".into(),
+                message: format!(
+                    "Zuständig kann nur sein, wer in Ihrer Organisation Vorgänge bearbeitet \
+                     (aktiv, nicht nur lesend); „{to}“ gehört nicht dazu."
+                ),
+            }]));
+        }
+        let user: i64 = users::table
+            .filter(users::email.eq(&to))
+            .select(users::id)
+            .first(conn)?;
+        let current = of_case(conn, id, organisation)?;
+        if current.as_ref().is_some_and(|a| a.email == to) {
+            return Ok(current);
+        }
+        diesel::delete(
+            case_assignments::table
+                .filter(case_assignments::case_id.eq(id.0))
+                .filter(case_assignments::organisation_id.eq(organisation.0)),
+        )
+        .execute(conn)?;
+        diesel::insert_into(case_assignments::table)
+            .values((
+                case_assignments::case_id.eq(id.0),
+                case_assignments::organisation_id.eq(organisation.0),
+                case_assignments::user_id.eq(user),
+                case_assignments::assigned_at.eq(at),
+                case_assignments::assigned_by.eq(&by.email),
+            ))
+            .execute(conn)?;
+        of_case(conn, id, organisation)
+    })
+}

@@ -1,0 +1,144 @@
+//! Zuständigkeit over the API, on both databases: each organisation names who works on a case
+//! and sees only its own; only active people who work on cases can be named; the list filters
+//! by it; neither the case nor its journal changes.
+
+use actix_web::http::StatusCode;
+use actix_web::test as actix_test;
+use diesel::prelude::*;
+use serde_json::{Value, json};
+use vorgang::db::models::Role;
+use vorgang::db::schema::{case_events, cases, users};
+
+use crate::support::TestDatabase;
+use crate::support::auth::{create_user, staff_token, test_auth};
+
+struct Reply {
+    status: StatusCode,
+    body: Value,
+}
+
+macro_rules! send {
+    ($app:expr, $request:expr) => {{
+        let response = actix_test::call_service(&$app, $request.to_request()).await;
+        let status = response.status();
+        let body =
+            serde_json::from_slice(&actix_test::read_body(response).await).unwrap_or(Value::Null);
+        Reply { status, body }
+    }};
+}
+
+fn get(uri: &str, token: &str) -> actix_test::TestRequest {
+    actix_test::TestRequest::get()
+        .uri(uri)
+        .insert_header(("Authorization", format!("Bearer {token}")))
+}
+
+fn put(uri: &str, token: &str, body: Value) -> actix_test::TestRequest {
+    actix_test::TestRequest::put()
+        .uri(uri)
+        .insert_header(("Authorization", format!("Bearer {token}")))
+        .set_json(body)
+}
+
+/// The ids of `GET /api/v1/cases?assignee=me` for `token`.
+macro_rules! mine {
+    ($app:expr, $token:expr) => {{
+        let listed = send!($app, get("/api/v1/cases?assignee=me", $token));
+        assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
+        listed.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_i64().unwrap())
+            .collect::<Vec<i64>>()
+    }};
+}
+
+both_backends! {
+    async fn each_organisation_names_who_works_on_a_case(backend) {
+        let db = TestDatabase::migrated(backend);
+        let dir = tempfile::tempdir().unwrap();
+        let [anna, ben, leser, kleve, pruefer, kollegin] = {
+            let mut conn = db.connection();
+            [
+                ("anna@kreis-soest.de", "05974", Role::Koordination),
+                ("ben@kreis-soest.de", "05974", Role::Koordination),
+                ("leser@kreis-soest.de", "05974", Role::Lesen),
+                ("k@kreis-kleve.de", "05154", Role::Koordination),
+                ("pruefer@kfi.nrw.de", "KFI", Role::Bewilligung),
+                ("kollegin@kfi.nrw.de", "KFI", Role::Bewilligung),
+            ]
+            .map(|(email, org, role)| staff_token(&create_user(&mut conn, email, org, &[role], None)))
+        };
+        let pool = db.pool(2);
+        let api = crate::support::api::state(&pool, dir.path());
+        let app = actix_test::init_service(vorgang::web::app(pool, test_auth(), api)).await;
+        let mut ids = Vec::new();
+        for _ in 0..2 {
+            let created = send!(app, actix_test::TestRequest::post().uri("/api/v1/cases")
+                .insert_header(("Authorization", format!("Bearer {anna}")))
+                .set_json(json!({ "workflow": "ki-antrag" })));
+            assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+            ids.push(created.body["id"].as_i64().unwrap());
+        }
+        let id = ids[0];
+        let uri = format!("/api/v1/cases/{id}/assignee");
+        let unchanged = |db: &TestDatabase| -> (Vec<i64>, i64) {
+            let mut conn = db.connection();
+            (
+                cases::table.order(cases::id).select(cases::version).load(&mut conn).unwrap(),
+                case_events::table.count().get_result(&mut conn).unwrap(),
+            )
+        };
+        let before = unchanged(&db);
+
+        // Nobody at first; Anna makes Ben responsible.
+        assert_eq!(send!(app, get(&uri, &anna)).body, json!({ "assignee": null }));
+        let assigned = send!(app, put(&uri, &anna, json!({ "user": " Ben@Kreis-Soest.de " })));
+        assert_eq!(assigned.status, StatusCode::OK, "{}", assigned.body);
+        assert_eq!((assigned.body["assignee"]["email"].clone(), assigned.body["assignee"]["by"].clone()), (json!("ben@kreis-soest.de"), json!("anna@kreis-soest.de")));
+        assert_eq!(send!(app, get(&uri, &leser)).body["assignee"]["email"], "ben@kreis-soest.de", "a reader of the Kreis sees it");
+
+        // Someone who only reads, someone of another organisation, someone unknown or inactive:
+        // refused at /user, nothing changes.
+        diesel::update(users::table.filter(users::email.eq("kollegin@kfi.nrw.de"))).set(users::active.eq(false)).execute(&mut db.connection()).unwrap();
+        for wrong in ["leser@kreis-soest.de", "k@kreis-kleve.de", "niemand@kreis-soest.de", "kollegin@kfi.nrw.de"] {
+            let refused = send!(app, put(&uri, &anna, json!({ "user": wrong })));
+            assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{wrong}: {}", refused.body);
+            assert_eq!(refused.body["errors"][0]["pointer"], "/user");
+            assert!(refused.body["errors"][0]["message"].as_str().unwrap().contains(&format!("„{wrong}“ gehört nicht dazu")), "{}", refused.body);
+        }
+        diesel::update(users::table.filter(users::email.eq("kollegin@kfi.nrw.de"))).set(users::active.eq(true)).execute(&mut db.connection()).unwrap();
+        assert_eq!(send!(app, get(&uri, &anna)).body["assignee"]["email"], "ben@kreis-soest.de");
+        // Who may not write to the case may not assign it; another Kreis does not find it.
+        assert_eq!(send!(app, put(&uri, &leser, json!({ "user": null }))).status, StatusCode::FORBIDDEN);
+        assert_eq!(send!(app, put(&uri, &kleve, json!({ "user": null }))).status, StatusCode::NOT_FOUND);
+        assert_eq!(send!(app, get(&uri, &kleve)).status, StatusCode::NOT_FOUND);
+        assert_eq!(send!(app, put(&uri, &pruefer, json!({ "user": null }))).status, StatusCode::NOT_FOUND, "not yet submitted");
+        assert_eq!(send!(app, put(&uri, &anna, json!({ "person": "ben@kreis-soest.de" }))).status, StatusCode::BAD_REQUEST);
+
+        // The list: Ben's own cases only.
+        assert_eq!(mine!(app, &ben), vec![id]);
+        assert_eq!(mine!(app, &anna), Vec::<i64>::new());
+        assert_eq!(send!(app, get("/api/v1/cases?assignee=ben", &anna)).status, StatusCode::BAD_REQUEST);
+
+        // Submitted: the Bewilligungsbehörde names its own person; each sees only its own.
+        crate::support::cases::mark_submitted(&mut db.connection(), id);
+        assert_eq!(send!(app, get(&uri, &pruefer)).body, json!({ "assignee": null }), "the Kreis's arrangement stays with the Kreis");
+        let theirs = send!(app, put(&uri, &pruefer, json!({ "user": "kollegin@kfi.nrw.de" })));
+        assert_eq!(theirs.status, StatusCode::OK, "{}", theirs.body);
+        assert_eq!(send!(app, get(&uri, &anna)).body["assignee"]["email"], "ben@kreis-soest.de");
+        assert_eq!(mine!(app, &kollegin), vec![id]);
+        assert_eq!(mine!(app, &ben), vec![id]);
+
+        // Taken over by Anna, then nobody: the list follows.
+        assert_eq!(send!(app, put(&uri, &anna, json!({ "user": "anna@kreis-soest.de" }))).body["assignee"]["email"], "anna@kreis-soest.de");
+        assert_eq!((mine!(app, &anna), mine!(app, &ben)), (vec![id], Vec::new()));
+        assert_eq!(send!(app, put(&uri, &anna, json!({ "user": null }))).body, json!({ "assignee": null }));
+        assert_eq!(mine!(app, &anna), Vec::<i64>::new());
+        assert_eq!(send!(app, get(&uri, &pruefer)).body["assignee"]["email"], "kollegin@kfi.nrw.de", "the other organisation's stays");
+
+        // Neither the cases nor any journal changed (the submission above was set in the table).
+        assert_eq!(unchanged(&db), before);
+    }
+}
