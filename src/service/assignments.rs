@@ -6,13 +6,15 @@
 //! Like the Wiedervorlagen it is a working arrangement, not part of the file: it changes neither
 //! the case nor its journal, and another organisation reading the case does not see it.
 
+use std::collections::HashMap;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::ServiceError;
 use super::cases::AccessCheck;
 use crate::auth::{Principal, normalise_email};
-use crate::db::models::{CaseId, CaseRow, OrganisationId, Role};
+use crate::db::models::{CaseId, CaseRow, OrganisationId, Role, UserId};
 use crate::db::schema::{case_assignments, user_roles, users};
 use crate::db::{DbConnection, write_transaction};
 use crate::engine::data::DataError;
@@ -152,4 +154,20 @@ pub fn assign(
             .execute(conn)?;
         of_case(conn, id, organisation)
     })
+}
+
+/// Every case `organisation` has assigned, with the user it is assigned to: the start page
+/// leaves a colleague's cases out of one's tasks.
+pub fn assigned_in(
+    conn: &mut DbConnection,
+    organisation: OrganisationId,
+) -> Result<HashMap<CaseId, UserId>, ServiceError> {
+    let rows: Vec<(i64, i64)> = case_assignments::table
+        .filter(case_assignments::organisation_id.eq(organisation.0))
+        .select((case_assignments::case_id, case_assignments::user_id))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(case, user)| (CaseId(case), UserId(user)))
+        .collect())
 }

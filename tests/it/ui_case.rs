@@ -1170,11 +1170,25 @@ both_backends! {
         assert!(list.contains("name=\"zustaendig\" value=\"ich\" id=\"feld-zustaendig\" checked"), "{list}");
         assert!(list.contains("zustaendig=ich&amp;sort=") || list.contains("zustaendig=ich&sort="), "sorting keeps the filter: {list}");
         assert_eq!(browser.get(&app, "/vorgaenge?zustaendig=alle").await.status, 400);
+        // The start page lists the assigned task first, marked; the unassigned one still follows.
+        let tasks = |body: &str| body[body.find("Meine Aufgaben").unwrap()..body.find("Meine Wiedervorlagen").unwrap()].to_string();
+        let start = tasks(&browser.get(&app, "/").await.body);
+        let (first, second) = (start.find(&format!("href=\"/vorgaenge/{id}\"")).unwrap(), start.find(&format!("href=\"/vorgaenge/{other}\"")).unwrap());
+        assert!(first < second, "{start}");
+        assert_eq!(start.matches("(Ihnen zugewiesen)").count(), 1, "{start}");
 
         // Handed to the colleague: no longer in the coordinator's list.
         browser.post(&app, &path, &[("csrf", &csrf), ("person", "vertretung@kreis-soest.de")]).await;
         let list = crate::support::ui::unescape(&browser.get(&app, "/vorgaenge?zustaendig=ich").await.body);
         assert!(list.contains("Keine Vorgänge gefunden."), "{list}");
+        // It is the colleague's task now: left out of the coordinator's, said in a line.
+        let start = tasks(&browser.get(&app, "/").await.body);
+        assert!(!start.contains(&format!("href=\"/vorgaenge/{id}\"")) && start.contains(&format!("href=\"/vorgaenge/{other}\"")), "{start}");
+        assert!(start.contains("Eine weitere Aufgabe ist Kolleginnen und Kollegen zugewiesen"), "{start}");
+        let mut colleague = Browser::from("10.0.0.5:1000");
+        colleague.login(&app, "vertretung@kreis-soest.de", PASSWORD).await;
+        let theirs = tasks(&colleague.get(&app, "/").await.body);
+        assert!(theirs.contains(&format!("href=\"/vorgaenge/{id}\"")) && theirs.contains("(Ihnen zugewiesen)"), "{theirs}");
 
         // Someone who only reads sees who it is, without the form.
         let mut reader = Browser::from("10.0.0.4:1000");

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use super::{Session, UiSession, error_page, layout, render, role_label};
 use crate::auth::Permission;
 use crate::db::Database;
+use crate::db::models::CaseId;
 use crate::engine::definition::Step;
 use crate::mail::outbox::{self, OutboxStatus};
 use crate::service::beteiligung::{parse_votum, votum_de};
@@ -142,7 +143,11 @@ fn summarise(
     // The roles the engine checks an action against (an admin acts in every role), so the list
     // holds exactly the tasks whose actions the case page offers.
     let roles = crate::auth::workflow_roles(principal);
+    // A case the organisation assigned to a colleague is the colleague's task (Camunda's
+    // assignee before candidate group); one assigned to the user comes first.
+    let assigned = crate::service::assignments::assigned_in(conn, principal.organisation_id)?;
     let mut tasks = Vec::new();
+    let mut colleagues_tasks = 0;
     // (workflow title, step title) → number of cases.
     let mut per_step: BTreeMap<(String, String), usize> = BTreeMap::new();
     for case in &running {
@@ -164,7 +169,13 @@ fn summarise(
                 && !task.actions.is_empty()
                 && roles.contains(&task.role)
             {
+                let assignee = assigned.get(&CaseId(case.id));
+                if assignee.is_some_and(|user| *user != principal.user_id) {
+                    colleagues_tasks += 1;
+                    continue;
+                }
                 tasks.push(json!({
+                    "zugewiesen": assignee.is_some(),
                     "id": case.id,
                     "aktenzeichen": case.aktenzeichen,
                     "schritt": title,
@@ -177,6 +188,8 @@ fn summarise(
             }
         }
     }
+    // Stable: the user's own assignments first, otherwise as the cases were listed.
+    tasks.sort_by_key(|task| !task["zugewiesen"].as_bool().unwrap_or(false));
     let deadlines = calendar::visible_between(conn, &api.registry, principal, today, until)?;
     let fristen: Vec<Value> = deadlines
         .iter()
@@ -266,6 +279,7 @@ fn summarise(
         ("postausgang", postausgang),
         ("aussonderung", aussonderung),
         ("aufgaben", json!(tasks)),
+        ("aufgaben_kollegen", json!(colleagues_tasks)),
         ("wiedervorlagen", json!(follow_ups)),
         (
             "wiedervorlagen_spaeter",
