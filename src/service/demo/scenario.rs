@@ -1308,6 +1308,7 @@ impl Loader<'_, '_> {
             Note::Fixed("Stellungnahmen ausgewertet; wartet auf den Beschluss des Kreistags"),
         )?;
         self.play_until_kreistag(case, start)?;
+        self.assign(case, COORDINATOR_COE, berlin(self.day(start), 10, 5))?;
         Ok(())
     }
 
