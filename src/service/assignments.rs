@@ -13,9 +13,10 @@ use diesel::prelude::*;
 
 use super::ServiceError;
 use super::cases::AccessCheck;
+use super::mail::{Envelope, Outgoing};
 use crate::auth::{Principal, normalise_email};
 use crate::db::models::{CaseId, CaseRow, OrganisationId, Role, UserId};
-use crate::db::schema::{case_assignments, user_roles, users};
+use crate::db::schema::{case_assignments, user_roles, users, workflow_definitions};
 use crate::db::{DbConnection, write_transaction};
 use crate::engine::data::DataError;
 
@@ -94,12 +95,18 @@ pub fn candidates(
         .collect())
 }
 
+/// The template of the mail to someone another person made responsible
+/// (`templates/mail/zustaendigkeit.*`).
+pub const TEMPLATE: &str = "zustaendigkeit";
+
 /// Assigns case `id` in the caller's organisation to the person with e-mail `to`, or to nobody
 /// (`None`), provided `check` allows the caller on the case. The person must be one of the
-/// [`candidates`] (refused at the pointer `/user` otherwise). Returns the assignment now in
-/// force; assigning the person already assigned changes nothing.
+/// [`candidates`] (refused at the pointer `/user` otherwise); someone made responsible by
+/// another person is told by mail, queued with the change. Returns the assignment now in force;
+/// assigning the person already assigned changes nothing and mails nobody.
 pub fn assign(
     conn: &mut DbConnection,
+    out: &Outgoing,
     id: CaseId,
     by: &Principal,
     to: Option<&str>,
@@ -152,8 +159,59 @@ pub fn assign(
                 case_assignments::assigned_by.eq(&by.email),
             ))
             .execute(conn)?;
-        of_case(conn, id, organisation)
+        let assignment = of_case(conn, id, organisation)?;
+        if user != by.user_id.0
+            && let Some(assignment) = &assignment
+        {
+            tell(conn, out, &row, assignment, UserId(user), at)?;
+        }
+        Ok(assignment)
     })
+}
+
+/// Queues the mail telling the person of `assignment` that someone else made them responsible.
+fn tell(
+    conn: &mut DbConnection,
+    out: &Outgoing,
+    case: &CaseRow,
+    assignment: &Assignment,
+    user: UserId,
+    at: NaiveDateTime,
+) -> Result<(), ServiceError> {
+    let von: String = users::table
+        .filter(users::email.eq(&assignment.by))
+        .select(users::display_name)
+        .first(conn)
+        .optional()?
+        .unwrap_or_else(|| assignment.by.clone());
+    let verfahren: String = workflow_definitions::table
+        .find(case.definition_id.0)
+        .select(workflow_definitions::title)
+        .first(conn)?;
+    let base = out.public_url.as_str().trim_end_matches('/');
+    let context = serde_json::json!({
+        "name": assignment.name,
+        "von": von,
+        "aktenzeichen": case.aktenzeichen,
+        "verfahren": verfahren,
+        "link": format!("{base}/vorgaenge/{}#zustaendigkeit", case.id.0),
+    });
+    super::mail::queue_with(
+        conn,
+        out,
+        // Not filed with the case, like the Wiedervorlage mails: a mail that failed would
+        // otherwise show on the case page of every organisation reading the case.
+        Envelope {
+            case: None,
+            invitation: None,
+            template: TEMPLATE,
+            recipients: serde_json::json!({ "kind": "user", "user": user.0 }),
+            to: vec![assignment.email.clone()],
+        },
+        &context,
+        &context,
+        at,
+    )
 }
 
 /// Every case `organisation` has assigned, with the user it is assigned to: the start page

@@ -7,7 +7,7 @@ use actix_web::test as actix_test;
 use diesel::prelude::*;
 use serde_json::{Value, json};
 use vorgang::db::models::Role;
-use vorgang::db::schema::{case_events, cases, users};
+use vorgang::db::schema::{case_events, cases, outbox, users};
 
 use crate::support::TestDatabase;
 use crate::support::auth::{create_user, staff_token, test_auth};
@@ -38,6 +38,16 @@ fn put(uri: &str, token: &str, body: Value) -> actix_test::TestRequest {
         .uri(uri)
         .insert_header(("Authorization", format!("Bearer {token}")))
         .set_json(body)
+}
+
+/// The mails about Zuständigkeit in the outbox, oldest first: (case, subject, rendered mail).
+fn told(db: &TestDatabase) -> Vec<(Option<i64>, String, String)> {
+    outbox::table
+        .filter(outbox::template.eq("zustaendigkeit"))
+        .order(outbox::id)
+        .select((outbox::case_id, outbox::subject, outbox::rendered))
+        .load(&mut db.connection())
+        .unwrap()
 }
 
 /// The ids of `GET /api/v1/cases?assignee=me` for `token`.
@@ -98,6 +108,15 @@ both_backends! {
         assert_eq!(assigned.status, StatusCode::OK, "{}", assigned.body);
         assert_eq!((assigned.body["assignee"]["email"].clone(), assigned.body["assignee"]["by"].clone()), (json!("ben@kreis-soest.de"), json!("anna@kreis-soest.de")));
         assert_eq!(send!(app, get(&uri, &leser)).body["assignee"]["email"], "ben@kreis-soest.de", "a reader of the Kreis sees it");
+        // Ben is told by mail, with the case's Aktenzeichen and not a word more in the subject.
+        let aktenzeichen: String = cases::table.find(id).select(cases::aktenzeichen).first(&mut db.connection()).unwrap();
+        let mails = told(&db);
+        assert_eq!(mails.len(), 1, "{mails:?}");
+        assert_eq!((mails[0].0, mails[0].1.as_str()), (None, format!("Zuständigkeit für {aktenzeichen}").as_str()));
+        assert!(mails[0].2.contains(r#""to":["ben@kreis-soest.de"]"#) && mails[0].2.contains("Test Person hat Sie in Ihrer Organisation als zuständig für den Vorgang"), "{}", mails[0].2);
+        // Assigned again: nothing changes, nobody is mailed twice.
+        assert_eq!(send!(app, put(&uri, &anna, json!({ "user": "ben@kreis-soest.de" }))).body["assignee"]["by"], "anna@kreis-soest.de");
+        assert_eq!(told(&db).len(), 1);
 
         // Someone who only reads, someone of another organisation, someone unknown or inactive:
         // refused at /user, nothing changes.
@@ -110,6 +129,7 @@ both_backends! {
         }
         diesel::update(users::table.filter(users::email.eq("kollegin@kfi.nrw.de"))).set(users::active.eq(true)).execute(&mut db.connection()).unwrap();
         assert_eq!(send!(app, get(&uri, &anna)).body["assignee"]["email"], "ben@kreis-soest.de");
+        assert_eq!(told(&db).len(), 1, "a refusal mails nobody");
         // Who may not write to the case may not assign it; another Kreis does not find it.
         assert_eq!(send!(app, put(&uri, &leser, json!({ "user": null }))).status, StatusCode::FORBIDDEN);
         assert_eq!(send!(app, put(&uri, &kleve, json!({ "user": null }))).status, StatusCode::NOT_FOUND);
@@ -129,11 +149,13 @@ both_backends! {
         assert_eq!(theirs.status, StatusCode::OK, "{}", theirs.body);
         assert_eq!(send!(app, get(&uri, &anna)).body["assignee"]["email"], "ben@kreis-soest.de");
         assert_eq!(mine!(app, &kollegin), vec![id]);
+        assert!(told(&db)[1].2.contains(r#""to":["kollegin@kfi.nrw.de"]"#), "{:?}", told(&db));
         assert_eq!(mine!(app, &ben), vec![id]);
 
         // Taken over by Anna, then nobody: the list follows.
         assert_eq!(send!(app, put(&uri, &anna, json!({ "user": "anna@kreis-soest.de" }))).body["assignee"]["email"], "anna@kreis-soest.de");
         assert_eq!((mine!(app, &anna), mine!(app, &ben)), (vec![id], Vec::new()));
+        assert_eq!(told(&db).len(), 2, "taking a case over oneself mails nobody");
         assert_eq!(send!(app, put(&uri, &anna, json!({ "user": null }))).body, json!({ "assignee": null }));
         assert_eq!(mine!(app, &anna), Vec::<i64>::new());
         assert_eq!(send!(app, get(&uri, &pruefer)).body["assignee"]["email"], "kollegin@kfi.nrw.de", "the other organisation's stays");

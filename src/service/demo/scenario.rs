@@ -1285,6 +1285,7 @@ impl Loader<'_, '_> {
         let allow = |_| Ok(());
         crate::service::assignments::assign(
             self.conn,
+            self.ctx.mail,
             case,
             &principal,
             Some(email),

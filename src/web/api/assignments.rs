@@ -5,8 +5,8 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::blocking;
 use super::cases::{permit, permitted_row};
+use super::{ApiState, blocking};
 use crate::auth::{Permission, Principal};
 use crate::db::Database;
 use crate::db::models::CaseId;
@@ -85,13 +85,23 @@ pub async fn set(
     path: web::Path<i64>,
     body: web::Json<SetAssignee>,
     db: web::Data<Database>,
+    api: web::Data<ApiState>,
 ) -> Result<HttpResponse, Problem> {
     let id = CaseId(path.into_inner());
     let user = body.into_inner().user;
+    let api = api.into_inner();
     let assignee = blocking(&db, move |conn| {
         let check = |access| permit(&principal, Permission::AddNote, access);
         let at = clock::now().now.naive_utc();
-        assignments::assign(conn, id, &principal, user.as_deref(), at, &check)
+        assignments::assign(
+            conn,
+            &api.outgoing,
+            id,
+            &principal,
+            user.as_deref(),
+            at,
+            &check,
+        )
     })
     .await?;
     Ok(HttpResponse::Ok().json(AssigneeView { assignee }))

@@ -33,10 +33,19 @@ pub async fn set(
     let CsrfForm { session, form, .. } = form;
     let id = CaseId(path.into_inner());
     let principal = session.principal().clone();
+    let state = api.clone().into_inner();
     let outcome = blocking(&db, move |conn| {
         let check = |access| permit(&principal, Permission::AddNote, access);
         let at = clock::now().now.naive_utc();
-        assignments::assign(conn, id, &principal, Some(&form.person), at, &check)
+        assignments::assign(
+            conn,
+            &state.outgoing,
+            id,
+            &principal,
+            Some(&form.person),
+            at,
+            &check,
+        )
     })
     .await;
     match outcome {
