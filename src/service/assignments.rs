@@ -32,6 +32,9 @@ pub struct Assignment {
     pub since: NaiveDateTime,
     /// E-mail address of whoever arranged it.
     pub by: String,
+    /// `false` once the person's account is deactivated: the case then counts as assigned to
+    /// nobody (its tasks are everyone's again) until someone else is named.
+    pub active: bool,
 }
 
 /// Someone a case may be assigned to: an active user of the organisation who works on cases.
@@ -50,7 +53,7 @@ pub fn of_case(
     id: CaseId,
     organisation: OrganisationId,
 ) -> Result<Option<Assignment>, ServiceError> {
-    let found: Option<(String, String, NaiveDateTime, String)> = case_assignments::table
+    let found: Option<(String, String, NaiveDateTime, String, bool)> = case_assignments::table
         .inner_join(users::table)
         .filter(case_assignments::case_id.eq(id.0))
         .filter(case_assignments::organisation_id.eq(organisation.0))
@@ -59,14 +62,16 @@ pub fn of_case(
             users::display_name,
             case_assignments::assigned_at,
             case_assignments::assigned_by,
+            users::active,
         ))
         .first(conn)
         .optional()?;
-    Ok(found.map(|(email, name, since, by)| Assignment {
+    Ok(found.map(|(email, name, since, by, active)| Assignment {
         email,
         name,
         since,
         by,
+        active,
     }))
 }
 
@@ -189,13 +194,13 @@ fn tell(
         .select(workflow_definitions::title)
         .first(conn)?;
     let base = out.public_url.as_str().trim_end_matches('/');
-    let context = serde_json::json!({
-        "name": assignment.name,
-        "von": von,
-        "aktenzeichen": case.aktenzeichen,
-        "verfahren": verfahren,
-        "link": format!("{base}/vorgaenge/{}#zustaendigkeit", case.id.0),
-    });
+    let context = mail_context(
+        &assignment.name,
+        &von,
+        &case.aktenzeichen,
+        &verfahren,
+        &format!("{base}/vorgaenge/{}#zustaendigkeit", case.id.0),
+    );
     super::mail::queue_with(
         conn,
         out,
@@ -214,18 +219,64 @@ fn tell(
     )
 }
 
-/// Every case `organisation` has assigned, with the user it is assigned to: the start page
-/// leaves a colleague's cases out of one's tasks.
+/// What the mail's templates see.
+fn mail_context(
+    name: &str,
+    von: &str,
+    aktenzeichen: &str,
+    verfahren: &str,
+    link: &str,
+) -> serde_json::Value {
+    serde_json::json!({
+        "name": name,
+        "von": von,
+        "aktenzeichen": aktenzeichen,
+        "verfahren": verfahren,
+        "link": link,
+    })
+}
+
+/// Renders the mail with sample data, so a broken override stops start-up instead of the next
+/// assignment.
+pub fn check_template(
+    templates: &crate::render::Templates,
+) -> Result<(), crate::render::TemplateError> {
+    let context = mail_context(
+        "Anna Berg",
+        "Ben Kaya",
+        "KI-05558-2027-0001",
+        "Antrag auf Einrichtung eines Kommunalen Integrationszentrums",
+        "https://vorgang.example/vorgaenge/1#zustaendigkeit",
+    );
+    templates.render_mail(TEMPLATE, &context, &context)?;
+    Ok(())
+}
+
+/// Every case `organisation` has assigned to an active account, with that user: the start page
+/// leaves a colleague's cases out of one's tasks (a deactivated colleague's are everyone's).
 pub fn assigned_in(
     conn: &mut DbConnection,
     organisation: OrganisationId,
 ) -> Result<HashMap<CaseId, UserId>, ServiceError> {
     let rows: Vec<(i64, i64)> = case_assignments::table
+        .inner_join(users::table)
         .filter(case_assignments::organisation_id.eq(organisation.0))
+        .filter(users::active.eq(true))
         .select((case_assignments::case_id, case_assignments::user_id))
         .load(conn)?;
     Ok(rows
         .into_iter()
         .map(|(case, user)| (CaseId(case), UserId(user)))
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_mail_renders() {
+        let templates = crate::render::Templates::embedded().unwrap();
+        check_template(&templates).unwrap();
+    }
 }

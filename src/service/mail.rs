@@ -293,12 +293,13 @@ pub fn validation_context(templates: &Templates) -> ValidationContext {
 
 /// Checks the templates every installation needs, whatever its workflows: the confirmation to
 /// partners, the result mail to the coordinating office, the weekly digest and the mail about
-/// due Wiedervorlagen.
+/// due Wiedervorlagen and the one to someone made responsible for a case.
 pub fn check_builtin_templates(templates: &Templates) -> Result<(), TemplateError> {
     check_template(templates, CONFIRMATION_TEMPLATE, MailKind::Confirmation)?;
     check_template(templates, RESULT_TEMPLATE, MailKind::ConsultationResult)?;
     crate::scheduler::digest::check_template(templates)?;
-    super::follow_ups::check_template(templates)
+    super::follow_ups::check_template(templates)?;
+    super::assignments::check_template(templates)
 }
 
 /// One mail to write into the outbox.

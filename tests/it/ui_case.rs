@@ -1189,6 +1189,15 @@ both_backends! {
         colleague.login(&app, "vertretung@kreis-soest.de", PASSWORD).await;
         let theirs = tasks(&colleague.get(&app, "/").await.body);
         assert!(theirs.contains(&format!("href=\"/vorgaenge/{id}\"")) && theirs.contains("(Ihnen zugewiesen)"), "{theirs}");
+        // The colleague's account is deactivated: the task is everyone's again, the page says why.
+        {
+            use vorgang::db::schema::users;
+            diesel::update(users::table.filter(users::email.eq("vertretung@kreis-soest.de"))).set(users::active.eq(false)).execute(&mut db.connection()).unwrap();
+        }
+        let start = tasks(&browser.get(&app, "/").await.body);
+        assert!(start.contains(&format!("href=\"/vorgaenge/{id}\"")) && !start.contains("Kolleginnen und Kollegen zugewiesen"), "{start}");
+        let page = crate::support::ui::unescape(&browser.get(&app, &format!("/vorgaenge/{id}")).await.body);
+        assert!(page.contains("(Konto deaktiviert; bis jemand anderes eingetragen ist, gelten die Aufgaben des Vorgangs als niemandem zugewiesen)"), "{page}");
 
         // Someone who only reads sees who it is, without the form.
         let mut reader = Browser::from("10.0.0.4:1000");

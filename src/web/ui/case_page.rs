@@ -554,6 +554,7 @@ fn context(session: &Session, loaded: &Loaded, overrides: Overrides) -> Value {
         "name": a.name,
         "seit": super::start::german_time(a.since),
         "von": a.by,
+        "aktiv": a.active,
     })));
     context["zustaendig_auswahl"] = json!(
         loaded
