@@ -116,8 +116,36 @@ both_backends! {
                 title: "Unterlagen prüfen".into(),
                 kind: "Aufgabe",
                 new_kind: None,
-                cases: vec![pruefen],
+                cases: vec![pruefen.clone()],
             },
         ]);
+
+        // The API says the same when deploying, and on a trial run deploys nothing.
+        let versions = || vorgang::db::models::DefinitionRow::history(&mut db.connection(), "ki-ablauf").unwrap().len();
+        let post = |query: &str, source: String| actix_test::TestRequest::post()
+            .uri(&format!("/api/v1/workflows{query}"))
+            .insert_header(("Authorization", format!("Bearer {admin}")))
+            .insert_header(("Content-Type", "application/yaml"))
+            .set_payload(source)
+            .to_request();
+        let with_unused_role = changed.replace("roles:\n", "roles:\n  pruefer: { title: Prüfer }\n");
+        let trial = actix_test::call_service(&app, post("?dry_run=true", with_unused_role.clone())).await;
+        assert_eq!(trial.status(), StatusCode::OK);
+        let trial: Value = actix_test::read_body_json(trial).await;
+        assert_eq!((trial["key"].clone(), trial["version"].clone()), (json!("ki-ablauf"), Value::Null), "{trial}");
+        assert_eq!(trial["warnings"].as_array().unwrap().len(), 1, "{trial}");
+        assert_eq!((trial["warnings"][0]["line"].clone(), trial["warnings"][0]["message"].clone()), (json!(5), json!("role 'pruefer' is declared but never used")), "{trial}");
+        assert_eq!(trial["stranded"], json!([
+            { "step": "sammeln", "title": "Unterlagen sammeln", "kind": "Aufgabe", "new_kind": "Warteschritt", "cases": sammeln },
+            { "step": "pruefen", "title": "Unterlagen prüfen", "kind": "Aufgabe", "new_kind": null, "cases": [pruefen] },
+        ]));
+        assert_eq!(versions(), 1, "a trial run deploys nothing");
+        let deployed = actix_test::call_service(&app, post("", with_unused_role)).await;
+        assert_eq!(deployed.status(), StatusCode::CREATED);
+        let deployed: Value = actix_test::read_body_json(deployed).await;
+        assert_eq!((deployed["version"].clone(), deployed["stranded"].clone(), deployed["warnings"].as_array().map(Vec::len)), (json!(2), trial["stranded"].clone(), Some(1)), "{deployed}");
+        assert_eq!(versions(), 2);
+        let wrong = actix_test::call_service(&app, post("?dry_run=vielleicht", ABLAUF.to_string())).await;
+        assert_eq!(wrong.status(), StatusCode::BAD_REQUEST);
     }
 }

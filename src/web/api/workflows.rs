@@ -2,12 +2,15 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
 
 use super::{ApiState, blocking, denied};
 use crate::auth::{Permission, Principal, authorize};
 use crate::db::Database;
 use crate::db::models::DefinitionRow;
+use crate::service::version_impact;
 use crate::web::problem::Problem;
 
 /// `GET /workflows`: the newest version of every workflow.
@@ -69,16 +72,67 @@ pub async fn show(
     })))
 }
 
-/// `POST /workflows` (admin, `Content-Type: application/yaml`): deploys a new version.
+/// Query of `POST /workflows`.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct DeployQuery {
+    /// `true`: nur prüfen und berichten, nichts bereitstellen (Antwort 200 statt 201).
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// A finding that does not stop a deployment.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WarningView {
+    pub line: usize,
+    pub column: usize,
+    /// Die Stelle in der Datei (`steps.entwurf.actions.weiter.to`).
+    pub pointer: String,
+    pub message: String,
+}
+
+/// A step that running cases occupy and the new version lacks or has as another kind of step.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StrandedStepView {
+    /// Der Name des Schritts in den Versionen, nach denen die Vorgänge laufen.
+    pub step: String,
+    pub title: String,
+    /// Seine Art dort (deutsch).
+    pub kind: String,
+    /// Seine Art in der neuen Version, wenn es ihn dort als andere Art gibt; `null`: es gibt ihn
+    /// dort nicht.
+    pub new_kind: Option<String>,
+    /// Aktenzeichen der Vorgänge, die dort stehen.
+    pub cases: Vec<String>,
+}
+
+/// What `POST /workflows` deployed (or would deploy) and found.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeployReport {
+    pub key: String,
+    /// Die bereitgestellte Version (bei unverändertem Inhalt die bestehende); `null` bei
+    /// `dry_run`.
+    pub version: Option<i32>,
+    pub title: String,
+    /// Hinweise, die das Bereitstellen nicht verhindern.
+    pub warnings: Vec<WarningView>,
+    /// Schritte laufender Vorgänge, die die Version nicht übernimmt: Diese Vorgänge lassen sich
+    /// erst mit einer Zuordnung (`steps` in `POST /workflows/{key}/migrate`) auf sie umstellen.
+    pub stranded: Vec<StrandedStepView>,
+}
+
+/// `POST /workflows` (admin, `Content-Type: application/yaml`): deploys a new version, or with
+/// `dry_run=true` only reports what deploying it would find.
 #[utoipa::path(
     post,
     path = "/api/v1/workflows",
     tag = "Verfahren",
     summary = "Verfahren bereitstellen",
-    description = "Nur für Administratoren: stellt eine neue Version aus einer YAML-Definition bereit.",
+    description = "Nur für Administratoren: stellt eine neue Version aus einer YAML-Definition bereit. Die Antwort nennt die Hinweise der Prüfung (`warnings`) und die Schritte laufender Vorgänge, die die Version nicht übernimmt (`stranded`). Mit `dry_run=true` wird nur geprüft und berichtet (200).",
+    params(DeployQuery),
     request_body(content = String, content_type = "application/yaml", description = "Die Workflow-Definition als YAML"),
     responses(
-        (status = 201, description = "Die neue Version", body = crate::web::openapi::WorkflowSummary),
+        (status = 200, description = "Nur geprüft (`dry_run=true`): was das Bereitstellen ergäbe", body = DeployReport),
+        (status = 201, description = "Die neue Version, mit Hinweisen und betroffenen laufenden Vorgängen", body = DeployReport),
         (status = 400, description = "Ungültige Anfrage (JSON oder Parameter)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Nicht angemeldet: Bearer-Token fehlt oder ist ungültig", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Keine Berechtigung", body = Problem, content_type = "application/problem+json"),
@@ -89,6 +143,7 @@ pub async fn show(
 pub async fn deploy(
     principal: Principal,
     request: HttpRequest,
+    query: web::Query<DeployQuery>,
     body: web::Bytes,
     db: web::Data<Database>,
     api: web::Data<ApiState>,
@@ -115,22 +170,55 @@ pub async fn deploy(
     let source = String::from_utf8(body.to_vec())
         .map_err(|_| super::bad_request("Die Definition ist kein gültiges UTF-8.".into()))?;
     let actor = principal.email.clone();
+    let dry_run = query.dry_run;
     let api = api.into_inner();
-    let deployed = blocking(&db, move |conn| {
-        api.registry.deploy(
-            conn,
-            &api.sources,
-            &source,
-            &actor,
-            chrono::Utc::now().naive_utc(),
-        )
+    let report = blocking(&db, move |conn| {
+        let checked = api.registry.check(conn, &api.sources, &source)?;
+        let version = if dry_run {
+            None
+        } else {
+            let now = chrono::Utc::now().naive_utc();
+            Some(
+                api.registry
+                    .deploy(conn, &api.sources, &source, &actor, now)?
+                    .version,
+            )
+        };
+        let key = checked.definition.workflow.clone();
+        let stranded =
+            version_impact::stranded_steps(conn, &api.registry, &key, &checked.definition)?;
+        Ok(DeployReport {
+            title: checked.definition.title.clone(),
+            key,
+            version,
+            warnings: checked
+                .warnings
+                .into_iter()
+                .map(|d| WarningView {
+                    line: d.line,
+                    column: d.column,
+                    pointer: d.path,
+                    message: d.message,
+                })
+                .collect(),
+            stranded: stranded
+                .into_iter()
+                .map(|s| StrandedStepView {
+                    step: s.step,
+                    title: s.title,
+                    kind: s.kind.into(),
+                    new_kind: s.new_kind.map(Into::into),
+                    cases: s.cases,
+                })
+                .collect(),
+        })
     })
     .await?;
-    Ok(HttpResponse::Created().json(json!({
-        "key": deployed.key(),
-        "version": deployed.version,
-        "title": deployed.title,
-    })))
+    Ok(if dry_run {
+        HttpResponse::Ok().json(report)
+    } else {
+        HttpResponse::Created().json(report)
+    })
 }
 
 /// Body of `POST /workflows/{key}/migrate`.
