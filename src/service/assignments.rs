@@ -15,7 +15,7 @@ use super::ServiceError;
 use super::cases::AccessCheck;
 use super::mail::{Envelope, Outgoing};
 use crate::auth::{Principal, normalise_email};
-use crate::db::models::{CaseId, CaseRow, OrganisationId, Role, UserId};
+use crate::db::models::{CaseForCommand, CaseId, CaseRow, OrganisationId, Role, UserId};
 use crate::db::schema::{case_assignments, user_roles, users, workflow_definitions};
 use crate::db::{DbConnection, write_transaction};
 use crate::engine::data::DataError;
@@ -120,7 +120,12 @@ pub fn assign(
 ) -> Result<Option<Assignment>, ServiceError> {
     let organisation = by.organisation_id;
     write_transaction(conn, |conn| {
-        let row = CaseRow::find(conn, id)?.ok_or_else(super::cases::not_found)?;
+        // The case's lock makes concurrent changes of its Zuständigkeit queue on PostgreSQL
+        // (SQLite's write transaction excludes them anyway): each replaces the row the one
+        // before wrote, instead of two inserting side by side.
+        let row = CaseForCommand::lock(conn, id)?
+            .ok_or_else(super::cases::not_found)?
+            .row;
         check(super::cases::access(&row))?;
         let Some(to) = to.map(normalise_email).filter(|email| !email.is_empty()) else {
             diesel::delete(

@@ -165,3 +165,50 @@ both_backends! {
         assert_eq!(unchanged(&db), before);
     }
 }
+
+both_backends! {
+    fn concurrent_assignments_of_one_case_all_succeed_and_leave_one(backend) {
+        use std::sync::{Arc, Barrier};
+        use vorgang::auth::Principal;
+        use vorgang::db::schema::case_assignments;
+
+        let db = TestDatabase::migrated(backend);
+        let dir = tempfile::tempdir().unwrap();
+        let people: Vec<Principal> = {
+            let mut conn = db.connection();
+            (0..4)
+                .map(|i| {
+                    let user = create_user(&mut conn, &format!("k{i}@kreis-soest.de"), "05974", &[Role::Koordination], None);
+                    Principal::load(&mut conn, user.id).unwrap().unwrap()
+                })
+                .collect()
+        };
+        let pool = db.pool(4);
+        let api = crate::support::api::state(&pool, dir.path());
+        let id = {
+            let mut conn = pool.get().unwrap();
+            let soest = vorgang::db::models::Organisation::find_by_key(&mut conn, "05974").unwrap().unwrap();
+            let actor = vorgang::engine::Actor { id: "k0@kreis-soest.de".into(), roles: vec!["koordination".into()] };
+            vorgang::service::cases::start_case(&mut conn, &api.case_context(), "ki-antrag", &soest, json!({}), &actor, &vorgang::service::clock::now()).unwrap().row.id
+        };
+        let barrier = Arc::new(Barrier::new(8));
+        let threads: Vec<_> = (0..8)
+            .map(|i| {
+                let (pool, api, barrier) = (pool.clone(), api.clone(), Arc::clone(&barrier));
+                let by = people[i % 4].clone();
+                let to = people[(i + 1) % 4].email.clone();
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    let mut conn = pool.get().unwrap();
+                    let allow = |_| Ok(());
+                    let at = chrono::Utc::now().naive_utc();
+                    vorgang::service::assignments::assign(&mut conn, &api.outgoing, id, &by, Some(&to), at, &allow).map(|_| ())
+                })
+            })
+            .collect();
+        let results: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+        assert!(results.iter().all(Result::is_ok), "{results:?}");
+        let rows: i64 = case_assignments::table.count().get_result(&mut db.connection()).unwrap();
+        assert_eq!(rows, 1);
+    }
+}
