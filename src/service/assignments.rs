@@ -275,6 +275,37 @@ pub fn assigned_in(
         .collect())
 }
 
+/// Who is responsible, in `organisation`, for each of the cases `ids` that has someone: the name,
+/// marked where the account is deactivated. For the case list, one query per page.
+pub fn names_of(
+    conn: &mut DbConnection,
+    organisation: OrganisationId,
+    ids: &[CaseId],
+) -> Result<HashMap<CaseId, String>, ServiceError> {
+    let ids: Vec<i64> = ids.iter().map(|id| id.0).collect();
+    let rows: Vec<(i64, String, bool)> = case_assignments::table
+        .inner_join(users::table)
+        .filter(case_assignments::organisation_id.eq(organisation.0))
+        .filter(case_assignments::case_id.eq_any(ids))
+        .select((
+            case_assignments::case_id,
+            users::display_name,
+            users::active,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(case, name, active)| {
+            let name = if active {
+                name
+            } else {
+                format!("{name} (deaktiviert)")
+            };
+            (CaseId(case), name)
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::start::german_time;
 use super::{Session, UiSession, encode_query_value, error_page, layout, render};
 use crate::db::Database;
-use crate::db::models::{DefinitionRow, Organisation, UserId};
+use crate::db::models::{CaseId, DefinitionRow, Organisation, UserId};
 use crate::engine::definition::Step;
 use crate::service::ServiceError;
 use crate::service::case_list::{self, CaseFilter, STATUSES, Sort, SortKey};
@@ -57,6 +57,8 @@ pub(super) struct Listed {
     pub angelegt: chrono::NaiveDateTime,
     pub geaendert: chrono::NaiveDateTime,
     pub eingereicht: Option<chrono::NaiveDateTime>,
+    /// Who works on it in the viewer's organisation (see [`Listed::with_assignees`]).
+    pub zustaendig: Option<String>,
 }
 
 impl Listed {
@@ -81,7 +83,22 @@ impl Listed {
             angelegt: case.row.created_at,
             geaendert: case.row.updated_at,
             eingereicht: case.row.submitted_at,
+            zustaendig: None,
         }
+    }
+
+    /// Fills in who works on each case in `organisation`, with one query for all of them.
+    pub(super) fn with_assignees(
+        conn: &mut crate::db::DbConnection,
+        organisation: crate::db::models::OrganisationId,
+        mut rows: Vec<Self>,
+    ) -> Result<Vec<Self>, ServiceError> {
+        let ids: Vec<CaseId> = rows.iter().map(|row| CaseId(row.id)).collect();
+        let mut names = crate::service::assignments::names_of(conn, organisation, &ids)?;
+        for row in &mut rows {
+            row.zustaendig = names.remove(&CaseId(row.id));
+        }
+        Ok(rows)
     }
 }
 
@@ -241,19 +258,28 @@ pub async fn show(
     let page = checked.page;
     let found = blocking(&db, move |conn| {
         let found = case_list::search(conn, &principal, &filter, sort, page, PER_PAGE)?;
-        let mut rows = Vec::with_capacity(found.rows.len());
+        let mut listed = Vec::with_capacity(found.rows.len());
         for (row, applicant) in found.rows {
-            let listed = Listed::of(&cases::from_row(conn, &state.registry, row)?, &applicant);
-            rows.push(json!({
-                "id": listed.id,
-                "aktenzeichen": listed.aktenzeichen,
-                "antragsteller": listed.antragsteller,
-                "verfahren": listed.verfahren,
-                "status": listed.status,
-                "schritte": listed.schritte,
-                "geaendert": german_time(listed.geaendert),
-            }));
+            listed.push(Listed::of(
+                &cases::from_row(conn, &state.registry, row)?,
+                &applicant,
+            ));
         }
+        let rows: Vec<Value> = Listed::with_assignees(conn, principal.organisation_id, listed)?
+            .into_iter()
+            .map(|listed| {
+                json!({
+                    "id": listed.id,
+                    "aktenzeichen": listed.aktenzeichen,
+                    "antragsteller": listed.antragsteller,
+                    "verfahren": listed.verfahren,
+                    "status": listed.status,
+                    "schritte": listed.schritte,
+                    "geaendert": german_time(listed.geaendert),
+                    "zustaendig": listed.zustaendig,
+                })
+            })
+            .collect();
         let workflows = workflow_options(conn, &state)?;
         Ok((rows, found.total, workflows))
     })

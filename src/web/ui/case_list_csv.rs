@@ -30,7 +30,7 @@ pub const PATH: &str = "/vorgaenge/liste.csv";
 pub const MAX_ROWS: i64 = 10_000;
 
 /// The header row.
-const HEADINGS: [&str; 10] = [
+const HEADINGS: [&str; 11] = [
     "Aktenzeichen",
     "Verfahren",
     "Antragsteller",
@@ -41,6 +41,7 @@ const HEADINGS: [&str; 10] = [
     "Angelegt",
     "Zuletzt geändert",
     "Eingereicht",
+    "Zuständig (eigene Organisation)",
 ];
 
 /// A cell a spreadsheet shows as text, never evaluates.
@@ -80,6 +81,7 @@ pub(super) fn write(rows: &[Listed]) -> Result<Vec<u8>, ServiceError> {
             time(Some(row.angelegt)),
             time(Some(row.geaendert)),
             time(row.eingereicht),
+            row.zustaendig.clone().unwrap_or_default(),
         ];
         writer
             .write_record(record.iter().map(|text| cell(text).into_owned()))
@@ -120,6 +122,7 @@ pub async fn download(
                 &applicant,
             ));
         }
+        let rows = Listed::with_assignees(conn, principal.organisation_id, rows)?;
         Ok(Ok(write(&rows)?))
     })
     .await;
@@ -181,6 +184,7 @@ mod tests {
             angelegt: at,
             geaendert: at,
             eingereicht: None,
+            zustaendig: Some("Anna Berg".into()),
         }
     }
 
@@ -200,7 +204,7 @@ mod tests {
             lines[1],
             "KI-05974-2026-0001;Antrag auf Einrichtung;\"Kreis Soest; \"\"Nord\"\"\";05974;laufend;\
              Beteiligung der örtlichen Partner, Konzept;31.07.2026;01.07.2026, 08:30 Uhr;\
-             01.07.2026, 08:30 Uhr;"
+             01.07.2026, 08:30 Uhr;;Anna Berg"
         );
         assert_eq!(lines[2], "");
     }
