@@ -15,7 +15,9 @@ use super::ServiceError;
 use super::cases::AccessCheck;
 use super::mail::{Envelope, Outgoing};
 use crate::auth::{Principal, normalise_email};
-use crate::db::models::{CaseForCommand, CaseId, CaseRow, OrganisationId, Role, UserId};
+use crate::db::models::{
+    CaseForCommand, CaseId, CaseRow, Organisation, OrganisationId, Role, UserId,
+};
 use crate::db::schema::{case_assignments, user_roles, users, workflow_definitions};
 use crate::db::{DbConnection, write_transaction};
 use crate::engine::data::DataError;
@@ -188,43 +190,115 @@ fn tell(
     user: UserId,
     at: NaiveDateTime,
 ) -> Result<(), ServiceError> {
-    let von: String = users::table
-        .filter(users::email.eq(&assignment.by))
-        .select(users::display_name)
-        .first(conn)
-        .optional()?
-        .unwrap_or_else(|| assignment.by.clone());
-    let verfahren: String = workflow_definitions::table
-        .find(case.definition_id.0)
-        .select(workflow_definitions::title)
-        .first(conn)?;
-    let base = out.public_url.as_str().trim_end_matches('/');
+    let von = display_name(conn, &assignment.by)?;
     let context = mail_context(
         &assignment.name,
         &von,
         &case.aktenzeichen,
-        &verfahren,
-        &format!("{base}/vorgaenge/{}#zustaendigkeit", case.id.0),
+        &workflow_title(conn, case)?,
+        &case_link(out, case, "zustaendigkeit"),
     );
+    queue(conn, out, TEMPLATE, (user, &assignment.email), &context, at)
+}
+
+/// The template of the mail announcing another organisation's Vermerk
+/// (`templates/mail/vermerk_eingegangen.*`).
+pub const NOTE_TEMPLATE: &str = "vermerk_eingegangen";
+
+/// Tells whoever is responsible for `case` in an organisation other than `writer`'s (the
+/// Bewilligungsbehörde, when the Kreis writes; the Kreis, when the authority does) that `actor`
+/// wrote a Vermerk for everyone reading the case. The mail names the case and the writer, not the
+/// text, which stays in the file. Nobody is mailed where no other organisation named anyone.
+pub fn announce_note(
+    conn: &mut DbConnection,
+    out: &Outgoing,
+    case: &CaseRow,
+    actor: &crate::engine::Actor,
+    writer: OrganisationId,
+    at: NaiveDateTime,
+) -> Result<(), ServiceError> {
+    let others: Vec<(i64, String, String)> = case_assignments::table
+        .inner_join(users::table)
+        .filter(case_assignments::case_id.eq(case.id.0))
+        .filter(case_assignments::organisation_id.ne(writer.0))
+        .filter(users::active.eq(true))
+        .select((users::id, users::email, users::display_name))
+        .load(conn)?;
+    if others.is_empty() {
+        return Ok(());
+    }
+    let stelle = Organisation::find(conn, writer)?
+        .map(|organisation| organisation.designation().into_owned())
+        .unwrap_or_default();
+    let von = format!("{} ({stelle})", display_name(conn, &actor.id)?);
+    let verfahren = workflow_title(conn, case)?;
+    let link = case_link(out, case, "journal");
+    for (user, email, name) in others {
+        let context = mail_context(&name, &von, &case.aktenzeichen, &verfahren, &link);
+        queue(
+            conn,
+            out,
+            NOTE_TEMPLATE,
+            (UserId(user), &email),
+            &context,
+            at,
+        )?;
+    }
+    Ok(())
+}
+
+/// The display name of the user with `email`; the address itself for anyone else (`system`).
+fn display_name(conn: &mut DbConnection, email: &str) -> Result<String, ServiceError> {
+    Ok(users::table
+        .filter(users::email.eq(email))
+        .select(users::display_name)
+        .first(conn)
+        .optional()?
+        .unwrap_or_else(|| email.to_string()))
+}
+
+/// The title of the workflow version the case runs on.
+fn workflow_title(conn: &mut DbConnection, case: &CaseRow) -> Result<String, ServiceError> {
+    Ok(workflow_definitions::table
+        .find(case.definition_id.0)
+        .select(workflow_definitions::title)
+        .first(conn)?)
+}
+
+/// The case page's section `anchor`, as a link in a mail.
+fn case_link(out: &Outgoing, case: &CaseRow, anchor: &str) -> String {
+    let base = out.public_url.as_str().trim_end_matches('/');
+    format!("{base}/vorgaenge/{}#{anchor}", case.id.0)
+}
+
+/// Queues a mail about a case to one user. Not filed with the case, like the Wiedervorlage
+/// mails: a mail that failed would otherwise show on the case page of every organisation
+/// reading the case.
+fn queue(
+    conn: &mut DbConnection,
+    out: &Outgoing,
+    template: &str,
+    (user, email): (UserId, &str),
+    context: &serde_json::Value,
+    at: NaiveDateTime,
+) -> Result<(), ServiceError> {
     super::mail::queue_with(
         conn,
         out,
-        // Not filed with the case, like the Wiedervorlage mails: a mail that failed would
-        // otherwise show on the case page of every organisation reading the case.
         Envelope {
             case: None,
             invitation: None,
-            template: TEMPLATE,
+            template,
             recipients: serde_json::json!({ "kind": "user", "user": user.0 }),
-            to: vec![assignment.email.clone()],
+            to: vec![email.to_string()],
         },
-        &context,
-        &context,
+        context,
+        context,
         at,
     )
 }
 
-/// What the mail's templates see.
+/// What the mails' templates see.
 fn mail_context(
     name: &str,
     von: &str,
@@ -241,8 +315,8 @@ fn mail_context(
     })
 }
 
-/// Renders the mail with sample data, so a broken override stops start-up instead of the next
-/// assignment.
+/// Renders the mails with sample data, so a broken override stops start-up instead of the next
+/// assignment or Vermerk.
 pub fn check_template(
     templates: &crate::render::Templates,
 ) -> Result<(), crate::render::TemplateError> {
@@ -253,7 +327,9 @@ pub fn check_template(
         "Antrag auf Einrichtung eines Kommunalen Integrationszentrums",
         "https://vorgang.example/vorgaenge/1#zustaendigkeit",
     );
-    templates.render_mail(TEMPLATE, &context, &context)?;
+    for template in [TEMPLATE, NOTE_TEMPLATE] {
+        templates.render_mail(template, &context, &context)?;
+    }
     Ok(())
 }
 

@@ -17,6 +17,7 @@ use serde_json::json;
 use super::ServiceError;
 use super::cases::AccessCheck;
 use super::internal::INTERNAL_TO;
+use super::mail::Outgoing;
 use crate::db::models::{CaseId, CaseRow, OrganisationId};
 use crate::db::{DbConnection, write_transaction};
 use crate::engine::data::DataError;
@@ -30,15 +31,27 @@ pub const NOTE_ADDED: &str = "note_added";
 /// Longest Vermerk, in characters; longer records belong in a document.
 pub const MAX_CHARS: usize = 20_000;
 
-/// Writes `text` as a Vermerk of case `id` by `actor`, for everyone who reads the case or, with
-/// `internal_to`, for that organisation only: only if `check` allows the caller on this case,
-/// then only a valid text (the problem at `/text`). Otherwise nothing is written.
+/// Who writes a Vermerk: the person, their organisation, and whether the Vermerk stays with it.
+#[derive(Clone, Copy)]
+pub struct Author<'a> {
+    pub actor: &'a Actor,
+    pub organisation: OrganisationId,
+    /// Internal to `organisation` (others see a placeholder), or for everyone reading the case.
+    pub internal: bool,
+}
+
+/// Writes `text` as a Vermerk of case `id` by `author`, for everyone who reads the case or,
+/// internal, for the author's organisation only: only if `check` allows the caller on this case,
+/// then only a valid text (the problem at `/text`). Otherwise nothing is written. A Vermerk for
+/// everyone is announced by mail to whoever is responsible for the case in the other
+/// organisations (`service::assignments`), in the same transaction; the mail names the case, not
+/// the text.
 pub fn add(
     conn: &mut DbConnection,
+    out: &Outgoing,
     id: CaseId,
     text: &str,
-    internal_to: Option<OrganisationId>,
-    actor: &Actor,
+    author: Author<'_>,
     clock: &Clock,
     check: AccessCheck<'_>,
 ) -> Result<JournalEntry, ServiceError> {
@@ -47,20 +60,31 @@ pub fn add(
         let row = CaseRow::find(conn, id)?.ok_or_else(super::cases::not_found)?;
         check(super::cases::access(&row))?;
         let text = checked(text)?;
-        let payload = match internal_to {
-            Some(owner) => json!({ INTERNAL_TO: owner.0, "text": text }),
-            None => json!({ "text": text }),
+        let payload = if author.internal {
+            json!({ INTERNAL_TO: author.organisation.0, "text": text })
+        } else {
+            json!({ "text": text })
         };
         let entries = journal::append(
             conn,
             id.0,
             &[NewEvent {
                 at,
-                actor: actor.id.clone(),
+                actor: author.actor.id.clone(),
                 kind: NOTE_ADDED.into(),
                 payload,
             }],
         )?;
+        if !author.internal {
+            super::assignments::announce_note(
+                conn,
+                out,
+                &row,
+                author.actor,
+                author.organisation,
+                at,
+            )?;
+        }
         entries
             .into_iter()
             .next()

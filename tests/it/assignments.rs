@@ -212,3 +212,72 @@ both_backends! {
         assert_eq!(rows, 1);
     }
 }
+
+both_backends! {
+    async fn a_vermerk_for_everyone_is_announced_to_whoever_is_responsible_elsewhere(backend) {
+        let db = TestDatabase::migrated(backend);
+        let dir = tempfile::tempdir().unwrap();
+        let [anna, pruefer] = {
+            let mut conn = db.connection();
+            create_user(&mut conn, "ben@kreis-soest.de", "05974", &[Role::Koordination], None);
+            create_user(&mut conn, "kollegin@kfi.nrw.de", "KFI", &[Role::Bewilligung], None);
+            [
+                ("anna@kreis-soest.de", "05974", Role::Koordination),
+                ("pruefer@kfi.nrw.de", "KFI", Role::Bewilligung),
+            ]
+            .map(|(email, org, role)| staff_token(&create_user(&mut conn, email, org, &[role], None)))
+        };
+        let pool = db.pool(2);
+        let api = crate::support::api::state(&pool, dir.path());
+        let app = actix_test::init_service(vorgang::web::app(pool, test_auth(), api)).await;
+        let created = send!(app, actix_test::TestRequest::post().uri("/api/v1/cases")
+            .insert_header(("Authorization", format!("Bearer {anna}")))
+            .set_json(json!({ "workflow": "ki-antrag" })));
+        let id = created.body["id"].as_i64().unwrap();
+        let aktenzeichen = created.body["aktenzeichen"].as_str().unwrap().to_string();
+        crate::support::cases::mark_submitted(&mut db.connection(), id);
+        let note = |token: &str, text: &str, internal: bool| actix_test::TestRequest::post()
+            .uri(&format!("/api/v1/cases/{id}/notes"))
+            .insert_header(("Authorization", format!("Bearer {token}")))
+            .set_json(json!({ "text": text, "internal": internal }));
+        let announced = |db: &TestDatabase| -> Vec<(String, String)> {
+            outbox::table
+                .filter(outbox::template.eq("vermerk_eingegangen"))
+                .order(outbox::id)
+                .select((outbox::subject, outbox::rendered))
+                .load(&mut db.connection())
+                .unwrap()
+        };
+
+        // Nobody responsible anywhere: nobody is mailed.
+        assert_eq!(send!(app, note(&anna, "Telefonat mit dem Schulamt", false)).status, StatusCode::CREATED);
+        assert_eq!(announced(&db).len(), 0);
+
+        // Each side names its person.
+        let uri = format!("/api/v1/cases/{id}/assignee");
+        assert_eq!(send!(app, put(&uri, &anna, json!({ "user": "ben@kreis-soest.de" }))).status, StatusCode::OK);
+        assert_eq!(send!(app, put(&uri, &pruefer, json!({ "user": "kollegin@kfi.nrw.de" }))).status, StatusCode::OK);
+
+        // The Kreis writes for everyone: the KfI's person is told, not Ben of the Kreis, and not
+        // what was written.
+        assert_eq!(send!(app, note(&anna, "Rückfrage der Kämmerei geklärt", false)).status, StatusCode::CREATED);
+        let mails = announced(&db);
+        assert_eq!(mails.len(), 1, "{mails:?}");
+        assert_eq!(mails[0].0, format!("Neuer Vermerk zu {aktenzeichen}"));
+        assert!(mails[0].1.contains(r#""to":["kollegin@kfi.nrw.de"]"#), "{}", mails[0].1);
+        assert!(mails[0].1.contains("Test Person (Kreis Soest) hat zum Vorgang"), "{}", mails[0].1);
+        assert!(!mails[0].1.contains("Kämmerei"), "the text stays in the file: {}", mails[0].1);
+        // An internal Vermerk stays with the Kreis: nobody is told.
+        assert_eq!(send!(app, note(&anna, "Intern: Haushaltsmittel", true)).status, StatusCode::CREATED);
+        assert_eq!(announced(&db).len(), 1);
+        // The KfI writes: Ben is told.
+        assert_eq!(send!(app, note(&pruefer, "Unterlagen vollständig", false)).status, StatusCode::CREATED);
+        let mails = announced(&db);
+        assert_eq!(mails.len(), 2, "{mails:?}");
+        assert!(mails[1].1.contains(r#""to":["ben@kreis-soest.de"]"#), "{}", mails[1].1);
+        // A deactivated person is no longer told.
+        diesel::update(users::table.filter(users::email.eq("kollegin@kfi.nrw.de"))).set(users::active.eq(false)).execute(&mut db.connection()).unwrap();
+        assert_eq!(send!(app, note(&anna, "Nachtrag", false)).status, StatusCode::CREATED);
+        assert_eq!(announced(&db).len(), 2);
+    }
+}

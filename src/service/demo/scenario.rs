@@ -623,13 +623,25 @@ impl Loader<'_, '_> {
         internal_to: Option<&str>,
     ) -> Result<(), ServiceError> {
         self.advance(&[case], at)?;
-        let internal_to = match internal_to {
-            Some(key) => Some(self.organisation(key)?.id),
-            None => None,
+        let organisation = User::find_by_email(self.conn, &who.id)?
+            .map(|user| user.organisation_id)
+            .ok_or_else(|| ServiceError::Internal("Demo-Benutzer fehlt".into()))?;
+        if let Some(key) = internal_to
+            && self.organisation(key)?.id != organisation
+        {
+            return Err(ServiceError::Internal(format!(
+                "Demo: ein interner Vermerk von {} für {key}",
+                who.id
+            )));
+        }
+        let author = crate::service::notes::Author {
+            actor: who,
+            organisation,
+            internal: internal_to.is_some(),
         };
         let clock = crate::service::clock::at(at);
         let allow = |_| Ok(());
-        crate::service::notes::add(self.conn, case, text, internal_to, who, &clock, &allow)?;
+        crate::service::notes::add(self.conn, self.ctx.mail, case, text, author, &clock, &allow)?;
         Ok(())
     }
 

@@ -693,18 +693,24 @@ pub async fn add_note(
     path: web::Path<i64>,
     body: web::Json<AddNote>,
     db: web::Data<Database>,
+    api: web::Data<ApiState>,
 ) -> Result<HttpResponse, actix_web::Error> {
     let id = CaseId(path.into_inner());
     let AddNote { text, internal } = body.into_inner();
+    let api = api.into_inner();
     let entry = with_principal(&db, caller, move |conn, principal| {
-        let internal_to = internal.then_some(principal.organisation_id);
         as_caller(&principal, Permission::AddNote, |call| {
+            let author = crate::service::notes::Author {
+                actor: call.actor,
+                organisation: principal.organisation_id,
+                internal,
+            };
             crate::service::notes::add(
                 conn,
+                &api.outgoing,
                 id,
                 &text,
-                internal_to,
-                call.actor,
+                author,
                 call.clock,
                 call.check,
             )

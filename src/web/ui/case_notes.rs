@@ -36,12 +36,26 @@ pub async fn add(
     let id = CaseId(path.into_inner());
     let principal = session.principal().clone();
     let text = form.text.clone();
-    let internal_to = form.intern.is_some().then_some(principal.organisation_id);
+    let internal = form.intern.is_some();
+    let state = api.clone().into_inner();
     let outcome = blocking(&db, move |conn| {
         // Refused on a case the user may not even read, it answers 404 (the case stays hidden).
         let actor = crate::web::api::actor(&principal);
         let check = |access| permit(&principal, Permission::AddNote, access);
-        notes::add(conn, id, &text, internal_to, &actor, &clock::now(), &check)
+        let author = notes::Author {
+            actor: &actor,
+            organisation: principal.organisation_id,
+            internal,
+        };
+        notes::add(
+            conn,
+            &state.outgoing,
+            id,
+            &text,
+            author,
+            &clock::now(),
+            &check,
+        )
     })
     .await;
     match outcome {
