@@ -1184,6 +1184,7 @@ both_backends! {
         let (first, second) = (start.find(&format!("href=\"/vorgaenge/{id}\"")).unwrap(), start.find(&format!("href=\"/vorgaenge/{other}\"")).unwrap());
         assert!(first < second, "{start}");
         assert_eq!(start.matches("(Ihnen zugewiesen)").count(), 1, "{start}");
+        assert!(start.contains("<a href=\"/vorgaenge?zustaendig=ich&amp;status=running\">Ein laufender Vorgang, für den Sie zuständig sind</a>"), "{start}");
 
         // Handed to the colleague: no longer in the coordinator's list.
         browser.post(&app, &path, &[("csrf", &csrf), ("person", "vertretung@kreis-soest.de")]).await;
@@ -1193,6 +1194,7 @@ both_backends! {
         let start = tasks(&browser.get(&app, "/").await.body);
         assert!(!start.contains(&format!("href=\"/vorgaenge/{id}\"")) && start.contains(&format!("href=\"/vorgaenge/{other}\"")), "{start}");
         assert!(start.contains("Eine weitere Aufgabe ist Kolleginnen und Kollegen zugewiesen"), "{start}");
+        assert!(!start.contains("für den Sie zuständig sind"), "{start}");
         let mut colleague = Browser::from("10.0.0.5:1000");
         colleague.login(&app, "vertretung@kreis-soest.de", PASSWORD).await;
         let theirs = tasks(&colleague.get(&app, "/").await.body);

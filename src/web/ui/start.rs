@@ -188,6 +188,10 @@ fn summarise(
             }
         }
     }
+    let responsible = running
+        .iter()
+        .filter(|case| assigned.get(&CaseId(case.id)) == Some(&principal.user_id))
+        .count();
     // Stable: the user's own assignments first, otherwise as the cases were listed.
     tasks.sort_by_key(|task| !task["zugewiesen"].as_bool().unwrap_or(false));
     let deadlines = calendar::visible_between(conn, &api.registry, principal, today, until)?;
@@ -280,6 +284,7 @@ fn summarise(
         ("aussonderung", aussonderung),
         ("aufgaben", json!(tasks)),
         ("aufgaben_kollegen", json!(colleagues_tasks)),
+        ("zustaendig_fuer", json!(responsible)),
         ("wiedervorlagen", json!(follow_ups)),
         (
             "wiedervorlagen_spaeter",
