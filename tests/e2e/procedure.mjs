@@ -347,6 +347,22 @@ await run(async (browser) => {
     await coordinator.goto(`${BASE_URL}/`);
     assert.match(await coordinator.locator('#wiedervorlagen').locator('..').textContent(), /Heute, .*KIB-05558-.* – Termin für die Auftaktveranstaltung abstimmen/s);
     await page_done(coordinator, 'start-mit-fristen');
+    // She takes the operation case over; her list, filtered to her own cases, shows it alone.
+    const operation = await coordinator.getByRole('link', { name: /^KIB-05558-/ }).first().textContent();
+    await coordinator.getByRole('link', { name: operation }).first().click();
+    await coordinator.waitForLoadState('load');
+    await submitting(coordinator, () => coordinator.getByRole('button', { name: 'Mir zuweisen' }).click());
+    assert.match(await coordinator.locator('#zustaendigkeit').locator('..').textContent(), /Zuständig: .*seit/s);
+    await page_done(coordinator, 'zustaendigkeit');
+    await coordinator.goto(`${BASE_URL}/vorgaenge`);
+    await coordinator.getByLabel('Nur Vorgänge, für die ich zuständig bin').check();
+    await Promise.all([
+      coordinator.waitForURL(/zustaendig=ich/),
+      coordinator.getByRole('button', { name: 'Filtern' }).click(),
+    ]);
+    const mine = await coordinator.locator('table').textContent();
+    assert.ok(mine.includes(operation) && !/KI-05558-/.test(mine), mine);
+    await page_done(coordinator, 'vorgangsliste-zustaendig');
     await coordinator.goto(`${BASE_URL}/konto`);
     await page_done(coordinator, 'konto');
     await logout(coordinator);
