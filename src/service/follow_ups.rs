@@ -14,7 +14,7 @@ use super::ServiceError;
 use super::cases::AccessCheck;
 use crate::auth::{CaseScope, Permission, Principal, authorize};
 use crate::db::models::{CaseId, CaseRow, OrganisationId, Role, UserId};
-use crate::db::schema::{cases, follow_ups, user_roles, users};
+use crate::db::schema::{case_assignments, cases, follow_ups, user_roles, users};
 use crate::db::{DbConnection, write_transaction};
 use crate::engine::Clock;
 use crate::engine::data::DataError;
@@ -397,9 +397,10 @@ pub fn successors(conn: &mut DbConnection, from: UserId) -> Result<Vec<Successor
 
 /// Gives every open Wiedervorlage of `from` to `to`, one of [`successors`]: from now on they
 /// come back on `to`'s start page, and those due are mailed to `to` with the next morning's
-/// reminders even where `from` had been mailed already. Returns how many were handed over,
-/// recorded as done by `by` at `at`; anyone else as `to` is refused at `/nachfolge` and nothing
-/// changes.
+/// reminders even where `from` had been mailed already. The cases `from` is responsible for
+/// (`service::assignments`) go to `to` with them, as assigned by `by` at `at`. Returns how many
+/// Wiedervorlagen were handed over, recorded with the number of cases as done by `by`; anyone
+/// else as `to` is refused at `/nachfolge` and nothing changes.
 pub fn hand_over(
     conn: &mut DbConnection,
     from: UserId,
@@ -425,6 +426,14 @@ pub fn hand_over(
                 follow_ups::notified_at.eq(None::<NaiveDateTime>),
             ))
             .execute(conn)?;
+        let cases = diesel::update(case_assignments::table)
+            .filter(case_assignments::user_id.eq(from.0))
+            .set((
+                case_assignments::user_id.eq(to.0),
+                case_assignments::assigned_at.eq(at),
+                case_assignments::assigned_by.eq(&by.email),
+            ))
+            .execute(conn)?;
         let from_email: String = users::table.find(from.0).select(users::email).first(conn)?;
         super::admin_log::record(
             conn,
@@ -432,7 +441,7 @@ pub fn hand_over(
             &by.email,
             super::admin_log::FOLLOW_UPS_HANDED_OVER,
             &from_email,
-            &serde_json::json!({ "to": successor.email, "count": count }),
+            &serde_json::json!({ "to": successor.email, "count": count, "cases": cases }),
         )?;
         Ok(count)
     })

@@ -18,7 +18,8 @@ use super::first_run::one_time_password;
 use crate::auth::Passwords;
 use crate::db::models::{NewUser, Organisation, OrganisationId, Role, User, UserId};
 use crate::db::schema::{
-    calendar_tokens, follow_ups, organisations, ui_sessions, user_roles, users,
+    calendar_tokens, case_assignments, cases, follow_ups, organisations, ui_sessions, user_roles,
+    users,
 };
 use crate::db::{DbConnection, DbError, write_transaction};
 use crate::designation::designation;
@@ -44,6 +45,9 @@ pub struct UserView {
     /// Wiedervorlagen the user set that are still open (they show on no start page and are
     /// mailed to nobody once the account is deactivated).
     pub open_follow_ups: i64,
+    /// Running cases the user is responsible for (`service::assignments`); once the account is
+    /// deactivated, their tasks are nobody's until someone takes them over.
+    pub assigned_cases: i64,
 }
 
 /// The fields of the „Benutzer anlegen“ form, as typed.
@@ -125,6 +129,15 @@ fn views(conn: &mut DbConnection, rows: Vec<User>) -> Result<Vec<UserView>, Serv
         .load::<(i64, i64)>(conn)?
         .into_iter()
         .collect();
+    let assigned_cases: HashMap<i64, i64> = case_assignments::table
+        .inner_join(cases::table)
+        .filter(case_assignments::user_id.eq_any(&raw_ids))
+        .filter(cases::status.eq_any(["new", "running"]))
+        .group_by(case_assignments::user_id)
+        .select((case_assignments::user_id, diesel::dsl::count_star()))
+        .load::<(i64, i64)>(conn)?
+        .into_iter()
+        .collect();
     Ok(rows
         .into_iter()
         .map(|u| {
@@ -142,6 +155,7 @@ fn views(conn: &mut DbConnection, rows: Vec<User>) -> Result<Vec<UserView>, Serv
                 active: u.active,
                 must_change_password: u.must_change_password,
                 open_follow_ups: open_follow_ups.get(&u.id.0).copied().unwrap_or(0),
+                assigned_cases: assigned_cases.get(&u.id.0).copied().unwrap_or(0),
             }
         })
         .collect())

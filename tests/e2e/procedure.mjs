@@ -368,13 +368,13 @@ await run(async (browser) => {
     await logout(coordinator);
   });
 
-  await step('an account with an open Wiedervorlage offers to hand it over', async () => {
+  await step('an account with an open Wiedervorlage and a case it is responsible for offers to hand both over', async () => {
     const admin = await newPage(browser, 'desktop');
     await login(admin, ADMIN);
     await admin.goto(`${BASE_URL}/admin/benutzer`);
     await admin.getByRole('link', { name: COORDINATOR }).click();
     await admin.waitForLoadState('load');
-    assert.match(await admin.locator('main').textContent(), /Wiedervorlagen übergeben/);
+    assert.match(await admin.locator('main').textContent(), /Wiedervorlagen und Zuständigkeiten übergeben/);
     await page_done(admin, 'benutzer-wiedervorlagen');
     await admin.context().close();
   });

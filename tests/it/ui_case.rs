@@ -1059,12 +1059,23 @@ both_backends! {
                 .load(&mut db.connection()).unwrap()
         };
         let before = owners();
+        // And she is responsible for the case.
+        let taken = leaving.post(&app, &format!("/vorgaenge/{id}/zustaendigkeit"), &[("csrf", &csrf), ("person", COORDINATOR)]).await;
+        assert_eq!(taken.status, 303, "{}", taken.body);
+        let responsible = || -> Vec<(String, String)> {
+            use vorgang::db::schema::case_assignments;
+            case_assignments::table.inner_join(users::table)
+                .select((users::email, case_assignments::assigned_by))
+                .load(&mut db.connection()).unwrap()
+        };
 
         let mut admin = Browser::from("10.0.0.7:1000");
         admin.login(&app, "admin@kreis-soest.de", PASSWORD).await;
         let user_id: i64 = users::table.filter(users::email.eq(COORDINATOR)).select(users::id).first(&mut db.connection()).unwrap();
         let account = admin.get(&app, &format!("/admin/benutzer/{user_id}")).await;
-        assert!(account.body.contains("<label for=\"feld-nachfolge\">Die 2 offenen Wiedervorlagen dieses Kontos übernimmt</label>"), "{}", account.body);
+        assert!(account.body.contains("<h2 id=\"wiedervorlagen\">Wiedervorlagen und Zuständigkeiten übergeben</h2>"), "{}", account.body);
+        assert!(account.body.contains("<label for=\"feld-nachfolge\">Die 2 offenen Wiedervorlagen und die Zuständigkeit für 1 laufenden Vorgang dieses Kontos übernimmt</label>"), "{}", account.body);
+        assert!(account.body.contains("Dieses Konto ist für einen laufenden Vorgang zuständig. Nach der Deaktivierung gelten dessen Aufgaben als niemandem zugewiesen"), "{}", account.body);
         // Only active colleagues of the same organisation who may write to its cases.
         let select = &account.body[account.body.find("id=\"feld-nachfolge\"").unwrap()..];
         let select = &select[..select.find("</select>").unwrap()];
@@ -1085,12 +1096,15 @@ both_backends! {
         let refused = admin.post(&app, &hand_over, &[("csrf", &csrf_admin), ("nachfolge", &reader.to_string())]).await;
         assert_eq!(refused.status, 422, "a reader cannot close them");
         assert_eq!(owners(), before);
+        assert_eq!(responsible(), [(COORDINATOR.to_string(), COORDINATOR.to_string())]);
 
-        // To the colleague: both open ones move, mailed again to her; the closed one stays.
+        // To the colleague: both open ones move, mailed again to her; the closed one stays; the
+        // case is hers now, as the administrator arranged.
         let colleague: i64 = users::table.filter(users::email.eq("kollegin@kreis-soest.de")).select(users::id).first(&mut db.connection()).unwrap();
         let moved = admin.post(&app, &hand_over, &[("csrf", &csrf_admin), ("nachfolge", &colleague.to_string())]).await;
         assert_eq!(moved.location(), format!("/admin/benutzer/{user_id}?hinweis=uebergeben"));
-        assert!(admin.get(&app, moved.location()).await.body.contains("Die offenen Wiedervorlagen wurden übergeben"));
+        assert!(admin.get(&app, moved.location()).await.body.contains("Die offenen Wiedervorlagen und Zuständigkeiten wurden übergeben"));
+        assert_eq!(responsible(), [("kollegin@kreis-soest.de".to_string(), "admin@kreis-soest.de".to_string())]);
         assert_eq!(owners(), [
             ("Erledigt".to_string(), COORDINATOR.to_string(), false),
             ("Rückmeldung des Schulamts prüfen".to_string(), "kollegin@kreis-soest.de".to_string(), false),
@@ -1113,7 +1127,7 @@ both_backends! {
             .unwrap();
         assert_eq!(handed.len(), 1, "{handed:?}");
         assert_eq!(handed[0].0, COORDINATOR);
-        assert_eq!(serde_json::from_str::<serde_json::Value>(&handed[0].1).unwrap(), serde_json::json!({ "to": "kollegin@kreis-soest.de", "count": 2 }));
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&handed[0].1).unwrap(), serde_json::json!({ "to": "kollegin@kreis-soest.de", "count": 2, "cases": 1 }));
 
         // The user list names a deactivated account whose open Wiedervorlagen nobody took over,
         // and only such an account: mailed to nobody, they wait for the administrator.
@@ -1123,7 +1137,7 @@ both_backends! {
             .set(users::active.eq(false)).execute(&mut db.connection()).unwrap();
         let list = admin.get(&app, "/admin/benutzer").await.body;
         assert_eq!(stranded(&list), 1, "{list}");
-        assert!(list.contains(&format!("<strong>deaktiviert</strong>, <a href=\"/admin/benutzer/{colleague}#wiedervorlagen\">2 offene Wiedervorlagen nicht übergeben</a>")), "{list}");
+        assert!(list.contains(&format!("<strong>deaktiviert</strong>, <a href=\"/admin/benutzer/{colleague}#wiedervorlagen\">2 offene Wiedervorlagen und eine Zuständigkeit nicht übergeben</a>")), "{list}");
     }
 }
 

@@ -37,6 +37,8 @@ pub struct UserItem {
     pub must_change_password: bool,
     /// Offene Wiedervorlagen, die das Konto gesetzt hat.
     pub open_follow_ups: i64,
+    /// Laufende Vorgänge, für die das Konto zuständig ist.
+    pub assigned_cases: i64,
 }
 
 impl From<UserView> for UserItem {
@@ -51,6 +53,7 @@ impl From<UserView> for UserItem {
             active: view.active,
             must_change_password: view.must_change_password,
             open_follow_ups: view.open_follow_ups,
+            assigned_cases: view.assigned_cases,
         }
     }
 }

@@ -87,11 +87,18 @@ pub(crate) fn describe(event: &AdminEvent) -> String {
             format!("Benutzer {subject} wieder aktiviert")
         }
         admin_log::ACTIVATION_CHANGED => format!("Benutzer {subject} deaktiviert"),
-        admin_log::FOLLOW_UPS_HANDED_OVER => format!(
-            "{} offene Wiedervorlagen von {subject} an {} übergeben",
-            details["count"].as_u64().unwrap_or(0),
-            text("to")
-        ),
+        admin_log::FOLLOW_UPS_HANDED_OVER => {
+            let cases = match details["cases"].as_u64().unwrap_or(0) {
+                0 => String::new(),
+                1 => " und die Zuständigkeit für 1 Vorgang".to_string(),
+                n => format!(" und die Zuständigkeit für {n} Vorgänge"),
+            };
+            format!(
+                "{} offene Wiedervorlagen{cases} von {subject} an {} übergeben",
+                details["count"].as_u64().unwrap_or(0),
+                text("to")
+            )
+        }
         admin_log::ORGANISATION_REGISTERED => {
             format!("Organisation „{}“ ({subject}) registriert", text("name"))
         }
@@ -280,6 +287,14 @@ mod tests {
                     json!({ "to": "b@kleve.de", "count": 3 }),
                 ),
                 "3 offene Wiedervorlagen von a@kleve.de an b@kleve.de übergeben",
+            ),
+            (
+                event(
+                    admin_log::FOLLOW_UPS_HANDED_OVER,
+                    "a@kleve.de",
+                    json!({ "to": "b@kleve.de", "count": 0, "cases": 2 }),
+                ),
+                "0 offene Wiedervorlagen und die Zuständigkeit für 2 Vorgänge von a@kleve.de an b@kleve.de übergeben",
             ),
             (
                 event(

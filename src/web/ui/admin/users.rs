@@ -30,8 +30,8 @@ const NOTICES: &[(&str, &str)] = &[
     ),
     (
         "uebergeben",
-        "Die offenen Wiedervorlagen wurden übergeben; sie erscheinen nun auf der Startseite \
-         der gewählten Person.",
+        "Die offenen Wiedervorlagen und Zuständigkeiten wurden übergeben; sie erscheinen nun \
+         auf der Startseite der gewählten Person.",
     ),
 ];
 
@@ -46,7 +46,52 @@ fn user_json(user: &UserView) -> Value {
         "aktiv": user.active,
         "pflichtwechsel": user.must_change_password,
         "offene_wiedervorlagen": user.open_follow_ups,
+        "zustaendigkeiten": user.assigned_cases,
+        "uebergabe": handover_texts(user),
     })
+}
+
+/// What an account leaves for a colleague to take over, in words for the hand-over form and the
+/// user list: `None` when nothing is open.
+fn handover_texts(user: &UserView) -> Option<Value> {
+    let (follow_ups, cases) = (user.open_follow_ups, user.assigned_cases);
+    if follow_ups == 0 && cases == 0 {
+        return None;
+    }
+    let follow_ups_text = match follow_ups {
+        1 => "die offene Wiedervorlage".to_string(),
+        n => format!("die {n} offenen Wiedervorlagen"),
+    };
+    let cases_text = match cases {
+        1 => "die Zuständigkeit für 1 laufenden Vorgang".to_string(),
+        n => format!("die Zuständigkeit für {n} laufende Vorgänge"),
+    };
+    let follow_ups_list = match follow_ups {
+        1 => "eine offene Wiedervorlage".to_string(),
+        n => format!("{n} offene Wiedervorlagen"),
+    };
+    let cases_list = match cases {
+        1 => "eine Zuständigkeit".to_string(),
+        n => format!("{n} Zuständigkeiten"),
+    };
+    let (title, what, list) = match (follow_ups > 0, cases > 0) {
+        (true, false) => ("Wiedervorlagen übergeben", follow_ups_text, follow_ups_list),
+        (false, _) => ("Zuständigkeiten übergeben", cases_text, cases_list),
+        (true, true) => (
+            "Wiedervorlagen und Zuständigkeiten übergeben",
+            format!("{follow_ups_text} und {cases_text}"),
+            format!("{follow_ups_list} und {cases_list}"),
+        ),
+    };
+    let mut label = what;
+    if let Some(first) = label.get(..1) {
+        label = first.to_uppercase() + &label[1..];
+    }
+    Some(json!({
+        "titel": title,
+        "feld": format!("{label} dieses Kontos übernimmt"),
+        "liste": format!("{list} nicht übergeben"),
+    }))
 }
 
 /// `GET /admin/benutzer`: every user.
@@ -226,7 +271,7 @@ struct Shown {
 
 fn load(conn: &mut crate::db::DbConnection, id: UserId) -> Result<Shown, ServiceError> {
     let user = users::show(conn, id)?;
-    let successors = if user.open_follow_ups > 0 {
+    let successors = if user.open_follow_ups > 0 || user.assigned_cases > 0 {
         follow_ups::successors(conn, id)?
     } else {
         Vec::new()
