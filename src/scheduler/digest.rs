@@ -2,18 +2,18 @@
 //! its cases' deadlines that end within the coming two weeks, so nothing due next week comes
 //! as a surprise. Offices without such a deadline get no mail.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use serde_json::{Value, json};
 
 use crate::db::DbConnection;
-use crate::db::models::OrganisationId;
+use crate::db::models::{CaseId, OrganisationId};
 use crate::render::{TemplateError, Templates};
-use crate::service::ServiceError;
 use crate::service::cases::CaseContext;
 use crate::service::fristen::{self, CaseDeadline, Scope};
 use crate::service::mail::{self, Envelope, weekday_de};
+use crate::service::{ServiceError, assignments};
 
 /// The template of the digest (`templates/mail/fristen_uebersicht.*`).
 pub const TEMPLATE: &str = "fristen_uebersicht";
@@ -57,7 +57,9 @@ pub fn run(
     for (office, deadlines) in by_office {
         let addresses = mail::office_addresses(conn, office)?;
         let held = addresses.is_empty();
-        let context = context(&deadlines, from, to);
+        let ids: Vec<CaseId> = deadlines.iter().map(|d| CaseId(d.case_id)).collect();
+        let responsible = assignments::names_of(conn, office, &ids)?;
+        let context = context(&deadlines, &responsible, from, to);
         crate::db::write_transaction(conn, |conn| {
             mail::queue_with(
                 conn,
@@ -88,8 +90,14 @@ fn date_de(date: NaiveDate) -> String {
     date.format("%d.%m.%Y").to_string()
 }
 
-/// The template context: the office, the period and one entry per deadline.
-fn context(deadlines: &[CaseDeadline], from: NaiveDate, to: NaiveDate) -> Value {
+/// The template context: the office, the period and one entry per deadline, with who in the
+/// office is responsible for its case (`zustaendig`, null where nobody is named).
+fn context(
+    deadlines: &[CaseDeadline],
+    responsible: &HashMap<CaseId, String>,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Value {
     let stelle = deadlines
         .first()
         .map(|d| d.applicant_name.clone())
@@ -106,6 +114,7 @@ fn context(deadlines: &[CaseDeadline], from: NaiveDate, to: NaiveDate) -> Value 
                 "wochentag": weekday_de(d.end),
                 "begruendung": d.reason,
                 "resttage": days,
+                "zustaendig": responsible.get(&CaseId(d.case_id)),
             })
         })
         .collect();
@@ -146,7 +155,9 @@ pub fn check_template(templates: &Templates) -> Result<(), TemplateError> {
     plain.reason = None;
     let from = NaiveDate::from_ymd_opt(2028, 4, 10).unwrap_or_default();
     let to = NaiveDate::from_ymd_opt(2028, 4, 23).unwrap_or_default();
-    let context = context(&[sample, plain], from, to);
+    let responsible = HashMap::from([(CaseId(1), "Anna Berg".to_string())]);
+    plain.case_id = 2;
+    let context = context(&[sample, plain], &responsible, from, to);
     templates
         .render_mail(TEMPLATE, &subject_context(&context), &context)
         .map(|_| ())

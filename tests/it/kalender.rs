@@ -91,6 +91,11 @@ both_backends! {
         let coesfeld = consultation(&mut conn, &api, "05558", "k@kreis-coesfeld.de", at("2026-03-20T09:00:00+01:00"));
         assert_eq!(deadline_of(&mut conn, soest), NaiveDate::from_ymd_opt(2026, 4, 1).unwrap());
         assert_eq!(deadline_of(&mut conn, coesfeld), NaiveDate::from_ymd_opt(2026, 4, 17).unwrap());
+        // Soest's coordinator is responsible for the case (a mail to nobody: she took it herself).
+        let coordinator = vorgang::db::models::User::find_by_email(&mut conn, "k@kreis-soest.de").unwrap().unwrap();
+        let coordinator = vorgang::auth::Principal::load(&mut conn, coordinator.id).unwrap().unwrap();
+        let allow = |_| Ok(());
+        vorgang::service::assignments::assign(&mut conn, &api.outgoing, soest, &coordinator, Some("k@kreis-soest.de"), chrono::Utc::now().naive_utc(), &allow).unwrap();
         let before: i64 = outbox::table.count().get_result(&mut conn).unwrap();
 
         let ctx = JobContext { case: api.case_context(), jobs: &api.jobs, owner: "test", timer_lease: TimeDelta::minutes(5), stop: &|| false };
@@ -111,10 +116,12 @@ both_backends! {
         let text = rendered["text"].as_str().unwrap();
         let aktenzeichen: String = vorgang::db::schema::cases::table.find(soest).select(vorgang::db::schema::cases::aktenzeichen).first(&mut conn).unwrap();
         assert!(text.contains(&format!("Mittwoch, 01.04.2026: {aktenzeichen} – Beteiligung")), "{text}");
+        assert!(text.contains("(Antrag auf Einrichtung eines Kommunalen Integrationszentrums), zuständig: Test Person"), "{text}");
         let other: String = vorgang::db::schema::cases::table.find(coesfeld).select(vorgang::db::schema::cases::aktenzeichen).first(&mut conn).unwrap();
         assert!(!text.contains(&other), "{text}");
         let html = rendered["html"].as_str().unwrap();
         assert!(html.contains("<caption>Fristen vom 23.03.2026 bis 05.04.2026</caption>"), "{html}");
+        assert!(html.contains("<td>Test Person</td></tr>"), "{html}");
 
         // A week later the window reaches Coesfeld's deadline, but Coesfeld's only coordinator
         // has left and the office has no mailbox: its digest is held as a failed mail, with the
