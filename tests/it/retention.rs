@@ -9,7 +9,8 @@ use diesel::prelude::*;
 use serde_json::{Value, json};
 use vorgang::db::models::Role;
 use vorgang::db::schema::{
-    answers, case_events, cases, documents, follow_ups, invitations, outbox, partner_links, timers,
+    answers, case_assignments, case_events, cases, documents, follow_ups, invitations, outbox,
+    partner_links, timers,
 };
 
 use crate::support::TestDatabase;
@@ -144,6 +145,15 @@ fn rows_of(db: &TestDatabase, id: i64) -> Vec<(&'static str, i64)> {
                     .get_result(&mut conn),
             ),
         ),
+        (
+            "case_assignments",
+            count(
+                case_assignments::table
+                    .filter(case_assignments::case_id.eq(id))
+                    .count()
+                    .get_result(&mut conn),
+            ),
+        ),
     ]
 }
 
@@ -202,7 +212,7 @@ both_backends! {
         let kept = kept.json();
 
         // The case: created last (the newest id), with two documents, a Vermerk, a
-        // Wiedervorlage and an answered Beteiligung, then withdrawn.
+        // Wiedervorlage, someone responsible and an answered Beteiligung, then withdrawn.
         let case = send!(app, create()).json();
         let id = case["id"].as_i64().unwrap();
         let aktenzeichen = case["aktenzeichen"].as_str().unwrap().to_string();
@@ -219,6 +229,9 @@ both_backends! {
         let follow_up = send!(app, actix_test::TestRequest::post().uri(&format!("/api/v1/cases/{id}/follow-ups")).insert_header(bearer(&soest))
             .set_json(json!({ "due": "2027-06-01", "reason": "Konzept nachfragen" })));
         assert_eq!(follow_up.status, StatusCode::CREATED, "{}", follow_up.text());
+        let assigned = send!(app, actix_test::TestRequest::put().uri(&format!("/api/v1/cases/{id}/assignee")).insert_header(bearer(&soest))
+            .set_json(json!({ "user": "k@kreis-soest.de" })));
+        assert_eq!(assigned.status, StatusCode::OK, "{}", assigned.text());
         let started = send!(app, actix_test::TestRequest::post().uri(&format!("/api/v1/cases/{id}/actions/beteiligung_starten"))
             .insert_header(bearer(&soest)).set_json(json!({ "version": 1 })));
         assert_eq!(started.status, StatusCode::OK, "{}", started.text());
