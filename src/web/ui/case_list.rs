@@ -11,12 +11,12 @@ use serde_json::{Value, json};
 
 use super::start::german_time;
 use super::{Session, UiSession, encode_query_value, error_page, layout, render};
-use crate::db::Database;
-use crate::db::models::{CaseId, DefinitionRow, Organisation, UserId};
+use crate::db::models::{CaseId, DefinitionRow, Organisation, OrganisationId, UserId};
+use crate::db::{Database, DbConnection};
 use crate::engine::definition::Step;
-use crate::service::ServiceError;
 use crate::service::case_list::{self, CaseFilter, STATUSES, Sort, SortKey};
 use crate::service::cases::{self, LoadedCase};
+use crate::service::{ServiceError, assignments};
 use crate::web::api::{ApiState, blocking};
 
 /// Cases per page.
@@ -89,12 +89,12 @@ impl Listed {
 
     /// Fills in who works on each case in `organisation`, with one query for all of them.
     pub(super) fn with_assignees(
-        conn: &mut crate::db::DbConnection,
-        organisation: crate::db::models::OrganisationId,
+        conn: &mut DbConnection,
+        organisation: OrganisationId,
         mut rows: Vec<Self>,
     ) -> Result<Vec<Self>, ServiceError> {
         let ids: Vec<CaseId> = rows.iter().map(|row| CaseId(row.id)).collect();
-        let mut names = crate::service::assignments::names_of(conn, organisation, &ids)?;
+        let mut names = assignments::names_of(conn, organisation, &ids)?;
         for row in &mut rows {
             row.zustaendig = names.remove(&CaseId(row.id));
         }
@@ -363,7 +363,7 @@ pub async fn show(
 /// versions only.
 #[allow(clippy::type_complexity)]
 fn workflow_options(
-    conn: &mut crate::db::DbConnection,
+    conn: &mut DbConnection,
     api: &ApiState,
 ) -> Result<(Vec<(String, String)>, Vec<(String, String)>), ServiceError> {
     let rows = DefinitionRow::all_latest(conn)?;
