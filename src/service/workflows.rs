@@ -154,11 +154,37 @@ impl WorkflowRegistry {
         now: NaiveDateTime,
     ) -> Result<Arc<DeployedWorkflow>, ServiceError> {
         let (loaded, _) = Self::validated(conn, sources, source)?;
-        let key = loaded.definition.workflow.clone();
-        let hash = version_of(&loaded.definition);
+        self.store(conn, loaded.definition, source, actor, now)
+    }
+
+    /// Deploys `source`, which [`Self::check`] found valid as `checked` just before (the API
+    /// reports the check's warnings with the deployment, without validating twice).
+    pub fn deploy_checked(
+        &self,
+        conn: &mut DbConnection,
+        checked: &CheckedDefinition,
+        source: &str,
+        actor: &str,
+        now: NaiveDateTime,
+    ) -> Result<Arc<DeployedWorkflow>, ServiceError> {
+        self.store(conn, checked.definition.clone(), source, actor, now)
+    }
+
+    /// Stores a valid definition as a new version of its key, unless its content is deployed
+    /// already, and returns that version compiled.
+    fn store(
+        &self,
+        conn: &mut DbConnection,
+        definition: Definition,
+        source: &str,
+        actor: &str,
+        now: NaiveDateTime,
+    ) -> Result<Arc<DeployedWorkflow>, ServiceError> {
+        let key = definition.workflow.clone();
+        let hash = version_of(&definition);
         write_transaction(conn, |conn| -> Result<(), ServiceError> {
             serialise_deployments(conn)?;
-            store_if_new(conn, loaded.definition, source, actor, now)?;
+            store_if_new(conn, definition, source, actor, now)?;
             Ok(())
         })?;
         let row = DefinitionRow::find_by_hash(conn, &key, &hash)?

@@ -180,7 +180,7 @@ pub async fn deploy(
             let now = chrono::Utc::now().naive_utc();
             Some(
                 api.registry
-                    .deploy(conn, &api.sources, &source, &actor, now)?
+                    .deploy_checked(conn, &checked, &source, &actor, now)?
                     .version,
             )
         };
