@@ -42,7 +42,9 @@ pub struct Assignment {
 /// Someone a case may be assigned to: an active user of the organisation who works on cases.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct Candidate {
+    /// The address the assignment names them by.
     pub email: String,
+    /// Display name, for the choice on the case page.
     pub name: String,
 }
 

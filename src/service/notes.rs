@@ -34,7 +34,10 @@ pub const MAX_CHARS: usize = 20_000;
 /// Who writes a Vermerk: the person, their organisation, and whether the Vermerk stays with it.
 #[derive(Clone, Copy)]
 pub struct Author<'a> {
+    /// The person, as the journal records them.
     pub actor: &'a Actor,
+    /// The person's organisation: the owner of an internal Vermerk, and the side whose
+    /// counterparts are told of one for everyone.
     pub organisation: OrganisationId,
     /// Internal to `organisation` (others see a placeholder), or for everyone reading the case.
     pub internal: bool,

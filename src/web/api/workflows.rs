@@ -83,10 +83,13 @@ pub struct DeployQuery {
 /// A finding that does not stop a deployment.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WarningView {
+    /// Zeile in der Datei (ab 1).
     pub line: usize,
+    /// Spalte in der Zeile (ab 1).
     pub column: usize,
     /// Die Stelle in der Datei (`steps.entwurf.actions.weiter.to`).
     pub pointer: String,
+    /// Was auffällt (englisch, wie die Meldungen von `vorgang validate`).
     pub message: String,
 }
 
@@ -95,6 +98,7 @@ pub struct WarningView {
 pub struct StrandedStepView {
     /// Der Name des Schritts in den Versionen, nach denen die Vorgänge laufen.
     pub step: String,
+    /// Sein Titel dort.
     pub title: String,
     /// Seine Art dort (deutsch).
     pub kind: String,
@@ -108,10 +112,12 @@ pub struct StrandedStepView {
 /// What `POST /workflows` deployed (or would deploy) and found.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DeployReport {
+    /// Der Schlüssel des Verfahrens.
     pub key: String,
     /// Die bereitgestellte Version (bei unverändertem Inhalt die bestehende); `null` bei
     /// `dry_run`.
     pub version: Option<i32>,
+    /// Der Titel des Verfahrens.
     pub title: String,
     /// Hinweise, die das Bereitstellen nicht verhindern.
     pub warnings: Vec<WarningView>,
