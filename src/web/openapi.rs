@@ -111,6 +111,7 @@ const BEARER: &str = "bearer";
         assignments::AssigneeView,
         assignments::SetAssignee,
         crate::service::assignments::Assignment,
+        crate::service::assignments::Candidate,
         follow_ups::SetFollowUp,
         crate::service::follow_ups::OpenFollowUp,
         crate::service::follow_ups::DueFollowUp,

@@ -18,6 +18,9 @@ use crate::web::problem::Problem;
 pub struct AssigneeView {
     /// Die zuständige Person der eigenen Organisation; `null`, wenn niemand zuständig ist.
     pub assignee: Option<assignments::Assignment>,
+    /// Wer in der eigenen Organisation zuständig sein kann (aktiv, bearbeitet Vorgänge), nach
+    /// Namen: die Werte für `user` in `PUT`.
+    pub candidates: Vec<assignments::Candidate>,
 }
 
 /// Body of `PUT /cases/{id}/assignee`.
@@ -52,12 +55,17 @@ pub async fn show(
     db: web::Data<Database>,
 ) -> Result<HttpResponse, Problem> {
     let id = CaseId(path.into_inner());
-    let assignee = blocking(&db, move |conn| {
+    let view = blocking(&db, move |conn| {
         permitted_row(conn, &principal, Permission::ReadCase, id)?;
-        assignments::of_case(conn, id, principal.organisation_id)
+        let assignee = assignments::of_case(conn, id, principal.organisation_id)?;
+        let candidates = assignments::candidates(conn, principal.organisation_id)?;
+        Ok(AssigneeView {
+            assignee,
+            candidates,
+        })
     })
     .await?;
-    Ok(HttpResponse::Ok().json(AssigneeView { assignee }))
+    Ok(HttpResponse::Ok().json(view))
 }
 
 /// `PUT /cases/{id}/assignee`.
@@ -90,10 +98,10 @@ pub async fn set(
     let id = CaseId(path.into_inner());
     let user = body.into_inner().user;
     let api = api.into_inner();
-    let assignee = blocking(&db, move |conn| {
+    let view = blocking(&db, move |conn| {
         let check = |access| permit(&principal, Permission::AddNote, access);
         let at = clock::now().now.naive_utc();
-        assignments::assign(
+        let assignee = assignments::assign(
             conn,
             &api.outgoing,
             id,
@@ -101,8 +109,13 @@ pub async fn set(
             user.as_deref(),
             at,
             &check,
-        )
+        )?;
+        let candidates = assignments::candidates(conn, principal.organisation_id)?;
+        Ok(AssigneeView {
+            assignee,
+            candidates,
+        })
     })
     .await?;
-    Ok(HttpResponse::Ok().json(AssigneeView { assignee }))
+    Ok(HttpResponse::Ok().json(view))
 }
