@@ -98,6 +98,12 @@ pub fn stranded_steps(
         }
     }
     let mut stranded: Vec<(i32, usize, StrandedStep)> = found.into_values().collect();
-    stranded.sort_by(|a, b| (b.0, a.1, &a.2.step).cmp(&(a.0, b.1, &b.2.step)));
+    // Newest version first, then the order of its file, then the name.
+    stranded.sort_by(|(version_a, place_a, a), (version_b, place_b, b)| {
+        version_b
+            .cmp(version_a)
+            .then(place_a.cmp(place_b))
+            .then_with(|| a.step.cmp(&b.step))
+    });
     Ok(stranded.into_iter().map(|(_, _, step)| step).collect())
 }

@@ -98,7 +98,7 @@ pub(super) struct Loaded {
     pub follow_ups: Vec<follow_ups::OpenFollowUp>,
     /// Who works on the case in the user's organisation.
     pub assignment: Option<assignments::Assignment>,
-    /// Whom the user's organisation may make responsible.
+    /// Whom the user's organisation may make responsible (empty for someone who may not).
     pub assignable: Vec<assignments::Candidate>,
     /// For administrators of a running case on an older workflow version: the newest version,
     /// to which it could be moved.
@@ -121,7 +121,12 @@ pub(super) fn load(
     let undelivered = outbox::failed_of_case(conn, id)?;
     let follow_ups = follow_ups::open_of_case(conn, id, principal.organisation_id)?;
     let assignment = assignments::of_case(conn, id, principal.organisation_id)?;
-    let assignable = assignments::candidates(conn, principal.organisation_id)?;
+    // Only someone who may change the Zuständigkeit is offered whom to name.
+    let assignable = if permit(principal, Permission::AddNote, case.access()).is_ok() {
+        assignments::candidates(conn, principal.organisation_id)?
+    } else {
+        Vec::new()
+    };
     let newer_version = if case.row.status == "running"
         && crate::auth::authorize(principal, Permission::DeployWorkflow, None).is_ok()
     {
