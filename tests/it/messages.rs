@@ -77,19 +77,23 @@ fn deploy(token: &str) -> actix_test::TestRequest {
         .set_payload(RAEUME)
 }
 
+/// Tokens of an administrator, Soest's coordinator, a reader at Soest and Kleve's coordinator.
+fn staff(db: &TestDatabase) -> [String; 4] {
+    let mut conn = db.connection();
+    [
+        ("admin@kfi.nrw.de", "KFI", Role::Admin),
+        (COORDINATOR, "05974", Role::Koordination),
+        ("l@kreis-soest.de", "05974", Role::Lesen),
+        ("k@kreis-kleve.de", "05154", Role::Koordination),
+    ]
+    .map(|(email, org, role)| staff_token(&create_user(&mut conn, email, org, &[role], None)))
+}
+
 both_backends! {
     async fn a_waiting_step_moves_on_when_its_message_is_reported(backend) {
         let db = TestDatabase::migrated(backend);
         let dir = tempfile::tempdir().unwrap();
-        let (admin, soest, reader, kleve) = {
-            let mut conn = db.connection();
-            (
-                staff_token(&create_user(&mut conn, "admin@kfi.nrw.de", "KFI", &[Role::Admin], None)),
-                staff_token(&create_user(&mut conn, COORDINATOR, "05974", &[Role::Koordination], None)),
-                staff_token(&create_user(&mut conn, "l@kreis-soest.de", "05974", &[Role::Lesen], None)),
-                staff_token(&create_user(&mut conn, "k@kreis-kleve.de", "05154", &[Role::Koordination], None)),
-            )
-        };
+        let [admin, soest, reader, kleve] = staff(&db);
         let pool = db.pool(2);
         let api = crate::support::api::state(&pool, dir.path());
         let app = actix_test::init_service(vorgang::web::app(pool, test_auth(), api)).await;
@@ -194,15 +198,7 @@ both_backends! {
     async fn another_system_reports_a_message_by_the_aktenzeichen(backend) {
         let db = TestDatabase::migrated(backend);
         let dir = tempfile::tempdir().unwrap();
-        let (admin, soest, reader, kleve) = {
-            let mut conn = db.connection();
-            (
-                staff_token(&create_user(&mut conn, "admin@kfi.nrw.de", "KFI", &[Role::Admin], None)),
-                staff_token(&create_user(&mut conn, COORDINATOR, "05974", &[Role::Koordination], None)),
-                staff_token(&create_user(&mut conn, "l@kreis-soest.de", "05974", &[Role::Lesen], None)),
-                staff_token(&create_user(&mut conn, "k@kreis-kleve.de", "05154", &[Role::Koordination], None)),
-            )
-        };
+        let [admin, soest, reader, kleve] = staff(&db);
         let pool = db.pool(2);
         let api = crate::support::api::state(&pool, dir.path());
         let app = actix_test::init_service(vorgang::web::app(pool, test_auth(), api)).await;
