@@ -146,7 +146,7 @@ fn validate(
             reason: error.to_string(),
         })?;
     for warning in loaded.override_warnings() {
-        println!("{}: warning: {warning}", templates.display());
+        println!("{}: Warnung: {warning}", templates.display());
     }
     let context = vorgang::service::mail::validation_context(&loaded);
     let (code, output) = vorgang::engine::cli::run_validate(args, &context);

@@ -9,7 +9,7 @@ use super::validate::ValidationContext;
 
 /// Options of `vorgang validate`.
 #[derive(clap::Args, Debug, Clone, PartialEq, Eq)]
-#[command(about = "Checks workflow definitions and reports every problem with file:line:column")]
+#[command(about = "Prüft Workflow-Definitionen und meldet jedes Problem mit Datei:Zeile:Spalte")]
 pub struct ValidateArgs {
     /// Workflow files, or directories whose `*.yaml`/`*.yml` files are all checked.
     #[arg(value_name = "PATH", default_value = "workflows")]
@@ -24,7 +24,7 @@ pub fn run_validate(args: &ValidateArgs, ctx: &ValidationContext) -> (u8, String
     let mut out = String::new();
     for unreadable in &report.unreadable {
         out.push_str(&format!(
-            "{}: error: cannot read: {}\n",
+            "{}: Fehler: nicht lesbar: {}\n",
             unreadable.path.display(),
             unreadable.reason
         ));
@@ -35,29 +35,29 @@ pub fn run_validate(args: &ValidateArgs, ctx: &ValidationContext) -> (u8, String
     let errors = report.error_count();
     let warnings = report.warning_count();
     let warning_note = if warnings > 0 {
-        format!(" ({})", count(warnings, "warning", "warnings"))
+        format!(" ({})", count(warnings, "Warnung", "Warnungen"))
     } else {
         String::new()
     };
     if !report.unreadable.is_empty() {
         out.push_str(&format!(
-            "{} could not be read\n",
-            count(report.unreadable.len(), "path", "paths")
+            "{} nicht lesbar\n",
+            count(report.unreadable.len(), "Pfad", "Pfade")
         ));
     }
     if errors > 0 {
         out.push_str(&format!(
             "{} in {}{warning_note}\n",
-            count(errors, "error", "errors"),
-            count(report.invalid_file_count(), "file", "files")
+            count(errors, "Fehler", "Fehler"),
+            count(report.invalid_file_count(), "Datei", "Dateien")
         ));
     } else if !report.files.is_empty() {
         out.push_str(&format!(
-            "{} valid{warning_note}\n",
+            "{} gültig{warning_note}\n",
             count(
                 report.valid.len(),
-                "workflow definition",
-                "workflow definitions"
+                "Workflow-Definition",
+                "Workflow-Definitionen"
             )
         ));
     }
@@ -135,7 +135,7 @@ mod tests {
         };
         assert_eq!(
             run_validate(&args, &context()),
-            (0, "2 workflow definitions valid\n".to_string())
+            (0, "2 Workflow-Definitionen gültig\n".to_string())
         );
     }
 
@@ -158,9 +158,9 @@ mod tests {
             (
                 1,
                 format!(
-                    "{file}:12:11: error: unknown role 'koordinaton' in steps.laufend.role (did you mean 'koordination'?)\n\
-                     {file}:14:38: error: unknown step 'beendt' in steps.laufend.actions.beenden.to (did you mean 'beendet'?)\n\
-                     2 errors in 1 file\n"
+                    "{file}:12:11: Fehler: unbekannte Rolle 'koordinaton' in steps.laufend.role (meinten Sie 'koordination'?)\n\
+                     {file}:14:38: Fehler: unbekannter Schritt 'beendt' in steps.laufend.actions.beenden.to (meinten Sie 'beendet'?)\n\
+                     2 Fehler in 1 Datei\n"
                 )
             )
         );
@@ -176,10 +176,10 @@ mod tests {
         let (code, output) = run_validate(&args, &context());
         assert_eq!(code, 2);
         assert!(
-            output.starts_with(&format!("{}: error: cannot read: ", missing.display())),
+            output.starts_with(&format!("{}: Fehler: nicht lesbar: ", missing.display())),
             "{output}"
         );
-        assert!(output.ends_with("1 path could not be read\n"), "{output}");
+        assert!(output.ends_with("1 Pfad nicht lesbar\n"), "{output}");
     }
 
     #[test]

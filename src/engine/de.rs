@@ -9,10 +9,10 @@
 
 use std::fmt;
 
-use serde::de::{self, DeserializeOwned, DeserializeSeed, IntoDeserializer, Visitor};
+use serde::de::{self, DeserializeOwned, DeserializeSeed, IntoDeserializer, Unexpected, Visitor};
 
 use super::diagnostic::suggestion;
-use super::yaml::{Entry, Node, NodeValue, Pos, Resolved};
+use super::yaml::{Entry, Node, NodeValue, Pos, Resolved, shorten};
 
 /// One step of a path into the file: a mapping key (with its index among the entries) or a
 /// sequence index.
@@ -41,10 +41,10 @@ pub fn display_path(path: &[Seg]) -> String {
     out
 }
 
-/// `steps.entwurf`, or "the workflow definition" for the root.
+/// `steps.entwurf`, or "der Workflow-Definition" for the root: a place always follows "in".
 pub fn place(path: &[Seg]) -> String {
     if path.is_empty() {
-        "the workflow definition".into()
+        "der Workflow-Definition".into()
     } else {
         display_path(path)
     }
@@ -71,9 +71,9 @@ pub enum DeErrorKind {
     MissingKeys(Vec<String>),
     /// The value has the wrong shape.
     InvalidType {
-        /// What the model wants ("a sequence").
+        /// What the model wants ("eine Liste").
         expected: String,
-        /// What the file has ("the string 'x'").
+        /// What the file has ("der Text 'x'").
         found: String,
     },
     /// Any other message, e.g. the Fristen module's reason why a period is invalid.
@@ -116,57 +116,135 @@ impl DeError {
         self
     }
 
-    /// The English message, compiler style, naming the place in the file.
+    /// The German message, compiler style, naming the place in the file.
     pub fn message(&self) -> String {
         let path = self.loc.as_ref().map_or(&[][..], |loc| &loc.path[..]);
         let parent = &path[..path.len().saturating_sub(1)];
         let is_key = self.loc.as_ref().is_some_and(|loc| loc.is_key);
         match &self.kind {
             DeErrorKind::UnknownKey { key, expected } => format!(
-                "unknown key '{key}' in {}{}",
+                "unbekannter Schlüssel '{key}' in {}{}",
                 place(parent),
                 hint(key, expected)
             ),
             DeErrorKind::UnknownVariant { value, expected } if is_key => format!(
-                "unknown key '{value}' in {}{}",
+                "unbekannter Schlüssel '{value}' in {}{}",
                 place(parent),
                 hint(value, expected)
             ),
             DeErrorKind::UnknownVariant { value, expected } => format!(
-                "unknown value '{value}' for {}{}",
+                "unbekannter Wert '{value}' in {}{}",
                 place(path),
                 hint(value, expected)
             ),
-            DeErrorKind::MissingKeys(keys) => {
-                format!("{} in {}", missing_keys(keys), place(path))
-            }
+            DeErrorKind::MissingKeys(keys) => missing_keys(&place(path), keys),
             DeErrorKind::InvalidType { expected, found } => {
-                format!("expected {expected} for {}, found {found}", place(path))
+                format!(
+                    "in {} wird {expected} erwartet, gefunden: {found}",
+                    place(path)
+                )
             }
             DeErrorKind::Custom(message) => {
-                format!("invalid value for {}: {message}", place(path))
+                format!("ungültiger Wert in {}: {message}", place(path))
             }
         }
     }
 }
 
-/// "missing key 'a'" or "missing keys 'a' and 'b'".
-pub fn missing_keys(keys: &[String]) -> String {
+/// "in P fehlt der Schlüssel 'a'" or "in P fehlen die Schlüssel 'a' und 'b'", `place` being
+/// what [`place`] gives.
+pub fn missing_keys(place: &str, keys: &[String]) -> String {
     let quoted: Vec<String> = keys.iter().map(|k| format!("'{k}'")).collect();
     match quoted.as_slice() {
-        [one] => format!("missing key {one}"),
-        [init @ .., last] => format!("missing keys {} and {last}", init.join(", ")),
-        [] => "missing key".into(),
+        [one] => format!("in {place} fehlt der Schlüssel {one}"),
+        [init @ .., last] => format!(
+            "in {place} fehlen die Schlüssel {} und {last}",
+            init.join(", ")
+        ),
+        [] => format!("in {place} fehlt ein Schlüssel"),
     }
 }
 
-/// ` (did you mean 'x'?)`, else the list of what is allowed.
+/// ` (erlaubt: a, b)`, ready to append to a message.
+pub fn allowed(names: &[&str]) -> String {
+    format!(" (erlaubt: {})", names.join(", "))
+}
+
+/// ` (meinten Sie 'x'?)`, else the list of what is allowed.
 fn hint(name: &str, expected: &[&str]) -> String {
     let suggested = suggestion(name, expected.iter().copied());
     if !suggested.is_empty() || expected.is_empty() {
         suggested
     } else {
-        format!(" (expected one of: {})", expected.join(", "))
+        allowed(expected)
+    }
+}
+
+/// What serde's derived and built-in visitors expect ("a sequence", "u32", "struct Timer"), in
+/// the German of the other messages; anything else is kept as serde wrote it.
+pub fn german_expected(expected: &str) -> String {
+    let german = match expected {
+        "a string"
+        | "a borrowed string"
+        | "a byte array"
+        | "a borrowed byte array"
+        | "byte array" => "ein Text",
+        "a character" => "ein einzelnes Zeichen",
+        "a sequence" => "eine Liste",
+        "a map" => "eine Zuordnung",
+        "u8" | "u16" | "u32" | "u64" | "u128" | "usize" => "eine ganze Zahl ab 0",
+        "i8" | "i16" | "i32" | "i64" | "i128" | "isize" | "an integer" => "eine ganze Zahl",
+        "f32" | "f64" => "eine Zahl",
+        "a boolean" => "ein Wahrheitswert (true oder false)",
+        "unit" => "ein leerer Wert",
+        "option" => "ein Wert oder ein leerer Wert",
+        "any valid JSON value" => "ein beliebiger Wert",
+        "field identifier" => "ein Schlüssel",
+        "variant identifier" => "ein Name",
+        _ if expected.starts_with("unit struct ") => "ein leerer Wert",
+        _ if expected.starts_with("struct ") => "eine Zuordnung",
+        _ if expected.starts_with("tuple ") => "eine Liste",
+        _ if expected.starts_with("enum ") => "ein erlaubter Wert",
+        _ => {
+            if let Some(size) = expected
+                .strip_prefix("a tuple of size ")
+                .and_then(|n| n.parse::<usize>().ok())
+            {
+                return match size {
+                    1 => "eine Liste mit 1 Element".into(),
+                    n => format!("eine Liste mit {n} Elementen"),
+                };
+            }
+            if let Some(names) = expected
+                .strip_prefix("one of: ")
+                .or_else(|| expected.strip_prefix("one of "))
+            {
+                return format!("ein Wert (erlaubt: {})", names.replace('`', ""));
+            }
+            return expected.to_string();
+        }
+    };
+    german.to_string()
+}
+
+/// What serde found instead ("integer `-1`", "a sequence"), worded like
+/// [`Node::describe`](super::yaml::Node::describe).
+pub fn german_unexpected(unexpected: &Unexpected<'_>) -> String {
+    match unexpected {
+        Unexpected::Bool(value) => format!("der Wahrheitswert {value}"),
+        Unexpected::Unsigned(value) => format!("die Zahl {value}"),
+        Unexpected::Signed(value) => format!("die Zahl {value}"),
+        Unexpected::Float(value) => format!("die Zahl {value:?}"),
+        Unexpected::Char(value) => format!("der Text '{value}'"),
+        Unexpected::Str(text) => format!("der Text '{}'", shorten(text)),
+        Unexpected::Bytes(_) => "Binärdaten".into(),
+        Unexpected::Unit => "ein leerer Wert".into(),
+        Unexpected::Option => "ein optionaler Wert".into(),
+        Unexpected::NewtypeStruct | Unexpected::NewtypeVariant => "ein einzelner Wert".into(),
+        Unexpected::Seq | Unexpected::TupleVariant => "eine Liste".into(),
+        Unexpected::Map | Unexpected::StructVariant => "eine Zuordnung".into(),
+        Unexpected::Enum | Unexpected::UnitVariant => "ein Aufzählungswert".into(),
+        Unexpected::Other(other) => (*other).to_string(),
     }
 }
 
@@ -183,11 +261,32 @@ impl de::Error for DeError {
         Self::new(DeErrorKind::Custom(msg.to_string()))
     }
 
-    fn invalid_type(unexp: de::Unexpected<'_>, exp: &dyn de::Expected) -> Self {
+    fn invalid_type(unexp: Unexpected<'_>, exp: &dyn de::Expected) -> Self {
         Self::new(DeErrorKind::InvalidType {
-            expected: exp.to_string(),
-            found: unexp.to_string(),
+            expected: german_expected(&exp.to_string()),
+            found: german_unexpected(&unexp),
         })
+    }
+
+    fn invalid_value(unexp: Unexpected<'_>, exp: &dyn de::Expected) -> Self {
+        Self::invalid_type(unexp, exp)
+    }
+
+    fn invalid_length(len: usize, exp: &dyn de::Expected) -> Self {
+        Self::new(DeErrorKind::InvalidType {
+            expected: german_expected(&exp.to_string()),
+            found: match len {
+                0 => "eine leere Liste".into(),
+                1 => "eine Liste mit 1 Element".into(),
+                n => format!("eine Liste mit {n} Elementen"),
+            },
+        })
+    }
+
+    fn duplicate_field(field: &'static str) -> Self {
+        Self::new(DeErrorKind::Custom(format!(
+            "doppelter Schlüssel '{field}'"
+        )))
     }
 
     fn unknown_variant(variant: &str, expected: &'static [&'static str]) -> Self {
@@ -261,16 +360,16 @@ impl NodeDe<'_> {
                 Resolved::Int(value) => visitor.visit_i64(value),
                 Resolved::UInt(value) => visitor.visit_u64(value),
                 Resolved::Float(value) => visitor.visit_f64(value),
-                _ => return Err(self.wrong_type("a number")),
+                _ => return Err(self.wrong_type("eine Zahl")),
             },
-            _ => return Err(self.wrong_type("a number")),
+            _ => return Err(self.wrong_type("eine Zahl")),
         };
         self.locate(result)
     }
 
     fn map<'de, V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
         let NodeValue::Map(entries) = &self.node.value else {
-            return Err(self.wrong_type("a mapping"));
+            return Err(self.wrong_type("eine Zuordnung"));
         };
         let result = visitor.visit_map(MapDe {
             entries,
@@ -309,9 +408,9 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
                     let result = visitor.visit_bool(value);
                     self.locate(result)
                 }
-                _ => Err(self.wrong_type("a boolean (true or false)")),
+                _ => Err(self.wrong_type("ein Wahrheitswert (true oder false)")),
             },
-            _ => Err(self.wrong_type("a boolean (true or false)")),
+            _ => Err(self.wrong_type("ein Wahrheitswert (true oder false)")),
         }
     }
 
@@ -352,7 +451,7 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
                 let result = visitor.visit_str(&scalar.text);
                 self.locate(result)
             }
-            _ => Err(self.wrong_type("a string")),
+            _ => Err(self.wrong_type("ein Text")),
         }
     }
     fn deserialize_char<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
@@ -386,7 +485,7 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
             let result = visitor.visit_unit();
             self.locate(result)
         } else {
-            Err(self.wrong_type("an empty value"))
+            Err(self.wrong_type("ein leerer Wert"))
         }
     }
     fn deserialize_unit_struct<V: Visitor<'de>>(
@@ -407,7 +506,7 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
         let NodeValue::Seq(items) = &self.node.value else {
-            return Err(self.wrong_type("a sequence"));
+            return Err(self.wrong_type("eine Liste"));
         };
         let result = visitor.visit_seq(SeqDe {
             items,
@@ -493,9 +592,9 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
             }),
             (NodeValue::Map(_), _) => {
                 let found = match entries.len() {
-                    0 => "none".to_string(),
+                    0 => "kein Schlüssel".to_string(),
                     n => format!(
-                        "{n}: {}",
+                        "{n} Schlüssel ({})",
                         entries
                             .iter()
                             .map(|(_, e)| e.key.as_str())
@@ -503,14 +602,14 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
                             .join(", ")
                     ),
                 };
-                return Err(DeError::new(DeErrorKind::Custom(format!(
-                    "expected exactly one key (one of: {}), found {found}",
-                    variants.join(", ")
-                )))
+                return Err(DeError::new(DeErrorKind::InvalidType {
+                    expected: format!("genau ein Schlüssel{}", allowed(variants)),
+                    found,
+                })
                 .at(self.node.pos, &self.path, false));
             }
             _ => {
-                return Err(self.wrong_type(&format!("one of: {}", variants.join(", "))));
+                return Err(self.wrong_type(&format!("ein Wert{}", allowed(variants))));
             }
         };
         self.locate(result)
@@ -567,7 +666,7 @@ impl<'de> de::MapAccess<'de> for MapDe<'_> {
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, DeError> {
         let Some((entry, path)) = self.current.take() else {
-            return Err(de::Error::custom("value without a key"));
+            return Err(de::Error::custom("Wert ohne Schlüssel"));
         };
         seed.deserialize(NodeDe {
             node: &entry.value,
@@ -630,7 +729,7 @@ struct ScalarEnum<'a> {
 impl ScalarEnum<'_> {
     fn needs_value(&self) -> DeError {
         DeError::new(DeErrorKind::Custom(format!(
-            "'{}' needs a value here; write it as '{}: …'",
+            "'{}' braucht hier einen Wert; schreiben Sie '{}: …'",
             self.text, self.text
         )))
         .at(self.node.pos, self.path, false)
@@ -714,7 +813,7 @@ impl<'de> de::VariantAccess<'de> for MapEnum<'_> {
             Ok(())
         } else {
             Err(DeError::new(DeErrorKind::Custom(format!(
-                "'{}' takes no value; write just '{}'",
+                "zu '{}' gehört kein Wert; schreiben Sie nur '{}'",
                 self.entry.key, self.entry.key
             )))
             .at(value.node.pos, &value.path, false))
@@ -734,5 +833,104 @@ impl<'de> de::VariantAccess<'de> for MapEnum<'_> {
         visitor: V,
     ) -> Result<V::Value, DeError> {
         de::Deserializer::deserialize_struct(self.value_de(), "", fields, visitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::de::{Error as _, Unexpected};
+
+    use super::*;
+
+    #[test]
+    fn serde_expectations_are_worded_in_german() {
+        let cases = [
+            ("a string", "ein Text"),
+            ("a borrowed string", "ein Text"),
+            ("a character", "ein einzelnes Zeichen"),
+            ("a sequence", "eine Liste"),
+            ("a map", "eine Zuordnung"),
+            ("struct Timer", "eine Zuordnung"),
+            ("struct variant TimerWhen::Before", "eine Zuordnung"),
+            ("u32", "eine ganze Zahl ab 0"),
+            ("usize", "eine ganze Zahl ab 0"),
+            ("u64", "eine ganze Zahl ab 0"),
+            ("i64", "eine ganze Zahl"),
+            ("an integer", "eine ganze Zahl"),
+            ("f64", "eine Zahl"),
+            ("a boolean", "ein Wahrheitswert (true oder false)"),
+            ("unit", "ein leerer Wert"),
+            ("unit struct Leer", "ein leerer Wert"),
+            ("a tuple of size 2", "eine Liste mit 2 Elementen"),
+            ("a tuple of size 1", "eine Liste mit 1 Element"),
+            ("tuple struct Paar", "eine Liste"),
+            ("enum Recipient", "ein erlaubter Wert"),
+            ("one of: mail, set", "ein Wert (erlaubt: mail, set)"),
+            ("one of `a`, `b`, `c`", "ein Wert (erlaubt: a, b, c)"),
+            ("any valid JSON value", "ein beliebiger Wert"),
+            ("a Fristen period", "a Fristen period"),
+        ];
+        for (english, german) in cases {
+            assert_eq!(german_expected(english), german, "{english}");
+        }
+    }
+
+    #[test]
+    fn what_serde_found_is_worded_like_describe() {
+        let cases = [
+            (Unexpected::Bool(false), "der Wahrheitswert false"),
+            (Unexpected::Unsigned(7), "die Zahl 7"),
+            (Unexpected::Signed(-1), "die Zahl -1"),
+            (Unexpected::Float(1.5), "die Zahl 1.5"),
+            (Unexpected::Float(2.0), "die Zahl 2.0"),
+            (Unexpected::Char('x'), "der Text 'x'"),
+            (Unexpected::Str("P4W"), "der Text 'P4W'"),
+            (Unexpected::Unit, "ein leerer Wert"),
+            (Unexpected::Seq, "eine Liste"),
+            (Unexpected::Map, "eine Zuordnung"),
+            (Unexpected::Other("etwas anderes"), "etwas anderes"),
+        ];
+        for (unexpected, german) in cases {
+            assert_eq!(german_unexpected(&unexpected), german, "{unexpected}");
+        }
+    }
+
+    #[test]
+    fn serde_errors_become_german_messages() {
+        let at = |error: DeError| error.at(Pos { line: 3, column: 5 }, &[], false).message();
+        assert_eq!(
+            at(DeError::invalid_type(Unexpected::Float(1.5), &"u32")),
+            "in der Workflow-Definition wird eine ganze Zahl ab 0 erwartet, gefunden: die Zahl 1.5"
+        );
+        assert_eq!(
+            at(DeError::invalid_value(Unexpected::Signed(-1), &"u32")),
+            "in der Workflow-Definition wird eine ganze Zahl ab 0 erwartet, gefunden: die Zahl -1"
+        );
+        assert_eq!(
+            at(DeError::invalid_length(3, &"a tuple of size 2")),
+            "in der Workflow-Definition wird eine Liste mit 2 Elementen erwartet, gefunden: eine \
+             Liste mit 3 Elementen"
+        );
+        assert_eq!(
+            at(DeError::missing_field("start")),
+            "in der Workflow-Definition fehlt der Schlüssel 'start'"
+        );
+        assert_eq!(
+            at(DeError::duplicate_field("title")),
+            "ungültiger Wert in der Workflow-Definition: doppelter Schlüssel 'title'"
+        );
+    }
+
+    #[test]
+    fn missing_keys_are_listed_in_one_sentence() {
+        let keys = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            missing_keys("steps.a", &keys(&["to"])),
+            "in steps.a fehlt der Schlüssel 'to'"
+        );
+        assert_eq!(
+            missing_keys("steps.a", &keys(&["a", "b", "c"])),
+            "in steps.a fehlen die Schlüssel 'a', 'b' und 'c'"
+        );
     }
 }

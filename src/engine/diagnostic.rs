@@ -1,8 +1,10 @@
-//! Diagnostics about workflow files, printed like a compiler's (`file:line:col: error: …`), and
+//! Diagnostics about workflow files, printed like a compiler's (`file:line:col: Fehler: …`), and
 //! the did-you-mean helper every "unknown name" message uses.
 //!
-//! Diagnostics are developer-facing, so they are English; the path names the place in the file
-//! (`steps.entwurf.actions.weiter.to`) so a reader never has to guess.
+//! Diagnostics are read by the administrators who write workflows, in the editor, the API's answer
+//! and the CLI, so they are German like the rest of the product; YAML keys, names and the path of
+//! the place in the file (`steps.entwurf.actions.weiter.to`) stay as written, so a reader never
+//! has to guess what a message refers to.
 
 use std::fmt;
 
@@ -18,8 +20,8 @@ pub enum Severity {
 impl fmt::Display for Severity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
+            Severity::Error => "Fehler",
+            Severity::Warning => "Warnung",
         })
     }
 }
@@ -35,7 +37,7 @@ pub struct Diagnostic {
     pub column: usize,
     /// Error or warning.
     pub severity: Severity,
-    /// What is wrong, in English, compiler style.
+    /// What is wrong, in German, compiler style.
     pub message: String,
     /// Dotted path of the place in the file (`steps.entwurf.actions.weiter.to`); empty for the
     /// file as a whole.
@@ -111,10 +113,10 @@ pub fn did_you_mean<'a>(
         .map(|(_, candidate)| candidate)
 }
 
-/// ` (did you mean 'x'?)` or nothing, ready to append to a message.
+/// ` (meinten Sie 'x'?)` or nothing, ready to append to a message.
 pub fn suggestion<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
     did_you_mean(name, candidates)
-        .map(|candidate| format!(" (did you mean '{candidate}'?)"))
+        .map(|candidate| format!(" (meinten Sie '{candidate}'?)"))
         .unwrap_or_default()
 }
 
@@ -128,15 +130,15 @@ mod tests {
             "workflows/ki-antrag.yaml",
             (42, 9),
             "steps.kreistag_vorbereiten.actions.weiter.to",
-            "unknown step 'kreistg' in steps.kreistag_vorbereiten.actions.weiter.to (did you mean 'kreistag'?)",
+            "unbekannter Schritt 'kreistg' in steps.kreistag_vorbereiten.actions.weiter.to (meinten Sie 'kreistag'?)",
         );
         assert_eq!(
             diagnostic.to_string(),
-            "workflows/ki-antrag.yaml:42:9: error: unknown step 'kreistg' in \
-             steps.kreistag_vorbereiten.actions.weiter.to (did you mean 'kreistag'?)"
+            "workflows/ki-antrag.yaml:42:9: Fehler: unbekannter Schritt 'kreistg' in \
+             steps.kreistag_vorbereiten.actions.weiter.to (meinten Sie 'kreistag'?)"
         );
-        let warning = Diagnostic::warning("a.yaml", (1, 1), "", "careful");
-        assert_eq!(warning.to_string(), "a.yaml:1:1: warning: careful");
+        let warning = Diagnostic::warning("a.yaml", (1, 1), "", "Vorsicht");
+        assert_eq!(warning.to_string(), "a.yaml:1:1: Warnung: Vorsicht");
     }
 
     #[test]

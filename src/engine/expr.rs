@@ -15,17 +15,17 @@ use super::definition::Expression;
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ExprError {
     /// The text is not valid CEL; `line`/`column` are 1-based positions inside the expression.
-    #[error("expression does not compile: {message}")]
+    #[error("Ausdruck lässt sich nicht übersetzen: {message}")]
     Parse {
         message: String,
         line: usize,
         column: usize,
     },
     /// Evaluation failed (e.g. a type mismatch, or a field that is absent in the data).
-    #[error("expression cannot be evaluated: {0}")]
+    #[error("Ausdruck lässt sich nicht auswerten: {0}")]
     Eval(String),
     /// A guard or condition gave something other than `true`/`false`.
-    #[error("expression gives {0}, not true or false")]
+    #[error("Ausdruck ergibt {0}, nicht true oder false")]
     NotBoolean(String),
 }
 

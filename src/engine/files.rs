@@ -131,7 +131,8 @@ pub fn validate_paths(paths: &[PathBuf], ctx: &ValidationContext) -> ValidateRep
                     pos,
                     "workflow",
                     format!(
-                        "workflow key '{key}' is already used by {}:{line}:{column}",
+                        "der Workflow-Schlüssel '{key}' wird bereits in {}:{line}:{column} \
+                         verwendet",
                         first_file.display()
                     ),
                 ));
@@ -190,7 +191,8 @@ fn expand(paths: &[PathBuf], unreadable: &mut Vec<Unreadable>) -> Vec<PathBuf> {
                     if found.is_empty() {
                         unreadable.push(Unreadable {
                             path: path.clone(),
-                            reason: "no workflow files (*.yaml, *.yml) in this directory".into(),
+                            reason: "keine Workflow-Dateien (*.yaml, *.yml) in diesem Verzeichnis"
+                                .into(),
                         });
                     }
                     files.extend(found);
@@ -234,7 +236,7 @@ fn read_text(path: &Path, name: &str) -> Result<String, ReadError> {
             name,
             (line, column),
             "",
-            "the file is not valid UTF-8 text",
+            "die Datei ist kein gültiger UTF-8-Text",
         ))
     })
 }
@@ -281,7 +283,8 @@ mod tests {
         assert_eq!(
             lines(&report),
             [format!(
-                "{}:1:11: error: workflow key 'ki-betrieb' is already used by {}:1:11",
+                "{}:1:11: Fehler: der Workflow-Schlüssel 'ki-betrieb' wird bereits in {}:1:11 \
+                 verwendet",
                 second.display(),
                 first.display()
             )]
@@ -302,8 +305,8 @@ mod tests {
         assert_eq!(
             lines(&report),
             [format!(
-                "{}:140:33: error: unknown workflow 'ki-betrieb' in \
-                 steps.bewilligt.on_enter[0].start_case.workflow (known: ki-antrag)",
+                "{}:140:33: Fehler: unbekannter Workflow 'ki-betrieb' in \
+                 steps.bewilligt.on_enter[0].start_case.workflow (bekannt: ki-antrag)",
                 antrag.display()
             )]
         );
@@ -317,8 +320,8 @@ mod tests {
         assert_eq!(
             lines(&report),
             [format!(
-                "{}:140:53: error: unknown data field 'arbeitsaufnahme' in workflow 'ki-betrieb', \
-                 named in steps.bewilligt.on_enter[0].start_case.data.arbeitsaufnahme (known: beginn)",
+                "{}:140:53: Fehler: unbekanntes Datenfeld 'arbeitsaufnahme' im Workflow 'ki-betrieb', \
+                 genannt in steps.bewilligt.on_enter[0].start_case.data.arbeitsaufnahme (bekannt: beginn)",
                 antrag.display()
             )]
         );
@@ -352,7 +355,7 @@ mod tests {
         assert_eq!(
             lines(&report),
             [format!(
-                "{}:2:10: error: the file is not valid UTF-8 text",
+                "{}:2:10: Fehler: die Datei ist kein gültiger UTF-8-Text",
                 path.display()
             )]
         );

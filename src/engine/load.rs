@@ -11,12 +11,15 @@ use std::sync::OnceLock;
 
 use serde::de::DeserializeOwned;
 
-use super::de::{DeError, DeErrorKind, Loc, Pass, Seg, display_path, from_node, missing_keys};
+use super::de::{
+    DeError, DeErrorKind, Loc, Pass, Seg, allowed, display_path, from_node, missing_keys,
+};
 use super::definition::{
     ConsultationStep, DecisionStep, Definition, EndStep, JoinStep, ParallelStep, Step, TaskStep,
     WaitStep,
 };
-use super::diagnostic::{Diagnostic, did_you_mean, suggestion};
+use super::diagnostic::suggestion;
+use super::diagnostic::{Diagnostic, did_you_mean};
 use super::yaml::{self, Node, NodeValue};
 
 /// The step types as written in files, in the order of [`Step`]'s variants.
@@ -135,7 +138,10 @@ fn load_step(file: &str, node: &Node, path: &[Seg]) -> Result<Step, Vec<Diagnost
             file,
             node.pos.pair(),
             &here,
-            format!("expected a mapping for {here}, found {}", node.describe()),
+            format!(
+                "in {here} wird eine Zuordnung erwartet, gefunden: {}",
+                node.describe()
+            ),
         )]);
     };
     let Some(type_entry) = entries.iter().find(|e| e.key == "type") else {
@@ -144,8 +150,9 @@ fn load_step(file: &str, node: &Node, path: &[Seg]) -> Result<Step, Vec<Diagnost
             node.pos.pair(),
             &here,
             format!(
-                "missing key 'type' in {here} (one of: {})",
-                STEP_TYPES.join(", ")
+                "{}{}",
+                missing_keys(&here, &["type".to_string()]),
+                allowed(&STEP_TYPES)
             ),
         )]);
     };
@@ -159,8 +166,8 @@ fn load_step(file: &str, node: &Node, path: &[Seg]) -> Result<Step, Vec<Diagnost
                 type_node.pos.pair(),
                 &type_path,
                 format!(
-                    "expected a step type for {type_path} (one of: {}), found {}",
-                    STEP_TYPES.join(", "),
+                    "in {type_path} wird ein Schritttyp{} erwartet, gefunden: {}",
+                    allowed(&STEP_TYPES),
                     type_node.describe()
                 ),
             )]);
@@ -181,14 +188,14 @@ fn load_step(file: &str, node: &Node, path: &[Seg]) -> Result<Step, Vec<Diagnost
         "end" => finish(recover(&body, path), Step::End),
         unknown => {
             let hint = match suggestion(unknown, STEP_TYPES) {
-                s if s.is_empty() => format!(" (expected one of: {})", STEP_TYPES.join(", ")),
+                s if s.is_empty() => allowed(&STEP_TYPES),
                 s => s,
             };
             return Err(vec![Diagnostic::error(
                 file,
                 type_node.pos.pair(),
                 &type_path,
-                format!("unknown step type '{unknown}' in {type_path}{hint}"),
+                format!("unbekannter Schritttyp '{unknown}' in {type_path}{hint}"),
             )]);
         }
     };
@@ -224,15 +231,15 @@ fn step_message(step_type: &str, error: &DeError, step_depth: usize) -> Option<S
         DeErrorKind::UnknownKey { key, .. } if loc.path.len() == step_depth + 1 => {
             match key.as_str() {
                 "timers" if !WAITING_STEP_TYPES.contains(&step_type) => Some(format!(
-                    "unknown key 'timers' in {step}: timers are only allowed on task, \
-                     consultation and wait steps, not on {} {step_type} step",
-                    article(step_type)
+                    "unbekannter Schlüssel 'timers' in {step}: Timer sind nur an Schritten vom \
+                     Typ 'task', 'consultation' und 'wait' erlaubt, nicht an einem Schritt vom \
+                     Typ '{step_type}'"
                 )),
                 "on_enter" if matches!(step_type, "decision" | "parallel" | "join") => {
                     Some(format!(
-                        "unknown key 'on_enter' in {step}: on_enter effects are only allowed on \
-                         task, consultation, wait and end steps, not on {} {step_type} step",
-                        article(step_type)
+                        "unbekannter Schlüssel 'on_enter' in {step}: on_enter-Effekte sind nur an \
+                         Schritten vom Typ 'task', 'consultation', 'wait' und 'end' erlaubt, nicht \
+                         an einem Schritt vom Typ '{step_type}'"
                     ))
                 }
                 _ => None,
@@ -247,8 +254,8 @@ fn step_message(step_type: &str, error: &DeError, step_depth: usize) -> Option<S
                 return None;
             }
             Some(format!(
-                "{} in {step}: {}",
-                missing_keys(keys),
+                "{}: {}",
+                missing_keys(&step, keys),
                 hints.join("; ")
             ))
         }
@@ -256,29 +263,27 @@ fn step_message(step_type: &str, error: &DeError, step_depth: usize) -> Option<S
     }
 }
 
-fn article(word: &str) -> &'static str {
-    if word.starts_with(['a', 'e', 'i', 'o', 'u']) {
-        "an"
-    } else {
-        "a"
-    }
-}
-
-/// Why a step type needs a key, for "missing key" messages.
+/// Why a step type needs a key, for "fehlt der Schlüssel" messages.
 fn missing_key_hint(step_type: &str, key: &str) -> Option<&'static str> {
     Some(match (step_type, key) {
         ("consultation", "participants") => {
-            "a consultation needs the data field of the organisations to invite \
-             (participants: data.beteiligte)"
+            "ein Schritt vom Typ 'consultation' braucht das Datenfeld mit den einzuladenden \
+             Organisationen (participants: data.beteiligte)"
         }
         ("consultation", "deadline") => {
-            "a consultation needs an answer deadline (deadline: { period: P4W })"
+            "ein Schritt vom Typ 'consultation' braucht eine Antwortfrist (deadline: { period: P4W })"
         }
         ("consultation", "invitation") => {
-            "a consultation needs the mail template of its invitation"
+            "ein Schritt vom Typ 'consultation' braucht die Mailvorlage seiner Einladung"
         }
-        ("decision", "otherwise") => "a decision needs the step taken when no condition holds",
-        ("parallel", "join") => "a parallel step needs the join step where its branches meet",
+        ("decision", "otherwise") => {
+            "ein Schritt vom Typ 'decision' braucht den Schritt, der folgt, wenn keine Bedingung \
+             zutrifft"
+        }
+        ("parallel", "join") => {
+            "ein Schritt vom Typ 'parallel' braucht den Schritt vom Typ 'join', in dem seine \
+             Zweige zusammenlaufen"
+        }
         _ => return None,
     })
 }
@@ -324,7 +329,7 @@ fn required_keys(struct_name: &str) -> Option<&'static [String]> {
 /// Deserializes `node` (at `base` in the file). After an error, the entry it is about is
 /// skipped and deserialization tried again, so further independent errors are found. Errors
 /// that skipping itself causes are not reported: anything at the mapping an entry was cut from
-/// (a "missing key", "expected exactly one key"), except that after an unknown key only the
+/// (a missing key, "genau ein Schlüssel … erwartet"), except that after an unknown key only the
 /// missing key it was probably meant to be is held back. The value is only returned when there
 /// was no error.
 fn recover<T: DeserializeOwned>(node: &Node, base: &[Seg]) -> (Option<T>, Vec<DeError>) {

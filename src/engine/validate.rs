@@ -117,7 +117,7 @@ pub fn validate_start_case_targets(
                         checker.error(
                             &at.clone().key(),
                             format!(
-                                "{what} in workflow '{}', named in {}{hint}",
+                                "{what} im Workflow '{}', genannt in {}{hint}",
                                 start.workflow,
                                 at.path()
                             ),
@@ -130,8 +130,8 @@ pub fn validate_start_case_targets(
                             checker.error(
                                 &at,
                                 format!(
-                                    "data field '{}' is of type {}, but '{key}' of workflow \
-                                         '{}' is of type {} (in {})",
+                                    "Datenfeld '{}' ist vom Typ {}, aber '{key}' im Workflow \
+                                         '{}' ist vom Typ {} (in {})",
                                     source.as_field_path(),
                                     schema::type_name(source_field.field_type),
                                     start.workflow,
@@ -298,7 +298,10 @@ impl Checker<'_> {
     fn start(&mut self) {
         let start = &self.def.start;
         if self.def.steps.is_empty() {
-            self.error(&At::root().k("steps"), "a workflow needs at least one step");
+            self.error(
+                &At::root().k("steps"),
+                "ein Workflow braucht mindestens einen Schritt",
+            );
         } else if !self.def.steps.contains_key(start) {
             self.step_ref(start, &At::root().k("start"));
         }
@@ -319,7 +322,7 @@ impl Checker<'_> {
         {
             self.error(
                 &At::root().k("retention_years"),
-                format!("retention_years must be from 1 to 100 (years after the end of the year a case ended in), not {years}"),
+                format!("retention_years muss zwischen 1 und 100 liegen (Jahre nach dem Ende des Jahres, in dem ein Vorgang endete), nicht {years}"),
             );
         }
     }
@@ -329,7 +332,7 @@ impl Checker<'_> {
         if editors.is_empty() {
             self.error(
                 at,
-                format!("{} must name at least one role (leave it out to let every role change the data)", at.path()),
+                format!("in {} muss mindestens eine Rolle stehen (lassen Sie den Schlüssel weg, damit jede Rolle die Daten ändern darf)", at.path()),
             );
         }
         for (i, role) in editors.iter().enumerate() {
@@ -349,7 +352,7 @@ impl Checker<'_> {
                 if task.actions.is_empty() {
                     self.error(
                         &at.k("actions"),
-                        format!("task step '{name}' needs at least one action"),
+                        format!("Schritt '{name}' vom Typ 'task' braucht mindestens eine Aktion"),
                     );
                 }
             }
@@ -380,8 +383,9 @@ impl Checker<'_> {
                     self.error(
                         &at.k("conditions"),
                         format!(
-                            "decision step '{name}' needs at least one condition; without one, \
-                             use the step in 'otherwise' directly"
+                            "Schritt '{name}' vom Typ 'decision' braucht mindestens eine \
+                             Bedingung; ohne Bedingung verwenden Sie direkt den Schritt aus \
+                             'otherwise'"
                         ),
                     );
                 }
@@ -432,7 +436,7 @@ impl Checker<'_> {
                 self.error(
                     &at.k("rules").i(i),
                     format!(
-                        "unknown rule '{rule}' in {}{hint}",
+                        "unbekannte Regel '{rule}' in {}{hint}",
                         at.k("rules").i(i).path()
                     ),
                 );
@@ -452,8 +456,8 @@ impl Checker<'_> {
                 self.error(
                     &at.k("name"),
                     format!(
-                        "duplicate timer name '{}' in {} (first at {first_pos}); timer names \
-                         must be unique within a step",
+                        "doppelter Timer-Name '{}' in {} (zuerst bei {first_pos}); \
+                         Timer-Namen müssen innerhalb eines Schritts eindeutig sein",
                         timer.name,
                         timers_at.path(),
                     ),
@@ -475,8 +479,9 @@ impl Checker<'_> {
                         self.error(
                             &at.k("to"),
                             format!(
-                                "timer '{}' repeats ('every') and so cannot be interrupting; \
-                                 remove 'to' or use 'after'",
+                                "Timer '{}' wiederholt sich ('every') und kann daher nicht \
+                                 unterbrechend sein; entfernen Sie 'to' oder verwenden Sie \
+                                 'after'",
                                 timer.name
                             ),
                         );
@@ -514,7 +519,8 @@ impl Checker<'_> {
                         self.error(
                             &at.k("to"),
                             format!(
-                                "recipients '{}' in {} exist only on consultation steps",
+                                "Empfänger '{}' in {} gibt es nur in Schritten vom Typ \
+                                 'consultation'",
                                 recipient_name(&mail.to),
                                 at.k("to").path()
                             ),
@@ -544,7 +550,7 @@ impl Checker<'_> {
                     self.error(
                         &at.k("workflow"),
                         format!(
-                            "unknown workflow '{}' in {}{hint}",
+                            "unbekannter Workflow '{}' in {}{hint}",
                             start.workflow,
                             at.k("workflow").path()
                         ),
@@ -567,7 +573,10 @@ impl Checker<'_> {
         if !self.def.steps.contains_key(name) {
             self.unknown_steps = true;
             let hint = unknown_hint(name, self.def.steps.keys().map(String::as_str));
-            self.error(at, format!("unknown step '{name}' in {}{hint}", at.path()));
+            self.error(
+                at,
+                format!("unbekannter Schritt '{name}' in {}{hint}", at.path()),
+            );
         }
     }
 
@@ -575,7 +584,10 @@ impl Checker<'_> {
         if !self.def.roles.contains_key(name) {
             self.unknown_roles = true;
             let hint = unknown_hint(name, self.def.roles.keys().map(String::as_str));
-            self.error(at, format!("unknown role '{name}' in {}{hint}", at.path()));
+            self.error(
+                at,
+                format!("unbekannte Rolle '{name}' in {}{hint}", at.path()),
+            );
         }
     }
 
@@ -589,8 +601,9 @@ impl Checker<'_> {
             self.warning(
                 at,
                 format!(
-                    "message '{name}' in {} is not declared; declare it under 'messages' with a \
-                     German title, which the case page shows instead of the name",
+                    "Nachricht '{name}' in {} ist nicht deklariert; deklarieren Sie sie unter \
+                     'messages' mit einem deutschen Titel, den die Seite des Vorgangs statt des \
+                     Namens zeigt",
                     at.path()
                 ),
             );
@@ -598,7 +611,7 @@ impl Checker<'_> {
             let hint = unknown_hint(name, self.def.messages.keys().map(String::as_str));
             self.error(
                 at,
-                format!("unknown message '{name}' in {}{hint}", at.path()),
+                format!("unbekannte Nachricht '{name}' in {}{hint}", at.path()),
             );
         }
     }
@@ -608,21 +621,22 @@ impl Checker<'_> {
             self.error(
                 at,
                 format!(
-                    "mail template '{name}' in {} cannot be used for this mail: {problem}",
+                    "Mailvorlage '{name}' in {} kann für diese Mail nicht verwendet werden: \
+                     {problem}",
                     at.path()
                 ),
             );
         } else if !self.ctx.templates.contains(name) {
             let hint = match did_you_mean(name, self.ctx.templates.iter().map(String::as_str)) {
-                Some(candidate) => format!(" (did you mean '{candidate}'?)"),
+                Some(candidate) => format!(" (meinten Sie '{candidate}'?)"),
                 None => format!(
-                    " (expected templates/mail/{name}.subject.hbs, {name}.text.hbs and \
+                    " (erwartet werden templates/mail/{name}.subject.hbs, {name}.text.hbs und \
                      {name}.html.hbs)"
                 ),
             };
             self.error(
                 at,
-                format!("unknown mail template '{name}' in {}{hint}", at.path()),
+                format!("unbekannte Mailvorlage '{name}' in {}{hint}", at.path()),
             );
         }
     }
@@ -639,12 +653,12 @@ impl Checker<'_> {
                         .iter()
                         .map(|t| schema::type_name(*t))
                         .collect::<Vec<_>>()
-                        .join(" or ");
+                        .join(" oder ");
                     self.error(
                         at,
                         format!(
-                            "data field '{field_path}' in {} is of type {}, but must be of \
-                                 type {wanted}",
+                            "Datenfeld '{field_path}' in {} ist vom Typ {}, muss aber vom \
+                                 Typ {wanted} sein",
                             at.path(),
                             schema::type_name(field.field_type)
                         ),
@@ -669,7 +683,9 @@ impl Checker<'_> {
             if !awaited.contains(message.as_str()) {
                 self.warning(
                     &At::root().k("messages").k(message).key(),
-                    format!("message '{message}' is declared but no step waits for it"),
+                    format!(
+                        "Nachricht '{message}' ist deklariert, aber kein Schritt wartet auf sie"
+                    ),
                 );
             }
         }
@@ -709,7 +725,7 @@ impl Checker<'_> {
             if !used.contains(role.as_str()) {
                 self.warning(
                     &At::root().k("roles").k(role).key(),
-                    format!("role '{role}' is declared but never used"),
+                    format!("Rolle '{role}' ist deklariert, wird aber nie verwendet"),
                 );
             }
         }
@@ -726,13 +742,14 @@ fn recipient_name(recipient: &Recipient) -> &'static str {
     }
 }
 
-/// ` (did you mean 'x'?)`, else the known names when there are few, else nothing.
+/// ` (meinten Sie 'x'?)`, else the known names when there are few (` (bekannt: a, b)`, or
+/// ` (keine deklariert)`), else nothing.
 fn unknown_hint<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
     let candidates: Vec<&str> = candidates.into_iter().collect();
     match did_you_mean(name, candidates.iter().copied()) {
-        Some(candidate) => format!(" (did you mean '{candidate}'?)"),
-        None if candidates.is_empty() => " (none are declared)".into(),
-        None if candidates.len() <= 8 => format!(" (known: {})", candidates.join(", ")),
+        Some(candidate) => format!(" (meinten Sie '{candidate}'?)"),
+        None if candidates.is_empty() => " (keine deklariert)".into(),
+        None if candidates.len() <= 8 => format!(" (bekannt: {})", candidates.join(", ")),
         None => String::new(),
     }
 }

@@ -124,7 +124,7 @@ pub struct Entry {
 pub struct YamlError {
     /// Where the problem is.
     pub pos: Pos,
-    /// What the problem is (English).
+    /// What the problem is (German; the YAML parser's own text behind a German lead-in).
     pub message: String,
 }
 
@@ -238,18 +238,18 @@ impl Node {
         }
     }
 
-    /// What kind of value this is, for messages ("a mapping", "the string 'x'").
+    /// What kind of value this is, for messages ("eine Zuordnung", "der Text 'x'").
     pub fn describe(&self) -> String {
         match &self.value {
-            NodeValue::Map(_) => "a mapping".into(),
-            NodeValue::Seq(_) => "a sequence".into(),
+            NodeValue::Map(_) => "eine Zuordnung".into(),
+            NodeValue::Seq(_) => "eine Liste".into(),
             NodeValue::Scalar(scalar) => match scalar.resolve() {
-                Resolved::Null => "an empty value".into(),
-                Resolved::Bool(value) => format!("the boolean {value}"),
+                Resolved::Null => "ein leerer Wert".into(),
+                Resolved::Bool(value) => format!("der Wahrheitswert {value}"),
                 Resolved::Int(_) | Resolved::UInt(_) | Resolved::Float(_) => {
-                    format!("the number {}", scalar.text)
+                    format!("die Zahl {}", scalar.text)
                 }
-                Resolved::Str(text) => format!("the string '{}'", shorten(text)),
+                Resolved::Str(text) => format!("der Text '{}'", shorten(text)),
             },
         }
     }
@@ -278,7 +278,7 @@ impl Node {
 }
 
 /// Long strings cut for messages.
-fn shorten(text: &str) -> String {
+pub(crate) fn shorten(text: &str) -> String {
     const LIMIT: usize = 40;
     if text.chars().count() <= LIMIT {
         text.to_string()
@@ -328,7 +328,7 @@ impl Reader {
                 Err(error) => {
                     self.error(
                         Pos::of(error.marker()),
-                        format!("YAML syntax error: {}", error.info()),
+                        format!("YAML-Syntaxfehler: {}", error.info()),
                     );
                     return Err(self.errors);
                 }
@@ -342,8 +342,9 @@ impl Reader {
                     if self.documents > 1 {
                         self.error(
                             pos,
-                            "a workflow file holds exactly one YAML document; remove the second \
-                             '---' and what follows, or put it into its own file",
+                            "eine Workflow-Datei enthält genau ein YAML-Dokument; entfernen Sie \
+                             das zweite '---' und alles Folgende oder legen Sie es in eine eigene \
+                             Datei",
                         );
                         return Err(self.errors);
                     }
@@ -351,7 +352,8 @@ impl Reader {
                 Event::Alias(_) => {
                     self.error(
                         pos,
-                        "aliases (*name) are not supported in workflow files; write the value out",
+                        "Aliase (*name) werden in Workflow-Dateien nicht unterstützt; schreiben \
+                         Sie den Wert aus",
                     );
                     self.value(Node {
                         pos,
@@ -425,11 +427,15 @@ impl Reader {
         if anchor != 0 {
             self.error(
                 pos,
-                "anchors (&name) are not supported in workflow files; write the value out",
+                "Anker (&name) werden in Workflow-Dateien nicht unterstützt; schreiben Sie den \
+                 Wert aus",
             );
         }
         if tagged {
-            self.error(pos, "tags (!name) are not supported in workflow files");
+            self.error(
+                pos,
+                "Tags (!name) werden in Workflow-Dateien nicht unterstützt",
+            );
         }
     }
 
@@ -437,7 +443,9 @@ impl Reader {
         if self.stack.len() >= MAX_DEPTH {
             self.error(
                 pos,
-                format!("nesting deeper than {MAX_DEPTH} levels is not supported"),
+                format!(
+                    "eine Verschachtelung tiefer als {MAX_DEPTH} Ebenen wird nicht unterstützt"
+                ),
             );
             return Err(std::mem::take(&mut self.errors));
         }
@@ -463,7 +471,7 @@ impl Reader {
                 }
             }
             None => {
-                self.error(end, "unbalanced end of a collection");
+                self.error(end, "unerwartetes Ende einer Liste oder Zuordnung");
                 return;
             }
         };
@@ -475,7 +483,7 @@ impl Reader {
         let pos = node.pos;
         let Some(frame) = self.stack.last_mut() else {
             if self.root.is_some() {
-                self.error(node.pos, "unexpected second value at the top level");
+                self.error(node.pos, "unerwarteter zweiter Wert auf der obersten Ebene");
             } else {
                 self.root = Some(node);
             }
@@ -492,7 +500,7 @@ impl Reader {
                         let key = scalar.text.clone();
                         if let Some(first) = entries.iter().find(|entry| entry.key == key) {
                             problem = Some(format!(
-                                "duplicate key '{key}' (first at {})",
+                                "doppelter Schlüssel '{key}' (zuerst bei {})",
                                 first.key_pos
                             ));
                             *pending = Some(None);
@@ -502,7 +510,9 @@ impl Reader {
                     }
                     _ => {
                         problem = Some(
-                            "mapping keys must be plain names, not sequences or mappings".into(),
+                            "Schlüssel einer Zuordnung müssen einfache Namen sein, keine Listen \
+                             oder Zuordnungen"
+                                .into(),
                         );
                         *pending = Some(None);
                     }
@@ -596,8 +606,8 @@ mod tests {
         assert_eq!(
             errors("a: 1\nb:\n  x: 1\n  x: 2\na: 3\n"),
             [
-                "4:3: duplicate key 'x' (first at 3:3)",
-                "5:1: duplicate key 'a' (first at 1:1)"
+                "4:3: doppelter Schlüssel 'x' (zuerst bei 3:3)",
+                "5:1: doppelter Schlüssel 'a' (zuerst bei 1:1)"
             ]
         );
     }
@@ -607,9 +617,11 @@ mod tests {
         assert_eq!(
             errors("a: &x 1\nb: *x\nc: !foo bar\n"),
             [
-                "1:7: anchors (&name) are not supported in workflow files; write the value out",
-                "2:4: aliases (*name) are not supported in workflow files; write the value out",
-                "3:9: tags (!name) are not supported in workflow files",
+                "1:7: Anker (&name) werden in Workflow-Dateien nicht unterstützt; schreiben Sie \
+                 den Wert aus",
+                "2:4: Aliase (*name) werden in Workflow-Dateien nicht unterstützt; schreiben Sie \
+                 den Wert aus",
+                "3:9: Tags (!name) werden in Workflow-Dateien nicht unterstützt",
             ]
         );
     }
@@ -619,8 +631,8 @@ mod tests {
         assert_eq!(
             errors("a: 1\n---\nb: 2\n"),
             [
-                "2:1: a workflow file holds exactly one YAML document; remove the second '---' and \
-              what follows, or put it into its own file"
+                "2:1: eine Workflow-Datei enthält genau ein YAML-Dokument; entfernen Sie das \
+                 zweite '---' und alles Folgende oder legen Sie es in eine eigene Datei"
             ]
         );
     }
@@ -629,11 +641,11 @@ mod tests {
     fn syntax_errors_have_a_position() {
         assert_eq!(
             errors("a: 1\n b: 2\n"),
-            ["2:3: YAML syntax error: mapping values are not allowed in this context"]
+            ["2:3: YAML-Syntaxfehler: mapping values are not allowed in this context"]
         );
         assert_eq!(
             errors("a: [1, 2\n"),
-            ["2:1: YAML syntax error: while parsing a flow sequence, expected ',' or ']'"]
+            ["2:1: YAML-Syntaxfehler: while parsing a flow sequence, expected ',' or ']'"]
         );
     }
 
@@ -641,12 +653,15 @@ mod tests {
     fn complex_keys_and_deep_nesting_are_rejected() {
         assert_eq!(
             errors("? [a]\n: 1\n"),
-            ["1:3: mapping keys must be plain names, not sequences or mappings"]
+            [
+                "1:3: Schlüssel einer Zuordnung müssen einfache Namen sein, keine Listen oder \
+              Zuordnungen"
+            ]
         );
         let deep = format!("{}{}", "[".repeat(100), "]".repeat(100));
         assert_eq!(
             errors(&deep),
-            ["1:65: nesting deeper than 64 levels is not supported"]
+            ["1:65: eine Verschachtelung tiefer als 64 Ebenen wird nicht unterstützt"]
         );
     }
 
@@ -681,6 +696,32 @@ mod tests {
         let root = parse("\u{feff}a: 1\r\nb: x\r\n").unwrap();
         assert_eq!(root.entry("a").unwrap().key_pos, Pos { line: 1, column: 1 });
         assert_eq!(root.get("b").unwrap().pos, Pos { line: 2, column: 4 });
+    }
+
+    #[test]
+    fn values_are_described_in_german() {
+        let root = parse(
+            "m: {a: 1}\ns: [1]\nn:\nb: true\ni: 0x1f\nf: 2.50\nt: 'x'\nl: \
+             abcdefghijabcdefghijabcdefghijabcdefghijabc\n",
+        )
+        .unwrap();
+        let described: Vec<String> = ["m", "s", "n", "b", "i", "f", "t", "l"]
+            .iter()
+            .map(|key| root.get(key).unwrap().describe())
+            .collect();
+        assert_eq!(
+            described,
+            [
+                "eine Zuordnung",
+                "eine Liste",
+                "ein leerer Wert",
+                "der Wahrheitswert true",
+                "die Zahl 0x1f",
+                "die Zahl 2.50",
+                "der Text 'x'",
+                "der Text 'abcdefghijabcdefghijabcdefghijabcdefghij…'",
+            ]
+        );
     }
 
     #[test]

@@ -472,7 +472,7 @@ both_backends! {
         // Ten years for ki-antrag: the case of 2019 is kept to the end of 2029.
         let bad = send!(app, deploy_ki_antrag("retention_years: 0\n", &admin));
         assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.text());
-        assert!(bad.text().contains("retention_years must be from 1 to 100"), "{}", bad.text());
+        assert!(bad.text().contains("retention_years muss zwischen 1 und 100 liegen"), "{}", bad.text());
         assert_eq!(send!(app, overview(&admin)).json()["retention_years_by_workflow"], json!({}));
         let deployed = send!(app, deploy_ki_antrag("retention_years: 10\n", &admin));
         assert_eq!(deployed.status, StatusCode::CREATED, "{}", deployed.text());

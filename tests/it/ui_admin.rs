@@ -835,7 +835,7 @@ both_backends! {
         assert_eq!(checked.status, 200, "{}", checked.body);
         let page = unescape(&checked.body);
         assert!(page.contains("Die Definition ist gültig."), "{page}");
-        assert!(page.contains(&format!("<li><a href=\"#zeile-{role_line}\">Zeile {role_line}:3</a> – role 'pruefer' is declared but never used</li>")), "{page}");
+        assert!(page.contains(&format!("<li><a href=\"#zeile-{role_line}\">Zeile {role_line}:3</a> – Rolle 'pruefer' ist deklariert, wird aber nie verwendet</li>")), "{page}");
         assert!(page.contains(&format!("id=\"zeile-{role_line}\"")), "the warning's link has its target: {page}");
         assert!(!page.contains("» Fehler:"), "a warning marks no line as an error: {page}");
         assert!(page.contains(&format!("<tr><td>Antrag entwerfen (<code>entwurf</code>)</td><td>Aufgabe</td><td>fehlt</td><td>1: {aktenzeichen}</td></tr>")), "{page}");

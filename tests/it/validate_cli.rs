@@ -27,7 +27,10 @@ fn the_shipped_workflows_are_valid() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(0), "{stdout}");
-    assert!(stdout.contains("3 workflow definitions valid"), "{stdout}");
+    assert!(
+        stdout.contains("3 Workflow-Definitionen gültig"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -51,11 +54,14 @@ fn an_invalid_definition_is_reported_like_a_compiler_and_exits_1() {
         "{first}"
     );
     assert!(
-        first.contains(": error: unknown step 'entscheidnug_typo_"),
+        first.contains(": Fehler: unbekannter Schritt 'entscheidnug_typo_"),
         "{first}"
     );
     assert!(
-        stdout.contains("1 error in 1 file") || stdout.contains("errors in 1 file"),
+        stdout
+            .lines()
+            .last()
+            .is_some_and(|l| l.ends_with(" Fehler in 1 Datei")),
         "{stdout}"
     );
 }
@@ -107,7 +113,7 @@ fn templates_are_checked_for_the_variables_of_each_use() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(1), "{stdout}");
     assert!(
-        stdout.contains("mail template 'beteiligung_erinnerung'")
+        stdout.contains("Mailvorlage 'beteiligung_erinnerung'")
             && stdout.contains("empfaenger.anrede"),
         "{stdout}"
     );
@@ -131,8 +137,8 @@ fn templates_are_checked_for_the_variables_of_each_use() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(1), "{stdout}");
     assert!(
-        stdout.contains("mail template 'beteiligung_einladung'")
-            && stdout.contains("cannot be used for this mail")
+        stdout.contains("Mailvorlage 'beteiligung_einladung'")
+            && stdout.contains("kann für diese Mail nicht verwendet werden")
             && stdout.contains("frist"),
         "{stdout}"
     );
@@ -159,7 +165,7 @@ fn page_overrides_with_an_unknown_variable_or_no_page_are_warned_about() {
     assert_eq!(output.status.code(), Some(0), "{stdout}");
     let warnings: Vec<&str> = stdout
         .lines()
-        .filter(|l| l.contains(": warning: "))
+        .filter(|l| l.contains(": Warnung: "))
         .collect();
     assert_eq!(warnings.len(), 2, "{stdout}");
     assert!(
@@ -176,5 +182,5 @@ fn page_overrides_with_an_unknown_variable_or_no_page_are_warned_about() {
     std::fs::remove_file(templates.path().join("ui/vorgang_alt.hbs")).unwrap();
     let output = validate_shipped_workflows_with(templates.path());
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(!stdout.contains("warning"), "{stdout}");
+    assert!(!stdout.contains("Warnung"), "{stdout}");
 }

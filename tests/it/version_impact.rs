@@ -134,7 +134,7 @@ both_backends! {
         let trial: Value = actix_test::read_body_json(trial).await;
         assert_eq!((trial["key"].clone(), trial["version"].clone()), (json!("ki-ablauf"), Value::Null), "{trial}");
         assert_eq!(trial["warnings"].as_array().unwrap().len(), 1, "{trial}");
-        assert_eq!((trial["warnings"][0]["line"].clone(), trial["warnings"][0]["message"].clone()), (json!(5), json!("role 'pruefer' is declared but never used")), "{trial}");
+        assert_eq!((trial["warnings"][0]["line"].clone(), trial["warnings"][0]["message"].clone()), (json!(5), json!("Rolle 'pruefer' ist deklariert, wird aber nie verwendet")), "{trial}");
         assert_eq!(trial["stranded"], json!([
             { "step": "sammeln", "title": "Unterlagen sammeln", "kind": "Aufgabe", "new_kind": "Warteschritt", "cases": sammeln },
             { "step": "pruefen", "title": "Unterlagen prüfen", "kind": "Aufgabe", "new_kind": null, "cases": [pruefen] },

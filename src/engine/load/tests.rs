@@ -47,7 +47,7 @@ fn unknown_keys_point_at_the_key_and_suggest_the_field() {
     assert_eq!(
         errors(&text),
         [
-            "w.yaml:14:9: error: unknown key 'tto' in steps.entwurf.actions.weiter (did you mean 'to'?)"
+            "w.yaml:14:9: Fehler: unbekannter Schlüssel 'tto' in steps.entwurf.actions.weiter (meinten Sie 'to'?)"
         ]
     );
 }
@@ -57,7 +57,7 @@ fn unknown_keys_without_a_close_field_list_the_allowed_ones() {
     let text = VALID.replace("  r: { title: R }", "  r: { title: R, farbe: blau }");
     assert_eq!(
         errors(&text),
-        ["w.yaml:4:18: error: unknown key 'farbe' in roles.r (expected one of: title)"]
+        ["w.yaml:4:18: Fehler: unbekannter Schlüssel 'farbe' in roles.r (erlaubt: title)"]
     );
 }
 
@@ -67,7 +67,7 @@ fn wrong_types_point_at_the_value() {
     assert_eq!(
         errors(&text),
         [
-            "w.yaml:13:16: error: expected a string for steps.entwurf.actions.weiter.title, found a sequence"
+            "w.yaml:13:16: Fehler: in steps.entwurf.actions.weiter.title wird ein Text erwartet, gefunden: eine Liste"
         ]
     );
 }
@@ -87,14 +87,14 @@ fn missing_keys_point_at_the_mapping_that_lacks_them() {
     let text = VALID.replace("    role: r\n", "");
     assert_eq!(
         errors(&text),
-        ["w.yaml:8:5: error: missing key 'role' in steps.entwurf"]
+        ["w.yaml:8:5: Fehler: in steps.entwurf fehlt der Schlüssel 'role'"]
     );
     let text = VALID
         .replace("title: W\n", "")
         .replace("start: entwurf\n", "");
     assert_eq!(
         errors(&text),
-        ["w.yaml:1:1: error: missing keys 'title' and 'start' in the workflow definition"]
+        ["w.yaml:1:1: Fehler: in der Workflow-Definition fehlen die Schlüssel 'title' und 'start'"]
     );
 }
 
@@ -103,7 +103,7 @@ fn missing_start_is_reported() {
     let text = VALID.replace("start: entwurf\n", "");
     assert_eq!(
         errors(&text),
-        ["w.yaml:1:1: error: missing key 'start' in the workflow definition"]
+        ["w.yaml:1:1: Fehler: in der Workflow-Definition fehlt der Schlüssel 'start'"]
     );
 }
 
@@ -113,23 +113,23 @@ fn unknown_step_types_are_reported_with_a_suggestion() {
     assert_eq!(
         errors(&text),
         [
-            "w.yaml:16:11: error: unknown step type 'ende' in steps.fertig.type (did you mean 'end'?)"
+            "w.yaml:16:11: Fehler: unbekannter Schritttyp 'ende' in steps.fertig.type (meinten Sie 'end'?)"
         ]
     );
     let text = VALID.replace("    type: end", "    type: stop");
     assert_eq!(
         errors(&text),
         [
-            "w.yaml:16:11: error: unknown step type 'stop' in steps.fertig.type (expected one of: \
-          task, consultation, decision, parallel, join, wait, end)"
+            "w.yaml:16:11: Fehler: unbekannter Schritttyp 'stop' in steps.fertig.type (erlaubt: \
+             task, consultation, decision, parallel, join, wait, end)"
         ]
     );
     let text = VALID.replace("    type: end\n", "");
     assert_eq!(
         errors(&text),
         [
-            "w.yaml:16:5: error: missing key 'type' in steps.fertig (one of: task, consultation, \
-          decision, parallel, join, wait, end)"
+            "w.yaml:16:5: Fehler: in steps.fertig fehlt der Schlüssel 'type' (erlaubt: task, \
+             consultation, decision, parallel, join, wait, end)"
         ]
     );
 }
@@ -150,7 +150,7 @@ fn invalid_periods_report_the_fristen_reason() {
     assert_eq!(
         errors(&text),
         [
-            "w.yaml:22:32: error: invalid value for steps.warten.until.period.period: „P4X“ ist \
+            "w.yaml:22:32: Fehler: ungültiger Wert in steps.warten.until.period.period: „P4X“ ist \
           keine gültige Dauer: „X“ ist keine zulässige Einheit (erlaubt: Y, M, W, D). Erlaubt \
           sind ISO-8601-Dauern wie P10D, P4W, P6M, P1Y, P1Y6M und P1M15D (ein Monat und ein \
           halber Monat) sowie halbes-jahr, vierteljahr und halber-monat."
@@ -167,8 +167,9 @@ fn timers_on_steps_that_do_not_wait_are_explained() {
     assert_eq!(
         errors(&text),
         [
-            "w.yaml:19:5: error: unknown key 'timers' in steps.fertig: timers are only allowed on \
-          task, consultation and wait steps, not on an end step"
+            "w.yaml:19:5: Fehler: unbekannter Schlüssel 'timers' in steps.fertig: Timer sind nur an \
+             Schritten vom Typ 'task', 'consultation' und 'wait' erlaubt, nicht an einem Schritt \
+             vom Typ 'end'"
         ]
     );
 }
@@ -182,8 +183,9 @@ fn on_enter_on_gateways_is_explained() {
     assert_eq!(
         errors(&text),
         [
-            "w.yaml:20:5: error: unknown key 'on_enter' in steps.pruefen: on_enter effects are only \
-          allowed on task, consultation, wait and end steps, not on a decision step"
+            "w.yaml:20:5: Fehler: unbekannter Schlüssel 'on_enter' in steps.pruefen: on_enter-Effekte \
+             sind nur an Schritten vom Typ 'task', 'consultation', 'wait' und 'end' erlaubt, nicht \
+             an einem Schritt vom Typ 'decision'"
         ]
     );
 }
@@ -204,9 +206,10 @@ fn a_consultation_without_participants_or_deadline_says_what_is_missing() {
     assert_eq!(
         errors(&text),
         [
-            "w.yaml:16:5: error: missing keys 'participants' and 'deadline' in steps.beteiligung: a \
-          consultation needs the data field of the organisations to invite (participants: \
-          data.beteiligte); a consultation needs an answer deadline (deadline: { period: P4W })"
+            "w.yaml:16:5: Fehler: in steps.beteiligung fehlen die Schlüssel 'participants' und \
+             'deadline': ein Schritt vom Typ 'consultation' braucht das Datenfeld mit den \
+             einzuladenden Organisationen (participants: data.beteiligte); ein Schritt vom Typ \
+             'consultation' braucht eine Antwortfrist (deadline: { period: P4W })"
         ]
     );
 }
@@ -219,7 +222,7 @@ fn two_actions_with_the_same_name_are_a_duplicate_key() {
     );
     assert_eq!(
         errors(&text),
-        ["w.yaml:15:7: error: duplicate key 'weiter' (first at 12:7)"]
+        ["w.yaml:15:7: Fehler: doppelter Schlüssel 'weiter' (zuerst bei 12:7)"]
     );
 }
 
@@ -256,15 +259,15 @@ steps:
     assert_eq!(
         errors(text),
         [
-            "w.yaml:11:29: error: unknown key 'requires' in steps.a.actions.x (did you mean 'require'?)",
-            "w.yaml:12:10: error: missing key 'to' in steps.a.actions.y",
-            "w.yaml:14:9: error: unknown key 'mial' in steps.a.on_enter[0] (did you mean 'mail'?)",
-            "w.yaml:21:35: error: invalid value for steps.b.timers[0].when.every: „P1Wx“ ist keine \
+            "w.yaml:11:29: Fehler: unbekannter Schlüssel 'requires' in steps.a.actions.x (meinten Sie 'require'?)",
+            "w.yaml:12:10: Fehler: in steps.a.actions.y fehlt der Schlüssel 'to'",
+            "w.yaml:14:9: Fehler: unbekannter Schlüssel 'mial' in steps.a.on_enter[0] (meinten Sie 'mail'?)",
+            "w.yaml:21:35: Fehler: ungültiger Wert in steps.b.timers[0].when.every: „P1Wx“ ist keine \
              gültige Dauer: „x“ ist keine zulässige Einheit (erlaubt: Y, M, W, D). Erlaubt sind \
              ISO-8601-Dauern wie P10D, P4W, P6M, P1Y, P1Y6M und P1M15D (ein Monat und ein halber \
              Monat) sowie halbes-jahr, vierteljahr und halber-monat.",
-            "w.yaml:22:28: error: unknown key 'afterr' in steps.b.timers[1].when (did you mean 'after'?)",
-            "w.yaml:26:14: error: expected a string for steps.c.outcome, found a sequence",
+            "w.yaml:22:28: Fehler: unbekannter Schlüssel 'afterr' in steps.b.timers[1].when (meinten Sie 'after'?)",
+            "w.yaml:26:14: Fehler: in steps.c.outcome wird ein Text erwartet, gefunden: eine Liste",
         ]
     );
 }
@@ -278,8 +281,8 @@ fn enums_written_as_mappings_need_exactly_one_key() {
     assert_eq!(
         errors(&text),
         [
-            "w.yaml:20:9: error: invalid value for steps.fertig.on_enter[0]: expected exactly one key \
-          (one of: mail, set, escalate, start_case), found 2: mail, set"
+            "w.yaml:20:9: Fehler: in steps.fertig.on_enter[0] wird genau ein Schlüssel (erlaubt: \
+             mail, set, escalate, start_case) erwartet, gefunden: 2 Schlüssel (mail, set)"
         ]
     );
 }
@@ -288,18 +291,23 @@ fn enums_written_as_mappings_need_exactly_one_key() {
 fn yaml_problems_are_reported_with_positions() {
     assert_eq!(
         errors("workflow: w\n title: x\n"),
-        ["w.yaml:2:7: error: YAML syntax error: mapping values are not allowed in this context"]
+        ["w.yaml:2:7: Fehler: YAML-Syntaxfehler: mapping values are not allowed in this context"]
     );
     assert_eq!(
         errors("workflow: &k w\ntitle: *k\n"),
         [
-            "w.yaml:1:14: error: anchors (&name) are not supported in workflow files; write the value out",
-            "w.yaml:2:8: error: aliases (*name) are not supported in workflow files; write the value out",
+            "w.yaml:1:14: Fehler: Anker (&name) werden in Workflow-Dateien nicht unterstützt; \
+             schreiben Sie den Wert aus",
+            "w.yaml:2:8: Fehler: Aliase (*name) werden in Workflow-Dateien nicht unterstützt; \
+             schreiben Sie den Wert aus",
         ]
     );
     assert_eq!(
         errors(""),
-        ["w.yaml:1:1: error: expected a mapping for the workflow definition, found an empty value"]
+        [
+            "w.yaml:1:1: Fehler: in der Workflow-Definition wird eine Zuordnung erwartet, gefunden: \
+             ein leerer Wert"
+        ]
     );
 }
 
@@ -318,7 +326,7 @@ fn the_deepest_accepted_nesting_loads_without_exhausting_the_stack() {
     );
     assert_eq!(
         errors(&too_deep),
-        ["w.yaml:15:77: error: nesting deeper than 64 levels is not supported"]
+        ["w.yaml:15:77: Fehler: eine Verschachtelung tiefer als 64 Ebenen wird nicht unterstützt"]
     );
 }
 
@@ -381,4 +389,53 @@ proptest! {
             );
         }
     }
+}
+
+#[test]
+fn wrong_shapes_and_values_are_worded_in_german() {
+    let text = VALID
+        .replace(
+            "start: entwurf\n",
+            "retention_years: -1\nstart: entwurf\ndata:\n  a: { type: [text], label: A }\n  \
+             b: { type: txt, label: B, partner_visible: ja, min: viel }\n",
+        )
+        .replace(
+            "    outcome: ok",
+            "    outcome: ok\n    on_enter:\n      - {}\n      - mail: { template: t, to: { \
+             participants: x } }\n      - start_case\n  warten:\n    type: wait\n    title: W\n    \
+             until: message\n    next: fertig\n  kaputt: [x]\n  leer:\n    type:\n",
+        );
+    assert_eq!(
+        errors(&text),
+        [
+            "w.yaml:5:18: Fehler: in retention_years wird eine ganze Zahl ab 0 erwartet, gefunden: \
+             die Zahl -1",
+            "w.yaml:8:14: Fehler: in data.a.type wird ein Wert (erlaubt: text, long_text, date, \
+             number, boolean, enum, organisation, organisations, document, group, list) erwartet, \
+             gefunden: eine Liste",
+            "w.yaml:9:14: Fehler: unbekannter Wert 'txt' in data.b.type (meinten Sie 'text'?)",
+            "w.yaml:9:46: Fehler: in data.b.partner_visible wird ein Wahrheitswert (true oder false) \
+             erwartet, gefunden: der Text 'ja'",
+            "w.yaml:9:55: Fehler: in data.b.min wird eine Zahl erwartet, gefunden: der Text 'viel'",
+            "w.yaml:24:9: Fehler: in steps.fertig.on_enter[0] wird genau ein Schlüssel (erlaubt: \
+             mail, set, escalate, start_case) erwartet, gefunden: kein Schlüssel",
+            "w.yaml:25:50: Fehler: ungültiger Wert in steps.fertig.on_enter[1].mail.to.participants: \
+             zu 'participants' gehört kein Wert; schreiben Sie nur 'participants'",
+            "w.yaml:26:9: Fehler: ungültiger Wert in steps.fertig.on_enter[2]: 'start_case' braucht \
+             hier einen Wert; schreiben Sie 'start_case: …'",
+            "w.yaml:30:12: Fehler: ungültiger Wert in steps.warten.until: 'message' braucht hier \
+             einen Wert; schreiben Sie 'message: …'",
+            "w.yaml:32:11: Fehler: in steps.kaputt wird eine Zuordnung erwartet, gefunden: eine Liste",
+            "w.yaml:34:5: Fehler: in steps.leer.type wird ein Schritttyp (erlaubt: task, \
+             consultation, decision, parallel, join, wait, end) erwartet, gefunden: ein leerer Wert",
+        ]
+    );
+    let text = VALID.replace("start: entwurf\n", "retention_years: 1.5\nstart: entwurf\n");
+    assert_eq!(
+        errors(&text),
+        [
+            "w.yaml:5:18: Fehler: in retention_years wird eine ganze Zahl ab 0 erwartet, gefunden: \
+             die Zahl 1.5"
+        ]
+    );
 }

@@ -21,18 +21,22 @@ impl Checker<'_> {
                 let inside = if exact {
                     String::new()
                 } else {
-                    format!(" (at {line}:{column} of the expression)")
+                    format!(" (bei {line}:{column} des Ausdrucks)")
                 };
                 self.error_at(
                     pos,
                     at,
                     format!(
-                        "expression in {} does not compile{inside}: {message}",
+                        "Ausdruck in {} lässt sich nicht übersetzen{inside}: {message}",
                         at.path()
                     ),
                 );
             }
-            Err(other) => self.error_at(base, at, format!("{other} in {}", at.path())),
+            Err(other) => self.error_at(
+                base,
+                at,
+                format!("fehlerhafter Ausdruck in {}: {other}", at.path()),
+            ),
             Ok(compiled) => {
                 for path in compiled.data_paths().iter() {
                     if let Err(problem) = schema::resolve(&self.def.data, path) {
@@ -48,7 +52,7 @@ impl Checker<'_> {
                         self.error_at(
                             pos,
                             at,
-                            format!("expression in {} reads {what}{hint}", at.path()),
+                            format!("Ausdruck in {} liest ein {what}{hint}", at.path()),
                         );
                     }
                 }

@@ -24,7 +24,7 @@ pub(super) fn check_graph(checker: &mut Checker<'_>) {
                 checker.error(
                     &at,
                     format!(
-                        "step '{name}' is unreachable from the start step '{}'",
+                        "Schritt '{name}' ist vom Startschritt '{}' aus nicht erreichbar",
                         def.start
                     ),
                 );
@@ -32,8 +32,8 @@ pub(super) fn check_graph(checker: &mut Checker<'_>) {
                 checker.error(
                     &at,
                     format!(
-                        "no end step can be reached from step '{name}': a case there could \
-                         never finish"
+                        "vom Schritt '{name}' aus ist kein Schritt vom Typ 'end' erreichbar: \
+                         ein Vorgang dort könnte nie enden"
                     ),
                 );
             }
@@ -98,7 +98,8 @@ fn parallels_and_joins(checker: &mut Checker<'_>) {
             checker.error(
                 &at.k("branches"),
                 format!(
-                    "parallel step '{name}' needs at least 2 branches, found {}",
+                    "Schritt '{name}' vom Typ 'parallel' braucht mindestens 2 Zweige, \
+                     gefunden: {}",
                     parallel.branches.len()
                 ),
             );
@@ -109,7 +110,7 @@ fn parallels_and_joins(checker: &mut Checker<'_>) {
                 checker.error(
                     &at.k("branches").i(i),
                     format!(
-                        "branch '{branch}' is listed twice in {}",
+                        "Zweig '{branch}' steht doppelt in {}",
                         at.k("branches").path()
                     ),
                 );
@@ -123,7 +124,7 @@ fn parallels_and_joins(checker: &mut Checker<'_>) {
                 checker.error(
                     &at.k("join"),
                     format!(
-                        "'{join}' in {} is a {} step, not a join step",
+                        "'{join}' in {} ist ein Schritt vom Typ '{}', nicht vom Typ 'join'",
                         at.k("join").path(),
                         other.type_name()
                     ),
@@ -135,8 +136,9 @@ fn parallels_and_joins(checker: &mut Checker<'_>) {
             checker.error(
                 &at.k("join"),
                 format!(
-                    "join step '{join}' is already the join of parallel step '{first}'; each \
-                     join belongs to exactly one parallel step"
+                    "Schritt '{join}' vom Typ 'join' gehört schon zum Schritt '{first}' vom Typ \
+                     'parallel'; jeder Schritt vom Typ 'join' gehört zu genau einem Schritt vom \
+                     Typ 'parallel'"
                 ),
             );
             continue;
@@ -152,11 +154,13 @@ fn parallels_and_joins(checker: &mut Checker<'_>) {
                 .find(|step| matches!(def.steps.get(**step), Some(Step::End(_))));
             let message = match ends {
                 Some(end) => format!(
-                    "branch '{branch}' of parallel step '{name}' can end the case in end step \
-                     '{end}' without reaching its join '{join}'"
+                    "Zweig '{branch}' des Schritts '{name}' vom Typ 'parallel' kann den \
+                     Vorgang im Schritt '{end}' vom Typ 'end' beenden, ohne den zugehörigen \
+                     Schritt '{join}' vom Typ 'join' zu erreichen"
                 ),
                 None if !inside.contains(join) => format!(
-                    "branch '{branch}' of parallel step '{name}' never reaches its join '{join}'"
+                    "Zweig '{branch}' des Schritts '{name}' vom Typ 'parallel' erreicht nie den \
+                     zugehörigen Schritt '{join}' vom Typ 'join'"
                 ),
                 None => continue,
             };
@@ -168,8 +172,8 @@ fn parallels_and_joins(checker: &mut Checker<'_>) {
             checker.error(
                 &At::step(name).key(),
                 format!(
-                    "join step '{name}' is not the join of any parallel step (no parallel names \
-                     it in 'join')"
+                    "Schritt '{name}' vom Typ 'join' gehört zu keinem Schritt vom Typ \
+                     'parallel' (keiner nennt ihn in 'join')"
                 ),
             );
         }

@@ -38,10 +38,10 @@ pub(super) enum Unresolved {
 }
 
 impl Unresolved {
-    /// "unknown data field 'x'" and the hint to append after the place
-    /// (" (did you mean 'y'?)").
+    /// "unbekanntes Datenfeld 'x'" and the hint to append after the place
+    /// (" (meinten Sie 'y'?)").
     pub(super) fn message(&self, path: &str, data: &IndexMap<String, Field>) -> (String, String) {
-        let what = format!("unknown data field '{path}'");
+        let what = format!("unbekanntes Datenfeld '{path}'");
         match self {
             Unresolved::Unknown => {
                 let paths = all_paths(data);
@@ -50,7 +50,7 @@ impl Unresolved {
             Unresolved::BelowLeaf { prefix, field_type } => (
                 what,
                 format!(
-                    " ('{prefix}' is of type {} and has no fields)",
+                    " ('{prefix}' ist vom Typ {} und hat keine Felder)",
                     type_name(*field_type)
                 ),
             ),
@@ -120,14 +120,14 @@ fn check_fields(checker: &mut Checker<'_>, fields: &IndexMap<String, Field>, at:
         if name.trim().is_empty() {
             checker.error(
                 &field_at.clone().key(),
-                format!("data field names in {} must not be empty", at.path()),
+                format!("Datenfeldnamen in {} dürfen nicht leer sein", at.path()),
             );
         } else if name.contains('.') {
             checker.error(
                 &field_at.clone().key(),
                 format!(
-                    "data field name '{name}' in {} must not contain '.' (dots separate the \
-                     parts of a data path)",
+                    "Datenfeldname '{name}' in {} darf keinen '.' enthalten (Punkte trennen \
+                     die Teile eines Datenpfads)",
                     at.path()
                 ),
             );
@@ -141,7 +141,8 @@ fn check_field(checker: &mut Checker<'_>, field: &Field, at: &At) {
     let type_at = at.k("type");
     let only_on = |key: &str, allowed: &str| {
         format!(
-            "'{key}' is only allowed on {allowed} fields, not on the {} field {}",
+            "'{key}' ist nur bei Feldern vom Typ {allowed} erlaubt, nicht beim Feld vom Typ {} \
+             in {}",
             type_name(kind),
             at.path()
         )
@@ -150,20 +151,27 @@ fn check_field(checker: &mut Checker<'_>, field: &Field, at: &At) {
     match (&field.options, kind == FieldType::Enum) {
         (None, true) => checker.error(
             &type_at,
-            format!("enum field {} needs 'options'", at.path()),
+            format!("Feld vom Typ enum in {} braucht 'options'", at.path()),
         ),
         (Some(options), true) => {
             if options.is_empty() {
                 checker.error(
                     &at.k("options"),
-                    format!("enum field {} needs at least one option", at.path()),
+                    format!(
+                        "Feld vom Typ enum in {} braucht mindestens eine Option",
+                        at.path()
+                    ),
                 );
             }
             for key in options.keys() {
                 if key.trim().is_empty() {
                     checker.error(
                         &at.k("options").k(key).key(),
-                        format!("option keys of enum field {} must not be empty", at.path()),
+                        format!(
+                            "Schlüssel der Optionen des Felds vom Typ enum in {} dürfen nicht \
+                             leer sein",
+                            at.path()
+                        ),
                     );
                 }
             }
@@ -175,13 +183,16 @@ fn check_field(checker: &mut Checker<'_>, field: &Field, at: &At) {
     match (&field.fields, kind == FieldType::Group) {
         (None, true) => checker.error(
             &type_at,
-            format!("group field {} needs 'fields'", at.path()),
+            format!("Feld vom Typ group in {} braucht 'fields'", at.path()),
         ),
         (Some(fields), true) => {
             if fields.is_empty() {
                 checker.error(
                     &at.k("fields"),
-                    format!("group field {} needs at least one field", at.path()),
+                    format!(
+                        "Feld vom Typ group in {} braucht mindestens ein Feld",
+                        at.path()
+                    ),
                 );
             }
             check_fields(checker, fields, &at.k("fields"));
@@ -191,14 +202,18 @@ fn check_field(checker: &mut Checker<'_>, field: &Field, at: &At) {
     }
 
     match (&field.items, kind == FieldType::List) {
-        (None, true) => checker.error(&type_at, format!("list field {} needs 'items'", at.path())),
+        (None, true) => checker.error(
+            &type_at,
+            format!("Feld vom Typ list in {} braucht 'items'", at.path()),
+        ),
         (Some(items), true) => {
             if crate::engine::editors::names_editors(items) {
                 checker.error(
                     &at.k("items"),
                     format!(
-                        "'editors' is not allowed inside the items of list field {}; a list is \
-                         changed as a whole, so set 'editors' on the list itself",
+                        "'editors' ist innerhalb von 'items' des Felds vom Typ list in {} nicht \
+                         erlaubt; eine Liste wird als Ganzes geändert, setzen Sie 'editors' \
+                         daher bei der Liste selbst",
                         at.path()
                     ),
                 );
@@ -217,12 +232,13 @@ fn check_field(checker: &mut Checker<'_>, field: &Field, at: &At) {
     for (key, bound) in [("min", field.min), ("max", field.max)] {
         let Some(bound) = bound else { continue };
         if !bounded {
-            checker.error(&at.k(key).key(), only_on(key, "number and list"));
+            checker.error(&at.k(key).key(), only_on(key, "number oder list"));
         } else if kind == FieldType::List && (bound < 0.0 || bound.fract() != 0.0) {
             checker.error(
                 &at.k(key),
                 format!(
-                    "'{key}' of list field {} must be a whole number of items, at least 0",
+                    "'{key}' des Felds vom Typ list in {} muss eine ganze Zahl ab 0 sein \
+                     (Anzahl der Einträge)",
                     at.path()
                 ),
             );
@@ -233,7 +249,7 @@ fn check_field(checker: &mut Checker<'_>, field: &Field, at: &At) {
     {
         checker.error(
             &at.k("max"),
-            format!("max ({max}) is less than min ({min}) in {}", at.path()),
+            format!("in {} ist max ({max}) kleiner als min ({min})", at.path()),
         );
     }
 }
@@ -250,7 +266,7 @@ pub(super) fn check_set(checker: &mut Checker<'_>, key: &str, value: &Value, at:
             if let Err(problem) = check_value(field, value) {
                 checker.error(
                     at,
-                    format!("value for data field '{key}' in {} {problem}", at.path()),
+                    format!("Wert für Datenfeld '{key}' in {} {problem}", at.path()),
                 );
             }
         }
@@ -267,39 +283,43 @@ fn check_value(field: &Field, value: &Value) -> Result<(), String> {
         FieldType::Text | FieldType::LongText | FieldType::Document | FieldType::Organisation => {
             match value {
                 Value::String(_) => Ok(()),
-                _ => Err(format!("must be a string, found {found}")),
+                _ => Err(format!("muss ein Text sein, gefunden: {found}")),
             }
         }
         FieldType::Date => match value.as_str() {
             Some(text) if NaiveDate::parse_from_str(text, "%Y-%m-%d").is_ok() => Ok(()),
-            _ => Err(format!("must be a date (YYYY-MM-DD), found {found}")),
+            _ => Err(format!(
+                "muss ein Datum im Format JJJJ-MM-TT sein, gefunden: {found}"
+            )),
         },
         FieldType::Number => {
             let Some(number) = value.as_f64() else {
-                return Err(format!("must be a number, found {found}"));
+                return Err(format!("muss eine Zahl sein, gefunden: {found}"));
             };
             if let Some(min) = field.min
                 && number < min
             {
-                return Err(format!("must be at least {min}, found {found}"));
+                return Err(format!("muss mindestens {min} sein, gefunden: {found}"));
             }
             if let Some(max) = field.max
                 && number > max
             {
-                return Err(format!("must be at most {max}, found {found}"));
+                return Err(format!("darf höchstens {max} sein, gefunden: {found}"));
             }
             Ok(())
         }
         FieldType::Boolean => match value {
             Value::Bool(_) => Ok(()),
-            _ => Err(format!("must be true or false, found {found}")),
+            _ => Err(format!(
+                "muss ein Wahrheitswert (true oder false) sein, gefunden: {found}"
+            )),
         },
         FieldType::Enum => {
             let options = field.options.as_ref();
             match value.as_str() {
                 Some(key) if options.is_some_and(|o| o.contains_key(key)) => Ok(()),
                 _ => Err(format!(
-                    "must be one of the options ({}), found {found}",
+                    "muss eine der Optionen sein (erlaubt: {}), gefunden: {found}",
                     options
                         .map(|o| o.keys().cloned().collect::<Vec<_>>().join(", "))
                         .unwrap_or_default()
@@ -309,25 +329,27 @@ fn check_value(field: &Field, value: &Value) -> Result<(), String> {
         FieldType::Organisations => match value {
             Value::Array(items) if items.iter().all(Value::is_string) => Ok(()),
             _ => Err(format!(
-                "must be a list of organisation keys, found {found}"
+                "muss eine Liste von Organisationsschlüsseln sein, gefunden: {found}"
             )),
         },
         FieldType::Group => {
             let Value::Object(members) = value else {
-                return Err(format!("must be a mapping of its fields, found {found}"));
+                return Err(format!(
+                    "muss eine Zuordnung der Felder der Gruppe sein, gefunden: {found}"
+                ));
             };
             let fields = field.fields.as_ref();
             for (name, member) in members {
                 let Some(child) = fields.and_then(|f| f.get(name)) else {
-                    return Err(format!("has no field '{name}'"));
+                    return Err(format!("enthält das unbekannte Feld '{name}'"));
                 };
-                check_value(child, member).map_err(|e| format!("(field '{name}') {e}"))?;
+                check_value(child, member).map_err(|e| format!("(Feld '{name}') {e}"))?;
             }
             Ok(())
         }
         FieldType::List => {
             let Value::Array(items) = value else {
-                return Err(format!("must be a list, found {found}"));
+                return Err(format!("muss eine Liste sein, gefunden: {found}"));
             };
             match &field.items {
                 Some(item_field) => items
@@ -341,11 +363,11 @@ fn check_value(field: &Field, value: &Value) -> Result<(), String> {
 
 fn describe(value: &Value) -> String {
     match value {
-        Value::Null => "nothing".into(),
-        Value::Bool(b) => format!("{b}"),
-        Value::Number(n) => format!("the number {n}"),
-        Value::String(s) => format!("the string '{s}'"),
-        Value::Array(_) => "a list".into(),
-        Value::Object(_) => "a mapping".into(),
+        Value::Null => "ein leerer Wert".into(),
+        Value::Bool(b) => format!("der Wahrheitswert {b}"),
+        Value::Number(n) => format!("die Zahl {n}"),
+        Value::String(s) => format!("der Text '{s}'"),
+        Value::Array(_) => "eine Liste".into(),
+        Value::Object(_) => "eine Zuordnung".into(),
     }
 }

@@ -79,7 +79,7 @@ fn unknown_start_step() {
     );
     assert_eq!(
         check(&text),
-        ["w.yaml:11:8: error: unknown step 'aa' in start (did you mean 'a'?)"]
+        ["w.yaml:11:8: Fehler: unbekannter Schritt 'aa' in start (meinten Sie 'a'?)"]
     );
 }
 
@@ -108,12 +108,12 @@ fn unknown_steps_in_actions_conditions_and_next() {
     outcome: ok
 ";
     assert_eq!(
-        check_steps(steps, "unknown step"),
+        check_steps(steps, "unbekannter Schritt"),
         [
-            "w.yaml:18:31: error: unknown step 'pruefng' in steps.a.actions.weiter.to (did you mean 'pruefung'?)",
-            "w.yaml:23:32: error: unknown step 'wartn' in steps.pruefung.conditions[0].to (did you mean 'warten'?)",
-            "w.yaml:24:16: error: unknown step 'endee' in steps.pruefung.otherwise (did you mean 'ende'?)",
-            "w.yaml:29:11: error: unknown step 'ened' in steps.warten.next (did you mean 'ende'?)",
+            "w.yaml:18:31: Fehler: unbekannter Schritt 'pruefng' in steps.a.actions.weiter.to (meinten Sie 'pruefung'?)",
+            "w.yaml:23:32: Fehler: unbekannter Schritt 'wartn' in steps.pruefung.conditions[0].to (meinten Sie 'warten'?)",
+            "w.yaml:24:16: Fehler: unbekannter Schritt 'endee' in steps.pruefung.otherwise (meinten Sie 'ende'?)",
+            "w.yaml:29:11: Fehler: unbekannter Schritt 'ened' in steps.warten.next (meinten Sie 'ende'?)",
         ]
     );
 }
@@ -146,13 +146,13 @@ fn unknown_steps_in_branches_join_consultation_and_timers() {
     next: ende
 ";
     assert_eq!(
-        check_steps(&format!("{steps}{END}"), "unknown step"),
+        check_steps(&format!("{steps}{END}"), "unbekannter Schritt"),
         [
-            "w.yaml:16:19: error: unknown step 'cc' in steps.a.branches[1] (did you mean 'c'?)",
-            "w.yaml:17:11: error: unknown step 'jion' in steps.a.join (known: a, b, c, j, ende)",
-            "w.yaml:26:11: error: unknown step 'jn' in steps.b.next (did you mean 'j'?)",
-            "w.yaml:28:58: error: unknown step 'xende' in steps.b.timers[0].to (did you mean 'ende'?)",
-            "w.yaml:32:11: error: unknown step 'endx' in steps.c.next (did you mean 'ende'?)",
+            "w.yaml:16:19: Fehler: unbekannter Schritt 'cc' in steps.a.branches[1] (meinten Sie 'c'?)",
+            "w.yaml:17:11: Fehler: unbekannter Schritt 'jion' in steps.a.join (bekannt: a, b, c, j, ende)",
+            "w.yaml:26:11: Fehler: unbekannter Schritt 'jn' in steps.b.next (meinten Sie 'j'?)",
+            "w.yaml:28:58: Fehler: unbekannter Schritt 'xende' in steps.b.timers[0].to (meinten Sie 'ende'?)",
+            "w.yaml:32:11: Fehler: unbekannter Schritt 'endx' in steps.c.next (meinten Sie 'ende'?)",
         ]
     );
 }
@@ -187,13 +187,13 @@ fn unknown_roles() {
     assert_eq!(
         check(&format!("{text}{END}"))
             .into_iter()
-            .filter(|l| l.contains("role"))
+            .filter(|l| l.contains("Rolle"))
             .collect::<Vec<_>>(),
         [
-            "w.yaml:11:21: error: unknown role 'rr' in withdraw.roles[0] (did you mean 'r'?)",
-            "w.yaml:17:11: error: unknown role 'koordination' in steps.a.role (known: r)",
-            "w.yaml:19:59: error: unknown role 'R' in steps.a.on_enter[0].mail.to.role (did you mean 'r'?)",
-            "w.yaml:25:11: error: unknown role 'x' in steps.b.role (known: r)",
+            "w.yaml:11:21: Fehler: unbekannte Rolle 'rr' in withdraw.roles[0] (meinten Sie 'r'?)",
+            "w.yaml:17:11: Fehler: unbekannte Rolle 'koordination' in steps.a.role (bekannt: r)",
+            "w.yaml:19:59: Fehler: unbekannte Rolle 'R' in steps.a.on_enter[0].mail.to.role (meinten Sie 'r'?)",
+            "w.yaml:25:11: Fehler: unbekannte Rolle 'x' in steps.b.role (bekannt: r)",
         ]
     );
 }
@@ -224,12 +224,12 @@ fn unknown_templates() {
       - mail: { template: fertig, to: applicant }
 ";
     assert_eq!(
-        check_steps(steps, "template"),
+        check_steps(steps, "Mailvorlage"),
         [
-            "w.yaml:20:17: error: unknown mail template 'beteiligung_einladng' in steps.a.invitation (did you mean 'beteiligung_einladung'?)",
-            "w.yaml:22:34: error: unknown mail template 'erinnerung' in steps.a.remind[0].template (expected templates/mail/erinnerung.subject.hbs, erinnerung.text.hbs and erinnerung.html.hbs)",
-            "w.yaml:28:35: error: unknown mail template 'eskalation' in steps.a.timers[0].effects[0].escalate.template (expected templates/mail/eskalation.subject.hbs, eskalation.text.hbs and eskalation.html.hbs)",
-            "w.yaml:34:27: error: unknown mail template 'fertig' in steps.ende.on_enter[0].mail.template (expected templates/mail/fertig.subject.hbs, fertig.text.hbs and fertig.html.hbs)",
+            "w.yaml:20:17: Fehler: unbekannte Mailvorlage 'beteiligung_einladng' in steps.a.invitation (meinten Sie 'beteiligung_einladung'?)",
+            "w.yaml:22:34: Fehler: unbekannte Mailvorlage 'erinnerung' in steps.a.remind[0].template (erwartet werden templates/mail/erinnerung.subject.hbs, erinnerung.text.hbs und erinnerung.html.hbs)",
+            "w.yaml:28:35: Fehler: unbekannte Mailvorlage 'eskalation' in steps.a.timers[0].effects[0].escalate.template (erwartet werden templates/mail/eskalation.subject.hbs, eskalation.text.hbs und eskalation.html.hbs)",
+            "w.yaml:34:27: Fehler: unbekannte Mailvorlage 'fertig' in steps.ende.on_enter[0].mail.template (erwartet werden templates/mail/fertig.subject.hbs, fertig.text.hbs und fertig.html.hbs)",
         ]
     );
 }
@@ -244,11 +244,11 @@ fn unknown_data_fields_in_require() {
       weiter: { title: W, to: ende, require: [txt, gruppe.stauts, text.x, data.flag] }
 ";
     assert_eq!(
-        check_steps(&format!("{steps}{END}"), "data field"),
+        check_steps(&format!("{steps}{END}"), "Datenfeld"),
         [
-            "w.yaml:18:47: error: unknown data field 'txt' in steps.a.actions.weiter.require[0] (did you mean 'text'?)",
-            "w.yaml:18:52: error: unknown data field 'gruppe.stauts' in steps.a.actions.weiter.require[1] (did you mean 'gruppe.status'?)",
-            "w.yaml:18:67: error: unknown data field 'text.x' in steps.a.actions.weiter.require[2] ('text' is of type text and has no fields)",
+            "w.yaml:18:47: Fehler: unbekanntes Datenfeld 'txt' in steps.a.actions.weiter.require[0] (meinten Sie 'text'?)",
+            "w.yaml:18:52: Fehler: unbekanntes Datenfeld 'gruppe.stauts' in steps.a.actions.weiter.require[1] (meinten Sie 'gruppe.status'?)",
+            "w.yaml:18:67: Fehler: unbekanntes Datenfeld 'text.x' in steps.a.actions.weiter.require[2] ('text' ist vom Typ text und hat keine Felder)",
         ]
     );
 }
@@ -275,10 +275,10 @@ fn participants_must_be_organisations() {
     next: ende
 ";
     assert_eq!(
-        check_steps(&format!("{steps}{END}"), "data field"),
+        check_steps(&format!("{steps}{END}"), "Datenfeld"),
         [
-            "w.yaml:18:19: error: data field 'text' in steps.a.participants is of type text, but must be of type organisations or organisation",
-            "w.yaml:27:19: error: unknown data field 'orgz' in steps.b.participants (did you mean 'orgs'?)",
+            "w.yaml:18:19: Fehler: Datenfeld 'text' in steps.a.participants ist vom Typ text, muss aber vom Typ organisations oder organisation sein",
+            "w.yaml:27:19: Fehler: unbekanntes Datenfeld 'orgz' in steps.b.participants (meinten Sie 'orgs'?)",
         ]
     );
 }
@@ -301,11 +301,11 @@ fn dates_must_be_date_fields() {
     next: ende
 ";
     assert_eq!(
-        check_steps(&format!("{steps}{END}"), "data field"),
+        check_steps(&format!("{steps}{END}"), "Datenfeld"),
         [
-            "w.yaml:20:32: error: data field 'text' in steps.a.timers[0].when.at is of type text, but must be of type date",
-            "w.yaml:21:56: error: unknown data field 'tga' in steps.a.timers[1].when.after.from (did you mean 'tag'?)",
-            "w.yaml:25:20: error: data field 'flag' in steps.b.until.date is of type boolean, but must be of type date",
+            "w.yaml:20:32: Fehler: Datenfeld 'text' in steps.a.timers[0].when.at ist vom Typ text, muss aber vom Typ date sein",
+            "w.yaml:21:56: Fehler: unbekanntes Datenfeld 'tga' in steps.a.timers[1].when.after.from (meinten Sie 'tag'?)",
+            "w.yaml:25:20: Fehler: Datenfeld 'flag' in steps.b.until.date ist vom Typ boolean, muss aber vom Typ date sein",
         ]
     );
 }
@@ -323,12 +323,12 @@ fn set_keys_and_values_must_fit_the_schema() {
         set: { flg: true, flag: ja, gruppe: { status: b }, tag: 2026-02-30, text: null }
 ";
     assert_eq!(
-        check_steps(&format!("{steps}{END}"), "data field"),
+        check_steps(&format!("{steps}{END}"), "Datenfeld"),
         [
-            "w.yaml:21:16: error: unknown data field 'flg' in steps.a.actions.weiter.set.flg (did you mean 'flag'?)",
-            "w.yaml:21:33: error: value for data field 'flag' in steps.a.actions.weiter.set.flag must be true or false, found the string 'ja'",
-            "w.yaml:21:45: error: value for data field 'gruppe' in steps.a.actions.weiter.set.gruppe (field 'status') must be one of the options (a), found the string 'b'",
-            "w.yaml:21:65: error: value for data field 'tag' in steps.a.actions.weiter.set.tag must be a date (YYYY-MM-DD), found the string '2026-02-30'",
+            "w.yaml:21:16: Fehler: unbekanntes Datenfeld 'flg' in steps.a.actions.weiter.set.flg (meinten Sie 'flag'?)",
+            "w.yaml:21:33: Fehler: Wert für Datenfeld 'flag' in steps.a.actions.weiter.set.flag muss ein Wahrheitswert (true oder false) sein, gefunden: der Text 'ja'",
+            "w.yaml:21:45: Fehler: Wert für Datenfeld 'gruppe' in steps.a.actions.weiter.set.gruppe (Feld 'status') muss eine der Optionen sein (erlaubt: a), gefunden: der Text 'b'",
+            "w.yaml:21:65: Fehler: Wert für Datenfeld 'tag' in steps.a.actions.weiter.set.tag muss ein Datum im Format JJJJ-MM-TT sein, gefunden: der Text '2026-02-30'",
         ]
     );
 }
@@ -351,8 +351,8 @@ fn start_case_needs_known_workflow_and_data() {
     assert_eq!(
         check_steps(steps, "start_case"),
         [
-            "w.yaml:24:33: error: unknown workflow 'ki-betreib' in steps.ende.on_enter[0].start_case.workflow (did you mean 'ki-betrieb'?)",
-            "w.yaml:24:61: error: unknown data field 'tga' in steps.ende.on_enter[0].start_case.data.beginn (did you mean 'tag'?)",
+            "w.yaml:24:33: Fehler: unbekannter Workflow 'ki-betreib' in steps.ende.on_enter[0].start_case.workflow (meinten Sie 'ki-betrieb'?)",
+            "w.yaml:24:61: Fehler: unbekanntes Datenfeld 'tga' in steps.ende.on_enter[0].start_case.data.beginn (meinten Sie 'tag'?)",
         ]
     );
 }
@@ -367,14 +367,16 @@ fn unknown_rules() {
       weiter: { title: W, to: ende, rules: [antragsberechtig, ein_standort, zauberei] }
 ";
     assert_eq!(
-        check_steps(&format!("{steps}{END}"), "rule"),
+        check_steps(&format!("{steps}{END}"), "Regel"),
         [
-            "w.yaml:18:45: error: unknown rule 'antragsberechtig' in steps.a.actions.weiter.rules[0] (did you mean 'antragsberechtigt'?)",
-            "w.yaml:18:77: error: unknown rule 'zauberei' in steps.a.actions.weiter.rules[2] (known: antragsberechtigt, ein_standort)",
+            "w.yaml:18:45: Fehler: unbekannte Regel 'antragsberechtig' in steps.a.actions.weiter.rules[0] (meinten Sie 'antragsberechtigt'?)",
+            "w.yaml:18:77: Fehler: unbekannte Regel 'zauberei' in steps.a.actions.weiter.rules[2] (bekannt: antragsberechtigt, ein_standort)",
         ]
     );
 }
 
+/// Where the file's text does not map one to one onto the expression (escapes), the position
+/// inside the expression is named in the message instead.
 #[test]
 fn expressions_that_do_not_compile_point_into_the_expression() {
     let steps = "  a:
@@ -391,12 +393,14 @@ fn expressions_that_do_not_compile_point_into_the_expression() {
               data.flag &&
               data.text ==
             message: Nein
+          - { expr: \"data.text = \\\"x\\\"\", message: Nein }
 ";
     assert_eq!(
-        check_steps(&format!("{steps}{END}"), "expression"),
+        check_steps(&format!("{steps}{END}"), "Ausdruck"),
         [
-            "w.yaml:22:31: error: expression in steps.a.actions.weiter.guard[0].expr does not compile: Syntax error: token recognition error at: '= '",
-            "w.yaml:25:27: error: expression in steps.a.actions.weiter.guard[1].expr does not compile: Syntax error: mismatched input '<EOF>' expecting {'[', '{', '(', '.', '-', '!', 'true', 'false', 'null', NUM_FLOAT, NUM_INT, NUM_UINT, STRING, BYTES, IDENTIFIER}",
+            "w.yaml:22:31: Fehler: Ausdruck in steps.a.actions.weiter.guard[0].expr lässt sich nicht übersetzen: Syntax error: token recognition error at: '= '",
+            "w.yaml:25:27: Fehler: Ausdruck in steps.a.actions.weiter.guard[1].expr lässt sich nicht übersetzen: Syntax error: mismatched input '<EOF>' expecting {'[', '{', '(', '.', '-', '!', 'true', 'false', 'null', NUM_FLOAT, NUM_INT, NUM_UINT, STRING, BYTES, IDENTIFIER}",
+            "w.yaml:27:21: Fehler: Ausdruck in steps.a.actions.weiter.guard[2].expr lässt sich nicht übersetzen (bei 1:11 des Ausdrucks): Syntax error: token recognition error at: '= '",
         ]
     );
 }
@@ -414,10 +418,10 @@ fn expressions_that_read_unknown_fields() {
     otherwise: ende
 ";
     assert_eq!(
-        check_steps(&format!("{steps}{END}"), "expression"),
+        check_steps(&format!("{steps}{END}"), "Ausdruck"),
         [
-            "w.yaml:17:34: error: expression in steps.a.conditions[0].when reads unknown data field 'orgz' (did you mean 'orgs'?)",
-            "w.yaml:19:42: error: expression in steps.a.conditions[1].when reads unknown data field 'text.laenge' ('text' is of type text and has no fields)",
+            "w.yaml:17:34: Fehler: Ausdruck in steps.a.conditions[0].when liest ein unbekanntes Datenfeld 'orgz' (meinten Sie 'orgs'?)",
+            "w.yaml:19:42: Fehler: Ausdruck in steps.a.conditions[1].when liest ein unbekanntes Datenfeld 'text.laenge' ('text' ist vom Typ text und hat keine Felder)",
         ]
     );
 }
@@ -430,7 +434,7 @@ fn unreachable_steps() {
     );
     assert_eq!(
         check(&format!("{HEAD}{steps}")),
-        ["w.yaml:19:3: error: step 'b' is unreachable from the start step 'a'"]
+        ["w.yaml:19:3: Fehler: Schritt 'b' ist vom Startschritt 'a' aus nicht erreichbar"]
     );
 }
 
@@ -443,9 +447,9 @@ fn steps_that_cannot_reach_an_end() {
     assert_eq!(
         check(&format!("{HEAD}{steps}")),
         [
-            "w.yaml:13:3: error: no end step can be reached from step 'a': a case there could never finish",
-            "w.yaml:19:3: error: no end step can be reached from step 'b': a case there could never finish",
-            "w.yaml:25:3: error: step 'ende' is unreachable from the start step 'a'",
+            "w.yaml:13:3: Fehler: vom Schritt 'a' aus ist kein Schritt vom Typ 'end' erreichbar: ein Vorgang dort könnte nie enden",
+            "w.yaml:19:3: Fehler: vom Schritt 'b' aus ist kein Schritt vom Typ 'end' erreichbar: ein Vorgang dort könnte nie enden",
+            "w.yaml:25:3: Fehler: Schritt 'ende' ist vom Startschritt 'a' aus nicht erreichbar",
         ]
     );
 }
@@ -489,11 +493,11 @@ fn every_branch_must_reach_its_join_not_an_end() {
     assert_eq!(
         check(&fork("ende", "c2", extra)),
         [
-            "w.yaml:16:16: error: branch 'b' of parallel step 'a' can end the case in end step 'ende' without reaching its join 'j'",
-            "w.yaml:16:19: error: branch 'c' of parallel step 'a' never reaches its join 'j'",
-            "w.yaml:24:3: error: no end step can be reached from step 'c': a case there could never finish",
-            "w.yaml:30:3: error: step 'j' is unreachable from the start step 'a'",
-            "w.yaml:34:3: error: no end step can be reached from step 'c2': a case there could never finish",
+            "w.yaml:16:16: Fehler: Zweig 'b' des Schritts 'a' vom Typ 'parallel' kann den Vorgang im Schritt 'ende' vom Typ 'end' beenden, ohne den zugehörigen Schritt 'j' vom Typ 'join' zu erreichen",
+            "w.yaml:16:19: Fehler: Zweig 'c' des Schritts 'a' vom Typ 'parallel' erreicht nie den zugehörigen Schritt 'j' vom Typ 'join'",
+            "w.yaml:24:3: Fehler: vom Schritt 'c' aus ist kein Schritt vom Typ 'end' erreichbar: ein Vorgang dort könnte nie enden",
+            "w.yaml:30:3: Fehler: Schritt 'j' ist vom Startschritt 'a' aus nicht erreichbar",
+            "w.yaml:34:3: Fehler: vom Schritt 'c2' aus ist kein Schritt vom Typ 'end' erreichbar: ein Vorgang dort könnte nie enden",
         ]
     );
 }
@@ -533,8 +537,8 @@ fn join_without_parallel_and_parallel_without_join() {
     assert_eq!(
         check(&text),
         [
-            "w.yaml:19:3: error: join step 'j' is not the join of any parallel step (no parallel names it in 'join')",
-            "w.yaml:27:11: error: 'x' in steps.p.join is a task step, not a join step",
+            "w.yaml:19:3: Fehler: Schritt 'j' vom Typ 'join' gehört zu keinem Schritt vom Typ 'parallel' (keiner nennt ihn in 'join')",
+            "w.yaml:27:11: Fehler: 'x' in steps.p.join ist ein Schritt vom Typ 'task', nicht vom Typ 'join'",
         ]
     );
 }
@@ -546,7 +550,7 @@ fn a_join_used_by_two_parallels() {
     let lines = check(&text);
     assert!(
         lines.contains(
-            &"w.yaml:38:11: error: join step 'j' is already the join of parallel step 'a'; each join belongs to exactly one parallel step".to_string()
+            &"w.yaml:38:11: Fehler: Schritt 'j' vom Typ 'join' gehört schon zum Schritt 'a' vom Typ 'parallel'; jeder Schritt vom Typ 'join' gehört zu genau einem Schritt vom Typ 'parallel'".to_string()
         ),
         "{lines:#?}"
     );
@@ -558,8 +562,8 @@ fn a_parallel_needs_two_branches() {
     assert_eq!(
         check(&text),
         [
-            "w.yaml:16:15: error: parallel step 'a' needs at least 2 branches, found 1",
-            "w.yaml:24:3: error: step 'c' is unreachable from the start step 'a'",
+            "w.yaml:16:15: Fehler: Schritt 'a' vom Typ 'parallel' braucht mindestens 2 Zweige, gefunden: 1",
+            "w.yaml:24:3: Fehler: Schritt 'c' ist vom Startschritt 'a' aus nicht erreichbar",
         ]
     );
 }
@@ -570,8 +574,8 @@ fn a_decision_needs_conditions() {
     assert_eq!(
         check(&format!("{HEAD}{steps}{END}")),
         [
-            "w.yaml:4:3: warning: role 'r' is declared but never used",
-            "w.yaml:16:17: error: decision step 'a' needs at least one condition; without one, use the step in 'otherwise' directly",
+            "w.yaml:4:3: Warnung: Rolle 'r' ist deklariert, wird aber nie verwendet",
+            "w.yaml:16:17: Fehler: Schritt 'a' vom Typ 'decision' braucht mindestens eine Bedingung; ohne Bedingung verwenden Sie direkt den Schritt aus 'otherwise'",
         ]
     );
 }
@@ -592,9 +596,9 @@ fn timers_need_unique_names_and_existing_targets() {
     assert_eq!(
         check(&format!("{HEAD}{steps}{END}")),
         [
-            "w.yaml:21:17: error: duplicate timer name 'frist' in steps.a.timers (first at 20:17); timer names must be unique within a step",
-            "w.yaml:21:62: error: unknown step 'nirgends' in steps.a.timers[1].to (known: a, ende)",
-            "w.yaml:22:50: error: timer 'immer' repeats ('every') and so cannot be interrupting; remove 'to' or use 'after'",
+            "w.yaml:21:17: Fehler: doppelter Timer-Name 'frist' in steps.a.timers (zuerst bei 20:17); Timer-Namen müssen innerhalb eines Schritts eindeutig sein",
+            "w.yaml:21:62: Fehler: unbekannter Schritt 'nirgends' in steps.a.timers[1].to (bekannt: a, ende)",
+            "w.yaml:22:50: Fehler: Timer 'immer' wiederholt sich ('every') und kann daher nicht unterbrechend sein; entfernen Sie 'to' oder verwenden Sie 'after'",
         ]
     );
 }
@@ -613,7 +617,7 @@ fn participants_recipients_only_on_consultations() {
     assert_eq!(
         check(&format!("{HEAD}{steps}{END}")),
         [
-            "w.yaml:18:51: error: recipients 'unanswered' in steps.a.on_enter[0].mail.to exist only on consultation steps"
+            "w.yaml:18:51: Fehler: Empfänger 'unanswered' in steps.a.on_enter[0].mail.to gibt es nur in Schritten vom Typ 'consultation'"
         ]
     );
 }
@@ -639,16 +643,16 @@ fn data_schema_must_be_consistent() {
     assert_eq!(
         check(&text),
         [
-            "w.yaml:6:17: error: enum field data.wahl needs 'options'",
-            "w.yaml:7:47: error: option keys of enum field data.leer must not be empty",
-            "w.yaml:8:36: error: 'options' is only allowed on enum fields, not on the text field data.name",
-            "w.yaml:8:55: error: 'min' is only allowed on number and list fields, not on the text field data.name",
-            "w.yaml:9:20: error: group field data.gruppe2 needs 'fields'",
-            "w.yaml:10:18: error: list field data.liste needs 'items'",
-            "w.yaml:10:34: error: 'fields' is only allowed on group fields, not on the list field data.liste",
-            "w.yaml:11:48: error: max (1) is less than min (5) in data.zahl",
-            "w.yaml:11:51: error: 'items' is only allowed on list fields, not on the number field data.zahl",
-            "w.yaml:12:39: error: 'min' of list field data.viele must be a whole number of items, at least 0",
+            "w.yaml:6:17: Fehler: Feld vom Typ enum in data.wahl braucht 'options'",
+            "w.yaml:7:47: Fehler: Schlüssel der Optionen des Felds vom Typ enum in data.leer dürfen nicht leer sein",
+            "w.yaml:8:36: Fehler: 'options' ist nur bei Feldern vom Typ enum erlaubt, nicht beim Feld vom Typ text in data.name",
+            "w.yaml:8:55: Fehler: 'min' ist nur bei Feldern vom Typ number oder list erlaubt, nicht beim Feld vom Typ text in data.name",
+            "w.yaml:9:20: Fehler: Feld vom Typ group in data.gruppe2 braucht 'fields'",
+            "w.yaml:10:18: Fehler: Feld vom Typ list in data.liste braucht 'items'",
+            "w.yaml:10:34: Fehler: 'fields' ist nur bei Feldern vom Typ group erlaubt, nicht beim Feld vom Typ list in data.liste",
+            "w.yaml:11:48: Fehler: in data.zahl ist max (1) kleiner als min (5)",
+            "w.yaml:11:51: Fehler: 'items' ist nur bei Feldern vom Typ list erlaubt, nicht beim Feld vom Typ number in data.zahl",
+            "w.yaml:12:39: Fehler: 'min' des Felds vom Typ list in data.viele muss eine ganze Zahl ab 0 sein (Anzahl der Einträge)",
         ]
     );
 }
@@ -670,10 +674,10 @@ fn editors_name_known_roles_and_stay_out_of_list_items() {
     assert_eq!(
         check(&format!("{head}{steps}{END}")),
         [
-            "w.yaml:5:19: error: unknown role 'rx' in data_editors[1] (did you mean 'r'?)",
-            "w.yaml:9:45: error: data.text.editors must name at least one role (leave it out to let every role change the data)",
-            "w.yaml:10:41: error: 'editors' is not allowed inside the items of list field data.liste; a list is changed as a whole, so set 'editors' on the list itself",
-            "w.yaml:11:49: error: unknown role 'q' in data.flag.editors[0] (known: r)",
+            "w.yaml:5:19: Fehler: unbekannte Rolle 'rx' in data_editors[1] (meinten Sie 'r'?)",
+            "w.yaml:9:45: Fehler: in data.text.editors muss mindestens eine Rolle stehen (lassen Sie den Schlüssel weg, damit jede Rolle die Daten ändern darf)",
+            "w.yaml:10:41: Fehler: 'editors' ist innerhalb von 'items' des Felds vom Typ list in data.liste nicht erlaubt; eine Liste wird als Ganzes geändert, setzen Sie 'editors' daher bei der Liste selbst",
+            "w.yaml:11:49: Fehler: unbekannte Rolle 'q' in data.flag.editors[0] (bekannt: r)",
         ]
     );
 }
@@ -697,8 +701,8 @@ fn retention_years_run_from_one_to_a_hundred() {
         assert_eq!(
             with(years),
             [format!(
-                "w.yaml:11:{column}: error: retention_years must be from 1 to 100 (years after \
-                 the end of the year a case ended in), not {years}"
+                "w.yaml:11:{column}: Fehler: retention_years muss zwischen 1 und 100 liegen \
+                 (Jahre nach dem Ende des Jahres, in dem ein Vorgang endete), nicht {years}"
             )]
         );
     }
@@ -737,8 +741,8 @@ fn an_undeclared_message_is_an_error_where_messages_are_declared() {
     assert_eq!(
         check(&text),
         [
-            "w.yaml:12:3: warning: message 'uebergeben' is declared but no step waits for it",
-            "w.yaml:24:23: error: unknown message 'uebergebn' in steps.w.until.message (did you mean 'uebergeben'?)",
+            "w.yaml:12:3: Warnung: Nachricht 'uebergeben' ist deklariert, aber kein Schritt wartet auf sie",
+            "w.yaml:24:23: Fehler: unbekannte Nachricht 'uebergebn' in steps.w.until.message (meinten Sie 'uebergeben'?)",
         ]
     );
 }
@@ -748,7 +752,7 @@ fn a_file_without_messages_still_works_with_a_warning() {
     assert_eq!(
         check(&waiting_for("los", "")),
         [
-            "w.yaml:22:23: warning: message 'los' in steps.w.until.message is not declared; declare it under 'messages' with a German title, which the case page shows instead of the name"
+            "w.yaml:22:23: Warnung: Nachricht 'los' in steps.w.until.message ist nicht deklariert; deklarieren Sie sie unter 'messages' mit einem deutschen Titel, den die Seite des Vorgangs statt des Namens zeigt"
         ]
     );
 }
