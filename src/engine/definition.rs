@@ -107,6 +107,12 @@ pub struct MessageDefinition {
     /// German help text: who sends the message, and when.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub help: Option<String>,
+    /// Data fields (and the fields inside them) the message may set as it arrives, as Camunda
+    /// sets variables with a correlation: the Bescheid's date and number come with the Bescheid.
+    /// A message sets nothing else, and the fields' `editors` do not apply: the declaration is
+    /// the permission.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub data: Vec<DataPath>,
 }
 
 /// Who may withdraw a running case, and the outcome recorded.
@@ -537,6 +543,54 @@ pub struct StartCaseEffect {
     pub data: IndexMap<String, DataPath>,
 }
 
+/// Copies the field at `path` of `schema` into `out`, with the groups on the way holding only
+/// what is copied into them; a path the schema lacks is passed over (the validator names it).
+fn insert_field(
+    out: &mut IndexMap<String, Field>,
+    schema: &IndexMap<String, Field>,
+    path: &[&str],
+) {
+    let Some((first, rest)) = path.split_first() else {
+        return;
+    };
+    let Some(field) = schema.get(*first) else {
+        return;
+    };
+    if rest.is_empty() {
+        out.insert((*first).to_string(), without_editors(field));
+        return;
+    }
+    let Some(members) = field.fields.as_ref() else {
+        return;
+    };
+    let group = out.entry((*first).to_string()).or_insert_with(|| Field {
+        fields: Some(IndexMap::new()),
+        editors: None,
+        ..field.clone()
+    });
+    if let Some(inner) = group.fields.as_mut() {
+        insert_field(inner, members, rest);
+    }
+}
+
+/// A field and the fields inside it, free of `editors`.
+fn without_editors(field: &Field) -> Field {
+    Field {
+        editors: None,
+        fields: field.fields.as_ref().map(|members| {
+            members
+                .iter()
+                .map(|(key, member)| (key.clone(), without_editors(member)))
+                .collect()
+        }),
+        items: field
+            .items
+            .as_deref()
+            .map(|item| Box::new(without_editors(item))),
+        ..field.clone()
+    }
+}
+
 impl Definition {
     /// A message's German title as the workflow declares it; the name itself for a message the
     /// workflow does not declare (files written before messages were declared).
@@ -544,6 +598,21 @@ impl Definition {
         self.messages
             .get(message)
             .map_or(message, |m| m.title.as_str())
+    }
+
+    /// The part of the data schema a message may set (its declared fields, inside the groups
+    /// that hold them), for a form of exactly those fields. `editors` are dropped: for a
+    /// message the declaration is the permission. Empty for a message that carries no data.
+    pub fn message_fields(&self, message: &str) -> IndexMap<String, Field> {
+        let mut out = IndexMap::new();
+        let Some(declared) = self.messages.get(message) else {
+            return out;
+        };
+        for path in &declared.data {
+            let segments: Vec<&str> = path.segments().collect();
+            insert_field(&mut out, &self.data, &segments);
+        }
+        out
     }
 
     /// A role's German title as the workflow gives it („Bewilligungsbehörde (…)“); the key
@@ -697,5 +766,43 @@ mod tests {
         assert_eq!(definition.outcome_title("zurueckgezogen"), "Zurückgezogen");
         // An outcome no step records any more (an older version's) stays as stored.
         assert_eq!(definition.outcome_title("verworfen"), "verworfen");
+    }
+
+    #[test]
+    fn a_message_form_holds_the_declared_fields_inside_their_groups_and_no_editors() {
+        let shipped = include_str!("../../workflows/ki-antrag.yaml");
+        let mut definition = parse_definition("ki-antrag.yaml", shipped).unwrap();
+        assert!(definition.data["bewilligung"].editors.is_some());
+        definition.messages.insert(
+            "bescheid".into(),
+            super::MessageDefinition {
+                title: "Bescheid eingegangen".into(),
+                help: None,
+                data: vec![
+                    super::DataPath("data.bewilligung.bescheid".into()),
+                    super::DataPath("bewilligung.datum".into()),
+                    super::DataPath("zentrum_name".into()),
+                    super::DataPath("gibt_es_nicht.x".into()),
+                ],
+            },
+        );
+        let fields = definition.message_fields("bescheid");
+        assert_eq!(
+            fields.keys().collect::<Vec<_>>(),
+            ["bewilligung", "zentrum_name"]
+        );
+        let group = &fields["bewilligung"];
+        assert_eq!(group.label, definition.data["bewilligung"].label);
+        assert_eq!(group.editors, None);
+        let members = group.fields.as_ref().unwrap();
+        assert_eq!(members.keys().collect::<Vec<_>>(), ["bescheid", "datum"]);
+        assert_eq!(
+            members["datum"],
+            super::Field {
+                editors: None,
+                ..definition.data["bewilligung"].fields.as_ref().unwrap()["datum"].clone()
+            }
+        );
+        assert!(definition.message_fields("unbekannt").is_empty());
     }
 }

@@ -71,8 +71,14 @@ pub enum Event {
     Answer { invitation: LocalId, answer: Answer },
     /// A scheduled timer is due.
     TimerFired { timer: LocalId },
-    /// A named message arrived for waiting steps.
-    Message { name: String, actor: Actor },
+    /// A named message arrived for waiting steps, with the data it carries (a merge patch
+    /// limited to the fields the message declares).
+    Message {
+        name: String,
+        actor: Actor,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        data: Option<serde_json::Value>,
+    },
     /// The applicant withdraws the case.
     Withdraw {
         actor: Actor,

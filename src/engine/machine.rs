@@ -9,9 +9,9 @@ use chrono::{Days, Months, NaiveDate};
 use serde_json::Value;
 
 use super::actions::check_action;
-use super::data::{lookup, merge_patch, set_path};
+use super::data::{DataError, lookup, merge_patch, set_path};
 use super::definition::{
-    ConsultationStep, Deadline, Effect, PeriodKind, Recipient, Step, TimerWhen, WaitFor,
+    ConsultationStep, DataPath, Deadline, Effect, PeriodKind, Recipient, Step, TimerWhen, WaitFor,
 };
 use super::error::{EngineError, Refusal};
 use super::event::{Actor, Clock, Event};
@@ -184,7 +184,7 @@ impl Run<'_> {
                 let fired = self.instance.timers.remove(index);
                 self.fire(fired)?;
             }
-            Event::Message { name, actor } => {
+            Event::Message { name, actor, data } => {
                 self.require_running()?;
                 let receivers: Vec<(LocalId, String)> = self
                     .instance
@@ -201,8 +201,11 @@ impl Run<'_> {
                 }
                 self.record(JournalEntry::MessageReceived {
                     message: name.clone(),
-                    actor: actor.id,
+                    actor: actor.id.clone(),
                 });
+                if let Some(patch) = &data {
+                    self.message_data(&name, &actor, patch)?;
+                }
                 for (token, next) in receivers {
                     self.move_on(token, &format!("message:{name}"), next)?;
                 }
@@ -271,6 +274,65 @@ impl Run<'_> {
         let before = self.instance.data.clone();
         merge_patch(&mut self.instance.data, patch);
         self.check_editors(&acting, &before)?;
+        self.record(JournalEntry::DataChanged {
+            actor: actor.id.clone(),
+            patch: patch.clone(),
+        });
+        Ok(())
+    }
+
+    /// Merges the data a message carries, before the steps waiting for it move on (a decision
+    /// behind them reads it). Every field the patch touches must be one the message declares,
+    /// or lie inside one; the fields' `editors` do not apply, the declaration is the permission.
+    fn message_data(
+        &mut self,
+        name: &str,
+        actor: &Actor,
+        patch: &Value,
+    ) -> Result<(), EngineError> {
+        let Value::Object(object) = patch else {
+            return Err(EngineError::DataNotAnObject);
+        };
+        let definition = self.workflow.definition();
+        let declared: Vec<&str> = definition
+            .messages
+            .get(name)
+            .map(|message| message.data.iter().map(DataPath::as_field_path).collect())
+            .unwrap_or_default();
+        let mut touched = Vec::new();
+        touched_paths(object, "", &mut touched);
+        let carried = |path: &str| {
+            declared.iter().any(|field| {
+                path == *field
+                    || path
+                        .strip_prefix(field)
+                        .is_some_and(|rest| rest.starts_with('.'))
+            })
+        };
+        let title = definition.message_title(name);
+        let errors: Vec<DataError> = touched
+            .iter()
+            .filter(|path| !carried(path))
+            .map(|path| DataError {
+                pointer: format!("/{}", path.replace('.', "/")),
+                message: if declared.is_empty() {
+                    format!("Die Nachricht „{title}“ trägt keine Daten.")
+                } else {
+                    format!(
+                        "Die Nachricht „{title}“ setzt nur {}, nicht „{path}“.",
+                        declared
+                            .iter()
+                            .map(|field| format!("„{field}“"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                },
+            })
+            .collect();
+        if !errors.is_empty() {
+            return Err(EngineError::NotEditable(errors));
+        }
+        merge_patch(&mut self.instance.data, patch);
         self.record(JournalEntry::DataChanged {
             actor: actor.id.clone(),
             patch: patch.clone(),
@@ -991,6 +1053,22 @@ impl Run<'_> {
             end: computed.end,
             reason: shift_reason(&computed),
         }))
+    }
+}
+
+/// The dotted paths a merge patch sets or removes: its leaves, an object counting through its
+/// members (an empty object is a leaf of its own).
+fn touched_paths(object: &serde_json::Map<String, Value>, prefix: &str, out: &mut Vec<String>) {
+    for (key, value) in object {
+        let path = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        match value {
+            Value::Object(members) if !members.is_empty() => touched_paths(members, &path, out),
+            _ => out.push(path),
+        }
     }
 }
 

@@ -785,6 +785,7 @@ fn waits_end_on_their_message_or_date() {
         Event::Message {
             name: "anderes".into(),
             actor: koordination(),
+            data: None,
         },
         &clock("2026-02-01"),
     );
@@ -798,6 +799,7 @@ fn waits_end_on_their_message_or_date() {
         Event::Message {
             name: "konzept_eingegangen".into(),
             actor: koordination(),
+            data: None,
         },
         &clock("2026-02-01"),
     )
@@ -826,12 +828,89 @@ fn a_wait_on_a_missing_date_refuses_the_move_there() {
         Event::Message {
             name: "konzept_eingegangen".into(),
             actor: koordination(),
+            data: None,
         },
         &clock("2026-02-01"),
     )
     .unwrap_err();
     assert!(
         matches!(error, EngineError::Refused { ref reasons } if matches!(&reasons[0], Refusal::MissingData { paths, .. } if paths == &["stichtag"]))
+    );
+}
+
+#[test]
+fn a_message_carries_the_data_it_declares_and_nothing_else() {
+    let mut definition = timers_and_waits().definition().clone();
+    definition.messages.insert(
+        "konzept_eingegangen".into(),
+        super::definition::MessageDefinition {
+            title: "Konzept eingegangen".into(),
+            help: None,
+            data: vec![super::definition::DataPath("stichtag".into())],
+        },
+    );
+    let wf = Workflow::new(definition).unwrap();
+    let start = started(&wf, json!({ "name": "Kreis Soest" }), "2026-01-10");
+    let waiting = act(&wf, &start.instance, "entwurf", "weiter").unwrap();
+    let message = |data: Value| {
+        step(
+            &wf,
+            &waiting.instance,
+            Event::Message {
+                name: "konzept_eingegangen".into(),
+                actor: koordination(),
+                data: Some(data),
+            },
+            &clock("2026-02-01"),
+        )
+    };
+    // A field the message does not declare: nothing of the message is kept.
+    assert_eq!(
+        message(json!({ "stichtag": "2026-06-01", "name": null })).unwrap_err(),
+        EngineError::NotEditable(vec![super::data::DataError {
+            pointer: "/name".into(),
+            message: "Die Nachricht „Konzept eingegangen“ setzt nur „stichtag“, nicht „name“."
+                .into(),
+        }])
+    );
+    assert_eq!(
+        message(json!([])).unwrap_err(),
+        EngineError::DataNotAnObject
+    );
+    // The date comes with the message, so the wait for it behind the message can begin.
+    let arrived = message(json!({ "stichtag": "2026-06-01" })).unwrap();
+    token_at(&arrived.instance, "bis_stichtag");
+    assert_eq!(
+        arrived.instance.data,
+        json!({ "name": "Kreis Soest", "stichtag": "2026-06-01" })
+    );
+    assert_eq!(
+        arrived.instance.timers[0].due,
+        NaiveDate::from_ymd_opt(2026, 6, 1).unwrap()
+    );
+    assert_eq!(&kinds(&arrived)[..2], ["message_received", "data_changed"]);
+
+    // A message that declares no data carries none.
+    let plain = timers_and_waits();
+    let start = started(&plain, json!({}), "2026-01-10");
+    let waiting = act(&plain, &start.instance, "entwurf", "weiter").unwrap();
+    let refused = step(
+        &plain,
+        &waiting.instance,
+        Event::Message {
+            name: "konzept_eingegangen".into(),
+            actor: koordination(),
+            data: Some(json!({ "stichtag": "2026-06-01" })),
+        },
+        &clock("2026-02-01"),
+    )
+    .unwrap_err();
+    assert_eq!(
+        refused,
+        EngineError::NotEditable(vec![super::data::DataError {
+            pointer: "/stichtag".into(),
+            message: "Die Nachricht „konzept_eingegangen“ trägt keine Daten.".into(),
+        }])
     );
 }
 

@@ -74,6 +74,7 @@ pub(crate) fn choose_event(instance: &Instance, workflow: &Workflow, pick: u16) 
         7 => Event::Message {
             name: ["konzept_eingegangen", "weiter", "x"][n / 10 % 3].into(),
             actor,
+            data: None,
         },
         8 => Event::ChangeData {
             actor,

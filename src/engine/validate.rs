@@ -63,6 +63,7 @@ pub fn validate(def: &Definition, tree: &SourceTree, ctx: &ValidationContext) ->
     schema::check_schema(&mut checker);
     graph::check_graph(&mut checker);
     checker.unused_roles();
+    checker.message_data();
     checker.unused_messages();
     let mut out = checker.out;
     out.sort_by_key(|d| (d.line, d.column));
@@ -668,6 +669,17 @@ impl Checker<'_> {
             Err(problem) => {
                 let (what, hint) = problem.message(field_path, &self.def.data);
                 self.error(at, format!("{what} in {}{hint}", at.path()));
+            }
+        }
+    }
+
+    /// The fields a message carries must be declared.
+    fn message_data(&mut self) {
+        let def = self.def;
+        for (name, message) in &def.messages {
+            let at = At::root().k("messages").k(name).k("data");
+            for (i, path) in message.data.iter().enumerate() {
+                self.data_ref(&path.0, &at.i(i), None);
             }
         }
     }

@@ -697,17 +697,20 @@ pub fn take_action(
 }
 
 /// Records that the message `name` arrived (a letter, a council decision, another system's
-/// signal): every active step waiting for it moves on (BPMN message correlation). Refused with a
-/// reason when no step waits for it.
+/// signal): every active step waiting for it moves on (BPMN message correlation), after the
+/// `data` it carries is merged (only fields the message declares; validated against the data
+/// schema). Refused with a reason when no step waits for it.
+#[allow(clippy::too_many_arguments)]
 pub fn receive_message(
     conn: &mut DbConnection,
     ctx: &CaseContext<'_>,
     id: CaseId,
     version: i64,
     name: &str,
+    data: Option<Value>,
     call: Invocation<'_>,
 ) -> Result<LoadedCase, ServiceError> {
-    deliver_message(conn, ctx, id, Some(version), name, call)
+    deliver_message(conn, ctx, id, Some(version), name, data, call)
 }
 
 /// `receive_message` for a sender that knows the case by its Aktenzeichen, as another system
@@ -718,6 +721,7 @@ pub fn correlate_message(
     ctx: &CaseContext<'_>,
     aktenzeichen: &str,
     name: &str,
+    data: Option<Value>,
     call: Invocation<'_>,
 ) -> Result<LoadedCase, ServiceError> {
     let aktenzeichen = aktenzeichen.trim();
@@ -733,7 +737,7 @@ pub fn correlate_message(
         .select(cases::id)
         .first(conn)
         .optional()?;
-    match deliver_message(conn, ctx, id.ok_or_else(unknown)?, None, name, call) {
+    match deliver_message(conn, ctx, id.ok_or_else(unknown)?, None, name, data, call) {
         Err(ServiceError::NotFound(_)) => Err(unknown()),
         other => other,
     }
@@ -746,9 +750,12 @@ fn deliver_message(
     id: CaseId,
     version: Option<i64>,
     name: &str,
+    data: Option<Value>,
     call: Invocation<'_>,
 ) -> Result<LoadedCase, ServiceError> {
     let actor_for_event = call.actor.clone();
+    // Data is validated against the schema only when the message carries some.
+    let validate = data.is_some();
     apply(
         conn,
         ctx,
@@ -760,6 +767,7 @@ fn deliver_message(
                 Ok(Event::Message {
                     name: name.to_string(),
                     actor: actor_for_event,
+                    data,
                 })
             } else {
                 Err(ServiceError::Refused(vec![
@@ -773,7 +781,7 @@ fn deliver_message(
                 ]))
             }
         },
-        false,
+        validate,
     )
 }
 

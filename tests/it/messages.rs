@@ -1,6 +1,7 @@
 //! Messages a waiting step expects (`wait` with `until: { message: NAME }`), on both databases:
 //! reported over the API and on the case page, only where a step waits for them, only by whoever
-//! may act in the case, at the case's current version; journaled with who reported them.
+//! may act in the case, at the case's current version; journaled with who reported them; with
+//! the data they declare, and no other.
 
 use actix_web::http::StatusCode;
 use actix_web::test as actix_test;
@@ -24,10 +25,17 @@ roles:
   koordination: { title: Koordination }
 data:
   notiz: { type: text, label: Notiz }
+  uebergabe:
+    type: group
+    label: Übergabe
+    fields:
+      datum: { type: date, label: Tag der Übergabe }
+      schluessel: { type: number, label: Zahl der Schlüssel }
 messages:
   raeume_uebergeben:
     title: Räume übergeben
     help: Der Vermieter meldet die Übergabe schriftlich.
+    data: [uebergabe]
 start: vorbereiten
 steps:
   vorbereiten:
@@ -70,11 +78,15 @@ fn post(uri: &str, token: &str, body: Value) -> actix_test::TestRequest {
 }
 
 fn deploy(token: &str) -> actix_test::TestRequest {
+    deploy_source(token, RAEUME)
+}
+
+fn deploy_source(token: &str, source: &str) -> actix_test::TestRequest {
     actix_test::TestRequest::post()
         .uri("/api/v1/workflows")
         .insert_header(("Authorization", format!("Bearer {token}")))
         .insert_header(("Content-Type", "application/yaml"))
-        .set_payload(RAEUME)
+        .set_payload(source.to_string())
 }
 
 /// Tokens of an administrator, Soest's coordinator, a reader at Soest and Kleve's coordinator.
@@ -156,7 +168,9 @@ both_backends! {
         let api = crate::support::api::state(&pool, dir.path());
         let ui = UiState::new(&"http://127.0.0.1:8080".parse().unwrap(), LegalTexts::builtin());
         let app = actix_test::init_service(vorgang::web::app_with_ui(pool, test_auth(), api, web::Data::new(ui))).await;
-        assert_eq!(send!(app, deploy(&admin)).status, StatusCode::CREATED);
+        // A message that brings no data: one button on the case page.
+        let without_data = RAEUME.replace("    data: [uebergabe]\n", "");
+        assert_eq!(send!(app, deploy_source(&admin, &without_data)).status, StatusCode::CREATED);
         let created = send!(app, post("/api/v1/cases", &soest, json!({ "workflow": "ki-raeume" })));
         let id = created.body["id"].as_i64().unwrap();
         let rented = send!(app, post(&format!("/api/v1/cases/{id}/actions/angemietet"), &soest, json!({ "version": 1 })));
@@ -251,5 +265,134 @@ both_backends! {
         assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", again.body);
         assert_eq!(versions(&db)[1], before[1], "the other Kreis's case is untouched");
         assert!(vorgang::journal::verify_all(&mut db.connection()).unwrap().is_empty());
+    }
+}
+
+both_backends! {
+    async fn a_message_brings_the_data_it_declares_and_no_other(backend) {
+        let db = TestDatabase::migrated(backend);
+        let dir = tempfile::tempdir().unwrap();
+        let [admin, soest, _, _] = staff(&db);
+        let pool = db.pool(2);
+        let api = crate::support::api::state(&pool, dir.path());
+        let app = actix_test::init_service(vorgang::web::app(pool, test_auth(), api)).await;
+        assert_eq!(send!(app, deploy(&admin)).status, StatusCode::CREATED);
+        let created = send!(app, post("/api/v1/cases", &soest, json!({ "workflow": "ki-raeume", "data": { "notiz": "Erdgeschoss" } })));
+        let (id, aktenzeichen) = (created.body["id"].as_i64().unwrap(), created.body["aktenzeichen"].as_str().unwrap().to_string());
+        let rented = send!(app, post(&format!("/api/v1/cases/{id}/actions/angemietet"), &soest, json!({ "version": 1 })));
+        assert_eq!(rented.status, StatusCode::OK, "{}", rented.body);
+        let version = rented.body["version"].as_i64().unwrap();
+        let message = |data: Value| post(&format!("/api/v1/cases/{id}/messages/raeume_uebergeben"), &soest, json!({ "version": version, "data": data }));
+        let journal_length = || {
+            use diesel::prelude::*;
+            use vorgang::db::schema::case_events;
+            case_events::table.filter(case_events::case_id.eq(id)).count().get_result::<i64>(&mut db.connection()).unwrap()
+        };
+        let entries = journal_length();
+
+        // A field the message does not declare, or a value the schema does not allow: 422 at
+        // the field, and the case stays as it was.
+        let undeclared = send!(app, message(json!({ "uebergabe": { "datum": "2026-12-01" }, "notiz": null })));
+        assert_eq!(undeclared.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", undeclared.body);
+        assert_eq!(undeclared.body["errors"], json!([{ "pointer": "/notiz", "message": "Die Nachricht „Räume übergeben“ setzt nur „uebergabe“, nicht „notiz“." }]));
+        let invalid = send!(app, message(json!({ "uebergabe": { "datum": "morgen" } })));
+        assert_eq!(invalid.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", invalid.body);
+        assert_eq!(invalid.body["errors"][0]["pointer"], "/uebergabe/datum", "{}", invalid.body);
+        let not_an_object = send!(app, message(json!("2026-12-01")));
+        assert_eq!(not_an_object.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", not_an_object.body);
+        let case = send!(app, actix_test::TestRequest::get().uri(&format!("/api/v1/cases/{id}")).insert_header(("Authorization", format!("Bearer {soest}"))));
+        assert_eq!((case.body["version"].clone(), case.body["data"].clone()), (json!(version), json!({ "notiz": "Erdgeschoss" })));
+        assert_eq!(journal_length(), entries, "nothing journaled");
+
+        // Reported by another system under the Aktenzeichen, with the Übergabe's details: kept
+        // before the case moves on, and journaled as a change of the reporter's.
+        let carried = json!({ "uebergabe": { "datum": "2026-12-01", "schluessel": 3 } });
+        let reported = send!(app, post("/api/v1/messages/raeume_uebergeben", &soest, json!({ "aktenzeichen": aktenzeichen, "data": carried })));
+        assert_eq!(reported.status, StatusCode::OK, "{}", reported.body);
+        assert_eq!(reported.body["status"], "completed", "{}", reported.body);
+        assert_eq!(reported.body["data"], json!({ "notiz": "Erdgeschoss", "uebergabe": { "datum": "2026-12-01", "schluessel": 3 } }));
+        let journal = send!(app, actix_test::TestRequest::get().uri(&format!("/api/v1/cases/{id}/journal"))
+            .insert_header(("Authorization", format!("Bearer {soest}"))));
+        let tail: Vec<(Value, Value)> = journal.body.as_array().unwrap().iter()
+            .filter(|e| e["kind"] == "message_received" || e["kind"] == "data_changed")
+            .map(|e| (e["kind"].clone(), e["actor"].clone()))
+            .collect();
+        assert_eq!(tail, [(json!("message_received"), json!(COORDINATOR)), (json!("data_changed"), json!(COORDINATOR))], "{}", journal.body);
+        let changed = journal.body.as_array().unwrap().iter().find(|e| e["kind"] == "data_changed").unwrap();
+        assert_eq!(changed["payload"]["patch"], carried, "{}", journal.body);
+        assert!(vorgang::journal::verify_all(&mut db.connection()).unwrap().is_empty());
+    }
+}
+
+both_backends! {
+    async fn a_message_that_brings_data_is_recorded_on_a_page_of_its_own(backend) {
+        let db = TestDatabase::migrated(backend);
+        let dir = tempfile::tempdir().unwrap();
+        let admin = staff_token(&create_user(&mut db.connection(), "admin@kfi.nrw.de", "KFI", &[Role::Admin], None));
+        create_user(&mut db.connection(), COORDINATOR, "05974", &[Role::Koordination], Some(PASSWORD));
+        create_user(&mut db.connection(), "l@kreis-soest.de", "05974", &[Role::Lesen], Some(PASSWORD));
+        let soest = staff_token(&User::find_by_email(&mut db.connection(), COORDINATOR).unwrap().unwrap());
+        let pool = db.pool(4);
+        let api = crate::support::api::state(&pool, dir.path());
+        let ui = UiState::new(&"http://127.0.0.1:8080".parse().unwrap(), LegalTexts::builtin());
+        let app = actix_test::init_service(vorgang::web::app_with_ui(pool, test_auth(), api, web::Data::new(ui))).await;
+        assert_eq!(send!(app, deploy(&admin)).status, StatusCode::CREATED);
+        let created = send!(app, post("/api/v1/cases", &soest, json!({ "workflow": "ki-raeume", "data": { "notiz": "Erdgeschoss" } })));
+        let id = created.body["id"].as_i64().unwrap();
+        let rented = send!(app, post(&format!("/api/v1/cases/{id}/actions/angemietet"), &soest, json!({ "version": 1 })));
+        assert_eq!(rented.status, StatusCode::OK, "{}", rented.body);
+        let version = rented.body["version"].to_string();
+        let form_path = format!("/vorgaenge/{id}/nachrichten/raeume%5Fuebergeben");
+        let case = |db: &TestDatabase| {
+            use diesel::prelude::*;
+            use vorgang::db::schema::cases;
+            cases::table.find(id).select((cases::version, cases::status)).first::<(i64, String)>(&mut db.connection()).unwrap()
+        };
+
+        // The case page leads to the message's own page instead of recording it at once.
+        let mut browser = Browser::from("10.0.0.7:1000");
+        browser.login(&app, COORDINATOR, PASSWORD).await;
+        let page = unescape(&browser.get(&app, &format!("/vorgaenge/{id}")).await.body);
+        assert!(page.contains(&format!("<form method=\"get\" action=\"{form_path}\">\n<button type=\"submit\">Eingang der Nachricht „Räume übergeben“ erfassen …</button>")), "{page}");
+        assert!(!page.contains(&format!("<form method=\"post\" action=\"{form_path}\">")), "{page}");
+
+        // Its page holds the fields the message brings, and no others.
+        let form_page = browser.get(&app, &form_path).await;
+        assert_eq!(form_page.status, 200, "{}", form_page.body);
+        let form_page = unescape(&form_page.body);
+        assert!(form_page.contains("<h1>Eingang der Nachricht „Räume übergeben“</h1>"), "{form_page}");
+        assert!(form_page.contains("Der Vermieter meldet die Übergabe schriftlich."), "{form_page}");
+        assert!(form_page.contains(&format!("<input type=\"hidden\" name=\"version\" value=\"{version}\">")), "{form_page}");
+        assert!(form_page.contains("<legend>Übergabe</legend>"), "{form_page}");
+        assert!(form_page.contains("name=\"uebergabe[datum]\" id=\"feld-uebergabe-datum\""), "{form_page}");
+        assert!(form_page.contains("name=\"uebergabe[schluessel]\""), "{form_page}");
+        assert!(!form_page.contains("name=\"notiz\""), "{form_page}");
+        // Someone who only reads may not record it; a message the procedure lacks is not found.
+        let mut reader = Browser::from("10.0.0.9:1000");
+        reader.login(&app, "l@kreis-soest.de", PASSWORD).await;
+        assert_eq!(reader.get(&app, &form_path).await.status, 403);
+        assert_eq!(browser.get(&app, &format!("/vorgaenge/{id}/nachrichten/schluessel_verloren")).await.status, 404);
+
+        // A date that is none: the page again, the error at its field, the entry kept; nothing changes.
+        let csrf = browser.csrf_token(&app, &form_path).await;
+        let before = case(&db);
+        let wrong = browser.post(&app, &form_path, &[("csrf", &csrf), ("version", &version), ("uebergabe[datum]", "morgen"), ("uebergabe[schluessel]", "3")]).await;
+        assert_eq!(wrong.status, 422, "{}", wrong.body);
+        let wrong = unescape(&wrong.body);
+        assert!(wrong.contains("<a href=\"#feld-uebergabe-datum\">"), "{wrong}");
+        assert!(wrong.contains("value=\"morgen\""), "{wrong}");
+        assert!(wrong.contains(&format!("<input type=\"hidden\" name=\"version\" value=\"{version}\">")), "{wrong}");
+        assert_eq!(case(&db), before);
+
+        // Filled in: recorded with its data, and the case moves on.
+        let done = browser.post(&app, &form_path, &[("csrf", &csrf), ("version", &version), ("uebergabe[datum]", "01.12.2026"), ("uebergabe[schluessel]", "3")]).await;
+        assert_eq!(done.location(), format!("/vorgaenge/{id}?hinweis=nachricht"), "{}", done.body);
+        assert_eq!(case(&db).1, "completed");
+        let read = send!(app, actix_test::TestRequest::get().uri(&format!("/api/v1/cases/{id}")).insert_header(("Authorization", format!("Bearer {soest}"))));
+        assert_eq!(read.body["data"], json!({ "notiz": "Erdgeschoss", "uebergabe": { "datum": "2026-12-01", "schluessel": 3 } }));
+        // The same form again: the case no longer waits, refused in German on the case page.
+        let twice = browser.post(&app, &form_path, &[("csrf", &csrf), ("version", &(before.0 + 1).to_string()), ("uebergabe[datum]", "2026-12-01")]).await;
+        assert_eq!(twice.status, 422, "{}", twice.body);
+        assert!(unescape(&twice.body).contains("wartet kein Schritt des Vorgangs auf die Nachricht „Räume übergeben“"), "{}", twice.body);
     }
 }

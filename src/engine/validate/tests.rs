@@ -748,6 +748,20 @@ fn an_undeclared_message_is_an_error_where_messages_are_declared() {
 }
 
 #[test]
+fn the_data_a_message_carries_must_be_declared() {
+    let text = waiting_for(
+        "uebergeben",
+        "messages:\n  uebergeben:\n    title: Räume übergeben\n    data: [tag, gruppe.status, tagg]\n",
+    );
+    assert_eq!(
+        check(&text),
+        [
+            "w.yaml:14:32: Fehler: unbekanntes Datenfeld 'tagg' in messages.uebergeben.data[2] (meinten Sie 'tag'?)"
+        ]
+    );
+}
+
+#[test]
 fn a_file_without_messages_still_works_with_a_warning() {
     assert_eq!(
         check(&waiting_for("los", "")),

@@ -29,7 +29,8 @@ pub const CONFLICT_NOTICE: &str = "Der Vorgang wurde inzwischen geändert, währ
      Bitte prüfen Sie die Änderungen unten und senden Sie das Formular erneut, wenn Ihre Angaben \
      weiterhin gelten sollen.";
 
-fn errors_by_pointer(errors: Vec<DataError>) -> FieldErrors {
+/// Schema errors by the pointer of their field, the first per field.
+pub(super) fn errors_by_pointer(errors: Vec<DataError>) -> FieldErrors {
     let mut out = FieldErrors::new();
     for error in errors {
         out.entry(error.pointer).or_insert(error.message);
@@ -37,14 +38,16 @@ fn errors_by_pointer(errors: Vec<DataError>) -> FieldErrors {
     out
 }
 
-fn version_of(pairs: &[(String, String)]) -> Option<i64> {
+/// The `version` a form was loaded with.
+pub(super) fn version_of(pairs: &[(String, String)]) -> Option<i64> {
     pairs
         .iter()
         .find(|(k, _)| k == "version")
         .and_then(|(_, v)| v.trim().parse().ok())
 }
 
-fn bad_version(api: &ApiState, session: &Session) -> HttpResponse {
+/// The page for a form without a valid version: nothing was changed.
+pub(super) fn bad_version(api: &ApiState, session: &Session) -> HttpResponse {
     super::error_page(
         api,
         StatusCode::BAD_REQUEST,
@@ -311,30 +314,6 @@ pub async fn take_action(
     .await
 }
 
-/// The message form's fields.
-#[derive(Debug, Deserialize)]
-pub struct MessageForm {
-    version: Option<String>,
-}
-
-/// `POST /vorgaenge/{id}/nachrichten/{name}`: the message a waiting step expects has arrived.
-pub async fn receive_message(
-    path: web::Path<(i64, String)>,
-    form: CsrfForm<MessageForm>,
-    db: web::Data<Database>,
-    api: web::Data<ApiState>,
-) -> HttpResponse {
-    let CsrfForm { session, form, .. } = form;
-    let (id, name) = path.into_inner();
-    let Some(version) = form.version.as_deref().and_then(|v| v.trim().parse().ok()) else {
-        return bad_version(&api, &session);
-    };
-    run_case_command(&db, &api, &session, CaseId(id), version, "nachricht", {
-        move |conn, ctx, call| cases::receive_message(conn, ctx, CaseId(id), version, &name, call)
-    })
-    .await
-}
-
 /// Runs `command` on case `id` (the form's `version`) as the session's user, who must read the
 /// case (a hidden one stays 404, even for a user who could act on visible ones) and may act in
 /// it, then answers as the case page does: back to the page with `hinweis` when it happened, the
@@ -377,7 +356,22 @@ where
     .await;
     match outcome {
         Ok(_) => see_other(&format!("/vorgaenge/{}?hinweis={hinweis}", id.0)),
-        Err(ServiceError::VersionConflict { .. }) => {
+        Err(error) => command_failed(db, api, session, id, version, error).await,
+    }
+}
+
+/// The case page after a command on it failed: the conflict for a stale version, the schema's
+/// errors at their fields, the refusal with its reasons, else the error page.
+pub(super) async fn command_failed(
+    db: &web::Data<Database>,
+    api: &web::Data<ApiState>,
+    session: &Session,
+    id: CaseId,
+    version: i64,
+    error: ServiceError,
+) -> HttpResponse {
+    match error {
+        ServiceError::VersionConflict { .. } => {
             show(
                 db,
                 api,
@@ -395,7 +389,7 @@ where
             )
             .await
         }
-        Err(ServiceError::InvalidData(errors)) => {
+        ServiceError::InvalidData(errors) => {
             show(
                 db,
                 api,
@@ -412,7 +406,7 @@ where
             )
             .await
         }
-        Err(error) => refused_or_error(db, api, session, id, error).await,
+        error => refused_or_error(db, api, session, id, error).await,
     }
 }
 

@@ -387,12 +387,11 @@ fn context(session: &Session, loaded: &Loaded, overrides: Overrides) -> Value {
                     "nachricht_hilfe": message
                         .and_then(|name| definition.messages.get(name))
                         .and_then(|m| m.help.as_deref()),
-                    // The name as one path segment, whatever characters it holds.
-                    "nachricht_pfad": message.map(|name| format!(
-                        "/vorgaenge/{}/nachrichten/{}",
-                        case.row.id.0,
-                        percent_encoding::utf8_percent_encode(name, percent_encoding::NON_ALPHANUMERIC)
-                    )),
+                    "nachricht_pfad": message.map(|name| super::case_message::path(case.row.id, name)),
+                    // A message that brings data is recorded on a page of its own.
+                    "nachricht_daten": message
+                        .and_then(|name| definition.messages.get(name))
+                        .is_some_and(|m| !m.data.is_empty()),
                 })
             })
             .collect::<Vec<_>>()

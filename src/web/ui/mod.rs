@@ -18,6 +18,7 @@ mod case_file;
 mod case_follow_ups;
 mod case_list;
 mod case_list_csv;
+mod case_message;
 mod case_notes;
 pub(crate) mod case_page;
 mod cookie;
@@ -213,7 +214,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             r.route(web::post().to(case_actions::take_action))
         }))
         .service(page(r"/vorgaenge/{id:\d+}/nachrichten/{name}", |r| {
-            r.route(web::post().to(case_actions::receive_message))
+            r.route(web::get().to(case_message::form))
+                .route(web::post().to(case_message::receive))
         }))
         .service(page(r"/vorgaenge/{id:\d+}/zustaendigkeit", |r| {
             r.route(web::post().to(case_assignment::set))
