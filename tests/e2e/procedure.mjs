@@ -6,8 +6,10 @@
 // the link from the mail the SMTP server received and answers (one with Bedenken); the
 // coordinator evaluates, records the Kreistag's decision, attaches the documents and submits;
 // the Bewilligungsbehörde approves; the ki-betrieb case exists and, once the Arbeitsaufnahme is
-// confirmed, shows its deadlines. A user of a kreisangehörige Gemeinde is pointed to the
-// Anregung. axe-core on every page, a screenshot of every page.
+// confirmed, shows its deadlines. An administrator deploys a workflow that waits for a message
+// (after the editor named a mistake in German); its arrival is recorded with the data it
+// brings. A user of a kreisangehörige Gemeinde is pointed to the Anregung. axe-core on every
+// page, a screenshot of every page.
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
@@ -36,6 +38,43 @@ const GEMEINDE = env('GEMEINDE_EMAIL');
 const APPLICATION = JSON.parse(env('APPLICATION'));
 const PARTNERS = JSON.parse(env('PARTNERS')); // [{ email, votum }]
 const PDF = env('PDF_FILE');
+
+/** A procedure that waits for the rooms of the KI, whose hand-over brings its date. */
+const RAEUME = `workflow: ki-raeume
+title: Räume für das Kommunale Integrationszentrum
+prefix: KIR
+roles:
+  koordination: { title: Koordination }
+data:
+  uebergabe:
+    type: group
+    label: Übergabe
+    fields:
+      datum: { type: date, label: Tag der Übergabe }
+      schluessel: { type: number, label: Zahl der Schlüssel }
+messages:
+  raeume_uebergeben:
+    title: Räume übergeben
+    help: Der Vermieter meldet die Übergabe schriftlich.
+    data: [uebergabe]
+start: vorbereiten
+steps:
+  vorbereiten:
+    type: task
+    title: Räume suchen
+    role: koordination
+    actions:
+      angemietet: { title: Mietvertrag geschlossen, to: raeume }
+  raeume:
+    type: wait
+    title: Übergabe der Räume
+    until: { message: raeume_uebergeben }
+    next: bezogen
+  bezogen:
+    type: end
+    title: Räume bezogen
+    outcome: bezogen
+`;
 
 /** axe and a screenshot of the page as it is now. */
 async function page_done(page, name) {
@@ -395,6 +434,41 @@ await run(async (browser) => {
     assert.match(await admin.locator('main').textContent(), /Einträge, neueste zuerst/);
     await page_done(admin, 'admin-protokoll');
     await admin.context().close();
+  });
+
+  await step('a workflow waiting for a message: German errors in the editor, the message with its data', async () => {
+    const admin = await newPage(browser, 'desktop');
+    await login(admin, ADMIN);
+    await admin.goto(`${BASE_URL}/admin/workflows/neu`);
+    await admin.fill('textarea', RAEUME.replace('to: raeume', 'to: raeum'));
+    const checked = await submitting(admin, () => admin.getByRole('button', { name: 'Prüfen' }).click());
+    assert.equal(checked.status(), 422);
+    const errors = await admin.locator('[role=alert]').textContent();
+    assert.ok(errors.includes("unbekannter Schritt 'raeum' in steps.vorbereiten.actions.angemietet.to (meinten Sie 'raeume'?)"), errors);
+    await page_done(admin, 'admin-editor-fehler');
+    await admin.fill('textarea', RAEUME);
+    const deployed = await submitting(admin, () => admin.getByRole('button', { name: 'Bereitstellen' }).click());
+    assert.ok([200, 303].includes(deployed.status()), `deploy ki-raeume: ${deployed.status()}`);
+    await admin.context().close();
+
+    const page = await newPage(browser, 'desktop');
+    await login(page, COORDINATOR);
+    await page.goto(`${BASE_URL}/vorgaenge/neu/ki-raeume`);
+    await submitting(page, () => page.getByRole('button', { name: 'Vorgang anlegen' }).click());
+    assert.match(page.url(), /\/vorgaenge\/\d+/);
+    await act(page, 'Mietvertrag geschlossen');
+    await Promise.all([
+      page.waitForURL(/\/nachrichten\/raeume%5Fuebergeben\??$/),
+      page.getByRole('button', { name: 'Eingang der Nachricht „Räume übergeben“ erfassen …' }).click(),
+    ]);
+    await fillForm(page, { uebergabe: { datum: '2027-01-04', schluessel: 3 } });
+    await page_done(page, 'nachricht-formular');
+    await submitting(page, () => page.getByRole('button', { name: 'Eingang vermerken' }).click());
+    assert.ok(page.url().includes('hinweis=nachricht'), page.url());
+    const text = await page.locator('main').textContent();
+    assert.ok(text.includes('Abgeschlossen: Räume bezogen'), text);
+    await page_done(page, 'nachricht-eingegangen');
+    await page.context().close();
   });
 
   await step('the staff pages fit a phone without scrolling sideways', async () => {

@@ -188,7 +188,8 @@ fn the_whole_procedure_in_the_browser() {
         .run();
 
     // Afterwards, through the database: the application approved, every partner answered once
-    // (one with Bedenken), the operation case running with its concept deadline.
+    // (one with Bedenken), the operation case running with its concept deadline, the rooms'
+    // case ended with the data of its message.
     let mut conn = stage.db.connection();
     use vorgang::db::schema::{cases, invitations, timers};
     let outcomes: Vec<(String, String, Option<String>)> = cases::table
@@ -196,11 +197,23 @@ fn the_whole_procedure_in_the_browser() {
         .select((cases::workflow_key, cases::status, cases::outcome))
         .load(&mut conn)
         .unwrap();
-    assert_eq!(outcomes.len(), 2, "{outcomes:?}");
+    assert_eq!(outcomes.len(), 3, "{outcomes:?}");
     assert_eq!(outcomes[0].0, "ki-antrag");
     assert_eq!(outcomes[0].2.as_deref(), Some("bewilligt"), "{outcomes:?}");
     assert_eq!(outcomes[1].0, "ki-betrieb");
     assert_eq!(outcomes[1].1, "running");
+    // The rooms' case ended with the hand-over its message brought.
+    assert_eq!(outcomes[2].2.as_deref(), Some("bezogen"), "{outcomes:?}");
+    let state: String = cases::table
+        .filter(cases::workflow_key.eq("ki-raeume"))
+        .select(cases::state)
+        .first(&mut conn)
+        .unwrap();
+    let state: Value = serde_json::from_str(&state).unwrap();
+    assert_eq!(
+        state["data"]["uebergabe"],
+        json!({ "datum": "2027-01-04", "schluessel": 3 })
+    );
     let voten: Vec<Option<String>> = invitations::table
         .order(invitations::id)
         .select(invitations::votum)
