@@ -332,6 +332,9 @@ impl Run<'_> {
         if !errors.is_empty() {
             return Err(EngineError::NotEditable(errors));
         }
+        if object.is_empty() {
+            return Ok(());
+        }
         merge_patch(&mut self.instance.data, patch);
         self.record(JournalEntry::DataChanged {
             actor: actor.id.clone(),

@@ -889,6 +889,26 @@ fn a_message_carries_the_data_it_declares_and_nothing_else() {
         NaiveDate::from_ymd_opt(2026, 6, 1).unwrap()
     );
     assert_eq!(&kinds(&arrived)[..2], ["message_received", "data_changed"]);
+    // An empty patch brings nothing, and nothing is journaled as changed.
+    let dated = started(&wf, json!({ "stichtag": "2026-06-01" }), "2026-01-10");
+    let dated = act(&wf, &dated.instance, "entwurf", "weiter").unwrap();
+    let empty = step(
+        &wf,
+        &dated.instance,
+        Event::Message {
+            name: "konzept_eingegangen".into(),
+            actor: koordination(),
+            data: Some(json!({})),
+        },
+        &clock("2026-02-01"),
+    )
+    .unwrap();
+    token_at(&empty.instance, "bis_stichtag");
+    assert!(
+        !kinds(&empty).contains(&"data_changed"),
+        "{:?}",
+        kinds(&empty)
+    );
 
     // A message that declares no data carries none.
     let plain = timers_and_waits();

@@ -700,7 +700,6 @@ pub fn take_action(
 /// signal): every active step waiting for it moves on (BPMN message correlation), after the
 /// `data` it carries is merged (only fields the message declares; validated against the data
 /// schema). Refused with a reason when no step waits for it.
-#[allow(clippy::too_many_arguments)]
 pub fn receive_message(
     conn: &mut DbConnection,
     ctx: &CaseContext<'_>,
