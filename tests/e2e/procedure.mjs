@@ -38,43 +38,7 @@ const GEMEINDE = env('GEMEINDE_EMAIL');
 const APPLICATION = JSON.parse(env('APPLICATION'));
 const PARTNERS = JSON.parse(env('PARTNERS')); // [{ email, votum }]
 const PDF = env('PDF_FILE');
-
-/** A procedure that waits for the rooms of the KI, whose hand-over brings its date. */
-const RAEUME = `workflow: ki-raeume
-title: Räume für das Kommunale Integrationszentrum
-prefix: KIR
-roles:
-  koordination: { title: Koordination }
-data:
-  uebergabe:
-    type: group
-    label: Übergabe
-    fields:
-      datum: { type: date, label: Tag der Übergabe }
-      schluessel: { type: number, label: Zahl der Schlüssel }
-messages:
-  raeume_uebergeben:
-    title: Räume übergeben
-    help: Der Vermieter meldet die Übergabe schriftlich.
-    data: [uebergabe]
-start: vorbereiten
-steps:
-  vorbereiten:
-    type: task
-    title: Räume suchen
-    role: koordination
-    actions:
-      angemietet: { title: Mietvertrag geschlossen, to: raeume }
-  raeume:
-    type: wait
-    title: Übergabe der Räume
-    until: { message: raeume_uebergeben }
-    next: bezogen
-  bezogen:
-    type: end
-    title: Räume bezogen
-    outcome: bezogen
-`;
+const RAEUME = env('RAEUME_WORKFLOW'); // waits for the rooms' hand-over, which brings its date
 
 /** axe and a screenshot of the page as it is now. */
 async function page_done(page, name) {

@@ -185,6 +185,7 @@ fn the_whole_procedure_in_the_browser() {
         .env("APPLICATION", &coesfeld_application().to_string())
         .env("PARTNERS", &Value::Array(partners).to_string())
         .env("PDF_FILE", pdf.to_str().unwrap())
+        .env("RAEUME_WORKFLOW", crate::messages::RAEUME)
         .run();
 
     // Afterwards, through the database: the application approved, every partner answered once

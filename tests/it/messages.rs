@@ -7,7 +7,7 @@ use actix_web::http::StatusCode;
 use actix_web::test as actix_test;
 use actix_web::web;
 use serde_json::{Value, json};
-use vorgang::db::models::{Role, User};
+use vorgang::db::models::Role;
 use vorgang::web::ui::{LegalTexts, UiState};
 
 use crate::support::TestDatabase;
@@ -17,8 +17,8 @@ use crate::support::ui::{Browser, unescape};
 const PASSWORD: &str = "richtig-langes-passwort";
 const COORDINATOR: &str = "k@kreis-soest.de";
 
-/// A procedure that waits for the rooms of the KI to be ready.
-const RAEUME: &str = r#"workflow: ki-raeume
+/// A procedure that waits for the rooms of the KI to be ready (also the browser story's).
+pub(crate) const RAEUME: &str = r#"workflow: ki-raeume
 title: Räume für das Kommunale Integrationszentrum
 prefix: KIR
 roles:
@@ -87,6 +87,47 @@ fn deploy_source(token: &str, source: &str) -> actix_test::TestRequest {
         .insert_header(("Authorization", format!("Bearer {token}")))
         .insert_header(("Content-Type", "application/yaml"))
         .set_payload(source.to_string())
+}
+
+/// For the page tests: the administrator's and Soest's coordinator's tokens; the coordinator
+/// and a reader at Soest log in with [`PASSWORD`].
+fn page_users(db: &TestDatabase) -> [String; 2] {
+    let mut conn = db.connection();
+    let admin = create_user(&mut conn, "admin@kfi.nrw.de", "KFI", &[Role::Admin], None);
+    let soest = create_user(
+        &mut conn,
+        COORDINATOR,
+        "05974",
+        &[Role::Koordination],
+        Some(PASSWORD),
+    );
+    create_user(
+        &mut conn,
+        "l@kreis-soest.de",
+        "05974",
+        &[Role::Lesen],
+        Some(PASSWORD),
+    );
+    [staff_token(&admin), staff_token(&soest)]
+}
+
+/// The application with its pages, on the test database `$db` and data directory `$dir`.
+macro_rules! ui_app {
+    ($db:expr, $dir:expr) => {{
+        let pool = $db.pool(4);
+        let api = crate::support::api::state(&pool, $dir.path());
+        let ui = UiState::new(
+            &"http://127.0.0.1:8080".parse().unwrap(),
+            LegalTexts::builtin(),
+        );
+        actix_test::init_service(vorgang::web::app_with_ui(
+            pool,
+            test_auth(),
+            api,
+            web::Data::new(ui),
+        ))
+        .await
+    }};
 }
 
 /// Tokens of an administrator, Soest's coordinator, a reader at Soest and Kleve's coordinator.
@@ -160,14 +201,8 @@ both_backends! {
     async fn the_case_page_offers_to_record_the_message_its_step_waits_for(backend) {
         let db = TestDatabase::migrated(backend);
         let dir = tempfile::tempdir().unwrap();
-        let admin = staff_token(&create_user(&mut db.connection(), "admin@kfi.nrw.de", "KFI", &[Role::Admin], None));
-        create_user(&mut db.connection(), COORDINATOR, "05974", &[Role::Koordination], Some(PASSWORD));
-        create_user(&mut db.connection(), "l@kreis-soest.de", "05974", &[Role::Lesen], Some(PASSWORD));
-        let soest = staff_token(&User::find_by_email(&mut db.connection(), COORDINATOR).unwrap().unwrap());
-        let pool = db.pool(4);
-        let api = crate::support::api::state(&pool, dir.path());
-        let ui = UiState::new(&"http://127.0.0.1:8080".parse().unwrap(), LegalTexts::builtin());
-        let app = actix_test::init_service(vorgang::web::app_with_ui(pool, test_auth(), api, web::Data::new(ui))).await;
+        let [admin, soest] = page_users(&db);
+        let app = ui_app!(db, dir);
         // A message that brings no data: one button on the case page.
         let without_data = RAEUME.replace("    data: [uebergabe]\n", "");
         assert_eq!(send!(app, deploy_source(&admin, &without_data)).status, StatusCode::CREATED);
@@ -328,14 +363,8 @@ both_backends! {
     async fn a_message_that_brings_data_is_recorded_on_a_page_of_its_own(backend) {
         let db = TestDatabase::migrated(backend);
         let dir = tempfile::tempdir().unwrap();
-        let admin = staff_token(&create_user(&mut db.connection(), "admin@kfi.nrw.de", "KFI", &[Role::Admin], None));
-        create_user(&mut db.connection(), COORDINATOR, "05974", &[Role::Koordination], Some(PASSWORD));
-        create_user(&mut db.connection(), "l@kreis-soest.de", "05974", &[Role::Lesen], Some(PASSWORD));
-        let soest = staff_token(&User::find_by_email(&mut db.connection(), COORDINATOR).unwrap().unwrap());
-        let pool = db.pool(4);
-        let api = crate::support::api::state(&pool, dir.path());
-        let ui = UiState::new(&"http://127.0.0.1:8080".parse().unwrap(), LegalTexts::builtin());
-        let app = actix_test::init_service(vorgang::web::app_with_ui(pool, test_auth(), api, web::Data::new(ui))).await;
+        let [admin, soest] = page_users(&db);
+        let app = ui_app!(db, dir);
         assert_eq!(send!(app, deploy(&admin)).status, StatusCode::CREATED);
         let created = send!(app, post("/api/v1/cases", &soest, json!({ "workflow": "ki-raeume", "data": { "notiz": "Erdgeschoss" } })));
         let id = created.body["id"].as_i64().unwrap();
