@@ -212,15 +212,22 @@ both_backends! {
         assert_eq!(rented.status, StatusCode::OK, "{}", rented.body);
         let path = format!("/vorgaenge/{id}");
 
-        // Someone who only reads sees what the step waits for, without the button.
+        // Someone who only reads sees what the step waits for, without the button, and finds
+        // nothing to do on the start page.
         let mut reader = Browser::from("10.0.0.9:1000");
         reader.login(&app, "l@kreis-soest.de", PASSWORD).await;
+        assert!(!reader.get(&app, "/").await.body.contains("Erwartete Nachrichten"));
         let read = unescape(&reader.get(&app, &path).await.body);
         assert!(read.contains("Wartet auf die Nachricht „Räume übergeben“.<p class=\"hilfe\">Der Vermieter meldet die Übergabe schriftlich.</p>"), "{read}");
         assert!(!read.contains("vermerken</button>"), "{read}");
 
         let mut browser = Browser::from("10.0.0.7:1000");
         browser.login(&app, COORDINATOR, PASSWORD).await;
+        // The coordinator's start page names the case among the messages expected.
+        let aktenzeichen = created.body["aktenzeichen"].as_str().unwrap();
+        let start = unescape(&browser.get(&app, "/").await.body);
+        assert!(start.contains("<h3>Erwartete Nachrichten</h3>"), "{start}");
+        assert!(start.contains(&format!("<a class=\"az\" href=\"/vorgaenge/{id}\">{aktenzeichen}</a>: Übergabe der Räume – wartet auf „Räume übergeben“")), "{start}");
         let page = unescape(&browser.get(&app, &path).await.body);
         assert!(page.contains(&format!("<form method=\"post\" action=\"/vorgaenge/{id}/nachrichten/raeume%5Fuebergeben\">")), "{page}");
         assert!(page.contains("<button type=\"submit\">Eingang der Nachricht „Räume übergeben“ vermerken</button>"), "{page}");
@@ -236,6 +243,7 @@ both_backends! {
         assert!(after.contains("Der Eingang der Nachricht ist vermerkt; der Vorgang geht weiter."), "{after}");
         assert!(after.contains("Nachricht „Räume übergeben“ eingegangen"), "{after}");
         assert!(!after.contains("vermerken</button>"), "{after}");
+        assert!(!browser.get(&app, "/").await.body.contains("Erwartete Nachrichten"), "no longer expected");
         // Reported again from the same old page: refused in German, nothing changes.
         let twice = browser.post(&app, &form_path, &[("csrf", &csrf), ("version", &(rented.body["version"].as_i64().unwrap() + 1).to_string())]).await;
         assert_eq!(twice.status, 422, "{}", twice.body);

@@ -1,6 +1,7 @@
-//! `GET /`: the start page of a logged-in user: greeting, own tasks, deadlines of the next 14
-//! days, the running cases per step (a small chart with the same numbers as a table), and the
-//! latest partner answers. Four queries in all; the page is opened all day.
+//! `GET /`: the start page of a logged-in user: greeting, own tasks (and the cases waiting for a
+//! message the user may record), deadlines of the next 14 days, the running cases per step (a
+//! small chart with the same numbers as a table), and the latest partner answers. Four queries
+//! in all; the page is opened all day.
 
 use std::collections::BTreeMap;
 
@@ -148,6 +149,8 @@ fn summarise(
     let assigned = crate::service::assignments::assigned_in(conn, principal.organisation_id)?;
     let mut tasks = Vec::new();
     let mut colleagues_tasks = 0;
+    // Cases waiting for a message from outside whose arrival the user may record.
+    let mut awaited = Vec::new();
     // (workflow title, step title) → number of cases.
     let mut per_step: BTreeMap<(String, String), usize> = BTreeMap::new();
     for case in &running {
@@ -164,6 +167,22 @@ fn summarise(
             *per_step
                 .entry((workflow.title.clone(), title.clone()))
                 .or_default() += 1;
+            if let Some(message) = found.and_then(Step::awaited_message)
+                && may_act
+                && assigned
+                    .get(&CaseId(case.id))
+                    .is_none_or(|user| *user == principal.user_id)
+            {
+                awaited.push(json!({
+                    "id": case.id,
+                    "aktenzeichen": case.aktenzeichen,
+                    "schritt": title,
+                    "nachricht": workflow.definition().message_title(message),
+                    "antragsteller": (case.applicant_id != principal.organisation_id)
+                        .then_some(&case.applicant),
+                    "verfahren": workflow.title,
+                }));
+            }
             if let Some(Step::Task(task)) = found
                 && may_act
                 && !task.actions.is_empty()
@@ -284,6 +303,7 @@ fn summarise(
         ("aussonderung", aussonderung),
         ("aufgaben", json!(tasks)),
         ("aufgaben_kollegen", json!(colleagues_tasks)),
+        ("nachrichten", json!(awaited)),
         ("zustaendig_fuer", json!(responsible)),
         ("wiedervorlagen", json!(follow_ups)),
         (
