@@ -421,9 +421,10 @@ await run(async (browser) => {
     await submitting(page, () => page.getByRole('button', { name: 'Vorgang anlegen' }).click());
     assert.match(page.url(), /\/vorgaenge\/\d+/);
     await act(page, 'Mietvertrag geschlossen');
+    await page_done(page, 'nachricht-erwartet');
     await Promise.all([
-      page.waitForURL(/\/nachrichten\/raeume%5Fuebergeben\??$/),
-      page.getByRole('button', { name: 'Eingang der Nachricht „Räume übergeben“ erfassen …' }).click(),
+      page.waitForURL(/\/nachrichten\/raeume%5Fuebergeben$/),
+      page.getByRole('link', { name: 'Eingang der Nachricht „Räume übergeben“ erfassen …' }).click(),
     ]);
     await fillForm(page, { uebergabe: { datum: '2027-01-04', schluessel: 3 } });
     await page_done(page, 'nachricht-formular');

@@ -390,7 +390,7 @@ both_backends! {
         let mut browser = Browser::from("10.0.0.7:1000");
         browser.login(&app, COORDINATOR, PASSWORD).await;
         let page = unescape(&browser.get(&app, &format!("/vorgaenge/{id}")).await.body);
-        assert!(page.contains(&format!("<form method=\"get\" action=\"{form_path}\">\n<button type=\"submit\">Eingang der Nachricht „Räume übergeben“ erfassen …</button>")), "{page}");
+        assert!(page.contains(&format!("<a class=\"knopf\" href=\"{form_path}\">Eingang der Nachricht „Räume übergeben“ erfassen …</a>")), "{page}");
         assert!(!page.contains(&format!("<form method=\"post\" action=\"{form_path}\">")), "{page}");
 
         // Its page holds the fields the message brings, and no others.
