@@ -176,7 +176,10 @@ mod tests {
         let (code, output) = run_validate(&args, &context());
         assert_eq!(code, 2);
         assert!(
-            output.starts_with(&format!("{}: Fehler: nicht lesbar: ", missing.display())),
+            output.starts_with(&format!(
+                "{}: Fehler: nicht lesbar: nicht vorhanden\n",
+                missing.display()
+            )),
             "{output}"
         );
         assert!(output.ends_with("1 Pfad nicht lesbar\n"), "{output}");

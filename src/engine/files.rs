@@ -199,7 +199,7 @@ fn expand(paths: &[PathBuf], unreadable: &mut Vec<Unreadable>) -> Vec<PathBuf> {
                 }
                 Err(error) => unreadable.push(Unreadable {
                     path: path.clone(),
-                    reason: error.to_string(),
+                    reason: io_reason(&error),
                 }),
             }
         } else {
@@ -218,6 +218,17 @@ fn is_workflow_file(path: &Path) -> bool {
     )
 }
 
+/// Why a path cannot be read, in German for the common cases (the system's own text, which
+/// follows the server's locale, otherwise).
+fn io_reason(error: &std::io::Error) -> String {
+    match error.kind() {
+        std::io::ErrorKind::NotFound => "nicht vorhanden".into(),
+        std::io::ErrorKind::PermissionDenied => "keine Leseberechtigung".into(),
+        std::io::ErrorKind::IsADirectory => "ein Verzeichnis, keine Datei".into(),
+        _ => error.to_string(),
+    }
+}
+
 enum ReadError {
     /// The file cannot be read at all.
     Io(String),
@@ -226,7 +237,7 @@ enum ReadError {
 }
 
 fn read_text(path: &Path, name: &str) -> Result<String, ReadError> {
-    let bytes = fs::read(path).map_err(|e| ReadError::Io(e.to_string()))?;
+    let bytes = fs::read(path).map_err(|e| ReadError::Io(io_reason(&e)))?;
     String::from_utf8(bytes).map_err(|error| {
         let valid = &error.as_bytes()[..error.utf8_error().valid_up_to()];
         let valid = String::from_utf8_lossy(valid);

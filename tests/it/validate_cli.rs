@@ -74,6 +74,12 @@ fn an_unreadable_path_exits_2() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&output.stdout)
+            .starts_with("/nonexistent/workflows: Fehler: nicht lesbar: nicht vorhanden\n"),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
     let output = vorgang()
         .args(["validate", "--templates", "/nonexistent/templates"])
         .current_dir(project())
