@@ -158,16 +158,17 @@ impl WorkflowRegistry {
     }
 
     /// Deploys `source`, which [`Self::check`] found valid as `checked` just before (the API
-    /// reports the check's warnings with the deployment, without validating twice).
+    /// reports the check's warnings with the deployment, the editor checks the key first:
+    /// neither validates twice).
     pub fn deploy_checked(
         &self,
         conn: &mut DbConnection,
-        checked: &CheckedDefinition,
+        checked: CheckedDefinition,
         source: &str,
         actor: &str,
         now: NaiveDateTime,
     ) -> Result<Arc<DeployedWorkflow>, ServiceError> {
-        self.store(conn, checked.definition.clone(), source, actor, now)
+        self.store(conn, checked.definition, source, actor, now)
     }
 
     /// Stores a valid definition as a new version of its key, unless its content is deployed

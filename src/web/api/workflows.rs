@@ -89,7 +89,7 @@ pub struct WarningView {
     pub column: usize,
     /// Die Stelle in der Datei (`steps.entwurf.actions.weiter.to`).
     pub pointer: String,
-    /// Was auffällt (englisch, wie die Meldungen von `vorgang validate`).
+    /// Was auffällt (wie die Meldungen von `vorgang validate`).
     pub message: String,
 }
 
@@ -179,26 +179,28 @@ pub async fn deploy(
     let dry_run = query.dry_run;
     let api = api.into_inner();
     let report = blocking(&db, move |conn| {
-        let checked = api.registry.check(conn, &api.sources, &source)?;
+        let mut checked = api.registry.check(conn, &api.sources, &source)?;
+        let key = checked.definition.workflow.clone();
+        let title = checked.definition.title.clone();
+        // The running cases are measured against the definition itself, deployed or not.
+        let stranded =
+            version_impact::stranded_steps(conn, &api.registry, &key, &checked.definition)?;
+        let warnings = std::mem::take(&mut checked.warnings);
         let version = if dry_run {
             None
         } else {
             let now = chrono::Utc::now().naive_utc();
             Some(
                 api.registry
-                    .deploy_checked(conn, &checked, &source, &actor, now)?
+                    .deploy_checked(conn, checked, &source, &actor, now)?
                     .version,
             )
         };
-        let key = checked.definition.workflow.clone();
-        let stranded =
-            version_impact::stranded_steps(conn, &api.registry, &key, &checked.definition)?;
         Ok(DeployReport {
-            title: checked.definition.title.clone(),
+            title,
             key,
             version,
-            warnings: checked
-                .warnings
+            warnings: warnings
                 .into_iter()
                 .map(|d| WarningView {
                     line: d.line,

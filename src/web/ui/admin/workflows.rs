@@ -404,15 +404,21 @@ pub async fn submit_new(
     submit(form, None, api, db).await
 }
 
-/// What checking a source found.
+/// What submitting the editor came to.
 enum Checked {
-    Valid(String, Box<Review>),
+    /// „Bereitstellen“ of a valid source: the version, and whether it was deployed already.
+    Deployed {
+        key: String,
+        version: i32,
+        unchanged: bool,
+    },
+    /// „Prüfen“ of a valid source.
+    Reviewed(Box<Review>),
     Invalid(Vec<Diagnostic>),
 }
 
 /// What „Prüfen“ shows about a valid definition besides its validity: what it was warned about,
 /// how it differs from the deployed version, and which running cases it would leave behind.
-#[derive(Default)]
 struct Review {
     warnings: Vec<Diagnostic>,
     /// The newest deployed version and the lines changed against it.
@@ -474,51 +480,47 @@ async fn submit(
     let actor = session.principal().email.clone();
     let outcome = db
         .run(move |conn| {
+            // Other service errors are the database's own or unexpected: the error page.
+            let unexpected = |error: ServiceError| match error {
+                ServiceError::Db(error) => error,
+                other => crate::db::DbError::Blocking(other.to_string()),
+            };
             let checked = match state.registry.check(conn, &state.sources, &text) {
-                Ok(checked) => {
-                    let key = checked.definition.workflow.clone();
-                    match key_problem(conn, &text, &key, expected.as_deref())? {
-                        Some(problem) => Checked::Invalid(vec![problem]),
-                        None if deploy => Checked::Valid(key, Box::default()),
-                        None => match Review::of(conn, &state.registry, &key, &text, checked) {
-                            Ok(review) => Checked::Valid(key, Box::new(review)),
-                            Err(ServiceError::Db(error)) => return Err(error),
-                            Err(other) => {
-                                return Err(crate::db::DbError::Blocking(other.to_string()));
-                            }
-                        },
-                    }
+                Ok(checked) => checked,
+                Err(ServiceError::InvalidDefinition(diagnostics)) => {
+                    return Ok(Checked::Invalid(diagnostics));
                 }
-                Err(ServiceError::InvalidDefinition(diagnostics)) => Checked::Invalid(diagnostics),
-                Err(ServiceError::Db(error)) => return Err(error),
-                Err(other) => return Err(crate::db::DbError::Blocking(other.to_string())),
+                Err(other) => return Err(unexpected(other)),
             };
-            let Checked::Valid(key, review) = checked else {
-                return Ok((checked, None));
-            };
+            let key = checked.definition.workflow.clone();
+            if let Some(problem) = key_problem(conn, &text, &key, expected.as_deref())? {
+                return Ok(Checked::Invalid(vec![problem]));
+            }
             if !deploy {
-                return Ok((Checked::Valid(key, review), None));
+                let review =
+                    Review::of(conn, &state.registry, &key, &text, checked).map_err(unexpected)?;
+                return Ok(Checked::Reviewed(Box::new(review)));
             }
             let before = DefinitionRow::latest(conn, &key)?.map(|row| row.version);
             let now = chrono::Utc::now().naive_utc();
-            match state
+            // The source was validated just now; it is stored as checked.
+            let deployed = state
                 .registry
-                .deploy(conn, &state.sources, &text, &actor, now)
-            {
-                Ok(deployed) => Ok((
-                    Checked::Valid(key, review),
-                    Some((deployed.version, before == Some(deployed.version))),
-                )),
-                Err(ServiceError::InvalidDefinition(diagnostics)) => {
-                    Ok((Checked::Invalid(diagnostics), None))
-                }
-                Err(ServiceError::Db(error)) => Err(error),
-                Err(other) => Err(crate::db::DbError::Blocking(other.to_string())),
-            }
+                .deploy_checked(conn, checked, &text, &actor, now)
+                .map_err(unexpected)?;
+            Ok(Checked::Deployed {
+                key,
+                version: deployed.version,
+                unchanged: before == Some(deployed.version),
+            })
         })
         .await;
     match outcome {
-        Ok((Checked::Valid(key, _), Some((version, unchanged)))) => {
+        Ok(Checked::Deployed {
+            key,
+            version,
+            unchanged,
+        }) => {
             let hinweis = if unchanged {
                 "unveraendert"
             } else {
@@ -530,7 +532,7 @@ async fn submit(
                 encode_query_value(&key)
             ))
         }
-        Ok((Checked::Valid(_, review), None)) => editor(
+        Ok(Checked::Reviewed(review)) => editor(
             &api,
             StatusCode::OK,
             &session,
@@ -539,7 +541,7 @@ async fn submit(
             &[],
             Some(&review),
         ),
-        Ok((Checked::Invalid(diagnostics), _)) => editor(
+        Ok(Checked::Invalid(diagnostics)) => editor(
             &api,
             StatusCode::UNPROCESSABLE_ENTITY,
             &session,
