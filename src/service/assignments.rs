@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDateTime, Timelike};
 use diesel::prelude::*;
 
 use super::ServiceError;
@@ -84,8 +84,19 @@ pub fn candidates(
     conn: &mut DbConnection,
     organisation: OrganisationId,
 ) -> Result<Vec<Candidate>, ServiceError> {
+    Ok(candidate_rows(conn, organisation)?
+        .into_iter()
+        .map(|(_, email, name)| Candidate { email, name })
+        .collect())
+}
+
+/// [`candidates`] with their user ids: (id, e-mail, name).
+fn candidate_rows(
+    conn: &mut DbConnection,
+    organisation: OrganisationId,
+) -> Result<Vec<(i64, String, String)>, ServiceError> {
     let working: Vec<&str> = WORKING_ROLES.iter().map(|r| r.as_str()).collect();
-    let rows: Vec<(String, String)> = users::table
+    Ok(users::table
         .filter(users::organisation_id.eq(organisation))
         .filter(users::active.eq(true))
         .filter(
@@ -96,12 +107,23 @@ pub fn candidates(
             ),
         )
         .order((users::display_name, users::email))
-        .select((users::email, users::display_name))
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|(email, name)| Candidate { email, name })
-        .collect())
+        .select((users::id, users::email, users::display_name))
+        .load(conn)?)
+}
+
+/// Removes the Zuständigkeit `organisation` recorded for case `id`, if any.
+fn unassign(
+    conn: &mut DbConnection,
+    id: CaseId,
+    organisation: OrganisationId,
+) -> Result<(), ServiceError> {
+    diesel::delete(
+        case_assignments::table
+            .filter(case_assignments::case_id.eq(id.0))
+            .filter(case_assignments::organisation_id.eq(organisation.0)),
+    )
+    .execute(conn)?;
+    Ok(())
 }
 
 /// The template of the mail to someone another person made responsible
@@ -123,6 +145,10 @@ pub fn assign(
     check: AccessCheck<'_>,
 ) -> Result<Option<Assignment>, ServiceError> {
     let organisation = by.organisation_id;
+    // As stored: PostgreSQL keeps microseconds, and the answer is what a later read returns.
+    let at = at
+        .with_nanosecond(at.nanosecond() / 1000 * 1000)
+        .unwrap_or(at);
     write_transaction(conn, |conn| {
         // The case's lock makes concurrent changes of its Zuständigkeit queue on PostgreSQL
         // (SQLite's write transaction excludes them anyway): each replaces the row the one
@@ -132,16 +158,13 @@ pub fn assign(
             .row;
         check(super::cases::access(&row))?;
         let Some(to) = to.map(normalise_email).filter(|email| !email.is_empty()) else {
-            diesel::delete(
-                case_assignments::table
-                    .filter(case_assignments::case_id.eq(id.0))
-                    .filter(case_assignments::organisation_id.eq(organisation.0)),
-            )
-            .execute(conn)?;
+            unassign(conn, id, organisation)?;
             return Ok(None);
         };
-        let candidates = candidates(conn, organisation)?;
-        if !candidates.iter().any(|c| c.email == to) {
+        let Some((user, _, name)) = candidate_rows(conn, organisation)?
+            .into_iter()
+            .find(|(_, email, _)| *email == to)
+        else {
             return Err(ServiceError::InvalidInput(vec![DataError {
                 pointer: "/user".into(),
                 message: format!(
@@ -149,21 +172,12 @@ pub fn assign(
                      (aktiv, nicht nur lesend); „{to}“ gehört nicht dazu."
                 ),
             }]));
-        }
-        let user: i64 = users::table
-            .filter(users::email.eq(&to))
-            .select(users::id)
-            .first(conn)?;
+        };
         let current = of_case(conn, id, organisation)?;
         if current.as_ref().is_some_and(|a| a.email == to) {
             return Ok(current);
         }
-        diesel::delete(
-            case_assignments::table
-                .filter(case_assignments::case_id.eq(id.0))
-                .filter(case_assignments::organisation_id.eq(organisation.0)),
-        )
-        .execute(conn)?;
+        unassign(conn, id, organisation)?;
         diesel::insert_into(case_assignments::table)
             .values((
                 case_assignments::case_id.eq(id.0),
@@ -173,13 +187,18 @@ pub fn assign(
                 case_assignments::assigned_by.eq(&by.email),
             ))
             .execute(conn)?;
-        let assignment = of_case(conn, id, organisation)?;
-        if user != by.user_id.0
-            && let Some(assignment) = &assignment
-        {
-            tell(conn, out, &row, assignment, UserId(user), at)?;
+        // What was just written: a candidate is active.
+        let assignment = Assignment {
+            email: to,
+            name,
+            since: at,
+            by: by.email.clone(),
+            active: true,
+        };
+        if user != by.user_id.0 {
+            tell(conn, out, &row, &assignment, UserId(user), at)?;
         }
-        Ok(assignment)
+        Ok(Some(assignment))
     })
 }
 
