@@ -38,34 +38,39 @@ struct Context {
     choices: Choices,
 }
 
-/// Reads the case for someone who may act in it (a hidden case is 404), with the pickers'
-/// choices.
-fn load(
+/// Reads the case for someone who may act in it (a hidden case is 404).
+fn load_case(
     conn: &mut crate::db::DbConnection,
     api: &ApiState,
     session: &Session,
     id: CaseId,
-) -> Result<Context, ServiceError> {
+) -> Result<LoadedCase, ServiceError> {
     let principal = session.principal();
     let row = permitted_row(conn, principal, Permission::ReadCase, id)?;
     let case = cases::from_row(conn, &api.registry, row)?;
     permit(principal, Permission::TakeAction, case.access())?;
+    Ok(case)
+}
+
+/// What the form's pickers offer: the organisations, and the case's documents but internal ones
+/// (as on the case page). Read only where the form is shown.
+fn choices(
+    conn: &mut crate::db::DbConnection,
+    session: &Session,
+    id: CaseId,
+) -> Result<Choices, ServiceError> {
     let organisations = Organisation::all(conn)?
         .iter()
         .map(|o| (o.key.clone(), o.designation().into_owned()))
         .collect();
-    // As on the case page: the procedure's fields offer no internal document.
-    let documents = documents::list_for(conn, id.0, InternalReader::of(principal))?
+    let documents = documents::list_for(conn, id.0, InternalReader::of(session.principal()))?
         .into_iter()
         .filter(|d| d.internal_to.is_none())
         .map(|d| (d.id.to_string(), d.filename))
         .collect();
-    Ok(Context {
-        case,
-        choices: Choices {
-            organisations,
-            documents,
-        },
+    Ok(Choices {
+        organisations,
+        documents,
     })
 }
 
@@ -144,7 +149,12 @@ pub async fn form(
     let session = session.into_inner();
     let (id, name) = path.into_inner();
     let (state, reader) = (api.clone(), session.clone());
-    let loaded = blocking(&db, move |conn| load(conn, &state, &reader, CaseId(id))).await;
+    let loaded = blocking(&db, move |conn| {
+        let case = load_case(conn, &state, &reader, CaseId(id))?;
+        let choices = choices(conn, &reader, CaseId(id))?;
+        Ok(Context { case, choices })
+    })
+    .await;
     match loaded {
         Ok(context)
             if !context
@@ -194,21 +204,15 @@ pub async fn receive(
         return bad_version(&api, &session);
     };
     let (state, reader) = (api.clone(), session.clone());
-    let context = match blocking(&db, move |conn| load(conn, &state, &reader, id)).await {
-        Ok(context) => context,
+    let case = match blocking(&db, move |conn| load_case(conn, &state, &reader, id)).await {
+        Ok(case) => case,
         Err(error) => return service_error(&api, &session, error),
     };
-    let fields: IndexMap<String, Field> = context.case.workflow.definition().message_fields(&name);
+    let fields: IndexMap<String, Field> = case.workflow.definition().message_fields(&name);
     let (values, parse_errors) = form::parse(&fields, &Submitted::new(&pairs));
     if !parse_errors.is_empty() {
         let errors = errors_by_pointer(parse_errors);
-        let filled = Filled {
-            version,
-            values: &values,
-            errors: &errors,
-        };
-        let status = StatusCode::UNPROCESSABLE_ENTITY;
-        return page(&api, &session, status, &context, &name, filled);
+        return form_again(&db, &api, &session, case, &name, (version, values, errors)).await;
     }
     // Fields left empty are not part of the message; a message with none filled brings nothing.
     let data = Some(values.clone()).filter(|v| v.as_object().is_some_and(|o| !o.is_empty()));
@@ -239,14 +243,34 @@ pub async fn receive(
         Ok(_) => see_other(&format!("/vorgaenge/{}?hinweis=nachricht", id.0)),
         Err(ServiceError::InvalidData(errors)) if !fields.is_empty() => {
             let errors = errors_by_pointer(errors);
+            form_again(&db, &api, &session, case, &name, (version, values, errors)).await
+        }
+        Err(error) => command_failed(&db, &api, &session, id, version, error).await,
+    }
+}
+
+/// The form shown again after a refused submission: `(version, values, errors)` as submitted,
+/// the errors at their fields.
+async fn form_again(
+    db: &Database,
+    api: &ApiState,
+    session: &Session,
+    case: LoadedCase,
+    name: &str,
+    (version, values, errors): (i64, Value, FieldErrors),
+) -> HttpResponse {
+    let (reader, id) = (session.clone(), case.row.id);
+    match blocking(db, move |conn| choices(conn, &reader, id)).await {
+        Ok(choices) => {
             let filled = Filled {
                 version,
                 values: &values,
                 errors: &errors,
             };
+            let context = Context { case, choices };
             let status = StatusCode::UNPROCESSABLE_ENTITY;
-            page(&api, &session, status, &context, &name, filled)
+            page(api, session, status, &context, name, filled)
         }
-        Err(error) => command_failed(&db, &api, &session, id, version, error).await,
+        Err(error) => service_error(api, session, error),
     }
 }
