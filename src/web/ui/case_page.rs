@@ -378,20 +378,17 @@ fn context(session: &Session, loaded: &Loaded, overrides: Overrides) -> Value {
                     .steps
                     .get(&step.step)
                     .and_then(Step::awaited_message);
+                let declared = message.and_then(|name| definition.messages.get(name));
                 json!({
                     "titel": step.title,
                     "frist": step.deadline.map(date_de),
                     "frist_grund": reason,
                     "hilfe": definition.steps.get(&step.step).and_then(step_help),
                     "nachricht": message.map(|name| definition.message_title(name)),
-                    "nachricht_hilfe": message
-                        .and_then(|name| definition.messages.get(name))
-                        .and_then(|m| m.help.as_deref()),
+                    "nachricht_hilfe": declared.and_then(|m| m.help.as_deref()),
                     "nachricht_pfad": message.map(|name| super::case_message::path(case.row.id, name)),
                     // A message that brings data is recorded on a page of its own.
-                    "nachricht_daten": message
-                        .and_then(|name| definition.messages.get(name))
-                        .is_some_and(|m| !m.data.is_empty()),
+                    "nachricht_daten": declared.is_some_and(|m| !m.data.is_empty()),
                 })
             })
             .collect::<Vec<_>>()
