@@ -92,7 +92,8 @@ pub fn validate_data(schema: &IndexMap<String, Field>, data: &Value) -> Vec<Data
     errors
 }
 
-fn escape_pointer(segment: &str) -> String {
+/// One segment of a JSON pointer (RFC 6901: `~` and `/` escaped).
+pub(crate) fn escape_pointer(segment: &str) -> String {
     segment.replace('~', "~0").replace('/', "~1")
 }
 

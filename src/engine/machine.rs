@@ -9,7 +9,7 @@ use chrono::{Days, Months, NaiveDate};
 use serde_json::Value;
 
 use super::actions::check_action;
-use super::data::{DataError, lookup, merge_patch, set_path};
+use super::data::{DataError, escape_pointer, lookup, merge_patch, set_path};
 use super::definition::{
     ConsultationStep, DataPath, Deadline, Effect, PeriodKind, Recipient, Step, TimerWhen, WaitFor,
 };
@@ -294,37 +294,39 @@ impl Run<'_> {
             return Err(EngineError::DataNotAnObject);
         };
         let definition = self.workflow.definition();
-        let declared: Vec<&str> = definition
+        let declared: Vec<&DataPath> = definition
             .messages
             .get(name)
-            .map(|message| message.data.iter().map(DataPath::as_field_path).collect())
+            .map(|message| message.data.iter().collect())
             .unwrap_or_default();
         let mut touched = Vec::new();
-        touched_paths(object, "", &mut touched);
-        let carried = |path: &str| {
-            declared.iter().any(|field| {
-                path == *field
-                    || path
-                        .strip_prefix(field)
-                        .is_some_and(|rest| rest.starts_with('.'))
-            })
+        touched_paths(object, &mut Vec::new(), &mut touched);
+        // By segments, so that a key holding a dot is no path into a declared group.
+        let carried = |path: &[&str]| {
+            declared
+                .iter()
+                .any(|field| path.starts_with(&field.segments().collect::<Vec<_>>()))
         };
         let title = definition.message_title(name);
         let errors: Vec<DataError> = touched
             .iter()
             .filter(|path| !carried(path))
             .map(|path| DataError {
-                pointer: format!("/{}", path.replace('.', "/")),
+                pointer: path
+                    .iter()
+                    .map(|s| format!("/{}", escape_pointer(s)))
+                    .collect(),
                 message: if declared.is_empty() {
                     format!("Die Nachricht „{title}“ trägt keine Daten.")
                 } else {
                     format!(
-                        "Die Nachricht „{title}“ setzt nur {}, nicht „{path}“.",
+                        "Die Nachricht „{title}“ setzt nur {}, nicht „{}“.",
                         declared
                             .iter()
-                            .map(|field| format!("„{field}“"))
+                            .map(|field| format!("„{}“", field.as_field_path()))
                             .collect::<Vec<_>>()
-                            .join(", ")
+                            .join(", "),
+                        path.join(".")
                     )
                 },
             })
@@ -1059,19 +1061,20 @@ impl Run<'_> {
     }
 }
 
-/// The dotted paths a merge patch sets or removes: its leaves, an object counting through its
-/// members (an empty object is a leaf of its own).
-fn touched_paths(object: &serde_json::Map<String, Value>, prefix: &str, out: &mut Vec<String>) {
+/// The paths (as segments) a merge patch sets or removes: its leaves, an object counting
+/// through its members (an empty object is a leaf of its own).
+fn touched_paths<'a>(
+    object: &'a serde_json::Map<String, Value>,
+    prefix: &mut Vec<&'a str>,
+    out: &mut Vec<Vec<&'a str>>,
+) {
     for (key, value) in object {
-        let path = if prefix.is_empty() {
-            key.clone()
-        } else {
-            format!("{prefix}.{key}")
-        };
+        prefix.push(key);
         match value {
-            Value::Object(members) if !members.is_empty() => touched_paths(members, &path, out),
-            _ => out.push(path),
+            Value::Object(members) if !members.is_empty() => touched_paths(members, prefix, out),
+            _ => out.push(prefix.clone()),
         }
+        prefix.pop();
     }
 }
 

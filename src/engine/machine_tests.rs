@@ -877,6 +877,11 @@ fn a_message_carries_the_data_it_declares_and_nothing_else() {
         message(json!([])).unwrap_err(),
         EngineError::DataNotAnObject
     );
+    // A key holding a dot is a key of its own, not a path into a declared field.
+    assert!(matches!(
+        message(json!({ "stichtag.jahr": 2026 })).unwrap_err(),
+        EngineError::NotEditable(errors) if errors[0].pointer == "/stichtag.jahr"
+    ));
     // The date comes with the message, so the wait for it behind the message can begin.
     let arrived = message(json!({ "stichtag": "2026-06-01" })).unwrap();
     token_at(&arrived.instance, "bis_stichtag");
