@@ -11,6 +11,7 @@ use vorgang::db::models::Role;
 use vorgang::web::ui::{LegalTexts, UiState};
 
 use crate::support::TestDatabase;
+use crate::support::api::send;
 use crate::support::auth::{create_user, staff_token, test_auth};
 use crate::support::ui::{Browser, unescape};
 
@@ -54,21 +55,6 @@ steps:
     title: Räume bezogen
     outcome: bezogen
 "#;
-
-struct Reply {
-    status: StatusCode,
-    body: Value,
-}
-
-macro_rules! send {
-    ($app:expr, $request:expr) => {{
-        let response = actix_test::call_service(&$app, $request.to_request()).await;
-        let status = response.status();
-        let body =
-            serde_json::from_slice(&actix_test::read_body(response).await).unwrap_or(Value::Null);
-        Reply { status, body }
-    }};
-}
 
 fn post(uri: &str, token: &str, body: Value) -> actix_test::TestRequest {
     actix_test::TestRequest::post()

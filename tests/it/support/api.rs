@@ -106,3 +106,21 @@ pub fn is_utc_instant(value: &serde_json::Value) -> bool {
                 .is_ok_and(|at| at.offset().local_minus_utc() == 0)
     })
 }
+
+/// An API answer as the tests read it: the status and the JSON body (`null` where there is none).
+pub struct Reply {
+    pub status: actix_web::http::StatusCode,
+    pub body: serde_json::Value,
+}
+
+/// Sends the request builder `$request` to the in-process `$app`; the answer as a [`Reply`].
+macro_rules! send {
+    ($app:expr, $request:expr) => {{
+        let response = actix_web::test::call_service(&$app, $request.to_request()).await;
+        let status = response.status();
+        let body = serde_json::from_slice(&actix_web::test::read_body(response).await)
+            .unwrap_or(serde_json::Value::Null);
+        $crate::support::api::Reply { status, body }
+    }};
+}
+pub(crate) use send;
