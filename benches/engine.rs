@@ -68,6 +68,7 @@ fn engine(c: &mut Criterion) {
     let clock = Clock {
         now: Utc.from_utc_datetime(&today.and_hms_opt(9, 0, 0).expect("time")),
         today,
+        windows: Default::default(),
     };
     assert_eq!(run_case(&workflow, &actor, &clock), 9);
     let mut group = c.benchmark_group("ki_antrag_bench");

@@ -8,6 +8,7 @@ use super::error::Refusal;
 use super::event::{Actor, Clock};
 use super::expr::ExprInput;
 use super::instance::{CaseStatus, Instance, LocalId, Token};
+use super::windows::{self, WindowState};
 use super::workflow::Workflow;
 use crate::rules::{self, RuleContext, Severity};
 
@@ -145,6 +146,19 @@ fn assess<'w>(
             paths: missing,
             message: format!("Bitte ergänzen Sie: {}.", labels.join(", ")),
         });
+    }
+
+    if let Some(window) = &action.within {
+        let title = workflow.definition().window_title(window);
+        let state = clock.windows.state(window, clock.today);
+        if let Some(message) = windows::refusal_message(title, state) {
+            reasons.push(Refusal::OutsideWindow {
+                window: window.clone(),
+                message,
+            });
+        } else if state == WindowState::Unmaintained {
+            warnings.push(windows::unmaintained_warning(title));
+        }
     }
 
     let input = ExprInput {

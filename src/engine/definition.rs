@@ -83,6 +83,11 @@ pub struct Definition {
     /// here (files without this section still load, with a warning per message).
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub messages: IndexMap<String, MessageDefinition>,
+    /// The time windows actions may be bound to (`within`), each with its German title; their
+    /// periods are no part of the workflow but entered by the administration, because the
+    /// authority publishes them anew every year (the KfI's Antragszeitraum).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub windows: IndexMap<String, TimeWindowDefinition>,
     /// The step a new case starts in.
     pub start: StepName,
     /// The steps, in the order they are shown.
@@ -113,6 +118,20 @@ pub struct MessageDefinition {
     /// the permission.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub data: Vec<DataPath>,
+}
+
+/// A time window an action may be bound to: the action is refused outside the periods the
+/// administration has entered for it. The dates are data, not part of the workflow, so a new
+/// year's Antragszeitraum needs no new version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TimeWindowDefinition {
+    /// German title („Antragszeitraum beim Kompetenzzentrum für Integration“), shown in the
+    /// refusal and on the administration's page where the periods are entered.
+    pub title: String,
+    /// German help text: who publishes the periods, and where.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
 }
 
 /// Who may withdraw a running case, and the outcome recorded.
@@ -254,6 +273,10 @@ pub struct Action {
     /// Data set when the action is taken (values are JSON literals).
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub set: IndexMap<String, serde_json::Value>,
+    /// A time window declared under `windows`: outside its entered periods the action is
+    /// refused (an Antrag is submitted only in the Antragszeitraum).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub within: Option<String>,
 }
 
 /// A guard: an expression and the German message shown when it is false.
@@ -612,6 +635,30 @@ impl Definition {
             let segments: Vec<&str> = path.segments().collect();
             insert_field(&mut out, &self.data, &segments);
         }
+        out
+    }
+
+    /// A time window's German title as the workflow declares it; the name itself otherwise
+    /// (the validator refuses undeclared windows, so only for a stored older definition).
+    pub fn window_title<'a>(&'a self, window: &'a str) -> &'a str {
+        self.windows
+            .get(window)
+            .map_or(window, |w| w.title.as_str())
+    }
+
+    /// The windows the actions of `step` are bound to, each once: what a caller looks up
+    /// before it asks the engine about that step's actions.
+    pub fn windows_of_step(&self, step: &str) -> Vec<&str> {
+        let mut out: Vec<&str> = match self.steps.get(step) {
+            Some(Step::Task(task)) => task
+                .actions
+                .values()
+                .filter_map(|action| action.within.as_deref())
+                .collect(),
+            _ => Vec::new(),
+        };
+        out.sort_unstable();
+        out.dedup();
         out
     }
 

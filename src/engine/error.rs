@@ -19,6 +19,8 @@ pub enum Refusal {
     MissingData { paths: Vec<String>, message: String },
     /// A guard is false.
     GuardFalse { expr: String, message: String },
+    /// Today lies outside every period entered for the action's time window.
+    OutsideWindow { window: String, message: String },
     /// A domain rule found an error.
     RuleViolated {
         rule: String,
@@ -36,6 +38,7 @@ impl Refusal {
             | Refusal::RoleNotAllowed { message, .. }
             | Refusal::MissingData { message, .. }
             | Refusal::GuardFalse { message, .. }
+            | Refusal::OutsideWindow { message, .. }
             | Refusal::RuleViolated { message, .. } => message,
         }
     }

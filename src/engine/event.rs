@@ -4,14 +4,20 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::instance::{Answer, LocalId};
+use super::windows::TimeWindows;
 
-/// The time of an event, passed in by the caller (the engine never reads the clock).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// The time of an event, passed in by the caller (the engine never reads the clock), with the
+/// time windows that were entered for it (the engine never reads the database either).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Clock {
     /// The instant, for the journal.
     pub now: DateTime<Utc>,
     /// The calendar day at the authority (Europe/Berlin), for legal periods.
     pub today: NaiveDate,
+    /// The periods of the windows the case's actions are bound to (`within`); empty where the
+    /// caller looked none up, which leaves such actions unchecked.
+    #[serde(default)]
+    pub windows: TimeWindows,
 }
 
 /// Who does something.

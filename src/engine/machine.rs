@@ -62,7 +62,7 @@ pub fn step_owned(
     let mut run = Run {
         workflow,
         instance,
-        clock: *clock,
+        clock,
         journal: Vec::new(),
         effects: Vec::new(),
         queue: VecDeque::new(),
@@ -79,7 +79,7 @@ pub fn step_owned(
 struct Run<'w> {
     workflow: &'w Workflow,
     instance: Instance,
-    clock: Clock,
+    clock: &'w Clock,
     journal: Vec<JournalEntry>,
     effects: Vec<SideEffect>,
     /// Steps to enter, with the fork frames of the arriving token.
@@ -146,7 +146,7 @@ impl Run<'_> {
                     &token,
                     &action,
                     &actor,
-                    &self.clock,
+                    self.clock,
                 );
                 let target = match checked {
                     Ok(action) => action,

@@ -17,6 +17,7 @@ pub(crate) fn clock(date: &str) -> Clock {
     Clock {
         now: Utc.from_utc_datetime(&today.and_hms_opt(9, 0, 0).unwrap()),
         today,
+        windows: Default::default(),
     }
 }
 
@@ -1185,4 +1186,102 @@ fn a_refused_change_names_every_step_at_work() {
         reasons[0].message(),
         "Solange die Schritte „A“, „B“, „C“ laufen, ändert die Angaben nur: Koordination."
     );
+}
+
+/// `linear` with its action bound to the window `kfi` („Antragszeitraum“).
+fn within_window() -> Workflow {
+    let mut definition = base(json!({
+        "entwurf": { "type": "task", "title": "Entwurf", "role": "koordination", "actions": {
+            "einreichen": { "title": "Einreichen", "to": "ende", "within": "kfi" }
+        } },
+        "ende": { "type": "end", "title": "Ende", "outcome": "erledigt" }
+    }));
+    definition["windows"] = json!({ "kfi": { "title": "Antragszeitraum" } });
+    workflow(definition)
+}
+
+/// The clock of `date` with the periods of `kfi` entered (none: looked up, none entered).
+fn clock_with_kfi(date: &str, periods: &[(&str, &str, &str)]) -> Clock {
+    let mut clock = clock(date);
+    clock.windows.insert(
+        "kfi",
+        periods
+            .iter()
+            .map(|(label, opens, closes)| windows::WindowSpan {
+                label: (*label).into(),
+                opens_on: opens.parse().unwrap(),
+                closes_on: closes.parse().unwrap(),
+            })
+            .collect(),
+    );
+    clock
+}
+
+#[test]
+fn an_action_bound_to_a_window_is_taken_only_while_a_period_is_open() {
+    let wf = within_window();
+    let start = started(&wf, json!({}), "2026-03-04");
+    let periods = [("Förderjahr 2027", "2026-04-17", "2026-10-31")];
+    let submit = |date: &str, periods: &[(&str, &str, &str)]| {
+        step(
+            &wf,
+            &start.instance,
+            Event::Act {
+                token: token_at(&start.instance, "entwurf"),
+                action: "einreichen".into(),
+                actor: koordination(),
+                data: None,
+            },
+            &clock_with_kfi(date, periods),
+        )
+    };
+
+    let refused = submit("2026-04-16", &periods).unwrap_err();
+    assert_eq!(
+        refused,
+        EngineError::Refused {
+            reasons: vec![Refusal::OutsideWindow {
+                window: "kfi".into(),
+                message: "Außerhalb des Zeitraums „Antragszeitraum“: Der nächste Zeitraum \
+                          (Förderjahr 2027) beginnt am 17.04.2026."
+                    .into(),
+            }]
+        }
+    );
+    let offered = available_actions(
+        &wf,
+        &start.instance,
+        &koordination(),
+        &clock_with_kfi("2026-11-01", &periods),
+    );
+    assert!(!offered[0].allowed);
+    assert!(
+        offered[0].reasons[0]
+            .message()
+            .contains("endete am 31.10.2026")
+    );
+
+    for open in ["2026-04-17", "2026-10-31"] {
+        let done = submit(open, &periods).unwrap();
+        assert_eq!(done.instance.status, CaseStatus::Completed, "{open}");
+    }
+}
+
+#[test]
+fn a_window_nobody_entered_refuses_nothing_and_says_so() {
+    let wf = within_window();
+    let start = started(&wf, json!({}), "2026-03-04");
+    let offered = available_actions(
+        &wf,
+        &start.instance,
+        &koordination(),
+        &clock_with_kfi("2026-03-04", &[]),
+    );
+    assert!(offered[0].allowed);
+    assert_eq!(
+        offered[0].warnings,
+        [windows::unmaintained_warning("Antragszeitraum")]
+    );
+    let done = act(&wf, &start.instance, "entwurf", "einreichen").unwrap();
+    assert_eq!(done.instance.status, CaseStatus::Completed);
 }

@@ -19,6 +19,7 @@ pub mod load;
 pub mod machine;
 pub mod outcome;
 pub mod validate;
+pub mod windows;
 pub mod workflow;
 pub mod yaml;
 
@@ -28,6 +29,7 @@ pub use event::{Actor, Clock, Event};
 pub use instance::{Applicant, CaseStatus, Instance, LocalId};
 pub use machine::{step, step_owned};
 pub use outcome::{JournalEntry, MailTarget, Outcome, SideEffect, TimerDeadline, TimerKind};
+pub use windows::{TimeWindows, WindowSpan};
 pub use workflow::Workflow;
 
 #[cfg(test)]

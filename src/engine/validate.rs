@@ -65,6 +65,7 @@ pub fn validate(def: &Definition, tree: &SourceTree, ctx: &ValidationContext) ->
     checker.unused_roles();
     checker.message_data();
     checker.unused_messages();
+    checker.unused_windows();
     let mut out = checker.out;
     out.sort_by_key(|d| (d.line, d.column));
     out.dedup();
@@ -446,6 +447,16 @@ impl Checker<'_> {
         for (key, value) in &action.set {
             schema::check_set(self, key, value, &at.k("set").k(key));
         }
+        if let Some(window) = &action.within
+            && !self.def.windows.contains_key(window)
+        {
+            let at = at.k("within");
+            let hint = unknown_hint(window, self.def.windows.keys().map(String::as_str));
+            self.error(
+                &at,
+                format!("unbekannter Zeitraum '{window}' in {}{hint}", at.path()),
+            );
+        }
     }
 
     fn timers(&mut self, timers: &[Timer], timers_at: &At, waits_for_answers: bool) {
@@ -697,6 +708,31 @@ impl Checker<'_> {
                     &At::root().k("messages").k(message).key(),
                     format!(
                         "Nachricht '{message}' ist deklariert, aber kein Schritt wartet auf sie"
+                    ),
+                );
+            }
+        }
+    }
+
+    fn unused_windows(&mut self) {
+        let bound: BTreeSet<&str> = self
+            .def
+            .steps
+            .values()
+            .filter_map(|step| match step {
+                Step::Task(task) => Some(task.actions.values()),
+                _ => None,
+            })
+            .flatten()
+            .filter_map(|action| action.within.as_deref())
+            .collect();
+        for window in self.def.windows.keys() {
+            if !bound.contains(window.as_str()) {
+                self.warning(
+                    &At::root().k("windows").k(window).key(),
+                    format!(
+                        "Zeitraum '{window}' ist deklariert, aber keine Aktion ist an ihn \
+                         gebunden ('within')"
                     ),
                 );
             }

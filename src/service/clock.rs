@@ -16,6 +16,7 @@ pub fn at(now: DateTime<Utc>) -> Clock {
     Clock {
         now,
         today: berlin_date(now),
+        windows: Default::default(),
     }
 }
 

@@ -770,3 +770,39 @@ fn a_file_without_messages_still_works_with_a_warning() {
         ]
     );
 }
+
+/// A task `a` whose action is bound to window `within`, with `windows` in front of the steps.
+fn bound_to(within: &str, windows: &str) -> String {
+    let head = HEAD.replace("start: a\n", &format!("{windows}start: a\n"));
+    format!(
+        "{head}  a:\n    type: task\n    title: A\n    role: r\n    actions:\n      weiter: {{ title: W, to: ende, within: {within} }}\n{END}"
+    )
+}
+
+#[test]
+fn an_action_bound_to_a_declared_window_is_valid() {
+    let text = bound_to("kfi", "windows:\n  kfi: { title: Antragszeitraum }\n");
+    assert_eq!(check(&text), Vec::<String>::new());
+}
+
+#[test]
+fn an_undeclared_window_is_an_error_and_an_unbound_one_a_warning() {
+    let text = bound_to(
+        "kfj",
+        "windows:\n  kfi: { title: Antragszeitraum }\n  frei: { title: Ohne Bindung }\n",
+    );
+    assert_eq!(
+        check(&text),
+        [
+            "w.yaml:12:3: Warnung: Zeitraum 'kfi' ist deklariert, aber keine Aktion ist an ihn gebunden ('within')",
+            "w.yaml:13:3: Warnung: Zeitraum 'frei' ist deklariert, aber keine Aktion ist an ihn gebunden ('within')",
+            "w.yaml:21:45: Fehler: unbekannter Zeitraum 'kfj' in steps.a.actions.weiter.within (meinten Sie 'kfi'?)",
+        ]
+    );
+    assert_eq!(
+        check(&bound_to("kfi", "")),
+        [
+            "w.yaml:18:45: Fehler: unbekannter Zeitraum 'kfi' in steps.a.actions.weiter.within (keine deklariert)"
+        ]
+    );
+}
