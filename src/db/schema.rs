@@ -266,6 +266,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// A period of a time window (`windows` in a workflow): the action bound to it is taken
+    /// only from `opens_on` to `closes_on`, both days included.
+    time_windows (id) {
+        id -> BigInt,
+        /// The window's name, as workflows declare it (`kfi_antrag`).
+        name -> Text,
+        /// German label of the period („Förderjahr 2027“).
+        label -> Text,
+        opens_on -> Date,
+        closes_on -> Date,
+        created_at -> Timestamp,
+        /// E-mail of the administrator who entered it.
+        created_by -> Text,
+    }
+}
+
 diesel::joinable!(follow_ups -> cases (case_id));
 diesel::joinable!(case_assignments -> cases (case_id));
 diesel::joinable!(case_assignments -> users (user_id));
@@ -413,4 +430,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     disposed_cases,
     admin_events,
     admin_chain,
+    time_windows,
 );

@@ -39,6 +39,11 @@ pub const ORGANISATION_REGISTERED: &str = "organisation_registered";
 pub const ADDRESSES_REPLACED: &str = "organisation_addresses_replaced";
 /// A case was deleted after its retention period (details: `decision`).
 pub const CASE_DISPOSED: &str = "case_disposed";
+/// A period of a time window was entered (subject: the window; details: `label`, `opens_on`,
+/// `closes_on`).
+pub const TIME_WINDOW_ADDED: &str = "time_window_added";
+/// A period of a time window was removed (details as for [`TIME_WINDOW_ADDED`]).
+pub const TIME_WINDOW_REMOVED: &str = "time_window_removed";
 
 /// The actor of changes made on the server's command line (`vorgang user …`), where nobody is
 /// logged in: whoever may run the command administers the installation.
@@ -96,7 +101,7 @@ pub fn record(
 }
 
 /// Every kind, for filters and their checks.
-pub const KINDS: [&str; 10] = [
+pub const KINDS: [&str; 12] = [
     USER_CREATED,
     PASSWORD_SET,
     PASSWORD_RESET,
@@ -107,6 +112,8 @@ pub const KINDS: [&str; 10] = [
     ORGANISATION_REGISTERED,
     ADDRESSES_REPLACED,
     CASE_DISPOSED,
+    TIME_WINDOW_ADDED,
+    TIME_WINDOW_REMOVED,
 ];
 
 /// Which entries to find: "what happened to this account", "what did this administrator do".

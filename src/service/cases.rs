@@ -501,8 +501,9 @@ fn compute(
     }
     let workflow = ctx.registry.by_id(conn, row.definition_id)?;
     let instance = parse_state(&row)?;
+    let clock = super::time_windows::clock_for(conn, workflow.definition(), &instance, call.clock)?;
     let event = make_event(&workflow, &instance)?;
-    let outcome = step_owned(&workflow.workflow, instance, event, call.clock)?;
+    let outcome = step_owned(&workflow.workflow, instance, event, &clock)?;
     if validate {
         let errors = validate_data(&workflow.definition().data, &outcome.instance.data);
         if !errors.is_empty() {

@@ -28,6 +28,7 @@ pub mod overview;
 pub mod partner;
 pub mod partner_link;
 pub mod retention;
+pub mod time_windows;
 pub mod users;
 pub mod version_impact;
 pub mod workflows;

@@ -14,7 +14,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
 use crate::auth::login;
 use crate::web::api::{
     admin_events, assignments, beteiligung, calendar, case_file, cases, documents, follow_ups,
-    jobs, organisations, outbox, retention, users, view, workflows,
+    jobs, organisations, outbox, retention, time_windows, users, view, workflows,
 };
 use crate::web::problem::Problem;
 
@@ -69,6 +69,9 @@ const BEARER: &str = "bearer";
         organisations::show,
         organisations::register,
         organisations::replace_addresses,
+        time_windows::list,
+        time_windows::add,
+        time_windows::remove,
         outbox::list,
         outbox::retry,
         jobs::list,
@@ -134,6 +137,9 @@ const BEARER: &str = "bearer";
         crate::service::organisations::ContactInput,
         crate::service::organisations::RegisterOrganisation,
         crate::service::organisations::ReplaceAddresses,
+        crate::service::time_windows::WindowView,
+        crate::service::time_windows::PeriodView,
+        crate::service::time_windows::NewPeriod,
         outbox::OutboxList,
         outbox::OutboxItem,
         jobs::JobsOverview,
@@ -163,11 +169,12 @@ const BEARER: &str = "bearer";
         (name = "Dokumente", description = "Dokumente zu einem Vorgang"),
         (name = "Beteiligung", description = "Beteiligung von Partnerstellen per E-Mail und persönlichem Link"),
         (name = "Organisationen", description = "Partnerstellen und andere Organisationen mit den Adressen, an die Beteiligungen gehen"),
+        (name = "Zeiträume", description = "Zeiträume wie der jährliche Antragszeitraum, an die Aktionen gebunden sind; eintragen nur Administratoren"),
         (name = "Postausgang", description = "Versand der Mails (nur Administratoren)"),
         (name = "Aufgaben", description = "Regelmäßige Aufgaben und ihre Läufe (nur Administratoren)"),
         (name = "Aussonderung", description = "Löschen beendeter Vorgänge nach Ablauf der Aufbewahrungsfrist und Entscheidung des Archivs (nur Administratoren)"),
         (name = "Benutzer", description = "Konten der Mitarbeitenden: anlegen, Rollen ändern, deaktivieren (nur Administratoren)"),
-        (name = "Verwaltungsprotokoll", description = "Wer Benutzer, Rollen, Organisationen und Aussonderungen geändert hat (nur Administratoren)"),
+        (name = "Verwaltungsprotokoll", description = "Wer Benutzer, Rollen, Organisationen, Zeiträume und Aussonderungen geändert hat (nur Administratoren)"),
         (name = "Kalender", description = "Persönliche Kalenderadressen (iCalendar) für die Fristen"),
     )
 )]

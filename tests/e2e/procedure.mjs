@@ -1,8 +1,9 @@
 // The whole procedure in the browser (tests/it/browser.rs prepares users and partners on an
 // empty server and checks the outcome afterwards):
 //
-// an administrator deploys the shipped workflows through the editor; a coordinator of the Kreis
-// Coesfeld creates a ki-antrag case, fills it in and starts the Beteiligung; every partner opens
+// an administrator deploys the shipped workflows through the editor and enters the KfI's
+// Antragszeitraum; a coordinator of the Kreis Coesfeld creates a ki-antrag case, fills it in
+// and starts the Beteiligung; every partner opens
 // the link from the mail the SMTP server received and answers (one with Bedenken); the
 // coordinator evaluates, records the Kreistag's decision, attaches the documents and submits;
 // the Bewilligungsbehörde approves; the ki-betrieb case exists and, once the Arbeitsaufnahme is
@@ -138,6 +139,21 @@ await run(async (browser) => {
     await page_done(admin, 'admin-workflow-mit-diagramm');
     await admin.goto(`${BASE_URL}/admin/workflows`);
     await page_done(admin, 'admin-workflows');
+  });
+
+  await step('the administrator enters the Antragszeitraum', async () => {
+    await admin.goto(`${BASE_URL}/admin`);
+    await admin.getByRole('link', { name: 'Zeiträume' }).click();
+    await admin.waitForLoadState('load');
+    const day = (offset) => new Date(Date.now() + offset * 86400000).toISOString().slice(0, 10);
+    await admin.getByLabel('Bezeichnung').fill('Förderjahr 2027');
+    await admin.getByLabel('Erster Tag').fill(day(-30));
+    await admin.getByLabel('Letzter Tag').fill(day(30));
+    await submitting(admin, () => admin.getByRole('button', { name: 'Zeitraum eintragen' }).click());
+    const text = await admin.locator('main').textContent();
+    assert.match(text, /Der Zeitraum wurde eingetragen\./);
+    assert.match(text, /Förderjahr 2027.*läuft/s);
+    await page_done(admin, 'admin-zeitraeume');
     await logout(admin);
   });
 

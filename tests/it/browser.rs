@@ -190,7 +190,7 @@ fn the_whole_procedure_in_the_browser() {
 
     // Afterwards, through the database: the application approved, every partner answered once
     // (one with Bedenken), the operation case running with its concept deadline, the rooms'
-    // case ended with the data of its message.
+    // case ended with the data of its message, the Antragszeitraum entered.
     let mut conn = stage.db.connection();
     use vorgang::db::schema::{cases, invitations, timers};
     let outcomes: Vec<(String, String, Option<String>)> = cases::table
@@ -214,6 +214,21 @@ fn the_whole_procedure_in_the_browser() {
     assert_eq!(
         state["data"]["uebergabe"],
         json!({ "datum": "2027-01-04", "schluessel": 3 })
+    );
+    // The Antragszeitraum the administrator entered, which the submission was judged by.
+    let windows: Vec<(String, String)> = vorgang::db::schema::time_windows::table
+        .select((
+            vorgang::db::schema::time_windows::name,
+            vorgang::db::schema::time_windows::label,
+        ))
+        .load(&mut conn)
+        .unwrap();
+    assert_eq!(
+        windows,
+        [(
+            "kfi_antragszeitraum".to_string(),
+            "Förderjahr 2027".to_string()
+        )]
     );
     let voten: Vec<Option<String>> = invitations::table
         .order(invitations::id)

@@ -31,6 +31,7 @@ mod permissions;
 mod retention;
 mod startup;
 mod storage;
+mod time_windows;
 mod timer_instances;
 mod timers;
 mod ui_admin;

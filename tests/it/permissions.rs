@@ -146,6 +146,19 @@ const ORGANISATIONS: [[u16; 4]; 5] = [
     [200, 200, 403, 403], // koordination Kleve
 ];
 
+/// Time windows per principal: GET /time-windows, POST /time-windows (without a label:
+/// permitted → 422, nothing is entered), DELETE /time-windows/0 (an unknown period: permitted →
+/// 404).
+#[rustfmt::skip]
+const TIME_WINDOWS: [[u16; 3]; 5] = [
+    //  list  enter  remove
+    [200, 422, 404], // admin
+    [200, 403, 403], // koordination
+    [200, 403, 403], // bewilligung
+    [200, 403, 403], // lesen
+    [200, 403, 403], // koordination Kleve
+];
+
 /// POST /cases per principal: for applicant 05974 (Soest), for applicant 05154 (Kleve).
 #[rustfmt::skip]
 const CREATE: [[u16; 2]; 5] = [
@@ -390,6 +403,17 @@ both_backends! {
                 .insert_header(bearer(token))
                 .set_json(json!({ "mailbox": "x@example.org", "contacts": [] })));
             check(&mut mismatches, format!("{who} PUT /organisations/UNBEKANNT/addresses"), ORGANISATIONS[p][3], &addresses);
+
+            // Time windows.
+            let windows = send!(app, actix_test::TestRequest::get().uri("/api/v1/time-windows").insert_header(bearer(token)));
+            check(&mut mismatches, format!("{who} GET /time-windows"), TIME_WINDOWS[p][0], &windows);
+            let enter = send!(app, actix_test::TestRequest::post()
+                .uri("/api/v1/time-windows")
+                .insert_header(bearer(token))
+                .set_json(json!({ "name": "kfi_antragszeitraum", "opens_on": "2027-04-17", "closes_on": "2027-10-31" })));
+            check(&mut mismatches, format!("{who} POST /time-windows"), TIME_WINDOWS[p][1], &enter);
+            let remove = send!(app, actix_test::TestRequest::delete().uri("/api/v1/time-windows/0").insert_header(bearer(token)));
+            check(&mut mismatches, format!("{who} DELETE /time-windows/0"), TIME_WINDOWS[p][2], &remove);
 
             // The list, before anyone creates further cases.
             let listed = send!(app, actix_test::TestRequest::get().uri("/api/v1/cases?per_page=100").insert_header(bearer(token)));

@@ -67,9 +67,10 @@ fn recorded(db: &TestDatabase) -> Vec<(String, String, String)> {
         .unwrap()
 }
 
-const PAGES: [&str; 12] = [
+const PAGES: [&str; 13] = [
     "/admin",
     "/admin/workflows",
+    "/admin/zeitraeume",
     "/admin/workflows/ki-antrag",
     "/admin/workflows/ki-antrag/bearbeiten",
     "/admin/workflows/neu",
@@ -106,7 +107,7 @@ both_backends! {
             assert_eq!(page.status, 200, "{path}: {}", page.body);
         }
         let overview = admin.get(&app, "/admin").await;
-        for link in ["/admin/workflows", "/admin/organisationen", "/admin/benutzer", "/admin/postausgang", "/admin/aufgaben", "/admin/aussonderung", "/admin/protokoll"] {
+        for link in ["/admin/workflows", "/admin/zeitraeume", "/admin/organisationen", "/admin/benutzer", "/admin/postausgang", "/admin/aufgaben", "/admin/aussonderung", "/admin/protokoll"] {
             assert!(overview.body.contains(&format!("href=\"{link}\"")), "{link}");
         }
         // Without a session: to the login.

@@ -21,8 +21,8 @@ pub struct EventQuery {
     /// Art der Einträge: `user_created`, `user_password_set`, `user_password_reset`,
     /// `user_tokens_revoked`, `user_roles_changed`, `user_activation_changed`,
     /// `follow_ups_handed_over`,
-    /// `organisation_registered`, `organisation_addresses_replaced` oder `case_disposed`;
-    /// ohne: alle.
+    /// `organisation_registered`, `organisation_addresses_replaced`, `case_disposed`,
+    /// `time_window_added` oder `time_window_removed`; ohne: alle.
     pub kind: Option<String>,
     /// Text im Betroffenen (E-Mail-Adresse, Organisationsschlüssel, Aktenzeichen) oder im
     /// Handelnden, ohne Unterscheidung von Groß- und Kleinschreibung.

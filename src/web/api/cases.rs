@@ -13,7 +13,7 @@ use crate::db::{Database, DbConnection};
 use crate::service::ServiceError;
 use crate::service::case_list::{self, CaseFilter, Sort, SortKey};
 use crate::service::cases::{self, CaseAccess, Invocation, LoadedCase};
-use crate::service::clock;
+use crate::service::{clock, time_windows};
 use crate::web::problem::Problem;
 
 /// Runs `work` on the blocking pool with the caller's principal, loaded on the same connection
@@ -119,16 +119,24 @@ fn view(
     own: &Organisation,
 ) -> Result<CaseView, ServiceError> {
     if case.row.applicant_id == own.id {
-        return Ok(view_with(case, own, principal));
+        return view_with(conn, case, own, principal);
     }
     let applicant = Organisation::find(conn, case.row.applicant_id)?
         .ok_or_else(|| ServiceError::NotFound("Antragsteller fehlt.".into()))?;
-    Ok(view_with(case, &applicant, principal))
+    view_with(conn, case, &applicant, principal)
 }
 
-/// The view when the caller already has the applicant organisation at hand.
-fn view_with(case: &LoadedCase, applicant: &Organisation, principal: &Principal) -> CaseView {
-    case_view(case, applicant, &actor(principal), &clock::now())
+/// The view when the caller already has the applicant organisation at hand; the periods of
+/// the time windows its actions are bound to are looked up.
+fn view_with(
+    conn: &mut DbConnection,
+    case: &LoadedCase,
+    applicant: &Organisation,
+    principal: &Principal,
+) -> Result<CaseView, ServiceError> {
+    let now = clock::now();
+    let clock = time_windows::clock_for(conn, case.workflow.definition(), &case.instance, &now)?;
+    Ok(case_view(case, applicant, &actor(principal), &clock))
 }
 
 /// Body of `POST /cases`.
@@ -195,7 +203,7 @@ pub async fn create(
             &clock::now(),
         )?;
         // The case was started for `applicant`; no need to read the organisation again.
-        Ok(view_with(&case, &applicant, &principal))
+        view_with(conn, &case, &applicant, &principal)
     })
     .await?;
     Ok(HttpResponse::Created().json(view))
@@ -331,7 +339,7 @@ pub async fn list(
         let mut items = Vec::with_capacity(found.rows.len());
         for (row, applicant) in found.rows {
             let case = cases::from_row(conn, &api.registry, row)?;
-            items.push(view_with(&case, &applicant, &principal));
+            items.push(view_with(conn, &case, &applicant, &principal)?);
         }
         Ok(json!({ "items": items, "total": found.total, "page": page, "per_page": per_page }))
     })
@@ -371,7 +379,7 @@ pub async fn show(
         };
         let (case, applicant) = cases::with_applicant(conn, &api.registry, found)?;
         permit(&principal, Permission::ReadCase, case.access())?;
-        Ok(Ok(view_with(&case, &applicant, &principal)))
+        Ok(Ok(view_with(conn, &case, &applicant, &principal)?))
     })
     .await?;
     Ok(HttpResponse::Ok().json(outcome?))

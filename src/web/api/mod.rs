@@ -16,6 +16,7 @@ pub(crate) mod jobs;
 pub(crate) mod organisations;
 pub(crate) mod outbox;
 pub(crate) mod retention;
+pub(crate) mod time_windows;
 pub(crate) mod users;
 pub(crate) mod view;
 pub(crate) mod workflows;
@@ -156,6 +157,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(
                 web::resource("/organisations/{key}/addresses")
                     .route(web::put().to(organisations::replace_addresses)),
+            )
+            .service(
+                web::resource("/time-windows")
+                    .route(web::get().to(time_windows::list))
+                    .route(web::post().to(time_windows::add)),
+            )
+            .service(
+                web::resource("/time-windows/{id}").route(web::delete().to(time_windows::remove)),
             )
             .service(web::resource("/admin/outbox").route(web::get().to(outbox::list)))
             .service(web::resource("/admin/events").route(web::get().to(admin_events::list)))

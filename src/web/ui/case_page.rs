@@ -23,14 +23,14 @@ use crate::db::models::{CaseId, Organisation};
 use crate::db::{Database, DbConnection};
 use crate::documents::{self, Document};
 use crate::engine::definition::Step;
-use crate::engine::{Refusal, available_actions, editors};
+use crate::engine::{Clock, Refusal, available_actions, editors};
 use crate::journal::{self, JournalEntry};
 use crate::mail::outbox::{self, FailedMail};
 use crate::service::beteiligung::{self, MatrixRow};
 use crate::service::cases::{self, LoadedCase};
 use crate::service::{ServiceError, clock, mail};
 use crate::service::{assignments, follow_ups};
-use crate::service::{internal, notes};
+use crate::service::{internal, notes, time_windows};
 use crate::web::api::ApiState;
 use crate::web::api::cases::permit;
 
@@ -103,6 +103,9 @@ pub(super) struct Loaded {
     /// For administrators of a running case on an older workflow version: the newest version,
     /// to which it could be moved.
     pub newer_version: Option<i32>,
+    /// The clock the actions are judged by, with the periods of the time windows they are
+    /// bound to.
+    pub clock: Clock,
 }
 
 /// Reads the case for `principal` (404 when hidden) with everything the page shows.
@@ -135,7 +138,12 @@ pub(super) fn load(
     } else {
         None
     };
+    let now = clock::now();
+    let judged_by =
+        time_windows::clock_for(conn, case.workflow.definition(), &case.instance, &now)?
+            .into_owned();
     Ok(Loaded {
+        clock: judged_by,
         case,
         applicant,
         documents,
@@ -396,12 +404,11 @@ fn context(session: &Session, loaded: &Loaded, overrides: Overrides) -> Value {
 
     // Actions, with every reason and links to the missing fields.
     let labels = field_labels(definition);
-    let clock = clock::now();
     let actions = available_actions(
         &workflow.workflow,
         &case.instance,
         &crate::web::api::actor(principal),
-        &clock,
+        &loaded.clock,
     );
     context["darf_handeln"] = json!(darf_handeln);
     // The actions of another role's step are named once, with who takes them, instead of each
@@ -579,7 +586,7 @@ fn context(session: &Session, loaded: &Loaded, overrides: Overrides) -> Value {
     let (tag, anlass) = overrides.follow_up.unwrap_or_default();
     context["wv"] = json!({ "tag": tag, "anlass": anlass });
     context["wv_fehler"] = json!(overrides.follow_up_errors);
-    context["heute_iso"] = json!(clock.today.format("%Y-%m-%d").to_string());
+    context["heute_iso"] = json!(loaded.clock.today.format("%Y-%m-%d").to_string());
 
     // Consultation matrix. A deadline all participants share (the usual case) is said once
     // above the table, with its reason, instead of in every row.

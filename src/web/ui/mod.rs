@@ -136,6 +136,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             r.route(web::get().to(admin::workflows::edit))
                 .route(web::post().to(admin::workflows::submit_edit))
         }))
+        .service(page("/admin/zeitraeume", |r| {
+            r.route(web::get().to(admin::time_windows::list))
+                .route(web::post().to(admin::time_windows::add))
+        }))
+        .service(page("/admin/zeitraeume/{id}/entfernen", |r| {
+            r.route(web::post().to(admin::time_windows::remove))
+        }))
         .service(page("/admin/organisationen", |r| {
             r.route(web::get().to(admin::organisations::list))
         }))

@@ -20,7 +20,7 @@ use crate::web::ui::{UiSession, encode_query_value, layout, render, role_label};
 const PER_PAGE: i64 = 50;
 
 /// The kinds as the filter offers them.
-const KIND_LABELS: [(&str, &str); 10] = [
+const KIND_LABELS: [(&str, &str); 12] = [
     (admin_log::USER_CREATED, "Benutzer angelegt"),
     (admin_log::ROLES_CHANGED, "Rollen geändert"),
     (
@@ -43,6 +43,8 @@ const KIND_LABELS: [(&str, &str); 10] = [
     ),
     (admin_log::ADDRESSES_REPLACED, "Adressen ersetzt"),
     (admin_log::CASE_DISPOSED, "Vorgang ausgesondert"),
+    (admin_log::TIME_WINDOW_ADDED, "Zeitraum eingetragen"),
+    (admin_log::TIME_WINDOW_REMOVED, "Zeitraum entfernt"),
 ];
 
 /// Role names of a record's list, as pages show them: „Koordination, Lesen“ („keine“ for none).
@@ -122,6 +124,24 @@ pub(crate) fn describe(event: &AdminEvent) -> String {
             "Vorgang {subject} ausgesondert ({})",
             Decision::parse(&text("decision")).map_or("Entscheidung unbekannt", Decision::label)
         ),
+        admin_log::TIME_WINDOW_ADDED | admin_log::TIME_WINDOW_REMOVED => {
+            let day = |key: &str| {
+                text(key)
+                    .parse::<chrono::NaiveDate>()
+                    .map_or_else(|_| text(key), |d| d.format("%d.%m.%Y").to_string())
+            };
+            let done = if event.kind == admin_log::TIME_WINDOW_ADDED {
+                "eingetragen"
+            } else {
+                "entfernt"
+            };
+            format!(
+                "Zeitraum {subject}: „{}“ vom {} bis {} {done}",
+                text("label"),
+                day("opens_on"),
+                day("closes_on")
+            )
+        }
         other => format!("{other}: {subject}"),
     }
 }
@@ -327,6 +347,22 @@ mod tests {
                     json!({ "decision": "archived" }),
                 ),
                 "Vorgang KI-05154-2019-0001 ausgesondert (vom Archiv übernommen)",
+            ),
+            (
+                event(
+                    admin_log::TIME_WINDOW_ADDED,
+                    "kfi_antrag",
+                    json!({ "label": "Förderjahr 2027", "opens_on": "2026-04-17", "closes_on": "2026-10-31" }),
+                ),
+                "Zeitraum kfi_antrag: „Förderjahr 2027“ vom 17.04.2026 bis 31.10.2026 eingetragen",
+            ),
+            (
+                event(
+                    admin_log::TIME_WINDOW_REMOVED,
+                    "kfi_antrag",
+                    json!({ "label": "Förderjahr 2027", "opens_on": "2026-04-17", "closes_on": "2026-10-31" }),
+                ),
+                "Zeitraum kfi_antrag: „Förderjahr 2027“ vom 17.04.2026 bis 31.10.2026 entfernt",
             ),
             (
                 event(admin_log::PASSWORD_SET, "a@kleve.de", json!({})),

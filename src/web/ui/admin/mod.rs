@@ -1,5 +1,5 @@
-//! `/admin…`: the administration pages – workflows, organisations, users, mail outbox, jobs and
-//! timers, Aussonderung, the administration's record. Every page is for administrators only: each handler first asks
+//! `/admin…`: the administration pages – workflows, time windows, organisations, users, mail
+//! outbox, jobs and timers, Aussonderung, the administration's record. Every page is for administrators only: each handler first asks
 //! [`Session::authorize`] for its permission, the same decision the API makes, and anybody else
 //! gets a German 403 page.
 
@@ -8,6 +8,7 @@ pub mod jobs;
 pub mod organisations;
 pub mod outbox;
 pub mod retention;
+pub mod time_windows;
 pub mod users;
 pub mod workflows;
 

@@ -1,0 +1,411 @@
+//! The periods of time windows (`windows` in a workflow, `within` on an action): entered by an
+//! administrator, looked up for the engine before it judges an action bound to one.
+//!
+//! The KfI publishes its Antragszeitraum anew every year; shipping the dates in a workflow would
+//! make every version stale within a year, so they are data. Entering and removing a period is
+//! recorded in the administration's record. Periods of one window may not overlap, so "which
+//! period is open today" has one answer.
+
+use std::borrow::Cow;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+
+use super::ServiceError;
+use super::admin_log;
+use super::workflows::WorkflowRegistry;
+use crate::db::models::DefinitionRow;
+use crate::db::schema::time_windows;
+use crate::db::{DbConnection, DbError, write_transaction};
+use crate::engine::data::DataError;
+use crate::engine::definition::Definition;
+use crate::engine::{Clock, Instance, TimeWindows, WindowSpan};
+
+/// Longest label of a period, as the table's CHECK allows.
+const LABEL_MAX: usize = 100;
+
+/// A period as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = time_windows)]
+struct PeriodRow {
+    id: i64,
+    name: String,
+    label: String,
+    opens_on: NaiveDate,
+    closes_on: NaiveDate,
+    created_at: NaiveDateTime,
+    created_by: String,
+}
+
+/// A period of a window, as the API and the administration's page show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct PeriodView {
+    pub id: i64,
+    /// Name des Zeitraums, wie ihn die Workflows deklarieren (`kfi_antrag`).
+    pub name: String,
+    /// Bezeichnung des Abschnitts, z. B. „Förderjahr 2027“.
+    pub label: String,
+    /// Erster Tag, an dem der Zeitraum läuft (`YYYY-MM-DD`).
+    #[schema(value_type = String, format = Date)]
+    pub opens_on: NaiveDate,
+    /// Letzter Tag, an dem der Zeitraum läuft (`YYYY-MM-DD`).
+    #[schema(value_type = String, format = Date)]
+    pub closes_on: NaiveDate,
+    /// Eingetragen am (UTC).
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: NaiveDateTime,
+    /// E-Mail-Adresse der Administratorin bzw. des Administrators, die bzw. der ihn eintrug.
+    pub created_by: String,
+}
+
+impl From<PeriodRow> for PeriodView {
+    fn from(row: PeriodRow) -> Self {
+        Self {
+            id: row.id,
+            name: row.name,
+            label: row.label,
+            opens_on: row.opens_on,
+            closes_on: row.closes_on,
+            created_at: row.created_at,
+            created_by: row.created_by,
+        }
+    }
+}
+
+/// A window as the workflows declare it, with its periods: one section of the page where the
+/// administration maintains them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct WindowView {
+    /// Name des Zeitraums (`kfi_antrag`).
+    pub name: String,
+    /// Deutscher Titel aus der Workflow-Definition.
+    pub title: String,
+    /// Hilfetext aus der Workflow-Definition: wer die Zeiträume bekannt gibt.
+    pub help: Option<String>,
+    /// Schlüssel der Workflows (neueste Versionen), die Aktionen an ihn binden.
+    pub workflows: Vec<String>,
+    /// Die eingetragenen Abschnitte, nach Beginn sortiert; keiner: Der Zeitraum wird nicht
+    /// geprüft.
+    pub periods: Vec<PeriodView>,
+}
+
+/// Body of `POST /time-windows`: every field is required.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewPeriod {
+    /// Name eines in einem Workflow deklarierten Zeitraums.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Bezeichnung, 1–100 Zeichen, z. B. „Förderjahr 2027“.
+    #[serde(default)]
+    pub label: Option<String>,
+    /// Erster Tag (`YYYY-MM-DD`).
+    #[serde(default)]
+    pub opens_on: Option<String>,
+    /// Letzter Tag (`YYYY-MM-DD`), nicht vor dem ersten.
+    #[serde(default)]
+    pub closes_on: Option<String>,
+}
+
+/// Every window the newest workflow versions declare, with its periods, ordered by name. Periods
+/// of a window no workflow declares any more are listed too (under their name), so they can be
+/// removed.
+pub fn list(
+    conn: &mut DbConnection,
+    registry: &WorkflowRegistry,
+) -> Result<Vec<WindowView>, ServiceError> {
+    let mut windows = declared(conn, registry)?;
+    let rows: Vec<PeriodRow> = time_windows::table
+        .order((time_windows::name, time_windows::opens_on))
+        .select(PeriodRow::as_select())
+        .load(conn)?;
+    for row in rows {
+        let at = match windows.iter().position(|w| w.name == row.name) {
+            Some(at) => at,
+            None => {
+                windows.push(WindowView {
+                    name: row.name.clone(),
+                    title: row.name.clone(),
+                    help: None,
+                    workflows: Vec::new(),
+                    periods: Vec::new(),
+                });
+                windows.len() - 1
+            }
+        };
+        windows[at].periods.push(row.into());
+    }
+    windows.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(windows)
+}
+
+/// The windows the newest version of each workflow declares, by name, each with the workflows
+/// that declare it (the first declaration's title and help count).
+fn declared(
+    conn: &mut DbConnection,
+    registry: &WorkflowRegistry,
+) -> Result<Vec<WindowView>, ServiceError> {
+    let mut out: Vec<WindowView> = Vec::new();
+    for id in DefinitionRow::latest_ids(conn)? {
+        let deployed = registry.by_id(conn, id)?;
+        for (name, window) in &deployed.definition().windows {
+            match out.iter_mut().find(|w| &w.name == name) {
+                Some(known) => known.workflows.push(deployed.key().to_string()),
+                None => out.push(WindowView {
+                    name: name.clone(),
+                    title: window.title.clone(),
+                    help: window.help.clone(),
+                    workflows: vec![deployed.key().to_string()],
+                    periods: Vec::new(),
+                }),
+            }
+        }
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+/// Enters a period, recorded as done by `by` at `at`: every field error at once (422), and
+/// nothing stored unless all is well.
+pub fn add(
+    conn: &mut DbConnection,
+    registry: &WorkflowRegistry,
+    input: NewPeriod,
+    by: &str,
+    at: NaiveDateTime,
+) -> Result<PeriodView, ServiceError> {
+    let known = declared(conn, registry)?;
+    write_transaction(conn, |conn| {
+        // Two administrators entering overlapping periods at once would both pass the check
+        // below; on PostgreSQL the second waits here (SQLite's writers queue anyway).
+        if let DbConnection::Pg(pg) = conn {
+            diesel::sql_query("LOCK TABLE time_windows IN SHARE ROW EXCLUSIVE MODE").execute(pg)?;
+        }
+        let mut errors = Vec::new();
+        let name = check_name(input.name.as_deref(), &known, &mut errors);
+        let label = check_label(input.label.as_deref(), &mut errors);
+        let opens_on = check_date(
+            input.opens_on.as_deref(),
+            "/opens_on",
+            "Beginn",
+            &mut errors,
+        );
+        let closes_on = check_date(
+            input.closes_on.as_deref(),
+            "/closes_on",
+            "Ende",
+            &mut errors,
+        );
+        if let (Some(opens_on), Some(closes_on)) = (opens_on, closes_on)
+            && closes_on < opens_on
+        {
+            errors.push(error(
+                "/closes_on",
+                "Das Ende liegt vor dem Beginn; beide Tage zählen zum Zeitraum.".into(),
+            ));
+        }
+        let (Some(name), Some(label), Some(opens_on), Some(closes_on), true) =
+            (name, label, opens_on, closes_on, errors.is_empty())
+        else {
+            return Err(ServiceError::InvalidInput(errors));
+        };
+        let overlapping: Option<PeriodRow> = time_windows::table
+            .filter(time_windows::name.eq(name))
+            .filter(time_windows::opens_on.le(closes_on))
+            .filter(time_windows::closes_on.ge(opens_on))
+            .select(PeriodRow::as_select())
+            .first(conn)
+            .optional()?;
+        if let Some(other) = overlapping {
+            return Err(ServiceError::InvalidInput(vec![error(
+                "/opens_on",
+                format!(
+                    "Der Abschnitt überschneidet sich mit „{}“ ({} bis {}).",
+                    other.label,
+                    german_date(other.opens_on),
+                    german_date(other.closes_on)
+                ),
+            )]));
+        }
+        let id: i64 = diesel::insert_into(time_windows::table)
+            .values((
+                time_windows::name.eq(name),
+                time_windows::label.eq(&label),
+                time_windows::opens_on.eq(opens_on),
+                time_windows::closes_on.eq(closes_on),
+                time_windows::created_at.eq(at),
+                time_windows::created_by.eq(by),
+            ))
+            .returning(time_windows::id)
+            .get_result(conn)?;
+        admin_log::record(
+            conn,
+            at,
+            by,
+            admin_log::TIME_WINDOW_ADDED,
+            name,
+            &json!({ "label": label, "opens_on": opens_on, "closes_on": closes_on }),
+        )?;
+        tracing::info!(window = name, %opens_on, %closes_on, "time window period entered");
+        Ok(PeriodView {
+            id,
+            name: name.to_string(),
+            label,
+            opens_on,
+            closes_on,
+            created_at: at,
+            created_by: by.to_string(),
+        })
+    })
+}
+
+/// Removes a period entered by mistake, recorded as done by `by` at `at`.
+pub fn remove(
+    conn: &mut DbConnection,
+    id: i64,
+    by: &str,
+    at: NaiveDateTime,
+) -> Result<(), ServiceError> {
+    write_transaction(conn, |conn| {
+        let row: PeriodRow = time_windows::table
+            .find(id)
+            .select(PeriodRow::as_select())
+            .first(conn)
+            .optional()?
+            .ok_or_else(|| {
+                ServiceError::NotFound(format!("Es gibt keinen eingetragenen Zeitraum {id}."))
+            })?;
+        diesel::delete(time_windows::table.find(id)).execute(conn)?;
+        admin_log::record(
+            conn,
+            at,
+            by,
+            admin_log::TIME_WINDOW_REMOVED,
+            &row.name,
+            &json!({ "label": row.label, "opens_on": row.opens_on, "closes_on": row.closes_on }),
+        )?;
+        tracing::info!(window = row.name, id, "time window period removed");
+        Ok(())
+    })
+}
+
+/// `clock` with the periods of the windows the actions at the case's active steps are bound
+/// to, for the engine; the clock itself (no lookup) when they are bound to none.
+pub fn clock_for<'c>(
+    conn: &mut DbConnection,
+    definition: &Definition,
+    instance: &Instance,
+    clock: &'c Clock,
+) -> Result<Cow<'c, Clock>, DbError> {
+    let mut names: Vec<&str> = instance
+        .active_steps()
+        .flat_map(|token| definition.windows_of_step(&token.step))
+        .collect();
+    if names.is_empty() {
+        return Ok(Cow::Borrowed(clock));
+    }
+    names.sort_unstable();
+    names.dedup();
+    let rows: Vec<PeriodRow> = time_windows::table
+        .filter(time_windows::name.eq_any(&names))
+        .select(PeriodRow::as_select())
+        .load(conn)?;
+    let mut windows = TimeWindows::default();
+    for name in names {
+        let spans = rows
+            .iter()
+            .filter(|row| row.name == name)
+            .map(|row| WindowSpan {
+                label: row.label.clone(),
+                opens_on: row.opens_on,
+                closes_on: row.closes_on,
+            })
+            .collect();
+        windows.insert(name, spans);
+    }
+    Ok(Cow::Owned(Clock {
+        windows,
+        ..clock.clone()
+    }))
+}
+
+fn check_name<'k>(
+    name: Option<&str>,
+    known: &'k [WindowView],
+    errors: &mut Vec<DataError>,
+) -> Option<&'k str> {
+    let name = name.map(str::trim).unwrap_or_default();
+    if name.is_empty() {
+        errors.push(error("/name", "Bitte wählen Sie den Zeitraum.".into()));
+        return None;
+    }
+    let found = known.iter().find(|w| w.name == name);
+    if found.is_none() {
+        let names: Vec<&str> = known.iter().map(|w| w.name.as_str()).collect();
+        let hint = if names.is_empty() {
+            "kein Workflow deklariert einen".to_string()
+        } else {
+            format!("deklariert: {}", names.join(", "))
+        };
+        errors.push(error(
+            "/name",
+            format!("Den Zeitraum „{name}“ deklariert kein Workflow ({hint})."),
+        ));
+    }
+    found.map(|w| w.name.as_str())
+}
+
+fn check_label(label: Option<&str>, errors: &mut Vec<DataError>) -> Option<String> {
+    let label = label.map(str::trim).unwrap_or_default();
+    if label.is_empty() {
+        errors.push(error(
+            "/label",
+            "Bitte geben Sie eine Bezeichnung an, z. B. „Förderjahr 2027“.".into(),
+        ));
+        None
+    } else if label.chars().count() > LABEL_MAX {
+        errors.push(error(
+            "/label",
+            format!("Die Bezeichnung ist länger als {LABEL_MAX} Zeichen."),
+        ));
+        None
+    } else {
+        Some(label.to_string())
+    }
+}
+
+fn check_date(
+    value: Option<&str>,
+    pointer: &str,
+    what: &str,
+    errors: &mut Vec<DataError>,
+) -> Option<NaiveDate> {
+    let value = value.map(str::trim).unwrap_or_default();
+    if value.is_empty() {
+        errors.push(error(pointer, format!("Bitte geben Sie den {what} an.")));
+        return None;
+    }
+    let parsed = NaiveDate::parse_from_str(value, "%Y-%m-%d").ok();
+    if parsed.is_none() {
+        errors.push(error(
+            pointer,
+            format!("„{value}“ ist kein Datum im Format JJJJ-MM-TT."),
+        ));
+    }
+    parsed
+}
+
+fn error(pointer: &str, message: String) -> DataError {
+    DataError {
+        pointer: pointer.into(),
+        message,
+    }
+}
+
+/// `31.10.2026`.
+fn german_date(date: NaiveDate) -> String {
+    date.format("%d.%m.%Y").to_string()
+}
