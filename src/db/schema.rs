@@ -283,6 +283,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// The office of `case_id` was reminded that period `period_id` ends soon.
+    window_reminders (period_id, case_id) {
+        period_id -> BigInt,
+        case_id -> BigInt,
+        sent_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(window_reminders -> time_windows (period_id));
+diesel::joinable!(window_reminders -> cases (case_id));
 diesel::joinable!(follow_ups -> cases (case_id));
 diesel::joinable!(case_assignments -> cases (case_id));
 diesel::joinable!(case_assignments -> users (user_id));
@@ -431,4 +442,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     admin_events,
     admin_chain,
     time_windows,
+    window_reminders,
 );

@@ -132,6 +132,12 @@ pub struct TimeWindowDefinition {
     /// German help text: who publishes the periods, and where.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub help: Option<String>,
+    /// How long before the last day of an open period the coordinating office of every case
+    /// waiting at an action bound to the window is reminded by mail (once per period and
+    /// case, by the `reminders` job); absent: no reminder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub remind: Option<Period>,
 }
 
 /// Who may withdraw a running case, and the outcome recorded.

@@ -1186,7 +1186,7 @@ fn add_period(date: NaiveDate, period: crate::frist::Period) -> Option<NaiveDate
 }
 
 /// `date` minus the period (reminders `before` a deadline).
-fn subtract_period(date: NaiveDate, period: crate::frist::Period) -> Option<NaiveDate> {
+pub(super) fn subtract_period(date: NaiveDate, period: crate::frist::Period) -> Option<NaiveDate> {
     let (months, days) = period_parts(period);
     date.checked_sub_months(Months::new(months))?
         .checked_sub_days(Days::new(days))

@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use crate::frist::Period;
+
 /// One period of a window, as entered: „Förderjahr 2027“ from 17.04.2026 to 31.10.2026.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WindowSpan {
@@ -90,6 +92,12 @@ pub fn refusal_message(title: &str, state: WindowState<'_>) -> Option<String> {
     })
 }
 
+/// The day from which the reminder `before` the last day `closes_on` of a period is due; `None`
+/// when that lies before the calendar's start.
+pub fn reminder_due(closes_on: NaiveDate, before: Period) -> Option<NaiveDate> {
+    super::machine::subtract_period(closes_on, before)
+}
+
 /// The warning shown with an action whose window nobody has entered.
 pub fn unmaintained_warning(title: &str) -> String {
     format!(
@@ -156,6 +164,20 @@ mod tests {
                 "Außerhalb des Zeitraums „Antragszeitraum“: Der letzte eingetragene Zeitraum \
                  (Förderjahr 2027) endete am 31.10.2026; ein weiterer ist noch nicht eingetragen."
             )
+        );
+    }
+
+    #[test]
+    fn the_reminder_is_due_the_period_before_the_last_day() {
+        let four_weeks: Period = "P4W".parse().unwrap();
+        assert_eq!(
+            reminder_due(day("2026-10-31"), four_weeks),
+            Some(day("2026-10-03"))
+        );
+        let a_month: Period = "P1M".parse().unwrap();
+        assert_eq!(
+            reminder_due(day("2026-03-31"), a_month),
+            Some(day("2026-02-28"))
         );
     }
 

@@ -25,7 +25,8 @@ pub const ZONE: Tz = chrono_tz::Europe::Berlin;
 /// The periodic jobs there are; any other name in the configuration is an error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum JobName {
-    /// Sends the reminder mails that are due, and the mails about due Wiedervorlagen.
+    /// Sends the reminder mails that are due, the mails about due Wiedervorlagen and those
+    /// about periods of time windows that end soon.
     Reminders,
     /// Mails each coordinating office its deadlines of the next 14 days.
     Digest,
@@ -319,6 +320,9 @@ fn reminders(
     counts.insert("failed".into(), round.failed.into());
     let follow_ups = crate::service::follow_ups::mail_due(conn, ctx.case.mail, &clock)?;
     counts.insert("wiedervorlagen".into(), follow_ups.into());
+    let windows =
+        crate::service::time_windows::mail_closing(conn, ctx.case.registry, ctx.case.mail, &clock)?;
+    counts.insert("zeitraeume".into(), windows.into());
     Ok(counts)
 }
 

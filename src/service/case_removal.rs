@@ -8,7 +8,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::{
     answers, case_assignments, case_events, cases, documents, follow_ups, invitations, outbox,
-    partner_links, timers,
+    partner_links, timers, window_reminders,
 };
 use crate::db::{DbConnection, DbError};
 use crate::documents::DocumentStore;
@@ -88,6 +88,8 @@ pub(crate) fn delete_rows(conn: &mut DbConnection, case_ids: &[i64]) -> Result<D
             .execute(conn)?;
     diesel::delete(follow_ups::table.filter(follow_ups::case_id.eq_any(case_ids))).execute(conn)?;
     diesel::delete(case_assignments::table.filter(case_assignments::case_id.eq_any(case_ids)))
+        .execute(conn)?;
+    diesel::delete(window_reminders::table.filter(window_reminders::case_id.eq_any(case_ids)))
         .execute(conn)?;
     // Whole journals go: every other case's chain stays intact.
     deleted.journal_entries =

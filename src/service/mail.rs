@@ -292,13 +292,15 @@ pub fn validation_context(templates: &Templates) -> ValidationContext {
 }
 
 /// Checks the templates every installation needs, whatever its workflows: the confirmation to
-/// partners, the result mail to the coordinating office, the weekly digest and the mail about
-/// due Wiedervorlagen and the one to someone made responsible for a case.
+/// partners, the result mail to the coordinating office, the weekly digest, the mails about
+/// due Wiedervorlagen and about a period that ends soon, and the one to someone made
+/// responsible for a case.
 pub fn check_builtin_templates(templates: &Templates) -> Result<(), TemplateError> {
     check_template(templates, CONFIRMATION_TEMPLATE, MailKind::Confirmation)?;
     check_template(templates, RESULT_TEMPLATE, MailKind::ConsultationResult)?;
     crate::scheduler::digest::check_template(templates)?;
     super::follow_ups::check_template(templates)?;
+    super::time_windows::check_template(templates)?;
     super::assignments::check_template(templates)
 }
 

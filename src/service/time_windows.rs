@@ -10,19 +10,26 @@ use std::borrow::Cow;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
 use super::ServiceError;
 use super::admin_log;
+use super::mail::{self, Outgoing};
 use super::workflows::WorkflowRegistry;
-use crate::db::models::DefinitionRow;
-use crate::db::schema::time_windows;
+use crate::db::models::{DefinitionId, DefinitionRow, OrganisationId};
+use crate::db::schema::{cases, time_windows, window_reminders};
 use crate::db::{DbConnection, DbError, write_transaction};
 use crate::engine::data::DataError;
-use crate::engine::definition::Definition;
+use crate::engine::definition::{Definition, Step};
+use crate::engine::windows::reminder_due;
 use crate::engine::{Clock, Instance, TimeWindows, WindowSpan};
+use crate::render::{TemplateError, Templates};
+
+/// The template of the mail that a period ends soon (`templates/mail/zeitraum_endet.*`).
+pub const TEMPLATE: &str = "zeitraum_endet";
 
 /// Longest label of a period, as the table's CHECK allows.
 const LABEL_MAX: usize = 100;
@@ -85,6 +92,10 @@ pub struct WindowView {
     pub title: String,
     /// Hilfetext aus der Workflow-Definition: wer die Zeiträume bekannt gibt.
     pub help: Option<String>,
+    /// Wie lange vor dem letzten Tag eines laufenden Abschnitts die Stellen der Vorgänge, die
+    /// an einer gebundenen Aktion stehen, erinnert werden (ISO 8601, z. B. `P4W`); ohne: keine
+    /// Erinnerung.
+    pub remind: Option<String>,
     /// Schlüssel der Workflows (neueste Versionen), die Aktionen an ihn binden.
     pub workflows: Vec<String>,
     /// Die eingetragenen Abschnitte, nach Beginn sortiert; keiner: Der Zeitraum wird nicht
@@ -130,6 +141,7 @@ pub fn list(
                     name: row.name.clone(),
                     title: row.name.clone(),
                     help: None,
+                    remind: None,
                     workflows: Vec::new(),
                     periods: Vec::new(),
                 });
@@ -158,6 +170,7 @@ fn declared(
                     name: name.clone(),
                     title: window.title.clone(),
                     help: window.help.clone(),
+                    remind: window.remind.map(|period| period.to_string()),
                     workflows: vec![deployed.key().to_string()],
                     periods: Vec::new(),
                 }),
@@ -278,6 +291,9 @@ pub fn remove(
             .ok_or_else(|| {
                 ServiceError::NotFound(format!("Es gibt keinen eingetragenen Zeitraum {id}."))
             })?;
+        // The reminders go with the period (also where SQLite leaves foreign keys unenforced).
+        diesel::delete(window_reminders::table.filter(window_reminders::period_id.eq(id)))
+            .execute(conn)?;
         diesel::delete(time_windows::table.find(id)).execute(conn)?;
         admin_log::record(
             conn,
@@ -330,6 +346,163 @@ pub fn clock_for<'c>(
         windows,
         ..clock.clone()
     }))
+}
+
+/// Mails the coordinating office of every running case waiting at an action bound to a window
+/// whose open period ends within the window's `remind`, once per period and case: the mark and
+/// the mail are written in one transaction, and a mark another run wrote first skips the case.
+/// Cases on every deployed version count, each by its own version's declaration. Returns the
+/// mails queued.
+pub fn mail_closing(
+    conn: &mut DbConnection,
+    registry: &WorkflowRegistry,
+    out: &Outgoing,
+    clock: &Clock,
+) -> Result<usize, ServiceError> {
+    let today = clock.today;
+    let open: Vec<PeriodRow> = time_windows::table
+        .filter(time_windows::opens_on.le(today))
+        .filter(time_windows::closes_on.ge(today))
+        .select(PeriodRow::as_select())
+        .load(conn)?;
+    if open.is_empty() {
+        return Ok(0);
+    }
+    let versions: Vec<DefinitionId> = cases::table
+        .filter(cases::status.eq("running"))
+        .select(cases::definition_id)
+        .distinct()
+        .load(conn)?;
+    let base = out.public_url.as_str().trim_end_matches('/').to_string();
+    let mut mails = 0;
+    for version in versions {
+        let deployed = registry.by_id(conn, version)?;
+        let definition = deployed.definition();
+        for period in &open {
+            let Some(window) = definition.windows.get(&period.name) else {
+                continue;
+            };
+            let due = window
+                .remind
+                .and_then(|before| reminder_due(period.closes_on, before));
+            if due.is_none_or(|due| due > today) {
+                continue;
+            }
+            for (step, action) in bound_actions(definition, &period.name) {
+                let reminded: Vec<i64> = window_reminders::table
+                    .filter(window_reminders::period_id.eq(period.id))
+                    .select(window_reminders::case_id)
+                    .load(conn)?;
+                let waiting: Vec<(i64, String, OrganisationId)> = cases::table
+                    .filter(cases::status.eq("running"))
+                    .filter(cases::definition_id.eq(version))
+                    .filter(cases::current_steps.like(format!("%,{step},%")))
+                    .select((cases::id, cases::aktenzeichen, cases::applicant_id))
+                    .order(cases::id)
+                    .load(conn)?;
+                for (case, aktenzeichen, applicant) in waiting {
+                    if reminded.contains(&case) {
+                        continue;
+                    }
+                    let context = serde_json::json!({
+                        "aktenzeichen": aktenzeichen,
+                        "verfahren": definition.title,
+                        "zeitraum": window.title,
+                        "abschnitt": period.label,
+                        "ende": {
+                            "datum": period.closes_on.format("%d.%m.%Y").to_string(),
+                            "wochentag": mail::weekday_de(period.closes_on),
+                        },
+                        "schritt": step_title(definition, step),
+                        "aktion": action,
+                        "link": format!("{base}/vorgaenge/{case}"),
+                    });
+                    let at = clock.now.naive_utc();
+                    let sent = write_transaction(conn, |conn| {
+                        diesel::insert_into(window_reminders::table)
+                            .values((
+                                window_reminders::period_id.eq(period.id),
+                                window_reminders::case_id.eq(case),
+                                window_reminders::sent_at.eq(at),
+                            ))
+                            .execute(conn)?;
+                        let to = mail::office_addresses(conn, applicant)?;
+                        mail::queue_with(
+                            conn,
+                            out,
+                            mail::Envelope {
+                                case: Some(case),
+                                invitation: None,
+                                template: TEMPLATE,
+                                recipients: serde_json::json!({ "kind": "applicant" }),
+                                to,
+                            },
+                            &context,
+                            &context,
+                            at,
+                        )
+                    });
+                    let sent = match sent {
+                        Ok(()) => true,
+                        // Another run reminded this office meanwhile (`vorgang jobs run` beside
+                        // the scheduler): its mail stands, this one is not written.
+                        Err(ServiceError::Db(DbError::Query(DieselError::DatabaseError(
+                            DatabaseErrorKind::UniqueViolation,
+                            _,
+                        )))) => false,
+                        Err(other) => return Err(other),
+                    };
+                    if sent {
+                        mails += 1;
+                        tracing::info!(
+                            case,
+                            window = period.name,
+                            "office reminded that a period ends"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    Ok(mails)
+}
+
+/// The steps with an action bound to `window`, each with that action's title (the first, where
+/// a step binds several).
+fn bound_actions<'d>(definition: &'d Definition, window: &str) -> Vec<(&'d str, &'d str)> {
+    definition
+        .steps
+        .iter()
+        .filter_map(|(name, step)| match step {
+            Step::Task(task) => task
+                .actions
+                .values()
+                .find(|action| action.within.as_deref() == Some(window))
+                .map(|action| (name.as_str(), action.title.as_str())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn step_title<'d>(definition: &'d Definition, step: &'d str) -> &'d str {
+    definition.steps.get(step).map_or(step, Step::title)
+}
+
+/// Renders the reminder with sample values, so a template missing a variable stops the start.
+pub fn check_template(templates: &Templates) -> Result<(), TemplateError> {
+    let context = serde_json::json!({
+        "aktenzeichen": "KI-05974-2026-0001",
+        "verfahren": "Antrag auf Einrichtung eines Kommunalen Integrationszentrums",
+        "zeitraum": "Antragszeitraum des Kompetenzzentrums für Integration",
+        "abschnitt": "Förderjahr 2027",
+        "ende": { "datum": "31.10.2026", "wochentag": "Samstag" },
+        "schritt": "Antrag einreichen",
+        "aktion": "Antrag einreichen",
+        "link": "https://vorgang.example/vorgaenge/1",
+    });
+    templates
+        .render_mail(TEMPLATE, &context, &context)
+        .map(|_| ())
 }
 
 fn check_name<'k>(

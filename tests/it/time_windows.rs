@@ -153,6 +153,7 @@ both_backends! {
         let names: Vec<&str> = listed.body.as_array().unwrap().iter().map(|w| w["name"].as_str().unwrap()).collect();
         assert_eq!(names, ["antragszeitraum", "kfi_antragszeitraum"], "{}", listed.body);
         assert_eq!(listed.body[0]["workflows"], json!(["ki-zeitraum"]));
+        assert_eq!((listed.body[0]["remind"].clone(), listed.body[1]["remind"].clone()), (Value::Null, json!("P4W")));
         assert_eq!(listed.body[0]["periods"], json!([]));
 
         // Only administrators enter periods; bad input gets every error at its field.
@@ -251,7 +252,9 @@ both_backends! {
         let page = unescape(&admin.get(&app, "/admin/zeitraeume").await.body);
         assert!(page.contains("<h2 id=\"zeitraum-antragszeitraum\">Antragszeitraum</h2>"), "{page}");
         assert!(page.contains("<p>Gibt die Bewilligungsbehörde jedes Jahr bekannt.</p>"), "{page}");
-        assert!(page.contains("Gebunden in: ki-zeitraum"), "{page}");
+        assert!(page.contains("Gebunden in: <a href=\"/admin/workflows/ki-zeitraum\">ki-zeitraum</a></p>"), "{page}");
+        // The shipped Antrag's window reminds four weeks ahead.
+        assert!(page.contains("Gebunden in: <a href=\"/admin/workflows/ki-antrag\">ki-antrag</a> Erinnerung an die Stellen, deren Vorgänge noch an einer gebundenen Aktion stehen: 4 Wochen vor dem letzten Tag.</p>"), "{page}");
         assert!(page.contains("Noch kein Zeitraum eingetragen; die gebundenen Aktionen werden nicht geprüft."), "{page}");
         assert!(admin.get(&app, "/admin").await.body.contains("href=\"/admin/zeitraeume\""));
 
@@ -289,5 +292,81 @@ both_backends! {
         assert_eq!(gone.status, 404, "{}", gone.body);
         let record = unescape(&admin.get(&app, "/admin/protokoll").await.body);
         assert!(record.contains(&format!("Zeitraum antragszeitraum: „Förderjahr A“ vom {} bis {} entfernt", german(day(-30)), german(day(-1)))), "{record}");
+    }
+}
+
+both_backends! {
+    async fn the_office_of_a_case_waiting_at_a_bound_action_is_reminded_once_before_the_period_ends(backend) {
+        let db = TestDatabase::migrated(backend);
+        let dir = tempfile::tempdir().unwrap();
+        let [admin, soest] = staff(&db);
+        let pool = db.pool(4);
+        let api = crate::support::api::state(&pool, dir.path());
+        let app = actix_test::init_service(vorgang::web::app(pool.clone(), test_auth(), api.clone())).await;
+        let reminding = FRIST.replace(
+            "    help: Gibt die Bewilligungsbehörde jedes Jahr bekannt.\n",
+            "    help: Gibt die Bewilligungsbehörde jedes Jahr bekannt.\n    remind: P2W\n",
+        );
+        let deployed = send!(app, request(actix_test::TestRequest::post(), "/api/v1/workflows", &admin)
+            .insert_header(("Content-Type", "application/yaml"))
+            .set_payload(reminding));
+        assert_eq!(deployed.status, StatusCode::CREATED, "{}", deployed.body);
+        let enter = |body: Value| request(actix_test::TestRequest::post(), "/api/v1/time-windows", &admin).set_json(body);
+        // A period running today, in which the second case is submitted; and the one of 2030,
+        // whose last day is Thursday 31 October.
+        assert_eq!(send!(app, enter(period("Heute", day(-1), day(1)))).status, StatusCode::CREATED);
+        let later = send!(app, enter(period("Förderjahr 2031", "2030-04-17".parse().unwrap(), "2030-10-31".parse().unwrap())));
+        assert_eq!(later.status, StatusCode::CREATED, "{}", later.body);
+        let mut cases = Vec::new();
+        for _ in 0..2 {
+            let created = send!(app, request(actix_test::TestRequest::post(), "/api/v1/cases", &soest)
+                .set_json(json!({ "workflow": "ki-zeitraum" })));
+            assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+            cases.push((created.body["id"].as_i64().unwrap(), created.body["aktenzeichen"].as_str().unwrap().to_string()));
+        }
+        let submitted = send!(app, request(actix_test::TestRequest::post(), &format!("/api/v1/cases/{}/actions/einreichen", cases[1].0), &soest)
+            .set_json(json!({ "version": 1 })));
+        assert_eq!(submitted.status, StatusCode::OK, "{}", submitted.body);
+
+        let jobs = vorgang::scheduler::jobs::Jobs::default();
+        let context = vorgang::scheduler::jobs::JobContext {
+            case: api.case_context(),
+            jobs: &jobs,
+            owner: "a",
+            timer_lease: chrono::TimeDelta::minutes(5),
+            stop: &|| false,
+        };
+        let mut conn = pool.get().unwrap();
+        let mut run = |morning: &str| {
+            let now = chrono::DateTime::parse_from_rfc3339(&format!("{morning}T07:00:00+02:00")).unwrap().to_utc();
+            let counts = vorgang::scheduler::jobs::execute(&mut conn, &context, vorgang::scheduler::jobs::JobName::Reminders, now).unwrap();
+            counts["zeitraeume"].as_u64().unwrap()
+        };
+        let mails = |db: &TestDatabase| -> Vec<(Option<i64>, String, String)> {
+            use vorgang::db::schema::outbox;
+            outbox::table
+                .filter(outbox::template.eq("zeitraum_endet"))
+                .select((outbox::case_id, outbox::subject, outbox::rendered))
+                .load(&mut db.connection())
+                .unwrap()
+        };
+
+        // Two weeks before the last day, not a day earlier; the case already submitted is left
+        // out; the next mornings remind nobody again.
+        assert_eq!(run("2030-10-16"), 0);
+        assert!(mails(&db).is_empty());
+        assert_eq!(run("2030-10-17"), 1);
+        assert_eq!(run("2030-10-18"), 0);
+        let sent = mails(&db);
+        assert_eq!(sent.len(), 1, "{sent:?}");
+        let (case, subject, rendered) = &sent[0];
+        assert_eq!(*case, Some(cases[0].0));
+        assert_eq!(subject, &format!("Zeitraum endet am 31.10.2030: {} – Antrag einreichen", cases[0].1));
+        let rendered: Value = serde_json::from_str(rendered).unwrap();
+        assert_eq!(rendered["to"], json!([COORDINATOR]), "no mailbox at Soest: its coordinators");
+        let text = rendered["text"].as_str().unwrap();
+        assert!(text.contains("der Zeitraum „Antragszeitraum“ (Förderjahr 2031) endet am Donnerstag, 31.10.2030."), "{text}");
+        assert!(text.contains("steht im Schritt „Antrag entwerfen“. Die Aktion „Antrag einreichen“ ist nur bis zu diesem Tag möglich"), "{text}");
+        assert!(text.contains(&format!("/vorgaenge/{}", cases[0].0)), "{text}");
     }
 }

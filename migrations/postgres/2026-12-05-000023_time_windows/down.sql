@@ -1,1 +1,2 @@
+DROP TABLE window_reminders;
 DROP TABLE time_windows;

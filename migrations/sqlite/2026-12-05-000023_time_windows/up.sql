@@ -13,3 +13,13 @@ CREATE TABLE time_windows (
     CHECK (opens_on <= closes_on)
 );
 CREATE INDEX time_windows_name ON time_windows (name, opens_on);
+
+-- Which case's office was reminded that a period is about to end (`remind` on the window),
+-- so the `reminders` job mails each office once per period and case; written with the mail.
+CREATE TABLE window_reminders (
+    period_id BIGINT NOT NULL REFERENCES time_windows (id) ON DELETE CASCADE,
+    case_id BIGINT NOT NULL REFERENCES cases (id) ON DELETE CASCADE,
+    sent_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (period_id, case_id)
+);
+CREATE INDEX window_reminders_case_id ON window_reminders (case_id);

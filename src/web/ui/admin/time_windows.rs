@@ -198,7 +198,12 @@ fn window_json(window: &WindowView, today: NaiveDate) -> Value {
         "name": window.name,
         "titel": window.title,
         "hilfe": window.help,
-        "workflows": window.workflows.join(", "),
+        "workflows": window.workflows,
+        "erinnerung": window
+            .remind
+            .as_deref()
+            .and_then(|text| text.parse::<crate::frist::Period>().ok())
+            .map(|period| period.describe_de()),
         "abschnitte": window.periods.iter().map(|period| json!({
             "id": period.id,
             "bezeichnung": period.label,
