@@ -4,7 +4,9 @@
 //! Every timer that belongs to a legal deadline carries that deadline's last day
 //! (`timers.deadline`) and, when § 193 BGB moved it, why. A deadline with several timers
 //! (reminders before it, the timer at its end) is listed once. Only scheduled timers count, so
-//! a deadline disappears the moment its step is left or it has passed.
+//! a deadline disappears the moment its step is left or it has passed. The last day of a time
+//! window's period (the Antragszeitraum) counts as a deadline of every running case waiting at
+//! an action bound to it.
 
 use chrono::NaiveDate;
 use diesel::prelude::*;
@@ -43,7 +45,7 @@ pub struct CaseDeadline {
     pub step_title: String,
     /// The last day of the deadline.
     pub end: NaiveDate,
-    /// Why the end was moved (§ 193 BGB), in German.
+    /// Why the end was moved (§ 193 BGB), or which period ends, in German.
     pub reason: Option<String>,
 }
 
@@ -118,5 +120,62 @@ pub fn between(
             reason,
         });
     }
+    deadlines.extend(window_ends(conn, registry, scope, from, to)?);
+    deadlines
+        .sort_by(|a, b| (a.end, &a.aktenzeichen, &a.step).cmp(&(b.end, &b.aktenzeichen, &b.step)));
     Ok(deadlines)
+}
+
+/// The last days of time-window periods between `from` and `to`, one per running case waiting
+/// at an action bound to the window: for its office the end of the Antragszeitraum is a
+/// deadline like any other.
+fn window_ends(
+    conn: &mut DbConnection,
+    registry: &WorkflowRegistry,
+    scope: Scope,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<CaseDeadline>, ServiceError> {
+    let applicant = match scope {
+        Scope::All => None,
+        Scope::Applicant(id) => Some(id),
+    };
+    let mut out = Vec::new();
+    for period in super::time_windows::ending_between(conn, from, to)? {
+        for waiting in super::time_windows::waiting_at(conn, registry, &period.name, applicant)? {
+            let workflow = registry.by_id(conn, waiting.definition_id)?;
+            let definition = workflow.definition();
+            let (kind, name): (String, String) = organisations::table
+                .find(waiting.applicant_id)
+                .select((organisations::kind, organisations::name))
+                .first(conn)?;
+            out.push(CaseDeadline {
+                case_id: waiting.case_id,
+                aktenzeichen: waiting.aktenzeichen,
+                workflow_key: waiting.workflow_key,
+                workflow_title: workflow.title.clone(),
+                applicant_id: waiting.applicant_id,
+                applicant_name: designation(&kind, &name).into_owned(),
+                submitted: waiting.submitted,
+                step_title: definition
+                    .steps
+                    .get(&waiting.step)
+                    .map_or(
+                        waiting.step.as_str(),
+                        crate::engine::definition::Step::title,
+                    )
+                    .to_string(),
+                step: waiting.step,
+                end: period.closes_on,
+                reason: Some(format!(
+                    "Letzter Tag des Zeitraums „{}“ ({}): danach ist „{}“ erst im nächsten \
+                     Zeitraum möglich.",
+                    definition.window_title(&period.name),
+                    period.label,
+                    waiting.action
+                )),
+            });
+        }
+    }
+    Ok(out)
 }

@@ -348,11 +348,92 @@ pub fn clock_for<'c>(
     }))
 }
 
+/// A running case at a step with an action bound to a window: whom the end of a period
+/// concerns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Waiting {
+    pub case_id: i64,
+    pub aktenzeichen: String,
+    pub workflow_key: String,
+    pub definition_id: DefinitionId,
+    pub applicant_id: OrganisationId,
+    /// Whether the case has reached the approving authority (for permission checks).
+    pub submitted: bool,
+    /// The step, and the title of its action bound to the window.
+    pub step: String,
+    pub action: String,
+}
+
+/// The running cases (of `applicant`, or all) waiting at a step with an action bound to
+/// `window`, on every deployed version (each by its own version's steps), ordered by id.
+pub fn waiting_at(
+    conn: &mut DbConnection,
+    registry: &WorkflowRegistry,
+    window: &str,
+    applicant: Option<OrganisationId>,
+) -> Result<Vec<Waiting>, ServiceError> {
+    let versions: Vec<DefinitionId> = cases::table
+        .filter(cases::status.eq("running"))
+        .select(cases::definition_id)
+        .distinct()
+        .load(conn)?;
+    let mut out = Vec::new();
+    for version in versions {
+        let deployed = registry.by_id(conn, version)?;
+        for (step, action) in bound_actions(deployed.definition(), window) {
+            let mut query = cases::table
+                .filter(cases::status.eq("running"))
+                .filter(cases::definition_id.eq(version))
+                .filter(cases::current_steps.like(format!("%,{step},%")))
+                .select((
+                    cases::id,
+                    cases::aktenzeichen,
+                    cases::workflow_key,
+                    cases::applicant_id,
+                    cases::submitted_at.is_not_null(),
+                ))
+                .into_boxed();
+            if let Some(applicant) = applicant {
+                query = query.filter(cases::applicant_id.eq(applicant));
+            }
+            let rows: Vec<(i64, String, String, OrganisationId, bool)> = query.load(conn)?;
+            out.extend(rows.into_iter().map(
+                |(case_id, aktenzeichen, workflow_key, applicant_id, submitted)| Waiting {
+                    case_id,
+                    aktenzeichen,
+                    workflow_key,
+                    definition_id: version,
+                    applicant_id,
+                    submitted,
+                    step: step.to_string(),
+                    action: action.to_string(),
+                },
+            ));
+        }
+    }
+    out.sort_by_key(|waiting| waiting.case_id);
+    Ok(out)
+}
+
+/// The periods whose last day lies between `from` and `to` (both included), by their end.
+pub fn ending_between(
+    conn: &mut DbConnection,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<PeriodView>, ServiceError> {
+    let rows: Vec<PeriodRow> = time_windows::table
+        .filter(time_windows::closes_on.ge(from))
+        .filter(time_windows::closes_on.le(to))
+        .order((time_windows::closes_on, time_windows::name))
+        .select(PeriodRow::as_select())
+        .load(conn)?;
+    Ok(rows.into_iter().map(PeriodView::from).collect())
+}
+
 /// Mails the coordinating office of every running case waiting at an action bound to a window
 /// whose open period ends within the window's `remind`, once per period and case: the mark and
 /// the mail are written in one transaction, and a mark another run wrote first skips the case.
-/// Cases on every deployed version count, each by its own version's declaration. Returns the
-/// mails queued.
+/// Each case counts by its own version's declaration. Returns the mails queued.
 pub fn mail_closing(
     conn: &mut DbConnection,
     registry: &WorkflowRegistry,
@@ -365,20 +446,19 @@ pub fn mail_closing(
         .filter(time_windows::closes_on.ge(today))
         .select(PeriodRow::as_select())
         .load(conn)?;
-    if open.is_empty() {
-        return Ok(0);
-    }
-    let versions: Vec<DefinitionId> = cases::table
-        .filter(cases::status.eq("running"))
-        .select(cases::definition_id)
-        .distinct()
-        .load(conn)?;
     let base = out.public_url.as_str().trim_end_matches('/').to_string();
     let mut mails = 0;
-    for version in versions {
-        let deployed = registry.by_id(conn, version)?;
-        let definition = deployed.definition();
-        for period in &open {
+    for period in &open {
+        let reminded: Vec<i64> = window_reminders::table
+            .filter(window_reminders::period_id.eq(period.id))
+            .select(window_reminders::case_id)
+            .load(conn)?;
+        for waiting in waiting_at(conn, registry, &period.name, None)? {
+            if reminded.contains(&waiting.case_id) {
+                continue;
+            }
+            let deployed = registry.by_id(conn, waiting.definition_id)?;
+            let definition = deployed.definition();
             let Some(window) = definition.windows.get(&period.name) else {
                 continue;
             };
@@ -388,79 +468,60 @@ pub fn mail_closing(
             if due.is_none_or(|due| due > today) {
                 continue;
             }
-            for (step, action) in bound_actions(definition, &period.name) {
-                let reminded: Vec<i64> = window_reminders::table
-                    .filter(window_reminders::period_id.eq(period.id))
-                    .select(window_reminders::case_id)
-                    .load(conn)?;
-                let waiting: Vec<(i64, String, OrganisationId)> = cases::table
-                    .filter(cases::status.eq("running"))
-                    .filter(cases::definition_id.eq(version))
-                    .filter(cases::current_steps.like(format!("%,{step},%")))
-                    .select((cases::id, cases::aktenzeichen, cases::applicant_id))
-                    .order(cases::id)
-                    .load(conn)?;
-                for (case, aktenzeichen, applicant) in waiting {
-                    if reminded.contains(&case) {
-                        continue;
-                    }
-                    let context = serde_json::json!({
-                        "aktenzeichen": aktenzeichen,
-                        "verfahren": definition.title,
-                        "zeitraum": window.title,
-                        "abschnitt": period.label,
-                        "ende": {
-                            "datum": period.closes_on.format("%d.%m.%Y").to_string(),
-                            "wochentag": mail::weekday_de(period.closes_on),
-                        },
-                        "schritt": step_title(definition, step),
-                        "aktion": action,
-                        "link": format!("{base}/vorgaenge/{case}"),
-                    });
-                    let at = clock.now.naive_utc();
-                    let sent = write_transaction(conn, |conn| {
-                        diesel::insert_into(window_reminders::table)
-                            .values((
-                                window_reminders::period_id.eq(period.id),
-                                window_reminders::case_id.eq(case),
-                                window_reminders::sent_at.eq(at),
-                            ))
-                            .execute(conn)?;
-                        let to = mail::office_addresses(conn, applicant)?;
-                        mail::queue_with(
-                            conn,
-                            out,
-                            mail::Envelope {
-                                case: Some(case),
-                                invitation: None,
-                                template: TEMPLATE,
-                                recipients: serde_json::json!({ "kind": "applicant" }),
-                                to,
-                            },
-                            &context,
-                            &context,
-                            at,
-                        )
-                    });
-                    let sent = match sent {
-                        Ok(()) => true,
-                        // Another run reminded this office meanwhile (`vorgang jobs run` beside
-                        // the scheduler): its mail stands, this one is not written.
-                        Err(ServiceError::Db(DbError::Query(DieselError::DatabaseError(
-                            DatabaseErrorKind::UniqueViolation,
-                            _,
-                        )))) => false,
-                        Err(other) => return Err(other),
-                    };
-                    if sent {
-                        mails += 1;
-                        tracing::info!(
-                            case,
-                            window = period.name,
-                            "office reminded that a period ends"
-                        );
-                    }
+            let context = serde_json::json!({
+                "aktenzeichen": waiting.aktenzeichen,
+                "verfahren": definition.title,
+                "zeitraum": window.title,
+                "abschnitt": period.label,
+                "ende": {
+                    "datum": period.closes_on.format("%d.%m.%Y").to_string(),
+                    "wochentag": mail::weekday_de(period.closes_on),
+                },
+                "schritt": step_title(definition, &waiting.step),
+                "aktion": waiting.action,
+                "link": format!("{base}/vorgaenge/{}", waiting.case_id),
+            });
+            let at = clock.now.naive_utc();
+            let sent = write_transaction(conn, |conn| {
+                diesel::insert_into(window_reminders::table)
+                    .values((
+                        window_reminders::period_id.eq(period.id),
+                        window_reminders::case_id.eq(waiting.case_id),
+                        window_reminders::sent_at.eq(at),
+                    ))
+                    .execute(conn)?;
+                let to = mail::office_addresses(conn, waiting.applicant_id)?;
+                mail::queue_with(
+                    conn,
+                    out,
+                    mail::Envelope {
+                        case: Some(waiting.case_id),
+                        invitation: None,
+                        template: TEMPLATE,
+                        recipients: serde_json::json!({ "kind": "applicant" }),
+                        to,
+                    },
+                    &context,
+                    &context,
+                    at,
+                )
+            });
+            match sent {
+                Ok(()) => {
+                    mails += 1;
+                    tracing::info!(
+                        case = waiting.case_id,
+                        window = period.name,
+                        "office reminded that a period ends"
+                    );
                 }
+                // Another run reminded this office meanwhile (`vorgang jobs run` beside the
+                // scheduler): its mail stands, this one is not written.
+                Err(ServiceError::Db(DbError::Query(DieselError::DatabaseError(
+                    DatabaseErrorKind::UniqueViolation,
+                    _,
+                )))) => {}
+                Err(other) => return Err(other),
             }
         }
     }

@@ -92,7 +92,7 @@ both_backends! {
         assert_eq!(run.scheduled_for, scheduled.naive_utc());
         assert!(run.finished_at.is_some());
         let counts: serde_json::Value = serde_json::from_str(&run.counts).unwrap();
-        assert_eq!(counts, serde_json::json!({"fired": 1, "stale": 0, "failed": 0, "wiedervorlagen": 0}));
+        assert_eq!(counts, serde_json::json!({"fired": 1, "stale": 0, "failed": 0, "wiedervorlagen": 0, "zeitraeume": 0}));
 
         // The same job at another time is another run.
         let next = at("2026-03-26T07:00:00+01:00");

@@ -290,6 +290,18 @@ both_backends! {
         assert!(stored(&db).is_empty());
         let gone = admin.post(&app, &format!("/admin/zeitraeume/{period_id}/entfernen"), &[("csrf", &csrf)]).await;
         assert_eq!(gone.status, 404, "{}", gone.body);
+        // A period running until five days from now: its last day is among the coordinator's
+        // deadlines on the start page, with what ends then.
+        let running = admin.post(&app, "/admin/zeitraeume", &[
+            ("csrf", &csrf), ("zeitraum", "antragszeitraum"), ("bezeichnung", "Förderjahr B"), ("beginn", &day(-1).to_string()), ("ende", &day(5).to_string()),
+        ]).await;
+        assert_eq!(running.location(), "/admin/zeitraeume?hinweis=eingetragen");
+        let start = unescape(&coordinator.get(&app, "/").await.body);
+        assert!(start.contains(&format!(
+            "{}</time><span class=\"nebenangabe\">Letzter Tag des Zeitraums „Antragszeitraum“ (Förderjahr B): danach ist „Antrag einreichen“ erst im nächsten Zeitraum möglich.</span></td><td><a class=\"az\" href=\"/vorgaenge/{id}\">",
+            german(day(5))
+        )), "{start}");
+        assert!(start.contains(&format!("<time datetime=\"{}\">", day(5))), "{start}");
         let record = unescape(&admin.get(&app, "/admin/protokoll").await.body);
         assert!(record.contains(&format!("Zeitraum antragszeitraum: „Förderjahr A“ vom {} bis {} entfernt", german(day(-30)), german(day(-1)))), "{record}");
     }
@@ -368,5 +380,22 @@ both_backends! {
         assert!(text.contains("der Zeitraum „Antragszeitraum“ (Förderjahr 2031) endet am Donnerstag, 31.10.2030."), "{text}");
         assert!(text.contains("steht im Schritt „Antrag entwerfen“. Die Aktion „Antrag einreichen“ ist nur bis zu diesem Tag möglich"), "{text}");
         assert!(text.contains(&format!("/vorgaenge/{}", cases[0].0)), "{text}");
+
+        // For the office the period's end is a deadline of the waiting case: in the digest, the
+        // calendar feed and on the start page, which all list these.
+        use vorgang::service::fristen::{Scope, between};
+        let (from, to) = ("2030-10-17".parse().unwrap(), "2030-10-31".parse().unwrap());
+        let deadlines = between(&mut conn, &api.registry, Scope::All, from, to).unwrap();
+        let listed: Vec<(i64, &str, &str, NaiveDate, Option<&str>)> = deadlines.iter()
+            .map(|d| (d.case_id, d.step.as_str(), d.step_title.as_str(), d.end, d.reason.as_deref()))
+            .collect();
+        assert_eq!(listed, [(cases[0].0, "entwurf", "Antrag entwerfen", to, Some(
+            "Letzter Tag des Zeitraums „Antragszeitraum“ (Förderjahr 2031): danach ist „Antrag einreichen“ erst im nächsten Zeitraum möglich."
+        ))]);
+        let soest = vorgang::db::models::Organisation::find_by_key(&mut conn, "05974").unwrap().unwrap();
+        let kleve = vorgang::db::models::Organisation::find_by_key(&mut conn, "05154").unwrap().unwrap();
+        assert_eq!(between(&mut conn, &api.registry, Scope::Applicant(soest.id), from, to).unwrap(), deadlines);
+        assert!(between(&mut conn, &api.registry, Scope::Applicant(kleve.id), from, to).unwrap().is_empty());
+        assert!(between(&mut conn, &api.registry, Scope::All, from, "2030-10-30".parse().unwrap()).unwrap().is_empty());
     }
 }
