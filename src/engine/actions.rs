@@ -156,7 +156,9 @@ fn assess<'w>(
                 window: window.clone(),
                 message,
             });
-        } else if state == WindowState::Unmaintained {
+        } else if let WindowState::Open(span) = state {
+            warnings.push(windows::open_until(title, span));
+        } else {
             warnings.push(windows::unmaintained_warning(title));
         }
     }

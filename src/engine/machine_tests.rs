@@ -1261,6 +1261,17 @@ fn an_action_bound_to_a_window_is_taken_only_while_a_period_is_open() {
             .contains("endete am 31.10.2026")
     );
 
+    let open = available_actions(
+        &wf,
+        &start.instance,
+        &koordination(),
+        &clock_with_kfi("2026-10-31", &periods),
+    );
+    assert!(open[0].allowed);
+    assert_eq!(
+        open[0].warnings,
+        ["Möglich bis 31.10.2026 (Zeitraum „Antragszeitraum“, Förderjahr 2027)."]
+    );
     for open in ["2026-04-17", "2026-10-31"] {
         let done = submit(open, &periods).unwrap();
         assert_eq!(done.instance.status, CaseStatus::Completed, "{open}");

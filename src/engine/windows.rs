@@ -71,7 +71,8 @@ impl TimeWindows {
 }
 
 /// The German reason an action bound to window `title` is refused, or `None` when it may be
-/// taken; `Unmaintained` gives the warning instead (see [`unmaintained_warning`]).
+/// taken; an open window gives a note instead ([`open_until`]), an unmaintained one a warning
+/// ([`unmaintained_warning`]).
 pub fn refusal_message(title: &str, state: WindowState<'_>) -> Option<String> {
     let WindowState::Closed { next, last } = state else {
         return None;
@@ -96,6 +97,15 @@ pub fn refusal_message(title: &str, state: WindowState<'_>) -> Option<String> {
 /// when that lies before the calendar's start.
 pub fn reminder_due(closes_on: NaiveDate, before: Period) -> Option<NaiveDate> {
     super::machine::subtract_period(closes_on, before)
+}
+
+/// The note shown with an action while its window runs: until when it can be taken.
+pub fn open_until(title: &str, span: &WindowSpan) -> String {
+    format!(
+        "Möglich bis {} (Zeitraum „{title}“, {}).",
+        german_date(span.closes_on),
+        span.label
+    )
 }
 
 /// The warning shown with an action whose window nobody has entered.

@@ -211,7 +211,7 @@ both_backends! {
         assert_eq!(send!(app, enter(period("Förderjahr B", day(0), day(9)), &admin)).status, StatusCode::CREATED);
         assert_eq!(stored(&db), [("Förderjahr A".to_string(), day(-60), day(-1)), ("Förderjahr B".to_string(), day(0), day(9))]);
         let open = send!(app, show());
-        assert_eq!((open.body["actions"][0]["allowed"].clone(), open.body["actions"][0]["warnings"].clone()), (json!(true), json!([])), "{}", open.body);
+        assert_eq!((open.body["actions"][0]["allowed"].clone(), open.body["actions"][0]["warnings"].clone()), (json!(true), json!([format!("Möglich bis {} (Zeitraum „Antragszeitraum“, Förderjahr B).", german(day(9)))])), "{}", open.body);
         let submitted = send!(app, act(1));
         assert_eq!(submitted.status, StatusCode::OK, "{}", submitted.body);
         assert_eq!(submitted.body["status"], "completed");
@@ -302,6 +302,8 @@ both_backends! {
             german(day(5))
         )), "{start}");
         assert!(start.contains(&format!("<time datetime=\"{}\">", day(5))), "{start}");
+        let case_page = unescape(&coordinator.get(&app, &format!("/vorgaenge/{id}")).await.body);
+        assert!(case_page.contains(&format!("Hinweis: Möglich bis {} (Zeitraum „Antragszeitraum“, Förderjahr B).", german(day(5)))), "{case_page}");
         let record = unescape(&admin.get(&app, "/admin/protokoll").await.body);
         assert!(record.contains(&format!("Zeitraum antragszeitraum: „Förderjahr A“ vom {} bis {} entfernt", german(day(-30)), german(day(-1)))), "{record}");
     }
