@@ -203,13 +203,13 @@ pub fn add(
         let opens_on = check_date(
             input.opens_on.as_deref(),
             "/opens_on",
-            "Beginn",
+            "ersten",
             &mut errors,
         );
         let closes_on = check_date(
             input.closes_on.as_deref(),
             "/closes_on",
-            "Ende",
+            "letzten",
             &mut errors,
         );
         if let (Some(opens_on), Some(closes_on)) = (opens_on, closes_on)
@@ -217,7 +217,7 @@ pub fn add(
         {
             errors.push(error(
                 "/closes_on",
-                "Das Ende liegt vor dem Beginn; beide Tage zählen zum Zeitraum.".into(),
+                "Der letzte Tag liegt vor dem ersten; beide Tage zählen zum Zeitraum.".into(),
             ));
         }
         let (Some(name), Some(label), Some(opens_on), Some(closes_on), true) =
@@ -236,7 +236,7 @@ pub fn add(
             return Err(ServiceError::InvalidInput(vec![error(
                 "/opens_on",
                 format!(
-                    "Der Abschnitt überschneidet sich mit „{}“ ({} bis {}).",
+                    "Dieser Zeitraum überschneidet sich mit dem eingetragenen Zeitraum „{}“ ({} bis {}).",
                     other.label,
                     german_date(other.opens_on),
                     german_date(other.closes_on)
@@ -611,15 +611,19 @@ fn check_label(label: Option<&str>, errors: &mut Vec<DataError>) -> Option<Strin
     }
 }
 
+/// A date of the form; `which` says which day in the message („ersten“, „letzten“).
 fn check_date(
     value: Option<&str>,
     pointer: &str,
-    what: &str,
+    which: &str,
     errors: &mut Vec<DataError>,
 ) -> Option<NaiveDate> {
     let value = value.map(str::trim).unwrap_or_default();
     if value.is_empty() {
-        errors.push(error(pointer, format!("Bitte geben Sie den {what} an.")));
+        errors.push(error(
+            pointer,
+            format!("Bitte geben Sie den {which} Tag an."),
+        ));
         return None;
     }
     let parsed = NaiveDate::parse_from_str(value, "%Y-%m-%d").ok();

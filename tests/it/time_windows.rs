@@ -169,7 +169,7 @@ both_backends! {
             { "pointer": "/closes_on", "message": "„2026-02-30“ ist kein Datum im Format JJJJ-MM-TT." },
         ]));
         let backwards = send!(app, enter(period("Förderjahr A", day(-1), day(-60)), &admin));
-        assert_eq!(backwards.body["errors"], json!([{ "pointer": "/closes_on", "message": "Das Ende liegt vor dem Beginn; beide Tage zählen zum Zeitraum." }]));
+        assert_eq!(backwards.body["errors"], json!([{ "pointer": "/closes_on", "message": "Der letzte Tag liegt vor dem ersten; beide Tage zählen zum Zeitraum." }]));
         assert_eq!(send!(app, enter(json!({ "name": "antragszeitraum", "von": "x" }), &admin)).status, StatusCode::BAD_REQUEST);
         assert!(stored(&db).is_empty(), "nothing entered");
         assert!(recorded(&db).is_empty(), "nothing recorded");
@@ -199,7 +199,7 @@ both_backends! {
         )]));
         let overlapping = send!(app, enter(period("Doppelt", day(-5), day(5)), &admin));
         assert_eq!(overlapping.body["errors"], json!([{ "pointer": "/opens_on", "message": format!(
-            "Der Abschnitt überschneidet sich mit „Förderjahr A“ ({} bis {}).", german(day(-60)), german(day(-1))
+            "Dieser Zeitraum überschneidet sich mit dem eingetragenen Zeitraum „Förderjahr A“ ({} bis {}).", german(day(-60)), german(day(-1))
         ) }]));
 
         // B was announced wrongly: removed, and the right one entered; now the case goes on.
@@ -266,7 +266,7 @@ both_backends! {
         ]).await;
         assert_eq!(invalid.status, 422, "{}", invalid.body);
         let invalid_page = unescape(&invalid.body);
-        assert!(invalid_page.contains("<a href=\"#feld-ende\">Das Ende liegt vor dem Beginn; beide Tage zählen zum Zeitraum.</a>"), "{invalid_page}");
+        assert!(invalid_page.contains("<a href=\"#feld-ende\">Der letzte Tag liegt vor dem ersten; beide Tage zählen zum Zeitraum.</a>"), "{invalid_page}");
         assert!(invalid_page.contains("aria-describedby=\"fehler-ende\""), "{invalid_page}");
         assert!(invalid_page.contains("value=\"Förderjahr A\""), "{invalid_page}");
         assert!(stored(&db).is_empty());
