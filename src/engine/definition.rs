@@ -644,6 +644,12 @@ impl Definition {
         out
     }
 
+    /// A step's German title; the key itself for a step this version lacks (a case moved
+    /// from an older version, a deadline of a step since renamed).
+    pub fn step_title<'a>(&'a self, step: &'a str) -> &'a str {
+        self.steps.get(step).map_or(step, Step::title)
+    }
+
     /// A time window's German title as the workflow declares it; the name itself otherwise
     /// (the validator refuses undeclared windows, so only for a stored older definition).
     pub fn window_title<'a>(&'a self, window: &'a str) -> &'a str {

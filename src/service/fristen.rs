@@ -101,11 +101,7 @@ pub fn between(
         let applicant_name = designation(&row.5.0, &row.5.1).into_owned();
         let (submitted, step, end, reason) = (row.6, row.7, row.8, row.9);
         let workflow = registry.by_id(conn, definition)?;
-        let step_title = workflow
-            .workflow
-            .step(&step)
-            .map_or(step.as_str(), crate::engine::definition::Step::title)
-            .to_string();
+        let step_title = workflow.definition().step_title(&step).to_string();
         deadlines.push(CaseDeadline {
             case_id,
             aktenzeichen,
@@ -157,14 +153,7 @@ fn window_ends(
                 applicant_id: waiting.applicant_id,
                 applicant_name: designation(&kind, &name).into_owned(),
                 submitted: waiting.submitted,
-                step_title: definition
-                    .steps
-                    .get(&waiting.step)
-                    .map_or(
-                        waiting.step.as_str(),
-                        crate::engine::definition::Step::title,
-                    )
-                    .to_string(),
+                step_title: definition.step_title(&waiting.step).to_string(),
                 step: waiting.step,
                 end: period.closes_on,
                 reason: Some(format!(

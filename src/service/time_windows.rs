@@ -477,7 +477,7 @@ pub fn mail_closing(
                     "datum": period.closes_on.format("%d.%m.%Y").to_string(),
                     "wochentag": mail::weekday_de(period.closes_on),
                 },
-                "schritt": step_title(definition, &waiting.step),
+                "schritt": definition.step_title(&waiting.step),
                 "aktion": waiting.action,
                 "link": format!("{base}/vorgaenge/{}", waiting.case_id),
             });
@@ -543,10 +543,6 @@ fn bound_actions<'d>(definition: &'d Definition, window: &str) -> Vec<(&'d str, 
             _ => None,
         })
         .collect()
-}
-
-fn step_title<'d>(definition: &'d Definition, step: &'d str) -> &'d str {
-    definition.steps.get(step).map_or(step, Step::title)
 }
 
 /// Renders the reminder with sample values, so a template missing a variable stops the start.

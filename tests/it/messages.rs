@@ -5,15 +5,13 @@
 
 use actix_web::http::StatusCode;
 use actix_web::test as actix_test;
-use actix_web::web;
 use serde_json::{Value, json};
 use vorgang::db::models::Role;
-use vorgang::web::ui::{LegalTexts, UiState};
 
 use crate::support::TestDatabase;
 use crate::support::api::send;
 use crate::support::auth::{create_user, staff_token, test_auth};
-use crate::support::ui::{Browser, unescape};
+use crate::support::ui::{Browser, ui_app, unescape};
 
 const PASSWORD: &str = "richtig-langes-passwort";
 const COORDINATOR: &str = "k@kreis-soest.de";
@@ -95,25 +93,6 @@ fn page_users(db: &TestDatabase) -> [String; 2] {
         Some(PASSWORD),
     );
     [staff_token(&admin), staff_token(&soest)]
-}
-
-/// The application with its pages, on the test database `$db` and data directory `$dir`.
-macro_rules! ui_app {
-    ($db:expr, $dir:expr) => {{
-        let pool = $db.pool(4);
-        let api = crate::support::api::state(&pool, $dir.path());
-        let ui = UiState::new(
-            &"http://127.0.0.1:8080".parse().unwrap(),
-            LegalTexts::builtin(),
-        );
-        actix_test::init_service(vorgang::web::app_with_ui(
-            pool,
-            test_auth(),
-            api,
-            web::Data::new(ui),
-        ))
-        .await
-    }};
 }
 
 /// Tokens of an administrator, Soest's coordinator, a reader at Soest and Kleve's coordinator.

@@ -6,18 +6,16 @@
 
 use actix_web::http::StatusCode;
 use actix_web::test as actix_test;
-use actix_web::web;
 use chrono::{Days, NaiveDate};
 use diesel::prelude::*;
 use serde_json::{Value, json};
 use vorgang::db::models::Role;
 use vorgang::db::schema::{admin_events, time_windows};
-use vorgang::web::ui::{LegalTexts, UiState};
 
 use crate::support::TestDatabase;
 use crate::support::api::send;
 use crate::support::auth::{create_user, staff_token, test_auth};
-use crate::support::ui::{Browser, unescape};
+use crate::support::ui::{Browser, ui_app, unescape};
 
 const PASSWORD: &str = "richtig-langes-passwort";
 const ADMIN: &str = "admin@kfi.nrw.de";
@@ -67,25 +65,6 @@ fn staff(db: &TestDatabase) -> [String; 2] {
     [staff_token(&admin), staff_token(&soest)]
 }
 
-/// The application with its pages, on the test database `$db` and data directory `$dir`.
-macro_rules! app {
-    ($db:expr, $dir:expr) => {{
-        let pool = $db.pool(4);
-        let api = crate::support::api::state(&pool, $dir.path());
-        let ui = UiState::new(
-            &"http://127.0.0.1:8080".parse().unwrap(),
-            LegalTexts::builtin(),
-        );
-        actix_test::init_service(vorgang::web::app_with_ui(
-            pool,
-            test_auth(),
-            api,
-            web::Data::new(ui),
-        ))
-        .await
-    }};
-}
-
 /// The day in Germany `offset` days from today (the server judges by it).
 fn day(offset: i64) -> NaiveDate {
     let today = vorgang::service::clock::now().today;
@@ -131,7 +110,7 @@ both_backends! {
         let db = TestDatabase::migrated(backend);
         let dir = tempfile::tempdir().unwrap();
         let [admin, soest] = staff(&db);
-        let app = app!(db, dir);
+        let app = ui_app!(db, dir);
         let deployed = send!(app, request(actix_test::TestRequest::post(), "/api/v1/workflows", &admin)
             .insert_header(("Content-Type", "application/yaml"))
             .set_payload(FRIST));
@@ -233,7 +212,7 @@ both_backends! {
         let db = TestDatabase::migrated(backend);
         let dir = tempfile::tempdir().unwrap();
         let [admin_token, soest] = staff(&db);
-        let app = app!(db, dir);
+        let app = ui_app!(db, dir);
         let deployed = send!(app, request(actix_test::TestRequest::post(), "/api/v1/workflows", &admin_token)
             .insert_header(("Content-Type", "application/yaml"))
             .set_payload(FRIST));

@@ -701,11 +701,7 @@ fn reason(refusal: &Refusal, labels: &HashMap<String, String>) -> Value {
 }
 
 fn title_of(definition: &crate::engine::definition::Definition, step: &str) -> String {
-    definition
-        .steps
-        .get(step)
-        .map_or(step, Step::title)
-        .to_string()
+    definition.step_title(step).to_string()
 }
 
 /// Who did it, as people read it: a user by the e-mail address, a consulted partner by its

@@ -198,3 +198,24 @@ impl Browser {
         page.hidden("csrf")
     }
 }
+
+/// The application with its pages over the shipped workflows, on the test database `$db`
+/// (a pool of four) with documents under the temporary directory `$dir`.
+macro_rules! ui_app {
+    ($db:expr, $dir:expr) => {{
+        let pool = $db.pool(4);
+        let api = $crate::support::api::state(&pool, $dir.path());
+        let ui = vorgang::web::ui::UiState::new(
+            &"http://127.0.0.1:8080".parse().unwrap(),
+            vorgang::web::ui::LegalTexts::builtin(),
+        );
+        actix_web::test::init_service(vorgang::web::app_with_ui(
+            pool,
+            $crate::support::auth::test_auth(),
+            api,
+            actix_web::web::Data::new(ui),
+        ))
+        .await
+    }};
+}
+pub(crate) use ui_app;
