@@ -275,6 +275,8 @@ both_backends! {
             ("csrf", &csrf), ("zeitraum", "antragszeitraum"), ("bezeichnung", "Förderjahr B"), ("beginn", &day(-1).to_string()), ("ende", &day(5).to_string()),
         ]).await;
         assert_eq!(running.location(), "/admin/zeitraeume?hinweis=eingetragen");
+        let listed = unescape(&admin.get(&app, "/admin/zeitraeume").await.body);
+        assert!(listed.contains(&format!("<th scope=\"row\">Förderjahr B</th><td>{}</td><td>{}</td><td><strong>läuft</strong></td>", german(day(-1)), german(day(5)))), "{listed}");
         let start = unescape(&coordinator.get(&app, "/").await.body);
         assert!(start.contains(&format!(
             "{}</time><span class=\"nebenangabe\">Letzter Tag des Zeitraums „Antragszeitraum“ (Förderjahr B): danach ist „Antrag einreichen“ erst im nächsten Zeitraum möglich.</span></td><td><a class=\"az\" href=\"/vorgaenge/{id}\">",

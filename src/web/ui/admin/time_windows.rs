@@ -175,7 +175,6 @@ async fn page(
             }))
             .collect::<Vec<_>>()
     );
-    context["ein_zeitraum"] = json!(declared.len() == 1);
     context["bezeichnung"] = json!(form.bezeichnung);
     context["beginn"] = json!(form.beginn);
     context["ende"] = json!(form.ende);
@@ -210,7 +209,7 @@ fn window_json(window: &WindowView, today: NaiveDate) -> Value {
             "beginn": period.opens_on.format("%d.%m.%Y").to_string(),
             "ende": period.closes_on.format("%d.%m.%Y").to_string(),
             "stand": if today < period.opens_on {
-                "beginnt noch"
+                "noch nicht begonnen"
             } else if today > period.closes_on {
                 "abgelaufen"
             } else {
