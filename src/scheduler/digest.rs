@@ -150,6 +150,7 @@ pub fn check_template(templates: &Templates) -> Result<(), TemplateError> {
         step_title: "Aktualisiertes Integrationskonzept vorlegen".into(),
         end: NaiveDate::from_ymd_opt(2028, 4, 18).unwrap_or_default(),
         reason: Some("Das Fristende verschiebt sich nach § 193 BGB.".into()),
+        window: None,
     };
     let mut plain = sample.clone();
     plain.reason = None;

@@ -214,11 +214,14 @@ pub fn ics(deadlines: &[CaseDeadline], follow_ups: &[DueFollowUp], meta: &FeedMe
             meta.public_url.trim_end_matches('/'),
             deadline.case_id
         );
+        // A period's last day and a timer's deadline of the same step and day stay two events.
+        let uid = match &deadline.window {
+            Some(window) => format!("zeitraum-{}-{window}", deadline.case_id),
+            None => format!("frist-{}-{}", deadline.case_id, deadline.step),
+        };
         let event = icalendar::Event::new()
             .uid(&format!(
-                "frist-{}-{}-{}@{}",
-                deadline.case_id,
-                deadline.step,
+                "{uid}-{}@{}",
                 deadline.end.format("%Y%m%d"),
                 meta.uid_domain
             ))

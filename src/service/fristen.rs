@@ -47,6 +47,9 @@ pub struct CaseDeadline {
     pub end: NaiveDate,
     /// Why the end was moved (§ 193 BGB), or which period ends, in German.
     pub reason: Option<String>,
+    /// The time window whose period ends here, for the last day of a period (which no timer
+    /// holds); `None` for a timer's deadline.
+    pub window: Option<String>,
 }
 
 type Row = (
@@ -114,6 +117,7 @@ pub fn between(
             step_title,
             end,
             reason,
+            window: None,
         });
     }
     deadlines.extend(window_ends(conn, registry, scope, from, to)?);
@@ -163,6 +167,7 @@ fn window_ends(
                     period.label,
                     waiting.action
                 )),
+                window: Some(period.name.clone()),
             });
         }
     }

@@ -380,5 +380,13 @@ both_backends! {
         assert_eq!(between(&mut conn, &api.registry, Scope::Applicant(soest.id), from, to).unwrap(), deadlines);
         assert!(between(&mut conn, &api.registry, Scope::Applicant(kleve.id), from, to).unwrap().is_empty());
         assert!(between(&mut conn, &api.registry, Scope::All, from, "2030-10-30".parse().unwrap()).unwrap().is_empty());
+        // In a calendar feed it is an event of its own, apart from the step's deadlines.
+        let feed = vorgang::service::calendar::ics(&deadlines, &[], &vorgang::service::calendar::FeedMeta {
+            name: "Fristen",
+            public_url: "https://vorgang.example",
+            uid_domain: "vorgang.example",
+            now: chrono::Utc::now(),
+        });
+        assert!(feed.contains(&format!("UID:zeitraum-{}-antragszeitraum-20301031@vorgang.example", cases[0].0)), "{feed}");
     }
 }
