@@ -145,17 +145,13 @@ fn window_ends(
         for waiting in super::time_windows::waiting_at(conn, registry, &period.name, applicant)? {
             let workflow = registry.by_id(conn, waiting.definition_id)?;
             let definition = workflow.definition();
-            let (kind, name): (String, String) = organisations::table
-                .find(waiting.applicant_id)
-                .select((organisations::kind, organisations::name))
-                .first(conn)?;
             out.push(CaseDeadline {
                 case_id: waiting.case_id,
                 aktenzeichen: waiting.aktenzeichen,
                 workflow_key: waiting.workflow_key,
                 workflow_title: workflow.title.clone(),
                 applicant_id: waiting.applicant_id,
-                applicant_name: designation(&kind, &name).into_owned(),
+                applicant_name: waiting.applicant_name,
                 submitted: waiting.submitted,
                 step_title: definition.step_title(&waiting.step).to_string(),
                 step: waiting.step,

@@ -20,8 +20,11 @@ use super::admin_log;
 use super::mail::{self, Outgoing};
 use super::workflows::WorkflowRegistry;
 use crate::db::models::{DefinitionId, DefinitionRow, OrganisationId};
-use crate::db::schema::{cases, time_windows, window_reminders};
+use crate::db::schema::{
+    cases, organisations, time_windows, window_reminders, workflow_definitions,
+};
 use crate::db::{DbConnection, DbError, write_transaction};
+use crate::designation::designation;
 use crate::engine::data::DataError;
 use crate::engine::definition::{Definition, Step};
 use crate::engine::windows::reminder_due;
@@ -316,36 +319,61 @@ pub fn clock_for<'c>(
     instance: &Instance,
     clock: &'c Clock,
 ) -> Result<Cow<'c, Clock>, DbError> {
-    let mut names: Vec<&str> = instance
-        .active_steps()
-        .flat_map(|token| definition.windows_of_step(&token.step))
-        .collect();
-    if names.is_empty() {
-        return Ok(Cow::Borrowed(clock));
-    }
-    names.sort_unstable();
-    names.dedup();
-    let rows: Vec<PeriodRow> = time_windows::table
-        .filter(time_windows::name.eq_any(&names))
-        .select(PeriodRow::as_select())
-        .load(conn)?;
-    let mut windows = TimeWindows::default();
-    for name in names {
-        let spans = rows
-            .iter()
-            .filter(|row| row.name == name)
-            .map(|row| WindowSpan {
-                label: row.label.clone(),
-                opens_on: row.opens_on,
-                closes_on: row.closes_on,
-            })
+    PeriodLookup::default().clock_for(conn, definition, instance, clock)
+}
+
+/// [`clock_for`] for a request that judges many cases (a page of the case list): the periods
+/// are read once, at the first case bound to a window, however many follow.
+#[derive(Debug, Default)]
+pub struct PeriodLookup {
+    rows: Option<Vec<PeriodRow>>,
+}
+
+impl PeriodLookup {
+    /// See [`clock_for`].
+    pub fn clock_for<'c>(
+        &mut self,
+        conn: &mut DbConnection,
+        definition: &Definition,
+        instance: &Instance,
+        clock: &'c Clock,
+    ) -> Result<Cow<'c, Clock>, DbError> {
+        let mut names: Vec<&str> = instance
+            .active_steps()
+            .flat_map(|token| definition.windows_of_step(&token.step))
             .collect();
-        windows.insert(name, spans);
+        if names.is_empty() {
+            return Ok(Cow::Borrowed(clock));
+        }
+        names.sort_unstable();
+        names.dedup();
+        let rows = match &mut self.rows {
+            Some(rows) => rows,
+            // The table holds a few periods per window and year: all of them, once.
+            empty => empty.insert(
+                time_windows::table
+                    .select(PeriodRow::as_select())
+                    .load(conn)?,
+            ),
+        };
+        let mut windows = TimeWindows::default();
+        for name in names {
+            let spans = rows
+                .iter()
+                .filter(|row| row.name == name)
+                .map(|row| WindowSpan {
+                    label: row.label.clone(),
+                    opens_on: row.opens_on,
+                    closes_on: row.closes_on,
+                })
+                .collect();
+            windows.insert(name, spans);
+        }
+        Ok(Cow::Owned(Clock {
+            windows,
+            ..clock.clone()
+        }))
     }
-    Ok(Cow::Owned(Clock {
-        windows,
-        ..clock.clone()
-    }))
 }
 
 /// A running case at a step with an action bound to a window: whom the end of a period
@@ -357,6 +385,8 @@ pub struct Waiting {
     pub workflow_key: String,
     pub definition_id: DefinitionId,
     pub applicant_id: OrganisationId,
+    /// The applicant as people read it („Kreis Soest“).
+    pub applicant_name: String,
     /// Whether the case has reached the approving authority (for permission checks).
     pub submitted: bool,
     /// The step, and the title of its action bound to the window.
@@ -364,46 +394,53 @@ pub struct Waiting {
     pub action: String,
 }
 
+/// A waiting case as read: id, Aktenzeichen, applicant (id, kind, name), submitted.
+type WaitingRow = (i64, String, OrganisationId, (String, String), bool);
+
 /// The running cases (of `applicant`, or all) waiting at a step with an action bound to
-/// `window`, on every deployed version (each by its own version's steps), ordered by id.
+/// `window`, on every deployed version (each by its own version's steps), ordered by id. The
+/// versions come from the few deployed definitions, not from the cases; the cases of one are
+/// found by workflow and status (indexed) and the step.
 pub fn waiting_at(
     conn: &mut DbConnection,
     registry: &WorkflowRegistry,
     window: &str,
     applicant: Option<OrganisationId>,
 ) -> Result<Vec<Waiting>, ServiceError> {
-    let versions: Vec<DefinitionId> = cases::table
-        .filter(cases::status.eq("running"))
-        .select(cases::definition_id)
-        .distinct()
+    let versions: Vec<DefinitionId> = workflow_definitions::table
+        .select(workflow_definitions::id)
+        .order(workflow_definitions::id)
         .load(conn)?;
     let mut out = Vec::new();
     for version in versions {
         let deployed = registry.by_id(conn, version)?;
         for (step, action) in bound_actions(deployed.definition(), window) {
             let mut query = cases::table
+                .inner_join(organisations::table)
+                .filter(cases::workflow_key.eq(deployed.key()))
                 .filter(cases::status.eq("running"))
                 .filter(cases::definition_id.eq(version))
                 .filter(cases::current_steps.like(format!("%,{step},%")))
                 .select((
                     cases::id,
                     cases::aktenzeichen,
-                    cases::workflow_key,
                     cases::applicant_id,
+                    (organisations::kind, organisations::name),
                     cases::submitted_at.is_not_null(),
                 ))
                 .into_boxed();
             if let Some(applicant) = applicant {
                 query = query.filter(cases::applicant_id.eq(applicant));
             }
-            let rows: Vec<(i64, String, String, OrganisationId, bool)> = query.load(conn)?;
+            let rows: Vec<WaitingRow> = query.load(conn)?;
             out.extend(rows.into_iter().map(
-                |(case_id, aktenzeichen, workflow_key, applicant_id, submitted)| Waiting {
+                |(case_id, aktenzeichen, applicant_id, (kind, name), submitted)| Waiting {
                     case_id,
                     aktenzeichen,
-                    workflow_key,
+                    workflow_key: deployed.key().to_string(),
                     definition_id: version,
                     applicant_id,
+                    applicant_name: designation(&kind, &name).into_owned(),
                     submitted,
                     step: step.to_string(),
                     action: action.to_string(),

@@ -164,6 +164,9 @@ both_backends! {
             german(day(-1))
         )]));
         let act = |version: i64| request(actix_test::TestRequest::post(), &format!("/api/v1/cases/{id}/actions/einreichen"), &soest).set_json(json!({ "version": version }));
+        // The case list judges its cases alike (the periods read once for the page).
+        let listed_cases = send!(app, request(actix_test::TestRequest::get(), "/api/v1/cases?workflow=ki-zeitraum", &soest));
+        assert_eq!(listed_cases.body["items"][0]["actions"][0]["reasons"], after.body["actions"][0]["reasons"], "{}", listed_cases.body);
         let refused = send!(app, act(1));
         assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
         assert_eq!(refused.body["reasons"][0]["reason"], "outside_window", "{}", refused.body);

@@ -13,7 +13,8 @@ use crate::db::{Database, DbConnection};
 use crate::service::ServiceError;
 use crate::service::case_list::{self, CaseFilter, Sort, SortKey};
 use crate::service::cases::{self, CaseAccess, Invocation, LoadedCase};
-use crate::service::{clock, time_windows};
+use crate::service::clock;
+use crate::service::time_windows::PeriodLookup;
 use crate::web::problem::Problem;
 
 /// Runs `work` on the blocking pool with the caller's principal, loaded on the same connection
@@ -134,8 +135,25 @@ fn view_with(
     applicant: &Organisation,
     principal: &Principal,
 ) -> Result<CaseView, ServiceError> {
+    view_looking_up(
+        conn,
+        &mut PeriodLookup::default(),
+        case,
+        applicant,
+        principal,
+    )
+}
+
+/// [`view_with`] with the periods read once for all the views of a request.
+fn view_looking_up(
+    conn: &mut DbConnection,
+    periods: &mut PeriodLookup,
+    case: &LoadedCase,
+    applicant: &Organisation,
+    principal: &Principal,
+) -> Result<CaseView, ServiceError> {
     let now = clock::now();
-    let clock = time_windows::clock_for(conn, case.workflow.definition(), &case.instance, &now)?;
+    let clock = periods.clock_for(conn, case.workflow.definition(), &case.instance, &now)?;
     Ok(case_view(case, applicant, &actor(principal), &clock))
 }
 
@@ -337,9 +355,16 @@ pub async fn list(
         };
         let found = case_list::search(conn, &principal, &filter, sort, page, per_page)?;
         let mut items = Vec::with_capacity(found.rows.len());
+        let mut periods = PeriodLookup::default();
         for (row, applicant) in found.rows {
             let case = cases::from_row(conn, &api.registry, row)?;
-            items.push(view_with(conn, &case, &applicant, &principal)?);
+            items.push(view_looking_up(
+                conn,
+                &mut periods,
+                &case,
+                &applicant,
+                &principal,
+            )?);
         }
         Ok(json!({ "items": items, "total": found.total, "page": page, "per_page": per_page }))
     })
