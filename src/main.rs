@@ -59,6 +59,10 @@ enum Command {
     /// Stellt eine Sicherung in eine leere Datenbank und die Dokumentablage wieder her
     /// (Exit-Code 0: wiederhergestellt, 2: nichts verändert).
     Restore(vorgang::backup::cli::RestoreArgs),
+    /// Überträgt alle Daten einer anderen vorgang-Datenbank (z. B. der SQLite-Datei eines
+    /// Probebetriebs) in die eingestellte, neue Datenbank (z. B. PostgreSQL); beide Richtungen
+    /// (Exit-Code 0: übertragen, 2: nichts verändert).
+    Transfer(vorgang::backup::cli::TransferArgs),
     /// Legt Benutzer an und setzt Passwörter.
     User(UserArgs),
     /// Lädt Demodaten (Kreis Coesfeld, Stadt Bielefeld, Bewilligungsbehörde) oder entfernt sie
@@ -301,6 +305,13 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Restore(ref args) => {
             let settings = load_settings(&cli)?;
             for line in vorgang::backup::cli::restore(args, &settings)? {
+                println!("{line}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Transfer(ref args) => {
+            let settings = load_settings(&cli)?;
+            for line in vorgang::backup::cli::transfer(args, &settings)? {
                 println!("{line}");
             }
             Ok(ExitCode::SUCCESS)

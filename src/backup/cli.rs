@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use super::{BackupError, BackupReport, RestoreReport, Tools};
 use crate::config::Settings;
+use crate::db::DatabaseUrl;
+use crate::db::transfer::TransferError;
 
 /// Options of `vorgang backup`.
 #[derive(clap::Args, Debug, Clone)]
@@ -26,6 +28,15 @@ pub struct RestoreArgs {
     /// Programm pg_restore (nur PostgreSQL; Voreinstellung: pg_restore aus PATH).
     #[arg(long, value_name = "PFAD", default_value = "pg_restore")]
     pub pg_restore: PathBuf,
+}
+
+/// Options of `vorgang transfer`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct TransferArgs {
+    /// Datenbank, aus der übertragen wird, wie database_url (z. B. sqlite://daten/vorgang.sqlite3
+    /// oder postgres://…); sie bleibt unverändert. Ziel ist die eingestellte database_url.
+    #[arg(long = "from", value_name = "DATENBANK")]
+    pub from: String,
 }
 
 /// Runs `vorgang backup`: the lines for stdout and stderr (documents that could not be backed
@@ -57,6 +68,36 @@ pub fn restore(args: &RestoreArgs, settings: &Settings) -> Result<Vec<String>, B
     };
     let report = super::restore(settings, &args.source, &tools)?;
     Ok(restore_summary(&report))
+}
+
+/// Runs `vorgang transfer`: the lines for stdout.
+pub fn transfer(args: &TransferArgs, settings: &Settings) -> Result<Vec<String>, BackupError> {
+    let source = DatabaseUrl::parse(args.from.trim()).map_err(TransferError::Source)?;
+    let target = &settings.database_url;
+    let tables = crate::db::transfer::transfer(&source, target)?;
+    let rows_of = |name: &str| {
+        tables
+            .iter()
+            .find(|t| t.table == name)
+            .map_or(0, |t| t.rows)
+    };
+    let total: i64 = tables.iter().map(|t| t.rows).sum();
+    Ok(vec![
+        format!(
+            "Von {} nach {} übertragen: {} Vorgänge, {} Journaleinträge, {} Dokumente; {total} Zeilen in {} Tabellen.",
+            source.redacted(),
+            target.redacted(),
+            rows_of("cases"),
+            rows_of("case_events"),
+            rows_of("documents"),
+            tables.len()
+        ),
+        format!(
+            "Die Dokumentablage wurde nicht kopiert: Sie liegt weiter in {}; ein Server mit der neuen Datenbank braucht dasselbe Datenverzeichnis (data_dir) oder eine Kopie davon.",
+            settings.data_dir.display()
+        ),
+        "Zur Kontrolle: „vorgang audit verify“ und „vorgang audit documents“.".to_string(),
+    ])
 }
 
 fn backup_summary(report: &BackupReport) -> String {

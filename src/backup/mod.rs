@@ -45,7 +45,8 @@ pub struct Manifest {
     pub created_at: String,
     /// The vorgang version that wrote it.
     pub vorgang_version: String,
-    /// `sqlite` or `postgres`: a backup is restored into the same kind of database.
+    /// `sqlite` or `postgres`: an SQLite backup is restored into either, a PostgreSQL one into
+    /// PostgreSQL.
     pub backend: String,
     /// The database file inside the backup.
     pub database_file: String,
@@ -154,9 +155,9 @@ pub enum BackupError {
         /// The first file that differs.
         reason: String,
     },
-    /// Backups are restored into the same kind of database.
+    /// A PostgreSQL backup goes back into PostgreSQL only (reading its dump needs a server).
     #[error(
-        "Die Sicherung stammt aus einer {found}-Datenbank, eingestellt ist {configured}; bitte in eine {found}-Datenbank wiederherstellen"
+        "Die Sicherung stammt aus einer {found}-Datenbank, eingestellt ist {configured}; bitte in eine {found}-Datenbank wiederherstellen und von dort mit „vorgang transfer --from …“ übertragen"
     )]
     WrongBackend {
         /// The backup's backend.
@@ -174,6 +175,9 @@ pub enum BackupError {
         "Die Sicherung stammt von einer neueren vorgang-Version (Datenbankschema {0}); bitte mit dieser oder einer neueren Version wiederherstellen"
     )]
     NewerSchema(String),
+    /// The rows of an SQLite backup could not be moved into PostgreSQL.
+    #[error(transparent)]
+    Transfer(#[from] crate::db::transfer::TransferError),
     /// The restored database does not hold what the manifest says; found after loading it.
     #[error(
         "Die wiederhergestellte Datenbank enthält {found}, die Sicherung nennt {expected}; bitte prüfen Sie die Datenbank, bevor Sie sie verwenden"
@@ -486,7 +490,10 @@ pub fn restore(
 ) -> Result<RestoreReport, BackupError> {
     let (manifest, sums) = inspect(source)?;
     let url = &settings.database_url;
-    if manifest.backend != url.backend_name() {
+    // An SQLite backup may move to PostgreSQL (a trial becoming production): its rows are
+    // transferred. The other way would need a PostgreSQL server to read the dump.
+    let transferred = manifest.backend == "sqlite" && matches!(url, DatabaseUrl::Postgres(_));
+    if manifest.backend != url.backend_name() && !transferred {
         let title = |name: &str| match name {
             "sqlite" => "SQLite".to_string(),
             "postgres" => "PostgreSQL".to_string(),
@@ -497,7 +504,7 @@ pub fn restore(
             configured: title(url.backend_name()),
         });
     }
-    let known = migrations::known_versions(matches!(url, DatabaseUrl::Postgres(_)))?;
+    let known = migrations::known_versions(manifest.backend == "postgres")?;
     if !known.contains(&manifest.schema_version) {
         return Err(BackupError::NewerSchema(manifest.schema_version.clone()));
     }
@@ -542,6 +549,7 @@ pub fn restore(
     }
     let dump = source.join(&manifest.database_file);
     match url {
+        _ if transferred => transfer_sqlite(&dump, url)?,
         DatabaseUrl::Sqlite(path) => place_sqlite(&dump, path)?,
         DatabaseUrl::Postgres(text) => snapshot::pg_restore(text, &dump, tools)?,
     }
@@ -562,6 +570,31 @@ pub fn restore(
         secret_note,
         migrations_pending,
     })
+}
+
+/// Transfers the rows of the backed-up SQLite file into the (empty) PostgreSQL database at
+/// `url`, through a temporary copy brought to the current schema: the backup itself stays as
+/// it was, checksums and all.
+fn transfer_sqlite(copy: &Path, url: &DatabaseUrl) -> Result<(), BackupError> {
+    let temp = std::env::temp_dir().join(format!(
+        "vorgang-wiederherstellung.{}.sqlite3",
+        uuid::Uuid::new_v4().simple()
+    ));
+    let result = fs::copy(copy, &temp)
+        .map_err(|e| BackupError::io("Datenbank der Sicherung nicht lesbar", e))
+        .and_then(|_| {
+            let mut conn = ConnectionFactory::new(DatabaseUrl::Sqlite(temp.clone())).open()?;
+            migrations::run_pending(&mut conn)?;
+            drop(conn);
+            crate::db::transfer::transfer(&DatabaseUrl::Sqlite(temp.clone()), url)?;
+            Ok(())
+        });
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = temp.clone().into_os_string();
+        name.push(suffix);
+        let _ = fs::remove_file(name);
+    }
+    result
 }
 
 /// Copies the backed-up SQLite file to `path` through a synced temporary file, never replacing

@@ -137,18 +137,7 @@ pub fn contents(conn: &mut DbConnection) -> Result<Contents, BackupError> {
 
 /// True when the PostgreSQL database has no tables, sequences or views of its own.
 pub fn is_empty_postgres(conn: &mut DbConnection) -> Result<bool, BackupError> {
-    #[derive(QueryableByName)]
-    struct Relations {
-        #[diesel(sql_type = BigInt)]
-        n: i64,
-    }
-    let found: Relations = diesel::sql_query(
-        "SELECT count(*) AS n FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace \
-         WHERE s.nspname NOT IN ('pg_catalog', 'information_schema') \
-         AND s.nspname NOT LIKE 'pg_toast%' AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')",
-    )
-    .get_result(conn)?;
-    Ok(found.n == 0)
+    Ok(crate::db::transfer::is_empty_postgres(conn)?)
 }
 
 /// Loads a dump into the (empty) database at `url` in one transaction: all or nothing.

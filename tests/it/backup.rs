@@ -4,121 +4,16 @@
 //! server creates the next case after the restored ones). Damage is named, never passed on.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use diesel::prelude::*;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use vorgang::db::schema::{cases, documents};
+use vorgang::db::schema::cases;
 
-use crate::support::process::{RunningServer, http, vorgang};
+use crate::support::installation::{Installation, new_case};
+use crate::support::process::{RunningServer, http};
 use crate::support::{Backend, TestDatabase};
-
-/// A data directory and a database, as one `vorgang` installation.
-struct Installation {
-    dir: tempfile::TempDir,
-    db: TestDatabase,
-}
-
-impl Installation {
-    fn new(db: TestDatabase) -> Self {
-        Self {
-            dir: tempfile::tempdir().unwrap(),
-            db,
-        }
-    }
-
-    fn data(&self) -> PathBuf {
-        self.dir.path().join("data")
-    }
-
-    fn env(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("VORGANG_DATABASE_URL", self.db.url_text()),
-            ("VORGANG_DATA_DIR", self.data().display().to_string()),
-            (
-                "VORGANG_WORKFLOWS_DIR",
-                crate::support::partners::root()
-                    .join("workflows")
-                    .display()
-                    .to_string(),
-            ),
-        ]
-    }
-
-    /// Runs `vorgang ARGS` on this installation: exit code, stdout, stderr.
-    fn run(&self, args: &[&str]) -> (Option<i32>, String, String) {
-        let mut command = vorgang();
-        command.args(args).current_dir(self.dir.path());
-        for (key, value) in self.env() {
-            command.env(key, value);
-        }
-        let output = command.output().unwrap();
-        (
-            output.status.code(),
-            String::from_utf8_lossy(&output.stdout).into_owned(),
-            String::from_utf8_lossy(&output.stderr).into_owned(),
-        )
-    }
-
-    /// Loads the demo data; returns the users' password.
-    fn demo(&self) -> String {
-        let (code, stdout, stderr) = self.run(&["demo"]);
-        assert_eq!(code, Some(0), "{stderr}{stdout}");
-        stdout
-            .lines()
-            .find_map(|l| l.split("(wird nur jetzt angezeigt): ").nth(1))
-            .unwrap()
-            .trim()
-            .to_string()
-    }
-
-    /// Starts `vorgang serve` on this installation; returns it with a token of the demo's
-    /// coordinator of the Kreis Coesfeld (whose password `demo` printed).
-    fn serve_logged_in(&self, password: &str) -> (RunningServer, String) {
-        let env = self.env();
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let server = RunningServer::start(self.dir.path(), &env);
-        let mut reply = http()
-            .post(server.url("/api/v1/auth/token"))
-            .send_json(json!({ "email": "koordination@kreis-coesfeld.demo", "password": password }))
-            .unwrap();
-        assert_eq!(reply.status(), 200);
-        let body: Value = reply.body_mut().read_json().unwrap();
-        (server, body["token"].as_str().unwrap().to_string())
-    }
-
-    /// Every document row: id, case, hash, name, size.
-    fn documents(&self) -> Vec<(i64, i64, String, String, i64)> {
-        documents::table
-            .select((
-                documents::id,
-                documents::case_id,
-                documents::sha256,
-                documents::filename,
-                documents::size,
-            ))
-            .order(documents::id)
-            .load(&mut self.db.connection())
-            .unwrap()
-    }
-
-    fn blob(&self, sha256: &str) -> PathBuf {
-        self.data()
-            .join("documents")
-            .join(&sha256[0..2])
-            .join(&sha256[2..4])
-            .join(sha256)
-    }
-
-    /// `vorgang audit heads` without its header line (which carries the time): equal heads
-    /// mean equal journals, every hash covering all entries before it.
-    fn heads(&self) -> Vec<String> {
-        let (code, stdout, stderr) = self.run(&["audit", "heads"]);
-        assert_eq!(code, Some(0), "{stderr}");
-        stdout.lines().skip(1).map(str::to_string).collect()
-    }
-}
 
 fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
@@ -443,17 +338,6 @@ fn a_postgres_backup_without_pg_dump_says_so_and_leaves_nothing() {
     );
     assert!(stderr.contains("--pg-dump PFAD"), "{stderr}");
     assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 0);
-}
-
-/// Starts a `ki-antrag` case through the running server's API; the case as answered.
-fn new_case(server: &RunningServer, token: &str) -> Value {
-    let mut reply = http()
-        .post(server.url("/api/v1/cases"))
-        .header("Authorization", &format!("Bearer {token}"))
-        .send_json(json!({ "workflow": "ki-antrag" }))
-        .unwrap();
-    assert_eq!(reply.status(), 201);
-    reply.body_mut().read_json().unwrap()
 }
 
 /// Creates a case and attaches a PDF of its own to it through the running server's API.

@@ -34,6 +34,7 @@ mod storage;
 mod time_windows;
 mod timer_instances;
 mod timers;
+mod transfer;
 mod ui_admin;
 mod ui_case;
 mod ui_demo;
