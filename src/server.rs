@@ -101,7 +101,8 @@ fn migrate(db: &Database) -> Result<Vec<String>, StartupError> {
 /// out `busy_timeout` and fail, and a second server on the same file is nearly always a mistake
 /// (a copied unit, a forgotten process) that nothing else would report.
 /// One-shot commands (`migrate`, `user`, `audit`) do not take the lock: SQLite serialises their
-/// writes with the server's, and an operator must be able to run them next to it.
+/// writes with the server's, and an operator must be able to run them next to it. `transfer`
+/// takes it on its source: a server's changes after the copy began would be left behind.
 #[derive(Debug)]
 pub struct InstanceLock {
     _file: Option<std::fs::File>,

@@ -6,6 +6,7 @@ use super::{BackupError, BackupReport, RestoreReport, Tools};
 use crate::config::Settings;
 use crate::db::DatabaseUrl;
 use crate::db::transfer::TransferError;
+use crate::server::{InstanceLock, StartupError};
 
 /// Options of `vorgang backup`.
 #[derive(clap::Args, Debug, Clone)]
@@ -74,6 +75,27 @@ pub fn restore(args: &RestoreArgs, settings: &Settings) -> Result<Vec<String>, B
 pub fn transfer(args: &TransferArgs, settings: &Settings) -> Result<Vec<String>, BackupError> {
     let source = DatabaseUrl::parse(args.from.trim()).map_err(TransferError::Source)?;
     let target = &settings.database_url;
+    // What a server changes after the snapshot would not move along: an SQLite source is held
+    // with the server's own lock for the whole transfer; PostgreSQL can only be asked who else
+    // is connected.
+    let _lock = match &source {
+        DatabaseUrl::Sqlite(path) if path.exists() => {
+            Some(InstanceLock::acquire(&source).map_err(|error| {
+                TransferError::Source(match error {
+                    StartupError::DatabaseInUse { url, lock } => format!(
+                        "{url} wird von einem laufenden vorgang-Server verwendet (Sperrdatei {lock}); bitte beenden Sie ihn vor der Übertragung, sonst käme nicht mit, was er danach ändert"
+                    ),
+                    other => other.to_string(),
+                })
+            })?)
+        }
+        _ => None,
+    };
+    let others = match &source {
+        DatabaseUrl::Postgres(_) => crate::db::transfer::other_sessions(&source)
+            .map_err(|e| TransferError::Source(e.to_string()))?,
+        DatabaseUrl::Sqlite(_) => 0,
+    };
     let tables = crate::db::transfer::transfer(&source, target)?;
     let rows_of = |name: &str| {
         tables
@@ -82,7 +104,7 @@ pub fn transfer(args: &TransferArgs, settings: &Settings) -> Result<Vec<String>,
             .map_or(0, |t| t.rows)
     };
     let total: i64 = tables.iter().map(|t| t.rows).sum();
-    Ok(vec![
+    let mut lines = vec![
         format!(
             "Von {} nach {} übertragen: {} Vorgänge, {} Journaleinträge, {} Dokumente; {total} Zeilen in {} Tabellen.",
             source.redacted(),
@@ -96,8 +118,19 @@ pub fn transfer(args: &TransferArgs, settings: &Settings) -> Result<Vec<String>,
             "Die Dokumentablage wurde nicht kopiert: Sie liegt weiter in {}; ein Server mit der neuen Datenbank braucht dasselbe Datenverzeichnis (data_dir) oder eine Kopie davon.",
             settings.data_dir.display()
         ),
-        "Zur Kontrolle: „vorgang audit verify“ und „vorgang audit documents“.".to_string(),
-    ])
+    ];
+    if others > 0 {
+        let connections = if others == 1 {
+            "war 1 weitere Verbindung".to_string()
+        } else {
+            format!("waren {others} weitere Verbindungen")
+        };
+        lines.push(format!(
+            "Hinweis: Zu Beginn {connections} zur Quelle offen (etwa ein laufender Server); was danach dort geändert wurde, ist nicht übertragen."
+        ));
+    }
+    lines.push("Zur Kontrolle: „vorgang audit verify“ und „vorgang audit documents“.".to_string());
+    Ok(lines)
 }
 
 fn backup_summary(report: &BackupReport) -> String {

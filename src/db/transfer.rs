@@ -189,6 +189,24 @@ fn into_new_sqlite(
     copied
 }
 
+/// How many other sessions are connected to the PostgreSQL database at `url` (a server still at
+/// work there, whose changes after the transfer's snapshot would not move along).
+pub fn other_sessions(url: &DatabaseUrl) -> Result<i64, DbError> {
+    #[derive(QueryableByName)]
+    struct Sessions {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let mut conn = ConnectionFactory::new(url.clone()).open()?;
+    let found: Sessions = diesel::sql_query(
+        "SELECT count(*) AS n FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid() \
+         AND backend_type = 'client backend'",
+    )
+    .get_result(&mut conn)?;
+    Ok(found.n)
+}
+
 /// True when the PostgreSQL database has no tables, sequences or views of its own.
 pub fn is_empty_postgres(conn: &mut DbConnection) -> Result<bool, DbError> {
     #[derive(QueryableByName)]

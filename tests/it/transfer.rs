@@ -138,9 +138,16 @@ fn an_sqlite_trial_moves_to_postgresql_by_its_backup_and_back_unchanged() {
     assert_eq!(code, Some(0), "{stdout}");
 
     // And from there into a new SQLite file: every row as the trial had it.
+    // A connection of someone else to the source is pointed out (here the test's own).
     let copy = Installation::new(TestDatabase::empty(Backend::Sqlite));
+    let held = production.db.connection();
     let (code, stdout, stderr) = copy.run(&["transfer", "--from", &production.db.url_text()]);
     assert_eq!(code, Some(0), "{stderr}{stdout}");
+    assert!(
+        stdout.contains("Hinweis: Zu Beginn war 1 weitere Verbindung zur Quelle offen"),
+        "{stdout}"
+    );
+    drop(held);
     assert!(
         stdout.starts_with(&format!(
             "Von {} nach sqlite://",
@@ -193,7 +200,7 @@ fn a_transfer_happens_whole_or_not_at_all() {
         return;
     }
     let trial = Installation::new(TestDatabase::migrated(Backend::Sqlite));
-    trial.demo();
+    let password = trial.demo();
     let source = trial.db.url_text();
     let production = Installation::new(TestDatabase::empty(Backend::Postgres));
 
@@ -212,6 +219,18 @@ fn a_transfer_happens_whole_or_not_at_all() {
     assert_eq!(code, Some(2));
     assert!(stderr.starts_with("vorgang: Quelle: "), "{stderr}");
     assert!(postgres_is_empty(&production.db));
+
+    // A source a server is still working on: refused while it runs.
+    {
+        let (_server, _token) = trial.serve_logged_in(&password);
+        let (code, _, stderr) = production.run(&["transfer", "--from", &source]);
+        assert_eq!(code, Some(2), "{stderr}");
+        assert!(
+            stderr.contains("wird von einem laufenden vorgang-Server verwendet (Sperrdatei "),
+            "{stderr}"
+        );
+        assert!(postgres_is_empty(&production.db));
+    }
 
     // A source whose tables differ from this version's: refused before a row is written, and
     // the target's migrations are rolled back with the rest.
