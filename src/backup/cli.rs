@@ -96,7 +96,16 @@ pub fn transfer(args: &TransferArgs, settings: &Settings) -> Result<Vec<String>,
             .map_err(|e| TransferError::Source(e.to_string()))?,
         DatabaseUrl::Sqlite(_) => 0,
     };
-    let tables = crate::db::transfer::transfer(&source, target)?;
+    let started = std::time::Instant::now();
+    let tables = crate::db::transfer::transfer(&source, target, &mut |done| {
+        // On stderr as it happens: a large installation takes minutes.
+        eprintln!(
+            "{}: {} Zeilen kopiert ({} s)",
+            done.table,
+            done.rows,
+            started.elapsed().as_secs()
+        );
+    })?;
     let rows_of = |name: &str| {
         tables
             .iter()

@@ -586,7 +586,7 @@ fn transfer_sqlite(copy: &Path, url: &DatabaseUrl) -> Result<(), BackupError> {
             let mut conn = ConnectionFactory::new(DatabaseUrl::Sqlite(temp.clone())).open()?;
             migrations::run_pending(&mut conn)?;
             drop(conn);
-            crate::db::transfer::transfer(&DatabaseUrl::Sqlite(temp.clone()), url)?;
+            crate::db::transfer::transfer(&DatabaseUrl::Sqlite(temp.clone()), url, &mut |_| {})?;
             Ok(())
         });
     for suffix in ["", "-wal", "-shm"] {

@@ -95,10 +95,12 @@ impl From<diesel::result::Error> for TransferError {
 /// Copies every row of the vorgang database at `source` (migrated by this version, left
 /// unchanged) into the new database at `target`: an SQLite file that does not exist yet, or an
 /// empty PostgreSQL database. The target is migrated first; the rows its migrations seed are
-/// replaced by the source's.
+/// replaced by the source's. `copied` hears of each table as it is done (a large installation
+/// takes minutes), before the whole commits.
 pub fn transfer(
     source: &DatabaseUrl,
     target: &DatabaseUrl,
+    copied: &mut dyn FnMut(&TableRows),
 ) -> Result<Vec<TableRows>, TransferError> {
     match target {
         DatabaseUrl::Sqlite(path) if path.symlink_metadata().is_ok() => {
@@ -125,11 +127,11 @@ pub fn transfer(
             read_snapshot(&mut source_conn, |src| {
                 conn.transaction(|tgt| {
                     migrations::run_pending(tgt)?;
-                    copy_rows(src, tgt)
+                    copy_rows(src, tgt, copied)
                 })
             })
         }
-        DatabaseUrl::Sqlite(path) => into_new_sqlite(&mut source_conn, path),
+        DatabaseUrl::Sqlite(path) => into_new_sqlite(&mut source_conn, path, copied),
     }
 }
 
@@ -138,6 +140,7 @@ pub fn transfer(
 fn into_new_sqlite(
     source: &mut DbConnection,
     path: &Path,
+    copied: &mut dyn FnMut(&TableRows),
 ) -> Result<Vec<TableRows>, TransferError> {
     let failed = |e: std::io::Error| TransferError::File {
         path: path.display().to_string(),
@@ -157,11 +160,11 @@ fn into_new_sqlite(
         #[diesel(sql_type = Text)]
         journal_mode: String,
     }
-    let copied: Result<Vec<TableRows>, TransferError> = (|| {
+    let outcome: Result<Vec<TableRows>, TransferError> = (|| {
         let mut conn = ConnectionFactory::new(DatabaseUrl::Sqlite(temp.clone())).open()?;
         migrations::run_pending(&mut conn)?;
         let rows = read_snapshot(source, |src| {
-            write_transaction(&mut conn, |tgt| copy_rows(src, tgt))
+            write_transaction(&mut conn, |tgt| copy_rows(src, tgt, copied))
         })?;
         // The file must hold everything by itself before it gets its name: leaving WAL mode
         // checkpoints the WAL into it and removes it (the server turns WAL on again).
@@ -186,7 +189,7 @@ fn into_new_sqlite(
         name.push(leftover);
         let _ = std::fs::remove_file(name);
     }
-    copied
+    outcome
 }
 
 /// How many other sessions are connected to the PostgreSQL database at `url` (a server still at
@@ -228,6 +231,7 @@ pub fn is_empty_postgres(conn: &mut DbConnection) -> Result<bool, DbError> {
 fn copy_rows(
     src: &mut DbConnection,
     tgt: &mut DbConnection,
+    progress: &mut dyn FnMut(&TableRows),
 ) -> Result<Vec<TableRows>, TransferError> {
     let source_version = migrations::newest_applied(src)?.unwrap_or_default();
     let target_version = migrations::newest_applied(tgt)?.unwrap_or_default();
@@ -288,10 +292,12 @@ fn copy_rows(
                 expected,
             });
         }
-        copied.push(TableRows {
+        let done = TableRows {
             table: table.clone(),
             rows: written,
-        });
+        };
+        progress(&done);
+        copied.push(done);
     }
     if matches!(tgt, DbConnection::Pg(_)) {
         for table in &order {

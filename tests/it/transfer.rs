@@ -148,6 +148,13 @@ fn an_sqlite_trial_moves_to_postgresql_by_its_backup_and_back_unchanged() {
         "{stdout}"
     );
     drop(held);
+    // Progress on stderr, one line per table as it is done.
+    assert_eq!(stderr.lines().count(), before.len(), "{stderr}");
+    let journal = format!(
+        "case_events: {} Zeilen kopiert (",
+        before["case_events"].len()
+    );
+    assert!(stderr.lines().any(|l| l.starts_with(&journal)), "{stderr}");
     assert!(
         stdout.starts_with(&format!(
             "Von {} nach sqlite://",
