@@ -34,8 +34,9 @@ pub struct RestoreArgs {
 /// Options of `vorgang transfer`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct TransferArgs {
-    /// Datenbank, aus der übertragen wird, wie database_url (z. B. sqlite://daten/vorgang.sqlite3
-    /// oder postgres://…); sie bleibt unverändert. Ziel ist die eingestellte database_url.
+    /// Datenbank, aus der übertragen wird, geschrieben wie database_url (z. B.
+    /// sqlite://data/vorgang.db oder postgres://…); sie bleibt unverändert. Ziel ist die
+    /// eingestellte database_url.
     #[arg(long = "from", value_name = "DATENBANK")]
     pub from: String,
 }

@@ -549,7 +549,7 @@ pub fn restore(
     }
     let dump = source.join(&manifest.database_file);
     match url {
-        _ if transferred => transfer_sqlite(&dump, url)?,
+        _ if transferred => transfer_sqlite(&dump, url, &settings.data_dir)?,
         DatabaseUrl::Sqlite(path) => place_sqlite(&dump, path)?,
         DatabaseUrl::Postgres(text) => snapshot::pg_restore(text, &dump, tools)?,
     }
@@ -574,14 +574,16 @@ pub fn restore(
 
 /// Transfers the rows of the backed-up SQLite file into the (empty) PostgreSQL database at
 /// `url`, through a temporary copy brought to the current schema: the backup itself stays as
-/// it was, checksums and all.
-fn transfer_sqlite(copy: &Path, url: &DatabaseUrl) -> Result<(), BackupError> {
-    let temp = std::env::temp_dir().join(format!(
-        "vorgang-wiederherstellung.{}.sqlite3",
+/// it was, checksums and all. The copy lies in the data directory, on the server's disk,
+/// rather than in a `/tmp` that may be a small tmpfs.
+fn transfer_sqlite(copy: &Path, url: &DatabaseUrl, data_dir: &Path) -> Result<(), BackupError> {
+    let temp = data_dir.join(format!(
+        ".vorgang-wiederherstellung.{}.sqlite3",
         uuid::Uuid::new_v4().simple()
     ));
-    let result = fs::copy(copy, &temp)
-        .map_err(|e| BackupError::io("Datenbank der Sicherung nicht lesbar", e))
+    let result = fs::create_dir_all(data_dir)
+        .and_then(|()| fs::copy(copy, &temp))
+        .map_err(|e| BackupError::io("Datenbank der Sicherung nicht kopierbar", e))
         .and_then(|_| {
             let mut conn = ConnectionFactory::new(DatabaseUrl::Sqlite(temp.clone())).open()?;
             migrations::run_pending(&mut conn)?;

@@ -267,6 +267,7 @@ fn copy_rows(
         diesel::sql_query(format!("DELETE FROM {}", quoted(table))).execute(tgt)?;
     }
     let mut copied = Vec::with_capacity(order.len());
+    let mut with_ids = Vec::new();
     for table in &order {
         let columns = catalog::columns(tgt, table)?;
         let source_columns: BTreeSet<String> = catalog::columns(src, table)?
@@ -280,6 +281,9 @@ fn copy_rows(
                 source_columns.into_iter().collect::<Vec<_>>().join(", "),
                 target_columns.into_iter().collect::<Vec<_>>().join(", ")
             )));
+        }
+        if target_columns.contains("id") {
+            with_ids.push(table);
         }
         let batched = !self_referencing.contains(table.as_str());
         copy_table(src, tgt, table, &columns, batched)?;
@@ -300,15 +304,13 @@ fn copy_rows(
         copied.push(done);
     }
     if matches!(tgt, DbConnection::Pg(_)) {
-        for table in &order {
-            if columns_named_id(tgt, table)? {
-                // Ids were copied as they are; new rows continue after the highest.
-                diesel::sql_query(format!(
-                    "SELECT setval(pg_get_serial_sequence('{table}', 'id'), max(id)) FROM {} HAVING max(id) IS NOT NULL",
-                    quoted(table)
-                ))
-                .execute(tgt)?;
-            }
+        for table in with_ids {
+            // Ids were copied as they are; new rows continue after the highest.
+            diesel::sql_query(format!(
+                "SELECT setval(pg_get_serial_sequence('{table}', 'id'), max(id)) FROM {} HAVING max(id) IS NOT NULL",
+                quoted(table)
+            ))
+            .execute(tgt)?;
         }
     }
     Ok(copied)
@@ -466,12 +468,6 @@ fn count(conn: &mut DbConnection, table: &str) -> Result<i64, TransferError> {
     let found: Count = diesel::sql_query(format!("SELECT count(*) AS n FROM {}", quoted(table)))
         .get_result(conn)?;
     Ok(found.n)
-}
-
-fn columns_named_id(conn: &mut DbConnection, table: &str) -> Result<bool, TransferError> {
-    Ok(catalog::columns(conn, table)?
-        .iter()
-        .any(|c| c.name == "id"))
 }
 
 /// An identifier in double quotes, as both backends read it.

@@ -130,6 +130,15 @@ fn an_sqlite_trial_moves_to_postgresql_by_its_backup_and_back_unchanged() {
     let cases = before["cases"].len();
     assert!(stdout.contains(&format!("{cases} Vorgänge")), "{stdout}");
     assert!(!stdout.contains("älteren Version"), "{stdout}");
+    let leftovers: Vec<_> = std::fs::read_dir(production.data())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with(".vorgang"))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "the temporary copy is gone: {leftovers:?}"
+    );
     assert_eq!(production.heads(), trial.heads());
     let (code, stdout, _) = production.run(&["audit", "verify"]);
     assert_eq!(code, Some(0), "{stdout}");
