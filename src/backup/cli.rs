@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use super::{BackupError, BackupReport, RestoreReport, Tools};
 use crate::config::Settings;
 use crate::db::DatabaseUrl;
-use crate::db::transfer::TransferError;
+use crate::db::transfer::{TransferError, open_source, other_sessions};
 use crate::server::{InstanceLock, StartupError};
 
 /// Options of `vorgang backup`.
@@ -76,29 +76,31 @@ pub fn restore(args: &RestoreArgs, settings: &Settings) -> Result<Vec<String>, B
 pub fn transfer(args: &TransferArgs, settings: &Settings) -> Result<Vec<String>, BackupError> {
     let source = DatabaseUrl::parse(args.from.trim()).map_err(TransferError::Source)?;
     let target = &settings.database_url;
+    // Opened first, so that only a vorgang database gets a lock file beside it.
+    let mut conn = open_source(&source)?;
     // What a server changes after the snapshot would not move along: an SQLite source is held
     // with the server's own lock for the whole transfer; PostgreSQL can only be asked who else
     // is connected.
-    let _lock = match &source {
-        DatabaseUrl::Sqlite(path) if path.exists() => {
-            Some(InstanceLock::acquire(&source).map_err(|error| {
+    let (_lock, others) = match &source {
+        DatabaseUrl::Sqlite(_) => {
+            let lock = InstanceLock::acquire(&source).map_err(|error| {
                 TransferError::Source(match error {
                     StartupError::DatabaseInUse { url, lock } => format!(
                         "{url} wird von einem laufenden vorgang-Server verwendet (Sperrdatei {lock}); bitte beenden Sie ihn vor der Übertragung, sonst käme nicht mit, was er danach ändert"
                     ),
                     other => other.to_string(),
                 })
-            })?)
+            })?;
+            (Some(lock), 0)
         }
-        _ => None,
-    };
-    let others = match &source {
-        DatabaseUrl::Postgres(_) => crate::db::transfer::other_sessions(&source)
-            .map_err(|e| TransferError::Source(e.to_string()))?,
-        DatabaseUrl::Sqlite(_) => 0,
+        DatabaseUrl::Postgres(_) => {
+            let others =
+                other_sessions(&mut conn).map_err(|e| TransferError::Source(e.to_string()))?;
+            (None, others)
+        }
     };
     let started = std::time::Instant::now();
-    let tables = crate::db::transfer::transfer(&source, target, &mut |done| {
+    let tables = crate::db::transfer::transfer(&mut conn, target, &mut |done| {
         // On stderr as it happens: a large installation takes minutes.
         eprintln!(
             "{}: {} Zeilen kopiert ({} s)",

@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 pub use self::rotation::{prune, scheduled_name};
 pub use self::snapshot::Tools;
 use crate::config::Settings;
+use crate::db::transfer::Occupied;
 use crate::db::{ConnectionFactory, DatabaseUrl, DbError, ExistingDbError, migrations};
 use crate::documents::audit::{check_blob, check_each};
 use crate::documents::{DocumentStore, sha256_hex};
@@ -508,17 +509,10 @@ pub fn restore(
     if !known.contains(&manifest.schema_version) {
         return Err(BackupError::NewerSchema(manifest.schema_version.clone()));
     }
-    match url {
-        DatabaseUrl::Sqlite(path) if path.symlink_metadata().is_ok() => {
-            return Err(BackupError::DatabaseFileExists(path.display().to_string()));
-        }
-        DatabaseUrl::Sqlite(_) => {}
-        DatabaseUrl::Postgres(_) => {
-            let mut conn = ConnectionFactory::new(url.clone()).open()?;
-            if !snapshot::is_empty_postgres(&mut conn)? {
-                return Err(BackupError::TargetNotEmpty(url.redacted()));
-            }
-        }
+    match crate::db::transfer::occupied(url)? {
+        Some(Occupied::File(path)) => return Err(BackupError::DatabaseFileExists(path)),
+        Some(Occupied::Tables(url)) => return Err(BackupError::TargetNotEmpty(url)),
+        None => {}
     }
 
     let (secret, secret_note) = plan_secret(settings, source, &manifest)?;
@@ -587,8 +581,7 @@ fn transfer_sqlite(copy: &Path, url: &DatabaseUrl, data_dir: &Path) -> Result<()
         .and_then(|_| {
             let mut conn = ConnectionFactory::new(DatabaseUrl::Sqlite(temp.clone())).open()?;
             migrations::run_pending(&mut conn)?;
-            drop(conn);
-            crate::db::transfer::transfer(&DatabaseUrl::Sqlite(temp.clone()), url, &mut |_| {})?;
+            crate::db::transfer::transfer(&mut conn, url, &mut |_| {})?;
             Ok(())
         });
     for suffix in ["", "-wal", "-shm"] {

@@ -135,11 +135,6 @@ pub fn contents(conn: &mut DbConnection) -> Result<Contents, BackupError> {
     })
 }
 
-/// True when the PostgreSQL database has no tables, sequences or views of its own.
-pub fn is_empty_postgres(conn: &mut DbConnection) -> Result<bool, BackupError> {
-    Ok(crate::db::transfer::is_empty_postgres(conn)?)
-}
-
 /// Loads a dump into the (empty) database at `url` in one transaction: all or nothing.
 pub fn pg_restore(url: &str, dump: &Path, tools: &Tools) -> Result<(), BackupError> {
     let (target, password) = libpq_target(url)?;

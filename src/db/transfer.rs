@@ -92,46 +92,69 @@ impl From<diesel::result::Error> for TransferError {
     }
 }
 
-/// Copies every row of the vorgang database at `source` (migrated by this version, left
-/// unchanged) into the new database at `target`: an SQLite file that does not exist yet, or an
-/// empty PostgreSQL database. The target is migrated first; the rows its migrations seed are
-/// replaced by the source's. `copied` hears of each table as it is done (a large installation
-/// takes minutes), before the whole commits.
-pub fn transfer(
-    source: &DatabaseUrl,
-    target: &DatabaseUrl,
-    copied: &mut dyn FnMut(&TableRows),
-) -> Result<Vec<TableRows>, TransferError> {
-    match target {
+/// What stands in the way of a database that is to receive a whole installation (by a
+/// transfer or a restore): both write only into a new one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Occupied {
+    /// The SQLite file exists (its path).
+    File(String),
+    /// The PostgreSQL database has tables (its URL without password).
+    Tables(String),
+}
+
+/// Whether `url` names a new database: an SQLite file that does not exist, or a PostgreSQL
+/// database without tables, sequences or views.
+pub fn occupied(url: &DatabaseUrl) -> Result<Option<Occupied>, DbError> {
+    Ok(match url {
         DatabaseUrl::Sqlite(path) if path.symlink_metadata().is_ok() => {
-            return Err(TransferError::TargetFileExists(path.display().to_string()));
+            Some(Occupied::File(path.display().to_string()))
         }
-        DatabaseUrl::Sqlite(_) => {}
+        DatabaseUrl::Sqlite(_) => None,
         DatabaseUrl::Postgres(_) => {
-            let mut conn = ConnectionFactory::new(target.clone()).open()?;
-            if !is_empty_postgres(&mut conn)? {
-                return Err(TransferError::TargetNotEmpty(target.redacted()));
-            }
+            let mut conn = ConnectionFactory::new(url.clone()).open()?;
+            (!is_empty_postgres(&mut conn)?).then(|| Occupied::Tables(url.redacted()))
         }
-    }
-    let mut source_conn = open_existing(source).map_err(|error| match error {
+    })
+}
+
+/// Opens the database a transfer reads: it must exist (an SQLite file is never created) and be
+/// migrated by this version.
+pub fn open_source(url: &DatabaseUrl) -> Result<DbConnection, TransferError> {
+    open_existing(url).map_err(|error| match error {
         ExistingDbError::Unreachable(e) => TransferError::Source(e.to_string()),
         ExistingDbError::NotMigrated(url) => TransferError::Source(format!(
             "Datenbank {url} ist nicht auf dem aktuellen Stand; bitte zuerst mit ihr als database_url „vorgang migrate“ ausführen"
         )),
-    })?;
+    })
+}
+
+/// Copies every row of the vorgang database `source` (migrated by this version, left unchanged)
+/// into the new database at `target`: an SQLite file that does not exist yet, or an empty
+/// PostgreSQL database. The target is migrated first; the rows its migrations seed are replaced
+/// by the source's. `copied` hears of each table as it is done (a large installation takes
+/// minutes), before the whole commits.
+pub fn transfer(
+    source: &mut DbConnection,
+    target: &DatabaseUrl,
+    copied: &mut dyn FnMut(&TableRows),
+) -> Result<Vec<TableRows>, TransferError> {
+    match occupied(target)? {
+        Some(Occupied::File(path)) => return Err(TransferError::TargetFileExists(path)),
+        Some(Occupied::Tables(url)) => return Err(TransferError::TargetNotEmpty(url)),
+        None => {}
+    }
     match target {
         DatabaseUrl::Postgres(_) => {
             let mut conn = ConnectionFactory::new(target.clone()).open()?;
             // DDL is transactional on PostgreSQL: a failed copy leaves the database empty.
-            read_snapshot(&mut source_conn, |src| {
+            read_snapshot(source, |src| {
                 conn.transaction(|tgt| {
                     migrations::run_pending(tgt)?;
                     copy_rows(src, tgt, copied)
                 })
             })
         }
-        DatabaseUrl::Sqlite(path) => into_new_sqlite(&mut source_conn, path, copied),
+        DatabaseUrl::Sqlite(path) => into_new_sqlite(source, path, copied),
     }
 }
 
@@ -192,21 +215,20 @@ fn into_new_sqlite(
     outcome
 }
 
-/// How many other sessions are connected to the PostgreSQL database at `url` (a server still at
+/// How many other sessions are connected to the PostgreSQL database of `conn` (a server still at
 /// work there, whose changes after the transfer's snapshot would not move along).
-pub fn other_sessions(url: &DatabaseUrl) -> Result<i64, DbError> {
+pub fn other_sessions(conn: &mut DbConnection) -> Result<i64, DbError> {
     #[derive(QueryableByName)]
     struct Sessions {
         #[diesel(sql_type = BigInt)]
         n: i64,
     }
-    let mut conn = ConnectionFactory::new(url.clone()).open()?;
     let found: Sessions = diesel::sql_query(
         "SELECT count(*) AS n FROM pg_stat_activity \
          WHERE datname = current_database() AND pid <> pg_backend_pid() \
          AND backend_type = 'client backend'",
     )
-    .get_result(&mut conn)?;
+    .get_result(conn)?;
     Ok(found.n)
 }
 

@@ -231,6 +231,19 @@ fn a_transfer_happens_whole_or_not_at_all() {
     assert!(stderr.starts_with("vorgang: Quelle: "), "{stderr}");
     assert!(stderr.contains("die Datei existiert nicht"), "{stderr}");
     assert!(!missing.exists(), "a source is never created");
+    let text = trial.dir.path().join("notizen.txt");
+    std::fs::write(&text, "keine Datenbank").unwrap();
+    let (code, _, stderr) = production.run(&[
+        "transfer",
+        "--from",
+        &format!("sqlite://{}", text.display()),
+    ]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("file is not a database"), "{stderr}");
+    assert!(
+        !trial.dir.path().join("notizen.txt.lock").exists(),
+        "no lock file beside what is no vorgang database"
+    );
     let (code, _, stderr) = production.run(&["transfer", "--from", "mysql://db/vorgang"]);
     assert_eq!(code, Some(2));
     assert!(stderr.starts_with("vorgang: Quelle: "), "{stderr}");
