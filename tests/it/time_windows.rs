@@ -10,7 +10,7 @@ use chrono::{Days, NaiveDate};
 use diesel::prelude::*;
 use serde_json::{Value, json};
 use vorgang::db::models::Role;
-use vorgang::db::schema::{admin_events, time_windows};
+use vorgang::db::schema::time_windows;
 
 use crate::support::TestDatabase;
 use crate::support::api::send;
@@ -96,15 +96,6 @@ fn stored(db: &TestDatabase) -> Vec<(String, NaiveDate, NaiveDate)> {
         .unwrap()
 }
 
-/// The kinds of the administration's record, oldest first.
-fn recorded(db: &TestDatabase) -> Vec<(String, String)> {
-    admin_events::table
-        .order(admin_events::id)
-        .select((admin_events::kind, admin_events::subject))
-        .load(&mut db.connection())
-        .unwrap()
-}
-
 both_backends! {
     async fn an_action_bound_to_a_window_waits_for_a_period_the_administration_entered(backend) {
         let db = TestDatabase::migrated(backend);
@@ -151,7 +142,7 @@ both_backends! {
         assert_eq!(backwards.body["errors"], json!([{ "pointer": "/closes_on", "message": "Der letzte Tag liegt vor dem ersten; beide Tage zählen zum Zeitraum." }]));
         assert_eq!(send!(app, enter(json!({ "name": "antragszeitraum", "von": "x" }), &admin)).status, StatusCode::BAD_REQUEST);
         assert!(stored(&db).is_empty(), "nothing entered");
-        assert!(recorded(&db).is_empty(), "nothing recorded");
+        assert!(db.admin_record().is_empty(), "nothing recorded");
 
         // A period that ended yesterday: refused, saying when it ended.
         let entered = send!(app, enter(last_year, &admin));
@@ -199,7 +190,7 @@ both_backends! {
         assert_eq!(submitted.body["status"], "completed");
 
         let subject = "antragszeitraum".to_string();
-        assert_eq!(recorded(&db), [
+        assert_eq!(db.admin_record(), [
             ("time_window_added".to_string(), subject.clone()),
             ("time_window_added".to_string(), subject.clone()),
             ("time_window_removed".to_string(), subject.clone()),

@@ -8,7 +8,7 @@ use actix_web::test as actix_test;
 use diesel::prelude::*;
 use serde_json::{Value, json};
 use vorgang::db::models::{Role, UserId};
-use vorgang::db::schema::{admin_events, users};
+use vorgang::db::schema::users;
 use vorgang::service::calendar;
 
 use crate::support::TestDatabase;
@@ -47,15 +47,6 @@ macro_rules! call {
             body,
         }
     }};
-}
-
-/// `(kind, subject)` of the administration's record, oldest first.
-fn recorded(db: &TestDatabase) -> Vec<(String, String)> {
-    admin_events::table
-        .order(admin_events::id)
-        .select((admin_events::kind, admin_events::subject))
-        .load(&mut db.connection())
-        .unwrap()
 }
 
 /// A token for account `id` as it is now (a login now would issue one like it).
@@ -161,7 +152,7 @@ both_backends! {
         assert_eq!(actix_test::call_service(&app, wrong).await.status(), StatusCode::UNAUTHORIZED, "a wrong password learns nothing");
 
         // Refused creations change nothing.
-        let before = (user_count(&db), recorded(&db));
+        let before = (user_count(&db), db.admin_record());
         let taken = call!(app, post, "/api/v1/admin/users", admin, Some(json!({
             "email": "ANNA.MUSTER@kreis-kleve.de", "name": "Noch eine", "organisation": "05154", "roles": ["lesen"]
         })));
@@ -182,7 +173,7 @@ both_backends! {
             "email": "b@kreis-kleve.de", "name": "B", "organisation": "05154", "roles": ["lesen"], "password": "selbst-gewaehlt"
         })));
         assert_eq!(extra.status, StatusCode::BAD_REQUEST, "{}", extra.body);
-        assert_eq!((user_count(&db), recorded(&db)), before);
+        assert_eq!((user_count(&db), db.admin_record()), before);
 
         // Roles replaced; an administrator keeps their own admin role.
         let roles = call!(app, put, format!("/api/v1/admin/users/{id}/roles"), admin, Some(json!({ "roles": ["bewilligung"] })));
@@ -262,7 +253,7 @@ both_backends! {
         assert_eq!(call!(app, put, format!("/api/v1/admin/users/{id}/active"), soest, Some(json!({ "active": false }))).status, StatusCode::FORBIDDEN);
 
         let subject = "anna.muster@kreis-kleve.de".to_string();
-        assert_eq!(recorded(&db), [
+        assert_eq!(db.admin_record(), [
             ("user_created".to_string(), subject.clone()),
             ("user_roles_changed".to_string(), subject.clone()),
             ("user_activation_changed".to_string(), subject.clone()),

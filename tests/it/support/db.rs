@@ -198,6 +198,16 @@ impl TestDatabase {
             .unwrap()
     }
 
+    /// `(kind, subject)` of the administration's record, oldest first.
+    pub fn admin_record(&self) -> Vec<(String, String)> {
+        use vorgang::db::schema::admin_events;
+        admin_events::table
+            .order(admin_events::id)
+            .select((admin_events::kind, admin_events::subject))
+            .load(&mut self.connection())
+            .unwrap()
+    }
+
     /// A pool, as the server builds it.
     pub fn pool(&self, size: u32) -> Database {
         Database::connect(self.url.clone(), size).unwrap()
