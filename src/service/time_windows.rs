@@ -37,21 +37,9 @@ pub const TEMPLATE: &str = "zeitraum_endet";
 /// Longest label of a period, as the table's CHECK allows.
 const LABEL_MAX: usize = 100;
 
-/// A period as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+/// A period of a window as stored, and as the API and the administration's page show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema, Queryable, Selectable)]
 #[diesel(table_name = time_windows)]
-struct PeriodRow {
-    id: i64,
-    name: String,
-    label: String,
-    opens_on: NaiveDate,
-    closes_on: NaiveDate,
-    created_at: NaiveDateTime,
-    created_by: String,
-}
-
-/// A period of a window, as the API and the administration's page show it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct PeriodView {
     pub id: i64,
     /// Name des Zeitraums, wie ihn die Workflows deklarieren (`kfi_antrag`).
@@ -69,20 +57,6 @@ pub struct PeriodView {
     pub created_at: NaiveDateTime,
     /// E-Mail-Adresse der Administratorin bzw. des Administrators, die bzw. der ihn eintrug.
     pub created_by: String,
-}
-
-impl From<PeriodRow> for PeriodView {
-    fn from(row: PeriodRow) -> Self {
-        Self {
-            id: row.id,
-            name: row.name,
-            label: row.label,
-            opens_on: row.opens_on,
-            closes_on: row.closes_on,
-            created_at: row.created_at,
-            created_by: row.created_by,
-        }
-    }
 }
 
 /// A window as the workflows declare it, with its periods: one section of the page where the
@@ -132,9 +106,9 @@ pub fn list(
     registry: &WorkflowRegistry,
 ) -> Result<Vec<WindowView>, ServiceError> {
     let mut windows = declared(conn, registry)?;
-    let rows: Vec<PeriodRow> = time_windows::table
+    let rows: Vec<PeriodView> = time_windows::table
         .order((time_windows::name, time_windows::opens_on))
-        .select(PeriodRow::as_select())
+        .select(PeriodView::as_select())
         .load(conn)?;
     for row in rows {
         let at = match windows.iter().position(|w| w.name == row.name) {
@@ -151,7 +125,7 @@ pub fn list(
                 windows.len() - 1
             }
         };
-        windows[at].periods.push(row.into());
+        windows[at].periods.push(row);
     }
     windows.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(windows)
@@ -228,11 +202,11 @@ pub fn add(
         else {
             return Err(ServiceError::InvalidInput(errors));
         };
-        let overlapping: Option<PeriodRow> = time_windows::table
+        let overlapping: Option<PeriodView> = time_windows::table
             .filter(time_windows::name.eq(name))
             .filter(time_windows::opens_on.le(closes_on))
             .filter(time_windows::closes_on.ge(opens_on))
-            .select(PeriodRow::as_select())
+            .select(PeriodView::as_select())
             .first(conn)
             .optional()?;
         if let Some(other) = overlapping {
@@ -286,9 +260,9 @@ pub fn remove(
     at: NaiveDateTime,
 ) -> Result<(), ServiceError> {
     write_transaction(conn, |conn| {
-        let row: PeriodRow = time_windows::table
+        let row: PeriodView = time_windows::table
             .find(id)
-            .select(PeriodRow::as_select())
+            .select(PeriodView::as_select())
             .first(conn)
             .optional()?
             .ok_or_else(|| {
@@ -326,7 +300,7 @@ pub fn clock_for<'c>(
 /// are read once, at the first case bound to a window, however many follow.
 #[derive(Debug, Default)]
 pub struct PeriodLookup {
-    rows: Option<Vec<PeriodRow>>,
+    rows: Option<Vec<PeriodView>>,
 }
 
 impl PeriodLookup {
@@ -352,7 +326,7 @@ impl PeriodLookup {
             // The table holds a few periods per window and year: all of them, once.
             empty => empty.insert(
                 time_windows::table
-                    .select(PeriodRow::as_select())
+                    .select(PeriodView::as_select())
                     .load(conn)?,
             ),
         };
@@ -458,13 +432,12 @@ pub fn ending_between(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Vec<PeriodView>, ServiceError> {
-    let rows: Vec<PeriodRow> = time_windows::table
+    Ok(time_windows::table
         .filter(time_windows::closes_on.ge(from))
         .filter(time_windows::closes_on.le(to))
         .order((time_windows::closes_on, time_windows::name))
-        .select(PeriodRow::as_select())
-        .load(conn)?;
-    Ok(rows.into_iter().map(PeriodView::from).collect())
+        .select(PeriodView::as_select())
+        .load(conn)?)
 }
 
 /// Mails the coordinating office of every running case waiting at an action bound to a window
@@ -478,10 +451,10 @@ pub fn mail_closing(
     clock: &Clock,
 ) -> Result<usize, ServiceError> {
     let today = clock.today;
-    let open: Vec<PeriodRow> = time_windows::table
+    let open: Vec<PeriodView> = time_windows::table
         .filter(time_windows::opens_on.le(today))
         .filter(time_windows::closes_on.ge(today))
-        .select(PeriodRow::as_select())
+        .select(PeriodView::as_select())
         .load(conn)?;
     let base = out.public_url.as_str().trim_end_matches('/').to_string();
     let mut mails = 0;
