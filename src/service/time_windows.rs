@@ -168,40 +168,40 @@ pub fn add(
     at: NaiveDateTime,
 ) -> Result<PeriodView, ServiceError> {
     let known = declared(conn, registry)?;
+    let mut errors = Vec::new();
+    let name = check_name(input.name.as_deref(), &known, &mut errors);
+    let label = check_label(input.label.as_deref(), &mut errors);
+    let opens_on = check_date(
+        input.opens_on.as_deref(),
+        "/opens_on",
+        "ersten",
+        &mut errors,
+    );
+    let closes_on = check_date(
+        input.closes_on.as_deref(),
+        "/closes_on",
+        "letzten",
+        &mut errors,
+    );
+    if let (Some(opens_on), Some(closes_on)) = (opens_on, closes_on)
+        && closes_on < opens_on
+    {
+        errors.push(error(
+            "/closes_on",
+            "Der letzte Tag liegt vor dem ersten; beide Tage zählen zum Zeitraum.".into(),
+        ));
+    }
+    let (Some(name), Some(label), Some(opens_on), Some(closes_on), true) =
+        (name, label, opens_on, closes_on, errors.is_empty())
+    else {
+        return Err(ServiceError::InvalidInput(errors));
+    };
     write_transaction(conn, |conn| {
         // Two administrators entering overlapping periods at once would both pass the check
         // below; on PostgreSQL the second waits here (SQLite's writers queue anyway).
         if let DbConnection::Pg(pg) = conn {
             diesel::sql_query("LOCK TABLE time_windows IN SHARE ROW EXCLUSIVE MODE").execute(pg)?;
         }
-        let mut errors = Vec::new();
-        let name = check_name(input.name.as_deref(), &known, &mut errors);
-        let label = check_label(input.label.as_deref(), &mut errors);
-        let opens_on = check_date(
-            input.opens_on.as_deref(),
-            "/opens_on",
-            "ersten",
-            &mut errors,
-        );
-        let closes_on = check_date(
-            input.closes_on.as_deref(),
-            "/closes_on",
-            "letzten",
-            &mut errors,
-        );
-        if let (Some(opens_on), Some(closes_on)) = (opens_on, closes_on)
-            && closes_on < opens_on
-        {
-            errors.push(error(
-                "/closes_on",
-                "Der letzte Tag liegt vor dem ersten; beide Tage zählen zum Zeitraum.".into(),
-            ));
-        }
-        let (Some(name), Some(label), Some(opens_on), Some(closes_on), true) =
-            (name, label, opens_on, closes_on, errors.is_empty())
-        else {
-            return Err(ServiceError::InvalidInput(errors));
-        };
         let overlapping: Option<PeriodView> = time_windows::table
             .filter(time_windows::name.eq(name))
             .filter(time_windows::opens_on.le(closes_on))
