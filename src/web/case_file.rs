@@ -27,7 +27,9 @@ use crate::service::case_file::{self, CaseFile, archive};
 use crate::service::{ServiceError, clock};
 use crate::web::api::ApiState;
 use crate::web::api::cases::permit;
-use crate::web::ui::case_page::{journal_item, size_de, status_de, status_invitation_de, time_de};
+use crate::web::ui::case_page::{
+    actor_de, journal_item, size_de, status_de, status_invitation_de, time_de,
+};
 
 /// Bytes collected before they are handed to the connection.
 const CHUNK: usize = 64 * 1024;
@@ -222,7 +224,7 @@ fn overview(file: &CaseFile, exported_by: &str, exported_at: NaiveDateTime) -> V
             "pfad": CaseFile::document_path(d),
             "typ": d.content_type,
             "groesse": size_de(d.size),
-            "von": d.uploaded_by,
+            "von": actor_de(&d.uploaded_by, &names),
             "am": time_de(d.created_at),
             "sha256": d.sha256,
             "fuer_beteiligte": d.partner_visible,

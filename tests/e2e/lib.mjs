@@ -111,6 +111,18 @@ export async function assertFitsWidth(page, name) {
   assert.ok(width <= viewport, `${name} is ${width}px wide in a ${viewport}px viewport:\n  ${culprits.join('\n  ')}`);
 }
 
+/**
+ * Fails when a table frame on the page scrolls sideways in a desktop viewport (1024px or wider):
+ * there every column of a table should be in view. Narrower viewports pass; a phone may scroll
+ * inside the frame (see assertFitsWidth).
+ */
+export async function assertTablesFit(page, name) {
+  const hidden = await page.evaluate(() => window.innerWidth < 1024 ? [] : [...document.querySelectorAll('.tabelle-rahmen')]
+    .filter((frame) => frame.scrollWidth > frame.clientWidth + 1)
+    .map((frame) => `${frame.querySelector('th')?.textContent ?? '?'}…: ${frame.scrollWidth}px in ${frame.clientWidth}px`));
+  assert.deepEqual(hidden, [], `${name}: tables wider than their frame`);
+}
+
 /** The axe rules run on every page: WCAG 2.0 and 2.1, levels A and AA. */
 export const WCAG_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
 

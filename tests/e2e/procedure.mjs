@@ -17,6 +17,7 @@ import fs from 'node:fs/promises';
 
 import {
   assertFitsWidth,
+  assertTablesFit,
   assertNoBrowserErrors,
   checkA11y,
   env,
@@ -45,6 +46,7 @@ const RAEUME = env('RAEUME_WORKFLOW'); // waits for the rooms' hand-over, which 
 async function page_done(page, name) {
   await checkA11y(page, name);
   await assertFitsWidth(page, name);
+  await assertTablesFit(page, name);
   await screenshot(page, name);
   assertNoBrowserErrors(page);
 }
@@ -210,6 +212,13 @@ await run(async (browser) => {
     const text = await coordinator.locator('main').textContent();
     assert.ok(text.includes('Stellungnahmen auswerten'), text);
     assert.ok(text.includes('Bedenken'), 'the matrix shows the Votum');
+    // Every partner answered and they share the deadline: no column of actions or deadlines
+    // (page_done checks that the whole matrix is in view).
+    const matrix = coordinator.locator('section[aria-labelledby=beteiligung] table');
+    assert.deepEqual(await matrix.locator('thead th').allTextContents(), ['Stelle', 'Eingeladen', 'Stand', 'Stellungnahme']);
+    for (const state of await matrix.locator('tbody td:nth-child(3)').allTextContents()) {
+      assert.match(state, /^beantwortet am \d\d\.\d\d\.\d{4}, \d\d:\d\d Uhr/);
+    }
     await page_done(coordinator, 'stellungnahmen-eingegangen');
     const statement = coordinator.getByRole('link', { name: /Stellungnahme von .* lesen/ }).first();
     await statement.click();

@@ -439,7 +439,10 @@ both_backends! {
 }
 
 /// A multipart body with text fields and one file field.
-fn form_with_file(fields: &[(&str, &str)], file: (&str, &str, &str, &[u8])) -> (String, Vec<u8>) {
+pub(crate) fn form_with_file(
+    fields: &[(&str, &str)],
+    file: (&str, &str, &str, &[u8]),
+) -> (String, Vec<u8>) {
     let boundary = "beteiligungsgrenze";
     let mut body = Vec::new();
     for (name, value) in fields {

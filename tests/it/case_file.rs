@@ -64,7 +64,7 @@ fn pdf(text: &str) -> Vec<u8> {
 }
 
 /// The personal link's token from the first invitation mail's plain text.
-fn first_invitation_token(db: &TestDatabase) -> String {
+pub(crate) fn first_invitation_token(db: &TestDatabase) -> String {
     use diesel::prelude::*;
     use vorgang::db::schema::outbox;
     let rendered: String = outbox::table

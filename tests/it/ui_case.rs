@@ -379,6 +379,8 @@ both_backends! {
         assert_eq!(matrix.matches("Frist aller beteiligten Stellen: <strong>").count(), 1, "{matrix}");
         let rows = &matrix[matrix.find("<tbody>").unwrap()..];
         assert!(!rows.contains("class=\"hinweis\""), "{rows}");
+        assert!(!matrix.contains("<th scope=\"col\">Frist</th>"), "no column repeating the shared deadline: {matrix}");
+        assert!(matrix.contains("<th scope=\"col\">Aktion</th>"), "{matrix}");
         assert!(page.body.contains("Beteiligung „"), "journal describes the consultation");
         let resend = page.body.split("/einladungen/").nth(1).unwrap().split('/').next().unwrap().to_string();
         let resent = browser.post(&app, &format!("/vorgaenge/{id}/einladungen/{resend}/erneut-senden"), &[("csrf", &csrf)]).await;
@@ -386,6 +388,25 @@ both_backends! {
         // The resend's journal entry is recorded on the case like every other.
         let report = vorgang::journal::verify(&mut db.connection()).unwrap();
         assert!(report.intact(), "{:?}", report.breaks);
+
+        // A partner answers through its link with an attachment: the matrix says when, links
+        // the Votum, and the document names the partner, not its internal key.
+        let token = crate::case_file::first_invitation_token(&db);
+        let (content_type, body) = crate::beteiligung::form_with_file(
+            &[("votum", "bedenken"), ("stellungnahme", "Die Räume fehlen."), ("name", "Frau Muster")],
+            ("anhang", "stellungnahme.pdf", "application/pdf", crate::beteiligung::PDF),
+        );
+        let answered = actix_test::call_service(&app, TestRequest::post().uri(&format!("/beteiligung/{token}"))
+            .insert_header(("Content-Type", content_type)).set_payload(body).to_request()).await;
+        assert_eq!(answered.status(), 200);
+        let page = browser.get(&app, &format!("/vorgaenge/{id}")).await;
+        let matrix = &page.body[page.body.find("id=\"beteiligung\"").unwrap()..page.body.find("id=\"journal\"").unwrap()];
+        let answered_row = matrix.split("<tr>").find(|row| row.contains("beantwortet am")).unwrap_or_else(|| panic!("{matrix}"));
+        let partner = answered_row.split("<th scope=\"row\">").nth(1).unwrap().split("</th>").next().unwrap();
+        assert!(answered_row.contains(">Bedenken<span class=\"versteckt\">"), "{answered_row}");
+        assert!(!answered_row.contains("Einladung erneut senden"), "{answered_row}");
+        assert!(page.body.contains(&format!("<td>{partner} (über den persönlichen Link)</td>")), "{}", page.body);
+        assert!(!page.body.contains("beteiligung:"), "no internal key on the page: {}", page.body);
 
         // A mail of the case that did not go out is named on the case page, with the reason.
         let now = chrono::Utc::now().naive_utc();
@@ -416,6 +437,7 @@ both_backends! {
         assert_eq!(read.status, 200, "{}", read.body);
         assert!(!read.body.contains("/aktionen/"));
         assert!(!read.body.contains("Einladung erneut senden"));
+        assert!(!read.body.contains("<th scope=\"col\">Aktion</th>"), "no column of actions the reader cannot take");
         assert!(!read.body.contains("Angaben speichern"));
         assert!(read.body.contains("<fieldset disabled"));
 

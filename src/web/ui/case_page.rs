@@ -527,7 +527,7 @@ fn context(session: &Session, loaded: &Loaded, overrides: Overrides) -> Value {
             .map(|d| json!({
                 "id": d.id,
                 "name": d.filename,
-                "von": d.uploaded_by,
+                "von": actor_de(&d.uploaded_by, &names),
                 "am": time_de(d.created_at),
                 "groesse": size_de(d.size),
                 "fuer_beteiligte": d.partner_visible,
@@ -610,17 +610,23 @@ fn context(session: &Session, loaded: &Loaded, overrides: Overrides) -> Value {
                 "eingeladen": time_de(row.invited_at),
                 "frist": date_de(row.deadline),
                 "frist_grund": if shared_deadline.is_some() { None } else { row.deadline_reason.as_deref() },
-                "erinnerungen": row.reminders_sent,
+                "erinnerungen": reminders_de(row.reminders_sent),
                 "status": status_invitation_de(&row.status),
                 "beantwortet": row.answered_at.map(time_de),
                 "votum": row.votum.as_deref().and_then(beteiligung::parse_votum).map(beteiligung::votum_de),
                 "verspaetet": row.late,
-                "fassungen": row.versions,
+                "fassungen": (row.versions > 1).then(|| format!("{} Fassungen", row.versions)),
                 "offen": row.status == "open",
             }))
             .collect::<Vec<_>>()
     );
-    context["darf_erneut_senden"] = json!(may(Permission::TakeAction) && running);
+    // The action column only where a row offers an action, so that a finished Beteiligung
+    // shows its answers without an empty column.
+    context["beteiligung_aktion"] = json!(
+        may(Permission::TakeAction)
+            && running
+            && loaded.matrix.iter().any(|row| row.status == "open")
+    );
 
     // Journal, newest first.
     context["journal"] = json!(
@@ -632,6 +638,16 @@ fn context(session: &Session, loaded: &Loaded, overrides: Overrides) -> Value {
             .collect::<Vec<_>>()
     );
     context
+}
+
+/// The reminders an invitation received, for the consultation matrix's „Stand“ column; nothing
+/// while there were none.
+fn reminders_de(sent: i32) -> Option<String> {
+    match sent {
+        ..=0 => None,
+        1 => Some("1 Erinnerung versandt".to_owned()),
+        n => Some(format!("{n} Erinnerungen versandt")),
+    }
 }
 
 fn step_help(step: &Step) -> Option<String> {
@@ -706,7 +722,7 @@ fn title_of(definition: &crate::engine::definition::Definition, step: &str) -> S
 
 /// Who did it, as people read it: a user by the e-mail address, a consulted partner by its
 /// name (it answered through its personal link, `beteiligung:KEY`), the engine as vorgang.
-fn actor_de(actor: &str, names: &HashMap<&str, Cow<'_, str>>) -> String {
+pub(crate) fn actor_de(actor: &str, names: &HashMap<&str, Cow<'_, str>>) -> String {
     match actor.strip_prefix("beteiligung:") {
         Some(key) => format!(
             "{} (über den persönlichen Link)",
