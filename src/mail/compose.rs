@@ -2,18 +2,22 @@
 //!
 //! Nothing is rendered here: the row's `subject` and `rendered` JSON are taken as they are. The
 //! headers that identify the mail come from the row, so a resend is the same mail: `Message-ID`
-//! is the row's `message_id`, `Date` its `created_at`.
+//! is the row's `message_id`, `Date` its `created_at`. Every mail says it was sent by a machine
+//! (`Auto-Submitted`, RFC 3834, and Exchange's `X-Auto-Response-Suppress`), so that absence
+//! notices of the recipients do not answer it.
 
 use std::time::{Duration, SystemTime};
 
 use lettre::Message;
 use lettre::address::Envelope;
+use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use serde::Deserialize;
 
 use super::outbox::OutboxRow;
 
-/// The `rendered` column: `{"from": "Name <addr>", "to": ["addr", …], "text": …, "html": …}`.
+/// The `rendered` column: `{"from": "Name <addr>", "to": ["addr", …], "reply_to": "addr"?,
+/// "text": …, "html": …}`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Rendered {
     /// Header `From`; empty means the installation's `mail_from`.
@@ -21,6 +25,10 @@ pub struct Rendered {
     pub from: String,
     /// Header `To` and envelope recipients.
     pub to: Vec<String>,
+    /// Header `Reply-To`: where an answer to the mail should go (the office that handles the
+    /// case) instead of the installation's sender, which nobody reads.
+    #[serde(default)]
+    pub reply_to: Option<String>,
     /// The plain-text part.
     pub text: String,
     /// The HTML part.
@@ -77,6 +85,22 @@ pub fn compose(row: &OutboxRow, sender: &Mailbox) -> Result<Composed, ComposeErr
         .date(date)
         .from(from)
         .subject(row.subject.clone());
+    if let Some(reply_to) = rendered
+        .reply_to
+        .as_deref()
+        .filter(|r| !r.trim().is_empty())
+    {
+        builder = builder.reply_to(mailbox(reply_to, "Antwortadresse")?);
+    }
+    builder = builder
+        .raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii_str("Auto-Submitted"),
+            "auto-generated".into(),
+        ))
+        .raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii_str("X-Auto-Response-Suppress"),
+            "OOF, AutoReply".into(),
+        ));
     let mut recipients = Vec::with_capacity(rendered.to.len());
     for to in &rendered.to {
         let to = mailbox(to, "Empfänger")?;
@@ -140,6 +164,7 @@ mod tests {
             r#"{"to": [], "text": "t", "html": "h"}"#,
             r#"{"from": "kein absender", "to": ["a@b.de"], "text": "t", "html": "h"}"#,
             r#"{"to": ["@@"], "text": "t", "html": "h"}"#,
+            r#"{"to": ["a@b.de"], "reply_to": "keine adresse", "text": "t", "html": "h"}"#,
         ] {
             assert!(compose(&row(rendered), &sender()).is_err(), "{rendered}");
         }
@@ -164,6 +189,32 @@ mod tests {
         assert_eq!(
             composed.envelope.from().map(ToString::to_string).as_deref(),
             Some("noreply@vorgang.test")
+        );
+        assert!(
+            text.contains("Auto-Submitted: auto-generated\r\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("X-Auto-Response-Suppress: OOF, AutoReply\r\n"),
+            "{text}"
+        );
+        assert!(!text.contains("Reply-To:"), "none asked for: {text}");
+    }
+
+    #[test]
+    fn answers_are_directed_to_the_reply_address() {
+        let composed = compose(
+            &row(
+                r#"{"to": ["a@b.de"], "reply_to": "ki@kreis-soest.de", "text": "t", "html": "h"}"#,
+            ),
+            &sender(),
+        )
+        .unwrap();
+        let text = String::from_utf8(composed.bytes).unwrap();
+        assert!(text.contains("Reply-To: ki@kreis-soest.de\r\n"), "{text}");
+        assert!(
+            text.contains("From: vorgang <noreply@vorgang.test>\r\n"),
+            "{text}"
         );
     }
 }

@@ -357,7 +357,7 @@ pub fn queue_with(
     context: &Value,
     at: NaiveDateTime,
 ) -> Result<(), ServiceError> {
-    let prepared = prepare_with(out, mail, subject, context)?;
+    let prepared = prepare_with(out, mail, subject, context, None)?;
     insert_now(conn, vec![prepared], at)
 }
 
@@ -388,7 +388,24 @@ pub fn prepare(out: &Outgoing, mail: QueuedMail<'_>) -> Result<PreparedMail, Ser
         recipients: mail.recipients,
         to: mail.to,
     };
-    prepare_with(out, envelope, &mail.context.subject(), &mail.context.full())
+    let reply_to = reply_address(mail.context.case.kontakt_email.as_deref(), &envelope.to);
+    prepare_with(
+        out,
+        envelope,
+        &mail.context.subject(),
+        &mail.context.full(),
+        reply_to,
+    )
+}
+
+/// Where answers to a mail about a case should go: the case's contact address, so that a partner
+/// who replies reaches the office instead of the installation's sender. None when the mail goes
+/// to that address anyway, or when it is no address (the mail must not fail for it).
+fn reply_address(contact: Option<&str>, to: &[String]) -> Option<String> {
+    let contact = contact.map(str::trim)?;
+    let valid = contact.parse::<lettre::Address>().is_ok();
+    let addressed = to.iter().any(|to| to.trim().eq_ignore_ascii_case(contact));
+    (valid && !addressed).then(|| contact.to_owned())
 }
 
 fn prepare_with(
@@ -396,6 +413,7 @@ fn prepare_with(
     mail: Envelope<'_>,
     subject: &Value,
     context: &Value,
+    reply_to: Option<String>,
 ) -> Result<PreparedMail, ServiceError> {
     let rendered: RenderedMail = out
         .templates
@@ -408,12 +426,15 @@ fn prepare_with(
     if let Some(reason) = &held {
         tracing::warn!(case = ?mail.case, template = mail.template, %reason, "mail held: no recipient address");
     }
-    let body = json!({
+    let mut body = json!({
         "from": out.from,
         "to": mail.to,
         "text": rendered.text,
         "html": rendered.html,
     });
+    if let Some(reply_to) = reply_to {
+        body["reply_to"] = json!(reply_to);
+    }
     Ok(PreparedMail {
         message_id: format!("<{}@{}>", uuid::Uuid::new_v4(), out.mail_domain),
         case: mail.case,
@@ -717,6 +738,70 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.contains("frist"), "{error}");
+    }
+
+    #[test]
+    fn answers_go_to_the_contact_unless_it_is_the_recipient_or_no_address() {
+        let to = |list: &[&str]| list.iter().map(|a| (*a).to_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            reply_address(
+                Some(" ki@kreis-soest.de "),
+                &to(&["schulamt@kreis-soest.de"])
+            ),
+            Some("ki@kreis-soest.de".to_owned())
+        );
+        assert_eq!(
+            reply_address(
+                Some("KI@kreis-soest.de"),
+                &to(&["a@b.de", "ki@kreis-soest.de"])
+            ),
+            None
+        );
+        assert_eq!(reply_address(Some("keine Adresse"), &to(&["a@b.de"])), None);
+        assert_eq!(reply_address(None, &to(&["a@b.de"])), None);
+    }
+
+    #[test]
+    fn the_confirmation_reads_as_a_letter_in_every_variant() {
+        let templates = Templates::embedded().unwrap();
+        for (text, version, late) in [
+            ("Wir stimmen zu.", 1, false),
+            ("", 1, false),
+            ("Wir stimmen zu.", 2, true),
+            ("", 3, true),
+        ] {
+            let mut context = MailContext::sample(MailKind::Confirmation);
+            context.antwort = Some(answer_value(
+                "Zustimmung",
+                text,
+                "Frau Muster",
+                version,
+                late,
+                NaiveDateTime::default(),
+            ));
+            let mail = templates
+                .render_mail(CONFIRMATION_TEMPLATE, &context.subject(), &context.full())
+                .unwrap();
+            let variant = format!("text {text:?}, version {version}, late {late}");
+            assert!(!mail.text.contains("\n\n\n"), "{variant}: {}", mail.text);
+            for paragraph in ["Ihre Angaben im Wortlaut:", "Mit freundlichen Grüßen"] {
+                assert!(
+                    mail.text.contains(&format!("\n\n{paragraph}")),
+                    "{variant}: a blank line before {paragraph:?}: {}",
+                    mail.text
+                );
+            }
+            assert_eq!(
+                mail.text.contains("Stellungnahme:\n"),
+                !text.is_empty(),
+                "{variant}"
+            );
+            assert_eq!(
+                mail.html.contains("<dt>Stellungnahme</dt>"),
+                !text.is_empty(),
+                "{variant}"
+            );
+        }
     }
 
     #[test]

@@ -94,6 +94,22 @@ pub fn mails(db: &TestDatabase) -> Vec<Mail> {
         .collect()
 }
 
+/// The `Reply-To` of each outbox row of `template`, oldest first.
+fn reply_to(db: &TestDatabase, template: &str) -> Vec<Option<String>> {
+    outbox::table
+        .filter(outbox::template.eq(template))
+        .order(outbox::id)
+        .select(outbox::rendered)
+        .load::<String>(&mut db.connection())
+        .unwrap()
+        .iter()
+        .map(|rendered| {
+            let rendered: Value = serde_json::from_str(rendered).unwrap();
+            rendered["reply_to"].as_str().map(str::to_owned)
+        })
+        .collect()
+}
+
 /// The personal link's token from a plain-text mail.
 pub fn token_in(text: &str) -> String {
     let start = text
@@ -148,6 +164,9 @@ both_backends! {
         let token = token_in(&schulamt.3);
         assert!(schulamt.4.contains(&format!("href=\"https://vorgang.test/beteiligung/{token}\"")), "{}", schulamt.4);
         assert!(schulamt.5.is_some());
+        // A partner who answers the mail reaches the applicant's contact, not the sender nobody reads.
+        let contact = application()["antragsteller"]["email"].as_str().unwrap().to_string();
+        assert_eq!(reply_to(&db, "beteiligung_einladung"), [Some(contact.clone()), Some(contact.clone())]);
 
         // The page: who asks, what, the deadline; strict headers; only partner-visible data.
         let page = send!(app, actix_test::TestRequest::get().uri(&format!("/beteiligung/{token}")));
@@ -282,6 +301,7 @@ both_backends! {
         assert_eq!(last.status, StatusCode::OK, "{}", last.text);
         let result = mails(&db).into_iter().find(|m| m.0 == "beteiligung_abgeschlossen").unwrap();
         assert_eq!(result.1, ["k@kreis-soest.de"]);
+        assert_eq!(reply_to(&db, "beteiligung_abgeschlossen"), [Some(contact.clone())], "the coordinator's answer goes to the contact too");
         assert!(result.3.contains("Schulamt für den Kreis Soest: Zustimmung mit Hinweisen"), "{}", result.3);
         let case = send!(app, actix_test::TestRequest::get().uri(&format!("/api/v1/cases/{id}")).insert_header(bearer(&staff)));
         assert_eq!(case.json()["active_steps"][0]["step"], "auswertung");

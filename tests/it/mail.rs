@@ -125,6 +125,7 @@ both_backends! {
             &json!({
                 "from": "Kreis Söst – Integration <ki@kreis-soest.de>",
                 "to": ["schulamt@kreis-soest.de", "jugendamt@kreis-soest.de"],
+                "reply_to": "integration@kreis-soest.de",
                 "text": text,
                 "html": html,
             }),
@@ -152,6 +153,11 @@ both_backends! {
         let to: Vec<_> = parsed.to().unwrap().iter().filter_map(|a| a.address()).collect();
         assert_eq!(to, ["schulamt@kreis-soest.de", "jugendamt@kreis-soest.de"]);
         assert_eq!(parsed.subject(), Some("Beteiligung: Förderung des KI – Stellungnahme erbeten"));
+        let reply_to = parsed.reply_to().and_then(|r| r.first()).and_then(|r| r.address());
+        assert_eq!(reply_to, Some("integration@kreis-soest.de"), "answers go to the office");
+        // Sent by a machine: absence notices do not answer it.
+        assert_eq!(parsed.header_raw("Auto-Submitted").map(str::trim), Some("auto-generated"));
+        assert_eq!(parsed.header_raw("X-Auto-Response-Suppress").map(str::trim), Some("OOF, AutoReply"));
 
         let root = parsed.content_type().unwrap();
         assert_eq!((root.ctype(), root.subtype()), ("multipart", Some("alternative")));
