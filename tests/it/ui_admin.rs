@@ -7,7 +7,9 @@ use chrono::Utc;
 use diesel::prelude::*;
 use serde_json::{Value, json};
 use vorgang::db::models::{DefinitionRow, Organisation, Role, User};
-use vorgang::db::schema::{admin_events, cases, job_runs, organisations, outbox, timers, users};
+use vorgang::db::schema::{
+    admin_events, cases, job_runs, organisations, outbox, timers, users, workflow_definitions,
+};
 use vorgang::service::organisations as orgs;
 use vorgang::web::ui::{LegalTexts, UiState};
 
@@ -424,8 +426,18 @@ both_backends! {
         let mut admin = admin_browser!(app, db);
         let now = Utc::now().naive_utc();
         let case = insert_case(&mut db.connection(), "KI-05154-2026-0007");
+        // A second case on the shipped Antrag, whose steps have German titles.
+        let antrag = insert_case(&mut db.connection(), "KI-05154-2026-0008");
+        diesel::update(cases::table.find(antrag))
+            .set(cases::definition_id.eq(workflow_definitions::table
+                .filter(workflow_definitions::key.eq("ki-antrag"))
+                .select(workflow_definitions::id)
+                .single_value()
+                .assume_not_null()))
+            .execute(&mut db.connection())
+            .unwrap();
         let today = now.date();
-        for (local, step, error) in [(1, "pruefung", None), (2, "entscheidung", Some("Vorlage fehlt"))] {
+        for (case, local, step, error) in [(case, 1, "pruefung", None), (case, 2, "entscheidung", Some("Vorlage fehlt")), (antrag, 1, "beteiligung", None)] {
             diesel::insert_into(timers::table)
                 .values((
                     timers::case_id.eq(case),
@@ -458,8 +470,9 @@ both_backends! {
         assert!(page.body.contains("Datenbank nicht erreichbar"));
         assert!(page.body.contains("fired: 3"));
         assert!(page.body.contains(&format!("href=\"/vorgaenge/{case}\">KI-05154-2026-0007</a>")), "{}", page.body);
-        assert!(page.body.contains("entscheidung"));
+        assert!(page.body.contains("entscheidung"), "a step its version does not know keeps its key");
         assert!(page.body.contains("Vorlage fehlt"));
+        assert!(page.body.contains("<td>Beteiligung der örtlichen Partner</td>"), "the step by its title: {}", page.body);
         assert!(page.body.contains("housekeeping"));
     }
 }

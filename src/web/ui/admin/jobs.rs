@@ -9,17 +9,19 @@ use serde_json::{Value, json};
 
 use super::{failure, local_time, refusal};
 use crate::auth::Permission;
+use crate::db::models::DefinitionId;
 use crate::db::schema::{cases, timers};
 use crate::db::{Database, DbConnection, DbError};
 use crate::scheduler::jobs;
 use crate::service::ServiceError;
+use crate::service::workflows::WorkflowRegistry;
 use crate::web::api::ApiState;
 use crate::web::ui::{UiSession, layout, render};
 
 /// How many runs, upcoming and failed timers the page lists.
 const LATEST: i64 = 50;
 
-/// One timer as the page lists it.
+/// One timer as the page lists it (the step by its title, see [`with_step_titles`]).
 type TimerRow = (
     i64,
     i64,
@@ -32,19 +34,25 @@ type TimerRow = (
     Option<String>,
 );
 
-fn timer_query(conn: &mut DbConnection, failed: bool) -> Result<Vec<TimerRow>, DbError> {
+/// A timer as read, with the workflow version of its case.
+type TimerRead = (DefinitionId, TimerRow);
+
+fn timer_query(conn: &mut DbConnection, failed: bool) -> Result<Vec<TimerRead>, DbError> {
     let mut query = timers::table
         .inner_join(cases::table)
         .select((
-            timers::id,
-            timers::case_id,
-            cases::aktenzeichen,
-            timers::kind,
-            timers::due,
-            timers::deadline,
-            timers::step,
-            timers::attempts,
-            timers::last_error,
+            cases::definition_id,
+            (
+                timers::id,
+                timers::case_id,
+                cases::aktenzeichen,
+                timers::kind,
+                timers::due,
+                timers::deadline,
+                timers::step,
+                timers::attempts,
+                timers::last_error,
+            ),
         ))
         .into_boxed();
     query = if failed {
@@ -57,6 +65,28 @@ fn timer_query(conn: &mut DbConnection, failed: bool) -> Result<Vec<TimerRow>, D
             .order((timers::due, timers::id))
     };
     Ok(query.limit(LATEST).load(conn)?)
+}
+
+/// Names each timer's step by its German title in the workflow version of its case, as the case
+/// page does. A version that cannot be loaded, or a step it does not know, keeps the key: the page
+/// is where an administrator looks when something is broken, so it must not fail for a label.
+fn with_step_titles(
+    conn: &mut DbConnection,
+    registry: &WorkflowRegistry,
+    rows: Vec<TimerRead>,
+) -> Vec<TimerRow> {
+    rows.into_iter()
+        .map(|(definition, mut row)| {
+            if let Ok(deployed) = registry.by_id(conn, definition) {
+                row.6 = deployed
+                    .workflow
+                    .definition()
+                    .step_title(&row.6)
+                    .to_string();
+            }
+            row
+        })
+        .collect()
 }
 
 fn date(day: NaiveDate) -> String {
@@ -104,8 +134,9 @@ pub async fn show(
     if let Some(refused) = refusal(&api, &session, Permission::ViewJobs) {
         return refused;
     }
+    let registry = api.registry.clone();
     let loaded = db
-        .run(|conn| {
+        .run(move |conn| {
             let runs = jobs::latest_runs(conn, LATEST).map_err(|e| match e {
                 ServiceError::Db(error) => error,
                 other => DbError::Blocking(other.to_string()),
@@ -115,11 +146,13 @@ pub async fn show(
                 .select((timers::kind, timers::status, diesel::dsl::count_star()))
                 .order((timers::kind, timers::status))
                 .load(conn)?;
+            let upcoming = timer_query(conn, false)?;
+            let failed = timer_query(conn, true)?;
             Ok((
                 runs,
                 counts,
-                timer_query(conn, false)?,
-                timer_query(conn, true)?,
+                with_step_titles(conn, &registry, upcoming),
+                with_step_titles(conn, &registry, failed),
             ))
         })
         .await;
