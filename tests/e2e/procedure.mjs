@@ -365,6 +365,10 @@ await run(async (browser) => {
     await act(coordinator, 'Arbeitsaufnahme bestätigen');
     const text = await coordinator.locator('main').textContent();
     assert.ok(text.includes('Aktualisiertes Integrationskonzept vorlegen'), text);
+    // Two steps run side by side: each step's actions stand under its own heading.
+    const headings = await coordinator.locator('section[aria-labelledby=aufgaben] h3').allTextContents();
+    assert.ok(headings.length >= 2 && headings.every((h) => h.startsWith('Aktionen zu „')), headings.join(' | '));
+    assert.ok(headings.includes('Aktionen zu „Aktualisiertes Integrationskonzept vorlegen“'), headings.join(' | '));
     await page_done(coordinator, 'betrieb-fristen');
     // A Wiedervorlage for today comes back on the start page.
     const today = new Date().toLocaleDateString('sv-SE', { timeZone: 'Europe/Berlin' });

@@ -324,6 +324,8 @@ both_backends! {
         assert!(page.body.contains("Antrag auf Einrichtung eines Kommunalen Integrationszentrums"));
         assert!(page.body.contains("aria-current=\"step\""));
         assert!(page.body.contains("Antrag entwerfen <span class=\"marke-schritt\">(aktueller Schritt)</span>"));
+        // One step active: its actions under a plain heading.
+        assert!(page.body.contains("<h3>Aktionen</h3>") && !page.body.contains("Aktionen zu „"), "{}", page.body);
         // Not possible yet: the reasons, and links to the missing fields.
         assert!(page.body.contains("<strong>Beteiligung der Partner starten</strong> ist noch nicht möglich"), "{}", page.body);
         assert!(page.body.contains("href=\"#feld-antragsteller-email\""));

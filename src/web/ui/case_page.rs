@@ -435,16 +435,30 @@ fn context(session: &Session, loaded: &Loaded, overrides: Overrides) -> Value {
             .map(|(schritt, rolle)| json!({ "schritt": schritt, "rolle": rolle }))
             .collect::<Vec<_>>()
     );
+    // The actions by their step, in the order the steps are active: with two steps active (the
+    // concept due while the Schwerpunkte run), an action is read with the step it concludes.
+    let mut groups: Vec<(&str, Vec<Value>)> = Vec::new();
+    for a in &actions {
+        let item = json!({
+            "aktion": a.action,
+            "schritt": a.step,
+            "titel": a.title,
+            "moeglich": a.allowed,
+            "gruende": a.reasons.iter().map(|r| reason(r, &labels)).collect::<Vec<_>>(),
+            "warnungen": a.warnings,
+        });
+        match groups.iter_mut().find(|(step, _)| *step == a.step.as_str()) {
+            Some((_, items)) => items.push(item),
+            None => groups.push((a.step.as_str(), vec![item])),
+        }
+    }
+    context["aktionen_je_schritt"] = json!(groups.len() > 1);
     context["aktionen"] = json!(
-        actions
+        groups
             .iter()
-            .map(|a| json!({
-                "aktion": a.action,
-                "schritt": a.step,
-                "titel": a.title,
-                "moeglich": a.allowed,
-                "gruende": a.reasons.iter().map(|r| reason(r, &labels)).collect::<Vec<_>>(),
-                "warnungen": a.warnings,
+            .map(|(step, items)| json!({
+                "schritt_titel": title_of(definition, step),
+                "eintraege": items,
             }))
             .collect::<Vec<_>>()
     );
