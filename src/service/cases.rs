@@ -836,6 +836,19 @@ pub fn record_answer(
         clock,
         check: &|_| Ok(()),
     };
+    record_answer_as(conn, ctx, id, invitation, answer, call)
+}
+
+/// [`record_answer`] with the caller's permission checked on the locked case: staff recording a
+/// Stellungnahme that reached the office by letter, e-mail or phone.
+pub fn record_answer_as(
+    conn: &mut DbConnection,
+    ctx: &CaseContext<'_>,
+    id: CaseId,
+    invitation: LocalId,
+    answer: Answer,
+    call: Invocation<'_>,
+) -> Result<LoadedCase, ServiceError> {
     apply(
         conn,
         ctx,

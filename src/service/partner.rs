@@ -325,47 +325,137 @@ pub fn answer(
     write_transaction(conn, |conn| {
         let row = InvitationRow::find(conn, invitation)?.ok_or_else(gone)?;
         let organisation = Organisation::find(conn, row.organisation_id)?.ok_or_else(gone)?;
-        let actor_id = format!("beteiligung:{}", organisation.key);
-        let document = match &attachment {
-            Some((blob, filename)) => Some(documents::insert(
-                conn,
-                NewDocument::for_blob(row.case_id, blob, filename, &actor_id, false),
-            )?),
-            None => None,
-        };
-        let answered_by = if input.function.is_empty() {
-            input.name.clone()
-        } else {
-            format!("{}, {}", input.name, input.function)
-        };
-        let answer = Answer {
-            votum: input.votum,
-            text: input.text.clone(),
-            answered_by,
-            attachment: document.as_ref().map(|d| d.id.to_string()),
-        };
         let actor = Actor {
-            id: actor_id,
+            id: format!("beteiligung:{}", organisation.key),
             roles: Vec::new(),
         };
-        cases::record_answer(
-            conn,
-            ctx,
-            CaseId(row.case_id),
-            LocalId(row.local_id as u64),
-            answer,
-            &actor,
+        let answered_by = answered_by(&input);
+        let call = cases::Invocation {
+            actor: &actor,
             clock,
-        )?;
-        // The attachment's content enters the journal by its hash, after the answer it belongs to
-        // and at the answer's time, so that the journal reads in order of time.
-        if let Some(document) = &document {
-            let mut uploaded = documents_service::uploaded(document);
-            uploaded.at = clock.now.naive_utc();
-            journal::append(conn, row.case_id, &[uploaded])?;
-        }
-        Ok(())
+            check: &|_| Ok(()),
+        };
+        record(conn, ctx, &row, input, answered_by, attachment, call)
     })
+}
+
+/// How a Stellungnahme reached the office when the partner did not use its link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    /// A letter.
+    Post,
+    /// An e-mail (a reply to the invitation, say).
+    Email,
+    /// By phone, noted by the office.
+    Telefon,
+    /// In person, in a meeting.
+    Persoenlich,
+}
+
+impl Channel {
+    /// Every channel with its form value and German label, for the form's choice.
+    pub const ALL: [(Channel, &'static str, &'static str); 4] = [
+        (Channel::Post, "post", "per Post"),
+        (Channel::Email, "email", "per E-Mail"),
+        (Channel::Telefon, "telefon", "telefonisch"),
+        (Channel::Persoenlich, "persoenlich", "persönlich"),
+    ];
+
+    /// The channel of a form value.
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL
+            .iter()
+            .find(|(_, key, _)| *key == value)
+            .map(|(channel, ..)| *channel)
+    }
+
+    /// „per Post“, „telefonisch“ …
+    pub fn label(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(channel, ..)| *channel == self)
+            .map_or("", |(.., label)| label)
+    }
+}
+
+/// Records a Stellungnahme that reached the office another way (letter, e-mail, phone) as the
+/// partner's answer to its invitation, checked like any command on the case (`check`). It counts
+/// as the partner's answer in the matrix and the engine; who recorded it, and how it came, stand
+/// with the name of the person who gave it, and the journal names the recording user. The
+/// partner gets the usual confirmation with the text as recorded, and may still amend it
+/// through its link until the deadline.
+pub fn record_for_partner(
+    conn: &mut DbConnection,
+    ctx: &CaseContext<'_>,
+    case: CaseId,
+    invitation: i64,
+    input: PartnerAnswer,
+    channel: Channel,
+    call: cases::Invocation<'_>,
+) -> Result<(), ServiceError> {
+    write_transaction(conn, |conn| {
+        let row = InvitationRow::find(conn, invitation)?
+            .filter(|row| row.case_id == case.0)
+            .ok_or_else(|| ServiceError::NotFound("Diese Einladung gibt es nicht.".into()))?;
+        let answered_by = format!(
+            "{} ({} eingegangen, erfasst von {})",
+            answered_by(&input),
+            channel.label(),
+            call.actor.id
+        );
+        record(conn, ctx, &row, input, answered_by, None, call)
+    })
+}
+
+/// „Name, Funktion“ as the answer shows who gave it.
+fn answered_by(input: &PartnerAnswer) -> String {
+    if input.function.is_empty() {
+        input.name.clone()
+    } else {
+        format!("{}, {}", input.name, input.function)
+    }
+}
+
+/// The common part of [`answer`] and [`record_for_partner`], inside their transaction.
+fn record(
+    conn: &mut DbConnection,
+    ctx: &CaseContext<'_>,
+    row: &InvitationRow,
+    input: PartnerAnswer,
+    answered_by: String,
+    attachment: Option<(crate::documents::StoredBlob, String)>,
+    call: cases::Invocation<'_>,
+) -> Result<(), ServiceError> {
+    let document = match &attachment {
+        Some((blob, filename)) => Some(documents::insert(
+            conn,
+            NewDocument::for_blob(row.case_id, blob, filename, &call.actor.id, false),
+        )?),
+        None => None,
+    };
+    let answer = Answer {
+        votum: input.votum,
+        text: input.text,
+        answered_by,
+        attachment: document.as_ref().map(|d| d.id.to_string()),
+    };
+    let at = call.clock.now.naive_utc();
+    cases::record_answer_as(
+        conn,
+        ctx,
+        CaseId(row.case_id),
+        LocalId(row.local_id as u64),
+        answer,
+        call,
+    )?;
+    // The attachment's content enters the journal by its hash, after the answer it belongs to
+    // and at the answer's time, so that the journal reads in order of time.
+    if let Some(document) = &document {
+        let mut uploaded = documents_service::uploaded(document);
+        uploaded.at = at;
+        journal::append(conn, row.case_id, &[uploaded])?;
+    }
+    Ok(())
 }
 
 /// A document the partner may download: shared with partners, or attached to its own answer.

@@ -586,3 +586,63 @@ both_backends! {
         assert!(!result.4.contains("<script>"));
     }
 }
+
+both_backends! {
+    async fn the_office_records_a_stellungnahme_that_came_by_letter(backend) {
+        let db = TestDatabase::migrated(backend);
+        let dir = tempfile::tempdir().unwrap();
+        let coordinator = create_user(&mut db.connection(), "k@kreis-soest.de", "05974", &[Role::Koordination], None);
+        let reader = create_user(&mut db.connection(), "l@kreis-soest.de", "05974", &[Role::Lesen], None);
+        let staff = crate::support::auth::staff_token(&coordinator);
+        let reader = crate::support::auth::staff_token(&reader);
+        let pool = db.pool(4);
+        let api = crate::support::api::state(&pool, dir.path());
+        let app = actix_test::init_service(vorgang::web::app(pool, test_auth(), api)).await;
+        let created = send!(app, actix_test::TestRequest::post().uri("/api/v1/cases").insert_header(bearer(&staff))
+            .set_json(json!({ "workflow": "ki-antrag", "data": application() })));
+        let id = created.json()["id"].as_i64().unwrap();
+        let started = send!(app, actix_test::TestRequest::post().uri(&format!("/api/v1/cases/{id}/actions/beteiligung_starten"))
+            .insert_header(bearer(&staff)).set_json(json!({ "version": 1 })));
+        assert_eq!(started.status, StatusCode::OK, "{}", started.text);
+        let matrix = send!(app, actix_test::TestRequest::get().uri(&format!("/api/v1/cases/{id}/consultations")).insert_header(bearer(&staff)));
+        let schulamt = matrix.json().as_array().unwrap().iter()
+            .find(|r| r["organisation"] == "SCHULAMT-SO").unwrap()["invitation"].as_i64().unwrap();
+        let uri = format!("/api/v1/cases/{id}/consultations/{schulamt}/answer");
+        let letter = json!({ "votum": "bedenken", "stellungnahme": "Die Räume fehlen noch.", "name": "Frau Muster",
+                             "funktion": "Schulrätin", "eingang": "post" });
+        let before = counts(&db);
+
+        // A reader may not record it; bad fields are named, all at once; nothing is stored.
+        let refused = send!(app, actix_test::TestRequest::post().uri(&uri).insert_header(bearer(&reader)).set_json(&letter));
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+        let invalid = send!(app, actix_test::TestRequest::post().uri(&uri).insert_header(bearer(&staff))
+            .set_json(json!({ "votum": "bedenken", "name": " ", "eingang": "brieftaube" })));
+        assert_eq!(invalid.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", invalid.text);
+        assert_eq!(invalid.header("content-type"), "application/problem+json");
+        let errors = invalid.json()["errors"].clone();
+        let pointers: Vec<&str> = errors.as_array().unwrap().iter().map(|e| e["pointer"].as_str().unwrap()).collect();
+        assert_eq!(pointers, ["/stellungnahme", "/name", "/eingang"], "{}", invalid.text);
+        let elsewhere = send!(app, actix_test::TestRequest::post().uri(&format!("/api/v1/cases/{id}/consultations/999999/answer"))
+            .insert_header(bearer(&staff)).set_json(&letter));
+        assert_eq!(elsewhere.status, StatusCode::NOT_FOUND, "{}", elsewhere.text);
+        assert_eq!(counts(&db), before, "nothing recorded");
+
+        // Recorded: it counts as the Schulamt's answer, says how it came and who entered it.
+        let recorded = send!(app, actix_test::TestRequest::post().uri(&uri).insert_header(bearer(&staff)).set_json(&letter));
+        assert_eq!(recorded.status, StatusCode::OK, "{}", recorded.text);
+        let row = recorded.json().as_array().unwrap().iter().find(|r| r["organisation"] == "SCHULAMT-SO").unwrap().clone();
+        assert_eq!((row["status"].as_str(), row["votum"].as_str(), row["versions"].as_i64()), (Some("answered"), Some("bedenken"), Some(1)));
+        let journal = send!(app, actix_test::TestRequest::get().uri(&format!("/api/v1/cases/{id}/journal")).insert_header(bearer(&staff)));
+        let entries = journal.json().as_array().unwrap().clone();
+        let answered = entries.iter().find(|e| e["kind"] == "answer_recorded").expect("journaled");
+        assert_eq!(answered["actor"], "k@kreis-soest.de", "the user who entered it");
+        assert_eq!(answered["payload"]["participant"], "SCHULAMT-SO");
+        // The Schulamt gets the usual confirmation with the text as recorded.
+        let confirmation = mails(&db).into_iter().find(|m| m.0 == "beteiligung_bestaetigung").expect("confirmation queued");
+        assert_eq!(confirmation.1, ["schulamt@kreis-soest.test"]);
+        assert!(confirmation.3.contains("Abgegeben von: Frau Muster, Schulrätin (per Post eingegangen, erfasst von k@kreis-soest.de)"), "{}", confirmation.3);
+        assert!(confirmation.3.contains("Die Räume fehlen noch."), "{}", confirmation.3);
+        let report = vorgang::journal::verify(&mut db.connection()).unwrap();
+        assert!(report.intact(), "{:?}", report.breaks);
+    }
+}

@@ -43,6 +43,10 @@ const ROUTES: &[(&str, &str)] = &[
         "POST",
         "/api/v1/cases/{id}/consultations/{invitation}/resend",
     ),
+    (
+        "POST",
+        "/api/v1/cases/{id}/consultations/{invitation}/answer",
+    ),
     ("GET", "/api/v1/beteiligung/{token}"),
     ("POST", "/api/v1/beteiligung/{token}"),
     ("GET", "/api/v1/organisations"),

@@ -209,3 +209,122 @@ pub async fn resend(
     .await?;
     Ok(HttpResponse::Ok().json(rows))
 }
+
+/// Body of `POST /api/v1/cases/{id}/consultations/{invitation}/answer`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecordedAnswerBody {
+    /// `zustimmung`, `zustimmung_mit_hinweisen`, `bedenken` or `keine_stellungnahme`.
+    pub votum: Option<String>,
+    #[serde(default)]
+    pub stellungnahme: String,
+    /// Name of the person at the partner who gave the Stellungnahme.
+    #[serde(default)]
+    pub name: String,
+    /// Their function.
+    #[serde(default)]
+    pub funktion: String,
+    /// How it reached the office: `post`, `email`, `telefon` or `persoenlich`.
+    pub eingang: Option<String>,
+}
+
+/// `POST /api/v1/cases/{id}/consultations/{invitation}/answer`: a Stellungnahme that came by
+/// letter, e-mail or phone, recorded by the office.
+#[utoipa::path(
+    post,
+    path = "/api/v1/cases/{id}/consultations/{invitation}/answer",
+    tag = "Beteiligung",
+    summary = "Stellungnahme für eine beteiligte Stelle erfassen",
+    description = "Erfasst eine Stellungnahme, die per Post, per E-Mail, telefonisch oder persönlich eingegangen ist, als Antwort der beteiligten Stelle auf ihre Einladung. Sie zählt wie eine über den persönlichen Link abgegebene; der Verlauf nennt, wer sie erfasst hat, und die Stelle erhält die übliche Eingangsbestätigung.",
+    params(
+        ("id" = i64, Path, description = "Nummer des Vorgangs"),
+        ("invitation" = i64, Path, description = "Nummer der Einladung (aus der Beteiligungsmatrix)"),
+    ),
+    request_body = RecordedAnswerBody,
+    responses(
+        (status = 200, description = "Die Beteiligungsmatrix mit der erfassten Stellungnahme", body = [beteiligung::MatrixRow]),
+        (status = 400, description = "Ungültiges JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Nicht angemeldet", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Keine Berechtigung", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Nicht gefunden", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Ungültige Angaben (`errors`), Frist abgelaufen oder Beteiligung abgeschlossen", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn record_answer(
+    principal: Principal,
+    path: web::Path<(i64, i64)>,
+    body: web::Json<RecordedAnswerBody>,
+    db: web::Data<Database>,
+    api: web::Data<ApiState>,
+) -> Result<HttpResponse, Problem> {
+    let (id, invitation) = path.into_inner();
+    let id = CaseId(id);
+    let body = body.into_inner();
+    // Whoever may not act on the case learns that first, whatever the body holds.
+    let caller = principal.clone();
+    blocking(&db, move |conn| {
+        permitted_row(conn, &caller, Permission::TakeAction, id).map(drop)
+    })
+    .await?;
+    let (answer, channel) = checked_recorded_answer(&body).map_err(|errors| {
+        Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-answer",
+            "Ungültige Angaben",
+        )
+        .with_detail("Die Stellungnahme ist unvollständig oder ungültig.")
+        .with("errors", json!(errors))
+    })?;
+    let rows = blocking(&db, move |conn| {
+        let caller = actor(&principal);
+        let check = |access| permit(&principal, Permission::TakeAction, access);
+        let call = cases::Invocation {
+            actor: &caller,
+            clock: &clock::now(),
+            check: &check,
+        };
+        partner::record_for_partner(
+            conn,
+            &api.case_context(),
+            id,
+            invitation,
+            answer,
+            channel,
+            call,
+        )?;
+        beteiligung::matrix(conn, id.0)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(rows))
+}
+
+/// The fields of a recorded answer, checked like a partner's, and its channel; every problem at
+/// once.
+pub(crate) fn checked_recorded_answer(
+    body: &RecordedAnswerBody,
+) -> Result<(partner::PartnerAnswer, partner::Channel), Vec<partner::FieldError>> {
+    let answer = partner::check_answer(
+        body.votum.as_deref(),
+        &body.stellungnahme,
+        &body.name,
+        &body.funktion,
+    );
+    let channel = body
+        .eingang
+        .as_deref()
+        .map(str::trim)
+        .and_then(partner::Channel::parse);
+    match (answer, channel) {
+        (Ok(answer), Some(channel)) => Ok((answer, channel)),
+        (answer, channel) => {
+            let mut errors = answer.err().unwrap_or_default();
+            if channel.is_none() {
+                errors.push(partner::FieldError {
+                    pointer: "/eingang".into(),
+                    message: "Bitte geben Sie an, wie die Stellungnahme eingegangen ist.".into(),
+                });
+            }
+            Err(errors)
+        }
+    }
+}

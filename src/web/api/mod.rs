@@ -133,6 +133,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .route(web::post().to(beteiligung::resend)),
             )
             .service(
+                web::resource("/cases/{id}/consultations/{invitation}/answer")
+                    .route(web::post().to(beteiligung::record_answer)),
+            )
+            .service(
                 web::resource("/beteiligung/{token}")
                     .route(web::get().to(beteiligung::show))
                     .route(web::post().to(beteiligung::answer)),
