@@ -184,6 +184,14 @@ await run(async (browser) => {
     const text = await coordinator.locator('main').textContent();
     assert.ok(text.includes('Beteiligung der örtlichen Partner'), text);
     await page_done(coordinator, 'beteiligung-gestartet');
+    // The form for a Stellungnahme that comes by letter: errors at their fields, nothing stored.
+    const casePage = coordinator.url();
+    await coordinator.getByRole('link', { name: /^Stellungnahme erfassen für / }).first().click();
+    await coordinator.waitForLoadState('load');
+    await submitting(coordinator, () => coordinator.getByRole('button', { name: 'Stellungnahme erfassen' }).click());
+    assert.match(await coordinator.locator('#fehler').textContent(), /wie die Stellungnahme eingegangen ist/);
+    await page_done(coordinator, 'stellungnahme-erfassen-fehler');
+    await coordinator.goto(casePage);
   });
 
   await step('every partner answers through the link in the mail', async () => {

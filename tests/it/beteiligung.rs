@@ -622,6 +622,7 @@ both_backends! {
         let errors = invalid.json()["errors"].clone();
         let pointers: Vec<&str> = errors.as_array().unwrap().iter().map(|e| e["pointer"].as_str().unwrap()).collect();
         assert_eq!(pointers, ["/stellungnahme", "/name", "/eingang"], "{}", invalid.text);
+        assert_eq!(errors[0]["message"], "Bitte geben Sie die Begründung des Votums in der Stellungnahme an.", "worded for the office");
         let elsewhere = send!(app, actix_test::TestRequest::post().uri(&format!("/api/v1/cases/{id}/consultations/999999/answer"))
             .insert_header(bearer(&staff)).set_json(&letter));
         assert_eq!(elsewhere.status, StatusCode::NOT_FOUND, "{}", elsewhere.text);

@@ -410,6 +410,29 @@ both_backends! {
         assert!(page.body.contains(&format!("<td>{partner} (über den persönlichen Link)</td>")), "{}", page.body);
         assert!(!page.body.contains("beteiligung:"), "no internal key on the page: {}", page.body);
 
+        // The other partner answered by letter: the coordinator enters it from the matrix.
+        let entry = page.body.split("href=\"/vorgaenge/").find(|part| part.contains("/stellungnahme\"")).unwrap_or_else(|| panic!("{}", page.body));
+        let entry = format!("/vorgaenge/{}", entry.split('"').next().unwrap());
+        let form = browser.get(&app, &entry).await;
+        assert_eq!(form.status, 200, "{}", form.body);
+        assert!(form.body.contains("<h1>Stellungnahme erfassen: "), "{}", form.body);
+        let incomplete = browser.post(&app, &entry, &[("csrf", &csrf), ("votum", "bedenken"), ("name", "Herr Amt")]).await;
+        assert_eq!(incomplete.status, 422, "{}", incomplete.body);
+        assert!(incomplete.body.contains("href=\"#feld-stellungnahme\"") && incomplete.body.contains("href=\"#feld-eingang\""), "{}", incomplete.body);
+        assert!(incomplete.body.contains("value=\"Herr Amt\""), "the input is kept: {}", incomplete.body);
+        assert!(incomplete.body.contains("value=\"bedenken\" id=\"votum-bedenken\" checked"), "{}", incomplete.body);
+        let entered = browser.post(&app, &entry, &[("csrf", &csrf), ("votum", "zustimmung"), ("name", "Herr Amt"),
+            ("funktion", "Amtsleiter"), ("eingang", "email")]).await;
+        assert_eq!(entered.location(), format!("/vorgaenge/{id}?hinweis=stellungnahme-erfasst#beteiligung"));
+        let page = browser.get(&app, entered.location().split('#').next().unwrap()).await;
+        let matrix = &page.body[page.body.find("id=\"beteiligung\"").unwrap()..page.body.find("id=\"journal\"").unwrap()];
+        assert_eq!(matrix.matches("beantwortet am").count(), 2, "{matrix}");
+        assert!(!matrix.contains("Stellungnahme erfassen"), "nothing open any more: {matrix}");
+        assert!(page.body.contains("Die Stellungnahme wurde erfasst"), "{}", page.body);
+        let again = browser.get(&app, &entry).await;
+        assert_eq!(again.status, 422, "an answered invitation takes no second entry here: {}", again.body);
+        assert!(again.body.contains("Die Einladung ist beantwortet"), "the case page says why: {}", again.body);
+
         // A mail of the case that did not go out is named on the case page, with the reason.
         let now = chrono::Utc::now().naive_utc();
         diesel::insert_into(outbox::table)
@@ -440,6 +463,7 @@ both_backends! {
         assert!(!read.body.contains("/aktionen/"));
         assert!(!read.body.contains("Einladung erneut senden"));
         assert!(!read.body.contains("<th scope=\"col\">Aktion</th>"), "no column of actions the reader cannot take");
+        assert_eq!(reader.get(&app, &entry).await.status, 403, "a reader enters no Stellungnahme");
         assert!(!read.body.contains("Angaben speichern"));
         assert!(read.body.contains("<fieldset disabled"));
 

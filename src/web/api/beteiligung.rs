@@ -317,7 +317,25 @@ pub(crate) fn checked_recorded_answer(
     match (answer, channel) {
         (Ok(answer), Some(channel)) => Ok((answer, channel)),
         (answer, channel) => {
-            let mut errors = answer.err().unwrap_or_default();
+            // The checks are the partner's; their words address the partner.
+            let mut errors: Vec<partner::FieldError> = answer
+                .err()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|mut error| {
+                    error.message = error
+                        .message
+                        .replace(
+                            "Bitte wählen Sie Ihr Votum.",
+                            "Bitte wählen Sie das Votum der Stelle.",
+                        )
+                        .replace(
+                            "Bitte begründen Sie Ihr Votum in der Stellungnahme.",
+                            "Bitte geben Sie die Begründung des Votums in der Stellungnahme an.",
+                        );
+                    error
+                })
+                .collect();
             if channel.is_none() {
                 errors.push(partner::FieldError {
                     pointer: "/eingang".into(),

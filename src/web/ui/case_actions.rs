@@ -252,7 +252,7 @@ async fn conflict(
 }
 
 /// A refusal (422 with the reasons) or an error page.
-async fn refused_or_error(
+pub(super) async fn refused_or_error(
     db: &Database,
     api: &web::Data<ApiState>,
     session: &Session,

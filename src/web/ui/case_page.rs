@@ -228,6 +228,9 @@ pub async fn page(
         "angelegt" => Some("Der Vorgang wurde angelegt."),
         "hochgeladen" => Some("Das Dokument wurde hochgeladen."),
         "erneut-gesendet" => Some("Die Einladung wurde mit einem neuen Link erneut gesendet."),
+        "stellungnahme-erfasst" => {
+            Some("Die Stellungnahme wurde erfasst; die Stelle erhält eine Eingangsbestätigung.")
+        }
         "vermerk" => Some("Der Vermerk wurde in den Verlauf aufgenommen."),
         "wiedervorlage" => {
             Some("Die Wiedervorlage ist gesetzt; sie erscheint am Tag auf Ihrer Startseite.")

@@ -21,6 +21,7 @@ mod case_list_csv;
 mod case_message;
 mod case_notes;
 pub(crate) mod case_page;
+mod case_recorded_answer;
 mod cookie;
 pub mod csrf;
 mod demo;
@@ -240,6 +241,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(page(
             r"/vorgaenge/{id:\d+}/einladungen/{invitation:\d+}/erneut-senden",
             |r| r.route(web::post().to(case_actions::resend)),
+        ))
+        .service(page(
+            r"/vorgaenge/{id:\d+}/einladungen/{invitation:\d+}/stellungnahme",
+            |r| {
+                r.route(web::get().to(case_recorded_answer::form))
+                    .route(web::post().to(case_recorded_answer::submit))
+            },
         ))
         .service(page(r"/vorgaenge/{id:\d+}/dokumente", |r| {
             r.route(web::post().to(case_documents::upload))

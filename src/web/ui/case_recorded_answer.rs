@@ -1,0 +1,242 @@
+//! A Stellungnahme that reached the office by letter, e-mail or phone, entered by staff for the
+//! partner (`/vorgaenge/{id}/einladungen/{invitation}/stellungnahme`): the partner's fields, and
+//! how it came. It then counts as the partner's answer (see `partner::record_for_partner`).
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::case_actions::refused_or_error;
+use super::case_page::{blocking, date_de, service_error};
+use super::{CsrfForm, Session, UiSession, layout, render, see_other};
+use crate::auth::Permission;
+use crate::db::Database;
+use crate::db::models::{CaseId, Organisation};
+use crate::service::beteiligung::InvitationRow;
+use crate::service::partner::{self, Channel, FieldError};
+use crate::service::{ServiceError, cases, clock};
+use crate::web::api::ApiState;
+use crate::web::api::beteiligung::{RecordedAnswerBody, checked_recorded_answer};
+use crate::web::api::cases::{permit, permitted_row};
+
+/// The form as submitted (kept to show it again next to its errors).
+#[derive(Debug, Default, Deserialize)]
+pub struct Input {
+    votum: Option<String>,
+    #[serde(default)]
+    stellungnahme: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    funktion: String,
+    eingang: Option<String>,
+}
+
+/// What the page names: the case and the invited partner.
+struct Invited {
+    aktenzeichen: String,
+    organisation: String,
+    deadline: chrono::NaiveDate,
+}
+
+/// The invitation of the case, for someone who may act in it; an answered or closed one is
+/// refused here already, so that nobody fills in a form that cannot be taken.
+fn invited(
+    conn: &mut crate::db::DbConnection,
+    session: &Session,
+    id: CaseId,
+    invitation: i64,
+) -> Result<Invited, ServiceError> {
+    let principal = session.principal();
+    let row = permitted_row(conn, principal, Permission::TakeAction, id)?;
+    let found = InvitationRow::find(conn, invitation)?
+        .filter(|i| i.case_id == id.0)
+        .ok_or_else(|| ServiceError::NotFound("Diese Einladung gibt es nicht.".into()))?;
+    if found.status != "open" || found.closed_at.is_some() {
+        return Err(ServiceError::Unprocessable(
+            "Die Einladung ist beantwortet oder die Beteiligung abgeschlossen; eine Stellungnahme kann hier nicht mehr erfasst werden.".into(),
+        ));
+    }
+    let organisation = Organisation::find(conn, found.organisation_id)?
+        .map(|o| o.designation().into_owned())
+        .unwrap_or_default();
+    Ok(Invited {
+        aktenzeichen: row.aktenzeichen,
+        organisation,
+        deadline: found.deadline,
+    })
+}
+
+fn page(
+    api: &ApiState,
+    session: &Session,
+    status: StatusCode,
+    (id, invitation): (i64, i64),
+    invited: &Invited,
+    input: &Input,
+    errors: &[FieldError],
+) -> HttpResponse {
+    let mut context = layout(
+        &format!(
+            "Stellungnahme erfassen: {} – {}",
+            invited.organisation, invited.aktenzeichen
+        ),
+        Some(session),
+        Some("/vorgaenge"),
+    );
+    context["fall"] = json!({ "id": id, "aktenzeichen": invited.aktenzeichen });
+    context["organisation"] = json!(invited.organisation);
+    context["frist"] = json!(date_de(invited.deadline));
+    context["pfad"] = json!(format!(
+        "/vorgaenge/{id}/einladungen/{invitation}/stellungnahme"
+    ));
+    context["voten"] = json!(partner::votum_options(input.votum.as_deref()));
+    context["wege"] = json!(
+        Channel::ALL
+            .iter()
+            .map(|(_, key, label)| json!({
+                "key": key,
+                "label": label,
+                "selected": input.eingang.as_deref() == Some(*key),
+            }))
+            .collect::<Vec<_>>()
+    );
+    context["eingabe"] = json!({
+        "stellungnahme": input.stellungnahme,
+        "name": input.name,
+        "funktion": input.funktion,
+    });
+    // Every field's error slot, filled where the field has one (the templates are strict).
+    for field in ["votum", "stellungnahme", "name", "funktion", "eingang"] {
+        let message = errors
+            .iter()
+            .find(|e| e.pointer.trim_start_matches('/') == field)
+            .map(|e| e.message.as_str());
+        context[format!("fehler_{field}")] = json!(message);
+    }
+    context["fehler"] = json!(
+        errors
+            .iter()
+            .map(|e| json!({ "ziel": format!("feld-{}", e.pointer.trim_start_matches('/')), "meldung": e.message }))
+            .collect::<Vec<_>>()
+    );
+    render(api, status, "stellungnahme_erfassen", &context)
+}
+
+/// An invitation that takes no entry (answered, closed) leads back to the case page, which says
+/// why; a hidden case or a refused user gets the error page.
+async fn unavailable(
+    db: &Database,
+    api: &web::Data<ApiState>,
+    session: &Session,
+    id: i64,
+    error: ServiceError,
+) -> HttpResponse {
+    match error {
+        ServiceError::Unprocessable(_) => {
+            refused_or_error(db, api, session, CaseId(id), error).await
+        }
+        other => service_error(api, session, other),
+    }
+}
+
+/// `GET /vorgaenge/{id}/einladungen/{invitation}/stellungnahme`: the empty form.
+pub async fn form(
+    session: UiSession,
+    path: web::Path<(i64, i64)>,
+    db: web::Data<Database>,
+    api: web::Data<ApiState>,
+) -> HttpResponse {
+    let session = session.into_inner();
+    let (id, invitation) = path.into_inner();
+    let reader = session.clone();
+    let found = blocking(&db, move |conn| {
+        invited(conn, &reader, CaseId(id), invitation)
+    })
+    .await;
+    match found {
+        Ok(invited) => page(
+            &api,
+            &session,
+            StatusCode::OK,
+            (id, invitation),
+            &invited,
+            &Input::default(),
+            &[],
+        ),
+        Err(error) => unavailable(&db, &api, &session, id, error).await,
+    }
+}
+
+/// `POST /vorgaenge/{id}/einladungen/{invitation}/stellungnahme`: records it, then back to the
+/// matrix; bad fields bring the form back with the errors at their fields, nothing recorded.
+pub async fn submit(
+    path: web::Path<(i64, i64)>,
+    form: CsrfForm<Input>,
+    db: web::Data<Database>,
+    api: web::Data<ApiState>,
+) -> HttpResponse {
+    let CsrfForm {
+        session,
+        form: input,
+        ..
+    } = form;
+    let (id, invitation) = path.into_inner();
+    let reader = session.clone();
+    let invited = match blocking(&db, move |conn| {
+        invited(conn, &reader, CaseId(id), invitation)
+    })
+    .await
+    {
+        Ok(invited) => invited,
+        Err(error) => return unavailable(&db, &api, &session, id, error).await,
+    };
+    let body = RecordedAnswerBody {
+        votum: input.votum.clone(),
+        stellungnahme: input.stellungnahme.clone(),
+        name: input.name.clone(),
+        funktion: input.funktion.clone(),
+        eingang: input.eingang.clone(),
+    };
+    let (answer, channel) = match checked_recorded_answer(&body) {
+        Ok(checked) => checked,
+        Err(errors) => {
+            return page(
+                &api,
+                &session,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                (id, invitation),
+                &invited,
+                &input,
+                &errors,
+            );
+        }
+    };
+    let (principal, state) = (session.principal().clone(), api.clone());
+    let outcome = blocking(&db, move |conn| {
+        let actor = crate::web::api::actor(&principal);
+        let check = |access| permit(&principal, Permission::TakeAction, access);
+        let call = cases::Invocation {
+            actor: &actor,
+            clock: &clock::now(),
+            check: &check,
+        };
+        partner::record_for_partner(
+            conn,
+            &state.case_context(),
+            CaseId(id),
+            invitation,
+            answer,
+            channel,
+            call,
+        )
+    })
+    .await;
+    match outcome {
+        Ok(()) => see_other(&format!(
+            "/vorgaenge/{id}?hinweis=stellungnahme-erfasst#beteiligung"
+        )),
+        Err(error) => refused_or_error(&db, &api, &session, CaseId(id), error).await,
+    }
+}
