@@ -1115,13 +1115,22 @@ fn shift_reason(deadline: &crate::frist::Deadline) -> Option<String> {
     let days: Vec<String> = deadline
         .skipped
         .iter()
-        .map(|day| format!("{} ({})", day.date.format("%d.%m.%Y"), day.reason))
+        .map(|day| format!("der {} ({})", day.date.format("%d.%m.%Y"), day.reason))
         .collect();
+    // „der 12.10. (Sonntag) kein Werktag ist“, „der 26.12. (…) und der 27.12. (…) keine
+    // Werktage sind“.
+    let (listed, verb) = match days.split_last() {
+        Some((last, [])) => (last.clone(), "kein Werktag ist"),
+        Some((last, rest)) => (
+            format!("{} und {last}", rest.join(", ")),
+            "keine Werktage sind",
+        ),
+        None => return None,
+    };
     Some(format!(
-        "Die Frist endet rechnerisch am {}; weil {} kein Werktag ist, verschiebt sich das \
-         Fristende nach § 193 BGB auf den nächsten Werktag.",
+        "Die Frist endet rechnerisch am {}; weil {listed} {verb}, verschiebt sich das Fristende \
+         nach § 193 BGB auf den nächsten Werktag.",
         deadline.unshifted_end.format("%d.%m.%Y"),
-        days.join(", ")
     ))
 }
 
@@ -1190,4 +1199,49 @@ pub(super) fn subtract_period(date: NaiveDate, period: crate::frist::Period) -> 
     let (months, days) = period_parts(period);
     date.checked_sub_months(Months::new(months))?
         .checked_sub_days(Days::new(days))
+}
+
+#[cfg(test)]
+mod shift_reason_tests {
+    use chrono::NaiveDate;
+
+    use super::shift_reason;
+    use crate::frist::{EndShift, HolidayCalendar, StartKind, compute_deadline};
+
+    fn reason(start: (i32, u32, u32), period: &str) -> Option<String> {
+        let start = NaiveDate::from_ymd_opt(start.0, start.1, start.2).unwrap();
+        let calendar = HolidayCalendar::for_land("NW").unwrap();
+        let deadline = compute_deadline(
+            start,
+            period.parse().unwrap(),
+            StartKind::Event,
+            calendar,
+            EndShift::NextWorkingDay,
+        )
+        .unwrap();
+        shift_reason(&deadline)
+    }
+
+    #[test]
+    fn the_shift_is_explained_in_a_german_sentence_for_one_day_and_for_several() {
+        // Ends on Sunday, 12.10.2025.
+        assert_eq!(
+            reason((2025, 9, 28), "P2W").as_deref(),
+            Some(
+                "Die Frist endet rechnerisch am 12.10.2025; weil der 12.10.2025 (Sonntag) kein \
+                 Werktag ist, verschiebt sich das Fristende nach § 193 BGB auf den nächsten Werktag."
+            )
+        );
+        // Ends on Saturday, 26.12.2026 (2. Weihnachtstag); Sunday follows.
+        let several = reason((2026, 12, 12), "P2W").unwrap();
+        assert!(
+            several.contains(
+                "weil der 26.12.2026 (2. Weihnachtstag) und der 27.12.2026 (Sonntag) keine \
+                 Werktage sind, verschiebt"
+            ),
+            "{several}"
+        );
+        // Ends on a working day: nothing to explain.
+        assert_eq!(reason((2025, 9, 29), "P2W"), None);
+    }
 }

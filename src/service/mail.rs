@@ -127,6 +127,9 @@ impl MailContext {
             "antragsteller": self.case.antragsteller,
             // The applicant in a sentence: „Der Kreis Coesfeld bittet Sie …“, „… vom Kreis Coesfeld“.
             "antragsteller_satzanfang": applicant.subject,
+            // The same as the first words after the salutation, where a German letter goes on
+            // in lower case: „Sehr geehrte Damen und Herren, der Kreis Coesfeld bittet Sie …“.
+            "antragsteller_nach_anrede": after_salutation(&applicant.subject),
             "vom_antragsteller": applicant.from,
             "kontakt": {
                 "stelle": self.case.kontakt_stelle,
@@ -228,6 +231,15 @@ pub fn answer_value(
         "verspaetet": late,
         "zeitpunkt": crate::service::clock::berlin_time_de(at.and_utc()),
     })
+}
+
+/// `subject` as the first words after a letter's salutation: its article in lower case, a bare
+/// name as it is.
+fn after_salutation(subject: &str) -> String {
+    match subject.split_once(' ') {
+        Some((article @ ("Der" | "Die"), rest)) => format!("{} {rest}", article.to_lowercase()),
+        _ => subject.to_string(),
+    }
 }
 
 /// German weekday name.
@@ -802,6 +814,74 @@ mod tests {
                 "{variant}"
             );
         }
+    }
+
+    #[test]
+    fn every_shipped_case_mail_reads_as_a_letter() {
+        let templates = Templates::embedded().unwrap();
+        let mut checked = 0;
+        for name in templates.mail_names() {
+            // Each as it is used: the consultation's own mails with their contexts, every other
+            // template as a mail about a case (the digest and the mails to staff about
+            // Wiedervorlagen, periods and Zuständigkeit have contexts of their own and do not
+            // render with this one).
+            let kind = match name.as_str() {
+                "beteiligung_einladung" | "beteiligung_erinnerung" => MailKind::Invitation,
+                CONFIRMATION_TEMPLATE => MailKind::Confirmation,
+                RESULT_TEMPLATE => MailKind::ConsultationResult,
+                _ => MailKind::Case,
+            };
+            let mut contexts = Vec::new();
+            {
+                let context = MailContext::sample(kind);
+                if kind == MailKind::Case {
+                    let mut with_deadline = context.clone();
+                    with_deadline.frist = Some((
+                        NaiveDate::from_ymd_opt(2026, 12, 28).unwrap(),
+                        Some("Die Frist endet rechnerisch am 26.12.2026.".into()),
+                    ));
+                    contexts.push(with_deadline);
+                }
+                contexts.push(context);
+            }
+            for context in contexts {
+                // A template serves some kinds only; the others do not render (strict mode).
+                let Ok(mail) = templates.render_mail(name, &context.subject(), &context.full())
+                else {
+                    continue;
+                };
+                checked += 1;
+                let text = &mail.text;
+                assert!(!text.contains("\n\n\n"), "{name}: two blank lines: {text}");
+                assert!(
+                    text.contains("\n\nMit freundlichen Grüßen"),
+                    "{name}: no blank line before the closing: {text}"
+                );
+                let opening = text
+                    .split_once("Sehr geehrte Damen und Herren,\n\n")
+                    .map_or("", |(_, rest)| rest);
+                assert!(
+                    !["Der ", "Die ", "Das "]
+                        .iter()
+                        .any(|a| opening.starts_with(a)),
+                    "{name}: after the salutation a letter goes on in lower case: {text}"
+                );
+            }
+        }
+        assert!(checked >= 10, "only {checked} renderings checked");
+    }
+
+    #[test]
+    fn after_the_salutation_the_article_is_lower_case() {
+        assert_eq!(after_salutation("Der Kreis Coesfeld"), "der Kreis Coesfeld");
+        assert_eq!(
+            after_salutation("Die StädteRegion Aachen"),
+            "die StädteRegion Aachen"
+        );
+        assert_eq!(
+            after_salutation("Caritasverband Coesfeld"),
+            "Caritasverband Coesfeld"
+        );
     }
 
     #[test]

@@ -866,8 +866,8 @@ both_backends! {
         let arrived = received.last().unwrap();
         assert_eq!(arrived.to, ["pruefung@bezreg-arnsberg.nrw.de"]);
         assert_eq!(arrived.parsed().message_id(), Some(held.message_id.trim_matches(['<', '>'])));
-        let text = arrived.parsed().body_text(0).unwrap().into_owned();
-        assert!(text.contains("Der Kreis Soest hat im Verfahren"), "{text}");
+        let text = arrived.parsed().body_text(0).unwrap().replace("\r\n", "\n");
+        assert!(text.contains("Sehr geehrte Damen und Herren,\n\nder Kreis Soest hat im Verfahren"), "{text}");
         assert_eq!(notice(&f).status, "sent");
     }
 }
