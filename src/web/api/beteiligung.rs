@@ -276,26 +276,39 @@ pub async fn record_answer(
         .with("errors", json!(errors))
     })?;
     let rows = blocking(&db, move |conn| {
-        let caller = actor(&principal);
-        let check = |access| permit(&principal, Permission::TakeAction, access);
-        let call = cases::Invocation {
-            actor: &caller,
-            clock: &clock::now(),
-            check: &check,
-        };
-        partner::record_for_partner(
-            conn,
-            &api.case_context(),
-            id,
-            invitation,
-            answer,
-            channel,
-            call,
-        )?;
+        record_as(conn, &api, &principal, (id, invitation), answer, channel)?;
         beteiligung::matrix(conn, id.0)
     })
     .await?;
     Ok(HttpResponse::Ok().json(rows))
+}
+
+/// Records the checked answer as `principal`, who must be allowed to act on the case (checked
+/// on the locked case); for the API and the case page alike.
+pub(crate) fn record_as(
+    conn: &mut crate::db::DbConnection,
+    api: &ApiState,
+    principal: &Principal,
+    (id, invitation): (CaseId, i64),
+    answer: partner::PartnerAnswer,
+    channel: partner::Channel,
+) -> Result<(), crate::service::ServiceError> {
+    let caller = actor(principal);
+    let check = |access| permit(principal, Permission::TakeAction, access);
+    let call = cases::Invocation {
+        actor: &caller,
+        clock: &clock::now(),
+        check: &check,
+    };
+    partner::record_for_partner(
+        conn,
+        &api.case_context(),
+        id,
+        invitation,
+        answer,
+        channel,
+        call,
+    )
 }
 
 /// The fields of a recorded answer, checked like a partner's, and its channel; every problem at

@@ -13,12 +13,12 @@ use super::{CsrfForm, Session, UiSession, layout, render, see_other};
 use crate::auth::Permission;
 use crate::db::Database;
 use crate::db::models::{CaseId, Organisation};
+use crate::service::ServiceError;
 use crate::service::beteiligung::InvitationRow;
 use crate::service::partner::{self, Channel, FieldError};
-use crate::service::{ServiceError, cases, clock};
 use crate::web::api::ApiState;
-use crate::web::api::beteiligung::{RecordedAnswerBody, checked_recorded_answer};
-use crate::web::api::cases::{permit, permitted_row};
+use crate::web::api::beteiligung::{RecordedAnswerBody, checked_recorded_answer, record_as};
+use crate::web::api::cases::permitted_row;
 
 /// The form as submitted (kept to show it again next to its errors).
 #[derive(Debug, Default, Deserialize)]
@@ -215,21 +215,13 @@ pub async fn submit(
     };
     let (principal, state) = (session.principal().clone(), api.clone());
     let outcome = blocking(&db, move |conn| {
-        let actor = crate::web::api::actor(&principal);
-        let check = |access| permit(&principal, Permission::TakeAction, access);
-        let call = cases::Invocation {
-            actor: &actor,
-            clock: &clock::now(),
-            check: &check,
-        };
-        partner::record_for_partner(
+        record_as(
             conn,
-            &state.case_context(),
-            CaseId(id),
-            invitation,
+            &state,
+            &principal,
+            (CaseId(id), invitation),
             answer,
             channel,
-            call,
         )
     })
     .await;
