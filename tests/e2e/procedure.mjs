@@ -473,11 +473,25 @@ await run(async (browser) => {
     await page.context().close();
   });
 
+  const staffPages = ['/', '/vorgaenge', casePath, '/vorgaenge/neu', '/konto', '/admin', '/admin/workflows',
+    '/admin/workflows/ki-antrag', '/admin/organisationen', '/admin/benutzer', '/admin/postausgang', '/admin/aufgaben',
+    '/admin/aussonderung', '/admin/protokoll'];
+  await step('the staff pages show every column of their tables on a desktop', async () => {
+    const desk = await newPage(browser, 'desktop');
+    await login(desk, ADMIN);
+    for (const path of staffPages) {
+      const response = await desk.goto(`${BASE_URL}${path}`);
+      assert.equal(response.status(), 200, path);
+      await assertTablesFit(desk, path);
+    }
+    assertNoBrowserErrors(desk);
+    await desk.context().close();
+  });
+
   await step('the staff pages fit a phone without scrolling sideways', async () => {
     const phone = await newPage(browser, 'phone');
     await login(phone, ADMIN);
-    for (const path of ['/', '/vorgaenge', casePath, '/vorgaenge/neu', '/konto', '/admin', '/admin/workflows',
-      '/admin/workflows/ki-antrag', '/admin/organisationen', '/admin/benutzer', '/admin/postausgang', '/admin/aufgaben', '/admin/aussonderung', '/admin/protokoll']) {
+    for (const path of staffPages) {
       const response = await phone.goto(`${BASE_URL}${path}`);
       assert.equal(response.status(), 200, path);
       await assertFitsWidth(phone, path);
