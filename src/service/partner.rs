@@ -41,6 +41,15 @@ pub struct FieldError {
     pub message: String,
 }
 
+/// Who fills in an answer's fields, and so whom its error messages address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Answering {
+    /// The partner itself, through its link: „Bitte wählen Sie Ihr Votum.“
+    Partner,
+    /// The office, for a Stellungnahme that came another way: „… das Votum der Stelle.“
+    Office,
+}
+
 /// Checks the submitted fields; every problem at once.
 pub fn check_answer(
     votum: Option<&str>,
@@ -48,6 +57,44 @@ pub fn check_answer(
     name: &str,
     function: &str,
 ) -> Result<PartnerAnswer, Vec<FieldError>> {
+    check_fields(votum, text, name, function, Answering::Partner)
+}
+
+/// Checks a Stellungnahme the office enters for a partner ([`record_for_partner`]): the
+/// partner's fields, worded for the office, and how it came (`post`, `email`, `telefon`,
+/// `persoenlich`); every problem at once.
+pub fn check_recorded_answer(
+    votum: Option<&str>,
+    text: &str,
+    name: &str,
+    function: &str,
+    channel: Option<&str>,
+) -> Result<(PartnerAnswer, Channel), Vec<FieldError>> {
+    let answer = check_fields(votum, text, name, function, Answering::Office);
+    let channel = channel.map(str::trim).and_then(Channel::parse);
+    match (answer, channel) {
+        (Ok(answer), Some(channel)) => Ok((answer, channel)),
+        (answer, channel) => {
+            let mut errors = answer.err().unwrap_or_default();
+            if channel.is_none() {
+                errors.push(FieldError {
+                    pointer: "/eingang".into(),
+                    message: "Bitte geben Sie an, wie die Stellungnahme eingegangen ist.".into(),
+                });
+            }
+            Err(errors)
+        }
+    }
+}
+
+fn check_fields(
+    votum: Option<&str>,
+    text: &str,
+    name: &str,
+    function: &str,
+    answering: Answering,
+) -> Result<PartnerAnswer, Vec<FieldError>> {
+    let office = answering == Answering::Office;
     let mut errors = Vec::new();
     let error = |pointer: &str, message: &str| FieldError {
         pointer: pointer.into(),
@@ -55,7 +102,14 @@ pub fn check_answer(
     };
     let votum = match votum.map(str::trim).filter(|v| !v.is_empty()) {
         None => {
-            errors.push(error("/votum", "Bitte wählen Sie Ihr Votum."));
+            errors.push(error(
+                "/votum",
+                if office {
+                    "Bitte wählen Sie das Votum der Stelle."
+                } else {
+                    "Bitte wählen Sie Ihr Votum."
+                },
+            ));
             None
         }
         Some(v) => match parse_votum(v) {
@@ -73,13 +127,21 @@ pub fn check_answer(
     if matches!(votum, Some(Votum::Bedenken | Votum::ZustimmungMitHinweisen)) && text.is_empty() {
         errors.push(error(
             "/stellungnahme",
-            "Bitte begründen Sie Ihr Votum in der Stellungnahme.",
+            if office {
+                "Bitte geben Sie die Begründung des Votums in der Stellungnahme an."
+            } else {
+                "Bitte begründen Sie Ihr Votum in der Stellungnahme."
+            },
         ));
     }
     if text.chars().count() > 20_000 {
         errors.push(error(
             "/stellungnahme",
-            "Die Stellungnahme ist zu lang (höchstens 20.000 Zeichen); bitte fügen Sie längere Ausführungen als Anhang bei.",
+            if office {
+                "Die Stellungnahme ist zu lang (höchstens 20.000 Zeichen); bitte fügen Sie das Schreiben als Dokument des Vorgangs hinzu."
+            } else {
+                "Die Stellungnahme ist zu lang (höchstens 20.000 Zeichen); bitte fügen Sie längere Ausführungen als Anhang bei."
+            },
         ));
     }
     let name = name.trim();

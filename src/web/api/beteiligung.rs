@@ -266,7 +266,14 @@ pub async fn record_answer(
         permitted_row(conn, &caller, Permission::TakeAction, id).map(drop)
     })
     .await?;
-    let (answer, channel) = checked_recorded_answer(&body).map_err(|errors| {
+    let (answer, channel) = partner::check_recorded_answer(
+        body.votum.as_deref(),
+        &body.stellungnahme,
+        &body.name,
+        &body.funktion,
+        body.eingang.as_deref(),
+    )
+    .map_err(|errors| {
         Problem::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid-answer",
@@ -309,53 +316,4 @@ pub(crate) fn record_as(
         channel,
         call,
     )
-}
-
-/// The fields of a recorded answer, checked like a partner's, and its channel; every problem at
-/// once.
-pub(crate) fn checked_recorded_answer(
-    body: &RecordedAnswerBody,
-) -> Result<(partner::PartnerAnswer, partner::Channel), Vec<partner::FieldError>> {
-    let answer = partner::check_answer(
-        body.votum.as_deref(),
-        &body.stellungnahme,
-        &body.name,
-        &body.funktion,
-    );
-    let channel = body
-        .eingang
-        .as_deref()
-        .map(str::trim)
-        .and_then(partner::Channel::parse);
-    match (answer, channel) {
-        (Ok(answer), Some(channel)) => Ok((answer, channel)),
-        (answer, channel) => {
-            // The checks are the partner's; their words address the partner.
-            let mut errors: Vec<partner::FieldError> = answer
-                .err()
-                .unwrap_or_default()
-                .into_iter()
-                .map(|mut error| {
-                    error.message = error
-                        .message
-                        .replace(
-                            "Bitte wählen Sie Ihr Votum.",
-                            "Bitte wählen Sie das Votum der Stelle.",
-                        )
-                        .replace(
-                            "Bitte begründen Sie Ihr Votum in der Stellungnahme.",
-                            "Bitte geben Sie die Begründung des Votums in der Stellungnahme an.",
-                        );
-                    error
-                })
-                .collect();
-            if channel.is_none() {
-                errors.push(partner::FieldError {
-                    pointer: "/eingang".into(),
-                    message: "Bitte geben Sie an, wie die Stellungnahme eingegangen ist.".into(),
-                });
-            }
-            Err(errors)
-        }
-    }
 }

@@ -17,7 +17,7 @@ use crate::service::ServiceError;
 use crate::service::beteiligung::InvitationRow;
 use crate::service::partner::{self, Channel, FieldError};
 use crate::web::api::ApiState;
-use crate::web::api::beteiligung::{RecordedAnswerBody, checked_recorded_answer, record_as};
+use crate::web::api::beteiligung::record_as;
 use crate::web::api::cases::permitted_row;
 
 /// The form as submitted (kept to show it again next to its errors).
@@ -192,14 +192,14 @@ pub async fn submit(
         Ok(invited) => invited,
         Err(error) => return unavailable(&db, &api, &session, id, error).await,
     };
-    let body = RecordedAnswerBody {
-        votum: input.votum.clone(),
-        stellungnahme: input.stellungnahme.clone(),
-        name: input.name.clone(),
-        funktion: input.funktion.clone(),
-        eingang: input.eingang.clone(),
-    };
-    let (answer, channel) = match checked_recorded_answer(&body) {
+    let checked = partner::check_recorded_answer(
+        input.votum.as_deref(),
+        &input.stellungnahme,
+        &input.name,
+        &input.funktion,
+        input.eingang.as_deref(),
+    );
+    let (answer, channel) = match checked {
         Ok(checked) => checked,
         Err(errors) => {
             return page(
