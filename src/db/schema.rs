@@ -197,6 +197,7 @@ diesel::table! {
         versions -> Integer,
         reminders_sent -> Integer,
         closed_at -> Nullable<Timestamp>,
+        received_on -> Nullable<Date>,
     }
 }
 
@@ -223,6 +224,7 @@ diesel::table! {
         document_id -> Nullable<BigInt>,
         late -> Bool,
         created_at -> Timestamp,
+        received_on -> Nullable<Date>,
     }
 }
 

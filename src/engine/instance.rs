@@ -118,6 +118,12 @@ pub struct Answer {
     /// Document id of an attachment, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attachment: Option<String>,
+    /// The day a Stellungnahme that came by letter, e-mail or phone reached the office, when the
+    /// office enters it later: whether it was in time is decided by that day (a period ends at
+    /// 24:00 of its last day, § 188 BGB), not by the day it was entered. None for an answer
+    /// through the partner's link, which is received when it is given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub received_on: Option<NaiveDate>,
 }
 
 /// The vote of a Stellungnahme.

@@ -412,12 +412,18 @@ impl Run<'_> {
             .tokens
             .iter()
             .any(|t| t.id == token && t.step == step_name);
-        let in_time = self.clock.today <= deadline;
+        // A Stellungnahme the office enters counts from the day it reached the office (never
+        // later than today); one through the link from today.
+        let received_on = answer.received_on.map(|day| day.min(self.clock.today));
+        let in_time = received_on.unwrap_or(self.clock.today) <= deadline;
         let (version, late) = match &self.instance.invitations[index].status {
             InvitationStatus::Open if in_time => (1, false),
             InvitationStatus::Answered { version, late, .. } if in_time && open_step && !late => {
                 (version + 1, false)
             }
+            // It reached the office in time, but the consultation closed before it was entered:
+            // it is recorded as in time; the step has moved on already and stays where it is.
+            InvitationStatus::Expired if in_time && received_on.is_some() => (1, false),
             InvitationStatus::Open | InvitationStatus::Expired if !in_time && late_allowed => {
                 (1, true)
             }
@@ -442,9 +448,13 @@ impl Run<'_> {
             answered_by: answer.answered_by.clone(),
             version,
             late,
+            received_on,
         });
         self.instance.invitations[index].status = InvitationStatus::Answered {
-            answer,
+            answer: super::instance::Answer {
+                received_on,
+                ..answer
+            },
             at: self.clock.now,
             version,
             late,

@@ -362,6 +362,15 @@ fn answer(votum: Votum) -> instance::Answer {
         text: "Keine Einwände.".into(),
         answered_by: "Dr. Meyer, Schulamt".into(),
         attachment: None,
+        received_on: None,
+    }
+}
+
+/// A Stellungnahme that reached the office on `day` and is entered later.
+fn received(votum: Votum, day: &str) -> instance::Answer {
+    instance::Answer {
+        received_on: Some(day.parse().unwrap()),
+        ..answer(votum)
     }
 }
 
@@ -653,6 +662,120 @@ fn an_open_invitation_past_its_deadline_is_refused_without_late_answers() {
     assert_eq!(
         refused.unwrap_err(),
         EngineError::DeadlinePassed("01.04.2026".into())
+    );
+}
+
+#[test]
+fn a_stellungnahme_that_reached_the_office_in_time_counts_as_in_time_when_entered_later() {
+    let wf = consultation("all_answered");
+    let start = started(&wf, json!({ "beteiligte": ["A", "B"] }), "2026-03-04");
+    let opened = act(&wf, &start.instance, "entwurf", "beteiligen").unwrap();
+    let ids: Vec<_> = opened.instance.invitations.iter().map(|i| i.id).collect();
+    // A letter that arrived on the last day (01.04.2026), entered the next morning.
+    let first = step(
+        &wf,
+        &opened.instance,
+        Event::Answer {
+            invitation: ids[0],
+            answer: received(Votum::Zustimmung, "2026-04-01"),
+        },
+        &clock("2026-04-02"),
+    )
+    .unwrap();
+    assert!(matches!(
+        first.journal.as_slice(),
+        [JournalEntry::AnswerRecorded { version: 1, late: false, received_on: Some(day), .. }]
+            if day.to_string() == "2026-04-01"
+    ));
+    // One that arrived a day late is refused like a late answer through the link.
+    let refused = step(
+        &wf,
+        &first.instance,
+        Event::Answer {
+            invitation: ids[1],
+            answer: received(Votum::Zustimmung, "2026-04-02"),
+        },
+        &clock("2026-04-02"),
+    );
+    assert_eq!(
+        refused.unwrap_err(),
+        EngineError::DeadlinePassed("01.04.2026".into())
+    );
+    // The last answer in time completes the consultation as usual.
+    let second = step(
+        &wf,
+        &first.instance,
+        Event::Answer {
+            invitation: ids[1],
+            answer: received(Votum::Bedenken, "2026-03-31"),
+        },
+        &clock("2026-04-02"),
+    )
+    .unwrap();
+    token_at(&second.instance, "auswertung");
+}
+
+#[test]
+fn a_stellungnahme_that_reached_the_office_in_time_is_taken_after_the_consultation_closed() {
+    let wf = consultation("deadline");
+    let start = started(&wf, json!({ "beteiligte": ["A"] }), "2026-03-04");
+    let opened = act(&wf, &start.instance, "entwurf", "beteiligen").unwrap();
+    let id = opened.instance.invitations[0].id;
+    let deadline = opened.instance.timers[0].id;
+    let closed = step(
+        &wf,
+        &opened.instance,
+        Event::TimerFired { timer: deadline },
+        &clock("2026-04-02"),
+    )
+    .unwrap();
+    assert_eq!(
+        closed.instance.invitations[0].status,
+        InvitationStatus::Expired
+    );
+    // Through the link it is too late, and so is a letter that came after the deadline, or a
+    // day of receipt in the future (counted as today).
+    for late in [
+        answer(Votum::Zustimmung),
+        received(Votum::Zustimmung, "2026-04-02"),
+        received(Votum::Zustimmung, "2026-04-09"),
+    ] {
+        let refused = step(
+            &wf,
+            &closed.instance,
+            Event::Answer {
+                invitation: id,
+                answer: late,
+            },
+            &clock("2026-04-03"),
+        );
+        assert_eq!(
+            refused.unwrap_err(),
+            EngineError::DeadlinePassed("01.04.2026".into())
+        );
+    }
+    let entered = step(
+        &wf,
+        &closed.instance,
+        Event::Answer {
+            invitation: id,
+            answer: received(Votum::Bedenken, "2026-04-01"),
+        },
+        &clock("2026-04-03"),
+    )
+    .unwrap();
+    assert!(matches!(
+        &entered.instance.invitations[0].status,
+        InvitationStatus::Answered { version: 1, late: false, answer, .. }
+            if answer.received_on.map(|d| d.to_string()).as_deref() == Some("2026-04-01")
+    ));
+    // The step had moved on and stays where it is.
+    token_at(&entered.instance, "auswertung");
+    assert!(
+        entered
+            .journal
+            .iter()
+            .all(|e| matches!(e, JournalEntry::AnswerRecorded { .. }))
     );
 }
 

@@ -71,6 +71,9 @@ pub enum JournalEntry {
         /// After the deadline (accepted because the workflow allows late answers).
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         late: bool,
+        /// The day it reached the office, for a Stellungnahme the office entered later.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        received_on: Option<NaiveDate>,
     },
     /// Invitations went out with this deadline.
     ConsultationOpened { step: String, deadline: NaiveDate },

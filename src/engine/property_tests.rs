@@ -68,6 +68,7 @@ pub(crate) fn choose_event(instance: &Instance, workflow: &Workflow, pick: u16) 
                     text: String::new(),
                     answered_by: "x".into(),
                     attachment: None,
+                    received_on: None,
                 },
             }
         }

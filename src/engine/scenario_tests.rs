@@ -130,6 +130,7 @@ fn a_ki_application_runs_from_draft_to_approval_and_starts_the_operation_case() 
             text: String::new(),
             answered_by: "Schulamt".into(),
             attachment: None,
+            received_on: None,
         };
         state = step(
             &wf,

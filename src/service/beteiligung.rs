@@ -67,6 +67,8 @@ pub struct InvitationRow {
     pub versions: i32,
     pub reminders_sent: i32,
     pub closed_at: Option<NaiveDateTime>,
+    /// The day the latest answer reached the office, when the office entered it.
+    pub received_on: Option<NaiveDate>,
 }
 
 impl InvitationRow {
@@ -109,6 +111,8 @@ pub struct AnswerVersion {
     pub document_id: Option<i64>,
     pub late: bool,
     pub created_at: NaiveDateTime,
+    /// The day it reached the office, when the office entered it.
+    pub received_on: Option<NaiveDate>,
 }
 
 /// Every version of the answers to `invitation`, oldest first.
@@ -233,6 +237,7 @@ pub fn invite_all(
                     versions: 0,
                     reminders_sent: 0,
                     closed_at: None,
+                    received_on: None,
                 })
                 .collect()
         }
@@ -420,6 +425,7 @@ pub fn answered(
             answers::document_id.eq(document),
             answers::late.eq(*late),
             answers::created_at.eq(at),
+            answers::received_on.eq(answer.received_on),
         ))
         .execute(conn)?;
     diesel::update(invitations::table.find(row.id))
@@ -429,6 +435,7 @@ pub fn answered(
             invitations::votum.eq(votum_key(answer.votum)),
             invitations::late.eq(*late),
             invitations::versions.eq(*version as i32),
+            invitations::received_on.eq(answer.received_on),
         ))
         .execute(conn)?;
     let Some(organisation) = Organisation::find(conn, row.organisation_id)? else {
@@ -566,6 +573,10 @@ pub struct MatrixRow {
     #[serde(serialize_with = "crate::utc::serialize_option")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub closed_at: Option<NaiveDateTime>,
+    /// The day the latest answer reached the office, for a Stellungnahme the office entered
+    /// (by letter, e-mail or phone); its timeliness counts from that day. Absent for answers
+    /// through the link.
+    pub received_on: Option<NaiveDate>,
 }
 
 /// The consultation matrix of a case: every invitation, oldest consultation first.
@@ -596,6 +607,7 @@ pub fn matrix(conn: &mut DbConnection, case: i64) -> Result<Vec<MatrixRow>, Serv
             late: row.late,
             versions: row.versions,
             closed_at: row.closed_at,
+            received_on: row.received_on,
         })
         .collect())
 }

@@ -2,6 +2,7 @@
 //! the workflow marks as visible to partners), answering, and its documents. The partner has no
 //! account; the link (see [`super::partner_link`]) is its only credential.
 
+use chrono::NaiveDate;
 use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
@@ -60,21 +61,52 @@ pub fn check_answer(
     check_fields(votum, text, name, function, Answering::Partner)
 }
 
-/// Checks a Stellungnahme the office enters for a partner ([`record_for_partner`]): the
-/// partner's fields, worded for the office, and how it came (`post`, `email`, `telefon`,
-/// `persoenlich`); every problem at once.
+/// The fields of a Stellungnahme the office enters for a partner, as typed (form or API).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RecordedFields<'a> {
+    pub votum: Option<&'a str>,
+    pub stellungnahme: &'a str,
+    pub name: &'a str,
+    pub funktion: &'a str,
+    /// How it came: `post`, `email`, `telefon` or `persoenlich`.
+    pub eingang: Option<&'a str>,
+    /// The day it reached the office (`JJJJ-MM-TT` or `TT.MM.JJJJ`); absent means today.
+    pub eingegangen_am: Option<&'a str>,
+}
+
+/// A checked Stellungnahme the office enters for a partner ([`record_for_partner`]).
+#[derive(Debug, Clone)]
+pub struct RecordedAnswer {
+    pub answer: PartnerAnswer,
+    pub channel: Channel,
+    /// The day it reached the office, which decides whether it was in time.
+    pub received_on: NaiveDate,
+}
+
+/// Checks a Stellungnahme the office enters for a partner: the partner's fields, worded for the
+/// office, how it came, and the day it came, which can be neither after `today` nor before the
+/// invitation (`invited_on`); every problem at once.
 pub fn check_recorded_answer(
-    votum: Option<&str>,
-    text: &str,
-    name: &str,
-    function: &str,
-    channel: Option<&str>,
-) -> Result<(PartnerAnswer, Channel), Vec<FieldError>> {
-    let answer = check_fields(votum, text, name, function, Answering::Office);
-    let channel = channel.map(str::trim).and_then(Channel::parse);
-    match (answer, channel) {
-        (Ok(answer), Some(channel)) => Ok((answer, channel)),
-        (answer, channel) => {
+    fields: RecordedFields<'_>,
+    today: NaiveDate,
+    invited_on: NaiveDate,
+) -> Result<RecordedAnswer, Vec<FieldError>> {
+    let answer = check_fields(
+        fields.votum,
+        fields.stellungnahme,
+        fields.name,
+        fields.funktion,
+        Answering::Office,
+    );
+    let channel = fields.eingang.map(str::trim).and_then(Channel::parse);
+    let received_on = received_on(fields.eingegangen_am, today, invited_on);
+    match (answer, channel, received_on) {
+        (Ok(answer), Some(channel), Ok(received_on)) => Ok(RecordedAnswer {
+            answer,
+            channel,
+            received_on,
+        }),
+        (answer, channel, received_on) => {
             let mut errors = answer.err().unwrap_or_default();
             if channel.is_none() {
                 errors.push(FieldError {
@@ -82,8 +114,44 @@ pub fn check_recorded_answer(
                     message: "Bitte geben Sie an, wie die Stellungnahme eingegangen ist.".into(),
                 });
             }
+            if let Err(message) = received_on {
+                errors.push(FieldError {
+                    pointer: "/eingegangen_am".into(),
+                    message,
+                });
+            }
             Err(errors)
         }
+    }
+}
+
+/// The day of receipt as typed, or what is wrong with it.
+fn received_on(
+    typed: Option<&str>,
+    today: NaiveDate,
+    invited_on: NaiveDate,
+) -> Result<NaiveDate, String> {
+    let Some(typed) = typed.map(str::trim) else {
+        return Ok(today);
+    };
+    if typed.is_empty() {
+        return Err("Bitte geben Sie an, an welchem Tag die Stellungnahme eingegangen ist.".into());
+    }
+    let day = NaiveDate::parse_from_str(typed, "%Y-%m-%d")
+        .or_else(|_| NaiveDate::parse_from_str(typed, "%d.%m.%Y"))
+        .map_err(|_| {
+            "Bitte geben Sie den Tag des Eingangs als Datum an, zum Beispiel 01.04.2026."
+                .to_string()
+        })?;
+    if day > today {
+        Err("Der Tag des Eingangs liegt in der Zukunft; bitte geben Sie den Tag an, an dem die Stellungnahme eingegangen ist.".into())
+    } else if day < invited_on {
+        Err(format!(
+            "Die Stellungnahme kann nicht vor der Einladung vom {} eingegangen sein.",
+            invited_on.format("%d.%m.%Y")
+        ))
+    } else {
+        Ok(day)
     }
 }
 
@@ -262,6 +330,7 @@ pub fn page(
         text: String::new(),
         answered_by: String::from("-"),
         attachment: None,
+        received_on: None,
     };
     let trial = step(
         &workflow.workflow,
@@ -397,7 +466,15 @@ pub fn answer(
             clock,
             check: &|_| Ok(()),
         };
-        record(conn, ctx, &row, input, answered_by, attachment, call)
+        record(
+            conn,
+            ctx,
+            &row,
+            input,
+            (answered_by, None),
+            attachment,
+            call,
+        )
     })
 }
 
@@ -442,31 +519,66 @@ impl Channel {
 
 /// Records a Stellungnahme that reached the office another way (letter, e-mail, phone) as the
 /// partner's answer to its invitation, checked like any command on the case (`check`). It counts
-/// as the partner's answer in the matrix and the engine; who recorded it, and how it came, stand
-/// with the name of the person who gave it, and the journal names the recording user. The
-/// partner gets the usual confirmation with the text as recorded, and may still amend it
-/// through its link until the deadline.
+/// as the partner's answer in the matrix and the engine, in time if it reached the office by the
+/// deadline, whenever it is entered; who recorded it, how and when it came, stand with the name
+/// of the person who gave it, and the journal names the recording user. The partner gets the
+/// usual confirmation with the text as recorded, and may still amend it through its link until
+/// the deadline.
 pub fn record_for_partner(
     conn: &mut DbConnection,
     ctx: &CaseContext<'_>,
     case: CaseId,
     invitation: i64,
-    input: PartnerAnswer,
-    channel: Channel,
+    recorded: RecordedAnswer,
     call: cases::Invocation<'_>,
 ) -> Result<(), ServiceError> {
     write_transaction(conn, |conn| {
-        let row = InvitationRow::find(conn, invitation)?
-            .filter(|row| row.case_id == case.0)
-            .ok_or_else(|| ServiceError::NotFound("Diese Einladung gibt es nicht.".into()))?;
+        let row = invitation_of(conn, case, invitation)?;
+        let RecordedAnswer {
+            answer,
+            channel,
+            received_on,
+        } = recorded;
         let answered_by = format!(
-            "{} ({} eingegangen, erfasst von {})",
-            answered_by(&input),
+            "{} (am {} {} eingegangen, erfasst von {})",
+            answered_by(&answer),
+            received_on.format("%d.%m.%Y"),
             channel.label(),
             call.actor.id
         );
-        record(conn, ctx, &row, input, answered_by, None, call)
+        record(
+            conn,
+            ctx,
+            &row,
+            answer,
+            (answered_by, Some(received_on)),
+            None,
+            call,
+        )
+        .map_err(|error| match error {
+            // Late by its day of receipt: the office can correct that day, so it is named there.
+            ServiceError::Engine(crate::engine::EngineError::DeadlinePassed(date)) => {
+                ServiceError::InvalidInput(vec![crate::engine::data::DataError {
+                    pointer: "/eingegangen_am".into(),
+                    message: format!(
+                        "Die Frist ist am {date} abgelaufen; eine danach eingegangene Stellungnahme nimmt dieses Verfahren nicht an."
+                    ),
+                }])
+            }
+            other => other,
+        })
     })
+}
+
+/// The invitation of the case, for the office entering a Stellungnahme.
+pub fn invitation_of(
+    conn: &mut DbConnection,
+    case: CaseId,
+    invitation: i64,
+) -> Result<InvitationRow, ServiceError> {
+    InvitationRow::find(conn, invitation)?
+        .filter(|row| row.case_id == case.0)
+        .ok_or_else(|| ServiceError::NotFound("Diese Einladung gibt es nicht.".into()))
 }
 
 /// „Name, Funktion“ as the answer shows who gave it.
@@ -484,7 +596,7 @@ fn record(
     ctx: &CaseContext<'_>,
     row: &InvitationRow,
     input: PartnerAnswer,
-    answered_by: String,
+    (answered_by, received_on): (String, Option<NaiveDate>),
     attachment: Option<(crate::documents::StoredBlob, String)>,
     call: cases::Invocation<'_>,
 ) -> Result<(), ServiceError> {
@@ -500,6 +612,7 @@ fn record(
         text: input.text,
         answered_by,
         attachment: document.as_ref().map(|d| d.id.to_string()),
+        received_on,
     };
     let at = call.clock.now.naive_utc();
     cases::record_answer_as(
@@ -601,6 +714,56 @@ fn human_size(bytes: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn day(text: &str) -> NaiveDate {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn the_day_of_receipt_lies_between_the_invitation_and_today() {
+        let (today, invited) = (day("2026-04-03"), day("2026-03-04"));
+        let letter = |received| RecordedFields {
+            votum: Some("zustimmung"),
+            name: "Frau Muster",
+            eingang: Some("post"),
+            eingegangen_am: received,
+            ..RecordedFields::default()
+        };
+        let received =
+            |typed| check_recorded_answer(letter(typed), today, invited).map(|r| r.received_on);
+        assert_eq!(received(None).unwrap(), today, "absent: today");
+        assert_eq!(received(Some("2026-04-01")).unwrap(), day("2026-04-01"));
+        assert_eq!(received(Some(" 01.04.2026 ")).unwrap(), day("2026-04-01"));
+        assert_eq!(
+            received(Some("2026-03-04")).unwrap(),
+            invited,
+            "the day of the invitation"
+        );
+        for (typed, message) in [
+            ("", "an welchem Tag"),
+            ("gestern", "als Datum"),
+            ("2026-04-04", "in der Zukunft"),
+            ("2026-03-03", "vor der Einladung vom 04.03.2026"),
+        ] {
+            let errors = received(Some(typed)).unwrap_err();
+            assert_eq!(errors.len(), 1, "{typed}: {errors:?}");
+            assert_eq!(errors[0].pointer, "/eingegangen_am");
+            assert!(errors[0].message.contains(message), "{typed}: {errors:?}");
+        }
+        // Every problem at once, the day's among them.
+        let errors = check_recorded_answer(
+            RecordedFields {
+                votum: None,
+                eingegangen_am: Some("x"),
+                ..RecordedFields::default()
+            },
+            today,
+            invited,
+        )
+        .unwrap_err();
+        let pointers: Vec<&str> = errors.iter().map(|e| e.pointer.as_str()).collect();
+        assert_eq!(pointers, ["/votum", "/name", "/eingang", "/eingegangen_am"]);
+    }
 
     #[test]
     fn every_problem_of_a_submitted_answer_is_reported_at_once() {

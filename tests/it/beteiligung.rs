@@ -458,6 +458,97 @@ both_backends! {
     }
 }
 
+both_backends! {
+    async fn a_stellungnahme_that_reached_the_office_in_time_counts_as_in_time_when_entered_later(backend) {
+        use vorgang::service::cases::{self, Invocation};
+        let db = TestDatabase::migrated(backend);
+        let dir = tempfile::tempdir().unwrap();
+        let coordinator = create_user(&mut db.connection(), "k@kreis-soest.de", "05974", &[Role::Koordination], None);
+        let staff = crate::support::auth::staff_token(&coordinator);
+        let pool = db.pool(4);
+        let api = crate::support::api::state(&pool, dir.path());
+        // Invited five weeks ago: the four-week deadline has passed, its timer has not fired yet.
+        let then = vorgang::service::clock::at(chrono::Utc::now() - chrono::TimeDelta::days(35));
+        let id = {
+            let ctx = api.case_context();
+            let mut conn = pool.get().unwrap();
+            let soest = vorgang::db::models::Organisation::find_by_key(&mut conn, "05974").unwrap().unwrap();
+            let actor = vorgang::engine::Actor { id: "k@kreis-soest.de".into(), roles: vec!["koordination".into()] };
+            let case = cases::start_case(&mut conn, &ctx, "ki-antrag", &soest, application(), &actor, &then).unwrap();
+            let allow = |_| Ok(());
+            let call = Invocation { actor: &actor, clock: &then, check: &allow };
+            cases::take_action(&mut conn, &ctx, case.row.id, 1, "beteiligung_starten", None, None, call).unwrap();
+            case.row.id.0
+        };
+        let app = actix_test::init_service(vorgang::web::app(pool.clone(), test_auth(), api.clone())).await;
+        let matrix = send!(app, actix_test::TestRequest::get().uri(&format!("/api/v1/cases/{id}/consultations")).insert_header(bearer(&staff)));
+        let rows = matrix.json().as_array().unwrap().clone();
+        let invitation = |key: &str| rows.iter().find(|r| r["organisation"] == key).unwrap()["invitation"].as_i64().unwrap();
+        let deadline: chrono::NaiveDate = rows[0]["deadline"].as_str().unwrap().parse().unwrap();
+        let day = |d: chrono::NaiveDate| d.format("%Y-%m-%d").to_string();
+        let letter = |received: String| json!({ "votum": "zustimmung", "name": "Frau Muster", "funktion": "Schulrätin",
+                                                "eingang": "post", "eingegangen_am": received });
+        let uri = format!("/api/v1/cases/{id}/consultations/{}/answer", invitation("SCHULAMT-SO"));
+        let before = counts(&db);
+
+        // A day of receipt in the future, before the invitation, or no date at all is named at
+        // its field; one after the deadline is refused as late (ki-antrag takes no late answers).
+        let today = vorgang::service::clock::now().today;
+        let invited = then.today;
+        for (received, message) in [
+            (day(today + chrono::TimeDelta::days(1)), "in der Zukunft".to_string()),
+            (day(invited - chrono::TimeDelta::days(1)), format!("vor der Einladung vom {}", invited.format("%d.%m.%Y"))),
+            ("31.02.2026".to_string(), "als Datum".to_string()),
+        ] {
+            let refused = send!(app, actix_test::TestRequest::post().uri(&uri).insert_header(bearer(&staff)).set_json(letter(received.clone())));
+            assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{received}: {}", refused.text);
+            let errors = refused.json()["errors"].clone();
+            assert_eq!(errors[0]["pointer"], "/eingegangen_am", "{received}: {}", refused.text);
+            assert!(errors[0]["message"].as_str().unwrap().contains(&message), "{received}: {}", refused.text);
+        }
+        let late = send!(app, actix_test::TestRequest::post().uri(&uri).insert_header(bearer(&staff))
+            .set_json(letter(day(deadline + chrono::TimeDelta::days(1)))));
+        assert_eq!(late.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", late.text);
+        assert_eq!(late.json()["errors"][0]["pointer"], "/eingegangen_am", "{}", late.text);
+        assert!(late.json()["errors"][0]["message"].as_str().unwrap().contains("abgelaufen"), "{}", late.text);
+        assert_eq!(counts(&db), before, "nothing recorded");
+
+        // The letter that came on the last day counts as in time, a week after the deadline.
+        let recorded = send!(app, actix_test::TestRequest::post().uri(&uri).insert_header(bearer(&staff)).set_json(letter(day(deadline))));
+        assert_eq!(recorded.status, StatusCode::OK, "{}", recorded.text);
+        let row = recorded.json().as_array().unwrap().iter().find(|r| r["organisation"] == "SCHULAMT-SO").unwrap().clone();
+        assert_eq!((row["status"].as_str(), row["late"].as_bool()), (Some("answered"), Some(false)), "{row}");
+        assert_eq!(row["received_on"], day(deadline));
+        let journal = send!(app, actix_test::TestRequest::get().uri(&format!("/api/v1/cases/{id}/journal")).insert_header(bearer(&staff)));
+        let answered = journal.json().as_array().unwrap().iter().find(|e| e["kind"] == "answer_recorded").unwrap().clone();
+        assert_eq!(answered["payload"]["received_on"], day(deadline));
+        assert_eq!(answered["payload"].get("late"), None, "not late");
+        let confirmation = mails(&db).into_iter().find(|m| m.0 == "beteiligung_bestaetigung").unwrap();
+        assert!(confirmation.3.contains(&format!("(am {} per Post eingegangen", deadline.format("%d.%m.%Y"))), "{}", confirmation.3);
+
+        // The deadline's timer closes the consultation; a letter that had come in time is
+        // still taken, as in time, and the case stays where the deadline moved it.
+        {
+            let ctx = api.case_context();
+            let mut conn = pool.get().unwrap();
+            let now = vorgang::service::clock::now();
+            vorgang::scheduler::timers::run_due(&mut conn, &ctx, "t", vorgang::engine::TimerKind::Flow, &now, chrono::TimeDelta::minutes(5), &|| false).unwrap();
+        }
+        let closed = send!(app, actix_test::TestRequest::get().uri(&format!("/api/v1/cases/{id}")).insert_header(bearer(&staff)));
+        let steps = closed.json()["active_steps"].clone();
+        assert_ne!(steps[0]["step"], "beteiligung", "{steps}");
+        let jugendamt = format!("/api/v1/cases/{id}/consultations/{}/answer", invitation("05974-JA"));
+        let entered = send!(app, actix_test::TestRequest::post().uri(&jugendamt).insert_header(bearer(&staff)).set_json(letter(day(deadline))));
+        assert_eq!(entered.status, StatusCode::OK, "{}", entered.text);
+        let row = entered.json().as_array().unwrap().iter().find(|r| r["organisation"] == "05974-JA").unwrap().clone();
+        assert_eq!((row["status"].as_str(), row["late"].as_bool()), (Some("answered"), Some(false)), "{row}");
+        let after = send!(app, actix_test::TestRequest::get().uri(&format!("/api/v1/cases/{id}")).insert_header(bearer(&staff)));
+        assert_eq!(after.json()["active_steps"], steps);
+        let report = vorgang::journal::verify(&mut db.connection()).unwrap();
+        assert!(report.intact(), "{:?}", report.breaks);
+    }
+}
+
 /// A multipart body with text fields and one file field.
 pub(crate) fn form_with_file(
     fields: &[(&str, &str)],
@@ -641,7 +732,8 @@ both_backends! {
         // The Schulamt gets the usual confirmation with the text as recorded.
         let confirmation = mails(&db).into_iter().find(|m| m.0 == "beteiligung_bestaetigung").expect("confirmation queued");
         assert_eq!(confirmation.1, ["schulamt@kreis-soest.test"]);
-        assert!(confirmation.3.contains("Abgegeben von: Frau Muster, Schulrätin (per Post eingegangen, erfasst von k@kreis-soest.de)"), "{}", confirmation.3);
+        let today = vorgang::service::clock::now().today.format("%d.%m.%Y").to_string();
+        assert!(confirmation.3.contains(&format!("Abgegeben von: Frau Muster, Schulrätin (am {today} per Post eingegangen, erfasst von k@kreis-soest.de)")), "{}", confirmation.3);
         assert!(confirmation.3.contains("Die Räume fehlen noch."), "{}", confirmation.3);
         let report = vorgang::journal::verify(&mut db.connection()).unwrap();
         assert!(report.intact(), "{:?}", report.breaks);

@@ -747,6 +747,7 @@ fn submit(f: &Fixture, id: vorgang::db::models::CaseId) -> cases::LoadedCase {
             text: "Einverstanden.".into(),
             answered_by: "Schulamt".into(),
             attachment: None,
+            received_on: None,
         };
         cases::record_answer(
             &mut f.conn(),

@@ -290,6 +290,64 @@ both_backends! {
 }
 
 both_backends! {
+    async fn a_letter_that_came_by_the_deadline_is_entered_after_the_consultation_closed(backend) {
+        let db = TestDatabase::migrated(backend);
+        let dir = tempfile::tempdir().unwrap();
+        create_user(&mut db.connection(), COORDINATOR, "05974", &[Role::Koordination], Some(PASSWORD));
+        let (app, api) = ui_app!(db, dir.path());
+        // Invited five weeks ago; the deadline's timer has closed the consultation since.
+        let then = clock::at(chrono::Utc::now() - chrono::TimeDelta::days(35));
+        let id = {
+            let mut conn = db.connection();
+            let ctx = api.case_context();
+            let soest = Organisation::find_by_key(&mut conn, "05974").unwrap().unwrap();
+            let case = cases::start_case(&mut conn, &ctx, "ki-antrag", &soest, application(), &actor(COORDINATOR), &then).unwrap();
+            let allow = |_| Ok(());
+            let call = Invocation { actor: &actor(COORDINATOR), clock: &then, check: &allow };
+            cases::take_action(&mut conn, &ctx, case.row.id, 1, "beteiligung_starten", None, None, call).unwrap();
+            vorgang::scheduler::timers::run_due(&mut conn, &ctx, "t", vorgang::engine::TimerKind::Flow, &clock::now(), chrono::TimeDelta::minutes(5), &|| false).unwrap();
+            case.row.id.0
+        };
+        let deadline: chrono::NaiveDate = vorgang::db::schema::invitations::table
+            .select(vorgang::db::schema::invitations::deadline)
+            .first(&mut db.connection())
+            .unwrap();
+        let mut browser = Browser::from("10.0.0.3:1000");
+        browser.login(&app, COORDINATOR, PASSWORD).await;
+        let csrf = browser.csrf_token(&app, &format!("/vorgaenge/{id}")).await;
+
+        // Both invitations expired unanswered; each still offers the entry, not the resend.
+        let page = browser.get(&app, &format!("/vorgaenge/{id}")).await;
+        let matrix = &page.body[page.body.find("id=\"beteiligung\"").unwrap()..page.body.find("id=\"journal\"").unwrap()];
+        assert_eq!(matrix.matches("<td>abgelaufen").count(), 2, "{matrix}");
+        assert_eq!(matrix.matches(">Stellungnahme erfassen<").count(), 2, "{matrix}");
+        assert!(!matrix.contains("Einladung erneut senden"), "{matrix}");
+        let entry = matrix.split("href=\"/vorgaenge/").find(|part| part.contains("/stellungnahme\"")).unwrap();
+        let entry = format!("/vorgaenge/{}", entry.split('"').next().unwrap());
+        let form = browser.get(&app, &entry).await;
+        assert_eq!(form.status, 200, "{}", form.body);
+        let de = deadline.format("%d.%m.%Y").to_string();
+        assert!(form.body.contains("Die Frist ist abgelaufen: Ist die Stellungnahme bis zum"), "{}", form.body);
+
+        // A letter stamped the day after the deadline is refused (ki-antrag takes no late
+        // answers); one stamped on the last day counts as in time.
+        let late = browser.post(&app, &entry, &[("csrf", &csrf), ("votum", "zustimmung"), ("name", "Frau Muster"), ("eingang", "post"),
+            ("eingegangen_am", &(deadline + chrono::TimeDelta::days(1)).format("%Y-%m-%d").to_string())]).await;
+        assert_eq!(late.status, 422, "{}", late.body);
+        assert!(late.body.contains(&format!("<span class=\"feldfehler\" id=\"fehler-eingegangen_am\">Die Frist ist am {de} abgelaufen")), "{}", late.body);
+        assert!(late.body.contains("value=\"Frau Muster\""), "the input is kept: {}", late.body);
+        let entered = browser.post(&app, &entry, &[("csrf", &csrf), ("votum", "zustimmung"), ("name", "Frau Muster"), ("eingang", "post"),
+            ("eingegangen_am", &deadline.format("%Y-%m-%d").to_string())]).await;
+        assert_eq!(entered.location(), format!("/vorgaenge/{id}?hinweis=stellungnahme-erfasst#beteiligung"), "{}", entered.body);
+        let page = browser.get(&app, &format!("/vorgaenge/{id}")).await;
+        let matrix = &page.body[page.body.find("id=\"beteiligung\"").unwrap()..page.body.find("id=\"journal\"").unwrap()];
+        assert!(matrix.contains(&format!("<td>beantwortet, eingegangen am {de}<")), "{matrix}");
+        assert!(!matrix.contains("nach Fristablauf"), "in time: {matrix}");
+        assert_eq!(matrix.matches(">Stellungnahme erfassen<").count(), 1, "{matrix}");
+    }
+}
+
+both_backends! {
     async fn the_case_page_shows_actions_and_takes_them(backend) {
         let db = TestDatabase::migrated(backend);
         let dir = tempfile::tempdir().unwrap();
@@ -416,22 +474,33 @@ both_backends! {
         let form = browser.get(&app, &entry).await;
         assert_eq!(form.status, 200, "{}", form.body);
         assert!(form.body.contains("<h1>Stellungnahme erfassen: "), "{}", form.body);
-        let incomplete = browser.post(&app, &entry, &[("csrf", &csrf), ("votum", "bedenken"), ("name", "Herr Amt")]).await;
+        // The day of receipt is offered as today, between the invitation and today.
+        let today = vorgang::service::clock::now().today;
+        let iso = today.format("%Y-%m-%d").to_string();
+        assert!(form.body.contains(&format!("name=\"eingegangen_am\" id=\"feld-eingegangen_am\" value=\"{iso}\" min=\"{iso}\" max=\"{iso}\"")), "{}", form.body);
+        let incomplete = browser.post(&app, &entry, &[("csrf", &csrf), ("votum", "bedenken"), ("name", "Herr Amt"), ("eingegangen_am", "")]).await;
         assert_eq!(incomplete.status, 422, "{}", incomplete.body);
         assert!(incomplete.body.contains("href=\"#feld-stellungnahme\"") && incomplete.body.contains("href=\"#feld-eingang\""), "{}", incomplete.body);
+        assert!(incomplete.body.contains("<span class=\"feldfehler\" id=\"fehler-eingegangen_am\">Bitte geben Sie an, an welchem Tag"), "{}", incomplete.body);
+        let tomorrow = (today + chrono::TimeDelta::days(1)).format("%Y-%m-%d").to_string();
+        let future = browser.post(&app, &entry, &[("csrf", &csrf), ("votum", "zustimmung"), ("name", "Herr Amt"),
+            ("eingang", "email"), ("eingegangen_am", &tomorrow)]).await;
+        assert_eq!(future.status, 422, "{}", future.body);
+        assert!(future.body.contains("liegt in der Zukunft") && future.body.contains(&format!("value=\"{tomorrow}\"")), "kept: {}", future.body);
         assert!(incomplete.body.contains("value=\"Herr Amt\""), "the input is kept: {}", incomplete.body);
         assert!(incomplete.body.contains("value=\"bedenken\" id=\"votum-bedenken\" checked"), "{}", incomplete.body);
         let entered = browser.post(&app, &entry, &[("csrf", &csrf), ("votum", "zustimmung"), ("name", "Herr Amt"),
-            ("funktion", "Amtsleiter"), ("eingang", "email")]).await;
+            ("funktion", "Amtsleiter"), ("eingang", "email"), ("eingegangen_am", &iso)]).await;
         assert_eq!(entered.location(), format!("/vorgaenge/{id}?hinweis=stellungnahme-erfasst#beteiligung"));
         let page = browser.get(&app, entered.location().split('#').next().unwrap()).await;
         let matrix = &page.body[page.body.find("id=\"beteiligung\"").unwrap()..page.body.find("id=\"journal\"").unwrap()];
-        assert_eq!(matrix.matches("beantwortet am").count(), 2, "{matrix}");
+        assert_eq!(matrix.matches("beantwortet am").count(), 1, "{matrix}");
+        assert!(matrix.contains(&format!("beantwortet, eingegangen am {}", today.format("%d.%m.%Y"))), "{matrix}");
         assert!(!matrix.contains("Stellungnahme erfassen"), "nothing open any more: {matrix}");
         assert!(page.body.contains("Die Stellungnahme wurde erfasst"), "{}", page.body);
         let again = browser.get(&app, &entry).await;
         assert_eq!(again.status, 422, "an answered invitation takes no second entry here: {}", again.body);
-        assert!(again.body.contains("Die Einladung ist beantwortet"), "the case page says why: {}", again.body);
+        assert!(again.body.contains("Die Einladung ist bereits beantwortet"), "the case page says why: {}", again.body);
 
         // A mail of the case that did not go out is named on the case page, with the reason.
         let now = chrono::Utc::now().naive_utc();
@@ -722,6 +791,7 @@ both_backends! {
                     text: "<script>alert(2)</script> Räume fehlen.".into(),
                     answered_by: "Frau Muster".into(),
                     attachment: None,
+                    received_on: None,
                 }, &actor, &now).unwrap();
         }
         let mut browser = Browser::from("10.0.0.8:1000");

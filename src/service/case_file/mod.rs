@@ -316,6 +316,7 @@ impl CaseFile {
                         "document_id": a.document_id,
                         "late": a.late,
                         "answered_at": time(a.created_at),
+                        "received_on": a.received_on,
                     })).collect::<Vec<_>>(),
                 })
             }).collect::<Vec<_>>(),

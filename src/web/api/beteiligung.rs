@@ -226,6 +226,10 @@ pub struct RecordedAnswerBody {
     pub funktion: String,
     /// How it reached the office: `post`, `email`, `telefon` or `persoenlich`.
     pub eingang: Option<String>,
+    /// The day it reached the office (`JJJJ-MM-TT`), which decides whether it was in time;
+    /// today when absent. Not after today, not before the invitation.
+    #[schema(value_type = Option<String>, format = Date)]
+    pub eingegangen_am: Option<String>,
 }
 
 /// `POST /api/v1/cases/{id}/consultations/{invitation}/answer`: a Stellungnahme that came by
@@ -235,7 +239,7 @@ pub struct RecordedAnswerBody {
     path = "/api/v1/cases/{id}/consultations/{invitation}/answer",
     tag = "Beteiligung",
     summary = "Stellungnahme für eine beteiligte Stelle erfassen",
-    description = "Erfasst eine Stellungnahme, die per Post, per E-Mail, telefonisch oder persönlich eingegangen ist, als Antwort der beteiligten Stelle auf ihre Einladung. Sie zählt wie eine über den persönlichen Link abgegebene; der Verlauf nennt, wer sie erfasst hat, und die Stelle erhält die übliche Eingangsbestätigung.",
+    description = "Erfasst eine Stellungnahme, die per Post, per E-Mail, telefonisch oder persönlich eingegangen ist, als Antwort der beteiligten Stelle auf ihre Einladung. Sie zählt wie eine über den persönlichen Link abgegebene; ob sie rechtzeitig war, entscheidet der Tag des Eingangs (`eingegangen_am`), nicht der Tag der Erfassung. Der Verlauf nennt, wer sie erfasst hat, und die Stelle erhält die übliche Eingangsbestätigung.",
     params(
         ("id" = i64, Path, description = "Nummer des Vorgangs"),
         ("invitation" = i64, Path, description = "Nummer der Einladung (aus der Beteiligungsmatrix)"),
@@ -260,18 +264,26 @@ pub async fn record_answer(
     let (id, invitation) = path.into_inner();
     let id = CaseId(id);
     let body = body.into_inner();
-    // Whoever may not act on the case learns that first, whatever the body holds.
+    // Whoever may not act on the case learns that first, whatever the body holds; the
+    // invitation's day bounds the day of receipt.
     let caller = principal.clone();
-    blocking(&db, move |conn| {
-        permitted_row(conn, &caller, Permission::TakeAction, id).map(drop)
+    let invited_at = blocking(&db, move |conn| {
+        permitted_row(conn, &caller, Permission::TakeAction, id)?;
+        Ok(partner::invitation_of(conn, id, invitation)?.invited_at)
     })
     .await?;
-    let (answer, channel) = partner::check_recorded_answer(
-        body.votum.as_deref(),
-        &body.stellungnahme,
-        &body.name,
-        &body.funktion,
-        body.eingang.as_deref(),
+    let now = clock::now();
+    let recorded = partner::check_recorded_answer(
+        partner::RecordedFields {
+            votum: body.votum.as_deref(),
+            stellungnahme: &body.stellungnahme,
+            name: &body.name,
+            funktion: &body.funktion,
+            eingang: body.eingang.as_deref(),
+            eingegangen_am: body.eingegangen_am.as_deref(),
+        },
+        now.today,
+        clock::berlin_date(invited_at.and_utc()),
     )
     .map_err(|errors| {
         Problem::new(
@@ -283,7 +295,7 @@ pub async fn record_answer(
         .with("errors", json!(errors))
     })?;
     let rows = blocking(&db, move |conn| {
-        record_as(conn, &api, &principal, (id, invitation), answer, channel)?;
+        record_as(conn, &api, &principal, (id, invitation), recorded, &now)?;
         beteiligung::matrix(conn, id.0)
     })
     .await?;
@@ -297,23 +309,15 @@ pub(crate) fn record_as(
     api: &ApiState,
     principal: &Principal,
     (id, invitation): (CaseId, i64),
-    answer: partner::PartnerAnswer,
-    channel: partner::Channel,
+    recorded: partner::RecordedAnswer,
+    clock: &crate::engine::Clock,
 ) -> Result<(), crate::service::ServiceError> {
     let caller = actor(principal);
     let check = |access| permit(principal, Permission::TakeAction, access);
     let call = cases::Invocation {
         actor: &caller,
-        clock: &clock::now(),
+        clock,
         check: &check,
     };
-    partner::record_for_partner(
-        conn,
-        &api.case_context(),
-        id,
-        invitation,
-        answer,
-        channel,
-        call,
-    )
+    partner::record_for_partner(conn, &api.case_context(), id, invitation, recorded, call)
 }

@@ -630,19 +630,22 @@ fn context(session: &Session, loaded: &Loaded, overrides: Overrides) -> Value {
                 "erinnerungen": reminders_de(row.reminders_sent),
                 "status": status_invitation_de(&row.status),
                 "beantwortet": row.answered_at.map(time_de),
+                "eingegangen": row.received_on.map(|day| day.format("%d.%m.%Y").to_string()),
                 "votum": row.votum.as_deref().and_then(beteiligung::parse_votum).map(beteiligung::votum_de),
                 "verspaetet": row.late,
                 "fassungen": (row.versions > 1).then(|| format!("{} Fassungen", row.versions)),
                 "offen": row.status == "open",
+                // A letter that came by the deadline can be entered after the consultation closed.
+                "erfassbar": row.status != "answered",
             }))
             .collect::<Vec<_>>()
     );
-    // The action column only where a row offers an action, so that a finished Beteiligung
-    // shows its answers without an empty column.
+    // The action column only where a row offers an action (an unanswered invitation), so that
+    // a Beteiligung everyone answered shows its answers without an empty column.
     context["beteiligung_aktion"] = json!(
         may(Permission::TakeAction)
             && running
-            && loaded.matrix.iter().any(|row| row.status == "open")
+            && loaded.matrix.iter().any(|row| row.status != "answered")
     );
 
     // Journal, newest first.

@@ -14,7 +14,7 @@ use crate::auth::Permission;
 use crate::db::Database;
 use crate::db::models::{CaseId, Organisation};
 use crate::service::ServiceError;
-use crate::service::beteiligung::InvitationRow;
+use crate::service::clock;
 use crate::service::partner::{self, Channel, FieldError};
 use crate::web::api::ApiState;
 use crate::web::api::beteiligung::record_as;
@@ -31,6 +31,7 @@ pub struct Input {
     #[serde(default)]
     funktion: String,
     eingang: Option<String>,
+    eingegangen_am: Option<String>,
 }
 
 /// What the page names: the case and the invited partner.
@@ -38,6 +39,8 @@ struct Invited {
     aktenzeichen: String,
     organisation: String,
     deadline: chrono::NaiveDate,
+    /// The day of the invitation, the earliest day a Stellungnahme can have come.
+    invited_on: chrono::NaiveDate,
 }
 
 /// The invitation of the case, for someone who may act in it; an answered or closed one is
@@ -50,12 +53,12 @@ fn invited(
 ) -> Result<Invited, ServiceError> {
     let principal = session.principal();
     let row = permitted_row(conn, principal, Permission::TakeAction, id)?;
-    let found = InvitationRow::find(conn, invitation)?
-        .filter(|i| i.case_id == id.0)
-        .ok_or_else(|| ServiceError::NotFound("Diese Einladung gibt es nicht.".into()))?;
-    if found.status != "open" || found.closed_at.is_some() {
+    let found = partner::invitation_of(conn, id, invitation)?;
+    // An expired invitation takes a Stellungnahme that reached the office in time (or a late
+    // one, where the workflow accepts it); the engine decides when it is submitted.
+    if found.status == "answered" {
         return Err(ServiceError::Unprocessable(
-            "Die Einladung ist beantwortet oder die Beteiligung abgeschlossen; eine Stellungnahme kann hier nicht mehr erfasst werden.".into(),
+            "Die Einladung ist bereits beantwortet; eine Stellungnahme kann hier nicht mehr erfasst werden.".into(),
         ));
     }
     let organisation = Organisation::find(conn, found.organisation_id)?
@@ -65,6 +68,7 @@ fn invited(
         aktenzeichen: row.aktenzeichen,
         organisation,
         deadline: found.deadline,
+        invited_on: clock::berlin_date(found.invited_at.and_utc()),
     })
 }
 
@@ -102,13 +106,26 @@ fn page(
             }))
             .collect::<Vec<_>>()
     );
+    let today = clock::now().today;
     context["eingabe"] = json!({
         "stellungnahme": input.stellungnahme,
         "name": input.name,
         "funktion": input.funktion,
+        // The form offers today; what was typed stays, even when it is wrong.
+        "eingegangen_am": input.eingegangen_am.clone().unwrap_or_else(|| today.format("%Y-%m-%d").to_string()),
     });
+    context["eingang_von"] = json!(invited.invited_on.format("%Y-%m-%d").to_string());
+    context["eingang_bis"] = json!(today.format("%Y-%m-%d").to_string());
+    context["frist_abgelaufen"] = json!(today > invited.deadline);
     // Every field's error slot, filled where the field has one (the templates are strict).
-    for field in ["votum", "stellungnahme", "name", "funktion", "eingang"] {
+    for field in [
+        "votum",
+        "stellungnahme",
+        "name",
+        "funktion",
+        "eingang",
+        "eingegangen_am",
+    ] {
         let message = errors
             .iter()
             .find(|e| e.pointer.trim_start_matches('/') == field)
@@ -192,14 +209,21 @@ pub async fn submit(
         Ok(invited) => invited,
         Err(error) => return unavailable(&db, &api, &session, id, error).await,
     };
+    let now = clock::now();
     let checked = partner::check_recorded_answer(
-        input.votum.as_deref(),
-        &input.stellungnahme,
-        &input.name,
-        &input.funktion,
-        input.eingang.as_deref(),
+        partner::RecordedFields {
+            votum: input.votum.as_deref(),
+            stellungnahme: &input.stellungnahme,
+            name: &input.name,
+            funktion: &input.funktion,
+            eingang: input.eingang.as_deref(),
+            // A form sent without the field (a scripted client) counts as a cleared one.
+            eingegangen_am: Some(input.eingegangen_am.as_deref().unwrap_or("")),
+        },
+        now.today,
+        invited.invited_on,
     );
-    let (answer, channel) = match checked {
+    let recorded = match checked {
         Ok(checked) => checked,
         Err(errors) => {
             return page(
@@ -220,8 +244,8 @@ pub async fn submit(
             &state,
             &principal,
             (CaseId(id), invitation),
-            answer,
-            channel,
+            recorded,
+            &now,
         )
     })
     .await;
@@ -229,6 +253,25 @@ pub async fn submit(
         Ok(()) => see_other(&format!(
             "/vorgaenge/{id}?hinweis=stellungnahme-erfasst#beteiligung"
         )),
+        // A field the engine found wrong (a day of receipt after the deadline) stands at its field.
+        Err(ServiceError::InvalidInput(errors)) => {
+            let errors: Vec<FieldError> = errors
+                .into_iter()
+                .map(|e| FieldError {
+                    pointer: e.pointer,
+                    message: e.message,
+                })
+                .collect();
+            page(
+                &api,
+                &session,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                (id, invitation),
+                &invited,
+                &input,
+                &errors,
+            )
+        }
         Err(error) => refused_or_error(&db, &api, &session, CaseId(id), error).await,
     }
 }
