@@ -52,6 +52,33 @@ pub enum TemplateError {
     Render { name: String, reason: String },
 }
 
+/// A mail template with a context it is rendered with in use: rendering every such sample at
+/// start-up stops a broken override before a real mail depends on it, and tests read the
+/// shipped mails through the same samples.
+#[derive(Debug, Clone)]
+pub struct SampleMail {
+    pub template: &'static str,
+    /// What the subject may use (no personal data).
+    pub subject: Value,
+    pub context: Value,
+}
+
+impl SampleMail {
+    /// A sample whose subject reads the same context as its body (mails to staff).
+    pub fn new(template: &'static str, context: Value) -> Self {
+        Self {
+            template,
+            subject: context.clone(),
+            context,
+        }
+    }
+
+    /// Renders the sample with `templates`.
+    pub fn render(&self, templates: &Templates) -> Result<RenderedMail, TemplateError> {
+        templates.render_mail(self.template, &self.subject, &self.context)
+    }
+}
+
 /// A rendered mail, ready for the outbox.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RenderedMail {

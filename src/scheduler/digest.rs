@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::db::DbConnection;
 use crate::db::models::{CaseId, OrganisationId};
-use crate::render::{TemplateError, Templates};
+use crate::render::SampleMail;
 use crate::service::cases::CaseContext;
 use crate::service::fristen::{self, CaseDeadline, Scope};
 use crate::service::mail::{self, Envelope, weekday_de};
@@ -135,9 +135,9 @@ fn subject_context(context: &Value) -> Value {
     })
 }
 
-/// Renders the digest template with sample data, so a broken override stops start-up instead of
-/// the Monday run.
-pub fn check_template(templates: &Templates) -> Result<(), TemplateError> {
+/// The digest with sample data (see [`crate::render::SampleMail`]): a broken override stops
+/// start-up instead of the Monday run.
+pub fn sample_mails() -> Vec<SampleMail> {
     let sample = CaseDeadline {
         case_id: 1,
         aktenzeichen: "KIB-05558-2027-0001".into(),
@@ -159,7 +159,9 @@ pub fn check_template(templates: &Templates) -> Result<(), TemplateError> {
     let responsible = HashMap::from([(CaseId(1), "Anna Berg".to_string())]);
     plain.case_id = 2;
     let context = context(&[sample, plain], &responsible, from, to);
-    templates
-        .render_mail(TEMPLATE, &subject_context(&context), &context)
-        .map(|_| ())
+    vec![SampleMail {
+        template: TEMPLATE,
+        subject: subject_context(&context),
+        context,
+    }]
 }

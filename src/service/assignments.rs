@@ -336,11 +336,9 @@ fn mail_context(
     })
 }
 
-/// Renders the mails with sample data, so a broken override stops start-up instead of the next
-/// assignment or Vermerk.
-pub fn check_template(
-    templates: &crate::render::Templates,
-) -> Result<(), crate::render::TemplateError> {
+/// The mails with sample data (see [`crate::render::SampleMail`]): a broken override stops
+/// start-up instead of the next assignment or Vermerk.
+pub fn sample_mails() -> Vec<crate::render::SampleMail> {
     let context = mail_context(
         "Anna Berg",
         "Ben Kaya",
@@ -348,10 +346,10 @@ pub fn check_template(
         "Antrag auf Einrichtung eines Kommunalen Integrationszentrums",
         "https://vorgang.example/vorgaenge/1#zustaendigkeit",
     );
-    for template in [TEMPLATE, NOTE_TEMPLATE] {
-        templates.render_mail(template, &context, &context)?;
-    }
-    Ok(())
+    [TEMPLATE, NOTE_TEMPLATE]
+        .into_iter()
+        .map(|template| crate::render::SampleMail::new(template, context.clone()))
+        .collect()
 }
 
 /// Every case `organisation` has assigned to an active account, with that user: the start page
@@ -410,6 +408,8 @@ mod tests {
     #[test]
     fn the_shipped_mail_renders() {
         let templates = crate::render::Templates::embedded().unwrap();
-        check_template(&templates).unwrap();
+        for sample in sample_mails() {
+            sample.render(&templates).unwrap();
+        }
     }
 }

@@ -449,9 +449,7 @@ pub fn hand_over(
 
 /// Renders the mail with sample data, so a broken override stops start-up instead of a
 /// morning's run.
-pub fn check_template(
-    templates: &crate::render::Templates,
-) -> Result<(), crate::render::TemplateError> {
+pub fn sample_mails() -> Vec<crate::render::SampleMail> {
     let entry = |aktenzeichen: &str, overdue: bool| {
         serde_json::json!({
             "aktenzeichen": aktenzeichen,
@@ -462,23 +460,27 @@ pub fn check_template(
             "link": "https://vorgang.example/vorgaenge/1#wiedervorlage",
         })
     };
-    for entries in [
+    [
         vec![entry("KI-05558-2027-0001", false)],
         vec![
             entry("KI-05558-2027-0001", true),
             entry("KIB-05558-2027-0002", false),
         ],
-    ] {
-        let context = serde_json::json!({
-            "name": "Anna Berg",
-            "datum": "05.01.2027",
-            "anzahl": entries.len(),
-            "erste": entries[0],
-            "wiedervorlagen": entries,
-        });
-        templates.render_mail(TEMPLATE, &context, &context)?;
-    }
-    Ok(())
+    ]
+    .into_iter()
+    .map(|entries| {
+        crate::render::SampleMail::new(
+            TEMPLATE,
+            serde_json::json!({
+                "name": "Anna Berg",
+                "datum": "05.01.2027",
+                "anzahl": entries.len(),
+                "erste": entries[0],
+                "wiedervorlagen": entries,
+            }),
+        )
+    })
+    .collect()
 }
 
 /// The day and reason as stored, or every problem with them.

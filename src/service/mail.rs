@@ -310,10 +310,22 @@ pub fn validation_context(templates: &Templates) -> ValidationContext {
 pub fn check_builtin_templates(templates: &Templates) -> Result<(), TemplateError> {
     check_template(templates, CONFIRMATION_TEMPLATE, MailKind::Confirmation)?;
     check_template(templates, RESULT_TEMPLATE, MailKind::ConsultationResult)?;
-    crate::scheduler::digest::check_template(templates)?;
-    super::follow_ups::check_template(templates)?;
-    super::time_windows::check_template(templates)?;
-    super::assignments::check_template(templates)
+    for sample in staff_sample_mails() {
+        sample.render(templates)?;
+    }
+    Ok(())
+}
+
+/// The mails to staff that are not about one case's events (the digest, due Wiedervorlagen, a
+/// period that ends soon, Zuständigkeit and Vermerke), each with its sample contexts.
+pub fn staff_sample_mails() -> Vec<crate::render::SampleMail> {
+    [
+        crate::scheduler::digest::sample_mails(),
+        super::follow_ups::sample_mails(),
+        super::time_windows::sample_mails(),
+        super::assignments::sample_mails(),
+    ]
+    .concat()
 }
 
 /// One mail to write into the outbox.
@@ -817,14 +829,13 @@ mod tests {
     }
 
     #[test]
-    fn every_shipped_case_mail_reads_as_a_letter() {
+    fn every_shipped_mail_reads_as_a_letter() {
         let templates = Templates::embedded().unwrap();
-        let mut checked = 0;
+        let mut rendered = Vec::new();
         for name in templates.mail_names() {
             // Each as it is used: the consultation's own mails with their contexts, every other
-            // template as a mail about a case (the digest and the mails to staff about
-            // Wiedervorlagen, periods and Zuständigkeit have contexts of their own and do not
-            // render with this one).
+            // template as a mail about a case, with and without a deadline; the mails to staff
+            // below, with contexts of their own.
             let kind = match name.as_str() {
                 "beteiligung_einladung" | "beteiligung_erinnerung" => MailKind::Invitation,
                 CONFIRMATION_TEMPLATE => MailKind::Confirmation,
@@ -846,29 +857,55 @@ mod tests {
             }
             for context in contexts {
                 // A template serves some kinds only; the others do not render (strict mode).
-                let Ok(mail) = templates.render_mail(name, &context.subject(), &context.full())
-                else {
-                    continue;
-                };
-                checked += 1;
-                let text = &mail.text;
-                assert!(!text.contains("\n\n\n"), "{name}: two blank lines: {text}");
+                if let Ok(mail) = templates.render_mail(name, &context.subject(), &context.full()) {
+                    rendered.push((name.clone(), mail.text));
+                }
+            }
+        }
+        let case_mails = rendered.len();
+        for sample in staff_sample_mails() {
+            let mail = sample.render(&templates).unwrap();
+            rendered.push((sample.template.to_string(), mail.text));
+        }
+        for (name, text) in &rendered {
+            assert!(!text.contains("\n\n\n"), "{name}: two blank lines: {text}");
+            assert!(
+                text.contains("\n\nMit freundlichen Grüßen"),
+                "{name}: no blank line before the closing: {text}"
+            );
+            let opening = [
+                "Sehr geehrte Damen und Herren,\n\n",
+                "Guten Tag Anna Berg,\n\n",
+            ]
+            .iter()
+            .find_map(|salutation| text.split_once(salutation))
+            .map(|(_, rest)| rest)
+            .unwrap_or_else(|| panic!("{name}: no salutation: {text}"));
+            assert!(
+                !["Der ", "Die ", "Das ", "Dieser ", "Diese "]
+                    .iter()
+                    .any(|article| opening.starts_with(article)),
+                "{name}: after the salutation a letter goes on in lower case: {text}"
+            );
+            // A list ends in a blank line before the next paragraph.
+            let lines: Vec<&str> = text.lines().collect();
+            for pair in lines.windows(2) {
+                let ends_list = pair[0].starts_with("- ") || pair[0].starts_with("  ");
                 assert!(
-                    text.contains("\n\nMit freundlichen Grüßen"),
-                    "{name}: no blank line before the closing: {text}"
-                );
-                let opening = text
-                    .split_once("Sehr geehrte Damen und Herren,\n\n")
-                    .map_or("", |(_, rest)| rest);
-                assert!(
-                    !["Der ", "Die ", "Das "]
-                        .iter()
-                        .any(|a| opening.starts_with(a)),
-                    "{name}: after the salutation a letter goes on in lower case: {text}"
+                    !(ends_list
+                        && !pair[1].is_empty()
+                        && !pair[1].starts_with("- ")
+                        && !pair[1].starts_with("  ")),
+                    "{name}: a list runs into the next paragraph: {text}"
                 );
             }
         }
-        assert!(checked >= 10, "only {checked} renderings checked");
+        assert!(case_mails >= 10, "only {case_mails} case mails rendered");
+        let staff: std::collections::BTreeSet<&str> = rendered[case_mails..]
+            .iter()
+            .map(|(name, _)| name.as_str())
+            .collect();
+        assert_eq!(staff.len(), 5, "every mail to staff: {staff:?}");
     }
 
     #[test]

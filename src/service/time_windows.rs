@@ -29,7 +29,6 @@ use crate::engine::data::DataError;
 use crate::engine::definition::{Definition, Step};
 use crate::engine::windows::reminder_due;
 use crate::engine::{Clock, Instance, TimeWindows, WindowSpan};
-use crate::render::{TemplateError, Templates};
 
 /// The template of the mail that a period ends soon (`templates/mail/zeitraum_endet.*`).
 pub const TEMPLATE: &str = "zeitraum_endet";
@@ -555,8 +554,9 @@ fn bound_actions<'d>(definition: &'d Definition, window: &str) -> Vec<(&'d str, 
         .collect()
 }
 
-/// Renders the reminder with sample values, so a template missing a variable stops the start.
-pub fn check_template(templates: &Templates) -> Result<(), TemplateError> {
+/// The reminder with sample values (see [`crate::render::SampleMail`]): a template missing a
+/// variable stops the start.
+pub fn sample_mails() -> Vec<crate::render::SampleMail> {
     let context = serde_json::json!({
         "aktenzeichen": "KI-05974-2026-0001",
         "verfahren": "Antrag auf Einrichtung eines Kommunalen Integrationszentrums",
@@ -567,9 +567,7 @@ pub fn check_template(templates: &Templates) -> Result<(), TemplateError> {
         "aktion": "Antrag einreichen",
         "link": "https://vorgang.example/vorgaenge/1",
     });
-    templates
-        .render_mail(TEMPLATE, &context, &context)
-        .map(|_| ())
+    vec![crate::render::SampleMail::new(TEMPLATE, context)]
 }
 
 fn check_name<'k>(
