@@ -343,6 +343,7 @@ both_backends! {
         let matrix = &page.body[page.body.find("id=\"beteiligung\"").unwrap()..page.body.find("id=\"journal\"").unwrap()];
         assert!(matrix.contains(&format!("<td>beantwortet, eingegangen am {de}<")), "{matrix}");
         assert!(!matrix.contains("nach Fristablauf"), "in time: {matrix}");
+        assert!(page.body.contains(&format!(" erfasst (am {de} eingegangen, Votum: Zustimmung)")), "the journal names the day: {}", page.body);
         assert_eq!(matrix.matches(">Stellungnahme erfassen<").count(), 1, "{matrix}");
     }
 }

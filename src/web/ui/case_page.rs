@@ -803,10 +803,21 @@ pub(crate) fn journal_item(
                 .map(beteiligung::votum_de)
                 .unwrap_or("");
             let version = p.get("version").and_then(Value::as_u64).unwrap_or(1);
-            if version > 1 {
-                format!("Stellungnahme von {name} geändert (Fassung {version}, Votum: {votum})")
-            } else {
-                format!("Stellungnahme von {name} eingegangen (Votum: {votum})")
+            // One the office entered names the day it came, which decided whether it was in time.
+            let received = p
+                .get("received_on")
+                .and_then(Value::as_str)
+                .and_then(form::parse_date)
+                .map(|day| format!("am {} eingegangen, ", day.format("%d.%m.%Y")))
+                .unwrap_or_default();
+            match (version > 1, received.is_empty()) {
+                (true, _) => format!(
+                    "Stellungnahme von {name} geändert (Fassung {version}, {received}Votum: {votum})"
+                ),
+                (false, true) => format!("Stellungnahme von {name} eingegangen (Votum: {votum})"),
+                (false, false) => {
+                    format!("Stellungnahme von {name} erfasst ({received}Votum: {votum})")
+                }
             }
         }
         "consultation_opened" => {
