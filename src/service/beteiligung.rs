@@ -471,6 +471,7 @@ fn answer_json(answer: &Answer, version: u32, late: bool, at: NaiveDateTime) -> 
         version,
         late,
         at,
+        answer.received_on,
     )
 }
 

@@ -198,6 +198,7 @@ impl MailContext {
                         1,
                         false,
                         NaiveDateTime::default(),
+                        None,
                     ));
                 }
             }
@@ -222,6 +223,7 @@ pub fn answer_value(
     version: u32,
     late: bool,
     at: NaiveDateTime,
+    received_on: Option<NaiveDate>,
 ) -> Value {
     json!({
         "votum": votum,
@@ -230,6 +232,8 @@ pub fn answer_value(
         "version": version,
         "verspaetet": late,
         "zeitpunkt": crate::service::clock::berlin_time_de(at.and_utc()),
+        // The day a Stellungnahme the office entered had reached it (null for one by link).
+        "eingegangen_am": received_on.map(|day| day.format("%d.%m.%Y").to_string()),
     })
 }
 
@@ -788,11 +792,17 @@ mod tests {
     #[test]
     fn the_confirmation_reads_as_a_letter_in_every_variant() {
         let templates = Templates::embedded().unwrap();
-        for (text, version, late) in [
-            ("Wir stimmen zu.", 1, false),
-            ("", 1, false),
-            ("Wir stimmen zu.", 2, true),
-            ("", 3, true),
+        for (text, version, late, received) in [
+            ("Wir stimmen zu.", 1, false, None),
+            ("", 1, false, None),
+            ("Wir stimmen zu.", 2, true, None),
+            ("", 3, true, None),
+            (
+                "Wir stimmen zu.",
+                1,
+                false,
+                NaiveDate::from_ymd_opt(2026, 11, 9),
+            ),
         ] {
             let mut context = MailContext::sample(MailKind::Confirmation);
             context.antwort = Some(answer_value(
@@ -802,6 +812,7 @@ mod tests {
                 version,
                 late,
                 NaiveDateTime::default(),
+                received,
             ));
             let mail = templates
                 .render_mail(CONFIRMATION_TEMPLATE, &context.subject(), &context.full())
@@ -825,6 +836,15 @@ mod tests {
                 !text.is_empty(),
                 "{variant}"
             );
+            // One the office entered says when it came and when it was entered.
+            for body in [&mail.text, &mail.html] {
+                assert_eq!(
+                    body.contains("Sie ist am 09.11.2026 bei uns eingegangen und wurde am "),
+                    received.is_some(),
+                    "{variant}: {body}"
+                );
+                assert_eq!(body.contains(" erfasst"), received.is_some(), "{variant}");
+            }
         }
     }
 

@@ -525,6 +525,7 @@ both_backends! {
         assert_eq!(answered["payload"].get("late"), None, "not late");
         let confirmation = mails(&db).into_iter().find(|m| m.0 == "beteiligung_bestaetigung").unwrap();
         assert!(confirmation.3.contains(&format!("(am {} per Post eingegangen", deadline.format("%d.%m.%Y"))), "{}", confirmation.3);
+        assert!(confirmation.3.contains(&format!("Sie ist am {} bei uns eingegangen und wurde am ", deadline.format("%d.%m.%Y"))), "{}", confirmation.3);
 
         // The deadline's timer closes the consultation; a letter that had come in time is
         // still taken, as in time, and the case stays where the deadline moved it.
