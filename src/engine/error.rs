@@ -73,6 +73,9 @@ pub enum EngineError {
         "Die Frist für die Stellungnahme ist am {0} abgelaufen; eine Antwort ist nicht mehr möglich."
     )]
     DeadlinePassed(String),
+    /// A deadline cannot be extended to that day (German, names the day and why).
+    #[error("{0}")]
+    DeadlineExtension(String),
     /// No step waits for this message.
     #[error("Kein Schritt wartet auf die Nachricht „{0}“.")]
     NoReceiver(String),

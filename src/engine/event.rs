@@ -75,6 +75,17 @@ pub enum Event {
     },
     /// A partner answered an invitation.
     Answer { invitation: LocalId, answer: Answer },
+    /// The office extends one partner's deadline (§ 31 (7) VwVfG NRW: a period the authority
+    /// set can be extended, also once it has run out), usually at the partner's request.
+    ExtendDeadline {
+        invitation: LocalId,
+        /// The new last day; a working day the authority names, so nothing shifts.
+        until: NaiveDate,
+        actor: Actor,
+        /// Why, for the file (the partner's request, a committee meeting).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
     /// A scheduled timer is due.
     TimerFired { timer: LocalId },
     /// A named message arrived for waiting steps, with the data it carries (a merge patch

@@ -173,6 +173,15 @@ impl Run<'_> {
                 self.require_running()?;
                 self.answer(invitation, answer)?;
             }
+            Event::ExtendDeadline {
+                invitation,
+                until,
+                actor,
+                reason,
+            } => {
+                self.require_running()?;
+                self.extend_deadline(invitation, until, &actor, reason)?;
+            }
             Event::TimerFired { timer } => {
                 self.require_running()?;
                 let index = self
@@ -475,6 +484,129 @@ impl Run<'_> {
                 unanswered: Vec::new(),
             });
             self.move_on(token, "all_answered", next)?;
+        }
+        Ok(())
+    }
+
+    /// Extends one invitation's deadline to `until`, a working day after the current deadline and
+    /// not before today, while its consultation runs and the partner may still answer in time
+    /// (open, or answered in time and so amendable). The consultation's own deadline timer moves
+    /// to the latest deadline of its invitations, so the step does not close before it.
+    fn extend_deadline(
+        &mut self,
+        invitation: LocalId,
+        until: NaiveDate,
+        actor: &Actor,
+        reason: Option<String>,
+    ) -> Result<(), EngineError> {
+        let index = self
+            .instance
+            .invitations
+            .iter()
+            .position(|i| i.id == invitation)
+            .ok_or(EngineError::UnknownInvitation(invitation))?;
+        let current = self.instance.invitations[index].clone();
+        let open_step = self
+            .instance
+            .tokens
+            .iter()
+            .any(|t| t.id == current.token && t.step == current.step);
+        let extendable = match &current.status {
+            InvitationStatus::Open => true,
+            InvitationStatus::Answered { late, .. } => !late,
+            InvitationStatus::Expired => false,
+        };
+        if !open_step || !extendable {
+            return Err(EngineError::InvitationClosed(invitation));
+        }
+        let day = |d: NaiveDate| d.format("%d.%m.%Y").to_string();
+        let refuse = |message: String| Err(EngineError::DeadlineExtension(message));
+        if until <= current.deadline {
+            return refuse(format!(
+                "Die neue Frist muss nach der bisherigen enden (bisher: {}).",
+                day(current.deadline)
+            ));
+        }
+        if until < self.clock.today {
+            return refuse(format!(
+                "Der {} liegt in der Vergangenheit; die neue Frist muss heute oder später enden.",
+                day(until)
+            ));
+        }
+        if until
+            > self
+                .clock
+                .today
+                .checked_add_months(Months::new(12))
+                .unwrap_or(until)
+        {
+            return refuse(format!(
+                "Der {} liegt mehr als ein Jahr in der Zukunft; bitte wählen Sie einen früheren Tag.",
+                day(until)
+            ));
+        }
+        let calendar = HolidayCalendar::for_land(LAND).map_err(|e| EngineError::Deadline {
+            step: current.step.clone(),
+            message: e.to_string(),
+        })?;
+        match crate::frist::non_working_reason(calendar, until) {
+            Ok(None) => {}
+            Ok(Some(why)) => {
+                return refuse(format!(
+                    "Der {} ist kein Werktag ({why}); bitte wählen Sie einen Werktag als Fristende.",
+                    day(until)
+                ));
+            }
+            Err(error) => {
+                return Err(EngineError::Deadline {
+                    step: current.step.clone(),
+                    message: error.to_string(),
+                });
+            }
+        }
+        self.instance.invitations[index].deadline = until;
+        self.record(JournalEntry::DeadlineExtended {
+            step: current.step.clone(),
+            invitation,
+            participant: current.participant.clone(),
+            from: current.deadline,
+            until,
+            actor: actor.id.clone(),
+            reason,
+        });
+        self.effects.push(SideEffect::ExtendInvitation {
+            invitation,
+            deadline: until,
+        });
+        // The consultation closes the day after the latest deadline of its invitations.
+        let latest = self
+            .instance
+            .invitations
+            .iter()
+            .filter(|i| i.token == current.token)
+            .map(|i| i.deadline)
+            .max()
+            .unwrap_or(until);
+        let due = day_after(&current.step, latest)?;
+        let moved = self.instance.timers.iter().position(|t| {
+            t.token == current.token
+                && t.purpose == TimerPurpose::ConsultationDeadline
+                && t.due < due
+        });
+        if let Some(position) = moved {
+            let old = self.instance.timers.remove(position);
+            self.effects.push(SideEffect::CancelTimer { timer: old.id });
+            self.schedule(
+                current.token,
+                &current.step,
+                TimerPurpose::ConsultationDeadline,
+                due,
+                TimerKind::Flow,
+                Some(TimerDeadline {
+                    end: latest,
+                    reason: None,
+                }),
+            );
         }
         Ok(())
     }

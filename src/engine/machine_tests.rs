@@ -779,6 +779,192 @@ fn a_stellungnahme_that_reached_the_office_in_time_is_taken_after_the_consultati
     );
 }
 
+fn extend(
+    wf: &Workflow,
+    instance: &Instance,
+    invitation: LocalId,
+    until: &str,
+    today: &str,
+) -> Result<Outcome, EngineError> {
+    step(
+        wf,
+        instance,
+        Event::ExtendDeadline {
+            invitation,
+            until: until.parse().unwrap(),
+            actor: koordination(),
+            reason: Some("Ausschuss tagt am 14.04.".into()),
+        },
+        &clock(today),
+    )
+}
+
+#[test]
+fn an_extended_deadline_moves_the_partner_and_the_consultations_closing() {
+    let wf = consultation("all_answered");
+    let start = started(&wf, json!({ "beteiligte": ["A", "B"] }), "2026-03-04");
+    let opened = act(&wf, &start.instance, "entwurf", "beteiligen").unwrap();
+    let ids: Vec<_> = opened.instance.invitations.iter().map(|i| i.id).collect();
+    let old_timer = opened
+        .instance
+        .timers
+        .iter()
+        .find(|t| t.purpose == TimerPurpose::ConsultationDeadline)
+        .unwrap()
+        .clone();
+    assert_eq!(old_timer.due.to_string(), "2026-04-02");
+    // A asks for two more weeks: its deadline 01.04.2026 becomes Wednesday 15.04.2026.
+    let extended = extend(&wf, &opened.instance, ids[0], "2026-04-15", "2026-03-20").unwrap();
+    assert_eq!(
+        extended.instance.invitations[0].deadline.to_string(),
+        "2026-04-15"
+    );
+    assert_eq!(
+        extended.instance.invitations[1].deadline.to_string(),
+        "2026-04-01"
+    );
+    assert!(matches!(
+        extended.journal.as_slice(),
+        [JournalEntry::DeadlineExtended { from, until, reason: Some(_), .. }]
+            if from.to_string() == "2026-04-01" && until.to_string() == "2026-04-15"
+    ));
+    let new_timer = extended
+        .instance
+        .timers
+        .iter()
+        .find(|t| t.purpose == TimerPurpose::ConsultationDeadline)
+        .unwrap()
+        .clone();
+    assert_eq!(new_timer.due.to_string(), "2026-04-16");
+    assert!(extended.effects.contains(&SideEffect::CancelTimer {
+        timer: old_timer.id
+    }));
+    assert!(extended.effects.iter().any(|e| matches!(e,
+        SideEffect::ExtendInvitation { invitation, deadline } if *invitation == ids[0] && deadline.to_string() == "2026-04-15")));
+    // The old closing is gone; B's own deadline still holds for B.
+    assert_eq!(
+        step(
+            &wf,
+            &extended.instance,
+            Event::TimerFired {
+                timer: old_timer.id
+            },
+            &clock("2026-04-02")
+        )
+        .unwrap_err(),
+        EngineError::UnknownTimer(old_timer.id)
+    );
+    let b_late = step(
+        &wf,
+        &extended.instance,
+        Event::Answer {
+            invitation: ids[1],
+            answer: answer(Votum::Zustimmung),
+        },
+        &clock("2026-04-02"),
+    );
+    assert_eq!(
+        b_late.unwrap_err(),
+        EngineError::DeadlinePassed("01.04.2026".into())
+    );
+    // A answers in time after the old deadline; the consultation closes at the new one.
+    let a = step(
+        &wf,
+        &extended.instance,
+        Event::Answer {
+            invitation: ids[0],
+            answer: answer(Votum::Bedenken),
+        },
+        &clock("2026-04-10"),
+    )
+    .unwrap();
+    assert!(matches!(
+        a.journal.as_slice(),
+        [JournalEntry::AnswerRecorded { late: false, .. }]
+    ));
+    token_at(&a.instance, "beteiligung");
+    let closed = step(
+        &wf,
+        &a.instance,
+        Event::TimerFired {
+            timer: new_timer.id,
+        },
+        &clock("2026-04-16"),
+    )
+    .unwrap();
+    token_at(&closed.instance, "auswertung");
+    assert_eq!(
+        closed.instance.invitations[1].status,
+        InvitationStatus::Expired
+    );
+    // Extending B later than A moves the closing again; a shorter one leaves it.
+    let both = extend(&wf, &extended.instance, ids[1], "2026-04-08", "2026-03-20").unwrap();
+    assert!(both.effects.iter().all(|e| !matches!(
+        e,
+        SideEffect::CancelTimer { .. } | SideEffect::ScheduleTimer { .. }
+    )));
+}
+
+#[test]
+fn a_deadline_is_extended_only_to_a_later_working_day_of_a_running_consultation() {
+    let wf = consultation("deadline");
+    let start = started(&wf, json!({ "beteiligte": ["A", "B"] }), "2026-03-04");
+    let opened = act(&wf, &start.instance, "entwurf", "beteiligen").unwrap();
+    let ids: Vec<_> = opened.instance.invitations.iter().map(|i| i.id).collect();
+    for (until, today, message) in [
+        (
+            "2026-04-01",
+            "2026-03-20",
+            "nach der bisherigen enden (bisher: 01.04.2026)",
+        ),
+        ("2026-03-25", "2026-03-20", "nach der bisherigen"),
+        (
+            "2026-04-04",
+            "2026-03-20",
+            "Der 04.04.2026 ist kein Werktag (Samstag)",
+        ),
+        (
+            "2026-04-06",
+            "2026-03-20",
+            "Der 06.04.2026 ist kein Werktag (Ostermontag)",
+        ),
+        ("2027-03-22", "2026-03-20", "mehr als ein Jahr"),
+        ("2026-04-02", "2026-04-03", "in der Vergangenheit"),
+    ] {
+        match extend(&wf, &opened.instance, ids[0], until, today) {
+            Err(EngineError::DeadlineExtension(text)) => {
+                assert!(text.contains(message), "{until}: {text}")
+            }
+            other => panic!("{until}: {other:?}"),
+        }
+    }
+    // Retroactively, after the deadline but before the consultation closed: allowed.
+    let late = extend(&wf, &opened.instance, ids[0], "2026-04-08", "2026-04-02").unwrap();
+    assert_eq!(
+        late.instance.invitations[0].deadline.to_string(),
+        "2026-04-08"
+    );
+    // Once the consultation has closed, nothing is extended.
+    let deadline = opened
+        .instance
+        .timers
+        .iter()
+        .find(|t| t.purpose == TimerPurpose::ConsultationDeadline)
+        .unwrap()
+        .id;
+    let closed = step(
+        &wf,
+        &opened.instance,
+        Event::TimerFired { timer: deadline },
+        &clock("2026-04-02"),
+    )
+    .unwrap();
+    assert_eq!(
+        extend(&wf, &closed.instance, ids[0], "2026-04-08", "2026-04-02").unwrap_err(),
+        EngineError::InvitationClosed(ids[0])
+    );
+}
+
 #[test]
 fn a_consultation_without_participants_moves_on_at_once() {
     let mut definition = consultation("all_answered").definition().clone();

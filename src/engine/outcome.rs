@@ -75,6 +75,17 @@ pub enum JournalEntry {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         received_on: Option<NaiveDate>,
     },
+    /// One partner's deadline was extended.
+    DeadlineExtended {
+        step: String,
+        invitation: LocalId,
+        participant: String,
+        from: NaiveDate,
+        until: NaiveDate,
+        actor: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
     /// Invitations went out with this deadline.
     ConsultationOpened { step: String, deadline: NaiveDate },
     /// The consultation ended.
@@ -144,6 +155,7 @@ impl JournalEntry {
             Self::DataChanged { .. } => "data_changed",
             Self::DataSet { .. } => "data_set",
             Self::AnswerRecorded { .. } => "answer_recorded",
+            Self::DeadlineExtended { .. } => "deadline_extended",
             Self::ConsultationOpened { .. } => "consultation_opened",
             Self::ConsultationCompleted { .. } => "consultation_completed",
             Self::MessageReceived { .. } => "message_received",
@@ -244,6 +256,12 @@ pub enum SideEffect {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         deadline_reason: Option<String>,
         template: String,
+    },
+    /// An invitation's deadline was extended: store it and tell the partner, with a link that
+    /// lasts until the new deadline.
+    ExtendInvitation {
+        invitation: LocalId,
+        deadline: NaiveDate,
     },
     /// The consultation is over: revoke links after the grace period.
     CloseInvitation { invitation: LocalId },

@@ -342,6 +342,51 @@ pub fn resend(
     )
 }
 
+/// Stores an extended deadline (`SideEffect::ExtendInvitation`) and tells the partner, with a
+/// further link that lasts until the new deadline plus the grace period (see
+/// [`partner_link::add`]).
+pub fn extended(
+    conn: &mut DbConnection,
+    out: &Outgoing,
+    mut row: InvitationRow,
+    deadline: NaiveDate,
+    base: &MailContext,
+    at: NaiveDateTime,
+) -> Result<(), ServiceError> {
+    diesel::update(invitations::table.find(row.id))
+        .set((
+            invitations::deadline.eq(deadline),
+            invitations::deadline_reason.eq(None::<String>),
+        ))
+        .execute(conn)?;
+    row.deadline = deadline;
+    row.deadline_reason = None;
+    let organisation = Organisation::find(conn, row.organisation_id)?
+        .ok_or_else(|| ServiceError::NotFound("Die beteiligte Stelle fehlt.".into()))?;
+    let to = mail::addresses_of(conn, &organisation)?;
+    if to.is_empty() {
+        return Err(ServiceError::Unprocessable(format!(
+            "Für „{}“ ist weder ein Funktionspostfach noch eine Kontaktadresse hinterlegt; die Stelle erführe nichts von der neuen Frist.",
+            organisation.designation()
+        )));
+    }
+    let link = partner_link::add(conn, out, row.id, deadline, at)?;
+    let context = invitation_context(base, &organisation, &row, Some(link));
+    mail::queue(
+        conn,
+        out,
+        QueuedMail {
+            case: Some(row.case_id),
+            invitation: Some(row.id),
+            template: mail::EXTENSION_TEMPLATE,
+            recipients: json!({ "kind": "invitation", "invitation": row.local_id, "organisation": organisation.key }),
+            to,
+            context: &context,
+        },
+        at,
+    )
+}
+
 /// A mail to invited organisations (a reminder, or a workflow's mail to participants), each
 /// with its own personal link.
 #[allow(clippy::too_many_arguments)]

@@ -611,7 +611,8 @@ fn one_statement(outcome: &Outcome) -> bool {
             SideEffect::CancelTimer { timer } => scheduled(timer),
             SideEffect::SendMail { .. }
             | SideEffect::StartCase { .. }
-            | SideEffect::CloseInvitation { .. } => false,
+            | SideEffect::CloseInvitation { .. }
+            | SideEffect::ExtendInvitation { .. } => false,
         })
 }
 
@@ -856,6 +857,35 @@ pub fn record_answer_as(
         None,
         call,
         move |_, _| Ok(Event::Answer { invitation, answer }),
+        false,
+    )
+}
+
+/// Extends the deadline of one invitation (engine id) to `until`, with an optional reason for
+/// the file; the partner is told by mail (see `Event::ExtendDeadline`).
+pub fn extend_deadline(
+    conn: &mut DbConnection,
+    ctx: &CaseContext<'_>,
+    id: CaseId,
+    invitation: LocalId,
+    (until, reason): (NaiveDate, Option<String>),
+    call: Invocation<'_>,
+) -> Result<LoadedCase, ServiceError> {
+    let actor = call.actor.clone();
+    apply(
+        conn,
+        ctx,
+        id,
+        None,
+        call,
+        move |_, _| {
+            Ok(Event::ExtendDeadline {
+                invitation,
+                until,
+                actor,
+                reason,
+            })
+        },
         false,
     )
 }
@@ -1123,6 +1153,15 @@ fn record(
             }
             SideEffect::CloseInvitation { invitation } => {
                 beteiligung::close(conn, id.0, *invitation, at)?;
+            }
+            SideEffect::ExtendInvitation {
+                invitation,
+                deadline,
+            } => {
+                if let Some(row) = beteiligung::InvitationRow::by_local(conn, id.0, *invitation)? {
+                    let context = base(&row.step);
+                    beteiligung::extended(conn, out, row, *deadline, &context, at)?;
+                }
             }
             SideEffect::Finished { .. } => {}
         }

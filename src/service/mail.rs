@@ -90,6 +90,8 @@ impl MailKind {
 pub const CONFIRMATION_TEMPLATE: &str = "beteiligung_bestaetigung";
 /// Sent to the coordinating office when a consultation completes.
 pub const RESULT_TEMPLATE: &str = "beteiligung_abgeschlossen";
+/// The mail telling a partner that its deadline was extended, with its link.
+pub const EXTENSION_TEMPLATE: &str = "beteiligung_fristverlaengerung";
 
 /// The variables of a mail; `base` parts come from the case, the rest from the occasion.
 #[derive(Debug, Clone, Default)]
@@ -314,6 +316,7 @@ pub fn validation_context(templates: &Templates) -> ValidationContext {
 pub fn check_builtin_templates(templates: &Templates) -> Result<(), TemplateError> {
     check_template(templates, CONFIRMATION_TEMPLATE, MailKind::Confirmation)?;
     check_template(templates, RESULT_TEMPLATE, MailKind::ConsultationResult)?;
+    check_template(templates, EXTENSION_TEMPLATE, MailKind::Invitation)?;
     for sample in staff_sample_mails() {
         sample.render(templates)?;
     }
@@ -857,7 +860,9 @@ mod tests {
             // template as a mail about a case, with and without a deadline; the mails to staff
             // below, with contexts of their own.
             let kind = match name.as_str() {
-                "beteiligung_einladung" | "beteiligung_erinnerung" => MailKind::Invitation,
+                "beteiligung_einladung" | "beteiligung_erinnerung" | EXTENSION_TEMPLATE => {
+                    MailKind::Invitation
+                }
                 CONFIRMATION_TEMPLATE => MailKind::Confirmation,
                 RESULT_TEMPLATE => MailKind::ConsultationResult,
                 _ => MailKind::Case,

@@ -16,6 +16,7 @@ pub mod data_summary;
 pub mod demo;
 pub mod documents;
 pub mod error;
+pub mod extension;
 pub mod first_run;
 pub mod follow_ups;
 pub mod fristen;

@@ -83,6 +83,19 @@ pub fn issue(
         .filter(partner_links::revoked_at.is_null())
         .set(partner_links::revoked_at.eq(now))
         .execute(conn)?;
+    add(conn, out, invitation, deadline, now)
+}
+
+/// Issues a further link for `invitation`, valid until the end of `deadline` plus the grace
+/// period, and leaves the earlier ones valid until their own end (an extended deadline: a
+/// partner who misses the mail with the new link keeps answering through the one it has).
+pub fn add(
+    conn: &mut DbConnection,
+    out: &Outgoing,
+    invitation: i64,
+    deadline: NaiveDate,
+    now: NaiveDateTime,
+) -> Result<String, ServiceError> {
     let (link, url) = prepare_first(out, invitation, deadline, now)?;
     let mut deferred = Deferred::new();
     insert_first(conn, &mut deferred, vec![link])?;

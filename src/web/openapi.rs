@@ -64,6 +64,7 @@ const BEARER: &str = "bearer";
         beteiligung::matrix,
         beteiligung::resend,
         beteiligung::record_answer,
+        beteiligung::extend_deadline,
         beteiligung::show,
         beteiligung::answer,
         organisations::list,

@@ -191,6 +191,13 @@ await run(async (browser) => {
     await submitting(coordinator, () => coordinator.getByRole('button', { name: 'Stellungnahme erfassen' }).click());
     assert.match(await coordinator.locator('#fehler').textContent(), /wie die Stellungnahme eingegangen ist/);
     await page_done(coordinator, 'stellungnahme-erfassen-fehler');
+    // The form for a Fristverlängerung: a missing day is named at its field, nothing changes.
+    await coordinator.goto(casePage);
+    await coordinator.getByRole('link', { name: /^Frist verlängern für / }).first().click();
+    await coordinator.waitForLoadState('load');
+    await submitting(coordinator, () => coordinator.getByRole('button', { name: 'Frist verlängern' }).click());
+    assert.match(await coordinator.locator('#fehler-frist').textContent(), /neue Fristende/);
+    await page_done(coordinator, 'frist-verlaengern-fehler');
     await coordinator.goto(casePage);
   });
 

@@ -550,6 +550,99 @@ both_backends! {
     }
 }
 
+both_backends! {
+    async fn a_partners_deadline_is_extended_on_request(backend) {
+        use vorgang::db::schema::timers;
+        let db = TestDatabase::migrated(backend);
+        let dir = tempfile::tempdir().unwrap();
+        let coordinator = create_user(&mut db.connection(), "k@kreis-soest.de", "05974", &[Role::Koordination], None);
+        let reader = create_user(&mut db.connection(), "l@kreis-soest.de", "05974", &[Role::Lesen], None);
+        let staff = crate::support::auth::staff_token(&coordinator);
+        let reader = crate::support::auth::staff_token(&reader);
+        let pool = db.pool(4);
+        let api = crate::support::api::state(&pool, dir.path());
+        let app = actix_test::init_service(vorgang::web::app(pool, test_auth(), api)).await;
+        let created = send!(app, actix_test::TestRequest::post().uri("/api/v1/cases").insert_header(bearer(&staff))
+            .set_json(json!({ "workflow": "ki-antrag", "data": application() })));
+        let id = created.json()["id"].as_i64().unwrap();
+        let started = send!(app, actix_test::TestRequest::post().uri(&format!("/api/v1/cases/{id}/actions/beteiligung_starten"))
+            .insert_header(bearer(&staff)).set_json(json!({ "version": 1 })));
+        assert_eq!(started.status, StatusCode::OK, "{}", started.text);
+        let old_token = token_in(&mails(&db).into_iter().find(|m| m.0 == "beteiligung_einladung").unwrap().3);
+        let matrix = send!(app, actix_test::TestRequest::get().uri(&format!("/api/v1/cases/{id}/consultations")).insert_header(bearer(&staff)));
+        let rows = matrix.json().as_array().unwrap().clone();
+        let schulamt = rows.iter().find(|r| r["organisation"] == "SCHULAMT-SO").unwrap()["invitation"].as_i64().unwrap();
+        let deadline: chrono::NaiveDate = rows[0]["deadline"].as_str().unwrap().parse().unwrap();
+        let calendar = vorgang::frist::HolidayCalendar::for_land("NW").unwrap();
+        let working = |mut day: chrono::NaiveDate| {
+            while calendar.is_working_day(day) != Ok(true) {
+                day = day.succ_opt().unwrap();
+            }
+            day
+        };
+        let saturday = (1..8).map(|n| deadline + chrono::TimeDelta::days(n)).find(|d| chrono::Datelike::weekday(d) == chrono::Weekday::Sat).unwrap();
+        let until = working(deadline + chrono::TimeDelta::days(14));
+        let iso = |d: chrono::NaiveDate| d.format("%Y-%m-%d").to_string();
+        let uri = format!("/api/v1/cases/{id}/consultations/{schulamt}/deadline");
+        let state = |db: &TestDatabase| (counts(db), mails(db).len(), timers::table.count().get_result::<i64>(&mut db.connection()).unwrap());
+        let before = state(&db);
+
+        // A reader may not; a day that is no extension, no date or no working day is named at
+        // `/frist`; an unknown invitation is 404; nothing changes.
+        let refused = send!(app, actix_test::TestRequest::post().uri(&uri).insert_header(bearer(&reader)).set_json(json!({ "frist": iso(until) })));
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+        for (frist, message) in [(iso(deadline), "nach der bisherigen"), ("bald".to_string(), "als Datum"), (iso(saturday), "kein Werktag (Samstag)")] {
+            let invalid = send!(app, actix_test::TestRequest::post().uri(&uri).insert_header(bearer(&staff)).set_json(json!({ "frist": frist })));
+            assert_eq!(invalid.status, StatusCode::UNPROCESSABLE_ENTITY, "{frist}: {}", invalid.text);
+            assert_eq!(invalid.json()["errors"][0]["pointer"], "/frist", "{}", invalid.text);
+            assert!(invalid.json()["errors"][0]["message"].as_str().unwrap().contains(message), "{frist}: {}", invalid.text);
+        }
+        let unknown = send!(app, actix_test::TestRequest::post().uri(&format!("/api/v1/cases/{id}/consultations/999999/deadline"))
+            .insert_header(bearer(&staff)).set_json(json!({ "frist": iso(until) })));
+        assert_eq!(unknown.status, StatusCode::NOT_FOUND, "{}", unknown.text);
+        assert_eq!(state(&db), before, "nothing changed");
+
+        // Extended: the Schulamt's deadline moves, the others' stays, the consultation closes
+        // after the new one, and the Schulamt gets a mail with the day and a fresh link.
+        let extended = send!(app, actix_test::TestRequest::post().uri(&uri).insert_header(bearer(&staff))
+            .set_json(json!({ "frist": iso(until), "grund": "Schulausschuss tagt erst danach" })));
+        assert_eq!(extended.status, StatusCode::OK, "{}", extended.text);
+        let rows = extended.json().as_array().unwrap().clone();
+        for row in &rows {
+            let expected = if row["organisation"] == "SCHULAMT-SO" { until } else { deadline };
+            assert_eq!(row["deadline"], iso(expected), "{row}");
+        }
+        let due: Vec<(chrono::NaiveDate, String)> = timers::table
+            .filter(timers::kind.eq("flow"))
+            .order(timers::id)
+            .select((timers::due, timers::status))
+            .load(&mut db.connection())
+            .unwrap();
+        assert_eq!(due.last().unwrap(), &(until.succ_opt().unwrap(), "scheduled".to_string()), "{due:?}");
+        assert!(due.iter().any(|(day, status)| *day == deadline.succ_opt().unwrap() && status == "cancelled"), "{due:?}");
+        let journal = send!(app, actix_test::TestRequest::get().uri(&format!("/api/v1/cases/{id}/journal")).insert_header(bearer(&staff)));
+        let entry = journal.json().as_array().unwrap().iter().find(|e| e["kind"] == "deadline_extended").unwrap().clone();
+        assert_eq!(entry["actor"], "k@kreis-soest.de");
+        assert_eq!((entry["payload"]["from"].as_str(), entry["payload"]["until"].as_str()), (Some(iso(deadline).as_str()), Some(iso(until).as_str())));
+        assert_eq!(entry["payload"]["reason"], "Schulausschuss tagt erst danach");
+        let mail = mails(&db).into_iter().find(|m| m.0 == "beteiligung_fristverlaengerung").expect("the partner is told");
+        let de = until.format("%d.%m.%Y").to_string();
+        assert_eq!(mail.1, ["schulamt@kreis-soest.test"]);
+        assert!(mail.2.contains(&format!("Frist verlängert bis {de}")), "{}", mail.2);
+        assert!(mail.3.contains("Sie endet nun am ") && mail.3.contains(&de), "{}", mail.3);
+        assert!(!mail.3.contains("Schulausschuss"), "the reason is for the file: {}", mail.3);
+        let new_token = token_in(&mail.3);
+        assert_ne!(new_token, old_token);
+        for token in [&new_token, &old_token] {
+            let page = send!(app, actix_test::TestRequest::get().uri(&format!("/api/v1/beteiligung/{token}")));
+            assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+            assert_eq!(page.json()["frist"], de, "both links show the new deadline");
+        }
+        let report = vorgang::journal::verify(&mut db.connection()).unwrap();
+        assert!(report.intact(), "{:?}", report.breaks);
+    }
+}
+
 /// A multipart body with text fields and one file field.
 pub(crate) fn form_with_file(
     fields: &[(&str, &str)],

@@ -47,6 +47,10 @@ const ROUTES: &[(&str, &str)] = &[
         "POST",
         "/api/v1/cases/{id}/consultations/{invitation}/answer",
     ),
+    (
+        "POST",
+        "/api/v1/cases/{id}/consultations/{invitation}/deadline",
+    ),
     ("GET", "/api/v1/beteiligung/{token}"),
     ("POST", "/api/v1/beteiligung/{token}"),
     ("GET", "/api/v1/organisations"),

@@ -290,6 +290,63 @@ both_backends! {
 }
 
 both_backends! {
+    async fn the_office_extends_a_partners_deadline_from_the_matrix(backend) {
+        let db = TestDatabase::migrated(backend);
+        let dir = tempfile::tempdir().unwrap();
+        create_user(&mut db.connection(), COORDINATOR, "05974", &[Role::Koordination], Some(PASSWORD));
+        let (app, api) = ui_app!(db, dir.path());
+        let id = start(&mut db.connection(), &api, "05974", application());
+        {
+            let mut conn = db.connection();
+            let allow = |_| Ok(());
+            let now = clock::now();
+            let call = Invocation { actor: &actor(COORDINATOR), clock: &now, check: &allow };
+            cases::take_action(&mut conn, &api.case_context(), CaseId(id), 1, "beteiligung_starten", None, None, call).unwrap();
+        }
+        let deadline: chrono::NaiveDate = vorgang::db::schema::invitations::table
+            .select(vorgang::db::schema::invitations::deadline)
+            .first(&mut db.connection())
+            .unwrap();
+        let calendar = vorgang::frist::HolidayCalendar::for_land("NW").unwrap();
+        let mut until = deadline + chrono::TimeDelta::days(14);
+        while calendar.is_working_day(until) != Ok(true) {
+            until = until.succ_opt().unwrap();
+        }
+        let sunday = (1..8).map(|n| deadline + chrono::TimeDelta::days(n)).find(|d| chrono::Datelike::weekday(d) == chrono::Weekday::Sun).unwrap();
+        let mut browser = Browser::from("10.0.0.3:1000");
+        browser.login(&app, COORDINATOR, PASSWORD).await;
+        let csrf = browser.csrf_token(&app, &format!("/vorgaenge/{id}")).await;
+
+        let page = browser.get(&app, &format!("/vorgaenge/{id}")).await;
+        let matrix = &page.body[page.body.find("id=\"beteiligung\"").unwrap()..page.body.find("id=\"journal\"").unwrap()];
+        assert_eq!(matrix.matches(">Frist verlängern<").count(), 2, "{matrix}");
+        assert!(!matrix.contains("<th scope=\"col\">Frist</th>"), "one shared deadline: {matrix}");
+        let entry = matrix.split("href=\"/vorgaenge/").find(|part| part.contains("/frist\"")).unwrap();
+        let entry = format!("/vorgaenge/{}", entry.split('"').next().unwrap());
+        let form = browser.get(&app, &entry).await;
+        assert_eq!(form.status, 200, "{}", form.body);
+        assert!(form.body.contains("<h1>Frist verlängern: "), "{}", form.body);
+
+        // A Sunday is refused at its field, with the input kept; nothing changes.
+        let iso = |d: chrono::NaiveDate| d.format("%Y-%m-%d").to_string();
+        let refused = browser.post(&app, &entry, &[("csrf", &csrf), ("frist", &iso(sunday)), ("grund", "Bitte vom 02.12.")]).await;
+        assert_eq!(refused.status, 422, "{}", refused.body);
+        assert!(refused.body.contains("<span class=\"feldfehler\" id=\"fehler-frist\">Der "), "{}", refused.body);
+        assert!(refused.body.contains("(Sonntag)") && refused.body.contains("value=\"Bitte vom 02.12.\""), "{}", refused.body);
+        assert!(refused.body.contains("href=\"#feld-frist\""), "{}", refused.body);
+
+        let extended = browser.post(&app, &entry, &[("csrf", &csrf), ("frist", &iso(until)), ("grund", "Bitte vom 02.12.")]).await;
+        assert_eq!(extended.location(), format!("/vorgaenge/{id}?hinweis=frist-verlaengert#beteiligung"), "{}", extended.body);
+        let page = browser.get(&app, extended.location().split('#').next().unwrap()).await;
+        assert!(page.body.contains("Die Frist wurde verlängert"), "{}", page.body);
+        let matrix = &page.body[page.body.find("id=\"beteiligung\"").unwrap()..page.body.find("id=\"journal\"").unwrap()];
+        assert!(matrix.contains("<th scope=\"col\">Frist</th>"), "the deadlines differ now: {matrix}");
+        assert!(matrix.contains(&until.format("%d.%m.%Y").to_string()), "{matrix}");
+        assert!(page.body.contains(&format!("vom {} auf den {} verlängert (Grund: Bitte vom 02.12.)", deadline.format("%d.%m.%Y"), until.format("%d.%m.%Y"))), "{}", page.body);
+    }
+}
+
+both_backends! {
     async fn a_letter_that_came_by_the_deadline_is_entered_after_the_consultation_closed(backend) {
         let db = TestDatabase::migrated(backend);
         let dir = tempfile::tempdir().unwrap();

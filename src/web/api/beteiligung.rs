@@ -14,7 +14,7 @@ use crate::auth::{Permission, Principal};
 use crate::db::Database;
 use crate::db::models::CaseId;
 use crate::service::partner::{self};
-use crate::service::{beteiligung, cases, clock};
+use crate::service::{beteiligung, cases, clock, extension};
 use crate::web::beteiligung::{RecordError, link_status, load_page, record, resolve};
 use crate::web::problem::Problem;
 
@@ -208,6 +208,86 @@ pub async fn resend(
     })
     .await?;
     Ok(HttpResponse::Ok().json(rows))
+}
+
+/// Body of `POST /api/v1/cases/{id}/consultations/{invitation}/deadline`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExtensionBody {
+    /// The new last day (`JJJJ-MM-TT`): a working day after the current deadline, not in the
+    /// past, at most a year ahead.
+    #[schema(value_type = String, format = Date)]
+    pub frist: Option<String>,
+    /// Why, for the file (one line, at most 500 characters); the partner's mail does not show it.
+    pub grund: Option<String>,
+}
+
+/// `POST /api/v1/cases/{id}/consultations/{invitation}/deadline`: Fristverlängerung for one
+/// partner.
+#[utoipa::path(
+    post,
+    path = "/api/v1/cases/{id}/consultations/{invitation}/deadline",
+    tag = "Beteiligung",
+    summary = "Frist einer beteiligten Stelle verlängern",
+    description = "Verlängert die Frist einer Einladung (§ 31 Abs. 7 VwVfG NRW), etwa auf Bitte der Stelle. Das neue Fristende ist ein Werktag nach dem bisherigen, nicht in der Vergangenheit und höchstens ein Jahr entfernt; die Beteiligung schließt nicht vor der längsten Frist ihrer Einladungen. Die Stelle erhält eine Mail mit dem neuen Fristende und einem Link, der bis dahin gilt; der Verlauf vermerkt die Verlängerung mit Grund.",
+    params(
+        ("id" = i64, Path, description = "Nummer des Vorgangs"),
+        ("invitation" = i64, Path, description = "Nummer der Einladung (aus der Beteiligungsmatrix)"),
+    ),
+    request_body = ExtensionBody,
+    responses(
+        (status = 200, description = "Die Beteiligungsmatrix mit der neuen Frist", body = [beteiligung::MatrixRow]),
+        (status = 400, description = "Ungültiges JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Nicht angemeldet", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Keine Berechtigung", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Nicht gefunden", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Ungültiges Fristende (`errors`), oder die Beteiligung ist abgeschlossen", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn extend_deadline(
+    principal: Principal,
+    path: web::Path<(i64, i64)>,
+    body: web::Json<ExtensionBody>,
+    db: web::Data<Database>,
+    api: web::Data<ApiState>,
+) -> Result<HttpResponse, Problem> {
+    let (id, invitation) = path.into_inner();
+    let id = CaseId(id);
+    let body = body.into_inner();
+    // Whoever may not act on the case learns that first, whatever the body holds.
+    let caller = principal.clone();
+    blocking(&db, move |conn| {
+        permitted_row(conn, &caller, Permission::TakeAction, id)?;
+        partner::invitation_of(conn, id, invitation).map(drop)
+    })
+    .await?;
+    let extension = extension::check(body.frist.as_deref(), body.grund.as_deref())
+        .map_err(|errors| super::problem(crate::service::ServiceError::InvalidInput(errors)))?;
+    let rows = blocking(&db, move |conn| {
+        extend_as(conn, &api, &principal, (id, invitation), extension)?;
+        beteiligung::matrix(conn, id.0)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(rows))
+}
+
+/// Extends the deadline as `principal`, who must be allowed to act on the case (checked on the
+/// locked case); for the API and the case page alike.
+pub(crate) fn extend_as(
+    conn: &mut crate::db::DbConnection,
+    api: &ApiState,
+    principal: &Principal,
+    (id, invitation): (CaseId, i64),
+    extension: extension::Extension,
+) -> Result<(), crate::service::ServiceError> {
+    let caller = actor(principal);
+    let check = |access| permit(principal, Permission::TakeAction, access);
+    let call = cases::Invocation {
+        actor: &caller,
+        clock: &clock::now(),
+        check: &check,
+    };
+    extension::extend(conn, &api.case_context(), id, invitation, extension, call)
 }
 
 /// Body of `POST /api/v1/cases/{id}/consultations/{invitation}/answer`.

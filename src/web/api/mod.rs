@@ -137,6 +137,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .route(web::post().to(beteiligung::record_answer)),
             )
             .service(
+                web::resource("/cases/{id}/consultations/{invitation}/deadline")
+                    .route(web::post().to(beteiligung::extend_deadline)),
+            )
+            .service(
                 web::resource("/beteiligung/{token}")
                     .route(web::get().to(beteiligung::show))
                     .route(web::post().to(beteiligung::answer)),

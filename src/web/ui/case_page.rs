@@ -231,6 +231,9 @@ pub async fn page(
         "stellungnahme-erfasst" => {
             Some("Die Stellungnahme wurde erfasst; die Stelle erhält eine Eingangsbestätigung.")
         }
+        "frist-verlaengert" => {
+            Some("Die Frist wurde verlängert; die Stelle erhält eine Mail mit dem neuen Fristende.")
+        }
         "vermerk" => Some("Der Vermerk wurde in den Verlauf aufgenommen."),
         "wiedervorlage" => {
             Some("Die Wiedervorlage ist gesetzt; sie erscheint am Tag auf Ihrer Startseite.")
@@ -828,6 +831,29 @@ pub(crate) fn journal_item(
                 .map(date_de)
                 .unwrap_or_default();
             format!("Beteiligung „{}“ eröffnet, Frist bis {deadline}", step())
+        }
+        "deadline_extended" => {
+            let participant = text("participant");
+            let name = names
+                .get(participant.as_str())
+                .map_or(participant.as_str(), AsRef::as_ref);
+            let day = |key: &str| {
+                p.get(key)
+                    .and_then(Value::as_str)
+                    .and_then(form::parse_date)
+                    .map(|d| d.format("%d.%m.%Y").to_string())
+                    .unwrap_or_default()
+            };
+            let reason = p
+                .get("reason")
+                .and_then(Value::as_str)
+                .map(|r| format!(" (Grund: {r})"))
+                .unwrap_or_default();
+            format!(
+                "Frist für {name} vom {} auf den {} verlängert{reason}",
+                day("from"),
+                day("until")
+            )
         }
         "consultation_completed" => format!("Beteiligung „{}“ abgeschlossen", step()),
         "message_received" => format!(

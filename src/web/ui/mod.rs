@@ -14,6 +14,7 @@ pub mod admin;
 mod case_actions;
 mod case_assignment;
 mod case_documents;
+mod case_extension;
 mod case_file;
 mod case_follow_ups;
 mod case_list;
@@ -247,6 +248,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             |r| {
                 r.route(web::get().to(case_recorded_answer::form))
                     .route(web::post().to(case_recorded_answer::submit))
+            },
+        ))
+        .service(page(
+            r"/vorgaenge/{id:\d+}/einladungen/{invitation:\d+}/frist",
+            |r| {
+                r.route(web::get().to(case_extension::form))
+                    .route(web::post().to(case_extension::submit))
             },
         ))
         .service(page(r"/vorgaenge/{id:\d+}/dokumente", |r| {

@@ -1,0 +1,212 @@
+//! Fristverlängerung on the case page (`/vorgaenge/{id}/einladungen/{invitation}/frist`): the
+//! office gives one partner a later deadline, with a reason for the file (see
+//! `service::extension`).
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::case_actions::refused_or_error;
+use super::case_page::{blocking, date_de, service_error};
+use super::{CsrfForm, Session, UiSession, layout, render, see_other};
+use crate::auth::Permission;
+use crate::db::Database;
+use crate::db::models::{CaseId, Organisation};
+use crate::engine::data::DataError;
+use crate::service::{ServiceError, clock, extension, partner};
+use crate::web::api::ApiState;
+use crate::web::api::beteiligung::extend_as;
+use crate::web::api::cases::permitted_row;
+
+/// The form as submitted (kept to show it again next to its errors).
+#[derive(Debug, Default, Deserialize)]
+pub struct Input {
+    frist: Option<String>,
+    grund: Option<String>,
+}
+
+/// What the page names: the case, the partner and its current deadline.
+struct Invited {
+    aktenzeichen: String,
+    organisation: String,
+    deadline: chrono::NaiveDate,
+}
+
+/// The open invitation of the case, for someone who may act in it; one that is answered or
+/// closed is refused here already (the engine decides again when the form is sent).
+fn invited(
+    conn: &mut crate::db::DbConnection,
+    session: &Session,
+    id: CaseId,
+    invitation: i64,
+) -> Result<Invited, ServiceError> {
+    let row = permitted_row(conn, session.principal(), Permission::TakeAction, id)?;
+    let found = partner::invitation_of(conn, id, invitation)?;
+    if found.status != "open" || found.closed_at.is_some() {
+        return Err(ServiceError::Unprocessable(
+            "Die Einladung ist beantwortet oder die Beteiligung abgeschlossen; ihre Frist wird hier nicht mehr verlängert.".into(),
+        ));
+    }
+    let organisation = Organisation::find(conn, found.organisation_id)?
+        .map(|o| o.designation().into_owned())
+        .unwrap_or_default();
+    Ok(Invited {
+        aktenzeichen: row.aktenzeichen,
+        organisation,
+        deadline: found.deadline,
+    })
+}
+
+fn page(
+    api: &ApiState,
+    session: &Session,
+    status: StatusCode,
+    (id, invitation): (i64, i64),
+    invited: &Invited,
+    input: &Input,
+    errors: &[DataError],
+) -> HttpResponse {
+    let mut context = layout(
+        &format!(
+            "Frist verlängern: {} – {}",
+            invited.organisation, invited.aktenzeichen
+        ),
+        Some(session),
+        Some("/vorgaenge"),
+    );
+    let today = clock::now().today;
+    context["fall"] = json!({ "id": id, "aktenzeichen": invited.aktenzeichen });
+    context["organisation"] = json!(invited.organisation);
+    context["frist"] = json!(date_de(invited.deadline));
+    context["pfad"] = json!(format!("/vorgaenge/{id}/einladungen/{invitation}/frist"));
+    // The earliest day the form offers: after the current deadline, not before today.
+    let earliest = invited
+        .deadline
+        .succ_opt()
+        .unwrap_or(invited.deadline)
+        .max(today);
+    context["frist_von"] = json!(earliest.format("%Y-%m-%d").to_string());
+    context["eingabe"] = json!({
+        "frist": input.frist.as_deref().unwrap_or_default(),
+        "grund": input.grund.as_deref().unwrap_or_default(),
+    });
+    // Every field's error slot, filled where the field has one (the templates are strict).
+    for field in ["frist", "grund"] {
+        let message = errors
+            .iter()
+            .find(|e| e.pointer.trim_start_matches('/') == field)
+            .map(|e| e.message.as_str());
+        context[format!("fehler_{field}")] = json!(message);
+    }
+    context["fehler"] = json!(
+        errors
+            .iter()
+            .map(|e| json!({ "ziel": format!("feld-{}", e.pointer.trim_start_matches('/')), "meldung": e.message }))
+            .collect::<Vec<_>>()
+    );
+    render(api, status, "frist_verlaengern", &context)
+}
+
+/// An invitation whose deadline cannot be extended leads back to the case page, which says why;
+/// a hidden case or a refused user gets the error page.
+async fn unavailable(
+    db: &Database,
+    api: &web::Data<ApiState>,
+    session: &Session,
+    id: i64,
+    error: ServiceError,
+) -> HttpResponse {
+    match error {
+        ServiceError::Unprocessable(_) => {
+            refused_or_error(db, api, session, CaseId(id), error).await
+        }
+        other => service_error(api, session, other),
+    }
+}
+
+/// `GET /vorgaenge/{id}/einladungen/{invitation}/frist`: the empty form.
+pub async fn form(
+    session: UiSession,
+    path: web::Path<(i64, i64)>,
+    db: web::Data<Database>,
+    api: web::Data<ApiState>,
+) -> HttpResponse {
+    let session = session.into_inner();
+    let (id, invitation) = path.into_inner();
+    let reader = session.clone();
+    let found = blocking(&db, move |conn| {
+        invited(conn, &reader, CaseId(id), invitation)
+    })
+    .await;
+    match found {
+        Ok(invited) => page(
+            &api,
+            &session,
+            StatusCode::OK,
+            (id, invitation),
+            &invited,
+            &Input::default(),
+            &[],
+        ),
+        Err(error) => unavailable(&db, &api, &session, id, error).await,
+    }
+}
+
+/// `POST /vorgaenge/{id}/einladungen/{invitation}/frist`: extends, then back to the matrix; a
+/// day that does not suit brings the form back with the error at its field, nothing changed.
+pub async fn submit(
+    path: web::Path<(i64, i64)>,
+    form: CsrfForm<Input>,
+    db: web::Data<Database>,
+    api: web::Data<ApiState>,
+) -> HttpResponse {
+    let CsrfForm {
+        session,
+        form: input,
+        ..
+    } = form;
+    let (id, invitation) = path.into_inner();
+    let reader = session.clone();
+    let invited = match blocking(&db, move |conn| {
+        invited(conn, &reader, CaseId(id), invitation)
+    })
+    .await
+    {
+        Ok(invited) => invited,
+        Err(error) => return unavailable(&db, &api, &session, id, error).await,
+    };
+    let refused = |errors: &[DataError]| {
+        page(
+            &api,
+            &session,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            (id, invitation),
+            &invited,
+            &input,
+            errors,
+        )
+    };
+    let extension = match extension::check(input.frist.as_deref(), input.grund.as_deref()) {
+        Ok(extension) => extension,
+        Err(errors) => return refused(&errors),
+    };
+    let (principal, state) = (session.principal().clone(), api.clone());
+    let outcome = blocking(&db, move |conn| {
+        extend_as(
+            conn,
+            &state,
+            &principal,
+            (CaseId(id), invitation),
+            extension,
+        )
+    })
+    .await;
+    match outcome {
+        Ok(()) => see_other(&format!(
+            "/vorgaenge/{id}?hinweis=frist-verlaengert#beteiligung"
+        )),
+        Err(ServiceError::InvalidInput(errors)) => refused(&errors),
+        Err(error) => refused_or_error(&db, &api, &session, CaseId(id), error).await,
+    }
+}
