@@ -3,10 +3,11 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use chrono::NaiveDate;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
-use super::instance::{InvitationStatus, Votum};
+use super::instance::{InvitationStatus, TimerPurpose, Votum};
 use super::machine_tests::{clock, kreis, workflow};
 use super::*;
 
@@ -81,6 +82,18 @@ pub(crate) fn choose_event(instance: &Instance, workflow: &Workflow, pick: u16) 
             actor,
             data: data_pool[n / 10 % data_pool.len()].clone(),
         },
+        9 if n / 10 % 2 == 0 => {
+            let invitation = instance
+                .invitations
+                .get(n / 20 % instance.invitations.len().max(1));
+            Event::ExtendDeadline {
+                invitation: invitation.map_or(LocalId(n as u64), |i| i.id),
+                until: invitation.map_or(NaiveDate::MIN, |i| i.deadline)
+                    + chrono::Days::new((n / 40 % 40) as u64),
+                actor,
+                reason: None,
+            }
+        }
         _ if n % 97 == 0 => Event::Withdraw {
             actor,
             reason: None,
@@ -159,6 +172,17 @@ pub(crate) fn run_and_check(
                 "timers in the state and in the effects disagree"
             );
             for timer in &instance.timers {
+                // A consultation closes only after every deadline of its invitations.
+                if timer.purpose == TimerPurpose::ConsultationDeadline {
+                    assert!(
+                        instance
+                            .invitations
+                            .iter()
+                            .filter(|i| i.token == timer.token)
+                            .all(|i| i.deadline < timer.due),
+                        "the consultation closes before a deadline: {timer:?}"
+                    );
+                }
                 assert!(
                     instance
                         .tokens
