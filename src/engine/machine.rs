@@ -519,6 +519,32 @@ impl Run<'_> {
         if !open_step || !extendable {
             return Err(EngineError::InvitationClosed(invitation));
         }
+        self.check_extension(&current, until)?;
+        self.instance.invitations[index].deadline = until;
+        self.record(JournalEntry::DeadlineExtended {
+            step: current.step.clone(),
+            invitation,
+            participant: current.participant.clone(),
+            from: current.deadline,
+            until,
+            actor: actor.id.clone(),
+            reason,
+        });
+        self.effects.push(SideEffect::ExtendInvitation {
+            invitation,
+            deadline: until,
+        });
+        self.close_after_latest_deadline(current.token, &current.step)
+    }
+
+    /// Refuses an extension of `current` to `until` that is none (not later), lies in the past
+    /// or more than a year ahead, or ends on a day that is no working day: the office names the
+    /// day, so § 193 BGB does not move it (§ 31 (3) sentence 2 VwVfG NRW).
+    fn check_extension(
+        &self,
+        current: &InvitationState,
+        until: NaiveDate,
+    ) -> Result<(), EngineError> {
         let day = |d: NaiveDate| d.format("%d.%m.%Y").to_string();
         let refuse = |message: String| Err(EngineError::DeadlineExtension(message));
         if until <= current.deadline {
@@ -564,41 +590,36 @@ impl Run<'_> {
                 });
             }
         }
-        self.instance.invitations[index].deadline = until;
-        self.record(JournalEntry::DeadlineExtended {
-            step: current.step.clone(),
-            invitation,
-            participant: current.participant.clone(),
-            from: current.deadline,
-            until,
-            actor: actor.id.clone(),
-            reason,
-        });
-        self.effects.push(SideEffect::ExtendInvitation {
-            invitation,
-            deadline: until,
-        });
-        // The consultation closes the day after the latest deadline of its invitations.
-        let latest = self
+        Ok(())
+    }
+
+    /// Moves the consultation's deadline timer of `token` to the day after the latest deadline
+    /// of its invitations, where it is earlier.
+    fn close_after_latest_deadline(
+        &mut self,
+        token: LocalId,
+        step: &str,
+    ) -> Result<(), EngineError> {
+        let Some(latest) = self
             .instance
             .invitations
             .iter()
-            .filter(|i| i.token == current.token)
+            .filter(|i| i.token == token)
             .map(|i| i.deadline)
             .max()
-            .unwrap_or(until);
-        let due = day_after(&current.step, latest)?;
+        else {
+            return Ok(());
+        };
+        let due = day_after(step, latest)?;
         let moved = self.instance.timers.iter().position(|t| {
-            t.token == current.token
-                && t.purpose == TimerPurpose::ConsultationDeadline
-                && t.due < due
+            t.token == token && t.purpose == TimerPurpose::ConsultationDeadline && t.due < due
         });
         if let Some(position) = moved {
             let old = self.instance.timers.remove(position);
             self.effects.push(SideEffect::CancelTimer { timer: old.id });
             self.schedule(
-                current.token,
-                &current.step,
+                token,
+                step,
                 TimerPurpose::ConsultationDeadline,
                 due,
                 TimerKind::Flow,

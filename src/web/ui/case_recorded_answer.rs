@@ -43,8 +43,8 @@ struct Invited {
     invited_on: chrono::NaiveDate,
 }
 
-/// The invitation of the case, for someone who may act in it; an answered or closed one is
-/// refused here already, so that nobody fills in a form that cannot be taken.
+/// The invitation of the case, for someone who may act in it; an answered one is refused here
+/// already, so that nobody fills in a form that cannot be taken.
 fn invited(
     conn: &mut crate::db::DbConnection,
     session: &Session,
