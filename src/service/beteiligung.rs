@@ -353,14 +353,21 @@ pub fn extended(
     base: &MailContext,
     at: NaiveDateTime,
 ) -> Result<(), ServiceError> {
+    // The new day stands with why it is that day, on the matrix, the partner's page and in
+    // later mails („Bitte antworten Sie bis …“).
+    let reason = format!(
+        "Die Frist wurde am {} verlängert (bisher: {}).",
+        super::clock::berlin_date(at.and_utc()).format("%d.%m.%Y"),
+        row.deadline.format("%d.%m.%Y")
+    );
     diesel::update(invitations::table.find(row.id))
         .set((
             invitations::deadline.eq(deadline),
-            invitations::deadline_reason.eq(None::<String>),
+            invitations::deadline_reason.eq(&reason),
         ))
         .execute(conn)?;
     row.deadline = deadline;
-    row.deadline_reason = None;
+    row.deadline_reason = Some(reason);
     let organisation = Organisation::find(conn, row.organisation_id)?
         .ok_or_else(|| ServiceError::NotFound("Die beteiligte Stelle fehlt.".into()))?;
     let to = mail::addresses_of(conn, &organisation)?;

@@ -612,6 +612,9 @@ both_backends! {
             let expected = if row["organisation"] == "SCHULAMT-SO" { until } else { deadline };
             assert_eq!(row["deadline"], iso(expected), "{row}");
         }
+        let extended_row = rows.iter().find(|r| r["organisation"] == "SCHULAMT-SO").unwrap();
+        assert_eq!(extended_row["deadline_reason"], format!("Die Frist wurde am {} verlängert (bisher: {}).",
+            vorgang::service::clock::now().today.format("%d.%m.%Y"), deadline.format("%d.%m.%Y")));
         let due: Vec<(chrono::NaiveDate, String)> = timers::table
             .filter(timers::kind.eq("flow"))
             .order(timers::id)
@@ -637,6 +640,7 @@ both_backends! {
             let page = send!(app, actix_test::TestRequest::get().uri(&format!("/api/v1/beteiligung/{token}")));
             assert_eq!(page.status, StatusCode::OK, "{}", page.text);
             assert_eq!(page.json()["frist"], de, "both links show the new deadline");
+            assert!(page.json()["frist_begruendung"].as_str().unwrap().contains("verlängert"), "{}", page.text);
         }
         let report = vorgang::journal::verify(&mut db.connection()).unwrap();
         assert!(report.intact(), "{:?}", report.breaks);
