@@ -2,7 +2,7 @@
 //! the counts per step) and the latest partner answers. Two queries in all, since the page is
 //! opened all day; permissions as in every list (see [`super::case_list`]).
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::ServiceError;
@@ -114,6 +114,8 @@ pub struct RecentAnswer {
     pub votum: Option<String>,
     pub answered_at: NaiveDateTime,
     pub late: bool,
+    /// The day it reached the office, for a Stellungnahme the office entered.
+    pub received_on: Option<NaiveDate>,
 }
 
 type AnswerRow = (
@@ -123,8 +125,7 @@ type AnswerRow = (
     Option<NaiveDateTime>,
     (String, String),
     Option<String>,
-    Option<NaiveDateTime>,
-    bool,
+    (Option<NaiveDateTime>, bool, Option<NaiveDate>),
 );
 
 /// The `limit` latest answers on cases `principal` may read, newest first.
@@ -149,15 +150,26 @@ pub fn recent_answers(
             cases::submitted_at,
             (organisations::kind, organisations::name),
             invitations::votum,
-            invitations::answered_at,
-            invitations::late,
+            (
+                invitations::answered_at,
+                invitations::late,
+                invitations::received_on,
+            ),
         ))
         .load(conn)?;
     Ok(rows
         .into_iter()
         .filter(|row| permitted(principal, Permission::ReadCase, row.2, row.3.is_some()))
         .filter_map(
-            |(case_id, aktenzeichen, _, _, (kind, name), votum, answered_at, late)| {
+            |(
+                case_id,
+                aktenzeichen,
+                _,
+                _,
+                (kind, name),
+                votum,
+                (answered_at, late, received_on),
+            )| {
                 Some(RecentAnswer {
                     case_id,
                     aktenzeichen,
@@ -165,6 +177,7 @@ pub fn recent_answers(
                     votum,
                     answered_at: answered_at?,
                     late,
+                    received_on,
                 })
             },
         )

@@ -401,6 +401,8 @@ both_backends! {
         assert!(matrix.contains(&format!("<td>beantwortet, eingegangen am {de}<")), "{matrix}");
         assert!(!matrix.contains("nach Fristablauf"), "in time: {matrix}");
         assert!(page.body.contains(&format!(" erfasst (am {de} eingegangen, Votum: Zustimmung)")), "the journal names the day: {}", page.body);
+        let start = browser.get(&app, "/").await;
+        assert!(start.body.contains(&format!("<td>{de} (erfasst ")), "the start page names the day it came: {}", start.body);
         assert_eq!(matrix.matches(">Stellungnahme erfassen<").count(), 1, "{matrix}");
     }
 }

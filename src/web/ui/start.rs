@@ -262,7 +262,15 @@ fn summarise(
                 "aktenzeichen": a.aktenzeichen,
                 "organisation": a.organisation,
                 "votum": votum,
-                "datum": german_time(a.answered_at),
+                // One the office entered came on its own day; the entry is newer.
+                "datum": match a.received_on {
+                    Some(day) => format!(
+                        "{} (erfasst {})",
+                        day.format("%d.%m.%Y"),
+                        german_time(a.answered_at)
+                    ),
+                    None => german_time(a.answered_at),
+                },
                 "verspaetet": a.late,
             })
         })
