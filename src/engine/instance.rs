@@ -83,8 +83,13 @@ pub enum TimerPurpose {
     Boundary { name: String },
     /// The answer deadline of a consultation.
     ConsultationDeadline,
-    /// A reminder before the consultation deadline (index into `remind`).
-    ConsultationReminder { index: usize },
+    /// A reminder before the consultation deadline (index into `remind`): to every partner
+    /// still open with that deadline, or to `invitation` alone before its extended deadline.
+    ConsultationReminder {
+        index: usize,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        invitation: Option<LocalId>,
+    },
     /// The end of a wait step (date or period).
     WaitOver,
 }

@@ -534,7 +534,54 @@ impl Run<'_> {
             invitation,
             deadline: until,
         });
+        self.remind_before_extended(&current, until)?;
         self.close_after_latest_deadline(current.token, &current.step)
+    }
+
+    /// The consultation's reminders, before the extended deadline `until`, for the invitation
+    /// alone (replacing those of an earlier extension); the consultation's own reminders no
+    /// longer reach it, as they are about another day.
+    fn remind_before_extended(
+        &mut self,
+        current: &InvitationState,
+        until: NaiveDate,
+    ) -> Result<(), EngineError> {
+        let own = |purpose: &TimerPurpose| matches!(purpose, TimerPurpose::ConsultationReminder { invitation: Some(id), .. } if *id == current.id);
+        let effects = &mut self.effects;
+        self.instance.timers.retain(|timer| {
+            let keep = !own(&timer.purpose);
+            if !keep {
+                effects.push(SideEffect::CancelTimer { timer: timer.id });
+            }
+            keep
+        });
+        let befores: Vec<_> = self
+            .consultation(&current.step)?
+            .remind
+            .iter()
+            .map(|reminder| reminder.before)
+            .collect();
+        for (index, before) in befores.into_iter().enumerate() {
+            if let Some(due) = subtract_period(until, before)
+                && due > self.clock.today
+            {
+                self.schedule(
+                    current.token,
+                    &current.step,
+                    TimerPurpose::ConsultationReminder {
+                        index,
+                        invitation: Some(current.id),
+                    },
+                    due,
+                    TimerKind::Reminder,
+                    Some(TimerDeadline {
+                        end: until,
+                        reason: None,
+                    }),
+                );
+            }
+        }
+        Ok(())
     }
 
     /// Refuses an extension of `current` to `until` that is none (not later), lies in the past
@@ -932,7 +979,10 @@ impl Run<'_> {
                 self.schedule(
                     token,
                     name,
-                    TimerPurpose::ConsultationReminder { index },
+                    TimerPurpose::ConsultationReminder {
+                        index,
+                        invitation: None,
+                    },
                     due,
                     TimerKind::Reminder,
                     Some(about.clone()),
@@ -1077,13 +1127,24 @@ impl Run<'_> {
                 });
                 self.move_on(token.id, "deadline", next)?;
             }
-            TimerPurpose::ConsultationReminder { index } => {
+            TimerPurpose::ConsultationReminder { index, invitation } => {
                 let consultation = self.consultation(&timer.step)?;
                 let reminder = consultation.remind.get(*index).ok_or_else(|| {
                     EngineError::Inconsistent(format!("no reminder {index} at {}", timer.step))
                 })?;
                 let template = reminder.template.clone();
-                let invitations = self.invitations_of(token.id, true);
+                // Who is still open with the deadline the reminder is about: one partner after
+                // its extension, else everyone whose deadline was not extended.
+                let about = timer.deadline.as_ref().map(|d| d.end);
+                let invitations: Vec<(LocalId, String)> = self
+                    .instance
+                    .invitations
+                    .iter()
+                    .filter(|i| i.token == token.id && i.status == InvitationStatus::Open)
+                    .filter(|i| invitation.is_none_or(|only| i.id == only))
+                    .filter(|i| about.is_none_or(|end| i.deadline == end))
+                    .map(|i| (i.id, i.participant.clone()))
+                    .collect();
                 if !invitations.is_empty() {
                     self.effects.push(SideEffect::SendMail {
                         template,

@@ -419,7 +419,10 @@ fn a_consultation_invites_each_participant_with_a_legal_deadline() {
                 NaiveDate::from_ymd_opt(2026, 4, 2).unwrap()
             ),
             (
-                &TimerPurpose::ConsultationReminder { index: 0 },
+                &TimerPurpose::ConsultationReminder {
+                    index: 0,
+                    invitation: None
+                },
                 NaiveDate::from_ymd_opt(2026, 3, 25).unwrap()
             ),
         ]
@@ -897,12 +900,63 @@ fn an_extended_deadline_moves_the_partner_and_the_consultations_closing() {
         closed.instance.invitations[1].status,
         InvitationStatus::Expired
     );
-    // Extending B later than A moves the closing again; a shorter one leaves it.
+    // An extension shorter than A's leaves the closing where it is.
     let both = extend(&wf, &extended.instance, ids[1], "2026-04-08", "2026-03-20").unwrap();
-    assert!(both.effects.iter().all(|e| !matches!(
-        e,
-        SideEffect::CancelTimer { .. } | SideEffect::ScheduleTimer { .. }
-    )));
+    assert!(!both.effects.contains(&SideEffect::CancelTimer {
+        timer: new_timer.id
+    }));
+    assert!(both.instance.timers.iter().any(|t| t.id == new_timer.id));
+    // Reminders: the consultation's one (25.03.) reaches B only; A gets its own a week before
+    // its new deadline.
+    let reminded = |instance: &Instance, purpose: &TimerPurpose, day: &str| {
+        let timer = instance
+            .timers
+            .iter()
+            .find(|t| &t.purpose == purpose)
+            .unwrap_or_else(|| panic!("{purpose:?}: {:?}", instance.timers));
+        assert_eq!(timer.due.to_string(), day);
+        let fired = step(
+            &wf,
+            instance,
+            Event::TimerFired { timer: timer.id },
+            &clock(day),
+        )
+        .unwrap();
+        fired.effects.iter().find_map(|e| match e {
+            SideEffect::SendMail {
+                to: MailTarget::Organisations { invitations },
+                reminder: true,
+                ..
+            } => Some(invitations.iter().map(|(id, _)| *id).collect::<Vec<_>>()),
+            _ => None,
+        })
+    };
+    let general = TimerPurpose::ConsultationReminder {
+        index: 0,
+        invitation: None,
+    };
+    let own = TimerPurpose::ConsultationReminder {
+        index: 0,
+        invitation: Some(ids[0]),
+    };
+    assert_eq!(
+        reminded(&extended.instance, &general, "2026-03-25"),
+        Some(vec![ids[1]])
+    );
+    assert_eq!(
+        reminded(&extended.instance, &own, "2026-04-08"),
+        Some(vec![ids[0]])
+    );
+    // A second extension replaces A's own reminder.
+    let again = extend(&wf, &extended.instance, ids[0], "2026-04-22", "2026-03-21").unwrap();
+    let own_timers: Vec<_> = again
+        .instance
+        .timers
+        .iter()
+        .filter(|t| t.purpose == own)
+        .collect();
+    assert_eq!(own_timers.len(), 1, "{:?}", again.instance.timers);
+    assert_eq!(own_timers[0].due.to_string(), "2026-04-15");
 }
 
 #[test]

@@ -205,7 +205,7 @@ pub fn obstacles(
                     timer.step
                 ));
             }
-            TimerPurpose::ConsultationReminder { index } => {
+            TimerPurpose::ConsultationReminder { index, .. } => {
                 if let Step::Consultation(consultation) = step
                     && *index >= consultation.remind.len()
                 {

@@ -623,6 +623,14 @@ both_backends! {
             .unwrap();
         assert_eq!(due.last().unwrap(), &(until.succ_opt().unwrap(), "scheduled".to_string()), "{due:?}");
         assert!(due.iter().any(|(day, status)| *day == deadline.succ_opt().unwrap() && status == "cancelled"), "{due:?}");
+        // The Schulamt is reminded a week before its own deadline.
+        let reminders: Vec<(chrono::NaiveDate, Option<chrono::NaiveDate>)> = timers::table
+            .filter(timers::kind.eq("reminder"))
+            .filter(timers::status.eq("scheduled"))
+            .select((timers::due, timers::deadline))
+            .load(&mut db.connection())
+            .unwrap();
+        assert!(reminders.contains(&(until - chrono::TimeDelta::days(7), Some(until))), "{reminders:?}");
         let journal = send!(app, actix_test::TestRequest::get().uri(&format!("/api/v1/cases/{id}/journal")).insert_header(bearer(&staff)));
         let entry = journal.json().as_array().unwrap().iter().find(|e| e["kind"] == "deadline_extended").unwrap().clone();
         assert_eq!(entry["actor"], "k@kreis-soest.de");
