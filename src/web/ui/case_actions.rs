@@ -252,6 +252,21 @@ async fn conflict(
 }
 
 /// A refusal (422 with the reasons) or an error page.
+/// A form about a case that cannot be used now (an invitation answered or closed) leads back to
+/// the case page, which says why; a hidden case or a refused user gets the error page.
+pub(super) async fn form_refused(
+    db: &Database,
+    api: &web::Data<ApiState>,
+    session: &Session,
+    id: CaseId,
+    error: ServiceError,
+) -> HttpResponse {
+    match error {
+        ServiceError::Unprocessable(_) => refused_or_error(db, api, session, id, error).await,
+        other => service_error(api, session, other),
+    }
+}
+
 pub(super) async fn refused_or_error(
     db: &Database,
     api: &web::Data<ApiState>,

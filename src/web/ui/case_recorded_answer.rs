@@ -7,8 +7,8 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::case_actions::refused_or_error;
-use super::case_page::{blocking, date_de, service_error};
+use super::case_actions::{form_refused, refused_or_error};
+use super::case_page::{blocking, date_de};
 use super::{CsrfForm, Session, UiSession, layout, render, see_other};
 use crate::auth::Permission;
 use crate::db::Database;
@@ -117,45 +117,20 @@ fn page(
     context["eingang_von"] = json!(invited.invited_on.format("%Y-%m-%d").to_string());
     context["eingang_bis"] = json!(today.format("%Y-%m-%d").to_string());
     context["frist_abgelaufen"] = json!(today > invited.deadline);
-    // Every field's error slot, filled where the field has one (the templates are strict).
-    for field in [
+    let errors: Vec<(&str, &str)> = errors
+        .iter()
+        .map(|e| (e.pointer.as_str(), e.message.as_str()))
+        .collect();
+    let fields = [
         "votum",
         "stellungnahme",
         "name",
         "funktion",
         "eingang",
         "eingegangen_am",
-    ] {
-        let message = errors
-            .iter()
-            .find(|e| e.pointer.trim_start_matches('/') == field)
-            .map(|e| e.message.as_str());
-        context[format!("fehler_{field}")] = json!(message);
-    }
-    context["fehler"] = json!(
-        errors
-            .iter()
-            .map(|e| json!({ "ziel": format!("feld-{}", e.pointer.trim_start_matches('/')), "meldung": e.message }))
-            .collect::<Vec<_>>()
-    );
+    ];
+    super::form::field_errors(&mut context, &fields, &errors);
     render(api, status, "stellungnahme_erfassen", &context)
-}
-
-/// An invitation that takes no entry (answered, closed) leads back to the case page, which says
-/// why; a hidden case or a refused user gets the error page.
-async fn unavailable(
-    db: &Database,
-    api: &web::Data<ApiState>,
-    session: &Session,
-    id: i64,
-    error: ServiceError,
-) -> HttpResponse {
-    match error {
-        ServiceError::Unprocessable(_) => {
-            refused_or_error(db, api, session, CaseId(id), error).await
-        }
-        other => service_error(api, session, other),
-    }
 }
 
 /// `GET /vorgaenge/{id}/einladungen/{invitation}/stellungnahme`: the empty form.
@@ -182,7 +157,7 @@ pub async fn form(
             &Input::default(),
             &[],
         ),
-        Err(error) => unavailable(&db, &api, &session, id, error).await,
+        Err(error) => form_refused(&db, &api, &session, CaseId(id), error).await,
     }
 }
 
@@ -207,7 +182,7 @@ pub async fn submit(
     .await
     {
         Ok(invited) => invited,
-        Err(error) => return unavailable(&db, &api, &session, id, error).await,
+        Err(error) => return form_refused(&db, &api, &session, CaseId(id), error).await,
     };
     let now = clock::now();
     let checked = partner::check_recorded_answer(

@@ -627,6 +627,27 @@ fn shown(value: Option<&Value>) -> String {
     }
 }
 
+/// Puts the errors of a small form into its page's context: `fehler_{field}` for each of
+/// `fields` (null where the field has none, as the templates are strict) and `fehler`, the
+/// summary that links each message to its field (`#feld-{field}`). `errors` are pairs of JSON
+/// pointer and message.
+pub fn field_errors(context: &mut Value, fields: &[&str], errors: &[(&str, &str)]) {
+    let field_of = |pointer: &str| pointer.trim_start_matches('/').to_string();
+    for field in fields {
+        let message = errors
+            .iter()
+            .find(|(pointer, _)| field_of(pointer) == *field)
+            .map(|(_, message)| *message);
+        context[format!("fehler_{field}")] = json!(message);
+    }
+    context["fehler"] = json!(
+        errors
+            .iter()
+            .map(|(pointer, message)| json!({ "ziel": format!("feld-{}", field_of(pointer)), "meldung": message }))
+            .collect::<Vec<_>>()
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
