@@ -347,6 +347,58 @@ both_backends! {
 }
 
 both_backends! {
+    async fn a_partner_past_its_deadline_while_another_was_extended_is_shown_as_such(backend) {
+        let db = TestDatabase::migrated(backend);
+        let dir = tempfile::tempdir().unwrap();
+        create_user(&mut db.connection(), COORDINATOR, "05974", &[Role::Koordination], Some(PASSWORD));
+        let (app, api) = ui_app!(db, dir.path());
+        // Invited five weeks ago; before the deadline's timer fired, the Schulamt's deadline was
+        // extended (also possible once it has run out), so the consultation still runs.
+        let then = clock::at(chrono::Utc::now() - chrono::TimeDelta::days(35));
+        let calendar = vorgang::frist::HolidayCalendar::for_land("NW").unwrap();
+        let mut until = clock::now().today + chrono::TimeDelta::days(7);
+        while calendar.is_working_day(until) != Ok(true) {
+            until = until.succ_opt().unwrap();
+        }
+        let id = {
+            let mut conn = db.connection();
+            let ctx = api.case_context();
+            let soest = Organisation::find_by_key(&mut conn, "05974").unwrap().unwrap();
+            let case = cases::start_case(&mut conn, &ctx, "ki-antrag", &soest, application(), &actor(COORDINATOR), &then).unwrap();
+            let allow = |_| Ok(());
+            let call = Invocation { actor: &actor(COORDINATOR), clock: &then, check: &allow };
+            cases::take_action(&mut conn, &ctx, case.row.id, 1, "beteiligung_starten", None, None, call).unwrap();
+            let schulamt: i64 = vorgang::db::schema::invitations::table
+                .inner_join(vorgang::db::schema::organisations::table)
+                .filter(vorgang::db::schema::organisations::key.eq("SCHULAMT-SO"))
+                .select(vorgang::db::schema::invitations::id)
+                .first(&mut conn)
+                .unwrap();
+            let now = clock::now();
+            let call = Invocation { actor: &actor(COORDINATOR), clock: &now, check: &allow };
+            let extension = vorgang::service::extension::Extension { until, reason: None };
+            vorgang::service::extension::extend(&mut conn, &ctx, case.row.id, schulamt, extension, call).unwrap();
+            vorgang::scheduler::timers::run_due(&mut conn, &ctx, "t", vorgang::engine::TimerKind::Flow, &now, chrono::TimeDelta::minutes(5), &|| false).unwrap();
+            case.row.id.0
+        };
+        let mut browser = Browser::from("10.0.0.3:1000");
+        browser.login(&app, COORDINATOR, PASSWORD).await;
+        let page = browser.get(&app, &format!("/vorgaenge/{id}")).await;
+        let matrix = &page.body[page.body.find("id=\"beteiligung\"").unwrap()..page.body.find("id=\"journal\"").unwrap()];
+        let rows: Vec<&str> = matrix.split("<tr>").skip(2).collect();
+        assert_eq!(rows.len(), 2, "{matrix}");
+        let (extended, passed): (Vec<&str>, Vec<&str>) = rows.iter().partition(|row| row.contains("<td>offen<"));
+        assert_eq!((extended.len(), passed.len()), (1, 1), "{matrix}");
+        // The extended partner may still be reminded by a resent link; the other may not answer
+        // through its link any more, so it is offered an extension or an entry, not a resend.
+        assert!(extended[0].contains("Einladung erneut senden"), "{}", extended[0]);
+        assert!(passed[0].contains("<td>offen, Frist abgelaufen"), "{}", passed[0]);
+        assert!(!passed[0].contains("Einladung erneut senden"), "{}", passed[0]);
+        assert!(passed[0].contains(">Frist verlängern<") && passed[0].contains(">Stellungnahme erfassen<"), "{}", passed[0]);
+    }
+}
+
+both_backends! {
     async fn a_letter_that_came_by_the_deadline_is_entered_after_the_consultation_closed(backend) {
         let db = TestDatabase::migrated(backend);
         let dir = tempfile::tempdir().unwrap();

@@ -631,13 +631,22 @@ fn context(session: &Session, loaded: &Loaded, overrides: Overrides) -> Value {
                 "frist": date_de(row.deadline),
                 "frist_grund": if shared_deadline.is_some() { None } else { row.deadline_reason.as_deref() },
                 "erinnerungen": reminders_de(row.reminders_sent),
-                "status": status_invitation_de(&row.status),
+                // Open past its own deadline: the consultation waits for another partner whose
+                // deadline was extended; this one can no longer answer through its link.
+                "status": if row.status == "open" && row.deadline < loaded.clock.today {
+                    "offen, Frist abgelaufen"
+                } else {
+                    status_invitation_de(&row.status)
+                },
                 "beantwortet": row.answered_at.map(time_de),
                 "eingegangen": row.received_on.map(|day| day.format("%d.%m.%Y").to_string()),
                 "votum": row.votum.as_deref().and_then(beteiligung::parse_votum).map(beteiligung::votum_de),
                 "verspaetet": row.late,
                 "fassungen": (row.versions > 1).then(|| format!("{} Fassungen", row.versions)),
-                "offen": row.status == "open",
+                // Resending makes sense while the link can still be answered.
+                "offen": row.status == "open" && row.deadline >= loaded.clock.today,
+                // Also once the deadline has passed (§ 31 (7) sentence 2 VwVfG NRW).
+                "verlaengerbar": row.status == "open",
                 // A letter that came by the deadline can be entered after the consultation closed.
                 "erfassbar": row.status != "answered",
             }))
