@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
-use super::cases::{permit, permitted_row};
+use super::cases::{as_caller, as_caller_at, permit, permitted_row};
 use super::{ApiState, actor, blocking};
 use crate::auth::{Permission, Principal};
 use crate::db::Database;
@@ -280,14 +280,9 @@ pub(crate) fn extend_as(
     (id, invitation): (CaseId, i64),
     extension: extension::Extension,
 ) -> Result<(), crate::service::ServiceError> {
-    let caller = actor(principal);
-    let check = |access| permit(principal, Permission::TakeAction, access);
-    let call = cases::Invocation {
-        actor: &caller,
-        clock: &clock::now(),
-        check: &check,
-    };
-    extension::extend(conn, &api.case_context(), id, invitation, extension, call)
+    as_caller(principal, Permission::TakeAction, |call| {
+        extension::extend(conn, &api.case_context(), id, invitation, extension, call)
+    })
 }
 
 /// Body of `POST /api/v1/cases/{id}/consultations/{invitation}/answer`.
@@ -392,12 +387,7 @@ pub(crate) fn record_as(
     recorded: partner::RecordedAnswer,
     clock: &crate::engine::Clock,
 ) -> Result<(), crate::service::ServiceError> {
-    let caller = actor(principal);
-    let check = |access| permit(principal, Permission::TakeAction, access);
-    let call = cases::Invocation {
-        actor: &caller,
-        clock,
-        check: &check,
-    };
-    partner::record_for_partner(conn, &api.case_context(), id, invitation, recorded, call)
+    as_caller_at(principal, Permission::TakeAction, clock, |call| {
+        partner::record_for_partner(conn, &api.case_context(), id, invitation, recorded, call)
+    })
 }

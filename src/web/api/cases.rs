@@ -96,17 +96,26 @@ pub(crate) fn permitted_row(
 }
 
 /// Runs a command as the caller, with `permission` checked on the loaded case.
-fn as_caller<T>(
+pub(crate) fn as_caller<T>(
     principal: &Principal,
     permission: Permission,
     run: impl FnOnce(Invocation<'_>) -> Result<T, ServiceError>,
 ) -> Result<T, ServiceError> {
+    as_caller_at(principal, permission, &clock::now(), run)
+}
+
+/// [`as_caller`] at `now`, for a command whose input was checked against the same day.
+pub(crate) fn as_caller_at<T>(
+    principal: &Principal,
+    permission: Permission,
+    now: &crate::engine::Clock,
+    run: impl FnOnce(Invocation<'_>) -> Result<T, ServiceError>,
+) -> Result<T, ServiceError> {
     let actor = actor(principal);
-    let now = clock::now();
     let check = |access| permit(principal, permission, access);
     run(Invocation {
         actor: &actor,
-        clock: &now,
+        clock: now,
         check: &check,
     })
 }
