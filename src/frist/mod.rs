@@ -24,3 +24,14 @@ pub use delivery::{
     deemed_delivery,
 };
 pub use period::{Period, PeriodError, PeriodErrorKind};
+
+use chrono::NaiveDate;
+
+/// A day as people give it: `2026-09-01` (a date input, the API) or `1.9.2026` (typed by hand);
+/// surrounding blanks are ignored.
+pub fn parse_day(text: &str) -> Option<NaiveDate> {
+    let text = text.trim();
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .or_else(|_| NaiveDate::parse_from_str(text, "%d.%m.%Y"))
+        .ok()
+}

@@ -32,9 +32,7 @@ pub fn check(frist: Option<&str>, grund: Option<&str>) -> Result<Extension, Vec<
         errors.push(error("/frist", "Bitte geben Sie das neue Fristende an."));
         None
     } else {
-        let parsed = NaiveDate::parse_from_str(typed, "%Y-%m-%d")
-            .or_else(|_| NaiveDate::parse_from_str(typed, "%d.%m.%Y"))
-            .ok();
+        let parsed = crate::frist::parse_day(typed);
         if parsed.is_none() {
             errors.push(error(
                 "/frist",

@@ -496,9 +496,7 @@ fn checked(due: &str, reason: &str, today: NaiveDate) -> Result<(NaiveDate, Stri
         .with_year(today.year() + MAX_YEARS_AHEAD)
         .unwrap_or(NaiveDate::MAX);
     let typed = due.trim();
-    let due = NaiveDate::parse_from_str(typed, "%Y-%m-%d")
-        .or_else(|_| NaiveDate::parse_from_str(typed, "%d.%m.%Y"))
-        .ok();
+    let due = crate::frist::parse_day(typed);
     match due {
         None if typed.is_empty() => error("/due", "Bitte geben Sie den Tag der Wiedervorlage an."),
         None => error(

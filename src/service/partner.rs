@@ -137,12 +137,9 @@ fn received_on(
     if typed.is_empty() {
         return Err("Bitte geben Sie an, an welchem Tag die Stellungnahme eingegangen ist.".into());
     }
-    let day = NaiveDate::parse_from_str(typed, "%Y-%m-%d")
-        .or_else(|_| NaiveDate::parse_from_str(typed, "%d.%m.%Y"))
-        .map_err(|_| {
-            "Bitte geben Sie den Tag des Eingangs als Datum an, zum Beispiel 01.04.2026."
-                .to_string()
-        })?;
+    let day = crate::frist::parse_day(typed).ok_or_else(|| {
+        "Bitte geben Sie den Tag des Eingangs als Datum an, zum Beispiel 01.04.2026.".to_string()
+    })?;
     if day > today {
         Err("Der Tag des Eingangs liegt in der Zukunft; bitte geben Sie den Tag an, an dem die Stellungnahme eingegangen ist.".into())
     } else if day < invited_on {

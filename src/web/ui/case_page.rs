@@ -775,6 +775,19 @@ pub(crate) fn journal_item(
     let p = &entry.payload;
     let text = |key: &str| p.get(key).and_then(Value::as_str).unwrap_or("").to_string();
     let step = || title_of(definition, &text("step"));
+    // The invited organisation's name, and a day of the payload as `TT.MM.JJJJ`.
+    let partner = || {
+        let key = text("participant");
+        names
+            .get(key.as_str())
+            .map_or(key.clone(), |name| name.to_string())
+    };
+    let day = |key: &str| {
+        p.get(key)
+            .and_then(Value::as_str)
+            .and_then(crate::frist::parse_day)
+            .map(|d| d.format("%d.%m.%Y").to_string())
+    };
     let description = match entry.kind.as_str() {
         "case_started" => "Vorgang angelegt".to_string(),
         "action_taken" => {
@@ -807,20 +820,14 @@ pub(crate) fn journal_item(
         }
         "data_set" => format!("Feld „{}“ vom Verfahren gesetzt", text("path")),
         "answer_recorded" => {
-            let participant = text("participant");
-            let name = names
-                .get(participant.as_str())
-                .map_or(participant.as_str(), AsRef::as_ref);
+            let name = partner();
             let votum = beteiligung::parse_votum(&text("votum"))
                 .map(beteiligung::votum_de)
                 .unwrap_or("");
             let version = p.get("version").and_then(Value::as_u64).unwrap_or(1);
             // One the office entered names the day it came, which decided whether it was in time.
-            let received = p
-                .get("received_on")
-                .and_then(Value::as_str)
-                .and_then(form::parse_date)
-                .map(|day| format!("am {} eingegangen, ", day.format("%d.%m.%Y")))
+            let received = day("received_on")
+                .map(|day| format!("am {day} eingegangen, "))
                 .unwrap_or_default();
             match (version > 1, received.is_empty()) {
                 (true, _) => format!(
@@ -836,23 +843,13 @@ pub(crate) fn journal_item(
             let deadline = p
                 .get("deadline")
                 .and_then(Value::as_str)
-                .and_then(form::parse_date)
+                .and_then(crate::frist::parse_day)
                 .map(date_de)
                 .unwrap_or_default();
             format!("Beteiligung „{}“ eröffnet, Frist bis {deadline}", step())
         }
         "deadline_extended" => {
-            let participant = text("participant");
-            let name = names
-                .get(participant.as_str())
-                .map_or(participant.as_str(), AsRef::as_ref);
-            let day = |key: &str| {
-                p.get(key)
-                    .and_then(Value::as_str)
-                    .and_then(form::parse_date)
-                    .map(|d| d.format("%d.%m.%Y").to_string())
-                    .unwrap_or_default()
-            };
+            let name = partner();
             let reason = p
                 .get("reason")
                 .and_then(Value::as_str)
@@ -860,8 +857,8 @@ pub(crate) fn journal_item(
                 .unwrap_or_default();
             format!(
                 "Frist für {name} vom {} auf den {} verlängert{reason}",
-                day("from"),
-                day("until")
+                day("from").unwrap_or_default(),
+                day("until").unwrap_or_default()
             )
         }
         "consultation_completed" => format!("Beteiligung „{}“ abgeschlossen", step()),

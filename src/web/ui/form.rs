@@ -12,7 +12,6 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use chrono::NaiveDate;
 use indexmap::IndexMap;
 use serde_json::{Map, Value, json};
 
@@ -403,7 +402,7 @@ fn parse_field(
         }
         FieldType::Date => {
             let text = text?;
-            match parse_date(text) {
+            match crate::frist::parse_day(text) {
                 Some(date) => Some(json!(date.format("%Y-%m-%d").to_string())),
                 None => fail(
                     text,
@@ -471,13 +470,6 @@ fn parse_field(
             (!items.is_empty()).then_some(Value::Array(items))
         }
     }
-}
-
-/// `2026-09-01` (date inputs) or `1.9.2026` (typed by hand).
-pub fn parse_date(text: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .or_else(|_| NaiveDate::parse_from_str(text, "%d.%m.%Y"))
-        .ok()
 }
 
 /// `2`, `0,5` or `0.5`; whole numbers stay integers.
