@@ -8,16 +8,16 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::case_actions::{form_refused, refused_or_error};
+use super::case_invitation::{Invited, invited};
 use super::case_page::{blocking, date_de};
 use super::{CsrfForm, Session, UiSession, layout, render, see_other};
-use crate::auth::Permission;
 use crate::db::Database;
-use crate::db::models::{CaseId, Organisation};
+use crate::db::models::CaseId;
 use crate::engine::data::DataError;
-use crate::service::{ServiceError, clock, extension, partner};
+use crate::service::beteiligung::InvitationRow;
+use crate::service::{ServiceError, clock, extension};
 use crate::web::api::ApiState;
 use crate::web::api::beteiligung::extend_as;
-use crate::web::api::cases::permitted_row;
 
 /// The form as submitted (kept to show it again next to its errors).
 #[derive(Debug, Default, Deserialize)]
@@ -26,36 +26,11 @@ pub struct Input {
     grund: Option<String>,
 }
 
-/// What the page names: the case, the partner and its current deadline.
-struct Invited {
-    aktenzeichen: String,
-    organisation: String,
-    deadline: chrono::NaiveDate,
-}
-
-/// The open invitation of the case, for someone who may act in it; one that is answered or
-/// closed is refused here already (the engine decides again when the form is sent).
-fn invited(
-    conn: &mut crate::db::DbConnection,
-    session: &Session,
-    id: CaseId,
-    invitation: i64,
-) -> Result<Invited, ServiceError> {
-    let row = permitted_row(conn, session.principal(), Permission::TakeAction, id)?;
-    let found = partner::invitation_of(conn, id, invitation)?;
-    if found.status != "open" || found.closed_at.is_some() {
-        return Err(ServiceError::Unprocessable(
-            "Die Einladung ist beantwortet oder die Beteiligung abgeschlossen; ihre Frist wird hier nicht mehr verlängert.".into(),
-        ));
-    }
-    let organisation = Organisation::find(conn, found.organisation_id)?
-        .map(|o| o.designation().into_owned())
-        .unwrap_or_default();
-    Ok(Invited {
-        aktenzeichen: row.aktenzeichen,
-        organisation,
-        deadline: found.deadline,
-    })
+/// Only an open invitation's deadline is extended here.
+fn refused(found: &InvitationRow) -> Option<&'static str> {
+    (found.status != "open" || found.closed_at.is_some()).then_some(
+        "Die Einladung ist beantwortet oder die Beteiligung abgeschlossen; ihre Frist wird hier nicht mehr verlängert.",
+    )
 }
 
 fn page(
@@ -110,7 +85,7 @@ pub async fn form(
     let (id, invitation) = path.into_inner();
     let reader = session.clone();
     let found = blocking(&db, move |conn| {
-        invited(conn, &reader, CaseId(id), invitation)
+        invited(conn, &reader, (CaseId(id), invitation), refused)
     })
     .await;
     match found {
@@ -143,7 +118,7 @@ pub async fn submit(
     let (id, invitation) = path.into_inner();
     let reader = session.clone();
     let invited = match blocking(&db, move |conn| {
-        invited(conn, &reader, CaseId(id), invitation)
+        invited(conn, &reader, (CaseId(id), invitation), refused)
     })
     .await
     {

@@ -8,17 +8,17 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::case_actions::{form_refused, refused_or_error};
+use super::case_invitation::{Invited, invited};
 use super::case_page::{blocking, date_de};
 use super::{CsrfForm, Session, UiSession, layout, render, see_other};
-use crate::auth::Permission;
 use crate::db::Database;
-use crate::db::models::{CaseId, Organisation};
+use crate::db::models::CaseId;
 use crate::service::ServiceError;
+use crate::service::beteiligung::InvitationRow;
 use crate::service::clock;
 use crate::service::partner::{self, Channel, FieldError};
 use crate::web::api::ApiState;
 use crate::web::api::beteiligung::record_as;
-use crate::web::api::cases::permitted_row;
 
 /// The form as submitted (kept to show it again next to its errors).
 #[derive(Debug, Default, Deserialize)]
@@ -34,42 +34,12 @@ pub struct Input {
     eingegangen_am: Option<String>,
 }
 
-/// What the page names: the case and the invited partner.
-struct Invited {
-    aktenzeichen: String,
-    organisation: String,
-    deadline: chrono::NaiveDate,
-    /// The day of the invitation, the earliest day a Stellungnahme can have come.
-    invited_on: chrono::NaiveDate,
-}
-
-/// The invitation of the case, for someone who may act in it; an answered one is refused here
-/// already, so that nobody fills in a form that cannot be taken.
-fn invited(
-    conn: &mut crate::db::DbConnection,
-    session: &Session,
-    id: CaseId,
-    invitation: i64,
-) -> Result<Invited, ServiceError> {
-    let principal = session.principal();
-    let row = permitted_row(conn, principal, Permission::TakeAction, id)?;
-    let found = partner::invitation_of(conn, id, invitation)?;
-    // An expired invitation takes a Stellungnahme that reached the office in time (or a late
-    // one, where the workflow accepts it); the engine decides when it is submitted.
-    if found.status == "answered" {
-        return Err(ServiceError::Unprocessable(
-            "Die Einladung ist bereits beantwortet; eine Stellungnahme kann hier nicht mehr erfasst werden.".into(),
-        ));
-    }
-    let organisation = Organisation::find(conn, found.organisation_id)?
-        .map(|o| o.designation().into_owned())
-        .unwrap_or_default();
-    Ok(Invited {
-        aktenzeichen: row.aktenzeichen,
-        organisation,
-        deadline: found.deadline,
-        invited_on: clock::berlin_date(found.invited_at.and_utc()),
-    })
+/// An expired invitation takes a Stellungnahme that reached the office in time (or a late one,
+/// where the workflow accepts it); only an answered one is refused here.
+fn refused(found: &InvitationRow) -> Option<&'static str> {
+    (found.status == "answered").then_some(
+        "Die Einladung ist bereits beantwortet; eine Stellungnahme kann hier nicht mehr erfasst werden.",
+    )
 }
 
 fn page(
@@ -144,7 +114,7 @@ pub async fn form(
     let (id, invitation) = path.into_inner();
     let reader = session.clone();
     let found = blocking(&db, move |conn| {
-        invited(conn, &reader, CaseId(id), invitation)
+        invited(conn, &reader, (CaseId(id), invitation), refused)
     })
     .await;
     match found {
@@ -177,7 +147,7 @@ pub async fn submit(
     let (id, invitation) = path.into_inner();
     let reader = session.clone();
     let invited = match blocking(&db, move |conn| {
-        invited(conn, &reader, CaseId(id), invitation)
+        invited(conn, &reader, (CaseId(id), invitation), refused)
     })
     .await
     {

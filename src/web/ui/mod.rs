@@ -17,6 +17,7 @@ mod case_documents;
 mod case_extension;
 mod case_file;
 mod case_follow_ups;
+mod case_invitation;
 mod case_list;
 mod case_list_csv;
 mod case_message;
