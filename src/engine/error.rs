@@ -76,6 +76,9 @@ pub enum EngineError {
     /// A deadline cannot be extended to that day (German, names the day and why).
     #[error("{0}")]
     DeadlineExtension(String),
+    /// A partner cannot be invited to the consultation later (German, for the form's field).
+    #[error("{0}")]
+    ParticipantRefused(String),
     /// No step waits for this message.
     #[error("Kein Schritt wartet auf die Nachricht „{0}“.")]
     NoReceiver(String),

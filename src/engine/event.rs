@@ -86,6 +86,19 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
     },
+    /// The office invites one more partner to a running consultation (one forgotten at the
+    /// start, or a further local partner the Schwerpunkte call for, Nr. 2 des Erlasses). The
+    /// partner gets the step's full period, counted from its own invitation.
+    AddParticipant {
+        /// The consultation step.
+        step: String,
+        /// Key of the organisation to invite.
+        participant: String,
+        actor: Actor,
+        /// Why, for the file.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
     /// A scheduled timer is due.
     TimerFired { timer: LocalId },
     /// A named message arrived for waiting steps, with the data it carries (a merge patch

@@ -182,6 +182,15 @@ impl Run<'_> {
                 self.require_running()?;
                 self.extend_deadline(invitation, until, &actor, reason)?;
             }
+            Event::AddParticipant {
+                step,
+                participant,
+                actor,
+                reason,
+            } => {
+                self.require_running()?;
+                self.add_participant(&step, participant.trim(), &actor, reason)?;
+            }
             Event::TimerFired { timer } => {
                 self.require_running()?;
                 let index = self
@@ -534,14 +543,119 @@ impl Run<'_> {
             invitation,
             deadline: until,
         });
-        self.remind_before_extended(&current, until)?;
+        self.remind_before_own_deadline(&current, until)?;
         self.close_after_latest_deadline(current.token, &current.step)
     }
 
-    /// The consultation's reminders, before the extended deadline `until`, for the invitation
-    /// alone (replacing those of an earlier extension); the consultation's own reminders no
-    /// longer reach it, as they are about another day.
-    fn remind_before_extended(
+    /// Invites `participant` to the running consultation `step` with the step's period counted
+    /// from today (the partner has the whole period from its own invitation, as an Ereignisfrist
+    /// from sending), adds it to the data the participants come from, and keeps the step open
+    /// until its deadline. Refused when the step runs no consultation or the partner is invited
+    /// already (answered, open or expired).
+    fn add_participant(
+        &mut self,
+        step: &str,
+        participant: &str,
+        actor: &Actor,
+        reason: Option<String>,
+    ) -> Result<(), EngineError> {
+        let refuse = |message: String| Err(EngineError::ParticipantRefused(message));
+        let consultation = match self.workflow.step(step) {
+            Some(Step::Consultation(c)) => c.clone(),
+            _ => return refuse(format!("Der Schritt „{step}“ ist keine Beteiligung.")),
+        };
+        if participant.is_empty() {
+            return refuse("Bitte wählen Sie die Stelle, die beteiligt werden soll.".into());
+        }
+        let Some(token) = self
+            .instance
+            .tokens
+            .iter()
+            .find(|t| t.step == step)
+            .map(|t| t.id)
+        else {
+            return refuse(format!(
+                "Die Beteiligung „{}“ läuft nicht; eine Stelle kann nur während der Beteiligung \
+                 nachträglich beteiligt werden.",
+                consultation.title
+            ));
+        };
+        if self
+            .instance
+            .invitations
+            .iter()
+            .any(|i| i.token == token && i.participant == participant)
+        {
+            return refuse(
+                "Diese Stelle ist an der laufenden Beteiligung bereits beteiligt.".into(),
+            );
+        }
+        let computed = legal_deadline(step, self.clock.today, &consultation.deadline)?;
+        let end = computed.end;
+        let id = self.instance.allocate_id();
+        let invitation = InvitationState {
+            id,
+            step: step.to_string(),
+            token,
+            participant: participant.to_string(),
+            deadline: end,
+            status: InvitationStatus::Open,
+        };
+        self.instance.invitations.push(invitation.clone());
+        self.effects.push(SideEffect::Invite {
+            invitation: id,
+            step: step.to_string(),
+            participant: participant.to_string(),
+            deadline: end,
+            deadline_reason: shift_reason(&computed),
+            template: consultation.invitation.clone(),
+        });
+        self.record(JournalEntry::ParticipantAdded {
+            step: step.to_string(),
+            invitation: id,
+            participant: participant.to_string(),
+            deadline: end,
+            actor: actor.id.clone(),
+            reason,
+        });
+        // The data names every partner of the Beteiligung, the later one too (where it is a
+        // list; a single key cannot take a second).
+        let path = consultation.participants.as_field_path();
+        let listed = match lookup(&self.instance.data, path) {
+            Some(Value::Array(items)) => Some(items.clone()),
+            None | Some(Value::Null) => Some(Vec::new()),
+            Some(_) => None,
+        };
+        if let Some(mut items) = listed
+            && !items.iter().any(|item| item.as_str() == Some(participant))
+        {
+            items.push(Value::String(participant.to_string()));
+            self.set_data(step, path, Value::Array(items));
+        }
+        // The consultation's reminders reach the partner where they are about its deadline
+        // (invited on the day the consultation opened); otherwise it gets its own.
+        let covered = self.instance.timers.iter().any(|t| {
+            t.token == token
+                && matches!(
+                    t.purpose,
+                    TimerPurpose::ConsultationReminder {
+                        invitation: None,
+                        ..
+                    }
+                )
+                && t.deadline.as_ref().is_some_and(|d| d.end == end)
+        });
+        if !covered {
+            self.remind_before_own_deadline(&invitation, end)?;
+        }
+        self.close_after_latest_deadline(token, step)
+    }
+
+    /// The consultation's reminders before `until`, the invitation's own deadline (extended, or
+    /// that of a partner invited later), for the invitation alone (replacing those of an
+    /// earlier extension); the consultation's own reminders do not reach it, as they are about
+    /// another day.
+    fn remind_before_own_deadline(
         &mut self,
         current: &InvitationState,
         until: NaiveDate,

@@ -1019,6 +1019,207 @@ fn a_deadline_is_extended_only_to_a_later_working_day_of_a_running_consultation(
     );
 }
 
+fn add(
+    wf: &Workflow,
+    instance: &Instance,
+    participant: &str,
+    today: &str,
+) -> Result<Outcome, EngineError> {
+    step(
+        wf,
+        instance,
+        Event::AddParticipant {
+            step: "beteiligung".into(),
+            participant: participant.into(),
+            actor: koordination(),
+            reason: Some("Integrationsrat vergessen".into()),
+        },
+        &clock(today),
+    )
+}
+
+/// Who a fired reminder timer of `purpose`, due on `day`, writes to.
+fn reminded(wf: &Workflow, instance: &Instance, purpose: &TimerPurpose, day: &str) -> Vec<String> {
+    let timer = instance
+        .timers
+        .iter()
+        .find(|t| &t.purpose == purpose && t.due.to_string() == day)
+        .unwrap_or_else(|| panic!("{purpose:?} on {day}: {:?}", instance.timers));
+    let fired = step(
+        wf,
+        instance,
+        Event::TimerFired { timer: timer.id },
+        &clock(day),
+    )
+    .unwrap();
+    fired
+        .effects
+        .iter()
+        .find_map(|e| match e {
+            SideEffect::SendMail {
+                to: MailTarget::Organisations { invitations },
+                reminder: true,
+                ..
+            } => Some(invitations.iter().map(|(_, p)| p.clone()).collect()),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_partner_invited_later_gets_the_whole_period_and_keeps_the_consultation_open() {
+    let wf = consultation("all_answered");
+    let start = started(&wf, json!({ "beteiligte": ["A", "B"] }), "2026-03-04");
+    let opened = act(&wf, &start.instance, "entwurf", "beteiligen").unwrap();
+    let closing = |instance: &Instance| {
+        instance
+            .timers
+            .iter()
+            .find(|t| t.purpose == TimerPurpose::ConsultationDeadline)
+            .unwrap()
+            .due
+            .to_string()
+    };
+    assert_eq!(closing(&opened.instance), "2026-04-02");
+    // Two weeks in, the Integrationsrat is invited: four weeks from Wednesday 18.03.2026.
+    let added = add(&wf, &opened.instance, " C ", "2026-03-18").unwrap();
+    let c = added.instance.invitations.last().unwrap().clone();
+    assert_eq!(
+        (c.participant.as_str(), c.deadline.to_string(), &c.status),
+        ("C", "2026-04-15".to_string(), &InvitationStatus::Open)
+    );
+    assert!(added.effects.iter().any(|e| matches!(e,
+        SideEffect::Invite { invitation, participant, deadline, template, .. }
+            if *invitation == c.id && participant == "C" && deadline.to_string() == "2026-04-15"
+                && template == "beteiligung_einladung")));
+    assert!(matches!(
+        added.journal.as_slice(),
+        [
+            JournalEntry::ParticipantAdded { participant, deadline, reason: Some(_), .. },
+            JournalEntry::DataSet { path, .. },
+        ] if participant == "C" && deadline.to_string() == "2026-04-15" && path == "beteiligte"
+    ));
+    assert_eq!(added.instance.data["beteiligte"], json!(["A", "B", "C"]));
+    assert_eq!(closing(&added.instance), "2026-04-16");
+    // The consultation's reminder (25.03.) is about 01.04. and reaches A and B; C gets its own
+    // a week before 15.04.
+    let general = TimerPurpose::ConsultationReminder {
+        index: 0,
+        invitation: None,
+    };
+    let own = TimerPurpose::ConsultationReminder {
+        index: 0,
+        invitation: Some(c.id),
+    };
+    assert_eq!(
+        reminded(&wf, &added.instance, &general, "2026-03-25"),
+        ["A", "B"]
+    );
+    assert_eq!(reminded(&wf, &added.instance, &own, "2026-04-08"), ["C"]);
+    // A and B answering does not close it: C is still to answer.
+    let mut instance = added.instance.clone();
+    for (index, day) in [(0, "2026-03-20"), (1, "2026-03-23")] {
+        let answered = step(
+            &wf,
+            &instance,
+            Event::Answer {
+                invitation: instance.invitations[index].id,
+                answer: answer(Votum::Zustimmung),
+            },
+            &clock(day),
+        )
+        .unwrap();
+        instance = answered.instance;
+    }
+    token_at(&instance, "beteiligung");
+    let last = step(
+        &wf,
+        &instance,
+        Event::Answer {
+            invitation: c.id,
+            answer: answer(Votum::Bedenken),
+        },
+        &clock("2026-04-14"),
+    )
+    .unwrap();
+    token_at(&last.instance, "auswertung");
+}
+
+#[test]
+fn a_partner_is_invited_later_only_once_and_only_while_the_consultation_runs() {
+    let wf = consultation("deadline");
+    let start = started(&wf, json!({ "beteiligte": ["A", "B"] }), "2026-03-04");
+    let opened = act(&wf, &start.instance, "entwurf", "beteiligen").unwrap();
+    let refused = |outcome: Result<Outcome, EngineError>, expected: &str| match outcome {
+        Err(EngineError::ParticipantRefused(text)) => {
+            assert!(text.contains(expected), "{text}")
+        }
+        other => panic!("{expected}: {other:?}"),
+    };
+    refused(
+        add(&wf, &opened.instance, "B", "2026-03-10"),
+        "bereits beteiligt",
+    );
+    refused(
+        add(&wf, &opened.instance, "  ", "2026-03-10"),
+        "Bitte wählen Sie",
+    );
+    // Invited on the day the consultation opened, D shares its deadline, its closing and its
+    // reminder, and gets no second one of its own.
+    let same_day = add(&wf, &opened.instance, "D", "2026-03-04").unwrap();
+    assert_eq!(
+        same_day
+            .instance
+            .invitations
+            .last()
+            .unwrap()
+            .deadline
+            .to_string(),
+        "2026-04-01"
+    );
+    let reminders: Vec<_> = same_day
+        .instance
+        .timers
+        .iter()
+        .filter(|t| matches!(t.purpose, TimerPurpose::ConsultationReminder { .. }))
+        .collect();
+    assert_eq!(reminders.len(), 1, "{reminders:?}");
+    assert_eq!(
+        reminded(&wf, &same_day.instance, &reminders[0].purpose, "2026-03-25"),
+        ["A", "B", "D"]
+    );
+    // Answered or not, once the consultation has closed nobody is added.
+    let deadline = opened
+        .instance
+        .timers
+        .iter()
+        .find(|t| t.purpose == TimerPurpose::ConsultationDeadline)
+        .unwrap()
+        .id;
+    let closed = step(
+        &wf,
+        &opened.instance,
+        Event::TimerFired { timer: deadline },
+        &clock("2026-04-02"),
+    )
+    .unwrap();
+    refused(add(&wf, &closed.instance, "C", "2026-04-02"), "läuft nicht");
+    // Neither is anyone before it started, nor at a step that is no consultation.
+    refused(add(&wf, &start.instance, "C", "2026-03-04"), "läuft nicht");
+    let at_task = step(
+        &wf,
+        &opened.instance,
+        Event::AddParticipant {
+            step: "auswertung".into(),
+            participant: "C".into(),
+            actor: koordination(),
+            reason: None,
+        },
+        &clock("2026-03-10"),
+    );
+    refused(at_task, "keine Beteiligung");
+}
+
 #[test]
 fn a_consultation_without_participants_moves_on_at_once() {
     let mut definition = consultation("all_answered").definition().clone();

@@ -86,6 +86,16 @@ pub enum JournalEntry {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
     },
+    /// One more partner was invited to a running consultation, with its own deadline.
+    ParticipantAdded {
+        step: String,
+        invitation: LocalId,
+        participant: String,
+        deadline: NaiveDate,
+        actor: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
     /// Invitations went out with this deadline.
     ConsultationOpened { step: String, deadline: NaiveDate },
     /// The consultation ended.
@@ -156,6 +166,7 @@ impl JournalEntry {
             Self::DataSet { .. } => "data_set",
             Self::AnswerRecorded { .. } => "answer_recorded",
             Self::DeadlineExtended { .. } => "deadline_extended",
+            Self::ParticipantAdded { .. } => "participant_added",
             Self::ConsultationOpened { .. } => "consultation_opened",
             Self::ConsultationCompleted { .. } => "consultation_completed",
             Self::MessageReceived { .. } => "message_received",

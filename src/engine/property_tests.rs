@@ -1,5 +1,6 @@
 //! Properties of the state machine over random event sequences, on fixed and generated definitions:
-//! no panic, every scheduled timer cancelled when its step is left, joins fire once, determinism.
+//! no panic, every scheduled timer cancelled when its step is left, joins fire once, determinism,
+//! a consultation closing only after its deadlines, a partner invited to it once.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -94,6 +95,17 @@ pub(crate) fn choose_event(instance: &Instance, workflow: &Workflow, pick: u16) 
                 reason: None,
             }
         }
+        9 if n / 10 % 4 == 1 => {
+            let steps: Vec<&str> = instance.tokens.iter().map(|t| t.step.as_str()).collect();
+            Event::AddParticipant {
+                step: steps
+                    .get(n / 40 % steps.len().max(1))
+                    .map_or("x".into(), |s| s.to_string()),
+                participant: ["A", "B", "C", "D"][n / 160 % 4].into(),
+                actor,
+                reason: None,
+            }
+        }
         _ if n % 97 == 0 => Event::Withdraw {
             actor,
             reason: None,
@@ -170,6 +182,18 @@ pub(crate) fn run_and_check(
             assert_eq!(
                 ids, live_timers,
                 "timers in the state and in the effects disagree"
+            );
+            // A partner is invited to one consultation once.
+            let invited: BTreeSet<(LocalId, &str)> = instance
+                .invitations
+                .iter()
+                .map(|i| (i.token, i.participant.as_str()))
+                .collect();
+            assert_eq!(
+                invited.len(),
+                instance.invitations.len(),
+                "a partner invited twice: {:?}",
+                instance.invitations
             );
             for timer in &instance.timers {
                 // A consultation closes only after every deadline of its invitations.

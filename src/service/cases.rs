@@ -890,6 +890,36 @@ pub fn extend_deadline(
     )
 }
 
+/// Invites `participant` to the running consultation `step` later (`Event::AddParticipant`),
+/// with a reason for the file. Not version-checked, like an extension: it changes no field the
+/// caller edits but the list of partners the engine itself extends.
+pub fn add_participant(
+    conn: &mut DbConnection,
+    ctx: &CaseContext<'_>,
+    id: CaseId,
+    (step, participant): (String, String),
+    reason: Option<String>,
+    call: Invocation<'_>,
+) -> Result<LoadedCase, ServiceError> {
+    let actor = call.actor.clone();
+    apply(
+        conn,
+        ctx,
+        id,
+        None,
+        call,
+        move |_, _| {
+            Ok(Event::AddParticipant {
+                step,
+                participant,
+                actor,
+                reason,
+            })
+        },
+        false,
+    )
+}
+
 /// Fires a due timer (the scheduler's command).
 pub fn fire_timer(
     conn: &mut DbConnection,

@@ -41,27 +41,29 @@ pub fn check(frist: Option<&str>, grund: Option<&str>) -> Result<Extension, Vec<
         }
         parsed
     };
-    let reason = grund.map(str::trim).filter(|r| !r.is_empty());
-    if let Some(reason) = reason {
-        if reason.chars().count() > REASON_MAX {
-            errors.push(error(
-                "/grund",
-                "Der Grund ist zu lang (höchstens 500 Zeichen).",
-            ));
-        } else if reason.chars().any(char::is_control) {
-            errors.push(error(
-                "/grund",
-                "Der Grund enthält Steuerzeichen oder Zeilenumbrüche; bitte geben Sie eine Zeile Text ein.",
-            ));
-        }
-    }
+    let reason = check_reason(grund, &mut errors);
     match (until, errors.is_empty()) {
-        (Some(until), true) => Ok(Extension {
-            until,
-            reason: reason.map(str::to_string),
-        }),
+        (Some(until), true) => Ok(Extension { until, reason }),
         _ => Err(errors),
     }
+}
+
+/// The optional reason for the file (`grund`): one line of at most 500 characters, blank is
+/// none; a problem is added to `errors` at `/grund`.
+pub(crate) fn check_reason(grund: Option<&str>, errors: &mut Vec<DataError>) -> Option<String> {
+    let reason = grund.map(str::trim).filter(|r| !r.is_empty())?;
+    if reason.chars().count() > REASON_MAX {
+        errors.push(error(
+            "/grund",
+            "Der Grund ist zu lang (höchstens 500 Zeichen).",
+        ));
+    } else if reason.chars().any(char::is_control) {
+        errors.push(error(
+            "/grund",
+            "Der Grund enthält Steuerzeichen oder Zeilenumbrüche; bitte geben Sie eine Zeile Text ein.",
+        ));
+    }
+    Some(reason.to_string())
 }
 
 /// Extends the deadline of invitation `invitation` (its `invitations.id`) of `case`, checked like
@@ -98,7 +100,7 @@ pub fn extend(
     }
 }
 
-fn error(pointer: &str, message: &str) -> DataError {
+pub(crate) fn error(pointer: &str, message: &str) -> DataError {
     DataError {
         pointer: pointer.into(),
         message: message.into(),

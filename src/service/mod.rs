@@ -20,6 +20,7 @@ pub mod extension;
 pub mod first_run;
 pub mod follow_ups;
 pub mod fristen;
+pub mod further_participant;
 pub mod internal;
 pub mod mail;
 pub mod metrics;

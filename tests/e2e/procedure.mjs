@@ -198,6 +198,13 @@ await run(async (browser) => {
     await submitting(coordinator, () => coordinator.getByRole('button', { name: 'Frist verlängern' }).click());
     assert.match(await coordinator.locator('#fehler-frist').textContent(), /neue Fristende/);
     await page_done(coordinator, 'frist-verlaengern-fehler');
+    // The form for inviting a further partner: no choice is named at its field, nobody is invited.
+    await coordinator.goto(casePage);
+    await coordinator.getByRole('link', { name: 'Weitere Stelle beteiligen' }).click();
+    await coordinator.waitForLoadState('load');
+    await submitting(coordinator, () => coordinator.getByRole('button', { name: 'Stelle beteiligen' }).click());
+    assert.match(await coordinator.locator('#fehler-stelle').textContent(), /Bitte wählen Sie die Stelle/);
+    await page_done(coordinator, 'stelle-beteiligen-fehler');
     await coordinator.goto(casePage);
   });
 

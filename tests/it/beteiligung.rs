@@ -655,6 +655,104 @@ both_backends! {
     }
 }
 
+both_backends! {
+    async fn a_further_partner_is_invited_to_the_running_beteiligung(backend) {
+        use vorgang::db::schema::timers;
+        let db = TestDatabase::migrated(backend);
+        let dir = tempfile::tempdir().unwrap();
+        let coordinator = create_user(&mut db.connection(), "k@kreis-soest.de", "05974", &[Role::Koordination], None);
+        let reader = create_user(&mut db.connection(), "l@kreis-soest.de", "05974", &[Role::Lesen], None);
+        let staff = crate::support::auth::staff_token(&coordinator);
+        let reader = crate::support::auth::staff_token(&reader);
+        let pool = db.pool(4);
+        let api = crate::support::api::state(&pool, dir.path());
+        crate::support::partners::add_partner(&mut db.connection(), "05974-IR", "Integrationsrat des Kreises Soest", Some("integrationsrat@kreis-soest.test"));
+        crate::support::partners::add_partner(&mut db.connection(), "05974-OHNE", "Stelle ohne Adresse", None);
+        let app = actix_test::init_service(vorgang::web::app(pool, test_auth(), api)).await;
+        let created = send!(app, actix_test::TestRequest::post().uri("/api/v1/cases").insert_header(bearer(&staff))
+            .set_json(json!({ "workflow": "ki-antrag", "data": application() })));
+        let id = created.json()["id"].as_i64().unwrap();
+        let uri = format!("/api/v1/cases/{id}/consultations");
+        let add = |body: Value, token: &str| actix_test::TestRequest::post().uri(&uri).insert_header(bearer(token)).set_json(body);
+
+        // Before the Beteiligung runs, nobody is added.
+        let early = send!(app, add(json!({ "stelle": "05974-IR" }), &staff));
+        assert_eq!(early.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", early.text);
+        assert!(early.json()["detail"].as_str().unwrap().contains("keine Beteiligung"), "{}", early.text);
+
+        let started = send!(app, actix_test::TestRequest::post().uri(&format!("/api/v1/cases/{id}/actions/beteiligung_starten"))
+            .insert_header(bearer(&staff)).set_json(json!({ "version": 1 })));
+        assert_eq!(started.status, StatusCode::OK, "{}", started.text);
+        let version = started.json()["version"].as_i64().unwrap();
+        let state = |db: &TestDatabase| (counts(db), mails(db).len(), timers::table.count().get_result::<i64>(&mut db.connection()).unwrap());
+        let before = state(&db);
+
+        // A reader may not; every partner that cannot be invited is named at `/stelle`, a step
+        // that runs no consultation at `/schritt`; an unknown case is 404; nothing changes.
+        let refused = send!(app, add(json!({ "stelle": "05974-IR" }), &reader));
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+        for (body, pointer, message) in [
+            (json!({}), "/stelle", "Bitte wählen Sie"),
+            (json!({ "stelle": "UNBEKANNT" }), "/stelle", "nicht als Organisation erfasst"),
+            (json!({ "stelle": "05974-OHNE" }), "/stelle", "weder ein Funktionspostfach"),
+            (json!({ "stelle": "SCHULAMT-SO" }), "/stelle", "bereits beteiligt"),
+            (json!({ "stelle": "05974" }), "/stelle", "nicht selbst beteiligt"),
+            (json!({ "stelle": "05974-IR", "schritt": "entwurf" }), "/schritt", "keine Beteiligung im Schritt „entwurf“"),
+            (json!({ "stelle": "05974-IR", "grund": "a\nb" }), "/grund", "Zeilenumbrüche"),
+        ] {
+            let invalid = send!(app, add(body.clone(), &staff));
+            assert_eq!(invalid.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {}", invalid.text);
+            assert_eq!(invalid.json()["errors"][0]["pointer"], pointer, "{body}: {}", invalid.text);
+            assert!(invalid.json()["errors"][0]["message"].as_str().unwrap().contains(message), "{body}: {}", invalid.text);
+        }
+        let unknown = send!(app, actix_test::TestRequest::post().uri("/api/v1/cases/999999/consultations")
+            .insert_header(bearer(&staff)).set_json(json!({ "stelle": "05974-IR" })));
+        assert_eq!(unknown.status, StatusCode::NOT_FOUND, "{}", unknown.text);
+        assert_eq!(state(&db), before, "nothing changed");
+
+        let reminders = |db: &TestDatabase| -> i64 {
+            timers::table.filter(timers::kind.eq("reminder")).filter(timers::status.eq("scheduled")).count().get_result(&mut db.connection()).unwrap()
+        };
+        let reminders_before = reminders(&db);
+        assert!(reminders_before > 0);
+        // Invited: a third row with the step's period from today (today, so the others' day),
+        // the invitation mail with a personal link, the partner in the case's data.
+        let added = send!(app, add(json!({ "stelle": "05974-IR", "grund": "Integrationsrat war nicht eingeladen" }), &staff));
+        assert_eq!(added.status, StatusCode::CREATED, "{}", added.text);
+        let rows = added.json().as_array().unwrap().clone();
+        assert_eq!(rows.len(), 3, "{rows:?}");
+        let row = rows.iter().find(|r| r["organisation"] == "05974-IR").unwrap();
+        assert_eq!((row["status"].as_str(), &row["deadline"]), (Some("open"), &rows[0]["deadline"]));
+        let case = send!(app, actix_test::TestRequest::get().uri(&format!("/api/v1/cases/{id}")).insert_header(bearer(&staff)));
+        assert_eq!(case.json()["data"]["beteiligte"], json!(["SCHULAMT-SO", "05974-JA", "05974-IR"]));
+        assert_eq!(case.json()["version"].as_i64(), Some(version + 1));
+        let mail = mails(&db).into_iter().rev().find(|m| m.0 == "beteiligung_einladung").unwrap();
+        assert_eq!(mail.1, ["integrationsrat@kreis-soest.test"]);
+        assert!(!mail.3.contains("nicht eingeladen"), "the reason is for the file: {}", mail.3);
+        // Invited on the day the others were, it shares the consultation's reminder.
+        assert_eq!(reminders(&db), reminders_before, "no reminder of its own");
+        let journal = send!(app, actix_test::TestRequest::get().uri(&format!("/api/v1/cases/{id}/journal")).insert_header(bearer(&staff)));
+        let entry = journal.json().as_array().unwrap().iter().find(|e| e["kind"] == "participant_added").unwrap().clone();
+        assert_eq!(entry["actor"], "k@kreis-soest.de");
+        assert_eq!(entry["payload"]["participant"], "05974-IR");
+        assert_eq!(entry["payload"]["reason"], "Integrationsrat war nicht eingeladen");
+        // Invited twice: refused.
+        let again = send!(app, add(json!({ "stelle": "05974-IR" }), &staff));
+        assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", again.text);
+
+        // The new partner answers through its link like the others.
+        let token = token_in(&mail.3);
+        let answered = send!(app, actix_test::TestRequest::post().uri(&format!("/api/v1/beteiligung/{token}"))
+            .set_json(json!({ "votum": "zustimmung", "stellungnahme": "Der Integrationsrat begrüßt das Vorhaben.", "name": "Frau Yilmaz" })));
+        assert!(answered.status.is_success(), "{}", answered.text);
+        let matrix = send!(app, actix_test::TestRequest::get().uri(&uri).insert_header(bearer(&staff)));
+        let row = matrix.json().as_array().unwrap().iter().find(|r| r["organisation"] == "05974-IR").unwrap().clone();
+        assert_eq!(row["status"], "answered", "{row}");
+        let report = vorgang::journal::verify(&mut db.connection()).unwrap();
+        assert!(report.intact(), "{:?}", report.breaks);
+    }
+}
+
 /// A multipart body with text fields and one file field.
 pub(crate) fn form_with_file(
     fields: &[(&str, &str)],

@@ -39,6 +39,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/cases/{id}/documents"),
     ("GET", "/api/v1/cases/{id}/documents/{doc_id}"),
     ("GET", "/api/v1/cases/{id}/consultations"),
+    ("POST", "/api/v1/cases/{id}/consultations"),
     (
         "POST",
         "/api/v1/cases/{id}/consultations/{invitation}/resend",

@@ -347,6 +347,71 @@ both_backends! {
 }
 
 both_backends! {
+    async fn the_office_invites_a_further_partner_from_the_matrix(backend) {
+        let db = TestDatabase::migrated(backend);
+        let dir = tempfile::tempdir().unwrap();
+        create_user(&mut db.connection(), COORDINATOR, "05974", &[Role::Koordination], Some(PASSWORD));
+        let (app, api) = ui_app!(db, dir.path());
+        crate::support::partners::add_partner(&mut db.connection(), "05974-IR", "Integrationsrat des Kreises Soest", Some("integrationsrat@kreis-soest.test"));
+        crate::support::partners::add_partner(&mut db.connection(), "05974-OHNE", "Stelle ohne Adresse", None);
+        let id = start(&mut db.connection(), &api, "05974", application());
+        let mut browser = Browser::from("10.0.0.3:1000");
+        browser.login(&app, COORDINATOR, PASSWORD).await;
+        let entry = format!("/vorgaenge/{id}/beteiligungen/beteiligung/stelle");
+        // Before the Beteiligung runs, the page offers no link, and the form says why.
+        let page = browser.get(&app, &format!("/vorgaenge/{id}")).await;
+        assert!(!page.body.contains(&entry), "{}", page.body);
+        let early = browser.get(&app, &entry).await;
+        assert_eq!(early.status, 422, "{}", early.body);
+        assert!(early.body.contains("läuft nicht"), "{}", early.body);
+        {
+            let mut conn = db.connection();
+            let allow = |_| Ok(());
+            let now = clock::now();
+            let call = Invocation { actor: &actor(COORDINATOR), clock: &now, check: &allow };
+            cases::take_action(&mut conn, &api.case_context(), CaseId(id), 1, "beteiligung_starten", None, None, call).unwrap();
+        }
+        let csrf = browser.csrf_token(&app, &format!("/vorgaenge/{id}")).await;
+        let page = browser.get(&app, &format!("/vorgaenge/{id}")).await;
+        let matrix = &page.body[page.body.find("id=\"beteiligung\"").unwrap()..page.body.find("id=\"journal\"").unwrap()];
+        assert!(matrix.contains(&format!("<a href=\"{entry}\">Weitere Stelle beteiligen</a>")), "{matrix}");
+
+        // The form offers the registered bodies not yet invited: not the Schulamt, not the
+        // applicant itself.
+        let form = browser.get(&app, &entry).await;
+        assert_eq!(form.status, 200, "{}", form.body);
+        assert!(form.body.contains("<option value=\"05974-IR\">Integrationsrat des Kreises Soest</option>"), "{}", form.body);
+        assert!(!form.body.contains("value=\"SCHULAMT-SO\"") && !form.body.contains("value=\"05974\""), "{}", form.body);
+        assert!(form.body.contains("4 Wochen ab heute"), "{}", form.body);
+
+        // A body without address is refused at its field, the choice and reason kept; nothing
+        // is sent.
+        let mails_before = outbox::table.count().get_result::<i64>(&mut db.connection()).unwrap();
+        let refused = browser.post(&app, &entry, &[("csrf", &csrf), ("stelle", "05974-OHNE"), ("grund", "Vergessen")]).await;
+        assert_eq!(refused.status, 422, "{}", refused.body);
+        assert!(refused.body.contains("<span class=\"feldfehler\" id=\"fehler-stelle\">Für „Stelle ohne Adresse“ ist weder"), "{}", refused.body);
+        assert!(refused.body.contains("<option value=\"05974-OHNE\" selected>") && refused.body.contains("value=\"Vergessen\""), "{}", refused.body);
+        assert!(refused.body.contains("href=\"#feld-stelle\""), "{}", refused.body);
+        assert_eq!(outbox::table.count().get_result::<i64>(&mut db.connection()).unwrap(), mails_before);
+
+        let added = browser.post(&app, &entry, &[("csrf", &csrf), ("stelle", "05974-IR"), ("grund", "Vergessen")]).await;
+        assert_eq!(added.location(), format!("/vorgaenge/{id}?hinweis=stelle-beteiligt#beteiligung"), "{}", added.body);
+        let page = browser.get(&app, added.location().split('#').next().unwrap()).await;
+        assert!(page.body.contains("Die Stelle wurde zur Beteiligung eingeladen"), "{}", page.body);
+        let matrix = &page.body[page.body.find("id=\"beteiligung\"").unwrap()..page.body.find("id=\"journal\"").unwrap()];
+        assert!(matrix.contains("<th scope=\"row\">Integrationsrat des Kreises Soest</th>"), "{matrix}");
+        assert!(page.body.contains("Integrationsrat des Kreises Soest nachträglich zur Beteiligung „Beteiligung der örtlichen Partner“ eingeladen (Frist bis "), "{}", page.body);
+        assert!(page.body.contains("; Grund: Vergessen)"), "{}", page.body);
+        // The list of partners in the data grew by it, named by the field's label.
+        assert!(page.body.contains("Feld „Zu beteiligende Stellen“ vom Verfahren gesetzt"), "{}", page.body);
+        assert_eq!(outbox::table.count().get_result::<i64>(&mut db.connection()).unwrap(), mails_before + 1);
+        // Now invited, it is no longer offered.
+        let form = browser.get(&app, &entry).await;
+        assert!(!form.body.contains("value=\"05974-IR\""), "{}", form.body);
+    }
+}
+
+both_backends! {
     async fn a_partner_past_its_deadline_while_another_was_extended_is_shown_as_such(backend) {
         let db = TestDatabase::migrated(backend);
         let dir = tempfile::tempdir().unwrap();

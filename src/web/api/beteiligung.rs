@@ -1,6 +1,7 @@
 //! Beteiligung over the API: the partner's view and answer for programs
 //! (`/api/v1/beteiligung/{token}`, authenticated by the link token alone), and the coordinator's
-//! consultation matrix and re-sending of invitations.
+//! consultation matrix, re-sending of invitations, Fristverlängerung and inviting a further
+//! partner.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -14,7 +15,7 @@ use crate::auth::{Permission, Principal};
 use crate::db::Database;
 use crate::db::models::CaseId;
 use crate::service::partner::{self};
-use crate::service::{beteiligung, cases, clock, extension};
+use crate::service::{beteiligung, cases, clock, extension, further_participant};
 use crate::web::beteiligung::{RecordError, link_status, load_page, record, resolve};
 use crate::web::problem::Problem;
 
@@ -282,6 +283,83 @@ pub(crate) fn extend_as(
 ) -> Result<(), crate::service::ServiceError> {
     as_caller(principal, Permission::TakeAction, |call| {
         extension::extend(conn, &api.case_context(), id, invitation, extension, call)
+    })
+}
+
+/// Body of `POST /api/v1/cases/{id}/consultations`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FurtherParticipantBody {
+    /// Key of the organisation to invite (as in `GET /api/v1/admin/organisations`).
+    pub stelle: Option<String>,
+    /// Why, for the file (one line, at most 500 characters); the partner's mail does not show it.
+    pub grund: Option<String>,
+    /// The consultation step; needed only while several consultations of the case run.
+    pub schritt: Option<String>,
+}
+
+/// `POST /api/v1/cases/{id}/consultations`: invites one more partner to a running Beteiligung.
+#[utoipa::path(
+    post,
+    path = "/api/v1/cases/{id}/consultations",
+    tag = "Beteiligung",
+    summary = "Weitere Stelle nachträglich beteiligen",
+    description = "Lädt eine weitere Stelle zur laufenden Beteiligung ein, etwa eine zu Beginn vergessene oder einen weiteren örtlichen Partner (Nr. 2 des Erlasses). Die Stelle erhält die Frist des Schritts ab ihrer eigenen Einladung, die Einladungsmail mit ihrem persönlichen Link und Erinnerungen vor ihrer Frist; sie wird den zu beteiligenden Stellen des Vorgangs hinzugefügt, und die Beteiligung schließt nicht vor ihrer Frist. Der Verlauf vermerkt die Einladung mit Grund.",
+    params(("id" = i64, Path, description = "Nummer des Vorgangs")),
+    request_body = FurtherParticipantBody,
+    responses(
+        (status = 201, description = "Die Beteiligungsmatrix mit der neuen Einladung", body = [beteiligung::MatrixRow]),
+        (status = 400, description = "Ungültiges JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Nicht angemeldet", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Keine Berechtigung", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Nicht gefunden", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Stelle unbekannt, ohne Adresse oder bereits beteiligt (`errors`), oder es läuft keine Beteiligung", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn add_participant(
+    principal: Principal,
+    path: web::Path<i64>,
+    body: web::Json<FurtherParticipantBody>,
+    db: web::Data<Database>,
+    api: web::Data<ApiState>,
+) -> Result<HttpResponse, Problem> {
+    let id = CaseId(path.into_inner());
+    let body = body.into_inner();
+    // Whoever may not act on the case learns that first, whatever the body holds.
+    let caller = principal.clone();
+    blocking(&db, move |conn| {
+        permitted_row(conn, &caller, Permission::TakeAction, id).map(drop)
+    })
+    .await?;
+    let addition = further_participant::check(body.stelle.as_deref(), body.grund.as_deref())
+        .map_err(|errors| super::problem(crate::service::ServiceError::InvalidInput(errors)))?;
+    let rows = blocking(&db, move |conn| {
+        add_participant_as(
+            conn,
+            &api,
+            &principal,
+            id,
+            body.schritt.as_deref(),
+            addition,
+        )?;
+        beteiligung::matrix(conn, id.0)
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(rows))
+}
+
+/// Invites the further partner as `principal`, who must be allowed to act on the case (checked
+/// on the locked case); for the API and the case page alike.
+pub(crate) fn add_participant_as(
+    conn: &mut crate::db::DbConnection,
+    api: &ApiState,
+    principal: &Principal,
+    id: CaseId,
+    step: Option<&str>,
+    addition: further_participant::Addition,
+) -> Result<(), crate::service::ServiceError> {
+    as_caller(principal, Permission::TakeAction, |call| {
+        further_participant::add(conn, &api.case_context(), id, step, addition, call)
     })
 }
 

@@ -126,7 +126,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .service(
                 web::resource("/cases/{id}/consultations")
-                    .route(web::get().to(beteiligung::matrix)),
+                    .route(web::get().to(beteiligung::matrix))
+                    .route(web::post().to(beteiligung::add_participant)),
             )
             .service(
                 web::resource("/cases/{id}/consultations/{invitation}/resend")

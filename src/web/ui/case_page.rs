@@ -28,6 +28,7 @@ use crate::journal::{self, JournalEntry};
 use crate::mail::outbox::{self, FailedMail};
 use crate::service::beteiligung::{self, MatrixRow};
 use crate::service::cases::{self, LoadedCase};
+use crate::service::further_participant;
 use crate::service::{ServiceError, clock, mail};
 use crate::service::{assignments, follow_ups};
 use crate::service::{internal, notes, time_windows};
@@ -234,6 +235,9 @@ pub async fn page(
         "frist-verlaengert" => {
             Some("Die Frist wurde verlängert; die Stelle erhält eine Mail mit dem neuen Fristende.")
         }
+        "stelle-beteiligt" => Some(
+            "Die Stelle wurde zur Beteiligung eingeladen; sie erhält die Einladung mit ihrem persönlichen Link.",
+        ),
         "vermerk" => Some("Der Vermerk wurde in den Verlauf aufgenommen."),
         "wiedervorlage" => {
             Some("Die Wiedervorlage ist gesetzt; sie erscheint am Tag auf Ihrer Startseite.")
@@ -652,6 +656,20 @@ fn context(session: &Session, loaded: &Loaded, overrides: Overrides) -> Value {
             }))
             .collect::<Vec<_>>()
     );
+    // The consultations running now, each with a link to invite a further partner.
+    context["beteiligung_laufend"] = json!(if may(Permission::TakeAction) && running {
+        further_participant::running(&loaded.case.workflow.workflow, &loaded.case.instance)
+            .into_iter()
+            .map(|r| json!({ "schritt": r.step, "titel": r.title }))
+            .collect::<Vec<_>>()
+    } else {
+        Vec::new()
+    });
+    context["beteiligung_mehrere"] = json!(
+        context["beteiligung_laufend"]
+            .as_array()
+            .is_some_and(|a| a.len() > 1)
+    );
     // The action column only where a row offers an action (an unanswered invitation), so that
     // a Beteiligung everyone answered shows its answers without an empty column.
     context["beteiligung_aktion"] = json!(
@@ -818,7 +836,12 @@ pub(crate) fn journal_item(
                 .unwrap_or_default();
             format!("Daten geändert: {}", fields.join(", "))
         }
-        "data_set" => format!("Feld „{}“ vom Verfahren gesetzt", text("path")),
+        "data_set" => {
+            let path = text("path");
+            let label = crate::engine::data::field_at(&definition.data, &path)
+                .map_or(path.clone(), |field| field.label.clone());
+            format!("Feld „{label}“ vom Verfahren gesetzt")
+        }
         "answer_recorded" => {
             let name = partner();
             let votum = beteiligung::parse_votum(&text("votum"))
@@ -859,6 +882,19 @@ pub(crate) fn journal_item(
                 "Frist für {name} vom {} auf den {} verlängert{reason}",
                 day("from").unwrap_or_default(),
                 day("until").unwrap_or_default()
+            )
+        }
+        "participant_added" => {
+            let reason = p
+                .get("reason")
+                .and_then(Value::as_str)
+                .map(|r| format!("; Grund: {r}"))
+                .unwrap_or_default();
+            format!(
+                "{} nachträglich zur Beteiligung „{}“ eingeladen (Frist bis {}{reason})",
+                partner(),
+                step(),
+                day("deadline").unwrap_or_default()
             )
         }
         "consultation_completed" => format!("Beteiligung „{}“ abgeschlossen", step()),

@@ -23,6 +23,7 @@ mod case_list_csv;
 mod case_message;
 mod case_notes;
 pub(crate) mod case_page;
+mod case_participant;
 mod case_recorded_answer;
 mod cookie;
 pub mod csrf;
@@ -256,6 +257,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             |r| {
                 r.route(web::get().to(case_extension::form))
                     .route(web::post().to(case_extension::submit))
+            },
+        ))
+        .service(page(
+            r"/vorgaenge/{id:\d+}/beteiligungen/{step}/stelle",
+            |r| {
+                r.route(web::get().to(case_participant::form))
+                    .route(web::post().to(case_participant::submit))
             },
         ))
         .service(page(r"/vorgaenge/{id:\d+}/dokumente", |r| {
