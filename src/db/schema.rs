@@ -202,6 +202,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// A partner's pending request for a later deadline (one per invitation).
+    extension_requests (invitation_id) {
+        invitation_id -> BigInt,
+        requested_until -> Date,
+        reason -> Text,
+        requested_by -> Text,
+        requested_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     /// Issued personal answer links, by token id, so a link can be revoked.
     partner_links (jti) {
         jti -> Text,
@@ -314,6 +325,7 @@ diesel::joinable!(invitations -> cases (case_id));
 diesel::joinable!(invitations -> organisations (organisation_id));
 diesel::joinable!(partner_links -> invitations (invitation_id));
 diesel::joinable!(answers -> invitations (invitation_id));
+diesel::joinable!(extension_requests -> invitations (invitation_id));
 diesel::table! {
     /// Runs of the periodic jobs; `UNIQUE (job, scheduled_for)` is the run lock.
     job_runs (id) {
@@ -424,6 +436,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     organisation_contacts,
     invitations,
     partner_links,
+    extension_requests,
     answers,
     users,
     user_roles,

@@ -30,7 +30,7 @@ use crate::frist::{EndShift, HolidayCalendar, StartKind, compute_deadline};
 const MAX_TRANSITIONS: usize = 10_000;
 
 /// Holiday calendar for legal periods (the procedure is NRW's).
-const LAND: &str = "NW";
+pub const LAND: &str = "NW";
 
 /// Applies one event to a case. Pure: same inputs, same outputs; `instance` is left untouched.
 pub fn step(
@@ -706,52 +706,18 @@ impl Run<'_> {
         current: &InvitationState,
         until: NaiveDate,
     ) -> Result<(), EngineError> {
-        let day = |d: NaiveDate| d.format("%d.%m.%Y").to_string();
-        let refuse = |message: String| Err(EngineError::DeadlineExtension(message));
-        if until <= current.deadline {
-            return refuse(format!(
-                "Die neue Frist muss nach der bisherigen enden (bisher: {}).",
-                day(current.deadline)
-            ));
-        }
-        if until < self.clock.today {
-            return refuse(format!(
-                "Der {} liegt in der Vergangenheit; die neue Frist muss heute oder später enden.",
-                day(until)
-            ));
-        }
-        if until
-            > self
-                .clock
-                .today
-                .checked_add_months(Months::new(12))
-                .unwrap_or(until)
-        {
-            return refuse(format!(
-                "Der {} liegt mehr als ein Jahr in der Zukunft; bitte wählen Sie einen früheren Tag.",
-                day(until)
-            ));
-        }
         let calendar = HolidayCalendar::for_land(LAND).map_err(|e| EngineError::Deadline {
             step: current.step.clone(),
             message: e.to_string(),
         })?;
-        match crate::frist::non_working_reason(calendar, until) {
-            Ok(None) => {}
-            Ok(Some(why)) => {
-                return refuse(format!(
-                    "Der {} ist kein Werktag ({why}); bitte wählen Sie einen Werktag als Fristende.",
-                    day(until)
-                ));
-            }
-            Err(error) => {
-                return Err(EngineError::Deadline {
-                    step: current.step.clone(),
-                    message: error.to_string(),
-                });
-            }
+        match crate::frist::refuse_named_end(calendar, current.deadline, until, self.clock.today) {
+            Ok(None) => Ok(()),
+            Ok(Some(why)) => Err(EngineError::DeadlineExtension(why)),
+            Err(error) => Err(EngineError::Deadline {
+                step: current.step.clone(),
+                message: error.to_string(),
+            }),
         }
-        Ok(())
     }
 
     /// Moves the consultation's deadline timer of `token` to the day after the latest deadline

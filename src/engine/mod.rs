@@ -27,7 +27,7 @@ pub use actions::{ActionAvailability, available_actions};
 pub use error::{EngineError, Refusal};
 pub use event::{Actor, Clock, Event};
 pub use instance::{Applicant, CaseStatus, Instance, LocalId};
-pub use machine::{step, step_owned};
+pub use machine::{LAND, step, step_owned};
 pub use outcome::{JournalEntry, MailTarget, Outcome, SideEffect, TimerDeadline, TimerKind};
 pub use windows::{TimeWindows, WindowSpan};
 pub use workflow::Workflow;

@@ -35,3 +35,45 @@ pub fn parse_day(text: &str) -> Option<NaiveDate> {
         .or_else(|_| NaiveDate::parse_from_str(text, "%d.%m.%Y"))
         .ok()
 }
+
+/// Why `until` cannot be the new last day of a period that now ends on `current`, as the
+/// authority names it when extending (§ 31 (7) VwVfG NRW) or a partner when asking for it;
+/// `None` when it can. It must be later than `current`, not before `today`, at most a year
+/// ahead, and a working day in `calendar`: a named day is not shifted by § 193 BGB (§ 31 (3)
+/// sentence 2 VwVfG NRW), so it must not need shifting. German, naming the day.
+pub fn refuse_named_end(
+    calendar: &HolidayCalendar,
+    current: NaiveDate,
+    until: NaiveDate,
+    today: NaiveDate,
+) -> Result<Option<String>, CalendarError> {
+    let day = |d: NaiveDate| d.format("%d.%m.%Y").to_string();
+    if until <= current {
+        return Ok(Some(format!(
+            "Die neue Frist muss nach der bisherigen enden (bisher: {}).",
+            day(current)
+        )));
+    }
+    if until < today {
+        return Ok(Some(format!(
+            "Der {} liegt in der Vergangenheit; die neue Frist muss heute oder später enden.",
+            day(until)
+        )));
+    }
+    if until
+        > today
+            .checked_add_months(chrono::Months::new(12))
+            .unwrap_or(until)
+    {
+        return Ok(Some(format!(
+            "Der {} liegt mehr als ein Jahr in der Zukunft; bitte wählen Sie einen früheren Tag.",
+            day(until)
+        )));
+    }
+    Ok(non_working_reason(calendar, until)?.map(|why| {
+        format!(
+            "Der {} ist kein Werktag ({why}); bitte wählen Sie einen Werktag als Fristende.",
+            day(until)
+        )
+    }))
+}

@@ -11,7 +11,7 @@ use super::ServiceError;
 use super::mail::{self, MailContext, Outgoing, QueuedMail};
 use super::partner_link;
 use crate::db::models::{Organisation, OrganisationId};
-use crate::db::schema::{answers, invitations, organisations};
+use crate::db::schema::{answers, extension_requests, invitations, organisations};
 use crate::db::{DbConnection, Deferred, insert_rows, reused};
 use crate::designation::designation;
 use crate::engine::instance::{Answer, InvitationStatus, LocalId, Votum};
@@ -360,12 +360,14 @@ pub fn extended(
         super::clock::berlin_date(at.and_utc()).format("%d.%m.%Y"),
         row.deadline.format("%d.%m.%Y")
     );
+    // A request of the partner's is answered by the extension, whatever day it names.
     diesel::update(invitations::table.find(row.id))
         .set((
             invitations::deadline.eq(deadline),
             invitations::deadline_reason.eq(&reason),
         ))
         .execute(conn)?;
+    diesel::delete(extension_requests::table.find(row.id)).execute(conn)?;
     row.deadline = deadline;
     row.deadline_reason = Some(reason);
     let organisation = Organisation::find(conn, row.organisation_id)?
@@ -630,22 +632,48 @@ pub struct MatrixRow {
     /// (by letter, e-mail or phone); its timeliness counts from that day. Absent for answers
     /// through the link.
     pub received_on: Option<NaiveDate>,
+    /// The partner's pending request for more time, made through its link; gone once the
+    /// deadline is extended.
+    pub extension_request: Option<RequestView>,
+}
+
+/// A partner's pending request for a later deadline, as the matrix shows it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RequestView {
+    /// The last day asked for.
+    pub until: NaiveDate,
+    pub reason: String,
+    /// Who asked, at the partner.
+    pub name: String,
+    /// UTC, RFC 3339.
+    #[serde(serialize_with = "crate::utc::serialize")]
+    #[schema(value_type = String, format = DateTime)]
+    pub at: NaiveDateTime,
 }
 
 /// The consultation matrix of a case: every invitation, oldest consultation first.
 pub fn matrix(conn: &mut DbConnection, case: i64) -> Result<Vec<MatrixRow>, ServiceError> {
-    let rows: Vec<(InvitationRow, (String, String, String))> = invitations::table
+    type Pending = Option<(NaiveDate, String, String, NaiveDateTime)>;
+    let rows: Vec<(InvitationRow, (String, String, String), Pending)> = invitations::table
         .inner_join(organisations::table)
+        .left_join(extension_requests::table)
         .filter(invitations::case_id.eq(case))
         .order((invitations::invited_at, organisations::name))
         .select((
             InvitationRow::as_select(),
             (organisations::key, organisations::kind, organisations::name),
+            (
+                extension_requests::requested_until,
+                extension_requests::reason,
+                extension_requests::requested_by,
+                extension_requests::requested_at,
+            )
+                .nullable(),
         ))
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(row, (key, kind, name))| MatrixRow {
+        .map(|(row, (key, kind, name), pending)| MatrixRow {
             invitation: row.id,
             step: row.step,
             organisation: key,
@@ -661,6 +689,12 @@ pub fn matrix(conn: &mut DbConnection, case: i64) -> Result<Vec<MatrixRow>, Serv
             versions: row.versions,
             closed_at: row.closed_at,
             received_on: row.received_on,
+            extension_request: pending.map(|(until, reason, name, at)| RequestView {
+                until,
+                reason,
+                name,
+                at,
+            }),
         })
         .collect())
 }

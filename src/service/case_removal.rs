@@ -7,8 +7,8 @@ use std::collections::BTreeSet;
 use diesel::prelude::*;
 
 use crate::db::schema::{
-    answers, case_assignments, case_events, cases, documents, follow_ups, invitations, outbox,
-    partner_links, timers, window_reminders,
+    answers, case_assignments, case_events, cases, documents, extension_requests, follow_ups,
+    invitations, outbox, partner_links, timers, window_reminders,
 };
 use crate::db::{DbConnection, DbError};
 use crate::documents::DocumentStore;
@@ -59,6 +59,10 @@ pub(crate) fn delete_rows(conn: &mut DbConnection, case_ids: &[i64]) -> Result<D
     let invitation_ids = invitations_of(conn, case_ids)?;
     diesel::delete(
         partner_links::table.filter(partner_links::invitation_id.eq_any(&invitation_ids)),
+    )
+    .execute(conn)?;
+    diesel::delete(
+        extension_requests::table.filter(extension_requests::invitation_id.eq_any(&invitation_ids)),
     )
     .execute(conn)?;
     deleted.mails = diesel::delete(

@@ -1254,8 +1254,8 @@ fn set_timer_status(
 pub const INVITATION_RESENT: &str = "invitation_resent";
 
 /// Whether the command that journals `kind` gives the case a new version. Resending an
-/// invitation, attaching a document, writing a Vermerk and exporting the file leave data and
-/// state alone, so they do not; readers that match journal entries to versions (the conflict
+/// invitation, attaching a document, writing a Vermerk, exporting the file and a partner's
+/// request for more time leave data and state alone, so they do not; readers that match journal entries to versions (the conflict
 /// view) skip these entries.
 pub fn changes_version(kind: &str) -> bool {
     !matches!(
@@ -1264,6 +1264,7 @@ pub fn changes_version(kind: &str) -> bool {
             | crate::service::documents::UPLOADED
             | super::notes::NOTE_ADDED
             | super::case_file::EXPORTED
+            | super::extension_request::REQUESTED
     )
 }
 

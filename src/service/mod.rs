@@ -17,6 +17,7 @@ pub mod demo;
 pub mod documents;
 pub mod error;
 pub mod extension;
+pub mod extension_request;
 pub mod first_run;
 pub mod follow_ups;
 pub mod fristen;

@@ -299,6 +299,23 @@ pub struct PartnerPage {
     pub dokumente: Vec<PartnerDocument>,
     /// The partner's answer versions, newest last.
     pub antworten: Vec<AnswerVersionView>,
+    /// Whether the partner may ask for more time now: it has not answered, and its deadline
+    /// has not passed.
+    pub kann_verlaengerung_erbitten: bool,
+    /// Its pending request for more time, while the office has not extended the deadline.
+    pub verlaengerung_erbeten: Option<RequestedView>,
+}
+
+/// A pending request for more time, as the partner's page shows it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RequestedView {
+    /// The day asked for, `TT.MM.JJJJ`.
+    pub bis: String,
+    pub grund: String,
+    /// Who asked.
+    pub name: String,
+    /// When, `TT.MM.JJJJ, HH:MM Uhr` (Berlin).
+    pub am: String,
 }
 
 /// Loads the page data of an invitation; `today` decides whether answering is still possible.
@@ -417,6 +434,16 @@ pub fn page(
         ),
         dokumente,
         antworten,
+        kann_verlaengerung_erbitten: kann_antworten && !verspaetet && row.status == "open",
+        // Pending while the partner may still answer; afterwards there is nothing to decide.
+        verlaengerung_erbeten: super::extension_request::pending(conn, row.id)?
+            .filter(|_| row.status == "open" && row.closed_at.is_none())
+            .map(|p| RequestedView {
+                bis: p.requested_until.format("%d.%m.%Y").to_string(),
+                grund: p.reason,
+                name: p.requested_by,
+                am: super::clock::berlin_time_de(p.requested_at.and_utc()),
+            }),
     })
 }
 

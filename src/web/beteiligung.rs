@@ -18,9 +18,9 @@ use super::problem::Problem;
 use crate::db::Database;
 use crate::documents::{Declared, DocumentError, StoredBlob};
 use crate::engine::EngineError;
-use crate::service::ServiceError;
 use crate::service::partner::{self, FieldError, PartnerAnswer, PartnerPage};
 use crate::service::partner_link::{self, LinkError, ResolveError};
+use crate::service::{ServiceError, extension_request};
 
 /// The stylesheet of every page, compiled in.
 const STYLESHEET: &str = include_str!("../../assets/vorgang.css");
@@ -37,6 +37,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .app_data(web::FormConfig::default().limit(256 * 1024))
                 .route(web::get().to(show))
                 .route(web::post().to(submit)),
+        )
+        .service(
+            web::resource("/beteiligung/{token}/fristverlaengerung")
+                .route(web::post().to(request_extension)),
         )
         .service(
             web::resource("/beteiligung/{token}/dokumente/{id}").route(web::get().to(download)),
@@ -202,6 +206,14 @@ fn page_context(
             .find(|e| e.pointer == format!("/{field}"))
             .map(|e| e.message.clone());
         context[format!("fehler_{field}")] = json!(message);
+    }
+    // The request for more time: empty until it is sent (see `request_extension`).
+    context["verlaengerung_gesendet"] = json!(false);
+    context["verlaengerung_abgelehnt"] = Value::Null;
+    context["verlaengerung_eingabe"] = json!({ "frist": "", "grund": "", "name": "" });
+    context["verlaengerung_fehler"] = json!([]);
+    for field in ["frist", "grund", "name"] {
+        context[format!("vfehler_{field}")] = Value::Null;
     }
     context
 }
@@ -431,6 +443,96 @@ pub(crate) async fn record(
         Ok(Err(())) => Err(RecordError::Closed),
         Err(problem) => Err(RecordError::Other(problem)),
     }
+}
+
+/// The fields of the request for more time, as typed (kept to show them again next to errors).
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct RequestInput {
+    pub frist: Option<String>,
+    pub grund: Option<String>,
+    pub name: Option<String>,
+}
+
+/// Records the partner's request for more time; the page, or what refused it (a field's error,
+/// or why no request is taken now).
+pub(crate) async fn record_request(
+    db: &Database,
+    api: &web::Data<ApiState>,
+    invitation: i64,
+    input: RequestInput,
+) -> Result<Result<PartnerPage, ServiceError>, Problem> {
+    let state = api.clone();
+    blocking(db, move |conn| {
+        let clock = crate::service::clock::now();
+        let ctx = state.case_context();
+        let fields = (
+            input.frist.as_deref(),
+            input.grund.as_deref(),
+            input.name.as_deref(),
+        );
+        match extension_request::request(conn, &ctx, invitation, fields, &clock) {
+            Ok(_) => partner::page(conn, &ctx, invitation, &clock).map(Ok),
+            Err(refused @ (ServiceError::InvalidInput(_) | ServiceError::Unprocessable(_))) => {
+                Ok(Err(refused))
+            }
+            Err(other) => Err(other),
+        }
+    })
+    .await
+}
+
+/// `POST /beteiligung/{token}/fristverlaengerung`: the partner asks for more time; the page
+/// again, saying the request went to the office, or with the request's errors at its fields.
+async fn request_extension(
+    path: web::Path<String>,
+    form: web::Form<RequestInput>,
+    db: web::Data<Database>,
+    api: web::Data<ApiState>,
+) -> HttpResponse {
+    let token = path.into_inner();
+    let invitation = match invitation_or_page(&db, &api, token.clone()).await {
+        Ok(invitation) => invitation,
+        Err(page) => return page,
+    };
+    let input = form.into_inner();
+    let kept = json!({
+        "frist": input.frist.as_deref().unwrap_or_default(),
+        "grund": input.grund.as_deref().unwrap_or_default(),
+        "name": input.name.as_deref().unwrap_or_default(),
+    });
+    let (status, errors, refused) = match record_request(&db, &api, invitation, input).await {
+        Ok(Ok(page)) => {
+            let mut context = page_context(&token, &page, None, &[]);
+            context["verlaengerung_gesendet"] = json!(true);
+            return render(&api, StatusCode::OK, "beteiligung", &context);
+        }
+        Ok(Err(ServiceError::InvalidInput(errors))) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, errors, None)
+        }
+        Ok(Err(other)) => (StatusCode::CONFLICT, Vec::new(), Some(other.to_string())),
+        Err(_) => return internal_page(&api),
+    };
+    let page = match load_page(&db, &api, invitation).await {
+        Ok(page) => page,
+        Err(_) => return internal_page(&api),
+    };
+    let mut context = page_context(&token, &page, None, &[]);
+    context["verlaengerung_eingabe"] = kept;
+    context["verlaengerung_abgelehnt"] = json!(refused);
+    context["verlaengerung_fehler"] = json!(
+        errors
+            .iter()
+            .map(|e| json!({ "feld": e.pointer.trim_start_matches('/'), "message": e.message }))
+            .collect::<Vec<_>>()
+    );
+    for field in ["frist", "grund", "name"] {
+        let message = errors
+            .iter()
+            .find(|e| e.pointer == format!("/{field}"))
+            .map(|e| e.message.clone());
+        context[format!("vfehler_{field}")] = json!(message);
+    }
+    render(&api, status, "beteiligung", &context)
 }
 
 async fn download(

@@ -58,6 +58,23 @@ await run(async (browser) => {
     await screenshot(phone, 'phone-antwortseite');
   });
 
+  await step('phone: a request for more time without its fields is refused at them, nothing sent', async () => {
+    await phone.goto(link);
+    const response = await submitting(phone, () => phone.getByRole('button', { name: 'Um Fristverlängerung bitten' }).tap());
+    assert.equal(response.status(), 422);
+    const summary = phone.getByRole('alert');
+    assert.ok((await summary.textContent()).includes('Bitte prüfen Sie Ihre Angaben zur Fristverlängerung'));
+    const toDay = summary.getByRole('link', { name: 'Bitte geben Sie an, bis wann Sie Ihre Stellungnahme abgeben können.' });
+    assert.equal(await toDay.getAttribute('href'), '#verlaengerung-frist');
+    assert.equal(await phone.locator('#verlaengerung-frist').getAttribute('aria-invalid'), 'true');
+    await assertLaidOut(phone);
+    await checkA11y(phone, 'phone: request for more time, fields missing');
+    await assertFitsWidth(phone, 'phone: request for more time');
+    await screenshot(phone, 'phone-fristverlaengerung-fehler');
+    await toDay.tap();
+    assert.equal(await focusedId(phone), 'verlaengerung-frist');
+  });
+
   const desktop = await newPage(browser, 'desktop');
   await step('desktop: the answer by keyboard alone', async () => {
     await desktop.goto(link);

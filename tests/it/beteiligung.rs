@@ -753,6 +753,110 @@ both_backends! {
     }
 }
 
+both_backends! {
+    async fn a_partner_asks_for_more_time_through_its_link(backend) {
+        let db = TestDatabase::migrated(backend);
+        let dir = tempfile::tempdir().unwrap();
+        let coordinator = create_user(&mut db.connection(), "k@kreis-soest.de", "05974", &[Role::Koordination], None);
+        let staff = crate::support::auth::staff_token(&coordinator);
+        let pool = db.pool(4);
+        let api = crate::support::api::state(&pool, dir.path());
+        let app = actix_test::init_service(vorgang::web::app(pool, test_auth(), api)).await;
+        let created = send!(app, actix_test::TestRequest::post().uri("/api/v1/cases").insert_header(bearer(&staff))
+            .set_json(json!({ "workflow": "ki-antrag", "data": application() })));
+        let id = created.json()["id"].as_i64().unwrap();
+        let started = send!(app, actix_test::TestRequest::post().uri(&format!("/api/v1/cases/{id}/actions/beteiligung_starten"))
+            .insert_header(bearer(&staff)).set_json(json!({ "version": 1 })));
+        assert_eq!(started.status, StatusCode::OK, "{}", started.text);
+        let version = started.json()["version"].clone();
+        let invitation = mails(&db).into_iter().find(|m| m.0 == "beteiligung_einladung" && m.1 == ["schulamt@kreis-soest.test"]).unwrap();
+        let token = token_in(&invitation.3);
+        let html = format!("/beteiligung/{token}/fristverlaengerung");
+        let json_uri = format!("/api/v1/beteiligung/{token}/deadline-extension");
+        let matrix = send!(app, actix_test::TestRequest::get().uri(&format!("/api/v1/cases/{id}/consultations")).insert_header(bearer(&staff)));
+        let row = matrix.json().as_array().unwrap().iter().find(|r| r["organisation"] == "SCHULAMT-SO").unwrap().clone();
+        assert_eq!(row["extension_request"], Value::Null);
+        let deadline: chrono::NaiveDate = row["deadline"].as_str().unwrap().parse().unwrap();
+        let calendar = vorgang::frist::HolidayCalendar::for_land("NW").unwrap();
+        let mut wanted = deadline + chrono::TimeDelta::days(14);
+        while calendar.is_working_day(wanted) != Ok(true) {
+            wanted = wanted.succ_opt().unwrap();
+        }
+        let saturday = (1..8).map(|n| deadline + chrono::TimeDelta::days(n)).find(|d| chrono::Datelike::weekday(d) == chrono::Weekday::Sat).unwrap();
+        let iso = |d: chrono::NaiveDate| d.format("%Y-%m-%d").to_string();
+        let before = (counts(&db), mails(&db).len());
+
+        // The page offers the request; an incomplete one is refused at its fields, a Saturday
+        // with its reason, and nothing is recorded or sent.
+        let page = send!(app, actix_test::TestRequest::get().uri(&format!("/beteiligung/{token}")));
+        assert!(page.text.contains("Sie benötigen mehr Zeit?") && page.text.contains(&format!("action=\"{html}\"")), "{}", page.text);
+        let incomplete = send!(app, actix_test::TestRequest::post().uri(&html).set_form([("frist", ""), ("grund", "Ausschuss"), ("name", "")]));
+        assert_eq!(incomplete.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", incomplete.text);
+        assert!(incomplete.text.contains("id=\"fehler-verlaengerung-frist\">Bitte geben Sie an, bis wann"), "{}", incomplete.text);
+        assert!(incomplete.text.contains("id=\"fehler-verlaengerung-name\">Bitte geben Sie Ihren Namen an."), "{}", incomplete.text);
+        assert!(incomplete.text.contains("value=\"Ausschuss\""), "the input is kept: {}", incomplete.text);
+        let weekend = send!(app, actix_test::TestRequest::post().uri(&json_uri).set_json(json!({ "frist": iso(saturday), "grund": "Ausschuss", "name": "Frau Muster" })));
+        assert_eq!(weekend.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", weekend.text);
+        assert_eq!(weekend.json()["errors"][0]["pointer"], "/frist");
+        assert!(weekend.json()["errors"][0]["message"].as_str().unwrap().contains("kein Werktag (Samstag)"), "{}", weekend.text);
+        assert_eq!((counts(&db), mails(&db).len()), before, "nothing recorded");
+
+        // Asked: the page shows the pending request, the office gets a mail with the form filled
+        // in, the journal keeps it, the matrix shows it, and the case's version stays.
+        let asked = send!(app, actix_test::TestRequest::post().uri(&json_uri)
+            .set_json(json!({ "frist": iso(wanted), "grund": "Der Schulausschuss tagt erst danach.", "name": "Frau Muster" })));
+        assert_eq!(asked.status, StatusCode::OK, "{}", asked.text);
+        let de = wanted.format("%d.%m.%Y").to_string();
+        assert_eq!(asked.json()["verlaengerung_erbeten"]["bis"], de.as_str());
+        assert_eq!(asked.json()["frist"], deadline.format("%d.%m.%Y").to_string(), "the deadline itself stays");
+        let mail = mails(&db).into_iter().find(|m| m.0 == "fristverlaengerung_erbeten").expect("the office is told");
+        assert!(!mail.1.is_empty() && !mail.1.contains(&"schulamt@kreis-soest.test".to_string()), "{:?}", mail.1);
+        assert!(mail.2.contains("Bitte um Fristverlängerung") && !mail.2.contains("Muster"), "no names in the subject: {}", mail.2);
+        assert!(mail.3.contains(&format!("/vorgaenge/{id}/einladungen/{}/frist?frist={}", row["invitation"], iso(wanted))), "{}", mail.3);
+        assert!(mail.3.contains("Der Schulausschuss tagt erst danach.") && mail.3.contains("Frau Muster") && mail.3.contains(&de), "{}", mail.3);
+        let journal = send!(app, actix_test::TestRequest::get().uri(&format!("/api/v1/cases/{id}/journal")).insert_header(bearer(&staff)));
+        let entry = journal.json().as_array().unwrap().iter().find(|e| e["kind"] == "extension_requested").unwrap().clone();
+        assert_eq!(entry["actor"], "beteiligung:SCHULAMT-SO");
+        assert_eq!((entry["payload"]["until"].as_str(), entry["payload"]["name"].as_str()), (Some(iso(wanted).as_str()), Some("Frau Muster")));
+        let case = send!(app, actix_test::TestRequest::get().uri(&format!("/api/v1/cases/{id}")).insert_header(bearer(&staff)));
+        assert_eq!(case.json()["version"], version);
+        let matrix = send!(app, actix_test::TestRequest::get().uri(&format!("/api/v1/cases/{id}/consultations")).insert_header(bearer(&staff)));
+        let pending = matrix.json().as_array().unwrap().iter().find(|r| r["organisation"] == "SCHULAMT-SO").unwrap()["extension_request"].clone();
+        assert_eq!((pending["until"].as_str(), pending["name"].as_str()), (Some(iso(wanted).as_str()), Some("Frau Muster")));
+
+        // Asked again through the page: it replaces the first; the page confirms it.
+        let later = wanted + chrono::TimeDelta::days(7);
+        let again = send!(app, actix_test::TestRequest::post().uri(&html).set_form([("frist", iso(later).as_str()), ("grund", "Sitzung verschoben"), ("name", "Frau Muster")]));
+        assert_eq!(again.status, StatusCode::OK, "{}", again.text);
+        assert!(again.text.contains("Ihre Bitte um Fristverlängerung ist bei der Stelle eingegangen"), "{}", again.text);
+        assert!(again.text.contains(&format!("Verlängerung bis zum <strong>{}</strong>", later.format("%d.%m.%Y"))), "{}", again.text);
+        assert_eq!(mails(&db).iter().filter(|m| m.0 == "fristverlaengerung_erbeten").count(), 2);
+        // The same form sent once more (a reload) sends and records nothing more.
+        let events = counts(&db);
+        let twice = send!(app, actix_test::TestRequest::post().uri(&html).set_form([("frist", iso(later).as_str()), ("grund", "Sitzung verschoben"), ("name", "Frau Muster")]));
+        assert_eq!(twice.status, StatusCode::OK, "{}", twice.text);
+        assert_eq!((mails(&db).iter().filter(|m| m.0 == "fristverlaengerung_erbeten").count(), counts(&db)), (2, events));
+
+        // The office extends: the request is answered and gone from the matrix.
+        let extended = send!(app, actix_test::TestRequest::post().uri(&format!("/api/v1/cases/{id}/consultations/{}/deadline", row["invitation"]))
+            .insert_header(bearer(&staff)).set_json(json!({ "frist": iso(wanted) })));
+        assert_eq!(extended.status, StatusCode::OK, "{}", extended.text);
+        let row = extended.json().as_array().unwrap().iter().find(|r| r["organisation"] == "SCHULAMT-SO").unwrap().clone();
+        assert_eq!((row["extension_request"].clone(), row["deadline"].as_str()), (Value::Null, Some(iso(wanted).as_str())));
+
+        // Once it has answered, it asks no more.
+        let answered = send!(app, actix_test::TestRequest::post().uri(&format!("/api/v1/beteiligung/{token}"))
+            .set_json(json!({ "votum": "zustimmung", "stellungnahme": "Einverstanden.", "name": "Frau Muster" })));
+        assert_eq!(answered.status, StatusCode::OK, "{}", answered.text);
+        assert_eq!(answered.json()["kann_verlaengerung_erbitten"], false);
+        let late = send!(app, actix_test::TestRequest::post().uri(&json_uri).set_json(json!({ "frist": iso(later), "grund": "x", "name": "y" })));
+        assert_eq!(late.status, StatusCode::CONFLICT, "{}", late.text);
+        assert!(late.json()["detail"].as_str().unwrap().contains("bereits geantwortet"), "{}", late.text);
+        let report = vorgang::journal::verify(&mut db.connection()).unwrap();
+        assert!(report.intact(), "{:?}", report.breaks);
+    }
+}
+
 /// A multipart body with text fields and one file field.
 pub(crate) fn form_with_file(
     fields: &[(&str, &str)],

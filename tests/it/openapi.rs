@@ -54,6 +54,7 @@ const ROUTES: &[(&str, &str)] = &[
     ),
     ("GET", "/api/v1/beteiligung/{token}"),
     ("POST", "/api/v1/beteiligung/{token}"),
+    ("POST", "/api/v1/beteiligung/{token}/deadline-extension"),
     ("GET", "/api/v1/organisations"),
     ("POST", "/api/v1/organisations"),
     ("GET", "/api/v1/time-windows"),

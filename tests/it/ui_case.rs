@@ -347,6 +347,55 @@ both_backends! {
 }
 
 both_backends! {
+    async fn a_partners_request_for_more_time_shows_in_the_matrix_and_fills_in_the_form(backend) {
+        let db = TestDatabase::migrated(backend);
+        let dir = tempfile::tempdir().unwrap();
+        create_user(&mut db.connection(), COORDINATOR, "05974", &[Role::Koordination], Some(PASSWORD));
+        let (app, api) = ui_app!(db, dir.path());
+        let id = start(&mut db.connection(), &api, "05974", application());
+        {
+            let mut conn = db.connection();
+            let allow = |_| Ok(());
+            let now = clock::now();
+            let call = Invocation { actor: &actor(COORDINATOR), clock: &now, check: &allow };
+            cases::take_action(&mut conn, &api.case_context(), CaseId(id), 1, "beteiligung_starten", None, None, call).unwrap();
+        }
+        let (invitation, deadline): (i64, chrono::NaiveDate) = vorgang::db::schema::invitations::table
+            .inner_join(vorgang::db::schema::organisations::table)
+            .filter(vorgang::db::schema::organisations::key.eq("SCHULAMT-SO"))
+            .select((vorgang::db::schema::invitations::id, vorgang::db::schema::invitations::deadline))
+            .first(&mut db.connection())
+            .unwrap();
+        let calendar = vorgang::frist::HolidayCalendar::for_land("NW").unwrap();
+        let mut wanted = deadline + chrono::TimeDelta::days(14);
+        while calendar.is_working_day(wanted) != Ok(true) {
+            wanted = wanted.succ_opt().unwrap();
+        }
+        let iso = wanted.format("%Y-%m-%d").to_string();
+        vorgang::service::extension_request::request(
+            &mut db.connection(),
+            &api.case_context(),
+            invitation,
+            (Some(iso.as_str()), Some("Schulausschuss tagt später"), Some("Frau Muster")),
+            &clock::now(),
+        )
+        .unwrap();
+        let mut browser = Browser::from("10.0.0.3:1000");
+        browser.login(&app, COORDINATOR, PASSWORD).await;
+        let page = browser.get(&app, &format!("/vorgaenge/{id}")).await;
+        let matrix = &page.body[page.body.find("id=\"beteiligung\"").unwrap()..page.body.find("id=\"journal\"").unwrap()];
+        let de = wanted.format("%d.%m.%Y").to_string();
+        assert!(matrix.contains(&format!("{de} erbeten (Frau Muster: Schulausschuss tagt später)")), "{matrix}");
+        let entry = format!("/vorgaenge/{id}/einladungen/{invitation}/frist?frist={iso}");
+        assert!(matrix.contains(&format!("href=\"{entry}\"")), "{matrix}");
+        assert!(page.body.contains(&format!("bittet um Fristverlängerung bis {de} (Frau Muster: Schulausschuss tagt später)")), "the journal: {}", page.body);
+        let form = browser.get(&app, &entry).await;
+        assert_eq!(form.status, 200, "{}", form.body);
+        assert!(form.body.contains(&format!("name=\"frist\" id=\"feld-frist\" value=\"{iso}\"")), "{}", form.body);
+    }
+}
+
+both_backends! {
     async fn the_office_invites_a_further_partner_from_the_matrix(backend) {
         let db = TestDatabase::migrated(backend);
         let dir = tempfile::tempdir().unwrap();

@@ -16,7 +16,9 @@ use crate::db::Database;
 use crate::db::models::CaseId;
 use crate::service::partner::{self};
 use crate::service::{beteiligung, cases, clock, extension, further_participant};
-use crate::web::beteiligung::{RecordError, link_status, load_page, record, resolve};
+use crate::web::beteiligung::{
+    RecordError, RequestInput, link_status, load_page, record, record_request, resolve,
+};
 use crate::web::problem::Problem;
 
 async fn invitation_of(
@@ -134,6 +136,63 @@ pub async fn answer(
             ))
         }
         Err(RecordError::Other(problem)) => Err(problem),
+    }
+}
+
+/// Body of `POST /api/v1/beteiligung/{token}/deadline-extension`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExtensionRequestBody {
+    /// The last day asked for (`JJJJ-MM-TT`): a working day after the current deadline, at most
+    /// a year ahead.
+    #[schema(value_type = String, format = Date)]
+    pub frist: Option<String>,
+    /// Why (one line, at most 500 characters).
+    pub grund: Option<String>,
+    /// Who asks.
+    pub name: Option<String>,
+}
+
+/// `POST /api/v1/beteiligung/{token}/deadline-extension`: the partner asks for more time.
+#[utoipa::path(
+    post,
+    path = "/api/v1/beteiligung/{token}/deadline-extension",
+    tag = "Beteiligung",
+    summary = "Um Fristverlängerung bitten",
+    description = "Ohne Anmeldung: der Link-Token ist der Nachweis. Solange die Stelle noch nicht geantwortet hat und ihre Frist läuft, bittet sie um ein späteres Fristende, mit Grund und Namen. Die beteiligende Stelle erhält eine Mail und entscheidet; eine neue Bitte ersetzt die vorige. Die Frist ändert sich erst, wenn die beteiligende Stelle sie verlängert.",
+    params(("token" = String, Path, description = "Token aus dem persönlichen Link")),
+    request_body = ExtensionRequestBody,
+    responses(
+        (status = 200, description = "Die Bitte ist eingegangen; die Beteiligung mit der offenen Bitte", body = partner::PartnerPage),
+        (status = 400, description = "Ungültiges JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Link ungültig", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Bereits geantwortet, Frist abgelaufen oder Beteiligung abgeschlossen", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "Link abgelaufen oder ersetzt", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Ungültige Angaben (`errors`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn request_extension(
+    path: web::Path<String>,
+    body: web::Json<ExtensionRequestBody>,
+    db: web::Data<Database>,
+    api: web::Data<ApiState>,
+) -> Result<HttpResponse, Problem> {
+    let invitation = invitation_of(&db, &api, path.into_inner()).await?;
+    let body = body.into_inner();
+    let input = RequestInput {
+        frist: body.frist,
+        grund: body.grund,
+        name: body.name,
+    };
+    match record_request(&db, &api, invitation, input).await? {
+        Ok(page) => Ok(HttpResponse::Ok().json(page)),
+        Err(error @ crate::service::ServiceError::InvalidInput(_)) => Err(super::problem(error)),
+        Err(other) => Err(Problem::new(
+            StatusCode::CONFLICT,
+            "consultation-closed",
+            "Keine Fristverlängerung mehr möglich",
+        )
+        .with_detail(other.to_string())),
     }
 }
 

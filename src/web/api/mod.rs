@@ -147,6 +147,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .route(web::post().to(beteiligung::answer)),
             )
             .service(
+                web::resource("/beteiligung/{token}/deadline-extension")
+                    .route(web::post().to(beteiligung::request_extension)),
+            )
+            .service(
                 web::resource("/cases/{id}/documents")
                     .route(web::get().to(documents::list))
                     .route(web::post().to(documents::upload)),

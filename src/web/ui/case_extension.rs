@@ -74,10 +74,12 @@ fn page(
     render(api, status, "frist_verlaengern", &context)
 }
 
-/// `GET /vorgaenge/{id}/einladungen/{invitation}/frist`: the empty form.
+/// `GET /vorgaenge/{id}/einladungen/{invitation}/frist`: the form, empty or filled in from the
+/// query (`?frist=`, the day a partner asked for, linked from the matrix and the office's mail).
 pub async fn form(
     session: UiSession,
     path: web::Path<(i64, i64)>,
+    query: web::Query<Input>,
     db: web::Data<Database>,
     api: web::Data<ApiState>,
 ) -> HttpResponse {
@@ -95,7 +97,7 @@ pub async fn form(
             StatusCode::OK,
             (id, invitation),
             &invited,
-            &Input::default(),
+            &query,
             &[],
         ),
         Err(error) => form_refused(&db, &api, &session, CaseId(id), error).await,

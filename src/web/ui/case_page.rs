@@ -651,6 +651,13 @@ fn context(session: &Session, loaded: &Loaded, overrides: Overrides) -> Value {
                 "offen": row.status == "open" && row.deadline >= loaded.clock.today,
                 // Also once the deadline has passed (§ 31 (7) sentence 2 VwVfG NRW).
                 "verlaengerbar": row.status == "open",
+                // The partner's pending request, with the form filled in with the day it asked for.
+                "erbeten": row.extension_request.as_ref().filter(|_| row.status == "open").map(|request| json!({
+                    "bis": date_de(request.until),
+                    "grund": request.reason,
+                    "name": request.name,
+                    "frist_iso": request.until.format("%Y-%m-%d").to_string(),
+                })),
                 // A letter that came by the deadline can be entered after the consultation closed.
                 "erfassbar": row.status != "answered",
             }))
@@ -897,6 +904,13 @@ pub(crate) fn journal_item(
                 day("deadline").unwrap_or_default()
             )
         }
+        "extension_requested" => format!(
+            "{} bittet um Fristverlängerung bis {} ({}: {})",
+            partner(),
+            day("until").unwrap_or_default(),
+            text("name"),
+            text("reason")
+        ),
         "consultation_completed" => format!("Beteiligung „{}“ abgeschlossen", step()),
         "message_received" => format!(
             "Nachricht „{}“ eingegangen",

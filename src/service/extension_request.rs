@@ -1,0 +1,381 @@
+//! A partner asks for more time through its personal link („Um Fristverlängerung bitten“):
+//! usually because its committee meets after the deadline. The request names a later working
+//! day and why; it is journaled, kept as the invitation's pending request for the matrix, and
+//! mailed to the coordinating office with a link to the Fristverlängerung form, filled in with
+//! the day asked for. The office decides (`service::extension`); extending answers the request.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use serde_json::{Value, json};
+
+use super::ServiceError;
+use super::beteiligung::InvitationRow;
+use super::cases::{CaseContext, db_time};
+use super::mail::{self, Envelope};
+use super::partner::FieldError;
+use crate::db::models::{CaseId, CaseRow, Organisation};
+use crate::db::schema::extension_requests;
+use crate::db::{DbConnection, write_transaction};
+use crate::engine::Clock;
+use crate::frist::HolidayCalendar;
+use crate::journal::{self, NewEvent};
+
+/// The mail telling the coordinating office of the request (`templates/mail/fristverlaengerung_erbeten.*`).
+pub const TEMPLATE: &str = "fristverlaengerung_erbeten";
+
+/// The journal kind of a request; it changes neither data nor state, so not the case version.
+pub const REQUESTED: &str = "extension_requested";
+
+/// The longest reason and name kept with a request.
+const TEXT_MAX: usize = 500;
+
+/// A request as the partner made it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExtensionRequest {
+    /// The last day asked for.
+    pub until: NaiveDate,
+    /// Why (the committee's meeting, for instance).
+    pub reason: String,
+    /// Who asks, at the partner.
+    pub name: String,
+}
+
+/// A pending request, as the matrix and the partner's page show it.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = extension_requests)]
+pub struct PendingRequest {
+    pub invitation_id: i64,
+    pub requested_until: NaiveDate,
+    pub reason: String,
+    pub requested_by: String,
+    pub requested_at: NaiveDateTime,
+}
+
+/// Checks the typed fields (`frist` as `JJJJ-MM-TT` or `TT.MM.JJJJ`, `grund` and `name` one line
+/// each) against the current `deadline` and `today`; every problem at once, worded for the
+/// partner.
+pub fn check(
+    (frist, grund, name): (Option<&str>, Option<&str>, Option<&str>),
+    deadline: NaiveDate,
+    today: NaiveDate,
+) -> Result<ExtensionRequest, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let mut fail = |pointer: &str, message: String| {
+        errors.push(FieldError {
+            pointer: pointer.into(),
+            message,
+        })
+    };
+    let typed = frist.map(str::trim).unwrap_or_default();
+    let until = match crate::frist::parse_day(typed) {
+        _ if typed.is_empty() => {
+            fail(
+                "/frist",
+                "Bitte geben Sie an, bis wann Sie Ihre Stellungnahme abgeben können.".into(),
+            );
+            None
+        }
+        None => {
+            fail(
+                "/frist",
+                "Bitte geben Sie das gewünschte Fristende als Datum an, zum Beispiel 15.01.2027."
+                    .into(),
+            );
+            None
+        }
+        Some(until) => {
+            let refused = HolidayCalendar::for_land(crate::engine::LAND)
+                .and_then(|calendar| {
+                    crate::frist::refuse_named_end(calendar, deadline, until, today)
+                })
+                .unwrap_or_else(|error| Some(error.to_string()));
+            match refused {
+                Some(why) => {
+                    fail("/frist", why);
+                    None
+                }
+                None => Some(until),
+            }
+        }
+    };
+    let mut line = |pointer: &str, value: Option<&str>, missing: &str, what: &str| {
+        let value = value.map(str::trim).unwrap_or_default();
+        if value.is_empty() {
+            fail(pointer, missing.into());
+        } else if value.chars().count() > TEXT_MAX {
+            fail(
+                pointer,
+                format!("{what} ist zu lang (höchstens 500 Zeichen)."),
+            );
+        } else if value.chars().any(char::is_control) {
+            fail(
+                pointer,
+                format!(
+                    "{what} enthält Zeilenumbrüche oder Steuerzeichen; bitte schreiben Sie eine Zeile."
+                ),
+            );
+        }
+        value.to_string()
+    };
+    let reason = line(
+        "/grund",
+        grund,
+        "Bitte nennen Sie den Grund, damit die Stelle über Ihre Bitte entscheiden kann.",
+        "Der Grund",
+    );
+    let name = line("/name", name, "Bitte geben Sie Ihren Namen an.", "Der Name");
+    match until {
+        Some(until) if errors.is_empty() => Ok(ExtensionRequest {
+            until,
+            reason,
+            name,
+        }),
+        _ => Err(errors),
+    }
+}
+
+/// The pending request of `invitation`, if any.
+pub fn pending(
+    conn: &mut DbConnection,
+    invitation: i64,
+) -> Result<Option<PendingRequest>, ServiceError> {
+    Ok(extension_requests::table
+        .find(invitation)
+        .select(PendingRequest::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Records the request of the partner of `invitation`, replacing an earlier one, journals it and
+/// mails the coordinating office; the same request again changes and sends nothing. Only while the partner can still answer in time (the
+/// invitation open, its deadline not passed, the case running); otherwise Unprocessable, with
+/// why. A day that does not suit is an error at `/frist`.
+pub fn request(
+    conn: &mut DbConnection,
+    ctx: &CaseContext<'_>,
+    invitation: i64,
+    fields: (Option<&str>, Option<&str>, Option<&str>),
+    clock: &Clock,
+) -> Result<PendingRequest, ServiceError> {
+    write_transaction(conn, |conn| {
+        let row = InvitationRow::find(conn, invitation)?.ok_or_else(|| {
+            ServiceError::NotFound("Diese Beteiligung gibt es nicht mehr.".into())
+        })?;
+        let case = CaseRow::find(conn, CaseId(row.case_id))?.ok_or_else(|| {
+            ServiceError::NotFound("Diese Beteiligung gibt es nicht mehr.".into())
+        })?;
+        if case.status != "running" || row.status != "open" || row.closed_at.is_some() {
+            return Err(ServiceError::Unprocessable(
+                "Sie haben bereits geantwortet, oder die Beteiligung ist abgeschlossen; um eine Fristverlängerung kann nicht mehr gebeten werden.".into(),
+            ));
+        }
+        if row.deadline < clock.today {
+            return Err(ServiceError::Unprocessable(format!(
+                "Die Frist ist am {} abgelaufen; bitte wenden Sie sich direkt an die Stelle, die Sie beteiligt hat.",
+                row.deadline.format("%d.%m.%Y")
+            )));
+        }
+        let checked = check(fields, row.deadline, clock.today).map_err(|errors| {
+            ServiceError::InvalidInput(
+                errors
+                    .into_iter()
+                    .map(|e| crate::engine::data::DataError {
+                        pointer: e.pointer,
+                        message: e.message,
+                    })
+                    .collect(),
+            )
+        })?;
+        // The same request again (a form sent twice, a reload) is the one pending: no second
+        // mail, no second journal entry.
+        if let Some(same) = pending(conn, row.id)?.filter(|p| {
+            (
+                p.requested_until,
+                p.reason.as_str(),
+                p.requested_by.as_str(),
+            ) == (
+                checked.until,
+                checked.reason.as_str(),
+                checked.name.as_str(),
+            )
+        }) {
+            return Ok(same);
+        }
+        let organisation = Organisation::find(conn, row.organisation_id)?.ok_or_else(|| {
+            ServiceError::NotFound("Diese Beteiligung gibt es nicht mehr.".into())
+        })?;
+        let at = db_time(clock);
+        let pending = PendingRequest {
+            invitation_id: row.id,
+            requested_until: checked.until,
+            reason: checked.reason.clone(),
+            requested_by: checked.name.clone(),
+            requested_at: at,
+        };
+        diesel::delete(extension_requests::table.find(row.id)).execute(conn)?;
+        diesel::insert_into(extension_requests::table)
+            .values((
+                extension_requests::invitation_id.eq(pending.invitation_id),
+                extension_requests::requested_until.eq(pending.requested_until),
+                extension_requests::reason.eq(&pending.reason),
+                extension_requests::requested_by.eq(&pending.requested_by),
+                extension_requests::requested_at.eq(pending.requested_at),
+            ))
+            .execute(conn)?;
+        journal::append(
+            conn,
+            row.case_id,
+            &[NewEvent {
+                at,
+                actor: format!("beteiligung:{}", organisation.key),
+                kind: REQUESTED.into(),
+                payload: json!({
+                    "invitation": row.local_id,
+                    "step": row.step,
+                    "participant": organisation.key,
+                    "deadline": row.deadline,
+                    "until": checked.until,
+                    "reason": checked.reason,
+                    "name": checked.name,
+                }),
+            }],
+        )?;
+        let verfahren: String = crate::db::schema::workflow_definitions::table
+            .find(case.definition_id.0)
+            .select(crate::db::schema::workflow_definitions::title)
+            .first(conn)?;
+        let link = ctx.mail.link(&format!(
+            "vorgaenge/{}/einladungen/{}/frist?frist={}",
+            case.id.0,
+            row.id,
+            checked.until.format("%Y-%m-%d")
+        ));
+        let context = mail_context(MailFacts {
+            aktenzeichen: &case.aktenzeichen,
+            verfahren: &verfahren,
+            stelle: &organisation.designation(),
+            name: &checked.name,
+            deadline: row.deadline,
+            until: checked.until,
+            reason: &checked.reason,
+            link: &link,
+        });
+        let to = mail::office_addresses(conn, case.applicant_id)?;
+        mail::queue_with(
+            conn,
+            ctx.mail,
+            Envelope {
+                case: Some(case.id.0),
+                invitation: Some(row.id),
+                template: TEMPLATE,
+                recipients: json!({ "kind": "applicant" }),
+                to,
+            },
+            // The subject names the case only (no personal data in subject lines).
+            &json!({ "aktenzeichen": case.aktenzeichen, "verfahren": verfahren }),
+            &context,
+            at,
+        )?;
+        Ok(pending)
+    })
+}
+
+/// What the office's mail names.
+struct MailFacts<'a> {
+    aktenzeichen: &'a str,
+    verfahren: &'a str,
+    stelle: &'a str,
+    name: &'a str,
+    deadline: NaiveDate,
+    until: NaiveDate,
+    reason: &'a str,
+    link: &'a str,
+}
+
+fn mail_context(facts: MailFacts<'_>) -> Value {
+    let day = |d: NaiveDate| d.format("%d.%m.%Y").to_string();
+    json!({
+        "aktenzeichen": facts.aktenzeichen,
+        "verfahren": facts.verfahren,
+        "stelle": facts.stelle,
+        "name": facts.name,
+        "frist": day(facts.deadline),
+        "erbeten": day(facts.until),
+        "grund": facts.reason,
+        "link": facts.link,
+    })
+}
+
+/// The mail with sample data (see [`crate::render::SampleMail`]): a broken override stops
+/// start-up instead of the next request.
+pub fn sample_mails() -> Vec<crate::render::SampleMail> {
+    let context = mail_context(MailFacts {
+        aktenzeichen: "KI-05558-2027-0001",
+        verfahren: "Antrag auf Einrichtung eines Kommunalen Integrationszentrums",
+        stelle: "Kreisjugendamt Coesfeld",
+        name: "Dr. Jana Winter",
+        deadline: NaiveDate::from_ymd_opt(2027, 1, 6).unwrap_or_default(),
+        until: NaiveDate::from_ymd_opt(2027, 1, 20).unwrap_or_default(),
+        reason: "Der Jugendhilfeausschuss tagt am 14.01.2027.",
+        link: "https://vorgang.example/vorgaenge/1/einladungen/3/frist?frist=2027-01-20",
+    });
+    vec![crate::render::SampleMail::new(TEMPLATE, context)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(text: &str) -> NaiveDate {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn a_request_names_a_later_working_day_a_reason_and_who_asks() {
+        let (deadline, today) = (day("2027-01-06"), day("2026-12-10"));
+        let request = check(
+            (
+                Some("20.01.2027"),
+                Some(" Ausschuss tagt am 14.01. "),
+                Some("Dr. Winter"),
+            ),
+            deadline,
+            today,
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                request.until,
+                request.reason.as_str(),
+                request.name.as_str()
+            ),
+            (day("2027-01-20"), "Ausschuss tagt am 14.01.", "Dr. Winter")
+        );
+        let errors = |fields| -> Vec<(String, String)> {
+            check(fields, deadline, today)
+                .unwrap_err()
+                .into_iter()
+                .map(|e| (e.pointer, e.message))
+                .collect()
+        };
+        let all = errors((None, Some(" "), None));
+        assert_eq!(
+            all.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>(),
+            ["/frist", "/grund", "/name"]
+        );
+        for (frist, message) in [
+            ("bald", "als Datum"),
+            ("2027-01-06", "nach der bisherigen"),
+            ("2027-01-09", "kein Werktag (Samstag)"),
+            ("2028-01-10", "mehr als ein Jahr"),
+        ] {
+            let found = errors((Some(frist), Some("x"), Some("y")));
+            assert!(
+                found.len() == 1 && found[0].0 == "/frist" && found[0].1.contains(message),
+                "{frist}: {found:?}"
+            );
+        }
+        let found = errors((Some("2027-01-20"), Some("a\nb"), Some("y")));
+        assert_eq!(found[0].0, "/grund", "{found:?}");
+    }
+}
