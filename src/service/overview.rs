@@ -10,7 +10,7 @@ use super::case_list::{Readable, permitted, readable, restrict_to_readable};
 use crate::auth::{Permission, Principal};
 use crate::db::DbConnection;
 use crate::db::models::{DefinitionId, OrganisationId};
-use crate::db::schema::{cases, invitations, organisations};
+use crate::db::schema::{cases, extension_requests, invitations, organisations};
 use crate::designation::designation;
 
 /// A running case, as much as the start page needs of it.
@@ -179,6 +179,94 @@ pub fn recent_answers(
                     late,
                     received_on,
                 })
+            },
+        )
+        .collect())
+}
+
+/// A partner's request for more time that waits for the office's decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenRequest {
+    pub case_id: i64,
+    pub aktenzeichen: String,
+    /// `invitations.id`, for the Fristverlängerung form.
+    pub invitation: i64,
+    /// The asking organisation.
+    pub organisation: String,
+    /// Its current deadline.
+    pub deadline: NaiveDate,
+    /// The day it asks for.
+    pub until: NaiveDate,
+    pub reason: String,
+}
+
+type RequestRow = (
+    (i64, String, OrganisationId, Option<NaiveDateTime>),
+    (i64, NaiveDate),
+    (String, String),
+    (NaiveDate, String),
+);
+
+/// The requests for more time on open invitations of running cases `principal` may act on,
+/// oldest first: they wait for the office's decision.
+pub fn open_requests(
+    conn: &mut DbConnection,
+    principal: &Principal,
+) -> Result<Vec<OpenRequest>, ServiceError> {
+    let scope = readable(principal);
+    let query = extension_requests::table
+        .inner_join(
+            invitations::table
+                .inner_join(cases::table)
+                .inner_join(organisations::table),
+        )
+        .filter(invitations::status.eq("open"))
+        .filter(invitations::closed_at.is_null())
+        .filter(cases::status.eq("running"))
+        .into_boxed();
+    let rows: Vec<RequestRow> = restrict_to_readable!(query, scope)
+        .order((extension_requests::requested_at, invitations::id))
+        .select((
+            (
+                cases::id,
+                cases::aktenzeichen,
+                cases::applicant_id,
+                cases::submitted_at,
+            ),
+            (invitations::id, invitations::deadline),
+            (organisations::kind, organisations::name),
+            (
+                extension_requests::requested_until,
+                extension_requests::reason,
+            ),
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter(|((_, _, applicant, submitted), ..)| {
+            permitted(
+                principal,
+                Permission::TakeAction,
+                *applicant,
+                submitted.is_some(),
+            )
+        })
+        .map(
+            |(
+                (case_id, aktenzeichen, _, _),
+                (invitation, deadline),
+                (kind, name),
+                (until, reason),
+            )| {
+                OpenRequest {
+                    case_id,
+                    aktenzeichen,
+                    invitation,
+                    organisation: designation(&kind, &name).into_owned(),
+                    deadline,
+                    until,
+                    reason,
+                }
             },
         )
         .collect())

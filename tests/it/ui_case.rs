@@ -389,9 +389,23 @@ both_backends! {
         let entry = format!("/vorgaenge/{id}/einladungen/{invitation}/frist?frist={iso}");
         assert!(matrix.contains(&format!("href=\"{entry}\"")), "{matrix}");
         assert!(page.body.contains(&format!("bittet um Fristverlängerung bis {de} (Frau Muster: Schulausschuss tagt später)")), "the journal: {}", page.body);
+        // The start page lists it among the tasks, with the same way to the form.
+        let start = browser.get(&app, "/").await;
+        let tasks = &start.body[start.body.find("id=\"aufgaben\"").unwrap()..start.body.find("id=\"wiedervorlagen\"").unwrap()];
+        assert!(!tasks.contains("keine Aufgaben"), "{tasks}");
+        assert!(tasks.contains("Bitten um Fristverlängerung") && tasks.contains(&format!("Schulamt für den Kreis Soest bittet um Verlängerung bis {} (bisher", vorgang::frist::format_date_de(wanted))), "{tasks}");
+        assert!(tasks.contains(&format!("href=\"{entry}\"")), "{tasks}");
         let form = browser.get(&app, &entry).await;
         assert_eq!(form.status, 200, "{}", form.body);
         assert!(form.body.contains(&format!("name=\"frist\" id=\"feld-frist\" value=\"{iso}\"")), "{}", form.body);
+        // Extended as asked: the request is answered, gone from the matrix and the start page.
+        let csrf = browser.csrf_token(&app, &format!("/vorgaenge/{id}")).await;
+        let extended = browser.post(&app, entry.split('?').next().unwrap(), &[("csrf", &csrf), ("frist", &iso), ("grund", "")]).await;
+        assert_eq!(extended.location(), format!("/vorgaenge/{id}?hinweis=frist-verlaengert#beteiligung"), "{}", extended.body);
+        let page = browser.get(&app, &format!("/vorgaenge/{id}")).await;
+        assert!(!page.body.contains(" erbeten ("), "{}", page.body);
+        let start = browser.get(&app, "/").await;
+        assert!(!start.body.contains("Bitten um Fristverlängerung"), "{}", start.body);
     }
 }
 

@@ -248,6 +248,21 @@ fn summarise(
             })
         })
         .collect();
+    let requests: Vec<Value> = overview::open_requests(conn, principal)?
+        .iter()
+        .map(|r| {
+            json!({
+                "id": r.case_id,
+                "aktenzeichen": r.aktenzeichen,
+                "organisation": r.organisation,
+                "bis": german_date(r.until),
+                "frist": german_date(r.deadline),
+                "grund": r.reason,
+                "einladung": r.invitation,
+                "bis_iso": r.until.format("%Y-%m-%d").to_string(),
+            })
+        })
+        .collect();
     let answers = overview::recent_answers(conn, principal, ANSWERS)?;
     let stellungnahmen: Vec<Value> = answers
         .iter()
@@ -312,6 +327,7 @@ fn summarise(
         ("aufgaben", json!(tasks)),
         ("aufgaben_kollegen", json!(colleagues_tasks)),
         ("nachrichten", json!(awaited)),
+        ("verlaengerungen", json!(requests)),
         ("zustaendig_fuer", json!(responsible)),
         ("wiedervorlagen", json!(follow_ups)),
         (
