@@ -261,7 +261,9 @@ pub fn request(
             link: &link,
         });
         let to = mail::office_addresses(conn, case.applicant_id)?;
-        mail::queue_with(
+        // A reply reaches the partner: the office declines (or asks back) by answering the mail.
+        let reply_to = mail::addresses_of(conn, &organisation)?.into_iter().next();
+        mail::queue_replying_to(
             conn,
             ctx.mail,
             Envelope {
@@ -274,6 +276,7 @@ pub fn request(
             // The subject names the case only (no personal data in subject lines).
             &json!({ "aktenzeichen": case.aktenzeichen, "verfahren": verfahren }),
             &context,
+            reply_to,
             at,
         )?;
         Ok(pending)

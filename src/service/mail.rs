@@ -394,6 +394,22 @@ pub fn queue_with(
     insert_now(conn, vec![prepared], at)
 }
 
+/// As [`queue_with`], with a `Reply-To`: a mail written on someone's behalf (a partner's request
+/// to the office) that its reader answers by replying.
+#[allow(clippy::too_many_arguments)]
+pub fn queue_replying_to(
+    conn: &mut DbConnection,
+    out: &Outgoing,
+    mail: Envelope<'_>,
+    subject: &Value,
+    context: &Value,
+    reply_to: Option<String>,
+    at: NaiveDateTime,
+) -> Result<(), ServiceError> {
+    let prepared = prepare_with(out, mail, subject, context, reply_to)?;
+    insert_now(conn, vec![prepared], at)
+}
+
 /// A rendered mail not yet in the outbox, so that the mails of one command can be inserted
 /// together ([`insert_prepared`]).
 pub struct PreparedMail {

@@ -814,6 +814,8 @@ both_backends! {
         assert!(mail.2.contains("Bitte um Fristverlängerung") && !mail.2.contains("Muster"), "no names in the subject: {}", mail.2);
         assert!(mail.3.contains(&format!("/vorgaenge/{id}/einladungen/{}/frist?frist={}", row["invitation"], iso(wanted))), "{}", mail.3);
         assert!(mail.3.contains("Der Schulausschuss tagt erst danach.") && mail.3.contains("Frau Muster") && mail.3.contains(&de), "{}", mail.3);
+        // The office declines or asks back by replying: the reply reaches the partner.
+        assert_eq!(reply_to(&db, "fristverlaengerung_erbeten"), [Some("schulamt@kreis-soest.test".to_string())]);
         let journal = send!(app, actix_test::TestRequest::get().uri(&format!("/api/v1/cases/{id}/journal")).insert_header(bearer(&staff)));
         let entry = journal.json().as_array().unwrap().iter().find(|e| e["kind"] == "extension_requested").unwrap().clone();
         assert_eq!(entry["actor"], "beteiligung:SCHULAMT-SO");
