@@ -74,6 +74,9 @@ pub struct Offer {
     pub consultation: Running,
     /// The step's period in words („4 Wochen“), counted from the invitation.
     pub period: String,
+    /// The applicant, whose own partner bodies and Gemeinden (those it is the parent of) the
+    /// form offers first.
+    pub applicant: Organisation,
     /// The organisations that can still be invited: not the applicant, not invited to this
     /// consultation, by name.
     pub organisations: Vec<Organisation>,
@@ -110,15 +113,22 @@ pub fn offer(
         Some(Step::Consultation(c)) => c.deadline.period.describe_de(),
         _ => String::new(),
     };
-    let mut organisations: Vec<Organisation> = Organisation::all(conn)?
+    let (applicant, others): (Vec<Organisation>, Vec<Organisation>) = Organisation::all(conn)?
         .into_iter()
-        .filter(|o| o.id != loaded.row.applicant_id && !invited.contains(&o.key.as_str()))
+        .partition(|o| o.id == loaded.row.applicant_id);
+    let applicant = applicant.into_iter().next().ok_or_else(|| {
+        ServiceError::NotFound("Die antragstellende Stelle des Vorgangs fehlt.".into())
+    })?;
+    let mut organisations: Vec<Organisation> = others
+        .into_iter()
+        .filter(|o| !invited.contains(&o.key.as_str()))
         .collect();
     organisations.sort_by_cached_key(|o| o.designation().to_lowercase());
     Ok(Offer {
         aktenzeichen: loaded.row.aktenzeichen,
         consultation,
         period,
+        applicant,
         organisations,
     })
 }

@@ -417,6 +417,10 @@ both_backends! {
         let (app, api) = ui_app!(db, dir.path());
         crate::support::partners::add_partner(&mut db.connection(), "05974-IR", "Integrationsrat des Kreises Soest", Some("integrationsrat@kreis-soest.test"));
         crate::support::partners::add_partner(&mut db.connection(), "05974-OHNE", "Stelle ohne Adresse", None);
+        let soest = Organisation::find_by_key(&mut db.connection(), "05974").unwrap().unwrap();
+        NewOrganisation { key: "05974-VHS", name: "Volkshochschule Soest", kind: "partner", parent_id: Some(soest.id), mailbox: Some("vhs@kreis-soest.test") }
+            .insert(&mut db.connection())
+            .unwrap();
         let id = start(&mut db.connection(), &api, "05974", application());
         let mut browser = Browser::from("10.0.0.3:1000");
         browser.login(&app, COORDINATOR, PASSWORD).await;
@@ -446,6 +450,11 @@ both_backends! {
         assert!(form.body.contains("<option value=\"05974-IR\">Integrationsrat des Kreises Soest</option>"), "{}", form.body);
         assert!(!form.body.contains("value=\"SCHULAMT-SO\"") && !form.body.contains("value=\"05974\""), "{}", form.body);
         assert!(form.body.contains("4 Wochen ab heute"), "{}", form.body);
+        // The Kreis's own bodies come first, then the other partner bodies.
+        let own = form.body.find("<optgroup label=\"Kreis Soest – Partnerstellen und Gemeinden\">").expect("the Kreis's own group");
+        let further = form.body.find("<optgroup label=\"Weitere Partnerstellen\">").expect("the other partner bodies");
+        let (vhs, ir) = (form.body.find("value=\"05974-VHS\"").unwrap(), form.body.find("value=\"05974-IR\"").unwrap());
+        assert!(own < vhs && vhs < further && further < ir, "{}", form.body);
 
         // A body without address is refused at its field, the choice and reason kept; nothing
         // is sent.

@@ -12,7 +12,7 @@ use super::case_page::blocking;
 use super::{CsrfForm, Session, UiSession, layout, render, see_other};
 use crate::auth::Permission;
 use crate::db::Database;
-use crate::db::models::{CaseId, OrganisationKind};
+use crate::db::models::{CaseId, Organisation, OrganisationKind};
 use crate::engine::data::DataError;
 use crate::service::further_participant::{self, Offer};
 use crate::service::{ServiceError, clock};
@@ -20,9 +20,9 @@ use crate::web::api::ApiState;
 use crate::web::api::beteiligung::add_participant_as;
 use crate::web::api::cases::permitted_row;
 
-/// The groups of the choice, the partner bodies (usually the ones meant) first.
+/// The groups of the choice after the applicant's own bodies, which come first.
 const GROUPS: [&str; 4] = [
-    "Partnerstellen",
+    "Weitere Partnerstellen",
     "Gemeinden",
     "Kreise und kreisfreie Städte",
     "Bezirksregierungen und Bewilligungsbehörde",
@@ -83,19 +83,27 @@ fn page(
     context["heute"] = json!(clock::now().today.format("%d.%m.%Y").to_string());
     context["pfad"] = json!(format!("/vorgaenge/{id}/beteiligungen/{step}/stelle"));
     let chosen = input.stelle.as_deref().unwrap_or_default();
+    // The applicant's own partner bodies and Gemeinden first: usually the one meant.
+    let own = |o: &&Organisation| o.parent_id == Some(offer.applicant.id);
+    let option = |o: &Organisation| json!({ "key": o.key, "name": o.designation(), "gewaehlt": o.key == chosen });
+    let first = json!({
+        "titel": format!("{} – Partnerstellen und Gemeinden", offer.applicant.designation()),
+        "stellen": offer.organisations.iter().filter(own).map(option).collect::<Vec<_>>(),
+    });
+    let rest = GROUPS.iter().enumerate().map(|(index, label)| {
+        json!({
+            "titel": label,
+            "stellen": offer
+                .organisations
+                .iter()
+                .filter(|o| !own(o) && group_of(o.kind) == index)
+                .map(option)
+                .collect::<Vec<_>>(),
+        })
+    });
     context["gruppen"] = json!(
-        GROUPS
-            .iter()
-            .enumerate()
-            .map(|(index, label)| {
-                let members: Vec<_> = offer
-                    .organisations
-                    .iter()
-                    .filter(|o| group_of(o.kind) == index)
-                    .map(|o| json!({ "key": o.key, "name": o.designation(), "gewaehlt": o.key == chosen }))
-                    .collect();
-                json!({ "titel": label, "stellen": members })
-            })
+        std::iter::once(first)
+            .chain(rest)
             .filter(|group| group["stellen"].as_array().is_some_and(|m| !m.is_empty()))
             .collect::<Vec<_>>()
     );
