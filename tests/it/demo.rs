@@ -135,6 +135,13 @@ fn counts(conn: &mut DbConnection) -> Vec<(&'static str, i64)> {
         ),
         ("answers", answers::table.count().get_result(conn).unwrap()),
         (
+            "extension_requests",
+            vorgang::db::schema::extension_requests::table
+                .count()
+                .get_result(conn)
+                .unwrap(),
+        ),
+        (
             "documents",
             documents::table.count().get_result(conn).unwrap(),
         ),
@@ -438,6 +445,17 @@ both_backends! {
         )
         .unwrap();
         assert!(page.kann_antworten && !page.verspaetet);
+        // The Stadt Dülmen asked for more time after its reminder; the request waits for the
+        // office (its mail went out with the others).
+        let asking: Vec<(i64, NaiveDate)> = vorgang::db::schema::extension_requests::table
+            .inner_join(invitations::table)
+            .filter(invitations::case_id.eq(open))
+            .select((invitations::id, vorgang::db::schema::extension_requests::requested_until))
+            .load(&mut conn)
+            .unwrap();
+        assert_eq!(asking.len(), 1, "{asking:?}");
+        let asked = inv.iter().find(|i| i.0 == asking[0].0).unwrap();
+        assert!(asked.1 == "open" && asking[0].1 > asked.3, "{asked:?} {asking:?}");
         assert!(page.dokumente.iter().any(|d| d.filename == "Integrationskonzept_Kreis_Coesfeld.pdf"));
         // The data names documents and partner bodies instead of showing their ids and keys.
         let value = |label: &str| page.angaben.iter().find(|line| line.label == label).map(|line| line.value.clone()).unwrap_or_default();
@@ -494,7 +512,8 @@ both_backends! {
             .unwrap();
         assert_eq!(mails.len(), summary.mails);
         for template in ["beteiligung_einladung", "beteiligung_erinnerung", "beteiligung_bestaetigung",
-                         "beteiligung_abgeschlossen", "antrag_eingegangen", "antrag_bewilligt", "frist_erinnerung"] {
+                         "beteiligung_abgeschlossen", "antrag_eingegangen", "antrag_bewilligt", "frist_erinnerung",
+                         "fristverlaengerung_erbeten"] {
             assert!(mails.iter().any(|m| m.0 == template), "no {template} mail");
         }
         for (template, rendered) in &mails {

@@ -1397,6 +1397,48 @@ impl Loader<'_, '_> {
         for reply in &replies {
             self.reply(case, reply)?;
         }
+        self.ask_for_more_time(case)
+    }
+
+    /// After its reminder, the Stadt Dülmen asks for two more weeks through its link: its
+    /// committee meets after the deadline. The request waits for the office's decision (start
+    /// page, matrix, the office's mail).
+    fn ask_for_more_time(&mut self, case: CaseId) -> Result<(), ServiceError> {
+        let at = berlin(self.day(-1), 11, 30);
+        self.advance(&[case], at)?;
+        let organisation = self.organisation("DEMO-COE-DUELMEN")?;
+        let (invitation, deadline): (i64, NaiveDate) = invitations::table
+            .filter(invitations::case_id.eq(case.0))
+            .filter(invitations::organisation_id.eq(organisation.id))
+            .filter(invitations::status.eq("open"))
+            .select((invitations::id, invitations::deadline))
+            .first(self.conn)?;
+        let calendar = crate::frist::HolidayCalendar::for_land(crate::engine::LAND)
+            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let mut until = deadline + Days::new(14);
+        while calendar.is_working_day(until) != Ok(true) {
+            until = until + Days::new(1);
+        }
+        // The committee meets on the working day before the day asked for.
+        let mut meeting = until - Days::new(1);
+        while calendar.is_working_day(meeting) != Ok(true) {
+            meeting = meeting - Days::new(1);
+        }
+        let reason = format!(
+            "Der Haupt- und Finanzausschuss der Stadt Dülmen berät den Entwurf erst am {}.",
+            german(meeting)
+        );
+        crate::service::extension_request::request(
+            self.conn,
+            self.ctx,
+            invitation,
+            (
+                Some(&until.format("%Y-%m-%d").to_string()),
+                Some(&reason),
+                Some("Sabine Hölscher (Demo)"),
+            ),
+            &crate::service::clock::at(at),
+        )?;
         Ok(())
     }
 
@@ -1674,6 +1716,14 @@ impl Loader<'_, '_> {
         }
         if let Some(deadline) = deadline {
             note.push_str(&format!("; die Frist endet am {}", german(deadline)));
+        }
+        let asking: i64 = crate::db::schema::extension_requests::table
+            .inner_join(invitations::table)
+            .filter(invitations::case_id.eq(case.0))
+            .count()
+            .get_result(self.conn)?;
+        if asking > 0 {
+            note.push_str("; eine Stelle bittet um Fristverlängerung");
         }
         Ok(note)
     }
