@@ -528,6 +528,8 @@ impl Run<'_> {
         if !open_step || !extendable {
             return Err(EngineError::InvitationClosed(invitation));
         }
+        let consultation = self.consultation(&current.step)?.clone();
+        self.require_coordinator(&consultation, actor, "Eine Frist zu verlängern")?;
         self.check_extension(&current, until)?;
         self.instance.invitations[index].deadline = until;
         self.record(JournalEntry::DeadlineExtended {
@@ -564,6 +566,11 @@ impl Run<'_> {
             Some(Step::Consultation(c)) => c.clone(),
             _ => return refuse(format!("Der Schritt „{step}“ ist keine Beteiligung.")),
         };
+        self.require_coordinator(
+            &consultation,
+            actor,
+            "Eine Stelle nachträglich zu beteiligen",
+        )?;
         if participant.is_empty() {
             return refuse("Bitte wählen Sie die Stelle, die beteiligt werden soll.".into());
         }
@@ -649,6 +656,30 @@ impl Run<'_> {
             self.remind_before_own_deadline(&invitation, end)?;
         }
         self.close_after_latest_deadline(token, step)
+    }
+
+    /// Refuses `actor` unless it has the role coordinating `consultation` (the office's
+    /// decisions about a Beteiligung: further partners, longer deadlines); `what` names the
+    /// decision in the message.
+    fn require_coordinator(
+        &self,
+        consultation: &ConsultationStep,
+        actor: &Actor,
+        what: &str,
+    ) -> Result<(), EngineError> {
+        if actor.has_role(&consultation.role) {
+            return Ok(());
+        }
+        let title = self.workflow.definition().role_title(&consultation.role);
+        Err(EngineError::Refused {
+            reasons: vec![Refusal::RoleNotAllowed {
+                role: consultation.role.clone(),
+                message: format!(
+                    "{what} in der Beteiligung „{}“ ist der Rolle „{title}“ vorbehalten.",
+                    consultation.title
+                ),
+            }],
+        })
     }
 
     /// The consultation's reminders before `until`, the invitation's own deadline (extended, or

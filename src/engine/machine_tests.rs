@@ -1164,6 +1164,33 @@ fn a_partner_is_invited_later_only_once_and_only_while_the_consultation_runs() {
         add(&wf, &opened.instance, "  ", "2026-03-10"),
         "Bitte wählen Sie",
     );
+    // Only the role coordinating the consultation decides about it; so for an extension.
+    let authority = Actor {
+        id: "kfi@bezreg-arnsberg.nrw.de".into(),
+        roles: vec!["bewilligung".into()],
+    };
+    for event in [
+        Event::AddParticipant {
+            step: "beteiligung".into(),
+            participant: "C".into(),
+            actor: authority.clone(),
+            reason: None,
+        },
+        Event::ExtendDeadline {
+            invitation: opened.instance.invitations[0].id,
+            until: "2026-04-15".parse().unwrap(),
+            actor: authority.clone(),
+            reason: None,
+        },
+    ] {
+        match step(&wf, &opened.instance, event, &clock("2026-03-10")) {
+            Err(EngineError::Refused { reasons }) => assert!(
+                matches!(reasons.as_slice(), [Refusal::RoleNotAllowed { role, .. }] if role == "koordination"),
+                "{reasons:?}"
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
     // Invited on the day the consultation opened, D shares its deadline, its closing and its
     // reminder, and gets no second one of its own.
     let same_day = add(&wf, &opened.instance, "D", "2026-03-04").unwrap();
