@@ -200,22 +200,30 @@ fn page_context(
             "message": e.message,
         })).collect::<Vec<_>>(),
     });
-    for field in ["votum", "stellungnahme", "name", "funktion", "anhang"] {
-        let message = errors
-            .iter()
-            .find(|e| e.pointer == format!("/{field}"))
-            .map(|e| e.message.clone());
-        context[format!("fehler_{field}")] = json!(message);
-    }
+    let answer_fields = ["votum", "stellungnahme", "name", "funktion", "anhang"];
+    field_messages(&mut context, "fehler_", &answer_fields, errors);
     // The request for more time: empty until it is sent (see `request_extension`).
     context["verlaengerung_gesendet"] = json!(false);
     context["verlaengerung_abgelehnt"] = Value::Null;
     context["verlaengerung_eingabe"] = json!({ "frist": "", "grund": "", "name": "" });
     context["verlaengerung_fehler"] = json!([]);
-    for field in ["frist", "grund", "name"] {
-        context[format!("vfehler_{field}")] = Value::Null;
-    }
+    field_messages(&mut context, "vfehler_", &REQUEST_FIELDS, &[]);
     context
+}
+
+/// The fields of the request for more time.
+const REQUEST_FIELDS: [&str; 3] = ["frist", "grund", "name"];
+
+/// Sets `{prefix}{field}` to the message of the error at `/{field}`, or to null, for each of
+/// `fields`: what the page's template shows at each field.
+fn field_messages(context: &mut Value, prefix: &str, fields: &[&str], errors: &[FieldError]) {
+    for field in fields {
+        let message = errors
+            .iter()
+            .find(|e| e.pointer.strip_prefix('/') == Some(field))
+            .map(|e| e.message.clone());
+        context[format!("{prefix}{field}")] = json!(message);
+    }
 }
 
 async fn show(
@@ -507,6 +515,13 @@ async fn request_extension(
             return render(&api, StatusCode::OK, "beteiligung", &context);
         }
         Ok(Err(ServiceError::InvalidInput(errors))) => {
+            let errors: Vec<FieldError> = errors
+                .into_iter()
+                .map(|e| FieldError {
+                    pointer: e.pointer,
+                    message: e.message,
+                })
+                .collect();
             (StatusCode::UNPROCESSABLE_ENTITY, errors, None)
         }
         Ok(Err(other)) => (StatusCode::CONFLICT, Vec::new(), Some(other.to_string())),
@@ -525,13 +540,7 @@ async fn request_extension(
             .map(|e| json!({ "feld": e.pointer.trim_start_matches('/'), "message": e.message }))
             .collect::<Vec<_>>()
     );
-    for field in ["frist", "grund", "name"] {
-        let message = errors
-            .iter()
-            .find(|e| e.pointer == format!("/{field}"))
-            .map(|e| e.message.clone());
-        context[format!("vfehler_{field}")] = json!(message);
-    }
+    field_messages(&mut context, "vfehler_", &REQUEST_FIELDS, &errors);
     render(&api, status, "beteiligung", &context)
 }
 
