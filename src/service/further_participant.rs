@@ -29,6 +29,8 @@ pub struct Addition {
 pub struct Running {
     pub step: String,
     pub title: String,
+    /// The role coordinating it, the one that invites further partners and extends deadlines.
+    pub role: String,
 }
 
 /// Checks the typed fields (`stelle`, the organisation's key; `grund` optional, one line);
@@ -61,6 +63,7 @@ pub fn running(workflow: &Workflow, instance: &Instance) -> Vec<Running> {
             Some(Step::Consultation(c)) => Some(Running {
                 step: token.step.clone(),
                 title: c.title.clone(),
+                role: c.role.clone(),
             }),
             _ => None,
         })

@@ -612,6 +612,17 @@ fn context(session: &Session, loaded: &Loaded, overrides: Overrides) -> Value {
     context["wv_fehler"] = json!(overrides.follow_up_errors);
     context["heute_iso"] = json!(loaded.clock.today.format("%Y-%m-%d").to_string());
 
+    // Offered to the role coordinating a consultation, which alone decides about it.
+    let roles = crate::auth::workflow_roles(principal);
+    let coordinated: Vec<further_participant::Running> = if darf_handeln {
+        further_participant::running(&case.workflow.workflow, &case.instance)
+            .into_iter()
+            .filter(|r| roles.contains(&r.role))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let coordinates = |step: &str| coordinated.iter().any(|r| r.step == step);
     // Consultation matrix. A deadline all participants share (the usual case) is said once
     // above the table, with its reason, instead of in every row.
     let shared_deadline = loaded.matrix.first().filter(|first| {
@@ -650,7 +661,7 @@ fn context(session: &Session, loaded: &Loaded, overrides: Overrides) -> Value {
                 // Resending makes sense while the link can still be answered.
                 "offen": row.status == "open" && row.deadline >= loaded.clock.today,
                 // Also once the deadline has passed (§ 31 (7) sentence 2 VwVfG NRW).
-                "verlaengerbar": row.status == "open",
+                "verlaengerbar": row.status == "open" && coordinates(&row.step),
                 // The partner's pending request, with the form filled in with the day it asked for.
                 "erbeten": row.extension_request.as_ref().filter(|_| row.status == "open").map(|request| json!({
                     "bis": date_de(request.until),
@@ -664,14 +675,12 @@ fn context(session: &Session, loaded: &Loaded, overrides: Overrides) -> Value {
             .collect::<Vec<_>>()
     );
     // The consultations running now, each with a link to invite a further partner.
-    context["beteiligung_laufend"] = json!(if may(Permission::TakeAction) && running {
-        further_participant::running(&loaded.case.workflow.workflow, &loaded.case.instance)
-            .into_iter()
+    context["beteiligung_laufend"] = json!(
+        coordinated
+            .iter()
             .map(|r| json!({ "schritt": r.step, "titel": r.title }))
             .collect::<Vec<_>>()
-    } else {
-        Vec::new()
-    });
+    );
     context["beteiligung_mehrere"] = json!(
         context["beteiligung_laufend"]
             .as_array()
