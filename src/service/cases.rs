@@ -861,14 +861,15 @@ pub fn record_answer_as(
     )
 }
 
-/// Extends the deadline of one invitation (engine id) to `until`, with an optional reason for
-/// the file; the partner is told by mail (see `Event::ExtendDeadline`).
-pub fn extend_deadline(
+/// The coordinating office's decision about a running consultation, as the event `decision`
+/// builds for the caller: a Fristverlängerung (`Event::ExtendDeadline`) or a further partner
+/// (`Event::AddParticipant`). Not version-checked: it changes no field the caller edits, only
+/// deadlines and the list of partners, which the engine keeps itself.
+pub fn decide_consultation(
     conn: &mut DbConnection,
     ctx: &CaseContext<'_>,
     id: CaseId,
-    invitation: LocalId,
-    (until, reason): (NaiveDate, Option<String>),
+    decision: impl FnOnce(Actor) -> Event,
     call: Invocation<'_>,
 ) -> Result<LoadedCase, ServiceError> {
     let actor = call.actor.clone();
@@ -878,44 +879,7 @@ pub fn extend_deadline(
         id,
         None,
         call,
-        move |_, _| {
-            Ok(Event::ExtendDeadline {
-                invitation,
-                until,
-                actor,
-                reason,
-            })
-        },
-        false,
-    )
-}
-
-/// Invites `participant` to the running consultation `step` later (`Event::AddParticipant`),
-/// with a reason for the file. Not version-checked, like an extension: it changes no field the
-/// caller edits but the list of partners the engine itself extends.
-pub fn add_participant(
-    conn: &mut DbConnection,
-    ctx: &CaseContext<'_>,
-    id: CaseId,
-    (step, participant): (String, String),
-    reason: Option<String>,
-    call: Invocation<'_>,
-) -> Result<LoadedCase, ServiceError> {
-    let actor = call.actor.clone();
-    apply(
-        conn,
-        ctx,
-        id,
-        None,
-        call,
-        move |_, _| {
-            Ok(Event::AddParticipant {
-                step,
-                participant,
-                actor,
-                reason,
-            })
-        },
+        move |_, _| Ok(decision(actor)),
         false,
     )
 }

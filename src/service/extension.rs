@@ -9,9 +9,9 @@ use super::ServiceError;
 use super::cases::{self, CaseContext, Invocation};
 use crate::db::DbConnection;
 use crate::db::models::CaseId;
-use crate::engine::EngineError;
 use crate::engine::data::DataError;
 use crate::engine::instance::LocalId;
+use crate::engine::{EngineError, Event};
 
 /// The longest reason kept with an extension.
 const REASON_MAX: usize = 500;
@@ -78,12 +78,17 @@ pub fn extend(
     call: Invocation<'_>,
 ) -> Result<(), ServiceError> {
     let row = super::partner::invitation_of(conn, case, invitation)?;
-    let outcome = cases::extend_deadline(
+    let invitation = LocalId(row.local_id as u64);
+    let outcome = cases::decide_consultation(
         conn,
         ctx,
         case,
-        LocalId(row.local_id as u64),
-        (extension.until, extension.reason),
+        |actor| Event::ExtendDeadline {
+            invitation,
+            until: extension.until,
+            actor,
+            reason: extension.reason,
+        },
         call,
     );
     match outcome {

@@ -13,7 +13,7 @@ use crate::db::DbConnection;
 use crate::db::models::{CaseId, CaseRow, Organisation};
 use crate::engine::data::DataError;
 use crate::engine::definition::Step;
-use crate::engine::{EngineError, Instance, Workflow};
+use crate::engine::{EngineError, Event, Instance, Workflow};
 
 /// A partner to invite, as the office asked for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -202,12 +202,16 @@ pub fn add(
         }
         Some(_) => {}
     }
-    let outcome = cases::add_participant(
+    let outcome = cases::decide_consultation(
         conn,
         ctx,
         case,
-        (step, addition.participant),
-        addition.reason,
+        |actor| Event::AddParticipant {
+            step,
+            participant: addition.participant,
+            actor,
+            reason: addition.reason,
+        },
         call,
     );
     match outcome {
