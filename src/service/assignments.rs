@@ -279,7 +279,10 @@ fn display_name(conn: &mut DbConnection, email: &str) -> Result<String, ServiceE
 }
 
 /// The title of the workflow version the case runs on.
-fn workflow_title(conn: &mut DbConnection, case: &CaseRow) -> Result<String, ServiceError> {
+pub(crate) fn workflow_title(
+    conn: &mut DbConnection,
+    case: &CaseRow,
+) -> Result<String, ServiceError> {
     Ok(workflow_definitions::table
         .find(case.definition_id.0)
         .select(workflow_definitions::title)

@@ -51,19 +51,33 @@ pub fn check(frist: Option<&str>, grund: Option<&str>) -> Result<Extension, Vec<
 /// The optional reason for the file (`grund`): one line of at most 500 characters, blank is
 /// none; a problem is added to `errors` at `/grund`.
 pub(crate) fn check_reason(grund: Option<&str>, errors: &mut Vec<DataError>) -> Option<String> {
-    let reason = grund.map(str::trim).filter(|r| !r.is_empty())?;
-    if reason.chars().count() > REASON_MAX {
+    check_line("/grund", grund, "Der Grund", errors)
+}
+
+/// One line of typed text at `pointer`: at most 500 characters, no line breaks or other control
+/// characters; a problem, naming the field as `what` („Der Grund“), is added to `errors`. The
+/// trimmed text, `None` when blank.
+pub(crate) fn check_line(
+    pointer: &str,
+    value: Option<&str>,
+    what: &str,
+    errors: &mut Vec<DataError>,
+) -> Option<String> {
+    let value = value.map(str::trim).filter(|v| !v.is_empty())?;
+    if value.chars().count() > REASON_MAX {
         errors.push(error(
-            "/grund",
-            "Der Grund ist zu lang (höchstens 500 Zeichen).",
+            pointer,
+            &format!("{what} ist zu lang (höchstens 500 Zeichen)."),
         ));
-    } else if reason.chars().any(char::is_control) {
+    } else if value.chars().any(char::is_control) {
         errors.push(error(
-            "/grund",
-            "Der Grund enthält Steuerzeichen oder Zeilenumbrüche; bitte geben Sie eine Zeile Text ein.",
+            pointer,
+            &format!(
+                "{what} enthält Steuerzeichen oder Zeilenumbrüche; bitte geben Sie eine Zeile Text ein."
+            ),
         ));
     }
-    Some(reason.to_string())
+    Some(value.to_string())
 }
 
 /// Extends the deadline of invitation `invitation` (its `invitations.id`) of `case`, checked like

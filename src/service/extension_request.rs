@@ -11,12 +11,13 @@ use serde_json::{Value, json};
 use super::ServiceError;
 use super::beteiligung::InvitationRow;
 use super::cases::{CaseContext, db_time};
+use super::extension::{check_line, error};
 use super::mail::{self, Envelope};
-use super::partner::FieldError;
-use crate::db::models::{CaseId, CaseRow, Organisation};
-use crate::db::schema::extension_requests;
+use crate::db::models::{CaseForCommand, CaseId, Organisation};
+use crate::db::schema::{extension_requests, invitations};
 use crate::db::{DbConnection, write_transaction};
 use crate::engine::Clock;
+use crate::engine::data::DataError;
 use crate::frist::HolidayCalendar;
 use crate::journal::{self, NewEvent};
 
@@ -25,9 +26,6 @@ pub const TEMPLATE: &str = "fristverlaengerung_erbeten";
 
 /// The journal kind of a request; it changes neither data nor state, so not the case version.
 pub const REQUESTED: &str = "extension_requested";
-
-/// The longest reason and name kept with a request.
-const TEXT_MAX: usize = 500;
 
 /// A request as the partner made it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,72 +56,43 @@ pub fn check(
     (frist, grund, name): (Option<&str>, Option<&str>, Option<&str>),
     deadline: NaiveDate,
     today: NaiveDate,
-) -> Result<ExtensionRequest, Vec<FieldError>> {
+) -> Result<ExtensionRequest, Vec<DataError>> {
     let mut errors = Vec::new();
-    let mut fail = |pointer: &str, message: String| {
-        errors.push(FieldError {
-            pointer: pointer.into(),
-            message,
-        })
-    };
     let typed = frist.map(str::trim).unwrap_or_default();
-    let until = match crate::frist::parse_day(typed) {
+    let refused = match crate::frist::parse_day(typed) {
         _ if typed.is_empty() => {
-            fail(
-                "/frist",
-                "Bitte geben Sie an, bis wann Sie Ihre Stellungnahme abgeben können.".into(),
-            );
-            None
+            Err("Bitte geben Sie an, bis wann Sie Ihre Stellungnahme abgeben können.".to_string())
         }
-        None => {
-            fail(
-                "/frist",
-                "Bitte geben Sie das gewünschte Fristende als Datum an, zum Beispiel 15.01.2027."
-                    .into(),
-            );
-            None
-        }
+        None => Err(
+            "Bitte geben Sie das gewünschte Fristende als Datum an, zum Beispiel 15.01.2027."
+                .to_string(),
+        ),
         Some(until) => {
-            let refused = HolidayCalendar::for_land(crate::engine::LAND)
+            let why = HolidayCalendar::for_land(crate::engine::LAND)
                 .and_then(|calendar| {
                     crate::frist::refuse_named_end(calendar, deadline, until, today)
                 })
                 .unwrap_or_else(|error| Some(error.to_string()));
-            match refused {
-                Some(why) => {
-                    fail("/frist", why);
-                    None
-                }
-                None => Some(until),
-            }
+            why.map_or(Ok(until), Err)
         }
     };
-    let mut line = |pointer: &str, value: Option<&str>, missing: &str, what: &str| {
-        let value = value.map(str::trim).unwrap_or_default();
-        if value.is_empty() {
-            fail(pointer, missing.into());
-        } else if value.chars().count() > TEXT_MAX {
-            fail(
-                pointer,
-                format!("{what} ist zu lang (höchstens 500 Zeichen)."),
-            );
-        } else if value.chars().any(char::is_control) {
-            fail(
-                pointer,
-                format!(
-                    "{what} enthält Zeilenumbrüche oder Steuerzeichen; bitte schreiben Sie eine Zeile."
-                ),
-            );
+    let until = refused
+        .map_err(|why| errors.push(error("/frist", &why)))
+        .ok();
+    let mut required = |pointer: &str, value: Option<&str>, what: &str, missing: &str| {
+        let line = check_line(pointer, value, what, &mut errors);
+        if line.is_none() {
+            errors.push(error(pointer, missing));
         }
-        value.to_string()
+        line.unwrap_or_default()
     };
-    let reason = line(
+    let reason = required(
         "/grund",
         grund,
-        "Bitte nennen Sie den Grund, damit die Stelle über Ihre Bitte entscheiden kann.",
         "Der Grund",
+        "Bitte nennen Sie den Grund, damit die Stelle über Ihre Bitte entscheiden kann.",
     );
-    let name = line("/name", name, "Bitte geben Sie Ihren Namen an.", "Der Name");
+    let name = required("/name", name, "Der Name", "Bitte geben Sie Ihren Namen an.");
     match until {
         Some(until) if errors.is_empty() => Ok(ExtensionRequest {
             until,
@@ -147,9 +116,11 @@ pub fn pending(
 }
 
 /// Records the request of the partner of `invitation`, replacing an earlier one, journals it and
-/// mails the coordinating office; the same request again changes and sends nothing. Only while the partner can still answer in time (the
-/// invitation open, its deadline not passed, the case running); otherwise Unprocessable, with
-/// why. A day that does not suit is an error at `/frist`.
+/// mails the coordinating office; the same request again changes and sends nothing. Only while
+/// the partner can still answer in time (the invitation open, its deadline not passed, the case
+/// running); otherwise Unprocessable, with why. A day that does not suit is an error at
+/// `/frist`. The case is locked first, so that an answer or another request of the same moment
+/// comes before or after, never in between.
 pub fn request(
     conn: &mut DbConnection,
     ctx: &CaseContext<'_>,
@@ -158,12 +129,17 @@ pub fn request(
     clock: &Clock,
 ) -> Result<PendingRequest, ServiceError> {
     write_transaction(conn, |conn| {
-        let row = InvitationRow::find(conn, invitation)?.ok_or_else(|| {
-            ServiceError::NotFound("Diese Beteiligung gibt es nicht mehr.".into())
-        })?;
-        let case = CaseRow::find(conn, CaseId(row.case_id))?.ok_or_else(|| {
-            ServiceError::NotFound("Diese Beteiligung gibt es nicht mehr.".into())
-        })?;
+        let gone = || ServiceError::NotFound("Diese Beteiligung gibt es nicht mehr.".into());
+        let case_id: i64 = invitations::table
+            .find(invitation)
+            .select(invitations::case_id)
+            .first(conn)
+            .optional()?
+            .ok_or_else(gone)?;
+        let case = CaseForCommand::lock(conn, CaseId(case_id))?
+            .ok_or_else(gone)?
+            .row;
+        let row = InvitationRow::find(conn, invitation)?.ok_or_else(gone)?;
         if case.status != "running" || row.status != "open" || row.closed_at.is_some() {
             return Err(ServiceError::Unprocessable(
                 "Sie haben bereits geantwortet, oder die Beteiligung ist abgeschlossen; um eine Fristverlängerung kann nicht mehr gebeten werden.".into(),
@@ -175,17 +151,8 @@ pub fn request(
                 row.deadline.format("%d.%m.%Y")
             )));
         }
-        let checked = check(fields, row.deadline, clock.today).map_err(|errors| {
-            ServiceError::InvalidInput(
-                errors
-                    .into_iter()
-                    .map(|e| crate::engine::data::DataError {
-                        pointer: e.pointer,
-                        message: e.message,
-                    })
-                    .collect(),
-            )
-        })?;
+        let checked =
+            check(fields, row.deadline, clock.today).map_err(ServiceError::InvalidInput)?;
         // The same request again (a form sent twice, a reload) is the one pending: no second
         // mail, no second journal entry.
         if let Some(same) = pending(conn, row.id)?.filter(|p| {
@@ -201,11 +168,9 @@ pub fn request(
         }) {
             return Ok(same);
         }
-        let organisation = Organisation::find(conn, row.organisation_id)?.ok_or_else(|| {
-            ServiceError::NotFound("Diese Beteiligung gibt es nicht mehr.".into())
-        })?;
+        let organisation = Organisation::find(conn, row.organisation_id)?.ok_or_else(gone)?;
         let at = db_time(clock);
-        let pending = PendingRequest {
+        let recorded = PendingRequest {
             invitation_id: row.id,
             requested_until: checked.until,
             reason: checked.reason.clone(),
@@ -215,11 +180,11 @@ pub fn request(
         diesel::delete(extension_requests::table.find(row.id)).execute(conn)?;
         diesel::insert_into(extension_requests::table)
             .values((
-                extension_requests::invitation_id.eq(pending.invitation_id),
-                extension_requests::requested_until.eq(pending.requested_until),
-                extension_requests::reason.eq(&pending.reason),
-                extension_requests::requested_by.eq(&pending.requested_by),
-                extension_requests::requested_at.eq(pending.requested_at),
+                extension_requests::invitation_id.eq(recorded.invitation_id),
+                extension_requests::requested_until.eq(recorded.requested_until),
+                extension_requests::reason.eq(&recorded.reason),
+                extension_requests::requested_by.eq(&recorded.requested_by),
+                extension_requests::requested_at.eq(recorded.requested_at),
             ))
             .execute(conn)?;
         journal::append(
@@ -240,10 +205,7 @@ pub fn request(
                 }),
             }],
         )?;
-        let verfahren: String = crate::db::schema::workflow_definitions::table
-            .find(case.definition_id.0)
-            .select(crate::db::schema::workflow_definitions::title)
-            .first(conn)?;
+        let verfahren = super::assignments::workflow_title(conn, &case)?;
         let link = ctx.mail.link(&format!(
             "vorgaenge/{}/einladungen/{}/frist?frist={}",
             case.id.0,
@@ -279,7 +241,7 @@ pub fn request(
             reply_to,
             at,
         )?;
-        Ok(pending)
+        Ok(recorded)
     })
 }
 
