@@ -681,11 +681,7 @@ fn context(session: &Session, loaded: &Loaded, overrides: Overrides) -> Value {
             .map(|r| json!({ "schritt": r.step, "titel": r.title }))
             .collect::<Vec<_>>()
     );
-    context["beteiligung_mehrere"] = json!(
-        context["beteiligung_laufend"]
-            .as_array()
-            .is_some_and(|a| a.len() > 1)
-    );
+    context["beteiligung_mehrere"] = json!(coordinated.len() > 1);
     // The action column only where a row offers an action (an unanswered invitation), so that
     // a Beteiligung everyone answered shows its answers without an empty column.
     context["beteiligung_aktion"] = json!(
