@@ -58,6 +58,17 @@ pub fn revert_all(conn: &mut DbConnection) -> Result<Vec<String>, DbError> {
     Ok(reverted.into_iter().map(|v| v.to_string()).collect())
 }
 
+/// Reverts the newest applied migration; returns its version (used by the tests of a
+/// migration that rewrites a table with its rows in place).
+pub fn revert_last(conn: &mut DbConnection) -> Result<String, DbError> {
+    let reverted = match conn {
+        DbConnection::Sqlite(c) => c.revert_last_migration(SQLITE),
+        DbConnection::Pg(c) => c.revert_last_migration(POSTGRES),
+    }
+    .map_err(migration_error)?;
+    Ok(reverted.to_string())
+}
+
 /// Every migration version this binary knows for the backend, oldest first: a database whose
 /// newest applied version is not among them was written by a newer vorgang.
 pub fn known_versions(postgres: bool) -> Result<Vec<String>, DbError> {

@@ -99,6 +99,15 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
     },
+    /// The office withdraws an open invitation of a running consultation, usually one sent to
+    /// the wrong body: the partner is told, its link ends, and the consultation no longer waits
+    /// for it.
+    WithdrawParticipant {
+        invitation: LocalId,
+        actor: Actor,
+        /// Why, for the file (required: the file must say why a partner was asked and then not).
+        reason: String,
+    },
     /// A scheduled timer is due.
     TimerFired { timer: LocalId },
     /// A named message arrived for waiting steps, with the data it carries (a merge patch

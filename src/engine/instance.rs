@@ -159,6 +159,9 @@ pub enum InvitationStatus {
     },
     /// The consultation closed without an answer (counts as „keine Stellungnahme“).
     Expired,
+    /// The office withdrew the invitation (a body invited by mistake): the partner is no longer
+    /// asked, and its silence counts for nothing.
+    Withdrawn,
 }
 
 fn first_version() -> u32 {

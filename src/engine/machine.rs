@@ -191,6 +191,14 @@ impl Run<'_> {
                 self.require_running()?;
                 self.add_participant(&step, participant.trim(), &actor, reason)?;
             }
+            Event::WithdrawParticipant {
+                invitation,
+                actor,
+                reason,
+            } => {
+                self.require_running()?;
+                self.withdraw_participant(invitation, &actor, reason)?;
+            }
             Event::TimerFired { timer } => {
                 self.require_running()?;
                 let index = self
@@ -523,7 +531,7 @@ impl Run<'_> {
         let extendable = match &current.status {
             InvitationStatus::Open => true,
             InvitationStatus::Answered { late, .. } => !late,
-            InvitationStatus::Expired => false,
+            InvitationStatus::Expired | InvitationStatus::Withdrawn => false,
         };
         if !open_step || !extendable {
             return Err(EngineError::InvitationClosed(invitation));
@@ -658,6 +666,83 @@ impl Run<'_> {
         self.close_after_latest_deadline(token, step)
     }
 
+    /// Withdraws the open invitation `invitation` of a running consultation (a body invited by
+    /// mistake): it no longer counts, its own reminders are cancelled, it leaves the data the
+    /// participants come from, and the consultation closes after the latest deadline of the
+    /// invitations that still count. Where no open invitation remains and the step completes
+    /// once all have answered, it completes now. Refused once the partner answered (its
+    /// Stellungnahme stays in the file) or the consultation closed.
+    fn withdraw_participant(
+        &mut self,
+        invitation: LocalId,
+        actor: &Actor,
+        reason: String,
+    ) -> Result<(), EngineError> {
+        let index = self
+            .instance
+            .invitations
+            .iter()
+            .position(|i| i.id == invitation)
+            .ok_or(EngineError::UnknownInvitation(invitation))?;
+        let current = self.instance.invitations[index].clone();
+        let open_step = self
+            .instance
+            .tokens
+            .iter()
+            .any(|t| t.id == current.token && t.step == current.step);
+        if !open_step || current.status != InvitationStatus::Open {
+            return Err(EngineError::InvitationClosed(invitation));
+        }
+        let consultation = self.consultation(&current.step)?.clone();
+        self.require_coordinator(&consultation, actor, "Eine Beteiligung zurückzunehmen")?;
+        self.instance.invitations[index].status = InvitationStatus::Withdrawn;
+        self.record(JournalEntry::ParticipantWithdrawn {
+            step: current.step.clone(),
+            invitation,
+            participant: current.participant.clone(),
+            actor: actor.id.clone(),
+            reason,
+        });
+        self.effects
+            .push(SideEffect::WithdrawInvitation { invitation });
+        self.cancel_own_reminders(invitation);
+        // The data names the partners of the Beteiligung; the withdrawn one no longer (where it
+        // is a list: a single key is the consultation's only partner and stays on record).
+        let path = consultation.participants.as_field_path();
+        if let Some(Value::Array(items)) = lookup(&self.instance.data, path) {
+            let kept: Vec<Value> = items
+                .iter()
+                .filter(|item| item.as_str() != Some(current.participant.as_str()))
+                .cloned()
+                .collect();
+            if kept.len() != items.len() {
+                self.set_data(&current.step, path, Value::Array(kept));
+            }
+        }
+        let counting: Vec<&InvitationState> = self
+            .instance
+            .invitations
+            .iter()
+            .filter(|i| i.token == current.token && i.status != InvitationStatus::Withdrawn)
+            .collect();
+        let none_open = !counting.iter().any(|i| i.status == InvitationStatus::Open);
+        if counting.is_empty()
+            || (none_open && consultation.complete == super::definition::Completion::AllAnswered)
+        {
+            self.record(JournalEntry::ConsultationCompleted {
+                step: current.step.clone(),
+                reason: if counting.is_empty() {
+                    CompletionReason::NoParticipants
+                } else {
+                    CompletionReason::AllAnswered
+                },
+                unanswered: Vec::new(),
+            });
+            return self.move_on(current.token, "all_answered", consultation.next.clone());
+        }
+        self.close_after_latest_deadline(current.token, &current.step)
+    }
+
     /// Refuses `actor` unless it has the role coordinating `consultation` (the office's
     /// decisions about a Beteiligung: further partners, longer deadlines); `what` names the
     /// decision in the message.
@@ -691,15 +776,7 @@ impl Run<'_> {
         current: &InvitationState,
         until: NaiveDate,
     ) -> Result<(), EngineError> {
-        let own = |purpose: &TimerPurpose| matches!(purpose, TimerPurpose::ConsultationReminder { invitation: Some(id), .. } if *id == current.id);
-        let effects = &mut self.effects;
-        self.instance.timers.retain(|timer| {
-            let keep = !own(&timer.purpose);
-            if !keep {
-                effects.push(SideEffect::CancelTimer { timer: timer.id });
-            }
-            keep
-        });
+        self.cancel_own_reminders(current.id);
         let befores: Vec<_> = self
             .consultation(&current.step)?
             .remind
@@ -729,6 +806,20 @@ impl Run<'_> {
         Ok(())
     }
 
+    /// Cancels the reminders scheduled for `invitation` alone (after an extension, for a partner
+    /// invited later); the consultation's own reminders stay.
+    fn cancel_own_reminders(&mut self, invitation: LocalId) {
+        let own = |purpose: &TimerPurpose| matches!(purpose, TimerPurpose::ConsultationReminder { invitation: Some(id), .. } if *id == invitation);
+        let effects = &mut self.effects;
+        self.instance.timers.retain(|timer| {
+            let keep = !own(&timer.purpose);
+            if !keep {
+                effects.push(SideEffect::CancelTimer { timer: timer.id });
+            }
+            keep
+        });
+    }
+
     /// Refuses an extension of `current` to `until` that is none (not later), lies in the past
     /// or more than a year ahead, or ends on a day that is no working day: the office names the
     /// day, so § 193 BGB does not move it (§ 31 (3) sentence 2 VwVfG NRW).
@@ -752,7 +843,8 @@ impl Run<'_> {
     }
 
     /// Moves the consultation's deadline timer of `token` to the day after the latest deadline
-    /// of its invitations, where it is earlier.
+    /// of its invitations that count (not withdrawn): later after an extension or a further
+    /// partner, earlier when the partner with the latest deadline was withdrawn.
     fn close_after_latest_deadline(
         &mut self,
         token: LocalId,
@@ -762,7 +854,7 @@ impl Run<'_> {
             .instance
             .invitations
             .iter()
-            .filter(|i| i.token == token)
+            .filter(|i| i.token == token && i.status != InvitationStatus::Withdrawn)
             .map(|i| i.deadline)
             .max()
         else {
@@ -770,7 +862,7 @@ impl Run<'_> {
         };
         let due = day_after(step, latest)?;
         let moved = self.instance.timers.iter().position(|t| {
-            t.token == token && t.purpose == TimerPurpose::ConsultationDeadline && t.due < due
+            t.token == token && t.purpose == TimerPurpose::ConsultationDeadline && t.due != due
         });
         if let Some(position) = moved {
             let old = self.instance.timers.remove(position);

@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 
 use super::definition::Definition;
 use super::instance::{InvitationStatus, TimerPurpose, Votum};
+use super::outcome::CompletionReason;
 use super::*;
 
 pub(crate) fn workflow(definition: Value) -> Workflow {
@@ -1245,6 +1246,241 @@ fn a_partner_is_invited_later_only_once_and_only_while_the_consultation_runs() {
         &clock("2026-03-10"),
     );
     refused(at_task, "keine Beteiligung");
+}
+
+fn withdraw(
+    wf: &Workflow,
+    instance: &Instance,
+    invitation: LocalId,
+    today: &str,
+) -> Result<Outcome, EngineError> {
+    step(
+        wf,
+        instance,
+        Event::WithdrawParticipant {
+            invitation,
+            actor: koordination(),
+            reason: "Irrtümlich eingeladen".into(),
+        },
+        &clock(today),
+    )
+}
+
+fn closing_day(instance: &Instance) -> String {
+    instance
+        .timers
+        .iter()
+        .find(|t| t.purpose == TimerPurpose::ConsultationDeadline)
+        .unwrap()
+        .due
+        .to_string()
+}
+
+#[test]
+fn a_withdrawn_partner_no_longer_counts_is_not_reminded_and_leaves_the_data() {
+    let wf = consultation("all_answered");
+    let start = started(&wf, json!({ "beteiligte": ["A", "B"] }), "2026-03-04");
+    let opened = act(&wf, &start.instance, "entwurf", "beteiligen").unwrap();
+    // C is invited later (deadline 15.04.), by mistake; the closing moved to 16.04.
+    let added = add(&wf, &opened.instance, "C", "2026-03-18").unwrap();
+    let c = added.instance.invitations.last().unwrap().clone();
+    assert_eq!(closing_day(&added.instance), "2026-04-16");
+    let own = TimerPurpose::ConsultationReminder {
+        index: 0,
+        invitation: Some(c.id),
+    };
+    let own_timer = added
+        .instance
+        .timers
+        .iter()
+        .find(|t| t.purpose == own)
+        .unwrap()
+        .id;
+    let withdrawn = withdraw(&wf, &added.instance, c.id, "2026-03-19").unwrap();
+    let status = |instance: &Instance, id: LocalId| {
+        instance
+            .invitations
+            .iter()
+            .find(|i| i.id == id)
+            .unwrap()
+            .status
+            .clone()
+    };
+    assert_eq!(
+        status(&withdrawn.instance, c.id),
+        InvitationStatus::Withdrawn
+    );
+    assert!(
+        matches!(
+            withdrawn.journal.as_slice(),
+            [
+                JournalEntry::ParticipantWithdrawn { participant, reason, actor, .. },
+                JournalEntry::DataSet { path, .. },
+            ] if participant == "C" && reason == "Irrtümlich eingeladen" && actor == "anna@kreis-kleve.de"
+                && path == "beteiligte"
+        ),
+        "{:?}",
+        withdrawn.journal
+    );
+    assert_eq!(withdrawn.instance.data["beteiligte"], json!(["A", "B"]));
+    // Its own reminder is cancelled, the closing goes back to the day after 01.04.
+    assert!(withdrawn.effects.iter().any(
+        |e| matches!(e, SideEffect::WithdrawInvitation { invitation } if *invitation == c.id)
+    ));
+    assert!(
+        withdrawn
+            .effects
+            .iter()
+            .any(|e| matches!(e, SideEffect::CancelTimer { timer } if *timer == own_timer))
+    );
+    assert!(!withdrawn.instance.timers.iter().any(|t| t.purpose == own));
+    assert_eq!(closing_day(&withdrawn.instance), "2026-04-02");
+    // The consultation's reminder reaches A and B only.
+    let general = TimerPurpose::ConsultationReminder {
+        index: 0,
+        invitation: None,
+    };
+    assert_eq!(
+        reminded(&wf, &withdrawn.instance, &general, "2026-03-25"),
+        ["A", "B"]
+    );
+    // C can no longer answer, nor be withdrawn or extended again.
+    let late = step(
+        &wf,
+        &withdrawn.instance,
+        Event::Answer {
+            invitation: c.id,
+            answer: answer(Votum::Zustimmung),
+        },
+        &clock("2026-03-20"),
+    );
+    assert!(
+        matches!(late, Err(EngineError::InvitationClosed(id)) if id == c.id),
+        "{late:?}"
+    );
+    assert!(matches!(
+        withdraw(&wf, &withdrawn.instance, c.id, "2026-03-20"),
+        Err(EngineError::InvitationClosed(_))
+    ));
+    assert!(matches!(
+        extend(&wf, &withdrawn.instance, c.id, "2026-04-20", "2026-03-20"),
+        Err(EngineError::InvitationClosed(_))
+    ));
+    // Once A and B answered, the consultation is complete: it no longer waits for C.
+    let mut instance = withdrawn.instance.clone();
+    for index in 0..2 {
+        instance = step(
+            &wf,
+            &instance,
+            Event::Answer {
+                invitation: instance.invitations[index].id,
+                answer: answer(Votum::Zustimmung),
+            },
+            &clock("2026-03-23"),
+        )
+        .unwrap()
+        .instance;
+    }
+    token_at(&instance, "auswertung");
+    // Leaving the step does not turn the withdrawn invitation into an expired one.
+    assert_eq!(status(&instance, c.id), InvitationStatus::Withdrawn);
+}
+
+#[test]
+fn withdrawing_the_last_open_partner_completes_the_consultation() {
+    let wf = consultation("all_answered");
+    let start = started(&wf, json!({ "beteiligte": ["A", "B"] }), "2026-03-04");
+    let opened = act(&wf, &start.instance, "entwurf", "beteiligen").unwrap();
+    let [a, b] = [0, 1].map(|i| opened.instance.invitations[i].id);
+    let answered = step(
+        &wf,
+        &opened.instance,
+        Event::Answer {
+            invitation: a,
+            answer: answer(Votum::Zustimmung),
+        },
+        &clock("2026-03-10"),
+    )
+    .unwrap();
+    // An answered invitation stays: its Stellungnahme is in the file.
+    assert!(matches!(
+        withdraw(&wf, &answered.instance, a, "2026-03-11"),
+        Err(EngineError::InvitationClosed(id)) if id == a
+    ));
+    let done = withdraw(&wf, &answered.instance, b, "2026-03-11").unwrap();
+    assert!(
+        done.journal.iter().any(|e| matches!(
+            e,
+            JournalEntry::ConsultationCompleted {
+                reason: CompletionReason::AllAnswered,
+                ..
+            }
+        )),
+        "{:?}",
+        done.journal
+    );
+    token_at(&done.instance, "auswertung");
+    assert!(!done.instance.timers.iter().any(|t| t.step == "beteiligung"));
+    // With every partner withdrawn, nobody is left to ask: it completes for want of partners,
+    // also where it would otherwise wait for its deadline.
+    let wf = consultation("deadline");
+    let start = started(&wf, json!({ "beteiligte": ["A"] }), "2026-03-04");
+    let opened = act(&wf, &start.instance, "entwurf", "beteiligen").unwrap();
+    let only = opened.instance.invitations[0].id;
+    let none_left = withdraw(&wf, &opened.instance, only, "2026-03-05").unwrap();
+    assert!(none_left.journal.iter().any(|e| matches!(
+        e,
+        JournalEntry::ConsultationCompleted {
+            reason: CompletionReason::NoParticipants,
+            ..
+        }
+    )));
+    token_at(&none_left.instance, "auswertung");
+    assert_eq!(none_left.instance.data["beteiligte"], json!([]));
+}
+
+#[test]
+fn only_the_coordinating_role_withdraws_and_a_deadline_consultation_waits_for_its_day() {
+    let wf = consultation("deadline");
+    let start = started(&wf, json!({ "beteiligte": ["A", "B"] }), "2026-03-04");
+    let opened = act(&wf, &start.instance, "entwurf", "beteiligen").unwrap();
+    let b = opened.instance.invitations[1].id;
+    let authority = Actor {
+        id: "kfi@bezreg-arnsberg.nrw.de".into(),
+        roles: vec!["bewilligung".into()],
+    };
+    let refused = step(
+        &wf,
+        &opened.instance,
+        Event::WithdrawParticipant {
+            invitation: b,
+            actor: authority,
+            reason: "Irrtum".into(),
+        },
+        &clock("2026-03-10"),
+    );
+    match refused {
+        Err(EngineError::Refused { reasons }) => assert!(
+            matches!(reasons.as_slice(), [Refusal::RoleNotAllowed { role, .. }] if role == "koordination"),
+            "{reasons:?}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    // A consultation that completes at its deadline keeps waiting for it, with A alone.
+    let withdrawn = withdraw(&wf, &opened.instance, b, "2026-03-10").unwrap();
+    token_at(&withdrawn.instance, "beteiligung");
+    assert_eq!(closing_day(&withdrawn.instance), "2026-04-02");
+    assert!(
+        !withdrawn
+            .journal
+            .iter()
+            .any(|e| matches!(e, JournalEntry::ConsultationCompleted { .. }))
+    );
+    // An unknown invitation is named as such.
+    assert!(matches!(
+        withdraw(&wf, &opened.instance, LocalId(999), "2026-03-10"),
+        Err(EngineError::UnknownInvitation(LocalId(999)))
+    ));
 }
 
 #[test]

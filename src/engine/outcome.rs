@@ -96,6 +96,14 @@ pub enum JournalEntry {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
     },
+    /// The office withdrew an open invitation; the partner is no longer asked.
+    ParticipantWithdrawn {
+        step: String,
+        invitation: LocalId,
+        participant: String,
+        actor: String,
+        reason: String,
+    },
     /// Invitations went out with this deadline.
     ConsultationOpened { step: String, deadline: NaiveDate },
     /// The consultation ended.
@@ -167,6 +175,7 @@ impl JournalEntry {
             Self::AnswerRecorded { .. } => "answer_recorded",
             Self::DeadlineExtended { .. } => "deadline_extended",
             Self::ParticipantAdded { .. } => "participant_added",
+            Self::ParticipantWithdrawn { .. } => "participant_withdrawn",
             Self::ConsultationOpened { .. } => "consultation_opened",
             Self::ConsultationCompleted { .. } => "consultation_completed",
             Self::MessageReceived { .. } => "message_received",
@@ -274,6 +283,9 @@ pub enum SideEffect {
         invitation: LocalId,
         deadline: NaiveDate,
     },
+    /// The office withdrew the invitation: store it, revoke its links at once and tell the
+    /// partner.
+    WithdrawInvitation { invitation: LocalId },
     /// The consultation is over: revoke links after the grace period.
     CloseInvitation { invitation: LocalId },
     /// Send a mail rendered from a template.

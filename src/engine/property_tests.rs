@@ -106,6 +106,16 @@ pub(crate) fn choose_event(instance: &Instance, workflow: &Workflow, pick: u16) 
                 reason: None,
             }
         }
+        9 if n / 10 % 4 == 3 => {
+            let invitation = instance
+                .invitations
+                .get(n / 40 % instance.invitations.len().max(1));
+            Event::WithdrawParticipant {
+                invitation: invitation.map_or(LocalId(n as u64), |i| i.id),
+                actor,
+                reason: "x".into(),
+            }
+        }
         _ if n % 97 == 0 => Event::Withdraw {
             actor,
             reason: None,
@@ -195,16 +205,38 @@ pub(crate) fn run_and_check(
                 "a partner invited twice: {:?}",
                 instance.invitations
             );
-            for timer in &instance.timers {
-                // A consultation closes only after every deadline of its invitations.
-                if timer.purpose == TimerPurpose::ConsultationDeadline {
+            // Nobody withdrawn is written to (reminders, the workflow's mails).
+            for effect in &outcome.effects {
+                if let SideEffect::SendMail {
+                    to: MailTarget::Organisations { invitations },
+                    ..
+                } = effect
+                {
                     assert!(
-                        instance
+                        invitations.iter().all(|(id, _)| instance
                             .invitations
                             .iter()
-                            .filter(|i| i.token == timer.token)
-                            .all(|i| i.deadline < timer.due),
-                        "the consultation closes before a deadline: {timer:?}"
+                            .any(|i| i.id == *id && i.status != InvitationStatus::Withdrawn)),
+                        "mail to a withdrawn partner: {effect:?}"
+                    );
+                }
+            }
+            for timer in &instance.timers {
+                // A consultation closes the day after the latest deadline of the invitations
+                // that count: not before one of them, not later for one withdrawn.
+                if timer.purpose == TimerPurpose::ConsultationDeadline {
+                    let latest = instance
+                        .invitations
+                        .iter()
+                        .filter(|i| {
+                            i.token == timer.token && i.status != InvitationStatus::Withdrawn
+                        })
+                        .map(|i| i.deadline)
+                        .max();
+                    assert_eq!(
+                        latest.and_then(|day| day.succ_opt()),
+                        Some(timer.due),
+                        "the consultation does not close after its latest deadline: {timer:?}"
                     );
                 }
                 assert!(

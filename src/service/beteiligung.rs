@@ -396,6 +396,47 @@ pub fn extended(
     )
 }
 
+/// Stores a withdrawn invitation (`SideEffect::WithdrawInvitation`): closed now, its links
+/// revoked at once (the partner no longer sees the case), a pending request for more time
+/// gone, and the partner told that no Stellungnahme is needed.
+pub fn withdrawn(
+    conn: &mut DbConnection,
+    out: &Outgoing,
+    row: InvitationRow,
+    base: &MailContext,
+    at: NaiveDateTime,
+) -> Result<(), ServiceError> {
+    diesel::update(invitations::table.find(row.id))
+        .set((
+            invitations::status.eq("withdrawn"),
+            invitations::closed_at.eq(at),
+        ))
+        .execute(conn)?;
+    partner_link::revoke_all(conn, row.id, at)?;
+    diesel::delete(extension_requests::table.find(row.id)).execute(conn)?;
+    let organisation = Organisation::find(conn, row.organisation_id)?
+        .ok_or_else(|| ServiceError::NotFound("Die beteiligte Stelle fehlt.".into()))?;
+    let to = mail::addresses_of(conn, &organisation)?;
+    if to.is_empty() {
+        // Its address was removed since the invitation: nothing to tell, the link is dead.
+        return Ok(());
+    }
+    let context = invitation_context(base, &organisation, &row, None);
+    mail::queue(
+        conn,
+        out,
+        QueuedMail {
+            case: Some(row.case_id),
+            invitation: Some(row.id),
+            template: mail::WITHDRAWAL_TEMPLATE,
+            recipients: json!({ "kind": "invitation", "invitation": row.local_id, "organisation": organisation.key }),
+            to,
+            context: &context,
+        },
+        at,
+    )
+}
+
 /// A mail to invited organisations (a reminder, or a workflow's mail to participants), each
 /// with its own personal link.
 #[allow(clippy::too_many_arguments)]
@@ -613,7 +654,7 @@ pub struct MatrixRow {
     /// Why the deadline falls on that day, when it was moved.
     pub deadline_reason: Option<String>,
     pub reminders_sent: i32,
-    /// `open`, `answered` or `expired`.
+    /// `open`, `answered`, `expired` or `withdrawn`.
     pub status: String,
     /// UTC, RFC 3339.
     #[serde(serialize_with = "crate::utc::serialize_option")]

@@ -612,7 +612,8 @@ fn one_statement(outcome: &Outcome) -> bool {
             SideEffect::SendMail { .. }
             | SideEffect::StartCase { .. }
             | SideEffect::CloseInvitation { .. }
-            | SideEffect::ExtendInvitation { .. } => false,
+            | SideEffect::ExtendInvitation { .. }
+            | SideEffect::WithdrawInvitation { .. } => false,
         })
 }
 
@@ -862,8 +863,8 @@ pub fn record_answer_as(
 }
 
 /// The coordinating office's decision about a running consultation, as the event `decision`
-/// builds for the caller: a Fristverlängerung (`Event::ExtendDeadline`) or a further partner
-/// (`Event::AddParticipant`). Not version-checked: it changes no field the caller edits, only
+/// builds for the caller: a Fristverlängerung (`Event::ExtendDeadline`), a further partner
+/// (`Event::AddParticipant`) or a withdrawn invitation (`Event::WithdrawParticipant`). Not version-checked: it changes no field the caller edits, only
 /// deadlines and the list of partners, which the engine keeps itself.
 pub fn decide_consultation(
     conn: &mut DbConnection,
@@ -1155,6 +1156,12 @@ fn record(
                 if let Some(row) = beteiligung::InvitationRow::by_local(conn, id.0, *invitation)? {
                     let context = base(&row.step);
                     beteiligung::extended(conn, out, row, *deadline, &context, at)?;
+                }
+            }
+            SideEffect::WithdrawInvitation { invitation } => {
+                if let Some(row) = beteiligung::InvitationRow::by_local(conn, id.0, *invitation)? {
+                    let context = base(&row.step);
+                    beteiligung::withdrawn(conn, out, row, &context, at)?;
                 }
             }
             SideEffect::Finished { .. } => {}

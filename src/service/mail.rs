@@ -92,6 +92,8 @@ pub const CONFIRMATION_TEMPLATE: &str = "beteiligung_bestaetigung";
 pub const RESULT_TEMPLATE: &str = "beteiligung_abgeschlossen";
 /// The mail telling a partner that its deadline was extended, with its link.
 pub const EXTENSION_TEMPLATE: &str = "beteiligung_fristverlaengerung";
+/// The mail telling a partner that its invitation was withdrawn and no answer is needed.
+pub const WITHDRAWAL_TEMPLATE: &str = "beteiligung_zurueckgenommen";
 
 /// The variables of a mail; `base` parts come from the case, the rest from the occasion.
 #[derive(Debug, Clone, Default)]
@@ -310,13 +312,15 @@ pub fn validation_context(templates: &Templates) -> ValidationContext {
 }
 
 /// Checks the templates every installation needs, whatever its workflows: the confirmation to
-/// partners, the result mail to the coordinating office, the weekly digest, the mails about
+/// partners, the result mail to the coordinating office, the partner mails about a longer
+/// deadline and a withdrawn invitation, the weekly digest, the mails about
 /// due Wiedervorlagen and about a period that ends soon, and the one to someone made
 /// responsible for a case.
 pub fn check_builtin_templates(templates: &Templates) -> Result<(), TemplateError> {
     check_template(templates, CONFIRMATION_TEMPLATE, MailKind::Confirmation)?;
     check_template(templates, RESULT_TEMPLATE, MailKind::ConsultationResult)?;
     check_template(templates, EXTENSION_TEMPLATE, MailKind::Invitation)?;
+    check_template(templates, WITHDRAWAL_TEMPLATE, MailKind::Invitation)?;
     for sample in staff_sample_mails() {
         sample.render(templates)?;
     }
@@ -878,9 +882,10 @@ mod tests {
             // template as a mail about a case, with and without a deadline; the mails to staff
             // below, with contexts of their own.
             let kind = match name.as_str() {
-                "beteiligung_einladung" | "beteiligung_erinnerung" | EXTENSION_TEMPLATE => {
-                    MailKind::Invitation
-                }
+                "beteiligung_einladung"
+                | "beteiligung_erinnerung"
+                | EXTENSION_TEMPLATE
+                | WITHDRAWAL_TEMPLATE => MailKind::Invitation,
                 CONFIRMATION_TEMPLATE => MailKind::Confirmation,
                 RESULT_TEMPLATE => MailKind::ConsultationResult,
                 _ => MailKind::Case,

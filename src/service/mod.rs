@@ -34,6 +34,7 @@ pub mod retention;
 pub mod time_windows;
 pub mod users;
 pub mod version_impact;
+pub mod withdrawal;
 pub mod workflows;
 
 pub use error::ServiceError;

@@ -49,6 +49,11 @@ pub enum LinkError {
         "Dieser Link wurde durch einen neueren ersetzt. Bitte verwenden Sie den Link aus der zuletzt erhaltenen E-Mail."
     )]
     Revoked,
+    /// The office withdrew the invitation (sent to the wrong body): 410.
+    #[error(
+        "Die Stelle, die Sie beteiligt hat, hat diese Beteiligung zurückgenommen. Eine Stellungnahme ist nicht erforderlich; die Unterlagen des Vorgangs sind über diesen Link nicht mehr abrufbar."
+    )]
+    Withdrawn,
 }
 
 /// A link that opened: which invitation, and whether the consultation still takes answers.
@@ -68,6 +73,20 @@ fn end_of_deadline(deadline: NaiveDate) -> NaiveDateTime {
         - TimeDelta::hours(1)
 }
 
+/// Revokes every link of `invitation` now (a withdrawn invitation).
+pub fn revoke_all(
+    conn: &mut DbConnection,
+    invitation: i64,
+    now: NaiveDateTime,
+) -> Result<(), ServiceError> {
+    diesel::update(partner_links::table)
+        .filter(partner_links::invitation_id.eq(invitation))
+        .filter(partner_links::revoked_at.is_null())
+        .set(partner_links::revoked_at.eq(now))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// Issues a new link for `invitation`, revoking every earlier one (re-sending an invitation).
 /// Valid until the end of the deadline plus the grace period; closing the consultation earlier
 /// shortens that (checked in [`resolve`]).
@@ -78,11 +97,7 @@ pub fn issue(
     deadline: NaiveDate,
     now: NaiveDateTime,
 ) -> Result<String, ServiceError> {
-    diesel::update(partner_links::table)
-        .filter(partner_links::invitation_id.eq(invitation))
-        .filter(partner_links::revoked_at.is_null())
-        .set(partner_links::revoked_at.eq(now))
-        .execute(conn)?;
+    revoke_all(conn, invitation, now)?;
     add(conn, out, invitation, deadline, now)
 }
 
@@ -204,7 +219,8 @@ fn sign(
 }
 
 /// Checks a link token: signature and purpose, then that its id is recorded for this invitation,
-/// not revoked, and that the consultation closed less than `grace` ago (if it closed).
+/// that the invitation was not withdrawn, that the link was not revoked, and that the
+/// consultation closed less than `grace` ago (if it closed).
 pub fn resolve(
     conn: &mut DbConnection,
     signer: &Signer,
@@ -230,17 +246,17 @@ pub fn resolve(
     if invitation != claims.inv {
         return Err(LinkError::Invalid.into());
     }
-    if revoked.is_some() {
-        return Err(LinkError::Revoked.into());
-    }
-    let closed: Option<Option<NaiveDateTime>> = invitations::table
+    let found: Option<(String, Option<NaiveDateTime>)> = invitations::table
         .find(invitation)
-        .select(invitations::closed_at)
+        .select((invitations::status, invitations::closed_at))
         .first(conn)
         .optional()?;
-    match closed {
+    // A withdrawn invitation's links are revoked too; the partner learns why.
+    match found {
         None => Err(LinkError::Invalid.into()),
-        Some(Some(closed)) if closed + grace < now => Err(LinkError::Expired.into()),
+        Some((status, _)) if status == "withdrawn" => Err(LinkError::Withdrawn.into()),
+        Some(_) if revoked.is_some() => Err(LinkError::Revoked.into()),
+        Some((_, Some(closed))) if closed + grace < now => Err(LinkError::Expired.into()),
         Some(_) => Ok(LinkAccess { invitation }),
     }
 }

@@ -88,6 +88,7 @@ pub fn link_status(error: &LinkError) -> (StatusCode, &'static str) {
         LinkError::Invalid => (StatusCode::FORBIDDEN, "Link ungültig"),
         LinkError::Expired => (StatusCode::GONE, "Link abgelaufen"),
         LinkError::Revoked => (StatusCode::GONE, "Link ersetzt"),
+        LinkError::Withdrawn => (StatusCode::GONE, "Beteiligung zurückgenommen"),
     }
 }
 

@@ -65,6 +65,7 @@ const BEARER: &str = "bearer";
         beteiligung::resend,
         beteiligung::record_answer,
         beteiligung::extend_deadline,
+        beteiligung::withdraw,
         beteiligung::add_participant,
         beteiligung::show,
         beteiligung::answer,

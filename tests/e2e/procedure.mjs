@@ -205,6 +205,14 @@ await run(async (browser) => {
     await submitting(coordinator, () => coordinator.getByRole('button', { name: 'Stelle beteiligen' }).click());
     assert.match(await coordinator.locator('#fehler-stelle').textContent(), /Bitte wählen Sie die Stelle/);
     await page_done(coordinator, 'stelle-beteiligen-fehler');
+    // The form for withdrawing an invitation: a missing reason is named at its field, the
+    // partner stays invited.
+    await coordinator.goto(casePage);
+    await coordinator.getByRole('link', { name: /^Beteiligung zurücknehmen von / }).first().click();
+    await coordinator.waitForLoadState('load');
+    await submitting(coordinator, () => coordinator.getByRole('button', { name: 'Beteiligung zurücknehmen' }).click());
+    assert.match(await coordinator.locator('#fehler-grund').textContent(), /warum die Beteiligung zurückgenommen wird/);
+    await page_done(coordinator, 'beteiligung-zuruecknehmen-fehler');
     await coordinator.goto(casePage);
   });
 

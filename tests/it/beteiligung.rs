@@ -754,6 +754,117 @@ both_backends! {
 }
 
 both_backends! {
+    async fn an_invitation_sent_to_the_wrong_body_is_withdrawn(backend) {
+        use vorgang::db::schema::{extension_requests, partner_links};
+        let db = TestDatabase::migrated(backend);
+        let dir = tempfile::tempdir().unwrap();
+        let coordinator = create_user(&mut db.connection(), "k@kreis-soest.de", "05974", &[Role::Koordination], None);
+        let reader = create_user(&mut db.connection(), "l@kreis-soest.de", "05974", &[Role::Lesen], None);
+        let staff = crate::support::auth::staff_token(&coordinator);
+        let reader = crate::support::auth::staff_token(&reader);
+        let pool = db.pool(4);
+        let api = crate::support::api::state(&pool, dir.path());
+        let app = actix_test::init_service(vorgang::web::app(pool, test_auth(), api)).await;
+        let created = send!(app, actix_test::TestRequest::post().uri("/api/v1/cases").insert_header(bearer(&staff))
+            .set_json(json!({ "workflow": "ki-antrag", "data": application() })));
+        let id = created.json()["id"].as_i64().unwrap();
+        let started = send!(app, actix_test::TestRequest::post().uri(&format!("/api/v1/cases/{id}/actions/beteiligung_starten"))
+            .insert_header(bearer(&staff)).set_json(json!({ "version": 1 })));
+        assert_eq!(started.status, StatusCode::OK, "{}", started.text);
+        let link_of = |mailbox: &str| token_in(&mails(&db).into_iter().find(|m| m.0 == "beteiligung_einladung" && m.1 == [mailbox]).unwrap().3);
+        let (jugendamt_token, schulamt_token) = (link_of("jugendamt@kreis-soest.test"), link_of("schulamt@kreis-soest.test"));
+        let matrix = send!(app, actix_test::TestRequest::get().uri(&format!("/api/v1/cases/{id}/consultations")).insert_header(bearer(&staff)));
+        let jugendamt = matrix.json().as_array().unwrap().iter().find(|r| r["organisation"] == "05974-JA").unwrap()["invitation"].as_i64().unwrap();
+        // The Jugendamt asked for more time before the office noticed the mistake.
+        let deadline: chrono::NaiveDate = matrix.json()[0]["deadline"].as_str().unwrap().parse().unwrap();
+        let calendar = vorgang::frist::HolidayCalendar::for_land("NW").unwrap();
+        let mut wanted = deadline + chrono::TimeDelta::days(14);
+        while calendar.is_working_day(wanted) != Ok(true) {
+            wanted = wanted.succ_opt().unwrap();
+        }
+        let asked = send!(app, actix_test::TestRequest::post().uri(&format!("/api/v1/beteiligung/{jugendamt_token}/deadline-extension"))
+            .set_json(json!({ "frist": wanted.format("%Y-%m-%d").to_string(), "grund": "Ausschuss", "name": "Herr Kaya" })));
+        assert_eq!(asked.status, StatusCode::OK, "{}", asked.text);
+        let uri = format!("/api/v1/cases/{id}/consultations/{jugendamt}/withdrawal");
+        let withdraw = |body: Value, token: &str| actix_test::TestRequest::post().uri(&uri).insert_header(bearer(token)).set_json(body);
+        let before = (counts(&db), mails(&db).len());
+
+        // A reader may not; the reason is required and one line; an unknown invitation is 404;
+        // nothing changes.
+        let refused = send!(app, withdraw(json!({ "grund": "Irrtum" }), &reader));
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+        for (body, message) in [(json!({}), "Bitte geben Sie an, warum"), (json!({ "grund": "  " }), "Bitte geben Sie an, warum"), (json!({ "grund": "a\nb" }), "Zeilenumbrüche")] {
+            let invalid = send!(app, withdraw(body.clone(), &staff));
+            assert_eq!(invalid.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {}", invalid.text);
+            assert_eq!(invalid.json()["errors"][0]["pointer"], "/grund", "{body}: {}", invalid.text);
+            assert!(invalid.json()["errors"][0]["message"].as_str().unwrap().contains(message), "{body}: {}", invalid.text);
+        }
+        let unknown = send!(app, actix_test::TestRequest::post().uri(&format!("/api/v1/cases/{id}/consultations/999999/withdrawal"))
+            .insert_header(bearer(&staff)).set_json(json!({ "grund": "Irrtum" })));
+        assert_eq!(unknown.status, StatusCode::NOT_FOUND, "{}", unknown.text);
+        assert_eq!((counts(&db), mails(&db).len()), before, "nothing changed");
+
+        // Withdrawn: the row stays as withdrawn, without the pending request; the partner
+        // leaves the case's data; the journal says who and why; the partner is told.
+        let done = send!(app, withdraw(json!({ "grund": "Irrtümlich eingeladen; zuständig ist das Jugendamt der Stadt" }), &staff));
+        assert_eq!(done.status, StatusCode::OK, "{}", done.text);
+        let rows = done.json().as_array().unwrap().clone();
+        let row = rows.iter().find(|r| r["invitation"] == jugendamt).unwrap();
+        assert_eq!((row["status"].as_str(), row["extension_request"].is_null(), row["closed_at"].is_string()), (Some("withdrawn"), true, true), "{row}");
+        let pending: i64 = extension_requests::table.count().get_result(&mut db.connection()).unwrap();
+        assert_eq!(pending, 0);
+        let case = send!(app, actix_test::TestRequest::get().uri(&format!("/api/v1/cases/{id}")).insert_header(bearer(&staff)));
+        assert_eq!(case.json()["data"]["beteiligte"], json!(["SCHULAMT-SO"]));
+        let journal = send!(app, actix_test::TestRequest::get().uri(&format!("/api/v1/cases/{id}/journal")).insert_header(bearer(&staff)));
+        let entry = journal.json().as_array().unwrap().iter().find(|e| e["kind"] == "participant_withdrawn").unwrap().clone();
+        assert_eq!((entry["actor"].as_str(), entry["payload"]["participant"].as_str()), (Some("k@kreis-soest.de"), Some("05974-JA")));
+        assert_eq!(entry["payload"]["reason"], "Irrtümlich eingeladen; zuständig ist das Jugendamt der Stadt");
+        let notice: Vec<Mail> = mails(&db).into_iter().filter(|m| m.0 == "beteiligung_zurueckgenommen").collect();
+        assert_eq!(notice.len(), 1, "{notice:?}");
+        let aktenzeichen = created.json()["aktenzeichen"].as_str().unwrap().to_string();
+        assert_eq!(notice[0].1, ["jugendamt@kreis-soest.test"]);
+        assert!(notice[0].2.contains(&aktenzeichen) && notice[0].2.contains("zurückgenommen"), "{}", notice[0].2);
+        for body in [&notice[0].3, &notice[0].4] {
+            assert!(body.contains("Eine Stellungnahme ist nicht erforderlich."), "{body}");
+            assert!(!body.contains("zuständig ist") && !body.contains("/beteiligung/"), "neither the reason nor a link: {body}");
+        }
+        // Its links are revoked, and say why, on the page and through the API; the other
+        // partner's link still works.
+        let revoked: i64 = partner_links::table.filter(partner_links::invitation_id.eq(jugendamt)).filter(partner_links::revoked_at.is_null()).count().get_result(&mut db.connection()).unwrap();
+        assert_eq!(revoked, 0, "no link of the withdrawn invitation is valid");
+        let page = send!(app, actix_test::TestRequest::get().uri(&format!("/beteiligung/{jugendamt_token}")));
+        assert_eq!(page.status, StatusCode::GONE, "{}", page.text);
+        assert!(page.text.contains("Beteiligung zurückgenommen") && page.text.contains("Eine Stellungnahme ist nicht erforderlich"), "{}", page.text);
+        assert!(!page.text.contains("Kreis Soest"), "nothing of the case: {}", page.text);
+        let api_page = send!(app, actix_test::TestRequest::get().uri(&format!("/api/v1/beteiligung/{jugendamt_token}")));
+        assert_eq!((api_page.status, api_page.json()["title"].as_str()), (StatusCode::GONE, Some("Beteiligung zurückgenommen")), "{}", api_page.text);
+        let late = send!(app, actix_test::TestRequest::post().uri(&format!("/api/v1/beteiligung/{jugendamt_token}"))
+            .set_json(json!({ "votum": "zustimmung", "stellungnahme": "Doch noch.", "name": "Herr Kaya" })));
+        assert_eq!(late.status, StatusCode::GONE, "{}", late.text);
+        // Once withdrawn, it is not withdrawn again, nor answered on the office's side.
+        let again = send!(app, withdraw(json!({ "grund": "Irrtum" }), &staff));
+        assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", again.text);
+        assert!(again.json()["detail"].as_str().unwrap().contains("kann nicht mehr zurückgenommen werden"), "{}", again.text);
+        let recorded = send!(app, actix_test::TestRequest::post().uri(&format!("/api/v1/cases/{id}/consultations/{jugendamt}/answer"))
+            .insert_header(bearer(&staff)).set_json(json!({ "votum": "zustimmung", "stellungnahme": "Per Post.", "name": "Herr Kaya", "eingang": "post" })));
+        assert_eq!(recorded.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", recorded.text);
+
+        // The Schulamt's answer completes the consultation: nobody else is waited for, and the
+        // result mail to the office does not list the withdrawn partner.
+        let answered = send!(app, actix_test::TestRequest::post().uri(&format!("/api/v1/beteiligung/{schulamt_token}"))
+            .set_json(json!({ "votum": "zustimmung", "stellungnahme": "Einverstanden.", "name": "Frau Berg" })));
+        assert!(answered.status.is_success(), "{}", answered.text);
+        let case = send!(app, actix_test::TestRequest::get().uri(&format!("/api/v1/cases/{id}")).insert_header(bearer(&staff)));
+        let steps: Vec<String> = case.json()["active_steps"].as_array().unwrap().iter().map(|s| s["step"].as_str().unwrap().to_string()).collect();
+        assert!(!steps.iter().any(|s| s == "beteiligung"), "{steps:?}");
+        let result = mails(&db).into_iter().find(|m| m.0 == "beteiligung_abgeschlossen").expect("the office gets the result");
+        assert!(result.3.contains("Schulamt") && !result.3.contains("Jugendamt"), "{}", result.3);
+        let report = vorgang::journal::verify(&mut db.connection()).unwrap();
+        assert!(report.intact(), "{:?}", report.breaks);
+    }
+}
+
+both_backends! {
     async fn a_partner_asks_for_more_time_through_its_link(backend) {
         let db = TestDatabase::migrated(backend);
         let dir = tempfile::tempdir().unwrap();

@@ -52,6 +52,10 @@ const ROUTES: &[(&str, &str)] = &[
         "POST",
         "/api/v1/cases/{id}/consultations/{invitation}/deadline",
     ),
+    (
+        "POST",
+        "/api/v1/cases/{id}/consultations/{invitation}/withdrawal",
+    ),
     ("GET", "/api/v1/beteiligung/{token}"),
     ("POST", "/api/v1/beteiligung/{token}"),
     ("POST", "/api/v1/beteiligung/{token}/deadline-extension"),

@@ -174,7 +174,7 @@ const LISTED: [&str; 5] = ["OS", "OS", "S", "OS", ""];
 
 /// Case endpoints × principal: `[unsubmitted case, submitted case]`, both owned by 05974.
 #[rustfmt::skip]
-const CASE_ENDPOINTS: [(&str, [[u16; 2]; 5]); 22] = [
+const CASE_ENDPOINTS: [(&str, [[u16; 2]; 5]); 23] = [
     //                                  admin       koord 05974  bewilligung  lesen       koord Kleve
     ("GET /cases/{id}",                [[200, 200], [200, 200], [404, 200], [200, 200], [404, 404]]),
     ("PATCH /cases/{id}/data",         [[409, 409], [409, 409], [404, 409], [403, 403], [404, 404]]),
@@ -200,6 +200,7 @@ const CASE_ENDPOINTS: [(&str, [[u16; 2]; 5]); 22] = [
     // An unknown invitation behind a writable case: not found, but only after the case check.
     ("POST /cases/{id}/consultations/0/answer", [[404, 404], [404, 404], [404, 404], [403, 403], [404, 404]]),
     ("POST /cases/{id}/consultations/0/deadline", [[404, 404], [404, 404], [404, 404], [403, 403], [404, 404]]),
+    ("POST /cases/{id}/consultations/0/withdrawal", [[404, 404], [404, 404], [404, 404], [403, 403], [404, 404]]),
     // No consultation runs in either case: permitted → 422, nobody is invited.
     ("POST /cases/{id}/consultations", [[422, 422], [422, 422], [404, 422], [403, 403], [404, 404]]),
     ("GET /cases/{id}/documents/{d}",  [[200, 200], [200, 200], [404, 200], [200, 200], [404, 404]]),
@@ -275,6 +276,9 @@ fn case_request(endpoint: &str, case: &MatrixCase, token: &str) -> actix_test::T
         "POST /cases/{id}/consultations/0/deadline" => actix_test::TestRequest::post()
             .uri(&uri("/consultations/0/deadline"))
             .set_json(json!({ "frist": "2999-01-04" })),
+        "POST /cases/{id}/consultations/0/withdrawal" => actix_test::TestRequest::post()
+            .uri(&uri("/consultations/0/withdrawal"))
+            .set_json(json!({ "grund": "Irrtümlich eingeladen" })),
         "POST /cases/{id}/consultations" => actix_test::TestRequest::post()
             .uri(&uri("/consultations"))
             .set_json(json!({ "stelle": "SCHULAMT-SO" })),

@@ -484,6 +484,66 @@ both_backends! {
 }
 
 both_backends! {
+    async fn the_office_withdraws_an_invitation_sent_to_the_wrong_body(backend) {
+        use vorgang::db::schema::{invitations, organisations};
+        let db = TestDatabase::migrated(backend);
+        let dir = tempfile::tempdir().unwrap();
+        create_user(&mut db.connection(), COORDINATOR, "05974", &[Role::Koordination], Some(PASSWORD));
+        let (app, api) = ui_app!(db, dir.path());
+        let id = start(&mut db.connection(), &api, "05974", application());
+        {
+            let mut conn = db.connection();
+            let allow = |_| Ok(());
+            let now = clock::now();
+            let call = Invocation { actor: &actor(COORDINATOR), clock: &now, check: &allow };
+            cases::take_action(&mut conn, &api.case_context(), CaseId(id), 1, "beteiligung_starten", None, None, call).unwrap();
+        }
+        let jugendamt: i64 = invitations::table
+            .inner_join(organisations::table)
+            .filter(organisations::key.eq("05974-JA"))
+            .select(invitations::id)
+            .first(&mut db.connection())
+            .unwrap();
+        let entry = format!("/vorgaenge/{id}/einladungen/{jugendamt}/zuruecknehmen");
+        let mut browser = Browser::from("10.0.0.3:1000");
+        browser.login(&app, COORDINATOR, PASSWORD).await;
+        let csrf = browser.csrf_token(&app, &format!("/vorgaenge/{id}")).await;
+        let page = browser.get(&app, &format!("/vorgaenge/{id}")).await;
+        let matrix = &page.body[page.body.find("id=\"beteiligung\"").unwrap()..page.body.find("id=\"journal\"").unwrap()];
+        assert_eq!(matrix.matches(">Beteiligung zurücknehmen<").count(), 2, "{matrix}");
+        assert!(matrix.contains(&format!("<a href=\"{entry}\">Beteiligung zurücknehmen<span class=\"versteckt\"> von Jugendamt des Kreises Soest</span></a>")), "{matrix}");
+        let form = browser.get(&app, &entry).await;
+        assert_eq!(form.status, 200, "{}", form.body);
+        assert!(form.body.contains("<h1>Beteiligung zurücknehmen: Jugendamt des Kreises Soest</h1>"), "{}", form.body);
+        assert!(form.body.contains("keine Stellungnahme erforderlich"), "{}", form.body);
+
+        // Without a reason the form comes back with the error at its field; nothing is sent.
+        let mails_before = outbox::table.count().get_result::<i64>(&mut db.connection()).unwrap();
+        let refused = browser.post(&app, &entry, &[("csrf", &csrf), ("grund", " ")]).await;
+        assert_eq!(refused.status, 422, "{}", refused.body);
+        assert!(refused.body.contains("<span class=\"feldfehler\" id=\"fehler-grund\">Bitte geben Sie an, warum"), "{}", refused.body);
+        assert!(refused.body.contains("href=\"#feld-grund\"") && refused.body.contains("aria-invalid=\"true\""), "{}", refused.body);
+        assert_eq!(outbox::table.count().get_result::<i64>(&mut db.connection()).unwrap(), mails_before);
+
+        let done = browser.post(&app, &entry, &[("csrf", &csrf), ("grund", "Irrtümlich eingeladen")]).await;
+        assert_eq!(done.location(), format!("/vorgaenge/{id}?hinweis=beteiligung-zurueckgenommen#beteiligung"), "{}", done.body);
+        let page = browser.get(&app, done.location().split('#').next().unwrap()).await;
+        assert!(page.body.contains("Die Beteiligung wurde zurückgenommen"), "{}", page.body);
+        let matrix = &page.body[page.body.find("id=\"beteiligung\"").unwrap()..page.body.find("id=\"journal\"").unwrap()];
+        let row = matrix.split("<tr>").find(|row| row.contains("Jugendamt des Kreises Soest")).unwrap();
+        assert!(row.contains("<td>zurückgenommen</td>"), "{row}");
+        assert!(!row.contains("Stellungnahme erfassen") && !row.contains("Frist verlängern") && !row.contains("erneut senden"), "nothing left to do: {row}");
+        assert_eq!(matrix.matches(">Beteiligung zurücknehmen<").count(), 1, "{matrix}");
+        assert!(page.body.contains("Beteiligung von Jugendamt des Kreises Soest an „Beteiligung der örtlichen Partner“ zurückgenommen (Grund: Irrtümlich eingeladen)"), "{}", page.body);
+        assert_eq!(outbox::table.count().get_result::<i64>(&mut db.connection()).unwrap(), mails_before + 1);
+        // Withdrawn once, the form says so instead of offering it again.
+        let again = browser.get(&app, &entry).await;
+        assert_eq!(again.status, 422, "{}", again.body);
+        assert!(again.body.contains("bereits zurückgenommen"), "{}", again.body);
+    }
+}
+
+both_backends! {
     async fn a_partner_past_its_deadline_while_another_was_extended_is_shown_as_such(backend) {
         let db = TestDatabase::migrated(backend);
         let dir = tempfile::tempdir().unwrap();

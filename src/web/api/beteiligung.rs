@@ -1,7 +1,7 @@
 //! Beteiligung over the API: the partner's view and answer for programs
 //! (`/api/v1/beteiligung/{token}`, authenticated by the link token alone), and the coordinator's
-//! consultation matrix, re-sending of invitations, Fristverlängerung and inviting a further
-//! partner.
+//! consultation matrix, re-sending of invitations, Fristverlängerung, inviting a further
+//! partner and withdrawing an invitation.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -15,7 +15,7 @@ use crate::auth::{Permission, Principal};
 use crate::db::Database;
 use crate::db::models::CaseId;
 use crate::service::partner::{self};
-use crate::service::{beteiligung, cases, clock, extension, further_participant};
+use crate::service::{beteiligung, cases, clock, extension, further_participant, withdrawal};
 use crate::web::beteiligung::{
     RecordError, RequestInput, link_status, load_page, record, record_request, resolve,
 };
@@ -342,6 +342,78 @@ pub(crate) fn extend_as(
 ) -> Result<(), crate::service::ServiceError> {
     as_caller(principal, Permission::TakeAction, |call| {
         extension::extend(conn, &api.case_context(), id, invitation, extension, call)
+    })
+}
+
+/// Body of `POST /api/v1/cases/{id}/consultations/{invitation}/withdrawal`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WithdrawalBody {
+    /// Why, for the file (required; one line, at most 500 characters); the partner's mail does
+    /// not show it.
+    pub grund: Option<String>,
+}
+
+/// `POST /api/v1/cases/{id}/consultations/{invitation}/withdrawal`: withdraws an invitation
+/// sent to the wrong body.
+#[utoipa::path(
+    post,
+    path = "/api/v1/cases/{id}/consultations/{invitation}/withdrawal",
+    tag = "Beteiligung",
+    summary = "Beteiligung einer Stelle zurücknehmen",
+    description = "Nimmt eine offene Einladung zurück, etwa an eine irrtümlich beteiligte Stelle. Die Stelle erhält eine Mail, dass keine Stellungnahme erforderlich ist; ihr persönlicher Link zeigt den Vorgang nicht mehr. Sie wird aus den zu beteiligenden Stellen des Vorgangs entfernt, bleibt aber in der Beteiligungsmatrix als „zurückgenommen“ stehen. Die Beteiligung schließt nach der längsten Frist der übrigen Einladungen, und sobald alle übrigen geantwortet haben. Der Verlauf vermerkt die Zurücknahme mit Grund (Pflichtangabe). Eine beantwortete Einladung kann nicht zurückgenommen werden.",
+    params(
+        ("id" = i64, Path, description = "Nummer des Vorgangs"),
+        ("invitation" = i64, Path, description = "Nummer der Einladung (aus der Beteiligungsmatrix)"),
+    ),
+    request_body = WithdrawalBody,
+    responses(
+        (status = 200, description = "Die Beteiligungsmatrix mit der zurückgenommenen Einladung", body = [beteiligung::MatrixRow]),
+        (status = 400, description = "Ungültiges JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Nicht angemeldet", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Keine Berechtigung", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Nicht gefunden", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Grund fehlt (`errors`), oder die Einladung ist beantwortet, zurückgenommen oder abgeschlossen", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn withdraw(
+    principal: Principal,
+    path: web::Path<(i64, i64)>,
+    body: web::Json<WithdrawalBody>,
+    db: web::Data<Database>,
+    api: web::Data<ApiState>,
+) -> Result<HttpResponse, Problem> {
+    let (id, invitation) = path.into_inner();
+    let id = CaseId(id);
+    let body = body.into_inner();
+    // Whoever may not act on the case learns that first, whatever the body holds.
+    let caller = principal.clone();
+    blocking(&db, move |conn| {
+        permitted_row(conn, &caller, Permission::TakeAction, id)?;
+        partner::invitation_of(conn, id, invitation).map(drop)
+    })
+    .await?;
+    let reason = withdrawal::check(body.grund.as_deref())
+        .map_err(|errors| super::problem(crate::service::ServiceError::InvalidInput(errors)))?;
+    let rows = blocking(&db, move |conn| {
+        withdraw_as(conn, &api, &principal, (id, invitation), reason)?;
+        beteiligung::matrix(conn, id.0)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(rows))
+}
+
+/// Withdraws the invitation as `principal`, who must be allowed to act on the case (checked on
+/// the locked case); for the API and the case page alike.
+pub(crate) fn withdraw_as(
+    conn: &mut crate::db::DbConnection,
+    api: &ApiState,
+    principal: &Principal,
+    (id, invitation): (CaseId, i64),
+    reason: String,
+) -> Result<(), crate::service::ServiceError> {
+    as_caller(principal, Permission::TakeAction, |call| {
+        withdrawal::withdraw(conn, &api.case_context(), id, invitation, reason, call)
     })
 }
 

@@ -142,6 +142,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .route(web::post().to(beteiligung::extend_deadline)),
             )
             .service(
+                web::resource("/cases/{id}/consultations/{invitation}/withdrawal")
+                    .route(web::post().to(beteiligung::withdraw)),
+            )
+            .service(
                 web::resource("/beteiligung/{token}")
                     .route(web::get().to(beteiligung::show))
                     .route(web::post().to(beteiligung::answer)),

@@ -235,6 +235,9 @@ pub async fn page(
         "frist-verlaengert" => {
             Some("Die Frist wurde verlängert; die Stelle erhält eine Mail mit dem neuen Fristende.")
         }
+        "beteiligung-zurueckgenommen" => Some(
+            "Die Beteiligung wurde zurückgenommen; die Stelle erhält eine Mail, dass keine Stellungnahme erforderlich ist.",
+        ),
         "stelle-beteiligt" => Some(
             "Die Stelle wurde zur Beteiligung eingeladen; sie erhält die Einladung mit ihrem persönlichen Link.",
         ),
@@ -315,6 +318,7 @@ pub(crate) fn status_invitation_de(status: &str) -> &str {
         "open" => "offen",
         "answered" => "beantwortet",
         "expired" => "abgelaufen",
+        "withdrawn" => "zurückgenommen",
         other => other,
     }
 }
@@ -669,8 +673,10 @@ fn context(session: &Session, loaded: &Loaded, overrides: Overrides) -> Value {
                     "name": request.name,
                     "frist_iso": request.until.format("%Y-%m-%d").to_string(),
                 })),
+                // Sent to the wrong body: withdrawn while it is open, by the coordinating role.
+                "zuruecknehmbar": row.status == "open" && coordinates(&row.step),
                 // A letter that came by the deadline can be entered after the consultation closed.
-                "erfassbar": row.status != "answered",
+                "erfassbar": matches!(row.status.as_str(), "open" | "expired"),
             }))
             .collect::<Vec<_>>()
     );
@@ -687,7 +693,10 @@ fn context(session: &Session, loaded: &Loaded, overrides: Overrides) -> Value {
     context["beteiligung_aktion"] = json!(
         may(Permission::TakeAction)
             && running
-            && loaded.matrix.iter().any(|row| row.status != "answered")
+            && loaded
+                .matrix
+                .iter()
+                .any(|row| matches!(row.status.as_str(), "open" | "expired"))
     );
 
     // Journal, newest first.
@@ -909,6 +918,12 @@ pub(crate) fn journal_item(
                 day("deadline").unwrap_or_default()
             )
         }
+        "participant_withdrawn" => format!(
+            "Beteiligung von {} an „{}“ zurückgenommen (Grund: {})",
+            partner(),
+            step(),
+            text("reason")
+        ),
         "extension_requested" => format!(
             "{} bittet um Fristverlängerung bis {} ({}: {})",
             partner(),

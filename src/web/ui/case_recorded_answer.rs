@@ -35,11 +35,17 @@ pub struct Input {
 }
 
 /// An expired invitation takes a Stellungnahme that reached the office in time (or a late one,
-/// where the workflow accepts it); only an answered one is refused here.
+/// where the workflow accepts it); an answered or withdrawn one is refused here.
 fn refused(found: &InvitationRow) -> Option<&'static str> {
-    (found.status == "answered").then_some(
-        "Die Einladung ist bereits beantwortet; eine Stellungnahme kann hier nicht mehr erfasst werden.",
-    )
+    match found.status.as_str() {
+        "answered" => Some(
+            "Die Einladung ist bereits beantwortet; eine Stellungnahme kann hier nicht mehr erfasst werden.",
+        ),
+        "withdrawn" => Some(
+            "Diese Beteiligung wurde zurückgenommen; eine Stellungnahme der Stelle wird nicht mehr erfasst.",
+        ),
+        _ => None,
+    }
 }
 
 fn page(

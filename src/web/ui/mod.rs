@@ -25,6 +25,7 @@ mod case_notes;
 pub(crate) mod case_page;
 mod case_participant;
 mod case_recorded_answer;
+mod case_withdrawal;
 mod cookie;
 pub mod csrf;
 mod demo;
@@ -257,6 +258,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             |r| {
                 r.route(web::get().to(case_extension::form))
                     .route(web::post().to(case_extension::submit))
+            },
+        ))
+        .service(page(
+            r"/vorgaenge/{id:\d+}/einladungen/{invitation:\d+}/zuruecknehmen",
+            |r| {
+                r.route(web::get().to(case_withdrawal::form))
+                    .route(web::post().to(case_withdrawal::submit))
             },
         ))
         .service(page(

@@ -91,6 +91,96 @@ both_backends! {
     }
 }
 
+/// The invitations with what refers to them, one line each, by id.
+fn invitation_lines(conn: &mut DbConnection) -> Vec<String> {
+    diesel::sql_query(
+        "SELECT CAST(i.id AS TEXT) || ' ' || CAST(i.local_id AS TEXT) || ' ' || i.status || ' ' || \
+                CAST(i.deadline AS TEXT) || ' links=' || \
+                CAST((SELECT COUNT(*) FROM partner_links l WHERE l.invitation_id = i.id) AS TEXT) || \
+                ' answers=' || \
+                CAST((SELECT COUNT(*) FROM answers a WHERE a.invitation_id = i.id) AS TEXT) || \
+                ' requests=' || \
+                CAST((SELECT COUNT(*) FROM extension_requests r WHERE r.invitation_id = i.id) AS TEXT) \
+                AS line \
+         FROM invitations i ORDER BY i.id",
+    )
+    .load::<Line>(conn)
+    .unwrap()
+    .into_iter()
+    .map(|l| l.line)
+    .collect()
+}
+
+both_backends! {
+    fn the_withdrawn_status_keeps_every_invitation_and_what_refers_to_it(backend) {
+        let db = TestDatabase::migrated(backend);
+        let mut conn = db.connection();
+        let case = crate::support::cases::insert_case(&mut conn, "KI-05154-2026-0001");
+        let organisation: i64 = vorgang::db::schema::organisations::table
+            .select(vorgang::db::schema::organisations::id)
+            .first(&mut conn)
+            .unwrap();
+        let insert = |conn: &mut DbConnection, local: i64, status: &str| {
+            diesel::sql_query(format!(
+                "INSERT INTO invitations (case_id, local_id, step, organisation_id, deadline, status, invited_at) \
+                 VALUES ({case}, {local}, 'beteiligung', {organisation}, '2027-01-15', '{status}', '2026-12-01 10:00:00')"
+            ))
+            .execute(conn)
+        };
+        for (local, status) in [(1, "answered"), (2, "withdrawn"), (3, "open")] {
+            insert(&mut conn, local, status).unwrap();
+        }
+        let ids: Vec<i64> = vorgang::db::schema::invitations::table
+            .order(vorgang::db::schema::invitations::id)
+            .select(vorgang::db::schema::invitations::id)
+            .load(&mut conn)
+            .unwrap();
+        for (n, id) in ids.iter().enumerate() {
+            diesel::sql_query(format!(
+                "INSERT INTO partner_links (jti, invitation_id, created_at, expires_at) \
+                 VALUES ('jti-{n}', {id}, '2026-12-01 10:00:00', '2027-01-20 00:00:00')"
+            ))
+            .execute(&mut conn)
+            .unwrap();
+        }
+        diesel::sql_query(format!(
+            "INSERT INTO answers (invitation_id, version, votum, text, answered_by, created_at) \
+             VALUES ({}, 1, 'zustimmung', 'Einverstanden.', 'Frau Berg', '2026-12-02 09:00:00')",
+            ids[0]
+        ))
+        .execute(&mut conn)
+        .unwrap();
+        diesel::sql_query(format!(
+            "INSERT INTO extension_requests (invitation_id, requested_until, reason, requested_by, requested_at) \
+             VALUES ({}, '2027-02-01', 'Ausschuss', 'Herr Kaya', '2026-12-03 09:00:00')",
+            ids[2]
+        ))
+        .execute(&mut conn)
+        .unwrap();
+        let before = invitation_lines(&mut conn);
+        assert_eq!(before.len(), 3, "{before:?}");
+
+        // Down: the withdrawn one becomes expired, the status list is the old one again, and
+        // every row and reference is kept.
+        assert!(migrations::revert_last(&mut conn).unwrap().contains("000026"));
+        let down = invitation_lines(&mut conn);
+        let expected: Vec<String> = before.iter().map(|l| l.replace(" withdrawn ", " expired ")).collect();
+        assert_eq!(down, expected);
+        assert!(insert(&mut conn, 4, "withdrawn").is_err(), "the old CHECK is back");
+        // Up again: the same rows, and the new status is accepted.
+        assert_eq!(migrations::run_pending(&mut conn).unwrap().len(), 1);
+        assert_eq!(invitation_lines(&mut conn), expected);
+        insert(&mut conn, 4, "withdrawn").unwrap();
+        assert!(insert(&mut conn, 5, "vergessen").is_err(), "other values are still refused");
+        if let DbConnection::Sqlite(_) = conn {
+            let dangling = diesel::sql_query("SELECT 'x' AS line FROM pragma_foreign_key_check")
+                .load::<Line>(&mut conn)
+                .unwrap();
+            assert!(dangling.is_empty(), "no reference points nowhere");
+        }
+    }
+}
+
 #[test]
 fn both_backends_have_the_same_migrations() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");

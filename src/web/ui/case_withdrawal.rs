@@ -1,0 +1,151 @@
+//! Zurücknahme einer Beteiligung on the case page
+//! (`/vorgaenge/{id}/einladungen/{invitation}/zuruecknehmen`): the office withdraws an open
+//! invitation sent to the wrong body, with the reason for the file (see `service::withdrawal`).
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::case_actions::{form_refused, refused_or_error};
+use super::case_invitation::{Invited, invited};
+use super::case_page::{blocking, date_de};
+use super::{CsrfForm, Session, UiSession, layout, render, see_other};
+use crate::db::Database;
+use crate::db::models::CaseId;
+use crate::engine::data::DataError;
+use crate::service::beteiligung::InvitationRow;
+use crate::service::{ServiceError, withdrawal};
+use crate::web::api::ApiState;
+use crate::web::api::beteiligung::withdraw_as;
+
+/// The form as submitted (kept to show it again next to its error).
+#[derive(Debug, Default, Deserialize)]
+pub struct Input {
+    grund: Option<String>,
+}
+
+/// Only an open invitation is withdrawn; an answer stays in the file.
+fn refused(found: &InvitationRow) -> Option<&'static str> {
+    match found.status.as_str() {
+        "open" if found.closed_at.is_none() => None,
+        "answered" => Some(
+            "Die Stelle hat bereits Stellung genommen; ihre Stellungnahme bleibt in der Akte, die Beteiligung wird nicht mehr zurückgenommen.",
+        ),
+        "withdrawn" => Some("Diese Beteiligung wurde bereits zurückgenommen."),
+        _ => Some("Die Beteiligung ist abgeschlossen; sie wird nicht mehr zurückgenommen."),
+    }
+}
+
+fn page(
+    api: &ApiState,
+    session: &Session,
+    status: StatusCode,
+    (id, invitation): (i64, i64),
+    invited: &Invited,
+    input: &Input,
+    errors: &[DataError],
+) -> HttpResponse {
+    let mut context = layout(
+        &format!(
+            "Beteiligung zurücknehmen: {} – {}",
+            invited.organisation, invited.aktenzeichen
+        ),
+        Some(session),
+        Some("/vorgaenge"),
+    );
+    context["fall"] = json!({ "id": id, "aktenzeichen": invited.aktenzeichen });
+    context["organisation"] = json!(invited.organisation);
+    context["eingeladen"] = json!(date_de(invited.invited_on));
+    context["frist"] = json!(date_de(invited.deadline));
+    context["pfad"] = json!(format!(
+        "/vorgaenge/{id}/einladungen/{invitation}/zuruecknehmen"
+    ));
+    context["eingabe"] = json!({ "grund": input.grund.as_deref().unwrap_or_default() });
+    let errors: Vec<(&str, &str)> = errors
+        .iter()
+        .map(|e| (e.pointer.as_str(), e.message.as_str()))
+        .collect();
+    super::form::field_errors(&mut context, &["grund"], &errors);
+    render(api, status, "beteiligung_zuruecknehmen", &context)
+}
+
+/// `GET /vorgaenge/{id}/einladungen/{invitation}/zuruecknehmen`: the form, saying what happens.
+pub async fn form(
+    session: UiSession,
+    path: web::Path<(i64, i64)>,
+    db: web::Data<Database>,
+    api: web::Data<ApiState>,
+) -> HttpResponse {
+    let session = session.into_inner();
+    let (id, invitation) = path.into_inner();
+    let reader = session.clone();
+    let found = blocking(&db, move |conn| {
+        invited(conn, &reader, (CaseId(id), invitation), refused)
+    })
+    .await;
+    match found {
+        Ok(invited) => page(
+            &api,
+            &session,
+            StatusCode::OK,
+            (id, invitation),
+            &invited,
+            &Input::default(),
+            &[],
+        ),
+        Err(error) => form_refused(&db, &api, &session, CaseId(id), error).await,
+    }
+}
+
+/// `POST /vorgaenge/{id}/einladungen/{invitation}/zuruecknehmen`: withdraws, then back to the
+/// matrix; without a reason the form comes back with the error at its field, nothing changed.
+pub async fn submit(
+    path: web::Path<(i64, i64)>,
+    form: CsrfForm<Input>,
+    db: web::Data<Database>,
+    api: web::Data<ApiState>,
+) -> HttpResponse {
+    let CsrfForm {
+        session,
+        form: input,
+        ..
+    } = form;
+    let (id, invitation) = path.into_inner();
+    let reader = session.clone();
+    let invited = match blocking(&db, move |conn| {
+        invited(conn, &reader, (CaseId(id), invitation), refused)
+    })
+    .await
+    {
+        Ok(invited) => invited,
+        Err(error) => return form_refused(&db, &api, &session, CaseId(id), error).await,
+    };
+    let refused = |errors: &[DataError]| {
+        page(
+            &api,
+            &session,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            (id, invitation),
+            &invited,
+            &input,
+            errors,
+        )
+    };
+    let reason = match withdrawal::check(input.grund.as_deref()) {
+        Ok(reason) => reason,
+        Err(errors) => return refused(&errors),
+    };
+    let (principal, state) = (session.principal().clone(), api.clone());
+    let outcome = blocking(&db, move |conn| {
+        withdraw_as(conn, &state, &principal, (CaseId(id), invitation), reason)
+    })
+    .await;
+    match outcome {
+        Ok(()) => see_other(&format!(
+            "/vorgaenge/{id}?hinweis=beteiligung-zurueckgenommen#beteiligung"
+        )),
+        Err(ServiceError::InvalidInput(errors)) => refused(&errors),
+        Err(error) => refused_or_error(&db, &api, &session, CaseId(id), error).await,
+    }
+}
