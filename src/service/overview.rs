@@ -7,11 +7,13 @@ use diesel::prelude::*;
 
 use super::ServiceError;
 use super::case_list::{Readable, permitted, readable, restrict_to_readable};
+use super::workflows::WorkflowRegistry;
 use crate::auth::{Permission, Principal};
 use crate::db::DbConnection;
 use crate::db::models::{DefinitionId, OrganisationId};
 use crate::db::schema::{cases, extension_requests, invitations, organisations};
 use crate::designation::designation;
+use crate::engine::definition::Step;
 
 /// A running case, as much as the start page needs of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -201,16 +203,24 @@ pub struct OpenRequest {
 }
 
 type RequestRow = (
-    (i64, String, OrganisationId, Option<NaiveDateTime>),
-    (i64, NaiveDate),
+    (
+        i64,
+        String,
+        OrganisationId,
+        Option<NaiveDateTime>,
+        DefinitionId,
+    ),
+    (i64, NaiveDate, String),
     (String, String),
     (NaiveDate, String),
 );
 
 /// The requests for more time on open invitations of running cases `principal` may act on,
-/// oldest first: they wait for the office's decision.
+/// in consultations whose coordinating role it holds (it alone extends deadlines), oldest
+/// first: they wait for the office's decision.
 pub fn open_requests(
     conn: &mut DbConnection,
+    registry: &WorkflowRegistry,
     principal: &Principal,
 ) -> Result<Vec<OpenRequest>, ServiceError> {
     let scope = readable(principal);
@@ -232,8 +242,9 @@ pub fn open_requests(
                 cases::aktenzeichen,
                 cases::applicant_id,
                 cases::submitted_at,
+                cases::definition_id,
             ),
-            (invitations::id, invitations::deadline),
+            (invitations::id, invitations::deadline, invitations::step),
             (organisations::kind, organisations::name),
             (
                 extension_requests::requested_until,
@@ -241,20 +252,33 @@ pub fn open_requests(
             ),
         ))
         .load(conn)?;
-    Ok(rows
+    let roles = crate::auth::workflow_roles(principal);
+    let mut requests = Vec::new();
+    for row in rows {
+        let ((_, _, applicant, submitted, definition), (_, _, step), ..) = &row;
+        if !permitted(
+            principal,
+            Permission::TakeAction,
+            *applicant,
+            submitted.is_some(),
+        ) {
+            continue;
+        }
+        let workflow = registry.by_id(conn, *definition)?;
+        let coordinates = matches!(
+            workflow.workflow.step(step),
+            Some(Step::Consultation(c)) if roles.contains(&c.role)
+        );
+        if coordinates {
+            requests.push(row);
+        }
+    }
+    Ok(requests
         .into_iter()
-        .filter(|((_, _, applicant, submitted), ..)| {
-            permitted(
-                principal,
-                Permission::TakeAction,
-                *applicant,
-                submitted.is_some(),
-            )
-        })
         .map(
             |(
-                (case_id, aktenzeichen, _, _),
-                (invitation, deadline),
+                (case_id, aktenzeichen, _, _, _),
+                (invitation, deadline, _),
                 (kind, name),
                 (until, reason),
             )| {

@@ -398,6 +398,25 @@ both_backends! {
         let form = browser.get(&app, &entry).await;
         assert_eq!(form.status, 200, "{}", form.body);
         assert!(form.body.contains(&format!("name=\"frist\" id=\"feld-frist\" value=\"{iso}\"")), "{}", form.body);
+        // Once the case is submitted the Bewilligungsbehörde may act on it, but the consultation
+        // is the Kreis's: neither its start page nor the case page offers it the office's
+        // decisions, which the engine would refuse.
+        crate::support::cases::mark_submitted(&mut db.connection(), id);
+        create_user(&mut db.connection(), "kfi@bezreg-arnsberg.nrw.de", "KFI", &[Role::Bewilligung], Some(PASSWORD));
+        let mut authority = Browser::from("10.0.0.4:1000");
+        authority.login(&app, "kfi@bezreg-arnsberg.nrw.de", PASSWORD).await;
+        let start = authority.get(&app, "/").await;
+        assert!(!start.body.contains("Bitten um Fristverlängerung"), "{}", start.body);
+        let page = authority.get(&app, &format!("/vorgaenge/{id}")).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        let matrix = &page.body[page.body.find("id=\"beteiligung\"").unwrap()..page.body.find("id=\"journal\"").unwrap()];
+        assert!(matrix.contains("Schulamt für den Kreis Soest"), "{matrix}");
+        for link in ["Frist verlängern", "Beteiligung zurücknehmen", "Weitere Stelle beteiligen"] {
+            assert!(!matrix.contains(link), "{link}: {matrix}");
+        }
+        // The coordinator still has it on the start page.
+        let start = browser.get(&app, "/").await;
+        assert!(start.body.contains("Bitten um Fristverlängerung"), "{}", start.body);
         // Extended as asked: the request is answered, gone from the matrix and the start page.
         let csrf = browser.csrf_token(&app, &format!("/vorgaenge/{id}")).await;
         let extended = browser.post(&app, entry.split('?').next().unwrap(), &[("csrf", &csrf), ("frist", &iso), ("grund", "")]).await;

@@ -248,7 +248,7 @@ fn summarise(
             })
         })
         .collect();
-    let requests: Vec<Value> = overview::open_requests(conn, principal)?
+    let requests: Vec<Value> = overview::open_requests(conn, &api.registry, principal)?
         .iter()
         .map(|r| {
             json!({
