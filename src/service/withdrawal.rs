@@ -22,7 +22,7 @@ pub fn check(grund: Option<&str>) -> Result<String, Vec<DataError>> {
         Some(_) => Err(errors),
         None => Err(vec![error(
             "/grund",
-            "Bitte geben Sie an, warum die Beteiligung zurückgenommen wird, zum Beispiel „Irrtümlich eingeladen; zuständig ist das Jugendamt der Stadt“.",
+            "Bitte geben Sie an, warum die Beteiligung zurückgenommen wird.",
         )]),
     }
 }

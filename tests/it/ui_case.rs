@@ -550,7 +550,7 @@ both_backends! {
         assert!(page.body.contains("Die Beteiligung wurde zurückgenommen"), "{}", page.body);
         let matrix = &page.body[page.body.find("id=\"beteiligung\"").unwrap()..page.body.find("id=\"journal\"").unwrap()];
         let row = matrix.split("<tr>").find(|row| row.contains("Jugendamt des Kreises Soest")).unwrap();
-        assert!(row.contains("<td>zurückgenommen</td>"), "{row}");
+        assert!(row.contains("<td>zurückgenommen am "), "{row}");
         assert!(!row.contains("Stellungnahme erfassen") && !row.contains("Frist verlängern") && !row.contains("erneut senden"), "nothing left to do: {row}");
         assert_eq!(matrix.matches(">Beteiligung zurücknehmen<").count(), 1, "{matrix}");
         assert!(page.body.contains("Beteiligung von Jugendamt des Kreises Soest an „Beteiligung der örtlichen Partner“ zurückgenommen (Grund: Irrtümlich eingeladen)"), "{}", page.body);

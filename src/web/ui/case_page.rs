@@ -652,10 +652,10 @@ fn context(session: &Session, loaded: &Loaded, overrides: Overrides) -> Value {
                 "erinnerungen": reminders_de(row.reminders_sent),
                 // Open past its own deadline: the consultation waits for another partner whose
                 // deadline was extended; this one can no longer answer through its link.
-                "status": if row.status == "open" && row.deadline < loaded.clock.today {
-                    "offen, Frist abgelaufen"
-                } else {
-                    status_invitation_de(&row.status)
+                "status": match (row.status.as_str(), row.closed_at) {
+                    ("open", _) if row.deadline < loaded.clock.today => "offen, Frist abgelaufen".to_string(),
+                    ("withdrawn", Some(at)) => format!("zurückgenommen am {}", time_de(at)),
+                    (status, _) => status_invitation_de(status).to_string(),
                 },
                 "beantwortet": row.answered_at.map(time_de),
                 "eingegangen": row.received_on.map(|day| day.format("%d.%m.%Y").to_string()),
