@@ -505,17 +505,12 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Extends one invitation's deadline to `until`, a working day after the current deadline and
-    /// not before today, while its consultation runs and the partner may still answer in time
-    /// (open, or answered in time and so amendable). The consultation's own deadline timer moves
-    /// to the latest deadline of its invitations, so the step does not close before it.
-    fn extend_deadline(
-        &mut self,
+    /// Invitation `invitation`: its index, a copy, and whether its step is still active (the
+    /// consultation runs), for the office's decisions about it.
+    fn invitation(
+        &self,
         invitation: LocalId,
-        until: NaiveDate,
-        actor: &Actor,
-        reason: Option<String>,
-    ) -> Result<(), EngineError> {
+    ) -> Result<(usize, InvitationState, bool), EngineError> {
         let index = self
             .instance
             .invitations
@@ -528,6 +523,21 @@ impl Run<'_> {
             .tokens
             .iter()
             .any(|t| t.id == current.token && t.step == current.step);
+        Ok((index, current, open_step))
+    }
+
+    /// Extends one invitation's deadline to `until`, a working day after the current deadline and
+    /// not before today, while its consultation runs and the partner may still answer in time
+    /// (open, or answered in time and so amendable). The consultation's own deadline timer moves
+    /// to the latest deadline of its invitations, so the step does not close before it.
+    fn extend_deadline(
+        &mut self,
+        invitation: LocalId,
+        until: NaiveDate,
+        actor: &Actor,
+        reason: Option<String>,
+    ) -> Result<(), EngineError> {
+        let (index, current, open_step) = self.invitation(invitation)?;
         let extendable = match &current.status {
             InvitationStatus::Open => true,
             InvitationStatus::Answered { late, .. } => !late,
@@ -678,18 +688,7 @@ impl Run<'_> {
         actor: &Actor,
         reason: String,
     ) -> Result<(), EngineError> {
-        let index = self
-            .instance
-            .invitations
-            .iter()
-            .position(|i| i.id == invitation)
-            .ok_or(EngineError::UnknownInvitation(invitation))?;
-        let current = self.instance.invitations[index].clone();
-        let open_step = self
-            .instance
-            .tokens
-            .iter()
-            .any(|t| t.id == current.token && t.step == current.step);
+        let (index, current, open_step) = self.invitation(invitation)?;
         if !open_step || current.status != InvitationStatus::Open {
             return Err(EngineError::InvitationClosed(invitation));
         }
