@@ -422,8 +422,17 @@ both_backends! {
             .select((invitations::id, invitations::status, invitations::votum, invitations::deadline, invitations::reminders_sent))
             .load(&mut conn)
             .unwrap();
-        assert_eq!(inv.len(), 6);
+        // Six partners, and a seventh invited by mistake and withdrawn the same morning.
+        assert_eq!(inv.len(), 7);
         assert_eq!(inv.iter().filter(|i| i.1 == "answered").count(), 4);
+        assert_eq!(inv.iter().filter(|i| i.1 == "withdrawn").count(), 1, "{inv:?}");
+        let journal: Vec<String> = vorgang::db::schema::case_events::table
+            .filter(vorgang::db::schema::case_events::case_id.eq(open))
+            .select(vorgang::db::schema::case_events::kind)
+            .load(&mut conn)
+            .unwrap();
+        assert!(journal.iter().any(|k| k == "participant_added") && journal.iter().any(|k| k == "participant_withdrawn"), "{journal:?}");
+        let inv: Vec<_> = inv.into_iter().filter(|i| i.1 != "withdrawn").collect();
         assert!(inv.iter().all(|i| i.3 > today()), "deadline ahead: {inv:?}");
         assert!(inv.iter().filter(|i| i.1 == "open").all(|i| i.4 == 1), "open ones reminded: {inv:?}");
         let concerns: Vec<(String, Option<i64>)> = answers::table

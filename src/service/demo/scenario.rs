@@ -1347,6 +1347,7 @@ impl Loader<'_, '_> {
             "beteiligung_starten",
             None,
         )?;
+        self.invite_by_mistake(case, &coordinator)?;
         let bedenken: &[&str] = &[
             "Stellungnahme des Schulamts für den Kreis Coesfeld zum Entwurf des Antrags. Demodaten – kein echtes Dokument.",
             "Das Schulamt begrüßt die Einrichtung eines Kommunalen Integrationszentrums. Bedenken bestehen gegen den Zeitplan: Die beiden Lehrerstellen (Nr. 4.2 des Erlasses) können frühestens zum Schulhalbjahr besetzt werden, weil Abordnungen erst dann möglich sind.",
@@ -1398,6 +1399,53 @@ impl Loader<'_, '_> {
             self.reply(case, reply)?;
         }
         self.ask_for_more_time(case)
+    }
+
+    /// The day after the start the office means to add the Jugendamt, overlooks that the
+    /// Kreisjugendamt is invited already and picks the Jugendamt of the Stadt Bielefeld; it
+    /// withdraws the invitation an hour later, so the matrix shows a withdrawn row and the
+    /// journal says why.
+    fn invite_by_mistake(&mut self, case: CaseId, coordinator: &Actor) -> Result<(), ServiceError> {
+        let allow = |_| Ok(());
+        let at = berlin(self.day(-25), 8, 40);
+        self.advance(&[case], at)?;
+        crate::service::further_participant::add(
+            self.conn,
+            self.ctx,
+            case,
+            None,
+            crate::service::further_participant::Addition {
+                participant: "DEMO-BI-JUGENDAMT".into(),
+                reason: Some(
+                    "Jugendamt für den Schwerpunkt Übergang Kita – Schule beteiligen".into(),
+                ),
+            },
+            Invocation {
+                actor: coordinator,
+                clock: &crate::service::clock::at(at),
+                check: &allow,
+            },
+        )?;
+        let organisation = self.organisation("DEMO-BI-JUGENDAMT")?;
+        let invitation: i64 = invitations::table
+            .filter(invitations::case_id.eq(case.0))
+            .filter(invitations::organisation_id.eq(organisation.id))
+            .select(invitations::id)
+            .first(self.conn)?;
+        let at = berlin(self.day(-25), 9, 45);
+        self.advance(&[case], at)?;
+        crate::service::withdrawal::withdraw(
+            self.conn,
+            self.ctx,
+            case,
+            invitation,
+            "Irrtümlich ausgewählt: Das Jugendamt der Stadt Bielefeld ist für den Kreis Coesfeld nicht zuständig; zuständig ist das bereits beteiligte Kreisjugendamt.".into(),
+            Invocation {
+                actor: coordinator,
+                clock: &crate::service::clock::at(at),
+                check: &allow,
+            },
+        )
     }
 
     /// After its reminder, the Stadt Dülmen asks for two more weeks through its link: its
