@@ -1,5 +1,6 @@
 //! The invitation an office form of the case page is about (entering a Stellungnahme, extending
-//! a deadline): loaded for someone who may act in the case, with what the form names.
+//! a deadline, withdrawing it): loaded for someone who may act in the case, with what the form
+//! names.
 
 use super::Session;
 use crate::auth::Permission;
@@ -19,7 +20,7 @@ pub(super) struct Invited {
 }
 
 /// Invitation `invitation` of case `id`, for someone who may act in the case. `refused` says
-/// why the form cannot take this invitation (answered, closed), so that nobody fills in a form
+/// why the form cannot take this invitation (answered, closed, withdrawn), so that nobody fills in a form
 /// that cannot be taken; the engine decides again when it is sent.
 pub(super) fn invited(
     conn: &mut DbConnection,
