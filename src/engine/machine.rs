@@ -728,16 +728,17 @@ impl Run<'_> {
         if counting.is_empty()
             || (none_open && consultation.complete == super::definition::Completion::AllAnswered)
         {
+            let (reason, via) = if counting.is_empty() {
+                (CompletionReason::NoParticipants, "no_participants")
+            } else {
+                (CompletionReason::AllAnswered, "all_answered")
+            };
             self.record(JournalEntry::ConsultationCompleted {
                 step: current.step.clone(),
-                reason: if counting.is_empty() {
-                    CompletionReason::NoParticipants
-                } else {
-                    CompletionReason::AllAnswered
-                },
+                reason,
                 unanswered: Vec::new(),
             });
-            return self.move_on(current.token, "all_answered", consultation.next.clone());
+            return self.move_on(current.token, via, consultation.next.clone());
         }
         self.close_after_latest_deadline(current.token, &current.step)
     }

@@ -1435,6 +1435,8 @@ fn withdrawing_the_last_open_partner_completes_the_consultation() {
             ..
         }
     )));
+    assert!(none_left.journal.iter().any(|e| matches!(e,
+        JournalEntry::StepLeft { step, via, .. } if step == "beteiligung" && via == "no_participants")));
     token_at(&none_left.instance, "auswertung");
     assert_eq!(none_left.instance.data["beteiligte"], json!([]));
 }
