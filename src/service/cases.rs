@@ -864,8 +864,10 @@ pub fn record_answer_as(
 
 /// The coordinating office's decision about a running consultation, as the event `decision`
 /// builds for the caller: a Fristverlängerung (`Event::ExtendDeadline`), a further partner
-/// (`Event::AddParticipant`) or a withdrawn invitation (`Event::WithdrawParticipant`). Not version-checked: it changes no field the caller edits, only
-/// deadlines and the list of partners, which the engine keeps itself.
+/// (`Event::AddParticipant`) or a withdrawn invitation (`Event::WithdrawParticipant`). Not
+/// checked against a version the caller read: it decides about one partner, not about the
+/// form the caller sees. Where it changes the list of partners in the data, the case gets a
+/// new version, so a data form read before it is refused as stale.
 pub fn decide_consultation(
     conn: &mut DbConnection,
     ctx: &CaseContext<'_>,
@@ -1226,8 +1228,8 @@ pub const INVITATION_RESENT: &str = "invitation_resent";
 
 /// Whether the command that journals `kind` gives the case a new version. Resending an
 /// invitation, attaching a document, writing a Vermerk, exporting the file and a partner's
-/// request for more time leave data and state alone, so they do not; readers that match journal entries to versions (the conflict
-/// view) skip these entries.
+/// request for more time leave data and state alone, so they do not; readers that match
+/// journal entries to versions (the conflict view) skip these entries.
 pub fn changes_version(kind: &str) -> bool {
     !matches!(
         kind,

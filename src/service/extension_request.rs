@@ -21,7 +21,8 @@ use crate::engine::data::DataError;
 use crate::frist::HolidayCalendar;
 use crate::journal::{self, NewEvent};
 
-/// The mail telling the coordinating office of the request (`templates/mail/fristverlaengerung_erbeten.*`).
+/// The mail telling the coordinating office of the request
+/// (`templates/mail/fristverlaengerung_erbeten.*`).
 pub const TEMPLATE: &str = "fristverlaengerung_erbeten";
 
 /// The journal kind of a request; it changes neither data nor state, so not the case version.

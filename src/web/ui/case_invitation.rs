@@ -20,8 +20,8 @@ pub(super) struct Invited {
 }
 
 /// Invitation `invitation` of case `id`, for someone who may act in the case. `refused` says
-/// why the form cannot take this invitation (answered, closed, withdrawn), so that nobody fills in a form
-/// that cannot be taken; the engine decides again when it is sent.
+/// why the form cannot take this invitation (answered, closed, withdrawn), so that nobody
+/// fills in a form that cannot be taken; the engine decides again when it is sent.
 pub(super) fn invited(
     conn: &mut DbConnection,
     session: &Session,
