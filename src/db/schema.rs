@@ -202,6 +202,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// A partner's pending notice that it is not the competent body (one per invitation).
+    responsibility_notices (invitation_id) {
+        invitation_id -> BigInt,
+        reason -> Text,
+        competent -> Nullable<Text>,
+        reported_by -> Text,
+        reported_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     /// A partner's pending request for a later deadline (one per invitation).
     extension_requests (invitation_id) {
         invitation_id -> BigInt,
@@ -326,6 +337,7 @@ diesel::joinable!(invitations -> organisations (organisation_id));
 diesel::joinable!(partner_links -> invitations (invitation_id));
 diesel::joinable!(answers -> invitations (invitation_id));
 diesel::joinable!(extension_requests -> invitations (invitation_id));
+diesel::joinable!(responsibility_notices -> invitations (invitation_id));
 diesel::table! {
     /// Runs of the periodic jobs; `UNIQUE (job, scheduled_for)` is the run lock.
     job_runs (id) {
@@ -437,6 +449,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     invitations,
     partner_links,
     extension_requests,
+    responsibility_notices,
     answers,
     users,
     user_roles,

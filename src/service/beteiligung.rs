@@ -11,7 +11,9 @@ use super::ServiceError;
 use super::mail::{self, MailContext, Outgoing, QueuedMail};
 use super::partner_link;
 use crate::db::models::{Organisation, OrganisationId};
-use crate::db::schema::{answers, extension_requests, invitations, organisations};
+use crate::db::schema::{
+    answers, extension_requests, invitations, organisations, responsibility_notices,
+};
 use crate::db::{DbConnection, Deferred, insert_rows, reused};
 use crate::designation::designation;
 use crate::engine::instance::{Answer, InvitationStatus, LocalId, Votum};
@@ -398,7 +400,7 @@ pub fn extended(
 
 /// Stores a withdrawn invitation (`SideEffect::WithdrawInvitation`): closed now, its links
 /// revoked at once (the partner no longer sees the case), a pending request for more time
-/// gone, and the partner told that no Stellungnahme is needed.
+/// and a notice that it is not competent gone, and the partner told that no Stellungnahme is needed.
 pub fn withdrawn(
     conn: &mut DbConnection,
     out: &Outgoing,
@@ -414,6 +416,8 @@ pub fn withdrawn(
         .execute(conn)?;
     partner_link::revoke_all(conn, row.id, at)?;
     diesel::delete(extension_requests::table.find(row.id)).execute(conn)?;
+    // The partner's notice that it is not competent is answered by the withdrawal.
+    diesel::delete(responsibility_notices::table.find(row.id)).execute(conn)?;
     let organisation = Organisation::find(conn, row.organisation_id)?
         .ok_or_else(|| ServiceError::NotFound("Die beteiligte Stelle fehlt.".into()))?;
     let to = mail::addresses_of(conn, &organisation)?;
@@ -676,6 +680,23 @@ pub struct MatrixRow {
     /// The partner's pending request for more time, made through its link; gone once the
     /// deadline is extended.
     pub extension_request: Option<RequestView>,
+    /// The partner's pending notice that it is not the competent body, made through its link;
+    /// gone once the invitation is withdrawn.
+    pub responsibility_notice: Option<NoticeView>,
+}
+
+/// A partner's pending notice that it is not competent, as the matrix shows it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct NoticeView {
+    pub reason: String,
+    /// The body the partner named as competent instead.
+    pub competent: Option<String>,
+    /// Who wrote it, at the partner.
+    pub name: String,
+    /// UTC, RFC 3339.
+    #[serde(serialize_with = "crate::utc::serialize")]
+    #[schema(value_type = String, format = DateTime)]
+    pub at: NaiveDateTime,
 }
 
 /// A partner's pending request for a later deadline, as the matrix shows it.
@@ -695,9 +716,12 @@ pub struct RequestView {
 /// The consultation matrix of a case: every invitation, oldest consultation first.
 pub fn matrix(conn: &mut DbConnection, case: i64) -> Result<Vec<MatrixRow>, ServiceError> {
     type Pending = Option<(NaiveDate, String, String, NaiveDateTime)>;
-    let rows: Vec<(InvitationRow, (String, String, String), Pending)> = invitations::table
+    type Notice = Option<(String, Option<String>, String, NaiveDateTime)>;
+    type Row = (InvitationRow, (String, String, String), Pending, Notice);
+    let rows: Vec<Row> = invitations::table
         .inner_join(organisations::table)
         .left_join(extension_requests::table)
+        .left_join(responsibility_notices::table)
         .filter(invitations::case_id.eq(case))
         .order((invitations::invited_at, organisations::name))
         .select((
@@ -710,11 +734,18 @@ pub fn matrix(conn: &mut DbConnection, case: i64) -> Result<Vec<MatrixRow>, Serv
                 extension_requests::requested_at,
             )
                 .nullable(),
+            (
+                responsibility_notices::reason,
+                responsibility_notices::competent,
+                responsibility_notices::reported_by,
+                responsibility_notices::reported_at,
+            )
+                .nullable(),
         ))
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(row, (key, kind, name), pending)| MatrixRow {
+        .map(|(row, (key, kind, name), pending, notice)| MatrixRow {
             invitation: row.id,
             step: row.step,
             organisation: key,
@@ -733,6 +764,12 @@ pub fn matrix(conn: &mut DbConnection, case: i64) -> Result<Vec<MatrixRow>, Serv
             extension_request: pending.map(|(until, reason, name, at)| RequestView {
                 until,
                 reason,
+                name,
+                at,
+            }),
+            responsibility_notice: notice.map(|(reason, competent, name, at)| NoticeView {
+                reason,
+                competent,
                 name,
                 at,
             }),

@@ -8,7 +8,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::{
     answers, case_assignments, case_events, cases, documents, extension_requests, follow_ups,
-    invitations, outbox, partner_links, timers, window_reminders,
+    invitations, outbox, partner_links, responsibility_notices, timers, window_reminders,
 };
 use crate::db::{DbConnection, DbError};
 use crate::documents::DocumentStore;
@@ -63,6 +63,11 @@ pub(crate) fn delete_rows(conn: &mut DbConnection, case_ids: &[i64]) -> Result<D
     .execute(conn)?;
     diesel::delete(
         extension_requests::table.filter(extension_requests::invitation_id.eq_any(&invitation_ids)),
+    )
+    .execute(conn)?;
+    diesel::delete(
+        responsibility_notices::table
+            .filter(responsibility_notices::invitation_id.eq_any(&invitation_ids)),
     )
     .execute(conn)?;
     deleted.mails = diesel::delete(

@@ -1227,9 +1227,10 @@ fn set_timer_status(
 pub const INVITATION_RESENT: &str = "invitation_resent";
 
 /// Whether the command that journals `kind` gives the case a new version. Resending an
-/// invitation, attaching a document, writing a Vermerk, exporting the file and a partner's
-/// request for more time leave data and state alone, so they do not; readers that match
-/// journal entries to versions (the conflict view) skip these entries.
+/// invitation, attaching a document, writing a Vermerk, exporting the file, a partner's
+/// request for more time and its notice that it is not competent leave data and state alone,
+/// so they do not; readers that match journal entries to versions (the conflict view) skip
+/// these entries.
 pub fn changes_version(kind: &str) -> bool {
     !matches!(
         kind,
@@ -1238,6 +1239,7 @@ pub fn changes_version(kind: &str) -> bool {
             | super::notes::NOTE_ADDED
             | super::case_file::EXPORTED
             | super::extension_request::REQUESTED
+            | super::responsibility_notice::REPORTED
     )
 }
 

@@ -13,7 +13,7 @@ use super::beteiligung::InvitationRow;
 use super::cases::{CaseContext, db_time};
 use super::extension::{check_line, error};
 use super::mail::{self, Envelope};
-use crate::db::models::{CaseForCommand, CaseId, Organisation};
+use crate::db::models::{CaseForCommand, CaseId, CaseRow, Organisation};
 use crate::db::schema::{extension_requests, invitations};
 use crate::db::{DbConnection, write_transaction};
 use crate::engine::Clock;
@@ -130,22 +130,16 @@ pub fn request(
     clock: &Clock,
 ) -> Result<PendingRequest, ServiceError> {
     write_transaction(conn, |conn| {
-        let gone = || ServiceError::NotFound("Diese Beteiligung gibt es nicht mehr.".into());
-        let case_id: i64 = invitations::table
-            .find(invitation)
-            .select(invitations::case_id)
-            .first(conn)
-            .optional()?
-            .ok_or_else(gone)?;
-        let case = CaseForCommand::lock(conn, CaseId(case_id))?
-            .ok_or_else(gone)?
-            .row;
-        let row = InvitationRow::find(conn, invitation)?.ok_or_else(gone)?;
-        if case.status != "running" || row.status != "open" || row.closed_at.is_some() {
-            return Err(ServiceError::Unprocessable(
-                "Sie haben bereits geantwortet, oder die Beteiligung ist abgeschlossen; um eine Fristverlängerung kann nicht mehr gebeten werden.".into(),
-            ));
-        }
+        let Asking {
+            case,
+            row,
+            organisation,
+            verfahren,
+        } = lock_open(
+            conn,
+            invitation,
+            "Sie haben bereits geantwortet, oder die Beteiligung ist abgeschlossen; um eine Fristverlängerung kann nicht mehr gebeten werden.",
+        )?;
         if row.deadline < clock.today {
             return Err(ServiceError::Unprocessable(format!(
                 "Die Frist ist am {} abgelaufen; bitte wenden Sie sich direkt an die Stelle, die Sie beteiligt hat.",
@@ -169,7 +163,6 @@ pub fn request(
         }) {
             return Ok(same);
         }
-        let organisation = Organisation::find(conn, row.organisation_id)?.ok_or_else(gone)?;
         let at = db_time(clock);
         let recorded = PendingRequest {
             invitation_id: row.id,
@@ -206,7 +199,6 @@ pub fn request(
                 }),
             }],
         )?;
-        let verfahren = super::assignments::workflow_title(conn, &case)?;
         let link = ctx.mail.link(&format!(
             "vorgaenge/{}/einladungen/{}/frist?frist={}",
             case.id.0,
@@ -223,27 +215,91 @@ pub fn request(
             reason: &checked.reason,
             link: &link,
         });
-        let to = mail::office_addresses(conn, case.applicant_id)?;
-        // A reply reaches the partner: the office declines (or asks back) by answering the mail.
-        let reply_to = mail::addresses_of(conn, &organisation)?.into_iter().next();
-        mail::queue_replying_to(
-            conn,
-            ctx.mail,
-            Envelope {
-                case: Some(case.id.0),
-                invitation: Some(row.id),
-                template: TEMPLATE,
-                recipients: json!({ "kind": "applicant" }),
-                to,
-            },
-            // The subject names the case only (no personal data in subject lines).
-            &json!({ "aktenzeichen": case.aktenzeichen, "verfahren": verfahren }),
-            &context,
-            reply_to,
-            at,
-        )?;
+        let asking = Asking {
+            case,
+            row,
+            organisation,
+            verfahren,
+        };
+        tell_office(conn, ctx, &asking, TEMPLATE, &context, at)?;
         Ok(recorded)
     })
+}
+
+/// What a partner's request through its link concerns, read before anything is written.
+pub(crate) struct Asking {
+    /// The case, locked for the request's transaction.
+    pub case: CaseRow,
+    pub row: InvitationRow,
+    /// The partner.
+    pub organisation: Organisation,
+    /// The workflow's title, for the office's mail.
+    pub verfahren: String,
+}
+
+/// Locks the case of `invitation` and reads what a partner's request concerns; the case first,
+/// so that an answer or another request of the same moment comes before or after, never in
+/// between. Only while the invitation is open and the case running; otherwise Unprocessable
+/// with `closed`, worded for the partner.
+pub(crate) fn lock_open(
+    conn: &mut DbConnection,
+    invitation: i64,
+    closed: &str,
+) -> Result<Asking, ServiceError> {
+    let gone = || ServiceError::NotFound("Diese Beteiligung gibt es nicht mehr.".into());
+    let case_id: i64 = invitations::table
+        .find(invitation)
+        .select(invitations::case_id)
+        .first(conn)
+        .optional()?
+        .ok_or_else(gone)?;
+    let case = CaseForCommand::lock(conn, CaseId(case_id))?
+        .ok_or_else(gone)?
+        .row;
+    let row = InvitationRow::find(conn, invitation)?.ok_or_else(gone)?;
+    if case.status != "running" || row.status != "open" || row.closed_at.is_some() {
+        return Err(ServiceError::Unprocessable(closed.into()));
+    }
+    let organisation = Organisation::find(conn, row.organisation_id)?.ok_or_else(gone)?;
+    let verfahren = super::assignments::workflow_title(conn, &case)?;
+    Ok(Asking {
+        case,
+        row,
+        organisation,
+        verfahren,
+    })
+}
+
+/// Queues `template` with `context` to the applicant's office about a partner's request; a
+/// reply reaches the partner, so the office declines (or asks back) by answering the mail. The
+/// subject names the case only (no personal data in subject lines).
+pub(crate) fn tell_office(
+    conn: &mut DbConnection,
+    ctx: &CaseContext<'_>,
+    asking: &Asking,
+    template: &'static str,
+    context: &Value,
+    at: NaiveDateTime,
+) -> Result<(), ServiceError> {
+    let to = mail::office_addresses(conn, asking.case.applicant_id)?;
+    let reply_to = mail::addresses_of(conn, &asking.organisation)?
+        .into_iter()
+        .next();
+    mail::queue_replying_to(
+        conn,
+        ctx.mail,
+        Envelope {
+            case: Some(asking.case.id.0),
+            invitation: Some(asking.row.id),
+            template,
+            recipients: json!({ "kind": "applicant" }),
+            to,
+        },
+        &json!({ "aktenzeichen": asking.case.aktenzeichen, "verfahren": asking.verfahren }),
+        context,
+        reply_to,
+        at,
+    )
 }
 
 /// What the office's mail names.

@@ -328,8 +328,8 @@ pub fn check_builtin_templates(templates: &Templates) -> Result<(), TemplateErro
 }
 
 /// The mails to staff that are not about one case's events (the digest, due Wiedervorlagen, a
-/// period that ends soon, Zuständigkeit, Vermerke and a partner's request for more time), each
-/// with its sample contexts.
+/// period that ends soon, Zuständigkeit, Vermerke, a partner's request for more time and its
+/// notice that it is not competent), each with its sample contexts.
 pub fn staff_sample_mails() -> Vec<crate::render::SampleMail> {
     [
         crate::scheduler::digest::sample_mails(),
@@ -337,6 +337,7 @@ pub fn staff_sample_mails() -> Vec<crate::render::SampleMail> {
         super::time_windows::sample_mails(),
         super::assignments::sample_mails(),
         super::extension_request::sample_mails(),
+        super::responsibility_notice::sample_mails(),
     ]
     .concat()
 }
@@ -953,7 +954,7 @@ mod tests {
             .iter()
             .map(|(name, _)| name.as_str())
             .collect();
-        assert_eq!(staff.len(), 6, "every mail to staff: {staff:?}");
+        assert_eq!(staff.len(), 7, "every mail to staff: {staff:?}");
     }
 
     #[test]

@@ -11,7 +11,9 @@ use super::workflows::WorkflowRegistry;
 use crate::auth::{Permission, Principal};
 use crate::db::DbConnection;
 use crate::db::models::{DefinitionId, OrganisationId};
-use crate::db::schema::{cases, extension_requests, invitations, organisations};
+use crate::db::schema::{
+    cases, extension_requests, invitations, organisations, responsibility_notices,
+};
 use crate::designation::designation;
 use crate::engine::definition::Step;
 
@@ -202,14 +204,43 @@ pub struct OpenRequest {
     pub reason: String,
 }
 
+/// Id, Aktenzeichen, applicant, submitted at and workflow of a case.
+type CaseColumns = (
+    i64,
+    String,
+    OrganisationId,
+    Option<NaiveDateTime>,
+    DefinitionId,
+);
+
+/// Whether `principal` may act on `case` and holds the role coordinating its consultation
+/// `step`: it alone extends deadlines and withdraws invitations, so a partner's request waits
+/// for it.
+fn coordinating(
+    conn: &mut DbConnection,
+    registry: &WorkflowRegistry,
+    principal: &Principal,
+    (_, _, applicant, submitted, definition): &CaseColumns,
+    step: &str,
+) -> Result<bool, ServiceError> {
+    if !permitted(
+        principal,
+        Permission::TakeAction,
+        *applicant,
+        submitted.is_some(),
+    ) {
+        return Ok(false);
+    }
+    let workflow = registry.by_id(conn, *definition)?;
+    let roles = crate::auth::workflow_roles(principal);
+    Ok(matches!(
+        workflow.workflow.step(step),
+        Some(Step::Consultation(c)) if roles.contains(&c.role)
+    ))
+}
+
 type RequestRow = (
-    (
-        i64,
-        String,
-        OrganisationId,
-        Option<NaiveDateTime>,
-        DefinitionId,
-    ),
+    CaseColumns,
     (i64, NaiveDate, String),
     (String, String),
     (NaiveDate, String),
@@ -252,24 +283,10 @@ pub fn open_requests(
             ),
         ))
         .load(conn)?;
-    let roles = crate::auth::workflow_roles(principal);
     let mut requests = Vec::new();
     for row in rows {
-        let ((_, _, applicant, submitted, definition), (_, _, step), ..) = &row;
-        if !permitted(
-            principal,
-            Permission::TakeAction,
-            *applicant,
-            submitted.is_some(),
-        ) {
-            continue;
-        }
-        let workflow = registry.by_id(conn, *definition)?;
-        let coordinates = matches!(
-            workflow.workflow.step(step),
-            Some(Step::Consultation(c)) if roles.contains(&c.role)
-        );
-        if coordinates {
+        let (case, (_, _, step), ..) = &row;
+        if coordinating(conn, registry, principal, case, step)? {
             requests.push(row);
         }
     }
@@ -294,4 +311,78 @@ pub fn open_requests(
             },
         )
         .collect())
+}
+
+/// A partner's notice that it is not the competent body, waiting for the office's decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenNotice {
+    pub case_id: i64,
+    pub aktenzeichen: String,
+    /// `invitations.id`, for the withdrawal form.
+    pub invitation: i64,
+    /// The organisation that says it is not competent.
+    pub organisation: String,
+    pub reason: String,
+    /// The body it names as competent instead.
+    pub competent: Option<String>,
+}
+
+type NoticeRow = (
+    CaseColumns,
+    (i64, String),
+    (String, String),
+    (String, Option<String>),
+);
+
+/// The notices that a partner is not competent, on open invitations of running cases
+/// `principal` may act on, in consultations whose coordinating role it holds (it alone
+/// withdraws), oldest first.
+pub fn open_notices(
+    conn: &mut DbConnection,
+    registry: &WorkflowRegistry,
+    principal: &Principal,
+) -> Result<Vec<OpenNotice>, ServiceError> {
+    let scope = readable(principal);
+    let query = responsibility_notices::table
+        .inner_join(
+            invitations::table
+                .inner_join(cases::table)
+                .inner_join(organisations::table),
+        )
+        .filter(invitations::status.eq("open"))
+        .filter(invitations::closed_at.is_null())
+        .filter(cases::status.eq("running"))
+        .into_boxed();
+    let rows: Vec<NoticeRow> = restrict_to_readable!(query, scope)
+        .order((responsibility_notices::reported_at, invitations::id))
+        .select((
+            (
+                cases::id,
+                cases::aktenzeichen,
+                cases::applicant_id,
+                cases::submitted_at,
+                cases::definition_id,
+            ),
+            (invitations::id, invitations::step),
+            (organisations::kind, organisations::name),
+            (
+                responsibility_notices::reason,
+                responsibility_notices::competent,
+            ),
+        ))
+        .load(conn)?;
+    let mut notices = Vec::new();
+    for (case, (invitation, step), (kind, name), (reason, competent)) in rows {
+        if coordinating(conn, registry, principal, &case, &step)? {
+            notices.push(OpenNotice {
+                case_id: case.0,
+                aktenzeichen: case.1,
+                invitation,
+                organisation: designation(&kind, &name).into_owned(),
+                reason,
+                competent,
+            });
+        }
+    }
+    Ok(notices)
 }

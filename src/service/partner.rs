@@ -304,6 +304,23 @@ pub struct PartnerPage {
     pub kann_verlaengerung_erbitten: bool,
     /// Its pending request for more time, while the office has not extended the deadline.
     pub verlaengerung_erbeten: Option<RequestedView>,
+    /// Whether the partner may tell the office now that it is not competent: it has not
+    /// answered, the invitation is not withdrawn, its deadline has not passed.
+    pub kann_zustaendigkeit_melden: bool,
+    /// Its pending notice that it is not competent, while the office has not withdrawn.
+    pub nicht_zustaendig_gemeldet: Option<ReportedView>,
+}
+
+/// A pending notice that the partner is not competent, as the partner's page shows it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ReportedView {
+    pub grund: String,
+    /// The body the partner named as competent instead.
+    pub zustaendig: Option<String>,
+    /// Who wrote it.
+    pub name: String,
+    /// When, `TT.MM.JJJJ, HH:MM Uhr` (Berlin).
+    pub am: String,
 }
 
 /// A pending request for more time, as the partner's page shows it.
@@ -370,6 +387,8 @@ pub fn page(
         }
         Err(error) => (false, false, Some(read_only_reason(error, &row))),
     };
+    // Neither answered nor closed nor withdrawn, in a running case.
+    let open = row.status == "open" && row.closed_at.is_none() && case.status == "running";
     let status = match row.status.as_str() {
         "answered" if row.closed_at.is_none() => "beantwortet",
         "open" => "offen",
@@ -443,6 +462,15 @@ pub fn page(
                 grund: p.reason,
                 name: p.requested_by,
                 am: super::clock::berlin_time_de(p.requested_at.and_utc()),
+            }),
+        kann_zustaendigkeit_melden: open && row.deadline >= clock.today,
+        nicht_zustaendig_gemeldet: super::responsibility_notice::pending(conn, row.id)?
+            .filter(|_| open)
+            .map(|n| ReportedView {
+                grund: n.reason,
+                zustaendig: n.competent,
+                name: n.reported_by,
+                am: super::clock::berlin_time_de(n.reported_at.and_utc()),
             }),
     })
 }

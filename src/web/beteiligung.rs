@@ -20,7 +20,7 @@ use crate::documents::{Declared, DocumentError, StoredBlob};
 use crate::engine::EngineError;
 use crate::service::partner::{self, FieldError, PartnerAnswer, PartnerPage};
 use crate::service::partner_link::{self, LinkError, ResolveError};
-use crate::service::{ServiceError, extension_request};
+use crate::service::{ServiceError, extension_request, responsibility_notice};
 
 /// The stylesheet of every page, compiled in.
 const STYLESHEET: &str = include_str!("../../assets/vorgang.css");
@@ -41,6 +41,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource("/beteiligung/{token}/fristverlaengerung")
                 .route(web::post().to(request_extension)),
+        )
+        .service(
+            web::resource("/beteiligung/{token}/nicht-zustaendig")
+                .route(web::post().to(report_not_responsible)),
         )
         .service(
             web::resource("/beteiligung/{token}/dokumente/{id}").route(web::get().to(download)),
@@ -203,17 +207,68 @@ fn page_context(
     });
     let answer_fields = ["votum", "stellungnahme", "name", "funktion", "anhang"];
     field_messages(&mut context, "fehler_", &answer_fields, errors);
-    // The request for more time: empty until it is sent (see `request_extension`).
-    context["verlaengerung_gesendet"] = json!(false);
-    context["verlaengerung_abgelehnt"] = Value::Null;
-    context["verlaengerung_eingabe"] = json!({ "frist": "", "grund": "", "name": "" });
-    context["verlaengerung_fehler"] = json!([]);
-    field_messages(&mut context, "vfehler_", &REQUEST_FIELDS, &[]);
+    // The partner's requests to the office: empty until one is sent (see `partner_request`).
+    for form in [EXTENSION_FORM, NOTICE_FORM] {
+        form.reset(&mut context);
+    }
     context
 }
 
-/// The fields of the request for more time.
-const REQUEST_FIELDS: [&str; 3] = ["frist", "grund", "name"];
+/// One of the partner's requests to the office beside its answer, as the page shows its form:
+/// `{key}_gesendet` once sent, `{key}_abgelehnt` with why it is not taken now,
+/// `{key}_eingabe` and `{key}_fehler` as typed and refused, `{prefix}{field}` at each field.
+#[derive(Clone, Copy)]
+struct RequestForm {
+    key: &'static str,
+    prefix: &'static str,
+    fields: &'static [&'static str],
+}
+
+/// The request for more time.
+const EXTENSION_FORM: RequestForm = RequestForm {
+    key: "verlaengerung",
+    prefix: "vfehler_",
+    fields: &["frist", "grund", "name"],
+};
+
+/// The notice that the partner is not competent.
+const NOTICE_FORM: RequestForm = RequestForm {
+    key: "zustaendigkeit",
+    prefix: "zfehler_",
+    fields: &["grund", "zustaendig", "name"],
+};
+
+impl RequestForm {
+    fn reset(self, context: &mut Value) {
+        let empty: serde_json::Map<String, Value> = self
+            .fields
+            .iter()
+            .map(|f| (f.to_string(), json!("")))
+            .collect();
+        self.fill(context, false, None, Value::Object(empty), &[]);
+    }
+
+    fn fill(
+        self,
+        context: &mut Value,
+        sent: bool,
+        refused: Option<String>,
+        typed: Value,
+        errors: &[FieldError],
+    ) {
+        let key = self.key;
+        context[format!("{key}_gesendet")] = json!(sent);
+        context[format!("{key}_abgelehnt")] = json!(refused);
+        context[format!("{key}_eingabe")] = typed;
+        context[format!("{key}_fehler")] = json!(
+            errors
+                .iter()
+                .map(|e| json!({ "feld": e.pointer.trim_start_matches('/'), "message": e.message }))
+                .collect::<Vec<_>>()
+        );
+        field_messages(context, self.prefix, self.fields, errors);
+    }
+}
 
 /// Sets `{prefix}{field}` to the message of the error at `/{field}`, or to null, for each of
 /// `fields`: what the page's template shows at each field.
@@ -455,37 +510,85 @@ pub(crate) async fn record(
 }
 
 /// The fields of the request for more time, as typed (kept to show them again next to errors).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, serde::Serialize)]
 pub(crate) struct RequestInput {
     pub frist: Option<String>,
     pub grund: Option<String>,
     pub name: Option<String>,
 }
 
-/// Records the partner's request for more time; the page, or what refused it (a field's error,
-/// or why no request is taken now).
+/// The fields of the notice that the partner is not competent, as typed.
+#[derive(Debug, Default, Deserialize, serde::Serialize)]
+pub(crate) struct NoticeInput {
+    pub grund: Option<String>,
+    pub zustaendig: Option<String>,
+    pub name: Option<String>,
+}
+
+/// Records one of the partner's requests to the office with `command`; the page, or what
+/// refused it (a field's error, or why no such request is taken now).
+pub(crate) async fn record_with<F>(
+    db: &Database,
+    api: &web::Data<ApiState>,
+    invitation: i64,
+    command: F,
+) -> Result<Result<PartnerPage, ServiceError>, Problem>
+where
+    F: FnOnce(
+            &mut crate::db::DbConnection,
+            &crate::service::cases::CaseContext<'_>,
+            &crate::engine::Clock,
+        ) -> Result<(), ServiceError>
+        + Send
+        + 'static,
+{
+    let state = api.clone();
+    blocking(db, move |conn| {
+        let clock = crate::service::clock::now();
+        let ctx = state.case_context();
+        match command(conn, &ctx, &clock) {
+            Ok(()) => partner::page(conn, &ctx, invitation, &clock).map(Ok),
+            Err(refused @ (ServiceError::InvalidInput(_) | ServiceError::Unprocessable(_))) => {
+                Ok(Err(refused))
+            }
+            Err(other) => Err(other),
+        }
+    })
+    .await
+}
+
+/// Records the partner's request for more time (see [`record_with`]).
 pub(crate) async fn record_request(
     db: &Database,
     api: &web::Data<ApiState>,
     invitation: i64,
     input: RequestInput,
 ) -> Result<Result<PartnerPage, ServiceError>, Problem> {
-    let state = api.clone();
-    blocking(db, move |conn| {
-        let clock = crate::service::clock::now();
-        let ctx = state.case_context();
+    record_with(db, api, invitation, move |conn, ctx, clock| {
         let fields = (
             input.frist.as_deref(),
             input.grund.as_deref(),
             input.name.as_deref(),
         );
-        match extension_request::request(conn, &ctx, invitation, fields, &clock) {
-            Ok(_) => partner::page(conn, &ctx, invitation, &clock).map(Ok),
-            Err(refused @ (ServiceError::InvalidInput(_) | ServiceError::Unprocessable(_))) => {
-                Ok(Err(refused))
-            }
-            Err(other) => Err(other),
-        }
+        extension_request::request(conn, ctx, invitation, fields, clock).map(drop)
+    })
+    .await
+}
+
+/// Records the partner's notice that it is not competent (see [`record_with`]).
+pub(crate) async fn record_notice(
+    db: &Database,
+    api: &web::Data<ApiState>,
+    invitation: i64,
+    input: NoticeInput,
+) -> Result<Result<PartnerPage, ServiceError>, Problem> {
+    record_with(db, api, invitation, move |conn, ctx, clock| {
+        let fields = (
+            input.grund.as_deref(),
+            input.zustaendig.as_deref(),
+            input.name.as_deref(),
+        );
+        responsibility_notice::report(conn, ctx, invitation, fields, clock).map(drop)
     })
     .await
 }
@@ -504,16 +607,66 @@ async fn request_extension(
         Err(page) => return page,
     };
     let input = form.into_inner();
-    let kept = json!({
-        "frist": input.frist.as_deref().unwrap_or_default(),
-        "grund": input.grund.as_deref().unwrap_or_default(),
-        "name": input.name.as_deref().unwrap_or_default(),
-    });
-    let (status, errors, refused) = match record_request(&db, &api, invitation, input).await {
+    let typed = typed_fields(&input);
+    let outcome = record_request(&db, &api, invitation, input).await;
+    partner_request(
+        &db,
+        &api,
+        (&token, invitation),
+        EXTENSION_FORM,
+        typed,
+        outcome,
+    )
+    .await
+}
+
+/// `POST /beteiligung/{token}/nicht-zustaendig`: the partner tells the office it is not
+/// competent; the page again, saying the notice went to the office, or with its errors.
+async fn report_not_responsible(
+    path: web::Path<String>,
+    form: web::Form<NoticeInput>,
+    db: web::Data<Database>,
+    api: web::Data<ApiState>,
+) -> HttpResponse {
+    let token = path.into_inner();
+    let invitation = match invitation_or_page(&db, &api, token.clone()).await {
+        Ok(invitation) => invitation,
+        Err(page) => return page,
+    };
+    let input = form.into_inner();
+    let typed = typed_fields(&input);
+    let outcome = record_notice(&db, &api, invitation, input).await;
+    partner_request(&db, &api, (&token, invitation), NOTICE_FORM, typed, outcome).await
+}
+
+/// The typed fields, each as a string (absent ones empty), to show them again.
+fn typed_fields(input: &impl serde::Serialize) -> Value {
+    let mut typed = json!(input);
+    if let Some(fields) = typed.as_object_mut() {
+        for value in fields.values_mut() {
+            if value.is_null() {
+                *value = json!("");
+            }
+        }
+    }
+    typed
+}
+
+/// The page after one of the partner's requests: saying it went to the office (200), with its
+/// errors at its fields (422), or with why no such request is taken now (409).
+async fn partner_request(
+    db: &Database,
+    api: &web::Data<ApiState>,
+    (token, invitation): (&str, i64),
+    form: RequestForm,
+    typed: Value,
+    outcome: Result<Result<PartnerPage, ServiceError>, Problem>,
+) -> HttpResponse {
+    let (status, errors, refused) = match outcome {
         Ok(Ok(page)) => {
-            let mut context = page_context(&token, &page, None, &[]);
-            context["verlaengerung_gesendet"] = json!(true);
-            return render(&api, StatusCode::OK, "beteiligung", &context);
+            let mut context = page_context(token, &page, None, &[]);
+            context[format!("{}_gesendet", form.key)] = json!(true);
+            return render(api, StatusCode::OK, "beteiligung", &context);
         }
         Ok(Err(ServiceError::InvalidInput(errors))) => {
             let errors: Vec<FieldError> = errors
@@ -526,23 +679,15 @@ async fn request_extension(
             (StatusCode::UNPROCESSABLE_ENTITY, errors, None)
         }
         Ok(Err(other)) => (StatusCode::CONFLICT, Vec::new(), Some(other.to_string())),
-        Err(_) => return internal_page(&api),
+        Err(_) => return internal_page(api),
     };
-    let page = match load_page(&db, &api, invitation).await {
+    let page = match load_page(db, api, invitation).await {
         Ok(page) => page,
-        Err(_) => return internal_page(&api),
+        Err(_) => return internal_page(api),
     };
-    let mut context = page_context(&token, &page, None, &[]);
-    context["verlaengerung_eingabe"] = kept;
-    context["verlaengerung_abgelehnt"] = json!(refused);
-    context["verlaengerung_fehler"] = json!(
-        errors
-            .iter()
-            .map(|e| json!({ "feld": e.pointer.trim_start_matches('/'), "message": e.message }))
-            .collect::<Vec<_>>()
-    );
-    field_messages(&mut context, "vfehler_", &REQUEST_FIELDS, &errors);
-    render(&api, status, "beteiligung", &context)
+    let mut context = page_context(token, &page, None, &[]);
+    form.fill(&mut context, false, refused, typed, &errors);
+    render(api, status, "beteiligung", &context)
 }
 
 async fn download(

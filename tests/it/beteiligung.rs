@@ -452,6 +452,11 @@ both_backends! {
         let api_late = send!(app, actix_test::TestRequest::post().uri(&format!("/api/v1/beteiligung/{token}"))
             .set_json(json!({ "votum": "zustimmung", "name": "Frau Spät" })));
         assert_eq!(api_late.status, StatusCode::CONFLICT);
+        // Nor does it take a notice that the partner is not competent.
+        let notice = send!(app, actix_test::TestRequest::post().uri(&format!("/api/v1/beteiligung/{token}/not-responsible"))
+            .set_json(json!({ "grund": "Nicht unsere Aufgabe", "name": "Frau Spät" })));
+        assert_eq!(notice.status, StatusCode::CONFLICT, "{}", notice.text);
+        assert!(notice.json()["detail"].as_str().unwrap().contains("abgelaufen"), "{}", notice.text);
         assert_eq!(counts(&db), before, "nothing recorded");
         let json = send!(app, actix_test::TestRequest::get().uri(&format!("/api/v1/beteiligung/{token}")));
         assert_eq!(json.json()["kann_antworten"], false);
@@ -965,6 +970,117 @@ both_backends! {
         let late = send!(app, actix_test::TestRequest::post().uri(&json_uri).set_json(json!({ "frist": iso(later), "grund": "x", "name": "y" })));
         assert_eq!(late.status, StatusCode::CONFLICT, "{}", late.text);
         assert!(late.json()["detail"].as_str().unwrap().contains("bereits geantwortet"), "{}", late.text);
+        let report = vorgang::journal::verify(&mut db.connection()).unwrap();
+        assert!(report.intact(), "{:?}", report.breaks);
+    }
+}
+
+both_backends! {
+    async fn a_partner_says_through_its_link_that_it_is_not_competent(backend) {
+        use vorgang::db::schema::responsibility_notices;
+        let db = TestDatabase::migrated(backend);
+        let dir = tempfile::tempdir().unwrap();
+        let coordinator = create_user(&mut db.connection(), "k@kreis-soest.de", "05974", &[Role::Koordination], None);
+        let staff = crate::support::auth::staff_token(&coordinator);
+        let pool = db.pool(4);
+        let api = crate::support::api::state(&pool, dir.path());
+        let app = actix_test::init_service(vorgang::web::app(pool, test_auth(), api)).await;
+        let created = send!(app, actix_test::TestRequest::post().uri("/api/v1/cases").insert_header(bearer(&staff))
+            .set_json(json!({ "workflow": "ki-antrag", "data": application() })));
+        let id = created.json()["id"].as_i64().unwrap();
+        let started = send!(app, actix_test::TestRequest::post().uri(&format!("/api/v1/cases/{id}/actions/beteiligung_starten"))
+            .insert_header(bearer(&staff)).set_json(json!({ "version": 1 })));
+        assert_eq!(started.status, StatusCode::OK, "{}", started.text);
+        let version = started.json()["version"].clone();
+        let link_of = |mailbox: &str| token_in(&mails(&db).into_iter().find(|m| m.0 == "beteiligung_einladung" && m.1 == [mailbox]).unwrap().3);
+        let (token, schulamt_token) = (link_of("jugendamt@kreis-soest.test"), link_of("schulamt@kreis-soest.test"));
+        let html = format!("/beteiligung/{token}/nicht-zustaendig");
+        let json_uri = format!("/api/v1/beteiligung/{token}/not-responsible");
+        let matrix = send!(app, actix_test::TestRequest::get().uri(&format!("/api/v1/cases/{id}/consultations")).insert_header(bearer(&staff)));
+        let row = matrix.json().as_array().unwrap().iter().find(|r| r["organisation"] == "05974-JA").unwrap().clone();
+        assert_eq!(row["responsibility_notice"], Value::Null);
+        let invitation = row["invitation"].as_i64().unwrap();
+        let before = (counts(&db), mails(&db).len());
+
+        // The page offers the notice; an incomplete one is refused at its fields with the input
+        // kept, a line break in the competent body at its field; nothing is recorded or sent.
+        let page = send!(app, actix_test::TestRequest::get().uri(&format!("/beteiligung/{token}")));
+        assert!(page.text.contains("Sie sind nicht zuständig?") && page.text.contains(&format!("action=\"{html}\"")), "{}", page.text);
+        let incomplete = send!(app, actix_test::TestRequest::post().uri(&html).set_form([("grund", " "), ("zustaendig", "Jugendamt der Stadt Soest"), ("name", "")]));
+        assert_eq!(incomplete.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", incomplete.text);
+        assert!(incomplete.text.contains("id=\"fehler-zustaendigkeit-grund\">Bitte begründen Sie kurz"), "{}", incomplete.text);
+        assert!(incomplete.text.contains("id=\"fehler-zustaendigkeit-name\">Bitte geben Sie Ihren Namen an."), "{}", incomplete.text);
+        assert!(incomplete.text.contains("href=\"#zustaendigkeit-grund\"") && incomplete.text.contains("value=\"Jugendamt der Stadt Soest\""), "{}", incomplete.text);
+        let broken = send!(app, actix_test::TestRequest::post().uri(&json_uri).set_json(json!({ "grund": "Nicht unsere Aufgabe", "zustaendig": "a\nb", "name": "Herr Kaya" })));
+        assert_eq!(broken.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", broken.text);
+        assert_eq!(broken.json()["errors"][0]["pointer"], "/zustaendig", "{}", broken.text);
+        let unknown_field = send!(app, actix_test::TestRequest::post().uri(&json_uri).set_json(json!({ "grund": "x", "name": "y", "votum": "zustimmung" })));
+        assert_eq!(unknown_field.status, StatusCode::BAD_REQUEST, "{}", unknown_field.text);
+        assert_eq!((counts(&db), mails(&db).len()), before, "nothing recorded");
+
+        // Reported: the page shows it and still takes an answer; the office gets a mail with the
+        // withdrawal form; the journal keeps it; the matrix shows it; the version stays.
+        let grund = "Die Schulsozialarbeit liegt beim Jugendamt der Stadt Soest.";
+        let reported = send!(app, actix_test::TestRequest::post().uri(&json_uri)
+            .set_json(json!({ "grund": grund, "zustaendig": "Jugendamt der Stadt Soest", "name": "Herr Kaya" })));
+        assert_eq!(reported.status, StatusCode::OK, "{}", reported.text);
+        let shown = reported.json();
+        assert_eq!((shown["nicht_zustaendig_gemeldet"]["grund"].as_str(), shown["nicht_zustaendig_gemeldet"]["zustaendig"].as_str()), (Some(grund), Some("Jugendamt der Stadt Soest")));
+        assert_eq!((shown["kann_antworten"].as_bool(), shown["status"].as_str()), (Some(true), Some("offen")), "the invitation stays open");
+        let mail = mails(&db).into_iter().find(|m| m.0 == "nicht_zustaendig_gemeldet").expect("the office is told");
+        assert!(!mail.1.is_empty() && !mail.1.contains(&"jugendamt@kreis-soest.test".to_string()), "{:?}", mail.1);
+        assert!(mail.2.contains("Zuständigkeit") && mail.2.contains(created.json()["aktenzeichen"].as_str().unwrap()) && !mail.2.contains("Kaya"), "no names in the subject: {}", mail.2);
+        for body in [&mail.3, &mail.4] {
+            assert!(body.contains(&format!("/vorgaenge/{id}/einladungen/{invitation}/zuruecknehmen")), "{body}");
+            assert!(body.contains(grund) && body.contains("Jugendamt der Stadt Soest") && body.contains("Herr Kaya"), "{body}");
+        }
+        assert_eq!(reply_to(&db, "nicht_zustaendig_gemeldet"), [Some("jugendamt@kreis-soest.test".to_string())]);
+        let journal = send!(app, actix_test::TestRequest::get().uri(&format!("/api/v1/cases/{id}/journal")).insert_header(bearer(&staff)));
+        let entry = journal.json().as_array().unwrap().iter().find(|e| e["kind"] == "not_responsible_reported").unwrap().clone();
+        assert_eq!((entry["actor"].as_str(), entry["payload"]["reason"].as_str(), entry["payload"]["competent"].as_str()), (Some("beteiligung:05974-JA"), Some(grund), Some("Jugendamt der Stadt Soest")));
+        let case = send!(app, actix_test::TestRequest::get().uri(&format!("/api/v1/cases/{id}")).insert_header(bearer(&staff)));
+        assert_eq!(case.json()["version"], version);
+        let matrix = send!(app, actix_test::TestRequest::get().uri(&format!("/api/v1/cases/{id}/consultations")).insert_header(bearer(&staff)));
+        let pending = matrix.json().as_array().unwrap().iter().find(|r| r["invitation"] == invitation).unwrap()["responsibility_notice"].clone();
+        assert_eq!((pending["reason"].as_str(), pending["name"].as_str()), (Some(grund), Some("Herr Kaya")));
+
+        // The same notice through the page (a second click) records and sends nothing more;
+        // the page confirms it and shows the pending notice.
+        let events = counts(&db);
+        let again = send!(app, actix_test::TestRequest::post().uri(&html).set_form([("grund", grund), ("zustaendig", "Jugendamt der Stadt Soest"), ("name", "Herr Kaya")]));
+        assert_eq!(again.status, StatusCode::OK, "{}", again.text);
+        assert!(again.text.contains("ist bei der Stelle eingegangen") && again.text.contains("zuständig nach Ihrer Angabe: Jugendamt der Stadt Soest"), "{}", again.text);
+        assert_eq!((mails(&db).iter().filter(|m| m.0 == "nicht_zustaendig_gemeldet").count(), counts(&db)), (1, events));
+        // Corrected (without a competent body): replaces the first, told again.
+        let corrected = send!(app, actix_test::TestRequest::post().uri(&json_uri).set_json(json!({ "grund": "Nicht unsere Aufgabe.", "name": "Herr Kaya" })));
+        assert_eq!(corrected.status, StatusCode::OK, "{}", corrected.text);
+        assert_eq!(corrected.json()["nicht_zustaendig_gemeldet"]["zustaendig"], Value::Null);
+        assert_eq!(mails(&db).iter().filter(|m| m.0 == "nicht_zustaendig_gemeldet").count(), 2);
+        let stored: i64 = responsibility_notices::table.count().get_result(&mut db.connection()).unwrap();
+        assert_eq!(stored, 1, "one pending notice per invitation");
+
+        // A partner that has answered reports nothing.
+        let answered = send!(app, actix_test::TestRequest::post().uri(&format!("/api/v1/beteiligung/{schulamt_token}"))
+            .set_json(json!({ "votum": "zustimmung", "stellungnahme": "Einverstanden.", "name": "Frau Berg" })));
+        assert_eq!((answered.status, answered.json()["kann_zustaendigkeit_melden"].as_bool()), (StatusCode::OK, Some(false)), "{}", answered.text);
+        let late = send!(app, actix_test::TestRequest::post().uri(&format!("/api/v1/beteiligung/{schulamt_token}/not-responsible"))
+            .set_json(json!({ "grund": "x", "name": "y" })));
+        assert_eq!(late.status, StatusCode::CONFLICT, "{}", late.text);
+        assert!(late.json()["detail"].as_str().unwrap().contains("bereits geantwortet"), "{}", late.text);
+
+        // The office withdraws: the notice is answered and gone; the link, also for a notice,
+        // no longer works.
+        let withdrawn = send!(app, actix_test::TestRequest::post().uri(&format!("/api/v1/cases/{id}/consultations/{invitation}/withdrawal"))
+            .insert_header(bearer(&staff)).set_json(json!({ "grund": "Nach Mitteilung der Stelle nicht zuständig" })));
+        assert_eq!(withdrawn.status, StatusCode::OK, "{}", withdrawn.text);
+        let row = withdrawn.json().as_array().unwrap().iter().find(|r| r["invitation"] == invitation).unwrap().clone();
+        assert_eq!((row["status"].as_str(), row["responsibility_notice"].is_null()), (Some("withdrawn"), true), "{row}");
+        let stored: i64 = responsibility_notices::table.count().get_result(&mut db.connection()).unwrap();
+        assert_eq!(stored, 0);
+        let gone = send!(app, actix_test::TestRequest::post().uri(&json_uri).set_json(json!({ "grund": "x", "name": "y" })));
+        assert_eq!((gone.status, gone.json()["title"].as_str()), (StatusCode::GONE, Some("Beteiligung zurückgenommen")), "{}", gone.text);
+        let gone_page = send!(app, actix_test::TestRequest::post().uri(&html).set_form([("grund", "x"), ("name", "y")]));
+        assert_eq!(gone_page.status, StatusCode::GONE, "{}", gone_page.text);
         let report = vorgang::journal::verify(&mut db.connection()).unwrap();
         assert!(report.intact(), "{:?}", report.breaks);
     }

@@ -59,6 +59,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/beteiligung/{token}"),
     ("POST", "/api/v1/beteiligung/{token}"),
     ("POST", "/api/v1/beteiligung/{token}/deadline-extension"),
+    ("POST", "/api/v1/beteiligung/{token}/not-responsible"),
     ("GET", "/api/v1/organisations"),
     ("POST", "/api/v1/organisations"),
     ("GET", "/api/v1/time-windows"),

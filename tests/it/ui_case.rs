@@ -429,6 +429,69 @@ both_backends! {
 }
 
 both_backends! {
+    async fn a_partners_notice_that_it_is_not_competent_fills_in_the_withdrawal(backend) {
+        let db = TestDatabase::migrated(backend);
+        let dir = tempfile::tempdir().unwrap();
+        create_user(&mut db.connection(), COORDINATOR, "05974", &[Role::Koordination], Some(PASSWORD));
+        let (app, api) = ui_app!(db, dir.path());
+        let id = start(&mut db.connection(), &api, "05974", application());
+        {
+            let mut conn = db.connection();
+            let allow = |_| Ok(());
+            let now = clock::now();
+            let call = Invocation { actor: &actor(COORDINATOR), clock: &now, check: &allow };
+            cases::take_action(&mut conn, &api.case_context(), CaseId(id), 1, "beteiligung_starten", None, None, call).unwrap();
+        }
+        let invitation: i64 = vorgang::db::schema::invitations::table
+            .inner_join(vorgang::db::schema::organisations::table)
+            .filter(vorgang::db::schema::organisations::key.eq("05974-JA"))
+            .select(vorgang::db::schema::invitations::id)
+            .first(&mut db.connection())
+            .unwrap();
+        let mut browser = Browser::from("10.0.0.3:1000");
+        browser.login(&app, COORDINATOR, PASSWORD).await;
+        let entry = format!("/vorgaenge/{id}/einladungen/{invitation}/zuruecknehmen");
+        // Without a notice the form is empty.
+        let form = browser.get(&app, &entry).await;
+        assert!(form.body.contains("name=\"grund\" id=\"feld-grund\" value=\"\""), "{}", form.body);
+        vorgang::service::responsibility_notice::report(
+            &mut db.connection(),
+            &api.case_context(),
+            invitation,
+            (Some("Zuständig ist die Stadt."), Some("Jugendamt der Stadt Soest"), Some("Herr Kaya")),
+            &clock::now(),
+        )
+        .unwrap();
+        let page = browser.get(&app, &format!("/vorgaenge/{id}")).await;
+        let matrix = &page.body[page.body.find("id=\"beteiligung\"").unwrap()..page.body.find("id=\"journal\"").unwrap()];
+        assert!(matrix.contains("Meldet: nicht zuständig (Herr Kaya: Zuständig ist die Stadt.; zuständig sei: Jugendamt der Stadt Soest)"), "{matrix}");
+        assert!(matrix.contains(&format!("href=\"{entry}\"")), "{matrix}");
+        assert!(page.body.contains("teilt mit, nicht zuständig zu sein (Herr Kaya: Zuständig ist die Stadt.; zuständig sei: Jugendamt der Stadt Soest)"), "the journal: {}", page.body);
+        // The start page lists it among the tasks, with the way to the form.
+        let start = browser.get(&app, "/").await;
+        let tasks = &start.body[start.body.find("id=\"aufgaben\"").unwrap()..start.body.find("id=\"wiedervorlagen\"").unwrap()];
+        assert!(tasks.contains("Mitteilungen: nicht zuständig") && tasks.contains("Jugendamt des Kreises Soest ist nach eigener Angabe nicht zuständig (zuständig sei: Jugendamt der Stadt Soest)"), "{tasks}");
+        assert!(tasks.contains(&format!("href=\"{entry}\"")), "{tasks}");
+        // The form shows the notice and is filled in with it.
+        let form = browser.get(&app, &entry).await;
+        assert_eq!(form.status, 200, "{}", form.body);
+        assert!(form.body.contains("mitgeteilt, nicht zuständig zu sein (Herr Kaya: Zuständig ist die Stadt.; zuständig sei: Jugendamt der Stadt Soest)"), "{}", form.body);
+        let filled = "Die Stelle hat mitgeteilt, dass sie nicht zuständig ist: Zuständig ist die Stadt. Zuständig ist nach ihrer Angabe: Jugendamt der Stadt Soest";
+        assert!(form.body.contains(&format!("id=\"feld-grund\" value=\"{filled}\"")), "{}", form.body);
+        // Withdrawn with that reason: the notice is answered, gone from the matrix and the
+        // start page, and the reason stands in the journal.
+        let csrf = browser.csrf_token(&app, &format!("/vorgaenge/{id}")).await;
+        let done = browser.post(&app, &entry, &[("csrf", &csrf), ("grund", filled)]).await;
+        assert_eq!(done.location(), format!("/vorgaenge/{id}?hinweis=beteiligung-zurueckgenommen#beteiligung"), "{}", done.body);
+        let page = browser.get(&app, &format!("/vorgaenge/{id}")).await;
+        assert!(!page.body.contains("Meldet: nicht zuständig"), "{}", page.body);
+        assert!(page.body.contains(&format!("zurückgenommen (Grund: {filled})")), "{}", page.body);
+        let start = browser.get(&app, "/").await;
+        assert!(!start.body.contains("Mitteilungen: nicht zuständig"), "{}", start.body);
+    }
+}
+
+both_backends! {
     async fn the_office_invites_a_further_partner_from_the_matrix(backend) {
         let db = TestDatabase::migrated(backend);
         let dir = tempfile::tempdir().unwrap();

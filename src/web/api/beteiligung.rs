@@ -1,7 +1,8 @@
 //! Beteiligung over the API: the partner's view and answer for programs
 //! (`/api/v1/beteiligung/{token}`, authenticated by the link token alone), and the coordinator's
 //! consultation matrix, re-sending of invitations, Fristverlängerung, inviting a further
-//! partner and withdrawing an invitation.
+//! partner and withdrawing an invitation. A partner asks for more time or says it is not
+//! competent through its token as well.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -17,7 +18,8 @@ use crate::db::models::CaseId;
 use crate::service::partner::{self};
 use crate::service::{beteiligung, cases, clock, extension, further_participant, withdrawal};
 use crate::web::beteiligung::{
-    RecordError, RequestInput, link_status, load_page, record, record_request, resolve,
+    NoticeInput, RecordError, RequestInput, link_status, load_page, record, record_notice,
+    record_request, resolve,
 };
 use crate::web::problem::Problem;
 
@@ -191,6 +193,62 @@ pub async fn request_extension(
             StatusCode::CONFLICT,
             "consultation-closed",
             "Keine Fristverlängerung mehr möglich",
+        )
+        .with_detail(other.to_string())),
+    }
+}
+
+/// Body of `POST /api/v1/beteiligung/{token}/not-responsible`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoticeBody {
+    /// Why the partner is not the competent body (one line, at most 500 characters).
+    pub grund: Option<String>,
+    /// The body competent instead, if the partner knows it (one line).
+    pub zustaendig: Option<String>,
+    /// Who writes.
+    pub name: Option<String>,
+}
+
+/// `POST /api/v1/beteiligung/{token}/not-responsible`: the partner tells the office it is not
+/// the competent body.
+#[utoipa::path(
+    post,
+    path = "/api/v1/beteiligung/{token}/not-responsible",
+    tag = "Beteiligung",
+    summary = "Nicht zuständig",
+    description = "Ohne Anmeldung: der Link-Token ist der Nachweis. Solange die Stelle noch nicht geantwortet hat und ihre Frist läuft, teilt sie mit, dass sie nicht zuständig ist: mit Begründung, Namen und, wenn bekannt, der zuständigen Stelle. Die beteiligende Stelle erhält eine Mail und entscheidet, ob sie die Beteiligung zurücknimmt; eine neue Mitteilung ersetzt die vorige. Bis dahin bleibt die Beteiligung offen.",
+    params(("token" = String, Path, description = "Token aus dem persönlichen Link")),
+    request_body = NoticeBody,
+    responses(
+        (status = 200, description = "Die Mitteilung ist eingegangen; die Beteiligung mit der offenen Mitteilung", body = partner::PartnerPage),
+        (status = 400, description = "Ungültiges JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Link ungültig", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Bereits geantwortet, Frist abgelaufen oder Beteiligung abgeschlossen", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "Link abgelaufen, ersetzt oder Beteiligung zurückgenommen", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Ungültige Angaben (`errors`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn report_not_responsible(
+    path: web::Path<String>,
+    body: web::Json<NoticeBody>,
+    db: web::Data<Database>,
+    api: web::Data<ApiState>,
+) -> Result<HttpResponse, Problem> {
+    let invitation = invitation_of(&db, &api, path.into_inner()).await?;
+    let body = body.into_inner();
+    let input = NoticeInput {
+        grund: body.grund,
+        zustaendig: body.zustaendig,
+        name: body.name,
+    };
+    match record_notice(&db, &api, invitation, input).await? {
+        Ok(page) => Ok(HttpResponse::Ok().json(page)),
+        Err(error @ crate::service::ServiceError::InvalidInput(_)) => Err(super::problem(error)),
+        Err(other) => Err(Problem::new(
+            StatusCode::CONFLICT,
+            "consultation-closed",
+            "Keine Mitteilung zur Zuständigkeit mehr möglich",
         )
         .with_detail(other.to_string())),
     }

@@ -155,6 +155,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .route(web::post().to(beteiligung::request_extension)),
             )
             .service(
+                web::resource("/beteiligung/{token}/not-responsible")
+                    .route(web::post().to(beteiligung::report_not_responsible)),
+            )
+            .service(
                 web::resource("/cases/{id}/documents")
                     .route(web::get().to(documents::list))
                     .route(web::post().to(documents::upload)),

@@ -673,6 +673,13 @@ fn context(session: &Session, loaded: &Loaded, overrides: Overrides) -> Value {
                     "name": request.name,
                     "frist_iso": request.until.format("%Y-%m-%d").to_string(),
                 })),
+                // The partner's pending notice that it is not competent; the withdrawal form is
+                // filled in with it.
+                "nicht_zustaendig": row.responsibility_notice.as_ref().filter(|_| row.status == "open").map(|notice| json!({
+                    "grund": notice.reason,
+                    "zustaendig": notice.competent,
+                    "name": notice.name,
+                })),
                 // Sent to the wrong body: withdrawn while it is open, by the coordinating role.
                 "zuruecknehmbar": row.status == "open" && coordinates(&row.step),
                 // A letter that came by the deadline can be entered after the consultation closed.
@@ -923,6 +930,16 @@ pub(crate) fn journal_item(
             partner(),
             step(),
             text("reason")
+        ),
+        "not_responsible_reported" => format!(
+            "{} teilt mit, nicht zuständig zu sein ({}: {}{})",
+            partner(),
+            text("name"),
+            text("reason"),
+            p.get("competent")
+                .and_then(Value::as_str)
+                .map(|c| format!("; zuständig sei: {c}"))
+                .unwrap_or_default()
         ),
         "extension_requested" => format!(
             "{} bittet um Fristverlängerung bis {} ({}: {})",

@@ -1,6 +1,8 @@
 //! Zurücknahme einer Beteiligung on the case page
 //! (`/vorgaenge/{id}/einladungen/{invitation}/zuruecknehmen`): the office withdraws an open
 //! invitation sent to the wrong body, with the reason for the file (see `service::withdrawal`).
+//! When the partner itself said it is not competent, the form shows its notice and is filled in
+//! with it (see `service::responsibility_notice`).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -15,6 +17,7 @@ use crate::db::Database;
 use crate::db::models::CaseId;
 use crate::engine::data::DataError;
 use crate::service::beteiligung::InvitationRow;
+use crate::service::responsibility_notice::{self, Notice};
 use crate::service::{ServiceError, withdrawal};
 use crate::web::api::ApiState;
 use crate::web::api::beteiligung::withdraw_as;
@@ -37,12 +40,22 @@ fn refused(found: &InvitationRow) -> Option<&'static str> {
     }
 }
 
+/// The invitation the form is about, and its partner's pending notice that it is not competent.
+fn load(
+    conn: &mut crate::db::DbConnection,
+    session: &Session,
+    (id, invitation): (i64, i64),
+) -> Result<(Invited, Option<Notice>), ServiceError> {
+    let invited = invited(conn, session, (CaseId(id), invitation), refused)?;
+    Ok((invited, responsibility_notice::pending(conn, invitation)?))
+}
+
 fn page(
     api: &ApiState,
     session: &Session,
     status: StatusCode,
     (id, invitation): (i64, i64),
-    invited: &Invited,
+    (invited, notice): &(Invited, Option<Notice>),
     input: &Input,
     errors: &[DataError],
 ) -> HttpResponse {
@@ -62,6 +75,12 @@ fn page(
         "/vorgaenge/{id}/einladungen/{invitation}/zuruecknehmen"
     ));
     context["eingabe"] = json!({ "grund": input.grund.as_deref().unwrap_or_default() });
+    context["mitteilung"] = json!(notice.as_ref().map(|n| json!({
+        "grund": n.reason,
+        "zustaendig": n.competent,
+        "name": n.reported_by,
+        "am": crate::service::clock::berlin_time_de(n.reported_at.and_utc()),
+    })));
     let errors: Vec<(&str, &str)> = errors
         .iter()
         .map(|e| (e.pointer.as_str(), e.message.as_str()))
@@ -80,20 +99,26 @@ pub async fn form(
     let session = session.into_inner();
     let (id, invitation) = path.into_inner();
     let reader = session.clone();
-    let found = blocking(&db, move |conn| {
-        invited(conn, &reader, (CaseId(id), invitation), refused)
-    })
-    .await;
+    let found = blocking(&db, move |conn| load(conn, &reader, (id, invitation))).await;
     match found {
-        Ok(invited) => page(
-            &api,
-            &session,
-            StatusCode::OK,
-            (id, invitation),
-            &invited,
-            &Input::default(),
-            &[],
-        ),
+        Ok(loaded) => {
+            // Filled in with the partner's own words, when it said it is not competent.
+            let input = Input {
+                grund: loaded
+                    .1
+                    .as_ref()
+                    .map(responsibility_notice::withdrawal_reason),
+            };
+            page(
+                &api,
+                &session,
+                StatusCode::OK,
+                (id, invitation),
+                &loaded,
+                &input,
+                &[],
+            )
+        }
         Err(error) => form_refused(&db, &api, &session, CaseId(id), error).await,
     }
 }
@@ -113,12 +138,8 @@ pub async fn submit(
     } = form;
     let (id, invitation) = path.into_inner();
     let reader = session.clone();
-    let invited = match blocking(&db, move |conn| {
-        invited(conn, &reader, (CaseId(id), invitation), refused)
-    })
-    .await
-    {
-        Ok(invited) => invited,
+    let loaded = match blocking(&db, move |conn| load(conn, &reader, (id, invitation))).await {
+        Ok(loaded) => loaded,
         Err(error) => return form_refused(&db, &api, &session, CaseId(id), error).await,
     };
     let refused = |errors: &[DataError]| {
@@ -127,7 +148,7 @@ pub async fn submit(
             &session,
             StatusCode::UNPROCESSABLE_ENTITY,
             (id, invitation),
-            &invited,
+            &loaded,
             &input,
             errors,
         )

@@ -248,6 +248,19 @@ fn summarise(
             })
         })
         .collect();
+    let notices: Vec<Value> = overview::open_notices(conn, &api.registry, principal)?
+        .iter()
+        .map(|n| {
+            json!({
+                "id": n.case_id,
+                "aktenzeichen": n.aktenzeichen,
+                "organisation": n.organisation,
+                "grund": n.reason,
+                "zustaendig": n.competent,
+                "einladung": n.invitation,
+            })
+        })
+        .collect();
     let requests: Vec<Value> = overview::open_requests(conn, &api.registry, principal)?
         .iter()
         .map(|r| {
@@ -328,6 +341,7 @@ fn summarise(
         ("aufgaben_kollegen", json!(colleagues_tasks)),
         ("nachrichten", json!(awaited)),
         ("verlaengerungen", json!(requests)),
+        ("nicht_zustaendig", json!(notices)),
         ("zustaendig_fuer", json!(responsible)),
         ("wiedervorlagen", json!(follow_ups)),
         (

@@ -162,13 +162,19 @@ both_backends! {
 
         // Down: the withdrawn one becomes expired, the status list is the old one again, and
         // every row and reference is kept.
-        assert!(migrations::revert_last(&mut conn).unwrap().contains("000026"));
+        // (Later migrations go down first.)
+        let mut reverted = 0;
+        while !migrations::revert_last(&mut conn).unwrap().contains("000026") {
+            reverted += 1;
+            assert!(reverted < 50, "000026 was never reverted");
+        }
+        reverted += 1;
         let down = invitation_lines(&mut conn);
         let expected: Vec<String> = before.iter().map(|l| l.replace(" withdrawn ", " expired ")).collect();
         assert_eq!(down, expected);
         assert!(insert(&mut conn, 4, "withdrawn").is_err(), "the old CHECK is back");
         // Up again: the same rows, and the new status is accepted.
-        assert_eq!(migrations::run_pending(&mut conn).unwrap().len(), 1);
+        assert_eq!(migrations::run_pending(&mut conn).unwrap().len(), reverted);
         assert_eq!(invitation_lines(&mut conn), expected);
         insert(&mut conn, 4, "withdrawn").unwrap();
         assert!(insert(&mut conn, 5, "vergessen").is_err(), "other values are still refused");

@@ -1,0 +1,1 @@
+DROP TABLE responsibility_notices;
