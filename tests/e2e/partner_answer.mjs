@@ -1,8 +1,9 @@
 // A partner answers through the personal link from the invitation mail (tests/it/browser.rs
 // prepares the case and checks afterwards that exactly this answer was recorded).
 //
-// Phone and desktop; the answer is given by keyboard alone; then incomplete and empty input is
-// refused with German messages linked to their fields. axe on every page state, screenshots.
+// Phone and desktop; a request for more time and a notice of not being competent, both without
+// their fields, are refused at them; the answer is given by keyboard alone; then incomplete and
+// empty input is refused with German messages linked to their fields. axe on every page state, screenshots.
 
 import assert from 'node:assert/strict';
 
@@ -73,6 +74,23 @@ await run(async (browser) => {
     await screenshot(phone, 'phone-fristverlaengerung-fehler');
     await toDay.tap();
     assert.equal(await focusedId(phone), 'verlaengerung-frist');
+  });
+
+  await step('phone: a notice of not being competent without its fields is refused at them, nothing sent', async () => {
+    await phone.goto(link);
+    const response = await submitting(phone, () => phone.getByRole('button', { name: 'Nicht zuständig: der Stelle mitteilen' }).tap());
+    assert.equal(response.status(), 422);
+    const summary = phone.getByRole('alert');
+    assert.ok((await summary.textContent()).includes('Bitte prüfen Sie Ihre Angaben zur Zuständigkeit'));
+    const toReason = summary.getByRole('link', { name: 'Bitte begründen Sie kurz, warum Sie nicht zuständig sind.' });
+    assert.equal(await toReason.getAttribute('href'), '#zustaendigkeit-grund');
+    assert.equal(await phone.locator('#zustaendigkeit-grund').getAttribute('aria-invalid'), 'true');
+    await assertLaidOut(phone);
+    await checkA11y(phone, 'phone: not competent, fields missing');
+    await assertFitsWidth(phone, 'phone: not competent');
+    await screenshot(phone, 'phone-nicht-zustaendig-fehler');
+    await toReason.tap();
+    assert.equal(await focusedId(phone), 'zustaendigkeit-grund');
   });
 
   const desktop = await newPage(browser, 'desktop');

@@ -55,6 +55,10 @@ fn partner_answers_through_the_link_in_the_mail() {
     assert_eq!(row["status"], "answered", "{row}");
     assert_eq!(row["votum"], "bedenken", "{row}");
     assert_eq!(row["versions"], 1, "{row}");
+    assert!(
+        row["extension_request"].is_null() && row["responsibility_notice"].is_null(),
+        "the refused requests left nothing: {row}"
+    );
     let stored: i64 = answers::table
         .count()
         .get_result(&mut stage.db.connection())

@@ -431,7 +431,9 @@ both_backends! {
             .select(vorgang::db::schema::case_events::kind)
             .load(&mut conn)
             .unwrap();
-        assert!(journal.iter().any(|k| k == "participant_added") && journal.iter().any(|k| k == "participant_withdrawn"), "{journal:?}");
+        for kind in ["participant_added", "not_responsible_reported", "participant_withdrawn"] {
+            assert!(journal.iter().any(|k| k == kind), "{kind}: {journal:?}");
+        }
         let inv: Vec<_> = inv.into_iter().filter(|i| i.1 != "withdrawn").collect();
         assert!(inv.iter().all(|i| i.3 > today()), "deadline ahead: {inv:?}");
         assert!(inv.iter().filter(|i| i.1 == "open").all(|i| i.4 == 1), "open ones reminded: {inv:?}");
@@ -522,7 +524,7 @@ both_backends! {
         assert_eq!(mails.len(), summary.mails);
         for template in ["beteiligung_einladung", "beteiligung_erinnerung", "beteiligung_bestaetigung",
                          "beteiligung_abgeschlossen", "antrag_eingegangen", "antrag_bewilligt", "frist_erinnerung",
-                         "fristverlaengerung_erbeten"] {
+                         "fristverlaengerung_erbeten", "nicht_zustaendig_gemeldet", "beteiligung_zurueckgenommen"] {
             assert!(mails.iter().any(|m| m.0 == template), "no {template} mail");
         }
         for (template, rendered) in &mails {

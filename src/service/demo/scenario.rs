@@ -1402,9 +1402,10 @@ impl Loader<'_, '_> {
     }
 
     /// The day after the start the office means to add the Jugendamt, overlooks that the
-    /// Kreisjugendamt is invited already and picks the Jugendamt of the Stadt Bielefeld; it
-    /// withdraws the invitation an hour later, so the matrix shows a withdrawn row and the
-    /// journal says why.
+    /// Kreisjugendamt is invited already and picks the Jugendamt of the Stadt Bielefeld. The
+    /// Jugendamt answers through its link that it is not competent, and the office withdraws
+    /// the invitation within the hour, so the matrix shows a withdrawn row and the journal both
+    /// the notice and why it was withdrawn.
     fn invite_by_mistake(&mut self, case: CaseId, coordinator: &Actor) -> Result<(), ServiceError> {
         let allow = |_| Ok(());
         let at = berlin(self.day(-25), 8, 40);
@@ -1432,6 +1433,21 @@ impl Loader<'_, '_> {
             .filter(invitations::organisation_id.eq(organisation.id))
             .select(invitations::id)
             .first(self.conn)?;
+        let at = berlin(self.day(-25), 9, 20);
+        self.advance(&[case], at)?;
+        crate::service::responsibility_notice::report(
+            self.conn,
+            self.ctx,
+            invitation,
+            (
+                Some(
+                    "Das Jugendamt der Stadt Bielefeld ist für Einrichtungen im Kreis Coesfeld nicht zuständig.",
+                ),
+                Some("Kreisjugendamt Coesfeld"),
+                Some("Jan Brinkmann (Demo)"),
+            ),
+            &crate::service::clock::at(at),
+        )?;
         let at = berlin(self.day(-25), 9, 45);
         self.advance(&[case], at)?;
         crate::service::withdrawal::withdraw(
@@ -1439,7 +1455,7 @@ impl Loader<'_, '_> {
             self.ctx,
             case,
             invitation,
-            "Irrtümlich ausgewählt: Das Jugendamt der Stadt Bielefeld ist für den Kreis Coesfeld nicht zuständig; zuständig ist das bereits beteiligte Kreisjugendamt.".into(),
+            "Irrtümlich ausgewählt; die Stelle hat mitgeteilt, dass sie nicht zuständig ist. Zuständig ist das bereits beteiligte Kreisjugendamt.".into(),
             Invocation {
                 actor: coordinator,
                 clock: &crate::service::clock::at(at),
