@@ -1228,9 +1228,9 @@ pub const INVITATION_RESENT: &str = "invitation_resent";
 
 /// Whether the command that journals `kind` gives the case a new version. Resending an
 /// invitation, attaching a document, writing a Vermerk, exporting the file, a partner's
-/// request for more time and its notice that it is not competent leave data and state alone,
-/// so they do not; readers that match journal entries to versions (the conflict view) skip
-/// these entries.
+/// request for more time and its notice that it is not competent, and declining either, leave
+/// data and state alone, so they do not; readers that match journal entries to versions (the
+/// conflict view) skip these entries.
 pub fn changes_version(kind: &str) -> bool {
     !matches!(
         kind,
@@ -1240,6 +1240,8 @@ pub fn changes_version(kind: &str) -> bool {
             | super::case_file::EXPORTED
             | super::extension_request::REQUESTED
             | super::responsibility_notice::REPORTED
+            | super::request_refusal::EXTENSION_REFUSED
+            | super::request_refusal::NOTICE_REFUSED
     )
 }
 
@@ -1315,7 +1317,7 @@ pub fn resend_invitation(
 /// What every mail about this case says: Aktenzeichen, procedure, applicant, and the contact of
 /// the coordinating office (from the application's `antragsteller` data where the workflow has
 /// it, else the applicant organisation and its mailbox).
-fn case_mail_context(
+pub(super) fn case_mail_context(
     case: &CaseRow,
     applicant_mailbox: Option<&str>,
     workflow: &DeployedWorkflow,

@@ -313,7 +313,7 @@ pub fn validation_context(templates: &Templates) -> ValidationContext {
 
 /// Checks the templates every installation needs, whatever its workflows: the confirmation to
 /// partners, the result mail to the coordinating office, the partner mails about a longer
-/// deadline and a withdrawn invitation, the weekly digest, the mails about
+/// deadline, a withdrawn invitation and a declined request, the weekly digest, the mails about
 /// due Wiedervorlagen and about a period that ends soon, and the one to someone made
 /// responsible for a case.
 pub fn check_builtin_templates(templates: &Templates) -> Result<(), TemplateError> {
@@ -321,7 +321,10 @@ pub fn check_builtin_templates(templates: &Templates) -> Result<(), TemplateErro
     check_template(templates, RESULT_TEMPLATE, MailKind::ConsultationResult)?;
     check_template(templates, EXTENSION_TEMPLATE, MailKind::Invitation)?;
     check_template(templates, WITHDRAWAL_TEMPLATE, MailKind::Invitation)?;
-    for sample in staff_sample_mails() {
+    for sample in staff_sample_mails()
+        .into_iter()
+        .chain(super::request_refusal::sample_mails())
+    {
         sample.render(templates)?;
     }
     Ok(())
@@ -910,6 +913,10 @@ mod tests {
                     rendered.push((name.clone(), mail.text));
                 }
             }
+        }
+        for sample in super::super::request_refusal::sample_mails() {
+            let mail = sample.render(&templates).unwrap();
+            rendered.push((sample.template.to_string(), mail.text));
         }
         let case_mails = rendered.len();
         for sample in staff_sample_mails() {

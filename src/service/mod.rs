@@ -30,6 +30,7 @@ pub mod organisations;
 pub mod overview;
 pub mod partner;
 pub mod partner_link;
+pub mod request_refusal;
 pub mod responsibility_notice;
 pub mod retention;
 pub mod time_windows;

@@ -97,14 +97,15 @@ pub fn pending(conn: &mut DbConnection, invitation: i64) -> Result<Option<Notice
 
 /// The reason the withdrawal form is filled in with, for the file: the partner's own words.
 pub fn withdrawal_reason(notice: &Notice) -> String {
-    let said = match &notice.competent {
-        Some(competent) => format!(
-            "{} Zuständig ist nach ihrer Angabe: {competent}",
-            notice.reason
-        ),
-        None => notice.reason.clone(),
-    };
-    let text = format!("Die Stelle hat mitgeteilt, dass sie nicht zuständig ist: {said}");
+    let competent = notice
+        .competent
+        .as_ref()
+        .map(|competent| format!("; zuständig sei nach ihrer Angabe: {competent}"))
+        .unwrap_or_default();
+    let text = format!(
+        "Die Stelle hat mitgeteilt, nicht zuständig zu sein: „{}“{competent}",
+        notice.reason
+    );
     // The withdrawal's reason is one line of at most 500 characters, like the notice's fields.
     text.chars().take(500).collect()
 }
@@ -288,8 +289,8 @@ mod tests {
         };
         assert_eq!(
             withdrawal_reason(&notice),
-            "Die Stelle hat mitgeteilt, dass sie nicht zuständig ist: Kein Schulträger im Kreis. \
-             Zuständig ist nach ihrer Angabe: Schulamt Coesfeld"
+            "Die Stelle hat mitgeteilt, nicht zuständig zu sein: „Kein Schulträger im Kreis.“; \
+             zuständig sei nach ihrer Angabe: Schulamt Coesfeld"
         );
         notice.competent = None;
         notice.reason = "ä".repeat(500);

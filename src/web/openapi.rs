@@ -66,6 +66,8 @@ const BEARER: &str = "bearer";
         beteiligung::record_answer,
         beteiligung::extend_deadline,
         beteiligung::withdraw,
+        beteiligung::refuse_extension_request,
+        beteiligung::refuse_responsibility_notice,
         beteiligung::add_participant,
         beteiligung::show,
         beteiligung::answer,

@@ -1049,7 +1049,7 @@ both_backends! {
         let events = counts(&db);
         let again = send!(app, actix_test::TestRequest::post().uri(&html).set_form([("grund", grund), ("zustaendig", "Jugendamt der Stadt Soest"), ("name", "Herr Kaya")]));
         assert_eq!(again.status, StatusCode::OK, "{}", again.text);
-        assert!(again.text.contains("ist bei der Stelle eingegangen") && again.text.contains("zuständig nach Ihrer Angabe: Jugendamt der Stadt Soest"), "{}", again.text);
+        assert!(again.text.contains("ist bei der Stelle eingegangen") && again.text.contains(&format!("(Begründung: „{grund}“, zuständig nach Ihrer Angabe: Jugendamt der Stadt Soest)")), "{}", again.text);
         assert_eq!((mails(&db).iter().filter(|m| m.0 == "nicht_zustaendig_gemeldet").count(), counts(&db)), (1, events));
         // Corrected (without a competent body): replaces the first, told again.
         let corrected = send!(app, actix_test::TestRequest::post().uri(&json_uri).set_json(json!({ "grund": "Nicht unsere Aufgabe.", "name": "Herr Kaya" })));
@@ -1081,6 +1081,114 @@ both_backends! {
         assert_eq!((gone.status, gone.json()["title"].as_str()), (StatusCode::GONE, Some("Beteiligung zurückgenommen")), "{}", gone.text);
         let gone_page = send!(app, actix_test::TestRequest::post().uri(&html).set_form([("grund", "x"), ("name", "y")]));
         assert_eq!(gone_page.status, StatusCode::GONE, "{}", gone_page.text);
+        let report = vorgang::journal::verify(&mut db.connection()).unwrap();
+        assert!(report.intact(), "{:?}", report.breaks);
+    }
+}
+
+both_backends! {
+    async fn the_office_declines_a_partners_request_with_a_reason_the_partner_reads(backend) {
+        use vorgang::db::schema::{extension_requests, responsibility_notices};
+        let db = TestDatabase::migrated(backend);
+        let dir = tempfile::tempdir().unwrap();
+        let coordinator = create_user(&mut db.connection(), "k@kreis-soest.de", "05974", &[Role::Koordination], None);
+        let reader = create_user(&mut db.connection(), "l@kreis-soest.de", "05974", &[Role::Lesen], None);
+        let authority = create_user(&mut db.connection(), "kfi@bezreg-arnsberg.nrw.de", "KFI", &[Role::Bewilligung], None);
+        let (staff, reader, authority) = (
+            crate::support::auth::staff_token(&coordinator),
+            crate::support::auth::staff_token(&reader),
+            crate::support::auth::staff_token(&authority),
+        );
+        let pool = db.pool(4);
+        let api = crate::support::api::state(&pool, dir.path());
+        let app = actix_test::init_service(vorgang::web::app(pool, test_auth(), api)).await;
+        let created = send!(app, actix_test::TestRequest::post().uri("/api/v1/cases").insert_header(bearer(&staff))
+            .set_json(json!({ "workflow": "ki-antrag", "data": application() })));
+        let id = created.json()["id"].as_i64().unwrap();
+        let started = send!(app, actix_test::TestRequest::post().uri(&format!("/api/v1/cases/{id}/actions/beteiligung_starten"))
+            .insert_header(bearer(&staff)).set_json(json!({ "version": 1 })));
+        assert_eq!(started.status, StatusCode::OK, "{}", started.text);
+        let version = started.json()["version"].clone();
+        let link_of = |mailbox: &str| token_in(&mails(&db).into_iter().find(|m| m.0 == "beteiligung_einladung" && m.1 == [mailbox]).unwrap().3);
+        let (jugendamt_token, schulamt_token) = (link_of("jugendamt@kreis-soest.test"), link_of("schulamt@kreis-soest.test"));
+        let matrix = send!(app, actix_test::TestRequest::get().uri(&format!("/api/v1/cases/{id}/consultations")).insert_header(bearer(&staff)));
+        let invitation_of = |key: &str| matrix.json().as_array().unwrap().iter().find(|r| r["organisation"] == key).unwrap()["invitation"].as_i64().unwrap();
+        let (jugendamt, schulamt) = (invitation_of("05974-JA"), invitation_of("SCHULAMT-SO"));
+        let deadline: chrono::NaiveDate = matrix.json()[0]["deadline"].as_str().unwrap().parse().unwrap();
+        let calendar = vorgang::frist::HolidayCalendar::for_land("NW").unwrap();
+        let mut wanted = deadline + chrono::TimeDelta::days(14);
+        while calendar.is_working_day(wanted) != Ok(true) {
+            wanted = wanted.succ_opt().unwrap();
+        }
+        let reported = send!(app, actix_test::TestRequest::post().uri(&format!("/api/v1/beteiligung/{jugendamt_token}/not-responsible"))
+            .set_json(json!({ "grund": "Nicht unsere Aufgabe.", "name": "Herr Kaya" })));
+        assert_eq!(reported.status, StatusCode::OK, "{}", reported.text);
+        let asked = send!(app, actix_test::TestRequest::post().uri(&format!("/api/v1/beteiligung/{schulamt_token}/deadline-extension"))
+            .set_json(json!({ "frist": wanted.format("%Y-%m-%d").to_string(), "grund": "Ausschuss", "name": "Frau Berg" })));
+        assert_eq!(asked.status, StatusCode::OK, "{}", asked.text);
+        let notice_uri = format!("/api/v1/cases/{id}/consultations/{jugendamt}/responsibility-notice/refusal");
+        let request_uri = format!("/api/v1/cases/{id}/consultations/{schulamt}/extension-request/refusal");
+        let post = |uri: &str, token: &str, body: Value| actix_test::TestRequest::post().uri(uri).insert_header(bearer(token)).set_json(body);
+        let before = (counts(&db), mails(&db).len());
+
+        // A reader may not; the reason is required; an invitation without such a request has
+        // nothing to decline; nothing changes.
+        let refused = send!(app, post(&notice_uri, &reader, json!({ "grund": "x" })));
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+        let missing = send!(app, post(&notice_uri, &staff, json!({ "grund": " " })));
+        assert_eq!((missing.status, missing.json()["errors"][0]["pointer"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("/grund")), "{}", missing.text);
+        let nothing = send!(app, post(&format!("/api/v1/cases/{id}/consultations/{jugendamt}/extension-request/refusal"), &staff, json!({ "grund": "x" })));
+        assert_eq!(nothing.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", nothing.text);
+        assert!(nothing.json()["detail"].as_str().unwrap().contains("um keine Fristverlängerung gebeten"), "{}", nothing.text);
+        // The Bewilligungsbehörde may act on the submitted case, but the consultation is the
+        // Kreis's: its role decides.
+        crate::support::cases::mark_submitted(&mut db.connection(), id);
+        let foreign = send!(app, post(&notice_uri, &authority, json!({ "grund": "x" })));
+        assert_eq!(foreign.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", foreign.text);
+        assert!(foreign.text.contains("entscheidet die Rolle"), "{}", foreign.text);
+        assert_eq!((counts(&db), mails(&db).len()), before, "nothing changed");
+
+        // The notice is refused: gone from the matrix, the invitation stays open, the journal
+        // keeps the decision, the partner reads why with its deadline and a fresh link.
+        let reason = "Die Schulsozialarbeit des Kreises liegt beim Kreisjugendamt.";
+        let done = send!(app, post(&notice_uri, &staff, json!({ "grund": reason })));
+        assert_eq!(done.status, StatusCode::OK, "{}", done.text);
+        let row = done.json().as_array().unwrap().iter().find(|r| r["invitation"] == jugendamt).unwrap().clone();
+        assert_eq!((row["status"].as_str(), row["responsibility_notice"].is_null()), (Some("open"), true), "{row}");
+        let stored: i64 = responsibility_notices::table.count().get_result(&mut db.connection()).unwrap();
+        assert_eq!(stored, 0);
+        let mail = mails(&db).into_iter().find(|m| m.0 == "anliegen_abgelehnt").expect("the partner is told");
+        assert_eq!(mail.1, ["jugendamt@kreis-soest.test"]);
+        assert!(mail.2.contains("Ihre Mitteilung zur Zuständigkeit") && mail.2.contains(created.json()["aktenzeichen"].as_str().unwrap()), "{}", mail.2);
+        for body in [&mail.3, &mail.4] {
+            assert!(body.contains(reason) && body.contains("hält an Ihrer Beteiligung fest") && body.contains(&deadline.format("%d.%m.%Y").to_string()), "{body}");
+        }
+        let fresh = token_in(&mail.3);
+        assert_ne!(fresh, jugendamt_token);
+        let page = send!(app, actix_test::TestRequest::get().uri(&format!("/api/v1/beteiligung/{fresh}")));
+        assert_eq!((page.status, page.json()["nicht_zustaendig_gemeldet"].is_null(), page.json()["kann_antworten"].as_bool()), (StatusCode::OK, true, Some(true)), "{}", page.text);
+        let journal = send!(app, actix_test::TestRequest::get().uri(&format!("/api/v1/cases/{id}/journal")).insert_header(bearer(&staff)));
+        let entry = journal.json().as_array().unwrap().iter().find(|e| e["kind"] == "not_responsible_refused").unwrap().clone();
+        assert_eq!((entry["actor"].as_str(), entry["payload"]["reason"].as_str(), entry["payload"]["asked"]["reason"].as_str()), (Some("k@kreis-soest.de"), Some(reason), Some("Nicht unsere Aufgabe.")));
+
+        // The request for more time is declined: the deadline stays, the partner reads why.
+        let done = send!(app, post(&request_uri, &staff, json!({ "grund": "Der Kreistag beschließt am Tag nach der Frist." })));
+        assert_eq!(done.status, StatusCode::OK, "{}", done.text);
+        let row = done.json().as_array().unwrap().iter().find(|r| r["invitation"] == schulamt).unwrap().clone();
+        assert_eq!((row["extension_request"].is_null(), row["deadline"].as_str()), (true, Some(deadline.format("%Y-%m-%d").to_string().as_str())), "{row}");
+        let stored: i64 = extension_requests::table.count().get_result(&mut db.connection()).unwrap();
+        assert_eq!(stored, 0);
+        let mail = mails(&db).into_iter().filter(|m| m.0 == "anliegen_abgelehnt").find(|m| m.1 == ["schulamt@kreis-soest.test"]).expect("the partner is told");
+        assert!(mail.2.contains("Ihre Bitte um Fristverlängerung"), "{}", mail.2);
+        assert!(mail.3.contains("verlängert die Frist nicht") && mail.3.contains(&wanted.format("%d.%m.%Y").to_string()) && mail.3.contains("Der Kreistag beschließt"), "{}", mail.3);
+        // A reply reaches the office.
+        let replies = reply_to(&db, "anliegen_abgelehnt");
+        assert!(replies.len() == 2 && replies.iter().all(Option::is_some), "{replies:?}");
+        // Decided once: a second refusal finds nothing; the case's version never moved.
+        let again = send!(app, post(&request_uri, &staff, json!({ "grund": "x" })));
+        assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", again.text);
+        let case = send!(app, actix_test::TestRequest::get().uri(&format!("/api/v1/cases/{id}")).insert_header(bearer(&staff)));
+        assert_eq!(case.json()["version"], version);
         let report = vorgang::journal::verify(&mut db.connection()).unwrap();
         assert!(report.intact(), "{:?}", report.breaks);
     }

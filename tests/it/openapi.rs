@@ -56,6 +56,14 @@ const ROUTES: &[(&str, &str)] = &[
         "POST",
         "/api/v1/cases/{id}/consultations/{invitation}/withdrawal",
     ),
+    (
+        "POST",
+        "/api/v1/cases/{id}/consultations/{invitation}/extension-request/refusal",
+    ),
+    (
+        "POST",
+        "/api/v1/cases/{id}/consultations/{invitation}/responsibility-notice/refusal",
+    ),
     ("GET", "/api/v1/beteiligung/{token}"),
     ("POST", "/api/v1/beteiligung/{token}"),
     ("POST", "/api/v1/beteiligung/{token}/deadline-extension"),

@@ -174,7 +174,7 @@ const LISTED: [&str; 5] = ["OS", "OS", "S", "OS", ""];
 
 /// Case endpoints × principal: `[unsubmitted case, submitted case]`, both owned by 05974.
 #[rustfmt::skip]
-const CASE_ENDPOINTS: [(&str, [[u16; 2]; 5]); 23] = [
+const CASE_ENDPOINTS: [(&str, [[u16; 2]; 5]); 25] = [
     //                                  admin       koord 05974  bewilligung  lesen       koord Kleve
     ("GET /cases/{id}",                [[200, 200], [200, 200], [404, 200], [200, 200], [404, 404]]),
     ("PATCH /cases/{id}/data",         [[409, 409], [409, 409], [404, 409], [403, 403], [404, 404]]),
@@ -201,6 +201,8 @@ const CASE_ENDPOINTS: [(&str, [[u16; 2]; 5]); 23] = [
     ("POST /cases/{id}/consultations/0/answer", [[404, 404], [404, 404], [404, 404], [403, 403], [404, 404]]),
     ("POST /cases/{id}/consultations/0/deadline", [[404, 404], [404, 404], [404, 404], [403, 403], [404, 404]]),
     ("POST /cases/{id}/consultations/0/withdrawal", [[404, 404], [404, 404], [404, 404], [403, 403], [404, 404]]),
+    ("POST /cases/{id}/consultations/0/extension-request/refusal", [[404, 404], [404, 404], [404, 404], [403, 403], [404, 404]]),
+    ("POST /cases/{id}/consultations/0/responsibility-notice/refusal", [[404, 404], [404, 404], [404, 404], [403, 403], [404, 404]]),
     // No consultation runs in either case: permitted → 422, nobody is invited.
     ("POST /cases/{id}/consultations", [[422, 422], [422, 422], [404, 422], [403, 403], [404, 404]]),
     ("GET /cases/{id}/documents/{d}",  [[200, 200], [200, 200], [404, 200], [200, 200], [404, 404]]),
@@ -279,6 +281,16 @@ fn case_request(endpoint: &str, case: &MatrixCase, token: &str) -> actix_test::T
         "POST /cases/{id}/consultations/0/withdrawal" => actix_test::TestRequest::post()
             .uri(&uri("/consultations/0/withdrawal"))
             .set_json(json!({ "grund": "Irrtümlich eingeladen" })),
+        "POST /cases/{id}/consultations/0/extension-request/refusal" => {
+            actix_test::TestRequest::post()
+                .uri(&uri("/consultations/0/extension-request/refusal"))
+                .set_json(json!({ "grund": "Kreistag am 20.10." }))
+        }
+        "POST /cases/{id}/consultations/0/responsibility-notice/refusal" => {
+            actix_test::TestRequest::post()
+                .uri(&uri("/consultations/0/responsibility-notice/refusal"))
+                .set_json(json!({ "grund": "Die Stelle ist zu hören." }))
+        }
         "POST /cases/{id}/consultations" => actix_test::TestRequest::post()
             .uri(&uri("/consultations"))
             .set_json(json!({ "stelle": "SCHULAMT-SO" })),

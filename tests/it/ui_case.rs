@@ -464,9 +464,9 @@ both_backends! {
         .unwrap();
         let page = browser.get(&app, &format!("/vorgaenge/{id}")).await;
         let matrix = &page.body[page.body.find("id=\"beteiligung\"").unwrap()..page.body.find("id=\"journal\"").unwrap()];
-        assert!(matrix.contains("Meldet: nicht zuständig (Herr Kaya: Zuständig ist die Stadt.; zuständig sei: Jugendamt der Stadt Soest)"), "{matrix}");
+        assert!(matrix.contains("Meldet: nicht zuständig (Herr Kaya: „Zuständig ist die Stadt.“, zuständig sei: Jugendamt der Stadt Soest)"), "{matrix}");
         assert!(matrix.contains(&format!("href=\"{entry}\"")), "{matrix}");
-        assert!(page.body.contains("teilt mit, nicht zuständig zu sein (Herr Kaya: Zuständig ist die Stadt.; zuständig sei: Jugendamt der Stadt Soest)"), "the journal: {}", page.body);
+        assert!(page.body.contains("teilt mit, nicht zuständig zu sein (Herr Kaya: „Zuständig ist die Stadt.“, zuständig sei: Jugendamt der Stadt Soest)"), "the journal: {}", page.body);
         // The start page lists it among the tasks, with the way to the form.
         let start = browser.get(&app, "/").await;
         let tasks = &start.body[start.body.find("id=\"aufgaben\"").unwrap()..start.body.find("id=\"wiedervorlagen\"").unwrap()];
@@ -475,8 +475,8 @@ both_backends! {
         // The form shows the notice and is filled in with it.
         let form = browser.get(&app, &entry).await;
         assert_eq!(form.status, 200, "{}", form.body);
-        assert!(form.body.contains("mitgeteilt, nicht zuständig zu sein (Herr Kaya: Zuständig ist die Stadt.; zuständig sei: Jugendamt der Stadt Soest)"), "{}", form.body);
-        let filled = "Die Stelle hat mitgeteilt, dass sie nicht zuständig ist: Zuständig ist die Stadt. Zuständig ist nach ihrer Angabe: Jugendamt der Stadt Soest";
+        assert!(form.body.contains("mitgeteilt, nicht zuständig zu sein (Herr Kaya: „Zuständig ist die Stadt.“, zuständig sei: Jugendamt der Stadt Soest)"), "{}", form.body);
+        let filled = "Die Stelle hat mitgeteilt, nicht zuständig zu sein: „Zuständig ist die Stadt.“; zuständig sei nach ihrer Angabe: Jugendamt der Stadt Soest";
         assert!(form.body.contains(&format!("id=\"feld-grund\" value=\"{filled}\"")), "{}", form.body);
         // Withdrawn with that reason: the notice is answered, gone from the matrix and the
         // start page, and the reason stands in the journal.
@@ -488,6 +488,69 @@ both_backends! {
         assert!(page.body.contains(&format!("zurückgenommen (Grund: {filled})")), "{}", page.body);
         let start = browser.get(&app, "/").await;
         assert!(!start.body.contains("Mitteilungen: nicht zuständig"), "{}", start.body);
+    }
+}
+
+both_backends! {
+    async fn the_office_declines_a_partners_request_from_the_matrix(backend) {
+        let db = TestDatabase::migrated(backend);
+        let dir = tempfile::tempdir().unwrap();
+        create_user(&mut db.connection(), COORDINATOR, "05974", &[Role::Koordination], Some(PASSWORD));
+        let (app, api) = ui_app!(db, dir.path());
+        let id = start(&mut db.connection(), &api, "05974", application());
+        {
+            let mut conn = db.connection();
+            let allow = |_| Ok(());
+            let now = clock::now();
+            let call = Invocation { actor: &actor(COORDINATOR), clock: &now, check: &allow };
+            cases::take_action(&mut conn, &api.case_context(), CaseId(id), 1, "beteiligung_starten", None, None, call).unwrap();
+        }
+        let invitation: i64 = vorgang::db::schema::invitations::table
+            .inner_join(vorgang::db::schema::organisations::table)
+            .filter(vorgang::db::schema::organisations::key.eq("05974-JA"))
+            .select(vorgang::db::schema::invitations::id)
+            .first(&mut db.connection())
+            .unwrap();
+        vorgang::service::responsibility_notice::report(
+            &mut db.connection(),
+            &api.case_context(),
+            invitation,
+            (Some("Nicht unsere Aufgabe."), None, Some("Herr Kaya")),
+            &clock::now(),
+        )
+        .unwrap();
+        let mut browser = Browser::from("10.0.0.3:1000");
+        browser.login(&app, COORDINATOR, PASSWORD).await;
+        let entry = format!("/vorgaenge/{id}/einladungen/{invitation}/ablehnen/zustaendigkeit");
+        let page = browser.get(&app, &format!("/vorgaenge/{id}")).await;
+        let matrix = &page.body[page.body.find("id=\"beteiligung\"").unwrap()..page.body.find("id=\"journal\"").unwrap()];
+        assert!(matrix.contains(&format!("<a href=\"{entry}\">Mitteilung „nicht zuständig“ zurückweisen")), "{matrix}");
+        assert!(!matrix.contains("/ablehnen/fristverlaengerung"), "nobody asked for more time: {matrix}");
+        let start = browser.get(&app, "/").await;
+        assert!(start.body.contains(&format!("href=\"{entry}\"")), "{}", start.body);
+        // The form names the notice; without a reason it comes back with the error, and an
+        // unknown kind of request is not found.
+        let form = browser.get(&app, &entry).await;
+        assert_eq!(form.status, 200, "{}", form.body);
+        assert!(form.body.contains("(Herr Kaya: „Nicht unsere Aufgabe.“)") && form.body.contains("Mitteilung zurückweisen</button>"), "{}", form.body);
+        let unknown = browser.get(&app, &format!("/vorgaenge/{id}/einladungen/{invitation}/ablehnen/sonstiges")).await;
+        assert_eq!(unknown.status, 404, "{}", unknown.body);
+        let csrf = browser.csrf_token(&app, &format!("/vorgaenge/{id}")).await;
+        let empty = browser.post(&app, &entry, &[("csrf", &csrf), ("grund", "")]).await;
+        assert_eq!(empty.status, 422, "{}", empty.body);
+        assert!(empty.body.contains("id=\"fehler-grund\">Bitte begründen Sie die Ablehnung"), "{}", empty.body);
+        let done = browser.post(&app, &entry, &[("csrf", &csrf), ("grund", "Das Jugendamt ist nach dem Erlass zu hören.")]).await;
+        assert_eq!(done.location(), format!("/vorgaenge/{id}?hinweis=anliegen-abgelehnt#beteiligung"), "{}", done.body);
+        let page = browser.get(&app, done.location().split('#').next().unwrap()).await;
+        assert!(page.body.contains("Die Entscheidung ist vermerkt"), "{}", page.body);
+        assert!(!page.body.contains("Meldet: nicht zuständig") && !page.body.contains(&entry), "{}", page.body);
+        assert!(page.body.contains("zurückgewiesen; die Beteiligung bleibt bestehen (Begründung: Das Jugendamt ist nach dem Erlass zu hören.)"), "the journal: {}", page.body);
+        let start = browser.get(&app, "/").await;
+        assert!(!start.body.contains("Mitteilungen: nicht zuständig"), "{}", start.body);
+        // Decided: the form now says there is nothing left to decide.
+        let again = browser.get(&app, &entry).await;
+        assert_eq!(again.status, 422, "{}", again.body);
+        assert!(again.body.contains("keine Mitteilung zur Zuständigkeit gemacht"), "{}", again.body);
     }
 }
 

@@ -16,6 +16,7 @@ use crate::auth::{Permission, Principal};
 use crate::db::Database;
 use crate::db::models::CaseId;
 use crate::service::partner::{self};
+use crate::service::request_refusal::{self, PartnerRequest};
 use crate::service::{beteiligung, cases, clock, extension, further_participant, withdrawal};
 use crate::web::beteiligung::{
     NoticeInput, RecordError, RequestInput, link_status, load_page, record, record_notice,
@@ -472,6 +473,126 @@ pub(crate) fn withdraw_as(
 ) -> Result<(), crate::service::ServiceError> {
     as_caller(principal, Permission::TakeAction, |call| {
         withdrawal::withdraw(conn, &api.case_context(), id, invitation, reason, call)
+    })
+}
+
+/// Body of declining a partner's request.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefusalBody {
+    /// Why (required; one line, at most 500 characters); the partner's mail shows it.
+    pub grund: Option<String>,
+}
+
+/// `POST /api/v1/cases/{id}/consultations/{invitation}/extension-request/refusal`: the office
+/// declines a partner's request for more time.
+#[utoipa::path(
+    post,
+    path = "/api/v1/cases/{id}/consultations/{invitation}/extension-request/refusal",
+    tag = "Beteiligung",
+    summary = "Bitte um Fristverlängerung ablehnen",
+    description = "Lehnt die offene Bitte einer Stelle um Fristverlängerung ab, mit Begründung. Der Rolle vorbehalten, die die Beteiligung koordiniert. Die Bitte ist damit beantwortet; die Stelle erhält eine Mail mit der Begründung, ihrer unveränderten Frist und einem neuen persönlichen Link. Der Verlauf vermerkt die Ablehnung; die Version des Vorgangs ändert sich nicht.",
+    params(
+        ("id" = i64, Path, description = "Nummer des Vorgangs"),
+        ("invitation" = i64, Path, description = "Nummer der Einladung (`invitation` der Matrix)"),
+    ),
+    request_body = RefusalBody,
+    responses(
+        (status = 200, description = "Abgelehnt; die Beteiligungsmatrix", body = [beteiligung::MatrixRow]),
+        (status = 400, description = "Ungültiges JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Nicht angemeldet", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Keine Berechtigung", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Vorgang oder Einladung nicht gefunden", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Begründung fehlt (`errors`), keine offene Bitte, Beteiligung abgeschlossen oder Rolle fehlt (`reasons`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn refuse_extension_request(
+    principal: Principal,
+    path: web::Path<(i64, i64)>,
+    body: web::Json<RefusalBody>,
+    db: web::Data<Database>,
+    api: web::Data<ApiState>,
+) -> Result<HttpResponse, Problem> {
+    refuse(principal, path, body, db, api, PartnerRequest::Extension).await
+}
+
+/// `POST /api/v1/cases/{id}/consultations/{invitation}/responsibility-notice/refusal`: the
+/// office keeps a partner that said it is not competent.
+#[utoipa::path(
+    post,
+    path = "/api/v1/cases/{id}/consultations/{invitation}/responsibility-notice/refusal",
+    tag = "Beteiligung",
+    summary = "Mitteilung „nicht zuständig“ zurückweisen",
+    description = "Weist die offene Mitteilung einer Stelle, nicht zuständig zu sein, mit Begründung zurück: Die Beteiligung bleibt bestehen. Der Rolle vorbehalten, die die Beteiligung koordiniert. Die Mitteilung ist damit beantwortet; die Stelle erhält eine Mail mit der Begründung, ihrer Frist und einem neuen persönlichen Link. Der Verlauf vermerkt die Entscheidung; die Version des Vorgangs ändert sich nicht.",
+    params(
+        ("id" = i64, Path, description = "Nummer des Vorgangs"),
+        ("invitation" = i64, Path, description = "Nummer der Einladung (`invitation` der Matrix)"),
+    ),
+    request_body = RefusalBody,
+    responses(
+        (status = 200, description = "Zurückgewiesen; die Beteiligungsmatrix", body = [beteiligung::MatrixRow]),
+        (status = 400, description = "Ungültiges JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Nicht angemeldet", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Keine Berechtigung", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Vorgang oder Einladung nicht gefunden", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Begründung fehlt (`errors`), keine offene Mitteilung, Beteiligung abgeschlossen oder Rolle fehlt (`reasons`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn refuse_responsibility_notice(
+    principal: Principal,
+    path: web::Path<(i64, i64)>,
+    body: web::Json<RefusalBody>,
+    db: web::Data<Database>,
+    api: web::Data<ApiState>,
+) -> Result<HttpResponse, Problem> {
+    refuse(principal, path, body, db, api, PartnerRequest::Notice).await
+}
+
+async fn refuse(
+    principal: Principal,
+    path: web::Path<(i64, i64)>,
+    body: web::Json<RefusalBody>,
+    db: web::Data<Database>,
+    api: web::Data<ApiState>,
+    request: PartnerRequest,
+) -> Result<HttpResponse, Problem> {
+    let (id, invitation) = path.into_inner();
+    let id = CaseId(id);
+    // Whoever may not act on the case learns that first, whatever the body holds.
+    let caller = principal.clone();
+    blocking(&db, move |conn| {
+        permitted_row(conn, &caller, Permission::TakeAction, id)?;
+        partner::invitation_of(conn, id, invitation).map(drop)
+    })
+    .await?;
+    let reason = request_refusal::check(body.into_inner().grund.as_deref())
+        .map_err(|errors| super::problem(crate::service::ServiceError::InvalidInput(errors)))?;
+    let rows = blocking(&db, move |conn| {
+        refuse_as(conn, &api, &principal, (id, invitation, request), reason)?;
+        beteiligung::matrix(conn, id.0)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(rows))
+}
+
+/// Declines a partner's request as `principal`, who must be allowed to act on the case
+/// (checked on the locked case); for the API and the case page alike.
+pub(crate) fn refuse_as(
+    conn: &mut crate::db::DbConnection,
+    api: &ApiState,
+    principal: &Principal,
+    (id, invitation, request): (CaseId, i64, PartnerRequest),
+    reason: String,
+) -> Result<(), crate::service::ServiceError> {
+    as_caller(principal, Permission::TakeAction, |call| {
+        request_refusal::refuse(
+            conn,
+            &api.case_context(),
+            id,
+            (invitation, request),
+            reason,
+            call,
+        )
     })
 }
 

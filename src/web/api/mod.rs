@@ -146,6 +146,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .route(web::post().to(beteiligung::withdraw)),
             )
             .service(
+                web::resource("/cases/{id}/consultations/{invitation}/extension-request/refusal")
+                    .route(web::post().to(beteiligung::refuse_extension_request)),
+            )
+            .service(
+                web::resource(
+                    "/cases/{id}/consultations/{invitation}/responsibility-notice/refusal",
+                )
+                .route(web::post().to(beteiligung::refuse_responsibility_notice)),
+            )
+            .service(
                 web::resource("/beteiligung/{token}")
                     .route(web::get().to(beteiligung::show))
                     .route(web::post().to(beteiligung::answer)),

@@ -238,6 +238,9 @@ pub async fn page(
         "beteiligung-zurueckgenommen" => Some(
             "Die Beteiligung wurde zurückgenommen; die Stelle erhält eine Mail, dass keine Stellungnahme erforderlich ist.",
         ),
+        "anliegen-abgelehnt" => Some(
+            "Die Entscheidung ist vermerkt; die Stelle erhält eine Mail mit Ihrer Begründung und ihrer Frist.",
+        ),
         "stelle-beteiligt" => Some(
             "Die Stelle wurde zur Beteiligung eingeladen; sie erhält die Einladung mit ihrem persönlichen Link.",
         ),
@@ -932,14 +935,29 @@ pub(crate) fn journal_item(
             text("reason")
         ),
         "not_responsible_reported" => format!(
-            "{} teilt mit, nicht zuständig zu sein ({}: {}{})",
+            "{} teilt mit, nicht zuständig zu sein ({}: „{}“{})",
             partner(),
             text("name"),
             text("reason"),
             p.get("competent")
                 .and_then(Value::as_str)
-                .map(|c| format!("; zuständig sei: {c}"))
+                .map(|c| format!(", zuständig sei: {c}"))
                 .unwrap_or_default()
+        ),
+        "extension_request_refused" => format!(
+            "Bitte von {} um Fristverlängerung bis {} abgelehnt (Begründung: {})",
+            partner(),
+            p.pointer("/asked/until")
+                .and_then(Value::as_str)
+                .and_then(crate::frist::parse_day)
+                .map(date_de)
+                .unwrap_or_default(),
+            text("reason")
+        ),
+        "not_responsible_refused" => format!(
+            "Mitteilung von {}, nicht zuständig zu sein, zurückgewiesen; die Beteiligung bleibt bestehen (Begründung: {})",
+            partner(),
+            text("reason")
         ),
         "extension_requested" => format!(
             "{} bittet um Fristverlängerung bis {} ({}: {})",

@@ -25,6 +25,7 @@ mod case_notes;
 pub(crate) mod case_page;
 mod case_participant;
 mod case_recorded_answer;
+mod case_refusal;
 mod case_withdrawal;
 mod cookie;
 pub mod csrf;
@@ -258,6 +259,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             |r| {
                 r.route(web::get().to(case_extension::form))
                     .route(web::post().to(case_extension::submit))
+            },
+        ))
+        .service(page(
+            r"/vorgaenge/{id:\d+}/einladungen/{invitation:\d+}/ablehnen/{art}",
+            |r| {
+                r.route(web::get().to(case_refusal::form))
+                    .route(web::post().to(case_refusal::submit))
             },
         ))
         .service(page(
