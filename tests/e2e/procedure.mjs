@@ -216,6 +216,33 @@ await run(async (browser) => {
     await coordinator.goto(casePage);
   });
 
+  await step('a partner says it is not competent; the coordinator keeps it, with a reason', async () => {
+    const casePage = coordinator.url();
+    const mail = await waitForMail(PARTNERS[0].email, 'Bitte um Stellungnahme');
+    const phone = await newPage(browser, 'phone');
+    await phone.goto(linkFrom(mail, `${BASE_URL}/beteiligung/`));
+    await phone.fill('#zustaendigkeit-grund', 'Die Aufgabe liegt nach unserer Kenntnis beim Kreis.');
+    await phone.fill('#zustaendigkeit-name', 'Ansprechperson 1');
+    const sent = await submitting(phone, () => phone.getByRole('button', { name: 'Nicht zuständig: der Stelle mitteilen' }).click());
+    assert.equal(sent.status(), 200);
+    assert.match(await phone.getByRole('status').first().textContent(), /Ihre Mitteilung, dass Sie nicht zuständig sind/);
+    await page_done(phone, 'partner-nicht-zustaendig');
+    await phone.context().close();
+    // The office's form: a missing reason is named at its field; with one, the notice is
+    // answered and the partner stays invited.
+    await coordinator.goto(casePage);
+    await coordinator.getByRole('link', { name: /^Mitteilung „nicht zuständig“ zurückweisen von / }).click();
+    await coordinator.waitForLoadState('load');
+    await submitting(coordinator, () => coordinator.getByRole('button', { name: 'Mitteilung zurückweisen' }).click());
+    assert.match(await coordinator.locator('#fehler-grund').textContent(), /Bitte begründen Sie die Ablehnung/);
+    await page_done(coordinator, 'mitteilung-zurueckweisen-fehler');
+    await coordinator.fill('#feld-grund', 'Die Stelle ist nach dem Erlass zu beteiligen.');
+    await submitting(coordinator, () => coordinator.getByRole('button', { name: 'Mitteilung zurückweisen' }).click());
+    assert.match(await coordinator.getByRole('status').first().textContent(), /Die Entscheidung ist vermerkt/);
+    assert.ok(!(await coordinator.locator('main').textContent()).includes('Meldet: nicht zuständig'));
+    await coordinator.goto(casePage);
+  });
+
   await step('every partner answers through the link in the mail', async () => {
     for (const [index, partner] of PARTNERS.entries()) {
       const mail = await waitForMail(partner.email, 'Bitte um Stellungnahme');
