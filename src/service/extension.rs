@@ -54,6 +54,36 @@ pub(crate) fn check_reason(grund: Option<&str>, errors: &mut Vec<DataError>) -> 
     check_line("/grund", grund, "Der Grund", errors)
 }
 
+/// A required line of typed text at `pointer`: as [`check_line`], and `missing` at `pointer`
+/// when it is blank. The trimmed text, empty when blank.
+pub(crate) fn required_line(
+    pointer: &str,
+    value: Option<&str>,
+    (what, missing): (&str, &str),
+    errors: &mut Vec<DataError>,
+) -> String {
+    let line = check_line(pointer, value, what, errors);
+    if line.is_none() {
+        errors.push(error(pointer, missing));
+    }
+    line.unwrap_or_default()
+}
+
+/// A required reason (`grund`) as the only field of a form: one line of at most 500
+/// characters, `missing` when blank.
+pub(crate) fn required_reason(
+    grund: Option<&str>,
+    missing: &str,
+) -> Result<String, Vec<DataError>> {
+    let mut errors = Vec::new();
+    let reason = required_line("/grund", grund, ("Der Grund", missing), &mut errors);
+    if errors.is_empty() {
+        Ok(reason)
+    } else {
+        Err(errors)
+    }
+}
+
 /// One line of typed text at `pointer`: at most 500 characters, no line breaks or other control
 /// characters; a problem, naming the field as `what` („Der Grund“), is added to `errors`. The
 /// trimmed text, `None` when blank.

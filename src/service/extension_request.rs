@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use super::ServiceError;
 use super::beteiligung::InvitationRow;
 use super::cases::{CaseContext, db_time};
-use super::extension::{check_line, error};
+use super::extension::{error, required_line};
 use super::mail::{self, Envelope};
 use crate::db::models::{CaseForCommand, CaseId, CaseRow, Organisation};
 use crate::db::schema::{extension_requests, invitations};
@@ -27,6 +27,9 @@ pub const TEMPLATE: &str = "fristverlaengerung_erbeten";
 
 /// The journal kind of a request; it changes neither data nor state, so not the case version.
 pub const REQUESTED: &str = "extension_requested";
+
+/// The partner's name, required on its requests: what it is called, and the message when blank.
+pub(crate) const NAME: (&str, &str) = ("Der Name", "Bitte geben Sie Ihren Namen an.");
 
 /// A request as the partner made it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,20 +83,16 @@ pub fn check(
     let until = refused
         .map_err(|why| errors.push(error("/frist", &why)))
         .ok();
-    let mut required = |pointer: &str, value: Option<&str>, what: &str, missing: &str| {
-        let line = check_line(pointer, value, what, &mut errors);
-        if line.is_none() {
-            errors.push(error(pointer, missing));
-        }
-        line.unwrap_or_default()
-    };
-    let reason = required(
+    let reason = required_line(
         "/grund",
         grund,
-        "Der Grund",
-        "Bitte nennen Sie den Grund, damit die Stelle über Ihre Bitte entscheiden kann.",
+        (
+            "Der Grund",
+            "Bitte nennen Sie den Grund, damit die Stelle über Ihre Bitte entscheiden kann.",
+        ),
+        &mut errors,
     );
-    let name = required("/name", name, "Der Name", "Bitte geben Sie Ihren Namen an.");
+    let name = required_line("/name", name, NAME, &mut errors);
     match until {
         Some(until) if errors.is_empty() => Ok(ExtensionRequest {
             until,

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::ServiceError;
 use super::beteiligung::InvitationRow;
 use super::cases::{CaseContext, Invocation, access, case_mail_context, db_time, parse_state};
-use super::extension::{check_reason, error};
+use super::extension::required_reason;
 use super::mail::{self, Envelope, MailContext, MailKind};
 use crate::db::models::{CaseForCommand, CaseId, Organisation};
 use crate::db::schema::{extension_requests, responsibility_notices};
@@ -65,15 +65,10 @@ impl PartnerRequest {
 /// Checks the reason (`grund`): required, since the partner reads why; one line of at most 500
 /// characters.
 pub fn check(grund: Option<&str>) -> Result<String, Vec<DataError>> {
-    let mut errors = Vec::new();
-    match check_reason(grund, &mut errors) {
-        Some(reason) if errors.is_empty() => Ok(reason),
-        Some(_) => Err(errors),
-        None => Err(vec![error(
-            "/grund",
-            "Bitte begründen Sie die Ablehnung; die Stelle erhält die Begründung per Mail.",
-        )]),
-    }
+    required_reason(
+        grund,
+        "Bitte begründen Sie die Ablehnung; die Stelle erhält die Begründung per Mail.",
+    )
 }
 
 /// Declines the pending `request` of the partner of invitation `invitation` (its

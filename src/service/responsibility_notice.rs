@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 
 use super::ServiceError;
 use super::cases::{CaseContext, db_time};
-use super::extension::{check_line, error};
-use super::extension_request::{Asking, lock_open, tell_office};
+use super::extension::{check_line, required_line};
+use super::extension_request::{Asking, NAME, lock_open, tell_office};
 use crate::db::schema::responsibility_notices;
 use crate::db::{DbConnection, write_transaction};
 use crate::engine::Clock;
@@ -55,21 +55,17 @@ pub fn check(
     (grund, zustaendig, name): (Option<&str>, Option<&str>, Option<&str>),
 ) -> Result<Checked, Vec<DataError>> {
     let mut errors = Vec::new();
-    let mut required = |pointer: &str, value: Option<&str>, what: &str, missing: &str| {
-        let line = check_line(pointer, value, what, &mut errors);
-        if line.is_none() {
-            errors.push(error(pointer, missing));
-        }
-        line.unwrap_or_default()
-    };
-    let reason = required(
+    let reason = required_line(
         "/grund",
         grund,
-        "Die Begründung",
-        "Bitte begründen Sie kurz, warum Sie nicht zuständig sind.",
+        (
+            "Die Begründung",
+            "Bitte begründen Sie kurz, warum Sie nicht zuständig sind.",
+        ),
+        &mut errors,
     );
-    let name = required("/name", name, "Der Name", "Bitte geben Sie Ihren Namen an.");
     let competent = check_line("/zustaendig", zustaendig, "Die Angabe", &mut errors);
+    let name = required_line("/name", name, NAME, &mut errors);
     if errors.is_empty() {
         Ok(Checked {
             reason,
@@ -77,11 +73,6 @@ pub fn check(
             name,
         })
     } else {
-        errors.sort_by_key(|e| {
-            ["/grund", "/zustaendig", "/name"]
-                .iter()
-                .position(|p| *p == e.pointer)
-        });
         Err(errors)
     }
 }

@@ -6,7 +6,7 @@
 
 use super::ServiceError;
 use super::cases::{self, CaseContext, Invocation};
-use super::extension::{check_reason, error};
+use super::extension::required_reason;
 use crate::db::DbConnection;
 use crate::db::models::CaseId;
 use crate::engine::data::DataError;
@@ -16,15 +16,10 @@ use crate::engine::{EngineError, Event};
 /// Checks the reason (`grund`): required, since the file must say why a body was asked and then
 /// not; one line of at most 500 characters.
 pub fn check(grund: Option<&str>) -> Result<String, Vec<DataError>> {
-    let mut errors = Vec::new();
-    match check_reason(grund, &mut errors) {
-        Some(reason) if errors.is_empty() => Ok(reason),
-        Some(_) => Err(errors),
-        None => Err(vec![error(
-            "/grund",
-            "Bitte geben Sie an, warum die Beteiligung zurückgenommen wird.",
-        )]),
-    }
+    required_reason(
+        grund,
+        "Bitte geben Sie an, warum die Beteiligung zurückgenommen wird.",
+    )
 }
 
 /// Withdraws invitation `invitation` (its `invitations.id`) of `case`, checked like any command
