@@ -129,22 +129,18 @@ pub fn request(
     clock: &Clock,
 ) -> Result<PendingRequest, ServiceError> {
     write_transaction(conn, |conn| {
+        let asking = lock_open(
+            conn,
+            invitation,
+            "Sie haben bereits geantwortet, oder die Beteiligung ist abgeschlossen; um eine Fristverlängerung kann nicht mehr gebeten werden.",
+            clock,
+        )?;
         let Asking {
             case,
             row,
             organisation,
             verfahren,
-        } = lock_open(
-            conn,
-            invitation,
-            "Sie haben bereits geantwortet, oder die Beteiligung ist abgeschlossen; um eine Fristverlängerung kann nicht mehr gebeten werden.",
-        )?;
-        if row.deadline < clock.today {
-            return Err(ServiceError::Unprocessable(format!(
-                "Die Frist ist am {} abgelaufen; bitte wenden Sie sich direkt an die Stelle, die Sie beteiligt hat.",
-                row.deadline.format("%d.%m.%Y")
-            )));
-        }
+        } = &asking;
         let checked =
             check(fields, row.deadline, clock.today).map_err(ServiceError::InvalidInput)?;
         // The same request again (a form sent twice, a reload) is the one pending: no second
@@ -206,7 +202,7 @@ pub fn request(
         ));
         let context = mail_context(MailFacts {
             aktenzeichen: &case.aktenzeichen,
-            verfahren: &verfahren,
+            verfahren,
             stelle: &organisation.designation(),
             name: &checked.name,
             deadline: row.deadline,
@@ -214,12 +210,6 @@ pub fn request(
             reason: &checked.reason,
             link: &link,
         });
-        let asking = Asking {
-            case,
-            row,
-            organisation,
-            verfahren,
-        };
         tell_office(conn, ctx, &asking, TEMPLATE, &context, at)?;
         Ok(recorded)
     })
@@ -238,12 +228,14 @@ pub(crate) struct Asking {
 
 /// Locks the case of `invitation` and reads what a partner's request concerns; the case first,
 /// so that an answer or another request of the same moment comes before or after, never in
-/// between. Only while the invitation is open and the case running; otherwise Unprocessable
-/// with `closed`, worded for the partner.
+/// between. Only while the partner could still answer in time: the invitation open, the case
+/// running (otherwise Unprocessable with `closed`, worded for the partner), its deadline not
+/// passed (after it the partner's page is read-only).
 pub(crate) fn lock_open(
     conn: &mut DbConnection,
     invitation: i64,
     closed: &str,
+    clock: &Clock,
 ) -> Result<Asking, ServiceError> {
     let gone = || ServiceError::NotFound("Diese Beteiligung gibt es nicht mehr.".into());
     let case_id: i64 = invitations::table
@@ -258,6 +250,12 @@ pub(crate) fn lock_open(
     let row = InvitationRow::find(conn, invitation)?.ok_or_else(gone)?;
     if case.status != "running" || row.status != "open" || row.closed_at.is_some() {
         return Err(ServiceError::Unprocessable(closed.into()));
+    }
+    if row.deadline < clock.today {
+        return Err(ServiceError::Unprocessable(format!(
+            "Die Frist ist am {} abgelaufen; bitte wenden Sie sich direkt an die Stelle, die Sie beteiligt hat.",
+            row.deadline.format("%d.%m.%Y")
+        )));
     }
     let organisation = Organisation::find(conn, row.organisation_id)?.ok_or_else(gone)?;
     let verfahren = super::assignments::workflow_title(conn, &case)?;

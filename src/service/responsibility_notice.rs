@@ -118,13 +118,8 @@ pub fn report(
             conn,
             invitation,
             "Sie haben bereits geantwortet, oder die Beteiligung ist abgeschlossen oder zurückgenommen; eine Mitteilung zur Zuständigkeit wird nicht mehr entgegengenommen.",
+            clock,
         )?;
-        if asking.row.deadline < clock.today {
-            return Err(ServiceError::Unprocessable(format!(
-                "Die Frist ist am {} abgelaufen; bitte wenden Sie sich direkt an die Stelle, die Sie beteiligt hat.",
-                asking.row.deadline.format("%d.%m.%Y")
-            )));
-        }
         let checked = check(fields).map_err(ServiceError::InvalidInput)?;
         let Asking {
             case,
