@@ -2,7 +2,8 @@
 //! usually because its committee meets after the deadline. The request names a later working
 //! day and why; it is journaled, kept as the invitation's pending request for the matrix, and
 //! mailed to the coordinating office with a link to the Fristverlängerung form, filled in with
-//! the day asked for. The office decides (`service::extension`); extending answers the request.
+//! the day asked for, and one to decline. The office decides: extending
+//! (`service::extension`) or declining (`service::request_refusal`) answers the request.
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
@@ -200,6 +201,10 @@ pub fn request(
             row.id,
             checked.until.format("%Y-%m-%d")
         ));
+        let decline = ctx.mail.link(&format!(
+            "vorgaenge/{}/einladungen/{}/ablehnen/fristverlaengerung",
+            case.id.0, row.id
+        ));
         let context = mail_context(MailFacts {
             aktenzeichen: &case.aktenzeichen,
             verfahren,
@@ -208,7 +213,7 @@ pub fn request(
             deadline: row.deadline,
             until: checked.until,
             reason: &checked.reason,
-            link: &link,
+            links: (&link, &decline),
         });
         tell_office(conn, ctx, &asking, TEMPLATE, &context, at)?;
         Ok(recorded)
@@ -268,8 +273,8 @@ pub(crate) fn lock_open(
 }
 
 /// Queues `template` with `context` to the applicant's office about a partner's request; a
-/// reply reaches the partner, so the office declines (or asks back) by answering the mail. The
-/// subject names the case only (no personal data in subject lines).
+/// reply reaches the partner, so the office asks back by answering the mail. The subject names
+/// the case only (no personal data in subject lines).
 pub(crate) fn tell_office(
     conn: &mut DbConnection,
     ctx: &CaseContext<'_>,
@@ -308,7 +313,8 @@ struct MailFacts<'a> {
     deadline: NaiveDate,
     until: NaiveDate,
     reason: &'a str,
-    link: &'a str,
+    /// The Fristverlängerung form, filled in, and the form to decline.
+    links: (&'a str, &'a str),
 }
 
 fn mail_context(facts: MailFacts<'_>) -> Value {
@@ -321,7 +327,8 @@ fn mail_context(facts: MailFacts<'_>) -> Value {
         "frist": day(facts.deadline),
         "erbeten": day(facts.until),
         "grund": facts.reason,
-        "link": facts.link,
+        "link": facts.links.0,
+        "ablehnen": facts.links.1,
     })
 }
 
@@ -336,7 +343,10 @@ pub fn sample_mails() -> Vec<crate::render::SampleMail> {
         deadline: NaiveDate::from_ymd_opt(2027, 1, 6).unwrap_or_default(),
         until: NaiveDate::from_ymd_opt(2027, 1, 20).unwrap_or_default(),
         reason: "Der Jugendhilfeausschuss tagt am 14.01.2027.",
-        link: "https://vorgang.example/vorgaenge/1/einladungen/3/frist?frist=2027-01-20",
+        links: (
+            "https://vorgang.example/vorgaenge/1/einladungen/3/frist?frist=2027-01-20",
+            "https://vorgang.example/vorgaenge/1/einladungen/3/ablehnen/fristverlaengerung",
+        ),
     });
     vec![crate::render::SampleMail::new(TEMPLATE, context)]
 }

@@ -164,16 +164,19 @@ pub fn report(
                 }),
             }],
         )?;
-        let link = ctx.mail.link(&format!(
-            "vorgaenge/{}/einladungen/{}/zuruecknehmen",
-            case.id.0, row.id
-        ));
+        let form = |path: &str| {
+            ctx.mail.link(&format!(
+                "vorgaenge/{}/einladungen/{}/{path}",
+                case.id.0, row.id
+            ))
+        };
+        let (withdraw, keep) = (form("zuruecknehmen"), form("ablehnen/zustaendigkeit"));
         let context = mail_context(MailFacts {
             aktenzeichen: &case.aktenzeichen,
             verfahren,
             stelle: &organisation.designation(),
             notice: &recorded,
-            link: &link,
+            links: (&withdraw, &keep),
         });
         tell_office(conn, ctx, &asking, TEMPLATE, &context, at)?;
         Ok(recorded)
@@ -186,7 +189,8 @@ struct MailFacts<'a> {
     verfahren: &'a str,
     stelle: &'a str,
     notice: &'a Notice,
-    link: &'a str,
+    /// The withdrawal form, filled in, and the form to keep the partner.
+    links: (&'a str, &'a str),
 }
 
 fn mail_context(facts: MailFacts<'_>) -> Value {
@@ -197,7 +201,8 @@ fn mail_context(facts: MailFacts<'_>) -> Value {
         "grund": facts.notice.reason,
         "zustaendig": facts.notice.competent,
         "name": facts.notice.reported_by,
-        "link": facts.link,
+        "link": facts.links.0,
+        "zurueckweisen": facts.links.1,
     })
 }
 
@@ -217,7 +222,10 @@ pub fn sample_mails() -> Vec<crate::render::SampleMail> {
         verfahren: "Antrag auf Einrichtung eines Kommunalen Integrationszentrums",
         stelle: "Schulamt für die Stadt Münster",
         notice: &notice,
-        link: "https://vorgang.example/vorgaenge/1/einladungen/3/zuruecknehmen",
+        links: (
+            "https://vorgang.example/vorgaenge/1/einladungen/3/zuruecknehmen",
+            "https://vorgang.example/vorgaenge/1/einladungen/3/ablehnen/zustaendigkeit",
+        ),
     });
     vec![crate::render::SampleMail::new(TEMPLATE, context)]
 }

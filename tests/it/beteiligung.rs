@@ -929,6 +929,7 @@ both_backends! {
         assert!(!mail.1.is_empty() && !mail.1.contains(&"schulamt@kreis-soest.test".to_string()), "{:?}", mail.1);
         assert!(mail.2.contains("Bitte um Fristverlängerung") && !mail.2.contains("Muster"), "no names in the subject: {}", mail.2);
         assert!(mail.3.contains(&format!("/vorgaenge/{id}/einladungen/{}/frist?frist={}", row["invitation"], iso(wanted))), "{}", mail.3);
+        assert!(mail.3.contains(&format!("/vorgaenge/{id}/einladungen/{}/ablehnen/fristverlaengerung", row["invitation"])), "{}", mail.3);
         assert!(mail.3.contains("Der Schulausschuss tagt erst danach.") && mail.3.contains("Frau Muster") && mail.3.contains(&de), "{}", mail.3);
         // The office declines or asks back by replying: the reply reaches the partner.
         assert_eq!(reply_to(&db, "fristverlaengerung_erbeten"), [Some("schulamt@kreis-soest.test".to_string())]);
@@ -1032,6 +1033,7 @@ both_backends! {
         assert!(mail.2.contains("Zuständigkeit") && mail.2.contains(created.json()["aktenzeichen"].as_str().unwrap()) && !mail.2.contains("Kaya"), "no names in the subject: {}", mail.2);
         for body in [&mail.3, &mail.4] {
             assert!(body.contains(&format!("/vorgaenge/{id}/einladungen/{invitation}/zuruecknehmen")), "{body}");
+            assert!(body.contains(&format!("/vorgaenge/{id}/einladungen/{invitation}/ablehnen/zustaendigkeit")), "{body}");
             assert!(body.contains(grund) && body.contains("Jugendamt der Stadt Soest") && body.contains("Herr Kaya"), "{body}");
         }
         assert_eq!(reply_to(&db, "nicht_zustaendig_gemeldet"), [Some("jugendamt@kreis-soest.test".to_string())]);
