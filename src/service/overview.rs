@@ -213,13 +213,13 @@ type CaseColumns = (
     DefinitionId,
 );
 
-/// Whether `principal` may act on `case` and holds the role coordinating its consultation
-/// `step`: it alone extends deadlines and withdraws invitations, so a partner's request waits
-/// for it.
+/// Whether `principal`, holding the workflow `roles`, may act on `case` and holds the role
+/// coordinating its consultation `step`: it alone extends deadlines and withdraws invitations,
+/// so a partner's request waits for it.
 fn coordinating(
     conn: &mut DbConnection,
     registry: &WorkflowRegistry,
-    principal: &Principal,
+    (principal, roles): (&Principal, &[String]),
     (_, _, applicant, submitted, definition): &CaseColumns,
     step: &str,
 ) -> Result<bool, ServiceError> {
@@ -232,7 +232,6 @@ fn coordinating(
         return Ok(false);
     }
     let workflow = registry.by_id(conn, *definition)?;
-    let roles = crate::auth::workflow_roles(principal);
     Ok(matches!(
         workflow.workflow.step(step),
         Some(Step::Consultation(c)) if roles.contains(&c.role)
@@ -283,10 +282,11 @@ pub fn open_requests(
             ),
         ))
         .load(conn)?;
+    let roles = crate::auth::workflow_roles(principal);
     let mut requests = Vec::new();
     for row in rows {
         let (case, (_, _, step), ..) = &row;
-        if coordinating(conn, registry, principal, case, step)? {
+        if coordinating(conn, registry, (principal, &roles), case, step)? {
             requests.push(row);
         }
     }
@@ -371,9 +371,10 @@ pub fn open_notices(
             ),
         ))
         .load(conn)?;
+    let roles = crate::auth::workflow_roles(principal);
     let mut notices = Vec::new();
     for (case, (invitation, step), (kind, name), (reason, competent)) in rows {
-        if coordinating(conn, registry, principal, &case, &step)? {
+        if coordinating(conn, registry, (principal, &roles), &case, &step)? {
             notices.push(OpenNotice {
                 case_id: case.0,
                 aktenzeichen: case.1,

@@ -245,19 +245,20 @@ impl RequestForm {
             .iter()
             .map(|f| (f.to_string(), json!("")))
             .collect();
-        self.fill(context, false, None, Value::Object(empty), &[]);
+        self.fill(context, None, Value::Object(empty), &[]);
     }
 
+    /// The form as not sent: `refused` says why it was not taken, `typed` and `errors` are shown
+    /// at its fields. A form that was sent is `reset` and marked `{key}_gesendet`.
     fn fill(
         self,
         context: &mut Value,
-        sent: bool,
         refused: Option<String>,
         typed: Value,
         errors: &[FieldError],
     ) {
         let key = self.key;
-        context[format!("{key}_gesendet")] = json!(sent);
+        context[format!("{key}_gesendet")] = json!(false);
         context[format!("{key}_abgelehnt")] = json!(refused);
         context[format!("{key}_eingabe")] = typed;
         context[format!("{key}_fehler")] = json!(
@@ -686,7 +687,7 @@ async fn partner_request(
         Err(_) => return internal_page(api),
     };
     let mut context = page_context(token, &page, None, &[]);
-    form.fill(&mut context, false, refused, typed, &errors);
+    form.fill(&mut context, refused, typed, &errors);
     render(api, status, "beteiligung", &context)
 }
 

@@ -97,7 +97,7 @@ pub struct AnswerBody {
         (status = 400, description = "Ungültiges JSON", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Link ungültig", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Frist abgelaufen oder Beteiligung abgeschlossen", body = Problem, content_type = "application/problem+json"),
-        (status = 410, description = "Link abgelaufen oder ersetzt", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "Link abgelaufen, ersetzt oder Beteiligung zurückgenommen", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Ungültige Angaben (`errors`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -170,7 +170,7 @@ pub struct ExtensionRequestBody {
         (status = 400, description = "Ungültiges JSON", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Link ungültig", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Bereits geantwortet, Frist abgelaufen oder Beteiligung abgeschlossen", body = Problem, content_type = "application/problem+json"),
-        (status = 410, description = "Link abgelaufen oder ersetzt", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "Link abgelaufen, ersetzt oder Beteiligung zurückgenommen", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Ungültige Angaben (`errors`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -187,16 +187,26 @@ pub async fn request_extension(
         grund: body.grund,
         name: body.name,
     };
-    match record_request(&db, &api, invitation, input).await? {
-        Ok(page) => Ok(HttpResponse::Ok().json(page)),
-        Err(error @ crate::service::ServiceError::InvalidInput(_)) => Err(super::problem(error)),
-        Err(other) => Err(Problem::new(
-            StatusCode::CONFLICT,
-            "consultation-closed",
-            "Keine Fristverlängerung mehr möglich",
-        )
-        .with_detail(other.to_string())),
-    }
+    let outcome = record_request(&db, &api, invitation, input).await?;
+    Ok(page_or_problem(
+        outcome,
+        "Keine Fristverlängerung mehr möglich",
+    ))
+}
+
+/// The page after one of the partner's requests, or its problem: 422 with the fields' errors,
+/// 409 titled `closed` with why no such request is taken now.
+fn page_or_problem(
+    outcome: Result<partner::PartnerPage, crate::service::ServiceError>,
+    closed: &str,
+) -> HttpResponse {
+    let problem = match outcome {
+        Ok(page) => return HttpResponse::Ok().json(page),
+        Err(error @ crate::service::ServiceError::InvalidInput(_)) => super::problem(error),
+        Err(other) => Problem::new(StatusCode::CONFLICT, "consultation-closed", closed)
+            .with_detail(other.to_string()),
+    };
+    actix_web::ResponseError::error_response(&problem)
 }
 
 /// Body of `POST /api/v1/beteiligung/{token}/not-responsible`.
@@ -243,16 +253,11 @@ pub async fn report_not_responsible(
         zustaendig: body.zustaendig,
         name: body.name,
     };
-    match record_notice(&db, &api, invitation, input).await? {
-        Ok(page) => Ok(HttpResponse::Ok().json(page)),
-        Err(error @ crate::service::ServiceError::InvalidInput(_)) => Err(super::problem(error)),
-        Err(other) => Err(Problem::new(
-            StatusCode::CONFLICT,
-            "consultation-closed",
-            "Keine Mitteilung zur Zuständigkeit mehr möglich",
-        )
-        .with_detail(other.to_string())),
-    }
+    let outcome = record_notice(&db, &api, invitation, input).await?;
+    Ok(page_or_problem(
+        outcome,
+        "Keine Mitteilung zur Zuständigkeit mehr möglich",
+    ))
 }
 
 /// `GET /api/v1/cases/{id}/consultations`: the consultation matrix.

@@ -125,10 +125,13 @@ pub async fn form(
 ) -> HttpResponse {
     let session = session.into_inner();
     let (id, invitation, art) = path.into_inner();
+    let request = match request_of(&art) {
+        Ok(request) => request,
+        Err(error) => return form_refused(&db, &api, &session, CaseId(id), error).await,
+    };
     let reader = session.clone();
-    let kind = art.clone();
     let found = blocking(&db, move |conn| {
-        load(conn, &reader, (id, invitation), request_of(&kind)?)
+        load(conn, &reader, (id, invitation), request)
     })
     .await;
     match found {
@@ -159,10 +162,13 @@ pub async fn submit(
         ..
     } = form;
     let (id, invitation, art) = path.into_inner();
+    let request = match request_of(&art) {
+        Ok(request) => request,
+        Err(error) => return form_refused(&db, &api, &session, CaseId(id), error).await,
+    };
     let reader = session.clone();
-    let kind = art.clone();
     let loaded = match blocking(&db, move |conn| {
-        load(conn, &reader, (id, invitation), request_of(&kind)?)
+        load(conn, &reader, (id, invitation), request)
     })
     .await
     {
@@ -183,10 +189,6 @@ pub async fn submit(
     let reason = match request_refusal::check(input.grund.as_deref()) {
         Ok(reason) => reason,
         Err(errors) => return refused(&errors),
-    };
-    let request = match request_of(&art) {
-        Ok(request) => request,
-        Err(error) => return form_refused(&db, &api, &session, CaseId(id), error).await,
     };
     let (principal, state) = (session.principal().clone(), api.clone());
     let outcome = blocking(&db, move |conn| {
