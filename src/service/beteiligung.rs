@@ -8,8 +8,8 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::ServiceError;
-use super::mail::{self, MailContext, Outgoing, QueuedMail};
-use super::partner_link;
+use super::mail::{self, MailContext, Outgoing, PendingAsks, QueuedMail};
+use super::{clock, extension_request, partner_link, responsibility_notice};
 use crate::db::models::{Organisation, OrganisationId};
 use crate::db::schema::{
     answers, extension_requests, invitations, organisations, responsibility_notices,
@@ -141,6 +141,18 @@ fn invitation_context(
     context.frist = Some((row.deadline, row.deadline_reason.clone()));
     context.link = link;
     context
+}
+
+/// What the partner of `invitation` asked and the office has not decided yet, for the mails
+/// that remind it of its deadline.
+fn pending_asks(conn: &mut DbConnection, invitation: i64) -> Result<PendingAsks, ServiceError> {
+    let day = |at: NaiveDateTime| clock::berlin_date(at.and_utc());
+    Ok(PendingAsks {
+        extension: extension_request::pending(conn, invitation)?
+            .map(|request| (request.requested_until, day(request.requested_at))),
+        notice: responsibility_notice::pending(conn, invitation)?
+            .map(|notice| (day(notice.reported_at), notice.competent)),
+    })
 }
 
 /// One invitation an engine outcome asks for (`SideEffect::Invite`), with the mail context of
@@ -463,7 +475,8 @@ pub fn mail_invited(
         };
         let to = mail::addresses_of(conn, &organisation)?;
         let link = partner_link::current(conn, out, row.id)?;
-        let context = invitation_context(base, &organisation, &row, link);
+        let mut context = invitation_context(base, &organisation, &row, link);
+        context.anliegen = pending_asks(conn, row.id)?;
         mail::queue(
             conn,
             out,

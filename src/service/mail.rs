@@ -6,7 +6,10 @@
 //! `aktenzeichen`, `verfahren`, `schritt`, `antragsteller`, `kontakt.{stelle,telefon,email}`,
 //! `empfaenger.name`, `frage`, `frist.{datum,wochentag,begruendung}`, `link`,
 //! `antwort.{votum,text,name,version,verspaetet,zeitpunkt}`, `ergebnis[].{organisation,votum,
-//! beantwortet}`. The subject sees only `aktenzeichen`, `verfahren`, `schritt` and `frist`, so
+//! beantwortet}`, `anliegen.fristverlaengerung.{bis,wochentag,erbeten_am}` and
+//! `anliegen.nicht_zustaendig.{gemeldet_am,zustaendig}` (what an invited partner asked of the
+//! office and is still waiting for; both keys always there, null when nothing is pending). The
+//! subject sees only `aktenzeichen`, `verfahren`, `schritt` and `frist`, so
 //! no personal data can end up in a subject line.
 
 use std::sync::Arc;
@@ -107,6 +110,35 @@ pub struct MailContext {
     pub link: Option<String>,
     pub antwort: Option<Value>,
     pub ergebnis: Option<Value>,
+    /// What the invited partner asked of the office that is still undecided.
+    pub anliegen: PendingAsks,
+}
+
+/// A partner's requests the office has not decided yet, as mails to the partner mention them:
+/// a reminder that ignored them would read as if they had never arrived.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PendingAsks {
+    /// A later deadline asked for: the day asked for, and the day it was asked (Berlin).
+    pub extension: Option<(NaiveDate, NaiveDate)>,
+    /// „Nicht zuständig“ reported: the day (Berlin), and the body named as competent, if any.
+    pub notice: Option<(NaiveDate, Option<String>)>,
+}
+
+impl PendingAsks {
+    fn value(&self) -> Value {
+        let day = |date: &NaiveDate| date.format("%d.%m.%Y").to_string();
+        json!({
+            "fristverlaengerung": self.extension.as_ref().map(|(until, asked)| json!({
+                "bis": day(until),
+                "wochentag": weekday_de(*until),
+                "erbeten_am": day(asked),
+            })),
+            "nicht_zustaendig": self.notice.as_ref().map(|(reported, competent)| json!({
+                "gemeldet_am": day(reported),
+                "zustaendig": competent,
+            })),
+        })
+    }
 }
 
 /// What every mail about a case says about the case.
@@ -146,6 +178,7 @@ impl MailContext {
             "link": self.link,
             "antwort": self.antwort,
             "ergebnis": self.ergebnis,
+            "anliegen": self.anliegen.value(),
         })
     }
 
@@ -194,6 +227,14 @@ impl MailContext {
                     Some("Das Fristende verschiebt sich nach § 193 BGB.".into()),
                 ));
                 context.link = Some("https://vorgang.example/beteiligung/eyJ0eXAi".into());
+                if kind == MailKind::Invitation {
+                    // Both pending, so that a check renders every branch a reminder has.
+                    let asked = NaiveDate::from_ymd_opt(2026, 9, 28).unwrap_or_default();
+                    context.anliegen = PendingAsks {
+                        extension: Some((deadline + TimeDelta::days(14), asked)),
+                        notice: Some((asked, Some("Schulamt für die Stadt Münster".into()))),
+                    };
+                }
                 if kind == MailKind::Confirmation {
                     context.antwort = Some(answer_value(
                         "Zustimmung mit Hinweisen",

@@ -123,6 +123,47 @@ both_backends! {
 }
 
 both_backends! {
+    fn a_reminder_says_what_the_partner_asked_that_is_not_decided_yet(backend) {
+        let Soest { _db, pool, _dir, api, soest, actor } = Soest::with_coordinator(backend);
+        let ctx: CaseContext<'_> = api.case_context();
+        let mut conn = pool.get().unwrap();
+        let case = cases::start_case(&mut conn, &ctx, "ki-antrag", &soest, crate::beteiligung::application(), &actor, &clock("2026-03-04")).unwrap();
+        let allow = |_| Ok(());
+        let call = Invocation { actor: &actor, clock: &clock("2026-03-04"), check: &allow };
+        cases::take_action(&mut conn, &ctx, case.row.id, 1, "beteiligung_starten", None, None, call).unwrap();
+        let invited: Vec<i64> = vorgang::db::schema::invitations::table
+            .filter(vorgang::db::schema::invitations::case_id.eq(case.row.id))
+            .order(vorgang::db::schema::invitations::id)
+            .select(vorgang::db::schema::invitations::id)
+            .load(&mut conn)
+            .unwrap();
+        assert_eq!(invited.len(), 2);
+        // One partner asks for more time, the other says it is not competent; the office has
+        // decided neither when the reminder goes out a week before the deadline 01.04.2026.
+        vorgang::service::extension_request::request(&mut conn, &ctx, invited[0], (Some("2026-04-15"), Some("Der Schulausschuss tagt später."), Some("Frau Muster")), &clock("2026-03-10")).unwrap();
+        vorgang::service::responsibility_notice::report(&mut conn, &ctx, invited[1], (Some("Zuständig ist die Stadt."), Some("Jugendamt der Stadt Soest"), Some("Herr Kaya")), &clock("2026-03-11")).unwrap();
+        let claimed = claim_due(&mut conn, "a", TimerKind::Reminder, &clock("2026-03-25"), 10, TimeDelta::minutes(5)).unwrap();
+        assert_eq!(fire(&mut conn, &ctx, claimed[0], &clock("2026-03-25")).unwrap(), Fired::Fired);
+
+        let reminder = |conn: &mut vorgang::db::DbConnection, invitation: i64| -> String {
+            outbox::table
+                .filter(outbox::invitation_id.eq(invitation))
+                .filter(outbox::template.eq("beteiligung_erinnerung"))
+                .select(outbox::rendered)
+                .first(conn)
+                .unwrap()
+        };
+        let asked = reminder(&mut conn, invited[0]);
+        assert!(asked.contains("Die Frist endet am Mittwoch, 01.04.2026."), "{asked}");
+        assert!(asked.contains("Ihre Bitte vom 10.03.2026, die Frist bis zum Mittwoch, 15.04.2026 zu verlängern, liegt uns vor. Wir haben darüber noch nicht entschieden; bis zu unserer Entscheidung gilt die genannte Frist."), "{asked}");
+        assert!(!asked.contains("nicht zuständig"), "{asked}");
+        let noticed = reminder(&mut conn, invited[1]);
+        assert!(noticed.contains("Ihre Mitteilung vom 11.03.2026, dass Sie nicht zuständig sind (zuständig sei nach Ihrer Angabe: Jugendamt der Stadt Soest), liegt uns vor. Wir haben darüber noch nicht entschieden; bis dahin bleibt unsere Bitte um Ihre Stellungnahme bestehen."), "{noticed}");
+        assert!(!noticed.contains("verlängern"), "{noticed}");
+    }
+}
+
+both_backends! {
     fn a_timer_fired_by_two_processes_takes_effect_once(backend) {
         let Soest { _db, pool, _dir, api, soest, actor } = Soest::with_coordinator(backend);
         let ctx: CaseContext<'_> = api.case_context();
