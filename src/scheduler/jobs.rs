@@ -226,6 +226,7 @@ pub fn execute(
             let mut counts = Counts::new();
             counts.insert("mails".into(), run.mails.into());
             counts.insert("deadlines".into(), run.deadlines.into());
+            counts.insert("anliegen".into(), run.asks.into());
             counts.insert("unreachable".into(), run.unreachable.into());
             Ok(counts)
         }

@@ -315,3 +315,73 @@ both_backends! {
         assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
     }
 }
+
+both_backends! {
+    fn the_monday_digest_lists_the_partners_requests_the_office_has_not_decided(backend) {
+        let db = TestDatabase::migrated(backend);
+        let pool = db.pool(2);
+        let dir = tempfile::tempdir().unwrap();
+        let api = crate::support::api::state(&pool, dir.path());
+        let mut conn = pool.get().unwrap();
+        crate::support::partners::add_partners(&mut conn);
+        create_user(&mut conn, "k@kreis-soest.de", "05974", &[Role::Koordination], None);
+        // The consultation opened on 4 March ends on 1 April, after the fortnight from Monday
+        // 9 March: only the partners' requests are news for the office that Monday.
+        let soest = consultation(&mut conn, &api, "05974", "k@kreis-soest.de", at("2026-03-04T09:00:00+01:00"));
+        let invited: Vec<(i64, String)> = vorgang::db::schema::invitations::table
+            .inner_join(vorgang::db::schema::organisations::table)
+            .filter(vorgang::db::schema::invitations::case_id.eq(soest.0))
+            .order(vorgang::db::schema::invitations::id)
+            .select((vorgang::db::schema::invitations::id, vorgang::db::schema::organisations::name))
+            .load(&mut conn)
+            .unwrap();
+        let ctx = api.case_context();
+        let asked = vorgang::service::clock::at(at("2026-03-05T10:00:00+01:00"));
+        vorgang::service::extension_request::request(&mut conn, &ctx, invited[0].0, (Some("2026-04-15"), Some("Der Ausschuss tagt später."), Some("Frau Muster")), &asked).unwrap();
+        let reported = vorgang::service::clock::at(at("2026-03-06T10:00:00+01:00"));
+        vorgang::service::responsibility_notice::report(&mut conn, &ctx, invited[1].0, (Some("Zuständig ist die Stadt."), Some("Jugendamt der Stadt Soest"), Some("Herr Kaya")), &reported).unwrap();
+
+        let jobs = JobContext { case: api.case_context(), jobs: &api.jobs, owner: "test", timer_lease: TimeDelta::minutes(5), stop: &|| false };
+        let counts = execute(&mut conn, &jobs, JobName::Digest, at("2026-03-09T07:00:00+01:00")).unwrap();
+        assert_eq!((counts["mails"].as_u64(), counts["deadlines"].as_u64(), counts["anliegen"].as_u64()), (Some(1), Some(0), Some(2)), "{counts:?}");
+        let digest = |conn: &mut vorgang::db::DbConnection| -> (String, Value) {
+            let (subject, rendered): (String, String) = outbox::table
+                .filter(outbox::template.eq("fristen_uebersicht"))
+                .order(outbox::id.desc())
+                .select((outbox::subject, outbox::rendered))
+                .first(conn)
+                .unwrap();
+            (subject, serde_json::from_str(&rendered).unwrap())
+        };
+        let (subject, rendered) = digest(&mut conn);
+        assert_eq!(subject, "Fristen der nächsten 14 Tage (09.03.2026 bis 22.03.2026): keine Fristen, 2 offene Anliegen");
+        let text = rendered["text"].as_str().unwrap();
+        let aktenzeichen: String = vorgang::db::schema::cases::table.find(soest).select(vorgang::db::schema::cases::aktenzeichen).first(&mut conn).unwrap();
+        assert!(text.contains("enden für Kreis Soest keine Fristen.\n\nÜber diese Anliegen"), "{text}");
+        let (first, second) = (&invited[0].1, &invited[1].1);
+        assert!(text.contains(&format!("Über diese Anliegen beteiligter Stellen haben Sie noch nicht entschieden; die Stellen warten auf Ihre Antwort:\n- {aktenzeichen}: {first}")), "{text}");
+        assert!(text.contains("bittet seit dem 05.03.2026 um Fristverlängerung bis Mittwoch, 15.04.2026\n"), "{text}");
+        assert!(text.contains(&format!("- {aktenzeichen}: {second}")), "{text}");
+        assert!(text.contains("teilt seit dem 06.03.2026 mit, nicht zuständig zu sein (zuständig sei: Jugendamt der Stadt Soest)\n"), "{text}");
+        assert!(!text.contains("\n\n\n"), "{text}");
+        let html = rendered["html"].as_str().unwrap();
+        assert!(html.contains("teilt seit dem 06.03.2026 mit, nicht zuständig zu sein (zuständig sei: Jugendamt der Stadt Soest)</li>"), "{html}");
+        assert!(!html.contains("<table>"), "no deadlines, no table: {html}");
+
+        // The office declines the request for more time; two weeks later the deadline is due
+        // and only the notice still waits.
+        let actor = Actor { id: "k@kreis-soest.de".into(), roles: vec!["koordination".into()] };
+        let allow = |_| Ok(());
+        let decided = vorgang::service::clock::at(at("2026-03-10T10:00:00+01:00"));
+        let call = Invocation { actor: &actor, clock: &decided, check: &allow };
+        vorgang::service::request_refusal::refuse(&mut conn, &ctx, soest, (invited[0].0, vorgang::service::request_refusal::PartnerRequest::Extension), "Der Kreistag tagt am 20.04.2026.".into(), call).unwrap();
+        let counts = execute(&mut conn, &jobs, JobName::Digest, at("2026-03-23T07:00:00+01:00")).unwrap();
+        assert_eq!((counts["deadlines"].as_u64(), counts["anliegen"].as_u64()), (Some(1), Some(1)), "{counts:?}");
+        let (subject, rendered) = digest(&mut conn);
+        assert_eq!(subject, "Fristen der nächsten 14 Tage (23.03.2026 bis 05.04.2026): 1 Frist, 1 offenes Anliegen");
+        let text = rendered["text"].as_str().unwrap();
+        assert!(text.contains(&format!("Mittwoch, 01.04.2026: {aktenzeichen} – Beteiligung")), "{text}");
+        assert!(!text.contains("Fristverlängerung"), "{text}");
+        assert!(text.contains("nicht zuständig zu sein"), "{text}");
+    }
+}
