@@ -127,6 +127,9 @@ pub struct Settings {
     /// Reverse proxies whose forwarding header names the client (`trusted_proxies`, the header
     /// by `forwarded_header`); none by default.
     pub trusted_proxies: crate::web::client_addr::TrustedProxies,
+    /// The header in which the trusted proxies name the logged-in user (`proxy_login_header`);
+    /// `None`: everybody logs in with a password.
+    pub proxy_login: Option<crate::auth::ProxyLogin>,
     /// How long an API token is valid (`token_lifetime_minutes`).
     pub token_lifetime: chrono::TimeDelta,
     /// How long a web session lasts unused and at most (`session_idle_minutes`,
@@ -165,6 +168,7 @@ impl fmt::Debug for Settings {
                 &self.metrics_token.as_ref().map(|_| "<gesetzt>"),
             )
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("proxy_login", &self.proxy_login)
             .field("token_lifetime", &self.token_lifetime)
             .field("sessions", &self.sessions)
             .finish()
@@ -189,6 +193,7 @@ const KEYS: &[(&str, Option<&str>)] = &[
     ("metrics_token", Some("VORGANG_METRICS_TOKEN")),
     ("trusted_proxies", Some("VORGANG_TRUSTED_PROXIES")),
     ("forwarded_header", Some("VORGANG_FORWARDED_HEADER")),
+    ("proxy_login_header", Some("VORGANG_PROXY_LOGIN_HEADER")),
     (
         "token_lifetime_minutes",
         Some("VORGANG_TOKEN_LIFETIME_MINUTES"),
@@ -646,6 +651,27 @@ fn resolve(mut raw: Raw) -> Result<Settings, ConfigError> {
             })?,
         ),
     };
+    let proxy_login = match raw.string("proxy_login_header")? {
+        None => None,
+        Some((text, source)) => {
+            let login =
+                crate::auth::ProxyLogin::parse(&text).map_err(|reason| ConfigError::Invalid {
+                    key: "proxy_login_header",
+                    origin: source.clone(),
+                    reason,
+                })?;
+            if trusted_proxies.is_empty() {
+                return Err(ConfigError::Invalid {
+                    key: "proxy_login_header",
+                    origin: source,
+                    reason: "setzt `trusted_proxies` voraus: nur den dort genannten Proxys wird \
+                             geglaubt, wer angemeldet ist"
+                        .into(),
+                });
+            }
+            Some(login)
+        }
+    };
     let token_lifetime = raw
         .integer("token_lifetime_minutes", 5, 1440)?
         .map_or(crate::auth::StaffTokens::DEFAULT_LIFETIME, |minutes| {
@@ -706,6 +732,7 @@ fn resolve(mut raw: Raw) -> Result<Settings, ConfigError> {
         jobs,
         metrics_token,
         trusted_proxies,
+        proxy_login,
         token_lifetime,
         sessions,
     })
@@ -1076,6 +1103,38 @@ mod tests {
     }
 
     #[test]
+    fn a_proxy_login_header_needs_trusted_proxies() {
+        let (_dir, path) = write_config("trusted_proxies = \"10.0.0.5\"\n");
+        assert_eq!(load(Some(&path), &env_of(&[])).unwrap().proxy_login, None);
+        let settings = load(
+            Some(&path),
+            &env_of(&[("VORGANG_PROXY_LOGIN_HEADER", "X-Remote-User")]),
+        )
+        .unwrap();
+        assert_eq!(
+            settings.proxy_login,
+            Some(crate::auth::ProxyLogin::parse("x-remote-user").unwrap())
+        );
+        let error = load(
+            Some(&path),
+            &env_of(&[("VORGANG_PROXY_LOGIN_HEADER", "Authorization")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains("proxy_login_header") && error.contains("eigene Bedeutung"),
+            "{error}"
+        );
+        let (_dir, path) = write_config("proxy_login_header = \"X-Remote-User\"\n");
+        let error = load(Some(&path), &env_of(&[])).unwrap_err().to_string();
+        assert!(
+            error.contains("proxy_login_header")
+                && error.contains("setzt `trusted_proxies` voraus"),
+            "{error}"
+        );
+    }
+
+    #[test]
     fn jobs_have_defaults_and_come_from_tables_and_environment() {
         use crate::scheduler::jobs::JobName;
         let (_dir, path) = write_config("");
@@ -1239,6 +1298,12 @@ mod tests {
                 "trusted_proxies",
             ),
             ("VORGANG_FORWARDED_HEADER", "X-Real-IP", "forwarded_header"),
+            ("VORGANG_PROXY_LOGIN_HEADER", "Cookie", "proxy_login_header"),
+            (
+                "VORGANG_PROXY_LOGIN_HEADER",
+                "X-Remote-User",
+                "proxy_login_header",
+            ),
             ("VORGANG_DOCUMENT_MAX_MB", "0", "document_max_mb"),
             ("VORGANG_DOCUMENT_MAX_MB", "viel", "document_max_mb"),
             (

@@ -286,7 +286,8 @@ pub fn serve(settings: Settings) -> Result<(), StartupError> {
     // Built once, before the workers: the login limits must be shared by all of them.
     let auth = actix_web::web::Data::new(
         Auth::from_secret(&secret, settings.token_lifetime)
-            .with_trusted_proxies(settings.trusted_proxies.clone()),
+            .with_trusted_proxies(settings.trusted_proxies.clone())
+            .with_proxy_login(settings.proxy_login.clone()),
     );
     let ui = actix_web::web::Data::new(
         crate::web::ui::UiState::new(&settings.public_url, legal).with_sessions(settings.sessions),

@@ -8,6 +8,7 @@ pub mod login;
 pub mod password;
 pub mod permissions;
 pub mod principal;
+pub mod proxy_login;
 pub mod session;
 pub mod token;
 
@@ -18,6 +19,7 @@ pub use limiter::{LoginLimiter, LoginLimits};
 pub use password::Passwords;
 pub use permissions::{CaseScope, Denied, Permission, authorize, workflow_roles};
 pub use principal::{Caller, Principal};
+pub use proxy_login::ProxyLogin;
 pub use token::{Signer, StaffToken, StaffTokens};
 
 use crate::secret::Secret;
@@ -39,6 +41,9 @@ pub struct Auth {
     pub limiter: LoginLimiter,
     /// Reverse proxies that name the client, whose address the limiter counts.
     pub proxies: TrustedProxies,
+    /// The header in which those proxies name the logged-in user, if they do
+    /// (`proxy_login_header`).
+    pub proxy_login: Option<ProxyLogin>,
 }
 
 impl Auth {
@@ -49,7 +54,14 @@ impl Auth {
             passwords,
             limiter,
             proxies: TrustedProxies::default(),
+            proxy_login: None,
         }
+    }
+
+    /// The same, taking the user a trusted proxy names in `login`'s header as logged in.
+    pub fn with_proxy_login(mut self, login: Option<ProxyLogin>) -> Self {
+        self.proxy_login = login;
+        self
     }
 
     /// The same, counting failures per client behind the given reverse proxies.

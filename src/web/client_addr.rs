@@ -114,6 +114,11 @@ impl TrustedProxies {
         self
     }
 
+    /// Whether no proxy is trusted.
+    pub fn is_empty(&self) -> bool {
+        self.nets.is_empty()
+    }
+
     /// Whether requests from `ip` may say who the client is.
     pub fn contains(&self, ip: IpAddr) -> bool {
         let ip = ip.to_canonical();

@@ -878,3 +878,75 @@ fn session_writes_wait_at_the_sqlite_write_gate() {
     let left: i64 = ui_sessions::table.count().get_result(&mut conn).unwrap();
     assert_eq!(left, 0);
 }
+
+both_backends! {
+    async fn a_user_the_trusted_proxy_names_is_logged_in_without_a_password(backend) {
+        let db = TestDatabase::migrated(backend);
+        create_user(&mut db.connection(), EMAIL, "05154", &[Role::Koordination], None);
+        create_user(&mut db.connection(), "ehemalig@kreis-kleve.de", "05154", &[Role::Lesen], Some(PASSWORD));
+        diesel::update(users::table.filter(users::email.eq("ehemalig@kreis-kleve.de")))
+            .set(users::active.eq(false))
+            .execute(&mut db.connection())
+            .unwrap();
+        let auth = crate::support::auth::test_auth_with_proxy_login("10.0.0.1", "X-Remote-User");
+        let app = ui_app!(db.pool(2), auth, plain_ui());
+        let named = |path: &str, user: &str| TestRequest::get().uri(path).insert_header(("X-Remote-User", user.to_string()));
+
+        // A page without a session goes to the login, which the proxy's word completes.
+        let mut browser = Browser::from("10.0.0.1:5000");
+        let start = browser.send(&app, named("/vorgaenge", EMAIL)).await;
+        assert_eq!(start.location(), "/login?next=%2Fvorgaenge");
+        let login = browser.send(&app, named("/login?next=%2Fvorgaenge", " Anna@Kreis-Kleve.de ")).await;
+        assert_eq!(login.status, 303, "{}", login.body);
+        assert_eq!(login.location(), "/vorgaenge");
+        assert!(login.set_cookie("vorgang_session").contains("HttpOnly"));
+        assert_eq!(session_rows(&db), 1);
+        let list = browser.get(&app, "/vorgaenge").await;
+        assert_eq!(list.status, 200, "{}", list.body);
+        assert!(list.body.contains("Angemeldet als"), "{}", list.body);
+
+        // Logged out, the login page does not log in again on its own, but offers to.
+        let token = browser.csrf_token(&app, "/").await;
+        let out = browser.post(&app, "/logout", &[("csrf", &token)]).await;
+        assert_eq!(out.location(), "/login?abgemeldet=1");
+        let page = browser.send(&app, named("/login?abgemeldet=1", EMAIL)).await;
+        assert_eq!(page.status, 200);
+        assert!(page.body.contains("Sie haben sich abgemeldet."), "{}", page.body);
+        assert!(page.body.contains("<a href=\"/login\">Erneut über das Netz Ihrer Verwaltung anmelden</a>"), "{}", page.body);
+        assert_eq!(session_rows(&db), 0);
+        assert_eq!(browser.send(&app, named("/login", EMAIL)).await.location(), "/");
+        assert_eq!(session_rows(&db), 1);
+
+        // The header from anyone but the proxy is a client's claim: the form, no session.
+        let mut intruder = Browser::from("10.0.0.9:5000");
+        let form = intruder.send(&app, named("/login", EMAIL)).await;
+        assert_eq!(form.status, 200);
+        assert!(form.body.contains("name=\"passwort\""), "{}", form.body);
+        assert!(!form.body.contains("Erneut über das Netz"), "{}", form.body);
+        assert!(!intruder.cookies.contains_key("vorgang_session"));
+        assert_eq!(session_rows(&db), 1);
+
+        // An address without an active account is told so; nothing starts.
+        for (user, shown) in [("unbekannt@kreis-kleve.de", "unbekannt@kreis-kleve.de"), ("Ehemalig@kreis-kleve.de", "ehemalig@kreis-kleve.de")] {
+            let mut other = Browser::from("10.0.0.1:5001");
+            let refused = other.send(&app, named("/login", user)).await;
+            assert_eq!(refused.status, 403, "{}", refused.body);
+            assert!(refused.body.contains(&format!("Sie sind im Netz Ihrer Verwaltung als „{shown}“ angemeldet; dazu gibt es in vorgang kein aktives Konto.")), "{}", refused.body);
+            assert!(!other.cookies.contains_key("vorgang_session"));
+        }
+        assert_eq!(session_rows(&db), 1);
+    }
+}
+
+both_backends! {
+    async fn without_a_proxy_login_header_the_proxy_names_nobody(backend) {
+        let db = TestDatabase::migrated(backend);
+        create_user(&mut db.connection(), EMAIL, "05154", &[Role::Koordination], Some(PASSWORD));
+        let app = ui_app!(db.pool(2), crate::support::auth::test_auth_behind("10.0.0.1"), plain_ui());
+        let mut browser = Browser::from("10.0.0.1:5000");
+        let form = browser.send(&app, TestRequest::get().uri("/login").insert_header(("X-Remote-User", EMAIL))).await;
+        assert_eq!(form.status, 200);
+        assert!(form.body.contains("name=\"passwort\""), "{}", form.body);
+        assert_eq!(session_rows(&db), 0);
+    }
+}

@@ -17,8 +17,10 @@ use super::session::AllowPending;
 use super::{CsrfForm, OptionalSession, UiState, csrf, error_page, layout, render, see_other};
 use crate::auth::Auth;
 use crate::auth::login::{LoginError, authenticate, describe_wait, retry_after_seconds};
+use crate::auth::proxy_login::Vouched;
 use crate::auth::session as store;
 use crate::db::Database;
+use crate::db::models::User;
 use crate::web::api::ApiState;
 
 /// Longest `next` accepted; longer ones are ignored.
@@ -61,12 +63,18 @@ struct LoginView<'a> {
     meldung: Option<&'a str>,
     fehler: Vec<(&'static str, String)>,
     hinweis: Option<&'static str>,
+    /// Offer to log in again through the proxy (after logging out, where it names users).
+    again_through_proxy: bool,
 }
 
-/// `GET /login`: the form; a logged-in user goes on to `next` (or `/`) at once.
+/// `GET /login`: the form; a logged-in user goes on to `next` (or `/`) at once, and so does a
+/// user a trusted proxy names (`proxy_login_header`), with a new session, except right after
+/// logging out (else logging out would be impossible).
 pub async fn show(
     req: HttpRequest,
     session: OptionalSession,
+    db: web::Data<Database>,
+    auth: web::Data<Auth>,
     api: web::Data<ApiState>,
     ui: web::Data<UiState>,
 ) -> HttpResponse {
@@ -78,10 +86,13 @@ pub async fn show(
         }
         return see_other(next.unwrap_or("/"));
     }
-    let hinweis = query
-        .abgemeldet
-        .is_some()
-        .then_some("Sie haben sich abgemeldet.");
+    let logged_out = query.abgemeldet.is_some();
+    if let Some(login) = auth.proxy_login.as_ref().filter(|_| !logged_out)
+        && let Vouched::Email(email) = login.vouched(&req, &auth.proxies)
+    {
+        return proxy_login(&req, &db, &api, &ui, email, next).await;
+    }
+    let hinweis = logged_out.then_some("Sie haben sich abgemeldet.");
     login_page(
         &req,
         &api,
@@ -93,8 +104,56 @@ pub async fn show(
             meldung: None,
             fehler: Vec::new(),
             hinweis,
+            again_through_proxy: logged_out && auth.proxy_login.is_some(),
         },
     )
+}
+
+/// Starts a session for the active account of `email`, which a trusted proxy names as logged
+/// in; without one, the login form says so (403) and no session starts.
+async fn proxy_login(
+    req: &HttpRequest,
+    db: &Database,
+    api: &ApiState,
+    ui: &UiState,
+    email: String,
+    next: Option<&str>,
+) -> HttpResponse {
+    let address = email.clone();
+    let user = match db
+        .run(move |conn| User::find_by_email(conn, &address))
+        .await
+    {
+        Ok(user) => user.filter(|user| user.active),
+        Err(error) => {
+            tracing::error!(%error, "proxy login: user lookup failed");
+            return internal(api);
+        }
+    };
+    let Some(user) = user else {
+        tracing::info!("proxy login refused: no active account for the named user");
+        let meldung = format!(
+            "Sie sind im Netz Ihrer Verwaltung als „{email}“ angemeldet; dazu gibt es in \
+             vorgang kein aktives Konto. Bitte wenden Sie sich an die Administration, oder \
+             melden Sie sich mit E-Mail-Adresse und Passwort an."
+        );
+        return login_page(
+            req,
+            api,
+            ui,
+            StatusCode::FORBIDDEN,
+            LoginView {
+                email: &email,
+                next,
+                meldung: Some(&meldung),
+                fehler: Vec::new(),
+                hinweis: None,
+                again_through_proxy: false,
+            },
+        );
+    };
+    tracing::info!(user_id = %user.id, "login through the proxy");
+    start_session(req, db, api, ui, &user, next).await
 }
 
 /// Renders the login form with a login CSRF token bound to the browser's nonce cookie (a new
@@ -136,6 +195,7 @@ fn login_page(
     context["fehler"] = json!(fehler);
     context["meldung"] = json!(view.meldung);
     context["hinweis"] = json!(view.hinweis);
+    context["erneut_ueber_netz"] = json!(view.again_through_proxy);
     context["email"] = json!(view.email);
     context["next"] = json!(view.next);
     context["login_csrf"] = json!(token);
@@ -191,6 +251,7 @@ pub async fn submit(
         meldung,
         fehler,
         hinweis: None,
+        again_through_proxy: false,
     };
 
     let nonce = cookie::read(&req, cookie::LOGIN).filter(|n| nonce_well_formed(n));
@@ -277,7 +338,20 @@ pub async fn submit(
         Err(LoginError::Internal(_)) => return internal(&api),
     };
 
-    let old = cookie::read(&req, cookie::SESSION);
+    start_session(&req, &db, &api, &ui, &user, next).await
+}
+
+/// Starts a session for `user` (ending the browser's old one) and sends the browser on: to
+/// the password form when the user must choose one, else to `next` or `/`.
+async fn start_session(
+    req: &HttpRequest,
+    db: &Database,
+    api: &ApiState,
+    ui: &UiState,
+    user: &User,
+    next: Option<&str>,
+) -> HttpResponse {
+    let old = cookie::read(req, cookie::SESSION);
     let browser = req
         .headers()
         .get(header::USER_AGENT)
@@ -303,7 +377,7 @@ pub async fn submit(
         Ok(session) => session,
         Err(error) => {
             tracing::error!(%error, "cannot start a session");
-            return internal(&api);
+            return internal(api);
         }
     };
     let target = if user.must_change_password {

@@ -46,6 +46,15 @@ pub fn test_auth_behind_proxies(proxies: TrustedProxies) -> web::Data<Auth> {
     web::Data::new(auth_parts(cheap_passwords()).with_trusted_proxies(proxies))
 }
 
+/// Like [`test_auth_behind`], the proxies naming the logged-in user in `header`.
+pub fn test_auth_with_proxy_login(proxies: &str, header: &str) -> web::Data<Auth> {
+    web::Data::new(
+        auth_parts(cheap_passwords())
+            .with_trusted_proxies(TrustedProxies::parse(proxies).unwrap())
+            .with_proxy_login(Some(vorgang::auth::ProxyLogin::parse(header).unwrap())),
+    )
+}
+
 fn auth_parts(passwords: Passwords) -> Auth {
     Auth::new(
         StaffTokens::new(
