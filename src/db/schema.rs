@@ -213,6 +213,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// A staff member's absence with the colleague standing in (one per user).
+    absences (user_id) {
+        user_id -> BigInt,
+        until -> Date,
+        deputy_id -> BigInt,
+        set_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     /// A partner's pending request for a later deadline (one per invitation).
     extension_requests (invitation_id) {
         invitation_id -> BigInt,
@@ -448,6 +458,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     organisation_contacts,
     invitations,
     partner_links,
+    absences,
     extension_requests,
     responsibility_notices,
     answers,

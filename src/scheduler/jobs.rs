@@ -360,10 +360,13 @@ fn housekeep(
     )
     .execute(conn)?;
     let sessions = crate::auth::session::purge_ended(conn, now, jobs.sessions)?;
+    let today = crate::service::clock::berlin_date(now.and_utc());
+    let absences = crate::service::absences::purge_past(conn, today)?;
     let mut counts = Counts::new();
     counts.insert("partner_links_deleted".into(), links.into());
     counts.insert("outbox_deleted".into(), mails.into());
     counts.insert("ui_sessions_deleted".into(), sessions.into());
+    counts.insert("absences_deleted".into(), absences.into());
     Ok(counts)
 }
 

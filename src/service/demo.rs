@@ -34,7 +34,7 @@ use super::cases::CaseContext;
 use crate::auth::Passwords;
 use crate::db::models::{OrganisationId, Role};
 use crate::db::schema::{
-    calendar_tokens, case_assignments, cases, demo_records, follow_ups, invitations,
+    absences, calendar_tokens, case_assignments, cases, demo_records, follow_ups, invitations,
     organisation_contacts, organisations, outbox, user_roles, users,
 };
 use crate::db::{DbConnection, write_transaction};
@@ -239,6 +239,15 @@ fn remove_rows(
         .execute(conn)?;
     diesel::delete(case_assignments::table.filter(case_assignments::user_id.eq_any(&user_ids)))
         .execute(conn)?;
+    // Absences of demo users, and those where a real user named a demo user as deputy.
+    diesel::delete(
+        absences::table.filter(
+            absences::user_id
+                .eq_any(&user_ids)
+                .or(absences::deputy_id.eq_any(&user_ids)),
+        ),
+    )
+    .execute(conn)?;
     let deleted = case_removal::delete_rows(conn, &case_ids)?;
     summary.mails += deleted.mails;
     summary.answers = deleted.answers;

@@ -167,6 +167,30 @@ pub fn due_for(
         .collect())
 }
 
+/// The open Wiedervorlagen due by `today` of the colleagues `deputy` stands in for (see
+/// `service::absences`), each with its colleague's name, earliest first: those both the
+/// colleague and the deputy may read.
+pub fn due_standing_in(
+    conn: &mut DbConnection,
+    deputy: &Principal,
+    today: NaiveDate,
+) -> Result<Vec<(String, DueFollowUp)>, ServiceError> {
+    let mut due = Vec::new();
+    for absent in super::absences::standing_in_for(conn, deputy.user_id, today)? {
+        let Some(colleague) = Principal::load(conn, absent.user)? else {
+            continue;
+        };
+        due.extend(
+            open_rows(conn, Some(absent.user), today, false)?
+                .into_iter()
+                .filter(|row| row.readable_by(&colleague) && row.readable_by(deputy))
+                .map(|row| (absent.name.clone(), row.follow_up)),
+        );
+    }
+    due.sort_by_key(|(_, f)| (f.due, f.id));
+    Ok(due)
+}
+
 /// An open Wiedervorlage with what deciding whether its user may still see it needs.
 struct OpenRow {
     user: i64,
@@ -272,7 +296,9 @@ pub const TEMPLATE: &str = "wiedervorlage";
 /// Mails each user the open Wiedervorlagen due by `clock.today` that were not mailed yet (due
 /// on a weekend or a holiday, they come with the next working day's run), one mail per user,
 /// each Wiedervorlage once: the mail and the mark are written in one transaction. Users no
-/// longer active, and cases they may no longer read, are left out. Returns the mails queued.
+/// longer active, and cases they may no longer read, are left out. A user away today (see
+/// `service::absences`) has the colleague standing in mailed as well, in the same transaction.
+/// Returns the mails queued.
 pub fn mail_due(
     conn: &mut DbConnection,
     out: &super::mail::Outgoing,
@@ -289,16 +315,16 @@ pub fn mail_due(
             continue;
         };
         let name = rows[0].user_name.clone();
-        let visible: Vec<DueFollowUp> = rows
+        let visible: Vec<OpenRow> = rows
             .into_iter()
             .filter(|row| row.readable_by(&principal))
-            .map(|row| row.follow_up)
             .collect();
         if visible.is_empty() {
             continue;
         }
         let entries: Vec<serde_json::Value> = visible
             .iter()
+            .map(|row| &row.follow_up)
             .map(|f| {
                 serde_json::json!({
                     "aktenzeichen": f.aktenzeichen,
@@ -316,8 +342,36 @@ pub fn mail_due(
             "anzahl": entries.len(),
             "erste": entries[0],
             "wiedervorlagen": entries,
+            "vertretung": null,
         });
-        let ids: Vec<i64> = visible.iter().map(|f| f.id).collect();
+        // Away, the user has them mailed to the colleague standing in as well: those of them
+        // that colleague may read.
+        let standing_in = match super::absences::current(conn, UserId(user), clock.today)? {
+            Some(absence) => Principal::load(conn, absence.deputy)?.map(|deputy| (absence, deputy)),
+            None => None,
+        };
+        let deputy_mail = standing_in.and_then(|(absence, deputy)| {
+            let entries: Vec<serde_json::Value> = visible
+                .iter()
+                .zip(&entries)
+                .filter(|(row, _)| row.readable_by(&deputy))
+                .map(|(_, entry)| entry.clone())
+                .collect();
+            let first = entries.first()?.clone();
+            let context = serde_json::json!({
+                "name": absence.deputy_name,
+                "datum": clock.today.format("%d.%m.%Y").to_string(),
+                "anzahl": entries.len(),
+                "erste": first,
+                "wiedervorlagen": entries,
+                "vertretung": {
+                    "fuer": name,
+                    "bis": absence.until.format("%d.%m.%Y").to_string(),
+                },
+            });
+            Some((deputy, context))
+        });
+        let ids: Vec<i64> = visible.iter().map(|row| row.follow_up.id).collect();
         let at = clock.now.naive_utc();
         let sent = write_transaction(conn, |conn| {
             let marked = diesel::update(
@@ -344,10 +398,29 @@ pub fn mail_due(
                 &context,
                 &context,
                 at,
-            )
+            )?;
+            if let Some((deputy, context)) = &deputy_mail {
+                super::mail::queue_with(
+                    conn,
+                    out,
+                    super::mail::Envelope {
+                        case: None,
+                        invitation: None,
+                        template: TEMPLATE,
+                        recipients: serde_json::json!({
+                            "kind": "user", "user": deputy.user_id.0, "vertretung_fuer": user,
+                        }),
+                        to: vec![deputy.email.clone()],
+                    },
+                    context,
+                    context,
+                    at,
+                )?;
+            }
+            Ok(())
         });
         match sent {
-            Ok(()) => mails += 1,
+            Ok(()) => mails += 1 + usize::from(deputy_mail.is_some()),
             Err(ServiceError::Conflict(_)) => {}
             Err(other) => return Err(other),
         }
@@ -460,15 +533,28 @@ pub fn sample_mails() -> Vec<crate::render::SampleMail> {
             "link": "https://vorgang.example/vorgaenge/1#wiedervorlage",
         })
     };
+    let deputy = serde_json::json!({ "fuer": "Ben Kaya", "bis": "15.01.2027" });
+    // The user's own mail and, while away, the deputy's, with one entry and with several.
     [
-        vec![entry("KI-05558-2027-0001", false)],
-        vec![
-            entry("KI-05558-2027-0001", true),
-            entry("KIB-05558-2027-0002", false),
-        ],
+        (vec![entry("KI-05558-2027-0001", false)], None),
+        (
+            vec![
+                entry("KI-05558-2027-0001", true),
+                entry("KIB-05558-2027-0002", false),
+            ],
+            None,
+        ),
+        (vec![entry("KI-05558-2027-0001", false)], Some(&deputy)),
+        (
+            vec![
+                entry("KI-05558-2027-0001", true),
+                entry("KIB-05558-2027-0002", false),
+            ],
+            Some(&deputy),
+        ),
     ]
     .into_iter()
-    .map(|entries| {
+    .map(|(entries, vertretung)| {
         crate::render::SampleMail::new(
             TEMPLATE,
             serde_json::json!({
@@ -477,6 +563,7 @@ pub fn sample_mails() -> Vec<crate::render::SampleMail> {
                 "anzahl": entries.len(),
                 "erste": entries[0],
                 "wiedervorlagen": entries,
+                "vertretung": vertretung,
             }),
         )
     })

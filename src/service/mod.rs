@@ -1,5 +1,6 @@
 //! The service layer: one function per command, each in one database transaction.
 
+pub mod absences;
 pub mod admin_chain;
 pub mod admin_log;
 pub mod aktenzeichen;

@@ -586,6 +586,17 @@ both_backends! {
             let coordinator = Actor { id: "koordination@kreis-coesfeld.demo".into(), roles: vec!["koordination".into()] };
             commands::start_case(&mut conn, &setup.api.case_context(), "ki-antrag", &coesfeld,
                 serde_json::json!({}), &coordinator, &vorgang::service::clock::now()).unwrap();
+            // Absences naming a demo user, either way: they go with the demo user (written
+            // directly, as the form offers only colleagues of the same Kreis).
+            use vorgang::db::schema::absences;
+            let demo_user = vorgang::db::models::User::find_by_email(&mut conn, "koordination@kreis-coesfeld.demo").unwrap().unwrap();
+            let real_user = vorgang::db::models::User::find_by_email(&mut conn, "k@kreis-soest.de").unwrap().unwrap();
+            for (away, deputy) in [(demo_user.id, real_user.id), (real_user.id, demo_user.id)] {
+                diesel::insert_into(absences::table)
+                    .values((absences::user_id.eq(away.0), absences::until.eq(today() + chrono::Days::new(3)), absences::deputy_id.eq(deputy.0), absences::set_at.eq(now().naive_utc())))
+                    .execute(&mut conn)
+                    .unwrap();
+            }
         }
 
         let removed = demo::remove(&mut conn, &setup.api.documents).unwrap();
@@ -598,6 +609,8 @@ both_backends! {
         assert_eq!(removed.blobs, summary.documents);
 
         // Exactly what was there before the demo is left, untouched.
+        let absences: i64 = vorgang::db::schema::absences::table.count().get_result(&mut conn).unwrap();
+        assert_eq!(absences, 0);
         assert_eq!(counts(&mut conn), before);
         assert_eq!(case_rows(&mut conn, real), real_rows);
         assert_eq!(setup.blobs(), real_blobs);

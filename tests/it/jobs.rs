@@ -253,7 +253,7 @@ both_backends! {
         assert_eq!(runs[0]["job"], "housekeeping");
         assert_eq!(runs[0]["outcome"], "ok");
         assert_eq!(runs[0]["owner"], "instanz-a");
-        assert_eq!(runs[0]["counts"], serde_json::json!({"partner_links_deleted": 0, "outbox_deleted": 0, "ui_sessions_deleted": 0}));
+        assert_eq!(runs[0]["counts"], serde_json::json!({"partner_links_deleted": 0, "outbox_deleted": 0, "ui_sessions_deleted": 0, "absences_deleted": 0}));
     }
 }
 
@@ -332,5 +332,71 @@ both_backends! {
         assert_eq!(again["wiedervorlagen"], 0);
         let unmailed: i64 = follow_ups::table.filter(follow_ups::notified_at.is_null()).count().get_result(&mut conn).unwrap();
         assert_eq!(unmailed, 3, "closed, deactivated and moved stay unmailed");
+    }
+}
+
+both_backends! {
+    fn while_a_user_is_away_the_deputy_is_mailed_the_due_wiedervorlagen_too(backend) {
+        use vorgang::db::models::{CaseId, Role};
+        use vorgang::db::schema::users;
+        use vorgang::scheduler::jobs::execute;
+        use crate::support::auth::create_user;
+        let db = TestDatabase::migrated(backend);
+        let pool = db.pool(4);
+        let dir = tempfile::tempdir().unwrap();
+        let api = crate::support::api::state(&pool, dir.path());
+        let jobs = Jobs::default();
+        let mut conn = pool.get().unwrap();
+        let anna = create_user(&mut conn, "anna@kreis-soest.de", "05974", &[Role::Koordination], None);
+        let ben = create_user(&mut conn, "ben@kreis-soest.de", "05974", &[Role::Koordination], None);
+        for (user, name) in [(&anna, "Anna Berger"), (&ben, "Ben Kaya")] {
+            diesel::update(users::table.find(user.id.0)).set(users::display_name.eq(name)).execute(&mut conn).unwrap();
+        }
+        let soest = Organisation::find_by_key(&mut conn, "05974").unwrap().unwrap();
+        let actor = Actor { id: "anna@kreis-soest.de".into(), roles: vec!["koordination".into()] };
+        let thursday = vorgang::service::clock::at(at("2026-03-05T10:00:00+01:00"));
+        let case = cases::start_case(&mut conn, &api.case_context(), "ki-antrag", &soest, serde_json::json!({}), &actor, &thursday).unwrap();
+        let az = case.row.aktenzeichen.clone();
+        let allow = |_| Ok(());
+        vorgang::service::follow_ups::set(&mut conn, CaseId(case.row.id.0), anna.id, ("2026-03-09", "Rückmeldung des Schulamts prüfen"), &thursday, &allow).unwrap();
+        vorgang::service::follow_ups::set(&mut conn, CaseId(case.row.id.0), anna.id, ("2026-03-16", "Nach dem Urlaub prüfen"), &thursday, &allow).unwrap();
+        // Anna is away until Friday 13 March; Ben stands in.
+        let anna_principal = vorgang::auth::Principal::load(&mut conn, anna.id).unwrap().unwrap();
+        let absence = vorgang::service::absences::set(&mut conn, &anna_principal, ("13.03.2026", &ben.id.0.to_string()), thursday.today, thursday.now.naive_utc()).unwrap();
+        assert_eq!((absence.until, absence.deputy_name.as_str()), (chrono::NaiveDate::from_ymd_opt(2026, 3, 13).unwrap(), "Ben Kaya"));
+
+        let context = JobContext { case: api.case_context(), jobs: &jobs, owner: "t", timer_lease: TimeDelta::minutes(5), stop: &|| false };
+        let counts = execute(&mut conn, &context, JobName::Reminders, at("2026-03-09T07:00:00+01:00")).unwrap();
+        assert_eq!(counts["wiedervorlagen"], 2, "Anna's and Ben's: {counts:?}");
+        let mails: Vec<(String, String, String)> = outbox::table
+            .filter(outbox::template.eq("wiedervorlage"))
+            .order(outbox::id)
+            .select((outbox::subject, outbox::rendered, outbox::recipients))
+            .load(&mut conn)
+            .unwrap();
+        let text = |rendered: &str| serde_json::from_str::<serde_json::Value>(rendered).unwrap()["text"].as_str().unwrap().to_string();
+        let own = text(&mails[0].1);
+        assert!(mails[0].1.contains("anna@kreis-soest.de") && own.starts_with("Guten Tag Anna Berger,\n\ndieser Vorgang liegt Ihnen heute zur Wiedervorlage vor:"), "{own}");
+        let (subject, rendered, recipients) = &mails[1];
+        assert_eq!(subject, &format!("Wiedervorlage: {az} – Rückmeldung des Schulamts prüfen"));
+        assert!(rendered.contains("\"to\":[\"ben@kreis-soest.de\"]"), "{rendered}");
+        assert!(recipients.contains(&format!("\"vertretung_fuer\":{}", anna.id.0)), "{recipients}");
+        let deputy = text(rendered);
+        assert!(deputy.starts_with("Guten Tag Ben Kaya,\n\nSie vertreten Anna Berger bis 13.03.2026. Dieser Vorgang liegt Anna Berger heute zur Wiedervorlage vor:\n"), "{deputy}");
+        assert!(deputy.contains(&format!("- {az}: Rückmeldung des Schulamts prüfen")), "{deputy}");
+        assert!(deputy.contains("bis dahin steht sie auf Ihrer Startseite, solange Sie vertreten."), "{deputy}");
+
+        // Over on Friday, the absence is deleted by the night's housekeeping on Saturday.
+        let night = |day: &str| at(&format!("{day}T03:30:00+01:00"));
+        let RunOutcome::Ran { counts, .. } = run_locked(&mut conn, &context, JobName::Housekeeping, night("2026-03-13"), night("2026-03-13")).unwrap() else { panic!() };
+        assert_eq!(counts["absences_deleted"], 0, "its last day: {counts:?}");
+        let RunOutcome::Ran { counts, .. } = run_locked(&mut conn, &context, JobName::Housekeeping, night("2026-03-14"), night("2026-03-14")).unwrap() else { panic!() };
+        assert_eq!(counts["absences_deleted"], 1, "{counts:?}");
+
+        // Back on Monday 16 March: the next one reaches Anna alone.
+        let counts = execute(&mut conn, &context, JobName::Reminders, at("2026-03-16T07:00:00+01:00")).unwrap();
+        assert_eq!(counts["wiedervorlagen"], 1, "{counts:?}");
+        let last: String = outbox::table.filter(outbox::template.eq("wiedervorlage")).order(outbox::id.desc()).select(outbox::rendered).first(&mut conn).unwrap();
+        assert!(last.contains("anna@kreis-soest.de") && last.contains("Nach dem Urlaub prüfen") && !last.contains("ben@"), "{last}");
     }
 }

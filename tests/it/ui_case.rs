@@ -1803,3 +1803,74 @@ both_backends! {
         assert!(!read.contains(&format!("action=\"/vorgaenge/{id}/zustaendigkeit\"")), "{read}");
     }
 }
+
+both_backends! {
+    async fn a_user_away_names_a_deputy_who_sees_the_due_wiedervorlagen(backend) {
+        use vorgang::db::schema::{absences, users};
+        let db = TestDatabase::migrated(backend);
+        let dir = tempfile::tempdir().unwrap();
+        let anna = create_user(&mut db.connection(), COORDINATOR, "05974", &[Role::Koordination], Some(PASSWORD));
+        let ben = create_user(&mut db.connection(), "ben@kreis-soest.de", "05974", &[Role::Koordination], Some(PASSWORD));
+        create_user(&mut db.connection(), "leser@kreis-soest.de", "05974", &[Role::Lesen], Some(PASSWORD));
+        let kleve = create_user(&mut db.connection(), "k@kreis-kleve.de", "05154", &[Role::Koordination], Some(PASSWORD));
+        for (user, name) in [(&anna, "Anna Berger"), (&ben, "Ben Kaya")] {
+            diesel::update(users::table.find(user.id.0)).set(users::display_name.eq(name)).execute(&mut db.connection()).unwrap();
+        }
+        let (app, api) = ui_app!(db, dir.path());
+        let id = start(&mut db.connection(), &api, "05974", json!({}));
+        let now = clock::now();
+        let allow = |_| Ok(());
+        let today = now.today.format("%Y-%m-%d").to_string();
+        vorgang::service::follow_ups::set(&mut db.connection(), CaseId(id), anna.id, (today.as_str(), "Rückmeldung des Schulamts prüfen"), &now, &allow).unwrap();
+
+        let mut browser = Browser::from("10.0.0.3:1000");
+        browser.login(&app, COORDINATOR, PASSWORD).await;
+        let konto = browser.get(&app, "/konto").await;
+        assert!(konto.body.contains("<h2 id=\"abwesenheit\">Abwesenheit und Vertretung</h2>"), "{}", konto.body);
+        // Colleagues who work on cases are offered; the reader, the other Kreis and Anna are not.
+        assert!(konto.body.contains(&format!("<option value=\"{}\">Ben Kaya (ben@kreis-soest.de)</option>", ben.id.0)), "{}", konto.body);
+        assert!(!konto.body.contains("leser@kreis-soest.de") && !konto.body.contains("k@kreis-kleve.de") && !konto.body.contains("(k@kreis-soest.de)"), "{}", konto.body);
+        let csrf = konto.hidden("csrf");
+
+        // Nothing typed, a past day, someone of another Kreis: named at the fields, nothing stored.
+        let empty = browser.post(&app, "/konto/abwesenheit", &[("csrf", &csrf), ("bis", ""), ("vertretung", "")]).await;
+        assert_eq!(empty.status, 422, "{}", empty.body);
+        assert!(empty.body.contains("<span class=\"feldfehler\" id=\"fehler-bis\">Bitte geben Sie den letzten Tag Ihrer Abwesenheit an.</span>"), "{}", empty.body);
+        assert!(empty.body.contains("<li><a href=\"#feld-vertretung\">Bitte wählen Sie eine Kollegin oder einen Kollegen Ihrer Organisation als Vertretung.</a></li>"), "{}", empty.body);
+        let yesterday = (now.today - chrono::Days::new(1)).format("%Y-%m-%d").to_string();
+        let foreign = browser.post(&app, "/konto/abwesenheit", &[("csrf", &csrf), ("bis", &yesterday), ("vertretung", &kleve.id.0.to_string())]).await;
+        assert_eq!(foreign.status, 422);
+        assert!(foreign.body.contains("Der letzte Tag der Abwesenheit liegt in der Vergangenheit."), "{}", foreign.body);
+        assert!(foreign.body.contains(&format!("value=\"{yesterday}\"")), "the input is kept: {}", foreign.body);
+        assert!(foreign.body.contains("id=\"fehler-vertretung\""), "{}", foreign.body);
+        let stored: i64 = absences::table.count().get_result(&mut db.connection()).unwrap();
+        assert_eq!(stored, 0);
+
+        // Away until next week, Ben standing in.
+        let until = now.today + chrono::Days::new(7);
+        let set = browser.post(&app, "/konto/abwesenheit", &[("csrf", &csrf), ("bis", &until.format("%d.%m.%Y").to_string()), ("vertretung", &ben.id.0.to_string())]).await;
+        assert_eq!(set.location(), "/konto?hinweis=abwesenheit#abwesenheit");
+        let konto = browser.get(&app, "/konto?hinweis=abwesenheit").await;
+        assert!(konto.body.contains("Ihre Abwesenheit ist eingetragen."), "{}", konto.body);
+        assert!(konto.body.contains(&format!("Sie sind abwesend bis <strong>{}</strong>; es vertritt Sie <strong>Ben Kaya</strong>.", until.format("%d.%m.%Y"))), "{}", konto.body);
+        assert!(konto.body.contains(&format!("<option value=\"{}\" selected>", ben.id.0)), "{}", konto.body);
+
+        // Ben's start page lists Anna's due Wiedervorlage, marked; the reader's does not.
+        let mut deputy = Browser::from("10.0.0.6:1000");
+        deputy.login(&app, "ben@kreis-soest.de", PASSWORD).await;
+        let start_page = deputy.get(&app, "/").await;
+        let section = &start_page.body[start_page.body.find("Meine Wiedervorlagen").unwrap()..start_page.body.find("id=\"fristen\"").unwrap()];
+        assert!(section.contains("– Rückmeldung des Schulamts prüfen <span class=\"nebenangabe\">(in Vertretung für Anna Berger)</span>"), "{section}");
+        let mut reader = Browser::from("10.0.0.7:1000");
+        reader.login(&app, "leser@kreis-soest.de", PASSWORD).await;
+        assert!(!reader.get(&app, "/").await.body.contains("Rückmeldung des Schulamts prüfen"));
+
+        // Back early: Anna ends it, and Ben's start page no longer lists it.
+        let csrf = browser.csrf_token(&app, "/konto").await;
+        let ended = browser.post(&app, "/konto/abwesenheit/beenden", &[("csrf", &csrf)]).await;
+        assert_eq!(ended.location(), "/konto?hinweis=abwesenheit-beendet#abwesenheit");
+        let stored: i64 = absences::table.count().get_result(&mut db.connection()).unwrap();
+        assert_eq!(stored, 0);
+        assert!(!deputy.get(&app, "/").await.body.contains("Rückmeldung des Schulamts prüfen"));
+    }
+}

@@ -1,6 +1,6 @@
 //! `/konto`: the user's own settings: the way to the password change, the live web sessions
-//! (ending all others), revoking the own API tokens, and the personal calendar addresses (see
-//! `service::calendar`). A new address is shown exactly once, on the page that
+//! (ending all others), revoking the own API tokens, the absence with its deputy (handled in
+//! `account_absence`), and the personal calendar addresses (see `service::calendar`). A new address is shown exactly once, on the page that
 //! answers its creation, because only its hash is stored.
 
 use actix_web::http::StatusCode;
@@ -13,7 +13,7 @@ use super::start::german_time;
 use super::{CsrfForm, Session, UiSession, error_page, layout, render, see_other};
 use crate::auth::session as store;
 use crate::db::Database;
-use crate::service::{calendar, clock, users};
+use crate::service::{absences, calendar, clock, users};
 use crate::web::api::{ApiState, blocking};
 
 /// Confirmations after a redirect (`/konto?hinweis=…`); only these fixed texts are shown.
@@ -26,6 +26,15 @@ const NOTICES: &[(&str, &str)] = &[
     (
         "abgemeldet",
         "Alle anderen Anmeldungen wurden beendet; angemeldet sind Sie nur noch in diesem Browser.",
+    ),
+    (
+        "abwesenheit",
+        "Ihre Abwesenheit ist eingetragen. Fällige Wiedervorlagen erhält bis dahin auch Ihre \
+         Vertretung.",
+    ),
+    (
+        "abwesenheit-beendet",
+        "Ihre Abwesenheit ist beendet; Ihre Wiedervorlagen erhalten wieder nur Sie.",
     ),
     (
         "token-gesperrt",
@@ -50,16 +59,25 @@ pub struct IssueInput {
 #[derive(Deserialize)]
 pub struct NoFields {}
 
-/// What the page shows besides the account: a confirmation, a new address, an error.
+/// What the page shows besides the account: a confirmation, a new address, an error, the
+/// absence form as typed with its errors.
 #[derive(Default)]
-struct Shown<'a> {
-    notice: Option<&'a str>,
-    new: Option<NewAddress>,
-    fehler: Option<&'a str>,
+pub(super) struct Shown<'a> {
+    pub(super) notice: Option<&'a str>,
+    pub(super) new: Option<NewAddress>,
+    pub(super) fehler: Option<&'a str>,
+    pub(super) absence: Option<AbsenceInput>,
+}
+
+/// The absence form as typed, with its errors (pointer, message).
+pub(super) struct AbsenceInput {
+    pub(super) until: String,
+    pub(super) deputy: String,
+    pub(super) errors: Vec<(String, String)>,
 }
 
 /// A freshly issued address, to be shown this once.
-struct NewAddress {
+pub(super) struct NewAddress {
     label: String,
     url: String,
 }
@@ -237,7 +255,7 @@ pub async fn revoke(
     }
 }
 
-async fn page(
+pub(super) async fn page(
     db: &Database,
     api: &ApiState,
     ui: &UiState,
@@ -249,18 +267,22 @@ async fn page(
         notice,
         new,
         fehler,
+        absence: typed,
     } = shown;
     let user = session.principal().user_id;
+    let principal = session.principal().clone();
     let lifetimes = ui.sessions;
     let loaded = blocking(db, move |conn| {
-        let now = clock::now().now.naive_utc();
+        let now = clock::now();
         Ok((
             calendar::list(conn, user)?,
-            store::live(conn, user, now, lifetimes)?,
+            store::live(conn, user, now.now.naive_utc(), lifetimes)?,
+            absences::current(conn, user, now.today)?,
+            absences::candidates(conn, &principal)?,
         ))
     })
     .await;
-    let (tokens, sessions) = match loaded {
+    let (tokens, sessions, absence, candidates) = match loaded {
         Ok(loaded) => loaded,
         Err(error) => {
             tracing::error!(?error, "account page: calendar addresses failed");
@@ -303,5 +325,6 @@ async fn page(
             .collect::<Vec<_>>()
     );
     context["andere_sitzungen"] = json!(sessions.iter().any(|s| s.id != current));
+    super::account_absence::fill(&mut context, absence.as_ref(), &candidates, typed.as_ref());
     render(api, status, "konto", &context)
 }

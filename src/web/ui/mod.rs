@@ -10,6 +10,7 @@
 //! - [`render`] and [`error_page`] answer with a page.
 
 mod account;
+mod account_absence;
 pub mod admin;
 mod case_actions;
 mod case_assignment;
@@ -99,6 +100,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         }))
         .service(page("/konto/token-sperren", |r| {
             r.route(web::post().to(account::revoke_tokens))
+        }))
+        .service(page("/konto/abwesenheit", |r| {
+            r.route(web::post().to(account_absence::set))
+        }))
+        .service(page("/konto/abwesenheit/beenden", |r| {
+            r.route(web::post().to(account_absence::end))
         }))
         .service(page("/konto/kalender", |r| {
             r.route(web::post().to(account::issue))

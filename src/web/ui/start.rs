@@ -129,7 +129,8 @@ fn may_create(session: &Session) -> bool {
 }
 
 /// The page's sections: `postausgang` (failed mails, for administrators), `aufgaben`,
-/// `wiedervorlagen` (the user's own, due within the deadline horizon), `fristen`,
+/// `wiedervorlagen` (the user's own, due within the deadline horizon, then the due ones of
+/// colleagues away whom the user stands in for), `fristen`,
 /// `stand` (rows and chart), `stellungnahmen`.
 fn summarise(
     conn: &mut crate::db::DbConnection,
@@ -234,9 +235,13 @@ fn summarise(
         crate::service::follow_ups::open_for(conn, principal, today)?
             .into_iter()
             .partition(|f| f.due <= until);
+    // Then, for colleagues away whom the user stands in for, theirs that are due.
+    let standing_in = crate::service::follow_ups::due_standing_in(conn, principal, today)?;
     let follow_ups: Vec<Value> = soon
         .into_iter()
-        .map(|f| {
+        .map(|f| (None, f))
+        .chain(standing_in.into_iter().map(|(name, f)| (Some(name), f)))
+        .map(|(vertretung, f)| {
             json!({
                 "id": f.case_id,
                 "aktenzeichen": f.aktenzeichen,
@@ -245,6 +250,7 @@ fn summarise(
                 "anlass": f.reason,
                 "heute": f.due == today,
                 "ueberfaellig": f.due < today,
+                "vertretung": vertretung,
             })
         })
         .collect();

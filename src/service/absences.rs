@@ -1,0 +1,188 @@
+//! Abwesenheitsvertretung: a staff member on leave names the colleague who stands in, until a
+//! given day. Meanwhile the Wiedervorlagen that come due for the absent user reach the deputy
+//! too, by mail and on the deputy's start page, so that nothing waits for someone who is away.
+//! The deputy is a colleague who could take the Wiedervorlagen over for good (the same
+//! organisation, a role that works on cases; see [`super::follow_ups::successors`]).
+//!
+//! An absence is a working arrangement, not part of any file: it changes no case and no journal.
+//! It ends by itself after its last day, or when the user ends it.
+
+use chrono::{Months, NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::ServiceError;
+use super::follow_ups::{Successor, successors};
+use crate::auth::Principal;
+use crate::db::DbConnection;
+use crate::db::models::UserId;
+use crate::db::schema::{absences, users};
+use crate::engine::data::DataError;
+
+/// How far ahead an absence may be set.
+const MAX_MONTHS_AHEAD: u32 = 12;
+
+/// A user's current absence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Absence {
+    /// The last day of the absence.
+    pub until: NaiveDate,
+    pub deputy: UserId,
+    pub deputy_name: String,
+}
+
+/// A colleague the user stands in for today.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StandingIn {
+    pub user: UserId,
+    pub name: String,
+    pub until: NaiveDate,
+}
+
+/// The absence of `user` that covers `today`, if any (a deputy since deactivated does not
+/// count: nobody would read the mails).
+pub fn current(
+    conn: &mut DbConnection,
+    user: UserId,
+    today: NaiveDate,
+) -> Result<Option<Absence>, ServiceError> {
+    let row: Option<(NaiveDate, i64, String)> = absences::table
+        .inner_join(users::table.on(users::id.eq(absences::deputy_id)))
+        .filter(absences::user_id.eq(user.0))
+        .filter(absences::until.ge(today))
+        .filter(users::active.eq(true))
+        .select((absences::until, absences::deputy_id, users::display_name))
+        .first(conn)
+        .optional()?;
+    Ok(row.map(|(until, deputy, deputy_name)| Absence {
+        until,
+        deputy: UserId(deputy),
+        deputy_name,
+    }))
+}
+
+/// The active colleagues `deputy` stands in for on `today`, by name.
+pub fn standing_in_for(
+    conn: &mut DbConnection,
+    deputy: UserId,
+    today: NaiveDate,
+) -> Result<Vec<StandingIn>, ServiceError> {
+    let rows: Vec<(i64, String, NaiveDate)> = absences::table
+        .inner_join(users::table.on(users::id.eq(absences::user_id)))
+        .filter(absences::deputy_id.eq(deputy.0))
+        .filter(absences::until.ge(today))
+        .filter(users::active.eq(true))
+        .order((users::display_name, users::id))
+        .select((absences::user_id, users::display_name, absences::until))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(user, name, until)| StandingIn {
+            user: UserId(user),
+            name,
+            until,
+        })
+        .collect())
+}
+
+/// The colleagues `principal` may name as deputy.
+pub fn candidates(
+    conn: &mut DbConnection,
+    principal: &Principal,
+) -> Result<Vec<Successor>, ServiceError> {
+    successors(conn, principal.user_id)
+}
+
+/// Records that `principal` is away until `until` (`JJJJ-MM-TT` or `TT.MM.JJJJ`), with the
+/// colleague `deputy` (a user id among [`candidates`]) standing in; replaces an earlier
+/// absence. Every problem at its pointer (`/bis`, `/vertretung`), and nothing changes.
+pub fn set(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    (until, deputy): (&str, &str),
+    today: NaiveDate,
+    at: NaiveDateTime,
+) -> Result<Absence, ServiceError> {
+    let mut errors = Vec::new();
+    let mut error = |pointer: &str, message: &str| {
+        errors.push(DataError {
+            pointer: pointer.into(),
+            message: message.into(),
+        })
+    };
+    let latest = today
+        .checked_add_months(Months::new(MAX_MONTHS_AHEAD))
+        .unwrap_or(today);
+    let day = match crate::frist::parse_day(until) {
+        None if until.trim().is_empty() => {
+            error(
+                "/bis",
+                "Bitte geben Sie den letzten Tag Ihrer Abwesenheit an.",
+            );
+            None
+        }
+        None => {
+            error(
+                "/bis",
+                "Bitte geben Sie den letzten Tag als Datum an, zum Beispiel 31.12.2026.",
+            );
+            None
+        }
+        Some(day) if day < today => {
+            error(
+                "/bis",
+                "Der letzte Tag der Abwesenheit liegt in der Vergangenheit.",
+            );
+            None
+        }
+        Some(day) if day > latest => {
+            error(
+                "/bis",
+                "Eine Abwesenheit kann höchstens ein Jahr im Voraus eingetragen werden.",
+            );
+            None
+        }
+        Some(day) => Some(day),
+    };
+    let candidates = candidates(conn, principal)?;
+    let chosen = deputy
+        .trim()
+        .parse::<i64>()
+        .ok()
+        .and_then(|id| candidates.into_iter().find(|c| c.id.0 == id));
+    if chosen.is_none() {
+        error(
+            "/vertretung",
+            "Bitte wählen Sie eine Kollegin oder einen Kollegen Ihrer Organisation als Vertretung.",
+        );
+    }
+    let (Some(day), Some(chosen)) = (day, chosen) else {
+        return Err(ServiceError::InvalidData(errors));
+    };
+    diesel::delete(absences::table.find(principal.user_id.0)).execute(conn)?;
+    diesel::insert_into(absences::table)
+        .values((
+            absences::user_id.eq(principal.user_id.0),
+            absences::until.eq(day),
+            absences::deputy_id.eq(chosen.id.0),
+            absences::set_at.eq(at),
+        ))
+        .execute(conn)?;
+    tracing::info!(user_id = %principal.user_id, deputy_id = %chosen.id, "absence set");
+    Ok(Absence {
+        until: day,
+        deputy: chosen.id,
+        deputy_name: chosen.name,
+    })
+}
+
+/// Deletes the absences whose last day lies before `today`: over, they say nothing any more
+/// (who was away when is no one's business afterwards). Returns how many.
+pub fn purge_past(conn: &mut DbConnection, today: NaiveDate) -> Result<usize, ServiceError> {
+    Ok(diesel::delete(absences::table.filter(absences::until.lt(today))).execute(conn)?)
+}
+
+/// Ends the absence of `principal` (back early, or set by mistake); none is no error.
+pub fn end(conn: &mut DbConnection, principal: &Principal) -> Result<(), ServiceError> {
+    diesel::delete(absences::table.find(principal.user_id.0)).execute(conn)?;
+    Ok(())
+}

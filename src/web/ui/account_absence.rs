@@ -1,0 +1,167 @@
+//! `/konto/abwesenheit`: the user says „I am away until …, my colleague … stands in“, and ends
+//! it again (see `service::absences`). The form lives on the account page.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::account::{AbsenceInput, Shown, page};
+use super::{CsrfForm, UiState, error_page, see_other};
+use crate::db::Database;
+use crate::service::absences::{self, Absence};
+use crate::service::follow_ups::Successor;
+use crate::service::{ServiceError, clock};
+use crate::web::api::ApiState;
+
+/// The absence form's fields, as typed.
+#[derive(Deserialize)]
+pub struct AbsenceForm {
+    #[serde(default)]
+    bis: String,
+    #[serde(default)]
+    vertretung: String,
+}
+
+/// The end button's form has no field besides the token.
+#[derive(Deserialize)]
+pub struct NoFields {}
+
+/// `POST /konto/abwesenheit`: records the absence, or shows the page again with the input and
+/// its errors (422), changing nothing.
+pub async fn set(
+    form: CsrfForm<AbsenceForm>,
+    db: web::Data<Database>,
+    api: web::Data<ApiState>,
+    ui: web::Data<UiState>,
+) -> HttpResponse {
+    let CsrfForm { session, form, .. } = form;
+    let principal = session.principal().clone();
+    let (until, deputy) = (form.bis.clone(), form.vertretung.clone());
+    let stored = db
+        .run(move |conn| {
+            let now = clock::now();
+            Ok(absences::set(
+                conn,
+                &principal,
+                (&until, &deputy),
+                now.today,
+                now.now.naive_utc(),
+            ))
+        })
+        .await;
+    match stored {
+        Ok(Ok(_)) => see_other("/konto?hinweis=abwesenheit#abwesenheit"),
+        Ok(Err(ServiceError::InvalidData(errors))) => {
+            let shown = Shown {
+                absence: Some(AbsenceInput {
+                    until: form.bis,
+                    deputy: form.vertretung,
+                    errors: errors.into_iter().map(|e| (e.pointer, e.message)).collect(),
+                }),
+                ..Shown::default()
+            };
+            page(
+                &db,
+                &api,
+                &ui,
+                &session,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                shown,
+            )
+            .await
+        }
+        Ok(Err(other)) => failed(&api, &session, &format!("{other:?}")),
+        Err(error) => failed(&api, &session, &error.to_string()),
+    }
+}
+
+/// `POST /konto/abwesenheit/beenden`: the user is back.
+pub async fn end(
+    form: CsrfForm<NoFields>,
+    db: web::Data<Database>,
+    api: web::Data<ApiState>,
+) -> HttpResponse {
+    let session = form.session;
+    let principal = session.principal().clone();
+    let ended = db
+        .run(move |conn| Ok(absences::end(conn, &principal)))
+        .await;
+    match ended {
+        Ok(Ok(())) => {
+            tracing::info!(user_id = %session.principal().user_id, "absence ended");
+            see_other("/konto?hinweis=abwesenheit-beendet#abwesenheit")
+        }
+        Ok(Err(other)) => failed(&api, &session, &format!("{other:?}")),
+        Err(error) => failed(&api, &session, &error.to_string()),
+    }
+}
+
+fn failed(api: &ApiState, session: &super::Session, error: &str) -> HttpResponse {
+    tracing::error!(error, "absence not changed");
+    error_page(
+        api,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        Some(session),
+        "Interner Fehler",
+        "Ihre Abwesenheit konnte nicht geändert werden. Bitte versuchen Sie es später erneut.",
+        "",
+    )
+}
+
+/// The account page's absence section: the current absence, the colleagues to choose from, and
+/// the form as typed with its errors (`fehler_bis`, `fehler_vertretung`, null without).
+pub(super) fn fill(
+    context: &mut Value,
+    current: Option<&Absence>,
+    candidates: &[Successor],
+    typed: Option<&AbsenceInput>,
+) {
+    context["abwesenheit"] = json!(current.map(|absence| json!({
+        "bis": absence.until.format("%d.%m.%Y").to_string(),
+        "vertretung": absence.deputy_name,
+    })));
+    let chosen = typed
+        .map(|t| t.deputy.clone())
+        .or_else(|| current.map(|absence| absence.deputy.0.to_string()))
+        .unwrap_or_default();
+    context["vertretungen"] = json!(
+        candidates
+            .iter()
+            .map(|c| json!({
+                "id": c.id.0,
+                "name": c.name,
+                "email": c.email,
+                "gewaehlt": c.id.0.to_string() == chosen,
+            }))
+            .collect::<Vec<_>>()
+    );
+    context["abwesenheit_bis"] = json!(
+        typed
+            .map(|t| t.until.clone())
+            .or_else(|| current.map(|absence| absence.until.format("%Y-%m-%d").to_string()))
+            .unwrap_or_default()
+    );
+    let error_at = |field: &str| {
+        typed.and_then(|t| {
+            t.errors
+                .iter()
+                .find(|(pointer, _)| pointer.trim_start_matches('/') == field)
+                .map(|(_, message)| message.clone())
+        })
+    };
+    context["fehler_bis"] = json!(error_at("bis"));
+    context["fehler_vertretung"] = json!(error_at("vertretung"));
+    context["abwesenheit_fehler"] = json!(
+        typed
+            .map(|t| t
+                .errors
+                .iter()
+                .map(|(pointer, message)| json!({
+                    "ziel": format!("feld-{}", pointer.trim_start_matches('/')),
+                    "meldung": message,
+                }))
+                .collect::<Vec<_>>())
+            .unwrap_or_default()
+    );
+}
