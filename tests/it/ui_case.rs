@@ -1827,6 +1827,7 @@ both_backends! {
         browser.login(&app, COORDINATOR, PASSWORD).await;
         let konto = browser.get(&app, "/konto").await;
         assert!(konto.body.contains("<h2 id=\"abwesenheit\">Abwesenheit und Vertretung</h2>"), "{}", konto.body);
+        assert!(konto.body.contains(&format!("name=\"bis\" id=\"feld-bis\" value=\"\" min=\"{today}\" required")), "{}", konto.body);
         // Colleagues who work on cases are offered; the reader, the other Kreis and Anna are not.
         assert!(konto.body.contains(&format!("<option value=\"{}\">Ben Kaya (ben@kreis-soest.de)</option>", ben.id.0)), "{}", konto.body);
         assert!(!konto.body.contains("leser@kreis-soest.de") && !konto.body.contains("k@kreis-kleve.de") && !konto.body.contains("(k@kreis-soest.de)"), "{}", konto.body);

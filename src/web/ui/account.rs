@@ -325,6 +325,12 @@ pub(super) async fn page(
             .collect::<Vec<_>>()
     );
     context["andere_sitzungen"] = json!(sessions.iter().any(|s| s.id != current));
-    super::account_absence::fill(&mut context, absence.as_ref(), &candidates, typed.as_ref());
+    super::account_absence::fill(
+        &mut context,
+        absence.as_ref(),
+        &candidates,
+        typed.as_ref(),
+        clock::now().today,
+    );
     render(api, status, "konto", &context)
 }

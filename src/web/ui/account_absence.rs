@@ -116,7 +116,9 @@ pub(super) fn fill(
     current: Option<&Absence>,
     candidates: &[Successor],
     typed: Option<&AbsenceInput>,
+    today: chrono::NaiveDate,
 ) {
+    context["abwesenheit_von"] = json!(today.format("%Y-%m-%d").to_string());
     context["abwesenheit"] = json!(current.map(|absence| json!({
         "bis": absence.until.format("%d.%m.%Y").to_string(),
         "vertretung": absence.deputy_name,
