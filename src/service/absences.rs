@@ -60,6 +60,24 @@ pub fn current(
     }))
 }
 
+/// The current absence of the user with the e-mail address `email` (as assignments name
+/// people), if any.
+pub fn current_of_email(
+    conn: &mut DbConnection,
+    email: &str,
+    today: NaiveDate,
+) -> Result<Option<Absence>, ServiceError> {
+    let user: Option<i64> = users::table
+        .filter(users::email.eq(email))
+        .select(users::id)
+        .first(conn)
+        .optional()?;
+    match user {
+        Some(user) => current(conn, UserId(user), today),
+        None => Ok(None),
+    }
+}
+
 /// The active colleagues `deputy` stands in for on `today`, by name.
 pub fn standing_in_for(
     conn: &mut DbConnection,

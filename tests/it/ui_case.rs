@@ -1822,6 +1822,15 @@ both_backends! {
         let allow = |_| Ok(());
         let today = now.today.format("%Y-%m-%d").to_string();
         vorgang::service::follow_ups::set(&mut db.connection(), CaseId(id), anna.id, (today.as_str(), "Rückmeldung des Schulamts prüfen"), &now, &allow).unwrap();
+        // The case is Anna's: its task is hers, Ben's start page only counts it.
+        let anna_principal = vorgang::auth::Principal::load(&mut db.connection(), anna.id).unwrap().unwrap();
+        vorgang::service::assignments::assign(&mut db.connection(), &api.outgoing, CaseId(id), &anna_principal, Some(COORDINATOR), now.now.naive_utc(), &allow).unwrap();
+        let aktenzeichen: String = vorgang::db::schema::cases::table.find(id).select(vorgang::db::schema::cases::aktenzeichen).first(&mut db.connection()).unwrap();
+        let mut deputy = Browser::from("10.0.0.6:1000");
+        deputy.login(&app, "ben@kreis-soest.de", PASSWORD).await;
+        let before = deputy.get(&app, "/").await;
+        assert!(!before.body.contains(&format!(">{aktenzeichen}</a>: Antrag")), "{}", before.body);
+        assert!(before.body.contains("Eine weitere Aufgabe ist Kolleginnen und Kollegen zugewiesen"), "{}", before.body);
 
         let mut browser = Browser::from("10.0.0.3:1000");
         browser.login(&app, COORDINATOR, PASSWORD).await;
@@ -1856,10 +1865,14 @@ both_backends! {
         assert!(konto.body.contains(&format!("Sie sind abwesend bis <strong>{}</strong>; es vertritt Sie <strong>Ben Kaya</strong>.", until.format("%d.%m.%Y"))), "{}", konto.body);
         assert!(konto.body.contains(&format!("<option value=\"{}\" selected>", ben.id.0)), "{}", konto.body);
 
-        // Ben's start page lists Anna's due Wiedervorlage, marked; the reader's does not.
-        let mut deputy = Browser::from("10.0.0.6:1000");
-        deputy.login(&app, "ben@kreis-soest.de", PASSWORD).await;
+        // Ben's start page lists Anna's due Wiedervorlage and her case's task, marked; the
+        // reader's does not. The case page says whom to turn to.
         let start_page = deputy.get(&app, "/").await;
+        let tasks = &start_page.body[start_page.body.find("id=\"aufgaben\"").unwrap()..start_page.body.find("id=\"wiedervorlagen\"").unwrap()];
+        assert!(tasks.contains(&format!(">{aktenzeichen}</a>: Antrag entwerfen <strong>(in Vertretung für Anna Berger)</strong>")), "{tasks}");
+        assert!(!tasks.contains("Kolleginnen und Kollegen zugewiesen"), "{tasks}");
+        let case_page = deputy.get(&app, &format!("/vorgaenge/{id}")).await;
+        assert!(case_page.body.contains(&format!("Zuständig: <strong>Anna Berger</strong> (abwesend bis {}; es vertritt Ben Kaya)", vorgang::frist::format_date_de(until))), "{}", case_page.body);
         let section = &start_page.body[start_page.body.find("Meine Wiedervorlagen").unwrap()..start_page.body.find("id=\"fristen\"").unwrap()];
         assert!(section.contains("– Rückmeldung des Schulamts prüfen <span class=\"nebenangabe\">(in Vertretung für Anna Berger)</span>"), "{section}");
         let mut reader = Browser::from("10.0.0.7:1000");
@@ -1872,6 +1885,9 @@ both_backends! {
         assert_eq!(ended.location(), "/konto?hinweis=abwesenheit-beendet#abwesenheit");
         let stored: i64 = absences::table.count().get_result(&mut db.connection()).unwrap();
         assert_eq!(stored, 0);
-        assert!(!deputy.get(&app, "/").await.body.contains("Rückmeldung des Schulamts prüfen"));
+        let after = deputy.get(&app, "/").await;
+        assert!(!after.body.contains("Rückmeldung des Schulamts prüfen"));
+        assert!(!after.body.contains("in Vertretung für"), "{}", after.body);
+        assert!(!deputy.get(&app, &format!("/vorgaenge/{id}")).await.body.contains("abwesend bis"));
     }
 }

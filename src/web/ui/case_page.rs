@@ -30,7 +30,7 @@ use crate::service::beteiligung::{self, MatrixRow};
 use crate::service::cases::{self, LoadedCase};
 use crate::service::further_participant;
 use crate::service::{ServiceError, clock, mail};
-use crate::service::{assignments, follow_ups};
+use crate::service::{absences, assignments, follow_ups};
 use crate::service::{internal, notes, time_windows};
 use crate::web::api::ApiState;
 use crate::web::api::cases::permit;
@@ -99,6 +99,8 @@ pub(super) struct Loaded {
     pub follow_ups: Vec<follow_ups::OpenFollowUp>,
     /// Who works on the case in the user's organisation.
     pub assignment: Option<assignments::Assignment>,
+    /// The assigned person's current absence, with the deputy to turn to.
+    pub assignee_absence: Option<absences::Absence>,
     /// Whom the user's organisation may make responsible (empty for someone who may not).
     pub assignable: Vec<assignments::Candidate>,
     /// For administrators of a running case on an older workflow version: the newest version,
@@ -125,6 +127,10 @@ pub(super) fn load(
     let undelivered = outbox::failed_of_case(conn, id)?;
     let follow_ups = follow_ups::open_of_case(conn, id, principal.organisation_id)?;
     let assignment = assignments::of_case(conn, id, principal.organisation_id)?;
+    let assignee_absence = match &assignment {
+        Some(assigned) => absences::current_of_email(conn, &assigned.email, clock::now().today)?,
+        None => None,
+    };
     // Only someone who may change the Zuständigkeit is offered whom to name.
     let assignable = if permit(principal, Permission::AddNote, case.access()).is_ok() {
         assignments::candidates(conn, principal.organisation_id)?
@@ -154,6 +160,7 @@ pub(super) fn load(
         undelivered,
         follow_ups,
         assignment,
+        assignee_absence,
         assignable,
         newer_version,
     })
@@ -594,6 +601,10 @@ fn context(session: &Session, loaded: &Loaded, overrides: Overrides) -> Value {
         "seit": super::start::german_time(a.since),
         "von": a.by,
         "aktiv": a.active,
+        "abwesend": loaded.assignee_absence.as_ref().map(|absence| json!({
+            "bis": date_de(absence.until),
+            "vertretung": absence.deputy_name,
+        })),
     })));
     context["zustaendig_auswahl"] = json!(
         loaded

@@ -148,6 +148,16 @@ fn summarise(
     // A case the organisation assigned to a colleague is the colleague's task (Camunda's
     // assignee before candidate group); one assigned to the user comes first.
     let assigned = crate::service::assignments::assigned_in(conn, principal.organisation_id)?;
+    // Colleagues away whom the user stands in for: their cases are the user's tasks meanwhile.
+    let standing_in = crate::service::absences::standing_in_for(conn, principal.user_id, today)?;
+    let deputy_for = |case: i64| {
+        assigned.get(&CaseId(case)).and_then(|user| {
+            standing_in
+                .iter()
+                .find(|absent| absent.user == *user)
+                .map(|absent| absent.name.clone())
+        })
+    };
     let mut tasks = Vec::new();
     let mut colleagues_tasks = 0;
     // Cases waiting for a message from outside whose arrival the user may record.
@@ -170,9 +180,10 @@ fn summarise(
                 .or_default() += 1;
             if let Some(message) = found.and_then(Step::awaited_message)
                 && may_act
-                && assigned
+                && (assigned
                     .get(&CaseId(case.id))
                     .is_none_or(|user| *user == principal.user_id)
+                    || deputy_for(case.id).is_some())
             {
                 awaited.push(json!({
                     "id": case.id,
@@ -190,12 +201,15 @@ fn summarise(
                 && roles.contains(&task.role)
             {
                 let assignee = assigned.get(&CaseId(case.id));
-                if assignee.is_some_and(|user| *user != principal.user_id) {
+                let vertretung = deputy_for(case.id);
+                if assignee.is_some_and(|user| *user != principal.user_id) && vertretung.is_none() {
                     colleagues_tasks += 1;
                     continue;
                 }
                 tasks.push(json!({
-                    "zugewiesen": assignee.is_some(),
+                    "zugewiesen": assignee.is_some() && vertretung.is_none(),
+                    // Assigned to a colleague away whom the user stands in for.
+                    "vertretung": vertretung,
                     "id": case.id,
                     "aktenzeichen": case.aktenzeichen,
                     "schritt": title,
