@@ -112,7 +112,7 @@ pub fn candidates(
 
 /// Records that `principal` is away until `until` (`JJJJ-MM-TT` or `TT.MM.JJJJ`), with the
 /// colleague `deputy` (a user id among [`candidates`]) standing in; replaces an earlier
-/// absence. Every problem at its pointer (`/bis`, `/vertretung`), and nothing changes.
+/// absence. Every problem at its pointer (`/until`, `/deputy`), and nothing changes.
 pub fn set(
     conn: &mut DbConnection,
     principal: &Principal,
@@ -133,28 +133,28 @@ pub fn set(
     let day = match crate::frist::parse_day(until) {
         None if until.trim().is_empty() => {
             error(
-                "/bis",
+                "/until",
                 "Bitte geben Sie den letzten Tag Ihrer Abwesenheit an.",
             );
             None
         }
         None => {
             error(
-                "/bis",
+                "/until",
                 "Bitte geben Sie den letzten Tag als Datum an, zum Beispiel 31.12.2026.",
             );
             None
         }
         Some(day) if day < today => {
             error(
-                "/bis",
+                "/until",
                 "Der letzte Tag der Abwesenheit liegt in der Vergangenheit.",
             );
             None
         }
         Some(day) if day > latest => {
             error(
-                "/bis",
+                "/until",
                 "Eine Abwesenheit kann höchstens ein Jahr im Voraus eingetragen werden.",
             );
             None
@@ -169,7 +169,7 @@ pub fn set(
         .and_then(|id| candidates.into_iter().find(|c| c.id.0 == id));
     if chosen.is_none() {
         error(
-            "/vertretung",
+            "/deputy",
             "Bitte wählen Sie eine Kollegin oder einen Kollegen Ihrer Organisation als Vertretung.",
         );
     }

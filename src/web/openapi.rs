@@ -13,8 +13,8 @@ use utoipa::{Modify, OpenApi, ToSchema};
 
 use crate::auth::login;
 use crate::web::api::{
-    admin_events, assignments, beteiligung, calendar, case_file, cases, documents, follow_ups,
-    jobs, organisations, outbox, retention, time_windows, users, view, workflows,
+    absence, admin_events, assignments, beteiligung, calendar, case_file, cases, documents,
+    follow_ups, jobs, organisations, outbox, retention, time_windows, users, view, workflows,
 };
 use crate::web::problem::Problem;
 
@@ -98,6 +98,9 @@ const BEARER: &str = "bearer";
         calendar::issue,
         calendar::list,
         calendar::revoke,
+        absence::show,
+        absence::set,
+        absence::end,
     ),
     components(schemas(
         Problem,
@@ -173,6 +176,9 @@ const BEARER: &str = "bearer";
         calendar::NewFeed,
         calendar::FeedView,
         calendar::IssuedFeedView,
+        absence::AbsenceInput,
+        absence::AbsenceView,
+        absence::DeputyView,
     )),
     modifiers(&Security),
     tags(

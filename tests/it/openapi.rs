@@ -91,6 +91,9 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/calendar/feeds"),
     ("POST", "/api/v1/calendar/feeds"),
     ("DELETE", "/api/v1/calendar/feeds/{id}"),
+    ("GET", "/api/v1/me/absence"),
+    ("PUT", "/api/v1/me/absence"),
+    ("DELETE", "/api/v1/me/absence"),
 ];
 
 /// Operations authenticated by the partner's link token instead of a bearer token.

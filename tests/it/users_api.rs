@@ -263,3 +263,57 @@ both_backends! {
         ]);
     }
 }
+
+both_backends! {
+    async fn the_own_absence_is_set_read_and_ended_through_the_api(backend) {
+        let db = TestDatabase::migrated(backend);
+        let dir = tempfile::tempdir().unwrap();
+        let (anna, ben, reader, kleve) = {
+            let mut conn = db.connection();
+            (
+                create_user(&mut conn, "anna@kreis-soest.de", "05974", &[Role::Koordination], None),
+                create_user(&mut conn, "ben@kreis-soest.de", "05974", &[Role::Koordination], None),
+                create_user(&mut conn, "leser@kreis-soest.de", "05974", &[Role::Lesen], None),
+                create_user(&mut conn, "k@kreis-kleve.de", "05154", &[Role::Koordination], None),
+            )
+        };
+        let token = staff_token(&anna);
+        let pool = db.pool(2);
+        let api = crate::support::api::state(&pool, dir.path());
+        let app = actix_test::init_service(vorgang::web::app(pool, test_auth(), api)).await;
+        let today = vorgang::service::clock::now().today;
+        let until = (today + chrono::Days::new(10)).format("%Y-%m-%d").to_string();
+
+        let none = call!(app, get, "/api/v1/me/absence", token);
+        assert_eq!(none.status, StatusCode::NOT_FOUND, "{}", none.body);
+        assert_eq!(none.body["detail"], "Sie haben keine Abwesenheit eingetragen.");
+
+        // A reader, a colleague of another Kreis, Anna herself, a past day: 422 at the field.
+        for (deputy, day) in [(reader.id.0, until.clone()), (kleve.id.0, until.clone()), (anna.id.0, until.clone())] {
+            let refused = call!(app, put, "/api/v1/me/absence", token, Some(json!({ "until": day, "deputy": deputy })));
+            assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+            assert_eq!(pointers(&refused.body), ["/deputy"], "{}", refused.body);
+        }
+        let yesterday = (today - chrono::Days::new(1)).format("%Y-%m-%d").to_string();
+        let past = call!(app, put, "/api/v1/me/absence", token, Some(json!({ "until": yesterday, "deputy": ben.id.0 })));
+        assert_eq!(pointers(&past.body), ["/until"], "{}", past.body);
+        let far = (today + chrono::Days::new(400)).format("%Y-%m-%d").to_string();
+        let too_far = call!(app, put, "/api/v1/me/absence", token, Some(json!({ "until": far, "deputy": ben.id.0 })));
+        assert_eq!(pointers(&too_far.body), ["/until"], "{}", too_far.body);
+        let misspelt = call!(app, put, "/api/v1/me/absence", token, Some(json!({ "bis": until, "deputy": ben.id.0 })));
+        assert_eq!(misspelt.status, StatusCode::BAD_REQUEST, "{}", misspelt.body);
+        assert_eq!(call!(app, get, "/api/v1/me/absence", token).status, StatusCode::NOT_FOUND, "nothing stored");
+
+        let set = call!(app, put, "/api/v1/me/absence", token, Some(json!({ "until": until, "deputy": ben.id.0 })));
+        assert_eq!(set.status, StatusCode::OK, "{}", set.body);
+        assert_eq!(set.body, json!({ "until": until, "deputy": { "id": ben.id.0, "name": "Test Person" } }));
+        assert_eq!(call!(app, get, "/api/v1/me/absence", token).body, set.body);
+        // Only the caller's own: Ben has none.
+        assert_eq!(call!(app, get, "/api/v1/me/absence", staff_token(&ben)).status, StatusCode::NOT_FOUND);
+
+        let ended = call!(app, delete, "/api/v1/me/absence", token);
+        assert_eq!(ended.status, StatusCode::NO_CONTENT);
+        assert_eq!(call!(app, get, "/api/v1/me/absence", token).status, StatusCode::NOT_FOUND);
+        assert_eq!(call!(app, delete, "/api/v1/me/absence", token).status, StatusCode::NO_CONTENT, "none is no error");
+    }
+}

@@ -3,6 +3,7 @@
 //! Handlers authenticate ([`Principal`]), decide permissions through [`authorize`] only, and call
 //! the service layer inside `Database::run`; every error leaves as problem+json.
 
+pub(crate) mod absence;
 pub(crate) mod admin_events;
 pub(crate) mod assignments;
 pub(crate) mod beteiligung;
@@ -205,6 +206,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .route(web::post().to(users::create)),
             )
             .service(web::resource("/me").route(web::get().to(users::me)))
+            .service(
+                web::resource("/me/absence")
+                    .route(web::get().to(absence::show))
+                    .route(web::put().to(absence::set))
+                    .route(web::delete().to(absence::end)),
+            )
             .service(web::resource("/admin/users/{id}").route(web::get().to(users::show)))
             .service(
                 web::resource("/admin/users/{id}/roles").route(web::put().to(users::set_roles)),

@@ -69,7 +69,7 @@ pub(super) struct Shown<'a> {
     pub(super) absence: Option<AbsenceInput>,
 }
 
-/// The absence form as typed, with its errors (pointer, message).
+/// The absence form as typed, with its errors (form field, message).
 pub(super) struct AbsenceInput {
     pub(super) until: String,
     pub(super) deputy: String,

@@ -57,7 +57,11 @@ pub async fn set(
                 absence: Some(AbsenceInput {
                     until: form.bis,
                     deputy: form.vertretung,
-                    errors: errors.into_iter().map(|e| (e.pointer, e.message)).collect(),
+                    // The service names the fields as the API does.
+                    errors: errors
+                        .into_iter()
+                        .map(|e| (form_field(&e.pointer).to_string(), e.message))
+                        .collect(),
                 }),
                 ..Shown::default()
             };
@@ -94,6 +98,14 @@ pub async fn end(
         }
         Ok(Err(other)) => failed(&api, &session, &format!("{other:?}")),
         Err(error) => failed(&api, &session, &error.to_string()),
+    }
+}
+
+/// The form's field (`bis`, `vertretung`) of a service error's pointer.
+fn form_field(pointer: &str) -> &'static str {
+    match pointer {
+        "/until" => "bis",
+        _ => "vertretung",
     }
 }
 
@@ -148,7 +160,7 @@ pub(super) fn fill(
         typed.and_then(|t| {
             t.errors
                 .iter()
-                .find(|(pointer, _)| pointer.trim_start_matches('/') == field)
+                .find(|(name, _)| name == field)
                 .map(|(_, message)| message.clone())
         })
     };
@@ -159,8 +171,8 @@ pub(super) fn fill(
             .map(|t| t
                 .errors
                 .iter()
-                .map(|(pointer, message)| json!({
-                    "ziel": format!("feld-{}", pointer.trim_start_matches('/')),
+                .map(|(name, message)| json!({
+                    "ziel": format!("feld-{name}"),
                     "meldung": message,
                 }))
                 .collect::<Vec<_>>())
