@@ -12,14 +12,13 @@ use serde_json::{Value, json};
 
 use crate::db::DbConnection;
 use crate::db::models::{CaseId, OrganisationId};
-use crate::db::schema::{
-    cases, extension_requests, invitations, organisations, responsibility_notices,
-};
+use crate::db::schema::{cases, extension_requests, organisations, responsibility_notices};
 use crate::designation::designation;
 use crate::render::SampleMail;
 use crate::service::cases::CaseContext;
 use crate::service::fristen::{self, CaseDeadline, Scope};
 use crate::service::mail::{self, Envelope, weekday_de};
+use crate::service::overview::waiting_requests;
 use crate::service::{ServiceError, assignments};
 
 /// The template of the digest (`templates/mail/fristen_uebersicht.*`).
@@ -67,15 +66,7 @@ pub enum Ask {
 /// Every undecided request of partners on open invitations of running cases, oldest first.
 pub fn undecided_asks(conn: &mut DbConnection) -> Result<Vec<UndecidedAsk>, ServiceError> {
     type Row<T> = ((OrganisationId, String), (String, String), NaiveDateTime, T);
-    let extensions: Vec<Row<NaiveDate>> = extension_requests::table
-        .inner_join(
-            invitations::table
-                .inner_join(cases::table)
-                .inner_join(organisations::table),
-        )
-        .filter(invitations::status.eq("open"))
-        .filter(invitations::closed_at.is_null())
-        .filter(cases::status.eq("running"))
+    let extensions: Vec<Row<NaiveDate>> = waiting_requests!(extension_requests)
         .select((
             (cases::applicant_id, cases::aktenzeichen),
             (organisations::kind, organisations::name),
@@ -83,15 +74,7 @@ pub fn undecided_asks(conn: &mut DbConnection) -> Result<Vec<UndecidedAsk>, Serv
             extension_requests::requested_until,
         ))
         .load(conn)?;
-    let notices: Vec<Row<Option<String>>> = responsibility_notices::table
-        .inner_join(
-            invitations::table
-                .inner_join(cases::table)
-                .inner_join(organisations::table),
-        )
-        .filter(invitations::status.eq("open"))
-        .filter(invitations::closed_at.is_null())
-        .filter(cases::status.eq("running"))
+    let notices: Vec<Row<Option<String>>> = waiting_requests!(responsibility_notices)
         .select((
             (cases::applicant_id, cases::aktenzeichen),
             (organisations::kind, organisations::name),

@@ -17,6 +17,24 @@ use crate::db::schema::{
 use crate::designation::designation;
 use crate::engine::definition::Step;
 
+/// The rows of `$requests` (a table of partners' pending requests, keyed by invitation) joined
+/// with their invitation, its case and the partner, as far as the invitation is open in a
+/// running case: the requests that still wait for the office (the start page, the digest).
+macro_rules! waiting_requests {
+    ($requests:ident) => {
+        $crate::db::schema::$requests::table
+            .inner_join(
+                $crate::db::schema::invitations::table
+                    .inner_join($crate::db::schema::cases::table)
+                    .inner_join($crate::db::schema::organisations::table),
+            )
+            .filter($crate::db::schema::invitations::status.eq("open"))
+            .filter($crate::db::schema::invitations::closed_at.is_null())
+            .filter($crate::db::schema::cases::status.eq("running"))
+    };
+}
+pub(crate) use waiting_requests;
+
 /// A running case, as much as the start page needs of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunningCase {
@@ -254,16 +272,7 @@ pub fn open_requests(
     principal: &Principal,
 ) -> Result<Vec<OpenRequest>, ServiceError> {
     let scope = readable(principal);
-    let query = extension_requests::table
-        .inner_join(
-            invitations::table
-                .inner_join(cases::table)
-                .inner_join(organisations::table),
-        )
-        .filter(invitations::status.eq("open"))
-        .filter(invitations::closed_at.is_null())
-        .filter(cases::status.eq("running"))
-        .into_boxed();
+    let query = waiting_requests!(extension_requests).into_boxed();
     let rows: Vec<RequestRow> = restrict_to_readable!(query, scope)
         .order((extension_requests::requested_at, invitations::id))
         .select((
@@ -343,16 +352,7 @@ pub fn open_notices(
     principal: &Principal,
 ) -> Result<Vec<OpenNotice>, ServiceError> {
     let scope = readable(principal);
-    let query = responsibility_notices::table
-        .inner_join(
-            invitations::table
-                .inner_join(cases::table)
-                .inner_join(organisations::table),
-        )
-        .filter(invitations::status.eq("open"))
-        .filter(invitations::closed_at.is_null())
-        .filter(cases::status.eq("running"))
-        .into_boxed();
+    let query = waiting_requests!(responsibility_notices).into_boxed();
     let rows: Vec<NoticeRow> = restrict_to_readable!(query, scope)
         .order((responsibility_notices::reported_at, invitations::id))
         .select((
