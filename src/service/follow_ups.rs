@@ -385,37 +385,29 @@ pub fn mail_due(
                 // Another run mailed some of them meanwhile: this mail would repeat them.
                 return Err(ServiceError::Conflict("bereits versandt".into()));
             }
-            super::mail::queue_with(
-                conn,
-                out,
-                super::mail::Envelope {
+            let mails = std::iter::once((
+                serde_json::json!({ "kind": "user", "user": user }),
+                &principal.email,
+                &context,
+            ))
+            .chain(deputy_mail.iter().map(|(deputy, context)| {
+                (
+                    serde_json::json!({
+                        "kind": "user", "user": deputy.user_id.0, "vertretung_fuer": user,
+                    }),
+                    &deputy.email,
+                    context,
+                )
+            }));
+            for (recipients, address, context) in mails {
+                let envelope = super::mail::Envelope {
                     case: None,
                     invitation: None,
                     template: TEMPLATE,
-                    recipients: serde_json::json!({ "kind": "user", "user": user }),
-                    to: vec![principal.email.clone()],
-                },
-                &context,
-                &context,
-                at,
-            )?;
-            if let Some((deputy, context)) = &deputy_mail {
-                super::mail::queue_with(
-                    conn,
-                    out,
-                    super::mail::Envelope {
-                        case: None,
-                        invitation: None,
-                        template: TEMPLATE,
-                        recipients: serde_json::json!({
-                            "kind": "user", "user": deputy.user_id.0, "vertretung_fuer": user,
-                        }),
-                        to: vec![deputy.email.clone()],
-                    },
-                    context,
-                    context,
-                    at,
-                )?;
+                    recipients,
+                    to: vec![address.clone()],
+                };
+                super::mail::queue_with(conn, out, envelope, context, context, at)?;
             }
             Ok(())
         });
