@@ -250,11 +250,11 @@ fn summarise(
             .into_iter()
             .partition(|f| f.due <= until);
     // Then, for colleagues away whom the user stands in for, theirs that are due.
-    let standing_in = crate::service::follow_ups::due_standing_in(conn, principal, today)?;
+    let deputised = crate::service::follow_ups::due_standing_in(conn, principal, today)?;
     let follow_ups: Vec<Value> = soon
         .into_iter()
         .map(|f| (None, f))
-        .chain(standing_in.into_iter().map(|(name, f)| (Some(name), f)))
+        .chain(deputised.into_iter().map(|(name, f)| (Some(name), f)))
         .map(|(vertretung, f)| {
             json!({
                 "id": f.case_id,
