@@ -13,9 +13,9 @@ use diesel::prelude::*;
 use super::ServiceError;
 use super::follow_ups::{Successor, successors};
 use crate::auth::Principal;
-use crate::db::DbConnection;
 use crate::db::models::UserId;
 use crate::db::schema::{absences, users};
+use crate::db::{DbConnection, write_transaction};
 use crate::engine::data::DataError;
 
 /// How far ahead an absence may be set.
@@ -35,7 +35,6 @@ pub struct Absence {
 pub struct StandingIn {
     pub user: UserId,
     pub name: String,
-    pub until: NaiveDate,
 }
 
 /// The absence of `user` that covers `today`, if any (a deputy since deactivated does not
@@ -84,20 +83,19 @@ pub fn standing_in_for(
     deputy: UserId,
     today: NaiveDate,
 ) -> Result<Vec<StandingIn>, ServiceError> {
-    let rows: Vec<(i64, String, NaiveDate)> = absences::table
+    let rows: Vec<(i64, String)> = absences::table
         .inner_join(users::table.on(users::id.eq(absences::user_id)))
         .filter(absences::deputy_id.eq(deputy.0))
         .filter(absences::until.ge(today))
         .filter(users::active.eq(true))
         .order((users::display_name, users::id))
-        .select((absences::user_id, users::display_name, absences::until))
+        .select((absences::user_id, users::display_name))
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(user, name, until)| StandingIn {
+        .map(|(user, name)| StandingIn {
             user: UserId(user),
             name,
-            until,
         })
         .collect())
 }
@@ -176,15 +174,19 @@ pub fn set(
     let (Some(day), Some(chosen)) = (day, chosen) else {
         return Err(ServiceError::InvalidData(errors));
     };
-    diesel::delete(absences::table.find(principal.user_id.0)).execute(conn)?;
-    diesel::insert_into(absences::table)
-        .values((
-            absences::user_id.eq(principal.user_id.0),
-            absences::until.eq(day),
-            absences::deputy_id.eq(chosen.id.0),
-            absences::set_at.eq(at),
-        ))
-        .execute(conn)?;
+    // Replaced as a whole: a failed insert keeps the earlier absence.
+    write_transaction(conn, |conn| {
+        diesel::delete(absences::table.find(principal.user_id.0)).execute(conn)?;
+        diesel::insert_into(absences::table)
+            .values((
+                absences::user_id.eq(principal.user_id.0),
+                absences::until.eq(day),
+                absences::deputy_id.eq(chosen.id.0),
+                absences::set_at.eq(at),
+            ))
+            .execute(conn)?;
+        Ok::<_, ServiceError>(())
+    })?;
     tracing::info!(user_id = %principal.user_id, deputy_id = %chosen.id, "absence set");
     Ok(Absence {
         until: day,

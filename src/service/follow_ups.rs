@@ -167,16 +167,17 @@ pub fn due_for(
         .collect())
 }
 
-/// The open Wiedervorlagen due by `today` of the colleagues `deputy` stands in for (see
-/// `service::absences`), each with its colleague's name, earliest first: those both the
-/// colleague and the deputy may read.
+/// The open Wiedervorlagen due by `today` of the colleagues `deputy` stands in for (`away`,
+/// see `service::absences::standing_in_for`), each with its colleague's name, earliest first:
+/// those both the colleague and the deputy may read.
 pub fn due_standing_in(
     conn: &mut DbConnection,
     deputy: &Principal,
+    away: &[super::absences::StandingIn],
     today: NaiveDate,
 ) -> Result<Vec<(String, DueFollowUp)>, ServiceError> {
     let mut due = Vec::new();
-    for absent in super::absences::standing_in_for(conn, deputy.user_id, today)? {
+    for absent in away {
         let Some(colleague) = Principal::load(conn, absent.user)? else {
             continue;
         };

@@ -9,8 +9,8 @@
 //! beantwortet}`, `anliegen.fristverlaengerung.{bis,wochentag,erbeten_am}` and
 //! `anliegen.nicht_zustaendig.{gemeldet_am,zustaendig}` (what an invited partner asked of the
 //! office and is still waiting for; both keys always there, null when nothing is pending). The
-//! subject sees only `aktenzeichen`, `verfahren`, `schritt` and `frist`, so
-//! no personal data can end up in a subject line.
+//! subject sees only `aktenzeichen`, `verfahren`, `schritt` and `frist`, so no personal data can
+//! end up in a subject line.
 
 use std::sync::Arc;
 

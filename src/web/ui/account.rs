@@ -1,7 +1,8 @@
 //! `/konto`: the user's own settings: the way to the password change, the live web sessions
 //! (ending all others), revoking the own API tokens, the absence with its deputy (handled in
-//! `account_absence`), and the personal calendar addresses (see `service::calendar`). A new address is shown exactly once, on the page that
-//! answers its creation, because only its hash is stored.
+//! `account_absence`), and the personal calendar addresses (see `service::calendar`). A new
+//! address is shown exactly once, on the page that answers its creation, because only its hash
+//! is stored.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -185,7 +186,7 @@ pub async fn revoke_tokens(
 }
 
 /// The page for a change of the own account that failed on the server's side.
-fn failed(api: &ApiState, session: &Session, what: &str) -> HttpResponse {
+pub(super) fn failed(api: &ApiState, session: &Session, what: &str) -> HttpResponse {
     error_page(
         api,
         StatusCode::INTERNAL_SERVER_ERROR,
@@ -272,12 +273,13 @@ pub(super) async fn page(
     let user = session.principal().user_id;
     let principal = session.principal().clone();
     let lifetimes = ui.sessions;
+    let now = clock::now();
+    let (at, today) = (now.now.naive_utc(), now.today);
     let loaded = blocking(db, move |conn| {
-        let now = clock::now();
         Ok((
             calendar::list(conn, user)?,
-            store::live(conn, user, now.now.naive_utc(), lifetimes)?,
-            absences::current(conn, user, now.today)?,
+            store::live(conn, user, at, lifetimes)?,
+            absences::current(conn, user, today)?,
             absences::candidates(conn, &principal)?,
         ))
     })
@@ -330,7 +332,7 @@ pub(super) async fn page(
         absence.as_ref(),
         &candidates,
         typed.as_ref(),
-        clock::now().today,
+        today,
     );
     render(api, status, "konto", &context)
 }

@@ -6,8 +6,9 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::account::{AbsenceInput, Shown, page};
-use super::{CsrfForm, UiState, error_page, see_other};
+use super::account::{AbsenceInput, Shown, failed, page};
+use super::case_page::blocking;
+use super::{CsrfForm, UiState, see_other};
 use crate::db::Database;
 use crate::service::absences::{self, Absence};
 use crate::service::follow_ups::Successor;
@@ -38,21 +39,20 @@ pub async fn set(
     let CsrfForm { session, form, .. } = form;
     let principal = session.principal().clone();
     let (until, deputy) = (form.bis.clone(), form.vertretung.clone());
-    let stored = db
-        .run(move |conn| {
-            let now = clock::now();
-            Ok(absences::set(
-                conn,
-                &principal,
-                (&until, &deputy),
-                now.today,
-                now.now.naive_utc(),
-            ))
-        })
-        .await;
+    let stored = blocking(&db, move |conn| {
+        let now = clock::now();
+        absences::set(
+            conn,
+            &principal,
+            (&until, &deputy),
+            now.today,
+            now.now.naive_utc(),
+        )
+    })
+    .await;
     match stored {
-        Ok(Ok(_)) => see_other("/konto?hinweis=abwesenheit#abwesenheit"),
-        Ok(Err(ServiceError::InvalidData(errors))) => {
+        Ok(_) => see_other("/konto?hinweis=abwesenheit#abwesenheit"),
+        Err(ServiceError::InvalidData(errors)) => {
             let shown = Shown {
                 absence: Some(AbsenceInput {
                     until: form.bis,
@@ -75,8 +75,7 @@ pub async fn set(
             )
             .await
         }
-        Ok(Err(other)) => failed(&api, &session, &format!("{other:?}")),
-        Err(error) => failed(&api, &session, &error.to_string()),
+        Err(error) => not_changed(&api, &session, error),
     }
 }
 
@@ -88,16 +87,12 @@ pub async fn end(
 ) -> HttpResponse {
     let session = form.session;
     let principal = session.principal().clone();
-    let ended = db
-        .run(move |conn| Ok(absences::end(conn, &principal)))
-        .await;
-    match ended {
-        Ok(Ok(())) => {
+    match blocking(&db, move |conn| absences::end(conn, &principal)).await {
+        Ok(()) => {
             tracing::info!(user_id = %session.principal().user_id, "absence ended");
             see_other("/konto?hinweis=abwesenheit-beendet#abwesenheit")
         }
-        Ok(Err(other)) => failed(&api, &session, &format!("{other:?}")),
-        Err(error) => failed(&api, &session, &error.to_string()),
+        Err(error) => not_changed(&api, &session, error),
     }
 }
 
@@ -109,15 +104,13 @@ fn form_field(pointer: &str) -> &'static str {
     }
 }
 
-fn failed(api: &ApiState, session: &super::Session, error: &str) -> HttpResponse {
-    tracing::error!(error, "absence not changed");
-    error_page(
+/// The page for a change the server could not make.
+fn not_changed(api: &ApiState, session: &super::Session, error: ServiceError) -> HttpResponse {
+    tracing::error!(%error, "absence not changed");
+    failed(
         api,
-        StatusCode::INTERNAL_SERVER_ERROR,
-        Some(session),
-        "Interner Fehler",
-        "Ihre Abwesenheit konnte nicht geändert werden. Bitte versuchen Sie es später erneut.",
-        "",
+        session,
+        "Ihre Abwesenheit konnte nicht geändert werden.",
     )
 }
 

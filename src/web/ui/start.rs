@@ -250,7 +250,8 @@ fn summarise(
             .into_iter()
             .partition(|f| f.due <= until);
     // Then, for colleagues away whom the user stands in for, theirs that are due.
-    let deputised = crate::service::follow_ups::due_standing_in(conn, principal, today)?;
+    let deputised =
+        crate::service::follow_ups::due_standing_in(conn, principal, &standing_in, today)?;
     let follow_ups: Vec<Value> = soon
         .into_iter()
         .map(|f| (None, f))
