@@ -7,6 +7,9 @@
 //! warning. The proxy must set the header on every request, replacing what a client sent;
 //! vorgang cannot tell the difference. Who may work, with which roles, stays vorgang's: the
 //! address must belong to an active account.
+//!
+//! A session started this way belongs to the user the proxy names: when the proxy names
+//! someone else in the same browser, the session ends (`web::ui::session::load`).
 
 use actix_web::HttpRequest;
 use actix_web::http::header::HeaderName;

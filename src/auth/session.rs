@@ -91,6 +91,8 @@ pub struct SessionRecord {
     pub display_name: String,
     /// The user must set a new password before doing anything else.
     pub must_change_password: bool,
+    /// The session started because a trusted proxy named the user (see [`Started`]).
+    pub through_proxy: bool,
     /// Key of the session's CSRF tokens (see `web::ui::csrf`); never sent to the browser.
     csrf_secret: String,
 }
@@ -150,6 +152,17 @@ fn alive(now: NaiveDateTime, lifetimes: SessionLifetimes) -> Alive {
         .and(ui_sessions::last_seen_at.gt(now - lifetimes.idle))
 }
 
+/// How a session came about: it decides whom the session belongs to when a trusted proxy names
+/// a user later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Started {
+    /// E-mail address and password: the session is the account's, whatever the proxy says.
+    Password,
+    /// A trusted proxy named the user (`proxy_login_header`): the session is the proxy's user's
+    /// and ends when the proxy names someone else in the same browser.
+    ThroughProxy,
+}
+
 /// Starts a session for `user` at `now` in `browser` (a short description such as „Firefox
 /// unter Windows“, never the whole `User-Agent` header, so that the account page can tell the
 /// user's logins apart); also forgets the user's sessions that have ended.
@@ -159,6 +172,7 @@ pub fn create(
     now: NaiveDateTime,
     lifetimes: SessionLifetimes,
     browser: Option<&str>,
+    started: Started,
 ) -> Result<NewSession, SessionError> {
     let cookie_value = random_hex(RANDOM_BYTES)?;
     let csrf_secret = random_hex(RANDOM_BYTES)?;
@@ -180,6 +194,7 @@ pub fn create(
                 ui_sessions::last_seen_at.eq(now),
                 ui_sessions::expires_at.eq(expires_at),
                 ui_sessions::browser.eq(browser),
+                ui_sessions::through_proxy.eq(started == Started::ThroughProxy),
             ))
             .execute(conn)
     })?;
@@ -205,6 +220,7 @@ pub fn lookup(
         i64,
         String,
         NaiveDateTime,
+        bool,
         String,
         bool,
         UserId,
@@ -225,6 +241,7 @@ pub fn lookup(
             ui_sessions::id,
             ui_sessions::csrf_secret,
             ui_sessions::last_seen_at,
+            ui_sessions::through_proxy,
             users::display_name,
             users::must_change_password,
             users::id,
@@ -233,8 +250,15 @@ pub fn lookup(
             user_roles::role.nullable(),
         ))
         .load(conn)?;
-    let Some((id, csrf_secret, last_seen_at, display_name, must_change_password, ..)) =
-        rows.first().cloned()
+    let Some((
+        id,
+        csrf_secret,
+        last_seen_at,
+        through_proxy,
+        display_name,
+        must_change_password,
+        ..,
+    )) = rows.first().cloned()
     else {
         return Ok(None);
     };
@@ -258,6 +282,7 @@ pub fn lookup(
         organisation,
         display_name,
         must_change_password,
+        through_proxy,
         csrf_secret,
     }))
 }

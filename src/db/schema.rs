@@ -374,6 +374,7 @@ diesel::table! {
         last_seen_at -> Timestamp,
         expires_at -> Timestamp,
         browser -> Nullable<Text>,
+        through_proxy -> Bool,
     }
 }
 

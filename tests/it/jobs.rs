@@ -155,7 +155,7 @@ both_backends! {
 
 both_backends! {
     fn housekeeping_deletes_ended_browser_sessions(backend) {
-        use vorgang::auth::session::{self, SessionLifetimes};
+        use vorgang::auth::session::{self, SessionLifetimes, Started};
         use vorgang::db::models::Role;
         use vorgang::db::schema::ui_sessions;
 
@@ -170,7 +170,7 @@ both_backends! {
         let lifetimes = SessionLifetimes::default();
         // Started 10 and 30 minutes ago, 2 hours ago (idle too long), 9 hours ago (expired).
         for minutes in [10, 30, 120, 540] {
-            session::create(&mut conn, user.id, now.naive_utc() - TimeDelta::minutes(minutes), lifetimes, None).unwrap();
+            session::create(&mut conn, user.id, now.naive_utc() - TimeDelta::minutes(minutes), lifetimes, None, Started::Password).unwrap();
         }
         let ctx = JobContext {
             case: api.case_context(),
@@ -190,7 +190,7 @@ both_backends! {
         let policy = SessionLifetimes { idle: TimeDelta::hours(3), absolute: TimeDelta::hours(12) };
         diesel::delete(ui_sessions::table).execute(&mut conn).unwrap();
         for minutes in [120, 200] {
-            session::create(&mut conn, user.id, now.naive_utc() - TimeDelta::minutes(minutes), policy, None).unwrap();
+            session::create(&mut conn, user.id, now.naive_utc() - TimeDelta::minutes(minutes), policy, None, Started::Password).unwrap();
         }
         let configured = Jobs { sessions: policy, ..Jobs::default() };
         let ctx = JobContext { jobs: &configured, ..ctx };

@@ -809,7 +809,7 @@ fn serve_creates_no_administrator_when_vorgang_user_add_came_first() {
 #[test]
 fn session_writes_wait_at_the_sqlite_write_gate() {
     use diesel::connection::SimpleConnection;
-    use vorgang::auth::session::{self, SessionLifetimes};
+    use vorgang::auth::session::{self, SessionLifetimes, Started};
     use vorgang::db::write_transaction;
 
     let db = TestDatabase::migrated(Backend::Sqlite);
@@ -828,6 +828,7 @@ fn session_writes_wait_at_the_sqlite_write_gate() {
         now - TimeDelta::minutes(5),
         lifetimes,
         None,
+        Started::Password,
     )
     .unwrap();
 
@@ -935,6 +936,65 @@ both_backends! {
             assert!(!other.cookies.contains_key("vorgang_session"));
         }
         assert_eq!(session_rows(&db), 1);
+    }
+}
+
+/// Whose sessions there are, and whether the proxy started them, by address.
+fn session_users(db: &TestDatabase) -> Vec<(String, bool)> {
+    ui_sessions::table
+        .inner_join(users::table)
+        .select((users::email, ui_sessions::through_proxy))
+        .order(users::email)
+        .load(&mut db.connection())
+        .unwrap()
+}
+
+both_backends! {
+    async fn a_session_the_proxy_started_ends_when_the_proxy_names_someone_else(backend) {
+        const COLLEAGUE: &str = "bernd@kreis-kleve.de";
+        const ADMIN: &str = "it@kreis-kleve.de";
+        let db = TestDatabase::migrated(backend);
+        create_user(&mut db.connection(), EMAIL, "05154", &[Role::Koordination], None);
+        create_user(&mut db.connection(), COLLEAGUE, "05154", &[Role::Koordination], None);
+        create_user(&mut db.connection(), ADMIN, "05154", &[Role::Admin], Some(PASSWORD));
+        let auth = crate::support::auth::test_auth_with_proxy_login("10.0.0.1", "X-Remote-User");
+        let app = ui_app!(db.pool(2), auth, plain_ui());
+        let named = |request: TestRequest, user: &str| request.insert_header(("X-Remote-User", user.to_string()));
+
+        let mut workstation = Browser::from("10.0.0.1:5000");
+        assert_eq!(workstation.send(&app, named(TestRequest::get().uri("/login"), EMAIL)).await.location(), "/");
+        let start = workstation.send(&app, named(TestRequest::get().uri("/"), EMAIL)).await;
+        assert_eq!(start.status, 200, "{}", start.body);
+        let token = start.hidden("csrf");
+        assert_eq!(session_users(&db), vec![(EMAIL.to_string(), true)]);
+
+        // A colleague logs in to the network at the same workstation: the form the first user
+        // left open does nothing in the first user's name, and that session is over.
+        let form = named(TestRequest::post().uri("/konto/abwesenheit/beenden").set_form([("csrf", token.as_str())]), COLLEAGUE);
+        let posted = workstation.send(&app, form).await;
+        assert_eq!(posted.status, 303, "{}", posted.body);
+        assert_eq!(posted.location(), "/login");
+        assert!(session_users(&db).is_empty());
+        let page = workstation.send(&app, named(TestRequest::get().uri("/vorgaenge"), COLLEAGUE)).await;
+        assert_eq!(page.location(), "/login?next=%2Fvorgaenge");
+        let login = workstation.send(&app, named(TestRequest::get().uri("/login?next=%2Fvorgaenge"), COLLEAGUE)).await;
+        assert_eq!(login.location(), "/vorgaenge");
+        assert_eq!(session_users(&db), vec![(COLLEAGUE.to_string(), true)]);
+        let page = workstation.send(&app, named(TestRequest::get().uri("/vorgaenge"), COLLEAGUE)).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        // A request the proxy names nobody in (a path it does not guard) keeps the session.
+        assert_eq!(workstation.get(&app, "/vorgaenge").await.status, 200);
+        assert_eq!(session_users(&db), vec![(COLLEAGUE.to_string(), true)]);
+
+        // A session started with a password is the account's, whoever the proxy names.
+        let mut admin = Browser::from("10.0.0.1:5001");
+        assert_eq!(admin.login(&app, ADMIN, PASSWORD).await.location(), "/");
+        let page = admin.send(&app, named(TestRequest::get().uri("/vorgaenge"), EMAIL)).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert_eq!(
+            session_users(&db),
+            vec![(COLLEAGUE.to_string(), true), (ADMIN.to_string(), false)]
+        );
     }
 }
 

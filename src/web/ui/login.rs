@@ -153,7 +153,7 @@ async fn proxy_login(
         );
     };
     tracing::info!(user_id = %user.id, "login through the proxy");
-    start_session(req, db, api, ui, &user, next).await
+    start_session(req, db, api, ui, &user, next, store::Started::ThroughProxy).await
 }
 
 /// Renders the login form with a login CSRF token bound to the browser's nonce cookie (a new
@@ -338,7 +338,7 @@ pub async fn submit(
         Err(LoginError::Internal(_)) => return internal(&api),
     };
 
-    start_session(&req, &db, &api, &ui, &user, next).await
+    start_session(&req, &db, &api, &ui, &user, next, store::Started::Password).await
 }
 
 /// Starts a session for `user` (ending the browser's old one) and sends the browser on: to
@@ -350,6 +350,7 @@ async fn start_session(
     ui: &UiState,
     user: &User,
     next: Option<&str>,
+    started: store::Started,
 ) -> HttpResponse {
     let old = cookie::read(req, cookie::SESSION);
     let browser = req
@@ -365,12 +366,12 @@ async fn start_session(
             if let Some(old) = old {
                 store::delete_by_cookie(conn, &old)?;
             }
-            store::create(conn, user_id, now, lifetimes, browser.as_deref()).map_err(|error| {
-                match error {
+            store::create(conn, user_id, now, lifetimes, browser.as_deref(), started).map_err(
+                |error| match error {
                     store::SessionError::Db(error) => error,
                     other => crate::db::DbError::Blocking(other.to_string()),
-                }
-            })
+                },
+            )
         })
         .await;
     let session = match created {

@@ -16,8 +16,9 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 
 use super::{UiState, cookie, csrf};
+use crate::auth::proxy_login::Vouched;
 use crate::auth::session::{self as store, SessionRecord};
-use crate::auth::{CaseScope, Denied, Permission, Principal, authorize};
+use crate::auth::{Auth, CaseScope, Denied, Permission, Principal, authorize};
 use crate::db::Database;
 use crate::db::models::Organisation;
 use crate::web::api::ApiState;
@@ -203,10 +204,28 @@ pub(super) async fn load(req: &HttpRequest) -> Result<Option<Session>, actix_web
         tracing::error!("web interface used on an app without Database or UiState data");
         return Err(super::internal_error(req));
     };
+    let proxy_names = proxy_named_user(req);
     let now = chrono::Utc::now().naive_utc();
     let lifetimes = ui.sessions;
     match db
-        .run(move |conn| store::lookup(conn, &value, now, lifetimes))
+        .run(move |conn| {
+            let Some(record) = store::lookup(conn, &value, now, lifetimes)? else {
+                return Ok(None);
+            };
+            let someone_else = proxy_names
+                .as_ref()
+                .is_some_and(|named| *named != record.principal.email);
+            if record.through_proxy && someone_else {
+                // A shared workstation: someone else logged in to the network in this browser.
+                store::delete(conn, record.id)?;
+                tracing::info!(
+                    user_id = %record.principal.user_id,
+                    "session started through the proxy ended: the proxy names another user"
+                );
+                return Ok(None);
+            }
+            Ok(Some(record))
+        })
         .await
     {
         Ok(record) => Ok(record.map(Session::new)),
@@ -214,6 +233,16 @@ pub(super) async fn load(req: &HttpRequest) -> Result<Option<Session>, actix_web
             tracing::error!(%error, "cannot load the session");
             Err(super::internal_error(req))
         }
+    }
+}
+
+/// The address a trusted proxy names as the browser's user (`proxy_login_header`), if the
+/// server is set up for it and the request carries one.
+fn proxy_named_user(req: &HttpRequest) -> Option<String> {
+    let auth = req.app_data::<web::Data<Auth>>()?;
+    match auth.proxy_login.as_ref()?.vouched(req, &auth.proxies) {
+        Vouched::Email(email) => Some(email),
+        Vouched::Nobody | Vouched::Untrusted => None,
     }
 }
 

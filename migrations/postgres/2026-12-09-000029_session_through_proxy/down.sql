@@ -1,0 +1,1 @@
+ALTER TABLE ui_sessions DROP COLUMN through_proxy;
