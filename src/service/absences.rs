@@ -172,7 +172,7 @@ pub fn set(
         );
     }
     let (Some(day), Some(chosen)) = (day, chosen) else {
-        return Err(ServiceError::InvalidData(errors));
+        return Err(ServiceError::InvalidInput(errors));
     };
     // Replaced as a whole: a failed insert keeps the earlier absence.
     write_transaction(conn, |conn| {

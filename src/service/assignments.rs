@@ -31,6 +31,7 @@ pub struct Assignment {
     pub name: String,
     /// Since when (UTC).
     #[schema(value_type = String, format = DateTime)]
+    #[serde(serialize_with = "crate::utc::serialize")]
     pub since: NaiveDateTime,
     /// E-mail address of whoever arranged it.
     pub by: String,

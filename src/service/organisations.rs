@@ -87,12 +87,15 @@ pub struct ContactInput {
 pub struct RegisterOrganisation {
     /// 1–64 Zeichen aus `A–Z`, `a–z`, `0–9`, `_` und `-`; eindeutig.
     #[serde(default)]
+    #[schema(value_type = String, required = true, pattern = "^[A-Za-z0-9_-]{1,64}$")]
     pub key: Option<String>,
     /// Höchstens 200 Zeichen.
     #[serde(default)]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 200)]
     pub name: Option<String>,
     /// `partner` (Vorgabe) oder `gemeinde`.
     #[serde(default)]
+    #[schema(pattern = "^(partner|gemeinde)$")]
     pub kind: Option<String>,
     /// Schlüssel der übergeordneten Organisation, z. B. des Kreises.
     #[serde(default)]

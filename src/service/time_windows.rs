@@ -53,6 +53,7 @@ pub struct PeriodView {
     pub closes_on: NaiveDate,
     /// Eingetragen am (UTC).
     #[schema(value_type = String, format = DateTime)]
+    #[serde(serialize_with = "crate::utc::serialize")]
     pub created_at: NaiveDateTime,
     /// E-Mail-Adresse der Administratorin bzw. des Administrators, die bzw. der ihn eintrug.
     pub created_by: String,
@@ -85,15 +86,19 @@ pub struct WindowView {
 pub struct NewPeriod {
     /// Name eines in einem Workflow deklarierten Zeitraums.
     #[serde(default)]
+    #[schema(value_type = String, required = true)]
     pub name: Option<String>,
     /// Bezeichnung, 1–100 Zeichen, z. B. „Förderjahr 2027“.
     #[serde(default)]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 100)]
     pub label: Option<String>,
     /// Erster Tag (`YYYY-MM-DD`).
     #[serde(default)]
+    #[schema(value_type = String, format = Date, required = true)]
     pub opens_on: Option<String>,
     /// Letzter Tag (`YYYY-MM-DD`), nicht vor dem ersten.
     #[serde(default)]
+    #[schema(value_type = String, format = Date, required = true)]
     pub closes_on: Option<String>,
 }
 

@@ -275,6 +275,10 @@ both_backends! {
         // Cases for another organisation cannot be opened by Koordination.
         let foreign = call!(app, post, "/api/v1/cases", users.soest, Some(json!({ "workflow": "ki-antrag", "applicant": "05154" })));
         assert_eq!(foreign.status, StatusCode::FORBIDDEN);
+        // An applicant that does not exist is named at its field.
+        let unknown = call!(app, post, "/api/v1/cases", users.admin, Some(json!({ "workflow": "ki-antrag", "applicant": "99999" })));
+        assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", unknown.body);
+        assert_eq!(unknown.body["errors"], json!([{ "pointer": "/applicant", "message": "Die Organisation „99999“ gibt es nicht." }]));
         // Only admins deploy workflows.
         let deploy = actix_test::TestRequest::post()
             .uri("/api/v1/workflows")

@@ -98,6 +98,8 @@ both_backends! {
         assert_eq!(assigned.status, StatusCode::OK, "{}", assigned.body);
         assert_eq!((assigned.body["assignee"]["email"].clone(), assigned.body["assignee"]["by"].clone()), (json!("ben@kreis-soest.de"), json!("anna@kreis-soest.de")));
         assert_eq!(assigned.body["assignee"]["active"], true);
+        let since = assigned.body["assignee"]["since"].as_str().unwrap();
+        assert!(chrono::DateTime::parse_from_rfc3339(since).is_ok() && since.len() == 20 && since.ends_with('Z'), "{since}");
         assert_eq!(send!(app, get(&uri, &leser)).body["assignee"]["email"], "ben@kreis-soest.de", "a reader of the Kreis sees it");
         // Ben is told by mail, with the case's Aktenzeichen and not a word more in the subject.
         let aktenzeichen: String = cases::table.find(id).select(cases::aktenzeichen).first(&mut db.connection()).unwrap();

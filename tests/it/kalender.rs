@@ -242,9 +242,9 @@ both_backends! {
         assert_eq!(listed.as_array().unwrap().len(), 1);
         assert_eq!(listed[0]["label"], "Outlook Büro");
         assert!(!listed.to_string().contains(&path["/kalender/".len()..path.len() - 4]), "the secret is shown only once");
-        // A body that is not what the address takes (a misspelt field, a number, no JSON) is
-        // refused and issues nothing; no body at all issues an address without a label.
-        for body in [r#"{"lable":"Outlook"}"#, r#"{"label":5}"#, "Outlook"] {
+        // A body that is not what the address takes (a misspelt field, a number, no JSON, an
+        // array) is refused and issues nothing; no body at all issues an address without a label.
+        for body in [r#"{"lable":"Outlook"}"#, r#"{"label":5}"#, "Outlook", "[]", r#" ["Outlook"]"#] {
             let refused = actix_test::call_service(&app, actix_test::TestRequest::post()
                 .uri("/api/v1/calendar/feeds")
                 .insert_header(("Authorization", format!("Bearer {token}")))

@@ -148,6 +148,9 @@ both_backends! {
         let entered = send!(app, enter(last_year, &admin));
         assert_eq!(entered.status, StatusCode::CREATED, "{}", entered.body);
         assert_eq!((entered.body["label"].clone(), entered.body["created_by"].clone()), (json!("Förderjahr A"), json!(ADMIN)));
+        // A UTC instant as everywhere in the API: RFC 3339 with `Z`, to the second.
+        let created_at = entered.body["created_at"].as_str().unwrap();
+        assert!(chrono::DateTime::parse_from_rfc3339(created_at).is_ok() && created_at.len() == 20 && created_at.ends_with('Z'), "{created_at}");
         let after = send!(app, show());
         assert_eq!(after.body["actions"][0]["allowed"], false, "{}", after.body);
         assert_eq!(after.body["actions"][0]["reasons"], json!([format!(

@@ -297,6 +297,8 @@ both_backends! {
         let yesterday = (today - chrono::Days::new(1)).format("%Y-%m-%d").to_string();
         let past = call!(app, put, "/api/v1/me/absence", token, Some(json!({ "until": yesterday, "deputy": ben.id.0 })));
         assert_eq!(pointers(&past.body), ["/until"], "{}", past.body);
+        assert_eq!(past.body["type"], "urn:vorgang:problem:invalid-input", "{}", past.body);
+        assert_eq!(past.body["detail"], "Bitte korrigieren Sie die markierten Angaben; es wurde nichts geändert.");
         let far = (today + chrono::Days::new(400)).format("%Y-%m-%d").to_string();
         let too_far = call!(app, put, "/api/v1/me/absence", token, Some(json!({ "until": far, "deputy": ben.id.0 })));
         assert_eq!(pointers(&too_far.body), ["/until"], "{}", too_far.body);

@@ -10,6 +10,7 @@ use super::{ApiState, actor, blocking};
 use crate::auth::{Caller, CaseScope, Permission, Principal, authorize};
 use crate::db::models::{CaseId, CaseRow, Organisation};
 use crate::db::{Database, DbConnection};
+use crate::engine::data::DataError;
 use crate::service::ServiceError;
 use crate::service::case_list::{self, CaseFilter, Sort, SortKey};
 use crate::service::cases::{self, CaseAccess, Invocation, LoadedCase};
@@ -207,7 +208,10 @@ pub async fn create(
         let applicant = match &body.applicant {
             Some(key) if *key != own.key => {
                 Organisation::find_by_key(conn, key)?.ok_or_else(|| {
-                    ServiceError::BadRequest(format!("Die Organisation „{key}“ gibt es nicht."))
+                    ServiceError::InvalidInput(vec![DataError {
+                        pointer: "/applicant".into(),
+                        message: format!("Die Organisation „{key}“ gibt es nicht."),
+                    }])
                 })?
             }
             _ => own,
@@ -241,6 +245,8 @@ pub async fn create(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
+    /// `running`, `completed` oder `withdrawn`.
+    #[param(pattern = "^(running|completed|withdrawn)?$")]
     pub status: Option<String>,
     pub step: Option<String>,
     pub workflow: Option<String>,
@@ -248,10 +254,12 @@ pub struct ListQuery {
     /// Vermerks, ohne Unterscheidung von Groß- und Kleinschreibung.
     pub q: Option<String>,
     /// `me`: nur Vorgänge, für die der Aufrufer in seiner Organisation zuständig ist.
+    #[param(pattern = "^(me)?$")]
     pub assignee: Option<String>,
     /// Sortierung: `created_at` (Standard `-created_at`, neueste zuerst), `updated_at`,
     /// `aktenzeichen`, `applicant` (Name des Antragstellers) oder `stand` (Status, dann Position
     /// im Verfahren); ein vorangestelltes `-` kehrt die Reihenfolge um.
+    #[param(pattern = "^(-?(created_at|updated_at|aktenzeichen|applicant|stand))?$")]
     pub sort: Option<String>,
     /// Seite, 1 bis 1.000.000 (Standard 1).
     #[param(minimum = 1, maximum = 1_000_000)]

@@ -30,6 +30,7 @@ pub struct UserItem {
     /// Die Organisation, wie sie im Text genannt wird („Kreis Kleve“).
     pub organisation_name: String,
     /// `admin`, `koordination`, `bewilligung`, `lesen`.
+    #[schema(value_type = Vec<Role>)]
     pub roles: Vec<String>,
     /// Deaktivierte Konten können sich nicht anmelden.
     pub active: bool,
@@ -67,6 +68,7 @@ pub struct NewUserBody {
     /// Schlüssel oder AGS der Organisation.
     pub organisation: String,
     /// Mindestens eine von `admin`, `koordination`, `bewilligung`, `lesen`.
+    #[schema(value_type = Vec<Role>, min_items = 1)]
     pub roles: Vec<String>,
 }
 
@@ -84,6 +86,7 @@ pub struct CreatedUserItem {
 #[serde(deny_unknown_fields)]
 pub struct RolesBody {
     /// Die neuen Rollen (ersetzen die bisherigen), mindestens eine.
+    #[schema(value_type = Vec<Role>, min_items = 1)]
     pub roles: Vec<String>,
 }
 

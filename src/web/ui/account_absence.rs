@@ -52,7 +52,7 @@ pub async fn set(
     .await;
     match stored {
         Ok(_) => see_other("/konto?hinweis=abwesenheit#abwesenheit"),
-        Err(ServiceError::InvalidData(errors)) => {
+        Err(ServiceError::InvalidInput(errors)) => {
             let shown = Shown {
                 absence: Some(AbsenceInput {
                     until: form.bis,
