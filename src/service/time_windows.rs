@@ -86,19 +86,25 @@ pub struct WindowView {
 pub struct NewPeriod {
     /// Name eines in einem Workflow deklarierten Zeitraums.
     #[serde(default)]
-    #[schema(value_type = String, required = true)]
+    #[schema(value_type = String, required = true, example = "kfi_antragszeitraum")]
     pub name: Option<String>,
     /// Bezeichnung, 1–100 Zeichen, z. B. „Förderjahr 2027“.
     #[serde(default)]
-    #[schema(value_type = String, required = true, min_length = 1, max_length = 100)]
+    #[schema(
+        value_type = String,
+        required = true,
+        min_length = 1,
+        max_length = 100,
+        example = "Förderjahr 2027"
+    )]
     pub label: Option<String>,
     /// Erster Tag (`YYYY-MM-DD`).
     #[serde(default)]
-    #[schema(value_type = String, format = Date, required = true)]
+    #[schema(value_type = String, format = Date, required = true, example = "2026-04-17")]
     pub opens_on: Option<String>,
     /// Letzter Tag (`YYYY-MM-DD`), nicht vor dem ersten.
     #[serde(default)]
-    #[schema(value_type = String, format = Date, required = true)]
+    #[schema(value_type = String, format = Date, required = true, example = "2026-10-31")]
     pub closes_on: Option<String>,
 }
 

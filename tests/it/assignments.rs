@@ -101,6 +101,11 @@ both_backends! {
         let since = assigned.body["assignee"]["since"].as_str().unwrap();
         assert!(chrono::DateTime::parse_from_rfc3339(since).is_ok() && since.len() == 20 && since.ends_with('Z'), "{since}");
         assert_eq!(send!(app, get(&uri, &leser)).body["assignee"]["email"], "ben@kreis-soest.de", "a reader of the Kreis sees it");
+        // An array is no body of this call, though serde would read `[null]` as `{"user": null}`.
+        let array = send!(app, put(&uri, &anna, json!([null])));
+        assert_eq!(array.status, StatusCode::BAD_REQUEST, "{}", array.body);
+        assert_eq!(array.body["detail"], "Der Inhalt muss ein JSON-Objekt sein ({ … }), keine Liste.");
+        assert_eq!(send!(app, get(&uri, &anna)).body["assignee"]["email"], "ben@kreis-soest.de", "still assigned");
         // Ben is told by mail, with the case's Aktenzeichen and not a word more in the subject.
         let aktenzeichen: String = cases::table.find(id).select(cases::aktenzeichen).first(&mut db.connection()).unwrap();
         let mails = told(&db);

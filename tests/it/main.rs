@@ -14,6 +14,7 @@ mod browser;
 mod case_file;
 mod case_migration;
 mod cases;
+mod contract;
 mod demo;
 mod documents;
 mod frist_cli;

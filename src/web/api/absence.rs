@@ -94,8 +94,7 @@ pub async fn set(
     db: web::Data<Database>,
     body: web::Bytes,
 ) -> Result<HttpResponse, Problem> {
-    let input: AbsenceInput = serde_json::from_slice(&body)
-        .map_err(|error| bad_request(super::input_errors::json_body(&error)))?;
+    let input: AbsenceInput = super::json_object::parse(&body).map_err(bad_request)?;
     let absence = blocking(&db, move |conn| {
         let now = clock::now();
         absences::set(

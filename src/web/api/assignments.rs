@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::cases::{permit, permitted_row};
+use super::json_object::Json;
 use super::{ApiState, blocking};
 use crate::auth::{Permission, Principal};
 use crate::db::Database;
@@ -91,7 +92,7 @@ pub async fn show(
 pub async fn set(
     principal: Principal,
     path: web::Path<i64>,
-    body: web::Json<SetAssignee>,
+    body: Json<SetAssignee>,
     db: web::Data<Database>,
     api: web::Data<ApiState>,
 ) -> Result<HttpResponse, Problem> {

@@ -11,6 +11,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use super::cases::{as_caller, as_caller_at, permit, permitted_row};
+use super::json_object::Json;
 use super::{ApiState, actor, blocking};
 use crate::auth::{Permission, Principal};
 use crate::db::Database;
@@ -103,7 +104,7 @@ pub struct AnswerBody {
 )]
 pub async fn answer(
     path: web::Path<String>,
-    body: web::Json<AnswerBody>,
+    body: Json<AnswerBody>,
     db: web::Data<Database>,
     api: web::Data<ApiState>,
 ) -> Result<HttpResponse, Problem> {
@@ -176,7 +177,7 @@ pub struct ExtensionRequestBody {
 )]
 pub async fn request_extension(
     path: web::Path<String>,
-    body: web::Json<ExtensionRequestBody>,
+    body: Json<ExtensionRequestBody>,
     db: web::Data<Database>,
     api: web::Data<ApiState>,
 ) -> Result<HttpResponse, Problem> {
@@ -242,7 +243,7 @@ pub struct NoticeBody {
 )]
 pub async fn report_not_responsible(
     path: web::Path<String>,
-    body: web::Json<NoticeBody>,
+    body: Json<NoticeBody>,
     db: web::Data<Database>,
     api: web::Data<ApiState>,
 ) -> Result<HttpResponse, Problem> {
@@ -371,7 +372,7 @@ pub struct ExtensionBody {
 pub async fn extend_deadline(
     principal: Principal,
     path: web::Path<(i64, i64)>,
-    body: web::Json<ExtensionBody>,
+    body: Json<ExtensionBody>,
     db: web::Data<Database>,
     api: web::Data<ApiState>,
 ) -> Result<HttpResponse, Problem> {
@@ -443,7 +444,7 @@ pub struct WithdrawalBody {
 pub async fn withdraw(
     principal: Principal,
     path: web::Path<(i64, i64)>,
-    body: web::Json<WithdrawalBody>,
+    body: Json<WithdrawalBody>,
     db: web::Data<Database>,
     api: web::Data<ApiState>,
 ) -> Result<HttpResponse, Problem> {
@@ -514,7 +515,7 @@ pub struct RefusalBody {
 pub async fn refuse_extension_request(
     principal: Principal,
     path: web::Path<(i64, i64)>,
-    body: web::Json<RefusalBody>,
+    body: Json<RefusalBody>,
     db: web::Data<Database>,
     api: web::Data<ApiState>,
 ) -> Result<HttpResponse, Problem> {
@@ -546,7 +547,7 @@ pub async fn refuse_extension_request(
 pub async fn refuse_responsibility_notice(
     principal: Principal,
     path: web::Path<(i64, i64)>,
-    body: web::Json<RefusalBody>,
+    body: Json<RefusalBody>,
     db: web::Data<Database>,
     api: web::Data<ApiState>,
 ) -> Result<HttpResponse, Problem> {
@@ -556,7 +557,7 @@ pub async fn refuse_responsibility_notice(
 async fn refuse(
     principal: Principal,
     path: web::Path<(i64, i64)>,
-    body: web::Json<RefusalBody>,
+    body: Json<RefusalBody>,
     db: web::Data<Database>,
     api: web::Data<ApiState>,
     request: PartnerRequest,
@@ -634,7 +635,7 @@ pub struct FurtherParticipantBody {
 pub async fn add_participant(
     principal: Principal,
     path: web::Path<i64>,
-    body: web::Json<FurtherParticipantBody>,
+    body: Json<FurtherParticipantBody>,
     db: web::Data<Database>,
     api: web::Data<ApiState>,
 ) -> Result<HttpResponse, Problem> {
@@ -725,7 +726,7 @@ pub struct RecordedAnswerBody {
 pub async fn record_answer(
     principal: Principal,
     path: web::Path<(i64, i64)>,
-    body: web::Json<RecordedAnswerBody>,
+    body: Json<RecordedAnswerBody>,
     db: web::Data<Database>,
     api: web::Data<ApiState>,
 ) -> Result<HttpResponse, Problem> {

@@ -93,15 +93,8 @@ fn label_of(body: &[u8]) -> Result<String, String> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(String::new());
     }
-    // serde would also read a struct from an array (`["Büro"]`, even `[]`): not the contract.
-    if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
-        return Err(
-            "Der Inhalt muss ein JSON-Objekt sein, z. B. {\"label\": \"Outlook Büro\"}.".into(),
-        );
-    }
-    serde_json::from_slice::<Option<NewFeed>>(body)
+    super::json_object::parse::<Option<NewFeed>>(body)
         .map(|feed| feed.map(|feed| feed.label).unwrap_or_default())
-        .map_err(|error| super::input_errors::json_body(&error))
 }
 
 /// `GET /calendar/feeds`: the caller's feed addresses (without the secret part).

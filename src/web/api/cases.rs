@@ -5,6 +5,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 
+use super::json_object::Json;
 use super::view::{CaseView, case_view};
 use super::{ApiState, actor, blocking};
 use crate::auth::{Caller, CaseScope, Permission, Principal, authorize};
@@ -198,7 +199,7 @@ pub struct CreateCase {
 )]
 pub async fn create(
     caller: Caller,
-    body: web::Json<CreateCase>,
+    body: Json<CreateCase>,
     db: web::Data<Database>,
     api: web::Data<ApiState>,
 ) -> Result<HttpResponse, actix_web::Error> {
@@ -461,7 +462,7 @@ pub struct ChangeData {
 pub async fn change_data(
     caller: Caller,
     path: web::Path<i64>,
-    body: web::Json<ChangeData>,
+    body: Json<ChangeData>,
     db: web::Data<Database>,
     api: web::Data<ApiState>,
 ) -> Result<HttpResponse, actix_web::Error> {
@@ -518,7 +519,7 @@ pub struct TakeAction {
 pub async fn act(
     caller: Caller,
     path: web::Path<(i64, String)>,
-    body: web::Json<TakeAction>,
+    body: Json<TakeAction>,
     db: web::Data<Database>,
     api: web::Data<ApiState>,
 ) -> Result<HttpResponse, actix_web::Error> {
@@ -585,7 +586,7 @@ pub struct ReceiveMessage {
 pub async fn receive_message(
     caller: Caller,
     path: web::Path<(i64, String)>,
-    body: web::Json<ReceiveMessage>,
+    body: Json<ReceiveMessage>,
     db: web::Data<Database>,
     api: web::Data<ApiState>,
 ) -> Result<HttpResponse, actix_web::Error> {
@@ -647,7 +648,7 @@ pub struct CorrelateMessage {
 pub async fn correlate_message(
     caller: Caller,
     path: web::Path<String>,
-    body: web::Json<CorrelateMessage>,
+    body: Json<CorrelateMessage>,
     db: web::Data<Database>,
     api: web::Data<ApiState>,
 ) -> Result<HttpResponse, actix_web::Error> {
@@ -696,7 +697,7 @@ pub struct Withdraw {
 pub async fn withdraw(
     caller: Caller,
     path: web::Path<i64>,
-    body: web::Json<Withdraw>,
+    body: Json<Withdraw>,
     db: web::Data<Database>,
     api: web::Data<ApiState>,
 ) -> Result<HttpResponse, actix_web::Error> {
@@ -759,7 +760,7 @@ pub struct AddNote {
 pub async fn add_note(
     caller: Caller,
     path: web::Path<i64>,
-    body: web::Json<AddNote>,
+    body: Json<AddNote>,
     db: web::Data<Database>,
     api: web::Data<ApiState>,
 ) -> Result<HttpResponse, actix_web::Error> {
@@ -864,7 +865,7 @@ pub struct Migrate {
 pub async fn migrate(
     caller: Caller,
     path: web::Path<i64>,
-    body: web::Json<Migrate>,
+    body: Json<Migrate>,
     db: web::Data<Database>,
     api: web::Data<ApiState>,
 ) -> Result<HttpResponse, actix_web::Error> {

@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 
 use super::blocking;
 use super::cases::{permit, permitted_row};
+use super::json_object::Json;
 use crate::auth::{Permission, Principal};
 use crate::db::Database;
 use crate::db::models::CaseId;
@@ -100,7 +101,7 @@ pub async fn list(
 pub async fn set(
     principal: Principal,
     path: web::Path<i64>,
-    body: web::Json<SetFollowUp>,
+    body: Json<SetFollowUp>,
     db: web::Data<Database>,
 ) -> Result<HttpResponse, Problem> {
     let id = CaseId(path.into_inner());

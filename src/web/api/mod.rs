@@ -14,6 +14,7 @@ pub(crate) mod documents;
 pub(crate) mod follow_ups;
 pub(crate) mod input_errors;
 pub(crate) mod jobs;
+pub(crate) mod json_object;
 pub(crate) mod organisations;
 pub(crate) mod outbox;
 pub(crate) mod retention;

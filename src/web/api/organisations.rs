@@ -5,6 +5,7 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use super::json_object::Json;
 use super::{blocking, denied};
 use crate::auth::{Permission, Principal, authorize};
 use crate::db::Database;
@@ -111,7 +112,7 @@ pub async fn show(
 )]
 pub async fn register(
     principal: Principal,
-    body: web::Json<RegisterOrganisation>,
+    body: Json<RegisterOrganisation>,
     db: web::Data<Database>,
 ) -> Result<HttpResponse, Problem> {
     authorize(&principal, Permission::ManageOrganisations, None).map_err(denied)?;
@@ -147,7 +148,7 @@ pub async fn register(
 pub async fn replace_addresses(
     principal: Principal,
     key: web::Path<String>,
-    body: web::Json<ReplaceAddresses>,
+    body: Json<ReplaceAddresses>,
     db: web::Data<Database>,
 ) -> Result<HttpResponse, Problem> {
     authorize(&principal, Permission::ManageOrganisations, None).map_err(denied)?;

@@ -8,6 +8,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::json_object::Json;
 use super::{ApiState, actor, blocking, denied};
 use crate::auth::{Permission, Principal, authorize};
 use crate::db::Database;
@@ -105,7 +106,7 @@ pub struct Dispose {
 pub async fn dispose(
     principal: Principal,
     path: web::Path<i64>,
-    body: web::Json<Dispose>,
+    body: Json<Dispose>,
     db: web::Data<Database>,
     api: web::Data<ApiState>,
 ) -> Result<HttpResponse, Problem> {

@@ -3,6 +3,7 @@
 
 use actix_web::{HttpResponse, web};
 
+use super::json_object::Json;
 use super::{ApiState, blocking, denied};
 use crate::auth::{Permission, Principal, authorize};
 use crate::db::Database;
@@ -51,7 +52,7 @@ pub async fn list(
 )]
 pub async fn add(
     principal: Principal,
-    body: web::Json<NewPeriod>,
+    body: Json<NewPeriod>,
     db: web::Data<Database>,
     api: web::Data<ApiState>,
 ) -> Result<HttpResponse, Problem> {

@@ -8,6 +8,7 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::json_object::Json;
 use super::{blocking, denied};
 use crate::auth::{Auth, Permission, Principal, authorize};
 use crate::db::Database;
@@ -202,7 +203,7 @@ pub async fn show(
 )]
 pub async fn create(
     principal: Principal,
-    body: web::Json<NewUserBody>,
+    body: Json<NewUserBody>,
     db: web::Data<Database>,
     auth: web::Data<Auth>,
 ) -> Result<HttpResponse, Problem> {
@@ -297,7 +298,7 @@ pub async fn reset_password(
 pub async fn set_roles(
     principal: Principal,
     id: web::Path<i64>,
-    body: web::Json<RolesBody>,
+    body: Json<RolesBody>,
     db: web::Data<Database>,
 ) -> Result<HttpResponse, Problem> {
     authorize(&principal, Permission::ManageUsers, None).map_err(denied)?;
@@ -332,7 +333,7 @@ pub async fn set_roles(
 pub async fn set_active(
     principal: Principal,
     id: web::Path<i64>,
-    body: web::Json<ActiveBody>,
+    body: Json<ActiveBody>,
     db: web::Data<Database>,
 ) -> Result<HttpResponse, Problem> {
     authorize(&principal, Permission::ManageUsers, None).map_err(denied)?;

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
+use super::json_object::Json;
 use super::{ApiState, blocking, denied};
 use crate::auth::{Permission, Principal, authorize};
 use crate::db::Database;
@@ -313,7 +314,7 @@ pub struct StepCandidate {
 pub async fn migrate_all(
     principal: Principal,
     key: web::Path<String>,
-    body: web::Json<MigrateAll>,
+    body: Json<MigrateAll>,
     db: web::Data<Database>,
     api: web::Data<ApiState>,
 ) -> Result<HttpResponse, Problem> {
