@@ -278,10 +278,12 @@ pub struct UploadForm {
     /// Für die Beteiligten sichtbar: `true`, `1` oder `ja`; `false`, `0`, `nein` oder leer
     /// (Standard): nur für die Stellen, die den Vorgang lesen. Jeder andere Wert wird mit 400
     /// abgelehnt.
+    #[schema(value_type = Option<String>, pattern = "^(true|false|1|0|ja|nein)?$")]
     pub partner_visible: Option<bool>,
     /// Nur für die eigene Stelle sichtbar (und für Administratoren): `true`, `1` oder `ja`;
     /// andere Stellen, die den Vorgang lesen, sehen das Dokument nicht und im Journal nur einen
     /// Platzhalter. Nicht zusammen mit `partner_visible`.
+    #[schema(value_type = Option<String>, pattern = "^(true|false|1|0|ja|nein)?$")]
     pub internal: Option<bool>,
 }
 

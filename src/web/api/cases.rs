@@ -172,9 +172,13 @@ fn view_looking_up(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateCase {
+    /// Schlüssel des Workflows.
+    #[schema(example = "ki-antrag")]
     pub workflow: String,
+    /// Die fachlichen Daten, soweit schon bekannt (nach dem Datenschema des Workflows); ohne
+    /// Angabe oder `null`: noch keine.
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>, example = json!({}))]
     pub data: Value,
     /// AGS or key of the applicant; defaults to the caller's organisation.
     #[serde(default)]
@@ -432,9 +436,11 @@ pub async fn show(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangeData {
+    /// Die Version des Vorgangs, auf die sich die Änderung bezieht.
+    #[schema(example = 1)]
     pub version: i64,
     /// JSON-Merge-Patch auf die Daten des Vorgangs.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Object, example = json!({}))]
     pub data: Value,
 }
 
@@ -486,6 +492,8 @@ pub async fn change_data(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TakeAction {
+    /// Die Version des Vorgangs, auf die sich die Aktion bezieht.
+    #[schema(example = 1)]
     pub version: i64,
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
