@@ -20,6 +20,7 @@ use crate::beteiligung::application;
 use crate::support::auth::create_user;
 use crate::support::browser::{COORDINATOR_EMAIL, COORDINATOR_PASSWORD, Stage};
 use crate::support::partners::{add_partners, root};
+use crate::support::process::wait_at_most;
 
 const ADMIN: &str = "admin@kreis-soest.de";
 const ADMIN_PASSWORD: &str = "ein-anderes-gutes-passwort";
@@ -106,16 +107,8 @@ fn fuzz(stage: &Stage, token: &str) -> Result<(), String> {
         .stderr(Stdio::inherit())
         .spawn()
         .expect("schemathesis starts");
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > RUN_LIMIT {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(format!("Schemathesis did not finish within {RUN_LIMIT:?}"));
-        }
-        std::thread::sleep(Duration::from_millis(100));
+    let Some(status) = wait_at_most(&mut child, started, RUN_LIMIT) else {
+        return Err(format!("Schemathesis did not finish within {RUN_LIMIT:?}"));
     };
     let output = std::fs::read_to_string(&report).unwrap();
     let summary = output

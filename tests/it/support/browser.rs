@@ -18,7 +18,7 @@ use vorgang::db::models::Role;
 
 use super::auth::create_user;
 use super::partners::{add_partners, root};
-use super::process::{RunningServer, http};
+use super::process::{RunningServer, http, wait_at_most};
 use super::smtp::{SmtpServer, free_port};
 use super::{Backend, TestDatabase};
 
@@ -288,16 +288,8 @@ impl Story {
             })
         })
         .collect();
-        let status = loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                break status;
-            }
-            if started.elapsed() > STORY_LIMIT {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("story {} did not finish within {STORY_LIMIT:?}", self.name);
-            }
-            std::thread::sleep(Duration::from_millis(50));
+        let Some(status) = wait_at_most(&mut child, started, STORY_LIMIT) else {
+            panic!("story {} did not finish within {STORY_LIMIT:?}", self.name);
         };
         for reader in readers {
             let _ = reader.join();

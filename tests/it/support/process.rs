@@ -147,3 +147,19 @@ pub fn http() -> ureq::Agent {
         .build()
         .into()
 }
+
+/// Waits for `child` for at most `limit` since `started`; kills it and gives `None` when it
+/// takes longer (a hung helper program must not hang the test run).
+pub fn wait_at_most(child: &mut Child, started: Instant, limit: Duration) -> Option<ExitStatus> {
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
