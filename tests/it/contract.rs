@@ -18,8 +18,7 @@ use vorgang::db::models::Role;
 
 use crate::beteiligung::application;
 use crate::support::auth::create_user;
-use crate::support::browser::{COORDINATOR_EMAIL, COORDINATOR_PASSWORD, Stage};
-use crate::support::partners::{add_partners, root};
+use crate::support::browser::Stage;
 use crate::support::process::wait_at_most;
 
 const ADMIN: &str = "admin@kreis-soest.de";
@@ -127,17 +126,14 @@ fn the_api_keeps_to_its_openapi_document_under_generated_requests() {
     if !available() {
         return;
     }
-    let stage = Stage::start_with(&root().join("workflows"), |conn| {
-        add_partners(conn);
-        create_user(
-            conn,
-            COORDINATOR_EMAIL,
-            "05974",
-            &[Role::Koordination],
-            Some(COORDINATOR_PASSWORD),
-        );
-        create_user(conn, ADMIN, "05974", &[Role::Admin], Some(ADMIN_PASSWORD));
-    });
+    let stage = Stage::start();
+    create_user(
+        &mut stage.db.connection(),
+        ADMIN,
+        "05974",
+        &[Role::Admin],
+        Some(ADMIN_PASSWORD),
+    );
     let coordinator = stage.staff_token();
     let (status, admin) = stage.post(
         "/api/v1/auth/token",
