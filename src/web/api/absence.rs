@@ -5,7 +5,8 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{bad_request, blocking};
+use super::blocking;
+use super::json_object::Json;
 use crate::auth::Principal;
 use crate::db::Database;
 use crate::service::{ServiceError, absences, clock};
@@ -92,9 +93,9 @@ pub async fn show(principal: Principal, db: web::Data<Database>) -> Result<HttpR
 pub async fn set(
     principal: Principal,
     db: web::Data<Database>,
-    body: web::Bytes,
+    body: Json<AbsenceInput>,
 ) -> Result<HttpResponse, Problem> {
-    let input: AbsenceInput = super::json_object::parse(&body).map_err(bad_request)?;
+    let input = body.into_inner();
     let absence = blocking(&db, move |conn| {
         let now = clock::now();
         absences::set(
