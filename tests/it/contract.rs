@@ -8,7 +8,6 @@
 //! `SCHEMATHESIS`). Without it the test is skipped with a notice, and fails when `CI=true`
 //! (`.ci/run` installs it). Run just this with `cargo test --test it contract -- --nocapture`.
 
-use std::io::Write;
 use std::process::{Command, Stdio};
 use std::sync::Once;
 use std::time::{Duration, Instant};
@@ -20,6 +19,7 @@ use crate::beteiligung::application;
 use crate::support::auth::create_user;
 use crate::support::browser::Stage;
 use crate::support::process::wait_at_most;
+use crate::support::skip_or_fail;
 
 const ADMIN: &str = "admin@kreis-soest.de";
 const ADMIN_PASSWORD: &str = "ein-anderes-gutes-passwort";
@@ -59,17 +59,12 @@ fn available() -> bool {
         "`{}` (pip install schemathesis, or set SCHEMATHESIS)",
         schemathesis()
     );
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("CI=true, but the contract test cannot run; missing: {missing}");
-    }
     static SKIP_NOTICE: Once = Once::new();
-    SKIP_NOTICE.call_once(|| {
-        let _ = writeln!(
-            std::io::stderr(),
-            "NOTE: the API contract test is skipped; missing: {missing}."
-        );
-    });
-    false
+    skip_or_fail(
+        &SKIP_NOTICE,
+        &format!("the contract test cannot run; missing: {missing}"),
+        &format!("the API contract test is skipped; missing: {missing}."),
+    )
 }
 
 /// Runs Schemathesis against `stage` with `token`; its report when a check failed.

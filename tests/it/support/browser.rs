@@ -7,7 +7,7 @@
 //! through the API ([`Stage::staff_token`], [`Stage::post`], [`Stage::get`]),
 //! `stage.story("name").env("KEY", value).run()`, then check the outcome through the API.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Once;
@@ -85,21 +85,13 @@ pub fn available() -> bool {
     if missing.is_empty() {
         return true;
     }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!(
-            "CI=true, but the browser stories cannot run; missing: {}",
-            missing.join(", ")
-        );
-    }
     static SKIP_NOTICE: Once = Once::new();
-    SKIP_NOTICE.call_once(|| {
-        let _ = writeln!(
-            std::io::stderr(),
-            "NOTE: the browser stories are skipped; missing: {}.",
-            missing.join(", ")
-        );
-    });
-    false
+    let missing = missing.join(", ");
+    super::skip_or_fail(
+        &SKIP_NOTICE,
+        &format!("the browser stories cannot run; missing: {missing}"),
+        &format!("the browser stories are skipped; missing: {missing}."),
+    )
 }
 
 /// A running installation for one story: SQLite database with the partner bodies and the

@@ -13,6 +13,21 @@ pub mod ui;
 
 pub use db::{Backend, TestDatabase};
 
+/// What a test does when something it needs from the machine is missing: with `CI=true` it
+/// fails, saying `in_ci`; elsewhere it is skipped, and `notice` is written once per `shown`
+/// (on stderr, outside libtest's capture, so that it is visible). Always `false`, the answer of
+/// the callers' availability checks.
+pub fn skip_or_fail(shown: &std::sync::Once, in_ci: &str, notice: &str) -> bool {
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("CI=true, but {in_ci}");
+    }
+    shown.call_once(|| {
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "NOTE: {notice}");
+    });
+    false
+}
+
 /// Declares one test per backend: `mod name { fn sqlite(); fn postgres(); }`.
 ///
 /// The body gets the backend as `$backend`; the PostgreSQL half is skipped (with a message on
