@@ -52,6 +52,8 @@ pub struct DemoUser {
     pub role: Role,
     /// Name of the organisation.
     pub organisation: String,
+    /// What a visitor should know before logging in as this user (German): an absence, say.
+    pub note: Option<String>,
 }
 
 /// A demo case as it stands after loading.

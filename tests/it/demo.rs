@@ -279,12 +279,13 @@ both_backends! {
         let summary = setup.load(now()).unwrap();
         let mut conn = setup.conn();
 
-        // Users: four, at .demo addresses, with their roles and the given password.
+        // Users: five, at .demo addresses, with their roles and the given password.
         let emails: Vec<&str> = summary.users.iter().map(|u| u.email.as_str()).collect();
         assert_eq!(
             emails,
             [
                 "koordination@kreis-coesfeld.demo",
+                "sachbearbeitung@kreis-coesfeld.demo",
                 "lesen@kreis-coesfeld.demo",
                 "koordination@bielefeld.demo",
                 "bewilligung@kfi.demo"
@@ -297,7 +298,7 @@ both_backends! {
             .select((users::email, user_roles::role))
             .load(&mut conn)
             .unwrap();
-        assert_eq!(roles.len(), 4);
+        assert_eq!(roles.len(), 5);
         assert!(roles.contains(&("bewilligung@kfi.demo".into(), "bewilligung".into())));
         let hash: Option<String> = users::table
             .filter(users::email.eq("lesen@kreis-coesfeld.demo"))
@@ -363,9 +364,34 @@ both_backends! {
         let internal: Vec<_> = documents.iter().filter(|(_, _, owner)| owner.is_some()).collect();
         assert_eq!(internal.len(), 1, "{documents:?}");
         assert_eq!(internal[0].2, Some(coesfeld.id.0));
-        // And its coordinator a Wiedervorlage for the coming days.
+        // And its coordinator a Wiedervorlage for the coming days; her colleague, on leave, one
+        // for today.
         let follow_ups: i64 = vorgang::db::schema::follow_ups::table.count().get_result(&mut conn).unwrap();
-        assert_eq!(follow_ups, 1);
+        assert_eq!(follow_ups, 2);
+
+        // The colleague is away for a week and more, with the coordinator standing in: she sees
+        // his Wiedervorlage of today, on the case at the Kreistag he is responsible for.
+        let anna = vorgang::db::models::User::find_by_email(&mut conn, "koordination@kreis-coesfeld.demo").unwrap().unwrap();
+        let jonas = vorgang::db::models::User::find_by_email(&mut conn, "sachbearbeitung@kreis-coesfeld.demo").unwrap().unwrap();
+        let away = vorgang::service::absences::current(&mut conn, jonas.id, today()).unwrap().unwrap();
+        assert_eq!((away.deputy, away.until), (anna.id, today() + chrono::Days::new(8)));
+        let notes: Vec<(&str, Option<&str>)> = summary.users.iter().map(|u| (u.email.as_str(), u.note.as_deref())).collect();
+        assert_eq!(notes[1], ("sachbearbeitung@kreis-coesfeld.demo", Some("abwesend bis 01.12.2026, vertreten durch Anna Berger (Demo)")));
+        assert!(notes.iter().enumerate().all(|(i, (_, note))| i == 1 || note.is_none()), "{notes:?}");
+        let standing_in = vorgang::service::absences::standing_in_for(&mut conn, anna.id, today()).unwrap();
+        assert_eq!(standing_in.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["Jonas Keller (Demo)"]);
+        let deputy = vorgang::auth::Principal::load(&mut conn, anna.id).unwrap().unwrap();
+        let due = vorgang::service::follow_ups::due_standing_in(&mut conn, &deputy, &standing_in, today()).unwrap();
+        assert_eq!(due.len(), 1, "{due:?}");
+        assert_eq!(due[0].1.due, today());
+        let kreistag_case: i64 = vorgang::db::schema::case_assignments::table
+            .filter(vorgang::db::schema::case_assignments::user_id.eq(jonas.id.0))
+            .select(vorgang::db::schema::case_assignments::case_id)
+            .first(&mut conn)
+            .unwrap();
+        assert_eq!(due[0].1.case_id, CaseId(kreistag_case));
+        let steps: String = cases::table.find(kreistag_case).select(cases::current_steps).first(&mut conn).unwrap();
+        assert_eq!(steps, ",kreistag,");
 
         // Partner bodies with .demo mailboxes; the offices have a mailbox and a head.
         assert_eq!(summary.partners.len(), 11);
@@ -601,7 +627,7 @@ both_backends! {
 
         let removed = demo::remove(&mut conn, &setup.api.documents).unwrap();
         assert_eq!(removed.cases, 7);
-        assert_eq!(removed.users, 4);
+        assert_eq!(removed.users, 5);
         assert_eq!(removed.organisations, 11);
         assert_eq!(removed.offices, 2);
         assert!(removed.kept_organisations.is_empty());
@@ -701,11 +727,20 @@ fn the_command_loads_prints_the_logins_and_removes_again() {
     let (code, stdout, stderr) = run(dir.path(), &["demo"]);
     assert_eq!(code, Some(0), "{stderr}\n{stdout}");
     assert!(
-        stdout.starts_with("Demodaten geladen: 6 Vorgänge, 4 Benutzer, 11 Partnerstellen"),
+        stdout.starts_with("Demodaten geladen: 6 Vorgänge, 5 Benutzer, 11 Partnerstellen"),
+        "{stdout}"
+    );
+    // The colleague on leave, with who stands in for him, under his line.
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.trim_start().starts_with("abwesend bis ")
+                && l.ends_with(", vertreten durch Anna Berger (Demo)")),
         "{stdout}"
     );
     for email in [
         "koordination@kreis-coesfeld.demo",
+        "sachbearbeitung@kreis-coesfeld.demo",
         "lesen@kreis-coesfeld.demo",
         "koordination@bielefeld.demo",
         "bewilligung@kfi.demo",

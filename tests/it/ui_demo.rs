@@ -47,6 +47,20 @@ both_backends! {
         assert!(loaded.body.contains("class=\"passwort\""), "{}", loaded.body);
         let demo_cases: i64 = cases::table.count().get_result(&mut db.connection()).unwrap();
         assert!(demo_cases >= 6, "{demo_cases}");
+        assert!(loaded.body.contains("Jonas Keller (Demo)<br><span class=\"hinweis\">abwesend bis "), "{}", loaded.body);
+
+        // The shown password logs the demo coordinator in; her start page shows the case
+        // assigned to her and, standing in for her colleague on leave, his case and his
+        // Wiedervorlage of today.
+        let password = loaded.body.split("<code class=\"passwort\">").nth(1).and_then(|rest| rest.split('<').next()).unwrap().to_string();
+        let mut anna = Browser::default();
+        anna.login(&app, "koordination@kreis-coesfeld.demo", &password).await;
+        let start = anna.get(&app, "/").await;
+        assert_eq!(start.status, 200, "{}", start.body);
+        assert!(start.body.contains("<strong>(Ihnen zugewiesen)</strong>"), "{}", start.body);
+        assert!(start.body.contains("<strong>(in Vertretung für Jonas Keller (Demo))</strong>"), "{}", start.body);
+        assert!(start.body.contains("Beim Kreistagsbüro nachfragen"), "{}", start.body);
+        assert!(start.body.contains("<span class=\"nebenangabe\">(in Vertretung für Jonas Keller (Demo))</span>"), "{}", start.body);
 
         // The running Beteiligung: its journal says what each timer was for.
         let consulting: i64 = cases::table

@@ -134,6 +134,9 @@ pub fn loaded_text(summary: &DemoSummary, password: &str, mail: &MailUrl) -> Str
             user.role.as_str(),
             user.organisation
         ));
+        if let Some(note) = &user.note {
+            out.push_str(&format!("  {:<width$}  {note}\n", ""));
+        }
     }
     out.push('\n');
     match mail {

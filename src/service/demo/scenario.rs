@@ -157,10 +157,16 @@ const OFFICES: [(&str, &str, &str); 2] = [
 ];
 
 /// The users: e-mail, display name, organisation, role.
-pub(super) const USERS: [(&str, &str, &str, Role); 4] = [
+pub(super) const USERS: [(&str, &str, &str, Role); 5] = [
     (
         "koordination@kreis-coesfeld.demo",
         "Anna Berger (Demo)",
+        COESFELD,
+        Role::Koordination,
+    ),
+    (
+        "sachbearbeitung@kreis-coesfeld.demo",
+        "Jonas Keller (Demo)",
         COESFELD,
         Role::Koordination,
     ),
@@ -185,6 +191,11 @@ pub(super) const USERS: [(&str, &str, &str, Role); 4] = [
 ];
 
 const COORDINATOR_COE: &str = "koordination@kreis-coesfeld.demo";
+/// Anna Berger's colleague, responsible for the case at the Kreistag and away on leave, with
+/// her standing in: the demo's Abwesenheitsvertretung.
+const COLLEAGUE_COE: &str = "sachbearbeitung@kreis-coesfeld.demo";
+/// Days from today to the last day of the colleague's leave.
+const LEAVE_UNTIL: i64 = 8;
 const COORDINATOR_BI: &str = "koordination@bielefeld.demo";
 const APPROVER: &str = "bewilligung@kfi.demo";
 
@@ -485,6 +496,7 @@ impl Loader<'_, '_> {
                 name: user.display_name,
                 role: *role,
                 organisation: display_name(&organisation),
+                note: None,
             });
         }
         Ok(created)
@@ -1136,12 +1148,18 @@ impl Loader<'_, '_> {
         self.cases.push((betrieb, Note::Operation));
 
         // Start of work confirmed; the concept deadline and the Schwerpunkte run side by side.
+        // The coordinator took the operation over, so her start page marks it as hers.
         self.act(
             betrieb,
             &coordinator,
             berlin(arbeitsaufnahme + Days::new(1), 9, 30),
             "bestaetigen",
             None,
+        )?;
+        self.assign(
+            betrieb,
+            COORDINATOR_COE,
+            berlin(arbeitsaufnahme + Days::new(1), 9, 35),
         )?;
         let at = berlin(arbeitsaufnahme + Days::new(20), 11, 0);
         self.act(
@@ -1257,9 +1275,7 @@ impl Loader<'_, '_> {
             Audience::Internal(COESFELD),
         )?;
         // The coordinator's reminder to ask again if the Bescheid is still outstanding.
-        let coordinator_id = User::find_by_email(self.conn, COORDINATOR_COE)?
-            .map(|user| user.id)
-            .ok_or_else(|| ServiceError::Internal("Demo-Benutzer fehlt".into()))?;
+        let coordinator_id = self.principal(COORDINATOR_COE)?.user_id;
         let allow = |_| Ok(());
         crate::service::follow_ups::set(
             self.conn,
@@ -1282,6 +1298,15 @@ impl Loader<'_, '_> {
         Ok(())
     }
 
+    /// The demo user `email`, as the permission checks see them.
+    fn principal(&mut self, email: &str) -> Result<crate::auth::Principal, ServiceError> {
+        User::find_by_email(self.conn, email)?
+            .map(|user| user.id)
+            .and_then(|id| crate::auth::Principal::load(self.conn, id).transpose())
+            .transpose()?
+            .ok_or_else(|| ServiceError::Internal("Demo-Benutzer fehlt".into()))
+    }
+
     /// Makes the user `email` responsible for `case` in their organisation, as they did at `at`.
     fn assign(
         &mut self,
@@ -1289,11 +1314,7 @@ impl Loader<'_, '_> {
         email: &str,
         at: chrono::DateTime<chrono::Utc>,
     ) -> Result<(), ServiceError> {
-        let principal = User::find_by_email(self.conn, email)?
-            .map(|user| user.id)
-            .and_then(|id| crate::auth::Principal::load(self.conn, id).transpose())
-            .transpose()?
-            .ok_or_else(|| ServiceError::Internal("Demo-Benutzer fehlt".into()))?;
+        let principal = self.principal(email)?;
         let allow = |_| Ok(());
         crate::service::assignments::assign(
             self.conn,
@@ -1318,10 +1339,40 @@ impl Loader<'_, '_> {
             &coordinator,
             data,
             berlin(self.day(start), 10, 0),
-            Note::Fixed("Stellungnahmen ausgewertet; wartet auf den Beschluss des Kreistags"),
+            Note::Fixed(
+                "Stellungnahmen ausgewertet; wartet auf den Beschluss des Kreistags. Zuständig \
+                 ist Jonas Keller, der im Urlaub ist; seine Wiedervorlage von heute sieht Anna \
+                 Berger als Vertretung auf ihrer Startseite",
+            ),
         )?;
         self.play_until_kreistag(case, start)?;
-        self.assign(case, COORDINATOR_COE, berlin(self.day(start), 10, 5))?;
+        self.assign(case, COLLEAGUE_COE, berlin(self.day(start), 10, 5))?;
+        let colleague = self.principal(COLLEAGUE_COE)?;
+        let allow = |_| Ok(());
+        crate::service::follow_ups::set(
+            self.conn,
+            case,
+            colleague.user_id,
+            (
+                &self.day(0).format("%Y-%m-%d").to_string(),
+                "Beim Kreistagsbüro nachfragen, ob die Sitzungsvorlage zum Integrationskonzept \
+                 auf der Tagesordnung steht",
+            ),
+            &crate::service::clock::at(berlin(self.day(-9), 14, 30)),
+            &allow,
+        )?;
+        // Before his leave he named his colleague as deputy (Mein Konto → Abwesenheit).
+        let deputy = self.principal(COORDINATOR_COE)?.user_id.0.to_string();
+        crate::service::absences::set(
+            self.conn,
+            &colleague,
+            (
+                &self.day(LEAVE_UNTIL).format("%Y-%m-%d").to_string(),
+                &deputy,
+            ),
+            self.today,
+            berlin(self.day(-3), 16, 10).naive_utc(),
+        )?;
         Ok(())
     }
 
@@ -1597,6 +1648,18 @@ impl Loader<'_, '_> {
         partners: Vec<String>,
         offices: Vec<String>,
     ) -> Result<DemoSummary, ServiceError> {
+        let mut users = users;
+        for user in &mut users {
+            let away =
+                crate::service::absences::current_of_email(self.conn, &user.email, self.today)?;
+            user.note = away.map(|absence| {
+                format!(
+                    "abwesend bis {}, vertreten durch {}",
+                    german(absence.until),
+                    absence.deputy_name
+                )
+            });
+        }
         let ids: Vec<i64> = self.cases.iter().map(|(id, _)| id.0).collect();
         let mut listed = Vec::new();
         for (id, note) in self.cases.clone() {

@@ -108,7 +108,7 @@ pub async fn load(
     context["benutzer"] = json!(summary
         .users
         .iter()
-        .map(|u| json!({ "email": u.email, "name": u.name, "rolle": role_label(u.role), "organisation": u.organisation }))
+        .map(|u| json!({ "email": u.email, "name": u.name, "rolle": role_label(u.role), "organisation": u.organisation, "hinweis": u.note }))
         .collect::<Vec<_>>());
     context["vorgaenge"] = json!(summary
         .cases
