@@ -652,6 +652,18 @@ pub fn completed(
     )
 }
 
+/// Whether the office may still extend an invitation's deadline, as the engine decides it: the
+/// invitation is open, or answered in time (the partner may amend its Stellungnahme until the
+/// deadline), and its consultation runs.
+pub fn deadline_extendable(status: &str, late: bool, closed_at: Option<NaiveDateTime>) -> bool {
+    closed_at.is_none()
+        && match status {
+            "open" => true,
+            "answered" => !late,
+            _ => false,
+        }
+}
+
 /// One participant's line in the consultation matrix.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct MatrixRow {

@@ -347,6 +347,72 @@ both_backends! {
 }
 
 both_backends! {
+    async fn an_answer_in_time_may_get_a_later_deadline_until_the_consultation_closes(backend) {
+        use vorgang::db::schema::{invitations, organisations};
+        use vorgang::service::partner::{self, PartnerAnswer};
+        let db = TestDatabase::migrated(backend);
+        let dir = tempfile::tempdir().unwrap();
+        create_user(&mut db.connection(), COORDINATOR, "05974", &[Role::Koordination], Some(PASSWORD));
+        let (app, api) = ui_app!(db, dir.path());
+        let id = start(&mut db.connection(), &api, "05974", application());
+        {
+            let mut conn = db.connection();
+            let allow = |_| Ok(());
+            let now = clock::now();
+            let call = Invocation { actor: &actor(COORDINATOR), clock: &now, check: &allow };
+            cases::take_action(&mut conn, &api.case_context(), CaseId(id), 1, "beteiligung_starten", None, None, call).unwrap();
+        }
+        let invited: Vec<(i64, chrono::NaiveDate)> = invitations::table
+            .inner_join(organisations::table)
+            .order(invitations::id)
+            .select((invitations::id, invitations::deadline))
+            .load(&mut db.connection())
+            .unwrap();
+        assert_eq!(invited.len(), 2);
+        let (answered, deadline) = invited[0];
+        let answer = |invitation: i64| {
+            let input = PartnerAnswer { votum: vorgang::engine::instance::Votum::Zustimmung, text: "Einverstanden.".into(), name: "Frau Muster".into(), function: String::new() };
+            partner::answer(&mut db.connection(), &api.case_context(), invitation, input, None, &clock::now()).unwrap();
+        };
+        answer(answered);
+
+        // The partner answered in time and may amend until its deadline: the office can give
+        // it more time (its committee meets later), as it can the partner still to answer.
+        let mut browser = Browser::from("10.0.0.3:1000");
+        browser.login(&app, COORDINATOR, PASSWORD).await;
+        let page = browser.get(&app, &format!("/vorgaenge/{id}")).await;
+        let matrix = &page.body[page.body.find("id=\"beteiligung\"").unwrap()..page.body.find("id=\"journal\"").unwrap()];
+        let entry = format!("/vorgaenge/{id}/einladungen/{answered}/frist");
+        assert!(matrix.contains(&format!("href=\"{entry}\"")), "{matrix}");
+        assert_eq!(matrix.matches(">Frist verlängern<").count(), 2, "{matrix}");
+        let form = browser.get(&app, &entry).await;
+        assert_eq!(form.status, 200, "{}", form.body);
+        let calendar = vorgang::frist::HolidayCalendar::for_land("NW").unwrap();
+        let mut until = deadline + chrono::TimeDelta::days(14);
+        while calendar.is_working_day(until) != Ok(true) {
+            until = until.succ_opt().unwrap();
+        }
+        let mails_before: i64 = outbox::table.count().get_result(&mut db.connection()).unwrap();
+        let extended = browser.post(&app, &entry, &[("csrf", &form.hidden("csrf")), ("frist", &until.format("%Y-%m-%d").to_string()), ("grund", "Ausschuss tagt später")]).await;
+        assert_eq!(extended.location(), format!("/vorgaenge/{id}?hinweis=frist-verlaengert#beteiligung"), "{}", extended.body);
+        let stored: (chrono::NaiveDate, String) = invitations::table.find(answered).select((invitations::deadline, invitations::status)).first(&mut db.connection()).unwrap();
+        assert_eq!(stored, (until, "answered".to_string()));
+        let mails: Vec<String> = outbox::table.order(outbox::id).select(outbox::template).load(&mut db.connection()).unwrap();
+        assert_eq!(mails.len() as i64, mails_before + 1);
+        assert_eq!(mails.last().map(String::as_str), Some("beteiligung_fristverlaengerung"));
+
+        // Once every partner has answered, the consultation is over: nothing is extended any more.
+        answer(invited[1].0);
+        let page = browser.get(&app, &format!("/vorgaenge/{id}")).await;
+        let matrix = &page.body[page.body.find("id=\"beteiligung\"").unwrap()..page.body.find("id=\"journal\"").unwrap()];
+        assert!(!matrix.contains(">Frist verlängern<"), "{matrix}");
+        let form = browser.get(&app, &entry).await;
+        assert_ne!(form.status, 200, "{}", form.body);
+        assert!(form.body.contains("ihre Frist wird nicht mehr verlängert"), "{}", form.body);
+    }
+}
+
+both_backends! {
     async fn a_partners_request_for_more_time_shows_in_the_matrix_and_fills_in_the_form(backend) {
         let db = TestDatabase::migrated(backend);
         let dir = tempfile::tempdir().unwrap();

@@ -14,7 +14,7 @@ use super::{CsrfForm, Session, UiSession, layout, render, see_other};
 use crate::db::Database;
 use crate::db::models::CaseId;
 use crate::engine::data::DataError;
-use crate::service::beteiligung::InvitationRow;
+use crate::service::beteiligung::{self, InvitationRow};
 use crate::service::{ServiceError, clock, extension};
 use crate::web::api::ApiState;
 use crate::web::api::beteiligung::extend_as;
@@ -26,10 +26,12 @@ pub struct Input {
     grund: Option<String>,
 }
 
-/// Only an open invitation's deadline is extended here.
+/// Only the deadline of an invitation the partner may still answer in time is extended: an open
+/// one, or one answered in time, whose Stellungnahme the partner may amend until the deadline.
 fn refused(found: &InvitationRow) -> Option<&'static str> {
-    (found.status != "open" || found.closed_at.is_some()).then_some(
-        "Die Einladung ist beantwortet oder die Beteiligung abgeschlossen; ihre Frist wird hier nicht mehr verlängert.",
+    (!beteiligung::deadline_extendable(&found.status, found.late, found.closed_at)).then_some(
+        "Die Beteiligung dieser Stelle ist beendet (zurückgenommen, verspätet beantwortet oder \
+         die Beteiligung abgeschlossen); ihre Frist wird nicht mehr verlängert.",
     )
 }
 

@@ -678,8 +678,9 @@ fn context(session: &Session, loaded: &Loaded, overrides: Overrides) -> Value {
                 "fassungen": (row.versions > 1).then(|| format!("{} Fassungen", row.versions)),
                 // Resending makes sense while the link can still be answered.
                 "offen": row.status == "open" && row.deadline >= loaded.clock.today,
-                // Also once the deadline has passed (§ 31 (7) sentence 2 VwVfG NRW).
-                "verlaengerbar": row.status == "open" && coordinates(&row.step),
+                // Also once the deadline has passed (§ 31 (7) sentence 2 VwVfG NRW), and for an
+                // answer in time, which the partner may then amend until the new day.
+                "verlaengerbar": beteiligung::deadline_extendable(&row.status, row.late, row.closed_at) && coordinates(&row.step),
                 // The partner's pending request, with the form filled in with the day it asked for.
                 "erbeten": row.extension_request.as_ref().filter(|_| row.status == "open").map(|request| json!({
                     "bis": date_de(request.until),
