@@ -91,6 +91,8 @@ pub struct SessionRecord {
     pub display_name: String,
     /// The user must set a new password before doing anything else.
     pub must_change_password: bool,
+    /// The user has a password of vorgang (one the proxy logs in need not have one).
+    pub has_password: bool,
     /// The session started because a trusted proxy named the user (see [`Started`]).
     pub through_proxy: bool,
     /// Key of the session's CSRF tokens (see `web::ui::csrf`); never sent to the browser.
@@ -223,6 +225,7 @@ pub fn lookup(
         bool,
         String,
         bool,
+        bool,
         UserId,
         String,
         Organisation,
@@ -244,6 +247,7 @@ pub fn lookup(
             ui_sessions::through_proxy,
             users::display_name,
             users::must_change_password,
+            users::password_hash.is_not_null(),
             users::id,
             users::email,
             Organisation::as_select(),
@@ -257,6 +261,7 @@ pub fn lookup(
         through_proxy,
         display_name,
         must_change_password,
+        has_password,
         ..,
     )) = rows.first().cloned()
     else {
@@ -282,6 +287,7 @@ pub fn lookup(
         organisation,
         display_name,
         must_change_password,
+        has_password,
         through_proxy,
         csrf_secret,
     }))

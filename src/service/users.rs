@@ -42,6 +42,8 @@ pub struct UserView {
     pub active: bool,
     /// The one-time password has not been replaced yet.
     pub must_change_password: bool,
+    /// The user has a password of vorgang; without one, only the proxy logs the user in.
+    pub has_password: bool,
     /// Wiedervorlagen the user set that are still open (they show on no start page and are
     /// mailed to nobody once the account is deactivated).
     pub open_follow_ups: i64,
@@ -154,6 +156,7 @@ fn views(conn: &mut DbConnection, rows: Vec<User>) -> Result<Vec<UserView>, Serv
                 roles: user_roles,
                 active: u.active,
                 must_change_password: u.must_change_password,
+                has_password: u.password_hash.is_some(),
                 open_follow_ups: open_follow_ups.get(&u.id.0).copied().unwrap_or(0),
                 assigned_cases: assigned_cases.get(&u.id.0).copied().unwrap_or(0),
             }

@@ -280,6 +280,16 @@ both_backends! {
         let list = admin.get(&app, "/admin/benutzer").await;
         assert!(list.body.contains("neu@kreis-kleve.de"));
         assert!(!list.body.contains(&password), "shown once only");
+        let row = list.body.split("<tr>").find(|row| row.contains("neu@kreis-kleve.de")).unwrap();
+        assert!(row.contains("aktiv, Einmalpasswort noch nicht ersetzt</td>"), "{row}");
+        // Without single sign-on nothing says the password could lapse.
+        assert!(!created.body.contains("Single Sign-on"), "{}", created.body);
+        // An account without a password can only come in through the proxy; the list says so.
+        diesel::update(users::table.find(user.id)).set(users::password_hash.eq(None::<String>)).execute(&mut db.connection()).unwrap();
+        let list = admin.get(&app, "/admin/benutzer").await;
+        let row = list.body.split("<tr>").find(|row| row.contains("neu@kreis-kleve.de")).unwrap();
+        assert!(row.contains(", ohne Passwort (nur Anmeldung über das Netz)</td>"), "{row}");
+        diesel::update(users::table.find(user.id)).set(users::password_hash.eq(&user.password_hash)).execute(&mut db.connection()).unwrap();
 
         let mut nora = Browser::default();
         assert_eq!(nora.login(&app, "neu@kreis-kleve.de", &password).await.location(), "/passwort");

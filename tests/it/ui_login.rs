@@ -1010,3 +1010,78 @@ both_backends! {
         assert_eq!(session_rows(&db), 0);
     }
 }
+
+both_backends! {
+    async fn through_the_proxy_a_one_time_password_lapses_and_a_first_password_needs_its_word(backend) {
+        let db = TestDatabase::migrated(backend);
+        create_user(&mut db.connection(), "it@kreis-kleve.de", "05154", &[Role::Admin], Some(PASSWORD));
+        let auth = crate::support::auth::test_auth_with_proxy_login("10.0.0.1", "X-Remote-User");
+        let app = ui_app!(db.pool(2), auth, plain_ui());
+        let named = |request: TestRequest| request.insert_header(("X-Remote-User", EMAIL));
+        let stored = || User::find_by_email(&mut db.connection(), EMAIL).unwrap().unwrap();
+
+        // The administration creates the account; its page says the one-time password lapses
+        // at a login through the network.
+        let mut admin = Browser::from("10.0.0.9:4000");
+        assert_eq!(admin.login(&app, "it@kreis-kleve.de", PASSWORD).await.location(), "/");
+        let csrf = admin.csrf_token(&app, "/admin/benutzer/neu").await;
+        let created = admin.post(&app, "/admin/benutzer/neu", &[("csrf", &csrf), ("email", EMAIL), ("name", "Anna Muster"), ("organisation", "05154"), ("rolle", "koordination")]).await;
+        assert_eq!(created.status, 200, "{}", created.body);
+        assert!(created.body.contains("(Single Sign-on), braucht es das Einmalpasswort nicht: Es verfällt bei dieser ersten Anmeldung."), "{}", created.body);
+        let start = created.body.find("<p class=\"passwort\"><code>").unwrap() + "<p class=\"passwort\"><code>".len();
+        let one_time = created.body[start..].split("</code>").next().unwrap().to_string();
+        assert!(stored().must_change_password);
+
+        // The proxy vouches for the user: no detour through the password form, and the
+        // one-time password the administration saw no longer logs anybody in.
+        let mut browser = Browser::from("10.0.0.1:5000");
+        let login = browser.send(&app, named(TestRequest::get().uri("/login?next=%2Fvorgaenge"))).await;
+        assert_eq!(login.location(), "/vorgaenge");
+        assert_eq!(browser.send(&app, named(TestRequest::get().uri("/vorgaenge"))).await.status, 200);
+        let after = stored();
+        assert!(!after.must_change_password);
+        assert_eq!(after.password_hash, None);
+        let mut someone = Browser::from("10.0.0.9:5000");
+        let refused = someone.login(&app, EMAIL, &one_time).await;
+        assert!(refused.body.contains(WRONG), "{}", refused.body);
+
+        // With the proxy's word in the request, the user may set a password without a current
+        // one (for the API, or a login outside the network).
+        let form = browser.send(&app, named(TestRequest::get().uri("/passwort"))).await;
+        assert_eq!(form.status, 200, "{}", form.body);
+        assert!(form.body.contains("<h1>Passwort festlegen</h1>"), "{}", form.body);
+        assert!(form.body.contains("kein eigenes Passwort. Sie brauchen keines"), "{}", form.body);
+        assert!(!form.body.contains("name=\"aktuell\""), "{}", form.body);
+        let csrf = form.hidden("csrf");
+        let fields = [("csrf", csrf.as_str()), ("neu", "mein-eigenes-passwort"), ("wiederholung", "mein-eigenes-passwort")];
+
+        // Without it, the session cookie alone sets nothing.
+        let page = browser.get(&app, "/passwort").await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(page.body.contains("Sie haben in vorgang kein Passwort."), "{}", page.body);
+        assert!(!page.body.contains("<form method=\"post\" action=\"/passwort\""), "{}", page.body);
+        let unvouched = browser.post(&app, "/passwort", &fields).await;
+        assert_eq!(unvouched.status, 403, "{}", unvouched.body);
+        assert!(unvouched.body.contains("Sie haben in vorgang kein Passwort."), "{}", unvouched.body);
+        assert_eq!(stored().password_hash, None);
+
+        let short = browser.send(&app, named(TestRequest::post().uri("/passwort").set_form([("csrf", csrf.as_str()), ("neu", "kurz"), ("wiederholung", "kurz")]))).await;
+        assert_eq!(short.status, 422, "{}", short.body);
+        assert!(short.body.contains("Das neue Passwort muss mindestens 12 Zeichen lang sein."), "{}", short.body);
+        assert_eq!(stored().password_hash, None);
+
+        let done = browser.send(&app, named(TestRequest::post().uri("/passwort").set_form(fields))).await;
+        assert_eq!(done.location(), "/?hinweis=passwort-geaendert", "{}", done.body);
+        assert!(cheap_passwords().verify(stored().password_hash.as_deref(), "mein-eigenes-passwort"));
+        let mut elsewhere = Browser::from("10.0.0.9:5001");
+        assert_eq!(elsewhere.login(&app, EMAIL, "mein-eigenes-passwort").await.location(), "/");
+
+        // From now on a change proves the current password, as for everybody.
+        let form = browser.send(&app, named(TestRequest::get().uri("/passwort"))).await;
+        assert!(form.body.contains("<h1>Passwort ändern</h1>") && form.body.contains("name=\"aktuell\""), "{}", form.body);
+        let csrf = form.hidden("csrf");
+        let again = browser.send(&app, named(TestRequest::post().uri("/passwort").set_form([("csrf", csrf.as_str()), ("neu", "noch-ein-passwort"), ("wiederholung", "noch-ein-passwort")]))).await;
+        assert_eq!(again.status, 422, "{}", again.body);
+        assert!(cheap_passwords().verify(stored().password_hash.as_deref(), "mein-eigenes-passwort"));
+    }
+}

@@ -118,6 +118,8 @@ both_backends! {
         assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
         let emails: Vec<&str> = listed.body.as_array().unwrap().iter().map(|u| u["email"].as_str().unwrap()).collect();
         assert_eq!(emails, ["admin@bra.nrw.de", "k@kreis-soest.de"]);
+        // Both were made without a password (only a proxy could log them in).
+        assert!(listed.body.as_array().unwrap().iter().all(|u| u["has_password"] == json!(false)), "{}", listed.body);
         assert_eq!(listed.body[1]["organisation"], "05974");
         assert_eq!(listed.body[1]["organisation_name"], "Kreis Soest");
         assert_eq!(listed.body[1]["roles"], json!(["koordination"]));
@@ -134,6 +136,7 @@ both_backends! {
         assert_eq!(anna["organisation"], "05154");
         assert_eq!(anna["roles"], json!(["koordination", "lesen"]));
         assert_eq!((anna["active"].clone(), anna["must_change_password"].clone()), (json!(true), json!(true)));
+        assert_eq!(anna["has_password"], json!(true));
         let password = created.body["password"].as_str().unwrap();
         assert!(password.len() >= 12, "{password}");
         let shown = call!(app, get, format!("/api/v1/admin/users/{id}"), admin);

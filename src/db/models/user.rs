@@ -177,6 +177,49 @@ impl User {
         Ok(updated == 1)
     }
 
+    /// Sets the first password of a user who has none (one the proxy logs in), chosen by the
+    /// user; false when the user has one by now, which only [`Self::change_password`] replaces.
+    pub fn set_first_password(
+        conn: &mut DbConnection,
+        id: UserId,
+        password_hash: &str,
+    ) -> Result<bool, DbError> {
+        let updated = write_alone(conn, |conn| {
+            diesel::update(users::table.find(id).filter(users::password_hash.is_null()))
+                .set((
+                    users::password_hash.eq(password_hash),
+                    users::must_change_password.eq(false),
+                    users::updated_at.eq(chrono::Utc::now().naive_utc()),
+                    users::token_generation.eq(users::token_generation + 1),
+                ))
+                .execute(conn)
+        })?;
+        Ok(updated == 1)
+    }
+
+    /// Forgets a one-time password the user has not replaced yet, without asking for another:
+    /// a trusted proxy vouched for the user (single sign-on), who then needs no password of
+    /// vorgang, and the one the administration handed out must not stay valid for whoever saw
+    /// it. False when there was none pending (already replaced, or discarded by a parallel
+    /// login).
+    pub fn discard_one_time_password(conn: &mut DbConnection, id: UserId) -> Result<bool, DbError> {
+        let updated = write_alone(conn, |conn| {
+            diesel::update(
+                users::table
+                    .find(id)
+                    .filter(users::must_change_password.eq(true)),
+            )
+            .set((
+                users::password_hash.eq(None::<String>),
+                users::must_change_password.eq(false),
+                users::updated_at.eq(chrono::Utc::now().naive_utc()),
+                users::token_generation.eq(users::token_generation + 1),
+            ))
+            .execute(conn)
+        })?;
+        Ok(updated == 1)
+    }
+
     /// Whether any user exists at all (the first start creates an administrator when not).
     pub fn any_exists(conn: &mut DbConnection) -> Result<bool, DbError> {
         Ok(diesel::select(diesel::dsl::exists(users::table.select(users::id))).get_result(conn)?)

@@ -37,6 +37,8 @@ pub struct UserItem {
     pub active: bool,
     /// Das Einmalpasswort ist noch nicht ersetzt.
     pub must_change_password: bool,
+    /// Das Konto hat ein Passwort; ohne eines meldet es nur der Proxy an (Single Sign-on).
+    pub has_password: bool,
     /// Offene Wiedervorlagen, die das Konto gesetzt hat.
     pub open_follow_ups: i64,
     /// Laufende Vorgänge, für die das Konto zuständig ist.
@@ -54,6 +56,7 @@ impl From<UserView> for UserItem {
             roles: view.roles.iter().map(|r| r.as_str().to_string()).collect(),
             active: view.active,
             must_change_password: view.must_change_password,
+            has_password: view.has_password,
             open_follow_ups: view.open_follow_ups,
             assigned_cases: view.assigned_cases,
         }

@@ -152,6 +152,27 @@ async fn proxy_login(
             },
         );
     };
+    let mut user = user;
+    if user.must_change_password {
+        // The proxy vouched for the user; the one-time password would only stay valid for
+        // whoever else saw it, and nobody needs to choose a password they never type.
+        let id = user.id;
+        match db
+            .run(move |conn| User::discard_one_time_password(conn, id))
+            .await
+        {
+            Ok(discarded) => {
+                if discarded {
+                    tracing::info!(user_id = %user.id, "one-time password discarded at a login through the proxy");
+                }
+                user.must_change_password = false;
+            }
+            Err(error) => {
+                tracing::error!(%error, "proxy login: cannot discard the one-time password");
+                return internal(api);
+            }
+        }
+    }
     tracing::info!(user_id = %user.id, "login through the proxy");
     start_session(req, db, api, ui, &user, next, store::Started::ThroughProxy).await
 }

@@ -3,6 +3,10 @@
 //! Also the page a user with a one-time password is sent to until it is replaced. Wrong current
 //! passwords count against the same failed-login limits as logins, so a stolen session cannot
 //! be used to guess the password. A change ends the user's other sessions.
+//!
+//! A user the trusted proxy logs in (single sign-on) may have no password at all. Such a user
+//! sets one here without a current one, but only in a request the proxy vouches for them: the
+//! proxy's word replaces the current password, so a session cookie alone is not enough.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
@@ -18,7 +22,7 @@ use crate::auth::login::{describe_wait, retry_after_seconds};
 use crate::auth::password::{MIN_PASSWORD_CHARS, check_policy};
 use crate::auth::session as store;
 use crate::db::models::User;
-use crate::db::{Database, DbError, write_transaction};
+use crate::db::{Database, write_transaction};
 use crate::web::api::ApiState;
 
 /// The form's fields, as typed.
@@ -35,6 +39,32 @@ pub struct PasswordInput {
 /// A message for one field of the form (`feld` is the field's name).
 type FieldError = (&'static str, String);
 
+/// What the page offers the user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Offer {
+    /// Replace the password, proving the current one.
+    Change,
+    /// Set a first password: the user has none and the proxy vouches for them right now.
+    FirstThroughProxy,
+    /// Nothing: the user has no password and nobody vouches for them in this request.
+    Nothing,
+}
+
+impl Offer {
+    fn for_session(session: &Session) -> Self {
+        match (session.has_password(), session.vouched_by_proxy()) {
+            (true, _) => Offer::Change,
+            (false, true) => Offer::FirstThroughProxy,
+            (false, false) => Offer::Nothing,
+        }
+    }
+}
+
+/// Why a user without a password cannot set one in this request.
+const NO_PASSWORD_WITHOUT_PROXY: &str = "Sie haben in vorgang kein Passwort. Ein Passwort legen \
+     Sie fest, wenn Sie über das Netz Ihrer Verwaltung angemeldet sind, oder die Administration \
+     stellt Ihnen ein Einmalpasswort aus.";
+
 /// `GET /passwort`: the form.
 pub async fn show(session: UiSession<AllowPending>, api: web::Data<ApiState>) -> HttpResponse {
     page(&api, StatusCode::OK, &session, &[], None)
@@ -47,8 +77,17 @@ fn page(
     fehler: &[FieldError],
     meldung: Option<&str>,
 ) -> HttpResponse {
-    let mut context = layout("Passwort ändern", Some(session), Some("/passwort"));
+    let offer = Offer::for_session(session);
+    let title = match offer {
+        Offer::Change => "Passwort ändern",
+        Offer::FirstThroughProxy | Offer::Nothing => "Passwort festlegen",
+    };
+    let mut context = layout(title, Some(session), Some("/passwort"));
+    context["titel"] = json!(title);
     context["pflichtwechsel"] = json!(session.must_change_password());
+    context["erstes_passwort"] = json!(offer == Offer::FirstThroughProxy);
+    context["kein_formular"] = json!(offer == Offer::Nothing);
+    context["ohne_passwort_hinweis"] = json!(NO_PASSWORD_WITHOUT_PROXY);
     context["mindestlaenge"] = json!(MIN_PASSWORD_CHARS);
     context["meldung"] = json!(meldung);
     context["fehler"] = json!(
@@ -64,10 +103,11 @@ fn page(
     render(api, status, "passwort", &context)
 }
 
-/// The checks that need no password verification, in the order of the form's fields.
-fn check_input(input: &PasswordInput) -> Vec<FieldError> {
+/// The checks that need no password verification, in the order of the form's fields; the
+/// current password only where the form asks for it.
+fn check_input(input: &PasswordInput, offer: Offer) -> Vec<FieldError> {
     let mut fehler = Vec::new();
-    if input.aktuell.is_empty() {
+    if offer == Offer::Change && input.aktuell.is_empty() {
         fehler.push((
             "aktuell",
             "Bitte geben Sie Ihr bisheriges Passwort ein.".to_string(),
@@ -80,7 +120,7 @@ fn check_input(input: &PasswordInput) -> Vec<FieldError> {
             "neu",
             format!("Das neue Passwort muss mindestens {MIN_PASSWORD_CHARS} Zeichen lang sein."),
         ));
-    } else if input.neu == input.aktuell {
+    } else if offer == Offer::Change && input.neu == input.aktuell {
         fehler.push((
             "neu",
             "Das neue Passwort muss sich vom bisherigen unterscheiden.".to_string(),
@@ -109,7 +149,18 @@ pub async fn submit(
         form: input,
         ..
     } = form;
-    let fehler = check_input(&input);
+    let offer = Offer::for_session(&session);
+    if offer == Offer::Nothing {
+        tracing::info!(user_id = %session.principal().user_id, "first password refused: not vouched for by the proxy");
+        return page(
+            &api,
+            StatusCode::FORBIDDEN,
+            &session,
+            &[],
+            Some(NO_PASSWORD_WITHOUT_PROXY),
+        );
+    }
+    let fehler = check_input(&input, offer);
     if !fehler.is_empty() {
         return page(
             &api,
@@ -120,9 +171,94 @@ pub async fn submit(
         );
     }
 
+    let hash = match offer {
+        Offer::FirstThroughProxy => new_hash(&auth, input.neu, &api, &session).await,
+        _ => verified_new_hash(&req, &session, &db, &auth, &api, input).await,
+    };
+    let hash = match hash {
+        Ok(hash) => hash,
+        Err(response) => return response,
+    };
+
+    let user_id = session.principal().user_id;
+    let keep = session.id();
+    let first = offer == Offer::FirstThroughProxy;
+    let stored = db
+        .run(move |conn| {
+            write_transaction(conn, |conn| {
+                let stored = if first {
+                    User::set_first_password(conn, user_id, &hash)?
+                } else {
+                    User::change_password(conn, user_id, &hash)?
+                };
+                if stored {
+                    store::delete_others(conn, user_id, keep)?;
+                }
+                Ok(stored)
+            })
+        })
+        .await;
+    match stored {
+        Ok(true) => {
+            tracing::info!(user_id = %user_id, first, "password changed");
+            see_other("/?hinweis=passwort-geaendert")
+        }
+        Ok(false) if first => page(
+            &api,
+            StatusCode::CONFLICT,
+            &session,
+            &[],
+            Some(
+                "Für Ihr Konto ist inzwischen ein Passwort festgelegt, etwa in einem anderen \
+                 Fenster. Bitte laden Sie die Seite neu und geben Sie es als bisheriges Passwort \
+                 an.",
+            ),
+        ),
+        Ok(false) => {
+            tracing::error!(user_id = %user_id, "password change: the account is gone");
+            internal(&api, &session)
+        }
+        Err(error) => {
+            tracing::error!(%error, "password change: update failed");
+            internal(&api, &session)
+        }
+    }
+}
+
+/// The hash of a first password (no current one to prove).
+async fn new_hash(
+    auth: &Auth,
+    neu: String,
+    api: &ApiState,
+    session: &Session,
+) -> Result<String, HttpResponse> {
+    let hasher = auth.passwords.clone();
+    match web::block(move || hasher.hash(&neu)).await {
+        Ok(Ok(hash)) => Ok(hash),
+        Ok(Err(error)) => {
+            tracing::error!(%error, "first password: hashing failed");
+            Err(internal(api, session))
+        }
+        Err(error) => {
+            tracing::error!(%error, "first password: blocking pool failed");
+            Err(internal(api, session))
+        }
+    }
+}
+
+/// The hash of the new password once the current one is proven, under the failed-login limits
+/// (a wrong current password counts as a failed login); else the page to answer with.
+async fn verified_new_hash(
+    req: &HttpRequest,
+    session: &Session,
+    db: &Database,
+    auth: &Auth,
+    api: &ApiState,
+    input: PasswordInput,
+) -> Result<String, HttpResponse> {
     let keys = [
         LimitKey::account(&session.principal().email),
-        LimitKey::address(auth.proxies.client_of(&req)),
+        LimitKey::address(auth.proxies.client_of(req)),
     ];
     let reservation = match auth.limiter.reserve(&keys) {
         Ok(reservation) => reservation,
@@ -133,16 +269,16 @@ pub async fn submit(
                 describe_wait(seconds)
             );
             let mut response = page(
-                &api,
+                api,
                 StatusCode::TOO_MANY_REQUESTS,
-                &session,
+                session,
                 &[],
                 Some(&message),
             );
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-            return response;
+            return Err(response);
         }
     };
 
@@ -155,69 +291,46 @@ pub async fn submit(
         Err(error) => {
             reservation.give_back();
             tracing::error!(%error, "password change: user lookup failed");
-            return internal(&api, &session);
+            return Err(internal(api, session));
         }
     };
-    let checker = auth.clone();
+    let checker = auth.passwords.clone();
     let PasswordInput { aktuell, neu, .. } = input;
     let outcome = web::block(move || {
-        if !checker.passwords.verify(stored.as_deref(), &aktuell) {
+        if !checker.verify(stored.as_deref(), &aktuell) {
             return Ok(None);
         }
-        checker.passwords.hash(&neu).map(Some)
+        checker.hash(&neu).map(Some)
     })
     .await;
-    let hash = match outcome {
+    match outcome {
         Ok(Ok(Some(hash))) => {
             reservation.give_back();
-            hash
+            Ok(hash)
         }
         Ok(Ok(None)) => {
             drop(reservation); // a wrong password counts as a failed login
             tracing::info!(user_id = %user_id, "password change refused: wrong current password");
-            return page(
-                &api,
+            Err(page(
+                api,
                 StatusCode::UNPROCESSABLE_ENTITY,
-                &session,
+                session,
                 &[(
                     "aktuell",
                     "Das bisherige Passwort ist nicht korrekt.".to_string(),
                 )],
                 None,
-            );
+            ))
         }
         Ok(Err(error)) => {
             reservation.give_back();
             tracing::error!(%error, "password change: hashing failed");
-            return internal(&api, &session);
+            Err(internal(api, session))
         }
         Err(error) => {
             reservation.give_back();
             tracing::error!(%error, "password change: blocking pool failed");
-            return internal(&api, &session);
-        }
-    };
-
-    let keep = session.id();
-    let stored = db
-        .run(move |conn| {
-            write_transaction(conn, |conn| {
-                if !User::change_password(conn, user_id, &hash)? {
-                    return Err(DbError::Query(diesel::result::Error::NotFound));
-                }
-                store::delete_others(conn, user_id, keep)?;
-                Ok(())
-            })
-        })
-        .await;
-    match stored {
-        Ok(()) => {
-            tracing::info!(user_id = %user_id, "password changed");
-            see_other("/?hinweis=passwort-geaendert")
-        }
-        Err(error) => {
-            tracing::error!(%error, "password change: update failed");
-            internal(&api, &session)
+            Err(internal(api, session))
         }
     }
 }
@@ -249,12 +362,18 @@ mod tests {
     #[test]
     fn each_field_gets_its_german_message() {
         let fields = |i: &PasswordInput| {
-            check_input(i)
+            check_input(i, Offer::Change)
                 .into_iter()
                 .map(|(f, _)| f)
                 .collect::<Vec<_>>()
         };
-        assert!(check_input(&input("alt-und-lang", "neu-und-lang!", "neu-und-lang!")).is_empty());
+        assert!(
+            check_input(
+                &input("alt-und-lang", "neu-und-lang!", "neu-und-lang!"),
+                Offer::Change
+            )
+            .is_empty()
+        );
         assert_eq!(fields(&input("", "", "")), ["aktuell", "neu"]);
         assert_eq!(fields(&input("a", "kurz", "kurz")), ["neu"]);
         assert_eq!(
@@ -270,9 +389,26 @@ mod tests {
             ["wiederholung"]
         );
         assert!(
-            check_input(&input("a", "kurz", "kurz"))[0]
+            check_input(&input("a", "kurz", "kurz"), Offer::Change)[0]
                 .1
                 .contains("mindestens 12 Zeichen")
+        );
+    }
+
+    #[test]
+    fn a_first_password_asks_for_no_current_one() {
+        let fields = |i: &PasswordInput| {
+            check_input(i, Offer::FirstThroughProxy)
+                .into_iter()
+                .map(|(f, _)| f)
+                .collect::<Vec<_>>()
+        };
+        assert!(fields(&input("", "neu-und-lang!", "neu-und-lang!")).is_empty());
+        assert_eq!(fields(&input("", "", "")), ["neu"]);
+        assert_eq!(fields(&input("", "kurz", "kurz")), ["neu"]);
+        assert_eq!(
+            fields(&input("", "neu-und-lang!", "anders-und-lang")),
+            ["wiederholung"]
         );
     }
 }

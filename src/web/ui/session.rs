@@ -28,12 +28,19 @@ use crate::web::api::ApiState;
 pub struct Session {
     record: SessionRecord,
     csrf_token: String,
+    /// A trusted proxy names this very user in this request (single sign-on).
+    vouched_by_proxy: bool,
 }
 
 impl Session {
-    fn new(record: SessionRecord) -> Self {
+    fn new(record: SessionRecord, proxy_names: Option<&str>) -> Self {
         let csrf_token = csrf::token_for(record.csrf_secret());
-        Self { record, csrf_token }
+        let vouched_by_proxy = proxy_names == Some(record.principal.email.as_str());
+        Self {
+            record,
+            csrf_token,
+            vouched_by_proxy,
+        }
     }
 
     /// The user as permission checks see it; the same as for an API token.
@@ -54,6 +61,17 @@ impl Session {
     /// Whether the user still has to replace a one-time password.
     pub fn must_change_password(&self) -> bool {
         self.record.must_change_password
+    }
+
+    /// Whether the user has a password of vorgang; one the proxy logs in need not have one.
+    pub fn has_password(&self) -> bool {
+        self.record.has_password
+    }
+
+    /// Whether a trusted proxy names this very user in the current request: its word stands in
+    /// for a password the user does not have.
+    pub fn vouched_by_proxy(&self) -> bool {
+        self.vouched_by_proxy
     }
 
     /// Row id of the session (to keep it when ending the user's other sessions).
@@ -205,6 +223,7 @@ pub(super) async fn load(req: &HttpRequest) -> Result<Option<Session>, actix_web
         return Err(super::internal_error(req));
     };
     let proxy_names = proxy_named_user(req);
+    let named = proxy_names.clone();
     let now = chrono::Utc::now().naive_utc();
     let lifetimes = ui.sessions;
     match db
@@ -228,7 +247,7 @@ pub(super) async fn load(req: &HttpRequest) -> Result<Option<Session>, actix_web
         })
         .await
     {
-        Ok(record) => Ok(record.map(Session::new)),
+        Ok(record) => Ok(record.map(|record| Session::new(record, named.as_deref()))),
         Err(error) => {
             tracing::error!(%error, "cannot load the session");
             Err(super::internal_error(req))

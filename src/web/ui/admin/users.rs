@@ -45,6 +45,7 @@ fn user_json(user: &UserView) -> Value {
         "rollen": user.roles.iter().map(|r| role_label(*r)).collect::<Vec<_>>(),
         "aktiv": user.active,
         "pflichtwechsel": user.must_change_password,
+        "ohne_passwort": !user.has_password,
         "offene_wiedervorlagen": user.open_follow_ups,
         "zustaendigkeiten": user.assigned_cases,
         "uebergabe": handover_texts(user),
@@ -179,6 +180,7 @@ pub async fn create(
     };
     let request = input.clone();
     let by = super::administrator(&session);
+    let single_sign_on = auth.proxy_login.is_some();
     let outcome = db
         .run(move |conn| {
             Ok(users::create(
@@ -195,6 +197,7 @@ pub async fn create(
             let mut context = layout("Benutzer angelegt", Some(&session), Some("/admin"));
             context["benutzer"] = user_json(&created.user);
             context["passwort"] = json!(created.password);
+            context["single_sign_on"] = json!(single_sign_on);
             render(&api, StatusCode::OK, "admin_benutzer_angelegt", &context)
         }
         Ok(Err(ServiceError::InvalidInput(errors))) => {
