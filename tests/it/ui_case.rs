@@ -56,6 +56,28 @@ fn actor(email: &str) -> Actor {
 }
 
 /// Starts a ki-antrag case of `org` with `data` through the service layer.
+/// Starts the Beteiligung of case `id` (version 1) as the coordinator.
+fn start_consultation(conn: &mut DbConnection, api: &ApiState, id: i64) {
+    let allow = |_| Ok(());
+    let now = clock::now();
+    let call = Invocation {
+        actor: &actor(COORDINATOR),
+        clock: &now,
+        check: &allow,
+    };
+    cases::take_action(
+        conn,
+        &api.case_context(),
+        CaseId(id),
+        1,
+        "beteiligung_starten",
+        None,
+        None,
+        call,
+    )
+    .unwrap();
+}
+
 fn start(conn: &mut DbConnection, api: &ApiState, org: &str, data: Value) -> i64 {
     let applicant = Organisation::find_by_key(conn, org).unwrap().unwrap();
     cases::start_case(
@@ -296,13 +318,7 @@ both_backends! {
         create_user(&mut db.connection(), COORDINATOR, "05974", &[Role::Koordination], Some(PASSWORD));
         let (app, api) = ui_app!(db, dir.path());
         let id = start(&mut db.connection(), &api, "05974", application());
-        {
-            let mut conn = db.connection();
-            let allow = |_| Ok(());
-            let now = clock::now();
-            let call = Invocation { actor: &actor(COORDINATOR), clock: &now, check: &allow };
-            cases::take_action(&mut conn, &api.case_context(), CaseId(id), 1, "beteiligung_starten", None, None, call).unwrap();
-        }
+        start_consultation(&mut db.connection(), &api, id);
         let deadline: chrono::NaiveDate = vorgang::db::schema::invitations::table
             .select(vorgang::db::schema::invitations::deadline)
             .first(&mut db.connection())
@@ -355,13 +371,7 @@ both_backends! {
         create_user(&mut db.connection(), COORDINATOR, "05974", &[Role::Koordination], Some(PASSWORD));
         let (app, api) = ui_app!(db, dir.path());
         let id = start(&mut db.connection(), &api, "05974", application());
-        {
-            let mut conn = db.connection();
-            let allow = |_| Ok(());
-            let now = clock::now();
-            let call = Invocation { actor: &actor(COORDINATOR), clock: &now, check: &allow };
-            cases::take_action(&mut conn, &api.case_context(), CaseId(id), 1, "beteiligung_starten", None, None, call).unwrap();
-        }
+        start_consultation(&mut db.connection(), &api, id);
         let invited: Vec<(i64, chrono::NaiveDate)> = invitations::table
             .inner_join(organisations::table)
             .order(invitations::id)
@@ -419,13 +429,7 @@ both_backends! {
         create_user(&mut db.connection(), COORDINATOR, "05974", &[Role::Koordination], Some(PASSWORD));
         let (app, api) = ui_app!(db, dir.path());
         let id = start(&mut db.connection(), &api, "05974", application());
-        {
-            let mut conn = db.connection();
-            let allow = |_| Ok(());
-            let now = clock::now();
-            let call = Invocation { actor: &actor(COORDINATOR), clock: &now, check: &allow };
-            cases::take_action(&mut conn, &api.case_context(), CaseId(id), 1, "beteiligung_starten", None, None, call).unwrap();
-        }
+        start_consultation(&mut db.connection(), &api, id);
         let (invitation, deadline): (i64, chrono::NaiveDate) = vorgang::db::schema::invitations::table
             .inner_join(vorgang::db::schema::organisations::table)
             .filter(vorgang::db::schema::organisations::key.eq("SCHULAMT-SO"))
@@ -501,13 +505,7 @@ both_backends! {
         create_user(&mut db.connection(), COORDINATOR, "05974", &[Role::Koordination], Some(PASSWORD));
         let (app, api) = ui_app!(db, dir.path());
         let id = start(&mut db.connection(), &api, "05974", application());
-        {
-            let mut conn = db.connection();
-            let allow = |_| Ok(());
-            let now = clock::now();
-            let call = Invocation { actor: &actor(COORDINATOR), clock: &now, check: &allow };
-            cases::take_action(&mut conn, &api.case_context(), CaseId(id), 1, "beteiligung_starten", None, None, call).unwrap();
-        }
+        start_consultation(&mut db.connection(), &api, id);
         let invitation: i64 = vorgang::db::schema::invitations::table
             .inner_join(vorgang::db::schema::organisations::table)
             .filter(vorgang::db::schema::organisations::key.eq("05974-JA"))
@@ -564,13 +562,7 @@ both_backends! {
         create_user(&mut db.connection(), COORDINATOR, "05974", &[Role::Koordination], Some(PASSWORD));
         let (app, api) = ui_app!(db, dir.path());
         let id = start(&mut db.connection(), &api, "05974", application());
-        {
-            let mut conn = db.connection();
-            let allow = |_| Ok(());
-            let now = clock::now();
-            let call = Invocation { actor: &actor(COORDINATOR), clock: &now, check: &allow };
-            cases::take_action(&mut conn, &api.case_context(), CaseId(id), 1, "beteiligung_starten", None, None, call).unwrap();
-        }
+        start_consultation(&mut db.connection(), &api, id);
         let invitation: i64 = vorgang::db::schema::invitations::table
             .inner_join(vorgang::db::schema::organisations::table)
             .filter(vorgang::db::schema::organisations::key.eq("05974-JA"))
@@ -642,13 +634,7 @@ both_backends! {
         let early = browser.get(&app, &entry).await;
         assert_eq!(early.status, 422, "{}", early.body);
         assert!(early.body.contains("läuft nicht"), "{}", early.body);
-        {
-            let mut conn = db.connection();
-            let allow = |_| Ok(());
-            let now = clock::now();
-            let call = Invocation { actor: &actor(COORDINATOR), clock: &now, check: &allow };
-            cases::take_action(&mut conn, &api.case_context(), CaseId(id), 1, "beteiligung_starten", None, None, call).unwrap();
-        }
+        start_consultation(&mut db.connection(), &api, id);
         let csrf = browser.csrf_token(&app, &format!("/vorgaenge/{id}")).await;
         let page = browser.get(&app, &format!("/vorgaenge/{id}")).await;
         let matrix = &page.body[page.body.find("id=\"beteiligung\"").unwrap()..page.body.find("id=\"journal\"").unwrap()];
@@ -702,13 +688,7 @@ both_backends! {
         create_user(&mut db.connection(), COORDINATOR, "05974", &[Role::Koordination], Some(PASSWORD));
         let (app, api) = ui_app!(db, dir.path());
         let id = start(&mut db.connection(), &api, "05974", application());
-        {
-            let mut conn = db.connection();
-            let allow = |_| Ok(());
-            let now = clock::now();
-            let call = Invocation { actor: &actor(COORDINATOR), clock: &now, check: &allow };
-            cases::take_action(&mut conn, &api.case_context(), CaseId(id), 1, "beteiligung_starten", None, None, call).unwrap();
-        }
+        start_consultation(&mut db.connection(), &api, id);
         let jugendamt: i64 = invitations::table
             .inner_join(organisations::table)
             .filter(organisations::key.eq("05974-JA"))
