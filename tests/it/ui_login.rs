@@ -1045,8 +1045,10 @@ both_backends! {
         let refused = someone.login(&app, EMAIL, &one_time).await;
         assert!(refused.body.contains(WRONG), "{}", refused.body);
 
-        // With the proxy's word in the request, the user may set a password without a current
-        // one (for the API, or a login outside the network).
+        // The account page says so; with the proxy's word in the request, the user may set a
+        // password without a current one (for the API, or a login outside the network).
+        let account = browser.send(&app, named(TestRequest::get().uri("/konto"))).await;
+        assert!(account.body.contains("kein eigenes Passwort. <a href=\"/passwort\">Passwort festlegen</a>"), "{}", account.body);
         let form = browser.send(&app, named(TestRequest::get().uri("/passwort"))).await;
         assert_eq!(form.status, 200, "{}", form.body);
         assert!(form.body.contains("<h1>Passwort festlegen</h1>"), "{}", form.body);
@@ -1077,6 +1079,8 @@ both_backends! {
         assert_eq!(elsewhere.login(&app, EMAIL, "mein-eigenes-passwort").await.location(), "/");
 
         // From now on a change proves the current password, as for everybody.
+        let account = browser.send(&app, named(TestRequest::get().uri("/konto"))).await;
+        assert!(account.body.contains("<a href=\"/passwort\">Passwort ändern</a>"), "{}", account.body);
         let form = browser.send(&app, named(TestRequest::get().uri("/passwort"))).await;
         assert!(form.body.contains("<h1>Passwort ändern</h1>") && form.body.contains("name=\"aktuell\""), "{}", form.body);
         let csrf = form.hidden("csrf");

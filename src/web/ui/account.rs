@@ -300,6 +300,7 @@ pub(super) async fn page(
         }
     };
     let mut context = layout("Mein Konto", Some(session), Some("/konto"));
+    context["ohne_passwort"] = json!(!session.has_password());
     context["hinweis"] = json!(notice);
     context["fehler"] = json!(fehler);
     context["neu"] = json!(new.map(|n| json!({ "label": n.label, "url": n.url })));
