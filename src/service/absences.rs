@@ -4,8 +4,15 @@
 //! The deputy is a colleague who could take the Wiedervorlagen over for good (the same
 //! organisation, a role that works on cases; see [`super::follow_ups::successors`]).
 //!
+//! When the deputy is away as well, the deputy's own deputy stands in, and so on along the
+//! chain (as a Vertretungsregelung names a second deputy): holidays in a small team overlap, and
+//! a Wiedervorlage must not wait for two people at once. A chain that only leads back to people
+//! away ends at the last of them, as if it had not been followed.
+//!
 //! An absence is a working arrangement, not part of any file: it changes no case and no journal.
 //! It ends by itself after its last day, or when the user ends it.
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{Months, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
@@ -60,44 +67,131 @@ pub fn current(
 }
 
 /// The current absence of the user with the e-mail address `email` (as assignments name
-/// people), if any.
-pub fn current_of_email(
+/// people) and who stands in (see [`covering`]), if the user is away.
+pub fn covering_of_email(
     conn: &mut DbConnection,
     email: &str,
     today: NaiveDate,
-) -> Result<Option<Absence>, ServiceError> {
+) -> Result<Option<(Absence, StandingIn)>, ServiceError> {
     let user: Option<i64> = users::table
         .filter(users::email.eq(email))
         .select(users::id)
         .first(conn)
         .optional()?;
     match user {
-        Some(user) => current(conn, UserId(user), today),
+        Some(user) => covering(conn, UserId(user), today),
         None => Ok(None),
     }
 }
 
-/// The active colleagues `deputy` stands in for on `today`, by name.
+/// How many deputies a chain of absences is followed through at most.
+const MAX_CHAIN: usize = 5;
+
+/// The absences that count on `today`: of active users, naming an active deputy. Few rows (the
+/// people on leave today), so chains are followed in memory.
+struct Absences {
+    /// Absent user → (last day, deputy named).
+    named: BTreeMap<i64, (NaiveDate, i64)>,
+    /// Display names of the absent users.
+    names: BTreeMap<i64, String>,
+}
+
+impl Absences {
+    fn load(conn: &mut DbConnection, today: NaiveDate) -> Result<Self, ServiceError> {
+        let (absent, deputy) = diesel::alias!(users as absent, users as deputy);
+        let rows: Vec<(i64, NaiveDate, i64, String)> = absences::table
+            .inner_join(absent.on(absent.field(users::id).eq(absences::user_id)))
+            .inner_join(deputy.on(deputy.field(users::id).eq(absences::deputy_id)))
+            .filter(absences::until.ge(today))
+            .filter(absent.field(users::active).eq(true))
+            .filter(deputy.field(users::active).eq(true))
+            .select((
+                absences::user_id,
+                absences::until,
+                absences::deputy_id,
+                absent.field(users::display_name),
+            ))
+            .load(conn)?;
+        let mut loaded = Absences {
+            named: BTreeMap::new(),
+            names: BTreeMap::new(),
+        };
+        for (user, until, deputy, name) in rows {
+            loaded.named.insert(user, (until, deputy));
+            loaded.names.insert(user, name);
+        }
+        Ok(loaded)
+    }
+
+    /// Who stands in for `user`: the deputy named, or while that one is away too, the next
+    /// deputy along the chain; `None` when `user` is not away.
+    fn covering(&self, user: i64) -> Option<i64> {
+        let mut covering = self.named.get(&user)?.1;
+        let mut seen = BTreeSet::from([user]);
+        for _ in 1..MAX_CHAIN {
+            match self.named.get(&covering) {
+                Some((_, next)) if !seen.contains(next) && *next != covering => {
+                    seen.insert(covering);
+                    covering = *next;
+                }
+                _ => break,
+            }
+        }
+        Some(covering)
+    }
+}
+
+/// Who stands in for `user` on `today` (see the module's notes on chains), with the absence as
+/// the user entered it; `None` when `user` is not away.
+pub fn covering(
+    conn: &mut DbConnection,
+    user: UserId,
+    today: NaiveDate,
+) -> Result<Option<(Absence, StandingIn)>, ServiceError> {
+    let Some(absence) = current(conn, user, today)? else {
+        return Ok(None);
+    };
+    let absences = Absences::load(conn, today)?;
+    let covering = absences.covering(user.0).map_or(absence.deputy, UserId);
+    if covering == absence.deputy {
+        let named = StandingIn {
+            user: absence.deputy,
+            name: absence.deputy_name.clone(),
+        };
+        return Ok(Some((absence, named)));
+    }
+    let name: String = users::table
+        .find(covering.0)
+        .select(users::display_name)
+        .first(conn)?;
+    Ok(Some((
+        absence,
+        StandingIn {
+            user: covering,
+            name,
+        },
+    )))
+}
+
+/// The active colleagues `deputy` stands in for on `today`, by name: those who named `deputy`,
+/// and those whose chain of deputies away leads to `deputy`.
 pub fn standing_in_for(
     conn: &mut DbConnection,
     deputy: UserId,
     today: NaiveDate,
 ) -> Result<Vec<StandingIn>, ServiceError> {
-    let rows: Vec<(i64, String)> = absences::table
-        .inner_join(users::table.on(users::id.eq(absences::user_id)))
-        .filter(absences::deputy_id.eq(deputy.0))
-        .filter(absences::until.ge(today))
-        .filter(users::active.eq(true))
-        .order((users::display_name, users::id))
-        .select((absences::user_id, users::display_name))
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|(user, name)| StandingIn {
-            user: UserId(user),
-            name,
+    let absences = Absences::load(conn, today)?;
+    let mut covered: Vec<StandingIn> = absences
+        .named
+        .keys()
+        .filter(|user| absences.covering(**user) == Some(deputy.0))
+        .map(|user| StandingIn {
+            user: UserId(*user),
+            name: absences.names.get(user).cloned().unwrap_or_default(),
         })
-        .collect())
+        .collect();
+    covered.sort_by(|a, b| (&a.name, a.user.0).cmp(&(&b.name, b.user.0)));
+    Ok(covered)
 }
 
 /// The colleagues `principal` may name as deputy.

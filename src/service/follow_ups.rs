@@ -345,13 +345,15 @@ pub fn mail_due(
             "wiedervorlagen": entries,
             "vertretung": null,
         });
-        // Away, the user has them mailed to the colleague standing in as well: those of them
-        // that colleague may read.
-        let standing_in = match super::absences::current(conn, UserId(user), clock.today)? {
-            Some(absence) => Principal::load(conn, absence.deputy)?.map(|deputy| (absence, deputy)),
+        // Away, the user has them mailed to the colleague standing in as well (along the chain
+        // when the deputy named is away too): those of them that colleague may read.
+        let standing_in = match super::absences::covering(conn, UserId(user), clock.today)? {
+            Some((absence, covering)) => {
+                Principal::load(conn, covering.user)?.map(|deputy| (absence, covering.name, deputy))
+            }
             None => None,
         };
-        let deputy_mail = standing_in.and_then(|(absence, deputy)| {
+        let deputy_mail = standing_in.and_then(|(absence, deputy_name, deputy)| {
             let entries: Vec<serde_json::Value> = visible
                 .iter()
                 .zip(&entries)
@@ -360,7 +362,7 @@ pub fn mail_due(
                 .collect();
             let first = entries.first()?.clone();
             let context = serde_json::json!({
-                "name": absence.deputy_name,
+                "name": deputy_name,
                 "datum": clock.today.format("%d.%m.%Y").to_string(),
                 "anzahl": entries.len(),
                 "erste": first,

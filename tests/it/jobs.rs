@@ -400,3 +400,65 @@ both_backends! {
         assert!(last.contains("anna@kreis-soest.de") && last.contains("Nach dem Urlaub prüfen") && !last.contains("ben@"), "{last}");
     }
 }
+
+both_backends! {
+    fn when_the_deputy_is_away_too_the_deputys_deputy_stands_in(backend) {
+        use vorgang::db::models::{CaseId, Role};
+        use vorgang::db::schema::users;
+        use vorgang::scheduler::jobs::execute;
+        use vorgang::service::absences;
+        use crate::support::auth::create_user;
+        let db = TestDatabase::migrated(backend);
+        let pool = db.pool(4);
+        let dir = tempfile::tempdir().unwrap();
+        let api = crate::support::api::state(&pool, dir.path());
+        let jobs = Jobs::default();
+        let mut conn = pool.get().unwrap();
+        let mut people = Vec::new();
+        for (email, name) in [("anna@kreis-soest.de", "Anna Berger"), ("ben@kreis-soest.de", "Ben Kaya"), ("clara@kreis-soest.de", "Clara Diaz")] {
+            let user = create_user(&mut conn, email, "05974", &[Role::Koordination], None);
+            diesel::update(users::table.find(user.id.0)).set(users::display_name.eq(name)).execute(&mut conn).unwrap();
+            people.push(vorgang::auth::Principal::load(&mut conn, user.id).unwrap().unwrap());
+        }
+        let [anna, ben, clara] = [&people[0], &people[1], &people[2]];
+        let soest = Organisation::find_by_key(&mut conn, "05974").unwrap().unwrap();
+        let actor = Actor { id: "anna@kreis-soest.de".into(), roles: vec!["koordination".into()] };
+        let thursday = vorgang::service::clock::at(at("2026-03-05T10:00:00+01:00"));
+        let case = cases::start_case(&mut conn, &api.case_context(), "ki-antrag", &soest, serde_json::json!({}), &actor, &thursday).unwrap();
+        let allow = |_| Ok(());
+        vorgang::service::follow_ups::set(&mut conn, CaseId(case.row.id.0), anna.user_id, ("2026-03-09", "Rückmeldung des Schulamts prüfen"), &thursday, &allow).unwrap();
+        let away = |who: &vorgang::auth::Principal, until: &str, deputy: &vorgang::auth::Principal, conn: &mut vorgang::db::DbConnection| {
+            absences::set(conn, who, (until, &deputy.user_id.0.to_string()), thursday.today, thursday.now.naive_utc()).unwrap();
+        };
+        // Anna named Ben; Ben is away as well and named Clara.
+        away(anna, "13.03.2026", ben, &mut conn);
+        away(ben, "11.03.2026", clara, &mut conn);
+        let monday = chrono::NaiveDate::from_ymd_opt(2026, 3, 9).unwrap();
+        let (absence, covering) = absences::covering(&mut conn, anna.user_id, monday).unwrap().unwrap();
+        assert_eq!((absence.deputy, covering.user, covering.name.as_str()), (ben.user_id, clara.user_id, "Clara Diaz"));
+        let names = |list: Vec<absences::StandingIn>| list.into_iter().map(|s| s.name).collect::<Vec<_>>();
+        assert_eq!(names(absences::standing_in_for(&mut conn, clara.user_id, monday).unwrap()), ["Anna Berger", "Ben Kaya"]);
+        assert!(absences::standing_in_for(&mut conn, ben.user_id, monday).unwrap().is_empty());
+        // What the account page and the API show stays the deputy Anna named.
+        assert_eq!(absences::current(&mut conn, anna.user_id, monday).unwrap().unwrap().deputy, ben.user_id);
+
+        // Anna's Wiedervorlage goes to Clara, who is at work, not to Ben, who is away.
+        let context = JobContext { case: api.case_context(), jobs: &jobs, owner: "t", timer_lease: TimeDelta::minutes(5), stop: &|| false };
+        let counts = execute(&mut conn, &context, JobName::Reminders, at("2026-03-09T07:00:00+01:00")).unwrap();
+        assert_eq!(counts["wiedervorlagen"], 2, "Anna's and Clara's: {counts:?}");
+        let rendered: Vec<String> = outbox::table.filter(outbox::template.eq("wiedervorlage")).order(outbox::id).select(outbox::rendered).load(&mut conn).unwrap();
+        assert!(rendered[1].contains("\"to\":[\"clara@kreis-soest.de\"]"), "{}", rendered[1]);
+        assert!(rendered[1].contains("Guten Tag Clara Diaz") && rendered[1].contains("Sie vertreten Anna Berger bis 13.03.2026."), "{}", rendered[1]);
+        assert!(!rendered.iter().any(|r| r.contains("ben@kreis-soest.de")), "{rendered:?}");
+
+        // Back on Thursday 12 March, Ben stands in for Anna again himself.
+        let thursday_after = chrono::NaiveDate::from_ymd_opt(2026, 3, 12).unwrap();
+        assert_eq!(absences::covering(&mut conn, anna.user_id, thursday_after).unwrap().unwrap().1.user, ben.user_id);
+        assert_eq!(names(absences::standing_in_for(&mut conn, ben.user_id, thursday_after).unwrap()), ["Anna Berger"]);
+
+        // A chain that leads back to people away ends at the last of them.
+        away(clara, "11.03.2026", anna, &mut conn);
+        assert_eq!(absences::covering(&mut conn, anna.user_id, monday).unwrap().unwrap().1.user, clara.user_id);
+        assert_eq!(absences::covering(&mut conn, clara.user_id, monday).unwrap().unwrap().1.user, ben.user_id);
+    }
+}

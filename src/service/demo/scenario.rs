@@ -1651,12 +1651,12 @@ impl Loader<'_, '_> {
         let mut users = users;
         for user in &mut users {
             let away =
-                crate::service::absences::current_of_email(self.conn, &user.email, self.today)?;
-            user.note = away.map(|absence| {
+                crate::service::absences::covering_of_email(self.conn, &user.email, self.today)?;
+            user.note = away.map(|(absence, covering)| {
                 format!(
                     "abwesend bis {}, vertreten durch {}",
                     german(absence.until),
-                    absence.deputy_name
+                    covering.name
                 )
             });
         }

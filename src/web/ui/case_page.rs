@@ -99,8 +99,8 @@ pub(super) struct Loaded {
     pub follow_ups: Vec<follow_ups::OpenFollowUp>,
     /// Who works on the case in the user's organisation.
     pub assignment: Option<assignments::Assignment>,
-    /// The assigned person's current absence, with the deputy to turn to.
-    pub assignee_absence: Option<absences::Absence>,
+    /// The assigned person's current absence, with who stands in (the deputy to turn to).
+    pub assignee_absence: Option<(absences::Absence, absences::StandingIn)>,
     /// Whom the user's organisation may make responsible (empty for someone who may not).
     pub assignable: Vec<assignments::Candidate>,
     /// For administrators of a running case on an older workflow version: the newest version,
@@ -128,7 +128,7 @@ pub(super) fn load(
     let follow_ups = follow_ups::open_of_case(conn, id, principal.organisation_id)?;
     let assignment = assignments::of_case(conn, id, principal.organisation_id)?;
     let assignee_absence = match &assignment {
-        Some(assigned) => absences::current_of_email(conn, &assigned.email, clock::now().today)?,
+        Some(assigned) => absences::covering_of_email(conn, &assigned.email, clock::now().today)?,
         None => None,
     };
     // Only someone who may change the Zuständigkeit is offered whom to name.
@@ -601,9 +601,9 @@ fn context(session: &Session, loaded: &Loaded, overrides: Overrides) -> Value {
         "seit": super::start::german_time(a.since),
         "von": a.by,
         "aktiv": a.active,
-        "abwesend": loaded.assignee_absence.as_ref().map(|absence| json!({
+        "abwesend": loaded.assignee_absence.as_ref().map(|(absence, covering)| json!({
             "bis": date_de(absence.until),
-            "vertretung": absence.deputy_name,
+            "vertretung": covering.name,
         })),
     })));
     context["zustaendig_auswahl"] = json!(
