@@ -87,19 +87,23 @@ pub fn covering_of_email(
 /// How many deputies a chain of absences is followed through at most.
 const MAX_CHAIN: usize = 5;
 
-/// The absences that count on `today`: of active users, naming an active deputy. Few rows (the
-/// people on leave today), so chains are followed in memory.
-struct Absences {
-    /// Absent user → (last day, deputy named).
-    named: BTreeMap<i64, (NaiveDate, i64)>,
-    /// Display names of the absent users.
-    names: BTreeMap<i64, String>,
+/// One absence of the day, with the names the pages and mails show.
+struct AbsenceRow {
+    until: NaiveDate,
+    deputy: i64,
+    /// Display name of the absent user.
+    name: String,
+    deputy_name: String,
 }
+
+/// The absences that count on `today`: of active users, naming an active deputy. Few rows (the
+/// people on leave today), read in one query, so chains are followed in memory.
+struct Absences(BTreeMap<i64, AbsenceRow>);
 
 impl Absences {
     fn load(conn: &mut DbConnection, today: NaiveDate) -> Result<Self, ServiceError> {
         let (absent, deputy) = diesel::alias!(users as absent, users as deputy);
-        let rows: Vec<(i64, NaiveDate, i64, String)> = absences::table
+        let rows: Vec<(i64, NaiveDate, i64, String, String)> = absences::table
             .inner_join(absent.on(absent.field(users::id).eq(absences::user_id)))
             .inner_join(deputy.on(deputy.field(users::id).eq(absences::deputy_id)))
             .filter(absences::until.ge(today))
@@ -110,34 +114,43 @@ impl Absences {
                 absences::until,
                 absences::deputy_id,
                 absent.field(users::display_name),
+                deputy.field(users::display_name),
             ))
             .load(conn)?;
-        let mut loaded = Absences {
-            named: BTreeMap::new(),
-            names: BTreeMap::new(),
-        };
-        for (user, until, deputy, name) in rows {
-            loaded.named.insert(user, (until, deputy));
-            loaded.names.insert(user, name);
-        }
-        Ok(loaded)
+        Ok(Absences(
+            rows.into_iter()
+                .map(|(user, until, deputy, name, deputy_name)| {
+                    let row = AbsenceRow {
+                        until,
+                        deputy,
+                        name,
+                        deputy_name,
+                    };
+                    (user, row)
+                })
+                .collect(),
+        ))
     }
 
     /// Who stands in for `user`: the deputy named, or while that one is away too, the next
-    /// deputy along the chain; `None` when `user` is not away.
-    fn covering(&self, user: i64) -> Option<i64> {
-        let mut covering = self.named.get(&user)?.1;
+    /// deputy along the chain; `None` when `user` is not away. The name comes from the row
+    /// that named that person.
+    fn covering(&self, user: i64) -> Option<StandingIn> {
+        let mut row = self.0.get(&user)?;
         let mut seen = BTreeSet::from([user]);
         for _ in 1..MAX_CHAIN {
-            match self.named.get(&covering) {
-                Some((_, next)) if !seen.contains(next) && *next != covering => {
-                    seen.insert(covering);
-                    covering = *next;
+            match self.0.get(&row.deputy) {
+                Some(next) if !seen.contains(&next.deputy) => {
+                    seen.insert(row.deputy);
+                    row = next;
                 }
                 _ => break,
             }
         }
-        Some(covering)
+        Some(StandingIn {
+            user: UserId(row.deputy),
+            name: row.deputy_name.clone(),
+        })
     }
 }
 
@@ -148,29 +161,19 @@ pub fn covering(
     user: UserId,
     today: NaiveDate,
 ) -> Result<Option<(Absence, StandingIn)>, ServiceError> {
-    let Some(absence) = current(conn, user, today)? else {
-        return Ok(None);
-    };
     let absences = Absences::load(conn, today)?;
-    let covering = absences.covering(user.0).map_or(absence.deputy, UserId);
-    if covering == absence.deputy {
-        let named = StandingIn {
-            user: absence.deputy,
-            name: absence.deputy_name.clone(),
-        };
-        return Ok(Some((absence, named)));
-    }
-    let name: String = users::table
-        .find(covering.0)
-        .select(users::display_name)
-        .first(conn)?;
-    Ok(Some((
-        absence,
-        StandingIn {
-            user: covering,
-            name,
-        },
-    )))
+    Ok(absences
+        .0
+        .get(&user.0)
+        .zip(absences.covering(user.0))
+        .map(|(row, covering)| {
+            let absence = Absence {
+                until: row.until,
+                deputy: UserId(row.deputy),
+                deputy_name: row.deputy_name.clone(),
+            };
+            (absence, covering)
+        }))
 }
 
 /// The active colleagues `deputy` stands in for on `today`, by name: those who named `deputy`,
@@ -182,12 +185,12 @@ pub fn standing_in_for(
 ) -> Result<Vec<StandingIn>, ServiceError> {
     let absences = Absences::load(conn, today)?;
     let mut covered: Vec<StandingIn> = absences
-        .named
-        .keys()
-        .filter(|user| absences.covering(**user) == Some(deputy.0))
-        .map(|user| StandingIn {
+        .0
+        .iter()
+        .filter(|(user, _)| absences.covering(**user).is_some_and(|c| c.user == deputy))
+        .map(|(user, row)| StandingIn {
             user: UserId(*user),
-            name: absences.names.get(user).cloned().unwrap_or_default(),
+            name: row.name.clone(),
         })
         .collect();
     covered.sort_by(|a, b| (&a.name, a.user.0).cmp(&(&b.name, b.user.0)));
