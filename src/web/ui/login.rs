@@ -130,7 +130,7 @@ async fn proxy_login(
             return internal(api);
         }
     };
-    let Some(user) = user else {
+    let Some(mut user) = user else {
         tracing::info!("proxy login refused: no active account for the named user");
         let meldung = format!(
             "Sie sind im Netz Ihrer Verwaltung als „{email}“ angemeldet; dazu gibt es in \
@@ -152,7 +152,6 @@ async fn proxy_login(
             },
         );
     };
-    let mut user = user;
     if user.must_change_password {
         // The proxy vouched for the user; the one-time password would only stay valid for
         // whoever else saw it, and nobody needs to choose a password they never type.
