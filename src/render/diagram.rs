@@ -44,6 +44,10 @@ use std::fmt::Write;
 use crate::engine::definition::{Definition, Step, WaitFor};
 use crate::engine::workflow::version_of;
 
+mod geometry;
+
+pub(crate) use geometry::{Bounds, Geometry, geometry};
+
 /// The definition as a standalone, accessible SVG document, so the administration pages can show
 /// the procedure a workflow file describes (inline in HTML or as an image). Pass
 /// `workflow.definition()` for a compiled [`crate::engine::Workflow`].
@@ -171,6 +175,23 @@ impl Shape {
     }
 }
 
+/// Which part of its source step an edge stands for, so an export can name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum EdgeOrigin {
+    /// From the start to the first step.
+    Start,
+    /// The action of this name of a task.
+    Action(String),
+    /// The condition at this index of a decision.
+    Condition(usize),
+    /// The `otherwise` of a decision.
+    Otherwise,
+    /// The interrupting timer of this name.
+    Timer(String),
+    /// The single way on (`next`, a branch of a parallel, the join's continuation).
+    Next,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum EdgeKind {
     Action,
@@ -226,6 +247,8 @@ struct Edge {
     from: usize,
     to: usize,
     kind: EdgeKind,
+    /// The part of the definition the edge stands for.
+    origin: EdgeOrigin,
     /// Full label text (action title, timer name, condition); empty for plain flow.
     label: String,
     lines: Vec<String>,
@@ -272,70 +295,93 @@ impl Graph {
         let index = |name: &str| definition.steps.get_index_of(name).map(|i| i + 1);
 
         let mut edges = Vec::new();
-        let mut add = |from: usize, to: Option<usize>, kind: EdgeKind, label: String| {
-            if let Some(to) = to {
-                let lines = if label.is_empty() {
-                    Vec::new()
-                } else {
-                    let width = LABEL_TEXT_W
-                        - if kind == EdgeKind::Timer {
-                            TIMER_ICON_W
-                        } else {
-                            0.0
-                        };
-                    wrap(&label, width, LABEL_FONT, LABEL_MAX_LINES)
-                };
-                edges.push(Edge {
-                    from,
-                    to,
-                    kind,
-                    label,
-                    lines,
-                    reversed: false,
-                });
-            }
-        };
-        add(0, index(&definition.start), EdgeKind::Flow, String::new());
+        let mut add =
+            |from: usize, to: Option<usize>, kind: EdgeKind, origin: EdgeOrigin, label: String| {
+                if let Some(to) = to {
+                    let lines = if label.is_empty() {
+                        Vec::new()
+                    } else {
+                        let width = LABEL_TEXT_W
+                            - if kind == EdgeKind::Timer {
+                                TIMER_ICON_W
+                            } else {
+                                0.0
+                            };
+                        wrap(&label, width, LABEL_FONT, LABEL_MAX_LINES)
+                    };
+                    edges.push(Edge {
+                        from,
+                        to,
+                        kind,
+                        origin,
+                        label,
+                        lines,
+                        reversed: false,
+                    });
+                }
+            };
+        add(
+            0,
+            index(&definition.start),
+            EdgeKind::Flow,
+            EdgeOrigin::Start,
+            String::new(),
+        );
         for (i, step) in definition.steps.values().enumerate() {
             let from = i + 1;
+            let next = |to: &str| (index(to), EdgeKind::Flow, EdgeOrigin::Next, String::new());
+            let mut outgoing = Vec::new();
             match step {
                 Step::Task(task) => {
-                    for action in task.actions.values() {
-                        add(
-                            from,
+                    for (name, action) in &task.actions {
+                        outgoing.push((
                             index(&action.to),
                             EdgeKind::Action,
+                            EdgeOrigin::Action(name.clone()),
                             action.title.clone(),
-                        );
+                        ));
                     }
                 }
-                Step::Consultation(c) => add(from, index(&c.next), EdgeKind::Flow, String::new()),
+                Step::Consultation(c) => outgoing.push(next(&c.next)),
                 Step::Decision(d) => {
                     for (n, condition) in d.conditions.iter().enumerate() {
                         let text = condition.when.0.split_whitespace().collect::<Vec<_>>();
                         let label = format!("{}: {}", n + 1, text.join(" "));
-                        add(from, index(&condition.to), EdgeKind::Condition, label);
+                        outgoing.push((
+                            index(&condition.to),
+                            EdgeKind::Condition,
+                            EdgeOrigin::Condition(n),
+                            label,
+                        ));
                     }
-                    add(
-                        from,
+                    outgoing.push((
                         index(&d.otherwise),
                         EdgeKind::Otherwise,
+                        EdgeOrigin::Otherwise,
                         "sonst".into(),
-                    );
+                    ));
                 }
                 Step::Parallel(p) => {
                     for branch in &p.branches {
-                        add(from, index(branch), EdgeKind::Flow, String::new());
+                        outgoing.push(next(branch));
                     }
                 }
-                Step::Join(j) => add(from, index(&j.next), EdgeKind::Flow, String::new()),
-                Step::Wait(w) => add(from, index(&w.next), EdgeKind::Flow, String::new()),
+                Step::Join(j) => outgoing.push(next(&j.next)),
+                Step::Wait(w) => outgoing.push(next(&w.next)),
                 Step::End(_) => {}
             }
             for timer in step.timers() {
                 if let Some(to) = &timer.to {
-                    add(from, index(to), EdgeKind::Timer, timer.name.clone());
+                    outgoing.push((
+                        index(to),
+                        EdgeKind::Timer,
+                        EdgeOrigin::Timer(timer.name.clone()),
+                        timer.name.clone(),
+                    ));
                 }
+            }
+            for (to, kind, origin, label) in outgoing {
+                add(from, to, kind, origin, label);
             }
         }
 
@@ -499,7 +545,7 @@ fn wrap(text: &str, max_width: f64, font: f64, max_lines: usize) -> Vec<String> 
 
 /// Escapes text for XML content and attribute values, and replaces characters XML 1.0 does not
 /// allow (control characters from a YAML escape) so the document stays well-formed.
-fn esc(text: &str) -> String {
+pub(crate) fn esc(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -517,7 +563,7 @@ fn esc(text: &str) -> String {
 }
 
 /// A coordinate with at most one decimal.
-fn num(value: f64) -> String {
+pub(crate) fn num(value: f64) -> String {
     let value = if value.is_finite() { value } else { 0.0 };
     let rounded = (value * 10.0).round() / 10.0;
     if rounded.fract() == 0.0 {

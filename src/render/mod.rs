@@ -10,9 +10,11 @@
 //! Subjects and plain-text parts are rendered without HTML escaping (a link stays a link); HTML
 //! parts and pages escape every value.
 //!
-//! Besides the templates, two pure renderers for the administration pages live here:
-//! [`diagram`] draws a workflow definition as SVG, [`diff`] compares two versions of its source.
+//! Besides the templates, pure renderers for the administration pages live here: [`diagram`]
+//! draws a workflow definition as SVG, [`bpmn`] writes it as a BPMN 2.0 file with the same
+//! layout, [`diff`] compares two versions of its source.
 
+pub mod bpmn;
 pub mod diagram;
 pub mod diff;
 mod overrides;

@@ -258,6 +258,24 @@ impl WorkflowRegistry {
         self.by_id(conn, id)
     }
 
+    /// Version `version` of a workflow, or its newest version for `None`.
+    pub fn version_or_latest(
+        &self,
+        conn: &mut DbConnection,
+        key: &str,
+        version: Option<i32>,
+    ) -> Result<Arc<DeployedWorkflow>, ServiceError> {
+        let Some(version) = version else {
+            return self.latest(conn, key);
+        };
+        let id = DefinitionRow::id_of(conn, key, version)?.ok_or_else(|| {
+            ServiceError::NotFound(format!(
+                "Es gibt keine Version {version} des Workflows „{key}“."
+            ))
+        })?;
+        self.by_id(conn, id)
+    }
+
     fn cached(&self, id: DefinitionId) -> Option<Arc<DeployedWorkflow>> {
         self.compiled
             .read()

@@ -39,6 +39,7 @@ const BEARER: &str = "bearer";
         workflows::list,
         workflows::deploy,
         workflows::show,
+        workflows::bpmn,
         workflows::migrate_all,
         cases::list,
         cases::create,

@@ -9,11 +9,14 @@
 // the Bewilligungsbehörde approves; the ki-betrieb case exists and, once the Arbeitsaufnahme is
 // confirmed, shows its deadlines. An administrator deploys a workflow that waits for a message
 // (after the editor named a mistake in German); its arrival is recorded with the data it
-// brings. A user of a kreisangehörige Gemeinde is pointed to the Anregung. axe-core on every
-// page, a screenshot of every page.
+// brings. A user of a kreisangehörige Gemeinde is pointed to the Anregung. Each deployed
+// workflow is downloaded as BPMN 2.0 and read by bpmn-moddle, the reader of bpmn.io and Camunda
+// Modeler. axe-core on every page, a screenshot of every page.
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
+
+import { BpmnModdle } from 'bpmn-moddle';
 
 import {
   assertFitsWidth,
@@ -141,6 +144,34 @@ await run(async (browser) => {
     await page_done(admin, 'admin-workflow-mit-diagramm');
     await admin.goto(`${BASE_URL}/admin/workflows`);
     await page_done(admin, 'admin-workflows');
+  });
+
+  await step('the administrator downloads each workflow as BPMN, which a BPMN tool reads', async () => {
+    const moddle = new BpmnModdle();
+    for (const key of ['ki-betrieb', 'ki-antrag', 'ki-anregung']) {
+      await admin.goto(`${BASE_URL}/admin/workflows/${key}`);
+      const title = (await admin.locator('h1').textContent()).trim();
+      const [download] = await Promise.all([
+        admin.waitForEvent('download'),
+        admin.getByRole('link', { name: 'Version 1 als BPMN-2.0-Datei herunterladen' }).click(),
+      ]);
+      assert.equal(download.suggestedFilename(), `${key}-v1.bpmn`);
+      const xml = await fs.readFile(await download.path(), 'utf8');
+      const { rootElement, warnings } = await moddle.fromXML(xml);
+      assert.deepEqual(warnings.map((w) => w.message), [], `${key}: the reader's warnings`);
+      const process = rootElement.rootElements.find((e) => e.$type === 'bpmn:Process');
+      assert.ok(title.includes(process.name), `${key}: "${process.name}" in "${title}"`);
+      const tasks = process.flowElements.filter((e) => ['bpmn:UserTask', 'bpmn:ReceiveTask'].includes(e.$type));
+      assert.ok(tasks.length >= 2, `${key}: ${tasks.length} tasks`);
+      // Every element is drawn, every flow connects elements of the process.
+      const drawn = new Set(rootElement.diagrams[0].plane.planeElement.map((d) => d.bpmnElement?.id));
+      const undrawn = process.flowElements.filter((e) => !drawn.has(e.id)).map((e) => e.id);
+      assert.deepEqual(undrawn, [], `${key}: elements without a shape`);
+      for (const flow of process.flowElements.filter((e) => e.$type === 'bpmn:SequenceFlow')) {
+        assert.ok(process.flowElements.includes(flow.sourceRef), `${key}: ${flow.id} source`);
+        assert.ok(process.flowElements.includes(flow.targetRef), `${key}: ${flow.id} target`);
+      }
+    }
   });
 
   await step('the administrator enters the Antragszeitraum', async () => {

@@ -838,3 +838,51 @@ both_backends! {
         assert!(everything.contains("Prüfvermerk Stellenplan") && everything.contains("Konzept.pdf"));
     }
 }
+
+both_backends! {
+    async fn a_workflow_version_comes_as_bpmn_for_modelling_tools(backend) {
+        let db = TestDatabase::migrated(backend);
+        let dir = tempfile::tempdir().unwrap();
+        let users = users(&db);
+        let app = app!(db, dir.path());
+        let get = |uri: &str, token: Option<&str>| {
+            let mut request = actix_test::TestRequest::get().uri(uri);
+            if let Some(token) = token {
+                request = request.insert_header(("Authorization", format!("Bearer {token}")));
+            }
+            request.to_request()
+        };
+
+        // Anyone who may read workflows gets the newest version, named after key and version.
+        for token in [&users.soest, &users.reader_soest, &users.kfi] {
+            let response = actix_test::call_service(&app, get("/api/v1/workflows/ki-betrieb/bpmn", Some(token))).await;
+            assert_eq!(response.status(), StatusCode::OK);
+            assert_eq!(response.headers().get("content-type").unwrap(), "application/xml; charset=utf-8");
+            let disposition = response.headers().get("content-disposition").unwrap().to_str().unwrap().to_string();
+            assert!(disposition.starts_with("attachment; filename=\"ki-betrieb-v1.bpmn\""), "{disposition}");
+            let body = String::from_utf8(actix_test::read_body(response).await.to_vec()).unwrap();
+            let xml = roxmltree::Document::parse(&body).unwrap();
+            let tasks = xml.descendants().filter(|n| n.tag_name().name() == "userTask").count();
+            let timers = xml.descendants().filter(|n| n.tag_name().name() == "boundaryEvent").count();
+            assert!(tasks >= 8 && timers >= 8, "{tasks} tasks, {timers} timers");
+            assert!(xml.descendants().any(|n| n.tag_name().name() == "BPMNDiagram"));
+        }
+        let first = actix_test::call_service(&app, get("/api/v1/workflows/ki-antrag/bpmn?version=1", Some(&users.soest))).await;
+        assert_eq!(first.status(), StatusCode::OK);
+
+        // What does not exist, or is no version, is a problem, not the newest version.
+        for (uri, status) in [
+            ("/api/v1/workflows/ki-antrag/bpmn?version=2", StatusCode::NOT_FOUND),
+            ("/api/v1/workflows/gibt-es-nicht/bpmn", StatusCode::NOT_FOUND),
+            ("/api/v1/workflows/ki-antrag/bpmn?version=zwei", StatusCode::BAD_REQUEST),
+        ] {
+            let response = actix_test::call_service(&app, get(uri, Some(&users.soest))).await;
+            assert_eq!(response.status(), status, "{uri}");
+            assert_eq!(response.headers().get("content-type").unwrap(), "application/problem+json", "{uri}");
+            let problem: Value = actix_test::read_body_json(response).await;
+            assert!(!problem["title"].as_str().unwrap().is_empty(), "{problem}");
+        }
+        let anonymous = actix_test::call_service(&app, get("/api/v1/workflows/ki-antrag/bpmn", None)).await;
+        assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    }
+}

@@ -79,13 +79,13 @@ const PRINCIPALS: [&str; 5] = [
 /// (an invalid definition: permitted → 422, nothing is deployed), POST
 /// /workflows/ki-antrag/migrate (from a version that does not exist: permitted → 422).
 #[rustfmt::skip]
-const WORKFLOWS: [[u16; 4]; 5] = [
-    //  list  show  deploy  migrate
-    [200, 200, 422, 422], // admin
-    [200, 200, 403, 403], // koordination
-    [200, 200, 403, 403], // bewilligung
-    [200, 200, 403, 403], // lesen
-    [200, 200, 403, 403], // koordination Kleve
+const WORKFLOWS: [[u16; 5]; 5] = [
+    //  list  show  deploy  migrate  bpmn
+    [200, 200, 422, 422, 200], // admin
+    [200, 200, 403, 403, 200], // koordination
+    [200, 200, 403, 403, 200], // bewilligung
+    [200, 200, 403, 403, 200], // lesen
+    [200, 200, 403, 403, 200], // koordination Kleve
 ];
 
 /// The outbox per principal: GET /admin/outbox, POST /admin/outbox/0/retry (an unknown mail:
@@ -383,6 +383,8 @@ both_backends! {
                 .insert_header(bearer(token))
                 .set_json(json!({ "from": 99 })));
             check(&mut mismatches, format!("{who} POST /workflows/ki-antrag/migrate"), WORKFLOWS[p][3], &migrate);
+            let bpmn = send!(app, actix_test::TestRequest::get().uri("/api/v1/workflows/ki-antrag/bpmn").insert_header(bearer(token)));
+            check(&mut mismatches, format!("{who} GET /workflows/ki-antrag/bpmn"), WORKFLOWS[p][4], &bpmn);
 
             // The outbox.
             let outbox = send!(app, actix_test::TestRequest::get().uri("/api/v1/admin/outbox?status=failed").insert_header(bearer(token)));

@@ -69,11 +69,12 @@ fn recorded(db: &TestDatabase) -> Vec<(String, String, String)> {
         .unwrap()
 }
 
-const PAGES: [&str; 13] = [
+const PAGES: [&str; 14] = [
     "/admin",
     "/admin/workflows",
     "/admin/zeitraeume",
     "/admin/workflows/ki-antrag",
+    "/admin/workflows/ki-antrag/bpmn",
     "/admin/workflows/ki-antrag/bearbeiten",
     "/admin/workflows/neu",
     "/admin/organisationen",
@@ -174,6 +175,28 @@ both_backends! {
             let missing = admin.get(&app, &format!("/admin/workflows/ki-antrag?version={wrong}")).await;
             assert_eq!(missing.status, 404, "{wrong}");
             assert!(missing.body.contains("hat keine solche Version"), "{wrong}: {}", missing.body);
+        }
+
+        // Each version as a BPMN file for a modelling tool, offered beside its diagram.
+        let newest = before + 1;
+        let link = format!("/admin/workflows/ki-antrag/bpmn?version={newest}");
+        assert!(page.body.contains(&format!("href=\"{link}\"")), "{}", page.body);
+        let original = "Antrag auf Einrichtung eines Kommunalen Integrationszentrums";
+        for (version, title) in [(newest, format!("Geändert {original}")), (1, original.to_string())] {
+            let file = admin.get(&app, &format!("/admin/workflows/ki-antrag/bpmn?version={version}")).await;
+            assert_eq!(file.status, 200, "{}", file.body);
+            assert_eq!(file.headers.get("content-type").unwrap(), "application/xml; charset=utf-8");
+            let disposition = file.headers.get("content-disposition").unwrap().to_str().unwrap();
+            assert!(disposition.contains(&format!("filename=\"ki-antrag-v{version}.bpmn\"")), "{disposition}");
+            let xml = roxmltree::Document::parse(&file.body).unwrap();
+            let process = xml.descendants().find(|n| n.tag_name().name() == "process").unwrap();
+            assert_eq!(process.attribute("name"), Some(title.as_str()), "version {version}");
+            assert!(file.body.contains(&format!("urn:vorgang:workflow:ki-antrag:{version}")));
+        }
+        for wrong in ["999", "abc"] {
+            let missing = admin.get(&app, &format!("/admin/workflows/ki-antrag/bpmn?version={wrong}")).await;
+            assert_eq!(missing.status, 404, "{wrong}");
+            assert!(missing.body.contains("keine"), "{wrong}: {}", missing.body);
         }
 
         // A new workflow may not take an existing key.

@@ -85,6 +85,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .route(web::post().to(workflows::deploy)),
             )
             .service(web::resource("/workflows/{key}").route(web::get().to(workflows::show)))
+            .service(web::resource("/workflows/{key}/bpmn").route(web::get().to(workflows::bpmn)))
             .service(
                 web::resource("/workflows/{key}/migrate")
                     .route(web::post().to(workflows::migrate_all)),

@@ -1,6 +1,7 @@
-//! `/api/v1/workflows`: list, show, deploy.
+//! `/api/v1/workflows`: list, show (also as BPMN 2.0), deploy, migrate.
 
 use actix_web::http::StatusCode;
+use actix_web::http::header::CONTENT_DISPOSITION;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -11,7 +12,9 @@ use super::{ApiState, blocking, denied};
 use crate::auth::{Permission, Principal, authorize};
 use crate::db::Database;
 use crate::db::models::DefinitionRow;
+use crate::documents::content_disposition;
 use crate::service::version_impact;
+use crate::service::workflows::DeployedWorkflow;
 use crate::web::problem::Problem;
 
 /// `GET /workflows`: the newest version of every workflow.
@@ -71,6 +74,61 @@ pub async fn show(
         "data": deployed.definition().data,
         "definition": deployed.definition(),
     })))
+}
+
+/// Query of `GET /workflows/{key}/bpmn`.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct BpmnQuery {
+    /// Die Version (ab 1); ohne Angabe die neueste.
+    pub version: Option<i32>,
+}
+
+/// `GET /workflows/{key}/bpmn`: a version as a BPMN 2.0 file with its diagram, for the
+/// modelling tools process engineers already use (Camunda Modeler, bpmn.io).
+#[utoipa::path(
+    get,
+    path = "/api/v1/workflows/{key}/bpmn",
+    tag = "Verfahren",
+    summary = "Verfahren als BPMN 2.0",
+    params(
+        ("key" = String, Path, description = "Schlüssel des Verfahrens"),
+        BpmnQuery,
+    ),
+    responses(
+        (status = 200, description = "BPMN-2.0-XML mit Diagramm (BPMN DI), nicht ausführbar (`isExecutable=\"false\"`): Aufgaben, Beteiligungen, Entscheidungen, Verzweigungen, Warteschritte und Fristen", body = String, content_type = "application/xml"),
+        (status = 400, description = "Ungültige Versionsangabe", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Nicht angemeldet: Bearer-Token fehlt oder ist ungültig", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Keine Berechtigung", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Verfahren oder Version gibt es nicht", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn bpmn(
+    principal: Principal,
+    key: web::Path<String>,
+    query: web::Query<BpmnQuery>,
+    db: web::Data<Database>,
+    api: web::Data<ApiState>,
+) -> Result<HttpResponse, Problem> {
+    authorize(&principal, Permission::ReadWorkflow, None).map_err(denied)?;
+    let key = key.into_inner();
+    let version = query.version;
+    let registry = api.registry.clone();
+    let deployed = blocking(&db, move |conn| {
+        registry.version_or_latest(conn, &key, version)
+    })
+    .await?;
+    Ok(bpmn_download(&deployed))
+}
+
+/// The BPMN file of a deployed version as a download named after key and version; the
+/// administration's page offers the same file.
+pub(crate) fn bpmn_download(deployed: &DeployedWorkflow) -> HttpResponse {
+    let xml = crate::render::bpmn::workflow_bpmn(deployed.definition(), deployed.version);
+    let filename = format!("{}-v{}.bpmn", deployed.key(), deployed.version);
+    HttpResponse::Ok()
+        .content_type("application/xml; charset=utf-8")
+        .insert_header((CONTENT_DISPOSITION, content_disposition(&filename)))
+        .body(xml)
 }
 
 /// Query of `POST /workflows`.

@@ -142,6 +142,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(page("/admin/workflows/{key}", |r| {
             r.route(web::get().to(admin::workflows::show))
         }))
+        .service(page("/admin/workflows/{key}/bpmn", |r| {
+            r.route(web::get().to(admin::workflows::bpmn))
+        }))
         .service(page("/admin/workflows/{key}/umstellen", |r| {
             r.route(web::post().to(admin::workflows::migrate))
         }))

@@ -202,6 +202,43 @@ pub async fn show(
     render(&api, StatusCode::OK, "admin_workflow", &context)
 }
 
+/// `GET /admin/workflows/{key}/bpmn?version=`: a version as a BPMN 2.0 file, as
+/// `GET /api/v1/workflows/{key}/bpmn` gives it.
+pub async fn bpmn(
+    req: HttpRequest,
+    session: UiSession,
+    key: web::Path<String>,
+    api: web::Data<ApiState>,
+    db: web::Data<Database>,
+) -> HttpResponse {
+    if let Some(refused) = refusal(&api, &session, Permission::DeployWorkflow) {
+        return refused;
+    }
+    let key = key.into_inner();
+    let version = match query_value(req.query_string(), "version") {
+        None => None,
+        Some(text) => match text.trim().parse::<i32>() {
+            Ok(version) => Some(version),
+            Err(_) => {
+                return failure(
+                    &api,
+                    &session,
+                    ServiceError::NotFound(format!("Workflow „{key}“ hat keine solche Version.")),
+                );
+            }
+        },
+    };
+    let registry = api.registry.clone();
+    let found = db
+        .run(move |conn| Ok(registry.version_or_latest(conn, &key, version)))
+        .await;
+    match found {
+        Ok(Ok(deployed)) => crate::web::api::workflows::bpmn_download(&deployed),
+        Ok(Err(error)) => failure(&api, &session, error),
+        Err(error) => failure(&api, &session, ServiceError::Db(error)),
+    }
+}
+
 /// The running cases of `version` in a per-version count.
 fn running_of(running: &[(i32, i64)], version: i32) -> i64 {
     running
