@@ -882,6 +882,7 @@ both_backends! {
         assert!(page.body.contains("Antrag auf Einrichtung eines Kommunalen Integrationszentrums"));
         assert!(page.body.contains("aria-current=\"step\""));
         assert!(page.body.contains("Antrag entwerfen <span class=\"marke-schritt\">(aktueller Schritt)</span>"));
+        assert_eq!(diagram_marks(&page.body), (vec!["Antrag entwerfen".to_string()], vec![]));
         // One step active: its actions under a plain heading.
         assert!(page.body.contains("<h3>Aktionen</h3>") && !page.body.contains("Aktionen zu „"), "{}", page.body);
         // Not possible yet: the reasons, and links to the missing fields.
@@ -931,6 +932,10 @@ both_backends! {
         // The consultation matrix lists the invited partners, with a resend button each.
         let page = browser.get(&app, taken.location()).await;
         assert!(page.body.contains("Die Aktion wurde ausgeführt."));
+        assert_eq!(
+            diagram_marks(&page.body),
+            (vec!["Beteiligung der örtlichen Partner".to_string()], vec!["Antrag entwerfen".to_string()])
+        );
         assert!(page.body.contains("<th scope=\"row\">Schulamt für den Kreis Soest</th>"), "{}", page.body);
         assert!(page.body.contains("<th scope=\"row\">Jugendamt des Kreises Soest</th>"));
         assert!(page.body.contains("Einladung erneut senden"));
@@ -1936,4 +1941,46 @@ both_backends! {
         assert!(!after.body.contains("in Vertretung für"), "{}", after.body);
         assert!(!deputy.get(&app, &format!("/vorgaenge/{id}")).await.body.contains("abwesend bis"));
     }
+}
+
+/// The case page's diagram: the titles of the steps marked current and done, read from the SVG.
+fn diagram_marks(body: &str) -> (Vec<String>, Vec<String>) {
+    let start = body
+        .find("<details class=\"ablauf\">")
+        .expect("the diagram on the case page");
+    let svg_start = start + body[start..].find("<svg").unwrap();
+    let svg_end = svg_start + body[svg_start..].find("</svg>").unwrap() + "</svg>".len();
+    let svg = &body[svg_start..svg_end];
+    let doc = roxmltree::Document::parse(svg).unwrap_or_else(|e| panic!("{e}: {svg}"));
+    let desc = doc
+        .descendants()
+        .find(|n| n.has_tag_name("desc"))
+        .and_then(|n| n.text())
+        .unwrap_or_default();
+    let titled = |class: &str| -> Vec<String> {
+        doc.descendants()
+            .filter(|n| {
+                n.attribute("class")
+                    .is_some_and(|c| c.split(' ').any(|c| c == class))
+            })
+            .map(|g| {
+                let title = g
+                    .children()
+                    .find(|n| n.has_tag_name("title"))
+                    .and_then(|n| n.text())
+                    .unwrap();
+                // „{title}“ (step) – mark
+                title[title.find('„').unwrap() + '„'.len_utf8()..title.find('“').unwrap()]
+                    .to_string()
+            })
+            .collect()
+    };
+    let current = titled("schritt-aktuell");
+    for title in &current {
+        assert!(
+            desc.starts_with("Der Vorgang steht bei: ") && desc.contains(&format!("„{title}“")),
+            "{desc}"
+        );
+    }
+    (current, titled("schritt-erledigt"))
 }

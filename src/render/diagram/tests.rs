@@ -635,3 +635,74 @@ proptest! {
         check_geometry(&definition);
     }
 }
+
+#[test]
+fn a_case_s_steps_are_marked_in_shape_title_and_description() {
+    let definition = definition(
+        "a",
+        json!({
+            "a": task("Erster <Schritt>", &[("Weiter", "b")]),
+            "b": task("Zweiter & letzter", &[("Fertig", "z")]),
+            "z": end("Ende"),
+        }),
+    );
+    // Without marks, the diagram of the administration pages.
+    assert_eq!(
+        workflow_svg_marked(&definition, &Marks::default()),
+        workflow_svg(&definition)
+    );
+    let marks = Marks {
+        current: ["b"].into(),
+        done: ["a"].into(),
+    };
+    let svg = workflow_svg_marked(&definition, &marks);
+    let doc = check_document(&svg);
+    let group = |class: &str| {
+        doc.descendants()
+            .find(|n| {
+                n.attribute("class")
+                    .is_some_and(|c| c.split(' ').any(|c| c == class))
+            })
+            .unwrap_or_else(|| panic!("no {class}"))
+    };
+    let current = group("schritt-aktuell");
+    let title = current
+        .children()
+        .find(|n| n.has_tag_name((SVG_NS, "title")))
+        .and_then(|t| t.text())
+        .unwrap();
+    assert!(
+        title.contains("„Zweiter & letzter“") && title.ends_with("(b) – aktueller Schritt"),
+        "{title}"
+    );
+    // The outline is no colour alone: a thick border around the shape.
+    let outline = current
+        .children()
+        .find(|n| n.attribute("class") == Some("markierung"))
+        .unwrap();
+    assert_eq!(outline.attribute("stroke-width"), Some("3"));
+    let done = group("schritt-erledigt");
+    assert!(
+        done.children()
+            .find(|n| n.has_tag_name((SVG_NS, "title")))
+            .and_then(|t| t.text())
+            .unwrap()
+            .ends_with("(a) – erledigt")
+    );
+    assert_eq!(
+        doc.descendants()
+            .filter(|n| n.attribute("class") == Some("markierung"))
+            .count(),
+        1,
+        "only the current step is outlined"
+    );
+    let desc = doc
+        .descendants()
+        .find(|n| n.has_tag_name((SVG_NS, "desc")))
+        .and_then(|n| n.text())
+        .unwrap();
+    assert!(
+        desc.starts_with("Der Vorgang steht bei: „Zweiter & letzter“. Ablauf"),
+        "{desc}"
+    );
+}

@@ -394,6 +394,16 @@ fn context(session: &Session, loaded: &Loaded, overrides: Overrides) -> Value {
             .collect::<Vec<_>>()
     );
 
+    // The same in the diagram, which also shows branches and loops. Generated from the
+    // definition, its titles escaped by the generator, so the template inserts it as markup.
+    context["ablaufdiagramm"] = json!(crate::render::diagram::workflow_svg_marked(
+        definition,
+        &crate::render::diagram::Marks {
+            current: active.clone(),
+            done: passed.clone(),
+        },
+    ));
+
     // Active steps with their deadline (and why it falls on that day).
     let active_steps = crate::web::api::view::active_steps(case);
     context["aktiv"] = json!(
