@@ -399,8 +399,8 @@ fn context(session: &Session, loaded: &Loaded, overrides: Overrides) -> Value {
     context["ablaufdiagramm"] = json!(crate::render::diagram::workflow_svg_marked(
         definition,
         &crate::render::diagram::Marks {
-            current: active.clone(),
-            done: passed.clone(),
+            current: active,
+            done: passed,
         },
     ));
 
