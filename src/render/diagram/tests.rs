@@ -689,6 +689,11 @@ fn a_case_s_steps_are_marked_in_shape_title_and_description() {
             .unwrap()
             .ends_with("(a) – erledigt")
     );
+    assert!(
+        done.children()
+            .any(|n| n.attribute("class") == Some("markierung-erledigt")),
+        "a check mark on the step left"
+    );
     assert_eq!(
         doc.descendants()
             .filter(|n| n.attribute("class") == Some("markierung"))
@@ -702,7 +707,9 @@ fn a_case_s_steps_are_marked_in_shape_title_and_description() {
         .and_then(|n| n.text())
         .unwrap();
     assert!(
-        desc.starts_with("Der Vorgang steht bei: „Zweiter & letzter“. Ablauf"),
+        desc.starts_with(
+            "Der Vorgang steht bei: „Zweiter & letzter“. Erledigt: „Erster <Schritt>“. Ablauf"
+        ),
         "{desc}"
     );
 }
