@@ -713,6 +713,19 @@ impl Step {
         }
     }
 
+    /// The German help text of any step, if it has one.
+    pub fn help(&self) -> Option<&str> {
+        match self {
+            Step::Task(s) => s.help.as_deref(),
+            Step::Consultation(s) => s.help.as_deref(),
+            Step::Decision(s) => s.help.as_deref(),
+            Step::Parallel(s) => s.help.as_deref(),
+            Step::Join(s) => s.help.as_deref(),
+            Step::Wait(s) => s.help.as_deref(),
+            Step::End(s) => s.help.as_deref(),
+        }
+    }
+
     /// The role that works on the step (tasks and consultations); the others wait for nobody.
     pub fn role(&self) -> Option<&str> {
         match self {

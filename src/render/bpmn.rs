@@ -256,11 +256,8 @@ impl Flows {
         for (e, edge) in geometry.edges.iter().enumerate() {
             let source = match &edge.origin {
                 // A timer of a step that cannot carry one in BPMN is left out with its flow.
-                EdgeOrigin::Timer(timer) => match boundaries
-                    .iter()
-                    .find(|(step, name, _)| *step == edge.from && name == timer)
-                {
-                    Some((_, _, id)) => id.clone(),
+                EdgeOrigin::Timer(timer) => match boundary_of(&boundaries, edge.from, timer) {
+                    Some(id) => id.to_string(),
                     None => continue,
                 },
                 _ => ids.nodes[edge.from].clone(),
@@ -291,11 +288,20 @@ impl Flows {
     }
 
     fn boundary(&self, step: usize, timer: &str) -> Option<&str> {
-        self.boundaries
-            .iter()
-            .find(|(s, name, _)| *s == step && name == timer)
-            .map(|(_, _, id)| id.as_str())
+        boundary_of(&self.boundaries, step, timer)
     }
+}
+
+/// The boundary event id of `timer` of the step at node `step`.
+fn boundary_of<'a>(
+    boundaries: &'a [(usize, String, String)],
+    step: usize,
+    timer: &str,
+) -> Option<&'a str> {
+    boundaries
+        .iter()
+        .find(|(s, name, _)| *s == step && name == timer)
+        .map(|(_, _, id)| id.as_str())
 }
 
 /// Whether the step becomes an activity in BPMN, the only elements boundary events attach to:
@@ -424,16 +430,7 @@ fn write_step(
 /// The step's help text, its role, and what the file says that BPMN has no element for.
 fn step_documentation(definition: &Definition, name: &str, step: &Step) -> String {
     let mut lines = Vec::new();
-    let help = match step {
-        Step::Task(s) => s.help.as_deref(),
-        Step::Consultation(s) => s.help.as_deref(),
-        Step::Decision(s) => s.help.as_deref(),
-        Step::Parallel(s) => s.help.as_deref(),
-        Step::Join(s) => s.help.as_deref(),
-        Step::Wait(s) => s.help.as_deref(),
-        Step::End(s) => s.help.as_deref(),
-    };
-    if let Some(help) = help {
+    if let Some(help) = step.help() {
         lines.push(help.trim().to_string());
     }
     if let Some(role) = step.role() {
@@ -449,7 +446,8 @@ fn step_documentation(definition: &Definition, name: &str, step: &Step) -> Strin
             for reminder in &c.remind {
                 lines.push(format!(
                     "Erinnerung {} vor Fristende (Vorlage {}).",
-                    reminder.before, reminder.template
+                    accusative(&reminder.before),
+                    reminder.template
                 ));
             }
         }
@@ -543,7 +541,7 @@ fn write_boundary(
     let Some(id) = flows.boundary(node, &timer.name) else {
         return;
     };
-    let interrupting = timer.to.is_some() && !matches!(timer.when, TimerWhen::Every(_));
+    let interrupting = is_interrupting(timer);
     let _ = writeln!(
         xml,
         r#"    <bpmn:boundaryEvent id="{id}" name="{}" attachedToRef="{}" cancelActivity="{interrupting}">"#,
@@ -595,6 +593,11 @@ fn write_boundary(
     connections(xml, 6, flows, id);
     timer_definition(xml, kind, &body);
     xml.push_str("    </bpmn:boundaryEvent>\n");
+}
+
+/// Whether the timer moves the case on, cancelling the step (a repeating one never does).
+fn is_interrupting(timer: &Timer) -> bool {
+    timer.to.is_some() && !matches!(timer.when, TimerWhen::Every(_))
 }
 
 /// A timer's short German name for the diagram: when it fires.
@@ -764,11 +767,7 @@ fn write_diagram(
     }
     for (index, step) in definition.steps.values().enumerate() {
         let host = geometry.nodes[index + 1];
-        let parked_count = step
-            .timers()
-            .iter()
-            .filter(|t| t.to.is_none() || matches!(t.when, TimerWhen::Every(_)))
-            .count();
+        let parked_count = step.timers().iter().filter(|t| !is_interrupting(t)).count();
         let spacing = LABEL_WIDTH.min((host.w - EVENT_SIZE) / parked_count.max(1) as f64);
         let mut parked = 0;
         for timer in step.timers() {
@@ -816,11 +815,6 @@ fn write_diagram(
     }
     for flow in &flows.all {
         let edge = &geometry.edges[flow.edge];
-        let _ = writeln!(
-            xml,
-            r#"      <bpmndi:BPMNEdge id="{0}_di" bpmnElement="{0}">"#,
-            flow.id
-        );
         let mut points = edge.waypoints.clone();
         if flow.step.is_none() {
             // From the bottom of the enlarged start event.
@@ -829,22 +823,8 @@ fn write_diagram(
                 first.1 = start.y + start.h;
             }
         }
-        for (x, y) in points {
-            let _ = writeln!(
-                xml,
-                r#"        <di:waypoint x="{}" y="{}" />"#,
-                num(x),
-                num(y)
-            );
-        }
-        if let (Some(label), false) = (edge.label_bounds, flow.name.is_empty()) {
-            let _ = writeln!(
-                xml,
-                "        <bpmndi:BPMNLabel>\n          {}\n        </bpmndi:BPMNLabel>",
-                dc_bounds(label)
-            );
-        }
-        xml.push_str("      </bpmndi:BPMNEdge>\n");
+        let label = edge.label_bounds.filter(|_| !flow.name.is_empty());
+        edge_shape(xml, &flow.id, &points, label);
     }
     if let Some([_, sub, start, end, flow]) = &ids.withdrawal {
         // Below the whole process, at its left edge.
@@ -861,16 +841,13 @@ fn write_diagram(
             )
             .fold(0.0, f64::max);
         let (x, y) = (left.max(0.0), bottom + 60.0);
-        let _ = writeln!(
-            xml,
-            "      <bpmndi:BPMNShape id=\"{sub}_di\" bpmnElement=\"{sub}\" isExpanded=\"true\">\n        {}\n      </bpmndi:BPMNShape>",
-            dc_bounds(Bounds {
-                x,
-                y,
-                w: 320.0,
-                h: 130.0
-            })
-        );
+        let frame = Bounds {
+            x,
+            y,
+            w: 320.0,
+            h: 130.0,
+        };
+        shape(xml, sub, frame, r#" isExpanded="true""#, None);
         let (start_box, end_box) = (
             Bounds {
                 x: x + 40.0,
@@ -895,13 +872,11 @@ fn write_diagram(
             shape(xml, id, bounds, "", Some(label));
         }
         let cy = y + 46.0 + EVENT_SIZE / 2.0;
-        let _ = writeln!(
+        edge_shape(
             xml,
-            "      <bpmndi:BPMNEdge id=\"{flow}_di\" bpmnElement=\"{flow}\">\n        <di:waypoint x=\"{}\" y=\"{}\" />\n        <di:waypoint x=\"{}\" y=\"{}\" />\n      </bpmndi:BPMNEdge>",
-            num(start_box.x + EVENT_SIZE),
-            num(cy),
-            num(end_box.x),
-            num(cy)
+            flow,
+            &[(start_box.x + EVENT_SIZE, cy), (end_box.x, cy)],
+            None,
         );
     }
     xml.push_str("    </bpmndi:BPMNPlane>\n  </bpmndi:BPMNDiagram>\n");
@@ -930,6 +905,29 @@ fn shape(xml: &mut String, id: &str, bounds: Bounds, attributes: &str, label: Op
         );
     }
     xml.push_str("      </bpmndi:BPMNShape>\n");
+}
+
+fn edge_shape(xml: &mut String, id: &str, points: &[(f64, f64)], label: Option<Bounds>) {
+    let _ = writeln!(
+        xml,
+        r#"      <bpmndi:BPMNEdge id="{id}_di" bpmnElement="{id}">"#
+    );
+    for (x, y) in points {
+        let _ = writeln!(
+            xml,
+            r#"        <di:waypoint x="{}" y="{}" />"#,
+            num(*x),
+            num(*y)
+        );
+    }
+    if let Some(label) = label {
+        let _ = writeln!(
+            xml,
+            "        <bpmndi:BPMNLabel>\n          {}\n        </bpmndi:BPMNLabel>",
+            dc_bounds(label)
+        );
+    }
+    xml.push_str("      </bpmndi:BPMNEdge>\n");
 }
 
 fn dc_bounds(bounds: Bounds) -> String {

@@ -425,7 +425,7 @@ fn context(session: &Session, loaded: &Loaded, overrides: Overrides) -> Value {
                     "titel": step.title,
                     "frist": step.deadline.map(date_de),
                     "frist_grund": reason,
-                    "hilfe": definition.steps.get(&step.step).and_then(step_help),
+                    "hilfe": definition.steps.get(&step.step).and_then(Step::help),
                     "nachricht": message.map(|name| definition.message_title(name)),
                     "nachricht_hilfe": declared.and_then(|m| m.help.as_deref()),
                     "nachricht_pfad": message.map(|name| super::case_message::path(case.row.id, name)),
@@ -750,15 +750,6 @@ fn reminders_de(sent: i32) -> Option<String> {
         ..=0 => None,
         1 => Some("1 Erinnerung versandt".to_owned()),
         n => Some(format!("{n} Erinnerungen versandt")),
-    }
-}
-
-fn step_help(step: &Step) -> Option<String> {
-    match step {
-        Step::Task(t) => t.help.clone(),
-        Step::Consultation(c) => c.help.clone(),
-        Step::Wait(w) => w.help.clone(),
-        _ => None,
     }
 }
 
