@@ -65,14 +65,15 @@ pub fn workflow_svg(definition: &Definition) -> String {
 pub struct Marks<'a> {
     /// Steps a token is at: outlined, and named in the title and the description.
     pub current: BTreeSet<&'a str>,
-    /// Steps the case has left: named as done in their tooltip.
+    /// Steps the case has left (and is not back at): a check mark, and named as done in the
+    /// title and the description.
     pub done: BTreeSet<&'a str>,
 }
 
 /// The diagram of a case's procedure with the steps it stands at outlined, so the case page
 /// shows where the case is among the branches and loops the progress line cannot show. The
 /// outline has a thick border besides its colour, and the title and the description name the
-/// current steps in words.
+/// current and the finished steps in words.
 pub fn workflow_svg_marked(definition: &Definition, marks: &Marks) -> String {
     let mut graph = Graph::new(definition);
     for (i, name) in definition.steps.keys().enumerate() {
@@ -86,7 +87,7 @@ pub fn workflow_svg_marked(definition: &Definition, marks: &Marks) -> String {
         }
     }
     let layout = Layout::new(&graph);
-    draw(definition, &graph, &layout, marks)
+    draw(definition, &graph, &layout)
 }
 
 /// How a node is marked for a case.
@@ -1302,7 +1303,7 @@ fn ports(
     (start_port, end_port)
 }
 
-fn draw(definition: &Definition, graph: &Graph, layout: &Layout, marks: &Marks) -> String {
+fn draw(definition: &Definition, graph: &Graph, layout: &Layout) -> String {
     let id = diagram_id(definition);
     let mut svg = String::new();
     let _ = writeln!(
@@ -1318,33 +1319,25 @@ fn draw(definition: &Definition, graph: &Graph, layout: &Layout, marks: &Marks) 
         "<title id=\"{id}-titel\">Ablaufdiagramm: {}</title>",
         esc(&definition.title)
     );
+    // A case's marks, in words ahead of the procedure.
+    let marked = |mark: Mark| {
+        graph
+            .nodes
+            .iter()
+            .filter(|node| node.mark == mark)
+            .map(|node| format!("„{}“", node.title))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let mut described = description(definition);
-    let current: Vec<&str> = definition
-        .steps
-        .iter()
-        .filter(|(name, _)| marks.current.contains(name.as_str()))
-        .map(|(_, step)| step.title())
-        .collect();
-    let done: Vec<String> = definition
-        .steps
-        .iter()
-        .filter(|(name, _)| {
-            marks.done.contains(name.as_str()) && !marks.current.contains(name.as_str())
-        })
-        .map(|(_, step)| format!("„{}“", step.title()))
-        .collect();
-    if !done.is_empty() {
-        described = format!("Erledigt: {}. {described}", done.join(", "));
-    }
-    if !current.is_empty() {
-        described = format!(
-            "Der Vorgang steht bei: {}. {described}",
-            current
-                .iter()
-                .map(|t| format!("„{t}“"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
+    for (mark, lead) in [
+        (Mark::Done, "Erledigt"),
+        (Mark::Current, "Der Vorgang steht bei"),
+    ] {
+        let steps = marked(mark);
+        if !steps.is_empty() {
+            described = format!("{lead}: {steps}. {described}");
+        }
     }
     let _ = writeln!(
         svg,
