@@ -8,7 +8,8 @@ use super::{
 };
 
 /// The laid-out diagram as plain geometry, for an export that draws it with its own elements
-/// (the BPMN diagram interchange): the same layout as [`super::workflow_svg`], so both look alike.
+/// (the BPMN diagram interchange): the same layout as [`super::workflow_svg`], so both look
+/// alike.
 #[derive(Debug)]
 pub(crate) struct Geometry {
     /// The start marker first, then every step in file order: the shape.
@@ -115,8 +116,8 @@ pub(crate) fn geometry(definition: &Definition) -> Geometry {
     }
 }
 
-/// The polyline of [`super::draw_edge`]'s path (straight instead of curved between layers), turned to
-/// run from source to target, and the box of its label.
+/// The polyline of [`super::draw_edge`]'s path (straight instead of curved between layers),
+/// turned to run from source to target, and the box of its label.
 fn edge_waypoints(
     layout: &Layout,
     edge: &Edge,
