@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod backup;
+pub mod bpmn_import;
 pub mod config;
 pub mod db;
 pub mod designation;

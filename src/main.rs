@@ -50,6 +50,14 @@ enum Command {
     },
     /// Gibt das JSON-Schema des Workflow-Formats aus (für die Autovervollständigung im Editor).
     Schema,
+    /// Liest eine BPMN-2.0-Datei (Camunda Modeler, bpmn.io) und gibt einen Entwurf der
+    /// Workflow-Definition als YAML aus; Hinweise auf Fehlendes nach stderr (Exit-Code 0:
+    /// Entwurf ausgegeben, 2: Datei nicht lesbar).
+    ImportBpmn {
+        /// Die BPMN-Datei.
+        #[arg(value_name = "DATEI")]
+        file: PathBuf,
+    },
     /// Prüft die Unversehrtheit der Vorgangsjournale und der Dokumentablage (Exit-Code 0:
     /// unversehrt, 1: gebrochen oder verändert).
     Audit(AuditArgs),
@@ -156,6 +164,37 @@ fn validate(
     let (code, output) = vorgang::engine::cli::run_validate(args, &context);
     print!("{output}");
     Ok(ExitCode::from(code))
+}
+
+/// `vorgang import-bpmn`: the draft on stdout, its notes on stderr; 2 when the file cannot be
+/// read as BPMN.
+fn import_bpmn(file: &std::path::Path) -> ExitCode {
+    let text = match std::fs::read(file) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(_) => {
+                eprintln!("{}: Die Datei ist nicht in UTF-8 kodiert.", file.display());
+                return ExitCode::from(EXIT_USAGE);
+            }
+        },
+        Err(error) => {
+            eprintln!("{}: {error}", file.display());
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    match vorgang::bpmn_import::import_bpmn(&text) {
+        Ok(draft) => {
+            print!("{}", draft.yaml);
+            for note in &draft.notes {
+                eprintln!("Hinweis: {note}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("{}: {error}", file.display());
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
 }
 
 /// `vorgang jobs list` and `vorgang jobs run`.
@@ -268,6 +307,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Validate { args, templates } => validate(&args, templates.as_deref()),
+        Command::ImportBpmn { ref file } => Ok(import_bpmn(file)),
         Command::Frist(args) => {
             println!("{}", vorgang::frist::cli::run(&args)?);
             Ok(ExitCode::SUCCESS)

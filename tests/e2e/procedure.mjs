@@ -11,10 +11,13 @@
 // (after the editor named a mistake in German); its arrival is recorded with the data it
 // brings. A user of a kreisangehörige Gemeinde is pointed to the Anregung. Each deployed
 // workflow is downloaded as BPMN 2.0 and read by bpmn-moddle, the reader of bpmn.io and Camunda
-// Modeler. axe-core on every page, a screenshot of every page.
+// Modeler; one of them goes back into the editor as the draft of a new workflow. axe-core on
+// every page, a screenshot of every page.
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 
 import { BpmnModdle } from 'bpmn-moddle';
 
@@ -44,6 +47,8 @@ const APPLICATION = JSON.parse(env('APPLICATION'));
 const PARTNERS = JSON.parse(env('PARTNERS')); // [{ email, votum }]
 const PDF = env('PDF_FILE');
 const RAEUME = env('RAEUME_WORKFLOW'); // waits for the rooms' hand-over, which brings its date
+/** The BPMN files downloaded, by workflow key. */
+const bpmnFiles = {};
 
 /** axe and a screenshot of the page as it is now. */
 async function page_done(page, name) {
@@ -171,7 +176,22 @@ await run(async (browser) => {
         assert.ok(process.flowElements.includes(flow.sourceRef), `${key}: ${flow.id} source`);
         assert.ok(process.flowElements.includes(flow.targetRef), `${key}: ${flow.id} target`);
       }
+      bpmnFiles[key] = xml;
     }
+  });
+
+  await step('the administrator takes a BPMN file as the draft of a new workflow', async () => {
+    const file = path.join(await fs.mkdtemp(path.join(os.tmpdir(), 'vorgang-bpmn-')), 'ki-anregung-v1.bpmn');
+    await fs.writeFile(file, bpmnFiles['ki-anregung']);
+    await admin.goto(`${BASE_URL}/admin/workflows/neu`);
+    await admin.getByLabel('BPMN-2.0-Datei').setInputFiles(file);
+    await submitting(admin, () => admin.getByRole('button', { name: 'Entwurf übernehmen' }).click());
+    const heading = await admin.getByRole('heading', { name: 'Entwurf aus „ki-anregung-v1.bpmn“' });
+    assert.equal(await heading.count(), 1, await admin.locator('main').textContent());
+    const source = await admin.getByLabel('YAML-Definition').inputValue();
+    assert.match(source, /^workflow: ki-anregung$/m);
+    assert.match(source, /type: task/);
+    await page_done(admin, 'admin-workflow-bpmn-entwurf');
   });
 
   await step('the administrator enters the Antragszeitraum', async () => {

@@ -4,7 +4,7 @@
 use actix_web::http::StatusCode;
 use actix_web::test as actix_test;
 use serde_json::{Value, json};
-use vorgang::db::models::Role;
+use vorgang::db::models::{DefinitionRow, Role};
 
 use crate::support::TestDatabase;
 use crate::support::auth::{create_user, test_auth};
@@ -884,5 +884,62 @@ both_backends! {
         }
         let anonymous = actix_test::call_service(&app, get("/api/v1/workflows/ki-antrag/bpmn", None)).await;
         assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    }
+}
+
+both_backends! {
+    async fn a_bpmn_file_comes_back_as_a_draft_definition_and_nothing_is_deployed(backend) {
+        let db = TestDatabase::migrated(backend);
+        let dir = tempfile::tempdir().unwrap();
+        let users = users(&db);
+        let app = app!(db, dir.path());
+        let deployed = |db: &TestDatabase| DefinitionRow::history(&mut db.connection(), "ki-betrieb").unwrap().len();
+        let before = deployed(&db);
+        let post = |token: &str, content_type: &str, body: Vec<u8>| {
+            actix_test::TestRequest::post()
+                .uri("/api/v1/workflow-drafts")
+                .insert_header(("Authorization", format!("Bearer {token}")))
+                .insert_header(("Content-Type", content_type.to_string()))
+                .set_payload(body)
+                .to_request()
+        };
+        let exported = actix_test::call_service(&app, actix_test::TestRequest::get()
+            .uri("/api/v1/workflows/ki-betrieb/bpmn")
+            .insert_header(("Authorization", format!("Bearer {}", users.admin)))
+            .to_request()).await;
+        let xml = actix_test::read_body(exported).await.to_vec();
+
+        let response = actix_test::call_service(&app, post(&users.admin, "application/xml", xml.clone())).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let draft: Value = actix_test::read_body_json(response).await;
+        assert_eq!(draft["workflow"], "ki-betrieb");
+        assert_eq!(draft["title"], "Betrieb eines Kommunalen Integrationszentrums");
+        let source = draft["source"].as_str().unwrap();
+        let parsed = vorgang::engine::load::parse_definition("entwurf.yaml", source).unwrap();
+        let original = vorgang::engine::load::parse_definition(
+            "ki-betrieb.yaml",
+            &DefinitionRow::latest(&mut db.connection(), "ki-betrieb").unwrap().unwrap().source,
+        ).unwrap();
+        assert_eq!(parsed.steps.keys().collect::<Vec<_>>(), original.steps.keys().collect::<Vec<_>>());
+        assert!(draft["notes"].as_array().unwrap().iter().any(|n| n.as_str().unwrap().contains("Datenfelder")), "{draft}");
+        assert_eq!(deployed(&db), before, "a draft is deployed nowhere");
+
+        // Bad input is a problem and changes nothing.
+        let large = vec![b' '; vorgang::bpmn_import::MAX_BPMN_BYTES + 1];
+        for (token, content_type, body, status) in [
+            (&users.admin, "application/yaml", xml.clone(), StatusCode::UNSUPPORTED_MEDIA_TYPE),
+            (&users.admin, "application/xml", b"<definitions".to_vec(), StatusCode::UNPROCESSABLE_ENTITY),
+            (&users.admin, "text/xml", b"<leer/>".to_vec(), StatusCode::UNPROCESSABLE_ENTITY),
+            (&users.admin, "application/xml", vec![0xff, 0xfe], StatusCode::BAD_REQUEST),
+            (&users.admin, "application/xml", large, StatusCode::PAYLOAD_TOO_LARGE),
+            (&users.soest, "application/xml", xml.clone(), StatusCode::FORBIDDEN),
+        ] {
+            let response = actix_test::call_service(&app, post(token, content_type, body)).await;
+            assert_eq!(response.status(), status);
+            assert_eq!(response.headers().get("content-type").unwrap(), "application/problem+json", "{status}");
+            let problem: Value = actix_test::read_body_json(response).await;
+            assert!(!problem["detail"].as_str().unwrap_or_default().is_empty() || status == StatusCode::FORBIDDEN, "{problem}");
+        }
+        assert_eq!(deployed(&db), before);
     }
 }

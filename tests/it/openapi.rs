@@ -17,6 +17,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/workflows"),
     ("GET", "/api/v1/workflows/{key}"),
     ("GET", "/api/v1/workflows/{key}/bpmn"),
+    ("POST", "/api/v1/workflow-drafts"),
     ("POST", "/api/v1/workflows/{key}/migrate"),
     ("GET", "/api/v1/cases"),
     ("POST", "/api/v1/cases"),

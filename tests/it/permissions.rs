@@ -77,15 +77,16 @@ const PRINCIPALS: [&str; 5] = [
 
 /// Workflow endpoints per principal: GET /workflows, GET /workflows/ki-antrag, POST /workflows
 /// (an invalid definition: permitted → 422, nothing is deployed), POST
-/// /workflows/ki-antrag/migrate (from a version that does not exist: permitted → 422).
+/// /workflows/ki-antrag/migrate (from a version that does not exist: permitted → 422), GET
+/// /workflows/ki-antrag/bpmn, POST /workflow-drafts (XML without a process: permitted → 422).
 #[rustfmt::skip]
-const WORKFLOWS: [[u16; 5]; 5] = [
-    //  list  show  deploy  migrate  bpmn
-    [200, 200, 422, 422, 200], // admin
-    [200, 200, 403, 403, 200], // koordination
-    [200, 200, 403, 403, 200], // bewilligung
-    [200, 200, 403, 403, 200], // lesen
-    [200, 200, 403, 403, 200], // koordination Kleve
+const WORKFLOWS: [[u16; 6]; 5] = [
+    //  list  show  deploy  migrate  bpmn  draft
+    [200, 200, 422, 422, 200, 422], // admin
+    [200, 200, 403, 403, 200, 403], // koordination
+    [200, 200, 403, 403, 200, 403], // bewilligung
+    [200, 200, 403, 403, 200, 403], // lesen
+    [200, 200, 403, 403, 200, 403], // koordination Kleve
 ];
 
 /// The outbox per principal: GET /admin/outbox, POST /admin/outbox/0/retry (an unknown mail:
@@ -385,6 +386,12 @@ both_backends! {
             check(&mut mismatches, format!("{who} POST /workflows/ki-antrag/migrate"), WORKFLOWS[p][3], &migrate);
             let bpmn = send!(app, actix_test::TestRequest::get().uri("/api/v1/workflows/ki-antrag/bpmn").insert_header(bearer(token)));
             check(&mut mismatches, format!("{who} GET /workflows/ki-antrag/bpmn"), WORKFLOWS[p][4], &bpmn);
+            let draft = send!(app, actix_test::TestRequest::post()
+                .uri("/api/v1/workflow-drafts")
+                .insert_header(bearer(token))
+                .insert_header(("Content-Type", "application/xml"))
+                .set_payload("<leer/>"));
+            check(&mut mismatches, format!("{who} POST /workflow-drafts"), WORKFLOWS[p][5], &draft);
 
             // The outbox.
             let outbox = send!(app, actix_test::TestRequest::get().uri("/api/v1/admin/outbox?status=failed").insert_header(bearer(token)));

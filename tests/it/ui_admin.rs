@@ -903,3 +903,101 @@ both_backends! {
         assert!(!new.contains("Laufende Vorgänge") && !new.contains("Unterschiede zur bereitgestellten Version"), "{new}");
     }
 }
+
+/// A file of a form: its name and content.
+type FormFile<'a> = (&'a str, &'a [u8]);
+
+/// The new workflow editor's BPMN form, sent with a file (or without one: `None`).
+fn bpmn_upload(csrf: Option<&str>, file: Option<FormFile>) -> actix_web::test::TestRequest {
+    let boundary = "----vorgangbpmngrenze";
+    let mut body = Vec::new();
+    if let Some(csrf) = csrf {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    if let Some((name, content)) = file {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"datei\"; filename=\"{name}\"\r\n\
+                 Content-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(content);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    actix_web::test::TestRequest::post()
+        .uri("/admin/workflows/neu/bpmn")
+        .insert_header((
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        ))
+        .set_payload(body)
+}
+
+both_backends! {
+    async fn a_bpmn_file_becomes_a_draft_in_the_editor_and_nothing_is_deployed(backend) {
+        let db = TestDatabase::migrated(backend);
+        let app = admin_app!(db.pool(2));
+        let count = |db: &TestDatabase| -> i64 {
+            workflow_definitions::table.count().get_result(&mut db.connection()).unwrap()
+        };
+        let before = count(&db);
+        let mut admin = admin_browser!(app, db);
+        let editor = admin.get(&app, "/admin/workflows/neu").await;
+        assert!(editor.body.contains("action=\"/admin/workflows/neu/bpmn\" enctype=\"multipart/form-data\""), "{}", editor.body);
+        let csrf = editor.hidden("csrf");
+        // The edit page of an existing workflow offers no import: a draft starts a new one.
+        let edit = admin.get(&app, "/admin/workflows/ki-antrag/bearbeiten").await;
+        assert!(!edit.body.contains("/admin/workflows/neu/bpmn"));
+
+        let exported = admin.get(&app, "/admin/workflows/ki-antrag/bpmn").await;
+        assert_eq!(exported.status, 200);
+        let page = admin.send(&app, bpmn_upload(Some(&csrf), Some(("antrag.bpmn", exported.body.as_bytes())))).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(page.body.contains("Entwurf aus „antrag.bpmn“"), "{}", page.body);
+        let source = unescape(page.body.split("id=\"feld-quelle\"").nth(1).unwrap().split("</textarea>").next().unwrap());
+        assert!(source.contains("workflow: ki-antrag\n"), "{source}");
+        assert!(source.contains("beteiligung_starten:"), "{source}");
+        assert!(source.contains("type: consultation"), "{source}");
+        // What BPMN does not carry is named: the data fields the conditions use.
+        assert!(page.body.contains("Die Datenfelder") && page.body.contains("„beteiligte“"), "{}", page.body);
+        assert_eq!(count(&db), before, "a draft is not deployed");
+
+        // Files it cannot read leave the editor as it was, with the reason.
+        let refusals: [(Option<FormFile>, &str); 4] = [
+            (Some(("kaputt.bpmn", b"<definitions")), "kein lesbares XML"),
+            (Some(("fremd.xml", b"<definitions xmlns=\"urn:x\"/>")), "keine BPMN-2.0-Datei"),
+            (Some(("latin1.bpmn", b"<a>\xe4</a>")), "nicht in UTF-8"),
+            (None, "Bitte wählen Sie eine BPMN-Datei aus."),
+        ];
+        for (file, message) in refusals {
+            let refused = admin.send(&app, bpmn_upload(Some(&csrf), file)).await;
+            assert_eq!(refused.status, 422, "{message}");
+            assert!(refused.body.contains("Die Datei wurde nicht übernommen"), "{}", refused.body);
+            assert!(refused.body.contains(message), "{message}: {}", refused.body);
+            assert!(refused.body.contains("workflow: neuer-workflow"), "the skeleton stays");
+        }
+        let large = vec![b' '; vorgang::bpmn_import::MAX_BPMN_BYTES + 1];
+        let too_large = admin.send(&app, bpmn_upload(Some(&csrf), Some(("gross.bpmn", &large)))).await;
+        assert_eq!(too_large.status, 422);
+        assert!(too_large.body.contains("größer als 5 MB"), "{}", too_large.body);
+
+        // Without the form's token nothing is read; others than administrators are refused.
+        let forged = admin.send(&app, bpmn_upload(Some("falsch"), Some(("antrag.bpmn", exported.body.as_bytes())))).await;
+        assert_eq!(forged.status, 403);
+        create_user(&mut db.connection(), "ko@kreis-kleve.de", "05154", &[Role::Koordination], Some(PASSWORD));
+        let mut other = Browser::default();
+        other.login(&app, "ko@kreis-kleve.de", PASSWORD).await;
+        let token = other.csrf_token(&app, "/").await;
+        let denied = other.send(&app, bpmn_upload(Some(&token), Some(("antrag.bpmn", exported.body.as_bytes())))).await;
+        assert_eq!(denied.status, 403);
+        assert!(denied.body.contains("Keine Berechtigung"));
+        assert_eq!(count(&db), before);
+    }
+}

@@ -84,6 +84,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .route(web::get().to(workflows::list))
                     .route(web::post().to(workflows::deploy)),
             )
+            .service(
+                web::resource("/workflow-drafts").route(web::post().to(workflows::draft_from_bpmn)),
+            )
             .service(web::resource("/workflows/{key}").route(web::get().to(workflows::show)))
             .service(web::resource("/workflows/{key}/bpmn").route(web::get().to(workflows::bpmn)))
             .service(

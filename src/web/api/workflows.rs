@@ -131,6 +131,96 @@ pub(crate) fn bpmn_download(deployed: &DeployedWorkflow) -> HttpResponse {
         .body(xml)
 }
 
+/// A draft workflow definition read from a BPMN file.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BpmnDraft {
+    /// Der Schlüssel des Entwurfs (aus vorgangs eigenem Export, sonst aus dem Prozessnamen).
+    pub workflow: String,
+    /// Der Titel des Verfahrens.
+    pub title: String,
+    /// Der Entwurf als YAML-Definition; bereitstellen mit `POST /workflows`, sobald er ergänzt ist.
+    pub source: String,
+    /// Was die Datei nicht beschreibt, angenommen wurde oder fehlt (Deutsch).
+    pub notes: Vec<String>,
+}
+
+/// `POST /workflow-drafts` (admin, a BPMN 2.0 file): the draft of a definition, deployed nowhere.
+#[utoipa::path(
+    post,
+    path = "/api/v1/workflow-drafts",
+    tag = "Verfahren",
+    summary = "Entwurf aus BPMN 2.0",
+    description = "Nur für Administratoren: liest eine BPMN-2.0-Datei (Camunda Modeler, bpmn.io, oder den Export `GET /workflows/{key}/bpmn`) und gibt einen Entwurf der YAML-Definition zurück. Es wird nichts gespeichert: Was BPMN nicht beschreibt (Datenfelder, Vorlagen, Fristen), nennen die `notes`; den ergänzten Entwurf stellt `POST /workflows` bereit.",
+    request_body(content = String, content_type = "application/xml", description = "Die BPMN-2.0-Datei (höchstens 5 MB, UTF-8)"),
+    responses(
+        (status = 200, description = "Der Entwurf mit Hinweisen", body = BpmnDraft),
+        (status = 400, description = "Die Datei ist kein gültiges UTF-8", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Nicht angemeldet: Bearer-Token fehlt oder ist ungültig", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Keine Berechtigung", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Die Datei ist größer als 5 MB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Falscher Inhaltstyp", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Kein lesbarer BPMN-2.0-Prozess", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn draft_from_bpmn(
+    principal: Principal,
+    request: HttpRequest,
+    mut payload: web::Payload,
+) -> Result<HttpResponse, Problem> {
+    use crate::bpmn_import::MAX_BPMN_BYTES;
+    use futures_util::StreamExt;
+    authorize(&principal, Permission::DeployWorkflow, None).map_err(denied)?;
+    let content_type = request
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !matches!(
+        content_type.split(';').next().map(str::trim),
+        Some("application/xml" | "text/xml" | "application/bpmn+xml")
+    ) {
+        return Err(Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "Falscher Inhaltstyp",
+        )
+        .with_detail("Bitte senden Sie die BPMN-Datei als XML (Content-Type: application/xml)."));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk =
+            chunk.map_err(|_| super::bad_request("Die Datei kam nicht vollständig an.".into()))?;
+        if body.len() + chunk.len() > MAX_BPMN_BYTES {
+            return Err(Problem::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload-too-large",
+                "Datei zu groß",
+            )
+            .with_detail(format!(
+                "Die BPMN-Datei ist größer als {} MB.",
+                MAX_BPMN_BYTES / (1024 * 1024)
+            )));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let text = String::from_utf8(body)
+        .map_err(|_| super::bad_request("Die Datei ist kein gültiges UTF-8.".into()))?;
+    let draft = crate::bpmn_import::import_bpmn(&text).map_err(|error| {
+        Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-bpmn",
+            "Keine lesbare BPMN-Datei",
+        )
+        .with_detail(error.to_string())
+    })?;
+    Ok(HttpResponse::Ok().json(BpmnDraft {
+        workflow: draft.definition.workflow,
+        title: draft.definition.title,
+        source: draft.yaml,
+        notes: draft.notes,
+    }))
+}
+
 /// Query of `POST /workflows`.
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct DeployQuery {

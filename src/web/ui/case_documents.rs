@@ -32,7 +32,11 @@ struct Upload {
     internal: bool,
 }
 
-async fn read_field(field: &mut actix_multipart::Field, limit: usize) -> Option<Vec<u8>> {
+/// A multipart field's content, or `None` when it is longer than `limit` bytes or breaks off.
+pub(super) async fn read_field(
+    field: &mut actix_multipart::Field,
+    limit: usize,
+) -> Option<Vec<u8>> {
     let mut value = Vec::new();
     while let Some(chunk) = field.next().await {
         value.extend_from_slice(&chunk.ok()?);

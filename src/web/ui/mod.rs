@@ -139,6 +139,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             r.route(web::get().to(admin::workflows::new_form))
                 .route(web::post().to(admin::workflows::submit_new))
         }))
+        .service(page("/admin/workflows/neu/bpmn", |r| {
+            r.route(web::post().to(admin::workflow_import::import))
+        }))
         .service(page("/admin/workflows/{key}", |r| {
             r.route(web::get().to(admin::workflows::show))
         }))

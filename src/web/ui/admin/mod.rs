@@ -10,6 +10,7 @@ pub mod outbox;
 pub mod retention;
 pub mod time_windows;
 pub mod users;
+pub mod workflow_import;
 pub mod workflows;
 
 use actix_web::HttpResponse;

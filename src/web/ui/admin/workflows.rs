@@ -24,7 +24,7 @@ use crate::web::api::ApiState;
 use crate::web::ui::{CsrfForm, Session, UiSession, encode_query_value, layout, render, see_other};
 
 /// What a new workflow's editor starts with: the keys every definition needs.
-const SKELETON: &str = "workflow: neuer-workflow\ntitle: Neuer Workflow\n";
+pub(super) const SKELETON: &str = "workflow: neuer-workflow\ntitle: Neuer Workflow\n";
 
 /// `GET /admin/workflows`: every workflow with its latest version and number of versions.
 pub async fn list(
@@ -632,6 +632,23 @@ fn editor(
     diagnostics: &[Diagnostic],
     review: Option<&Review>,
 ) -> HttpResponse {
+    let context = editor_context(session, key, source, diagnostics, review);
+    render(api, status, "admin_workflow_editor", &context)
+}
+
+/// The context of the editor page for a new workflow holding `source`, for pages that add to
+/// it (a draft read from a BPMN file).
+pub(super) fn new_editor_context(session: &Session, source: &str) -> Value {
+    editor_context(session, None, source, &[], None)
+}
+
+fn editor_context(
+    session: &Session,
+    key: Option<&str>,
+    source: &str,
+    diagnostics: &[Diagnostic],
+    review: Option<&Review>,
+) -> Value {
     let titel = match key {
         Some(key) => format!("Workflow {key} bearbeiten"),
         None => "Neuer Workflow".to_string(),
@@ -711,7 +728,7 @@ fn editor(
                 .collect::<Vec<_>>()
         );
     }
-    render(api, status, "admin_workflow_editor", &context)
+    context
 }
 
 /// How many Aktenzeichen „Prüfen“ names per step that running cases would be left behind at.

@@ -1,0 +1,101 @@
+//! Names of the workflow language made from ids and titles, and the texts vorgang's export
+//! writes into documentation.
+
+use std::collections::HashSet;
+
+/// The value after `prefix` on a line of a documentation text.
+pub(super) fn documented(doc: &str, prefix: &str) -> Option<String> {
+    doc.lines()
+        .find_map(|l| l.trim().strip_prefix(prefix))
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+/// The lines vorgang's export adds to a step's documentation, which are not its help text.
+pub(super) const GENERATED: [&str; 9] = [
+    "Rolle: ",
+    "Beteiligung der Stellen aus „",
+    "Erinnerung ",
+    "Wartet ",
+    "Ergebnis: ",
+    "Beim Eintritt: ",
+    "Fristen (in BPMN",
+    "Schritt „",
+    "Sonst: ",
+];
+
+pub(super) fn help_text(doc: &str) -> Option<String> {
+    let kept: Vec<&str> = doc
+        .lines()
+        .filter(|l| !GENERATED.iter().any(|g| l.trim().starts_with(g)))
+        .collect();
+    Some(kept.join("\n").trim().to_string()).filter(|h| !h.is_empty())
+}
+
+/// `text` as a name of the workflow language: lower case ASCII, digits and `_`.
+pub(super) fn snake(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars().flat_map(char::to_lowercase) {
+        let mapped = match c {
+            'ä' => "ae",
+            'ö' => "oe",
+            'ü' => "ue",
+            'ß' => "ss",
+            c if c.is_ascii_alphanumeric() => {
+                out.push(c);
+                continue;
+            }
+            _ => "_",
+        };
+        if mapped == "_" && (out.is_empty() || out.ends_with('_')) {
+            continue;
+        }
+        out.push_str(mapped);
+    }
+    let out = out.trim_end_matches('_').to_string();
+    if out.starts_with(|c: char| c.is_ascii_digit()) {
+        format!("s_{out}")
+    } else {
+        out
+    }
+}
+
+pub(super) fn is_snake(text: &str) -> bool {
+    text.starts_with(|c: char| c.is_ascii_lowercase())
+        && text
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+pub(super) fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+/// A step's name: the element's id where it is one already (vorgang's export), else from its
+/// name, else from its id; unique.
+pub(super) fn step_name(id: &str, name: &str, taken: &mut HashSet<String>) -> String {
+    let base = if is_snake(id) {
+        id.to_string()
+    } else {
+        Some(snake(name))
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| snake(id))
+    };
+    let base = if base.is_empty() {
+        "schritt".to_string()
+    } else {
+        base
+    };
+    let mut candidate = base.clone();
+    let mut n = 2;
+    while taken.contains(&candidate) {
+        candidate = format!("{base}_{n}");
+        n += 1;
+    }
+    taken.insert(candidate.clone());
+    candidate
+}

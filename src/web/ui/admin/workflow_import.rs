@@ -1,0 +1,140 @@
+//! `POST /admin/workflows/neu/bpmn`: a BPMN file (multipart: `csrf`, `datei`) read into a draft
+//! in the editor of a new workflow ([`crate::bpmn_import`]). Nothing is deployed: the
+//! administrator completes the draft, checks and deploys it as any other source, and reads
+//! above it what the file did not say.
+
+use actix_multipart::Multipart;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use futures_util::StreamExt;
+use serde_json::json;
+
+use super::refusal;
+use super::workflows::{SKELETON, new_editor_context};
+use crate::auth::Permission;
+use crate::bpmn_import::{MAX_BPMN_BYTES, import_bpmn};
+use crate::web::api::ApiState;
+use crate::web::ui::case_documents::read_field;
+use crate::web::ui::session::{self, Ready};
+use crate::web::ui::{Session, render};
+
+/// What the form sent.
+#[derive(Default)]
+struct Upload {
+    csrf: Option<String>,
+    /// File name and content; `None` content when it was too large.
+    file: Option<(String, Option<Vec<u8>>)>,
+}
+
+/// `POST /admin/workflows/neu/bpmn`.
+pub async fn import(
+    req: HttpRequest,
+    mut multipart: Multipart,
+    api: web::Data<ApiState>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let session = session::require::<Ready>(session::load(&req).await?, None)?;
+    if let Some(refused) = refusal(&api, &session, Permission::DeployWorkflow) {
+        return Ok(refused);
+    }
+    let mut upload = Upload::default();
+    while let Some(field) = multipart.next().await {
+        let Ok(mut field) = field else {
+            return Err(crate::web::ui::bad_form(&req, Some(&session)));
+        };
+        match field.name().unwrap_or_default() {
+            "csrf" => {
+                upload.csrf = read_field(&mut field, 128)
+                    .await
+                    .and_then(|v| String::from_utf8(v).ok())
+            }
+            "datei" if upload.file.is_none() => {
+                let name = field
+                    .content_disposition()
+                    .and_then(|d| d.get_filename())
+                    .unwrap_or_default()
+                    .to_string();
+                // Read to the end, so the answer can be read; the content of a file too large
+                // is dropped.
+                let mut content = Some(Vec::new());
+                while let Some(chunk) = field.next().await {
+                    let Ok(chunk) = chunk else {
+                        return Err(crate::web::ui::bad_form(&req, Some(&session)));
+                    };
+                    if content
+                        .as_ref()
+                        .is_some_and(|c| c.len() + chunk.len() > MAX_BPMN_BYTES)
+                    {
+                        content = None;
+                    }
+                    if let Some(content) = content.as_mut() {
+                        content.extend_from_slice(&chunk);
+                    }
+                }
+                if !name.is_empty() {
+                    upload.file = Some((name, content));
+                }
+            }
+            _ => while field.next().await.is_some() {},
+        }
+    }
+    if !upload
+        .csrf
+        .as_deref()
+        .is_some_and(|token| session.csrf_matches(token))
+    {
+        tracing::warn!("BPMN import refused: CSRF token missing or wrong");
+        return Err(crate::web::ui::csrf_refused(&req, Some(&session)));
+    }
+    let (name, content) = match upload.file {
+        None => {
+            return Ok(refused(
+                &api,
+                &session,
+                None,
+                "Bitte wählen Sie eine BPMN-Datei aus.",
+            ));
+        }
+        Some((name, None)) => {
+            let message = format!(
+                "Die Datei ist größer als {} MB.",
+                MAX_BPMN_BYTES / (1024 * 1024)
+            );
+            return Ok(refused(&api, &session, Some(&name), &message));
+        }
+        Some((name, Some(content))) => (name, content),
+    };
+    let Ok(text) = String::from_utf8(content) else {
+        let message = "Die Datei ist nicht in UTF-8 kodiert, wie BPMN-Werkzeuge sie speichern.";
+        return Ok(refused(&api, &session, Some(&name), message));
+    };
+    match import_bpmn(&text) {
+        Ok(draft) => {
+            tracing::info!(
+                workflow = %draft.definition.workflow,
+                notes = draft.notes.len(),
+                "BPMN file read into a draft"
+            );
+            let mut context = new_editor_context(&session, &draft.yaml);
+            context["uebernahme"] = json!({ "datei": name, "hinweise": draft.notes });
+            Ok(render(
+                &api,
+                StatusCode::OK,
+                "admin_workflow_editor",
+                &context,
+            ))
+        }
+        Err(error) => Ok(refused(&api, &session, Some(&name), &error.to_string())),
+    }
+}
+
+/// The new workflow's editor, unchanged, with why the file was not taken (422).
+fn refused(api: &ApiState, session: &Session, file: Option<&str>, message: &str) -> HttpResponse {
+    let mut context = new_editor_context(session, SKELETON);
+    context["uebernahme_fehler"] = json!({ "datei": file, "meldung": message });
+    render(
+        api,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "admin_workflow_editor",
+        &context,
+    )
+}
