@@ -297,7 +297,7 @@ impl<'a, 'input> Reader<'a, 'input> {
                 "intermediateThrowEvent" => {
                     self.note(format!(
                         "Das auslösende Ereignis „{}“ ist übergangen; eine Mail an dieser \
-                         Stelle schreiben Sie als `on_enter` des folgenden Schritts.",
+                         Stelle schreiben Sie als „on_enter“ des folgenden Schritts.",
                         label(element)
                     ));
                     Kind::Pass
@@ -453,7 +453,7 @@ impl<'a, 'input> Reader<'a, 'input> {
                 .join(", ");
             self.note(format!(
                 "Die Datenfelder {fields} werden verwendet, sind aber noch nicht angelegt: \
-                 Tragen Sie sie mit Typ und Beschriftung unter `data` ein."
+                 Tragen Sie sie mit Typ und Beschriftung unter „data“ ein."
             ));
         }
         Ok(Definition {

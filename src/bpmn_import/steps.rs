@@ -46,7 +46,7 @@ impl Reader<'_, '_> {
                 if join.is_empty() {
                     self.note(format!(
                         "Zur Verzweigung „{title}“ wurde kein zusammenführendes paralleles \
-                         Gateway gefunden; tragen Sie bei `join` den Schritt ein, der die Zweige \
+                         Gateway gefunden; tragen Sie bei „join“ den Schritt ein, der die Zweige \
                          zusammenführt."
                     ));
                 }
@@ -348,11 +348,12 @@ impl Reader<'_, '_> {
         let participants = participants.unwrap_or_else(|| {
             self.note(format!(
                 "Die Beteiligung „{title}“ lädt die Stellen aus dem Datenfeld „beteiligte“ ein; \
-                 passen Sie `participants`, `question` und `invitation` an."
+                 passen Sie „participants“, „question“ und „invitation“ an."
             ));
             "beteiligte".to_string()
         });
-        self.fields.push(participants.clone());
+        let top = participants.split('.').next().unwrap_or_default();
+        self.fields.push(top.to_string());
         let period = period.unwrap_or_else(|| {
             self.note(format!(
                 "Für die Beteiligung „{title}“ ist eine Frist von {ASSUMED_PERIOD} eingesetzt; \
@@ -415,14 +416,14 @@ impl Reader<'_, '_> {
             } else {
                 self.note(format!(
                     "Die Entscheidung „{title}“ hat mehrere Flüsse ohne Bedingung; der Weg nach \
-                     „{to}“ braucht eine Bedingung (`when`) und fehlt."
+                     „{to}“ braucht eine Bedingung („when“) und fehlt."
                 ));
             }
         }
         let otherwise = otherwise.or(unconditioned).unwrap_or_else(|| {
             self.note(format!(
                 "Die Entscheidung „{title}“ hat keinen Standardfluss; der Weg der letzten \
-                 Bedingung gilt als `otherwise`."
+                 Bedingung gilt als „otherwise“."
             ));
             conditions.pop().map(|c| c.to).unwrap_or_default()
         });
@@ -512,7 +513,7 @@ impl Reader<'_, '_> {
                     };
                     self.note(format!(
                         "Der Timer „{title}“ unterbricht nicht und löst in vorgang noch nichts \
-                         aus: Tragen Sie unter `effects` ein, was er bewirkt (z. B. eine \
+                         aus: Tragen Sie unter „effects“ ein, was er bewirkt (z. B. eine \
                          Erinnerungsmail).{path}"
                     ));
                     None
@@ -608,7 +609,7 @@ impl Reader<'_, '_> {
             .unwrap_or_else(|| "koordination".to_string());
         self.note(format!(
             "Der Ereignis-Teilprozess „{}“ ist als Rücknahme übernommen (Ergebnis „{outcome}“); \
-             zurücknehmen darf die Rolle „{role}“. Prüfen Sie `withdraw.roles`.",
+             zurücknehmen darf die Rolle „{role}“. Prüfen Sie „withdraw.roles“.",
             label(sub)
         ));
         Some(Withdrawal {

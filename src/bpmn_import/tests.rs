@@ -123,6 +123,35 @@ fn every_shipped_workflow_comes_back_from_its_export_with_its_flow() {
     }
 }
 
+/// The fields a note on the data fields names (in „…“, before what it asks).
+fn named_fields(note: &str) -> Vec<&str> {
+    let listed = note.split(" werden verwendet").next().unwrap_or_default();
+    listed
+        .split('„')
+        .skip(1)
+        .filter_map(|part| part.split_once('“').map(|(name, _)| name))
+        .collect()
+}
+
+#[test]
+fn the_data_fields_named_are_those_of_the_original() {
+    for key in ["ki-antrag", "ki-anregung", "ki-betrieb"] {
+        let original = shipped(key);
+        let draft = import_bpmn(&workflow_bpmn(&original, 1)).unwrap();
+        let note = draft
+            .notes
+            .iter()
+            .find(|n| n.starts_with("Die Datenfelder"))
+            .expect("a note on the data fields");
+        for field in named_fields(note) {
+            assert!(
+                original.data.contains_key(field),
+                "{key}: {field} in {note}"
+            );
+        }
+    }
+}
+
 #[test]
 fn an_exported_workflow_with_its_data_declared_again_is_valid() {
     // BPMN carries the flow, not the data: with the original's data section back, the draft of
@@ -136,6 +165,7 @@ fn an_exported_workflow_with_its_data_declared_again_is_valid() {
         .find(|n| n.starts_with("Die Datenfelder"))
         .expect("a note on the data fields");
     assert!(note.contains("„beteiligte“"), "{note}");
+    assert_eq!(named_fields(note).len(), 5, "{note}");
     let mut completed = draft.definition.clone();
     completed.data = original.data.clone();
     let text = to_yaml(&completed);

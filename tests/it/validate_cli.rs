@@ -1,4 +1,4 @@
-//! `vorgang validate` and `vorgang schema` as processes.
+//! `vorgang validate`, `vorgang schema` and `vorgang import-bpmn` as processes.
 
 use std::path::Path;
 
@@ -189,4 +189,43 @@ fn page_overrides_with_an_unknown_variable_or_no_page_are_warned_about() {
     let output = validate_shipped_workflows_with(templates.path());
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(!stdout.contains("Warnung"), "{stdout}");
+}
+
+#[test]
+fn import_bpmn_prints_a_draft_and_its_notes_and_refuses_what_it_cannot_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(project().join("workflows/ki-anregung.yaml")).unwrap();
+    let definition = vorgang::engine::load::parse_definition("ki-anregung.yaml", &text).unwrap();
+    let file = dir.path().join("anregung.bpmn");
+    std::fs::write(&file, vorgang::render::bpmn::workflow_bpmn(&definition, 1)).unwrap();
+    let output = vorgang().arg("import-bpmn").arg(&file).output().unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let draft = vorgang::engine::load::parse_definition("entwurf.yaml", &stdout).unwrap();
+    assert_eq!(draft.workflow, "ki-anregung");
+    assert_eq!(
+        draft.steps.keys().collect::<Vec<_>>(),
+        definition.steps.keys().collect::<Vec<_>>()
+    );
+    assert!(
+        stderr.lines().all(|line| line.starts_with("Hinweis: ")) && stderr.contains("„anregung“"),
+        "{stderr}"
+    );
+
+    let broken = dir.path().join("kaputt.bpmn");
+    std::fs::write(&broken, b"<definitions").unwrap();
+    let latin1 = dir.path().join("latin1.bpmn");
+    std::fs::write(&latin1, b"<a>\xe4</a>").unwrap();
+    for (path, message) in [
+        (broken, "kein lesbares XML"),
+        (latin1, "nicht in UTF-8"),
+        (dir.path().join("fehlt.bpmn"), "fehlt.bpmn"),
+    ] {
+        let output = vorgang().arg("import-bpmn").arg(&path).output().unwrap();
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(output.stdout.is_empty());
+        assert!(stderr.contains(message), "{stderr}");
+    }
 }
