@@ -475,10 +475,10 @@ impl<'a, 'input> Reader<'a, 'input> {
 
     /// The key from vorgang's own export (its target namespace), else from the process's name.
     fn key_and_title(&self) -> (String, String) {
-        let title = Some(label(self.process))
-            .filter(|t| !t.is_empty() && self.process.attribute("name").is_some())
-            .or_else(|| self.root.attribute("name").map(str::to_string))
-            .unwrap_or_else(|| "Importierter Ablauf".to_string());
+        let named = |node: Node| {
+            Some(node.attribute("name").unwrap_or("").trim().to_string()).filter(|n| !n.is_empty())
+        };
+        let title = named(self.process).or_else(|| named(self.root));
         let exported = self
             .root
             .attribute("targetNamespace")
@@ -486,14 +486,20 @@ impl<'a, 'input> Reader<'a, 'input> {
             .and_then(|rest| rest.rsplit_once(':'))
             .map(|(key, _)| key.to_string())
             .filter(|key| !key.is_empty());
-        let key = exported.unwrap_or_else(|| {
-            let key = snake(&title).replace('_', "-");
-            if key.is_empty() {
-                "importierter-ablauf".to_string()
-            } else {
-                key
-            }
-        });
+        // Else from the title, else from the process's id (`ki_antrag` → `ki-antrag`).
+        let key = exported
+            .or_else(|| {
+                [
+                    title.clone(),
+                    self.process.attribute("id").map(str::to_string),
+                ]
+                .into_iter()
+                .flatten()
+                .map(|text| snake(&text).replace('_', "-"))
+                .find(|key| !key.is_empty())
+            })
+            .unwrap_or_else(|| "importierter-ablauf".to_string());
+        let title = title.unwrap_or_else(|| "Importierter Ablauf".to_string());
         (key, title)
     }
 

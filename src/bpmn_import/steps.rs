@@ -249,9 +249,11 @@ impl Reader<'_, '_> {
         let mut actions = IndexMap::new();
         for (target, flow_name, condition, doc) in flows {
             let to = self.step_to(&target);
+            // A gateway is mostly unnamed: its id is no title for an action.
             let target_title = self
                 .resolve(&target)
-                .and_then(|t| self.node(&t).map(|n| label(n.element)))
+                .and_then(|t| self.node(&t).and_then(|n| n.element.attribute("name")))
+                .map(|name| name.split_whitespace().collect::<Vec<_>>().join(" "))
                 .unwrap_or_default();
             let (named, guard) = match condition.as_deref().map(action_condition) {
                 Some(Some((name, guard))) => (Some(name), guard),
@@ -407,6 +409,13 @@ impl Reader<'_, '_> {
                 otherwise = Some(to);
             } else if let Some(when) = condition {
                 self.fields_of(&when);
+                if when.trim_start().starts_with("${") || when.trim_start().starts_with("#{") {
+                    self.note(format!(
+                        "Die Bedingung „{when}“ der Entscheidung „{title}“ ist ein JUEL-Ausdruck \
+                         (Camunda, Flowable); vorgang rechnet in CEL über die Vorgangsdaten, \
+                         etwa „data.bewilligt == true“."
+                    ));
+                }
                 conditions.push(crate::engine::definition::Condition {
                     when: Expression(when),
                     to,

@@ -423,7 +423,8 @@ fn odd_ids_and_names_become_unique_names() {
             "e"
         ]
     );
-    assert_eq!(draft.definition.workflow, "importierter-ablauf");
+    assert_eq!(draft.definition.workflow, "p", "from the process's id");
+    assert_eq!(draft.definition.title, "Importierter Ablauf");
     assert_eq!(reparsed(&draft), draft.definition);
     assert!(
         draft
@@ -431,6 +432,52 @@ fn odd_ids_and_names_become_unique_names() {
             .iter()
             .any(|n| n.contains("„koordination“ zugeordnet"))
     );
+}
+
+#[test]
+fn the_reference_process_of_other_engines_becomes_the_same_flow() {
+    // The benchmark's reference process as written for SpiffWorkflow and bpmn-engine: plain
+    // BPMN of other authors, unnamed gateways, Python and JavaScript conditions.
+    for file in ["ki_antrag.spiff.bpmn", "ki_antrag.node.bpmn"] {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("bench/peers")
+            .join(file);
+        let draft = import_bpmn(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let d = &draft.definition;
+        assert_eq!(reparsed(&draft), *d, "{file}");
+        assert_eq!(d.workflow, "ki-antrag", "{file}: from the process id");
+        let Step::Parallel(fork) = &d.steps["fork"] else {
+            panic!("{file}: a parallel")
+        };
+        assert_eq!(fork.branches.len(), 6, "{file}");
+        assert_eq!(fork.join, "join", "{file}");
+        for branch in &fork.branches {
+            let Step::Task(task) = &d.steps[branch] else {
+                panic!("{file}: {branch} a task")
+            };
+            assert!(
+                task.title.starts_with("Stellungnahme"),
+                "{file}: {}",
+                task.title
+            );
+            let action = &task.actions["erledigt"];
+            assert_eq!(
+                (action.title.as_str(), action.to.as_str()),
+                ("Erledigt", "join")
+            );
+        }
+        let Step::Decision(decision) = &d.steps["beschluss"] else {
+            panic!("{file}: a decision")
+        };
+        assert_eq!(decision.conditions.len(), 1, "{file}");
+        assert!(!decision.otherwise.is_empty(), "{file}");
+        let tasks = d
+            .steps
+            .values()
+            .filter(|s| matches!(s, Step::Task(_)))
+            .count();
+        assert_eq!(tasks, 9, "{file}: the nine user tasks");
+    }
 }
 
 #[test]
