@@ -188,6 +188,13 @@ struct Reader<'a, 'input> {
     process: Node<'a, 'input>,
     nodes: Vec<FlowNode<'a, 'input>>,
     flows: Vec<SequenceFlow<'a, 'input>>,
+    /// Index in `nodes` per id (the first, should ids repeat).
+    index: HashMap<String, usize>,
+    /// Indices in `flows` per source id and per target id.
+    leaving: HashMap<String, Vec<usize>>,
+    entering: HashMap<String, Vec<usize>>,
+    /// The name of the lane each node lies in.
+    lanes: HashMap<String, String>,
     /// Step name per node id.
     names: HashMap<String, String>,
     roles: IndexMap<String, RoleDefinition>,
@@ -195,6 +202,7 @@ struct Reader<'a, 'input> {
     /// Data fields the draft refers to without declaring them.
     fields: Vec<String>,
     notes: Vec<String>,
+    noted: HashSet<String>,
 }
 
 impl<'a, 'input> Reader<'a, 'input> {
@@ -204,18 +212,23 @@ impl<'a, 'input> Reader<'a, 'input> {
             process,
             nodes: Vec::new(),
             flows: Vec::new(),
+            index: HashMap::new(),
+            leaving: HashMap::new(),
+            entering: HashMap::new(),
+            lanes: HashMap::new(),
             names: HashMap::new(),
             roles: IndexMap::new(),
             messages: IndexMap::new(),
             fields: Vec::new(),
             notes: Vec::new(),
+            noted: HashSet::new(),
         };
         reader.collect();
         reader
     }
 
     fn note(&mut self, note: String) {
-        if !self.notes.contains(&note) {
+        if self.noted.insert(note.clone()) {
             self.notes.push(note);
         }
     }
@@ -326,6 +339,25 @@ impl<'a, 'input> Reader<'a, 'input> {
             };
             self.nodes.push(FlowNode { id, kind, element });
         }
+        for (i, node) in self.nodes.iter().enumerate() {
+            self.index.entry(node.id.clone()).or_insert(i);
+        }
+        for (i, flow) in self.flows.iter().enumerate() {
+            self.leaving.entry(flow.source.clone()).or_default().push(i);
+            self.entering
+                .entry(flow.target.clone())
+                .or_default()
+                .push(i);
+        }
+        for lane in self.root.descendants().filter(|n| is(*n, "lane")) {
+            for reference in lane.children().filter(|r| is(*r, "flowNodeRef")) {
+                if let Some(id) = reference.text() {
+                    self.lanes
+                        .entry(id.trim().to_string())
+                        .or_insert_with(|| label(lane));
+                }
+            }
+        }
         // Gateways by their direction: a diverging one decides or forks; one that only merges
         // is passed through (exclusive) or joins (parallel).
         let directions: Vec<(usize, usize)> = self
@@ -344,23 +376,31 @@ impl<'a, 'input> Reader<'a, 'input> {
     }
 
     fn node(&self, id: &str) -> Option<&FlowNode<'a, 'input>> {
-        self.nodes.iter().find(|n| n.id == id)
+        self.index.get(id).map(|&i| &self.nodes[i])
     }
 
     fn incoming<'s>(
         &'s self,
         id: &str,
     ) -> impl Iterator<Item = &'s SequenceFlow<'a, 'input>> + use<'s, 'a, 'input> {
-        let id = id.to_string();
-        self.flows.iter().filter(move |f| f.target == id)
+        let flows = &self.flows;
+        self.entering
+            .get(id)
+            .into_iter()
+            .flatten()
+            .map(move |&i| &flows[i])
     }
 
     fn outgoing<'s>(
         &'s self,
         id: &str,
     ) -> impl Iterator<Item = &'s SequenceFlow<'a, 'input>> + use<'s, 'a, 'input> {
-        let id = id.to_string();
-        self.flows.iter().filter(move |f| f.source == id)
+        let flows = &self.flows;
+        self.leaving
+            .get(id)
+            .into_iter()
+            .flatten()
+            .map(move |&i| &flows[i])
     }
 
     /// The node a flow into `id` really reaches: passed-through nodes followed, at most as

@@ -160,15 +160,11 @@ impl Reader<'_, '_> {
         {
             return self.role(snake(group), group);
         }
-        let id = element.attribute("id").unwrap_or("");
-        let lane = self.root.descendants().find(|lane| {
-            is(*lane, "lane")
-                && lane
-                    .children()
-                    .any(|r| is(r, "flowNodeRef") && r.text().map(str::trim) == Some(id))
-        });
-        if let Some(lane) = lane {
-            let name = label(lane);
+        let lane = element
+            .attribute("id")
+            .and_then(|id| self.lanes.get(id))
+            .cloned();
+        if let Some(name) = lane {
             let key = snake(&name);
             if !key.is_empty() {
                 return self.role(key, &name);

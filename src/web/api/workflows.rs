@@ -205,7 +205,13 @@ pub async fn draft_from_bpmn(
     }
     let text = String::from_utf8(body)
         .map_err(|_| super::bad_request("Die Datei ist kein gültiges UTF-8.".into()))?;
-    let draft = crate::bpmn_import::import_bpmn(&text).map_err(|error| {
+    // Reading a large file takes a while: off the worker that serves other requests.
+    let imported = web::block(move || crate::bpmn_import::import_bpmn(&text))
+        .await
+        .map_err(|error| {
+            super::problem(crate::service::ServiceError::Internal(error.to_string()))
+        })?;
+    let draft = imported.map_err(|error| {
         Problem::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid-bpmn",

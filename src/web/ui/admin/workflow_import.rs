@@ -107,7 +107,12 @@ pub async fn import(
         let message = "Die Datei ist nicht in UTF-8 kodiert, wie BPMN-Werkzeuge sie speichern.";
         return Ok(refused(&api, &session, Some(&name), message));
     };
-    match import_bpmn(&text) {
+    // Reading a large file takes a while: off the worker that serves other requests.
+    let Ok(imported) = web::block(move || import_bpmn(&text)).await else {
+        let message = "Die Datei konnte nicht gelesen werden.";
+        return Ok(refused(&api, &session, Some(&name), message));
+    };
+    match imported {
         Ok(draft) => {
             tracing::info!(
                 workflow = %draft.definition.workflow,
