@@ -608,18 +608,32 @@ impl Reader<'_, '_> {
             })
             .or_else(|| Some(snake(&end_title)).filter(|o| !o.is_empty()))
             .unwrap_or_else(|| "zurueckgezogen".to_string());
-        let role = steps
-            .values()
-            .find_map(|s| s.role().map(str::to_string))
-            .unwrap_or_else(|| "koordination".to_string());
-        self.note(format!(
-            "Der Ereignis-Teilprozess „{}“ ist als Rücknahme übernommen (Ergebnis „{outcome}“); \
-             zurücknehmen darf die Rolle „{role}“. Prüfen Sie „withdraw.roles“.",
-            label(sub)
-        ));
-        Some(Withdrawal {
-            roles: vec![role],
-            outcome,
-        })
+        // vorgang's export names the roles by their titles: „…, von: Koordination. Der …“.
+        let doc = text(child(sub, "documentation"));
+        let named = doc
+            .split_once("von: ")
+            .and_then(|(_, rest)| rest.split_once(". Der Vorgang endet"))
+            .map(|(titles, _)| titles.to_string())
+            .unwrap_or_default();
+        let mut roles: Vec<String> = self
+            .roles
+            .iter()
+            .filter(|(_, role)| named.contains(role.title.as_str()))
+            .map(|(key, _)| key.clone())
+            .collect();
+        if roles.is_empty() {
+            let role = steps
+                .values()
+                .find_map(|s| s.role().map(str::to_string))
+                .unwrap_or_else(|| "koordination".to_string());
+            self.note(format!(
+                "Der Ereignis-Teilprozess „{}“ ist als Rücknahme übernommen (Ergebnis \
+                 „{outcome}“); zurücknehmen darf die Rolle „{role}“. Prüfen Sie \
+                 „withdraw.roles“.",
+                label(sub)
+            ));
+            roles.push(role);
+        }
+        Some(Withdrawal { roles, outcome })
     }
 }
