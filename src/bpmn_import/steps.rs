@@ -64,13 +64,7 @@ impl Reader<'_, '_> {
             }),
             Kind::WaitTimer(timer) => {
                 let doc = text(child(element, "documentation"));
-                let until = match timer.as_ref().and_then(|(k, e)| self.wait_until(k, e)) {
-                    Some(WaitFor::Period(deadline)) if doc.contains("(Beginnfrist") => {
-                        WaitFor::Period(Deadline {
-                            art: PeriodKind::Beginn,
-                            ..deadline
-                        })
-                    }
+                let until = match timer.as_ref().and_then(|t| self.wait_until(t, &doc)) {
                     Some(until) => until,
                     None => {
                         self.note(format!(

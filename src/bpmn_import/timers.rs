@@ -12,8 +12,11 @@ use crate::frist::Period;
 pub(super) const ASSUMED_PERIOD: &str = "P4W";
 
 impl Reader<'_, '_> {
-    pub(super) fn wait_until(&mut self, kind: &str, expression: &str) -> Option<WaitFor> {
-        match self.timer_when(kind, expression)? {
+    /// What a timer catch event waits for, counted as its documentation says (see
+    /// [`counted_as_documented`]); a reminder or a cycle is nothing to wait for.
+    pub(super) fn wait_until(&mut self, timer: &TimerSpec, doc: &str) -> Option<WaitFor> {
+        let (kind, expression) = timer;
+        match counted_as_documented(self.timer_when(kind, expression)?, doc) {
             TimerWhen::After(deadline) => Some(WaitFor::Period(deadline)),
             TimerWhen::At(field) => Some(WaitFor::Date(field)),
             TimerWhen::Before { .. } | TimerWhen::Every(_) => None,
