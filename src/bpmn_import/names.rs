@@ -90,12 +90,18 @@ pub(super) fn step_name(id: &str, name: &str, taken: &mut HashSet<String>) -> St
     } else {
         base
     };
-    let mut candidate = base.clone();
+    let name = unique(&base, |candidate| taken.contains(candidate));
+    taken.insert(name.clone());
+    name
+}
+
+/// `base`, or `base_2`, `base_3` … where `taken` says it is taken.
+pub(super) fn unique(base: &str, taken: impl Fn(&str) -> bool) -> String {
+    let mut candidate = base.to_string();
     let mut n = 2;
-    while taken.contains(&candidate) {
+    while taken(&candidate) {
         candidate = format!("{base}_{n}");
         n += 1;
     }
-    taken.insert(candidate.clone());
     candidate
 }

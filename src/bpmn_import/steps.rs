@@ -7,7 +7,7 @@ use indexmap::IndexMap;
 use roxmltree::Node;
 
 use super::conditions::{action_condition, split_guards};
-use super::names::{capitalised, documented, help_text, is_snake, snake};
+use super::names::{capitalised, documented, help_text, is_snake, snake, unique};
 use super::timers::{ASSUMED_PERIOD, assumed_deadline, assumed_period, counted_as_documented};
 use super::{CAMUNDA, FLOWABLE, Kind, Reader, TimerSpec, child, is, label, text};
 use crate::engine::definition::{
@@ -266,12 +266,7 @@ impl Reader<'_, '_> {
                         snake(&format!("weiter {target_title}"))
                     }
                 });
-            let mut key = base.clone();
-            let mut n = 2;
-            while actions.contains_key(&key) {
-                key = format!("{base}_{n}");
-                n += 1;
-            }
+            let key = unique(&base, |key| actions.contains_key(key));
             let title = if !flow_name.is_empty() {
                 flow_name
             } else if !target_title.is_empty() {
@@ -550,12 +545,7 @@ impl Reader<'_, '_> {
                         .filter(|t| !t.is_empty())
                         .unwrap_or(base.clone())
                 });
-            let mut name = base.clone();
-            let mut n = 2;
-            while timers.iter().any(|t| t.name == name) {
-                name = format!("{base}_{n}");
-                n += 1;
-            }
+            let name = unique(&base, |name| timers.iter().any(|t| t.name == name));
             timers.push(Timer {
                 name,
                 when,

@@ -170,21 +170,12 @@ pub async fn draft_from_bpmn(
     use crate::bpmn_import::MAX_BPMN_BYTES;
     use futures_util::StreamExt;
     authorize(&principal, Permission::DeployWorkflow, None).map_err(denied)?;
-    let content_type = request
-        .headers()
-        .get(actix_web::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if !matches!(
-        content_type.split(';').next().map(str::trim),
-        Some("application/xml" | "text/xml" | "application/bpmn+xml")
+    if let Some(problem) = unsupported_media_type(
+        &request,
+        &["application/xml", "text/xml", "application/bpmn+xml"],
+        "Bitte senden Sie die BPMN-Datei als XML (Content-Type: application/xml).",
     ) {
-        return Err(Problem::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported-media-type",
-            "Falscher Inhaltstyp",
-        )
-        .with_detail("Bitte senden Sie die BPMN-Datei als XML (Content-Type: application/xml)."));
+        return Err(problem);
     }
     let mut body = Vec::new();
     while let Some(chunk) = payload.next().await {
@@ -225,6 +216,32 @@ pub async fn draft_from_bpmn(
         source: draft.yaml,
         notes: draft.notes,
     }))
+}
+
+/// The 415 problem, unless the request's media type is one of `accepted`; `detail` says what
+/// to send.
+fn unsupported_media_type(
+    request: &HttpRequest,
+    accepted: &[&str],
+    detail: &str,
+) -> Option<Problem> {
+    let content_type = request
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    if accepted.iter().any(|a| a.eq_ignore_ascii_case(essence)) {
+        return None;
+    }
+    Some(
+        Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "Falscher Inhaltstyp",
+        )
+        .with_detail(detail),
+    )
 }
 
 /// Query of `POST /workflows`.
@@ -310,23 +327,12 @@ pub async fn deploy(
     api: web::Data<ApiState>,
 ) -> Result<HttpResponse, Problem> {
     authorize(&principal, Permission::DeployWorkflow, None).map_err(denied)?;
-    let content_type = request
-        .headers()
-        .get(actix_web::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if !matches!(
-        content_type.split(';').next().map(str::trim),
-        Some("application/yaml" | "application/x-yaml" | "text/yaml")
+    if let Some(problem) = unsupported_media_type(
+        &request,
+        &["application/yaml", "application/x-yaml", "text/yaml"],
+        "Bitte senden Sie die Definition als YAML (Content-Type: application/yaml).",
     ) {
-        return Err(Problem::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported-media-type",
-            "Falscher Inhaltstyp",
-        )
-        .with_detail(
-            "Bitte senden Sie die Definition als YAML (Content-Type: application/yaml).",
-        ));
+        return Err(problem);
     }
     let source = String::from_utf8(body.to_vec())
         .map_err(|_| super::bad_request("Die Definition ist kein gültiges UTF-8.".into()))?;
