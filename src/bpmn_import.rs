@@ -186,6 +186,8 @@ impl SequenceFlow<'_, '_> {
 struct Reader<'a, 'input> {
     root: Node<'a, 'input>,
     process: Node<'a, 'input>,
+    /// Whether vorgang wrote the file, whose documentation carries what it adds.
+    exported: bool,
     nodes: Vec<FlowNode<'a, 'input>>,
     flows: Vec<SequenceFlow<'a, 'input>>,
     /// Index in `nodes` per id (the first, should ids repeat).
@@ -210,6 +212,7 @@ impl<'a, 'input> Reader<'a, 'input> {
         let mut reader = Self {
             root,
             process,
+            exported: root.attribute("exporter") == Some("vorgang"),
             nodes: Vec::new(),
             flows: Vec::new(),
             index: HashMap::new(),

@@ -48,7 +48,7 @@ pub(super) fn split_guards(rest: &str) -> Vec<String> {
 }
 
 /// The byte index of the `)` closing an opened `(`, skipping string literals.
-pub(super) fn closing_parenthesis(text: &str) -> Option<usize> {
+fn closing_parenthesis(text: &str) -> Option<usize> {
     let mut depth = 0usize;
     let mut quote: Option<char> = None;
     let mut escaped = false;

@@ -12,7 +12,7 @@ pub(super) fn documented(doc: &str, prefix: &str) -> Option<String> {
 }
 
 /// The lines vorgang's export adds to a step's documentation, which are not its help text.
-pub(super) const GENERATED: [&str; 9] = [
+const GENERATED: [&str; 9] = [
     "Rolle: ",
     "Beteiligung der Stellen aus „",
     "Erinnerung ",
@@ -24,10 +24,12 @@ pub(super) const GENERATED: [&str; 9] = [
     "Sonst: ",
 ];
 
-pub(super) fn help_text(doc: &str) -> Option<String> {
+/// A step's help text: its documentation, without the lines vorgang's export adds to it where
+/// the file is such an export (`exported`); another tool's text is taken whole.
+pub(super) fn help_text(doc: &str, exported: bool) -> Option<String> {
     let kept: Vec<&str> = doc
         .lines()
-        .filter(|l| !GENERATED.iter().any(|g| l.trim().starts_with(g)))
+        .filter(|l| !exported || !GENERATED.iter().any(|g| l.trim().starts_with(g)))
         .collect();
     Some(kept.join("\n").trim().to_string()).filter(|h| !h.is_empty())
 }
@@ -60,6 +62,7 @@ pub(super) fn snake(text: &str) -> String {
     }
 }
 
+/// Whether `text` is a name of the workflow language already.
 pub(super) fn is_snake(text: &str) -> bool {
     text.starts_with(|c: char| c.is_ascii_lowercase())
         && text
@@ -67,6 +70,7 @@ pub(super) fn is_snake(text: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
+/// `text` with a capital first letter (a role's title made from its key).
 pub(super) fn capitalised(text: &str) -> String {
     let mut chars = text.chars();
     chars

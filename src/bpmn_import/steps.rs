@@ -23,7 +23,7 @@ impl Reader<'_, '_> {
         let element = node.element;
         let kind = node.kind.clone();
         let title = label(element);
-        let help = help_text(&text(child(element, "documentation")));
+        let help = help_text(&text(child(element, "documentation")), self.exported);
         match kind {
             Kind::Task => {
                 let role = self.role_of(element);

@@ -200,7 +200,8 @@ const MODELER: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
       <bpmn:outgoing>Flow_1</bpmn:outgoing>
     </bpmn:startEvent>
     <bpmn:userTask id="Activity_1x2y" name="Antrag erfassen" camunda:candidateGroups="koordination, leitung">
-      <bpmn:documentation>Bitte alle Anlagen hochladen.</bpmn:documentation>
+      <bpmn:documentation>Bitte alle Anlagen hochladen.
+Erinnerung an die Frist: eine Woche.</bpmn:documentation>
     </bpmn:userTask>
     <bpmn:userTask id="Activity_pruefen" name="Antrag prüfen" />
     <bpmn:exclusiveGateway id="Gateway_1" name="Vollständig?" default="Flow_nein" />
@@ -274,7 +275,8 @@ fn a_modeler_file_becomes_steps_roles_actions_and_timers() {
     assert_eq!(erfassen.role, "koordination", "the first candidate group");
     assert_eq!(
         erfassen.help.as_deref(),
-        Some("Bitte alle Anlagen hochladen.")
+        Some("Bitte alle Anlagen hochladen.\nErinnerung an die Frist: eine Woche."),
+        "another tool's documentation is taken whole"
     );
     let action = &erfassen.actions["zur_pruefung_geben"];
     assert_eq!(action.title, "Zur Prüfung geben");

@@ -16,7 +16,8 @@ pub(super) fn to_yaml(definition: &Definition) -> String {
     )
 }
 
-pub(super) fn yaml_of(value: &serde_json::Value) -> yaml_rust2::Yaml {
+/// A JSON value as the same YAML value, maps in their order.
+fn yaml_of(value: &serde_json::Value) -> yaml_rust2::Yaml {
     use yaml_rust2::Yaml;
     match value {
         serde_json::Value::Null => Yaml::Null,
