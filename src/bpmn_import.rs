@@ -428,6 +428,8 @@ impl<'a, 'input> Reader<'a, 'input> {
             .unwrap_or_default()
     }
 
+    /// Whether a node of this kind becomes a step (start events, passed-through nodes and
+    /// boundary events do not).
     fn is_step(kind: &Kind) -> bool {
         !matches!(kind, Kind::Start | Kind::Pass | Kind::Boundary { .. })
     }

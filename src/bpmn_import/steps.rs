@@ -18,6 +18,7 @@ use crate::engine::definition::{
 use crate::frist::Period;
 
 impl Reader<'_, '_> {
+    /// The step the flow node `id` becomes (a node that is one: see [`Reader::is_step`]).
     pub(super) fn step(&mut self, id: &str) -> Step {
         let node = self.node(id).expect("ids come from the nodes");
         let element = node.element;
@@ -112,7 +113,7 @@ impl Reader<'_, '_> {
     }
 
     /// The one normal way on from `id` ("" if it has none, which the validator names).
-    pub(super) fn next_of(&mut self, id: &str) -> String {
+    fn next_of(&mut self, id: &str) -> String {
         let targets: Vec<String> = self.outgoing(id).map(|f| f.target.clone()).collect();
         if targets.len() > 1 {
             let title = label(self.node(id).expect("a node").element);
@@ -124,7 +125,8 @@ impl Reader<'_, '_> {
         targets.first().map(|t| self.step_to(t)).unwrap_or_default()
     }
 
-    pub(super) fn role_of(&mut self, element: Node) -> String {
+    /// The role of a task or consultation, declared in the roles as it is met.
+    fn role_of(&mut self, element: Node) -> String {
         let owner = element
             .children()
             .find(|c| is(*c, "potentialOwner") || is(*c, "performer"));
@@ -185,7 +187,8 @@ impl Reader<'_, '_> {
         self.role("koordination".to_string(), "Koordination")
     }
 
-    pub(super) fn role(&mut self, key: String, title: &str) -> String {
+    /// Declares the role `key` (with `title`, else its key capitalised) once.
+    fn role(&mut self, key: String, title: &str) -> String {
         let title = if title.trim().is_empty() {
             capitalised(&key)
         } else {
@@ -198,7 +201,7 @@ impl Reader<'_, '_> {
     }
 
     /// A message's name: from vorgang's export (`Message_name`), else the message's name.
-    pub(super) fn message(&mut self, reference: Option<&str>, step_title: &str) -> String {
+    fn message(&mut self, reference: Option<&str>, step_title: &str) -> String {
         let message = reference.and_then(|r| {
             self.root
                 .children()
@@ -228,7 +231,8 @@ impl Reader<'_, '_> {
         name
     }
 
-    pub(super) fn actions(&mut self, id: &str) -> IndexMap<String, Action> {
+    /// A task's outgoing flows as its actions.
+    fn actions(&mut self, id: &str) -> IndexMap<String, Action> {
         let flows: Vec<(String, String, Option<String>, String)> = self
             .outgoing(id)
             .map(|f| {
@@ -312,12 +316,9 @@ impl Reader<'_, '_> {
         actions
     }
 
-    pub(super) fn consultation(
-        &mut self,
-        id: &str,
-        title: String,
-        help: Option<String>,
-    ) -> ConsultationStep {
+    /// A multi-instance activity as a Beteiligung, with the field and Frist the export names or
+    /// placeholders that are noted.
+    fn consultation(&mut self, id: &str, title: String, help: Option<String>) -> ConsultationStep {
         let element = self.node(id).expect("a node").element;
         let role = self.role_of(element);
         let doc = text(child(element, "documentation"));
@@ -373,12 +374,9 @@ impl Reader<'_, '_> {
         }
     }
 
-    pub(super) fn decision(
-        &mut self,
-        id: &str,
-        title: String,
-        help: Option<String>,
-    ) -> DecisionStep {
+    /// A diverging exclusive gateway as a decision: its conditional flows in order, the default
+    /// flow (else the one without a condition) as `otherwise`.
+    fn decision(&mut self, id: &str, title: String, help: Option<String>) -> DecisionStep {
         let element = self.node(id).expect("a node").element;
         let default = element.attribute("default").map(str::to_string);
         let flows: Vec<(String, String, Option<String>)> = self
@@ -430,7 +428,7 @@ impl Reader<'_, '_> {
     }
 
     /// The converging parallel gateway every branch of `fork` reaches first.
-    pub(super) fn matching_join(&self, fork: &str) -> String {
+    fn matching_join(&self, fork: &str) -> String {
         let reachable: Vec<Vec<String>> = self
             .outgoing(fork)
             .map(|f| self.joins_reachable(&f.target))
@@ -446,7 +444,7 @@ impl Reader<'_, '_> {
     }
 
     /// The joins reachable from `id`, nearest first.
-    pub(super) fn joins_reachable(&self, id: &str) -> Vec<String> {
+    fn joins_reachable(&self, id: &str) -> Vec<String> {
         let mut seen = HashSet::new();
         let mut queue = VecDeque::from([id.to_string()]);
         let mut joins = Vec::new();

@@ -92,12 +92,15 @@ pub(super) fn counted_as_documented(when: TimerWhen, doc: &str) -> TimerWhen {
     }
 }
 
+/// The kind and expression of a `timerEventDefinition`, if it has one of the three.
 pub(super) fn timer_spec(timer: Node) -> Option<TimerSpec> {
     ["timeDuration", "timeDate", "timeCycle"]
         .iter()
         .find_map(|kind| child(timer, kind).map(|n| (kind.to_string(), text(Some(n)))))
 }
 
+/// A period counted from entering the step, as an Ereignisfrist (the workflow language's
+/// default).
 pub(super) fn plain_deadline(period: Period) -> Deadline {
     Deadline {
         period,
@@ -106,10 +109,12 @@ pub(super) fn plain_deadline(period: Period) -> Deadline {
     }
 }
 
+/// [`ASSUMED_PERIOD`] as a period.
 pub(super) fn assumed_period() -> Period {
     ASSUMED_PERIOD.parse().expect("a valid period")
 }
 
+/// [`ASSUMED_PERIOD`] from entering the step.
 pub(super) fn assumed_deadline() -> Deadline {
     plain_deadline(assumed_period())
 }
