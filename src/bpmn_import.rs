@@ -6,8 +6,8 @@
 //! [`Draft::notes`], and the validator names what is still missing.
 //!
 //! The mapping is the export's ([`crate::render::bpmn`]) read backwards:
-//! - `userTask` (and `task`, `manualTask`) → `task`; the role from `potentialOwner`, Camunda's
-//!   or Flowable's `candidateGroups` or the lane; each outgoing flow an action, named by a
+//! - `userTask` (and `task`, `manualTask`) → `task`; the role from `potentialOwner`, the
+//!   candidate groups of Camunda 7 and 8, Flowable or Activiti, or the lane; each outgoing flow an action, named by a
 //!   condition `action == "name"` or by the flow's name; the rest of such a condition a guard;
 //! - an activity with multi-instance → `consultation`;
 //! - `receiveTask`, message catch event → `wait` for the message; timer catch event → `wait`
@@ -38,6 +38,8 @@ use yaml::to_yaml;
 const BPMN: &str = "http://www.omg.org/spec/BPMN/20100524/MODEL";
 const CAMUNDA: &str = "http://camunda.org/schema/1.0/bpmn";
 const FLOWABLE: &str = "http://flowable.org/bpmn";
+const ACTIVITI: &str = "http://activiti.org/bpmn";
+const ZEEBE: &str = "http://camunda.org/schema/zeebe/1.0";
 /// Largest BPMN file taken, on the API and in the editor (a drawn procedure of some hundred
 /// elements with its diagram is well under 1 MB).
 pub const MAX_BPMN_BYTES: usize = 5 * 1024 * 1024;

@@ -9,7 +9,7 @@ use roxmltree::Node;
 use super::conditions::{action_condition, split_guards};
 use super::names::{capitalised, documented, help_text, is_snake, snake, unique};
 use super::timers::{ASSUMED_PERIOD, assumed_deadline, assumed_period, counted_as_documented};
-use super::{CAMUNDA, FLOWABLE, Kind, Reader, TimerSpec, child, is, label, text};
+use super::{ACTIVITI, CAMUNDA, FLOWABLE, Kind, Reader, TimerSpec, ZEEBE, child, is, label, text};
 use crate::engine::definition::{
     Action, Completion, ConsultationStep, DataPath, Deadline, DecisionStep, EndStep, Expression,
     Guard, JoinStep, MessageDefinition, ParallelStep, PeriodKind, RoleDefinition, Step, TaskStep,
@@ -148,9 +148,19 @@ impl Reader<'_, '_> {
                 return self.role(key, &title);
             }
         }
-        let groups = element
-            .attribute((CAMUNDA, "candidateGroups"))
-            .or_else(|| element.attribute((FLOWABLE, "candidateGroups")));
+        // Camunda 7, Flowable and Activiti name them in an attribute, Camunda 8 (Zeebe) in an
+        // extension element.
+        let zeebe = element
+            .descendants()
+            .find(|d| {
+                d.tag_name().namespace() == Some(ZEEBE)
+                    && d.tag_name().name() == "assignmentDefinition"
+            })
+            .and_then(|d| d.attribute("candidateGroups"));
+        let groups = [CAMUNDA, FLOWABLE, ACTIVITI]
+            .iter()
+            .find_map(|ns| element.attribute((*ns, "candidateGroups")))
+            .or(zeebe);
         if let Some(group) =
             groups.and_then(|g| g.split(',').map(str::trim).find(|g| !g.is_empty()))
         {
@@ -187,9 +197,10 @@ impl Reader<'_, '_> {
         self.role("koordination".to_string(), "Koordination")
     }
 
-    /// Declares the role `key` (with `title`, else its key capitalised) once.
+    /// Declares the role `key` once, with `title` or else its key capitalised.
     fn role(&mut self, key: String, title: &str) -> String {
-        let title = if title.trim().is_empty() {
+        // A group named like a key („bewilligung“) reads better capitalised.
+        let title = if title.trim().is_empty() || title.trim() == key {
             capitalised(&key)
         } else {
             title.trim().to_string()
@@ -392,11 +403,19 @@ impl Reader<'_, '_> {
                 otherwise = Some(to);
             } else if let Some(when) = condition {
                 self.fields_of(&when);
-                if when.trim_start().starts_with("${") || when.trim_start().starts_with("#{") {
+                let written = when.trim_start();
+                let language = if written.starts_with("${") || written.starts_with("#{") {
+                    Some("ein JUEL-Ausdruck (Camunda 7, Flowable)")
+                } else if written.starts_with('=') {
+                    Some("ein FEEL-Ausdruck (Camunda 8)")
+                } else {
+                    None
+                };
+                if let Some(language) = language {
                     self.note(format!(
-                        "Die Bedingung „{when}“ der Entscheidung „{title}“ ist ein JUEL-Ausdruck \
-                         (Camunda, Flowable); vorgang rechnet in CEL über die Vorgangsdaten, \
-                         etwa „data.bewilligt == true“."
+                        "Die Bedingung „{when}“ der Entscheidung „{title}“ ist {language}; \
+                         vorgang rechnet in CEL über die Vorgangsdaten, etwa \
+                         „data.bewilligt == true“."
                     ));
                 }
                 conditions.push(crate::engine::definition::Condition {

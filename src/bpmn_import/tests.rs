@@ -479,6 +479,49 @@ fn the_reference_process_of_other_engines_becomes_the_same_flow() {
 }
 
 #[test]
+fn camunda_8_names_its_roles_in_extension_elements_and_writes_feel() {
+    let xml = r#"<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+        xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+      <bpmn:process id="antrag_c8" name="Antrag" isExecutable="true">
+        <bpmn:startEvent id="s"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+        <bpmn:userTask id="pruefen" name="Prüfen">
+          <bpmn:extensionElements>
+            <zeebe:assignmentDefinition candidateGroups="bewilligung" />
+          </bpmn:extensionElements>
+        </bpmn:userTask>
+        <bpmn:exclusiveGateway id="g" name="Bewilligt?" default="f4" />
+        <bpmn:endEvent id="ja" name="Bewilligt" />
+        <bpmn:endEvent id="nein" name="Abgelehnt" />
+        <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="pruefen" />
+        <bpmn:sequenceFlow id="f2" sourceRef="pruefen" targetRef="g" />
+        <bpmn:sequenceFlow id="f3" sourceRef="g" targetRef="ja">
+          <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">=bewilligt = true</bpmn:conditionExpression>
+        </bpmn:sequenceFlow>
+        <bpmn:sequenceFlow id="f4" sourceRef="g" targetRef="nein" />
+      </bpmn:process>
+    </bpmn:definitions>"#;
+    let draft = import_bpmn(xml).unwrap();
+    let Step::Task(task) = &draft.definition.steps["pruefen"] else {
+        panic!("a task")
+    };
+    assert_eq!(task.role, "bewilligung");
+    assert_eq!(draft.definition.roles["bewilligung"].title, "Bewilligung");
+    assert!(
+        draft
+            .notes
+            .iter()
+            .any(|n| n.contains("ein FEEL-Ausdruck (Camunda 8)")),
+        "{:?}",
+        draft.notes
+    );
+    assert!(
+        !draft.notes.iter().any(|n| n.contains("zugeordnet")),
+        "{:?}",
+        draft.notes
+    );
+}
+
+#[test]
 fn files_that_are_no_bpmn_process_are_refused() {
     assert!(matches!(import_bpmn("<a>"), Err(ImportError::Xml(_))));
     assert!(matches!(import_bpmn(""), Err(ImportError::Xml(_))));
