@@ -571,3 +571,57 @@ fn a_cycle_of_merging_gateways_leads_nowhere_instead_of_looping() {
     assert_eq!(draft.definition.start, "");
     assert!(draft.definition.steps.is_empty());
 }
+
+/// The places in `xml` where an element refers to another by id (`…Ref="x"`, `default="x"`),
+/// as byte ranges of the value, and every id the file declares.
+fn references(xml: &str) -> (Vec<std::ops::Range<usize>>, Vec<String>) {
+    let mut places = Vec::new();
+    let mut ids = Vec::new();
+    for (at, _) in xml.match_indices("=\"") {
+        let name_start = xml[..at]
+            .rfind(|c: char| c.is_whitespace())
+            .map_or(0, |i| i + 1);
+        let name = &xml[name_start..at];
+        let value_start = at + 2;
+        let Some(length) = xml[value_start..].find('"') else {
+            continue;
+        };
+        let value = value_start..value_start + length;
+        if name == "id" {
+            ids.push(xml[value].to_string());
+        } else if name.ends_with("Ref") || name == "default" {
+            places.push(value);
+        }
+    }
+    (places, ids)
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// References rewired at random (to other elements, to themselves, to nothing) make cycles,
+    /// dangling flows, boundary events on gateways and defaults that are no outgoing flow: the
+    /// import never panics, and what it reads, its YAML says.
+    #[test]
+    fn rewired_references_never_make_the_import_panic(
+        rewirings in proptest::collection::vec((0usize..10_000, 0usize..10_000), 1..12),
+    ) {
+        let original = shipped("ki-betrieb");
+        let xml = workflow_bpmn(&original, 1);
+        let (places, mut ids) = references(&xml);
+        ids.push("gibt_es_nicht".to_string());
+        let mut chosen: Vec<(std::ops::Range<usize>, &str)> = rewirings
+            .iter()
+            .map(|(place, id)| (places[place % places.len()].clone(), ids[id % ids.len()].as_str()))
+            .collect();
+        chosen.sort_by_key(|(range, _)| std::cmp::Reverse(range.start));
+        chosen.dedup_by_key(|(range, _)| range.start);
+        let mut rewired = xml.clone();
+        for (range, id) in chosen {
+            rewired.replace_range(range, id);
+        }
+        if let Ok(draft) = import_bpmn(&rewired) {
+            proptest::prop_assert_eq!(reparsed(&draft), draft.definition);
+        }
+    }
+}
