@@ -191,6 +191,10 @@ await run(async (browser) => {
     const source = await admin.getByLabel('YAML-Definition').inputValue();
     assert.match(source, /^workflow: ki-anregung$/m);
     assert.match(source, /type: task/);
+    // The flow as read, drawn with the titles of its steps.
+    const diagram = admin.locator('section[aria-labelledby="uebernahme-diagramm"] svg');
+    assert.equal(await diagram.count(), 1);
+    assert.match(await diagram.locator('desc').first().textContent(), /Anregung prüfen und entscheiden/);
     await page_done(admin, 'admin-workflow-bpmn-entwurf');
   });
 

@@ -961,6 +961,9 @@ both_backends! {
         let page = admin.send(&app, bpmn_upload(Some(&csrf), Some(("antrag.bpmn", exported.body.as_bytes())))).await;
         assert_eq!(page.status, 200, "{}", page.body);
         assert!(page.body.contains("Entwurf aus „antrag.bpmn“"), "{}", page.body);
+        // The flow as read, drawn: the consultation is one of its steps.
+        let diagram = page.body.split("id=\"uebernahme-diagramm\"").nth(1).expect("the draft's diagram");
+        assert!(diagram.contains("<svg") && diagram.contains("Beteiligung der örtlichen Partner"), "{diagram}");
         let source = unescape(page.body.split("id=\"feld-quelle\"").nth(1).unwrap().split("</textarea>").next().unwrap());
         assert!(source.contains("workflow: ki-antrag\n"), "{source}");
         assert!(source.contains("beteiligung_starten:"), "{source}");

@@ -120,7 +120,10 @@ pub async fn import(
                 "BPMN file read into a draft"
             );
             let mut context = new_editor_context(&session, &draft.yaml);
-            context["uebernahme"] = json!({ "datei": name, "hinweise": draft.notes });
+            // Drawn from the draft by the generator, titles escaped: inserted as markup.
+            let diagram = crate::render::diagram::workflow_svg(&draft.definition);
+            context["uebernahme"] =
+                json!({ "datei": name, "hinweise": draft.notes, "diagramm": diagram });
             Ok(render(
                 &api,
                 StatusCode::OK,
