@@ -134,7 +134,8 @@ pub(crate) fn bpmn_download(deployed: &DeployedWorkflow) -> HttpResponse {
 /// A draft workflow definition read from a BPMN file.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BpmnDraft {
-    /// Der Schlüssel des Entwurfs (aus vorgangs eigenem Export, sonst aus dem Prozessnamen).
+    /// Der Schlüssel des Entwurfs (aus vorgangs eigenem Export, sonst aus Name oder Kennung des
+    /// Prozesses).
     pub workflow: String,
     /// Der Titel des Verfahrens.
     pub title: String,
