@@ -181,12 +181,14 @@ await run(async (browser) => {
   });
 
   await step('the administrator takes a BPMN file as the draft of a new workflow', async () => {
-    const file = path.join(await fs.mkdtemp(path.join(os.tmpdir(), 'vorgang-bpmn-')), 'ki-anregung-v1.bpmn');
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'vorgang-bpmn-'));
+    const file = path.join(dir, 'ki-anregung-v1.bpmn');
     await fs.writeFile(file, bpmnFiles['ki-anregung']);
     await admin.goto(`${BASE_URL}/admin/workflows/neu`);
     await admin.getByLabel('BPMN-2.0-Datei').setInputFiles(file);
     await submitting(admin, () => admin.getByRole('button', { name: 'Entwurf übernehmen' }).click());
-    const heading = await admin.getByRole('heading', { name: 'Entwurf aus „ki-anregung-v1.bpmn“' });
+    await fs.rm(dir, { recursive: true });
+    const heading = admin.getByRole('heading', { name: 'Entwurf aus „ki-anregung-v1.bpmn“' });
     assert.equal(await heading.count(), 1, await admin.locator('main').textContent());
     const source = await admin.getByLabel('YAML-Definition').inputValue();
     assert.match(source, /^workflow: ki-anregung$/m);
