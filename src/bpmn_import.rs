@@ -30,7 +30,8 @@ use std::collections::{HashMap, HashSet};
 use indexmap::IndexMap;
 use roxmltree::{Document, Node};
 
-use crate::engine::definition::{Definition, MessageDefinition, RoleDefinition};
+use crate::engine::definition::{Definition, Expression, MessageDefinition, RoleDefinition};
+use crate::engine::expr::CompiledExpr;
 use names::{snake, step_name};
 use timers::timer_spec;
 use yaml::to_yaml;
@@ -440,17 +441,22 @@ impl<'a, 'input> Reader<'a, 'input> {
     // The definition
 
     fn definition(&mut self) -> Result<Definition, ImportError> {
-        let mut taken = HashSet::new();
-        let names: Vec<(String, String)> = self
+        let step_nodes: Vec<(String, String)> = self
             .nodes
             .iter()
             .filter(|n| Self::is_step(&n.kind))
             .map(|n| {
-                let attribute = n.element.attribute("name").unwrap_or("");
-                (n.id.clone(), step_name(&n.id, attribute, &mut taken))
+                (
+                    n.id.clone(),
+                    n.element.attribute("name").unwrap_or("").to_string(),
+                )
             })
             .collect();
-        self.names = names.into_iter().collect();
+        let mut taken = HashSet::new();
+        self.names = step_nodes
+            .iter()
+            .map(|(id, name)| (id.clone(), step_name(id, name, &mut taken)))
+            .collect();
 
         let start_event = self
             .nodes
@@ -467,13 +473,7 @@ impl<'a, 'input> Reader<'a, 'input> {
         }
 
         let mut steps = IndexMap::new();
-        let ids: Vec<String> = self
-            .nodes
-            .iter()
-            .filter(|n| Self::is_step(&n.kind))
-            .map(|n| n.id.clone())
-            .collect();
-        for id in &ids {
+        for (id, _) in &step_nodes {
             let step = self.step(id);
             steps.insert(self.names[id].clone(), step);
         }
@@ -520,7 +520,8 @@ impl<'a, 'input> Reader<'a, 'input> {
         })
     }
 
-    /// The key from vorgang's own export (its target namespace), else from the process's name.
+    /// The key from vorgang's own export (its target namespace), else from the process's name,
+    /// else from its id; the title from the process's or the file's name.
     fn key_and_title(&self) -> (String, String) {
         let named = |node: Node| {
             Some(node.attribute("name").unwrap_or("").trim().to_string()).filter(|n| !n.is_empty())
@@ -550,38 +551,27 @@ impl<'a, 'input> Reader<'a, 'input> {
         (key, title)
     }
 
-    /// The process's documentation, without the version line vorgang's export adds.
+    /// The process's documentation, without the version line vorgang's export adds to it.
     fn description(&self) -> Option<String> {
         let doc = text(child(self.process, "documentation"));
         let kept: Vec<&str> = doc
             .lines()
-            .filter(|line| !(line.starts_with("Version ") && line.contains(" von „")))
+            .filter(|line| {
+                !(self.exported && line.starts_with("Version ") && line.contains(" von „"))
+            })
             .collect();
         Some(kept.join("\n").trim().to_string()).filter(|d| !d.is_empty())
     }
 
-    /// Records the top-level data fields an expression uses (`data.name`).
+    /// Records the top-level data fields an expression reads, as the engine's compiler finds
+    /// them; one that is no CEL (JUEL, FEEL) names none, its error is the validator's.
     fn fields_of(&mut self, expression: &str) {
-        let mut rest = expression;
-        while let Some(at) = rest.find("data.") {
-            let before = rest[..at].chars().last();
-            let after = &rest[at + 5..];
-            let name: String = after
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                .collect();
-            if !before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
-                && !name.is_empty()
-            {
-                self.fields.push(name);
-            }
-            rest = after;
+        let compiled = CompiledExpr::compile(&Expression(expression.to_string()));
+        if let Some(roots) = compiled.as_ref().ok().and_then(|c| c.data_roots()) {
+            self.fields.extend(roots.iter().cloned());
         }
     }
 }
-
-// ---------------------------------------------------------------------------------------------
-// YAML
 
 #[cfg(test)]
 mod tests;
