@@ -504,6 +504,16 @@ impl Reader<'_, '_> {
                 ));
                 continue;
             };
+            if steps
+                .get_mut(&step_name)
+                .and_then(Step::timers_mut)
+                .is_none()
+            {
+                self.note(format!(
+                    "Der Timer „{title}“ hängt an einem Schritt ohne Fristen und fehlt."
+                ));
+                continue;
+            }
             let doc = text(child(element, "documentation"));
             let when = spec.as_ref().and_then(|(k, e)| self.timer_when(k, e));
             let Some(when) = when.map(|w| counted_as_documented(w, &doc)) else {
@@ -537,19 +547,8 @@ impl Reader<'_, '_> {
                     None
                 }
             };
-            let Some(step) = steps.get_mut(&step_name) else {
+            let Some(timers) = steps.get_mut(&step_name).and_then(Step::timers_mut) else {
                 continue;
-            };
-            let timers = match step {
-                Step::Task(s) => &mut s.timers,
-                Step::Consultation(s) => &mut s.timers,
-                Step::Wait(s) => &mut s.timers,
-                _ => {
-                    self.note(format!(
-                        "Der Timer „{title}“ hängt an einem Schritt ohne Fristen und fehlt."
-                    ));
-                    continue;
-                }
             };
             let prefix = format!("timer_{step_name}_");
             let base = snake(&id);

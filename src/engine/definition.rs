@@ -793,6 +793,17 @@ impl Step {
         }
     }
 
+    /// The boundary timers to add to, for a step that can have them (a definition built in
+    /// code, such as one read from BPMN); `None` for a step that passes tokens on.
+    pub fn timers_mut(&mut self) -> Option<&mut Vec<Timer>> {
+        match self {
+            Step::Task(s) => Some(&mut s.timers),
+            Step::Consultation(s) => Some(&mut s.timers),
+            Step::Wait(s) => Some(&mut s.timers),
+            Step::Decision(_) | Step::Parallel(_) | Step::Join(_) | Step::End(_) => None,
+        }
+    }
+
     /// Every step this one can lead to, in file order (for reachability checks and BPMN export).
     pub fn successors(&self) -> Vec<&str> {
         let timer_targets = self.timers().iter().filter_map(|t| t.to.as_deref());
