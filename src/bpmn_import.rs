@@ -59,9 +59,22 @@ pub struct Draft {
 /// Why a file could not be read at all (German, shown to the administrator).
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ImportError {
-    /// Not well-formed XML (or with a DTD, which is refused).
-    #[error("Die Datei ist kein lesbares XML: {0}")]
-    Xml(String),
+    /// Not well-formed XML: where the reader stopped, and its own (English) words.
+    #[error("Die Datei ist kein lesbares XML: Fehler in Zeile {line}, Spalte {column} ({detail}).")]
+    Xml {
+        /// Line where reading stopped (from 1).
+        line: u32,
+        /// Column where reading stopped (from 1).
+        column: u32,
+        /// The XML reader's own description.
+        detail: String,
+    },
+    /// A document type definition, which is refused: its entities could expand without end.
+    #[error(
+        "Die Datei enthält eine Dokumenttyp-Definition (DTD); solche Dateien werden aus \
+         Sicherheitsgründen nicht gelesen. BPMN-Werkzeuge schreiben keine."
+    )]
+    Dtd,
     /// XML, but no BPMN 2.0 model.
     #[error(
         "Die Datei ist keine BPMN-2.0-Datei: Das Wurzelelement muss „definitions“ im \
@@ -78,7 +91,14 @@ pub enum ImportError {
 
 /// Reads `xml` into a draft definition. Never panics on any input.
 pub fn import_bpmn(xml: &str) -> Result<Draft, ImportError> {
-    let document = Document::parse(xml).map_err(|e| ImportError::Xml(e.to_string()))?;
+    let document = Document::parse(xml).map_err(|error| match error {
+        roxmltree::Error::DtdDetected => ImportError::Dtd,
+        other => ImportError::Xml {
+            line: other.pos().row,
+            column: other.pos().col,
+            detail: other.to_string(),
+        },
+    })?;
     let root = document.root_element();
     if !is(root, "definitions") {
         return Err(ImportError::NotBpmn);

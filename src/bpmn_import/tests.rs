@@ -523,10 +523,16 @@ fn camunda_8_names_its_roles_in_extension_elements_and_writes_feel() {
 
 #[test]
 fn files_that_are_no_bpmn_process_are_refused() {
-    assert!(matches!(import_bpmn("<a>"), Err(ImportError::Xml(_))));
-    assert!(matches!(import_bpmn(""), Err(ImportError::Xml(_))));
+    assert!(matches!(import_bpmn("<a>"), Err(ImportError::Xml { .. })));
+    assert!(matches!(import_bpmn(""), Err(ImportError::Xml { .. })));
+    let broken = import_bpmn("<definitions>\n  <process>\n</definitions>").unwrap_err();
+    assert!(
+        matches!(broken, ImportError::Xml { line: 3, .. }),
+        "{broken:?}"
+    );
+    assert!(broken.to_string().contains("Zeile 3"), "{broken}");
     let with_dtd = r#"<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x "y">]><definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"/>"#;
-    assert!(matches!(import_bpmn(with_dtd), Err(ImportError::Xml(_))));
+    assert_eq!(import_bpmn(with_dtd).unwrap_err(), ImportError::Dtd);
     assert_eq!(
         import_bpmn(r#"<definitions xmlns="urn:other"><process id="p"/></definitions>"#)
             .unwrap_err(),
