@@ -141,12 +141,13 @@ fn text(node: Option<Node>) -> String {
 
 /// An element's name, else its id.
 fn label(node: Node) -> String {
-    let name = node.attribute("name").unwrap_or("").trim();
-    if name.is_empty() {
-        node.attribute("id").unwrap_or("").to_string()
-    } else {
-        name.split_whitespace().collect::<Vec<_>>().join(" ")
-    }
+    given_name(node).unwrap_or_else(|| node.attribute("id").unwrap_or("").to_string())
+}
+
+/// The element's `name` with its white space collapsed; `None` where it has none.
+fn given_name(node: Node) -> Option<String> {
+    let name = node.attribute("name").unwrap_or("");
+    Some(name.split_whitespace().collect::<Vec<_>>().join(" ")).filter(|n| !n.is_empty())
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -9,7 +9,9 @@ use roxmltree::Node;
 use super::conditions::{action_condition, split_guards};
 use super::names::{capitalised, documented, help_text, is_snake, snake, unique};
 use super::timers::{ASSUMED_PERIOD, assumed_deadline, assumed_period, counted_as_documented};
-use super::{ACTIVITI, CAMUNDA, FLOWABLE, Kind, Reader, TimerSpec, ZEEBE, child, is, label, text};
+use super::{
+    ACTIVITI, CAMUNDA, FLOWABLE, Kind, Reader, TimerSpec, ZEEBE, child, given_name, is, label, text,
+};
 use crate::engine::definition::{
     Action, Completion, ConsultationStep, DataPath, Deadline, DecisionStep, EndStep, Expression,
     Guard, JoinStep, MessageDefinition, ParallelStep, PeriodKind, RoleDefinition, Step, TaskStep,
@@ -588,11 +590,8 @@ impl Reader<'_, '_> {
             ));
             return None;
         }
-        let end_title = sub
-            .children()
-            .find(|e| is(*e, "endEvent"))
-            .map(label)
-            .unwrap_or_default();
+        let end = sub.children().find(|e| is(*e, "endEvent"));
+        let end_title = end.map(label).unwrap_or_default();
         // vorgang's export names the outcome in the documentation.
         let documented_outcome = text(child(sub, "documentation"))
             .split_once("mit dem Ergebnis „")
@@ -634,6 +633,12 @@ impl Reader<'_, '_> {
             ));
             roles.push(role);
         }
-        Some(Withdrawal { roles, outcome })
+        // The names, unless they are what an absent `title` and `outcome_title` read as.
+        Some(Withdrawal {
+            roles,
+            outcome,
+            title: given_name(sub).filter(|t| t != "Vorgang zurückziehen"),
+            outcome_title: end.and_then(given_name).filter(|t| t != "Zurückgezogen"),
+        })
     }
 }

@@ -148,6 +148,25 @@ pub struct Withdrawal {
     pub roles: Vec<RoleName>,
     /// Outcome the case ends with (`zurueckgezogen`).
     pub outcome: String,
+    /// The command as its button reads („Antrag zurückziehen“, „Begleitung … einstellen“);
+    /// absent: „Vorgang zurückziehen“. A KI whose Begleitung ends is not „zurückgezogen“.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// How the ended case reads („Zurückgezogen“, „Eingestellt“); absent: „Zurückgezogen“.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome_title: Option<String>,
+}
+
+impl Withdrawal {
+    /// The command's German label, as buttons, pages and the BPMN export name it.
+    pub fn title(&self) -> &str {
+        self.title.as_deref().unwrap_or("Vorgang zurückziehen")
+    }
+
+    /// How a case ended by this withdrawal reads, on the case page, in mails and the export.
+    pub fn outcome_title(&self) -> &str {
+        self.outcome_title.as_deref().unwrap_or("Zurückgezogen")
+    }
 }
 
 /// The type of a data field.
@@ -681,7 +700,8 @@ impl Definition {
     }
 
     /// How a finished case's outcome reads: the title of the end step that records it
-    /// („Bewilligt“, „Nicht beschlossen“); the withdrawal's outcome reads „Zurückgezogen“.
+    /// („Bewilligt“, „Nicht beschlossen“); the withdrawal's outcome reads as the withdrawal
+    /// says („Zurückgezogen“, „Eingestellt“).
     pub fn outcome_title<'a>(&'a self, outcome: &'a str) -> &'a str {
         self.steps
             .values()
@@ -693,7 +713,7 @@ impl Definition {
                 self.withdraw
                     .as_ref()
                     .filter(|w| w.outcome == outcome)
-                    .map(|_| "Zurückgezogen")
+                    .map(Withdrawal::outcome_title)
             })
             .unwrap_or(outcome)
     }
@@ -849,6 +869,33 @@ mod tests {
         assert_eq!(definition.outcome_title("zurueckgezogen"), "Zurückgezogen");
         // An outcome no step records any more (an older version's) stays as stored.
         assert_eq!(definition.outcome_title("verworfen"), "verworfen");
+        // A KI whose Begleitung ends is not „zurückgezogen“.
+        let betrieb = parse_definition(
+            "ki-betrieb.yaml",
+            include_str!("../../workflows/ki-betrieb.yaml"),
+        )
+        .unwrap();
+        assert_eq!(betrieb.outcome_title("eingestellt"), "Eingestellt");
+        let antrag = parse_definition(
+            "ki-antrag.yaml",
+            include_str!("../../workflows/ki-antrag.yaml"),
+        )
+        .unwrap();
+        assert_eq!(
+            antrag.withdraw.as_ref().map(|w| w.title()),
+            Some("Antrag zurückziehen")
+        );
+        // Without titles, the withdrawal reads as before.
+        let plain = super::Withdrawal {
+            roles: vec!["koordination".into()],
+            outcome: "zurueckgezogen".into(),
+            title: None,
+            outcome_title: None,
+        };
+        assert_eq!(
+            (plain.title(), plain.outcome_title()),
+            ("Vorgang zurückziehen", "Zurückgezogen")
+        );
     }
 
     #[test]

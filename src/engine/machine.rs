@@ -253,6 +253,20 @@ impl Run<'_> {
                         }],
                     });
                 }
+                // Partners still asked for a Stellungnahme are told it is no longer needed;
+                // their links end now, not after the grace period of a closed consultation.
+                for invitation in self
+                    .instance
+                    .invitations
+                    .iter_mut()
+                    .filter(|i| i.status == InvitationStatus::Open)
+                {
+                    invitation.status = InvitationStatus::Withdrawn;
+                    self.effects.push(SideEffect::WithdrawInvitation {
+                        invitation: invitation.id,
+                        case_ended: Some(withdrawal.outcome_title().to_string()),
+                    });
+                }
                 let tokens: Vec<LocalId> = self.instance.tokens.iter().map(|t| t.id).collect();
                 for token in tokens {
                     self.leave(token, "withdrawn");
@@ -702,8 +716,10 @@ impl Run<'_> {
             actor: actor.id.clone(),
             reason,
         });
-        self.effects
-            .push(SideEffect::WithdrawInvitation { invitation });
+        self.effects.push(SideEffect::WithdrawInvitation {
+            invitation,
+            case_ended: None,
+        });
         self.cancel_own_reminders(invitation);
         // The data names the partners of the Beteiligung; the withdrawn one no longer (where it
         // is a list: a single key is the consultation's only partner and stays on record).

@@ -1325,7 +1325,7 @@ fn a_withdrawn_partner_no_longer_counts_is_not_reminded_and_leaves_the_data() {
     assert_eq!(withdrawn.instance.data["beteiligte"], json!(["A", "B"]));
     // Its own reminder is cancelled, the closing goes back to the day after 01.04.
     assert!(withdrawn.effects.iter().any(
-        |e| matches!(e, SideEffect::WithdrawInvitation { invitation } if *invitation == c.id)
+        |e| matches!(e, SideEffect::WithdrawInvitation { invitation, case_ended: None } if *invitation == c.id)
     ));
     assert!(
         withdrawn
@@ -1790,9 +1790,21 @@ fn withdrawal_ends_everything_and_needs_the_role() {
         ),
         Err(EngineError::Refused { .. })
     ));
-    let withdrawn = step(
+    // A has answered; B is still asked when the case is withdrawn.
+    let a = opened.instance.invitations[0].id;
+    let answered = step(
         &wf,
         &opened.instance,
+        Event::Answer {
+            invitation: a,
+            answer: answer(Votum::Zustimmung),
+        },
+        &clock("2026-03-05"),
+    )
+    .unwrap();
+    let withdrawn = step(
+        &wf,
+        &answered.instance,
         Event::Withdraw {
             actor: koordination(),
             reason: Some("Kreistag hat anders entschieden".into()),
@@ -1806,13 +1818,33 @@ fn withdrawal_ends_everything_and_needs_the_role() {
         Some("zurueckgezogen")
     );
     assert!(withdrawn.instance.tokens.is_empty() && withdrawn.instance.timers.is_empty());
-    assert!(
-        withdrawn
-            .instance
-            .invitations
-            .iter()
-            .all(|i| i.status == InvitationStatus::Expired)
-    );
+    let statuses: Vec<(&str, bool)> = withdrawn
+        .instance
+        .invitations
+        .iter()
+        .map(|i| {
+            (
+                i.participant.as_str(),
+                matches!(i.status, InvitationStatus::Answered { .. }),
+            )
+        })
+        .collect();
+    assert_eq!(statuses, [("A", true), ("B", false)]);
+    let b = &withdrawn.instance.invitations[1];
+    assert_eq!(b.status, InvitationStatus::Withdrawn);
+    // Only B is told, and why: its Stellungnahme is no longer needed.
+    let told: Vec<_> = withdrawn
+        .effects
+        .iter()
+        .filter_map(|e| match e {
+            SideEffect::WithdrawInvitation {
+                invitation,
+                case_ended,
+            } => Some((*invitation, case_ended.as_deref())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(told, [(b.id, Some("Zurückgezogen"))]);
     assert_eq!(
         step(
             &wf,

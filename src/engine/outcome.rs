@@ -283,9 +283,15 @@ pub enum SideEffect {
         invitation: LocalId,
         deadline: NaiveDate,
     },
-    /// The office withdrew the invitation: store it, revoke its links at once and tell the
-    /// partner.
-    WithdrawInvitation { invitation: LocalId },
+    /// The office withdrew the invitation, or the whole case ended while it was open: store it,
+    /// revoke its links at once and tell the partner that no Stellungnahme is needed.
+    WithdrawInvitation {
+        invitation: LocalId,
+        /// How the case's end reads („Zurückgezogen“, „Eingestellt“) when the invitation ends
+        /// with the case, so that the mail says why; absent for a single invitation.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        case_ended: Option<String>,
+    },
     /// The consultation is over: revoke links after the grace period.
     CloseInvitation { invitation: LocalId },
     /// Send a mail rendered from a template.

@@ -315,6 +315,17 @@ impl Checker<'_> {
             for (i, role) in withdraw.roles.iter().enumerate() {
                 self.role_ref(role, &at.i(i));
             }
+            for (key, given) in [
+                ("title", &withdraw.title),
+                ("outcome_title", &withdraw.outcome_title),
+            ] {
+                if given.as_ref().is_some_and(|t| t.trim().is_empty()) {
+                    self.error(
+                        &At::root().k("withdraw").k(key),
+                        format!("withdraw.{key} darf nicht leer sein; ohne die Angabe gilt der Standardtext"),
+                    );
+                }
+            }
         }
         if let Some(editors) = &self.def.data_editors {
             self.editors(editors, &At::root().k("data_editors"));

@@ -63,10 +63,11 @@ pub fn workflow_bpmn(definition: &Definition, version: i32) -> String {
             .map_or(name.as_str(), |m| m.title.as_str());
         let _ = writeln!(xml, r#"  <bpmn:message id="{id}" name="{}" />"#, esc(title));
     }
-    if let Some([message, ..]) = &ids.withdrawal {
+    if let (Some(withdraw), Some([message, ..])) = (&definition.withdraw, &ids.withdrawal) {
         let _ = writeln!(
             xml,
-            r#"  <bpmn:message id="{message}" name="Rücknahme des Antrags" />"#
+            r#"  <bpmn:message id="{message}" name="{}" />"#,
+            esc(withdraw.title())
         );
     }
     let _ = writeln!(
@@ -656,22 +657,24 @@ fn write_withdrawal(xml: &mut String, definition: &Definition, ids: &Ids) {
         .collect();
     let _ = writeln!(
         xml,
-        r#"    <bpmn:subProcess id="{sub}" name="Rücknahme des Antrags" triggeredByEvent="true">"#
+        r#"    <bpmn:subProcess id="{sub}" name="{}" triggeredByEvent="true">"#,
+        esc(withdraw.title())
     );
     documentation(
         xml,
         6,
         &format!(
-            "Der Antrag kann in jedem Schritt zurückgenommen werden (POST \
-             /api/v1/cases/{{id}}/withdraw), von: {}. Der Vorgang endet mit dem Ergebnis „{}“; \
-             offene Schritte, Fristen und Beteiligungen enden mit ihm.",
+            "In jedem Schritt möglich (POST /api/v1/cases/{{id}}/withdraw), erklärt von: {}. \
+             Der Vorgang endet mit dem Ergebnis „{}“; offene Schritte und Fristen enden mit ihm, \
+             Stellen mit offener Beteiligung erhalten eine Mail, dass keine Stellungnahme mehr \
+             erforderlich ist.",
             roles.join(", "),
             withdraw.outcome
         ),
     );
     let _ = writeln!(
         xml,
-        r#"      <bpmn:startEvent id="{start}" name="Rücknahme erklärt" isInterrupting="true">
+        r#"      <bpmn:startEvent id="{start}" name="Erklärt" isInterrupting="true">
         <bpmn:outgoing>{flow}</bpmn:outgoing>
         <bpmn:messageEventDefinition messageRef="{message}" />
       </bpmn:startEvent>
@@ -680,7 +683,7 @@ fn write_withdrawal(xml: &mut String, definition: &Definition, ids: &Ids) {
       </bpmn:endEvent>
       <bpmn:sequenceFlow id="{flow}" sourceRef="{start}" targetRef="{end}" />
     </bpmn:subProcess>"#,
-        esc(definition.outcome_title(&withdraw.outcome))
+        esc(withdraw.outcome_title())
     );
 }
 

@@ -797,7 +797,8 @@ fn awaited_messages<'a>(
         .filter_map(|token| workflow.workflow.step(&token.step)?.awaited_message())
 }
 
-/// Withdraws the case (the applicant's Rücknahme).
+/// Withdraws the case (the applicant's Rücknahme, or a KI's Betrieb that ends). The reason goes
+/// into the journal: one line of at most 500 characters (an error at `/reason` otherwise).
 pub fn withdraw(
     conn: &mut DbConnection,
     ctx: &CaseContext<'_>,
@@ -806,6 +807,12 @@ pub fn withdraw(
     reason: Option<String>,
     call: Invocation<'_>,
 ) -> Result<LoadedCase, ServiceError> {
+    let mut errors = Vec::new();
+    let reason =
+        super::extension::check_line("/reason", reason.as_deref(), "Der Grund", &mut errors);
+    if !errors.is_empty() {
+        return Err(ServiceError::InvalidInput(errors));
+    }
     let actor_for_event = call.actor.clone();
     apply(
         conn,
@@ -1160,9 +1167,13 @@ fn record(
                     beteiligung::extended(conn, out, row, *deadline, &context, at)?;
                 }
             }
-            SideEffect::WithdrawInvitation { invitation } => {
+            SideEffect::WithdrawInvitation {
+                invitation,
+                case_ended,
+            } => {
                 if let Some(row) = beteiligung::InvitationRow::by_local(conn, id.0, *invitation)? {
-                    let context = base(&row.step);
+                    let mut context = base(&row.step);
+                    context.vorgang_beendet = case_ended.clone();
                     beteiligung::withdrawn(conn, out, row, &context, at)?;
                 }
             }

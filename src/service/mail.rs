@@ -8,7 +8,8 @@
 //! `antwort.{votum,text,name,version,verspaetet,zeitpunkt}`, `ergebnis[].{organisation,votum,
 //! beantwortet}`, `anliegen.fristverlaengerung.{bis,wochentag,erbeten_am}` and
 //! `anliegen.nicht_zustaendig.{gemeldet_am,zustaendig}` (what an invited partner asked of the
-//! office and is still waiting for; both keys always there, null when nothing is pending). The
+//! office and is still waiting for; both keys always there, null when nothing is pending) and
+//! `vorgang_beendet` (how the case's end reads, when the mail goes out because it ended). The
 //! subject sees only `aktenzeichen`, `verfahren`, `schritt` and `frist`, so no personal data can
 //! end up in a subject line.
 
@@ -112,6 +113,9 @@ pub struct MailContext {
     pub ergebnis: Option<Value>,
     /// What the invited partner asked of the office that is still undecided.
     pub anliegen: PendingAsks,
+    /// How the case's end reads („Zurückgezogen“) when a mail goes out because the whole case
+    /// ended: a partner whose Beteiligung ends with it learns why.
+    pub vorgang_beendet: Option<String>,
 }
 
 /// A partner's requests the office has not decided yet, as mails to the partner mention them:
@@ -179,6 +183,7 @@ impl MailContext {
             "antwort": self.antwort,
             "ergebnis": self.ergebnis,
             "anliegen": self.anliegen.value(),
+            "vorgang_beendet": self.vorgang_beendet,
         })
     }
 

@@ -11,8 +11,8 @@
 // (after the editor named a mistake in German); its arrival is recorded with the data it
 // brings. A user of a kreisangehörige Gemeinde is pointed to the Anregung. Each deployed
 // workflow is downloaded as BPMN 2.0 and read by bpmn-moddle, the reader of bpmn.io and Camunda
-// Modeler; one of them goes back into the editor as the draft of a new workflow. axe-core on
-// every page, a screenshot of every page.
+// Modeler; one of them goes back into the editor as the draft of a new workflow. A second
+// application is withdrawn with its reason. axe-core on every page, a screenshot of every page.
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
@@ -576,6 +576,33 @@ await run(async (browser) => {
     const text = await page.locator('main').textContent();
     assert.ok(text.includes('Abgeschlossen: Räume bezogen'), text);
     await page_done(page, 'nachricht-eingegangen');
+    await page.context().close();
+  });
+
+  await step('the coordinator withdraws a second application, with the reason for the file', async () => {
+    const page = await newPage(browser, 'desktop');
+    await login(page, COORDINATOR);
+    await page.goto(`${BASE_URL}/vorgaenge/neu/ki-antrag`);
+    await submitting(page, () => page.getByRole('button', { name: 'Vorgang anlegen' }).click());
+    assert.match(page.url(), /\/vorgaenge\/\d+/);
+    await Promise.all([
+      page.waitForURL(/\/zurueckziehen$/),
+      page.getByRole('link', { name: 'Antrag zurückziehen' }).click(),
+    ]);
+    const form = await page.locator('main').textContent();
+    assert.ok(form.includes('mit dem Ergebnis „Zurückgezogen“') && form.includes('Was bleibt'), form);
+    await page_done(page, 'vorgang-zurueckziehen');
+    // Without a reason: named at its field, the case goes on.
+    const refused = await submitting(page, () => page.getByRole('button', { name: 'Antrag zurückziehen' }).click());
+    assert.equal(refused.status(), 422);
+    assert.match(await page.locator('#fehler-grund').textContent(), /Bitte geben Sie an, warum der Vorgang beendet wird/);
+    await page_done(page, 'vorgang-zurueckziehen-fehler');
+    await page.fill('#feld-grund', 'Kreistag hat die Antragstellung vertagt');
+    await submitting(page, () => page.getByRole('button', { name: 'Antrag zurückziehen' }).click());
+    assert.ok(page.url().includes('hinweis=beendet'), page.url());
+    const text = await page.locator('main').textContent();
+    assert.ok(text.includes('Der Vorgang ist beendet.') && text.includes('Vorgang beendet: Zurückgezogen; Grund: Kreistag hat die Antragstellung vertagt'), text);
+    await page_done(page, 'vorgang-zurueckgezogen');
     await page.context().close();
   });
 

@@ -189,6 +189,13 @@ both_backends! {
         let bad_page = call!(app, get, "/api/v1/cases?per_page=1000", users.soest, None);
         assert_eq!(bad_page.status, StatusCode::BAD_REQUEST);
 
+        // The reason goes into the file as one line; anything else changes nothing.
+        let multiline = call!(app, post, format!("/api/v1/cases/{id}/withdraw"), users.soest, Some(json!({ "version": 2, "reason": "Neuer\nAnlauf" })));
+        assert_eq!(multiline.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", multiline.body);
+        assert_eq!(multiline.body["errors"][0]["pointer"], "/reason", "{}", multiline.body);
+        assert!(multiline.body["errors"][0]["message"].as_str().unwrap().starts_with("Der Grund enthält Steuerzeichen"), "{}", multiline.body);
+        let still = call!(app, get, format!("/api/v1/cases/{id}"), users.soest, None);
+        assert_eq!((still.body["status"].as_str(), still.body["version"].as_i64()), (Some("running"), Some(2)));
         let withdrawn = call!(app, post, format!("/api/v1/cases/{id}/withdraw"), users.soest, Some(json!({ "version": 2, "reason": "Neuer Anlauf" })));
         assert_eq!(withdrawn.status, StatusCode::OK, "{}", withdrawn.body);
         assert_eq!(withdrawn.body["status"], "withdrawn");

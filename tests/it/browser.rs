@@ -194,7 +194,8 @@ fn the_whole_procedure_in_the_browser() {
 
     // Afterwards, through the database: the application approved, every partner answered once
     // (one with Bedenken), the operation case running with its concept deadline, the rooms'
-    // case ended with the data of its message, the Antragszeitraum entered.
+    // case ended with the data of its message, the second application withdrawn, the
+    // Antragszeitraum entered.
     let mut conn = stage.db.connection();
     use vorgang::db::schema::{cases, invitations, timers};
     let outcomes: Vec<(String, String, Option<String>)> = cases::table
@@ -202,13 +203,20 @@ fn the_whole_procedure_in_the_browser() {
         .select((cases::workflow_key, cases::status, cases::outcome))
         .load(&mut conn)
         .unwrap();
-    assert_eq!(outcomes.len(), 3, "{outcomes:?}");
+    assert_eq!(outcomes.len(), 4, "{outcomes:?}");
     assert_eq!(outcomes[0].0, "ki-antrag");
     assert_eq!(outcomes[0].2.as_deref(), Some("bewilligt"), "{outcomes:?}");
     assert_eq!(outcomes[1].0, "ki-betrieb");
     assert_eq!(outcomes[1].1, "running");
     // The rooms' case ended with the hand-over its message brought.
     assert_eq!(outcomes[2].2.as_deref(), Some("bezogen"), "{outcomes:?}");
+    // The second application, withdrawn in its draft.
+    assert_eq!(
+        (outcomes[3].0.as_str(), outcomes[3].1.as_str()),
+        ("ki-antrag", "withdrawn"),
+        "{outcomes:?}"
+    );
+    assert_eq!(outcomes[3].2.as_deref(), Some("zurueckgezogen"));
     let state: String = cases::table
         .filter(cases::workflow_key.eq("ki-raeume"))
         .select(cases::state)

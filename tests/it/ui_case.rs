@@ -735,6 +735,109 @@ both_backends! {
 }
 
 both_backends! {
+    async fn the_office_withdraws_the_whole_case_and_partners_still_asked_are_told(backend) {
+        use vorgang::db::schema::cases as case_rows;
+        let db = TestDatabase::migrated(backend);
+        let dir = tempfile::tempdir().unwrap();
+        create_user(&mut db.connection(), COORDINATOR, "05974", &[Role::Koordination], Some(PASSWORD));
+        create_user(&mut db.connection(), "l@kreis-soest.de", "05974", &[Role::Lesen], Some(PASSWORD));
+        let (app, api) = ui_app!(db, dir.path());
+        let id = start(&mut db.connection(), &api, "05974", application());
+        start_consultation(&mut db.connection(), &api, id);
+        // One partner has answered; the other is still asked.
+        let (answered, open) = {
+            let mut conn = db.connection();
+            let case = cases::load(&mut conn, &api.registry, CaseId(id)).unwrap();
+            let [first, second] = [&case.instance.invitations[0], &case.instance.invitations[1]];
+            let now = clock::now();
+            cases::record_answer(&mut conn, &api.case_context(), CaseId(id), first.id,
+                vorgang::engine::instance::Answer {
+                    votum: vorgang::engine::instance::Votum::Zustimmung,
+                    text: "Einverstanden.".into(),
+                    answered_by: "Frau Muster".into(),
+                    attachment: None,
+                    received_on: None,
+                }, &actor(COORDINATOR), &now).unwrap();
+            (first.participant.clone(), (second.participant.clone(), second.id.0 as i64))
+        };
+        let (open, open_local) = open;
+        let open_row: i64 = vorgang::db::schema::invitations::table
+            .filter(vorgang::db::schema::invitations::case_id.eq(id))
+            .filter(vorgang::db::schema::invitations::local_id.eq(open_local))
+            .select(vorgang::db::schema::invitations::id)
+            .first(&mut db.connection())
+            .unwrap();
+        let open_name = Organisation::find_by_key(&mut db.connection(), &open).unwrap().unwrap().designation().into_owned();
+        let answered_name = Organisation::find_by_key(&mut db.connection(), &answered).unwrap().unwrap().designation().into_owned();
+        let invitation_mail = crate::beteiligung::mails(&db).into_iter()
+            .find(|m| m.0 == "beteiligung_einladung" && m.5 == Some(open_row))
+            .expect("the open partner's invitation");
+        let token = crate::beteiligung::token_in(&invitation_mail.3);
+        let entry = format!("/vorgaenge/{id}/zurueckziehen");
+        let state = |db: &TestDatabase| -> (String, i64) {
+            case_rows::table.find(id).select((case_rows::status, case_rows::version)).first(&mut db.connection()).unwrap()
+        };
+        let (_, version) = state(&db);
+
+        // Whoever only reads the case is not offered it, and cannot open the form.
+        let mut reader = Browser::from("10.0.0.4:1000");
+        reader.login(&app, "l@kreis-soest.de", PASSWORD).await;
+        let page = reader.get(&app, &format!("/vorgaenge/{id}")).await;
+        assert!(!page.body.contains(&entry), "{}", page.body);
+        assert_eq!(reader.get(&app, &entry).await.status, 403);
+
+        let mut browser = Browser::from("10.0.0.3:1000");
+        browser.login(&app, COORDINATOR, PASSWORD).await;
+        let csrf = browser.csrf_token(&app, &format!("/vorgaenge/{id}")).await;
+        let page = browser.get(&app, &format!("/vorgaenge/{id}")).await;
+        assert!(page.body.contains(&format!("<a href=\"{entry}\">Antrag zurückziehen</a>")), "{}", page.body);
+        let form = browser.get(&app, &entry).await;
+        assert_eq!(form.status, 200, "{}", form.body);
+        assert!(form.body.contains("<h1>Antrag zurückziehen: KI-05974-"), "{}", form.body);
+        assert!(form.body.contains("mit dem Ergebnis „Zurückgezogen“"), "{}", form.body);
+        assert!(form.body.contains("„Beteiligung der örtlichen Partner“"), "{}", form.body);
+        assert!(form.body.contains(&open_name) && !form.body.contains(&answered_name), "only the partner still asked: {}", form.body);
+        assert_eq!(form.hidden("version"), version.to_string());
+
+        // Without a reason the form comes back with the error at its field; nothing changes.
+        let mails_before = outbox::table.count().get_result::<i64>(&mut db.connection()).unwrap();
+        let refused = browser.post(&app, &entry, &[("csrf", &csrf), ("version", &version.to_string()), ("grund", " ")]).await;
+        assert_eq!(refused.status, 422, "{}", refused.body);
+        assert!(refused.body.contains("<span class=\"feldfehler\" id=\"fehler-grund\">Bitte geben Sie an, warum der Vorgang beendet wird."), "{}", refused.body);
+        assert_eq!(refused.hidden("version"), version.to_string());
+        // A form older than the case is a conflict, not a withdrawal of something unseen.
+        let stale = browser.post(&app, &entry, &[("csrf", &csrf), ("version", &(version - 1).to_string()), ("grund", "Kreistag hat abgelehnt")]).await;
+        assert_eq!(stale.status, 409, "{}", stale.body);
+        assert_eq!(state(&db), ("running".to_string(), version));
+        assert_eq!(outbox::table.count().get_result::<i64>(&mut db.connection()).unwrap(), mails_before);
+
+        let done = browser.post(&app, &entry, &[("csrf", &csrf), ("version", &version.to_string()), ("grund", "Kreistag hat die Antragstellung abgelehnt")]).await;
+        assert_eq!(done.location(), format!("/vorgaenge/{id}?hinweis=beendet"), "{}", done.body);
+        assert_eq!(state(&db).0, "withdrawn");
+        let page = browser.get(&app, done.location()).await;
+        assert!(page.body.contains("Der Vorgang ist beendet."), "{}", page.body);
+        assert!(page.body.contains("Zurückgezogen"), "{}", page.body);
+        assert!(page.body.contains("Vorgang beendet: Zurückgezogen; Grund: Kreistag hat die Antragstellung abgelehnt"), "{}", page.body);
+        assert!(!page.body.contains(&entry), "not offered twice: {}", page.body);
+        // The draft was done; the Beteiligung was broken off, not done.
+        assert!(page.body.contains("Antrag entwerfen <span class=\"marke-schritt\">(erledigt)</span>"), "{}", page.body);
+        assert!(!page.body.contains("Beteiligung der örtlichen Partner <span class=\"marke-schritt\">(erledigt)"), "{}", page.body);
+
+        // Exactly the partner still asked is told why, and its link no longer opens the case.
+        let told: Vec<_> = crate::beteiligung::mails(&db).into_iter().filter(|m| m.0 == "beteiligung_zurueckgenommen").collect();
+        assert_eq!(told.len(), 1, "{told:?}");
+        assert!(told[0].3.contains("Der Vorgang ist beendet (Ergebnis: Zurückgezogen); Ihre Beteiligung entfällt damit."), "{}", told[0].3);
+        assert!(!told[0].3.contains("Kreistag"), "the reason is for the file: {}", told[0].3);
+        assert_eq!((&told[0].1, told[0].5), (&invitation_mail.1, Some(open_row)));
+        let link = browser.get(&app, &format!("/beteiligung/{token}")).await;
+        assert_eq!(link.status, 410, "{}", link.body);
+        let again = browser.get(&app, &entry).await;
+        assert_eq!(again.status, 422, "{}", again.body);
+        assert!(again.body.contains("Der Vorgang ist bereits beendet."), "{}", again.body);
+    }
+}
+
+both_backends! {
     async fn a_partner_past_its_deadline_while_another_was_extended_is_shown_as_such(backend) {
         let db = TestDatabase::migrated(backend);
         let dir = tempfile::tempdir().unwrap();

@@ -158,6 +158,29 @@ fn unknown_steps_in_branches_join_consultation_and_timers() {
 }
 
 #[test]
+fn a_withdrawal_names_itself_with_text_or_not_at_all() {
+    let with = |titles: &str| {
+        let head = HEAD.replace(
+            "start: a",
+            &format!("withdraw: {{ roles: [r], outcome: eingestellt{titles} }}\nstart: a"),
+        );
+        check(&format!("{head}{}{END}", task_to("ende")))
+            .into_iter()
+            .filter(|l| l.contains("withdraw"))
+            .collect::<Vec<_>>()
+    };
+    assert!(with("").is_empty());
+    assert!(with(", title: Arbeit einstellen, outcome_title: Eingestellt").is_empty());
+    assert_eq!(
+        with(", title: '  ', outcome_title: ''"),
+        [
+            "w.yaml:11:54: Fehler: withdraw.title darf nicht leer sein; ohne die Angabe gilt der Standardtext",
+            "w.yaml:11:75: Fehler: withdraw.outcome_title darf nicht leer sein; ohne die Angabe gilt der Standardtext",
+        ]
+    );
+}
+
+#[test]
 fn unknown_roles() {
     let text = format!(
         "{}{}",

@@ -235,7 +235,7 @@ fn the_application_procedure_reads_back_step_by_step() {
     let (kind, title, _, _) = &model.nodes["Ruecknahme"];
     assert_eq!(
         (kind.as_str(), title.as_str()),
-        ("subProcess", "Rücknahme des Antrags")
+        ("subProcess", "Antrag zurückziehen")
     );
     assert!(xml.contains(r#"triggeredByEvent="true""#));
     let (kind, _, _, outgoing) = &model.nodes["Ruecknahme_start"];
@@ -269,6 +269,12 @@ fn deadlines_of_the_operation_become_timer_boundary_events() {
     assert_eq!((cancel.as_str(), kind.as_str()), ("false", "timeDate"));
     let (_, cancel, kind) = &model.boundaries["Timer_konzept_ueberfaellig_monatliche_erinnerung"];
     assert_eq!((cancel.as_str(), kind.as_str()), ("false", "timeCycle"));
+    // The Begleitung is ended, not withdrawn: the subprocess and its end say so.
+    assert_eq!(
+        model.nodes["Ruecknahme"].1,
+        "Begleitung des Integrationszentrums einstellen"
+    );
+    assert_eq!(model.nodes["Ruecknahme_end"].1, "Eingestellt");
     // Every shipped workflow keeps the rules.
     check(&read(&workflow_bpmn(&shipped("ki-anregung"), 1)));
 }

@@ -320,7 +320,8 @@ pub async fn take_action(
         return bad_version(&api, &session);
     };
     let step = form.schritt.filter(|s| !s.is_empty());
-    run_case_command(&db, &api, &session, CaseId(id), version, "aktion", {
+    let command = (CaseId(id), version, Permission::TakeAction);
+    run_case_command(&db, &api, &session, command, "aktion", {
         move |conn, ctx, call| {
             let step = step.as_deref();
             cases::take_action(conn, ctx, CaseId(id), version, &action, step, None, call)
@@ -330,15 +331,14 @@ pub async fn take_action(
 }
 
 /// Runs `command` on case `id` (the form's `version`) as the session's user, who must read the
-/// case (a hidden one stays 404, even for a user who could act on visible ones) and may act in
-/// it, then answers as the case page does: back to the page with `hinweis` when it happened, the
-/// conflict page for a stale version, the refusal with its reasons otherwise.
-async fn run_case_command<F>(
+/// case (a hidden one stays 404, even for a user who could act on visible ones) and hold
+/// `permission` in it, then answers as the case page does: back to the page with `hinweis` when
+/// it happened, the conflict page for a stale version, the refusal with its reasons otherwise.
+pub(super) async fn run_case_command<F>(
     db: &web::Data<Database>,
     api: &web::Data<ApiState>,
     session: &Session,
-    id: CaseId,
-    version: i64,
+    (id, version, permission): (CaseId, i64, Permission),
     hinweis: &str,
     command: F,
 ) -> HttpResponse
@@ -357,7 +357,7 @@ where
         permitted_row(conn, &principal, Permission::ReadCase, id)?;
         let actor = crate::web::api::actor(&principal);
         let now = clock::now();
-        let check = |access| permit(&principal, Permission::TakeAction, access);
+        let check = |access| permit(&principal, permission, access);
         command(
             conn,
             &state.case_context(),

@@ -252,6 +252,9 @@ pub async fn page(
             "Die Stelle wurde zur Beteiligung eingeladen; sie erhält die Einladung mit ihrem persönlichen Link.",
         ),
         "vermerk" => Some("Der Vermerk wurde in den Verlauf aufgenommen."),
+        "beendet" => Some(
+            "Der Vorgang ist beendet. Stellen, die noch um eine Stellungnahme gebeten waren, erhalten eine Mail, dass sie nicht mehr erforderlich ist.",
+        ),
         "wiedervorlage" => {
             Some("Die Wiedervorlage ist gesetzt; sie erscheint am Tag auf Ihrer Startseite.")
         }
@@ -317,7 +320,8 @@ pub(crate) fn status_de(
             format!("Abgeschlossen: {}", definition.outcome_title(outcome))
         }
         ("completed", None) => "Abgeschlossen".into(),
-        ("withdrawn", _) => "Zurückgezogen".into(),
+        ("withdrawn", Some(outcome)) => definition.outcome_title(outcome).to_string(),
+        ("withdrawn", None) => "Zurückgezogen".into(),
         (other, _) => other.to_string(),
     }
 }
@@ -372,10 +376,12 @@ fn context(session: &Session, loaded: &Loaded, overrides: Overrides) -> Value {
         .active_steps()
         .map(|t| t.step.as_str())
         .collect();
+    // A step the case was withdrawn from was not done, only left.
     let passed: BTreeSet<&str> = loaded
         .journal
         .iter()
         .filter(|e| e.kind == "step_left")
+        .filter(|e| e.payload.get("via").and_then(Value::as_str) != Some("withdrawn"))
         .filter_map(|e| e.payload.get("step").and_then(Value::as_str))
         .collect();
     context["schritte"] = json!(
@@ -438,13 +444,21 @@ fn context(session: &Session, loaded: &Loaded, overrides: Overrides) -> Value {
 
     // Actions, with every reason and links to the missing fields.
     let labels = field_labels(definition);
-    let actions = available_actions(
-        &workflow.workflow,
-        &case.instance,
-        &crate::web::api::actor(principal),
-        &loaded.clock,
-    );
+    let actor = crate::web::api::actor(principal);
+    let actions = available_actions(&workflow.workflow, &case.instance, &actor, &loaded.clock);
     context["darf_handeln"] = json!(darf_handeln);
+    // Ending the case early is offered to the roles the workflow names, while it runs.
+    context["beenden"] = json!(
+        definition
+            .withdraw
+            .as_ref()
+            .filter(|w| {
+                running
+                    && may(Permission::WithdrawCase)
+                    && w.roles.iter().any(|role| actor.has_role(role))
+            })
+            .map(|w| w.title())
+    );
     // The actions of another role's step are named once, with who takes them, instead of each
     // with „Diese Aktion ist der Rolle … vorbehalten“ (the API lists them all).
     let (others, actions): (Vec<_>, Vec<_>) = actions.iter().partition(|a| {
@@ -1012,8 +1026,21 @@ pub(crate) fn journal_item(
             step()
         ),
         "case_start_requested" => format!("Folgevorgang „{}“ angestoßen", text("workflow")),
-        "case_withdrawn" => "Vorgang zurückgezogen".to_string(),
-        "case_completed" => format!("Vorgang abgeschlossen (Ergebnis: {})", text("outcome")),
+        "case_withdrawn" => {
+            let reason = p
+                .get("reason")
+                .and_then(Value::as_str)
+                .map(|r| format!("; Grund: {r}"))
+                .unwrap_or_default();
+            format!(
+                "Vorgang beendet: {}{reason}",
+                definition.outcome_title(&text("outcome"))
+            )
+        }
+        "case_completed" => format!(
+            "Vorgang abgeschlossen (Ergebnis: {})",
+            definition.outcome_title(&text("outcome"))
+        ),
         cases::INVITATION_RESENT => "Einladung erneut gesendet".to_string(),
         notes::NOTE_ADDED if p.get(internal::WITHHELD).is_some() => {
             "Interner Vermerk einer anderen Stelle (nicht einsehbar)".to_string()

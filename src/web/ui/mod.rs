@@ -27,6 +27,7 @@ pub(crate) mod case_page;
 mod case_participant;
 mod case_recorded_answer;
 mod case_refusal;
+mod case_retraction;
 mod case_withdrawal;
 mod cookie;
 pub mod csrf;
@@ -242,6 +243,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(page(r"/vorgaenge/{id:\d+}/nachrichten/{name}", |r| {
             r.route(web::get().to(case_message::form))
                 .route(web::post().to(case_message::receive))
+        }))
+        .service(page(r"/vorgaenge/{id:\d+}/zurueckziehen", |r| {
+            r.route(web::get().to(case_retraction::form))
+                .route(web::post().to(case_retraction::submit))
         }))
         .service(page(r"/vorgaenge/{id:\d+}/zustaendigkeit", |r| {
             r.route(web::post().to(case_assignment::set))
