@@ -144,6 +144,18 @@ fn label(node: Node) -> String {
     given_name(node).unwrap_or_else(|| node.attribute("id").unwrap_or("").to_string())
 }
 
+/// `key` cut to the length a workflow key may have, after a whole word.
+fn shortened_key(key: &str) -> String {
+    let max = crate::engine::validate::KEY_MAX;
+    if key.len() <= max {
+        return key.to_string();
+    }
+    // ASCII only (`snake`), so every byte index is a character boundary.
+    let cut = &key[..=max];
+    let cut = cut.rsplit_once('-').map_or(&key[..max], |(words, _)| words);
+    cut.trim_end_matches('-').to_string()
+}
+
 /// The element's `name` with its white space collapsed; `None` where it has none.
 fn given_name(node: Node) -> Option<String> {
     let name = node.attribute("name").unwrap_or("");
@@ -544,10 +556,7 @@ impl<'a, 'input> Reader<'a, 'input> {
     /// The key from vorgang's own export (its target namespace), else from the process's name,
     /// else from its id; the title from the process's or the file's name.
     fn key_and_title(&self) -> (String, String) {
-        let named = |node: Node| {
-            Some(node.attribute("name").unwrap_or("").trim().to_string()).filter(|n| !n.is_empty())
-        };
-        let title = named(self.process).or_else(|| named(self.root));
+        let title = given_name(self.process).or_else(|| given_name(self.root));
         let exported = self
             .root
             .attribute("targetNamespace")
@@ -564,7 +573,7 @@ impl<'a, 'input> Reader<'a, 'input> {
                 ]
                 .into_iter()
                 .flatten()
-                .map(|text| snake(&text).replace('_', "-"))
+                .map(|text| shortened_key(&snake(&text).replace('_', "-")))
                 .find(|key| !key.is_empty())
             })
             .unwrap_or_else(|| "importierter-ablauf".to_string());

@@ -433,6 +433,36 @@ fn odd_ids_and_names_become_unique_names() {
 }
 
 #[test]
+fn a_long_process_name_becomes_a_key_short_enough_cut_after_a_word() {
+    let xml = r#"<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL">
+      <process id="P" name="Anregung eines Kommunalen Integrationszentrums durch eine kreisangehörige Gemeinde">
+        <startEvent id="s"><outgoing>f1</outgoing></startEvent>
+        <endEvent id="E" />
+        <sequenceFlow id="f1" sourceRef="s" targetRef="E" />
+      </process>
+    </definitions>"#;
+    let draft = import_bpmn(xml).unwrap();
+    assert_eq!(
+        draft.definition.workflow,
+        "anregung-eines-kommunalen-integrationszentrums-durch-eine"
+    );
+    assert!(draft.definition.workflow.len() <= crate::engine::validate::KEY_MAX);
+    // Without a word to cut after, at the limit itself.
+    assert_eq!(super::shortened_key(&"k".repeat(80)), "k".repeat(64));
+    let exact = format!("{}-{}", "a".repeat(30), "b".repeat(33));
+    assert_eq!(
+        super::shortened_key(&exact),
+        exact,
+        "64 characters stay whole"
+    );
+    assert_eq!(
+        super::shortened_key(&format!("{exact}-c")),
+        exact,
+        "cut where the next word begins"
+    );
+}
+
+#[test]
 fn the_reference_process_of_other_engines_becomes_the_same_flow() {
     // The benchmark's reference process as written for SpiffWorkflow and bpmn-engine: plain
     // BPMN of other authors, unnamed gateways, Python and JavaScript conditions.

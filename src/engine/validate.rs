@@ -45,6 +45,12 @@ pub enum TemplateUse {
     Case,
 }
 
+/// The longest workflow key, in bytes (ASCII).
+pub const KEY_MAX: usize = 64;
+
+/// The one key a workflow cannot have: the address of the editor for new workflows.
+const RESERVED_KEY: &str = "neu";
+
 /// Checks a loaded definition; returns errors and warnings sorted by position.
 pub fn validate(def: &Definition, tree: &SourceTree, ctx: &ValidationContext) -> Vec<Diagnostic> {
     let mut checker = Checker {
@@ -55,6 +61,7 @@ pub fn validate(def: &Definition, tree: &SourceTree, ctx: &ValidationContext) ->
         unknown_steps: false,
         unknown_roles: false,
     };
+    checker.key();
     checker.start();
     checker.withdrawal();
     for (name, step) in &def.steps {
@@ -295,6 +302,35 @@ impl Checker<'_> {
             at.path(),
             message,
         ));
+    }
+
+    /// The key names the workflow in addresses (`/admin/workflows/{key}`, the API), in file
+    /// names and in other workflows' `start_case`: plain enough for all of them.
+    fn key(&mut self) {
+        let key = self.def.workflow.as_str();
+        let well_formed = (1..=KEY_MAX).contains(&key.len())
+            && key.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+            && key
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+        let at = At::root().k("workflow");
+        if !well_formed {
+            self.error(
+                &at,
+                format!(
+                    "der Schlüssel '{key}' taugt nicht als Name des Workflows: erlaubt sind 1 bis \
+                     {KEY_MAX} Kleinbuchstaben ohne Umlaute, Ziffern, '-' und '_', am Anfang ein \
+                     Buchstabe oder eine Ziffer (z. B. 'ki-antrag'); er steht in Adressen und \
+                     Dateinamen"
+                ),
+            );
+        } else if key == RESERVED_KEY {
+            self.error(
+                &at,
+                "der Schlüssel 'neu' ist vergeben: /admin/workflows/neu ist die Adresse des \
+                 Editors für neue Workflows",
+            );
+        }
     }
 
     fn start(&mut self) {

@@ -304,6 +304,19 @@ both_backends! {
         assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
         let body: Value = actix_test::read_body_json(response).await;
         assert!(body["errors"][0]["line"].as_u64().is_some(), "{body}");
+        // A key that would be the editor's own address is refused where it stands.
+        let shadowing = actix_test::TestRequest::post()
+            .uri("/api/v1/workflows")
+            .insert_header(("Authorization", format!("Bearer {}", users.admin)))
+            .insert_header(("Content-Type", "application/yaml"))
+            .set_payload(include_str!("../../workflows/ki-anregung.yaml").replacen("workflow: ki-anregung", "workflow: neu", 1))
+            .to_request();
+        let response = actix_test::call_service(&app, shadowing).await;
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let body: Value = actix_test::read_body_json(response).await;
+        let errors = body["errors"].as_array().unwrap();
+        assert!(errors.iter().any(|e| e["message"].as_str().unwrap().starts_with("der Schlüssel 'neu' ist vergeben") && e["line"] == 9), "{body}");
+        assert_eq!(call!(app, get, "/api/v1/workflows/neu", users.admin, None).status, StatusCode::NOT_FOUND);
         // A case of the approving authority's own organisation that was never submitted is not
         // counted in its list either (the list filter follows the same rule as reading).
         let own_kfi = call!(app, post, "/api/v1/cases", users.admin, Some(json!({ "workflow": "ki-antrag", "applicant": "KFI" })));

@@ -158,6 +158,50 @@ fn unknown_steps_in_branches_join_consultation_and_timers() {
 }
 
 #[test]
+fn the_key_is_plain_enough_for_addresses_and_not_the_editors_own() {
+    let with = |key: &str| {
+        let head = HEAD.replace("workflow: w", &format!("workflow: '{key}'"));
+        check(&format!("{head}{}{END}", task_to("ende")))
+            .into_iter()
+            .filter(|l| l.contains("der Schlüssel '"))
+            .collect::<Vec<_>>()
+    };
+    for fine in [
+        "w",
+        "ki-antrag",
+        "ki_betrieb_2",
+        "2027-raeume",
+        &"k".repeat(64),
+    ] {
+        assert!(with(fine).is_empty(), "{fine}: {:?}", with(fine));
+    }
+    for wrong in [
+        "",
+        "KI-Antrag",
+        "ki antrag",
+        "ki/antrag",
+        "-ki",
+        "räume",
+        &"k".repeat(65),
+    ] {
+        let errors = with(wrong);
+        assert_eq!(errors.len(), 1, "{wrong}: {errors:?}");
+        assert!(
+            errors[0].starts_with(&format!(
+                "w.yaml:1:11: Fehler: der Schlüssel '{wrong}' taugt nicht als Name des Workflows"
+            )),
+            "{errors:?}"
+        );
+    }
+    assert_eq!(
+        with("neu"),
+        [
+            "w.yaml:1:11: Fehler: der Schlüssel 'neu' ist vergeben: /admin/workflows/neu ist die Adresse des Editors für neue Workflows"
+        ]
+    );
+}
+
+#[test]
 fn a_withdrawal_names_itself_with_text_or_not_at_all() {
     let with = |titles: &str| {
         let head = HEAD.replace(
