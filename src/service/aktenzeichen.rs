@@ -1,6 +1,8 @@
 //! Aktenzeichen: the file number every case carries, e.g. `KI-05154-2026-0007`.
 //!
-//! The running number counts per prefix, applicant and year; it is drawn inside the case-creating
+//! The running number counts per prefix, applicant and year, as far as the pattern shows them: a
+//! pattern without `{ags}` numbers all applicants in one sequence, one without `{year}` goes on
+//! across years, so that no two cases ever read alike. It is drawn inside the case-creating
 //! transaction with an upsert, so two concurrent creations never get the same number.
 
 use diesel::prelude::*;
@@ -54,6 +56,17 @@ impl AktenzeichenPattern {
         })
     }
 
+    /// The counter a case with these parts draws its number from: the parts the pattern does
+    /// not show are left out (empty, year 0), or two cases could get the same Aktenzeichen.
+    pub fn counter<'a>(&self, prefix: &'a str, ags: &'a str, year: i32) -> Counter<'a> {
+        let shows = |placeholder: &str| self.pattern.contains(placeholder);
+        Counter {
+            prefix: if shows("{prefix}") { prefix } else { "" },
+            applicant_key: if shows("{ags}") { ags } else { "" },
+            year: if shows("{year}") { year } else { 0 },
+        }
+    }
+
     /// The Aktenzeichen for these parts.
     pub fn render(&self, prefix: &str, ags: &str, year: i32, number: i32) -> String {
         let mut out = self
@@ -79,6 +92,17 @@ impl Default for AktenzeichenPattern {
             pattern: DEFAULT_PATTERN.to_string(),
         }
     }
+}
+
+/// Which running number a new case draws: one row of `aktenzeichen_counters`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counter<'a> {
+    /// The workflow's prefix, or empty where the pattern leaves it out.
+    pub prefix: &'a str,
+    /// The applicant's AGS or key, or empty where the pattern leaves it out.
+    pub applicant_key: &'a str,
+    /// The year of creation, or 0 where the pattern leaves it out.
+    pub year: i32,
 }
 
 #[derive(QueryableByName)]
@@ -108,15 +132,15 @@ pub struct Reserved {
     pub case_id: Option<CaseId>,
 }
 
-/// Draws the next running number for (prefix, applicant, year) and, on PostgreSQL, the new
-/// case's id. Must run inside the caller's write transaction: the upsert locks the counter row
-/// until commit, so numbers stay gapless; ids may have gaps (a sequence is not transactional).
-pub fn reserve(
-    conn: &mut DbConnection,
-    prefix: &str,
-    applicant_key: &str,
-    year: i32,
-) -> Result<Reserved, DbError> {
+/// Draws the next running number of `counter` and, on PostgreSQL, the new case's id. Must run
+/// inside the caller's write transaction: the upsert locks the counter row until commit, so
+/// numbers stay gapless; ids may have gaps (a sequence is not transactional).
+pub fn reserve(conn: &mut DbConnection, counter: Counter<'_>) -> Result<Reserved, DbError> {
+    let Counter {
+        prefix,
+        applicant_key,
+        year,
+    } = counter;
     // One statement on both backends; PostgreSQL also draws the case id in it.
     let upsert = |placeholders: &str, also: &str| {
         format!(
@@ -192,5 +216,24 @@ mod tests {
                 .contains("{jahr}")
         );
         assert!(AktenzeichenPattern::parse("{prefix-{number}").is_err());
+    }
+
+    #[test]
+    fn a_counter_counts_over_what_the_pattern_shows() {
+        let counter = |pattern: &str| {
+            let pattern = AktenzeichenPattern::parse(pattern).unwrap();
+            let Counter {
+                prefix,
+                applicant_key,
+                year,
+            } = pattern.counter("KI", "05154", 2026);
+            (prefix, applicant_key, year)
+        };
+        assert_eq!(counter(DEFAULT_PATTERN), ("KI", "05154", 2026));
+        // All applicants in one sequence, or „KI/2026/1“ twice.
+        assert_eq!(counter("{prefix}/{year}/{number}"), ("KI", "", 2026));
+        // On across years, or „KI-05154-1“ again next January.
+        assert_eq!(counter("{prefix}-{ags}-{number:05}"), ("KI", "05154", 0));
+        assert_eq!(counter("{number}"), ("", "", 0));
     }
 }

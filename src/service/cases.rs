@@ -255,7 +255,8 @@ impl Start {
             .clone()
             .unwrap_or_else(|| definition.workflow.to_uppercase());
         let year = clock.today.year();
-        let reserved = super::aktenzeichen::reserve(conn, &prefix, &applicant.key, year)?;
+        let counter = ctx.pattern.counter(&prefix, &applicant.key, year);
+        let reserved = super::aktenzeichen::reserve(conn, counter)?;
         let aktenzeichen = ctx
             .pattern
             .render(&prefix, &applicant.key, year, reserved.number);

@@ -196,6 +196,24 @@ both_backends! {
 }
 
 both_backends! {
+    fn a_pattern_without_the_applicant_or_year_still_gives_every_case_its_own_aktenzeichen(backend) {
+        let mut f = Fixture::new(backend);
+        let start = |f: &Fixture, org: &str, day: &str| {
+            cases::start_case(&mut f.conn(), &f.ctx(), "ki-antrag", &f.org(org), json!({}), &koordination(), &clock(day)).unwrap().row.aktenzeichen
+        };
+        f.pattern = AktenzeichenPattern::parse("{prefix}/{year}/{number}").unwrap();
+        // Soest and Kleve share one sequence: „KI/2026/1“ exists once.
+        assert_eq!(start(&f, "05974", "2026-03-04"), "KI/2026/1");
+        assert_eq!(start(&f, "05154", "2026-03-04"), "KI/2026/2");
+        assert_eq!(start(&f, "05974", "2027-01-04"), "KI/2027/1");
+        // Without the year, the numbers go on into the next one.
+        f.pattern = AktenzeichenPattern::parse("{prefix}-{ags}-{number:03}").unwrap();
+        assert_eq!(start(&f, "05974", "2026-12-30"), "KI-05974-001");
+        assert_eq!(start(&f, "05974", "2027-01-04"), "KI-05974-002");
+    }
+}
+
+both_backends! {
     fn invalid_data_is_refused_with_pointers_and_nothing_is_stored(backend) {
         let f = Fixture::new(backend);
         let error = cases::start_case(&mut f.conn(), &f.ctx(), "ki-antrag", &f.org("05974"), json!({ "arbeitsaufnahme": "morgen", "erfunden": 1 }), &koordination(), &clock("2026-03-04")).unwrap_err();
