@@ -819,6 +819,8 @@ both_backends! {
         assert!(page.body.contains("Zurückgezogen"), "{}", page.body);
         assert!(page.body.contains("Vorgang beendet: Zurückgezogen; Grund: Kreistag hat die Antragstellung abgelehnt"), "{}", page.body);
         assert!(!page.body.contains(&entry), "not offered twice: {}", page.body);
+        let list = browser.get(&app, "/vorgaenge?status=withdrawn").await;
+        assert!(list.body.contains("vorzeitig beendet: Zurückgezogen"), "{}", list.body);
         // The draft was done; the Beteiligung was broken off, not done.
         assert!(page.body.contains("Antrag entwerfen <span class=\"marke-schritt\">(erledigt)</span>"), "{}", page.body);
         assert!(!page.body.contains("Beteiligung der örtlichen Partner <span class=\"marke-schritt\">(erledigt)"), "{}", page.body);

@@ -35,7 +35,8 @@ pub(crate) fn status_label(status: &str) -> &'static str {
     match status {
         "running" => "laufend",
         "completed" => "abgeschlossen",
-        "withdrawn" => "zurückgenommen",
+        // Withdrawn or, for a KI's Begleitung, ended: not „zurückgenommen“ either way.
+        "withdrawn" => "vorzeitig beendet",
         _ => "neu",
     }
 }
@@ -71,9 +72,9 @@ impl Listed {
             ags: applicant.key.clone(),
             verfahren: case.workflow.title.clone(),
             status: match (case.row.status.as_str(), case.row.outcome.as_deref()) {
-                ("completed", Some(outcome)) => format!(
+                (status @ ("completed" | "withdrawn"), Some(outcome)) => format!(
                     "{}: {}",
-                    status_label("completed"),
+                    status_label(status),
                     case.workflow.definition().outcome_title(outcome)
                 ),
                 (status, _) => status_label(status).to_string(),

@@ -29,7 +29,7 @@ fn day(date: chrono::NaiveDate) -> String {
     date.format("%d.%m.%Y").to_string()
 }
 
-/// How the case ended, and on which day in Germany: „zurückgenommen am 03.03.2026“.
+/// How the case ended, and on which day in Germany: „vorzeitig beendet am 03.03.2026“.
 fn ended(status: &str, at: chrono::NaiveDateTime) -> String {
     format!(
         "{} am {}",
