@@ -427,6 +427,8 @@ pub fn withdrawn(
         ))
         .execute(conn)?;
     partner_link::revoke_all(conn, row.id, at)?;
+    // What the partner asked is settled by the withdrawal; the mail says so.
+    let asked = pending_asks(conn, row.id)?;
     diesel::delete(extension_requests::table.find(row.id)).execute(conn)?;
     // The partner's notice that it is not competent is answered by the withdrawal.
     diesel::delete(responsibility_notices::table.find(row.id)).execute(conn)?;
@@ -437,7 +439,8 @@ pub fn withdrawn(
         // Its address was removed since the invitation: nothing to tell, the link is dead.
         return Ok(());
     }
-    let context = invitation_context(base, &organisation, &row, None);
+    let mut context = invitation_context(base, &organisation, &row, None);
+    context.anliegen = asked;
     mail::queue(
         conn,
         out,

@@ -552,6 +552,12 @@ both_backends! {
         assert!(page.body.contains(&format!("zurückgenommen (Grund: {filled})")), "{}", page.body);
         let start = browser.get(&app, "/").await;
         assert!(!start.body.contains("Mitteilungen: nicht zuständig"), "{}", start.body);
+        // The partner's mail says its notice is settled.
+        let told: Vec<_> = crate::beteiligung::mails(&db).into_iter().filter(|m| m.0 == "beteiligung_zurueckgenommen").collect();
+        assert_eq!(told.len(), 1);
+        let today = clock::now().today.format("%d.%m.%Y").to_string();
+        assert!(told[0].3.contains(&format!("Diese Beteiligung wurde zurückgenommen. Damit ist auch Ihre Mitteilung vom {today} erledigt, dass Sie nicht zuständig sind.")), "{}", told[0].3);
+        assert!(!told[0].3.contains("Verlängerung"), "{}", told[0].3);
     }
 }
 
@@ -767,6 +773,25 @@ both_backends! {
             .select(vorgang::db::schema::invitations::id)
             .first(&mut db.connection())
             .unwrap();
+        // The partner still asked has asked for more time; the withdrawal settles that too.
+        let deadline: chrono::NaiveDate = vorgang::db::schema::invitations::table
+            .find(open_row)
+            .select(vorgang::db::schema::invitations::deadline)
+            .first(&mut db.connection())
+            .unwrap();
+        let calendar = vorgang::frist::HolidayCalendar::for_land("NW").unwrap();
+        let mut wanted = deadline + chrono::TimeDelta::days(14);
+        while calendar.is_working_day(wanted) != Ok(true) {
+            wanted = wanted.succ_opt().unwrap();
+        }
+        vorgang::service::extension_request::request(
+            &mut db.connection(),
+            &api.case_context(),
+            open_row,
+            (Some(wanted.format("%Y-%m-%d").to_string().as_str()), Some("Ausschuss tagt später"), Some("Frau Muster")),
+            &clock::now(),
+        )
+        .unwrap();
         let open_name = Organisation::find_by_key(&mut db.connection(), &open).unwrap().unwrap().designation().into_owned();
         let answered_name = Organisation::find_by_key(&mut db.connection(), &answered).unwrap().unwrap().designation().into_owned();
         let invitation_mail = crate::beteiligung::mails(&db).into_iter()
@@ -828,7 +853,11 @@ both_backends! {
         // Exactly the partner still asked is told why, and its link no longer opens the case.
         let told: Vec<_> = crate::beteiligung::mails(&db).into_iter().filter(|m| m.0 == "beteiligung_zurueckgenommen").collect();
         assert_eq!(told.len(), 1, "{told:?}");
-        assert!(told[0].3.contains("Der Vorgang ist beendet (Ergebnis: Zurückgezogen); Ihre Beteiligung entfällt damit."), "{}", told[0].3);
+        assert!(told[0].3.contains(&format!(
+            "Der Vorgang ist beendet (Ergebnis: Zurückgezogen); Ihre Beteiligung entfällt damit. Ihre Bitte vom {} um Verlängerung der Frist bis zum {} hat sich damit erledigt.",
+            clock::now().today.format("%d.%m.%Y"),
+            wanted.format("%d.%m.%Y")
+        )), "{}", told[0].3);
         assert!(!told[0].3.contains("Kreistag"), "the reason is for the file: {}", told[0].3);
         assert_eq!((&told[0].1, told[0].5), (&invitation_mail.1, Some(open_row)));
         let link = browser.get(&app, &format!("/beteiligung/{token}")).await;
