@@ -50,6 +50,9 @@ pub struct DueFollowUp {
     #[schema(value_type = String, format = Date)]
     pub due: NaiveDate,
     pub reason: String,
+    /// The case's status (`running`, `completed`, `withdrawn`): a Wiedervorlage on a case that
+    /// has ended is usually only to be closed, and is shown as such.
+    pub case_status: String,
 }
 
 /// Sets a Wiedervorlage of `user` on case `id` for the day `due` (`YYYY-MM-DD`, or `TT.MM.JJJJ`
@@ -229,6 +232,7 @@ fn open_rows(
         String,
         OrganisationId,
         Option<NaiveDateTime>,
+        String,
     );
     let mut query = follow_ups::table
         .inner_join(cases::table)
@@ -254,12 +258,24 @@ fn open_rows(
             follow_ups::reason,
             cases::applicant_id,
             cases::submitted_at,
+            cases::status,
         ))
         .load(conn)?;
     Ok(rows
         .into_iter()
         .map(
-            |(user, user_name, id, case, aktenzeichen, due, reason, applicant, submitted)| {
+            |(
+                user,
+                user_name,
+                id,
+                case,
+                aktenzeichen,
+                due,
+                reason,
+                applicant,
+                submitted,
+                status,
+            )| {
                 OpenRow {
                     user,
                     user_name,
@@ -269,6 +285,7 @@ fn open_rows(
                         aktenzeichen,
                         due,
                         reason,
+                        case_status: status,
                     },
                     applicant,
                     submitted: submitted.is_some(),

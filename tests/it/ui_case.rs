@@ -745,11 +745,15 @@ both_backends! {
         use vorgang::db::schema::cases as case_rows;
         let db = TestDatabase::migrated(backend);
         let dir = tempfile::tempdir().unwrap();
-        create_user(&mut db.connection(), COORDINATOR, "05974", &[Role::Koordination], Some(PASSWORD));
+        let coordinator = create_user(&mut db.connection(), COORDINATOR, "05974", &[Role::Koordination], Some(PASSWORD));
         create_user(&mut db.connection(), "l@kreis-soest.de", "05974", &[Role::Lesen], Some(PASSWORD));
         let (app, api) = ui_app!(db, dir.path());
         let id = start(&mut db.connection(), &api, "05974", application());
         start_consultation(&mut db.connection(), &api, id);
+        let now = clock::now();
+        let today = now.today.format("%Y-%m-%d").to_string();
+        let allow = |_| Ok(());
+        vorgang::service::follow_ups::set(&mut db.connection(), CaseId(id), coordinator.id, (today.as_str(), "Beim Kreistagsbüro nachfragen"), &now, &allow).unwrap();
         // One partner has answered; the other is still asked.
         let (answered, open) = {
             let mut conn = db.connection();
@@ -844,6 +848,9 @@ both_backends! {
         assert!(page.body.contains("Zurückgezogen"), "{}", page.body);
         assert!(page.body.contains("Vorgang beendet: Zurückgezogen; Grund: Kreistag hat die Antragstellung abgelehnt"), "{}", page.body);
         assert!(!page.body.contains(&entry), "not offered twice: {}", page.body);
+        // The Wiedervorlage stays, marked: it is left to close, not to work on.
+        let start_page = browser.get(&app, "/").await;
+        assert!(start_page.body.contains("</a> <span class=\"nebenangabe\">(Vorgang beendet)</span> – Beim Kreistagsbüro nachfragen"), "{}", start_page.body);
         let list = browser.get(&app, "/vorgaenge?status=withdrawn").await;
         assert!(list.body.contains("vorzeitig beendet: Zurückgezogen"), "{}", list.body);
         // The draft was done; the Beteiligung was broken off, not done.

@@ -266,6 +266,7 @@ fn summarise(
                 "heute": f.due == today,
                 "ueberfaellig": f.due < today,
                 "vertretung": vertretung,
+                "beendet": f.case_status != "running",
             })
         })
         .collect();
