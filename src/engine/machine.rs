@@ -253,6 +253,23 @@ impl Run<'_> {
                         }],
                     });
                 }
+                // A role other than those who withdraw, at whose step the case stands (the
+                // Bewilligungsbehörde examining the Antrag), learns that it need not go on.
+                let mut told: Vec<&str> = Vec::new();
+                for token in self.instance.active_steps() {
+                    let Some(role) = self.workflow.step(&token.step).and_then(Step::role) else {
+                        continue;
+                    };
+                    if withdrawal.roles.iter().any(|r| r == role) || told.contains(&role) {
+                        continue;
+                    }
+                    told.push(role);
+                    self.effects.push(SideEffect::TellCaseEnded {
+                        role: role.to_string(),
+                        step: token.step.clone(),
+                        outcome: withdrawal.outcome_title().to_string(),
+                    });
+                }
                 // Partners still asked for a Stellungnahme are told it is no longer needed;
                 // their links end now, not after the grace period of a closed consultation.
                 for invitation in self

@@ -1845,6 +1845,13 @@ fn withdrawal_ends_everything_and_needs_the_role() {
         })
         .collect();
     assert_eq!(told, [(b.id, Some("Zurückgezogen"))]);
+    // The step stood with the withdrawing role itself: no other role is told.
+    assert!(
+        !withdrawn
+            .effects
+            .iter()
+            .any(|e| matches!(e, SideEffect::TellCaseEnded { .. }))
+    );
     assert_eq!(
         step(
             &wf,

@@ -294,6 +294,13 @@ pub enum SideEffect {
     },
     /// The consultation is over: revoke links after the grace period.
     CloseInvitation { invitation: LocalId },
+    /// The case ended while a step of `role` was active (the withdrawal): tell that role that
+    /// the step at `step` no longer waits for it, with how the case ended (`outcome`, its title).
+    TellCaseEnded {
+        role: String,
+        step: String,
+        outcome: String,
+    },
     /// Send a mail rendered from a template.
     SendMail {
         template: String,

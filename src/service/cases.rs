@@ -611,6 +611,7 @@ fn one_statement(outcome: &Outcome) -> bool {
             | SideEffect::Finished { .. } => true,
             SideEffect::CancelTimer { timer } => scheduled(timer),
             SideEffect::SendMail { .. }
+            | SideEffect::TellCaseEnded { .. }
             | SideEffect::StartCase { .. }
             | SideEffect::CloseInvitation { .. }
             | SideEffect::ExtendInvitation { .. }
@@ -1135,6 +1136,29 @@ fn record(
                         )?;
                     }
                 }
+            }
+            SideEffect::TellCaseEnded {
+                role,
+                step,
+                outcome,
+            } => {
+                let mut context = base(step);
+                context.vorgang_beendet = Some(outcome.clone());
+                let target = MailTarget::Role { role: role.clone() };
+                let to = mail::role_addresses(conn, role, applicant)?;
+                mail::queue(
+                    conn,
+                    out,
+                    QueuedMail {
+                        case: Some(id.0),
+                        invitation: None,
+                        template: mail::CASE_ENDED_TEMPLATE,
+                        recipients: serde_json::to_value(&target).map_err(internal)?,
+                        to,
+                        context: &context,
+                    },
+                    at,
+                )?;
             }
             SideEffect::StartCase {
                 workflow: key,

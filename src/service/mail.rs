@@ -98,6 +98,8 @@ pub const RESULT_TEMPLATE: &str = "beteiligung_abgeschlossen";
 pub const EXTENSION_TEMPLATE: &str = "beteiligung_fristverlaengerung";
 /// The mail telling a partner that its invitation was withdrawn and no answer is needed.
 pub const WITHDRAWAL_TEMPLATE: &str = "beteiligung_zurueckgenommen";
+/// The mail telling a role whose step the case stood at that the case ended (withdrawn).
+pub const CASE_ENDED_TEMPLATE: &str = "vorgang_beendet";
 
 /// The variables of a mail; `base` parts come from the case, the rest from the occasion.
 #[derive(Debug, Clone, Default)]
@@ -359,7 +361,8 @@ pub fn validation_context(templates: &Templates) -> ValidationContext {
 
 /// Checks the templates every installation needs, whatever its workflows: the confirmation to
 /// partners, the result mail to the coordinating office, the partner mails about a longer
-/// deadline, a withdrawn invitation and a declined request, the weekly digest, the mails about
+/// deadline, a withdrawn invitation and a declined request, the mail to a role whose step ended
+/// with a withdrawn case, the weekly digest, the mails about
 /// due Wiedervorlagen and about a period that ends soon, and the one to someone made
 /// responsible for a case.
 pub fn check_builtin_templates(templates: &Templates) -> Result<(), TemplateError> {
@@ -367,6 +370,7 @@ pub fn check_builtin_templates(templates: &Templates) -> Result<(), TemplateErro
     check_template(templates, RESULT_TEMPLATE, MailKind::ConsultationResult)?;
     check_template(templates, EXTENSION_TEMPLATE, MailKind::Invitation)?;
     check_template(templates, WITHDRAWAL_TEMPLATE, MailKind::Invitation)?;
+    check_template(templates, CASE_ENDED_TEMPLATE, MailKind::Case)?;
     for sample in staff_sample_mails()
         .into_iter()
         .chain(super::request_refusal::sample_mails())

@@ -835,6 +835,44 @@ both_backends! {
 }
 
 both_backends! {
+    fn the_authority_examining_a_withdrawn_application_is_told_it_need_not_go_on(backend) {
+        let f = Fixture::new(backend);
+        crate::support::auth::create_user(&mut f.conn(), "pruefung@bezreg-arnsberg.nrw.de", "KFI", &[Role::Bewilligung], None);
+        let told = |f: &Fixture| -> Vec<(String, String)> {
+            outbox::table
+                .filter(outbox::template.eq(mail::CASE_ENDED_TEMPLATE))
+                .select((outbox::subject, outbox::rendered))
+                .load(&mut *f.conn())
+                .unwrap()
+        };
+        // Withdrawn in its draft, at the coordinator's own step: nobody else is told.
+        let draft = f.started_application();
+        let allow = |_| Ok(());
+        let withdraw = |f: &Fixture, case: &cases::LoadedCase, day: &str| {
+            let clock = clock(day);
+            cases::withdraw(&mut f.conn(), &f.ctx(), case.row.id, case.row.version, Some("Kreistag hat vertagt".into()),
+                Invocation { actor: &koordination(), clock: &clock, check: &allow }).unwrap()
+        };
+        withdraw(&f, &draft, "2026-03-05");
+        assert!(told(&f).is_empty());
+
+        // Withdrawn while the Bewilligungsbehörde examines it: its people learn that the step ends.
+        let case = f.started_application();
+        let submitted = submit(&f, case.row.id);
+        let withdrawn = withdraw(&f, &submitted, "2026-04-02");
+        assert_eq!(withdrawn.row.status, "withdrawn");
+        let mails = told(&f);
+        assert_eq!(mails.len(), 1, "{mails:?}");
+        let (subject, rendered) = &mails[0];
+        assert_eq!(subject, &format!("Vorgang {}: beendet, „Antrag prüfen und bescheiden“ entfällt", submitted.row.aktenzeichen));
+        let rendered = Rendered::parse(rendered).unwrap();
+        assert_eq!(rendered.to, ["pruefung@bezreg-arnsberg.nrw.de"]);
+        assert!(rendered.text.contains("vom Kreis Soest ist beendet (Ergebnis: Zurückgezogen). Der Schritt „Antrag prüfen und bescheiden“, der bei Ihnen lag, entfällt damit"), "{}", rendered.text);
+        assert!(!rendered.text.contains("vertagt"), "the reason is for the file: {}", rendered.text);
+    }
+}
+
+both_backends! {
     fn a_mail_nobody_can_receive_is_held_visibly_and_goes_out_once_an_address_exists(backend) {
         let f = Fixture::new(backend);
         let case = f.started_application();

@@ -819,7 +819,7 @@ both_backends! {
         browser.login(&app, COORDINATOR, PASSWORD).await;
         let csrf = browser.csrf_token(&app, &format!("/vorgaenge/{id}")).await;
         let page = browser.get(&app, &format!("/vorgaenge/{id}")).await;
-        assert!(page.body.contains(&format!("<a href=\"{entry}\">Antrag zurückziehen</a>")), "{}", page.body);
+        assert!(page.body.contains(&format!("<a href=\"{entry}\">Antrag zurückziehen …</a>")), "{}", page.body);
         let form = browser.get(&app, &entry).await;
         assert_eq!(form.status, 200, "{}", form.body);
         assert!(form.body.contains("<h1>Antrag zurückziehen: KI-05974-"), "{}", form.body);
