@@ -931,6 +931,38 @@ struct Held<'a> {
     applicant_mailbox: Option<&'a str>,
 }
 
+/// Queues a mail about case `id` to the applicant's office, its Leitung or the people of a
+/// role (`to`); invited organisations get theirs through `beteiligung::mail_invited`.
+fn mail_staff(
+    conn: &mut DbConnection,
+    out: &mail::Outgoing,
+    (id, applicant): (CaseId, OrganisationId),
+    to: &MailTarget,
+    template: &str,
+    context: &MailContext,
+    at: NaiveDateTime,
+) -> Result<(), ServiceError> {
+    let addresses = match to {
+        MailTarget::Role { role } => mail::role_addresses(conn, role, applicant)?,
+        MailTarget::Leitung => mail::head_addresses(conn, applicant)?,
+        _ => mail::office_addresses(conn, applicant)?,
+    };
+    mail::queue(
+        conn,
+        out,
+        QueuedMail {
+            case: Some(id.0),
+            invitation: None,
+            template,
+            recipients: serde_json::to_value(to).map_err(internal)?,
+            to: addresses,
+            context,
+        },
+        at,
+    )?;
+    Ok(())
+}
+
 /// Writes what an engine outcome asks for: journal entries, timers, outbox rows, started cases.
 #[allow(clippy::too_many_arguments)]
 fn record(
@@ -1114,26 +1146,7 @@ fn record(
                         at,
                     )?,
                     MailTarget::Applicant | MailTarget::Leitung | MailTarget::Role { .. } => {
-                        let addresses = match to {
-                            MailTarget::Role { role } => {
-                                mail::role_addresses(conn, role, applicant)?
-                            }
-                            MailTarget::Leitung => mail::head_addresses(conn, applicant)?,
-                            _ => mail::office_addresses(conn, applicant)?,
-                        };
-                        mail::queue(
-                            conn,
-                            out,
-                            QueuedMail {
-                                case: Some(id.0),
-                                invitation: None,
-                                template,
-                                recipients: serde_json::to_value(to).map_err(internal)?,
-                                to: addresses,
-                                context: &context,
-                            },
-                            at,
-                        )?;
+                        mail_staff(conn, out, (id, applicant), to, template, &context, at)?;
                     }
                 }
             }
@@ -1144,21 +1157,9 @@ fn record(
             } => {
                 let mut context = base(step);
                 context.vorgang_beendet = Some(outcome.clone());
-                let target = MailTarget::Role { role: role.clone() };
-                let to = mail::role_addresses(conn, role, applicant)?;
-                mail::queue(
-                    conn,
-                    out,
-                    QueuedMail {
-                        case: Some(id.0),
-                        invitation: None,
-                        template: mail::CASE_ENDED_TEMPLATE,
-                        recipients: serde_json::to_value(&target).map_err(internal)?,
-                        to,
-                        context: &context,
-                    },
-                    at,
-                )?;
+                let to = MailTarget::Role { role: role.clone() };
+                let template = mail::CASE_ENDED_TEMPLATE;
+                mail_staff(conn, out, (id, applicant), &to, template, &context, at)?;
             }
             SideEffect::StartCase {
                 workflow: key,

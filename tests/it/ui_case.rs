@@ -119,6 +119,16 @@ fn case_data(conn: &mut DbConnection, api: &ApiState, id: i64) -> (i64, Value, S
     (case.row.version, case.instance.data, case.row.current_steps)
 }
 
+/// The first working day in North Rhine-Westphalia `days` after `day`: a deadline a form accepts.
+fn working_day_after(day: chrono::NaiveDate, days: i64) -> chrono::NaiveDate {
+    let calendar = vorgang::frist::HolidayCalendar::for_land("NW").unwrap();
+    let mut found = day + chrono::TimeDelta::days(days);
+    while calendar.is_working_day(found) != Ok(true) {
+        found = found.succ_opt().unwrap();
+    }
+    found
+}
+
 fn multipart(fields: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
     let boundary = "----vorgangtestgrenze";
     let mut body = Vec::new();
@@ -323,11 +333,7 @@ both_backends! {
             .select(vorgang::db::schema::invitations::deadline)
             .first(&mut db.connection())
             .unwrap();
-        let calendar = vorgang::frist::HolidayCalendar::for_land("NW").unwrap();
-        let mut until = deadline + chrono::TimeDelta::days(14);
-        while calendar.is_working_day(until) != Ok(true) {
-            until = until.succ_opt().unwrap();
-        }
+        let until = working_day_after(deadline, 14);
         let sunday = (1..8).map(|n| deadline + chrono::TimeDelta::days(n)).find(|d| chrono::Datelike::weekday(d) == chrono::Weekday::Sun).unwrap();
         let mut browser = Browser::from("10.0.0.3:1000");
         browser.login(&app, COORDINATOR, PASSWORD).await;
@@ -397,11 +403,7 @@ both_backends! {
         assert_eq!(matrix.matches(">Frist verlängern<").count(), 2, "{matrix}");
         let form = browser.get(&app, &entry).await;
         assert_eq!(form.status, 200, "{}", form.body);
-        let calendar = vorgang::frist::HolidayCalendar::for_land("NW").unwrap();
-        let mut until = deadline + chrono::TimeDelta::days(14);
-        while calendar.is_working_day(until) != Ok(true) {
-            until = until.succ_opt().unwrap();
-        }
+        let until = working_day_after(deadline, 14);
         let mails_before: i64 = outbox::table.count().get_result(&mut db.connection()).unwrap();
         let extended = browser.post(&app, &entry, &[("csrf", &form.hidden("csrf")), ("frist", &until.format("%Y-%m-%d").to_string()), ("grund", "Ausschuss tagt später")]).await;
         assert_eq!(extended.location(), format!("/vorgaenge/{id}?hinweis=frist-verlaengert#beteiligung"), "{}", extended.body);
@@ -436,11 +438,7 @@ both_backends! {
             .select((vorgang::db::schema::invitations::id, vorgang::db::schema::invitations::deadline))
             .first(&mut db.connection())
             .unwrap();
-        let calendar = vorgang::frist::HolidayCalendar::for_land("NW").unwrap();
-        let mut wanted = deadline + chrono::TimeDelta::days(14);
-        while calendar.is_working_day(wanted) != Ok(true) {
-            wanted = wanted.succ_opt().unwrap();
-        }
+        let wanted = working_day_after(deadline, 14);
         let iso = wanted.format("%Y-%m-%d").to_string();
         vorgang::service::extension_request::request(
             &mut db.connection(),
@@ -783,11 +781,7 @@ both_backends! {
             .select(vorgang::db::schema::invitations::deadline)
             .first(&mut db.connection())
             .unwrap();
-        let calendar = vorgang::frist::HolidayCalendar::for_land("NW").unwrap();
-        let mut wanted = deadline + chrono::TimeDelta::days(14);
-        while calendar.is_working_day(wanted) != Ok(true) {
-            wanted = wanted.succ_opt().unwrap();
-        }
+        let wanted = working_day_after(deadline, 14);
         vorgang::service::extension_request::request(
             &mut db.connection(),
             &api.case_context(),
@@ -884,11 +878,7 @@ both_backends! {
         // Invited five weeks ago; before the deadline's timer fired, the Schulamt's deadline was
         // extended (also possible once it has run out), so the consultation still runs.
         let then = clock::at(chrono::Utc::now() - chrono::TimeDelta::days(35));
-        let calendar = vorgang::frist::HolidayCalendar::for_land("NW").unwrap();
-        let mut until = clock::now().today + chrono::TimeDelta::days(7);
-        while calendar.is_working_day(until) != Ok(true) {
-            until = until.succ_opt().unwrap();
-        }
+        let until = working_day_after(clock::now().today, 7);
         let id = {
             let mut conn = db.connection();
             let ctx = api.case_context();

@@ -864,6 +864,13 @@ pub(crate) fn journal_item(
             .and_then(crate::frist::parse_day)
             .map(|d| d.format("%d.%m.%Y").to_string())
     };
+    // The reason a command gave, where it gave one: „{before}Grund: …{after}“.
+    let grund = |before: &str, after: &str| {
+        p.get("reason")
+            .and_then(Value::as_str)
+            .map(|r| format!("{before}Grund: {r}{after}"))
+            .unwrap_or_default()
+    };
     let description = match entry.kind.as_str() {
         "case_started" => "Vorgang angelegt".to_string(),
         "action_taken" => {
@@ -931,11 +938,7 @@ pub(crate) fn journal_item(
         }
         "deadline_extended" => {
             let name = partner();
-            let reason = p
-                .get("reason")
-                .and_then(Value::as_str)
-                .map(|r| format!(" (Grund: {r})"))
-                .unwrap_or_default();
+            let reason = grund(" (", ")");
             format!(
                 "Frist für {name} vom {} auf den {} verlängert{reason}",
                 day("from").unwrap_or_default(),
@@ -943,11 +946,7 @@ pub(crate) fn journal_item(
             )
         }
         "participant_added" => {
-            let reason = p
-                .get("reason")
-                .and_then(Value::as_str)
-                .map(|r| format!("; Grund: {r}"))
-                .unwrap_or_default();
+            let reason = grund("; ", "");
             format!(
                 "{} nachträglich zur Beteiligung „{}“ eingeladen (Frist bis {}{reason})",
                 partner(),
@@ -1026,17 +1025,11 @@ pub(crate) fn journal_item(
             step()
         ),
         "case_start_requested" => format!("Folgevorgang „{}“ angestoßen", text("workflow")),
-        "case_withdrawn" => {
-            let reason = p
-                .get("reason")
-                .and_then(Value::as_str)
-                .map(|r| format!("; Grund: {r}"))
-                .unwrap_or_default();
-            format!(
-                "Vorgang beendet: {}{reason}",
-                definition.outcome_title(&text("outcome"))
-            )
-        }
+        "case_withdrawn" => format!(
+            "Vorgang beendet: {}{}",
+            definition.outcome_title(&text("outcome")),
+            grund("; ", "")
+        ),
         "case_completed" => format!(
             "Vorgang abgeschlossen (Ergebnis: {})",
             definition.outcome_title(&text("outcome"))
