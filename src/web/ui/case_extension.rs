@@ -68,11 +68,7 @@ fn page(
         "frist": input.frist.as_deref().unwrap_or_default(),
         "grund": input.grund.as_deref().unwrap_or_default(),
     });
-    let errors: Vec<(&str, &str)> = errors
-        .iter()
-        .map(|e| (e.pointer.as_str(), e.message.as_str()))
-        .collect();
-    super::form::field_errors(&mut context, &["frist", "grund"], &errors);
+    super::form::data_errors(&mut context, &["frist", "grund"], errors);
     render(api, status, "frist_verlaengern", &context)
 }
 

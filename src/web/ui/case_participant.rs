@@ -109,11 +109,7 @@ fn page(
     );
     context["stellen"] = json!(!offer.organisations.is_empty());
     context["eingabe"] = json!({ "grund": input.grund.as_deref().unwrap_or_default() });
-    let errors: Vec<(&str, &str)> = errors
-        .iter()
-        .map(|e| (e.pointer.as_str(), e.message.as_str()))
-        .collect();
-    super::form::field_errors(&mut context, &["stelle", "grund"], &errors);
+    super::form::data_errors(&mut context, &["stelle", "grund"], errors);
     render(api, status, "stelle_beteiligen", &context)
 }
 

@@ -107,11 +107,7 @@ fn page(
         "/vorgaenge/{id}/einladungen/{invitation}/ablehnen/{art}"
     ));
     context["eingabe"] = json!({ "grund": input.grund.as_deref().unwrap_or_default() });
-    let errors: Vec<(&str, &str)> = errors
-        .iter()
-        .map(|e| (e.pointer.as_str(), e.message.as_str()))
-        .collect();
-    super::form::field_errors(&mut context, &["grund"], &errors);
+    super::form::data_errors(&mut context, &["grund"], errors);
     render(api, status, "anliegen_ablehnen", &context)
 }
 

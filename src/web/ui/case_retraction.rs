@@ -123,11 +123,7 @@ fn page(
     context["stellen"] = json!(ending.partners);
     context["version"] = json!(ending.version);
     context["eingabe"] = json!({ "grund": input.grund.as_deref().unwrap_or_default() });
-    let errors: Vec<(&str, &str)> = errors
-        .iter()
-        .map(|e| (e.pointer.as_str(), e.message.as_str()))
-        .collect();
-    super::form::field_errors(&mut context, &["grund"], &errors);
+    super::form::data_errors(&mut context, &["grund"], errors);
     render(api, status, "vorgang_zurueckziehen", &context)
 }
 

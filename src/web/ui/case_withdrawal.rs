@@ -81,11 +81,7 @@ fn page(
         "name": n.reported_by,
         "am": crate::service::clock::berlin_time_de(n.reported_at.and_utc()),
     })));
-    let errors: Vec<(&str, &str)> = errors
-        .iter()
-        .map(|e| (e.pointer.as_str(), e.message.as_str()))
-        .collect();
-    super::form::field_errors(&mut context, &["grund"], &errors);
+    super::form::data_errors(&mut context, &["grund"], errors);
     render(api, status, "beteiligung_zuruecknehmen", &context)
 }
 

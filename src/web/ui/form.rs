@@ -619,6 +619,19 @@ fn shown(value: Option<&Value>) -> String {
     }
 }
 
+/// [`field_errors`] for a service's data errors, as the case page's small forms get them.
+pub fn data_errors(
+    context: &mut Value,
+    fields: &[&str],
+    errors: &[crate::engine::data::DataError],
+) {
+    let errors: Vec<(&str, &str)> = errors
+        .iter()
+        .map(|e| (e.pointer.as_str(), e.message.as_str()))
+        .collect();
+    field_errors(context, fields, &errors);
+}
+
 /// Puts the errors of a small form into its page's context: `fehler_{field}` for each of
 /// `fields` (null where the field has none, as the templates are strict) and `fehler`, the
 /// summary that links each message to its field (`#feld-{field}`). `errors` are pairs of JSON
