@@ -158,6 +158,12 @@ pub struct Withdrawal {
 }
 
 impl Withdrawal {
+    /// Whether `actor` holds one of the roles that may withdraw: the engine's rule, which the
+    /// pages ask before they offer the command.
+    pub fn open_to(&self, actor: &super::event::Actor) -> bool {
+        self.roles.iter().any(|role| actor.has_role(role))
+    }
+
     /// The command's German label, as buttons, pages and the BPMN export name it.
     pub fn title(&self) -> &str {
         self.title.as_deref().unwrap_or("Vorgang zurückziehen")

@@ -245,7 +245,7 @@ impl Run<'_> {
                         }],
                     });
                 };
-                if !withdrawal.roles.iter().any(|r| actor.has_role(r)) {
+                if !withdrawal.open_to(&actor) {
                     return Err(EngineError::Refused {
                         reasons: vec![Refusal::RoleNotAllowed {
                             role: withdrawal.roles.join(", "),

@@ -452,11 +452,7 @@ fn context(session: &Session, loaded: &Loaded, overrides: Overrides) -> Value {
         definition
             .withdraw
             .as_ref()
-            .filter(|w| {
-                running
-                    && may(Permission::WithdrawCase)
-                    && w.roles.iter().any(|role| actor.has_role(role))
-            })
+            .filter(|w| running && may(Permission::WithdrawCase) && w.open_to(&actor))
             .map(|w| w.title())
     );
     // The actions of another role's step are named once, with who takes them, instead of each

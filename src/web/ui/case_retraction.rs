@@ -5,6 +5,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
+use diesel::prelude::*;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -13,9 +14,9 @@ use super::case_page::blocking;
 use super::{CsrfForm, Session, UiSession, layout, render};
 use crate::auth::Permission;
 use crate::db::models::{CaseId, Organisation};
+use crate::db::schema::{invitations, organisations};
 use crate::db::{Database, DbConnection};
 use crate::engine::data::DataError;
-use crate::engine::instance::InvitationStatus;
 use crate::service::extension::required_reason;
 use crate::service::{ServiceError, cases};
 use crate::web::api::ApiState;
@@ -67,7 +68,7 @@ fn load(
         ));
     };
     let actor = crate::web::api::actor(principal);
-    if !withdraw.roles.iter().any(|role| actor.has_role(role)) {
+    if !withdraw.open_to(&actor) {
         let roles: Vec<&str> = withdraw
             .roles
             .iter()
@@ -79,16 +80,14 @@ fn load(
             roles.join(" oder ")
         )));
     }
-    let mut partners = Vec::new();
-    for invitation in &case.instance.invitations {
-        if invitation.status == InvitationStatus::Open {
-            let name = Organisation::find_by_key(conn, &invitation.participant)?
-                .map_or(invitation.participant.clone(), |o| {
-                    o.designation().into_owned()
-                });
-            partners.push(name);
-        }
-    }
+    // The invitations still open, with their partners, in one query.
+    let partners: Vec<Organisation> = invitations::table
+        .inner_join(organisations::table)
+        .filter(invitations::case_id.eq(id.0))
+        .filter(invitations::status.eq("open"))
+        .order(invitations::id)
+        .select(Organisation::as_select())
+        .load(conn)?;
     Ok(Ending {
         aktenzeichen: case.row.aktenzeichen.clone(),
         version: case.row.version,
@@ -99,7 +98,10 @@ fn load(
             .active_steps()
             .map(|token| definition.step_title(&token.step).to_string())
             .collect(),
-        partners,
+        partners: partners
+            .iter()
+            .map(|o| o.designation().into_owned())
+            .collect(),
     })
 }
 
