@@ -422,24 +422,24 @@ impl<'a, 'input> Reader<'a, 'input> {
         &'s self,
         id: &str,
     ) -> impl Iterator<Item = &'s SequenceFlow<'a, 'input>> + use<'s, 'a, 'input> {
-        let flows = &self.flows;
-        self.entering
-            .get(id)
-            .into_iter()
-            .flatten()
-            .map(move |&i| &flows[i])
+        self.indexed(&self.entering, id)
     }
 
     fn outgoing<'s>(
         &'s self,
         id: &str,
     ) -> impl Iterator<Item = &'s SequenceFlow<'a, 'input>> + use<'s, 'a, 'input> {
+        self.indexed(&self.leaving, id)
+    }
+
+    /// The flows an index (`entering` or `leaving`) lists for node `id`.
+    fn indexed<'s>(
+        &'s self,
+        index: &'s HashMap<String, Vec<usize>>,
+        id: &str,
+    ) -> impl Iterator<Item = &'s SequenceFlow<'a, 'input>> + use<'s, 'a, 'input> {
         let flows = &self.flows;
-        self.leaving
-            .get(id)
-            .into_iter()
-            .flatten()
-            .map(move |&i| &flows[i])
+        index.get(id).into_iter().flatten().map(move |&i| &flows[i])
     }
 
     /// The node a flow into `id` really reaches: passed-through nodes followed, at most as
