@@ -4,7 +4,8 @@
 //! and the request stayed pending on the matrix and the start page until the consultation
 //! closed. Declining is the coordinating role's decision, like granting: it needs a reason,
 //! which the partner reads; the request is removed, the decision journaled, and the partner gets
-//! a mail with its deadline, which stands, and a fresh link.
+//! a mail with its deadline, which stands, and the link it already has (a new one only if none is
+//! left).
 
 use diesel::prelude::*;
 use serde_json::{Value, json};
@@ -165,13 +166,13 @@ pub fn refuse(
         base.schritt = Some(consultation.title.clone());
         base.empfaenger = Some(organisation.designation().into_owned());
         base.frist = Some((row.deadline, row.deadline_reason.clone()));
-        base.link = Some(super::partner_link::add(
-            conn,
-            ctx.mail,
-            row.id,
-            row.deadline,
-            at,
-        )?);
+        // The deadline stands, so the link the partner holds stays the right one; another row
+        // per declined request would only multiply valid links to the same invitation.
+        let link = match super::partner_link::current(conn, ctx.mail, row.id)? {
+            Some(link) => link,
+            None => super::partner_link::add(conn, ctx.mail, row.id, row.deadline, at)?,
+        };
+        base.link = Some(link);
         let (subject, context) = mail_context(&base, request, &asked, &reason);
         let reply_to = base.case.kontakt_email.clone();
         mail::queue_replying_to(

@@ -1132,6 +1132,8 @@ both_backends! {
         let request_uri = format!("/api/v1/cases/{id}/consultations/{schulamt}/extension-request/refusal");
         let post = |uri: &str, token: &str, body: Value| actix_test::TestRequest::post().uri(uri).insert_header(bearer(token)).set_json(body);
         let before = (counts(&db), mails(&db).len());
+        let link_rows = || -> i64 { vorgang::db::schema::partner_links::table.count().get_result(&mut db.connection()).unwrap() };
+        let links_before = link_rows();
 
         // A reader may not; the reason is required; an invitation without such a request has
         // nothing to decline; nothing changes.
@@ -1151,7 +1153,7 @@ both_backends! {
         assert_eq!((counts(&db), mails(&db).len()), before, "nothing changed");
 
         // The notice is refused: gone from the matrix, the invitation stays open, the journal
-        // keeps the decision, the partner reads why with its deadline and a fresh link.
+        // keeps the decision, the partner reads why with its deadline and the link it holds.
         let reason = "Die Schulsozialarbeit des Kreises liegt beim Kreisjugendamt.";
         let done = send!(app, post(&notice_uri, &staff, json!({ "grund": reason })));
         assert_eq!(done.status, StatusCode::OK, "{}", done.text);
@@ -1165,9 +1167,11 @@ both_backends! {
         for body in [&mail.3, &mail.4] {
             assert!(body.contains(reason) && body.contains("hält an Ihrer Beteiligung fest") && body.contains(&deadline.format("%d.%m.%Y").to_string()), "{body}");
         }
-        let fresh = token_in(&mail.3);
-        assert_ne!(fresh, jugendamt_token);
-        let page = send!(app, actix_test::TestRequest::get().uri(&format!("/api/v1/beteiligung/{fresh}")));
+        // The deadline stands, so the mail repeats the link of the invitation: no second valid
+        // link to the same invitation.
+        assert_eq!(token_in(&mail.3), jugendamt_token);
+        assert_eq!(link_rows(), links_before, "no further link");
+        let page = send!(app, actix_test::TestRequest::get().uri(&format!("/api/v1/beteiligung/{jugendamt_token}")));
         assert_eq!((page.status, page.json()["nicht_zustaendig_gemeldet"].is_null(), page.json()["kann_antworten"].as_bool()), (StatusCode::OK, true, Some(true)), "{}", page.text);
         let journal = send!(app, actix_test::TestRequest::get().uri(&format!("/api/v1/cases/{id}/journal")).insert_header(bearer(&staff)));
         let entry = journal.json().as_array().unwrap().iter().find(|e| e["kind"] == "not_responsible_refused").unwrap().clone();
