@@ -39,12 +39,21 @@ pub struct Auth {
     pub passwords: Passwords,
     /// Counts failed logins.
     pub limiter: LoginLimiter,
+    /// Counts requests for a password reset link, so that nobody can flood a mailbox through
+    /// the login page ([`RESET_LIMITS`]).
+    pub reset_limiter: LoginLimiter,
     /// Reverse proxies that name the client, whose address the limiter counts.
     pub proxies: TrustedProxies,
     /// The header in which those proxies name the logged-in user, if they do
     /// (`proxy_login_header`).
     pub proxy_login: Option<ProxyLogin>,
 }
+
+/// Reset links one account, and one client address, may ask for: five an hour.
+pub const RESET_LIMITS: LoginLimits = LoginLimits {
+    max_failures: std::num::NonZeroU32::new(5).unwrap(),
+    window: std::time::Duration::from_secs(60 * 60),
+};
 
 impl Auth {
     /// Assembles the parts; tests use it with cheap password parameters and short limits.
@@ -53,6 +62,7 @@ impl Auth {
             tokens,
             passwords,
             limiter,
+            reset_limiter: LoginLimiter::new(RESET_LIMITS),
             proxies: TrustedProxies::default(),
             proxy_login: None,
         }

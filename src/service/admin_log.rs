@@ -24,6 +24,9 @@ pub const USER_CREATED: &str = "user_created";
 pub const PASSWORD_SET: &str = "user_password_set";
 /// An administrator gave a user a new one-time password (details: none).
 pub const PASSWORD_RESET: &str = "user_password_reset";
+/// A user chose a new password through a link mailed to them („Passwort vergessen“; actor and
+/// subject: the user; details: none).
+pub const PASSWORD_RESET_BY_MAIL: &str = "user_password_reset_by_mail";
 /// An administrator revoked a user's API access tokens (details: none).
 pub const TOKENS_REVOKED: &str = "user_tokens_revoked";
 /// A user's roles were replaced (details: `before`, `after`).
@@ -101,10 +104,11 @@ pub fn record(
 }
 
 /// Every kind, for filters and their checks.
-pub const KINDS: [&str; 12] = [
+pub const KINDS: [&str; 13] = [
     USER_CREATED,
     PASSWORD_SET,
     PASSWORD_RESET,
+    PASSWORD_RESET_BY_MAIL,
     TOKENS_REVOKED,
     ROLES_CHANGED,
     ACTIVATION_CHANGED,

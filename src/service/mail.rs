@@ -363,8 +363,8 @@ pub fn validation_context(templates: &Templates) -> ValidationContext {
 /// partners, the result mail to the coordinating office, the partner mails about a longer
 /// deadline, a withdrawn invitation and a declined request, the mail to a role whose step ended
 /// with a withdrawn case, the weekly digest, the mails about
-/// due Wiedervorlagen and about a period that ends soon, and the one to someone made
-/// responsible for a case.
+/// due Wiedervorlagen and about a period that ends soon, the one to someone made responsible
+/// for a case, and those about a forgotten password.
 pub fn check_builtin_templates(templates: &Templates) -> Result<(), TemplateError> {
     check_template(templates, CONFIRMATION_TEMPLATE, MailKind::Confirmation)?;
     check_template(templates, RESULT_TEMPLATE, MailKind::ConsultationResult)?;
@@ -382,7 +382,8 @@ pub fn check_builtin_templates(templates: &Templates) -> Result<(), TemplateErro
 
 /// The mails to staff that are not about one case's events (the digest, due Wiedervorlagen, a
 /// period that ends soon, Zuständigkeit, Vermerke, a partner's request for more time and its
-/// notice that it is not competent), each with its sample contexts.
+/// notice that it is not competent, the link for a forgotten password and the notice that it
+/// was replaced), each with its sample contexts.
 pub fn staff_sample_mails() -> Vec<crate::render::SampleMail> {
     [
         crate::scheduler::digest::sample_mails(),
@@ -391,6 +392,7 @@ pub fn staff_sample_mails() -> Vec<crate::render::SampleMail> {
         super::assignments::sample_mails(),
         super::extension_request::sample_mails(),
         super::responsibility_notice::sample_mails(),
+        super::password_reset::sample_mails(),
     ]
     .concat()
 }
@@ -1011,7 +1013,7 @@ mod tests {
             .iter()
             .map(|(name, _)| name.as_str())
             .collect();
-        assert_eq!(staff.len(), 7, "every mail to staff: {staff:?}");
+        assert_eq!(staff.len(), 9, "every mail to staff: {staff:?}");
     }
 
     #[test]

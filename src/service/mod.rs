@@ -31,6 +31,7 @@ pub mod organisations;
 pub mod overview;
 pub mod partner;
 pub mod partner_link;
+pub mod password_reset;
 pub mod request_refusal;
 pub mod responsibility_notice;
 pub mod retention;

@@ -29,9 +29,10 @@ fn acceptable(id: &str) -> bool {
 
 /// Path segments after which the next segment is a secret: a partner's personal link
 /// (`/beteiligung/{token}`, also under `/api/v1`) and a personal calendar address
-/// (`/kalender/{token}.ics`). Whoever reads the log must not be able to answer for a partner or
-/// subscribe to someone's deadlines.
-const SECRET_FOLLOWS: [&str; 2] = ["beteiligung", "kalender"];
+/// (`/kalender/{token}.ics`), and a link to choose a new password
+/// (`/login/passwort-vergessen/{token}`). Whoever reads the log must not be able to answer for
+/// a partner, subscribe to someone's deadlines or take over an account.
+const SECRET_FOLLOWS: [&str; 3] = ["beteiligung", "kalender", "passwort-vergessen"];
 
 /// `path` as it may be logged: the segment after each of [`SECRET_FOLLOWS`] replaced by
 /// `[redacted]`; other paths unchanged.
@@ -119,6 +120,10 @@ mod tests {
                 "/api/v1/beteiligung/[redacted]",
             ),
             (format!("/kalender/{token}.ics"), "/kalender/[redacted]"),
+            (
+                format!("/login/passwort-vergessen/{token}"),
+                "/login/passwort-vergessen/[redacted]",
+            ),
         ] {
             assert_eq!(loggable_path(&path), logged);
         }
@@ -128,6 +133,7 @@ mod tests {
             "/api/v1/cases/3/journal",
             "/beteiligung/",
             "/kalender",
+            "/login/passwort-vergessen",
         ] {
             assert_eq!(loggable_path(path), path);
         }

@@ -12,7 +12,9 @@
 // brings. A user of a kreisangehörige Gemeinde is pointed to the Anregung. Each deployed
 // workflow is downloaded as BPMN 2.0 and read by bpmn-moddle, the reader of bpmn.io and Camunda
 // Modeler; one of them goes back into the editor as the draft of a new workflow. A second
-// application is withdrawn with its reason. axe-core on every page, a screenshot of every page.
+// application is withdrawn with its reason. The Gemeinde's user, who forgot the password,
+// chooses a new one through the link the mail brings. axe-core on every page, a screenshot of
+// every page.
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
@@ -640,6 +642,33 @@ await run(async (browser) => {
     const text = await gemeinde.locator('main').textContent();
     assert.ok(text.includes('Anregung'), text);
     await page_done(gemeinde, 'gemeinde-anregung');
+  });
+
+  await step('a forgotten password is replaced through the mailed link', async () => {
+    const visitor = await newPage(browser, 'phone');
+    await visitor.goto(`${BASE_URL}/login`);
+    await visitor.getByRole('link', { name: 'Passwort vergessen?' }).click();
+    await page_done(visitor, 'passwort-vergessen');
+    await visitor.fill('#feld-email', GEMEINDE);
+    await submitting(visitor, () => visitor.getByRole('button', { name: 'Link anfordern' }).click());
+    const sent = await visitor.locator('main').textContent();
+    assert.ok(sent.includes(`Wenn zu „${GEMEINDE}“ ein aktives Konto`), sent);
+    await page_done(visitor, 'passwort-vergessen-gesendet');
+    const mail = await waitForMail(GEMEINDE, 'Neues Passwort');
+    await visitor.goto(linkFrom(mail, `${BASE_URL}/login/passwort-vergessen/`));
+    await page_done(visitor, 'passwort-neu');
+    const chosen = 'ein neuer Satz für die Gemeinde';
+    await visitor.fill('#feld-neu', chosen);
+    await visitor.fill('#feld-wiederholung', chosen);
+    await submitting(visitor, () => visitor.getByRole('button', { name: 'Passwort festlegen' }).click());
+    assert.ok(visitor.url().endsWith('/login?passwort=neu'), visitor.url());
+    const told = await visitor.locator('main').textContent();
+    assert.ok(told.includes('Ihr neues Passwort ist festgelegt'), told);
+    await visitor.fill('#feld-email', GEMEINDE);
+    await visitor.fill('#feld-passwort', chosen);
+    await submitting(visitor, () => visitor.getByRole('button', { name: 'Anmelden' }).click());
+    assert.ok(!visitor.url().includes('/login'), `still on the login page: ${visitor.url()}`);
+    await visitor.context().close();
   });
 
   await step('the legal pages are reachable without login', async () => {

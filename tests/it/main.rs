@@ -41,6 +41,7 @@ mod ui_case;
 mod ui_demo;
 mod ui_login;
 mod ui_pages;
+mod ui_password_reset;
 mod users_api;
 mod validate_cli;
 mod version_impact;

@@ -43,6 +43,8 @@ pub fn local_path(next: &str) -> Option<&str> {
 struct LoginQuery {
     next: Option<String>,
     abgemeldet: Option<String>,
+    /// `neu` after a password was chosen through a mailed link.
+    passwort: Option<String>,
 }
 
 /// The fields of the login form, as typed.
@@ -92,7 +94,13 @@ pub async fn show(
     {
         return proxy_login(&req, &db, &api, &ui, email, next).await;
     }
-    let hinweis = logged_out.then_some("Sie haben sich abgemeldet.");
+    let hinweis = if logged_out {
+        Some("Sie haben sich abgemeldet.")
+    } else if query.passwort.as_deref() == Some("neu") {
+        Some("Ihr neues Passwort ist festgelegt. Bitte melden Sie sich damit an.")
+    } else {
+        None
+    };
     login_page(
         &req,
         &api,
@@ -185,17 +193,7 @@ fn login_page(
     status: StatusCode,
     view: LoginView<'_>,
 ) -> HttpResponse {
-    let nonce = match cookie::read(req, cookie::LOGIN).filter(|n| nonce_well_formed(n)) {
-        Some(nonce) => nonce,
-        None => match store::random_hex(16) {
-            Ok(nonce) => nonce,
-            Err(error) => {
-                tracing::error!(%error, "no randomness for the login form");
-                return internal(api);
-            }
-        },
-    };
-    let Some(token) = csrf::login_token(&api.outgoing.signer, &nonce) else {
+    let Some((nonce, token)) = form_token(req, api) else {
         return internal(api);
     };
     let mut context = layout("Anmeldung", None, None);
@@ -220,26 +218,60 @@ fn login_page(
     context["next"] = json!(view.next);
     context["login_csrf"] = json!(token);
     let mut response = render(api, status, "login", &context);
+    keep_nonce(&mut response, &nonce, ui);
+    response
+}
+
+/// The browser's login nonce (a new one when it has none, so two open tabs keep working) and
+/// a form token bound to it, for the forms below `/login`, which no session protects yet;
+/// `None` (logged) when no randomness or no signature could be had.
+pub(super) fn form_token(req: &HttpRequest, api: &ApiState) -> Option<(String, String)> {
+    let nonce = match cookie::read(req, cookie::LOGIN).filter(|n| nonce_well_formed(n)) {
+        Some(nonce) => nonce,
+        None => match store::random_hex(16) {
+            Ok(nonce) => nonce,
+            Err(error) => {
+                tracing::error!(%error, "no randomness for the login form");
+                return None;
+            }
+        },
+    };
+    let token = csrf::login_token(&api.outgoing.signer, &nonce)?;
+    Some((nonce, token))
+}
+
+/// Sets the nonce cookie [`form_token`] bound its token to (valid below `/login` only).
+pub(super) fn keep_nonce(response: &mut HttpResponse, nonce: &str, ui: &UiState) {
     let lifetime = Lifetime::Seconds(csrf::LOGIN_FORM_LIFETIME.num_seconds());
     response.headers_mut().append(
         header::SET_COOKIE,
         cookie::set(
             cookie::LOGIN,
-            &nonce,
+            nonce,
             "/login",
             "Strict",
             lifetime,
             ui.secure_cookies,
         ),
     );
-    response
+}
+
+/// Whether `token` is the form token of the browser's login nonce.
+pub(super) fn form_token_matches(req: &HttpRequest, api: &ApiState, token: Option<&str>) -> bool {
+    let nonce = cookie::read(req, cookie::LOGIN).filter(|n| nonce_well_formed(n));
+    match (nonce, token) {
+        (Some(nonce), Some(token)) => {
+            csrf::login_token_matches(&api.outgoing.signer, token, &nonce)
+        }
+        _ => false,
+    }
 }
 
 fn nonce_well_formed(nonce: &str) -> bool {
     nonce.len() == 32 && nonce.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-fn internal(api: &ApiState) -> HttpResponse {
+pub(super) fn internal(api: &ApiState) -> HttpResponse {
     error_page(
         api,
         StatusCode::INTERNAL_SERVER_ERROR,
@@ -274,12 +306,7 @@ pub async fn submit(
         again_through_proxy: false,
     };
 
-    let nonce = cookie::read(&req, cookie::LOGIN).filter(|n| nonce_well_formed(n));
-    let form_ok = match (&nonce, &input.csrf) {
-        (Some(nonce), Some(token)) => csrf::login_token_matches(&api.outgoing.signer, token, nonce),
-        _ => false,
-    };
-    if !form_ok {
+    if !form_token_matches(&req, &api, input.csrf.as_deref()) {
         tracing::warn!("login refused: login form token missing or wrong");
         return login_page(
             &req,

@@ -38,6 +38,7 @@ pub mod legal;
 pub mod login;
 mod new_case;
 pub mod password;
+mod password_reset;
 pub mod session;
 mod start;
 mod user_agent;
@@ -119,6 +120,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(login::submit))
         }))
         .service(page("/logout", |r| r.route(web::post().to(login::logout))))
+        .service(page("/login/passwort-vergessen", |r| {
+            r.route(web::get().to(password_reset::show))
+                .route(web::post().to(password_reset::submit))
+        }))
+        .service(page("/login/passwort-vergessen/{token}", |r| {
+            r.route(web::get().to(password_reset::choose_form))
+                .route(web::post().to(password_reset::choose))
+        }))
         .service(page("/passwort", |r| {
             r.route(web::get().to(password::show))
                 .route(web::post().to(password::submit))

@@ -37,7 +37,7 @@ pub struct PasswordInput {
 }
 
 /// A message for one field of the form (`feld` is the field's name).
-type FieldError = (&'static str, String);
+pub(super) type FieldError = (&'static str, String);
 
 /// What the page offers the user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,20 +113,37 @@ fn check_input(input: &PasswordInput, offer: Offer) -> Vec<FieldError> {
             "Bitte geben Sie Ihr bisheriges Passwort ein.".to_string(),
         ));
     }
-    if input.neu.is_empty() {
+    let same_as_current = offer == Offer::Change && input.neu == input.aktuell;
+    fehler.extend(new_password_errors(
+        &input.neu,
+        &input.wiederholung,
+        same_as_current,
+    ));
+    fehler
+}
+
+/// What is wrong with a new password typed twice (fields `neu` and `wiederholung`), also on
+/// the page reached through a mailed link.
+pub(super) fn new_password_errors(
+    neu: &str,
+    wiederholung: &str,
+    same_as_current: bool,
+) -> Vec<FieldError> {
+    let mut fehler = Vec::new();
+    if neu.is_empty() {
         fehler.push(("neu", "Bitte geben Sie ein neues Passwort ein.".to_string()));
-    } else if check_policy(&input.neu).is_err() {
+    } else if check_policy(neu).is_err() {
         fehler.push((
             "neu",
             format!("Das neue Passwort muss mindestens {MIN_PASSWORD_CHARS} Zeichen lang sein."),
         ));
-    } else if offer == Offer::Change && input.neu == input.aktuell {
+    } else if same_as_current {
         fehler.push((
             "neu",
             "Das neue Passwort muss sich vom bisherigen unterscheiden.".to_string(),
         ));
     }
-    if input.wiederholung != input.neu {
+    if wiederholung != neu {
         fehler.push((
             "wiederholung",
             "Die Wiederholung stimmt nicht mit dem neuen Passwort überein.".to_string(),

@@ -20,7 +20,7 @@ use crate::web::ui::{UiSession, encode_query_value, layout, render, role_label};
 const PER_PAGE: i64 = 50;
 
 /// The kinds as the filter offers them.
-const KIND_LABELS: [(&str, &str); 12] = [
+const KIND_LABELS: [(&str, &str); 13] = [
     (admin_log::USER_CREATED, "Benutzer angelegt"),
     (admin_log::ROLES_CHANGED, "Rollen geändert"),
     (
@@ -32,6 +32,10 @@ const KIND_LABELS: [(&str, &str); 12] = [
         "Passwort auf der Kommandozeile gesetzt",
     ),
     (admin_log::PASSWORD_RESET, "Einmalpasswort neu vergeben"),
+    (
+        admin_log::PASSWORD_RESET_BY_MAIL,
+        "Passwort über E-Mail-Link neu festgelegt",
+    ),
     (admin_log::TOKENS_REVOKED, "API-Zugangstoken gesperrt"),
     (
         admin_log::FOLLOW_UPS_HANDED_OVER,
@@ -84,6 +88,9 @@ pub(crate) fn describe(event: &AdminEvent) -> String {
         ),
         admin_log::PASSWORD_SET => format!("Passwort von {subject} gesetzt"),
         admin_log::PASSWORD_RESET => format!("Einmalpasswort für {subject} neu vergeben"),
+        admin_log::PASSWORD_RESET_BY_MAIL => {
+            format!("{subject} hat über den E-Mail-Link ein neues Passwort festgelegt")
+        }
         admin_log::TOKENS_REVOKED => format!("API-Zugangstoken von {subject} gesperrt"),
         admin_log::ACTIVATION_CHANGED if details["active"] == json!(true) => {
             format!("Benutzer {subject} wieder aktiviert")
