@@ -9,7 +9,7 @@
 //! Gebietskörperschaften themselves are reference data from the first migration and cannot be
 //! added here.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -316,6 +316,48 @@ pub fn replace_addresses(
         tracing::info!(organisation = key, "organisation addresses replaced");
         show(conn, key)
     })
+}
+
+/// The addresses `input` would store, checked as [`replace_addresses`] checks them: the mailbox,
+/// the contacts as `(email, name)` and the head (`None` also where `input` leaves it alone), so
+/// a caller can tell whether a replacement would change anything.
+#[allow(clippy::type_complexity)]
+pub fn checked_addresses(
+    input: &ReplaceAddresses,
+) -> Result<(Option<String>, BTreeSet<(String, String)>, Option<String>), ServiceError> {
+    let mut errors = Vec::new();
+    let (mailbox, contacts) = check_addresses(
+        input.mailbox.clone().flatten().as_deref(),
+        input.contacts.as_deref().unwrap_or_default(),
+        &mut errors,
+    );
+    let head = match input.head.clone().flatten() {
+        Some(text) if !text.trim().is_empty() => match check_email(&text) {
+            Ok(address) => Some(address),
+            Err(message) => {
+                errors.push(error("/head", message));
+                None
+            }
+        },
+        _ => None,
+    };
+    if !errors.is_empty() {
+        return Err(ServiceError::InvalidInput(errors));
+    }
+    Ok((mailbox, contacts.into_iter().collect(), head))
+}
+
+/// Sets the head's address of the organisation `key` (escalations when a Frist is missed).
+pub fn set_head(conn: &mut DbConnection, key: &str, head: &str) -> Result<(), ServiceError> {
+    let address = check_email(head)
+        .map_err(|message| ServiceError::InvalidInput(vec![error("/head", message)]))?;
+    let updated = diesel::update(organisations::table.filter(organisations::key.eq(key)))
+        .set(organisations::head_email.eq(address))
+        .execute(conn)?;
+    if updated == 0 {
+        return Err(unknown(key));
+    }
+    Ok(())
 }
 
 fn unknown(key: &str) -> ServiceError {

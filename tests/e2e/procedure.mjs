@@ -12,7 +12,8 @@
 // brings. A user of a kreisangehörige Gemeinde is pointed to the Anregung. Each deployed
 // workflow is downloaded as BPMN 2.0 and read by bpmn-moddle, the reader of bpmn.io and Camunda
 // Modeler; one of them goes back into the editor as the draft of a new workflow. A second
-// application is withdrawn with its reason. The Gemeinde's user, who forgot the password,
+// application is withdrawn with its reason. An administrator registers two partner bodies from
+// a table. The Gemeinde's user, who forgot the password,
 // chooses a new one through the link the mail brings. axe-core on every page, a screenshot of
 // every page.
 
@@ -633,6 +634,27 @@ await run(async (browser) => {
     }
     assertNoBrowserErrors(phone);
     await phone.context().close();
+  });
+
+  await step('an administrator registers partner bodies from a table', async () => {
+    const admin = await newPage(browser, 'desktop');
+    await login(admin, ADMIN);
+    await admin.goto(`${BASE_URL}/admin/organisationen`);
+    await admin.getByRole('link', { name: 'Viele aus einer Tabelle anlegen oder Adressen abgleichen' }).click();
+    await page_done(admin, 'organisationen-tabelle');
+    const table = 'schluessel;name;art;uebergeordnet;funktionspostfach;kontakte\n'
+      + 'DRK-COE;DRK-Kreisverband Coesfeld;partner;05558;info@drk-coesfeld.test;"Frau Beispiel <beispiel@drk-coesfeld.test>"\n'
+      + 'DIAKONIE-COE;Diakonie im Kreis Coesfeld;partner;05558;info@diakonie-coesfeld.test;\n';
+    await admin.getByLabel('Tabelle (CSV)').setInputFiles({ name: 'partner.csv', mimeType: 'text/csv', buffer: Buffer.from(table) });
+    await submitting(admin, () => admin.getByRole('button', { name: 'Prüfen' }).click());
+    const checked = await admin.locator('main').textContent();
+    assert.ok(checked.includes('Neu anzulegen: DRK-COE, DIAKONIE-COE'), checked);
+    await page_done(admin, 'organisationen-tabelle-geprueft');
+    await submitting(admin, () => admin.getByRole('button', { name: 'Jetzt übernehmen' }).click());
+    const listed = await admin.locator('main').textContent();
+    assert.ok(listed.includes('Die Tabelle wurde übernommen: 2 Organisationen neu angelegt'), listed);
+    assert.ok(listed.includes('DRK-Kreisverband Coesfeld'), listed);
+    await admin.context().close();
   });
 
   await step('a kreisangehörige Gemeinde is pointed to the Anregung', async () => {

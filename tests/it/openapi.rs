@@ -72,6 +72,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/beteiligung/{token}/not-responsible"),
     ("GET", "/api/v1/organisations"),
     ("POST", "/api/v1/organisations"),
+    ("POST", "/api/v1/organisation-imports"),
     ("GET", "/api/v1/time-windows"),
     ("POST", "/api/v1/time-windows"),
     ("DELETE", "/api/v1/time-windows/{id}"),

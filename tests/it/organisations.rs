@@ -505,3 +505,111 @@ both_backends! {
         assert!(recipients.contains(&vec!["integrationsrat@kreis-soest.test".to_string()]), "{recipients:?}");
     }
 }
+
+/// Sends `body` as a table to the import, with `content_type`.
+macro_rules! import {
+    ($app:expr, $uri:expr, $token:expr, $content_type:expr, $body:expr) => {{
+        let request = actix_test::TestRequest::post()
+            .uri($uri)
+            .insert_header(("Authorization", format!("Bearer {}", $token)))
+            .insert_header(("Content-Type", $content_type))
+            .set_payload($body);
+        let response = actix_test::call_service(&$app, request.to_request()).await;
+        let status = response.status();
+        let bytes = actix_test::read_body(response).await;
+        (
+            status,
+            serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null),
+        )
+    }};
+}
+
+/// (kind, subject) of each entry of the administration's record.
+fn recorded(db: &TestDatabase) -> Vec<(String, String)> {
+    use vorgang::db::schema::admin_events;
+    admin_events::table
+        .order(admin_events::id)
+        .select((admin_events::kind, admin_events::subject))
+        .load(&mut db.connection())
+        .unwrap()
+}
+
+const TABLE: &str = "Schlüssel;Name;Art;Übergeordnet;Funktionspostfach;Kontakte;Leitung\n\
+SCHULAUFSICHT-SO;Untere Schulaufsicht Soest;partner;05974;Schulaufsicht@Kreis-Soest.de;\"\"\"Berg, Anna\"\" <berg@kreis-soest.de>, info@kreis-soest.de\";\n\
+05974048;Stadt Soest;gemeinde;05974;integration@soest.de;;buergermeister@soest.de\n\
+05974;Kreis Soest;;;ki@kreis-soest.de;;\n";
+
+both_backends! {
+    async fn a_table_registers_and_updates_organisations_all_or_nothing(backend) {
+        let db = TestDatabase::migrated(backend);
+        let dir = tempfile::tempdir().unwrap();
+        let users = users(&db);
+        let app = app!(db, dir.path());
+        let uri = "/api/v1/organisation-imports";
+        let count = || -> i64 { organisations::table.count().get_result(&mut db.connection()).unwrap() };
+        let before = count();
+
+        // Only administrators, only CSV; nothing changes.
+        let (status, _) = import!(app, uri, users.coordinator, "text/csv", TABLE);
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (status, body) = import!(app, uri, users.admin, "application/json", TABLE);
+        assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{body}");
+
+        // A trial run says what would happen and stores nothing.
+        let (status, report) = import!(app, &format!("{uri}?dry_run=true"), users.admin, "text/csv; charset=utf-8", TABLE);
+        assert_eq!(status, StatusCode::OK, "{report}");
+        let expected = json!({ "registered": ["SCHULAUFSICHT-SO", "05974048"], "updated": ["05974"], "unchanged": [] });
+        assert_eq!(report, expected);
+        assert_eq!(count(), before);
+        assert!(recorded(&db).is_empty());
+
+        // Taken over: registered with their addresses, the Kreis's mailbox replaced, recorded.
+        let (status, report) = import!(app, uri, users.admin, "text/csv", TABLE);
+        assert_eq!((status, &report), (StatusCode::OK, &expected));
+        assert_eq!(count(), before + 2);
+        let schulamt = call!(app, get, "/api/v1/organisations/SCHULAUFSICHT-SO", users.admin);
+        assert_eq!(schulamt.body["mailbox"], "schulaufsicht@kreis-soest.de");
+        assert_eq!(schulamt.body["parent"], "05974");
+        assert_eq!(schulamt.body["contacts"], json!([{ "email": "berg@kreis-soest.de", "name": "Berg, Anna" }, { "email": "info@kreis-soest.de", "name": "" }]));
+        let stadt = call!(app, get, "/api/v1/organisations/05974048", users.admin);
+        assert_eq!((stadt.body["kind"].as_str(), stadt.body["head"].as_str()), (Some("gemeinde"), Some("buergermeister@soest.de")), "{}", stadt.body);
+        let kreis = call!(app, get, "/api/v1/organisations/05974", users.admin);
+        assert_eq!(kreis.body["mailbox"], "ki@kreis-soest.de");
+        let entries = vec![
+            ("organisation_registered".to_string(), "SCHULAUFSICHT-SO".to_string()),
+            ("organisation_registered".to_string(), "05974048".to_string()),
+            ("organisation_addresses_replaced".to_string(), "05974".to_string()),
+        ];
+        assert_eq!(recorded(&db), entries);
+
+        // The same table again changes nothing and records nothing.
+        let (status, report) = import!(app, uri, users.admin, "text/csv", TABLE);
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(report, json!({ "registered": [], "updated": [], "unchanged": ["SCHULAUFSICHT-SO", "05974048", "05974"] }));
+        assert_eq!(recorded(&db), entries);
+
+        // Errors are named by line and column; the valid rows are not stored either.
+        let faulty = "schluessel,name,uebergeordnet,funktionspostfach\n\
+            JUGENDAMT-SO,Jugendamt,05974,jugendamt-at-kreis-soest.de\n\
+            05974,Kreis Sost,,\n\
+            CARITAS-SO,Caritas,99999,caritas@soest.de\n\
+            DIAKONIE-SO,Diakonie,05974,diakonie@soest.de\n";
+        let (status, problem) = import!(app, uri, users.admin, "text/csv", faulty);
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+        let pointers: Vec<&str> = problem["errors"].as_array().unwrap().iter().map(|e| e["pointer"].as_str().unwrap()).collect();
+        assert_eq!(pointers, ["/2/funktionspostfach", "/3/name", "/4/uebergeordnet"], "{problem}");
+        assert!(problem["errors"][1]["message"].as_str().unwrap().contains("als „Kreis Soest“ registriert"), "{problem}");
+        assert_eq!(count(), before + 2, "nothing of the faulty table is stored");
+        assert_eq!(call!(app, get, "/api/v1/organisations/DIAKONIE-SO", users.admin).status, StatusCode::NOT_FOUND);
+        assert_eq!(recorded(&db), entries);
+
+        // A table in another encoding, or too large, is refused as a whole.
+        let (status, problem) = import!(app, uri, users.admin, "text/csv", &b"Schl\xfcssel;Name\nA;B\n"[..]);
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(problem["detail"].as_str().unwrap().contains("UTF-8"), "{problem}");
+        let huge = format!("schluessel\n{}", "A\n".repeat(1_100_000));
+        let (status, _) = import!(app, uri, users.admin, "text/csv", huge);
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(count(), before + 2);
+    }
+}

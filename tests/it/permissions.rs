@@ -136,15 +136,16 @@ const USERS: [[u16; 4]; 5] = [
 
 /// Organisations per principal: GET /organisations, GET /organisations/KFI, POST /organisations
 /// (without a name: permitted → 422, nothing is created), PUT /organisations/UNBEKANNT/addresses
-/// (an unknown organisation: permitted → 404).
+/// (an unknown organisation: permitted → 404), POST /organisation-imports (a table without a
+/// name for its new organisation: permitted → 422, nothing is created).
 #[rustfmt::skip]
-const ORGANISATIONS: [[u16; 4]; 5] = [
-    //  list  show  create  addresses
-    [200, 200, 422, 404], // admin
-    [200, 200, 403, 403], // koordination
-    [200, 200, 403, 403], // bewilligung
-    [200, 200, 403, 403], // lesen
-    [200, 200, 403, 403], // koordination Kleve
+const ORGANISATIONS: [[u16; 5]; 5] = [
+    //  list  show  create  addresses  import
+    [200, 200, 422, 404, 422], // admin
+    [200, 200, 403, 403, 403], // koordination
+    [200, 200, 403, 403, 403], // bewilligung
+    [200, 200, 403, 403, 403], // lesen
+    [200, 200, 403, 403, 403], // koordination Kleve
 ];
 
 /// Time windows per principal: GET /time-windows, POST /time-windows (without a label:
@@ -442,6 +443,12 @@ both_backends! {
                 .insert_header(bearer(token))
                 .set_json(json!({ "mailbox": "x@example.org", "contacts": [] })));
             check(&mut mismatches, format!("{who} PUT /organisations/UNBEKANNT/addresses"), ORGANISATIONS[p][3], &addresses);
+            let import = send!(app, actix_test::TestRequest::post()
+                .uri("/api/v1/organisation-imports")
+                .insert_header(bearer(token))
+                .insert_header(("Content-Type", "text/csv"))
+                .set_payload("schluessel\nNEU\n"));
+            check(&mut mismatches, format!("{who} POST /organisation-imports"), ORGANISATIONS[p][4], &import);
 
             // Time windows.
             let windows = send!(app, actix_test::TestRequest::get().uri("/api/v1/time-windows").insert_header(bearer(token)));

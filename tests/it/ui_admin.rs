@@ -1004,3 +1004,95 @@ both_backends! {
         assert_eq!(count(&db), before);
     }
 }
+
+/// A multipart form of text fields and, optionally, one file field `datei`.
+fn table_upload(fields: &[(&str, &str)], file: Option<FormFile>) -> actix_web::test::TestRequest {
+    let boundary = "----vorgangtabellengrenze";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    if let Some((name, content)) = file {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"datei\"; filename=\"{name}\"\r\n\
+                 Content-Type: text/csv\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(content);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    actix_web::test::TestRequest::post()
+        .uri("/admin/organisationen/neu/tabelle")
+        .insert_header((
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        ))
+        .set_payload(body)
+}
+
+both_backends! {
+    async fn a_table_of_organisations_is_checked_then_taken_over_in_the_browser(backend) {
+        let db = TestDatabase::migrated(backend);
+        let app = admin_app!(db.pool(2));
+        let count = |db: &TestDatabase| -> i64 {
+            organisations::table.count().get_result(&mut db.connection()).unwrap()
+        };
+        let before = count(&db);
+        let mut admin = admin_browser!(app, db);
+        let list = admin.get(&app, "/admin/organisationen").await;
+        assert!(list.body.contains("href=\"/admin/organisationen/neu/tabelle\""), "{}", list.body);
+        let form = admin.get(&app, "/admin/organisationen/neu/tabelle").await;
+        assert_eq!(form.status, 200);
+        assert!(form.body.contains("<dt>funktionspostfach</dt>"), "{}", form.body);
+        let csrf = form.hidden("csrf");
+        let table = "schluessel;name;art;uebergeordnet;funktionspostfach\n\
+                     05558004;Stadt Dülmen;gemeinde;05558;integration@duelmen.de\n\
+                     AWO-COE;AWO Kreisverband Coesfeld;;05558;info@awo-coesfeld.de\n";
+
+        // Without a form token: refused, nothing stored.
+        let forged = admin.send(&app, table_upload(&[("aktion", "uebernehmen")], Some(("partner.csv", table.as_bytes())))).await;
+        assert_eq!(forged.status, 403);
+        assert_eq!(count(&db), before);
+
+        // „Prüfen“ lists what would happen and stores nothing; the page carries the table on.
+        let checked = admin.send(&app, table_upload(&[("csrf", &csrf), ("aktion", "pruefen")], Some(("partner.csv", table.as_bytes())))).await;
+        assert_eq!(checked.status, 200, "{}", checked.body);
+        assert!(checked.body.contains("Geprüft: „partner.csv“") && checked.body.contains("Neu anzulegen: 05558004, AWO-COE"), "{}", checked.body);
+        assert_eq!(count(&db), before);
+        let carried = checked.hidden("inhalt");
+
+        // „Jetzt übernehmen“ takes the table carried over, and the list says what was done.
+        let done = admin.send(&app, table_upload(&[("csrf", &csrf), ("inhalt", &carried), ("aktion", "uebernehmen")], None)).await;
+        assert_eq!(done.status, 303, "{}", done.body);
+        assert_eq!(count(&db), before + 2);
+        let list = admin.get(&app, done.location()).await;
+        assert!(list.body.contains("Die Tabelle wurde übernommen: 2 Organisationen neu angelegt, bei 0 Organisationen die Adressen ersetzt."), "{}", list.body);
+        assert!(list.body.contains("AWO Kreisverband Coesfeld") && list.body.contains("integration@duelmen.de"));
+        let kinds: Vec<String> = recorded(&db).into_iter().map(|(_, kind, _)| kind).filter(|k| k.starts_with("organisation")).collect();
+        assert_eq!(kinds, ["organisation_registered", "organisation_registered"]);
+
+        // Errors by line and column, in German; nothing stored.
+        let faulty = "schluessel;name;funktionspostfach\nDRK-COE;;drk@coesfeld.de\nCARITAS-COE;Caritas;caritas(at)coesfeld.de\n";
+        let refused = admin.send(&app, table_upload(&[("csrf", &csrf), ("aktion", "uebernehmen")], Some(("fehler.csv", faulty.as_bytes())))).await;
+        assert_eq!(refused.status, 422);
+        assert!(refused.body.contains("Zeile 2, Spalte „name“: Bitte geben Sie einen Namen an.") && refused.body.contains("Zeile 3, Spalte „funktionspostfach“"), "{}", refused.body);
+        assert_eq!(count(&db), before + 2);
+        let empty = admin.send(&app, table_upload(&[("csrf", &csrf), ("aktion", "pruefen")], None)).await;
+        assert_eq!(empty.status, 422);
+        assert!(empty.body.contains("Bitte wählen Sie eine Tabelle (CSV-Datei) aus."), "{}", empty.body);
+
+        // Only administrators.
+        create_user(&mut db.connection(), "k@kreis-coesfeld.de", "05558", &[Role::Koordination], Some(PASSWORD));
+        let mut coordinator = Browser::default();
+        coordinator.login(&app, "k@kreis-coesfeld.de", PASSWORD).await;
+        assert_eq!(coordinator.get(&app, "/admin/organisationen/neu/tabelle").await.status, 403);
+    }
+}

@@ -189,6 +189,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .route(web::post().to(organisations::register)),
             )
             .service(
+                web::resource("/organisation-imports").route(web::post().to(organisations::import)),
+            )
+            .service(
                 web::resource("/organisations/{key}").route(web::get().to(organisations::show)),
             )
             .service(

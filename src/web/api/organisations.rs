@@ -1,8 +1,10 @@
 //! `/api/v1/organisations`: the organisations a Beteiligung can invite – listed for every user
 //! (pickers), registered and given their addresses by administrators.
 
-use actix_web::{HttpResponse, web};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
+use serde_json::json;
 use utoipa::IntoParams;
 
 use super::json_object::Json;
@@ -10,6 +12,7 @@ use super::{blocking, denied};
 use crate::auth::{Permission, Principal, authorize};
 use crate::db::Database;
 use crate::db::models::OrganisationKind;
+use crate::service::organisation_import::{self, ImportError, ImportReport};
 use crate::service::organisations::{
     self, OrganisationView, RegisterOrganisation, ReplaceAddresses,
 };
@@ -166,4 +169,119 @@ pub async fn replace_addresses(
     })
     .await?;
     Ok(HttpResponse::Ok().json(view))
+}
+
+/// Query of `POST /organisation-imports`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ImportQuery {
+    /// `true`: nur prüfen und berichten, was geschähe; nichts wird gespeichert.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// `POST /organisation-imports`: many organisations, and the addresses of registered ones, from
+/// one CSV table ([`organisation_import`]).
+#[utoipa::path(
+    post,
+    path = "/api/v1/organisation-imports",
+    tag = "Organisationen",
+    summary = "Organisationen aus einer Tabelle übernehmen",
+    description = "Nur für Administratoren: eine CSV-Tabelle (UTF-8, Trennzeichen Semikolon, Komma oder Tabulator; erste Zeile: Spaltennamen `schluessel`, `name`, `art`, `uebergeordnet`, `funktionspostfach`, `kontakte`, `leitung`, nur `schluessel` ist nötig). Eine Zeile mit neuem Schlüssel legt eine Partnerstelle oder Gemeinde an, eine mit vorhandenem ersetzt deren Adressen, wo sie abweichen. Alles oder nichts: Fehler nennt `errors`, mit `pointer` `/{zeile}/{spalte}` (Zeile der Datei ab 1, die Spaltennamen sind Zeile 1). Mit `dry_run=true` wird nur geprüft.",
+    params(ImportQuery),
+    request_body(content = String, content_type = "text/csv", description = "Die Tabelle (höchstens 2 MB, UTF-8)"),
+    responses(
+        (status = 200, description = "Was angelegt, geändert und unverändert gelassen wurde (bei `dry_run=true`: würde)", body = ImportReport),
+        (status = 400, description = "Ungültige Anfrage (Parameter)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Nicht angemeldet: Bearer-Token fehlt oder ist ungültig", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Keine Berechtigung", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Die Tabelle ist größer als 2 MB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Falscher Inhaltstyp", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Nicht lesbar oder fehlerhafte Zeilen (`errors`); nichts wurde gespeichert", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn import(
+    principal: Principal,
+    request: HttpRequest,
+    query: web::Query<ImportQuery>,
+    mut payload: web::Payload,
+    db: web::Data<Database>,
+) -> Result<HttpResponse, Problem> {
+    use futures_util::StreamExt;
+    authorize(&principal, Permission::ManageOrganisations, None).map_err(denied)?;
+    let essence = request
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(str::trim)
+        .unwrap_or("");
+    if !["text/csv", "text/plain"]
+        .iter()
+        .any(|accepted| accepted.eq_ignore_ascii_case(essence))
+    {
+        return Err(Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "Falscher Inhaltstyp",
+        )
+        .with_detail("Bitte senden Sie die Tabelle als CSV (Content-Type: text/csv)."));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk
+            .map_err(|_| super::bad_request("Die Tabelle kam nicht vollständig an.".into()))?;
+        if body.len() + chunk.len() > organisation_import::MAX_BYTES {
+            return Err(Problem::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload-too-large",
+                "Datei zu groß",
+            )
+            .with_detail(format!(
+                "Die Tabelle ist größer als {} MB.",
+                organisation_import::MAX_BYTES / (1024 * 1024)
+            )));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let by = principal.email.clone();
+    let dry_run = query.dry_run;
+    let outcome = blocking(&db, move |conn| {
+        let at = chrono::Utc::now().naive_utc();
+        Ok(organisation_import::import(conn, &body, &by, at, !dry_run))
+    })
+    .await?;
+    let invalid = || {
+        Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-table",
+            "Tabelle nicht übernommen",
+        )
+    };
+    match outcome {
+        Ok(report) => Ok(HttpResponse::Ok().json(report)),
+        Err(ImportError::Unreadable(detail)) => Err(invalid().with_detail(detail)),
+        Err(ImportError::Rows(errors)) => Err(invalid()
+            .with_detail(format!(
+                "{} Fehler in der Tabelle; es wurde nichts gespeichert.",
+                errors.len()
+            ))
+            .with(
+                "errors",
+                json!(
+                    errors
+                        .iter()
+                        .map(|e| json!({
+                            "pointer": match e.column {
+                                Some(column) => format!("/{}/{column}", e.line),
+                                None => format!("/{}", e.line),
+                            },
+                            "message": e.message,
+                        }))
+                        .collect::<Vec<_>>()
+                ),
+            )),
+        Err(ImportError::Service(error)) => Err(super::problem(error)),
+    }
 }

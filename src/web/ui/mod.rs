@@ -179,6 +179,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             r.route(web::get().to(admin::organisations::new_form))
                 .route(web::post().to(admin::organisations::register))
         }))
+        .service(page("/admin/organisationen/neu/tabelle", |r| {
+            r.route(web::get().to(admin::organisation_import::form))
+                .route(web::post().to(admin::organisation_import::submit))
+        }))
         .service(page("/admin/organisationen/{key}", |r| {
             r.route(web::get().to(admin::organisations::edit))
                 .route(web::post().to(admin::organisations::submit))

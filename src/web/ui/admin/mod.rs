@@ -5,6 +5,7 @@
 
 pub mod events;
 pub mod jobs;
+pub mod organisation_import;
 pub mod organisations;
 pub mod outbox;
 pub mod retention;

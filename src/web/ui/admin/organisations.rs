@@ -88,7 +88,10 @@ pub async fn list(
         Err(error) => return failure(&api, &session, ServiceError::Db(error)),
     };
     let mut context = layout("Organisationen", Some(&session), Some("/admin"));
-    context["hinweis"] = json!(notice(query, NOTICES));
+    context["hinweis"] = json!(match query_value(query, "hinweis").as_deref() {
+        Some("tabelle") => Some(table_notice(query)),
+        _ => notice(query, NOTICES).map(str::to_string),
+    });
     context["q"] = json!(q);
     context["arten"] = json!(
         KINDS
@@ -99,6 +102,24 @@ pub async fn list(
     context["organisationen"] = json!(views.iter().map(view_json).collect::<Vec<_>>());
     context["anzahl"] = json!(views.len());
     render(&api, StatusCode::OK, "admin_organisationen", &context)
+}
+
+/// What a table taken over did, from the counts the redirect carries.
+fn table_notice(query: &str) -> String {
+    let count = |name| {
+        query_value(query, name)
+            .and_then(|v| v.parse::<usize>().ok())
+            .unwrap_or(0)
+    };
+    let organisations = |n: usize| match n {
+        1 => "1 Organisation".to_string(),
+        n => format!("{n} Organisationen"),
+    };
+    format!(
+        "Die Tabelle wurde übernommen: {} neu angelegt, bei {} die Adressen ersetzt.",
+        organisations(count("neu")),
+        organisations(count("geaendert"))
+    )
 }
 
 /// `GET /admin/organisationen/{key}`: the address form of one organisation.
