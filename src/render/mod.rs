@@ -18,6 +18,7 @@ pub mod bpmn;
 pub mod diagram;
 pub mod diff;
 mod overrides;
+pub mod spreadsheet;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;

@@ -157,7 +157,7 @@ const BEARER: &str = "bearer";
         crate::service::organisations::ContactInput,
         crate::service::organisations::RegisterOrganisation,
         crate::service::organisations::ReplaceAddresses,
-        crate::service::organisation_import::ImportReport,
+        crate::service::organisation_table::ImportReport,
         crate::service::time_windows::WindowView,
         crate::service::time_windows::PeriodView,
         crate::service::time_windows::NewPeriod,

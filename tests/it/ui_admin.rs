@@ -1079,6 +1079,21 @@ both_backends! {
         let kinds: Vec<String> = recorded(&db).into_iter().map(|(_, kind, _)| kind).filter(|k| k.starts_with("organisation")).collect();
         assert_eq!(kinds, ["organisation_registered", "organisation_registered"]);
 
+        // The organisations as a table, which comes back unchanged: the addresses can be kept
+        // in a spreadsheet.
+        let exported = admin.get(&app, "/admin/organisationen.csv").await;
+        assert_eq!(exported.status, 200);
+        assert_eq!(exported.header("content-type"), "text/csv; charset=utf-8");
+        assert!(exported.header("content-disposition").contains("organisationen-"));
+        assert!(exported.body.starts_with("\u{feff}schluessel;name;art;uebergeordnet;funktionspostfach;kontakte;leitung\r\n"), "{}", &exported.body[..200]);
+        assert!(exported.body.contains("\r\nAWO-COE;AWO Kreisverband Coesfeld;partner;05558;info@awo-coesfeld.de;;\r\n"), "{}", exported.body);
+        let back = admin.send(&app, table_upload(&[("csrf", &csrf), ("aktion", "pruefen")], Some(("organisationen.csv", exported.body.as_bytes())))).await;
+        assert_eq!(back.status, 200, "{}", back.body);
+        assert!(back.body.contains("Neu anzulegen: keine") && back.body.contains("Adressen zu ersetzen: keine"), "{}", back.body);
+        assert!(!back.body.contains("Jetzt übernehmen"), "nothing to take over");
+        let filtered = admin.get(&app, "/admin/organisationen.csv?q=awo&art=partner").await;
+        assert_eq!(filtered.body.lines().count(), 2, "{}", filtered.body);
+
         // Errors by line and column, in German; nothing stored.
         let faulty = "schluessel;name;funktionspostfach\nDRK-COE;;drk@coesfeld.de\nCARITAS-COE;Caritas;caritas(at)coesfeld.de\n";
         let refused = admin.send(&app, table_upload(&[("csrf", &csrf), ("aktion", "uebernehmen")], Some(("fehler.csv", faulty.as_bytes())))).await;

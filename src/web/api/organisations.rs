@@ -12,7 +12,7 @@ use super::{blocking, denied};
 use crate::auth::{Permission, Principal, authorize};
 use crate::db::Database;
 use crate::db::models::OrganisationKind;
-use crate::service::organisation_import::{self, ImportError, ImportReport};
+use crate::service::organisation_table::{self, ImportError, ImportReport};
 use crate::service::organisations::{
     self, OrganisationView, RegisterOrganisation, ReplaceAddresses,
 };
@@ -182,7 +182,7 @@ pub struct ImportQuery {
 }
 
 /// `POST /organisation-imports`: many organisations, and the addresses of registered ones, from
-/// one CSV table ([`organisation_import`]).
+/// one CSV table ([`organisation_table`]).
 #[utoipa::path(
     post,
     path = "/api/v1/organisation-imports",
@@ -232,7 +232,7 @@ pub async fn import(
     while let Some(chunk) = payload.next().await {
         let chunk = chunk
             .map_err(|_| super::bad_request("Die Tabelle kam nicht vollständig an.".into()))?;
-        if body.len() + chunk.len() > organisation_import::MAX_BYTES {
+        if body.len() + chunk.len() > organisation_table::MAX_BYTES {
             return Err(Problem::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload-too-large",
@@ -240,7 +240,7 @@ pub async fn import(
             )
             .with_detail(format!(
                 "Die Tabelle ist größer als {} MB.",
-                organisation_import::MAX_BYTES / (1024 * 1024)
+                organisation_table::MAX_BYTES / (1024 * 1024)
             )));
         }
         body.extend_from_slice(&chunk);
@@ -249,7 +249,7 @@ pub async fn import(
     let dry_run = query.dry_run;
     let outcome = blocking(&db, move |conn| {
         let at = chrono::Utc::now().naive_utc();
-        Ok(organisation_import::import(conn, &body, &by, at, !dry_run))
+        Ok(organisation_table::import(conn, &body, &by, at, !dry_run))
     })
     .await?;
     let invalid = || {

@@ -175,13 +175,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(page("/admin/organisationen", |r| {
             r.route(web::get().to(admin::organisations::list))
         }))
+        .service(page("/admin/organisationen.csv", |r| {
+            r.route(web::get().to(admin::organisation_table::download))
+        }))
         .service(page("/admin/organisationen/neu", |r| {
             r.route(web::get().to(admin::organisations::new_form))
                 .route(web::post().to(admin::organisations::register))
         }))
         .service(page("/admin/organisationen/neu/tabelle", |r| {
-            r.route(web::get().to(admin::organisation_import::form))
-                .route(web::post().to(admin::organisation_import::submit))
+            r.route(web::get().to(admin::organisation_table::form))
+                .route(web::post().to(admin::organisation_table::submit))
         }))
         .service(page("/admin/organisationen/{key}", |r| {
             r.route(web::get().to(admin::organisations::edit))

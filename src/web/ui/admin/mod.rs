@@ -5,7 +5,7 @@
 
 pub mod events;
 pub mod jobs;
-pub mod organisation_import;
+pub mod organisation_table;
 pub mod organisations;
 pub mod outbox;
 pub mod retention;

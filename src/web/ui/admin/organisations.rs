@@ -42,6 +42,11 @@ const NOTICES: &[(&str, &str)] = &[
     ("angelegt", "Die Organisation wurde angelegt."),
 ];
 
+/// The kind a filter value names, if any.
+pub(super) fn kind_of(art: &str) -> Option<OrganisationKind> {
+    KINDS.iter().map(|(k, _)| *k).find(|k| k.as_str() == art)
+}
+
 fn kind_label(kind: &str) -> &'static str {
     KINDS
         .iter()
@@ -75,7 +80,7 @@ pub async fn list(
     let query = req.query_string();
     let q = query_value(query, "q").unwrap_or_default();
     let art = query_value(query, "art").unwrap_or_default();
-    let kind = KINDS.iter().map(|(k, _)| *k).find(|k| k.as_str() == art);
+    let kind = kind_of(&art);
     let search = q.clone();
     let found = db
         .run(move |conn| {
@@ -101,6 +106,11 @@ pub async fn list(
     );
     context["organisationen"] = json!(views.iter().map(view_json).collect::<Vec<_>>());
     context["anzahl"] = json!(views.len());
+    context["tabelle"] = json!(format!(
+        "/admin/organisationen.csv?q={}&art={}",
+        encode_query_value(&q),
+        encode_query_value(&art)
+    ));
     render(&api, StatusCode::OK, "admin_organisationen", &context)
 }
 

@@ -1,7 +1,8 @@
 //! Registering partner bodies and Gemeinden, and keeping the addresses of any organisation
 //! current, from one table (CSV, as a spreadsheet saves it) instead of one form per body: a Kreis
 //! starting with vorgang has a dozen Gemeinden and as many partner bodies, the whole of NRW some
-//! hundreds.
+//! hundreds. [`export`] writes the registered organisations as such a table, so the addresses
+//! can be kept in a spreadsheet: downloaded, edited, taken back.
 //!
 //! Columns, named in the first line (any order; only `schluessel` is required):
 //! `schluessel`, `name`, `art` (`partner` or `gemeinde`), `uebergeordnet` (the parent's key),
@@ -23,9 +24,12 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::ServiceError;
-use super::organisations::{self, ContactInput, RegisterOrganisation, ReplaceAddresses};
+use super::organisations::{
+    self, ContactInput, OrganisationView, RegisterOrganisation, ReplaceAddresses,
+};
 use crate::db::models::Organisation;
 use crate::db::{DbConnection, write_transaction};
+use crate::render::spreadsheet;
 
 /// Most rows one file may hold (NRW has 396 Gemeinden).
 pub const MAX_ROWS: usize = 5_000;
@@ -302,7 +306,11 @@ fn read(bytes: &[u8]) -> Result<Vec<Row>, ImportError> {
             cells: columns
                 .iter()
                 .copied()
-                .zip(record.iter().map(str::to_string))
+                .zip(
+                    record
+                        .iter()
+                        .map(|cell| spreadsheet::read_cell(cell).to_string()),
+                )
                 .collect(),
         };
         if let Some(key) = row.given(Column::Key)
@@ -508,6 +516,49 @@ fn apply_row(
     Ok(Applied::Updated(key.to_string()))
 }
 
+/// `organisations` as a table [`import`] takes back unchanged: every column, contacts as
+/// `Name <adresse>` (quoted where the name holds a separator), cells a spreadsheet would
+/// evaluate marked as text.
+pub fn export(organisations: &[OrganisationView]) -> Result<Vec<u8>, ServiceError> {
+    let failed = |e: csv::Error| ServiceError::Internal(e.to_string());
+    let mut writer = spreadsheet::writer();
+    writer
+        .write_record(Column::ALL.map(Column::name))
+        .map_err(failed)?;
+    for organisation in organisations {
+        let contacts: Vec<String> = organisation
+            .contacts
+            .iter()
+            .map(|c| match c.name.as_str() {
+                "" => c.email.clone(),
+                name if name.contains([',', ';', '<', '>', '"']) => {
+                    format!("\"{}\" <{}>", name.replace('"', "'"), c.email)
+                }
+                name => format!("{name} <{}>", c.email),
+            })
+            .collect();
+        let record = [
+            organisation.key.clone(),
+            organisation.name.clone(),
+            organisation.kind.clone(),
+            organisation.parent.clone().unwrap_or_default(),
+            organisation.mailbox.clone().unwrap_or_default(),
+            contacts.join(", "),
+            organisation.head.clone().unwrap_or_default(),
+        ];
+        writer
+            .write_record(
+                record
+                    .iter()
+                    .map(|text| spreadsheet::text_cell(text).into_owned()),
+            )
+            .map_err(failed)?;
+    }
+    writer
+        .into_inner()
+        .map_err(|e| ServiceError::Internal(e.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -555,6 +606,49 @@ mod tests {
         assert!(errors[0].message.contains("1 Spalten"), "{errors:?}");
         assert_eq!((errors[1].line, errors[1].column), (4, Some("schluessel")));
         assert!(errors[1].message.contains("schon in Zeile 2"), "{errors:?}");
+    }
+
+    #[test]
+    fn an_exported_table_reads_back_as_written() {
+        let view = OrganisationView {
+            key: "RAT-SO".into(),
+            name: "=Integrationsrat; \"Soest\"".into(),
+            kind: "partner".into(),
+            parent: Some("05974".into()),
+            regierungsbezirk: None,
+            mailbox: Some("rat@soest.de".into()),
+            head: None,
+            contacts: vec![
+                organisations::ContactView {
+                    email: "kaya@soest.de".into(),
+                    name: "Kaya, Ben".into(),
+                },
+                organisations::ContactView {
+                    email: "info@soest.de".into(),
+                    name: String::new(),
+                },
+            ],
+        };
+        let bytes = export(std::slice::from_ref(&view)).unwrap();
+        assert!(bytes.starts_with(spreadsheet::BOM));
+        let text = std::str::from_utf8(&bytes).unwrap();
+        assert!(text.contains("\r\nRAT-SO;\"'=Integrationsrat;"), "{text}");
+        let rows = read(&bytes).unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].given(Column::Name), Some(view.name.as_str()));
+        assert_eq!(rows[0].given(Column::Head), None);
+        let contacts: Vec<(Option<String>, Option<String>)> =
+            contacts_of(rows[0].cell(Column::Contacts).unwrap())
+                .into_iter()
+                .map(|c| (c.email, c.name))
+                .collect();
+        assert_eq!(
+            contacts,
+            [
+                (Some("kaya@soest.de".into()), Some("Kaya, Ben".into())),
+                (Some("info@soest.de".into()), None)
+            ]
+        );
     }
 
     #[test]

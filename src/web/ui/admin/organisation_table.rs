@@ -1,5 +1,6 @@
-//! `GET/POST /admin/organisationen/neu/tabelle`: many organisations from one table (CSV)
-//! ([`crate::service::organisation_import`]).
+//! `GET/POST /admin/organisationen/neu/tabelle`: many organisations from one table (CSV), and
+//! `GET /admin/organisationen.csv`: the organisations listed as such a table
+//! ([`crate::service::organisation_table`]).
 //!
 //! The form sends the file (multipart: `csrf`, `datei`, `aktion` = `pruefen` or `uebernehmen`).
 //! „Prüfen“ stores nothing and shows what would happen; its page carries the file's content
@@ -8,6 +9,7 @@
 
 use actix_multipart::Multipart;
 use actix_web::http::StatusCode;
+use actix_web::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -17,7 +19,7 @@ use serde_json::{Value, json};
 use super::{administrator, refusal};
 use crate::auth::Permission;
 use crate::db::Database;
-use crate::service::organisation_import::{
+use crate::service::organisation_table::{
     self, ImportError, ImportReport, MAX_BYTES as MAX_TABLE_BYTES, MAX_ROWS,
 };
 use crate::web::api::ApiState;
@@ -193,7 +195,7 @@ pub async fn submit(
     let result = db
         .run(move |conn| {
             let at = chrono::Utc::now().naive_utc();
-            Ok(organisation_import::import(conn, &bytes, &by, at, apply))
+            Ok(organisation_table::import(conn, &bytes, &by, at, apply))
         })
         .await;
     let outcome = match result {
@@ -248,4 +250,40 @@ async fn text_field(field: &mut actix_multipart::Field, limit: usize) -> Option<
     read_field(field, limit)
         .await
         .and_then(|value| String::from_utf8(value).ok())
+}
+
+/// `GET /admin/organisationen.csv?q=&art=`: the organisations the list shows, as a table the
+/// form above takes back.
+pub async fn download(
+    req: HttpRequest,
+    session: UiSession,
+    api: web::Data<ApiState>,
+    db: web::Data<Database>,
+) -> HttpResponse {
+    if let Some(refused) = refusal(&api, &session, Permission::ManageOrganisations) {
+        return refused;
+    }
+    let query = req.query_string();
+    let q = super::query_value(query, "q").unwrap_or_default();
+    let kind = super::organisations::kind_of(&super::query_value(query, "art").unwrap_or_default());
+    let written = db
+        .run(move |conn| {
+            crate::service::organisations::list(conn, kind, Some(&q))
+                .and_then(|views| organisation_table::export(&views))
+                .map_err(|e| crate::db::DbError::Blocking(e.to_string()))
+        })
+        .await;
+    match written {
+        Ok(bytes) => {
+            let today = crate::service::clock::now().today.format("%Y-%m-%d");
+            HttpResponse::Ok()
+                .insert_header((CONTENT_TYPE, "text/csv; charset=utf-8"))
+                .insert_header((
+                    CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"organisationen-{today}.csv\""),
+                ))
+                .body(bytes)
+        }
+        Err(error) => super::failure(&api, &session, crate::service::ServiceError::Db(error)),
+    }
 }
