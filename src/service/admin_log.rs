@@ -27,6 +27,8 @@ pub const PASSWORD_RESET: &str = "user_password_reset";
 /// A user chose a new password through a link mailed to them („Passwort vergessen“; actor and
 /// subject: the user; details: none).
 pub const PASSWORD_RESET_BY_MAIL: &str = "user_password_reset_by_mail";
+/// An administrator mailed a user a link to choose a password (details: none).
+pub const ACCESS_LINK_SENT: &str = "user_access_link_sent";
 /// An administrator revoked a user's API access tokens (details: none).
 pub const TOKENS_REVOKED: &str = "user_tokens_revoked";
 /// A user's roles were replaced (details: `before`, `after`).
@@ -104,11 +106,12 @@ pub fn record(
 }
 
 /// Every kind, for filters and their checks.
-pub const KINDS: [&str; 13] = [
+pub const KINDS: [&str; 14] = [
     USER_CREATED,
     PASSWORD_SET,
     PASSWORD_RESET,
     PASSWORD_RESET_BY_MAIL,
+    ACCESS_LINK_SENT,
     TOKENS_REVOKED,
     ROLES_CHANGED,
     ACTIVATION_CHANGED,

@@ -382,8 +382,8 @@ pub fn check_builtin_templates(templates: &Templates) -> Result<(), TemplateErro
 
 /// The mails to staff that are not about one case's events (the digest, due Wiedervorlagen, a
 /// period that ends soon, Zuständigkeit, Vermerke, a partner's request for more time and its
-/// notice that it is not competent, the link for a forgotten password and the notice that it
-/// was replaced), each with its sample contexts.
+/// notice that it is not competent, the links to choose a password and the notice that it was
+/// replaced), each with its sample contexts.
 pub fn staff_sample_mails() -> Vec<crate::render::SampleMail> {
     [
         crate::scheduler::digest::sample_mails(),
@@ -1013,7 +1013,7 @@ mod tests {
             .iter()
             .map(|(name, _)| name.as_str())
             .collect();
-        assert_eq!(staff.len(), 9, "every mail to staff: {staff:?}");
+        assert_eq!(staff.len(), 10, "every mail to staff: {staff:?}");
     }
 
     #[test]

@@ -27,6 +27,11 @@ use crate::db::{DbConnection, write_transaction};
 
 /// How long a link is valid, in minutes.
 pub const LINK_MINUTES: i64 = 60;
+/// How long a link the administration sends to a new or locked-out account is valid, in days:
+/// it may arrive on a Friday afternoon.
+pub const ACCESS_LINK_DAYS: i64 = 7;
+/// The mail with the administration's link (`templates/mail/zugang_einrichten.*`).
+pub const ACCESS_TEMPLATE: &str = "zugang_einrichten";
 /// The mail with the link (`templates/mail/passwort_vergessen.*`).
 pub const TEMPLATE: &str = "passwort_vergessen";
 /// The mail confirming the change, so that a user who did not ask notices
@@ -126,6 +131,76 @@ pub fn request(
     });
     queue_to(conn, out, &user, TEMPLATE, &context, now.naive_utc())?;
     Ok(true)
+}
+
+/// Mails `user` a link to choose a password, valid for [`ACCESS_LINK_DAYS`]: the
+/// administration's way to hand over a new account (or one whose one-time password it just
+/// replaced) without reading a password out to anyone. The one-time password stays valid until
+/// either is used. Recorded in the administration's record; returns the address mailed.
+pub fn send_access_link(
+    conn: &mut DbConnection,
+    out: &Outgoing,
+    actor: &super::admin_log::Administrator,
+    user: UserId,
+    now: DateTime<Utc>,
+) -> Result<String, ServiceError> {
+    let refused = |message: &str| {
+        ServiceError::InvalidInput(vec![crate::engine::data::DataError {
+            pointer: "/access_link".into(),
+            message: message.into(),
+        }])
+    };
+    let account = User::find_by_id(conn, user)?
+        .ok_or_else(|| ServiceError::NotFound("Diesen Benutzer gibt es nicht.".into()))?;
+    if actor.id == user {
+        return Err(refused(
+            "Ihr eigenes Passwort ändern Sie unter „Passwort ändern“.",
+        ));
+    }
+    if !account.active {
+        return Err(refused(
+            "Das Konto ist deaktiviert; aktivieren Sie es zuerst wieder.",
+        ));
+    }
+    let Some(hash) = account.password_hash.as_deref() else {
+        return Err(refused(
+            "Dieses Konto meldet sich über das Netz der Verwaltung an und braucht kein Passwort.",
+        ));
+    };
+    let issued = out
+        .signer
+        .issue::<PasswordResetLink>(
+            ResetClaims {
+                sub: account.id.0.to_string(),
+                pwd: fingerprint(hash),
+            },
+            now,
+            TimeDelta::days(ACCESS_LINK_DAYS),
+        )
+        .map_err(|error| ServiceError::Internal(error.to_string()))?;
+    let context = json!({
+        "name": account.display_name,
+        "link": out.link(&format!("{PATH}/{}", issued.token)),
+        "tage": ACCESS_LINK_DAYS,
+        "gueltig_bis": super::clock::berlin_time_de(issued.expires_at),
+        "anmeldung": out.link("login"),
+        "email": account.email,
+    });
+    let at = now.naive_utc();
+    write_transaction(conn, |conn| {
+        queue_to(conn, out, &account, ACCESS_TEMPLATE, &context, at)?;
+        super::admin_log::record(
+            conn,
+            at,
+            &actor.email,
+            super::admin_log::ACCESS_LINK_SENT,
+            &account.email,
+            &json!({}),
+        )?;
+        Ok::<(), ServiceError>(())
+    })?;
+    tracing::info!(user_id = %user, actor = %actor.id, "access link mailed");
+    Ok(account.email)
 }
 
 /// One mail to `user`, its subject read from the same context.
@@ -235,9 +310,20 @@ pub fn complete(
     })
 }
 
-/// The two mails with sample contexts, for the template checks.
+/// The three mails with sample contexts, for the template checks.
 pub fn sample_mails() -> Vec<crate::render::SampleMail> {
     vec![
+        crate::render::SampleMail::new(
+            ACCESS_TEMPLATE,
+            json!({
+                "name": "Anna Berg",
+                "link": "https://vorgang.example/login/passwort-vergessen/eyJ0",
+                "tage": ACCESS_LINK_DAYS,
+                "gueltig_bis": "30.11.2026, 14:05 Uhr",
+                "anmeldung": "https://vorgang.example/login",
+                "email": "anna.berg@kreis-soest.de",
+            }),
+        ),
         crate::render::SampleMail::new(
             TEMPLATE,
             json!({

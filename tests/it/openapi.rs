@@ -90,6 +90,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("PUT", "/api/v1/admin/users/{id}/roles"),
     ("PUT", "/api/v1/admin/users/{id}/active"),
     ("POST", "/api/v1/admin/users/{id}/password"),
+    ("POST", "/api/v1/admin/users/{id}/access-link"),
     ("DELETE", "/api/v1/admin/users/{id}/tokens"),
     ("GET", "/api/v1/calendar/feeds"),
     ("POST", "/api/v1/calendar/feeds"),

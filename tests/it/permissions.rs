@@ -123,15 +123,16 @@ const EVENTS: [u16; 5] = [200, 403, 403, 403, 403];
 const ME: [u16; 5] = [200, 200, 200, 200, 200];
 
 /// Staff accounts per principal: GET /admin/users, PUT /admin/users/0/active, POST
-/// /admin/users/0/password, DELETE /admin/users/0/tokens (an unknown account: permitted → 404).
+/// /admin/users/0/password, DELETE /admin/users/0/tokens, POST /admin/users/0/access-link (an
+/// unknown account: permitted → 404).
 #[rustfmt::skip]
-const USERS: [[u16; 4]; 5] = [
-    //  list  active  password  tokens
-    [200, 404, 404, 404], // admin
-    [403, 403, 403, 403], // koordination
-    [403, 403, 403, 403], // bewilligung
-    [403, 403, 403, 403], // lesen
-    [403, 403, 403, 403], // koordination Kleve
+const USERS: [[u16; 5]; 5] = [
+    //  list  active  password  tokens  access link
+    [200, 404, 404, 404, 404], // admin
+    [403, 403, 403, 403, 403], // koordination
+    [403, 403, 403, 403, 403], // bewilligung
+    [403, 403, 403, 403, 403], // lesen
+    [403, 403, 403, 403, 403], // koordination Kleve
 ];
 
 /// Organisations per principal: GET /organisations, GET /organisations/KFI, POST /organisations
@@ -427,6 +428,8 @@ both_backends! {
             check(&mut mismatches, format!("{who} POST /admin/users/0/password"), USERS[p][2], &password);
             let tokens = send!(app, actix_test::TestRequest::delete().uri("/api/v1/admin/users/0/tokens").insert_header(bearer(token)));
             check(&mut mismatches, format!("{who} DELETE /admin/users/0/tokens"), USERS[p][3], &tokens);
+            let link = send!(app, actix_test::TestRequest::post().uri("/api/v1/admin/users/0/access-link").insert_header(bearer(token)));
+            check(&mut mismatches, format!("{who} POST /admin/users/0/access-link"), USERS[p][4], &link);
 
             // Organisations.
             let organisations = send!(app, actix_test::TestRequest::get().uri("/api/v1/organisations").insert_header(bearer(token)));

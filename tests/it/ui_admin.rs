@@ -1111,3 +1111,72 @@ both_backends! {
         assert_eq!(coordinator.get(&app, "/admin/organisationen/neu/tabelle").await.status, 403);
     }
 }
+
+both_backends! {
+    async fn a_new_account_gets_a_link_to_choose_its_password_instead_of_a_read_out_one(backend) {
+        let db = TestDatabase::migrated(backend);
+        let app = admin_app!(db.pool(2));
+        let mut admin = admin_browser!(app, db);
+        let csrf = admin.csrf_token(&app, "/admin/benutzer/neu").await;
+        let created = admin.post(&app, "/admin/benutzer/neu", &[("csrf", &csrf), ("email", "nora@kreis-kleve.de"), ("name", "Nora Neu"), ("organisation", "05154"), ("rolle", "koordination")]).await;
+        assert_eq!(created.status, 200, "{}", created.body);
+        assert!(created.body.contains("Zugangslink senden"), "{}", created.body);
+        let nora = User::find_by_email(&mut db.connection(), "nora@kreis-kleve.de").unwrap().unwrap();
+        let path = format!("/admin/benutzer/{}/zugangslink", nora.id.0);
+
+        // Sent: back to the account with the notice, one mail, recorded.
+        let sent = admin.post(&app, &path, &[("csrf", &csrf)]).await;
+        assert_eq!(sent.location(), format!("/admin/benutzer/{}?hinweis=zugangslink", nora.id.0));
+        let page = admin.get(&app, sent.location()).await;
+        assert!(page.body.contains("Der Zugangslink wurde per E-Mail gesendet"), "{}", page.body);
+        let mails: Vec<_> = crate::beteiligung::mails(&db).into_iter().filter(|m| m.0 == "zugang_einrichten").collect();
+        assert_eq!(mails.len(), 1);
+        assert_eq!(mails[0].1, ["nora@kreis-kleve.de"]);
+        assert!(mails[0].3.contains("gilt 7 Tage") && mails[0].3.contains("nora@kreis-kleve.de"), "{}", mails[0].3);
+        assert_eq!(recorded(&db).last().unwrap(), &(ADMIN.to_string(), "user_access_link_sent".to_string(), "nora@kreis-kleve.de".to_string()));
+        let start = mails[0].3.find("https://vorgang.test/").unwrap() + "https://vorgang.test".len();
+        let link = mails[0].3[start..].split_whitespace().next().unwrap().to_string();
+
+        // Nora chooses her password through it; the one-time password is gone, she logs in.
+        let mut nora_browser = Browser::default();
+        let form = nora_browser.get(&app, &link).await;
+        assert_eq!(form.status, 200, "{}", form.body);
+        let token = form.hidden("csrf");
+        let chosen = "Noras eigener langer Satz";
+        let done = nora_browser.post(&app, &link, &[("csrf", &token), ("neu", chosen), ("wiederholung", chosen)]).await;
+        assert_eq!(done.location(), "/login?passwort=neu");
+        let account = User::find_by_email(&mut db.connection(), "nora@kreis-kleve.de").unwrap().unwrap();
+        assert!(!account.must_change_password, "no forced change after choosing one");
+        assert_eq!(Browser::default().login(&app, "nora@kreis-kleve.de", chosen).await.location(), "/");
+        assert_eq!(nora_browser.get(&app, &link).await.status, 410, "once only");
+
+        // Refused, at the form, for the own account, a deactivated one and one without a password.
+        let own = User::find_by_email(&mut db.connection(), ADMIN).unwrap().unwrap();
+        let refused = admin.post(&app, &format!("/admin/benutzer/{}/zugangslink", own.id.0), &[("csrf", &csrf)]).await;
+        assert_eq!(refused.status, 422);
+        assert!(refused.body.contains("Ihr eigenes Passwort ändern Sie"), "{}", refused.body);
+        let sso = create_user(&mut db.connection(), "sso@kreis-kleve.de", "05154", &[Role::Koordination], None);
+        let account_page = admin.get(&app, &format!("/admin/benutzer/{}", sso.id.0)).await;
+        assert!(!account_page.body.contains("Zugangslink senden"), "{}", account_page.body);
+        let refused = admin.post(&app, &format!("/admin/benutzer/{}/zugangslink", sso.id.0), &[("csrf", &csrf)]).await;
+        assert_eq!(refused.status, 422);
+        assert!(refused.body.contains("braucht kein Passwort") && refused.body.contains("id=\"feld-zugangslink\""), "{}", refused.body);
+        diesel::update(users::table.filter(users::email.eq("nora@kreis-kleve.de"))).set(users::active.eq(false)).execute(&mut db.connection()).unwrap();
+        let refused = admin.post(&app, &path, &[("csrf", &csrf)]).await;
+        assert_eq!(refused.status, 422);
+        assert!(refused.body.contains("deaktiviert"), "{}", refused.body);
+        let count = crate::beteiligung::mails(&db).iter().filter(|m| m.0 == "zugang_einrichten").count();
+        assert_eq!(count, 1, "no further mail");
+
+        // A link of the administration is valid for seven days, not one hour.
+        diesel::update(users::table.filter(users::email.eq("nora@kreis-kleve.de"))).set(users::active.eq(true)).execute(&mut db.connection()).unwrap();
+        let outgoing = crate::support::partners::outgoing();
+        let admin_account = vorgang::service::admin_log::Administrator { id: own.id, email: ADMIN.to_string() };
+        let six_days_ago = Utc::now() - chrono::TimeDelta::days(6);
+        vorgang::service::password_reset::send_access_link(&mut db.connection(), &outgoing, &admin_account, account.id, six_days_ago).unwrap();
+        let mail = crate::beteiligung::mails(&db).into_iter().rfind(|m| m.0 == "zugang_einrichten").unwrap();
+        let start = mail.3.find("https://vorgang.test/").unwrap() + "https://vorgang.test".len();
+        let old = mail.3[start..].split_whitespace().next().unwrap().to_string();
+        assert_eq!(Browser::default().get(&app, &old).await.status, 200);
+    }
+}

@@ -229,6 +229,21 @@ both_backends! {
         assert_eq!(call!(app, post, "/api/v1/admin/users/999999/password", admin).status, StatusCode::NOT_FOUND);
         assert_eq!(call!(app, post, format!("/api/v1/admin/users/{id}/password"), soest).status, StatusCode::FORBIDDEN);
 
+        // A link by mail instead of a one-time password: 202 with the address and the link's
+        // end, one mail in the outbox, the password unchanged until the link is used.
+        let hash_before_link = password_hash(&db, id);
+        let sent = call!(app, post, format!("/api/v1/admin/users/{id}/access-link"), admin);
+        assert_eq!(sent.status, StatusCode::ACCEPTED, "{}", sent.body);
+        let expires: chrono::DateTime<chrono::Utc> = sent.body["expires_at"].as_str().unwrap().parse().unwrap();
+        assert!(expires > chrono::Utc::now() + chrono::TimeDelta::days(6), "{}", sent.body);
+        let mails: Vec<_> = crate::beteiligung::mails(&db).into_iter().filter(|m| m.0 == "zugang_einrichten").collect();
+        assert_eq!((mails.len(), mails[0].1.first()), (1, sent.body["email"].as_str().map(str::to_string).as_ref()));
+        assert_eq!(password_hash(&db, id), hash_before_link);
+        let own_link = call!(app, post, format!("/api/v1/admin/users/{}/access-link", admin_user.id.0), admin);
+        assert_eq!((own_link.status, own_link.body["errors"][0]["pointer"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("/access_link")), "{}", own_link.body);
+        assert_eq!(call!(app, post, "/api/v1/admin/users/999999/access-link", admin).status, StatusCode::NOT_FOUND);
+        assert_eq!(call!(app, post, format!("/api/v1/admin/users/{id}/access-link"), soest).status, StatusCode::FORBIDDEN);
+
         // Revoking the API tokens: the account's token is refused at once, its password stays.
         let token = current_token(&db, id);
         assert_eq!(call!(app, get, "/api/v1/cases", token).status, StatusCode::OK);
@@ -262,6 +277,7 @@ both_backends! {
             ("user_activation_changed".to_string(), subject.clone()),
             ("user_activation_changed".to_string(), subject.clone()),
             ("user_password_reset".to_string(), subject.clone()),
+            ("user_access_link_sent".to_string(), subject.clone()),
             ("user_tokens_revoked".to_string(), subject),
         ]);
     }

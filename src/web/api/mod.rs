@@ -235,6 +235,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::resource("/admin/users/{id}/password")
                     .route(web::post().to(users::reset_password)),
             )
+            .service(
+                web::resource("/admin/users/{id}/access-link")
+                    .route(web::post().to(users::send_access_link)),
+            )
             .service(web::resource("/admin/jobs").route(web::get().to(jobs::list)))
             .service(web::resource("/admin/retention").route(web::get().to(retention::overview)))
             .service(

@@ -280,6 +280,51 @@ pub async fn reset_password(
     Ok(with_password(HttpResponse::Ok(), issued))
 }
 
+/// What `POST /admin/users/{id}/access-link` did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccessLinkSent {
+    /// Die Adresse, an die der Link ging.
+    pub email: String,
+    /// Bis wann der Link gilt (UTC).
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// `POST /admin/users/{id}/access-link`: mails the account a link to choose its password.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/users/{id}/access-link",
+    tag = "Benutzer",
+    summary = "Zugangslink per E-Mail senden",
+    description = "Nur für Administratoren: sendet dem Konto eine E-Mail mit einem Link, über den es sein Passwort selbst festlegt – statt ein Einmalpasswort weiterzugeben. Der Link gilt sieben Tage und nur einmal; das bisherige Passwort gilt bis dahin weiter. Nicht für das eigene Konto, ein deaktiviertes oder eines ohne Passwort (Anmeldung über den Proxy).",
+    params(("id" = i64, Path, description = "Nummer des Kontos")),
+    responses(
+        (status = 202, description = "Die E-Mail ist im Postausgang", body = AccessLinkSent),
+        (status = 401, description = "Nicht angemeldet: Bearer-Token fehlt oder ist ungültig", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Keine Berechtigung", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Konto nicht gefunden", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Das eigene, ein deaktiviertes oder ein Konto ohne Passwort (`errors` mit Zeiger `/access_link`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn send_access_link(
+    principal: Principal,
+    id: web::Path<i64>,
+    db: web::Data<Database>,
+    api: web::Data<super::ApiState>,
+) -> Result<HttpResponse, Problem> {
+    authorize(&principal, Permission::ManageUsers, None).map_err(denied)?;
+    let id = UserId(id.into_inner());
+    let by = Administrator::from(&principal);
+    let now = chrono::Utc::now();
+    let state = api.into_inner();
+    let email = blocking(&db, move |conn| {
+        crate::service::password_reset::send_access_link(conn, &state.outgoing, &by, id, now)
+    })
+    .await?;
+    let expires_at =
+        now + chrono::TimeDelta::days(crate::service::password_reset::ACCESS_LINK_DAYS);
+    Ok(HttpResponse::Accepted().json(AccessLinkSent { email, expires_at }))
+}
+
 /// `PUT /admin/users/{id}/roles`: replaces the roles of an account.
 #[utoipa::path(
     put,

@@ -206,6 +206,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(page("/admin/benutzer/{id}/aktiv", |r| {
             r.route(web::post().to(admin::users::set_active))
         }))
+        .service(page("/admin/benutzer/{id}/zugangslink", |r| {
+            r.route(web::post().to(admin::users::send_access_link))
+        }))
         .service(page("/admin/benutzer/{id}/passwort", |r| {
             r.route(web::post().to(admin::users::reset_password))
         }))

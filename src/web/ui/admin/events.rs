@@ -20,7 +20,7 @@ use crate::web::ui::{UiSession, encode_query_value, layout, render, role_label};
 const PER_PAGE: i64 = 50;
 
 /// The kinds as the filter offers them.
-const KIND_LABELS: [(&str, &str); 13] = [
+const KIND_LABELS: [(&str, &str); 14] = [
     (admin_log::USER_CREATED, "Benutzer angelegt"),
     (admin_log::ROLES_CHANGED, "Rollen geändert"),
     (
@@ -35,6 +35,10 @@ const KIND_LABELS: [(&str, &str); 13] = [
     (
         admin_log::PASSWORD_RESET_BY_MAIL,
         "Passwort über E-Mail-Link neu festgelegt",
+    ),
+    (
+        admin_log::ACCESS_LINK_SENT,
+        "Zugangslink per E-Mail gesendet",
     ),
     (admin_log::TOKENS_REVOKED, "API-Zugangstoken gesperrt"),
     (
@@ -88,6 +92,9 @@ pub(crate) fn describe(event: &AdminEvent) -> String {
         ),
         admin_log::PASSWORD_SET => format!("Passwort von {subject} gesetzt"),
         admin_log::PASSWORD_RESET => format!("Einmalpasswort für {subject} neu vergeben"),
+        admin_log::ACCESS_LINK_SENT => {
+            format!("Zugangslink zum Festlegen des Passworts an {subject} gesendet")
+        }
         admin_log::PASSWORD_RESET_BY_MAIL => {
             format!("{subject} hat über den E-Mail-Link ein neues Passwort festgelegt")
         }

@@ -25,6 +25,10 @@ const NOTICES: &[(&str, &str)] = &[
     ),
     ("aktiviert", "Das Konto wurde wieder aktiviert."),
     (
+        "zugangslink",
+        "Der Zugangslink wurde per E-Mail gesendet; er gilt sieben Tage und nur einmal.",
+    ),
+    (
         "token-gesperrt",
         "Alle API-Zugangstoken des Kontos wurden gesperrt; Programme müssen sich neu anmelden.",
     ),
@@ -261,6 +265,7 @@ fn pointer_field(pointer: &str) -> String {
         "/organisation" => "organisation",
         "/active" => "aktiv",
         "/nachfolge" => "nachfolge",
+        "/access_link" => "zugangslink",
         _ => "rolle",
     }
     .to_string()
@@ -341,7 +346,7 @@ fn edit_page(
     field_errors(
         &mut context,
         errors,
-        &["rolle", "aktiv", "nachfolge"],
+        &["rolle", "aktiv", "nachfolge", "zugangslink"],
         pointer_field,
     );
     render(api, status, "admin_benutzer_bearbeiten", &context)
@@ -503,6 +508,34 @@ pub async fn revoke_tokens(
         "token-gesperrt",
         move |conn| users::revoke_tokens(conn, &by, id, chrono::Utc::now().naive_utc()).map(|_| ()),
     )
+    .await
+}
+
+/// `POST /admin/benutzer/{id}/zugangslink`: mails the user a link to choose a password
+/// ([`crate::service::password_reset::send_access_link`]).
+pub async fn send_access_link(
+    form: CsrfForm<Vec<(String, String)>>,
+    id: web::Path<i64>,
+    api: web::Data<ApiState>,
+    db: web::Data<Database>,
+) -> HttpResponse {
+    let CsrfForm { session, .. } = form;
+    if let Some(refused) = refusal(&api, &session, Permission::ManageUsers) {
+        return refused;
+    }
+    let id = UserId(id.into_inner());
+    let by = super::administrator(&session);
+    let state = api.clone().into_inner();
+    change_account(&api, &db, &session, id, None, "zugangslink", move |conn| {
+        crate::service::password_reset::send_access_link(
+            conn,
+            &state.outgoing,
+            &by,
+            id,
+            chrono::Utc::now(),
+        )
+        .map(|_| ())
+    })
     .await
 }
 
