@@ -31,12 +31,26 @@ pub fn read_cell(cell: &str) -> &str {
     }
 }
 
-/// A writer of such a table into memory, the byte order mark already written.
-pub fn writer() -> csv::Writer<Vec<u8>> {
-    csv::WriterBuilder::new()
+/// The table of `headings` and `rows`, every cell written with [`text_cell`].
+pub fn table<R>(headings: &[&str], rows: impl IntoIterator<Item = R>) -> Result<Vec<u8>, csv::Error>
+where
+    R: IntoIterator,
+    R::Item: AsRef<str>,
+{
+    let mut writer = csv::WriterBuilder::new()
         .delimiter(b';')
         .terminator(csv::Terminator::CRLF)
-        .from_writer(BOM.to_vec())
+        .from_writer(BOM.to_vec());
+    writer.write_record(headings)?;
+    for row in rows {
+        writer.write_record(
+            row.into_iter()
+                .map(|cell| text_cell(cell.as_ref()).into_owned()),
+        )?;
+    }
+    writer
+        .into_inner()
+        .map_err(|error| csv::Error::from(error.into_error()))
 }
 
 #[cfg(test)]

@@ -520,12 +520,7 @@ fn apply_row(
 /// `Name <adresse>` (quoted where the name holds a separator), cells a spreadsheet would
 /// evaluate marked as text.
 pub fn export(organisations: &[OrganisationView]) -> Result<Vec<u8>, ServiceError> {
-    let failed = |e: csv::Error| ServiceError::Internal(e.to_string());
-    let mut writer = spreadsheet::writer();
-    writer
-        .write_record(Column::ALL.map(Column::name))
-        .map_err(failed)?;
-    for organisation in organisations {
+    let records = organisations.iter().map(|organisation| {
         let contacts: Vec<String> = organisation
             .contacts
             .iter()
@@ -537,7 +532,7 @@ pub fn export(organisations: &[OrganisationView]) -> Result<Vec<u8>, ServiceErro
                 name => format!("{name} <{}>", c.email),
             })
             .collect();
-        let record = [
+        [
             organisation.key.clone(),
             organisation.name.clone(),
             organisation.kind.clone(),
@@ -545,17 +540,9 @@ pub fn export(organisations: &[OrganisationView]) -> Result<Vec<u8>, ServiceErro
             organisation.mailbox.clone().unwrap_or_default(),
             contacts.join(", "),
             organisation.head.clone().unwrap_or_default(),
-        ];
-        writer
-            .write_record(
-                record
-                    .iter()
-                    .map(|text| spreadsheet::text_cell(text).into_owned()),
-            )
-            .map_err(failed)?;
-    }
-    writer
-        .into_inner()
+        ]
+    });
+    spreadsheet::table(&Column::ALL.map(Column::name), records)
         .map_err(|e| ServiceError::Internal(e.to_string()))
 }
 

@@ -205,46 +205,18 @@ pub async fn import(
     principal: Principal,
     request: HttpRequest,
     query: web::Query<ImportQuery>,
-    mut payload: web::Payload,
+    payload: web::Payload,
     db: web::Data<Database>,
 ) -> Result<HttpResponse, Problem> {
-    use futures_util::StreamExt;
     authorize(&principal, Permission::ManageOrganisations, None).map_err(denied)?;
-    let essence = request
-        .headers()
-        .get(actix_web::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .map(str::trim)
-        .unwrap_or("");
-    if !["text/csv", "text/plain"]
-        .iter()
-        .any(|accepted| accepted.eq_ignore_ascii_case(essence))
-    {
-        return Err(Problem::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported-media-type",
-            "Falscher Inhaltstyp",
-        )
-        .with_detail("Bitte senden Sie die Tabelle als CSV (Content-Type: text/csv)."));
+    if let Some(problem) = super::unsupported_media_type(
+        &request,
+        &["text/csv", "text/plain"],
+        "Bitte senden Sie die Tabelle als CSV (Content-Type: text/csv).",
+    ) {
+        return Err(problem);
     }
-    let mut body = Vec::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk
-            .map_err(|_| super::bad_request("Die Tabelle kam nicht vollständig an.".into()))?;
-        if body.len() + chunk.len() > organisation_table::MAX_BYTES {
-            return Err(Problem::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload-too-large",
-                "Datei zu groß",
-            )
-            .with_detail(format!(
-                "Die Tabelle ist größer als {} MB.",
-                organisation_table::MAX_BYTES / (1024 * 1024)
-            )));
-        }
-        body.extend_from_slice(&chunk);
-    }
+    let body = super::read_capped(payload, organisation_table::MAX_BYTES, "Die Tabelle").await?;
     let by = principal.email.clone();
     let dry_run = query.dry_run;
     let outcome = blocking(&db, move |conn| {

@@ -166,35 +166,18 @@ pub struct BpmnDraft {
 pub async fn draft_from_bpmn(
     principal: Principal,
     request: HttpRequest,
-    mut payload: web::Payload,
+    payload: web::Payload,
 ) -> Result<HttpResponse, Problem> {
     use crate::bpmn_import::MAX_BPMN_BYTES;
-    use futures_util::StreamExt;
     authorize(&principal, Permission::DeployWorkflow, None).map_err(denied)?;
-    if let Some(problem) = unsupported_media_type(
+    if let Some(problem) = super::unsupported_media_type(
         &request,
         &["application/xml", "text/xml", "application/bpmn+xml"],
         "Bitte senden Sie die BPMN-Datei als XML (Content-Type: application/xml).",
     ) {
         return Err(problem);
     }
-    let mut body = Vec::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk =
-            chunk.map_err(|_| super::bad_request("Die Datei kam nicht vollständig an.".into()))?;
-        if body.len() + chunk.len() > MAX_BPMN_BYTES {
-            return Err(Problem::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload-too-large",
-                "Datei zu groß",
-            )
-            .with_detail(format!(
-                "Die BPMN-Datei ist größer als {} MB.",
-                MAX_BPMN_BYTES / (1024 * 1024)
-            )));
-        }
-        body.extend_from_slice(&chunk);
-    }
+    let body = super::read_capped(payload, MAX_BPMN_BYTES, "Die BPMN-Datei").await?;
     let text = String::from_utf8(body)
         .map_err(|_| super::bad_request("Die Datei ist kein gültiges UTF-8.".into()))?;
     // Reading a large file takes a while: off the worker that serves other requests.
@@ -217,32 +200,6 @@ pub async fn draft_from_bpmn(
         source: draft.yaml,
         notes: draft.notes,
     }))
-}
-
-/// The 415 problem, unless the request's media type is one of `accepted`; `detail` says what
-/// to send.
-fn unsupported_media_type(
-    request: &HttpRequest,
-    accepted: &[&str],
-    detail: &str,
-) -> Option<Problem> {
-    let content_type = request
-        .headers()
-        .get(actix_web::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let essence = content_type.split(';').next().unwrap_or("").trim();
-    if accepted.iter().any(|a| a.eq_ignore_ascii_case(essence)) {
-        return None;
-    }
-    Some(
-        Problem::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported-media-type",
-            "Falscher Inhaltstyp",
-        )
-        .with_detail(detail),
-    )
 }
 
 /// Query of `POST /workflows`.
@@ -328,7 +285,7 @@ pub async fn deploy(
     api: web::Data<ApiState>,
 ) -> Result<HttpResponse, Problem> {
     authorize(&principal, Permission::DeployWorkflow, None).map_err(denied)?;
-    if let Some(problem) = unsupported_media_type(
+    if let Some(problem) = super::unsupported_media_type(
         &request,
         &["application/yaml", "application/x-yaml", "text/yaml"],
         "Bitte senden Sie die Definition als YAML (Content-Type: application/yaml).",

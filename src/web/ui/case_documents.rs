@@ -47,6 +47,34 @@ pub(super) async fn read_field(
     Some(value)
 }
 
+/// A file field read to its end: the file name the browser gave (empty where none) and the
+/// content, `None` where it is larger than `limit` (read on all the same, so that the answer can
+/// be read by the browser); `None` altogether when the upload broke off.
+pub(super) async fn read_file_field(
+    field: &mut actix_multipart::Field,
+    limit: usize,
+) -> Option<(String, Option<Vec<u8>>)> {
+    let name = field
+        .content_disposition()
+        .and_then(|d| d.get_filename())
+        .unwrap_or_default()
+        .to_string();
+    let mut content = Some(Vec::new());
+    while let Some(chunk) = field.next().await {
+        let chunk = chunk.ok()?;
+        if content
+            .as_ref()
+            .is_some_and(|c| c.len() + chunk.len() > limit)
+        {
+            content = None;
+        }
+        if let Some(content) = content.as_mut() {
+            content.extend_from_slice(&chunk);
+        }
+    }
+    Some((name, content))
+}
+
 /// `POST /vorgaenge/{id}/dokumente` (multipart: `csrf`, `datei`, optional `fuer_beteiligte`,
 /// `intern`).
 pub async fn upload(

@@ -49,15 +49,12 @@ fn time(at: Option<NaiveDateTime>) -> String {
 
 /// The file: byte order mark, header row, one row per case.
 pub(super) fn write(rows: &[Listed]) -> Result<Vec<u8>, ServiceError> {
-    let failed = |e: csv::Error| ServiceError::Internal(e.to_string());
-    let mut writer = spreadsheet::writer();
-    writer.write_record(HEADINGS).map_err(failed)?;
-    for row in rows {
+    let records = rows.iter().map(|row| {
         let frist = row
             .frist
             .map(|d| d.format("%d.%m.%Y").to_string())
             .unwrap_or_default();
-        let record = [
+        [
             row.aktenzeichen.clone(),
             row.verfahren.clone(),
             row.antragsteller.clone(),
@@ -69,18 +66,9 @@ pub(super) fn write(rows: &[Listed]) -> Result<Vec<u8>, ServiceError> {
             time(Some(row.geaendert)),
             time(row.eingereicht),
             row.zustaendig.clone().unwrap_or_default(),
-        ];
-        writer
-            .write_record(
-                record
-                    .iter()
-                    .map(|text| spreadsheet::text_cell(text).into_owned()),
-            )
-            .map_err(failed)?;
-    }
-    writer
-        .into_inner()
-        .map_err(|e| ServiceError::Internal(e.to_string()))
+        ]
+    });
+    spreadsheet::table(&HEADINGS, records).map_err(|e| ServiceError::Internal(e.to_string()))
 }
 
 /// `GET /vorgaenge/liste.csv` with the parameters of `/vorgaenge` (the page is ignored).

@@ -10,7 +10,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::cookie::{self, Lifetime};
 use super::session::AllowPending;
@@ -197,20 +197,7 @@ fn login_page(
         return internal(api);
     };
     let mut context = layout("Anmeldung", None, None);
-    let fehler: Vec<Value> = view
-        .fehler
-        .iter()
-        .map(|(feld, meldung)| json!({ "feld": feld, "meldung": meldung }))
-        .collect();
-    let field_error = |name: &str| {
-        view.fehler
-            .iter()
-            .find(|(feld, _)| *feld == name)
-            .map(|(_, m)| m.clone())
-    };
-    context["fehler_email"] = json!(field_error("email"));
-    context["fehler_passwort"] = json!(field_error("passwort"));
-    context["fehler"] = json!(fehler);
+    super::password::add_field_errors(&mut context, &view.fehler, &["email", "passwort"]);
     context["meldung"] = json!(view.meldung);
     context["hinweis"] = json!(view.hinweis);
     context["erneut_ueber_netz"] = json!(view.again_through_proxy);

@@ -90,17 +90,22 @@ fn page(
     context["ohne_passwort_hinweis"] = json!(NO_PASSWORD_WITHOUT_PROXY);
     context["mindestlaenge"] = json!(MIN_PASSWORD_CHARS);
     context["meldung"] = json!(meldung);
+    add_field_errors(&mut context, fehler, &["aktuell", "neu", "wiederholung"]);
+    render(api, status, "passwort", &context)
+}
+
+/// The form's errors as the summary and as messages at their fields.
+pub(super) fn add_field_errors(context: &mut Value, fehler: &[FieldError], fields: &[&str]) {
     context["fehler"] = json!(
         fehler
             .iter()
             .map(|(feld, meldung)| json!({ "feld": feld, "meldung": meldung }))
             .collect::<Vec<Value>>()
     );
-    for field in ["aktuell", "neu", "wiederholung"] {
-        let message = fehler.iter().find(|(f, _)| *f == field).map(|(_, m)| m);
+    for field in fields {
+        let message = fehler.iter().find(|(f, _)| f == field).map(|(_, m)| m);
         context[format!("fehler_{field}")] = json!(message);
     }
-    render(api, status, "passwort", &context)
 }
 
 /// The checks that need no password verification, in the order of the form's fields; the

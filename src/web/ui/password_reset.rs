@@ -11,10 +11,10 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::login::{form_token, form_token_matches, internal, keep_nonce};
-use super::password::{FieldError, new_password_errors};
+use super::password::{FieldError, add_field_errors, new_password_errors};
 use super::{UiState, layout, render, see_other};
 use crate::auth::Auth;
 use crate::auth::limiter::LimitKey;
@@ -84,20 +84,6 @@ fn request_page(
     let mut response = render(api, status, "passwort_vergessen", &context);
     keep_nonce(&mut response, &nonce, ui);
     response
-}
-
-/// The form's errors as the summary and as messages at their fields.
-fn add_field_errors(context: &mut Value, fehler: &[FieldError], fields: &[&str]) {
-    context["fehler"] = json!(
-        fehler
-            .iter()
-            .map(|(feld, meldung)| json!({ "feld": feld, "meldung": meldung }))
-            .collect::<Vec<Value>>()
-    );
-    for field in fields {
-        let message = fehler.iter().find(|(f, _)| f == field).map(|(_, m)| m);
-        context[format!("fehler_{field}")] = json!(message);
-    }
 }
 
 /// Why the form could not be matched to this browser.

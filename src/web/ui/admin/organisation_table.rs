@@ -23,7 +23,7 @@ use crate::service::organisation_table::{
     self, ImportError, ImportReport, MAX_BYTES as MAX_TABLE_BYTES, MAX_ROWS,
 };
 use crate::web::api::ApiState;
-use crate::web::ui::case_documents::read_field;
+use crate::web::ui::case_documents::{read_field, read_file_field};
 use crate::web::ui::session::{self, Ready};
 use crate::web::ui::{Session, UiSession, layout, render, see_other};
 
@@ -120,27 +120,10 @@ pub async fn submit(
             }
             "inhalt" => upload.carried = text_field(&mut field, MAX_TABLE_BYTES * 2).await,
             "datei" if upload.file.is_none() => {
-                let name = field
-                    .content_disposition()
-                    .and_then(|d| d.get_filename())
-                    .unwrap_or_default()
-                    .to_string();
-                // Read to the end, so the answer can be read; a file too large is dropped.
-                let mut content = Some(Vec::new());
-                while let Some(chunk) = field.next().await {
-                    let Ok(chunk) = chunk else {
-                        return Err(crate::web::ui::bad_form(&req, Some(&session)));
-                    };
-                    if content
-                        .as_ref()
-                        .is_some_and(|c| c.len() + chunk.len() > MAX_TABLE_BYTES)
-                    {
-                        content = None;
-                    }
-                    if let Some(content) = content.as_mut() {
-                        content.extend_from_slice(&chunk);
-                    }
-                }
+                let Some((name, content)) = read_file_field(&mut field, MAX_TABLE_BYTES).await
+                else {
+                    return Err(crate::web::ui::bad_form(&req, Some(&session)));
+                };
                 if !name.is_empty() {
                     upload.file = Some((name, content));
                 }
