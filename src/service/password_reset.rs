@@ -11,6 +11,9 @@
 //! way, and only the account's own mailbox receives the link. Users without a password (those
 //! the proxy logs in) get no link: they set a first password only through the proxy (see
 //! `web::ui::password`).
+//!
+//! The administration sends the same kind of link, valid for [`ACCESS_LINK_DAYS`], to hand
+//! over a new account instead of reading out its one-time password ([`send_access_link`]).
 
 use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 use diesel::prelude::*;
@@ -66,10 +69,10 @@ pub enum LinkProblem {
          oder fordern Sie einen neuen an."
     )]
     Invalid,
-    /// Older than [`LINK_MINUTES`].
+    /// Past its validity ([`LINK_MINUTES`], or [`ACCESS_LINK_DAYS`] for the administration's).
     #[error(
-        "Dieser Link ist abgelaufen: Er gilt {LINK_MINUTES} Minuten. Bitte fordern Sie einen \
-         neuen an."
+        "Dieser Link ist abgelaufen. Bitte fordern Sie unter „Passwort vergessen?“ einen neuen \
+         an."
     )]
     Expired,
     /// The password changed since (through this link or otherwise), or the account was
@@ -86,7 +89,6 @@ pub enum LinkProblem {
 pub struct ResetAccount {
     pub user: UserId,
     pub email: String,
-    pub name: String,
     replaces: String,
 }
 
@@ -95,6 +97,27 @@ pub struct ResetAccount {
 fn fingerprint(hash: &str) -> String {
     let digest = Sha256::digest(hash.as_bytes());
     digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A link for `user`, whose password hash is `hash`, issued at `now` for `lifetime`: its
+/// address and when it ends.
+fn link_for(
+    out: &Outgoing,
+    user: &User,
+    hash: &str,
+    now: DateTime<Utc>,
+    lifetime: TimeDelta,
+) -> Result<(String, DateTime<Utc>), ServiceError> {
+    let claims = ResetClaims {
+        sub: user.id.0.to_string(),
+        pwd: fingerprint(hash),
+    };
+    let issued = out
+        .signer
+        .issue::<PasswordResetLink>(claims, now, lifetime)
+        .map_err(|error| ServiceError::Internal(error.to_string()))?;
+    let link = out.link(&format!("{PATH}/{}", issued.token));
+    Ok((link, issued.expires_at))
 }
 
 /// Mails a reset link to the account of `email` if it is active and has a password; returns
@@ -111,22 +134,12 @@ pub fn request(
     let Some(hash) = user.password_hash.as_deref() else {
         return Ok(false);
     };
-    let issued = out
-        .signer
-        .issue::<PasswordResetLink>(
-            ResetClaims {
-                sub: user.id.0.to_string(),
-                pwd: fingerprint(hash),
-            },
-            now,
-            TimeDelta::minutes(LINK_MINUTES),
-        )
-        .map_err(|error| ServiceError::Internal(error.to_string()))?;
+    let (link, expires) = link_for(out, &user, hash, now, TimeDelta::minutes(LINK_MINUTES))?;
     let context = json!({
         "name": user.display_name,
-        "link": out.link(&format!("{PATH}/{}", issued.token)),
+        "link": link,
         "minuten": LINK_MINUTES,
-        "gueltig_bis": super::clock::berlin_time_de(issued.expires_at),
+        "gueltig_bis": super::clock::berlin_time_de(expires),
         "anmeldung": out.link("login"),
     });
     queue_to(conn, out, &user, TEMPLATE, &context, now.naive_utc())?;
@@ -167,22 +180,12 @@ pub fn send_access_link(
             "Dieses Konto meldet sich über das Netz der Verwaltung an und braucht kein Passwort.",
         ));
     };
-    let issued = out
-        .signer
-        .issue::<PasswordResetLink>(
-            ResetClaims {
-                sub: account.id.0.to_string(),
-                pwd: fingerprint(hash),
-            },
-            now,
-            TimeDelta::days(ACCESS_LINK_DAYS),
-        )
-        .map_err(|error| ServiceError::Internal(error.to_string()))?;
+    let (link, expires) = link_for(out, &account, hash, now, TimeDelta::days(ACCESS_LINK_DAYS))?;
     let context = json!({
         "name": account.display_name,
-        "link": out.link(&format!("{PATH}/{}", issued.token)),
+        "link": link,
         "tage": ACCESS_LINK_DAYS,
-        "gueltig_bis": super::clock::berlin_time_de(issued.expires_at),
+        "gueltig_bis": super::clock::berlin_time_de(expires),
         "anmeldung": out.link("login"),
         "email": account.email,
     });
@@ -252,7 +255,6 @@ pub fn open(
     Ok(Ok(ResetAccount {
         user: user.id,
         email: user.email,
-        name: user.display_name,
         replaces: user.password_hash.unwrap_or_default(),
     }))
 }
