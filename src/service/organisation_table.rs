@@ -13,7 +13,8 @@
 //! A row whose key is not registered yet registers that organisation
 //! ([`super::organisations::register`]); a row naming a registered one replaces its addresses
 //! ([`super::organisations::replace_addresses`]) where they differ, and must not contradict its
-//! name, kind or parent. The whole file is one transaction: every row's errors are reported
+//! name, kind or parent. An address column the table lacks leaves that address alone; an empty
+//! cell of a column it has removes the address. The whole file is one transaction: every row's errors are reported
 //! with its line, and nothing is stored unless every row is right. A trial run reports what
 //! would happen and stores nothing.
 
@@ -491,9 +492,26 @@ fn apply_row(
     if !contradictions.is_empty() {
         return Err(RowFailure::Row(contradictions));
     }
+    // A column the table does not have leaves that address as it is; an empty cell of a column
+    // it has removes it.
     let head_column = row.cell(Column::Head);
+    let mailbox = match row.cell(Column::Mailbox) {
+        Some(cell) => Some(cell.to_string()).filter(|m| !m.is_empty()),
+        None => current.mailbox.clone(),
+    };
+    let contacts = match row.cell(Column::Contacts) {
+        Some(_) => contacts,
+        None => current
+            .contacts
+            .iter()
+            .map(|c| ContactInput {
+                email: Some(c.email.clone()),
+                name: Some(c.name.clone()),
+            })
+            .collect(),
+    };
     let input = ReplaceAddresses {
-        mailbox: Some(row.given(Column::Mailbox).map(str::to_string)),
+        mailbox: Some(mailbox),
         contacts: Some(contacts),
         head: head_column.map(|head| Some(head.to_string()).filter(|h| !h.is_empty())),
     };

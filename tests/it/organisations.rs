@@ -588,6 +588,20 @@ both_backends! {
         assert_eq!(report, json!({ "registered": [], "updated": [], "unchanged": ["SCHULAUFSICHT-SO", "05974048", "05974"] }));
         assert_eq!(recorded(&db), entries);
 
+        // A table without an address column leaves those addresses alone: only the Leitung
+        // changes here, the mailbox and contacts stay.
+        let (status, report) = import!(app, uri, users.admin, "text/csv", "schluessel;leitung\nSCHULAUFSICHT-SO;leitung@kreis-soest.de\n");
+        assert_eq!((status, &report["updated"]), (StatusCode::OK, &json!(["SCHULAUFSICHT-SO"])), "{report}");
+        let after = call!(app, get, "/api/v1/organisations/SCHULAUFSICHT-SO", users.admin);
+        assert_eq!(after.body["head"], "leitung@kreis-soest.de");
+        assert_eq!((&after.body["mailbox"], &after.body["contacts"]), (&schulamt.body["mailbox"], &schulamt.body["contacts"]), "{}", after.body);
+        // An empty cell of a column the table has removes that address.
+        let (status, _) = import!(app, uri, users.admin, "text/csv", "schluessel;kontakte\nSCHULAUFSICHT-SO;\n");
+        assert_eq!(status, StatusCode::OK);
+        let after = call!(app, get, "/api/v1/organisations/SCHULAUFSICHT-SO", users.admin);
+        assert_eq!((&after.body["mailbox"], &after.body["contacts"]), (&schulamt.body["mailbox"], &json!([])), "{}", after.body);
+        let entries = [entries, vec![("organisation_addresses_replaced".to_string(), "SCHULAUFSICHT-SO".to_string()); 2]].concat();
+
         // Errors are named by line and column; the valid rows are not stored either.
         let faulty = "schluessel,name,uebergeordnet,funktionspostfach\n\
             JUGENDAMT-SO,Jugendamt,05974,jugendamt-at-kreis-soest.de\n\
