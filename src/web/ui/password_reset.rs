@@ -3,9 +3,9 @@
 //!
 //! Below `/login`, so the forms carry the login form's token bound to the browser's nonce
 //! cookie (no session exists yet). The request page reads the same whether or not the address
-//! has an account, and requests count per address and per client against
-//! [`crate::auth::RESET_LIMITS`], so the page can neither tell who has an account nor flood a
-//! mailbox.
+//! has an account and takes as long (at least [`ANSWER_FLOOR`]), and requests count per address
+//! and per client against [`crate::auth::RESET_LIMITS`], so the page can neither tell who has an
+//! account nor flood a mailbox.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
@@ -26,6 +26,10 @@ use crate::web::api::ApiState;
 
 /// Longest address taken (RFC 5321's limit on a path).
 const MAX_EMAIL_CHARS: usize = 254;
+
+/// How long the answer to a request takes at least: queuing a mail (a durable commit) takes
+/// longer than finding no account, and the time must not tell which happened.
+const ANSWER_FLOOR: std::time::Duration = std::time::Duration::from_millis(400);
 
 /// The request form's fields.
 #[derive(Deserialize, Default)]
@@ -151,6 +155,7 @@ pub async fn submit(
             return response;
         }
     };
+    let started = std::time::Instant::now();
     let state = api.clone().into_inner();
     let address = email.to_string();
     let now = chrono::Utc::now();
@@ -160,6 +165,9 @@ pub async fn submit(
                 .map_err(|error| crate::db::DbError::Blocking(error.to_string()))
         })
         .await;
+    if let Some(rest) = ANSWER_FLOOR.checked_sub(started.elapsed()) {
+        actix_web::rt::time::sleep(rest).await;
+    }
     match queued {
         Ok(sent) => {
             tracing::info!(sent, "password reset requested");
