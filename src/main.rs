@@ -73,6 +73,10 @@ enum Command {
     Transfer(vorgang::backup::cli::TransferArgs),
     /// Legt Benutzer an und setzt Passwörter.
     User(UserArgs),
+    /// Übernimmt Partnerstellen, Gemeinden und Adressen aus einer Tabelle (CSV) oder gibt sie
+    /// als Tabelle aus.
+    #[command(subcommand)]
+    Organisations(vorgang::service::organisation_cli::OrganisationsCommand),
     /// Lädt Demodaten (Kreis Coesfeld, Stadt Bielefeld, Bewilligungsbehörde) oder entfernt sie
     /// mit --remove wieder (Exit-Code 0: erledigt, 1: abgelehnt, nichts geändert).
     Demo(DemoArgs),
@@ -370,6 +374,17 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 }
                 Err(DemoCliError::Startup(error)) => Err(error.into()),
             }
+        }
+        Command::Organisations(ref command) => {
+            use std::io::Write;
+            let settings = load_settings(&cli)?;
+            let outcome = vorgang::service::organisation_cli::run(command, &settings)?;
+            // A closed pipe (`| head`) is no error of the command.
+            let _ = std::io::stdout().write_all(&outcome.output);
+            for line in &outcome.problems {
+                eprintln!("{line}");
+            }
+            Ok(ExitCode::from(outcome.code))
         }
         Command::User(ref args) => {
             let settings = load_settings(&cli)?;

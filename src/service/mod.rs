@@ -27,6 +27,7 @@ pub mod internal;
 pub mod mail;
 pub mod metrics;
 pub mod notes;
+pub mod organisation_cli;
 pub mod organisation_table;
 pub mod organisations;
 pub mod overview;

@@ -1,4 +1,5 @@
-//! `vorgang validate`, `vorgang schema` and `vorgang import-bpmn` as processes.
+//! `vorgang validate`, `vorgang schema`, `vorgang import-bpmn` and `vorgang organisations` as
+//! processes.
 
 use std::path::Path;
 
@@ -228,4 +229,106 @@ fn import_bpmn_prints_a_draft_and_its_notes_and_refuses_what_it_cannot_read() {
         assert!(output.stdout.is_empty());
         assert!(stderr.contains(message), "{stderr}");
     }
+}
+
+/// `vorgang organisations …` in `dir` with its own SQLite database; (exit code, stdout, stderr).
+fn organisations(dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
+    let output = vorgang()
+        .arg("organisations")
+        .args(args)
+        .current_dir(dir)
+        .env("VORGANG_DATA_DIR", dir.join("data"))
+        .output()
+        .unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn organisations_come_from_a_table_on_the_command_line_all_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = dir.path().join("partner.csv");
+    std::fs::write(
+        &table,
+        "schluessel;name;art;uebergeordnet;funktionspostfach\n\
+         CARITAS-COE;Caritasverband für den Kreis Coesfeld;partner;05558;info@caritas-coesfeld.de\n\
+         STADT-DUELMEN;Stadt Dülmen;gemeinde;05558;integration@duelmen.de\n",
+    )
+    .unwrap();
+    let path = table.to_str().unwrap();
+
+    // A trial run reports and stores nothing; then the table is taken.
+    let (code, stdout, stderr) = organisations(dir.path(), &["import", path, "--dry-run"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stdout.contains("2 Organisationen würden angelegt (CARITAS-COE, STADT-DUELMEN)"),
+        "{stdout}"
+    );
+    let (_, exported, _) = organisations(dir.path(), &["export"]);
+    assert!(
+        !exported.contains("CARITAS-COE"),
+        "a trial run stores nothing"
+    );
+    let (code, stdout, stderr) = organisations(dir.path(), &["import", path]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stdout.contains("2 Organisationen wurden angelegt"),
+        "{stdout}"
+    );
+
+    // The export gives them back as a table, which comes back unchanged.
+    let (code, exported, stderr) = organisations(dir.path(), &["export"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        exported.starts_with(
+            "\u{feff}schluessel;name;art;uebergeordnet;funktionspostfach;kontakte;leitung\r\n"
+        ),
+        "{exported}"
+    );
+    assert!(
+        exported
+            .contains("\r\nSTADT-DUELMEN;Stadt Dülmen;gemeinde;05558;integration@duelmen.de;;\r\n"),
+        "{exported}"
+    );
+    let back = dir.path().join("zurueck.csv");
+    std::fs::write(&back, &exported).unwrap();
+    let (code, stdout, _) = organisations(dir.path(), &["import", back.to_str().unwrap()]);
+    assert_eq!(code, Some(0));
+    assert!(
+        stdout.contains(
+            "0 Organisationen wurden angelegt (keine), bei 0 die Adressen ersetzt (keine)"
+        ),
+        "{stdout}"
+    );
+
+    // Rows with errors: named like a compiler's, exit 1, nothing stored.
+    let faulty = dir.path().join("fehler.csv");
+    std::fs::write(&faulty, "schluessel;name;funktionspostfach\nDRK-COE;DRK;drk(at)coesfeld.de\nAWO-COE;AWO;awo@coesfeld.de\n").unwrap();
+    let (code, _, stderr) = organisations(dir.path(), &["import", faulty.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{}:2: Spalte „funktionspostfach“:",
+            faulty.display()
+        )),
+        "{stderr}"
+    );
+    let (_, exported, _) = organisations(dir.path(), &["export"]);
+    assert!(
+        !exported.contains("AWO-COE"),
+        "nothing of a faulty table is stored"
+    );
+
+    // A table that cannot be read, or no file: exit 2.
+    let latin1 = dir.path().join("latin1.csv");
+    std::fs::write(&latin1, b"Schl\xfcssel;Name\nA;B\n").unwrap();
+    let (code, _, stderr) = organisations(dir.path(), &["import", latin1.to_str().unwrap()]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("UTF-8"), "{stderr}");
+    let (code, _, stderr) = organisations(dir.path(), &["import", "fehlt.csv"]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("fehlt.csv: nicht lesbar"), "{stderr}");
 }
