@@ -2,19 +2,7 @@
 
 use crate::support::process::vorgang;
 
-fn run(dir: &std::path::Path, args: &[&str]) -> (Option<i32>, String, String) {
-    let output = vorgang()
-        .args(args)
-        .current_dir(dir)
-        .env("VORGANG_DATA_DIR", dir.join("data"))
-        .output()
-        .unwrap();
-    (
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
+use crate::support::process::run_in as run;
 
 #[test]
 fn list_shows_schedules_and_next_runs() {

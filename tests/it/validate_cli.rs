@@ -233,18 +233,10 @@ fn import_bpmn_prints_a_draft_and_its_notes_and_refuses_what_it_cannot_read() {
 
 /// `vorgang organisations …` in `dir` with its own SQLite database; (exit code, stdout, stderr).
 fn organisations(dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
-    let output = vorgang()
-        .arg("organisations")
-        .args(args)
-        .current_dir(dir)
-        .env("VORGANG_DATA_DIR", dir.join("data"))
-        .output()
-        .unwrap();
-    (
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    let args: Vec<&str> = std::iter::once("organisations")
+        .chain(args.iter().copied())
+        .collect();
+    crate::support::process::run_in(dir, &args)
 }
 
 #[test]

@@ -19,6 +19,22 @@ pub fn vorgang() -> Command {
     command
 }
 
+/// `vorgang ARGS` run to its end in `dir`, with its data (and so its SQLite database) in
+/// `dir/data`: (exit code, stdout, stderr).
+pub fn run_in(dir: &std::path::Path, args: &[&str]) -> (Option<i32>, String, String) {
+    let output = vorgang()
+        .args(args)
+        .current_dir(dir)
+        .env("VORGANG_DATA_DIR", dir.join("data"))
+        .output()
+        .unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
 /// A `vorgang serve` process that is killed when dropped.
 pub struct RunningServer {
     child: Child,
