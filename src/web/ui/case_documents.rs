@@ -142,17 +142,7 @@ pub async fn upload(
             }
         }
     }
-    if !upload
-        .csrf
-        .as_deref()
-        .is_some_and(|token| session.csrf_matches(token))
-    {
-        tracing::warn!(
-            path = req.path(),
-            "upload refused: CSRF token missing or wrong"
-        );
-        return Err(super::csrf_refused(&req, Some(&session)));
-    }
+    super::check_multipart_csrf(&req, &session, upload.csrf.as_deref())?;
     let ticked = Ticked {
         internal: upload.internal,
         partner_visible: upload.partner_visible,

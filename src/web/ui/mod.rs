@@ -522,6 +522,23 @@ fn internal_error(req: &HttpRequest) -> actix_web::Error {
 }
 
 /// 403: a form without its valid CSRF token; nothing was changed.
+/// Checks the CSRF token a multipart form carried (`CsrfForm` reads only urlencoded forms): the
+/// refusal page, logged with the path, when it is missing or wrong.
+pub(crate) fn check_multipart_csrf(
+    req: &HttpRequest,
+    session: &Session,
+    token: Option<&str>,
+) -> Result<(), actix_web::Error> {
+    if token.is_some_and(|token| session.csrf_matches(token)) {
+        return Ok(());
+    }
+    tracing::warn!(
+        path = req.path(),
+        "multipart form refused: CSRF token missing or wrong"
+    );
+    Err(csrf_refused(req, Some(session)))
+}
+
 fn csrf_refused(req: &HttpRequest, session: Option<&Session>) -> actix_web::Error {
     page_error(
         req,

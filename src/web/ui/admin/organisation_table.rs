@@ -131,14 +131,7 @@ pub async fn submit(
             _ => while field.next().await.is_some() {},
         }
     }
-    if !upload
-        .csrf
-        .as_deref()
-        .is_some_and(|token| session.csrf_matches(token))
-    {
-        tracing::warn!("organisation table refused: CSRF token missing or wrong");
-        return Err(crate::web::ui::csrf_refused(&req, Some(&session)));
-    }
+    crate::web::ui::check_multipart_csrf(&req, &session, upload.csrf.as_deref())?;
     let refused = |file: Option<&str>, problem: String| {
         let outcome = Outcome {
             file,
@@ -246,9 +239,7 @@ pub async fn download(
     if let Some(refused) = refusal(&api, &session, Permission::ManageOrganisations) {
         return refused;
     }
-    let query = req.query_string();
-    let q = super::query_value(query, "q").unwrap_or_default();
-    let kind = super::organisations::kind_of(&super::query_value(query, "art").unwrap_or_default());
+    let (q, _, kind) = super::organisations::list_filter(req.query_string());
     let written = db
         .run(move |conn| {
             crate::service::organisations::list(conn, kind, Some(&q))

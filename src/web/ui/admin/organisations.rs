@@ -42,9 +42,12 @@ const NOTICES: &[(&str, &str)] = &[
     ("angelegt", "Die Organisation wurde angelegt."),
 ];
 
-/// The kind a filter value names, if any.
-pub(super) fn kind_of(art: &str) -> Option<OrganisationKind> {
-    KINDS.iter().map(|(k, _)| *k).find(|k| k.as_str() == art)
+/// The list's filter in `query`: the search text, the kind as given and the kind it names.
+pub(super) fn list_filter(query: &str) -> (String, String, Option<OrganisationKind>) {
+    let q = query_value(query, "q").unwrap_or_default();
+    let art = query_value(query, "art").unwrap_or_default();
+    let kind = KINDS.iter().map(|(k, _)| *k).find(|k| k.as_str() == art);
+    (q, art, kind)
 }
 
 fn kind_label(kind: &str) -> &'static str {
@@ -78,9 +81,7 @@ pub async fn list(
         return refused;
     }
     let query = req.query_string();
-    let q = query_value(query, "q").unwrap_or_default();
-    let art = query_value(query, "art").unwrap_or_default();
-    let kind = kind_of(&art);
+    let (q, art, kind) = list_filter(query);
     let search = q.clone();
     let found = db
         .run(move |conn| {

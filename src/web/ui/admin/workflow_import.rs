@@ -59,14 +59,7 @@ pub async fn import(
             _ => while field.next().await.is_some() {},
         }
     }
-    if !upload
-        .csrf
-        .as_deref()
-        .is_some_and(|token| session.csrf_matches(token))
-    {
-        tracing::warn!("BPMN import refused: CSRF token missing or wrong");
-        return Err(crate::web::ui::csrf_refused(&req, Some(&session)));
-    }
+    crate::web::ui::check_multipart_csrf(&req, &session, upload.csrf.as_deref())?;
     let (name, content) = match upload.file {
         None => {
             return Ok(refused(
