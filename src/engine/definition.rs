@@ -675,6 +675,40 @@ impl Definition {
         self.steps.get(step).map_or(step, Step::title)
     }
 
+    /// Whether `step` lies on a branch of a parallel, between the parallel and its join: a
+    /// token there belongs to a fork, whose join waits for it.
+    pub fn in_parallel_branch(&self, step: &str) -> bool {
+        self.steps.values().any(|candidate| {
+            let Step::Parallel(parallel) = candidate else {
+                return false;
+            };
+            let mut seen = std::collections::BTreeSet::new();
+            let mut queue: std::collections::VecDeque<&str> =
+                parallel.branches.iter().map(String::as_str).collect();
+            while let Some(name) = queue.pop_front() {
+                if name == parallel.join || !seen.insert(name) {
+                    continue;
+                }
+                if name == step {
+                    return true;
+                }
+                if let Some(next) = self.steps.get(name) {
+                    queue.extend(next.successors());
+                }
+            }
+            false
+        })
+    }
+
+    /// The tasks an administrator can move a case to (`Event::Relocate`), in the order the
+    /// definition writes them: every task outside the branches of a parallel.
+    pub fn relocation_targets(&self) -> impl Iterator<Item = (&str, &TaskStep)> {
+        self.steps.iter().filter_map(|(name, step)| match step {
+            Step::Task(task) if !self.in_parallel_branch(name) => Some((name.as_str(), task)),
+            _ => None,
+        })
+    }
+
     /// A time window's German title as the workflow declares it; the name itself otherwise
     /// (the validator refuses undeclared windows, so only for a stored older definition).
     pub fn window_title<'a>(&'a self, window: &'a str) -> &'a str {

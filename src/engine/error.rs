@@ -79,6 +79,9 @@ pub enum EngineError {
     /// A partner cannot be invited to the consultation later (German, for the form's field).
     #[error("{0}")]
     ParticipantRefused(String),
+    /// The case cannot be moved to that step (German, for the form's field).
+    #[error("{0}")]
+    RelocationRefused(String),
     /// No step waits for this message.
     #[error("Kein Schritt wartet auf die Nachricht „{0}“.")]
     NoReceiver(String),

@@ -118,6 +118,17 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         data: Option<serde_json::Value>,
     },
+    /// An administrator moves the case to a task step, to mend what the workflow's own actions
+    /// cannot: a wrong action taken, a case ended or withdrawn by mistake (what BPMN engines
+    /// call process instance modification). Every step the case stands at is left, open
+    /// invitations are withdrawn, and an ended case runs again.
+    Relocate {
+        /// The task step the case continues at.
+        step: String,
+        actor: Actor,
+        /// Why, for the file (required: the case leaves its workflow's path).
+        reason: String,
+    },
     /// The applicant withdraws the case.
     Withdraw {
         actor: Actor,

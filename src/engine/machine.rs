@@ -236,6 +236,11 @@ impl Run<'_> {
                     self.move_on(token, &format!("message:{name}"), next)?;
                 }
             }
+            Event::Relocate {
+                step,
+                actor,
+                reason,
+            } => self.relocate(step, actor, reason)?,
             Event::Withdraw { actor, reason } => {
                 self.require_running()?;
                 let Some(withdrawal) = self.workflow.definition().withdraw.clone() else {
@@ -314,6 +319,87 @@ impl Run<'_> {
             });
             self.effects.push(SideEffect::Finished { outcome });
         }
+        Ok(())
+    }
+
+    /// Moves the whole case to the task `target` ([`Event::Relocate`]): withdraws the open
+    /// invitations (their partners are told), leaves every step, and enters `target` afresh
+    /// with its deadlines, also when the case had ended. Only a task outside every parallel
+    /// can take the case: a step on a branch belongs to a fork the case is not in.
+    fn relocate(
+        &mut self,
+        target: String,
+        actor: Actor,
+        reason: String,
+    ) -> Result<(), EngineError> {
+        let refuse = |message: String| Err(EngineError::RelocationRefused(message));
+        match self.workflow.step(&target) {
+            None => {
+                return refuse(format!(
+                    "Einen Schritt „{target}“ gibt es in dieser Version des Workflows nicht."
+                ));
+            }
+            Some(Step::Task(_)) if self.workflow.definition().in_parallel_branch(&target) => {
+                return refuse(format!(
+                    "„{}“ liegt in einem Zweig paralleler Bearbeitung; der Vorgang kann nur zu \
+                     einer Aufgabe außerhalb paralleler Zweige gesetzt werden.",
+                    self.workflow.definition().step_title(&target)
+                ));
+            }
+            Some(Step::Task(_)) => {}
+            Some(_) => {
+                return refuse(format!(
+                    "„{}“ ist keine Aufgabe; der Vorgang kann nur zu einer Aufgabe gesetzt werden, \
+                     von der aus es mit den Aktionen des Verfahrens weitergeht.",
+                    self.workflow.definition().step_title(&target)
+                ));
+            }
+        }
+        let reopened = match self.instance.status {
+            CaseStatus::New => return Err(EngineError::NotRunning),
+            CaseStatus::Running => None,
+            CaseStatus::Completed | CaseStatus::Withdrawn => {
+                Some(self.instance.outcome.clone().unwrap_or_default())
+            }
+        };
+        let from: Vec<String> = self
+            .instance
+            .active_steps()
+            .map(|token| token.step.clone())
+            .collect();
+        if reopened.is_none() && from == [target.as_str()] {
+            return refuse(format!(
+                "Der Vorgang steht bereits bei „{}“.",
+                self.workflow.definition().step_title(&target)
+            ));
+        }
+        self.record(JournalEntry::CaseRelocated {
+            from,
+            to: target.clone(),
+            actor: actor.id,
+            reason,
+            reopened,
+        });
+        // Partners still asked would otherwise wait for a consultation that no longer runs.
+        for invitation in self
+            .instance
+            .invitations
+            .iter_mut()
+            .filter(|i| i.status == InvitationStatus::Open)
+        {
+            invitation.status = InvitationStatus::Withdrawn;
+            self.effects.push(SideEffect::WithdrawInvitation {
+                invitation: invitation.id,
+                case_ended: None,
+            });
+        }
+        let tokens: Vec<LocalId> = self.instance.tokens.iter().map(|t| t.id).collect();
+        for token in tokens {
+            self.leave(token, "relocated");
+        }
+        self.instance.status = CaseStatus::Running;
+        self.instance.outcome = None;
+        self.queue.push_back((target, Vec::new()));
         Ok(())
     }
 

@@ -2164,3 +2164,188 @@ fn a_window_nobody_entered_refuses_nothing_and_says_so() {
     let done = act(&wf, &start.instance, "entwurf", "einreichen").unwrap();
     assert_eq!(done.instance.status, CaseStatus::Completed);
 }
+
+fn relocate(
+    wf: &Workflow,
+    instance: &Instance,
+    to: &str,
+    day: &str,
+) -> Result<Outcome, EngineError> {
+    step(
+        wf,
+        instance,
+        Event::Relocate {
+            step: to.into(),
+            actor: Actor {
+                id: "admin@kreis-kleve.de".into(),
+                roles: Vec::new(),
+            },
+            reason: "Falsche Aktion gewählt".into(),
+        },
+        &clock(day),
+    )
+}
+
+#[test]
+fn relocating_a_consultation_back_to_its_task_withdraws_the_open_invitations() {
+    let wf = consultation("all_answered");
+    let start = started(&wf, json!({ "beteiligte": ["A", "B"] }), "2026-03-04");
+    let opened = act(&wf, &start.instance, "entwurf", "beteiligen").unwrap();
+    let a = opened.instance.invitations[0].id;
+    let answered = step(
+        &wf,
+        &opened.instance,
+        Event::Answer {
+            invitation: a,
+            answer: answer(Votum::Zustimmung),
+        },
+        &clock("2026-03-05"),
+    )
+    .unwrap();
+    let timers: Vec<LocalId> = answered.instance.timers.iter().map(|t| t.id).collect();
+    assert!(!timers.is_empty());
+    let moved = relocate(&wf, &answered.instance, "entwurf", "2026-03-06").unwrap();
+    assert_eq!(moved.instance.status, CaseStatus::Running);
+    let steps: Vec<&str> = moved
+        .instance
+        .active_steps()
+        .map(|t| t.step.as_str())
+        .collect();
+    assert_eq!(steps, ["entwurf"]);
+    assert_eq!(
+        moved
+            .instance
+            .active_steps()
+            .next()
+            .unwrap()
+            .entered_on
+            .to_string(),
+        "2026-03-06"
+    );
+    assert!(moved.instance.timers.is_empty());
+    // A's Stellungnahme stays in the file; B, still asked, is told it is no longer needed.
+    assert!(matches!(
+        moved.instance.invitations[0].status,
+        InvitationStatus::Answered { .. }
+    ));
+    assert_eq!(
+        moved.instance.invitations[1].status,
+        InvitationStatus::Withdrawn
+    );
+    let told: Vec<_> = moved
+        .effects
+        .iter()
+        .filter_map(|e| match e {
+            SideEffect::WithdrawInvitation {
+                invitation,
+                case_ended,
+            } => Some((*invitation, case_ended.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(told, [(moved.instance.invitations[1].id, None)]);
+    let cancelled: Vec<LocalId> = moved
+        .effects
+        .iter()
+        .filter_map(|e| match e {
+            SideEffect::CancelTimer { timer } => Some(*timer),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(cancelled, timers);
+    assert_eq!(
+        kinds(&moved),
+        ["case_relocated", "step_left", "step_entered"]
+    );
+    assert_eq!(
+        moved.journal[0],
+        JournalEntry::CaseRelocated {
+            from: vec!["beteiligung".into()],
+            to: "entwurf".into(),
+            actor: "admin@kreis-kleve.de".into(),
+            reason: "Falsche Aktion gewählt".into(),
+            reopened: None,
+        }
+    );
+    // From there the workflow's own actions go on: a new consultation invites afresh.
+    let again = act(&wf, &moved.instance, "entwurf", "beteiligen").unwrap();
+    assert_eq!(again.instance.invitations.len(), 4);
+}
+
+#[test]
+fn an_ended_case_runs_again_at_the_task_with_fresh_deadlines() {
+    let wf = timers_and_waits();
+    let start = started(&wf, json!({ "stichtag": "2025-12-01" }), "2026-01-10");
+    let withdrawn = step(
+        &wf,
+        &start.instance,
+        Event::Withdraw {
+            actor: koordination(),
+            reason: None,
+        },
+        &clock("2026-01-12"),
+    )
+    .unwrap();
+    assert_eq!(withdrawn.instance.status, CaseStatus::Withdrawn);
+    let reopened = relocate(&wf, &withdrawn.instance, "entwurf", "2026-02-02").unwrap();
+    assert_eq!(reopened.instance.status, CaseStatus::Running);
+    assert_eq!(reopened.instance.outcome, None);
+    assert!(matches!(
+        &reopened.journal[0],
+        JournalEntry::CaseRelocated { from, reopened: Some(outcome), .. }
+            if from.is_empty() && outcome == "zurueckgezogen"
+    ));
+    // The step's timers are armed again; the weekly one counts from the new entry.
+    let due: Vec<(String, String)> = reopened
+        .instance
+        .timers
+        .iter()
+        .map(|t| match &t.purpose {
+            TimerPurpose::Boundary { name } => (name.clone(), t.due.to_string()),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        due,
+        [
+            ("erinnerung".to_string(), "2026-05-01".to_string()),
+            ("woechentlich".to_string(), "2026-02-09".to_string()),
+            ("ueberfaellig".to_string(), "2026-06-02".to_string()),
+        ]
+    );
+    assert!(
+        !reopened
+            .effects
+            .iter()
+            .any(|e| matches!(e, SideEffect::Finished { .. }))
+    );
+}
+
+#[test]
+fn only_a_task_outside_the_parallels_takes_a_case_and_not_where_it_stands() {
+    let wf = parallel();
+    let start = started(&wf, json!({}), "2026-03-04");
+    let forked = act(&wf, &start.instance, "entwurf", "verteilen").unwrap();
+    let a_done = act(&wf, &forked.instance, "a", "ok").unwrap();
+    let refused = |to: &str| match relocate(&wf, &a_done.instance, to, "2026-03-05") {
+        Err(EngineError::RelocationRefused(message)) => message,
+        other => panic!("{to}: {other:?}"),
+    };
+    assert!(refused("b").contains("Zweig paralleler Bearbeitung"));
+    assert!(refused("verteilen").contains("keine Aufgabe"));
+    assert!(refused("ende").contains("keine Aufgabe"));
+    assert!(refused("gibt_es_nicht").contains("gibt es in dieser Version"));
+    // Out of the parallel: the branches still open and the one parked at the join all go.
+    let moved = relocate(&wf, &a_done.instance, "abschluss", "2026-03-05").unwrap();
+    assert_eq!(moved.instance.tokens.len(), 1);
+    assert_eq!(moved.instance.tokens[0].step, "abschluss");
+    assert!(moved.instance.tokens[0].forks.is_empty());
+    let done = act(&wf, &moved.instance, "abschluss", "fertig").unwrap();
+    assert_eq!(done.instance.status, CaseStatus::Completed);
+    // Where the case already stands alone, nothing would change.
+    let at_entwurf = relocate(&wf, &start.instance, "entwurf", "2026-03-05");
+    assert!(matches!(
+        at_entwurf,
+        Err(EngineError::RelocationRefused(message)) if message.contains("steht bereits")
+    ));
+}

@@ -154,6 +154,16 @@ pub enum JournalEntry {
     },
     /// Another case is to be started.
     CaseStartRequested { step: String, workflow: String },
+    /// An administrator moved the case to the task step `to`, leaving the steps `from` (none
+    /// for a case that had ended, which then runs again: `reopened` names how it had ended).
+    CaseRelocated {
+        from: Vec<String>,
+        to: String,
+        actor: String,
+        reason: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reopened: Option<String>,
+    },
     /// The case was withdrawn.
     CaseWithdrawn {
         actor: String,
@@ -188,6 +198,7 @@ impl JournalEntry {
             Self::TimerFired { .. } => "timer_fired",
             Self::Escalated { .. } => "escalated",
             Self::CaseStartRequested { .. } => "case_start_requested",
+            Self::CaseRelocated { .. } => "case_relocated",
             Self::CaseWithdrawn { .. } => "case_withdrawn",
             Self::CaseCompleted { .. } => "case_completed",
         }
