@@ -10,7 +10,8 @@
 //! | `lesen` | list, read | read, documents, journal within the own organisation |
 //!
 //! Only `admin` deploys workflows, manages the mail outbox and the users, registers partner
-//! organisations and their addresses, and deletes cases whose retention period has run out; every role may list the organisations (to pick whom to consult).
+//! organisations and their addresses, corrects where a case stands, and deletes cases whose
+//! retention period has run out; every role may list the organisations (to pick whom to consult).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
@@ -46,6 +47,9 @@ pub enum Permission {
     ReadJournal,
     /// Withdraw a case (the applicant's Rücknahme).
     WithdrawCase,
+    /// Move a case to another task of its workflow, ended ones included (Korrektur des
+    /// Bearbeitungsstands): it bypasses the workflow's rules, so administrators only.
+    RelocateCase,
     /// See the mail outbox and retry failed mails (operations, not case work).
     ManageOutbox,
     /// See the periodic jobs, their schedules and recent runs (operations, not case work).
@@ -63,7 +67,7 @@ pub enum Permission {
 
 impl Permission {
     /// Every permission, for exhaustive checks.
-    pub const ALL: [Permission; 18] = [
+    pub const ALL: [Permission; 19] = [
         Permission::ListWorkflows,
         Permission::ReadWorkflow,
         Permission::DeployWorkflow,
@@ -76,6 +80,7 @@ impl Permission {
         Permission::ReadDocument,
         Permission::ReadJournal,
         Permission::WithdrawCase,
+        Permission::RelocateCase,
         Permission::ManageOutbox,
         Permission::ViewJobs,
         Permission::ListOrganisations,
@@ -123,6 +128,7 @@ impl Permission {
             Permission::ReadDocument => "die Dokumente dieses Vorgangs zu lesen",
             Permission::ReadJournal => "das Protokoll dieses Vorgangs zu lesen",
             Permission::WithdrawCase => "diesen Vorgang zurückzunehmen",
+            Permission::RelocateCase => "den Bearbeitungsstand dieses Vorgangs zu korrigieren",
             Permission::ManageOutbox => "den Postausgang zu verwalten",
             Permission::ViewJobs => "die regelmäßigen Aufgaben einzusehen",
             Permission::ListOrganisations => "Organisationen aufzulisten",
@@ -213,7 +219,7 @@ fn role_allows(
         Role::Koordination => match permission {
             ListWorkflows | ReadWorkflow | ListOrganisations => true,
             DeployWorkflow | ManageOutbox | ViewJobs | ManageOrganisations | ManageUsers
-            | DisposeCases => false,
+            | DisposeCases | RelocateCase => false,
             CreateCase | ReadCase | ChangeCaseData | TakeAction | UploadDocument | AddNote
             | ReadDocument | ReadJournal | WithdrawCase => own,
         },
@@ -224,14 +230,14 @@ fn role_allows(
             ReadCase | ReadDocument | ReadJournal | TakeAction | ChangeCaseData
             | UploadDocument | AddNote => submitted,
             DeployWorkflow | CreateCase | WithdrawCase | ManageOutbox | ViewJobs
-            | ManageOrganisations | ManageUsers | DisposeCases => false,
+            | ManageOrganisations | ManageUsers | DisposeCases | RelocateCase => false,
         },
         Role::Lesen => match permission {
             ListWorkflows | ReadWorkflow | ListOrganisations => true,
             ReadCase | ReadDocument | ReadJournal => own,
             DeployWorkflow | CreateCase | ChangeCaseData | TakeAction | UploadDocument
             | AddNote | WithdrawCase | ManageOutbox | ViewJobs | ManageOrganisations
-            | ManageUsers | DisposeCases => false,
+            | ManageUsers | DisposeCases | RelocateCase => false,
         },
     }
 }
@@ -330,7 +336,7 @@ mod tests {
     /// own/not submitted, own/submitted, foreign/not submitted, foreign/submitted.
     /// `Y` allowed; `-` refused with 403; `h` refused and hidden (answer 404).
     #[rustfmt::skip]
-    const EXPECTED: [(Permission, [&str; 4]); 18] = [
+    const EXPECTED: [(Permission, [&str; 4]); 19] = [
         //                  admin   koordination bewilligung lesen
         (ListWorkflows,  ["YYYY", "YYYY",      "YYYY",     "YYYY"]),
         (ReadWorkflow,   ["YYYY", "YYYY",      "YYYY",     "YYYY"]),
@@ -344,6 +350,7 @@ mod tests {
         (ReadDocument,   ["YYYY", "YYhh",      "hYhY",     "YYhh"]),
         (ReadJournal,    ["YYYY", "YYhh",      "hYhY",     "YYhh"]),
         (WithdrawCase,   ["YYYY", "YYhh",      "h-h-",     "--hh"]),
+        (RelocateCase,   ["YYYY", "--hh",      "h-h-",     "--hh"]),
         (ManageOutbox,   ["YYYY", "----",      "----",     "----"]),
         (ViewJobs,       ["YYYY", "----",      "----",     "----"]),
         (ListOrganisations,   ["YYYY", "YYYY", "YYYY", "YYYY"]),

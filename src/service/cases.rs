@@ -367,7 +367,7 @@ pub(super) fn submitted(workflow: &DeployedWorkflow, instance: &Instance) -> boo
 /// writers queue one at a time on the write gate, this keeps the engine's work out of the queue.
 /// A command without an expected version, and any inside a caller's transaction, runs in a
 /// write transaction that locks the case first.
-fn apply(
+pub(super) fn apply(
     conn: &mut DbConnection,
     ctx: &CaseContext<'_>,
     id: CaseId,

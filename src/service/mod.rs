@@ -10,6 +10,7 @@ pub mod calendar;
 pub mod case_file;
 pub mod case_list;
 pub mod case_migration;
+pub mod case_relocation;
 pub(crate) mod case_removal;
 pub mod cases;
 pub mod clock;

@@ -12,7 +12,8 @@
 // brings. A user of a kreisangehörige Gemeinde is pointed to the Anregung. Each deployed
 // workflow is downloaded as BPMN 2.0 and read by bpmn-moddle, the reader of bpmn.io and Camunda
 // Modeler; one of them goes back into the editor as the draft of a new workflow. A second
-// application is withdrawn with its reason. An administrator registers two partner bodies from
+// application is withdrawn with its reason, and reopened by an administrator, who takes the
+// withdrawal for a mistake. An administrator registers two partner bodies from
 // a table. The Gemeinde's user, who forgot the password,
 // chooses a new one through the link the mail brings. axe-core on every page, a screenshot of
 // every page.
@@ -582,6 +583,7 @@ await run(async (browser) => {
     await page.context().close();
   });
 
+  let withdrawnPath;
   await step('the coordinator withdraws a second application, with the reason for the file', async () => {
     const page = await newPage(browser, 'desktop');
     await login(page, COORDINATOR);
@@ -606,6 +608,29 @@ await run(async (browser) => {
     const text = await page.locator('main').textContent();
     assert.ok(text.includes('Der Vorgang ist beendet.') && text.includes('Vorgang beendet: Zurückgezogen; Grund: Kreistag hat die Antragstellung vertagt'), text);
     await page_done(page, 'vorgang-zurueckgezogen');
+    withdrawnPath = new URL(page.url()).pathname;
+    await page.context().close();
+  });
+
+  await step('the administrator reopens the application withdrawn by mistake, at its draft', async () => {
+    const page = await newPage(browser, 'desktop');
+    await login(page, ADMIN);
+    await page.goto(`${BASE_URL}${withdrawnPath}`);
+    await Promise.all([
+      page.waitForURL(/\/korrektur$/),
+      page.getByRole('link', { name: 'Bearbeitungsstand korrigieren' }).click(),
+    ]);
+    const form = await page.locator('main').textContent();
+    assert.ok(form.includes('Wo der Vorgang steht') && form.includes('Zurückgezogen') && form.includes('läuft wieder'), form);
+    await page_done(page, 'vorgang-korrektur');
+    await page.getByLabel('Antrag entwerfen').check();
+    await page.fill('#feld-grund', 'Rücknahme war ein Irrtum; der Kreistag hat nur vertagt');
+    await submitting(page, () => page.getByRole('button', { name: 'Bearbeitungsstand korrigieren' }).click());
+    assert.ok(page.url().includes('hinweis=korrigiert'), page.url());
+    const text = await page.locator('main').textContent();
+    assert.ok(text.includes('Der Bearbeitungsstand wurde korrigiert.') && text.includes('In Bearbeitung'), text);
+    assert.ok(text.includes('läuft wieder, weiter bei „Antrag entwerfen“ (Grund: Rücknahme war ein Irrtum; der Kreistag hat nur vertagt)'), text);
+    await page_done(page, 'vorgang-korrigiert');
     await page.context().close();
   });
 

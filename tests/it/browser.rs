@@ -194,7 +194,7 @@ fn the_whole_procedure_in_the_browser() {
 
     // Afterwards, through the database: the application approved, every partner answered once
     // (one with Bedenken), the operation case running with its concept deadline, the rooms'
-    // case ended with the data of its message, the second application withdrawn, the
+    // case ended with the data of its message, the second application withdrawn and reopened, the
     // Antragszeitraum entered.
     let mut conn = stage.db.connection();
     use vorgang::db::schema::{cases, invitations, timers};
@@ -210,13 +210,27 @@ fn the_whole_procedure_in_the_browser() {
     assert_eq!(outcomes[1].1, "running");
     // The rooms' case ended with the hand-over its message brought.
     assert_eq!(outcomes[2].2.as_deref(), Some("bezogen"), "{outcomes:?}");
-    // The second application, withdrawn in its draft.
+    // The second application, withdrawn in its draft and reopened there by the administrator.
     assert_eq!(
         (outcomes[3].0.as_str(), outcomes[3].1.as_str()),
-        ("ki-antrag", "withdrawn"),
+        ("ki-antrag", "running"),
         "{outcomes:?}"
     );
-    assert_eq!(outcomes[3].2.as_deref(), Some("zurueckgezogen"));
+    assert_eq!(outcomes[3].2, None);
+    let reopened: i64 = cases::table
+        .order(cases::id)
+        .select(cases::id)
+        .offset(3)
+        .first(&mut conn)
+        .unwrap();
+    let kinds: Vec<String> = vorgang::db::schema::case_events::table
+        .filter(vorgang::db::schema::case_events::case_id.eq(reopened))
+        .order(vorgang::db::schema::case_events::seq.desc())
+        .select(vorgang::db::schema::case_events::kind)
+        .limit(3)
+        .load(&mut conn)
+        .unwrap();
+    assert_eq!(kinds, ["step_entered", "case_relocated", "case_withdrawn"]);
     let state: String = cases::table
         .filter(cases::workflow_key.eq("ki-raeume"))
         .select(cases::state)

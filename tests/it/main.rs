@@ -13,6 +13,7 @@ mod beteiligung;
 mod browser;
 mod case_file;
 mod case_migration;
+mod case_relocation;
 mod cases;
 mod contract;
 mod demo;

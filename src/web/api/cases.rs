@@ -1,4 +1,4 @@
-//! `/api/v1/cases`: create, list, show, change data, take actions, withdraw, journal.
+//! `/api/v1/cases`: create, list, show, change data, take actions, withdraw, relocate, journal.
 
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
@@ -14,6 +14,7 @@ use crate::db::{Database, DbConnection};
 use crate::engine::data::DataError;
 use crate::service::ServiceError;
 use crate::service::case_list::{self, CaseFilter, Sort, SortKey};
+use crate::service::case_relocation;
 use crate::service::cases::{self, CaseAccess, Invocation, LoadedCase};
 use crate::service::clock;
 use crate::service::time_windows::PeriodLookup;
@@ -722,6 +723,74 @@ pub async fn withdraw(
                 body.reason,
                 call,
             )
+        })?;
+        view(conn, &case, &principal, &own)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Body of `POST /cases/{id}/relocation`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Relocate {
+    /// Die Version des Vorgangs, auf die sich die Korrektur bezieht.
+    pub version: i64,
+    /// Der Schritt, bei dem der Vorgang weitergeht: eine Aufgabe (`task`) seiner
+    /// Workflow-Version außerhalb paralleler Zweige.
+    #[serde(default)]
+    #[schema(example = "entwurf")]
+    pub step: Option<String>,
+    /// Warum, für die Akte: eine Zeile, höchstens 500 Zeichen.
+    #[serde(default)]
+    #[schema(
+        example = "Versehentlich „Nicht beschlossen“ gewählt; der Kreistag hat am 12.11.2026 beschlossen."
+    )]
+    pub grund: Option<String>,
+}
+
+/// `POST /cases/{id}/relocation`: an administrator moves the case to a task of its workflow.
+#[utoipa::path(
+    post,
+    path = "/api/v1/cases/{id}/relocation",
+    tag = "Vorgänge",
+    summary = "Bearbeitungsstand korrigieren",
+    description = "Nur für die Administration (in BPMN-Engines: Modifikation einer Prozessinstanz). Setzt den Vorgang zu einer Aufgabe seiner Workflow-Version, um zu berichtigen, was die Aktionen des Verfahrens nicht zurücknehmen (eine versehentlich gewählte Aktion, ein irrtümlich beendeter Vorgang). Alle Schritte, bei denen der Vorgang steht, enden mit ihren Fristen; Stellen, deren Stellungnahme noch aussteht, erhalten eine Mail, dass sie nicht mehr erforderlich ist; ein beendeter Vorgang läuft wieder. Die Aufgabe beginnt neu, mit ihren Fristen ab heute. Angaben, Dokumente, Stellungnahmen und Verlauf bleiben; der Verlauf vermerkt die Korrektur mit dem Grund (`case_relocated`).",
+    params(
+        ("id" = i64, Path, description = "Nummer des Vorgangs"),
+    ),
+    request_body = Relocate,
+    responses(
+        (status = 200, description = "Der Vorgang an seinem neuen Schritt", body = CaseView),
+        (status = 400, description = "Ungültige Anfrage (JSON oder Parameter)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Nicht angemeldet: Bearer-Token fehlt oder ist ungültig", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Keine Berechtigung (nur die Administration)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Nicht gefunden (oder für den Aufrufer nicht sichtbar)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Versionskonflikt; `current_version` nennt die aktuelle Version", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Ungültige Angaben (`errors` bei `/step` oder `/grund`): kein solcher Schritt, keine Aufgabe, ein Schritt in einem parallelen Zweig, der Schritt, bei dem der Vorgang schon allein steht, oder ein fehlender Grund", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn relocate(
+    caller: Caller,
+    path: web::Path<i64>,
+    body: Json<Relocate>,
+    db: web::Data<Database>,
+    api: web::Data<ApiState>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let id = CaseId(path.into_inner());
+    let body = body.into_inner();
+    let api = api.into_inner();
+    let view = with_principal_and_organisation(&db, caller, move |conn, principal, own| {
+        // Who may not correct the case learns that first, not what is wrong with the input.
+        let input = match case_relocation::check(body.step.as_deref(), body.grund.as_deref()) {
+            Ok(input) => input,
+            Err(errors) => {
+                permitted_row(conn, &principal, Permission::RelocateCase, id)?;
+                return Err(ServiceError::InvalidInput(errors));
+            }
+        };
+        let case = as_caller(&principal, Permission::RelocateCase, |call| {
+            case_relocation::relocate(conn, &api.case_context(), id, body.version, input, call)
         })?;
         view(conn, &case, &principal, &own)
     })

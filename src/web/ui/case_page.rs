@@ -252,6 +252,9 @@ pub async fn page(
             "Die Stelle wurde zur Beteiligung eingeladen; sie erhält die Einladung mit ihrem persönlichen Link.",
         ),
         "vermerk" => Some("Der Vermerk wurde in den Verlauf aufgenommen."),
+        "korrigiert" => Some(
+            "Der Bearbeitungsstand wurde korrigiert. Stellen, die noch um eine Stellungnahme gebeten waren, erhalten eine Mail, dass sie nicht mehr erforderlich ist.",
+        ),
         "beendet" => Some(
             "Der Vorgang ist beendet. Stellen, die noch um eine Stellungnahme gebeten waren, erhalten eine Mail, dass sie nicht mehr erforderlich ist.",
         ),
@@ -455,6 +458,9 @@ fn context(session: &Session, loaded: &Loaded, overrides: Overrides) -> Value {
             .filter(|w| running && may(Permission::WithdrawCase) && w.open_to(&actor))
             .map(|w| w.title())
     );
+    // The administration mends what the workflow's actions cannot (see `case_relocation`).
+    context["korrigieren"] =
+        json!(may(Permission::RelocateCase) && definition.relocation_targets().next().is_some());
     // The actions of another role's step are named once, with who takes them, instead of each
     // with „Diese Aktion ist der Rolle … vorbehalten“ (the API lists them all).
     let (others, actions): (Vec<_>, Vec<_>) = actions.iter().partition(|a| {
@@ -1021,6 +1027,32 @@ pub(crate) fn journal_item(
             step()
         ),
         "case_start_requested" => format!("Folgevorgang „{}“ angestoßen", text("workflow")),
+        "case_relocated" => {
+            let to = title_of(definition, &text("to"));
+            let from: Vec<String> = p
+                .get("from")
+                .and_then(Value::as_array)
+                .map(|steps| {
+                    steps
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .map(|step| format!("„{}“", title_of(definition, step)))
+                        .collect()
+                })
+                .unwrap_or_default();
+            match p.get("reopened").and_then(Value::as_str) {
+                Some(outcome) => format!(
+                    "Bearbeitungsstand korrigiert: Der beendete Vorgang („{}“) läuft wieder, weiter bei „{to}“{}",
+                    definition.outcome_title(outcome),
+                    grund(" (", ")")
+                ),
+                None => format!(
+                    "Bearbeitungsstand korrigiert: von {} zu „{to}“{}",
+                    from.join(", "),
+                    grund(" (", ")")
+                ),
+            }
+        }
         "case_withdrawn" => format!(
             "Vorgang beendet: {}{}",
             definition.outcome_title(&text("outcome")),

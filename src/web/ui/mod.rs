@@ -27,6 +27,7 @@ pub(crate) mod case_page;
 mod case_participant;
 mod case_recorded_answer;
 mod case_refusal;
+mod case_relocation;
 mod case_retraction;
 mod case_withdrawal;
 mod cookie;
@@ -262,6 +263,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(page(r"/vorgaenge/{id:\d+}/nachrichten/{name}", |r| {
             r.route(web::get().to(case_message::form))
                 .route(web::post().to(case_message::receive))
+        }))
+        .service(page(r"/vorgaenge/{id:\d+}/korrektur", |r| {
+            r.route(web::get().to(case_relocation::form))
+                .route(web::post().to(case_relocation::submit))
         }))
         .service(page(r"/vorgaenge/{id:\d+}/zurueckziehen", |r| {
             r.route(web::get().to(case_retraction::form))
