@@ -150,7 +150,8 @@ fn a_ki_application_runs_from_draft_to_approval_and_starts_the_operation_case() 
         "2026-03-11",
     )
     .instance;
-    let state = act(&wf, &state, &koordination, "beschlossen", Some(json!({ "beschluss": { "gremium": "kreistag", "datum": "2026-03-26", "drucksache": "XV/123" } })), "2026-03-27").instance;
+    let state = act(&wf, &state, &koordination, "beschlossen", Some(json!({ "beschluss": { "gremium": "kreistag", "datum": "2026-03-26", "drucksache": "XV/123",
+        "beratungsfolge": [{ "gremium": "Kreisausschuss", "datum": "2026-03-12", "ergebnis": "empfohlen" }] } })), "2026-03-27").instance;
     let submitted = act(
         &wf,
         &state,
@@ -206,6 +207,30 @@ fn validate_data_ok(wf: &Workflow, data: &Value) -> Vec<String> {
         .into_iter()
         .map(|e| format!("{}: {}", e.pointer, e.message))
         .collect()
+}
+
+#[test]
+fn the_kreistag_decision_names_the_committees_that_advised_it_in_order() {
+    let wf = shipped("ki-antrag");
+    let advised = json!({ "beschluss": { "gremium": "kreistag", "beratungsfolge": [
+        { "gremium": "Ausschuss für Schule und Bildung", "datum": "2026-05-04", "ergebnis": "kenntnis" },
+        { "gremium": "Kreisausschuss", "datum": "2026-05-18", "ergebnis": "geaendert" }
+    ] } });
+    assert_eq!(validate_data_ok(&wf, &advised), Vec::<String>::new());
+    let wrong = json!({ "beschluss": { "beratungsfolge": [
+        { "gremium": "Kreisausschuss", "datum": "18.05.2026", "ergebnis": "zugestimmt" }
+    ] } });
+    let pointers: Vec<String> = data::validate_data(&wf.definition().data, &wrong)
+        .into_iter()
+        .map(|e| e.pointer)
+        .collect();
+    assert_eq!(
+        pointers,
+        [
+            "/beschluss/beratungsfolge/0/datum",
+            "/beschluss/beratungsfolge/0/ergebnis"
+        ]
+    );
 }
 
 #[test]

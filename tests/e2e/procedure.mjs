@@ -347,7 +347,8 @@ await run(async (browser) => {
     await fillForm(coordinator, { auswertung: { zusammenfassung: 'Die Bedenken zu den Räumen werden mit einem zweiten Raum im Kreishaus aufgegriffen.' } });
     await saveData(coordinator);
     await act(coordinator, 'Dem Kreistag bzw. Rat zur Beschlussfassung vorlegen');
-    await fillForm(coordinator, { beschluss: { gremium: 'kreistag', datum: '2026-11-19', drucksache: 'SV-10-123' } });
+    await fillForm(coordinator, { beschluss: { gremium: 'kreistag', datum: '2026-11-19', drucksache: 'SV-10-123',
+      beratungsfolge: [{ gremium: 'Ausschuss für Soziales und Integration', datum: '2026-11-05', ergebnis: 'empfohlen' }] } });
     await saveData(coordinator);
     await act(coordinator, 'Beschlossen');
     await page_done(coordinator, 'beschluss-erfasst');

@@ -231,6 +231,17 @@ fn the_whole_procedure_in_the_browser() {
         .load(&mut conn)
         .unwrap();
     assert_eq!(kinds, ["step_entered", "case_relocated", "case_withdrawn"]);
+    // The Kreistag's decision with the committee that advised it, through the generated form.
+    let approved: String = cases::table
+        .order(cases::id)
+        .select(cases::state)
+        .first(&mut conn)
+        .unwrap();
+    let approved: Value = serde_json::from_str(&approved).unwrap();
+    assert_eq!(
+        approved["data"]["beschluss"]["beratungsfolge"],
+        json!([{ "gremium": "Ausschuss für Soziales und Integration", "datum": "2026-11-05", "ergebnis": "empfohlen" }])
+    );
     let state: String = cases::table
         .filter(cases::workflow_key.eq("ki-raeume"))
         .select(cases::state)

@@ -1027,6 +1027,12 @@ impl Loader<'_, '_> {
             Some(json!({
                 "beschluss": {
                     "datum": date(session),
+                    // The committees that met on the weekday of the Kreistag's session before it.
+                    "beratungsfolge": [
+                        { "gremium": "Ausschuss für Schule und Bildung", "datum": date(session - Days::new(21)), "ergebnis": "kenntnis" },
+                        { "gremium": "Ausschuss für Soziales, Gesundheit und Integration", "datum": date(session - Days::new(14)), "ergebnis": "geaendert" },
+                        { "gremium": "Kreisausschuss", "datum": date(session - Days::new(7)), "ergebnis": "empfohlen" }
+                    ],
                     "konzept_beschlossen": false,
                     "niederschrift": niederschrift
                 }
