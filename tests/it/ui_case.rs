@@ -808,6 +808,9 @@ both_backends! {
         let page = reader.get(&app, &format!("/vorgaenge/{id}")).await;
         assert!(!page.body.contains(&entry), "{}", page.body);
         assert_eq!(reader.get(&app, &entry).await.status, 403);
+        // A form only read offers no blank entry to add to its lists („Standorte“).
+        assert!(page.body.contains("Angaben (nur lesen)") && page.body.contains("Standort 1"), "{}", page.body);
+        assert!(!page.body.contains("Weiterer Eintrag") && !page.body.contains("Standort 2"), "{}", page.body);
 
         let mut browser = Browser::from("10.0.0.3:1000");
         browser.login(&app, COORDINATOR, PASSWORD).await;
@@ -842,6 +845,9 @@ both_backends! {
         assert!(page.body.contains("Zurückgezogen"), "{}", page.body);
         assert!(page.body.contains("Vorgang beendet: Zurückgezogen; Grund: Kreistag hat die Antragstellung abgelehnt"), "{}", page.body);
         assert!(!page.body.contains(&entry), "not offered twice: {}", page.body);
+        // The coordinator's own fields, now only read: no blank entry either.
+        assert!(page.body.contains("Angaben (nur lesen)") && page.body.contains("Standort 1"), "{}", page.body);
+        assert!(!page.body.contains("Weiterer Eintrag"), "{}", page.body);
         // The Wiedervorlage stays, marked: it is left to close, not to work on.
         let start_page = browser.get(&app, "/").await;
         assert!(start_page.body.contains("</a> <span class=\"nebenangabe\">(Vorgang beendet)</span> – Beim Kreistagsbüro nachfragen"), "{}", start_page.body);

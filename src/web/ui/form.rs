@@ -271,9 +271,11 @@ fn field_node(
         FieldType::List => {
             let items = value.and_then(Value::as_array).cloned().unwrap_or_default();
             let item_field = field.items.as_deref();
+            // A blank entry to add one, unless the viewer may not change the list.
+            let blank = usize::from(!inner.inside_locked);
             let entries: Vec<Value> = item_field
                 .map(|item| {
-                    (0..=items.len())
+                    (0..items.len() + blank)
                         .map(|index| {
                             let mut entry = field_node(
                                 item,
@@ -732,6 +734,44 @@ mod tests {
         assert_eq!(errors[0].pointer, "/datum");
         assert!(errors[0].message.contains("kein gültiges Datum"));
         assert_eq!(data["datum"], "31.02.2026");
+    }
+
+    #[test]
+    fn a_list_offers_a_blank_entry_only_to_whoever_may_change_it() {
+        let mut definition = definition();
+        let current = json!({ "liste": [{ "anschrift": "Hoher Weg 1" }] });
+        let entries = |nodes: &[Value]| -> Vec<String> {
+            let list = nodes.iter().find(|n| n["name"] == "liste").unwrap();
+            list["eintraege"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["kinder"][0]["wert"].as_str().unwrap().to_string())
+                .collect()
+        };
+        let roles = roles(&["koordination"]);
+        let editing = Editing {
+            definition: &definition,
+            roles: &roles,
+        };
+        let nodes = render(&current, &FieldErrors::new(), &Choices::default(), editing);
+        assert_eq!(entries(&nodes), ["Hoher Weg 1", ""]);
+        // With the list reserved to another role, or for a viewer at work on no step (a case
+        // only read, one that ended): no blank entry.
+        let nobody: Vec<String> = Vec::new();
+        let reading = Editing {
+            definition: &definition,
+            roles: &nobody,
+        };
+        let nodes = render(&current, &FieldErrors::new(), &Choices::default(), reading);
+        assert_eq!(entries(&nodes), ["Hoher Weg 1"]);
+        definition.data["liste"].editors = Some(vec!["bewilligung".into()]);
+        let editing = Editing {
+            definition: &definition,
+            roles: &roles,
+        };
+        let nodes = render(&current, &FieldErrors::new(), &Choices::default(), editing);
+        assert_eq!(entries(&nodes), ["Hoher Weg 1"]);
     }
 
     #[test]
