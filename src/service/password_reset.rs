@@ -89,6 +89,9 @@ pub enum LinkProblem {
 pub struct ResetAccount {
     pub user: UserId,
     pub email: String,
+    /// The account still has the one-time password the administration gave it: the link
+    /// sets its first own password, and the page and the confirmation say so.
+    pub first: bool,
     replaces: String,
 }
 
@@ -255,6 +258,7 @@ pub fn open(
     Ok(Ok(ResetAccount {
         user: user.id,
         email: user.email,
+        first: user.must_change_password,
         replaces: user.password_hash.unwrap_or_default(),
     }))
 }
@@ -306,13 +310,15 @@ pub fn complete(
             "name": user.display_name,
             "zeitpunkt": super::clock::berlin_time_de(now),
             "anmeldung": out.link("login"),
+            "erstes": account.first,
         });
         queue_to(conn, out, &user, CHANGED_TEMPLATE, &context, at)?;
         Ok(true)
     })
 }
 
-/// The three mails with sample contexts, for the template checks.
+/// The three mails with sample contexts (the confirmation of a first and of a new password),
+/// for the template checks.
 pub fn sample_mails() -> Vec<crate::render::SampleMail> {
     vec![
         crate::render::SampleMail::new(
@@ -342,6 +348,16 @@ pub fn sample_mails() -> Vec<crate::render::SampleMail> {
                 "name": "Anna Berg",
                 "zeitpunkt": "23.11.2026, 14:12 Uhr",
                 "anmeldung": "https://vorgang.example/login",
+                "erstes": false,
+            }),
+        ),
+        crate::render::SampleMail::new(
+            CHANGED_TEMPLATE,
+            json!({
+                "name": "Anna Berg",
+                "zeitpunkt": "23.11.2026, 14:12 Uhr",
+                "anmeldung": "https://vorgang.example/login",
+                "erstes": true,
             }),
         ),
     ]

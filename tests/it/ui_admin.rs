@@ -1141,6 +1141,8 @@ both_backends! {
         let mut nora_browser = Browser::default();
         let form = nora_browser.get(&app, &link).await;
         assert_eq!(form.status, 200, "{}", form.body);
+        // Her first own password, not a new one: the page says what it replaces.
+        assert!(form.body.contains("<h1>Passwort festlegen</h1>") && form.body.contains("Es ersetzt das Einmalpasswort"), "{}", form.body);
         let token = form.hidden("csrf");
         let chosen = "Noras eigener langer Satz";
         let done = nora_browser.post(&app, &link, &[("csrf", &token), ("neu", chosen), ("wiederholung", chosen)]).await;
@@ -1149,6 +1151,10 @@ both_backends! {
         assert!(!account.must_change_password, "no forced change after choosing one");
         assert_eq!(Browser::default().login(&app, "nora@kreis-kleve.de", chosen).await.location(), "/");
         assert_eq!(nora_browser.get(&app, &link).await.status, 410, "once only");
+        let confirmed: Vec<_> = crate::beteiligung::mails(&db).into_iter().filter(|m| m.0 == "passwort_geaendert").collect();
+        assert_eq!(confirmed.len(), 1);
+        assert_eq!(confirmed[0].2, "Ihr Passwort für vorgang wurde festgelegt");
+        assert!(confirmed[0].3.contains("das Passwort für Ihr Konto in vorgang festgelegt; das Einmalpasswort der Administration gilt nicht mehr"), "{}", confirmed[0].3);
 
         // Refused, at the form, for the own account, a deactivated one and one without a password.
         let own = User::find_by_email(&mut db.connection(), ADMIN).unwrap().unwrap();

@@ -131,6 +131,7 @@ both_backends! {
         let page = owner.get(&app, &link).await;
         assert_eq!(page.status, 200, "{}", page.body);
         assert!(page.body.contains(EMAIL) && page.body.contains("autocomplete=\"new-password\""), "{}", page.body);
+        assert!(page.body.contains("<h1>Neues Passwort festlegen</h1>") && !page.body.contains("Einmalpasswort"), "{}", page.body);
         let csrf = page.hidden("csrf");
         let short = owner.post(&app, &link, &[("csrf", &csrf), ("neu", "kurz"), ("wiederholung", "kurz")]).await;
         assert_eq!(short.status, 422);
@@ -163,6 +164,8 @@ both_backends! {
         assert_eq!(changed.len(), 1);
         assert_eq!(changed[0].1, [EMAIL]);
         assert!(changed[0].3.contains("wenden Sie sich bitte umgehend an die Administration"), "{}", changed[0].3);
+        assert_eq!(changed[0].2, "Ihr Passwort für vorgang wurde geändert");
+        assert!(changed[0].3.contains("ein neues Passwort für Ihr Konto in vorgang festgelegt"), "{}", changed[0].3);
 
         // The old password is gone, the new one works.
         assert_eq!(Browser::from("192.0.2.16:4000").login(&app, EMAIL, PASSWORD).await.status, 422);

@@ -21,7 +21,7 @@ use crate::auth::limiter::LimitKey;
 use crate::auth::login::{describe_wait, retry_after_seconds};
 use crate::auth::password::MIN_PASSWORD_CHARS;
 use crate::db::Database;
-use crate::service::password_reset::{self, LINK_MINUTES, LinkProblem};
+use crate::service::password_reset::{self, LINK_MINUTES, LinkProblem, ResetAccount};
 use crate::web::api::ApiState;
 
 /// Longest address taken (RFC 5321's limit on a path).
@@ -207,7 +207,7 @@ pub async fn choose_form(
     ui: web::Data<UiState>,
 ) -> HttpResponse {
     match opened(&db, &api, token.into_inner()).await {
-        Ok(Ok(account)) => choose_page(&req, &api, &ui, StatusCode::OK, &account.email, &[]),
+        Ok(Ok(account)) => choose_page(&req, &api, &ui, StatusCode::OK, &account, &[]),
         Ok(Err(problem)) => link_problem(&api, problem),
         Err(response) => response,
     }
@@ -236,14 +236,21 @@ fn choose_page(
     api: &ApiState,
     ui: &UiState,
     status: StatusCode,
-    email: &str,
+    account: &ResetAccount,
     fehler: &[FieldError],
 ) -> HttpResponse {
     let Some((nonce, token)) = form_token(req, api) else {
         return internal(api);
     };
-    let mut context = layout("Neues Passwort festlegen", None, None);
-    context["email"] = json!(email);
+    // An account with the administration's one-time password chooses its first own one.
+    let title = if account.first {
+        "Passwort festlegen"
+    } else {
+        "Neues Passwort festlegen"
+    };
+    let mut context = layout(title, None, None);
+    context["erstes"] = json!(account.first);
+    context["email"] = json!(account.email);
     context["login_csrf"] = json!(token);
     context["mindestlaenge"] = json!(MIN_PASSWORD_CHARS);
     add_field_errors(&mut context, fehler, &["neu", "wiederholung"]);
@@ -284,19 +291,12 @@ pub async fn choose(
     if !form_token_matches(&req, &api, input.csrf.as_deref()) {
         tracing::warn!("new password refused: form token missing or wrong");
         let fehler = [("neu", FORM_REFUSED.to_string())];
-        return choose_page(
-            &req,
-            &api,
-            &ui,
-            StatusCode::FORBIDDEN,
-            &account.email,
-            &fehler,
-        );
+        return choose_page(&req, &api, &ui, StatusCode::FORBIDDEN, &account, &fehler);
     }
     let fehler = new_password_errors(&input.neu, &input.wiederholung, false);
     if !fehler.is_empty() {
         let status = StatusCode::UNPROCESSABLE_ENTITY;
-        return choose_page(&req, &api, &ui, status, &account.email, &fehler);
+        return choose_page(&req, &api, &ui, status, &account, &fehler);
     }
     let hasher = auth.passwords.clone();
     let neu = input.neu;
