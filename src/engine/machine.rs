@@ -380,6 +380,23 @@ impl Run<'_> {
             reason,
             reopened,
         });
+        // Each role whose step the case leaves learns it, once, with where the case now stands:
+        // the move is the administration's, not theirs.
+        let mut told: Vec<&str> = Vec::new();
+        for token in self.instance.active_steps() {
+            let Some(role) = self.workflow.step(&token.step).and_then(Step::role) else {
+                continue;
+            };
+            if told.contains(&role) {
+                continue;
+            }
+            told.push(role);
+            self.effects.push(SideEffect::TellStepDropped {
+                role: role.to_string(),
+                step: token.step.clone(),
+                continues_at: target.clone(),
+            });
+        }
         // Partners still asked would otherwise wait for a consultation that no longer runs.
         for invitation in self
             .instance

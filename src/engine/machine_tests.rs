@@ -2253,6 +2253,20 @@ fn relocating_a_consultation_back_to_its_task_withdraws_the_open_invitations() {
         })
         .collect();
     assert_eq!(cancelled, timers);
+    // The coordinating role, whose consultation no longer runs, learns where the case stands.
+    let dropped: Vec<_> = moved
+        .effects
+        .iter()
+        .filter_map(|e| match e {
+            SideEffect::TellStepDropped {
+                role,
+                step,
+                continues_at,
+            } => Some((role.as_str(), step.as_str(), continues_at.as_str())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(dropped, [("koordination", "beteiligung", "entwurf")]);
     assert_eq!(
         kinds(&moved),
         ["case_relocated", "step_left", "step_entered"]
@@ -2313,12 +2327,10 @@ fn an_ended_case_runs_again_at_the_task_with_fresh_deadlines() {
             ("ueberfaellig".to_string(), "2026-06-02".to_string()),
         ]
     );
-    assert!(
-        !reopened
-            .effects
-            .iter()
-            .any(|e| matches!(e, SideEffect::Finished { .. }))
-    );
+    assert!(!reopened.effects.iter().any(|e| matches!(
+        e,
+        SideEffect::Finished { .. } | SideEffect::TellStepDropped { .. }
+    )));
 }
 
 #[test]
@@ -2337,6 +2349,12 @@ fn only_a_task_outside_the_parallels_takes_a_case_and_not_where_it_stands() {
     assert!(refused("gibt_es_nicht").contains("gibt es in dieser Version"));
     // Out of the parallel: the branches still open and the one parked at the join all go.
     let moved = relocate(&wf, &a_done.instance, "abschluss", "2026-03-05").unwrap();
+    let told = moved
+        .effects
+        .iter()
+        .filter(|e| matches!(e, SideEffect::TellStepDropped { .. }))
+        .count();
+    assert_eq!(told, 1, "two open branches of one role: told once");
     assert_eq!(moved.instance.tokens.len(), 1);
     assert_eq!(moved.instance.tokens[0].step, "abschluss");
     assert!(moved.instance.tokens[0].forks.is_empty());

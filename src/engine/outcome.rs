@@ -312,6 +312,14 @@ pub enum SideEffect {
         step: String,
         outcome: String,
     },
+    /// An administrator moved the case away from a step of `role` (`Event::Relocate`): tell
+    /// that role that the step at `step` no longer waits for it and where the case now stands
+    /// (`continues_at`, a task).
+    TellStepDropped {
+        role: String,
+        step: String,
+        continues_at: String,
+    },
     /// Send a mail rendered from a template.
     SendMail {
         template: String,

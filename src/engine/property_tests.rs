@@ -1,6 +1,7 @@
 //! Properties of the state machine over random event sequences, on fixed and generated definitions:
 //! no panic, every scheduled timer cancelled when its step is left, joins fire once, determinism,
-//! a consultation closing only after its deadlines, a partner invited to it once.
+//! a consultation closing only after its deadlines, a partner invited to it once; among the
+//! events, withdrawals of the whole case and an administrator's moves to any step.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -83,7 +84,7 @@ pub(crate) fn choose_event(instance: &Instance, workflow: &Workflow, pick: u16) 
             actor,
             data: data_pool[n / 10 % data_pool.len()].clone(),
         },
-        9 if n / 10 % 2 == 0 => {
+        9 if n / 10 % 4 == 0 => {
             let invitation = instance
                 .invitations
                 .get(n / 20 % instance.invitations.len().max(1));
@@ -116,7 +117,18 @@ pub(crate) fn choose_event(instance: &Instance, workflow: &Workflow, pick: u16) 
                 reason: "x".into(),
             }
         }
-        _ if n % 97 == 0 => Event::Withdraw {
+        // Any step of the definition, also those a case cannot be moved to.
+        9 if n / 40 % 2 == 0 => {
+            let steps: Vec<&String> = workflow.definition().steps.keys().collect();
+            Event::Relocate {
+                step: steps
+                    .get(n / 80 % steps.len().max(1))
+                    .map_or("x".into(), |s| s.to_string()),
+                actor,
+                reason: "x".into(),
+            }
+        }
+        _ if n % 3 == 0 => Event::Withdraw {
             actor,
             reason: None,
         },

@@ -612,6 +612,7 @@ fn one_statement(outcome: &Outcome) -> bool {
             SideEffect::CancelTimer { timer } => scheduled(timer),
             SideEffect::SendMail { .. }
             | SideEffect::TellCaseEnded { .. }
+            | SideEffect::TellStepDropped { .. }
             | SideEffect::StartCase { .. }
             | SideEffect::CloseInvitation { .. }
             | SideEffect::ExtendInvitation { .. }
@@ -1159,6 +1160,18 @@ fn record(
                 context.vorgang_beendet = Some(outcome.clone());
                 let to = MailTarget::Role { role: role.clone() };
                 let template = mail::CASE_ENDED_TEMPLATE;
+                mail_staff(conn, out, (id, applicant), &to, template, &context, at)?;
+            }
+            SideEffect::TellStepDropped {
+                role,
+                step,
+                continues_at,
+            } => {
+                let mut context = base(step);
+                context.weiter_bei =
+                    Some(workflow.definition().step_title(continues_at).to_string());
+                let to = MailTarget::Role { role: role.clone() };
+                let template = mail::STEP_DROPPED_TEMPLATE;
                 mail_staff(conn, out, (id, applicant), &to, template, &context, at)?;
             }
             SideEffect::StartCase {

@@ -9,7 +9,8 @@
 //! beantwortet}`, `anliegen.fristverlaengerung.{bis,wochentag,erbeten_am}` and
 //! `anliegen.nicht_zustaendig.{gemeldet_am,zustaendig}` (what an invited partner asked of the
 //! office and is still waiting for; both keys always there, null when nothing is pending) and
-//! `vorgang_beendet` (how the case's end reads, when the mail goes out because it ended). The
+//! `vorgang_beendet` (how the case's end reads, when the mail goes out because it ended) and
+//! `weiter_bei` (the task the administration moved the case to, when it left a step). The
 //! subject sees only `aktenzeichen`, `verfahren`, `schritt` and `frist`, so no personal data can
 //! end up in a subject line.
 
@@ -100,6 +101,9 @@ pub const EXTENSION_TEMPLATE: &str = "beteiligung_fristverlaengerung";
 pub const WITHDRAWAL_TEMPLATE: &str = "beteiligung_zurueckgenommen";
 /// The mail telling a role whose step the case stood at that the case ended (withdrawn).
 pub const CASE_ENDED_TEMPLATE: &str = "vorgang_beendet";
+/// The mail telling a role whose step the case stood at that the administration moved the
+/// case elsewhere (Korrektur des Bearbeitungsstands).
+pub const STEP_DROPPED_TEMPLATE: &str = "schritt_entfallen";
 
 /// The variables of a mail; `base` parts come from the case, the rest from the occasion.
 #[derive(Debug, Clone, Default)]
@@ -118,6 +122,9 @@ pub struct MailContext {
     /// How the case's end reads („Zurückgezogen“) when a mail goes out because the whole case
     /// ended: a partner whose Beteiligung ends with it learns why.
     pub vorgang_beendet: Option<String>,
+    /// The task the case now stands at, when a mail goes out because the administration moved
+    /// it there and the recipient's step no longer waits for them.
+    pub weiter_bei: Option<String>,
 }
 
 /// A partner's requests the office has not decided yet, as mails to the partner mention them:
@@ -186,6 +193,7 @@ impl MailContext {
             "ergebnis": self.ergebnis,
             "anliegen": self.anliegen.value(),
             "vorgang_beendet": self.vorgang_beendet,
+            "weiter_bei": self.weiter_bei,
         })
     }
 
@@ -371,6 +379,7 @@ pub fn check_builtin_templates(templates: &Templates) -> Result<(), TemplateErro
     check_template(templates, EXTENSION_TEMPLATE, MailKind::Invitation)?;
     check_template(templates, WITHDRAWAL_TEMPLATE, MailKind::Invitation)?;
     check_template(templates, CASE_ENDED_TEMPLATE, MailKind::Case)?;
+    check_template(templates, STEP_DROPPED_TEMPLATE, MailKind::Case)?;
     for sample in staff_sample_mails()
         .into_iter()
         .chain(super::request_refusal::sample_mails())

@@ -131,6 +131,12 @@ both_backends! {
         invited_to.sort();
         assert_eq!(told_to, invited_to);
         assert!(!told[0].3.contains("versehentlich"), "the reason is for the file: {}", told[0].3);
+        // The coordination, whose Beteiligung no longer runs, learns where the case stands.
+        let dropped: Vec<_> = mails(&db).into_iter().filter(|m| m.0 == "schritt_entfallen").collect();
+        assert_eq!(dropped.len(), 1, "{dropped:?}");
+        assert_eq!(dropped[0].1, ["k@kreis-soest.de"]);
+        assert!(dropped[0].2.contains("Bearbeitungsstand korrigiert, „Beteiligung der örtlichen Partner“ entfällt"), "{}", dropped[0].2);
+        assert!(dropped[0].3.contains("er steht jetzt bei „Antrag entwerfen“. Der Schritt „Beteiligung der örtlichen Partner“, der bei Ihnen lag, entfällt damit samt seinen Fristen."), "{}", dropped[0].3);
         let link = actix_test::call_service(&app, actix_test::TestRequest::get().uri(&format!("/beteiligung/{token}")).to_request()).await;
         assert_eq!(link.status(), StatusCode::GONE);
         let matrix = call!(app, get, format!("/api/v1/cases/{id}/consultations"), coordinator, None);
