@@ -1146,7 +1146,9 @@ both_backends! {
         let token = form.hidden("csrf");
         let chosen = "Noras eigener langer Satz";
         let done = nora_browser.post(&app, &link, &[("csrf", &token), ("neu", chosen), ("wiederholung", chosen)]).await;
-        assert_eq!(done.location(), "/login?passwort=neu");
+        assert_eq!(done.location(), "/login?passwort=festgelegt");
+        let login = nora_browser.get(&app, done.location()).await;
+        assert!(login.body.contains("Ihr Passwort ist festgelegt. Bitte melden Sie sich damit an."), "{}", login.body);
         let account = User::find_by_email(&mut db.connection(), "nora@kreis-kleve.de").unwrap().unwrap();
         assert!(!account.must_change_password, "no forced change after choosing one");
         assert_eq!(Browser::default().login(&app, "nora@kreis-kleve.de", chosen).await.location(), "/");

@@ -98,6 +98,8 @@ pub async fn show(
         Some("Sie haben sich abgemeldet.")
     } else if query.passwort.as_deref() == Some("neu") {
         Some("Ihr neues Passwort ist festgelegt. Bitte melden Sie sich damit an.")
+    } else if query.passwort.as_deref() == Some("festgelegt") {
+        Some("Ihr Passwort ist festgelegt. Bitte melden Sie sich damit an.")
     } else {
         None
     };

@@ -313,6 +313,11 @@ pub async fn choose(
     };
     let state = api.clone().into_inner();
     let user = account.user;
+    let done = if account.first {
+        "/login?passwort=festgelegt"
+    } else {
+        "/login?passwort=neu"
+    };
     let stored = db
         .run(move |conn| {
             password_reset::complete(conn, &state.outgoing, &account, &hash, chrono::Utc::now())
@@ -322,7 +327,7 @@ pub async fn choose(
     match stored {
         Ok(true) => {
             tracing::info!(user_id = %user, "password set through a mailed link");
-            see_other("/login?passwort=neu")
+            see_other(done)
         }
         // Changed meanwhile (the same link in another tab, the administration): nothing done.
         Ok(false) => link_problem(&api, LinkProblem::Used),
