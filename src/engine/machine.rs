@@ -260,39 +260,20 @@ impl Run<'_> {
                 }
                 // A role other than those who withdraw, at whose step the case stands (the
                 // Bewilligungsbehörde examining the Antrag), learns that it need not go on.
-                let mut told: Vec<&str> = Vec::new();
-                for token in self.instance.active_steps() {
-                    let Some(role) = self.workflow.step(&token.step).and_then(Step::role) else {
-                        continue;
-                    };
-                    if withdrawal.roles.iter().any(|r| r == role) || told.contains(&role) {
+                for (role, step) in self.roles_at_active_steps() {
+                    if withdrawal.roles.contains(&role) {
                         continue;
                     }
-                    told.push(role);
                     self.effects.push(SideEffect::TellCaseEnded {
-                        role: role.to_string(),
-                        step: token.step.clone(),
+                        role,
+                        step,
                         outcome: withdrawal.outcome_title().to_string(),
                     });
                 }
                 // Partners still asked for a Stellungnahme are told it is no longer needed;
                 // their links end now, not after the grace period of a closed consultation.
-                for invitation in self
-                    .instance
-                    .invitations
-                    .iter_mut()
-                    .filter(|i| i.status == InvitationStatus::Open)
-                {
-                    invitation.status = InvitationStatus::Withdrawn;
-                    self.effects.push(SideEffect::WithdrawInvitation {
-                        invitation: invitation.id,
-                        case_ended: Some(withdrawal.outcome_title().to_string()),
-                    });
-                }
-                let tokens: Vec<LocalId> = self.instance.tokens.iter().map(|t| t.id).collect();
-                for token in tokens {
-                    self.leave(token, "withdrawn");
-                }
+                self.withdraw_open_invitations(Some(withdrawal.outcome_title()));
+                self.leave_all("withdrawn");
                 self.instance.status = CaseStatus::Withdrawn;
                 self.instance.outcome = Some(withdrawal.outcome.clone());
                 self.record(JournalEntry::CaseWithdrawn {
@@ -382,22 +363,40 @@ impl Run<'_> {
         });
         // Each role whose step the case leaves learns it, once, with where the case now stands:
         // the move is the administration's, not theirs.
-        let mut told: Vec<&str> = Vec::new();
-        for token in self.instance.active_steps() {
-            let Some(role) = self.workflow.step(&token.step).and_then(Step::role) else {
-                continue;
-            };
-            if told.contains(&role) {
-                continue;
-            }
-            told.push(role);
+        for (role, step) in self.roles_at_active_steps() {
             self.effects.push(SideEffect::TellStepDropped {
-                role: role.to_string(),
-                step: token.step.clone(),
+                role,
+                step,
                 continues_at: target.clone(),
             });
         }
         // Partners still asked would otherwise wait for a consultation that no longer runs.
+        self.withdraw_open_invitations(None);
+        self.leave_all("relocated");
+        self.instance.status = CaseStatus::Running;
+        self.instance.outcome = None;
+        self.queue.push_back((target, Vec::new()));
+        Ok(())
+    }
+
+    /// The roles of the steps the case stands at, each once with the first such step, in the
+    /// order of the tokens: whom to tell when those steps end from outside.
+    fn roles_at_active_steps(&self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        for token in self.instance.active_steps() {
+            let Some(role) = self.workflow.step(&token.step).and_then(Step::role) else {
+                continue;
+            };
+            if !out.iter().any(|(told, _)| told == role) {
+                out.push((role.to_string(), token.step.clone()));
+            }
+        }
+        out
+    }
+
+    /// Withdraws every open invitation, telling its partner (with how the case ended, when it
+    /// ends with them); their links end at once.
+    fn withdraw_open_invitations(&mut self, case_ended: Option<&str>) {
         for invitation in self
             .instance
             .invitations
@@ -407,17 +406,17 @@ impl Run<'_> {
             invitation.status = InvitationStatus::Withdrawn;
             self.effects.push(SideEffect::WithdrawInvitation {
                 invitation: invitation.id,
-                case_ended: None,
+                case_ended: case_ended.map(str::to_string),
             });
         }
+    }
+
+    /// Leaves every step the case stands at, the tokens parked at joins included.
+    fn leave_all(&mut self, via: &str) {
         let tokens: Vec<LocalId> = self.instance.tokens.iter().map(|t| t.id).collect();
         for token in tokens {
-            self.leave(token, "relocated");
+            self.leave(token, via);
         }
-        self.instance.status = CaseStatus::Running;
-        self.instance.outcome = None;
-        self.queue.push_back((target, Vec::new()));
-        Ok(())
     }
 
     /// Merges a person's patch into the data: refused unless a step of one of their roles is

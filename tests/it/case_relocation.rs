@@ -11,31 +11,22 @@ use vorgang::db::schema::{case_events, cases as case_rows, outbox};
 
 use crate::beteiligung::{application, mails, token_in};
 use crate::support::TestDatabase;
+use crate::support::api::{Reply, send};
 use crate::support::auth::{create_user, staff_token, test_auth};
 use crate::support::ui::{Browser, ui_app};
 
 const PASSWORD: &str = "richtig-langes-passwort";
 
-struct Reply {
-    status: StatusCode,
-    body: Value,
-}
-
+/// A call of the API as the holder of `$token`, with an optional JSON body.
 macro_rules! call {
     ($app:expr, $method:ident, $uri:expr, $token:expr, $body:expr) => {{
-        let mut request = actix_test::TestRequest::$method()
+        let request = actix_test::TestRequest::$method()
             .uri(&$uri)
             .insert_header(("Authorization", format!("Bearer {}", $token)));
         let body: Option<Value> = $body;
-        if let Some(body) = body {
-            request = request.set_json(body);
-        }
-        let response = actix_test::call_service(&$app, request.to_request()).await;
-        let status = response.status();
-        let bytes = actix_test::read_body(response).await;
-        Reply {
-            status,
-            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        match body {
+            Some(body) => send!($app, request.set_json(body)),
+            None => send!($app, request),
         }
     }};
 }
