@@ -209,6 +209,7 @@ both_backends! {
             assert!(form.body.contains(&format!("id=\"schritt-{task}\"")), "{task}: {}", form.body);
         }
         assert!(!form.body.contains("id=\"schritt-beteiligung\""), "{}", form.body);
+        assert!(!form.body.contains("hier steht der Vorgang"), "the consultation is no task: {}", form.body);
         assert_eq!(form.hidden("version"), "2");
         let csrf = form.hidden("csrf");
 
@@ -227,6 +228,10 @@ both_backends! {
         let page = admin.get(&app, done.location()).await;
         assert!(page.body.contains("Der Bearbeitungsstand wurde korrigiert."), "{}", page.body);
         assert!(page.body.contains("Bearbeitungsstand korrigiert: von „Beteiligung der örtlichen Partner“ zu „Antrag entwerfen“ (Grund: Beteiligung versehentlich gestartet)"), "{}", page.body);
+        // Where it now stands alone is not offered again.
+        let again = admin.get(&app, &entry).await;
+        assert!(again.body.contains("id=\"schritt-entwurf\" disabled><label for=\"schritt-entwurf\">Antrag entwerfen (hier steht der Vorgang)</label>"), "{}", again.body);
+        assert!(again.body.contains("id=\"schritt-kreistag\"><label"), "{}", again.body);
         let status: String = case_rows::table.find(id).select(case_rows::current_steps).first(&mut db.connection()).unwrap();
         assert!(status.contains("entwurf") && !status.contains("beteiligung"), "{status}");
     }

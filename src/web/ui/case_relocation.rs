@@ -41,6 +41,8 @@ struct Standing {
     ended: bool,
     /// Titles of the steps it stands at.
     steps: Vec<String>,
+    /// The one task a running case stands at alone: moving it there would change nothing.
+    alone_at: Option<String>,
     /// The partners whose Stellungnahme is still open: they get a mail.
     partners: Vec<String>,
     /// The tasks it can be moved to.
@@ -73,6 +75,10 @@ fn load(
             case.instance.outcome.as_deref(),
         ),
         ended: matches!(case.row.status.as_str(), "completed" | "withdrawn"),
+        alone_at: match case.instance.active_steps().collect::<Vec<_>>().as_slice() {
+            [token] if case.row.status == "running" => Some(token.step.clone()),
+            _ => None,
+        },
         steps: case
             .instance
             .active_steps()
@@ -109,7 +115,14 @@ fn page(
         standing
             .targets
             .iter()
-            .map(|t| json!({ "schritt": t.step, "titel": t.title, "gewaehlt": t.step == chosen }))
+            .map(|t| {
+                json!({
+                    "schritt": t.step,
+                    "titel": t.title,
+                    "gewaehlt": t.step == chosen,
+                    "hier": standing.alone_at.as_deref() == Some(t.step.as_str()),
+                })
+            })
             .collect::<Vec<_>>()
     );
     context["version"] = json!(standing.version);
