@@ -89,6 +89,8 @@ pub enum LinkProblem {
 pub struct ResetAccount {
     pub user: UserId,
     pub email: String,
+    /// How the confirmation mail addresses the user.
+    name: String,
     /// The account still has the one-time password the administration gave it: the link
     /// sets its first own password, and the page and the confirmation say so.
     pub first: bool,
@@ -145,7 +147,8 @@ pub fn request(
         "gueltig_bis": super::clock::berlin_time_de(expires),
         "anmeldung": out.link("login"),
     });
-    queue_to(conn, out, &user, TEMPLATE, &context, now.naive_utc())?;
+    let to = (user.id, user.email.as_str());
+    queue_to(conn, out, to, TEMPLATE, &context, now.naive_utc())?;
     Ok(true)
 }
 
@@ -194,7 +197,8 @@ pub fn send_access_link(
     });
     let at = now.naive_utc();
     write_transaction(conn, |conn| {
-        queue_to(conn, out, &account, ACCESS_TEMPLATE, &context, at)?;
+        let to = (account.id, account.email.as_str());
+        queue_to(conn, out, to, ACCESS_TEMPLATE, &context, at)?;
         super::admin_log::record(
             conn,
             at,
@@ -209,11 +213,11 @@ pub fn send_access_link(
     Ok(account.email)
 }
 
-/// One mail to `user`, its subject read from the same context.
+/// One mail to the user `(id, address)`, its subject read from the same context.
 fn queue_to(
     conn: &mut DbConnection,
     out: &Outgoing,
-    user: &User,
+    (user, email): (UserId, &str),
     template: &str,
     context: &Value,
     at: NaiveDateTime,
@@ -225,8 +229,8 @@ fn queue_to(
             case: None,
             invitation: None,
             template,
-            recipients: json!({ "kind": "user", "user": user.id.0 }),
-            to: vec![user.email.clone()],
+            recipients: json!({ "kind": "user", "user": user.0 }),
+            to: vec![email.to_string()],
         },
         context,
         context,
@@ -258,6 +262,7 @@ pub fn open(
     Ok(Ok(ResetAccount {
         user: user.id,
         email: user.email,
+        name: user.display_name,
         first: user.must_change_password,
         replaces: user.password_hash.unwrap_or_default(),
     }))
@@ -303,16 +308,14 @@ pub fn complete(
             &account.email,
             &json!({}),
         )?;
-        let Some(user) = User::find_by_id(conn, account.user)? else {
-            return Ok(false);
-        };
         let context = json!({
-            "name": user.display_name,
+            "name": account.name,
             "zeitpunkt": super::clock::berlin_time_de(now),
             "anmeldung": out.link("login"),
             "erstes": account.first,
         });
-        queue_to(conn, out, &user, CHANGED_TEMPLATE, &context, at)?;
+        let to = (account.user, account.email.as_str());
+        queue_to(conn, out, to, CHANGED_TEMPLATE, &context, at)?;
         Ok(true)
     })
 }
