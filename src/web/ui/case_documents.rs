@@ -47,6 +47,14 @@ pub(super) async fn read_field(
     Some(value)
 }
 
+/// A short text field of a multipart form (a CSRF token, a choice); `None` if it is longer than
+/// `limit` bytes or not UTF-8.
+pub(super) async fn text_field(field: &mut actix_multipart::Field, limit: usize) -> Option<String> {
+    read_field(field, limit)
+        .await
+        .and_then(|value| String::from_utf8(value).ok())
+}
+
 /// A file field read to its end: the file name the browser gave (empty where none) and the
 /// content, `None` where it is larger than `limit` (read on all the same, so that the answer can
 /// be read by the browser); `None` altogether when the upload broke off.
@@ -105,11 +113,7 @@ pub async fn upload(
         };
         let name = field.name().unwrap_or_default().to_string();
         match name.as_str() {
-            "csrf" => {
-                upload.csrf = read_field(&mut field, 128)
-                    .await
-                    .and_then(|v| String::from_utf8(v).ok())
-            }
+            "csrf" => upload.csrf = text_field(&mut field, 128).await,
             "fuer_beteiligte" => {
                 upload.partner_visible = read_field(&mut field, 16).await.is_some();
             }

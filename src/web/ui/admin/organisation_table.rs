@@ -23,7 +23,7 @@ use crate::service::organisation_table::{
     self, ImportError, ImportReport, MAX_BYTES as MAX_TABLE_BYTES, MAX_ROWS,
 };
 use crate::web::api::ApiState;
-use crate::web::ui::case_documents::{read_field, read_file_field};
+use crate::web::ui::case_documents::{read_file_field, text_field};
 use crate::web::ui::session::{self, Ready};
 use crate::web::ui::{Session, UiSession, layout, render, see_other};
 
@@ -219,13 +219,6 @@ pub async fn submit(
         }
         Err(ImportError::Service(error)) => super::failure(&api, &session, error),
     })
-}
-
-/// A short text field; `None` if it is longer than `limit` bytes or not UTF-8.
-async fn text_field(field: &mut actix_multipart::Field, limit: usize) -> Option<String> {
-    read_field(field, limit)
-        .await
-        .and_then(|value| String::from_utf8(value).ok())
 }
 
 /// `GET /admin/organisationen.csv?q=&art=`: the organisations the list shows, as a table the

@@ -14,7 +14,7 @@ use super::workflows::{SKELETON, new_editor_context};
 use crate::auth::Permission;
 use crate::bpmn_import::{MAX_BPMN_BYTES, import_bpmn};
 use crate::web::api::ApiState;
-use crate::web::ui::case_documents::{read_field, read_file_field};
+use crate::web::ui::case_documents::{read_file_field, text_field};
 use crate::web::ui::session::{self, Ready};
 use crate::web::ui::{Session, render};
 
@@ -42,11 +42,7 @@ pub async fn import(
             return Err(crate::web::ui::bad_form(&req, Some(&session)));
         };
         match field.name().unwrap_or_default() {
-            "csrf" => {
-                upload.csrf = read_field(&mut field, 128)
-                    .await
-                    .and_then(|v| String::from_utf8(v).ok())
-            }
+            "csrf" => upload.csrf = text_field(&mut field, 128).await,
             "datei" if upload.file.is_none() => {
                 let Some((name, content)) = read_file_field(&mut field, MAX_BPMN_BYTES).await
                 else {
