@@ -32,6 +32,7 @@ fn run_case(workflow: &Workflow, actor: &Actor, clock: &Clock) -> usize {
         Event::Start {
             actor: actor.clone(),
             data: json!({}),
+            origin: None,
         },
         clock,
     )

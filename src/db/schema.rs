@@ -85,6 +85,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// The case (and its step) that started a case, for cases started by a `start_case` effect.
+    case_origins (case_id) {
+        case_id -> BigInt,
+        origin_case_id -> BigInt,
+        /// The origin's step whose effect started the case.
+        step -> Text,
+    }
+}
+
+diesel::table! {
     /// Running numbers of Aktenzeichen per prefix, applicant and year.
     aktenzeichen_counters (prefix, applicant_key, year) {
         prefix -> Text,
@@ -467,6 +477,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_roles,
     workflow_definitions,
     cases,
+    case_origins,
     aktenzeichen_counters,
     case_events,
     timers,

@@ -59,6 +59,9 @@ pub enum Event {
         actor: Actor,
         #[serde(default)]
         data: serde_json::Value,
+        /// The Aktenzeichen of the case whose step started this one, for its journal.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        origin: Option<String>,
     },
     /// Take an action on the token's task, after applying `data` as a JSON merge patch.
     Act {

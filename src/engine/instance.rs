@@ -201,8 +201,21 @@ pub struct Instance {
     pub tokens: Vec<Token>,
     pub timers: Vec<TimerState>,
     pub invitations: Vec<InvitationState>,
+    /// The cases this one started, by step: a step passed again (after the administration
+    /// moved the case back) does not start a second one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub started: Vec<StartedCase>,
     /// Next free [`LocalId`].
     pub next_id: u64,
+}
+
+/// A case of another workflow that a step of this one started.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StartedCase {
+    /// The step whose `start_case` effect started it.
+    pub step: String,
+    /// The workflow of the started case.
+    pub workflow: String,
 }
 
 impl Instance {
@@ -218,6 +231,7 @@ impl Instance {
             tokens: Vec::new(),
             timers: Vec::new(),
             invitations: Vec::new(),
+            started: Vec::new(),
             next_id: 1,
         }
     }

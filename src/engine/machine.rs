@@ -17,8 +17,8 @@ use super::error::{EngineError, Refusal};
 use super::event::{Actor, Clock, Event};
 use super::expr::ExprInput;
 use super::instance::{
-    CaseStatus, ForkFrame, Instance, InvitationState, InvitationStatus, LocalId, TimerPurpose,
-    TimerState, Token,
+    CaseStatus, ForkFrame, Instance, InvitationState, InvitationStatus, LocalId, StartedCase,
+    TimerPurpose, TimerState, Token,
 };
 use super::outcome::{
     CompletionReason, JournalEntry, MailTarget, Outcome, SideEffect, TimerDeadline, TimerKind,
@@ -101,7 +101,11 @@ impl Run<'_> {
 
     fn apply(&mut self, event: Event) -> Result<(), EngineError> {
         match event {
-            Event::Start { actor, data } => {
+            Event::Start {
+                actor,
+                data,
+                origin,
+            } => {
                 if self.instance.status != CaseStatus::New {
                     return Err(EngineError::AlreadyStarted);
                 }
@@ -121,6 +125,7 @@ impl Run<'_> {
                     workflow: self.workflow.key().to_string(),
                     version: self.workflow.version().to_string(),
                     applicant: self.instance.applicant.key.clone(),
+                    origin,
                 });
                 let start = self.workflow.definition().start.clone();
                 self.queue.push_back((start, Vec::new()));
@@ -1560,6 +1565,22 @@ impl Run<'_> {
                     }
                 }
                 Effect::StartCase(start) => {
+                    let again = self
+                        .instance
+                        .started
+                        .iter()
+                        .any(|s| s.step == step && s.workflow == start.workflow);
+                    if again {
+                        self.record(JournalEntry::CaseStartOmitted {
+                            step: step.to_string(),
+                            workflow: start.workflow.clone(),
+                        });
+                        continue;
+                    }
+                    self.instance.started.push(StartedCase {
+                        step: step.to_string(),
+                        workflow: start.workflow.clone(),
+                    });
                     let mut data = Value::Object(Default::default());
                     for (target, source) in &start.data {
                         if let Some(value) = lookup(&self.instance.data, source.as_field_path()) {
@@ -1571,6 +1592,7 @@ impl Run<'_> {
                         workflow: start.workflow.clone(),
                     });
                     self.effects.push(SideEffect::StartCase {
+                        step: step.to_string(),
                         workflow: start.workflow.clone(),
                         data,
                     });

@@ -4,7 +4,7 @@ use chrono::{NaiveDate, TimeZone, Utc};
 use serde_json::{Value, json};
 
 use super::definition::Definition;
-use super::instance::{InvitationStatus, TimerPurpose, Votum};
+use super::instance::{InvitationStatus, StartedCase, TimerPurpose, Votum};
 use super::outcome::CompletionReason;
 use super::*;
 
@@ -45,6 +45,7 @@ fn started(workflow: &Workflow, data: Value, date: &str) -> Outcome {
         Event::Start {
             actor: koordination(),
             data,
+            origin: None,
         },
         &clock(date),
     )
@@ -2366,4 +2367,93 @@ fn only_a_task_outside_the_parallels_takes_a_case_and_not_where_it_stands() {
         at_entwurf,
         Err(EngineError::RelocationRefused(message)) if message.contains("steht bereits")
     ));
+}
+
+/// `entwurf` → `ende`, whose entry starts a case of `folge` with the name.
+fn starting_a_follow_up() -> Workflow {
+    workflow(base(json!({
+        "entwurf": { "type": "task", "title": "Entwurf", "role": "koordination", "actions": {
+            "fertig": { "title": "Fertig", "to": "ende" }
+        } },
+        "ende": { "type": "end", "title": "Ende", "outcome": "erledigt", "on_enter": [
+            { "start_case": { "workflow": "folge", "data": { "titel": "data.name" } } }
+        ] }
+    })))
+}
+
+fn started_cases(outcome: &Outcome) -> Vec<(&str, &str, &Value)> {
+    outcome
+        .effects
+        .iter()
+        .filter_map(|e| match e {
+            SideEffect::StartCase {
+                step,
+                workflow,
+                data,
+            } => Some((step.as_str(), workflow.as_str(), data)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_step_passed_again_after_a_correction_starts_no_second_case() {
+    let wf = starting_a_follow_up();
+    let start = started(&wf, json!({ "name": "Kleve" }), "2026-03-04");
+    let done = act(&wf, &start.instance, "entwurf", "fertig").unwrap();
+    assert_eq!(
+        started_cases(&done),
+        [("ende", "folge", &json!({ "titel": "Kleve" }))]
+    );
+    assert!(kinds(&done).contains(&"case_start_requested"));
+    assert_eq!(
+        done.instance.started,
+        [StartedCase {
+            step: "ende".into(),
+            workflow: "folge".into()
+        }]
+    );
+    // The administration reopens the completed case at its draft; passing the end again
+    // starts nothing, and the journal says why.
+    let reopened = relocate(&wf, &done.instance, "entwurf", "2026-03-05").unwrap();
+    assert_eq!(reopened.instance.started, done.instance.started);
+    let again = act(&wf, &reopened.instance, "entwurf", "fertig").unwrap();
+    assert_eq!(again.instance.status, CaseStatus::Completed);
+    assert!(started_cases(&again).is_empty());
+    assert!(!kinds(&again).contains(&"case_start_requested"));
+    assert!(again.journal.contains(&JournalEntry::CaseStartOmitted {
+        step: "ende".into(),
+        workflow: "folge".into(),
+    }));
+    assert_eq!(again.instance.started.len(), 1);
+}
+
+#[test]
+fn a_started_case_names_its_origin_in_its_first_journal_entry() {
+    let wf = linear();
+    let instance = Instance::new(wf.key(), wf.version(), kreis());
+    let start = step(
+        &wf,
+        &instance,
+        Event::Start {
+            actor: Actor::system(),
+            data: json!({}),
+            origin: Some("KI-05154-2026-0001".into()),
+        },
+        &clock("2026-03-04"),
+    )
+    .unwrap();
+    assert_eq!(
+        start.journal[0],
+        JournalEntry::CaseStarted {
+            actor: "system".into(),
+            workflow: "test".into(),
+            version: wf.version().to_string(),
+            applicant: "05154".into(),
+            origin: Some("KI-05154-2026-0001".into()),
+        }
+    );
+    // A case started by hand names none, and its entry reads as before.
+    let by_hand = started(&wf, json!({}), "2026-03-04");
+    assert!(by_hand.journal[0].payload().get("origin").is_none());
 }

@@ -39,6 +39,9 @@ pub enum JournalEntry {
         workflow: String,
         version: String,
         applicant: String,
+        /// The Aktenzeichen of the case that started this one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        origin: Option<String>,
     },
     /// A person took an action.
     ActionTaken {
@@ -154,6 +157,9 @@ pub enum JournalEntry {
     },
     /// Another case is to be started.
     CaseStartRequested { step: String, workflow: String },
+    /// The step had started a case of `workflow` before (the case was moved back and passed it
+    /// again): no second one is started.
+    CaseStartOmitted { step: String, workflow: String },
     /// An administrator moved the case to the task step `to`, leaving the steps `from` (none
     /// for a case that had ended, which then runs again: `reopened` names how it had ended).
     CaseRelocated {
@@ -198,6 +204,7 @@ impl JournalEntry {
             Self::TimerFired { .. } => "timer_fired",
             Self::Escalated { .. } => "escalated",
             Self::CaseStartRequested { .. } => "case_start_requested",
+            Self::CaseStartOmitted { .. } => "case_start_omitted",
             Self::CaseRelocated { .. } => "case_relocated",
             Self::CaseWithdrawn { .. } => "case_withdrawn",
             Self::CaseCompleted { .. } => "case_completed",
@@ -334,6 +341,8 @@ pub enum SideEffect {
     },
     /// Start a case of another workflow for the same applicant.
     StartCase {
+        /// The step whose effect asks for it, recorded with the link between the cases.
+        step: String,
         workflow: String,
         data: serde_json::Value,
     },

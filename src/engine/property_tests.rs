@@ -156,6 +156,7 @@ pub(crate) fn run_and_check(
         Event::Start {
             actor: Actor::system(),
             data: json!({ "menge": 3, "beteiligte": ["A"], "stichtag": "2026-06-01" }),
+            origin: None,
         },
         &clock("2026-03-04"),
     );

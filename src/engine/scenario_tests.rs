@@ -101,6 +101,7 @@ fn a_ki_application_runs_from_draft_to_approval_and_starts_the_operation_case() 
         Event::Start {
             actor: koordination.clone(),
             data: complete_application(),
+            origin: None,
         },
         &clock("2026-03-04"),
     )
@@ -192,7 +193,7 @@ fn a_ki_application_runs_from_draft_to_approval_and_starts_the_operation_case() 
     assert_eq!(approved.instance.status, CaseStatus::Completed);
     assert_eq!(approved.instance.outcome.as_deref(), Some("bewilligt"));
     let started_case = approved.effects.iter().find_map(|e| match e {
-        SideEffect::StartCase { workflow, data } => Some((workflow.clone(), data.clone())),
+        SideEffect::StartCase { workflow, data, .. } => Some((workflow.clone(), data.clone())),
         _ => None,
     });
     let (workflow, data) = started_case.expect("the operation case is started");
@@ -243,6 +244,7 @@ fn a_gemeinde_is_pointed_to_the_anregung() {
         Event::Start {
             actor: role("koordination"),
             data: complete_application(),
+            origin: None,
         },
         &clock("2026-03-04"),
     )
@@ -281,6 +283,7 @@ fn a_second_location_blocks_the_consultation_with_the_rule_message() {
         Event::Start {
             actor: role("koordination"),
             data,
+            origin: None,
         },
         &clock("2026-03-04"),
     )

@@ -99,7 +99,7 @@ impl StepMapping {
     }
 
     /// Renames every step `instance` refers to (tokens, timers, invitations, the parallels its
-    /// tokens run in); returns the entries that applied to it.
+    /// tokens run in, the steps that started cases); returns the entries that applied to it.
     fn apply(&self, instance: &mut Instance) -> BTreeMap<String, String> {
         let mut applied = BTreeMap::new();
         let mut rename = |step: &mut String| {
@@ -119,6 +119,10 @@ impl StepMapping {
         }
         for invitation in &mut instance.invitations {
             rename(&mut invitation.step);
+        }
+        // A renamed step that started a case still starts no second one.
+        for started in &mut instance.started {
+            rename(&mut started.step);
         }
         applied
     }
@@ -808,6 +812,22 @@ mod tests {
         assert_eq!(case.tokens[0].step, "b_neu");
         assert_eq!(case.tokens[0].forks[0].parallel, "aufteilen");
         assert_eq!(case.timers[0].step, "b_neu");
+    }
+
+    #[test]
+    fn a_renamed_step_keeps_the_case_it_started() {
+        let plan = mapping(&[("a", "a_neu")]);
+        let mut case = in_branch("b", 1, json!({}));
+        case.started.push(crate::engine::instance::StartedCase {
+            step: "a".into(),
+            workflow: "folge".into(),
+        });
+        let applied = plan.apply(&mut case);
+        assert_eq!(case.started[0].step, "a_neu");
+        assert_eq!(
+            applied,
+            BTreeMap::from([("a".to_string(), "a_neu".to_string())])
+        );
     }
 
     #[test]

@@ -7,8 +7,9 @@ use std::collections::BTreeSet;
 use diesel::prelude::*;
 
 use crate::db::schema::{
-    answers, case_assignments, case_events, cases, documents, extension_requests, follow_ups,
-    invitations, outbox, partner_links, responsibility_notices, timers, window_reminders,
+    answers, case_assignments, case_events, case_origins, cases, documents, extension_requests,
+    follow_ups, invitations, outbox, partner_links, responsibility_notices, timers,
+    window_reminders,
 };
 use crate::db::{DbConnection, DbError};
 use crate::documents::DocumentStore;
@@ -100,6 +101,15 @@ pub(crate) fn delete_rows(conn: &mut DbConnection, case_ids: &[i64]) -> Result<D
         .execute(conn)?;
     diesel::delete(window_reminders::table.filter(window_reminders::case_id.eq_any(case_ids)))
         .execute(conn)?;
+    // A case started by a removed one stays, without its link (its journal names the origin).
+    diesel::delete(
+        case_origins::table.filter(
+            case_origins::case_id
+                .eq_any(case_ids)
+                .or(case_origins::origin_case_id.eq_any(case_ids)),
+        ),
+    )
+    .execute(conn)?;
     // Whole journals go: every other case's chain stays intact.
     deleted.journal_entries =
         diesel::delete(case_events::table.filter(case_events::case_id.eq_any(case_ids)))

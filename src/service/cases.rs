@@ -14,7 +14,7 @@ use super::error::ServiceError;
 use super::mail::{self, CaseMailFacts, MailContext, QueuedMail};
 use super::workflows::{DeployedWorkflow, WorkflowRegistry};
 use crate::db::models::{CaseForCommand, CaseId, CaseRow, NewCase, Organisation, OrganisationId};
-use crate::db::schema::{cases, organisations, timers};
+use crate::db::schema::{case_origins, cases, organisations, timers};
 use crate::db::{
     DbConnection, Deferred, defer_insert, execute_reused, in_transaction, is_guard_failure,
     write_transaction,
@@ -181,7 +181,7 @@ pub fn start_case(
     clock: &Clock,
 ) -> Result<LoadedCase, ServiceError> {
     let workflow = ctx.registry.latest(conn, workflow_key)?;
-    let start = Start::compute(&workflow, applicant, data, actor, clock)?;
+    let start = Start::compute(&workflow, applicant, data, actor, clock, None)?;
     write_transaction(conn, |conn| {
         let mut deferred = Deferred::new();
         let started = start.write(conn, &mut deferred, ctx, &workflow, applicant, actor, clock)?;
@@ -195,6 +195,14 @@ pub fn start_case(
 struct Start {
     outcome: Outcome,
     state: String,
+    /// The case and step that start it, for a case started by a `start_case` effect.
+    origin: Option<(CaseId, String)>,
+}
+
+/// The case whose step starts a new case through its `start_case` effect.
+struct Origin<'a> {
+    case: &'a CaseRow,
+    step: &'a str,
 }
 
 impl Start {
@@ -205,6 +213,7 @@ impl Start {
         data: Value,
         actor: &Actor,
         clock: &Clock,
+        origin: Option<Origin<'_>>,
     ) -> Result<Self, ServiceError> {
         let data = match data {
             Value::Null => json!({}),
@@ -229,11 +238,16 @@ impl Start {
             Event::Start {
                 actor: actor.clone(),
                 data,
+                origin: origin.as_ref().map(|o| o.case.aktenzeichen.clone()),
             },
             clock,
         )?;
         let state = serde_json::to_string(&outcome.instance).map_err(internal)?;
-        Ok(Self { outcome, state })
+        Ok(Self {
+            outcome,
+            state,
+            origin: origin.map(|o| (o.case.id, o.step.to_string())),
+        })
     }
 
     /// Reserves the Aktenzeichen and writes the case with what its outcome asks for.
@@ -248,7 +262,11 @@ impl Start {
         actor: &Actor,
         clock: &Clock,
     ) -> Result<LoadedCase, ServiceError> {
-        let Self { outcome, state } = self;
+        let Self {
+            outcome,
+            state,
+            origin,
+        } = self;
         let definition = workflow.definition();
         let prefix = definition
             .prefix
@@ -304,6 +322,14 @@ impl Start {
             }
             None => new.insert(conn)?,
         };
+        if let Some((origin, step)) = origin {
+            let link = (
+                case_origins::case_id.eq(row.id),
+                case_origins::origin_case_id.eq(origin),
+                case_origins::step.eq(step),
+            );
+            defer_insert!(conn, deferred, case_origins::table, vec![link])?;
+        }
         let held = Held {
             row: &row,
             head: ChainHead::genesis(),
@@ -1175,6 +1201,7 @@ fn record(
                 mail_staff(conn, out, (id, applicant), &to, template, &context, at)?;
             }
             SideEffect::StartCase {
+                step,
                 workflow: key,
                 data,
             } => {
@@ -1184,15 +1211,17 @@ fn record(
                 let system = Actor::system();
                 // The started case's first mails wait for office hours like this case's.
                 let started_ctx = CaseContext { mail: out, ..*ctx };
-                Start::compute(&target, &owner, data.clone(), &system, clock)?.write(
-                    conn,
-                    deferred,
-                    &started_ctx,
-                    &target,
-                    &owner,
-                    &system,
-                    clock,
-                )?;
+                let origin = Origin { case, step };
+                Start::compute(&target, &owner, data.clone(), &system, clock, Some(origin))?
+                    .write(
+                        conn,
+                        deferred,
+                        &started_ctx,
+                        &target,
+                        &owner,
+                        &system,
+                        clock,
+                    )?;
             }
             SideEffect::CloseInvitation { invitation } => {
                 beteiligung::close(conn, id.0, *invitation, at)?;

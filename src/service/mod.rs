@@ -8,6 +8,7 @@ pub mod assignments;
 pub mod beteiligung;
 pub mod calendar;
 pub mod case_file;
+pub mod case_links;
 pub mod case_list;
 pub mod case_migration;
 pub mod case_relocation;

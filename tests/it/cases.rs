@@ -835,6 +835,85 @@ both_backends! {
 }
 
 both_backends! {
+    fn the_operation_case_knows_its_application_and_a_second_approval_starts_no_second_one(backend) {
+        use vorgang::db::models::CaseId;
+        use vorgang::db::schema::{case_events, cases as case_rows};
+        use vorgang::service::case_links::{self, LinkedCase};
+        let f = Fixture::new(backend);
+        let case = f.started_application();
+        submit(&f, case.row.id);
+        let bewilligung = Actor { id: "kfi@bra.nrw.de".into(), roles: vec!["bewilligung".into()] };
+        let approve = |day: &str| act(&f, case.row.id, "bewilligen", Some(json!({ "bewilligung": { "datum": day, "bescheid": "4" } })), &bewilligung, day);
+        let approved = approve("2026-04-15");
+        let principal = |org: &str, role: Role| vorgang::auth::Principal {
+            user_id: vorgang::db::models::UserId(0),
+            email: "someone@example.org".into(),
+            organisation_id: f.org(org).id,
+            roles: vec![role],
+        };
+        let own = principal("05974", Role::Lesen);
+        let links = case_links::of_case(&mut f.conn(), case.row.id, &own).unwrap();
+        assert_eq!(links.origin, None, "the application was started by hand");
+        assert_eq!(links.started.len(), 1, "{links:?}");
+        let betrieb = links.started[0].clone();
+        assert_eq!((betrieb.workflow.as_str(), betrieb.step.as_str(), betrieb.status.as_str()), ("ki-betrieb", "bewilligt", "running"));
+        let back = case_links::of_case(&mut f.conn(), CaseId(betrieb.id), &own).unwrap();
+        assert_eq!(back.origin, Some(LinkedCase {
+            id: case.row.id.0,
+            aktenzeichen: case.row.aktenzeichen.clone(),
+            workflow: "ki-antrag".into(),
+            status: "completed".into(),
+            outcome: Some("bewilligt".into()),
+            step: "bewilligt".into(),
+        }));
+        assert!(back.started.is_empty());
+        // The started case's journal names where it came from.
+        let first: (String, String) = case_events::table
+            .filter(case_events::case_id.eq(betrieb.id))
+            .order(case_events::seq)
+            .select((case_events::kind, case_events::payload))
+            .first(&mut *f.conn())
+            .unwrap();
+        let payload: Value = serde_json::from_str(&first.1).unwrap();
+        assert_eq!((first.0.as_str(), &payload["origin"]), ("case_started", &json!(case.row.aktenzeichen)));
+        // Another Kreis's coordinator learns nothing of either.
+        let foreign = principal("05154", Role::Koordination);
+        assert!(case_links::of_case(&mut f.conn(), CaseId(betrieb.id), &foreign).unwrap().is_empty());
+
+        // The approval's date was wrong: the administration moves the application back to the
+        // authority, which approves it again. The operation case it started stays the one.
+        let admin = Actor { id: "it@kreis-soest.de".into(), roles: vec!["admin".into()] };
+        let check = allow();
+        let now = clock("2026-04-16");
+        vorgang::service::case_relocation::relocate(
+            &mut f.conn(), &f.ctx(), case.row.id, approved.row.version,
+            ("bewilligung".into(), "Bescheiddatum falsch erfasst".into()),
+            Invocation { actor: &admin, clock: &now, check: &check },
+        ).unwrap();
+        let again = approve("2026-04-16");
+        assert_eq!(again.row.status, "completed");
+        let operation_cases: i64 = case_rows::table
+            .filter(case_rows::workflow_key.eq("ki-betrieb"))
+            .count()
+            .get_result(&mut *f.conn())
+            .unwrap();
+        assert_eq!(operation_cases, 1);
+        let kinds: Vec<String> = case_events::table
+            .filter(case_events::case_id.eq(case.row.id.0))
+            .order(case_events::seq)
+            .select(case_events::kind)
+            .load(&mut *f.conn())
+            .unwrap();
+        assert_eq!(kinds.iter().filter(|k| *k == "case_start_requested").count(), 1);
+        assert_eq!(kinds.iter().filter(|k| *k == "case_start_omitted").count(), 1);
+        let links = case_links::of_case(&mut f.conn(), case.row.id, &own).unwrap();
+        assert_eq!(links.started.iter().map(|c| c.id).collect::<Vec<_>>(), [betrieb.id]);
+        let report = vorgang::journal::verify(&mut f.conn()).unwrap();
+        assert!(report.breaks.is_empty());
+    }
+}
+
+both_backends! {
     fn the_authority_examining_a_withdrawn_application_is_told_it_need_not_go_on(backend) {
         let f = Fixture::new(backend);
         crate::support::auth::create_user(&mut f.conn(), "pruefung@bezreg-arnsberg.nrw.de", "KFI", &[Role::Bewilligung], None);

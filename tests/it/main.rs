@@ -12,6 +12,7 @@ mod backup;
 mod beteiligung;
 mod browser;
 mod case_file;
+mod case_links;
 mod case_migration;
 mod case_relocation;
 mod cases;

@@ -30,6 +30,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/cases/{id}/messages/{name}"),
     ("POST", "/api/v1/messages/{name}"),
     ("GET", "/api/v1/cases/{id}/journal"),
+    ("GET", "/api/v1/cases/{id}/related"),
     ("GET", "/api/v1/cases/{id}/export"),
     ("POST", "/api/v1/cases/{id}/notes"),
     ("GET", "/api/v1/cases/{id}/assignee"),

@@ -177,7 +177,7 @@ const LISTED: [&str; 5] = ["OS", "OS", "S", "OS", ""];
 
 /// Case endpoints × principal: `[unsubmitted case, submitted case]`, both owned by 05974.
 #[rustfmt::skip]
-const CASE_ENDPOINTS: [(&str, [[u16; 2]; 5]); 26] = [
+const CASE_ENDPOINTS: [(&str, [[u16; 2]; 5]); 27] = [
     //                                  admin       koord 05974  bewilligung  lesen       koord Kleve
     ("GET /cases/{id}",                [[200, 200], [200, 200], [404, 200], [200, 200], [404, 404]]),
     ("PATCH /cases/{id}/data",         [[409, 409], [409, 409], [404, 409], [403, 403], [404, 404]]),
@@ -191,6 +191,7 @@ const CASE_ENDPOINTS: [(&str, [[u16; 2]; 5]); 26] = [
     // Administrators only, decided before the case is read (so 403 even for a foreign case).
     ("POST /cases/{id}/migrate",       [[409, 409], [403, 403], [403, 403], [403, 403], [403, 403]]),
     ("GET /cases/{id}/journal",        [[200, 200], [200, 200], [404, 200], [200, 200], [404, 404]]),
+    ("GET /cases/{id}/related",        [[200, 200], [200, 200], [404, 200], [200, 200], [404, 404]]),
     ("GET /cases/{id}/documents",      [[200, 200], [200, 200], [404, 200], [200, 200], [404, 404]]),
     ("GET /cases/{id}/export",         [[200, 200], [200, 200], [404, 200], [200, 200], [404, 404]]),
     ("POST /cases/{id}/documents",     [[422, 422], [422, 422], [404, 422], [403, 403], [404, 404]]),
@@ -257,6 +258,7 @@ fn case_request(endpoint: &str, case: &MatrixCase, token: &str) -> actix_test::T
             .uri(&uri("/migrate"))
             .set_json(stale),
         "GET /cases/{id}/journal" => actix_test::TestRequest::get().uri(&uri("/journal")),
+        "GET /cases/{id}/related" => actix_test::TestRequest::get().uri(&uri("/related")),
         "GET /cases/{id}/documents" => actix_test::TestRequest::get().uri(&uri("/documents")),
         "GET /cases/{id}/export" => actix_test::TestRequest::get().uri(&uri("/export")),
         "POST /cases/{id}/documents" => {

@@ -73,6 +73,25 @@ both_backends! {
         assert!(page.body.contains("Erinnerung vor Ablauf der Frist in „Beteiligung der örtlichen Partner“ fällig"), "{}", page.body);
         assert!(!page.body.contains("Frist in „Beteiligung der örtlichen Partner“ erreicht"), "{}", page.body);
 
+        // The approved application and the operation case its approval started name each other.
+        let (betrieb, betrieb_az): (i64, String) = cases::table
+            .filter(cases::workflow_key.eq("ki-betrieb"))
+            .select((cases::id, cases::aktenzeichen))
+            .first(&mut db.connection())
+            .unwrap();
+        let (antrag, antrag_az): (i64, String) = cases::table
+            .filter(cases::workflow_key.eq("ki-antrag").and(cases::outcome.eq("bewilligt")))
+            .select((cases::id, cases::aktenzeichen))
+            .first(&mut db.connection())
+            .unwrap();
+        let page = admin.get(&app, &format!("/vorgaenge/{antrag}")).await;
+        assert!(page.body.contains("<dt>Folgevorgänge</dt>"), "{}", page.body);
+        assert!(page.body.contains(&format!("<a href=\"/vorgaenge/{betrieb}\">{betrieb_az}</a> Betrieb eines Kommunalen Integrationszentrums, gestartet bei „Bewilligt“ (In Bearbeitung)")), "{}", page.body);
+        let page = admin.get(&app, &format!("/vorgaenge/{betrieb}")).await;
+        assert!(page.body.contains(&format!("<dt>Gestartet aus</dt><dd><a href=\"/vorgaenge/{antrag}\">{antrag_az}</a> Antrag auf Einrichtung eines Kommunalen Integrationszentrums, Schritt „Bewilligt“")), "{}", page.body);
+        assert!(page.body.contains(&format!("Vorgang angelegt, gestartet aus Vorgang {antrag_az}")), "{}", page.body);
+        assert!(!page.body.contains("<dt>Folgevorgänge</dt>"), "{}", page.body);
+
         let start = admin.get(&app, "/").await;
         assert!(start.body.contains("Demodaten entfernen") && !start.body.contains("Demodaten laden"), "{}", start.body);
         let again = admin.post(&app, "/demo", &[("csrf", &csrf)]).await;

@@ -1,4 +1,5 @@
-//! `/api/v1/cases`: create, list, show, change data, take actions, withdraw, relocate, journal.
+//! `/api/v1/cases`: create, list, show, change data, take actions, withdraw, relocate, journal,
+//! related cases.
 
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
@@ -13,6 +14,7 @@ use crate::db::models::{CaseId, CaseRow, Organisation};
 use crate::db::{Database, DbConnection};
 use crate::engine::data::DataError;
 use crate::service::ServiceError;
+use crate::service::case_links::CaseLinks;
 use crate::service::case_list::{self, CaseFilter, Sort, SortKey};
 use crate::service::case_relocation;
 use crate::service::cases::{self, CaseAccess, Invocation, LoadedCase};
@@ -901,6 +903,40 @@ pub async fn journal(
     })
     .await?;
     Ok(HttpResponse::Ok().json(entries))
+}
+
+/// `GET /cases/{id}/related`: the case that started this one and the cases it started.
+#[utoipa::path(
+    get,
+    path = "/api/v1/cases/{id}/related",
+    tag = "Vorgänge",
+    summary = "Vorgänger und Folgevorgänge",
+    description = "Der Vorgang, aus dem dieser gestartet wurde (`origin`), und die Vorgänge, die \
+                   er gestartet hat (`started`), jeweils mit dem auslösenden Schritt (`step`), \
+                   etwa der Betrieb, den die Bewilligung eines Antrags startet. Genannt werden \
+                   nur Vorgänge, die der Aufrufer selbst lesen darf.",
+    params(
+        ("id" = i64, Path, description = "Nummer des Vorgangs"),
+    ),
+    responses(
+        (status = 200, description = "Vorgänger und Folgevorgänge", body = CaseLinks),
+        (status = 401, description = "Nicht angemeldet: Bearer-Token fehlt oder ist ungültig", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Keine Berechtigung", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Nicht gefunden (oder für den Aufrufer nicht sichtbar)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn related(
+    caller: Caller,
+    path: web::Path<i64>,
+    db: web::Data<Database>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let id = CaseId(path.into_inner());
+    let links = with_principal(&db, caller, move |conn, principal| {
+        permitted_row(conn, &principal, Permission::ReadCase, id)?;
+        crate::service::case_links::of_case(conn, id, &principal)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(links))
 }
 
 /// Body of `POST /cases/{id}/migrate`.

@@ -114,6 +114,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .service(web::resource("/cases/{id}/migrate").route(web::post().to(cases::migrate)))
             .service(web::resource("/cases/{id}/journal").route(web::get().to(cases::journal)))
+            .service(web::resource("/cases/{id}/related").route(web::get().to(cases::related)))
             .service(web::resource("/cases/{id}/export").route(web::get().to(case_file::export)))
             .service(web::resource("/cases/{id}/notes").route(web::post().to(cases::add_note)))
             .service(

@@ -28,9 +28,9 @@ use crate::journal::{self, JournalEntry};
 use crate::mail::outbox::{self, FailedMail};
 use crate::service::beteiligung::{self, MatrixRow};
 use crate::service::cases::{self, LoadedCase};
-use crate::service::further_participant;
 use crate::service::{ServiceError, clock, mail};
 use crate::service::{absences, assignments, follow_ups};
+use crate::service::{case_links, further_participant};
 use crate::service::{internal, notes, time_windows};
 use crate::web::api::ApiState;
 use crate::web::api::cases::permit;
@@ -109,6 +109,8 @@ pub(super) struct Loaded {
     /// The clock the actions are judged by, with the periods of the time windows they are
     /// bound to.
     pub clock: Clock,
+    /// The case that started this one and the cases it started, as the user may see them.
+    pub links: Value,
 }
 
 /// Reads the case for `principal` (404 when hidden) with everything the page shows.
@@ -145,6 +147,7 @@ pub(super) fn load(
     } else {
         None
     };
+    let links = linked_cases(conn, api, &case, principal)?;
     let now = clock::now();
     let judged_by =
         time_windows::clock_for(conn, case.workflow.definition(), &case.instance, &now)?
@@ -163,7 +166,44 @@ pub(super) fn load(
         assignee_absence,
         assignable,
         newer_version,
+        links,
     })
+}
+
+/// The case's Vorgänger and Folgevorgänge for the page: each with its workflow's title, its
+/// status in German and the title of the step that started the later one.
+fn linked_cases(
+    conn: &mut DbConnection,
+    api: &ApiState,
+    case: &LoadedCase,
+    principal: &Principal,
+) -> Result<Value, ServiceError> {
+    let links = case_links::of_case(conn, case.row.id, principal)?;
+    // The step belongs to the origin's workflow: the other case's for the Vorgänger, this
+    // case's own for its Folgevorgänge.
+    let mut line = |linked: &case_links::LinkedCase, origin_is_other: bool| {
+        let workflow = api.registry.latest(conn, &linked.workflow)?;
+        let definition = workflow.definition();
+        let origin = if origin_is_other {
+            definition
+        } else {
+            case.workflow.definition()
+        };
+        Ok::<_, ServiceError>(json!({
+            "id": linked.id,
+            "aktenzeichen": linked.aktenzeichen,
+            "verfahren": workflow.title,
+            "status": status_de(definition, &linked.status, linked.outcome.as_deref()),
+            "schritt": origin.step_title(&linked.step),
+        }))
+    };
+    let origin = links.origin.as_ref().map(|o| line(o, true)).transpose()?;
+    let started = links
+        .started
+        .iter()
+        .map(|started| line(started, false))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(json!({ "vorgaenger": origin, "folgevorgaenge": started }))
 }
 
 /// Runs `work` on the blocking pool with a connection.
@@ -372,6 +412,7 @@ fn context(session: &Session, loaded: &Loaded, overrides: Overrides) -> Value {
         "version": case.row.version,
         "angelegt": time_de(case.row.created_at),
     });
+    context["bezug"] = loaded.links.clone();
 
     // Progress: the workflow's steps where people wait, in definition order.
     let active: BTreeSet<&str> = case
@@ -874,7 +915,10 @@ pub(crate) fn journal_item(
             .unwrap_or_default()
     };
     let description = match entry.kind.as_str() {
-        "case_started" => "Vorgang angelegt".to_string(),
+        "case_started" => match entry.payload.get("origin").and_then(Value::as_str) {
+            Some(origin) => format!("Vorgang angelegt, gestartet aus Vorgang {origin}"),
+            None => "Vorgang angelegt".to_string(),
+        },
         "action_taken" => {
             let action = text("action");
             let title = match definition.steps.get(&text("step")) {
@@ -1027,6 +1071,10 @@ pub(crate) fn journal_item(
             step()
         ),
         "case_start_requested" => format!("Folgevorgang „{}“ angestoßen", text("workflow")),
+        "case_start_omitted" => format!(
+            "Folgevorgang „{}“ nicht erneut gestartet: dieser Schritt hat ihn bereits gestartet",
+            text("workflow")
+        ),
         "case_relocated" => {
             let to = title_of(definition, &text("to"));
             let from: Vec<String> = p

@@ -1,0 +1,102 @@
+//! Vorgänger and Folgevorgänge over the API, on both databases: the Kreis takes up a Gemeinde's
+//! Anregung, which starts its Antrag; each case names the other, and only to those who may read
+//! it.
+
+use actix_web::http::StatusCode;
+use actix_web::test::{self as actix_test, TestRequest};
+use serde_json::json;
+use vorgang::db::models::{NewOrganisation, Organisation, Role};
+
+use crate::support::TestDatabase;
+use crate::support::api::send;
+use crate::support::auth::{create_user, staff_token, test_auth};
+
+fn get(uri: &str, token: &str) -> TestRequest {
+    TestRequest::get()
+        .uri(uri)
+        .insert_header(("Authorization", format!("Bearer {token}")))
+}
+
+both_backends! {
+    async fn an_anregung_and_the_antrag_it_started_name_each_other(backend) {
+        let db = TestDatabase::migrated(backend);
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut conn = db.connection();
+            let kreis = Organisation::find_by_key(&mut conn, "05974").unwrap().unwrap();
+            NewOrganisation { key: "05974028", name: "Lippstadt", kind: "gemeinde", parent_id: Some(kreis.id), mailbox: None }
+                .insert(&mut conn)
+                .unwrap();
+        }
+        let coordinator = staff_token(&create_user(&mut db.connection(), "k@kreis-soest.de", "05974", &[Role::Koordination], None));
+        let reader = staff_token(&create_user(&mut db.connection(), "l@kreis-soest.de", "05974", &[Role::Lesen], None));
+        let foreign = staff_token(&create_user(&mut db.connection(), "k@kreis-kleve.de", "05154", &[Role::Koordination], None));
+        let authority = staff_token(&create_user(&mut db.connection(), "p@bezreg-arnsberg.nrw.de", "KFI", &[Role::Bewilligung], None));
+        let pool = db.pool(4);
+        let api = crate::support::api::state(&pool, dir.path());
+        let app = actix_test::init_service(vorgang::web::app(pool, test_auth(), api)).await;
+
+        let anregung = json!({ "gemeinde": "05974028", "eingang_am": "2026-11-02", "inhalt": "Bedarf an Sprachmittlung" });
+        let created = send!(app, TestRequest::post()
+            .uri("/api/v1/cases")
+            .insert_header(("Authorization", format!("Bearer {coordinator}")))
+            .set_json(json!({ "workflow": "ki-anregung", "data": { "anregung": anregung } })));
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        let origin = created.body["id"].as_i64().unwrap();
+        let origin_az = created.body["aktenzeichen"].as_str().unwrap().to_string();
+        let uri = format!("/api/v1/cases/{origin}/related");
+        // Started by hand, and nothing started yet.
+        let none = send!(app, get(&uri, &coordinator));
+        assert_eq!(none.status, StatusCode::OK, "{}", none.body);
+        assert_eq!(none.body, json!({ "origin": null, "started": [] }));
+
+        let taken_up = send!(app, TestRequest::post()
+            .uri(&format!("/api/v1/cases/{origin}/actions/antrag_einleiten"))
+            .insert_header(("Authorization", format!("Bearer {coordinator}")))
+            .set_json(json!({ "version": 1 })));
+        assert_eq!(taken_up.status, StatusCode::OK, "{}", taken_up.body);
+        assert_eq!(taken_up.body["status"], "completed");
+
+        let related = send!(app, get(&uri, &reader));
+        assert_eq!(related.status, StatusCode::OK, "{}", related.body);
+        assert_eq!(related.body["origin"], json!(null));
+        let started = related.body["started"].as_array().unwrap();
+        assert_eq!(started.len(), 1, "{}", related.body);
+        assert_eq!(started[0]["workflow"], "ki-antrag");
+        assert_eq!(started[0]["status"], "running");
+        assert_eq!(started[0]["outcome"], json!(null));
+        assert_eq!(started[0]["step"], "antrag_eingeleitet");
+        let antrag = started[0]["id"].as_i64().unwrap();
+        let antrag_case = send!(app, get(&format!("/api/v1/cases/{antrag}"), &reader));
+        assert_eq!(started[0]["aktenzeichen"], antrag_case.body["aktenzeichen"]);
+        assert_eq!(antrag_case.body["data"]["anregung"]["gemeinde"], "05974028", "the Anregung is handed over");
+
+        let back = send!(app, get(&format!("/api/v1/cases/{antrag}/related"), &coordinator));
+        assert_eq!(back.status, StatusCode::OK, "{}", back.body);
+        assert_eq!(back.body, json!({
+            "origin": {
+                "id": origin,
+                "aktenzeichen": origin_az,
+                "workflow": "ki-anregung",
+                "status": "completed",
+                "outcome": "antrag_eingeleitet",
+                "step": "antrag_eingeleitet",
+            },
+            "started": [],
+        }));
+        let journal = send!(app, get(&format!("/api/v1/cases/{antrag}/journal"), &coordinator));
+        assert_eq!(journal.body[0]["kind"], "case_started");
+        assert_eq!(journal.body[0]["payload"]["origin"], json!(origin_az));
+
+        // Another Kreis sees neither case; the Bewilligungsbehörde sees no unsubmitted one.
+        for token in [&foreign, &authority] {
+            let hidden = send!(app, get(&uri, token));
+            assert_eq!(hidden.status, StatusCode::NOT_FOUND, "{}", hidden.body);
+            assert_eq!(hidden.body["title"], "Nicht gefunden");
+        }
+        let unknown = send!(app, get("/api/v1/cases/999999/related", &coordinator));
+        assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+        let anonymous = send!(app, TestRequest::get().uri(&uri));
+        assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+    }
+}
