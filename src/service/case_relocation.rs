@@ -9,34 +9,60 @@
 //! again. Data, documents, Stellungnahmen and the journal stay as they are; cases it started
 //! (the Betrieb after a Bewilligung) stay too.
 
+use serde::Serialize;
+use utoipa::ToSchema;
+
 use super::ServiceError;
 use super::cases::{self, CaseContext, Invocation, LoadedCase};
 use super::extension::required_reason;
 use crate::db::DbConnection;
 use crate::db::models::CaseId;
 use crate::engine::data::DataError;
-use crate::engine::definition::Definition;
-use crate::engine::{EngineError, Event};
+use crate::engine::{Actor, Clock, EngineError, Event, step};
 
 /// Where the step is named in a request (the API's body, the page's form).
 pub const STEP_POINTER: &str = "/step";
 
-/// A task a case can be moved to, as the form offers it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
-    /// The step's name in the workflow.
+/// A task offered for the move of one case: whether the move would be taken, and if not why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct TargetOption {
+    /// Der Schritt im Workflow.
     pub step: String,
-    /// Its German title.
+    /// Sein Titel.
     pub title: String,
+    /// Ob der Vorgang jetzt dorthin gesetzt werden kann.
+    pub allowed: bool,
+    /// Warum nicht (deutsch), etwa weil der Vorgang schon allein dort steht.
+    pub reasons: Vec<String>,
 }
 
-/// The tasks of `definition` a case can be moved to, in the order the workflow writes them.
-pub fn targets(definition: &Definition) -> Vec<Target> {
-    definition
+/// The tasks `case` could be moved to, each tried on the engine without writing anything, so
+/// that what is offered is what [`relocate`] would do.
+pub fn options(case: &LoadedCase, clock: &Clock) -> Vec<TargetOption> {
+    let workflow = &case.workflow.workflow;
+    case.workflow
+        .definition()
         .relocation_targets()
-        .map(|(step, task)| Target {
-            step: step.to_string(),
-            title: task.title.clone(),
+        .map(|(target, task)| {
+            let trial = Event::Relocate {
+                step: target.to_string(),
+                actor: Actor::system(),
+                reason: String::new(),
+            };
+            let reasons = match step(workflow, &case.instance, trial, clock) {
+                Ok(_) => Vec::new(),
+                Err(EngineError::RelocationRefused(message)) => vec![message],
+                Err(EngineError::Refused { reasons }) => {
+                    reasons.iter().map(|r| r.message().to_string()).collect()
+                }
+                Err(other) => vec![other.to_string()],
+            };
+            TargetOption {
+                step: target.to_string(),
+                title: task.title.clone(),
+                allowed: reasons.is_empty(),
+                reasons,
+            }
         })
         .collect()
 }

@@ -87,9 +87,20 @@ both_backends! {
         let before = footprint(&db, id);
         assert_eq!(before.2, 2);
 
-        // The coordinator may not leave the workflow's path.
+        // The coordinator may not leave the workflow's path, nor ask where to.
         let refused = call!(app, post, uri, coordinator, Some(json!({ "version": 2, "step": "entwurf", "grund": "Falsch geklickt" })));
         assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+        assert_eq!(call!(app, get, uri, coordinator, None).status, StatusCode::FORBIDDEN);
+        // The administrator is offered the five tasks of ki-antrag, all open from the Beteiligung.
+        let offered = call!(app, get, uri, admin, None);
+        assert_eq!(offered.status, StatusCode::OK, "{}", offered.body);
+        assert_eq!(offered.body["version"], 2);
+        let targets: Vec<(&str, bool)> = offered.body["targets"].as_array().unwrap().iter()
+            .map(|t| (t["step"].as_str().unwrap(), t["allowed"].as_bool().unwrap()))
+            .collect();
+        assert_eq!(targets, [("entwurf", true), ("auswertung", true), ("kreistag", true), ("einreichung", true), ("bewilligung", true)]);
+        assert_eq!(offered.body["targets"][0]["title"], "Antrag entwerfen");
+        assert_eq!(offered.body["targets"][0]["reasons"], json!([]));
         // Bad input, each error at its field.
         let empty = call!(app, post, uri, admin, Some(json!({ "version": 2 })));
         assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", empty.body);
@@ -139,10 +150,16 @@ both_backends! {
         assert_eq!(relocated[0]["payload"]["from"], json!(["beteiligung"]));
         assert_eq!(relocated[0]["payload"]["to"], "entwurf");
         assert_eq!(relocated[0]["payload"]["reason"], "Beteiligung versehentlich gestartet");
-        // The case stands alone at the draft: moving it there again would change nothing.
+        // The case stands alone at the draft: moving it there again would change nothing, and
+        // the offer says so with the same words.
         let same = call!(app, post, uri, admin, Some(json!({ "version": 3, "step": "entwurf", "grund": "Nochmals" })));
         assert_eq!(same.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", same.body);
         assert!(same.body["errors"][0]["message"].as_str().unwrap().contains("steht bereits"), "{}", same.body);
+        let offered = call!(app, get, uri, admin, None);
+        assert_eq!(offered.body["version"], 3);
+        assert_eq!(offered.body["targets"][0]["allowed"], false);
+        assert_eq!(offered.body["targets"][0]["reasons"], json!([same.body["errors"][0]["message"]]));
+        assert_eq!(offered.body["targets"][1]["allowed"], true);
 
         // From the draft the workflow goes on: the coordinator starts the Beteiligung afresh.
         let again = call!(app, post, format!("/api/v1/cases/{id}/actions/beteiligung_starten"), coordinator, Some(json!({ "version": 3 })));
@@ -209,7 +226,7 @@ both_backends! {
             assert!(form.body.contains(&format!("id=\"schritt-{task}\"")), "{task}: {}", form.body);
         }
         assert!(!form.body.contains("id=\"schritt-beteiligung\""), "{}", form.body);
-        assert!(!form.body.contains("hier steht der Vorgang"), "the consultation is no task: {}", form.body);
+        assert!(!form.body.contains(" disabled><label"), "the consultation is no task: {}", form.body);
         assert_eq!(form.hidden("version"), "2");
         let csrf = form.hidden("csrf");
 
@@ -230,7 +247,7 @@ both_backends! {
         assert!(page.body.contains("Bearbeitungsstand korrigiert: von „Beteiligung der örtlichen Partner“ zu „Antrag entwerfen“ (Grund: Beteiligung versehentlich gestartet)"), "{}", page.body);
         // Where it now stands alone is not offered again.
         let again = admin.get(&app, &entry).await;
-        assert!(again.body.contains("id=\"schritt-entwurf\" disabled><label for=\"schritt-entwurf\">Antrag entwerfen (hier steht der Vorgang)</label>"), "{}", again.body);
+        assert!(again.body.contains("id=\"schritt-entwurf\" disabled><label for=\"schritt-entwurf\">Antrag entwerfen <span class=\"nebenangabe\">– Der Vorgang steht bereits bei „Antrag entwerfen“.</span></label>"), "{}", again.body);
         assert!(again.body.contains("id=\"schritt-kreistag\"><label"), "{}", again.body);
         let status: String = case_rows::table.find(id).select(case_rows::current_steps).first(&mut db.connection()).unwrap();
         assert!(status.contains("entwurf") && !status.contains("beteiligung"), "{status}");

@@ -25,6 +25,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("PATCH", "/api/v1/cases/{id}/data"),
     ("POST", "/api/v1/cases/{id}/actions/{action}"),
     ("POST", "/api/v1/cases/{id}/withdraw"),
+    ("GET", "/api/v1/cases/{id}/relocation"),
     ("POST", "/api/v1/cases/{id}/relocation"),
     ("POST", "/api/v1/cases/{id}/migrate"),
     ("POST", "/api/v1/cases/{id}/messages/{name}"),

@@ -177,7 +177,7 @@ const LISTED: [&str; 5] = ["OS", "OS", "S", "OS", ""];
 
 /// Case endpoints × principal: `[unsubmitted case, submitted case]`, both owned by 05974.
 #[rustfmt::skip]
-const CASE_ENDPOINTS: [(&str, [[u16; 2]; 5]); 27] = [
+const CASE_ENDPOINTS: [(&str, [[u16; 2]; 5]); 28] = [
     //                                  admin       koord 05974  bewilligung  lesen       koord Kleve
     ("GET /cases/{id}",                [[200, 200], [200, 200], [404, 200], [200, 200], [404, 404]]),
     ("PATCH /cases/{id}/data",         [[409, 409], [409, 409], [404, 409], [403, 403], [404, 404]]),
@@ -185,6 +185,7 @@ const CASE_ENDPOINTS: [(&str, [[u16; 2]; 5]); 27] = [
     ("POST /cases/{id}/withdraw",      [[409, 409], [409, 409], [404, 403], [403, 403], [404, 404]]),
     // Administrators only; decided on the case, so a case hidden from the caller stays hidden.
     ("POST /cases/{id}/relocation",    [[409, 409], [403, 403], [404, 403], [403, 403], [404, 404]]),
+    ("GET /cases/{id}/relocation",     [[200, 200], [403, 403], [404, 403], [403, 403], [404, 404]]),
     ("POST /cases/{id}/messages/{n}",  [[409, 409], [409, 409], [404, 409], [403, 403], [404, 404]]),
     // By Aktenzeichen, without a version: permitted → 422 (no step of ki-antrag waits for it).
     ("POST /messages/{n}",             [[422, 422], [422, 422], [404, 422], [403, 403], [404, 404]]),
@@ -245,6 +246,7 @@ fn case_request(endpoint: &str, case: &MatrixCase, token: &str) -> actix_test::T
         "POST /cases/{id}/withdraw" => actix_test::TestRequest::post()
             .uri(&uri("/withdraw"))
             .set_json(stale),
+        "GET /cases/{id}/relocation" => actix_test::TestRequest::get().uri(&uri("/relocation")),
         "POST /cases/{id}/relocation" => actix_test::TestRequest::post()
             .uri(&uri("/relocation"))
             .set_json(json!({ "version": 0, "step": "entwurf", "grund": "Falsche Aktion" })),

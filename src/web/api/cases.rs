@@ -2,7 +2,7 @@
 //! related cases.
 
 use actix_web::{HttpResponse, web};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 
@@ -16,7 +16,7 @@ use crate::engine::data::DataError;
 use crate::service::ServiceError;
 use crate::service::case_links::CaseLinks;
 use crate::service::case_list::{self, CaseFilter, Sort, SortKey};
-use crate::service::case_relocation;
+use crate::service::case_relocation::{self, TargetOption};
 use crate::service::cases::{self, CaseAccess, Invocation, LoadedCase};
 use crate::service::clock;
 use crate::service::time_windows::PeriodLookup;
@@ -749,6 +749,56 @@ pub struct Relocate {
         example = "Versehentlich „Nicht beschlossen“ gewählt; der Kreistag hat am 12.11.2026 beschlossen."
     )]
     pub grund: Option<String>,
+}
+
+/// What `GET /cases/{id}/relocation` answers.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RelocationTargets {
+    /// Die aktuelle Version des Vorgangs, für die Korrektur.
+    pub version: i64,
+    /// Die Aufgaben seiner Workflow-Version außerhalb paralleler Zweige, in der Reihenfolge des
+    /// Workflows, jeweils mit `allowed` und den Gründen, wenn nicht.
+    pub targets: Vec<TargetOption>,
+}
+
+/// `GET /cases/{id}/relocation`: the tasks an administrator can move the case to.
+#[utoipa::path(
+    get,
+    path = "/api/v1/cases/{id}/relocation",
+    tag = "Vorgänge",
+    summary = "Mögliche Ziele einer Korrektur des Bearbeitungsstands",
+    description = "Nur für die Administration. Nennt jede Aufgabe, zu der der Vorgang gesetzt \
+                   werden könnte, und ob die Korrektur jetzt angenommen würde (`allowed`; \
+                   sonst `reasons`, etwa weil der Vorgang schon allein dort steht). Dieselbe \
+                   Prüfung wie `POST /cases/{id}/relocation`, ohne etwas zu ändern.",
+    params(
+        ("id" = i64, Path, description = "Nummer des Vorgangs"),
+    ),
+    responses(
+        (status = 200, description = "Die möglichen Ziele", body = RelocationTargets),
+        (status = 401, description = "Nicht angemeldet: Bearer-Token fehlt oder ist ungültig", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Keine Berechtigung (nur die Administration)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Nicht gefunden (oder für den Aufrufer nicht sichtbar)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn relocation_targets(
+    caller: Caller,
+    path: web::Path<i64>,
+    db: web::Data<Database>,
+    api: web::Data<ApiState>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let id = CaseId(path.into_inner());
+    let api = api.into_inner();
+    let answer = with_principal(&db, caller, move |conn, principal| {
+        let row = permitted_row(conn, &principal, Permission::RelocateCase, id)?;
+        let case = cases::from_row(conn, &api.registry, row)?;
+        Ok(RelocationTargets {
+            version: case.row.version,
+            targets: case_relocation::options(&case, &clock::now()),
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(answer))
 }
 
 /// `POST /cases/{id}/relocation`: an administrator moves the case to a task of its workflow.

@@ -104,7 +104,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::resource("/cases/{id}/actions/{action}").route(web::post().to(cases::act)),
             )
             .service(web::resource("/cases/{id}/withdraw").route(web::post().to(cases::withdraw)))
-            .service(web::resource("/cases/{id}/relocation").route(web::post().to(cases::relocate)))
+            .service(
+                web::resource("/cases/{id}/relocation")
+                    .route(web::get().to(cases::relocation_targets))
+                    .route(web::post().to(cases::relocate)),
+            )
             .service(
                 web::resource("/cases/{id}/messages/{name}")
                     .route(web::post().to(cases::receive_message)),

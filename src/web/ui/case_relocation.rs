@@ -17,7 +17,7 @@ use crate::db::models::{CaseId, Organisation};
 use crate::db::schema::{invitations, organisations};
 use crate::db::{Database, DbConnection};
 use crate::engine::data::DataError;
-use crate::service::case_relocation::{self, Target};
+use crate::service::case_relocation::{self, TargetOption};
 use crate::service::{ServiceError, cases, clock};
 use crate::web::api::ApiState;
 use crate::web::api::cases::{permit, permitted_row};
@@ -41,12 +41,10 @@ struct Standing {
     ended: bool,
     /// Titles of the steps it stands at.
     steps: Vec<String>,
-    /// The one task a running case stands at alone: moving it there would change nothing.
-    alone_at: Option<String>,
     /// The partners whose Stellungnahme is still open: they get a mail.
     partners: Vec<String>,
-    /// The tasks it can be moved to.
-    targets: Vec<Target>,
+    /// The tasks of its workflow, each with whether it can be moved there now.
+    targets: Vec<TargetOption>,
 }
 
 /// Case `id` as the form shows it, for an administrator (others get the error page).
@@ -75,10 +73,6 @@ fn load(
             case.instance.outcome.as_deref(),
         ),
         ended: matches!(case.row.status.as_str(), "completed" | "withdrawn"),
-        alone_at: match case.instance.active_steps().collect::<Vec<_>>().as_slice() {
-            [token] if case.row.status == "running" => Some(token.step.clone()),
-            _ => None,
-        },
         steps: case
             .instance
             .active_steps()
@@ -88,7 +82,7 @@ fn load(
             .iter()
             .map(|o| o.designation().into_owned())
             .collect(),
-        targets: case_relocation::targets(definition),
+        targets: case_relocation::options(&case, &clock::now()),
     })
 }
 
@@ -120,7 +114,8 @@ fn page(
                     "schritt": t.step,
                     "titel": t.title,
                     "gewaehlt": t.step == chosen,
-                    "hier": standing.alone_at.as_deref() == Some(t.step.as_str()),
+                    "gesperrt": !t.allowed,
+                    "grund": t.reasons.join(" "),
                 })
             })
             .collect::<Vec<_>>()
