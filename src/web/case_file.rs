@@ -17,13 +17,14 @@ use chrono::NaiveDateTime;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use crate::auth::InternalReader;
 use crate::auth::{Permission, Principal};
 use crate::db::Database;
 use crate::db::models::CaseId;
 use crate::documents::content_disposition;
+use crate::engine::definition::Definition;
 use crate::service::beteiligung::{parse_votum, votum_de};
 use crate::service::case_file::{self, CaseFile, archive};
+use crate::service::case_links::LinkedCase;
 use crate::service::{ServiceError, clock};
 use crate::web::api::ApiState;
 use crate::web::api::cases::permit;
@@ -65,8 +66,7 @@ pub async fn prepare(
             }
             Ok(())
         };
-        let reader = InternalReader::of(&principal);
-        let file = case_file::load(&mut conn, &api.registry, id, reader, &check)?;
+        let file = case_file::load(&mut conn, &api.registry, id, &principal, &check)?;
         let exported_at = case_file::export_time(&clock::now());
         let overview = api
             .outgoing
@@ -163,6 +163,31 @@ impl Write for ChannelWriter {
     }
 }
 
+/// The Vorgänger and Folgevorgänge as `ui/akte.hbs` names them: Aktenzeichen, procedure,
+/// the step that started the later case (of the earlier case's workflow), and the status.
+fn linked_cases(file: &CaseFile, own: &Definition) -> Value {
+    let line = |linked: &LinkedCase, origin: &Definition| {
+        let workflow = file.linked_workflows.get(&linked.workflow);
+        json!({
+            "aktenzeichen": linked.aktenzeichen,
+            "verfahren": workflow.map_or(linked.workflow.as_str(), |w| w.title.as_str()),
+            "schritt": origin.step_title(&linked.step),
+            "status": workflow.map_or_else(
+                || linked.status.clone(),
+                |w| status_de(w.definition(), &linked.status, linked.outcome.as_deref()),
+            ),
+        })
+    };
+    let origin = file.links.origin.as_ref().and_then(|o| {
+        let workflow = file.linked_workflows.get(&o.workflow)?;
+        Some(line(o, workflow.definition()))
+    });
+    json!({
+        "vorgaenger": origin,
+        "folgevorgaenge": file.links.started.iter().map(|s| line(s, own)).collect::<Vec<_>>(),
+    })
+}
+
 /// What `ui/akte.hbs` shows: the case file for people.
 fn overview(file: &CaseFile, exported_by: &str, exported_at: NaiveDateTime) -> Value {
     let case = &file.case;
@@ -190,6 +215,7 @@ fn overview(file: &CaseFile, exported_by: &str, exported_at: NaiveDateTime) -> V
             "geaendert": time_de(row.updated_at),
             "eingereicht": row.submitted_at.map(time_de),
         },
+        "bezug": linked_cases(file, definition),
         "export": {
             "am": time_de(exported_at),
             "durch": exported_by,

@@ -1,11 +1,12 @@
 //! Vorgänger and Folgevorgänge over the API, on both databases: the Kreis takes up a Gemeinde's
-//! Anregung, which starts its Antrag; each case names the other, and only to those who may read
-//! it.
+//! Anregung, which starts its Antrag; each case names the other, in the API and in its case
+//! file, and only to those who may read it.
 
 use actix_web::http::StatusCode;
 use actix_web::test::{self as actix_test, TestRequest};
 use serde_json::json;
 use vorgang::db::models::{NewOrganisation, Organisation, Role};
+use vorgang::documents::zip::Archive;
 
 use crate::support::TestDatabase;
 use crate::support::api::send;
@@ -87,6 +88,24 @@ both_backends! {
         let journal = send!(app, get(&format!("/api/v1/cases/{antrag}/journal"), &coordinator));
         assert_eq!(journal.body[0]["kind"], "case_started");
         assert_eq!(journal.body[0]["payload"]["origin"], json!(origin_az));
+
+        // The Antrag's case file names its Vorgänger, for people and for programs.
+        let export = actix_test::call_service(&app, get(&format!("/api/v1/cases/{antrag}/export"), &coordinator).to_request()).await;
+        assert_eq!(export.status(), StatusCode::OK);
+        let bytes = actix_test::read_body(export).await;
+        let archive = Archive::parse(&bytes).expect("a well-formed ZIP archive");
+        let folder = antrag_case.body["aktenzeichen"].as_str().unwrap();
+        let member = |name: &str| archive.stored_content(&format!("{folder}/{name}"), 1 << 24).unwrap_or_else(|| panic!("{name} missing"));
+        let case_json: serde_json::Value = serde_json::from_slice(member("vorgang.json")).unwrap();
+        assert_eq!(case_json["related"], back.body);
+        let overview = String::from_utf8(member("akte.html").to_vec()).unwrap();
+        assert!(overview.contains(&format!("<dt>Gestartet aus</dt><dd>{origin_az} Anregung eines Kommunalen Integrationszentrums durch eine kreisangehörige Gemeinde, Schritt „Antrag eingeleitet“ (Abgeschlossen: ")), "{overview}");
+        let export = actix_test::call_service(&app, get(&format!("/api/v1/cases/{origin}/export"), &coordinator).to_request()).await;
+        let bytes = actix_test::read_body(export).await;
+        let archive = Archive::parse(&bytes).expect("a well-formed ZIP archive");
+        let overview = archive.stored_content(&format!("{origin_az}/akte.html"), 1 << 24).expect("akte.html");
+        let overview = String::from_utf8(overview.to_vec()).unwrap();
+        assert!(overview.contains(&format!("<dt>Folgevorgänge</dt><dd>{} Antrag auf Einrichtung eines Kommunalen Integrationszentrums, gestartet bei „Antrag eingeleitet“ (In Bearbeitung)</dd>", antrag_case.body["aktenzeichen"].as_str().unwrap())), "{overview}");
 
         // Another Kreis sees neither case; the Bewilligungsbehörde sees no unsubmitted one.
         for token in [&foreign, &authority] {

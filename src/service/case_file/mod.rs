@@ -6,7 +6,8 @@
 //! Layout below a folder named after the Aktenzeichen:
 //! - `akte.html`: overview, data, consultation with the Stellungnahmen, documents, timeline
 //!   (rendered by the caller from the page template `ui/akte.hbs`);
-//! - `vorgang.json`: the case with its data and the list of documents;
+//! - `vorgang.json`: the case with its data, the list of documents and the linked cases
+//!   (`related`: the one it was started from, the ones it started);
 //! - `journal.json`: every journal entry with its hashes, so the chain can be checked without
 //!   vorgang (see `docs/architecture.md`, Journal); another organisation's internal Vermerk
 //!   stands there without its text, as everywhere the exporter reads the journal;
@@ -22,17 +23,21 @@
 
 pub mod archive;
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
 use chrono::NaiveDateTime;
 use serde_json::{Value, json};
 
 use self::archive::{Content, Member};
 use super::ServiceError;
 use super::beteiligung::{self, AnswerVersion, MatrixRow};
+use super::case_links::{self, CaseLinks};
 use super::cases::{self, AccessCheck, LoadedCase};
 use super::data_summary::{self, Readers, References, SummaryLine};
 use super::internal;
-use super::workflows::WorkflowRegistry;
-use crate::auth::InternalReader;
+use super::workflows::{DeployedWorkflow, WorkflowRegistry};
+use crate::auth::{InternalReader, Principal};
 use crate::db::models::{CaseId, Organisation};
 use crate::db::{DbConnection, read_snapshot, write_transaction};
 use crate::documents::{self, Document, DocumentStore};
@@ -61,18 +66,25 @@ pub struct CaseFile {
     pub summary: Vec<SummaryLine>,
     /// All organisations, to name participants in the timeline.
     pub organisations: Vec<Organisation>,
+    /// The case it was started from and the cases it started, as far as the reader may read
+    /// them.
+    pub links: CaseLinks,
+    /// The newest versions of the linked cases' workflows, by key, for their titles.
+    pub linked_workflows: BTreeMap<String, Arc<DeployedWorkflow>>,
 }
 
 /// Reads the case file of case `id` if `check` allows it (else nothing is read beyond the case),
-/// with the internal Vermerke and documents of other organisations than `reader`'s withheld
-/// (`internal::redact`; their documents are left out).
+/// with the internal Vermerke and documents of other organisations than the `principal`'s
+/// withheld (`internal::redact`; their documents are left out), and the linked cases the
+/// principal may read.
 pub fn load(
     conn: &mut DbConnection,
     registry: &WorkflowRegistry,
     id: CaseId,
-    reader: InternalReader,
+    principal: &Principal,
     check: AccessCheck<'_>,
 ) -> Result<CaseFile, ServiceError> {
+    let reader = InternalReader::of(principal);
     read_snapshot(conn, |conn| {
         let (case, applicant) = cases::load_with_applicant(conn, registry, id)?;
         check(case.access())?;
@@ -106,6 +118,14 @@ pub fn load(
             .into_iter()
             .filter(|d| reader.sees(d.internal_to))
             .collect();
+        let links = case_links::of_case(conn, id, principal)?;
+        let mut linked_workflows = BTreeMap::new();
+        for linked in links.origin.iter().chain(&links.started) {
+            if !linked_workflows.contains_key(&linked.workflow) {
+                let workflow = registry.latest(conn, &linked.workflow)?;
+                linked_workflows.insert(linked.workflow.clone(), workflow);
+            }
+        }
         Ok(CaseFile {
             case,
             applicant,
@@ -114,6 +134,8 @@ pub fn load(
             consultations,
             summary,
             organisations,
+            links,
+            linked_workflows,
         })
     })
 }
@@ -289,6 +311,7 @@ impl CaseFile {
                 "entries": newest.seq,
                 "newest_hash": newest.hash,
             })),
+            "related": self.links,
         })
     }
 
