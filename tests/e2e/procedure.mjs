@@ -481,6 +481,13 @@ await run(async (browser) => {
     assert.doesNotMatch(csv, /\r\nKI-05558-/, 'only the filtered procedure');
     await coordinator.getByRole('link', { name: /^KIB-05558-/ }).first().click();
     await coordinator.waitForLoadState('load');
+    // It names the approved application it was started from, linked.
+    const origin = coordinator.locator('xpath=//dt[normalize-space()="Gestartet aus"]/following-sibling::dd[1]');
+    assert.match(
+      (await origin.textContent()).trim(),
+      /^KI-05558-\d{4}-\d{4} Antrag auf Einrichtung eines Kommunalen Integrationszentrums, Schritt „Bewilligt“ \(Abgeschlossen: Bewilligt\)$/,
+    );
+    assert.equal(await origin.getByRole('link').getAttribute('href'), casePath);
     await act(coordinator, 'Arbeitsaufnahme bestätigen');
     const text = await coordinator.locator('main').textContent();
     assert.ok(text.includes('Aktualisiertes Integrationskonzept vorlegen'), text);
