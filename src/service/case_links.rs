@@ -3,12 +3,16 @@
 //! it (`cases::Start`); here the link is read in both directions, for the case page and the API.
 //! Whoever reads a case sees only those linked cases they may read themselves.
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
 use diesel::prelude::*;
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::case_list::permitted;
 use super::error::ServiceError;
+use super::workflows::{DeployedWorkflow, WorkflowRegistry};
 use crate::auth::{Permission, Principal};
 use crate::db::DbConnection;
 use crate::db::models::{CaseId, OrganisationId};
@@ -108,4 +112,21 @@ pub fn of_case(
         origin: origin.and_then(keep),
         started: started.into_iter().filter_map(keep).collect(),
     })
+}
+
+/// The newest version of each linked case's workflow, by key: what the pages and the case file
+/// name them by (title, step titles, outcomes).
+pub fn workflows_of(
+    conn: &mut DbConnection,
+    registry: &WorkflowRegistry,
+    links: &CaseLinks,
+) -> Result<BTreeMap<String, Arc<DeployedWorkflow>>, ServiceError> {
+    let mut workflows = BTreeMap::new();
+    for linked in links.origin.iter().chain(&links.started) {
+        if !workflows.contains_key(&linked.workflow) {
+            let workflow = registry.latest(conn, &linked.workflow)?;
+            workflows.insert(linked.workflow.clone(), workflow);
+        }
+    }
+    Ok(workflows)
 }

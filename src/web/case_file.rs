@@ -21,15 +21,13 @@ use crate::auth::{Permission, Principal};
 use crate::db::Database;
 use crate::db::models::CaseId;
 use crate::documents::content_disposition;
-use crate::engine::definition::Definition;
 use crate::service::beteiligung::{parse_votum, votum_de};
 use crate::service::case_file::{self, CaseFile, archive};
-use crate::service::case_links::LinkedCase;
 use crate::service::{ServiceError, clock};
 use crate::web::api::ApiState;
 use crate::web::api::cases::permit;
 use crate::web::ui::case_page::{
-    actor_de, journal_item, size_de, status_de, status_invitation_de, time_de,
+    actor_de, journal_item, linked_cases_de, size_de, status_de, status_invitation_de, time_de,
 };
 
 /// Bytes collected before they are handed to the connection.
@@ -163,31 +161,6 @@ impl Write for ChannelWriter {
     }
 }
 
-/// The Vorgänger and Folgevorgänge as `ui/akte.hbs` names them: Aktenzeichen, procedure,
-/// the step that started the later case (of the earlier case's workflow), and the status.
-fn linked_cases(file: &CaseFile, own: &Definition) -> Value {
-    let line = |linked: &LinkedCase, origin: &Definition| {
-        let workflow = file.linked_workflows.get(&linked.workflow);
-        json!({
-            "aktenzeichen": linked.aktenzeichen,
-            "verfahren": workflow.map_or(linked.workflow.as_str(), |w| w.title.as_str()),
-            "schritt": origin.step_title(&linked.step),
-            "status": workflow.map_or_else(
-                || linked.status.clone(),
-                |w| status_de(w.definition(), &linked.status, linked.outcome.as_deref()),
-            ),
-        })
-    };
-    let origin = file.links.origin.as_ref().and_then(|o| {
-        let workflow = file.linked_workflows.get(&o.workflow)?;
-        Some(line(o, workflow.definition()))
-    });
-    json!({
-        "vorgaenger": origin,
-        "folgevorgaenge": file.links.started.iter().map(|s| line(s, own)).collect::<Vec<_>>(),
-    })
-}
-
 /// What `ui/akte.hbs` shows: the case file for people.
 fn overview(file: &CaseFile, exported_by: &str, exported_at: NaiveDateTime) -> Value {
     let case = &file.case;
@@ -215,7 +188,7 @@ fn overview(file: &CaseFile, exported_by: &str, exported_at: NaiveDateTime) -> V
             "geaendert": time_de(row.updated_at),
             "eingereicht": row.submitted_at.map(time_de),
         },
-        "bezug": linked_cases(file, definition),
+        "bezug": linked_cases_de(&file.links, &file.linked_workflows, definition),
         "export": {
             "am": time_de(exported_at),
             "durch": exported_by,

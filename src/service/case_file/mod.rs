@@ -119,13 +119,7 @@ pub fn load(
             .filter(|d| reader.sees(d.internal_to))
             .collect();
         let links = case_links::of_case(conn, id, principal)?;
-        let mut linked_workflows = BTreeMap::new();
-        for linked in links.origin.iter().chain(&links.started) {
-            if !linked_workflows.contains_key(&linked.workflow) {
-                let workflow = registry.latest(conn, &linked.workflow)?;
-                linked_workflows.insert(linked.workflow.clone(), workflow);
-            }
-        }
+        let linked_workflows = case_links::workflows_of(conn, registry, &links)?;
         Ok(CaseFile {
             case,
             applicant,

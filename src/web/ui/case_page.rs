@@ -7,7 +7,8 @@
 //! the page through [`show`] with their [`Overrides`] (field errors, a conflict, a notice).
 
 use std::borrow::Cow;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -22,15 +23,17 @@ use crate::auth::{CaseScope, Permission, Principal};
 use crate::db::models::{CaseId, Organisation};
 use crate::db::{Database, DbConnection};
 use crate::documents::{self, Document};
-use crate::engine::definition::Step;
+use crate::engine::definition::{Definition, Step};
 use crate::engine::{Clock, Refusal, available_actions, editors};
 use crate::journal::{self, JournalEntry};
 use crate::mail::outbox::{self, FailedMail};
 use crate::service::beteiligung::{self, MatrixRow};
+use crate::service::case_links::{self, CaseLinks, LinkedCase};
 use crate::service::cases::{self, LoadedCase};
+use crate::service::further_participant;
+use crate::service::workflows::DeployedWorkflow;
 use crate::service::{ServiceError, clock, mail};
 use crate::service::{absences, assignments, follow_ups};
-use crate::service::{case_links, further_participant};
 use crate::service::{internal, notes, time_windows};
 use crate::web::api::ApiState;
 use crate::web::api::cases::permit;
@@ -147,7 +150,9 @@ pub(super) fn load(
     } else {
         None
     };
-    let links = linked_cases(conn, api, &case, principal)?;
+    let linked = case_links::of_case(conn, case.row.id, principal)?;
+    let workflows = case_links::workflows_of(conn, &api.registry, &linked)?;
+    let links = linked_cases_de(&linked, &workflows, case.workflow.definition());
     let now = clock::now();
     let judged_by =
         time_windows::clock_for(conn, case.workflow.definition(), &case.instance, &now)?
@@ -170,40 +175,32 @@ pub(super) fn load(
     })
 }
 
-/// The case's Vorgänger and Folgevorgänge for the page: each with its workflow's title, its
-/// status in German and the title of the step that started the later one.
-fn linked_cases(
-    conn: &mut DbConnection,
-    api: &ApiState,
-    case: &LoadedCase,
-    principal: &Principal,
-) -> Result<Value, ServiceError> {
-    let links = case_links::of_case(conn, case.row.id, principal)?;
-    // The step belongs to the origin's workflow: the other case's for the Vorgänger, this
-    // case's own for its Folgevorgänge.
-    let mut line = |linked: &case_links::LinkedCase, origin_is_other: bool| {
-        let workflow = api.registry.latest(conn, &linked.workflow)?;
-        let definition = workflow.definition();
-        let origin = if origin_is_other {
-            definition
-        } else {
-            case.workflow.definition()
-        };
-        Ok::<_, ServiceError>(json!({
+/// The Vorgänger and Folgevorgänge as the case page and the case file name them: Aktenzeichen,
+/// procedure, status in German and the title of the step that started the later case (a step
+/// of the earlier case's workflow: the other's for the Vorgänger, `own` for the Folgevorgänge).
+pub(crate) fn linked_cases_de(
+    links: &CaseLinks,
+    workflows: &BTreeMap<String, Arc<DeployedWorkflow>>,
+    own: &Definition,
+) -> Value {
+    let line = |linked: &LinkedCase, origin: Option<&Definition>| {
+        let workflow = workflows.get(&linked.workflow);
+        let definition = workflow.map(|w| w.definition());
+        json!({
             "id": linked.id,
             "aktenzeichen": linked.aktenzeichen,
-            "verfahren": workflow.title,
-            "status": status_de(definition, &linked.status, linked.outcome.as_deref()),
-            "schritt": origin.step_title(&linked.step),
-        }))
+            "verfahren": workflow.map_or(linked.workflow.as_str(), |w| w.title.as_str()),
+            "status": definition.map_or_else(
+                || linked.status.clone(),
+                |d| status_de(d, &linked.status, linked.outcome.as_deref()),
+            ),
+            "schritt": origin.or(definition).map_or(linked.step.as_str(), |d| d.step_title(&linked.step)),
+        })
     };
-    let origin = links.origin.as_ref().map(|o| line(o, true)).transpose()?;
-    let started = links
-        .started
-        .iter()
-        .map(|started| line(started, false))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(json!({ "vorgaenger": origin, "folgevorgaenge": started }))
+    json!({
+        "vorgaenger": links.origin.as_ref().map(|o| line(o, None)),
+        "folgevorgaenge": links.started.iter().map(|s| line(s, Some(own))).collect::<Vec<_>>(),
+    })
 }
 
 /// Runs `work` on the blocking pool with a connection.
