@@ -1,6 +1,7 @@
 //! Which case started which. A step's `start_case` effect (the Bewilligung starts the Betrieb,
 //! the Anregung the Antrag) links the new case to the case and step it came from when it writes
-//! it (`cases::Start`); here the link is read in both directions, for the case page and the API.
+//! it (`cases::Start`); here the link is read in both directions, for the case page, the case file
+//! and the API.
 //! Whoever reads a case sees only those linked cases they may read themselves.
 
 use std::collections::BTreeMap;
