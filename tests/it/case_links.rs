@@ -1,16 +1,21 @@
-//! Vorgänger and Folgevorgänge over the API, on both databases: the Kreis takes up a Gemeinde's
-//! Anregung, which starts its Antrag; each case names the other, in the API and in its case
-//! file, and only to those who may read it.
+//! Vorgänger and Folgevorgänge, on both databases: the Kreis takes up a Gemeinde's Anregung,
+//! which starts its Antrag; each case names the other, in the API and in its case file, and only
+//! to those who may read it; the Aussonderung of the Anregung names the Antrag, which stays.
 
 use actix_web::http::StatusCode;
 use actix_web::test::{self as actix_test, TestRequest};
+use diesel::prelude::*;
 use serde_json::json;
 use vorgang::db::models::{NewOrganisation, Organisation, Role};
+use vorgang::db::schema::{cases, outbox};
 use vorgang::documents::zip::Archive;
 
 use crate::support::TestDatabase;
 use crate::support::api::send;
-use crate::support::auth::{create_user, staff_token, test_auth};
+use crate::support::auth::{create_user, staff_token};
+use crate::support::ui::{Browser, ui_app};
+
+const PASSWORD: &str = "richtig-langes-passwort";
 
 fn get(uri: &str, token: &str) -> TestRequest {
     TestRequest::get()
@@ -33,9 +38,8 @@ both_backends! {
         let reader = staff_token(&create_user(&mut db.connection(), "l@kreis-soest.de", "05974", &[Role::Lesen], None));
         let foreign = staff_token(&create_user(&mut db.connection(), "k@kreis-kleve.de", "05154", &[Role::Koordination], None));
         let authority = staff_token(&create_user(&mut db.connection(), "p@bezreg-arnsberg.nrw.de", "KFI", &[Role::Bewilligung], None));
-        let pool = db.pool(4);
-        let api = crate::support::api::state(&pool, dir.path());
-        let app = actix_test::init_service(vorgang::web::app(pool, test_auth(), api)).await;
+        let admin = staff_token(&create_user(&mut db.connection(), "it@kreis-soest.de", "05974", &[Role::Admin], Some(PASSWORD)));
+        let app = ui_app!(db, dir);
 
         let anregung = json!({ "gemeinde": "05974028", "eingang_am": "2026-11-02", "inhalt": "Bedarf an Sprachmittlung" });
         let created = send!(app, TestRequest::post()
@@ -117,5 +121,30 @@ both_backends! {
         assert_eq!(unknown.status, StatusCode::NOT_FOUND);
         let anonymous = send!(app, TestRequest::get().uri(&uri));
         assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+
+        // Years later the Anregung is due for the Aussonderung: the form names the Antrag that
+        // stays. Once it is gone, the Antrag has no Vorgänger, its journal still names it.
+        diesel::update(cases::table.find(origin))
+            .set(cases::updated_at.eq(chrono::NaiveDate::from_ymd_opt(2019, 3, 1).unwrap().and_hms_opt(10, 0, 0).unwrap()))
+            .execute(&mut db.connection())
+            .unwrap();
+        diesel::update(outbox::table).set(outbox::status.eq("sent")).execute(&mut db.connection()).unwrap();
+        let mut browser = Browser::from("10.0.0.5:1000");
+        browser.login(&app, "it@kreis-soest.de", PASSWORD).await;
+        let form = browser.get(&app, &format!("/admin/aussonderung/{origin}")).await;
+        assert_eq!(form.status, 200, "{}", form.body);
+        assert!(form.body.contains(&format!("<dt>Folgevorgänge</dt><dd><a href=\"/vorgaenge/{antrag}\">{}</a> Antrag auf Einrichtung eines Kommunalen Integrationszentrums (In Bearbeitung)</dd>", antrag_case.body["aktenzeichen"].as_str().unwrap())), "{}", form.body);
+        assert!(form.body.contains("Die verknüpften Vorgänge bleiben bestehen"), "{}", form.body);
+        let disposed = send!(app, TestRequest::post()
+            .uri(&format!("/api/v1/admin/retention/{origin}/dispose"))
+            .insert_header(("Authorization", format!("Bearer {admin}")))
+            .set_json(json!({ "decision": "declined" })));
+        assert_eq!(disposed.status, StatusCode::CREATED, "{}", disposed.body);
+        let after = send!(app, get(&format!("/api/v1/cases/{antrag}/related"), &coordinator));
+        assert_eq!(after.body, json!({ "origin": null, "started": [] }));
+        let journal = send!(app, get(&format!("/api/v1/cases/{antrag}/journal"), &coordinator));
+        assert_eq!(journal.body[0]["payload"]["origin"], json!(origin_az));
+        let breaks = vorgang::journal::verify_all(&mut db.connection()).unwrap();
+        assert!(breaks.is_empty(), "{breaks:?}");
     }
 }

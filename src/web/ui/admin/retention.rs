@@ -11,10 +11,12 @@ use crate::auth::Permission;
 use crate::db::models::{CaseId, DefinitionRow};
 use crate::db::{Database, DbConnection};
 use crate::engine::data::DataError;
+use crate::service::case_links;
 use crate::service::retention::{self, Decision, Disposal, DisposedCase, DueCase, RetentionPolicy};
 use crate::service::{ServiceError, clock};
 use crate::web::api::ApiState;
 use crate::web::ui::case_list::status_label;
+use crate::web::ui::case_page::linked_cases_de;
 use crate::web::ui::{CsrfForm, Session, UiSession, layout, render, see_other};
 
 const NOTICES: &[(&str, &str)] = &[(
@@ -169,19 +171,35 @@ async fn form_page(
 ) -> HttpResponse {
     let today = clock::now().today;
     let state = api.clone();
+    let reader = session.principal().clone();
     let due = db
         .run(move |conn| {
-            Ok(RetentionPolicy::load(conn, state.retention_years)
-                .and_then(|policy| Ok(retention::due_case(conn, CaseId(id), today, &policy)?)))
+            Ok((|| {
+                let policy = RetentionPolicy::load(conn, state.retention_years)?;
+                let Some(case) = retention::due_case(conn, CaseId(id), today, &policy)? else {
+                    return Ok(None);
+                };
+                // The cases it is linked with lose the link when it goes.
+                let links = case_links::of_case(conn, CaseId(id), &reader)?;
+                let linked = !links.is_empty();
+                let links = if linked {
+                    let workflows = case_links::workflows_of(conn, &state.registry, &links)?;
+                    let own = state.registry.latest(conn, &case.workflow)?;
+                    linked_cases_de(&links, &workflows, own.definition())
+                } else {
+                    json!({ "vorgaenger": null, "folgevorgaenge": [] })
+                };
+                Ok(Some((case, (linked, links))))
+            })())
         })
         .await
         .map_err(ServiceError::Db)
-        .and_then(|due| due);
+        .and_then(|due: Result<_, ServiceError>| due);
     let case = match due {
         Ok(case) => case,
         Err(error) => return failure(api, session, error),
     };
-    let Some(case) = case else {
+    let Some((case, (linked, links))) = case else {
         return failure(
             api,
             session,
@@ -198,6 +216,8 @@ async fn form_page(
         Some("/admin"),
     );
     context["vorgang"] = due_json(&case);
+    context["bezug"] = links;
+    context["verknuepft"] = json!(linked);
     context["entscheidungen"] = json!(
         [Decision::Archived, Decision::Declined]
             .iter()
