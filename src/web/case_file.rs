@@ -188,7 +188,7 @@ fn overview(file: &CaseFile, exported_by: &str, exported_at: NaiveDateTime) -> V
             "geaendert": time_de(row.updated_at),
             "eingereicht": row.submitted_at.map(time_de),
         },
-        "bezug": linked_cases_de(&file.links, &file.linked_workflows, definition),
+        "bezug": linked_cases_de(&file.links, &file.linked_workflows, Some(definition)),
         "export": {
             "am": time_de(exported_at),
             "durch": exported_by,

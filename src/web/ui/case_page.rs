@@ -152,7 +152,7 @@ pub(super) fn load(
     };
     let linked = case_links::of_case(conn, case.row.id, principal)?;
     let workflows = case_links::workflows_of(conn, &api.registry, &linked)?;
-    let links = linked_cases_de(&linked, &workflows, case.workflow.definition());
+    let links = linked_cases_de(&linked, &workflows, Some(case.workflow.definition()));
     let now = clock::now();
     let judged_by =
         time_windows::clock_for(conn, case.workflow.definition(), &case.instance, &now)?
@@ -177,15 +177,18 @@ pub(super) fn load(
 
 /// The Vorgänger and Folgevorgänge as the case page and the case file name them: Aktenzeichen,
 /// procedure, status in German and the title of the step that started the later case (a step
-/// of the earlier case's workflow: the other's for the Vorgänger, `own` for the Folgevorgänge).
+/// of the earlier case's workflow: the other's for the Vorgänger, `own` for the Folgevorgänge;
+/// its key where `own` is not given).
 pub(crate) fn linked_cases_de(
     links: &CaseLinks,
     workflows: &BTreeMap<String, Arc<DeployedWorkflow>>,
-    own: &Definition,
+    own: Option<&Definition>,
 ) -> Value {
+    let definition_of = |key: &str| workflows.get(key).map(|w| w.definition());
+    // `origin`: the workflow the step that started the later case belongs to.
     let line = |linked: &LinkedCase, origin: Option<&Definition>| {
         let workflow = workflows.get(&linked.workflow);
-        let definition = workflow.map(|w| w.definition());
+        let definition = definition_of(&linked.workflow);
         json!({
             "id": linked.id,
             "aktenzeichen": linked.aktenzeichen,
@@ -194,12 +197,12 @@ pub(crate) fn linked_cases_de(
                 || linked.status.clone(),
                 |d| status_de(d, &linked.status, linked.outcome.as_deref()),
             ),
-            "schritt": origin.or(definition).map_or(linked.step.as_str(), |d| d.step_title(&linked.step)),
+            "schritt": origin.map_or(linked.step.as_str(), |d| d.step_title(&linked.step)),
         })
     };
     json!({
-        "vorgaenger": links.origin.as_ref().map(|o| line(o, None)),
-        "folgevorgaenge": links.started.iter().map(|s| line(s, Some(own))).collect::<Vec<_>>(),
+        "vorgaenger": links.origin.as_ref().map(|o| line(o, definition_of(&o.workflow))),
+        "folgevorgaenge": links.started.iter().map(|s| line(s, own)).collect::<Vec<_>>(),
     })
 }
 

@@ -159,6 +159,38 @@ pub async fn form(
     .await
 }
 
+/// A due case with the cases linked with it, which stay and lose the link when it goes.
+struct DueWithLinks {
+    case: DueCase,
+    /// Whether any linked case is named.
+    linked: bool,
+    /// The linked cases as the form names them.
+    named: Value,
+}
+
+/// Case `id` if it is due, with its linked cases.
+fn due_with_links(
+    conn: &mut DbConnection,
+    api: &ApiState,
+    id: CaseId,
+    today: chrono::NaiveDate,
+    reader: &crate::auth::Principal,
+) -> Result<Option<DueWithLinks>, ServiceError> {
+    let policy = RetentionPolicy::load(conn, api.retention_years)?;
+    let Some(case) = retention::due_case(conn, id, today, &policy)? else {
+        return Ok(None);
+    };
+    let links = case_links::of_case(conn, id, reader)?;
+    let workflows = case_links::workflows_of(conn, &api.registry, &links)?;
+    // The form names no steps, so the case's own workflow is not read.
+    let named = linked_cases_de(&links, &workflows, None);
+    Ok(Some(DueWithLinks {
+        case,
+        linked: !links.is_empty(),
+        named,
+    }))
+}
+
 /// The form for due case `id`, with `input` and `errors`; "not found" when the case is not due.
 async fn form_page(
     api: &web::Data<ApiState>,
@@ -173,33 +205,20 @@ async fn form_page(
     let state = api.clone();
     let reader = session.principal().clone();
     let due = db
-        .run(move |conn| {
-            Ok((|| {
-                let policy = RetentionPolicy::load(conn, state.retention_years)?;
-                let Some(case) = retention::due_case(conn, CaseId(id), today, &policy)? else {
-                    return Ok(None);
-                };
-                // The cases it is linked with lose the link when it goes.
-                let links = case_links::of_case(conn, CaseId(id), &reader)?;
-                let linked = !links.is_empty();
-                let links = if linked {
-                    let workflows = case_links::workflows_of(conn, &state.registry, &links)?;
-                    let own = state.registry.latest(conn, &case.workflow)?;
-                    linked_cases_de(&links, &workflows, own.definition())
-                } else {
-                    json!({ "vorgaenger": null, "folgevorgaenge": [] })
-                };
-                Ok(Some((case, (linked, links))))
-            })())
-        })
+        .run(move |conn| Ok(due_with_links(conn, &state, CaseId(id), today, &reader)))
         .await
         .map_err(ServiceError::Db)
-        .and_then(|due: Result<_, ServiceError>| due);
+        .and_then(|due| due);
     let case = match due {
         Ok(case) => case,
         Err(error) => return failure(api, session, error),
     };
-    let Some((case, (linked, links))) = case else {
+    let Some(DueWithLinks {
+        case,
+        linked,
+        named,
+    }) = case
+    else {
         return failure(
             api,
             session,
@@ -216,7 +235,7 @@ async fn form_page(
         Some("/admin"),
     );
     context["vorgang"] = due_json(&case);
-    context["bezug"] = links;
+    context["bezug"] = named;
     context["verknuepft"] = json!(linked);
     context["entscheidungen"] = json!(
         [Decision::Archived, Decision::Declined]
