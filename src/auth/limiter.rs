@@ -1,38 +1,37 @@
-//! Limits on failed logins, per account (normalised e-mail) and per client address.
+//! Limits on failed logins, and on requests for a password-reset link, per account (normalised
+//! e-mail) and per client address.
 //!
-//! Each key has a GCRA bucket (governor) of `max_failures` cells that refills at
-//! `max_failures` per `window`. Every login attempt *reserves* a cell on each of its keys before
-//! the password is checked; a failed attempt keeps it, a successful one gives it back. So only
-//! failures count, a success never clears earlier failures, and concurrent attempts cannot slip
-//! past the limit while their passwords are still being hashed. With no cell left the attempt is
-//! refused before the password is looked at, even if it is right, until a cell refills.
+//! Each key has a GCRA bucket of `max_failures` cells that refills at `max_failures` per
+//! `window`. Every attempt *reserves* a cell on each of its keys before the password is checked;
+//! a failed attempt keeps it, a successful one gives it back. So only failures count, a success
+//! never clears earlier failures, and concurrent attempts cannot slip past the limit while their
+//! passwords are still being hashed. With no cell left the attempt is refused before the password
+//! is looked at, even if it is right, until a cell refills.
 //!
-//! Giving a cell back is not something governor offers, so the limiter runs on a state store of
-//! our own (`FailureStore`) that can do it.
+//! The buckets live in the database (`attempt_limits`), not in the process: every instance on
+//! one database counts the same failures (five per account, not five per instance behind a load
+//! balancer), and a restart forgets none. A bucket is stored as its theoretical arrival time in
+//! wall-clock milliseconds, the one time that instances share; a monotonic clock starts anew in
+//! every process. An in-process rate limiter such as governor keeps its state relative to its
+//! own start and offers no way to give a cell back, so the arithmetic (a few lines) is here.
 
-use std::collections::HashMap;
-use std::hash::Hash;
-use std::num::NonZeroU32;
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use governor::clock::{Clock, MonotonicClock};
-use governor::middleware::NoOpMiddleware;
-use governor::nanos::Nanos;
-use governor::state::StateStore;
-use governor::{Quota, RateLimiter};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+
+use crate::db::schema::attempt_limits;
+use crate::db::{Database, DbConnection, DbError, reused, write_alone, write_transaction};
 
 /// Longest e-mail key kept; longer input is cut (no valid address is that long).
 const MAX_ACCOUNT_KEY_CHARS: usize = 320;
-
-/// Once the store holds this many keys, stale ones are dropped on the next write.
-const PRUNE_ABOVE: usize = 10_000;
 
 /// How many failed logins are allowed per key, and over which window the allowance refills.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LoginLimits {
     /// Failures allowed in a burst; the next attempt on that key is refused.
-    pub max_failures: NonZeroU32,
+    pub max_failures: std::num::NonZeroU32,
     /// Time in which `max_failures` cells refill (one every `window / max_failures`).
     pub window: Duration,
 }
@@ -41,22 +40,23 @@ impl Default for LoginLimits {
     /// Five failures per 15 minutes.
     fn default() -> Self {
         Self {
-            max_failures: NonZeroU32::new(5).unwrap_or(NonZeroU32::MIN),
+            max_failures: std::num::NonZeroU32::new(5).unwrap_or(std::num::NonZeroU32::MIN),
             window: Duration::from_secs(15 * 60),
         }
     }
 }
 
 impl LoginLimits {
-    /// Time after which one more attempt is allowed again.
-    fn period(&self) -> Duration {
-        (self.window / self.max_failures.get()).max(Duration::from_millis(1))
+    /// Milliseconds after which one more attempt is allowed again (one cell).
+    fn period_ms(&self) -> i64 {
+        let period = self.window / self.max_failures.get();
+        i64::try_from(period.as_millis()).unwrap_or(i64::MAX).max(1)
     }
 
-    fn quota(&self) -> Quota {
-        Quota::with_period(self.period())
-            .unwrap_or_else(|| Quota::per_second(self.max_failures))
-            .allow_burst(self.max_failures)
+    /// How far a bucket's time may run ahead of now and still take one more attempt.
+    fn tolerance_ms(&self) -> i64 {
+        self.period_ms()
+            .saturating_mul(i64::from(self.max_failures.get()) - 1)
     }
 }
 
@@ -84,86 +84,39 @@ impl LimitKey {
     pub fn address(address: Option<std::net::IpAddr>) -> Self {
         Self::Address(address.map_or_else(|| "unbekannt".to_string(), |ip| ip.to_string()))
     }
-}
 
-/// GCRA state per key, with the means to give a reserved cell back.
-#[derive(Debug, Default)]
-struct FailureStore {
-    entries: Mutex<HashMap<LimitKey, Entry>>,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Entry {
-    /// Theoretical arrival time (GCRA), relative to the limiter's start.
-    tat: Nanos,
-    /// Last change, to drop entries that are indistinguishable from fresh ones.
-    touched: Instant,
-}
-
-impl FailureStore {
-    fn lock(&self) -> MutexGuard<'_, HashMap<LimitKey, Entry>> {
-        self.entries.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Takes one cell's worth of time off the key's state: undoes a reservation.
-    fn give_back(&self, key: &LimitKey, cell: Nanos) {
-        if let Some(entry) = self.lock().get_mut(key) {
-            entry.tat = entry.tat.saturating_sub(cell);
+    /// The key as stored: kind and value, so that an address never meets an account.
+    fn subject(&self) -> String {
+        match self {
+            Self::Account(email) => format!("account:{email}"),
+            Self::Address(address) => format!("address:{address}"),
         }
     }
+}
 
-    /// Number of keys held.
-    fn len(&self) -> usize {
-        self.lock().len()
+/// Why an attempt may not go ahead.
+#[derive(Debug, thiserror::Error)]
+pub enum Refused {
+    /// A key has used up its allowance; a cell refills after this long.
+    #[error("zu viele Versuche, erneut in {0:?}")]
+    TooMany(Duration),
+    /// The limits could not be read or written; the attempt is not let through uncounted.
+    #[error(transparent)]
+    Database(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for Refused {
+    fn from(error: diesel::result::Error) -> Self {
+        Self::Database(error.into())
     }
 }
 
-/// The store as governor sees it: shared, so the limiter can still reach it to give cells back.
-#[derive(Debug, Clone)]
-struct SharedStore {
-    store: Arc<FailureStore>,
-    /// A bucket untouched for this long is full again and can be forgotten.
-    forget_after: Duration,
-}
-
-impl StateStore for SharedStore {
-    type Key = LimitKey;
-
-    fn measure_and_replace<T, F, E>(&self, key: &LimitKey, f: F) -> Result<T, E>
-    where
-        F: Fn(Option<Nanos>) -> Result<(T, Nanos), E>,
-    {
-        let mut entries = self.store.lock();
-        let (outcome, tat) = f(entries.get(key).map(|entry| entry.tat))?;
-        let now = Instant::now();
-        if entries.len() > PRUNE_ABOVE {
-            entries.retain(|_, entry| now.duration_since(entry.touched) < self.forget_after);
-        }
-        entries.insert(key.clone(), Entry { tat, touched: now });
-        Ok(outcome)
-    }
-}
-
-/// Counts failed logins and refuses attempts on keys that have used up their allowance.
-pub struct LoginLimiter<C: Clock = MonotonicClock> {
-    limiter: RateLimiter<LimitKey, SharedStore, C, NoOpMiddleware<C::Instant>>,
-    store: Arc<FailureStore>,
-    cell: Nanos,
-}
-
-impl<C: Clock> std::fmt::Debug for LoginLimiter<C> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoginLimiter")
-            .field("keys", &self.store.len())
-            .finish()
-    }
-}
-
-impl LoginLimiter {
-    /// A limiter on the monotonic clock.
-    pub fn new(limits: LoginLimits) -> Self {
-        Self::with_clock(limits, MonotonicClock)
-    }
+/// Counts attempts of one kind (logins, or requests for a reset link) and refuses attempts on
+/// keys that have used up their allowance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoginLimiter {
+    scope: &'static str,
+    limits: LoginLimits,
 }
 
 impl Default for LoginLimiter {
@@ -177,76 +130,248 @@ impl Default for LoginLimiter {
 #[must_use = "dropping a reservation counts the attempt as a failure"]
 #[derive(Debug)]
 pub struct Reservation {
-    store: Arc<FailureStore>,
-    keys: Vec<LimitKey>,
-    cell: Nanos,
+    scope: &'static str,
+    subjects: Vec<String>,
+    period_ms: i64,
 }
 
 impl Reservation {
-    /// The attempt did not fail: its cells are returned.
-    pub fn give_back(self) {
-        for key in &self.keys {
-            self.store.give_back(key, self.cell);
+    /// The attempt did not fail: its cells are returned. A failure to do so is logged and
+    /// otherwise ignored (the attempt then counts, which is the safe side).
+    pub async fn give_back(self, db: &Database) {
+        let outcome = db.run(move |conn| self.give_back_now(conn)).await;
+        if let Err(error) = outcome {
+            tracing::warn!(%error, "could not return a reserved login attempt");
         }
+    }
+
+    /// [`Self::give_back`] on a connection of the caller's.
+    pub fn give_back_now(self, conn: &mut DbConnection) -> Result<(), DbError> {
+        write_alone(conn, |conn| {
+            for subject in &self.subjects {
+                diesel::update(
+                    attempt_limits::table
+                        .filter(attempt_limits::scope.eq(self.scope))
+                        .filter(attempt_limits::subject.eq(subject)),
+                )
+                .set(attempt_limits::tat_ms.eq(attempt_limits::tat_ms - self.period_ms))
+                .execute(conn)?;
+            }
+            Ok(())
+        })
     }
 }
 
-impl<C: Clock> LoginLimiter<C> {
-    /// A limiter on the given clock (tests use governor's `FakeRelativeClock`).
-    pub fn with_clock(limits: LoginLimits, clock: C) -> Self {
-        let store = Arc::new(FailureStore::default());
-        let shared = SharedStore {
-            store: Arc::clone(&store),
-            forget_after: limits.window,
-        };
+/// The row an upsert returns when it counted the attempt (none when it was refused); only its
+/// presence matters.
+#[derive(QueryableByName)]
+struct Counted {
+    #[diesel(sql_type = BigInt, column_name = tat_ms)]
+    _tat_ms: i64,
+}
+
+impl LoginLimiter {
+    /// The limiter of failed logins (API token and web login alike).
+    pub const fn new(limits: LoginLimits) -> Self {
         Self {
-            limiter: RateLimiter::new(limits.quota(), shared, clock),
-            store,
-            cell: Nanos::from(limits.period()),
+            scope: "login",
+            limits,
         }
     }
 
-    /// Reserves a cell on every key for one login attempt, or says how long to wait when any
-    /// key has none left (then nothing is reserved).
-    pub fn reserve(&self, keys: &[LimitKey]) -> Result<Reservation, Duration> {
-        let mut reserved = Reservation {
-            store: Arc::clone(&self.store),
-            keys: Vec::with_capacity(keys.len()),
-            cell: self.cell,
-        };
-        let mut wait = None::<Duration>;
-        for key in keys {
-            match self.limiter.check_key(key) {
-                Ok(()) => reserved.keys.push(key.clone()),
-                Err(not_until) => {
-                    let this = not_until.wait_time_from(self.limiter.clock().now());
+    /// The limiter of requests for a password-reset link: counted apart from logins.
+    pub const fn for_reset_links(limits: LoginLimits) -> Self {
+        Self {
+            scope: "reset-link",
+            limits,
+        }
+    }
+
+    /// Reserves a cell on every key for one attempt, now; see [`Self::reserve_at`].
+    pub async fn reserve(&self, db: &Database, keys: &[LimitKey]) -> Result<Reservation, Refused> {
+        let limiter = *self;
+        let keys = keys.to_vec();
+        let now = Utc::now();
+        db.run(move |conn| Ok(limiter.reserve_at(conn, &keys, now)))
+            .await?
+    }
+
+    /// Reserves a cell on every key for one attempt at `now`, or says how long to wait when any
+    /// key has none left (then nothing is reserved). One write transaction: the keys are taken
+    /// in a fixed order, so two attempts sharing keys never wait for each other in a circle.
+    pub fn reserve_at(
+        &self,
+        conn: &mut DbConnection,
+        keys: &[LimitKey],
+        now: DateTime<Utc>,
+    ) -> Result<Reservation, Refused> {
+        let mut subjects: Vec<String> = keys.iter().map(LimitKey::subject).collect();
+        subjects.sort();
+        subjects.dedup();
+        let now_ms = now.timestamp_millis();
+        write_transaction(conn, |conn| {
+            let mut wait = None::<Duration>;
+            for subject in &subjects {
+                if let Some(this) = self.count(conn, subject, now_ms)? {
                     wait = Some(wait.map_or(this, |w| w.max(this)));
                 }
             }
-        }
-        match wait {
-            None => Ok(reserved),
-            Some(wait) => {
-                reserved.give_back();
-                Err(wait)
+            if let Some(wait) = wait {
+                // Rolls the transaction back: the other keys' cells are not taken either.
+                return Err(Refused::TooMany(wait));
             }
+            forget_refilled(conn, now)?;
+            Ok(())
+        })?;
+        Ok(Reservation {
+            scope: self.scope,
+            subjects,
+            period_ms: self.limits.period_ms(),
+        })
+    }
+
+    /// Takes a cell of `subject`'s bucket if it has one; else how long until it has.
+    fn count(
+        &self,
+        conn: &mut DbConnection,
+        subject: &str,
+        now_ms: i64,
+    ) -> Result<Option<Duration>, Refused> {
+        let period = self.limits.period_ms();
+        let tolerance = self.limits.tolerance_ms();
+        // GCRA in one statement, atomic on both backends: a new key starts a cell ahead of now;
+        // a known one moves on by a cell from its time or from now, whichever is later, unless
+        // its time is already more than the tolerance ahead (then no row comes back).
+        let upsert = |p: char| {
+            format!(
+                "INSERT INTO attempt_limits (scope, subject, tat_ms) VALUES ({p}1, {p}2, {p}3 + {p}4) \
+                 ON CONFLICT (scope, subject) DO UPDATE SET tat_ms = \
+                 CASE WHEN attempt_limits.tat_ms > {p}3 THEN attempt_limits.tat_ms ELSE {p}3 END + {p}4 \
+                 WHERE attempt_limits.tat_ms - {p}3 <= {p}5 \
+                 RETURNING tat_ms"
+            )
+        };
+        macro_rules! counted {
+            ($sql:expr, $conn:expr) => {
+                reused(
+                    diesel::sql_query($sql)
+                        .bind::<Text, _>(self.scope)
+                        .bind::<Text, _>(subject)
+                        .bind::<BigInt, _>(now_ms)
+                        .bind::<BigInt, _>(period)
+                        .bind::<BigInt, _>(tolerance),
+                )
+                .get_result::<Counted>($conn)
+                .optional()?
+            };
         }
+        let counted = match conn {
+            DbConnection::Sqlite(c) => counted!(upsert('?'), c),
+            DbConnection::Pg(c) => counted!(upsert('$'), c),
+        };
+        if counted.is_some() {
+            return Ok(None);
+        }
+        let tat_ms: i64 = attempt_limits::table
+            .filter(attempt_limits::scope.eq(self.scope))
+            .filter(attempt_limits::subject.eq(subject))
+            .select(attempt_limits::tat_ms)
+            .first(conn)?;
+        let wait_ms = tat_ms
+            .saturating_sub(now_ms)
+            .saturating_sub(tolerance)
+            .max(1);
+        Ok(Some(Duration::from_millis(
+            u64::try_from(wait_ms).unwrap_or(1),
+        )))
+    }
+}
+
+/// Deletes the buckets that are full again (their time has passed), of every scope: they count as
+/// no row. Each counted attempt calls it, and the nightly `housekeeping` job, so that no address
+/// stays stored long after its last attempt. On PostgreSQL it skips rows an attempt holds, so it
+/// never waits for one.
+pub fn forget_refilled(conn: &mut DbConnection, now: DateTime<Utc>) -> QueryResult<usize> {
+    let now_ms = now.timestamp_millis();
+    match conn {
+        DbConnection::Sqlite(c) => {
+            diesel::delete(attempt_limits::table.filter(attempt_limits::tat_ms.lt(now_ms)))
+                .execute(c)
+        }
+        DbConnection::Pg(c) => diesel::sql_query(
+            "DELETE FROM attempt_limits WHERE (scope, subject) IN \
+             (SELECT scope, subject FROM attempt_limits WHERE tat_ms < $1 \
+              FOR UPDATE SKIP LOCKED)",
+        )
+        .bind::<BigInt, _>(now_ms)
+        .execute(c),
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use governor::clock::FakeRelativeClock;
+    use std::num::NonZeroU32;
 
     use super::*;
+    use crate::db::{ConnectionFactory, DatabaseUrl, migrations};
 
-    fn limiter() -> (LoginLimiter<FakeRelativeClock>, FakeRelativeClock) {
-        let clock = FakeRelativeClock::default();
-        let limits = LoginLimits {
-            max_failures: NonZeroU32::new(5).unwrap(),
-            window: Duration::from_secs(300),
-        };
-        (LoginLimiter::with_clock(limits, clock.clone()), clock)
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        conn: DbConnection,
+        limiter: LoginLimiter,
+        now: DateTime<Utc>,
+    }
+
+    impl Fixture {
+        fn new() -> Self {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("limits.db");
+            let url = DatabaseUrl::parse(path.to_str().unwrap()).unwrap();
+            let mut conn = ConnectionFactory::new(url).open().unwrap();
+            migrations::run_pending(&mut conn).unwrap();
+            let limiter = LoginLimiter::new(LoginLimits {
+                max_failures: NonZeroU32::new(5).unwrap(),
+                window: Duration::from_secs(300),
+            });
+            let now = DateTime::parse_from_rfc3339("2026-12-07T08:00:00Z")
+                .unwrap()
+                .to_utc();
+            Self {
+                _dir: dir,
+                conn,
+                limiter,
+                now,
+            }
+        }
+
+        fn reserve(&mut self, keys: &[LimitKey]) -> Result<Reservation, Duration> {
+            match self.limiter.reserve_at(&mut self.conn, keys, self.now) {
+                Ok(reservation) => Ok(reservation),
+                Err(Refused::TooMany(wait)) => Err(wait),
+                Err(Refused::Database(error)) => panic!("{error}"),
+            }
+        }
+
+        fn fail(&mut self, keys: &[LimitKey]) {
+            drop(self.reserve(keys).unwrap());
+        }
+
+        fn succeed(&mut self, keys: &[LimitKey]) {
+            let reservation = self.reserve(keys).unwrap();
+            reservation.give_back_now(&mut self.conn).unwrap();
+        }
+
+        fn advance(&mut self, by: Duration) {
+            self.now += chrono::TimeDelta::from_std(by).unwrap();
+        }
+
+        fn rows(&mut self) -> Vec<String> {
+            attempt_limits::table
+                .select(attempt_limits::subject)
+                .order(attempt_limits::subject)
+                .load(&mut self.conn)
+                .unwrap()
+        }
     }
 
     fn keys(email: &str, address: &str) -> Vec<LimitKey> {
@@ -258,69 +383,110 @@ mod tests {
 
     #[test]
     fn five_failures_then_refused_until_a_cell_refills() {
-        let (limiter, clock) = limiter();
+        let mut f = Fixture::new();
         let anna = keys("Anna@Example.org", "10.0.0.1");
         for _ in 0..5 {
-            drop(limiter.reserve(&anna).unwrap());
+            f.fail(&anna);
         }
-        let wait = limiter.reserve(&anna).unwrap_err();
+        let wait = f.reserve(&anna).unwrap_err();
         assert_eq!(wait, Duration::from_secs(60));
         // Refused attempts do not count: waiting one period frees exactly one attempt.
-        clock.advance(Duration::from_secs(60));
-        drop(limiter.reserve(&anna).unwrap());
-        assert!(limiter.reserve(&anna).is_err());
+        f.advance(Duration::from_secs(30));
+        assert_eq!(f.reserve(&anna).unwrap_err(), Duration::from_secs(30));
+        f.advance(Duration::from_secs(30));
+        f.fail(&anna);
+        assert!(f.reserve(&anna).is_err());
         // After the whole window, the full allowance is back.
-        clock.advance(Duration::from_secs(300));
+        f.advance(Duration::from_secs(300));
         for _ in 0..5 {
-            drop(limiter.reserve(&anna).unwrap());
+            f.fail(&anna);
         }
+        assert!(f.reserve(&anna).is_err());
     }
 
     #[test]
     fn successes_do_not_count_and_do_not_clear_failures() {
-        let (limiter, _clock) = limiter();
+        let mut f = Fixture::new();
         let address = "10.0.0.2";
         for _ in 0..4 {
-            drop(
-                limiter
-                    .reserve(&keys("mallory@example.org", address))
-                    .unwrap(),
-            );
+            f.fail(&keys("mallory@example.org", address));
         }
         // Many successful logins of others from the same address: not counted...
         for _ in 0..20 {
-            limiter
-                .reserve(&keys("bob@example.org", address))
-                .unwrap()
-                .give_back();
+            f.succeed(&keys("bob@example.org", address));
         }
         // ...and they did not reset the address: one more failure exhausts it.
-        drop(
-            limiter
-                .reserve(&keys("mallory2@example.org", address))
-                .unwrap(),
-        );
-        assert!(
-            limiter
-                .reserve(&keys("carol@example.org", address))
-                .is_err()
-        );
+        f.fail(&keys("mallory2@example.org", address));
+        assert!(f.reserve(&keys("carol@example.org", address)).is_err());
         // Other addresses are unaffected, and so is the account of bob.
-        assert!(
-            limiter
-                .reserve(&keys("bob@example.org", "10.0.0.3"))
-                .is_ok()
-        );
+        assert!(f.reserve(&keys("bob@example.org", "10.0.0.3")).is_ok());
     }
 
     #[test]
-    fn concurrent_attempts_cannot_exceed_the_allowance() {
-        let (limiter, _clock) = limiter();
+    fn a_refused_attempt_takes_no_cell_of_its_other_key() {
+        let mut f = Fixture::new();
+        for _ in 0..5 {
+            f.fail(&keys("mallory@example.org", "10.0.0.5"));
+        }
+        // The account is used up; an attempt on it from a fresh address is refused and does
+        // not count against that address, which still has all five.
+        for _ in 0..3 {
+            assert!(f.reserve(&keys("mallory@example.org", "10.0.0.6")).is_err());
+        }
+        for _ in 0..5 {
+            f.fail(&keys("bob@example.org", "10.0.0.6"));
+        }
+        assert!(f.reserve(&keys("carol@example.org", "10.0.0.6")).is_err());
+    }
+
+    #[test]
+    fn outstanding_reservations_cannot_exceed_the_allowance() {
+        let mut f = Fixture::new();
         let anna = keys("anna@example.org", "10.0.0.4");
-        // Six attempts in flight at once: the sixth is refused before any password is checked.
-        let reservations: Vec<_> = (0..5).map(|_| limiter.reserve(&anna).unwrap()).collect();
-        assert!(limiter.reserve(&anna).is_err());
-        drop(reservations);
+        // Five attempts still being checked: the sixth is refused before any password is.
+        let reservations: Vec<_> = (0..5).map(|_| f.reserve(&anna).unwrap()).collect();
+        assert!(f.reserve(&anna).is_err());
+        // One of them succeeds and gives its cell back: one more attempt may start.
+        let mut reservations = reservations.into_iter();
+        reservations
+            .next()
+            .unwrap()
+            .give_back_now(&mut f.conn)
+            .unwrap();
+        assert!(f.reserve(&anna).is_ok());
+        assert!(f.reserve(&anna).is_err());
+    }
+
+    #[test]
+    fn logins_and_reset_links_are_counted_apart() {
+        let mut f = Fixture::new();
+        let anna = keys("anna@example.org", "10.0.0.7");
+        for _ in 0..5 {
+            f.fail(&anna);
+        }
+        let resets = LoginLimiter::for_reset_links(f.limiter.limits);
+        assert!(resets.reserve_at(&mut f.conn, &anna, f.now).is_ok());
+    }
+
+    #[test]
+    fn full_buckets_are_forgotten_by_the_next_attempt() {
+        let mut f = Fixture::new();
+        f.fail(&keys("anna@example.org", "10.0.0.8"));
+        f.succeed(&keys("bob@example.org", "10.0.0.9"));
+        assert_eq!(
+            f.rows(),
+            [
+                "account:anna@example.org",
+                "account:bob@example.org",
+                "address:10.0.0.8",
+                "address:10.0.0.9"
+            ]
+        );
+        // Bob's cells were given back: his buckets are full already. Anna's refill after one
+        // period; the next attempt of anyone deletes what is full.
+        f.advance(Duration::from_millis(60_001));
+        f.fail(&keys("carol@example.org", "10.0.0.10"));
+        assert_eq!(f.rows(), ["account:carol@example.org", "address:10.0.0.10"]);
     }
 
     #[test]

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::Auth;
-use super::limiter::LimitKey;
+use super::limiter::{LimitKey, Refused};
 use super::principal::{Caller, internal_error};
 use super::token::StaffToken;
 use crate::db::Database;
@@ -264,19 +264,29 @@ pub async fn authenticate(
     password: String,
 ) -> Result<User, LoginError> {
     let keys = [LimitKey::account(&email), LimitKey::address(peer)];
-    let reservation = auth.limiter.reserve(&keys).map_err(|wait| {
-        tracing::warn!(
-            wait_s = wait.as_secs(),
-            "login refused: too many failed attempts"
-        );
-        LoginError::TooManyAttempts(wait)
-    })?;
+    let reservation = auth
+        .limiter
+        .reserve(db, &keys)
+        .await
+        .map_err(|refused| match refused {
+            Refused::TooMany(wait) => {
+                tracing::warn!(
+                    wait_s = wait.as_secs(),
+                    "login refused: too many failed attempts"
+                );
+                LoginError::TooManyAttempts(wait)
+            }
+            Refused::Database(error) => {
+                tracing::error!(%error, "login: the attempt could not be counted");
+                LoginError::Internal(error.to_string())
+            }
+        })?;
 
     let lookup = db.run(move |conn| User::find_by_email(conn, &email)).await;
     let user = match lookup {
         Ok(user) => user,
         Err(error) => {
-            reservation.give_back();
+            reservation.give_back(db).await;
             tracing::error!(%error, "login: user lookup failed");
             return Err(LoginError::Internal(error.to_string()));
         }
@@ -288,14 +298,14 @@ pub async fn authenticate(
     let password_ok = match verified {
         Ok(ok) => ok,
         Err(error) => {
-            reservation.give_back();
+            reservation.give_back(db).await;
             return Err(LoginError::Internal(error.to_string()));
         }
     };
 
     match user {
         Some(user) if password_ok && user.active => {
-            reservation.give_back();
+            reservation.give_back(db).await;
             tracing::info!(user_id = %user.id, "login succeeded");
             Ok(user)
         }

@@ -62,7 +62,7 @@ impl Auth {
             tokens,
             passwords,
             limiter,
-            reset_limiter: LoginLimiter::new(RESET_LIMITS),
+            reset_limiter: LoginLimiter::for_reset_links(RESET_LIMITS),
             proxies: TrustedProxies::default(),
             proxy_login: None,
         }

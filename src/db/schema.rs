@@ -391,6 +391,18 @@ diesel::table! {
 diesel::joinable!(ui_sessions -> users (user_id));
 
 diesel::table! {
+    /// Failed-login and reset-link limits: one GCRA state per scope and key (`auth::limiter`).
+    attempt_limits (scope, subject) {
+        /// Which limit: `login` or `reset-link`.
+        scope -> Text,
+        /// What is counted: `account:<e-mail>` or `address:<client address>`.
+        subject -> Text,
+        /// Theoretical arrival time, milliseconds since the Unix epoch.
+        tat_ms -> BigInt,
+    }
+}
+
+diesel::table! {
     /// What `vorgang demo` created (`case`, `user`, `organisation`) or changed (`office`: a
     /// seeded Kreis or Stadt whose addresses it set); `vorgang demo --remove` deletes by it.
     demo_records (kind, record_id) {
@@ -488,6 +500,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     follow_ups,
     case_assignments,
     ui_sessions,
+    attempt_limits,
     demo_records,
     disposed_cases,
     admin_events,

@@ -328,8 +328,9 @@ fn reminders(
 }
 
 /// Deletes partner links that can no longer be used (revoked, or expired: the answer page of an
-/// expired link cannot be opened anyway), sent mails older than `outbox_retention_days`, and
-/// browser sessions that have ended (idle too long or past their lifetime).
+/// expired link cannot be opened anyway), sent mails older than `outbox_retention_days`,
+/// browser sessions that have ended (idle too long or past their lifetime), absences that are
+/// over, and the counts of failed logins and link requests whose allowance is full again.
 fn housekeeping(
     conn: &mut DbConnection,
     jobs: &Jobs,
@@ -362,11 +363,13 @@ fn housekeep(
     let sessions = crate::auth::session::purge_ended(conn, now, jobs.sessions)?;
     let today = crate::service::clock::berlin_date(now.and_utc());
     let absences = crate::service::absences::purge_past(conn, today)?;
+    let limits = crate::auth::limiter::forget_refilled(conn, now.and_utc())?;
     let mut counts = Counts::new();
     counts.insert("partner_links_deleted".into(), links.into());
     counts.insert("outbox_deleted".into(), mails.into());
     counts.insert("ui_sessions_deleted".into(), sessions.into());
     counts.insert("absences_deleted".into(), absences.into());
+    counts.insert("attempt_limits_deleted".into(), limits.into());
     Ok(counts)
 }
 

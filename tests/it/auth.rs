@@ -321,6 +321,43 @@ both_backends! {
     }
 }
 
+both_backends! {
+    async fn instances_on_one_database_count_the_same_failures(backend) {
+        let db = TestDatabase::migrated(backend);
+        let mut conn = db.connection();
+        create_user(&mut conn, "anna@kreis-kleve.de", "05154", &[Role::Lesen], Some(PASSWORD));
+        create_user(&mut conn, "bob@kreis-kleve.de", "05154", &[Role::Lesen], Some(PASSWORD));
+        // Two instances behind one load balancer: pools and auth state of their own, one
+        // database.
+        let first = app!(db.pool(4), test_auth());
+        let second = app!(db.pool(4), test_auth());
+
+        // Failures alternate between them: five in all, not five each.
+        for i in 0..5 {
+            let app = if i % 2 == 0 { &first } else { &second };
+            let reply = send!(app, login_from("anna@kreis-kleve.de", "falsches-passwort", &format!("198.51.100.{i}:1")));
+            assert_eq!(reply.status, 401);
+        }
+        assert_eq!(send!(first, login_from("anna@kreis-kleve.de", PASSWORD, "198.51.100.50:1")).status, 429);
+        assert_eq!(send!(second, login_from("anna@kreis-kleve.de", PASSWORD, "198.51.100.51:1")).status, 429);
+        // An instance started afterwards (or restarted) knows them too.
+        let third = app!(db.pool(2), test_auth());
+        assert_eq!(send!(third, login_from("anna@kreis-kleve.de", PASSWORD, "198.51.100.52:1")).status, 429);
+
+        // Twelve wrong passwords for bob at once, from twelve addresses, spread over both
+        // instances: exactly five are checked (401), seven refused before checking (429).
+        let attempts = (0..12).map(|i| {
+            let app = if i % 2 == 0 { &first } else { &second };
+            let request = login_from("bob@kreis-kleve.de", "falsches-passwort", &format!("203.0.113.{i}:1"));
+            async move { actix_test::call_service(app, request.to_request()).await.status().as_u16() }
+        });
+        let mut statuses = futures_util::future::join_all(attempts).await;
+        statuses.sort_unstable();
+        assert_eq!(statuses, [[401; 5].as_slice(), [429; 7].as_slice()].concat());
+        assert_eq!(send!(third, login_from("bob@kreis-kleve.de", PASSWORD, "203.0.113.99:1")).status, 429);
+    }
+}
+
 /// A login through the reverse proxy at `10.0.0.5`, which names `client` in `X-Forwarded-For`.
 fn login_via_proxy(email: &str, password: &str, client: &str) -> actix_test::TestRequest {
     login_from(email, password, "10.0.0.5:40000").insert_header(("X-Forwarded-For", client))

@@ -104,6 +104,44 @@ both_backends! {
 }
 
 both_backends! {
+    fn housekeeping_forgets_failed_logins_once_their_allowance_is_full(backend) {
+        use vorgang::auth::LoginLimiter;
+        use vorgang::auth::limiter::LimitKey;
+        use vorgang::db::schema::attempt_limits;
+
+        let db = TestDatabase::migrated(backend);
+        let pool = db.pool(2);
+        let dir = tempfile::tempdir().unwrap();
+        let api = crate::support::api::state(&pool, dir.path());
+        let jobs = Jobs::default();
+        let mut conn = pool.get().unwrap();
+        let ctx = JobContext {
+            case: api.case_context(),
+            jobs: &jobs,
+            owner: "a",
+            timer_lease: TimeDelta::minutes(5),
+            stop: &|| false,
+        };
+        // Three failed logins at 03:00; with five per 15 minutes one refills every three
+        // minutes, so both keys count until 03:09.
+        let keys = [LimitKey::account("anna@kreis-soest.de"), LimitKey::address(Some("198.51.100.7".parse().unwrap()))];
+        for _ in 0..3 {
+            drop(LoginLimiter::default().reserve_at(&mut conn, &keys, at("2026-03-10T03:00:00+01:00")).unwrap());
+        }
+        let rows = |conn: &mut vorgang::db::DbConnection| -> i64 { attempt_limits::table.count().get_result(conn).unwrap() };
+        assert_eq!(rows(&mut conn), 2);
+        let run = |conn: &mut vorgang::db::DbConnection, time: &str| {
+            let RunOutcome::Ran { counts, .. } = run_locked(conn, &ctx, JobName::Housekeeping, at(time), at(time)).unwrap() else { panic!("did not run") };
+            counts["attempt_limits_deleted"].clone()
+        };
+        assert_eq!(run(&mut conn, "2026-03-10T03:05:00+01:00"), 0);
+        assert_eq!(rows(&mut conn), 2, "still counting");
+        assert_eq!(run(&mut conn, "2026-03-10T03:30:00+01:00"), 2);
+        assert_eq!(rows(&mut conn), 0);
+    }
+}
+
+both_backends! {
     fn housekeeping_deletes_unusable_links_and_old_sent_mails(backend) {
         let db = TestDatabase::migrated(backend);
         let pool = db.pool(2);
@@ -253,7 +291,7 @@ both_backends! {
         assert_eq!(runs[0]["job"], "housekeeping");
         assert_eq!(runs[0]["outcome"], "ok");
         assert_eq!(runs[0]["owner"], "instanz-a");
-        assert_eq!(runs[0]["counts"], serde_json::json!({"partner_links_deleted": 0, "outbox_deleted": 0, "ui_sessions_deleted": 0, "absences_deleted": 0}));
+        assert_eq!(runs[0]["counts"], serde_json::json!({"partner_links_deleted": 0, "outbox_deleted": 0, "ui_sessions_deleted": 0, "absences_deleted": 0, "attempt_limits_deleted": 0}));
     }
 }
 

@@ -39,7 +39,7 @@ fn run_executes_once_per_time_and_reports_in_german() {
     assert_eq!(
         stdout.trim(),
         "Aufgabe housekeeping für 2027-06-01T03:30:00+02:00 ausgeführt: \
-         {\"partner_links_deleted\":0,\"outbox_deleted\":0,\"ui_sessions_deleted\":0,\"absences_deleted\":0}"
+         {\"partner_links_deleted\":0,\"outbox_deleted\":0,\"ui_sessions_deleted\":0,\"absences_deleted\":0,\"attempt_limits_deleted\":0}"
     );
 
     // The same time again: the run lock says it ran.

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use super::session::AllowPending;
 use super::{CsrfForm, Session, UiSession, error_page, layout, render, see_other};
 use crate::auth::Auth;
-use crate::auth::limiter::LimitKey;
+use crate::auth::limiter::{LimitKey, Refused};
 use crate::auth::login::{describe_wait, retry_after_seconds};
 use crate::auth::password::{MIN_PASSWORD_CHARS, check_policy};
 use crate::auth::session as store;
@@ -282,9 +282,13 @@ async fn verified_new_hash(
         LimitKey::account(&session.principal().email),
         LimitKey::address(auth.proxies.client_of(req)),
     ];
-    let reservation = match auth.limiter.reserve(&keys) {
+    let reservation = match auth.limiter.reserve(db, &keys).await {
         Ok(reservation) => reservation,
-        Err(wait) => {
+        Err(Refused::Database(error)) => {
+            tracing::error!(%error, "password change: the attempt could not be counted");
+            return Err(internal(api, session));
+        }
+        Err(Refused::TooMany(wait)) => {
             let seconds = retry_after_seconds(wait);
             let message = format!(
                 "Zu viele fehlgeschlagene Versuche. Bitte versuchen Sie es in {} erneut.",
@@ -311,7 +315,7 @@ async fn verified_new_hash(
     let stored = match stored {
         Ok(stored) => stored,
         Err(error) => {
-            reservation.give_back();
+            reservation.give_back(db).await;
             tracing::error!(%error, "password change: user lookup failed");
             return Err(internal(api, session));
         }
@@ -327,7 +331,7 @@ async fn verified_new_hash(
     .await;
     match outcome {
         Ok(Ok(Some(hash))) => {
-            reservation.give_back();
+            reservation.give_back(db).await;
             Ok(hash)
         }
         Ok(Ok(None)) => {
@@ -345,12 +349,12 @@ async fn verified_new_hash(
             ))
         }
         Ok(Err(error)) => {
-            reservation.give_back();
+            reservation.give_back(db).await;
             tracing::error!(%error, "password change: hashing failed");
             Err(internal(api, session))
         }
         Err(error) => {
-            reservation.give_back();
+            reservation.give_back(db).await;
             tracing::error!(%error, "password change: blocking pool failed");
             Err(internal(api, session))
         }

@@ -17,7 +17,7 @@ use super::login::{form_token, form_token_matches, internal, keep_nonce};
 use super::password::{FieldError, add_field_errors, new_password_errors};
 use super::{UiState, layout, render, see_other};
 use crate::auth::Auth;
-use crate::auth::limiter::LimitKey;
+use crate::auth::limiter::{LimitKey, Refused};
 use crate::auth::login::{describe_wait, retry_after_seconds};
 use crate::auth::password::MIN_PASSWORD_CHARS;
 use crate::db::Database;
@@ -133,9 +133,13 @@ pub async fn submit(
         LimitKey::address(auth.proxies.client_of(&req)),
     ];
     // Every request counts, whether or not a mail goes out: the reservation is kept.
-    let _counted = match auth.reset_limiter.reserve(&keys) {
+    let _counted = match auth.reset_limiter.reserve(&db, &keys).await {
         Ok(reservation) => reservation,
-        Err(wait) => {
+        Err(Refused::Database(error)) => {
+            tracing::error!(%error, "password reset request could not be counted");
+            return internal(&api);
+        }
+        Err(Refused::TooMany(wait)) => {
             let seconds = retry_after_seconds(wait);
             let message = format!(
                 "Für diese Adresse oder von diesem Rechner aus wurden in kurzer Zeit zu viele \
