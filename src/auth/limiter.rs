@@ -287,6 +287,50 @@ impl LoginLimiter {
     }
 }
 
+/// The keys of one kind under one limit, as monitoring reports them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyTally {
+    /// The limit: `login` or `reset-link`.
+    pub scope: &'static str,
+    /// What the keys are: `account` or `address`.
+    pub kind: &'static str,
+    /// Keys with failures still counted (some of their allowance is used).
+    pub counting: i64,
+    /// Keys refused for now: their allowance is used up. Many of them at once, above all
+    /// addresses, mean that someone is guessing passwords.
+    pub refusing: i64,
+}
+
+impl LoginLimiter {
+    /// The limit's name, as stored and as monitoring labels it.
+    pub fn scope(&self) -> &'static str {
+        self.scope
+    }
+
+    /// How many accounts and addresses stand where under this limit at `now`.
+    pub fn tally(&self, conn: &mut DbConnection, now: DateTime<Utc>) -> QueryResult<[KeyTally; 2]> {
+        let now_ms = now.timestamp_millis();
+        let tolerance = self.limits.tolerance_ms();
+        let mut keys_of = |kind: &'static str| -> QueryResult<KeyTally> {
+            let mut ahead_of = |ms: i64| -> QueryResult<i64> {
+                attempt_limits::table
+                    .filter(attempt_limits::scope.eq(self.scope))
+                    .filter(attempt_limits::subject.like(format!("{kind}:%")))
+                    .filter(attempt_limits::tat_ms.gt(ms))
+                    .count()
+                    .get_result(conn)
+            };
+            Ok(KeyTally {
+                scope: self.scope,
+                kind,
+                counting: ahead_of(now_ms)?,
+                refusing: ahead_of(now_ms.saturating_add(tolerance))?,
+            })
+        };
+        Ok([keys_of("account")?, keys_of("address")?])
+    }
+}
+
 /// Deletes the buckets that are full again (their time has passed), of every scope: they count as
 /// no row. Each counted attempt calls it, and the nightly `housekeeping` job, so that no address
 /// stays stored long after its last attempt. On PostgreSQL it skips rows an attempt holds, so it
@@ -487,6 +531,37 @@ mod tests {
         f.advance(Duration::from_millis(60_001));
         f.fail(&keys("carol@example.org", "10.0.0.10"));
         assert_eq!(f.rows(), ["account:carol@example.org", "address:10.0.0.10"]);
+    }
+
+    #[test]
+    fn the_tally_counts_keys_in_use_and_keys_refused() {
+        let mut f = Fixture::new();
+        for i in 0..5 {
+            f.fail(&keys("anna@example.org", &format!("10.0.1.{i}")));
+        }
+        f.fail(&keys("bob@example.org", "10.0.1.0"));
+        let [accounts, addresses] = f.limiter.tally(&mut f.conn, f.now).unwrap();
+        assert_eq!(
+            (
+                accounts.scope,
+                accounts.kind,
+                accounts.counting,
+                accounts.refusing
+            ),
+            ("login", "account", 2, 1)
+        );
+        assert_eq!(
+            (addresses.kind, addresses.counting, addresses.refusing),
+            ("address", 5, 0)
+        );
+        let resets = LoginLimiter::for_reset_links(f.limiter.limits);
+        let [accounts, _] = resets.tally(&mut f.conn, f.now).unwrap();
+        assert_eq!((accounts.scope, accounts.counting), ("reset-link", 0));
+        // One cell later Anna may try once more; after the window nothing is counted.
+        f.advance(Duration::from_secs(60));
+        assert_eq!(f.limiter.tally(&mut f.conn, f.now).unwrap()[0].refusing, 0);
+        f.advance(Duration::from_secs(300));
+        assert_eq!(f.limiter.tally(&mut f.conn, f.now).unwrap()[0].counting, 0);
     }
 
     #[test]

@@ -1,15 +1,18 @@
 //! What an operator's monitoring needs to know about a running installation, read from the
 //! database at each scrape (so every instance on one database reports the same): cases by
 //! procedure and status, the mail outbox and the age of its oldest unsent mail, timers that are
-//! due, and each periodic job's last run. The text format is written by `web::metrics`.
+//! due, each periodic job's last run, and the accounts and addresses under a failed-login
+//! limit. The text format is written by `web::metrics`.
 
 use std::collections::BTreeMap;
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::dsl::{count_star, max, min};
 use diesel::prelude::*;
 
 use super::ServiceError;
+use crate::auth::LoginLimiter;
+use crate::auth::limiter::KeyTally;
 use crate::db::DbConnection;
 use crate::db::schema::{cases, job_runs, outbox, timers};
 use crate::scheduler::jobs::JobName;
@@ -40,10 +43,18 @@ pub struct Snapshot {
     pub timers_due: BTreeMap<String, i64>,
     /// Every periodic job of [`JobName::ALL`], in that order.
     pub jobs: Vec<JobState>,
+    /// Accounts and addresses under each limit the server applies.
+    pub login_limits: Vec<KeyTally>,
 }
 
-/// Reads the figures; `today` is the authority's calendar day.
-pub fn snapshot(conn: &mut DbConnection, today: NaiveDate) -> Result<Snapshot, ServiceError> {
+/// Reads the figures at `now`; `today` is the authority's calendar day, `limiters` the limits
+/// the server applies (logins, reset links).
+pub fn snapshot(
+    conn: &mut DbConnection,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+    limiters: &[LoginLimiter],
+) -> Result<Snapshot, ServiceError> {
     let cases = cases::table
         .group_by((cases::workflow_key, cases::status))
         .select((cases::workflow_key, cases::status, count_star()))
@@ -102,11 +113,16 @@ pub fn snapshot(conn: &mut DbConnection, today: NaiveDate) -> Result<Snapshot, S
             job,
         });
     }
+    let mut login_limits = Vec::with_capacity(2 * limiters.len());
+    for limiter in limiters {
+        login_limits.extend(limiter.tally(conn, now)?);
+    }
     Ok(Snapshot {
         cases,
         outbox: outbox_counts,
         oldest_unsent,
         timers_due,
         jobs,
+        login_limits,
     })
 }

@@ -1,7 +1,9 @@
 //! `GET /metrics`: the figures of `service::metrics` in the Prometheus text format (0.0.4), for
 //! the Kreis's monitoring: alert when mails stop going out (`vorgang_outbox_oldest_unsent_age_
 //! seconds` grows, `vorgang_outbox_mails{status="failed"}` rises), when due timers are not fired
-//! (`vorgang_timers_due{kind="flow"}` stays above 0), or when a periodic job fails.
+//! (`vorgang_timers_due{kind="flow"}` stays above 0), when a periodic job fails, or when many
+//! addresses are refused for failed logins (`vorgang_login_limit_keys`: someone guesses
+//! passwords).
 //!
 //! Off unless `metrics_token` is configured (404 then); with it, only a request carrying
 //! `Authorization: Bearer <metrics_token>` is answered (401 otherwise). The figures hold no
@@ -17,6 +19,7 @@ use sha2::{Digest, Sha256};
 
 use super::api::ApiState;
 use super::problem::Problem;
+use crate::auth::Auth;
 use crate::db::Database;
 use crate::service::metrics::{self, Snapshot};
 use crate::service::{ServiceError, clock};
@@ -41,6 +44,7 @@ pub async fn serve(
     req: HttpRequest,
     db: web::Data<Database>,
     api: web::Data<ApiState>,
+    auth: web::Data<Auth>,
 ) -> HttpResponse {
     let Some(token) = &api.metrics_token else {
         return Problem::not_found().error_response();
@@ -62,9 +66,11 @@ pub async fn serve(
     let clock = clock::now();
     let (today, now) = (clock.today, clock.now.naive_utc());
     let database = db.get_ref().clone();
+    let limiters = [auth.limiter, auth.reset_limiter];
+    let at = clock.now;
     let snapshot = web::block(move || -> Result<Snapshot, ServiceError> {
         let mut conn = database.get().map_err(ServiceError::Db)?;
-        metrics::snapshot(&mut conn, today)
+        metrics::snapshot(&mut conn, today, at, &limiters)
     })
     .await;
     match snapshot {
@@ -203,6 +209,30 @@ pub fn exposition(snapshot: &Snapshot, backend: &str, now: NaiveDateTime) -> Str
             })
             .collect(),
     );
+    family(
+        "vorgang_login_limit_keys",
+        "Accounts and client addresses with failed attempts still counted (state counting) and \
+         those refused for now (state refusing), by limit (login; reset-link: requests for a \
+         password link).",
+        snapshot
+            .login_limits
+            .iter()
+            .flat_map(|tally| {
+                [("counting", tally.counting), ("refusing", tally.refusing)].map(
+                    |(state, count)| {
+                        (
+                            format!(
+                                "{{limit=\"{}\",key=\"{}\",state=\"{state}\"}}",
+                                label(tally.scope),
+                                label(tally.kind)
+                            ),
+                            count.to_string(),
+                        )
+                    },
+                )
+            })
+            .collect(),
+    );
     out
 }
 
@@ -211,6 +241,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
+    use crate::auth::limiter::KeyTally;
     use crate::service::metrics::JobState;
 
     fn at(text: &str) -> NaiveDateTime {
@@ -229,6 +260,12 @@ mod tests {
                 last_success: Some(at("2026-11-30 05:00:00")),
                 last_failed: true,
             }],
+            login_limits: vec![KeyTally {
+                scope: "login",
+                kind: "address",
+                counting: 7,
+                refusing: 2,
+            }],
         };
         let text = exposition(&snapshot, "sqlite", at("2026-12-04 10:01:30"));
         for line in [
@@ -239,6 +276,8 @@ mod tests {
             "vorgang_timers_due{kind=\"reminder\"} 4",
             "vorgang_job_last_success_timestamp_seconds{job=\"digest\"} 1796014800.000",
             "vorgang_job_last_run_failed{job=\"digest\"} 1",
+            "vorgang_login_limit_keys{limit=\"login\",key=\"address\",state=\"counting\"} 7",
+            "vorgang_login_limit_keys{limit=\"login\",key=\"address\",state=\"refusing\"} 2",
         ] {
             assert!(
                 text.lines().any(|l| l == line),

@@ -126,7 +126,9 @@ both_backends! {
         let database = match backend { Backend::Sqlite => "sqlite", Backend::Postgres => "postgres" };
         assert!(body.contains(&format!(",database=\"{database}\"}} 1\n")), "{body}");
         for line in ["vorgang_outbox_mails{status=\"pending\"} 0", "vorgang_outbox_oldest_unsent_age_seconds 0.000", "vorgang_timers_due{kind=\"flow\"} 0",
-                     "vorgang_job_last_success_timestamp_seconds{job=\"reminders\"} 0.000", "vorgang_job_last_run_failed{job=\"housekeeping\"} 0"] {
+                     "vorgang_job_last_success_timestamp_seconds{job=\"reminders\"} 0.000", "vorgang_job_last_run_failed{job=\"housekeeping\"} 0",
+                     "vorgang_login_limit_keys{limit=\"login\",key=\"account\",state=\"refusing\"} 0",
+                     "vorgang_login_limit_keys{limit=\"reset-link\",key=\"address\",state=\"counting\"} 0"] {
             assert!(body.lines().any(|l| l == line), "{line}:\n{body}");
         }
 
@@ -180,6 +182,15 @@ both_backends! {
                 .unwrap();
         }
         drop(conn);
+        // Five wrong passwords for one address, each from a client of its own.
+        for i in 0..5 {
+            let request = test::TestRequest::post()
+                .uri("/api/v1/auth/token")
+                .peer_addr(format!("198.51.100.{i}:1").parse().unwrap())
+                .set_json(serde_json::json!({"email": "anna@kreis-kleve.de", "password": "falsches-passwort"}))
+                .to_request();
+            assert_eq!(test::call_service(&app, request).await.status(), 401);
+        }
 
         let (status, _, body) = scrape(&app, Some(&format!("Bearer {token}"))).await;
         assert_eq!(status, 200, "{body}");
@@ -200,5 +211,12 @@ both_backends! {
         assert_eq!(value("vorgang_job_last_run_failed{job=\"digest\"}"), 1.0);
         let success = value("vorgang_job_last_success_timestamp_seconds{job=\"digest\"}");
         assert!((success - succeeded.and_utc().timestamp() as f64).abs() < 1.0, "{success}");
+        let keys = |limit: &str, key: &str| {
+            let state = |state: &str| value(&format!("vorgang_login_limit_keys{{limit=\"{limit}\",key=\"{key}\",state=\"{state}\"}}"));
+            (state("counting"), state("refusing"))
+        };
+        assert_eq!(keys("login", "account"), (1.0, 1.0), "the account is refused now");
+        assert_eq!(keys("login", "address"), (5.0, 0.0), "each address has four attempts left");
+        assert_eq!(keys("reset-link", "account"), (0.0, 0.0));
     }
 }
