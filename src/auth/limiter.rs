@@ -209,6 +209,11 @@ impl LoginLimiter {
         subjects.sort();
         subjects.dedup();
         let now_ms = now.timestamp_millis();
+        // A key that is used up is refused on a plain read: a flood of refused attempts takes no
+        // write lock (on SQLite the one writer of the database) and writes nothing.
+        if let Some(wait) = self.wait_before_counting(conn, &subjects, now_ms)? {
+            return Err(Refused::TooMany(wait));
+        }
         write_transaction(conn, |conn| {
             let mut wait = None::<Duration>;
             for subject in &subjects {
@@ -228,6 +233,25 @@ impl LoginLimiter {
             subjects,
             period_ms: self.limits.period_ms(),
         })
+    }
+
+    /// How long until every one of `subjects` has a cell again, if one has none now.
+    fn wait_before_counting(
+        &self,
+        conn: &mut DbConnection,
+        subjects: &[String],
+        now_ms: i64,
+    ) -> QueryResult<Option<Duration>> {
+        let latest: Option<i64> = attempt_limits::table
+            .filter(attempt_limits::scope.eq(self.scope))
+            .filter(attempt_limits::subject.eq_any(subjects))
+            .select(diesel::dsl::max(attempt_limits::tat_ms))
+            .first(conn)?;
+        let tolerance = self.limits.tolerance_ms();
+        Ok(latest
+            .map(|tat_ms| tat_ms.saturating_sub(now_ms).saturating_sub(tolerance))
+            .filter(|wait_ms| *wait_ms > 0)
+            .map(wait_of))
     }
 
     /// Takes a cell of `subject`'s bucket if it has one; else how long until it has.
@@ -277,14 +301,15 @@ impl LoginLimiter {
             .filter(attempt_limits::subject.eq(subject))
             .select(attempt_limits::tat_ms)
             .first(conn)?;
-        let wait_ms = tat_ms
-            .saturating_sub(now_ms)
-            .saturating_sub(tolerance)
-            .max(1);
-        Ok(Some(Duration::from_millis(
-            u64::try_from(wait_ms).unwrap_or(1),
+        Ok(Some(wait_of(
+            tat_ms.saturating_sub(now_ms).saturating_sub(tolerance),
         )))
     }
+}
+
+/// A wait in milliseconds as a duration, at least one millisecond.
+fn wait_of(wait_ms: i64) -> Duration {
+    Duration::from_millis(u64::try_from(wait_ms.max(1)).unwrap_or(1))
 }
 
 /// The keys of one kind under one limit, as monitoring reports them.
@@ -361,6 +386,7 @@ mod tests {
 
     struct Fixture {
         _dir: tempfile::TempDir,
+        url: DatabaseUrl,
         conn: DbConnection,
         limiter: LoginLimiter,
         now: DateTime<Utc>,
@@ -371,7 +397,7 @@ mod tests {
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join("limits.db");
             let url = DatabaseUrl::parse(path.to_str().unwrap()).unwrap();
-            let mut conn = ConnectionFactory::new(url).open().unwrap();
+            let mut conn = ConnectionFactory::new(url.clone()).open().unwrap();
             migrations::run_pending(&mut conn).unwrap();
             let limiter = LoginLimiter::new(LoginLimits {
                 max_failures: NonZeroU32::new(5).unwrap(),
@@ -382,6 +408,7 @@ mod tests {
                 .to_utc();
             Self {
                 _dir: dir,
+                url,
                 conn,
                 limiter,
                 now,
@@ -464,6 +491,31 @@ mod tests {
         assert!(f.reserve(&keys("carol@example.org", address)).is_err());
         // Other addresses are unaffected, and so is the account of bob.
         assert!(f.reserve(&keys("bob@example.org", "10.0.0.3")).is_ok());
+    }
+
+    #[test]
+    fn a_used_up_key_is_refused_without_taking_the_write_lock() {
+        let mut f = Fixture::new();
+        let anna = keys("anna@example.org", "10.0.0.11");
+        for _ in 0..5 {
+            f.fail(&anna);
+        }
+        // Another connection of the process writes meanwhile: a refusal does not queue
+        // behind it (a writer inside another's transaction would fail at once instead).
+        let mut other = ConnectionFactory::new(f.url.clone()).open().unwrap();
+        write_transaction(&mut other, |_| {
+            assert_eq!(f.reserve(&anna).unwrap_err(), Duration::from_secs(60));
+            Ok::<_, diesel::result::Error>(())
+        })
+        .unwrap();
+        // An attempt that may count does take it.
+        f.advance(Duration::from_secs(60));
+        write_transaction(&mut other, |_| {
+            let outcome = f.limiter.reserve_at(&mut f.conn, &anna, f.now);
+            assert!(matches!(outcome, Err(Refused::Database(_))), "{outcome:?}");
+            Ok::<_, diesel::result::Error>(())
+        })
+        .unwrap();
     }
 
     #[test]
