@@ -197,8 +197,9 @@ impl LoginLimiter {
     }
 
     /// Reserves a cell on every key for one attempt at `now`, or says how long to wait when any
-    /// key has none left (then nothing is reserved). One write transaction: the keys are taken
-    /// in a fixed order, so two attempts sharing keys never wait for each other in a circle.
+    /// key has none left (then nothing is reserved). A used-up key is found by a read; the cells
+    /// are taken in one write transaction, the keys in a fixed order, so two attempts sharing
+    /// keys never wait for each other in a circle.
     pub fn reserve_at(
         &self,
         conn: &mut DbConnection,
