@@ -18,6 +18,7 @@ use crate::auth::{Permission, Principal};
 use crate::db::DbConnection;
 use crate::db::models::{CaseId, OrganisationId};
 use crate::db::schema::{case_origins, cases};
+use crate::journal::JournalEntry;
 
 /// A case at the other end of a link.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
@@ -113,6 +114,40 @@ pub fn of_case(
         origin: origin.and_then(keep),
         started: started.into_iter().filter_map(keep).collect(),
     })
+}
+
+/// The titles of the workflows a journal says were started (`case_start_requested`) or not
+/// started again (`case_start_omitted`), by key, so that its lines name the procedure, not its
+/// key. A workflow no longer deployed is left out (the line keeps the key). Titles of workflows
+/// are no secret of any case: every staff role may read the workflows.
+pub fn started_workflow_titles(
+    conn: &mut DbConnection,
+    registry: &WorkflowRegistry,
+    journal: &[JournalEntry],
+) -> Result<BTreeMap<String, String>, ServiceError> {
+    let mut titles = BTreeMap::new();
+    for entry in journal {
+        if !matches!(
+            entry.kind.as_str(),
+            "case_start_requested" | "case_start_omitted"
+        ) {
+            continue;
+        }
+        let Some(key) = entry.payload.get("workflow").and_then(|k| k.as_str()) else {
+            continue;
+        };
+        if titles.contains_key(key) {
+            continue;
+        }
+        match registry.latest(conn, key) {
+            Ok(workflow) => {
+                titles.insert(key.to_string(), workflow.title.clone());
+            }
+            Err(ServiceError::NotFound(_)) => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(titles)
 }
 
 /// The newest version of each linked case's workflow, by key: what the pages and the case file

@@ -110,6 +110,7 @@ both_backends! {
         let overview = archive.stored_content(&format!("{origin_az}/akte.html"), 1 << 24).expect("akte.html");
         let overview = String::from_utf8(overview.to_vec()).unwrap();
         assert!(overview.contains(&format!("<dt>Folgevorgänge</dt><dd>{} Antrag auf Einrichtung eines Kommunalen Integrationszentrums, gestartet bei „Antrag eingeleitet“ (In Bearbeitung)</dd>", antrag_case.body["aktenzeichen"].as_str().unwrap())), "{overview}");
+        assert!(overview.contains("Folgevorgang „Antrag auf Einrichtung eines Kommunalen Integrationszentrums“ angestoßen"), "{overview}");
 
         // Another Kreis sees neither case; the Bewilligungsbehörde sees no unsubmitted one.
         for token in [&foreign, &authority] {

@@ -87,6 +87,7 @@ both_backends! {
         let page = admin.get(&app, &format!("/vorgaenge/{antrag}")).await;
         assert!(page.body.contains("<dt>Folgevorgänge</dt>"), "{}", page.body);
         assert!(page.body.contains(&format!("<a href=\"/vorgaenge/{betrieb}\">{betrieb_az}</a> Betrieb eines Kommunalen Integrationszentrums, gestartet bei „Bewilligt“ (In Bearbeitung)")), "{}", page.body);
+        assert!(page.body.contains("Folgevorgang „Betrieb eines Kommunalen Integrationszentrums“ angestoßen"), "{}", page.body);
         let page = admin.get(&app, &format!("/vorgaenge/{betrieb}")).await;
         assert!(page.body.contains(&format!("<dt>Gestartet aus</dt><dd><a href=\"/vorgaenge/{antrag}\">{antrag_az}</a> Antrag auf Einrichtung eines Kommunalen Integrationszentrums, Schritt „Bewilligt“")), "{}", page.body);
         assert!(page.body.contains(&format!("Vorgang angelegt, gestartet aus Vorgang {antrag_az}")), "{}", page.body);

@@ -71,6 +71,8 @@ pub struct CaseFile {
     pub links: CaseLinks,
     /// The newest versions of the linked cases' workflows, by key, for their titles.
     pub linked_workflows: BTreeMap<String, Arc<DeployedWorkflow>>,
+    /// The titles of the workflows the journal names as started, by key.
+    pub started_titles: BTreeMap<String, String>,
 }
 
 /// Reads the case file of case `id` if `check` allows it (else nothing is read beyond the case),
@@ -120,6 +122,7 @@ pub fn load(
             .collect();
         let links = case_links::of_case(conn, id, principal)?;
         let linked_workflows = case_links::workflows_of(conn, registry, &links)?;
+        let started_titles = case_links::started_workflow_titles(conn, registry, &journal)?;
         Ok(CaseFile {
             case,
             applicant,
@@ -130,6 +133,7 @@ pub fn load(
             organisations,
             links,
             linked_workflows,
+            started_titles,
         })
     })
 }

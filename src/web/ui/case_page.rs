@@ -114,6 +114,8 @@ pub(super) struct Loaded {
     pub clock: Clock,
     /// The case that started this one and the cases it started, as the user may see them.
     pub links: Value,
+    /// The titles of the workflows the journal names as started, by key.
+    pub started_titles: BTreeMap<String, String>,
 }
 
 /// Reads the case for `principal` (404 when hidden) with everything the page shows.
@@ -153,6 +155,7 @@ pub(super) fn load(
     let linked = case_links::of_case(conn, case.row.id, principal)?;
     let workflows = case_links::workflows_of(conn, &api.registry, &linked)?;
     let links = linked_cases_de(&linked, &workflows, Some(case.workflow.definition()));
+    let started_titles = case_links::started_workflow_titles(conn, &api.registry, &journal)?;
     let now = clock::now();
     let judged_by =
         time_windows::clock_for(conn, case.workflow.definition(), &case.instance, &now)?
@@ -172,6 +175,7 @@ pub(super) fn load(
         assignable,
         newer_version,
         links,
+        started_titles,
     })
 }
 
@@ -619,7 +623,7 @@ fn context(session: &Session, loaded: &Loaded, overrides: Overrides) -> Value {
     context["konflikt"] = match &overrides.conflict {
         Some(conflict) => json!({
             "aenderungen": conflict.differences,
-            "seither": since(&loaded.journal, conflict.submitted_version, case.row.version, definition, &names),
+            "seither": since(&loaded.journal, conflict.submitted_version, case.row.version, definition, &names, &loaded.started_titles),
         }),
         None => Value::Null,
     };
@@ -794,7 +798,7 @@ fn context(session: &Session, loaded: &Loaded, overrides: Overrides) -> Value {
             .journal
             .iter()
             .rev()
-            .map(|e| journal_item(e, definition, &names))
+            .map(|e| journal_item(e, definition, &names, &loaded.started_titles))
             .collect::<Vec<_>>()
     );
     context
@@ -885,15 +889,22 @@ pub(crate) fn actor_de(actor: &str, names: &HashMap<&str, Cow<'_, str>>) -> Stri
     }
 }
 
-/// One journal entry for the timeline, described in German.
+/// One journal entry for the timeline, described in German; `names` are the organisations' by
+/// key, `started` the titles of the workflows it may name as started, by key.
 pub(crate) fn journal_item(
     entry: &JournalEntry,
     definition: &crate::engine::definition::Definition,
     names: &HashMap<&str, Cow<'_, str>>,
+    started: &BTreeMap<String, String>,
 ) -> Value {
     let p = &entry.payload;
     let text = |key: &str| p.get(key).and_then(Value::as_str).unwrap_or("").to_string();
     let step = || title_of(definition, &text("step"));
+    // The started workflow's title, its key where it is no longer deployed.
+    let started_workflow = || {
+        let key = text("workflow");
+        started.get(&key).cloned().unwrap_or(key)
+    };
     // The invited organisation's name, and a day of the payload as `TT.MM.JJJJ`.
     let partner = || {
         let key = text("participant");
@@ -1070,10 +1081,10 @@ pub(crate) fn journal_item(
             "Fristüberschreitung in „{}“ an die Leitung gemeldet",
             step()
         ),
-        "case_start_requested" => format!("Folgevorgang „{}“ angestoßen", text("workflow")),
+        "case_start_requested" => format!("Folgevorgang „{}“ angestoßen", started_workflow()),
         "case_start_omitted" => format!(
             "Folgevorgang „{}“ nicht erneut gestartet: dieser Schritt hat ihn bereits gestartet",
-            text("workflow")
+            started_workflow()
         ),
         "case_relocated" => {
             let to = title_of(definition, &text("to"));
@@ -1183,6 +1194,7 @@ fn since(
     current: i64,
     definition: &crate::engine::definition::Definition,
     names: &HashMap<&str, Cow<'_, str>>,
+    started: &BTreeMap<String, String>,
 ) -> Vec<Value> {
     let wanted = usize::try_from(current - submitted).unwrap_or(0);
     let versioned = || journal.iter().filter(|e| cases::changes_version(&e.kind));
@@ -1194,13 +1206,57 @@ fn since(
     versioned()
         .filter(|e| e.at >= *first && wanted > 0)
         .filter(|e| !matches!(e.kind.as_str(), "step_entered" | "step_left"))
-        .map(|e| journal_item(e, definition, names))
+        .map(|e| journal_item(e, definition, names, started))
         .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn started_cases_are_named_by_their_workflow_title_or_else_their_key() {
+        let definition = crate::engine::load::parse_definition(
+            "ki-antrag.yaml",
+            include_str!("../../../workflows/ki-antrag.yaml"),
+        )
+        .unwrap();
+        let entry = |kind: &str| JournalEntry {
+            id: 1,
+            case_id: 1,
+            seq: 9,
+            at: NaiveDateTime::default(),
+            actor: "system".into(),
+            kind: kind.into(),
+            payload: json!({"step": "bewilligt", "workflow": "ki-betrieb"}),
+            prev_hash: String::new(),
+            hash: String::new(),
+        };
+        let titles = BTreeMap::from([(
+            "ki-betrieb".to_string(),
+            "Betrieb eines Kommunalen Integrationszentrums".to_string(),
+        )]);
+        let line = |kind: &str, titles: &BTreeMap<String, String>| {
+            journal_item(&entry(kind), &definition, &HashMap::new(), titles)["text"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(
+            line("case_start_requested", &titles),
+            "Folgevorgang „Betrieb eines Kommunalen Integrationszentrums“ angestoßen"
+        );
+        assert_eq!(
+            line("case_start_omitted", &titles),
+            "Folgevorgang „Betrieb eines Kommunalen Integrationszentrums“ nicht erneut \
+             gestartet: dieser Schritt hat ihn bereits gestartet"
+        );
+        // A workflow that is no longer deployed keeps its key.
+        assert_eq!(
+            line("case_start_requested", &BTreeMap::new()),
+            "Folgevorgang „ki-betrieb“ angestoßen"
+        );
+    }
 
     #[test]
     fn partners_and_the_engine_are_named_users_by_their_address() {
