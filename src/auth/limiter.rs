@@ -328,11 +328,6 @@ pub struct KeyTally {
 }
 
 impl LoginLimiter {
-    /// The limit's name, as stored and as monitoring labels it.
-    pub fn scope(&self) -> &'static str {
-        self.scope
-    }
-
     /// How many accounts and addresses stand where under this limit at `now`.
     pub fn tally(&self, conn: &mut DbConnection, now: DateTime<Utc>) -> QueryResult<[KeyTally; 2]> {
         let now_ms = now.timestamp_millis();

@@ -116,52 +116,42 @@ pub fn of_case(
     })
 }
 
-/// The titles of the workflows a journal says were started (`case_start_requested`) or not
-/// started again (`case_start_omitted`), by key, so that its lines name the procedure, not its
-/// key. A workflow no longer deployed is left out (the line keeps the key). Titles of workflows
-/// are no secret of any case: every staff role may read the workflows.
-pub fn started_workflow_titles(
-    conn: &mut DbConnection,
-    registry: &WorkflowRegistry,
-    journal: &[JournalEntry],
-) -> Result<BTreeMap<String, String>, ServiceError> {
-    let mut titles = BTreeMap::new();
-    for entry in journal {
-        if !matches!(
-            entry.kind.as_str(),
-            "case_start_requested" | "case_start_omitted"
-        ) {
-            continue;
-        }
-        let Some(key) = entry.payload.get("workflow").and_then(|k| k.as_str()) else {
-            continue;
-        };
-        if titles.contains_key(key) {
-            continue;
-        }
-        match registry.latest(conn, key) {
-            Ok(workflow) => {
-                titles.insert(key.to_string(), workflow.title.clone());
-            }
-            Err(ServiceError::NotFound(_)) => {}
-            Err(error) => return Err(error),
-        }
-    }
-    Ok(titles)
-}
-
-/// The newest version of each linked case's workflow, by key: what the pages and the case file
-/// name them by (title, step titles, outcomes).
+/// The newest version of each workflow the page or file names, by key: that of every linked
+/// case, and that of every case the journal says a step started (`case_start_requested`) or did
+/// not start again (`case_start_omitted`), also where the reader may not see that case (the
+/// titles of workflows are no secret of any case). What they are named by: title, step titles,
+/// outcomes. A key no longer deployed is left out; it is then named as it is.
 pub fn workflows_of(
     conn: &mut DbConnection,
     registry: &WorkflowRegistry,
     links: &CaseLinks,
+    journal: &[JournalEntry],
 ) -> Result<BTreeMap<String, Arc<DeployedWorkflow>>, ServiceError> {
+    let linked = links
+        .origin
+        .iter()
+        .chain(&links.started)
+        .map(|linked| linked.workflow.as_str());
+    let started = journal
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.kind.as_str(),
+                "case_start_requested" | "case_start_omitted"
+            )
+        })
+        .filter_map(|e| e.payload.get("workflow").and_then(|k| k.as_str()));
     let mut workflows = BTreeMap::new();
-    for linked in links.origin.iter().chain(&links.started) {
-        if !workflows.contains_key(&linked.workflow) {
-            let workflow = registry.latest(conn, &linked.workflow)?;
-            workflows.insert(linked.workflow.clone(), workflow);
+    for key in linked.chain(started) {
+        if workflows.contains_key(key) {
+            continue;
+        }
+        match registry.latest(conn, key) {
+            Ok(workflow) => {
+                workflows.insert(key.to_string(), workflow);
+            }
+            Err(ServiceError::NotFound(_)) => {}
+            Err(error) => return Err(error),
         }
     }
     Ok(workflows)

@@ -230,7 +230,7 @@ fn overview(file: &CaseFile, exported_by: &str, exported_at: NaiveDateTime) -> V
             "intern": d.internal_to.is_some(),
         })).collect::<Vec<_>>(),
         "verlauf": file.journal.iter().map(|entry| {
-            let mut item = journal_item(entry, definition, &names, &file.started_titles);
+            let mut item = journal_item(entry, definition, &names, &file.linked_workflows);
             item["hash"] = json!(entry.hash);
             item
         }).collect::<Vec<_>>(),

@@ -69,10 +69,9 @@ pub struct CaseFile {
     /// The case it was started from and the cases it started, as far as the reader may read
     /// them.
     pub links: CaseLinks,
-    /// The newest versions of the linked cases' workflows, by key, for their titles.
+    /// The newest versions of the workflows of the linked cases and of those the journal names
+    /// as started, by key, for their titles (`case_links::workflows_of`).
     pub linked_workflows: BTreeMap<String, Arc<DeployedWorkflow>>,
-    /// The titles of the workflows the journal names as started, by key.
-    pub started_titles: BTreeMap<String, String>,
 }
 
 /// Reads the case file of case `id` if `check` allows it (else nothing is read beyond the case),
@@ -121,8 +120,7 @@ pub fn load(
             .filter(|d| reader.sees(d.internal_to))
             .collect();
         let links = case_links::of_case(conn, id, principal)?;
-        let linked_workflows = case_links::workflows_of(conn, registry, &links)?;
-        let started_titles = case_links::started_workflow_titles(conn, registry, &journal)?;
+        let linked_workflows = case_links::workflows_of(conn, registry, &links, &journal)?;
         Ok(CaseFile {
             case,
             applicant,
@@ -133,7 +131,6 @@ pub fn load(
             organisations,
             links,
             linked_workflows,
-            started_titles,
         })
     })
 }

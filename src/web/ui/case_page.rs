@@ -114,8 +114,9 @@ pub(super) struct Loaded {
     pub clock: Clock,
     /// The case that started this one and the cases it started, as the user may see them.
     pub links: Value,
-    /// The titles of the workflows the journal names as started, by key.
-    pub started_titles: BTreeMap<String, String>,
+    /// The newest versions of the workflows of the linked cases and of those the journal names
+    /// as started, by key (`case_links::workflows_of`).
+    pub workflows: BTreeMap<String, Arc<DeployedWorkflow>>,
 }
 
 /// Reads the case for `principal` (404 when hidden) with everything the page shows.
@@ -153,9 +154,8 @@ pub(super) fn load(
         None
     };
     let linked = case_links::of_case(conn, case.row.id, principal)?;
-    let workflows = case_links::workflows_of(conn, &api.registry, &linked)?;
+    let workflows = case_links::workflows_of(conn, &api.registry, &linked, &journal)?;
     let links = linked_cases_de(&linked, &workflows, Some(case.workflow.definition()));
-    let started_titles = case_links::started_workflow_titles(conn, &api.registry, &journal)?;
     let now = clock::now();
     let judged_by =
         time_windows::clock_for(conn, case.workflow.definition(), &case.instance, &now)?
@@ -175,7 +175,7 @@ pub(super) fn load(
         assignable,
         newer_version,
         links,
-        started_titles,
+        workflows,
     })
 }
 
@@ -623,7 +623,7 @@ fn context(session: &Session, loaded: &Loaded, overrides: Overrides) -> Value {
     context["konflikt"] = match &overrides.conflict {
         Some(conflict) => json!({
             "aenderungen": conflict.differences,
-            "seither": since(&loaded.journal, conflict.submitted_version, case.row.version, definition, &names, &loaded.started_titles),
+            "seither": since(&loaded.journal, conflict.submitted_version, case.row.version, definition, &names, &loaded.workflows),
         }),
         None => Value::Null,
     };
@@ -798,7 +798,7 @@ fn context(session: &Session, loaded: &Loaded, overrides: Overrides) -> Value {
             .journal
             .iter()
             .rev()
-            .map(|e| journal_item(e, definition, &names, &loaded.started_titles))
+            .map(|e| journal_item(e, definition, &names, &loaded.workflows))
             .collect::<Vec<_>>()
     );
     context
@@ -890,12 +890,12 @@ pub(crate) fn actor_de(actor: &str, names: &HashMap<&str, Cow<'_, str>>) -> Stri
 }
 
 /// One journal entry for the timeline, described in German; `names` are the organisations' by
-/// key, `started` the titles of the workflows it may name as started, by key.
+/// key, `workflows` those it may name as started ([`case_links::workflows_of`]), by key.
 pub(crate) fn journal_item(
     entry: &JournalEntry,
     definition: &crate::engine::definition::Definition,
     names: &HashMap<&str, Cow<'_, str>>,
-    started: &BTreeMap<String, String>,
+    workflows: &BTreeMap<String, Arc<DeployedWorkflow>>,
 ) -> Value {
     let p = &entry.payload;
     let text = |key: &str| p.get(key).and_then(Value::as_str).unwrap_or("").to_string();
@@ -903,7 +903,7 @@ pub(crate) fn journal_item(
     // The started workflow's title, its key where it is no longer deployed.
     let started_workflow = || {
         let key = text("workflow");
-        started.get(&key).cloned().unwrap_or(key)
+        workflows.get(&key).map_or(key, |w| w.title.clone())
     };
     // The invited organisation's name, and a day of the payload as `TT.MM.JJJJ`.
     let partner = || {
@@ -1194,7 +1194,7 @@ fn since(
     current: i64,
     definition: &crate::engine::definition::Definition,
     names: &HashMap<&str, Cow<'_, str>>,
-    started: &BTreeMap<String, String>,
+    workflows: &BTreeMap<String, Arc<DeployedWorkflow>>,
 ) -> Vec<Value> {
     let wanted = usize::try_from(current - submitted).unwrap_or(0);
     let versioned = || journal.iter().filter(|e| cases::changes_version(&e.kind));
@@ -1206,7 +1206,7 @@ fn since(
     versioned()
         .filter(|e| e.at >= *first && wanted > 0)
         .filter(|e| !matches!(e.kind.as_str(), "step_entered" | "step_left"))
-        .map(|e| journal_item(e, definition, names, started))
+        .map(|e| journal_item(e, definition, names, workflows))
         .collect()
 }
 
@@ -1232,11 +1232,22 @@ mod tests {
             prev_hash: String::new(),
             hash: String::new(),
         };
+        let betrieb = crate::engine::load::parse_definition(
+            "ki-betrieb.yaml",
+            include_str!("../../../workflows/ki-betrieb.yaml"),
+        )
+        .unwrap();
         let titles = BTreeMap::from([(
             "ki-betrieb".to_string(),
-            "Betrieb eines Kommunalen Integrationszentrums".to_string(),
+            Arc::new(DeployedWorkflow {
+                id: crate::db::models::DefinitionId(2),
+                version: 1,
+                title: "Betrieb eines Kommunalen Integrationszentrums".into(),
+                source: String::new(),
+                workflow: crate::engine::Workflow::new(betrieb).unwrap(),
+            }),
         )]);
-        let line = |kind: &str, titles: &BTreeMap<String, String>| {
+        let line = |kind: &str, titles: &BTreeMap<String, Arc<DeployedWorkflow>>| {
             journal_item(&entry(kind), &definition, &HashMap::new(), titles)["text"]
                 .as_str()
                 .unwrap()

@@ -181,7 +181,7 @@ fn due_with_links(
         return Ok(None);
     };
     let links = case_links::of_case(conn, id, reader)?;
-    let workflows = case_links::workflows_of(conn, &api.registry, &links)?;
+    let workflows = case_links::workflows_of(conn, &api.registry, &links, &[])?;
     // The form names no steps, so the case's own workflow is not read.
     let named = linked_cases_de(&links, &workflows, None);
     Ok(Some(DueWithLinks {
