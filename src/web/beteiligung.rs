@@ -34,21 +34,46 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/static/vorgang.css").route(web::get().to(stylesheet)))
         .service(
             web::resource("/beteiligung/{token}")
-                .app_data(web::FormConfig::default().limit(256 * 1024))
+                .app_data(form_config())
                 .route(web::get().to(show))
                 .route(web::post().to(submit)),
         )
         .service(
             web::resource("/beteiligung/{token}/fristverlaengerung")
+                .app_data(form_config())
                 .route(web::post().to(request_extension)),
         )
         .service(
             web::resource("/beteiligung/{token}/nicht-zustaendig")
+                .app_data(form_config())
                 .route(web::post().to(report_not_responsible)),
         )
         .service(
             web::resource("/beteiligung/{token}/dokumente/{id}").route(web::get().to(download)),
         );
+}
+
+/// The partner forms' size limit and their refusal: a form that does not parse (a field sent
+/// twice, a value of the wrong kind, too large) is answered with a German page like every other
+/// refusal, not with the framework's English text, and nothing is stored.
+fn form_config() -> web::FormConfig {
+    web::FormConfig::default()
+        .limit(256 * 1024)
+        .error_handler(|error, req| {
+            tracing::info!(%error, "partner form does not parse");
+            let status = actix_web::ResponseError::status_code(&error);
+            let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                "Das Formular ist zu groß. Es wurde nichts gespeichert."
+            } else {
+                "Das Formular konnte nicht gelesen werden. Es wurde nichts gespeichert. Bitte \
+                 laden Sie die Seite neu und versuchen Sie es noch einmal."
+            };
+            let response = match req.app_data::<web::Data<ApiState>>() {
+                Some(api) => error_page(api, status, "Ungültiges Formular", message),
+                None => HttpResponse::build(status).finish(),
+            };
+            actix_web::error::InternalError::from_response(error, response).into()
+        })
 }
 
 async fn stylesheet() -> HttpResponse {
