@@ -7,7 +7,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpRequest, HttpResponse, ResponseError};
+use actix_web::{Error, HttpRequest, HttpResponse, ResponseError, web};
 
 use super::problem::Problem;
 use super::ui;
@@ -30,14 +30,63 @@ pub async fn not_found(req: HttpRequest) -> HttpResponse {
     .await
 }
 
-/// Middleware around the whole application: the router's empty `405 Method Not Allowed` (a page
-/// that only takes forms, opened by its address; a method the API route, the partner page or a
-/// calendar feed does not have) becomes a German page or problem, keeping its `Allow` header.
-pub async fn method_not_allowed(
+/// Marks the framework's refusal of an address part or a query string that does not parse, so
+/// [`answer_in_kind`] answers it in kind (the refusal itself is made where no session, and
+/// so no navigation, can be loaded).
+#[derive(Debug, Clone, Copy)]
+struct Unparsable;
+
+/// Path parameters of the pages that do not parse (`/vorgaenge/99999999999999999999`, a
+/// document id with a letter in it): answered as an address that does not exist. The API has
+/// its own (problem+json).
+pub fn path_config() -> web::PathConfig {
+    web::PathConfig::default().error_handler(|error, _| unparsable(error, StatusCode::NOT_FOUND))
+}
+
+/// A query string of a page that does not parse (a letter where a number belongs, a value
+/// not offered): a German page saying so, not the framework's English text.
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|error, _| unparsable(error, StatusCode::BAD_REQUEST))
+}
+
+fn unparsable(error: impl ResponseError + 'static, status: StatusCode) -> Error {
+    tracing::info!(%error, "address does not parse");
+    let mut response = HttpResponse::build(status).finish();
+    response.extensions_mut().insert(Unparsable);
+    actix_web::error::InternalError::from_response(error, response).into()
+}
+
+/// Middleware around the whole application, so that what the framework refuses on its own is
+/// answered like every other refusal, as a German page or as problem+json:
+/// - the router's empty `405 Method Not Allowed` (a page that only takes forms, opened by its
+///   address; a method the API route, the partner page or a calendar feed does not have),
+///   keeping its `Allow` header;
+/// - an address or query that does not parse ([`path_config`], [`query_config`]);
+/// - an address or query holding an encoded NUL character (`%00`), before any handler sees it:
+///   PostgreSQL cannot compare text with one, so a lookup of such a key would fail instead of
+///   finding nothing.
+pub async fn answer_in_kind(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
+    if let Some(status) = nul_in_address(req.uri().path(), req.query_string()) {
+        tracing::info!("address refused: NUL character");
+        let (req, _) = req.into_parts();
+        let answer = unparsable_page(&req, status).await;
+        return Ok(ServiceResponse::new(req, answer).map_into_right_body());
+    }
     let response = next.call(req).await?;
+    if response
+        .response()
+        .extensions()
+        .get::<Unparsable>()
+        .is_some()
+    {
+        let status = response.status();
+        let (req, _) = response.into_parts();
+        let answer = unparsable_page(&req, status).await;
+        return Ok(ServiceResponse::new(req, answer).map_into_right_body());
+    }
     if response.status() != StatusCode::METHOD_NOT_ALLOWED
         || response.response().body().size() != BodySize::Sized(0)
     {
@@ -92,6 +141,38 @@ pub async fn method_not_allowed(
         }
     }
     Ok(ServiceResponse::new(req, answer).map_into_right_body())
+}
+
+/// 404 for a path holding an encoded NUL character, 400 for such a query; `None` for others.
+fn nul_in_address(path: &str, query: &str) -> Option<StatusCode> {
+    if path.contains("%00") {
+        Some(StatusCode::NOT_FOUND)
+    } else if query.contains("%00") {
+        Some(StatusCode::BAD_REQUEST)
+    } else {
+        None
+    }
+}
+
+/// The answer to an address ([`StatusCode::NOT_FOUND`]) or query that does not parse.
+async fn unparsable_page(req: &HttpRequest, status: StatusCode) -> HttpResponse {
+    if status == StatusCode::NOT_FOUND {
+        return not_found(req.clone()).await;
+    }
+    if is_api(req) {
+        return super::api::bad_request(
+            "Die Angaben in der Adresse konnten nicht gelesen werden.".to_string(),
+        )
+        .error_response();
+    }
+    ui::status_page(
+        req,
+        status,
+        "Ungültige Anfrage",
+        "Die Angaben in der Adresse (nach dem Fragezeichen) konnten nicht gelesen werden.",
+        "Bitte öffnen Sie die Seite über die Navigation oder einen Link.",
+    )
+    .await
 }
 
 /// Whether the router's `Allow` header names GET: the address is a page, not a form's target.

@@ -42,7 +42,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// The application with its middleware, as tests build it: the web interface with the built-in
 /// legal texts and cookie settings that follow the API state's `public_url`.
 ///
-/// `auth` and `api` are created once and shared by every worker (the login limits must be process-wide).
+/// `auth` and `api` are created once and shared by every worker.
 pub fn app(
     db: Database,
     auth: web::Data<Auth>,
@@ -84,7 +84,9 @@ pub fn app_with_ui(
         .app_data(auth)
         .app_data(api)
         .app_data(ui)
+        .app_data(fallback::path_config())
+        .app_data(fallback::query_config())
         .configure(configure)
-        .wrap(from_fn(fallback::method_not_allowed))
+        .wrap(from_fn(fallback::answer_in_kind))
         .wrap(from_fn(request_id::assign_request_id))
 }
