@@ -72,10 +72,18 @@ pub enum LimitKey {
 impl LimitKey {
     /// The key for an e-mail address as typed: trimmed and lower-cased like stored addresses.
     pub fn account(email: &str) -> Self {
+        // A NUL character (no account's address has one) cannot be stored on PostgreSQL.
         Self::Account(
             super::normalise_email(email)
                 .chars()
                 .take(MAX_ACCOUNT_KEY_CHARS)
+                .map(|c| {
+                    if c == '\0' {
+                        char::REPLACEMENT_CHARACTER
+                    } else {
+                        c
+                    }
+                })
                 .collect(),
         )
     }

@@ -963,3 +963,64 @@ both_backends! {
         assert_eq!(deployed(&db), before);
     }
 }
+
+both_backends! {
+    /// PostgreSQL can neither store a NUL character nor compare text with one; SQLite can. On
+    /// both, a NUL in a body, a query or an address is refused before it reaches the database.
+    async fn nul_characters_are_refused_wherever_they_arrive(backend) {
+        let db = TestDatabase::migrated(backend);
+        let dir = tempfile::tempdir().unwrap();
+        let users = users(&db);
+        let app = app!(db, dir.path());
+        let created = call!(app, post, "/api/v1/cases", users.soest, Some(json!({ "workflow": "ki-antrag" })));
+        let id = created.body["id"].as_i64().unwrap();
+        let journal = |db: &TestDatabase| vorgang::journal::list(&mut db.connection(), id).unwrap().len();
+        let entries = journal(&db);
+
+        let bodies: Vec<(&str, String, Value)> = vec![
+            ("post", "/api/v1/cases".into(), json!({ "workflow": "ki-antrag\u{0}" })),
+            ("post", "/api/v1/cases".into(), json!({ "workflow": "ki-antrag", "data": { "zentrum_name": "KI\u{0}" } })),
+            ("patch", format!("/api/v1/cases/{id}/data"), json!({ "version": 1, "data": { "zentrum_name": "KI\u{0}" } })),
+            ("patch", format!("/api/v1/cases/{id}/data"), json!({ "version": 1, "data": { "standorte": [{ "anschrift": "\u{0}" }] } })),
+            ("post", format!("/api/v1/cases/{id}/notes"), json!({ "text": "a\u{0}b" })),
+        ];
+        for (method, uri, body) in bodies {
+            let reply = match method {
+                "post" => call!(app, post, uri, users.soest, Some(body)),
+                _ => call!(app, patch, uri, users.soest, Some(body)),
+            };
+            assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{method} {uri}: {}", reply.body);
+            assert_eq!(reply.content_type, "application/problem+json");
+            assert!(reply.body["detail"].as_str().unwrap().contains("NUL-Zeichen"), "{}", reply.body);
+        }
+        for (uri, status) in [
+            ("/api/v1/cases?q=%00", StatusCode::BAD_REQUEST),
+            ("/api/v1/cases?workflow=ki%00", StatusCode::BAD_REQUEST),
+            ("/api/v1/workflows/ki%00antrag", StatusCode::NOT_FOUND),
+            ("/api/v1/workflows/ki-antrag/bpmn?version=%00", StatusCode::BAD_REQUEST),
+        ] {
+            let reply = call!(app, get, uri, users.soest, None);
+            assert_eq!(reply.status, status, "{uri}: {}", reply.body);
+            assert_eq!(reply.content_type, "application/problem+json", "{uri}");
+        }
+        let cases: i64 = {
+            use diesel::prelude::*;
+            vorgang::db::schema::cases::table.count().get_result(&mut db.connection()).unwrap()
+        };
+        assert_eq!(cases, 1);
+        assert_eq!(journal(&db), entries);
+        let case = call!(app, get, format!("/api/v1/cases/{id}"), users.soest, None);
+        assert_eq!(case.body["version"], 1);
+
+        // An address with NUL is no account: refused like any unknown one.
+        let login = actix_test::call_service(
+            &app,
+            actix_test::TestRequest::post()
+                .uri("/api/v1/auth/token")
+                .set_json(json!({ "email": "k@kreis-soest.de\u{0}", "password": "x" }))
+                .to_request(),
+        )
+        .await;
+        assert_eq!(login.status(), StatusCode::UNAUTHORIZED);
+    }
+}

@@ -56,7 +56,34 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, String> {
     if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
         return Err(NOT_AN_OBJECT.into());
     }
-    serde_json::from_slice(body).map_err(|error| input_errors::json_body(&error))
+    let value = serde_json::from_slice(body).map_err(|error| input_errors::json_body(&error))?;
+    if escapes_nul(body) {
+        return Err(HOLDS_NUL.into());
+    }
+    Ok(value)
+}
+
+/// The detail for a body with a NUL character in a text.
+const HOLDS_NUL: &str = "Der Inhalt enthält ein NUL-Zeichen (\\u0000); Texte dürfen es nicht \
+                         enthalten.";
+
+/// Whether the JSON text `body` writes a NUL character in a string (`\u0000`, the only way
+/// valid JSON can). No text of the API's contract holds one, and PostgreSQL can neither store
+/// one nor compare with one, so such a body is refused as a whole, on both backends alike.
+fn escapes_nul(body: &[u8]) -> bool {
+    let mut i = 0;
+    while i < body.len() {
+        if body[i] == b'\\' {
+            if body[i + 1..].starts_with(b"u0000") {
+                return true;
+            }
+            // Skip the escaped character, so `\\u0000` (a backslash, then text) is no NUL.
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    false
 }
 
 #[cfg(test)]
@@ -66,6 +93,27 @@ mod tests {
     #[derive(Debug, PartialEq, serde::Deserialize)]
     struct Body {
         user: Option<String>,
+    }
+
+    #[test]
+    fn a_nul_character_in_any_text_is_refused() {
+        assert_eq!(
+            parse::<Body>(br#"{"user": "a\u0000b"}"#),
+            Err(HOLDS_NUL.to_string())
+        );
+        assert_eq!(
+            parse::<serde_json::Value>(br#"{"x": {"y": ["\u0000"]}}"#),
+            Err(HOLDS_NUL.to_string())
+        );
+        // An escaped backslash followed by the letters is text, not NUL.
+        assert_eq!(
+            parse::<Body>(br#"{"user": "a\\u0000"}"#),
+            Ok(Body {
+                user: Some("a\\u0000".into())
+            })
+        );
+        assert!(parse::<Body>(br#"{"user": "\u00001"}"#).is_err());
+        assert!(parse::<Body>(br#"{"user": "\u0001"}"#).is_ok());
     }
 
     #[test]
