@@ -41,6 +41,7 @@ mod transfer;
 mod ui_admin;
 mod ui_case;
 mod ui_demo;
+mod ui_forms;
 mod ui_login;
 mod ui_pages;
 mod ui_password_reset;

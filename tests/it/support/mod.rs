@@ -5,6 +5,7 @@ pub mod auth;
 pub mod browser;
 pub mod cases;
 pub mod db;
+pub mod html;
 pub mod installation;
 pub mod partners;
 pub mod process;

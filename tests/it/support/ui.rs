@@ -139,16 +139,30 @@ impl Browser {
         S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
         B: MessageBody,
     {
+        let (status, headers, body) = self.send_raw(app, request).await;
+        Page {
+            status,
+            headers,
+            body: String::from_utf8(body).unwrap(),
+        }
+    }
+
+    /// Like [`Self::send`], for answers that need not be text: status, headers, body bytes.
+    pub async fn send_raw<S, B>(
+        &mut self,
+        app: &S,
+        request: TestRequest,
+    ) -> (u16, HeaderMap, Vec<u8>)
+    where
+        S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+        B: MessageBody,
+    {
         let response = actix_test::call_service(app, self.prepare(request).to_request()).await;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let body = actix_test::read_body(response).await;
         self.remember(&headers);
-        Page {
-            status,
-            headers,
-            body: String::from_utf8(body.to_vec()).unwrap(),
-        }
+        (status, headers, body.to_vec())
     }
 
     /// `GET path`.
