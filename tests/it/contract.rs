@@ -1,5 +1,5 @@
 //! The API against its own OpenAPI document, by Schemathesis: a running `vorgang serve` (the
-//! browser stories' stage, on SQLite) is sent generated requests, valid and invalid, for every
+//! browser stories' stage, on SQLite and on PostgreSQL) is sent generated requests, valid and invalid, for every
 //! documented operation, first as a coordinator, then as an administrator. No answer may be a
 //! server error; every status, content type, header and body must be one the document declares;
 //! a request the document rules out must be refused; nothing is served without a token.
@@ -116,12 +116,12 @@ fn fuzz(stage: &Stage, token: &str) -> Result<(), String> {
     }
 }
 
-#[test]
-fn the_api_keeps_to_its_openapi_document_under_generated_requests() {
+both_backends! {
+    fn the_api_keeps_to_its_openapi_document_under_generated_requests(backend) {
     if !available() {
         return;
     }
-    let stage = Stage::start();
+    let stage = Stage::start_on_backend(backend);
     create_user(
         &mut stage.db.connection(),
         ADMIN,
@@ -162,4 +162,5 @@ fn the_api_keeps_to_its_openapi_document_under_generated_requests() {
             );
         }
     }
+}
 }

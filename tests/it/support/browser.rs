@@ -96,7 +96,7 @@ pub fn available() -> bool {
     )
 }
 
-/// A running installation for one story: SQLite database with the partner bodies and the
+/// A running installation for one story: a database (SQLite unless asked) with the partner bodies and the
 /// coordinator, an SMTP server writing its mail into a directory, `vorgang serve` whose public
 /// URL is its own address (so links in mails open in the browser as they are).
 pub struct Stage {
@@ -112,7 +112,12 @@ impl Stage {
     /// Migrates a fresh SQLite database, adds the partners and the coordinator, starts the SMTP
     /// server and `vorgang serve`.
     pub fn start() -> Self {
-        Self::start_with(&root().join("workflows"), |conn| {
+        Self::start_on_backend(Backend::Sqlite)
+    }
+
+    /// Like [`Stage::start`], on a fresh database of `backend`.
+    pub fn start_on_backend(backend: Backend) -> Self {
+        Self::start_on(backend, &root().join("workflows"), |conn| {
             add_partners(conn);
             create_user(
                 conn,
@@ -130,7 +135,16 @@ impl Stage {
         workflows: &Path,
         setup: impl FnOnce(&mut vorgang::db::DbConnection),
     ) -> Self {
-        let db = TestDatabase::migrated(Backend::Sqlite);
+        Self::start_on(Backend::Sqlite, workflows, setup)
+    }
+
+    /// Like [`Stage::start_with`], on a fresh database of `backend`.
+    pub fn start_on(
+        backend: Backend,
+        workflows: &Path,
+        setup: impl FnOnce(&mut vorgang::db::DbConnection),
+    ) -> Self {
+        let db = TestDatabase::migrated(backend);
         setup(&mut db.connection());
         let mail_dir = tempfile::tempdir().unwrap();
         let smtp = SmtpServer::start_with_sink(mail_dir.path());
