@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use actix_http::Request;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
+use actix_web::http::header::HeaderMap;
 use actix_web::test::TestRequest;
 use diesel::sql_types::Text;
 use diesel::{QueryableByName, RunQueryDsl};
@@ -135,6 +136,14 @@ fn shape(address: &str) -> String {
     format!("{}?{}", path.join("/"), names.join("&"))
 }
 
+/// The `Content-Type` of an answer (empty when absent).
+fn content_type(headers: &HeaderMap) -> &str {
+    headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+}
+
 /// What a refusal must look like: a page in German.
 fn assert_german_page(status: u16, content_type: &str, body: &str, what: &str) {
     assert!(status < 500, "{what}: server error {status}: {body}");
@@ -170,7 +179,8 @@ fn not_a_page(address: &str) -> bool {
 }
 
 /// Walks every same-site link reachable from `start` (each of them, then each shape of
-/// address at most [`PER_SHAPE`] times), asserting that no page fails; collects the forms sent with POST.
+/// address at most [`PER_SHAPE`] times), asserting that no page fails; collects the forms sent
+/// with POST.
 async fn walk<S, B>(app: &S, browser: &mut Browser, start: &[String], walk: &mut Walk)
 where
     S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
@@ -190,13 +200,9 @@ where
         let (status, headers, body) = browser
             .send_raw(app, TestRequest::get().uri(&address))
             .await;
-        let content_type = headers
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string();
+        let content_type = content_type(&headers);
         let text = String::from_utf8_lossy(&body);
-        assert_german_page(status, &content_type, &text, &format!("GET {address}"));
+        assert_german_page(status, content_type, &text, &format!("GET {address}"));
         walk.visited.push(address.clone());
         if (300..400).contains(&status) {
             if let Some(location) = headers.get("location").and_then(|v| v.to_str().ok())
@@ -419,12 +425,8 @@ where
                 .set_payload(body.bytes);
             let (status, headers, answer) = browser.send_raw(app, request).await;
             sent += 1;
-            let content_type = headers
-                .get("content-type")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default();
             let text = String::from_utf8_lossy(&answer);
-            assert_german_page(status, content_type, &text, &what);
+            assert_german_page(status, content_type(&headers), &text, &what);
             assert!(
                 !text.contains(MARKUP),
                 "{what}: shows markup unescaped: {text}"
@@ -541,13 +543,9 @@ where
     let addresses = odd_addresses(visited);
     for address in &addresses {
         let (status, headers, body) = browser.send_raw(app, TestRequest::get().uri(address)).await;
-        let content_type = headers
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
         assert_german_page(
             status,
-            content_type,
+            content_type(&headers),
             &String::from_utf8_lossy(&body),
             &format!("GET {address}"),
         );

@@ -80,7 +80,7 @@ fn decode_hex(text: &str) -> Option<Vec<u8>> {
 /// (no session → 303 to `/login`; pending password change → 303 to `/passwort` unless `P` is
 /// [`super::AllowPending`]), reads the `application/x-www-form-urlencoded` body, checks the
 /// field `csrf` (403 page when missing or wrong) and deserialises the rest into `T` (400 page
-/// when that fails). Unknown fields, `csrf` among them, are ignored by `T`.
+/// when that fails, or when any field holds a NUL character). Unknown fields, `csrf` among them, are ignored by `T`.
 #[derive(Debug)]
 pub struct CsrfForm<T, P: SessionPolicy = Ready> {
     /// The logged-in user.
@@ -147,7 +147,7 @@ where
 /// Whether a name or value of the urlencoded form `body` holds a NUL character. No browser sends
 /// one from what a person typed, and PostgreSQL cannot store it or compare with it (the query
 /// would fail), so such a form is refused as a whole, on both backends alike.
-pub(crate) fn has_nul(body: &[u8]) -> bool {
+fn has_nul(body: &[u8]) -> bool {
     serde_urlencoded::from_bytes::<Vec<(String, String)>>(body).is_ok_and(|pairs| {
         pairs
             .iter()

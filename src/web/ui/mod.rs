@@ -526,7 +526,6 @@ fn internal_error(req: &HttpRequest) -> actix_web::Error {
     )
 }
 
-/// 403: a form without its valid CSRF token; nothing was changed.
 /// Checks the CSRF token a multipart form carried (`CsrfForm` reads only urlencoded forms): the
 /// refusal page, logged with the path, when it is missing or wrong.
 pub(crate) fn check_multipart_csrf(
@@ -544,6 +543,7 @@ pub(crate) fn check_multipart_csrf(
     Err(csrf_refused(req, Some(session)))
 }
 
+/// 403: a form without its valid CSRF token; nothing was changed.
 fn csrf_refused(req: &HttpRequest, session: Option<&Session>) -> actix_web::Error {
     page_error(
         req,
@@ -556,7 +556,7 @@ fn csrf_refused(req: &HttpRequest, session: Option<&Session>) -> actix_web::Erro
     )
 }
 
-/// 400: a form that does not parse; nothing was changed.
+/// 400: a form that does not parse or holds a NUL character; nothing was changed.
 fn bad_form(req: &HttpRequest, session: Option<&Session>) -> actix_web::Error {
     page_error(
         req,
