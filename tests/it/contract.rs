@@ -1,8 +1,9 @@
 //! The API against its own OpenAPI document, by Schemathesis: a running `vorgang serve` (the
-//! browser stories' stage, on SQLite and on PostgreSQL) is sent generated requests, valid and invalid, for every
-//! documented operation, first as a coordinator, then as an administrator. No answer may be a
-//! server error; every status, content type, header and body must be one the document declares;
-//! a request the document rules out must be refused; nothing is served without a token.
+//! browser stories' stage, on SQLite and on PostgreSQL) is sent generated requests, valid and
+//! invalid, for every documented operation, first as a coordinator, then as an administrator.
+//! No answer may be a server error; every status, content type, header and body must be one the
+//! document declares; a request the document rules out must be refused; nothing is served
+//! without a token.
 //!
 //! Needs Schemathesis (`pip install schemathesis`; the `st` command, or the path in
 //! `SCHEMATHESIS`). Without it the test is skipped with a notice, and fails when `CI=true`
@@ -118,49 +119,49 @@ fn fuzz(stage: &Stage, token: &str) -> Result<(), String> {
 
 both_backends! {
     fn the_api_keeps_to_its_openapi_document_under_generated_requests(backend) {
-    if !available() {
-        return;
-    }
-    let stage = Stage::start_on_backend(backend);
-    create_user(
-        &mut stage.db.connection(),
-        ADMIN,
-        "05974",
-        &[Role::Admin],
-        Some(ADMIN_PASSWORD),
-    );
-    let coordinator = stage.staff_token();
-    let (status, admin) = stage.post(
-        "/api/v1/auth/token",
-        None,
-        &json!({ "email": ADMIN, "password": ADMIN_PASSWORD }),
-    );
-    assert_eq!(status, 200, "{admin}");
-    let admin = admin["token"].as_str().unwrap().to_string();
-    // Something to find: a case in its Beteiligung, with invitations and a journal.
-    let (status, case) = stage.post(
-        "/api/v1/cases",
-        Some(&coordinator),
-        &json!({ "workflow": "ki-antrag", "data": application() }),
-    );
-    assert_eq!(status, 201, "{case}");
-    let (status, started) = stage.post(
-        &format!("/api/v1/cases/{}/actions/beteiligung_starten", case["id"]),
-        Some(&coordinator),
-        &json!({ "version": 1 }),
-    );
-    assert_eq!(status, 200, "{started}");
+        if !available() {
+            return;
+        }
+        let stage = Stage::start_on_backend(backend);
+        create_user(
+            &mut stage.db.connection(),
+            ADMIN,
+            "05974",
+            &[Role::Admin],
+            Some(ADMIN_PASSWORD),
+        );
+        let coordinator = stage.staff_token();
+        let (status, admin) = stage.post(
+            "/api/v1/auth/token",
+            None,
+            &json!({ "email": ADMIN, "password": ADMIN_PASSWORD }),
+        );
+        assert_eq!(status, 200, "{admin}");
+        let admin = admin["token"].as_str().unwrap().to_string();
+        // Something to find: a case in its Beteiligung, with invitations and a journal.
+        let (status, case) = stage.post(
+            "/api/v1/cases",
+            Some(&coordinator),
+            &json!({ "workflow": "ki-antrag", "data": application() }),
+        );
+        assert_eq!(status, 201, "{case}");
+        let (status, started) = stage.post(
+            &format!("/api/v1/cases/{}/actions/beteiligung_starten", case["id"]),
+            Some(&coordinator),
+            &json!({ "version": 1 }),
+        );
+        assert_eq!(status, 200, "{started}");
 
-    // The coordinator first: the administrator's run may change the coordinator's account.
-    for (who, token) in [("coordinator", &coordinator), ("administrator", &admin)] {
-        if let Err(report) = fuzz(&stage, token) {
-            let log = stage.server.log_lines();
-            panic!(
-                "Schemathesis found answers that break the OpenAPI document, as the {who}:\n\
-                 {report}\nthe server's last log lines:\n{}",
-                log[log.len().saturating_sub(100)..].join("\n")
-            );
+        // The coordinator first: the administrator's run may change the coordinator's account.
+        for (who, token) in [("coordinator", &coordinator), ("administrator", &admin)] {
+            if let Err(report) = fuzz(&stage, token) {
+                let log = stage.server.log_lines();
+                panic!(
+                    "Schemathesis found answers that break the OpenAPI document, as the {who}:\n\
+                     {report}\nthe server's last log lines:\n{}",
+                    log[log.len().saturating_sub(100)..].join("\n")
+                );
+            }
         }
     }
-}
 }

@@ -96,8 +96,8 @@ pub fn available() -> bool {
     )
 }
 
-/// A running installation for one story: a database (SQLite unless asked) with the partner bodies and the
-/// coordinator, an SMTP server writing its mail into a directory, `vorgang serve` whose public
+/// A running installation for one story: a database (SQLite unless asked) with the partner
+/// bodies and the coordinator, an SMTP server writing its mail into a directory, `vorgang serve` whose public
 /// URL is its own address (so links in mails open in the browser as they are).
 pub struct Stage {
     // Dropped in this order: the server stops before its database goes.
