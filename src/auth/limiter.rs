@@ -15,6 +15,7 @@
 //! every process. An in-process rate limiter such as governor keeps its state relative to its
 //! own start and offers no way to give a cell back, so the arithmetic (a few lines) is here.
 
+use std::num::NonZeroU32;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -31,7 +32,7 @@ const MAX_ACCOUNT_KEY_CHARS: usize = 320;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LoginLimits {
     /// Failures allowed in a burst; the next attempt on that key is refused.
-    pub max_failures: std::num::NonZeroU32,
+    pub max_failures: NonZeroU32,
     /// Time in which `max_failures` cells refill (one every `window / max_failures`).
     pub window: Duration,
 }
@@ -40,7 +41,7 @@ impl Default for LoginLimits {
     /// Five failures per 15 minutes.
     fn default() -> Self {
         Self {
-            max_failures: std::num::NonZeroU32::new(5).unwrap_or(std::num::NonZeroU32::MIN),
+            max_failures: NonZeroU32::new(5).unwrap_or(NonZeroU32::MIN),
             window: Duration::from_secs(15 * 60),
         }
     }
@@ -75,15 +76,9 @@ impl LimitKey {
         // A NUL character (no account's address has one) cannot be stored on PostgreSQL.
         Self::Account(
             super::normalise_email(email)
+                .replace('\0', "\u{FFFD}")
                 .chars()
                 .take(MAX_ACCOUNT_KEY_CHARS)
-                .map(|c| {
-                    if c == '\0' {
-                        char::REPLACEMENT_CHARACTER
-                    } else {
-                        c
-                    }
-                })
                 .collect(),
         )
     }
@@ -383,8 +378,6 @@ pub fn forget_refilled(conn: &mut DbConnection, now: DateTime<Utc>) -> QueryResu
 
 #[cfg(test)]
 mod tests {
-    use std::num::NonZeroU32;
-
     use super::*;
     use crate::db::{ConnectionFactory, DatabaseUrl, migrations};
 

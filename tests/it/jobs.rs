@@ -10,6 +10,7 @@ use vorgang::scheduler::jobs::{JobContext, JobName, Jobs, RunOutcome, latest_run
 use vorgang::service::cases::{self, Invocation};
 
 use crate::support::TestDatabase;
+use crate::support::api::job_context;
 
 fn at(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text).unwrap().to_utc()
@@ -62,13 +63,7 @@ both_backends! {
         let jobs = Jobs::default();
         let mut conn = pool.get().unwrap();
         consultation(&mut conn, &api);
-        let context = |owner| JobContext {
-            case: api.case_context(),
-            jobs: &jobs,
-            owner,
-            timer_lease: TimeDelta::minutes(5),
-            stop: &|| false,
-        };
+        let context = |owner| job_context(&api, &jobs, owner);
 
         let scheduled = jobs.get(JobName::Reminders).unwrap().schedule
             .next_after(at("2026-03-24T12:00:00+01:00")).unwrap().to_utc();
@@ -115,13 +110,7 @@ both_backends! {
         let api = crate::support::api::state(&pool, dir.path());
         let jobs = Jobs::default();
         let mut conn = pool.get().unwrap();
-        let ctx = JobContext {
-            case: api.case_context(),
-            jobs: &jobs,
-            owner: "a",
-            timer_lease: TimeDelta::minutes(5),
-            stop: &|| false,
-        };
+        let ctx = job_context(&api, &jobs, "a");
         // Three failed logins at 03:00; with five per 15 minutes one refills every three
         // minutes, so both keys count until 03:09.
         let keys = [LimitKey::account("anna@kreis-soest.de"), LimitKey::address(Some("198.51.100.7".parse().unwrap()))];
@@ -150,13 +139,7 @@ both_backends! {
         let jobs = Jobs::default();
         let mut conn = pool.get().unwrap();
         consultation(&mut conn, &api);
-        let ctx = JobContext {
-            case: api.case_context(),
-            jobs: &jobs,
-            owner: "a",
-            timer_lease: TimeDelta::minutes(5),
-            stop: &|| false,
-        };
+        let ctx = job_context(&api, &jobs, "a");
         let links: i64 = partner_links::table.count().get_result(&mut conn).unwrap();
         assert_eq!(links, 2, "one link per invited partner");
         let mails: Vec<i64> = outbox::table.order(outbox::id).select(outbox::id).load(&mut conn).unwrap();
@@ -210,13 +193,7 @@ both_backends! {
         for minutes in [10, 30, 120, 540] {
             session::create(&mut conn, user.id, now.naive_utc() - TimeDelta::minutes(minutes), lifetimes, None, Started::Password).unwrap();
         }
-        let ctx = JobContext {
-            case: api.case_context(),
-            jobs: &jobs,
-            owner: "a",
-            timer_lease: TimeDelta::minutes(5),
-            stop: &|| false,
-        };
+        let ctx = job_context(&api, &jobs, "a");
         let outcome = run_locked(&mut conn, &ctx, JobName::Housekeeping, now, now).unwrap();
         let RunOutcome::Ran { counts, .. } = outcome else { panic!("{outcome:?}") };
         assert_eq!(counts["ui_sessions_deleted"], 2);
@@ -258,13 +235,7 @@ both_backends! {
         };
         let api = crate::support::api::state(&pool, dir.path());
         {
-            let ctx = JobContext {
-                case: api.case_context(),
-                jobs: &api.jobs,
-                owner: "instanz-a",
-                timer_lease: TimeDelta::minutes(5),
-                stop: &|| false,
-            };
+            let ctx = job_context(&api, &api.jobs, "instanz-a");
             let mut conn = pool.get().unwrap();
             for day in ["2026-03-10", "2026-03-11"] {
                 let now = at(&format!("{day}T03:30:00+01:00"));
@@ -334,7 +305,7 @@ both_backends! {
         let kleve = Organisation::find_by_key(&mut conn, "05154").unwrap().unwrap();
         diesel::update(users::table.find(moved.id.0)).set(users::organisation_id.eq(kleve.id.0)).execute(&mut conn).unwrap();
 
-        let context = JobContext { case: api.case_context(), jobs: &jobs, owner: "t", timer_lease: TimeDelta::minutes(5), stop: &|| false };
+        let context = job_context(&api, &jobs, "t");
         let monday = at("2026-03-09T07:00:00+01:00");
         let counts = execute(&mut conn, &context, JobName::Reminders, monday).unwrap();
         assert_eq!(counts["wiedervorlagen"], 2, "{counts:?}");
@@ -403,7 +374,7 @@ both_backends! {
         let absence = vorgang::service::absences::set(&mut conn, &anna_principal, ("13.03.2026", &ben.id.0.to_string()), thursday.today, thursday.now.naive_utc()).unwrap();
         assert_eq!((absence.until, absence.deputy_name.as_str()), (chrono::NaiveDate::from_ymd_opt(2026, 3, 13).unwrap(), "Ben Kaya"));
 
-        let context = JobContext { case: api.case_context(), jobs: &jobs, owner: "t", timer_lease: TimeDelta::minutes(5), stop: &|| false };
+        let context = job_context(&api, &jobs, "t");
         let counts = execute(&mut conn, &context, JobName::Reminders, at("2026-03-09T07:00:00+01:00")).unwrap();
         assert_eq!(counts["wiedervorlagen"], 2, "Anna's and Ben's: {counts:?}");
         let mails: Vec<(String, String, String)> = outbox::table
@@ -481,7 +452,7 @@ both_backends! {
         assert_eq!(absences::current(&mut conn, anna.user_id, monday).unwrap().unwrap().deputy, ben.user_id);
 
         // Anna's Wiedervorlage goes to Clara, who is at work, not to Ben, who is away.
-        let context = JobContext { case: api.case_context(), jobs: &jobs, owner: "t", timer_lease: TimeDelta::minutes(5), stop: &|| false };
+        let context = job_context(&api, &jobs, "t");
         let counts = execute(&mut conn, &context, JobName::Reminders, at("2026-03-09T07:00:00+01:00")).unwrap();
         assert_eq!(counts["wiedervorlagen"], 2, "Anna's and Clara's: {counts:?}");
         let rendered: Vec<String> = outbox::table.filter(outbox::template.eq("wiedervorlage")).order(outbox::id).select(outbox::rendered).load(&mut conn).unwrap();

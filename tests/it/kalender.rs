@@ -10,10 +10,11 @@ use serde_json::Value;
 use vorgang::db::models::{CaseId, Organisation, Role};
 use vorgang::db::schema::{outbox, timers};
 use vorgang::engine::Actor;
-use vorgang::scheduler::jobs::{JobContext, JobName, execute};
+use vorgang::scheduler::jobs::{JobName, execute};
 use vorgang::service::cases::{self, Invocation};
 
 use crate::support::TestDatabase;
+use crate::support::api::job_context;
 use crate::support::auth::{create_user, staff_token};
 
 fn at(text: &str) -> DateTime<Utc> {
@@ -98,7 +99,7 @@ both_backends! {
         vorgang::service::assignments::assign(&mut conn, &api.outgoing, soest, &coordinator, Some("k@kreis-soest.de"), chrono::Utc::now().naive_utc(), &allow).unwrap();
         let before: i64 = outbox::table.count().get_result(&mut conn).unwrap();
 
-        let ctx = JobContext { case: api.case_context(), jobs: &api.jobs, owner: "test", timer_lease: TimeDelta::minutes(5), stop: &|| false };
+        let ctx = job_context(&api, &api.jobs, "test");
         let counts = execute(&mut conn, &ctx, JobName::Digest, at("2026-03-23T07:00:00+01:00")).unwrap();
         assert_eq!(counts["mails"], 1, "{counts:?}");
         assert_eq!(counts["deadlines"], 1, "{counts:?}");
@@ -341,7 +342,7 @@ both_backends! {
         let reported = vorgang::service::clock::at(at("2026-03-06T10:00:00+01:00"));
         vorgang::service::responsibility_notice::report(&mut conn, &ctx, invited[1].0, (Some("Zuständig ist die Stadt."), Some("Jugendamt der Stadt Soest"), Some("Herr Kaya")), &reported).unwrap();
 
-        let jobs = JobContext { case: api.case_context(), jobs: &api.jobs, owner: "test", timer_lease: TimeDelta::minutes(5), stop: &|| false };
+        let jobs = job_context(&api, &api.jobs, "test");
         let counts = execute(&mut conn, &jobs, JobName::Digest, at("2026-03-09T07:00:00+01:00")).unwrap();
         assert_eq!((counts["mails"].as_u64(), counts["deadlines"].as_u64(), counts["anliegen"].as_u64()), (Some(1), Some(0), Some(2)), "{counts:?}");
         let digest = |conn: &mut vorgang::db::DbConnection| -> (String, Value) {

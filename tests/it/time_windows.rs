@@ -321,13 +321,7 @@ both_backends! {
         assert_eq!(submitted.status, StatusCode::OK, "{}", submitted.body);
 
         let jobs = vorgang::scheduler::jobs::Jobs::default();
-        let context = vorgang::scheduler::jobs::JobContext {
-            case: api.case_context(),
-            jobs: &jobs,
-            owner: "a",
-            timer_lease: chrono::TimeDelta::minutes(5),
-            stop: &|| false,
-        };
+        let context = crate::support::api::job_context(&api, &jobs, "a");
         let mut conn = pool.get().unwrap();
         let mut run = |morning: &str| {
             let now = chrono::DateTime::parse_from_rfc3339(&format!("{morning}T07:00:00+02:00")).unwrap().to_utc();

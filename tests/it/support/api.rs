@@ -6,6 +6,7 @@ use std::sync::Arc;
 use actix_web::web;
 use vorgang::db::Database;
 use vorgang::documents::DocumentStore;
+use vorgang::scheduler::jobs::{JobContext, Jobs};
 use vorgang::service::aktenzeichen::AktenzeichenPattern;
 use vorgang::service::workflows::{WorkflowRegistry, WorkflowSources};
 use vorgang::web::api::ApiState;
@@ -13,6 +14,22 @@ use vorgang::web::api::ApiState;
 /// API state over `db` with the project's workflows deployed and documents under `data_dir`.
 pub fn state(db: &Database, data_dir: &Path) -> web::Data<ApiState> {
     state_with_documents(db, DocumentStore::in_data_dir(data_dir), None)
+}
+
+/// The context a test runs jobs in: the API's workflows and mail, timers claimed as `owner` for
+/// five minutes, never asked to stop.
+pub fn job_context<'a>(api: &'a ApiState, jobs: &'a Jobs, owner: &'a str) -> JobContext<'a> {
+    JobContext {
+        case: api.case_context(),
+        jobs,
+        owner,
+        timer_lease: chrono::TimeDelta::minutes(5),
+        stop: &never,
+    }
+}
+
+fn never() -> bool {
+    false
 }
 
 /// Like [`state`], with `GET /metrics` open to the bearer of `token`.
