@@ -1,4 +1,5 @@
-//! `vorgang user`: create users and set passwords, for bootstrapping an installation.
+//! `vorgang user`: create users, set passwords and lift login limits, for bootstrapping an
+//! installation and for the administrator who locked themselves out.
 //!
 //! Passwords never come from the command line (they would end up in shell histories and process
 //! lists): with a terminal on stdin they are prompted twice without echo, otherwise the first
@@ -11,8 +12,9 @@ use crate::config::Settings;
 use crate::db::models::{NewUser, Organisation, Role, User};
 use crate::db::{DbConnection, DbError, write_transaction};
 use crate::server::{self, StartupError};
-use crate::service::admin_log;
+use crate::service::{ServiceError, admin_log, login_limits};
 
+use super::limiter::LimitKey;
 use super::normalise_email;
 use super::password::{PasswordError, Passwords, check_policy};
 
@@ -36,6 +38,30 @@ pub enum UserCommand {
         about = "Setzt das Passwort eines Benutzers (von der Standardeingabe oder per Abfrage)"
     )]
     Passwd(PasswdArgs),
+    /// Lifts the limit on failed logins of an account or a client address.
+    #[command(
+        about = "Hebt die Anmeldesperre einer E-Mail-Adresse oder Client-Adresse auf (nach fehlgeschlagenen Anmeldungen)"
+    )]
+    Unlock(UnlockArgs),
+}
+
+/// Options of `vorgang user unlock`: exactly one of them.
+#[derive(clap::Args, Debug, Clone, Default, PartialEq, Eq)]
+pub struct UnlockArgs {
+    /// The e-mail address whose failures are forgotten.
+    #[arg(
+        long,
+        value_name = "E-MAIL",
+        help = "E-Mail-Adresse, deren Fehlversuche gelöscht werden"
+    )]
+    pub email: Option<String>,
+    /// The client address whose failures are forgotten.
+    #[arg(
+        long,
+        value_name = "ADRESSE",
+        help = "Client-Adresse (IPv4 oder IPv6), deren Fehlversuche gelöscht werden"
+    )]
+    pub address: Option<String>,
 }
 
 /// Options of `vorgang user add`; taken as strings so we, not clap, validate them in German.
@@ -100,6 +126,12 @@ pub enum UserCliError {
     /// A role name is unknown.
     #[error("--role: {0}")]
     UnknownRole(String),
+    /// `vorgang user unlock` names both an account and an address.
+    #[error("Bitte geben Sie entweder --email oder --address an, nicht beides.")]
+    EmailOrAddress,
+    /// The client address is none.
+    #[error("--address: „{0}“ ist keine IPv4- oder IPv6-Adresse.")]
+    InvalidAddress(String),
     /// A user with this address exists already.
     #[error("Ein Benutzer mit der E-Mail-Adresse „{0}“ existiert bereits.")]
     DuplicateEmail(String),
@@ -121,6 +153,9 @@ pub enum UserCliError {
     /// A query failed.
     #[error("Datenbank: {0}")]
     Database(#[from] DbError),
+    /// The change was refused for another reason (German sentence).
+    #[error("{0}")]
+    Failed(String),
 }
 
 /// Runs `vorgang user …` against the configured database (migrating it first, like `serve`);
@@ -137,6 +172,62 @@ pub fn run(args: &UserArgs, settings: &Settings) -> Result<String, UserCliError>
             let mut conn = open(settings)?;
             set_password(&mut conn, &email, &Passwords::new(), read_new_password)
         }
+        UserCommand::Unlock(unlock) => {
+            let key = unlock_key(unlock)?;
+            let mut conn = open(settings)?;
+            unlock_key_now(&mut conn, &key)
+        }
+    }
+}
+
+/// The key `vorgang user unlock` names: an account (any address, known or not, since failures
+/// are counted for both) or a client address.
+fn unlock_key(args: &UnlockArgs) -> Result<LimitKey, UserCliError> {
+    match (&args.email, &args.address) {
+        (Some(_), Some(_)) => Err(UserCliError::EmailOrAddress),
+        (Some(email), None) => Ok(LimitKey::account(&parse_email(Some(email))?)),
+        (None, Some(address)) => LimitKey::address_named(address)
+            .ok_or_else(|| UserCliError::InvalidAddress(address.trim().to_string())),
+        (None, None) => Err(UserCliError::Missing {
+            option: "--email oder --address",
+            what: "die E-Mail-Adresse oder die Client-Adresse",
+        }),
+    }
+}
+
+/// Lifts the limits on `key` under the server's default limits, recorded as done on the
+/// command line; nothing counted is no error (the sentence says so).
+fn unlock_key_now(conn: &mut DbConnection, key: &LimitKey) -> Result<String, UserCliError> {
+    let limiters = [
+        super::LoginLimiter::default(),
+        super::LoginLimiter::for_reset_links(super::RESET_LIMITS),
+    ];
+    let whose = match key {
+        LimitKey::Account(email) => email.clone(),
+        LimitKey::Address(address) => format!("die Adresse {address}"),
+    };
+    match login_limits::lift(
+        conn,
+        &limiters,
+        admin_log::COMMAND_LINE,
+        key,
+        chrono::Utc::now(),
+    ) {
+        Ok(lifted) => {
+            let failures = lifted
+                .iter()
+                .map(|counted| u64::from(counted.failures))
+                .sum();
+            Ok(format!(
+                "Anmeldesperre für {whose} aufgehoben ({}).",
+                login_limits::failures_deleted(failures)
+            ))
+        }
+        Err(ServiceError::NotFound(_)) => Ok(format!(
+            "Für {whose} sind keine fehlgeschlagenen Anmeldungen gezählt; es gab nichts aufzuheben."
+        )),
+        Err(ServiceError::Db(error)) => Err(UserCliError::Database(error)),
+        Err(other) => Err(UserCliError::Failed(other.to_string())),
     }
 }
 

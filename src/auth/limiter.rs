@@ -88,6 +88,44 @@ impl LimitKey {
         Self::Address(address.map_or_else(|| "unbekannt".to_string(), |ip| ip.to_string()))
     }
 
+    /// The key of a client address as an administrator names it (an IPv6 address in any of its
+    /// notations finds the key stored in the canonical one), or `unbekannt`; `None` for text
+    /// that is no address.
+    pub fn address_named(text: &str) -> Option<Self> {
+        let text = text.trim();
+        if text == "unbekannt" {
+            return Some(Self::Address(text.to_string()));
+        }
+        text.parse::<std::net::IpAddr>()
+            .ok()
+            .map(|ip| Self::address(Some(ip)))
+    }
+
+    /// `account` or `address`, as the API names the kind.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Account(_) => "account",
+            Self::Address(_) => "address",
+        }
+    }
+
+    /// The e-mail address or client address itself.
+    pub fn value(&self) -> &str {
+        match self {
+            Self::Account(value) | Self::Address(value) => value,
+        }
+    }
+
+    /// The key of a stored subject; `None` for one of no known kind.
+    fn from_subject(subject: &str) -> Option<Self> {
+        if let Some(email) = subject.strip_prefix("account:") {
+            return Some(Self::Account(email.to_string()));
+        }
+        subject
+            .strip_prefix("address:")
+            .map(|address| Self::Address(address.to_string()))
+    }
+
     /// The key as stored: kind and value, so that an address never meets an account.
     fn subject(&self) -> String {
         match self {
@@ -309,6 +347,67 @@ impl LoginLimiter {
             tat_ms.saturating_sub(now_ms).saturating_sub(tolerance),
         )))
     }
+}
+
+/// A key with failures still counted under one limit, as administrators see it: whom the limit
+/// holds back, and for how long, before they lift it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CountedKey {
+    /// The limit: `login` or `reset-link`.
+    pub scope: &'static str,
+    /// The account or address.
+    pub key: LimitKey,
+    /// Failures still counted (not yet refilled), at most the allowance.
+    pub failures: u32,
+    /// Until when attempts on the key are refused; `None` while it may still try.
+    pub refused_until: Option<DateTime<Utc>>,
+}
+
+impl LoginLimiter {
+    /// Every key with failures still counted under this limit at `now`, those held back longest
+    /// first.
+    pub fn counted(
+        &self,
+        conn: &mut DbConnection,
+        now: DateTime<Utc>,
+    ) -> QueryResult<Vec<CountedKey>> {
+        let now_ms = now.timestamp_millis();
+        let rows: Vec<(String, i64)> = attempt_limits::table
+            .filter(attempt_limits::scope.eq(self.scope))
+            .filter(attempt_limits::tat_ms.gt(now_ms))
+            .select((attempt_limits::subject, attempt_limits::tat_ms))
+            .order((attempt_limits::tat_ms.desc(), attempt_limits::subject))
+            .load(conn)?;
+        let period = self.limits.period_ms();
+        let tolerance = self.limits.tolerance_ms();
+        Ok(rows
+            .into_iter()
+            .filter_map(|(subject, tat_ms)| {
+                let key = LimitKey::from_subject(&subject)?;
+                let ahead = tat_ms.saturating_sub(now_ms);
+                let cells = (ahead.saturating_add(period - 1) / period).max(1);
+                let failures = u32::try_from(cells)
+                    .unwrap_or(u32::MAX)
+                    .min(self.limits.max_failures.get());
+                let refused_until = (ahead > tolerance).then(|| {
+                    now + chrono::TimeDelta::milliseconds(ahead.saturating_sub(tolerance))
+                });
+                Some(CountedKey {
+                    scope: self.scope,
+                    key,
+                    failures,
+                    refused_until,
+                })
+            })
+            .collect())
+    }
+}
+
+/// Forgets every failure counted against `key`, under every limit, so that it may try again at
+/// once: an administrator lifting a block. Returns the number of buckets deleted.
+pub fn forget(conn: &mut DbConnection, key: &LimitKey) -> QueryResult<usize> {
+    diesel::delete(attempt_limits::table.filter(attempt_limits::subject.eq(key.subject())))
+        .execute(conn)
 }
 
 /// A wait in milliseconds as a duration, at least one millisecond.
@@ -611,6 +710,81 @@ mod tests {
         assert_eq!(f.limiter.tally(&mut f.conn, f.now).unwrap()[0].refusing, 0);
         f.advance(Duration::from_secs(300));
         assert_eq!(f.limiter.tally(&mut f.conn, f.now).unwrap()[0].counting, 0);
+    }
+
+    #[test]
+    fn counted_keys_show_failures_and_how_long_they_are_refused() {
+        let mut f = Fixture::new();
+        for _ in 0..5 {
+            f.fail(&keys("anna@example.org", "10.0.2.1"));
+        }
+        f.fail(&keys("bob@example.org", "10.0.2.2"));
+        f.advance(Duration::from_secs(20));
+        let counted = f.limiter.counted(&mut f.conn, f.now).unwrap();
+        let shown: Vec<_> = counted
+            .iter()
+            .map(|c| (c.key.kind(), c.key.value(), c.failures, c.refused_until))
+            .collect();
+        // Anna's account and address are used up: a cell refills 60 s after the fifth
+        // failure, 40 s from now. Bob has one failure counted and may try again.
+        let until = Some(f.now + chrono::TimeDelta::seconds(40));
+        assert_eq!(
+            shown,
+            [
+                ("account", "anna@example.org", 5, until),
+                ("address", "10.0.2.1", 5, until),
+                ("account", "bob@example.org", 1, None),
+                ("address", "10.0.2.2", 1, None),
+            ]
+        );
+        assert!(counted.iter().all(|c| c.scope == "login"));
+        let resets = LoginLimiter::for_reset_links(f.limiter.limits);
+        assert!(resets.counted(&mut f.conn, f.now).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_forgotten_key_may_try_again_at_once_and_others_stay_counted() {
+        let mut f = Fixture::new();
+        let anna = keys("anna@example.org", "10.0.3.1");
+        for _ in 0..5 {
+            f.fail(&anna);
+        }
+        let resets = LoginLimiter::for_reset_links(f.limiter.limits);
+        drop(
+            resets
+                .reserve_at(&mut f.conn, &[LimitKey::account("anna@example.org")], f.now)
+                .unwrap(),
+        );
+        // Her account under both limits; her address stays used up.
+        assert_eq!(
+            forget(&mut f.conn, &LimitKey::account("Anna@Example.org")).unwrap(),
+            2
+        );
+        assert!(f.reserve(&anna).is_err());
+        assert!(f.reserve(&keys("anna@example.org", "10.0.3.2")).is_ok());
+        assert_eq!(
+            forget(&mut f.conn, &LimitKey::address_named("10.0.3.1").unwrap()).unwrap(),
+            1
+        );
+        assert!(f.reserve(&anna).is_ok());
+        assert_eq!(
+            forget(&mut f.conn, &LimitKey::account("nobody@example.org")).unwrap(),
+            0
+        );
+    }
+
+    #[test]
+    fn addresses_are_named_in_any_notation() {
+        assert_eq!(
+            LimitKey::address_named(" 2001:DB8:0:0::1 "),
+            Some(LimitKey::Address("2001:db8::1".into()))
+        );
+        assert_eq!(
+            LimitKey::address_named("unbekannt"),
+            Some(LimitKey::address(None))
+        );
+        assert_eq!(LimitKey::address_named("10.0.0.300"), None);
+        assert_eq!(LimitKey::address_named("anna@example.org"), None);
     }
 
     #[test]

@@ -15,7 +15,7 @@ pub mod token;
 use std::sync::Arc;
 
 pub use internal::InternalReader;
-pub use limiter::{LoginLimiter, LoginLimits};
+pub use limiter::{CountedKey, LimitKey, LoginLimiter, LoginLimits};
 pub use password::Passwords;
 pub use permissions::{CaseScope, Denied, Permission, authorize, workflow_roles};
 pub use principal::{Caller, Principal};

@@ -31,6 +31,10 @@ pub const PASSWORD_RESET_BY_MAIL: &str = "user_password_reset_by_mail";
 pub const ACCESS_LINK_SENT: &str = "user_access_link_sent";
 /// An administrator revoked a user's API access tokens (details: none).
 pub const TOKENS_REVOKED: &str = "user_tokens_revoked";
+/// An administrator lifted the limit on failed logins of an account or a client address
+/// (subject: the e-mail address or the client address; details: `kind`, `account` or
+/// `address`, and `failures`, the failures that were counted per limit).
+pub const LOGIN_LIMIT_LIFTED: &str = "login_limit_lifted";
 /// A user's roles were replaced (details: `before`, `after`).
 pub const ROLES_CHANGED: &str = "user_roles_changed";
 /// A user was deactivated or reactivated (details: `active`).
@@ -106,13 +110,14 @@ pub fn record(
 }
 
 /// Every kind, for filters and their checks.
-pub const KINDS: [&str; 14] = [
+pub const KINDS: [&str; 15] = [
     USER_CREATED,
     PASSWORD_SET,
     PASSWORD_RESET,
     PASSWORD_RESET_BY_MAIL,
     ACCESS_LINK_SENT,
     TOKENS_REVOKED,
+    LOGIN_LIMIT_LIFTED,
     ROLES_CHANGED,
     ACTIVATION_CHANGED,
     FOLLOW_UPS_HANDED_OVER,

@@ -26,6 +26,7 @@ pub mod follow_ups;
 pub mod fristen;
 pub mod further_participant;
 pub mod internal;
+pub mod login_limits;
 pub mod mail;
 pub mod metrics;
 pub mod notes;

@@ -14,7 +14,8 @@ use utoipa::{Modify, OpenApi, ToSchema};
 use crate::auth::login;
 use crate::web::api::{
     absence, admin_events, assignments, beteiligung, calendar, case_file, cases, documents,
-    follow_ups, jobs, organisations, outbox, retention, time_windows, users, view, workflows,
+    follow_ups, jobs, login_limits, organisations, outbox, retention, time_windows, users, view,
+    workflows,
 };
 use crate::web::problem::Problem;
 
@@ -101,6 +102,8 @@ const BEARER: &str = "bearer";
         users::reset_password,
         users::send_access_link,
         users::revoke_tokens,
+        login_limits::list,
+        login_limits::lift,
         crate::auth::login::revoke_own_tokens,
         calendar::issue,
         calendar::list,
@@ -188,6 +191,8 @@ const BEARER: &str = "bearer";
         users::AccessLinkSent,
         users::RolesBody,
         users::ActiveBody,
+        login_limits::LimitList,
+        login_limits::LimitItem,
         calendar::NewFeed,
         calendar::FeedView,
         calendar::IssuedFeedView,

@@ -809,3 +809,178 @@ both_backends! {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Lifting login limits
+
+fn as_staff(request: actix_test::TestRequest, user: &User) -> actix_test::TestRequest {
+    request.insert_header((
+        "Authorization",
+        format!("Bearer {}", crate::support::auth::staff_token(user)),
+    ))
+}
+
+fn counted_rows(db: &TestDatabase) -> i64 {
+    use vorgang::db::schema::attempt_limits;
+    attempt_limits::table
+        .count()
+        .get_result(&mut db.connection())
+        .unwrap()
+}
+
+both_backends! {
+    async fn an_administrator_sees_and_lifts_login_limits(backend) {
+        let db = TestDatabase::migrated(backend);
+        let mut conn = db.connection();
+        create_user(&mut conn, "anna@kreis-kleve.de", "05154", &[Role::Lesen], Some(PASSWORD));
+        let admin = create_user(&mut conn, "admin@bra.nrw.de", "KFI", &[Role::Admin], None);
+        let reader = create_user(&mut conn, "leser@kreis-kleve.de", "05154", &[Role::Lesen], None);
+        let app = app!(db.pool(2), test_auth());
+        let list = || as_staff(actix_test::TestRequest::get().uri("/api/v1/admin/login-limits"), &admin);
+        let lift = |path: &str, user: &User| {
+            as_staff(actix_test::TestRequest::delete().uri(&format!("/api/v1/admin/login-limits/{path}")), user)
+        };
+        assert_eq!(send!(app, list()).json(), json!({ "items": [] }));
+
+        // Anna mistypes her new password five times at her desk: even the right one is refused.
+        let office = "198.51.100.20:1";
+        for _ in 0..5 {
+            assert_eq!(send!(app, login_from("anna@kreis-kleve.de", "falsches-passwort", office)).status, 401);
+        }
+        assert_eq!(send!(app, login_from("anna@kreis-kleve.de", PASSWORD, "198.51.100.21:1")).status, 429);
+        // One failure from an IPv6 address, on another account.
+        assert_eq!(send!(app, login_from("probe@kreis-kleve.de", "falsches-passwort", "[2001:db8::5]:1")).status, 401);
+
+        let before = Utc::now();
+        let listed = send!(app, list());
+        assert_eq!(listed.status, 200);
+        let items = listed.json()["items"].as_array().unwrap().clone();
+        let shown: Vec<(&str, &str, &str, u64, bool)> = items
+            .iter()
+            .map(|item| (
+                item["limit"].as_str().unwrap(),
+                item["kind"].as_str().unwrap(),
+                item["key"].as_str().unwrap(),
+                item["failures"].as_u64().unwrap(),
+                !item["refused_until"].is_null(),
+            ))
+            .collect();
+        assert_eq!(shown, [
+            ("login", "account", "anna@kreis-kleve.de", 5, true),
+            ("login", "address", "198.51.100.20", 5, true),
+            ("login", "account", "probe@kreis-kleve.de", 1, false),
+            ("login", "address", "2001:db8::5", 1, false),
+        ]);
+        // Refused until a cell refills: three minutes after the fifth failure at most.
+        let until: chrono::DateTime<Utc> = items[0]["refused_until"].as_str().unwrap().parse().unwrap();
+        assert!(until > before && until <= before + TimeDelta::minutes(3), "{until}");
+
+        // Nobody else sees or lifts them; wrong addresses change nothing either.
+        assert_eq!(send!(app, as_staff(actix_test::TestRequest::get().uri("/api/v1/admin/login-limits"), &reader)).status, 403);
+        assert_eq!(send!(app, lift("account/anna@kreis-kleve.de", &reader)).status, 403);
+        for (path, detail) in [
+            ("konto/anna@kreis-kleve.de", "Unbekannte Art „konto“"),
+            ("address/198.51.100.300", "keine Client-Adresse"),
+            ("account/bob@kreis-kleve.de", "Für „bob@kreis-kleve.de“ sind keine fehlgeschlagenen Anmeldungen gezählt."),
+            ("address/198.51.100.21", "Für die Adresse „198.51.100.21“ sind keine"),
+        ] {
+            let refused = send!(app, lift(path, &admin));
+            assert_eq!(refused.status, 404, "{path}");
+            assert_eq!(refused.header("content-type"), "application/problem+json");
+            assert!(refused.json()["detail"].as_str().unwrap().contains(detail), "{path}: {}", refused.json());
+        }
+        assert_eq!(counted_rows(&db), 4);
+        assert!(db.admin_record().is_empty());
+
+        // The account, named in any spelling: the answer is what was counted, and Anna logs in
+        // at once from another desk.
+        let lifted = send!(app, lift("account/Anna@Kreis-Kleve.de", &admin));
+        assert_eq!(lifted.status, 200);
+        let items = lifted.json()["items"].clone();
+        assert_eq!(items.as_array().unwrap().len(), 1, "{items}");
+        assert_eq!((items[0]["kind"].as_str(), items[0]["key"].as_str(), items[0]["failures"].as_u64()), (Some("account"), Some("anna@kreis-kleve.de"), Some(5)));
+        assert_eq!(send!(app, login_from("anna@kreis-kleve.de", PASSWORD, "198.51.100.21:1")).status, 200);
+        // Her desk's address is still refused until it is lifted as well.
+        assert_eq!(send!(app, login_from("anna@kreis-kleve.de", PASSWORD, office)).status, 429);
+        assert_eq!(send!(app, lift("address/198.51.100.20", &admin)).status, 200);
+        assert_eq!(send!(app, login_from("anna@kreis-kleve.de", PASSWORD, office)).status, 200);
+        // An IPv6 address in another notation finds its key.
+        assert_eq!(send!(app, lift("address/2001:DB8:0::5", &admin)).status, 200);
+
+        let left: Vec<String> = send!(app, list()).json()["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|item| item["key"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(left, ["probe@kreis-kleve.de"]);
+        let kinds = |record: Vec<(String, String)>| record;
+        assert_eq!(kinds(db.admin_record()), [
+            ("login_limit_lifted".to_string(), "anna@kreis-kleve.de".to_string()),
+            ("login_limit_lifted".to_string(), "198.51.100.20".to_string()),
+            ("login_limit_lifted".to_string(), "2001:db8::5".to_string()),
+        ]);
+        // Lifted once is lifted: a second time finds nothing and records nothing.
+        assert_eq!(send!(app, lift("account/anna@kreis-kleve.de", &admin)).status, 404);
+        assert_eq!(db.admin_record().len(), 3);
+    }
+}
+
+both_backends! {
+    fn user_unlock_lifts_a_limit_from_the_command_line(backend) {
+        use vorgang::auth::{LimitKey, LoginLimiter};
+        let db = TestDatabase::migrated(backend);
+        {
+            // The only administrator mistyped five times: the server's own limits count it.
+            let mut conn = db.connection();
+            let keys = [LimitKey::account("root@kreis-kleve.de"), LimitKey::address(Some("192.0.2.44".parse().unwrap()))];
+            for _ in 0..5 {
+                drop(LoginLimiter::default().reserve_at(&mut conn, &keys, Utc::now()).unwrap());
+            }
+            assert!(LoginLimiter::default().reserve_at(&mut conn, &keys, Utc::now()).is_err());
+        }
+        let unlocked = user_command(&db, &["unlock", "--email", "Root@Kreis-Kleve.de"], "");
+        assert!(unlocked.status.success(), "{}", String::from_utf8_lossy(&unlocked.stderr));
+        assert_eq!(
+            String::from_utf8_lossy(&unlocked.stdout).trim(),
+            "Anmeldesperre für root@kreis-kleve.de aufgehoben (5 gezählte Fehlversuche gelöscht)."
+        );
+        let by_address = user_command(&db, &["unlock", "--address", "192.0.2.44"], "");
+        assert_eq!(
+            String::from_utf8_lossy(&by_address.stdout).trim(),
+            "Anmeldesperre für die Adresse 192.0.2.44 aufgehoben (5 gezählte Fehlversuche gelöscht)."
+        );
+        assert_eq!(counted_rows(&db), 0);
+        let again = user_command(&db, &["unlock", "--email", "root@kreis-kleve.de"], "");
+        assert!(again.status.success());
+        assert_eq!(
+            String::from_utf8_lossy(&again.stdout).trim(),
+            "Für root@kreis-kleve.de sind keine fehlgeschlagenen Anmeldungen gezählt; es gab nichts aufzuheben."
+        );
+
+        assert_exit_2_one_line(
+            &user_command(&db, &["unlock", "--email", "root@kreis-kleve.de", "--address", "192.0.2.44"], ""),
+            "Bitte geben Sie entweder --email oder --address an, nicht beides.",
+        );
+        assert_exit_2_one_line(&user_command(&db, &["unlock"], ""), "--email oder --address fehlt");
+        assert_exit_2_one_line(
+            &user_command(&db, &["unlock", "--address", "192.0.2.300"], ""),
+            "--address: „192.0.2.300“ ist keine IPv4- oder IPv6-Adresse.",
+        );
+        assert_exit_2_one_line(
+            &user_command(&db, &["unlock", "--email", "kein-at-zeichen"], ""),
+            "--email: „kein-at-zeichen“ ist keine gültige E-Mail-Adresse.",
+        );
+
+        use vorgang::db::schema::admin_events;
+        let recorded: Vec<(String, String, String)> = admin_events::table
+            .order(admin_events::id)
+            .select((admin_events::actor, admin_events::kind, admin_events::subject))
+            .load(&mut db.connection())
+            .unwrap();
+        assert_eq!(recorded, [
+            ("Kommandozeile".to_string(), "login_limit_lifted".to_string(), "root@kreis-kleve.de".to_string()),
+            ("Kommandozeile".to_string(), "login_limit_lifted".to_string(), "192.0.2.44".to_string()),
+        ]);
+    }
+}

@@ -95,6 +95,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/admin/users/{id}/password"),
     ("POST", "/api/v1/admin/users/{id}/access-link"),
     ("DELETE", "/api/v1/admin/users/{id}/tokens"),
+    ("GET", "/api/v1/admin/login-limits"),
+    ("DELETE", "/api/v1/admin/login-limits/{kind}/{key}"),
     ("GET", "/api/v1/calendar/feeds"),
     ("POST", "/api/v1/calendar/feeds"),
     ("DELETE", "/api/v1/calendar/feeds/{id}"),

@@ -119,6 +119,18 @@ const RETENTION: [[u16; 2]; 5] = [
 /// The administration's record per principal: GET /admin/events.
 const EVENTS: [u16; 5] = [200, 403, 403, 403, 403];
 
+/// Login limits per principal: GET /admin/login-limits, DELETE
+/// /admin/login-limits/account/niemand@example.org (nothing counted: permitted → 404).
+#[rustfmt::skip]
+const LOGIN_LIMITS: [[u16; 2]; 5] = [
+    //  list  lift
+    [200, 404], // admin
+    [403, 403], // koordination
+    [403, 403], // bewilligung
+    [403, 403], // lesen
+    [403, 403], // koordination Kleve
+];
+
 /// The own account per principal: GET /me (everybody has one).
 const ME: [u16; 5] = [200, 200, 200, 200, 200];
 
@@ -439,6 +451,12 @@ both_backends! {
             check(&mut mismatches, format!("{who} DELETE /admin/users/0/tokens"), USERS[p][3], &tokens);
             let link = send!(app, actix_test::TestRequest::post().uri("/api/v1/admin/users/0/access-link").insert_header(bearer(token)));
             check(&mut mismatches, format!("{who} POST /admin/users/0/access-link"), USERS[p][4], &link);
+
+            // Login limits.
+            let limits = send!(app, actix_test::TestRequest::get().uri("/api/v1/admin/login-limits").insert_header(bearer(token)));
+            check(&mut mismatches, format!("{who} GET /admin/login-limits"), LOGIN_LIMITS[p][0], &limits);
+            let lift = send!(app, actix_test::TestRequest::delete().uri("/api/v1/admin/login-limits/account/niemand@example.org").insert_header(bearer(token)));
+            check(&mut mismatches, format!("{who} DELETE /admin/login-limits/account/niemand@example.org"), LOGIN_LIMITS[p][1], &lift);
 
             // Organisations.
             let organisations = send!(app, actix_test::TestRequest::get().uri("/api/v1/organisations").insert_header(bearer(token)));

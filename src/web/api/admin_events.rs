@@ -19,7 +19,8 @@ use crate::web::problem::Problem;
 #[serde(deny_unknown_fields)]
 pub struct EventQuery {
     /// Art der Einträge: `user_created`, `user_password_set`, `user_password_reset`,
-    /// `user_password_reset_by_mail`, `user_access_link_sent`, `user_tokens_revoked`, `user_roles_changed`, `user_activation_changed`,
+    /// `user_password_reset_by_mail`, `user_access_link_sent`, `user_tokens_revoked`,
+    /// `login_limit_lifted`, `user_roles_changed`, `user_activation_changed`,
     /// `follow_ups_handed_over`,
     /// `organisation_registered`, `organisation_addresses_replaced`, `case_disposed`,
     /// `time_window_added` oder `time_window_removed`; ohne: alle.

@@ -15,6 +15,7 @@ pub(crate) mod follow_ups;
 pub(crate) mod input_errors;
 pub(crate) mod jobs;
 pub(crate) mod json_object;
+pub(crate) mod login_limits;
 pub(crate) mod organisations;
 pub(crate) mod outbox;
 pub(crate) mod retention;
@@ -244,6 +245,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(
                 web::resource("/admin/users/{id}/access-link")
                     .route(web::post().to(users::send_access_link)),
+            )
+            .service(web::resource("/admin/login-limits").route(web::get().to(login_limits::list)))
+            .service(
+                web::resource("/admin/login-limits/{kind}/{key}")
+                    .route(web::delete().to(login_limits::lift)),
             )
             .service(web::resource("/admin/jobs").route(web::get().to(jobs::list)))
             .service(web::resource("/admin/retention").route(web::get().to(retention::overview)))

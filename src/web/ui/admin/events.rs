@@ -20,7 +20,7 @@ use crate::web::ui::{UiSession, encode_query_value, layout, render, role_label};
 const PER_PAGE: i64 = 50;
 
 /// The kinds as the filter offers them.
-const KIND_LABELS: [(&str, &str); 14] = [
+const KIND_LABELS: [(&str, &str); 15] = [
     (admin_log::USER_CREATED, "Benutzer angelegt"),
     (admin_log::ROLES_CHANGED, "Rollen geändert"),
     (
@@ -41,6 +41,7 @@ const KIND_LABELS: [(&str, &str); 14] = [
         "Zugangslink per E-Mail gesendet",
     ),
     (admin_log::TOKENS_REVOKED, "API-Zugangstoken gesperrt"),
+    (admin_log::LOGIN_LIMIT_LIFTED, "Anmeldesperre aufgehoben"),
     (
         admin_log::FOLLOW_UPS_HANDED_OVER,
         "Wiedervorlagen übergeben",
@@ -99,6 +100,23 @@ pub(crate) fn describe(event: &AdminEvent) -> String {
             format!("{subject} hat über den E-Mail-Link ein neues Passwort festgelegt")
         }
         admin_log::TOKENS_REVOKED => format!("API-Zugangstoken von {subject} gesperrt"),
+        admin_log::LOGIN_LIMIT_LIFTED => {
+            let failures: u64 = details["failures"]
+                .as_object()
+                .into_iter()
+                .flat_map(|limits| limits.values())
+                .filter_map(Value::as_u64)
+                .sum();
+            let whose = if details["kind"] == json!("address") {
+                format!("die Adresse {subject}")
+            } else {
+                subject.to_string()
+            };
+            format!(
+                "Anmeldesperre für {whose} aufgehoben ({})",
+                crate::service::login_limits::failures_deleted(failures)
+            )
+        }
         admin_log::ACTIVATION_CHANGED if details["active"] == json!(true) => {
             format!("Benutzer {subject} wieder aktiviert")
         }
