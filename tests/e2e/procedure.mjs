@@ -15,8 +15,8 @@
 // application is withdrawn with its reason, and reopened by an administrator, who takes the
 // withdrawal for a mistake. An administrator registers two partner bodies from
 // a table. The Gemeinde's user, who forgot the password,
-// chooses a new one through the link the mail brings. axe-core on every page, a screenshot of
-// every page.
+// chooses a new one through the link the mail brings. A colleague who mistyped five times is
+// let in again by an administrator. axe-core on every page, a screenshot of every page.
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
@@ -643,8 +643,8 @@ await run(async (browser) => {
   });
 
   const staffPages = ['/', '/vorgaenge', casePath, '/vorgaenge/neu', '/konto', '/admin', '/admin/workflows',
-    '/admin/workflows/ki-antrag', '/admin/organisationen', '/admin/benutzer', '/admin/postausgang', '/admin/aufgaben',
-    '/admin/aussonderung', '/admin/protokoll'];
+    '/admin/workflows/ki-antrag', '/admin/organisationen', '/admin/benutzer', '/admin/anmeldesperren', '/admin/postausgang',
+    '/admin/aufgaben', '/admin/aussonderung', '/admin/protokoll'];
   await step('the staff pages show every column of their tables on a desktop', async () => {
     const desk = await newPage(browser, 'desktop');
     await login(desk, ADMIN);
@@ -724,6 +724,45 @@ await run(async (browser) => {
     await submitting(visitor, () => visitor.getByRole('button', { name: 'Anmelden' }).click());
     assert.ok(!visitor.url().includes('/login'), `still on the login page: ${visitor.url()}`);
     await visitor.context().close();
+  });
+
+  await step('an administrator lifts the login limit of a colleague who mistyped', async () => {
+    const admin = await newPage(browser, 'desktop');
+    await login(admin, ADMIN);
+    const colleague = await newPage(browser, 'desktop');
+    const attempt = async (password) => {
+      await colleague.goto(`${BASE_URL}/login`);
+      await colleague.fill('#feld-email', BEWILLIGUNG);
+      await colleague.fill('#feld-passwort', password);
+      const response = await submitting(colleague, () => colleague.getByRole('button', { name: 'Anmelden' }).click());
+      return { status: response.status(), text: await colleague.locator('main').textContent() };
+    };
+    for (let i = 0; i < 5; i += 1) assert.notEqual((await attempt('ein falsches Passwort')).status, 429);
+    const refused = await attempt(PASSWORD);
+    assert.equal(refused.status, 429);
+    assert.ok(refused.text.includes('Zu viele fehlgeschlagene Anmeldeversuche'), refused.text);
+
+    await admin.goto(`${BASE_URL}/admin/anmeldesperren`);
+    const listed = await admin.locator('main').textContent();
+    assert.ok(listed.includes(BEWILLIGUNG) && listed.includes('Uhr'), listed);
+    await page_done(admin, 'anmeldesperren');
+    // The account and the colleague's computer are both held back: lift each.
+    const lift = admin.getByRole('button', { name: /^Sperre für .* aufheben$/ });
+    for (let i = 0; i < 4 && (await lift.count()) > 0; i += 1) {
+      await submitting(admin, () => lift.first().click());
+      assert.ok(admin.url().endsWith('/admin/anmeldesperren?hinweis=aufgehoben'), admin.url());
+    }
+    const emptied = await admin.locator('main').textContent();
+    assert.ok(emptied.includes('Die Sperre wurde aufgehoben') && emptied.includes('Derzeit sind keine Fehlversuche gezählt.'), emptied);
+    await page_done(admin, 'anmeldesperren-aufgehoben');
+    const record = await admin.goto(`${BASE_URL}/admin/protokoll?art=login_limit_lifted`);
+    assert.equal(record.status(), 200);
+    const recorded = await admin.locator('main').textContent();
+    assert.ok(recorded.includes(`Anmeldesperre für ${BEWILLIGUNG} aufgehoben`), recorded);
+
+    await login(colleague, BEWILLIGUNG);
+    await colleague.context().close();
+    await admin.context().close();
   });
 
   await step('the legal pages are reachable without login', async () => {

@@ -69,7 +69,7 @@ fn recorded(db: &TestDatabase) -> Vec<(String, String, String)> {
         .unwrap()
 }
 
-const PAGES: [&str; 14] = [
+const PAGES: [&str; 15] = [
     "/admin",
     "/admin/workflows",
     "/admin/zeitraeume",
@@ -80,6 +80,7 @@ const PAGES: [&str; 14] = [
     "/admin/organisationen",
     "/admin/organisationen/KFI",
     "/admin/benutzer",
+    "/admin/anmeldesperren",
     "/admin/postausgang",
     "/admin/aufgaben",
     "/admin/aussonderung",
@@ -110,7 +111,7 @@ both_backends! {
             assert_eq!(page.status, 200, "{path}: {}", page.body);
         }
         let overview = admin.get(&app, "/admin").await;
-        for link in ["/admin/workflows", "/admin/zeitraeume", "/admin/organisationen", "/admin/benutzer", "/admin/postausgang", "/admin/aufgaben", "/admin/aussonderung", "/admin/protokoll"] {
+        for link in ["/admin/workflows", "/admin/zeitraeume", "/admin/organisationen", "/admin/benutzer", "/admin/anmeldesperren", "/admin/postausgang", "/admin/aufgaben", "/admin/aussonderung", "/admin/protokoll"] {
             assert!(overview.body.contains(&format!("href=\"{link}\"")), "{link}");
         }
         // Without a session: to the login.
@@ -1186,5 +1187,66 @@ both_backends! {
         let start = mail.3.find("https://vorgang.test/").unwrap() + "https://vorgang.test".len();
         let old = mail.3[start..].split_whitespace().next().unwrap().to_string();
         assert_eq!(Browser::default().get(&app, &old).await.status, 200);
+    }
+}
+
+both_backends! {
+    async fn an_administrator_lifts_a_login_limit_on_the_account_page_and_the_list(backend) {
+        let db = TestDatabase::migrated(backend);
+        let app = admin_app!(db.pool(2));
+        let mut admin = admin_browser!(app, db);
+        let anna = create_user(&mut db.connection(), "anna@kreis-kleve.de", "05154", &[Role::Koordination], Some(PASSWORD));
+        let path = format!("/admin/benutzer/{}", anna.id.0);
+        assert!(!admin.get(&app, &path).await.body.contains("Fehlgeschlagene Anmeldungen"));
+        let empty = admin.get(&app, "/admin/anmeldesperren").await;
+        assert!(empty.body.contains("Derzeit sind keine Fehlversuche gezählt."), "{}", empty.body);
+
+        // Anna mistypes her password five times at her desk; then even the right one is refused.
+        let mut desk = Browser::from("198.51.100.30:1");
+        for _ in 0..5 {
+            assert_ne!(desk.login(&app, "anna@kreis-kleve.de", "falsches-passwort").await.status, 429);
+        }
+        assert_eq!(desk.login(&app, "anna@kreis-kleve.de", PASSWORD).await.status, 429);
+
+        // Her account page says so and offers to lift it.
+        let page = admin.get(&app, &path).await;
+        assert!(page.body.contains("Anmeldungen: 5 Fehlversuche gezählt, <strong>weitere Versuche werden bis etwa"), "{}", page.body);
+        let csrf = admin.csrf_token(&app, &path).await;
+        let done = admin.post(&app, &format!("{path}/anmeldesperre"), &[("csrf", &csrf)]).await;
+        assert_eq!(done.location(), format!("{path}?hinweis=sperre-aufgehoben"));
+        let shown = admin.get(&app, done.location()).await;
+        assert!(shown.body.contains("Die Anmeldesperre wurde aufgehoben"), "{}", shown.body);
+        assert!(!shown.body.contains("Fehlversuche gezählt"), "{}", shown.body);
+        // Nothing left to lift: a German 404 page, nothing recorded.
+        let again = admin.post(&app, &format!("{path}/anmeldesperre"), &[("csrf", &csrf)]).await;
+        assert_eq!(again.status, 404);
+        assert!(again.body.contains("Für „anna@kreis-kleve.de“ sind keine fehlgeschlagenen Anmeldungen gezählt."), "{}", again.body);
+
+        // Her desk is still refused: the list shows its address, refused, with a button.
+        assert_eq!(desk.login(&app, "anna@kreis-kleve.de", PASSWORD).await.status, 429);
+        let list = admin.get(&app, "/admin/anmeldesperren").await;
+        assert!(list.body.contains("<th scope=\"row\" class=\"adresse\">198.51.100.30</th><td>Anmeldungen</td><td>5</td><td><strong>etwa"), "{}", list.body);
+        assert!(list.body.contains("<input type=\"hidden\" name=\"schluessel\" value=\"198.51.100.30\">"), "{}", list.body);
+        // Without a valid token, or for a key of no kind, nothing is lifted.
+        assert_eq!(admin.post(&app, "/admin/anmeldesperren/aufheben", &[("csrf", "falsch"), ("art", "adresse"), ("schluessel", "198.51.100.30")]).await.status, 403);
+        let unknown = admin.post(&app, "/admin/anmeldesperren/aufheben", &[("csrf", &csrf), ("art", "irgendwas"), ("schluessel", "198.51.100.30")]).await;
+        assert_eq!(unknown.status, 404);
+        assert!(unknown.body.contains("<html lang=\"de\">"));
+        assert_eq!(desk.login(&app, "anna@kreis-kleve.de", PASSWORD).await.status, 429);
+
+        let lifted = admin.post(&app, "/admin/anmeldesperren/aufheben", &[("csrf", &csrf), ("art", "adresse"), ("schluessel", "198.51.100.30")]).await;
+        assert_eq!(lifted.location(), "/admin/anmeldesperren?hinweis=aufgehoben");
+        let list = admin.get(&app, lifted.location()).await;
+        assert!(list.body.contains("Die Sperre wurde aufgehoben"), "{}", list.body);
+        assert!(list.body.contains("Derzeit sind keine Fehlversuche gezählt."), "{}", list.body);
+        assert_eq!(desk.login(&app, "anna@kreis-kleve.de", PASSWORD).await.location(), "/");
+
+        assert_eq!(recorded(&db), [
+            (ADMIN.to_string(), "login_limit_lifted".to_string(), "anna@kreis-kleve.de".to_string()),
+            (ADMIN.to_string(), "login_limit_lifted".to_string(), "198.51.100.30".to_string()),
+        ]);
+        let record = admin.get(&app, "/admin/protokoll").await;
+        assert!(record.body.contains("Anmeldesperre für anna@kreis-kleve.de aufgehoben (5 gezählte Fehlversuche gelöscht)"), "{}", record.body);
+        assert!(record.body.contains("Anmeldesperre für die Adresse 198.51.100.30 aufgehoben"), "{}", record.body);
     }
 }

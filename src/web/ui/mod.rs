@@ -219,6 +219,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(page("/admin/benutzer/{id}/wiedervorlagen", |r| {
             r.route(web::post().to(admin::users::hand_over))
         }))
+        .service(page("/admin/benutzer/{id}/anmeldesperre", |r| {
+            r.route(web::post().to(admin::users::lift_login_limit))
+        }))
+        .service(page("/admin/anmeldesperren", |r| {
+            r.route(web::get().to(admin::login_limits::list))
+        }))
+        .service(page("/admin/anmeldesperren/aufheben", |r| {
+            r.route(web::post().to(admin::login_limits::lift))
+        }))
         .service(page("/admin/postausgang", |r| {
             r.route(web::get().to(admin::outbox::list))
         }))

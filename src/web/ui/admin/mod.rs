@@ -5,6 +5,7 @@
 
 pub mod events;
 pub mod jobs;
+pub mod login_limits;
 pub mod organisation_table;
 pub mod organisations;
 pub mod outbox;

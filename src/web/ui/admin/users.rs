@@ -6,12 +6,13 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
 use super::{failure, field_errors, notice, refusal};
-use crate::auth::{Auth, Permission};
+use crate::auth::{Auth, CountedKey, LimitKey, LoginLimiter, Permission};
 use crate::db::Database;
 use crate::db::models::{Role, UserId};
 use crate::engine::data::DataError;
 use crate::service::ServiceError;
 use crate::service::follow_ups::{self, Successor};
+use crate::service::login_limits;
 use crate::service::organisations;
 use crate::service::users::{self, CreateUser, UserView};
 use crate::web::api::ApiState;
@@ -27,6 +28,10 @@ const NOTICES: &[(&str, &str)] = &[
     (
         "zugangslink",
         "Der Zugangslink wurde per E-Mail gesendet; er gilt sieben Tage und nur einmal.",
+    ),
+    (
+        "sperre-aufgehoben",
+        "Die Anmeldesperre wurde aufgehoben; die gezählten Fehlversuche sind gelöscht.",
     ),
     (
         "token-gesperrt",
@@ -275,16 +280,32 @@ fn pointer_field(pointer: &str) -> String {
 struct Shown {
     user: UserView,
     successors: Vec<Successor>,
+    /// The failures counted against the account's address, per limit.
+    limits: Vec<CountedKey>,
 }
 
-fn load(conn: &mut crate::db::DbConnection, id: UserId) -> Result<Shown, ServiceError> {
+fn load(
+    conn: &mut crate::db::DbConnection,
+    id: UserId,
+    limiters: &[LoginLimiter],
+) -> Result<Shown, ServiceError> {
     let user = users::show(conn, id)?;
+    let limits = login_limits::counted_for(
+        conn,
+        limiters,
+        &LimitKey::account(&user.email),
+        chrono::Utc::now(),
+    )?;
     let successors = if user.open_follow_ups > 0 || user.assigned_cases > 0 {
         follow_ups::successors(conn, id)?
     } else {
         Vec::new()
     };
-    Ok(Shown { user, successors })
+    Ok(Shown {
+        user,
+        successors,
+        limits,
+    })
 }
 
 /// `GET /admin/benutzer/{id}`: roles and activation of one user.
@@ -294,12 +315,14 @@ pub async fn edit(
     id: web::Path<i64>,
     api: web::Data<ApiState>,
     db: web::Data<Database>,
+    auth: web::Data<Auth>,
 ) -> HttpResponse {
     if let Some(refused) = refusal(&api, &session, Permission::ManageUsers) {
         return refused;
     }
     let id = UserId(id.into_inner());
-    match db.run(move |conn| Ok(load(conn, id))).await {
+    let limiters = login_limits::limiters(&auth);
+    match db.run(move |conn| Ok(load(conn, id, &limiters))).await {
         Ok(Ok(shown)) => {
             let roles = shown.user.roles.clone();
             edit_page(
@@ -342,6 +365,13 @@ fn edit_page(
             .map(|s| json!({ "id": s.id.0, "name": s.name, "email": s.email }))
             .collect::<Vec<_>>()
     );
+    context["sperren"] = json!(
+        shown
+            .limits
+            .iter()
+            .map(super::login_limits::key_json)
+            .collect::<Vec<_>>()
+    );
     context["hinweis"] = json!(hinweis);
     field_errors(
         &mut context,
@@ -352,13 +382,31 @@ fn edit_page(
     render(api, status, "admin_benutzer_bearbeiten", &context)
 }
 
+/// Where a form of an account page answers: the state to render with, the database, the
+/// limits whose counts the page shows, and who is logged in.
+struct AccountForms<'a> {
+    api: &'a ApiState,
+    db: &'a Database,
+    limiters: [LoginLimiter; 2],
+    session: &'a Session,
+}
+
+impl<'a> AccountForms<'a> {
+    fn new(api: &'a ApiState, db: &'a Database, auth: &Auth, session: &'a Session) -> Self {
+        Self {
+            api,
+            db,
+            limiters: login_limits::limiters(auth),
+            session,
+        }
+    }
+}
+
 /// Runs `change` on account `id` and answers like every form of the account page: back to the
 /// page with the notice `done`, or the page again (422) with the problems at their fields and,
 /// where the form was one of roles, the roles as ticked (`ticked`).
 async fn change_account<F>(
-    api: &ApiState,
-    db: &Database,
-    session: &Session,
+    forms: AccountForms<'_>,
     id: UserId,
     ticked: Option<Vec<Role>>,
     done: &str,
@@ -367,10 +415,16 @@ async fn change_account<F>(
 where
     F: FnOnce(&mut crate::db::DbConnection) -> Result<(), ServiceError> + Send + 'static,
 {
+    let AccountForms {
+        api,
+        db,
+        limiters,
+        session,
+    } = forms;
     let outcome = db
         .run(move |conn| {
             let result = change(conn);
-            Ok((result, load(conn, id)))
+            Ok((result, load(conn, id, &limiters)))
         })
         .await;
     let errors = match outcome {
@@ -405,6 +459,7 @@ pub async fn set_roles(
     id: web::Path<i64>,
     api: web::Data<ApiState>,
     db: web::Data<Database>,
+    auth: web::Data<Auth>,
 ) -> HttpResponse {
     let CsrfForm { session, form, .. } = form;
     if let Some(refused) = refusal(&api, &session, Permission::ManageUsers) {
@@ -415,9 +470,7 @@ pub async fn set_roles(
     let roles = ticked_roles(&form);
     let wanted = roles.clone();
     change_account(
-        &api,
-        &db,
-        &session,
+        AccountForms::new(&api, &db, &auth, &session),
         id,
         Some(roles),
         "rollen",
@@ -441,6 +494,7 @@ pub async fn set_active(
     id: web::Path<i64>,
     api: web::Data<ApiState>,
     db: web::Data<Database>,
+    auth: web::Data<Auth>,
 ) -> HttpResponse {
     let CsrfForm { session, form, .. } = form;
     if let Some(refused) = refusal(&api, &session, Permission::ManageUsers) {
@@ -450,9 +504,15 @@ pub async fn set_active(
     let actor = super::administrator(&session);
     let active = form.aktiv == "ja";
     let done = if active { "aktiviert" } else { "deaktiviert" };
-    change_account(&api, &db, &session, id, None, done, move |conn| {
-        users::set_active(conn, &actor, id, active, chrono::Utc::now().naive_utc()).map(|_| ())
-    })
+    change_account(
+        AccountForms::new(&api, &db, &auth, &session),
+        id,
+        None,
+        done,
+        move |conn| {
+            users::set_active(conn, &actor, id, active, chrono::Utc::now().naive_utc()).map(|_| ())
+        },
+    )
     .await
 }
 
@@ -470,6 +530,7 @@ pub async fn hand_over(
     id: web::Path<i64>,
     api: web::Data<ApiState>,
     db: web::Data<Database>,
+    auth: web::Data<Auth>,
 ) -> HttpResponse {
     let CsrfForm { session, form, .. } = form;
     if let Some(refused) = refusal(&api, &session, Permission::ManageUsers) {
@@ -479,9 +540,15 @@ pub async fn hand_over(
     // Anything but a number names nobody; the service refuses it like a wrong colleague.
     let to = UserId(form.nachfolge.trim().parse().unwrap_or(0));
     let by = super::administrator(&session);
-    change_account(&api, &db, &session, id, None, "uebergeben", move |conn| {
-        follow_ups::hand_over(conn, id, to, &by, chrono::Utc::now().naive_utc()).map(|_| ())
-    })
+    change_account(
+        AccountForms::new(&api, &db, &auth, &session),
+        id,
+        None,
+        "uebergeben",
+        move |conn| {
+            follow_ups::hand_over(conn, id, to, &by, chrono::Utc::now().naive_utc()).map(|_| ())
+        },
+    )
     .await
 }
 
@@ -492,6 +559,7 @@ pub async fn revoke_tokens(
     id: web::Path<i64>,
     api: web::Data<ApiState>,
     db: web::Data<Database>,
+    auth: web::Data<Auth>,
 ) -> HttpResponse {
     let CsrfForm { session, .. } = form;
     if let Some(refused) = refusal(&api, &session, Permission::ManageUsers) {
@@ -500,13 +568,41 @@ pub async fn revoke_tokens(
     let id = UserId(id.into_inner());
     let by = super::administrator(&session);
     change_account(
-        &api,
-        &db,
-        &session,
+        AccountForms::new(&api, &db, &auth, &session),
         id,
         None,
         "token-gesperrt",
         move |conn| users::revoke_tokens(conn, &by, id, chrono::Utc::now().naive_utc()).map(|_| ()),
+    )
+    .await
+}
+
+/// `POST /admin/benutzer/{id}/anmeldesperre`: forgets the failed logins counted against the
+/// account's address, so that the user may log in again at once.
+pub async fn lift_login_limit(
+    form: CsrfForm<Vec<(String, String)>>,
+    id: web::Path<i64>,
+    api: web::Data<ApiState>,
+    db: web::Data<Database>,
+    auth: web::Data<Auth>,
+) -> HttpResponse {
+    let CsrfForm { session, .. } = form;
+    if let Some(refused) = refusal(&api, &session, Permission::ManageUsers) {
+        return refused;
+    }
+    let id = UserId(id.into_inner());
+    let limiters = login_limits::limiters(&auth);
+    let actor = session.principal().email.clone();
+    change_account(
+        AccountForms::new(&api, &db, &auth, &session),
+        id,
+        None,
+        "sperre-aufgehoben",
+        move |conn| {
+            let user = users::show(conn, id)?;
+            let key = LimitKey::account(&user.email);
+            login_limits::lift(conn, &limiters, &actor, &key, chrono::Utc::now()).map(|_| ())
+        },
     )
     .await
 }
@@ -518,6 +614,7 @@ pub async fn send_access_link(
     id: web::Path<i64>,
     api: web::Data<ApiState>,
     db: web::Data<Database>,
+    auth: web::Data<Auth>,
 ) -> HttpResponse {
     let CsrfForm { session, .. } = form;
     if let Some(refused) = refusal(&api, &session, Permission::ManageUsers) {
@@ -526,16 +623,22 @@ pub async fn send_access_link(
     let id = UserId(id.into_inner());
     let by = super::administrator(&session);
     let state = api.clone().into_inner();
-    change_account(&api, &db, &session, id, None, "zugangslink", move |conn| {
-        crate::service::password_reset::send_access_link(
-            conn,
-            &state.outgoing,
-            &by,
-            id,
-            chrono::Utc::now(),
-        )
-        .map(|_| ())
-    })
+    change_account(
+        AccountForms::new(&api, &db, &auth, &session),
+        id,
+        None,
+        "zugangslink",
+        move |conn| {
+            crate::service::password_reset::send_access_link(
+                conn,
+                &state.outgoing,
+                &by,
+                id,
+                chrono::Utc::now(),
+            )
+            .map(|_| ())
+        },
+    )
     .await
 }
 
