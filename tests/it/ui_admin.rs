@@ -1208,6 +1208,10 @@ both_backends! {
         }
         assert_eq!(desk.login(&app, "anna@kreis-kleve.de", PASSWORD).await.status, 429);
 
+        // The list of users marks her account, linked to its page.
+        let listed = admin.get(&app, "/admin/benutzer").await;
+        assert!(listed.body.contains(&format!("<a href=\"{path}#anmeldesperre\"><strong>Anmeldung nach Fehlversuchen gesperrt</strong></a>")), "{}", listed.body);
+        assert_eq!(listed.body.matches("Anmeldung nach Fehlversuchen gesperrt").count(), 1);
         // Her account page says so and offers to lift it.
         let page = admin.get(&app, &path).await;
         assert!(page.body.contains("Anmeldungen: 5 Fehlversuche gezählt, <strong>weitere Versuche werden bis etwa"), "{}", page.body);
@@ -1217,6 +1221,7 @@ both_backends! {
         let shown = admin.get(&app, done.location()).await;
         assert!(shown.body.contains("Die Anmeldesperre wurde aufgehoben"), "{}", shown.body);
         assert!(!shown.body.contains("Fehlversuche gezählt"), "{}", shown.body);
+        assert!(!admin.get(&app, "/admin/benutzer").await.body.contains("Anmeldung nach Fehlversuchen gesperrt"));
         // Nothing left to lift: a German 404 page, nothing recorded.
         let again = admin.post(&app, &format!("{path}/anmeldesperre"), &[("csrf", &csrf)]).await;
         assert_eq!(again.status, 404);

@@ -104,19 +104,42 @@ fn handover_texts(user: &UserView) -> Option<Value> {
     }))
 }
 
-/// `GET /admin/benutzer`: every user.
+/// `GET /admin/benutzer`: every user, those whose logins are refused for now marked.
 pub async fn list(
     session: UiSession,
     api: web::Data<ApiState>,
     db: web::Data<Database>,
+    auth: web::Data<Auth>,
 ) -> HttpResponse {
     if let Some(refused) = refusal(&api, &session, Permission::ManageUsers) {
         return refused;
     }
-    match db.run(|conn| Ok(users::list(conn))).await {
-        Ok(Ok(list)) => {
+    let limiters = [auth.limiter];
+    let listed = db
+        .run(move |conn| {
+            Ok(users::list(conn).and_then(|list| {
+                let refused: Vec<String> =
+                    login_limits::counted(conn, &limiters, chrono::Utc::now())?
+                        .into_iter()
+                        .filter(|counted| counted.refused_until.is_some())
+                        .map(|counted| counted.key.value().to_string())
+                        .collect();
+                Ok((list, refused))
+            }))
+        })
+        .await;
+    match listed {
+        Ok(Ok((list, refused))) => {
             let mut context = layout("Benutzer", Some(&session), Some("/admin"));
-            context["benutzer"] = json!(list.iter().map(user_json).collect::<Vec<_>>());
+            context["benutzer"] = json!(
+                list.iter()
+                    .map(|user| {
+                        let mut shown = user_json(user);
+                        shown["abgewiesen"] = json!(refused.contains(&user.email));
+                        shown
+                    })
+                    .collect::<Vec<_>>()
+            );
             render(&api, StatusCode::OK, "admin_benutzer", &context)
         }
         Ok(Err(error)) => failure(&api, &session, error),
