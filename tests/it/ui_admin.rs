@@ -1070,6 +1070,13 @@ both_backends! {
         assert_eq!(count(&db), before);
         let carried = checked.hidden("inhalt");
 
+        // A carried table with a NUL character counts as none: nothing stored.
+        let with_nul = format!("{carried}\0");
+        let refused = admin.send(&app, table_upload(&[("csrf", &csrf), ("inhalt", &with_nul), ("aktion", "uebernehmen")], None)).await;
+        assert_eq!(refused.status, 422, "{}", refused.body);
+        assert!(refused.body.contains("Bitte wählen Sie eine Tabelle (CSV-Datei) aus."), "{}", refused.body);
+        assert_eq!(count(&db), before);
+
         // „Jetzt übernehmen“ takes the table carried over, and the list says what was done.
         let done = admin.send(&app, table_upload(&[("csrf", &csrf), ("inhalt", &carried), ("aktion", "uebernehmen")], None)).await;
         assert_eq!(done.status, 303, "{}", done.body);

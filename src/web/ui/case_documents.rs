@@ -47,12 +47,14 @@ pub(super) async fn read_field(
     Some(value)
 }
 
-/// A short text field of a multipart form (a CSRF token, a choice); `None` if it is longer than
-/// `limit` bytes or not UTF-8.
+/// A text field of a multipart form (a CSRF token, a choice, a table carried over); `None` if
+/// it is longer than `limit` bytes, not UTF-8 or holds a NUL character (which no form field
+/// means, and PostgreSQL cannot store), like a field that is missing.
 pub(super) async fn text_field(field: &mut actix_multipart::Field, limit: usize) -> Option<String> {
     read_field(field, limit)
         .await
         .and_then(|value| String::from_utf8(value).ok())
+        .filter(|text| !text.contains('\0'))
 }
 
 /// A file field read to its end: the file name the browser gave (empty where none) and the
