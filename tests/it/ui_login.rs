@@ -389,6 +389,7 @@ both_backends! {
         let refused = browser.login(&app, EMAIL, PASSWORD).await;
         assert_eq!(refused.status, 429, "{}", refused.body);
         assert!(refused.body.contains("Zu viele fehlgeschlagene Anmeldeversuche. Bitte versuchen Sie es in"), "{}", refused.body);
+        assert!(refused.body.contains("Wenn es eilt, kann Ihre Administration die Sperre aufheben."), "{}", refused.body);
         assert!(refused.header("retry-after").parse::<u64>().unwrap() >= 1);
         assert!(!browser.cookies.contains_key("vorgang_session"));
         let mut client = Browser::from("192.0.2.7:1");

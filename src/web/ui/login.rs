@@ -356,7 +356,8 @@ pub async fn submit(
         Err(LoginError::TooManyAttempts(wait)) => {
             let seconds = retry_after_seconds(wait);
             let message = format!(
-                "Zu viele fehlgeschlagene Anmeldeversuche. Bitte versuchen Sie es in {} erneut.",
+                "Zu viele fehlgeschlagene Anmeldeversuche. Bitte versuchen Sie es in {} erneut. \
+                 Wenn es eilt, kann Ihre Administration die Sperre aufheben.",
                 describe_wait(seconds)
             );
             let mut response = login_page(
