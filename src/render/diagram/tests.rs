@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
+use super::layout::inversions;
+use super::text::wrap;
 use super::*;
 use crate::engine::load::parse_definition;
 
