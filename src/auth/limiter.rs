@@ -371,13 +371,41 @@ impl LoginLimiter {
         conn: &mut DbConnection,
         now: DateTime<Utc>,
     ) -> QueryResult<Vec<CountedKey>> {
+        self.counted_where(conn, None, now)
+    }
+
+    /// The failures still counted against `key` under this limit at `now`, if any: one row
+    /// read, however many keys are counted (an attack from many addresses leaves many).
+    pub fn counted_for(
+        &self,
+        conn: &mut DbConnection,
+        key: &LimitKey,
+        now: DateTime<Utc>,
+    ) -> QueryResult<Option<CountedKey>> {
+        Ok(self
+            .counted_where(conn, Some(&key.subject()), now)?
+            .into_iter()
+            .next())
+    }
+
+    /// The keys counted at `now`, all of them or the one stored as `subject`.
+    fn counted_where(
+        &self,
+        conn: &mut DbConnection,
+        subject: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> QueryResult<Vec<CountedKey>> {
         let now_ms = now.timestamp_millis();
-        let rows: Vec<(String, i64)> = attempt_limits::table
+        let mut query = attempt_limits::table
             .filter(attempt_limits::scope.eq(self.scope))
             .filter(attempt_limits::tat_ms.gt(now_ms))
             .select((attempt_limits::subject, attempt_limits::tat_ms))
             .order((attempt_limits::tat_ms.desc(), attempt_limits::subject))
-            .load(conn)?;
+            .into_boxed();
+        if let Some(subject) = subject {
+            query = query.filter(attempt_limits::subject.eq(subject.to_string()));
+        }
+        let rows: Vec<(String, i64)> = query.load(conn)?;
         let period = self.limits.period_ms();
         let tolerance = self.limits.tolerance_ms();
         Ok(rows
@@ -740,6 +768,18 @@ mod tests {
         assert!(counted.iter().all(|c| c.scope == "login"));
         let resets = LoginLimiter::for_reset_links(f.limiter.limits);
         assert!(resets.counted(&mut f.conn, f.now).unwrap().is_empty());
+        // One key alone, as the account's page reads it.
+        let bob = LimitKey::account("Bob@Example.org");
+        assert_eq!(
+            f.limiter.counted_for(&mut f.conn, &bob, f.now).unwrap(),
+            Some(counted[2].clone())
+        );
+        assert_eq!(resets.counted_for(&mut f.conn, &bob, f.now).unwrap(), None);
+        let nobody = LimitKey::account("niemand@example.org");
+        assert_eq!(
+            f.limiter.counted_for(&mut f.conn, &nobody, f.now).unwrap(),
+            None
+        );
     }
 
     #[test]

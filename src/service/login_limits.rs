@@ -49,8 +49,10 @@ pub fn counted_for(
     key: &LimitKey,
     now: DateTime<Utc>,
 ) -> Result<Vec<CountedKey>, ServiceError> {
-    let mut keys = counted(conn, limiters, now)?;
-    keys.retain(|counted| &counted.key == key);
+    let mut keys = Vec::new();
+    for limiter in limiters {
+        keys.extend(limiter.counted_for(conn, key, now)?);
+    }
     Ok(keys)
 }
 
