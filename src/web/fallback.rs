@@ -145,13 +145,20 @@ pub async fn answer_in_kind(
 
 /// 404 for a path holding an encoded NUL character, 400 for such a query; `None` for others.
 fn nul_in_address(path: &str, query: &str) -> Option<StatusCode> {
-    if path.contains("%00") {
+    if encodes_nul(path.as_bytes()) {
         Some(StatusCode::NOT_FOUND)
-    } else if query.contains("%00") {
+    } else if encodes_nul(query.as_bytes()) {
         Some(StatusCode::BAD_REQUEST)
     } else {
         None
     }
+}
+
+/// Whether percent-encoded text (an address, a query, an urlencoded form) decodes to a NUL
+/// character: `%00`, or the byte itself. Read on the encoded bytes, since a `%` that is text is
+/// itself encoded (`%25`), so nothing else decodes to NUL.
+pub(crate) fn encodes_nul(encoded: &[u8]) -> bool {
+    encoded.contains(&0) || encoded.windows(3).any(|w| w == b"%00")
 }
 
 /// The answer to an address ([`StatusCode::NOT_FOUND`]) or query that does not parse.
@@ -184,4 +191,19 @@ fn allows_get(allow: Option<&header::HeaderValue>) -> bool {
 
 fn is_api(req: &HttpRequest) -> bool {
     req.path().starts_with(API_PREFIX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::encodes_nul;
+
+    #[test]
+    fn only_what_decodes_to_nul_is_found() {
+        assert!(encodes_nul(b"text=a%00b"));
+        assert!(encodes_nul(b"text=a\0b"));
+        assert!(encodes_nul(b"/vorgaenge/%00"));
+        // A percent sign that is text is encoded itself: `%2500` is the text "%00".
+        assert!(!encodes_nul(b"text=%2500"));
+        assert!(!encodes_nul(b"text=100%25+sicher&n=0"));
+    }
 }

@@ -125,7 +125,9 @@ where
                 );
                 return Err(super::csrf_refused(&req, Some(&session)));
             }
-            if has_nul(&body) {
+            // No browser sends a NUL from what a person typed, and PostgreSQL can neither store
+            // nor compare one: such a form is refused as a whole, on both backends alike.
+            if crate::web::fallback::encodes_nul(&body) {
                 tracing::info!("form refused: NUL character");
                 return Err(super::bad_form(&req, Some(&session)));
             }
@@ -142,17 +144,6 @@ where
             }
         })
     }
-}
-
-/// Whether a name or value of the urlencoded form `body` holds a NUL character. No browser sends
-/// one from what a person typed, and PostgreSQL cannot store it or compare with it (the query
-/// would fail), so such a form is refused as a whole, on both backends alike.
-fn has_nul(body: &[u8]) -> bool {
-    serde_urlencoded::from_bytes::<Vec<(String, String)>>(body).is_ok_and(|pairs| {
-        pairs
-            .iter()
-            .any(|(k, v)| k.contains('\0') || v.contains('\0'))
-    })
 }
 
 /// The purpose of login form tokens: its own audience, never accepted anywhere else.
