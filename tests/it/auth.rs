@@ -914,8 +914,7 @@ both_backends! {
             .map(|item| item["key"].as_str().unwrap().to_string())
             .collect();
         assert_eq!(left, ["probe@kreis-kleve.de"]);
-        let kinds = |record: Vec<(String, String)>| record;
-        assert_eq!(kinds(db.admin_record()), [
+        assert_eq!(db.admin_record(), [
             ("login_limit_lifted".to_string(), "anna@kreis-kleve.de".to_string()),
             ("login_limit_lifted".to_string(), "198.51.100.20".to_string()),
             ("login_limit_lifted".to_string(), "2001:db8::5".to_string()),
