@@ -922,6 +922,25 @@ both_backends! {
         // Lifted once is lifted: a second time finds nothing and records nothing.
         assert_eq!(send!(app, lift("account/anna@kreis-kleve.de", &admin)).status, 404);
         assert_eq!(db.admin_record().len(), 3);
+
+        // An address with `/` in it (allowed before the `@`) is named in the path as it is, or
+        // with the slash encoded.
+        for (typed, path) in [
+            ("post/stelle@kreis-kleve.de", "account/Post/Stelle@kreis-kleve.de"),
+            ("ki/team@kreis-kleve.de", "account/ki%2Fteam@kreis-kleve.de"),
+        ] {
+            assert_eq!(send!(app, login_from(typed, "falsches-passwort", "198.51.100.30:1")).status, 401);
+            let lifted = send!(app, lift(path, &admin));
+            assert_eq!(lifted.status, 200, "{path}: {}", lifted.json());
+            assert_eq!(lifted.json()["items"][0]["key"].as_str(), Some(typed), "{path}");
+        }
+        let left: Vec<String> = send!(app, list()).json()["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|item| item["key"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(left, ["probe@kreis-kleve.de", "198.51.100.30"]);
     }
 }
 

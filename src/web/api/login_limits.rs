@@ -91,7 +91,7 @@ pub async fn list(
     description = "Nur für Administratoren: löscht die gezählten Fehlversuche einer E-Mail-Adresse oder Client-Adresse unter allen Grenzen; sie kann es sofort wieder versuchen. Steht im Verwaltungsprotokoll (`login_limit_lifted`). Antwort: was gezählt war. Hält die Adresse des Clients die Anmeldung weiter auf, ist sie gesondert aufzuheben.",
     params(
         ("kind" = String, Path, description = "`account` oder `address`"),
-        ("key" = String, Path, description = "Die E-Mail-Adresse (Groß- und Kleinschreibung gleich) oder die Client-Adresse, wie `GET /api/v1/admin/login-limits` sie nennt"),
+        ("key" = String, Path, description = "Die E-Mail-Adresse (Groß- und Kleinschreibung gleich) oder die Client-Adresse, wie `GET /api/v1/admin/login-limits` sie nennt; ein `/` darin darf stehen bleiben oder als `%2F` kodiert sein"),
     ),
     responses(
         (status = 200, description = "Die aufgehobenen Zählungen", body = LimitList),

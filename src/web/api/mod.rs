@@ -248,7 +248,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .service(web::resource("/admin/login-limits").route(web::get().to(login_limits::list)))
             .service(
-                web::resource("/admin/login-limits/{kind}/{key}")
+                // The key runs to the end of the path: an address may contain `/`.
+                web::resource("/admin/login-limits/{kind}/{key:.*}")
                     .route(web::delete().to(login_limits::lift)),
             )
             .service(web::resource("/admin/jobs").route(web::get().to(jobs::list)))
