@@ -335,6 +335,38 @@ impl Raw {
             }),
         }
     }
+
+    /// A string setting read by `parse`, whose complaint is reported at the key, naming where
+    /// the value came from.
+    fn parsed<T>(
+        &mut self,
+        key: &'static str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Result<Option<T>, ConfigError> {
+        let Some((text, source)) = self.string(key)? else {
+            return Ok(None);
+        };
+        parse(&text)
+            .map(Some)
+            .map_err(|reason| ConfigError::Invalid {
+                key,
+                origin: source,
+                reason,
+            })
+    }
+
+    /// A directory setting that must exist when configured: a typo would otherwise silently
+    /// drop what the directory was meant to provide.
+    fn existing_dir(&mut self, key: &'static str) -> Result<Option<PathBuf>, ConfigError> {
+        self.parsed(key, |dir| {
+            let dir = PathBuf::from(dir);
+            if dir.is_dir() {
+                Ok(dir)
+            } else {
+                Err(format!("Verzeichnis {} gibt es nicht", dir.display()))
+            }
+        })
+    }
 }
 
 /// Reads the settings for this process: `config_path` is `--config`, `env` the process environment.
@@ -457,49 +489,29 @@ fn one_line_toml_error(text: &str, error: &toml::de::Error) -> String {
 }
 
 fn resolve(mut raw: Raw) -> Result<Settings, ConfigError> {
-    let data_dir = match raw.string("data_dir")? {
-        Some((dir, source)) if dir.trim().is_empty() => {
-            return Err(ConfigError::Invalid {
-                key: "data_dir",
-                origin: source,
-                reason: "darf nicht leer sein".into(),
-            });
-        }
-        Some((dir, _)) => PathBuf::from(dir),
-        None => PathBuf::from("./data"),
-    };
+    let data_dir = raw
+        .parsed("data_dir", |dir| match dir.trim() {
+            "" => Err("darf nicht leer sein".to_string()),
+            _ => Ok(PathBuf::from(dir)),
+        })?
+        .unwrap_or_else(|| PathBuf::from("./data"));
 
-    let database_url = match raw.string("database_url")? {
-        Some((url, source)) => DatabaseUrl::parse(&url).map_err(|reason| ConfigError::Invalid {
-            key: "database_url",
-            origin: source,
-            reason,
-        })?,
-        None => DatabaseUrl::Sqlite(data_dir.join("vorgang.db")),
-    };
+    let database_url = raw
+        .parsed("database_url", DatabaseUrl::parse)?
+        .unwrap_or_else(|| DatabaseUrl::Sqlite(data_dir.join("vorgang.db")));
 
     let database_pool_size = raw
         .integer("database_pool_size", 1, 256)?
         .map_or(8, |n| n as u32);
 
-    let listen = match raw.string("listen")? {
-        Some((listen, source)) => {
-            validate_listen(&listen).map_err(|reason| ConfigError::Invalid {
-                key: "listen",
-                origin: source,
-                reason,
-            })?;
-            listen
-        }
-        None => "127.0.0.1:8080".to_string(),
-    };
+    let listen = raw
+        .parsed("listen", |listen| {
+            validate_listen(listen).map(|()| listen.to_string())
+        })?
+        .unwrap_or_else(|| "127.0.0.1:8080".to_string());
 
-    let public_url = match raw.string("public_url")? {
-        Some((text, source)) => parse_public_url(&text).map_err(|reason| ConfigError::Invalid {
-            key: "public_url",
-            origin: source,
-            reason,
-        })?,
+    let public_url = match raw.parsed("public_url", parse_public_url)? {
+        Some(url) => url,
         None => parse_public_url(&format!("http://{listen}")).map_err(|reason| {
             ConfigError::Invalid {
                 key: "listen",
@@ -509,22 +521,12 @@ fn resolve(mut raw: Raw) -> Result<Settings, ConfigError> {
         })?,
     };
 
-    let mail_url = match raw.string("mail_url")? {
-        Some((text, source)) => parse_mail_url(&text).map_err(|reason| ConfigError::Invalid {
-            key: "mail_url",
-            origin: source,
-            reason,
-        })?,
-        None => MailUrl::File(data_dir.join("outbox")),
-    };
-    let mail_from = match raw.string("mail_from")? {
-        Some((text, source)) => parse_mailbox(&text).map_err(|reason| ConfigError::Invalid {
-            key: "mail_from",
-            origin: source,
-            reason,
-        })?,
-        None => default_mail_from(&public_url),
-    };
+    let mail_url = raw
+        .parsed("mail_url", parse_mail_url)?
+        .unwrap_or_else(|| MailUrl::File(data_dir.join("outbox")));
+    let mail_from = raw
+        .parsed("mail_from", parse_mailbox)?
+        .unwrap_or_else(|| default_mail_from(&public_url));
     let mail_timeout = std::time::Duration::from_secs(
         raw.integer("mail_timeout_secs", 1, 600)?.unwrap_or(30) as u64,
     );
@@ -534,42 +536,18 @@ fn resolve(mut raw: Raw) -> Result<Settings, ConfigError> {
     );
     let mail_max_attempts = raw.integer("mail_max_attempts", 1, 100)?.unwrap_or(8) as u32;
 
-    let log = match raw.string("log")? {
-        None => LogFormat::Text,
-        Some((text, source)) => match text.trim() {
-            "" | "text" => LogFormat::Text,
-            "json" => LogFormat::Json,
-            other => {
-                return Err(ConfigError::Invalid {
-                    key: "log",
-                    origin: source,
-                    reason: format!("„{other}“ ist unbekannt; erlaubt sind „text“ und „json“"),
-                });
-            }
-        },
-    };
+    let log = raw
+        .parsed("log", |text| match text.trim() {
+            "" | "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            other => Err(format!(
+                "„{other}“ ist unbekannt; erlaubt sind „text“ und „json“"
+            )),
+        })?
+        .unwrap_or(LogFormat::Text);
 
-    let secret = match raw.string("secret")? {
-        None => None,
-        Some((text, source)) => Some(crate::secret::Secret::from_configured(&text).map_err(
-            |reason| ConfigError::Invalid {
-                key: "secret",
-                origin: source,
-                reason,
-            },
-        )?),
-    };
-
-    let metrics_token = match raw.string("metrics_token")? {
-        None => None,
-        Some((text, source)) => Some(crate::secret::Secret::from_configured(&text).map_err(
-            |reason| ConfigError::Invalid {
-                key: "metrics_token",
-                origin: source,
-                reason,
-            },
-        )?),
-    };
+    let secret = raw.parsed("secret", crate::secret::Secret::from_configured)?;
+    let metrics_token = raw.parsed("metrics_token", crate::secret::Secret::from_configured)?;
 
     let workflows_dir = raw.string("workflows_dir")?.map_or_else(
         || PathBuf::from("./workflows"),
@@ -577,45 +555,18 @@ fn resolve(mut raw: Raw) -> Result<Settings, ConfigError> {
     );
     // The shipped templates are compiled in; this directory only overrides them. The default
     // may be absent, a configured one must exist (a typo would silently drop the overrides).
-    let templates_dir = match raw.string("templates_dir")? {
-        None => PathBuf::from("./templates"),
-        Some((dir, source)) => {
-            let dir = PathBuf::from(dir);
-            if !dir.is_dir() {
-                return Err(ConfigError::Invalid {
-                    key: "templates_dir",
-                    origin: source,
-                    reason: format!("Verzeichnis {} gibt es nicht", dir.display()),
-                });
-            }
-            dir
-        }
-    };
+    let templates_dir = raw
+        .existing_dir("templates_dir")?
+        .unwrap_or_else(|| PathBuf::from("./templates"));
     // Like templates_dir: a configured directory must exist (a typo would silently keep the
     // placeholder texts online).
-    let legal_dir = match raw.string("legal_dir")? {
-        None => None,
-        Some((dir, source)) => {
-            let dir = PathBuf::from(dir);
-            if !dir.is_dir() {
-                return Err(ConfigError::Invalid {
-                    key: "legal_dir",
-                    origin: source,
-                    reason: format!("Verzeichnis {} gibt es nicht", dir.display()),
-                });
-            }
-            Some(dir)
-        }
-    };
-    let aktenzeichen_pattern = match raw.string("aktenzeichen_pattern")? {
-        None => Default::default(),
-        Some((text, source)) => crate::service::aktenzeichen::AktenzeichenPattern::parse(&text)
-            .map_err(|reason| ConfigError::Invalid {
-                key: "aktenzeichen_pattern",
-                origin: source,
-                reason,
-            })?,
-    };
+    let legal_dir = raw.existing_dir("legal_dir")?;
+    let aktenzeichen_pattern = raw
+        .parsed(
+            "aktenzeichen_pattern",
+            crate::service::aktenzeichen::AktenzeichenPattern::parse,
+        )?
+        .unwrap_or_default();
     let document_max_size = match raw.integer("document_max_mb", 1, 1024)? {
         Some(mb) => mb as u64 * 1024 * 1024,
         None => crate::documents::DEFAULT_MAX_SIZE,
@@ -627,29 +578,13 @@ fn resolve(mut raw: Raw) -> Result<Settings, ConfigError> {
         crate::service::retention::DEFAULT_RETENTION_YEARS,
         |years| years as u32,
     );
-    let trusted_proxies = match raw.string("trusted_proxies")? {
-        None => Default::default(),
-        Some((text, source)) => {
-            crate::web::client_addr::TrustedProxies::parse(&text).map_err(|reason| {
-                ConfigError::Invalid {
-                    key: "trusted_proxies",
-                    origin: source,
-                    reason,
-                }
-            })?
-        }
-    };
-    let trusted_proxies = match raw.string("forwarded_header")? {
+    use crate::web::client_addr::{ForwardedHeader, TrustedProxies};
+    let trusted_proxies = raw
+        .parsed("trusted_proxies", TrustedProxies::parse)?
+        .unwrap_or_default();
+    let trusted_proxies = match raw.parsed("forwarded_header", ForwardedHeader::parse)? {
         None => trusted_proxies,
-        Some((text, source)) => trusted_proxies.with_header(
-            crate::web::client_addr::ForwardedHeader::parse(&text).map_err(|reason| {
-                ConfigError::Invalid {
-                    key: "forwarded_header",
-                    origin: source,
-                    reason,
-                }
-            })?,
-        ),
+        Some(header) => trusted_proxies.with_header(header),
     };
     let proxy_login = match raw.string("proxy_login_header")? {
         None => None,
@@ -793,14 +728,8 @@ fn resolve_jobs(raw: &mut Raw) -> Result<crate::scheduler::jobs::Jobs, ConfigErr
     let mut jobs = Vec::new();
     for name in JobName::ALL {
         let (schedule_key, enabled_key) = job_keys(name);
-        let schedule = match raw.string(schedule_key)? {
-            Some((text, source)) => {
-                Schedule::parse(&text).map_err(|reason| ConfigError::Invalid {
-                    key: schedule_key,
-                    origin: source,
-                    reason,
-                })?
-            }
+        let schedule = match raw.parsed(schedule_key, Schedule::parse)? {
+            Some(schedule) => schedule,
             None => {
                 Schedule::parse(name.default_schedule()).map_err(|reason| ConfigError::Invalid {
                     key: schedule_key,
