@@ -16,7 +16,7 @@ use super::{ApiState, actor, blocking};
 use crate::auth::{Permission, Principal};
 use crate::db::Database;
 use crate::db::models::CaseId;
-use crate::service::partner::{self};
+use crate::service::partner;
 use crate::service::request_refusal::{self, PartnerRequest};
 use crate::service::{beteiligung, cases, clock, extension, further_participant, withdrawal};
 use crate::web::beteiligung::{
