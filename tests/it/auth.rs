@@ -828,6 +828,16 @@ fn counted_rows(db: &TestDatabase) -> i64 {
         .unwrap()
 }
 
+/// The keys of a `GET /api/v1/admin/login-limits` answer, in its order.
+fn listed_keys(list: &Value) -> Vec<String> {
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["key"].as_str().unwrap().to_string())
+        .collect()
+}
+
 both_backends! {
     async fn an_administrator_sees_and_lifts_login_limits(backend) {
         let db = TestDatabase::migrated(backend);
@@ -907,12 +917,7 @@ both_backends! {
         // An IPv6 address in another notation finds its key.
         assert_eq!(send!(app, lift("address/2001:DB8:0::5", &admin)).status, 200);
 
-        let left: Vec<String> = send!(app, list()).json()["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|item| item["key"].as_str().unwrap().to_string())
-            .collect();
+        let left = listed_keys(&send!(app, list()).json());
         assert_eq!(left, ["probe@kreis-kleve.de"]);
         assert_eq!(db.admin_record(), [
             ("login_limit_lifted".to_string(), "anna@kreis-kleve.de".to_string()),
@@ -934,12 +939,7 @@ both_backends! {
             assert_eq!(lifted.status, 200, "{path}: {}", lifted.json());
             assert_eq!(lifted.json()["items"][0]["key"].as_str(), Some(typed), "{path}");
         }
-        let left: Vec<String> = send!(app, list()).json()["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|item| item["key"].as_str().unwrap().to_string())
-            .collect();
+        let left = listed_keys(&send!(app, list()).json());
         assert_eq!(left, ["probe@kreis-kleve.de", "198.51.100.30"]);
     }
 }
