@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use url::Url;
 
 use crate::db::DatabaseUrl;
+use crate::web::client_addr::{ForwardedHeader, TrustedProxies};
 
 /// File read when neither `--config` nor `VORGANG_CONFIG` names one (and only if it exists).
 pub const DEFAULT_CONFIG_FILE: &str = "vorgang.toml";
@@ -126,7 +127,7 @@ pub struct Settings {
     pub metrics_token: Option<crate::secret::Secret>,
     /// Reverse proxies whose forwarding header names the client (`trusted_proxies`, the header
     /// by `forwarded_header`); none by default.
-    pub trusted_proxies: crate::web::client_addr::TrustedProxies,
+    pub trusted_proxies: TrustedProxies,
     /// The header in which the trusted proxies name the logged-in user (`proxy_login_header`);
     /// `None`: everybody logs in with a password.
     pub proxy_login: Option<crate::auth::ProxyLogin>,
@@ -578,7 +579,6 @@ fn resolve(mut raw: Raw) -> Result<Settings, ConfigError> {
         crate::service::retention::DEFAULT_RETENTION_YEARS,
         |years| years as u32,
     );
-    use crate::web::client_addr::{ForwardedHeader, TrustedProxies};
     let trusted_proxies = raw
         .parsed("trusted_proxies", TrustedProxies::parse)?
         .unwrap_or_default();

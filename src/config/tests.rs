@@ -163,7 +163,6 @@ fn token_and_session_lifetimes_default_to_a_working_day_and_can_be_shortened() {
 
 #[test]
 fn the_proxies_header_defaults_to_x_forwarded_for_and_may_be_forwarded() {
-    use crate::web::client_addr::{ForwardedHeader, TrustedProxies};
     let (_dir, path) = write_config("trusted_proxies = \"10.0.0.5\"\n");
     let proxies = TrustedProxies::parse("10.0.0.5").unwrap();
     let settings = load(Some(&path), &env_of(&[])).unwrap();
