@@ -174,6 +174,7 @@ impl<'a> Recorder<'a> {
         Ok(())
     }
 
+    /// Writes one effect, or collects it for [`Self::finish`] (timers, invitations).
     fn effect(&mut self, effect: &'a SideEffect) -> Result<(), ServiceError> {
         if matches!(
             effect,
