@@ -68,6 +68,12 @@ impl Auth {
         }
     }
 
+    /// Every limit on login attempts (failed logins, then requests for reset links): what the
+    /// metrics count and what an administrator sees and lifts.
+    pub fn limiters(&self) -> [LoginLimiter; 2] {
+        [self.limiter, self.reset_limiter]
+    }
+
     /// The same, taking the user a trusted proxy names in `login`'s header as logged in.
     pub fn with_proxy_login(mut self, login: Option<ProxyLogin>) -> Self {
         self.proxy_login = login;

@@ -13,13 +13,8 @@ use serde_json::json;
 
 use super::ServiceError;
 use super::admin_log;
-use crate::auth::{Auth, CountedKey, LimitKey, LoginLimiter, limiter};
+use crate::auth::{CountedKey, LimitKey, LoginLimiter, limiter};
 use crate::db::{DbConnection, write_transaction};
-
-/// The limits an administrator sees and lifts: failed logins and requests for reset links.
-pub fn limiters(auth: &Auth) -> [LoginLimiter; 2] {
-    [auth.limiter, auth.reset_limiter]
-}
 
 /// Every key with failures counted under `limiters` at `now`: those refused first, those
 /// refused longest before them, then by kind and key.

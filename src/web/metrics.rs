@@ -66,7 +66,7 @@ pub async fn serve(
     let clock = clock::now();
     let (today, now) = (clock.today, clock.now.naive_utc());
     let database = db.get_ref().clone();
-    let limiters = [auth.limiter, auth.reset_limiter];
+    let limiters = auth.limiters();
     let at = clock.now;
     let snapshot = web::block(move || -> Result<Snapshot, ServiceError> {
         let mut conn = database.get().map_err(ServiceError::Db)?;

@@ -74,7 +74,7 @@ pub async fn list(
     auth: web::Data<Auth>,
 ) -> Result<HttpResponse, Problem> {
     authorize(&principal, Permission::ManageUsers, None).map_err(denied)?;
-    let limiters = login_limits::limiters(&auth);
+    let limiters = auth.limiters();
     let keys = blocking(&db, move |conn| {
         login_limits::counted(conn, &limiters, chrono::Utc::now())
     })
@@ -109,7 +109,7 @@ pub async fn lift(
     authorize(&principal, Permission::ManageUsers, None).map_err(denied)?;
     let (kind, key) = path.into_inner();
     let key = named_key(&kind, &key).map_err(super::problem)?;
-    let limiters = login_limits::limiters(&auth);
+    let limiters = auth.limiters();
     let actor = principal.email.clone();
     let lifted = blocking(&db, move |conn| {
         login_limits::lift(conn, &limiters, &actor, &key, chrono::Utc::now())

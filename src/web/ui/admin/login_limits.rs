@@ -50,7 +50,7 @@ pub async fn list(
     if let Some(refused) = refusal(&api, &session, Permission::ManageUsers) {
         return refused;
     }
-    let limiters = login_limits::limiters(&auth);
+    let limiters = auth.limiters();
     let keys = db
         .run(move |conn| Ok(login_limits::counted(conn, &limiters, chrono::Utc::now())))
         .await;
@@ -101,7 +101,7 @@ pub async fn lift(
             ),
         );
     };
-    let limiters = login_limits::limiters(&auth);
+    let limiters = auth.limiters();
     let actor = session.principal().email.clone();
     let lifted = db
         .run(move |conn| {

@@ -344,7 +344,7 @@ pub async fn edit(
         return refused;
     }
     let id = UserId(id.into_inner());
-    let limiters = login_limits::limiters(&auth);
+    let limiters = auth.limiters();
     match db.run(move |conn| Ok(load(conn, id, &limiters))).await {
         Ok(Ok(shown)) => {
             let roles = shown.user.roles.clone();
@@ -419,7 +419,7 @@ impl<'a> AccountForms<'a> {
         Self {
             api,
             db,
-            limiters: login_limits::limiters(auth),
+            limiters: auth.limiters(),
             session,
         }
     }
@@ -614,7 +614,7 @@ pub async fn lift_login_limit(
         return refused;
     }
     let id = UserId(id.into_inner());
-    let limiters = login_limits::limiters(&auth);
+    let limiters = auth.limiters();
     let actor = session.principal().email.clone();
     change_account(
         AccountForms::new(&api, &db, &auth, &session),
