@@ -202,10 +202,6 @@ fn unlock_key_now(conn: &mut DbConnection, key: &LimitKey) -> Result<String, Use
         super::LoginLimiter::default(),
         super::LoginLimiter::for_reset_links(super::RESET_LIMITS),
     ];
-    let whose = match key {
-        LimitKey::Account(email) => email.clone(),
-        LimitKey::Address(address) => format!("die Adresse {address}"),
-    };
     match login_limits::lift(
         conn,
         &limiters,
@@ -218,13 +214,11 @@ fn unlock_key_now(conn: &mut DbConnection, key: &LimitKey) -> Result<String, Use
                 .iter()
                 .map(|counted| u64::from(counted.failures))
                 .sum();
-            Ok(format!(
-                "Anmeldesperre für {whose} aufgehoben ({}).",
-                login_limits::failures_deleted(failures)
-            ))
+            Ok(format!("{}.", login_limits::lifted_sentence(key, failures)))
         }
         Err(ServiceError::NotFound(_)) => Ok(format!(
-            "Für {whose} sind keine fehlgeschlagenen Anmeldungen gezählt; es gab nichts aufzuheben."
+            "Für {} sind keine fehlgeschlagenen Anmeldungen gezählt; es gab nichts aufzuheben.",
+            login_limits::whose(key)
         )),
         Err(ServiceError::Db(error)) => Err(UserCliError::Database(error)),
         Err(other) => Err(UserCliError::Failed(other.to_string())),

@@ -92,9 +92,26 @@ pub fn lift(
     })
 }
 
-/// „1 gezählter Fehlversuch gelöscht“, „5 gezählte Fehlversuche gelöscht“: what a lift removed,
-/// as the record and the command line say it.
-pub fn failures_deleted(failures: u64) -> String {
+/// Whose limit it is, within a German sentence: the e-mail address, or „die Adresse …“.
+pub fn whose(key: &LimitKey) -> String {
+    match key {
+        LimitKey::Account(email) => email.clone(),
+        LimitKey::Address(address) => format!("die Adresse {address}"),
+    }
+}
+
+/// „Anmeldesperre für … aufgehoben (5 gezählte Fehlversuche gelöscht)“: a lift, as the record
+/// page and the command line say it.
+pub fn lifted_sentence(key: &LimitKey, failures: u64) -> String {
+    format!(
+        "Anmeldesperre für {} aufgehoben ({})",
+        whose(key),
+        failures_deleted(failures)
+    )
+}
+
+/// „1 gezählter Fehlversuch gelöscht“, „5 gezählte Fehlversuche gelöscht“: what a lift removed.
+fn failures_deleted(failures: u64) -> String {
     if failures == 1 {
         "1 gezählter Fehlversuch gelöscht".to_string()
     } else {

@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
 use super::{failure, local_time, query_value, refusal};
-use crate::auth::Permission;
+use crate::auth::{LimitKey, Permission};
 use crate::db::Database;
 use crate::db::models::Role;
 use crate::service::ServiceError;
@@ -107,15 +107,12 @@ pub(crate) fn describe(event: &AdminEvent) -> String {
                 .flat_map(|limits| limits.values())
                 .filter_map(Value::as_u64)
                 .sum();
-            let whose = if details["kind"] == json!("address") {
-                format!("die Adresse {subject}")
+            let key = if details["kind"] == json!("address") {
+                LimitKey::Address(subject.to_string())
             } else {
-                subject.to_string()
+                LimitKey::Account(subject.to_string())
             };
-            format!(
-                "Anmeldesperre für {whose} aufgehoben ({})",
-                crate::service::login_limits::failures_deleted(failures)
-            )
+            crate::service::login_limits::lifted_sentence(&key, failures)
         }
         admin_log::ACTIVATION_CHANGED if details["active"] == json!(true) => {
             format!("Benutzer {subject} wieder aktiviert")

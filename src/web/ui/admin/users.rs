@@ -118,11 +118,15 @@ pub async fn list(
     let listed = db
         .run(move |conn| {
             Ok(users::list(conn).and_then(|list| {
+                // Accounts refused for now; a refused client address is no account's.
                 let refused: Vec<String> =
                     login_limits::counted(conn, &limiters, chrono::Utc::now())?
                         .into_iter()
                         .filter(|counted| counted.refused_until.is_some())
-                        .map(|counted| counted.key.value().to_string())
+                        .filter_map(|counted| match counted.key {
+                            LimitKey::Account(email) => Some(email),
+                            LimitKey::Address(_) => None,
+                        })
                         .collect();
                 Ok((list, refused))
             }))
