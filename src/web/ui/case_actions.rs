@@ -267,6 +267,29 @@ pub(super) async fn form_refused(
     }
 }
 
+/// What a form about case `id` shows, read by `load` as the session's user on the blocking
+/// pool; when the form cannot be shown, the answer to give instead ([`form_refused`]). Every
+/// form reads again on submit, so that an error shows the form as it stands now.
+pub(super) async fn form_facts<T, L>(
+    db: &web::Data<Database>,
+    api: &web::Data<ApiState>,
+    session: &Session,
+    id: CaseId,
+    load: L,
+) -> Result<T, HttpResponse>
+where
+    L: FnOnce(&mut crate::db::DbConnection, &ApiState, &Session) -> Result<T, ServiceError>
+        + Send
+        + 'static,
+    T: Send + 'static,
+{
+    let (reader, state) = (session.clone(), api.clone());
+    match blocking(db, move |conn| load(conn, &state, &reader)).await {
+        Ok(facts) => Ok(facts),
+        Err(error) => Err(form_refused(db, api, session, id, error).await),
+    }
+}
+
 pub(super) async fn refused_or_error(
     db: &Database,
     api: &web::Data<ApiState>,

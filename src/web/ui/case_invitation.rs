@@ -2,10 +2,13 @@
 //! a deadline, withdrawing it): loaded for someone who may act in the case, with what the form
 //! names.
 
+use actix_web::{HttpResponse, web};
+
 use super::Session;
+use super::case_actions::form_facts;
 use crate::auth::Permission;
-use crate::db::DbConnection;
 use crate::db::models::{CaseId, Organisation};
+use crate::db::{Database, DbConnection};
 use crate::service::beteiligung::InvitationRow;
 use crate::service::{ServiceError, clock, partner};
 use crate::web::api::cases::permitted_row;
@@ -42,4 +45,19 @@ pub(super) fn invited(
         deadline: found.deadline,
         invited_on: clock::berlin_date(found.invited_at.and_utc()),
     })
+}
+
+/// [`invited`] for a form's handler: the invitation, or the answer to give when the form cannot
+/// be shown ([`form_facts`]).
+pub(super) async fn invited_for_form(
+    db: &web::Data<Database>,
+    api: &web::Data<crate::web::api::ApiState>,
+    session: &Session,
+    (id, invitation): (i64, i64),
+    refused: fn(&InvitationRow) -> Option<&'static str>,
+) -> Result<Invited, HttpResponse> {
+    form_facts(db, api, session, CaseId(id), move |conn, _, reader| {
+        invited(conn, reader, (CaseId(id), invitation), refused)
+    })
+    .await
 }

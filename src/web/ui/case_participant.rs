@@ -7,7 +7,7 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::case_actions::{form_refused, refused_or_error};
+use super::case_actions::{form_facts, refused_or_error};
 use super::case_page::blocking;
 use super::{CsrfForm, Session, UiSession, layout, render, see_other};
 use crate::auth::Permission;
@@ -47,18 +47,17 @@ pub struct Input {
     grund: Option<String>,
 }
 
-/// The form's offer for someone who may act in the case.
+/// The form's offer for someone who may act in the case, or the answer when the form cannot
+/// be shown.
 async fn load_offer(
-    db: &Database,
-    api: &ApiState,
+    db: &web::Data<Database>,
+    api: &web::Data<ApiState>,
     session: &Session,
     (id, step): (i64, String),
-) -> Result<Offer, ServiceError> {
-    let principal = session.principal().clone();
-    let registry = api.registry.clone();
-    blocking(db, move |conn| {
-        let row = permitted_row(conn, &principal, Permission::TakeAction, CaseId(id))?;
-        further_participant::offer(conn, &registry, row, &step)
+) -> Result<Offer, HttpResponse> {
+    form_facts(db, api, session, CaseId(id), move |conn, api, reader| {
+        let row = permitted_row(conn, reader.principal(), Permission::TakeAction, CaseId(id))?;
+        further_participant::offer(conn, &api.registry, row, &step)
     })
     .await
 }
@@ -132,7 +131,7 @@ pub async fn form(
             &Input::default(),
             &[],
         ),
-        Err(error) => form_refused(&db, &api, &session, CaseId(id), error).await,
+        Err(answer) => answer,
     }
 }
 
@@ -153,7 +152,7 @@ pub async fn submit(
     let (id, step) = path.into_inner();
     let offer = match load_offer(&db, &api, &session, (id, step.clone())).await {
         Ok(offer) => offer,
-        Err(error) => return form_refused(&db, &api, &session, CaseId(id), error).await,
+        Err(answer) => return answer,
     };
     let refused = |errors: &[DataError]| {
         page(

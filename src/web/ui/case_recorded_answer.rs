@@ -7,8 +7,8 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::case_actions::{form_refused, refused_or_error};
-use super::case_invitation::{Invited, invited};
+use super::case_actions::refused_or_error;
+use super::case_invitation::{Invited, invited_for_form};
 use super::case_page::{blocking, date_de};
 use super::{CsrfForm, Session, UiSession, layout, render, see_other};
 use crate::db::Database;
@@ -118,12 +118,7 @@ pub async fn form(
 ) -> HttpResponse {
     let session = session.into_inner();
     let (id, invitation) = path.into_inner();
-    let reader = session.clone();
-    let found = blocking(&db, move |conn| {
-        invited(conn, &reader, (CaseId(id), invitation), refused)
-    })
-    .await;
-    match found {
+    match invited_for_form(&db, &api, &session, (id, invitation), refused).await {
         Ok(invited) => page(
             &api,
             &session,
@@ -133,7 +128,7 @@ pub async fn form(
             &Input::default(),
             &[],
         ),
-        Err(error) => form_refused(&db, &api, &session, CaseId(id), error).await,
+        Err(answer) => answer,
     }
 }
 
@@ -151,14 +146,9 @@ pub async fn submit(
         ..
     } = form;
     let (id, invitation) = path.into_inner();
-    let reader = session.clone();
-    let invited = match blocking(&db, move |conn| {
-        invited(conn, &reader, (CaseId(id), invitation), refused)
-    })
-    .await
-    {
+    let invited = match invited_for_form(&db, &api, &session, (id, invitation), refused).await {
         Ok(invited) => invited,
-        Err(error) => return form_refused(&db, &api, &session, CaseId(id), error).await,
+        Err(answer) => return answer,
     };
     let now = clock::now();
     let checked = partner::check_recorded_answer(

@@ -8,7 +8,7 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::case_actions::{form_refused, refused_or_error};
+use super::case_actions::{form_facts, form_refused, refused_or_error};
 use super::case_invitation::{Invited, invited};
 use super::case_page::{blocking, date_de};
 use super::{CsrfForm, Session, UiSession, layout, render, see_other};
@@ -125,12 +125,10 @@ pub async fn form(
         Ok(request) => request,
         Err(error) => return form_refused(&db, &api, &session, CaseId(id), error).await,
     };
-    let reader = session.clone();
-    let found = blocking(&db, move |conn| {
-        load(conn, &reader, (id, invitation), request)
-    })
-    .await;
-    match found {
+    let found = form_facts(&db, &api, &session, CaseId(id), move |conn, _, reader| {
+        load(conn, reader, (id, invitation), request)
+    });
+    match found.await {
         Ok(loaded) => page(
             &api,
             &session,
@@ -140,7 +138,7 @@ pub async fn form(
             &Input::default(),
             &[],
         ),
-        Err(error) => form_refused(&db, &api, &session, CaseId(id), error).await,
+        Err(answer) => answer,
     }
 }
 
@@ -162,14 +160,12 @@ pub async fn submit(
         Ok(request) => request,
         Err(error) => return form_refused(&db, &api, &session, CaseId(id), error).await,
     };
-    let reader = session.clone();
-    let loaded = match blocking(&db, move |conn| {
-        load(conn, &reader, (id, invitation), request)
-    })
-    .await
-    {
+    let found = form_facts(&db, &api, &session, CaseId(id), move |conn, _, reader| {
+        load(conn, reader, (id, invitation), request)
+    });
+    let loaded = match found.await {
         Ok(loaded) => loaded,
-        Err(error) => return form_refused(&db, &api, &session, CaseId(id), error).await,
+        Err(answer) => return answer,
     };
     let refused = |errors: &[DataError]| {
         page(

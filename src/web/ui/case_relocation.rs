@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::case_actions::{bad_version, command_failed, form_refused};
+use super::case_actions::{bad_version, command_failed, form_facts};
 use super::case_page::{blocking, status_de};
 use super::{CsrfForm, Session, UiSession, layout, render, see_other};
 use crate::auth::Permission;
@@ -143,8 +143,10 @@ pub async fn form(
 ) -> HttpResponse {
     let session = session.into_inner();
     let id = CaseId(path.into_inner());
-    let (reader, state) = (session.clone(), api.clone());
-    match blocking(&db, move |conn| load(conn, &state, &reader, id)).await {
+    let found = form_facts(&db, &api, &session, id, move |conn, api, reader| {
+        load(conn, api, reader, id)
+    });
+    match found.await {
         Ok(standing) => page(
             &api,
             &session,
@@ -153,7 +155,7 @@ pub async fn form(
             &Input::default(),
             &[],
         ),
-        Err(error) => form_refused(&db, &api, &session, id, error).await,
+        Err(answer) => answer,
     }
 }
 
@@ -199,8 +201,10 @@ pub async fn submit(
         }
         Err(errors) => errors,
     };
-    let (reader, state) = (session.clone(), api.clone());
-    match blocking(&db, move |conn| load(conn, &state, &reader, id)).await {
+    let found = form_facts(&db, &api, &session, id, move |conn, api, reader| {
+        load(conn, api, reader, id)
+    });
+    match found.await {
         Ok(standing) => page(
             &api,
             &session,
@@ -216,6 +220,6 @@ pub async fn submit(
             &input,
             &errors,
         ),
-        Err(error) => form_refused(&db, &api, &session, id, error).await,
+        Err(answer) => answer,
     }
 }

@@ -9,8 +9,7 @@ use diesel::prelude::*;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::case_actions::{bad_version, form_refused, run_case_command};
-use super::case_page::blocking;
+use super::case_actions::{bad_version, form_facts, run_case_command};
 use super::{CsrfForm, Session, UiSession, layout, render};
 use crate::auth::Permission;
 use crate::db::models::{CaseId, Organisation};
@@ -138,8 +137,10 @@ pub async fn form(
 ) -> HttpResponse {
     let session = session.into_inner();
     let id = CaseId(path.into_inner());
-    let (reader, state) = (session.clone(), api.clone());
-    match blocking(&db, move |conn| load(conn, &state, &reader, id)).await {
+    let found = form_facts(&db, &api, &session, id, move |conn, api, reader| {
+        load(conn, api, reader, id)
+    });
+    match found.await {
         Ok(ending) => page(
             &api,
             &session,
@@ -148,7 +149,7 @@ pub async fn form(
             &Input::default(),
             &[],
         ),
-        Err(error) => form_refused(&db, &api, &session, id, error).await,
+        Err(answer) => answer,
     }
 }
 
@@ -176,8 +177,10 @@ pub async fn submit(
     ) {
         Ok(reason) => reason,
         Err(errors) => {
-            let (reader, state) = (session.clone(), api.clone());
-            return match blocking(&db, move |conn| load(conn, &state, &reader, id)).await {
+            let found = form_facts(&db, &api, &session, id, move |conn, api, reader| {
+                load(conn, api, reader, id)
+            });
+            return match found.await {
                 Ok(ending) => page(
                     &api,
                     &session,
@@ -187,7 +190,7 @@ pub async fn submit(
                     &input,
                     &errors,
                 ),
-                Err(error) => form_refused(&db, &api, &session, id, error).await,
+                Err(answer) => answer,
             };
         }
     };

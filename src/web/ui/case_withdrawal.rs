@@ -9,7 +9,7 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::case_actions::{form_refused, refused_or_error};
+use super::case_actions::{form_facts, refused_or_error};
 use super::case_invitation::{Invited, invited};
 use super::case_page::{blocking, date_de};
 use super::{CsrfForm, Session, UiSession, layout, render, see_other};
@@ -94,9 +94,10 @@ pub async fn form(
 ) -> HttpResponse {
     let session = session.into_inner();
     let (id, invitation) = path.into_inner();
-    let reader = session.clone();
-    let found = blocking(&db, move |conn| load(conn, &reader, (id, invitation))).await;
-    match found {
+    let found = form_facts(&db, &api, &session, CaseId(id), move |conn, _, reader| {
+        load(conn, reader, (id, invitation))
+    });
+    match found.await {
         Ok(loaded) => {
             // Filled in with the partner's own words, when it said it is not competent.
             let input = Input {
@@ -115,7 +116,7 @@ pub async fn form(
                 &[],
             )
         }
-        Err(error) => form_refused(&db, &api, &session, CaseId(id), error).await,
+        Err(answer) => answer,
     }
 }
 
@@ -133,10 +134,12 @@ pub async fn submit(
         ..
     } = form;
     let (id, invitation) = path.into_inner();
-    let reader = session.clone();
-    let loaded = match blocking(&db, move |conn| load(conn, &reader, (id, invitation))).await {
+    let found = form_facts(&db, &api, &session, CaseId(id), move |conn, _, reader| {
+        load(conn, reader, (id, invitation))
+    });
+    let loaded = match found.await {
         Ok(loaded) => loaded,
-        Err(error) => return form_refused(&db, &api, &session, CaseId(id), error).await,
+        Err(answer) => return answer,
     };
     let refused = |errors: &[DataError]| {
         page(
