@@ -22,35 +22,29 @@ use crate::service::partner::{self, FieldError, PartnerAnswer, PartnerPage};
 use crate::service::partner_link::{self, LinkError, ResolveError};
 use crate::service::{ServiceError, extension_request, responsibility_notice};
 
-/// The stylesheet of every page, compiled in.
-const STYLESHEET: &str = include_str!("../../assets/vorgang.css");
-
 /// The Content-Security-Policy of HTML pages: no script at all, styles from here only.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
      form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-/// Registers the partner pages and the stylesheet.
+/// Registers the partner pages.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/static/vorgang.css").route(web::get().to(stylesheet)))
-        .service(
-            web::resource("/beteiligung/{token}")
-                .app_data(form_config())
-                .route(web::get().to(show))
-                .route(web::post().to(submit)),
-        )
-        .service(
-            web::resource("/beteiligung/{token}/fristverlaengerung")
-                .app_data(form_config())
-                .route(web::post().to(request_extension)),
-        )
-        .service(
-            web::resource("/beteiligung/{token}/nicht-zustaendig")
-                .app_data(form_config())
-                .route(web::post().to(report_not_responsible)),
-        )
-        .service(
-            web::resource("/beteiligung/{token}/dokumente/{id}").route(web::get().to(download)),
-        );
+    cfg.service(
+        web::resource("/beteiligung/{token}")
+            .app_data(form_config())
+            .route(web::get().to(show))
+            .route(web::post().to(submit)),
+    )
+    .service(
+        web::resource("/beteiligung/{token}/fristverlaengerung")
+            .app_data(form_config())
+            .route(web::post().to(request_extension)),
+    )
+    .service(
+        web::resource("/beteiligung/{token}/nicht-zustaendig")
+            .app_data(form_config())
+            .route(web::post().to(report_not_responsible)),
+    )
+    .service(web::resource("/beteiligung/{token}/dokumente/{id}").route(web::get().to(download)));
 }
 
 /// The partner forms' size limit and their refusal: a form that does not parse (a field sent
@@ -74,13 +68,6 @@ fn form_config() -> web::FormConfig {
             };
             actix_web::error::InternalError::from_response(error, response).into()
         })
-}
-
-async fn stylesheet() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/css; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
-        .body(STYLESHEET)
 }
 
 /// Adds the security headers every HTML page carries.

@@ -1,6 +1,7 @@
 //! HTTP: routes, middleware and the error shape shared by every endpoint.
 
 pub mod api;
+pub mod assets;
 pub mod beteiligung;
 pub mod case_file;
 pub mod client_addr;
@@ -33,6 +34,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource(openapi::PATH).route(web::get().to(openapi::serve)))
         .service(web::resource(metrics::PATH).route(web::get().to(metrics::serve)))
         .configure(api::configure)
+        .configure(assets::configure)
         .configure(beteiligung::configure)
         .configure(kalender::configure)
         .configure(ui::configure)

@@ -100,6 +100,15 @@ both_backends! {
         assert_security_headers(&form);
         assert!(form.body.contains("<html lang=\"de\">"));
         assert!(form.body.contains("Zum Inhalt springen"));
+        // The icon the page links is served, also where browsers look on their own.
+        assert!(form.body.contains("<link rel=\"icon\" href=\"/static/vorgang.svg\" type=\"image/svg+xml\">"));
+        for path in ["/static/vorgang.svg", "/favicon.ico"] {
+            let icon = browser.get(&app, path).await;
+            assert_eq!(icon.status, 200, "{path}");
+            assert_eq!(icon.header("content-type"), "image/svg+xml", "{path}");
+            assert_eq!(icon.header("x-content-type-options"), "nosniff", "{path}");
+            assert!(icon.body.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""), "{path}: {}", icon.body);
+        }
         assert!(form.body.contains("<label for=\"feld-email\">E-Mail-Adresse</label>"));
         assert!(form.body.contains("autocomplete=\"username\""));
         assert!(form.body.contains("autocomplete=\"current-password\""));
