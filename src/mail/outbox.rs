@@ -372,10 +372,21 @@ pub fn count(conn: &mut DbConnection, status: OutboxStatus) -> Result<i64, DbErr
         .get_result(conn)?)
 }
 
-/// One page of rows (newest first), optionally of one status, and the number of all matches.
+/// How [`list`] orders the mails: the newest first, or the failed ones (which wait for an
+/// administrator) before all others, each the newest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListOrder {
+    /// By id, descending.
+    Newest,
+    /// Failed mails first, then by id, descending.
+    FailedFirst,
+}
+
+/// One page of rows in `order`, optionally of one status, and the number of all matches.
 pub fn list(
     conn: &mut DbConnection,
     status: Option<OutboxStatus>,
+    order: ListOrder,
     page: i64,
     per_page: i64,
 ) -> Result<(Vec<OutboxRow>, i64), DbError> {
@@ -387,8 +398,14 @@ pub fn list(
         query
     };
     let total: i64 = filtered().count().get_result(conn)?;
-    let rows = filtered()
-        .order(outbox::id.desc())
+    let rows = match order {
+        ListOrder::Newest => filtered().order(outbox::id.desc()),
+        ListOrder::FailedFirst => filtered().order((
+            outbox::status.eq(OutboxStatus::Failed.as_str()).desc(),
+            outbox::id.desc(),
+        )),
+    };
+    let rows = rows
         .limit(per_page)
         .offset((page - 1).saturating_mul(per_page))
         .select(OutboxRow::as_select())

@@ -454,6 +454,82 @@ both_backends! {
 }
 
 both_backends! {
+    async fn the_outbox_pages_through_every_mail_failed_ones_first(backend) {
+        let db = TestDatabase::migrated(backend);
+        let app = admin_app!(db.pool(2));
+        let mut admin = admin_browser!(app, db);
+        let now = Utc::now().naive_utc();
+        // 230 mails: the third and the 150th failed, the others sent.
+        let rows: Vec<_> = (1..=230)
+            .map(|n: i32| {
+                let failed = n == 3 || n == 150;
+                (
+                    outbox::message_id.eq(format!("<mail-{n}@vorgang>")),
+                    outbox::template.eq("beteiligung_einladung"),
+                    outbox::recipients.eq("[]"),
+                    outbox::context.eq("{}"),
+                    outbox::status.eq(if failed { "failed" } else { "sent" }),
+                    outbox::next_attempt_at.eq(now),
+                    outbox::created_at.eq(now),
+                    outbox::subject.eq(format!("Mail Nummer {n}.")),
+                    outbox::rendered.eq(json!({ "from": "ki@kreis-kleve.de", "to": [format!("stelle-{n}@example.org")], "text": "Hallo" }).to_string()),
+                )
+            })
+            .collect();
+        let mut conn = db.connection();
+        for row in rows {
+            diesel::insert_into(outbox::table).values(row).execute(&mut conn).unwrap();
+        }
+        drop(conn);
+        let subjects = |body: &str| -> Vec<i32> {
+            body.match_indices("Mail Nummer ")
+                .map(|(at, needle)| {
+                    let rest = &body[at + needle.len()..];
+                    rest[..rest.find('.').unwrap()].parse().unwrap()
+                })
+                .collect()
+        };
+
+        let first = admin.get(&app, "/admin/postausgang").await;
+        assert_eq!(first.status, 200, "{}", first.body);
+        assert!(first.body.contains("230 Mails, Seite 1 von 3"), "{}", first.body);
+        let shown = subjects(&first.body);
+        assert_eq!(shown.len(), 100);
+        assert_eq!(shown[..3], [150, 3, 230], "failed ones first, then the newest");
+        assert!(unescape(&first.body).contains("href=\"/admin/postausgang?seite=2\" rel=\"next\""), "{}", first.body);
+        assert!(!first.body.contains("rel=\"prev\""));
+
+        // After two pages of 100: 31 down to 1, without the failed 3 shown first.
+        let last = admin.get(&app, "/admin/postausgang?seite=3").await;
+        let shown = subjects(&last.body);
+        assert_eq!(shown, (1..=31).rev().filter(|n| *n != 3).collect::<Vec<_>>());
+        assert!(unescape(&last.body).contains("href=\"/admin/postausgang?seite=2\" rel=\"prev\""));
+        assert!(!last.body.contains("rel=\"next\""));
+        // Every mail stands on exactly one page.
+        let second = subjects(&admin.get(&app, "/admin/postausgang?seite=2").await.body);
+        let mut all: Vec<i32> = subjects(&first.body).into_iter().chain(second).chain(shown).collect();
+        all.sort_unstable();
+        assert_eq!(all, (1..=230).collect::<Vec<_>>());
+
+        // A status filter keeps its pages; the sent ones alone are 228.
+        let sent = admin.get(&app, "/admin/postausgang?status=sent&seite=2").await;
+        assert!(sent.body.contains("228 Mails, Seite 2 von 3"), "{}", sent.body);
+        assert!(unescape(&sent.body).contains("href=\"/admin/postausgang?status=sent&seite=3\" rel=\"next\""), "{}", sent.body);
+
+        // Past the end: no mails, a way back to the last page.
+        let beyond = admin.get(&app, "/admin/postausgang?seite=9").await;
+        assert!(beyond.body.contains("Keine Mails."), "{}", beyond.body);
+        assert!(unescape(&beyond.body).contains("href=\"/admin/postausgang?seite=3\" rel=\"prev\""), "{}", beyond.body);
+
+        for bad in ["0", "-1", "zwei", "1.5"] {
+            let refused = admin.get(&app, &format!("/admin/postausgang?seite={bad}")).await;
+            assert_eq!(refused.status, 400, "{bad}");
+            assert!(refused.body.contains("Die Seitenzahl muss eine positive ganze Zahl sein."), "{bad}: {}", refused.body);
+        }
+    }
+}
+
+both_backends! {
     async fn the_jobs_page_lists_runs_and_timers(backend) {
         let db = TestDatabase::migrated(backend);
         let app = admin_app!(db.pool(2));

@@ -114,7 +114,13 @@ pub async fn list(
         })?),
     };
     let (rows, total) = blocking(&db, move |conn| {
-        Ok(outbox::list(conn, status, page, per_page)?)
+        Ok(outbox::list(
+            conn,
+            status,
+            outbox::ListOrder::Newest,
+            page,
+            per_page,
+        )?)
     })
     .await?;
     Ok(HttpResponse::Ok().json(OutboxList {

@@ -10,7 +10,7 @@ use crate::auth::Permission;
 use crate::db::Database;
 use crate::mail::WorkerHandle;
 use crate::mail::compose::Rendered;
-use crate::mail::outbox::{self, OutboxRow, OutboxStatus, RetryError};
+use crate::mail::outbox::{self, ListOrder, OutboxRow, OutboxStatus, RetryError};
 use crate::service::{ServiceError, mail};
 use crate::web::api::ApiState;
 use crate::web::ui::{CsrfForm, UiSession, error_page, layout, render, see_other};
@@ -54,7 +54,29 @@ fn row_json(row: &OutboxRow) -> Value {
     })
 }
 
-/// `GET /admin/postausgang?status=`: the mails, failed ones first when no status is chosen.
+/// The page a query asks for (`seite`, from 1), or why it names none.
+fn page_of(query: &str) -> Result<i64, &'static str> {
+    match query_value(query, "seite").filter(|s| !s.trim().is_empty()) {
+        None => Ok(1),
+        Some(text) => text
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|p| (1..=1_000_000).contains(p))
+            .ok_or("Die Seitenzahl muss eine positive ganze Zahl sein."),
+    }
+}
+
+/// The address of page `page` of the list filtered by `status`.
+fn address(status: Option<OutboxStatus>, page: i64) -> String {
+    match status {
+        Some(status) => format!("/admin/postausgang?status={}&seite={page}", status.as_str()),
+        None => format!("/admin/postausgang?seite={page}"),
+    }
+}
+
+/// `GET /admin/postausgang?status=&seite=`: the mails, a hundred a page, failed ones first when
+/// no status is chosen.
 pub async fn list(
     req: HttpRequest,
     session: UiSession,
@@ -66,25 +88,27 @@ pub async fn list(
     }
     let query = req.query_string();
     let status = query_value(query, "status").and_then(|s| OutboxStatus::parse(&s));
-    let rows = db
-        .run(move |conn| {
-            if status.is_some() {
-                return outbox::list(conn, status, 1, PAGE);
-            }
-            let (mut rows, failed) = outbox::list(conn, Some(OutboxStatus::Failed), 1, PAGE)?;
-            let (others, total) = outbox::list(conn, None, 1, PAGE)?;
-            rows.extend(
-                others
-                    .into_iter()
-                    .filter(|r| r.status != OutboxStatus::Failed.as_str()),
+    let page = match page_of(query) {
+        Ok(page) => page,
+        Err(message) => {
+            return error_page(
+                &api,
+                StatusCode::BAD_REQUEST,
+                Some(&session),
+                "Ungültige Seitenangabe",
+                message,
+                "Bitte öffnen Sie den Postausgang über „Verwaltung“ neu.",
             );
-            Ok((rows, total.max(failed)))
-        })
+        }
+    };
+    let rows = db
+        .run(move |conn| outbox::list(conn, status, ListOrder::FailedFirst, page, PAGE))
         .await;
     let (rows, total) = match rows {
         Ok(rows) => rows,
         Err(error) => return failure(&api, &session, ServiceError::Db(error)),
     };
+    let pages = ((total + PAGE - 1) / PAGE).max(1);
     let mut context = layout("Postausgang", Some(&session), Some("/admin"));
     context["hinweis"] = json!(notice(query, NOTICES));
     context["status"] = json!(
@@ -94,8 +118,11 @@ pub async fn list(
             .collect::<Vec<_>>()
     );
     context["mails"] = json!(rows.iter().map(row_json).collect::<Vec<_>>());
-    context["gezeigt"] = json!(rows.len());
     context["gesamt"] = json!(total);
+    context["seite"] = json!(page);
+    context["seiten"] = json!(pages);
+    context["zurueck"] = json!((page > 1).then(|| address(status, page.min(pages + 1) - 1)));
+    context["weiter"] = json!((page < pages).then(|| address(status, page + 1)));
     render(&api, StatusCode::OK, "admin_postausgang", &context)
 }
 
