@@ -520,6 +520,9 @@ both_backends! {
         let beyond = admin.get(&app, "/admin/postausgang?seite=9").await;
         assert!(beyond.body.contains("Keine Mails."), "{}", beyond.body);
         assert!(unescape(&beyond.body).contains("href=\"/admin/postausgang?seite=3\" rel=\"prev\""), "{}", beyond.body);
+        let beyond_one = admin.get(&app, "/admin/postausgang?status=failed&seite=2").await;
+        assert!(beyond_one.body.contains("Keine Mails."), "{}", beyond_one.body);
+        assert!(unescape(&beyond_one.body).contains("href=\"/admin/postausgang?status=failed&seite=1\" rel=\"prev\""), "{}", beyond_one.body);
 
         for bad in ["0", "-1", "zwei", "1.5"] {
             let refused = admin.get(&app, &format!("/admin/postausgang?seite={bad}")).await;
