@@ -306,6 +306,22 @@ both_backends! {
         assert!(!list.body.contains(&password), "shown once only");
         let row = list.body.split("<tr>").find(|row| row.contains("neu@kreis-kleve.de")).unwrap();
         assert!(row.contains("aktiv, Einmalpasswort noch nicht ersetzt</td>"), "{row}");
+        // The list is searched by address, name or organisation, in any case, and by state.
+        let total = list.body.matches("<th scope=\"row\"").count();
+        assert!(total >= 2, "{}", list.body);
+        assert!(list.body.contains(&format!("Alle {total} Benutzerkonten")), "{}", list.body);
+        let found = admin.get(&app, "/admin/benutzer?q=+NORA+").await;
+        assert_eq!(found.body.matches("<th scope=\"row\"").count(), 1, "{}", found.body);
+        assert!(found.body.contains("neu@kreis-kleve.de") && !found.body.contains(&format!(">{ADMIN}<")), "{}", found.body);
+        assert!(found.body.contains(&format!("Benutzerkonten: 1 von {total} passen zur Suche")), "{}", found.body);
+        assert!(found.body.contains("value=\" NORA \""), "the search stays in its field: {}", found.body);
+        let by_organisation = admin.get(&app, "/admin/benutzer?q=kreis%20kleve").await;
+        assert!(by_organisation.body.contains("neu@kreis-kleve.de"), "{}", by_organisation.body);
+        let inactive = admin.get(&app, "/admin/benutzer?status=deaktiviert").await;
+        assert!(inactive.body.contains("Kein Benutzerkonto passt zur Suche."), "{}", inactive.body);
+        assert!(inactive.body.contains("<option value=\"deaktiviert\" selected>"), "{}", inactive.body);
+        let active = admin.get(&app, "/admin/benutzer?status=aktiv&q=neu@").await;
+        assert_eq!(active.body.matches("<th scope=\"row\"").count(), 1, "{}", active.body);
         // Without single sign-on nothing says the password could lapse.
         assert!(!created.body.contains("Single Sign-on"), "{}", created.body);
         // An account without a password can only come in through the proxy; the list says so.
@@ -1298,6 +1314,9 @@ both_backends! {
         let listed = admin.get(&app, "/admin/benutzer").await;
         assert!(listed.body.contains(&format!("<a href=\"{path}#anmeldesperre\"><strong>Anmeldung nach Fehlversuchen gesperrt</strong></a>")), "{}", listed.body);
         assert_eq!(listed.body.matches("Anmeldung nach Fehlversuchen gesperrt").count(), 1);
+        let refused = admin.get(&app, "/admin/benutzer?status=gesperrt").await;
+        assert_eq!(refused.body.matches("<th scope=\"row\"").count(), 1, "{}", refused.body);
+        assert!(refused.body.contains("anna@kreis-kleve.de"), "{}", refused.body);
         // Her account page says so and offers to lift it.
         let page = admin.get(&app, &path).await;
         assert!(page.body.contains("Anmeldungen: 5 Fehlversuche gezählt, <strong>weitere Versuche werden bis etwa"), "{}", page.body);

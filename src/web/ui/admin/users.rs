@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
-use super::{failure, field_errors, notice, refusal};
+use super::{failure, field_errors, notice, query_value, refusal};
 use crate::auth::{Auth, CountedKey, LimitKey, LoginLimiter, Permission};
 use crate::db::Database;
 use crate::db::models::{Role, UserId};
@@ -104,8 +104,35 @@ fn handover_texts(user: &UserView) -> Option<Value> {
     }))
 }
 
-/// `GET /admin/benutzer`: every user, those whose logins are refused for now marked.
+/// The states the list can be narrowed to (`?status=`), with their labels in the form.
+const STATES: [(&str, &str); 3] = [
+    ("aktiv", "Aktive Konten"),
+    ("deaktiviert", "Deaktivierte Konten"),
+    ("gesperrt", "Nach Fehlversuchen gesperrte Konten"),
+];
+
+/// Whether `user` (whose logins are refused for now when `refused`) is listed for the search
+/// text `q` (in the address, the name or the organisation, in any case) and the state `status`
+/// (one of [`STATES`]; anything else lists every state, as the organisations' list does).
+fn listed(user: &UserView, refused: bool, q: &str, status: &str) -> bool {
+    let q = q.trim().to_lowercase();
+    let text = q.is_empty()
+        || [&user.email, &user.name, &user.organisation_name]
+            .iter()
+            .any(|field| field.to_lowercase().contains(&q));
+    let state = match status {
+        "aktiv" => user.active,
+        "deaktiviert" => !user.active,
+        "gesperrt" => refused,
+        _ => true,
+    };
+    text && state
+}
+
+/// `GET /admin/benutzer?q=&status=`: every user, or those the search names; those whose logins
+/// are refused for now marked.
 pub async fn list(
+    req: HttpRequest,
     session: UiSession,
     api: web::Data<ApiState>,
     db: web::Data<Database>,
@@ -114,8 +141,10 @@ pub async fn list(
     if let Some(refused) = refusal(&api, &session, Permission::ManageUsers) {
         return refused;
     }
+    let q = query_value(req.query_string(), "q").unwrap_or_default();
+    let status = query_value(req.query_string(), "status").unwrap_or_default();
     let limiters = [auth.limiter];
-    let listed = db
+    let loaded = db
         .run(move |conn| {
             Ok(users::list(conn).and_then(|list| {
                 // Accounts refused for now; a refused client address is no account's.
@@ -132,16 +161,29 @@ pub async fn list(
             }))
         })
         .await;
-    match listed {
+    match loaded {
         Ok(Ok((list, refused))) => {
             let mut context = layout("Benutzer", Some(&session), Some("/admin"));
-            context["benutzer"] = json!(
-                list.iter()
-                    .map(|user| {
+            let shown: Vec<Value> = list
+                .iter()
+                .filter_map(|user| {
+                    let refused = refused.contains(&user.email);
+                    listed(user, refused, &q, &status).then(|| {
                         let mut shown = user_json(user);
-                        shown["abgewiesen"] = json!(refused.contains(&user.email));
+                        shown["abgewiesen"] = json!(refused);
                         shown
                     })
+                })
+                .collect();
+            context["anzahl"] = json!(shown.len());
+            context["gesamt"] = json!(list.len());
+            context["gefiltert"] = json!(shown.len() != list.len() || !q.trim().is_empty());
+            context["benutzer"] = json!(shown);
+            context["q"] = json!(q);
+            context["status"] = json!(
+                STATES
+                    .iter()
+                    .map(|(value, label)| json!({ "wert": value, "name": label, "gewaehlt": *value == status }))
                     .collect::<Vec<_>>()
             );
             render(&api, StatusCode::OK, "admin_benutzer", &context)
