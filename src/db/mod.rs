@@ -10,6 +10,7 @@ pub mod models;
 mod reused;
 pub mod schema;
 mod sqlite_plans;
+pub(crate) mod text_search;
 pub mod transfer;
 mod url;
 mod write_gate;

@@ -382,18 +382,38 @@ pub enum ListOrder {
     FailedFirst,
 }
 
-/// One page of rows in `order`, optionally of one status, and the number of all matches.
+/// Which mails [`list`] shows.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    /// Only mails of this status.
+    pub status: Option<OutboxStatus>,
+    /// Only mails whose subject contains this text, in any case (subjects name the Aktenzeichen,
+    /// never a person).
+    pub subject: Option<String>,
+}
+
+/// One page of rows in `order` that pass `filter`, and the number of all that do.
 pub fn list(
     conn: &mut DbConnection,
-    status: Option<OutboxStatus>,
+    filter: &ListFilter,
     order: ListOrder,
     page: i64,
     per_page: i64,
 ) -> Result<(Vec<OutboxRow>, i64), DbError> {
+    use crate::db::text_search::{contains_pattern, lower};
+    let subject = filter
+        .subject
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(contains_pattern);
     let filtered = || {
         let mut query = outbox::table.into_boxed();
-        if let Some(status) = status {
+        if let Some(status) = filter.status {
             query = query.filter(outbox::status.eq(status.as_str()));
+        }
+        if let Some(pattern) = &subject {
+            query = query.filter(lower(outbox::subject).like(pattern.clone()).escape('\\'));
         }
         query
     };

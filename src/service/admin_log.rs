@@ -145,7 +145,7 @@ pub fn search(
     page: i64,
     per_page: i64,
 ) -> Result<(Vec<AdminEvent>, i64), DbError> {
-    use super::case_list::{contains_pattern, lower};
+    use crate::db::text_search::{contains_pattern, lower};
     let matching = || {
         let mut select = admin_events::table.into_boxed();
         if let Some(kind) = &filter.kind {

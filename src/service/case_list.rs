@@ -11,6 +11,7 @@ use super::ServiceError;
 use crate::auth::{CaseScope, InternalReader, Permission, Principal, authorize};
 use crate::db::models::{CaseRow, DefinitionId, Organisation, OrganisationId, Role, UserId};
 use crate::db::schema::{case_assignments, case_events, cases, organisations};
+use crate::db::text_search::{contains_pattern, escape_like, lower};
 use crate::db::{DbConnection, write_transaction};
 use crate::service::internal::INTERNAL_TO;
 use crate::service::notes::NOTE_ADDED;
@@ -131,17 +132,6 @@ pub struct CasePage {
     pub total: i64,
 }
 
-diesel::define_sql_function! {
-    /// SQL `lower()`: case-insensitive search on both backends (SQLite folds ASCII only).
-    fn lower(text: diesel::sql_types::Text) -> diesel::sql_types::Text;
-}
-
-/// The LIKE pattern (escaped with a backslash) matching text that contains `needle`, lower-cased
-/// for comparing with [`lower`] of a column.
-pub(crate) fn contains_pattern(needle: &str) -> String {
-    format!("%{}%", escape_like(&needle.to_lowercase()))
-}
-
 /// The LIKE patterns of a search text, lower-cased.
 struct SearchPatterns {
     /// For the Aktenzeichen and the applicant's name.
@@ -175,12 +165,6 @@ impl SearchPatterns {
             internal_note: format!("{{\"{INTERNAL_TO}\":{owner},{text}"),
         }
     }
-}
-
-fn escape_like(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
 }
 
 /// Page `page` (from 1) of `per_page` cases `principal` may read that match `filter`.

@@ -470,7 +470,7 @@ both_backends! {
 }
 
 both_backends! {
-    async fn the_outbox_pages_through_every_mail_failed_ones_first(backend) {
+    async fn the_outbox_pages_and_searches_its_mails_failed_ones_first(backend) {
         let db = TestDatabase::migrated(backend);
         let app = admin_app!(db.pool(2));
         let mut admin = admin_browser!(app, db);
@@ -539,6 +539,21 @@ both_backends! {
         let beyond_one = admin.get(&app, "/admin/postausgang?status=failed&seite=2").await;
         assert!(beyond_one.body.contains("Keine Mails."), "{}", beyond_one.body);
         assert!(unescape(&beyond_one.body).contains("href=\"/admin/postausgang?status=failed&seite=1\" rel=\"prev\""), "{}", beyond_one.body);
+
+        // The subjects are searched in any case, and the search stays in the page links:
+        // „nummer 1“ is in 1, 10–19 and 100–199 (111 mails, two pages; 150 failed, first).
+        let searched = admin.get(&app, "/admin/postausgang?q=NUMMER+1").await;
+        assert!(searched.body.contains("111 Mails, Seite 1 von 2"), "{}", searched.body);
+        assert_eq!(subjects(&searched.body)[..2], [150, 199]);
+        assert!(searched.body.contains("value=\"NUMMER 1\""), "{}", searched.body);
+        assert!(unescape(&searched.body).contains("href=\"/admin/postausgang?q=NUMMER+1&seite=2\" rel=\"next\""), "{}", searched.body);
+        let one = admin.get(&app, "/admin/postausgang?q=Nummer%2015.&status=sent").await;
+        assert_eq!(subjects(&one.body), [15], "{}", one.body);
+        // LIKE's wildcards are searched for as they are.
+        for wildcard in ["_", "%25"] {
+            let none = admin.get(&app, &format!("/admin/postausgang?q={wildcard}")).await;
+            assert!(none.body.contains("Keine Mail passt zur Suche."), "{wildcard}: {}", none.body);
+        }
 
         for bad in ["0", "-1", "zwei", "1.5"] {
             let refused = admin.get(&app, &format!("/admin/postausgang?seite={bad}")).await;

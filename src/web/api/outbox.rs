@@ -114,9 +114,13 @@ pub async fn list(
         })?),
     };
     let (rows, total) = blocking(&db, move |conn| {
+        let filter = outbox::ListFilter {
+            status,
+            subject: None,
+        };
         Ok(outbox::list(
             conn,
-            status,
+            &filter,
             outbox::ListOrder::Newest,
             page,
             per_page,

@@ -10,7 +10,7 @@ use crate::auth::Permission;
 use crate::db::Database;
 use crate::mail::WorkerHandle;
 use crate::mail::compose::Rendered;
-use crate::mail::outbox::{self, ListOrder, OutboxRow, OutboxStatus, RetryError};
+use crate::mail::outbox::{self, ListFilter, ListOrder, OutboxRow, OutboxStatus, RetryError};
 use crate::service::{ServiceError, mail};
 use crate::web::api::ApiState;
 use crate::web::ui::{CsrfForm, UiSession, error_page, layout, render, see_other};
@@ -67,16 +67,21 @@ fn page_of(query: &str) -> Result<i64, &'static str> {
     }
 }
 
-/// The address of page `page` of the list filtered by `status`.
-fn address(status: Option<OutboxStatus>, page: i64) -> String {
-    match status {
-        Some(status) => format!("/admin/postausgang?status={}&seite={page}", status.as_str()),
-        None => format!("/admin/postausgang?seite={page}"),
+/// The address of page `page` of the list narrowed by `filter`.
+fn address(filter: &ListFilter, page: i64) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    if let Some(status) = filter.status {
+        query.append_pair("status", status.as_str());
     }
+    if let Some(subject) = filter.subject.as_deref().filter(|s| !s.trim().is_empty()) {
+        query.append_pair("q", subject);
+    }
+    query.append_pair("seite", &page.to_string());
+    format!("/admin/postausgang?{}", query.finish())
 }
 
-/// `GET /admin/postausgang?status=&seite=`: the mails, a hundred a page, failed ones first when
-/// no status is chosen.
+/// `GET /admin/postausgang?status=&q=&seite=`: the mails, a hundred a page, failed ones first
+/// when no status is chosen; `q` searches the subjects (the Aktenzeichen).
 pub async fn list(
     req: HttpRequest,
     session: UiSession,
@@ -87,7 +92,10 @@ pub async fn list(
         return refused;
     }
     let query = req.query_string();
-    let status = query_value(query, "status").and_then(|s| OutboxStatus::parse(&s));
+    let filter = ListFilter {
+        status: query_value(query, "status").and_then(|s| OutboxStatus::parse(&s)),
+        subject: query_value(query, "q"),
+    };
     let page = match page_of(query) {
         Ok(page) => page,
         Err(message) => {
@@ -101,8 +109,9 @@ pub async fn list(
             );
         }
     };
+    let listed = filter.clone();
     let rows = db
-        .run(move |conn| outbox::list(conn, status, ListOrder::FailedFirst, page, PAGE))
+        .run(move |conn| outbox::list(conn, &listed, ListOrder::FailedFirst, page, PAGE))
         .await;
     let (rows, total) = match rows {
         Ok(rows) => rows,
@@ -114,15 +123,16 @@ pub async fn list(
     context["status"] = json!(
         STATUSES
             .iter()
-            .map(|(s, label)| json!({ "wert": s.as_str(), "name": label, "gewaehlt": status == Some(*s) }))
+            .map(|(s, label)| json!({ "wert": s.as_str(), "name": label, "gewaehlt": filter.status == Some(*s) }))
             .collect::<Vec<_>>()
     );
     context["mails"] = json!(rows.iter().map(row_json).collect::<Vec<_>>());
     context["gesamt"] = json!(total);
     context["seite"] = json!(page);
     context["seiten"] = json!(pages);
-    context["zurueck"] = json!((page > 1).then(|| address(status, page.min(pages + 1) - 1)));
-    context["weiter"] = json!((page < pages).then(|| address(status, page + 1)));
+    context["q"] = json!(filter.subject.as_deref().unwrap_or_default());
+    context["zurueck"] = json!((page > 1).then(|| address(&filter, page.min(pages + 1) - 1)));
+    context["weiter"] = json!((page < pages).then(|| address(&filter, page + 1)));
     render(&api, StatusCode::OK, "admin_postausgang", &context)
 }
 
