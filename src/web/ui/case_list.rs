@@ -144,6 +144,18 @@ fn non_empty(value: Option<String>) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
+/// The page a list's `seite` asks for (from 1; none or blank: the first), or why it names none.
+pub(crate) fn page_number(seite: Option<&str>) -> Result<i64, &'static str> {
+    match seite.map(str::trim).filter(|text| !text.is_empty()) {
+        None => Ok(1),
+        Some(text) => text
+            .parse::<i64>()
+            .ok()
+            .filter(|p| (1..=1_000_000).contains(p))
+            .ok_or("Die Seitenzahl muss eine positive ganze Zahl sein."),
+    }
+}
+
 /// Checks the parameters of `user`'s list.
 pub(super) fn check(query: ListQuery, user: UserId) -> Result<Checked, String> {
     let status = non_empty(query.status);
@@ -177,14 +189,7 @@ pub(super) fn check(query: ListQuery, user: UserId) -> Result<Checked, String> {
             return Err("Die Sortierrichtung muss „auf“ oder „ab“ sein.".into());
         }
     };
-    let page = match non_empty(query.seite) {
-        None => 1,
-        Some(text) => text
-            .parse::<i64>()
-            .ok()
-            .filter(|p| (1..=1_000_000).contains(p))
-            .ok_or("Die Seitenzahl muss eine positive ganze Zahl sein.")?,
-    };
+    let page = page_number(query.seite.as_deref())?;
     Ok(Checked {
         filter: CaseFilter {
             status,
@@ -398,6 +403,21 @@ pub(super) fn refused(api: &ApiState, session: &Session, message: &str) -> HttpR
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_page_is_a_positive_whole_number_and_none_is_the_first() {
+        for (seite, page) in [(None, 1), (Some(""), 1), (Some("  "), 1), (Some(" 3 "), 3)] {
+            assert_eq!(page_number(seite), Ok(page), "{seite:?}");
+        }
+        assert_eq!(page_number(Some("1000000")), Ok(1_000_000));
+        for bad in ["0", "-1", "zwei", "1.5", "1000001", "99999999999999999999"] {
+            assert_eq!(
+                page_number(Some(bad)),
+                Err("Die Seitenzahl muss eine positive ganze Zahl sein."),
+                "{bad}"
+            );
+        }
+    }
 
     #[test]
     fn only_known_columns_and_directions_are_accepted() {

@@ -13,6 +13,7 @@ use crate::mail::compose::Rendered;
 use crate::mail::outbox::{self, ListFilter, ListOrder, OutboxRow, OutboxStatus, RetryError};
 use crate::service::{ServiceError, mail};
 use crate::web::api::ApiState;
+use crate::web::ui::case_list::page_number;
 use crate::web::ui::{CsrfForm, UiSession, error_page, layout, render, see_other};
 
 /// Most mails of one table.
@@ -54,19 +55,6 @@ fn row_json(row: &OutboxRow) -> Value {
     })
 }
 
-/// The page a query asks for (`seite`, from 1), or why it names none.
-fn page_of(query: &str) -> Result<i64, &'static str> {
-    match query_value(query, "seite").filter(|s| !s.trim().is_empty()) {
-        None => Ok(1),
-        Some(text) => text
-            .trim()
-            .parse::<i64>()
-            .ok()
-            .filter(|p| (1..=1_000_000).contains(p))
-            .ok_or("Die Seitenzahl muss eine positive ganze Zahl sein."),
-    }
-}
-
 /// The address of page `page` of the list narrowed by `filter`.
 fn address(filter: &ListFilter, page: i64) -> String {
     let mut query = url::form_urlencoded::Serializer::new(String::new());
@@ -96,7 +84,7 @@ pub async fn list(
         status: query_value(query, "status").and_then(|s| OutboxStatus::parse(&s)),
         subject: query_value(query, "q"),
     };
-    let page = match page_of(query) {
+    let page = match page_number(query_value(query, "seite").as_deref()) {
         Ok(page) => page,
         Err(message) => {
             return error_page(
