@@ -67,6 +67,27 @@ where
     Ok(outcome?)
 }
 
+/// The shape of a case command over the API: `command` runs as the caller, with `permission`
+/// checked on the case it loads, and the answer is the case as the caller sees it afterwards.
+async fn command_answer<F>(
+    db: &Database,
+    caller: Caller,
+    permission: Permission,
+    command: F,
+) -> Result<HttpResponse, actix_web::Error>
+where
+    F: FnOnce(&mut DbConnection, Invocation<'_>) -> Result<LoadedCase, ServiceError>
+        + Send
+        + 'static,
+{
+    let view = with_principal_and_organisation(db, caller, move |conn, principal, own| {
+        let case = as_caller(&principal, permission, |call| command(conn, call))?;
+        view(conn, &case, &principal, &own)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
 /// Decides one permission on a case; a denial the caller must not notice becomes "not found".
 pub(crate) fn permit(
     principal: &Principal,
@@ -487,14 +508,15 @@ pub async fn change_data(
         return Err(super::bad_request("„data“ muss ein JSON-Objekt sein.".into()).into());
     }
     let api = api.into_inner();
-    let view = with_principal_and_organisation(&db, caller, move |conn, principal, own| {
-        let case = as_caller(&principal, Permission::ChangeCaseData, |call| {
+    command_answer(
+        &db,
+        caller,
+        Permission::ChangeCaseData,
+        move |conn, call| {
             cases::change_data(conn, &api.case_context(), id, body.version, body.data, call)
-        })?;
-        view(conn, &case, &principal, &own)
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(view))
+        },
+    )
+    .await
 }
 
 /// Body of `POST /cases/{id}/actions/{action}`.
@@ -546,21 +568,17 @@ pub async fn act(
         return Err(super::bad_request("„data“ muss ein JSON-Objekt sein.".into()).into());
     }
     let api = api.into_inner();
-    let view = with_principal_and_organisation(&db, caller, move |conn, principal, own| {
-        let case = as_caller(&principal, Permission::TakeAction, |call| {
-            cases::take_action(
-                conn,
-                &api.case_context(),
-                CaseId(id),
-                body.version,
-                &action,
-                body.step.as_deref(),
-                body.data,
-                call,
-            )
-        })?;
-        view(conn, &case, &principal, &own)
+    command_answer(&db, caller, Permission::TakeAction, move |conn, call| {
+        cases::take_action(
+            conn,
+            &api.case_context(),
+            CaseId(id),
+            body.version,
+            &action,
+            body.step.as_deref(),
+            body.data,
+            call,
+        )
     })
-    .await?;
-    Ok(HttpResponse::Ok().json(view))
+    .await
 }

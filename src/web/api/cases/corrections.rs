@@ -5,7 +5,9 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{as_caller, permitted_row, view, with_principal, with_principal_and_organisation};
+use super::{
+    as_caller, command_answer, permitted_row, view, with_principal, with_principal_and_organisation,
+};
 use crate::auth::{Caller, Permission, authorize};
 use crate::db::Database;
 use crate::db::models::CaseId;
@@ -56,21 +58,17 @@ pub async fn withdraw(
     let id = CaseId(path.into_inner());
     let body = body.into_inner();
     let api = api.into_inner();
-    let view = with_principal_and_organisation(&db, caller, move |conn, principal, own| {
-        let case = as_caller(&principal, Permission::WithdrawCase, |call| {
-            cases::withdraw(
-                conn,
-                &api.case_context(),
-                id,
-                body.version,
-                body.reason,
-                call,
-            )
-        })?;
-        view(conn, &case, &principal, &own)
+    command_answer(&db, caller, Permission::WithdrawCase, move |conn, call| {
+        cases::withdraw(
+            conn,
+            &api.case_context(),
+            id,
+            body.version,
+            body.reason,
+            call,
+        )
     })
-    .await?;
-    Ok(HttpResponse::Ok().json(view))
+    .await
 }
 
 /// Body of `POST /cases/{id}/relocation`.

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::{as_caller, view, with_principal_and_organisation};
+use super::command_answer;
 use crate::auth::{Caller, Permission};
 use crate::db::Database;
 use crate::db::models::CaseId;
@@ -61,22 +61,18 @@ pub async fn receive_message(
     let (id, name) = path.into_inner();
     let ReceiveMessage { version, data } = body.into_inner();
     let api = api.into_inner();
-    let view = with_principal_and_organisation(&db, caller, move |conn, principal, own| {
-        let case = as_caller(&principal, Permission::TakeAction, |call| {
-            cases::receive_message(
-                conn,
-                &api.case_context(),
-                CaseId(id),
-                version,
-                &name,
-                data,
-                call,
-            )
-        })?;
-        view(conn, &case, &principal, &own)
+    command_answer(&db, caller, Permission::TakeAction, move |conn, call| {
+        cases::receive_message(
+            conn,
+            &api.case_context(),
+            CaseId(id),
+            version,
+            &name,
+            data,
+            call,
+        )
     })
-    .await?;
-    Ok(HttpResponse::Ok().json(view))
+    .await
 }
 
 /// Body of `POST /messages/{name}`.
@@ -123,12 +119,8 @@ pub async fn correlate_message(
     let name = path.into_inner();
     let CorrelateMessage { aktenzeichen, data } = body.into_inner();
     let api = api.into_inner();
-    let view = with_principal_and_organisation(&db, caller, move |conn, principal, own| {
-        let case = as_caller(&principal, Permission::TakeAction, |call| {
-            cases::correlate_message(conn, &api.case_context(), &aktenzeichen, &name, data, call)
-        })?;
-        view(conn, &case, &principal, &own)
+    command_answer(&db, caller, Permission::TakeAction, move |conn, call| {
+        cases::correlate_message(conn, &api.case_context(), &aktenzeichen, &name, data, call)
     })
-    .await?;
-    Ok(HttpResponse::Ok().json(view))
+    .await
 }
