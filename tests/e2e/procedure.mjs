@@ -91,6 +91,7 @@ async function fillForm(page, data) {
     const id = `#feld${pointer.replaceAll('/', '-')}`;
     const field = page.locator(id);
     assert.equal(await field.count(), 1, `no form field ${id}`);
+    await openSection(page, id);
     const tag = await field.evaluate((el) => `${el.tagName.toLowerCase()}:${el.type ?? ''}`);
     if (tag === 'input:checkbox') {
       if (value) await field.check(); else await field.uncheck();
@@ -126,8 +127,21 @@ async function upload(page, name, { internal = false } = {}) {
   assert.ok((await page.locator('#dokumente').locator('..').textContent()).includes(name), `${name} not listed`);
 }
 
+/**
+ * Opens the closed section of the case page's data form that holds the field `id`, as a person
+ * does: by its summary. Fields outside sections, and those of open ones, are left as they are.
+ */
+async function openSection(page, id) {
+  const section = page.locator(`details.abschnitt:has(${id})`);
+  if (await section.count() === 1 && !(await section.evaluate((el) => el.open))) {
+    await section.locator(':scope > summary').click();
+    assert.ok(await page.locator(id).isVisible(), `${id} shows when its section opens`);
+  }
+}
+
 /** Selects the document called `name` in the document field with this id. */
 async function pickDocument(page, id, name) {
+  await openSection(page, id);
   const option = page.locator(`${id} option`, { hasText: name });
   await page.selectOption(id, await option.first().getAttribute('value'));
 }
@@ -237,6 +251,12 @@ await run(async (browser) => {
     await submitting(coordinator, () => coordinator.getByRole('button', { name: 'Vorgang anlegen' }).click());
     assert.match(coordinator.url(), /\/vorgaenge\/\d+/);
     casePath = new URL(coordinator.url()).pathname;
+    // The groups of the data are closed sections that say how much is filled in.
+    const summaries = await coordinator.locator('details.abschnitt > summary').allTextContents();
+    assert.ok(summaries.includes('Antragsteller (vollständig ausgefüllt)'), summaries.join('\n'));
+    assert.ok(summaries.includes('Standort (1 Eintrag)'), summaries.join('\n'));
+    assert.ok(!(await coordinator.locator('#feld-antragsteller-email').isVisible()), 'a closed section');
+    assert.ok(await coordinator.locator('#feld-zentrum_name').isVisible(), 'single fields stay in view');
     await page_done(coordinator, 'vorgang-angelegt');
   });
 
@@ -407,6 +427,7 @@ await run(async (browser) => {
     // Printed for the paper file: the data and the timeline, no navigation, buttons or forms to fill in.
     await coordinator.emulateMedia({ media: 'print' });
     assert.ok(await coordinator.locator('#feld-zentrum_name').isVisible(), 'the data prints');
+    assert.ok(await coordinator.locator('#feld-antragsteller-email').isVisible(), 'closed sections print');
     assert.ok(await coordinator.locator('.zeitleiste .vermerk').first().isVisible(), 'the timeline prints');
     for (const hidden of ['#feld-vermerk', '#feld-wv-tag', '#feld-datei', '.hauptnavigation', '.aktionen', 'button >> nth=0']) {
       assert.ok(!(await coordinator.locator(hidden).isVisible()), `${hidden} does not print`);

@@ -747,9 +747,15 @@ both_backends! {
         let none = admin.get(&app, "/admin/protokoll?q=niemand").await;
         assert!(none.body.contains("Keine Einträge gefunden."), "{}", none.body);
 
-        // Unknown kinds and pages show everything, past the end the last page.
-        let unknown = admin.get(&app, "/admin/protokoll?art=erfunden&seite=null").await;
+        // Unknown kinds show everything, past the end the last page; a page that is no
+        // positive number is refused, as on the case list and the outbox.
+        let unknown = admin.get(&app, "/admin/protokoll?art=erfunden").await;
         assert!(unknown.body.contains("61 Einträge, Seite 1 von 2."), "{}", unknown.body);
+        for bad in ["null", "0", "-1", "zwei"] {
+            let refused = admin.get(&app, &format!("/admin/protokoll?seite={bad}")).await;
+            assert_eq!(refused.status, 400, "{bad}");
+            assert!(refused.body.contains("Die Seitenzahl muss eine positive ganze Zahl sein."), "{}", refused.body);
+        }
         let beyond = admin.get(&app, "/admin/protokoll?seite=9").await;
         assert!(beyond.body.contains("61 Einträge, Seite 2 von 2."), "{}", beyond.body);
         assert_eq!(beyond.body.matches("<tr><td>").count(), 11);

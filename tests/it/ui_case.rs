@@ -1026,6 +1026,14 @@ both_backends! {
         assert!(page.body.contains("<strong>Beteiligung der Partner starten</strong> ist noch nicht möglich"), "{}", page.body);
         assert!(page.body.contains("href=\"#feld-antragsteller-email\""));
         assert!(page.body.contains("id=\"feld-antragsteller-email\""));
+        // The data's groups are sections, closed unless the page points into them: the
+        // Antragsteller and the Standort are open for the fields the action needs; the Anregung
+        // and the decision's group, which no action of this step needs, are closed and say how
+        // much they hold.
+        assert!(page.body.contains("<details class=\"abschnitt\" open>\n<summary>Antragsteller <span class=\"stand\">(noch keine Angaben)</span></summary>"), "{}", page.body);
+        assert!(page.body.contains("<details class=\"abschnitt\" open>\n<summary>Standort <span class=\"stand\">(noch kein Eintrag)</span></summary>"), "{}", page.body);
+        assert!(page.body.contains("<details class=\"abschnitt\">\n<summary>Anregung einer kreisangehörigen Gemeinde <span class=\"stand\">(noch keine Angaben)</span></summary>"), "{}", page.body);
+        assert!(page.body.contains("<details class=\"abschnitt\">\n<summary>Entscheidung der Bewilligungsbehörde <span class=\"stand\">(1 von 4 Angaben ausgefüllt)</span></summary>"), "{}", page.body);
         assert!(page.body.contains("Bitte beteiligen Sie die untere Schulaufsicht"));
         // Escaped data value.
         assert!(page.body.contains("KI &lt;script&gt;alert(1)&lt;/script&gt;"));
@@ -1040,9 +1048,13 @@ both_backends! {
         // A bad date shows the form again with the input, and the disabled part as stored.
         let bad = browser.post(&app, &format!("/vorgaenge/{id}/daten"), &[
             ("csrf", &csrf), ("version", &version), ("arbeitsaufnahme", "31.02.2026"),
+            ("personal[lehrkraefte_vze]", "zwei"),
         ]).await;
         assert_eq!(bad.status, 422, "{}", bad.body);
         assert!(bad.body.contains("value=\"31.02.2026\""), "{}", bad.body);
+        // The section with an error opens, so the summary's link reaches the field.
+        assert!(bad.body.contains("href=\"#feld-personal-lehrkraefte_vze\""), "{}", bad.body);
+        assert!(bad.body.contains("<details class=\"abschnitt\" open>\n<summary>Personalausstattung <span class=\"stand\">(1 von "), "{}", bad.body);
         assert!(bad.body.contains("Bitte den Standort erläutern.</textarea>"), "{}", bad.body);
         let app_data = application();
         let mut fields: Vec<(String, String)> = vec![("csrf".into(), csrf.clone()), ("version".into(), version.clone())];
@@ -1059,6 +1071,8 @@ both_backends! {
 
         let page = browser.get(&app, &format!("/vorgaenge/{id}")).await;
         assert!(page.body.contains(&format!("action=\"/vorgaenge/{id}/aktionen/beteiligung_starten\"")), "{}", page.body);
+        // Nothing is missing any more: the Antragsteller closes and says it is complete.
+        assert!(page.body.contains("<details class=\"abschnitt\">\n<summary>Antragsteller <span class=\"stand\">(vollständig ausgefüllt)</span></summary>"), "{}", page.body);
         let taken = browser.post(&app, &format!("/vorgaenge/{id}/aktionen/beteiligung_starten"), &[
             ("csrf", &csrf), ("version", &version.to_string()), ("schritt", "entwurf"),
         ]).await;

@@ -37,6 +37,7 @@ use crate::web::api::ApiState;
 use crate::web::api::cases::permit;
 
 mod context;
+mod sections;
 mod timeline;
 use context::context;
 use timeline::since;

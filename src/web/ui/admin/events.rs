@@ -14,7 +14,8 @@ use crate::service::admin_chain;
 use crate::service::admin_log::{self, AdminEvent, EventFilter};
 use crate::service::retention::Decision;
 use crate::web::api::ApiState;
-use crate::web::ui::{UiSession, encode_query_value, layout, render, role_label};
+use crate::web::ui::case_list::page_number;
+use crate::web::ui::{UiSession, encode_query_value, error_page, layout, render, role_label};
 
 /// Entries per page.
 const PER_PAGE: i64 = 50;
@@ -199,8 +200,8 @@ fn address(filter: &EventFilter, page: i64) -> String {
     }
 }
 
-/// `GET /admin/protokoll?art=&q=&seite=`: one page of entries, newest first; an unknown kind or
-/// page number shows all kinds or the first page.
+/// `GET /admin/protokoll?art=&q=&seite=`: one page of entries, newest first; an unknown kind
+/// shows all kinds, a page past the end the last page, a page that is no number a 400 page.
 pub async fn list(
     req: HttpRequest,
     session: UiSession,
@@ -221,10 +222,19 @@ pub async fn list(
             .map(ToString::to_string),
         q: Some(q.trim().to_string()).filter(|q| !q.is_empty()),
     };
-    let asked = query_value(query, "seite")
-        .and_then(|page| page.trim().parse::<i64>().ok())
-        .filter(|page| (1..=1_000_000).contains(page))
-        .unwrap_or(1);
+    let asked = match page_number(query_value(query, "seite").as_deref()) {
+        Ok(page) => page,
+        Err(message) => {
+            return error_page(
+                &api,
+                StatusCode::BAD_REQUEST,
+                Some(&session),
+                "Ungültige Seitenangabe",
+                message,
+                "Bitte öffnen Sie das Protokoll über „Verwaltung“ neu.",
+            );
+        }
+    };
     let search = filter.clone();
     let found = db
         .run(move |conn| {

@@ -73,6 +73,8 @@ pub(super) fn context(session: &Session, loaded: &Loaded, overrides: Overrides) 
     documents_and_notes(&page, &overrides, &mut context);
     follow_ups_and_assignment(&page, &overrides, &mut context);
     consultation(&page, &mut context);
+    // After the sections whose links point into the data form.
+    super::sections::fold(&mut context);
     // Journal, newest first.
     context["journal"] = json!(
         loaded
