@@ -1098,6 +1098,30 @@ both_backends! {
         assert!(!matrix.contains("<th scope=\"col\">Frist</th>"), "no column repeating the shared deadline: {matrix}");
         assert!(matrix.contains("<th scope=\"col\">Aktion</th>"), "{matrix}");
         assert!(page.body.contains("Beteiligung „"), "journal describes the consultation");
+        // The list names the case's next deadline, and says when it has passed.
+        let deadline = cases::load(&mut db.connection(), &api.registry, CaseId(id)).unwrap().instance.invitations[0].deadline;
+        let list = browser.get(&app, "/vorgaenge").await;
+        assert!(list.body.contains("<th scope=\"col\">Nächste Frist</th>"), "{}", list.body);
+        assert!(list.body.contains(&format!("<td><time datetime=\"{deadline}\">{}</time></td>", deadline.format("%d.%m.%Y"))), "{}", list.body);
+        {
+            let mut conn = db.connection();
+            let mut instance = cases::load(&mut conn, &api.registry, CaseId(id)).unwrap().instance;
+            let passed = chrono::Utc::now().date_naive() - chrono::Days::new(2);
+            for invitation in &mut instance.invitations {
+                invitation.deadline = passed;
+            }
+            diesel::update(vorgang::db::schema::cases::table.find(CaseId(id)))
+                .set(vorgang::db::schema::cases::state.eq(serde_json::to_string(&instance).unwrap()))
+                .execute(&mut conn)
+                .unwrap();
+            let list = browser.get(&app, "/vorgaenge").await;
+            assert!(list.body.contains(&format!("<time datetime=\"{passed}\">{}</time> <strong class=\"frist-abgelaufen\">(abgelaufen)</strong>", passed.format("%d.%m.%Y"))), "{}", list.body);
+            instance.invitations.iter_mut().for_each(|invitation| invitation.deadline = deadline);
+            diesel::update(vorgang::db::schema::cases::table.find(CaseId(id)))
+                .set(vorgang::db::schema::cases::state.eq(serde_json::to_string(&instance).unwrap()))
+                .execute(&mut conn)
+                .unwrap();
+        }
         let resend = page.body.split("/einladungen/").nth(1).unwrap().split('/').next().unwrap().to_string();
         let resent = browser.post(&app, &format!("/vorgaenge/{id}/einladungen/{resend}/erneut-senden"), &[("csrf", &csrf)]).await;
         assert_eq!(resent.location(), format!("/vorgaenge/{id}?hinweis=erneut-gesendet#beteiligung"));

@@ -16,7 +16,7 @@ use crate::db::{Database, DbConnection};
 use crate::engine::definition::Step;
 use crate::service::case_list::{self, CaseFilter, STATUSES, Sort, SortKey};
 use crate::service::cases::{self, LoadedCase};
-use crate::service::{ServiceError, assignments};
+use crate::service::{ServiceError, assignments, clock};
 use crate::web::api::{ApiState, blocking};
 
 /// Cases per page.
@@ -262,6 +262,7 @@ pub async fn show(
     let filter = checked.filter.clone();
     let sort = checked.order();
     let page = checked.page;
+    let today = clock::now().today;
     let found = blocking(&db, move |conn| {
         let found = case_list::search(conn, &principal, &filter, sort, page, PER_PAGE)?;
         let mut listed = Vec::with_capacity(found.rows.len());
@@ -283,6 +284,12 @@ pub async fn show(
                     "schritte": listed.schritte,
                     "geaendert": german_time(listed.geaendert),
                     "zustaendig": listed.zustaendig,
+                    "frist": listed.frist.map(|day| json!({
+                        "datum": day.format("%d.%m.%Y").to_string(),
+                        "iso": day.to_string(),
+                        "abgelaufen": day < today,
+                        "heute": day == today,
+                    })),
                 })
             })
             .collect();
@@ -312,7 +319,7 @@ pub async fn show(
         page,
     } = checked;
     let pages = ((total + PER_PAGE - 1) / PER_PAGE).max(1);
-    let columns: Vec<Value> = COLUMNS
+    let mut columns: Vec<Value> = COLUMNS
         .iter()
         .map(|(key, _, label)| {
             let sorted = *key == sort;
@@ -326,6 +333,15 @@ pub async fn show(
             })
         })
         .collect();
+    // The next deadline comes from the cases' state, not from a column: shown, not sorted by.
+    let after_stand = COLUMNS
+        .iter()
+        .position(|(key, ..)| *key == "stand")
+        .map_or(columns.len(), |i| i + 1);
+    columns.insert(
+        after_stand,
+        json!({ "label": "Nächste Frist", "href": null, "aria_sort": "", "richtung": "" }),
+    );
     let mut context = layout("Vorgänge", Some(&session), Some("/vorgaenge"));
     let selected = |value: &Option<String>, option: &str| value.as_deref() == Some(option);
     context["verfahren"] = json!(
