@@ -387,9 +387,21 @@ pub enum ListOrder {
 pub struct ListFilter {
     /// Only mails of this status.
     pub status: Option<OutboxStatus>,
-    /// Only mails whose subject contains this text, in any case (subjects name the Aktenzeichen,
-    /// never a person).
-    pub subject: Option<String>,
+    /// Only mails whose subject (it names the Aktenzeichen) or one of whose addresses contains
+    /// this text, in any case. Not the text of the mail: administrators see a mail's envelope,
+    /// not what a Stellungnahme or a Vermerk said.
+    pub text: Option<String>,
+}
+
+/// The LIKE pattern, for `lower(rendered)`, of the mails with `needle` in one of their
+/// addresses. `rendered` is the JSON `{"from":…,"to":[…],"text":…,"html":…}` with its keys in
+/// this order (`service::mail` writes it so); quotes inside its strings are escaped, so `"to":[`
+/// and `],"text":` stand there once each, around the addresses.
+fn addressed_pattern(needle: &str) -> String {
+    format!(
+        "%\"to\":[%{}%],\"text\":%",
+        crate::db::text_search::escape_like(&needle.to_lowercase())
+    )
 }
 
 /// One page of rows in `order` that pass `filter`, and the number of all that do.
@@ -401,19 +413,26 @@ pub fn list(
     per_page: i64,
 ) -> Result<(Vec<OutboxRow>, i64), DbError> {
     use crate::db::text_search::{contains_pattern, lower};
-    let subject = filter
-        .subject
+    let text = filter
+        .text
         .as_deref()
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(contains_pattern);
+        .map(|needle| (contains_pattern(needle), addressed_pattern(needle)));
     let filtered = || {
         let mut query = outbox::table.into_boxed();
         if let Some(status) = filter.status {
             query = query.filter(outbox::status.eq(status.as_str()));
         }
-        if let Some(pattern) = &subject {
-            query = query.filter(lower(outbox::subject).like(pattern.clone()).escape('\\'));
+        if let Some((in_subject, in_addresses)) = &text {
+            query = query.filter(
+                lower(outbox::subject)
+                    .like(in_subject.clone())
+                    .escape('\\')
+                    .or(lower(outbox::rendered)
+                        .like(in_addresses.clone())
+                        .escape('\\')),
+            );
         }
         query
     };

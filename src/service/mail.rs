@@ -548,6 +548,8 @@ fn prepare_with(
     if let Some(reason) = &held {
         tracing::warn!(case = ?mail.case, template = mail.template, %reason, "mail held: no recipient address");
     }
+    // In this order: the outbox's search finds an address between `"to":[` and `],"text":`
+    // (`mail::outbox::list`).
     let mut body = json!({
         "from": out.from,
         "to": mail.to,

@@ -328,6 +328,11 @@ both_backends! {
         }
         let all: Value = actix_test::call_and_read_body_json(&app, get(&admin, "/api/v1/admin/outbox")).await;
         assert_eq!(all["total"], 3, "{all}");
+        // `q` finds mails by an address or the subject, in any case.
+        let to_one: Value = actix_test::call_and_read_body_json(&app, get(&admin, "/api/v1/admin/outbox?q=NIEMAND%40example")).await;
+        assert_eq!((to_one["total"].as_i64(), &to_one["items"][0]["id"]), (Some(1), &json!(id)), "{to_one}");
+        let by_subject: Value = actix_test::call_and_read_body_json(&app, get(&admin, "/api/v1/admin/outbox?q=eingegangen&status=failed")).await;
+        assert_eq!((by_subject["total"].as_i64(), &by_subject["items"][0]["id"]), (Some(1), &json!(held)), "{by_subject}");
 
         for (request, status) in [
             (get(&koordination, "/api/v1/admin/outbox?status=failed"), 403),

@@ -549,6 +549,15 @@ both_backends! {
         assert!(unescape(&searched.body).contains("href=\"/admin/postausgang?q=NUMMER+1&seite=2\" rel=\"next\""), "{}", searched.body);
         let one = admin.get(&app, "/admin/postausgang?q=Nummer%2015.&status=sent").await;
         assert_eq!(subjects(&one.body), [15], "{}", one.body);
+        // The addresses are searched too (not the sender, not the text).
+        let to_one = admin.get(&app, "/admin/postausgang?q=STELLE-15%40").await;
+        assert_eq!(subjects(&to_one.body), [15], "{}", to_one.body);
+        let failed_to_all = admin.get(&app, "/admin/postausgang?q=example.org&status=failed").await;
+        assert_eq!(subjects(&failed_to_all.body), [150, 3], "{}", failed_to_all.body);
+        for elsewhere in ["kreis-kleve", "Hallo"] {
+            let none = admin.get(&app, &format!("/admin/postausgang?q={elsewhere}")).await;
+            assert!(none.body.contains("Keine Mail passt zur Suche."), "{elsewhere}: {}", none.body);
+        }
         // LIKE's wildcards are searched for as they are.
         for wildcard in ["_", "%25"] {
             let none = admin.get(&app, &format!("/admin/postausgang?q={wildcard}")).await;

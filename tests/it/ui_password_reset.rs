@@ -120,6 +120,21 @@ both_backends! {
         assert!(sent[0].3.contains("gilt 60 Minuten") && sent[0].4.contains("Neues Passwort festlegen"), "{}", sent[0].3);
         let link = link_to(&db, EMAIL);
         assert!(link.starts_with("/login/passwort-vergessen/ey"), "{link}");
+        // The administration finds the mail by its address, in any case, as queued (the
+        // outbox's search reads the addresses out of the rendered mail), and not by its text.
+        {
+            use vorgang::mail::outbox::{ListFilter, ListOrder, list};
+            let mut conn = db.connection();
+            let mut search = |text: &str| {
+                let filter = ListFilter { status: None, text: Some(text.to_string()) };
+                list(&mut conn, &filter, ListOrder::Newest, 1, 10).unwrap().0
+            };
+            let found = search("ANNA@kreis-kleve");
+            assert_eq!(found.len(), 1);
+            assert_eq!(found[0].template, "passwort_vergessen");
+            assert!(search("Neues Passwort festlegen").is_empty(), "the text is not searched");
+            assert!(search("niemand@kreis-kleve.de").is_empty());
+        }
 
         // Until the link is used, the old password works: a session elsewhere.
         let mut elsewhere = Browser::from("192.0.2.13:4000");

@@ -22,6 +22,9 @@ use crate::web::problem::Problem;
 pub struct OutboxQuery {
     /// `pending`, `sending`, `sent` oder `failed`; ohne: alle.
     pub status: Option<String>,
+    /// Suchtext: Teil des Betreffs (etwa ein Aktenzeichen) oder einer Empfängeradresse, ohne
+    /// Unterscheidung von Groß- und Kleinschreibung.
+    pub q: Option<String>,
     /// Seite, 1 bis 1.000.000 (Standard 1).
     #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<i64>,
@@ -88,7 +91,7 @@ impl From<OutboxRow> for OutboxItem {
     path = "/api/v1/admin/outbox",
     tag = "Postausgang",
     summary = "Postausgang anzeigen",
-    description = "Nur für Administratoren: Mails im Postausgang, neueste zuerst, z. B. `?status=failed` für die fehlgeschlagenen.",
+    description = "Nur für Administratoren: Mails im Postausgang, neueste zuerst, z. B. `?status=failed` für die fehlgeschlagenen oder `?q=schulamt` für die Mails an ein Schulamt.",
     params(OutboxQuery),
     responses(
         (status = 200, description = "Eine Seite Mails", body = OutboxList),
@@ -116,7 +119,7 @@ pub async fn list(
     let (rows, total) = blocking(&db, move |conn| {
         let filter = outbox::ListFilter {
             status,
-            subject: None,
+            text: query.q,
         };
         Ok(outbox::list(
             conn,

@@ -61,15 +61,15 @@ fn address(filter: &ListFilter, page: i64) -> String {
     if let Some(status) = filter.status {
         query.append_pair("status", status.as_str());
     }
-    if let Some(subject) = filter.subject.as_deref().filter(|s| !s.trim().is_empty()) {
-        query.append_pair("q", subject);
+    if let Some(text) = filter.text.as_deref().filter(|s| !s.trim().is_empty()) {
+        query.append_pair("q", text);
     }
     query.append_pair("seite", &page.to_string());
     format!("/admin/postausgang?{}", query.finish())
 }
 
 /// `GET /admin/postausgang?status=&q=&seite=`: the mails, a hundred a page, failed ones first
-/// when no status is chosen; `q` searches the subjects (the Aktenzeichen).
+/// when no status is chosen; `q` searches the subjects (the Aktenzeichen) and the addresses.
 pub async fn list(
     req: HttpRequest,
     session: UiSession,
@@ -82,7 +82,7 @@ pub async fn list(
     let query = req.query_string();
     let filter = ListFilter {
         status: query_value(query, "status").and_then(|s| OutboxStatus::parse(&s)),
-        subject: query_value(query, "q"),
+        text: query_value(query, "q"),
     };
     let page = match page_number(query_value(query, "seite").as_deref()) {
         Ok(page) => page,
@@ -118,7 +118,7 @@ pub async fn list(
     context["gesamt"] = json!(total);
     context["seite"] = json!(page);
     context["seiten"] = json!(pages);
-    context["q"] = json!(filter.subject.as_deref().unwrap_or_default());
+    context["q"] = json!(filter.text.as_deref().unwrap_or_default());
     context["zurueck"] = json!((page > 1).then(|| address(&filter, page.min(pages + 1) - 1)));
     context["weiter"] = json!((page < pages).then(|| address(&filter, page + 1)));
     render(&api, StatusCode::OK, "admin_postausgang", &context)
