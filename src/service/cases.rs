@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use chrono::{Datelike, NaiveDateTime, Timelike};
+use chrono::{NaiveDateTime, Timelike};
 use diesel::prelude::*;
 use serde_json::{Value, json};
 
@@ -13,23 +13,25 @@ use super::beteiligung;
 use super::error::ServiceError;
 use super::mail::{CaseMailFacts, MailContext};
 use super::workflows::{DeployedWorkflow, WorkflowRegistry};
-use crate::db::models::{CaseForCommand, CaseId, CaseRow, NewCase, Organisation, OrganisationId};
-use crate::db::schema::{case_origins, cases, organisations};
+use crate::db::models::{CaseForCommand, CaseId, CaseRow, Organisation, OrganisationId};
+use crate::db::schema::{cases, organisations};
 use crate::db::{
-    DbConnection, Deferred, defer_insert, execute_reused, in_transaction, is_guard_failure,
-    write_transaction,
+    DbConnection, Deferred, execute_reused, in_transaction, is_guard_failure, write_transaction,
 };
 use crate::engine::data::validate_data;
 use crate::engine::definition::Step;
 use crate::engine::instance::{Answer, LocalId};
 use crate::engine::{
-    Actor, Applicant, CaseStatus, Clock, Event, Instance, JournalEntry, Outcome, SideEffect,
-    step_owned,
+    Actor, CaseStatus, Clock, Event, Instance, JournalEntry, Outcome, SideEffect, step_owned,
 };
 use crate::journal::{self, ChainHead, NewEvent};
 
+mod messages;
 mod record;
+mod start;
+pub use messages::{correlate_message, receive_message};
 use record::record;
+pub use start::start_case;
 
 /// The parts of a case a permission decision needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,184 +170,6 @@ pub(super) fn parse_state(row: &CaseRow) -> Result<Instance, ServiceError> {
             row.aktenzeichen
         )))
     })
-}
-
-/// Starts a case of the newest version of `workflow_key` for `applicant`. The data is
-/// validated and the engine run before the write transaction, which only numbers the case and
-/// writes it: on PostgreSQL the Aktenzeichen counter's row stays locked for less time, on SQLite
-/// the write gate.
-pub fn start_case(
-    conn: &mut DbConnection,
-    ctx: &CaseContext<'_>,
-    workflow_key: &str,
-    applicant: &Organisation,
-    data: Value,
-    actor: &Actor,
-    clock: &Clock,
-) -> Result<LoadedCase, ServiceError> {
-    let workflow = ctx.registry.latest(conn, workflow_key)?;
-    let start = Start::compute(&workflow, applicant, data, actor, clock, None)?;
-    write_transaction(conn, |conn| {
-        let mut deferred = Deferred::new();
-        let started = start.write(conn, &mut deferred, ctx, &workflow, applicant, actor, clock)?;
-        deferred.flush(conn)?;
-        Ok(started)
-    })
-}
-
-/// A new case's first state, computed before it has an Aktenzeichen (the engine does not see
-/// it) and not yet written.
-struct Start {
-    outcome: Outcome,
-    state: String,
-    /// The case and step that start it, for a case started by a `start_case` effect.
-    origin: Option<(CaseId, String)>,
-}
-
-/// The case whose step starts a new case through its `start_case` effect.
-struct Origin<'a> {
-    case: &'a CaseRow,
-    step: &'a str,
-}
-
-impl Start {
-    /// Validates the data and runs the engine's start event.
-    fn compute(
-        workflow: &DeployedWorkflow,
-        applicant: &Organisation,
-        data: Value,
-        actor: &Actor,
-        clock: &Clock,
-        origin: Option<Origin<'_>>,
-    ) -> Result<Self, ServiceError> {
-        let data = match data {
-            Value::Null => json!({}),
-            other => other,
-        };
-        let errors = validate_data(&workflow.definition().data, &data);
-        if !errors.is_empty() {
-            return Err(ServiceError::InvalidData(errors));
-        }
-        let instance = Instance::new(
-            workflow.key(),
-            workflow.workflow.version(),
-            Applicant {
-                key: applicant.key.clone(),
-                kind: applicant.kind.as_str().to_string(),
-                name: applicant.name.clone(),
-            },
-        );
-        let outcome = step_owned(
-            &workflow.workflow,
-            instance,
-            Event::Start {
-                actor: actor.clone(),
-                data,
-                origin: origin.as_ref().map(|o| o.case.aktenzeichen.clone()),
-            },
-            clock,
-        )?;
-        let state = serde_json::to_string(&outcome.instance).map_err(internal)?;
-        Ok(Self {
-            outcome,
-            state,
-            origin: origin.map(|o| (o.case.id, o.step.to_string())),
-        })
-    }
-
-    /// Reserves the Aktenzeichen and writes the case with what its outcome asks for.
-    #[allow(clippy::too_many_arguments)]
-    fn write(
-        self,
-        conn: &mut DbConnection,
-        deferred: &mut Deferred,
-        ctx: &CaseContext<'_>,
-        workflow: &Arc<DeployedWorkflow>,
-        applicant: &Organisation,
-        actor: &Actor,
-        clock: &Clock,
-    ) -> Result<LoadedCase, ServiceError> {
-        let Self {
-            outcome,
-            state,
-            origin,
-        } = self;
-        let definition = workflow.definition();
-        let prefix = definition
-            .prefix
-            .clone()
-            .unwrap_or_else(|| definition.workflow.to_uppercase());
-        let year = clock.today.year();
-        let counter = ctx.pattern.counter(&prefix, &applicant.key, year);
-        let reserved = super::aktenzeichen::reserve(conn, counter)?;
-        let aktenzeichen = ctx
-            .pattern
-            .render(&prefix, &applicant.key, year, reserved.number);
-        let now = db_time(clock);
-        let steps = current_steps(&outcome.instance);
-        let new = NewCase {
-            aktenzeichen: &aktenzeichen,
-            definition_id: workflow.id,
-            workflow_key: workflow.key(),
-            applicant_id: applicant.id,
-            status: status_name(outcome.instance.status),
-            outcome: outcome.instance.outcome.as_deref(),
-            state: &state,
-            version: 1,
-            submitted_at: submitted(workflow, &outcome.instance).then_some(now),
-            current_steps: &steps,
-            stand_rank: Some(stand_rank(workflow, &steps)),
-            created_at: now,
-            updated_at: now,
-            journal_seq: i32::try_from(outcome.journal.len())
-                .map_err(|_| ServiceError::Internal("zu viele Journaleinträge".into()))?,
-        };
-        let row = match reserved.case_id {
-            // PostgreSQL: the row is known in full, so its INSERT joins the command's other
-            // writes. Effects that write at once (invitations, mails, a started case) reference
-            // the case, which must then exist first.
-            Some(id) => {
-                let row = new.row_with_id(id);
-                deferred.push(diesel::insert_into(cases::table).values((
-                    row.clone(),
-                    cases::journal_seq.eq(new.journal_seq),
-                    cases::stand_rank.eq(new.stand_rank),
-                )));
-                if outcome.effects.iter().any(|effect| {
-                    !matches!(
-                        effect,
-                        SideEffect::ScheduleTimer { .. }
-                            | SideEffect::CancelTimer { .. }
-                            | SideEffect::Finished { .. }
-                    )
-                }) {
-                    deferred.flush(conn)?;
-                }
-                row
-            }
-            None => new.insert(conn)?,
-        };
-        if let Some((origin, step)) = origin {
-            let link = (
-                case_origins::case_id.eq(row.id),
-                case_origins::origin_case_id.eq(origin),
-                case_origins::step.eq(step),
-            );
-            defer_insert!(conn, deferred, case_origins::table, vec![link])?;
-        }
-        let held = Held {
-            row: &row,
-            head: ChainHead::genesis(),
-            applicant_mailbox: applicant.mailbox.as_deref(),
-        };
-        record(conn, deferred, ctx, held, workflow, &outcome, actor, clock)?;
-        // `record` changes no column of the case row, so the inserted row is the stored one.
-        Ok(LoadedCase {
-            row,
-            instance: outcome.instance,
-            workflow: Arc::clone(workflow),
-        })
-    }
 }
 
 fn internal(error: serde_json::Error) -> ServiceError {
@@ -729,104 +553,6 @@ pub fn take_action(
         },
         true,
     )
-}
-
-/// Records that the message `name` arrived (a letter, a council decision, another system's
-/// signal): every active step waiting for it moves on (BPMN message correlation), after the
-/// `data` it carries is merged (only fields the message declares; validated against the data
-/// schema). Refused with a reason when no step waits for it.
-pub fn receive_message(
-    conn: &mut DbConnection,
-    ctx: &CaseContext<'_>,
-    id: CaseId,
-    version: i64,
-    name: &str,
-    data: Option<Value>,
-    call: Invocation<'_>,
-) -> Result<LoadedCase, ServiceError> {
-    deliver_message(conn, ctx, id, Some(version), name, data, call)
-}
-
-/// `receive_message` for a sender that knows the case by its Aktenzeichen, as another system
-/// does (Camunda's correlation by business key): the message applies to the case as it is when
-/// it arrives, so there is no version to match. A case the caller may not see is not found.
-pub fn correlate_message(
-    conn: &mut DbConnection,
-    ctx: &CaseContext<'_>,
-    aktenzeichen: &str,
-    name: &str,
-    data: Option<Value>,
-    call: Invocation<'_>,
-) -> Result<LoadedCase, ServiceError> {
-    let aktenzeichen = aktenzeichen.trim();
-    // One answer whether the case does not exist or belongs to someone else, so that the
-    // answer does not tell which Aktenzeichen are taken.
-    let unknown = || {
-        ServiceError::NotFound(format!(
-            "Einen Vorgang mit dem Aktenzeichen „{aktenzeichen}“ gibt es nicht."
-        ))
-    };
-    let id: Option<CaseId> = cases::table
-        .filter(cases::aktenzeichen.eq(aktenzeichen))
-        .select(cases::id)
-        .first(conn)
-        .optional()?;
-    match deliver_message(conn, ctx, id.ok_or_else(unknown)?, None, name, data, call) {
-        Err(ServiceError::NotFound(_)) => Err(unknown()),
-        other => other,
-    }
-}
-
-/// Moves the steps waiting for `name` on, at `version` if one is expected.
-fn deliver_message(
-    conn: &mut DbConnection,
-    ctx: &CaseContext<'_>,
-    id: CaseId,
-    version: Option<i64>,
-    name: &str,
-    data: Option<Value>,
-    call: Invocation<'_>,
-) -> Result<LoadedCase, ServiceError> {
-    let actor_for_event = call.actor.clone();
-    // Data is validated against the schema only when the message carries some.
-    let validate = data.is_some();
-    apply(
-        conn,
-        ctx,
-        id,
-        version,
-        call,
-        move |workflow, instance| {
-            if awaited_messages(workflow, instance).any(|awaited| awaited == name) {
-                Ok(Event::Message {
-                    name: name.to_string(),
-                    actor: actor_for_event,
-                    data,
-                })
-            } else {
-                Err(ServiceError::Refused(vec![
-                    crate::engine::Refusal::NotAvailable {
-                        message: format!(
-                            "Im aktuellen Stand wartet kein Schritt des Vorgangs auf die \
-                             Nachricht „{}“.",
-                            workflow.definition().message_title(name)
-                        ),
-                    },
-                ]))
-            }
-        },
-        validate,
-    )
-}
-
-/// The messages the active steps of `instance` wait for.
-fn awaited_messages<'a>(
-    workflow: &'a DeployedWorkflow,
-    instance: &'a Instance,
-) -> impl Iterator<Item = &'a str> {
-    instance
-        .active_steps()
-        .filter_map(|token| workflow.workflow.step(&token.step)?.awaited_message())
 }
 
 /// Withdraws the case (the applicant's Rücknahme, or a KI's Betrieb that ends). The reason goes

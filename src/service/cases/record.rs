@@ -5,7 +5,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::{CaseContext, Held, Origin, Start, internal};
+use super::start::{Origin, Start};
+use super::{CaseContext, Held, internal};
 use crate::db::models::{CaseId, CaseRow, Organisation, OrganisationId};
 use crate::db::schema::timers;
 use crate::db::{DbConnection, Deferred, defer_insert, execute_reused};
