@@ -1061,7 +1061,12 @@ both_backends! {
         flatten(&app_data, "", &mut fields);
         let pairs: Vec<(&str, &str)> = fields.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
         let saved = browser.post(&app, &format!("/vorgaenge/{id}/daten"), &pairs).await;
-        assert_eq!(saved.location(), format!("/vorgaenge/{id}?hinweis=gespeichert"));
+        assert!(saved.location().starts_with(&format!("/vorgaenge/{id}?hinweis=gespeichert&offen=antragsteller%2C")), "{}", saved.location());
+        // The page after saving shows the sections just filled in open, the others closed.
+        let after = browser.get(&app, saved.location()).await;
+        assert!(after.body.contains("Die Änderungen wurden gespeichert."), "{}", after.body);
+        assert!(after.body.contains("<details class=\"abschnitt\" open>\n<summary>Antragsteller <span class=\"stand\">(vollständig ausgefüllt)</span></summary>"), "{}", after.body);
+        assert!(after.body.contains("<details class=\"abschnitt\">\n<summary>Entscheidung der Bewilligungsbehörde <span class=\"stand\">(1 von 4 Angaben ausgefüllt)</span></summary>"), "{}", after.body);
         let (version, data, _) = case_data(&mut db.connection(), &api, id);
         assert_eq!(data["antragsteller"]["email"], "ki@kreis-soest.de");
         assert_eq!(data["zentrum_name"], "Kommunales Integrationszentrum Kreis Soest");
@@ -1315,7 +1320,7 @@ both_backends! {
         let retry = browser.post(&app, &format!("/vorgaenge/{id}/daten"), &[
             ("csrf", &csrf), ("version", "2"), ("zentrum_name", "Mein neuer Name"), ("ausgangslage", "Von jemand anderem"),
         ]).await;
-        assert_eq!(retry.location(), format!("/vorgaenge/{id}?hinweis=gespeichert"));
+        assert_eq!(retry.location(), format!("/vorgaenge/{id}?hinweis=gespeichert&offen=zentrum_name"));
         let (version, data, _) = case_data(&mut db.connection(), &api, id);
         assert_eq!(version, 3);
         assert_eq!(data, json!({ "zentrum_name": "Mein neuer Name", "ausgangslage": "Von jemand anderem" }));

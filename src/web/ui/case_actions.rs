@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::case_page::{self, Conflict, Overrides, blocking, service_error, show};
 use super::form::{self, FieldErrors, Submitted};
-use super::{CsrfForm, Session, see_other};
+use super::{CsrfForm, Session, encode_query_value, see_other};
 use crate::auth::Permission;
 use crate::db::Database;
 use crate::db::models::CaseId;
@@ -147,6 +147,11 @@ pub async fn change_data(
     if patch.as_object().is_some_and(|o| o.is_empty()) {
         return see_other(&format!("/vorgaenge/{}?hinweis=unveraendert", id.0));
     }
+    // The page after saving opens the sections of what changed.
+    let changed: Vec<String> = patch
+        .as_object()
+        .map(|fields| fields.keys().cloned().collect())
+        .unwrap_or_default();
     let principal = session.principal().clone();
     let state = api.clone();
     let outcome = blocking(&db, move |conn| {
@@ -168,7 +173,11 @@ pub async fn change_data(
     })
     .await;
     match outcome {
-        Ok(_) => see_other(&format!("/vorgaenge/{}?hinweis=gespeichert", id.0)),
+        Ok(_) => see_other(&format!(
+            "/vorgaenge/{}?hinweis=gespeichert&offen={}",
+            id.0,
+            encode_query_value(&changed.join(","))
+        )),
         Err(ServiceError::VersionConflict { .. }) => {
             // Someone saved between our read and the write: compare with what is stored now.
             let state = api.clone();

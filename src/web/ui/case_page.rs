@@ -76,6 +76,8 @@ pub struct Overrides {
     pub follow_up_errors: FieldErrors,
     /// Why the Zuständigkeit was not changed.
     pub assignment_error: Option<String>,
+    /// Top-level data fields whose sections of the data form are shown open (those just saved).
+    pub open_fields: Vec<String>,
 }
 
 /// What the conflict notice shows.
@@ -87,10 +89,12 @@ pub struct Conflict {
     pub differences: Vec<Value>,
 }
 
-/// Query of the case page: `hinweis` names what the last form did.
+/// Query of the case page: `hinweis` names what the last form did, `offen` the top-level data
+/// fields (comma-separated) whose sections it changed and shows open again.
 #[derive(Debug, Deserialize)]
 pub struct PageQuery {
     hinweis: Option<String>,
+    offen: Option<String>,
 }
 
 /// Everything the page shows, read together.
@@ -322,6 +326,14 @@ pub async fn page(
         StatusCode::OK,
         Overrides {
             confirmation: notice.map(str::to_string),
+            open_fields: query
+                .offen
+                .as_deref()
+                .unwrap_or_default()
+                .split(',')
+                .filter(|key| !key.is_empty())
+                .map(str::to_string)
+                .collect(),
             ..Overrides::default()
         },
     )

@@ -74,7 +74,7 @@ pub(super) fn context(session: &Session, loaded: &Loaded, overrides: Overrides) 
     follow_ups_and_assignment(&page, &overrides, &mut context);
     consultation(&page, &mut context);
     // After the sections whose links point into the data form.
-    super::sections::fold(&mut context);
+    super::sections::fold(&mut context, &overrides.open_fields);
     // Journal, newest first.
     context["journal"] = json!(
         loaded

@@ -1,7 +1,8 @@
 //! The case page's data form in sections: every group and list at the top level of the data is
 //! a `<details>` element (`partials/datenabschnitt.hbs`) whose summary says how much of it is
 //! filled in. A section is open when the page points into it: a field error of the last form, a
-//! field an action still needs, a field of a version conflict. Everything else starts closed.
+//! field an action still needs, a field of a version conflict; after saving, the sections the
+//! form changed. Everything else starts closed.
 //!
 //! `ki-antrag` has some fifty fields, most with the legal hint they rest on; shown open, the
 //! form made the case page a dozen screens long, and the documents, the Beteiligung and the
@@ -10,10 +11,14 @@
 
 use serde_json::{Value, json};
 
+use super::super::form;
+
 /// Marks the top-level groups and lists of `context["felder"]` as sections, opens those the
-/// page's links point into, and says of each how much is filled in.
-pub(super) fn fold(context: &mut Value) {
-    let targets = targets(context);
+/// page's links point into and those of the top-level fields `open` (the ones just saved: the
+/// page after saving shows what was changed), and says of each how much is filled in.
+pub(super) fn fold(context: &mut Value, open: &[String]) {
+    let mut targets = targets(context);
+    targets.extend(open.iter().map(|key| form::field_id(&format!("/{key}"))));
     let Some(fields) = context.get_mut("felder").and_then(Value::as_array_mut) else {
         return;
     };
@@ -192,7 +197,7 @@ mod tests {
     #[test]
     fn groups_and_lists_become_closed_sections_that_say_how_much_is_filled_in() {
         let mut context = page();
-        fold(&mut context);
+        fold(&mut context, &[]);
         assert_eq!(
             sections(&context),
             [
@@ -220,7 +225,7 @@ mod tests {
     fn a_section_opens_when_an_error_an_action_or_a_conflict_points_into_it() {
         let mut context = page();
         context["fehler"] = json!([{ "ziel": "feld-antragsteller-ort-plz", "meldung": "…" }]);
-        fold(&mut context);
+        fold(&mut context, &[]);
         let open: Vec<String> = sections(&context)
             .into_iter()
             .filter(|(_, open, _)| *open)
@@ -234,12 +239,25 @@ mod tests {
             { "text": "…", "felder": [{ "id": "feld-standorte", "label": "Standort" }] },
         ] }] }]);
         context["konflikt"] = json!({ "aenderungen": [{ "id": "feld-leer-a" }] });
-        fold(&mut context);
+        fold(&mut context, &[]);
         let open: Vec<String> = sections(&context)
             .into_iter()
             .filter(|(_, open, _)| *open)
             .map(|(id, ..)| id)
             .collect();
         assert_eq!(open, ["feld-standorte", "feld-leer"]);
+
+        // The sections of the fields just saved open too; unknown keys change nothing.
+        let mut context = page();
+        fold(
+            &mut context,
+            &["antragstellerin".into(), "gibt_es_nicht".into()],
+        );
+        let open: Vec<String> = sections(&context)
+            .into_iter()
+            .filter(|(_, open, _)| *open)
+            .map(|(id, ..)| id)
+            .collect();
+        assert_eq!(open, ["feld-antragstellerin"]);
     }
 }
