@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
-use super::{failure, local_time, query_value, refusal};
+use super::{failure, local_time, page_or_refusal, query_value, refusal};
 use crate::auth::{LimitKey, Permission};
 use crate::db::Database;
 use crate::db::models::Role;
@@ -14,8 +14,7 @@ use crate::service::admin_chain;
 use crate::service::admin_log::{self, AdminEvent, EventFilter};
 use crate::service::retention::Decision;
 use crate::web::api::ApiState;
-use crate::web::ui::case_list::page_number;
-use crate::web::ui::{UiSession, encode_query_value, error_page, layout, render, role_label};
+use crate::web::ui::{UiSession, encode_query_value, layout, render, role_label};
 
 /// Entries per page.
 const PER_PAGE: i64 = 50;
@@ -222,18 +221,10 @@ pub async fn list(
             .map(ToString::to_string),
         q: Some(q.trim().to_string()).filter(|q| !q.is_empty()),
     };
-    let asked = match page_number(query_value(query, "seite").as_deref()) {
+    let again = "Bitte öffnen Sie das Protokoll über „Verwaltung“ neu.";
+    let asked = match page_or_refusal(&api, &session, query, again) {
         Ok(page) => page,
-        Err(message) => {
-            return error_page(
-                &api,
-                StatusCode::BAD_REQUEST,
-                Some(&session),
-                "Ungültige Seitenangabe",
-                message,
-                "Bitte öffnen Sie das Protokoll über „Verwaltung“ neu.",
-            );
-        }
+        Err(refused) => return *refused,
     };
     let search = filter.clone();
     let found = db

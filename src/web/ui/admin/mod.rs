@@ -159,6 +159,26 @@ pub(crate) fn query_value(query: &str, name: &str) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
+/// The page `seite` of the query asks for, or the German 400 page saying why it names none;
+/// `again` tells how to start over (which list to open anew).
+pub(crate) fn page_or_refusal(
+    api: &ApiState,
+    session: &Session,
+    query: &str,
+    again: &str,
+) -> Result<i64, Box<HttpResponse>> {
+    super::case_list::page_number(query_value(query, "seite").as_deref()).map_err(|message| {
+        Box::new(error_page(
+            api,
+            StatusCode::BAD_REQUEST,
+            Some(session),
+            "Ungültige Seitenangabe",
+            message,
+            again,
+        ))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
-use super::{failure, local_time, notice, query_value, refusal};
+use super::{failure, local_time, notice, page_or_refusal, query_value, refusal};
 use crate::auth::Permission;
 use crate::db::Database;
 use crate::mail::WorkerHandle;
@@ -13,7 +13,6 @@ use crate::mail::compose::Rendered;
 use crate::mail::outbox::{self, ListFilter, ListOrder, OutboxRow, OutboxStatus, RetryError};
 use crate::service::{ServiceError, mail};
 use crate::web::api::ApiState;
-use crate::web::ui::case_list::page_number;
 use crate::web::ui::{CsrfForm, UiSession, error_page, layout, render, see_other};
 
 /// Most mails of one table.
@@ -84,18 +83,10 @@ pub async fn list(
         status: query_value(query, "status").and_then(|s| OutboxStatus::parse(&s)),
         text: query_value(query, "q"),
     };
-    let page = match page_number(query_value(query, "seite").as_deref()) {
+    let again = "Bitte öffnen Sie den Postausgang über „Verwaltung“ neu.";
+    let page = match page_or_refusal(&api, &session, query, again) {
         Ok(page) => page,
-        Err(message) => {
-            return error_page(
-                &api,
-                StatusCode::BAD_REQUEST,
-                Some(&session),
-                "Ungültige Seitenangabe",
-                message,
-                "Bitte öffnen Sie den Postausgang über „Verwaltung“ neu.",
-            );
-        }
+        Err(refused) => return *refused,
     };
     let listed = filter.clone();
     let rows = db

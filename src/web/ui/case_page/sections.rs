@@ -194,6 +194,14 @@ mod tests {
             .collect()
     }
 
+    fn open_ones(context: &Value) -> Vec<String> {
+        sections(context)
+            .into_iter()
+            .filter(|(_, open, _)| *open)
+            .map(|(id, ..)| id)
+            .collect()
+    }
+
     #[test]
     fn groups_and_lists_become_closed_sections_that_say_how_much_is_filled_in() {
         let mut context = page();
@@ -226,13 +234,8 @@ mod tests {
         let mut context = page();
         context["fehler"] = json!([{ "ziel": "feld-antragsteller-ort-plz", "meldung": "…" }]);
         fold(&mut context, &[]);
-        let open: Vec<String> = sections(&context)
-            .into_iter()
-            .filter(|(_, open, _)| *open)
-            .map(|(id, ..)| id)
-            .collect();
         // Not the group whose id merely starts with the same letters.
-        assert_eq!(open, ["feld-antragsteller"]);
+        assert_eq!(open_ones(&context), ["feld-antragsteller"]);
 
         let mut context = page();
         context["aktionen"] = json!([{ "eintraege": [{ "gruende": [
@@ -240,12 +243,7 @@ mod tests {
         ] }] }]);
         context["konflikt"] = json!({ "aenderungen": [{ "id": "feld-leer-a" }] });
         fold(&mut context, &[]);
-        let open: Vec<String> = sections(&context)
-            .into_iter()
-            .filter(|(_, open, _)| *open)
-            .map(|(id, ..)| id)
-            .collect();
-        assert_eq!(open, ["feld-standorte", "feld-leer"]);
+        assert_eq!(open_ones(&context), ["feld-standorte", "feld-leer"]);
 
         // The sections of the fields just saved open too; unknown keys change nothing.
         let mut context = page();
@@ -253,11 +251,6 @@ mod tests {
             &mut context,
             &["antragstellerin".into(), "gibt_es_nicht".into()],
         );
-        let open: Vec<String> = sections(&context)
-            .into_iter()
-            .filter(|(_, open, _)| *open)
-            .map(|(id, ..)| id)
-            .collect();
-        assert_eq!(open, ["feld-antragstellerin"]);
+        assert_eq!(open_ones(&context), ["feld-antragstellerin"]);
     }
 }
