@@ -46,9 +46,9 @@ pub enum StartupError {
     /// The shipped workflow definitions are invalid or unreadable.
     #[error("Einstellung workflows_dir: {0}")]
     Workflows(#[from] crate::service::workflows::SyncError),
-    /// Older cases could not be ranked for sorting by „Stand“ (a case's workflow version
-    /// unreadable, or the database failed).
-    #[error("Vorgänge nach Stand einordnen: {0}")]
+    /// Older cases could not be ranked for sorting by „Stand“ or „Nächste Frist“ (a case's
+    /// workflow version or state unreadable, or the database failed).
+    #[error("Vorgänge zum Sortieren einordnen: {0}")]
     Ranking(#[source] crate::service::ServiceError),
     /// The mail transport cannot be set up (e.g. the `file://` directory cannot be created).
     #[error(transparent)]
@@ -227,6 +227,11 @@ pub fn serve(settings: Settings) -> Result<(), StartupError> {
             .map_err(StartupError::Ranking)?;
         if ranked > 0 {
             tracing::info!(ranked, "cases ranked for sorting by Stand");
+        }
+        let dated = crate::service::next_deadline::fill_unknown(&mut conn, &api.registry)
+            .map_err(StartupError::Ranking)?;
+        if dated > 0 {
+            tracing::info!(dated, "cases given their next deadline for sorting by it");
         }
         deployed
     };

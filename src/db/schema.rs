@@ -81,6 +81,8 @@ diesel::table! {
         journal_seq -> Integer,
         /// Position of the earliest active step in the workflow, for sorting by „Stand“.
         stand_rank -> Nullable<Integer>,
+        /// Earliest deadline of the active steps (far future when none), for sorting by it.
+        next_deadline -> Nullable<Date>,
     }
 }
 

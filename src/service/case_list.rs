@@ -8,6 +8,7 @@
 use diesel::prelude::*;
 
 use super::ServiceError;
+use super::next_deadline::NO_DEADLINE;
 use crate::auth::{CaseScope, InternalReader, Permission, Principal, authorize};
 use crate::db::models::{CaseRow, DefinitionId, Organisation, OrganisationId, Role, UserId};
 use crate::db::schema::{case_assignments, case_events, cases, organisations};
@@ -113,6 +114,9 @@ pub enum SortKey {
     Applicant,
     /// Status, then the position in the procedure (`cases.stand_rank`), then the steps by key.
     Stand,
+    /// The earliest deadline of the active steps (`cases.next_deadline`); cases without one
+    /// come last in either direction.
+    Deadline,
     /// Last change.
     Updated,
 }
@@ -249,6 +253,12 @@ pub fn search(
             cases::status.desc(),
             cases::stand_rank.desc(),
             cases::current_steps.desc(),
+            cases::id.desc(),
+        )),
+        (SortKey::Deadline, false) => query.order((cases::next_deadline.asc(), cases::id.asc())),
+        (SortKey::Deadline, true) => query.order((
+            cases::next_deadline.eq(NO_DEADLINE).asc(),
+            cases::next_deadline.desc(),
             cases::id.desc(),
         )),
         (SortKey::Updated, false) => query.order((cases::updated_at.asc(), cases::id.asc())),

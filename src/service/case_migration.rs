@@ -337,6 +337,10 @@ pub fn migrate(
             cases::state.eq(&state),
             cases::version.eq(expected + 1),
             cases::stand_rank.eq(super::cases::stand_rank(&target, &current_steps)),
+            cases::next_deadline.eq(super::next_deadline::next_deadline(
+                &target.workflow,
+                &instance,
+            )),
             cases::current_steps.eq(&current_steps),
             cases::submitted_at.eq(submitted_at),
             cases::updated_at.eq(now),

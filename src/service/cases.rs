@@ -406,6 +406,10 @@ fn write_change(
             cases::submitted_at.eq(row.submitted_at),
             cases::current_steps.eq(row.current_steps.clone()),
             cases::stand_rank.eq(stand_rank(&change.workflow, &row.current_steps)),
+            cases::next_deadline.eq(super::next_deadline::next_deadline(
+                &change.workflow.workflow,
+                &change.outcome.instance,
+            )),
             cases::updated_at.eq(row.updated_at),
             cases::journal_seq.eq(journal_seq),
         ));

@@ -29,6 +29,7 @@ pub mod internal;
 pub mod login_limits;
 pub mod mail;
 pub mod metrics;
+pub mod next_deadline;
 pub mod notes;
 pub mod organisation_cli;
 pub mod organisation_table;

@@ -223,7 +223,7 @@ both_backends! {
         let order = |body: &Value| -> Vec<i64> {
             body["items"].as_array().unwrap().iter().map(|case| case["id"].as_i64().unwrap()).collect()
         };
-        let expected: [(&str, [i64; 3]); 10] = [
+        let expected: [(&str, [i64; 3]); 12] = [
             ("", [soest_second, kleve, soest_first]),
             // Empty filters, as a form sends them unset, filter nothing.
             ("&status=&step=&workflow=&q=&sort=", [soest_second, kleve, soest_first]),
@@ -237,6 +237,9 @@ both_backends! {
             ("&sort=-applicant", [soest_second, soest_first, kleve]),
             ("&sort=stand", [kleve, soest_second, soest_first]),
             ("&sort=-stand", [soest_first, soest_second, kleve]),
+            // None of them has a deadline yet: by creation, in the direction asked for.
+            ("&sort=deadline", [soest_first, kleve, soest_second]),
+            ("&sort=-deadline", [soest_second, kleve, soest_first]),
         ];
         for (sort, ids) in expected {
             let listed = call!(app, get, format!("/api/v1/cases?per_page=10{sort}"), users.admin, None);

@@ -1111,6 +1111,71 @@ both_backends! {
 }
 
 both_backends! {
+    fn lists_sort_by_the_next_deadline_and_older_cases_get_theirs(backend) {
+        use vorgang::db::schema::cases as table;
+        use vorgang::service::case_list::{Sort, SortKey};
+        use vorgang::service::next_deadline::{NO_DEADLINE, fill_unknown};
+        let f = Fixture::new(backend);
+        let actor = koordination();
+        let check = allow();
+        // Two Beteiligungen started on different days, so their deadlines differ, and a draft
+        // without any deadline.
+        let consulted = |day: &str| {
+            let case = f.started_application();
+            let call = Invocation { actor: &actor, clock: &clock(day), check: &check };
+            cases::take_action(&mut f.conn(), &f.ctx(), case.row.id, 1, "beteiligung_starten", None, None, call).unwrap()
+        };
+        let later = consulted("2026-03-20");
+        let drafting = f.started_application();
+        let earlier = consulted("2026-03-04");
+        let deadline = |case: &cases::LoadedCase| case.instance.invitations[0].deadline;
+        assert!(deadline(&earlier) < deadline(&later), "{} {}", deadline(&earlier), deadline(&later));
+
+        let stored = |conn: &mut DbConnection| -> Vec<Option<chrono::NaiveDate>> {
+            table::table.order(table::id).select(table::next_deadline).load(conn).unwrap()
+        };
+        let written = stored(&mut f.conn());
+        assert_eq!(written, [Some(deadline(&later)), Some(NO_DEADLINE), Some(deadline(&earlier))]);
+
+        let admin = vorgang::auth::Principal {
+            user_id: vorgang::db::models::UserId(0),
+            email: "admin@example.org".into(),
+            organisation_id: f.org("05974").id,
+            roles: vec![Role::Admin],
+        };
+        let order = |descending: bool| -> Vec<i64> {
+            let sort = Sort { key: SortKey::Deadline, descending };
+            vorgang::service::case_list::search(&mut f.conn(), &admin, &Default::default(), sort, 1, 10)
+                .unwrap()
+                .rows
+                .iter()
+                .map(|(row, _)| row.id.0)
+                .collect()
+        };
+        let [later, drafting, earlier] = [later.row.id.0, drafting.row.id.0, earlier.row.id.0];
+        // The case without a deadline comes last in either direction.
+        assert_eq!(order(false), [earlier, later, drafting]);
+        assert_eq!(order(true), [later, earlier, drafting]);
+
+        // Leaving the Beteiligung for a step without a deadline writes that too.
+        let withdrawn = cases::withdraw(&mut f.conn(), &f.ctx(), vorgang::db::models::CaseId(earlier), 2, None, Invocation { actor: &actor, clock: &clock("2026-03-05"), check: &check });
+        assert!(withdrawn.is_ok(), "{withdrawn:?}");
+        assert_eq!(stored(&mut f.conn())[2], Some(NO_DEADLINE));
+        assert_eq!(order(false), [later, drafting, earlier]);
+
+        // Cases from before the column: computed at start-up, once, as a command would have.
+        let written = stored(&mut f.conn());
+        diesel::update(table::table)
+            .set(table::next_deadline.eq(None::<chrono::NaiveDate>))
+            .execute(&mut f.conn())
+            .unwrap();
+        assert_eq!(fill_unknown(&mut f.conn(), &f.registry).unwrap(), 3);
+        assert_eq!(stored(&mut f.conn()), written);
+        assert_eq!(fill_unknown(&mut f.conn(), &f.registry).unwrap(), 0);
+    }
+}
+
+both_backends! {
     fn each_role_changes_only_the_data_it_is_editor_of(backend) {
         let f = Fixture::new(backend);
         let case = f.started_application();

@@ -1106,7 +1106,10 @@ both_backends! {
         // The list names the case's next deadline, and says when it has passed.
         let deadline = cases::load(&mut db.connection(), &api.registry, CaseId(id)).unwrap().instance.invitations[0].deadline;
         let list = browser.get(&app, "/vorgaenge").await;
-        assert!(list.body.contains("<th scope=\"col\">Nächste Frist</th>"), "{}", list.body);
+        assert!(list.body.contains("<th scope=\"col\"><a href=\"/vorgaenge?sort&#x3D;frist&amp;richtung&#x3D;auf\">Nächste Frist</a></th>"), "{}", list.body);
+        let by_deadline = browser.get(&app, "/vorgaenge?sort=frist&richtung=ab").await;
+        assert!(by_deadline.body.contains("<th scope=\"col\" aria-sort=\"descending\"><a href=\"/vorgaenge?sort&#x3D;frist&amp;richtung&#x3D;auf\">Nächste Frist <span class=\"sortierung\">(absteigend sortiert)</span></a></th>"), "{}", by_deadline.body);
+        assert!(by_deadline.body.contains(&format!("<td><time datetime=\"{deadline}\">")), "{}", by_deadline.body);
         assert!(list.body.contains(&format!("<td><time datetime=\"{deadline}\">{}</time></td>", deadline.format("%d.%m.%Y"))), "{}", list.body);
         {
             let mut conn = db.connection();

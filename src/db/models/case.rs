@@ -1,6 +1,6 @@
 //! Cases (Vorgänge) as stored: the engine state as JSON plus the columns the lists filter on.
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::id_newtype;
@@ -57,6 +57,8 @@ pub struct NewCase<'a> {
     pub current_steps: &'a str,
     /// See `service::cases::stand_rank`.
     pub stand_rank: Option<i32>,
+    /// See `service::next_deadline`.
+    pub next_deadline: Option<NaiveDate>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     /// How many journal entries the case starts with (see `journal::verify`).

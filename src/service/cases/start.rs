@@ -20,6 +20,7 @@ use crate::engine::data::validate_data;
 use crate::engine::{Actor, Applicant, Clock, Event, Instance, Outcome, SideEffect, step_owned};
 use crate::journal::ChainHead;
 use crate::service::error::ServiceError;
+use crate::service::next_deadline::next_deadline;
 use crate::service::workflows::DeployedWorkflow;
 
 /// Starts a case of the newest version of `workflow_key` for `applicant`. The data is
@@ -147,6 +148,7 @@ impl Start {
             submitted_at: submitted(workflow, &outcome.instance).then_some(now),
             current_steps: &steps,
             stand_rank: Some(stand_rank(workflow, &steps)),
+            next_deadline: Some(next_deadline(&workflow.workflow, &outcome.instance)),
             created_at: now,
             updated_at: now,
             journal_seq: i32::try_from(outcome.journal.len())
@@ -162,6 +164,7 @@ impl Start {
                     row.clone(),
                     cases::journal_seq.eq(new.journal_seq),
                     cases::stand_rank.eq(new.stand_rank),
+                    cases::next_deadline.eq(new.next_deadline),
                 )));
                 if outcome.effects.iter().any(|effect| {
                     !matches!(

@@ -292,9 +292,10 @@ pub struct ListQuery {
     #[param(pattern = "^(me)?$")]
     pub assignee: Option<String>,
     /// Sortierung: `created_at` (Standard `-created_at`, neueste zuerst), `updated_at`,
-    /// `aktenzeichen`, `applicant` (Name des Antragstellers) oder `stand` (Status, dann Position
-    /// im Verfahren); ein vorangestelltes `-` kehrt die Reihenfolge um.
-    #[param(pattern = "^(-?(created_at|updated_at|aktenzeichen|applicant|stand))?$")]
+    /// `aktenzeichen`, `applicant` (Name des Antragstellers), `stand` (Status, dann Position
+    /// im Verfahren) oder `deadline` (nächste Frist der aktiven Schritte; Vorgänge ohne Frist
+    /// stehen in beiden Richtungen zuletzt); ein vorangestelltes `-` kehrt die Reihenfolge um.
+    #[param(pattern = "^(-?(created_at|updated_at|aktenzeichen|applicant|stand|deadline))?$")]
     pub sort: Option<String>,
     /// Seite, 1 bis 1.000.000 (Standard 1).
     #[param(minimum = 1, maximum = 1_000_000)]
@@ -305,12 +306,13 @@ pub struct ListQuery {
 }
 
 /// The API's names of the sort keys of `GET /cases`.
-const SORT_KEYS: [(&str, SortKey); 5] = [
+const SORT_KEYS: [(&str, SortKey); 6] = [
     ("created_at", SortKey::Created),
     ("updated_at", SortKey::Updated),
     ("aktenzeichen", SortKey::Aktenzeichen),
     ("applicant", SortKey::Applicant),
     ("stand", SortKey::Stand),
+    ("deadline", SortKey::Deadline),
 ];
 
 /// Reads `sort` of `GET /cases` (`key` or `-key`); a German message for anything else.

@@ -1,15 +1,15 @@
 //! The case as the API returns it everywhere.
 
-use chrono::{Days, NaiveDate};
+use chrono::NaiveDate;
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::db::models::Organisation;
-use crate::engine::definition::{Step, TimerWhen};
-use crate::engine::instance::TimerPurpose;
+use crate::engine::definition::Step;
 use crate::engine::{Actor, Clock, available_actions};
 use crate::service::cases::LoadedCase;
+use crate::service::next_deadline::step_deadline;
 use crate::utc::rfc3339;
 
 /// `{"key","name","designation"}` of the applicant.
@@ -83,26 +83,7 @@ pub fn active_steps(case: &LoadedCase) -> Vec<ActiveStepView> {
     instance
         .active_steps()
         .map(|token| {
-            let deadline = instance
-                .invitations
-                .iter()
-                .find(|i| i.token == token.id)
-                .map(|i| i.deadline)
-                .or_else(|| {
-                    instance
-                        .timers
-                        .iter()
-                        .filter(|t| t.token == token.id)
-                        .filter_map(|t| match &t.purpose {
-                            TimerPurpose::Boundary { name } => workflow
-                                .step(&token.step)
-                                .and_then(|s| s.timers().iter().find(|d| &d.name == name))
-                                .filter(|d| matches!(d.when, TimerWhen::After(_)))
-                                .and_then(|_| t.due.checked_sub_days(Days::new(1))),
-                            _ => None,
-                        })
-                        .min()
-                });
+            let deadline = step_deadline(workflow, instance, token);
             let message = workflow.step(&token.step).and_then(Step::awaited_message);
             ActiveStepView {
                 step: token.step.clone(),

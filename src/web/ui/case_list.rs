@@ -27,6 +27,7 @@ const COLUMNS: &[(&str, SortKey, &str)] = &[
     ("aktenzeichen", SortKey::Aktenzeichen, "Aktenzeichen"),
     ("antragsteller", SortKey::Applicant, "Antragsteller"),
     ("stand", SortKey::Stand, "Stand"),
+    ("frist", SortKey::Deadline, "Nächste Frist"),
     ("geaendert", SortKey::Updated, "geändert"),
 ];
 
@@ -319,7 +320,7 @@ pub async fn show(
         page,
     } = checked;
     let pages = ((total + PER_PAGE - 1) / PER_PAGE).max(1);
-    let mut columns: Vec<Value> = COLUMNS
+    let columns: Vec<Value> = COLUMNS
         .iter()
         .map(|(key, _, label)| {
             let sorted = *key == sort;
@@ -333,15 +334,6 @@ pub async fn show(
             })
         })
         .collect();
-    // The next deadline comes from the cases' state, not from a column: shown, not sorted by.
-    let after_stand = COLUMNS
-        .iter()
-        .position(|(key, ..)| *key == "stand")
-        .map_or(columns.len(), |i| i + 1);
-    columns.insert(
-        after_stand,
-        json!({ "label": "Nächste Frist", "href": null, "aria_sort": "", "richtung": "" }),
-    );
     let mut context = layout("Vorgänge", Some(&session), Some("/vorgaenge"));
     let selected = |value: &Option<String>, option: &str| value.as_deref() == Some(option);
     context["verfahren"] = json!(
