@@ -216,9 +216,10 @@ def seed(backend, db_url, sqlite_path, total, applicant):
     same state); returns the id range of the copies (all of `applicant`, so its coordinator may
     read every one; the cases of the command phase belong to many applicants)."""
     insert = ("INSERT INTO cases (aktenzeichen, definition_id, workflow_key, applicant_id, status, outcome, "
-              "state, version, submitted_at, current_steps, stand_rank, created_at, updated_at) "
+              "state, version, submitted_at, current_steps, stand_rank, next_deadline, created_at, updated_at) "
               "SELECT 'BENCH-' || n, c.definition_id, c.workflow_key, c.applicant_id, c.status, c.outcome, "
-              "c.state, c.version, c.submitted_at, c.current_steps, c.stand_rank, c.created_at, c.updated_at "
+              "c.state, c.version, c.submitted_at, c.current_steps, c.stand_rank, c.next_deadline, c.created_at, "
+              "c.updated_at "
               "FROM cases c, {series} "
               "WHERE c.id = (SELECT cases.id FROM cases JOIN organisations o ON o.id = cases.applicant_id "
               f"WHERE o.key = '{applicant}' ORDER BY cases.version DESC, cases.id DESC LIMIT 1)")
@@ -489,7 +490,9 @@ def main():
 
         low, high = seed(args.backend, db_url, sqlite_path, args.cases, keys[0])
         wrk_env.update({"VORGANG_BENCH_MIN_ID": str(low), "VORGANG_BENCH_MAX_ID": str(high)})
+        meter.start()
         read = run_wrk("wrk_reads.lua", address, args.clients, args.seconds, wrk_env)
+        read_cpu = meter.stop()
         if read["errors"]:
             raise SystemExit(f"{read['errors']} reads failed, first: {read['first_error']}")
         print(f"{args.backend}: GET /api/v1/cases/{{id}} of {high - low + 1} of {args.cases} cases, "
@@ -497,6 +500,10 @@ def main():
               f"p50 {read['p50_ms']:.1f} ms, p90 {read['p90_ms']:.1f} ms, p99 {read['p99_ms']:.1f} ms, "
               f"max {read['max_ms']:.0f} ms, "
               f"{read['requests'] / read['seconds']:.0f} requests/s")
+        per_read = {k: 1000 * read_cpu[k] / max(read["requests"], 1) for k in ("server", "postgres", "load")}
+        print(f"{args.backend}: CPU per read: server {per_read['server']:.3f} ms, "
+              f"PostgreSQL {per_read['postgres']:.3f} ms{'' if postmaster else ' (not measured)'}, "
+              f"wrk {per_read['load']:.3f} ms; machine {read_cpu['busy']:.0f} % busy")
         server.terminate()
         server.wait(timeout=30)
         server = None
