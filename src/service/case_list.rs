@@ -5,6 +5,7 @@
 //! The rule is [`authorize`]'s `ReadCase`, expressed once as SQL by [`readable`] (so counts
 //! and pages are right) and checked again per row by the callers.
 
+use chrono::NaiveDate;
 use diesel::prelude::*;
 
 use super::ServiceError;
@@ -102,6 +103,9 @@ pub struct CaseFilter {
     pub q: Option<String>,
     /// Only cases assigned to this user (`service::assignments`).
     pub assigned_to: Option<UserId>,
+    /// Only cases whose next deadline (`cases.next_deadline`) ends on or before this day, passed
+    /// ones included; cases without a deadline never match.
+    pub due_by: Option<NaiveDate>,
 }
 
 /// Columns a list can be sorted by.
@@ -198,6 +202,11 @@ pub fn search(
                         .select(case_assignments::case_id),
                 ),
             );
+        }
+        if let Some(day) = filter.due_by {
+            select = select
+                .filter(cases::next_deadline.le(day))
+                .filter(cases::next_deadline.lt(NO_DEADLINE));
         }
         if let Some(step) = &filter.step {
             select = select.filter(

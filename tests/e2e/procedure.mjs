@@ -542,6 +542,30 @@ await run(async (browser) => {
     const mine = await coordinator.locator('table').textContent();
     assert.ok(mine.includes(operation) && !/KI-05558-/.test(mine), mine);
     await page_done(coordinator, 'vorgangsliste-zustaendig');
+    // Sorted by the next deadline: the dated cases earliest first, those without one last.
+    await coordinator.goto(`${BASE_URL}/vorgaenge`);
+    await Promise.all([
+      coordinator.waitForURL(/sort=frist&richtung=auf/),
+      coordinator.getByRole('link', { name: 'Nächste Frist' }).click(),
+    ]);
+    const deadlines = async () => (await coordinator.locator('tbody tr td:nth-child(4)').allTextContents())
+      .map((cell) => cell.trim().slice(0, 10))
+      .map((day) => (/^\d\d\.\d\d\.\d{4}$/.test(day) ? day.split('.').reverse().join('-') : null));
+    const sorted = await deadlines();
+    const dated = sorted.filter((day) => day !== null);
+    assert.ok(dated.length > 0, sorted.join(' | '));
+    assert.deepEqual(sorted.slice(0, dated.length), [...dated].sort(), `dated first, ascending: ${sorted.join(' | ')}`);
+    // Filtered to what is due within 30 days (passed deadlines included).
+    await coordinator.getByLabel('Nächste Frist endet').selectOption({ label: 'bis in 30 Tagen' });
+    await Promise.all([
+      coordinator.waitForURL(/frist=30/),
+      coordinator.getByRole('button', { name: 'Filtern' }).click(),
+    ]);
+    const horizon = new Date(Date.now() + 30 * 86400000).toLocaleDateString('sv-SE', { timeZone: 'Europe/Berlin' });
+    const due = await deadlines();
+    assert.ok(due.every((day) => day !== null && day <= horizon), `${due.join(' | ')} not all by ${horizon}`);
+    assert.equal(due.length, dated.filter((day) => day <= horizon).length, due.join(' | '));
+    await page_done(coordinator, 'vorgangsliste-fristen');
     await coordinator.goto(`${BASE_URL}/konto`);
     await page_done(coordinator, 'konto');
     await logout(coordinator);

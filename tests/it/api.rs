@@ -251,6 +251,14 @@ both_backends! {
         assert_eq!(order(&second_page.body), [soest_second]);
         assert_eq!(second_page.body["total"], 3);
 
+        // None has a deadline yet, so none is due by any day; a date must be one.
+        let due = call!(app, get, "/api/v1/cases?due_by=2099-12-31", users.admin, None);
+        assert_eq!((due.status, due.body["total"].as_i64()), (StatusCode::OK, Some(0)), "{}", due.body);
+        for bad in ["2026-13-01", "31.12.2026", "morgen"] {
+            let refused = call!(app, get, format!("/api/v1/cases?due_by={bad}"), users.admin, None);
+            assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{bad}");
+            assert!(refused.body["detail"].as_str().unwrap().contains("für „due_by“"), "{}", refused.body);
+        }
         for bad in ["zauber", "-", "--created_at", "Aktenzeichen", "created_at,stand"] {
             let refused = call!(app, get, format!("/api/v1/cases?sort={bad}"), users.admin, None);
             assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{bad}");

@@ -1152,10 +1152,23 @@ both_backends! {
                 .map(|(row, _)| row.id.0)
                 .collect()
         };
+        let (first, second) = (deadline(&earlier), deadline(&later));
         let [later, drafting, earlier] = [later.row.id.0, drafting.row.id.0, earlier.row.id.0];
         // The case without a deadline comes last in either direction.
         assert_eq!(order(false), [earlier, later, drafting]);
         assert_eq!(order(true), [later, earlier, drafting]);
+        // Filtered to what is due by a day: passed deadlines count, cases without one never.
+        let due_by = |day: chrono::NaiveDate| -> Vec<i64> {
+            let filter = vorgang::service::case_list::CaseFilter { due_by: Some(day), ..Default::default() };
+            let sort = Sort { key: SortKey::Deadline, descending: false };
+            let page = vorgang::service::case_list::search(&mut f.conn(), &admin, &filter, sort, 1, 10).unwrap();
+            assert_eq!(page.total, page.rows.len() as i64);
+            page.rows.iter().map(|(row, _)| row.id.0).collect()
+        };
+        assert_eq!(due_by(first.pred_opt().unwrap()), Vec::<i64>::new());
+        assert_eq!(due_by(first), [earlier]);
+        assert_eq!(due_by(second), [earlier, later]);
+        assert_eq!(due_by(NO_DEADLINE), [earlier, later], "a case without a deadline is never due");
 
         // Leaving the Beteiligung for a step without a deadline writes that too.
         let withdrawn = cases::withdraw(&mut f.conn(), &f.ctx(), vorgang::db::models::CaseId(earlier), 2, None, Invocation { actor: &actor, clock: &clock("2026-03-05"), check: &check });

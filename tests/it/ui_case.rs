@@ -1110,6 +1110,17 @@ both_backends! {
         let by_deadline = browser.get(&app, "/vorgaenge?sort=frist&richtung=ab").await;
         assert!(by_deadline.body.contains("<th scope=\"col\" aria-sort=\"descending\"><a href=\"/vorgaenge?sort&#x3D;frist&amp;richtung&#x3D;auf\">Nächste Frist <span class=\"sortierung\">(absteigend sortiert)</span></a></th>"), "{}", by_deadline.body);
         assert!(by_deadline.body.contains(&format!("<td><time datetime=\"{deadline}\">")), "{}", by_deadline.body);
+        // Filtered by when the next deadline ends; the choice stays selected and in the links.
+        let today = chrono::Utc::now().date_naive();
+        let within_30 = browser.get(&app, "/vorgaenge?frist=30").await;
+        assert!(within_30.body.contains("<option value=\"30\" selected>bis in 30 Tagen</option>"), "{}", within_30.body);
+        assert!(within_30.body.contains("sort&#x3D;frist&amp;richtung&#x3D;auf") && within_30.body.contains("frist&#x3D;30&amp;sort"), "{}", within_30.body);
+        assert_eq!(within_30.body.contains(&format!("<td><time datetime=\"{deadline}\">")), deadline <= today + chrono::Days::new(30), "{}", within_30.body);
+        let passed = browser.get(&app, "/vorgaenge?frist=abgelaufen").await;
+        assert!(passed.body.contains("Keine Vorgänge gefunden."), "{}", passed.body);
+        let unknown = browser.get(&app, "/vorgaenge?frist=morgen").await;
+        assert_eq!(unknown.status, 400);
+        assert!(unknown.body.contains("Diesen Filter „Nächste Frist endet“ gibt es nicht."), "{}", unknown.body);
         assert!(list.body.contains(&format!("<td><time datetime=\"{deadline}\">{}</time></td>", deadline.format("%d.%m.%Y"))), "{}", list.body);
         {
             let mut conn = db.connection();

@@ -2,6 +2,7 @@
 //! record (Vermerke, journal, related cases) in the submodules.
 
 use actix_web::{HttpResponse, web};
+use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
@@ -291,6 +292,10 @@ pub struct ListQuery {
     /// `me`: nur Vorgänge, für die der Aufrufer in seiner Organisation zuständig ist.
     #[param(pattern = "^(me)?$")]
     pub assignee: Option<String>,
+    /// Nur Vorgänge, deren nächste Frist (`active_steps[].deadline`, die früheste) spätestens
+    /// an diesem Tag endet, abgelaufene eingeschlossen (`JJJJ-MM-TT`); Vorgänge ohne Frist nie.
+    #[param(pattern = "^([0-9]{4}-[0-9]{2}-[0-9]{2})?$", example = "2026-12-31")]
+    pub due_by: Option<String>,
     /// Sortierung: `created_at` (Standard `-created_at`, neueste zuerst), `updated_at`,
     /// `aktenzeichen`, `applicant` (Name des Antragstellers), `stand` (Status, dann Position
     /// im Verfahren) oder `deadline` (nächste Frist der aktiven Schritte; Vorgänge ohne Frist
@@ -372,6 +377,7 @@ pub async fn list(
         &mut query.workflow,
         &mut query.q,
         &mut query.assignee,
+        &mut query.due_by,
         &mut query.sort,
     ] {
         if value.as_deref() == Some("") {
@@ -398,6 +404,14 @@ pub async fn list(
         }
     };
     let sort = parse_sort(query.sort.as_deref()).map_err(super::bad_request)?;
+    let due_by = match query.due_by.as_deref() {
+        None => None,
+        Some(text) => Some(NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
+            super::bad_request(format!(
+                "Ungültiges Datum „{text}“ für „due_by“ (erwartet: JJJJ-MM-TT, z. B. 2026-12-31)."
+            ))
+        })?),
+    };
     let api = api.into_inner();
     let result = with_principal(&db, caller, move |conn, principal| {
         let filter = CaseFilter {
@@ -406,6 +420,7 @@ pub async fn list(
             workflow: query.workflow,
             q: query.q,
             assigned_to: mine.then_some(principal.user_id),
+            due_by,
         };
         let found = case_list::search(conn, &principal, &filter, sort, page, per_page)?;
         let mut items = Vec::with_capacity(found.rows.len());

@@ -6,6 +6,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -29,6 +30,15 @@ const COLUMNS: &[(&str, SortKey, &str)] = &[
     ("stand", SortKey::Stand, "Stand"),
     ("frist", SortKey::Deadline, "Nächste Frist"),
     ("geaendert", SortKey::Updated, "geändert"),
+];
+
+/// The choices of the filter „Nächste Frist endet“: (parameter, label, the last day it admits
+/// as days from today). Each admits passed deadlines too: what is due by then.
+const DEADLINE_CHOICES: &[(&str, &str, i64)] = &[
+    ("abgelaufen", "bereits abgelaufen", -1),
+    ("heute", "bis heute", 0),
+    ("7", "bis in 7 Tagen", 7),
+    ("30", "bis in 30 Tagen", 30),
 ];
 
 /// German names of the statuses in `cases.status`.
@@ -113,6 +123,8 @@ pub(super) struct ListQuery {
     q: Option<String>,
     /// `ich`: only the cases the user is assigned to.
     zustaendig: Option<String>,
+    /// One of [`DEADLINE_CHOICES`].
+    frist: Option<String>,
     sort: Option<String>,
     richtung: Option<String>,
     seite: Option<String>,
@@ -121,6 +133,8 @@ pub(super) struct ListQuery {
 /// The checked parameters.
 pub(super) struct Checked {
     pub filter: CaseFilter,
+    /// The key of the deadline filter's choice (its day is in `filter.due_by`).
+    pub frist: Option<&'static str>,
     pub sort: &'static str,
     pub descending: bool,
     pub page: i64,
@@ -157,9 +171,20 @@ pub(crate) fn page_number(seite: Option<&str>) -> Result<i64, &'static str> {
     }
 }
 
-/// Checks the parameters of `user`'s list.
-pub(super) fn check(query: ListQuery, user: UserId) -> Result<Checked, String> {
+/// Checks the parameters of `user`'s list on `today`.
+pub(super) fn check(query: ListQuery, user: UserId, today: NaiveDate) -> Result<Checked, String> {
     let status = non_empty(query.status);
+    let frist = match non_empty(query.frist) {
+        None => None,
+        Some(value) => Some(
+            DEADLINE_CHOICES
+                .iter()
+                .find(|(key, ..)| *key == value)
+                .ok_or("Diesen Filter „Nächste Frist endet“ gibt es nicht. Bitte wählen Sie einen Eintrag aus der Liste.")?,
+        ),
+    };
+    let due_by =
+        frist.and_then(|(_, _, days)| today.checked_add_signed(chrono::TimeDelta::days(*days)));
     let assigned_to = match non_empty(query.zustaendig).as_deref() {
         None => None,
         Some("ich") => Some(user),
@@ -180,7 +205,7 @@ pub(super) fn check(query: ListQuery, user: UserId) -> Result<Checked, String> {
             .iter()
             .find(|(key, ..)| *key == value)
             .map(|(key, ..)| *key)
-            .ok_or("Nach dieser Spalte kann nicht sortiert werden. Sortiert werden kann nach Aktenzeichen, Antragsteller, Stand und Änderungsdatum.")?,
+            .ok_or("Nach dieser Spalte kann nicht sortiert werden. Sortiert werden kann nach Aktenzeichen, Antragsteller, Stand, nächster Frist und Änderungsdatum.")?,
     };
     let descending = match non_empty(query.richtung).as_deref() {
         None => sort == "geaendert",
@@ -198,7 +223,9 @@ pub(super) fn check(query: ListQuery, user: UserId) -> Result<Checked, String> {
             workflow: non_empty(query.workflow),
             q: non_empty(query.q),
             assigned_to,
+            due_by,
         },
+        frist: frist.map(|(key, ..)| *key),
         sort,
         descending,
         page,
@@ -206,7 +233,8 @@ pub(super) fn check(query: ListQuery, user: UserId) -> Result<Checked, String> {
 }
 
 /// The list's query with these parameters (filters kept, empty ones left out).
-fn query_of(filter: &CaseFilter, sort: &str, descending: bool, page: i64) -> String {
+fn query_of(checked: &Checked, sort: &str, descending: bool, page: i64) -> String {
+    let filter = &checked.filter;
     let mut parts = Vec::new();
     for (name, value) in [
         ("workflow", &filter.workflow),
@@ -221,6 +249,9 @@ fn query_of(filter: &CaseFilter, sort: &str, descending: bool, page: i64) -> Str
     if filter.assigned_to.is_some() {
         parts.push("zustaendig=ich".into());
     }
+    if let Some(frist) = checked.frist {
+        parts.push(format!("frist={frist}"));
+    }
     parts.push(format!("sort={sort}"));
     parts.push(format!(
         "richtung={}",
@@ -233,8 +264,8 @@ fn query_of(filter: &CaseFilter, sort: &str, descending: bool, page: i64) -> Str
 }
 
 /// The list's address with these parameters.
-fn address(filter: &CaseFilter, sort: &str, descending: bool, page: i64) -> String {
-    format!("/vorgaenge?{}", query_of(filter, sort, descending, page))
+fn address(checked: &Checked, sort: &str, descending: bool, page: i64) -> String {
+    format!("/vorgaenge?{}", query_of(checked, sort, descending, page))
 }
 
 /// `GET /vorgaenge`.
@@ -254,7 +285,8 @@ pub async fn show(
             );
         }
     };
-    let checked = match check(query, session.principal().user_id) {
+    let today = clock::now().today;
+    let checked = match check(query, session.principal().user_id, today) {
         Ok(checked) => checked,
         Err(message) => return refused(&api, &session, &message),
     };
@@ -263,7 +295,6 @@ pub async fn show(
     let filter = checked.filter.clone();
     let sort = checked.order();
     let page = checked.page;
-    let today = clock::now().today;
     let found = blocking(&db, move |conn| {
         let found = case_list::search(conn, &principal, &filter, sort, page, PER_PAGE)?;
         let mut listed = Vec::with_capacity(found.rows.len());
@@ -314,7 +345,8 @@ pub async fn show(
         }
     };
     let Checked {
-        filter,
+        ref filter,
+        frist,
         sort,
         descending,
         page,
@@ -328,7 +360,7 @@ pub async fn show(
             let next_descending = sorted && !descending;
             json!({
                 "label": label,
-                "href": address(&filter, key, next_descending, 1),
+                "href": address(&checked, key, next_descending, 1),
                 "aria_sort": if sorted { if descending { "descending" } else { "ascending" } } else { "" },
                 "richtung": if sorted { if descending { "absteigend sortiert" } else { "aufsteigend sortiert" } } else { "" },
             })
@@ -354,6 +386,12 @@ pub async fn show(
             .map(|s| json!({ "key": s, "title": status_label(s), "gewaehlt": selected(&filter.status, s) }))
             .collect::<Vec<_>>()
     );
+    context["fristen"] = json!(
+        DEADLINE_CHOICES
+            .iter()
+            .map(|(key, title, _)| json!({ "key": key, "title": title, "gewaehlt": frist == Some(*key) }))
+            .collect::<Vec<_>>()
+    );
     context["q"] = json!(filter.q.clone().unwrap_or_default());
     context["nur_meine"] = json!(filter.assigned_to.is_some());
     context["sort"] = json!(sort);
@@ -363,12 +401,13 @@ pub async fn show(
     context["anzahl"] = json!(total);
     context["seite"] = json!(page);
     context["seiten"] = json!(pages);
-    context["zurueck"] = json!((page > 1).then(|| address(&filter, sort, descending, page - 1)));
-    context["weiter"] = json!((page < pages).then(|| address(&filter, sort, descending, page + 1)));
+    context["zurueck"] = json!((page > 1).then(|| address(&checked, sort, descending, page - 1)));
+    context["weiter"] =
+        json!((page < pages).then(|| address(&checked, sort, descending, page + 1)));
     context["csv"] = json!(format!(
         "{}?{}",
         super::case_list_csv::PATH,
-        query_of(&filter, sort, descending, 1)
+        query_of(&checked, sort, descending, 1)
     ));
     render(&api, StatusCode::OK, "vorgaenge", &context)
 }
@@ -435,10 +474,10 @@ mod tests {
             ..Default::default()
         };
         let user = UserId(7);
-        assert!(check(query("aktenzeichen", "ab"), user).is_ok());
-        assert!(check(query("id; DROP TABLE cases", "auf"), user).is_err());
-        assert!(check(query("stand", "seitwärts"), user).is_err());
-        let checked = check(ListQuery::default(), user).unwrap();
+        assert!(check(query("aktenzeichen", "ab"), user, day()).is_ok());
+        assert!(check(query("id; DROP TABLE cases", "auf"), user, day()).is_err());
+        assert!(check(query("stand", "seitwärts"), user, day()).is_err());
+        let checked = check(ListQuery::default(), user, day()).unwrap();
         assert_eq!(
             (checked.sort, checked.descending, checked.page),
             ("geaendert", true, 1)
@@ -452,10 +491,41 @@ mod tests {
             ..Default::default()
         };
         let user = UserId(7);
-        let mine = check(query("ich"), user).unwrap();
+        let mine = check(query("ich"), user, day()).unwrap();
         assert_eq!(mine.filter.assigned_to, Some(user));
-        assert!(query_of(&mine.filter, "geaendert", true, 1).contains("zustaendig=ich"));
-        assert_eq!(check(query(""), user).unwrap().filter.assigned_to, None);
-        assert!(check(query("alle"), user).is_err());
+        assert!(query_of(&mine, "geaendert", true, 1).contains("zustaendig=ich"));
+        assert_eq!(
+            check(query(""), user, day()).unwrap().filter.assigned_to,
+            None
+        );
+        assert!(check(query("alle"), user, day()).is_err());
+    }
+
+    fn day() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 3, 31).unwrap()
+    }
+
+    #[test]
+    fn the_deadline_filter_admits_what_is_due_by_its_day() {
+        let query = |value: &str| ListQuery {
+            frist: Some(value.into()),
+            ..Default::default()
+        };
+        let due_by = |value: &str| check(query(value), UserId(7), day()).map(|c| c.filter.due_by);
+        let on = |m, d| NaiveDate::from_ymd_opt(2026, m, d);
+        assert_eq!(due_by("abgelaufen"), Ok(on(3, 30)));
+        assert_eq!(due_by("heute"), Ok(on(3, 31)));
+        assert_eq!(due_by("7"), Ok(on(4, 7)));
+        assert_eq!(due_by("30"), Ok(on(4, 30)));
+        assert_eq!(due_by(""), Ok(None));
+        for bad in ["31", "morgen", "-1"] {
+            let refused = due_by(bad).unwrap_err();
+            assert!(
+                refused.contains("„Nächste Frist endet“"),
+                "{bad}: {refused}"
+            );
+        }
+        let checked = check(query("7"), UserId(7), day()).unwrap();
+        assert!(query_of(&checked, "frist", false, 2).contains("frist=7"));
     }
 }

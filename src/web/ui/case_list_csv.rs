@@ -80,7 +80,7 @@ pub async fn download(
 ) -> HttpResponse {
     let checked = match serde_urlencoded::from_str::<ListQuery>(req.query_string())
         .map_err(|_| "Die Suchangaben konnten nicht gelesen werden.".to_string())
-        .and_then(|query| check(query, session.principal().user_id))
+        .and_then(|query| check(query, session.principal().user_id, clock::now().today))
     {
         Ok(checked) => checked,
         Err(message) => return refused(&api, &session, &message),
