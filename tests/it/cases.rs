@@ -51,6 +51,25 @@ struct Fixture {
 }
 
 impl Fixture {
+    /// The ids of the first ten cases of the list an administrator of the Kreis Soest sees.
+    fn listed(
+        &self,
+        filter: &vorgang::service::case_list::CaseFilter,
+        sort: vorgang::service::case_list::Sort,
+    ) -> Vec<i64> {
+        let admin = vorgang::auth::Principal {
+            user_id: vorgang::db::models::UserId(0),
+            email: "admin@example.org".into(),
+            organisation_id: self.org("05974").id,
+            roles: vec![Role::Admin],
+        };
+        let page =
+            vorgang::service::case_list::search(&mut self.conn(), &admin, filter, sort, 1, 10)
+                .unwrap();
+        assert_eq!(page.total, page.rows.len() as i64, "all on the first page");
+        page.rows.iter().map(|(row, _)| row.id.0).collect()
+    }
+
     fn new(backend: Backend) -> Self {
         let db = TestDatabase::migrated(backend);
         let pool = db.pool(8);
@@ -1070,20 +1089,8 @@ both_backends! {
         let drafting = f.started_application();
         let consulting = f.started_application();
         cases::take_action(&mut f.conn(), &f.ctx(), consulting.row.id, 1, "beteiligung_starten", None, None, call).unwrap();
-        let admin = vorgang::auth::Principal {
-            user_id: vorgang::db::models::UserId(0),
-            email: "admin@example.org".into(),
-            organisation_id: f.org("05974").id,
-            roles: vec![Role::Admin],
-        };
-        let order = |descending: bool| -> Vec<i64> {
-            let sort = vorgang::service::case_list::Sort { key: vorgang::service::case_list::SortKey::Stand, descending };
-            vorgang::service::case_list::search(&mut f.conn(), &admin, &Default::default(), sort, 1, 10)
-                .unwrap()
-                .rows
-                .iter()
-                .map(|(row, _)| row.id.0)
-                .collect()
+        let order = |descending: bool| {
+            f.listed(&Default::default(), vorgang::service::case_list::Sort { key: vorgang::service::case_list::SortKey::Stand, descending })
         };
         let ids = [drafting.row.id.0, consulting.row.id.0];
         assert_eq!(order(false), ids);
@@ -1137,33 +1144,16 @@ both_backends! {
         let written = stored(&mut f.conn());
         assert_eq!(written, [Some(deadline(&later)), Some(NO_DEADLINE), Some(deadline(&earlier))]);
 
-        let admin = vorgang::auth::Principal {
-            user_id: vorgang::db::models::UserId(0),
-            email: "admin@example.org".into(),
-            organisation_id: f.org("05974").id,
-            roles: vec![Role::Admin],
-        };
-        let order = |descending: bool| -> Vec<i64> {
-            let sort = Sort { key: SortKey::Deadline, descending };
-            vorgang::service::case_list::search(&mut f.conn(), &admin, &Default::default(), sort, 1, 10)
-                .unwrap()
-                .rows
-                .iter()
-                .map(|(row, _)| row.id.0)
-                .collect()
-        };
+        let order = |descending: bool| f.listed(&Default::default(), Sort { key: SortKey::Deadline, descending });
         let (first, second) = (deadline(&earlier), deadline(&later));
         let [later, drafting, earlier] = [later.row.id.0, drafting.row.id.0, earlier.row.id.0];
         // The case without a deadline comes last in either direction.
         assert_eq!(order(false), [earlier, later, drafting]);
         assert_eq!(order(true), [later, earlier, drafting]);
         // Filtered to what is due by a day: passed deadlines count, cases without one never.
-        let due_by = |day: chrono::NaiveDate| -> Vec<i64> {
+        let due_by = |day: chrono::NaiveDate| {
             let filter = vorgang::service::case_list::CaseFilter { due_by: Some(day), ..Default::default() };
-            let sort = Sort { key: SortKey::Deadline, descending: false };
-            let page = vorgang::service::case_list::search(&mut f.conn(), &admin, &filter, sort, 1, 10).unwrap();
-            assert_eq!(page.total, page.rows.len() as i64);
-            page.rows.iter().map(|(row, _)| row.id.0).collect()
+            f.listed(&filter, Sort { key: SortKey::Deadline, descending: false })
         };
         assert_eq!(due_by(first.pred_opt().unwrap()), Vec::<i64>::new());
         assert_eq!(due_by(first), [earlier]);
