@@ -59,18 +59,14 @@ fn a_consultation_invites_each_participant_with_a_legal_deadline() {
 
 #[test]
 fn all_answers_complete_the_consultation_and_cancel_its_timers() {
-    let wf = consultation("all_answered");
-    let start = started(&wf, json!({ "beteiligte": ["A", "B"] }), "2026-03-04");
-    let opened = act(&wf, &start.instance, "entwurf", "beteiligen").unwrap();
+    let (wf, opened) = opened_consultation("all_answered");
     let ids: Vec<LocalId> = opened.instance.invitations.iter().map(|i| i.id).collect();
-    let first = step(
+    let first = give_answer(
         &wf,
         &opened.instance,
-        Event::Answer {
-            invitation: ids[0],
-            answer: answer(Votum::Zustimmung),
-        },
-        &clock("2026-03-10"),
+        ids[0],
+        answer(Votum::Zustimmung),
+        "2026-03-10",
     )
     .unwrap();
     assert_eq!(
@@ -78,14 +74,12 @@ fn all_answers_complete_the_consultation_and_cancel_its_timers() {
         token_at(&opened.instance, "beteiligung")
     );
     // Amending before the deadline keeps the step open and counts the version.
-    let amended = step(
+    let amended = give_answer(
         &wf,
         &first.instance,
-        Event::Answer {
-            invitation: ids[0],
-            answer: answer(Votum::Bedenken),
-        },
-        &clock("2026-03-10"),
+        ids[0],
+        answer(Votum::Bedenken),
+        "2026-03-10",
     )
     .unwrap();
     token_at(&amended.instance, "beteiligung");
@@ -101,27 +95,23 @@ fn all_answers_complete_the_consultation_and_cancel_its_timers() {
             ..
         }]
     ));
-    let second = step(
+    let second = give_answer(
         &wf,
         &first.instance,
-        Event::Answer {
-            invitation: ids[1],
-            answer: answer(Votum::Bedenken),
-        },
-        &clock("2026-03-11"),
+        ids[1],
+        answer(Votum::Bedenken),
+        "2026-03-11",
     )
     .unwrap();
     token_at(&second.instance, "auswertung");
     assert!(second.instance.timers.is_empty());
     // Once the consultation is over, answers are no longer amended.
-    let after = step(
+    let after = give_answer(
         &wf,
         &second.instance,
-        Event::Answer {
-            invitation: ids[0],
-            answer: answer(Votum::Zustimmung),
-        },
-        &clock("2026-03-12"),
+        ids[0],
+        answer(Votum::Zustimmung),
+        "2026-03-12",
     );
     assert_eq!(after.unwrap_err(), EngineError::InvitationClosed(ids[0]));
     let cancelled = second
@@ -140,24 +130,14 @@ fn all_answers_complete_the_consultation_and_cancel_its_timers() {
 
 #[test]
 fn the_deadline_closes_the_consultation_and_unanswered_invitations_expire() {
-    let wf = consultation("deadline");
-    let start = started(&wf, json!({ "beteiligte": ["A", "B"] }), "2026-03-04");
-    let opened = act(&wf, &start.instance, "entwurf", "beteiligen").unwrap();
+    let (wf, opened) = opened_consultation("deadline");
     let ids: Vec<LocalId> = opened.instance.invitations.iter().map(|i| i.id).collect();
     let mut state = opened.instance;
     for id in &ids {
         // With complete: deadline, even all answers keep the step open until the deadline.
-        state = step(
-            &wf,
-            &state,
-            Event::Answer {
-                invitation: *id,
-                answer: answer(Votum::Zustimmung),
-            },
-            &clock("2026-03-05"),
-        )
-        .unwrap()
-        .instance;
+        state = give_answer(&wf, &state, *id, answer(Votum::Zustimmung), "2026-03-05")
+            .unwrap()
+            .instance;
         if *id == ids[0] {
             break;
         }
@@ -169,13 +149,7 @@ fn the_deadline_closes_the_consultation_and_unanswered_invitations_expire() {
         .find(|t| matches!(t.purpose, TimerPurpose::ConsultationReminder { .. }))
         .unwrap()
         .id;
-    let reminded = step(
-        &wf,
-        &state,
-        Event::TimerFired { timer: reminder },
-        &clock("2026-03-25"),
-    )
-    .unwrap();
+    let reminded = fire(&wf, &state, reminder, "2026-03-25");
     let mails: Vec<_> = reminded
         .effects
         .iter()
@@ -195,20 +169,8 @@ fn the_deadline_closes_the_consultation_and_unanswered_invitations_expire() {
             vec![(ids[1], "B".to_string())]
         )]
     );
-    let deadline = reminded
-        .instance
-        .timers
-        .iter()
-        .find(|t| t.purpose == TimerPurpose::ConsultationDeadline)
-        .unwrap()
-        .id;
-    let closed = step(
-        &wf,
-        &reminded.instance,
-        Event::TimerFired { timer: deadline },
-        &clock("2026-04-02"),
-    )
-    .unwrap();
+    let deadline = closing_timer(&reminded.instance).id;
+    let closed = fire(&wf, &reminded.instance, deadline, "2026-04-02");
     token_at(&closed.instance, "auswertung");
     assert!(matches!(
         closed.instance.invitations[0].status,
@@ -218,14 +180,12 @@ fn the_deadline_closes_the_consultation_and_unanswered_invitations_expire() {
         closed.instance.invitations[1].status,
         InvitationStatus::Expired
     );
-    let late = step(
+    let late = give_answer(
         &wf,
         &closed.instance,
-        Event::Answer {
-            invitation: ids[1],
-            answer: answer(Votum::Zustimmung),
-        },
-        &clock("2026-04-03"),
+        ids[1],
+        answer(Votum::Zustimmung),
+        "2026-04-03",
     );
     assert_eq!(
         late.unwrap_err(),
@@ -245,22 +205,14 @@ fn late_answers_are_recorded_as_late_where_the_workflow_accepts_them() {
     let opened = act(&wf, &start.instance, "entwurf", "beteiligen").unwrap();
     let id = opened.instance.invitations[0].id;
     let deadline = opened.instance.timers[0].id;
-    let closed = step(
-        &wf,
-        &opened.instance,
-        Event::TimerFired { timer: deadline },
-        &clock("2026-04-02"),
-    )
-    .unwrap();
+    let closed = fire(&wf, &opened.instance, deadline, "2026-04-02");
     token_at(&closed.instance, "auswertung");
-    let late = step(
+    let late = give_answer(
         &wf,
         &closed.instance,
-        Event::Answer {
-            invitation: id,
-            answer: answer(Votum::Bedenken),
-        },
-        &clock("2026-04-03"),
+        id,
+        answer(Votum::Bedenken),
+        "2026-04-03",
     )
     .unwrap();
     assert!(matches!(
@@ -276,19 +228,15 @@ fn late_answers_are_recorded_as_late_where_the_workflow_accepts_them() {
 
 #[test]
 fn an_open_invitation_past_its_deadline_is_refused_without_late_answers() {
-    let wf = consultation("all_answered");
-    let start = started(&wf, json!({ "beteiligte": ["A", "B"] }), "2026-03-04");
-    let opened = act(&wf, &start.instance, "entwurf", "beteiligen").unwrap();
+    let (wf, opened) = opened_consultation("all_answered");
     let id = opened.instance.invitations[0].id;
     // The deadline timer has not fired yet, but the deadline (01.04.2026) has passed.
-    let refused = step(
+    let refused = give_answer(
         &wf,
         &opened.instance,
-        Event::Answer {
-            invitation: id,
-            answer: answer(Votum::Zustimmung),
-        },
-        &clock("2026-04-02"),
+        id,
+        answer(Votum::Zustimmung),
+        "2026-04-02",
     );
     assert_eq!(
         refused.unwrap_err(),
@@ -298,19 +246,15 @@ fn an_open_invitation_past_its_deadline_is_refused_without_late_answers() {
 
 #[test]
 fn a_stellungnahme_that_reached_the_office_in_time_counts_as_in_time_when_entered_later() {
-    let wf = consultation("all_answered");
-    let start = started(&wf, json!({ "beteiligte": ["A", "B"] }), "2026-03-04");
-    let opened = act(&wf, &start.instance, "entwurf", "beteiligen").unwrap();
+    let (wf, opened) = opened_consultation("all_answered");
     let ids: Vec<_> = opened.instance.invitations.iter().map(|i| i.id).collect();
     // A letter that arrived on the last day (01.04.2026), entered the next morning.
-    let first = step(
+    let first = give_answer(
         &wf,
         &opened.instance,
-        Event::Answer {
-            invitation: ids[0],
-            answer: received(Votum::Zustimmung, "2026-04-01"),
-        },
-        &clock("2026-04-02"),
+        ids[0],
+        received(Votum::Zustimmung, "2026-04-01"),
+        "2026-04-02",
     )
     .unwrap();
     assert!(matches!(
@@ -319,28 +263,24 @@ fn a_stellungnahme_that_reached_the_office_in_time_counts_as_in_time_when_entere
             if day.to_string() == "2026-04-01"
     ));
     // One that arrived a day late is refused like a late answer through the link.
-    let refused = step(
+    let refused = give_answer(
         &wf,
         &first.instance,
-        Event::Answer {
-            invitation: ids[1],
-            answer: received(Votum::Zustimmung, "2026-04-02"),
-        },
-        &clock("2026-04-02"),
+        ids[1],
+        received(Votum::Zustimmung, "2026-04-02"),
+        "2026-04-02",
     );
     assert_eq!(
         refused.unwrap_err(),
         EngineError::DeadlinePassed("01.04.2026".into())
     );
     // The last answer in time completes the consultation as usual.
-    let second = step(
+    let second = give_answer(
         &wf,
         &first.instance,
-        Event::Answer {
-            invitation: ids[1],
-            answer: received(Votum::Bedenken, "2026-03-31"),
-        },
-        &clock("2026-04-02"),
+        ids[1],
+        received(Votum::Bedenken, "2026-03-31"),
+        "2026-04-02",
     )
     .unwrap();
     token_at(&second.instance, "auswertung");
@@ -353,13 +293,7 @@ fn a_stellungnahme_that_reached_the_office_in_time_is_taken_after_the_consultati
     let opened = act(&wf, &start.instance, "entwurf", "beteiligen").unwrap();
     let id = opened.instance.invitations[0].id;
     let deadline = opened.instance.timers[0].id;
-    let closed = step(
-        &wf,
-        &opened.instance,
-        Event::TimerFired { timer: deadline },
-        &clock("2026-04-02"),
-    )
-    .unwrap();
+    let closed = fire(&wf, &opened.instance, deadline, "2026-04-02");
     assert_eq!(
         closed.instance.invitations[0].status,
         InvitationStatus::Expired
@@ -371,28 +305,18 @@ fn a_stellungnahme_that_reached_the_office_in_time_is_taken_after_the_consultati
         received(Votum::Zustimmung, "2026-04-02"),
         received(Votum::Zustimmung, "2026-04-09"),
     ] {
-        let refused = step(
-            &wf,
-            &closed.instance,
-            Event::Answer {
-                invitation: id,
-                answer: late,
-            },
-            &clock("2026-04-03"),
-        );
+        let refused = give_answer(&wf, &closed.instance, id, late, "2026-04-03");
         assert_eq!(
             refused.unwrap_err(),
             EngineError::DeadlinePassed("01.04.2026".into())
         );
     }
-    let entered = step(
+    let entered = give_answer(
         &wf,
         &closed.instance,
-        Event::Answer {
-            invitation: id,
-            answer: received(Votum::Bedenken, "2026-04-01"),
-        },
-        &clock("2026-04-03"),
+        id,
+        received(Votum::Bedenken, "2026-04-01"),
+        "2026-04-03",
     )
     .unwrap();
     assert!(matches!(

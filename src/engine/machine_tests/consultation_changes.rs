@@ -24,17 +24,9 @@ fn extend(
 
 #[test]
 fn an_extended_deadline_moves_the_partner_and_the_consultations_closing() {
-    let wf = consultation("all_answered");
-    let start = started(&wf, json!({ "beteiligte": ["A", "B"] }), "2026-03-04");
-    let opened = act(&wf, &start.instance, "entwurf", "beteiligen").unwrap();
+    let (wf, opened) = opened_consultation("all_answered");
     let ids: Vec<_> = opened.instance.invitations.iter().map(|i| i.id).collect();
-    let old_timer = opened
-        .instance
-        .timers
-        .iter()
-        .find(|t| t.purpose == TimerPurpose::ConsultationDeadline)
-        .unwrap()
-        .clone();
+    let old_timer = closing_timer(&opened.instance).clone();
     assert_eq!(old_timer.due.to_string(), "2026-04-02");
     // A asks for two more weeks: its deadline 01.04.2026 becomes Wednesday 15.04.2026.
     let extended = extend(&wf, &opened.instance, ids[0], "2026-04-15", "2026-03-20").unwrap();
@@ -51,13 +43,7 @@ fn an_extended_deadline_moves_the_partner_and_the_consultations_closing() {
         [JournalEntry::DeadlineExtended { from, until, reason: Some(_), .. }]
             if from.to_string() == "2026-04-01" && until.to_string() == "2026-04-15"
     ));
-    let new_timer = extended
-        .instance
-        .timers
-        .iter()
-        .find(|t| t.purpose == TimerPurpose::ConsultationDeadline)
-        .unwrap()
-        .clone();
+    let new_timer = closing_timer(&extended.instance).clone();
     assert_eq!(new_timer.due.to_string(), "2026-04-16");
     assert!(extended.effects.contains(&SideEffect::CancelTimer {
         timer: old_timer.id
@@ -77,28 +63,24 @@ fn an_extended_deadline_moves_the_partner_and_the_consultations_closing() {
         .unwrap_err(),
         EngineError::UnknownTimer(old_timer.id)
     );
-    let b_late = step(
+    let b_late = give_answer(
         &wf,
         &extended.instance,
-        Event::Answer {
-            invitation: ids[1],
-            answer: answer(Votum::Zustimmung),
-        },
-        &clock("2026-04-02"),
+        ids[1],
+        answer(Votum::Zustimmung),
+        "2026-04-02",
     );
     assert_eq!(
         b_late.unwrap_err(),
         EngineError::DeadlinePassed("01.04.2026".into())
     );
     // A answers in time after the old deadline; the consultation closes at the new one.
-    let a = step(
+    let a = give_answer(
         &wf,
         &extended.instance,
-        Event::Answer {
-            invitation: ids[0],
-            answer: answer(Votum::Bedenken),
-        },
-        &clock("2026-04-10"),
+        ids[0],
+        answer(Votum::Bedenken),
+        "2026-04-10",
     )
     .unwrap();
     assert!(matches!(
@@ -181,9 +163,7 @@ fn an_extended_deadline_moves_the_partner_and_the_consultations_closing() {
 
 #[test]
 fn a_deadline_is_extended_only_to_a_later_working_day_of_a_running_consultation() {
-    let wf = consultation("deadline");
-    let start = started(&wf, json!({ "beteiligte": ["A", "B"] }), "2026-03-04");
-    let opened = act(&wf, &start.instance, "entwurf", "beteiligen").unwrap();
+    let (wf, opened) = opened_consultation("deadline");
     let ids: Vec<_> = opened.instance.invitations.iter().map(|i| i.id).collect();
     for (until, today, message) in [
         (
@@ -219,20 +199,8 @@ fn a_deadline_is_extended_only_to_a_later_working_day_of_a_running_consultation(
         "2026-04-08"
     );
     // Once the consultation has closed, nothing is extended.
-    let deadline = opened
-        .instance
-        .timers
-        .iter()
-        .find(|t| t.purpose == TimerPurpose::ConsultationDeadline)
-        .unwrap()
-        .id;
-    let closed = step(
-        &wf,
-        &opened.instance,
-        Event::TimerFired { timer: deadline },
-        &clock("2026-04-02"),
-    )
-    .unwrap();
+    let deadline = closing_timer(&opened.instance).id;
+    let closed = fire(&wf, &opened.instance, deadline, "2026-04-02");
     assert_eq!(
         extend(&wf, &closed.instance, ids[0], "2026-04-08", "2026-04-02").unwrap_err(),
         EngineError::InvitationClosed(ids[0])
@@ -288,19 +256,8 @@ fn reminded(wf: &Workflow, instance: &Instance, purpose: &TimerPurpose, day: &st
 
 #[test]
 fn a_partner_invited_later_gets_the_whole_period_and_keeps_the_consultation_open() {
-    let wf = consultation("all_answered");
-    let start = started(&wf, json!({ "beteiligte": ["A", "B"] }), "2026-03-04");
-    let opened = act(&wf, &start.instance, "entwurf", "beteiligen").unwrap();
-    let closing = |instance: &Instance| {
-        instance
-            .timers
-            .iter()
-            .find(|t| t.purpose == TimerPurpose::ConsultationDeadline)
-            .unwrap()
-            .due
-            .to_string()
-    };
-    assert_eq!(closing(&opened.instance), "2026-04-02");
+    let (wf, opened) = opened_consultation("all_answered");
+    assert_eq!(closing_day(&opened.instance), "2026-04-02");
     // Two weeks in, the Integrationsrat is invited: four weeks from Wednesday 18.03.2026.
     let added = add(&wf, &opened.instance, " C ", "2026-03-18").unwrap();
     let c = added.instance.invitations.last().unwrap().clone();
@@ -320,7 +277,7 @@ fn a_partner_invited_later_gets_the_whole_period_and_keeps_the_consultation_open
         ] if participant == "C" && deadline.to_string() == "2026-04-15" && path == "beteiligte"
     ));
     assert_eq!(added.instance.data["beteiligte"], json!(["A", "B", "C"]));
-    assert_eq!(closing(&added.instance), "2026-04-16");
+    assert_eq!(closing_day(&added.instance), "2026-04-16");
     // The consultation's reminder (25.03.) is about 01.04. and reaches A and B; C gets its own
     // a week before 15.04.
     let general = TimerPurpose::ConsultationReminder {
@@ -339,29 +296,18 @@ fn a_partner_invited_later_gets_the_whole_period_and_keeps_the_consultation_open
     // A and B answering does not close it: C is still to answer.
     let mut instance = added.instance.clone();
     for (index, day) in [(0, "2026-03-20"), (1, "2026-03-23")] {
-        let answered = step(
+        let answered = give_answer(
             &wf,
             &instance,
-            Event::Answer {
-                invitation: instance.invitations[index].id,
-                answer: answer(Votum::Zustimmung),
-            },
-            &clock(day),
+            instance.invitations[index].id,
+            answer(Votum::Zustimmung),
+            day,
         )
         .unwrap();
         instance = answered.instance;
     }
     token_at(&instance, "beteiligung");
-    let last = step(
-        &wf,
-        &instance,
-        Event::Answer {
-            invitation: c.id,
-            answer: answer(Votum::Bedenken),
-        },
-        &clock("2026-04-14"),
-    )
-    .unwrap();
+    let last = give_answer(&wf, &instance, c.id, answer(Votum::Bedenken), "2026-04-14").unwrap();
     token_at(&last.instance, "auswertung");
 }
 
@@ -436,20 +382,8 @@ fn a_partner_is_invited_later_only_once_and_only_while_the_consultation_runs() {
         ["A", "B", "D"]
     );
     // Answered or not, once the consultation has closed nobody is added.
-    let deadline = opened
-        .instance
-        .timers
-        .iter()
-        .find(|t| t.purpose == TimerPurpose::ConsultationDeadline)
-        .unwrap()
-        .id;
-    let closed = step(
-        &wf,
-        &opened.instance,
-        Event::TimerFired { timer: deadline },
-        &clock("2026-04-02"),
-    )
-    .unwrap();
+    let deadline = closing_timer(&opened.instance).id;
+    let closed = fire(&wf, &opened.instance, deadline, "2026-04-02");
     refused(add(&wf, &closed.instance, "C", "2026-04-02"), "läuft nicht");
     // Neither is anyone before it started, nor at a step that is no consultation.
     refused(add(&wf, &start.instance, "C", "2026-03-04"), "läuft nicht");
@@ -486,20 +420,12 @@ fn withdraw(
 }
 
 fn closing_day(instance: &Instance) -> String {
-    instance
-        .timers
-        .iter()
-        .find(|t| t.purpose == TimerPurpose::ConsultationDeadline)
-        .unwrap()
-        .due
-        .to_string()
+    closing_timer(instance).due.to_string()
 }
 
 #[test]
 fn a_withdrawn_partner_no_longer_counts_is_not_reminded_and_leaves_the_data() {
-    let wf = consultation("all_answered");
-    let start = started(&wf, json!({ "beteiligte": ["A", "B"] }), "2026-03-04");
-    let opened = act(&wf, &start.instance, "entwurf", "beteiligen").unwrap();
+    let (wf, opened) = opened_consultation("all_answered");
     // C is invited later (deadline 15.04.), by mistake; the closing moved to 16.04.
     let added = add(&wf, &opened.instance, "C", "2026-03-18").unwrap();
     let c = added.instance.invitations.last().unwrap().clone();
@@ -564,14 +490,12 @@ fn a_withdrawn_partner_no_longer_counts_is_not_reminded_and_leaves_the_data() {
         ["A", "B"]
     );
     // C can no longer answer, nor be withdrawn or extended again.
-    let late = step(
+    let late = give_answer(
         &wf,
         &withdrawn.instance,
-        Event::Answer {
-            invitation: c.id,
-            answer: answer(Votum::Zustimmung),
-        },
-        &clock("2026-03-20"),
+        c.id,
+        answer(Votum::Zustimmung),
+        "2026-03-20",
     );
     assert!(
         matches!(late, Err(EngineError::InvitationClosed(id)) if id == c.id),
@@ -588,14 +512,12 @@ fn a_withdrawn_partner_no_longer_counts_is_not_reminded_and_leaves_the_data() {
     // Once A and B answered, the consultation is complete: it no longer waits for C.
     let mut instance = withdrawn.instance.clone();
     for index in 0..2 {
-        instance = step(
+        instance = give_answer(
             &wf,
             &instance,
-            Event::Answer {
-                invitation: instance.invitations[index].id,
-                answer: answer(Votum::Zustimmung),
-            },
-            &clock("2026-03-23"),
+            instance.invitations[index].id,
+            answer(Votum::Zustimmung),
+            "2026-03-23",
         )
         .unwrap()
         .instance;
@@ -611,14 +533,12 @@ fn withdrawing_the_last_open_partner_completes_the_consultation() {
     let start = started(&wf, json!({ "beteiligte": ["A", "B"] }), "2026-03-04");
     let opened = act(&wf, &start.instance, "entwurf", "beteiligen").unwrap();
     let [a, b] = [0, 1].map(|i| opened.instance.invitations[i].id);
-    let answered = step(
+    let answered = give_answer(
         &wf,
         &opened.instance,
-        Event::Answer {
-            invitation: a,
-            answer: answer(Votum::Zustimmung),
-        },
-        &clock("2026-03-10"),
+        a,
+        answer(Votum::Zustimmung),
+        "2026-03-10",
     )
     .unwrap();
     // An answered invitation stays: its Stellungnahme is in the file.
@@ -662,9 +582,7 @@ fn withdrawing_the_last_open_partner_completes_the_consultation() {
 
 #[test]
 fn only_the_coordinating_role_withdraws_and_a_deadline_consultation_waits_for_its_day() {
-    let wf = consultation("deadline");
-    let start = started(&wf, json!({ "beteiligte": ["A", "B"] }), "2026-03-04");
-    let opened = act(&wf, &start.instance, "entwurf", "beteiligen").unwrap();
+    let (wf, opened) = opened_consultation("deadline");
     let b = opened.instance.invitations[1].id;
     let authority = Actor {
         id: "kfi@bezreg-arnsberg.nrw.de".into(),

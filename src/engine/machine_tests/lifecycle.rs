@@ -4,9 +4,7 @@ use super::*;
 
 #[test]
 fn withdrawal_ends_everything_and_needs_the_role() {
-    let wf = consultation("all_answered");
-    let start = started(&wf, json!({ "beteiligte": ["A", "B"] }), "2026-03-04");
-    let opened = act(&wf, &start.instance, "entwurf", "beteiligen").unwrap();
+    let (wf, opened) = opened_consultation("all_answered");
     let reader = Actor {
         id: "r".into(),
         roles: vec!["lesen".into()],
@@ -25,14 +23,12 @@ fn withdrawal_ends_everything_and_needs_the_role() {
     ));
     // A has answered; B is still asked when the case is withdrawn.
     let a = opened.instance.invitations[0].id;
-    let answered = step(
+    let answered = give_answer(
         &wf,
         &opened.instance,
-        Event::Answer {
-            invitation: a,
-            answer: answer(Votum::Zustimmung),
-        },
-        &clock("2026-03-05"),
+        a,
+        answer(Votum::Zustimmung),
+        "2026-03-05",
     )
     .unwrap();
     let withdrawn = step(

@@ -186,6 +186,45 @@ fn answer(votum: Votum) -> instance::Answer {
     }
 }
 
+/// `consultation(complete)` with partners A and B invited on 2026-03-04: the workflow and the
+/// outcome of starting the Beteiligung.
+fn opened_consultation(complete: &str) -> (Workflow, Outcome) {
+    let wf = consultation(complete);
+    let start = started(&wf, json!({ "beteiligte": ["A", "B"] }), "2026-03-04");
+    let opened = act(&wf, &start.instance, "entwurf", "beteiligen").unwrap();
+    (wf, opened)
+}
+
+/// `invitation` answered with `answer`, entered on `day`.
+fn give_answer(
+    workflow: &Workflow,
+    instance: &Instance,
+    invitation: LocalId,
+    answer: instance::Answer,
+    day: &str,
+) -> Result<Outcome, EngineError> {
+    step(
+        workflow,
+        instance,
+        Event::Answer { invitation, answer },
+        &clock(day),
+    )
+}
+
+/// `timer` fired on `day`.
+fn fire(workflow: &Workflow, instance: &Instance, timer: LocalId, day: &str) -> Outcome {
+    step(workflow, instance, Event::TimerFired { timer }, &clock(day)).expect("timer fires")
+}
+
+/// The timer that closes a running consultation at its deadline.
+fn closing_timer(instance: &Instance) -> &instance::TimerState {
+    instance
+        .timers
+        .iter()
+        .find(|t| t.purpose == TimerPurpose::ConsultationDeadline)
+        .expect("a consultation deadline timer")
+}
+
 /// A Stellungnahme that reached the office on `day` and is entered later.
 fn received(votum: Votum, day: &str) -> instance::Answer {
     instance::Answer {

@@ -32,13 +32,7 @@ fn non_interrupting_timers_keep_the_token_and_repeat_every_period() {
     let wf = timers_and_waits();
     let start = started(&wf, json!({ "stichtag": "2025-12-01" }), "2026-01-10");
     let weekly = start.instance.timers[1].id;
-    let fired = step(
-        &wf,
-        &start.instance,
-        Event::TimerFired { timer: weekly },
-        &clock("2026-01-17"),
-    )
-    .unwrap();
+    let fired = fire(&wf, &start.instance, weekly, "2026-01-17");
     token_at(&fired.instance, "entwurf");
     assert!(
         matches!(fired.effects[0], SideEffect::SendMail { ref template, to: MailTarget::Applicant, .. } if template == "frist_erinnerung")
@@ -62,13 +56,7 @@ fn an_interrupting_timer_escalates_moves_the_token_and_cancels_the_other_timers(
     let wf = timers_and_waits();
     let start = started(&wf, json!({ "stichtag": "2025-12-01" }), "2026-01-10");
     let overdue = start.instance.timers[2].id;
-    let fired = step(
-        &wf,
-        &start.instance,
-        Event::TimerFired { timer: overdue },
-        &clock("2026-06-02"),
-    )
-    .unwrap();
+    let fired = fire(&wf, &start.instance, overdue, "2026-06-02");
     token_at(&fired.instance, "eskalation");
     assert!(kinds(&fired).contains(&"escalated"));
     assert!(fired.instance.timers.is_empty());
@@ -114,13 +102,7 @@ fn waits_end_on_their_message_or_date() {
     token_at(&message.instance, "bis_stichtag");
     let timer = &message.instance.timers[0];
     assert_eq!(timer.due, NaiveDate::from_ymd_opt(2026, 6, 1).unwrap());
-    let done = step(
-        &wf,
-        &message.instance,
-        Event::TimerFired { timer: timer.id },
-        &clock("2026-06-01"),
-    )
-    .unwrap();
+    let done = fire(&wf, &message.instance, timer.id, "2026-06-01");
     assert_eq!(done.instance.status, CaseStatus::Completed);
 }
 

@@ -134,18 +134,14 @@ fn relocate(
 
 #[test]
 fn relocating_a_consultation_back_to_its_task_withdraws_the_open_invitations() {
-    let wf = consultation("all_answered");
-    let start = started(&wf, json!({ "beteiligte": ["A", "B"] }), "2026-03-04");
-    let opened = act(&wf, &start.instance, "entwurf", "beteiligen").unwrap();
+    let (wf, opened) = opened_consultation("all_answered");
     let a = opened.instance.invitations[0].id;
-    let answered = step(
+    let answered = give_answer(
         &wf,
         &opened.instance,
-        Event::Answer {
-            invitation: a,
-            answer: answer(Votum::Zustimmung),
-        },
-        &clock("2026-03-05"),
+        a,
+        answer(Votum::Zustimmung),
+        "2026-03-05",
     )
     .unwrap();
     let timers: Vec<LocalId> = answered.instance.timers.iter().map(|t| t.id).collect();
